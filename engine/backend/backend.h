@@ -1,0 +1,167 @@
+// The backend interface: the small set of ops an architecture is written over (DESIGN.md, "Engine").
+// Execution is eager: the model calls ops in order on buffers allocated once per context; a GPU
+// backend enqueues them on its queue/stream and only synchronizes on download() or synchronize(),
+// so a backend may record the per-token sequence once and replay it.
+//
+// Conventions for every op
+// - A Tensor is a 2-D view into a Buffer: `rows` rows of `cols` elements of `type`, row r starting
+//   at byte offset + r * row_stride. Activations are F32 with row_stride = cols * 4 unless stated.
+//   One row = one token for activations; one output feature for weights (ggml's ne[1] = rows,
+//   ne[0] = cols, so W of a GGUF tensor with dims {n_in, n_out} is rows = n_out, cols = n_in).
+// - Shapes are checked by the caller (the model); backends may assert but need not re-validate.
+// - Positions and token ids are I32 tensors in device memory (so a captured graph can be replayed
+//   with new values uploaded into the same buffer).
+//
+// KV cache contract (all backends implement the same layout, so caches are comparable in tests):
+// - Paged: a layer's cache is n_blocks blocks of kKvBlockTokens (= 32) token cells. Cell c of a
+//   sequence lives in block c / 32, slot c % 32 (a single-sequence cache uses the identity block
+//   table, block b = cells 32b..32b+31; the block size is fixed so prefix sharing can come later).
+// - Within a block, K is laid out [kv_head][slot][dim] (head_dim contiguous elements per token per
+//   head), and V identically (not transposed). Element type F16 (default) or F32.
+//   Byte offset of K(l, c, h, d) = ((((l * n_blocks + c/32) * n_kv_head + h) * 32 + c%32) * head_dim + d) * elt.
+// - Cell index == position of the token in the sequence. Keys are stored already rotated by RoPE.
+// - Causal attention: a query at position p attends to cells 0..p (cells < n_kv that were written).
+// - kv_shift(keep, discard, n_used): cells [keep+discard, n_used) move down to [keep, n_used-discard)
+//   and their keys are re-rotated by -discard (RoPE is a rotation: R(p - Δ) = R(-Δ) R(p)), as
+//   llama.cpp's context shift does. Cells at and beyond n_used - discard become free.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/quant/types.h"
+#include "engine/util/status.h"
+
+namespace hearth {
+
+constexpr int kKvBlockTokens = 32;
+
+// Backend-owned memory. Subclassed by each backend; callers only hold and pass it.
+class Buffer {
+public:
+    virtual ~Buffer() = default;
+    size_t size() const { return size_; }
+protected:
+    explicit Buffer(size_t size) : size_(size) {}
+    size_t size_;
+};
+using BufferPtr = std::shared_ptr<Buffer>;
+
+struct Tensor {
+    Buffer* buf = nullptr;
+    size_t offset = 0;
+    GgmlType type = GgmlType::F32;
+    int64_t rows = 0, cols = 0;
+    size_t row_stride = 0;  // bytes
+
+    size_t bytes() const { return size_t(rows) * row_stride; }
+    Tensor row_range(int64_t first, int64_t n) const {
+        Tensor t = *this; t.offset += size_t(first) * row_stride; t.rows = n; return t;
+    }
+};
+// A contiguous tensor view over `buf` at `offset` (row_stride from type and cols).
+Tensor make_tensor(Buffer* buf, size_t offset, GgmlType type, int64_t rows, int64_t cols);
+
+enum class RopeMode { Normal, NeoX };  // llama: adjacent pairs (2i, 2i+1); qwen2/NeoX: (i, i + n_dims/2)
+
+struct RopeParams {
+    RopeMode mode = RopeMode::Normal;
+    int head_dim = 0;         // elements per head
+    int n_dims = 0;           // rotated dims per head (== head_dim for llama/qwen2)
+    float freq_base = 10000.0f;
+    float freq_scale = 1.0f;  // 1 / linear scaling factor
+    // YaRN (ext_factor 0 disables it), as in ggml's rope_yarn
+    float ext_factor = 0.0f, attn_factor = 1.0f, beta_fast = 32.0f, beta_slow = 1.0f;
+    int n_ctx_orig = 0;
+    const Tensor* freq_factors = nullptr;  // F32 [n_dims/2] divisors of theta (rope_freqs.weight), or null
+};
+
+struct KvCacheDesc {
+    int n_layer = 0, n_kv_head = 0, head_dim = 0, n_ctx = 0;  // n_ctx rounded up to whole blocks
+    GgmlType type = GgmlType::F16;  // F16 or F32
+    int n_blocks() const { return (n_ctx + kKvBlockTokens - 1) / kKvBlockTokens; }
+};
+
+class KvCache {
+public:
+    virtual ~KvCache() = default;
+    const KvCacheDesc& desc() const { return desc_; }
+protected:
+    explicit KvCache(KvCacheDesc d) : desc_(d) {}
+    KvCacheDesc desc_;
+};
+
+struct DeviceInfo {
+    std::string backend;     // "cpu", "reference", "vulkan", "cuda"
+    int index = 0;           // within the backend
+    std::string name;        // "AMD EPYC 7B13", "NVIDIA H200", "llvmpipe (LLVM 15.0.6, 256 bits)"
+    std::string type;        // "cpu", "discrete", "integrated", "virtual", "cpu-implementation"
+    std::string driver;
+    uint64_t memory_total = 0, memory_free = 0;  // bytes
+    std::string details;     // subgroup size, fp16/int8 support, compute capability …
+};
+
+enum class BufferUsage { Weights, Activations };
+
+class Backend {
+public:
+    virtual ~Backend() = default;
+    virtual const DeviceInfo& device() const = 0;
+
+    // ---- memory
+    virtual Result<BufferPtr> alloc(size_t bytes, BufferUsage usage) = 0;
+    // Weights that already sit in host memory (the mmapped file). The CPU backends wrap the pointer
+    // without copying; device backends allocate and copy. `data` outlives the buffer.
+    virtual Result<BufferPtr> import_host(const void* data, size_t bytes) = 0;
+    virtual Status upload(const Tensor& dst, const void* src) = 0;     // dst.bytes() bytes
+    virtual Status download(const Tensor& src, void* dst) = 0;         // src.bytes() bytes, waits
+    virtual Result<std::unique_ptr<KvCache>> create_kv_cache(const KvCacheDesc& desc) = 0;
+    virtual Status synchronize() = 0;
+
+    // ---- ops (F32 activations; `out` never aliases an input unless stated)
+    // out[i] = table row ids[i], converted to F32. table: any weight type; ids: I32 rows=1 cols=n.
+    virtual void get_rows(const Tensor& table, const Tensor& ids, const Tensor& out) = 0;
+    // y[t][r] = sum_c w[r][c] * x[t][c] (+ bias[r]). w: any weight type; x: n × cols; y: n × rows.
+    // May quantize x to 8 bits internally for quantized w (as llama.cpp does); the reference backend never does.
+    virtual void matmul(const Tensor& w, const Tensor& x, const Tensor& y, const Tensor* bias = nullptr) = 0;
+    // y[t] = x[t] / sqrt(mean(x[t]^2) + eps) * weight. y may alias x.
+    virtual void rms_norm(const Tensor& x, const Tensor& weight, float eps, const Tensor& y) = 0;
+    // In place on x: n tokens × (n_head * head_dim); pos: I32 1 × n.
+    virtual void rope(const Tensor& x, const Tensor& pos, const RopeParams& p) = 0;
+    // Writes k, v (n × n_kv_head*head_dim, F32) into cells pos[i] of `layer`.
+    virtual void kv_store(KvCache& kv, int layer, const Tensor& k, const Tensor& v, const Tensor& pos) = 0;
+    // out[t] = softmax(scale * q[t]·K[cells ≤ pos[t]]) V, per head; GQA maps head h to kv head h / (n_head / n_kv_head).
+    // q, out: n × (n_head * head_dim). Never materializes an n × n_kv matrix beyond one tile.
+    virtual void attention(const Tensor& q, const KvCache& kv, int layer, const Tensor& pos, int n_kv,
+                           float scale, const Tensor& out) = 0;
+    virtual void kv_shift(KvCache& kv, int keep, int discard, int n_used, const RopeParams& p) = 0;
+    // Copies cells [0, n) of every layer from src to dst (same desc); for prefix reuse across sessions.
+    virtual void kv_copy(const KvCache& src, KvCache& dst, int n) = 0;
+    virtual void silu_mul(const Tensor& gate, const Tensor& up, const Tensor& out) = 0;  // out may alias gate
+    virtual void add(const Tensor& a, const Tensor& b, const Tensor& out) = 0;           // out may alias a
+    virtual void scale_add(const Tensor& y, const Tensor& x, float s) = 0;               // y += s * x
+    virtual void softmax_rows(const Tensor& x) = 0;                                      // in place
+    virtual void copy(const Tensor& src, const Tensor& dst) = 0;                         // same shape, F32
+};
+
+struct BackendOptions {
+    int n_threads = 0;  // CPU: 0 = all physical cores
+};
+
+// Every device of every backend built into this binary (and loadable plugins), with a note for
+// each backend that is present but unusable ("CUDA: driver 535 is older than the 580 CUDA 13 needs").
+struct DeviceList {
+    std::vector<DeviceInfo> devices;
+    std::vector<std::string> notes;
+};
+DeviceList list_devices();
+
+// backend: "cpu" (SIMD + threads), "reference" (scalar, for tests), "vulkan", "cuda", or "auto"
+// (CUDA, then Vulkan discrete/integrated/virtual, then CPU; a CPU Vulkan implementation only when
+// asked for by name).
+Result<std::unique_ptr<Backend>> create_backend(const std::string& backend, int device, const BackendOptions& opt);
+
+}  // namespace hearth

@@ -1,0 +1,107 @@
+// The Session API: what the app (InferenceWorker) and hearth-cli use to chat with a model.
+// Thread use: a Session is used from one thread at a time (the worker's); `cancel` flags may be set
+// from any thread. Nothing here throws or aborts: failures are Status/Result values with messages.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/util/json.h"
+#include "engine/util/status.h"
+
+namespace hearth {
+
+struct ModelOptions {
+    std::string path;               // .gguf (first part of a split model)
+    int n_ctx = 4096;               // clamped to the model's training context
+    std::string kv_type = "f16";    // "f16" | "f32"
+    std::string backend = "auto";   // see create_backend()
+    int device = 0;
+    int n_threads = 0;              // 0 = physical cores
+    int gpu_layers = -1;            // -1 = auto
+};
+
+struct ModelInfo {
+    std::string name;               // general.name or file stem
+    std::string architecture;       // "llama", "qwen2"
+    uint64_t n_params = 0;
+    std::string file_type;          // dominant weight type, "Q4_K_M"-style when known
+    int n_ctx_train = 0, n_ctx = 0, n_layer = 0, n_embd = 0, n_head = 0, n_kv_head = 0, n_vocab = 0;
+    std::string chat_template;      // empty = none in the file (ChatML is used)
+    bool template_has_think = false;  // the template mentions <think>: a reasoning model
+    std::string backend_description;  // "CPU (AVX2, 2 threads)", "Vulkan: llvmpipe, 22/22 layers"
+    uint64_t weight_bytes = 0, kv_bytes = 0;
+};
+
+struct ChatMessage {
+    std::string role;     // "system", "user", "assistant"
+    std::string content;
+};
+
+struct SamplingParams {
+    float temperature = 0.8f;      // 0 = greedy
+    int top_k = 40;                // 0 = off
+    float top_p = 0.95f;           // 1 = off
+    float min_p = 0.05f;           // 0 = off
+    float repeat_penalty = 1.1f;   // 1 = off
+    float presence_penalty = 0.0f, frequency_penalty = 0.0f;
+    int penalty_last_n = 64;       // window of recent tokens the penalties look at
+    uint64_t seed = 0xC0FFEE;
+    int max_new_tokens = 512;      // < 0 = until the context is full... of shifts (until EOG)
+    std::vector<std::string> stop; // stop strings (not emitted)
+};
+
+struct GenerateStats {
+    int n_prompt = 0;              // tokens in the prompt
+    int n_reused = 0;              // prompt tokens whose KV was reused from the previous turn
+    int n_shifted_out = 0;         // tokens dropped by context shifts during this call
+    int n_generated = 0;
+    double prompt_seconds = 0, gen_seconds = 0;
+    double prompt_tps = 0, gen_tps = 0;
+    int n_ctx_used = 0;            // cells in use after the call
+    std::string stop_reason;       // "eog", "stop-string", "max-tokens", "cancelled", "context"
+};
+
+// Called with each piece of generated text: always complete UTF-8. Return false to stop.
+using PieceFn = std::function<bool(std::string_view piece)>;
+// Loading progress in [0,1]. Return false to cancel loading.
+using ProgressFn = std::function<bool(float fraction)>;
+
+class Session {
+public:
+    static Result<std::unique_ptr<Session>> open(const ModelOptions& opt, const ProgressFn& progress = {});
+    virtual ~Session() = default;
+
+    virtual const ModelInfo& info() const = 0;
+
+    // Renders the model's chat template (ChatML when it has none). `extra` holds additional template
+    // variables, e.g. {"enable_thinking": false}.
+    virtual Result<std::string> render_chat(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
+                                            const json::Value& extra = json::Value::object()) const = 0;
+    virtual Result<std::vector<int32_t>> tokenize(std::string_view text, bool add_bos, bool parse_special) const = 0;
+    virtual std::string detokenize(const std::vector<int32_t>& ids) const = 0;  // may contain partial UTF-8 at the end
+
+    // Makes `prompt` the context and generates after it. The KV cache of the longest prefix shared
+    // with the current context is reused; when the current context equals the new prompt with one
+    // range of tokens removed (the app dropped old turns), the cache is shifted (kv_shift) instead of
+    // recomputed. When generation fills n_ctx, the context shifts by itself: the first `n_keep`
+    // tokens stay, half of the rest is dropped.
+    virtual Result<GenerateStats> generate(const std::vector<int32_t>& prompt, const SamplingParams& sp,
+                                           const PieceFn& on_piece, const std::atomic<bool>* cancel = nullptr,
+                                           int n_keep = 0) = 0;
+
+    // Logits of the last `n_rows` positions after evaluating `tokens` from an empty context
+    // (tests and `hearth-cli logits`). Row-major [n_rows][n_vocab].
+    virtual Result<std::vector<float>> eval_logits(const std::vector<int32_t>& tokens, int n_rows = 1) = 0;
+
+    virtual const std::vector<int32_t>& context_tokens() const = 0;  // tokens whose KV is cached
+    virtual int n_ctx() const = 0;
+    virtual void clear() = 0;  // forget the cached context
+};
+
+}  // namespace hearth
