@@ -1,0 +1,242 @@
+#include "engine/backend/reference/reference_backend.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <new>
+#include <vector>
+
+#include "engine/backend/reference/host_buffer.h"
+#include "engine/backend/reference/rope_math.h"
+#include "engine/quant/quant.h"
+
+namespace hearth {
+
+HostKvCache::HostKvCache(const KvCacheDesc& d) : KvCache(d) {
+    const size_t bytes = size_t(d.n_layer) * layer_bytes();
+    k_.reset(new (std::nothrow) uint8_t[bytes]());
+    v_.reset(new (std::nothrow) uint8_t[bytes]());
+}
+
+void HostKvCache::read(const uint8_t* base, size_t off, float* dst) const {
+    if (desc_.type == GgmlType::F16) {
+        const f16_t* s = reinterpret_cast<const f16_t*>(base + off);
+        for (int d = 0; d < desc_.head_dim; ++d) dst[d] = f16_to_f32(s[d]);
+    } else {
+        std::memcpy(dst, base + off, size_t(desc_.head_dim) * 4);
+    }
+}
+
+void HostKvCache::write(uint8_t* base, size_t off, const float* src) const {
+    if (desc_.type == GgmlType::F16) {
+        f16_t* o = reinterpret_cast<f16_t*>(base + off);
+        for (int d = 0; d < desc_.head_dim; ++d) o[d] = f32_to_f16(src[d]);
+    } else {
+        std::memcpy(base + off, src, size_t(desc_.head_dim) * 4);
+    }
+}
+
+namespace {
+
+float* f32_row(const Tensor& t, int64_t r) { return reinterpret_cast<float*>(host_row(t, r)); }
+const int32_t* i32_data(const Tensor& t) { return reinterpret_cast<const int32_t*>(host_ptr(t)); }
+
+class ReferenceBackend final : public Backend {
+public:
+    ReferenceBackend() {
+        info_.backend = "reference";
+        info_.index = 0;
+        info_.name = "Reference (scalar C++)";
+        info_.type = "cpu";
+        info_.details = "exact dequantization, double accumulation; for tests";
+    }
+    const DeviceInfo& device() const override { return info_; }
+
+    Result<BufferPtr> alloc(size_t bytes, BufferUsage) override {
+        auto b = HostBuffer::allocate(bytes);
+        if (bytes && !b->data()) return make_error("reference backend: out of memory allocating " + std::to_string(bytes) + " bytes");
+        return BufferPtr(b);
+    }
+    Result<BufferPtr> import_host(const void* data, size_t bytes) override { return BufferPtr(HostBuffer::borrow(data, bytes)); }
+    Status upload(const Tensor& dst, const void* src) override {
+        std::memcpy(host_ptr(dst), src, dst.bytes());
+        return {};
+    }
+    Status download(const Tensor& src, void* dst) override {
+        std::memcpy(dst, host_ptr(src), src.bytes());
+        return {};
+    }
+    Result<std::unique_ptr<KvCache>> create_kv_cache(const KvCacheDesc& desc) override {
+        if (desc.type != GgmlType::F16 && desc.type != GgmlType::F32) return make_error("KV cache type must be F16 or F32");
+        auto kv = std::make_unique<HostKvCache>(desc);
+        if (!kv->ok()) return make_error("reference backend: out of memory allocating the KV cache");
+        return std::unique_ptr<KvCache>(std::move(kv));
+    }
+    Status synchronize() override { return {}; }
+
+    void get_rows(const Tensor& table, const Tensor& ids, const Tensor& out) override {
+        const int32_t* id = i32_data(ids);
+        for (int64_t i = 0; i < ids.cols; ++i) dequantize_row(table.type, host_row(table, id[i]), f32_row(out, i), table.cols);
+    }
+
+    void matmul(const Tensor& w, const Tensor& x, const Tensor& y, const Tensor* bias) override {
+        std::vector<float> wrow(static_cast<size_t>(w.cols));
+        const float* b = bias ? f32_row(*bias, 0) : nullptr;
+        for (int64_t r = 0; r < w.rows; ++r) {
+            dequantize_row(w.type, host_row(w, r), wrow.data(), w.cols);
+            for (int64_t t = 0; t < x.rows; ++t) {
+                const float* xr = f32_row(x, t);
+                double acc = 0;
+                for (int64_t c = 0; c < w.cols; ++c) acc += double(wrow[c]) * double(xr[c]);
+                if (b) acc += b[r];
+                f32_row(y, t)[r] = float(acc);
+            }
+        }
+    }
+
+    void rms_norm(const Tensor& x, const Tensor& weight, float eps, const Tensor& y) override {
+        const float* w = f32_row(weight, 0);
+        for (int64_t t = 0; t < x.rows; ++t) {
+            const float* xr = f32_row(x, t);
+            float* yr = f32_row(y, t);
+            double ss = 0;
+            for (int64_t c = 0; c < x.cols; ++c) ss += double(xr[c]) * xr[c];
+            const double inv = 1.0 / std::sqrt(ss / double(x.cols) + eps);
+            for (int64_t c = 0; c < x.cols; ++c) yr[c] = float(xr[c] * inv * w[c]);
+        }
+    }
+
+    void rope(const Tensor& x, const Tensor& pos, const RopeParams& p) override {
+        const int32_t* ps = i32_data(pos);
+        const float* ff = p.freq_factors ? f32_row(*p.freq_factors, 0) : nullptr;
+        const double mag = rope_math::magnitude(p);
+        const int64_t n_head = x.cols / p.head_dim;
+        for (int64_t t = 0; t < x.rows; ++t)
+            for (int64_t h = 0; h < n_head; ++h) rope_math::rotate_head(f32_row(x, t) + h * p.head_dim, p, ps[t], ff, mag);
+    }
+
+    void kv_store(KvCache& kvb, int layer, const Tensor& k, const Tensor& v, const Tensor& pos) override {
+        auto& kv = static_cast<HostKvCache&>(kvb);
+        const int32_t* ps = i32_data(pos);
+        const int hd = kv.desc().head_dim;
+        for (int64_t t = 0; t < k.rows; ++t)
+            for (int h = 0; h < kv.desc().n_kv_head; ++h) {
+                const size_t off = kv.offset(layer, ps[t], h);
+                kv.write(kv.k(), off, f32_row(k, t) + size_t(h) * hd);
+                kv.write(kv.v(), off, f32_row(v, t) + size_t(h) * hd);
+            }
+    }
+
+    void attention(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, int n_kv, float scale,
+                   const Tensor& out) override {
+        const auto& kv = static_cast<const HostKvCache&>(kvb);
+        const int hd = kv.desc().head_dim, n_kv_head = kv.desc().n_kv_head;
+        const int n_head = int(q.cols / hd), group = n_head / n_kv_head;
+        const int32_t* ps = i32_data(pos);
+        std::vector<float> kr(static_cast<size_t>(hd)), vr(static_cast<size_t>(hd));
+        std::vector<double> scores, acc(static_cast<size_t>(hd));
+        for (int64_t t = 0; t < q.rows; ++t) {
+            const int n = std::min(ps[t] + 1, n_kv);
+            scores.assign(size_t(std::max(n, 0)), 0.0);
+            for (int h = 0; h < n_head; ++h) {
+                const int kh = h / group;
+                const float* qh = f32_row(q, t) + size_t(h) * hd;
+                double mx = -INFINITY;
+                for (int c = 0; c < n; ++c) {
+                    kv.read(kv.k(), kv.offset(layer, c, kh), kr.data());
+                    double s = 0;
+                    for (int d = 0; d < hd; ++d) s += double(qh[d]) * kr[d];
+                    scores[c] = s * scale;
+                    mx = std::max(mx, scores[c]);
+                }
+                double sum = 0;
+                for (int c = 0; c < n; ++c) sum += (scores[c] = std::exp(scores[c] - mx));  // stable: max subtracted
+                std::fill(acc.begin(), acc.end(), 0.0);
+                for (int c = 0; c < n; ++c) {
+                    kv.read(kv.v(), kv.offset(layer, c, kh), vr.data());
+                    for (int d = 0; d < hd; ++d) acc[d] += scores[c] * vr[d];
+                }
+                float* o = f32_row(out, t) + size_t(h) * hd;
+                for (int d = 0; d < hd; ++d) o[d] = n > 0 ? float(acc[d] / sum) : 0.0f;
+            }
+        }
+    }
+
+    void kv_shift(KvCache& kvb, int keep, int discard, int n_used, const RopeParams& p) override {
+        auto& kv = static_cast<HostKvCache&>(kvb);
+        const auto& d = kv.desc();
+        const float* ff = p.freq_factors ? f32_row(*p.freq_factors, 0) : nullptr;
+        std::vector<float> buf(static_cast<size_t>(d.head_dim));
+        // Destination cells are below their sources, so ascending order never overwrites unread cells.
+        // The rotation by -discard carries no magnitude factor: the key already has it.
+        for (int l = 0; l < d.n_layer; ++l)
+            for (int c = keep + discard; c < n_used; ++c)
+                for (int h = 0; h < d.n_kv_head; ++h) {
+                    const size_t src = kv.offset(l, c, h), dst = kv.offset(l, c - discard, h);
+                    kv.read(kv.k(), src, buf.data());
+                    rope_math::rotate_head(buf.data(), p, -double(discard), ff, 1.0);
+                    kv.write(kv.k(), dst, buf.data());
+                    std::memmove(kv.v() + dst, kv.v() + src, size_t(d.head_dim) * kv.elt());
+                }
+    }
+
+    void kv_copy(const KvCache& srcb, KvCache& dstb, int n) override {
+        const auto& src = static_cast<const HostKvCache&>(srcb);
+        auto& dst = static_cast<HostKvCache&>(dstb);
+        const auto& d = src.desc();
+        const size_t bytes = size_t(d.head_dim) * src.elt();
+        for (int l = 0; l < d.n_layer; ++l)
+            for (int c = 0; c < n; ++c)
+                for (int h = 0; h < d.n_kv_head; ++h) {
+                    const size_t off = src.offset(l, c, h);
+                    std::memcpy(dst.k() + off, src.k() + off, bytes);
+                    std::memcpy(dst.v() + off, src.v() + off, bytes);
+                }
+    }
+
+    void silu_mul(const Tensor& gate, const Tensor& up, const Tensor& out) override {
+        for (int64_t t = 0; t < gate.rows; ++t) {
+            const float *g = f32_row(gate, t), *u = f32_row(up, t);
+            float* o = f32_row(out, t);
+            for (int64_t c = 0; c < gate.cols; ++c) {
+                const double gv = g[c];
+                o[c] = float(gv / (1.0 + std::exp(-gv)) * u[c]);
+            }
+        }
+    }
+    void add(const Tensor& a, const Tensor& b, const Tensor& out) override {
+        for (int64_t t = 0; t < a.rows; ++t) {
+            const float *ar = f32_row(a, t), *br = f32_row(b, t);
+            float* o = f32_row(out, t);
+            for (int64_t c = 0; c < a.cols; ++c) o[c] = ar[c] + br[c];
+        }
+    }
+    void scale_add(const Tensor& y, const Tensor& x, float s) override {
+        for (int64_t t = 0; t < y.rows; ++t) {
+            float* yr = f32_row(y, t);
+            const float* xr = f32_row(x, t);
+            for (int64_t c = 0; c < y.cols; ++c) yr[c] = float(yr[c] + double(s) * xr[c]);
+        }
+    }
+    void softmax_rows(const Tensor& x) override {
+        for (int64_t t = 0; t < x.rows; ++t) {
+            float* r = f32_row(x, t);
+            double mx = -INFINITY, sum = 0;
+            for (int64_t c = 0; c < x.cols; ++c) mx = std::max(mx, double(r[c]));
+            for (int64_t c = 0; c < x.cols; ++c) sum += std::exp(r[c] - mx);
+            for (int64_t c = 0; c < x.cols; ++c) r[c] = float(std::exp(r[c] - mx) / sum);
+        }
+    }
+    void copy(const Tensor& src, const Tensor& dst) override {
+        for (int64_t t = 0; t < src.rows; ++t) std::memcpy(host_row(dst, t), host_row(src, t), size_t(src.cols) * 4);
+    }
+
+private:
+    DeviceInfo info_;
+};
+
+}  // namespace
+
+std::unique_ptr<Backend> create_reference_backend() { return std::make_unique<ReferenceBackend>(); }
+
+}  // namespace hearth

@@ -1,0 +1,164 @@
+#include "engine/model/random_model.h"
+
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <vector>
+
+#include "engine/gguf/gguf.h"
+#include "engine/quant/quant.h"
+#include "engine/sampling/rng.h"
+
+namespace hearth {
+
+namespace {
+
+// The generated SentencePiece-style vocabulary (tokenizer.ggml.model = "llama").
+void write_generated_vocab(gguf::Writer& w, int n_vocab) {
+    std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
+    std::vector<int32_t> types = {2, 3, 3};  // unknown, control, control
+    char hex[8];
+    for (int b = 0; b < 256; ++b) {
+        std::snprintf(hex, sizeof hex, "<0x%02X>", b);
+        tokens.push_back(hex);
+        types.push_back(6);  // byte
+    }
+    tokens.push_back("\xE2\x96\x81");  // "▁", the SentencePiece space
+    types.push_back(1);
+    for (int c = 33; c < 127; ++c) {
+        tokens.push_back(std::string(1, char(c)));
+        types.push_back(1);
+    }
+    // "▁"-prefixed letter pairs and triples until the vocabulary is full.
+    for (int len = 1; int(tokens.size()) < n_vocab && len <= 3; ++len) {
+        int total = 1;
+        for (int i = 0; i < len; ++i) total *= 26;
+        for (int k = 0; k < total && int(tokens.size()) < n_vocab; ++k) {
+            std::string s = "\xE2\x96\x81";
+            for (int i = 0, v = k; i < len; ++i, v /= 26) s += char('a' + v % 26);
+            tokens.push_back(s);
+            types.push_back(1);
+        }
+    }
+    while (int(tokens.size()) < n_vocab) {  // very large requests: numbered filler pieces
+        tokens.push_back("\xE2\x96\x81w" + std::to_string(tokens.size()));
+        types.push_back(1);
+    }
+    tokens.resize(size_t(n_vocab));
+    types.resize(size_t(n_vocab));
+    std::vector<float> scores(tokens.size());
+    for (size_t i = 0; i < scores.size(); ++i) scores[i] = types[i] == 1 ? -float(i) : 0.0f;
+    w.set_string("tokenizer.ggml.model", "llama");
+    w.set_string_array("tokenizer.ggml.tokens", tokens);
+    w.set_f32_array("tokenizer.ggml.scores", scores);
+    w.set_i32_array("tokenizer.ggml.token_type", types);
+    w.set_u32("tokenizer.ggml.unknown_token_id", 0);
+    w.set_u32("tokenizer.ggml.bos_token_id", 1);
+    w.set_u32("tokenizer.ggml.eos_token_id", 2);
+    w.set_bool("tokenizer.ggml.add_bos_token", true);
+    w.set_bool("tokenizer.ggml.add_eos_token", false);
+}
+
+GgmlType storage_type(GgmlType want, int64_t cols) {
+    if (cols % traits(want).block_elems == 0) return want;
+    return cols % 32 == 0 ? GgmlType::Q8_0 : GgmlType::F32;
+}
+
+class TensorMaker {
+public:
+    TensorMaker(gguf::Writer& w, uint64_t seed) : w_(w), rng_(seed) {}
+
+    // dims {cols, rows}: rows of `cols` values N(0,1)*scale, stored as `type`.
+    Status matrix(const std::string& name, int64_t cols, int64_t rows, GgmlType type, double scale) {
+        std::vector<float> v(static_cast<size_t>(cols * rows));
+        for (auto& x : v) x = float(rng_.normal() * scale);
+        return store(name, {cols, rows}, v, storage_type(type, cols));
+    }
+    Status vector(const std::string& name, int64_t n, double center, double spread, bool normal) {
+        std::vector<float> v(static_cast<size_t>(n));
+        for (auto& x : v) x = float(center + (normal ? rng_.normal() : (2 * rng_.uniform() - 1)) * spread);
+        return store(name, {n}, v, GgmlType::F32);
+    }
+
+private:
+    Status store(const std::string& name, std::vector<int64_t> dims, const std::vector<float>& v, GgmlType type) {
+        const int64_t cols = dims[0], rows = int64_t(v.size()) / cols;
+        const size_t rb = row_bytes(type, cols);
+        std::vector<uint8_t> bytes(rb * size_t(rows));
+        for (int64_t r = 0; r < rows; ++r) {
+            HEARTH_RETURN_IF_ERROR(quantize_row(type, v.data() + r * cols, bytes.data() + size_t(r) * rb, cols));
+        }
+        return w_.add_tensor(name, type, std::move(dims), bytes.data(), bytes.size());
+    }
+    gguf::Writer& w_;
+    Rng rng_;
+};
+
+}  // namespace
+
+Status write_random_llama_model(const std::string& path, const RandomModelShape& s, GgmlType type, uint64_t seed) {
+    if (s.arch != "llama" && s.arch != "qwen2") return make_error("random model: unknown architecture '" + s.arch + "'");
+    if (s.n_embd <= 0 || s.n_layer <= 0 || s.n_head <= 0 || s.n_kv_head <= 0 || s.n_ff <= 0)
+        return make_error("random model: every dimension must be positive");
+    if (s.n_embd % s.n_head != 0 || s.n_head % s.n_kv_head != 0)
+        return make_error("random model: n_embd must divide by n_head and n_head by n_kv_head");
+    if ((s.n_embd / s.n_head) % 2 != 0) return make_error("random model: head size must be even");
+    if (!can_quantize(type)) return make_error("random model: cannot write weights of type " + std::string(type_name(type)));
+
+    gguf::Writer w;
+    const std::string a = s.arch;
+    w.set_string("general.architecture", a);
+    w.set_string("general.name", s.name);
+    w.set_u32(a + ".context_length", uint32_t(s.n_ctx_train));
+    w.set_u32(a + ".embedding_length", uint32_t(s.n_embd));
+    w.set_u32(a + ".block_count", uint32_t(s.n_layer));
+    w.set_u32(a + ".feed_forward_length", uint32_t(s.n_ff));
+    w.set_u32(a + ".attention.head_count", uint32_t(s.n_head));
+    w.set_u32(a + ".attention.head_count_kv", uint32_t(s.n_kv_head));
+    w.set_f32(a + ".attention.layer_norm_rms_epsilon", s.rms_eps);
+    w.set_f32(a + ".rope.freq_base", s.rope_freq_base);
+    w.set_u32(a + ".rope.dimension_count", uint32_t(s.n_embd / s.n_head));
+
+    int n_vocab = s.n_vocab;
+    if (!s.vocab_from.empty()) {
+        auto vf = gguf::File::open(s.vocab_from);
+        if (!vf.ok()) return vf.status();
+        auto toks = (*vf)->get_string_array("tokenizer.ggml.tokens");
+        if (!toks.ok()) return make_error("random model: " + s.vocab_from + " has no vocabulary: " + toks.message());
+        n_vocab = int(toks->size());
+        for (const auto& [key, value] : (*vf)->metadata())
+            if (key.rfind("tokenizer.", 0) == 0) w.set_value(key, value);
+    } else {
+        if (n_vocab < 3 + 256) return make_error("random model: a generated vocabulary needs n_vocab >= 259");
+        write_generated_vocab(w, n_vocab);
+    }
+    if (!s.chat_template.empty()) w.set_string("tokenizer.chat_template", s.chat_template);
+
+    const int hd = s.n_embd / s.n_head, q_dim = s.n_head * hd, kv_dim = s.n_kv_head * hd;
+    const bool bias = s.qkv_bias || s.arch == "qwen2";
+    TensorMaker m(w, seed);
+    HEARTH_RETURN_IF_ERROR(m.matrix("token_embd.weight", s.n_embd, n_vocab, type, 1.0));
+    HEARTH_RETURN_IF_ERROR(m.vector("output_norm.weight", s.n_embd, 1.0, 0.2, false));
+    if (!s.tied_output) HEARTH_RETURN_IF_ERROR(m.matrix("output.weight", s.n_embd, n_vocab, type, 1.0 / std::sqrt(s.n_embd)));
+    for (int l = 0; l < s.n_layer; ++l) {
+        const std::string p = "blk." + std::to_string(l) + ".";
+        const double in = 1.0 / std::sqrt(double(s.n_embd)), ffn_in = 1.0 / std::sqrt(double(s.n_ff));
+        HEARTH_RETURN_IF_ERROR(m.vector(p + "attn_norm.weight", s.n_embd, 1.0, 0.2, false));
+        HEARTH_RETURN_IF_ERROR(m.matrix(p + "attn_q.weight", s.n_embd, q_dim, type, in));
+        HEARTH_RETURN_IF_ERROR(m.matrix(p + "attn_k.weight", s.n_embd, kv_dim, type, in));
+        HEARTH_RETURN_IF_ERROR(m.matrix(p + "attn_v.weight", s.n_embd, kv_dim, type, in));
+        if (bias) {
+            HEARTH_RETURN_IF_ERROR(m.vector(p + "attn_q.bias", q_dim, 0.0, 0.1, true));
+            HEARTH_RETURN_IF_ERROR(m.vector(p + "attn_k.bias", kv_dim, 0.0, 0.1, true));
+            HEARTH_RETURN_IF_ERROR(m.vector(p + "attn_v.bias", kv_dim, 0.0, 0.1, true));
+        }
+        HEARTH_RETURN_IF_ERROR(m.matrix(p + "attn_output.weight", q_dim, s.n_embd, type, 1.0 / std::sqrt(double(q_dim))));
+        HEARTH_RETURN_IF_ERROR(m.vector(p + "ffn_norm.weight", s.n_embd, 1.0, 0.2, false));
+        HEARTH_RETURN_IF_ERROR(m.matrix(p + "ffn_gate.weight", s.n_embd, s.n_ff, type, in));
+        HEARTH_RETURN_IF_ERROR(m.matrix(p + "ffn_up.weight", s.n_embd, s.n_ff, type, in));
+        HEARTH_RETURN_IF_ERROR(m.matrix(p + "ffn_down.weight", s.n_ff, s.n_embd, type, ffn_in));
+    }
+    return w.write(path);
+}
+
+}  // namespace hearth

@@ -1,0 +1,41 @@
+// Writes random-weight llama/qwen2 models with the project's own GGUF writer: for tests, for the
+// app's tests and for `hearth-cli make-model` (benchmarks). Weights are shaped so every layer
+// matters (as the shared reference models are): matrices N(0,1)/sqrt(fan_in), embeddings N(0,1),
+// norm weights 1 ± 0.2, biases N(0, 0.1). The same seed always writes the same bytes.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "engine/quant/types.h"
+#include "engine/util/status.h"
+
+namespace hearth {
+
+struct RandomModelShape {
+    std::string arch = "llama";     // "llama" (normal RoPE) or "qwen2" (NeoX RoPE, q/k/v biases)
+    std::string name = "random";    // general.name
+    int n_vocab = 512;              // ignored when vocab_from is set (its vocabulary's size is used)
+    int n_embd = 64;
+    int n_layer = 2;
+    int n_head = 4;
+    int n_kv_head = 2;
+    int n_ff = 160;
+    int n_ctx_train = 4096;
+    float rope_freq_base = 10000.0f;
+    float rms_eps = 1e-5f;
+    bool tied_output = false;       // no output.weight: the output uses token_embd.weight
+    bool qkv_bias = false;          // forced on for qwen2
+    // Vocabulary: when set, tokenizer.* metadata is copied from this GGUF (e.g. a shared
+    // ggml-vocab-*.gguf); otherwise a small SentencePiece-style vocabulary with byte fallback is
+    // generated (<unk>, <s>, </s>, 256 byte tokens, printable ASCII, then "▁"-words).
+    std::string vocab_from;
+    std::string chat_template;      // tokenizer.chat_template when non-empty
+};
+
+// Matrices (and token_embd) are stored as `type` (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K);
+// a matrix whose row length is not a multiple of the type's block falls back to Q8_0 (or F32 when
+// not a multiple of 32), as llama.cpp's quantizer does. Norms and biases are F32.
+Status write_random_llama_model(const std::string& path, const RandomModelShape& shape, GgmlType type, uint64_t seed);
+
+}  // namespace hearth
