@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -118,12 +119,19 @@ public:
     Status add_tensor(const std::string& name, GgmlType type, std::vector<int64_t> dims,
                       const void* data, size_t n_bytes, bool borrow = false);
 
+    // A tensor whose bytes are produced while write() streams the file (e.g. quantized on the fly),
+    // so a multi-GB output is never held in RAM whole: `fill` must write exactly n_bytes to dst;
+    // an error from it aborts the write. Only one such tensor's bytes are in memory at a time.
+    using Fill = std::function<Status(void* dst, size_t n_bytes)>;
+    Status add_tensor_lazy(const std::string& name, GgmlType type, std::vector<int64_t> dims, Fill fill);
+    size_t tensor_count() const { return tensors_.size(); }
+
     // Writes atomically: to `path + ".part"`, fsync, rename. A full disk is an error, not a corrupt file.
     Status write(const std::string& path) const;
     std::vector<uint8_t> to_bytes() const;  // the same image in memory (tests)
 
 private:
-    struct Tensor { std::string name; GgmlType type; std::vector<int64_t> dims; std::vector<uint8_t> owned; const void* data; size_t n_bytes; };
+    struct Tensor { std::string name; GgmlType type; std::vector<int64_t> dims; std::vector<uint8_t> owned; const void* data; size_t n_bytes; Fill fill; };
     std::vector<std::pair<std::string, Value>> kv_;
     std::vector<Tensor> tensors_;
     void set(const std::string& key, Value v);
