@@ -1,0 +1,153 @@
+#include "engine/model/context.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace hearth {
+
+namespace {
+// The first n elements of a one-row I32 tensor (token ids, positions).
+Tensor first_cols(const Tensor& t, int n) {
+    Tensor r = t;
+    r.cols = n;
+    r.row_stride = size_t(n) * 4;
+    return r;
+}
+}  // namespace
+
+Result<std::unique_ptr<ModelContext>> ModelContext::create(const Model& model, int n_ctx, GgmlType kv_type, int n_batch) {
+    const ModelHParams& h = model.hparams();
+    if (n_ctx <= 0) return make_error("context length must be positive");
+    if (n_batch <= 0) return make_error("batch size must be positive");
+    if (kv_type != GgmlType::F16 && kv_type != GgmlType::F32) return make_error("KV cache type must be f16 or f32");
+    std::unique_ptr<ModelContext> c(new ModelContext());
+    c->model_ = &model;
+    c->be_ = &model.backend();
+    c->n_ctx_ = (n_ctx + kKvBlockTokens - 1) / kKvBlockTokens * kKvBlockTokens;
+    c->n_batch_ = std::min(n_batch, c->n_ctx_);
+
+    KvCacheDesc d;
+    d.n_layer = h.n_layer;
+    d.n_kv_head = h.n_kv_head;
+    d.head_dim = h.head_dim;
+    d.n_ctx = c->n_ctx_;
+    d.type = kv_type;
+    auto kv = c->be_->create_kv_cache(d);
+    if (!kv.ok()) return kv.status();
+    c->kv_ = std::move(*kv);
+
+    // One activation buffer, carved into per-role tensors of n_batch rows.
+    const int64_t B = c->n_batch_;
+    struct Part { Tensor* t; GgmlType type; int64_t rows, cols; };
+    const Part parts[] = {
+        {&c->ids_, GgmlType::I32, 1, B},     {&c->pos_, GgmlType::I32, 1, B},
+        {&c->x_, GgmlType::F32, B, h.n_embd}, {&c->xb_, GgmlType::F32, B, h.n_embd},
+        {&c->q_, GgmlType::F32, B, h.q_dim()}, {&c->k_, GgmlType::F32, B, h.kv_dim()},
+        {&c->v_, GgmlType::F32, B, h.kv_dim()}, {&c->attn_, GgmlType::F32, B, h.q_dim()},
+        {&c->gate_, GgmlType::F32, B, h.n_ff}, {&c->up_, GgmlType::F32, B, h.n_ff},
+    };
+    size_t total = 0;
+    for (const Part& p : parts) total += (row_bytes(p.type, p.cols) * size_t(p.rows) + 255) / 256 * 256;
+    auto buf = c->be_->alloc(total, BufferUsage::Activations);
+    if (!buf.ok()) return buf.status();
+    c->act_buf_ = *buf;
+    size_t off = 0;
+    for (const Part& p : parts) {
+        *p.t = make_tensor(c->act_buf_.get(), off, p.type, p.rows, p.cols);
+        off += (p.t->bytes() + 255) / 256 * 256;
+    }
+    HEARTH_RETURN_IF_ERROR(c->alloc_logits(1));
+    return c;
+}
+
+uint64_t ModelContext::kv_bytes() const {
+    const KvCacheDesc& d = kv_->desc();
+    return 2ull * d.n_layer * d.n_blocks() * kKvBlockTokens * d.n_kv_head * d.head_dim * (d.type == GgmlType::F16 ? 2 : 4);
+}
+
+Status ModelContext::alloc_logits(int rows) {
+    if (rows <= logit_rows_) return {};
+    auto buf = be_->alloc(size_t(rows) * size_t(n_vocab()) * 4, BufferUsage::Activations);
+    if (!buf.ok()) return buf.status();
+    logit_buf_ = *buf;
+    logit_rows_ = rows;
+    logits_ = make_tensor(logit_buf_.get(), 0, GgmlType::F32, rows, n_vocab());
+    return {};
+}
+
+Status ModelContext::eval(const int32_t* tokens, int n, int pos0, int n_out, std::vector<float>* logits) {
+    if (n <= 0) return make_error("nothing to evaluate");
+    if (pos0 < 0 || int64_t(pos0) + n > n_ctx_)
+        return make_error("positions " + std::to_string(pos0) + ".." + std::to_string(int64_t(pos0) + n - 1) +
+                          " do not fit the context of " + std::to_string(n_ctx_) + " tokens");
+    n_out = std::clamp(n_out, 0, n);
+    for (int i = 0; i < n; ++i)
+        if (tokens[i] < 0 || tokens[i] >= n_vocab())
+            return make_error("token id " + std::to_string(tokens[i]) + " is outside the vocabulary (0.." +
+                              std::to_string(n_vocab() - 1) + ")");
+    if (logits) logits->assign(size_t(n_out) * size_t(n_vocab()), 0.0f);
+    const int first_out_global = n - n_out;  // index (in tokens) of the first row wanted
+    for (int start = 0; start < n; start += n_batch_) {
+        const int nb = std::min(n_batch_, n - start);
+        pos_host_.resize(size_t(nb));
+        for (int i = 0; i < nb; ++i) pos_host_[size_t(i)] = pos0 + start + i;
+        HEARTH_RETURN_IF_ERROR(be_->upload(first_cols(ids_, nb), tokens + start));
+        HEARTH_RETURN_IF_ERROR(be_->upload(first_cols(pos_, nb), pos_host_.data()));
+        const int first_out = std::max(first_out_global - start, 0);
+        const int n_rows_out = first_out < nb ? nb - first_out : 0;
+        if (n_rows_out > 0) HEARTH_RETURN_IF_ERROR(alloc_logits(n_rows_out));
+        forward(nb, pos0 + start, n_rows_out > 0 ? first_out : nb);
+        if (n_rows_out > 0 && logits) {
+            const size_t done = size_t(std::max(start - first_out_global, 0));
+            HEARTH_RETURN_IF_ERROR(be_->download(logits_.row_range(0, n_rows_out), logits->data() + done * size_t(n_vocab())));
+        }
+    }
+    return {};
+}
+
+void ModelContext::forward(int n, int pos0, int first_out) {
+    const ModelHParams& h = model_->hparams();
+    Backend& be = *be_;
+    const RopeParams rope = model_->rope_params();
+    const float scale = float(1.0 / std::sqrt(double(h.head_dim)));
+    const Tensor ids = first_cols(ids_, n), pos = first_cols(pos_, n);
+    Tensor x = x_.row_range(0, n), xb = xb_.row_range(0, n), q = q_.row_range(0, n), k = k_.row_range(0, n),
+           v = v_.row_range(0, n), attn = attn_.row_range(0, n), gate = gate_.row_range(0, n), up = up_.row_range(0, n);
+
+    be.get_rows(model_->tok_embd(), ids, x);
+    for (const LayerWeights& L : model_->layers()) {
+        const int layer = int(&L - model_->layers().data());
+        be.rms_norm(x, L.attn_norm, h.rms_eps, xb);
+        be.matmul(L.wq, xb, q, L.has_qkv_bias ? &L.bq : nullptr);
+        be.matmul(L.wk, xb, k, L.has_qkv_bias ? &L.bk : nullptr);
+        be.matmul(L.wv, xb, v, L.has_qkv_bias ? &L.bv : nullptr);
+        be.rope(q, pos, rope);
+        be.rope(k, pos, rope);
+        be.kv_store(*kv_, layer, k, v, pos);
+        be.attention(q, *kv_, layer, pos, pos0 + n, scale, attn);
+        be.matmul(L.wo, attn, xb);
+        be.add(x, xb, x);
+        be.rms_norm(x, L.ffn_norm, h.rms_eps, xb);
+        be.matmul(L.w_gate, xb, gate);
+        be.matmul(L.w_up, xb, up);
+        be.silu_mul(gate, up, gate);
+        be.matmul(L.w_down, gate, xb);
+        be.add(x, xb, x);
+    }
+    if (first_out >= n) return;
+    // Only the rows whose logits are wanted go through the output norm and the vocabulary matmul.
+    const int n_out = n - first_out;
+    Tensor xo = x.row_range(first_out, n_out), xbo = xb.row_range(first_out, n_out);
+    be.rms_norm(xo, model_->output_norm(), h.rms_eps, xbo);
+    be.matmul(model_->output(), xbo, logits_.row_range(0, n_out));
+}
+
+Status ModelContext::kv_shift(int keep, int discard, int n_used) {
+    if (keep < 0 || discard <= 0 || keep + discard > n_used || n_used > n_ctx_)
+        return make_error("invalid context shift (keep " + std::to_string(keep) + ", discard " + std::to_string(discard) +
+                          ", used " + std::to_string(n_used) + ")");
+    be_->kv_shift(*kv_, keep, discard, n_used, model_->rope_params());
+    return {};
+}
+
+}  // namespace hearth

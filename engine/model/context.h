@@ -1,0 +1,47 @@
+// One sequence's inference state over a Model: the KV cache (n_ctx cells, paged as backend.h
+// documents) and the activation buffers, allocated once and sized by the maximum batch. The
+// forward pass is written once over the Backend ops, for llama and qwen2 alike.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "engine/backend/backend.h"
+#include "engine/model/model.h"
+
+namespace hearth {
+
+class ModelContext {
+public:
+    // n_ctx is rounded up to whole KV blocks; kv_type F16 (default) or F32.
+    static Result<std::unique_ptr<ModelContext>> create(const Model& model, int n_ctx, GgmlType kv_type, int n_batch = 256);
+
+    // Evaluates `n` tokens at positions pos0 .. pos0+n-1 (cells are positions; split into batches
+    // internally) and returns the logits of the last `n_out` of them, row-major [n_out][n_vocab].
+    // Token ids are checked against the vocabulary, positions against n_ctx.
+    Status eval(const int32_t* tokens, int n, int pos0, int n_out, std::vector<float>* logits);
+
+    // Context shift: cells [keep+discard, n_used) move down by `discard`, keys re-rotated by -discard.
+    Status kv_shift(int keep, int discard, int n_used);
+
+    int n_ctx() const { return n_ctx_; }
+    int n_vocab() const { return model_->hparams().n_vocab; }
+    const Model& model() const { return *model_; }
+    KvCache& kv_cache() { return *kv_; }
+    uint64_t kv_bytes() const;
+
+private:
+    ModelContext() = default;
+    Status alloc_logits(int rows);
+    void forward(int n, int pos0, int first_out);  // tokens and positions already uploaded
+
+    const Model* model_ = nullptr;
+    Backend* be_ = nullptr;
+    int n_ctx_ = 0, n_batch_ = 0, logit_rows_ = 0;
+    std::unique_ptr<KvCache> kv_;
+    BufferPtr act_buf_, logit_buf_;
+    Tensor ids_, pos_, x_, xb_, q_, k_, v_, attn_, gate_, up_, logits_;
+    std::vector<int32_t> pos_host_;
+};
+
+}  // namespace hearth

@@ -1,0 +1,49 @@
+// Token sampling: repetition/presence/frequency penalties over a window of recent tokens, then
+// top-k, top-p, min-p, temperature and a draw from Hearth's own PRNG (llama.cpp's default order:
+// the filters look at untempered probabilities). Temperature <= 0 is greedy (argmax after the
+// penalties). Ties are broken by the smaller token id, so results never depend on the sort
+// implementation: the same seed gives the same tokens everywhere.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <vector>
+
+#include "engine/sampling/rng.h"
+#include "engine/session/session.h"
+
+namespace hearth {
+
+struct TokenCandidate {
+    int32_t id;
+    float logit;
+};
+
+// The individual steps, exposed for tests. Each keeps at least one candidate.
+void apply_penalties(std::vector<TokenCandidate>& c, const std::deque<int32_t>& recent, float repeat, float presence,
+                     float frequency);
+void sort_candidates(std::vector<TokenCandidate>& c);              // logit descending, id ascending on ties
+void apply_top_k(std::vector<TokenCandidate>& c, int k);           // k <= 0: off; leaves c sorted
+void apply_top_p(std::vector<TokenCandidate>& c, float p);         // p >= 1: off; leaves c sorted
+void apply_min_p(std::vector<TokenCandidate>& c, float p);         // p <= 0: off
+void apply_temperature(std::vector<TokenCandidate>& c, float t);   // t > 0
+std::vector<double> softmax_probs(const std::vector<TokenCandidate>& c);
+int32_t argmax_token(const float* logits, int n);                  // smallest id among equal maxima
+
+class Sampler {
+public:
+    explicit Sampler(const SamplingParams& p);
+    // Chooses the next token from raw logits (n_vocab values); does not record it.
+    int32_t sample(const float* logits, int n_vocab);
+    // Records a token in the penalty window (prompt tokens too, so penalties see the context).
+    void accept(int32_t token);
+    void reset();  // clears the window and reseeds
+
+private:
+    SamplingParams p_;
+    Rng rng_;
+    std::deque<int32_t> recent_;
+    std::vector<TokenCandidate> cand_;
+};
+
+}  // namespace hearth
