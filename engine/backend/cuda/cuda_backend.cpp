@@ -1,0 +1,516 @@
+// The CUDA Backend: device buffers, the paged KV cache, and the ops of backend.h enqueued on one
+// stream (kernels/kernels.h). Ops return void, so the first failure of an op is kept ("sticky") and
+// reported by the next synchronize()/download(), as a clear message.
+#include "engine/backend/cuda/cuda_backend.h"
+
+#include <cublas_v2.h>
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+
+#include "engine/backend/reference/rope_math.h"
+#include "kernels/kernels.h"
+
+namespace hearth::cuda {
+
+namespace {
+
+constexpr int kMatvecMaxTokens = 8;                  // above this, matmul is a tensor-core GEMM
+constexpr size_t kGemmSlabBytes = size_t(64) << 20;  // F16 dequantized weight rows per GEMM slab
+constexpr size_t kStagingBytes = size_t(32) << 20;   // each of the two pinned upload buffers
+constexpr size_t kPageableCopyMax = size_t(1) << 20;  // smaller uploads skip the pinned staging
+
+// types.h's type_name lives in hearth_engine, which the plugin does not link.
+std::string tname(GgmlType t) {
+    switch (t) {
+        case GgmlType::F32: return "F32"; case GgmlType::F16: return "F16"; case GgmlType::BF16: return "BF16";
+        case GgmlType::Q4_0: return "Q4_0"; case GgmlType::Q4_1: return "Q4_1"; case GgmlType::Q5_0: return "Q5_0";
+        case GgmlType::Q5_1: return "Q5_1"; case GgmlType::Q8_0: return "Q8_0"; case GgmlType::Q4_K: return "Q4_K";
+        case GgmlType::Q5_K: return "Q5_K"; case GgmlType::Q6_K: return "Q6_K";
+        default: return "type " + std::to_string(uint32_t(t));
+    }
+}
+
+std::string mib(size_t b) { return std::to_string((b + (1 << 20) - 1) >> 20) + " MiB"; }
+
+class CudaBuffer final : public Buffer {
+public:
+    CudaBuffer(void* p, size_t n, int device) : Buffer(n), ptr_(p), device_(device) {}
+    ~CudaBuffer() override {
+        if (ptr_) {
+            int cur = 0;
+            cudaGetDevice(&cur);
+            if (cur != device_) cudaSetDevice(device_);
+            cudaFree(ptr_);
+            if (cur != device_) cudaSetDevice(cur);
+        }
+    }
+    void* ptr() const { return ptr_; }
+
+private:
+    void* ptr_;
+    int device_;
+};
+
+class CudaKvCache final : public KvCache {
+public:
+    CudaKvCache(const KvCacheDesc& d, void* k, void* v, int device) : KvCache(d), k_(k), v_(v), device_(device) {}
+    ~CudaKvCache() override {
+        cudaSetDevice(device_);
+        cudaFree(k_);
+        cudaFree(v_);
+    }
+    kern::KvLayout layout() const {
+        kern::KvLayout L;
+        L.n_kv_head = desc_.n_kv_head;
+        L.head_dim = desc_.head_dim;
+        L.n_blocks = desc_.n_blocks();
+        L.f16 = desc_.type == GgmlType::F16;
+        return L;
+    }
+    uint8_t* k_layer(int l) const { return static_cast<uint8_t*>(k_) + size_t(l) * layout().layer_bytes(); }
+    uint8_t* v_layer(int l) const { return static_cast<uint8_t*>(v_) + size_t(l) * layout().layer_bytes(); }
+
+private:
+    void* k_;
+    void* v_;
+    int device_;
+};
+
+// A grow-only device allocation, reallocated in stream order.
+struct Scratch {
+    void* p = nullptr;
+    size_t n = 0;
+};
+
+class CudaBackend final : public Backend {
+public:
+    ~CudaBackend() override {
+        cudaSetDevice(dev_);
+        if (stream_) cudaStreamSynchronize(stream_);
+        for (Scratch* s : {&q8a_, &x16_, &w16_, &attn_, &shift_k_, &shift_v_})
+            if (s->p) cudaFree(s->p);
+        for (int i = 0; i < 2; ++i) {
+            if (staging_[i]) cudaFreeHost(staging_[i]);
+            if (staged_[i]) cudaEventDestroy(staged_[i]);
+        }
+        if (blas_) cublasDestroy(blas_);
+        if (stream_) cudaStreamDestroy(stream_);
+    }
+
+    static Result<std::unique_ptr<Backend>> create(int device, const DeviceInfo& info) {
+        auto b = std::unique_ptr<CudaBackend>(new CudaBackend());
+        b->dev_ = device;
+        b->info_ = info;
+        if (cudaError_t e = cudaSetDevice(device); e != cudaSuccess) return make_error("CUDA: cannot use device " + std::to_string(device) + ": " + error_text(e));
+        cudaDeviceProp p{};
+        if (cudaError_t e = cudaGetDeviceProperties(&p, device); e != cudaSuccess) return make_error("CUDA: " + error_text(e));
+        b->sm_count_ = p.multiProcessorCount;
+        if (cudaError_t e = cudaStreamCreateWithFlags(&b->stream_, cudaStreamNonBlocking); e != cudaSuccess)
+            return make_error("CUDA: cannot create a stream on " + info.name + ": " + error_text(e));
+        if (cublasStatus_t s = cublasCreate(&b->blas_); s != CUBLAS_STATUS_SUCCESS)
+            return make_error(std::string("CUDA: cannot initialise cuBLAS on ") + info.name + ": " + cublasGetStatusString(s));
+        cublasSetStream(b->blas_, b->stream_);
+        cublasSetMathMode(b->blas_, CUBLAS_DEFAULT_MATH);  // no TF32: F32 weights stay F32-exact
+        for (int i = 0; i < 2; ++i) {
+            if (cudaMallocHost(&b->staging_[i], kStagingBytes) != cudaSuccess) {
+                cudaGetLastError();
+                b->staging_[i] = nullptr;  // uploads then go through pageable memory (slower, still correct)
+            }
+            cudaEventCreateWithFlags(&b->staged_[i], cudaEventDisableTiming);
+        }
+        return std::unique_ptr<Backend>(std::move(b));
+    }
+
+    const DeviceInfo& device() const override { return info_; }
+
+    // ---- memory
+    Result<BufferPtr> alloc(size_t bytes, BufferUsage usage) override {
+        cudaSetDevice(dev_);
+        void* p = nullptr;
+        if (bytes) {
+            if (cudaError_t e = cudaMalloc(&p, bytes); e != cudaSuccess) {
+                cudaGetLastError();
+                return make_error(oom_text(e, bytes, usage == BufferUsage::Weights ? "weights" : "activations"));
+            }
+            // Fresh memory is zeroed like the CPU backends' buffers, so nothing reads garbage.
+            cudaMemsetAsync(p, 0, bytes, stream_);
+        }
+        (usage == BufferUsage::Weights ? weight_bytes_ : activation_bytes_) += bytes;
+        refresh_memory_info();
+        return BufferPtr(std::make_shared<CudaBuffer>(p, bytes, dev_));
+    }
+
+    Result<BufferPtr> import_host(const void* data, size_t bytes) override {
+        auto buf = alloc(bytes, BufferUsage::Weights);
+        if (!buf.ok()) return buf;
+        Tensor t;
+        t.buf = buf->get();
+        t.type = GgmlType::I8;
+        t.rows = 1;
+        t.cols = int64_t(bytes);
+        t.row_stride = bytes;
+        HEARTH_RETURN_IF_ERROR(upload(t, data));
+        return buf;
+    }
+
+    Status upload(const Tensor& dst, const void* src) override {
+        cudaSetDevice(dev_);
+        uint8_t* d = dptr(dst);
+        if (!d && dst.bytes()) return make_error("CUDA upload: destination is not a CUDA buffer");
+        const size_t n = dst.bytes();
+        const auto* s = static_cast<const uint8_t*>(src);
+        if (n <= kPageableCopyMax || !staging_[0] || !staging_[1]) {
+            // The runtime stages pageable memory before returning, so `src` may be reused at once.
+            if (cudaError_t e = cudaMemcpyAsync(d, s, n, cudaMemcpyHostToDevice, stream_); e != cudaSuccess)
+                return make_error("CUDA upload of " + mib(n) + ": " + error_text(e));
+            return sticky();
+        }
+        // Large uploads (weights): double-buffered pinned staging, copy i+1 overlaps DMA i.
+        for (size_t off = 0; off < n; off += kStagingBytes) {
+            const size_t len = std::min(kStagingBytes, n - off);
+            const int i = int((off / kStagingBytes) % 2);
+            cudaEventSynchronize(staged_[i]);  // the previous DMA out of this staging buffer is done
+            std::memcpy(staging_[i], s + off, len);
+            if (cudaError_t e = cudaMemcpyAsync(d + off, staging_[i], len, cudaMemcpyHostToDevice, stream_); e != cudaSuccess)
+                return make_error("CUDA upload of " + mib(n) + ": " + error_text(e));
+            cudaEventRecord(staged_[i], stream_);
+        }
+        return sticky();
+    }
+
+    Status download(const Tensor& src, void* dst) override {
+        cudaSetDevice(dev_);
+        const uint8_t* s = dptr(src);
+        if (!s && src.bytes()) return make_error("CUDA download: source is not a CUDA buffer");
+        if (cudaError_t e = cudaMemcpyAsync(dst, s, src.bytes(), cudaMemcpyDeviceToHost, stream_); e != cudaSuccess)
+            note(e, "download");
+        return synchronize();
+    }
+
+    Result<std::unique_ptr<KvCache>> create_kv_cache(const KvCacheDesc& desc) override {
+        if (desc.type != GgmlType::F16 && desc.type != GgmlType::F32) return make_error("CUDA: KV cache type must be F16 or F32");
+        if (desc.head_dim > 256) return make_error("CUDA: head_dim " + std::to_string(desc.head_dim) + " is above the 256 the attention kernel supports");
+        cudaSetDevice(dev_);
+        kern::KvLayout L;
+        L.n_kv_head = desc.n_kv_head;
+        L.head_dim = desc.head_dim;
+        L.n_blocks = desc.n_blocks();
+        L.f16 = desc.type == GgmlType::F16;
+        const size_t bytes = L.layer_bytes() * size_t(desc.n_layer);
+        void *k = nullptr, *v = nullptr;
+        cudaError_t e = cudaMalloc(&k, bytes);
+        if (e == cudaSuccess) e = cudaMalloc(&v, bytes);
+        if (e != cudaSuccess) {
+            cudaGetLastError();
+            if (k) cudaFree(k);
+            return make_error(oom_text(e, 2 * bytes, "the KV cache"));
+        }
+        cudaMemsetAsync(k, 0, bytes, stream_);
+        cudaMemsetAsync(v, 0, bytes, stream_);
+        kv_bytes_ += 2 * bytes;
+        refresh_memory_info();
+        return std::unique_ptr<KvCache>(std::make_unique<CudaKvCache>(desc, k, v, dev_));
+    }
+
+    Status synchronize() override {
+        cudaSetDevice(dev_);
+        if (cudaError_t e = cudaStreamSynchronize(stream_); e != cudaSuccess) note(e, "synchronize");
+        return sticky();
+    }
+
+    // ---- ops
+    void get_rows(const Tensor& table, const Tensor& ids, const Tensor& out) override {
+        if (!begin("get_rows", {&table, &ids, &out})) return;
+        if (!kern::is_quantized_weight(table.type) && !kern::is_float_weight(table.type))
+            return fail("get_rows: table type " + tname(table.type) + " is not supported");
+        check(kern::get_rows(table.type, dptr(table), table.row_stride, table.cols, i32(ids), int(ids.cols), f32(out),
+                             out.row_stride, stream_), "get_rows");
+    }
+
+    void matmul(const Tensor& w, const Tensor& x, const Tensor& y, const Tensor* bias) override {
+        if (!begin("matmul", {&w, &x, &y, bias})) return;
+        const int n = int(x.rows);
+        const float* b = bias ? f32(*bias) : nullptr;
+        const bool quant = kern::is_quantized_weight(w.type);
+        if (!quant && !kern::is_float_weight(w.type))
+            return fail("matmul: weight type " + tname(w.type) + " is not supported");
+        if (quant && w.cols % 32 != 0) return fail("matmul: quantized row length " + std::to_string(w.cols) + " is not a multiple of 32");
+        if (n <= kMatvecMaxTokens) {
+            if (quant) {
+                const size_t units = size_t(w.cols / 32);
+                auto* q = static_cast<kern::Q8a*>(scratch(q8a_, size_t(n) * units * sizeof(kern::Q8a)));
+                if (!q) return;
+                if (!check(kern::quantize_q8a(f32(x), x.row_stride, n, w.cols, q, stream_), "quantize activations")) return;
+                check(kern::matvec_quant(w.type, dptr(w), w.row_stride, w.rows, w.cols, q, n, f32(y), y.row_stride, b, stream_), "matvec");
+            } else {
+                check(kern::matvec_float(w.type, dptr(w), w.row_stride, w.rows, w.cols, f32(x), x.row_stride, n, f32(y),
+                                         y.row_stride, b, stream_), "matvec");
+            }
+            return;
+        }
+        gemm(w, x, y, n);
+        if (b) check(kern::add_bias_rows(f32(y), y.row_stride, n, w.rows, b, stream_), "matmul bias");
+    }
+
+    void rms_norm(const Tensor& x, const Tensor& weight, float eps, const Tensor& y) override {
+        if (!begin("rms_norm", {&x, &weight, &y})) return;
+        if (weight.type != GgmlType::F32) return fail("rms_norm: weight type must be F32");
+        check(kern::rms_norm(f32(x), x.row_stride, x.rows, x.cols, f32(weight), eps, f32(y), y.row_stride, stream_), "rms_norm");
+    }
+
+    void rope(const Tensor& x, const Tensor& pos, const RopeParams& p) override {
+        if (!begin("rope", {&x, &pos, p.freq_factors})) return;
+        const kern::RopeArgs a = rope_args(p);
+        check(kern::rope(f32(x), x.row_stride, x.rows, int(x.cols / p.head_dim), i32(pos), a, stream_), "rope");
+    }
+
+    void kv_store(KvCache& kvb, int layer, const Tensor& k, const Tensor& v, const Tensor& pos) override {
+        if (!begin("kv_store", {&k, &v, &pos})) return;
+        auto& kv = static_cast<CudaKvCache&>(kvb);
+        check(kern::kv_store(kv.layout(), kv.k_layer(layer), kv.v_layer(layer), f32(k), k.row_stride, f32(v), v.row_stride,
+                             int(k.rows), i32(pos), stream_), "kv_store");
+    }
+
+    void attention(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, int n_kv, float scale,
+                   const Tensor& out) override {
+        if (!begin("attention", {&q, &pos, &out})) return;
+        const auto& kv = static_cast<const CudaKvCache&>(kvb);
+        const kern::KvLayout L = kv.layout();
+        kern::AttnArgs a;
+        a.q = f32(q);
+        a.q_stride = q.row_stride;
+        a.out = f32(out);
+        a.out_stride = out.row_stride;
+        a.n_tok = int(q.rows);
+        a.n_head = int(q.cols / L.head_dim);
+        a.pos = i32(pos);
+        a.n_kv = n_kv;
+        a.scale = scale;
+        // Flash-decoding: when (tokens × heads) blocks cannot fill the GPU, split the cells too.
+        const int n_cells = std::max(32, (n_kv + 31) / 32 * 32);
+        int split = 1;
+        const int blocks = a.n_tok * a.n_head;
+        if (blocks < 2 * sm_count_ && n_kv > 256)
+            split = std::min((2 * sm_count_ + blocks - 1) / blocks, (n_kv + 127) / 128);
+        a.cells_per_split = ((n_cells + split - 1) / split + 31) / 32 * 32;
+        a.n_split = (n_cells + a.cells_per_split - 1) / a.cells_per_split;
+        if (a.n_split > 1) {
+            a.partials = static_cast<float*>(scratch(attn_, kern::attention_partials_floats(L, a) * sizeof(float)));
+            if (!a.partials) return;
+        }
+        check(kern::attention(L, kv.k_layer(layer), kv.v_layer(layer), a, stream_), "attention");
+    }
+
+    void kv_shift(KvCache& kvb, int keep, int discard, int n_used, const RopeParams& p) override {
+        if (!sticky_.ok()) return;
+        cudaSetDevice(dev_);
+        auto& kv = static_cast<CudaKvCache&>(kvb);
+        const kern::KvLayout L = kv.layout();
+        const int count = n_used - keep - discard;
+        if (discard <= 0 || count <= 0) return;
+        if (p.freq_factors && !dptr(*p.freq_factors)) return fail("kv_shift: freq_factors is not in a CUDA buffer");
+        const kern::RopeArgs a = rope_args(p);
+        const size_t bytes = size_t(L.n_kv_head) * count * L.head_dim * (L.f16 ? 2 : 4);
+        void* sk = scratch(shift_k_, bytes);
+        void* sv = sk ? scratch(shift_v_, bytes) : nullptr;
+        if (!sv) return;
+        for (int l = 0; l < kv.desc().n_layer; ++l) {
+            if (!check(kern::kv_gather_rotated(L, kv.k_layer(l), kv.v_layer(l), keep + discard, count, a, -float(discard), sk, sv,
+                                               stream_), "kv_shift")) return;
+            if (!check(kern::kv_scatter(L, kv.k_layer(l), kv.v_layer(l), keep, count, sk, sv, stream_), "kv_shift")) return;
+        }
+    }
+
+    void kv_copy(const KvCache& srcb, KvCache& dstb, int n) override {
+        if (!sticky_.ok()) return;
+        cudaSetDevice(dev_);
+        const auto& src = static_cast<const CudaKvCache&>(srcb);
+        auto& dst = static_cast<CudaKvCache&>(dstb);
+        for (int l = 0; l < src.desc().n_layer; ++l)
+            if (!check(kern::kv_copy_layer(src.layout(), src.k_layer(l), src.v_layer(l), dst.k_layer(l), dst.v_layer(l), n, stream_),
+                       "kv_copy")) return;
+    }
+
+    void silu_mul(const Tensor& g, const Tensor& u, const Tensor& out) override {
+        if (!begin("silu_mul", {&g, &u, &out})) return;
+        check(kern::silu_mul(f32(g), g.row_stride, f32(u), u.row_stride, g.rows, g.cols, f32(out), out.row_stride, stream_), "silu_mul");
+    }
+    void add(const Tensor& a, const Tensor& b, const Tensor& out) override {
+        if (!begin("add", {&a, &b, &out})) return;
+        check(kern::add(f32(a), a.row_stride, f32(b), b.row_stride, a.rows, a.cols, f32(out), out.row_stride, stream_), "add");
+    }
+    void scale_add(const Tensor& y, const Tensor& x, float s) override {
+        if (!begin("scale_add", {&y, &x})) return;
+        check(kern::scale_add(f32(y), y.row_stride, f32(x), x.row_stride, y.rows, y.cols, s, stream_), "scale_add");
+    }
+    void softmax_rows(const Tensor& x) override {
+        if (!begin("softmax_rows", {&x})) return;
+        check(kern::softmax_rows(f32(x), x.row_stride, x.rows, x.cols, stream_), "softmax_rows");
+    }
+    void copy(const Tensor& src, const Tensor& dst) override {
+        if (!begin("copy", {&src, &dst})) return;
+        check(kern::copy_rows(f32(src), src.row_stride, src.rows, src.cols, f32(dst), dst.row_stride, stream_), "copy");
+    }
+
+private:
+    CudaBackend() = default;
+
+    static uint8_t* dptr(const Tensor& t) {
+        auto* b = dynamic_cast<CudaBuffer*>(t.buf);
+        return b && b->ptr() ? static_cast<uint8_t*>(b->ptr()) + t.offset : nullptr;
+    }
+    static float* f32(const Tensor& t) { return reinterpret_cast<float*>(dptr(t)); }
+    static const int32_t* i32(const Tensor& t) { return reinterpret_cast<const int32_t*>(dptr(t)); }
+
+    // Common preamble of an op: skip after an earlier failure, select the device, check that every
+    // tensor lives in a CUDA buffer (a tensor of another backend would be a host pointer here).
+    bool begin(const char* op, std::initializer_list<const Tensor*> ts) {
+        if (!sticky_.ok()) return false;
+        cudaSetDevice(dev_);
+        for (const Tensor* t : ts) {
+            if (t && t->bytes() && !dptr(*t)) {
+                fail(std::string(op) + ": a tensor is not in a buffer of this CUDA backend");
+                return false;
+            }
+        }
+        return true;
+    }
+
+    void fail(const std::string& msg) {
+        if (sticky_.ok()) sticky_ = make_error("CUDA " + msg + " (on " + info_.name + ")");
+    }
+    void note(cudaError_t e, const char* what) {
+        cudaGetLastError();
+        if (e == cudaErrorMemoryAllocation) fail(std::string(what) + ": " + oom_text(e, 0, "work memory"));
+        else fail(std::string(what) + ": " + error_text(e));
+    }
+    bool check(cudaError_t e, const char* what) {
+        if (e == cudaSuccess) return true;
+        note(e, what);
+        return false;
+    }
+    Status sticky() const { return sticky_; }
+
+    // Grows `s` to at least `bytes` (stream-ordered: in-flight kernels keep the old block until done).
+    void* scratch(Scratch& s, size_t bytes) {
+        if (bytes <= s.n) return s.p;
+        const size_t want = std::max(bytes, s.n + s.n / 2);
+        if (s.p) cudaFreeAsync(s.p, stream_);
+        s.p = nullptr;
+        s.n = 0;
+        if (cudaError_t e = cudaMallocAsync(&s.p, want, stream_); e != cudaSuccess) {
+            cudaGetLastError();
+            s.p = nullptr;
+            fail(oom_text(e, want, "work memory"));
+            return nullptr;
+        }
+        s.n = want;
+        return s.p;
+    }
+
+    std::string oom_text(cudaError_t e, size_t bytes, const char* what) {
+        size_t free_b = 0, total_b = 0;
+        cudaMemGetInfo(&free_b, &total_b);
+        cudaGetLastError();
+        std::string m = e == cudaErrorMemoryAllocation ? "out of GPU memory" : error_text(e);
+        if (bytes) m += " allocating " + mib(bytes) + " for " + what;
+        return m + " (" + mib(free_b) + " free of " + mib(total_b) + " on " + info_.name + "; this backend holds " +
+               mib(weight_bytes_) + " of weights, " + mib(kv_bytes_) + " of KV cache, " + mib(activation_bytes_) +
+               " of activations; use a smaller model, a shorter context or fewer GPU layers)";
+    }
+
+    void refresh_memory_info() {
+        size_t free_b = 0, total_b = 0;
+        if (cudaMemGetInfo(&free_b, &total_b) == cudaSuccess) {
+            info_.memory_free = free_b;
+            info_.memory_total = total_b;
+        } else {
+            cudaGetLastError();
+        }
+    }
+
+    kern::RopeArgs rope_args(const RopeParams& p) const {
+        kern::RopeArgs a;
+        a.mode_neox = p.mode == RopeMode::NeoX ? 1 : 0;
+        a.head_dim = p.head_dim;
+        a.n_dims = p.n_dims;
+        a.freq_base = p.freq_base;
+        a.freq_scale = p.freq_scale;
+        a.ext_factor = p.ext_factor;
+        if (p.ext_factor != 0.0f) {
+            double dims[2];
+            rope_math::yarn_corr_dims(p, dims);
+            a.corr_low = float(dims[0]);
+            a.corr_high = float(dims[1]);
+        }
+        a.magnitude = float(rope_math::magnitude(p));
+        a.freq_factors = p.freq_factors ? reinterpret_cast<const float*>(dptr(*p.freq_factors)) : nullptr;
+        return a;
+    }
+
+    // Prompt-sized products: cuBLAS on F16 (weights dequantized a slab of rows at a time), F32
+    // accumulation; F32 weights use plain SGEMM so F32 models stay F32-exact.
+    void gemm(const Tensor& w, const Tensor& x, const Tensor& y, int n) {
+        const float one = 1.0f, zero = 0.0f;
+        const int k = int(w.cols);
+        const int ldc = int(y.row_stride / 4);
+        if (w.type == GgmlType::F32) {
+            const cublasStatus_t s = cublasSgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, int(w.rows), n, k, &one, f32(w),
+                                                 int(w.row_stride / 4), f32(x), int(x.row_stride / 4), &zero, f32(y), ldc);
+            blas_check(s);
+            return;
+        }
+        void* x16 = scratch(x16_, size_t(n) * k * 2);
+        if (!x16) return;
+        if (!check(kern::f32_to_f16_rows(f32(x), x.row_stride, n, k, x16, stream_), "matmul (activations to F16)")) return;
+        if (w.type == GgmlType::F16 && w.row_stride % 2 == 0) {
+            blas_check(cublasGemmEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, int(w.rows), n, k, &one, dptr(w), CUDA_R_16F,
+                                    int(w.row_stride / 2), x16, CUDA_R_16F, k, &zero, f32(y), CUDA_R_32F, ldc,
+                                    CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
+            return;
+        }
+        const int64_t slab = std::max<int64_t>(64, int64_t(kGemmSlabBytes / (size_t(k) * 2)) / 64 * 64);
+        void* w16 = scratch(w16_, size_t(std::min<int64_t>(slab, w.rows)) * k * 2);
+        if (!w16) return;
+        for (int64_t r0 = 0; r0 < w.rows; r0 += slab) {
+            const int64_t nr = std::min(slab, w.rows - r0);
+            const Tensor part = w.row_range(r0, nr);
+            if (!check(kern::dequant_to_f16(w.type, dptr(part), w.row_stride, nr, k, w16, stream_), "matmul (dequantize)")) return;
+            if (!blas_check(cublasGemmEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, int(nr), n, k, &one, w16, CUDA_R_16F, k, x16,
+                                         CUDA_R_16F, k, &zero, f32(y) + r0, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F,
+                                         CUBLAS_GEMM_DEFAULT))) return;
+        }
+    }
+    bool blas_check(cublasStatus_t s) {
+        if (s == CUBLAS_STATUS_SUCCESS) return true;
+        fail(std::string("matmul: cuBLAS ") + cublasGetStatusName(s) + ": " + cublasGetStatusString(s));
+        return false;
+    }
+
+    int dev_ = 0;
+    int sm_count_ = 1;
+    DeviceInfo info_;
+    cudaStream_t stream_ = nullptr;
+    cublasHandle_t blas_ = nullptr;
+    void* staging_[2] = {nullptr, nullptr};
+    cudaEvent_t staged_[2] = {nullptr, nullptr};
+    Scratch q8a_, x16_, w16_, attn_, shift_k_, shift_v_;
+    Status sticky_;
+    size_t weight_bytes_ = 0, activation_bytes_ = 0, kv_bytes_ = 0;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Backend>> create_backend(int device, const BackendOptions&) {
+    const DeviceList list = list_devices();
+    for (const auto& d : list.devices)
+        if (d.index == device) return CudaBackend::create(device, d);
+    std::string why = list.devices.empty() ? "there are no usable CUDA devices" : "there is no usable CUDA device " + std::to_string(device);
+    for (const auto& n : list.notes) why += "; " + n;
+    return make_error("CUDA: " + why);
+}
+
+}  // namespace hearth::cuda

@@ -1,0 +1,32 @@
+// The one entry point of libhearth-cuda.so, found with dlsym by cuda_loader.cpp. C++ types cross the
+// boundary (both sides are built from the same headers by the same compiler in one build); the
+// fingerprint catches a plugin left over from a build with different interface headers.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "engine/backend/backend.h"
+
+namespace hearth::cuda_plugin {
+
+constexpr uint32_t kAbiVersion = 1;
+
+// Changes whenever a type shared across the plugin boundary changes size.
+constexpr uint64_t abi_fingerprint() {
+    return (uint64_t(kAbiVersion) << 56) ^ (uint64_t(sizeof(Tensor)) << 40) ^ (uint64_t(sizeof(RopeParams)) << 28) ^
+           (uint64_t(sizeof(DeviceInfo)) << 16) ^ (uint64_t(sizeof(KvCacheDesc)) << 8) ^ uint64_t(sizeof(BackendOptions));
+}
+
+struct Api {
+    uint64_t fingerprint;
+    // CUDA devices, or a note saying why there are none ("cudaGetDeviceCount: no CUDA-capable device").
+    DeviceList (*list_devices)();
+    Result<std::unique_ptr<Backend>> (*create_backend)(int device, const BackendOptions& opt);
+};
+
+using EntryFn = const Api* (*)();
+constexpr const char* kEntrySymbol = "hearth_cuda_plugin_api";
+constexpr const char* kLibraryName = "libhearth-cuda.so";
+
+}  // namespace hearth::cuda_plugin

@@ -1,0 +1,60 @@
+// Small device helpers shared by the kernels.
+#pragma once
+
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+namespace hearth::kern {
+
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+__device__ __forceinline__ int warp_sum_int(int v) {
+    for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);
+    return v;
+}
+__device__ __forceinline__ float warp_max(float v) {
+    for (int o = 16; o > 0; o >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+    return v;
+}
+
+// Sum over a block of blockDim.x threads (a multiple of 32, at most 1024); every thread gets it.
+__device__ __forceinline__ float block_sum(float v, float* smem /* >= 32 floats */) {
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, n_warps = blockDim.x / 32;
+    v = warp_sum(v);
+    __syncthreads();  // smem may still be read by a previous call
+    if (lane == 0) smem[warp] = v;
+    __syncthreads();
+    v = lane < n_warps ? smem[lane] : 0.0f;
+    return warp_sum(v);
+}
+__device__ __forceinline__ float block_max(float v, float* smem) {
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, n_warps = blockDim.x / 32;
+    v = warp_max(v);
+    __syncthreads();
+    if (lane == 0) smem[warp] = v;
+    __syncthreads();
+    v = lane < n_warps ? smem[lane] : -INFINITY;
+    return warp_max(v);
+}
+
+template <class T> __device__ __forceinline__ const T* at_row(const void* base, size_t stride, int64_t r) {
+    return reinterpret_cast<const T*>(static_cast<const uint8_t*>(base) + size_t(r) * stride);
+}
+template <class T> __device__ __forceinline__ T* at_row_mut(void* base, size_t stride, int64_t r) {
+    return reinterpret_cast<T*>(static_cast<uint8_t*>(base) + size_t(r) * stride);
+}
+
+inline unsigned int ceil_div(int64_t a, int64_t b) { return unsigned((a + b - 1) / b); }
+
+// Grid for `n` independent items with `threads` per block, capped to the 1-D grid limit; kernels
+// loop with a grid stride, so any n works.
+inline unsigned int grid_for(int64_t n, int threads) {
+    const int64_t g = (n + threads - 1) / threads;
+    return unsigned(g < 1 ? 1 : (g > 1048576 ? 1048576 : g));
+}
+
+}  // namespace hearth::kern

@@ -1,0 +1,97 @@
+// Conversions around the tensor-core GEMM of prompt processing (cuBLAS on F16 tiles, called from
+// engine/backend/cuda/cuda_backend.cpp): weights dequantized to F16 a slab of rows at a time,
+// activations rounded to F16, and the bias added to the F32 result.
+#include "kernels/common.cuh"
+#include "kernels/kernels.h"
+
+namespace hearth::kern {
+
+namespace {
+
+template <GgmlType T>
+__global__ void k_dequant_units_f16(const uint8_t* __restrict__ w, size_t ws, int64_t rows, int units, __half* __restrict__ out) {
+    const int64_t n = rows * units;
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+        const int64_t r = i / units;
+        const int u = int(i % units);
+        QUnit q;
+        load_unit<T>(w + size_t(r) * ws, u, q);
+        alignas(16) __half2 h[16];
+#pragma unroll
+        for (int e = 0; e < 16; ++e) h[e] = __floats2half2_rn(unit_value(q, 2 * e), unit_value(q, 2 * e + 1));
+        // 32 halves = 64 bytes at a 64-byte aligned offset (out is contiguous, cols % 32 == 0).
+        uint4* o = reinterpret_cast<uint4*>(out + size_t(r) * units * 32 + size_t(u) * 32);
+        const uint4* src = reinterpret_cast<const uint4*>(h);
+#pragma unroll
+        for (int k = 0; k < 4; ++k) o[k] = src[k];
+    }
+}
+
+template <GgmlType T>
+__global__ void k_float_to_f16(const uint8_t* __restrict__ w, size_t ws, int64_t rows, int64_t cols, __half* __restrict__ out) {
+    const int64_t n = rows * cols;
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+        const int64_t r = i / cols, c = i % cols;
+        const uint8_t* row = w + size_t(r) * ws;
+        float v;
+        if constexpr (T == GgmlType::F32) v = reinterpret_cast<const float*>(row)[c];
+        else if constexpr (T == GgmlType::F16) v = __half2float(reinterpret_cast<const __half*>(row)[c]);
+        else v = __uint_as_float(uint32_t(reinterpret_cast<const uint16_t*>(row)[c]) << 16);
+        out[i] = __float2half_rn(v);
+    }
+}
+
+__global__ void k_add_bias(float* __restrict__ y, size_t ys, int64_t rows, int64_t cols, const float* __restrict__ bias) {
+    const int64_t n = rows * cols;
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
+        const int64_t r = i / cols, c = i % cols;
+        at_row_mut<float>(y, ys, r)[c] += bias[c];
+    }
+}
+
+template <GgmlType T>
+cudaError_t launch_units(const void* w, size_t ws, int64_t rows, int64_t cols, void* out, cudaStream_t s) {
+    const int units = int(cols / 32);
+    k_dequant_units_f16<T><<<grid_for(rows * units, 256), 256, 0, s>>>(static_cast<const uint8_t*>(w), ws, rows, units,
+                                                                        static_cast<__half*>(out));
+    return cudaGetLastError();
+}
+
+template <GgmlType T>
+cudaError_t launch_float(const void* w, size_t ws, int64_t rows, int64_t cols, void* out, cudaStream_t s) {
+    k_float_to_f16<T><<<grid_for(rows * cols, 256), 256, 0, s>>>(static_cast<const uint8_t*>(w), ws, rows, cols,
+                                                                  static_cast<__half*>(out));
+    return cudaGetLastError();
+}
+
+}  // namespace
+
+cudaError_t dequant_to_f16(GgmlType t, const void* w, size_t ws, int64_t rows, int64_t cols, void* out, cudaStream_t s) {
+    if (rows * cols == 0) return cudaSuccess;
+    switch (t) {
+        case GgmlType::Q4_0: return launch_units<GgmlType::Q4_0>(w, ws, rows, cols, out, s);
+        case GgmlType::Q4_1: return launch_units<GgmlType::Q4_1>(w, ws, rows, cols, out, s);
+        case GgmlType::Q5_0: return launch_units<GgmlType::Q5_0>(w, ws, rows, cols, out, s);
+        case GgmlType::Q5_1: return launch_units<GgmlType::Q5_1>(w, ws, rows, cols, out, s);
+        case GgmlType::Q8_0: return launch_units<GgmlType::Q8_0>(w, ws, rows, cols, out, s);
+        case GgmlType::Q4_K: return launch_units<GgmlType::Q4_K>(w, ws, rows, cols, out, s);
+        case GgmlType::Q5_K: return launch_units<GgmlType::Q5_K>(w, ws, rows, cols, out, s);
+        case GgmlType::Q6_K: return launch_units<GgmlType::Q6_K>(w, ws, rows, cols, out, s);
+        case GgmlType::F32: return launch_float<GgmlType::F32>(w, ws, rows, cols, out, s);
+        case GgmlType::F16: return launch_float<GgmlType::F16>(w, ws, rows, cols, out, s);
+        case GgmlType::BF16: return launch_float<GgmlType::BF16>(w, ws, rows, cols, out, s);
+        default: return cudaErrorInvalidValue;
+    }
+}
+
+cudaError_t f32_to_f16_rows(const float* x, size_t xs, int64_t rows, int64_t cols, void* out, cudaStream_t s) {
+    return launch_float<GgmlType::F32>(x, xs, rows, cols, out, s);
+}
+
+cudaError_t add_bias_rows(float* y, size_t ys, int64_t rows, int64_t cols, const float* bias, cudaStream_t s) {
+    if (rows * cols == 0) return cudaSuccess;
+    k_add_bias<<<grid_for(rows * cols, 256), 256, 0, s>>>(y, ys, rows, cols, bias);
+    return cudaGetLastError();
+}
+
+}  // namespace hearth::kern

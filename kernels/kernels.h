@@ -1,0 +1,89 @@
+// Host-callable launchers of the CUDA kernels (kernels/*.cu). Every launcher enqueues its work on
+// `stream` and returns the launch status (cudaGetLastError); nothing synchronizes. Strides are in
+// bytes; activations are F32. The KV cache layout is backend.h's paged contract.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/quant/types.h"
+#include "kernels/quant_unit.h"
+
+namespace hearth::kern {
+
+// ---- matrix products (matvec.cu, gemm_prep.cu)
+bool is_quantized_weight(GgmlType t);  // the unit types of quant_unit.h
+bool is_float_weight(GgmlType t);      // F32, F16, BF16
+// x (rows × cols F32, cols % 32 == 0) → Q8a blocks, out[r * cols/32 + u].
+cudaError_t quantize_q8a(const float* x, size_t x_stride, int64_t rows, int64_t cols, Q8a* out, cudaStream_t s);
+// y[t][r] = w[r] · x[t] (+ bias[r]) for t < n_tok (any n_tok; tokens are processed 8 at a time).
+cudaError_t matvec_quant(GgmlType t, const void* w, size_t w_stride, int64_t rows, int64_t cols, const Q8a* xq, int n_tok,
+                         float* y, size_t y_stride, const float* bias, cudaStream_t s);
+cudaError_t matvec_float(GgmlType t, const void* w, size_t w_stride, int64_t rows, int64_t cols, const float* x,
+                         size_t x_stride, int n_tok, float* y, size_t y_stride, const float* bias, cudaStream_t s);
+// Weights rows [0, rows) → contiguous F16 (rows × cols), for tensor-core GEMMs on dequantized tiles.
+cudaError_t dequant_to_f16(GgmlType t, const void* w, size_t w_stride, int64_t rows, int64_t cols, void* out, cudaStream_t s);
+cudaError_t f32_to_f16_rows(const float* x, size_t x_stride, int64_t rows, int64_t cols, void* out, cudaStream_t s);
+cudaError_t add_bias_rows(float* y, size_t y_stride, int64_t rows, int64_t cols, const float* bias, cudaStream_t s);
+
+// ---- element-wise and row ops (rows.cu)
+cudaError_t get_rows(GgmlType t, const void* table, size_t table_stride, int64_t cols, const int32_t* ids, int n,
+                     float* out, size_t out_stride, cudaStream_t s);
+cudaError_t rms_norm(const float* x, size_t x_stride, int64_t rows, int64_t cols, const float* w, float eps, float* y,
+                     size_t y_stride, cudaStream_t s);
+cudaError_t silu_mul(const float* g, size_t g_stride, const float* u, size_t u_stride, int64_t rows, int64_t cols,
+                     float* out, size_t out_stride, cudaStream_t s);
+cudaError_t add(const float* a, size_t a_stride, const float* b, size_t b_stride, int64_t rows, int64_t cols, float* out,
+                size_t out_stride, cudaStream_t s);
+cudaError_t scale_add(float* y, size_t y_stride, const float* x, size_t x_stride, int64_t rows, int64_t cols, float sc,
+                      cudaStream_t s);
+cudaError_t softmax_rows(float* x, size_t x_stride, int64_t rows, int64_t cols, cudaStream_t s);
+cudaError_t copy_rows(const float* src, size_t src_stride, int64_t rows, int64_t cols, float* dst, size_t dst_stride,
+                      cudaStream_t s);
+
+// ---- RoPE (rope.cu). Angle of pair i at position p: p * theta_i, theta_i as rope_math.h defines it.
+struct RopeArgs {
+    int mode_neox = 0;  // 0: pairs (2i, 2i+1); 1: pairs (i, i + n_dims/2)
+    int head_dim = 0, n_dims = 0;
+    float freq_base = 10000.0f, freq_scale = 1.0f, ext_factor = 0.0f;
+    float corr_low = 0.0f, corr_high = 0.0f;  // YaRN ramp in pair indices (host computes them)
+    float magnitude = 1.0f;                   // attn_factor × YaRN mscale
+    const float* freq_factors = nullptr;      // device, n_dims/2 divisors, or null
+};
+cudaError_t rope(float* x, size_t x_stride, int64_t rows, int n_head, const int32_t* pos, const RopeArgs& a, cudaStream_t s);
+
+// ---- KV cache (kv.cu). `k_layer`/`v_layer` point at one layer's blocks; elt_f16 selects F16 or F32 cells.
+struct KvLayout {
+    int n_kv_head = 0, head_dim = 0, n_blocks = 0;
+    bool f16 = true;
+    size_t layer_bytes() const { return size_t(n_blocks) * n_kv_head * 32 * head_dim * (f16 ? 2 : 4); }
+};
+cudaError_t kv_store(const KvLayout& L, void* k_layer, void* v_layer, const float* k, size_t k_stride, const float* v,
+                     size_t v_stride, int n_tok, const int32_t* pos, cudaStream_t s);
+// Copies cells [0, n) of one layer.
+cudaError_t kv_copy_layer(const KvLayout& L, const void* src_k, const void* src_v, void* dst_k, void* dst_v, int n,
+                          cudaStream_t s);
+// Cells [first, first + count) of one layer → scratch ([head][cell][dim], cache element type), keys
+// rotated by `delta` positions (magnitude 1), then scratch → cells [first - shift, ...).
+cudaError_t kv_gather_rotated(const KvLayout& L, const void* k_layer, const void* v_layer, int first, int count,
+                              const RopeArgs& a, float delta, void* scratch_k, void* scratch_v, cudaStream_t s);
+cudaError_t kv_scatter(const KvLayout& L, void* k_layer, void* v_layer, int first, int count, const void* scratch_k,
+                       const void* scratch_v, cudaStream_t s);
+
+// ---- attention (attention.cu)
+struct AttnArgs {
+    const float* q = nullptr; size_t q_stride = 0;
+    float* out = nullptr; size_t out_stride = 0;
+    int n_tok = 0, n_head = 0;
+    const int32_t* pos = nullptr;
+    int n_kv = 0;
+    float scale = 1.0f;
+    int n_split = 1, cells_per_split = 0;  // flash-decoding split of the KV range (cells_per_split % 32 == 0)
+    float* partials = nullptr;             // n_tok * n_head * n_split * (head_dim + 2) floats when n_split > 1
+};
+size_t attention_partials_floats(const KvLayout& L, const AttnArgs& a);
+cudaError_t attention(const KvLayout& L, const void* k_layer, const void* v_layer, const AttnArgs& a, cudaStream_t s);
+
+}  // namespace hearth::kern

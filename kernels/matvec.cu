@@ -1,0 +1,219 @@
+// Matrix × vector for generation (a few tokens at a time): one warp per output row, the row read
+// once for up to 8 tokens. Quantized weights meet activations quantized to 8 bits (Q8a) by a
+// separate, fused-per-block quantizer kernel, and the products run on dp4a (sm_61+, all CUDA 13 targets).
+#include "kernels/common.cuh"
+#include "kernels/kernels.h"
+
+namespace hearth::kern {
+
+namespace {
+
+constexpr int kRowsPerBlock = 4;  // warps per block, one row each
+
+// One warp per 32-value block: scale from the warp's max |x|, round to nearest even.
+__global__ void k_quantize_q8a(const float* __restrict__ x, size_t xs, int64_t rows, int64_t units, Q8a* __restrict__ out) {
+    const int lane = threadIdx.x % 32;
+    const int64_t first = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+    const int64_t step = int64_t(gridDim.x) * blockDim.x / 32;
+    for (int64_t w = first; w < rows * units; w += step) {
+        const int64_t r = w / units, u = w % units;
+        const float v = at_row<float>(x, xs, r)[u * 32 + lane];
+        const float amax = warp_max(fabsf(v));
+        const float d = amax / 127.0f;
+        const int q = d == 0.0f ? 0 : __float2int_rn(v / d);
+        const int sum = warp_sum_int(q);
+        Q8a& b = out[w];
+        reinterpret_cast<int8_t*>(b.qs)[lane] = int8_t(q);
+        if (lane == 0) {
+            b.d = d;
+            b.s = d * float(sum);
+        }
+    }
+}
+
+template <GgmlType T, int NT>
+__global__ void __launch_bounds__(32 * kRowsPerBlock)
+k_matvec_quant(const uint8_t* __restrict__ w, size_t ws, int rows, int units, const Q8a* __restrict__ xq, int n_tok,
+               float* __restrict__ y, size_t ys, const float* __restrict__ bias) {
+    const int row = blockIdx.x * kRowsPerBlock + threadIdx.y;
+    if (row >= rows) return;  // whole warp
+    const int lane = threadIdx.x;
+    const uint8_t* wr = w + size_t(row) * ws;
+    float acc[NT];
+#pragma unroll
+    for (int t = 0; t < NT; ++t) acc[t] = 0.0f;
+    for (int u = lane; u < units; u += 32) {
+        QUnit q;
+        load_unit<T>(wr, u, q);
+#pragma unroll
+        for (int t = 0; t < NT; ++t)
+            if (t < n_tok) acc[t] += unit_dot(q, xq[size_t(t) * units + u]);
+    }
+    const float b = bias ? bias[row] : 0.0f;
+#pragma unroll
+    for (int t = 0; t < NT; ++t) {
+        const float v = warp_sum(acc[t]);
+        if (lane == 0 && t < n_tok) at_row_mut<float>(y, ys, t)[row] = v + b;
+    }
+}
+
+template <GgmlType T> __device__ __forceinline__ float load_weight(const uint8_t* row, int64_t c) {
+    if constexpr (T == GgmlType::F32) return reinterpret_cast<const float*>(row)[c];
+    else if constexpr (T == GgmlType::F16) return __half2float(reinterpret_cast<const __half*>(row)[c]);
+    else return __uint_as_float(uint32_t(reinterpret_cast<const uint16_t*>(row)[c]) << 16);
+}
+
+// Float weights: each lane reads V consecutive weights per step (16-byte loads when V > 1).
+template <GgmlType T, int NT, int V>
+__global__ void __launch_bounds__(32 * kRowsPerBlock)
+k_matvec_float(const uint8_t* __restrict__ w, size_t ws, int rows, int cols, const float* __restrict__ x, size_t xs,
+               int n_tok, float* __restrict__ y, size_t ys, const float* __restrict__ bias) {
+    const int row = blockIdx.x * kRowsPerBlock + threadIdx.y;
+    if (row >= rows) return;
+    const int lane = threadIdx.x;
+    const uint8_t* wr = w + size_t(row) * ws;
+    float acc[NT];
+#pragma unroll
+    for (int t = 0; t < NT; ++t) acc[t] = 0.0f;
+    for (int c0 = lane * V; c0 < cols; c0 += 32 * V) {
+        float wv[V];
+        if constexpr (V == 1) {
+            wv[0] = load_weight<T>(wr, c0);
+        } else if constexpr (T == GgmlType::F32) {
+            const float4 a = *reinterpret_cast<const float4*>(wr + size_t(c0) * 4);
+            wv[0] = a.x; wv[1] = a.y; wv[2] = a.z; wv[3] = a.w;
+        } else {
+            const uint4 a = *reinterpret_cast<const uint4*>(wr + size_t(c0) * 2);
+            const uint32_t words[4] = {a.x, a.y, a.z, a.w};
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+                if constexpr (T == GgmlType::F16) {
+                    const float2 f = __half22float2(*reinterpret_cast<const __half2*>(&words[i]));
+                    wv[2 * i] = f.x; wv[2 * i + 1] = f.y;
+                } else {
+                    wv[2 * i] = __uint_as_float(words[i] << 16);
+                    wv[2 * i + 1] = __uint_as_float(words[i] & 0xffff0000u);
+                }
+            }
+        }
+#pragma unroll
+        for (int t = 0; t < NT; ++t) {
+            if (t < n_tok) {
+                const float* xr = at_row<float>(x, xs, t) + c0;
+#pragma unroll
+                for (int i = 0; i < V; ++i) acc[t] += wv[i] * xr[i];
+            }
+        }
+    }
+    const float b = bias ? bias[row] : 0.0f;
+#pragma unroll
+    for (int t = 0; t < NT; ++t) {
+        const float v = warp_sum(acc[t]);
+        if (lane == 0 && t < n_tok) at_row_mut<float>(y, ys, t)[row] = v + b;
+    }
+}
+
+template <GgmlType T, int NT>
+cudaError_t launch_quant(const void* w, size_t ws, int rows, int units, const Q8a* xq, int n_tok, float* y, size_t ys,
+                         const float* bias, cudaStream_t s) {
+    const dim3 block(32, kRowsPerBlock), grid(ceil_div(rows, kRowsPerBlock));
+    k_matvec_quant<T, NT><<<grid, block, 0, s>>>(static_cast<const uint8_t*>(w), ws, rows, units, xq, n_tok, y, ys, bias);
+    return cudaGetLastError();
+}
+
+template <GgmlType T>
+cudaError_t dispatch_quant(const void* w, size_t ws, int rows, int units, const Q8a* xq, int n_tok, float* y, size_t ys,
+                           const float* bias, cudaStream_t s) {
+    for (int t0 = 0; t0 < n_tok; t0 += 8) {
+        const int nt = n_tok - t0 < 8 ? n_tok - t0 : 8;
+        const Q8a* xt = xq + size_t(t0) * units;
+        float* yt = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(y) + size_t(t0) * ys);
+        cudaError_t e;
+        if (nt == 1) e = launch_quant<T, 1>(w, ws, rows, units, xt, nt, yt, ys, bias, s);
+        else if (nt == 2) e = launch_quant<T, 2>(w, ws, rows, units, xt, nt, yt, ys, bias, s);
+        else if (nt <= 4) e = launch_quant<T, 4>(w, ws, rows, units, xt, nt, yt, ys, bias, s);
+        else e = launch_quant<T, 8>(w, ws, rows, units, xt, nt, yt, ys, bias, s);
+        if (e != cudaSuccess) return e;
+    }
+    return cudaSuccess;
+}
+
+template <GgmlType T, int NT>
+cudaError_t launch_float(const void* w, size_t ws, int rows, int cols, const float* x, size_t xs, int n_tok, float* y,
+                         size_t ys, const float* bias, bool vec, cudaStream_t s) {
+    const dim3 block(32, kRowsPerBlock), grid(ceil_div(rows, kRowsPerBlock));
+    const auto* wb = static_cast<const uint8_t*>(w);
+    constexpr int V = T == GgmlType::F32 ? 4 : 8;
+    if (vec) k_matvec_float<T, NT, V><<<grid, block, 0, s>>>(wb, ws, rows, cols, x, xs, n_tok, y, ys, bias);
+    else k_matvec_float<T, NT, 1><<<grid, block, 0, s>>>(wb, ws, rows, cols, x, xs, n_tok, y, ys, bias);
+    return cudaGetLastError();
+}
+
+template <GgmlType T>
+cudaError_t dispatch_float(const void* w, size_t ws, int rows, int cols, const float* x, size_t xs, int n_tok, float* y,
+                           size_t ys, const float* bias, cudaStream_t s) {
+    // 16-byte vector loads need 16-byte aligned rows of weights and activations.
+    const int elt = T == GgmlType::F32 ? 4 : 2;
+    const int v = T == GgmlType::F32 ? 4 : 8;
+    const bool vec = cols % v == 0 && ws % 16 == 0 && xs % 16 == 0 && (reinterpret_cast<uintptr_t>(w) % 16) == 0 &&
+                     (reinterpret_cast<uintptr_t>(x) % 16) == 0 && size_t(cols) * elt <= ws;
+    for (int t0 = 0; t0 < n_tok; t0 += 8) {
+        const int nt = n_tok - t0 < 8 ? n_tok - t0 : 8;
+        const float* xt = reinterpret_cast<const float*>(reinterpret_cast<const uint8_t*>(x) + size_t(t0) * xs);
+        float* yt = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(y) + size_t(t0) * ys);
+        cudaError_t e;
+        if (nt == 1) e = launch_float<T, 1>(w, ws, rows, cols, xt, xs, nt, yt, ys, bias, vec, s);
+        else if (nt == 2) e = launch_float<T, 2>(w, ws, rows, cols, xt, xs, nt, yt, ys, bias, vec, s);
+        else if (nt <= 4) e = launch_float<T, 4>(w, ws, rows, cols, xt, xs, nt, yt, ys, bias, vec, s);
+        else e = launch_float<T, 8>(w, ws, rows, cols, xt, xs, nt, yt, ys, bias, vec, s);
+        if (e != cudaSuccess) return e;
+    }
+    return cudaSuccess;
+}
+
+}  // namespace
+
+bool is_quantized_weight(GgmlType t) {
+    switch (t) {
+        case GgmlType::Q4_0: case GgmlType::Q4_1: case GgmlType::Q5_0: case GgmlType::Q5_1: case GgmlType::Q8_0:
+        case GgmlType::Q4_K: case GgmlType::Q5_K: case GgmlType::Q6_K: return true;
+        default: return false;
+    }
+}
+
+bool is_float_weight(GgmlType t) { return t == GgmlType::F32 || t == GgmlType::F16 || t == GgmlType::BF16; }
+
+cudaError_t quantize_q8a(const float* x, size_t x_stride, int64_t rows, int64_t cols, Q8a* out, cudaStream_t s) {
+    const int64_t units = cols / 32;
+    if (rows * units == 0) return cudaSuccess;
+    k_quantize_q8a<<<grid_for(rows * units * 32, 256), 256, 0, s>>>(x, x_stride, rows, units, out);
+    return cudaGetLastError();
+}
+
+cudaError_t matvec_quant(GgmlType t, const void* w, size_t ws, int64_t rows, int64_t cols, const Q8a* xq, int n_tok,
+                         float* y, size_t ys, const float* bias, cudaStream_t s) {
+    const int r = int(rows), units = int(cols / 32);
+    switch (t) {
+        case GgmlType::Q4_0: return dispatch_quant<GgmlType::Q4_0>(w, ws, r, units, xq, n_tok, y, ys, bias, s);
+        case GgmlType::Q4_1: return dispatch_quant<GgmlType::Q4_1>(w, ws, r, units, xq, n_tok, y, ys, bias, s);
+        case GgmlType::Q5_0: return dispatch_quant<GgmlType::Q5_0>(w, ws, r, units, xq, n_tok, y, ys, bias, s);
+        case GgmlType::Q5_1: return dispatch_quant<GgmlType::Q5_1>(w, ws, r, units, xq, n_tok, y, ys, bias, s);
+        case GgmlType::Q8_0: return dispatch_quant<GgmlType::Q8_0>(w, ws, r, units, xq, n_tok, y, ys, bias, s);
+        case GgmlType::Q4_K: return dispatch_quant<GgmlType::Q4_K>(w, ws, r, units, xq, n_tok, y, ys, bias, s);
+        case GgmlType::Q5_K: return dispatch_quant<GgmlType::Q5_K>(w, ws, r, units, xq, n_tok, y, ys, bias, s);
+        case GgmlType::Q6_K: return dispatch_quant<GgmlType::Q6_K>(w, ws, r, units, xq, n_tok, y, ys, bias, s);
+        default: return cudaErrorInvalidValue;
+    }
+}
+
+cudaError_t matvec_float(GgmlType t, const void* w, size_t ws, int64_t rows, int64_t cols, const float* x, size_t xs,
+                         int n_tok, float* y, size_t ys, const float* bias, cudaStream_t s) {
+    switch (t) {
+        case GgmlType::F32: return dispatch_float<GgmlType::F32>(w, ws, int(rows), int(cols), x, xs, n_tok, y, ys, bias, s);
+        case GgmlType::F16: return dispatch_float<GgmlType::F16>(w, ws, int(rows), int(cols), x, xs, n_tok, y, ys, bias, s);
+        case GgmlType::BF16: return dispatch_float<GgmlType::BF16>(w, ws, int(rows), int(cols), x, xs, n_tok, y, ys, bias, s);
+        default: return cudaErrorInvalidValue;
+    }
+}
+
+}  // namespace hearth::kern

@@ -1,0 +1,177 @@
+// Row-wise and element-wise ops on F32 activations: embedding lookup, RMSNorm, SiLU·mul, add,
+// scale-add, softmax, copy. Memory-bound; simple grid-stride loops.
+#include "kernels/common.cuh"
+#include "kernels/kernels.h"
+
+namespace hearth::kern {
+
+namespace {
+
+#define HK_GRID_LOOP(i, n) \
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
+
+template <GgmlType T>
+__global__ void k_get_rows_units(const uint8_t* __restrict__ table, size_t ts, int units, const int32_t* __restrict__ ids,
+                                 int n, float* __restrict__ out, size_t os) {
+    HK_GRID_LOOP(i, int64_t(n) * units) {
+        const int64_t r = i / units;
+        const int u = int(i % units);
+        QUnit q;
+        load_unit<T>(table + size_t(ids[r]) * ts, u, q);
+        float* o = at_row_mut<float>(out, os, r) + u * 32;
+#pragma unroll
+        for (int e = 0; e < 32; ++e) o[e] = unit_value(q, e);
+    }
+}
+
+template <GgmlType T>
+__global__ void k_get_rows_float(const uint8_t* __restrict__ table, size_t ts, int64_t cols, const int32_t* __restrict__ ids,
+                                 int n, float* __restrict__ out, size_t os) {
+    HK_GRID_LOOP(i, int64_t(n) * cols) {
+        const int64_t r = i / cols, c = i % cols;
+        const uint8_t* row = table + size_t(ids[r]) * ts;
+        float v;
+        if constexpr (T == GgmlType::F32) v = reinterpret_cast<const float*>(row)[c];
+        else if constexpr (T == GgmlType::F16) v = __half2float(reinterpret_cast<const __half*>(row)[c]);
+        else v = __uint_as_float(uint32_t(reinterpret_cast<const uint16_t*>(row)[c]) << 16);
+        at_row_mut<float>(out, os, r)[c] = v;
+    }
+}
+
+// One block per row; the row is read twice (sum of squares, then scale) so y may alias x.
+__global__ void k_rms_norm(const float* __restrict__ x, size_t xs, int64_t cols, const float* __restrict__ w, float eps,
+                           float* y, size_t ys) {
+    __shared__ float red[32];
+    const int64_t r = blockIdx.x;
+    const float* xr = at_row<float>(x, xs, r);
+    float ss = 0.0f;
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) ss += xr[c] * xr[c];
+    ss = block_sum(ss, red);
+    const float inv = rsqrtf(ss / float(cols) + eps);
+    float* yr = at_row_mut<float>(y, ys, r);
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) yr[c] = xr[c] * inv * w[c];
+}
+
+__global__ void k_silu_mul(const float* g, size_t gs, const float* __restrict__ u, size_t us, int64_t rows, int64_t cols,
+                           float* out, size_t os) {
+    HK_GRID_LOOP(i, rows * cols) {
+        const int64_t r = i / cols, c = i % cols;
+        const float gv = at_row<float>(g, gs, r)[c];
+        at_row_mut<float>(out, os, r)[c] = gv / (1.0f + expf(-gv)) * at_row<float>(u, us, r)[c];
+    }
+}
+
+__global__ void k_add(const float* a, size_t as, const float* b, size_t bs, int64_t rows, int64_t cols, float* out, size_t os) {
+    HK_GRID_LOOP(i, rows * cols) {
+        const int64_t r = i / cols, c = i % cols;
+        at_row_mut<float>(out, os, r)[c] = at_row<float>(a, as, r)[c] + at_row<float>(b, bs, r)[c];
+    }
+}
+
+__global__ void k_scale_add(float* y, size_t ys, const float* __restrict__ x, size_t xs, int64_t rows, int64_t cols, float sc) {
+    HK_GRID_LOOP(i, rows * cols) {
+        const int64_t r = i / cols, c = i % cols;
+        at_row_mut<float>(y, ys, r)[c] += sc * at_row<float>(x, xs, r)[c];
+    }
+}
+
+__global__ void k_copy(const float* __restrict__ src, size_t ss, int64_t rows, int64_t cols, float* __restrict__ dst, size_t ds) {
+    HK_GRID_LOOP(i, rows * cols) {
+        const int64_t r = i / cols, c = i % cols;
+        at_row_mut<float>(dst, ds, r)[c] = at_row<float>(src, ss, r)[c];
+    }
+}
+
+// One block per row: max, sum of exponentials, normalize (three passes over the row).
+__global__ void k_softmax(float* x, size_t xs, int64_t cols) {
+    __shared__ float red[32];
+    float* xr = at_row_mut<float>(x, xs, blockIdx.x);
+    float mx = -INFINITY;
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) mx = fmaxf(mx, xr[c]);
+    mx = block_max(mx, red);
+    float sum = 0.0f;
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) sum += expf(xr[c] - mx);
+    sum = block_sum(sum, red);
+    const float inv = 1.0f / sum;
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) xr[c] = expf(xr[c] - mx) * inv;
+}
+
+template <GgmlType T>
+cudaError_t launch_get_rows_units(const void* table, size_t ts, int64_t cols, const int32_t* ids, int n, float* out,
+                                  size_t os, cudaStream_t s) {
+    const int units = int(cols / 32);
+    k_get_rows_units<T><<<grid_for(int64_t(n) * units, 128), 128, 0, s>>>(static_cast<const uint8_t*>(table), ts, units,
+                                                                           ids, n, out, os);
+    return cudaGetLastError();
+}
+
+template <GgmlType T>
+cudaError_t launch_get_rows_float(const void* table, size_t ts, int64_t cols, const int32_t* ids, int n, float* out,
+                                  size_t os, cudaStream_t s) {
+    k_get_rows_float<T><<<grid_for(int64_t(n) * cols, 256), 256, 0, s>>>(static_cast<const uint8_t*>(table), ts, cols,
+                                                                          ids, n, out, os);
+    return cudaGetLastError();
+}
+
+}  // namespace
+
+cudaError_t get_rows(GgmlType t, const void* table, size_t ts, int64_t cols, const int32_t* ids, int n, float* out,
+                     size_t os, cudaStream_t s) {
+    if (n == 0 || cols == 0) return cudaSuccess;
+    switch (t) {
+        case GgmlType::Q4_0: return launch_get_rows_units<GgmlType::Q4_0>(table, ts, cols, ids, n, out, os, s);
+        case GgmlType::Q4_1: return launch_get_rows_units<GgmlType::Q4_1>(table, ts, cols, ids, n, out, os, s);
+        case GgmlType::Q5_0: return launch_get_rows_units<GgmlType::Q5_0>(table, ts, cols, ids, n, out, os, s);
+        case GgmlType::Q5_1: return launch_get_rows_units<GgmlType::Q5_1>(table, ts, cols, ids, n, out, os, s);
+        case GgmlType::Q8_0: return launch_get_rows_units<GgmlType::Q8_0>(table, ts, cols, ids, n, out, os, s);
+        case GgmlType::Q4_K: return launch_get_rows_units<GgmlType::Q4_K>(table, ts, cols, ids, n, out, os, s);
+        case GgmlType::Q5_K: return launch_get_rows_units<GgmlType::Q5_K>(table, ts, cols, ids, n, out, os, s);
+        case GgmlType::Q6_K: return launch_get_rows_units<GgmlType::Q6_K>(table, ts, cols, ids, n, out, os, s);
+        case GgmlType::F32: return launch_get_rows_float<GgmlType::F32>(table, ts, cols, ids, n, out, os, s);
+        case GgmlType::F16: return launch_get_rows_float<GgmlType::F16>(table, ts, cols, ids, n, out, os, s);
+        case GgmlType::BF16: return launch_get_rows_float<GgmlType::BF16>(table, ts, cols, ids, n, out, os, s);
+        default: return cudaErrorInvalidValue;
+    }
+}
+
+cudaError_t rms_norm(const float* x, size_t xs, int64_t rows, int64_t cols, const float* w, float eps, float* y, size_t ys,
+                     cudaStream_t s) {
+    if (rows == 0) return cudaSuccess;
+    const int threads = cols >= 1024 ? 512 : (cols >= 256 ? 256 : 64);
+    k_rms_norm<<<unsigned(rows), threads, 0, s>>>(x, xs, cols, w, eps, y, ys);
+    return cudaGetLastError();
+}
+
+cudaError_t silu_mul(const float* g, size_t gs, const float* u, size_t us, int64_t rows, int64_t cols, float* out,
+                     size_t os, cudaStream_t s) {
+    if (rows * cols == 0) return cudaSuccess;
+    k_silu_mul<<<grid_for(rows * cols, 256), 256, 0, s>>>(g, gs, u, us, rows, cols, out, os);
+    return cudaGetLastError();
+}
+
+cudaError_t add(const float* a, size_t as, const float* b, size_t bs, int64_t rows, int64_t cols, float* out, size_t os,
+                cudaStream_t s) {
+    if (rows * cols == 0) return cudaSuccess;
+    k_add<<<grid_for(rows * cols, 256), 256, 0, s>>>(a, as, b, bs, rows, cols, out, os);
+    return cudaGetLastError();
+}
+
+cudaError_t scale_add(float* y, size_t ys, const float* x, size_t xs, int64_t rows, int64_t cols, float sc, cudaStream_t s) {
+    if (rows * cols == 0) return cudaSuccess;
+    k_scale_add<<<grid_for(rows * cols, 256), 256, 0, s>>>(y, ys, x, xs, rows, cols, sc);
+    return cudaGetLastError();
+}
+
+cudaError_t softmax_rows(float* x, size_t xs, int64_t rows, int64_t cols, cudaStream_t s) {
+    if (rows == 0) return cudaSuccess;
+    k_softmax<<<unsigned(rows), 256, 0, s>>>(x, xs, cols);
+    return cudaGetLastError();
+}
+
+cudaError_t copy_rows(const float* src, size_t ss, int64_t rows, int64_t cols, float* dst, size_t ds, cudaStream_t s) {
+    if (rows * cols == 0) return cudaSuccess;
+    k_copy<<<grid_for(rows * cols, 256), 256, 0, s>>>(src, ss, rows, cols, dst, ds);
+    return cudaGetLastError();
+}
+
+}  // namespace hearth::kern

@@ -1,0 +1,138 @@
+// Host check of the block decoding the CUDA kernels use (kernels/quant_unit.h): it compiles as plain
+// C++ here, so the bit layouts are verified on machines without a GPU. Ground truth: quant.h's
+// reference dequantize_row.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <vector>
+
+#include "engine/quant/quant.h"
+#include "kernels/quant_unit.h"
+
+using namespace hearth;
+using hearth::kern::Q8a;
+using hearth::kern::QUnit;
+
+namespace {
+
+// Random blocks: random bytes with the f16 scale fields replaced by sane finite values, so every
+// bit pattern of the quants is exercised (a quantizer would only produce some of them).
+std::vector<uint8_t> random_row(GgmlType t, int n_elems, std::mt19937& rng) {
+    const auto& tr = traits(t);
+    std::vector<uint8_t> row(size_t(n_elems / tr.block_elems) * tr.block_bytes);
+    for (auto& b : row) b = uint8_t(rng());
+    std::uniform_real_distribution<float> scale(0.001f, 0.05f);
+    for (size_t off = 0; off < row.size(); off += tr.block_bytes) {
+        auto put = [&](size_t at) { f16_t h = f32_to_f16(scale(rng)); std::memcpy(&row[off + at], &h, 2); };
+        switch (t) {
+            case GgmlType::Q4_0: case GgmlType::Q5_0: case GgmlType::Q8_0: put(0); break;
+            case GgmlType::Q4_1: case GgmlType::Q5_1: put(0); put(2); break;
+            case GgmlType::Q4_K: case GgmlType::Q5_K: put(0); put(2); break;
+            case GgmlType::Q6_K: put(208); break;
+            default: break;
+        }
+    }
+    return row;
+}
+
+void load(GgmlType t, const uint8_t* row, int u, QUnit& o) {
+    switch (t) {
+        case GgmlType::Q4_0: kern::load_unit<GgmlType::Q4_0>(row, u, o); break;
+        case GgmlType::Q4_1: kern::load_unit<GgmlType::Q4_1>(row, u, o); break;
+        case GgmlType::Q5_0: kern::load_unit<GgmlType::Q5_0>(row, u, o); break;
+        case GgmlType::Q5_1: kern::load_unit<GgmlType::Q5_1>(row, u, o); break;
+        case GgmlType::Q8_0: kern::load_unit<GgmlType::Q8_0>(row, u, o); break;
+        case GgmlType::Q4_K: kern::load_unit<GgmlType::Q4_K>(row, u, o); break;
+        case GgmlType::Q5_K: kern::load_unit<GgmlType::Q5_K>(row, u, o); break;
+        case GgmlType::Q6_K: kern::load_unit<GgmlType::Q6_K>(row, u, o); break;
+        default: FAIL() << "not a unit type";
+    }
+}
+
+// The same rounding the device quantizer (kernels/matvec.cu, quantize_q8a) uses.
+Q8a quantize_q8a(const float* x) {
+    Q8a b{};
+    float amax = 0;
+    for (int i = 0; i < 32; ++i) amax = std::max(amax, std::fabs(x[i]));
+    b.d = amax / 127.0f;
+    int sum = 0;
+    for (int i = 0; i < 32; ++i) {
+        const int q = b.d == 0 ? 0 : int(std::nearbyint(x[i] / b.d));
+        sum += q;
+        reinterpret_cast<int8_t*>(b.qs)[i] = int8_t(q);
+    }
+    b.s = b.d * float(sum);
+    return b;
+}
+
+class UnitTypes : public ::testing::TestWithParam<GgmlType> {};
+
+// Weight values decoded by load_unit/unit_value equal the reference dequantization (to float rounding:
+// the unit form computes a*q + b where the reference may compute d*(q - 8)).
+TEST_P(UnitTypes, ValuesMatchReferenceDequantization) {
+    const GgmlType t = GetParam();
+    std::mt19937 rng(1234 + int(t));
+    const int n = 1024;
+    for (int rep = 0; rep < 8; ++rep) {
+        auto row = random_row(t, n, rng);
+        std::vector<float> ref(n);
+        dequantize_row(t, row.data(), ref.data(), n);
+        for (int u = 0; u < n / 32; ++u) {
+            QUnit q;
+            load(t, row.data(), u, q);
+            for (int e = 0; e < 32; ++e) {
+                const float want = ref[32 * u + e], got = kern::unit_value(q, e);
+                // tolerance: a few float ulps of the largest term (scale * 63 + offset)
+                ASSERT_NEAR(got, want, 1e-6f * (1.0f + std::fabs(want)) + 2e-6f)
+                    << type_name(t) << " unit " << u << " element " << e;
+            }
+        }
+    }
+}
+
+// unit_dot (the dp4a path) equals the float dot of the dequantized weights with the dequantized
+// 8-bit activations, i.e. the only error left is the activation quantization itself.
+TEST_P(UnitTypes, DotMatchesDequantizedDot) {
+    const GgmlType t = GetParam();
+    std::mt19937 rng(99 + int(t));
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    const int n = 2048;
+    auto row = random_row(t, n, rng);
+    std::vector<float> w(n), x(n);
+    dequantize_row(t, row.data(), w.data(), n);
+    for (auto& v : x) v = nd(rng);
+    double got = 0, want = 0, mag = 0;
+    for (int u = 0; u < n / 32; ++u) {
+        const Q8a y = quantize_q8a(&x[32 * u]);
+        QUnit q;
+        load(t, row.data(), u, q);
+        got += kern::unit_dot(q, y);
+        for (int e = 0; e < 32; ++e) {
+            const double yq = double(y.d) * reinterpret_cast<const int8_t*>(y.qs)[e];
+            want += double(w[32 * u + e]) * yq;
+            mag += std::fabs(double(w[32 * u + e]) * yq);
+        }
+    }
+    // float accumulation of 64 units of 32 products: relative error ~1e-6 of the absolute sum
+    EXPECT_NEAR(got, want, 1e-5 * mag) << type_name(t);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllUnitTypes, UnitTypes,
+                         ::testing::Values(GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0,
+                                           GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K),
+                         [](const auto& info) { return std::string(type_name(info.param)); });
+
+TEST(CudaQuantUnits, Sub32BytesHasNoBorrow) {
+    for (int a = 0; a < 64; ++a)
+        for (int b = 0; b < 64; b += 7) {
+            const int32_t packed = a | (b << 8) | (a << 16) | (b << 24);
+            const int32_t r = kern::sub32_bytes(packed);
+            EXPECT_EQ(int8_t(r), a - 32);
+            EXPECT_EQ(int8_t(r >> 8), b - 32);
+            EXPECT_EQ(int8_t(r >> 16), a - 32);
+            EXPECT_EQ(int8_t(r >> 24), b - 32);
+        }
+}
+
+}  // namespace
