@@ -1,0 +1,118 @@
+#include "app/chat/message_blocks.h"
+
+#include <QStringList>
+#include <QVariantMap>
+
+namespace hearth::app {
+
+namespace {
+
+const QString kOpenThink = QStringLiteral("<think>");
+const QString kCloseThink = QStringLiteral("</think>");
+
+// A fence line: up to three spaces, then three or more backticks; returns the fence length or 0.
+int fenceLength(const QString& line, QString* info) {
+    int i = 0;
+    while (i < line.size() && i < 3 && line.at(i) == QLatin1Char(' ')) ++i;
+    int n = 0;
+    while (i + n < line.size() && line.at(i + n) == QLatin1Char('`')) ++n;
+    if (n < 3) return 0;
+    if (info) *info = line.mid(i + n).trimmed();
+    return n;
+}
+
+void appendText(std::vector<MessageBlock>& out, const QString& text) {
+    if (text.trimmed().isEmpty()) return;
+    if (!out.empty() && out.back().kind == MessageBlock::Text) {
+        out.back().text += text;
+        return;
+    }
+    out.push_back({MessageBlock::Text, text, {}, false});
+}
+
+// Prose and fenced code of an answer (no think tags inside).
+void splitCode(const QString& text, std::vector<MessageBlock>& out) {
+    const QStringList lines = text.split(QLatin1Char('\n'));
+    QString prose;
+    MessageBlock code;
+    int fence = 0;  // length of the open fence, 0 outside code
+    for (int li = 0; li < lines.size(); ++li) {
+        const QString& line = lines[li];
+        const bool lastLine = li == lines.size() - 1;
+        QString info;
+        if (fence == 0) {
+            if (fenceLength(line, &info) > 0 && !info.contains(QLatin1Char('`'))) {
+                appendText(out, prose);
+                prose.clear();
+                fence = fenceLength(line, nullptr);
+                code = {MessageBlock::Code, {}, info, true};
+            } else {
+                prose += line;
+                if (!lastLine) prose += QLatin1Char('\n');
+            }
+        } else {
+            const int n = fenceLength(line, &info);
+            if (n >= fence && info.isEmpty()) {
+                code.open = false;
+                if (code.text.endsWith(QLatin1Char('\n'))) code.text.chop(1);
+                out.push_back(code);
+                fence = 0;
+            } else {
+                code.text += line;
+                if (!lastLine) code.text += QLatin1Char('\n');
+            }
+        }
+    }
+    if (fence > 0) {
+        if (code.text.endsWith(QLatin1Char('\n'))) code.text.chop(1);
+        out.push_back(code);
+    }
+    appendText(out, prose);
+}
+
+}  // namespace
+
+std::vector<MessageBlock> splitMessageBlocks(const QString& content) {
+    std::vector<MessageBlock> out;
+    QString rest = content;
+    // Reasoning first. A template may open <think> in the prompt, so the text can start inside
+    // the reasoning with only a closing tag later.
+    const int open = rest.indexOf(kOpenThink);
+    const int close = rest.indexOf(kCloseThink);
+    const bool leadingOpen = open >= 0 && rest.left(open).trimmed().isEmpty();
+    if (leadingOpen || (close >= 0 && (open < 0 || close < open))) {
+        const int start = leadingOpen ? open + int(kOpenThink.size()) : 0;
+        const int end = rest.indexOf(kCloseThink, start);
+        MessageBlock think{MessageBlock::Think, {}, {}, end < 0};
+        think.text = (end < 0 ? rest.mid(start) : rest.mid(start, end - start)).trimmed();
+        out.push_back(think);
+        rest = end < 0 ? QString() : rest.mid(end + int(kCloseThink.size()));
+    }
+    splitCode(rest, out);
+    return out;
+}
+
+QVariantList messageBlocksForQml(const QString& content) {
+    QVariantList list;
+    for (const MessageBlock& b : splitMessageBlocks(content)) {
+        QVariantMap m;
+        m.insert(QStringLiteral("kind"), b.kind == MessageBlock::Text   ? QStringLiteral("text")
+                                         : b.kind == MessageBlock::Code ? QStringLiteral("code")
+                                                                        : QStringLiteral("think"));
+        m.insert(QStringLiteral("text"), b.text);
+        m.insert(QStringLiteral("language"), b.language);
+        m.insert(QStringLiteral("open"), b.open);
+        list.append(m);
+    }
+    return list;
+}
+
+QString stripThinking(const QString& content) {
+    const int close = content.indexOf(kCloseThink);
+    const int open = content.indexOf(kOpenThink);
+    if (close >= 0) return content.mid(close + int(kCloseThink.size())).trimmed();
+    if (open >= 0 && content.left(open).trimmed().isEmpty()) return QString();  // still thinking
+    return content;
+}
+
+}  // namespace hearth::app

@@ -1,0 +1,63 @@
+// The chat view's list: the messages of the open conversation. The answer being generated grows by
+// appendText() (one dataChanged per coalesced piece); each row's display blocks (prose, code,
+// reasoning) are computed once per change, not on every data() call.
+#pragma once
+
+#include <QAbstractListModel>
+#include <vector>
+
+#include "app/store/records.h"
+
+namespace hearth::app {
+
+class MessageListModel : public QAbstractListModel {
+    Q_OBJECT
+    Q_PROPERTY(int count READ count NOTIFY countChanged)
+public:
+    enum Roles {
+        IdRole = Qt::UserRole + 1,
+        RoleRole,          // "user" | "assistant" | "system"
+        ContentRole,       // full text, as stored
+        BlocksRole,        // [{kind, text, language, open}] (message_blocks.h)
+        AnswerRole,        // content without the reasoning (for Copy)
+        InContextRole,     // false: out of the sliding window
+        StreamingRole,     // the answer being generated
+        TokenCountRole,
+        CreatedAtRole,
+    };
+
+    explicit MessageListModel(QObject* parent = nullptr);
+
+    int rowCount(const QModelIndex& parent = QModelIndex()) const override;
+    QVariant data(const QModelIndex& index, int role) const override;
+    QHash<int, QByteArray> roleNames() const override;
+    int count() const { return int(rows_.size()); }
+
+    void setMessages(const std::vector<MessageRecord>& messages);
+    void clear() { setMessages({}); }
+    void append(const MessageRecord& m, bool streaming = false);
+    void appendText(int row, const QString& text);
+    void setContent(int row, const QString& content, int tokenCount = -1);
+    void setStreaming(int row, bool streaming);
+    void removeFrom(int row);                     // rows row..end
+    void setContextStart(int64_t firstInContextId);  // earlier non-system messages: out of the window
+
+    const MessageRecord& at(int row) const { return rows_[size_t(row)].msg; }
+    Q_INVOKABLE int rowOfId(qint64 id) const;
+    std::vector<MessageRecord> records() const;
+
+signals:
+    void countChanged();
+
+private:
+    struct Row {
+        MessageRecord msg;
+        QVariantList blocks;
+        QString answer;
+        bool streaming = false;
+    };
+    static void refresh(Row& r);
+    std::vector<Row> rows_;
+};
+
+}  // namespace hearth::app

@@ -1,0 +1,42 @@
+// Plain records the store reads and writes (no behaviour): one conversation, one message, one hit.
+#pragma once
+
+#include <QJsonObject>
+#include <QMetaType>
+#include <QString>
+#include <cstdint>
+
+namespace hearth::app {
+
+struct ConversationRecord {
+    int64_t id = 0;
+    QString title;
+    int64_t createdAt = 0;  // ms since epoch, UTC
+    int64_t updatedAt = 0;
+    QString model;          // path of the model file last used
+    QString systemPrompt;
+    QJsonObject settings;   // per-conversation overrides: {"think": bool, "temperature": …}
+};
+
+struct MessageRecord {
+    int64_t id = 0;
+    int64_t conversationId = 0;
+    QString role;           // "system" | "user" | "assistant"
+    QString content;
+    int64_t createdAt = 0;
+    int tokenCount = 0;
+    QString model;
+    QJsonObject genSettings;
+    bool inContext = true;  // false: the sliding window dropped it from the model's context
+};
+
+struct SearchHit {
+    int64_t conversationId = 0;
+    QString title;
+    QString snippet;        // text around the first match ("…" at cut ends)
+    int64_t updatedAt = 0;
+};
+
+}  // namespace hearth::app
+
+Q_DECLARE_METATYPE(hearth::app::MessageRecord)

@@ -1,0 +1,91 @@
+#include "app/store/schema.h"
+
+#include <string>
+
+namespace hearth::app::schema {
+
+namespace {
+
+// Times are milliseconds since the Unix epoch (UTC).
+const char* const kV1 = R"SQL(
+CREATE TABLE conversations (
+    id            INTEGER PRIMARY KEY AUTOINCREMENT,
+    title         TEXT    NOT NULL DEFAULT '',
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL,
+    model         TEXT    NOT NULL DEFAULT '',
+    system_prompt TEXT    NOT NULL DEFAULT ''
+);
+CREATE TABLE messages (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    role            TEXT    NOT NULL CHECK (role IN ('system', 'user', 'assistant')),
+    content         TEXT    NOT NULL DEFAULT '',
+    created_at      INTEGER NOT NULL,
+    token_count     INTEGER NOT NULL DEFAULT 0,
+    model           TEXT    NOT NULL DEFAULT ''
+);
+CREATE INDEX messages_by_conversation ON messages(conversation_id, id);
+CREATE INDEX conversations_by_update ON conversations(updated_at DESC);
+)SQL";
+
+// The trigram tokenizer matches any substring of three or more characters, which is what a user
+// expects from a search box in Chinese (no spaces between words) as much as in English.
+const char* const kV2 = R"SQL(
+ALTER TABLE conversations ADD COLUMN settings_json TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE messages ADD COLUMN gen_settings_json TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE messages ADD COLUMN in_context INTEGER NOT NULL DEFAULT 1;
+CREATE VIRTUAL TABLE messages_fts USING fts5(content, content='messages', content_rowid='id', tokenize='trigram');
+INSERT INTO messages_fts(rowid, content) SELECT id, content FROM messages;
+CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages BEGIN
+    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+END;
+CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+END;
+CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN
+    INSERT INTO messages_fts(messages_fts, rowid, content) VALUES ('delete', old.id, old.content);
+    INSERT INTO messages_fts(rowid, content) VALUES (new.id, new.content);
+END;
+)SQL";
+
+}  // namespace
+
+const char* migrationSql(int version) {
+    switch (version) {
+        case 1: return kV1;
+        case 2: return kV2;
+        default: return nullptr;
+    }
+}
+
+Status prepareDatabase(SqliteDb& db) {
+    // WAL: readers never block the streaming writer, and a killed process leaves committed
+    // transactions intact. synchronous=NORMAL is corruption-safe in WAL mode; a power cut may lose
+    // the last commits, a crashed process loses nothing that was committed.
+    {
+        auto mode = db.prepare("PRAGMA journal_mode=WAL");
+        if (!mode.step()) return mode.ok() ? make_error("cannot set WAL journal mode") : mode.status();
+        if (mode.text(0).toLower() != QLatin1String("wal"))
+            return make_error("the database does not support WAL mode (journal_mode is " + mode.text(0).toStdString() + ")");
+    }  // the statement must be finished before a transaction can commit
+    HEARTH_RETURN_IF_ERROR(db.exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
+
+    auto ver = db.scalarInt("PRAGMA user_version");
+    HEARTH_RETURN_IF_ERROR(ver);
+    const int have = int(*ver);
+    if (have > kCurrentVersion)
+        return make_error("the database was written by a newer Hearth (schema version " + std::to_string(have) +
+                          ", this one knows up to " + std::to_string(kCurrentVersion) + ")");
+    for (int v = have + 1; v <= kCurrentVersion; ++v) {
+        Transaction tx(db);
+        HEARTH_RETURN_IF_ERROR(tx.status());
+        Status st = db.exec(migrationSql(v));
+        if (!st.ok()) return make_error("migration to schema version " + std::to_string(v) + " failed: " + st.message());
+        HEARTH_RETURN_IF_ERROR(db.exec(("PRAGMA user_version=" + std::to_string(v)).c_str()));
+        HEARTH_RETURN_IF_ERROR(tx.commit());
+    }
+    return Status();
+}
+
+}  // namespace hearth::app::schema
