@@ -65,6 +65,7 @@ struct GenerateStats {
     double prompt_tps = 0, gen_tps = 0;
     int n_ctx_used = 0;            // cells in use after the call
     std::string stop_reason;       // "eog", "stop-string", "max-tokens", "cancelled", "context"
+    std::vector<int32_t> tokens;   // the generated token ids (an end-of-generation token is not included)
 };
 
 // Called with each piece of generated text: always complete UTF-8. Return false to stop.

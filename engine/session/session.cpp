@@ -1,0 +1,230 @@
+// The Session implementation: one model, one context, one tokenizer; prefix reuse, context shifts
+// and the decode loop (DESIGN.md, "Data flow of one chat turn").
+#include "engine/session/session.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include "engine/backend/backend.h"
+#include "engine/gguf/gguf.h"
+#include "engine/model/context.h"
+#include "engine/model/model.h"
+#include "engine/sampling/sampler.h"
+#include "engine/sampling/stop_strings.h"
+#include "engine/session/chat_render.h"
+#include "engine/session/model_info.h"
+#include "engine/session/reuse_plan.h"
+#include "engine/tokenizer/tokenizer.h"
+#include "engine/tokenizer/utf8_stream.h"
+
+namespace hearth {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+constexpr int kPrefillChunk = 256;  // cancel is checked between chunks of a long prompt
+
+class SessionImpl final : public Session {
+public:
+    Status init(const ModelOptions& opt, const ProgressFn& progress);
+
+    const ModelInfo& info() const override { return info_; }
+    Result<std::string> render_chat(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
+                                    const json::Value& extra) const override {
+        return render_chat_messages(info_.chat_template, *tok_, messages, add_generation_prompt, extra);
+    }
+    Result<std::vector<int32_t>> tokenize(std::string_view text, bool add_bos, bool parse_special) const override {
+        return tok_->encode(text, add_bos, parse_special);
+    }
+    std::string detokenize(const std::vector<int32_t>& ids) const override { return tok_->decode(ids); }
+
+    Result<GenerateStats> generate(const std::vector<int32_t>& prompt, const SamplingParams& sp, const PieceFn& on_piece,
+                                   const std::atomic<bool>* cancel, int n_keep) override;
+    Result<std::vector<float>> eval_logits(const std::vector<int32_t>& tokens, int n_rows) override;
+
+    const std::vector<int32_t>& context_tokens() const override { return cached_; }
+    int n_ctx() const override { return n_ctx_; }
+    void clear() override { cached_.clear(); }
+
+private:
+    // Evaluates prompt[from..] after cells [0, from) and leaves the last logits in logits_.
+    Status prefill(const std::vector<int32_t>& prompt, int from, const std::atomic<bool>* cancel, bool* cancelled);
+    Status shift(int keep, int discard);
+
+    std::unique_ptr<gguf::File> file_;
+    std::unique_ptr<Backend> backend_;
+    std::unique_ptr<Model> model_;
+    std::unique_ptr<ModelContext> ctx_;
+    std::unique_ptr<tokenizer::Tokenizer> tok_;
+    ModelInfo info_;
+    int n_ctx_ = 0;
+    std::vector<int32_t> cached_;  // tokens whose K/V sit in cells 0..size-1
+    std::vector<float> logits_;
+};
+
+Status SessionImpl::init(const ModelOptions& opt, const ProgressFn& progress) {
+    if (opt.kv_type != "f16" && opt.kv_type != "f32") return make_error("KV cache type must be f16 or f32, not '" + opt.kv_type + "'");
+    auto file = gguf::File::open(opt.path);
+    if (!file.ok()) return file.status();
+    file_ = std::move(*file);
+    BackendOptions bo;
+    bo.n_threads = opt.n_threads;
+    auto be = create_backend(opt.backend, opt.device, bo);
+    if (!be.ok()) return be.status();
+    backend_ = std::move(*be);
+    auto tok = tokenizer::Tokenizer::from_gguf(*file_);
+    if (!tok.ok()) return make_error(opt.path + ": vocabulary: " + tok.message());
+    tok_ = std::move(*tok);
+    // Loading is most of the time; the last 2% are the context and the KV cache.
+    auto model = Model::load(*file_, *backend_, [&](float f) { return !progress || progress(0.98f * f); });
+    if (!model.ok()) return model.status();
+    model_ = std::move(*model);
+    const ModelHParams& h = model_->hparams();
+    n_ctx_ = opt.n_ctx > 0 ? std::min(opt.n_ctx, h.n_ctx_train) : h.n_ctx_train;
+    auto ctx = ModelContext::create(*model_, n_ctx_, opt.kv_type == "f32" ? GgmlType::F32 : GgmlType::F16);
+    if (!ctx.ok()) return ctx.status();
+    ctx_ = std::move(*ctx);
+
+    info_.name = model_display_name(*file_);
+    info_.architecture = h.arch;
+    info_.n_params = model_->n_params();
+    info_.file_type = describe_file_type(*file_);
+    info_.n_ctx_train = h.n_ctx_train;
+    info_.n_ctx = n_ctx_;
+    info_.n_layer = h.n_layer;
+    info_.n_embd = h.n_embd;
+    info_.n_head = h.n_head;
+    info_.n_kv_head = h.n_kv_head;
+    info_.n_vocab = h.n_vocab;
+    if (auto t = file_->get_string("tokenizer.chat_template", ""); t.ok()) info_.chat_template = *t;
+    info_.template_has_think = info_.chat_template.find("<think>") != std::string::npos;
+    const DeviceInfo& dev = backend_->device();
+    info_.backend_description = dev.name + " (" + dev.backend + ")";
+    info_.weight_bytes = model_->weight_bytes();
+    info_.kv_bytes = ctx_->kv_bytes();
+    if (progress && !progress(1.0f)) return make_error("loading cancelled");
+    return {};
+}
+
+Status SessionImpl::prefill(const std::vector<int32_t>& prompt, int from, const std::atomic<bool>* cancel, bool* cancelled) {
+    cached_.resize(size_t(from));
+    for (int start = from; start < int(prompt.size()); start += kPrefillChunk) {
+        if (cancel && cancel->load()) { *cancelled = true; return {}; }
+        const int n = std::min(kPrefillChunk, int(prompt.size()) - start);
+        HEARTH_RETURN_IF_ERROR(ctx_->eval(prompt.data() + start, n, start, 1, &logits_));
+        cached_.insert(cached_.end(), prompt.begin() + start, prompt.begin() + start + n);
+    }
+    return {};
+}
+
+Status SessionImpl::shift(int keep, int discard) {
+    HEARTH_RETURN_IF_ERROR(ctx_->kv_shift(keep, discard, int(cached_.size())));
+    cached_.erase(cached_.begin() + keep, cached_.begin() + keep + discard);
+    return {};
+}
+
+Result<GenerateStats> SessionImpl::generate(const std::vector<int32_t>& prompt, const SamplingParams& sp,
+                                            const PieceFn& on_piece, const std::atomic<bool>* cancel, int n_keep) {
+    GenerateStats st;
+    st.n_prompt = int(prompt.size());
+    if (prompt.empty()) return make_error("the prompt is empty");
+    if (int(prompt.size()) > n_ctx_)
+        return make_error("the prompt has " + std::to_string(prompt.size()) + " tokens but the context holds " +
+                          std::to_string(n_ctx_));
+    for (int32_t t : prompt)
+        if (t < 0 || t >= info_.n_vocab) return make_error("token id " + std::to_string(t) + " is outside the vocabulary");
+    n_keep = std::clamp(n_keep, 0, n_ctx_ - 2);
+
+    // 1. Reuse what the cache already holds (shifting out a removed range when that is all that changed).
+    const auto t0 = Clock::now();
+    const ReusePlan plan = plan_reuse(cached_, prompt);
+    if (plan.discard > 0) {
+        HEARTH_RETURN_IF_ERROR(shift(plan.keep, plan.discard));
+        st.n_shifted_out += plan.discard;
+    }
+    st.n_reused = plan.n_reuse;
+    bool cancelled = false;
+    if (Status s = prefill(prompt, plan.n_reuse, cancel, &cancelled); !s.ok()) {
+        cached_.clear();  // the cache may be half-written: forget it rather than trust it
+        return s;
+    }
+    st.prompt_seconds = seconds_since(t0);
+    const int n_eval = int(prompt.size()) - plan.n_reuse;
+    st.prompt_tps = st.prompt_seconds > 0 ? n_eval / st.prompt_seconds : 0;
+    if (cancelled) {
+        st.stop_reason = "cancelled";
+        st.n_ctx_used = int(cached_.size());
+        return st;
+    }
+
+    // 2. Decode loop.
+    Sampler sampler(sp);
+    for (size_t i = prompt.size() > size_t(std::max(sp.penalty_last_n, 0)) ? prompt.size() - size_t(sp.penalty_last_n) : 0;
+         i < prompt.size(); ++i)
+        sampler.accept(prompt[i]);
+    tokenizer::Utf8Stream utf8;
+    StopStringFilter stops(sp.stop);
+    const auto t1 = Clock::now();
+    auto emit = [&](const std::string& text) { return text.empty() || !on_piece || on_piece(text); };
+    while (true) {
+        if (cancel && cancel->load()) { st.stop_reason = "cancelled"; break; }
+        if (sp.max_new_tokens >= 0 && st.n_generated >= sp.max_new_tokens) { st.stop_reason = "max-tokens"; break; }
+        const int32_t tok = sampler.sample(logits_.data(), info_.n_vocab);
+        sampler.accept(tok);
+        if (tok_->is_eog(tok)) { st.stop_reason = "eog"; break; }
+        ++st.n_generated;
+        st.tokens.push_back(tok);
+        const std::string text = stops.feed(utf8.push(tok_->token_to_piece(tok)));
+        if (!emit(text)) { st.stop_reason = "cancelled"; break; }
+        if (stops.stopped()) { st.stop_reason = "stop-string"; break; }
+        if (sp.max_new_tokens >= 0 && st.n_generated >= sp.max_new_tokens) { st.stop_reason = "max-tokens"; break; }
+        if (int(cached_.size()) >= n_ctx_) {
+            // Context full: keep the first n_keep tokens, drop half of the rest (llama.cpp's context shift).
+            const int discard = (int(cached_.size()) - n_keep) / 2;
+            if (discard <= 0) { st.stop_reason = "context"; break; }
+            HEARTH_RETURN_IF_ERROR(shift(n_keep, discard));
+            st.n_shifted_out += discard;
+        }
+        if (Status s = ctx_->eval(&tok, 1, int(cached_.size()), 1, &logits_); !s.ok()) {
+            cached_.clear();
+            return s;
+        }
+        cached_.push_back(tok);
+    }
+    if (st.stop_reason != "cancelled" && st.stop_reason != "stop-string") {
+        // End of generation: release held-back text (an unfinished UTF-8 sequence shows as U+FFFD).
+        const std::string rest = stops.feed(utf8.flush());
+        std::string tail = rest + (stops.stopped() ? std::string() : stops.flush());
+        if (stops.stopped() && st.stop_reason != "stop-string") st.stop_reason = "stop-string";
+        (void)emit(tail);
+    }
+    st.gen_seconds = seconds_since(t1);
+    st.gen_tps = st.gen_seconds > 0 ? st.n_generated / st.gen_seconds : 0;
+    st.n_ctx_used = int(cached_.size());
+    return st;
+}
+
+Result<std::vector<float>> SessionImpl::eval_logits(const std::vector<int32_t>& tokens, int n_rows) {
+    if (tokens.empty()) return make_error("no tokens to evaluate");
+    if (int(tokens.size()) > n_ctx_)
+        return make_error(std::to_string(tokens.size()) + " tokens do not fit the context of " + std::to_string(n_ctx_));
+    if (n_rows < 1 || n_rows > int(tokens.size())) return make_error("n_rows must be between 1 and the number of tokens");
+    cached_.clear();
+    std::vector<float> out;
+    HEARTH_RETURN_IF_ERROR(ctx_->eval(tokens.data(), int(tokens.size()), 0, n_rows, &out));
+    cached_ = tokens;
+    logits_.assign(out.end() - info_.n_vocab, out.end());
+    return out;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Session>> Session::open(const ModelOptions& opt, const ProgressFn& progress) {
+    auto s = std::make_unique<SessionImpl>();
+    if (Status st = s->init(opt, progress); !st.ok()) return st;
+    return std::unique_ptr<Session>(std::move(s));
+}
+
+}  // namespace hearth
