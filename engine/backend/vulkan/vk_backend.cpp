@@ -1,0 +1,391 @@
+// Backend interface on Vulkan compute: each op validates what it needs, resolves its tensors to
+// storage-buffer windows, splits work that does not fit one window (big weights, long batches)
+// into pieces, and records dispatches on the device's op list (vk_device.h). Errors inside ops
+// (which return void) are kept and reported by the next synchronize() / download().
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "engine/backend/reference/rope_math.h"
+#include "engine/backend/vulkan/vk_device.h"
+#include "engine/backend/vulkan/vk_instance.h"
+#include "engine/backend/vulkan/vulkan_backend.h"
+
+namespace hearth {
+
+namespace {
+
+using vk::Binding;
+
+// Byte span a tensor view really touches (its last row need not extend to a full stride).
+size_t span(const Tensor& t) {
+    if (t.rows <= 0) return 0;
+    return size_t(t.rows - 1) * t.row_stride + row_bytes(t.type, t.cols);
+}
+
+const char* shader_type(GgmlType t) {
+    switch (t) {
+        case GgmlType::F32: return "f32";
+        case GgmlType::F16: return "f16";
+        case GgmlType::Q8_0: return "q8_0";
+        case GgmlType::Q4_0: return "q4_0";
+        case GgmlType::Q4_1: return "q4_1";
+        case GgmlType::Q5_0: return "q5_0";
+        case GgmlType::Q5_1: return "q5_1";
+        case GgmlType::Q4_K: return "q4_k";
+        case GgmlType::Q5_K: return "q5_k";
+        case GgmlType::Q6_K: return "q6_k";
+        default: return nullptr;
+    }
+}
+
+// Grid for shaders indexing rows by linear_group(): x up to 65535, the rest in y.
+void grid_linear(uint64_t n, uint32_t& gx, uint32_t& gy) {
+    gx = uint32_t(std::min<uint64_t>(n, 65535));
+    gy = uint32_t((n + 65534) / 65535);
+}
+// Grid for shaders taking rows from (y + z * ny).
+void grid_rows(uint64_t rows, uint32_t& gy, uint32_t& gz) {
+    gy = uint32_t(std::min<uint64_t>(rows, 65535));
+    gz = uint32_t((rows + 65534) / 65535);
+}
+uint32_t ceil_div(uint64_t a, uint64_t b) { return uint32_t((a + b - 1) / b); }
+
+class VkKvCache final : public KvCache {
+public:
+    explicit VkKvCache(const KvCacheDesc& d) : KvCache(d) {}
+    size_t elt() const { return desc_.type == GgmlType::F16 ? 2 : 4; }
+    size_t layer_bytes() const { return size_t(desc_.n_blocks()) * desc_.n_kv_head * kKvBlockTokens * desc_.head_dim * elt(); }
+    std::vector<BufferPtr> k, v;  // one buffer per layer (each well under a binding window)
+};
+
+class VulkanBackend final : public Backend {
+public:
+    VulkanBackend(std::shared_ptr<vk::Device> dev, DeviceInfo info) : dev_(std::move(dev)), info_(std::move(info)) {}
+    ~VulkanBackend() override {
+        scratch_.reset();
+        (void)dev_->flush();
+    }
+    const DeviceInfo& device() const override { return info_; }
+    vk::Device& dev() const { return *dev_; }
+
+    Result<BufferPtr> alloc(size_t bytes, BufferUsage) override { return dev_->create_buffer(bytes); }
+    Result<BufferPtr> import_host(const void* data, size_t bytes) override {
+        auto b = dev_->create_buffer(bytes);
+        if (!b.ok()) return b;
+        HEARTH_RETURN_IF_ERROR(dev_->write(b->get(), 0, data, bytes));
+        HEARTH_RETURN_IF_ERROR(dev_->flush());
+        return b;
+    }
+    Status upload(const Tensor& dst, const void* src) override { return dev_->write(dst.buf, dst.offset, src, dst.bytes()); }
+    Status download(const Tensor& src, void* dst) override { return dev_->read(src.buf, src.offset, dst, src.bytes()); }
+    Status synchronize() override { return dev_->flush(); }
+
+    Result<std::unique_ptr<KvCache>> create_kv_cache(const KvCacheDesc& desc) override {
+        if (desc.type != GgmlType::F16 && desc.type != GgmlType::F32) return make_error("Vulkan: KV cache type must be F16 or F32");
+        if (desc.head_dim <= 0 || desc.head_dim % 2 || desc.head_dim > 256)
+            return make_error("Vulkan: head_dim " + std::to_string(desc.head_dim) + " is not supported (even, at most 256)");
+        if (desc.n_layer <= 0 || desc.n_kv_head <= 0 || desc.n_ctx <= 0) return make_error("Vulkan: empty KV cache description");
+        auto kv = std::make_unique<VkKvCache>(desc);
+        for (int l = 0; l < desc.n_layer; ++l) {
+            for (auto* list : {&kv->k, &kv->v}) {
+                auto b = dev_->create_buffer(kv->layer_bytes());
+                if (!b.ok()) return make_error(b.message() + " (KV cache layer " + std::to_string(l) + ")");
+                dev_->fill_zero(b->get());
+                list->push_back(*b);
+            }
+        }
+        return std::unique_ptr<KvCache>(std::move(kv));
+    }
+
+    // ------------------------------------------------------------------ ops
+
+    void get_rows(const Tensor& table, const Tensor& ids, const Tensor& out) override {
+        const char* tn = shader_type(table.type);
+        if (!tn) return err("get_rows: table type " + std::string(type_name(table.type)) + " is not supported");
+        if (!f32(out, "get_rows") || !aligned(ids, "get_rows ids")) return;
+        const int64_t n = ids.cols;
+        if (n <= 0) return;
+        const size_t piece = dev_->max_piece();
+        if (table.row_stride > piece) return err("get_rows: one table row is larger than a binding window");
+        const int64_t per = int64_t(piece / table.row_stride);
+        const Binding bi = dev_->resolve(ids.buf, ids.offset, size_t(n) * 4);
+        const Binding bo = dev_->resolve(out.buf, out.offset, span(out));
+        for (int64_t r0 = 0; r0 < table.rows; r0 += per) {
+            const int64_t nr = std::min(per, table.rows - r0);
+            const Tensor tp = table.row_range(r0, nr);
+            const Binding bw = dev_->resolve(tp.buf, tp.offset, span(tp));
+            const Binding b[3] = {bw, bi, bo};
+            const uint32_t pc[11] = {bw.delta, uint32_t(table.row_stride), bi.delta / 4, bo.delta / 4, uint32_t(out.row_stride / 4),
+                                     uint32_t(table.cols), uint32_t(n), uint32_t(r0), uint32_t(r0 + nr), uint32_t(table.rows),
+                                     r0 == 0 ? 1u : 0u};
+            uint32_t gx, gy;
+            grid_linear(uint64_t(n), gx, gy);
+            dev_->dispatch(std::string("get_rows_") + tn, 3, b, pc, sizeof pc, gx, gy, 1);
+        }
+    }
+
+    void matmul(const Tensor& w, const Tensor& x, const Tensor& y, const Tensor* bias) override {
+        const char* tn = shader_type(w.type);
+        if (!tn) return err("matmul: weight type " + std::string(type_name(w.type)) + " is not supported");
+        if (!f32(x, "matmul x") || !f32(y, "matmul y") || (bias && !f32(*bias, "matmul bias"))) return;
+        if (x.cols != w.cols || y.cols < w.rows || y.rows != x.rows) return err("matmul: shapes do not match");
+        const int64_t n = x.rows;
+        if (n <= 0 || w.rows <= 0) return;
+        const size_t piece = dev_->max_piece();
+        if (w.row_stride > piece || x.row_stride > piece || y.row_stride > piece) return err("matmul: a row is larger than a binding window");
+        const int64_t rows_per = int64_t(piece / w.row_stride);
+        const int64_t tok_per = int64_t(piece / std::max(x.row_stride, y.row_stride));
+        const bool mv = n <= 4;  // generation: matrix-vector with subgroup reductions
+        const std::string name = mv ? std::string("mul_mv_") + tn + sg() : std::string("mul_mm_") + tn;
+        const int64_t tstep = mv ? std::min<int64_t>(4, tok_per) : tok_per;
+        for (int64_t r0 = 0; r0 < w.rows; r0 += rows_per) {
+            const int64_t nr = std::min(rows_per, w.rows - r0);
+            const Tensor wp = w.row_range(r0, nr);
+            const Binding bw = dev_->resolve(wp.buf, wp.offset, span(wp));
+            Binding bb = bw;
+            if (bias) bb = dev_->resolve(bias->buf, bias->offset + size_t(r0) * 4, size_t(nr) * 4);
+            for (int64_t t0 = 0; t0 < n; t0 += tstep) {
+                const int64_t nt = std::min(tstep, n - t0);
+                const Tensor xp = x.row_range(t0, nt);
+                const Binding bx = dev_->resolve(xp.buf, xp.offset, span(xp));
+                const Binding by = dev_->resolve(y.buf, y.offset + size_t(t0) * y.row_stride + size_t(r0) * 4,
+                                                 size_t(nt - 1) * y.row_stride + size_t(nr) * 4);
+                const Binding b[4] = {bw, bx, by, bias ? bb : bx};
+                const uint32_t pc[11] = {bw.delta, uint32_t(w.row_stride), bx.delta / 4, uint32_t(x.row_stride / 4), by.delta / 4,
+                                         uint32_t(y.row_stride / 4), bias ? bb.delta / 4 : 0u, bias ? 1u : 0u, uint32_t(nr),
+                                         uint32_t(w.cols), uint32_t(nt)};
+                if (mv) {
+                    uint32_t gx, gy;
+                    grid_linear(uint64_t(nr), gx, gy);
+                    dev_->dispatch(name, 4, b, pc, sizeof pc, gx, gy, 1);
+                } else {
+                    dev_->dispatch(name, 4, b, pc, sizeof pc, ceil_div(uint64_t(nr), 64), ceil_div(uint64_t(nt), 64), 1);
+                }
+            }
+        }
+    }
+
+    void rms_norm(const Tensor& x, const Tensor& weight, float eps, const Tensor& y) override {
+        if (!f32(x, "rms_norm x") || !f32(weight, "rms_norm weight") || !f32(y, "rms_norm y")) return;
+        const Binding b[3] = {bind(x), bind(weight), bind(y)};
+        struct { uint32_t x_off, x_stride, w_off, y_off, y_stride, ncols, nrows; float eps; } pc{
+            b[0].delta / 4, uint32_t(x.row_stride / 4), b[1].delta / 4, b[2].delta / 4, uint32_t(y.row_stride / 4),
+            uint32_t(x.cols), uint32_t(x.rows), eps};
+        uint32_t gx, gy;
+        grid_linear(uint64_t(x.rows), gx, gy);
+        dev_->dispatch("rms_norm" + sg(), 3, b, &pc, sizeof pc, gx, gy, 1);
+    }
+
+    void rope(const Tensor& x, const Tensor& pos, const RopeParams& p) override {
+        if (!f32(x, "rope x") || !aligned(pos, "rope pos")) return;
+        if (p.head_dim <= 0 || p.n_dims <= 0 || p.n_dims > p.head_dim || p.n_dims % 2) return err("rope: bad head_dim / n_dims");
+        const Binding bx = bind(x), bp = dev_->resolve(pos.buf, pos.offset, size_t(x.rows) * 4);
+        Binding bf = bp;
+        if (p.freq_factors) bf = dev_->resolve(p.freq_factors->buf, p.freq_factors->offset, size_t(p.n_dims / 2) * 4);
+        double corr[2] = {0, 0};
+        if (p.ext_factor != 0.0f) rope_math::yarn_corr_dims(p, corr);
+        struct {
+            uint32_t x_off, x_stride, pos_off, ff_off, has_ff, n_head, head_dim, n_dims, neox, ntok;
+            float freq_base, freq_scale, ext_factor, mag, corr0, corr1;
+        } pc{bx.delta / 4, uint32_t(x.row_stride / 4), bp.delta / 4, p.freq_factors ? bf.delta / 4 : 0u, p.freq_factors ? 1u : 0u,
+             uint32_t(x.cols / p.head_dim), uint32_t(p.head_dim), uint32_t(p.n_dims), p.mode == RopeMode::NeoX ? 1u : 0u,
+             uint32_t(x.rows), p.freq_base, p.freq_scale, p.ext_factor, float(rope_math::magnitude(p)), float(corr[0]), float(corr[1])};
+        const Binding b[3] = {bx, bp, bf};
+        uint32_t gy, gz;
+        grid_rows(uint64_t(x.rows), gy, gz);
+        dev_->dispatch("rope", 3, b, &pc, sizeof pc, ceil_div(uint64_t(pc.n_head) * (p.n_dims / 2), 64), gy, gz);
+    }
+
+    void kv_store(KvCache& kvb, int layer, const Tensor& k, const Tensor& v, const Tensor& pos) override {
+        auto& kv = static_cast<VkKvCache&>(kvb);
+        const auto& d = kv.desc();
+        if (!f32(k, "kv_store k") || !f32(v, "kv_store v") || !aligned(pos, "kv_store pos")) return;
+        if (layer < 0 || layer >= d.n_layer) return err("kv_store: layer out of range");
+        const Binding b[5] = {bind(k), bind(v), dev_->resolve(pos.buf, pos.offset, size_t(k.rows) * 4), whole(kv.k[layer]),
+                              whole(kv.v[layer])};
+        const uint32_t pc[9] = {b[0].delta / 4, uint32_t(k.row_stride / 4), b[1].delta / 4, uint32_t(v.row_stride / 4), b[2].delta / 4,
+                                uint32_t(d.n_kv_head), uint32_t(d.head_dim), uint32_t(d.n_blocks() * kKvBlockTokens), uint32_t(k.rows)};
+        uint32_t gy, gz;
+        grid_rows(uint64_t(k.rows), gy, gz);
+        dev_->dispatch(kvname("kv_store_", kv), 5, b, pc, sizeof pc, ceil_div(uint64_t(d.n_kv_head) * d.head_dim / 2, 64), gy, gz);
+    }
+
+    void attention(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, int n_kv, float scale,
+                   const Tensor& out) override {
+        const auto& kv = static_cast<const VkKvCache&>(kvb);
+        const auto& d = kv.desc();
+        if (!f32(q, "attention q") || !f32(out, "attention out") || !aligned(pos, "attention pos")) return;
+        if (layer < 0 || layer >= d.n_layer) return err("attention: layer out of range");
+        const int64_t n_head = q.cols / d.head_dim;
+        if (n_head <= 0 || n_head % d.n_kv_head) return err("attention: n_head must be a multiple of n_kv_head");
+        // n_kv is implied by the positions (cells 0..pos[t]); see attention.comp.
+        const Binding b[5] = {bind(q), whole(kv.k[layer]), whole(kv.v[layer]), dev_->resolve(pos.buf, pos.offset, size_t(q.rows) * 4),
+                              bind(out)};
+        struct { uint32_t q_off, q_stride, o_off, o_stride, pos_off, n_head, n_kv_head, head_dim, n_ctx, ntok; float scale; } pc{
+            b[0].delta / 4, uint32_t(q.row_stride / 4), b[4].delta / 4, uint32_t(out.row_stride / 4), b[3].delta / 4,
+            uint32_t(n_head), uint32_t(d.n_kv_head), uint32_t(d.head_dim), uint32_t(d.n_blocks() * kKvBlockTokens),
+            uint32_t(q.rows), scale};
+        uint32_t gy, gz;
+        grid_rows(uint64_t(q.rows), gy, gz);
+        dev_->dispatch(kvname("attention_", kv) + sg(), 5, b, &pc, sizeof pc, uint32_t(n_head), gy, gz);
+    }
+
+    void kv_shift(KvCache& kvb, int keep, int discard, int n_used, const RopeParams& p) override {
+        auto& kv = static_cast<VkKvCache&>(kvb);
+        const auto& d = kv.desc();
+        const int count = n_used - keep - discard;
+        if (discard <= 0 || count <= 0) return;
+        if (keep < 0 || n_used > d.n_blocks() * kKvBlockTokens) return err("kv_shift: cells out of range");
+        const size_t need = size_t(count) * d.n_kv_head * d.head_dim * 4;
+        if (!scratch_ || scratch_->size() < need) {
+            scratch_.reset();
+            auto s = dev_->create_buffer(need);
+            if (!s.ok()) return err(s.message());
+            scratch_ = *s;
+        }
+        Binding bf = whole(scratch_);
+        if (p.freq_factors) bf = dev_->resolve(p.freq_factors->buf, p.freq_factors->offset, size_t(p.n_dims / 2) * 4);
+        double corr[2] = {0, 0};
+        if (p.ext_factor != 0.0f) rope_math::yarn_corr_dims(p, corr);
+        const Binding bs = whole(scratch_);
+        uint32_t gy, gz;
+        grid_rows(uint64_t(count), gy, gz);
+        const uint32_t gx = ceil_div(uint64_t(d.n_kv_head) * d.head_dim / 2, 64);
+        for (int l = 0; l < d.n_layer; ++l) {
+            for (int which = 0; which < 2; ++which) {
+                const Binding bc = whole(which == 0 ? kv.k[l] : kv.v[l]);
+                const Binding b[3] = {bc, bs, bf};
+                for (uint32_t dir = 0; dir < 2; ++dir) {
+                    struct {
+                        uint32_t dir, rotate, cell0, count, n_kv_head, head_dim, n_dims, neox, has_ff, ff_off;
+                        float delta, freq_base, freq_scale, ext_factor, corr0, corr1;
+                    } pc{dir, which == 0 ? 1u : 0u, uint32_t(dir == 0 ? keep + discard : keep), uint32_t(count), uint32_t(d.n_kv_head),
+                         uint32_t(d.head_dim), uint32_t(p.n_dims), p.mode == RopeMode::NeoX ? 1u : 0u, p.freq_factors ? 1u : 0u,
+                         p.freq_factors ? bf.delta / 4 : 0u, -float(discard), p.freq_base, p.freq_scale, p.ext_factor,
+                         float(corr[0]), float(corr[1])};
+                    dev_->dispatch(kvname("kv_move_", kv), 3, b, &pc, sizeof pc, gx, gy, gz);
+                }
+            }
+        }
+    }
+
+    void kv_copy(const KvCache& srcb, KvCache& dstb, int n) override {
+        const auto& src = static_cast<const VkKvCache&>(srcb);
+        auto& dst = static_cast<VkKvCache&>(dstb);
+        const auto& d = src.desc();
+        if (n <= 0) return;
+        n = std::min(n, d.n_blocks() * kKvBlockTokens);
+        const size_t cell = size_t(d.head_dim) * src.elt();
+        const size_t block = cell * kKvBlockTokens * d.n_kv_head;
+        const int full = n / kKvBlockTokens, rest = n % kKvBlockTokens;
+        for (int l = 0; l < d.n_layer; ++l)
+            for (int which = 0; which < 2; ++which) {
+                const Buffer* s = (which == 0 ? src.k[l] : src.v[l]).get();
+                const Buffer* t = (which == 0 ? dst.k[l] : dst.v[l]).get();
+                if (full) dev_->copy(s, 0, t, 0, block * full);
+                for (int h = 0; rest && h < d.n_kv_head; ++h) {  // the partial block: slots 0..rest-1 of each head
+                    const size_t off = block * full + size_t(h) * kKvBlockTokens * cell;
+                    dev_->copy(s, off, t, off, cell * rest);
+                }
+            }
+    }
+
+    void silu_mul(const Tensor& gate, const Tensor& up, const Tensor& out) override { eltwise(2, gate, &up, out, 0.0f, "silu_mul"); }
+    void add(const Tensor& a, const Tensor& b, const Tensor& out) override { eltwise(1, a, &b, out, 0.0f, "add"); }
+    void scale_add(const Tensor& y, const Tensor& x, float s) override { eltwise(3, y, &x, y, s, "scale_add"); }
+    void copy(const Tensor& src, const Tensor& dst) override { eltwise(0, src, nullptr, dst, 0.0f, "copy"); }
+
+    void softmax_rows(const Tensor& x) override {
+        if (!f32(x, "softmax")) return;
+        const Binding b[1] = {bind(x)};
+        const uint32_t pc[4] = {b[0].delta / 4, uint32_t(x.row_stride / 4), uint32_t(x.cols), uint32_t(x.rows)};
+        uint32_t gx, gy;
+        grid_linear(uint64_t(x.rows), gx, gy);
+        dev_->dispatch("softmax" + sg(), 1, b, pc, sizeof pc, gx, gy, 1);
+    }
+
+private:
+    std::string sg() const { return dev_->use_subgroup() ? "" : "_nosg"; }
+    static std::string kvname(const char* base, const VkKvCache& kv) { return std::string(base) + (kv.elt() == 2 ? "f16" : "f32"); }
+    void err(const std::string& m) { dev_->set_error("Vulkan: " + m); }
+    bool f32(const Tensor& t, const char* what) {
+        if (t.type != GgmlType::F32) { err(std::string(what) + ": expected an F32 tensor"); return false; }
+        return aligned(t, what);
+    }
+    bool aligned(const Tensor& t, const char* what) {
+        if (t.offset % 4 || t.row_stride % 4) { err(std::string(what) + ": offset and row stride must be multiples of 4 bytes"); return false; }
+        return true;
+    }
+    Binding bind(const Tensor& t) {
+        Binding b = dev_->resolve(t.buf, t.offset, span(t));
+        if (!b.ok && dev_->resolve(t.buf, 0, 4).ok) err("tensor of " + std::to_string(span(t)) + " bytes does not fit one binding window");
+        return b;
+    }
+    Binding whole(const BufferPtr& b) { return dev_->resolve(b.get(), 0, b->size()); }
+
+    void eltwise(uint32_t op, const Tensor& a, const Tensor* b, const Tensor& out, float s, const char* what) {
+        if (!f32(a, what) || (b && !f32(*b, what)) || !f32(out, what)) return;
+        if (a.rows <= 0 || a.cols <= 0) return;
+        const Binding ba = bind(a), bo = bind(out);
+        const Binding bb = b ? bind(*b) : ba;
+        const Binding binds[3] = {ba, bb, bo};
+        struct { uint32_t op, a_off, a_stride, b_off, b_stride, o_off, o_stride, ncols, nrows; float s; } pc{
+            op, ba.delta / 4, uint32_t(a.row_stride / 4), bb.delta / 4, uint32_t((b ? b->row_stride : a.row_stride) / 4),
+            bo.delta / 4, uint32_t(out.row_stride / 4), uint32_t(a.cols), uint32_t(a.rows), s};
+        uint32_t gy, gz;
+        grid_rows(uint64_t(a.rows), gy, gz);
+        dev_->dispatch("eltwise", 3, binds, &pc, sizeof pc, ceil_div(uint64_t(a.cols), 256), gy, gz);
+    }
+
+    std::shared_ptr<vk::Device> dev_;
+    DeviceInfo info_;
+    BufferPtr scratch_;
+};
+
+}  // namespace
+
+void list_vulkan_devices(DeviceList& out) {
+    auto inst = vk::Instance::get();
+    if (!inst.ok()) {
+        out.notes.push_back(inst.message());
+        return;
+    }
+    const auto& devs = (*inst)->devices();
+    if (devs.empty()) out.notes.push_back("Vulkan: no device with Vulkan 1.1 compute was found");
+    for (size_t i = 0; i < devs.size(); ++i) out.devices.push_back(devs[i].info(int(i)));
+}
+
+Result<std::unique_ptr<Backend>> create_vulkan_backend(int device, bool allow_cpu_implementation) {
+    auto inst = vk::Instance::get();
+    if (!inst.ok()) return inst.status();
+    const auto& devs = (*inst)->devices();
+    if (devs.empty()) return make_error("Vulkan: no device with Vulkan 1.1 compute was found");
+    int pick = device;
+    if (device < 0) {
+        pick = 0;  // devices are sorted by preference
+        if (devs[0].type == "cpu-implementation" && !allow_cpu_implementation)
+            return make_error("Vulkan: only a CPU implementation (" + std::string(devs[0].props.deviceName) +
+                              ") is available; ask for it with --backend vulkan");
+    } else if (device >= int(devs.size())) {
+        return make_error("Vulkan: no device " + std::to_string(device) + " (" + std::to_string(devs.size()) + " found; see hearth-cli devices)");
+    }
+    vk::PhysicalDevice pd = devs[size_t(pick)];
+    pd.features = vk::apply_feature_mask(pd.hw);
+    auto dev = vk::Device::create(*inst, pd);
+    if (!dev.ok()) return dev.status();
+    return std::unique_ptr<Backend>(new VulkanBackend(*dev, pd.info(pick)));
+}
+
+vk::Stats vk::stats(const Backend& b) {
+    Stats s;
+    if (const auto* vb = dynamic_cast<const VulkanBackend*>(&b)) {
+        s.submits = vb->dev().submits;
+        s.recordings = vb->dev().recordings;
+        s.replays = vb->dev().replays;
+        s.allocated = vb->dev().allocated();
+    }
+    return s;
+}
+
+}  // namespace hearth
