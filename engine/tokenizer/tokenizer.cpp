@@ -114,9 +114,8 @@ Status Tokenizer::build() {
         if (s.tokens[i].empty()) s.tokens[i] = "[EMPTY_" + std::to_string(i) + "]";  // as llama.cpp does
         if (!s.lstrip.empty() && s.lstrip[i]) attr_[i] |= kAttrLStrip;
         if (!s.rstrip.empty() && s.rstrip[i]) attr_[i] |= kAttrRStrip;
-        auto [it, inserted] = to_id_.emplace(s.tokens[i], int32_t(i));
-        if (!inserted && warnings_.size() < 20)
-            warnings_.push_back("duplicate token text '" + s.tokens[i] + "' at ids " + std::to_string(it->second) + " and " + std::to_string(i) + "; the first is used");
+        if (!to_id_.insert(s.tokens, int32_t(i)) && warnings_.size() < 20)
+            warnings_.push_back("duplicate token text '" + s.tokens[i] + "' at ids " + std::to_string(lookup(s.tokens[i])) + " and " + std::to_string(i) + "; the first is used");
     }
 
     // Flags: llama.cpp's defaults per model and pre-tokenizer, then what the vocabulary says.
@@ -220,7 +219,7 @@ Status Tokenizer::build() {
             joined.append(right);
             const int32_t a = lookup(left), b = lookup(right), c = lookup(joined);
             if (a < 0 || b < 0 || c < 0) { ++skipped; continue; }
-            merges_.emplace((uint64_t(uint32_t(a)) << 32) | uint32_t(b), MergeInfo{int32_t(r), c});
+            merges_.insert(a, b, {int32_t(r), c});
         }
         if (skipped) warnings_.push_back(std::to_string(skipped) + " merges refer to texts outside the vocabulary; skipped");
     }
@@ -244,10 +243,7 @@ Status Tokenizer::build() {
     return Status();
 }
 
-int32_t Tokenizer::lookup(std::string_view text) const {
-    auto it = to_id_.find(text);
-    return it == to_id_.end() ? -1 : it->second;
-}
+int32_t Tokenizer::lookup(std::string_view text) const { return to_id_.find(spec_.tokens, text); }
 
 int32_t Tokenizer::find_token(std::string_view text) const { return lookup(text); }
 

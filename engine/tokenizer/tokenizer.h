@@ -17,9 +17,9 @@
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
+#include "engine/tokenizer/flat_index.h"
 #include "engine/tokenizer/pretokenizer.h"
 #include "engine/util/status.h"
 
@@ -111,23 +111,14 @@ private:
     void encode_bpe_word(std::string_view word, std::vector<int32_t>& out) const;  // tokenizer_bpe.cpp
     int32_t lookup(std::string_view text) const;
 
-    struct Hash {
-        using is_transparent = void;
-        size_t operator()(std::string_view s) const noexcept { return std::hash<std::string_view>{}(s); }
-    };
-    struct MergeInfo {
-        int32_t rank;
-        int32_t result;
-    };
-
     VocabSpec spec_;                    // as loaded; spec_.tokens is the token text by id
     VocabType type_ = VocabType::Bpe;
     PreKind pre_ = PreKind::Gpt2;
     std::vector<float> score_;
     std::vector<uint32_t> attr_;        // attribute bits (tokenizer.cpp)
     std::vector<std::string> piece_;    // token_to_piece(id, special=true), precomputed
-    std::unordered_map<std::string, int32_t, Hash, std::equal_to<>> to_id_;
-    std::unordered_map<uint64_t, MergeInfo> merges_;  // (left id << 32 | right id)
+    TextIndex to_id_;                   // text -> id over spec_.tokens
+    MergeIndex merges_;                 // (left id, right id) -> rank, merged id
     std::vector<int32_t> special_;      // control/user-defined/unknown ids, longest text first
     int32_t byte_token_[256];           // token of each byte (SPM <0xXX>, BPE byte-level char), -1 none
     std::vector<int32_t> eog_;

@@ -49,9 +49,9 @@ void Tokenizer::encode_bpe_word(std::string_view word, std::vector<int32_t>& out
     std::priority_queue<Candidate, std::vector<Candidate>, CandidateOrder> queue;
     auto try_add = [&](int l, int r) {
         if (l < 0 || r < 0 || sym[l].id < 0 || sym[r].id < 0) return;
-        auto it = merges_.find((uint64_t(uint32_t(sym[l].id)) << 32) | uint32_t(sym[r].id));
-        if (it == merges_.end()) return;
-        queue.push({it->second.rank, l, r, sym[l].id, sym[r].id, it->second.result});
+        const MergeIndex::Merge* m = merges_.find(sym[l].id, sym[r].id);
+        if (!m) return;
+        queue.push({m->rank, l, r, sym[l].id, sym[r].id, m->result});
     };
     for (int i = 1; i < int(sym.size()); ++i) try_add(i - 1, i);
 
