@@ -1,5 +1,5 @@
-// Rendering a conversation into prompt text with the model's chat template, or ChatML when the
-// model has none.
+// Rendering a conversation into prompt text with the model's chat template (engine/template), or
+// ChatML when the model has none. bos_token / eos_token come from the model's vocabulary.
 #pragma once
 
 #include <string>
@@ -10,8 +10,7 @@
 
 namespace hearth {
 
-// The ChatML rendering (<|im_start|>role\ncontent<|im_end|>\n …), used when a model has no template.
-std::string render_chatml(const std::vector<ChatMessage>& messages, bool add_generation_prompt);
+json::Value messages_to_json(const std::vector<ChatMessage>& messages);
 
 Result<std::string> render_chat_messages(const std::string& chat_template, const tokenizer::Tokenizer& tok,
                                          const std::vector<ChatMessage>& messages, bool add_generation_prompt,
