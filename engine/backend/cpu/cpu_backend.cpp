@@ -1,0 +1,401 @@
+#include "engine/backend/cpu/cpu_backend.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "engine/backend/cpu/matmul.h"
+#include "engine/backend/cpu/thread_pool.h"
+#include "engine/backend/cpu/vec_ops.h"
+#include "engine/backend/reference/host_buffer.h"
+#include "engine/backend/reference/reference_backend.h"
+#include "engine/backend/reference/rope_math.h"
+#include "engine/quant/quant.h"
+
+namespace hearth {
+
+int cpu_physical_cores() {
+    // Distinct (physical id, core id) pairs; SMT siblings share a core and its caches/FMA units.
+    std::ifstream f("/proc/cpuinfo");
+    std::set<std::pair<int, int>> cores;
+    std::string line;
+    int phys = 0;
+    while (std::getline(f, line)) {
+        auto val = [&]() { return std::atoi(line.c_str() + line.find(':') + 1); };
+        if (line.rfind("physical id", 0) == 0) phys = val();
+        else if (line.rfind("core id", 0) == 0) cores.insert({phys, val()});
+    }
+    const int hw = int(std::thread::hardware_concurrency());
+    if (!cores.empty()) return int(cores.size());
+    return hw > 0 ? hw : 1;
+}
+
+namespace {
+
+uint64_t meminfo_kb(const char* key) {
+    std::ifstream f("/proc/meminfo");
+    std::string k;
+    uint64_t v = 0;
+    std::string unit;
+    while (f >> k >> v >> unit)
+        if (k == key) return v;
+    return 0;
+}
+
+}  // namespace
+
+DeviceInfo cpu_device_info(int n_threads) {
+    DeviceInfo d;
+    d.backend = "cpu";
+    d.index = 0;
+    const auto& f = cpu::cpu_features();
+    d.name = f.brand.empty() ? "CPU" : f.brand;
+    d.type = "cpu";
+    d.memory_total = meminfo_kb("MemTotal:") * 1024;
+    d.memory_free = meminfo_kb("MemAvailable:") * 1024;
+    d.details = std::string("kernels ") + cpu::isa_name(cpu::best_isa()) + " (" + f.describe() + "), " +
+                std::to_string(n_threads) + " threads";
+    return d;
+}
+
+namespace {
+
+using cpu::IsaLevel;
+
+float* f32_row(const Tensor& t, int64_t r) { return reinterpret_cast<float*>(host_row(t, r)); }
+const int32_t* i32_data(const Tensor& t) { return reinterpret_cast<const int32_t*>(host_ptr(t)); }
+
+class CpuBackend final : public Backend {
+public:
+    CpuBackend(int n_threads, IsaLevel isa)
+        : pool_(n_threads), isa_(isa), vo_(cpu::vec_ops(isa)), mm_(pool_, isa) {
+        info_ = cpu_device_info(pool_.size());
+        info_.details = std::string("kernels ") + cpu::isa_name(isa) + " (" + cpu::cpu_features().describe() + "), " +
+                        std::to_string(pool_.size()) + " threads";
+    }
+    const DeviceInfo& device() const override { return info_; }
+
+    // ---- memory
+    Result<BufferPtr> alloc(size_t bytes, BufferUsage) override {
+        auto b = HostBuffer::allocate(bytes);
+        if (bytes && !b->data()) return make_error("CPU backend: out of memory allocating " + std::to_string(bytes) + " bytes");
+        return BufferPtr(b);
+    }
+    Result<BufferPtr> import_host(const void* data, size_t bytes) override { return BufferPtr(HostBuffer::borrow(data, bytes)); }
+    Status upload(const Tensor& dst, const void* src) override {
+        std::memcpy(host_ptr(dst), src, dst.bytes());
+        mm_.note_write(host_ptr(dst), dst.bytes());
+        return {};
+    }
+    Status download(const Tensor& src, void* dst) override {
+        std::memcpy(dst, host_ptr(src), src.bytes());
+        return {};
+    }
+    Result<std::unique_ptr<KvCache>> create_kv_cache(const KvCacheDesc& desc) override {
+        if (desc.type != GgmlType::F16 && desc.type != GgmlType::F32) return make_error("KV cache type must be F16 or F32");
+        auto kv = std::make_unique<HostKvCache>(desc);
+        if (!kv->ok()) return make_error("CPU backend: out of memory allocating the KV cache");
+        return std::unique_ptr<KvCache>(std::move(kv));
+    }
+    Status synchronize() override { return {}; }
+
+    // ---- ops
+    void get_rows(const Tensor& table, const Tensor& ids, const Tensor& out) override {
+        mm_.invalidate();
+        const int32_t* id = i32_data(ids);
+        for (int64_t i = 0; i < ids.cols; ++i) dequantize_row(table.type, host_row(table, id[i]), f32_row(out, i), table.cols);
+    }
+
+    void matmul(const Tensor& w, const Tensor& x, const Tensor& y, const Tensor* bias) override {
+        cpu::MatmulArgs a;
+        a.w = host_ptr(w); a.ws = w.row_stride; a.wtype = w.type; a.rows = w.rows; a.k = w.cols;
+        a.x = host_ptr(x); a.xs = x.row_stride; a.n = x.rows;
+        a.y = f32_row(y, 0); a.ldy = y.row_stride / 4;
+        a.bias = bias ? f32_row(*bias, 0) : nullptr;
+        if (!mm_.run(a)) {
+            // Scratch could not be allocated: the only failure mode; fall back to the exact path.
+            mm_.invalidate();
+            std::vector<float> tmp(size_t(w.cols));
+            for (int64_t r = 0; r < w.rows; ++r) {
+                dequantize_row(w.type, host_row(w, r), tmp.data(), w.cols);
+                for (int64_t t = 0; t < x.rows; ++t)
+                    f32_row(y, t)[r] = vo_.dot(tmp.data(), f32_row(x, t), w.cols) + (a.bias ? a.bias[r] : 0.0f);
+            }
+        }
+    }
+
+    void rms_norm(const Tensor& x, const Tensor& weight, float eps, const Tensor& y) override {
+        mm_.invalidate();
+        const float* w = f32_row(weight, 0);
+        for_rows(x.rows, x.cols, [&](int64_t t) {
+            const float* xr = f32_row(x, t);
+            const float ss = vo_.sum_sq(xr, x.cols);
+            const float inv = 1.0f / std::sqrt(ss / float(x.cols) + eps);
+            vo_.scale_mul(xr, inv, w, f32_row(y, t), x.cols);
+        });
+    }
+
+    void rope(const Tensor& x, const Tensor& pos, const RopeParams& p) override {
+        mm_.invalidate();
+        const int32_t* ps = i32_data(pos);
+        const int n = int(x.rows);
+        const float* cs = rope_table(ps, n, p);
+        const int half = p.n_dims / 2;
+        const int64_t n_head = x.cols / p.head_dim;
+        for_rows(x.rows, x.cols, [&](int64_t t) {
+            const float* c = cs + size_t(t) * half * 2;
+            for (int64_t h = 0; h < n_head; ++h) {
+                float* v = f32_row(x, t) + h * p.head_dim;
+                if (p.mode == RopeMode::Normal) {
+                    for (int i = 0; i < half; ++i) {
+                        const float x0 = v[2 * i], x1 = v[2 * i + 1], co = c[2 * i], si = c[2 * i + 1];
+                        v[2 * i] = x0 * co - x1 * si;
+                        v[2 * i + 1] = x0 * si + x1 * co;
+                    }
+                } else {
+                    for (int i = 0; i < half; ++i) {
+                        const float x0 = v[i], x1 = v[i + half], co = c[2 * i], si = c[2 * i + 1];
+                        v[i] = x0 * co - x1 * si;
+                        v[i + half] = x0 * si + x1 * co;
+                    }
+                }
+            }
+        });
+    }
+
+    void kv_store(KvCache& kvb, int layer, const Tensor& k, const Tensor& v, const Tensor& pos) override {
+        mm_.invalidate();
+        auto& kv = static_cast<HostKvCache&>(kvb);
+        const int32_t* ps = i32_data(pos);
+        const int hd = kv.desc().head_dim;
+        const bool f16 = kv.desc().type == GgmlType::F16;
+        for (int64_t t = 0; t < k.rows; ++t)
+            for (int h = 0; h < kv.desc().n_kv_head; ++h) {
+                const size_t off = kv.offset(layer, ps[t], h);
+                const float* ks = f32_row(k, t) + size_t(h) * hd;
+                const float* vs = f32_row(v, t) + size_t(h) * hd;
+                if (f16) {
+                    vo_.to_f16(ks, reinterpret_cast<f16_t*>(kv.k() + off), hd);
+                    vo_.to_f16(vs, reinterpret_cast<f16_t*>(kv.v() + off), hd);
+                } else {
+                    std::memcpy(kv.k() + off, ks, size_t(hd) * 4);
+                    std::memcpy(kv.v() + off, vs, size_t(hd) * 4);
+                }
+            }
+    }
+
+    void attention(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, int n_kv, float scale,
+                   const Tensor& out) override;
+
+    void kv_shift(KvCache& kvb, int keep, int discard, int n_used, const RopeParams& p) override {
+        mm_.invalidate();
+        auto& kv = static_cast<HostKvCache&>(kvb);
+        const auto& d = kv.desc();
+        const float* ff = p.freq_factors ? f32_row(*p.freq_factors, 0) : nullptr;
+        std::vector<float> buf(static_cast<size_t>(d.head_dim));
+        // Destinations lie below their sources: ascending order never overwrites an unread cell.
+        // The rotation by -discard has no magnitude factor (the key already carries it).
+        for (int l = 0; l < d.n_layer; ++l)
+            for (int c = keep + discard; c < n_used; ++c)
+                for (int h = 0; h < d.n_kv_head; ++h) {
+                    const size_t src = kv.offset(l, c, h), dst = kv.offset(l, c - discard, h);
+                    kv.read(kv.k(), src, buf.data());
+                    rope_math::rotate_head(buf.data(), p, -double(discard), ff, 1.0);
+                    kv.write(kv.k(), dst, buf.data());
+                    std::memmove(kv.v() + dst, kv.v() + src, size_t(d.head_dim) * kv.elt());
+                }
+    }
+
+    void kv_copy(const KvCache& srcb, KvCache& dstb, int n) override {
+        const auto& src = static_cast<const HostKvCache&>(srcb);
+        auto& dst = static_cast<HostKvCache&>(dstb);
+        const auto& d = src.desc();
+        const size_t bytes = size_t(d.head_dim) * src.elt();
+        for (int l = 0; l < d.n_layer; ++l)
+            for (int c = 0; c < n; ++c)
+                for (int h = 0; h < d.n_kv_head; ++h) {
+                    const size_t off = src.offset(l, c, h);
+                    std::memcpy(dst.k() + off, src.k() + off, bytes);
+                    std::memcpy(dst.v() + off, src.v() + off, bytes);
+                }
+    }
+
+    void silu_mul(const Tensor& gate, const Tensor& up, const Tensor& out) override {
+        mm_.invalidate();
+        for_rows(gate.rows, gate.cols, [&](int64_t t) { vo_.silu_mul(f32_row(gate, t), f32_row(up, t), f32_row(out, t), gate.cols); });
+    }
+    void add(const Tensor& a, const Tensor& b, const Tensor& out) override {
+        mm_.invalidate();
+        for_rows(a.rows, a.cols, [&](int64_t t) { vo_.add(f32_row(a, t), f32_row(b, t), f32_row(out, t), a.cols); });
+    }
+    void scale_add(const Tensor& y, const Tensor& x, float s) override {
+        mm_.invalidate();
+        for_rows(y.rows, y.cols, [&](int64_t t) { vo_.axpy(f32_row(y, t), f32_row(x, t), s, y.cols); });
+    }
+    void softmax_rows(const Tensor& x) override {
+        mm_.invalidate();
+        for_rows(x.rows, x.cols, [&](int64_t t) {
+            float* r = f32_row(x, t);
+            float mx = -INFINITY;
+            for (int64_t c = 0; c < x.cols; ++c) mx = std::max(mx, r[c]);
+            const float inv = 1.0f / vo_.exp_sub_sum(r, mx, x.cols);
+            for (int64_t c = 0; c < x.cols; ++c) r[c] *= inv;
+        });
+    }
+    void copy(const Tensor& src, const Tensor& dst) override {
+        mm_.invalidate();
+        for (int64_t t = 0; t < src.rows; ++t) std::memcpy(host_row(dst, t), host_row(src, t), size_t(src.cols) * 4);
+    }
+
+private:
+    // Runs fn(row) for every row; on the pool when the op is big enough to pay for the wake-up.
+    template <class Fn>
+    void for_rows(int64_t rows, int64_t cols, const Fn& fn) {
+        if (rows < 2 || rows * cols < 32768) {
+            for (int64_t t = 0; t < rows; ++t) fn(t);
+            return;
+        }
+        pool_.run([&](int ith, int nth) {
+            int64_t b, e;
+            cpu::split_range(rows, ith, nth, 1, &b, &e);
+            for (int64_t t = b; t < e; ++t) fn(t);
+        });
+    }
+
+    // cos/sin (times the magnitude factor) for each token's position and pair, cached across the
+    // calls of one forward pass (q and k of every layer share the positions).
+    const float* rope_table(const int32_t* ps, int n, const RopeParams& p) {
+        const float* ff_now = nullptr;
+        if (p.freq_factors) ff_now = f32_row(*p.freq_factors, 0);
+        const bool same = rope_pos_.size() == size_t(n) && std::equal(ps, ps + n, rope_pos_.begin()) &&
+                          rope_key_.mode == p.mode && rope_key_.head_dim == p.head_dim && rope_key_.n_dims == p.n_dims &&
+                          rope_key_.freq_base == p.freq_base && rope_key_.freq_scale == p.freq_scale &&
+                          rope_key_.ext_factor == p.ext_factor && rope_key_.attn_factor == p.attn_factor &&
+                          rope_key_.beta_fast == p.beta_fast && rope_key_.beta_slow == p.beta_slow &&
+                          rope_key_.n_ctx_orig == p.n_ctx_orig && rope_ff_ == ff_now;
+        if (same) return rope_cs_.data();
+        const int half = p.n_dims / 2;
+        rope_pos_.assign(ps, ps + n);
+        rope_key_ = p;
+        rope_ff_ = ff_now;
+        std::vector<double> theta(static_cast<size_t>(half));
+        for (int i = 0; i < half; ++i) theta[size_t(i)] = rope_math::angle_per_pos(p, i, ff_now);
+        const double mag = rope_math::magnitude(p);
+        rope_cs_.resize(size_t(n) * half * 2);
+        for (int t = 0; t < n; ++t)
+            for (int i = 0; i < half; ++i) {
+                const double th = double(ps[t]) * theta[size_t(i)];
+                rope_cs_[(size_t(t) * half + i) * 2] = float(std::cos(th) * mag);
+                rope_cs_[(size_t(t) * half + i) * 2 + 1] = float(std::sin(th) * mag);
+            }
+        return rope_cs_.data();
+    }
+
+    DeviceInfo info_;
+    cpu::ThreadPool pool_;
+    IsaLevel isa_;
+    const cpu::VecOps& vo_;
+    cpu::MatmulEngine mm_;
+    std::vector<int32_t> rope_pos_;
+    RopeParams rope_key_;
+    const float* rope_ff_ = nullptr;
+    std::vector<float> rope_cs_;
+    alignas(64) std::atomic<int64_t> next_item_{0};
+    std::vector<cpu::Scratch> att_scratch_;
+};
+
+// Flash-style attention: for each (token, KV head) the group of query heads that share the KV head
+// walk the cached cells in tiles of one KV block (32 cells), keeping a running max, running sum
+// and running output (online softmax), so no n × n_kv score matrix exists. Each K/V tile is
+// converted from F16 once and used by every query head of the group: the cache is read once per
+// token and KV head.
+void CpuBackend::attention(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, int n_kv, float scale,
+                           const Tensor& out) {
+    mm_.invalidate();
+    const auto& kv = static_cast<const HostKvCache&>(kvb);
+    const int hd = kv.desc().head_dim, n_kv_head = kv.desc().n_kv_head;
+    const int n_head = int(q.cols / hd), group = n_head / n_kv_head;
+    const bool f16 = kv.desc().type == GgmlType::F16;
+    const int32_t* ps = i32_data(pos);
+    const int64_t n_items = q.rows * n_kv_head;
+    constexpr int B = kKvBlockTokens;
+    // per thread: K tile, V tile (B × hd floats), scores (group × B), running acc (group × hd), m, l
+    const size_t per_thread = (size_t(2 * B * hd + group * B + group * hd + 2 * group) * 4 + 63) & ~size_t(63);
+    if (att_scratch_.size() != size_t(pool_.size())) att_scratch_ = std::vector<cpu::Scratch>(size_t(pool_.size()));
+    for (auto& s : att_scratch_) s.get(per_thread);
+    next_item_.store(0, std::memory_order_relaxed);
+    auto work = [&](int ith, int) {
+        float* base = reinterpret_cast<float*>(att_scratch_[size_t(ith)].get(per_thread));
+        float* kt = base;
+        float* vt = kt + B * hd;
+        float* sc = vt + B * hd;
+        float* acc = sc + group * B;
+        float* mx = acc + group * hd;
+        float* sum = mx + group;
+        for (;;) {
+            const int64_t item = next_item_.fetch_add(1, std::memory_order_relaxed);
+            if (item >= n_items) break;
+            const int64_t t = item / n_kv_head;
+            const int kh = int(item % n_kv_head);
+            const int n = std::min(ps[t] + 1, n_kv);
+            for (int g = 0; g < group; ++g) { mx[g] = -INFINITY; sum[g] = 0; }
+            std::fill(acc, acc + size_t(group) * hd, 0.0f);
+            for (int c0 = 0; c0 < n; c0 += B) {
+                const int cnt = std::min(B, n - c0);
+                const size_t off = kv.offset(layer, c0, kh);  // cells c0..c0+cnt-1 are contiguous in a block
+                const float* kf;
+                const float* vf;
+                if (f16) {
+                    vo_.from_f16(reinterpret_cast<const f16_t*>(kv.k() + off), kt, int64_t(cnt) * hd);
+                    vo_.from_f16(reinterpret_cast<const f16_t*>(kv.v() + off), vt, int64_t(cnt) * hd);
+                    kf = kt; vf = vt;
+                } else {
+                    kf = reinterpret_cast<const float*>(kv.k() + off);
+                    vf = reinterpret_cast<const float*>(kv.v() + off);
+                }
+                for (int g = 0; g < group; ++g) {
+                    const float* qh = f32_row(q, t) + size_t(kh * group + g) * hd;
+                    float* s = sc + g * B;
+                    float tmax = -INFINITY;
+                    for (int j = 0; j < cnt; ++j) {
+                        s[j] = scale * vo_.dot(qh, kf + size_t(j) * hd, hd);
+                        tmax = std::max(tmax, s[j]);
+                    }
+                    const float m_new = std::max(mx[g], tmax);
+                    const float alpha = std::exp(mx[g] - m_new);  // 0 on the first tile (mx = -inf)
+                    const float tsum = vo_.exp_sub_sum(s, m_new, cnt);
+                    sum[g] = sum[g] * alpha + tsum;
+                    mx[g] = m_new;
+                    float* a = acc + size_t(g) * hd;
+                    if (alpha != 1.0f) for (int d = 0; d < hd; ++d) a[d] *= alpha;
+                    for (int j = 0; j < cnt; ++j) vo_.axpy(a, vf + size_t(j) * hd, s[j], hd);
+                }
+            }
+            for (int g = 0; g < group; ++g) {
+                float* o = f32_row(out, t) + size_t(kh * group + g) * hd;
+                const float inv = sum[g] > 0 ? 1.0f / sum[g] : 0.0f;
+                for (int d = 0; d < hd; ++d) o[d] = acc[size_t(g) * hd + d] * inv;
+            }
+        }
+    };
+    if (n_items == 1) work(0, 1); else pool_.run(work);
+}
+
+}  // namespace
+
+std::unique_ptr<Backend> create_cpu_backend(const BackendOptions& opt, cpu::IsaLevel isa) {
+    int n = opt.n_threads > 0 ? opt.n_threads : cpu_physical_cores();
+    n = std::clamp(n, 1, 256);
+    return std::make_unique<CpuBackend>(n, isa);
+}
+
+std::unique_ptr<Backend> create_cpu_backend(const BackendOptions& opt) { return create_cpu_backend(opt, cpu::best_isa()); }
+
+}  // namespace hearth

@@ -1,0 +1,81 @@
+// The CPU matrix kernels and the table that picks them by weight type and instruction set.
+//
+// A matmul y = W x runs in two steps (as in ggml): the activations x (F32) are first converted once
+// per call into the form the weight type's kernel consumes (ActKind), then tiles of R weight rows ×
+// T tokens are computed. For quantized weights the activations become 8-bit blocks, so the inner
+// products are integer multiply-adds (vpmaddubsw/vpmaddwd), with the scales applied per block.
+//
+// Activation row layouts (one per token, row stride act_row_bytes(), a multiple of 64 bytes):
+//   Q8_32 (for Q4_0, Q4_1, Q5_0, Q5_1, Q8_0): int8 qs[K]; float d[K/32]; float s[K/32]
+//          x ≈ d[b] * qs[32b + i]; s[b] = d[b] * sum_i qs[32b + i]  (ggml's q8_0 / q8_1 in one)
+//   Q8_K   (for Q2_K … Q6_K):                 int8 qs[K]; float d[K/256]; int16 bsums[K/16]
+//          x ≈ d[b] * qs[256b + i]; bsums[g] = sum of qs over the 16 elements of group g  (ggml's q8_K)
+//   F32    (float weights, and every type on the scalar path): float x[K]
+// The 8-bit quantization is symmetric round-to-nearest with d = max|x| / 127.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/backend/cpu/cpu_features.h"
+#include "engine/quant/types.h"
+
+namespace hearth::cpu {
+
+enum class ActKind { F32, Q8_32, Q8_K };
+
+size_t act_row_bytes(ActKind kind, int64_t k);
+
+// Converts one F32 row of k elements into `dst` (act_row_bytes(kind, k) bytes).
+using ActQuantFn = void (*)(const float* x, uint8_t* dst, int64_t k);
+
+// y[t * ldy + r] = dot(W row r, x token t) for r < nr, t < nt (nr <= max_rows, nt <= max_toks).
+// w: row 0 of the tile, rows ws bytes apart. xa: token 0's activation row, rows xs bytes apart.
+using TileFn = void (*)(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* xa, size_t xs, int nt,
+                        float* y, size_t ldy);
+
+// Prompt batches: decode `nr` weight rows (nr <= panel_rows) into `panel` (panel_bytes(k) bytes per
+// row), then run tiles over the decoded panel for any number of tokens. The decode is paid once per
+// panel and reused for every token, the panel stays in L1/L2.
+using PanelDecodeFn = void (*)(int64_t k, const uint8_t* w, size_t ws, int nr, uint8_t* panel);
+using PanelTileFn = void (*)(int64_t k, const uint8_t* panel, int nr, const uint8_t* xa, size_t xs, int nt,
+                             float* y, size_t ldy);
+
+struct MatKernel {
+    ActKind act = ActKind::F32;
+    ActQuantFn quant = nullptr;   // null for ActKind::F32 (the activations are used as they are)
+    TileFn tile = nullptr;        // generation (few tokens): reads W directly
+    int max_rows = 1, max_toks = 1;
+    // Optional GEMM path for many tokens; null = use `tile` for every batch size.
+    PanelDecodeFn panel_decode = nullptr;
+    PanelTileFn panel_tile = nullptr;
+    size_t (*panel_bytes)(int64_t k) = nullptr;  // bytes of one decoded row
+    int panel_toks = 1;                          // tokens per panel_tile call (<=)
+    const char* name = "";                       // "Q4_0 AVX2", for logs and tests
+};
+
+// The kernel for weights of `type` at instruction-set level `isa`; null when `type` is not a
+// weight type the CPU backend multiplies (I8/I16/…).
+const MatKernel* mat_kernel(GgmlType type, IsaLevel isa);
+
+// ---- per-level tables (each returns null for types it does not cover; mat_kernel falls back)
+const MatKernel* scalar_kernel(GgmlType type);
+const MatKernel* avx2_kernel(GgmlType type);
+const MatKernel* avx512_kernel(GgmlType type);
+
+// Scalar activation quantizers: the ground truth the SIMD ones are tested against.
+void quantize_act_q8_32_scalar(const float* x, uint8_t* dst, int64_t k);
+void quantize_act_q8_K_scalar(const float* x, uint8_t* dst, int64_t k);
+// AVX2 versions (call only when the CPU has AVX2+FMA+F16C).
+void quantize_act_q8_32_avx2(const float* x, uint8_t* dst, int64_t k);
+void quantize_act_q8_K_avx2(const float* x, uint8_t* dst, int64_t k);
+
+// Helpers to address the parts of an activation row.
+inline const int8_t* act_qs(const uint8_t* row) { return reinterpret_cast<const int8_t*>(row); }
+inline const float* act_d(const uint8_t* row, int64_t k) { return reinterpret_cast<const float*>(row + k); }
+inline const float* act_s(const uint8_t* row, int64_t k) { return reinterpret_cast<const float*>(row + k) + k / 32; }
+inline const int16_t* act_bsums(const uint8_t* row, int64_t k) {
+    return reinterpret_cast<const int16_t*>(row + k + 4 * (k / 256));
+}
+
+}  // namespace hearth::cpu

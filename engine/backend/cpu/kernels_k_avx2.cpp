@@ -1,0 +1,400 @@
+// AVX2 kernels for the 256-element super-block types (Q2_K, Q3_K, Q4_K, Q5_K, Q6_K) against Q8_K
+// activations (kernels.h).
+//
+// Every super-block decodes to 256 unsigned bytes q, 16 group scales sc and 16 group mins mn (one
+// per 16 elements, int16) and two floats d, dmin, with value_i = d*sc[g]*q_i - dmin*mn[g]. Types
+// with a signed range are shifted to unsigned: Q6_K stores q+32 with mn = 32*sc and dmin = d,
+// Q3_K q+4 with mn = 4*sc. A super-block's contribution to a dot product is then
+//     d*dx*sum_g sc[g]*sum_{i in g} q_i*qx_i  -  dmin*dx*sum_g mn[g]*bsum[g]
+// i.e. vpmaddubsw (q unsigned, qx signed), vpmaddwd with the scales, and one vpmaddwd for the mins.
+#include <immintrin.h>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "engine/backend/cpu/kernels.h"
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c")
+#include "engine/backend/cpu/simd_avx2.h"
+
+namespace hearth::cpu {
+
+using namespace avx2;
+
+namespace {
+
+// A decoded super-block, 64-byte aligned in the panel.
+struct alignas(64) DecK {
+    uint8_t q[256];
+    __m256i scv[8];   // for 32-element step j: int16 lanes 0..7 = sc[2j], 8..15 = sc[2j+1]
+    int16_t mn[16];
+    float d, dmin;
+    float pad[14];
+};
+static_assert(sizeof(DecK) % 64 == 0);
+
+inline void set_scales(DecK* o, const int16_t* sc) {
+    for (int j = 0; j < 8; ++j)
+        o->scv[j] = _mm256_set_m128i(_mm_set1_epi16(sc[2 * j + 1]), _mm_set1_epi16(sc[2 * j]));
+}
+
+// Q4_K/Q5_K 6-bit scales and mins, 8 of each packed in 12 bytes -> bytes 0..7 scales, 8..15 mins.
+inline void unpack_k4_scales(const uint8_t* s12, uint8_t out[16]) {
+    uint32_t u[4];
+    std::memcpy(u, s12, 12);
+    const uint32_t m1 = 0x3f3f3f3f, m2 = 0x0f0f0f0f, m3 = 0x03030303;
+    u[3] = ((u[2] >> 4) & m2) | (((u[1] >> 6) & m3) << 4);
+    const uint32_t a = u[1] & m1;
+    u[1] = (u[2] & m2) | (((u[0] >> 6) & m3) << 4);
+    u[2] = a;
+    u[0] &= m1;
+    std::memcpy(out, u, 16);
+}
+
+template <GgmlType T> struct KQ;
+
+template <> struct KQ<GgmlType::Q4_K> {
+    static constexpr int kBytes = 144;
+    static inline void decode(const uint8_t* b, DecK* o) {
+        const __m256i m4 = _mm256_set1_epi8(0x0f);
+        for (int j = 0; j < 4; ++j) {
+            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 16 + 32 * j));
+            _mm256_store_si256(reinterpret_cast<__m256i*>(o->q + 64 * j), _mm256_and_si256(v, m4));
+            _mm256_store_si256(reinterpret_cast<__m256i*>(o->q + 64 * j + 32), _mm256_and_si256(_mm256_srli_epi16(v, 4), m4));
+        }
+        uint8_t sm[16];
+        unpack_k4_scales(b + 4, sm);
+        int16_t sc[16];
+        for (int g = 0; g < 16; ++g) { sc[g] = sm[g / 2]; o->mn[g] = sm[8 + g / 2]; }
+        set_scales(o, sc);
+        o->d = h2f(load_u16(b)); o->dmin = h2f(load_u16(b + 2));
+    }
+};
+
+template <> struct KQ<GgmlType::Q5_K> {
+    static constexpr int kBytes = 176;
+    static inline void decode(const uint8_t* b, DecK* o) {
+        const __m256i m4 = _mm256_set1_epi8(0x0f);
+        const __m256i qh = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 16));
+        for (int j = 0; j < 4; ++j) {
+            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 48 + 32 * j));
+            // bit 2j of qh[l] is the fifth bit of element 64j+l, bit 2j+1 that of element 64j+32+l
+            const __m256i h0 = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * j), _mm256_set1_epi8(1));
+            const __m256i h1 = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * j + 1), _mm256_set1_epi8(1));
+            _mm256_store_si256(reinterpret_cast<__m256i*>(o->q + 64 * j),
+                               _mm256_or_si256(_mm256_and_si256(v, m4), _mm256_slli_epi16(h0, 4)));
+            _mm256_store_si256(reinterpret_cast<__m256i*>(o->q + 64 * j + 32),
+                               _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4), _mm256_slli_epi16(h1, 4)));
+        }
+        uint8_t sm[16];
+        unpack_k4_scales(b + 4, sm);
+        int16_t sc[16];
+        for (int g = 0; g < 16; ++g) { sc[g] = sm[g / 2]; o->mn[g] = sm[8 + g / 2]; }
+        set_scales(o, sc);
+        o->d = h2f(load_u16(b)); o->dmin = h2f(load_u16(b + 2));
+    }
+};
+
+template <> struct KQ<GgmlType::Q6_K> {
+    static constexpr int kBytes = 210;
+    static inline void decode(const uint8_t* b, DecK* o) {
+        const uint8_t* ql = b;
+        const uint8_t* qh = b + 128;
+        const int8_t* scales = reinterpret_cast<const int8_t*>(b + 192);
+        const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x03);
+        for (int n = 0; n < 2; ++n) {
+            const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 64 * n));
+            const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 64 * n + 32));
+            const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh + 32 * n));
+            const __m256i q1 = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m2), 4));
+            const __m256i q2 = _mm256_or_si256(_mm256_and_si256(l1, m4),
+                                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4));
+            const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4));
+            const __m256i q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
+            _mm256_store_si256(reinterpret_cast<__m256i*>(o->q + 128 * n), q1);
+            _mm256_store_si256(reinterpret_cast<__m256i*>(o->q + 128 * n + 32), q2);
+            _mm256_store_si256(reinterpret_cast<__m256i*>(o->q + 128 * n + 64), q3);
+            _mm256_store_si256(reinterpret_cast<__m256i*>(o->q + 128 * n + 96), q4);
+        }
+        int16_t sc[16];
+        for (int g = 0; g < 16; ++g) { sc[g] = scales[g]; o->mn[g] = int16_t(32 * scales[g]); }
+        set_scales(o, sc);
+        o->d = h2f(load_u16(b + 208)); o->dmin = o->d;
+    }
+};
+
+template <> struct KQ<GgmlType::Q2_K> {
+    static constexpr int kBytes = 84;
+    static inline void decode(const uint8_t* b, DecK* o) {
+        const uint8_t* scales = b;
+        const uint8_t* qs = b + 16;
+        const __m256i m2 = _mm256_set1_epi8(0x03);
+        for (int n = 0; n < 2; ++n) {
+            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * n));
+            for (int j = 0; j < 4; ++j)
+                _mm256_store_si256(reinterpret_cast<__m256i*>(o->q + 128 * n + 32 * j),
+                                   _mm256_and_si256(_mm256_srli_epi16(v, 2 * j), m2));
+        }
+        int16_t sc[16];
+        for (int g = 0; g < 16; ++g) { sc[g] = scales[g] & 0x0f; o->mn[g] = scales[g] >> 4; }
+        set_scales(o, sc);
+        o->d = h2f(load_u16(b + 80)); o->dmin = h2f(load_u16(b + 82));
+    }
+};
+
+template <> struct KQ<GgmlType::Q3_K> {
+    static constexpr int kBytes = 110;
+    static inline void decode(const uint8_t* b, DecK* o) {
+        const uint8_t* hm = b;
+        const uint8_t* qs = b + 32;
+        const __m256i m2 = _mm256_set1_epi8(0x03), one = _mm256_set1_epi8(1);
+        const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(hm));
+        for (int n = 0; n < 2; ++n) {
+            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qs + 32 * n));
+            for (int j = 0; j < 4; ++j) {
+                // stored value (q & 3) - (hbit ? 0 : 4); shifted to unsigned: (q & 3) + 4*hbit
+                const __m256i hb = _mm256_and_si256(_mm256_srli_epi16(h, 4 * n + j), one);
+                _mm256_store_si256(reinterpret_cast<__m256i*>(o->q + 128 * n + 32 * j),
+                                   _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(v, 2 * j), m2),
+                                                   _mm256_slli_epi16(hb, 2)));
+            }
+        }
+        // 16 6-bit scales (minus 32): low 4 bits in bytes 0..7 (two per byte), high 2 bits in 8..11
+        const uint8_t* s = b + 96;
+        int16_t sc[16];
+        for (int g = 0; g < 16; ++g) {
+            const int lo = g < 8 ? (s[g] & 0x0f) : (s[g - 8] >> 4);
+            const int hi = (s[8 + g % 4] >> (2 * (g / 4))) & 3;
+            sc[g] = int16_t((lo | (hi << 4)) - 32);
+            o->mn[g] = int16_t(4 * sc[g]);
+        }
+        set_scales(o, sc);
+        o->d = h2f(load_u16(b + 108)); o->dmin = o->d;
+    }
+};
+
+// One decoded super-block · one token's super-block: returns (integer sum with scales, with mins).
+inline void dot_deck(const DecK* dk, const int8_t* xq, const int16_t* bs, __m256i* sumi, __m256i* summ) {
+    __m256i s = _mm256_setzero_si256();
+    for (int j = 0; j < 8; ++j) {
+        const __m256i q = _mm256_load_si256(reinterpret_cast<const __m256i*>(dk->q + 32 * j));
+        const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 32 * j));
+        s = _mm256_add_epi32(s, _mm256_madd_epi16(_mm256_maddubs_epi16(q, x), dk->scv[j]));
+    }
+    *sumi = s;
+    *summ = _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(dk->mn)),
+                              _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bs)));
+}
+
+// ---- direct tile: decode each super-block of each row into a stack DecK, dot with the tokens
+template <GgmlType T>
+void tile_k(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* xa, size_t xs, int nt, float* y,
+            size_t ldy) {
+    using Q = KQ<T>;
+    const int64_t nb = k / 256;
+    DecK dk;
+    for (int r = 0; r < nr; ++r) {
+        __m256 acc[4];
+        for (int t = 0; t < nt; ++t) acc[t] = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; ++b) {
+            Q::decode(w + r * ws + b * Q::kBytes, &dk);
+            for (int t = 0; t < nt; ++t) {
+                const uint8_t* x = xa + t * xs;
+                __m256i si, sm;
+                dot_deck(&dk, act_qs(x) + 256 * b, act_bsums(x, k) + 16 * b, &si, &sm);
+                const float dx = act_d(x, k)[b];
+                acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(si), _mm256_set1_ps(dk.d * dx), acc[t]);
+                acc[t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(sm), _mm256_set1_ps(dk.dmin * dx), acc[t]);
+            }
+        }
+        for (int t = 0; t < nt; ++t) y[t * ldy + r] = hsum(acc[t]);
+    }
+}
+
+// ---- Q4_K generation kernel: straight from the file layout (no decode buffer), one row at a time.
+void gemv_q4_k(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* xa, float* y) {
+    const int64_t nb = k / 256;
+    const int8_t* xq = act_qs(xa); const float* xd = act_d(xa, k); const int16_t* bs = act_bsums(xa, k);
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    for (int r = 0; r < nr; ++r) {
+        __m256 acc = _mm256_setzero_ps();
+        __m128 accm = _mm_setzero_ps();
+        for (int64_t b = 0; b < nb; ++b) {
+            const uint8_t* blk = w + r * ws + b * 144;
+            uint8_t sm[16];
+            unpack_k4_scales(blk + 4, sm);
+            const float dx = xd[b];
+            const float d = h2f(load_u16(blk)) * dx, dmin = h2f(load_u16(blk + 2)) * dx;
+            // mins: sum_j m_j * (bsum[2j] + bsum[2j+1])
+            const __m256i bsv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bs + 16 * b));
+            const __m128i bs8 = _mm_hadd_epi16(_mm256_castsi256_si128(bsv), _mm256_extracti128_si256(bsv, 1));
+            const __m128i mins = _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sm + 8)));
+            accm = _mm_fmadd_ps(_mm_cvtepi32_ps(_mm_madd_epi16(mins, bs8)), _mm_set1_ps(dmin), accm);
+            __m256i sumi = _mm256_setzero_si256();
+            const int8_t* x = xq + 256 * b;
+            for (int j = 0; j < 4; ++j) {
+                const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * j));
+                const __m256i lo = _mm256_and_si256(v, m4);
+                const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+                const __m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 64 * j)));
+                const __m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 64 * j + 32)));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(plo, _mm256_set1_epi16(sm[2 * j])));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(phi, _mm256_set1_epi16(sm[2 * j + 1])));
+            }
+            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(d), acc);
+        }
+        __m128 m = _mm_add_ps(accm, _mm_movehl_ps(accm, accm));
+        m = _mm_add_ss(m, _mm_movehdup_ps(m));
+        y[r] = hsum(acc) - _mm_cvtss_f32(m);
+    }
+}
+
+// ---- Q6_K generation kernel: straight from the file layout.
+void gemv_q6_k(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* xa, float* y) {
+    const int64_t nb = k / 256;
+    const int8_t* xq = act_qs(xa); const float* xd = act_d(xa, k); const int16_t* bs = act_bsums(xa, k);
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x03);
+    for (int r = 0; r < nr; ++r) {
+        __m256 acc = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; ++b) {
+            const uint8_t* blk = w + r * ws + b * 210;
+            const uint8_t* ql = blk;
+            const uint8_t* qh = blk + 128;
+            const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192);
+            const float d = h2f(load_u16(blk + 208)) * xd[b];
+            const int8_t* x = xq + 256 * b;
+            // -32 offset through the group sums: sum_g sc[g] * 32 * bsum[g]
+            const __m256i sc16 = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sc)));
+            __m256i sumi = _mm256_sub_epi32(_mm256_setzero_si256(),
+                _mm256_slli_epi32(_mm256_madd_epi16(sc16, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(bs + 16 * b))), 5));
+            for (int n = 0; n < 2; ++n) {
+                const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 64 * n));
+                const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 64 * n + 32));
+                const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh + 32 * n));
+                __m256i q[4];
+                q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m2), 4));
+                q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4));
+                q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                                       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4));
+                q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                                       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
+                for (int j = 0; j < 4; ++j) {
+                    const int g = 8 * n + 2 * j;  // groups of the 32 elements 128n + 32j ..
+                    const __m256i p = _mm256_maddubs_epi16(q[j], _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 128 * n + 32 * j)));
+                    const __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[g + 1]), _mm_set1_epi16(sc[g]));
+                    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, s));
+                }
+            }
+            acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(d), acc);
+        }
+        y[r] = hsum(acc);
+    }
+}
+
+template <GgmlType T>
+void tile_k_dispatch(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* xa, size_t xs, int nt, float* y,
+                     size_t ldy) {
+    if constexpr (T == GgmlType::Q4_K) { if (nt == 1) return gemv_q4_k(k, w, ws, nr, xa, y); }
+    if constexpr (T == GgmlType::Q6_K) { if (nt == 1) return gemv_q6_k(k, w, ws, nr, xa, y); }
+    tile_k<T>(k, w, ws, nr, xa, xs, nt, y, ldy);
+}
+
+// ---- panel path: rows decoded to DecK arrays, then R×NT tiles
+size_t panel_bytes_k(int64_t k) { return size_t(k / 256) * sizeof(DecK); }
+
+template <GgmlType T>
+void panel_decode_k(int64_t k, const uint8_t* w, size_t ws, int nr, uint8_t* panel) {
+    const int64_t nb = k / 256;
+    for (int r = 0; r < nr; ++r) {
+        DecK* out = reinterpret_cast<DecK*>(panel + r * panel_bytes_k(k));
+        for (int64_t b = 0; b < nb; ++b) KQ<T>::decode(w + r * ws + b * KQ<T>::kBytes, out + b);
+    }
+}
+
+template <int R, int NT>
+void panel_tile_k_rt(int64_t k, const uint8_t* panel, const uint8_t* xa, size_t xs, float* y, size_t ldy) {
+    const int64_t nb = k / 256;
+    const size_t pb = panel_bytes_k(k);
+    __m256 acc[R][NT];
+    for (int r = 0; r < R; ++r)
+        for (int t = 0; t < NT; ++t) acc[r][t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        const DecK* dk[R];
+        for (int r = 0; r < R; ++r) dk[r] = reinterpret_cast<const DecK*>(panel + r * pb) + b;
+        __m256i si[R][NT];
+        for (int r = 0; r < R; ++r)
+            for (int t = 0; t < NT; ++t) si[r][t] = _mm256_setzero_si256();
+        for (int j = 0; j < 8; ++j) {
+            __m256i xv[NT];
+            for (int t = 0; t < NT; ++t)
+                xv[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(act_qs(xa + t * xs) + 256 * b + 32 * j));
+            for (int r = 0; r < R; ++r) {
+                const __m256i q = _mm256_load_si256(reinterpret_cast<const __m256i*>(dk[r]->q + 32 * j));
+                for (int t = 0; t < NT; ++t)
+                    si[r][t] = _mm256_add_epi32(si[r][t], _mm256_madd_epi16(_mm256_maddubs_epi16(q, xv[t]), dk[r]->scv[j]));
+            }
+        }
+        for (int t = 0; t < NT; ++t) {
+            const uint8_t* x = xa + t * xs;
+            const float dx = act_d(x, k)[b];
+            const __m256i bsv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(act_bsums(x, k) + 16 * b));
+            for (int r = 0; r < R; ++r) {
+                const __m256i sm = _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(dk[r]->mn)), bsv);
+                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(si[r][t]), _mm256_set1_ps(dk[r]->d * dx), acc[r][t]);
+                acc[r][t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(sm), _mm256_set1_ps(dk[r]->dmin * dx), acc[r][t]);
+            }
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int t = 0; t < NT; ++t) y[t * ldy + r] = hsum(acc[r][t]);
+}
+
+constexpr int kPanelR = 2, kPanelT = 4;
+
+void panel_tile_k(int64_t k, const uint8_t* panel, int nr, const uint8_t* xa, size_t xs, int nt, float* y, size_t ldy) {
+    const size_t pb = panel_bytes_k(k);
+    for (int t0 = 0; t0 < nt; t0 += kPanelT) {
+        const int tn = nt - t0 < kPanelT ? nt - t0 : kPanelT;
+        for (int r0 = 0; r0 < nr; r0 += kPanelR) {
+            const int rn = nr - r0 < kPanelR ? nr - r0 : kPanelR;
+            const uint8_t* p = panel + r0 * pb;
+            const uint8_t* x = xa + t0 * xs;
+            float* yy = y + t0 * ldy + r0;
+            if (tn == kPanelT && rn == kPanelR) { panel_tile_k_rt<kPanelR, kPanelT>(k, p, x, xs, yy, ldy); continue; }
+            for (int r = 0; r < rn; ++r)
+                for (int t = 0; t < tn; ++t) panel_tile_k_rt<1, 1>(k, p + r * pb, x + t * xs, xs, yy + t * ldy + r, ldy);
+        }
+    }
+}
+
+template <GgmlType T>
+constexpr MatKernel k_entry(const char* name) {
+    MatKernel m;
+    m.act = ActKind::Q8_K;
+    m.quant = quantize_act_q8_K_avx2;
+    m.tile = tile_k_dispatch<T>;
+    m.max_rows = 4;
+    m.max_toks = 4;
+    m.panel_decode = panel_decode_k<T>;
+    m.panel_tile = panel_tile_k;
+    m.panel_bytes = panel_bytes_k;
+    m.panel_toks = 1 << 20;
+    m.name = name;
+    return m;
+}
+
+}  // namespace
+
+extern const MatKernel kAvx2Q2_K, kAvx2Q3_K, kAvx2Q4_K, kAvx2Q5_K, kAvx2Q6_K;
+const MatKernel kAvx2Q2_K = k_entry<GgmlType::Q2_K>("Q2_K AVX2");
+const MatKernel kAvx2Q3_K = k_entry<GgmlType::Q3_K>("Q3_K AVX2");
+const MatKernel kAvx2Q4_K = k_entry<GgmlType::Q4_K>("Q4_K AVX2");
+const MatKernel kAvx2Q5_K = k_entry<GgmlType::Q5_K>("Q5_K AVX2");
+const MatKernel kAvx2Q6_K = k_entry<GgmlType::Q6_K>("Q6_K AVX2");
+
+}  // namespace hearth::cpu
+
+#pragma GCC pop_options

@@ -1,0 +1,266 @@
+// AVX2 kernels for the 32-element block types (Q4_0, Q4_1, Q5_0, Q5_1, Q8_0) against Q8_32
+// activations (kernels.h).
+//
+// Every block decodes to 32 signed bytes w, a scale d and an offset m (value = d*w + m; m = 0 for
+// the symmetric types), so one block's contribution to a dot product is
+//     d * dx * sum(w * qx) + m * s        (s = dx * sum(qx), precomputed per activation block)
+// The integer sum is vpmaddubsw + vpmaddwd (sign of w moved onto qx, as ggml does).
+//
+// Generation (few tokens) reads the weights directly (tile_q32). Prompt batches first decode a
+// panel of rows into bytes + per-block floats (panel_decode_q32) — once per panel, not once per
+// token — and then run an R×T register tile over it (panel_tile_q32).
+#include <immintrin.h>
+#include <cstddef>
+#include <cstdint>
+
+#include "engine/backend/cpu/kernels.h"
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c")
+#include "engine/backend/cpu/simd_avx2.h"
+
+namespace hearth::cpu {
+
+using namespace avx2;
+
+namespace {
+
+template <GgmlType T> struct Q32;
+template <> struct Q32<GgmlType::Q4_0> {
+    static constexpr int kBytes = 18; static constexpr bool kOffset = false;
+    static inline __m256i decode(const uint8_t* b, float* d, float* m) {
+        *d = h2f(load_u16(b)); *m = 0;
+        return _mm256_sub_epi8(nibbles_32(b + 2), _mm256_set1_epi8(8));
+    }
+};
+template <> struct Q32<GgmlType::Q4_1> {
+    static constexpr int kBytes = 20; static constexpr bool kOffset = true;
+    static inline __m256i decode(const uint8_t* b, float* d, float* m) {
+        *d = h2f(load_u16(b)); *m = h2f(load_u16(b + 2));
+        return nibbles_32(b + 4);
+    }
+};
+template <> struct Q32<GgmlType::Q5_0> {
+    static constexpr int kBytes = 22; static constexpr bool kOffset = false;
+    static inline __m256i decode(const uint8_t* b, float* d, float* m) {
+        *d = h2f(load_u16(b)); *m = 0;
+        // q - 16 = nibble - 16 * (1 - high bit): OR 0xF0 (= -16 as int8) where the bit is clear
+        const __m256i hi = _mm256_andnot_si256(bits_to_bytes(load_u32(b + 2)), _mm256_set1_epi8(char(0xf0)));
+        return _mm256_or_si256(nibbles_32(b + 6), hi);
+    }
+};
+template <> struct Q32<GgmlType::Q5_1> {
+    static constexpr int kBytes = 24; static constexpr bool kOffset = true;
+    static inline __m256i decode(const uint8_t* b, float* d, float* m) {
+        *d = h2f(load_u16(b)); *m = h2f(load_u16(b + 2));
+        const __m256i hi = _mm256_and_si256(bits_to_bytes(load_u32(b + 4)), _mm256_set1_epi8(0x10));
+        return _mm256_or_si256(nibbles_32(b + 8), hi);
+    }
+};
+template <> struct Q32<GgmlType::Q8_0> {
+    static constexpr int kBytes = 34; static constexpr bool kOffset = false;
+    static inline __m256i decode(const uint8_t* b, float* d, float* m) {
+        *d = h2f(load_u16(b)); *m = 0;
+        return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 2));
+    }
+};
+
+// ---- direct tile: R rows × NT tokens, weights read from the file layout
+template <GgmlType T, int R, int NT>
+void tile_q32_rt(int64_t k, const uint8_t* w, size_t ws, const uint8_t* xa, size_t xs, float* y, size_t ldy) {
+    using Q = Q32<T>;
+    const int64_t nb = k / 32;
+    __m256 acc[R][NT];
+    float macc[R][NT];
+    for (int r = 0; r < R; ++r)
+        for (int t = 0; t < NT; ++t) { acc[r][t] = _mm256_setzero_ps(); macc[r][t] = 0; }
+    const int8_t* xq[NT]; const float* xd[NT]; const float* xsum[NT];
+    for (int t = 0; t < NT; ++t) { xq[t] = act_qs(xa + t * xs); xd[t] = act_d(xa + t * xs, k); xsum[t] = act_s(xa + t * xs, k); }
+    for (int64_t b = 0; b < nb; ++b) {
+        __m256i xv[NT];
+        for (int t = 0; t < NT; ++t) xv[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[t] + 32 * b));
+        for (int r = 0; r < R; ++r) {
+            const uint8_t* blk = w + r * ws + b * Q::kBytes;
+            float d, m;
+            const __m256i wv = Q::decode(blk, &d, &m);
+            const __m256i aw = _mm256_sign_epi8(wv, wv);
+            for (int t = 0; t < NT; ++t) {
+                const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(xv[t], wv)),
+                                                    _mm256_set1_epi16(1));
+                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(d * xd[t][b]), acc[r][t]);
+                if constexpr (Q::kOffset) macc[r][t] += m * xsum[t][b];
+            }
+        }
+    }
+    for (int r = 0; r < R; ++r)
+        for (int t = 0; t < NT; ++t) y[t * ldy + r] = hsum(acc[r][t]) + macc[r][t];
+}
+
+// Generation special case for Q4_0 (the most common quantization): the nibbles stay unsigned
+// (0..15) so no sign juggling is needed, and the -8 offset is applied once per block through the
+// precomputed activation sum s: d*dx*sum((q-8)*qx) = d*(dx*sum(q*qx)) - 8*d*s.
+template <int R>
+void tile_q4_0_gemv(int64_t k, const uint8_t* w, size_t ws, const uint8_t* xa, float* y) {
+    const int64_t nb = k / 32;
+    const int8_t* xq = act_qs(xa); const float* xd = act_d(xa, k); const float* xsum = act_s(xa, k);
+    __m256 acc[R];
+    __m256 corr[R];
+    for (int r = 0; r < R; ++r) { acc[r] = _mm256_setzero_ps(); corr[r] = _mm256_setzero_ps(); }
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int64_t b = 0; b < nb; ++b) {
+        const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 32 * b));
+        const __m256 dx = _mm256_set1_ps(xd[b]);
+        const __m256 sx = _mm256_set1_ps(xsum[b]);
+        for (int r = 0; r < R; ++r) {
+            const uint8_t* blk = w + r * ws + b * 18;
+            const __m256 d = _mm256_set1_ps(h2f(load_u16(blk)));
+            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(nibbles_32(blk + 2), xv), ones);
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(d, dx), acc[r]);
+            corr[r] = _mm256_fmadd_ps(d, sx, corr[r]);  // every lane the same; lane 0 is used
+        }
+    }
+    for (int r = 0; r < R; ++r) y[r] = hsum(acc[r]) - 8.0f * _mm256_cvtss_f32(corr[r]);
+}
+
+template <GgmlType T>
+void tile_q32(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* xa, size_t xs, int nt, float* y,
+              size_t ldy) {
+    if constexpr (T == GgmlType::Q4_0) {
+        if (nt == 1) {
+            switch (nr) {
+                case 4: return tile_q4_0_gemv<4>(k, w, ws, xa, y);
+                case 3: return tile_q4_0_gemv<3>(k, w, ws, xa, y);
+                case 2: return tile_q4_0_gemv<2>(k, w, ws, xa, y);
+                default: return tile_q4_0_gemv<1>(k, w, ws, xa, y);
+            }
+        }
+    }
+    // nr in 1..4, nt in 1..2
+    if (nt == 2) {
+        switch (nr) {
+            case 4: return tile_q32_rt<T, 4, 2>(k, w, ws, xa, xs, y, ldy);
+            case 3: return tile_q32_rt<T, 3, 2>(k, w, ws, xa, xs, y, ldy);
+            case 2: return tile_q32_rt<T, 2, 2>(k, w, ws, xa, xs, y, ldy);
+            default: return tile_q32_rt<T, 1, 2>(k, w, ws, xa, xs, y, ldy);
+        }
+    }
+    switch (nr) {
+        case 4: return tile_q32_rt<T, 4, 1>(k, w, ws, xa, xs, y, ldy);
+        case 3: return tile_q32_rt<T, 3, 1>(k, w, ws, xa, xs, y, ldy);
+        case 2: return tile_q32_rt<T, 2, 1>(k, w, ws, xa, xs, y, ldy);
+        default: return tile_q32_rt<T, 1, 1>(k, w, ws, xa, xs, y, ldy);
+    }
+}
+
+// ---- panel path. A decoded row: |w| bytes [k], sign bytes w [k], d [k/32], m [k/32] (floats).
+size_t panel_bytes_q32(int64_t k) { return size_t(2 * k + 8 * (k / 32) + 63) & ~size_t(63); }
+
+template <GgmlType T>
+void panel_decode_q32(int64_t k, const uint8_t* w, size_t ws, int nr, uint8_t* panel) {
+    using Q = Q32<T>;
+    const size_t pb = panel_bytes_q32(k);
+    for (int r = 0; r < nr; ++r) {
+        uint8_t* out = panel + r * pb;
+        float* dd = reinterpret_cast<float*>(out + 2 * k);
+        float* mm = dd + k / 32;
+        for (int64_t b = 0; b < k / 32; ++b) {
+            const __m256i wv = Q::decode(w + r * ws + b * Q::kBytes, dd + b, mm + b);
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * b), _mm256_sign_epi8(wv, wv));
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + k + 32 * b), wv);
+        }
+    }
+}
+
+template <GgmlType T, int R, int NT>
+void panel_tile_q32_rt(int64_t k, const uint8_t* panel, const uint8_t* xa, size_t xs, float* y, size_t ldy) {
+    constexpr bool kOffset = Q32<T>::kOffset;
+    const size_t pb = panel_bytes_q32(k);
+    const int64_t nb = k / 32;
+    __m256 acc[R][NT];
+    for (int r = 0; r < R; ++r)
+        for (int t = 0; t < NT; ++t) acc[r][t] = _mm256_setzero_ps();
+    const int8_t* xq[NT]; const float* xd[NT];
+    for (int t = 0; t < NT; ++t) { xq[t] = act_qs(xa + t * xs); xd[t] = act_d(xa + t * xs, k); }
+    const __m256i ones = _mm256_set1_epi16(1);
+    for (int64_t b = 0; b < nb; ++b) {
+        __m256 dx[NT];
+        for (int t = 0; t < NT; ++t) dx[t] = _mm256_broadcast_ss(xd[t] + b);
+        for (int r = 0; r < R; ++r) {
+            const uint8_t* row = panel + r * pb;
+            const __m256i aw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 32 * b));
+            const __m256i sw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + k + 32 * b));
+            const __m256 dw = _mm256_broadcast_ss(reinterpret_cast<const float*>(row + 2 * k) + b);
+            for (int t = 0; t < NT; ++t) {
+                const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[t] + 32 * b));
+                const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(xv, sw)), ones);
+                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw, dx[t]), acc[r][t]);
+            }
+        }
+    }
+    for (int r = 0; r < R; ++r) {
+        const float* mm = reinterpret_cast<const float*>(panel + r * pb + 2 * k) + nb;
+        for (int t = 0; t < NT; ++t) {
+            float v = hsum(acc[r][t]);
+            if constexpr (kOffset) {
+                // sum_b m_b * s_b: a short float dot product over the blocks
+                const float* sx = act_s(xa + t * xs, k);
+                __m256 a = _mm256_setzero_ps();
+                int64_t b = 0;
+                for (; b + 8 <= nb; b += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(mm + b), _mm256_loadu_ps(sx + b), a);
+                v += hsum(a);
+                for (; b < nb; ++b) v += mm[b] * sx[b];
+            }
+            y[t * ldy + r] = v;
+        }
+    }
+}
+
+constexpr int kPanelR = 4, kPanelT = 2;
+
+template <GgmlType T>
+void panel_tile_q32(int64_t k, const uint8_t* panel, int nr, const uint8_t* xa, size_t xs, int nt, float* y,
+                    size_t ldy) {
+    const size_t pb = panel_bytes_q32(k);
+    for (int t0 = 0; t0 < nt; t0 += kPanelT) {
+        const int tn = nt - t0 < kPanelT ? nt - t0 : kPanelT;
+        for (int r0 = 0; r0 < nr; r0 += kPanelR) {
+            const int rn = nr - r0 < kPanelR ? nr - r0 : kPanelR;
+            const uint8_t* p = panel + r0 * pb;
+            const uint8_t* x = xa + t0 * xs;
+            float* yy = y + t0 * ldy + r0;
+            if (tn == kPanelT && rn == kPanelR) { panel_tile_q32_rt<T, kPanelR, kPanelT>(k, p, x, xs, yy, ldy); continue; }
+            for (int r = 0; r < rn; ++r)
+                for (int t = 0; t < tn; ++t)
+                    panel_tile_q32_rt<T, 1, 1>(k, p + r * pb, x + t * xs, xs, yy + t * ldy + r, ldy);
+        }
+    }
+}
+
+template <GgmlType T>
+constexpr MatKernel q32_entry(const char* name) {
+    MatKernel m;
+    m.act = ActKind::Q8_32;
+    m.quant = quantize_act_q8_32_avx2;
+    m.tile = tile_q32<T>;
+    m.max_rows = 4;
+    m.max_toks = 2;
+    m.panel_decode = panel_decode_q32<T>;
+    m.panel_tile = panel_tile_q32<T>;
+    m.panel_bytes = panel_bytes_q32;
+    m.panel_toks = 1 << 20;
+    m.name = name;
+    return m;
+}
+
+}  // namespace
+
+extern const MatKernel kAvx2Q4_0, kAvx2Q4_1, kAvx2Q5_0, kAvx2Q5_1, kAvx2Q8_0;
+const MatKernel kAvx2Q4_0 = q32_entry<GgmlType::Q4_0>("Q4_0 AVX2");
+const MatKernel kAvx2Q4_1 = q32_entry<GgmlType::Q4_1>("Q4_1 AVX2");
+const MatKernel kAvx2Q5_0 = q32_entry<GgmlType::Q5_0>("Q5_0 AVX2");
+const MatKernel kAvx2Q5_1 = q32_entry<GgmlType::Q5_1>("Q5_1 AVX2");
+const MatKernel kAvx2Q8_0 = q32_entry<GgmlType::Q8_0>("Q8_0 AVX2");
+
+}  // namespace hearth::cpu
+
+#pragma GCC pop_options

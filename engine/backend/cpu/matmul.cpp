@@ -1,0 +1,129 @@
+#include "engine/backend/cpu/matmul.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include "engine/quant/quant.h"
+
+namespace hearth::cpu {
+
+Scratch::~Scratch() { std::free(p_); }
+
+uint8_t* Scratch::get(size_t bytes) {
+    if (bytes <= cap_) return p_;
+    const size_t want = (std::max(bytes, cap_ + cap_ / 2) + 63) & ~size_t(63);
+    void* q = std::aligned_alloc(64, want);
+    if (!q) return nullptr;
+    std::free(p_);
+    p_ = static_cast<uint8_t*>(q);
+    cap_ = want;
+    return p_;
+}
+
+MatmulEngine::MatmulEngine(ThreadPool& pool, IsaLevel isa) : pool_(pool), isa_(isa), panels_(size_t(pool.size())) {}
+
+void MatmulEngine::note_write(const void* p, size_t bytes) {
+    if (!cache_valid_) return;
+    const uint8_t* a = static_cast<const uint8_t*>(p);
+    if (a < cache_x_ + cache_bytes_ && cache_x_ < a + bytes) cache_valid_ = false;
+}
+
+namespace {
+
+// Rows per work item. Generation: about 8 items per thread so a thread slowed by another process
+// does not hold up the op; multiples of 16 rows keep threads' outputs on separate cache lines.
+int64_t gemv_chunk(int64_t rows, int nth) {
+    int64_t c = rows / (int64_t(nth) * 8);
+    c = (c + 15) / 16 * 16;
+    return std::max<int64_t>(c, 16);
+}
+constexpr int64_t kPanelRows = 16;
+
+// Weight types with no table entry (Q8_1/Q8_K weights, never seen in models): exact per-row dequant.
+void generic_rows(const MatmulArgs& a, int64_t r0, int64_t rn, std::vector<float>& tmp) {
+    tmp.resize(size_t(a.k));
+    for (int64_t r = r0; r < r0 + rn; ++r) {
+        dequantize_row(a.wtype, a.w + r * a.ws, tmp.data(), a.k);
+        for (int64_t t = 0; t < a.n; ++t) {
+            const float* x = reinterpret_cast<const float*>(a.x + t * a.xs);
+            float s = 0;
+            for (int64_t i = 0; i < a.k; ++i) s += tmp[size_t(i)] * x[i];
+            a.y[t * a.ldy + r] = s;
+        }
+    }
+}
+
+}  // namespace
+
+bool MatmulEngine::run(const MatmulArgs& a) {
+    const MatKernel* mk = mat_kernel(a.wtype, isa_);
+    const int nth = pool_.size();
+
+    // 1. Activations in the form the kernel consumes.
+    const uint8_t* xa = a.x;
+    size_t xs = a.xs;
+    if (mk && mk->act != ActKind::F32) {
+        xs = act_row_bytes(mk->act, a.k);
+        const bool hit = cache_valid_ && cache_x_ == a.x && cache_xs_ == a.xs && cache_n_ == a.n &&
+                         cache_k_ == a.k && cache_kind_ == mk->act;
+        uint8_t* buf = act_.get(size_t(a.n) * xs);
+        if (!buf) return false;
+        if (!hit) {
+            const ActQuantFn q = mk->quant;
+            if (a.n < 4) {
+                for (int64_t t = 0; t < a.n; ++t) q(reinterpret_cast<const float*>(a.x + t * a.xs), buf + t * xs, a.k);
+            } else {
+                pool_.run([&](int ith, int n_th) {
+                    int64_t b, e;
+                    split_range(a.n, ith, n_th, 1, &b, &e);
+                    for (int64_t t = b; t < e; ++t) q(reinterpret_cast<const float*>(a.x + t * a.xs), buf + t * xs, a.k);
+                });
+            }
+            cache_valid_ = true;
+            cache_x_ = a.x; cache_xs_ = a.xs; cache_n_ = a.n; cache_k_ = a.k; cache_kind_ = mk->act;
+            cache_bytes_ = size_t(a.n) * a.xs;
+        }
+        xa = buf;
+    }
+
+    // 2. Work split by output rows, handed out dynamically.
+    const bool panel = mk && mk->panel_tile && a.n > mk->max_toks;
+    const int64_t chunk = panel ? kPanelRows : gemv_chunk(a.rows, nth);
+    const int64_t n_chunks = (a.rows + chunk - 1) / chunk;
+    if (panel) {
+        const size_t pbytes = size_t(kPanelRows) * mk->panel_bytes(a.k);
+        for (auto& p : panels_) if (!p.get(pbytes)) return false;
+    }
+    next_.store(0, std::memory_order_relaxed);
+    pool_.run([&](int ith, int) {
+        std::vector<float> tmp;
+        for (;;) {
+            const int64_t c = next_.fetch_add(1, std::memory_order_relaxed);
+            if (c >= n_chunks) break;
+            const int64_t r0 = c * chunk, rn = std::min(chunk, a.rows - r0);
+            if (!mk) {
+                generic_rows(a, r0, rn, tmp);
+            } else if (panel) {
+                uint8_t* pb = panels_[size_t(ith)].get(0);
+                mk->panel_decode(a.k, a.w + r0 * a.ws, a.ws, int(rn), pb);
+                mk->panel_tile(a.k, pb, int(rn), xa, xs, int(a.n), a.y + r0, a.ldy);
+            } else {
+                for (int64_t t0 = 0; t0 < a.n; t0 += mk->max_toks) {
+                    const int tn = int(std::min<int64_t>(mk->max_toks, a.n - t0));
+                    for (int64_t r = r0; r < r0 + rn; r += mk->max_rows) {
+                        const int nr = int(std::min<int64_t>(mk->max_rows, r0 + rn - r));
+                        mk->tile(a.k, a.w + r * a.ws, a.ws, nr, xa + t0 * xs, xs, tn, a.y + t0 * a.ldy + r, a.ldy);
+                    }
+                }
+            }
+            if (a.bias)
+                for (int64_t t = 0; t < a.n; ++t)
+                    for (int64_t r = r0; r < r0 + rn; ++r) a.y[t * a.ldy + r] += a.bias[r];
+        }
+    });
+    note_write(a.y, size_t(a.n) * a.ldy * 4);
+    return true;
+}
+
+}  // namespace hearth::cpu

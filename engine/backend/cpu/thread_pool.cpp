@@ -1,0 +1,92 @@
+#include "engine/backend/cpu/thread_pool.h"
+
+#include <chrono>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define HEARTH_PAUSE() _mm_pause()
+#else
+#define HEARTH_PAUSE() std::this_thread::yield()
+#endif
+
+namespace hearth::cpu {
+
+namespace {
+// How long a worker polls for the next job before it sleeps. Within a forward pass ops follow each
+// other within microseconds; between tokens the caller samples (well under a millisecond).
+constexpr auto kSpin = std::chrono::microseconds(2000);
+// Polls with `pause` before switching to sched_yield: when threads outnumber free cores (other
+// processes, or more threads than cores) a pure pause-spin would keep the thread we wait for off
+// the CPU for a whole scheduler slice.
+constexpr uint32_t kPauseSpins = 2048;
+}
+
+ThreadPool::ThreadPool(int n_threads) : n_(n_threads < 1 ? 1 : n_threads) {
+    threads_.reserve(n_ - 1);
+    for (int i = 1; i < n_; ++i) threads_.emplace_back([this, i] { worker(i); });
+}
+
+ThreadPool::~ThreadPool() {
+    {
+        std::lock_guard<std::mutex> lk(mu_);
+        stop_ = true;
+        generation_.fetch_add(1);
+    }
+    cv_.notify_all();
+    for (auto& t : threads_) t.join();
+}
+
+void ThreadPool::run(const std::function<void(int, int)>& fn) {
+    if (n_ == 1) { fn(0, 1); return; }
+    job_ = &fn;
+    pending_.store(n_ - 1, std::memory_order_relaxed);
+    generation_.fetch_add(1, std::memory_order_seq_cst);  // publishes job_ and pending_
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+        // Taking the lock orders us after any worker that is between its last check and its wait.
+        { std::lock_guard<std::mutex> lk(mu_); }
+        cv_.notify_all();
+    }
+    fn(0, n_);
+    // Wait for the workers; yield now and then so an oversubscribed machine lets them run.
+    for (uint32_t spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
+        if (spins < kPauseSpins) HEARTH_PAUSE(); else std::this_thread::yield();
+    }
+}
+
+void ThreadPool::worker(int ith) {
+    uint64_t seen = 0;
+    for (;;) {
+        // Spin for the next generation, then sleep.
+        auto start = std::chrono::steady_clock::now();
+        uint32_t spins = 0;
+        uint64_t g;
+        while ((g = generation_.load(std::memory_order_acquire)) == seen) {
+            if (++spins < kPauseSpins) { HEARTH_PAUSE(); continue; }
+            std::this_thread::yield();
+            if ((spins & 15) == 0 && std::chrono::steady_clock::now() - start > kSpin) {
+                std::unique_lock<std::mutex> lk(mu_);
+                sleepers_.fetch_add(1, std::memory_order_seq_cst);
+                cv_.wait(lk, [&] { return generation_.load(std::memory_order_seq_cst) != seen; });
+                sleepers_.fetch_sub(1, std::memory_order_relaxed);
+                start = std::chrono::steady_clock::now();
+                spins = 0;
+            }
+        }
+        seen = g;
+        if (stop_) return;
+        (*job_)(ith, n_);
+        pending_.fetch_sub(1, std::memory_order_release);
+    }
+}
+
+void split_range(int64_t n, int ith, int nth, int64_t align, int64_t* b, int64_t* e) {
+    if (align < 1) align = 1;
+    const int64_t units = (n + align - 1) / align;
+    const int64_t per = units / nth, extra = units % nth;
+    const int64_t ub = ith * per + (ith < extra ? ith : extra);
+    const int64_t ue = ub + per + (ith < extra ? 1 : 0);
+    *b = ub * align < n ? ub * align : n;
+    *e = ue * align < n ? ue * align : n;
+}
+
+}  // namespace hearth::cpu

@@ -1,0 +1,40 @@
+// Row-level vector primitives used by the CPU backend's non-matmul ops (norms, activations,
+// attention over the F16 KV cache), with a portable version and an AVX2 version chosen at run time.
+#pragma once
+
+#include <cstdint>
+
+#include "engine/backend/cpu/cpu_features.h"
+#include "engine/quant/fp16.h"
+
+namespace hearth::cpu {
+
+struct VecOps {
+    // sum of x[i]^2
+    float (*sum_sq)(const float* x, int64_t n);
+    // y[i] = x[i] * s * w[i]
+    void (*scale_mul)(const float* x, float s, const float* w, float* y, int64_t n);
+    // o[i] = g[i] / (1 + exp(-g[i])) * u[i]   (o may alias g)
+    void (*silu_mul)(const float* g, const float* u, float* o, int64_t n);
+    // o[i] = a[i] + b[i]
+    void (*add)(const float* a, const float* b, float* o, int64_t n);
+    // dot of two F32 rows
+    float (*dot)(const float* a, const float* b, int64_t n);
+    // y[i] += s * x[i]
+    void (*axpy)(float* y, const float* x, float s, int64_t n);
+    // dot of F32 q with an F16 row
+    float (*dot_f16)(const float* q, const f16_t* k, int n);
+    // acc[i] = acc[i] * a + p * v[i] for an F16 row v
+    void (*scale_axpy_f16)(float* acc, float a, float p, const f16_t* v, int n);
+    // F32 <-> F16 rows (round to nearest even, bit-identical to fp16.h)
+    void (*to_f16)(const float* x, f16_t* y, int64_t n);
+    void (*from_f16)(const f16_t* x, float* y, int64_t n);
+    // In place: x[i] = exp(x[i] - m); returns the sum
+    float (*exp_sub_sum)(float* x, float m, int64_t n);
+};
+
+const VecOps& vec_ops(IsaLevel isa);
+const VecOps& vec_ops_scalar();
+const VecOps& vec_ops_avx2();  // only when the CPU has AVX2+FMA+F16C
+
+}  // namespace hearth::cpu

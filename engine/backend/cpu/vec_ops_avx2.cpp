@@ -1,0 +1,141 @@
+// AVX2+FMA+F16C versions of the row primitives (vec_ops.h). exp is a Cephes-style polynomial
+// (range reduction by ln 2, degree-5 polynomial; about 2 ulp) — the scalar path uses std::exp.
+#include <immintrin.h>
+#include <cmath>
+#include <cstdint>
+
+#include "engine/backend/cpu/vec_ops.h"
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,f16c")
+#include "engine/backend/cpu/simd_avx2.h"
+
+namespace hearth::cpu {
+
+using namespace avx2;
+
+namespace {
+
+inline __m256 exp8(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.3f)), _mm256_set1_ps(88.3f));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(_mm256_mul_ps(p, r), r, _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    // multiply by 2^n through the exponent bits
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+float sum_sq(const float* x, int64_t n) {
+    __m256 a = _mm256_setzero_ps(), b = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m256 u = _mm256_loadu_ps(x + i), v = _mm256_loadu_ps(x + i + 8);
+        a = _mm256_fmadd_ps(u, u, a); b = _mm256_fmadd_ps(v, v, b);
+    }
+    float s = hsum(_mm256_add_ps(a, b));
+    for (; i < n; ++i) s += x[i] * x[i];
+    return s;
+}
+void scale_mul(const float* x, float s, const float* w, float* y, int64_t n) {
+    const __m256 vs = _mm256_set1_ps(s);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(y + i, _mm256_mul_ps(_mm256_mul_ps(_mm256_loadu_ps(x + i), vs), _mm256_loadu_ps(w + i)));
+    for (; i < n; ++i) y[i] = x[i] * s * w[i];
+}
+void silu_mul(const float* g, const float* u, float* o, int64_t n) {
+    const __m256 one = _mm256_set1_ps(1.0f), zero = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 gv = _mm256_loadu_ps(g + i);
+        const __m256 e = exp8(_mm256_sub_ps(zero, gv));
+        _mm256_storeu_ps(o + i, _mm256_mul_ps(_mm256_div_ps(gv, _mm256_add_ps(one, e)), _mm256_loadu_ps(u + i)));
+    }
+    for (; i < n; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+void add(const float* a, const float* b, float* o, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(o + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
+    for (; i < n; ++i) o[i] = a[i] + b[i];
+}
+float dot(const float* a, const float* b, int64_t n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+    }
+    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    float s = hsum(_mm256_add_ps(s0, s1));
+    for (; i < n; ++i) s += a[i] * b[i];
+    return s;
+}
+void axpy(float* y, const float* x, float s, int64_t n) {
+    const __m256 vs = _mm256_set1_ps(s);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(vs, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; ++i) y[i] += s * x[i];
+}
+inline __m256 ld_f16(const f16_t* p) { return _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))); }
+float dot_f16(const float* q, const f16_t* k, int n) {
+    __m256 a = _mm256_setzero_ps(), b = _mm256_setzero_ps();
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        a = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), ld_f16(k + i), a);
+        b = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), ld_f16(k + i + 8), b);
+    }
+    for (; i + 8 <= n; i += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), ld_f16(k + i), a);
+    float s = hsum(_mm256_add_ps(a, b));
+    for (; i < n; ++i) s += q[i] * h2f(k[i].bits);
+    return s;
+}
+void scale_axpy_f16(float* acc, float a, float p, const f16_t* v, int n) {
+    const __m256 va = _mm256_set1_ps(a), vp = _mm256_set1_ps(p);
+    int i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm256_storeu_ps(acc + i, _mm256_fmadd_ps(vp, ld_f16(v + i), _mm256_mul_ps(va, _mm256_loadu_ps(acc + i))));
+    for (; i < n; ++i) acc[i] = acc[i] * a + p * h2f(v[i].bits);
+}
+void to_f16(const float* x, f16_t* y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        _mm_storeu_si128(reinterpret_cast<__m128i*>(y + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT));
+    for (; i < n; ++i) y[i].bits = _cvtss_sh(x[i], _MM_FROUND_TO_NEAREST_INT);
+}
+void from_f16(const f16_t* x, float* y, int64_t n) {
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, ld_f16(x + i));
+    for (; i < n; ++i) y[i] = h2f(x[i].bits);
+}
+float exp_sub_sum(float* x, float m, int64_t n) {
+    const __m256 vm = _mm256_set1_ps(m);
+    __m256 s = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), vm));
+        _mm256_storeu_ps(x + i, e);
+        s = _mm256_add_ps(s, e);
+    }
+    float t = hsum(s);
+    for (; i < n; ++i) t += (x[i] = std::exp(x[i] - m));
+    return t;
+}
+
+const VecOps kAvx2 = {sum_sq, scale_mul, silu_mul, add, dot, axpy, dot_f16, scale_axpy_f16, to_f16, from_f16, exp_sub_sum};
+
+}  // namespace
+
+const VecOps& vec_ops_avx2() { return kAvx2; }
+
+}  // namespace hearth::cpu
+
+#pragma GCC pop_options

@@ -1,0 +1,60 @@
+// Portable versions of the row primitives (vec_ops.h).
+#include <cmath>
+
+#include "engine/backend/cpu/vec_ops.h"
+
+namespace hearth::cpu {
+
+namespace {
+
+float sum_sq(const float* x, int64_t n) {
+    double s = 0;
+    for (int64_t i = 0; i < n; ++i) s += double(x[i]) * x[i];
+    return float(s);
+}
+void scale_mul(const float* x, float s, const float* w, float* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] = x[i] * s * w[i];
+}
+void silu_mul(const float* g, const float* u, float* o, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
+}
+void add(const float* a, const float* b, float* o, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) o[i] = a[i] + b[i];
+}
+float dot(const float* a, const float* b, int64_t n) {
+    float s = 0;
+    for (int64_t i = 0; i < n; ++i) s += a[i] * b[i];
+    return s;
+}
+void axpy(float* y, const float* x, float s, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] += s * x[i];
+}
+float dot_f16(const float* q, const f16_t* k, int n) {
+    float s = 0;
+    for (int i = 0; i < n; ++i) s += q[i] * f16_to_f32(k[i]);
+    return s;
+}
+void scale_axpy_f16(float* acc, float a, float p, const f16_t* v, int n) {
+    for (int i = 0; i < n; ++i) acc[i] = acc[i] * a + p * f16_to_f32(v[i]);
+}
+void to_f16(const float* x, f16_t* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] = f32_to_f16(x[i]);
+}
+void from_f16(const f16_t* x, float* y, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) y[i] = f16_to_f32(x[i]);
+}
+float exp_sub_sum(float* x, float m, int64_t n) {
+    float s = 0;
+    for (int64_t i = 0; i < n; ++i) s += (x[i] = std::exp(x[i] - m));
+    return s;
+}
+
+const VecOps kScalar = {sum_sq, scale_mul, silu_mul, add, dot, axpy, dot_f16, scale_axpy_f16, to_f16, from_f16, exp_sub_sum};
+
+}  // namespace
+
+const VecOps& vec_ops_scalar() { return kScalar; }
+
+const VecOps& vec_ops(IsaLevel isa) { return isa >= IsaLevel::Avx2 ? vec_ops_avx2() : vec_ops_scalar(); }
+
+}  // namespace hearth::cpu

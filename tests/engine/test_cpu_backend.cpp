@@ -1,0 +1,290 @@
+// The CPU backend's ops against the reference backend (engine/backend/reference), at every kernel
+// level the CPU has, on odd shapes: matmul through the tile path (few tokens) and the panel/GEMM
+// path (many tokens) with bias, norms, RoPE (normal and NeoX), KV store (byte-identical cache
+// layout), flash-style attention with GQA, kv_shift/kv_copy and the elementwise ops.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "engine/backend/cpu/cpu_backend.h"
+#include "engine/backend/cpu/thread_pool.h"
+#include "engine/backend/reference/reference_backend.h"
+#include "engine/quant/quant.h"
+
+using namespace hearth;
+
+namespace {
+
+std::vector<cpu::IsaLevel> levels() {
+    std::vector<cpu::IsaLevel> v{cpu::IsaLevel::Scalar};
+    if (cpu::cpu_features().has_avx2_set()) v.push_back(cpu::IsaLevel::Avx2);
+    if (cpu::cpu_features().has_avx512_set()) v.push_back(cpu::IsaLevel::Avx512);
+    return v;
+}
+
+struct Dev {
+    std::unique_ptr<Backend> be;
+    Tensor make(GgmlType type, int64_t rows, int64_t cols, const void* data) {
+        const size_t rb = row_bytes(type, cols);
+        auto buf = be->alloc(rb * size_t(rows), BufferUsage::Activations);
+        EXPECT_TRUE(buf.ok());
+        bufs.push_back(*buf);
+        Tensor t = make_tensor(bufs.back().get(), 0, type, rows, cols);
+        if (data) EXPECT_TRUE(be->upload(t, data).ok());
+        return t;
+    }
+    std::vector<float> get(const Tensor& t) {
+        std::vector<float> v(size_t(t.rows * t.cols));
+        EXPECT_TRUE(be->download(t, v.data()).ok());
+        return v;
+    }
+    std::vector<BufferPtr> bufs;
+};
+
+std::vector<float> randn(size_t n, std::mt19937& rng, float sd = 1.0f) {
+    std::normal_distribution<float> nd(0.0f, sd);
+    std::vector<float> v(n);
+    for (auto& x : v) x = nd(rng);
+    return v;
+}
+
+double rms(const std::vector<float>& v) {
+    double s = 0;
+    for (float x : v) s += double(x) * x;
+    return std::sqrt(s / double(v.size()));
+}
+double rms_diff(const std::vector<float>& a, const std::vector<float>& b) {
+    double s = 0;
+    for (size_t i = 0; i < a.size(); ++i) s += (double(a[i]) - b[i]) * (double(a[i]) - b[i]);
+    return std::sqrt(s / double(a.size()));
+}
+double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
+    double m = 0;
+    for (size_t i = 0; i < a.size(); ++i) m = std::max(m, std::fabs(double(a[i]) - b[i]));
+    return m;
+}
+
+class MatmulTest : public ::testing::TestWithParam<GgmlType> {};
+
+TEST_P(MatmulTest, MatchesReferenceBackend) {
+    const GgmlType type = GetParam();
+    const bool k_quant = traits(type).block_elems == 256;
+    const int64_t k = k_quant ? 768 : 416, rows = 37;  // 37 rows: partial chunks, tiles and panels
+    std::mt19937 rng(5);
+    const std::vector<float> wf = randn(size_t(rows * k), rng, 0.05f);
+    std::vector<uint8_t> wq(row_bytes(type, k) * rows);
+    if (can_quantize(type)) {
+        for (int64_t r = 0; r < rows; ++r) ASSERT_TRUE(quantize_row(type, wf.data() + r * k, wq.data() + r * row_bytes(type, k), k).ok());
+    } else {
+        // no reference quantizer for this type: random bytes with small positive F16 scales
+        for (auto& b : wq) b = uint8_t(rng());
+        const TypeTraits& tt = traits(type);
+        for (size_t b = 0; b < wq.size() / tt.block_bytes; ++b) {
+            uint8_t* blk = wq.data() + b * tt.block_bytes;
+            const f16_t d = f32_to_f16(0.003f), m = f32_to_f16(-0.01f);
+            const size_t doff = type == GgmlType::Q2_K ? 80 : type == GgmlType::Q3_K ? 108 : 0;
+            std::memcpy(blk + doff, &d, 2);
+            if (type == GgmlType::Q4_1 || type == GgmlType::Q5_1) std::memcpy(blk + 2, &m, 2);
+            if (type == GgmlType::Q2_K) std::memcpy(blk + 82, &d, 2);
+        }
+    }
+    const std::vector<float> bias = randn(size_t(rows), rng);
+    Dev ref{create_reference_backend()};
+    for (int n : {1, 2, 5, 33}) {
+        const std::vector<float> x = randn(size_t(n * k), rng);
+        Tensor rw = ref.make(type, rows, k, wq.data()), rx = ref.make(GgmlType::F32, n, k, x.data());
+        Tensor ry = ref.make(GgmlType::F32, n, rows, nullptr), rb = ref.make(GgmlType::F32, 1, rows, bias.data());
+        ref.be->matmul(rw, rx, ry, &rb);
+        const std::vector<float> want = ref.get(ry);
+        for (auto isa : levels()) {
+            for (int threads : {1, 2, 3}) {
+                Dev cpu{create_cpu_backend(BackendOptions{threads}, isa)};
+                Tensor w = cpu.make(type, rows, k, wq.data()), xx = cpu.make(GgmlType::F32, n, k, x.data());
+                Tensor y = cpu.make(GgmlType::F32, n, rows, nullptr), b = cpu.make(GgmlType::F32, 1, rows, bias.data());
+                cpu.be->matmul(w, xx, y, &b);
+                const std::vector<float> got = cpu.get(y);
+                SCOPED_TRACE(std::string(type_name(type)) + " " + cpu::isa_name(isa) + " n=" + std::to_string(n) +
+                             " threads=" + std::to_string(threads));
+                // Float weights: F32 activations, only summation order differs -> 1e-5 relative.
+                // Quantized weights on SIMD paths: activations rounded to 8 bits (max|x|/127 steps per
+                // block) -> about 0.5% of the output rms; 2% bounds it with margin.
+                const bool eight_bit = traits(type).quantized && isa != cpu::IsaLevel::Scalar;
+                const double tol = (eight_bit ? 0.02 : 1e-5) * rms(want);
+                EXPECT_LE(rms_diff(got, want), tol);
+                EXPECT_LE(max_diff(got, want), 5 * tol);
+            }
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTypes, MatmulTest,
+    ::testing::Values(GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0,
+                      GgmlType::Q5_1, GgmlType::Q8_0, GgmlType::Q2_K, GgmlType::Q3_K, GgmlType::Q4_K, GgmlType::Q5_K,
+                      GgmlType::Q6_K),
+    [](const auto& i) { return std::string(type_name(i.param)); });
+
+// The same input feeding several matmuls is converted once; a write to it in between (here by
+// an elementwise op and by upload) must be seen by the next matmul.
+TEST(CpuBackend, ActivationCacheSeesWrites) {
+    if (!cpu::cpu_features().has_avx2_set()) GTEST_SKIP() << "needs the 8-bit activation path (AVX2)";
+    std::mt19937 rng(3);
+    const int64_t k = 256, rows = 16;
+    const std::vector<float> wf = randn(size_t(rows * k), rng);
+    std::vector<uint8_t> wq(row_bytes(GgmlType::Q8_0, k) * rows);
+    for (int64_t r = 0; r < rows; ++r) ASSERT_TRUE(quantize_row(GgmlType::Q8_0, wf.data() + r * k, wq.data() + r * row_bytes(GgmlType::Q8_0, k), k).ok());
+    Dev cpu{create_cpu_backend(BackendOptions{2})};
+    const std::vector<float> x1 = randn(size_t(k), rng), x2 = randn(size_t(k), rng);
+    Tensor w = cpu.make(GgmlType::Q8_0, rows, k, wq.data()), x = cpu.make(GgmlType::F32, 1, k, x1.data());
+    Tensor other = cpu.make(GgmlType::F32, 1, k, x2.data());
+    Tensor y1 = cpu.make(GgmlType::F32, 1, rows, nullptr), y2 = cpu.make(GgmlType::F32, 1, rows, nullptr);
+    cpu.be->matmul(w, x, y1);
+    cpu.be->add(x, other, x);  // x changes
+    cpu.be->matmul(w, x, y2);
+    std::vector<float> sum(static_cast<size_t>(k));
+    for (int64_t i = 0; i < k; ++i) sum[size_t(i)] = x1[size_t(i)] + x2[size_t(i)];
+    Tensor xs = cpu.make(GgmlType::F32, 1, k, sum.data()), y3 = cpu.make(GgmlType::F32, 1, rows, nullptr);
+    cpu.be->matmul(w, xs, y3);
+    EXPECT_EQ(cpu.get(y2), cpu.get(y3));
+    ASSERT_TRUE(cpu.be->upload(x, x1.data()).ok());
+    cpu.be->matmul(w, x, y2);
+    EXPECT_EQ(cpu.get(y2), cpu.get(y1));
+}
+
+TEST(CpuBackend, ElementwiseOpsMatchReference) {
+    std::mt19937 rng(9);
+    const int64_t n = 3, c = 1037;
+    const std::vector<float> a = randn(size_t(n * c), rng), b = randn(size_t(n * c), rng), w = randn(size_t(c), rng);
+    for (auto isa : levels()) {
+        SCOPED_TRACE(cpu::isa_name(isa));
+        Dev r{create_reference_backend()}, p{create_cpu_backend(BackendOptions{2}, isa)};
+        auto run = [&](Dev& d, int op) {
+            Tensor ta = d.make(GgmlType::F32, n, c, a.data()), tb = d.make(GgmlType::F32, n, c, b.data());
+            Tensor tw = d.make(GgmlType::F32, 1, c, w.data()), out = d.make(GgmlType::F32, n, c, nullptr);
+            switch (op) {
+                case 0: d.be->rms_norm(ta, tw, 1e-5f, out); break;
+                case 1: d.be->silu_mul(ta, tb, out); break;
+                case 2: d.be->add(ta, tb, out); break;
+                case 3: d.be->scale_add(ta, tb, 0.37f); d.be->copy(ta, out); break;
+                case 4: d.be->softmax_rows(ta); d.be->copy(ta, out); break;
+            }
+            return d.get(out);
+        };
+        for (int op = 0; op < 5; ++op) {
+            const auto want = run(r, op), got = run(p, op);
+            // float instead of double arithmetic and a polynomial exp (about 2 ulp): 1e-5 relative
+            for (size_t i = 0; i < want.size(); ++i)
+                ASSERT_NEAR(got[i], want[i], 1e-5 * (std::fabs(want[i]) + 1e-2)) << "op " << op << " at " << i;
+        }
+    }
+}
+
+TEST(CpuBackend, RopeMatchesReference) {
+    std::mt19937 rng(2);
+    const int hd = 64, n_head = 3, n = 5;
+    const std::vector<float> x = randn(size_t(n * n_head * hd), rng);
+    const std::vector<int32_t> pos = {0, 1, 7, 100, 4095};
+    for (RopeMode mode : {RopeMode::Normal, RopeMode::NeoX}) {
+        RopeParams p;
+        p.mode = mode; p.head_dim = hd; p.n_dims = hd; p.freq_base = mode == RopeMode::NeoX ? 1e6f : 1e4f;
+        Dev r{create_reference_backend()}, c{create_cpu_backend(BackendOptions{2})};
+        auto run = [&](Dev& d) {
+            Tensor tx = d.make(GgmlType::F32, n, n_head * hd, x.data());
+            Tensor tp = d.make(GgmlType::I32, 1, n, pos.data());
+            d.be->rope(tx, tp, p);
+            d.be->rope(tx, tp, p);  // second call uses the cached table
+            return d.get(tx);
+        };
+        const auto want = run(r), got = run(c);
+        // angles in double in both; the CPU backend rotates in float: 1e-5 absolute on N(0,1) data
+        EXPECT_LE(max_diff(got, want), 1e-5);
+    }
+}
+
+// KV store writes the same bytes as the reference (F16 rounding is bit-exact); attention agrees
+// with the reference's double-precision softmax; kv_shift and kv_copy give the same caches.
+TEST(CpuBackend, KvCacheAndAttentionMatchReference) {
+    std::mt19937 rng(4);
+    const int hd = 64, n_head = 8, n_kv_head = 2, n_layer = 2, n_ctx = 96;
+    for (GgmlType kvt : {GgmlType::F16, GgmlType::F32}) {
+        for (auto isa : levels()) {
+            SCOPED_TRACE(std::string(type_name(kvt)) + " " + cpu::isa_name(isa));
+            KvCacheDesc desc{n_layer, n_kv_head, hd, n_ctx, kvt};
+            Dev r{create_reference_backend()}, c{create_cpu_backend(BackendOptions{2}, isa)};
+            auto rkv = r.be->create_kv_cache(desc), ckv = c.be->create_kv_cache(desc);
+            ASSERT_TRUE(rkv.ok() && ckv.ok());
+            // prefill 70 tokens in two batches (37 + 33), then attend for 5 query tokens at various positions
+            const int n_fill = 70;
+            const std::vector<float> k = randn(size_t(n_fill * n_kv_head * hd), rng), v = randn(size_t(n_fill * n_kv_head * hd), rng);
+            std::vector<int32_t> pos(n_fill);
+            for (int i = 0; i < n_fill; ++i) pos[size_t(i)] = i;
+            for (Dev* d : {&r, &c}) {
+                KvCache& kv = d == &r ? **rkv : **ckv;
+                for (int l = 0; l < n_layer; ++l) {
+                    Tensor tk = d->make(GgmlType::F32, 37, n_kv_head * hd, k.data());
+                    Tensor tv = d->make(GgmlType::F32, 37, n_kv_head * hd, v.data());
+                    Tensor tp = d->make(GgmlType::I32, 1, 37, pos.data());
+                    d->be->kv_store(kv, l, tk, tv, tp);
+                    Tensor tk2 = d->make(GgmlType::F32, 33, n_kv_head * hd, k.data() + 37 * n_kv_head * hd);
+                    Tensor tv2 = d->make(GgmlType::F32, 33, n_kv_head * hd, v.data() + 37 * n_kv_head * hd);
+                    Tensor tp2 = d->make(GgmlType::I32, 1, 33, pos.data() + 37);
+                    d->be->kv_store(kv, l, tk2, tv2, tp2);
+                }
+            }
+            const auto& rc = static_cast<const HostKvCache&>(**rkv);
+            const auto& cc = static_cast<const HostKvCache&>(**ckv);
+            const size_t bytes = size_t(n_layer) * rc.layer_bytes();
+            EXPECT_EQ(0, std::memcmp(rc.k(), cc.k(), bytes));
+            EXPECT_EQ(0, std::memcmp(rc.v(), cc.v(), bytes));
+
+            const std::vector<int32_t> qpos = {0, 31, 32, 50, 69};
+            const std::vector<float> q = randn(qpos.size() * n_head * hd, rng);
+            auto attend = [&](Dev& d, KvCache& kv) {
+                Tensor tq = d.make(GgmlType::F32, int64_t(qpos.size()), n_head * hd, q.data());
+                Tensor tp = d.make(GgmlType::I32, 1, int64_t(qpos.size()), qpos.data());
+                Tensor out = d.make(GgmlType::F32, int64_t(qpos.size()), n_head * hd, nullptr);
+                d.be->attention(tq, kv, 1, tp, n_fill, 0.125f, out);
+                return d.get(out);
+            };
+            const auto want = attend(r, **rkv), got = attend(c, **ckv);
+            // float online softmax vs double: 1e-5 absolute on outputs of magnitude ~0.1..1
+            EXPECT_LE(max_diff(got, want), 1e-5);
+
+            RopeParams p;
+            p.head_dim = hd; p.n_dims = hd;
+            r.be->kv_shift(**rkv, 4, 10, n_fill, p);
+            c.be->kv_shift(**ckv, 4, 10, n_fill, p);
+            EXPECT_EQ(0, std::memcmp(rc.k(), cc.k(), bytes));
+            EXPECT_EQ(0, std::memcmp(rc.v(), cc.v(), bytes));
+            auto cdst = c.be->create_kv_cache(desc);
+            ASSERT_TRUE(cdst.ok());
+            c.be->kv_copy(**ckv, **cdst, n_fill - 10);
+            const auto& cd = static_cast<const HostKvCache&>(**cdst);
+            for (int l = 0; l < n_layer; ++l)
+                for (int cell = 0; cell < n_fill - 10; ++cell)
+                    for (int h = 0; h < n_kv_head; ++h)
+                        ASSERT_EQ(0, std::memcmp(cd.k() + cd.offset(l, cell, h), cc.k() + cc.offset(l, cell, h), size_t(hd) * cc.elt()));
+        }
+    }
+}
+
+TEST(ThreadPool, RunsEveryThreadAndReusesThem) {
+    cpu::ThreadPool pool(3);
+    std::vector<int> hits(3, 0);
+    for (int rep = 0; rep < 1000; ++rep)
+        pool.run([&](int ith, int nth) { EXPECT_EQ(nth, 3); ++hits[size_t(ith)]; });
+    EXPECT_EQ(hits, std::vector<int>(3, 1000));
+    int64_t b, e, total = 0;
+    for (int i = 0; i < 3; ++i) { cpu::split_range(100, i, 3, 16, &b, &e); EXPECT_EQ(b % 16, 0); total += e - b; }
+    EXPECT_EQ(total, 100);
+}
+
+TEST(CpuBackend, DeviceInfo) {
+    auto be = create_cpu_backend(BackendOptions{2});
+    EXPECT_EQ(be->device().backend, "cpu");
+    EXPECT_NE(be->device().details.find("2 threads"), std::string::npos);
+}
+
+}  // namespace

@@ -1,0 +1,233 @@
+// CPU backend kernels against the scalar reference: every kernel variant (scalar, AVX2 — and
+// AVX-512 where a table exists and the CPU has it) for every weight type, on odd sizes, through both
+// the generation tile and the prompt-batch panel path. The reference is engine/quant/quant.h's
+// dequantize_row for the weights times the dequantized 8-bit activations, summed in double, so
+// the comparison isolates the kernel (the 8-bit rounding of activations is tested separately).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "engine/backend/cpu/cpu_features.h"
+#include "engine/backend/cpu/kernels.h"
+#include "engine/quant/quant.h"
+
+using namespace hearth;
+using namespace hearth::cpu;
+
+namespace {
+
+std::vector<IsaLevel> available_levels() {
+    std::vector<IsaLevel> v{IsaLevel::Scalar};
+    const auto& f = cpu_features();
+    if (f.has_avx2_set()) v.push_back(IsaLevel::Avx2);
+    if (f.has_avx512_set()) v.push_back(IsaLevel::Avx512);
+    return v;
+}
+
+void put_f16(uint8_t* p, float v) { const f16_t h = f32_to_f16(v); std::memcpy(p, &h, 2); }
+
+// Random block bytes with sane scales: every bit pattern of the quants is exercised (incl. -128 in
+// Q8_0 and all 6-bit scale values), while d/dmin stay small positive halves so sums stay finite.
+std::vector<uint8_t> random_row(GgmlType type, int64_t k, std::mt19937& rng) {
+    const size_t rb = row_bytes(type, k);
+    std::vector<uint8_t> row(rb);
+    std::uniform_real_distribution<float> u(-1.0f, 1.0f), pos(0.01f, 0.1f);
+    if (type == GgmlType::F32 || type == GgmlType::F16 || type == GgmlType::BF16) {
+        std::vector<float> f(static_cast<size_t>(k));
+        for (auto& v : f) v = u(rng);
+        EXPECT_TRUE(quantize_row(type, f.data(), row.data(), k).ok());
+        return row;
+    }
+    for (auto& b : row) b = uint8_t(rng());
+    const TypeTraits& tt = traits(type);
+    for (int64_t b = 0; b < k / tt.block_elems; ++b) {
+        uint8_t* blk = row.data() + b * tt.block_bytes;
+        switch (type) {
+            case GgmlType::Q4_0: case GgmlType::Q5_0: case GgmlType::Q8_0: put_f16(blk, pos(rng)); break;
+            case GgmlType::Q4_1: case GgmlType::Q5_1: put_f16(blk, pos(rng)); put_f16(blk + 2, u(rng)); break;
+            case GgmlType::Q2_K: put_f16(blk + 80, pos(rng)); put_f16(blk + 82, pos(rng)); break;
+            case GgmlType::Q3_K: put_f16(blk + 108, pos(rng)); break;
+            case GgmlType::Q4_K: case GgmlType::Q5_K: put_f16(blk, pos(rng)); put_f16(blk + 2, pos(rng)); break;
+            case GgmlType::Q6_K: put_f16(blk + 208, pos(rng)); break;
+            default: break;
+        }
+    }
+    return row;
+}
+
+// The values an activation row stands for.
+std::vector<float> act_values(ActKind kind, const uint8_t* a, int64_t k) {
+    std::vector<float> v(static_cast<size_t>(k));
+    if (kind == ActKind::F32) { std::memcpy(v.data(), a, size_t(k) * 4); return v; }
+    const int blk = kind == ActKind::Q8_32 ? 32 : 256;
+    for (int64_t i = 0; i < k; ++i) v[size_t(i)] = act_d(a, k)[i / blk] * float(act_qs(a)[i]);
+    return v;
+}
+
+struct Case { GgmlType type; int64_t k; };
+
+class KernelTest : public ::testing::TestWithParam<Case> {};
+
+TEST_P(KernelTest, TileAndPanelMatchReference) {
+    const Case c = GetParam();
+    const int64_t k = c.k;
+    const int rows = 7;  // odd: exercises the partial row tiles
+    std::mt19937 rng(1234 + int(c.type));
+    std::vector<std::vector<uint8_t>> w;
+    for (int r = 0; r < rows; ++r) w.push_back(random_row(c.type, k, rng));
+    const size_t ws = w[0].size();
+    std::vector<uint8_t> wall(ws * rows);
+    for (int r = 0; r < rows; ++r) std::memcpy(wall.data() + r * ws, w[size_t(r)].data(), ws);
+    std::vector<std::vector<float>> wf(rows, std::vector<float>(size_t(k)));
+    for (int r = 0; r < rows; ++r) dequantize_row(c.type, w[size_t(r)].data(), wf[size_t(r)].data(), k);
+
+    for (IsaLevel isa : available_levels()) {
+        const MatKernel* mk = mat_kernel(c.type, isa);
+        ASSERT_NE(mk, nullptr);
+        for (int nt : {1, 2, 3, 5, 9}) {
+            SCOPED_TRACE(std::string(mk->name) + " tokens=" + std::to_string(nt) + " k=" + std::to_string(k));
+            std::normal_distribution<float> nd(0.0f, 1.0f);
+            std::vector<float> x(size_t(nt) * k);
+            for (auto& v : x) v = nd(rng);
+            const size_t xs = act_row_bytes(mk->act, k);
+            std::vector<uint8_t> xa(size_t(nt) * xs + 64);
+            uint8_t* xp = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(xa.data()) + 63) & ~uintptr_t(63));
+            for (int t = 0; t < nt; ++t) {
+                if (mk->act == ActKind::F32) std::memcpy(xp + t * xs, x.data() + t * k, size_t(k) * 4);
+                else mk->quant(x.data() + t * k, xp + t * xs, k);
+            }
+            // reference in double, and the magnitude sum|w_i a_i| the tolerance scales with
+            std::vector<double> ref(size_t(nt) * rows), mag(size_t(nt) * rows);
+            for (int t = 0; t < nt; ++t) {
+                const std::vector<float> av = act_values(mk->act, xp + t * xs, k);
+                for (int r = 0; r < rows; ++r) {
+                    double s = 0, m = 0;
+                    for (int64_t i = 0; i < k; ++i) {
+                        s += double(wf[size_t(r)][size_t(i)]) * av[size_t(i)];
+                        m += std::fabs(double(wf[size_t(r)][size_t(i)]) * av[size_t(i)]);
+                    }
+                    ref[size_t(t) * rows + r] = s;
+                    mag[size_t(t) * rows + r] = m;
+                }
+            }
+            auto check = [&](const std::vector<float>& y, const char* path) {
+                for (int t = 0; t < nt; ++t)
+                    for (int r = 0; r < rows; ++r) {
+                        // Float accumulation of per-block products (and the offset/min terms, which
+                        // cancel against the main sum): 2e-5 of sum|w a| is ~100x the observed error
+                        // and far below what any indexing or scale mistake produces.
+                        const double tol = 2e-5 * mag[size_t(t) * rows + r] + 1e-5;
+                        EXPECT_NEAR(y[size_t(t) * rows + r], ref[size_t(t) * rows + r], tol)
+                            << path << " row " << r << " token " << t;
+                    }
+            };
+            // generation tiles, in the largest shapes the kernel takes
+            std::vector<float> y(size_t(nt) * rows, NAN);
+            for (int t0 = 0; t0 < nt; t0 += mk->max_toks)
+                for (int r0 = 0; r0 < rows; r0 += mk->max_rows) {
+                    const int tn = std::min(mk->max_toks, nt - t0), rn = std::min(mk->max_rows, rows - r0);
+                    mk->tile(k, wall.data() + r0 * ws, ws, rn, xp + t0 * xs, xs, tn, y.data() + t0 * rows + r0, rows);
+                }
+            check(y, "tile");
+            if (mk->panel_tile) {
+                std::vector<uint8_t> pan(size_t(rows) * mk->panel_bytes(k) + 64);
+                uint8_t* pp = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(pan.data()) + 63) & ~uintptr_t(63));
+                mk->panel_decode(k, wall.data(), ws, rows, pp);
+                std::vector<float> y2(size_t(nt) * rows, NAN);
+                mk->panel_tile(k, pp, rows, xp, xs, nt, y2.data(), rows);
+                check(y2, "panel");
+            }
+        }
+    }
+}
+
+std::string case_name(const ::testing::TestParamInfo<Case>& i) {
+    return std::string(type_name(i.param.type)) + "_k" + std::to_string(i.param.k);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllTypes, KernelTest,
+    ::testing::Values(Case{GgmlType::F32, 67}, Case{GgmlType::F32, 416}, Case{GgmlType::F16, 67}, Case{GgmlType::F16, 416},
+                      Case{GgmlType::BF16, 67}, Case{GgmlType::BF16, 416},
+                      Case{GgmlType::Q4_0, 416}, Case{GgmlType::Q4_1, 416}, Case{GgmlType::Q5_0, 416},
+                      Case{GgmlType::Q5_1, 416}, Case{GgmlType::Q8_0, 416}, Case{GgmlType::Q8_0, 32},
+                      Case{GgmlType::Q2_K, 768}, Case{GgmlType::Q3_K, 768}, Case{GgmlType::Q4_K, 768},
+                      Case{GgmlType::Q5_K, 768}, Case{GgmlType::Q6_K, 768}, Case{GgmlType::Q4_K, 256}),
+    case_name);
+
+// The AVX2 activation quantizers compute exactly what the scalar ones do (same max, same product,
+// round-to-nearest-even), so they must agree bit for bit.
+TEST(ActQuant, Avx2MatchesScalarBitForBit) {
+    if (!cpu_features().has_avx2_set()) GTEST_SKIP() << "CPU has no AVX2+FMA+F16C";
+    std::mt19937 rng(7);
+    std::normal_distribution<float> nd(0.0f, 3.0f);
+    for (int64_t k : {32, 96, 256, 768, 2048}) {
+        std::vector<float> x(static_cast<size_t>(k));
+        for (auto& v : x) v = nd(rng);
+        x[5] = 0.0f;
+        if (k >= 64) std::fill(x.begin() + 32, x.begin() + 64, 0.0f);  // an all-zero block: d = 0
+        for (ActKind kind : {ActKind::Q8_32, ActKind::Q8_K}) {
+            if (kind == ActKind::Q8_K && k % 256) continue;
+            const size_t n = act_row_bytes(kind, k);
+            std::vector<uint8_t> a(n, 0), b(n, 0);
+            if (kind == ActKind::Q8_32) { quantize_act_q8_32_scalar(x.data(), a.data(), k); quantize_act_q8_32_avx2(x.data(), b.data(), k); }
+            else { quantize_act_q8_K_scalar(x.data(), a.data(), k); quantize_act_q8_K_avx2(x.data(), b.data(), k); }
+            EXPECT_EQ(0, std::memcmp(a.data(), b.data(), n)) << "k=" << k << " kind=" << int(kind);
+        }
+    }
+}
+
+// The 8-bit activations agree with ggml's q8_0/q8_K reference quantizers (quant.h): the same
+// integers up to one step (ggml rounds half away from zero, and stores q8_0's d as F16), and the
+// values they stand for within half a quantization step.
+TEST(ActQuant, AgreesWithReferenceQuantizers) {
+    std::mt19937 rng(11);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    const int64_t k = 512;
+    std::vector<float> x(static_cast<size_t>(k));
+    for (auto& v : x) v = nd(rng);
+    // Q8_32 vs Q8_0
+    std::vector<uint8_t> mine(act_row_bytes(ActKind::Q8_32, k)), ref(row_bytes(GgmlType::Q8_0, k));
+    quantize_act_q8_32_scalar(x.data(), mine.data(), k);
+    ASSERT_TRUE(quantize_row(GgmlType::Q8_0, x.data(), ref.data(), k).ok());
+    std::vector<float> rv(static_cast<size_t>(k));
+    dequantize_row(GgmlType::Q8_0, ref.data(), rv.data(), k);
+    for (int64_t i = 0; i < k; ++i) {
+        const auto* blk = reinterpret_cast<const block_q8_0*>(ref.data()) + i / 32;
+        EXPECT_LE(std::abs(int(act_qs(mine.data())[i]) - int(blk->qs[i % 32])), 1) << i;
+        const float d = act_d(mine.data(), k)[i / 32];
+        EXPECT_NEAR(d * act_qs(mine.data())[i], x[size_t(i)], 0.5f * d + 1e-7f);
+        EXPECT_NEAR(d * act_qs(mine.data())[i], rv[size_t(i)], 1.01f * d + 2e-3f * std::fabs(rv[size_t(i)]));
+    }
+    // s = d * sum(qs)
+    for (int64_t b = 0; b < k / 32; ++b) {
+        int s = 0;
+        for (int i = 0; i < 32; ++i) s += act_qs(mine.data())[32 * b + i];
+        EXPECT_FLOAT_EQ(act_s(mine.data(), k)[b], act_d(mine.data(), k)[b] * float(s));
+    }
+    // Q8_K layout: bsums are the sums of each 16 quants
+    std::vector<uint8_t> mk(act_row_bytes(ActKind::Q8_K, k));
+    quantize_act_q8_K_scalar(x.data(), mk.data(), k);
+    for (int64_t g = 0; g < k / 16; ++g) {
+        int s = 0;
+        for (int i = 0; i < 16; ++i) s += act_qs(mk.data())[16 * g + i];
+        EXPECT_EQ(act_bsums(mk.data(), k)[g], s);
+    }
+    for (int64_t i = 0; i < k; ++i) {
+        const float d = act_d(mk.data(), k)[i / 256];
+        EXPECT_NEAR(d * act_qs(mk.data())[i], x[size_t(i)], 0.5f * d + 1e-7f);
+    }
+}
+
+TEST(CpuFeatures, DetectsAndDescribes) {
+    const auto& f = cpu_features();
+    EXPECT_FALSE(f.describe().empty());
+    // An AVX-512 level implies AVX2; the chosen level never exceeds what the CPU has.
+    if (f.has_avx512_set()) EXPECT_TRUE(f.has_avx2_set());
+    const IsaLevel l = best_isa();
+    if (!f.has_avx2_set()) EXPECT_EQ(l, IsaLevel::Scalar);
+}
+
+}  // namespace
