@@ -101,6 +101,7 @@ int run_generate(const std::vector<std::string>& argv) {
         for (size_t i = 0; i < st->tokens.size(); ++i) std::printf("%s%d", i ? " " : "", st->tokens[i]);
     }
     std::printf("\n");
+    std::fflush(stdout);
     if (!quiet)
         std::fprintf(stderr, "[%s] prompt %d tokens (%d reused) %.1f tok/s; generated %d tokens %.1f tok/s; stop: %s\n",
                      s.info().backend_description.c_str(), st->n_prompt, st->n_reused, st->prompt_tps, st->n_generated,
