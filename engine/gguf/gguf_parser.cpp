@@ -53,7 +53,7 @@ std::string tensor_type_label(uint32_t id) {
                                   "Q4_0_8_8 (removed)", "TQ1_0", "TQ2_0", "IQ4_NL_4_4 (removed)",
                                   "IQ4_NL_4_8 (removed)", "IQ4_NL_8_8 (removed)", "MXFP4"};
     if (id < sizeof(names) / sizeof(names[0])) return std::string(names[id]) + " (type id " + std::to_string(id) + ")";
-    return "type id " + std::to_string(id);
+    return "with unknown type id " + std::to_string(id);
 }
 
 }  // namespace
@@ -112,22 +112,22 @@ private:
     Status read_value(ValueType type, Value& v, int depth) {
         v.type = type;
         switch (type) {
-            case ValueType::U8: { uint8_t x; HEARTH_RETURN_IF_ERROR(read(x, "u8 value")); v.u = x; v.i = x; return {}; }
-            case ValueType::I8: { int8_t x; HEARTH_RETURN_IF_ERROR(read(x, "i8 value")); v.i = x; v.u = uint64_t(int64_t(x)); return {}; }
-            case ValueType::U16: { uint16_t x; HEARTH_RETURN_IF_ERROR(read(x, "u16 value")); v.u = x; v.i = x; return {}; }
-            case ValueType::I16: { int16_t x; HEARTH_RETURN_IF_ERROR(read(x, "i16 value")); v.i = x; v.u = uint64_t(int64_t(x)); return {}; }
-            case ValueType::U32: { uint32_t x; HEARTH_RETURN_IF_ERROR(read(x, "u32 value")); v.u = x; v.i = x; return {}; }
-            case ValueType::I32: { int32_t x; HEARTH_RETURN_IF_ERROR(read(x, "i32 value")); v.i = x; v.u = uint64_t(int64_t(x)); return {}; }
+            case ValueType::U8: { uint8_t x = 0; HEARTH_RETURN_IF_ERROR(read(x, "u8 value")); v.u = x; v.i = x; return {}; }
+            case ValueType::I8: { int8_t x = 0; HEARTH_RETURN_IF_ERROR(read(x, "i8 value")); v.i = x; v.u = uint64_t(int64_t(x)); return {}; }
+            case ValueType::U16: { uint16_t x = 0; HEARTH_RETURN_IF_ERROR(read(x, "u16 value")); v.u = x; v.i = x; return {}; }
+            case ValueType::I16: { int16_t x = 0; HEARTH_RETURN_IF_ERROR(read(x, "i16 value")); v.i = x; v.u = uint64_t(int64_t(x)); return {}; }
+            case ValueType::U32: { uint32_t x = 0; HEARTH_RETURN_IF_ERROR(read(x, "u32 value")); v.u = x; v.i = x; return {}; }
+            case ValueType::I32: { int32_t x = 0; HEARTH_RETURN_IF_ERROR(read(x, "i32 value")); v.i = x; v.u = uint64_t(int64_t(x)); return {}; }
             case ValueType::U64: {
-                uint64_t x; HEARTH_RETURN_IF_ERROR(read(x, "u64 value"));
+                uint64_t x = 0; HEARTH_RETURN_IF_ERROR(read(x, "u64 value"));
                 v.u = x; v.i = x > uint64_t(std::numeric_limits<int64_t>::max()) ? std::numeric_limits<int64_t>::max() : int64_t(x);
                 return {};
             }
-            case ValueType::I64: { int64_t x; HEARTH_RETURN_IF_ERROR(read(x, "i64 value")); v.i = x; v.u = uint64_t(x); return {}; }
-            case ValueType::F32: { float x; HEARTH_RETURN_IF_ERROR(read(x, "f32 value")); v.f = x; return {}; }
-            case ValueType::F64: { double x; HEARTH_RETURN_IF_ERROR(read(x, "f64 value")); v.f = x; return {}; }
+            case ValueType::I64: { int64_t x = 0; HEARTH_RETURN_IF_ERROR(read(x, "i64 value")); v.i = x; v.u = uint64_t(x); return {}; }
+            case ValueType::F32: { float x = 0; HEARTH_RETURN_IF_ERROR(read(x, "f32 value")); v.f = x; return {}; }
+            case ValueType::F64: { double x = 0; HEARTH_RETURN_IF_ERROR(read(x, "f64 value")); v.f = x; return {}; }
             case ValueType::BOOL: {
-                uint8_t x; HEARTH_RETURN_IF_ERROR(read(x, "bool value"));
+                uint8_t x = 0; HEARTH_RETURN_IF_ERROR(read(x, "bool value"));
                 if (x > 1) return make_error("bool value at offset " + std::to_string(pos_ - 1) + " is " + std::to_string(x) + ", not 0 or 1");
                 v.u = x; v.i = x;
                 return {};
@@ -158,11 +158,11 @@ private:
         const uint64_t min_size = min_encoded_size(v.elem_type);
         if (n > remaining() / min_size) {
             truncated_ = true;
-            return make_error("array of " + std::to_string(n) + " " + value_type_name(uint32_t(v.elem_type)) +
-                              " elements needs at least " + (n > std::numeric_limits<uint64_t>::max() / min_size
-                                                                 ? std::string("2^64")
-                                                                 : std::to_string(n * min_size)) +
-                              " bytes at offset " + std::to_string(pos_) + ", only " + std::to_string(remaining()) + " remain");
+            const std::string need_bytes = n > std::numeric_limits<uint64_t>::max() / min_size
+                                               ? std::string("more than 2^64 bytes")
+                                               : "at least " + std::to_string(n * min_size) + " bytes";
+            return make_error("array of " + std::to_string(n) + " " + value_type_name(uint32_t(v.elem_type)) + " elements needs " +
+                              need_bytes + " at offset " + std::to_string(pos_) + ", only " + std::to_string(remaining()) + " remain");
         }
         total_array_elements_ += n;
         if (total_array_elements_ > kMaxTotalArrayElements)
@@ -259,7 +259,7 @@ private:
             uint32_t type_id = 0;
             HEARTH_RETURN_IF_ERROR(read(type_id, "type"));
             const auto tr = type_traits(type_id);
-            if (!tr) return make_error("tensor type " + tensor_type_label(type_id) + " is not supported");
+            if (!tr) return make_error("tensor type " + tensor_type_label(type_id) + " is not supported by Hearth");
             ti.type = GgmlType(type_id);
             const int64_t ne0 = ti.ne(0);
             if (ne0 % tr->block_elems != 0)

@@ -7,6 +7,14 @@
 // and then quantize the sub-block scales themselves to 6 or 8 bits.
 #include "engine/quant/quant.h"
 
+// Bit-exact agreement with ggml needs every multiply and add rounded on its own: no fused
+// multiply-add contraction here even when the build targets FMA-capable CPUs.
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
