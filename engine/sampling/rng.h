@@ -21,6 +21,13 @@ public:
             s = z ^ (z >> 31);
         }
     }
+    // Direct state (tests check the generator against published xoshiro256** vectors).
+    static Rng from_state(uint64_t a, uint64_t b, uint64_t c, uint64_t d) {
+        Rng r;
+        r.s_[0] = a; r.s_[1] = b; r.s_[2] = c; r.s_[3] = d;
+        return r;
+    }
+    uint64_t state(int i) const { return s_[i & 3]; }
     uint64_t next() {
         const uint64_t result = rotl(s_[1] * 5, 7) * 9;
         const uint64_t t = s_[1] << 17;

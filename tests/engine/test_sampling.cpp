@@ -1,0 +1,240 @@
+// Sampling: determinism for a seed, each filter's effect, penalties, the PRNG and stop strings.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+
+#include "engine/sampling/rng.h"
+#include "engine/sampling/sampler.h"
+#include "engine/sampling/stop_strings.h"
+
+using namespace hearth;
+
+namespace {
+
+std::vector<TokenCandidate> from_probs(const std::vector<double>& p) {
+    std::vector<TokenCandidate> c;
+    for (size_t i = 0; i < p.size(); ++i) c.push_back({int32_t(i), float(std::log(p[i]))});
+    return c;
+}
+
+std::vector<int32_t> ids(const std::vector<TokenCandidate>& c) {
+    std::vector<int32_t> r;
+    for (const auto& t : c) r.push_back(t.id);
+    return r;
+}
+
+std::vector<float> random_logits(int n, uint64_t seed) {
+    Rng r(seed);
+    std::vector<float> v(static_cast<size_t>(n));
+    for (auto& x : v) x = float(r.normal() * 3);
+    return v;
+}
+
+SamplingParams plain(float temp) {
+    SamplingParams p;
+    p.temperature = temp;
+    p.top_k = 0;
+    p.top_p = 1.0f;
+    p.min_p = 0.0f;
+    p.repeat_penalty = 1.0f;
+    return p;
+}
+
+}  // namespace
+
+TEST(Rng, PublishedVectors) {
+    // xoshiro256** from state {1, 2, 3, 4} (the reference implementation's test vector).
+    Rng r = Rng::from_state(1, 2, 3, 4);
+    const uint64_t want[] = {11520ull, 0ull, 1509978240ull, 1215971899390074240ull};
+    for (uint64_t w : want) EXPECT_EQ(r.next(), w);
+    // splitmix64 from seed 0 gives 0xe220a8397b1dcdaf first: that is the first state word.
+    EXPECT_EQ(Rng(0).state(0), 0xe220a8397b1dcdafull);
+}
+
+TEST(Rng, SplitMixSeedingAndUniformRange) {
+    // The same seed gives the same stream; a different seed a different one. Golden values pin the
+    // algorithm (xoshiro256** seeded by splitmix64) so a change that would alter users' seeded
+    // results is noticed.
+    Rng a(42), b(42), c(43);
+    for (int i = 0; i < 100; ++i) {
+        const uint64_t x = a.next();
+        EXPECT_EQ(x, b.next());
+        (void)c;
+    }
+    Rng g(0);
+    const uint64_t first = g.next();
+    Rng g2(0);
+    EXPECT_EQ(first, g2.next());
+    EXPECT_NE(Rng(1).next(), Rng(2).next());
+    Rng u(7);
+    double mean = 0;
+    for (int i = 0; i < 100000; ++i) {
+        const double v = u.uniform();
+        ASSERT_GE(v, 0.0);
+        ASSERT_LT(v, 1.0);
+        mean += v;
+    }
+    EXPECT_NEAR(mean / 100000, 0.5, 0.01);
+}
+
+TEST(Sampler, GreedyIsArgmaxWithSmallestIdOnTies) {
+    std::vector<float> l = {1, 5, 3, 5, -2};
+    Sampler s(plain(0.0f));
+    EXPECT_EQ(s.sample(l.data(), 5), 1);
+    EXPECT_EQ(argmax_token(l.data(), 5), 1);
+    auto big = random_logits(32000, 3);
+    EXPECT_EQ(s.sample(big.data(), 32000), argmax_token(big.data(), 32000));
+}
+
+TEST(Sampler, SameSeedSameTokensDifferentSeedDifferentTokens) {
+    auto l = random_logits(1000, 5);
+    SamplingParams p = plain(1.5f);
+    p.seed = 1234;
+    auto run = [&](uint64_t seed) {
+        SamplingParams q = p;
+        q.seed = seed;
+        Sampler s(q);
+        std::vector<int32_t> out;
+        for (int i = 0; i < 200; ++i) out.push_back(s.sample(l.data(), 1000));
+        return out;
+    };
+    EXPECT_EQ(run(1234), run(1234));
+    EXPECT_NE(run(1234), run(1235));
+    // reset() reseeds: the stream starts over
+    Sampler s(p);
+    const int32_t first = s.sample(l.data(), 1000);
+    s.reset();
+    EXPECT_EQ(s.sample(l.data(), 1000), first);
+}
+
+TEST(Sampler, DrawsFollowTheDistribution) {
+    const std::vector<double> probs = {0.5, 0.3, 0.2};
+    std::vector<float> l;
+    for (double p : probs) l.push_back(float(std::log(p)));
+    Sampler s(plain(1.0f));
+    std::map<int, int> count;
+    const int n = 40000;
+    for (int i = 0; i < n; ++i) ++count[s.sample(l.data(), 3)];
+    for (int i = 0; i < 3; ++i) EXPECT_NEAR(double(count[i]) / n, probs[size_t(i)], 0.015) << i;
+}
+
+TEST(Sampler, TemperatureSharpensAndFlattens) {
+    std::vector<float> l = {2.0f, 1.0f, 0.0f};
+    auto freq_top = [&](float t) {
+        Sampler s(plain(t));
+        int top = 0;
+        for (int i = 0; i < 20000; ++i) top += s.sample(l.data(), 3) == 0;
+        return top / 20000.0;
+    };
+    const double p1 = std::exp(2.0) / (std::exp(2.0) + std::exp(1.0) + 1.0);
+    EXPECT_NEAR(freq_top(1.0f), p1, 0.015);
+    EXPECT_GT(freq_top(0.2f), 0.99);   // cold: almost always the argmax
+    EXPECT_LT(freq_top(10.0f), 0.40);  // hot: close to uniform (1/3)
+}
+
+TEST(Filters, TopK) {
+    auto c = from_probs({0.1, 0.4, 0.2, 0.3});
+    apply_top_k(c, 2);
+    EXPECT_EQ(ids(c), (std::vector<int32_t>{1, 3}));
+    c = from_probs({0.1, 0.4, 0.2, 0.3});
+    apply_top_k(c, 0);  // off: everything stays, sorted
+    EXPECT_EQ(ids(c), (std::vector<int32_t>{1, 3, 2, 0}));
+    // top-k 1 is greedy for any temperature and seed
+    auto l = random_logits(500, 9);
+    SamplingParams p = plain(2.0f);
+    p.top_k = 1;
+    Sampler s(p);
+    for (int i = 0; i < 20; ++i) EXPECT_EQ(s.sample(l.data(), 500), argmax_token(l.data(), 500));
+}
+
+TEST(Filters, TopP) {
+    auto c = from_probs({0.5, 0.3, 0.15, 0.05});
+    apply_top_p(c, 0.75f);  // 0.5 < 0.75 <= 0.8: two tokens
+    EXPECT_EQ(ids(c), (std::vector<int32_t>{0, 1}));
+    c = from_probs({0.5, 0.3, 0.15, 0.05});
+    apply_top_p(c, 0.9f);
+    EXPECT_EQ(ids(c), (std::vector<int32_t>{0, 1, 2}));
+    c = from_probs({0.5, 0.3, 0.15, 0.05});
+    apply_top_p(c, 0.01f);  // always keeps at least one
+    EXPECT_EQ(ids(c), (std::vector<int32_t>{0}));
+    c = from_probs({0.5, 0.3, 0.15, 0.05});
+    apply_top_p(c, 1.0f);
+    EXPECT_EQ(c.size(), 4u);
+}
+
+TEST(Filters, MinP) {
+    auto c = from_probs({0.5, 0.3, 0.15, 0.05});
+    apply_min_p(c, 0.2f);  // threshold 0.1: drops 0.05
+    EXPECT_EQ(ids(c), (std::vector<int32_t>{0, 1, 2}));
+    c = from_probs({0.5, 0.3, 0.15, 0.05});
+    apply_min_p(c, 0.7f);  // threshold 0.35
+    EXPECT_EQ(ids(c), (std::vector<int32_t>{0}));
+    c = from_probs({0.5, 0.3, 0.15, 0.05});
+    apply_min_p(c, 0.0f);
+    EXPECT_EQ(c.size(), 4u);
+}
+
+TEST(Filters, FilteredTokensAreNeverSampled) {
+    auto l = random_logits(2000, 11);
+    SamplingParams p = plain(1.0f);
+    p.top_k = 5;
+    Sampler s(p);
+    auto c = std::vector<TokenCandidate>();
+    for (int i = 0; i < 2000; ++i) c.push_back({i, l[size_t(i)]});
+    apply_top_k(c, 5);
+    const auto allowed = ids(c);
+    for (int i = 0; i < 500; ++i) {
+        const int32_t t = s.sample(l.data(), 2000);
+        EXPECT_NE(std::find(allowed.begin(), allowed.end(), t), allowed.end());
+    }
+}
+
+TEST(Penalties, RepeatPresenceFrequency) {
+    std::deque<int32_t> recent = {1, 2, 2};
+    std::vector<TokenCandidate> c = {{0, 2.0f}, {1, 2.0f}, {2, -1.0f}};
+    apply_penalties(c, recent, 2.0f, 0.0f, 0.0f);
+    EXPECT_FLOAT_EQ(c[0].logit, 2.0f);   // not recent
+    EXPECT_FLOAT_EQ(c[1].logit, 1.0f);   // positive: divided
+    EXPECT_FLOAT_EQ(c[2].logit, -2.0f);  // negative: multiplied
+    c = {{0, 2.0f}, {1, 2.0f}, {2, 2.0f}};
+    apply_penalties(c, recent, 1.0f, 0.5f, 0.25f);
+    EXPECT_FLOAT_EQ(c[0].logit, 2.0f);
+    EXPECT_FLOAT_EQ(c[1].logit, 2.0f - 0.5f - 0.25f);
+    EXPECT_FLOAT_EQ(c[2].logit, 2.0f - 0.5f - 0.5f);  // seen twice
+}
+
+TEST(Penalties, WindowLimitsWhatIsPenalized) {
+    // Token 0 leads slightly; a repeat penalty makes greedy avoid it only while it is in the window.
+    std::vector<float> l = {3.0f, 2.9f, 0.0f};
+    SamplingParams p = plain(0.0f);
+    p.repeat_penalty = 1.5f;
+    p.penalty_last_n = 2;
+    Sampler s(p);
+    EXPECT_EQ(s.sample(l.data(), 3), 0);
+    s.accept(0);
+    EXPECT_EQ(s.sample(l.data(), 3), 1);  // 0 penalized
+    s.accept(2);
+    EXPECT_EQ(s.sample(l.data(), 3), 1);  // still within the last 2
+    s.accept(2);
+    EXPECT_EQ(s.sample(l.data(), 3), 0);  // 0 left the window
+}
+
+TEST(StopStrings, HoldBackReleaseAndStop) {
+    StopStringFilter f({"</end>", "STOP"});
+    EXPECT_EQ(f.feed("Hello "), "Hello ");
+    EXPECT_EQ(f.feed("wor</"), "wor");      // "</" could start "</end>"
+    EXPECT_EQ(f.feed("b>"), "</b>");        // no longer can: released
+    EXPECT_EQ(f.feed("ST"), "");
+    EXPECT_EQ(f.feed("OP and more"), "");   // stop string completed: nothing after it
+    EXPECT_TRUE(f.stopped());
+    EXPECT_EQ(f.feed("x"), "");
+    StopStringFilter g({"STOP"});
+    EXPECT_EQ(g.feed("abcST"), "abc");
+    EXPECT_EQ(g.flush(), "ST");             // end of generation: held text released
+    StopStringFilter h({"\xE6\x96\x87", ""});  // a Chinese stop string; empty ones are ignored
+    EXPECT_EQ(h.feed("a\xE6\x96\x87z"), "a");
+    EXPECT_TRUE(h.stopped());
+    StopStringFilter none({});
+    EXPECT_EQ(none.feed("anything"), "anything");
+}
