@@ -1,6 +1,8 @@
 // Which backends this binary has, and creating one by name. Each backend adds one entry here.
-// Until the SIMD CPU backend (engine/backend/cpu/) lands, "cpu" and "auto" use the reference backend.
+// "cpu" and "auto" use the SIMD CPU backend (engine/backend/cpu/); "reference" the scalar one.
 #include <thread>
+
+#include "engine/backend/cpu/cpu_backend.h"
 
 #include "engine/backend/backend.h"
 #include "engine/backend/reference/reference_backend.h"
@@ -22,11 +24,7 @@ DeviceInfo reference_device_info() {
 
 DeviceList list_devices() {
     DeviceList out;
-    DeviceInfo cpu = reference_device_info();
-    cpu.backend = "cpu";
-    cpu.details = "scalar reference path (the SIMD CPU backend is not built yet), " +
-                  std::to_string(std::thread::hardware_concurrency()) + " hardware threads";
-    out.devices.push_back(cpu);
+    out.devices.push_back(cpu_device_info(cpu_physical_cores()));
     out.devices.push_back(reference_device_info());
     return out;
 }
@@ -34,7 +32,8 @@ DeviceList list_devices() {
 Result<std::unique_ptr<Backend>> create_backend(const std::string& backend, int device, const BackendOptions& opt) {
     if (backend == "reference" || backend == "cpu" || backend == "auto") {
         if (device != 0) return make_error("backend '" + backend + "' has only device 0 (asked for " + std::to_string(device) + ")");
-        return create_reference_backend();
+        if (backend == "reference") return create_reference_backend();
+        return create_cpu_backend(opt);
     }
     if (backend == "vulkan" || backend == "cuda")
         return make_error("backend '" + backend + "' is not built into this binary");

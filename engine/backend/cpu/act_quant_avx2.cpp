@@ -55,7 +55,7 @@ void quantize_act_q8_32_avx2(const float* x, uint8_t* dst, int64_t k) {
         const float id = amax > 0 ? 127.0f / amax : 0.0f;
         __m256i lo, hi;
         quant32(x + 32 * b, _mm256_set1_ps(id), qs + 32 * b, &lo, &hi);
-        d[b] = amax / 127.0f;
+        d[b] = _cvtsh_ss(_cvtss_sh(amax / 127.0f, _MM_FROUND_TO_NEAREST_INT));  // F16 precision, as ggml's q8_0
         s[b] = d[b] * float(hsum_i32(_mm256_add_epi32(lo, hi)));
     }
 }

@@ -11,7 +11,8 @@
 //   Q8_K   (for Q2_K … Q6_K):                 int8 qs[K]; float d[K/256]; int16 bsums[K/16]
 //          x ≈ d[b] * qs[256b + i]; bsums[g] = sum of qs over the 16 elements of group g  (ggml's q8_K)
 //   F32    (float weights, and every type on the scalar path): float x[K]
-// The 8-bit quantization is symmetric round-to-nearest with d = max|x| / 127.
+// The 8-bit quantization is symmetric round-to-nearest with d = max|x| / 127; Q8_32's d is rounded
+// to F16 precision (ggml's q8_0 stores it as F16), so results track llama.cpp's closely.
 #pragma once
 
 #include <cstddef>

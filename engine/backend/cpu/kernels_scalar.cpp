@@ -27,7 +27,9 @@ void quantize_act_q8_32_scalar(const float* x, uint8_t* dst, int64_t k) {
     for (int64_t b = 0; b < k / 32; ++b) {
         float amax = 0;
         for (int i = 0; i < 32; ++i) amax = std::fmax(amax, std::fabs(x[32 * b + i]));
-        const float db = amax / 127.0f, id = amax > 0 ? 127.0f / amax : 0.0f;
+        // The scale is kept at F16 precision, as ggml's q8_0 stores it, so dot products round like
+        // llama.cpp's (the quantization itself uses the unrounded 127/amax, as ggml does).
+        const float db = f16_to_f32(f32_to_f16(amax / 127.0f)), id = amax > 0 ? 127.0f / amax : 0.0f;
         int sum = 0;
         for (int i = 0; i < 32; ++i) {
             const int q = int(std::nearbyint(x[32 * b + i] * id));  // ties to even, like vroundps
