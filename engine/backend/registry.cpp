@@ -6,6 +6,9 @@
 
 #include "engine/backend/backend.h"
 #include "engine/backend/reference/reference_backend.h"
+#ifdef HEARTH_HAVE_VULKAN
+#include "engine/backend/vulkan/vulkan_backend.h"
+#endif
 
 namespace hearth {
 
@@ -26,10 +29,22 @@ DeviceList list_devices() {
     DeviceList out;
     out.devices.push_back(cpu_device_info(cpu_physical_cores()));
     out.devices.push_back(reference_device_info());
+#ifdef HEARTH_HAVE_VULKAN
+    list_vulkan_devices(out);  // in preference order; a note when there is no driver
+#endif
     return out;
 }
 
 Result<std::unique_ptr<Backend>> create_backend(const std::string& backend, int device, const BackendOptions& opt) {
+#ifdef HEARTH_HAVE_VULKAN
+    // "vulkan": device N of hearth-cli devices (0 = the preferred one, a CPU implementation allowed);
+    // "auto": a Vulkan GPU when there is one, never a CPU implementation such as lavapipe.
+    if (backend == "vulkan") return create_vulkan_backend(device, true);
+    if (backend == "auto") {
+        auto b = create_vulkan_backend(-1, false);
+        if (b.ok()) return b;
+    }
+#endif
     if (backend == "reference" || backend == "cpu" || backend == "auto") {
         if (device != 0) return make_error("backend '" + backend + "' has only device 0 (asked for " + std::to_string(device) + ")");
         if (backend == "reference") return create_reference_backend();
