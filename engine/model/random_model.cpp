@@ -66,10 +66,11 @@ GgmlType storage_type(GgmlType want, int64_t cols) {
 
 class TensorMaker {
 public:
-    TensorMaker(gguf::Writer& w, uint64_t seed) : w_(w), rng_(seed) {}
+    TensorMaker(gguf::Writer& w, uint64_t seed, const RandomModelShape& s) : w_(w), rng_(seed), shape_(s) {}
 
     // dims {cols, rows}: rows of `cols` values N(0,1)*scale, stored as `type`.
     Status matrix(const std::string& name, int64_t cols, int64_t rows, GgmlType type, double scale) {
+        if (shape_.tensor_type) type = shape_.tensor_type(name, type);
         std::vector<float> v(static_cast<size_t>(cols * rows));
         for (auto& x : v) x = float(rng_.normal() * scale);
         return store(name, {cols, rows}, v, storage_type(type, cols));
@@ -92,6 +93,7 @@ private:
     }
     gguf::Writer& w_;
     Rng rng_;
+    const RandomModelShape& shape_;
 };
 
 }  // namespace
@@ -136,7 +138,7 @@ Status write_random_llama_model(const std::string& path, const RandomModelShape&
 
     const int hd = s.n_embd / s.n_head, q_dim = s.n_head * hd, kv_dim = s.n_kv_head * hd;
     const bool bias = s.qkv_bias || s.arch == "qwen2";
-    TensorMaker m(w, seed);
+    TensorMaker m(w, seed, s);
     HEARTH_RETURN_IF_ERROR(m.matrix("token_embd.weight", s.n_embd, n_vocab, type, 1.0));
     HEARTH_RETURN_IF_ERROR(m.vector("output_norm.weight", s.n_embd, 1.0, 0.2, false));
     if (!s.tied_output) HEARTH_RETURN_IF_ERROR(m.matrix("output.weight", s.n_embd, n_vocab, type, 1.0 / std::sqrt(s.n_embd)));

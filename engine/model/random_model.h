@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "engine/quant/types.h"
@@ -31,6 +32,9 @@ struct RandomModelShape {
     // generated (<unk>, <s>, </s>, 256 byte tokens, printable ASCII, then "▁"-words).
     std::string vocab_from;
     std::string chat_template;      // tokenizer.chat_template when non-empty
+    // Per-tensor storage type (e.g. llama.cpp's Q4_K_M mixture, engine/model/model_shapes.h): called
+    // with each matrix's name and the requested type; unset = every matrix gets the requested type.
+    std::function<GgmlType(const std::string& tensor, GgmlType requested)> tensor_type;
 };
 
 // Matrices (and token_embd) are stored as `type` (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K);

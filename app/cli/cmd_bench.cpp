@@ -1,0 +1,302 @@
+// hearth-cli bench: prompt-processing and generation speed of a model on a backend, next to this
+// machine's memory read bandwidth measured in the same run (issue 4).
+//
+// - pp: `-p` tokens evaluated as one batch from an empty context; tg: `-n` tokens evaluated one at
+//   a time from an empty context (as llama-bench's pp/tg). Token ids are fixed pseudo-random ids.
+// - Memory read bandwidth: a streaming read over a 512 MiB buffer (16x the 32 MiB L3 of this CPU
+//   kind) with the same number of threads, measured before each repetition's pp and tg runs (so
+//   it sees the same machine load); the buffer is unmapped after each measurement so it never
+//   counts in the model's RSS.
+// - Bytes read per generated token: every weight matrix used for a token (all layers and
+//   `output`; from `token_embd` only the row looked up) plus the KV cache read at the mean context
+//   length of the generation. Effective bandwidth = bytes/token x tokens/s.
+// - Peak RSS: the largest resident set (total, and anonymous = RssAnon) sampled after loading and
+//   after every pp/tg run (scratch buffers stay allocated, so every high point is seen).
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include "app/cli/command.h"
+#include "engine/backend/backend.h"
+#include "engine/gguf/gguf.h"
+#include "engine/model/context.h"
+#include "engine/model/model.h"
+#include "engine/util/json.h"
+
+namespace hearth::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
+
+struct Rss { double total_mb = 0, anon_mb = 0, file_mb = 0, hwm_mb = 0; };
+Rss read_rss() {
+    Rss r;
+    std::ifstream f("/proc/self/status");
+    std::string key;
+    double kb;
+    std::string unit;
+    while (f >> key) {
+        if (key == "VmRSS:" || key == "RssAnon:" || key == "RssFile:" || key == "VmHWM:") {
+            f >> kb >> unit;
+            if (key == "VmRSS:") r.total_mb = kb / 1024;
+            else if (key == "RssAnon:") r.anon_mb = kb / 1024;
+            else if (key == "RssFile:") r.file_mb = kb / 1024;
+            else r.hwm_mb = kb / 1024;
+        } else {
+            f.ignore(1 << 20, '\n');
+        }
+    }
+    return r;
+}
+
+// ---- streaming read bandwidth
+#if defined(__x86_64__)
+__attribute__((target("avx2"))) uint64_t read_slice_avx2(const uint8_t* p, size_t n) {
+    __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+    for (size_t i = 0; i + 128 <= n; i += 128) {
+        a = _mm256_add_epi64(a, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i)));
+        b = _mm256_add_epi64(b, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 32)));
+        c = _mm256_add_epi64(c, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 64)));
+        d = _mm256_add_epi64(d, _mm256_load_si256(reinterpret_cast<const __m256i*>(p + i + 96)));
+    }
+    a = _mm256_add_epi64(_mm256_add_epi64(a, b), _mm256_add_epi64(c, d));
+    alignas(32) uint64_t out[4];
+    _mm256_store_si256(reinterpret_cast<__m256i*>(out), a);
+    return out[0] + out[1] + out[2] + out[3];
+}
+#endif
+uint64_t read_slice(const uint8_t* p, size_t n) {
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx2")) return read_slice_avx2(p, n);
+#endif
+    uint64_t s0 = 0, s1 = 0;
+    for (size_t i = 0; i + 16 <= n; i += 16) {
+        uint64_t a, b;
+        std::memcpy(&a, p + i, 8); std::memcpy(&b, p + i + 8, 8);
+        s0 += a; s1 += b;
+    }
+    return s0 + s1;
+}
+
+// GB/s of `threads` threads each streaming through its slice of a fresh buffer; median of 3 passes.
+double measure_read_bandwidth(int threads, size_t bytes) {
+    void* m = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+    if (m == MAP_FAILED) return 0;
+    uint8_t* buf = static_cast<uint8_t*>(m);
+    for (size_t i = 0; i < bytes; i += 4096) buf[i] = uint8_t(i >> 12);  // real pages, not the zero page
+    const size_t slice = bytes / size_t(threads) / 4096 * 4096;
+    std::vector<double> passes;
+    std::atomic<uint64_t> sink{0};
+    for (int pass = 0; pass < 3; ++pass) {
+        std::atomic<int> ready{0};
+        std::atomic<bool> go{false};
+        std::vector<std::thread> ts;
+        for (int t = 0; t < threads; ++t)
+            ts.emplace_back([&, t] {
+                ready.fetch_add(1);
+                while (!go.load(std::memory_order_acquire)) std::this_thread::yield();
+                sink.fetch_add(read_slice(buf + size_t(t) * slice, slice), std::memory_order_relaxed);
+            });
+        while (ready.load() < threads) std::this_thread::yield();
+        const auto t0 = Clock::now();
+        go.store(true, std::memory_order_release);
+        for (auto& th : ts) th.join();
+        passes.push_back(double(slice) * threads / seconds_since(t0) / 1e9);
+    }
+    munmap(m, bytes);
+    std::sort(passes.begin(), passes.end());
+    return passes[1];
+}
+
+double median(std::vector<double> v) {
+    if (v.empty()) return 0;
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+int run_bench(const std::vector<std::string>& argv) {
+    Args args(argv);
+    const auto model_path = args.take({"-m", "--model"});
+    const auto p_arg = args.take({"-p", "--n-prompt"});
+    const auto n_arg = args.take({"-n", "--n-gen"});
+    const auto t_arg = args.take({"-t", "--threads"});
+    const auto r_arg = args.take({"-r", "--repetitions"});
+    const auto b_arg = args.take({"--backend"});
+    const bool json_out = args.flag({"--json"});
+    if (const std::string u = args.unknown_option(); !u.empty()) return fail("bench: unknown option " + u);
+    if (!args.positionals().empty()) return fail("bench: unexpected argument " + args.positionals()[0]);
+    if (!model_path) return fail("bench: usage: bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--json]");
+    int n_prompt = 512, n_gen = 128, threads = 0, reps = 5;
+    try {
+        if (p_arg) n_prompt = std::stoi(*p_arg);
+        if (n_arg) n_gen = std::stoi(*n_arg);
+        if (t_arg) threads = std::stoi(*t_arg);
+        if (r_arg) reps = std::stoi(*r_arg);
+    } catch (...) {
+        return fail("bench: -p, -n, -t and -r take numbers");
+    }
+    if (n_prompt < 0 || n_gen < 0 || n_prompt + n_gen == 0 || threads < 0 || reps < 1)
+        return fail("bench: need -p >= 0, -n >= 0 (not both 0), -t >= 0 and -r >= 1");
+
+    auto file = gguf::File::open(*model_path);
+    if (!file.ok()) return fail("bench: " + file.message());
+    BackendOptions bo;
+    bo.n_threads = threads;
+    auto backend = create_backend(b_arg.value_or("cpu"), 0, bo);
+    if (!backend.ok()) return fail("bench: " + backend.message());
+    auto model = Model::load(**file, **backend);
+    if (!model.ok()) return fail("bench: " + model.message());
+    const ModelHParams& hp = (*model)->hparams();
+    const int n_ctx = std::max({n_prompt, n_gen, 1});
+    auto ctx = ModelContext::create(**model, n_ctx, GgmlType::F16, std::max(n_prompt, 1));
+    if (!ctx.ok()) return fail("bench: " + ctx.message());
+    if (threads == 0) {
+        // what the backend chose: "… N threads" in its details
+        const std::string& d = (*backend)->device().details;
+        const size_t at = d.rfind(" threads");
+        size_t start = at;
+        while (start > 0 && std::isdigit(static_cast<unsigned char>(d[start - 1]))) --start;
+        if (at != std::string::npos && start < at) threads = std::stoi(d.substr(start, at - start));
+        if (threads == 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
+    }
+
+    // Bytes read per generated token.
+    uint64_t weight_bytes = 0;
+    for (const LayerWeights& L : (*model)->layers())
+        for (const Tensor* t : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) weight_bytes += t->bytes();
+    weight_bytes += (*model)->output().bytes();
+    weight_bytes += (*model)->tok_embd().row_stride;
+    const double mean_ctx = n_gen > 0 ? (n_gen + 1) / 2.0 : 0.0;  // cells attended at positions 0..n-1
+    const double kv_bytes = 2.0 * hp.n_layer * hp.n_kv_head * hp.head_dim * 2.0 * mean_ctx;  // K and V, F16
+    const double bytes_per_token = double(weight_bytes) + kv_bytes;
+
+    std::mt19937 rng(1234);
+    std::uniform_int_distribution<int> tok(3, hp.n_vocab - 1);
+    std::vector<int32_t> prompt(size_t(std::max(n_prompt, 1)));
+    for (auto& t : prompt) t = tok(rng);
+    std::vector<int32_t> gen(size_t(std::max(n_gen, 1)));
+    for (auto& t : gen) t = tok(rng);
+
+    std::vector<float> logits;
+    Rss peak = read_rss();
+    auto sample_rss = [&] {
+        const Rss r = read_rss();
+        peak.total_mb = std::max(peak.total_mb, r.total_mb);
+        peak.anon_mb = std::max(peak.anon_mb, r.anon_mb);
+        peak.file_mb = std::max(peak.file_mb, r.file_mb);
+    };
+    auto run_pp = [&]() -> Result<double> {
+        const auto t0 = Clock::now();
+        HEARTH_RETURN_IF_ERROR((*ctx)->eval(prompt.data(), n_prompt, 0, 1, &logits));
+        return seconds_since(t0);
+    };
+    auto run_tg = [&]() -> Result<double> {
+        const auto t0 = Clock::now();
+        for (int i = 0; i < n_gen; ++i) HEARTH_RETURN_IF_ERROR((*ctx)->eval(&gen[size_t(i)], 1, i, 1, &logits));
+        return seconds_since(t0);
+    };
+
+    // Warm-up: pages the weights in from the file, sizes the scratch buffers.
+    if (n_prompt > 0) { auto w = run_pp(); if (!w.ok()) return fail("bench: " + w.message()); }
+    if (n_gen > 0) { auto w = run_tg(); if (!w.ok()) return fail("bench: " + w.message()); }
+    sample_rss();
+
+    const size_t bw_bytes = size_t(512) << 20;
+    std::vector<double> pp_tps, tg_tps, bw;
+    for (int r = 0; r < reps; ++r) {
+        if (n_prompt > 0) {
+            bw.push_back(measure_read_bandwidth(threads, bw_bytes));
+            auto s = run_pp();
+            if (!s.ok()) return fail("bench: " + s.message());
+            pp_tps.push_back(n_prompt / *s);
+            sample_rss();
+        }
+        if (n_gen > 0) {
+            bw.push_back(measure_read_bandwidth(threads, bw_bytes));
+            auto s = run_tg();
+            if (!s.ok()) return fail("bench: " + s.message());
+            tg_tps.push_back(n_gen / *s);
+            sample_rss();
+        }
+        if (!json_out)
+            std::fprintf(stderr, "bench: repetition %d/%d: pp %.2f tok/s, tg %.2f tok/s, read bandwidth %.1f GB/s\n", r + 1, reps,
+                         pp_tps.empty() ? 0.0 : pp_tps.back(), tg_tps.empty() ? 0.0 : tg_tps.back(), bw.back());
+    }
+
+    const double pp = median(pp_tps), tg = median(tg_tps), mem = median(bw);
+    const double tg_gbps = tg * bytes_per_token / 1e9;
+    const double pct = mem > 0 ? 100.0 * tg_gbps / mem : 0.0;
+    auto mn = [](const std::vector<double>& v) { return v.empty() ? 0.0 : *std::min_element(v.begin(), v.end()); };
+    auto mx = [](const std::vector<double>& v) { return v.empty() ? 0.0 : *std::max_element(v.begin(), v.end()); };
+    std::ifstream la("/proc/loadavg");
+    std::string load1;
+    la >> load1;
+
+    if (json_out) {
+        json::Value o = json::Value::object();
+        o.set("model", *model_path);
+        o.set("backend", (*backend)->device().backend + ": " + (*backend)->device().name + ", " + (*backend)->device().details);
+        o.set("threads", threads);
+        o.set("repetitions", reps);
+        o.set("n_prompt", n_prompt);
+        o.set("n_gen", n_gen);
+        o.set("pp_tps", pp);
+        o.set("pp_tps_min", mn(pp_tps));
+        o.set("pp_tps_max", mx(pp_tps));
+        o.set("tg_tps", tg);
+        o.set("tg_tps_min", mn(tg_tps));
+        o.set("tg_tps_max", mx(tg_tps));
+        o.set("bytes_per_token", bytes_per_token);
+        o.set("tg_gbps", tg_gbps);
+        o.set("mem_read_gbps", mem);
+        o.set("mem_read_gbps_min", mn(bw));
+        o.set("mem_read_gbps_max", mx(bw));
+        o.set("tg_bandwidth_pct", pct);
+        o.set("peak_rss_mb", peak.total_mb);
+        o.set("peak_rss_anon_mb", peak.anon_mb);
+        o.set("peak_rss_file_mb", peak.file_mb);
+        o.set("loadavg_1min", load1);
+        std::printf("%s\n", o.dump().c_str());
+    } else {
+        std::printf("model      %s (%s)\n", model_path->c_str(), (*model)->hparams().arch.c_str());
+        std::printf("backend    %s: %s, %s\n", (*backend)->device().backend.c_str(), (*backend)->device().name.c_str(),
+                    (*backend)->device().details.c_str());
+        if (n_prompt > 0)
+            std::printf("pp%-4d     %8.2f tok/s  (median of %d; min %.2f, max %.2f)\n", n_prompt, pp, reps, mn(pp_tps), mx(pp_tps));
+        if (n_gen > 0) {
+            std::printf("tg%-4d     %8.2f tok/s  (median of %d; min %.2f, max %.2f)\n", n_gen, tg, reps, mn(tg_tps), mx(tg_tps));
+            std::printf("tg bytes   %.1f MB/token (weights %.1f MB + KV %.2f MB at mean context %.1f)\n",
+                        bytes_per_token / 1e6, weight_bytes / 1e6, kv_bytes / 1e6, mean_ctx);
+            std::printf("tg         %8.2f GB/s effective = %.1f%% of the measured read bandwidth\n", tg_gbps, pct);
+        }
+        std::printf("read bw    %8.2f GB/s  (streaming read, %d threads, median of %zu; min %.2f, max %.2f)\n", mem, threads,
+                    bw.size(), mn(bw), mx(bw));
+        std::printf("peak RSS   %8.1f MB total, %.1f MB anonymous, %.1f MB file-backed (mmapped weights)\n", peak.total_mb,
+                    peak.anon_mb, peak.file_mb);
+        std::printf("load avg   %s (1 min)\n", load1.c_str());
+    }
+    return 0;
+}
+
+const Registrar reg{"bench", "-m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--backend cpu] [--json]",
+                    "measure prompt/generation speed and memory bandwidth", run_bench};
+
+}  // namespace
+}  // namespace hearth::cli

@@ -1,0 +1,17 @@
+# make-model (tiny shape, the Q4_K_M mixture) then bench --json on it; checks the JSON fields.
+execute_process(COMMAND ${CLI} make-model --shape tiny --type Q4_K_M -o ${OUT} RESULT_VARIABLE rc ERROR_VARIABLE err)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "make-model failed (${rc}): ${err}")
+endif()
+execute_process(COMMAND ${CLI} bench -m ${OUT} -p 16 -n 4 -r 2 -t 2 --json
+                RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+file(REMOVE ${OUT})
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "bench failed (${rc}): ${err}")
+endif()
+foreach(field pp_tps tg_tps tg_gbps mem_read_gbps tg_bandwidth_pct peak_rss_mb)
+  if(NOT out MATCHES "\"${field}\": [0-9]")
+    message(FATAL_ERROR "bench --json lacks a numeric ${field}: ${out}")
+  endif()
+endforeach()
+message(STATUS "bench output: ${out}")
