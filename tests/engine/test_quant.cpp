@@ -5,9 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <random>
+#include <string>
 #include <vector>
+
+#include <sys/wait.h>
 
 #include "engine/gguf/gguf.h"
 #include "engine/quant/quant.h"
@@ -520,3 +525,170 @@ TEST(Quantize, Errors) {
 }
 
 }  // namespace
+
+// ---- hearth-cli quantize / info ----------------------------------------------------------------
+
+namespace cli {
+
+struct Run {
+    int rc = -1;
+    std::string out;  // stdout and stderr together
+};
+
+Run run(const std::string& args) {
+    Run r;
+    const std::string cmd = std::string(HEARTH_CLI_PATH) + " " + args + " 2>&1";
+    FILE* p = popen(cmd.c_str(), "r");
+    if (!p) return r;
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
+    const int status = pclose(p);
+    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
+
+bool available() { return std::filesystem::exists(HEARTH_CLI_PATH); }
+
+}  // namespace cli
+
+#define REQUIRE_CLI() \
+    if (!cli::available()) GTEST_SKIP() << "hearth-cli not built at " HEARTH_CLI_PATH
+
+TEST(QuantizeCli, Q8_0MatchesLlamaCppFileTensorForTensor) {
+    REQUIRE_CLI();
+    HEARTH_REQUIRE_TESTDATA(dir);
+    const std::string out = ::testing::TempDir() + "hearth_cli_q8.gguf";
+    const auto r = cli::run("quantize " + dir + "/reference/ref-llama-f32.gguf " + out + " Q8_0 --quiet");
+    ASSERT_EQ(r.rc, 0) << r.out;
+    EXPECT_NE(r.out.find("23 matrices -> Q8_0"), std::string::npos) << r.out;
+    auto mine = gguf::File::open(out);
+    ASSERT_TRUE(mine.ok()) << mine.message();
+    auto ref = gguf::File::open(dir + "/reference/ref-llama-q8_0.gguf");
+    ASSERT_TRUE(ref.ok()) << ref.message();
+    EXPECT_EQ(*(*mine)->get_int("general.file_type", -1), 7);
+    EXPECT_EQ(*(*mine)->get_string("general.architecture"), "llama");
+    EXPECT_EQ((*mine)->get_string_array("tokenizer.ggml.tokens")->size(), 32000u);
+    ASSERT_EQ((*mine)->tensors().size(), (*ref)->tensors().size());
+    for (const auto& t : (*ref)->tensors()) {
+        const gguf::TensorInfo* m = (*mine)->tensor(t.name);
+        ASSERT_NE(m, nullptr) << t.name;
+        EXPECT_EQ(m->type, t.type) << t.name;
+        EXPECT_EQ(m->dims, t.dims) << t.name;
+        ASSERT_EQ(m->n_bytes, t.n_bytes) << t.name;
+        EXPECT_EQ(std::memcmp(m->data, t.data, t.n_bytes), 0) << t.name;
+    }
+    std::filesystem::remove(out);
+}
+
+TEST(QuantizeCli, KQuantsOnASyntheticModel) {
+    REQUIRE_CLI();
+    // F16 matrices with 256-wide rows, an F16 norm (becomes F32), a matrix whose rows do not fit
+    // the block size (kept), an integer tensor (kept).
+    std::mt19937 rng(5);
+    std::normal_distribution<float> nd(0.0f, 0.05f);
+    std::vector<f16_t> w(256 * 8), norm(256);
+    for (auto& v : w) v = f32_to_f16(nd(rng));
+    for (size_t k = 0; k < norm.size(); ++k) norm[k] = f32_to_f16(1.0f + 0.001f * float(k));
+    std::vector<float> narrow(64 * 4, 0.5f);
+    std::vector<int32_t> ints(16, 7);
+    gguf::Writer wr;
+    wr.set_string("general.architecture", "llama");
+    wr.set_u32("general.file_type", 1);
+    wr.set_u32("llama.context_length", 2048);
+    wr.set_string("tokenizer.chat_template", "{{ messages }}");
+    wr.set_string_array("tokenizer.ggml.tokens", {"a", "b", "c"});
+    ASSERT_TRUE(wr.add_tensor("blk.0.ffn_up.weight", GgmlType::F16, {256, 8}, w.data(), w.size() * 2).ok());
+    ASSERT_TRUE(wr.add_tensor("blk.0.attn_norm.weight", GgmlType::F16, {256}, norm.data(), norm.size() * 2).ok());
+    ASSERT_TRUE(wr.add_tensor("blk.0.narrow.weight", GgmlType::F32, {64, 4}, narrow.data(), narrow.size() * 4).ok());
+    ASSERT_TRUE(wr.add_tensor("ids", GgmlType::I32, {16}, ints.data(), ints.size() * 4).ok());
+    const std::string in = ::testing::TempDir() + "hearth_cli_in.gguf";
+    ASSERT_TRUE(wr.write(in).ok());
+
+    for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K, GgmlType::Q4_0}) {
+        const std::string tn(type_name(t));
+        SCOPED_TRACE(tn);
+        const std::string out = ::testing::TempDir() + "hearth_cli_" + tn + ".gguf";
+        const auto r = cli::run("quantize " + in + " " + out + " " + tn + " --threads 2");
+        ASSERT_EQ(r.rc, 0) << r.out;
+        auto f = gguf::File::open(out);
+        ASSERT_TRUE(f.ok()) << f.message();
+        const gguf::TensorInfo* q = (*f)->tensor("blk.0.ffn_up.weight");
+        ASSERT_NE(q, nullptr);
+        EXPECT_EQ(q->type, t);
+        // Same bytes as quantizing the F16 values directly.
+        std::vector<float> x(w.size());
+        dequantize_row(GgmlType::F16, w.data(), x.data(), int64_t(x.size()));
+        std::vector<uint8_t> expect(row_bytes(t, 256) * 8);
+        ASSERT_TRUE(quantize_row(t, x.data(), expect.data(), int64_t(x.size())).ok());
+        ASSERT_EQ(q->n_bytes, expect.size());
+        EXPECT_EQ(std::memcmp(q->data, expect.data(), expect.size()), 0);
+        const gguf::TensorInfo* n = (*f)->tensor("blk.0.attn_norm.weight");
+        ASSERT_NE(n, nullptr);
+        EXPECT_EQ(n->type, GgmlType::F32);
+        for (size_t k = 0; k < norm.size(); ++k) EXPECT_EQ(reinterpret_cast<const float*>(n->data)[k], f16_to_f32(norm[k]));
+        const bool narrow_fits = traits(t).block_elems <= 64;
+        EXPECT_EQ((*f)->tensor("blk.0.narrow.weight")->type, narrow_fits ? t : GgmlType::F32);
+        EXPECT_EQ((*f)->tensor("ids")->type, GgmlType::I32);
+        EXPECT_EQ(std::memcmp((*f)->tensor("ids")->data, ints.data(), 64), 0);
+        EXPECT_EQ(*(*f)->get_string("tokenizer.chat_template"), "{{ messages }}");
+        EXPECT_NE(*(*f)->get_int("general.file_type", 0), 1);
+        std::filesystem::remove(out);
+    }
+    std::filesystem::remove(in);
+}
+
+TEST(QuantizeCli, ClearErrors) {
+    REQUIRE_CLI();
+    HEARTH_REQUIRE_TESTDATA(dir);
+    const std::string f32 = dir + "/reference/ref-llama-f32.gguf";
+    const std::string out = ::testing::TempDir() + "hearth_cli_err.gguf";
+    struct Case {
+        std::string args, expect;
+    };
+    const Case cases[] = {
+        {"quantize " + f32 + " " + out + " Q4_K_M", "mixtures such as Q4_K_M are not supported yet"},
+        {"quantize " + f32 + " " + out + " Q3_K", "unsupported type 'Q3_K'"},
+        {"quantize " + f32 + " " + out, "usage: hearth-cli quantize"},
+        {"quantize /nonexistent/in.gguf " + out + " Q8_0", "/nonexistent/in.gguf: cannot open"},
+        {"quantize " + f32 + " " + f32 + " Q8_0", "must not be the input file"},
+        {"quantize " + f32 + " /nonexistent-dir/out.gguf Q8_0 -q", "cannot create"},
+        {"quantize " + f32 + " " + out + " Q4_K", "row lengths are not multiples of 256"},  // n_embd 64
+        {"quantize " + dir + "/vocab/ggml-vocab-gpt-2.gguf " + out + " Q8_0", "has no tensors"},
+        {"quantize " + f32 + " " + out + " Q8_0 --threads zero", "--threads needs a number"},
+        {"quantize " + f32 + " " + out + " Q8_0 --bogus", "unknown option --bogus"},
+    };
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.args);
+        const auto r = cli::run(c.args);
+        EXPECT_NE(r.rc, 0) << r.out;
+        EXPECT_NE(r.out.find(c.expect), std::string::npos) << r.out;
+        EXPECT_FALSE(std::filesystem::exists(out));
+    }
+    // A model file that is not GGUF is an error too.
+    const auto r = cli::run("quantize " + dir + "/reference/prompt.txt " + out + " Q8_0");
+    EXPECT_NE(r.rc, 0);
+    EXPECT_NE(r.out.find("not a GGUF file"), std::string::npos) << r.out;
+}
+
+TEST(InfoCli, ReportsModelAndVocabularyFiles) {
+    REQUIRE_CLI();
+    HEARTH_REQUIRE_TESTDATA(dir);
+    auto r = cli::run("info " + dir + "/reference/ref-llama-q4_0.gguf");
+    ASSERT_EQ(r.rc, 0) << r.out;
+    for (const char* want : {"architecture:   llama", "parameters:     4.23 M (4225472)", "F32: 7, Q4_0: 22, Q8_0: 1",
+                             "context length: 512", "vocabulary:     32000 tokens (llama", "chat template:  no",
+                             "file type:      mostly Q4_0"}) {
+        EXPECT_NE(r.out.find(want), std::string::npos) << "missing '" << want << "' in:\n" << r.out;
+    }
+    r = cli::run("info " + dir + "/vocab/ggml-vocab-deepseek-llm.gguf --all");
+    ASSERT_EQ(r.rc, 0) << r.out;
+    EXPECT_NE(r.out.find("vocabulary:     102400 tokens (gpt2, pre-tokenizer deepseek-llm)"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("tokenizer.ggml.tokens"), std::string::npos) << r.out;  // --all lists keys
+    EXPECT_NE(r.out.find("parameters:     0"), std::string::npos) << r.out;
+    r = cli::run("info /nonexistent.gguf");
+    EXPECT_NE(r.rc, 0);
+    EXPECT_NE(r.out.find("/nonexistent.gguf: cannot open"), std::string::npos) << r.out;
+    r = cli::run("info");
+    EXPECT_NE(r.rc, 0);
+}
