@@ -78,6 +78,7 @@ struct Stmt {
     ExprPtr target;    // For, Set, SetBlock: Name, Tuple of Names, or GetAttr on a namespace name
     ExprPtr filter;    // For's `if`; SetBlock's filter chain (applied to its output)
     bool recursive = false;
+    bool uses_loop = true;  // For: the body mentions `loop` (else the loop object is not built)
     std::vector<ExprPtr> conditions;
     std::vector<Body> bodies;
     Body body, else_body;

@@ -60,6 +60,12 @@ Value f_attr(I in, V v, A a) {
     a.check("attr", 1, {"name"});
     const Value* name = a.get(0, "name");
     if (!name || !name->is_string()) fail("attr filter needs an attribute name");
+    // Python getattr only: a dict's items are not attributes (its methods are).
+    if (v.is_dict() || v.is_sequence() || v.is_string()) {
+        Value m = bound_method(v, name->as_string());
+        if (!m.is_undefined()) return m;
+        return Value::undefined("'" + v.type_name() + " object' has no attribute '" + name->as_string() + "'");
+    }
     return in.get_attr(v, name->as_string());
 }
 

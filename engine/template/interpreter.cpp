@@ -123,6 +123,11 @@ void Interpreter::exec_for(const Stmt& s, const Value& iterable, const std::shar
         step();
         auto iter_scope = std::make_shared<Scope>();
         iter_scope->parent = scope;
+        if (!s.uses_loop) {
+            assign(*s.target, items[size_t(i)], iter_scope);
+            if (exec(s.body, iter_scope, out) == Flow::Break) break;
+            continue;
+        }
         auto attrs = std::make_shared<Dict>();
         auto put = [&](const char* k, Value v) { attrs->emplace_back(Value(k), std::move(v)); };
         put("index", Value(i + 1));
@@ -235,7 +240,7 @@ Value Interpreter::make_macro(const std::string& name, const std::vector<MacroPa
             sc->set(p.name, p.default_value ? in.eval(*p.default_value, sc)
                                             : Value::undefined("'" + p.name + "' is undefined"));
         }
-        sc->set("varargs", Value(std::move(varargs)));
+        sc->set("varargs", Value(std::move(varargs), true));
         sc->set("kwargs", Value(std::move(kwargs)));
         std::string out;
         in.render(*b, sc, out);

@@ -19,7 +19,7 @@ namespace hearth::jinja {
 
 struct Limits {
     size_t max_output_bytes = size_t(64) << 20;  // a runaway template stops with an error, not OOM
-    uint64_t max_steps = 50'000'000;              // statements + expressions evaluated
+    uint64_t max_steps = 10'000'000;              // statements + expressions evaluated (real templates: < 100k)
     int max_call_depth = 200;                     // nested macro calls (recursion)
 };
 

@@ -11,6 +11,7 @@ namespace {
 
 using TT = Token::Type;
 constexpr int kMaxNesting = 200;  // hostile templates must not overflow the stack
+constexpr int kMaxChain = 1000;   // operands in one left-associative chain (a + b + …): the tree's depth
 
 class Parser {
 public:
@@ -86,6 +87,11 @@ private:
     }
 
     static ExprPtr make(Expr::Kind k, int line) { return std::make_unique<Expr>(k, line); }
+
+    // Left-associative chains build trees as deep as they are long; evaluation recurses that deep.
+    void chain_step(int& n) const {
+        if (++n > kMaxChain) error("expression too long (more than " + std::to_string(kMaxChain) + " chained operations)");
+    }
 
     // ------------------------------------------------------------------ statements
 
@@ -194,11 +200,31 @@ private:
         if (skip_name("if")) s->filter = parse_expression(true);
         s->recursive = skip_name("recursive");
         s->body = parse_body({"endfor", "else"});
+        s->uses_loop = s->recursive || mentions_loop(s->body);
         if (next().value == "else") {
             s->else_body = parse_body({"endfor"});
             next();
         }
         return s;
+    }
+
+    // Whether any expression in the body (nested statements included) names `loop`.
+    static bool mentions_loop(const Expr* e) {
+        if (!e) return false;
+        if (e->kind == Expr::Kind::Name && e->name == "loop") return true;
+        for (const ExprPtr& c : e->children) if (mentions_loop(c.get())) return true;
+        for (const auto& kw : e->keywords) if (mentions_loop(kw.second.get())) return true;
+        return mentions_loop(e->star_args.get()) || mentions_loop(e->star_kwargs.get());
+    }
+    static bool mentions_loop(const Body& body) {
+        for (const StmtPtr& s : body) {
+            if (mentions_loop(s->expr.get()) || mentions_loop(s->target.get()) || mentions_loop(s->filter.get())) return true;
+            for (const ExprPtr& c : s->conditions) if (mentions_loop(c.get())) return true;
+            for (const Body& b : s->bodies) if (mentions_loop(b)) return true;
+            for (const MacroParam& p : s->params) if (mentions_loop(p.default_value.get())) return true;
+            if (mentions_loop(s->body) || mentions_loop(s->else_body)) return true;
+        }
+        return false;
     }
 
     StmtPtr parse_set() {
@@ -335,7 +361,9 @@ private:
         if (!with_condexpr) return parse_or();
         const int ln = line();
         ExprPtr expr = parse_or();
+        int n = 0;
         while (skip_name("if")) {
+            chain_step(n);
             auto c = make(Expr::Kind::CondExpr, ln);
             c->children.push_back(parse_or());
             c->children.push_back(std::move(expr));
@@ -356,14 +384,16 @@ private:
     ExprPtr parse_or() {
         const int ln = line();
         ExprPtr left = parse_and();
-        while (skip_name("or")) left = binary("or", std::move(left), parse_and(), ln);
+        int n = 0;
+        while (skip_name("or") && (chain_step(n), true)) left = binary("or", std::move(left), parse_and(), ln);
         return left;
     }
 
     ExprPtr parse_and() {
         const int ln = line();
         ExprPtr left = parse_not();
-        while (skip_name("and")) left = binary("and", std::move(left), parse_not(), ln);
+        int n = 0;
+        while (skip_name("and") && (chain_step(n), true)) left = binary("and", std::move(left), parse_not(), ln);
         return left;
     }
 
@@ -410,7 +440,9 @@ private:
     ExprPtr parse_math1() {
         const int ln = line();
         ExprPtr left = parse_concat();
+        int n = 0;
         while (is_op("+") || is_op("-")) {
+            chain_step(n);
             const std::string op = next().value;
             left = binary(op == "+" ? "+" : "-", std::move(left), parse_concat(), ln);
         }
@@ -420,14 +452,17 @@ private:
     ExprPtr parse_concat() {
         const int ln = line();
         ExprPtr left = parse_math2();
-        while (skip_op("~")) left = binary("~", std::move(left), parse_math2(), ln);
+        int n = 0;
+        while (skip_op("~") && (chain_step(n), true)) left = binary("~", std::move(left), parse_math2(), ln);
         return left;
     }
 
     ExprPtr parse_math2() {
         const int ln = line();
         ExprPtr left = parse_pow();
+        int n = 0;
         while (is_op("*") || is_op("/") || is_op("//") || is_op("%")) {
+            chain_step(n);
             const std::string op = next().value;
             const char* name = op == "*" ? "*" : op == "/" ? "/" : op == "//" ? "//" : "%";
             left = binary(name, std::move(left), parse_pow(), ln);
@@ -438,7 +473,8 @@ private:
     ExprPtr parse_pow() {
         const int ln = line();
         ExprPtr left = parse_unary(true);
-        while (skip_op("**")) left = binary("**", std::move(left), parse_unary(true), ln);
+        int n = 0;
+        while (skip_op("**") && (chain_step(n), true)) left = binary("**", std::move(left), parse_unary(true), ln);
         return left;
     }
 
@@ -525,7 +561,9 @@ private:
     }
 
     ExprPtr parse_postfix(ExprPtr node) {
+        int n = 0;
         while (true) {
+            chain_step(n);
             if (is_op(".") || is_op("[")) node = parse_subscript(std::move(node));
             else if (is_op("(")) node = parse_call(std::move(node));
             else break;
@@ -534,7 +572,9 @@ private:
     }
 
     ExprPtr parse_filter_expr(ExprPtr node) {
+        int n = 0;
         while (true) {
+            chain_step(n);
             if (is_op("|")) node = parse_filter(std::move(node), false);
             else if (is_name("is")) node = parse_test(std::move(node));
             else if (is_op("(")) node = parse_call(std::move(node));
@@ -639,7 +679,9 @@ private:
     }
 
     ExprPtr parse_filter(ExprPtr node, bool start_inline) {
+        int n = 0;
         while (is_op("|") || start_inline) {
+            chain_step(n);
             if (!start_inline) next();
             start_inline = false;
             auto e = make(Expr::Kind::Filter, line());
