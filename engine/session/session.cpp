@@ -101,7 +101,9 @@ Status SessionImpl::init(const ModelOptions& opt, const ProgressFn& progress) {
     if (auto t = file_->get_string("tokenizer.chat_template", ""); t.ok()) info_.chat_template = *t;
     info_.template_has_think = info_.chat_template.find("<think>") != std::string::npos;
     const DeviceInfo& dev = backend_->device();
-    info_.backend_description = dev.name + " (" + dev.backend + ")";
+    const std::string label = dev.backend == "cpu" ? "CPU" : dev.backend == "cuda" ? "CUDA" : dev.backend == "vulkan" ? "Vulkan"
+                              : dev.backend == "reference" ? "Reference" : dev.backend;
+    info_.backend_description = label + ": " + dev.name + (dev.details.empty() ? "" : " (" + dev.details + ")");
     info_.weight_bytes = model_->weight_bytes();
     info_.kv_bytes = ctx_->kv_bytes();
     if (progress && !progress(1.0f)) return make_error("loading cancelled");
