@@ -15,6 +15,7 @@ PACKAGES=(
   qml6-module-qtquick qml6-module-qtquick-controls qml6-module-qtquick-layouts qml6-module-qtquick-window
   qml6-module-qtquick-dialogs qml6-module-qtquick-templates qml6-module-qtqml-workerscript
   qml6-module-qtcore qml6-module-qt-labs-settings qml6-module-qttest qt6-qpa-plugins libgl-dev
+  libqt6svg6
   # Chinese: CJK font and the Fcitx 5 input-method plugin for Qt 6 (IBus support is built into Qt)
   fonts-noto-cjk fcitx5-frontend-qt6
   # store

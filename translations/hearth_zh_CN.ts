@@ -1,4 +1,632 @@
 <?xml version="1.0" encoding="utf-8"?>
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
+<context>
+    <name>ChatPage</name>
+    <message>
+        <source>New conversation</source>
+        <translation>新对话</translation>
+    </message>
+    <message>
+        <source>Choose a model…</source>
+        <translation>选择模型…</translation>
+    </message>
+    <message>
+        <source>Think</source>
+        <translation>思考</translation>
+    </message>
+    <message>
+        <source>Let the model reason before it answers</source>
+        <translation>让模型先推理再回答</translation>
+    </message>
+    <message>
+        <source>System prompt</source>
+        <translation>系统提示词</translation>
+    </message>
+    <message>
+        <source>System prompt for this conversation, e.g. “You are a concise assistant.”</source>
+        <translation>本对话的系统提示词，例如“你是一个简洁的助手。”</translation>
+    </message>
+    <message>
+        <source>Loading model…</source>
+        <translation>正在加载模型…</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>No model yet. Import a .gguf file on the Models page to start chatting. Everything stays on this computer.</source>
+        <translation>还没有模型。请在“模型”页面导入一个 .gguf 文件后开始聊天。所有内容都只保存在这台电脑上。</translation>
+    </message>
+    <message>
+        <source>Ask anything. Your conversations stay on this computer.</source>
+        <translation>尽管提问。你的对话只保存在这台电脑上。</translation>
+    </message>
+    <message>
+        <source>Go to Models</source>
+        <translation>前往模型页面</translation>
+    </message>
+    <message>
+        <source>Message (Enter to send, Shift+Enter for a new line)</source>
+        <translation>输入消息（Enter 发送，Shift+Enter 换行）</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <source>Send</source>
+        <translation>发送</translation>
+    </message>
+    <message>
+        <source>Stop generating (Esc)</source>
+        <translation>停止生成（Esc）</translation>
+    </message>
+    <message>
+        <source>Send (Enter)</source>
+        <translation>发送（Enter）</translation>
+    </message>
+    <message>
+        <source>Loading %1…</source>
+        <translation>正在加载 %1…</translation>
+    </message>
+    <message>
+        <source>No model loaded</source>
+        <translation>未加载模型</translation>
+    </message>
+    <message>
+        <source>prompt %1 tok/s</source>
+        <translation>提示词 %1 词元/秒</translation>
+    </message>
+    <message>
+        <source>generation %1 tok/s</source>
+        <translation>生成 %1 词元/秒</translation>
+    </message>
+    <message>
+        <source>context %1 / %2</source>
+        <translation>上下文 %1 / %2</translation>
+    </message>
+    <message>
+        <source>generating…</source>
+        <translation>正在生成…</translation>
+    </message>
+</context>
+<context>
+    <name>ErrorBanner</name>
+    <message>
+        <source>Copy</source>
+        <translation>复制</translation>
+    </message>
+    <message>
+        <source>Dismiss</source>
+        <translation>关闭</translation>
+    </message>
+</context>
+<context>
+    <name>ImagePage</name>
+    <message>
+        <source>Image generation</source>
+        <translation>图像生成</translation>
+    </message>
+    <message>
+        <source>Image generation is not built yet. A later version of Hearth will turn text into pictures here, on this computer, with Stable Diffusion models.</source>
+        <translation>图像生成功能尚未实现。Hearth 的后续版本将在这里用 Stable Diffusion 模型在本机把文字变成图片。</translation>
+    </message>
+</context>
+<context>
+    <name>Main</name>
+    <message>
+        <source>%1 — Hearth</source>
+        <translation>%1 — Hearth</translation>
+    </message>
+    <message>
+        <source>Hearth</source>
+        <translation>Hearth</translation>
+    </message>
+</context>
+<context>
+    <name>MessageDelegate</name>
+    <message>
+        <source>You</source>
+        <translation>你</translation>
+    </message>
+    <message>
+        <source>Assistant</source>
+        <translation>助手</translation>
+    </message>
+    <message>
+        <source>System</source>
+        <translation>系统</translation>
+    </message>
+    <message>
+        <source>Outside the context window: the model no longer sees this message.</source>
+        <translation>已移出上下文窗口：模型不再能看到这条消息。</translation>
+    </message>
+    <message>
+        <source>…</source>
+        <translation>…</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Send</source>
+        <translation>发送</translation>
+    </message>
+    <message>
+        <source>Copy</source>
+        <translation>复制</translation>
+    </message>
+    <message>
+        <source>Edit</source>
+        <translation>编辑</translation>
+    </message>
+    <message>
+        <source>Regenerate</source>
+        <translation>重新生成</translation>
+    </message>
+    <message>
+        <source>code</source>
+        <translation>代码</translation>
+    </message>
+    <message>
+        <source>Copied</source>
+        <translation>已复制</translation>
+    </message>
+    <message>
+        <source>Copy code</source>
+        <translation>复制代码</translation>
+    </message>
+    <message>
+        <source>Thinking…</source>
+        <translation>思考中…</translation>
+    </message>
+    <message>
+        <source>Reasoning</source>
+        <translation>推理过程</translation>
+    </message>
+</context>
+<context>
+    <name>ModelsPage</name>
+    <message>
+        <source>Models</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <source>Folder: %1</source>
+        <translation>文件夹：%1</translation>
+    </message>
+    <message>
+        <source>Refresh</source>
+        <translation>刷新</translation>
+    </message>
+    <message>
+        <source>Import…</source>
+        <translation>导入…</translation>
+    </message>
+    <message>
+        <source>Importing %1</source>
+        <translation>正在导入 %1</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>No models yet. Choose Import… to add a .gguf file (for example a Q4_K_M quantization of Qwen2.5 or DeepSeek-R1-Distill). Models run entirely on this computer.</source>
+        <translation>还没有模型。点击“导入…”添加一个 .gguf 文件（例如 Qwen2.5 或 DeepSeek-R1-Distill 的 Q4_K_M 量化版本）。模型完全在这台电脑上运行。</translation>
+    </message>
+    <message>
+        <source>Use for this conversation</source>
+        <translation>用于本对话</translation>
+    </message>
+    <message>
+        <source>Delete…</source>
+        <translation>删除…</translation>
+    </message>
+    <message>
+        <source>%1 parameters</source>
+        <translation>%1 参数</translation>
+    </message>
+    <message>
+        <source>context %1</source>
+        <translation>上下文 %1</translation>
+    </message>
+    <message>
+        <source>%1 files</source>
+        <translation>%1 个文件</translation>
+    </message>
+    <message>
+        <source>reasoning</source>
+        <translation>推理模型</translation>
+    </message>
+    <message>
+        <source>Needs about %1 of memory at a %2-token context.</source>
+        <translation>在 %2 词元的上下文下约需 %1 内存。</translation>
+    </message>
+    <message>
+        <source>Will not fit: needs about %1 at a %2-token context, more than the free memory. Lower the context length or choose a smaller quantization.</source>
+        <translation>内存不足：在 %2 词元的上下文下约需 %1，超过了可用内存。请降低上下文长度或选择更小的量化版本。</translation>
+    </message>
+    <message>
+        <source>Cannot be used: %1</source>
+        <translation>无法使用：%1</translation>
+    </message>
+    <message>
+        <source>Import a GGUF model</source>
+        <translation>导入 GGUF 模型</translation>
+    </message>
+    <message>
+        <source>GGUF models (*.gguf)</source>
+        <translation>GGUF 模型 (*.gguf)</translation>
+    </message>
+    <message>
+        <source>All files (*)</source>
+        <translation>所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Import model</source>
+        <translation>导入模型</translation>
+    </message>
+    <message>
+        <source>Copy the file into Hearth's models folder, or use it where it is? Copying a large model takes a while and needs the disk space twice.</source>
+        <translation>要把文件复制到 Hearth 的模型文件夹，还是在原位置直接使用？复制大模型需要一些时间，并占用双倍磁盘空间。</translation>
+    </message>
+    <message>
+        <source>Use where it is</source>
+        <translation>在原位置使用</translation>
+    </message>
+    <message>
+        <source>Copy into folder</source>
+        <translation>复制到文件夹</translation>
+    </message>
+    <message>
+        <source>Delete model?</source>
+        <translation>删除模型？</translation>
+    </message>
+    <message>
+        <source>“%1” will be deleted from the models folder.</source>
+        <translation>将从模型文件夹中删除“%1”。</translation>
+    </message>
+    <message>
+        <source>“%1” will be removed from the list; the file itself stays where it is.</source>
+        <translation>将从列表中移除“%1”；文件本身保留在原处。</translation>
+    </message>
+    <message>
+        <source>Import failed</source>
+        <translation>导入失败</translation>
+    </message>
+</context>
+<context>
+    <name>QObject</name>
+    <message>
+        <source>Cannot read %1: %2</source>
+        <translation>无法读取 %1：%2</translation>
+    </message>
+    <message>
+        <source>Cannot write %1: %2</source>
+        <translation>无法写入 %1：%2</translation>
+    </message>
+    <message>
+        <source>Import cancelled.</source>
+        <translation>导入已取消。</translation>
+    </message>
+    <message>
+        <source>Cannot write %1 (is the disk full?): %2</source>
+        <translation>无法写入 %1（磁盘满了吗？）：%2</translation>
+    </message>
+    <message>
+        <source>Cannot rename %1 to %2</source>
+        <translation>无法将 %1 重命名为 %2</translation>
+    </message>
+    <message>
+        <source>This file cannot be used as a model: %1</source>
+        <translation>此文件不能用作模型：%1</translation>
+    </message>
+    <message>
+        <source>A file named %1 is already in the models folder.</source>
+        <translation>模型文件夹中已有名为 %1 的文件。</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsPage</name>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <source>Sampling</source>
+        <translation>采样</translation>
+    </message>
+    <message>
+        <source>Temperature (0 = always the most likely word)</source>
+        <translation>温度（0 = 总是选择最可能的词）</translation>
+    </message>
+    <message>
+        <source>Top-k (0 = off)</source>
+        <translation>Top-k（0 = 关闭）</translation>
+    </message>
+    <message>
+        <source>Top-p (1 = off)</source>
+        <translation>Top-p（1 = 关闭）</translation>
+    </message>
+    <message>
+        <source>Min-p (0 = off)</source>
+        <translation>Min-p（0 = 关闭）</translation>
+    </message>
+    <message>
+        <source>Repeat penalty (1 = off)</source>
+        <translation>重复惩罚（1 = 关闭）</translation>
+    </message>
+    <message>
+        <source>Seed (-1 = random each time)</source>
+        <translation>随机种子（-1 = 每次随机）</translation>
+    </message>
+    <message>
+        <source>Maximum answer length in tokens (-1 = until the model stops)</source>
+        <translation>回答的最大词元数（-1 = 直到模型停止）</translation>
+    </message>
+    <message>
+        <source>Use the recommended sampling of known model families (DeepSeek-R1 distills: temperature 0.6, top-p 0.95)</source>
+        <translation>对已知模型系列使用推荐的采样参数（DeepSeek-R1 蒸馏模型：温度 0.6，top-p 0.95）</translation>
+    </message>
+    <message>
+        <source>Reset sampling to defaults</source>
+        <translation>将采样参数恢复默认</translation>
+    </message>
+    <message>
+        <source>Engine</source>
+        <translation>引擎</translation>
+    </message>
+    <message>
+        <source>Context length (tokens the model can see at once)</source>
+        <translation>上下文长度（模型一次能看到的词元数）</translation>
+    </message>
+    <message>
+        <source>CPU threads (0 = automatic)</source>
+        <translation>CPU 线程数（0 = 自动）</translation>
+    </message>
+    <message>
+        <source>Compute device</source>
+        <translation>计算设备</translation>
+    </message>
+    <message>
+        <source>Automatic</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <source>CPU</source>
+        <translation>CPU</translation>
+    </message>
+    <message>
+        <source>Models folder</source>
+        <translation>模型文件夹</translation>
+    </message>
+    <message>
+        <source>Choose…</source>
+        <translation>选择…</translation>
+    </message>
+    <message>
+        <source>Context length, threads and device apply the next time a model is loaded.</source>
+        <translation>上下文长度、线程数和设备将在下次加载模型时生效。</translation>
+    </message>
+    <message>
+        <source>Appearance</source>
+        <translation>外观</translation>
+    </message>
+    <message>
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <source>System</source>
+        <translation>系统</translation>
+    </message>
+    <message>
+        <source>Theme</source>
+        <translation>主题</translation>
+    </message>
+    <message>
+        <source>Light</source>
+        <translation>浅色</translation>
+    </message>
+    <message>
+        <source>Dark</source>
+        <translation>深色</translation>
+    </message>
+    <message>
+        <source>Privacy and support</source>
+        <translation>隐私与支持</translation>
+    </message>
+    <message>
+        <source>Hearth makes no network connections. Conversations are stored in %1.</source>
+        <translation>Hearth 不建立任何网络连接。对话保存在 %1。</translation>
+    </message>
+    <message>
+        <source>Log file</source>
+        <translation>日志文件</translation>
+    </message>
+    <message>
+        <source>Diagnostics (versions, devices, model, settings — never conversation text)</source>
+        <translation>诊断信息（版本、设备、模型、设置——绝不包含对话内容）</translation>
+    </message>
+    <message>
+        <source>Copied</source>
+        <translation>已复制</translation>
+    </message>
+    <message>
+        <source>Copy diagnostics</source>
+        <translation>复制诊断信息</translation>
+    </message>
+    <message>
+        <source>Version</source>
+        <translation>版本</translation>
+    </message>
+    <message>
+        <source>Choose the models folder</source>
+        <translation>选择模型文件夹</translation>
+    </message>
+</context>
+<context>
+    <name>Sidebar</name>
+    <message>
+        <source>Hearth</source>
+        <translation>Hearth</translation>
+    </message>
+    <message>
+        <source>New chat</source>
+        <translation>新对话</translation>
+    </message>
+    <message>
+        <source>Ctrl+N</source>
+        <translation>Ctrl+N</translation>
+    </message>
+    <message>
+        <source>Search conversations (Ctrl+F)</source>
+        <translation>搜索对话（Ctrl+F）</translation>
+    </message>
+    <message>
+        <source>No conversation matches.</source>
+        <translation>没有匹配的对话。</translation>
+    </message>
+    <message>
+        <source>No conversations yet.</source>
+        <translation>还没有对话。</translation>
+    </message>
+    <message>
+        <source>New conversation</source>
+        <translation>新对话</translation>
+    </message>
+    <message>
+        <source>Conversation actions</source>
+        <translation>对话操作</translation>
+    </message>
+    <message>
+        <source>Chat</source>
+        <translation>聊天</translation>
+    </message>
+    <message>
+        <source>Models</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <source>Image</source>
+        <translation>图像</translation>
+    </message>
+    <message>
+        <source>Settings</source>
+        <translation>设置</translation>
+    </message>
+    <message>
+        <source>Rename…</source>
+        <translation>重命名…</translation>
+    </message>
+    <message>
+        <source>Export as Markdown…</source>
+        <translation>导出为 Markdown…</translation>
+    </message>
+    <message>
+        <source>Export as JSON…</source>
+        <translation>导出为 JSON…</translation>
+    </message>
+    <message>
+        <source>Delete…</source>
+        <translation>删除…</translation>
+    </message>
+    <message>
+        <source>Rename conversation</source>
+        <translation>重命名对话</translation>
+    </message>
+    <message>
+        <source>Delete conversation?</source>
+        <translation>删除对话？</translation>
+    </message>
+    <message>
+        <source>“%1” and all its messages will be deleted. This cannot be undone.</source>
+        <translation>将删除“%1”及其所有消息。此操作无法撤销。</translation>
+    </message>
+    <message>
+        <source>Export as JSON</source>
+        <translation>导出为 JSON</translation>
+    </message>
+    <message>
+        <source>Export as Markdown</source>
+        <translation>导出为 Markdown</translation>
+    </message>
+    <message>
+        <source>JSON files (*.json)</source>
+        <translation>JSON 文件 (*.json)</translation>
+    </message>
+    <message>
+        <source>Markdown files (*.md)</source>
+        <translation>Markdown 文件 (*.md)</translation>
+    </message>
+</context>
+<context>
+    <name>hearth::app::ChatController</name>
+    <message>
+        <source>The conversation database could not be opened; nothing will be saved.</source>
+        <translation>无法打开对话数据库；将不会保存任何内容。</translation>
+    </message>
+    <message>
+        <source>Cannot write %1: %2</source>
+        <translation>无法写入 %1：%2</translation>
+    </message>
+    <message>
+        <source>Could not load %1: %2</source>
+        <translation>无法加载 %1：%2</translation>
+    </message>
+    <message>
+        <source>Choose a model first: import a .gguf file on the Models page.</source>
+        <translation>请先选择模型：在“模型”页面导入一个 .gguf 文件。</translation>
+    </message>
+    <message>
+        <source>Saving the answer failed: %1</source>
+        <translation>保存回答失败：%1</translation>
+    </message>
+</context>
+<context>
+    <name>hearth::app::InferenceWorker</name>
+    <message>
+        <source>Loading was cancelled.</source>
+        <translation>加载已取消。</translation>
+    </message>
+    <message>
+        <source>No model is loaded. Choose one on the Models page.</source>
+        <translation>未加载模型。请在“模型”页面选择一个。</translation>
+    </message>
+    <message>
+        <source>There is no question to answer.</source>
+        <translation>没有需要回答的问题。</translation>
+    </message>
+    <message>
+        <source>Your message is about %1 tokens long, but the model's context window holds %2 tokens, of which %3 are kept for the answer. Shorten the message or raise the context length in Settings.</source>
+        <translation>你的消息约有 %1 个词元，但模型的上下文窗口只能容纳 %2 个词元，其中 %3 个留给回答。请缩短消息，或在设置中增大上下文长度。</translation>
+    </message>
+    <message>
+        <source>The model's chat template failed: %1</source>
+        <translation>模型的对话模板出错：%1</translation>
+    </message>
+</context>
+<context>
+    <name>hearth::app::ModelLibrary</name>
+    <message>
+        <source>Another import is still running.</source>
+        <translation>另一个导入仍在进行中。</translation>
+    </message>
+    <message>
+        <source>Cannot delete %1.</source>
+        <translation>无法删除 %1。</translation>
+    </message>
+    <message>
+        <source>Needs about %1 (weights %2 + context %3); %4 free</source>
+        <translation>约需 %1（权重 %2 + 上下文 %3）；可用 %4</translation>
+    </message>
+    <message>
+        <source>%1 needs about %2 of memory at a context of %3 tokens, but only %4 is free. Choose a smaller model or quantization, or lower the context length in Settings.</source>
+        <translation>%1 在 %3 词元的上下文下约需 %2 内存，但只有 %4 可用。请选择更小的模型或量化版本，或在设置中降低上下文长度。</translation>
+    </message>
+</context>
 </TS>

@@ -1,1 +1,99 @@
+// The main window: sidebar (conversations, search, pages) and the page stack. Window size,
+// position and the last page are remembered in Settings.
 import QtQuick
+import QtQuick.Controls
+import QtQuick.Layouts
+import QtQuick.Window
+import Hearth
+import "."
+
+ApplicationWindow {
+    id: window
+    visible: true
+    minimumWidth: 720
+    minimumHeight: 480
+    width: Settings.windowGeometry.width > 0 ? Settings.windowGeometry.width : 1100
+    height: Settings.windowGeometry.height > 0 ? Settings.windowGeometry.height : 720
+    x: Settings.windowGeometry.width > 0 ? Settings.windowGeometry.x : (Screen.width - width) / 2
+    y: Settings.windowGeometry.width > 0 ? Settings.windowGeometry.y : (Screen.height - height) / 2
+    title: Chat.title.length > 0 ? qsTr("%1 — Hearth").arg(Chat.title) : qsTr("Hearth")
+    color: Theme.window
+
+    palette.window: Theme.window
+    palette.windowText: Theme.text
+    palette.base: Theme.surface
+    palette.alternateBase: Theme.surfaceAlt
+    palette.text: Theme.text
+    palette.button: Theme.surfaceAlt
+    palette.buttonText: Theme.text
+    palette.highlight: Theme.accent
+    palette.highlightedText: Theme.accentText
+    palette.placeholderText: Theme.textMuted
+    palette.mid: Theme.border
+    palette.dark: Theme.border
+    palette.light: Theme.surface
+    palette.midlight: Theme.surfaceAlt
+    palette.toolTipBase: Theme.surface
+    palette.toolTipText: Theme.text
+    font.pixelSize: Theme.fontSize
+
+    property string page: Settings.lastPage
+    onPageChanged: Settings.lastPage = page
+
+    function showPage(name) { page = name }
+
+    Shortcut {
+        sequence: "Ctrl+N"
+        onActivated: { Chat.newConversation(); window.page = "chat"; chatPage.focusComposer() }
+    }
+    Shortcut {
+        sequence: "Ctrl+F"
+        onActivated: sidebar.focusSearch()
+    }
+
+    onClosing: Settings.windowGeometry = Qt.rect(window.x, window.y, window.width, window.height)
+
+    Component.onCompleted: {
+        Models.refresh()
+        if (Settings.lastConversationId > 0) Chat.openConversation(Settings.lastConversationId)
+        else Chat.newConversation()
+    }
+
+    RowLayout {
+        anchors.fill: parent
+        spacing: 0
+
+        Sidebar {
+            id: sidebar
+            Layout.fillHeight: true
+            Layout.preferredWidth: 270
+            currentPage: window.page
+            onPageRequested: (name) => window.page = name
+        }
+
+        Rectangle { Layout.fillHeight: true; width: 1; color: Theme.border }
+
+        ColumnLayout {
+            Layout.fillWidth: true
+            Layout.fillHeight: true
+            spacing: 0
+
+            ErrorBanner {
+                Layout.fillWidth: true
+                text: Chat.errorText.length > 0 ? Chat.errorText : Chat.storeError
+                onDismissed: Chat.dismissError()
+            }
+
+            StackLayout {
+                Layout.fillWidth: true
+                Layout.fillHeight: true
+                currentIndex: ["chat", "models", "image", "settings"].indexOf(window.page)
+
+                ChatPage { id: chatPage; onModelsRequested: window.page = "models" }
+                ModelsPage { onChatRequested: window.page = "chat" }
+                ImagePage {}
+                SettingsPage {}
+            }
+        }
+    }
+}

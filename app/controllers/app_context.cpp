@@ -1,0 +1,86 @@
+#include "app/controllers/app_context.h"
+
+#include <QCoreApplication>
+#include <QDir>
+#include <QLibraryInfo>
+#include <QLocale>
+#include <QQmlEngine>
+#include <QStandardPaths>
+
+#include "app/controllers/chat_controller.h"
+#include "app/library/model_library.h"
+#include "app/settings/app_settings.h"
+#include "app/support/desktop_helper.h"
+#include "app/support/log_file.h"
+
+namespace hearth::app {
+
+AppContext::AppContext(const Options& options, QObject* parent) : QObject(parent) {
+    dataDir_ = options.dataDir.isEmpty() ? QStandardPaths::writableLocation(QStandardPaths::AppDataLocation) : options.dataDir;
+    QDir().mkpath(dataDir_);
+    if (options.logToFile) installLogFile(QDir(dataDir_).filePath(QStringLiteral("logs")));
+    settings_ = new AppSettings(options.settingsFile, this);
+
+    const QString dbPath = QDir(dataDir_).filePath(QStringLiteral("hearth.db"));
+    const Status st = store_.open(dbPath);
+    if (!st.ok()) qWarning("conversation store: %s", st.message().c_str());
+    else qInfo("conversation store: %s", qPrintable(dbPath));
+
+    library_ = new ModelLibrary(settings_, this);
+    chat_ = new ChatController(&store_, settings_, library_, this);
+    desktop_ = new DesktopHelper(this);
+    connect(settings_, &AppSettings::languageChanged, this, &AppContext::applyLanguage);
+    applyLanguage();
+}
+
+AppContext::~AppContext() {
+    delete chat_;  // stops the worker thread before the store closes
+    chat_ = nullptr;
+}
+
+QString AppContext::version() const { return QStringLiteral(HEARTH_VERSION); }
+QString AppContext::logFile() const { return logFilePath(); }
+
+void AppContext::registerQml(QQmlEngine* engine) {
+    engine_ = engine;
+    qmlRegisterUncreatableType<ConversationListModel>("Hearth", 1, 0, "ConversationListModel", QStringLiteral("owned by Chat"));
+    qmlRegisterUncreatableType<MessageListModel>("Hearth", 1, 0, "MessageListModel", QStringLiteral("owned by Chat"));
+    qmlRegisterUncreatableType<ModelFileListModel>("Hearth", 1, 0, "ModelFileListModel", QStringLiteral("owned by Models"));
+    qmlRegisterSingletonInstance("Hearth", 1, 0, "Chat", chat_);
+    qmlRegisterSingletonInstance("Hearth", 1, 0, "Models", library_);
+    qmlRegisterSingletonInstance("Hearth", 1, 0, "Settings", settings_);
+    qmlRegisterSingletonInstance("Hearth", 1, 0, "Desktop", desktop_);
+    qmlRegisterSingletonInstance("Hearth", 1, 0, "App", this);
+}
+
+void AppContext::applyLanguage() {
+    QString lang = settings_->language();
+    if (lang == QLatin1String("system"))
+        lang = QLocale::system().name().startsWith(QLatin1String("zh")) ? QStringLiteral("zh_CN") : QStringLiteral("en");
+    if (appTranslator_) QCoreApplication::removeTranslator(appTranslator_.get());
+    if (qtTranslator_) QCoreApplication::removeTranslator(qtTranslator_.get());
+    appTranslator_.reset();
+    qtTranslator_.reset();
+    if (lang != QLatin1String("en")) {
+        auto t = std::make_unique<QTranslator>();
+        if (t->load(QStringLiteral(":/i18n/hearth_%1.qm").arg(lang))) {
+            QCoreApplication::installTranslator(t.get());
+            appTranslator_ = std::move(t);
+        } else {
+            qWarning("no translation for %s", qPrintable(lang));
+        }
+        // Qt's own strings (file dialog buttons), when the system has them.
+        auto qt = std::make_unique<QTranslator>();
+        if (qt->load(QStringLiteral("qt_%1").arg(lang), QLibraryInfo::path(QLibraryInfo::TranslationsPath))) {
+            QCoreApplication::installTranslator(qt.get());
+            qtTranslator_ = std::move(qt);
+        }
+    }
+    if (uiLanguage_ != lang) {
+        uiLanguage_ = lang;
+        emit uiLanguageChanged();
+    }
+    if (engine_) engine_->retranslate();
+}
+
+}  // namespace hearth::app

@@ -1,0 +1,67 @@
+// AppContext: builds the app's objects in the right order (settings, log file, store, model
+// library, chat controller, language) and exposes them to QML as singletons of the `Hearth` module:
+// Chat, Models, Settings, Desktop, App. main.cpp, the Qt Quick tests and the screenshot test all go
+// through here, so they run the same wiring.
+#pragma once
+
+#include <QObject>
+#include <QString>
+#include <QTranslator>
+#include <memory>
+
+#include "app/store/chat_store.h"
+
+class QQmlEngine;
+
+namespace hearth::app {
+
+class AppSettings;
+class ChatController;
+class DesktopHelper;
+class ModelLibrary;
+
+class AppContext : public QObject {
+    Q_OBJECT
+    Q_PROPERTY(QString version READ version CONSTANT)
+    Q_PROPERTY(QString dataDir READ dataDir CONSTANT)
+    Q_PROPERTY(QString logFile READ logFile CONSTANT)
+    Q_PROPERTY(QString uiLanguage READ uiLanguage NOTIFY uiLanguageChanged)
+public:
+    struct Options {
+        QString dataDir;        // empty: QStandardPaths::AppDataLocation
+        QString settingsFile;   // empty: the platform's QSettings location
+        bool logToFile = true;
+    };
+    explicit AppContext(const Options& options, QObject* parent = nullptr);
+    ~AppContext() override;
+
+    void registerQml(QQmlEngine* engine);
+    QString version() const;
+    QString dataDir() const { return dataDir_; }
+    QString logFile() const;
+    QString uiLanguage() const { return uiLanguage_; }  // "en" | "zh_CN" (after resolving "system")
+
+    AppSettings* settings() const { return settings_; }
+    ChatStore* store() { return &store_; }
+    ModelLibrary* library() const { return library_; }
+    ChatController* chat() const { return chat_; }
+
+    // Installs the translator for settings().language() and retranslates the engine's bindings.
+    void applyLanguage();
+
+signals:
+    void uiLanguageChanged();
+
+private:
+    QString dataDir_;
+    AppSettings* settings_ = nullptr;
+    ChatStore store_;
+    ModelLibrary* library_ = nullptr;
+    ChatController* chat_ = nullptr;
+    DesktopHelper* desktop_ = nullptr;
+    QQmlEngine* engine_ = nullptr;
+    std::unique_ptr<QTranslator> appTranslator_, qtTranslator_;
+    QString uiLanguage_ = QStringLiteral("en");
+};
+
+}  // namespace hearth::app

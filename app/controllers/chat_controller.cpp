@@ -1,0 +1,521 @@
+#include "app/controllers/chat_controller.h"
+
+#include <QDateTime>
+#include <QFile>
+#include <QFileInfo>
+#include <QGuiApplication>
+#include <QLoggingCategory>
+#include <QRegularExpression>
+#include <QSysInfo>
+
+#include "app/chat/sampling_presets.h"
+#include "app/library/model_library.h"
+#include "app/settings/app_settings.h"
+#include "app/support/desktop_helper.h"
+#include "app/support/system_memory.h"
+
+namespace hearth::app {
+
+Q_LOGGING_CATEGORY(lcChat, "hearth.chat")
+
+ChatController::ChatController(ChatStore* store, AppSettings* settings, ModelLibrary* library, QObject* parent)
+    : QObject(parent), store_(store), settings_(settings), library_(library) {
+    if (!store_->isOpen()) storeError_ = tr("The conversation database could not be opened; nothing will be saved.");
+
+    worker_ = new InferenceWorker;
+    worker_->moveToThread(&thread_);
+    thread_.setObjectName(QStringLiteral("inference"));
+    connect(worker_, &InferenceWorker::loadProgress, this, [this](double f) {
+        loadProgress_ = f;
+        emit loadProgressChanged();
+    });
+    connect(worker_, &InferenceWorker::loaded, this, &ChatController::onLoaded);
+    connect(worker_, &InferenceWorker::loadFailed, this, &ChatController::onLoadFailed);
+    connect(worker_, &InferenceWorker::windowChosen, this, &ChatController::onWindow);
+    connect(worker_, &InferenceWorker::piece, this, &ChatController::onPiece);
+    connect(worker_, &InferenceWorker::finished, this, &ChatController::onFinished);
+    connect(worker_, &InferenceWorker::failed, this, &ChatController::onFailed);
+    thread_.start();
+    reloadConversations();
+}
+
+ChatController::~ChatController() {
+    if (currentRequest_) {
+        worker_->requestStop(currentRequest_);
+        saveStreaming(true);
+    }
+    worker_->requestCancelLoad();
+    thread_.quit();
+    thread_.wait();
+    delete worker_;  // its thread has ended: deleting it here is safe
+}
+
+bool ChatController::think() const {
+    const QJsonValue v = conv_.settings.value(QStringLiteral("think"));
+    return v.isBool() ? v.toBool() : loadedThink_;
+}
+
+void ChatController::showError(const QString& message) {
+    qCWarning(lcChat) << message;
+    errorText_ = message;
+    emit errorChanged();
+}
+
+void ChatController::dismissError() {
+    if (errorText_.isEmpty()) return;
+    errorText_.clear();
+    emit errorChanged();
+}
+
+void ChatController::setModelState(const QString& state) {
+    modelState_ = state;
+    emit modelChanged();
+}
+
+// ---- conversations ---------------------------------------------------------------------------
+
+void ChatController::reloadConversations() {
+    if (!store_->isOpen()) return;
+    if (!searchQuery_.trimmed().isEmpty()) {
+        auto hits = store_->search(searchQuery_);
+        if (hits.ok()) conversations_.setSearchHits(*hits);
+        else showError(QString::fromStdString(hits.message()));
+        return;
+    }
+    auto list = store_->conversations();
+    if (list.ok()) conversations_.setConversations(*list);
+    else showError(QString::fromStdString(list.message()));
+}
+
+void ChatController::setSearchQuery(const QString& q) {
+    if (q == searchQuery_) return;
+    searchQuery_ = q;
+    emit searchQueryChanged();
+    reloadConversations();
+}
+
+void ChatController::touchConversationList() {
+    if (!conv_.id || !searchQuery_.trimmed().isEmpty()) return;
+    auto c = store_->conversation(conv_.id);
+    if (c.ok()) {
+        conv_.title = c->title;
+        conv_.updatedAt = c->updatedAt;
+        conversations_.upsert(*c);
+        emit conversationChanged();
+    }
+}
+
+QString ChatController::effectiveModel() const {
+    if (!conv_.model.isEmpty() && QFileInfo::exists(conv_.model)) return conv_.model;
+    if (!loadedPath_.isEmpty()) return loadedPath_;
+    return settings_->defaultModel();
+}
+
+void ChatController::newConversation() {
+    if (currentRequest_) stop();
+    conv_ = ConversationRecord();
+    conv_.model = loadedPath_.isEmpty() ? settings_->defaultModel() : loadedPath_;
+    messages_.clear();
+    settings_->setLastConversationId(0);
+    emit conversationChanged();
+}
+
+void ChatController::ensureConversation() {
+    if (conv_.id || !store_->isOpen()) return;
+    auto id = store_->createConversation(conv_.model, conv_.systemPrompt, conv_.settings);
+    if (!id.ok()) {
+        showError(QString::fromStdString(id.message()));
+        return;
+    }
+    conv_.id = *id;
+    settings_->setLastConversationId(conv_.id);
+    auto c = store_->conversation(conv_.id);
+    if (c.ok()) {
+        conv_ = *c;
+        if (searchQuery_.trimmed().isEmpty()) conversations_.upsert(conv_);
+    }
+}
+
+void ChatController::openConversation(qint64 id) {
+    if (id == conv_.id && id != 0) return;
+    if (currentRequest_) stop();
+    auto c = store_->conversation(id);
+    if (!c.ok()) {
+        showError(QString::fromStdString(c.message()));
+        return;
+    }
+    auto msgs = store_->messages(id);
+    if (!msgs.ok()) {
+        showError(QString::fromStdString(msgs.message()));
+        return;
+    }
+    conv_ = *c;
+    messages_.setMessages(*msgs);
+    settings_->setLastConversationId(id);
+    emit conversationChanged();
+}
+
+void ChatController::renameConversation(qint64 id, const QString& title) {
+    if (title.trimmed().isEmpty()) return;
+    const Status st = store_->renameConversation(id, title);
+    if (!st.ok()) return showError(QString::fromStdString(st.message()));
+    auto c = store_->conversation(id);
+    if (!c.ok()) return;
+    if (id == conv_.id) {
+        conv_.title = c->title;
+        emit conversationChanged();
+    }
+    const int row = conversations_.rowOf(id);
+    if (row >= 0 && searchQuery_.trimmed().isEmpty()) conversations_.upsert(*c);
+    else reloadConversations();
+}
+
+void ChatController::deleteConversation(qint64 id) {
+    if (id == conv_.id && currentRequest_) stop();
+    const Status st = store_->deleteConversation(id);
+    if (!st.ok()) return showError(QString::fromStdString(st.message()));
+    conversations_.remove(id);
+    if (id == conv_.id) newConversation();
+}
+
+QString ChatController::suggestedExportName(qint64 id, const QString& format) const {
+    auto c = store_->conversation(id);
+    QString base = c.ok() && !c->title.isEmpty() ? c->title : QStringLiteral("conversation");
+    base.replace(QRegularExpression(QStringLiteral("[\\\\/:*?\"<>|\\s]+")), QStringLiteral("-"));
+    return base.left(60) + (format == QLatin1String("json") ? QStringLiteral(".json") : QStringLiteral(".md"));
+}
+
+bool ChatController::exportConversation(qint64 id, const QUrl& file, const QString& format) {
+    const QString path = file.isLocalFile() ? file.toLocalFile() : file.toString();
+    QByteArray bytes;
+    if (format == QLatin1String("json")) {
+        auto js = store_->exportJson(id);
+        if (!js.ok()) return showError(QString::fromStdString(js.message())), false;
+        bytes = *js;
+    } else {
+        auto md = store_->exportMarkdown(id);
+        if (!md.ok()) return showError(QString::fromStdString(md.message())), false;
+        bytes = md->toUtf8();
+    }
+    QFile f(path);
+    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) || f.write(bytes) != bytes.size()) {
+        showError(tr("Cannot write %1: %2").arg(path, f.errorString()));
+        return false;
+    }
+    return true;
+}
+
+void ChatController::setSystemPrompt(const QString& prompt) {
+    if (prompt == conv_.systemPrompt) return;
+    conv_.systemPrompt = prompt;
+    if (conv_.id) {
+        const Status st = store_->setConversationSystemPrompt(conv_.id, prompt);
+        if (!st.ok()) showError(QString::fromStdString(st.message()));
+    }
+    emit conversationChanged();
+}
+
+void ChatController::setThink(bool on) {
+    if (think() == on && conv_.settings.contains(QStringLiteral("think"))) return;
+    conv_.settings.insert(QStringLiteral("think"), on);
+    if (conv_.id) {
+        const Status st = store_->setConversationSettings(conv_.id, conv_.settings);
+        if (!st.ok()) showError(QString::fromStdString(st.message()));
+    }
+    emit conversationChanged();
+}
+
+// ---- models ------------------------------------------------------------------------------------
+
+void ChatController::loadModel(const QString& path) {
+    if (path.isEmpty()) return;
+    if (currentRequest_) stop();
+    if (library_) {
+        const QString refuse = library_->refuseReason(path, settings_->contextLength());
+        if (!refuse.isEmpty()) {
+            generateAfterLoad_ = false;
+            showError(refuse);
+            return;
+        }
+    }
+    loadingPath_ = path;
+    loadProgress_ = 0;
+    emit loadProgressChanged();
+    setModelState(QStringLiteral("loading"));
+    LoadRequest req;
+    req.path = path;
+    req.nCtx = settings_->contextLength();
+    req.threads = settings_->threads();
+    req.device = settings_->device();
+    QMetaObject::invokeMethod(worker_, [w = worker_, req] { w->load(req); }, Qt::QueuedConnection);
+}
+
+void ChatController::useModel(const QString& path) {
+    conv_.model = path;
+    settings_->setDefaultModel(path);
+    if (conv_.id) {
+        const Status st = store_->setConversationModel(conv_.id, path);
+        if (!st.ok()) showError(QString::fromStdString(st.message()));
+    }
+    emit conversationChanged();
+    if (path != loadedPath_ || modelState_ != QLatin1String("ready")) loadModel(path);
+}
+
+void ChatController::cancelLoad() {
+    worker_->requestCancelLoad();
+    generateAfterLoad_ = false;
+}
+
+void ChatController::unloadModel() {
+    if (currentRequest_) stop();
+    QMetaObject::invokeMethod(worker_, [w = worker_] { w->unload(); }, Qt::QueuedConnection);
+    loadedPath_.clear();
+    loadedName_.clear();
+    backend_.clear();
+    setModelState(QStringLiteral("none"));
+}
+
+void ChatController::onLoaded(const QVariantMap& info) {
+    loadedPath_ = info.value("path").toString();
+    loadedName_ = info.value("name").toString();
+    backend_ = info.value("backend").toString();
+    loadedThink_ = info.value("think").toBool();
+    stats_ = QVariantMap{{"nCtx", info.value("nCtx")}, {"ctxUsed", 0}};
+    emit statsChanged();
+    setModelState(QStringLiteral("ready"));
+    emit conversationChanged();  // think() may follow the model's default
+    if (generateAfterLoad_) {
+        generateAfterLoad_ = false;
+        startGeneration();
+    }
+}
+
+void ChatController::onLoadFailed(const QString& path, const QString& message) {
+    generateAfterLoad_ = false;
+    loadedPath_.clear();
+    loadedName_.clear();
+    setModelState(QStringLiteral("none"));
+    showError(tr("Could not load %1: %2").arg(QFileInfo(path).fileName(), message));
+}
+
+// ---- generation -----------------------------------------------------------------------------------
+
+bool ChatController::send(const QString& text) {
+    const QString content = text.trimmed();
+    if (content.isEmpty() || currentRequest_ || modelState_ == QLatin1String("loading")) return false;
+    const QString model = effectiveModel();
+    if (model.isEmpty()) {
+        showError(tr("Choose a model first: import a .gguf file on the Models page."));
+        return false;
+    }
+    dismissError();
+    if (conv_.model != model) conv_.model = model;
+    ensureConversation();
+    if (!conv_.id) return false;
+    if (store_->conversation(conv_.id).ok() && store_->conversation(conv_.id)->model != model)
+        (void)store_->setConversationModel(conv_.id, model);
+    auto m = store_->addMessage(conv_.id, QStringLiteral("user"), content);
+    if (!m.ok()) {
+        showError(QString::fromStdString(m.message()));
+        return false;
+    }
+    messages_.append(*m);
+    touchConversationList();
+    if (loadedPath_ != model || modelState_ != QLatin1String("ready")) {
+        generateAfterLoad_ = true;
+        loadModel(model);
+        // The refusal path clears generateAfterLoad_ and shows why; the question stays saved.
+        return true;
+    }
+    startGeneration();
+    return true;
+}
+
+void ChatController::startGeneration() {
+    if (!conv_.id || messages_.count() == 0) return;
+    GenerateRequest req;
+    req.id = nextRequest_++;
+    req.systemPrompt = conv_.systemPrompt;
+    for (const MessageRecord& m : messages_.records()) {
+        if (m.role == QLatin1String("system")) continue;
+        req.messages.push_back({m.id, m.role, m.content});
+    }
+    const auto preset = presetForModel(loadedName_, QFileInfo(loadedPath_).fileName());
+    req.sampling = effectiveSampling(settings_->sampling(), preset, settings_->recommendedSampling(), conv_.settings);
+    req.think = think();
+    currentGenSettings_ = req.sampling.toJson();
+    currentGenSettings_.insert("think", req.think);
+
+    auto a = store_->addMessage(conv_.id, QStringLiteral("assistant"), QString(), loadedPath_, currentGenSettings_);
+    if (!a.ok()) return showError(QString::fromStdString(a.message()));
+    streamingMessageId_ = a->id;
+    savedChars_ = 0;
+    sinceSave_.start();
+    messages_.append(*a, true);
+    currentRequest_ = req.id;
+    emit generatingChanged();
+    QMetaObject::invokeMethod(worker_, [w = worker_, req] { w->generate(req); }, Qt::QueuedConnection);
+}
+
+void ChatController::stop() {
+    if (currentRequest_) worker_->requestStop(currentRequest_);
+}
+
+void ChatController::regenerate() {
+    if (currentRequest_ || messages_.count() == 0) return;
+    int row = messages_.count() - 1;
+    if (messages_.at(row).role != QLatin1String("assistant")) {
+        if (messages_.at(row).role == QLatin1String("user")) {  // a question without an answer (failed before)
+            if (loadedPath_ != effectiveModel() || modelState_ != QLatin1String("ready")) {
+                generateAfterLoad_ = true;
+                loadModel(effectiveModel());
+            } else {
+                startGeneration();
+            }
+        }
+        return;
+    }
+    const Status st = store_->deleteMessagesFrom(conv_.id, messages_.at(row).id);
+    if (!st.ok()) return showError(QString::fromStdString(st.message()));
+    messages_.removeFrom(row);
+    if (loadedPath_ != effectiveModel() || modelState_ != QLatin1String("ready")) {
+        generateAfterLoad_ = true;
+        loadModel(effectiveModel());
+        return;
+    }
+    startGeneration();
+}
+
+void ChatController::editAndResend(qint64 messageId, const QString& text) {
+    const QString content = text.trimmed();
+    if (currentRequest_ || content.isEmpty()) return;
+    const int row = messages_.rowOfId(messageId);
+    if (row < 0 || messages_.at(row).role != QLatin1String("user")) return;
+    // The edited question replaces the old one and everything after it.
+    const Status st = store_->deleteMessagesFrom(conv_.id, messageId);
+    if (!st.ok()) return showError(QString::fromStdString(st.message()));
+    messages_.removeFrom(row);
+    auto m = store_->addMessage(conv_.id, QStringLiteral("user"), content);
+    if (!m.ok()) return showError(QString::fromStdString(m.message()));
+    messages_.append(*m);
+    touchConversationList();
+    if (loadedPath_ != effectiveModel() || modelState_ != QLatin1String("ready")) {
+        generateAfterLoad_ = true;
+        loadModel(effectiveModel());
+        return;
+    }
+    startGeneration();
+}
+
+void ChatController::saveStreaming(bool final) {
+    if (!streamingMessageId_) return;
+    const int row = messages_.rowOfId(streamingMessageId_);
+    if (row < 0) return;
+    const MessageRecord& m = messages_.at(row);
+    if (!final && m.content.size() == savedChars_) return;
+    const Status st = store_->updateMessageContent(m.id, m.content, final ? m.tokenCount : -1);
+    if (!st.ok()) {
+        showError(tr("Saving the answer failed: %1").arg(QString::fromStdString(st.message())));
+        return;
+    }
+    savedChars_ = int(m.content.size());
+    sinceSave_.restart();
+    emit streamingSaved(m.id, savedChars_);
+}
+
+void ChatController::onWindow(quint64 requestId, qint64 firstMessageId, int promptTokens, int nCtx) {
+    if (requestId != currentRequest_) return;
+    if (firstMessageId > 0) {
+        const Status st = store_->setContextStart(conv_.id, firstMessageId);
+        if (!st.ok()) showError(QString::fromStdString(st.message()));
+        messages_.setContextStart(firstMessageId);
+    }
+    stats_.insert("ctxUsed", promptTokens);
+    stats_.insert("nCtx", nCtx);
+    emit statsChanged();
+}
+
+void ChatController::onPiece(quint64 requestId, const QString& text) {
+    if (requestId != currentRequest_) return;
+    const int row = messages_.rowOfId(streamingMessageId_);
+    messages_.appendText(row, text);
+    if (sinceSave_.elapsed() >= saveIntervalMs_) saveStreaming(false);
+}
+
+void ChatController::finishRequest() {
+    const int row = messages_.rowOfId(streamingMessageId_);
+    messages_.setStreaming(row, false);
+    streamingMessageId_ = 0;
+    currentRequest_ = 0;
+    emit generatingChanged();
+}
+
+void ChatController::onFinished(quint64 requestId, const QVariantMap& stats) {
+    if (requestId != currentRequest_) return;
+    const int row = messages_.rowOfId(streamingMessageId_);
+    if (row >= 0) {
+        const MessageRecord& m = messages_.at(row);
+        messages_.setContent(row, m.content, stats.value("generated").toInt());
+    }
+    saveStreaming(true);
+    for (auto it = stats.begin(); it != stats.end(); ++it) stats_.insert(it.key(), it.value());
+    emit statsChanged();
+    const QString reason = stats.value("stopReason").toString();
+    finishRequest();
+    touchConversationList();
+    emit answerFinished(reason);
+}
+
+void ChatController::onFailed(quint64 requestId, const QString& message) {
+    if (requestId != currentRequest_) return;
+    const int row = messages_.rowOfId(streamingMessageId_);
+    if (row >= 0 && messages_.at(row).content.isEmpty()) {
+        // Nothing was generated: drop the empty answer so the question can be retried.
+        (void)store_->deleteMessagesFrom(conv_.id, streamingMessageId_);
+        messages_.removeFrom(row);
+    } else {
+        saveStreaming(true);
+    }
+    finishRequest();
+    showError(message);
+    emit answerFinished(QStringLiteral("error"));
+}
+
+QString ChatController::diagnostics() const {
+    const SystemMemory mem = readSystemMemory();
+    QStringList lines;
+    lines << QStringLiteral("Hearth %1").arg(QStringLiteral(HEARTH_VERSION));
+    lines << QStringLiteral("Qt %1 (built with %2)").arg(QString::fromLatin1(qVersion()), QStringLiteral(QT_VERSION_STR));
+    lines << QStringLiteral("OS: %1; kernel %2; %3").arg(QSysInfo::prettyProductName(), QSysInfo::kernelVersion(),
+                                                          QSysInfo::currentCpuArchitecture());
+    lines << QStringLiteral("Platform plugin: %1").arg(QGuiApplication::platformName());
+    lines << QStringLiteral("CPU threads: %1; memory: %2 total, %3 available")
+                 .arg(QThread::idealThreadCount())
+                 .arg(formatBytesText(double(mem.totalBytes)), formatBytesText(double(mem.availableBytes)));
+    lines << QStringLiteral("Model: %1").arg(loadedPath_.isEmpty() ? QStringLiteral("(none loaded)")
+                                                                 : loadedName_ + QStringLiteral(" — ") + QFileInfo(loadedPath_).fileName());
+    if (!backend_.isEmpty()) lines << QStringLiteral("Backend: %1").arg(backend_);
+    lines << QStringLiteral("Settings: context %1, threads %2, device %3, temperature %4, top-k %5, top-p %6, min-p %7, "
+                            "repeat penalty %8, seed %9, max new tokens %10, recommended sampling %11")
+                 .arg(settings_->contextLength())
+                 .arg(settings_->threads())
+                 .arg(settings_->device())
+                 .arg(settings_->temperature())
+                 .arg(settings_->topK())
+                 .arg(settings_->topP())
+                 .arg(settings_->minP())
+                 .arg(settings_->repeatPenalty())
+                 .arg(settings_->seed())
+                 .arg(settings_->maxNewTokens())
+                 .arg(settings_->recommendedSampling() ? QStringLiteral("on") : QStringLiteral("off"));
+    lines << QStringLiteral("Language: %1; theme: %2").arg(settings_->language(), settings_->theme());
+    if (!stats_.isEmpty())
+        lines << QStringLiteral("Last answer: prompt %1 tok/s, generation %2 tok/s, context %3/%4")
+                     .arg(stats_.value("promptTps").toDouble(), 0, 'f', 1)
+                     .arg(stats_.value("genTps").toDouble(), 0, 'f', 1)
+                     .arg(stats_.value("ctxUsed").toInt())
+                     .arg(stats_.value("nCtx").toInt());
+    return lines.join(QLatin1Char('\n'));
+}
+
+}  // namespace hearth::app

@@ -1,0 +1,154 @@
+// ChatController (QML singleton `Chat`): the main-thread side of chatting. It owns the conversation
+// store, the two list models and the InferenceWorker's thread; it turns user actions (send, stop,
+// regenerate, edit, rename, delete, search, export) into store writes and queued worker calls, and
+// worker signals into list-model updates and streaming saves (at least once a second).
+#pragma once
+
+#include <QElapsedTimer>
+#include <QObject>
+#include <QPointer>
+#include <QThread>
+#include <QUrl>
+#include <QVariantMap>
+
+#include "app/models/conversation_list_model.h"
+#include "app/models/message_list_model.h"
+#include "app/store/chat_store.h"
+#include "app/worker/inference_worker.h"
+
+namespace hearth::app {
+
+class AppSettings;
+class ModelLibrary;
+
+class ChatController : public QObject {
+    Q_OBJECT
+    Q_PROPERTY(hearth::app::ConversationListModel* conversations READ conversations CONSTANT)
+    Q_PROPERTY(hearth::app::MessageListModel* messages READ messages CONSTANT)
+    Q_PROPERTY(qint64 conversationId READ conversationId NOTIFY conversationChanged)
+    Q_PROPERTY(QString title READ title NOTIFY conversationChanged)
+    Q_PROPERTY(QString systemPrompt READ systemPrompt WRITE setSystemPrompt NOTIFY conversationChanged)
+    Q_PROPERTY(QString conversationModel READ conversationModel NOTIFY conversationChanged)
+    Q_PROPERTY(bool think READ think WRITE setThink NOTIFY conversationChanged)
+    Q_PROPERTY(bool thinkAvailable READ thinkAvailable NOTIFY modelChanged)
+    Q_PROPERTY(QString searchQuery READ searchQuery WRITE setSearchQuery NOTIFY searchQueryChanged)
+    Q_PROPERTY(bool generating READ generating NOTIFY generatingChanged)
+    // Model state: "none" | "loading" | "ready"
+    Q_PROPERTY(QString modelState READ modelState NOTIFY modelChanged)
+    Q_PROPERTY(double loadProgress READ loadProgress NOTIFY loadProgressChanged)
+    Q_PROPERTY(QString modelName READ modelName NOTIFY modelChanged)
+    Q_PROPERTY(QString modelPath READ modelPath NOTIFY modelChanged)
+    Q_PROPERTY(QString backendDescription READ backendDescription NOTIFY modelChanged)
+    Q_PROPERTY(QString errorText READ errorText NOTIFY errorChanged)
+    Q_PROPERTY(QVariantMap stats READ stats NOTIFY statsChanged)
+    Q_PROPERTY(QString storeError READ storeError CONSTANT)
+
+public:
+    // The store must already be open (or failed: storeError says why and nothing is saved).
+    ChatController(ChatStore* store, AppSettings* settings, ModelLibrary* library, QObject* parent = nullptr);
+    ~ChatController() override;
+
+    ConversationListModel* conversations() { return &conversations_; }
+    MessageListModel* messages() { return &messages_; }
+    qint64 conversationId() const { return conv_.id; }
+    QString title() const { return conv_.title; }
+    QString systemPrompt() const { return conv_.systemPrompt; }
+    QString conversationModel() const { return conv_.model; }
+    bool think() const;
+    bool thinkAvailable() const { return loadedThink_; }
+    QString searchQuery() const { return searchQuery_; }
+    bool generating() const { return currentRequest_ != 0; }
+    QString modelState() const { return modelState_; }
+    double loadProgress() const { return loadProgress_; }
+    QString modelName() const { return loadedName_; }
+    QString modelPath() const { return loadedPath_; }
+    QString backendDescription() const { return backend_; }
+    QString errorText() const { return errorText_; }
+    QVariantMap stats() const { return stats_; }
+    QString storeError() const { return storeError_; }
+
+    void setSystemPrompt(const QString& prompt);
+    void setThink(bool on);
+    void setSearchQuery(const QString& q);
+
+    Q_INVOKABLE void reloadConversations();
+    Q_INVOKABLE void newConversation();
+    Q_INVOKABLE void openConversation(qint64 id);
+    Q_INVOKABLE void renameConversation(qint64 id, const QString& title);
+    Q_INVOKABLE void deleteConversation(qint64 id);
+    Q_INVOKABLE bool exportConversation(qint64 id, const QUrl& file, const QString& format);  // "markdown" | "json"
+    Q_INVOKABLE QString suggestedExportName(qint64 id, const QString& format) const;
+
+    Q_INVOKABLE bool send(const QString& text);
+    Q_INVOKABLE void stop();
+    Q_INVOKABLE void regenerate();
+    Q_INVOKABLE void editAndResend(qint64 messageId, const QString& text);
+
+    Q_INVOKABLE void useModel(const QString& path);   // for this conversation (and new ones), loads it
+    Q_INVOKABLE void loadModel(const QString& path);
+    Q_INVOKABLE void cancelLoad();
+    Q_INVOKABLE void unloadModel();
+    Q_INVOKABLE void dismissError();
+    Q_INVOKABLE QString diagnostics() const;
+
+    // Tests: the interval between streaming saves, and the worker (to observe its signals).
+    void setSaveIntervalMs(int ms) { saveIntervalMs_ = ms; }
+    InferenceWorker* worker() { return worker_; }
+
+signals:
+    void conversationChanged();
+    void searchQueryChanged();
+    void generatingChanged();
+    void modelChanged();
+    void loadProgressChanged();
+    void errorChanged();
+    void statsChanged();
+    void answerFinished(const QString& stopReason);
+    void streamingSaved(qint64 messageId, int chars);
+
+private:
+    void showError(const QString& message);
+    void setModelState(const QString& state);
+    void ensureConversation();
+    void startGeneration();
+    void saveStreaming(bool final);
+    void finishRequest();
+    void touchConversationList();
+    void onLoaded(const QVariantMap& info);
+    void onLoadFailed(const QString& path, const QString& message);
+    void onWindow(quint64 requestId, qint64 firstMessageId, int promptTokens, int nCtx);
+    void onPiece(quint64 requestId, const QString& text);
+    void onFinished(quint64 requestId, const QVariantMap& stats);
+    void onFailed(quint64 requestId, const QString& message);
+    QString effectiveModel() const;
+
+    ChatStore* store_;
+    AppSettings* settings_;
+    QPointer<ModelLibrary> library_;
+    ConversationListModel conversations_;
+    MessageListModel messages_;
+    ConversationRecord conv_;
+    QString searchQuery_;
+    QString storeError_;
+
+    QThread thread_;
+    InferenceWorker* worker_ = nullptr;
+    QString modelState_ = QStringLiteral("none");
+    double loadProgress_ = 0;
+    QString loadingPath_, loadedPath_, loadedName_, backend_;
+    bool loadedThink_ = false;
+    bool generateAfterLoad_ = false;
+
+    quint64 nextRequest_ = 1;
+    quint64 currentRequest_ = 0;
+    qint64 streamingMessageId_ = 0;
+    QElapsedTimer sinceSave_;
+    int saveIntervalMs_ = 1000;
+    int savedChars_ = 0;
+    QJsonObject currentGenSettings_;
+
+    QString errorText_;
+    QVariantMap stats_;
+};
+
+}  // namespace hearth::app

@@ -1,0 +1,267 @@
+#include "app/library/model_library.h"
+
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QPointer>
+#include <QtConcurrent/QtConcurrentRun>
+
+#include "app/settings/app_settings.h"
+#include "app/support/desktop_helper.h"
+#include "app/support/system_memory.h"
+
+namespace hearth::app {
+
+namespace {
+
+// Copies `from` to `to` through `to.part` in 8 MiB chunks, reporting bytes done; the rename at the
+// end means a cancelled or failed copy never leaves a half file that looks like a model.
+QString copyWithProgress(const QString& from, const QString& to, const std::atomic<bool>& cancel,
+                         const std::function<void(qint64)>& onBytes) {
+    QFile in(from);
+    if (!in.open(QIODevice::ReadOnly)) return QObject::tr("Cannot read %1: %2").arg(from, in.errorString());
+    const QString partPath = to + QStringLiteral(".part");
+    QFile out(partPath);
+    if (!out.open(QIODevice::WriteOnly | QIODevice::Truncate))
+        return QObject::tr("Cannot write %1: %2").arg(partPath, out.errorString());
+    QByteArray buf(8 << 20, Qt::Uninitialized);
+    for (;;) {
+        if (cancel.load()) {
+            out.close();
+            QFile::remove(partPath);
+            return QObject::tr("Import cancelled.");
+        }
+        const qint64 n = in.read(buf.data(), buf.size());
+        if (n < 0) {
+            out.close();
+            QFile::remove(partPath);
+            return QObject::tr("Cannot read %1: %2").arg(from, in.errorString());
+        }
+        if (n == 0) break;
+        if (out.write(buf.constData(), n) != n) {
+            const QString err = out.errorString();
+            out.close();
+            QFile::remove(partPath);
+            return QObject::tr("Cannot write %1 (is the disk full?): %2").arg(partPath, err);
+        }
+        onBytes(n);
+    }
+    if (!out.flush()) {
+        QFile::remove(partPath);
+        return QObject::tr("Cannot write %1: %2").arg(partPath, out.errorString());
+    }
+    out.close();
+    QFile::remove(to);
+    if (!QFile::rename(partPath, to)) {
+        QFile::remove(partPath);
+        return QObject::tr("Cannot rename %1 to %2").arg(partPath, to);
+    }
+    return {};
+}
+
+}  // namespace
+
+ModelLibrary::ModelLibrary(AppSettings* settings, QObject* parent) : QObject(parent), settings_(settings) {
+    external_ = settings_->raw().value("models/external").toStringList();
+    connect(settings_, &AppSettings::modelsFolderChanged, this, [this] {
+        emit folderChanged();
+        refresh();
+    });
+    connect(settings_, &AppSettings::changed, this, [this] {
+        list_.setMemoryContext(settings_->contextLength(), readSystemMemory().availableBytes);
+    });
+    list_.setMemoryContext(settings_->contextLength(), readSystemMemory().availableBytes);
+}
+
+ModelLibrary::~ModelLibrary() {
+    if (cancelImport_) cancelImport_->store(true);
+    scanWatch_.waitForFinished();
+    importWatch_.waitForFinished();
+}
+
+QString ModelLibrary::folder() const { return settings_->modelsFolder(); }
+
+void ModelLibrary::refresh() {
+    if (scanning_) {
+        rescan_ = true;
+        return;
+    }
+    scanning_ = true;
+    emit scanningChanged();
+    const QString dir = folder();
+    const QStringList external = external_;
+    QPointer<ModelLibrary> self(this);
+    scanWatch_.setFuture(QtConcurrent::run([self, dir, external] {
+        QDir().mkpath(dir);
+        std::vector<ModelFileInfo> models = scanModelsFolder(dir);
+        for (const QString& path : external) {
+            if (!QFileInfo::exists(path)) continue;
+            auto info = readModelFileInfo(path);
+            if (info.ok()) models.push_back(std::move(*info));
+        }
+        QMetaObject::invokeMethod(self, [self, models = std::move(models)]() mutable {
+            if (self) self->finishScan(std::move(models));
+        }, Qt::QueuedConnection);
+    }));
+}
+
+void ModelLibrary::finishScan(std::vector<ModelFileInfo> models) {
+    list_.setModels(std::move(models));
+    list_.setMemoryContext(settings_->contextLength(), readSystemMemory().availableBytes);
+    scanning_ = false;
+    emit scanningChanged();
+    if (rescan_) {
+        rescan_ = false;
+        refresh();
+    }
+}
+
+void ModelLibrary::setImportState(bool importing, double progress, const QString& name) {
+    importing_ = importing;
+    importProgress_ = progress;
+    importName_ = name;
+    emit importChanged();
+}
+
+void ModelLibrary::importModel(const QUrl& fileUrl, bool copy) {
+    importPath(fileUrl.isLocalFile() ? fileUrl.toLocalFile() : fileUrl.toString(), copy);
+}
+
+void ModelLibrary::importPath(const QString& path, bool copy) {
+    if (importing_) {
+        emit importFailed(tr("Another import is still running."));
+        return;
+    }
+    const QString dir = folder();
+    cancelImport_ = std::make_shared<std::atomic<bool>>(false);
+    auto cancel = cancelImport_;
+    setImportState(true, 0, QFileInfo(path).fileName());
+    QPointer<ModelLibrary> self(this);
+    importWatch_.setFuture(QtConcurrent::run([self, path, copy, dir, cancel] {
+        auto finish = [self](const QString& error, const QString& result) {
+            QMetaObject::invokeMethod(self, [self, error, result] {
+                if (!self) return;
+                self->setImportState(false, 0, {});
+                if (!error.isEmpty()) {
+                    emit self->importFailed(error);
+                    return;
+                }
+                if (!self->isInFolder(result) && !self->external_.contains(result)) {
+                    self->external_.append(result);
+                    self->settings_->raw().setValue("models/external", self->external_);
+                    emit self->externalModelsChanged();
+                }
+                self->refresh();
+                emit self->imported(result);
+            }, Qt::QueuedConnection);
+        };
+        // Validate first: a file that is not a readable model is never copied.
+        auto info = readModelFileInfo(path);
+        if (!info.ok()) return finish(QObject::tr("This file cannot be used as a model: %1").arg(QString::fromStdString(info.message())), {});
+        if (!copy) return finish({}, info->path);
+        QDir().mkpath(dir);
+        const qint64 total = qint64(std::max<uint64_t>(1, info->fileSize));
+        std::atomic<qint64> done{0};
+        QString firstTarget;
+        for (const QString& part : info->parts) {
+            const QString target = QDir(dir).filePath(QFileInfo(part).fileName());
+            if (firstTarget.isEmpty()) firstTarget = target;
+            if (QFileInfo(target).absoluteFilePath() == QFileInfo(part).absoluteFilePath()) continue;  // already there
+            if (QFileInfo::exists(target))
+                return finish(QObject::tr("A file named %1 is already in the models folder.").arg(QFileInfo(target).fileName()), {});
+            qint64 lastReport = 0;
+            const QString err = copyWithProgress(part, target, *cancel, [&](qint64 n) {
+                done += n;
+                if (done - lastReport >= (64 << 20) || done == total) {  // a few updates per second at disk speed
+                    lastReport = done;
+                    const double p = double(done) / double(total);
+                    QMetaObject::invokeMethod(self, [self, p] {
+                        if (self) self->setImportState(true, p, self->importName_);
+                    }, Qt::QueuedConnection);
+                }
+            });
+            if (!err.isEmpty()) return finish(err, {});
+        }
+        finish({}, firstTarget);
+    }));
+}
+
+void ModelLibrary::cancelImport() {
+    if (cancelImport_) cancelImport_->store(true);
+}
+
+bool ModelLibrary::isInFolder(const QString& path) const {
+    return QFileInfo(path).absoluteDir() == QDir(folder()).absolutePath();
+}
+
+bool ModelLibrary::deleteModel(const QString& path) {
+    const ModelFileInfo* m = list_.find(path);
+    const QStringList parts = m ? m->parts : QStringList{path};
+    if (external_.contains(path)) {
+        external_.removeAll(path);
+        settings_->raw().setValue("models/external", external_);
+        emit externalModelsChanged();
+    } else if (isInFolder(path)) {
+        for (const QString& p : parts) {
+            if (QFile::exists(p) && !QFile::remove(p)) {
+                emit errorOccurred(tr("Cannot delete %1.").arg(p));
+                return false;
+            }
+        }
+    } else {
+        return false;
+    }
+    emit deleted(path);
+    refresh();
+    return true;
+}
+
+QVariantMap ModelLibrary::estimate(const QString& path, int nCtx) const {
+    QVariantMap r;
+    const ModelFileInfo* m = list_.find(path);
+    if (!m || !m->error.isEmpty()) return r;
+    const MemoryEstimate e = estimateMemory(*m, nCtx);
+    const SystemMemory mem = readSystemMemory();
+    r.insert("weights", double(e.weightBytes));
+    r.insert("kv", double(e.kvBytes));
+    r.insert("total", double(e.total()));
+    r.insert("available", double(mem.availableBytes));
+    r.insert("fits", mem.availableBytes == 0 || e.total() <= mem.availableBytes);
+    r.insert("text", tr("Needs about %1 (weights %2 + context %3); %4 free")
+                         .arg(formatBytesText(double(e.total())), formatBytesText(double(e.weightBytes)),
+                              formatBytesText(double(e.kvBytes)), formatBytesText(double(mem.availableBytes))));
+    return r;
+}
+
+QVariantMap ModelLibrary::info(const QString& path) const {
+    QVariantMap r;
+    const ModelFileInfo* m = list_.find(path);
+    if (!m) return r;
+    r.insert("name", m->name);
+    r.insert("architecture", m->architecture);
+    r.insert("quantization", m->quantization);
+    r.insert("think", m->thinkTemplate);
+    r.insert("contextLength", m->contextLength);
+    return r;
+}
+
+QString ModelLibrary::displayName(const QString& path) const {
+    if (path.isEmpty()) return {};
+    const ModelFileInfo* m = list_.find(path);
+    return m ? m->name : QFileInfo(path).completeBaseName();
+}
+
+QString ModelLibrary::refuseReason(const QString& path, int nCtx) const {
+    auto info = readModelFileInfo(path);
+    if (!info.ok()) return QString::fromStdString(info.message());
+    const MemoryEstimate e = estimateMemory(*info, nCtx);
+    const SystemMemory mem = readSystemMemory();
+    if (mem.availableBytes != 0 && e.total() > mem.availableBytes)
+        return tr("%1 needs about %2 of memory at a context of %3 tokens, but only %4 is free. "
+                  "Choose a smaller model or quantization, or lower the context length in Settings.")
+            .arg(info->name, formatBytesText(double(e.total())), QString::number(nCtx),
+                 formatBytesText(double(mem.availableBytes)));
+    return {};
+}
+
+}  // namespace hearth::app

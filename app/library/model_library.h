@@ -1,0 +1,82 @@
+// ModelLibrary (QML singleton `Models`): the models folder — scan, import (validate, then copy in
+// with progress and cancel, or use the file where it is), delete, and the memory estimate that
+// says whether a model fits this machine. File work runs on a pool thread; results come back as
+// queued calls, so the window never waits on a disk.
+#pragma once
+
+#include <QFutureWatcher>
+#include <QObject>
+#include <QStringList>
+#include <QUrl>
+#include <QVariantMap>
+#include <atomic>
+#include <memory>
+
+#include "app/library/model_file_list_model.h"
+
+namespace hearth::app {
+
+class AppSettings;
+
+class ModelLibrary : public QObject {
+    Q_OBJECT
+    Q_PROPERTY(hearth::app::ModelFileListModel* list READ list CONSTANT)
+    Q_PROPERTY(QString folder READ folder NOTIFY folderChanged)
+    Q_PROPERTY(bool scanning READ scanning NOTIFY scanningChanged)
+    Q_PROPERTY(bool importing READ importing NOTIFY importChanged)
+    Q_PROPERTY(double importProgress READ importProgress NOTIFY importChanged)
+    Q_PROPERTY(QString importName READ importName NOTIFY importChanged)
+    Q_PROPERTY(QStringList externalModels READ externalModels NOTIFY externalModelsChanged)
+public:
+    explicit ModelLibrary(AppSettings* settings, QObject* parent = nullptr);
+    ~ModelLibrary() override;
+
+    ModelFileListModel* list() { return &list_; }
+    QString folder() const;
+    bool scanning() const { return scanning_; }
+    bool importing() const { return importing_; }
+    double importProgress() const { return importProgress_; }
+    QString importName() const { return importName_; }
+    QStringList externalModels() const { return external_; }
+
+    Q_INVOKABLE void refresh();
+    // copy: true copies the file(s) into the models folder; false registers it where it is.
+    Q_INVOKABLE void importModel(const QUrl& fileUrl, bool copy);
+    Q_INVOKABLE void importPath(const QString& path, bool copy);
+    Q_INVOKABLE void cancelImport();
+    Q_INVOKABLE bool deleteModel(const QString& path);  // deletes the file(s) it copied, forgets external ones
+    Q_INVOKABLE QVariantMap estimate(const QString& path, int nCtx) const;
+    Q_INVOKABLE QVariantMap info(const QString& path) const;
+    Q_INVOKABLE QString displayName(const QString& path) const;
+    Q_INVOKABLE bool isInFolder(const QString& path) const;
+
+    // The check done before loading: empty when the model fits, otherwise the message to show.
+    QString refuseReason(const QString& path, int nCtx) const;
+
+signals:
+    void folderChanged();
+    void scanningChanged();
+    void importChanged();
+    void externalModelsChanged();
+    void imported(const QString& path);
+    void importFailed(const QString& message);
+    void deleted(const QString& path);
+    void errorOccurred(const QString& message);
+
+private:
+    void finishScan(std::vector<ModelFileInfo> models);
+    void setImportState(bool importing, double progress, const QString& name);
+
+    AppSettings* settings_;
+    ModelFileListModel list_;
+    QStringList external_;
+    bool scanning_ = false;
+    bool rescan_ = false;
+    bool importing_ = false;
+    double importProgress_ = 0;
+    QString importName_;
+    std::shared_ptr<std::atomic<bool>> cancelImport_;
+    QFutureWatcher<void> scanWatch_, importWatch_;
+};
+
+}  // namespace hearth::app

@@ -1,0 +1,45 @@
+// A banner across the top of the page with the engine's (or the store's) own message.
+import QtQuick
+import QtQuick.Controls
+import QtQuick.Layouts
+import Hearth
+import "."
+
+Rectangle {
+    id: banner
+    property alias text: label.text
+    signal dismissed()
+
+    visible: text.length > 0
+    color: Theme.error
+    implicitHeight: visible ? row.implicitHeight + 16 : 0
+
+    RowLayout {
+        id: row
+        anchors.fill: parent
+        anchors.margins: 8
+        spacing: 8
+        Label {
+            text: "⚠"
+            color: Theme.errorText
+            font.pixelSize: 18
+        }
+        Label {
+            id: label
+            objectName: "errorText"
+            Layout.fillWidth: true
+            wrapMode: Text.Wrap
+            color: Theme.errorText
+            textFormat: Text.PlainText
+        }
+        ToolButton {
+            text: qsTr("Copy")
+            onClicked: Desktop.copyText(label.text)
+        }
+        ToolButton {
+            text: "✕"
+            Accessible.name: qsTr("Dismiss")
+            onClicked: banner.dismissed()
+        }
+    }
+}

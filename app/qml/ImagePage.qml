@@ -1,0 +1,29 @@
+// The Image page. Image generation is not built yet; the page says so plainly instead of showing
+// controls that do nothing.
+import QtQuick
+import QtQuick.Controls
+import QtQuick.Layouts
+import "."
+
+Item {
+    ColumnLayout {
+        anchors.centerIn: parent
+        width: Math.min(parent.width - 60, 520)
+        spacing: 12
+        Label {
+            Layout.fillWidth: true
+            text: qsTr("Image generation")
+            font.pixelSize: 20
+            font.bold: true
+            color: Theme.text
+            horizontalAlignment: Text.AlignHCenter
+        }
+        Label {
+            Layout.fillWidth: true
+            wrapMode: Text.Wrap
+            color: Theme.textMuted
+            horizontalAlignment: Text.AlignHCenter
+            text: qsTr("Image generation is not built yet. A later version of Hearth will turn text into pictures here, on this computer, with Stable Diffusion models.")
+        }
+    }
+}

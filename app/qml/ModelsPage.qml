@@ -1,0 +1,232 @@
+// The Models page: the .gguf models in the models folder (and ones used where they are), their
+// metadata and whether they fit this machine's memory; Import…, Use for this conversation, Delete.
+import QtQuick
+import QtQuick.Controls
+import QtQuick.Dialogs
+import QtQuick.Layouts
+import Hearth
+import "."
+
+Item {
+    id: page
+    signal chatRequested()
+
+    ColumnLayout {
+        anchors.fill: parent
+        anchors.margins: 16
+        spacing: 10
+
+        RowLayout {
+            Layout.fillWidth: true
+            ColumnLayout {
+                Layout.fillWidth: true
+                spacing: 2
+                Label { text: qsTr("Models"); font.pixelSize: 20; font.bold: true; color: Theme.text }
+                Label {
+                    Layout.fillWidth: true
+                    text: qsTr("Folder: %1").arg(Models.folder)
+                    color: Theme.textMuted
+                    elide: Text.ElideMiddle
+                    font.pixelSize: Theme.fontSize - 2
+                }
+            }
+            Button { text: qsTr("Refresh"); onClicked: Models.refresh(); enabled: !Models.scanning }
+            Button {
+                objectName: "importButton"
+                text: qsTr("Import…")
+                highlighted: true
+                enabled: !Models.importing
+                onClicked: importDialog.open()
+            }
+        }
+
+        Rectangle {
+            Layout.fillWidth: true
+            visible: Models.importing
+            implicitHeight: visible ? importRow.implicitHeight + 12 : 0
+            radius: Theme.radius
+            color: Theme.surfaceAlt
+            RowLayout {
+                id: importRow
+                anchors.fill: parent
+                anchors.margins: 6
+                Label { text: qsTr("Importing %1").arg(Models.importName); color: Theme.text }
+                ProgressBar { Layout.fillWidth: true; from: 0; to: 1; value: Models.importProgress }
+                Label { text: Math.round(Models.importProgress * 100) + " %"; color: Theme.textMuted }
+                Button { text: qsTr("Cancel"); onClicked: Models.cancelImport() }
+            }
+        }
+
+        ListView {
+            id: list
+            Layout.fillWidth: true
+            Layout.fillHeight: true
+            clip: true
+            spacing: 8
+            model: Models.list
+            ScrollBar.vertical: ScrollBar {}
+
+            Label {
+                anchors.centerIn: parent
+                width: Math.min(parent.width - 40, 520)
+                visible: list.count === 0 && !Models.scanning
+                wrapMode: Text.Wrap
+                horizontalAlignment: Text.AlignHCenter
+                color: Theme.textMuted
+                text: qsTr("No models yet. Choose Import… to add a .gguf file (for example a Q4_K_M quantization of Qwen2.5 or DeepSeek-R1-Distill). Models run entirely on this computer.")
+            }
+
+            delegate: Rectangle {
+                id: card
+                required property string path
+                required property string name
+                required property string fileName
+                required property string architecture
+                required property string parameters
+                required property string quantization
+                required property double fileSize
+                required property int contextLength
+                required property string error
+                required property bool think
+                required property int parts
+                required property double memory
+                required property bool fits
+                readonly property bool active: Chat.modelPath === path
+                width: ListView.view.width
+                implicitHeight: cardColumn.implicitHeight + 20
+                radius: Theme.radius
+                color: Theme.surface
+                border.color: active ? Theme.accent : Theme.border
+
+                ColumnLayout {
+                    id: cardColumn
+                    anchors.left: parent.left
+                    anchors.right: parent.right
+                    anchors.top: parent.top
+                    anchors.margins: 10
+                    spacing: 4
+                    RowLayout {
+                        Layout.fillWidth: true
+                        Label {
+                            Layout.fillWidth: true
+                            text: card.name + (card.active ? "  ✓" : "")
+                            font.bold: true
+                            color: Theme.text
+                            elide: Text.ElideRight
+                        }
+                        Button {
+                            text: qsTr("Use for this conversation")
+                            enabled: card.error.length === 0 && !Chat.generating
+                            onClicked: { Chat.useModel(card.path); page.chatRequested() }
+                        }
+                        Button { text: qsTr("Delete…"); onClicked: deleteDialog.openFor(card.path, card.name) }
+                    }
+                    Label {
+                        Layout.fillWidth: true
+                        visible: card.error.length === 0
+                        wrapMode: Text.Wrap
+                        color: Theme.textMuted
+                        text: [card.architecture,
+                               qsTr("%1 parameters").arg(card.parameters),
+                               card.quantization,
+                               Desktop.formatBytes(card.fileSize),
+                               qsTr("context %1").arg(card.contextLength),
+                               card.parts > 1 ? qsTr("%1 files").arg(card.parts) : "",
+                               card.think ? qsTr("reasoning") : ""].filter(s => s.length > 0).join("  ·  ")
+                    }
+                    Label {
+                        Layout.fillWidth: true
+                        visible: card.error.length === 0
+                        wrapMode: Text.Wrap
+                        color: card.fits ? Theme.ok : Theme.warning
+                        text: card.fits
+                              ? qsTr("Needs about %1 of memory at a %2-token context.").arg(Desktop.formatBytes(card.memory)).arg(Settings.contextLength)
+                              : qsTr("Will not fit: needs about %1 at a %2-token context, more than the free memory. Lower the context length or choose a smaller quantization.").arg(Desktop.formatBytes(card.memory)).arg(Settings.contextLength)
+                    }
+                    Label {
+                        Layout.fillWidth: true
+                        visible: card.error.length > 0
+                        wrapMode: Text.Wrap
+                        color: Theme.errorText
+                        text: qsTr("Cannot be used: %1").arg(card.error)
+                    }
+                    Label {
+                        Layout.fillWidth: true
+                        text: card.path
+                        elide: Text.ElideMiddle
+                        color: Theme.textMuted
+                        font.pixelSize: Theme.fontSize - 3
+                    }
+                }
+            }
+        }
+    }
+
+    FileDialog {
+        id: importDialog
+        title: qsTr("Import a GGUF model")
+        nameFilters: [qsTr("GGUF models (*.gguf)"), qsTr("All files (*)")]
+        onAccepted: importChoice.openFor(selectedFile)
+    }
+
+    Dialog {
+        id: importChoice
+        property url file
+        function openFor(f) { file = f; open() }
+        title: qsTr("Import model")
+        modal: true
+        anchors.centerIn: Overlay.overlay
+        ColumnLayout {
+            spacing: 10
+            Label {
+                Layout.preferredWidth: 420
+                wrapMode: Text.Wrap
+                text: qsTr("Copy the file into Hearth's models folder, or use it where it is? Copying a large model takes a while and needs the disk space twice.")
+            }
+            RowLayout {
+                Layout.alignment: Qt.AlignRight
+                Button { text: qsTr("Cancel"); onClicked: importChoice.close() }
+                Button { text: qsTr("Use where it is"); onClicked: { importChoice.close(); Models.importModel(importChoice.file, false) } }
+                Button { text: qsTr("Copy into folder"); highlighted: true; onClicked: { importChoice.close(); Models.importModel(importChoice.file, true) } }
+            }
+        }
+    }
+
+    Dialog {
+        id: deleteDialog
+        property string path
+        property string name
+        function openFor(p, n) { path = p; name = n; open() }
+        title: qsTr("Delete model?")
+        modal: true
+        anchors.centerIn: Overlay.overlay
+        standardButtons: Dialog.Yes | Dialog.No
+        Label {
+            width: 400
+            wrapMode: Text.Wrap
+            text: Models.isInFolder(deleteDialog.path)
+                  ? qsTr("“%1” will be deleted from the models folder.").arg(deleteDialog.name)
+                  : qsTr("“%1” will be removed from the list; the file itself stays where it is.").arg(deleteDialog.name)
+        }
+        onAccepted: {
+            if (Chat.modelPath === path) Chat.unloadModel()
+            Models.deleteModel(path)
+        }
+    }
+
+    Connections {
+        target: Models
+        function onImportFailed(message) { importError.text = message; importError.open() }
+        function onErrorOccurred(message) { importError.text = message; importError.open() }
+    }
+
+    Dialog {
+        id: importError
+        property alias text: importErrorLabel.text
+        title: qsTr("Import failed")
+        modal: true
+        anchors.centerIn: Overlay.overlay
+        standardButtons: Dialog.Ok
+        Label { id: importErrorLabel; width: 420; wrapMode: Text.Wrap }
+    }
+}

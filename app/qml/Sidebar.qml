@@ -1,0 +1,220 @@
+// The sidebar: New chat, search, the conversations (newest first) with rename / export / delete,
+// and the page buttons.
+import QtQuick
+import QtQuick.Controls
+import QtQuick.Dialogs
+import QtQuick.Layouts
+import Hearth
+import "."
+
+Rectangle {
+    id: sidebar
+    color: Theme.sidebar
+    property string currentPage: "chat"
+    signal pageRequested(string name)
+
+    function focusSearch() {
+        search.forceActiveFocus()
+        search.selectAll()
+    }
+
+    ColumnLayout {
+        anchors.fill: parent
+        anchors.margins: 10
+        spacing: 8
+
+        RowLayout {
+            Layout.fillWidth: true
+            Image {
+                source: "qrc:/icons/hearth.svg"
+                sourceSize.width: 28
+                sourceSize.height: 28
+            }
+            Label {
+                text: qsTr("Hearth")
+                font.pixelSize: 20
+                font.bold: true
+                color: Theme.text
+                Layout.fillWidth: true
+            }
+        }
+
+        Button {
+            objectName: "newChatButton"
+            Layout.fillWidth: true
+            text: qsTr("New chat")
+            icon.name: "document-new"
+            onClicked: { Chat.newConversation(); sidebar.pageRequested("chat") }
+            ToolTip.visible: hovered
+            ToolTip.text: qsTr("Ctrl+N")
+            ToolTip.delay: 600
+        }
+
+        TextField {
+            id: search
+            objectName: "searchField"
+            Layout.fillWidth: true
+            placeholderText: qsTr("Search conversations (Ctrl+F)")
+            selectByMouse: true
+            onTextChanged: searchDelay.restart()
+            Keys.onEscapePressed: text = ""
+            Timer {
+                id: searchDelay
+                interval: 200
+                onTriggered: Chat.searchQuery = search.text
+            }
+        }
+
+        ListView {
+            id: list
+            objectName: "conversationList"
+            Layout.fillWidth: true
+            Layout.fillHeight: true
+            clip: true
+            model: Chat.conversations
+            spacing: 2
+            ScrollBar.vertical: ScrollBar {}
+
+            Label {
+                anchors.centerIn: parent
+                width: parent.width - 20
+                horizontalAlignment: Text.AlignHCenter
+                wrapMode: Text.Wrap
+                visible: list.count === 0
+                color: Theme.textMuted
+                text: Chat.searchQuery.length > 0 ? qsTr("No conversation matches.") : qsTr("No conversations yet.")
+            }
+
+            delegate: ItemDelegate {
+                id: row
+                required property int index
+                required property var conversationId
+                required property string title
+                required property string snippet
+                width: ListView.view.width
+                highlighted: conversationId === Chat.conversationId
+                onClicked: { Chat.openConversation(conversationId); sidebar.pageRequested("chat") }
+                background: Rectangle {
+                    radius: Theme.radius
+                    color: row.highlighted ? Theme.selection : (row.hovered ? Theme.surfaceAlt : "transparent")
+                }
+                contentItem: ColumnLayout {
+                    spacing: 2
+                    Label {
+                        Layout.fillWidth: true
+                        text: row.title.length > 0 ? row.title : qsTr("New conversation")
+                        elide: Text.ElideRight
+                        color: Theme.text
+                        textFormat: Text.PlainText
+                    }
+                    Label {
+                        Layout.fillWidth: true
+                        visible: row.snippet.length > 0
+                        text: row.snippet
+                        elide: Text.ElideRight
+                        color: Theme.textMuted
+                        font.pixelSize: Theme.fontSize - 2
+                        textFormat: Text.PlainText
+                    }
+                }
+                TapHandler {
+                    acceptedButtons: Qt.RightButton
+                    onTapped: menu.popupFor(row.conversationId, row.title)
+                }
+                ToolButton {
+                    anchors.right: parent.right
+                    anchors.verticalCenter: parent.verticalCenter
+                    visible: row.hovered || row.highlighted
+                    text: "⋯"
+                    Accessible.name: qsTr("Conversation actions")
+                    onClicked: menu.popupFor(row.conversationId, row.title)
+                }
+            }
+        }
+
+        Rectangle { Layout.fillWidth: true; height: 1; color: Theme.border }
+
+        Repeater {
+            model: [
+                { name: "chat", label: qsTr("Chat"), glyph: "💬" },
+                { name: "models", label: qsTr("Models"), glyph: "📦" },
+                { name: "image", label: qsTr("Image"), glyph: "🖼" },
+                { name: "settings", label: qsTr("Settings"), glyph: "⚙" }
+            ]
+            delegate: ItemDelegate {
+                required property var modelData
+                objectName: "nav_" + modelData.name
+                Layout.fillWidth: true
+                text: modelData.glyph + "  " + modelData.label
+                highlighted: sidebar.currentPage === modelData.name
+                onClicked: sidebar.pageRequested(modelData.name)
+                background: Rectangle {
+                    radius: Theme.radius
+                    color: parent.highlighted ? Theme.selection : (parent.hovered ? Theme.surfaceAlt : "transparent")
+                }
+            }
+        }
+    }
+
+    Menu {
+        id: menu
+        property var targetId: 0
+        property string targetTitle: ""
+        function popupFor(id, title) { targetId = id; targetTitle = title; popup() }
+        MenuItem { text: qsTr("Rename…"); onTriggered: renameDialog.openFor(menu.targetId, menu.targetTitle) }
+        MenuItem { text: qsTr("Export as Markdown…"); onTriggered: exportDialog.start(menu.targetId, "markdown") }
+        MenuItem { text: qsTr("Export as JSON…"); onTriggered: exportDialog.start(menu.targetId, "json") }
+        MenuSeparator {}
+        MenuItem { text: qsTr("Delete…"); onTriggered: deleteDialog.openFor(menu.targetId, menu.targetTitle) }
+    }
+
+    Dialog {
+        id: renameDialog
+        property var targetId: 0
+        function openFor(id, title) { targetId = id; nameField.text = title; open(); nameField.forceActiveFocus() }
+        title: qsTr("Rename conversation")
+        modal: true
+        anchors.centerIn: Overlay.overlay
+        standardButtons: Dialog.Ok | Dialog.Cancel
+        TextField {
+            id: nameField
+            width: 320
+            selectByMouse: true
+            onAccepted: renameDialog.accept()
+        }
+        onAccepted: Chat.renameConversation(targetId, nameField.text)
+    }
+
+    Dialog {
+        id: deleteDialog
+        property var targetId: 0
+        property string targetTitle: ""
+        function openFor(id, title) { targetId = id; targetTitle = title; open() }
+        title: qsTr("Delete conversation?")
+        modal: true
+        anchors.centerIn: Overlay.overlay
+        standardButtons: Dialog.Yes | Dialog.No
+        Label {
+            width: 360
+            wrapMode: Text.Wrap
+            text: qsTr("“%1” and all its messages will be deleted. This cannot be undone.").arg(deleteDialog.targetTitle)
+        }
+        onAccepted: Chat.deleteConversation(targetId)
+    }
+
+    FileDialog {
+        id: exportDialog
+        property var targetId: 0
+        property string format: "markdown"
+        function start(id, fmt) {
+            targetId = id
+            format = fmt
+            currentFile = "file:///" + Chat.suggestedExportName(id, fmt)
+            open()
+        }
+        title: format === "json" ? qsTr("Export as JSON") : qsTr("Export as Markdown")
+        fileMode: FileDialog.SaveFile
+        nameFilters: format === "json" ? [qsTr("JSON files (*.json)")] : [qsTr("Markdown files (*.md)")]
+        onAccepted: Chat.exportConversation(targetId, selectedFile, format)
+    }
+}

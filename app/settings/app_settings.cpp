@@ -1,0 +1,121 @@
+#include "app/settings/app_settings.h"
+
+#include <QDir>
+#include <QStandardPaths>
+#include <QThread>
+#include <algorithm>
+
+namespace hearth::app {
+
+namespace {
+const QStringList kLanguages = {QStringLiteral("system"), QStringLiteral("en"), QStringLiteral("zh_CN")};
+const QStringList kThemes = {QStringLiteral("system"), QStringLiteral("light"), QStringLiteral("dark")};
+const QStringList kPages = {QStringLiteral("chat"), QStringLiteral("models"), QStringLiteral("image"),
+                            QStringLiteral("settings")};
+const QStringList kDevices = {QStringLiteral("auto"), QStringLiteral("cpu")};
+}  // namespace
+
+AppSettings::AppSettings(const QString& fileName, QObject* parent)
+    : QObject(parent), s_(fileName.isEmpty() ? QSettings() : QSettings(fileName, QSettings::IniFormat)) {}
+
+void AppSettings::put(const char* key, const QVariant& v) {
+    const QString k = QString::fromLatin1(key);
+    if (s_.value(k) == v) return;
+    s_.setValue(k, v);
+    emit changed();
+}
+
+double AppSettings::temperature() const { return std::clamp(s_.value("sampling/temperature", 0.8).toDouble(), 0.0, 2.0); }
+int AppSettings::topK() const { return std::clamp(s_.value("sampling/top_k", 40).toInt(), 0, 1000); }
+double AppSettings::topP() const { return std::clamp(s_.value("sampling/top_p", 0.95).toDouble(), 0.0, 1.0); }
+double AppSettings::minP() const { return std::clamp(s_.value("sampling/min_p", 0.05).toDouble(), 0.0, 1.0); }
+double AppSettings::repeatPenalty() const { return std::clamp(s_.value("sampling/repeat_penalty", 1.1).toDouble(), 1.0, 2.0); }
+qint64 AppSettings::seed() const { return std::max<qint64>(-1, s_.value("sampling/seed", -1).toLongLong()); }
+int AppSettings::maxNewTokens() const { return std::clamp(s_.value("sampling/max_new_tokens", 1024).toInt(), -1, 1 << 20); }
+bool AppSettings::recommendedSampling() const { return s_.value("sampling/recommended", true).toBool(); }
+int AppSettings::contextLength() const { return std::clamp(s_.value("engine/context_length", 4096).toInt(), 256, 1 << 20); }
+int AppSettings::threads() const { return std::clamp(s_.value("engine/threads", 0).toInt(), 0, maxThreads()); }
+QString AppSettings::device() const {
+    const QString d = s_.value("engine/device", "auto").toString();
+    return kDevices.contains(d) ? d : QStringLiteral("auto");
+}
+QString AppSettings::modelsFolder() const {
+    const QString f = s_.value("engine/models_folder").toString();
+    return f.isEmpty() ? defaultModelsFolder() : f;
+}
+QString AppSettings::language() const {
+    const QString l = s_.value("ui/language", "system").toString();
+    return kLanguages.contains(l) ? l : QStringLiteral("system");
+}
+QString AppSettings::theme() const {
+    const QString t = s_.value("ui/theme", "system").toString();
+    return kThemes.contains(t) ? t : QStringLiteral("system");
+}
+QString AppSettings::lastPage() const {
+    const QString p = s_.value("ui/last_page", "chat").toString();
+    return kPages.contains(p) ? p : QStringLiteral("chat");
+}
+qint64 AppSettings::lastConversationId() const { return s_.value("ui/last_conversation", 0).toLongLong(); }
+QRect AppSettings::windowGeometry() const { return s_.value("ui/window_geometry").toRect(); }
+QString AppSettings::defaultModel() const { return s_.value("engine/default_model").toString(); }
+int AppSettings::maxThreads() const { return std::max(1, QThread::idealThreadCount()); }
+
+void AppSettings::setTemperature(double v) { put("sampling/temperature", std::clamp(v, 0.0, 2.0)); }
+void AppSettings::setTopK(int v) { put("sampling/top_k", std::clamp(v, 0, 1000)); }
+void AppSettings::setTopP(double v) { put("sampling/top_p", std::clamp(v, 0.0, 1.0)); }
+void AppSettings::setMinP(double v) { put("sampling/min_p", std::clamp(v, 0.0, 1.0)); }
+void AppSettings::setRepeatPenalty(double v) { put("sampling/repeat_penalty", std::clamp(v, 1.0, 2.0)); }
+void AppSettings::setSeed(qint64 v) { put("sampling/seed", std::max<qint64>(-1, v)); }
+void AppSettings::setMaxNewTokens(int v) { put("sampling/max_new_tokens", std::clamp(v, -1, 1 << 20)); }
+void AppSettings::setRecommendedSampling(bool v) { put("sampling/recommended", v); }
+void AppSettings::setContextLength(int v) { put("engine/context_length", std::clamp(v, 256, 1 << 20)); }
+void AppSettings::setThreads(int v) { put("engine/threads", std::clamp(v, 0, maxThreads())); }
+void AppSettings::setDevice(const QString& v) { put("engine/device", kDevices.contains(v) ? v : QStringLiteral("auto")); }
+void AppSettings::setModelsFolder(const QString& v) {
+    const QString cleaned = v.isEmpty() ? QString() : QDir::cleanPath(v);
+    if (s_.value("engine/models_folder").toString() == cleaned) return;
+    s_.setValue("engine/models_folder", cleaned);
+    emit modelsFolderChanged();
+    emit changed();
+}
+void AppSettings::setLanguage(const QString& v) {
+    if (!kLanguages.contains(v) || language() == v) return;
+    s_.setValue("ui/language", v);
+    emit languageChanged();
+    emit changed();
+}
+void AppSettings::setTheme(const QString& v) {
+    if (!kThemes.contains(v) || theme() == v) return;
+    s_.setValue("ui/theme", v);
+    emit themeChanged();
+    emit changed();
+}
+void AppSettings::setLastPage(const QString& v) {
+    if (kPages.contains(v)) put("ui/last_page", v);
+}
+void AppSettings::setLastConversationId(qint64 v) { put("ui/last_conversation", v); }
+void AppSettings::setWindowGeometry(const QRect& v) { put("ui/window_geometry", v); }
+void AppSettings::setDefaultModel(const QString& v) { put("engine/default_model", v); }
+
+SamplingValues AppSettings::sampling() const {
+    SamplingValues v;
+    v.temperature = temperature();
+    v.topK = topK();
+    v.topP = topP();
+    v.minP = minP();
+    v.repeatPenalty = repeatPenalty();
+    v.seed = seed();
+    v.maxNewTokens = maxNewTokens();
+    return v;
+}
+
+void AppSettings::resetSampling() {
+    s_.remove("sampling");
+    emit changed();
+}
+
+QString AppSettings::defaultModelsFolder() {
+    return QDir(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation)).filePath(QStringLiteral("models"));
+}
+
+}  // namespace hearth::app

@@ -1,0 +1,256 @@
+#include "app/worker/inference_worker.h"
+
+#include <QFileInfo>
+#include <QLoggingCategory>
+#include <QRandomGenerator>
+
+#include "app/chat/context_window.h"
+#include "app/chat/message_blocks.h"
+#include "engine/session/session.h"
+
+namespace hearth::app {
+
+Q_LOGGING_CATEGORY(lcWorker, "hearth.worker")
+
+namespace {
+
+QString qs(const std::string& s) { return QString::fromStdString(s); }
+
+// The engine's prompt for messages[first..] after the system prompt.
+std::vector<ChatMessage> chatMessages(const GenerateRequest& req, size_t first) {
+    std::vector<ChatMessage> out;
+    if (!req.systemPrompt.trimmed().isEmpty()) out.push_back({"system", req.systemPrompt.toStdString()});
+    for (size_t i = first; i < req.messages.size(); ++i) {
+        const TurnMessage& m = req.messages[i];
+        // Reasoning is not sent back: the model authors advise against it, and it would fill the
+        // context with text the user never asked to keep.
+        const QString content = m.role == QLatin1String("assistant") ? stripThinking(m.content) : m.content;
+        out.push_back({m.role.toStdString(), content.toStdString()});
+    }
+    return out;
+}
+
+// Tokenizes rendered chat text the way templates expect: special tokens parsed, BOS added only when
+// the template did not write it.
+Result<std::vector<int32_t>> tokenizePrompt(const Session& s, const std::string& text) {
+    auto body = s.tokenize(text, false, true);
+    HEARTH_RETURN_IF_ERROR(body);
+    auto bos = s.tokenize("", true, false);
+    HEARTH_RETURN_IF_ERROR(bos);
+    std::vector<int32_t> ids;
+    if (!bos->empty() && (body->empty() || (*body)[0] != (*bos)[0])) ids.push_back((*bos)[0]);
+    ids.insert(ids.end(), body->begin(), body->end());
+    return ids;
+}
+
+SamplingParams toEngine(const SamplingValues& v) {
+    SamplingParams p;
+    p.temperature = float(v.temperature);
+    p.top_k = v.topK;
+    p.top_p = float(v.topP);
+    p.min_p = float(v.minP);
+    p.repeat_penalty = float(v.repeatPenalty);
+    p.seed = v.seed >= 0 ? uint64_t(v.seed) : QRandomGenerator::global()->generate64();
+    p.max_new_tokens = v.maxNewTokens;
+    return p;
+}
+
+}  // namespace
+
+InferenceWorker::InferenceWorker() = default;
+InferenceWorker::~InferenceWorker() = default;
+
+void InferenceWorker::requestStop(quint64 requestId) {
+    quint64 cur = stopUpTo_.load();
+    while (cur < requestId && !stopUpTo_.compare_exchange_weak(cur, requestId)) {
+    }
+    cancelGenerate_.store(true);
+}
+
+void InferenceWorker::requestCancelLoad() { cancelLoad_.store(true); }
+
+void InferenceWorker::unload() {
+    session_.reset();
+    path_.clear();
+    emit unloaded();
+}
+
+void InferenceWorker::load(const LoadRequest& req) {
+    cancelLoad_.store(false);
+    session_.reset();  // free the old model before mapping the new one
+    path_.clear();
+    emit loadStarted(req.path);
+    qCInfo(lcWorker) << "loading" << QFileInfo(req.path).fileName() << "n_ctx" << req.nCtx << "device" << req.device;
+    QElapsedTimer timer;
+    timer.start();
+
+    ModelOptions opt;
+    opt.path = req.path.toStdString();
+    opt.n_ctx = req.nCtx;
+    opt.n_threads = req.threads;
+    opt.backend = req.device.toStdString();
+    QElapsedTimer sinceReport;
+    sinceReport.start();
+    auto session = Session::open(opt, [&](float fraction) {
+        if (sinceReport.elapsed() >= 50 || fraction >= 1.0f) {  // ≤ 20 progress updates a second
+            sinceReport.restart();
+            emit loadProgress(double(fraction));
+        }
+        return !cancelLoad_.load();
+    });
+    if (!session.ok()) {
+        const QString msg = cancelLoad_.load() ? tr("Loading was cancelled.") : qs(session.message());
+        qCWarning(lcWorker) << "load failed:" << msg;
+        emit loadFailed(req.path, msg);
+        return;
+    }
+    session_ = std::move(*session);
+    path_ = req.path;
+    const ModelInfo& mi = session_->info();
+    const double seconds = double(timer.elapsed()) / 1000.0;
+    qCInfo(lcWorker) << "loaded" << qs(mi.name) << qs(mi.architecture) << qs(mi.file_type) << "in" << seconds << "s on"
+                     << qs(mi.backend_description);
+    emit loaded(QVariantMap{{"path", req.path},
+                            {"name", qs(mi.name)},
+                            {"architecture", qs(mi.architecture)},
+                            {"quantization", qs(mi.file_type)},
+                            {"nCtx", session_->n_ctx()},
+                            {"nCtxTrain", mi.n_ctx_train},
+                            {"think", mi.template_has_think},
+                            {"backend", qs(mi.backend_description)},
+                            {"seconds", seconds}});
+}
+
+void InferenceWorker::generate(const GenerateRequest& req) {
+    // Order matters: clear the flag first, then look at stopUpTo_, so a stop that arrives at any
+    // moment after the request was queued is seen either here or by the engine.
+    cancelGenerate_.store(false);
+    if (stopUpTo_.load() >= req.id) {
+        emit finished(req.id, QVariantMap{{"stopReason", "cancelled"}, {"generated", 0}});
+        return;
+    }
+    if (!session_) {
+        emit failed(req.id, tr("No model is loaded. Choose one on the Models page."));
+        return;
+    }
+    if (req.messages.empty() || req.messages.back().role != QLatin1String("user")) {
+        emit failed(req.id, tr("There is no question to answer."));
+        return;
+    }
+    Session& s = *session_;
+    const int nCtx = s.n_ctx();
+    const int reserve = answerReserve(nCtx, req.sampling.maxNewTokens);
+    json::Value extra = json::Value::object();
+    extra.set("enable_thinking", req.think);
+
+    // Token cost of each message, to choose the window (verified against the real render below).
+    auto count = [&](const QString& text) -> int {
+        auto t = s.tokenize(text.toStdString(), false, false);
+        return (t.ok() ? int(t->size()) : int(text.size())) + 8;  // + the template's per-message framing
+    };
+    std::vector<WindowMessage> wm;
+    if (!req.systemPrompt.trimmed().isEmpty()) wm.push_back({true, false, count(req.systemPrompt)});
+    const size_t offset = wm.size();
+    for (const TurnMessage& m : req.messages)
+        wm.push_back({false, m.role == QLatin1String("user"),
+                      count(m.role == QLatin1String("assistant") ? stripThinking(m.content) : m.content)});
+    const WindowDecision d = chooseWindow(wm, 8, nCtx, reserve);
+    const int lastTokens = wm.back().tokens;
+    auto tooLong = [&](int promptTokens) {
+        return tr("Your message is about %1 tokens long, but the model's context window holds %2 tokens, of which %3 "
+                  "are kept for the answer. Shorten the message or raise the context length in Settings.")
+            .arg(std::max(lastTokens, promptTokens))
+            .arg(nCtx)
+            .arg(reserve);
+    };
+    if (!d.ok) {
+        emit failed(req.id, tooLong(d.promptTokens));
+        return;
+    }
+    size_t first = size_t(d.firstKept) - offset;
+
+    std::vector<int32_t> prompt;
+    std::string rendered;
+    for (;;) {
+        auto text = s.render_chat(chatMessages(req, first), true, extra);
+        if (!text.ok()) {
+            emit failed(req.id, tr("The model's chat template failed: %1").arg(qs(text.message())));
+            return;
+        }
+        auto ids = tokenizePrompt(s, *text);
+        if (!ids.ok()) {
+            emit failed(req.id, qs(ids.message()));
+            return;
+        }
+        if (int(ids->size()) + reserve <= nCtx) {
+            prompt = std::move(*ids);
+            rendered = std::move(*text);
+            break;
+        }
+        // The estimate was short: let the next whole turn go.
+        size_t next = first + 1;
+        while (next < req.messages.size() && req.messages[next].role != QLatin1String("user")) ++next;
+        if (next >= req.messages.size()) {
+            emit failed(req.id, tooLong(int(ids->size())));
+            return;
+        }
+        first = next;
+    }
+
+    // Tokens that must survive the engine's own shift when the answer fills the context: the
+    // system prompt (the common prefix with the system-only render).
+    int nKeep = 0;
+    if (!req.systemPrompt.trimmed().isEmpty()) {
+        auto sys = s.render_chat({{"system", req.systemPrompt.toStdString()}}, false, extra);
+        auto sysIds = sys.ok() ? tokenizePrompt(s, *sys) : Result<std::vector<int32_t>>(sys.status());
+        if (sysIds.ok())
+            while (nKeep < int(sysIds->size()) && nKeep < int(prompt.size()) && (*sysIds)[size_t(nKeep)] == prompt[size_t(nKeep)])
+                ++nKeep;
+    } else if (!prompt.empty()) {
+        auto bos = s.tokenize("", true, false);
+        nKeep = bos.ok() && !bos->empty() && prompt[0] == (*bos)[0] ? 1 : 0;
+    }
+    nKeep = std::min(nKeep, nCtx / 2);
+
+    emit windowChosen(req.id, req.messages[first].id, int(prompt.size()), nCtx);
+
+    // A template that opens the reasoning itself ("<think>\n" at the end of the prompt): the
+    // answer starts inside it, so the stored text starts with the tag for the UI to fold.
+    QString pending;
+    const QString renderedTail = qs(rendered.substr(rendered.size() > 16 ? rendered.size() - 16 : 0)).trimmed();
+    if (renderedTail.endsWith(QLatin1String("<think>"))) pending = QStringLiteral("<think>\n");
+
+    QElapsedTimer sinceEmit;
+    sinceEmit.start();
+    auto onPiece = [&](std::string_view piece) {
+        pending += QString::fromUtf8(piece.data(), qsizetype(piece.size()));
+        if (sinceEmit.elapsed() >= kPieceIntervalMs) {
+            emit this->piece(req.id, pending);
+            pending.clear();
+            sinceEmit.restart();
+        }
+        return !cancelGenerate_.load();
+    };
+    auto stats = s.generate(prompt, toEngine(req.sampling), onPiece, &cancelGenerate_, nKeep);
+    if (!pending.isEmpty()) emit piece(req.id, pending);
+    if (!stats.ok()) {
+        qCWarning(lcWorker) << "generation failed:" << qs(stats.message());
+        emit failed(req.id, qs(stats.message()));
+        return;
+    }
+    const GenerateStats& g = *stats;
+    qCInfo(lcWorker) << "generated" << g.n_generated << "tokens at" << g.gen_tps << "tok/s; prompt" << g.n_prompt << "("
+                     << g.n_reused << "reused," << g.n_shifted_out << "shifted out) at" << g.prompt_tps
+                     << "tok/s; stop:" << qs(g.stop_reason);
+    emit finished(req.id, QVariantMap{{"promptTokens", g.n_prompt},
+                                      {"reusedTokens", g.n_reused},
+                                      {"shiftedOut", g.n_shifted_out},
+                                      {"generated", g.n_generated},
+                                      {"promptTps", g.prompt_tps},
+                                      {"genTps", g.gen_tps},
+                                      {"ctxUsed", g.n_ctx_used},
+                                      {"nCtx", nCtx},
+                                      {"stopReason", qs(g.stop_reason)}});
+}
+
+}  // namespace hearth::app

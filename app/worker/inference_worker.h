@@ -1,0 +1,84 @@
+// InferenceWorker: lives in its own QThread and owns the loaded model's engine Session. The main
+// thread talks to it only through queued calls (load, generate, unload) and hears back through
+// queued signals; stop and cancel are atomic flags it may set directly. Nothing here ever blocks
+// the main thread: a 30-second prompt evaluation happens entirely on the worker's thread.
+//
+// Streaming: text pieces are coalesced and emitted at most every `kPieceIntervalMs` (about 30 per
+// second), so a fast model cannot flood the UI with a repaint per token.
+#pragma once
+
+#include <QElapsedTimer>
+#include <QObject>
+#include <QString>
+#include <QVariantMap>
+#include <atomic>
+#include <memory>
+#include <vector>
+
+#include "app/chat/sampling_presets.h"
+
+namespace hearth {
+class Session;
+}
+
+namespace hearth::app {
+
+struct LoadRequest {
+    QString path;
+    int nCtx = 4096;
+    int threads = 0;        // 0: the engine's choice
+    QString device = QStringLiteral("auto");
+};
+
+struct TurnMessage {
+    qint64 id = 0;          // store id (0 for messages not stored)
+    QString role;           // "user" | "assistant"
+    QString content;
+};
+
+struct GenerateRequest {
+    quint64 id = 0;         // increasing; stop(id) cancels this request and earlier ones
+    QString systemPrompt;
+    std::vector<TurnMessage> messages;  // the last one is answered
+    SamplingValues sampling;
+    bool think = true;      // passed to the template as enable_thinking
+};
+
+class InferenceWorker : public QObject {
+    Q_OBJECT
+public:
+    static constexpr int kPieceIntervalMs = 33;
+
+    InferenceWorker();
+    ~InferenceWorker() override;
+
+    // Thread-safe, called directly from the main thread.
+    void requestStop(quint64 requestId);
+    void requestCancelLoad();
+
+    // Run on the worker's thread (queue them with QMetaObject::invokeMethod).
+    void load(const LoadRequest& req);
+    void unload();
+    void generate(const GenerateRequest& req);
+
+signals:
+    void loadStarted(const QString& path);
+    void loadProgress(double fraction);
+    void loaded(const QVariantMap& info);   // name, architecture, nCtx, think, backend, path, seconds
+    void loadFailed(const QString& path, const QString& message);
+    void unloaded();
+    // The window chosen for a request: messages before firstMessageId are out of the context.
+    void windowChosen(quint64 requestId, qint64 firstMessageId, int promptTokens, int nCtx);
+    void piece(quint64 requestId, const QString& text);
+    void finished(quint64 requestId, const QVariantMap& stats);
+    void failed(quint64 requestId, const QString& message);
+
+private:
+    std::unique_ptr<hearth::Session> session_;
+    QString path_;
+    std::atomic<bool> cancelGenerate_{false};
+    std::atomic<quint64> stopUpTo_{0};
+    std::atomic<bool> cancelLoad_{false};
+};
+
+}  // namespace hearth::app

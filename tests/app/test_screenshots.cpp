@@ -1,0 +1,140 @@
+// Screenshots of the main window with a conversation (Markdown, a code block, folded reasoning),
+// in English and in Chinese, written as PNG files next to the test binary (screenshots/). Also
+// checks that every page loads without QML warnings.
+#include <QDir>
+#include <QGuiApplication>
+#include <QQmlApplicationEngine>
+#include <QQuickWindow>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "app/controllers/app_context.h"
+#include "app/controllers/chat_controller.h"
+#include "app/settings/app_settings.h"
+
+using namespace hearth::app;
+
+namespace {
+QStringList g_warnings;
+QtMessageHandler g_previous = nullptr;
+void collectWarnings(QtMsgType type, const QMessageLogContext& ctx, const QString& msg) {
+    if (type == QtWarningMsg || type == QtCriticalMsg) g_warnings << msg;
+    if (g_previous) g_previous(type, ctx, msg);
+}
+}  // namespace
+
+class ScreenshotTest : public QObject {
+    Q_OBJECT
+private:
+    QTemporaryDir dir_;
+    std::unique_ptr<AppContext> context_;
+    std::unique_ptr<QQmlApplicationEngine> engine_;
+    QQuickWindow* window_ = nullptr;
+    qint64 english_ = 0, chinese_ = 0;
+
+    qint64 addConversation(const QString& system, const QList<QPair<QString, QString>>& messages) {
+        ChatStore* store = context_->store();
+        auto id = store->createConversation(QString(), system);
+        if (!id.ok()) return 0;
+        for (const auto& m : messages) (void)store->addMessage(*id, m.first, m.second);
+        return *id;
+    }
+
+    QString shoot(const QString& name) {
+        QTest::qWait(400);  // let layouts and text settle
+        const QImage img = window_->grabWindow();
+        const QString outDir = QStringLiteral(HEARTH_TEST_OUTPUT_DIR "/screenshots");
+        QDir().mkpath(outDir);
+        const QString path = QDir(outDir).filePath(name);
+        if (img.isNull() || !img.save(path)) return {};
+        qInfo("screenshot: %s (%dx%d)", qPrintable(path), img.width(), img.height());
+        return path;
+    }
+
+private slots:
+    void initTestCase() {
+        g_previous = qInstallMessageHandler(collectWarnings);
+        AppContext::Options opt;
+        opt.dataDir = dir_.filePath("data");
+        opt.settingsFile = dir_.filePath("settings.ini");
+        opt.logToFile = false;
+        context_ = std::make_unique<AppContext>(opt);
+        context_->settings()->setModelsFolder(dir_.filePath("models"));
+        context_->settings()->setLanguage("en");
+        context_->settings()->setTheme("light");
+        context_->settings()->setWindowGeometry(QRect(0, 0, 1200, 800));
+
+        english_ = addConversation(
+            "You are a concise assistant.",
+            {{"user", "How do I reverse a list in Python?"},
+             {"assistant",
+              "<think>\nThe user wants the idiomatic ways. Mention slicing and reverse().\n</think>\n\n"
+              "There are two **idiomatic** ways:\n\n1. `reversed_list = items[::-1]` makes a copy.\n"
+              "2. `items.reverse()` reverses *in place*.\n\n```python\nitems = [1, 2, 3]\nitems.reverse()\n"
+              "print(items)  # [3, 2, 1]\n```\n\nUse the first when you need to keep the original."},
+             {"user", "And in C++?"},
+             {"assistant", "Use `std::reverse` from `<algorithm>`:\n\n```cpp\nstd::vector<int> v{1, 2, 3};\n"
+                           "std::reverse(v.begin(), v.end());\n```"}});
+        (void)addConversation({}, {{"user", "Plan a three-day trip to Kyoto"}, {"assistant", "Day 1: Fushimi Inari…"}});
+        chinese_ = addConversation(
+            "你是一个简洁的助手。",
+            {{"user", "用 Python 怎么反转一个列表？"},
+             {"assistant",
+              "<think>\n用户想知道常用写法：切片和 reverse()。\n</think>\n\n有两种**常用**写法：\n\n"
+              "1. `items[::-1]` 返回一个新列表。\n2. `items.reverse()` 原地反转。\n\n```python\nitems = [1, 2, 3]\n"
+              "items.reverse()\nprint(items)  # [3, 2, 1]\n```\n\n需要保留原列表时用第一种。"}});
+        QVERIFY(english_ && chinese_);
+        context_->settings()->setLastConversationId(english_);
+        context_->chat()->reloadConversations();
+
+        engine_ = std::make_unique<QQmlApplicationEngine>();
+        context_->registerQml(engine_.get());
+        engine_->load(QUrl(QStringLiteral("qrc:/qml/Main.qml")));
+        QVERIFY(!engine_->rootObjects().isEmpty());
+        window_ = qobject_cast<QQuickWindow*>(engine_->rootObjects().first());
+        QVERIFY(window_);
+        QVERIFY(QTest::qWaitForWindowExposed(window_));
+    }
+
+    void english() {
+        QCOMPARE(context_->chat()->conversationId(), english_);
+        const QString path = shoot("hearth_en.png");
+        QVERIFY(!path.isEmpty());
+    }
+
+    void chinese() {
+        context_->settings()->setLanguage("zh_CN");
+        QCOMPARE(context_->uiLanguage(), QStringLiteral("zh_CN"));
+        context_->chat()->openConversation(chinese_);
+        const QString path = shoot("hearth_zh_CN.png");
+        QVERIFY(!path.isEmpty());
+        QCOMPARE(window_->title(), QStringLiteral("用 Python 怎么反转一个列表？ — Hearth"));
+    }
+
+    void otherPages() {
+        // Every page renders (dark theme for the Settings shot) without QML warnings.
+        for (const char* page : {"models", "image", "settings"}) {
+            window_->setProperty("page", QString::fromLatin1(page));
+            if (QByteArray(page) == "settings") context_->settings()->setTheme("dark");
+            QVERIFY(!shoot(QStringLiteral("hearth_zh_CN_%1.png").arg(QString::fromLatin1(page))).isEmpty());
+        }
+        context_->settings()->setLanguage("en");
+        QVERIFY(!shoot(QStringLiteral("hearth_en_settings_dark.png")).isEmpty());
+        window_->setProperty("page", QStringLiteral("models"));
+        context_->settings()->setTheme("light");
+        QVERIFY(!shoot(QStringLiteral("hearth_en_models.png")).isEmpty());
+        QStringList qmlWarnings;
+        for (const QString& w : g_warnings)
+            if (w.contains(QLatin1String("qrc:/qml/"))) qmlWarnings << w;
+        QVERIFY2(qmlWarnings.isEmpty(), qPrintable(qmlWarnings.join(QLatin1Char('\n'))));
+    }
+
+    void cleanupTestCase() {
+        engine_.reset();
+        context_.reset();
+        qInstallMessageHandler(g_previous);
+    }
+};
+
+QTEST_MAIN(ScreenshotTest)
+#include "test_screenshots.moc"

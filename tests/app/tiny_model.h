@@ -1,0 +1,46 @@
+// Tiny random-weight llama models for the app tests, written by the project's GGUF writer
+// (engine/model/random_model.h). They produce nonsense text, but through the real engine: loading,
+// chat template, tokenizer, KV cache, context shift and streaming are all exercised.
+#pragma once
+
+#include <QDir>
+#include <QString>
+
+#include "engine/model/random_model.h"
+
+namespace hearth::app::test {
+
+struct TinyModelSpec {
+    int nEmbd = 64;
+    int nLayer = 2;
+    int nHead = 4;
+    int nKvHead = 2;
+    int nFf = 160;
+    int nVocab = 512;
+    int nCtxTrain = 4096;
+    const char* name = "Tiny Test Model";
+};
+
+// Writes `<dir>/<file>` and returns its path, or an empty string (and a message in *error).
+inline QString writeTinyModel(const QString& dir, const QString& file, const TinyModelSpec& spec = {},
+                              QString* error = nullptr) {
+    QDir().mkpath(dir);
+    const QString path = QDir(dir).filePath(file);
+    RandomModelShape shape;
+    shape.name = spec.name;
+    shape.n_embd = spec.nEmbd;
+    shape.n_layer = spec.nLayer;
+    shape.n_head = spec.nHead;
+    shape.n_kv_head = spec.nKvHead;
+    shape.n_ff = spec.nFf;
+    shape.n_vocab = spec.nVocab;
+    shape.n_ctx_train = spec.nCtxTrain;
+    const Status st = write_random_llama_model(path.toStdString(), shape, GgmlType::F32, 1234);
+    if (!st.ok()) {
+        if (error) *error = QString::fromStdString(st.message());
+        return {};
+    }
+    return path;
+}
+
+}  // namespace hearth::app::test
