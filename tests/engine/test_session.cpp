@@ -436,3 +436,54 @@ TEST(SessionErrors, BadInputsAreErrors) {
     EXPECT_EQ((*s)->info().n_ctx, 64);
     std::filesystem::remove(path);
 }
+
+TEST(SessionOpen, ProgressInfoAndChatTemplate) {
+    HEARTH_REQUIRE_TESTDATA(dir);
+    const std::string path = test::temp_file("info.gguf");
+    RandomModelShape shape;
+    shape.name = "Tiny Test";
+    shape.arch = "qwen2";
+    shape.chat_template = test::read_file(dir + "/templates/deepseek-ai-DeepSeek-R1-Distill-Qwen-32B.jinja");
+    ASSERT_FALSE(shape.chat_template.empty());
+    ASSERT_TRUE(write_random_llama_model(path, shape, GgmlType::Q8_0, 2).ok());
+    ModelOptions o;
+    o.path = path;
+    o.backend = "reference";
+    o.n_ctx = 100000;  // clamped to the training context
+    std::vector<float> fractions;
+    auto s = Session::open(o, [&](float f) { fractions.push_back(f); return true; });
+    ASSERT_TRUE(s.ok()) << s.message();
+    ASSERT_FALSE(fractions.empty());
+    EXPECT_TRUE(std::is_sorted(fractions.begin(), fractions.end()));
+    EXPECT_EQ(fractions.back(), 1.0f);
+    const ModelInfo& info = (*s)->info();
+    EXPECT_EQ(info.name, "Tiny Test");
+    EXPECT_EQ(info.architecture, "qwen2");
+    EXPECT_EQ(info.file_type, "Q8_0");
+    EXPECT_EQ(info.n_ctx, shape.n_ctx_train);
+    EXPECT_EQ(info.n_layer, shape.n_layer);
+    EXPECT_EQ(info.n_vocab, shape.n_vocab);
+    EXPECT_TRUE(info.template_has_think);
+    EXPECT_GT(info.n_params, 0u);
+    EXPECT_GT(info.kv_bytes, 0u);
+    EXPECT_FALSE(info.backend_description.empty());
+    auto r = (*s)->render_chat({{"user", "hi"}}, true);
+    ASSERT_TRUE(r.ok()) << r.message();
+    EXPECT_NE(r->find("hi"), std::string::npos);
+    EXPECT_NE(r->find("<\xEF\xBD\x9C" "Assistant\xEF\xBD\x9C>"), std::string::npos) << *r;  // <｜Assistant｜>
+    // no template: ChatML
+    shape.chat_template.clear();
+    ASSERT_TRUE(write_random_llama_model(path, shape, GgmlType::Q8_0, 2).ok());
+    auto s2 = Session::open(o);
+    ASSERT_TRUE(s2.ok());
+    EXPECT_FALSE((*s2)->info().template_has_think);
+    auto r2 = (*s2)->render_chat({{"system", "be brief"}, {"user", "hi"}}, true);
+    ASSERT_TRUE(r2.ok());
+    EXPECT_EQ(*r2, "<|im_start|>system\nbe brief<|im_end|>\n<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\n");
+    // tokenize / detokenize round trip through the session
+    auto ids = (*s2)->tokenize("abc", true, false);
+    ASSERT_TRUE(ids.ok());
+    EXPECT_EQ((*ids)[0], 1);  // BOS
+    EXPECT_EQ((*s2)->detokenize(std::vector<int32_t>(ids->begin() + 1, ids->end())), "abc");
+    std::filesystem::remove(path);
+}
