@@ -225,6 +225,12 @@ Result<std::shared_ptr<Instance>> Instance::get() {
     ci.ppEnabledLayerNames = layers.data();
     ci.enabledExtensionCount = uint32_t(exts.size());
     ci.ppEnabledExtensionNames = exts.data();
+    // With validation, also check synchronization (missing barriers between dependent ops).
+    const VkValidationFeatureEnableEXT enables[] = {VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT};
+    VkValidationFeaturesEXT vf{VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT};
+    vf.enabledValidationFeatureCount = 1;
+    vf.pEnabledValidationFeatures = enables;
+    if (!layers.empty()) ci.pNext = &vf;
     VkResult r = vkCreateInstance(&ci, nullptr, &inst->instance_);
     if (r != VK_SUCCESS) {
         cached_error = "Vulkan: could not create an instance (" + vk_result_name(r) + "): is a Vulkan driver installed?";
