@@ -5,6 +5,7 @@
 #include "engine/backend/cpu/cpu_backend.h"
 
 #include "engine/backend/backend.h"
+#include "engine/backend/cuda/cuda_loader.h"
 #include "engine/backend/reference/reference_backend.h"
 #ifdef HEARTH_HAVE_VULKAN
 #include "engine/backend/vulkan/vulkan_backend.h"
@@ -29,6 +30,10 @@ DeviceList list_devices() {
     DeviceList out;
     out.devices.push_back(cpu_device_info(cpu_physical_cores()));
     out.devices.push_back(reference_device_info());
+    // CUDA (a run-time loaded plugin): its devices, or a note saying why there are none.
+    DeviceList cuda = cuda_loader::list_devices();
+    out.devices.insert(out.devices.end(), cuda.devices.begin(), cuda.devices.end());
+    out.notes.insert(out.notes.end(), cuda.notes.begin(), cuda.notes.end());
 #ifdef HEARTH_HAVE_VULKAN
     list_vulkan_devices(out);  // in preference order; a note when there is no driver
 #endif
@@ -36,6 +41,11 @@ DeviceList list_devices() {
 }
 
 Result<std::unique_ptr<Backend>> create_backend(const std::string& backend, int device, const BackendOptions& opt) {
+    if (backend == "cuda") return cuda_loader::create_backend(device, opt);
+    if (backend == "auto" && !cuda_loader::list_devices().devices.empty()) {
+        auto b = cuda_loader::create_backend(device, opt);  // Auto: CUDA first; on failure fall through
+        if (b.ok()) return b;
+    }
 #ifdef HEARTH_HAVE_VULKAN
     // "vulkan": device N of hearth-cli devices (0 = the preferred one, a CPU implementation allowed);
     // "auto": a Vulkan GPU when there is one, never a CPU implementation such as lavapipe.
@@ -50,7 +60,7 @@ Result<std::unique_ptr<Backend>> create_backend(const std::string& backend, int 
         if (backend == "reference") return create_reference_backend();
         return create_cpu_backend(opt);
     }
-    if (backend == "vulkan" || backend == "cuda")
+    if (backend == "vulkan")
         return make_error("backend '" + backend + "' is not built into this binary");
     return make_error("unknown backend '" + backend + "' (expected auto, cpu, reference, vulkan or cuda)");
 }

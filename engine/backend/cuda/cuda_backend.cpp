@@ -89,9 +89,9 @@ class CudaBackend final : public Backend {
 public:
     ~CudaBackend() override {
         cudaSetDevice(dev_);
-        if (stream_) cudaStreamSynchronize(stream_);
         for (Scratch* s : {&q8a_, &x16_, &w16_, &attn_, &shift_k_, &shift_v_})
-            if (s->p) cudaFree(s->p);
+            if (s->p && stream_) cudaFreeAsync(s->p, stream_);  // stream-ordered memory, freed in order
+        if (stream_) cudaStreamSynchronize(stream_);
         for (int i = 0; i < 2; ++i) {
             if (staging_[i]) cudaFreeHost(staging_[i]);
             if (staged_[i]) cudaEventDestroy(staged_[i]);
@@ -392,7 +392,12 @@ private:
         note(e, what);
         return false;
     }
-    Status sticky() const { return sticky_; }
+    // The first error since the last report; reported once, then cleared so the caller may go on.
+    Status sticky() {
+        Status s = sticky_;
+        sticky_ = Status();
+        return s;
+    }
 
     // Grows `s` to at least `bytes` (stream-ordered: in-flight kernels keep the old block until done).
     void* scratch(Scratch& s, size_t bytes) {

@@ -72,7 +72,8 @@ std::string check_driver() {
 
 std::vector<std::string> plugin_candidates() {
     std::vector<std::string> c;
-    if (const char* env = std::getenv("HEARTH_CUDA_PLUGIN"); env && *env) c.push_back(env);
+    // An explicit path is the only candidate: a wrong path is then reported, not silently replaced.
+    if (const char* env = std::getenv("HEARTH_CUDA_PLUGIN"); env && *env) return {env};
     const std::string dir = exe_dir();
     if (!dir.empty()) {
         c.push_back(dir + "/" + cuda_plugin::kLibraryName);

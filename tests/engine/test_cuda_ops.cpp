@@ -1,0 +1,327 @@
+// Every CUDA op against the reference backend (scalar, exact dequantization, double accumulation),
+// for every weight type and odd shapes (rows not a multiple of the 4 rows per block, token counts on
+// both sides of the matvec/GEMM switch at 8, KV ranges long enough to be split). Skips with the
+// reason when no CUDA device is usable. Tolerances are written next to each check.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <random>
+#include <vector>
+
+#include "engine/backend/backend.h"
+#include "engine/backend/reference/reference_backend.h"
+#include "engine/quant/quant.h"
+
+using namespace hearth;
+
+namespace {
+
+struct Pair {
+    std::unique_ptr<Backend> cuda, ref;
+    std::vector<BufferPtr> keep;
+
+    // The same data in a fresh buffer of each backend.
+    std::pair<Tensor, Tensor> put(GgmlType t, int64_t rows, int64_t cols, const void* data) {
+        return {put_on(*cuda, t, rows, cols, data), put_on(*ref, t, rows, cols, data)};
+    }
+    Tensor put_on(Backend& be, GgmlType t, int64_t rows, int64_t cols, const void* data) {
+        const size_t bytes = row_bytes(t, cols) * size_t(rows);
+        auto b = be.alloc(bytes, BufferUsage::Activations);
+        EXPECT_TRUE(b.ok()) << b.message();
+        keep.push_back(*b);
+        Tensor x = make_tensor(b->get(), 0, t, rows, cols);
+        if (data) EXPECT_TRUE(be.upload(x, data).ok());
+        return x;
+    }
+    std::vector<float> get(Backend& be, const Tensor& t) {
+        std::vector<float> v(size_t(t.rows * t.cols));
+        const Status s = be.download(t, v.data());
+        EXPECT_TRUE(s.ok()) << s.message();
+        return v;
+    }
+};
+
+#define REQUIRE_CUDA(P)                                                                  \
+    Pair P;                                                                              \
+    {                                                                                    \
+        auto cb = create_backend("cuda", 0, {});                                         \
+        if (!cb.ok()) GTEST_SKIP() << "no usable CUDA device: " << cb.message();         \
+        P.cuda = std::move(*cb);                                                         \
+        P.ref = create_reference_backend();                                              \
+    }
+
+std::vector<float> randn(size_t n, uint32_t seed, float sd = 1.0f) {
+    std::mt19937 rng(seed);
+    std::normal_distribution<float> nd(0.0f, sd);
+    std::vector<float> v(n);
+    for (auto& x : v) x = nd(rng);
+    return v;
+}
+
+// Weights of `type`: quantized from Gaussian values where quant.h can, else random blocks with sane scales.
+std::vector<uint8_t> make_weights(GgmlType t, int64_t rows, int64_t cols, uint32_t seed) {
+    const size_t rb = row_bytes(t, cols);
+    std::vector<uint8_t> w(rb * size_t(rows));
+    if (can_quantize(t)) {
+        const auto f = randn(size_t(rows * cols), seed, 0.05f);
+        for (int64_t r = 0; r < rows; ++r) EXPECT_TRUE(quantize_row(t, f.data() + r * cols, w.data() + r * rb, cols).ok());
+        return w;
+    }
+    std::mt19937 rng(seed);
+    for (auto& b : w) b = uint8_t(rng());
+    const auto& tr = traits(t);
+    std::uniform_real_distribution<float> scale(0.001f, 0.01f);
+    for (size_t off = 0; off < w.size(); off += tr.block_bytes) {
+        auto put = [&](size_t at) { f16_t h = f32_to_f16(scale(rng)); std::memcpy(&w[off + at], &h, 2); };
+        put(0);
+        if (t == GgmlType::Q4_1 || t == GgmlType::Q5_1) put(2);
+    }
+    return w;
+}
+
+double rms(const std::vector<float>& v) {
+    double s = 0;
+    for (float x : v) s += double(x) * x;
+    return v.empty() ? 0 : std::sqrt(s / double(v.size()));
+}
+
+struct Diff { double max_abs = 0, rms = 0; };
+Diff diff(const std::vector<float>& a, const std::vector<float>& b) {
+    Diff d;
+    double s = 0;
+    for (size_t i = 0; i < a.size(); ++i) {
+        const double e = std::fabs(double(a[i]) - b[i]);
+        d.max_abs = std::max(d.max_abs, std::isnan(e) ? INFINITY : e);
+        s += e * e;
+    }
+    d.rms = a.empty() ? 0 : std::sqrt(s / double(a.size()));
+    return d;
+}
+
+const GgmlType kWeightTypes[] = {GgmlType::F32, GgmlType::F16, GgmlType::BF16, GgmlType::Q8_0, GgmlType::Q4_0,
+                                 GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q4_K, GgmlType::Q5_K,
+                                 GgmlType::Q6_K};
+
+}  // namespace
+
+TEST(CudaOps, MatmulEveryWeightTypeAndTokenCount) {
+    REQUIRE_CUDA(P);
+    const int64_t rows = 67, cols = 512;
+    for (GgmlType t : kWeightTypes) {
+        const auto wdata = make_weights(t, rows, cols, 7 + uint32_t(t));
+        auto [wc, wr] = P.put(t, rows, cols, wdata.data());
+        const auto bias = randn(size_t(rows), 5);
+        auto [bc, br] = P.put(GgmlType::F32, 1, rows, bias.data());
+        for (int n : {1, 2, 5, 8, 9, 40}) {
+            const auto x = randn(size_t(n * cols), 100 + n);
+            auto [xc, xr] = P.put(GgmlType::F32, n, cols, x.data());
+            auto [yc, yr] = P.put(GgmlType::F32, n, rows, nullptr);
+            const bool with_bias = n == 5 || n == 40;
+            P.cuda->matmul(wc, xc, yc, with_bias ? &bc : nullptr);
+            P.ref->matmul(wr, xr, yr, with_bias ? &br : nullptr);
+            const auto got = P.get(*P.cuda, yc), want = P.get(*P.ref, yr);
+            const Diff d = diff(got, want);
+            const double r = rms(want);
+            const bool quant = traits(t).quantized;
+            double tol_rms, tol_max;
+            if (t == GgmlType::F32) { tol_rms = 1e-5 * r; tol_max = 1e-4 * r; }  // F32 math either way
+            else if (n <= 8 && !quant) { tol_rms = 1e-5 * r; tol_max = 1e-4 * r; }  // exact weights, F32 activations
+            else if (n <= 8) { tol_rms = 0.02 * r; tol_max = 0.08 * r; }  // 8-bit activations (~0.6% per dot)
+            else { tol_rms = 3e-3 * r; tol_max = 1.5e-2 * r; }  // F16 activations and weights in the GEMM
+            EXPECT_LE(d.rms, tol_rms) << type_name(t) << " n=" << n << " rms(ref)=" << r;
+            EXPECT_LE(d.max_abs, tol_max) << type_name(t) << " n=" << n << " rms(ref)=" << r;
+        }
+    }
+}
+
+TEST(CudaOps, GetRowsEveryType) {
+    REQUIRE_CUDA(P);
+    const int64_t rows = 40, cols = 768;
+    const std::vector<int32_t> ids = {0, 39, 7, 7, 21};
+    for (GgmlType t : kWeightTypes) {
+        const auto wdata = make_weights(t, rows, cols, 11 + uint32_t(t));
+        auto [tc, tr] = P.put(t, rows, cols, wdata.data());
+        auto [ic, ir] = P.put(GgmlType::I32, 1, int64_t(ids.size()), ids.data());
+        auto [oc, orf] = P.put(GgmlType::F32, int64_t(ids.size()), cols, nullptr);
+        P.cuda->get_rows(tc, ic, oc);
+        P.ref->get_rows(tr, ir, orf);
+        const Diff d = diff(P.get(*P.cuda, oc), P.get(*P.ref, orf));
+        // the unit form a*q + b vs the reference's d*(q - 8): a few float ulps
+        EXPECT_LE(d.max_abs, 1e-5) << type_name(t);
+    }
+}
+
+TEST(CudaOps, RowOps) {
+    REQUIRE_CUDA(P);
+    for (auto [n, c] : {std::pair<int64_t, int64_t>{3, 1000}, {5, 4097}, {1, 64}}) {
+        const auto a = randn(size_t(n * c), 1), b = randn(size_t(n * c), 2), w = randn(size_t(c), 3);
+        auto [ac, ar] = P.put(GgmlType::F32, n, c, a.data());
+        auto [bc, br] = P.put(GgmlType::F32, n, c, b.data());
+        auto [wc, wr] = P.put(GgmlType::F32, 1, c, w.data());
+        auto [oc, orf] = P.put(GgmlType::F32, n, c, nullptr);
+        auto cmp = [&](const char* what, const Tensor& tc, const Tensor& tr, double tol) {
+            const auto want = P.get(*P.ref, tr);
+            const Diff d = diff(P.get(*P.cuda, tc), want);
+            EXPECT_LE(d.max_abs, tol * (1.0 + rms(want))) << what << " " << n << "x" << c;
+        };
+        P.cuda->rms_norm(ac, wc, 1e-5f, oc); P.ref->rms_norm(ar, wr, 1e-5f, orf); cmp("rms_norm", oc, orf, 1e-5);
+        P.cuda->silu_mul(ac, bc, oc); P.ref->silu_mul(ar, br, orf); cmp("silu_mul", oc, orf, 1e-5);
+        P.cuda->add(ac, bc, oc); P.ref->add(ar, br, orf); cmp("add", oc, orf, 1e-6);
+        P.cuda->scale_add(oc, bc, 0.37f); P.ref->scale_add(orf, br, 0.37f); cmp("scale_add", oc, orf, 1e-6);
+        P.cuda->copy(ac, oc); P.ref->copy(ar, orf); cmp("copy", oc, orf, 0);
+        P.cuda->softmax_rows(oc); P.ref->softmax_rows(orf); cmp("softmax", oc, orf, 1e-6);
+        // in place: rms_norm with y == x, silu_mul with out == gate
+        P.cuda->rms_norm(ac, wc, 1e-6f, ac); P.ref->rms_norm(ar, wr, 1e-6f, ar); cmp("rms_norm in place", ac, ar, 1e-5);
+        P.cuda->silu_mul(ac, bc, ac); P.ref->silu_mul(ar, br, ar); cmp("silu_mul in place", ac, ar, 1e-5);
+    }
+}
+
+TEST(CudaOps, RopeModesFreqFactorsYarn) {
+    REQUIRE_CUDA(P);
+    const int n = 6, n_head = 3, hd = 64;
+    const std::vector<int32_t> pos = {0, 1, 17, 255, 1000, 4095};
+    const auto ff = [] { std::vector<float> f(32); for (int i = 0; i < 32; ++i) f[i] = 1.0f + 0.25f * i; return f; }();
+    auto [fc, fr] = P.put(GgmlType::F32, 1, 32, ff.data());
+    auto [pc, pr] = P.put(GgmlType::I32, 1, n, pos.data());
+    for (int variant = 0; variant < 5; ++variant) {
+        RopeParams p;
+        p.mode = variant % 2 ? RopeMode::NeoX : RopeMode::Normal;
+        p.head_dim = hd;
+        p.n_dims = variant == 4 ? 32 : hd;  // partial rotation
+        p.freq_base = variant == 1 ? 1e6f : 1e4f;
+        if (variant == 3) { p.ext_factor = 1.0f; p.freq_scale = 0.25f; p.n_ctx_orig = 4096; p.attn_factor = 1.0f; }
+        const auto x = randn(size_t(n * n_head * hd), 40 + variant);
+        auto [xc, xr] = P.put(GgmlType::F32, n, n_head * hd, x.data());
+        RopeParams pc_ = p, pr_ = p;
+        if (variant == 2) { pc_.freq_factors = &fc; pr_.freq_factors = &fr; }
+        P.cuda->rope(xc, pc, pc_);
+        P.ref->rope(xr, pr, pr_);
+        const Diff d = diff(P.get(*P.cuda, xc), P.get(*P.ref, xr));
+        // float angles at position 4095: ~4095 * 2^-24 rad of phase error → 1e-3 on values of size ~3
+        EXPECT_LE(d.max_abs, 2e-3) << "variant " << variant;
+    }
+}
+
+namespace {
+
+// Fills cells 0..n_cells-1 of every layer of both caches with the same random K/V.
+void fill_kv(Pair& P, KvCache& kc, KvCache& kr, int n_cells, uint32_t seed) {
+    const auto& d = kc.desc();
+    const int w = d.n_kv_head * d.head_dim;
+    std::vector<int32_t> pos(size_t(n_cells));
+    for (int i = 0; i < n_cells; ++i) pos[size_t(i)] = i;
+    auto [pc, pr] = P.put(GgmlType::I32, 1, n_cells, pos.data());
+    for (int l = 0; l < d.n_layer; ++l) {
+        const auto k = randn(size_t(n_cells) * w, seed + 2 * l), v = randn(size_t(n_cells) * w, seed + 2 * l + 1);
+        auto [kc_, kr_] = P.put(GgmlType::F32, n_cells, w, k.data());
+        auto [vc_, vr_] = P.put(GgmlType::F32, n_cells, w, v.data());
+        P.cuda->kv_store(kc, l, kc_, vc_, pc);
+        P.ref->kv_store(kr, l, kr_, vr_, pr);
+    }
+}
+
+struct AttnCase { int n_head, n_kv_head, head_dim, n_tok, first_pos, n_kv; };
+
+}  // namespace
+
+TEST(CudaOps, AttentionDecodeAndPromptF16AndF32Cache) {
+    REQUIRE_CUDA(P);
+    const AttnCase cases[] = {
+        {8, 2, 64, 1, 999, 1000},   // generation over a long context: split-K
+        {4, 4, 128, 1, 40, 41},     // short context, no split
+        {4, 2, 16, 37, 0, 37},      // a whole prompt (the test models' shape)
+        {2, 1, 80, 3, 500, 503},    // head_dim not a multiple of 8 (scalar key path), few tokens mid-context
+        {32, 8, 128, 1, 4000, 4001},
+        {4, 1, 256, 9, 100, 109},
+    };
+    for (GgmlType kt : {GgmlType::F16, GgmlType::F32}) {
+        for (const auto& c : cases) {
+            KvCacheDesc desc;
+            desc.n_layer = 2;
+            desc.n_kv_head = c.n_kv_head;
+            desc.head_dim = c.head_dim;
+            desc.n_ctx = (c.n_kv + 31) / 32 * 32 + 32;
+            desc.type = kt;
+            auto kc = P.cuda->create_kv_cache(desc);
+            auto kr = P.ref->create_kv_cache(desc);
+            ASSERT_TRUE(kc.ok() && kr.ok()) << kc.message();
+            fill_kv(P, **kc, **kr, c.n_kv, 77);
+            std::vector<int32_t> pos(size_t(c.n_tok));
+            for (int i = 0; i < c.n_tok; ++i) pos[size_t(i)] = c.first_pos + i;
+            auto [pc, pr] = P.put(GgmlType::I32, 1, c.n_tok, pos.data());
+            const auto q = randn(size_t(c.n_tok) * c.n_head * c.head_dim, 9);
+            auto [qc, qr] = P.put(GgmlType::F32, c.n_tok, c.n_head * c.head_dim, q.data());
+            auto [oc, orf] = P.put(GgmlType::F32, c.n_tok, c.n_head * c.head_dim, nullptr);
+            const float scale = 1.0f / std::sqrt(float(c.head_dim));
+            P.cuda->attention(qc, **kc, 1, pc, c.n_kv, scale, oc);
+            P.ref->attention(qr, **kr, 1, pr, c.n_kv, scale, orf);
+            const Diff d = diff(P.get(*P.cuda, oc), P.get(*P.ref, orf));
+            // Same cache contents (both round F32→F16 to nearest even); float vs double softmax and sums.
+            EXPECT_LE(d.max_abs, 1e-4) << "kv=" << type_name(kt) << " heads " << c.n_head << "/" << c.n_kv_head << " hd "
+                                       << c.head_dim << " tokens " << c.n_tok << " n_kv " << c.n_kv;
+        }
+    }
+}
+
+TEST(CudaOps, KvShiftAndCopy) {
+    REQUIRE_CUDA(P);
+    for (RopeMode mode : {RopeMode::Normal, RopeMode::NeoX}) {
+        KvCacheDesc desc;
+        desc.n_layer = 2;
+        desc.n_kv_head = 2;
+        desc.head_dim = 64;
+        desc.n_ctx = 128;
+        desc.type = GgmlType::F16;
+        auto kc = P.cuda->create_kv_cache(desc);
+        auto kr = P.ref->create_kv_cache(desc);
+        ASSERT_TRUE(kc.ok() && kr.ok());
+        fill_kv(P, **kc, **kr, 100, 5);
+        RopeParams rp;
+        rp.mode = mode;
+        rp.head_dim = rp.n_dims = 64;
+        rp.freq_base = 1e4f;
+        P.cuda->kv_shift(**kc, 4, 30, 100, rp);
+        P.ref->kv_shift(**kr, 4, 30, 100, rp);
+        // Attention from position 69 over the 70 cells left sees the shifted keys and values.
+        const int n_head = 4, hd = 64;
+        const std::vector<int32_t> pos = {69};
+        auto [pc, pr] = P.put(GgmlType::I32, 1, 1, pos.data());
+        const auto q = randn(size_t(n_head * hd), 3);
+        auto [qc, qr] = P.put(GgmlType::F32, 1, n_head * hd, q.data());
+        auto [oc, orf] = P.put(GgmlType::F32, 1, n_head * hd, nullptr);
+        for (int l = 0; l < 2; ++l) {
+            P.cuda->attention(qc, **kc, l, pc, 70, 0.125f, oc);
+            P.ref->attention(qr, **kr, l, pr, 70, 0.125f, orf);
+            // keys re-rotated in float vs double, then rounded to F16: an F16 ulp on a few keys
+            EXPECT_LE(diff(P.get(*P.cuda, oc), P.get(*P.ref, orf)).max_abs, 2e-3) << "layer " << l;
+        }
+        // kv_copy of the first 50 cells into a fresh cache: attention from position 49 is unchanged.
+        auto kc2 = P.cuda->create_kv_cache(desc);
+        ASSERT_TRUE(kc2.ok());
+        P.cuda->kv_copy(**kc, **kc2, 50);
+        const std::vector<int32_t> pos49 = {49};
+        Tensor p49 = P.put_on(*P.cuda, GgmlType::I32, 1, 1, pos49.data());
+        auto o2 = P.put_on(*P.cuda, GgmlType::F32, 1, n_head * hd, nullptr);
+        P.cuda->attention(qc, **kc, 1, p49, 50, 0.125f, oc);
+        P.cuda->attention(qc, **kc2, 1, p49, 50, 0.125f, o2);
+        EXPECT_EQ(diff(P.get(*P.cuda, oc), P.get(*P.cuda, o2)).max_abs, 0.0);
+    }
+}
+
+TEST(CudaOps, ErrorsAreReportedNotCrashes) {
+    REQUIRE_CUDA(P);
+    // A tensor of another backend passed to a CUDA op: the next synchronize says so.
+    const auto x = randn(64, 1);
+    Tensor host = P.put_on(*P.ref, GgmlType::F32, 1, 64, x.data());
+    Tensor dev = P.put_on(*P.cuda, GgmlType::F32, 1, 64, nullptr);
+    P.cuda->copy(host, dev);
+    const Status s = P.cuda->synchronize();
+    EXPECT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("CUDA"), std::string::npos) << s.message();
+    // An impossible allocation is a clear out-of-memory error.
+    auto big = P.cuda->alloc(size_t(1) << 50, BufferUsage::Weights);
+    ASSERT_FALSE(big.ok());
+    EXPECT_NE(big.message().find("out of GPU memory"), std::string::npos) << big.message();
+}

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# GPU checks of the CUDA backend, for a machine with an NVIDIA GPU (no Qt, no network needed):
+#   1. builds the engine, hearth-cli, the CUDA plugin and the CUDA tests (-DHEARTH_APP=OFF),
+#   2. runs the CUDA tests with the reference models from $HEARTH_TESTDATA,
+#   3. measures the device-to-device copy bandwidth, then benchmarks generation (tg) and prompt
+#      processing (pp512) with `hearth-cli bench --backend cuda` on random-weight models made by
+#      `hearth-cli make-model`: TinyLlama-1.1B shape F16/Q8_0/Q4_0/Q4_K_M, Llama-8B shape Q4_0/Q4_K_M,
+#      and prints generation bandwidth as a share of the copy bandwidth measured in the same run.
+# Logs go to $OUT (the device tool's result folder) when set, else build-gpu/out. Budget: < 8 min on
+# an H200 including the build; later steps are skipped (and say so) when the budget runs out.
+#
+# Usage: HEARTH_TESTDATA=/path/to/testdata tests/gpu/run-gpu-checks.sh
+#   env: BUILD_DIR (default build-gpu), CUDA_ARCH (default: the GPU's own, e.g. 90),
+#        BUDGET_S (default 450), BENCH_REPS (default 3), SKIP_8B=1 to leave out the Llama-8B shape.
+set -uo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=${BUILD_DIR:-$ROOT/build-gpu}
+LOGS=${OUT:-$BUILD/out}
+BUDGET_S=${BUDGET_S:-450}
+REPS=${BENCH_REPS:-3}
+START=$(date +%s)
+mkdir -p "$LOGS"
+SUMMARY=$LOGS/summary.txt
+: > "$SUMMARY"
+
+say() { echo "$*" | tee -a "$SUMMARY"; }
+elapsed() { echo $(( $(date +%s) - START )); }
+left() { echo $(( BUDGET_S - $(elapsed) )); }
+# json_field FILE KEY → the number after "KEY": in FILE (first match), or "?"
+json_field() { grep -o "\"$2\"[[:space:]]*:[[:space:]]*[-0-9.eE+]*" "$1" 2>/dev/null | head -1 | sed 's/.*:[[:space:]]*//' || true; }
+
+say "== Hearth GPU checks ($(date -u +%Y-%m-%dT%H:%M:%SZ)) =="
+if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi > "$LOGS/nvidia-smi.txt" 2>&1; then
+  say "no NVIDIA GPU here (nvidia-smi missing or failing): nothing to check"
+  exit 2
+fi
+say "GPU: $(nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader | head -1)"
+ARCH=${CUDA_ARCH:-$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d ' .')}
+[ -n "$ARCH" ] || ARCH=90
+
+# ---- 1. build
+GEN=""; command -v ninja >/dev/null 2>&1 && GEN="-G Ninja"
+NVCC=/usr/local/cuda/bin/nvcc; command -v nvcc >/dev/null 2>&1 && NVCC=$(command -v nvcc)
+say "-- build (CUDA arch $ARCH) at $(elapsed)s"
+if ! cmake -S "$ROOT" -B "$BUILD" $GEN -DCMAKE_BUILD_TYPE=Release -DHEARTH_APP=OFF -DHEARTH_CUDA=ON -DHEARTH_VULKAN=OFF \
+      -DCMAKE_CUDA_COMPILER="$NVCC" -DCMAKE_CUDA_ARCHITECTURES="$ARCH" > "$LOGS/configure.log" 2>&1; then
+  say "configure FAILED (see configure.log)"; tail -30 "$LOGS/configure.log"; exit 1
+fi
+TARGETS="hearth-cli hearth-cuda hearth-cuda-copybw test_cuda_loader test_cuda_quant_units test_cuda_ops test_cuda_model"
+if ! cmake --build "$BUILD" -j "$(nproc)" --target $TARGETS > "$LOGS/build.log" 2>&1; then
+  say "build FAILED (see build.log)"; grep -E "error|FAILED" "$LOGS/build.log" | head -30; exit 1
+fi
+CLI=$BUILD/app/cli/hearth-cli
+say "built in $(elapsed)s"
+
+# ---- 2. tests
+FAILED=0
+for t in test_cuda_loader test_cuda_quant_units test_cuda_ops test_cuda_model; do
+  bin=$(find "$BUILD" -name "$t" -type f -perm -u+x | head -1)
+  if [ -z "$bin" ]; then say "$t: not built"; FAILED=1; continue; fi
+  if timeout 240 env HEARTH_TESTDATA="${HEARTH_TESTDATA:-}" "$bin" > "$LOGS/$t.log" 2>&1; then
+    say "$t: PASSED ($(grep -c '^\[       OK \]' "$LOGS/$t.log") ok, $(grep -c '^\[  SKIPPED \]' "$LOGS/$t.log") skipped)"
+  else
+    say "$t: FAILED (see $t.log)"; FAILED=1
+    grep -E "^\[  FAILED  \]|Failure|error" "$LOGS/$t.log" | head -20 | tee -a "$SUMMARY"
+  fi
+  grep -E "^\[ (cuda|note|logits|cuda logits|cuda greedy) \]" "$LOGS/$t.log" | head -40 >> "$SUMMARY"
+done
+say "tests done at $(elapsed)s"
+
+# ---- 3. bandwidth reference and benchmarks
+COPYBW=$BUILD/bin/hearth-cuda-copybw
+measure_copy() {  # appends one copy-bandwidth figure (GB/s) to copy_runs.txt
+  "$COPYBW" 2048 10 > "$LOGS/copybw.$1.json" 2> "$LOGS/copybw.$1.err" && json_field "$LOGS/copybw.$1.json" copy_gbps >> "$LOGS/copy_runs.txt"
+}
+: > "$LOGS/copy_runs.txt"
+measure_copy 0
+MODELS=$BUILD/models
+mkdir -p "$MODELS"
+CASES="tinyllama-1.1b:F16 tinyllama-1.1b:Q8_0 tinyllama-1.1b:Q4_0 tinyllama-1.1b:Q4_K_M"
+[ "${SKIP_8B:-0}" = 1 ] || CASES="$CASES llama-8b:Q4_0 llama-8b:Q4_K_M"
+i=0
+for c in $CASES; do
+  shape=${c%%:*}; type=${c##*:}; i=$((i + 1))
+  name="$shape-$type"
+  need=60; [ "$shape" = llama-8b ] && need=120
+  if [ "$(left)" -lt "$need" ]; then say "$name: SKIPPED (budget: $(elapsed)s of ${BUDGET_S}s used)"; continue; fi
+  file=$MODELS/$name.gguf
+  if [ ! -s "$file" ]; then
+    if ! timeout "$(left)" "$CLI" make-model --shape "$shape" --type "$type" -o "$file" > "$LOGS/make-$name.log" 2>&1; then
+      say "$name: make-model FAILED (see make-$name.log)"; rm -f "$file"; continue
+    fi
+  fi
+  if timeout "$(left)" "$CLI" bench -m "$file" --backend cuda -p 512 -n 128 -r "$REPS" --json > "$LOGS/bench-$name.json" 2> "$LOGS/bench-$name.err"; then
+    measure_copy "$i"  # interleaved with the benchmarks, as the CPU bench does with its read bandwidth
+    pp=$(json_field "$LOGS/bench-$name.json" pp_tps); tg=$(json_field "$LOGS/bench-$name.json" tg_tps)
+    gbps=$(json_field "$LOGS/bench-$name.json" tg_gbps)
+    say "$name: pp512 ${pp:-?} tok/s, tg128 ${tg:-?} tok/s, generation ${gbps:-?} GB/s"
+    echo "$name ${gbps:-}" >> "$LOGS/tg_gbps.txt"
+  else
+    say "$name: bench FAILED (see bench-$name.err)"; tail -5 "$LOGS/bench-$name.err" | tee -a "$SUMMARY"; FAILED=1
+  fi
+done
+
+COPY=$(sort -n "$LOGS/copy_runs.txt" | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]}')
+if [ -n "$COPY" ]; then
+  say "device-to-device copy (median of $(wc -l < "$LOGS/copy_runs.txt") runs): $COPY GB/s"
+  if [ -f "$LOGS/tg_gbps.txt" ]; then
+    while read -r name gbps; do
+      [ -n "$gbps" ] && say "$name: generation at $(awk -v g="$gbps" -v c="$COPY" 'BEGIN {printf "%.1f", 100 * g / c}')% of the copy bandwidth"
+    done < "$LOGS/tg_gbps.txt"
+  fi
+else
+  say "copy bandwidth: not measured (see copybw.*.err)"
+fi
+say "== done in $(elapsed)s; logs in $LOGS =="
+exit $FAILED
