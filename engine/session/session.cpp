@@ -143,6 +143,7 @@ Result<GenerateStats> SessionImpl::generate(const std::vector<int32_t>& prompt, 
     const auto t0 = Clock::now();
     const ReusePlan plan = plan_reuse(cached_, prompt);
     if (plan.discard > 0) {
+        cached_.resize(size_t(plan.shift_end));  // cells past the matching run are not needed
         HEARTH_RETURN_IF_ERROR(shift(plan.keep, plan.discard));
         st.n_shifted_out += plan.discard;
     }

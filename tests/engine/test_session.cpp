@@ -97,6 +97,21 @@ TEST(ReusePlan, PrefixAndRemovedRange) {
     EXPECT_EQ(p.n_reuse, 2);  // 3 tokens match, the last is re-evaluated
     p = plan_reuse({}, {1, 2});
     EXPECT_EQ(p.n_reuse, 0);
+    // the tail after the removed range matches only partly (a re-tokenized answer): the matching
+    // run is reused when it is long enough to be worth a shift
+    std::vector<int32_t> cached, prompt;
+    for (int i = 0; i < 40; ++i) cached.push_back(100 + i);
+    prompt.assign(cached.begin(), cached.begin() + 5);                 // keep 5
+    prompt.insert(prompt.end(), cached.begin() + 15, cached.begin() + 35);  // drop 10, 20 match
+    prompt.push_back(7);                                                // then differs
+    p = plan_reuse(cached, prompt);
+    EXPECT_EQ(p.keep, 5);
+    EXPECT_EQ(p.discard, 10);
+    EXPECT_EQ(p.shift_end, 35);
+    EXPECT_EQ(p.n_reuse, 25);
+    p = plan_reuse(cached, prompt, /*min_shift_gain=*/21);  // 20 reusable tokens are not enough
+    EXPECT_EQ(p.discard, 0);
+    EXPECT_EQ(p.n_reuse, 5);
 }
 
 // ---- prefix reuse gives the same logits as recomputing (reference model from the shared data)
@@ -404,6 +419,20 @@ TEST(SessionShift, RemovedRangeIsShiftedNotRecomputed) {
     auto r3 = (*fresh)->generate(p2, greedy(8), {});
     ASSERT_TRUE(r3.ok());
     EXPECT_EQ(r2->tokens, r3->tokens);
+    // only part of what follows the removed range matches (the rest of the old context differs)
+    ASSERT_TRUE((*s)->generate(p1, greedy(0), {}).ok());
+    std::vector<int32_t> p3(p1.begin(), p1.begin() + 8);
+    p3.insert(p3.end(), p1.begin() + 30, p1.begin() + 50);
+    for (int t : random_tokens(6, shape.n_vocab, 14)) p3.push_back(t);
+    auto r4 = (*s)->generate(p3, greedy(8), {});
+    ASSERT_TRUE(r4.ok());
+    EXPECT_EQ(r4->n_shifted_out, 22);
+    EXPECT_EQ(r4->n_reused, 8 + 20);
+    auto fresh2 = Session::open(o);
+    ASSERT_TRUE(fresh2.ok());
+    auto r5 = (*fresh2)->generate(p3, greedy(8), {});
+    ASSERT_TRUE(r5.ok());
+    EXPECT_EQ(r4->tokens, r5->tokens);
     std::filesystem::remove(path);
 }
 
