@@ -8,6 +8,7 @@
 
 #include "engine/tokenizer/token_attr.h"
 #include "engine/tokenizer/unicode.h"
+#include "engine/tokenizer/unicode_nfc.h"
 
 namespace hearth::tokenizer {
 
@@ -124,6 +125,8 @@ Status Tokenizer::build() {
     add_bos_ = s.add_bos.value_or(spm || pre_ == PreKind::Llama3);
     add_eos_ = s.add_eos.value_or(false);
     ignore_merges_ = s.ignore_merges.value_or(!spm && pre_ == PreKind::Llama3);
+    // Qwen's tokenizer.json normalizes to NFC (llama.cpp skips it; Hugging Face does not).
+    nfc_ = s.nfc.value_or(!spm && pre_ == PreKind::Qwen2);
     clean_spaces_ = s.clean_spaces.value_or(!spm && (pre_ == PreKind::Gpt2 || pre_ == PreKind::Llama3));
 
     // Special ids: SPM vocabularies default to <unk>=0, <s>=1, </s>=2. Out-of-range ids are dropped.
@@ -321,10 +324,15 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, 
             prev_special = false;
         }
     } else {
-        std::string word;
+        std::string word, normalized;
         for (const Fragment& f : frags) {
             if (f.token >= 0) { out.push_back(f.token); continue; }
-            for (std::string_view piece : pre_tokenize(pre_, text.substr(f.off, f.len))) {
+            std::string_view frag = text.substr(f.off, f.len);
+            if (nfc_ && !nfc_quick_check(frag)) {
+                normalized = nfc(frag);
+                frag = normalized;
+            }
+            for (std::string_view piece : pre_tokenize(pre_, frag)) {
                 word = byte_level_encode(piece);
                 encode_bpe_word(word, out);
             }

@@ -47,6 +47,7 @@ struct VocabSpec {
     std::vector<uint8_t> lstrip, rstrip; // per id, from Hugging Face added tokens; empty = none
     int32_t bos = -1, eos = -1, eot = -1, eom = -1, unk = -1, pad = -1;  // -1 = none / default
     std::optional<bool> add_bos, add_eos, add_space_prefix, ignore_merges, clean_spaces;
+    std::optional<bool> nfc;             // NFC-normalize text before pre-tokenizing (default: qwen2 family)
     std::string name;                    // general.name (a few per-model rules depend on it)
     std::string chat_template;           // tokenizer.chat_template, carried along
 };
@@ -90,6 +91,7 @@ public:
     bool add_bos() const { return add_bos_; }
     bool add_eos() const { return add_eos_; }
     bool add_space_prefix() const { return add_space_prefix_; }
+    bool normalizes_nfc() const { return nfc_; }
     VocabType type() const { return type_; }
     PreKind pre_kind() const { return pre_; }
     const std::vector<int32_t>& eog_ids() const { return eog_; }
@@ -126,6 +128,7 @@ private:
     std::vector<std::string> warnings_;
     int32_t bos_ = -1, eos_ = -1, eot_ = -1, eom_ = -1, unk_ = -1, pad_ = -1;
     bool add_bos_ = false, add_eos_ = false, add_space_prefix_ = false, ignore_merges_ = false, clean_spaces_ = false;
+    bool nfc_ = false;
 };
 
 }  // namespace hearth::tokenizer

@@ -105,6 +105,23 @@ std::string token_content(const Value& v) {
     return {};
 }
 
+// The normalizer: none, NFC, or an empty sequence are what byte-level tokenizers use.
+Result<bool> detect_nfc(const Value& norm) {
+    if (norm.is_null()) return false;
+    const std::string type = norm["type"].as_string();
+    if (type == "NFC") return true;
+    if (type == "Sequence") {
+        bool nfc = false;
+        for (const Value& n : norm["normalizers"].as_array()) {
+            auto r = detect_nfc(n);
+            if (!r.ok()) return r;
+            nfc |= *r;
+        }
+        return nfc;
+    }
+    return make_error("unsupported normalizer '" + type + "' (supported: none, NFC)");
+}
+
 Result<std::string> read_text(const std::string& path) {
     std::ifstream f(path, std::ios::binary);
     if (!f) return make_error(path + ": cannot open");
@@ -134,6 +151,9 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::from_hf_dir(const std::string& dir
     VocabSpec s;
     s.model = "gpt2";
     s.pre = *pre;
+    auto nfc = detect_nfc(tj["normalizer"]);
+    if (!nfc.ok()) return fail(nfc.message());
+    s.nfc = *nfc;
 
     // Ids: model.vocab plus added_tokens; gaps become unused "[PADn]" tokens as converters write them.
     const Value& vocab = model["vocab"];

@@ -15,6 +15,7 @@
 #include "engine/tokenizer/pretokenizer.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/tokenizer/unicode.h"
+#include "engine/tokenizer/unicode_nfc.h"
 #include "engine/tokenizer/utf8_stream.h"
 #include "tests/engine/testdata.h"
 
@@ -68,6 +69,18 @@ TEST(Unicode, DecodeKeepsEveryByte) {
     EXPECT_TRUE(is_valid_utf8("\xE4\xB8\x96"));
     EXPECT_FALSE(is_valid_utf8("\xED\xA0\x80"));  // surrogate
     EXPECT_FALSE(is_valid_utf8("\xC0\x80"));      // overlong
+}
+
+TEST(Unicode, Nfc) {
+    // (The implementation was also compared offline with Python's unicodedata.normalize on 48k strings.)
+    EXPECT_EQ(nfc("e\xCC\x81"), "\xC3\xA9");                    // e + U+0301 -> é
+    EXPECT_EQ(nfc("\xE2\x84\xAB"), "\xC3\x85");                 // Å (angstrom sign) -> Å
+    EXPECT_EQ(nfc("\xE1\x84\x92\xE1\x85\xA1\xE1\x86\xAB"), "\xED\x95\x9C");  // jamo ᄒ ᅡ ᆫ -> 한
+    EXPECT_EQ(nfc("a\xCC\xA3\xCC\x87"), nfc("a\xCC\x87\xCC\xA3"));     // marks reordered by class
+    EXPECT_EQ(nfc("a\xCC\x87\xCC\xA3"), "\xE1\xBA\xA1\xCC\x87");      // ạ + U+0307
+    EXPECT_EQ(nfc("x\xFF" "e\xCC\x81"), "x\xFF\xC3\xA9");         // invalid bytes kept
+    EXPECT_TRUE(nfc_quick_check("plain ascii, \xE4\xB8\x96\xE7\x95\x8C"));
+    EXPECT_FALSE(nfc_quick_check("e\xCC\x81"));
 }
 
 TEST(PreTokenizer, Gpt2) {
@@ -291,6 +304,18 @@ TEST(RealVocab, BosEosAndEndOfGeneration) {
     EXPECT_TRUE((*ds)->add_bos());
     EXPECT_TRUE((*ds)->is_eog(1));
     EXPECT_EQ((*ds)->n_vocab(), 128815);
+}
+
+TEST(RealVocab, QwenNormalizesNfc) {
+    HEARTH_REQUIRE_TESTDATA(dir);
+    auto qwen = Tokenizer::from_hf_dir(dir + "/vocab/hf/qwen3");
+    ASSERT_TRUE(qwen.ok());
+    EXPECT_TRUE((*qwen)->normalizes_nfc());
+    EXPECT_EQ((*qwen)->encode("Cafe\xCC\x81", false, false), (*qwen)->encode("Caf\xC3\xA9", false, false));
+    auto llama3 = Tokenizer::from_hf_dir(dir + "/vocab/hf/llama3");
+    ASSERT_TRUE(llama3.ok());
+    EXPECT_FALSE((*llama3)->normalizes_nfc());  // no normalizer in its tokenizer.json
+    EXPECT_NE((*llama3)->encode("Cafe\xCC\x81", false, false), (*llama3)->encode("Caf\xC3\xA9", false, false));
 }
 
 TEST(RealVocab, DecodeRestoresText) {
