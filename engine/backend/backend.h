@@ -24,6 +24,8 @@
 // - kv_shift(keep, discard, n_used): cells [keep+discard, n_used) move down to [keep, n_used-discard)
 //   and their keys are re-rotated by -discard (RoPE is a rotation: R(p - Δ) = R(-Δ) R(p)), as
 //   llama.cpp's context shift does. Cells at and beyond n_used - discard become free.
+//   The re-rotation is a pure rotation: no magnitude factor (YaRN's mscale / attn_factor is already
+//   in the stored key and must not be applied twice).
 #pragma once
 
 #include <cstddef>

@@ -17,7 +17,6 @@ void apply_penalties(std::vector<TokenCandidate>& c, const std::deque<int32_t>& 
     if (recent.empty() || (repeat == 1.0f && presence == 0.0f && frequency == 0.0f)) return;
     std::unordered_map<int32_t, int> count;
     for (int32_t t : recent) ++count[t];
-    // Candidates are indexed by id when they are the full vocabulary; otherwise look them up.
     for (auto& tc : c) {
         auto it = count.find(tc.id);
         if (it == count.end()) continue;
