@@ -9,13 +9,13 @@ import "."
 
 ApplicationWindow {
     id: window
-    visible: true
+    // Shown from Component.onCompleted once the remembered geometry is applied (set once, not bound:
+    // a binding would snap the window back whenever another setting changes).
+    visible: false
     minimumWidth: 720
     minimumHeight: 480
-    width: Settings.windowGeometry.width > 0 ? Settings.windowGeometry.width : 1100
-    height: Settings.windowGeometry.height > 0 ? Settings.windowGeometry.height : 720
-    x: Settings.windowGeometry.width > 0 ? Settings.windowGeometry.x : (Screen.width - width) / 2
-    y: Settings.windowGeometry.width > 0 ? Settings.windowGeometry.y : (Screen.height - height) / 2
+    width: 1100
+    height: 720
     title: Chat.title.length > 0 ? qsTr("%1 — Hearth").arg(Chat.title) : qsTr("Hearth")
     color: Theme.window
 
@@ -30,14 +30,15 @@ ApplicationWindow {
     palette.highlightedText: Theme.accentText
     palette.placeholderText: Theme.textMuted
     palette.mid: Theme.border
-    palette.dark: Theme.border
+    palette.dark: Theme.accent          // Basic style: background of highlighted buttons, checked switches
+    palette.brightText: Theme.accentText  // and their text
     palette.light: Theme.surface
     palette.midlight: Theme.surfaceAlt
     palette.toolTipBase: Theme.surface
     palette.toolTipText: Theme.text
     font.pixelSize: Theme.fontSize
 
-    property string page: Settings.lastPage
+    property string page: "chat"
     onPageChanged: Settings.lastPage = page
 
     function showPage(name) { page = name }
@@ -54,6 +55,18 @@ ApplicationWindow {
     onClosing: Settings.windowGeometry = Qt.rect(window.x, window.y, window.width, window.height)
 
     Component.onCompleted: {
+        const g = Settings.windowGeometry
+        if (g.width >= minimumWidth && g.height >= minimumHeight) {
+            width = g.width
+            height = g.height
+            x = g.x
+            y = g.y
+        } else {
+            x = (Screen.width - width) / 2
+            y = (Screen.height - height) / 2
+        }
+        page = Settings.lastPage
+        visible = true
         Models.refresh()
         if (Settings.lastConversationId > 0) Chat.openConversation(Settings.lastConversationId)
         else Chat.newConversation()

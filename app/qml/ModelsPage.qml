@@ -175,11 +175,13 @@ Item {
         function openFor(f) { file = f; open() }
         title: qsTr("Import model")
         modal: true
+        width: 480
         anchors.centerIn: Overlay.overlay
         ColumnLayout {
             spacing: 10
+            width: importChoice.availableWidth
             Label {
-                Layout.preferredWidth: 420
+                Layout.fillWidth: true
                 wrapMode: Text.Wrap
                 text: qsTr("Copy the file into Hearth's models folder, or use it where it is? Copying a large model takes a while and needs the disk space twice.")
             }
@@ -201,8 +203,9 @@ Item {
         modal: true
         anchors.centerIn: Overlay.overlay
         standardButtons: Dialog.Yes | Dialog.No
+        width: 440
         Label {
-            width: 400
+            width: deleteDialog.availableWidth
             wrapMode: Text.Wrap
             text: Models.isInFolder(deleteDialog.path)
                   ? qsTr("“%1” will be deleted from the models folder.").arg(deleteDialog.name)
@@ -227,6 +230,7 @@ Item {
         modal: true
         anchors.centerIn: Overlay.overlay
         standardButtons: Dialog.Ok
-        Label { id: importErrorLabel; width: 420; wrapMode: Text.Wrap }
+        width: 460
+        Label { id: importErrorLabel; width: importError.availableWidth; wrapMode: Text.Wrap }
     }
 }

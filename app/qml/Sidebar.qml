@@ -98,6 +98,7 @@ Rectangle {
                     radius: Theme.radius
                     color: row.highlighted ? Theme.selection : (row.hovered ? Theme.surfaceAlt : "transparent")
                 }
+                rightPadding: 34  // room for the ⋯ button
                 contentItem: ColumnLayout {
                     spacing: 2
                     Label {
@@ -125,6 +126,8 @@ Rectangle {
                     anchors.right: parent.right
                     anchors.verticalCenter: parent.verticalCenter
                     visible: row.hovered || row.highlighted
+                    flat: true
+                    background: null
                     text: "⋯"
                     Accessible.name: qsTr("Conversation actions")
                     onClicked: menu.popupFor(row.conversationId, row.title)
@@ -136,16 +139,17 @@ Rectangle {
 
         Repeater {
             model: [
-                { name: "chat", label: qsTr("Chat"), glyph: "💬" },
-                { name: "models", label: qsTr("Models"), glyph: "📦" },
-                { name: "image", label: qsTr("Image"), glyph: "🖼" },
-                { name: "settings", label: qsTr("Settings"), glyph: "⚙" }
+                { name: "chat", label: qsTr("Chat") },
+                { name: "models", label: qsTr("Models") },
+                { name: "image", label: qsTr("Image") },
+                { name: "settings", label: qsTr("Settings") }
             ]
             delegate: ItemDelegate {
                 required property var modelData
                 objectName: "nav_" + modelData.name
                 Layout.fillWidth: true
-                text: modelData.glyph + "  " + modelData.label
+                text: modelData.label
+                palette.highlightedText: Theme.text
                 highlighted: sidebar.currentPage === modelData.name
                 onClicked: sidebar.pageRequested(modelData.name)
                 background: Rectangle {
@@ -194,8 +198,9 @@ Rectangle {
         modal: true
         anchors.centerIn: Overlay.overlay
         standardButtons: Dialog.Yes | Dialog.No
+        width: 420
         Label {
-            width: 360
+            width: deleteDialog.availableWidth
             wrapMode: Text.Wrap
             text: qsTr("“%1” and all its messages will be deleted. This cannot be undone.").arg(deleteDialog.targetTitle)
         }

@@ -34,6 +34,10 @@ int runChild(const QString& dir, const QString& model) {
         std::printf("ERROR %s\n", qPrintable(chat.errorText()));
         std::fflush(stdout);
     });
+    QObject::connect(&chat, &ChatController::answerFinished, [](const QString& reason) {
+        std::printf("FINISHED %s\n", qPrintable(reason));
+        std::fflush(stdout);
+    });
     QObject::connect(&chat, &ChatController::modelChanged, [&] {
         if (chat.modelState() == QLatin1String("ready") && !chat.generating()) chat.send("Stream until you are killed");
     });
@@ -49,7 +53,16 @@ private slots:
     void killedWhileStreaming() {
         QTemporaryDir dir;
         QString err;
-        const QString model = test::writeTinyModel(dir.filePath("models"), "tiny.gguf", {}, &err);
+        // Slow enough per token (about 100 tokens/s on one thread) that the answer is still
+        // streaming after several one-second saves.
+        test::TinyModelSpec spec;
+        spec.nEmbd = 256;
+        spec.nLayer = 4;
+        spec.nHead = 8;
+        spec.nKvHead = 4;
+        spec.nFf = 704;
+        spec.nVocab = 2048;
+        const QString model = test::writeTinyModel(dir.filePath("models"), "small.gguf", spec, &err);
         QVERIFY2(!model.isEmpty(), qPrintable(err));
 
         QProcess child;
@@ -66,7 +79,7 @@ private slots:
             }
             while (child.canReadLine()) {
                 const QByteArray line = child.readLine().trimmed();
-                if (line.startsWith("ERROR")) QFAIL(line.constData());
+                if (line.startsWith("ERROR") || line.startsWith("FINISHED")) QFAIL(line.constData());
                 if (line.startsWith("SAVED ")) {
                     ++saves;
                     lastSaved = line.mid(6).toInt();

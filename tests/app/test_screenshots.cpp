@@ -11,6 +11,7 @@
 #include "app/controllers/app_context.h"
 #include "app/controllers/chat_controller.h"
 #include "app/settings/app_settings.h"
+#include "tests/app/tiny_model.h"
 
 using namespace hearth::app;
 
@@ -31,6 +32,7 @@ private:
     std::unique_ptr<QQmlApplicationEngine> engine_;
     QQuickWindow* window_ = nullptr;
     qint64 english_ = 0, chinese_ = 0;
+    QString model_;
 
     qint64 addConversation(const QString& system, const QList<QPair<QString, QString>>& messages) {
         ChatStore* store = context_->store();
@@ -63,6 +65,12 @@ private slots:
         context_->settings()->setLanguage("en");
         context_->settings()->setTheme("light");
         context_->settings()->setWindowGeometry(QRect(0, 0, 1200, 800));
+        QString err;
+        test::TinyModelSpec spec;
+        spec.name = "Qwen2.5 0.5B Instruct (random test weights)";
+        model_ = test::writeTinyModel(dir_.filePath("models"), "qwen2.5-0.5b-instruct-test.gguf", spec, &err);
+        QVERIFY2(!model_.isEmpty(), qPrintable(err));
+        context_->settings()->setDefaultModel(model_);
 
         english_ = addConversation(
             "You are a concise assistant.",
@@ -98,6 +106,9 @@ private slots:
 
     void english() {
         QCOMPARE(context_->chat()->conversationId(), english_);
+        // A loaded model, for the status line.
+        context_->chat()->loadModel(model_);
+        QTRY_VERIFY_WITH_TIMEOUT(context_->chat()->modelState() == QLatin1String("ready"), 30000);
         const QString path = shoot("hearth_en.png");
         QVERIFY(!path.isEmpty());
     }
