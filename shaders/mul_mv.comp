@@ -1,5 +1,5 @@
 #version 450
-// Matrix-vector product for generation (1..4 tokens): one workgroup per weight row. Threads walk
+// Matrix-vector product for generation (1..4 tokens): one workgroup per 4 weight rows. Threads walk
 // the row in groups of 8 elements, dequantizing as they go, and the partial dots are reduced with
 // subgroup arithmetic (any subgroup size) or shared memory (common.glsl).
 //   y[t][r] = sum_c W[r][c] * x[t][c] (+ bias[r])
@@ -21,35 +21,61 @@ layout(push_constant) uniform PC {
 } pc;
 
 #define MAXT 4
+#define NR 4  // rows per workgroup: fewer, fuller workgroups (per-workgroup cost dominates on CPU drivers)
+
+shared float part[NR * MAXT][WG];
 
 void main() {
-    const uint r = linear_group();
-    if (r >= pc.nrows) return;  // uniform per workgroup
+    const uint row0 = linear_group() * NR;
+    if (row0 >= pc.nrows) return;  // uniform per workgroup
     const uint tid = gl_LocalInvocationIndex;
-    const uint rb = pc.w_off + r * pc.w_stride;
     const uint ngroups = (pc.ncols + 7u) / 8u;
-    float acc[MAXT];
-    [[unroll]] for (uint t = 0u; t < MAXT; ++t) acc[t] = 0.0;
+    float acc[NR][MAXT];
+    [[unroll]] for (uint i = 0u; i < NR; ++i) [[unroll]] for (uint t = 0u; t < MAXT; ++t) acc[i][t] = 0.0;
     for (uint g = tid; g < ngroups; g += WG) {
-        vec4 a, b;
-        dq8(rb, g, pc.ncols, a, b);
         const uint e0 = g * 8u;
+        vec4 xa[MAXT], xb4[MAXT];
         [[unroll]] for (uint t = 0u; t < MAXT; ++t) {
             if (t >= pc.ntok) break;
             const uint xo = pc.x_off + t * pc.x_stride + e0;
             if (e0 + 8u <= pc.ncols) {
-                acc[t] += dot(a, vec4(xb[xo], xb[xo + 1u], xb[xo + 2u], xb[xo + 3u])) +
-                          dot(b, vec4(xb[xo + 4u], xb[xo + 5u], xb[xo + 6u], xb[xo + 7u]));
+                xa[t] = vec4(xb[xo], xb[xo + 1u], xb[xo + 2u], xb[xo + 3u]);
+                xb4[t] = vec4(xb[xo + 4u], xb[xo + 5u], xb[xo + 6u], xb[xo + 7u]);
             } else {
-                float s = 0.0;
-                for (uint k = 0u; k < 8u && e0 + k < pc.ncols; ++k) s += (k < 4u ? a[k] : b[k - 4u]) * xb[xo + k];
-                acc[t] += s;
+                float v[8];
+                for (uint k = 0u; k < 8u; ++k) v[k] = e0 + k < pc.ncols ? xb[xo + k] : 0.0;
+                xa[t] = vec4(v[0], v[1], v[2], v[3]);
+                xb4[t] = vec4(v[4], v[5], v[6], v[7]);
+            }
+        }
+        [[unroll]] for (uint i = 0u; i < NR; ++i) {
+            if (row0 + i >= pc.nrows) break;
+            vec4 a, b;
+            dq8(pc.w_off + (row0 + i) * pc.w_stride, g, pc.ncols, a, b);
+            [[unroll]] for (uint t = 0u; t < MAXT; ++t) {
+                if (t >= pc.ntok) break;
+                acc[i][t] += dot(a, xa[t]) + dot(b, xb4[t]);
             }
         }
     }
-    [[unroll]] for (uint t = 0u; t < MAXT; ++t) {
-        if (t >= pc.ntok) break;
-        const float s = wg_sum(acc[t]);
-        if (tid == 0u) yb[pc.y_off + t * pc.y_stride + r] = s + (pc.has_bias != 0u ? bb[pc.b_off + r] : 0.0);
+    // One shared-memory pass reduces all NR x MAXT sums (subgroup sums first where available).
+#ifdef USE_SUBGROUP
+    [[unroll]] for (uint i = 0u; i < NR; ++i) [[unroll]] for (uint t = 0u; t < MAXT; ++t) {
+        const float s = subgroupAdd(acc[i][t]);
+        if (subgroupElect()) part[i * MAXT + t][gl_SubgroupID] = s;
+    }
+    const uint nparts = gl_NumSubgroups;
+#else
+    [[unroll]] for (uint i = 0u; i < NR; ++i) [[unroll]] for (uint t = 0u; t < MAXT; ++t) part[i * MAXT + t][tid] = acc[i][t];
+    const uint nparts = WG;
+#endif
+    barrier();
+    if (tid < NR * MAXT) {
+        const uint i = tid / MAXT, t = tid % MAXT, r = row0 + i;
+        if (r < pc.nrows && t < pc.ntok) {
+            float s = 0.0;
+            for (uint k = 0u; k < nparts; ++k) s += part[tid][k];
+            yb[pc.y_off + t * pc.y_stride + r] = s + (pc.has_bias != 0u ? bb[pc.b_off + r] : 0.0);
+        }
     }
 }

@@ -157,7 +157,7 @@ public:
                                          uint32_t(w.cols), uint32_t(nt)};
                 if (mv) {
                     uint32_t gx, gy;
-                    grid_linear(uint64_t(nr), gx, gy);
+                    grid_linear(ceil_div(uint64_t(nr), 4), gx, gy);  // mul_mv.comp: 4 rows per workgroup
                     dev_->dispatch(name, 4, b, pc, sizeof pc, gx, gy, 1);
                 } else {
                     dev_->dispatch(name, 4, b, pc, sizeof pc, ceil_div(uint64_t(nr), 64), ceil_div(uint64_t(nt), 64), 1);
