@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <ctime>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -82,15 +83,20 @@ void run_cases(const Tokenizer& tok, const std::vector<Case>& cases, const std::
     EXPECT_EQ(pass, cases.size());
 }
 
-std::unique_ptr<Tokenizer> via_gguf(const Tokenizer& tok, std::vector<uint8_t>& image) {
+// Process CPU time: wall-clock time on a shared, busy build machine says little.
+double ms_since(std::clock_t t0) { return 1000.0 * double(std::clock() - t0) / CLOCKS_PER_SEC; }
+
+std::unique_ptr<Tokenizer> via_gguf(const Tokenizer& tok, std::vector<uint8_t>& image, const std::string& label) {
     hearth::gguf::Writer w;
     w.set_string("general.architecture", "llama");
     EXPECT_TRUE(tok.write_gguf_metadata(w).ok());
     image = w.to_bytes();
+    const std::clock_t t0 = std::clock();
     auto f = hearth::gguf::File::from_memory(image.data(), image.size(), "written.gguf");
     EXPECT_TRUE(f.ok()) << f.message();
     if (!f.ok()) return nullptr;
     auto t = Tokenizer::from_gguf(**f);
+    std::printf("[ timing   ] %-40s %.0f ms (GGUF parse + vocabulary build, CPU time)\n", (label + " from GGUF").c_str(), ms_since(t0));
     EXPECT_TRUE(t.ok()) << t.message();
     return t.ok() ? std::move(*t) : nullptr;
 }
@@ -134,12 +140,15 @@ TEST_P(HfVocab, MatchesEveryVectorFromFolderAndFromWrittenGguf) {
     } else {
         cases = read_expected_json(folder + "/expected.json");
     }
+    const std::clock_t t0 = std::clock();
     auto tok = Tokenizer::from_hf_dir(folder);
     ASSERT_TRUE(tok.ok()) << tok.message();
+    std::printf("[ timing   ] %-40s %.0f ms (JSON parse + vocabulary build, CPU time)\n",
+                (std::string(p.name) + " from tokenizer.json").c_str(), ms_since(t0));
     run_cases(**tok, cases, std::string(p.name) + " (tokenizer.json)");
 
     std::vector<uint8_t> image;
-    auto back = via_gguf(**tok, image);
+    auto back = via_gguf(**tok, image, p.name);
     ASSERT_NE(back, nullptr);
     EXPECT_EQ(back->n_vocab(), (*tok)->n_vocab());
     EXPECT_EQ(back->bos_id(), (*tok)->bos_id());
