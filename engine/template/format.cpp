@@ -1,5 +1,6 @@
 #include "engine/template/format.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 
@@ -48,9 +49,10 @@ std::string number(const Value& v, const Spec& sp, const char* function) {
         }
         const uint64_t mag = i < 0 ? uint64_t(0) - uint64_t(i) : uint64_t(i);
         if (type == 'b') {
-            for (uint64_t m = mag; m; m >>= 1) body.insert(body.begin(), char('0' + (m & 1)));
-            if (body.empty()) body = "0";
-            if (sp.alt) body = "0b" + body;
+            for (uint64_t m = mag; m; m >>= 1) body += char('0' + (m & 1));
+            if (body.empty()) body += '0';
+            if (sp.alt) body += "b0";
+            std::reverse(body.begin(), body.end());
         } else {
             std::snprintf(buf, sizeof buf, type == 'x' ? "%llx" : type == 'X' ? "%llX" : type == 'o' ? "%llo" : "%llu",
                           static_cast<unsigned long long>(mag));

@@ -11,7 +11,7 @@ Value range_fn(Interpreter&, const CallArgs& a) {
     if (!a.keyword.empty()) fail("range() takes no keyword arguments");
     if (a.positional.empty() || a.positional.size() > 3) fail("range expected 1 to 3 arguments");
     for (const Value& v : a.positional)
-        if (!v.is_int() && !v.is_bool()) fail("'" + v.type_name() + "' object cannot be interpreted as an integer");
+        if (!v.is_int() && !v.is_bool()) fail(std::string("'").append(v.type_name()).append("' object cannot be interpreted as an integer"));
     int64_t start = 0, stop, step = 1;
     if (a.positional.size() == 1) stop = a.positional[0].as_int();
     else {

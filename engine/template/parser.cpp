@@ -686,7 +686,7 @@ private:
             start_inline = false;
             auto e = make(Expr::Kind::Filter, line());
             e->name = expect_name();
-            while (skip_op(".")) e->name += "." + expect_name();
+            while (skip_op(".")) e->name.append(".").append(expect_name());
             e->children.push_back(std::move(node));
             if (is_op("(")) parse_call_args(*e);
             node = std::move(e);
@@ -700,7 +700,7 @@ private:
         const bool negated = skip_name("not");
         auto e = make(Expr::Kind::Test, ln);
         e->name = expect_name();
-        while (skip_op(".")) e->name += "." + expect_name();
+        while (skip_op(".")) e->name.append(".").append(expect_name());
         e->negated = negated;
         e->children.push_back(std::move(node));
         const Token& t = cur();
