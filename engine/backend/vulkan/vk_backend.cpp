@@ -198,7 +198,9 @@ public:
     }
 
     void kv_store(KvCache& kvb, int layer, const Tensor& k, const Tensor& v, const Tensor& pos) override {
-        auto& kv = static_cast<VkKvCache&>(kvb);
+        auto* kvp = dynamic_cast<VkKvCache*>(&kvb);
+        if (!kvp) return err("kv_store: the KV cache belongs to another backend");
+        auto& kv = *kvp;
         const auto& d = kv.desc();
         if (!f32(k, "kv_store k") || !f32(v, "kv_store v") || !aligned(pos, "kv_store pos")) return;
         if (layer < 0 || layer >= d.n_layer) return err("kv_store: layer out of range");
@@ -213,7 +215,9 @@ public:
 
     void attention(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, int n_kv, float scale,
                    const Tensor& out) override {
-        const auto& kv = static_cast<const VkKvCache&>(kvb);
+        const auto* kvp = dynamic_cast<const VkKvCache*>(&kvb);
+        if (!kvp) return err("attention: the KV cache belongs to another backend");
+        const auto& kv = *kvp;
         const auto& d = kv.desc();
         if (!f32(q, "attention q") || !f32(out, "attention out") || !aligned(pos, "attention pos")) return;
         if (layer < 0 || layer >= d.n_layer) return err("attention: layer out of range");
@@ -232,7 +236,9 @@ public:
     }
 
     void kv_shift(KvCache& kvb, int keep, int discard, int n_used, const RopeParams& p) override {
-        auto& kv = static_cast<VkKvCache&>(kvb);
+        auto* kvp = dynamic_cast<VkKvCache*>(&kvb);
+        if (!kvp) return err("kv_shift: the KV cache belongs to another backend");
+        auto& kv = *kvp;
         const auto& d = kv.desc();
         const int count = n_used - keep - discard;
         if (discard <= 0 || count <= 0) return;
@@ -271,10 +277,16 @@ public:
     }
 
     void kv_copy(const KvCache& srcb, KvCache& dstb, int n) override {
-        const auto& src = static_cast<const VkKvCache&>(srcb);
-        auto& dst = static_cast<VkKvCache&>(dstb);
+        const auto* srcp = dynamic_cast<const VkKvCache*>(&srcb);
+        auto* dstp = dynamic_cast<VkKvCache*>(&dstb);
+        if (!srcp || !dstp) return err("kv_copy: a KV cache belongs to another backend");
+        const auto& src = *srcp;
+        auto& dst = *dstp;
         const auto& d = src.desc();
         if (n <= 0) return;
+        if (dst.desc().n_layer != d.n_layer || dst.desc().n_kv_head != d.n_kv_head || dst.desc().head_dim != d.head_dim ||
+            dst.desc().n_ctx != d.n_ctx || dst.desc().type != d.type)
+            return err("kv_copy: the two KV caches have different shapes");
         n = std::min(n, d.n_blocks() * kKvBlockTokens);
         const size_t cell = size_t(d.head_dim) * src.elt();
         const size_t block = cell * kKvBlockTokens * d.n_kv_head;
