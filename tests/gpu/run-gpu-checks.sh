@@ -114,6 +114,20 @@ for c in $CASES; do
   fi
 done
 
+# Generation-step CUDA graphs are opt-in until verified: the same benchmark with them on, on the
+# largest model that ran, when the budget allows.
+last=$(tail -1 "$LOGS/tg_gbps.txt" 2>/dev/null | cut -d' ' -f1)
+if [ -n "$last" ] && [ "$(left)" -gt 60 ]; then
+  if timeout "$(left)" env HEARTH_CUDA_GRAPHS=1 "$CLI" bench -m "$MODELS/$last.gguf" --backend cuda -p 512 -n 128 -r "$REPS" --json \
+       > "$LOGS/bench-$last-graphs.json" 2> "$LOGS/bench-$last-graphs.err"; then
+    g=$(json_field "$LOGS/bench-$last-graphs.json" tg_gbps)
+    say "$last with CUDA graphs: pp512 $(json_field "$LOGS/bench-$last-graphs.json" pp_tps) tok/s, tg128 $(json_field "$LOGS/bench-$last-graphs.json" tg_tps) tok/s, generation ${g:-?} GB/s"
+    echo "$last+graphs ${g:-}" >> "$LOGS/tg_gbps.txt"
+  else
+    say "$last with CUDA graphs: bench FAILED (see bench-$last-graphs.err)"; FAILED=1
+  fi
+fi
+
 COPY=$(sort -n "$LOGS/copy_runs.txt" | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]}')
 if [ -n "$COPY" ]; then
   say "device-to-device copy (median of $(wc -l < "$LOGS/copy_runs.txt") runs): $COPY GB/s"

@@ -7,8 +7,11 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <mutex>
+#include <vector>
 
 #include "engine/backend/reference/rope_math.h"
 #include "kernels/kernels.h"
@@ -96,6 +99,7 @@ public:
             if (staging_[i]) cudaFreeHost(staging_[i]);
             if (staged_[i]) cudaEventDestroy(staged_[i]);
         }
+        if (exec_) cudaGraphExecDestroy(exec_);
         if (blas_) cublasDestroy(blas_);
         if (stream_) cudaStreamDestroy(stream_);
     }
@@ -108,6 +112,7 @@ public:
         cudaDeviceProp p{};
         if (cudaError_t e = cudaGetDeviceProperties(&p, device); e != cudaSuccess) return make_error("CUDA: " + error_text(e));
         b->sm_count_ = p.multiProcessorCount;
+        if (const char* g = std::getenv("HEARTH_CUDA_GRAPHS"); g && *g && std::string(g) != "0") b->graphs_ = true;
         if (cudaError_t e = cudaStreamCreateWithFlags(&b->stream_, cudaStreamNonBlocking); e != cudaSuccess)
             return make_error("CUDA: cannot create a stream on " + info.name + ": " + error_text(e));
         if (cublasStatus_t s = cublasCreate(&b->blas_); s != CUBLAS_STATUS_SUCCESS)
@@ -127,8 +132,11 @@ public:
     const DeviceInfo& device() const override { return info_; }
 
     // ---- memory
-    Result<BufferPtr> alloc(size_t bytes, BufferUsage usage) override {
+    Result<BufferPtr> alloc(size_t bytes, BufferUsage usage) override { return alloc_impl(bytes, usage, true); }
+
+    Result<BufferPtr> alloc_impl(size_t bytes, BufferUsage usage, bool zero) {
         cudaSetDevice(dev_);
+        flush();
         void* p = nullptr;
         if (bytes) {
             if (cudaError_t e = cudaMalloc(&p, bytes); e != cudaSuccess) {
@@ -136,7 +144,7 @@ public:
                 return make_error(oom_text(e, bytes, usage == BufferUsage::Weights ? "weights" : "activations"));
             }
             // Fresh memory is zeroed like the CPU backends' buffers, so nothing reads garbage.
-            cudaMemsetAsync(p, 0, bytes, stream_);
+            if (zero) cudaMemsetAsync(p, 0, bytes, stream_);
         }
         (usage == BufferUsage::Weights ? weight_bytes_ : activation_bytes_) += bytes;
         refresh_memory_info();
@@ -144,7 +152,7 @@ public:
     }
 
     Result<BufferPtr> import_host(const void* data, size_t bytes) override {
-        auto buf = alloc(bytes, BufferUsage::Weights);
+        auto buf = alloc_impl(bytes, BufferUsage::Weights, /*zero=*/false);  // every byte is uploaded next
         if (!buf.ok()) return buf;
         Tensor t;
         t.buf = buf->get();
@@ -158,6 +166,7 @@ public:
 
     Status upload(const Tensor& dst, const void* src) override {
         cudaSetDevice(dev_);
+        flush();  // ops recorded so far run before the new data lands
         uint8_t* d = dptr(dst);
         if (!d && dst.bytes()) return make_error("CUDA upload: destination is not a CUDA buffer");
         const size_t n = dst.bytes();
@@ -185,6 +194,7 @@ public:
         cudaSetDevice(dev_);
         const uint8_t* s = dptr(src);
         if (!s && src.bytes()) return make_error("CUDA download: source is not a CUDA buffer");
+        flush();
         if (cudaError_t e = cudaMemcpyAsync(dst, s, src.bytes(), cudaMemcpyDeviceToHost, stream_); e != cudaSuccess)
             note(e, "download");
         return synchronize();
@@ -194,6 +204,7 @@ public:
         if (desc.type != GgmlType::F16 && desc.type != GgmlType::F32) return make_error("CUDA: KV cache type must be F16 or F32");
         if (desc.head_dim > 256) return make_error("CUDA: head_dim " + std::to_string(desc.head_dim) + " is above the 256 the attention kernel supports");
         cudaSetDevice(dev_);
+        flush();
         kern::KvLayout L;
         L.n_kv_head = desc.n_kv_head;
         L.head_dim = desc.head_dim;
@@ -217,6 +228,7 @@ public:
 
     Status synchronize() override {
         cudaSetDevice(dev_);
+        flush();
         if (cudaError_t e = cudaStreamSynchronize(stream_); e != cudaSuccess) note(e, "synchronize");
         return sticky();
     }
@@ -226,8 +238,11 @@ public:
         if (!begin("get_rows", {&table, &ids, &out})) return;
         if (!kern::is_quantized_weight(table.type) && !kern::is_float_weight(table.type))
             return fail("get_rows: table type " + tname(table.type) + " is not supported");
-        check(kern::get_rows(table.type, dptr(table), table.row_stride, table.cols, i32(ids), int(ids.cols), f32(out),
-                             out.row_stride, stream_), "get_rows");
+        key("get_rows", table, ids, out);
+        launch("get_rows", [=, this] {
+            return kern::get_rows(table.type, dptr(table), table.row_stride, table.cols, i32(ids), int(ids.cols), f32(out),
+                                  out.row_stride, stream_);
+        });
     }
 
     void matmul(const Tensor& w, const Tensor& x, const Tensor& y, const Tensor* bias) override {
@@ -243,14 +258,22 @@ public:
                 const size_t units = size_t(w.cols / 32);
                 auto* q = static_cast<kern::Q8a*>(scratch(q8a_, size_t(n) * units * sizeof(kern::Q8a)));
                 if (!q) return;
-                if (!check(kern::quantize_q8a(f32(x), x.row_stride, n, w.cols, q, stream_), "quantize activations")) return;
-                check(kern::matvec_quant(w.type, dptr(w), w.row_stride, w.rows, w.cols, q, n, f32(y), y.row_stride, b, stream_), "matvec");
+                key("matvec_quant", w, x, y, bias, static_cast<const void*>(q));
+                launch("matvec", [=, this] {
+                    const cudaError_t e = kern::quantize_q8a(f32(x), x.row_stride, n, w.cols, q, stream_);
+                    if (e != cudaSuccess) return e;
+                    return kern::matvec_quant(w.type, dptr(w), w.row_stride, w.rows, w.cols, q, n, f32(y), y.row_stride, b, stream_);
+                });
             } else {
-                check(kern::matvec_float(w.type, dptr(w), w.row_stride, w.rows, w.cols, f32(x), x.row_stride, n, f32(y),
-                                         y.row_stride, b, stream_), "matvec");
+                key("matvec_float", w, x, y, bias);
+                launch("matvec", [=, this] {
+                    return kern::matvec_float(w.type, dptr(w), w.row_stride, w.rows, w.cols, f32(x), x.row_stride, n, f32(y),
+                                              y.row_stride, b, stream_);
+                });
             }
             return;
         }
+        flush();  // cuBLAS runs directly (prompt batches are not captured)
         gemm(w, x, y, n);
         if (b) check(kern::add_bias_rows(f32(y), y.row_stride, n, w.rows, b, stream_), "matmul bias");
     }
@@ -258,20 +281,30 @@ public:
     void rms_norm(const Tensor& x, const Tensor& weight, float eps, const Tensor& y) override {
         if (!begin("rms_norm", {&x, &weight, &y})) return;
         if (weight.type != GgmlType::F32) return fail("rms_norm: weight type must be F32");
-        check(kern::rms_norm(f32(x), x.row_stride, x.rows, x.cols, f32(weight), eps, f32(y), y.row_stride, stream_), "rms_norm");
+        key("rms_norm", x, weight, y, eps);
+        launch("rms_norm", [=, this] {
+            return kern::rms_norm(f32(x), x.row_stride, x.rows, x.cols, f32(weight), eps, f32(y), y.row_stride, stream_);
+        });
     }
 
     void rope(const Tensor& x, const Tensor& pos, const RopeParams& p) override {
         if (!begin("rope", {&x, &pos, p.freq_factors})) return;
         const kern::RopeArgs a = rope_args(p);
-        check(kern::rope(f32(x), x.row_stride, x.rows, int(x.cols / p.head_dim), i32(pos), a, stream_), "rope");
+        key("rope", x, pos, a.mode_neox, a.head_dim, a.n_dims, a.freq_base, a.freq_scale, a.ext_factor, a.corr_low, a.corr_high,
+            a.magnitude, static_cast<const void*>(a.freq_factors));
+        const int n_head = int(x.cols / p.head_dim);
+        launch("rope", [=, this] { return kern::rope(f32(x), x.row_stride, x.rows, n_head, i32(pos), a, stream_); });
     }
 
     void kv_store(KvCache& kvb, int layer, const Tensor& k, const Tensor& v, const Tensor& pos) override {
         if (!begin("kv_store", {&k, &v, &pos})) return;
         auto& kv = static_cast<CudaKvCache&>(kvb);
-        check(kern::kv_store(kv.layout(), kv.k_layer(layer), kv.v_layer(layer), f32(k), k.row_stride, f32(v), v.row_stride,
-                             int(k.rows), i32(pos), stream_), "kv_store");
+        const kern::KvLayout L = kv.layout();
+        uint8_t *kl = kv.k_layer(layer), *vl = kv.v_layer(layer);
+        key("kv_store", k, v, pos, static_cast<const void*>(kl), static_cast<const void*>(vl));
+        launch("kv_store", [=, this] {
+            return kern::kv_store(L, kl, vl, f32(k), k.row_stride, f32(v), v.row_stride, int(k.rows), i32(pos), stream_);
+        });
     }
 
     void attention(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, int n_kv, float scale,
@@ -287,6 +320,10 @@ public:
         a.n_tok = int(q.rows);
         a.n_head = int(q.cols / L.head_dim);
         a.pos = i32(pos);
+        // A replayed graph must not depend on n_kv (it grows every token): in graph mode the bound is the
+        // cache capacity and causality comes from pos alone (cells ≤ pos), the same cells whenever
+        // n_kv ≥ pos + 1, which is how the model calls it.
+        if (graphs_) n_kv = L.n_blocks * 32;
         a.n_kv = n_kv;
         a.scale = scale;
         // Flash-decoding: when (tokens × heads) blocks cannot fill the GPU, split the cells too.
@@ -301,12 +338,16 @@ public:
             a.partials = static_cast<float*>(scratch(attn_, kern::attention_partials_floats(L, a) * sizeof(float)));
             if (!a.partials) return;
         }
-        check(kern::attention(L, kv.k_layer(layer), kv.v_layer(layer), a, stream_), "attention");
+        const uint8_t *kl = kv.k_layer(layer), *vl = kv.v_layer(layer);
+        key("attention", q, pos, out, static_cast<const void*>(kl), n_kv, scale, a.n_split, a.cells_per_split,
+            static_cast<const void*>(a.partials));
+        launch("attention", [=, this] { return kern::attention(L, kl, vl, a, stream_); });
     }
 
     void kv_shift(KvCache& kvb, int keep, int discard, int n_used, const RopeParams& p) override {
         if (!sticky_.ok()) return;
         cudaSetDevice(dev_);
+        flush();
         auto& kv = static_cast<CudaKvCache&>(kvb);
         const kern::KvLayout L = kv.layout();
         const int count = n_used - keep - discard;
@@ -327,6 +368,7 @@ public:
     void kv_copy(const KvCache& srcb, KvCache& dstb, int n) override {
         if (!sticky_.ok()) return;
         cudaSetDevice(dev_);
+        flush();
         const auto& src = static_cast<const CudaKvCache&>(srcb);
         auto& dst = static_cast<CudaKvCache&>(dstb);
         for (int l = 0; l < src.desc().n_layer; ++l)
@@ -336,23 +378,32 @@ public:
 
     void silu_mul(const Tensor& g, const Tensor& u, const Tensor& out) override {
         if (!begin("silu_mul", {&g, &u, &out})) return;
-        check(kern::silu_mul(f32(g), g.row_stride, f32(u), u.row_stride, g.rows, g.cols, f32(out), out.row_stride, stream_), "silu_mul");
+        key("silu_mul", g, u, out);
+        launch("silu_mul", [=, this] {
+            return kern::silu_mul(f32(g), g.row_stride, f32(u), u.row_stride, g.rows, g.cols, f32(out), out.row_stride, stream_);
+        });
     }
     void add(const Tensor& a, const Tensor& b, const Tensor& out) override {
         if (!begin("add", {&a, &b, &out})) return;
-        check(kern::add(f32(a), a.row_stride, f32(b), b.row_stride, a.rows, a.cols, f32(out), out.row_stride, stream_), "add");
+        key("add", a, b, out);
+        launch("add", [=, this] {
+            return kern::add(f32(a), a.row_stride, f32(b), b.row_stride, a.rows, a.cols, f32(out), out.row_stride, stream_);
+        });
     }
     void scale_add(const Tensor& y, const Tensor& x, float s) override {
         if (!begin("scale_add", {&y, &x})) return;
-        check(kern::scale_add(f32(y), y.row_stride, f32(x), x.row_stride, y.rows, y.cols, s, stream_), "scale_add");
+        key("scale_add", y, x, s);
+        launch("scale_add", [=, this] { return kern::scale_add(f32(y), y.row_stride, f32(x), x.row_stride, y.rows, y.cols, s, stream_); });
     }
     void softmax_rows(const Tensor& x) override {
         if (!begin("softmax_rows", {&x})) return;
-        check(kern::softmax_rows(f32(x), x.row_stride, x.rows, x.cols, stream_), "softmax_rows");
+        key("softmax_rows", x);
+        launch("softmax_rows", [=, this] { return kern::softmax_rows(f32(x), x.row_stride, x.rows, x.cols, stream_); });
     }
     void copy(const Tensor& src, const Tensor& dst) override {
         if (!begin("copy", {&src, &dst})) return;
-        check(kern::copy_rows(f32(src), src.row_stride, src.rows, src.cols, f32(dst), dst.row_stride, stream_), "copy");
+        key("copy", src, dst);
+        launch("copy", [=, this] { return kern::copy_rows(f32(src), src.row_stride, src.rows, src.cols, f32(dst), dst.row_stride, stream_); });
     }
 
 private:
@@ -402,6 +453,7 @@ private:
     // Grows `s` to at least `bytes` (stream-ordered: in-flight kernels keep the old block until done).
     void* scratch(Scratch& s, size_t bytes) {
         if (bytes <= s.n) return s.p;
+        flush();  // recorded ops still refer to the old block
         const size_t want = std::max(bytes, s.n + s.n / 2);
         if (s.p) cudaFreeAsync(s.p, stream_);
         s.p = nullptr;
@@ -489,6 +541,87 @@ private:
                                          CUBLAS_GEMM_DEFAULT))) return;
         }
     }
+    // ---- generation-step graphs (opt-in: HEARTH_CUDA_GRAPHS=1; unverified on hardware so far)
+    // Without graphs every op launches at once. With graphs, ops are recorded between flush points
+    // (upload, download, synchronize, allocations, KV shift/copy, a GEMM) together with a key of
+    // their arguments; a sequence whose key repeats the previous one is captured into a CUDA graph
+    // on its second occurrence and replayed from then on, so a generation step costs one launch.
+    // Positions and token ids live in device memory, so replays see each step's new values.
+    // Contract in this mode: buffers used by recorded ops stay alive until the next flush point.
+    void key_mix(uint64_t v) {
+        pending_key_ ^= v;
+        pending_key_ *= 0x100000001b3ull;
+    }
+    void key_one(const Tensor& t) {
+        key_mix(uint64_t(reinterpret_cast<uintptr_t>(dptr(t))));
+        key_mix(uint64_t(t.type));
+        key_mix(uint64_t(t.rows));
+        key_mix(uint64_t(t.cols));
+        key_mix(uint64_t(t.row_stride));
+    }
+    void key_one(const Tensor* t) {
+        if (t) key_one(*t); else key_mix(0x9e3779b97f4a7c15ull);
+    }
+    void key_one(const char* s) { key_mix(uint64_t(reinterpret_cast<uintptr_t>(s))); }
+    void key_one(const void* p) { key_mix(uint64_t(reinterpret_cast<uintptr_t>(p))); }
+    void key_one(float f) { uint32_t b; std::memcpy(&b, &f, 4); key_mix(b); }
+    void key_one(int v) { key_mix(uint64_t(uint32_t(v))); }
+    template <class... A> void key(const A&... a) {
+        if (graphs_) (key_one(a), ...);
+    }
+
+    template <class F> void launch(const char* what, F&& f) {
+        if (!graphs_) {
+            check(f(), what);
+            return;
+        }
+        pending_.push_back({what, std::function<cudaError_t()>(std::forward<F>(f))});
+    }
+
+    void run_pending_directly() {
+        for (auto& [what, f] : pending_)
+            if (!check(f(), what)) break;
+    }
+
+    void flush() {
+        if (pending_.empty()) return;
+        const uint64_t k = pending_key_ ^ uint64_t(pending_.size());
+        if (exec_ && k == exec_key_) {
+            check(cudaGraphLaunch(exec_, stream_), "graph replay");
+        } else if (k == last_key_) {
+            // Seen twice in a row: capture it.
+            cudaGraph_t g = nullptr;
+            bool captured = false;
+            if (cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal) == cudaSuccess) {
+                bool ok = true;
+                for (auto& [what, f] : pending_)
+                    if (f() != cudaSuccess) { ok = false; break; }
+                const cudaError_t e = cudaStreamEndCapture(stream_, &g);
+                cudaGraphExec_t exec = nullptr;
+                if (ok && e == cudaSuccess && g && cudaGraphInstantiate(&exec, g, 0) == cudaSuccess) {
+                    if (exec_) cudaGraphExecDestroy(exec_);
+                    exec_ = exec;
+                    exec_key_ = k;
+                    captured = check(cudaGraphLaunch(exec_, stream_), "graph launch");
+                    if (!captured) return reset_pending();
+                }
+                if (g) cudaGraphDestroy(g);
+            }
+            if (!captured) {
+                cudaGetLastError();  // a failed capture leaves an error behind; run the ops plainly instead
+                run_pending_directly();
+            }
+        } else {
+            run_pending_directly();
+        }
+        last_key_ = k;
+        reset_pending();
+    }
+    void reset_pending() {
+        pending_.clear();
+        pending_key_ = 0xcbf29ce484222325ull;
+    }
+
     bool blas_check(cublasStatus_t s) {
         if (s == CUBLAS_STATUS_SUCCESS) return true;
         fail(std::string("matmul: cuBLAS ") + cublasGetStatusName(s) + ": " + cublasGetStatusString(s));
@@ -503,6 +636,10 @@ private:
     void* staging_[2] = {nullptr, nullptr};
     cudaEvent_t staged_[2] = {nullptr, nullptr};
     Scratch q8a_, x16_, w16_, attn_, shift_k_, shift_v_;
+    bool graphs_ = false;
+    std::vector<std::pair<const char*, std::function<cudaError_t()>>> pending_;
+    uint64_t pending_key_ = 0xcbf29ce484222325ull, last_key_ = 0, exec_key_ = 0;
+    cudaGraphExec_t exec_ = nullptr;
     Status sticky_;
     size_t weight_bytes_ = 0, activation_bytes_ = 0, kv_bytes_ = 0;
 };
