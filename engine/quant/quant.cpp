@@ -8,10 +8,12 @@
 #include "engine/quant/quant.h"
 
 // Bit-exact agreement with ggml needs every multiply and add rounded on its own: no fused
-// multiply-add contraction here even when the build targets FMA-capable CPUs.
+// multiply-add contraction, even when the build targets FMA-capable CPUs. (GCC's pragma also stops
+// inlining of library helpers, halving quantizer speed, so it is only used where FMA instructions
+// could be emitted at all.)
 #if defined(__clang__)
 #pragma STDC FP_CONTRACT OFF
-#elif defined(__GNUC__)
+#elif defined(__GNUC__) && (defined(__FMA__) || defined(__aarch64__) || defined(__ARM_FEATURE_FMA))
 #pragma GCC optimize("fp-contract=off")
 #endif
 
