@@ -185,3 +185,36 @@ TEST(VulkanMemory, CommandBufferReplayPerToken) {
 }
 
 }  // namespace
+
+namespace {
+
+// Ops return void: a bad request is kept and reported by the next synchronize()/download(), with
+// a message naming the op, and the backend keeps working afterwards.
+TEST(VulkanErrors, BadOpsAreReportedBySynchronize) {
+    HEARTH_REQUIRE_VULKAN(vb, "");
+    std::mt19937 rng(4);
+    auto w = random_weights(GgmlType::Q2_K, 4, 256, rng);
+    DevTensor W = upload(*vb, GgmlType::Q2_K, 4, 256, w.data());
+    DevTensor X = upload(*vb, GgmlType::F32, 1, 256, random_f32(256, rng).data());
+    DevTensor Y = upload(*vb, GgmlType::F32, 1, 4, nullptr);
+    vb->matmul(W.t, X.t, Y.t);
+    Status st = vb->synchronize();
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("Q2_K"), std::string::npos) << st.message();
+    EXPECT_TRUE(vb->synchronize().ok());  // the error was reported once; the backend goes on
+
+    KvCacheDesc d;
+    d.n_layer = 1; d.n_kv_head = 1; d.head_dim = 512; d.n_ctx = 32;
+    auto big_head = vb->create_kv_cache(d);
+    ASSERT_FALSE(big_head.ok());
+    EXPECT_NE(big_head.message().find("head_dim"), std::string::npos);
+
+    Tensor odd = X.t;
+    odd.offset = 2;  // F32 activations must be 4-byte aligned
+    vb->softmax_rows(odd);
+    st = vb->synchronize();
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("softmax"), std::string::npos) << st.message();
+}
+
+}  // namespace
