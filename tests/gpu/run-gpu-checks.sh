@@ -32,6 +32,7 @@ say() { echo "$*" | tee -a "$SUMMARY"; }
 elapsed() { echo $(( $(date +%s) - START )); }
 left() { echo $(( BUDGET_S - $(elapsed) )); }
 # json_field FILE KEY → the number after "KEY": in FILE (first match), or "?"
+fmt() { awk -v x="$1" 'BEGIN { if (x == "") print "?"; else printf "%.1f", x }'; }
 json_field() { grep -o "\"$2\"[[:space:]]*:[[:space:]]*[-0-9.eE+]*" "$1" 2>/dev/null | head -1 | sed 's/.*:[[:space:]]*//' || true; }
 
 say "== Hearth GPU checks ($(date -u +%Y-%m-%dT%H:%M:%SZ)) =="
@@ -47,10 +48,11 @@ ARCH=${CUDA_ARCH:-$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | h
 GEN=""; command -v ninja >/dev/null 2>&1 && GEN="-G Ninja"
 NVCC=/usr/local/cuda/bin/nvcc; command -v nvcc >/dev/null 2>&1 && NVCC=$(command -v nvcc)
 say "-- build (CUDA arch $ARCH) at $(elapsed)s"
-TESTS=ON
-if ! ls /usr/lib/*/cmake/GTest /usr/lib/cmake/GTest /usr/local/lib/cmake/GTest >/dev/null 2>&1; then
-  TESTS=OFF; say "GoogleTest is not installed: building without the tests (benchmarks only)"
-fi
+TESTS=OFF
+for g in /usr/include/gtest/gtest.h /usr/local/include/gtest/gtest.h /usr/lib/*/cmake/GTest /usr/lib/cmake/GTest /usr/local/lib/cmake/GTest; do
+  [ -e "$g" ] && TESTS=ON
+done
+[ "$TESTS" = ON ] || say "GoogleTest is not installed: building without the tests (benchmarks only)"
 if ! cmake -S "$ROOT" -B "$BUILD" $GEN -DCMAKE_BUILD_TYPE=Release -DHEARTH_APP=OFF -DHEARTH_CUDA=ON -DHEARTH_VULKAN=OFF \
       -DHEARTH_TESTS=$TESTS -DCMAKE_CUDA_COMPILER="$NVCC" -DCMAKE_CUDA_ARCHITECTURES="$ARCH" > "$LOGS/configure.log" 2>&1; then
   say "configure FAILED (see configure.log)"; tail -30 "$LOGS/configure.log"; exit 1
@@ -62,6 +64,20 @@ if ! cmake --build "$BUILD" -j "$(nproc)" --target $TARGETS > "$LOGS/build.log" 
 fi
 CLI=$BUILD/app/cli/hearth-cli
 say "built in $(elapsed)s"
+
+# ---- models: make-model is single-threaded CPU work (minutes for the 8B shape), so every model is
+# written in the background, in parallel, while the tests run; each benchmark waits for its file.
+MODELS=$BUILD/models
+mkdir -p "$MODELS"
+CASES="tinyllama-1.1b:F16 tinyllama-1.1b:Q8_0 tinyllama-1.1b:Q4_0 tinyllama-1.1b:Q4_K_M"
+[ "${SKIP_8B:-0}" = 1 ] || CASES="$CASES llama-8b:Q4_0 llama-8b:Q4_K_M"
+declare -A MAKER
+for c in $CASES; do
+  shape=${c%%:*}; type=${c##*:}; name="$shape-$type"
+  [ -s "$MODELS/$name.gguf" ] && continue
+  timeout "$(left)" "$CLI" make-model --shape "$shape" --type "$type" -o "$MODELS/$name.gguf" > "$LOGS/make-$name.log" 2>&1 &
+  MAKER[$name]=$!  # timeout's pid: a signal to it reaches make-model too
+done
 
 # ---- 2. tests
 FAILED=0
@@ -87,10 +103,6 @@ measure_copy() {  # appends one copy-bandwidth figure (GB/s) to copy_runs.txt
 }
 : > "$LOGS/copy_runs.txt"
 measure_copy 0
-MODELS=$BUILD/models
-mkdir -p "$MODELS"
-CASES="tinyllama-1.1b:F16 tinyllama-1.1b:Q8_0 tinyllama-1.1b:Q4_0 tinyllama-1.1b:Q4_K_M"
-[ "${SKIP_8B:-0}" = 1 ] || CASES="$CASES llama-8b:Q4_0 llama-8b:Q4_K_M"
 i=0
 for c in $CASES; do
   shape=${c%%:*}; type=${c##*:}; i=$((i + 1))
@@ -98,16 +110,20 @@ for c in $CASES; do
   need=60; [ "$shape" = llama-8b ] && need=120
   if [ "$(left)" -lt "$need" ]; then say "$name: SKIPPED (budget: $(elapsed)s of ${BUDGET_S}s used)"; continue; fi
   file=$MODELS/$name.gguf
-  if [ ! -s "$file" ]; then
-    if ! timeout "$(left)" "$CLI" make-model --shape "$shape" --type "$type" -o "$file" > "$LOGS/make-$name.log" 2>&1; then
-      say "$name: make-model FAILED (see make-$name.log)"; rm -f "$file"; continue
+  pid=${MAKER[$name]:-}
+  if [ -n "$pid" ]; then
+    while kill -0 "$pid" 2>/dev/null && [ "$(left)" -gt "$need" ]; do sleep 2; done
+    if kill -0 "$pid" 2>/dev/null; then
+      say "$name: SKIPPED (make-model still writing the file when the budget ran out, at $(elapsed)s)"; continue
     fi
+    wait "$pid" 2>/dev/null || rm -f "$file"
   fi
+  if [ ! -s "$file" ]; then say "$name: make-model FAILED (see make-$name.log)"; continue; fi
   if timeout "$(left)" "$CLI" bench -m "$file" --backend cuda -p 512 -n 128 -r "$REPS" --json > "$LOGS/bench-$name.json" 2> "$LOGS/bench-$name.err"; then
     measure_copy "$i"  # interleaved with the benchmarks, as the CPU bench does with its read bandwidth
     pp=$(json_field "$LOGS/bench-$name.json" pp_tps); tg=$(json_field "$LOGS/bench-$name.json" tg_tps)
     gbps=$(json_field "$LOGS/bench-$name.json" tg_gbps)
-    say "$name: pp512 ${pp:-?} tok/s, tg128 ${tg:-?} tok/s, generation ${gbps:-?} GB/s"
+    say "$name: pp512 $(fmt "$pp") tok/s, tg128 $(fmt "$tg") tok/s, generation $(fmt "$gbps") GB/s"
     echo "$name ${gbps:-}" >> "$LOGS/tg_gbps.txt"
   else
     say "$name: bench FAILED (see bench-$name.err)"; tail -5 "$LOGS/bench-$name.err" | tee -a "$SUMMARY"; FAILED=1
@@ -121,7 +137,7 @@ if [ -n "$last" ] && [ "$(left)" -gt 60 ]; then
   if timeout "$(left)" env HEARTH_CUDA_GRAPHS=1 "$CLI" bench -m "$MODELS/$last.gguf" --backend cuda -p 512 -n 128 -r "$REPS" --json \
        > "$LOGS/bench-$last-graphs.json" 2> "$LOGS/bench-$last-graphs.err"; then
     g=$(json_field "$LOGS/bench-$last-graphs.json" tg_gbps)
-    say "$last with CUDA graphs: pp512 $(json_field "$LOGS/bench-$last-graphs.json" pp_tps) tok/s, tg128 $(json_field "$LOGS/bench-$last-graphs.json" tg_tps) tok/s, generation ${g:-?} GB/s"
+    say "$last with CUDA graphs: pp512 $(fmt "$(json_field "$LOGS/bench-$last-graphs.json" pp_tps)") tok/s, tg128 $(fmt "$(json_field "$LOGS/bench-$last-graphs.json" tg_tps)") tok/s, generation $(fmt "$g") GB/s"
     echo "$last+graphs ${g:-}" >> "$LOGS/tg_gbps.txt"
   else
     say "$last with CUDA graphs: bench FAILED (see bench-$last-graphs.err)"; FAILED=1
@@ -139,5 +155,6 @@ if [ -n "$COPY" ]; then
 else
   say "copy bandwidth: not measured (see copybw.*.err)"
 fi
+for pid in "${MAKER[@]}"; do kill "$pid" 2>/dev/null; done  # model writers still running past the budget
 say "== done in $(elapsed)s; logs in $LOGS =="
 exit $FAILED
