@@ -1,5 +1,6 @@
 #include "app/chat/message_blocks.h"
 
+#include <QRegularExpression>
 #include <QStringList>
 #include <QVariantMap>
 
@@ -21,8 +22,20 @@ int fenceLength(const QString& line, QString* info) {
     return n;
 }
 
-void appendText(std::vector<MessageBlock>& out, const QString& text) {
-    if (text.trimmed().isEmpty()) return;
+// A model's answer is untrusted text: an image in it must not make the view fetch anything.
+// ![alt](url) becomes "alt" (in brackets when there is one), and <img …> tags are removed.
+QString withoutImages(const QString& text) {
+    static const QRegularExpression mdImage(QStringLiteral("!\\[([^\\]]*)\\]\\([^)]*\\)"));
+    static const QRegularExpression htmlImage(QStringLiteral("<img\\b[^>]*>"), QRegularExpression::CaseInsensitiveOption);
+    QString t = text;
+    t.replace(mdImage, QStringLiteral("[\\1]"));
+    t.replace(htmlImage, QString());
+    return t;
+}
+
+void appendText(std::vector<MessageBlock>& out, const QString& raw) {
+    if (raw.trimmed().isEmpty()) return;
+    const QString text = withoutImages(raw);
     if (!out.empty() && out.back().kind == MessageBlock::Text) {
         out.back().text += text;
         return;

@@ -145,6 +145,7 @@ int run_quantize(const std::vector<std::string>& argv) {
     const GgmlType to = target->type;
     const int block = hearth::traits(to).block_elems;
     int n_quantized = 0, n_f32 = 0, n_kept = 0, n_misfit = 0;
+    bool warned_requant = false;
     auto counter = std::make_shared<std::atomic<size_t>>(0);
     for (const auto& t : in.tensors()) {
         const std::string tname(hearth::type_name(t.type));
@@ -153,6 +154,12 @@ int run_quantize(const std::vector<std::string>& argv) {
         if (matrix && t.ne(0) % block == 0) out_type = to;
         else if (matrix) ++n_misfit;
         else if (t.dims.size() <= 1 && (t.type == GgmlType::F16 || t.type == GgmlType::BF16)) out_type = GgmlType::F32;
+        // Quantizing an already quantized matrix compounds two roundings: allowed, but say so once.
+        if (out_type != t.type && hearth::traits(t.type).quantized && !warned_requant && !quiet) {
+            std::fprintf(stderr, "quantize: note: %s is already %s; requantizing loses more quality than starting "
+                                 "from F16/BF16/F32\n", t.name.c_str(), tname.c_str());
+            warned_requant = true;
+        }
 
         const auto* src = &t;
         auto note = [quiet, counter, src, tname, out_type]() {

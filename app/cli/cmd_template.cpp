@@ -33,7 +33,7 @@ int run_template(const std::vector<std::string>& argv) {
     if (!messages_path) return fail("template: --messages FILE.json is required");
 
     auto messages_doc = json::parse_file(*messages_path);
-    if (!messages_doc.ok()) return fail("template: " + *messages_path + ": " + messages_doc.message());
+    if (!messages_doc.ok()) return fail("template: " + messages_doc.message());
     chat::ChatOptions opts;
     opts.add_generation_prompt = add_generation_prompt;
     opts.bos_token = bos.value_or("");

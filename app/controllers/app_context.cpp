@@ -12,6 +12,7 @@
 #include "app/settings/app_settings.h"
 #include "app/support/desktop_helper.h"
 #include "app/support/log_file.h"
+#include "app/support/offline_network.h"
 
 namespace hearth::app {
 
@@ -43,6 +44,8 @@ QString AppContext::logFile() const { return logFilePath(); }
 
 void AppContext::registerQml(QQmlEngine* engine) {
     engine_ = engine;
+    static OfflineNetworkFactory offline;  // outlives every engine
+    engine->setNetworkAccessManagerFactory(&offline);
     qmlRegisterUncreatableType<ConversationListModel>("Hearth", 1, 0, "ConversationListModel", QStringLiteral("owned by Chat"));
     qmlRegisterUncreatableType<MessageListModel>("Hearth", 1, 0, "MessageListModel", QStringLiteral("owned by Chat"));
     qmlRegisterUncreatableType<ModelFileListModel>("Hearth", 1, 0, "ModelFileListModel", QStringLiteral("owned by Models"));

@@ -92,6 +92,11 @@ private slots:
         QCOMPARE(b[3].text, QStringLiteral("```\ninner\n```"));
         QCOMPARE(b[4].text.trimmed(), QStringLiteral("c"));
 
+        // Images in an answer are never fetched: they become their alt text.
+        b = splitMessageBlocks(QStringLiteral("See ![a cat](http://tracker.example/cat.png) and <img src=\"https://x.example/p.gif\"> ok"));
+        QCOMPARE(int(b.size()), 1);
+        QCOMPARE(b[0].text, QStringLiteral("See [a cat] and  ok"));
+
         QCOMPARE(stripThinking(QStringLiteral("<think>x</think>\nAnswer")), QStringLiteral("Answer"));
         QCOMPARE(stripThinking(QStringLiteral("<think>x")), QString());
         QCOMPARE(stripThinking(QStringLiteral("plain")), QStringLiteral("plain"));
