@@ -88,9 +88,10 @@ Status Device::init() {
     if (uint64_t s = env_u64("HEARTH_VULKAN_MAX_SEGMENT")) seg_max_ = std::min<size_t>(seg_max_, s);
     seg_max_ &= ~(align_ - 1);
     if (bind_limit_ < 4 * align_ + 64 || seg_max_ < 2 * bind_limit_ / 64) return make_error("Vulkan: device limits too small");
-    // Any range of at most `overlap` bytes lies within one segment (segments overlap by that much).
-    const size_t overlap = std::min(bind_limit_, seg_max_ / 2) & ~(align_ - 1);
-    max_piece_ = std::min(bind_limit_ - align_ - kPad, overlap);
+    // Any range of at most `overlap_` bytes lies within one segment (segments overlap by that much);
+    // capped at 256 MiB so a multi-GB model split into segments wastes little memory on the overlap.
+    overlap_ = std::min({bind_limit_, seg_max_ / 2, size_t(256) << 20}) & ~(align_ - 1);
+    max_piece_ = std::min(bind_limit_ - align_ - kPad, overlap_);
     mem_cap_ = env_u64("HEARTH_VULKAN_MAX_MEMORY");
     return {};
 }
@@ -173,8 +174,7 @@ void Device::destroy_segment(Segment& s) {
 Result<BufferPtr> Device::create_buffer(size_t bytes) {
     bytes = std::max<size_t>(bytes, 16);
     std::vector<Segment> segs;
-    const size_t overlap = std::min(bind_limit_, seg_max_ / 2) & ~(align_ - 1);
-    const size_t step = seg_max_ - overlap;
+    const size_t step = seg_max_ - overlap_;
     for (size_t base = 0;; base += step) {
         const size_t size = std::min(seg_max_, bytes - base);
         auto s = make_segment(base, size, false);

@@ -132,7 +132,7 @@ private:
     VkCommandPool pool_ = VK_NULL_HANDLE;
     VkFence fence_ = VK_NULL_HANDLE;
     uint32_t mem_device_ = UINT32_MAX, mem_host_ = UINT32_MAX;
-    size_t align_ = 256, bind_limit_ = 0, seg_max_ = 0, max_piece_ = 0;
+    size_t align_ = 256, bind_limit_ = 0, seg_max_ = 0, overlap_ = 0, max_piece_ = 0;
     uint64_t mem_cap_ = 0, allocated_ = 0;
 
     std::map<std::string, Pipeline> pipelines_;
