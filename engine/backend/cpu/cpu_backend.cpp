@@ -262,9 +262,7 @@ private:
             for (int64_t t = 0; t < rows; ++t) fn(t);
             return;
         }
-        pool_.run([&](int ith, int nth) {
-            int64_t b, e;
-            cpu::split_range(rows, ith, nth, 1, &b, &e);
+        pool_.parallel_for(rows, std::max<int64_t>(1, rows / (int64_t(pool_.size()) * 4)), [&](int64_t b, int64_t e, int) {
             for (int64_t t = b; t < e; ++t) fn(t);
         });
     }
@@ -307,7 +305,6 @@ private:
     RopeParams rope_key_;
     const float* rope_ff_ = nullptr;
     std::vector<float> rope_cs_;
-    alignas(64) std::atomic<int64_t> next_item_{0};
     std::vector<cpu::Scratch> att_scratch_;
 };
 
@@ -330,8 +327,7 @@ void CpuBackend::attention(const Tensor& q, const KvCache& kvb, int layer, const
     const size_t per_thread = (size_t(2 * B * hd + group * B + group * hd + 2 * group) * 4 + 63) & ~size_t(63);
     if (att_scratch_.size() != size_t(pool_.size())) att_scratch_ = std::vector<cpu::Scratch>(size_t(pool_.size()));
     for (auto& s : att_scratch_) s.get(per_thread);
-    next_item_.store(0, std::memory_order_relaxed);
-    auto work = [&](int ith, int) {
+    auto work = [&](int64_t item_begin, int64_t item_end, int ith) {
         float* base = reinterpret_cast<float*>(att_scratch_[size_t(ith)].get(per_thread));
         float* kt = base;
         float* vt = kt + B * hd;
@@ -339,9 +335,7 @@ void CpuBackend::attention(const Tensor& q, const KvCache& kvb, int layer, const
         float* acc = sc + group * B;
         float* mx = acc + group * hd;
         float* sum = mx + group;
-        for (;;) {
-            const int64_t item = next_item_.fetch_add(1, std::memory_order_relaxed);
-            if (item >= n_items) break;
+        for (int64_t item = item_begin; item < item_end; ++item) {
             const int64_t t = item / n_kv_head;
             const int kh = int(item % n_kv_head);
             const int n = std::min(ps[t] + 1, n_kv);
@@ -385,7 +379,7 @@ void CpuBackend::attention(const Tensor& q, const KvCache& kvb, int layer, const
             }
         }
     };
-    if (n_items == 1) work(0, 1); else pool_.run(work);
+    pool_.parallel_for(n_items, 1, work);
 }
 
 }  // namespace

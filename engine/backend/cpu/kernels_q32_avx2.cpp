@@ -122,16 +122,66 @@ void tile_q4_0_gemv(int64_t k, const uint8_t* w, size_t ws, const uint8_t* xa, f
     for (int r = 0; r < R; ++r) y[r] = hsum(acc[r]) - 8.0f * _mm256_cvtss_f32(corr[r]);
 }
 
+// The same, two blocks per step: block b's 16 quant bytes go to the low 128-bit lane and block b+1's
+// to the high lane, so one AND / one shift+AND unpack 64 weights; the activations are regrouped to
+// match with two lane permutes shared by all R rows, and one F16->F32 conversion yields both blocks'
+// scales ([d_b x4, d_b+1 x4] against the 8 int32 lanes: lanes 0-3 hold block b's sums, 4-7 b+1's).
+// Software prefetch distance along each weight row in the generation kernels.
+constexpr int kPrefetchBytes = 512;
+
+template <int R>
+void tile_q4_0_gemv2(int64_t k, const uint8_t* w, size_t ws, const uint8_t* xa, float* y) {
+    const int64_t nb = k / 32;
+    const int8_t* xq = act_qs(xa); const float* xd = act_d(xa, k); const float* xsum = act_s(xa, k);
+    __m256 acc[R], corr[R];
+    for (int r = 0; r < R; ++r) { acc[r] = _mm256_setzero_ps(); corr[r] = _mm256_setzero_ps(); }
+    const __m256i ones = _mm256_set1_epi16(1), m4 = _mm256_set1_epi8(0x0f);
+    int64_t b = 0;
+    for (; b + 2 <= nb; b += 2) {
+        const __m256i x0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 32 * b));
+        const __m256i x1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 32 * b + 32));
+        const __m256i xlo = _mm256_permute2x128_si256(x0, x1, 0x20);  // elements 0..15 of b, b+1
+        const __m256i xhi = _mm256_permute2x128_si256(x0, x1, 0x31);  // elements 16..31 of b, b+1
+        const __m256 dx = _mm256_set_m128(_mm_set1_ps(xd[b + 1]), _mm_set1_ps(xd[b]));
+        const __m256 sx = _mm256_set_m128(_mm_set1_ps(xsum[b + 1]), _mm_set1_ps(xsum[b]));
+        for (int r = 0; r < R; ++r) {
+            const uint8_t* b0 = w + r * ws + b * 18;
+            const uint8_t* b1 = b0 + 18;
+            _mm_prefetch(reinterpret_cast<const char*>(b0 + kPrefetchBytes), _MM_HINT_T0);
+            const __m256i v = _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(b1 + 2), reinterpret_cast<const __m128i*>(b0 + 2));
+            const __m256i lo = _mm256_and_si256(v, m4);
+            const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+            const __m256i p16 = _mm256_add_epi16(_mm256_maddubs_epi16(lo, xlo), _mm256_maddubs_epi16(hi, xhi));
+            const __m256i p = _mm256_madd_epi16(p16, ones);
+            const __m128i dh = _mm_blend_epi16(_mm_set1_epi16(short(load_u16(b0))), _mm_set1_epi16(short(load_u16(b1))), 0xf0);
+            const __m256 d = _mm256_cvtph_ps(dh);
+            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(d, dx), acc[r]);
+            corr[r] = _mm256_fmadd_ps(d, sx, corr[r]);
+        }
+    }
+    for (int r = 0; r < R; ++r) y[r] = hsum(acc[r]) - 2.0f * hsum(corr[r]);  // corr holds each block 4x: 8/4
+    if (b < nb) {
+        // odd block count: the last block the one-block way
+        for (int r = 0; r < R; ++r) {
+            const uint8_t* blk = w + r * ws + b * 18;
+            const float d = h2f(load_u16(blk));
+            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(nibbles_32(blk + 2),
+                _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 32 * b))), ones);
+            y[r] += d * xd[b] * hsum(_mm256_cvtepi32_ps(p)) - 8.0f * d * xsum[b];
+        }
+    }
+}
+
 template <GgmlType T>
 void tile_q32(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* xa, size_t xs, int nt, float* y,
               size_t ldy) {
     if constexpr (T == GgmlType::Q4_0) {
         if (nt == 1) {
             switch (nr) {
-                case 4: return tile_q4_0_gemv<4>(k, w, ws, xa, y);
-                case 3: return tile_q4_0_gemv<3>(k, w, ws, xa, y);
-                case 2: return tile_q4_0_gemv<2>(k, w, ws, xa, y);
-                default: return tile_q4_0_gemv<1>(k, w, ws, xa, y);
+                case 4: return tile_q4_0_gemv2<4>(k, w, ws, xa, y);
+                case 3: return tile_q4_0_gemv2<3>(k, w, ws, xa, y);
+                case 2: return tile_q4_0_gemv2<2>(k, w, ws, xa, y);
+                default: return tile_q4_0_gemv2<1>(k, w, ws, xa, y);
             }
         }
     }

@@ -74,9 +74,7 @@ bool MatmulEngine::run(const MatmulArgs& a) {
             if (a.n < 4) {
                 for (int64_t t = 0; t < a.n; ++t) q(reinterpret_cast<const float*>(a.x + t * a.xs), buf + t * xs, a.k);
             } else {
-                pool_.run([&](int ith, int n_th) {
-                    int64_t b, e;
-                    split_range(a.n, ith, n_th, 1, &b, &e);
+                pool_.parallel_for(a.n, std::max<int64_t>(1, a.n / (int64_t(nth) * 4)), [&](int64_t b, int64_t e, int) {
                     for (int64_t t = b; t < e; ++t) q(reinterpret_cast<const float*>(a.x + t * a.xs), buf + t * xs, a.k);
                 });
             }
@@ -95,12 +93,9 @@ bool MatmulEngine::run(const MatmulArgs& a) {
         const size_t pbytes = size_t(kPanelRows) * mk->panel_bytes(a.k);
         for (auto& p : panels_) if (!p.get(pbytes)) return false;
     }
-    next_.store(0, std::memory_order_relaxed);
-    pool_.run([&](int ith, int) {
+    pool_.parallel_for(n_chunks, 1, [&](int64_t c_begin, int64_t c_end, int ith) {
         std::vector<float> tmp;
-        for (;;) {
-            const int64_t c = next_.fetch_add(1, std::memory_order_relaxed);
-            if (c >= n_chunks) break;
+        for (int64_t c = c_begin; c < c_end; ++c) {
             const int64_t r0 = c * chunk, rn = std::min(chunk, a.rows - r0);
             if (!mk) {
                 generic_rows(a, r0, rn, tmp);

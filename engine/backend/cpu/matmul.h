@@ -48,7 +48,6 @@ private:
     IsaLevel isa_;
     Scratch act_;
     std::vector<Scratch> panels_;  // one per thread
-    alignas(64) std::atomic<int64_t> next_{0};
     // cached activation conversion
     bool cache_valid_ = false;
     const uint8_t* cache_x_ = nullptr;

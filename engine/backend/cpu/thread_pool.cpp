@@ -21,7 +21,7 @@ constexpr auto kSpin = std::chrono::microseconds(2000);
 constexpr uint32_t kPauseSpins = 2048;
 }
 
-ThreadPool::ThreadPool(int n_threads) : n_(n_threads < 1 ? 1 : n_threads) {
+ThreadPool::ThreadPool(int n_threads) : n_(n_threads < 1 ? 1 : n_threads), slots_(new Slot[size_t(n_threads < 1 ? 1 : n_threads)]) {
     threads_.reserve(n_ - 1);
     for (int i = 1; i < n_; ++i) threads_.emplace_back([this, i] { worker(i); });
 }
@@ -36,21 +36,58 @@ ThreadPool::~ThreadPool() {
     for (auto& t : threads_) t.join();
 }
 
+void ThreadPool::claim_chunks(int ith) {
+    const int64_t n_chunks = (pf_n_ + pf_grain_ - 1) / pf_grain_;
+    for (;;) {
+        const int64_t c = pf_next_.fetch_add(1, std::memory_order_relaxed);
+        if (c >= n_chunks) return;
+        const int64_t b = c * pf_grain_;
+        (*pf_job_)(b, b + pf_grain_ < pf_n_ ? b + pf_grain_ : pf_n_, ith);
+    }
+}
+
+void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, int64_t, int)>& fn) {
+    if (n <= 0) return;
+    if (grain < 1) grain = 1;
+    if (n_ == 1 || n <= grain) { fn(0, n, 0); return; }
+    dynamic_ = true;
+    pf_job_ = &fn;
+    pf_n_ = n;
+    pf_grain_ = grain;
+    pf_next_.store(0, std::memory_order_relaxed);
+    for (int i = 1; i < n_; ++i) slots_[size_t(i)].state.store(kPosted, std::memory_order_release);
+    generation_.fetch_add(1, std::memory_order_seq_cst);
+    if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+        { std::lock_guard<std::mutex> lk(mu_); }
+        cv_.notify_all();
+    }
+    claim_chunks(0);
+    // Cancel workers that have not started; wait for those that have (they are inside a chunk).
+    for (int i = 1; i < n_; ++i) {
+        int expected = kPosted;
+        if (slots_[size_t(i)].state.compare_exchange_strong(expected, kIdle, std::memory_order_acq_rel)) continue;
+        for (uint32_t spins = 0; slots_[size_t(i)].state.load(std::memory_order_acquire) != kIdle; ++spins) {
+            if (spins < kPauseSpins) HEARTH_PAUSE(); else std::this_thread::yield();
+        }
+    }
+}
+
 void ThreadPool::run(const std::function<void(int, int)>& fn) {
     if (n_ == 1) { fn(0, 1); return; }
+    dynamic_ = false;
     job_ = &fn;
-    pending_.store(n_ - 1, std::memory_order_relaxed);
-    generation_.fetch_add(1, std::memory_order_seq_cst);  // publishes job_ and pending_
+    for (int i = 1; i < n_; ++i) slots_[size_t(i)].state.store(kPosted, std::memory_order_release);
+    generation_.fetch_add(1, std::memory_order_seq_cst);
     if (sleepers_.load(std::memory_order_seq_cst) > 0) {
-        // Taking the lock orders us after any worker that is between its last check and its wait.
         { std::lock_guard<std::mutex> lk(mu_); }
         cv_.notify_all();
     }
     fn(0, n_);
-    // Wait for the workers; yield now and then so an oversubscribed machine lets them run.
-    for (uint32_t spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
-        if (spins < kPauseSpins) HEARTH_PAUSE(); else std::this_thread::yield();
-    }
+    // Every worker must run its part: wait for all of them (yield so an oversubscribed machine lets them run).
+    for (int i = 1; i < n_; ++i)
+        for (uint32_t spins = 0; slots_[size_t(i)].state.load(std::memory_order_acquire) != kIdle; ++spins) {
+            if (spins < kPauseSpins) HEARTH_PAUSE(); else std::this_thread::yield();
+        }
 }
 
 void ThreadPool::worker(int ith) {
@@ -74,8 +111,14 @@ void ThreadPool::worker(int ith) {
         }
         seen = g;
         if (stop_) return;
-        (*job_)(ith, n_);
-        pending_.fetch_sub(1, std::memory_order_release);
+        // Claim whatever job is posted for this worker now (it may be newer than generation g; the
+        // job fields were written before the slot was posted, so the claim makes them visible). If
+        // the caller cancelled it (parallel_for ran out of chunks first) there is nothing to do.
+        int expected = kPosted;
+        if (!slots_[size_t(ith)].state.compare_exchange_strong(expected, kRunning, std::memory_order_acq_rel)) continue;
+        if (dynamic_) claim_chunks(ith);
+        else (*job_)(ith, n_);
+        slots_[size_t(ith)].state.store(kIdle, std::memory_order_release);
     }
 }
 

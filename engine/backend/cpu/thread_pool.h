@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -27,15 +28,32 @@ public:
     // Not re-entrant: fn must not call run().
     void run(const std::function<void(int ith, int nth)>& fn);
 
+    // Calls fn(begin, end, ith) for consecutive chunks of `grain` items covering [0, n), handed out
+    // from a shared counter; ith is the calling thread's index (for per-thread scratch). The caller
+    // works too, and a worker that has not picked the job up by the time the caller runs out of
+    // chunks is cancelled rather than waited for: on a loaded machine a descheduled worker costs
+    // nothing instead of a scheduler slice per op. Not re-entrant.
+    void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t begin, int64_t end, int ith)>& fn);
+
 private:
     void worker(int ith);
+    void claim_chunks(int ith);
+
+    // Per-worker job state for parallel_for: the caller posts, the worker claims (or the caller
+    // cancels), the worker returns to idle. One cache line each.
+    enum : int { kIdle = 0, kPosted = 1, kRunning = 2 };
+    struct alignas(64) Slot { std::atomic<int> state{kIdle}; };
+    std::unique_ptr<Slot[]> slots_;
+    bool dynamic_ = false;  // the posted job is a parallel_for
+    const std::function<void(int64_t, int64_t, int)>* pf_job_ = nullptr;
+    int64_t pf_n_ = 0, pf_grain_ = 1;
+    alignas(64) std::atomic<int64_t> pf_next_{0};
 
     int n_;
     std::vector<std::thread> threads_;
-    // Each hot atomic on its own cache line: workers poll generation_ while the caller counts down
-    // pending_, and neither should invalidate the other's line.
+    // Each hot atomic on its own cache line: workers poll generation_ while the caller watches the
+    // slots, and neither should invalidate the other's line.
     alignas(64) std::atomic<uint64_t> generation_{0};
-    alignas(64) std::atomic<int> pending_{0};
     alignas(64) std::atomic<int> sleepers_{0};
     const std::function<void(int, int)>* job_ = nullptr;
     bool stop_ = false;

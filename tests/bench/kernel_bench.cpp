@@ -1,0 +1,115 @@
+// Kernel microbenchmark (not a test): one thread, the CPU backend's matrix kernels on a
+// TinyLlama-sized layer, timed in thread CPU time as well as wall time so that figures stay
+// meaningful on a loaded machine. Generation: W (5632 x 2048 per matrix, cycling through 256 MiB
+// of matrices so every read comes from DRAM) times one token; prompt: 128 tokens through the panel
+// path on one matrix.
+//   kernel_bench [TYPE ...]      (default: F16 Q8_0 Q4_0 Q4_K Q6_K)
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/backend/cpu/kernels.h"
+#include "engine/quant/quant.h"
+
+using namespace hearth;
+using namespace hearth::cpu;
+
+namespace {
+
+double thread_cpu_seconds() {
+    timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + ts.tv_nsec * 1e-9;
+}
+double wall_seconds() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+void bench(GgmlType type) {
+    const int64_t k = 2048, rows = 5632;
+    const MatKernel* mk = mat_kernel(type, best_isa());
+    const size_t ws = row_bytes(type, k), mat = ws * rows;
+    const int n_mats = int(std::max<size_t>(2, (size_t(256) << 20) / mat));
+    std::vector<uint8_t> w(mat * n_mats);
+    std::mt19937 rng(1);
+    std::normal_distribution<float> nd(0, 1);
+    {
+        std::vector<float> row(static_cast<size_t>(k));
+        for (int64_t r = 0; r < rows; ++r) {
+            for (auto& v : row) v = nd(rng);
+            if (!quantize_row(type, row.data(), w.data() + r * ws, k).ok()) { std::printf("%s: cannot quantize\n", std::string(type_name(type)).c_str()); return; }
+        }
+        for (int m = 1; m < n_mats; ++m) std::memcpy(w.data() + m * mat, w.data(), mat);
+    }
+    const int nt = 128;
+    std::vector<float> x(size_t(nt) * k);
+    for (auto& v : x) v = nd(rng);
+    const size_t xs = act_row_bytes(mk->act, k);
+    std::vector<uint8_t> xa_store(size_t(nt) * xs + 64);
+    uint8_t* xa = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(xa_store.data()) + 63) & ~uintptr_t(63));
+    for (int t = 0; t < nt; ++t) {
+        if (mk->act == ActKind::F32) std::memcpy(xa + t * xs, x.data() + t * k, size_t(k) * 4);
+        else mk->quant(x.data() + t * k, xa + t * xs, k);
+    }
+    std::vector<float> y(size_t(nt) * rows);
+
+    // generation: one token, rows in chunks of max_rows
+    const int reps = n_mats * 3;
+    double c0 = thread_cpu_seconds(), t0 = wall_seconds();
+    for (int rep = 0; rep < reps; ++rep) {
+        const uint8_t* wm = w.data() + size_t(rep % n_mats) * mat;
+        for (int64_t r = 0; r < rows; r += mk->max_rows)
+            mk->tile(k, wm + r * ws, ws, int(std::min<int64_t>(mk->max_rows, rows - r)), xa, xs, 1, y.data() + r, size_t(rows));
+    }
+    double cpu = thread_cpu_seconds() - c0, wall = wall_seconds() - t0;
+    const double bytes = double(mat) * reps;
+    std::printf("%-10s gemv : %6.2f GB/s per CPU-second (%6.2f GB/s wall), %.2f ns CPU per 32 weights\n", mk->name,
+                bytes / cpu / 1e9, bytes / wall / 1e9, cpu / (double(rows) * k / 32 * reps) * 1e9);
+
+    // the same in cache: 64 rows (L2-resident) again and again, so only the kernel's own cost shows
+    {
+        const int64_t crow = 64;
+        const int creps = 20000;
+        c0 = thread_cpu_seconds();
+        for (int rep = 0; rep < creps; ++rep)
+            for (int64_t r = 0; r < crow; r += mk->max_rows)
+                mk->tile(k, w.data() + r * ws, ws, mk->max_rows, xa, xs, 1, y.data() + r, size_t(rows));
+        cpu = thread_cpu_seconds() - c0;
+        std::printf("%-10s gemv in L2: %6.2f GB/s per CPU-second, %.2f ns CPU per 32 weights\n", mk->name,
+                    double(ws) * crow * creps / cpu / 1e9, cpu / (double(crow) * k / 32 * creps) * 1e9);
+    }
+
+    // prompt: 128 tokens, panel path, one matrix (L3-resident after the first pass)
+    if (mk->panel_tile) {
+        std::vector<uint8_t> pan_store(16 * mk->panel_bytes(k) + 64);
+        uint8_t* pan = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(pan_store.data()) + 63) & ~uintptr_t(63));
+        const int64_t prow = 1024;
+        c0 = thread_cpu_seconds(); t0 = wall_seconds();
+        for (int64_t r = 0; r < prow; r += 16) {
+            mk->panel_decode(k, w.data() + r * ws, ws, 16, pan);
+            mk->panel_tile(k, pan, 16, xa, xs, nt, y.data() + r, size_t(rows));
+        }
+        cpu = thread_cpu_seconds() - c0; wall = wall_seconds() - t0;
+        const double flops = 2.0 * prow * k * nt;
+        std::printf("%-10s gemm : %6.2f GFLOP/s per CPU-second (%6.2f wall)\n", mk->name, flops / cpu / 1e9, flops / wall / 1e9);
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    std::vector<GgmlType> types;
+    for (int i = 1; i < argc; ++i) {
+        auto t = type_from_name(argv[i]);
+        if (!t) { std::fprintf(stderr, "unknown type %s\n", argv[i]); return 1; }
+        types.push_back(*t);
+    }
+    if (types.empty()) types = {GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::Q6_K};
+    std::printf("kernel level: %s\n", isa_name(best_isa()));
+    for (GgmlType t : types) bench(t);
+    return 0;
+}
