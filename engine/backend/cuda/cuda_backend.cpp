@@ -239,8 +239,11 @@ public:
         if (!kern::is_quantized_weight(table.type) && !kern::is_float_weight(table.type))
             return fail("get_rows: table type " + tname(table.type) + " is not supported");
         key("get_rows", table, ids, out);
+        auto* const dptr_table = dptr(table);
+        auto* const f32_out = f32(out);
+        auto* const i32_ids = i32(ids);
         launch("get_rows", [=, this] {
-            return kern::get_rows(table.type, dptr(table), table.row_stride, table.cols, i32(ids), int(ids.cols), f32(out),
+            return kern::get_rows(table.type, dptr_table, table.row_stride, table.cols, i32_ids, int(ids.cols), f32_out,
                                   out.row_stride, stream_);
         });
     }
@@ -259,15 +262,21 @@ public:
                 auto* q = static_cast<kern::Q8a*>(scratch(q8a_, size_t(n) * units * sizeof(kern::Q8a)));
                 if (!q) return;
                 key("matvec_quant", w, x, y, bias, static_cast<const void*>(q));
+                auto* const dptr_w = dptr(w);
+                auto* const f32_x = f32(x);
+                auto* const f32_y = f32(y);
                 launch("matvec", [=, this] {
-                    const cudaError_t e = kern::quantize_q8a(f32(x), x.row_stride, n, w.cols, q, stream_);
+                    const cudaError_t e = kern::quantize_q8a(f32_x, x.row_stride, n, w.cols, q, stream_);
                     if (e != cudaSuccess) return e;
-                    return kern::matvec_quant(w.type, dptr(w), w.row_stride, w.rows, w.cols, q, n, f32(y), y.row_stride, b, stream_);
+                    return kern::matvec_quant(w.type, dptr_w, w.row_stride, w.rows, w.cols, q, n, f32_y, y.row_stride, b, stream_);
                 });
             } else {
                 key("matvec_float", w, x, y, bias);
+                auto* const dptr_w = dptr(w);
+                auto* const f32_x = f32(x);
+                auto* const f32_y = f32(y);
                 launch("matvec", [=, this] {
-                    return kern::matvec_float(w.type, dptr(w), w.row_stride, w.rows, w.cols, f32(x), x.row_stride, n, f32(y),
+                    return kern::matvec_float(w.type, dptr_w, w.row_stride, w.rows, w.cols, f32_x, x.row_stride, n, f32_y,
                                               y.row_stride, b, stream_);
                 });
             }
@@ -282,8 +291,11 @@ public:
         if (!begin("rms_norm", {&x, &weight, &y})) return;
         if (weight.type != GgmlType::F32) return fail("rms_norm: weight type must be F32");
         key("rms_norm", x, weight, y, eps);
+        auto* const f32_weight = f32(weight);
+        auto* const f32_x = f32(x);
+        auto* const f32_y = f32(y);
         launch("rms_norm", [=, this] {
-            return kern::rms_norm(f32(x), x.row_stride, x.rows, x.cols, f32(weight), eps, f32(y), y.row_stride, stream_);
+            return kern::rms_norm(f32_x, x.row_stride, x.rows, x.cols, f32_weight, eps, f32_y, y.row_stride, stream_);
         });
     }
 
@@ -293,7 +305,9 @@ public:
         key("rope", x, pos, a.mode_neox, a.head_dim, a.n_dims, a.freq_base, a.freq_scale, a.ext_factor, a.corr_low, a.corr_high,
             a.magnitude, static_cast<const void*>(a.freq_factors));
         const int n_head = int(x.cols / p.head_dim);
-        launch("rope", [=, this] { return kern::rope(f32(x), x.row_stride, x.rows, n_head, i32(pos), a, stream_); });
+        auto* const f32_x = f32(x);
+        auto* const i32_pos = i32(pos);
+        launch("rope", [=, this] { return kern::rope(f32_x, x.row_stride, x.rows, n_head, i32_pos, a, stream_); });
     }
 
     void kv_store(KvCache& kvb, int layer, const Tensor& k, const Tensor& v, const Tensor& pos) override {
@@ -302,8 +316,11 @@ public:
         const kern::KvLayout L = kv.layout();
         uint8_t *kl = kv.k_layer(layer), *vl = kv.v_layer(layer);
         key("kv_store", k, v, pos, static_cast<const void*>(kl), static_cast<const void*>(vl));
+        auto* const f32_k = f32(k);
+        auto* const f32_v = f32(v);
+        auto* const i32_pos = i32(pos);
         launch("kv_store", [=, this] {
-            return kern::kv_store(L, kl, vl, f32(k), k.row_stride, f32(v), v.row_stride, int(k.rows), i32(pos), stream_);
+            return kern::kv_store(L, kl, vl, f32_k, k.row_stride, f32_v, v.row_stride, int(k.rows), i32_pos, stream_);
         });
     }
 
@@ -379,31 +396,42 @@ public:
     void silu_mul(const Tensor& g, const Tensor& u, const Tensor& out) override {
         if (!begin("silu_mul", {&g, &u, &out})) return;
         key("silu_mul", g, u, out);
+        auto* const f32_g = f32(g);
+        auto* const f32_out = f32(out);
+        auto* const f32_u = f32(u);
         launch("silu_mul", [=, this] {
-            return kern::silu_mul(f32(g), g.row_stride, f32(u), u.row_stride, g.rows, g.cols, f32(out), out.row_stride, stream_);
+            return kern::silu_mul(f32_g, g.row_stride, f32_u, u.row_stride, g.rows, g.cols, f32_out, out.row_stride, stream_);
         });
     }
     void add(const Tensor& a, const Tensor& b, const Tensor& out) override {
         if (!begin("add", {&a, &b, &out})) return;
         key("add", a, b, out);
+        auto* const f32_a = f32(a);
+        auto* const f32_b = f32(b);
+        auto* const f32_out = f32(out);
         launch("add", [=, this] {
-            return kern::add(f32(a), a.row_stride, f32(b), b.row_stride, a.rows, a.cols, f32(out), out.row_stride, stream_);
+            return kern::add(f32_a, a.row_stride, f32_b, b.row_stride, a.rows, a.cols, f32_out, out.row_stride, stream_);
         });
     }
     void scale_add(const Tensor& y, const Tensor& x, float s) override {
         if (!begin("scale_add", {&y, &x})) return;
         key("scale_add", y, x, s);
-        launch("scale_add", [=, this] { return kern::scale_add(f32(y), y.row_stride, f32(x), x.row_stride, y.rows, y.cols, s, stream_); });
+        auto* const f32_x = f32(x);
+        auto* const f32_y = f32(y);
+        launch("scale_add", [=, this] { return kern::scale_add(f32_y, y.row_stride, f32_x, x.row_stride, y.rows, y.cols, s, stream_); });
     }
     void softmax_rows(const Tensor& x) override {
         if (!begin("softmax_rows", {&x})) return;
         key("softmax_rows", x);
-        launch("softmax_rows", [=, this] { return kern::softmax_rows(f32(x), x.row_stride, x.rows, x.cols, stream_); });
+        auto* const f32_x = f32(x);
+        launch("softmax_rows", [=, this] { return kern::softmax_rows(f32_x, x.row_stride, x.rows, x.cols, stream_); });
     }
     void copy(const Tensor& src, const Tensor& dst) override {
         if (!begin("copy", {&src, &dst})) return;
         key("copy", src, dst);
-        launch("copy", [=, this] { return kern::copy_rows(f32(src), src.row_stride, src.rows, src.cols, f32(dst), dst.row_stride, stream_); });
+        auto* const f32_dst = f32(dst);
+        auto* const f32_src = f32(src);
+        launch("copy", [=, this] { return kern::copy_rows(f32_src, src.row_stride, src.rows, src.cols, f32_dst, dst.row_stride, stream_); });
     }
 
 private:
@@ -570,6 +598,8 @@ private:
         if (graphs_) (key_one(a), ...);
     }
 
+    // `f` enqueues one op's kernels. It captures device pointers resolved at the call (never the
+    // Buffer objects), since in graph mode it runs at the next flush point.
     template <class F> void launch(const char* what, F&& f) {
         if (!graphs_) {
             check(f(), what);
