@@ -163,3 +163,23 @@ TEST(VulkanModel, GreedyMatchesLlamaCpp) {
 }
 
 }  // namespace
+
+namespace {
+
+// The fallback shader variants (no subgroup arithmetic, no fp16/int8/dot) on a whole model.
+TEST(VulkanModel, MaskedFeaturesStillMatchExact) {
+    HEARTH_REQUIRE_TESTDATA(dir);
+    HEARTH_REQUIRE_VULKAN(vb, "fp16,int8,dot,subgroup");
+    const auto prompt = read_prompt(dir);
+    const char* name = "ref-llama-q4_0";
+    auto f = gguf::File::open(dir + "/reference/" + name + ".gguf");
+    ASSERT_TRUE(f.ok()) << f.message();
+    const auto exact = read_f32(dir + "/reference/" + std::string(name) + ".exact.f32");
+    const auto lv = prompt_logits(**f, *vb, prompt, GgmlType::F32);
+    ASSERT_EQ(lv.size(), exact.size());
+    const double d = max_diff(lv, exact);
+    EXPECT_LE(d, 0.01 * rms(exact));
+    std::printf("[ vulkan ] %-20s masked features: max|d| vs exact %.3g\n", name, d);
+}
+
+}  // namespace
