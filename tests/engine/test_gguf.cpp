@@ -3,6 +3,7 @@
 // also runs under ASan/UBSan in CI).
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -11,6 +12,8 @@
 #include <random>
 #include <string>
 #include <vector>
+
+#include <sys/resource.h>
 
 #include "engine/gguf/gguf.h"
 #include "engine/quant/quant.h"
@@ -283,6 +286,31 @@ TEST(GgufRoundTrip, FailingFillAbortsWriteAndLeavesNoFile) {
     w2.set_u32("general.alignment", 48);
     EXPECT_FALSE(w2.write(::testing::TempDir() + "hearth_gguf_align.gguf").ok());
     EXPECT_TRUE(w2.to_bytes().empty());
+}
+
+TEST(GgufRoundTrip, FullDiskIsAnErrorAndLeavesNoFile) {
+    // Simulate a full disk with a file-size limit: write() then fails with EFBIG (SIGXFSZ ignored).
+    gguf::Writer w;
+    std::vector<uint8_t> big(1 << 20, 0x11);
+    ASSERT_TRUE(w.add_tensor("big.weight", GgmlType::I8, {int64_t(big.size())}, big.data(), big.size(), true).ok());
+    const std::string path = ::testing::TempDir() + "hearth_gguf_full.gguf";
+    struct rlimit old_lim {};
+    ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &old_lim), 0);
+    auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+    struct rlimit lim = old_lim;
+    lim.rlim_cur = 64 * 1024;
+    ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    Status st = w.write(path);
+    setrlimit(RLIMIT_FSIZE, &old_lim);
+    std::signal(SIGXFSZ, old_handler);
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("write failed"), std::string::npos) << st.message();
+    EXPECT_FALSE(std::filesystem::exists(path));
+    EXPECT_FALSE(std::filesystem::exists(path + ".part"));
+    // With the limit lifted the same writer succeeds.
+    ASSERT_TRUE(w.write(path).ok());
+    EXPECT_EQ(std::filesystem::file_size(path), w.to_bytes().size());
+    std::filesystem::remove(path);
 }
 
 TEST(GgufGetters, WrongTypesAndMissingKeys) {
