@@ -63,6 +63,8 @@ public:
     // Parses an in-memory image (tests, fuzzing). `bytes` must outlive the File.
     static Result<std::unique_ptr<File>> from_memory(const uint8_t* bytes, size_t size, std::string label = "<memory>");
     ~File();
+    File(const File&) = delete;             // owns a mapping: not copyable
+    File& operator=(const File&) = delete;
 
     uint32_t version() const { return version_; }
     size_t alignment() const { return alignment_; }
