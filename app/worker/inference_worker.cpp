@@ -3,6 +3,7 @@
 #include <QFileInfo>
 #include <QLoggingCategory>
 #include <QRandomGenerator>
+#include <optional>
 
 #include "app/chat/context_window.h"
 #include "app/chat/message_blocks.h"
@@ -163,39 +164,57 @@ void InferenceWorker::generate(const GenerateRequest& req) {
             .arg(nCtx)
             .arg(reserve);
     };
-    if (!d.ok) {
-        emit failed(req.id, tooLong(d.promptTokens));
-        return;
-    }
-    size_t first = size_t(d.firstKept) - offset;
+    // When even the estimate says the last message cannot fit, the real render below confirms it
+    // (estimates err on the long side) before the user is told.
+    size_t first = d.ok ? size_t(d.firstKept) - offset : req.messages.size() - 1;
 
-    std::vector<int32_t> prompt;
-    std::string rendered;
-    for (;;) {
-        auto text = s.render_chat(chatMessages(req, first), true, extra);
+    // The estimate picks where to start; the real render decides. A window that does not fit lets
+    // the next whole turn go; one that fits is widened to earlier turns while they still fit, so
+    // no more history leaves than the context requires.
+    struct Rendered {
+        std::string text;
+        std::vector<int32_t> ids;
+    };
+    QString renderError;
+    auto renderFrom = [&](size_t from) -> std::optional<Rendered> {
+        auto text = s.render_chat(chatMessages(req, from), true, extra);
         if (!text.ok()) {
-            emit failed(req.id, tr("The model's chat template failed: %1").arg(qs(text.message())));
-            return;
+            renderError = tr("The model's chat template failed: %1").arg(qs(text.message()));
+            return std::nullopt;
         }
         auto ids = tokenizePrompt(s, *text);
         if (!ids.ok()) {
-            emit failed(req.id, qs(ids.message()));
-            return;
+            renderError = qs(ids.message());
+            return std::nullopt;
         }
-        if (int(ids->size()) + reserve <= nCtx) {
-            prompt = std::move(*ids);
-            rendered = std::move(*text);
-            break;
+        return Rendered{std::move(*text), std::move(*ids)};
+    };
+    auto fits = [&](const Rendered& r) { return int(r.ids.size()) + reserve <= nCtx; };
+    auto turnStart = [&](size_t i) { return req.messages[i].role == QLatin1String("user"); };
+
+    std::optional<Rendered> chosen = renderFrom(first);
+    if (!chosen) return void(emit failed(req.id, renderError));
+    if (fits(*chosen)) {
+        for (size_t earlier = first; earlier-- > 0;) {
+            if (!turnStart(earlier)) continue;
+            std::optional<Rendered> wider = renderFrom(earlier);
+            if (!wider) return void(emit failed(req.id, renderError));
+            if (!fits(*wider)) break;
+            chosen = std::move(wider);
+            first = earlier;
         }
-        // The estimate was short: let the next whole turn go.
-        size_t next = first + 1;
-        while (next < req.messages.size() && req.messages[next].role != QLatin1String("user")) ++next;
-        if (next >= req.messages.size()) {
-            emit failed(req.id, tooLong(int(ids->size())));
-            return;
+    } else {
+        while (!fits(*chosen)) {
+            size_t next = first + 1;
+            while (next < req.messages.size() && !turnStart(next)) ++next;
+            if (next >= req.messages.size()) return void(emit failed(req.id, tooLong(int(chosen->ids.size()))));
+            first = next;
+            chosen = renderFrom(first);
+            if (!chosen) return void(emit failed(req.id, renderError));
         }
-        first = next;
     }
+    std::vector<int32_t> prompt = std::move(chosen->ids);
+    std::string rendered = std::move(chosen->text);
 
     // Tokens that must survive the engine's own shift when the answer fills the context: the
     // system prompt (the common prefix with the system-only render).

@@ -19,6 +19,7 @@ class WorkerTest : public QObject {
 private:
     QTemporaryDir dir_;
     QString model_;
+    QString slowModel_;  // about 100 tokens/s on one thread: answers take seconds, as real ones do
     std::unique_ptr<AppSettings> settings_;
     std::unique_ptr<ChatStore> store_;
     std::unique_ptr<ModelLibrary> library_;
@@ -43,6 +44,15 @@ private slots:
         QString err;
         model_ = test::writeTinyModel(dir_.filePath("models"), "tiny.gguf", {}, &err);
         QVERIFY2(!model_.isEmpty(), qPrintable(err));
+        test::TinyModelSpec slow;
+        slow.nEmbd = 256;
+        slow.nLayer = 4;
+        slow.nHead = 8;
+        slow.nKvHead = 4;
+        slow.nFf = 704;
+        slow.nVocab = 2048;
+        slowModel_ = test::writeTinyModel(dir_.filePath("models"), "slow.gguf", slow, &err);
+        QVERIFY2(!slowModel_.isEmpty(), qPrintable(err));
         settings_ = std::make_unique<AppSettings>(dir_.filePath("settings.ini"));
         settings_->setModelsFolder(dir_.filePath("models"));
         settings_->setContextLength(512);
@@ -93,10 +103,10 @@ private slots:
 
     void piecesAreCoalesced() {
         makeController("coalesce.db");
-        settings_->setMaxNewTokens(400);
+        settings_->setMaxNewTokens(200);
         QSignalSpy pieces(chat_->worker(), &InferenceWorker::piece);
         QSignalSpy finished(chat_.get(), &ChatController::answerFinished);
-        chat_->useModel(model_);
+        chat_->useModel(slowModel_);
         QVERIFY(waitLoaded());
         QElapsedTimer t;
         t.start();
@@ -116,7 +126,7 @@ private slots:
         settings_->setMaxNewTokens(-1);  // until stopped: the context shifts by itself when full
         QSignalSpy finished(chat_.get(), &ChatController::answerFinished);
         QSignalSpy pieces(chat_->worker(), &InferenceWorker::piece);
-        chat_->useModel(model_);
+        chat_->useModel(slowModel_);
         QVERIFY(waitLoaded());
         QVERIFY(chat_->send("Count forever"));
         QVERIFY(pieces.wait(60000));
