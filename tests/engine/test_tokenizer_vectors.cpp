@@ -7,6 +7,7 @@
 
 #include <cstdio>
 #include <ctime>
+#include <ostream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -126,6 +127,8 @@ struct HfCase {
     const char* folder;  // under vocab/hf
     const char* vectors; // ggml-vocab-NAME.gguf.inp/.out, or "" for expected.json
 };
+
+void PrintTo(const HfCase& c, std::ostream* os) { *os << c.name; }  // readable test names in CTest
 
 class HfVocab : public ::testing::TestWithParam<HfCase> {};
 
