@@ -214,6 +214,14 @@ void tile_k(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* xa, s
     }
 }
 
+// Byte-shuffle mask that broadcasts int16 lane i (i < 8) of each 128-bit lane to all its 8 lanes
+// (a constant once the loops are unrolled).
+inline __m256i scale_shuf(int i) { return _mm256_set1_epi16(short((2 * i) | ((2 * i + 1) << 8))); }
+// The low 128-bit lane broadcasts int16 lane i, the high lane lane i+1.
+inline __m256i pair_shuf(int i) {
+    return _mm256_set_m128i(_mm_set1_epi16(short((2 * i + 2) | ((2 * i + 3) << 8))), _mm_set1_epi16(short((2 * i) | ((2 * i + 1) << 8))));
+}
+
 // ---- Q4_K generation kernel: straight from the file layout (no decode buffer), one row at a time.
 void gemv_q4_k(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* xa, float* y) {
     const int64_t nb = k / 256;
@@ -235,14 +243,17 @@ void gemv_q4_k(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* xa
             accm = _mm_fmadd_ps(_mm_cvtepi32_ps(_mm_madd_epi16(mins, bs8)), _mm_set1_ps(dmin), accm);
             __m256i sumi = _mm256_setzero_si256();
             const int8_t* x = xq + 256 * b;
+            // the 8 scales as int16 in both 128-bit lanes; one byte shuffle broadcasts scale i
+            const __m256i sc = _mm256_broadcastsi128_si256(
+                _mm_cvtepu8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(sm))));
             for (int j = 0; j < 4; ++j) {
                 const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(blk + 16 + 32 * j));
                 const __m256i lo = _mm256_and_si256(v, m4);
                 const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
                 const __m256i plo = _mm256_maddubs_epi16(lo, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 64 * j)));
                 const __m256i phi = _mm256_maddubs_epi16(hi, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 64 * j + 32)));
-                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(plo, _mm256_set1_epi16(sm[2 * j])));
-                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(phi, _mm256_set1_epi16(sm[2 * j + 1])));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(plo, _mm256_shuffle_epi8(sc, scale_shuf(2 * j))));
+                sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(phi, _mm256_shuffle_epi8(sc, scale_shuf(2 * j + 1))));
             }
             acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(d), acc);
         }
@@ -274,6 +285,8 @@ void gemv_q6_k(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* xa
                 const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 64 * n));
                 const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 64 * n + 32));
                 const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh + 32 * n));
+                // scales 8n..8n+7 as int16 in both 128-bit lanes
+                const __m256i scn = _mm256_permute4x64_epi64(sc16, n == 0 ? 0x44 : 0xee);
                 __m256i q[4];
                 q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m2), 4));
                 q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4));
@@ -282,10 +295,9 @@ void gemv_q6_k(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* xa
                 q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
                                        _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
                 for (int j = 0; j < 4; ++j) {
-                    const int g = 8 * n + 2 * j;  // groups of the 32 elements 128n + 32j ..
+                    // groups 8n+2j (elements 128n+32j ..+15) and 8n+2j+1 (the next 16)
                     const __m256i p = _mm256_maddubs_epi16(q[j], _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 128 * n + 32 * j)));
-                    const __m256i s = _mm256_set_m128i(_mm_set1_epi16(sc[g + 1]), _mm_set1_epi16(sc[g]));
-                    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, s));
+                    sumi = _mm256_add_epi32(sumi, _mm256_madd_epi16(p, _mm256_shuffle_epi8(scn, pair_shuf(2 * j))));
                 }
             }
             acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sumi), _mm256_set1_ps(d), acc);
