@@ -190,6 +190,8 @@ void Interpreter::assign(const Expr& target, const Value& v, const std::shared_p
             const Value* ns = scope->lookup(target.children[0]->name);
             if (!ns) ns = globals_->lookup(target.children[0]->name);
             if (!ns || !ns->is_namespace()) fail("cannot assign attribute on non-namespace object");
+            if (v.holds_namespace()) fail("a namespace cannot hold another namespace");
+            if (v.depth() >= Value::kMaxDepth) fail("value nests too deeply");
             Dict& entries = ns->namespace_entries();
             for (auto& [k, old] : entries) {
                 if (k.is_string() && k.as_string() == target.name) { old = v; return; }

@@ -28,10 +28,41 @@ void CallArgs::check(const char* function, size_t max_positional,
     }
 }
 
+void Value::measure(const Value& child) {
+    depth_ = std::max(depth_, child.depth_ + 1);
+    holds_namespace_ = holds_namespace_ || child.holds_namespace_;
+}
+
+Value::Value(List items, bool tuple)
+    : kind_(tuple ? Kind::Tuple : Kind::List), depth_(1), list_(std::make_shared<List>(std::move(items))) {
+    for (const Value& v : *list_) measure(v);
+    if (depth_ > kMaxDepth) fail("value nests too deeply (more than " + std::to_string(kMaxDepth) + " levels)");
+}
+
+Value::Value(Dict items) : kind_(Kind::Dict), depth_(1), dict_(std::make_shared<Dict>(std::move(items))) {
+    for (const auto& [k, v] : *dict_) {
+        measure(k);
+        measure(v);
+    }
+    if (depth_ > kMaxDepth) fail("value nests too deeply (more than " + std::to_string(kMaxDepth) + " levels)");
+}
+
+Value Value::namespace_object(Dict items) {
+    for (const auto& [k, v] : items)
+        if (v.holds_namespace()) fail("a namespace cannot hold another namespace");
+    Value v(std::move(items));
+    v.kind_ = Kind::Namespace;
+    v.holds_namespace_ = true;
+    return v;
+}
+
 Value Value::callable(std::string name, std::function<Value(Interpreter&, const CallArgs&)> fn,
                       std::shared_ptr<Dict> attributes) {
     Value v;
     v.kind_ = Kind::Callable;
+    // Functions and loop objects may capture values (bound methods, loop.changed's memory), so they
+    // count as holding a namespace: storing them in one could close a reference cycle.
+    v.holds_namespace_ = true;
     v.callable_ = std::make_shared<Callable>(Callable{std::move(name), std::move(fn), std::move(attributes)});
     return v;
 }

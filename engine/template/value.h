@@ -63,10 +63,12 @@ public:
     Value(const char* s) : kind_(Kind::String), s_(s) {}
     Value(std::string s) : kind_(Kind::String), s_(std::move(s)) {}
     Value(std::string_view s) : kind_(Kind::String), s_(s) {}
-    Value(List items, bool tuple = false)
-        : kind_(tuple ? Kind::Tuple : Kind::List), list_(std::make_shared<List>(std::move(items))) {}
-    Value(Dict items) : kind_(Kind::Dict), dict_(std::make_shared<Dict>(std::move(items))) {}
-    static Value namespace_object(Dict items) { Value v(std::move(items)); v.kind_ = Kind::Namespace; return v; }
+    // Containers record their nesting depth and whether a namespace is inside; constructing one
+    // deeper than kMaxDepth throws TemplateError (printing, comparing and freeing values recurse).
+    Value(List items, bool tuple = false);
+    Value(Dict items);
+    static Value namespace_object(Dict items);
+    static constexpr uint32_t kMaxDepth = 1000;
     static Value callable(std::string name, std::function<Value(Interpreter&, const CallArgs&)> fn,
                           std::shared_ptr<Dict> attributes = nullptr);
 
@@ -101,9 +103,17 @@ public:
     const Value* find(std::string_view key) const;
 
     std::string type_name() const;  // Python's type name for messages: 'str', 'dict', 'NoneType'…
+    uint32_t depth() const { return depth_; }
+    // A namespace is (or is inside) this value. Namespaces are the only mutable values, so refusing
+    // to store such a value in a namespace rules out reference cycles.
+    bool holds_namespace() const { return holds_namespace_; }
 
 private:
+    void measure(const Value& child);
+
     Kind kind_ = Kind::Undefined;
+    bool holds_namespace_ = false;
+    uint32_t depth_ = 0;
     int64_t i_ = 0;
     double d_ = 0;
     std::string s_;  // string value, or the Undefined's hint ("'x' is undefined")

@@ -158,6 +158,23 @@ TEST(ChatTemplate, ResourceLimits) {
     ASSERT_FALSE(recursion.ok());
     EXPECT_NE(recursion.message().find("nest too deeply"), std::string::npos) << recursion.message();
 
+    // Values nested without bound (through a namespace) and namespace cycles are refused; Python
+    // would allow the cycle, no real template builds one.
+    auto deep_value = chat::render_chat_template(
+        "{% set ns = namespace(x=[]) %}{% for i in range(5000) %}{% set ns.x = [ns.x] %}{% endfor %}", none, opts);
+    ASSERT_FALSE(deep_value.ok());
+    EXPECT_NE(deep_value.message().find("nests too deeply"), std::string::npos) << deep_value.message();
+    auto cycle = chat::render_chat_template("{% set ns = namespace() %}{% set ns.me = [ns] %}", none, opts);
+    ASSERT_FALSE(cycle.ok());
+    EXPECT_NE(cycle.message().find("cannot hold another namespace"), std::string::npos) << cycle.message();
+    auto long_chain = chat::render_chat_template("{{ 1" + std::string() + [] {
+        std::string s;
+        for (int i = 0; i < 5000; ++i) s += " + 1";
+        return s;
+    }() + " }}", none, opts);
+    ASSERT_FALSE(long_chain.ok());
+    EXPECT_NE(long_chain.message().find("expression too long"), std::string::npos) << long_chain.message();
+
     std::string deep(5000, '(');
     auto nested = chat::render_chat_template("{{ " + deep + "1" + std::string(5000, ')') + " }}", none, opts);
     ASSERT_FALSE(nested.ok());
