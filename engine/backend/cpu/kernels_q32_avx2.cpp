@@ -96,39 +96,16 @@ void tile_q32_rt(int64_t k, const uint8_t* w, size_t ws, const uint8_t* xa, size
         for (int t = 0; t < NT; ++t) y[t * ldy + r] = hsum(acc[r][t]) + macc[r][t];
 }
 
-// Generation special case for Q4_0 (the most common quantization): the nibbles stay unsigned
-// (0..15) so no sign juggling is needed, and the -8 offset is applied once per block through the
-// precomputed activation sum s: d*dx*sum((q-8)*qx) = d*(dx*sum(q*qx)) - 8*d*s.
-template <int R>
-void tile_q4_0_gemv(int64_t k, const uint8_t* w, size_t ws, const uint8_t* xa, float* y) {
-    const int64_t nb = k / 32;
-    const int8_t* xq = act_qs(xa); const float* xd = act_d(xa, k); const float* xsum = act_s(xa, k);
-    __m256 acc[R];
-    __m256 corr[R];
-    for (int r = 0; r < R; ++r) { acc[r] = _mm256_setzero_ps(); corr[r] = _mm256_setzero_ps(); }
-    const __m256i ones = _mm256_set1_epi16(1);
-    for (int64_t b = 0; b < nb; ++b) {
-        const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq + 32 * b));
-        const __m256 dx = _mm256_set1_ps(xd[b]);
-        const __m256 sx = _mm256_set1_ps(xsum[b]);
-        for (int r = 0; r < R; ++r) {
-            const uint8_t* blk = w + r * ws + b * 18;
-            const __m256 d = _mm256_set1_ps(h2f(load_u16(blk)));
-            const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(nibbles_32(blk + 2), xv), ones);
-            acc[r] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(d, dx), acc[r]);
-            corr[r] = _mm256_fmadd_ps(d, sx, corr[r]);  // every lane the same; lane 0 is used
-        }
-    }
-    for (int r = 0; r < R; ++r) y[r] = hsum(acc[r]) - 8.0f * _mm256_cvtss_f32(corr[r]);
-}
-
-// The same, two blocks per step: block b's 16 quant bytes go to the low 128-bit lane and block b+1's
-// to the high lane, so one AND / one shift+AND unpack 64 weights; the activations are regrouped to
-// match with two lane permutes shared by all R rows, and one F16->F32 conversion yields both blocks'
-// scales ([d_b x4, d_b+1 x4] against the 8 int32 lanes: lanes 0-3 hold block b's sums, 4-7 b+1's).
 // Software prefetch distance along each weight row in the generation kernels.
 constexpr int kPrefetchBytes = 512;
 
+// Generation special case for Q4_0 (the most common quantization): the nibbles stay unsigned
+// (0..15) so no sign juggling is needed, and the -8 offset is applied once per block through the
+// precomputed activation sum s: d*dx*sum((q-8)*qx) = d*(dx*sum(q*qx)) - 8*d*s.
+// Two blocks per step: block b's 16 quant bytes go to the low 128-bit lane and block b+1's
+// to the high lane, so one AND / one shift+AND unpack 64 weights; the activations are regrouped to
+// match with two lane permutes shared by all R rows, and one F16->F32 conversion yields both blocks'
+// scales ([d_b x4, d_b+1 x4] against the 8 int32 lanes: lanes 0-3 hold block b's sums, 4-7 b+1's).
 template <int R>
 void tile_q4_0_gemv2(int64_t k, const uint8_t* w, size_t ws, const uint8_t* xa, float* y) {
     const int64_t nb = k / 32;
