@@ -64,10 +64,15 @@ TEST_P(VulkanOps, MatmulEveryTypeOddShapes) {
     for (GgmlType t : kTypes) {
         const int qk = traits(t).block_elems;
         const int64_t cols = qk == 1 ? 67 : qk * (qk == 256 ? 2 : 3);  // F32/F16: not a multiple of 8
-        for (int64_t n : {1, 3, 5, 70}) {  // 1..4: matrix-vector shader; 5+: tiled (70 crosses a 64-token tile)
+        // 1..4 tokens: matrix-vector shader (the one masking changes); 5+: tiled (70 crosses a 64-token
+        // tile). lavapipe recompiles a shader per distinct set of push constants, so the masked run
+        // only repeats the shapes whose shader differs, keeping cold-cache CI time down.
+        const bool masked = !mask().empty();
+        for (int64_t n : {1, 3, 70}) {
+            if (masked && n > 4) continue;
             check_matmul(*vb, t, 37, cols, n, n == 3, seed++);
         }
-        check_matmul(*vb, t, 130, cols, 9, true, seed++);  // 130 rows: three 64-row tiles, last partial
+        if (!masked) check_matmul(*vb, t, 130, cols, 9, true, seed++);  // 130 rows: three 64-row tiles, last partial
     }
     Status st = vb->synchronize();
     EXPECT_TRUE(st.ok()) << st.message();
