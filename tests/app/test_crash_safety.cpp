@@ -55,14 +55,7 @@ private slots:
         QString err;
         // Slow enough per token (about 100 tokens/s on one thread) that the answer is still
         // streaming after several one-second saves.
-        test::TinyModelSpec spec;
-        spec.nEmbd = 256;
-        spec.nLayer = 4;
-        spec.nHead = 8;
-        spec.nKvHead = 4;
-        spec.nFf = 704;
-        spec.nVocab = 2048;
-        const QString model = test::writeTinyModel(dir.filePath("models"), "small.gguf", spec, &err);
+        const QString model = test::writeTinyModel(dir.filePath("models"), "small.gguf", test::slowSpec(), &err);
         QVERIFY2(!model.isEmpty(), qPrintable(err));
 
         QProcess child;

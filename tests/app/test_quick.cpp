@@ -14,7 +14,8 @@ class Setup : public QObject {
 public slots:
     void qmlEngineAvailable(QQmlEngine* engine) {
         QString err;
-        const QString model = hearth::app::test::writeTinyModel(dir_.filePath("models"), "tiny.gguf", {}, &err);
+        const QString model = hearth::app::test::writeTinyModel(dir_.filePath("models"), "slow.gguf",
+                                                                        hearth::app::test::slowSpec(), &err);
         if (model.isEmpty()) qFatal("cannot write the tiny model: %s", qPrintable(err));
         hearth::app::AppContext::Options opt;
         opt.dataDir = dir_.filePath("data");

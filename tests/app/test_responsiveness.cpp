@@ -18,15 +18,8 @@ private slots:
     void mainThreadStaysResponsive() {
         QTemporaryDir dir;
         // Big enough that each token takes real time on the worker's thread.
-        test::TinyModelSpec spec;
-        spec.nEmbd = 256;
-        spec.nLayer = 4;
-        spec.nHead = 8;
-        spec.nKvHead = 4;
-        spec.nFf = 704;
-        spec.nVocab = 2048;
         QString err;
-        const QString model = test::writeTinyModel(dir.filePath("models"), "medium.gguf", spec, &err);
+        const QString model = test::writeTinyModel(dir.filePath("models"), "medium.gguf", test::slowSpec(), &err);
         QVERIFY2(!model.isEmpty(), qPrintable(err));
 
         AppSettings settings(dir.filePath("settings.ini"));

@@ -44,14 +44,7 @@ private slots:
         QString err;
         model_ = test::writeTinyModel(dir_.filePath("models"), "tiny.gguf", {}, &err);
         QVERIFY2(!model_.isEmpty(), qPrintable(err));
-        test::TinyModelSpec slow;
-        slow.nEmbd = 256;
-        slow.nLayer = 4;
-        slow.nHead = 8;
-        slow.nKvHead = 4;
-        slow.nFf = 704;
-        slow.nVocab = 2048;
-        slowModel_ = test::writeTinyModel(dir_.filePath("models"), "slow.gguf", slow, &err);
+        slowModel_ = test::writeTinyModel(dir_.filePath("models"), "slow.gguf", test::slowSpec(), &err);
         QVERIFY2(!slowModel_.isEmpty(), qPrintable(err));
         settings_ = std::make_unique<AppSettings>(dir_.filePath("settings.ini"));
         settings_->setModelsFolder(dir_.filePath("models"));

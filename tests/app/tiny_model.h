@@ -21,6 +21,19 @@ struct TinyModelSpec {
     const char* name = "Tiny Test Model";
 };
 
+// Big enough that a token takes about 10 ms on one thread: answers stream for seconds, as real ones
+// do, so a test can watch text arrive and stop it (the tiny default may reach end-of-text at once).
+inline TinyModelSpec slowSpec() {
+    TinyModelSpec s;
+    s.nEmbd = 256;
+    s.nLayer = 4;
+    s.nHead = 8;
+    s.nKvHead = 4;
+    s.nFf = 704;
+    s.nVocab = 2048;
+    return s;
+}
+
 // Writes `<dir>/<file>` and returns its path, or an empty string (and a message in *error).
 inline QString writeTinyModel(const QString& dir, const QString& file, const TinyModelSpec& spec = {},
                               QString* error = nullptr) {
