@@ -155,6 +155,12 @@ void ChatController::openConversation(qint64 id) {
     emit conversationChanged();
 }
 
+void ChatController::reopenLast() {
+    const qint64 id = settings_->lastConversationId();
+    if (id > 0 && store_->isOpen() && store_->conversation(id).ok()) openConversation(id);
+    else newConversation();
+}
+
 void ChatController::renameConversation(qint64 id, const QString& title) {
     if (title.trimmed().isEmpty()) return;
     const Status st = store_->renameConversation(id, title);

@@ -74,6 +74,8 @@ public:
     Q_INVOKABLE void reloadConversations();
     Q_INVOKABLE void newConversation();
     Q_INVOKABLE void openConversation(qint64 id);
+    // At start-up: the last conversation, or a new one when it is gone (no error for that).
+    Q_INVOKABLE void reopenLast();
     Q_INVOKABLE void renameConversation(qint64 id, const QString& title);
     Q_INVOKABLE void deleteConversation(qint64 id);
     Q_INVOKABLE bool exportConversation(qint64 id, const QUrl& file, const QString& format);  // "markdown" | "json"

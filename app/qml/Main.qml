@@ -68,8 +68,7 @@ ApplicationWindow {
         page = Settings.lastPage
         visible = true
         Models.refresh()
-        if (Settings.lastConversationId > 0) Chat.openConversation(Settings.lastConversationId)
-        else Chat.newConversation()
+        Chat.reopenLast()
     }
 
     RowLayout {
