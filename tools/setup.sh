@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 PACKAGES=(
   # toolchain
   build-essential cmake ninja-build pkg-config git file
+  # the app test that proves Hearth opens no network connection traces it with strace
+  strace
   # tests
   libgtest-dev libgmock-dev
   # Qt 6 app: Quick/Controls/Layouts/Dialogs, SQLite driver, translations, tests
