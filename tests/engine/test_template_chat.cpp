@@ -8,6 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
 #include "engine/template/chat_template.h"
 #include "engine/util/json.h"
 #include "tests/engine/testdata.h"
