@@ -194,37 +194,13 @@ public:
     void attention(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, int n_kv, float scale,
                    const Tensor& out) override;
 
-    void kv_shift(KvCache& kvb, int keep, int discard, int n_used, const RopeParams& p) override {
+    void kv_shift(KvCache& kv, int keep, int discard, int n_used, const RopeParams& p) override {
         mm_.invalidate();
-        auto& kv = static_cast<HostKvCache&>(kvb);
-        const auto& d = kv.desc();
-        const float* ff = p.freq_factors ? f32_row(*p.freq_factors, 0) : nullptr;
-        std::vector<float> buf(static_cast<size_t>(d.head_dim));
-        // Destinations lie below their sources: ascending order never overwrites an unread cell.
-        // The rotation by -discard has no magnitude factor (the key already carries it).
-        for (int l = 0; l < d.n_layer; ++l)
-            for (int c = keep + discard; c < n_used; ++c)
-                for (int h = 0; h < d.n_kv_head; ++h) {
-                    const size_t src = kv.offset(l, c, h), dst = kv.offset(l, c - discard, h);
-                    kv.read(kv.k(), src, buf.data());
-                    rope_math::rotate_head(buf.data(), p, -double(discard), ff, 1.0);
-                    kv.write(kv.k(), dst, buf.data());
-                    std::memmove(kv.v() + dst, kv.v() + src, size_t(d.head_dim) * kv.elt());
-                }
+        static_cast<HostKvCache&>(kv).shift(keep, discard, n_used, p);
     }
 
-    void kv_copy(const KvCache& srcb, KvCache& dstb, int n) override {
-        const auto& src = static_cast<const HostKvCache&>(srcb);
-        auto& dst = static_cast<HostKvCache&>(dstb);
-        const auto& d = src.desc();
-        const size_t bytes = size_t(d.head_dim) * src.elt();
-        for (int l = 0; l < d.n_layer; ++l)
-            for (int c = 0; c < n; ++c)
-                for (int h = 0; h < d.n_kv_head; ++h) {
-                    const size_t off = src.offset(l, c, h);
-                    std::memcpy(dst.k() + off, src.k() + off, bytes);
-                    std::memcpy(dst.v() + off, src.v() + off, bytes);
-                }
+    void kv_copy(const KvCache& src, KvCache& dst, int n) override {
+        static_cast<HostKvCache&>(dst).copy_from(static_cast<const HostKvCache&>(src), n);
     }
 
     void silu_mul(const Tensor& gate, const Tensor& up, const Tensor& out) override {

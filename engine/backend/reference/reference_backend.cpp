@@ -36,6 +36,35 @@ void HostKvCache::write(uint8_t* base, size_t off, const float* src) const {
     }
 }
 
+void HostKvCache::shift(int keep, int discard, int n_used, const RopeParams& p) {
+    const auto& d = desc_;
+    const float* ff = p.freq_factors ? reinterpret_cast<const float*>(host_ptr(*p.freq_factors)) : nullptr;
+    std::vector<float> buf(static_cast<size_t>(d.head_dim));
+    // Destination cells are below their sources, so ascending order never overwrites unread cells.
+    // The rotation by -discard carries no magnitude factor: the key already has it.
+    for (int l = 0; l < d.n_layer; ++l)
+        for (int c = keep + discard; c < n_used; ++c)
+            for (int h = 0; h < d.n_kv_head; ++h) {
+                const size_t src = offset(l, c, h), dst = offset(l, c - discard, h);
+                read(k(), src, buf.data());
+                rope_math::rotate_head(buf.data(), p, -double(discard), ff, 1.0);
+                write(k(), dst, buf.data());
+                std::memmove(v() + dst, v() + src, size_t(d.head_dim) * elt());
+            }
+}
+
+void HostKvCache::copy_from(const HostKvCache& src, int n) {
+    const auto& d = src.desc();
+    const size_t bytes = size_t(d.head_dim) * src.elt();
+    for (int l = 0; l < d.n_layer; ++l)
+        for (int c = 0; c < n; ++c)
+            for (int h = 0; h < d.n_kv_head; ++h) {
+                const size_t off = src.offset(l, c, h);
+                std::memcpy(k() + off, src.k() + off, bytes);
+                std::memcpy(v() + off, src.v() + off, bytes);
+            }
+}
+
 namespace {
 
 float* f32_row(const Tensor& t, int64_t r) { return reinterpret_cast<float*>(host_row(t, r)); }
@@ -162,36 +191,12 @@ public:
         }
     }
 
-    void kv_shift(KvCache& kvb, int keep, int discard, int n_used, const RopeParams& p) override {
-        auto& kv = static_cast<HostKvCache&>(kvb);
-        const auto& d = kv.desc();
-        const float* ff = p.freq_factors ? f32_row(*p.freq_factors, 0) : nullptr;
-        std::vector<float> buf(static_cast<size_t>(d.head_dim));
-        // Destination cells are below their sources, so ascending order never overwrites unread cells.
-        // The rotation by -discard carries no magnitude factor: the key already has it.
-        for (int l = 0; l < d.n_layer; ++l)
-            for (int c = keep + discard; c < n_used; ++c)
-                for (int h = 0; h < d.n_kv_head; ++h) {
-                    const size_t src = kv.offset(l, c, h), dst = kv.offset(l, c - discard, h);
-                    kv.read(kv.k(), src, buf.data());
-                    rope_math::rotate_head(buf.data(), p, -double(discard), ff, 1.0);
-                    kv.write(kv.k(), dst, buf.data());
-                    std::memmove(kv.v() + dst, kv.v() + src, size_t(d.head_dim) * kv.elt());
-                }
+    void kv_shift(KvCache& kv, int keep, int discard, int n_used, const RopeParams& p) override {
+        static_cast<HostKvCache&>(kv).shift(keep, discard, n_used, p);
     }
 
-    void kv_copy(const KvCache& srcb, KvCache& dstb, int n) override {
-        const auto& src = static_cast<const HostKvCache&>(srcb);
-        auto& dst = static_cast<HostKvCache&>(dstb);
-        const auto& d = src.desc();
-        const size_t bytes = size_t(d.head_dim) * src.elt();
-        for (int l = 0; l < d.n_layer; ++l)
-            for (int c = 0; c < n; ++c)
-                for (int h = 0; h < d.n_kv_head; ++h) {
-                    const size_t off = src.offset(l, c, h);
-                    std::memcpy(dst.k() + off, src.k() + off, bytes);
-                    std::memcpy(dst.v() + off, src.v() + off, bytes);
-                }
+    void kv_copy(const KvCache& src, KvCache& dst, int n) override {
+        static_cast<HostKvCache&>(dst).copy_from(static_cast<const HostKvCache&>(src), n);
     }
 
     void silu_mul(const Tensor& gate, const Tensor& up, const Tensor& out) override {

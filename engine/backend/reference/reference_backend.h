@@ -29,6 +29,10 @@ public:
     void read(const uint8_t* base, size_t off, float* dst) const;
     void write(uint8_t* base, size_t off, const float* src) const;
 
+    // Backend::kv_shift and kv_copy for every host backend (reference and CPU share one cache).
+    void shift(int keep, int discard, int n_used, const RopeParams& p);
+    void copy_from(const HostKvCache& src, int n);
+
 private:
     std::unique_ptr<uint8_t[]> k_, v_;
 };
