@@ -286,7 +286,8 @@ void gemv_q6_k(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* xa
                 const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 64 * n + 32));
                 const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh + 32 * n));
                 // scales 8n..8n+7 as int16 in both 128-bit lanes
-                const __m256i scn = _mm256_permute4x64_epi64(sc16, n == 0 ? 0x44 : 0xee);
+                // (the immediate must be a literal: at -O1 the compiler does not fold n == 0 ? … into one)
+                const __m256i scn = n == 0 ? _mm256_permute4x64_epi64(sc16, 0x44) : _mm256_permute4x64_epi64(sc16, 0xee);
                 __m256i q[4];
                 q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m2), 4));
                 q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4));
