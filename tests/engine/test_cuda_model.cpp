@@ -20,29 +20,12 @@ using namespace hearth;
 
 namespace {
 
-const char* kModels[] = {"ref-llama-f32", "ref-llama-q8_0", "ref-llama-q4_0", "ref-qwen2-tied-f32", "ref-qwen2-tied-q8_0"};
-constexpr int kVocab = 32000, kRows = 8;
-
-std::vector<int32_t> read_prompt(const std::string& dir) {
-    std::vector<int32_t> ids;
-    std::stringstream ss(test::read_file(dir + "/reference/prompt.txt"));
-    std::string tok;
-    while (std::getline(ss, tok, ',')) ids.push_back(std::stoi(tok));
-    return ids;
-}
-
-std::vector<float> read_f32(const std::string& path) {
-    const std::string bytes = test::read_file(path);
-    std::vector<float> v(bytes.size() / 4);
-    std::memcpy(v.data(), bytes.data(), v.size() * 4);
-    return v;
-}
-
-double rms(const std::vector<float>& v) {
-    double s = 0;
-    for (float x : v) s += double(x) * x;
-    return std::sqrt(s / double(v.size()));
-}
+// The shared reference models and their data files (tests/engine/testdata.h).
+using test::read_f32;
+using test::read_prompt;
+using test::rms;
+constexpr auto& kModels = test::kReferenceModels;
+constexpr int kVocab = test::kReferenceVocab, kRows = test::kReferenceRows;
 
 struct Stats { double max_abs = 0, rms = 0; int argmax_same = 0; };
 Stats compare(const std::vector<float>& got, const std::vector<float>& want) {

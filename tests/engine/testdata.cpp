@@ -1,6 +1,8 @@
 #include "tests/engine/testdata.h"
 
+#include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -21,6 +23,27 @@ std::string read_file(const std::string& path) {
     std::ostringstream ss;
     ss << f.rdbuf();
     return ss.str();
+}
+
+std::vector<int32_t> read_prompt(const std::string& dir) {
+    std::vector<int32_t> ids;
+    std::stringstream ss(read_file(dir + "/reference/prompt.txt"));
+    std::string tok;
+    while (std::getline(ss, tok, ',')) ids.push_back(std::stoi(tok));
+    return ids;
+}
+
+std::vector<float> read_f32(const std::string& path) {
+    const std::string bytes = read_file(path);
+    std::vector<float> v(bytes.size() / 4);
+    std::memcpy(v.data(), bytes.data(), v.size() * 4);
+    return v;
+}
+
+double rms(const std::vector<float>& v) {
+    double s = 0;
+    for (float x : v) s += double(x) * x;
+    return std::sqrt(s / double(v.size()));
 }
 
 }  // namespace hearth::test

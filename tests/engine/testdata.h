@@ -1,11 +1,22 @@
 // Locating ../shared/testdata for tests: $HEARTH_TESTDATA, else the path configured at build time.
 #pragma once
+#include <cstdint>
 #include <string>
+#include <vector>
 
 namespace hearth::test {
 // Directory of the shared reference data, or "" when it is absent (tests then GTEST_SKIP with a reason).
 std::string testdata_dir();
 std::string read_file(const std::string& path);  // whole file; "" when unreadable
+
+// The reference models of testdata/reference (README there): their names, vocabulary size and the
+// number of logit rows (positions 30-37) stored per model.
+inline constexpr const char* kReferenceModels[] = {"ref-llama-f32", "ref-llama-q8_0", "ref-llama-q4_0",
+                                                   "ref-qwen2-tied-f32", "ref-qwen2-tied-q8_0"};
+constexpr int kReferenceVocab = 32000, kReferenceRows = 8;
+std::vector<int32_t> read_prompt(const std::string& testdata_dir);  // reference/prompt.txt (BOS first)
+std::vector<float> read_f32(const std::string& path);              // little-endian float32 file
+double rms(const std::vector<float>& v);
 }  // namespace hearth::test
 
 // Skips the current test with a printed reason when the shared test data is missing.
