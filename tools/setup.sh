@@ -50,7 +50,10 @@ case "${1:-}" in
     install_deps
     # CUDA code is compiled for one architecture in the test build to keep CI short.
     configure_build build -DCMAKE_CUDA_ARCHITECTURES=90
-    configure_build build-asan -DHEARTH_SANITIZE=ON -DHEARTH_APP=OFF -DHEARTH_CUDA=OFF -DHEARTH_VULKAN=OFF
+    # The sanitizer build covers the engine only and uses -O1 with assertions on: it compiles in less
+    # than half the time of -O3 and still finds what ASan/UBSan find.
+    configure_build build-asan -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG=-O1 \
+      -DHEARTH_SANITIZE=ON -DHEARTH_APP=OFF -DHEARTH_CUDA=OFF -DHEARTH_VULKAN=OFF
     (cd build-asan && ctest --output-on-failure -j "$jobs" -L engine) || asan_failed=1
     cd build && ctest --output-on-failure -j "$jobs"
     exit "${asan_failed:-0}"
