@@ -131,17 +131,7 @@ TEST(CpuModel, GreedyMatchesLlamaCpp) {
             ASSERT_TRUE(l.model);
             std::vector<int> toks;
             std::vector<double> margins;
-            std::stringstream ss(test::read_file(dir + "/reference/" + name + ".greedy.txt"));
-            std::string line;
-            while (std::getline(ss, line)) {
-                if (line.empty() || line[0] == '#') continue;
-                std::istringstream ls(line);
-                int step, tok;
-                double top1, margin;
-                ls >> step >> tok >> top1 >> margin;
-                toks.push_back(tok);
-                margins.push_back(margin);
-            }
+            test::read_greedy(dir, name, toks, margins);
             ASSERT_EQ(toks.size(), 32u);
             const double min_margin = is_quantized(name) ? 0.5 : 0.05;
             auto prompt = read_prompt(dir);

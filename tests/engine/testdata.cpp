@@ -46,4 +46,19 @@ double rms(const std::vector<float>& v) {
     return std::sqrt(s / double(v.size()));
 }
 
+void read_greedy(const std::string& dir, const std::string& model, std::vector<int>& tokens,
+                 std::vector<double>& margins) {
+    std::stringstream ss(read_file(dir + "/reference/" + model + ".greedy.txt"));
+    std::string line;
+    while (std::getline(ss, line)) {
+        if (line.empty() || line[0] == '#') continue;  // header
+        std::istringstream ls(line);
+        int step = 0, tok = 0;
+        double top1 = 0, margin = 0;
+        ls >> step >> tok >> top1 >> margin;
+        tokens.push_back(tok);
+        margins.push_back(margin);
+    }
+}
+
 }  // namespace hearth::test

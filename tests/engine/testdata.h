@@ -17,6 +17,9 @@ constexpr int kReferenceVocab = 32000, kReferenceRows = 8;
 std::vector<int32_t> read_prompt(const std::string& testdata_dir);  // reference/prompt.txt (BOS first)
 std::vector<float> read_f32(const std::string& path);              // little-endian float32 file
 double rms(const std::vector<float>& v);
+// reference/MODEL.greedy.txt: llama.cpp's greedy token and its margin to the runner-up, per step.
+void read_greedy(const std::string& testdata_dir, const std::string& model, std::vector<int>& tokens,
+                 std::vector<double>& margins);
 }  // namespace hearth::test
 
 // Skips the current test with a printed reason when the shared test data is missing.
