@@ -1,6 +1,8 @@
 // Backend-independent helpers of backend.h.
 #include "engine/backend/backend.h"
 
+#include <vector>
+
 namespace hearth {
 
 Tensor make_tensor(Buffer* buf, size_t offset, GgmlType type, int64_t rows, int64_t cols) {
@@ -12,6 +14,22 @@ Tensor make_tensor(Buffer* buf, size_t offset, GgmlType type, int64_t rows, int6
     t.cols = cols;
     t.row_stride = row_bytes(type, cols);
     return t;
+}
+
+Status Backend::sample_top_k(const Tensor& logits, int k, float temperature, const std::vector<double>& u, const Tensor& out) {
+    if (logits.type != GgmlType::F32 || out.type != GgmlType::I32 || out.cols < logits.rows || logits.cols <= 0)
+        return make_error("sample_top_k: logits must be F32 rows and out an I32 row with one id per logits row");
+    if (k < 1 || k > kMaxDeviceTopK) return make_error("sample_top_k: k must be between 1 and " + std::to_string(kMaxDeviceTopK));
+    if (k > 1 && !(temperature > 0.0f)) return make_error("sample_top_k: temperature must be positive");
+    if (k > 1 && u.size() < size_t(logits.rows)) return make_error("sample_top_k: one uniform number per row is needed");
+    if (logits.row_stride != size_t(logits.cols) * 4) return make_error("sample_top_k: logits rows must be contiguous");
+    std::vector<float> host(size_t(logits.rows) * size_t(logits.cols));
+    HEARTH_RETURN_IF_ERROR(download(logits, host.data()));
+    std::vector<int32_t> ids(size_t(out.cols), 0);
+    for (int64_t r = 0; r < logits.rows; ++r)
+        ids[size_t(r)] = sample_top_k_row(host.data() + size_t(r) * size_t(logits.cols), int(logits.cols), k, temperature,
+                                          k > 1 ? u[size_t(r)] : 0.0);
+    return upload(out, ids.data());
 }
 
 }  // namespace hearth

@@ -147,7 +147,27 @@ public:
     virtual void scale_add(const Tensor& y, const Tensor& x, float s) = 0;               // y += s * x
     virtual void softmax_rows(const Tensor& x) = 0;                                      // in place
     virtual void copy(const Tensor& src, const Tensor& dst) = 0;                         // same shape, F32
+
+    // ---- sampling on the device, so only a token id crosses the bus per generated token
+    // For each row t of `logits` (F32, n × n_vocab): keep the k largest logits (ties: smaller id
+    // first; 1 <= k <= kMaxDeviceTopK; k == 1 is greedy and ignores temperature and u), divide them by
+    // `temperature` (> 0), and write to out[t] (I32, 1 × n) the first candidate, in that order, whose
+    // cumulative softmax probability exceeds u[t] (u[t] in [0, 1), from the caller's PRNG). The same
+    // choice as the host Sampler with only top-k and temperature on, up to float rounding of the
+    // probabilities at a cumulative boundary (greedy is exact). The default implementation downloads
+    // the logits and runs sample_top_k_row() on the host (right for host backends); device backends
+    // override it. Returns an error only for bad arguments or a failed transfer.
+    virtual Status sample_top_k(const Tensor& logits, int k, float temperature, const std::vector<double>& u, const Tensor& out);
+
+    // Device memory this backend could still allocate, in bytes (layer split sizes itself from it).
+    // Host backends report the machine's available memory.
+    virtual uint64_t memory_free() const { return device().memory_free; }
 };
+
+constexpr int kMaxDeviceTopK = 64;
+
+// The host reference of Backend::sample_top_k for one row (n logits); also the host sampler's draw.
+int32_t sample_top_k_row(const float* logits, int n, int k, float temperature, double u);
 
 struct BackendOptions {
     int n_threads = 0;  // CPU: 0 = all physical cores

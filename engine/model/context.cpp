@@ -40,7 +40,7 @@ Result<std::unique_ptr<ModelContext>> ModelContext::create(const Model& model, i
     const int64_t B = c->n_batch_;
     struct Part { Tensor* t; GgmlType type; int64_t rows, cols; };
     const Part parts[] = {
-        {&c->ids_, GgmlType::I32, 1, B},     {&c->pos_, GgmlType::I32, 1, B},
+        {&c->ids_, GgmlType::I32, 1, B},     {&c->pos_, GgmlType::I32, 1, B}, {&c->sampled_, GgmlType::I32, 1, 1},
         {&c->x_, GgmlType::F32, B, h.n_embd}, {&c->xb_, GgmlType::F32, B, h.n_embd},
         {&c->q_, GgmlType::F32, B, h.q_dim()}, {&c->k_, GgmlType::F32, B, h.kv_dim()},
         {&c->v_, GgmlType::F32, B, h.kv_dim()}, {&c->attn_, GgmlType::F32, B, h.q_dim()},
@@ -86,6 +86,7 @@ Status ModelContext::eval(const int32_t* tokens, int n, int pos0, int n_out, std
             return make_error("token id " + std::to_string(tokens[i]) + " is outside the vocabulary (0.." +
                               std::to_string(n_vocab() - 1) + ")");
     if (logits) logits->assign(size_t(n_out) * size_t(n_vocab()), 0.0f);
+    last_logit_row_ = -1;
     const int first_out_global = n - n_out;  // index (in tokens) of the first row wanted
     for (int start = 0; start < n; start += n_batch_) {
         const int nb = std::min(n_batch_, n - start);
@@ -97,6 +98,7 @@ Status ModelContext::eval(const int32_t* tokens, int n, int pos0, int n_out, std
         const int n_rows_out = first_out < nb ? nb - first_out : 0;
         if (n_rows_out > 0) HEARTH_RETURN_IF_ERROR(alloc_logits(n_rows_out));
         forward(nb, pos0 + start, n_rows_out > 0 ? first_out : nb);
+        if (n_rows_out > 0) last_logit_row_ = n_rows_out - 1;
         if (n_rows_out > 0 && logits) {
             const size_t done = size_t(std::max(start - first_out_global, 0));
             HEARTH_RETURN_IF_ERROR(be_->download(logits_.row_range(0, n_rows_out), logits->data() + done * size_t(n_vocab())));
@@ -140,6 +142,15 @@ void ModelContext::forward(int n, int pos0, int first_out) {
     Tensor xo = x.row_range(first_out, n_out), xbo = xb.row_range(first_out, n_out);
     be.rms_norm(xo, model_->output_norm(), h.rms_eps, xbo);
     be.matmul(model_->output(), xbo, logits_.row_range(0, n_out));
+}
+
+Result<int32_t> ModelContext::sample_last(int k, float temperature, double u) {
+    if (last_logit_row_ < 0) return make_error("no logits to sample from: evaluate a token first");
+    HEARTH_RETURN_IF_ERROR(be_->sample_top_k(logits_.row_range(last_logit_row_, 1), k, temperature, {u}, sampled_));
+    int32_t id = 0;
+    HEARTH_RETURN_IF_ERROR(be_->download(sampled_, &id));
+    if (id < 0 || id >= n_vocab()) return make_error("the backend sampled token id " + std::to_string(id) + ", outside the vocabulary");
+    return id;
 }
 
 Status ModelContext::kv_shift(int keep, int discard, int n_used) {

@@ -21,6 +21,10 @@ public:
     // Token ids are checked against the vocabulary, positions against n_ctx.
     Status eval(const int32_t* tokens, int n, int pos0, int n_out, std::vector<float>* logits);
 
+    // Samples one token from the logits of the last row eval() computed, on the backend
+    // (Backend::sample_top_k), so only the id crosses the bus: call eval() with logits == nullptr first.
+    Result<int32_t> sample_last(int k, float temperature, double u);
+
     // Context shift: cells [keep+discard, n_used) move down by `discard`, keys re-rotated by -discard.
     Status kv_shift(int keep, int discard, int n_used);
 
@@ -37,10 +41,10 @@ private:
 
     const Model* model_ = nullptr;
     Backend* be_ = nullptr;
-    int n_ctx_ = 0, n_batch_ = 0, logit_rows_ = 0;
+    int n_ctx_ = 0, n_batch_ = 0, logit_rows_ = 0, last_logit_row_ = -1;
     std::unique_ptr<KvCache> kv_;
     BufferPtr act_buf_, logit_buf_;
-    Tensor ids_, pos_, x_, xb_, q_, k_, v_, attn_, gate_, up_, logits_;
+    Tensor ids_, pos_, sampled_, x_, xb_, q_, k_, v_, attn_, gate_, up_, logits_;
     std::vector<int32_t> pos_host_;
 };
 

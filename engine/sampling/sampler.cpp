@@ -1,5 +1,7 @@
 #include "engine/sampling/sampler.h"
 
+#include "engine/backend/backend.h"
+
 #include <algorithm>
 #include <cmath>
 #include <unordered_map>
@@ -109,14 +111,38 @@ int32_t Sampler::sample(const float* logits, int n_vocab) {
     apply_top_p(cand_, p_.top_p);
     apply_min_p(cand_, p_.min_p);
     apply_temperature(cand_, p_.temperature);
-    const std::vector<double> probs = softmax_probs(cand_);
-    const double u = rng_.uniform();
+    return draw_token(cand_, rng_.uniform());
+}
+
+int32_t draw_token(const std::vector<TokenCandidate>& c, double u) {
+    const std::vector<double> probs = softmax_probs(c);
     double cum = 0;
     for (size_t i = 0; i < probs.size(); ++i) {
         cum += probs[i];
-        if (u < cum) return cand_[i].id;
+        if (u < cum) return c[i].id;
     }
-    return cand_.back().id;  // rounding left u above the total
+    return c.back().id;  // rounding left u above the total
+}
+
+bool Sampler::device_compatible(const SamplingParams& p) {
+    const bool no_penalty = (p.repeat_penalty == 1.0f || p.penalty_last_n <= 0) && p.presence_penalty == 0.0f &&
+                            p.frequency_penalty == 0.0f;
+    if (!no_penalty) return false;
+    if (p.temperature <= 0.0f) return true;
+    return p.top_k >= 1 && p.top_k <= kMaxDeviceTopK && p.top_p >= 1.0f && p.min_p <= 0.0f;
+}
+
+}  // namespace hearth
+
+namespace hearth {
+
+int32_t sample_top_k_row(const float* logits, int n, int k, float temperature, double u) {
+    if (k <= 1 || n <= 1) return argmax_token(logits, n);
+    std::vector<TokenCandidate> c(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) c[size_t(i)] = {i, logits[i]};
+    apply_top_k(c, k);
+    apply_temperature(c, temperature);
+    return draw_token(c, u);
 }
 
 }  // namespace hearth

@@ -29,6 +29,8 @@ void apply_min_p(std::vector<TokenCandidate>& c, float p);         // p <= 0: of
 void apply_temperature(std::vector<TokenCandidate>& c, float t);   // t > 0
 std::vector<double> softmax_probs(const std::vector<TokenCandidate>& c);
 int32_t argmax_token(const float* logits, int n);                  // smallest id among equal maxima
+// Draws from softmax(c) (c as left by the filters): the first candidate whose cumulative probability exceeds u.
+int32_t draw_token(const std::vector<TokenCandidate>& c, double u);
 
 class Sampler {
 public:
@@ -38,6 +40,11 @@ public:
     // Records a token in the penalty window (prompt tokens too, so penalties see the context).
     void accept(int32_t token);
     void reset();  // clears the window and reseeds
+    // Draws the uniform the next sample() would use (device sampling passes it to the backend).
+    double next_uniform() { return rng_.uniform(); }
+    // True when `p` uses only greedy or top-k (k <= kMaxDeviceTopK) with temperature, without
+    // penalties, top-p or min-p: then Backend::sample_top_k makes the same choice on the device.
+    static bool device_compatible(const SamplingParams& p);
 
 private:
     SamplingParams p_;

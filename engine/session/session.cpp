@@ -49,8 +49,10 @@ public:
     void clear() override { cached_.clear(); }
 
 private:
-    // Evaluates prompt[from..] after cells [0, from) and leaves the last logits in logits_.
-    Status prefill(const std::vector<int32_t>& prompt, int from, const std::atomic<bool>* cancel, bool* cancelled);
+    // Evaluates prompt[from..] after cells [0, from) and leaves the last logits in logits_ (or, when
+    // `host_logits` is false, only on the backend, for device sampling).
+    Status prefill(const std::vector<int32_t>& prompt, int from, bool host_logits, const std::atomic<bool>* cancel,
+                   bool* cancelled);
     Status shift(int keep, int discard);
 
     std::unique_ptr<gguf::File> file_;
@@ -110,12 +112,13 @@ Status SessionImpl::init(const ModelOptions& opt, const ProgressFn& progress) {
     return {};
 }
 
-Status SessionImpl::prefill(const std::vector<int32_t>& prompt, int from, const std::atomic<bool>* cancel, bool* cancelled) {
+Status SessionImpl::prefill(const std::vector<int32_t>& prompt, int from, bool host_logits, const std::atomic<bool>* cancel,
+                            bool* cancelled) {
     cached_.resize(size_t(from));
     for (int start = from; start < int(prompt.size()); start += kPrefillChunk) {
         if (cancel && cancel->load()) { *cancelled = true; return {}; }
         const int n = std::min(kPrefillChunk, int(prompt.size()) - start);
-        HEARTH_RETURN_IF_ERROR(ctx_->eval(prompt.data() + start, n, start, 1, &logits_));
+        HEARTH_RETURN_IF_ERROR(ctx_->eval(prompt.data() + start, n, start, 1, host_logits ? &logits_ : nullptr));
         cached_.insert(cached_.end(), prompt.begin() + start, prompt.begin() + start + n);
     }
     return {};
@@ -149,7 +152,10 @@ Result<GenerateStats> SessionImpl::generate(const std::vector<int32_t>& prompt, 
     }
     st.n_reused = plan.n_reuse;
     bool cancelled = false;
-    if (Status s = prefill(prompt, plan.n_reuse, cancel, &cancelled); !s.ok()) {
+    // Greedy or plain top-k sampling runs on the backend: only the token id is downloaded per step.
+    const bool on_device = Sampler::device_compatible(sp);
+    const int device_k = sp.temperature <= 0.0f ? 1 : sp.top_k;
+    if (Status s = prefill(prompt, plan.n_reuse, !on_device, cancel, &cancelled); !s.ok()) {
         cached_.clear();  // the cache may be half-written: forget it rather than trust it
         return s;
     }
@@ -174,7 +180,14 @@ Result<GenerateStats> SessionImpl::generate(const std::vector<int32_t>& prompt, 
     while (true) {
         if (cancel && cancel->load()) { st.stop_reason = "cancelled"; break; }
         if (sp.max_new_tokens >= 0 && st.n_generated >= sp.max_new_tokens) { st.stop_reason = "max-tokens"; break; }
-        const int32_t tok = sampler.sample(logits_.data(), info_.n_vocab);
+        int32_t tok = 0;
+        if (on_device) {
+            auto t = ctx_->sample_last(device_k, sp.temperature, device_k > 1 ? sampler.next_uniform() : 0.0);
+            if (!t.ok()) return t.status();
+            tok = *t;
+        } else {
+            tok = sampler.sample(logits_.data(), info_.n_vocab);
+        }
         sampler.accept(tok);
         if (tok_->is_eog(tok)) { st.stop_reason = "eog"; break; }
         ++st.n_generated;
@@ -190,7 +203,7 @@ Result<GenerateStats> SessionImpl::generate(const std::vector<int32_t>& prompt, 
             HEARTH_RETURN_IF_ERROR(shift(n_keep, discard));
             st.n_shifted_out += discard;
         }
-        if (Status s = ctx_->eval(&tok, 1, int(cached_.size()), 1, &logits_); !s.ok()) {
+        if (Status s = ctx_->eval(&tok, 1, int(cached_.size()), 1, on_device ? nullptr : &logits_); !s.ok()) {
             cached_.clear();
             return s;
         }

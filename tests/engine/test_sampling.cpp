@@ -238,3 +238,81 @@ TEST(StopStrings, HoldBackReleaseAndStop) {
     StopStringFilter none({});
     EXPECT_EQ(none.feed("anything"), "anything");
 }
+
+// ---- device sampling (Backend::sample_top_k): its host reference must make the host Sampler's choice
+#include "engine/backend/backend.h"
+
+TEST(DeviceSampling, TopKRowMatchesHostSampler) {
+    // Same parameters, same uniform stream: identical tokens (the host reference uses the same
+    // double-precision softmax as the Sampler, so equality is exact here).
+    for (int k : {1, 2, 5, 40, kMaxDeviceTopK}) {
+        for (float temp : {0.0f, 0.5f, 1.0f, 1.7f}) {
+            SamplingParams p;
+            p.temperature = temp;
+            p.top_k = k;
+            p.top_p = 1.0f;
+            p.min_p = 0.0f;
+            p.repeat_penalty = 1.0f;
+            p.seed = 1234 + k;
+            ASSERT_TRUE(Sampler::device_compatible(p));
+            Sampler host(p), dev(p);
+            for (int step = 0; step < 50; ++step) {
+                const std::vector<float> l = random_logits(997, uint64_t(step * 31 + k));
+                const int32_t a = host.sample(l.data(), int(l.size()));
+                const int kk = temp <= 0 ? 1 : k;
+                const int32_t b = sample_top_k_row(l.data(), int(l.size()), kk, temp, kk > 1 ? dev.next_uniform() : 0.0);
+                ASSERT_EQ(a, b) << "k " << k << " temperature " << temp << " step " << step;
+            }
+        }
+    }
+}
+
+TEST(DeviceSampling, CompatibilityRule) {
+    SamplingParams p;  // defaults: top-p, min-p and a repeat penalty are on
+    EXPECT_FALSE(Sampler::device_compatible(p));
+    p.temperature = 0;  // greedy, but the repeat penalty still changes logits
+    EXPECT_FALSE(Sampler::device_compatible(p));
+    p.repeat_penalty = 1.0f;
+    EXPECT_TRUE(Sampler::device_compatible(p));
+    p.temperature = 0.7f;
+    p.top_k = 40;
+    EXPECT_FALSE(Sampler::device_compatible(p));  // top-p 0.95
+    p.top_p = 1.0f;
+    p.min_p = 0.0f;
+    EXPECT_TRUE(Sampler::device_compatible(p));
+    p.top_k = kMaxDeviceTopK + 1;
+    EXPECT_FALSE(Sampler::device_compatible(p));
+    p.top_k = 0;  // top-k off means the whole vocabulary: host
+    EXPECT_FALSE(Sampler::device_compatible(p));
+}
+
+TEST(DeviceSampling, BackendDefaultOnHostBackends) {
+    for (const char* name : {"reference", "cpu"}) {
+        auto be = create_backend(name, 0, {});
+        ASSERT_TRUE(be.ok()) << be.message();
+        const int n = 3, V = 513;
+        auto buf = (*be)->alloc(size_t(n) * V * 4 + 64, BufferUsage::Activations);
+        ASSERT_TRUE(buf.ok());
+        const Tensor logits = make_tensor(buf->get(), 0, GgmlType::F32, n, V);
+        const Tensor out = make_tensor(buf->get(), size_t(n) * V * 4, GgmlType::I32, 1, n);
+        std::vector<float> host;
+        for (int r = 0; r < n; ++r) {
+            auto l = random_logits(V, uint64_t(77 + r));
+            host.insert(host.end(), l.begin(), l.end());
+        }
+        ASSERT_TRUE((*be)->upload(logits, host.data()).ok());
+        const std::vector<double> u = {0.1, 0.5, 0.999};
+        for (int k : {1, 7, kMaxDeviceTopK}) {
+            ASSERT_TRUE((*be)->sample_top_k(logits, k, 0.9f, u, out).ok());
+            std::vector<int32_t> got(static_cast<size_t>(n));
+            ASSERT_TRUE((*be)->download(out, got.data()).ok());
+            for (int r = 0; r < n; ++r)
+                EXPECT_EQ(got[size_t(r)], sample_top_k_row(host.data() + size_t(r) * V, V, k, 0.9f, u[size_t(r)])) << name << " k " << k;
+        }
+        // Bad arguments are errors, not crashes.
+        EXPECT_FALSE((*be)->sample_top_k(logits, 0, 1.0f, u, out).ok());
+        EXPECT_FALSE((*be)->sample_top_k(logits, kMaxDeviceTopK + 1, 1.0f, u, out).ok());
+        EXPECT_FALSE((*be)->sample_top_k(logits, 5, 0.0f, u, out).ok());
+        EXPECT_FALSE((*be)->sample_top_k(logits, 5, 1.0f, {0.5}, out).ok());
+    }
+}
