@@ -1,8 +1,8 @@
 // Kernel microbenchmark (not a test): one thread, the CPU backend's matrix kernels on a
 // TinyLlama-sized layer, timed in thread CPU time as well as wall time so that figures stay
 // meaningful on a loaded machine. Generation: W (5632 x 2048 per matrix, cycling through 256 MiB
-// of matrices so every read comes from DRAM) times one token; prompt: 128 tokens through the panel
-// path on one matrix.
+// of matrices so every read comes from DRAM) times one token; prompt: 128 tokens through the GEMM
+// path (activation packing included) on 1024 rows of one matrix.
 //   kernel_bench [TYPE ...]      (default: F16 Q8_0 Q4_0 Q4_K Q6_K)
 #include <time.h>
 
@@ -83,17 +83,22 @@ void bench(GgmlType type) {
                     double(ws) * crow * creps / cpu / 1e9, cpu / (double(crow) * k / 32 * creps) * 1e9);
     }
 
-    // prompt: 128 tokens, panel path, one matrix (L3-resident after the first pass)
-    if (mk->panel_tile) {
-        std::vector<uint8_t> pan_store(16 * mk->panel_bytes(k) + 64);
-        uint8_t* pan = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(pan_store.data()) + 63) & ~uintptr_t(63));
+    // prompt: 128 tokens through the GEMM path (packing included), 1024 rows of one matrix
+    if (mk->gemm_rows) {
+        std::vector<uint8_t> pk_store(gemm_act_bytes(mk->gemm_act, k, nt) + 64);
+        uint8_t* pk = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(pk_store.data()) + 63) & ~uintptr_t(63));
+        std::vector<uint8_t> scr_store(mk->gemm_scratch(k, nt) + 64);
+        uint8_t* scr = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(scr_store.data()) + 63) & ~uintptr_t(63));
         const int64_t prow = 1024;
-        c0 = thread_cpu_seconds(); t0 = wall_seconds();
-        for (int64_t r = 0; r < prow; r += 16) {
-            mk->panel_decode(k, w.data() + r * ws, ws, 16, pan);
-            mk->panel_tile(k, pan, 16, xa, xs, nt, y.data() + r, size_t(rows));
+        const int64_t groups = (nt + gemm_group(mk->gemm_act) - 1) / gemm_group(mk->gemm_act);
+        for (int pass = 0; pass < 2; ++pass) {  // the first pass warms the caches
+            c0 = thread_cpu_seconds(); t0 = wall_seconds();
+            gemm_pack(mk->gemm_act, reinterpret_cast<const uint8_t*>(x.data()), size_t(k) * 4, k, nt, 0, groups, pk);
+            for (int64_t r = 0; r < prow; r += mk->gemm_rows_max)
+                mk->gemm_rows(k, w.data() + r * ws, ws, int(std::min<int64_t>(mk->gemm_rows_max, prow - r)), pk, nt,
+                              y.data() + r, size_t(rows), scr);
+            cpu = thread_cpu_seconds() - c0; wall = wall_seconds() - t0;
         }
-        cpu = thread_cpu_seconds() - c0; wall = wall_seconds() - t0;
         const double flops = 2.0 * prow * k * nt;
         std::printf("%-10s gemm : %6.2f GFLOP/s per CPU-second (%6.2f wall)\n", mk->name, flops / cpu / 1e9, flops / wall / 1e9);
     }

@@ -1,6 +1,6 @@
 // CPU backend kernels against the scalar reference: every kernel variant (scalar, AVX2 — and
 // AVX-512 where a table exists and the CPU has it) for every weight type, on odd sizes, through both
-// the generation tile and the prompt-batch panel path. The reference is engine/quant/quant.h's
+// the generation tile and the prompt-batch GEMM path. The reference is engine/quant/quant.h's
 // dequantize_row for the weights times the dequantized 8-bit activations, summed in double, so
 // the comparison isolates the kernel (the 8-bit rounding of activations is tested separately).
 #include <gtest/gtest.h>
@@ -87,7 +87,7 @@ TEST_P(KernelTest, TileAndPanelMatchReference) {
     for (IsaLevel isa : available_levels()) {
         const MatKernel* mk = mat_kernel(c.type, isa);
         ASSERT_NE(mk, nullptr);
-        for (int nt : {1, 2, 3, 5, 9}) {
+        for (int nt : {1, 2, 3, 5, 9, 17, 33}) {
             SCOPED_TRACE(std::string(mk->name) + " tokens=" + std::to_string(nt) + " k=" + std::to_string(k));
             std::normal_distribution<float> nd(0.0f, 1.0f);
             std::vector<float> x(size_t(nt) * k);
@@ -132,13 +132,40 @@ TEST_P(KernelTest, TileAndPanelMatchReference) {
                     mk->tile(k, wall.data() + r0 * ws, ws, rn, xp + t0 * xs, xs, tn, y.data() + t0 * rows + r0, rows);
                 }
             check(y, "tile");
-            if (mk->panel_tile) {
-                std::vector<uint8_t> pan(size_t(rows) * mk->panel_bytes(k) + 64);
-                uint8_t* pp = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(pan.data()) + 63) & ~uintptr_t(63));
-                mk->panel_decode(k, wall.data(), ws, rows, pp);
+            if (mk->gemm_rows) {
+                // The GEMM path packs its own activations (Q8x8: Q8_32's quantization), so its
+                // reference uses those values; rows = 7 and these token counts exercise the
+                // padding rows and the partial token groups (8 or 16 tokens a group).
+                std::vector<double> gref(size_t(nt) * rows), gmag(size_t(nt) * rows);
+                std::vector<uint8_t> q8(act_row_bytes(ActKind::Q8_32, k));
+                for (int t = 0; t < nt; ++t) {
+                    std::vector<float> av(x.begin() + t * k, x.begin() + (t + 1) * k);
+                    if (mk->gemm_act == GemmAct::Q8x8) {
+                        quantize_act_q8_32_scalar(x.data() + t * k, q8.data(), k);
+                        av = act_values(ActKind::Q8_32, q8.data(), k);
+                    }
+                    for (int r = 0; r < rows; ++r) {
+                        double s = 0, m = 0;
+                        for (int64_t i = 0; i < k; ++i) {
+                            s += double(wf[size_t(r)][size_t(i)]) * av[size_t(i)];
+                            m += std::fabs(double(wf[size_t(r)][size_t(i)]) * av[size_t(i)]);
+                        }
+                        gref[size_t(t) * rows + r] = s;
+                        gmag[size_t(t) * rows + r] = m;
+                    }
+                }
+                std::vector<uint8_t> packed(gemm_act_bytes(mk->gemm_act, k, nt) + 64);
+                uint8_t* pk = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(packed.data()) + 63) & ~uintptr_t(63));
+                const int64_t groups = (nt + gemm_group(mk->gemm_act) - 1) / gemm_group(mk->gemm_act);
+                gemm_pack(mk->gemm_act, reinterpret_cast<const uint8_t*>(x.data()), size_t(k) * 4, k, nt, 0, groups, pk);
+                std::vector<uint8_t> scr(mk->gemm_scratch(k, nt) + 64);
+                uint8_t* sp = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(scr.data()) + 63) & ~uintptr_t(63));
                 std::vector<float> y2(size_t(nt) * rows, NAN);
-                mk->panel_tile(k, pp, rows, xp, xs, nt, y2.data(), rows);
-                check(y2, "panel");
+                ASSERT_LE(rows, mk->gemm_rows_max);
+                mk->gemm_rows(k, wall.data(), ws, rows, pk, nt, y2.data(), rows, sp);
+                ref.swap(gref);
+                mag.swap(gmag);
+                check(y2, "gemm");
             }
         }
     }

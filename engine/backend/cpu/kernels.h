@@ -35,23 +35,37 @@ using ActQuantFn = void (*)(const float* x, uint8_t* dst, int64_t k);
 using TileFn = void (*)(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* xa, size_t xs, int nt,
                         float* y, size_t ldy);
 
-// Prompt batches: decode `nr` weight rows (nr <= panel_rows) into `panel` (panel_bytes(k) bytes per
-// row), then run tiles over the decoded panel for any number of tokens. The decode is paid once per
-// panel and reused for every token, the panel stays in L1/L2.
-using PanelDecodeFn = void (*)(int64_t k, const uint8_t* w, size_t ws, int nr, uint8_t* panel);
-using PanelTileFn = void (*)(int64_t k, const uint8_t* panel, int nr, const uint8_t* xa, size_t xs, int nt,
-                             float* y, size_t ldy);
+// Prompt batches (GEMM). The activations are packed once per matmul with tokens in vector lanes
+// (GemmAct), so a micro-kernel broadcasts one weight (or 4 weight bytes) against 8 or 16 tokens at
+// once and keeps MR rows x 8/16 tokens of results in registers; the weights of a call's rows are
+// decoded once into a panel in per-thread scratch and reused for every token.
+//   F32x16: per group of 16 tokens, k steps of 16 floats (token j in lane j).
+//   Q8x8:   per group of 8 tokens, per 32-element block (kGemmQ8Block bytes): 8 steps of 32 bytes
+//           (step j: tokens 0..7 x elements 4j..4j+3), then float dx[8] (F16-rounded, as Q8_32),
+//           s32[8] = dx*sum(q over the block), s16[2][8] = dx*sum(q over each half).
+// Padding tokens are zero. The quantization is Q8_32's (kernels.h above), bit for bit.
+enum class GemmAct { None, F32x16, Q8x8 };
+constexpr int64_t kGemmQ8Block = 384;
+int gemm_group(GemmAct kind);                                       // 16 or 8 tokens
+size_t gemm_act_bytes(GemmAct kind, int64_t k, int64_t n);          // the whole packed buffer
+// Packs token groups [g0, g1) of n F32 rows (x, stride xs bytes) into dst (the whole buffer).
+void gemm_pack(GemmAct kind, const uint8_t* x, size_t xs, int64_t k, int64_t n, int64_t g0, int64_t g1, uint8_t* dst);
+
+// y[t * ldy + r] for r < nr (nr <= gemm_rows_max), t < n: rows read from W (stride ws), decoded
+// into `scratch` (gemm_scratch(k, n) bytes, 64-byte aligned), times the packed activations xp.
+using GemmRowsFn = void (*)(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* xp, int64_t n, float* y,
+                            size_t ldy, uint8_t* scratch);
 
 struct MatKernel {
     ActKind act = ActKind::F32;
     ActQuantFn quant = nullptr;   // null for ActKind::F32 (the activations are used as they are)
     TileFn tile = nullptr;        // generation (few tokens): reads W directly
     int max_rows = 1, max_toks = 1;
-    // Optional GEMM path for many tokens; null = use `tile` for every batch size.
-    PanelDecodeFn panel_decode = nullptr;
-    PanelTileFn panel_tile = nullptr;
-    size_t (*panel_bytes)(int64_t k) = nullptr;  // bytes of one decoded row
-    int panel_toks = 1;                          // tokens per panel_tile call (<=)
+    // Optional GEMM path for prompt batches (more than max_toks tokens); None = tiles only.
+    GemmAct gemm_act = GemmAct::None;
+    GemmRowsFn gemm_rows = nullptr;
+    size_t (*gemm_scratch)(int64_t k, int64_t n) = nullptr;
+    int gemm_rows_max = 0;
     const char* name = "";                       // "Q4_0 AVX2", for logs and tests
 };
 

@@ -1,9 +1,10 @@
 // AVX2+FMA kernels for float weights (F32, F16 via F16C, BF16 by shifting into the high half)
-// against F32 activations. Generation reads the weights directly; prompt batches convert a panel of
-// rows to F32 once and run a 4-row × 3-token register tile over it (12 accumulators).
+// against F32 activations. Generation reads the weights directly; prompt batches run a blocked GEMM
+// (below) over weights converted to F32 once per call.
 #include <immintrin.h>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "engine/backend/cpu/kernels.h"
 #include "engine/quant/fp16.h"
@@ -74,43 +75,86 @@ void tile_f(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* xa, s
 #undef HEARTH_CASE
 }
 
-// ---- panel: rows converted to F32 (k floats each, 64-byte multiple)
-size_t panel_bytes_f(int64_t k) { return (size_t(k) * 4 + 63) & ~size_t(63); }
+// ---- GEMM (prompt batches). Tokens are packed 16 to a group (F32x16: k steps of 16 floats), so
+// the micro-kernel broadcasts one weight of each of 6 rows against two vectors of 8 tokens:
+// 12 accumulators, 12 FMAs per 2 vector loads + 6 broadcasts, everything in L1: the weights are
+// converted to F32 once per call, kKC columns at a time (kRB rows x kKC floats = 48 KiB, L2), and
+// the tokens' kKC-slice (16 KiB) is reused by every row sextet. Partial sums over k live in a
+// per-call accumulator panel in the same token-lane layout; y is written once at the end.
+constexpr int kMR = 6, kKC = 256, kRB = 48;
 
-template <GgmlType T>
-void panel_decode_f(int64_t k, const uint8_t* w, size_t ws, int nr, uint8_t* panel) {
-    using F = FW<T>;
-    for (int r = 0; r < nr; ++r) {
-        float* out = reinterpret_cast<float*>(panel + r * panel_bytes_f(k));
-        int64_t i = 0;
-        for (; i + 8 <= k; i += 8) _mm256_store_ps(out + i, F::load8(w + r * ws + i * F::kElt));
-        for (; i < k; ++i) out[i] = F::load1(w + r * ws + i * F::kElt);
+size_t gemm_scratch_f(int64_t, int64_t n) {
+    const size_t groups = size_t((n + 15) / 16);
+    return size_t(kRB) * kKC * 4 + groups * kRB * 16 * 4;
+}
+
+// c[r][0..15] (+)= sum_kk w[r][kk] * x[kk][0..15] for 6 rows.
+inline void micro_f_6x16(const float* w, const float* x, int kc, float* c, bool first) {
+    __m256 acc[kMR][2];
+    for (int r = 0; r < kMR; ++r) {
+        acc[r][0] = first ? _mm256_setzero_ps() : _mm256_load_ps(c + 16 * r);
+        acc[r][1] = first ? _mm256_setzero_ps() : _mm256_load_ps(c + 16 * r + 8);
+    }
+    for (int kk = 0; kk < kc; ++kk) {
+        const __m256 a0 = _mm256_load_ps(x + 16 * kk), a1 = _mm256_load_ps(x + 16 * kk + 8);
+        for (int r = 0; r < kMR; ++r) {
+            const __m256 b = _mm256_broadcast_ss(w + r * kKC + kk);
+            acc[r][0] = _mm256_fmadd_ps(b, a0, acc[r][0]);
+            acc[r][1] = _mm256_fmadd_ps(b, a1, acc[r][1]);
+        }
+    }
+    for (int r = 0; r < kMR; ++r) {
+        _mm256_store_ps(c + 16 * r, acc[r][0]);
+        _mm256_store_ps(c + 16 * r + 8, acc[r][1]);
     }
 }
 
-void panel_tile_f(int64_t k, const uint8_t* panel, int nr, const uint8_t* xa, size_t xs, int nt, float* y, size_t ldy) {
-    const size_t pb = panel_bytes_f(k);
-    for (int t0 = 0; t0 < nt; t0 += 3) {
-        const int tn = nt - t0 < 3 ? nt - t0 : 3;
-        for (int r0 = 0; r0 < nr; r0 += 4) {
-            const int rn = nr - r0 < 4 ? nr - r0 : 4;
-            tile_f<GgmlType::F32>(k, panel + r0 * pb, pb, rn, xa + t0 * xs, xs, tn, y + t0 * ldy + r0, ldy);
+template <GgmlType T>
+void gemm_rows_f(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* xp, int64_t n, float* y, size_t ldy,
+                 uint8_t* scratch) {
+    using F = FW<T>;
+    const int64_t groups = (n + 15) / 16;
+    const int mrows = (nr + kMR - 1) / kMR * kMR;
+    float* panel = reinterpret_cast<float*>(scratch);
+    float* acc = panel + kRB * kKC;  // [group][row][16]
+    const float* x = reinterpret_cast<const float*>(xp);
+    for (int64_t kb = 0; kb < k; kb += kKC) {
+        const int kc = int(k - kb < kKC ? k - kb : kKC);
+        for (int r = 0; r < mrows; ++r) {
+            float* out = panel + r * kKC;
+            if (r >= nr) { std::memset(out, 0, size_t(kc) * 4); continue; }
+            const uint8_t* src = w + r * ws + kb * F::kElt;
+            int i = 0;
+            for (; i + 8 <= kc; i += 8) _mm256_store_ps(out + i, F::load8(src + i * F::kElt));
+            for (; i < kc; ++i) out[i] = F::load1(src + i * F::kElt);
+        }
+        for (int64_t g = 0; g < groups; ++g) {
+            const float* xg = x + (g * k + kb) * 16;
+            for (int m = 0; m < mrows; m += kMR)
+                micro_f_6x16(panel + m * kKC, xg, kc, acc + (g * kRB + m) * 16, kb == 0);
+        }
+    }
+    for (int64_t g = 0; g < groups; ++g) {
+        const int nt = int(n - 16 * g < 16 ? n - 16 * g : 16);
+        for (int r = 0; r < nr; ++r) {
+            const float* c = acc + (g * kRB + r) * 16;
+            for (int t = 0; t < nt; ++t) y[(16 * g + t) * ldy + r] = c[t];
         }
     }
 }
 
 template <GgmlType T>
-constexpr MatKernel f_entry(const char* name, bool panel) {
+constexpr MatKernel f_entry(const char* name, bool gemm) {
     MatKernel m;
     m.act = ActKind::F32;
     m.tile = tile_f<T>;
     m.max_rows = 4;
     m.max_toks = 3;
-    if (panel) {
-        m.panel_decode = panel_decode_f<T>;
-        m.panel_tile = panel_tile_f;
-        m.panel_bytes = panel_bytes_f;
-        m.panel_toks = 1 << 20;
+    if (gemm) {
+        m.gemm_act = GemmAct::F32x16;
+        m.gemm_rows = gemm_rows_f<T>;
+        m.gemm_scratch = gemm_scratch_f;
+        m.gemm_rows_max = kRB;
     }
     m.name = name;
     return m;
@@ -119,7 +163,7 @@ constexpr MatKernel f_entry(const char* name, bool panel) {
 }  // namespace
 
 extern const MatKernel kAvx2F32, kAvx2F16, kAvx2BF16;
-const MatKernel kAvx2F32 = f_entry<GgmlType::F32>("F32 AVX2", false);
+const MatKernel kAvx2F32 = f_entry<GgmlType::F32>("F32 AVX2", true);
 const MatKernel kAvx2F16 = f_entry<GgmlType::F16>("F16 AVX2", true);
 const MatKernel kAvx2BF16 = f_entry<GgmlType::BF16>("BF16 AVX2", true);
 

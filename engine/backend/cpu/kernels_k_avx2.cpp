@@ -17,6 +17,7 @@
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c")
 #include "engine/backend/cpu/simd_avx2.h"
+#include "engine/backend/cpu/gemm_q8_avx2.h"
 
 namespace hearth::cpu {
 
@@ -24,17 +25,18 @@ using namespace avx2;
 
 namespace {
 
-// A decoded super-block, 64-byte aligned in the panel.
+// A decoded super-block (generation tiles with several tokens; the GEMM decode goes through it).
 struct alignas(64) DecK {
     uint8_t q[256];
     __m256i scv[8];   // for 32-element step j: int16 lanes 0..7 = sc[2j], 8..15 = sc[2j+1]
     int16_t mn[16];
+    int16_t sc[16];   // the group scales as set_scales got them (the GEMM decode reads them)
     float d, dmin;
-    float pad[14];
 };
 static_assert(sizeof(DecK) % 64 == 0);
 
 inline void set_scales(DecK* o, const int16_t* sc) {
+    std::memcpy(o->sc, sc, sizeof o->sc);
     for (int j = 0; j < 8; ++j)
         o->scv[j] = _mm256_set_m128i(_mm_set1_epi16(sc[2 * j + 1]), _mm_set1_epi16(sc[2 * j]));
 }
@@ -315,86 +317,47 @@ void tile_k_dispatch(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8
     tile_k<T>(k, w, ws, nr, xa, xs, nt, y, ldy);
 }
 
-// ---- panel path: rows decoded to DecK arrays, then R×NT tiles
-size_t panel_bytes_k(int64_t k) { return size_t(k / 256) * sizeof(DecK); }
+// ---- GEMM path (gemm_q8_avx2.h): each super-block decoded once, then written as unsigned bytes
+// with one (a, c) pair per block of BS elements: 32 where the type has one scale per 32 elements
+// (Q4_K, Q5_K), else 16.
+template <GgmlType T> struct KGemm;
+template <> struct KGemm<GgmlType::Q4_K> { static constexpr int BS = 32, G = 8; };   // u < 16
+template <> struct KGemm<GgmlType::Q5_K> { static constexpr int BS = 32, G = 4; };   // u < 32
+template <> struct KGemm<GgmlType::Q6_K> { static constexpr int BS = 16, G = 2; };   // u < 64
+template <> struct KGemm<GgmlType::Q3_K> { static constexpr int BS = 16, G = 4; };   // u < 8
+template <> struct KGemm<GgmlType::Q2_K> { static constexpr int BS = 16, G = 4; };   // u < 4
 
 template <GgmlType T>
-void panel_decode_k(int64_t k, const uint8_t* w, size_t ws, int nr, uint8_t* panel) {
+void gemm_decode_k(int64_t k, const uint8_t* row, uint8_t* out) {
+    constexpr int BS = KGemm<T>::BS, per = 256 / BS;  // blocks per super-block
     const int64_t nb = k / 256;
-    for (int r = 0; r < nr; ++r) {
-        DecK* out = reinterpret_cast<DecK*>(panel + r * panel_bytes_k(k));
-        for (int64_t b = 0; b < nb; ++b) KQ<T>::decode(w + r * ws + b * KQ<T>::kBytes, out + b);
-    }
-}
-
-template <int R, int NT>
-void panel_tile_k_rt(int64_t k, const uint8_t* panel, const uint8_t* xa, size_t xs, float* y, size_t ldy) {
-    const int64_t nb = k / 256;
-    const size_t pb = panel_bytes_k(k);
-    __m256 acc[R][NT];
-    for (int r = 0; r < R; ++r)
-        for (int t = 0; t < NT; ++t) acc[r][t] = _mm256_setzero_ps();
+    float* a = reinterpret_cast<float*>(out + k);
+    float* c = a + nb * per;
+    DecK dk;
     for (int64_t b = 0; b < nb; ++b) {
-        const DecK* dk[R];
-        for (int r = 0; r < R; ++r) dk[r] = reinterpret_cast<const DecK*>(panel + r * pb) + b;
-        __m256i si[R][NT];
-        for (int r = 0; r < R; ++r)
-            for (int t = 0; t < NT; ++t) si[r][t] = _mm256_setzero_si256();
-        for (int j = 0; j < 8; ++j) {
-            __m256i xv[NT];
-            for (int t = 0; t < NT; ++t)
-                xv[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(act_qs(xa + t * xs) + 256 * b + 32 * j));
-            for (int r = 0; r < R; ++r) {
-                const __m256i q = _mm256_load_si256(reinterpret_cast<const __m256i*>(dk[r]->q + 32 * j));
-                for (int t = 0; t < NT; ++t)
-                    si[r][t] = _mm256_add_epi32(si[r][t], _mm256_madd_epi16(_mm256_maddubs_epi16(q, xv[t]), dk[r]->scv[j]));
-            }
-        }
-        for (int t = 0; t < NT; ++t) {
-            const uint8_t* x = xa + t * xs;
-            const float dx = act_d(x, k)[b];
-            const __m256i bsv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(act_bsums(x, k) + 16 * b));
-            for (int r = 0; r < R; ++r) {
-                const __m256i sm = _mm256_madd_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(dk[r]->mn)), bsv);
-                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(si[r][t]), _mm256_set1_ps(dk[r]->d * dx), acc[r][t]);
-                acc[r][t] = _mm256_fnmadd_ps(_mm256_cvtepi32_ps(sm), _mm256_set1_ps(dk[r]->dmin * dx), acc[r][t]);
-            }
-        }
-    }
-    for (int r = 0; r < R; ++r)
-        for (int t = 0; t < NT; ++t) y[t * ldy + r] = hsum(acc[r][t]);
-}
-
-constexpr int kPanelR = 2, kPanelT = 4;
-
-void panel_tile_k(int64_t k, const uint8_t* panel, int nr, const uint8_t* xa, size_t xs, int nt, float* y, size_t ldy) {
-    const size_t pb = panel_bytes_k(k);
-    for (int t0 = 0; t0 < nt; t0 += kPanelT) {
-        const int tn = nt - t0 < kPanelT ? nt - t0 : kPanelT;
-        for (int r0 = 0; r0 < nr; r0 += kPanelR) {
-            const int rn = nr - r0 < kPanelR ? nr - r0 : kPanelR;
-            const uint8_t* p = panel + r0 * pb;
-            const uint8_t* x = xa + t0 * xs;
-            float* yy = y + t0 * ldy + r0;
-            if (tn == kPanelT && rn == kPanelR) { panel_tile_k_rt<kPanelR, kPanelT>(k, p, x, xs, yy, ldy); continue; }
-            for (int r = 0; r < rn; ++r)
-                for (int t = 0; t < tn; ++t) panel_tile_k_rt<1, 1>(k, p + r * pb, x + t * xs, xs, yy + t * ldy + r, ldy);
+        KQ<T>::decode(row + b * KQ<T>::kBytes, &dk);
+        std::memcpy(out + 256 * b, dk.q, 256);
+        for (int j = 0; j < per; ++j) {
+            const int g = j * (BS / 16);  // the first 16-group of block j (Q4_K/Q5_K: both groups share it)
+            a[b * per + j] = dk.d * float(dk.sc[g]);
+            c[b * per + j] = -dk.dmin * float(dk.mn[g]);
         }
     }
 }
 
 template <GgmlType T>
 constexpr MatKernel k_entry(const char* name) {
+    using KG = KGemm<T>;
     MatKernel m;
     m.act = ActKind::Q8_K;
     m.quant = quantize_act_q8_K_avx2;
     m.tile = tile_k_dispatch<T>;
     m.max_rows = 4;
     m.max_toks = 4;
-    m.panel_decode = panel_decode_k<T>;
-    m.panel_tile = panel_tile_k;
-    m.panel_bytes = panel_bytes_k;
-    m.panel_toks = 1 << 20;
+    m.gemm_act = GemmAct::Q8x8;
+    m.gemm_rows = gemm_q8_rows<KG::BS, KG::G, 1, gemm_decode_k<T>>;
+    m.gemm_scratch = gemm_q8_scratch<KG::BS, 1>;
+    m.gemm_rows_max = kGemmQ8Rows;
     m.name = name;
     return m;
 }

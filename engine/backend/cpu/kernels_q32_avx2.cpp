@@ -6,9 +6,8 @@
 //     d * dx * sum(w * qx) + m * s        (s = dx * sum(qx), precomputed per activation block)
 // The integer sum is vpmaddubsw + vpmaddwd (sign of w moved onto qx, as ggml does).
 //
-// Generation (few tokens) reads the weights directly (tile_q32). Prompt batches first decode a
-// panel of rows into bytes + per-block floats (panel_decode_q32) — once per panel, not once per
-// token — and then run an R×T register tile over it (panel_tile_q32).
+// Generation (few tokens) reads the weights directly (tile_q32). Prompt batches run the shared
+// GEMM micro-kernel (gemm_q8_avx2.h) over rows decoded once per call (gemm_decode_q32).
 #include <immintrin.h>
 #include <cstddef>
 #include <cstdint>
@@ -18,6 +17,7 @@
 #pragma GCC push_options
 #pragma GCC target("avx2,fma,f16c")
 #include "engine/backend/cpu/simd_avx2.h"
+#include "engine/backend/cpu/gemm_q8_avx2.h"
 
 namespace hearth::cpu {
 
@@ -179,102 +179,75 @@ void tile_q32(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* xa,
     }
 }
 
-// ---- panel path. A decoded row: |w| bytes [k], sign bytes w [k], d [k/32], m [k/32] (floats).
-size_t panel_bytes_q32(int64_t k) { return size_t(2 * k + 8 * (k / 32) + 63) & ~size_t(63); }
+// ---- GEMM path (gemm_q8_avx2.h): rows decoded to unsigned bytes u, value = a*u + c per block.
+template <GgmlType T> struct U32;
+template <> struct U32<GgmlType::Q4_0> {
+    static constexpr int G = 8, P = 1;  // u < 16
+    static inline __m256i decode(const uint8_t* b, float* a, float* c) {
+        *a = h2f(load_u16(b)); *c = -8.0f * *a;
+        return nibbles_32(b + 2);
+    }
+};
+template <> struct U32<GgmlType::Q4_1> {
+    static constexpr int G = 8, P = 1;
+    static inline __m256i decode(const uint8_t* b, float* a, float* c) {
+        *a = h2f(load_u16(b)); *c = h2f(load_u16(b + 2));
+        return nibbles_32(b + 4);
+    }
+};
+template <> struct U32<GgmlType::Q5_0> {
+    static constexpr int G = 4, P = 1;  // u < 32
+    static inline __m256i decode(const uint8_t* b, float* a, float* c) {
+        *a = h2f(load_u16(b)); *c = -16.0f * *a;
+        return _mm256_or_si256(nibbles_32(b + 6), _mm256_and_si256(bits_to_bytes(load_u32(b + 2)), _mm256_set1_epi8(0x10)));
+    }
+};
+template <> struct U32<GgmlType::Q5_1> {
+    static constexpr int G = 4, P = 1;
+    static inline __m256i decode(const uint8_t* b, float* a, float* c) {
+        *a = h2f(load_u16(b)); *c = h2f(load_u16(b + 2));
+        return _mm256_or_si256(nibbles_32(b + 8), _mm256_and_si256(bits_to_bytes(load_u32(b + 4)), _mm256_set1_epi8(0x10)));
+    }
+};
+template <> struct U32<GgmlType::Q8_0> {
+    static constexpr int G = 8, P = 2;  // two nibble planes of q + 128
+    static inline __m256i decode(const uint8_t* b, float* a, float* c) {
+        *a = h2f(load_u16(b)); *c = -128.0f * *a;
+        return _mm256_xor_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(b + 2)), _mm256_set1_epi8(char(0x80)));
+    }
+};
 
 template <GgmlType T>
-void panel_decode_q32(int64_t k, const uint8_t* w, size_t ws, int nr, uint8_t* panel) {
-    using Q = Q32<T>;
-    const size_t pb = panel_bytes_q32(k);
-    for (int r = 0; r < nr; ++r) {
-        uint8_t* out = panel + r * pb;
-        float* dd = reinterpret_cast<float*>(out + 2 * k);
-        float* mm = dd + k / 32;
-        for (int64_t b = 0; b < k / 32; ++b) {
-            const __m256i wv = Q::decode(w + r * ws + b * Q::kBytes, dd + b, mm + b);
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * b), _mm256_sign_epi8(wv, wv));
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + k + 32 * b), wv);
-        }
-    }
-}
-
-template <GgmlType T, int R, int NT>
-void panel_tile_q32_rt(int64_t k, const uint8_t* panel, const uint8_t* xa, size_t xs, float* y, size_t ldy) {
-    constexpr bool kOffset = Q32<T>::kOffset;
-    const size_t pb = panel_bytes_q32(k);
+void gemm_decode_q32(int64_t k, const uint8_t* row, uint8_t* out) {
+    using U = U32<T>;
     const int64_t nb = k / 32;
-    __m256 acc[R][NT];
-    for (int r = 0; r < R; ++r)
-        for (int t = 0; t < NT; ++t) acc[r][t] = _mm256_setzero_ps();
-    const int8_t* xq[NT]; const float* xd[NT];
-    for (int t = 0; t < NT; ++t) { xq[t] = act_qs(xa + t * xs); xd[t] = act_d(xa + t * xs, k); }
-    const __m256i ones = _mm256_set1_epi16(1);
+    float* a = reinterpret_cast<float*>(out + U::P * k);
+    float* c = a + nb;
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
     for (int64_t b = 0; b < nb; ++b) {
-        __m256 dx[NT];
-        for (int t = 0; t < NT; ++t) dx[t] = _mm256_broadcast_ss(xd[t] + b);
-        for (int r = 0; r < R; ++r) {
-            const uint8_t* row = panel + r * pb;
-            const __m256i aw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + 32 * b));
-            const __m256i sw = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(row + k + 32 * b));
-            const __m256 dw = _mm256_broadcast_ss(reinterpret_cast<const float*>(row + 2 * k) + b);
-            for (int t = 0; t < NT; ++t) {
-                const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[t] + 32 * b));
-                const __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(aw, _mm256_sign_epi8(xv, sw)), ones);
-                acc[r][t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_mul_ps(dw, dx[t]), acc[r][t]);
-            }
-        }
-    }
-    for (int r = 0; r < R; ++r) {
-        const float* mm = reinterpret_cast<const float*>(panel + r * pb + 2 * k) + nb;
-        for (int t = 0; t < NT; ++t) {
-            float v = hsum(acc[r][t]);
-            if constexpr (kOffset) {
-                // sum_b m_b * s_b: a short float dot product over the blocks
-                const float* sx = act_s(xa + t * xs, k);
-                __m256 a = _mm256_setzero_ps();
-                int64_t b = 0;
-                for (; b + 8 <= nb; b += 8) a = _mm256_fmadd_ps(_mm256_loadu_ps(mm + b), _mm256_loadu_ps(sx + b), a);
-                v += hsum(a);
-                for (; b < nb; ++b) v += mm[b] * sx[b];
-            }
-            y[t * ldy + r] = v;
-        }
-    }
-}
-
-constexpr int kPanelR = 4, kPanelT = 2;
-
-template <GgmlType T>
-void panel_tile_q32(int64_t k, const uint8_t* panel, int nr, const uint8_t* xa, size_t xs, int nt, float* y,
-                    size_t ldy) {
-    const size_t pb = panel_bytes_q32(k);
-    for (int t0 = 0; t0 < nt; t0 += kPanelT) {
-        const int tn = nt - t0 < kPanelT ? nt - t0 : kPanelT;
-        for (int r0 = 0; r0 < nr; r0 += kPanelR) {
-            const int rn = nr - r0 < kPanelR ? nr - r0 : kPanelR;
-            const uint8_t* p = panel + r0 * pb;
-            const uint8_t* x = xa + t0 * xs;
-            float* yy = y + t0 * ldy + r0;
-            if (tn == kPanelT && rn == kPanelR) { panel_tile_q32_rt<T, kPanelR, kPanelT>(k, p, x, xs, yy, ldy); continue; }
-            for (int r = 0; r < rn; ++r)
-                for (int t = 0; t < tn; ++t)
-                    panel_tile_q32_rt<T, 1, 1>(k, p + r * pb, x + t * xs, xs, yy + t * ldy + r, ldy);
+        const __m256i u = U::decode(row + b * Q32<T>::kBytes, a + b, c + b);
+        if constexpr (U::P == 1) {
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * b), u);
+        } else {
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * b), _mm256_and_si256(_mm256_srli_epi16(u, 4), m4));
+            _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + k + 32 * b), _mm256_and_si256(u, m4));
         }
     }
 }
 
 template <GgmlType T>
 constexpr MatKernel q32_entry(const char* name) {
+    using U = U32<T>;
     MatKernel m;
     m.act = ActKind::Q8_32;
     m.quant = quantize_act_q8_32_avx2;
     m.tile = tile_q32<T>;
     m.max_rows = 4;
     m.max_toks = 2;
-    m.panel_decode = panel_decode_q32<T>;
-    m.panel_tile = panel_tile_q32<T>;
-    m.panel_bytes = panel_bytes_q32;
-    m.panel_toks = 1 << 20;
+    m.gemm_act = GemmAct::Q8x8;
+    m.gemm_rows = gemm_q8_rows<32, U::G, U::P, gemm_decode_q32<T>>;
+    m.gemm_scratch = gemm_q8_scratch<32, U::P>;
+    m.gemm_rows_max = kGemmQ8Rows;
     m.name = name;
     return m;
 }

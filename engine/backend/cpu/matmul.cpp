@@ -38,7 +38,6 @@ int64_t gemv_chunk(int64_t rows, int nth) {
     c = (c + 15) / 16 * 16;
     return std::max<int64_t>(c, 16);
 }
-constexpr int64_t kPanelRows = 16;
 
 // Weight types with no table entry (Q8_1/Q8_K weights, never seen in models): exact per-row dequant.
 void generic_rows(const MatmulArgs& a, int64_t r0, int64_t rn, std::vector<float>& tmp) {
@@ -59,39 +58,50 @@ void generic_rows(const MatmulArgs& a, int64_t r0, int64_t rn, std::vector<float
 bool MatmulEngine::run(const MatmulArgs& a) {
     const MatKernel* mk = mat_kernel(a.wtype, isa_);
     const int nth = pool_.size();
+    const bool gemm = mk && mk->gemm_rows && a.n > mk->max_toks && (mk->gemm_act != GemmAct::Q8x8 || a.k % 32 == 0);
 
-    // 1. Activations in the form the kernel consumes.
+    // 1. Activations in the form the kernel consumes: packed with tokens in lanes for the GEMM,
+    //    per-token rows for the tiles. Cached: q/k/v and gate/up share their input.
     const uint8_t* xa = a.x;
     size_t xs = a.xs;
-    if (mk && mk->act != ActKind::F32) {
-        xs = act_row_bytes(mk->act, a.k);
+    const int act_key = gemm ? 16 + int(mk->gemm_act) : (mk ? int(mk->act) : 0);
+    if (gemm || (mk && mk->act != ActKind::F32)) {
         const bool hit = cache_valid_ && cache_x_ == a.x && cache_xs_ == a.xs && cache_n_ == a.n &&
-                         cache_k_ == a.k && cache_kind_ == mk->act;
-        uint8_t* buf = act_.get(size_t(a.n) * xs);
+                         cache_k_ == a.k && cache_kind_ == act_key;
+        const size_t bytes = gemm ? gemm_act_bytes(mk->gemm_act, a.k, a.n) : size_t(a.n) * act_row_bytes(mk->act, a.k);
+        uint8_t* buf = act_.get(bytes);
         if (!buf) return false;
         if (!hit) {
-            const ActQuantFn q = mk->quant;
-            if (a.n < 4) {
-                for (int64_t t = 0; t < a.n; ++t) q(reinterpret_cast<const float*>(a.x + t * a.xs), buf + t * xs, a.k);
+            if (gemm) {
+                const GemmAct kind = mk->gemm_act;
+                const int64_t groups = (a.n + gemm_group(kind) - 1) / gemm_group(kind);
+                pool_.parallel_for(groups, 1, [&](int64_t b, int64_t e, int) { gemm_pack(kind, a.x, a.xs, a.k, a.n, b, e, buf); });
             } else {
-                pool_.parallel_for(a.n, std::max<int64_t>(1, a.n / (int64_t(nth) * 4)), [&](int64_t b, int64_t e, int) {
-                    for (int64_t t = b; t < e; ++t) q(reinterpret_cast<const float*>(a.x + t * a.xs), buf + t * xs, a.k);
-                });
+                const size_t rs = act_row_bytes(mk->act, a.k);
+                const ActQuantFn q = mk->quant;
+                if (a.n < 4) {
+                    for (int64_t t = 0; t < a.n; ++t) q(reinterpret_cast<const float*>(a.x + t * a.xs), buf + t * rs, a.k);
+                } else {
+                    pool_.parallel_for(a.n, std::max<int64_t>(1, a.n / (int64_t(nth) * 4)), [&](int64_t b, int64_t e, int) {
+                        for (int64_t t = b; t < e; ++t) q(reinterpret_cast<const float*>(a.x + t * a.xs), buf + t * rs, a.k);
+                    });
+                }
             }
             cache_valid_ = true;
-            cache_x_ = a.x; cache_xs_ = a.xs; cache_n_ = a.n; cache_k_ = a.k; cache_kind_ = mk->act;
+            cache_x_ = a.x; cache_xs_ = a.xs; cache_n_ = a.n; cache_k_ = a.k; cache_kind_ = act_key;
             cache_bytes_ = size_t(a.n) * a.xs;
         }
         xa = buf;
+        if (!gemm) xs = act_row_bytes(mk->act, a.k);
     }
 
     // 2. Work split by output rows, handed out dynamically.
-    const bool panel = mk && mk->panel_tile && a.n > mk->max_toks;
-    const int64_t chunk = panel ? kPanelRows : gemv_chunk(a.rows, nth);
+    const int64_t chunk = gemm ? mk->gemm_rows_max : gemv_chunk(a.rows, nth);
     const int64_t n_chunks = (a.rows + chunk - 1) / chunk;
-    if (panel) {
-        const size_t pbytes = size_t(kPanelRows) * mk->panel_bytes(a.k);
-        for (auto& p : panels_) if (!p.get(pbytes)) return false;
+    size_t sbytes = 0;
+    if (gemm) {
+        sbytes = mk->gemm_scratch(a.k, a.n);
+        for (auto& p : panels_) if (!p.get(sbytes)) return false;
     }
     pool_.parallel_for(n_chunks, 1, [&](int64_t c_begin, int64_t c_end, int ith) {
         std::vector<float> tmp;
@@ -99,10 +109,8 @@ bool MatmulEngine::run(const MatmulArgs& a) {
             const int64_t r0 = c * chunk, rn = std::min(chunk, a.rows - r0);
             if (!mk) {
                 generic_rows(a, r0, rn, tmp);
-            } else if (panel) {
-                uint8_t* pb = panels_[size_t(ith)].get(0);
-                mk->panel_decode(a.k, a.w + r0 * a.ws, a.ws, int(rn), pb);
-                mk->panel_tile(a.k, pb, int(rn), xa, xs, int(a.n), a.y + r0, a.ldy);
+            } else if (gemm) {
+                mk->gemm_rows(a.k, a.w + r0 * a.ws, a.ws, int(rn), xa, a.n, a.y + r0, a.ldy, panels_[size_t(ith)].get(0));
             } else {
                 for (int64_t t0 = 0; t0 < a.n; t0 += mk->max_toks) {
                     const int tn = int(std::min<int64_t>(mk->max_toks, a.n - t0));

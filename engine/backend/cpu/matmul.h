@@ -47,13 +47,13 @@ private:
     ThreadPool& pool_;
     IsaLevel isa_;
     Scratch act_;
-    std::vector<Scratch> panels_;  // one per thread
+    std::vector<Scratch> panels_;  // GEMM scratch (decoded weights, partial sums), one per thread
     // cached activation conversion
     bool cache_valid_ = false;
     const uint8_t* cache_x_ = nullptr;
     size_t cache_xs_ = 0, cache_bytes_ = 0;
     int64_t cache_n_ = 0, cache_k_ = 0;
-    ActKind cache_kind_ = ActKind::F32;
+    int cache_kind_ = 0;  // ActKind, or 16 + GemmAct for packed activations
 };
 
 }  // namespace hearth::cpu
