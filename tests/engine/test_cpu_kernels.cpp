@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <functional>
 #include <random>
 #include <vector>
 
@@ -99,20 +100,24 @@ TEST_P(KernelTest, TileAndPanelMatchReference) {
                 if (mk->act == ActKind::F32) std::memcpy(xp + t * xs, x.data() + t * k, size_t(k) * 4);
                 else mk->quant(x.data() + t * k, xp + t * xs, k);
             }
-            // reference in double, and the magnitude sum|w_i a_i| the tolerance scales with
+            // reference in double, and the magnitude sum|w_i a_i| the tolerance scales with, from
+            // the values token t's activations stand for (act(t))
             std::vector<double> ref(size_t(nt) * rows), mag(size_t(nt) * rows);
-            for (int t = 0; t < nt; ++t) {
-                const std::vector<float> av = act_values(mk->act, xp + t * xs, k);
-                for (int r = 0; r < rows; ++r) {
-                    double s = 0, m = 0;
-                    for (int64_t i = 0; i < k; ++i) {
-                        s += double(wf[size_t(r)][size_t(i)]) * av[size_t(i)];
-                        m += std::fabs(double(wf[size_t(r)][size_t(i)]) * av[size_t(i)]);
+            auto reference = [&](const std::function<std::vector<float>(int)>& act) {
+                for (int t = 0; t < nt; ++t) {
+                    const std::vector<float> av = act(t);
+                    for (int r = 0; r < rows; ++r) {
+                        double s = 0, m = 0;
+                        for (int64_t i = 0; i < k; ++i) {
+                            s += double(wf[size_t(r)][size_t(i)]) * av[size_t(i)];
+                            m += std::fabs(double(wf[size_t(r)][size_t(i)]) * av[size_t(i)]);
+                        }
+                        ref[size_t(t) * rows + r] = s;
+                        mag[size_t(t) * rows + r] = m;
                     }
-                    ref[size_t(t) * rows + r] = s;
-                    mag[size_t(t) * rows + r] = m;
                 }
-            }
+            };
+            reference([&](int t) { return act_values(mk->act, xp + t * xs, k); });
             auto check = [&](const std::vector<float>& y, const char* path) {
                 for (int t = 0; t < nt; ++t)
                     for (int r = 0; r < rows; ++r) {
@@ -136,24 +141,12 @@ TEST_P(KernelTest, TileAndPanelMatchReference) {
                 // The GEMM path packs its own activations (Q8x8: Q8_32's quantization), so its
                 // reference uses those values; rows = 7 and these token counts exercise the
                 // padding rows and the partial token groups (8 or 16 tokens a group).
-                std::vector<double> gref(size_t(nt) * rows), gmag(size_t(nt) * rows);
                 std::vector<uint8_t> q8(act_row_bytes(ActKind::Q8_32, k));
-                for (int t = 0; t < nt; ++t) {
-                    std::vector<float> av(x.begin() + t * k, x.begin() + (t + 1) * k);
-                    if (mk->gemm_act == GemmAct::Q8x8) {
-                        quantize_act_q8_32_scalar(x.data() + t * k, q8.data(), k);
-                        av = act_values(ActKind::Q8_32, q8.data(), k);
-                    }
-                    for (int r = 0; r < rows; ++r) {
-                        double s = 0, m = 0;
-                        for (int64_t i = 0; i < k; ++i) {
-                            s += double(wf[size_t(r)][size_t(i)]) * av[size_t(i)];
-                            m += std::fabs(double(wf[size_t(r)][size_t(i)]) * av[size_t(i)]);
-                        }
-                        gref[size_t(t) * rows + r] = s;
-                        gmag[size_t(t) * rows + r] = m;
-                    }
-                }
+                reference([&](int t) {
+                    if (mk->gemm_act != GemmAct::Q8x8) return std::vector<float>(x.begin() + t * k, x.begin() + (t + 1) * k);
+                    quantize_act_q8_32_scalar(x.data() + t * k, q8.data(), k);
+                    return act_values(ActKind::Q8_32, q8.data(), k);
+                });
                 std::vector<uint8_t> packed(gemm_act_bytes(mk->gemm_act, k, nt) + 64);
                 uint8_t* pk = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(packed.data()) + 63) & ~uintptr_t(63));
                 const int64_t groups = (nt + gemm_group(mk->gemm_act) - 1) / gemm_group(mk->gemm_act);
@@ -163,8 +156,6 @@ TEST_P(KernelTest, TileAndPanelMatchReference) {
                 std::vector<float> y2(size_t(nt) * rows, NAN);
                 ASSERT_LE(rows, mk->gemm_rows_max);
                 mk->gemm_rows(k, wall.data(), ws, rows, pk, nt, y2.data(), rows, sp);
-                ref.swap(gref);
-                mag.swap(gmag);
                 check(y2, "gemm");
             }
         }
