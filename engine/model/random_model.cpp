@@ -1,10 +1,15 @@
 #include "engine/model/random_model.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <memory>
+#include <mutex>
 #include <vector>
 
+#include "engine/backend/cpu/cpu_backend.h"
+#include "engine/backend/cpu/thread_pool.h"
 #include "engine/gguf/gguf.h"
 #include "engine/quant/quant.h"
 #include "engine/sampling/rng.h"
@@ -64,36 +69,74 @@ GgmlType storage_type(GgmlType want, int64_t cols) {
     return cols % 32 == 0 ? GgmlType::Q8_0 : GgmlType::F32;
 }
 
+// Rng::normal() computed from the two raw draws it consumes (uniform() = bits >> 11 times 2^-53;
+// Box-Muller), so the serial part of generating a tensor is only the cheap draws: the logs and
+// cosines run on the pool next to the quantizer, and the bytes are those of the serial loop.
+inline double normal_from_draws(uint64_t a, uint64_t b) {
+    double u1 = double(a >> 11) * 0x1.0p-53;
+    if (u1 < 1e-300) u1 = 1e-300;
+    const double u2 = double(b >> 11) * 0x1.0p-53;
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * M_PI * u2);
+}
+
+// Adds tensors to the writer as lazy ones: each is generated and quantized while write() streams
+// the file (one tensor in memory at a time, never the whole model), in the order they were added,
+// so the random stream — and the file — is the same as drawing everything up front. The rows of a
+// matrix are transformed and quantized on a thread pool, a chunk of rows at a time.
 class TensorMaker {
 public:
-    TensorMaker(gguf::Writer& w, uint64_t seed, const RandomModelShape& s) : w_(w), rng_(seed), shape_(s) {}
+    TensorMaker(gguf::Writer& w, uint64_t seed, const RandomModelShape& s)
+        : w_(w), rng_(seed), shape_(s), pool_(cpu_physical_cores()) {}
 
     // dims {cols, rows}: rows of `cols` values N(0,1)*scale, stored as `type`.
     Status matrix(const std::string& name, int64_t cols, int64_t rows, GgmlType type, double scale) {
         if (shape_.tensor_type) type = shape_.tensor_type(name, type);
-        std::vector<float> v(static_cast<size_t>(cols * rows));
-        for (auto& x : v) x = float(rng_.normal() * scale);
-        return store(name, {cols, rows}, v, storage_type(type, cols));
+        const GgmlType st = storage_type(type, cols);
+        return w_.add_tensor_lazy(name, st, {cols, rows}, [this, cols, rows, st, scale](void* dst, size_t) {
+            return fill_matrix(static_cast<uint8_t*>(dst), cols, rows, st, scale);
+        });
     }
     Status vector(const std::string& name, int64_t n, double center, double spread, bool normal) {
-        std::vector<float> v(static_cast<size_t>(n));
-        for (auto& x : v) x = float(center + (normal ? rng_.normal() : (2 * rng_.uniform() - 1)) * spread);
-        return store(name, {n}, v, GgmlType::F32);
+        return w_.add_tensor_lazy(name, GgmlType::F32, {n}, [this, n, center, spread, normal](void* dst, size_t) {
+            float* v = static_cast<float*>(dst);
+            for (int64_t i = 0; i < n; ++i) v[i] = float(center + (normal ? rng_.normal() : (2 * rng_.uniform() - 1)) * spread);
+            return Status{};
+        });
     }
 
 private:
-    Status store(const std::string& name, std::vector<int64_t> dims, const std::vector<float>& v, GgmlType type) {
-        const int64_t cols = dims[0], rows = int64_t(v.size()) / cols;
+    Status fill_matrix(uint8_t* dst, int64_t cols, int64_t rows, GgmlType type, double scale) {
         const size_t rb = row_bytes(type, cols);
-        std::vector<uint8_t> bytes(rb * size_t(rows));
-        for (int64_t r = 0; r < rows; ++r) {
-            HEARTH_RETURN_IF_ERROR(quantize_row(type, v.data() + r * cols, bytes.data() + size_t(r) * rb, cols));
+        const int64_t chunk = std::max<int64_t>(1, (int64_t(8) << 20) / (cols * 16));  // ~8 MiB of draws
+        std::vector<uint64_t> draws(size_t(std::min(chunk, rows) * cols * 2));
+        std::vector<std::vector<float>> tmp(size_t(pool_.size()), std::vector<float>(size_t(cols)));
+        std::atomic<bool> failed{false};
+        std::string error;
+        std::mutex error_mu;
+        for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
+            const int64_t n = std::min(chunk, rows - r0);
+            for (size_t i = 0; i < size_t(n * cols) * 2; ++i) draws[i] = rng_.next();
+            pool_.parallel_for(n, 1, [&](int64_t b, int64_t e, int ith) {
+                float* v = tmp[size_t(ith)].data();
+                for (int64_t r = b; r < e; ++r) {
+                    const uint64_t* d = draws.data() + size_t(r * cols) * 2;
+                    for (int64_t i = 0; i < cols; ++i) v[i] = float(normal_from_draws(d[2 * i], d[2 * i + 1]) * scale);
+                    const Status st = quantize_row(type, v, dst + size_t(r0 + r) * rb, cols);
+                    if (!st.ok() && !failed.exchange(true)) {
+                        std::lock_guard<std::mutex> lk(error_mu);
+                        error = st.message();
+                    }
+                }
+            });
+            if (failed) return make_error(error);
         }
-        return w_.add_tensor(name, type, std::move(dims), bytes.data(), bytes.size());
+        return {};
     }
+
     gguf::Writer& w_;
     Rng rng_;
     const RandomModelShape& shape_;
+    cpu::ThreadPool pool_;
 };
 
 }  // namespace
