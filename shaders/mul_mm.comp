@@ -4,6 +4,19 @@
 // shared memory (16 KiB, under the 32 KiB lavapipe and most GPUs offer), then every thread
 // accumulates a 4x4 micro-tile from shared memory. Edges (rows, tokens, columns not multiples of
 // the tile) read zeros and skip their writes.
+// FP16 (devices with shaderFloat16): the tiles are held in F16 and the 4x4 products are F16 vector
+// multiplies (half the shared memory traffic; packed F16 math on GPUs that have it), accumulated
+// in F32. Dequantized weights, activations and each product are rounded to F16 (relative error
+// 2^-11 each, so at most ~1.5e-3 of sum |w x| in all), so this variant runs only where the device
+// reports fp16 arithmetic; F16 cannot hold |values| above 65504.
+#ifdef FP16
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#define FT float16_t
+#define FT4 f16vec4
+#else
+#define FT float
+#define FT4 vec4
+#endif
 #define WG 256
 #include "common.glsl"
 
@@ -25,15 +38,15 @@ layout(push_constant) uniform PC {
 #define BN 64u
 #define BK 32u
 
-shared float ws[BK * BM];  // [k][m]
-shared float xs[BK * BN];  // [k][n]
+shared FT ws[BK * BM];  // [k][m]
+shared FT xs[BK * BN];  // [k][n]
 
 void main() {
     const uint tid = gl_LocalInvocationIndex;
     const uint row0 = gl_WorkGroupID.x * BM, tok0 = gl_WorkGroupID.y * BN;
     const uint tx = tid % 16u, ty = tid / 16u;  // rows tx*4.., tokens ty*4..
-    float acc[4][4];
-    [[unroll]] for (uint i = 0u; i < 4u; ++i) [[unroll]] for (uint j = 0u; j < 4u; ++j) acc[i][j] = 0.0;
+    vec4 acc[4];  // acc[j][i]: token ty*4+j, row tx*4+i
+    [[unroll]] for (uint j = 0u; j < 4u; ++j) acc[j] = vec4(0.0);
 
     // this thread's share of the weight tile: row m, column group kg
     const uint lm = tid / 4u, lkg = tid % 4u;
@@ -43,19 +56,18 @@ void main() {
         const uint g = k0 / 8u + lkg;
         if (wrow < pc.nrows && g * 8u < pc.ncols) dq8(pc.w_off + wrow * pc.w_stride, g, pc.ncols, a, b);
         [[unroll]] for (uint i = 0u; i < 4u; ++i) {
-            ws[(lkg * 8u + i) * BM + lm] = a[i];
-            ws[(lkg * 8u + 4u + i) * BM + lm] = b[i];
+            ws[(lkg * 8u + i) * BM + lm] = FT(a[i]);
+            ws[(lkg * 8u + 4u + i) * BM + lm] = FT(b[i]);
         }
         [[unroll]] for (uint i = 0u; i < (BK * BN) / WG; ++i) {
             const uint idx = tid + i * WG, n = idx / BK, k = idx % BK;
             const uint t = tok0 + n, c = k0 + k;
-            xs[k * BN + n] = (t < pc.ntok && c < pc.ncols) ? xb[pc.x_off + t * pc.x_stride + c] : 0.0;
+            xs[k * BN + n] = FT((t < pc.ntok && c < pc.ncols) ? xb[pc.x_off + t * pc.x_stride + c] : 0.0);
         }
         barrier();
         [[unroll]] for (uint k = 0u; k < BK; ++k) {
-            const vec4 wa = vec4(ws[k * BM + tx * 4u], ws[k * BM + tx * 4u + 1u], ws[k * BM + tx * 4u + 2u], ws[k * BM + tx * 4u + 3u]);
-            const vec4 xa = vec4(xs[k * BN + ty * 4u], xs[k * BN + ty * 4u + 1u], xs[k * BN + ty * 4u + 2u], xs[k * BN + ty * 4u + 3u]);
-            [[unroll]] for (uint i = 0u; i < 4u; ++i) [[unroll]] for (uint j = 0u; j < 4u; ++j) acc[i][j] += wa[i] * xa[j];
+            const FT4 wa = FT4(ws[k * BM + tx * 4u], ws[k * BM + tx * 4u + 1u], ws[k * BM + tx * 4u + 2u], ws[k * BM + tx * 4u + 3u]);
+            [[unroll]] for (uint j = 0u; j < 4u; ++j) acc[j] += vec4(wa * xs[k * BN + ty * 4u + j]);
         }
         barrier();
     }
@@ -65,7 +77,7 @@ void main() {
         const float bias = pc.has_bias != 0u ? bb[pc.b_off + r] : 0.0;
         [[unroll]] for (uint j = 0u; j < 4u; ++j) {
             const uint t = tok0 + ty * 4u + j;
-            if (t < pc.ntok) yb[pc.y_off + t * pc.y_stride + r] = acc[i][j] + bias;
+            if (t < pc.ntok) yb[pc.y_off + t * pc.y_stride + r] = acc[j][i] + bias;
         }
     }
 }

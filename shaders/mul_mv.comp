@@ -1,7 +1,7 @@
 #version 450
 // Matrix-vector product for generation (1..4 tokens): one workgroup per 4 weight rows. Threads walk
 // the row in groups of 8 elements, dequantizing as they go, and the partial dots are reduced with
-// subgroup arithmetic (any subgroup size) or shared memory (common.glsl).
+// subgroup arithmetic (any subgroup size) or shared memory (mv_reduce.glsl).
 //   y[t][r] = sum_c W[r][c] * x[t][c] (+ bias[r])
 #define WG 64
 #include "common.glsl"
@@ -22,8 +22,7 @@ layout(push_constant) uniform PC {
 
 #define MAXT 4
 #define NR 4  // rows per workgroup: fewer, fuller workgroups (per-workgroup cost dominates on CPU drivers)
-
-shared float part[NR * MAXT][WG];
+#include "mv_reduce.glsl"
 
 void main() {
     const uint row0 = linear_group() * NR;
@@ -58,24 +57,5 @@ void main() {
             }
         }
     }
-    // One shared-memory pass reduces all NR x MAXT sums (subgroup sums first where available).
-#ifdef USE_SUBGROUP
-    [[unroll]] for (uint i = 0u; i < NR; ++i) [[unroll]] for (uint t = 0u; t < MAXT; ++t) {
-        const float s = subgroupAdd(acc[i][t]);
-        if (subgroupElect()) part[i * MAXT + t][gl_SubgroupID] = s;
-    }
-    const uint nparts = gl_NumSubgroups;
-#else
-    [[unroll]] for (uint i = 0u; i < NR; ++i) [[unroll]] for (uint t = 0u; t < MAXT; ++t) part[i * MAXT + t][tid] = acc[i][t];
-    const uint nparts = WG;
-#endif
-    barrier();
-    if (tid < NR * MAXT) {
-        const uint i = tid / MAXT, t = tid % MAXT, r = row0 + i;
-        if (r < pc.nrows && t < pc.ntok) {
-            float s = 0.0;
-            for (uint k = 0u; k < nparts; ++k) s += part[tid][k];
-            yb[pc.y_off + t * pc.y_stride + r] = s + (pc.has_bias != 0u ? bb[pc.b_off + r] : 0.0);
-        }
-    }
+    reduce_store(acc, row0);
 }

@@ -1,9 +1,14 @@
 // Every Vulkan op against the scalar reference (engine/quant dequantize_row for matmul and
 // embedding inputs, the reference backend for RoPE, attention and the KV cache ops), for every
 // weight type, with odd shapes (rows, columns and token counts that are not multiples of the
-// workgroup or tile sizes; KV cells across 32-cell block boundaries), with the device features on
-// and masked off (HEARTH_VULKAN_MASK_FEATURES=fp16,int8,dot,subgroup: the shared-memory reduction
-// variants). Runs on lavapipe in CI; skips with the reason when no Vulkan device exists.
+// workgroup or tile sizes; KV cells across 32-cell block boundaries), under three feature masks
+// (HEARTH_VULKAN_MASK_FEATURES) so every shader variant runs on lavapipe:
+//   AllFeatures  ""                        integer-dot 8-bit matvec, F16 matmul tiles, F16 K/V math, subgroups
+//   NoIntDot     "dot"                     8-bit storage + integer arithmetic matvec, the rest as above
+//   Masked       "fp16,int8,dot,subgroup"  the baseline F32 shaders with shared-memory reductions
+// Each check asserts that the variant it means to test really ran (vk::shader_uses) and uses the
+// tolerance of that variant's arithmetic, written next to it. Skips with the reason when no Vulkan
+// device exists.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -17,7 +22,7 @@ using namespace hearth::vktest;
 
 namespace {
 
-const char* kMasks[] = {"", "fp16,int8,dot,subgroup"};
+const char* kMasks[] = {"", "dot", "fp16,int8,dot,subgroup"};
 const GgmlType kTypes[] = {GgmlType::F32,  GgmlType::F16,  GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_1,
                            GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K};
 
@@ -26,34 +31,86 @@ protected:
     std::string mask() const { return kMasks[GetParam()]; }
 };
 
-// y = W x for a weight of type t; tolerance per output: 1e-4 * sum |w x| + 1e-5 (F32 accumulation
-// in a different order than the double reference; a layout bug is off by O(sum |w x|)).
+#ifdef HEARTH_HAVE_VULKAN
+vk::Enabled features_of(Backend& b) { return vk::enabled(b); }
+uint64_t uses(Backend& b, const std::string& shader) { return vk::shader_uses(b, shader); }
+#else
+struct NoFeatures { bool vulkan = false, fp16 = false, int8 = false, dot = false, subgroup = false; };
+NoFeatures features_of(Backend&) { return {}; }
+uint64_t uses(Backend&, const std::string&) { return 0; }
+#endif
+
+std::string lower(std::string s) {
+    for (auto& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return s;
+}
+
+// The shader the backend should pick for a weight of type t and n tokens under its features, and
+// which arithmetic it uses.
+struct MatmulShader {
+    std::string name;
+    bool q8 = false;   // 8-bit activations
+    bool f16 = false;  // F16 tiles
+};
+MatmulShader expected_matmul_shader(Backend& vb, GgmlType t, int64_t n) {
+    const auto f = features_of(vb);
+    const std::string tn = lower(std::string(type_name(t))), sg = f.subgroup ? "" : "_nosg";
+    const bool quantized = t != GgmlType::F32 && t != GgmlType::F16;
+    if (n <= 4) {
+        if (quantized && f.dot) return {"mul_mvdot_" + tn + sg, true, false};
+        if (quantized && f.int8) return {"mul_mvi8_" + tn + sg, true, false};
+        return {"mul_mv_" + tn + sg};
+    }
+    if (f.fp16 && t != GgmlType::F32) return {"mul_mm_" + tn + "_f16", false, true};
+    return {"mul_mm_" + tn};
+}
+
+// y = W x for a weight of type t, checked per output against a double-precision reference with the
+// tolerance of the variant that runs:
+// - F32 arithmetic (baseline shaders): 1e-4 * sum |w x| + 1e-5 (F32 accumulation in another order
+//   than the double reference; a layout bug is off by O(sum |w x|)).
+// - F16 tiles (mul_mm *_f16): weights, activations and products each rounded to F16, relative
+//   2^-11 each: 2e-3 * sum |w x| + 1e-4.
+// - 8-bit activations (mul_mvdot_*, mul_mvi8_*): the reference is W . dequant(q8(x)) with x quantized on the host
+//   exactly as the shader does; the shader's product is that exactly up to F32 rounding
+//   (1e-4 * sum |w x| + 1e-5), plus at most one element whose rounding flips because the GPU's
+//   x / d differs from the host's in the last bit: + max_i |w_i| * d_i.
 void check_matmul(Backend& vb, GgmlType t, int64_t rows, int64_t cols, int64_t n, bool with_bias, uint32_t seed) {
     std::mt19937 rng(seed);
     auto w = random_weights(t, rows, cols, rng);
     auto x = random_f32(size_t(n * cols), rng);
     auto bias = random_f32(size_t(rows), rng);
     auto wd = dequant(t, w, rows, cols);
+    const MatmulShader ms = expected_matmul_shader(vb, t, n);
+    const std::string& shader = ms.name;
+    const bool q8 = ms.q8, f16 = ms.f16;
+    std::vector<float> xq = x, dx(x.size(), 0.0f);
+    if (q8) quantize_q8_host(x, xq, dx);
+    const uint64_t before = uses(vb, shader);
     DevTensor W = upload(vb, t, rows, cols, w.data());
     DevTensor X = upload(vb, GgmlType::F32, n, cols, x.data());
     DevTensor B = upload(vb, GgmlType::F32, 1, rows, bias.data());
     DevTensor Y = upload(vb, GgmlType::F32, n, rows, nullptr);
     vb.matmul(W.t, X.t, Y.t, with_bias ? &B.t : nullptr);
     auto y = download(vb, Y.t);
+    EXPECT_GT(uses(vb, shader), before) << shader << " did not run";
     int bad = 0;
     for (int64_t i = 0; i < n && bad < 5; ++i)
         for (int64_t r = 0; r < rows && bad < 5; ++r) {
-            double e = with_bias ? bias[size_t(r)] : 0.0, mag = 0;
+            double e = with_bias ? bias[size_t(r)] : 0.0, mag = 0, flip = 0;
             for (int64_t c = 0; c < cols; ++c) {
-                const double p = double(wd[size_t(r * cols + c)]) * x[size_t(i * cols + c)];
+                const double wv = wd[size_t(r * cols + c)];
+                const double p = wv * xq[size_t(i * cols + c)];
                 e += p;
                 mag += std::fabs(p);
+                flip = std::max(flip, std::fabs(wv) * dx[size_t(i * cols + c)]);
             }
+            const double tol = f16 ? 2e-3 * mag + 1e-4 : 1e-4 * mag + 1e-5 + 1.01 * flip;
             const double got = y[size_t(i * rows + r)];
-            if (std::fabs(got - e) > 1e-4 * mag + 1e-5) {
+            if (!(std::fabs(got - e) <= tol)) {
                 ++bad;
-                ADD_FAILURE() << type_name(t) << " rows=" << rows << " cols=" << cols << " n=" << n << ": y[" << i << "][" << r
-                              << "] = " << got << ", expected " << e;
+                ADD_FAILURE() << shader << " rows=" << rows << " cols=" << cols << " n=" << n << ": y[" << i << "][" << r << "] = " << got
+                              << ", expected " << e << " (tolerance " << tol << ")";
             }
         }
 }
@@ -64,15 +121,13 @@ TEST_P(VulkanOps, MatmulEveryTypeOddShapes) {
     for (GgmlType t : kTypes) {
         const int qk = traits(t).block_elems;
         const int64_t cols = qk == 1 ? 67 : qk * (qk == 256 ? 2 : 3);  // F32/F16: not a multiple of 8
-        // 1..4 tokens: matrix-vector shader (the one masking changes); 5+: tiled (70 crosses a 64-token
-        // tile). lavapipe recompiles a shader per distinct set of push constants, so the masked run
-        // only repeats the shapes whose shader differs, keeping cold-cache CI time down.
-        const bool masked = !mask().empty();
-        for (int64_t n : {1, 3, 70}) {
-            if (masked && n > 4) continue;
-            check_matmul(*vb, t, 37, cols, n, n == 3, seed++);
-        }
-        if (!masked) check_matmul(*vb, t, 130, cols, 9, true, seed++);  // 130 rows: three 64-row tiles, last partial
+        // 1..4 tokens: matrix-vector shaders; 5+: tiled (70 crosses a 64-token tile). lavapipe
+        // recompiles a shader per distinct set of push constants, so the fully masked run only repeats
+        // the shapes whose shader differs (the tiled F32 shader is the same as AllFeatures' for F32
+        // weights), keeping cold-cache CI time down.
+        const bool baseline = GetParam() == 2;
+        for (int64_t n : {1, 3, 70}) check_matmul(*vb, t, 37, cols, n, n == 3, seed++);
+        if (!baseline) check_matmul(*vb, t, 130, cols, 9, true, seed++);  // 130 rows: three 64-row tiles, last partial
     }
     Status st = vb->synchronize();
     EXPECT_TRUE(st.ok()) << st.message();
@@ -191,6 +246,34 @@ TEST_P(VulkanOps, Rope) {
     }
 }
 
+// Both backends' KV caches of one shape, and n_tok random K, V (in [-1, 1]) and Q (in [-2, 2]) rows
+// with positions 0..n_tok-1 as tensors on both; null caches (with a failure) if creation fails.
+struct KvTwin {
+    std::unique_ptr<KvCache> v, r;
+    TwinTensor K, V, Q, P;
+};
+KvTwin make_kv_twin(Backend& vb, Backend& rb, const KvCacheDesc& d, int n_head, int n_tok, uint32_t seed) {
+    KvTwin t;
+    auto kvv = vb.create_kv_cache(d);
+    auto kvr = rb.create_kv_cache(d);
+    EXPECT_TRUE(kvv.ok()) << kvv.message();
+    EXPECT_TRUE(kvr.ok()) << kvr.message();
+    if (!kvv.ok() || !kvr.ok()) return t;
+    t.v = std::move(*kvv);
+    t.r = std::move(*kvr);
+    std::mt19937 rng(seed);
+    std::vector<int32_t> pos(static_cast<size_t>(n_tok));
+    std::iota(pos.begin(), pos.end(), 0);
+    const int kvw = d.n_kv_head * d.head_dim, qw = n_head * d.head_dim;
+    auto k = random_f32(size_t(n_tok * kvw), rng), v = random_f32(size_t(n_tok * kvw), rng);
+    auto q = random_f32(size_t(n_tok * qw), rng, -2, 2);
+    t.K = twin(vb, rb, GgmlType::F32, n_tok, kvw, k.data());
+    t.V = twin(vb, rb, GgmlType::F32, n_tok, kvw, v.data());
+    t.Q = twin(vb, rb, GgmlType::F32, n_tok, qw, q.data());
+    t.P = twin(vb, rb, GgmlType::I32, 1, n_tok, pos.data());
+    return t;
+}
+
 // KV store + attention (GQA 4 heads over 2 KV heads), cells across block boundaries, F16 and F32
 // caches, prefill and single-token decode; then kv_shift (keys re-rotated) and kv_copy.
 TEST_P(VulkanOps, KvCacheAttentionShiftCopy) {
@@ -198,65 +281,66 @@ TEST_P(VulkanOps, KvCacheAttentionShiftCopy) {
     auto rb = create_reference_backend();
     for (GgmlType kt : {GgmlType::F16, GgmlType::F32}) {
         for (int head_dim : {64, 80}) {
-            std::mt19937 rng(uint32_t(head_dim) + (kt == GgmlType::F16 ? 1 : 2));
             const int n_kv_head = 2, n_head = 4, n_tok = 70, n_layer = 2;
             KvCacheDesc d;
             d.n_layer = n_layer; d.n_kv_head = n_kv_head; d.head_dim = head_dim; d.n_ctx = 96; d.type = kt;
-            auto kvv = vb->create_kv_cache(d);
-            auto kvr = rb->create_kv_cache(d);
-            ASSERT_TRUE(kvv.ok()) << kvv.message();
-            ASSERT_TRUE(kvr.ok());
-            std::vector<int32_t> pos(n_tok);
-            std::iota(pos.begin(), pos.end(), 0);
-            auto k = random_f32(size_t(n_tok * n_kv_head * head_dim), rng), v = random_f32(size_t(n_tok * n_kv_head * head_dim), rng);
-            auto q = random_f32(size_t(n_tok * n_head * head_dim), rng, -2, 2);
-            TwinTensor K = twin(*vb, *rb, GgmlType::F32, n_tok, n_kv_head * head_dim, k.data());
-            TwinTensor V = twin(*vb, *rb, GgmlType::F32, n_tok, n_kv_head * head_dim, v.data());
-            TwinTensor Q = twin(*vb, *rb, GgmlType::F32, n_tok, n_head * head_dim, q.data());
-            TwinTensor P = twin(*vb, *rb, GgmlType::I32, 1, n_tok, pos.data());
+            KvTwin kt2 = make_kv_twin(*vb, *rb, d, n_head, n_tok, uint32_t(head_dim) + (kt == GgmlType::F16 ? 1 : 2));
+            ASSERT_TRUE(kt2.v && kt2.r);
+            auto& kvv = kt2.v;
+            auto& kvr = kt2.r;
+            TwinTensor &K = kt2.K, &V = kt2.V, &Q = kt2.Q, &P = kt2.P;
             TwinTensor O = twin(*vb, *rb, GgmlType::F32, n_tok, n_head * head_dim, nullptr);
             const float scale = 1.0f / std::sqrt(float(head_dim));
             const std::string s = std::string(type_name(kt)) + " head_dim " + std::to_string(head_dim);
+            // F32 math: 2e-5 (F32 sums in another order). F16 K/V math (F16 cache, fp16 device): q and p
+            // rounded to F16 and F16 products, relative 2^-11 each, on scores |scale q.k| of a few units:
+            // score errors ~1e-3 move the softmax weights by ~1e-3 of |v| <= 1: 2e-3.
+            const bool h = kt == GgmlType::F16 && features_of(*vb).fp16;
+            const double tol = h ? 2e-3 : 2e-5;
+            const std::string attn = std::string("attention_") + (kt == GgmlType::F16 ? "f16" : "f32") + (h ? "_h" : "") +
+                                     (features_of(*vb).subgroup ? "" : "_nosg");
+            const uint64_t attn_before = uses(*vb, attn);
             // store in two batches (cells 0..40, 41..69) into layer 1
-            vb->kv_store(**kvv, 1, K.v.t.row_range(0, 41), V.v.t.row_range(0, 41), P.v.t);
-            rb->kv_store(**kvr, 1, K.r.t.row_range(0, 41), V.r.t.row_range(0, 41), P.r.t);
+            vb->kv_store(*kvv, 1, K.v.t.row_range(0, 41), V.v.t.row_range(0, 41), P.v.t);
+            rb->kv_store(*kvr, 1, K.r.t.row_range(0, 41), V.r.t.row_range(0, 41), P.r.t);
             Tensor pv2 = P.v.t, pr2 = P.r.t;
             pv2.offset += 41 * 4; pr2.offset += 41 * 4; pv2.cols = pr2.cols = n_tok - 41;
-            vb->kv_store(**kvv, 1, K.v.t.row_range(41, n_tok - 41), V.v.t.row_range(41, n_tok - 41), pv2);
-            rb->kv_store(**kvr, 1, K.r.t.row_range(41, n_tok - 41), V.r.t.row_range(41, n_tok - 41), pr2);
-            vb->attention(Q.v.t, **kvv, 1, P.v.t, n_tok, scale, O.v.t);
-            rb->attention(Q.r.t, **kvr, 1, P.r.t, n_tok, scale, O.r.t);
-            expect_close(*vb, *rb, O, 2e-5, "attention prefill " + s);
+            vb->kv_store(*kvv, 1, K.v.t.row_range(41, n_tok - 41), V.v.t.row_range(41, n_tok - 41), pv2);
+            rb->kv_store(*kvr, 1, K.r.t.row_range(41, n_tok - 41), V.r.t.row_range(41, n_tok - 41), pr2);
+            vb->attention(Q.v.t, *kvv, 1, P.v.t, n_tok, scale, O.v.t);
+            rb->attention(Q.r.t, *kvr, 1, P.r.t, n_tok, scale, O.r.t);
+            expect_close(*vb, *rb, O, tol, "attention prefill " + s);
+            EXPECT_GT(uses(*vb, attn), attn_before) << attn << " did not run";
 
             // decode: one query at position 69
             Tensor q1v = Q.v.t.row_range(n_tok - 1, 1), q1r = Q.r.t.row_range(n_tok - 1, 1);
             Tensor p1v = P.v.t, p1r = P.r.t;
             p1v.offset += (n_tok - 1) * 4; p1r.offset += (n_tok - 1) * 4; p1v.cols = p1r.cols = 1;
             TwinTensor O1 = twin(*vb, *rb, GgmlType::F32, 1, n_head * head_dim, nullptr);
-            vb->attention(q1v, **kvv, 1, p1v, n_tok, scale, O1.v.t);
-            rb->attention(q1r, **kvr, 1, p1r, n_tok, scale, O1.r.t);
-            expect_close(*vb, *rb, O1, 2e-5, "attention decode " + s);
+            vb->attention(q1v, *kvv, 1, p1v, n_tok, scale, O1.v.t);
+            rb->attention(q1r, *kvr, 1, p1r, n_tok, scale, O1.r.t);
+            expect_close(*vb, *rb, O1, tol, "attention decode " + s);
 
             // context shift: keep 4, discard 10 of 70 cells, keys re-rotated (NeoX, YaRN)
             RopeParams rp;
             rp.mode = RopeMode::NeoX; rp.head_dim = head_dim; rp.n_dims = head_dim; rp.freq_base = 1e6f;
             rp.ext_factor = 1.0f; rp.freq_scale = 0.5f; rp.n_ctx_orig = 2048;
-            vb->kv_shift(**kvv, 4, 10, n_tok, rp);
-            rb->kv_shift(**kvr, 4, 10, n_tok, rp);
+            vb->kv_shift(*kvv, 4, 10, n_tok, rp);
+            rb->kv_shift(*kvr, 4, 10, n_tok, rp);
             Tensor qs_v = Q.v.t.row_range(0, 60), qs_r = Q.r.t.row_range(0, 60);
             Tensor ps_v = P.v.t, ps_r = P.r.t;
             ps_v.cols = ps_r.cols = 60;
             TwinTensor O2 = twin(*vb, *rb, GgmlType::F32, 60, n_head * head_dim, nullptr);
-            vb->attention(qs_v, **kvv, 1, ps_v, 60, scale, O2.v.t);
-            rb->attention(qs_r, **kvr, 1, ps_r, 60, scale, O2.r.t);
+            vb->attention(qs_v, *kvv, 1, ps_v, 60, scale, O2.v.t);
+            rb->attention(qs_r, *kvr, 1, ps_r, 60, scale, O2.r.t);
             expect_close(*vb, *rb, O2, kt == GgmlType::F16 ? 2e-3 : 5e-5, "attention after kv_shift " + s);
 
             // kv_copy of the first 45 cells (one full block + a partial one) into a fresh cache
             auto kv2v = vb->create_kv_cache(d);
             auto kv2r = rb->create_kv_cache(d);
             ASSERT_TRUE(kv2v.ok());
-            vb->kv_copy(**kvv, **kv2v, 45);
-            rb->kv_copy(**kvr, **kv2r, 45);
+            vb->kv_copy(*kvv, **kv2v, 45);
+            rb->kv_copy(*kvr, **kv2r, 45);
             Tensor pc_v = P.v.t, pc_r = P.r.t;
             pc_v.cols = pc_r.cols = 45;
             TwinTensor O3 = twin(*vb, *rb, GgmlType::F32, 45, n_head * head_dim, nullptr);
@@ -269,7 +353,64 @@ TEST_P(VulkanOps, KvCacheAttentionShiftCopy) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Features, VulkanOps, ::testing::Values(0, 1),
-                         [](const auto& info) { return info.param == 0 ? std::string("AllFeatures") : std::string("Masked"); });
+// Split-K ("flash-decoding") attention for generation: with at most 4 query tokens and a cache
+// longer than one chunk, the cells are split over workgroups and a merge pass combines them. With
+// HEARTH_VULKAN_ATTN_CHUNK=32 the split boundaries fall on the KV block boundaries, so n_kv = 1,
+// 31, 32, 33 (one cell past a split), 64, 65 and a few hundred cover an empty / partial / exactly
+// full last split; the default chunk (128 cells for this n_ctx) is checked at a few hundred too.
+// Decode (1 query) and a 3-token batch, F16 and F32 caches, GQA; same tolerances as above.
+TEST_P(VulkanOps, SplitAttentionAtCellBoundaries) {
+#ifndef HEARTH_HAVE_VULKAN
+    GTEST_SKIP() << "the Vulkan backend is not built into this binary";
+#else
+    auto rb = create_reference_backend();
+    for (const char* chunk : {"32", ""}) {
+        std::string why;
+        auto vbp = backend_with({{"HEARTH_VULKAN_MASK_FEATURES", mask()}, {"HEARTH_VULKAN_ATTN_CHUNK", chunk}}, &why);
+        if (!vbp) GTEST_SKIP() << why;
+        Backend* vb = vbp.get();
+        const bool sg = features_of(*vb).subgroup;
+        for (GgmlType kt : {GgmlType::F16, GgmlType::F32}) {
+            const int head_dim = 64, n_kv_head = 2, n_head = 4, n_ctx = 400;
+            KvCacheDesc d;
+            d.n_layer = 1; d.n_kv_head = n_kv_head; d.head_dim = head_dim; d.n_ctx = n_ctx; d.type = kt;
+            KvTwin kt2 = make_kv_twin(*vb, *rb, d, n_head, n_ctx, kt == GgmlType::F16 ? 21 : 22);
+            ASSERT_TRUE(kt2.v && kt2.r);
+            auto& kvv = kt2.v;
+            auto& kvr = kt2.r;
+            TwinTensor &K = kt2.K, &V = kt2.V, &Q = kt2.Q, &P = kt2.P;
+            vb->kv_store(*kvv, 0, K.v.t, V.v.t, P.v.t);
+            rb->kv_store(*kvr, 0, K.r.t, V.r.t, P.r.t);
+            const bool h = kt == GgmlType::F16 && features_of(*vb).fp16;
+            const double tol = h ? 2e-3 : 2e-5;  // as KvCacheAttentionShiftCopy
+            const std::string split = std::string("attention_") + (kt == GgmlType::F16 ? "f16" : "f32") + (h ? "_h" : "") + "_split" +
+                                      (sg ? "" : "_nosg");
+            const uint64_t split_before = uses(*vb, split), merge_before = uses(*vb, "attention_merge");
+            const std::vector<int> n_kvs = *chunk ? std::vector<int>{1, 31, 32, 33, 64, 65, 300, 400} : std::vector<int>{1, 129, 300};
+            for (int n_kv : n_kvs) {
+                for (int nq : {1, 3}) {
+                    if (nq > n_kv) continue;
+                    const int first = n_kv - nq;  // queries at positions first .. n_kv-1
+                    Tensor qv = Q.v.t.row_range(first, nq), qr = Q.r.t.row_range(first, nq);
+                    Tensor pv = P.v.t, pr = P.r.t;
+                    pv.offset += size_t(first) * 4; pr.offset += size_t(first) * 4; pv.cols = pr.cols = nq;
+                    TwinTensor O = twin(*vb, *rb, GgmlType::F32, nq, n_head * head_dim, nullptr);
+                    vb->attention(qv, *kvv, 0, pv, n_kv, 0.125f, O.v.t);
+                    rb->attention(qr, *kvr, 0, pr, n_kv, 0.125f, O.r.t);
+                    expect_close(*vb, *rb, O, tol, split + " chunk '" + chunk + "' n_kv " + std::to_string(n_kv) + " queries " + std::to_string(nq));
+                }
+            }
+            EXPECT_GT(uses(*vb, split), split_before) << split << " did not run";
+            EXPECT_GT(uses(*vb, "attention_merge"), merge_before);
+        }
+        Status st = vb->synchronize();
+        EXPECT_TRUE(st.ok()) << st.message();
+    }
+#endif
+}
+
+INSTANTIATE_TEST_SUITE_P(Features, VulkanOps, ::testing::Values(0, 1, 2), [](const auto& info) {
+    return std::string(info.param == 0 ? "AllFeatures" : info.param == 1 ? "NoIntDot" : "Masked");
+});
 
 }  // namespace

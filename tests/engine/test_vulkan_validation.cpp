@@ -1,5 +1,6 @@
 // One run of every Vulkan op kind (all shader families, copies, fills, KV cache ops, a replayed
-// command buffer) with the Khronos validation layer enabled (HEARTH_VULKAN_VALIDATION=1, set
+// command buffer; with lavapipe's features the integer-dot matvec, F16 matmul tiles, F16 K/V
+// attention math, split attention, and on a second device the 8-bit storage matvec) with the Khronos validation layer enabled (HEARTH_VULKAN_VALIDATION=1, set
 // before this process creates its Vulkan instance), capturing its messages with a debug-utils
 // messenger: the run must produce zero validation errors or warnings. Skips with the reason when
 // there is no Vulkan device or the layer (Debian: vulkan-validationlayers) is not installed.
@@ -70,6 +71,27 @@ TEST(VulkanValidation, EveryOpKindWithoutValidationMessages) {
         vb->attention(Q.t.row_range(0, 1), **kv2, 0, P.t, 35, 0.125f, O.t.row_range(0, 1));
         std::vector<float> o(256);
         ASSERT_TRUE(vb->download(O.t.row_range(0, 1), o.data()).ok());
+    }
+    // split attention (a long cache: several 128-cell chunks), and the 8-bit storage matvec variant
+    KvCacheDesc dl = d;
+    dl.n_ctx = 512;
+    auto kvl = vb->create_kv_cache(dl);
+    ASSERT_TRUE(kvl.ok());
+    vb->kv_store(**kvl, 0, K.t, K.t, P.t);
+    vb->attention(Q.t.row_range(39, 1), **kvl, 0, P.t.row_range(0, 1), 40, 0.125f, O.t.row_range(0, 1));
+    ASSERT_TRUE(vb->synchronize().ok());
+    EXPECT_GT(vk::shader_uses(*vb, "attention_merge"), 0u);
+    {
+        std::string why;
+        auto v8 = backend_with({{"HEARTH_VULKAN_MASK_FEATURES", "dot"}}, &why);
+        ASSERT_TRUE(v8) << why;
+        auto w = random_weights(GgmlType::Q6_K, 8, 256, rng);
+        auto x = random_f32(256, rng);
+        DevTensor W = upload(*v8, GgmlType::Q6_K, 8, 256, w.data());
+        DevTensor X = upload(*v8, GgmlType::F32, 1, 256, x.data());
+        DevTensor Y = upload(*v8, GgmlType::F32, 1, 8, nullptr);
+        v8->matmul(W.t, X.t, Y.t);
+        ASSERT_TRUE(v8->synchronize().ok());
     }
     const auto msgs = vk::validation_messages();
     EXPECT_TRUE(msgs.empty()) << msgs.size() << " validation messages, first: " << (msgs.empty() ? "" : msgs.front());

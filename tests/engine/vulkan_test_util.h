@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -40,6 +41,18 @@ inline Backend* backend(const std::string& mask, std::string* why) {
     return cache.back().second.get();
 #endif
 }
+
+#ifdef HEARTH_HAVE_VULKAN
+// A fresh (uncached) backend created with the given environment switches set, e.g.
+// {{"HEARTH_VULKAN_MAX_MEMORY", "8388608"}}; null + reason when there is no Vulkan device.
+inline std::unique_ptr<Backend> backend_with(const std::vector<std::pair<const char*, std::string>>& env, std::string* why) {
+    for (auto& [k, v] : env) setenv(k, v.c_str(), 1);
+    auto b = create_vulkan_backend(-1, true);
+    for (auto& [k, v] : env) unsetenv(k);
+    if (!b.ok()) { *why = "no Vulkan device: " + b.message(); return nullptr; }
+    return std::move(*b);
+}
+#endif
 
 #define HEARTH_REQUIRE_VULKAN(var, mask)                  \
     std::string var##_why;                                 \
@@ -136,6 +149,40 @@ inline std::vector<float> dequant(GgmlType t, const std::vector<uint8_t>& w, int
     const size_t rb = row_bytes(t, cols);
     for (int64_t r = 0; r < rows; ++r) dequantize_row(t, w.data() + size_t(r) * rb, out.data() + size_t(r) * size_t(cols), cols);
     return out;
+}
+
+// x rounded as quantize_q8.comp does: blocks of 32, d = max|x| / 127, q = round-half-even(x / d).
+// Returns the dequantized values and each element's block scale d.
+inline void quantize_q8_host(const std::vector<float>& x, std::vector<float>& xq, std::vector<float>& dx) {
+    xq.resize(x.size());
+    dx.resize(x.size());
+    for (size_t b = 0; b < x.size(); b += 32) {
+        float amax = 0;
+        for (size_t i = b; i < b + 32; ++i) amax = std::max(amax, std::fabs(x[i]));
+        const float d = amax / 127.0f, inv = amax > 0 ? 127.0f / amax : 0.0f;
+        for (size_t i = b; i < b + 32; ++i) {
+            xq[i] = d * std::nearbyint(x[i] * inv);
+            dx[i] = d;
+        }
+    }
+}
+
+// x as a matmul on b sees it: quantized to 8 bits (quantize_q8_host) when b multiplies block
+// weights of type t by n <= 4 tokens with an 8-bit matrix-vector variant, else unchanged; dx holds
+// each element's block scale (0 when not quantized), for the one-flipped-rounding allowance.
+inline std::vector<float> x_as_seen(Backend& b, GgmlType t, int64_t n, const std::vector<float>& x, std::vector<float>& dx) {
+    dx.assign(x.size(), 0.0f);
+#ifdef HEARTH_HAVE_VULKAN
+    const auto f = vk::enabled(b);
+    if (n <= 4 && t != GgmlType::F32 && t != GgmlType::F16 && (f.dot || f.int8)) {
+        std::vector<float> xq;
+        quantize_q8_host(x, xq, dx);
+        return xq;
+    }
+#else
+    (void)b; (void)t; (void)n;
+#endif
+    return x;
 }
 
 }  // namespace hearth::vktest

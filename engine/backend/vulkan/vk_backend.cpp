@@ -64,6 +64,8 @@ public:
     VulkanBackend(std::shared_ptr<vk::Device> dev, DeviceInfo info) : dev_(std::move(dev)), info_(std::move(info)) {}
     ~VulkanBackend() override {
         scratch_.reset();
+        q8_scratch_.reset();
+        attn_scratch_.reset();
         (void)dev_->flush();
     }
     const DeviceInfo& device() const override { return info_; }
@@ -136,9 +138,32 @@ public:
         if (w.row_stride > piece || x.row_stride > piece || y.row_stride > piece) return err("matmul: a row is larger than a binding window");
         const int64_t rows_per = int64_t(piece / w.row_stride);
         const int64_t tok_per = int64_t(piece / std::max(x.row_stride, y.row_stride));
-        const bool mv = n <= 4;  // generation: matrix-vector with subgroup reductions
-        const std::string name = mv ? std::string("mul_mv_") + tn + sg() : std::string("mul_mm_") + tn;
-        const int64_t tstep = mv ? std::min<int64_t>(4, tok_per) : tok_per;
+        const bool mv = n <= kMaxMvTokens;  // generation: matrix-vector with subgroup reductions
+        const MatmulVariant v = matmul_variant(w.type, mv);
+        std::string name;
+        switch (v) {
+            case MatmulVariant::MvF32: name = std::string("mul_mv_") + tn + sg(); break;
+            case MatmulVariant::MvDot: name = std::string("mul_mvdot_") + tn + sg(); break;
+            case MatmulVariant::MvInt8: name = std::string("mul_mvi8_") + tn + sg(); break;
+            case MatmulVariant::MmF32: name = std::string("mul_mm_") + tn; break;
+            case MatmulVariant::MmF16: name = std::string("mul_mm_") + tn + "_f16"; break;
+        }
+        const bool q8 = v == MatmulVariant::MvDot || v == MatmulVariant::MvInt8;
+        Binding bq{};
+        uint32_t q_stride = 0;
+        if (q8) {  // quantize the (at most kMaxMvTokens) activation rows to 8-bit blocks once
+            q_stride = uint32_t(x.cols / 32 * 10);
+            const size_t need = size_t(n) * q_stride * 4;
+            if (!ensure(q8_scratch_, need, "8-bit activation scratch")) return;
+            bq = dev_->resolve(q8_scratch_.get(), 0, need);
+            const Binding bx = bind(x);
+            const Binding b[2] = {bx, bq};
+            const uint32_t pc[5] = {bx.delta / 4, uint32_t(x.row_stride / 4), 0u, uint32_t(x.cols), uint32_t(n)};
+            uint32_t gx, gy;
+            grid_linear(ceil_div(uint64_t(n) * uint64_t(x.cols / 32), 64), gx, gy);
+            dev_->dispatch("quantize_q8", 2, b, pc, sizeof pc, gx, gy, 1);
+        }
+        const int64_t tstep = mv ? std::min<int64_t>(kMaxMvTokens, tok_per) : tok_per;
         for (int64_t r0 = 0; r0 < w.rows; r0 += rows_per) {
             const int64_t nr = std::min(rows_per, w.rows - r0);
             const Tensor wp = w.row_range(r0, nr);
@@ -148,16 +173,18 @@ public:
             for (int64_t t0 = 0; t0 < n; t0 += tstep) {
                 const int64_t nt = std::min(tstep, n - t0);
                 const Tensor xp = x.row_range(t0, nt);
-                const Binding bx = dev_->resolve(xp.buf, xp.offset, span(xp));
+                const Binding bx = q8 ? bq : dev_->resolve(xp.buf, xp.offset, span(xp));
                 const Binding by = dev_->resolve(y.buf, y.offset + size_t(t0) * y.row_stride + size_t(r0) * 4,
                                                  size_t(nt - 1) * y.row_stride + size_t(nr) * 4);
                 const Binding b[4] = {bw, bx, by, bias ? bb : bx};
-                const uint32_t pc[11] = {bw.delta, uint32_t(w.row_stride), bx.delta / 4, uint32_t(x.row_stride / 4), by.delta / 4,
+                // x offset / stride in floats, or (8-bit variants) in words of quantized blocks
+                const uint32_t x_off = q8 ? uint32_t(t0) * q_stride : bx.delta / 4, x_stride = q8 ? q_stride : uint32_t(x.row_stride / 4);
+                const uint32_t pc[11] = {bw.delta, uint32_t(w.row_stride), x_off, x_stride, by.delta / 4,
                                          uint32_t(y.row_stride / 4), bias ? bb.delta / 4 : 0u, bias ? 1u : 0u, uint32_t(nr),
                                          uint32_t(w.cols), uint32_t(nt)};
                 if (mv) {
                     uint32_t gx, gy;
-                    grid_linear(ceil_div(uint64_t(nr), 4), gx, gy);  // mul_mv.comp: 4 rows per workgroup
+                    grid_linear(ceil_div(uint64_t(nr), 4), gx, gy);  // mul_mv*.comp: 4 rows per workgroup
                     dev_->dispatch(name, 4, b, pc, sizeof pc, gx, gy, 1);
                 } else {
                     dev_->dispatch(name, 4, b, pc, sizeof pc, ceil_div(uint64_t(nr), 64), ceil_div(uint64_t(nt), 64), 1);
@@ -224,15 +251,33 @@ public:
         const int64_t n_head = q.cols / d.head_dim;
         if (n_head <= 0 || n_head % d.n_kv_head) return err("attention: n_head must be a multiple of n_kv_head");
         // n_kv is implied by the positions (cells 0..pos[t]); see attention.comp.
-        const Binding b[5] = {bind(q), whole(kv.k[layer]), whole(kv.v[layer]), dev_->resolve(pos.buf, pos.offset, size_t(q.rows) * 4),
-                              bind(out)};
-        struct { uint32_t q_off, q_stride, o_off, o_stride, pos_off, n_head, n_kv_head, head_dim, n_ctx, ntok; float scale; } pc{
-            b[0].delta / 4, uint32_t(q.row_stride / 4), b[4].delta / 4, uint32_t(out.row_stride / 4), b[3].delta / 4,
-            uint32_t(n_head), uint32_t(d.n_kv_head), uint32_t(d.head_dim), uint32_t(d.n_blocks() * kKvBlockTokens),
-            uint32_t(q.rows), scale};
-        uint32_t gy, gz;
-        grid_rows(uint64_t(q.rows), gy, gz);
-        dev_->dispatch(kvname("attention_", kv) + sg(), 5, b, &pc, sizeof pc, uint32_t(n_head), gy, gz);
+        const uint32_t n_cells = uint32_t(d.n_blocks() * kKvBlockTokens);
+        std::string name = kvname("attention_", kv);
+        if (kv.elt() == 2 && dev_->features().fp16) name += "_h";  // F16 K/V math
+        // Generation over a long context: split the cells over workgroups (flash-decoding), then merge.
+        const uint32_t chunk = attn_chunk(n_cells);
+        const uint32_t n_split = ceil_div(n_cells, chunk);
+        const bool split = q.rows <= kMaxMvTokens && n_split > 1;
+        const Binding bo = bind(out);
+        Binding b[5] = {bind(q), whole(kv.k[layer]), whole(kv.v[layer]), dev_->resolve(pos.buf, pos.offset, size_t(q.rows) * 4), bo};
+        if (split) {
+            const size_t need = size_t(q.rows) * size_t(n_head) * n_split * size_t(d.head_dim + 2) * 4;
+            if (!ensure(attn_scratch_, need, "split attention scratch")) return;
+            b[4] = dev_->resolve(attn_scratch_.get(), 0, need);
+        }
+        struct { uint32_t q_off, q_stride, o_off, o_stride, pos_off, n_head, n_kv_head, head_dim, n_ctx, ntok; float scale; uint32_t chunk, n_split; } pc{
+            b[0].delta / 4, uint32_t(q.row_stride / 4), split ? 0u : bo.delta / 4, uint32_t(out.row_stride / 4), b[3].delta / 4,
+            uint32_t(n_head), uint32_t(d.n_kv_head), uint32_t(d.head_dim), n_cells, uint32_t(q.rows), scale, chunk, n_split};
+        if (!split) {
+            uint32_t gy, gz;
+            grid_rows(uint64_t(q.rows), gy, gz);
+            dev_->dispatch(name + sg(), 5, b, &pc, sizeof pc, uint32_t(n_head), gy, gz);
+            return;
+        }
+        dev_->dispatch(name + "_split" + sg(), 5, b, &pc, sizeof pc, uint32_t(n_head), n_split, uint32_t(q.rows));
+        const Binding bm[2] = {b[4], bo};
+        const uint32_t pm[6] = {bo.delta / 4, uint32_t(out.row_stride / 4), uint32_t(n_head), uint32_t(d.head_dim), n_split, uint32_t(q.rows)};
+        dev_->dispatch("attention_merge", 2, bm, pm, sizeof pm, uint32_t(n_head), uint32_t(q.rows), 1);
     }
 
     void kv_shift(KvCache& kvb, int keep, int discard, int n_used, const RopeParams& p) override {
@@ -244,12 +289,7 @@ public:
         if (discard <= 0 || count <= 0) return;
         if (keep < 0 || n_used > d.n_blocks() * kKvBlockTokens) return err("kv_shift: cells out of range");
         const size_t need = size_t(count) * d.n_kv_head * d.head_dim * 4;
-        if (!scratch_ || scratch_->size() < need) {
-            scratch_.reset();
-            auto s = dev_->create_buffer(need);
-            if (!s.ok()) return err(s.message());
-            scratch_ = *s;
-        }
+        if (!ensure(scratch_, need, "kv_shift scratch")) return;
         Binding bf = whole(scratch_);
         if (p.freq_factors) bf = dev_->resolve(p.freq_factors->buf, p.freq_factors->offset, size_t(p.n_dims / 2) * 4);
         double corr[2] = {0, 0};
@@ -317,8 +357,41 @@ public:
         dev_->dispatch("softmax" + sg(), 1, b, pc, sizeof pc, gx, gy, 1);
     }
 
+    uint64_t memory_free() const override { return dev_->memory_free(); }
+
+    // Which shader family a matmul runs (public for tests through vk::matmul_variant_name).
+    enum class MatmulVariant { MvF32, MvDot, MvInt8, MmF32, MmF16 };
+    MatmulVariant matmul_variant(GgmlType t, bool mv) const {
+        const auto& f = dev_->features();
+        const bool quantized = t != GgmlType::F32 && t != GgmlType::F16;
+        if (mv) {
+            if (quantized && f.dot) return MatmulVariant::MvDot;    // packed 4x8-bit integer dot products
+            if (quantized && f.int8) return MatmulVariant::MvInt8;  // 8-bit storage + integer arithmetic
+            return MatmulVariant::MvF32;
+        }
+        // F16 tiles for F16 and block weights; F32 weights keep F32 math (their owner chose precision)
+        return f.fp16 && t != GgmlType::F32 ? MatmulVariant::MmF16 : MatmulVariant::MmF32;
+    }
+
 private:
+    static constexpr int64_t kMaxMvTokens = 4;  // mul_mv*.comp MAXT
     std::string sg() const { return dev_->use_subgroup() ? "" : "_nosg"; }
+    // Cells per split-attention workgroup: 128 (64 splits at most, so longer contexts get longer
+    // chunks), or HEARTH_VULKAN_ATTN_CHUNK.
+    uint32_t attn_chunk(uint32_t n_cells) const {
+        if (dev_->attn_chunk()) return uint32_t(dev_->attn_chunk());
+        return std::max<uint32_t>(128, (ceil_div(n_cells, 64) + 31) / 32 * 32);
+    }
+    // A scratch buffer of at least `bytes` (grown, never shrunk; replacing it flushes pending work
+    // that uses the old one, see Device::release).
+    bool ensure(BufferPtr& buf, size_t bytes, const char* what) {
+        if (buf && buf->size() >= bytes) return true;
+        buf.reset();
+        auto b = dev_->create_buffer(std::max<size_t>(bytes, size_t(256) << 10));
+        if (!b.ok()) { err(std::string(what) + ": " + b.message()); return false; }
+        buf = *b;
+        return true;
+    }
     static std::string kvname(const char* base, const VkKvCache& kv) { return std::string(base) + (kv.elt() == 2 ? "f16" : "f32"); }
     void err(const std::string& m) { dev_->set_error("Vulkan: " + m); }
     bool f32(const Tensor& t, const char* what) {
@@ -352,7 +425,9 @@ private:
 
     std::shared_ptr<vk::Device> dev_;
     DeviceInfo info_;
-    BufferPtr scratch_;
+    BufferPtr scratch_;       // kv_shift
+    BufferPtr q8_scratch_;    // 8-bit activations of the matrix-vector variants
+    BufferPtr attn_scratch_;  // split attention partials
 };
 
 }  // namespace
@@ -386,7 +461,23 @@ Result<std::unique_ptr<Backend>> create_vulkan_backend(int device, bool allow_cp
     pd.features = vk::apply_feature_mask(pd.hw);
     auto dev = vk::Device::create(*inst, pd);
     if (!dev.ok()) return dev.status();
-    return std::unique_ptr<Backend>(new VulkanBackend(*dev, pd.info(pick)));
+    DeviceInfo info = pd.info(pick);
+    info.memory_free = (*dev)->memory_free();  // with this backend's HEARTH_VULKAN_MAX_MEMORY cap
+    return std::unique_ptr<Backend>(new VulkanBackend(*dev, std::move(info)));
+}
+
+vk::Enabled vk::enabled(const Backend& b) {
+    Enabled e;
+    if (const auto* vb = dynamic_cast<const VulkanBackend*>(&b)) {
+        const auto& f = vb->dev().features();
+        e = {true, f.fp16, f.int8, f.dot, f.subgroup};
+    }
+    return e;
+}
+
+uint64_t vk::shader_uses(const Backend& b, const std::string& shader) {
+    const auto* vb = dynamic_cast<const VulkanBackend*>(&b);
+    return vb ? vb->dev().shader_uses(shader) : 0;
 }
 
 vk::Stats vk::stats(const Backend& b) {

@@ -59,9 +59,26 @@ Status Device::init() {
     qi.queueFamilyIndex = pd_.queue_family;
     qi.queueCount = 1;
     qi.pQueuePriorities = &prio;
-    // The shaders read every format through 32-bit words and compute in F32, so no optional
-    // feature is enabled: any Vulkan 1.1 device (with or without fp16/int8) runs the same code.
+    // The baseline shaders read every format through 32-bit words and compute in F32, so they need
+    // no optional feature: any Vulkan 1.1 device runs them. The faster variants (vk_backend.cpp:
+    // F16 tiles, 8-bit / integer-dot matrix-vector) need the features below, which are enabled
+    // exactly when they are present and not masked (HEARTH_VULKAN_MASK_FEATURES).
+    const Features& f = pd_.features;
+    VkPhysicalDeviceVulkan12Features f12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+    VkPhysicalDeviceVulkan13Features f13{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES};
+    VkPhysicalDeviceFeatures2 f2{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2};
+    f12.shaderFloat16 = f.fp16;
+    f12.shaderInt8 = f.int8;
+    f12.storageBuffer8BitAccess = f.int8;
+    f13.shaderIntegerDotProduct = f.dot;
     VkDeviceCreateInfo ci{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
+    if (pd_.props.apiVersion >= VK_API_VERSION_1_2 && inst_->api_version() >= VK_API_VERSION_1_2) {
+        f2.pNext = &f12;
+        if (pd_.props.apiVersion >= VK_API_VERSION_1_3 && inst_->api_version() >= VK_API_VERSION_1_3) f12.pNext = &f13;
+        ci.pNext = &f2;
+    } else {
+        pd_.features.fp16 = pd_.features.int8 = pd_.features.dot = false;  // no way to enable them
+    }
     ci.queueCreateInfoCount = 1;
     ci.pQueueCreateInfos = &qi;
     VkResult r = vkCreateDevice(pd_.handle, &ci, nullptr, &dev_);
@@ -93,6 +110,7 @@ Status Device::init() {
     overlap_ = std::min({bind_limit_, seg_max_ / 2, size_t(256) << 20}) & ~(align_ - 1);
     max_piece_ = std::min(bind_limit_ - align_ - kPad, overlap_);
     mem_cap_ = env_u64("HEARTH_VULKAN_MAX_MEMORY");
+    attn_chunk_ = size_t(env_u64("HEARTH_VULKAN_ATTN_CHUNK"));
     return {};
 }
 
@@ -197,6 +215,8 @@ void Device::release(std::vector<Segment>& segs, size_t) {
     for (auto& s : segs) { allocated_ -= s.alloc; destroy_segment(s); }
 }
 
+uint64_t Device::memory_free() const { return query_memory_free(pd_, allocated_, mem_cap_); }
+
 Binding Device::resolve(const Buffer* b, size_t off, size_t len) const {
     Binding out;
     const auto* vb = dynamic_cast<const VkBuf*>(b);
@@ -288,6 +308,7 @@ void Device::dispatch(const std::string& shader, uint32_t nbind, const Binding* 
     if (gx > lim[0] || gy > lim[1] || gz > lim[2]) return set_error("Vulkan: " + shader + ": grid too large for this device");
     op.gx = gx; op.gy = gy; op.gz = gz;
     ops_.push_back(std::move(op));
+    ++pipelines_.at(shader).uses;
 }
 
 void Device::copy(const Buffer* src, size_t src_off, const Buffer* dst, size_t dst_off, size_t len) {

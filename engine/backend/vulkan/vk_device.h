@@ -10,7 +10,9 @@
 // segments; a shader binding is a window of at most maxStorageBufferRange bytes (128 MiB on
 // lavapipe), so ops on larger tensors are split into pieces that each fit one window.
 // Test switches: HEARTH_VULKAN_MAX_MEMORY (bytes of device memory this device may allocate),
-// HEARTH_VULKAN_MAX_BINDING and HEARTH_VULKAN_MAX_SEGMENT (smaller limits to exercise splitting).
+// HEARTH_VULKAN_MAX_BINDING and HEARTH_VULKAN_MAX_SEGMENT (smaller limits to exercise splitting),
+// HEARTH_VULKAN_ATTN_CHUNK (cells per workgroup of split attention, to put split boundaries at
+// small n_kv in tests).
 #pragma once
 
 #include <vulkan/vulkan.h>
@@ -66,6 +68,7 @@ struct Pipeline {
     VkPipelineLayout layout = VK_NULL_HANDLE;
     VkPipeline pipe = VK_NULL_HANDLE;
     uint32_t nbind = 0;
+    uint64_t uses = 0;  // dispatches recorded with it (tests check which variant ran)
 };
 
 constexpr int kMaxBindings = 6;
@@ -91,6 +94,10 @@ public:
 
     const PhysicalDevice& physical() const { return pd_; }
     bool use_subgroup() const { return pd_.features.subgroup; }
+    // The (masked) features this device was opened with: each one is enabled on the VkDevice.
+    const Features& features() const { return pd_.features; }
+    // Cells per workgroup of split attention (0 = the backend's default).
+    size_t attn_chunk() const { return attn_chunk_; }
 
     // ---- memory
     Result<BufferPtr> create_buffer(size_t bytes);
@@ -99,6 +106,16 @@ public:
     size_t max_piece() const { return max_piece_; }
     Binding resolve(const Buffer* b, size_t off, size_t len) const;
     uint64_t allocated() const { return allocated_; }
+    // How many dispatches of the named shader were recorded so far (0 if never built).
+    uint64_t shader_uses(const std::string& name) const {
+        auto it = pipelines_.find(name);
+        return it == pipelines_.end() ? 0 : it->second.uses;
+    }
+    // Device-local bytes Hearth could still allocate now: the driver's budget (VK_EXT_memory_budget,
+    // which already counts what this process holds) or else the heap size minus what Hearth has
+    // allocated (for a CPU implementation also at most the host's MemAvailable); never more than
+    // HEARTH_VULKAN_MAX_MEMORY minus what is allocated.
+    uint64_t memory_free() const;
 
     // ---- recording (all asynchronous until flush)
     void dispatch(const std::string& shader, uint32_t nbind, const Binding* binds, const void* push, size_t push_bytes,
@@ -134,6 +151,7 @@ private:
     uint32_t mem_device_ = UINT32_MAX, mem_host_ = UINT32_MAX;
     size_t align_ = 256, bind_limit_ = 0, seg_max_ = 0, overlap_ = 0, max_piece_ = 0;
     uint64_t mem_cap_ = 0, allocated_ = 0;
+    size_t attn_chunk_ = 0;
 
     std::map<std::string, Pipeline> pipelines_;
     std::vector<Op> ops_;

@@ -119,21 +119,51 @@ PhysicalDevice probe(VkPhysicalDevice pd) {
         if (d.queue_family == UINT32_MAX || !(qs[i].queueFlags & VK_QUEUE_GRAPHICS_BIT)) d.queue_family = i;
     }
 
-    VkPhysicalDeviceMemoryBudgetPropertiesEXT budget{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
-    VkPhysicalDeviceMemoryProperties2 mp{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2};
-    const bool has_budget = has_extension(pd, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
-    if (has_budget) mp.pNext = &budget;
-    vkGetPhysicalDeviceMemoryProperties2(pd, &mp);
-    for (uint32_t h = 0; h < mp.memoryProperties.memoryHeapCount; ++h) {
-        if (!(mp.memoryProperties.memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)) continue;
-        d.memory_total += mp.memoryProperties.memoryHeaps[h].size;
-        d.memory_free += has_budget ? (budget.heapBudget[h] > budget.heapUsage[h] ? budget.heapBudget[h] - budget.heapUsage[h] : 0)
-                                    : mp.memoryProperties.memoryHeaps[h].size;
-    }
+    d.has_budget = has_extension(pd, VK_EXT_MEMORY_BUDGET_EXTENSION_NAME);
+    VkPhysicalDeviceMemoryProperties mp;
+    vkGetPhysicalDeviceMemoryProperties(pd, &mp);
+    for (uint32_t h = 0; h < mp.memoryHeapCount; ++h)
+        if (mp.memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT) d.memory_total += mp.memoryHeaps[h].size;
+    d.memory_free = query_memory_free(d, 0, 0);
     return d;
 }
 
+// MemAvailable of /proc/meminfo in bytes, 0 when unknown (not Linux).
+uint64_t host_available() {
+    std::FILE* f = std::fopen("/proc/meminfo", "r");
+    if (!f) return 0;
+    char line[256];
+    unsigned long long kb = 0;
+    while (std::fgets(line, sizeof line, f))
+        if (std::sscanf(line, "MemAvailable: %llu kB", &kb) == 1) break;
+    std::fclose(f);
+    return uint64_t(kb) * 1024;
+}
+
 }  // namespace
+
+uint64_t query_memory_free(const PhysicalDevice& pd, uint64_t allocated, uint64_t cap) {
+    VkPhysicalDeviceMemoryBudgetPropertiesEXT budget{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_BUDGET_PROPERTIES_EXT};
+    VkPhysicalDeviceMemoryProperties2 mp{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MEMORY_PROPERTIES_2};
+    if (pd.has_budget) mp.pNext = &budget;
+    vkGetPhysicalDeviceMemoryProperties2(pd.handle, &mp);
+    uint64_t free = 0;
+    for (uint32_t h = 0; h < mp.memoryProperties.memoryHeapCount; ++h) {
+        if (!(mp.memoryProperties.memoryHeaps[h].flags & VK_MEMORY_HEAP_DEVICE_LOCAL_BIT)) continue;
+        // the budget's usage already includes this process's allocations
+        if (pd.has_budget) free += budget.heapBudget[h] > budget.heapUsage[h] ? budget.heapBudget[h] - budget.heapUsage[h] : 0;
+        else free += mp.memoryProperties.memoryHeaps[h].size;
+    }
+    if (!pd.has_budget) {
+        free = free > allocated ? free - allocated : 0;
+        // a CPU implementation (and an integrated GPU) allocates from system memory: the heap size
+        // is not what is free there
+        if (pd.type == "cpu-implementation" || pd.type == "integrated")
+            if (uint64_t avail = host_available()) free = std::min(free, avail);
+    }
+    if (cap) free = std::min(free, cap > allocated ? cap - allocated : 0);
+    return free;
+}
 
 std::string Features::describe() const {
     std::string s;
@@ -152,7 +182,8 @@ DeviceInfo PhysicalDevice::info(int index) const {
     i.type = type;
     i.driver = driver;
     i.memory_total = memory_total;
-    i.memory_free = memory_free;
+    const char* cap = std::getenv("HEARTH_VULKAN_MAX_MEMORY");  // the cap a backend created now would get
+    i.memory_free = query_memory_free(*this, 0, cap ? std::strtoull(cap, nullptr, 10) : 0);
     const uint32_t v = props.apiVersion;
     i.details = "Vulkan " + std::to_string(VK_API_VERSION_MAJOR(v)) + "." + std::to_string(VK_API_VERSION_MINOR(v)) + "." +
                 std::to_string(VK_API_VERSION_PATCH(v)) + ", subgroup size " + std::to_string(subgroup_size) + ", " +

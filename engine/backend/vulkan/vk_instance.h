@@ -34,7 +34,8 @@ struct PhysicalDevice {
     Features features;  // after HEARTH_VULKAN_MASK_FEATURES
     uint32_t subgroup_size = 0;
     uint32_t queue_family = 0;  // a compute-capable family
-    uint64_t memory_total = 0, memory_free = 0;
+    uint64_t memory_total = 0, memory_free = 0;  // device-local heaps, at probe time
+    bool has_budget = false;                     // VK_EXT_memory_budget is supported
     std::string driver;
     std::string type;  // DeviceInfo::type
     int rank = 0;      // lower is preferred
@@ -64,6 +65,11 @@ std::vector<std::string> validation_messages();
 bool validation_enabled();
 
 std::string vk_result_name(VkResult r);
+
+// The device-local bytes free on pd now (VK_EXT_memory_budget where present, else the heap size
+// minus `allocated`; a CPU implementation or integrated GPU is also bounded by the host's
+// MemAvailable), capped by HEARTH_VULKAN_MAX_MEMORY (`cap`, 0 = none) minus `allocated`.
+uint64_t query_memory_free(const PhysicalDevice& pd, uint64_t allocated, uint64_t cap);
 
 // f with the features named in HEARTH_VULKAN_MASK_FEATURES removed (read now, so a test can
 // change it between backends).

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 
 #include "engine/backend/backend.h"
 
@@ -21,6 +22,15 @@ namespace vk {
 // buffers recorded, and recorded command buffers replayed.
 struct Stats { uint64_t submits = 0, recordings = 0, replays = 0, allocated = 0; };
 Stats stats(const Backend& b);  // zeros if b is not a Vulkan backend
+// The device features b's shader variants are chosen by (after HEARTH_VULKAN_MASK_FEATURES):
+//   fp16      F16 tiles in the tiled matmul (F16 and block weights), F16 K/V math in attention
+//   dot       matrix-vector of block weights on 8-bit activations with packed integer dot products
+//   int8      (without dot) the same with 8-bit storage and integer arithmetic
+//   subgroup  subgroup reductions instead of shared-memory trees
+struct Enabled { bool vulkan = false, fp16 = false, int8 = false, dot = false, subgroup = false; };
+Enabled enabled(const Backend& b);
+// Dispatches of one embedded shader ("mul_mvdot_q4_0", "attention_f16_h_split", …) recorded so far.
+uint64_t shader_uses(const Backend& b, const std::string& shader);
 }  // namespace vk
 
 }  // namespace hearth
