@@ -12,7 +12,10 @@
 //   length of the generation. Effective bandwidth = bytes/token x tokens/s.
 // - Peak RSS: the largest resident set (total, and anonymous = RssAnon) sampled after loading and
 //   after every pp/tg run (scratch buffers stay allocated, so every high point is seen).
+// - CPU share: process CPU time / (wall time x threads) per run, median; below 1 the machine was
+//   shared (spinning workers count as busy, so it is an upper bound of the useful share).
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <atomic>
@@ -124,6 +127,14 @@ double measure_read_bandwidth(int threads, size_t bytes) {
     return passes[1];
 }
 
+// CPU seconds (user + system) this process has used: with the wall time it tells how much of the
+// machine a run got, which on a shared machine is less than `threads` cores.
+double process_cpu_seconds() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + 1e-6 * double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
+
 double median(std::vector<double> v) {
     if (v.empty()) return 0;
     std::sort(v.begin(), v.end());
@@ -202,21 +213,31 @@ int run_bench(const std::vector<std::string>& argv) {
         peak.anon_mb = std::max(peak.anon_mb, r.anon_mb);
         peak.file_mb = std::max(peak.file_mb, r.file_mb);
     };
+    // Each run also records the share of `threads` cores it got (process CPU time / (wall x threads)).
+    std::vector<double> pp_share, tg_share;
     auto run_pp = [&]() -> Result<double> {
         const auto t0 = Clock::now();
+        const double c0 = process_cpu_seconds();
         HEARTH_RETURN_IF_ERROR((*ctx)->eval(prompt.data(), n_prompt, 0, 1, &logits));
-        return seconds_since(t0);
+        const double wall = seconds_since(t0);
+        pp_share.push_back((process_cpu_seconds() - c0) / (wall * threads));
+        return wall;
     };
     auto run_tg = [&]() -> Result<double> {
         const auto t0 = Clock::now();
+        const double c0 = process_cpu_seconds();
         for (int i = 0; i < n_gen; ++i) HEARTH_RETURN_IF_ERROR((*ctx)->eval(&gen[size_t(i)], 1, i, 1, &logits));
-        return seconds_since(t0);
+        const double wall = seconds_since(t0);
+        tg_share.push_back((process_cpu_seconds() - c0) / (wall * threads));
+        return wall;
     };
 
     // Warm-up: pages the weights in from the file, sizes the scratch buffers.
     if (n_prompt > 0) { auto w = run_pp(); if (!w.ok()) return fail("bench: " + w.message()); }
     if (n_gen > 0) { auto w = run_tg(); if (!w.ok()) return fail("bench: " + w.message()); }
     sample_rss();
+    pp_share.clear();
+    tg_share.clear();
 
     const size_t bw_bytes = size_t(512) << 20;
     std::vector<double> pp_tps, tg_tps, bw;
@@ -273,6 +294,9 @@ int run_bench(const std::vector<std::string>& argv) {
         o.set("peak_rss_anon_mb", peak.anon_mb);
         o.set("peak_rss_file_mb", peak.file_mb);
         o.set("loadavg_1min", load1);
+        // share of the `threads` cores the runs got (1 = every thread had a core all the time)
+        o.set("pp_cpu_share", median(pp_share));
+        o.set("tg_cpu_share", median(tg_share));
         std::printf("%s\n", o.dump().c_str());
     } else {
         std::printf("model      %s (%s)\n", model_path->c_str(), (*model)->hparams().arch.c_str());
@@ -290,7 +314,8 @@ int run_bench(const std::vector<std::string>& argv) {
                     bw.size(), mn(bw), mx(bw));
         std::printf("peak RSS   %8.1f MB total, %.1f MB anonymous, %.1f MB file-backed (mmapped weights)\n", peak.total_mb,
                     peak.anon_mb, peak.file_mb);
-        std::printf("load avg   %s (1 min)\n", load1.c_str());
+        std::printf("load avg   %s (1 min); the runs got %.0f%% (pp) and %.0f%% (tg) of %d cores\n", load1.c_str(),
+                    100 * median(pp_share), 100 * median(tg_share), threads);
     }
     return 0;
 }
