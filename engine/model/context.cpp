@@ -22,52 +22,75 @@ Result<std::unique_ptr<ModelContext>> ModelContext::create(const Model& model, i
     if (kv_type != GgmlType::F16 && kv_type != GgmlType::F32) return make_error("KV cache type must be f16 or f32");
     std::unique_ptr<ModelContext> c(new ModelContext());
     c->model_ = &model;
-    c->be_ = &model.backend();
     c->n_ctx_ = (n_ctx + kKvBlockTokens - 1) / kKvBlockTokens * kKvBlockTokens;
     c->n_batch_ = std::min(n_batch, c->n_ctx_);
-
-    KvCacheDesc d;
-    d.n_layer = h.n_layer;
-    d.n_kv_head = h.n_kv_head;
-    d.head_dim = h.head_dim;
-    d.n_ctx = c->n_ctx_;
-    d.type = kv_type;
-    auto kv = c->be_->create_kv_cache(d);
-    if (!kv.ok()) return kv.status();
-    c->kv_ = std::move(*kv);
-
-    // One activation buffer, carved into per-role tensors of n_batch rows.
-    const int64_t B = c->n_batch_;
-    struct Part { Tensor* t; GgmlType type; int64_t rows, cols; };
-    const Part parts[] = {
-        {&c->ids_, GgmlType::I32, 1, B},     {&c->pos_, GgmlType::I32, 1, B}, {&c->sampled_, GgmlType::I32, 1, 1},
-        {&c->x_, GgmlType::F32, B, h.n_embd}, {&c->xb_, GgmlType::F32, B, h.n_embd},
-        {&c->q_, GgmlType::F32, B, h.q_dim()}, {&c->k_, GgmlType::F32, B, h.kv_dim()},
-        {&c->v_, GgmlType::F32, B, h.kv_dim()}, {&c->attn_, GgmlType::F32, B, h.q_dim()},
-        {&c->gate_, GgmlType::F32, B, h.n_ff}, {&c->up_, GgmlType::F32, B, h.n_ff},
-    };
-    size_t total = 0;
-    for (const Part& p : parts) total += (row_bytes(p.type, p.cols) * size_t(p.rows) + 255) / 256 * 256;
-    auto buf = c->be_->alloc(total, BufferUsage::Activations);
-    if (!buf.ok()) return buf.status();
-    c->act_buf_ = *buf;
-    size_t off = 0;
-    for (const Part& p : parts) {
-        *p.t = make_tensor(c->act_buf_.get(), off, p.type, p.rows, p.cols);
-        off += (p.t->bytes() + 255) / 256 * 256;
+    // One stage per run of consecutive layers on the same backend.
+    const auto& layers = model.layers();
+    for (int l = 0; l < h.n_layer;) {
+        int e = l;
+        while (e < h.n_layer && layers[size_t(e)].backend == layers[size_t(l)].backend) ++e;
+        HEARTH_RETURN_IF_ERROR(c->add_stage(*layers[size_t(l)].backend, l, e - l, kv_type));
+        l = e;
     }
+    if (c->stages_.empty()) return make_error("the model has no layers");
     HEARTH_RETURN_IF_ERROR(c->alloc_logits(1));
     return c;
 }
 
+Status ModelContext::add_stage(Backend& be, int first_layer, int n_layers, GgmlType kv_type) {
+    const ModelHParams& h = model_->hparams();
+    Stage s;
+    s.be = &be;
+    s.first_layer = first_layer;
+    s.n_layers = n_layers;
+    s.rope = model_->rope_params(be);
+    KvCacheDesc d;
+    d.n_layer = n_layers;
+    d.n_kv_head = h.n_kv_head;
+    d.head_dim = h.head_dim;
+    d.n_ctx = n_ctx_;
+    d.type = kv_type;
+    auto kv = be.create_kv_cache(d);
+    if (!kv.ok()) return make_error("KV cache for layers " + std::to_string(first_layer) + ".." +
+                                    std::to_string(first_layer + n_layers - 1) + " on " + be.device().backend + ": " + kv.message());
+    s.kv = std::move(*kv);
+
+    // One activation buffer, carved into per-role tensors of n_batch rows.
+    const int64_t B = n_batch_;
+    struct Part { Tensor* t; GgmlType type; int64_t rows, cols; };
+    const Part parts[] = {
+        {&s.ids, GgmlType::I32, 1, B},     {&s.pos, GgmlType::I32, 1, B}, {&s.sampled, GgmlType::I32, 1, 1},
+        {&s.x, GgmlType::F32, B, h.n_embd}, {&s.xb, GgmlType::F32, B, h.n_embd},
+        {&s.q, GgmlType::F32, B, h.q_dim()}, {&s.k, GgmlType::F32, B, h.kv_dim()},
+        {&s.v, GgmlType::F32, B, h.kv_dim()}, {&s.attn, GgmlType::F32, B, h.q_dim()},
+        {&s.gate, GgmlType::F32, B, h.n_ff}, {&s.up, GgmlType::F32, B, h.n_ff},
+    };
+    size_t total = 0;
+    for (const Part& p : parts) total += (row_bytes(p.type, p.cols) * size_t(p.rows) + 255) / 256 * 256;
+    auto buf = be.alloc(total, BufferUsage::Activations);
+    if (!buf.ok()) return make_error("activation buffers on " + be.device().backend + ": " + buf.message());
+    s.act_buf = *buf;
+    size_t off = 0;
+    for (const Part& p : parts) {
+        *p.t = make_tensor(s.act_buf.get(), off, p.type, p.rows, p.cols);
+        off += (p.t->bytes() + 255) / 256 * 256;
+    }
+    stages_.push_back(std::move(s));
+    return {};
+}
+
 uint64_t ModelContext::kv_bytes() const {
-    const KvCacheDesc& d = kv_->desc();
-    return 2ull * d.n_layer * d.n_blocks() * kKvBlockTokens * d.n_kv_head * d.head_dim * (d.type == GgmlType::F16 ? 2 : 4);
+    uint64_t total = 0;
+    for (const Stage& s : stages_) {
+        const KvCacheDesc& d = s.kv->desc();
+        total += 2ull * d.n_layer * d.n_blocks() * kKvBlockTokens * d.n_kv_head * d.head_dim * (d.type == GgmlType::F16 ? 2 : 4);
+    }
+    return total;
 }
 
 Status ModelContext::alloc_logits(int rows) {
     if (rows <= logit_rows_) return {};
-    auto buf = be_->alloc(size_t(rows) * size_t(n_vocab()) * 4, BufferUsage::Activations);
+    auto buf = stages_.back().be->alloc(size_t(rows) * size_t(n_vocab()) * 4, BufferUsage::Activations);
     if (!buf.ok()) return buf.status();
     logit_buf_ = *buf;
     logit_rows_ = rows;
@@ -92,63 +115,76 @@ Status ModelContext::eval(const int32_t* tokens, int n, int pos0, int n_out, std
         const int nb = std::min(n_batch_, n - start);
         pos_host_.resize(size_t(nb));
         for (int i = 0; i < nb; ++i) pos_host_[size_t(i)] = pos0 + start + i;
-        HEARTH_RETURN_IF_ERROR(be_->upload(first_cols(ids_, nb), tokens + start));
-        HEARTH_RETURN_IF_ERROR(be_->upload(first_cols(pos_, nb), pos_host_.data()));
+        HEARTH_RETURN_IF_ERROR(stages_.front().be->upload(first_cols(stages_.front().ids, nb), tokens + start));
+        for (Stage& s : stages_) HEARTH_RETURN_IF_ERROR(s.be->upload(first_cols(s.pos, nb), pos_host_.data()));
         const int first_out = std::max(first_out_global - start, 0);
         const int n_rows_out = first_out < nb ? nb - first_out : 0;
         if (n_rows_out > 0) HEARTH_RETURN_IF_ERROR(alloc_logits(n_rows_out));
-        forward(nb, pos0 + start, n_rows_out > 0 ? first_out : nb);
+        HEARTH_RETURN_IF_ERROR(forward(nb, pos0 + start, n_rows_out > 0 ? first_out : nb));
         if (n_rows_out > 0) last_logit_row_ = n_rows_out - 1;
         if (n_rows_out > 0 && logits) {
             const size_t done = size_t(std::max(start - first_out_global, 0));
-            HEARTH_RETURN_IF_ERROR(be_->download(logits_.row_range(0, n_rows_out), logits->data() + done * size_t(n_vocab())));
+            HEARTH_RETURN_IF_ERROR(stages_.back().be->download(logits_.row_range(0, n_rows_out),
+                                                               logits->data() + done * size_t(n_vocab())));
         }
     }
     return {};
 }
 
-void ModelContext::forward(int n, int pos0, int first_out) {
+Status ModelContext::forward(int n, int pos0, int first_out) {
     const ModelHParams& h = model_->hparams();
-    Backend& be = *be_;
-    const RopeParams rope = model_->rope_params();
     const float scale = float(1.0 / std::sqrt(double(h.head_dim)));
-    const Tensor ids = first_cols(ids_, n), pos = first_cols(pos_, n);
-    Tensor x = x_.row_range(0, n), xb = xb_.row_range(0, n), q = q_.row_range(0, n), k = k_.row_range(0, n),
-           v = v_.row_range(0, n), attn = attn_.row_range(0, n), gate = gate_.row_range(0, n), up = up_.row_range(0, n);
-
-    be.get_rows(model_->tok_embd(), ids, x);
-    for (const LayerWeights& L : model_->layers()) {
-        const int layer = int(&L - model_->layers().data());
-        be.rms_norm(x, L.attn_norm, h.rms_eps, xb);
-        be.matmul(L.wq, xb, q, L.has_qkv_bias ? &L.bq : nullptr);
-        be.matmul(L.wk, xb, k, L.has_qkv_bias ? &L.bk : nullptr);
-        be.matmul(L.wv, xb, v, L.has_qkv_bias ? &L.bv : nullptr);
-        be.rope(q, pos, rope);
-        be.rope(k, pos, rope);
-        be.kv_store(*kv_, layer, k, v, pos);
-        be.attention(q, *kv_, layer, pos, pos0 + n, scale, attn);
-        be.matmul(L.wo, attn, xb);
-        be.add(x, xb, x);
-        be.rms_norm(x, L.ffn_norm, h.rms_eps, xb);
-        be.matmul(L.w_gate, xb, gate);
-        be.matmul(L.w_up, xb, up);
-        be.silu_mul(gate, up, gate);
-        be.matmul(L.w_down, gate, xb);
-        be.add(x, xb, x);
+    for (size_t si = 0; si < stages_.size(); ++si) {
+        Stage& s = stages_[si];
+        Backend& be = *s.be;
+        const Tensor pos = first_cols(s.pos, n);
+        Tensor x = s.x.row_range(0, n), xb = s.xb.row_range(0, n), q = s.q.row_range(0, n), k = s.k.row_range(0, n),
+               v = s.v.row_range(0, n), attn = s.attn.row_range(0, n), gate = s.gate.row_range(0, n),
+               up = s.up.row_range(0, n);
+        if (si == 0) {
+            be.get_rows(model_->tok_embd(), first_cols(s.ids, n), x);
+        } else {  // the hidden state comes from the previous stage's backend
+            const Stage& prev = stages_[si - 1];
+            handoff_.resize(size_t(n) * size_t(h.n_embd));
+            HEARTH_RETURN_IF_ERROR(prev.be->download(prev.x.row_range(0, n), handoff_.data()));
+            HEARTH_RETURN_IF_ERROR(be.upload(x, handoff_.data()));
+        }
+        for (int li = 0; li < s.n_layers; ++li) {
+            const LayerWeights& L = model_->layers()[size_t(s.first_layer + li)];
+            be.rms_norm(x, L.attn_norm, h.rms_eps, xb);
+            be.matmul(L.wq, xb, q, L.has_qkv_bias ? &L.bq : nullptr);
+            be.matmul(L.wk, xb, k, L.has_qkv_bias ? &L.bk : nullptr);
+            be.matmul(L.wv, xb, v, L.has_qkv_bias ? &L.bv : nullptr);
+            be.rope(q, pos, s.rope);
+            be.rope(k, pos, s.rope);
+            be.kv_store(*s.kv, li, k, v, pos);
+            be.attention(q, *s.kv, li, pos, pos0 + n, scale, attn);
+            be.matmul(L.wo, attn, xb);
+            be.add(x, xb, x);
+            be.rms_norm(x, L.ffn_norm, h.rms_eps, xb);
+            be.matmul(L.w_gate, xb, gate);
+            be.matmul(L.w_up, xb, up);
+            be.silu_mul(gate, up, gate);
+            be.matmul(L.w_down, gate, xb);
+            be.add(x, xb, x);
+        }
     }
-    if (first_out >= n) return;
+    if (first_out >= n) return {};
     // Only the rows whose logits are wanted go through the output norm and the vocabulary matmul.
+    Stage& s = stages_.back();
     const int n_out = n - first_out;
-    Tensor xo = x.row_range(first_out, n_out), xbo = xb.row_range(first_out, n_out);
-    be.rms_norm(xo, model_->output_norm(), h.rms_eps, xbo);
-    be.matmul(model_->output(), xbo, logits_.row_range(0, n_out));
+    Tensor xo = s.x.row_range(first_out, n_out), xbo = s.xb.row_range(first_out, n_out);
+    s.be->rms_norm(xo, model_->output_norm(), h.rms_eps, xbo);
+    s.be->matmul(model_->output(), xbo, logits_.row_range(0, n_out));
+    return {};
 }
 
 Result<int32_t> ModelContext::sample_last(int k, float temperature, double u) {
     if (last_logit_row_ < 0) return make_error("no logits to sample from: evaluate a token first");
-    HEARTH_RETURN_IF_ERROR(be_->sample_top_k(logits_.row_range(last_logit_row_, 1), k, temperature, {u}, sampled_));
+    Stage& s = stages_.back();
+    HEARTH_RETURN_IF_ERROR(s.be->sample_top_k(logits_.row_range(last_logit_row_, 1), k, temperature, {u}, s.sampled));
     int32_t id = 0;
-    HEARTH_RETURN_IF_ERROR(be_->download(sampled_, &id));
+    HEARTH_RETURN_IF_ERROR(s.be->download(s.sampled, &id));
     if (id < 0 || id >= n_vocab()) return make_error("the backend sampled token id " + std::to_string(id) + ", outside the vocabulary");
     return id;
 }
@@ -157,7 +193,7 @@ Status ModelContext::kv_shift(int keep, int discard, int n_used) {
     if (keep < 0 || discard <= 0 || keep + discard > n_used || n_used > n_ctx_)
         return make_error("invalid context shift (keep " + std::to_string(keep) + ", discard " + std::to_string(discard) +
                           ", used " + std::to_string(n_used) + ")");
-    be_->kv_shift(*kv_, keep, discard, n_used, model_->rope_params());
+    for (Stage& s : stages_) s.be->kv_shift(*s.kv, keep, discard, n_used, s.rope);
     return {};
 }
 

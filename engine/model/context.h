@@ -1,6 +1,10 @@
 // One sequence's inference state over a Model: the KV cache (n_ctx cells, paged as backend.h
 // documents) and the activation buffers, allocated once and sized by the maximum batch. The
 // forward pass is written once over the Backend ops, for llama and qwen2 alike.
+//
+// A split model (Model::is_split) runs as two stages, each with its own KV cache (its layers only)
+// and activations on its own backend; between them the hidden state of the batch goes through
+// host memory (n × n_embd floats, once per batch).
 #pragma once
 
 #include <memory>
@@ -31,21 +35,32 @@ public:
     int n_ctx() const { return n_ctx_; }
     int n_vocab() const { return model_->hparams().n_vocab; }
     const Model& model() const { return *model_; }
-    KvCache& kv_cache() { return *kv_; }
     uint64_t kv_bytes() const;
 
 private:
+    // The layers [first_layer, first_layer + n_layers) that run on one backend, with their state.
+    struct Stage {
+        Backend* be = nullptr;
+        int first_layer = 0, n_layers = 0;
+        RopeParams rope;
+        std::unique_ptr<KvCache> kv;
+        BufferPtr act_buf;
+        Tensor ids, pos, sampled, x, xb, q, k, v, attn, gate, up;
+    };
+
     ModelContext() = default;
+    Status add_stage(Backend& be, int first_layer, int n_layers, GgmlType kv_type);
     Status alloc_logits(int rows);
-    void forward(int n, int pos0, int first_out);  // tokens and positions already uploaded
+    // Tokens and positions already uploaded to every stage.
+    Status forward(int n, int pos0, int first_out);
 
     const Model* model_ = nullptr;
-    Backend* be_ = nullptr;
     int n_ctx_ = 0, n_batch_ = 0, logit_rows_ = 0, last_logit_row_ = -1;
-    std::unique_ptr<KvCache> kv_;
-    BufferPtr act_buf_, logit_buf_;
-    Tensor ids_, pos_, sampled_, x_, xb_, q_, k_, v_, attn_, gate_, up_, logits_;
+    std::vector<Stage> stages_;    // in layer order; the last one computes the logits
+    BufferPtr logit_buf_;
+    Tensor logits_;
     std::vector<int32_t> pos_host_;
+    std::vector<float> handoff_;   // hidden state between stages
 };
 
 }  // namespace hearth

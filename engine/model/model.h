@@ -2,6 +2,11 @@
 // imported from the mmapped GGUF (Backend::import_host: CPU backends wrap the mapping, device
 // backends copy), each in its own stored type. Every tensor's presence and shape is checked
 // against the hyperparameters before use, with an error naming the tensor.
+//
+// Layer split: with a `host` backend and n_gpu_layers < n_layer, layers [0, n_gpu_layers) live on
+// the main (device) backend and the rest on `host`; the embedding lookup runs where layer 0 runs
+// and the output norm + vocabulary matrix where the last layer runs (llama.cpp's placement). A
+// tensor needed on both sides (a tied embedding, rope_freqs) is imported on both.
 #pragma once
 
 #include <functional>
@@ -20,43 +25,52 @@ struct LayerWeights {
     Tensor bq, bk, bv;  // valid when has_qkv_bias
     bool has_qkv_bias = false;
     Tensor ffn_norm, w_gate, w_up, w_down;
-    // Extension point for layer split: the backend this layer's ops run on (today always the
-    // model's backend; a split would give some layers another backend and copy the hidden state).
-    Backend* backend = nullptr;
+    Backend* backend = nullptr;  // where this layer's weights live and its ops run (layer split)
 };
 
 class Model {
 public:
     // Loads the weights of `file` (which must outlive the model) into `backend` (which must too).
     // `progress(fraction)` returning false cancels loading with an error.
+    // With `host` and 0 <= n_gpu_layers < n_layer, layers from n_gpu_layers on run on `host`.
     static Result<std::unique_ptr<Model>> load(const gguf::File& file, Backend& backend,
-                                               const std::function<bool(float)>& progress = {});
+                                               const std::function<bool(float)>& progress = {},
+                                               Backend* host = nullptr, int n_gpu_layers = -1);
 
     const ModelHParams& hparams() const { return hp_; }
-    Backend& backend() const { return *backend_; }
+    Backend& backend() const { return *backend_; }          // the main backend
+    Backend& input_backend() const { return *input_be_; }   // runs the embedding lookup (layer 0's)
+    Backend& output_backend() const { return *output_be_; } // runs the output norm and matrix (last layer's)
+    int n_gpu_layers() const { return n_main_layers_; }     // layers on backend(); n_layer when not split
+    bool is_split() const { return n_main_layers_ < hp_.n_layer; }
     const gguf::File& file() const { return *file_; }
 
-    const Tensor& tok_embd() const { return tok_embd_; }
-    const Tensor& output_norm() const { return output_norm_; }
-    const Tensor& output() const { return output_; }  // token_embd when the output is tied
+    const Tensor& tok_embd() const { return tok_embd_; }         // on input_backend()
+    const Tensor& output_norm() const { return output_norm_; }   // on output_backend()
+    const Tensor& output() const { return output_; }  // token_embd when the output is tied; on output_backend()
     bool tied_output() const { return tied_; }
-    const Tensor* rope_freqs() const { return has_rope_freqs_ ? &rope_freqs_ : nullptr; }
     const std::vector<LayerWeights>& layers() const { return layers_; }
 
-    // RoPE parameters with freq_factors pointing at rope_freqs.weight when the model has it.
-    RopeParams rope_params() const;
+    // RoPE parameters for ops on `be`, with freq_factors pointing at rope_freqs.weight on that
+    // backend when the model has it.
+    RopeParams rope_params(const Backend& be) const;
+    RopeParams rope_params() const { return rope_params(*backend_); }
     uint64_t n_params() const { return n_params_; }
     uint64_t weight_bytes() const { return weight_bytes_; }
 
 private:
     Model() = default;
-    Result<Tensor> import(const std::string& name, std::vector<int64_t> shape, bool matrix, bool required = true);
+    Result<Tensor> import(Backend& be, const std::string& name, std::vector<int64_t> shape, bool matrix,
+                          bool count = true);
 
     const gguf::File* file_ = nullptr;
     Backend* backend_ = nullptr;
+    Backend *input_be_ = nullptr, *output_be_ = nullptr;
+    int n_main_layers_ = 0;
     ModelHParams hp_;
-    Tensor tok_embd_, output_norm_, output_, rope_freqs_;
-    bool tied_ = false, has_rope_freqs_ = false;
+    Tensor tok_embd_, output_norm_, output_;
+    std::vector<std::pair<const Backend*, Tensor>> rope_freqs_;  // one copy per backend that runs layers
+    bool tied_ = false;
     std::vector<LayerWeights> layers_;
     std::vector<BufferPtr> buffers_;
     uint64_t n_params_ = 0, weight_bytes_ = 0, loaded_bytes_ = 0, total_bytes_ = 0;

@@ -9,6 +9,7 @@
 #include "engine/gguf/gguf.h"
 #include "engine/model/context.h"
 #include "engine/model/model.h"
+#include "engine/model/placement.h"
 #include "engine/sampling/sampler.h"
 #include "engine/sampling/stop_strings.h"
 #include "engine/session/chat_render.h"
@@ -56,7 +57,7 @@ private:
     Status shift(int keep, int discard);
 
     std::unique_ptr<gguf::File> file_;
-    std::unique_ptr<Backend> backend_;
+    Placement placement_;  // the backend(s); declared before the model and context that use them
     std::unique_ptr<Model> model_;
     std::unique_ptr<ModelContext> ctx_;
     std::unique_ptr<tokenizer::Tokenizer> tok_;
@@ -71,21 +72,29 @@ Status SessionImpl::init(const ModelOptions& opt, const ProgressFn& progress) {
     auto file = gguf::File::open(opt.path);
     if (!file.ok()) return file.status();
     file_ = std::move(*file);
-    BackendOptions bo;
-    bo.n_threads = opt.n_threads;
-    auto be = create_backend(opt.backend, opt.device, bo);
-    if (!be.ok()) return be.status();
-    backend_ = std::move(*be);
+    auto hp = read_hparams(*file_);
+    if (!hp.ok()) return make_error(opt.path + ": " + hp.message());
+    n_ctx_ = opt.n_ctx > 0 ? std::min(opt.n_ctx, hp->n_ctx_train) : hp->n_ctx_train;
+    PlacementOptions po;
+    po.backend = opt.backend;
+    po.device = opt.device;
+    po.n_threads = opt.n_threads;
+    po.gpu_layers = opt.gpu_layers;
+    po.n_ctx = n_ctx_;
+    po.kv_type = opt.kv_type == "f32" ? GgmlType::F32 : GgmlType::F16;
+    auto placed = place_model(*file_, po);
+    if (!placed.ok()) return placed.status();
+    placement_ = std::move(*placed);
     auto tok = tokenizer::Tokenizer::from_gguf(*file_);
     if (!tok.ok()) return make_error(opt.path + ": vocabulary: " + tok.message());
     tok_ = std::move(*tok);
     // Loading is most of the time; the last 2% are the context and the KV cache.
-    auto model = Model::load(*file_, *backend_, [&](float f) { return !progress || progress(0.98f * f); });
+    auto model = Model::load(*file_, *placement_.main, [&](float f) { return !progress || progress(0.98f * f); },
+                             placement_.host_or_null(), placement_.n_gpu_layers);
     if (!model.ok()) return model.status();
     model_ = std::move(*model);
     const ModelHParams& h = model_->hparams();
-    n_ctx_ = opt.n_ctx > 0 ? std::min(opt.n_ctx, h.n_ctx_train) : h.n_ctx_train;
-    auto ctx = ModelContext::create(*model_, n_ctx_, opt.kv_type == "f32" ? GgmlType::F32 : GgmlType::F16);
+    auto ctx = ModelContext::create(*model_, n_ctx_, po.kv_type);
     if (!ctx.ok()) return ctx.status();
     ctx_ = std::move(*ctx);
 
@@ -102,10 +111,12 @@ Status SessionImpl::init(const ModelOptions& opt, const ProgressFn& progress) {
     info_.n_vocab = h.n_vocab;
     if (auto t = file_->get_string("tokenizer.chat_template", ""); t.ok()) info_.chat_template = *t;
     info_.template_has_think = info_.chat_template.find("<think>") != std::string::npos;
-    const DeviceInfo& dev = backend_->device();
+    const DeviceInfo& dev = placement_.main->device();
     const std::string label = dev.backend == "cpu" ? "CPU" : dev.backend == "cuda" ? "CUDA" : dev.backend == "vulkan" ? "Vulkan"
                               : dev.backend == "reference" ? "Reference" : dev.backend;
     info_.backend_description = label + ": " + dev.name + (dev.details.empty() ? "" : " (" + dev.details + ")");
+    if (dev.backend != "cpu" && dev.backend != "reference") info_.backend_description += "; " + placement_.summary;
+    info_.n_gpu_layers = placement_.n_gpu_layers;
     info_.weight_bytes = model_->weight_bytes();
     info_.kv_bytes = ctx_->kv_bytes();
     if (progress && !progress(1.0f)) return make_error("loading cancelled");

@@ -23,7 +23,7 @@ struct ModelOptions {
     std::string backend = "auto";   // see create_backend()
     int device = 0;
     int n_threads = 0;              // 0 = physical cores
-    int gpu_layers = -1;            // -1 = auto
+    int gpu_layers = -1;            // layers on a GPU backend, the rest on the CPU; -1 = as many as fit
 };
 
 struct ModelInfo {
@@ -34,7 +34,8 @@ struct ModelInfo {
     int n_ctx_train = 0, n_ctx = 0, n_layer = 0, n_embd = 0, n_head = 0, n_kv_head = 0, n_vocab = 0;
     std::string chat_template;      // empty = none in the file (ChatML is used)
     bool template_has_think = false;  // the template mentions <think>: a reasoning model
-    std::string backend_description;  // "CPU (AVX2, 2 threads)", "Vulkan: llvmpipe, 22/22 layers"
+    std::string backend_description;  // "CPU (AVX2, 2 threads)", "Vulkan: llvmpipe (…); auto: all 22 layers fit (…)"
+    int n_gpu_layers = 0;             // layers on the main backend (all of them unless split)
     uint64_t weight_bytes = 0, kv_bytes = 0;
 };
 
