@@ -1,6 +1,7 @@
 // Attention over the paged KV cache with an online softmax (flash attention): never more than one
-// 32-cell tile of scores exists per warp. One block = one (token, query head, KV split); its four
-// warps take interleaved 32-cell tiles (one tile = one cache block), scores one cell per lane, then
+// 32-cell tile of scores exists per warp. Prompt batches use k_attention_tiled (K/V tiles in shared
+// memory shared by 8 query tokens); generation uses k_attention, where one block = one (token,
+// query head, KV split) and its four warps take interleaved 32-cell tiles (one tile = one cache block), scores one cell per lane, then
 // accumulate V with lanes across head dimensions (coalesced rows). For long contexts and few tokens
 // (generation) the KV range is split across blocks (flash-decoding) and a second kernel merges the
 // partial (max, sum, acc) triples.
@@ -126,6 +127,99 @@ k_attention(KvLayout L, const E* __restrict__ kc, const E* __restrict__ vc, Attn
     }
 }
 
+// Prompt batches: one block = one query head × a tile of QT consecutive query tokens, one warp per
+// token. Each 32-cell K/V tile (one cache block, contiguous per kv head) is loaded into shared memory
+// once and used by all QT tokens, instead of once per token as k_attention does. K rows are padded
+// by one 32-bit word so the lanes' reads (lane = cell) fall in distinct banks. Each warp keeps its
+// own online softmax over the cells ≤ its token's position; no split, no cross-warp merge.
+template <class E, int DPL, int QT>
+__global__ void __launch_bounds__(32 * QT)
+k_attention_tiled(KvLayout L, const E* __restrict__ kc, const E* __restrict__ vc, AttnArgs a) {
+    constexpr int kHdMax = 32 * DPL;
+    constexpr int kEltPerWord = 4 / int(sizeof(E));
+    constexpr int kRowWords = kHdMax / kEltPerWord + 1;  // odd: conflict-free column reads
+    __shared__ uint32_t ks[32 * kRowWords];
+    __shared__ E vs[32 * kHdMax];
+    __shared__ float qs[QT][kHdMax];
+    __shared__ int block_limit;
+
+    const int h = blockIdx.x, t0 = blockIdx.y * QT;
+    const int hd = L.head_dim;
+    const int kh = h / (a.n_head / L.n_kv_head);
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    const int t = t0 + warp;
+    const bool active = t < a.n_tok;
+
+    if (threadIdx.x == 0) block_limit = 0;
+    for (int i = threadIdx.x; i < QT * hd; i += blockDim.x) {
+        const int w = i / hd, d = i % hd;
+        qs[w][d] = t0 + w < a.n_tok ? at_row<float>(a.q, a.q_stride, t0 + w)[size_t(h) * hd + d] * a.scale : 0.0f;
+    }
+    const int limit = active ? min(a.n_kv, a.pos[t] + 1) : 0;  // causal: cells 0..pos
+    __syncthreads();
+    if (lane == 0) atomicMax(&block_limit, limit);
+    __syncthreads();
+    const int n_cells = block_limit;
+
+    float m = -INFINITY, l = 0.0f, acc[DPL];
+#pragma unroll
+    for (int i = 0; i < DPL; ++i) acc[i] = 0.0f;
+    E* const krow = reinterpret_cast<E*>(ks);
+
+    for (int tile = 0; tile < n_cells; tile += 32) {
+        __syncthreads();  // every warp is done with the previous tile
+        const size_t base = cell_index(L, tile, kh);  // the tile's 32 cells: 32 * hd contiguous elements
+        for (int i = threadIdx.x; i < 32 * hd; i += blockDim.x) {
+            const int row = i / hd, d = i % hd;
+            krow[row * kRowWords * kEltPerWord + d] = kc[base + i];
+            vs[row * kHdMax + d] = vc[base + i];
+        }
+        __syncthreads();
+        if (tile >= limit) continue;  // warp-uniform: this token's cells end before the tile
+        const int c = tile + lane;
+        const bool valid = c < limit;
+        float s = 0.0f;
+        if (valid) {
+            const uint32_t* kr = ks + lane * kRowWords;
+            const float* q = qs[warp];
+            if constexpr (sizeof(E) == 2) {
+                for (int w = 0; w < hd / 2; ++w) {
+                    const float2 f = __half22float2(*reinterpret_cast<const __half2*>(kr + w));
+                    s += q[2 * w] * f.x + q[2 * w + 1] * f.y;
+                }
+            } else {
+                for (int d = 0; d < hd; ++d) s += q[d] * __uint_as_float(kr[d]);
+            }
+        } else {
+            s = -INFINITY;
+        }
+        const float m_new = fmaxf(m, warp_max(s));  // finite: lane 0's cell is valid
+        const float corr = __expf(m - m_new);
+        const float p = valid ? __expf(s - m_new) : 0.0f;
+        l = l * corr + warp_sum(p);
+#pragma unroll
+        for (int i = 0; i < DPL; ++i) acc[i] *= corr;
+        const int n_valid = min(32, limit - tile);  // cells past it may hold stale values: never touched
+        for (int j = 0; j < n_valid; ++j) {
+            const float pj = __shfl_sync(0xffffffffu, p, j);
+            const E* vrow = vs + j * kHdMax;
+#pragma unroll
+            for (int i = 0; i < DPL; ++i) {
+                const int d = lane + 32 * i;
+                if (d < hd) acc[i] += pj * ld(vrow, d);
+            }
+        }
+        m = m_new;
+    }
+    if (!active) return;
+    float* o = at_row_mut<float>(a.out, a.out_stride, t) + size_t(h) * hd;
+#pragma unroll
+    for (int i = 0; i < DPL; ++i) {
+        const int d = lane + 32 * i;
+        if (d < hd) o[d] = l > 0.0f ? acc[i] / l : 0.0f;
+    }
+}
+
 __global__ void k_attention_merge(AttnArgs a, int hd) {
     const int h = blockIdx.x, t = blockIdx.y;
     const float* P = a.partials + (size_t(t) * a.n_head + h) * a.n_split * size_t(hd + 2);
@@ -150,8 +244,33 @@ void launch(const KvLayout& L, const void* k, const void* v, const AttnArgs& a, 
     k_attention<E, DPL><<<grid, 32 * kWarps, 0, s>>>(L, static_cast<const E*>(k), static_cast<const E*>(v), a);
 }
 
+constexpr int kTileTokens = 8;  // query tokens per block of the tiled prompt kernel
+
+template <class E, int DPL>
+void launch_tiled(const KvLayout& L, const void* k, const void* v, const AttnArgs& a, cudaStream_t s) {
+    const dim3 grid(a.n_head, ceil_div(a.n_tok, kTileTokens));
+    k_attention_tiled<E, DPL, kTileTokens><<<grid, 32 * kTileTokens, 0, s>>>(L, static_cast<const E*>(k), static_cast<const E*>(v), a);
+}
+
+// The tiled kernel serves prompt batches (enough tokens to share a tile, no KV split) with an even
+// head_dim whose tiles fit the 48 KiB of static shared memory (F32 caches: head_dim <= 128).
+template <class E>
+bool launch_tiled_by_dim(const KvLayout& L, const void* k, const void* v, const AttnArgs& a, cudaStream_t s) {
+    if (a.n_split != 1 || a.n_tok < 4 || L.head_dim % 2 != 0) return false;
+    if (L.head_dim <= 64) launch_tiled<E, 2>(L, k, v, a, s);
+    else if (L.head_dim <= 128) launch_tiled<E, 4>(L, k, v, a, s);
+    else if constexpr (sizeof(E) == 2) {  // an F32 tile of 256 dims would not fit
+        if (L.head_dim > 256) return false;
+        launch_tiled<E, 8>(L, k, v, a, s);
+    } else {
+        return false;
+    }
+    return true;
+}
+
 template <class E>
 cudaError_t launch_by_dim(const KvLayout& L, const void* k, const void* v, const AttnArgs& a, cudaStream_t s) {
+    if (launch_tiled_by_dim<E>(L, k, v, a, s)) return cudaGetLastError();
     if (L.head_dim <= 32) launch<E, 1>(L, k, v, a, s);
     else if (L.head_dim <= 64) launch<E, 2>(L, k, v, a, s);
     else if (L.head_dim <= 128) launch<E, 4>(L, k, v, a, s);

@@ -29,8 +29,9 @@ cudaError_t f32_to_f16_rows(const float* x, size_t x_stride, int64_t rows, int64
 cudaError_t add_bias_rows(float* y, size_t y_stride, int64_t rows, int64_t cols, const float* bias, cudaStream_t s);
 
 // ---- element-wise and row ops (rows.cu)
-cudaError_t get_rows(GgmlType t, const void* table, size_t table_stride, int64_t cols, const int32_t* ids, int n,
-                     float* out, size_t out_stride, cudaStream_t s);
+// Rows ids[i] of a table of table_rows rows; an id outside [0, table_rows) gives a row of zeros.
+cudaError_t get_rows(GgmlType t, const void* table, size_t table_stride, int64_t table_rows, int64_t cols, const int32_t* ids,
+                     int n, float* out, size_t out_stride, cudaStream_t s);
 cudaError_t rms_norm(const float* x, size_t x_stride, int64_t rows, int64_t cols, const float* w, float eps, float* y,
                      size_t y_stride, cudaStream_t s);
 cudaError_t silu_mul(const float* g, size_t g_stride, const float* u, size_t u_stride, int64_t rows, int64_t cols,
@@ -85,5 +86,13 @@ struct AttnArgs {
 };
 size_t attention_partials_floats(const KvLayout& L, const AttnArgs& a);
 cudaError_t attention(const KvLayout& L, const void* k_layer, const void* v_layer, const AttnArgs& a, cudaStream_t s);
+
+// ---- sampling (sample.cu): Backend::sample_top_k. For each of `rows` rows of logits, out[r] = the id
+// sampler.cpp's sample_top_k_row(row, cols, k, temperature, u[r]) picks (k == 1: argmax, smaller id on
+// ties; u unused and may be null). 1 <= k <= 64, rows <= 65535. `scratch` holds
+// sample_top_k_scratch_bytes(rows, cols) bytes; u is device memory (rows doubles).
+size_t sample_top_k_scratch_bytes(int64_t rows, int64_t cols);
+cudaError_t sample_top_k(const float* logits, size_t stride, int64_t rows, int64_t cols, int k, float temperature,
+                         const double* u, void* scratch, int32_t* out, cudaStream_t s);
 
 }  // namespace hearth::kern

@@ -29,7 +29,9 @@ __global__ void k_kv_store(KvLayout L, E* __restrict__ kc, E* __restrict__ vc, c
         const int t = int(i / per_tok);
         const int hd = int(i % per_tok);
         const int h = hd / L.head_dim, d = hd % L.head_dim;
-        const size_t at = cell_index(L, pos[t], h) + d;
+        const int c = pos[t];
+        if (c < 0 || c >= L.n_blocks * 32) continue;  // outside the cache: dropped, never a wild write
+        const size_t at = cell_index(L, c, h) + d;
         st(kc, at, at_row<float>(k, ks, t)[hd]);
         st(vc, at, at_row<float>(v, vs, t)[hd]);
     }

@@ -10,26 +10,41 @@ namespace {
 #define HK_GRID_LOOP(i, n) \
     for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
 
+// An id outside the table reads nothing and yields a row of zeros (the model validates token ids;
+// this keeps a bad one from becoming an illegal address that poisons the CUDA context).
+__device__ __forceinline__ bool row_ok(int32_t id, int64_t table_rows) { return id >= 0 && id < table_rows; }
+
 template <GgmlType T>
-__global__ void k_get_rows_units(const uint8_t* __restrict__ table, size_t ts, int units, const int32_t* __restrict__ ids,
-                                 int n, float* __restrict__ out, size_t os) {
+__global__ void k_get_rows_units(const uint8_t* __restrict__ table, size_t ts, int64_t table_rows, int units,
+                                 const int32_t* __restrict__ ids, int n, float* __restrict__ out, size_t os) {
     HK_GRID_LOOP(i, int64_t(n) * units) {
         const int64_t r = i / units;
         const int u = int(i % units);
+        float* o = at_row_mut<float>(out, os, r) + size_t(u) * 32;
+        const int32_t id = ids[r];
+        if (!row_ok(id, table_rows)) {
+#pragma unroll
+            for (int e = 0; e < 32; ++e) o[e] = 0.0f;
+            continue;
+        }
         QUnit q;
-        load_unit<T>(table + size_t(ids[r]) * ts, u, q);
-        float* o = at_row_mut<float>(out, os, r) + u * 32;
+        load_unit<T>(table + size_t(id) * ts, u, q);
 #pragma unroll
         for (int e = 0; e < 32; ++e) o[e] = unit_value(q, e);
     }
 }
 
 template <GgmlType T>
-__global__ void k_get_rows_float(const uint8_t* __restrict__ table, size_t ts, int64_t cols, const int32_t* __restrict__ ids,
-                                 int n, float* __restrict__ out, size_t os) {
+__global__ void k_get_rows_float(const uint8_t* __restrict__ table, size_t ts, int64_t table_rows, int64_t cols,
+                                 const int32_t* __restrict__ ids, int n, float* __restrict__ out, size_t os) {
     HK_GRID_LOOP(i, int64_t(n) * cols) {
         const int64_t r = i / cols, c = i % cols;
-        const uint8_t* row = table + size_t(ids[r]) * ts;
+        const int32_t id = ids[r];
+        if (!row_ok(id, table_rows)) {
+            at_row_mut<float>(out, os, r)[c] = 0.0f;
+            continue;
+        }
+        const uint8_t* row = table + size_t(id) * ts;
         float v;
         if constexpr (T == GgmlType::F32) v = reinterpret_cast<const float*>(row)[c];
         else if constexpr (T == GgmlType::F16) v = __half2float(reinterpret_cast<const __half*>(row)[c]);
@@ -38,8 +53,9 @@ __global__ void k_get_rows_float(const uint8_t* __restrict__ table, size_t ts, i
     }
 }
 
-// One block per row; the row is read twice (sum of squares, then scale) so y may alias x.
-__global__ void k_rms_norm(const float* __restrict__ x, size_t xs, int64_t cols, const float* __restrict__ w, float eps,
+// One block per row; the row is read twice (sum of squares, then scale) so y may alias x (hence no
+// __restrict__ on x or y: the compiler must not route x's loads through the read-only cache).
+__global__ void k_rms_norm(const float* x, size_t xs, int64_t cols, const float* __restrict__ w, float eps,
                            float* y, size_t ys) {
     __shared__ float red[32];
     const int64_t r = blockIdx.x;
@@ -97,39 +113,39 @@ __global__ void k_softmax(float* x, size_t xs, int64_t cols) {
 }
 
 template <GgmlType T>
-cudaError_t launch_get_rows_units(const void* table, size_t ts, int64_t cols, const int32_t* ids, int n, float* out,
+cudaError_t launch_get_rows_units(const void* table, size_t ts, int64_t tr, int64_t cols, const int32_t* ids, int n, float* out,
                                   size_t os, cudaStream_t s) {
     const int units = int(cols / 32);
-    k_get_rows_units<T><<<grid_for(int64_t(n) * units, 128), 128, 0, s>>>(static_cast<const uint8_t*>(table), ts, units,
+    k_get_rows_units<T><<<grid_for(int64_t(n) * units, 128), 128, 0, s>>>(static_cast<const uint8_t*>(table), ts, tr, units,
                                                                            ids, n, out, os);
     return cudaGetLastError();
 }
 
 template <GgmlType T>
-cudaError_t launch_get_rows_float(const void* table, size_t ts, int64_t cols, const int32_t* ids, int n, float* out,
+cudaError_t launch_get_rows_float(const void* table, size_t ts, int64_t tr, int64_t cols, const int32_t* ids, int n, float* out,
                                   size_t os, cudaStream_t s) {
-    k_get_rows_float<T><<<grid_for(int64_t(n) * cols, 256), 256, 0, s>>>(static_cast<const uint8_t*>(table), ts, cols,
+    k_get_rows_float<T><<<grid_for(int64_t(n) * cols, 256), 256, 0, s>>>(static_cast<const uint8_t*>(table), ts, tr, cols,
                                                                           ids, n, out, os);
     return cudaGetLastError();
 }
 
 }  // namespace
 
-cudaError_t get_rows(GgmlType t, const void* table, size_t ts, int64_t cols, const int32_t* ids, int n, float* out,
-                     size_t os, cudaStream_t s) {
+cudaError_t get_rows(GgmlType t, const void* table, size_t ts, int64_t table_rows, int64_t cols, const int32_t* ids, int n,
+                     float* out, size_t os, cudaStream_t s) {
     if (n == 0 || cols == 0) return cudaSuccess;
     switch (t) {
-        case GgmlType::Q4_0: return launch_get_rows_units<GgmlType::Q4_0>(table, ts, cols, ids, n, out, os, s);
-        case GgmlType::Q4_1: return launch_get_rows_units<GgmlType::Q4_1>(table, ts, cols, ids, n, out, os, s);
-        case GgmlType::Q5_0: return launch_get_rows_units<GgmlType::Q5_0>(table, ts, cols, ids, n, out, os, s);
-        case GgmlType::Q5_1: return launch_get_rows_units<GgmlType::Q5_1>(table, ts, cols, ids, n, out, os, s);
-        case GgmlType::Q8_0: return launch_get_rows_units<GgmlType::Q8_0>(table, ts, cols, ids, n, out, os, s);
-        case GgmlType::Q4_K: return launch_get_rows_units<GgmlType::Q4_K>(table, ts, cols, ids, n, out, os, s);
-        case GgmlType::Q5_K: return launch_get_rows_units<GgmlType::Q5_K>(table, ts, cols, ids, n, out, os, s);
-        case GgmlType::Q6_K: return launch_get_rows_units<GgmlType::Q6_K>(table, ts, cols, ids, n, out, os, s);
-        case GgmlType::F32: return launch_get_rows_float<GgmlType::F32>(table, ts, cols, ids, n, out, os, s);
-        case GgmlType::F16: return launch_get_rows_float<GgmlType::F16>(table, ts, cols, ids, n, out, os, s);
-        case GgmlType::BF16: return launch_get_rows_float<GgmlType::BF16>(table, ts, cols, ids, n, out, os, s);
+        case GgmlType::Q4_0: return launch_get_rows_units<GgmlType::Q4_0>(table, ts, table_rows, cols, ids, n, out, os, s);
+        case GgmlType::Q4_1: return launch_get_rows_units<GgmlType::Q4_1>(table, ts, table_rows, cols, ids, n, out, os, s);
+        case GgmlType::Q5_0: return launch_get_rows_units<GgmlType::Q5_0>(table, ts, table_rows, cols, ids, n, out, os, s);
+        case GgmlType::Q5_1: return launch_get_rows_units<GgmlType::Q5_1>(table, ts, table_rows, cols, ids, n, out, os, s);
+        case GgmlType::Q8_0: return launch_get_rows_units<GgmlType::Q8_0>(table, ts, table_rows, cols, ids, n, out, os, s);
+        case GgmlType::Q4_K: return launch_get_rows_units<GgmlType::Q4_K>(table, ts, table_rows, cols, ids, n, out, os, s);
+        case GgmlType::Q5_K: return launch_get_rows_units<GgmlType::Q5_K>(table, ts, table_rows, cols, ids, n, out, os, s);
+        case GgmlType::Q6_K: return launch_get_rows_units<GgmlType::Q6_K>(table, ts, table_rows, cols, ids, n, out, os, s);
+        case GgmlType::F32: return launch_get_rows_float<GgmlType::F32>(table, ts, table_rows, cols, ids, n, out, os, s);
+        case GgmlType::F16: return launch_get_rows_float<GgmlType::F16>(table, ts, table_rows, cols, ids, n, out, os, s);
+        case GgmlType::BF16: return launch_get_rows_float<GgmlType::BF16>(table, ts, table_rows, cols, ids, n, out, os, s);
         default: return cudaErrorInvalidValue;
     }
 }

@@ -7,12 +7,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <cstdlib>
 #include <random>
 #include <vector>
 
 #include "engine/backend/backend.h"
 #include "engine/backend/reference/reference_backend.h"
 #include "engine/quant/quant.h"
+#include "engine/sampling/sampler.h"
 
 using namespace hearth;
 
@@ -237,6 +239,11 @@ TEST(CudaOps, AttentionDecodeAndPromptF16AndF32Cache) {
         {2, 1, 80, 3, 500, 503},    // head_dim not a multiple of 8 (scalar key path), few tokens mid-context
         {32, 8, 128, 1, 4000, 4001},
         {4, 1, 256, 9, 100, 109},
+        // prompt batches of the tiled kernel (8 tokens per block): a partial last tile, GQA, a head_dim
+        // that is not a multiple of 32, and a batch whose tokens start mid-context
+        {8, 2, 128, 70, 30, 100},
+        {6, 3, 80, 12, 0, 12},
+        {4, 4, 64, 5, 60, 65},
     };
     for (GgmlType kt : {GgmlType::F16, GgmlType::F32}) {
         for (const auto& c : cases) {
@@ -310,6 +317,85 @@ TEST(CudaOps, KvShiftAndCopy) {
         P.cuda->attention(qc, **kc2, 1, p49, 50, 0.125f, o2);
         EXPECT_EQ(diff(P.get(*P.cuda, oc), P.get(*P.cuda, o2)).max_abs, 0.0);
     }
+}
+
+// Device top-k sampling against the host sampler (sample_top_k_row) on the same logits: greedy must
+// match exactly; a draw may differ only where u lies within 1e-9 of a cumulative-probability boundary
+// (exp() of the device and of libm may differ in the last bit), and such rows are not compared.
+TEST(CudaOps, SampleTopKMatchesHost) {
+    REQUIRE_CUDA(P);
+    std::mt19937 rng(99);
+    std::uniform_real_distribution<double> uni(0.0, 1.0);
+    int compared = 0;
+    for (int64_t vocab : {int64_t(1), int64_t(100), int64_t(4097), int64_t(32000), int64_t(128256)}) {
+        const int64_t rows = 3;
+        auto x = randn(size_t(rows * vocab), uint32_t(vocab), 3.0f);
+        if (vocab > 100) {
+            x[size_t(vocab) + 17] = 50.0f;  // a tie at the top of row 1: the smaller id wins
+            x[size_t(vocab) + 5] = 50.0f;
+        }
+        Tensor lc = P.put_on(*P.cuda, GgmlType::F32, rows, vocab, x.data());
+        Tensor oc = P.put_on(*P.cuda, GgmlType::I32, 1, rows, nullptr);
+        for (int k : {1, 2, 5, 40, 64}) {
+            for (float t : {0.5f, 1.0f, 1.7f}) {
+                std::vector<double> u(static_cast<size_t>(rows));
+                for (auto& v : u) v = uni(rng);
+                ASSERT_TRUE(P.cuda->sample_top_k(lc, k, t, u, oc).ok());
+                std::vector<int32_t> got(static_cast<size_t>(rows));
+                ASSERT_TRUE(P.cuda->download(oc, got.data()).ok());
+                for (int64_t r = 0; r < rows; ++r) {
+                    const float* row = x.data() + size_t(r * vocab);
+                    const int32_t want = sample_top_k_row(row, int(vocab), k, t, u[size_t(r)]);
+                    if (k > 1) {
+                        std::vector<TokenCandidate> c(static_cast<size_t>(vocab));
+                        for (int64_t i = 0; i < vocab; ++i) c[size_t(i)] = {int32_t(i), row[i]};
+                        apply_top_k(c, k);
+                        apply_temperature(c, t);
+                        double cum = 0, nearest = 1;
+                        for (double p : softmax_probs(c)) nearest = std::min(nearest, std::fabs(u[size_t(r)] - (cum += p)));
+                        if (nearest < 1e-9) continue;
+                    }
+                    EXPECT_EQ(got[size_t(r)], want) << "vocab " << vocab << " row " << r << " k " << k << " t " << t;
+                    ++compared;
+                }
+                if (vocab > 100 && k == 1) EXPECT_EQ(got[1], 5);
+            }
+        }
+    }
+    EXPECT_GT(compared, 200);
+    // Bad arguments are errors, not launches.
+    Tensor lc = P.put_on(*P.cuda, GgmlType::F32, 1, 10, nullptr);
+    Tensor oc = P.put_on(*P.cuda, GgmlType::I32, 1, 1, nullptr);
+    EXPECT_FALSE(P.cuda->sample_top_k(lc, 65, 1.0f, {0.5}, oc).ok());
+    EXPECT_FALSE(P.cuda->sample_top_k(lc, 5, 0.0f, {0.5}, oc).ok());
+    EXPECT_FALSE(P.cuda->sample_top_k(lc, 5, 1.0f, {}, oc).ok());
+}
+
+// HEARTH_CUDA_MAX_MEMORY caps what a backend may hold; memory_free() reports the cap minus what it
+// holds and gives freed bytes back; an allocation over the cap is a clear error naming the limit.
+TEST(CudaOps, MemoryCapAndLiveFreeMemory) {
+    setenv("HEARTH_CUDA_MAX_MEMORY", "64M", 1);
+    auto cb = create_backend("cuda", 0, {});
+    unsetenv("HEARTH_CUDA_MAX_MEMORY");
+    if (!cb.ok()) GTEST_SKIP() << "no usable CUDA device: " << cb.message();
+    Backend& be = **cb;
+    const uint64_t cap = uint64_t(64) << 20;
+    EXPECT_EQ(be.memory_free(), cap);
+    {
+        auto b = be.alloc(size_t(40) << 20, BufferUsage::Weights);
+        ASSERT_TRUE(b.ok()) << b.message();
+        EXPECT_EQ(be.memory_free(), cap - (uint64_t(40) << 20));
+        auto c = be.alloc(size_t(30) << 20, BufferUsage::Activations);
+        ASSERT_FALSE(c.ok());
+        EXPECT_NE(c.message().find("HEARTH_CUDA_MAX_MEMORY"), std::string::npos) << c.message();
+        EXPECT_NE(c.message().find("30 MiB"), std::string::npos) << c.message();
+    }
+    EXPECT_EQ(be.memory_free(), cap);  // the buffer's bytes came back
+    // Without a cap: the live figure, below the total.
+    auto plain = create_backend("cuda", 0, {});
+    ASSERT_TRUE(plain.ok());
+    EXPECT_GT((*plain)->memory_free(), 0u);
+    EXPECT_LE((*plain)->memory_free(), (*plain)->device().memory_total);
 }
 
 TEST(CudaOps, ErrorsAreReportedNotCrashes) {

@@ -7,6 +7,8 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -36,34 +38,75 @@ std::string tname(GgmlType t) {
     }
 }
 
-std::string mib(size_t b) { return std::to_string((b + (1 << 20) - 1) >> 20) + " MiB"; }
+std::string mib(uint64_t b) { return std::to_string((b + (1 << 20) - 1) >> 20) + " MiB"; }
+
+// Device bytes a backend holds, by kind; shared with its buffers and caches, which may outlive it and
+// give their bytes back when freed (memory_free() and the HEARTH_CUDA_MAX_MEMORY cap count them).
+// In graph mode, ops recorded but not yet launched hold raw device pointers, so a buffer dropped
+// meanwhile is not freed at once: its pointer waits in `deferred` until the backend's next flush
+// has launched them (release_deferred), or until the backend goes away.
+struct HeldBytes {
+    std::atomic<uint64_t> weights{0}, kv{0}, activations{0}, scratch{0};
+    uint64_t total() const { return weights + kv + activations + scratch; }
+
+    std::mutex mu;
+    bool defer = false;  // the backend is alive and has recorded ops pending
+    std::vector<void*> deferred;
+
+    // Frees p now, or later when recorded ops may still use it. Call with p's device current.
+    void free_device(void* p) {
+        {
+            std::lock_guard<std::mutex> lock(mu);
+            if (defer) {
+                deferred.push_back(p);
+                return;
+            }
+        }
+        cudaFree(p);
+    }
+    void release_deferred() {
+        std::vector<void*> ps;
+        {
+            std::lock_guard<std::mutex> lock(mu);
+            ps.swap(deferred);
+        }
+        for (void* p : ps) cudaFree(p);  // cudaFree waits for the launched work that uses p
+    }
+};
+using HeldPtr = std::shared_ptr<HeldBytes>;
 
 class CudaBuffer final : public Buffer {
 public:
-    CudaBuffer(void* p, size_t n, int device) : Buffer(n), ptr_(p), device_(device) {}
+    CudaBuffer(void* p, size_t n, int device, HeldPtr held, std::atomic<uint64_t>* counter)
+        : Buffer(n), ptr_(p), device_(device), held_(std::move(held)), counter_(counter) {}
     ~CudaBuffer() override {
         if (ptr_) {
             int cur = 0;
             cudaGetDevice(&cur);
             if (cur != device_) cudaSetDevice(device_);
-            cudaFree(ptr_);
+            held_->free_device(ptr_);
             if (cur != device_) cudaSetDevice(cur);
         }
+        *counter_ -= size_;
     }
     void* ptr() const { return ptr_; }
 
 private:
     void* ptr_;
     int device_;
+    HeldPtr held_;  // keeps *counter_ alive
+    std::atomic<uint64_t>* counter_;
 };
 
 class CudaKvCache final : public KvCache {
 public:
-    CudaKvCache(const KvCacheDesc& d, void* k, void* v, int device) : KvCache(d), k_(k), v_(v), device_(device) {}
+    CudaKvCache(const KvCacheDesc& d, void* k, void* v, int device, HeldPtr held, uint64_t bytes)
+        : KvCache(d), k_(k), v_(v), device_(device), held_(std::move(held)), bytes_(bytes) {}
     ~CudaKvCache() override {
         cudaSetDevice(device_);
-        cudaFree(k_);
-        cudaFree(v_);
+        held_->free_device(k_);
+        held_->free_device(v_);
+        held_->kv -= bytes_;
     }
     kern::KvLayout layout() const {
         kern::KvLayout L;
@@ -80,6 +123,8 @@ private:
     void* k_;
     void* v_;
     int device_;
+    HeldPtr held_;
+    uint64_t bytes_;
 };
 
 // A grow-only device allocation, reallocated in stream order.
@@ -92,13 +137,22 @@ class CudaBackend final : public Backend {
 public:
     ~CudaBackend() override {
         cudaSetDevice(dev_);
-        for (Scratch* s : {&q8a_, &x16_, &w16_, &attn_, &shift_k_, &shift_v_})
+        for (Scratch* s : {&q8a_, &x16_, &w16_, &attn_, &shift_k_, &shift_v_, &topk_, &topk_u_})
             if (s->p && stream_) cudaFreeAsync(s->p, stream_);  // stream-ordered memory, freed in order
         if (stream_) cudaStreamSynchronize(stream_);
+        if (copy_) cudaStreamSynchronize(copy_);
         for (int i = 0; i < 2; ++i) {
             if (staging_[i]) cudaFreeHost(staging_[i]);
             if (staged_[i]) cudaEventDestroy(staged_[i]);
         }
+        for (cudaEvent_t e : {order_in_, order_out_})
+            if (e) cudaEventDestroy(e);
+        if (copy_) cudaStreamDestroy(copy_);
+        {
+            std::lock_guard<std::mutex> lock(held_->mu);
+            held_->defer = false;
+        }
+        held_->release_deferred();
         if (exec_) cudaGraphExecDestroy(exec_);
         if (blas_) cublasDestroy(blas_);
         if (stream_) cudaStreamDestroy(stream_);
@@ -113,8 +167,15 @@ public:
         if (cudaError_t e = cudaGetDeviceProperties(&p, device); e != cudaSuccess) return make_error("CUDA: " + error_text(e));
         b->sm_count_ = p.multiProcessorCount;
         if (const char* g = std::getenv("HEARTH_CUDA_GRAPHS"); g && *g && std::string(g) != "0") b->graphs_ = true;
+        b->mem_cap_ = memory_cap_from_env();
         if (cudaError_t e = cudaStreamCreateWithFlags(&b->stream_, cudaStreamNonBlocking); e != cudaSuccess)
             return make_error("CUDA: cannot create a stream on " + info.name + ": " + error_text(e));
+        // Weight uploads run on their own stream, ordered against the compute stream by events.
+        if (cudaError_t e = cudaStreamCreateWithFlags(&b->copy_, cudaStreamNonBlocking); e != cudaSuccess)
+            return make_error("CUDA: cannot create a copy stream on " + info.name + ": " + error_text(e));
+        for (cudaEvent_t* ev : {&b->order_in_, &b->order_out_})
+            if (cudaError_t e = cudaEventCreateWithFlags(ev, cudaEventDisableTiming); e != cudaSuccess)
+                return make_error("CUDA: cannot create an event on " + info.name + ": " + error_text(e));
         if (cublasStatus_t s = cublasCreate(&b->blas_); s != CUBLAS_STATUS_SUCCESS)
             return make_error(std::string("CUDA: cannot initialise cuBLAS on ") + info.name + ": " + cublasGetStatusString(s));
         cublasSetStream(b->blas_, b->stream_);
@@ -131,6 +192,19 @@ public:
 
     const DeviceInfo& device() const override { return info_; }
 
+    // Live free device memory (cudaMemGetInfo), and with HEARTH_CUDA_MAX_MEMORY no more than the cap
+    // minus what this backend holds, so layer split and out-of-memory paths can be tested on a big GPU.
+    uint64_t memory_free() const override {
+        cudaSetDevice(dev_);
+        size_t free_b = 0, total_b = 0;
+        if (cudaMemGetInfo(&free_b, &total_b) != cudaSuccess) {
+            cudaGetLastError();
+            free_b = size_t(info_.memory_free);
+        }
+        if (mem_cap_) free_b = std::min<uint64_t>(free_b, mem_cap_ > held() ? mem_cap_ - held() : 0);
+        return free_b;
+    }
+
     // ---- memory
     Result<BufferPtr> alloc(size_t bytes, BufferUsage usage) override { return alloc_impl(bytes, usage, true); }
 
@@ -139,16 +213,19 @@ public:
         flush();
         void* p = nullptr;
         if (bytes) {
+            const char* what = usage == BufferUsage::Weights ? "weights" : "activations";
+            if (!within_cap(bytes)) return make_error(cap_text(bytes, what));
             if (cudaError_t e = cudaMalloc(&p, bytes); e != cudaSuccess) {
                 cudaGetLastError();
-                return make_error(oom_text(e, bytes, usage == BufferUsage::Weights ? "weights" : "activations"));
+                return make_error(oom_text(e, bytes, what));
             }
             // Fresh memory is zeroed like the CPU backends' buffers, so nothing reads garbage.
             if (zero) cudaMemsetAsync(p, 0, bytes, stream_);
         }
-        (usage == BufferUsage::Weights ? weight_bytes_ : activation_bytes_) += bytes;
+        std::atomic<uint64_t>* counter = usage == BufferUsage::Weights ? &held_->weights : &held_->activations;
+        *counter += bytes;
         refresh_memory_info();
-        return BufferPtr(std::make_shared<CudaBuffer>(p, bytes, dev_));
+        return BufferPtr(std::make_shared<CudaBuffer>(p, bytes, dev_, held_, counter));
     }
 
     Result<BufferPtr> import_host(const void* data, size_t bytes) override {
@@ -169,25 +246,40 @@ public:
         flush();  // ops recorded so far run before the new data lands
         uint8_t* d = dptr(dst);
         if (!d && dst.bytes()) return make_error("CUDA upload: destination is not a CUDA buffer");
+        if (d && dst.offset + dst.bytes() > dst.buf->size())
+            return make_error("CUDA upload: " + std::to_string(dst.bytes()) + " bytes at offset " + std::to_string(dst.offset) +
+                              " overrun a buffer of " + std::to_string(dst.buf->size()) + " bytes");
         const size_t n = dst.bytes();
         const auto* s = static_cast<const uint8_t*>(src);
         if (n <= kPageableCopyMax || !staging_[0] || !staging_[1]) {
             // The runtime stages pageable memory before returning, so `src` may be reused at once.
             if (cudaError_t e = cudaMemcpyAsync(d, s, n, cudaMemcpyHostToDevice, stream_); e != cudaSuccess)
-                return make_error("CUDA upload of " + mib(n) + ": " + error_text(e));
+                return upload_error(n, e);
             return sticky();
         }
-        // Large uploads (weights): double-buffered pinned staging, copy i+1 overlaps DMA i.
+        // Large uploads (weights): double-buffered pinned staging on the copy stream, the host copy of
+        // chunk i+1 overlapping the DMA of chunk i. The copy stream first waits for the work already
+        // enqueued on the compute stream (it may still read the old contents), and the compute stream
+        // waits for the last chunk before anything enqueued later.
+        if (cudaError_t e = cudaEventRecord(order_in_, stream_); e != cudaSuccess) return upload_error(n, e);
+        if (cudaError_t e = cudaStreamWaitEvent(copy_, order_in_, 0); e != cudaSuccess) return upload_error(n, e);
         for (size_t off = 0; off < n; off += kStagingBytes) {
             const size_t len = std::min(kStagingBytes, n - off);
             const int i = int((off / kStagingBytes) % 2);
-            cudaEventSynchronize(staged_[i]);  // the previous DMA out of this staging buffer is done
+            // The previous DMA out of this staging buffer is done (a failed one reports its error here).
+            if (cudaError_t e = cudaEventSynchronize(staged_[i]); e != cudaSuccess) return upload_error(n, e);
             std::memcpy(staging_[i], s + off, len);
-            if (cudaError_t e = cudaMemcpyAsync(d + off, staging_[i], len, cudaMemcpyHostToDevice, stream_); e != cudaSuccess)
-                return make_error("CUDA upload of " + mib(n) + ": " + error_text(e));
-            cudaEventRecord(staged_[i], stream_);
+            if (cudaError_t e = cudaMemcpyAsync(d + off, staging_[i], len, cudaMemcpyHostToDevice, copy_); e != cudaSuccess)
+                return upload_error(n, e);
+            if (cudaError_t e = cudaEventRecord(staged_[i], copy_); e != cudaSuccess) return upload_error(n, e);
         }
+        if (cudaError_t e = cudaEventRecord(order_out_, copy_); e != cudaSuccess) return upload_error(n, e);
+        if (cudaError_t e = cudaStreamWaitEvent(stream_, order_out_, 0); e != cudaSuccess) return upload_error(n, e);
         return sticky();
+    }
+    Status upload_error(size_t n, cudaError_t e) {
+        cudaGetLastError();
+        return make_error("CUDA upload of " + mib(n) + " to " + info_.name + ": " + error_text(e));
     }
 
     Status download(const Tensor& src, void* dst) override {
@@ -211,6 +303,7 @@ public:
         L.n_blocks = desc.n_blocks();
         L.f16 = desc.type == GgmlType::F16;
         const size_t bytes = L.layer_bytes() * size_t(desc.n_layer);
+        if (!within_cap(2 * bytes)) return make_error(cap_text(2 * bytes, "the KV cache"));
         void *k = nullptr, *v = nullptr;
         cudaError_t e = cudaMalloc(&k, bytes);
         if (e == cudaSuccess) e = cudaMalloc(&v, bytes);
@@ -221,9 +314,9 @@ public:
         }
         cudaMemsetAsync(k, 0, bytes, stream_);
         cudaMemsetAsync(v, 0, bytes, stream_);
-        kv_bytes_ += 2 * bytes;
+        held_->kv += 2 * bytes;
         refresh_memory_info();
-        return std::unique_ptr<KvCache>(std::make_unique<CudaKvCache>(desc, k, v, dev_));
+        return std::unique_ptr<KvCache>(std::make_unique<CudaKvCache>(desc, k, v, dev_, held_, 2 * bytes));
     }
 
     Status synchronize() override {
@@ -243,7 +336,7 @@ public:
         auto* const f32_out = f32(out);
         auto* const i32_ids = i32(ids);
         launch("get_rows", [=, this] {
-            return kern::get_rows(table.type, dptr_table, table.row_stride, table.cols, i32_ids, int(ids.cols), f32_out,
+            return kern::get_rows(table.type, dptr_table, table.row_stride, table.rows, table.cols, i32_ids, int(ids.cols), f32_out,
                                   out.row_stride, stream_);
         });
     }
@@ -434,6 +527,36 @@ public:
         launch("copy", [=, this] { return kern::copy_rows(f32_src, src.row_stride, src.rows, src.cols, f32_dst, dst.row_stride, stream_); });
     }
 
+    // Top-k / greedy on the device (kernels/sample.cu); only `out` is written. Not recorded into a
+    // graph: the uniform numbers change every call, so the forward pass recorded so far runs first
+    // (flush) and the two sampling kernels are launched directly after it.
+    Status sample_top_k(const Tensor& logits, int k, float temperature, const std::vector<double>& u, const Tensor& out) override {
+        if (logits.type != GgmlType::F32 || out.type != GgmlType::I32 || out.cols < logits.rows || logits.cols <= 0)
+            return make_error("sample_top_k: logits must be F32 rows and out an I32 row with one id per logits row");
+        if (k < 1 || k > kMaxDeviceTopK) return make_error("sample_top_k: k must be between 1 and " + std::to_string(kMaxDeviceTopK));
+        if (k > 1 && !(temperature > 0.0f)) return make_error("sample_top_k: temperature must be positive");
+        if (k > 1 && u.size() < size_t(logits.rows)) return make_error("sample_top_k: one uniform number per row is needed");
+        if (logits.rows > 65535) return make_error("sample_top_k: at most 65535 rows at a time");
+        if (logits.cols > INT32_MAX) return make_error("sample_top_k: rows longer than 2^31 logits");
+        HEARTH_RETURN_IF_ERROR(sticky());
+        cudaSetDevice(dev_);
+        if (!dptr(logits) || !dptr(out)) return make_error("CUDA sample_top_k: a tensor is not in a buffer of this CUDA backend");
+        flush();
+        void* lists = scratch(topk_, kern::sample_top_k_scratch_bytes(logits.rows, logits.cols));
+        double* du = nullptr;
+        if (lists && k > 1) {
+            du = static_cast<double*>(scratch(topk_u_, size_t(logits.rows) * sizeof(double)));
+            // Pageable source: the runtime has copied it out when the call returns, so `u` may go.
+            if (du) check(cudaMemcpyAsync(du, u.data(), size_t(logits.rows) * sizeof(double), cudaMemcpyHostToDevice, stream_),
+                          "sample_top_k (uniform numbers)");
+        }
+        if (sticky_.ok())
+            check(kern::sample_top_k(f32(logits), logits.row_stride, logits.rows, logits.cols, k, temperature, du, lists,
+                                     reinterpret_cast<int32_t*>(dptr(out)), stream_),
+                  "sample_top_k");
+        return sticky();
+    }
+
 private:
     CudaBackend() = default;
 
@@ -484,8 +607,13 @@ private:
         flush();  // recorded ops still refer to the old block
         const size_t want = std::max(bytes, s.n + s.n / 2);
         if (s.p) cudaFreeAsync(s.p, stream_);
+        held_->scratch -= s.n;
         s.p = nullptr;
         s.n = 0;
+        if (!within_cap(want)) {
+            fail(cap_text(want, "work memory"));
+            return nullptr;
+        }
         if (cudaError_t e = cudaMallocAsync(&s.p, want, stream_); e != cudaSuccess) {
             cudaGetLastError();
             s.p = nullptr;
@@ -493,6 +621,7 @@ private:
             return nullptr;
         }
         s.n = want;
+        held_->scratch += want;
         return s.p;
     }
 
@@ -502,9 +631,18 @@ private:
         cudaGetLastError();
         std::string m = e == cudaErrorMemoryAllocation ? "out of GPU memory" : error_text(e);
         if (bytes) m += " allocating " + mib(bytes) + " for " + what;
-        return m + " (" + mib(free_b) + " free of " + mib(total_b) + " on " + info_.name + "; this backend holds " +
-               mib(weight_bytes_) + " of weights, " + mib(kv_bytes_) + " of KV cache, " + mib(activation_bytes_) +
-               " of activations; use a smaller model, a shorter context or fewer GPU layers)";
+        return m + " (" + mib(free_b) + " free of " + mib(total_b) + " on " + info_.name + "; " + held_text() + ")";
+    }
+    std::string held_text() const {
+        return "this backend holds " + mib(held_->weights) + " of weights, " + mib(held_->kv) + " of KV cache, " +
+               mib(held_->activations) + " of activations, " + mib(held_->scratch) +
+               " of work memory; use a smaller model, a shorter context or fewer GPU layers";
+    }
+    uint64_t held() const { return held_->total(); }
+    bool within_cap(size_t bytes) const { return !mem_cap_ || held() + bytes <= mem_cap_; }
+    std::string cap_text(size_t bytes, const char* what) const {
+        return "out of GPU memory allocating " + mib(bytes) + " for " + what + " on " + info_.name + ": it would exceed the " +
+               mib(mem_cap_) + " limit set by HEARTH_CUDA_MAX_MEMORY (" + held_text() + ")";
     }
 
     void refresh_memory_info() {
@@ -605,6 +743,10 @@ private:
             check(f(), what);
             return;
         }
+        if (pending_.empty()) {
+            std::lock_guard<std::mutex> lock(held_->mu);
+            held_->defer = true;  // from now until the flush, dropped buffers are freed late
+        }
         pending_.push_back({what, std::function<cudaError_t()>(std::forward<F>(f))});
     }
 
@@ -650,6 +792,11 @@ private:
     void reset_pending() {
         pending_.clear();
         pending_key_ = 0xcbf29ce484222325ull;
+        {
+            std::lock_guard<std::mutex> lock(held_->mu);
+            held_->defer = false;
+        }
+        held_->release_deferred();
     }
 
     bool blas_check(cublasStatus_t s) {
@@ -663,15 +810,18 @@ private:
     DeviceInfo info_;
     cudaStream_t stream_ = nullptr;
     cublasHandle_t blas_ = nullptr;
+    cudaStream_t copy_ = nullptr;                    // weight uploads
+    cudaEvent_t order_in_ = nullptr, order_out_ = nullptr;  // compute → copy, copy → compute
     void* staging_[2] = {nullptr, nullptr};
     cudaEvent_t staged_[2] = {nullptr, nullptr};
-    Scratch q8a_, x16_, w16_, attn_, shift_k_, shift_v_;
+    Scratch q8a_, x16_, w16_, attn_, shift_k_, shift_v_, topk_, topk_u_;
     bool graphs_ = false;
     std::vector<std::pair<const char*, std::function<cudaError_t()>>> pending_;
     uint64_t pending_key_ = 0xcbf29ce484222325ull, last_key_ = 0, exec_key_ = 0;
     cudaGraphExec_t exec_ = nullptr;
     Status sticky_;
-    size_t weight_bytes_ = 0, activation_bytes_ = 0, kv_bytes_ = 0;
+    HeldPtr held_ = std::make_shared<HeldBytes>();
+    uint64_t mem_cap_ = 0;  // HEARTH_CUDA_MAX_MEMORY, 0 = none
 };
 
 }  // namespace

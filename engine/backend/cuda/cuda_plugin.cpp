@@ -2,6 +2,8 @@
 // backend exists). Every failure becomes a note or an error message, never an abort.
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -31,6 +33,20 @@ std::string gib(uint64_t bytes) {
 }
 
 }  // namespace
+
+uint64_t memory_cap_from_env() {
+    const char* v = std::getenv("HEARTH_CUDA_MAX_MEMORY");
+    if (!v || !*v) return 0;
+    char* end = nullptr;
+    uint64_t n = std::strtoull(v, &end, 10);
+    switch (end && *end ? (*end | 0x20) : 0) {
+        case 'k': n <<= 10; break;
+        case 'm': n <<= 20; break;
+        case 'g': n <<= 30; break;
+        default: break;
+    }
+    return n;
+}
 
 std::string error_text(int e) {
     const auto err = static_cast<cudaError_t>(e);
@@ -84,6 +100,8 @@ DeviceList list_devices() {
         if (cudaSetDevice(i) == cudaSuccess && cudaMemGetInfo(&free_b, &total_b) == cudaSuccess) {
             d.memory_free = free_b;
             d.memory_total = total_b;
+            // What a backend created now could allocate under HEARTH_CUDA_MAX_MEMORY (as Vulkan's cap).
+            if (const uint64_t cap = memory_cap_from_env()) d.memory_free = std::min<uint64_t>(d.memory_free, cap);
         } else {
             cudaGetLastError();
         }

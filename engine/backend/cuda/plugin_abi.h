@@ -10,7 +10,8 @@
 
 namespace hearth::cuda_plugin {
 
-constexpr uint32_t kAbiVersion = 1;
+// 2: Backend gained sample_top_k and memory_free (vtable layout, which the sizes below cannot see).
+constexpr uint32_t kAbiVersion = 2;
 
 // Changes whenever a type shared across the plugin boundary changes size.
 constexpr uint64_t abi_fingerprint() {
