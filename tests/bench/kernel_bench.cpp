@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -57,13 +58,15 @@ void bench(GgmlType type) {
     }
     std::vector<float> y(size_t(nt) * rows);
 
-    // generation: one token, rows in chunks of max_rows
+    // generation: one token, rows in chunks of max_rows (or of $KERNEL_BENCH_ROWS, to compare)
+    int tr = mk->max_rows;
+    if (const char* e = std::getenv("KERNEL_BENCH_ROWS")) tr = std::clamp(std::atoi(e), 1, mk->max_rows);
     const int reps = n_mats * 3;
     double c0 = thread_cpu_seconds(), t0 = wall_seconds();
     for (int rep = 0; rep < reps; ++rep) {
         const uint8_t* wm = w.data() + size_t(rep % n_mats) * mat;
-        for (int64_t r = 0; r < rows; r += mk->max_rows)
-            mk->tile(k, wm + r * ws, ws, int(std::min<int64_t>(mk->max_rows, rows - r)), xa, xs, 1, y.data() + r, size_t(rows));
+        for (int64_t r = 0; r < rows; r += tr)
+            mk->tile(k, wm + r * ws, ws, int(std::min<int64_t>(tr, rows - r)), xa, xs, 1, y.data() + r, size_t(rows));
     }
     double cpu = thread_cpu_seconds() - c0, wall = wall_seconds() - t0;
     const double bytes = double(mat) * reps;
@@ -76,8 +79,8 @@ void bench(GgmlType type) {
         const int creps = 20000;
         c0 = thread_cpu_seconds();
         for (int rep = 0; rep < creps; ++rep)
-            for (int64_t r = 0; r < crow; r += mk->max_rows)
-                mk->tile(k, w.data() + r * ws, ws, mk->max_rows, xa, xs, 1, y.data() + r, size_t(rows));
+            for (int64_t r = 0; r < crow; r += tr)
+                mk->tile(k, w.data() + r * ws, ws, tr, xa, xs, 1, y.data() + r, size_t(rows));
         cpu = thread_cpu_seconds() - c0;
         std::printf("%-10s gemv in L2: %6.2f GB/s per CPU-second, %.2f ns CPU per 32 weights\n", mk->name,
                     double(ws) * crow * creps / cpu / 1e9, cpu / (double(crow) * k / 32 * creps) * 1e9);

@@ -52,6 +52,7 @@ void tile_f_rt(int64_t k, const uint8_t* w, size_t ws, const uint8_t* xa, size_t
         __m256 xv[NT];
         for (int t = 0; t < NT; ++t) xv[t] = _mm256_loadu_ps(reinterpret_cast<const float*>(xa + t * xs) + i);
         for (int r = 0; r < R; ++r) {
+            if (((i * F::kElt) & 63) == 0) prefetch_stream<64>(w + r * ws + i * F::kElt);
             const __m256 wv = F::load8(w + r * ws + i * F::kElt);
             for (int t = 0; t < NT; ++t) acc[r][t] = _mm256_fmadd_ps(wv, xv[t], acc[r][t]);
         }

@@ -234,6 +234,7 @@ void gemv_q4_k(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* xa
         __m128 accm = _mm_setzero_ps();
         for (int64_t b = 0; b < nb; ++b) {
             const uint8_t* blk = w + r * ws + b * 144;
+            prefetch_stream<144>(blk);
             uint8_t sm[16];
             unpack_k4_scales(blk + 4, sm);
             const float dx = xd[b];
@@ -274,6 +275,7 @@ void gemv_q6_k(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* xa
         __m256 acc = _mm256_setzero_ps();
         for (int64_t b = 0; b < nb; ++b) {
             const uint8_t* blk = w + r * ws + b * 210;
+            prefetch_stream<210>(blk);
             const uint8_t* ql = blk;
             const uint8_t* qh = blk + 128;
             const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192);

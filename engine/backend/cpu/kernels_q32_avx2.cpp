@@ -81,6 +81,7 @@ void tile_q32_rt(int64_t k, const uint8_t* w, size_t ws, const uint8_t* xa, size
         for (int t = 0; t < NT; ++t) xv[t] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[t] + 32 * b));
         for (int r = 0; r < R; ++r) {
             const uint8_t* blk = w + r * ws + b * Q::kBytes;
+            prefetch_stream<Q::kBytes>(blk);
             float d, m;
             const __m256i wv = Q::decode(blk, &d, &m);
             const __m256i aw = _mm256_sign_epi8(wv, wv);
@@ -96,8 +97,6 @@ void tile_q32_rt(int64_t k, const uint8_t* w, size_t ws, const uint8_t* xa, size
         for (int t = 0; t < NT; ++t) y[t * ldy + r] = hsum(acc[r][t]) + macc[r][t];
 }
 
-// Software prefetch distance along each weight row in the generation kernels.
-constexpr int kPrefetchBytes = 512;
 
 // Generation special case for Q4_0 (the most common quantization): the nibbles stay unsigned
 // (0..15) so no sign juggling is needed, and the -8 offset is applied once per block through the
@@ -124,7 +123,7 @@ void tile_q4_0_gemv2(int64_t k, const uint8_t* w, size_t ws, const uint8_t* xa, 
         for (int r = 0; r < R; ++r) {
             const uint8_t* b0 = w + r * ws + b * 18;
             const uint8_t* b1 = b0 + 18;
-            _mm_prefetch(reinterpret_cast<const char*>(b0 + kPrefetchBytes), _MM_HINT_T0);
+            prefetch_stream<36>(b0);
             const __m256i v = _mm256_loadu2_m128i(reinterpret_cast<const __m128i*>(b1 + 2), reinterpret_cast<const __m128i*>(b0 + 2));
             const __m256i lo = _mm256_and_si256(v, m4);
             const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
