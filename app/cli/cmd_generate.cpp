@@ -2,6 +2,7 @@
 #include <cstdio>
 #include <cstdlib>
 
+#include "app/cli/backend_args.h"
 #include "app/cli/command.h"
 #include "app/cli/token_list.h"
 #include "engine/session/session.h"
@@ -36,7 +37,8 @@ int run_generate(const std::vector<std::string>& argv) {
     const auto rep = args.take({"--repeat-penalty"});
     const auto seed = args.take({"--seed"});
     const auto kv = args.take({"--kv"});
-    const auto backend = args.take({"--backend"});
+    BackendArgs be;
+    if (std::string e = take_backend_args(args, &be); !e.empty()) return fail("generate: " + e);
     const auto ctx = args.take({"-c", "--ctx"});
     std::vector<std::string> stops;
     while (auto s = args.take({"--stop"})) stops.push_back(*s);
@@ -64,7 +66,7 @@ int run_generate(const std::vector<std::string>& argv) {
     ModelOptions opt;
     opt.path = *model;
     opt.kv_type = kv.value_or("f16");
-    opt.backend = backend.value_or("auto");
+    be.apply_to(opt);
     opt.n_ctx = int(n_ctx);
     auto session = Session::open(opt);
     if (!session.ok()) return fail(session.message());
@@ -112,7 +114,7 @@ int run_generate(const std::vector<std::string>& argv) {
 const Registrar reg{"generate",
                     "-m MODEL (--tokens \"ID ...\" | -p TEXT | --chat TEXT) [-n N] [--temp T] [--top-k K] [--top-p P] "
                     "[--min-p P] [--repeat-penalty R] [--seed S] [--stop S]... [-c CTX] [--kv f16|f32] [--ids] "
-                    "[--backend B] [-q]",
+                    "[--backend B] [--device N] [--gpu-layers N] [-t THREADS] [-q]",
                     "generate text (temperature 0 = greedy; repeat penalty off unless given; --ids prints ids)",
                     run_generate};
 

@@ -1,6 +1,7 @@
 // hearth-cli logits: evaluate a token sequence and print the last position's logits, one per line.
 #include <cstdio>
 
+#include "app/cli/backend_args.h"
 #include "app/cli/command.h"
 #include "app/cli/token_list.h"
 #include "engine/session/session.h"
@@ -13,7 +14,8 @@ int run_logits(const std::vector<std::string>& argv) {
     const auto model = args.take({"-m", "--model"});
     const auto tokens = args.take({"--tokens", "-t"});
     const auto kv = args.take({"--kv"});
-    const auto backend = args.take({"--backend"});
+    BackendArgs be;
+    if (std::string e = take_backend_args(args, &be, false); !e.empty()) return fail("logits: " + e);
     if (auto u = args.unknown_option(); !u.empty()) return fail("logits: unknown option " + u);
     if (!args.positionals().empty()) return fail("logits: unexpected argument '" + args.positionals()[0] + "'");
     if (!model) return fail("logits: -m MODEL is required");
@@ -24,7 +26,7 @@ int run_logits(const std::vector<std::string>& argv) {
     ModelOptions opt;
     opt.path = *model;
     opt.kv_type = kv.value_or("f16");
-    opt.backend = backend.value_or("auto");
+    be.apply_to(opt);
     opt.n_ctx = int(ids->size());  // only what the sequence needs (clamped to the model's context)
     auto session = Session::open(opt);
     if (!session.ok()) return fail(session.message());
@@ -40,7 +42,7 @@ int run_logits(const std::vector<std::string>& argv) {
     return 0;
 }
 
-const Registrar reg{"logits", "-m MODEL --tokens \"ID ID ...\" [--kv f16|f32] [--backend B]",
+const Registrar reg{"logits", "-m MODEL --tokens \"ID ID ...\" [--kv f16|f32] [--backend B] [--device N] [--gpu-layers N] [--threads N]",
                     "evaluate tokens as one sequence; print the last position's logits, one per line", run_logits};
 
 }  // namespace

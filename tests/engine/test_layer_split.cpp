@@ -48,7 +48,8 @@ std::vector<int32_t> prompt_tokens(int n) {
     return t;
 }
 
-// Logits of every prompt position, evaluated in two batches (so both stages see several batches).
+// Logits of every prompt position, evaluated in batches of 16 (so both stages see several batches),
+// then of six single tokens.
 std::vector<float> logits_of(const gguf::File& f, Backend& main, Backend* host, int n_gpu, int* placed = nullptr) {
     auto m = Model::load(f, main, {}, host, n_gpu);
     EXPECT_TRUE(m.ok()) << m.message();
@@ -58,9 +59,16 @@ std::vector<float> logits_of(const gguf::File& f, Backend& main, Backend* host, 
     EXPECT_TRUE(ctx.ok()) << ctx.message();
     if (!ctx.ok()) return {};
     const auto p = prompt_tokens(40);
-    std::vector<float> out;
+    std::vector<float> out, step;
     Status st = (*ctx)->eval(p.data(), int(p.size()), 0, int(p.size()), &out);
     EXPECT_TRUE(st.ok()) << st.message();
+    // Then single tokens (the matrix-vector path of a device backend), as generation runs.
+    for (int i = 0; i < 6 && st.ok(); ++i) {
+        const int32_t tok = int32_t(11 + 29 * i);
+        st = (*ctx)->eval(&tok, 1, int(p.size()) + i, 1, &step);
+        EXPECT_TRUE(st.ok()) << st.message();
+        out.insert(out.end(), step.begin(), step.end());
+    }
     return out;
 }
 
@@ -129,23 +137,35 @@ TEST(LayerSplit, FootprintCountsEveryTensorOnce) {
 
 #ifdef HEARTH_HAVE_VULKAN
 TEST(LayerSplit, VulkanPlusCpuMatchesTheCpuPath) {
+    // Tolerance: the Vulkan shaders may quantize activations to 8 bits for quantized weights (the
+    // int8 variant) or compute in fp16, so against the SIMD CPU path (which also quantizes
+    // activations to 8 bits) the testdata README's bounds for 8-bit activations apply:
+    // max |d| <= 0.15 rms(logits) and rms(d) <= 0.03 rms(logits). A split must stay within them at
+    // every N, as the unsplit Vulkan run (N = 4) must.
     std::string why;
     Backend* vk = vktest::backend("", &why);
     if (!vk) GTEST_SKIP() << why;
-    auto cpu = create_backend("reference", 0, {});
+    auto cpu = create_backend("cpu", 0, {});
     ASSERT_TRUE(cpu.ok());
-    for (GgmlType type : {GgmlType::F16, GgmlType::Q4_K}) {
+    for (GgmlType type : {GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0}) {
         TestModel tm = make_model("vk_" + std::string(traits(type).name), "qwen2", true, type);
         auto f = gguf::File::open(tm.path);
         ASSERT_TRUE(f.ok());
         const std::vector<float> host = logits_of(**f, **cpu, nullptr, -1);
-        const double tol = 0.02 * rms(host);  // the Vulkan issue's bound against the CPU path
+        const double r = rms(host);
         for (int n_gpu : {0, 1, 3, 4}) {
             const std::vector<float> split = logits_of(**f, *vk, cpu->get(), n_gpu);
             ASSERT_EQ(split.size(), host.size());
-            double m = 0;
-            for (size_t i = 0; i < host.size(); ++i) m = std::max(m, std::fabs(double(split[i]) - host[i]));
-            EXPECT_LE(m, tol) << traits(type).name << ", " << n_gpu << " layers on Vulkan";
+            double m = 0, s2 = 0;
+            for (size_t i = 0; i < host.size(); ++i) {
+                const double d = double(split[i]) - host[i];
+                m = std::max(m, std::fabs(d));
+                s2 += d * d;
+            }
+            const double rd = std::sqrt(s2 / double(host.size()));
+            EXPECT_LE(m, 0.15 * r) << traits(type).name << ", " << n_gpu << " layers on Vulkan";
+            EXPECT_LE(rd, 0.03 * r) << traits(type).name << ", " << n_gpu << " layers on Vulkan";
+            std::printf("%s, %d/4 layers on Vulkan: max|d| %.4f rms(d) %.4f (rms %.3f)\n", traits(type).name.data(), n_gpu, m, rd, r);
         }
         std::remove(tm.path.c_str());
     }
