@@ -239,7 +239,8 @@ TEST(CpuBackend, KvCacheAndAttentionMatchReference) {
             EXPECT_EQ(0, std::memcmp(rc.k(), cc.k(), bytes));
             EXPECT_EQ(0, std::memcmp(rc.v(), cc.v(), bytes));
 
-            const std::vector<int32_t> qpos = {0, 31, 32, 50, 69};
+            // 11 queries: two query blocks of the CPU kernel, positions on both sides of KV-block edges
+            const std::vector<int32_t> qpos = {0, 31, 32, 50, 69, 1, 2, 33, 63, 64, 65};
             const std::vector<float> q = randn(qpos.size() * n_head * hd, rng);
             auto attend = [&](Dev& d, KvCache& kv) {
                 Tensor tq = d.make(GgmlType::F32, int64_t(qpos.size()), n_head * hd, q.data());

@@ -284,11 +284,13 @@ private:
     std::vector<cpu::Scratch> att_scratch_;
 };
 
-// Flash-style attention: for each (token, KV head) the group of query heads that share the KV head
-// walk the cached cells in tiles of one KV block (32 cells), keeping a running max, running sum
-// and running output (online softmax), so no n × n_kv score matrix exists. Each K/V tile is
-// converted from F16 once and used by every query head of the group: the cache is read once per
-// token and KV head.
+// Flash-style attention: a work item is a block of up to kQBlock query tokens and one KV head; the
+// block's query heads that share the KV head (group x tokens rows) walk the cached cells in tiles
+// of one KV block (32 cells), keeping a running max, running sum and running output per row
+// (online softmax), so no n x n_kv score matrix exists. Each K/V tile is converted from F16 once
+// per item and used by every row of it (a prompt of 128 tokens converts the cache 16x less often
+// than one item per token would); the scores and the P.V update are vec_ops primitives that keep
+// the tile in L1 and the output row in registers.
 void CpuBackend::attention(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, int n_kv, float scale,
                            const Tensor& out) {
     mm_.invalidate();
@@ -297,10 +299,13 @@ void CpuBackend::attention(const Tensor& q, const KvCache& kvb, int layer, const
     const int n_head = int(q.cols / hd), group = n_head / n_kv_head;
     const bool f16 = kv.desc().type == GgmlType::F16;
     const int32_t* ps = i32_data(pos);
-    const int64_t n_items = q.rows * n_kv_head;
+    constexpr int kQBlock = 8;
+    const int64_t n_qb = (q.rows + kQBlock - 1) / kQBlock;
+    const int64_t n_items = n_qb * n_kv_head;
     constexpr int B = kKvBlockTokens;
-    // per thread: K tile, V tile (B × hd floats), scores (group × B), running acc (group × hd), m, l
-    const size_t per_thread = (size_t(2 * B * hd + group * B + group * hd + 2 * group) * 4 + 63) & ~size_t(63);
+    const int rows_max = kQBlock * group;
+    // per thread: K tile, V tile (B x hd floats), scores (B), running output (rows x hd), max, sum
+    const size_t per_thread = (size_t(2 * B * hd + B + rows_max * hd + 2 * rows_max) * 4 + 63) & ~size_t(63);
     if (att_scratch_.size() != size_t(pool_.size())) att_scratch_ = std::vector<cpu::Scratch>(size_t(pool_.size()));
     for (auto& s : att_scratch_) s.get(per_thread);
     auto work = [&](int64_t item_begin, int64_t item_end, int ith) {
@@ -308,51 +313,54 @@ void CpuBackend::attention(const Tensor& q, const KvCache& kvb, int layer, const
         float* kt = base;
         float* vt = kt + B * hd;
         float* sc = vt + B * hd;
-        float* acc = sc + group * B;
-        float* mx = acc + group * hd;
-        float* sum = mx + group;
+        float* acc = sc + B;
+        float* mx = acc + size_t(rows_max) * hd;
+        float* sum = mx + rows_max;
         for (int64_t item = item_begin; item < item_end; ++item) {
-            const int64_t t = item / n_kv_head;
+            const int64_t t0 = (item / n_kv_head) * kQBlock;
             const int kh = int(item % n_kv_head);
-            const int n = std::min(ps[t] + 1, n_kv);
-            for (int g = 0; g < group; ++g) { mx[g] = -INFINITY; sum[g] = 0; }
-            std::fill(acc, acc + size_t(group) * hd, 0.0f);
-            for (int c0 = 0; c0 < n; c0 += B) {
-                const int cnt = std::min(B, n - c0);
+            const int nt = int(std::min<int64_t>(kQBlock, q.rows - t0));
+            int n_max = 0;
+            for (int i = 0; i < nt; ++i) n_max = std::max(n_max, std::min(ps[t0 + i] + 1, n_kv));
+            for (int r = 0; r < nt * group; ++r) { mx[r] = -INFINITY; sum[r] = 0; }
+            std::fill(acc, acc + size_t(nt) * group * hd, 0.0f);
+            for (int c0 = 0; c0 < n_max; c0 += B) {
+                const int cnt_max = std::min(B, n_max - c0);
                 const size_t off = kv.offset(layer, c0, kh);  // cells c0..c0+cnt-1 are contiguous in a block
                 const float* kf;
                 const float* vf;
                 if (f16) {
-                    vo_.from_f16(reinterpret_cast<const f16_t*>(kv.k() + off), kt, int64_t(cnt) * hd);
-                    vo_.from_f16(reinterpret_cast<const f16_t*>(kv.v() + off), vt, int64_t(cnt) * hd);
+                    vo_.from_f16(reinterpret_cast<const f16_t*>(kv.k() + off), kt, int64_t(cnt_max) * hd);
+                    vo_.from_f16(reinterpret_cast<const f16_t*>(kv.v() + off), vt, int64_t(cnt_max) * hd);
                     kf = kt; vf = vt;
                 } else {
                     kf = reinterpret_cast<const float*>(kv.k() + off);
                     vf = reinterpret_cast<const float*>(kv.v() + off);
                 }
-                for (int g = 0; g < group; ++g) {
-                    const float* qh = f32_row(q, t) + size_t(kh * group + g) * hd;
-                    float* s = sc + g * B;
-                    float tmax = -INFINITY;
-                    for (int j = 0; j < cnt; ++j) {
-                        s[j] = scale * vo_.dot(qh, kf + size_t(j) * hd, hd);
-                        tmax = std::max(tmax, s[j]);
+                for (int i = 0; i < nt; ++i) {
+                    const int cnt = std::min(cnt_max, std::min(ps[t0 + i] + 1, n_kv) - c0);  // causal: this token's cells
+                    if (cnt <= 0) continue;
+                    for (int g = 0; g < group; ++g) {
+                        const int r = i * group + g;
+                        const float* qh = f32_row(q, t0 + i) + size_t(kh * group + g) * hd;
+                        vo_.attn_scores(qh, kf, hd, cnt, scale, sc);
+                        const float tmax = *std::max_element(sc, sc + cnt);
+                        const float m_new = std::max(mx[r], tmax);
+                        const float alpha = std::exp(mx[r] - m_new);  // 0 on the first tile (mx = -inf)
+                        const float tsum = vo_.exp_sub_sum(sc, m_new, cnt);
+                        sum[r] = sum[r] * alpha + tsum;
+                        mx[r] = m_new;
+                        vo_.attn_pv(acc + size_t(r) * hd, alpha, sc, vf, hd, cnt);
                     }
-                    const float m_new = std::max(mx[g], tmax);
-                    const float alpha = std::exp(mx[g] - m_new);  // 0 on the first tile (mx = -inf)
-                    const float tsum = vo_.exp_sub_sum(s, m_new, cnt);
-                    sum[g] = sum[g] * alpha + tsum;
-                    mx[g] = m_new;
-                    float* a = acc + size_t(g) * hd;
-                    if (alpha != 1.0f) for (int d = 0; d < hd; ++d) a[d] *= alpha;
-                    for (int j = 0; j < cnt; ++j) vo_.axpy(a, vf + size_t(j) * hd, s[j], hd);
                 }
             }
-            for (int g = 0; g < group; ++g) {
-                float* o = f32_row(out, t) + size_t(kh * group + g) * hd;
-                const float inv = sum[g] > 0 ? 1.0f / sum[g] : 0.0f;
-                for (int d = 0; d < hd; ++d) o[d] = acc[size_t(g) * hd + d] * inv;
-            }
+            for (int i = 0; i < nt; ++i)
+                for (int g = 0; g < group; ++g) {
+                    const int r = i * group + g;
+                    float* o = f32_row(out, t0 + i) + size_t(kh * group + g) * hd;
+                    const float inv = sum[r] > 0 ? 1.0f / sum[r] : 0.0f;
+                    for (int d = 0; d < hd; ++d) o[d] = acc[size_t(r) * hd + d] * inv;
+                }
         }
     };
     pool_.parallel_for(n_items, 1, work);

@@ -31,6 +31,11 @@ struct VecOps {
     void (*from_f16)(const f16_t* x, float* y, int64_t n);
     // In place: x[i] = exp(x[i] - m); returns the sum
     float (*exp_sub_sum)(float* x, float m, int64_t n);
+    // Attention over one tile of cnt cached cells (rows of hd floats, contiguous):
+    // s[j] = scale * dot(q, k + j * hd)
+    void (*attn_scores)(const float* q, const float* k, int hd, int cnt, float scale, float* s);
+    // acc[i] = acc[i] * alpha + sum_j p[j] * v[j * hd + i]
+    void (*attn_pv)(float* acc, float alpha, const float* p, const float* v, int hd, int cnt);
 };
 
 const VecOps& vec_ops(IsaLevel isa);

@@ -130,7 +130,54 @@ float exp_sub_sum(float* x, float m, int64_t n) {
     return t;
 }
 
-const VecOps kAvx2 = {sum_sq, scale_mul, silu_mul, add, dot, axpy, dot_f16, scale_axpy_f16, to_f16, from_f16, exp_sub_sum};
+// Four cells at a time: four running dot products, reduced together with two rounds of hadd.
+void attn_scores(const float* q, const float* k, int hd, int cnt, float scale, float* s) {
+    if (hd % 8 != 0) {
+        for (int j = 0; j < cnt; ++j) s[j] = scale * dot(q, k + int64_t(j) * hd, hd);
+        return;
+    }
+    int j = 0;
+    for (; j + 4 <= cnt; j += 4) {
+        const float* k0 = k + int64_t(j) * hd;
+        __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+        for (int i = 0; i < hd; i += 8) {
+            const __m256 qv = _mm256_loadu_ps(q + i);
+            a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + i), a0);
+            a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + hd + i), a1);
+            a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 2 * hd + i), a2);
+            a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 3 * hd + i), a3);
+        }
+        const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
+        const __m128 r = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+        _mm_storeu_ps(s + j, _mm_mul_ps(r, _mm_set1_ps(scale)));
+    }
+    for (; j < cnt; ++j) s[j] = scale * dot(q, k + int64_t(j) * hd, hd);
+}
+
+// The output row stays in registers 64 floats at a time while the tile's cells stream past.
+void attn_pv(float* acc, float alpha, const float* p, const float* v, int hd, int cnt) {
+    if (hd % 8 != 0) {
+        if (alpha != 1.0f) for (int i = 0; i < hd; ++i) acc[i] *= alpha;
+        for (int j = 0; j < cnt; ++j) axpy(acc, v + int64_t(j) * hd, p[j], hd);
+        return;
+    }
+    const __m256 va = _mm256_set1_ps(alpha);
+    for (int c = 0; c < hd; c += 64) {
+        const int w = hd - c < 64 ? (hd - c) / 8 : 8;
+        __m256 o[8];
+        for (int i = 0; i < 8; ++i) o[i] = i < w ? _mm256_mul_ps(_mm256_loadu_ps(acc + c + 8 * i), va) : _mm256_setzero_ps();
+        for (int j = 0; j < cnt; ++j) {
+            const __m256 pj = _mm256_set1_ps(p[j]);
+            const float* vj = v + int64_t(j) * hd + c;
+            for (int i = 0; i < 8; ++i)
+                if (i < w) o[i] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 8 * i), o[i]);
+        }
+        for (int i = 0; i < w; ++i) _mm256_storeu_ps(acc + c + 8 * i, o[i]);
+    }
+}
+
+const VecOps kAvx2 = {sum_sq, scale_mul, silu_mul, add, dot, axpy, dot_f16, scale_axpy_f16, to_f16, from_f16, exp_sub_sum,
+                      attn_scores, attn_pv};
 
 }  // namespace
 

@@ -49,7 +49,16 @@ float exp_sub_sum(float* x, float m, int64_t n) {
     return s;
 }
 
-const VecOps kScalar = {sum_sq, scale_mul, silu_mul, add, dot, axpy, dot_f16, scale_axpy_f16, to_f16, from_f16, exp_sub_sum};
+void attn_scores(const float* q, const float* k, int hd, int cnt, float scale, float* s) {
+    for (int j = 0; j < cnt; ++j) s[j] = scale * dot(q, k + int64_t(j) * hd, hd);
+}
+void attn_pv(float* acc, float alpha, const float* p, const float* v, int hd, int cnt) {
+    if (alpha != 1.0f) for (int i = 0; i < hd; ++i) acc[i] *= alpha;
+    for (int j = 0; j < cnt; ++j) axpy(acc, v + int64_t(j) * hd, p[j], hd);
+}
+
+const VecOps kScalar = {sum_sq, scale_mul, silu_mul, add, dot, axpy, dot_f16, scale_axpy_f16, to_f16, from_f16, exp_sub_sum,
+                        attn_scores, attn_pv};
 
 }  // namespace
 
