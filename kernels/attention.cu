@@ -70,8 +70,11 @@ k_attention(KvLayout L, const E* __restrict__ kc, const E* __restrict__ vc, Attn
     __syncthreads();
 
     const int limit = min(a.n_kv, a.pos[t] + 1);  // causal: cells 0..pos
-    const int c0 = split * a.cells_per_split;
-    const int c1 = min(limit, c0 + a.cells_per_split);
+    // The split of the KV range is re-derived from this token's own range, so the splits stay balanced
+    // when n_kv is only an upper bound (graph mode passes the cache capacity) or tokens differ.
+    const int per_split = a.n_split == 1 ? max(limit, 0) : ((max(limit, 0) + a.n_split - 1) / a.n_split + 31) / 32 * 32;
+    const int c0 = split * per_split;
+    const int c1 = min(limit, c0 + per_split);
 
     float m = -INFINITY, l = 0.0f, acc[DPL];
 #pragma unroll

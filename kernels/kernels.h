@@ -81,7 +81,10 @@ struct AttnArgs {
     const int32_t* pos = nullptr;
     int n_kv = 0;
     float scale = 1.0f;
-    int n_split = 1, cells_per_split = 0;  // flash-decoding split of the KV range (cells_per_split % 32 == 0)
+    // Flash-decoding split of the KV range into n_split blocks. cells_per_split (% 32 == 0) is the host's
+    // plan from n_kv; the kernel re-divides each token's actual range [0, min(n_kv, pos + 1)) into
+    // n_split pieces of a multiple of 32 cells, so only n_split matters to it.
+    int n_split = 1, cells_per_split = 0;
     float* partials = nullptr;             // n_tok * n_head * n_split * (head_dim + 2) floats when n_split > 1
 };
 size_t attention_partials_floats(const KvLayout& L, const AttnArgs& a);

@@ -408,6 +408,20 @@ TEST(CudaOps, ErrorsAreReportedNotCrashes) {
     const Status s = P.cuda->synchronize();
     EXPECT_FALSE(s.ok());
     EXPECT_NE(s.message().find("CUDA"), std::string::npos) << s.message();
+    // Token ids outside the table give rows of zeros, not an illegal address that would poison the context.
+    const auto table = randn(4 * 64, 2);
+    Tensor tab = P.put_on(*P.cuda, GgmlType::F32, 4, 64, table.data());
+    const std::vector<int32_t> bad_ids = {-1, 4, 1};
+    Tensor ids = P.put_on(*P.cuda, GgmlType::I32, 1, 3, bad_ids.data());
+    Tensor rows = P.put_on(*P.cuda, GgmlType::F32, 3, 64, nullptr);
+    P.cuda->get_rows(tab, ids, rows);
+    const auto got = P.get(*P.cuda, rows);
+    ASSERT_TRUE(P.cuda->synchronize().ok());
+    for (int c = 0; c < 64; ++c) {
+        EXPECT_EQ(got[size_t(c)], 0.0f);
+        EXPECT_EQ(got[size_t(64 + c)], 0.0f);
+        EXPECT_EQ(got[size_t(128 + c)], table[size_t(64 + c)]);
+    }
     // An impossible allocation is a clear out-of-memory error.
     auto big = P.cuda->alloc(size_t(1) << 50, BufferUsage::Weights);
     ASSERT_FALSE(big.ok());

@@ -103,12 +103,14 @@ for t in $TEST_BINS; do
   bin=$(find "$BUILD" -name "$t" -type f -perm -u+x | head -1)
   if [ -z "$bin" ]; then say "$t: not built"; FAILED=1; continue; fi
   if timeout 240 env HEARTH_TESTDATA="${HEARTH_TESTDATA:-}" "$bin" > "$LOGS/$t.log" 2>&1; then
-    say "$t: PASSED ($(grep -c '^\[       OK \]' "$LOGS/$t.log") ok, $(grep -c '^\[  SKIPPED \]' "$LOGS/$t.log") skipped)"
+    say "$t: PASSED ($(grep -c '^\[       OK \]' "$LOGS/$t.log") ok, $(grep -c '^\[  SKIPPED \] .* ms)$' "$LOGS/$t.log") skipped)"
   else
     say "$t: FAILED (see $t.log)"; FAILED=1
     grep -E "^\[  FAILED  \]|Failure|error" "$LOGS/$t.log" | head -20 | tee -a "$SUMMARY"
   fi
   grep -E "^\[ (cuda|note|logits|cuda logits|cuda greedy) \]" "$LOGS/$t.log" | head -40 >> "$SUMMARY"
+  why=$(grep -A1 -m1 ': Skipped$' "$LOGS/$t.log" | tail -1)
+  [ -n "$why" ] && say "  first skip reason: $why"
 done
 # The model tests again with generation-step CUDA graphs (opt-in until this passes on hardware).
 bin=$(find "$BUILD" -name test_cuda_model -type f -perm -u+x | head -1)

@@ -55,9 +55,23 @@ std::string error_text(int e) {
         case cudaErrorInsufficientDriver: why = "the NVIDIA driver is too old for CUDA 13 (it needs driver 580 or newer)"; break;
         case cudaErrorNoDevice: why = "no CUDA-capable device was found"; break;
         case cudaErrorMemoryAllocation: why = "out of GPU memory"; break;
+        case cudaErrorLaunchTimeout:
+            why = "a kernel ran longer than the display driver's watchdog allows (a GPU that also drives a screen)";
+            break;
         default: why = cudaGetErrorString(err); break;
     }
-    return why + " (" + cudaGetErrorName(err) + ")";
+    why += " (" + std::string(cudaGetErrorName(err)) + ")";
+    // These leave the CUDA context unusable for the rest of the process: say so, or every later call
+    // would fail with the same words and no hint.
+    switch (err) {
+        case cudaErrorIllegalAddress: case cudaErrorLaunchFailure: case cudaErrorMisalignedAddress:
+        case cudaErrorIllegalInstruction: case cudaErrorInvalidPc: case cudaErrorHardwareStackError:
+        case cudaErrorAssert: case cudaErrorECCUncorrectable: case cudaErrorLaunchTimeout:
+            why += "; the CUDA context is now unusable: restart Hearth (or use the CPU backend) to go on";
+            break;
+        default: break;
+    }
+    return why;
 }
 
 DeviceList list_devices() {
