@@ -175,6 +175,48 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, KernelTest,
                       Case{GgmlType::Q5_K, 768}, Case{GgmlType::Q6_K, 768}, Case{GgmlType::Q4_K, 256}),
     case_name);
 
+// Q4_0 repacked 8 rows at a time: the generation kernel and the GEMM path over the packed layout
+// give what the file-layout kernels give for the same rows (same activations, same block sums in
+// another order: float-rounding differences only).
+TEST(RepackedQ4_0, MatchesFileLayoutKernels) {
+    if (!cpu_features().has_avx2_set()) GTEST_SKIP() << "CPU has no AVX2+FMA+F16C";
+    const MatKernel* mk = mat_kernel(GgmlType::Q4_0, IsaLevel::Avx2);
+    ASSERT_TRUE(mk->repack_x8 && mk->gemv_x8 && mk->gemm_rows_x8);
+    std::mt19937 rng(99);
+    const int64_t k = 416, rows = 16;
+    std::vector<uint8_t> w, packed(size_t(rows) * row_bytes(GgmlType::Q4_0, k));
+    for (int r = 0; r < rows; ++r) { const auto row = random_row(GgmlType::Q4_0, k, rng); w.insert(w.end(), row.begin(), row.end()); }
+    const size_t ws = row_bytes(GgmlType::Q4_0, k);
+    for (int g = 0; g < rows / 8; ++g) mk->repack_x8(k, w.data() + g * 8 * ws, ws, packed.data() + g * 8 * ws);
+    const int nt = 11;
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    std::vector<float> x(size_t(nt) * k);
+    for (auto& v : x) v = nd(rng);
+    const size_t xs = act_row_bytes(ActKind::Q8_32, k);
+    std::vector<uint8_t> xa(size_t(nt) * xs);
+    for (int t = 0; t < nt; ++t) mk->quant(x.data() + t * k, xa.data() + t * xs, k);
+    auto near = [](float a, float b) { return std::fabs(a - b) <= 1e-4f * (1.0f + std::fabs(b)); };
+    // generation: gemv_x8 vs the file-layout tile, token by token
+    for (int t = 0; t < nt; ++t)
+        for (int g = 0; g < rows / 8; ++g) {
+            float got[8], want[8];
+            mk->gemv_x8(k, packed.data() + g * 8 * ws, xa.data() + t * xs, got);
+            for (int r = 0; r < 8; r += mk->max_rows)
+                mk->tile(k, w.data() + (g * 8 + r) * ws, ws, std::min(mk->max_rows, 8 - r), xa.data() + t * xs, xs, 1, want + r, 8);
+            for (int r = 0; r < 8; ++r) EXPECT_PRED2(near, got[r], want[r]) << "token " << t << " row " << g * 8 + r;
+        }
+    // prompt batch: gemm_rows_x8 vs gemm_rows (13 rows: a partial group of 8 too)
+    std::vector<uint8_t> pk(gemm_act_bytes(mk->gemm_act, k, nt) + 64), scr(mk->gemm_scratch(k, nt) + 64);
+    uint8_t* pkp = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(pk.data()) + 63) & ~uintptr_t(63));
+    uint8_t* sp = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(scr.data()) + 63) & ~uintptr_t(63));
+    gemm_pack(mk->gemm_act, reinterpret_cast<const uint8_t*>(x.data()), size_t(k) * 4, k, nt, 0, (nt + 7) / 8, pkp);
+    const int nr = 13;
+    std::vector<float> y1(size_t(nt) * nr, NAN), y2(size_t(nt) * nr, NAN);
+    mk->gemm_rows(k, w.data(), ws, nr, pkp, nt, y1.data(), nr, sp);
+    mk->gemm_rows_x8(k, packed.data(), ws, nr, pkp, nt, y2.data(), nr, sp);
+    for (size_t i = 0; i < y1.size(); ++i) EXPECT_EQ(y1[i], y2[i]) << "element " << i;  // the same panel: bit-identical
+}
+
 // The AVX2 activation quantizers compute exactly what the scalar ones do (same max, same product,
 // round-to-nearest-even), so they must agree bit for bit.
 TEST(ActQuant, Avx2MatchesScalarBitForBit) {

@@ -1,16 +1,22 @@
 #include "engine/backend/cpu/cpu_backend.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <set>
 #include <string>
 #include <thread>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "engine/backend/cpu/kernels.h"
 #include "engine/backend/cpu/matmul.h"
 #include "engine/backend/cpu/thread_pool.h"
 #include "engine/backend/cpu/vec_ops.h"
@@ -88,7 +94,13 @@ public:
         if (bytes && !b->data()) return make_error("CPU backend: out of memory allocating " + std::to_string(bytes) + " bytes");
         return BufferPtr(b);
     }
-    Result<BufferPtr> import_host(const void* data, size_t bytes) override { return BufferPtr(HostBuffer::borrow(data, bytes)); }
+    Result<BufferPtr> import_host(const void* data, size_t bytes) override {
+        auto b = HostBuffer::borrow(data, bytes);
+        if (imports_.size() > 64)  // forget buffers that are gone
+            for (auto it = imports_.begin(); it != imports_.end();) it = it->second.expired() ? imports_.erase(it) : std::next(it);
+        imports_[b.get()] = b;
+        return BufferPtr(b);
+    }
     Status upload(const Tensor& dst, const void* src) override {
         std::memcpy(host_ptr(dst), src, dst.bytes());
         mm_.note_write(host_ptr(dst), dst.bytes());
@@ -119,6 +131,7 @@ public:
         a.x = host_ptr(x); a.xs = x.row_stride; a.n = x.rows;
         a.y = f32_row(y, 0); a.ldy = y.row_stride / 4;
         a.bias = bias ? f32_row(*bias, 0) : nullptr;
+        if (const Repacked* rp = repacked(w)) { a.wx8 = rp->bytes; a.rows_x8 = rp->rows_x8; }
         if (!mm_.run(a)) {
             // Scratch could not be allocated: the only failure mode; fall back to the exact path.
             mm_.invalidate();
@@ -231,6 +244,60 @@ public:
     }
 
 private:
+    // ---- repacked weights (MatKernel::repack_x8): built once per imported weight matrix, at its
+    // first matmul. An entry is valid while the buffer it was built from lives (weak_ptr: a new
+    // buffer at the same address is not mistaken for it); imported buffers are never written.
+    struct Repacked {
+        std::weak_ptr<Buffer> owner;
+        GgmlType type;
+        int64_t rows, k, rows_x8;
+        size_t ws;
+        cpu::Scratch data;
+        const uint8_t* bytes = nullptr;  // data's memory
+    };
+    const Repacked* repacked(const Tensor& w) {
+        const cpu::MatKernel* mk = cpu::mat_kernel(w.type, isa_);
+        if (!repack_enabled_ || !mk || !mk->repack_x8 || w.rows < 8) return nullptr;
+        const auto imp = imports_.find(w.buf);
+        if (imp == imports_.end()) return nullptr;
+        const std::shared_ptr<Buffer> owner = imp->second.lock();
+        if (!owner || owner.get() != w.buf) return nullptr;
+        const uint8_t* p = host_ptr(w);
+        std::unique_ptr<Repacked>& e = repacked_[p];
+        if (e && e->owner.lock() == owner && e->type == w.type && e->rows == w.rows && e->k == w.cols && e->ws == w.row_stride)
+            return e.get();
+        auto r = std::make_unique<Repacked>();
+        r->owner = owner; r->type = w.type; r->rows = w.rows; r->k = w.cols; r->ws = w.row_stride;
+        r->rows_x8 = w.rows / 8 * 8;
+        uint8_t* dst = r->data.get(size_t(r->rows_x8) * w.row_stride);
+        if (!dst) { repacked_.erase(p); return nullptr; }  // no memory: the file layout serves
+        r->bytes = dst;
+        pool_.parallel_for(r->rows_x8 / 8, 16, [&](int64_t b, int64_t e2, int) {
+            for (int64_t g = b; g < e2; ++g) mk->repack_x8(w.cols, p + g * 8 * w.row_stride, w.row_stride, dst + g * 8 * w.row_stride);
+        });
+        release_file_pages(p, size_t(r->rows_x8) * w.row_stride);
+        e = std::move(r);
+        return e.get();
+    }
+    // The repacked copy replaces these bytes: drop their pages from this process (a read-only file
+    // mapping re-reads them from the page cache if ever touched again), so resident memory holds
+    // the weights once. Never for anonymous or writable memory, where MADV_DONTNEED would lose data.
+    static void release_file_pages(const uint8_t* p, size_t n) {
+        const uintptr_t page = 4096, lo = (uintptr_t(p) + page - 1) & ~(page - 1), hi = (uintptr_t(p) + n) & ~(page - 1);
+        if (hi <= lo) return;
+        std::ifstream maps("/proc/self/maps");
+        std::string line;
+        while (std::getline(maps, line)) {
+            unsigned long a = 0, b = 0, off = 0, inode = 0;
+            char perms[8] = {};
+            unsigned dev_major = 0, dev_minor = 0;
+            if (std::sscanf(line.c_str(), "%lx-%lx %7s %lx %x:%x %lu", &a, &b, perms, &off, &dev_major, &dev_minor, &inode) != 7) continue;
+            if (lo < a || hi > b) continue;
+            if (inode != 0 && perms[1] == '-') madvise(reinterpret_cast<void*>(lo), hi - lo, MADV_DONTNEED);
+            return;
+        }
+    }
+
     // Runs fn(row) for every row; on the pool when the op is big enough to pay for the wake-up.
     template <class Fn>
     void for_rows(int64_t rows, int64_t cols, const Fn& fn) {
@@ -282,6 +349,10 @@ private:
     const float* rope_ff_ = nullptr;
     std::vector<float> rope_cs_;
     std::vector<cpu::Scratch> att_scratch_;
+    std::unordered_map<const Buffer*, std::weak_ptr<Buffer>> imports_;
+    std::unordered_map<const uint8_t*, std::unique_ptr<Repacked>> repacked_;
+    // HEARTH_CPU_REPACK=0 keeps every weight in the file layout (to measure what repacking gives).
+    bool repack_enabled_ = [] { const char* e = std::getenv("HEARTH_CPU_REPACK"); return !(e && std::string(e) == "0"); }();
 };
 
 // Flash-style attention: a work item is a block of up to kQBlock query tokens and one KV head; the

@@ -93,15 +93,19 @@ inline void gemm_q8_micro(int64_t k, const uint8_t* panel, size_t pb, const uint
         for (int v = 0; v < NV; ++v) out[r * NV + v] = facc[r][v];
 }
 
-// Decode(k, row, panel_row) writes one row's u planes, a[] and c[].
-template <int BS, int G, int P, void (*Decode)(int64_t, const uint8_t*, uint8_t*)>
-void gemm_q8_rows(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* xp, int64_t n, float* y, size_t ldy,
-                  uint8_t* scratch) {
+// Row sources for gemm_q8_rows: DecodeRow(k, w, ws, r, panel_row) writes row r's u planes, a[]
+// and c[]. Rows in the file layout go through a per-row decoder:
+template <void (*Decode)(int64_t, const uint8_t*, uint8_t*)>
+void decode_file_row(int64_t k, const uint8_t* w, size_t ws, int r, uint8_t* out) { Decode(k, w + r * ws, out); }
+
+template <int BS, int G, int P, void (*DecodeRow)(int64_t, const uint8_t*, size_t, int, uint8_t*)>
+void gemm_q8_rows_from(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* xp, int64_t n, float* y, size_t ldy,
+                       uint8_t* scratch) {
     constexpr int MR = kGemmQ8MR;
     const size_t pb = gemm_q8_panel_row<BS, P>(k);
     const int mrows = (nr + MR - 1) / MR * MR;
     for (int r = 0; r < mrows; ++r) {
-        if (r < nr) Decode(k, w + r * ws, scratch + r * pb);
+        if (r < nr) DecodeRow(k, w, ws, r, scratch + r * pb);
         else std::memset(scratch + r * pb, 0, pb);  // a = c = 0: padding rows give 0
     }
     const int64_t groups = (n + 7) / 8, gbytes = (k / 32) * 384;
@@ -122,6 +126,13 @@ void gemm_q8_rows(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t*
             }
         }
     }
+}
+
+// Decode(k, row, panel_row) writes one row's u planes, a[] and c[].
+template <int BS, int G, int P, void (*Decode)(int64_t, const uint8_t*, uint8_t*)>
+void gemm_q8_rows(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* xp, int64_t n, float* y, size_t ldy,
+                  uint8_t* scratch) {
+    gemm_q8_rows_from<BS, G, P, decode_file_row<Decode>>(k, w, ws, nr, xp, n, y, ldy, scratch);
 }
 
 }  // namespace hearth::cpu::avx2

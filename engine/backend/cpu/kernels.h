@@ -66,6 +66,13 @@ struct MatKernel {
     GemmRowsFn gemm_rows = nullptr;
     size_t (*gemm_scratch)(int64_t k, int64_t n) = nullptr;
     int gemm_rows_max = 0;
+    // Optional repacked layout for generation (8 rows interleaved per block, same byte count; built
+    // once per weight matrix by the backend): repack_x8 packs 8 rows, gemv_x8 multiplies 8 packed
+    // rows by one activation row, gemm_rows_x8 is gemm_rows reading the packed layout (w = row 0
+    // of a group of 8, ws = the file's row stride, so group g starts at w + 8 g ws).
+    void (*repack_x8)(int64_t k, const uint8_t* w, size_t ws, uint8_t* out) = nullptr;
+    void (*gemv_x8)(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y) = nullptr;
+    GemmRowsFn gemm_rows_x8 = nullptr;
     const char* name = "";                       // "Q4_0 AVX2", for logs and tests
 };
 
@@ -84,6 +91,12 @@ void quantize_act_q8_K_scalar(const float* x, uint8_t* dst, int64_t k);
 // AVX2 versions (call only when the CPU has AVX2+FMA+F16C).
 void quantize_act_q8_32_avx2(const float* x, uint8_t* dst, int64_t k);
 void quantize_act_q8_K_avx2(const float* x, uint8_t* dst, int64_t k);
+
+// Generation on repacked weights (repack_q4_0_avx2.cpp): 8 rows of Q4_0 interleaved per block
+// (same byte count); repack_q4_0_x8 packs rows [0, 8) of W into k/32 * 144 bytes at out, and
+// gemv_q4_0_x8 (AVX2) writes those 8 rows' dot products with one Q8_32 activation row to y[0..8).
+void repack_q4_0_x8(int64_t k, const uint8_t* w, size_t ws, uint8_t* out);
+void gemv_q4_0_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y);
 
 // Helpers to address the parts of an activation row.
 inline const int8_t* act_qs(const uint8_t* row) { return reinterpret_cast<const int8_t*>(row); }

@@ -234,6 +234,23 @@ void gemm_decode_q32(int64_t k, const uint8_t* row, uint8_t* out) {
     }
 }
 
+// Row r of Q4_0 weights repacked 8 rows at a time (repack_q4_0_avx2.cpp) -> a GEMM panel row.
+void gemm_decode_q4_0_x8(int64_t k, const uint8_t* w, size_t ws, int r, uint8_t* out) {
+    const uint8_t* grp = w + size_t(r / 8) * 8 * ws;
+    const int rr = r % 8;
+    const int64_t nb = k / 32;
+    float* a = reinterpret_cast<float*>(out + k);
+    float* c = a + nb;
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* p = grp + b * 144;
+        alignas(16) uint8_t q[16];
+        for (int i = 0; i < 4; ++i) std::memcpy(q + 4 * i, p + 16 + 32 * i + 4 * rr, 4);
+        a[b] = h2f(load_u16(p + 2 * rr));
+        c[b] = -8.0f * a[b];
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * b), nibbles_32(q));
+    }
+}
+
 template <GgmlType T>
 constexpr MatKernel q32_entry(const char* name) {
     using U = U32<T>;
@@ -247,6 +264,11 @@ constexpr MatKernel q32_entry(const char* name) {
     m.gemm_rows = gemm_q8_rows<32, U::G, U::P, gemm_decode_q32<T>>;
     m.gemm_scratch = gemm_q8_scratch<32, U::P>;
     m.gemm_rows_max = kGemmQ8Rows;
+    if constexpr (T == GgmlType::Q4_0) {
+        m.gemv_x8 = gemv_q4_0_x8;
+        m.repack_x8 = repack_q4_0_x8;
+        m.gemm_rows_x8 = gemm_q8_rows_from<32, U::G, U::P, gemm_decode_q4_0_x8>;
+    }
     m.name = name;
     return m;
 }

@@ -95,8 +95,10 @@ bool MatmulEngine::run(const MatmulArgs& a) {
         if (!gemm) xs = act_row_bytes(mk->act, a.k);
     }
 
-    // 2. Work split by output rows, handed out dynamically.
-    const int64_t chunk = gemm ? mk->gemm_rows_max : gemv_chunk(a.rows, nth);
+    // 2. Work split by output rows, handed out dynamically (chunks of a multiple of 8 rows where a
+    //    repacked copy exists, so no chunk splits a group of 8).
+    const bool x8 = mk && a.wx8 && a.rows_x8 > 0 && (gemm ? mk->gemm_rows_x8 != nullptr : mk->gemv_x8 != nullptr);
+    const int64_t chunk = gemm ? (x8 ? mk->gemm_rows_max / 8 * 8 : mk->gemm_rows_max) : gemv_chunk(a.rows, nth);
     const int64_t n_chunks = (a.rows + chunk - 1) / chunk;
     size_t sbytes = 0;
     if (gemm) {
@@ -110,11 +112,25 @@ bool MatmulEngine::run(const MatmulArgs& a) {
             if (!mk) {
                 generic_rows(a, r0, rn, tmp);
             } else if (gemm) {
-                mk->gemm_rows(a.k, a.w + r0 * a.ws, a.ws, int(rn), xa, a.n, a.y + r0, a.ldy, panels_[size_t(ith)].get(0));
+                // rows in the repacked region from there, the rest (< 8 rows) from the file layout
+                const int64_t rx = x8 ? std::clamp(a.rows_x8 - r0, int64_t(0), rn) : 0;
+                uint8_t* scr = panels_[size_t(ith)].get(0);
+                if (rx > 0) mk->gemm_rows_x8(a.k, a.wx8 + r0 * a.ws, a.ws, int(rx), xa, a.n, a.y + r0, a.ldy, scr);
+                if (rx < rn)
+                    mk->gemm_rows(a.k, a.w + (r0 + rx) * a.ws, a.ws, int(rn - rx), xa, a.n, a.y + r0 + rx, a.ldy, scr);
             } else {
+                int64_t r1 = r0;
+                if (x8) {
+                    alignas(32) float o[8];
+                    for (; r1 + 8 <= std::min(r0 + rn, a.rows_x8); r1 += 8)
+                        for (int64_t t = 0; t < a.n; ++t) {
+                            mk->gemv_x8(a.k, a.wx8 + r1 * a.ws, xa + t * xs, o);
+                            std::copy(o, o + 8, a.y + t * a.ldy + r1);
+                        }
+                }
                 for (int64_t t0 = 0; t0 < a.n; t0 += mk->max_toks) {
                     const int tn = int(std::min<int64_t>(mk->max_toks, a.n - t0));
-                    for (int64_t r = r0; r < r0 + rn; r += mk->max_rows) {
+                    for (int64_t r = r1; r < r0 + rn; r += mk->max_rows) {
                         const int nr = int(std::min<int64_t>(mk->max_rows, r0 + rn - r));
                         mk->tile(a.k, a.w + r * a.ws, a.ws, nr, xa + t0 * xs, xs, tn, a.y + t0 * a.ldy + r, a.ldy);
                     }

@@ -31,6 +31,10 @@ struct MatmulArgs {
     const uint8_t* x; size_t xs; int64_t n;       // F32 activations, n rows
     float* y; size_t ldy;                         // y[t * ldy + r]
     const float* bias;                            // rows floats or null
+    // Rows [0, rows_x8) repacked 8 at a time (MatKernel::repack_x8), or null: then the kernels
+    // read those rows there instead of w (group g at wx8 + 8 g ws).
+    const uint8_t* wx8 = nullptr;
+    int64_t rows_x8 = 0;
 };
 
 class MatmulEngine {
