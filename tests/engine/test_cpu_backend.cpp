@@ -126,28 +126,31 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, MatmulTest,
                       GgmlType::Q6_K),
     [](const auto& i) { return std::string(type_name(i.param)); });
 
-// Imported (file-like) Q4_0 weights are repacked 8 rows at a time at their first matmul; the
+// Imported (file-like) Q4_0 / Q8_0 weights are repacked 8 rows at a time at their first matmul; the
 // generation and GEMM paths read the repacked rows (37 rows: 32 repacked + a 5-row tail in the file
 // layout) and agree with the reference backend. A new buffer at the same address with other
 // contents must not reuse the old repacked copy.
-TEST(CpuBackend, RepackedWeightsMatchReference) {
+class RepackedTest : public ::testing::TestWithParam<GgmlType> {};
+
+TEST_P(RepackedTest, MatchesReference) {
     if (!cpu::cpu_features().has_avx2_set()) GTEST_SKIP() << "the repacked layout is an AVX2 path";
+    const GgmlType type = GetParam();
     std::mt19937 rng(77);
     const int64_t k = 416, rows = 37;
-    const size_t rb = row_bytes(GgmlType::Q4_0, k);
+    const size_t rb = row_bytes(type, k);
     std::vector<uint8_t> store(rb * rows);
     Dev ref{create_reference_backend()};
     Dev cpu{create_cpu_backend(BackendOptions{2}, cpu::IsaLevel::Avx2)};
     for (int version = 0; version < 2; ++version) {
         const std::vector<float> wf = randn(size_t(rows * k), rng, 0.05f);
-        for (int64_t r = 0; r < rows; ++r) ASSERT_TRUE(quantize_row(GgmlType::Q4_0, wf.data() + r * k, store.data() + r * rb, k).ok());
+        for (int64_t r = 0; r < rows; ++r) ASSERT_TRUE(quantize_row(type, wf.data() + r * k, store.data() + r * rb, k).ok());
         auto imported = cpu.be->import_host(store.data(), store.size());  // the same address both times
         ASSERT_TRUE(imported.ok());
-        const Tensor w = make_tensor(imported->get(), 0, GgmlType::Q4_0, rows, k);
+        const Tensor w = make_tensor(imported->get(), 0, type, rows, k);
         for (int n : {1, 2, 33}) {
             SCOPED_TRACE("version " + std::to_string(version) + " n=" + std::to_string(n));
             const std::vector<float> x = randn(size_t(n * k), rng);
-            Tensor rw = ref.make(GgmlType::Q4_0, rows, k, store.data()), rx = ref.make(GgmlType::F32, n, k, x.data());
+            Tensor rw = ref.make(type, rows, k, store.data()), rx = ref.make(GgmlType::F32, n, k, x.data());
             Tensor ry = ref.make(GgmlType::F32, n, rows, nullptr);
             ref.be->matmul(rw, rx, ry, nullptr);
             const std::vector<float> want = ref.get(ry);
@@ -160,6 +163,9 @@ TEST(CpuBackend, RepackedWeightsMatchReference) {
         }
     }
 }
+
+INSTANTIATE_TEST_SUITE_P(Types, RepackedTest, ::testing::Values(GgmlType::Q4_0, GgmlType::Q8_0),
+                         [](const auto& i) { return std::string(type_name(i.param)); });
 
 // The same input feeding several matmuls is converted once; a write to it in between (here by
 // an elementwise op and by upload) must be seen by the next matmul.

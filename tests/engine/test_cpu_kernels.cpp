@@ -175,18 +175,21 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, KernelTest,
                       Case{GgmlType::Q5_K, 768}, Case{GgmlType::Q6_K, 768}, Case{GgmlType::Q4_K, 256}),
     case_name);
 
-// Q4_0 repacked 8 rows at a time: the generation kernel and the GEMM path over the packed layout
-// give what the file-layout kernels give for the same rows (same activations, same block sums in
-// another order: float-rounding differences only).
-TEST(RepackedQ4_0, MatchesFileLayoutKernels) {
+// Q4_0 and Q8_0 repacked 8 rows at a time: the generation kernel and the GEMM path over the
+// packed layout give what the file-layout kernels give for the same rows (same activations, same
+// block sums in another order: float-rounding differences only).
+class RepackedX8 : public ::testing::TestWithParam<GgmlType> {};
+
+TEST_P(RepackedX8, MatchesFileLayoutKernels) {
     if (!cpu_features().has_avx2_set()) GTEST_SKIP() << "CPU has no AVX2+FMA+F16C";
-    const MatKernel* mk = mat_kernel(GgmlType::Q4_0, IsaLevel::Avx2);
+    const GgmlType type = GetParam();
+    const MatKernel* mk = mat_kernel(type, IsaLevel::Avx2);
     ASSERT_TRUE(mk->repack_x8 && mk->gemv_x8 && mk->gemm_rows_x8);
     std::mt19937 rng(99);
     const int64_t k = 416, rows = 16;
-    std::vector<uint8_t> w, packed(size_t(rows) * row_bytes(GgmlType::Q4_0, k));
-    for (int r = 0; r < rows; ++r) { const auto row = random_row(GgmlType::Q4_0, k, rng); w.insert(w.end(), row.begin(), row.end()); }
-    const size_t ws = row_bytes(GgmlType::Q4_0, k);
+    std::vector<uint8_t> w, packed(size_t(rows) * row_bytes(type, k));
+    for (int r = 0; r < rows; ++r) { const auto row = random_row(type, k, rng); w.insert(w.end(), row.begin(), row.end()); }
+    const size_t ws = row_bytes(type, k);
     for (int g = 0; g < rows / 8; ++g) mk->repack_x8(k, w.data() + g * 8 * ws, ws, packed.data() + g * 8 * ws);
     const int nt = 11;
     std::normal_distribution<float> nd(0.0f, 1.0f);
@@ -216,6 +219,9 @@ TEST(RepackedQ4_0, MatchesFileLayoutKernels) {
     mk->gemm_rows_x8(k, packed.data(), ws, nr, pkp, nt, y2.data(), nr, sp);
     for (size_t i = 0; i < y1.size(); ++i) EXPECT_EQ(y1[i], y2[i]) << "element " << i;  // the same panel: bit-identical
 }
+
+INSTANTIATE_TEST_SUITE_P(Types, RepackedX8, ::testing::Values(GgmlType::Q4_0, GgmlType::Q8_0),
+                         [](const auto& i) { return std::string(type_name(i.param)); });
 
 // The AVX2 activation quantizers compute exactly what the scalar ones do (same max, same product,
 // round-to-nearest-even), so they must agree bit for bit.

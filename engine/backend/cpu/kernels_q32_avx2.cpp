@@ -251,6 +251,26 @@ void gemm_decode_q4_0_x8(int64_t k, const uint8_t* w, size_t ws, int r, uint8_t*
     }
 }
 
+// Row r of Q8_0 weights repacked 8 rows at a time -> a GEMM panel row (two nibble planes of q+128).
+void gemm_decode_q8_0_x8(int64_t k, const uint8_t* w, size_t ws, int r, uint8_t* out) {
+    const uint8_t* grp = w + size_t(r / 8) * 8 * ws;
+    const int rr = r % 8;
+    const int64_t nb = k / 32;
+    float* a = reinterpret_cast<float*>(out + 2 * k);
+    float* c = a + nb;
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* p = grp + b * 272;
+        alignas(32) uint8_t q[32];
+        for (int i = 0; i < 8; ++i) std::memcpy(q + 4 * i, p + 16 + 32 * i + 4 * rr, 4);
+        a[b] = h2f(load_u16(p + 2 * rr));
+        c[b] = -128.0f * a[b];
+        const __m256i u = _mm256_xor_si256(_mm256_load_si256(reinterpret_cast<const __m256i*>(q)), _mm256_set1_epi8(char(0x80)));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * b), _mm256_and_si256(_mm256_srli_epi16(u, 4), m4));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + k + 32 * b), _mm256_and_si256(u, m4));
+    }
+}
+
 template <GgmlType T>
 constexpr MatKernel q32_entry(const char* name) {
     using U = U32<T>;
@@ -268,6 +288,11 @@ constexpr MatKernel q32_entry(const char* name) {
         m.gemv_x8 = gemv_q4_0_x8;
         m.repack_x8 = repack_q4_0_x8;
         m.gemm_rows_x8 = gemm_q8_rows_from<32, U::G, U::P, gemm_decode_q4_0_x8>;
+    }
+    if constexpr (T == GgmlType::Q8_0) {
+        m.gemv_x8 = gemv_q8_0_x8;
+        m.repack_x8 = repack_q8_0_x8;
+        m.gemm_rows_x8 = gemm_q8_rows_from<32, U::G, U::P, gemm_decode_q8_0_x8>;
     }
     m.name = name;
     return m;

@@ -1,7 +1,7 @@
-// Q4_0 weights repacked 8 rows at a time for generation (matrix x one token), and the kernel over
-// that layout (kernels.h: repack_q4_0_x8, gemv_q4_0_x8).
+// Q4_0 and Q8_0 weights repacked 8 rows at a time for generation (matrix x one token), and the
+// kernels over that layout (kernels.h: repack_*_x8, gemv_*_x8).
 //
-// Layout of a group of 8 rows, per 32-element block b (144 bytes, the same as 8 Q4_0 blocks):
+// Q4_0: a group of 8 rows, per 32-element block b (144 bytes, the same as 8 Q4_0 blocks):
 //   16 bytes  the 8 rows' F16 scales d
 //   128 bytes 4 steps i of 32 bytes; in step i, bytes 4r..4r+3 are row r's quant bytes 4i..4i+3
 //             (low nibbles: elements 4i..4i+3, high nibbles: elements 16+4i..16+4i+3)
@@ -9,6 +9,8 @@
 // activation bytes gives all 8 rows' partial sums in their own lanes, and the scale, conversion
 // and FMA work is paid once per 8 rows instead of once per row. The stream is also purely
 // sequential (one matrix region, no row interleaving), which the prefetcher handles best.
+// Q8_0 likewise (272 bytes = 8 blocks): 16 bytes of scales, then 8 steps of 32 bytes holding 4
+// quant bytes of each row (row r's bytes 4i..4i+3 at 4r in step i).
 #include <immintrin.h>
 #include <cstdint>
 #include <cstring>
@@ -25,6 +27,18 @@ void repack_q4_0_x8(int64_t k, const uint8_t* w, size_t ws, uint8_t* out) {
             const uint8_t* blk = w + size_t(r) * ws + b * 18;
             std::memcpy(o + 2 * r, blk, 2);
             for (int i = 0; i < 4; ++i) std::memcpy(o + 16 + 32 * i + 4 * r, blk + 2 + 4 * i, 4);
+        }
+    }
+}
+
+void repack_q8_0_x8(int64_t k, const uint8_t* w, size_t ws, uint8_t* out) {
+    const int64_t nb = k / 32;
+    for (int64_t b = 0; b < nb; ++b) {
+        uint8_t* o = out + b * 272;
+        for (int r = 0; r < 8; ++r) {
+            const uint8_t* blk = w + size_t(r) * ws + b * 34;
+            std::memcpy(o + 2 * r, blk, 2);
+            for (int i = 0; i < 8; ++i) std::memcpy(o + 16 + 32 * i + 4 * r, blk + 2 + 4 * i, 4);
         }
     }
 }
@@ -66,6 +80,36 @@ void gemv_q4_0_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y) {
         corr = _mm256_fmadd_ps(d, _mm256_broadcast_ss(xs + b), corr);  // the -8 offset: d * 8 * s
     }
     _mm256_storeu_ps(y, _mm256_fnmadd_ps(corr, _mm256_set1_ps(8.0f), acc));
+}
+
+// Signed weights: vpmaddubsw on |w| and the activations with w's sign (|w| <= 128, |x| <= 127: the
+// pair sums fit int16), one vpmaddwd per step.
+void gemv_q8_0_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y) {
+    const int64_t nb = k / 32;
+    const int8_t* xq = act_qs(xa);
+    const float* xd = act_d(xa, k);
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* p = grp + b * 272;
+        prefetch_stream<272>(p);
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+        const int8_t* x = xq + 32 * b;
+        __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+        for (int i = 0; i < 8; i += 2) {
+            const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16 + 32 * i));
+            const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 48 + 32 * i));
+            uint32_t x0, x1;
+            std::memcpy(&x0, x + 4 * i, 4);
+            std::memcpy(&x1, x + 4 * i + 4, 4);
+            const __m256i p0 = _mm256_maddubs_epi16(_mm256_sign_epi8(v0, v0), _mm256_sign_epi8(_mm256_set1_epi32(int(x0)), v0));
+            const __m256i p1 = _mm256_maddubs_epi16(_mm256_sign_epi8(v1, v1), _mm256_sign_epi8(_mm256_set1_epi32(int(x1)), v1));
+            s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(p0, ones));
+            s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(p1, ones));
+        }
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(s0, s1)), _mm256_mul_ps(d, _mm256_broadcast_ss(xd + b)), acc);
+    }
+    _mm256_storeu_ps(y, acc);
 }
 
 }  // namespace hearth::cpu
