@@ -11,6 +11,8 @@
 #include <immintrin.h>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <vector>
 
 #include "engine/backend/cpu/kernels.h"
 
@@ -234,41 +236,22 @@ void gemm_decode_q32(int64_t k, const uint8_t* row, uint8_t* out) {
     }
 }
 
-// Row r of Q4_0 weights repacked 8 rows at a time (repack_q4_0_avx2.cpp) -> a GEMM panel row.
-void gemm_decode_q4_0_x8(int64_t k, const uint8_t* w, size_t ws, int r, uint8_t* out) {
+// Row r of weights repacked 8 rows at a time (repack_x8_avx2.cpp) -> a GEMM panel row: the row's
+// quant bytes of each block gathered back into file order, then the U32 decode of that block.
+template <GgmlType T>
+void gemm_decode_x8(int64_t k, const uint8_t* w, size_t ws, int r, uint8_t* out) {
+    constexpr int BB = Q32<T>::kBytes, steps = (BB - 2) / 4;
     const uint8_t* grp = w + size_t(r / 8) * 8 * ws;
     const int rr = r % 8;
     const int64_t nb = k / 32;
-    float* a = reinterpret_cast<float*>(out + k);
-    float* c = a + nb;
+    thread_local std::vector<uint8_t> row;
+    row.resize(size_t(nb) * BB);
     for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* p = grp + b * 144;
-        alignas(16) uint8_t q[16];
-        for (int i = 0; i < 4; ++i) std::memcpy(q + 4 * i, p + 16 + 32 * i + 4 * rr, 4);
-        a[b] = h2f(load_u16(p + 2 * rr));
-        c[b] = -8.0f * a[b];
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * b), nibbles_32(q));
+        const uint8_t* p = grp + b * 8 * BB;
+        std::memcpy(row.data() + b * BB, p + 2 * rr, 2);
+        for (int i = 0; i < steps; ++i) std::memcpy(row.data() + b * BB + 2 + 4 * i, p + 16 + 32 * i + 4 * rr, 4);
     }
-}
-
-// Row r of Q8_0 weights repacked 8 rows at a time -> a GEMM panel row (two nibble planes of q+128).
-void gemm_decode_q8_0_x8(int64_t k, const uint8_t* w, size_t ws, int r, uint8_t* out) {
-    const uint8_t* grp = w + size_t(r / 8) * 8 * ws;
-    const int rr = r % 8;
-    const int64_t nb = k / 32;
-    float* a = reinterpret_cast<float*>(out + 2 * k);
-    float* c = a + nb;
-    const __m256i m4 = _mm256_set1_epi8(0x0f);
-    for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* p = grp + b * 272;
-        alignas(32) uint8_t q[32];
-        for (int i = 0; i < 8; ++i) std::memcpy(q + 4 * i, p + 16 + 32 * i + 4 * rr, 4);
-        a[b] = h2f(load_u16(p + 2 * rr));
-        c[b] = -128.0f * a[b];
-        const __m256i u = _mm256_xor_si256(_mm256_load_si256(reinterpret_cast<const __m256i*>(q)), _mm256_set1_epi8(char(0x80)));
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * b), _mm256_and_si256(_mm256_srli_epi16(u, 4), m4));
-        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + k + 32 * b), _mm256_and_si256(u, m4));
-    }
+    gemm_decode_q32<T>(k, row.data(), out);
 }
 
 template <GgmlType T>
@@ -287,12 +270,12 @@ constexpr MatKernel q32_entry(const char* name) {
     if constexpr (T == GgmlType::Q4_0) {
         m.gemv_x8 = gemv_q4_0_x8;
         m.repack_x8 = repack_q4_0_x8;
-        m.gemm_rows_x8 = gemm_q8_rows_from<32, U::G, U::P, gemm_decode_q4_0_x8>;
+        m.gemm_rows_x8 = gemm_q8_rows_from<32, U::G, U::P, gemm_decode_x8<T>>;
     }
     if constexpr (T == GgmlType::Q8_0) {
         m.gemv_x8 = gemv_q8_0_x8;
         m.repack_x8 = repack_q8_0_x8;
-        m.gemm_rows_x8 = gemm_q8_rows_from<32, U::G, U::P, gemm_decode_q8_0_x8>;
+        m.gemm_rows_x8 = gemm_q8_rows_from<32, U::G, U::P, gemm_decode_x8<T>>;
     }
     m.name = name;
     return m;

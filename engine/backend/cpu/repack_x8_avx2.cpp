@@ -19,29 +19,27 @@
 
 namespace hearth::cpu {
 
-void repack_q4_0_x8(int64_t k, const uint8_t* w, size_t ws, uint8_t* out) {
+namespace {
+
+// Blocks of BB bytes: an F16 scale, then BB - 2 quant bytes, moved in 4-byte steps.
+template <int BB>
+void repack_x8(int64_t k, const uint8_t* w, size_t ws, uint8_t* out) {
+    constexpr int steps = (BB - 2) / 4;
     const int64_t nb = k / 32;
     for (int64_t b = 0; b < nb; ++b) {
-        uint8_t* o = out + b * 144;
+        uint8_t* o = out + b * 8 * BB;
         for (int r = 0; r < 8; ++r) {
-            const uint8_t* blk = w + size_t(r) * ws + b * 18;
+            const uint8_t* blk = w + size_t(r) * ws + b * BB;
             std::memcpy(o + 2 * r, blk, 2);
-            for (int i = 0; i < 4; ++i) std::memcpy(o + 16 + 32 * i + 4 * r, blk + 2 + 4 * i, 4);
+            for (int i = 0; i < steps; ++i) std::memcpy(o + 16 + 32 * i + 4 * r, blk + 2 + 4 * i, 4);
         }
     }
 }
 
-void repack_q8_0_x8(int64_t k, const uint8_t* w, size_t ws, uint8_t* out) {
-    const int64_t nb = k / 32;
-    for (int64_t b = 0; b < nb; ++b) {
-        uint8_t* o = out + b * 272;
-        for (int r = 0; r < 8; ++r) {
-            const uint8_t* blk = w + size_t(r) * ws + b * 34;
-            std::memcpy(o + 2 * r, blk, 2);
-            for (int i = 0; i < 8; ++i) std::memcpy(o + 16 + 32 * i + 4 * r, blk + 2 + 4 * i, 4);
-        }
-    }
-}
+}  // namespace
+
+void repack_q4_0_x8(int64_t k, const uint8_t* w, size_t ws, uint8_t* out) { repack_x8<18>(k, w, ws, out); }
+void repack_q8_0_x8(int64_t k, const uint8_t* w, size_t ws, uint8_t* out) { repack_x8<34>(k, w, ws, out); }
 
 }  // namespace hearth::cpu
 
