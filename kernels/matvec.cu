@@ -31,7 +31,7 @@ __global__ void k_quantize_q8a(const float* __restrict__ x, size_t xs, int64_t r
     }
 }
 
-template <GgmlType T, int NT>
+template <GgmlType T, int NT, bool A16>
 __global__ void __launch_bounds__(32 * kRowsPerBlock)
 k_matvec_quant(const uint8_t* __restrict__ w, size_t ws, int rows, int units, const Q8a* __restrict__ xq, int n_tok,
                float* __restrict__ y, size_t ys, const float* __restrict__ bias) {
@@ -44,7 +44,7 @@ k_matvec_quant(const uint8_t* __restrict__ w, size_t ws, int rows, int units, co
     for (int t = 0; t < NT; ++t) acc[t] = 0.0f;
     for (int u = lane; u < units; u += 32) {
         QUnit q;
-        load_unit<T>(wr, u, q);
+        load_unit<T, A16>(wr, u, q);
 #pragma unroll
         for (int t = 0; t < NT; ++t)
             if (t < n_tok) acc[t] += unit_dot(q, xq[size_t(t) * units + u]);
@@ -117,7 +117,16 @@ template <GgmlType T, int NT>
 cudaError_t launch_quant(const void* w, size_t ws, int rows, int units, const Q8a* xq, int n_tok, float* y, size_t ys,
                          const float* bias, cudaStream_t s) {
     const dim3 block(32, kRowsPerBlock), grid(ceil_div(rows, kRowsPerBlock));
-    k_matvec_quant<T, NT><<<grid, block, 0, s>>>(static_cast<const uint8_t*>(w), ws, rows, units, xq, n_tok, y, ys, bias);
+    const auto* wb = static_cast<const uint8_t*>(w);
+    // Q4_K/Q5_K rows that start 16-byte aligned (GGUF aligns tensors to 32 bytes; 144 and 176 are
+    // multiples of 16) read their quants with 128-bit loads.
+    if constexpr (has_aligned16_variant(T)) {
+        if (reinterpret_cast<uintptr_t>(w) % 16 == 0 && ws % 16 == 0) {
+            k_matvec_quant<T, NT, true><<<grid, block, 0, s>>>(wb, ws, rows, units, xq, n_tok, y, ys, bias);
+            return cudaGetLastError();
+        }
+    }
+    k_matvec_quant<T, NT, false><<<grid, block, 0, s>>>(wb, ws, rows, units, xq, n_tok, y, ys, bias);
     return cudaGetLastError();
 }
 

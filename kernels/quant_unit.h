@@ -76,6 +76,16 @@ HK_HD int32_t ld_i32_a4(const uint8_t* p) {
 #endif
 }
 
+// 16 bytes at a 16-byte aligned address as four words (one 128-bit load on the device).
+HK_HD void ld_16_a16(const uint8_t* p, int32_t* w) {
+#if defined(__CUDA_ARCH__)
+    const int4 v = *reinterpret_cast<const int4*>(p);
+    w[0] = v.x; w[1] = v.y; w[2] = v.z; w[3] = v.w;
+#else
+    std::memcpy(w, p, 16);
+#endif
+}
+
 HK_HD int dp4a(int a, int b, int c) {
 #if defined(__CUDA_ARCH__)
     return __dp4a(a, b, c);
@@ -117,9 +127,16 @@ template <> struct BlockOf<GgmlType::Q4_K> { static constexpr int bytes = 144, e
 template <> struct BlockOf<GgmlType::Q5_K> { static constexpr int bytes = 176, elems = 256; };
 template <> struct BlockOf<GgmlType::Q6_K> { static constexpr int bytes = 210, elems = 256; };
 
-// Unit u (weights 32u .. 32u+31) of a row that starts at `row`.
-template <GgmlType T>
+// Whether load_unit<T, true> applies: Q4_K (144-byte blocks, quants at 16) and Q5_K (176, high bits
+// at 16, quants at 48) keep every 32-byte quant run 16-byte aligned when the row start is, so the
+// quants are read with two 128-bit loads instead of sixteen 16-bit ones.
+constexpr bool has_aligned16_variant(GgmlType t) { return t == GgmlType::Q4_K || t == GgmlType::Q5_K; }
+
+// Unit u (weights 32u .. 32u+31) of a row that starts at `row`. kAligned16 (only for the types of
+// has_aligned16_variant): `row` is 16-byte aligned.
+template <GgmlType T, bool kAligned16 = false>
 HK_HD void load_unit(const uint8_t* row, int u, QUnit& o) {
+    static_assert(!kAligned16 || has_aligned16_variant(T), "no 16-byte aligned variant for this type");
     if constexpr (T == GgmlType::Q4_0 || T == GgmlType::Q4_1) {
         // d (, m), qs[16]: weight j = low nibble of qs[j], weight j+16 = high nibble.
         const uint8_t* blk = row + size_t(u) * BlockOf<T>::bytes;
@@ -166,13 +183,23 @@ HK_HD void load_unit(const uint8_t* row, int u, QUnit& o) {
         int sc, m;
         scale_min_k4(j, blk + 4, sc, m);
         const uint8_t* qs = blk + (T == GgmlType::Q4_K ? 16 : 48) + 32 * p;
-        for (int i = 0; i < 8; ++i) {
-            const int32_t v = ld_i32_a2(qs + 4 * i);
-            int32_t q = h ? (v >> 4) & 0x0F0F0F0F : v & 0x0F0F0F0F;
+        int32_t qw[8], hw[8];
+        if constexpr (kAligned16) {
+            ld_16_a16(qs, qw);
+            ld_16_a16(qs + 16, qw + 4);
             if constexpr (T == GgmlType::Q5_K) {
-                const int32_t qh = ld_i32_a2(blk + 16 + 4 * i);
-                q |= ((qh >> j) & 0x01010101) << 4;
+                ld_16_a16(blk + 16, hw);
+                ld_16_a16(blk + 32, hw + 4);
             }
+        } else {
+            for (int i = 0; i < 8; ++i) {
+                qw[i] = ld_i32_a2(qs + 4 * i);
+                if constexpr (T == GgmlType::Q5_K) hw[i] = ld_i32_a2(blk + 16 + 4 * i);
+            }
+        }
+        for (int i = 0; i < 8; ++i) {
+            int32_t q = h ? (qw[i] >> 4) & 0x0F0F0F0F : qw[i] & 0x0F0F0F0F;
+            if constexpr (T == GgmlType::Q5_K) q |= ((hw[i] >> j) & 0x01010101) << 4;
             o.q[i] = q;
         }
         o.a0 = o.a1 = d * float(sc);

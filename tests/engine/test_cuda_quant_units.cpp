@@ -123,6 +123,32 @@ INSTANTIATE_TEST_SUITE_P(AllUnitTypes, UnitTypes,
                                            GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K),
                          [](const auto& info) { return std::string(type_name(info.param)); });
 
+// The 16-byte aligned variant of Q4_K/Q5_K (128-bit loads in the generation kernel) decodes the
+// same units as the general one.
+TEST(CudaQuantUnits, Aligned16VariantDecodesTheSame) {
+    std::mt19937 rng(5);
+    for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q5_K}) {
+        auto row = random_row(t, 2048, rng);
+        alignas(16) static uint8_t aligned[176 * 8];
+        ASSERT_LE(row.size(), sizeof(aligned));
+        std::memcpy(aligned, row.data(), row.size());
+        for (int u = 0; u < 2048 / 32; ++u) {
+            QUnit a, b;
+            if (t == GgmlType::Q4_K) {
+                kern::load_unit<GgmlType::Q4_K, false>(aligned, u, a);
+                kern::load_unit<GgmlType::Q4_K, true>(aligned, u, b);
+            } else {
+                kern::load_unit<GgmlType::Q5_K, false>(aligned, u, a);
+                kern::load_unit<GgmlType::Q5_K, true>(aligned, u, b);
+            }
+            for (int i = 0; i < 8; ++i) ASSERT_EQ(a.q[i], b.q[i]) << type_name(t) << " unit " << u;
+            EXPECT_EQ(a.a0, b.a0);
+            EXPECT_EQ(a.a1, b.a1);
+            EXPECT_EQ(a.b, b.b);
+        }
+    }
+}
+
 TEST(CudaQuantUnits, Sub32BytesHasNoBorrow) {
     for (int a = 0; a < 64; ++a)
         for (int b = 0; b < 64; b += 7) {
