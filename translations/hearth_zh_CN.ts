@@ -271,7 +271,7 @@
         <translation>导入模型</translation>
     </message>
     <message>
-        <source>Copy the file into Hearth's models folder, or use it where it is? Copying a large model takes a while and needs the disk space twice.</source>
+        <source>Copy the file into Hearth&apos;s models folder, or use it where it is? Copying a large model takes a while and needs the disk space twice.</source>
         <translation>要把文件复制到 Hearth 的模型文件夹，还是在原位置直接使用？复制大模型需要一些时间，并占用双倍磁盘空间。</translation>
     </message>
     <message>
@@ -397,20 +397,12 @@
         <translation>自动</translation>
     </message>
     <message>
-        <source>CPU</source>
-        <translation>CPU</translation>
-    </message>
-    <message>
         <source>Models folder</source>
         <translation>模型文件夹</translation>
     </message>
     <message>
         <source>Choose…</source>
         <translation>选择…</translation>
-    </message>
-    <message>
-        <source>Context length, threads and device apply the next time a model is loaded.</source>
-        <translation>上下文长度、线程数和设备将在下次加载模型时生效。</translation>
     </message>
     <message>
         <source>Appearance</source>
@@ -467,6 +459,14 @@
     <message>
         <source>Choose the models folder</source>
         <translation>选择模型文件夹</translation>
+    </message>
+    <message>
+        <source>Layers on the GPU</source>
+        <translation>GPU 上的层数</translation>
+    </message>
+    <message>
+        <source>Context length, threads, device and GPU layers apply the next time a model is loaded.</source>
+        <translation>上下文长度、线程数、设备和 GPU 层数将在下次加载模型时生效。</translation>
     </message>
 </context>
 <context>
@@ -565,6 +565,17 @@
     </message>
 </context>
 <context>
+    <name>hearth::app::AppSettings</name>
+    <message>
+        <source>Automatic</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <source>CPU</source>
+        <translation>CPU</translation>
+    </message>
+</context>
+<context>
     <name>hearth::app::ChatController</name>
     <message>
         <source>The conversation database could not be opened; nothing will be saved.</source>
@@ -602,11 +613,11 @@
         <translation>没有需要回答的问题。</translation>
     </message>
     <message>
-        <source>Your message is about %1 tokens long, but the model's context window holds %2 tokens, of which %3 are kept for the answer. Shorten the message or raise the context length in Settings.</source>
+        <source>Your message is about %1 tokens long, but the model&apos;s context window holds %2 tokens, of which %3 are kept for the answer. Shorten the message or raise the context length in Settings.</source>
         <translation>你的消息约有 %1 个词元，但模型的上下文窗口只能容纳 %2 个词元，其中 %3 个留给回答。请缩短消息，或在设置中增大上下文长度。</translation>
     </message>
     <message>
-        <source>The model's chat template failed: %1</source>
+        <source>The model&apos;s chat template failed: %1</source>
         <translation>模型的对话模板出错：%1</translation>
     </message>
 </context>

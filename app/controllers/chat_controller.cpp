@@ -253,6 +253,7 @@ void ChatController::loadModel(const QString& path) {
     req.nCtx = settings_->contextLength();
     req.threads = settings_->threads();
     req.device = settings_->device();
+    req.gpuLayers = settings_->gpuLayers();
     QMetaObject::invokeMethod(worker_, [w = worker_, req] { w->load(req); }, Qt::QueuedConnection);
 }
 

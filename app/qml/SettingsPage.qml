@@ -76,10 +76,22 @@ Item {
             SpinBox { from: 0; to: Settings.maxThreads; editable: true; value: Settings.threads; onValueModified: Settings.threads = value }
             FieldLabel { text: qsTr("Compute device") }
             ComboBox {
-                model: [qsTr("Automatic"), qsTr("CPU")]
-                readonly property var keys: ["auto", "cpu"]
-                currentIndex: Math.max(0, keys.indexOf(Settings.device))
-                onActivated: Settings.device = keys[currentIndex]
+                id: deviceBox
+                Layout.fillWidth: true
+                readonly property var devices: Settings.computeDevices()
+                model: devices.map(d => d.label)
+                currentIndex: Math.max(0, devices.findIndex(d => d.key === Settings.device))
+                onActivated: Settings.device = devices[currentIndex].key
+            }
+            FieldLabel { text: qsTr("Layers on the GPU") }
+            SpinBox {
+                // -1 = as many as fit in the GPU's free memory; the rest run on the CPU.
+                from: -1; to: 999; editable: true
+                value: Settings.gpuLayers
+                enabled: Settings.device !== "cpu"
+                textFromValue: (v, locale) => v < 0 ? qsTr("Automatic") : Number(v).toLocaleString(locale, "f", 0)
+                valueFromText: (text, locale) => text === qsTr("Automatic") ? -1 : Number.fromLocaleString(locale, text)
+                onValueModified: Settings.gpuLayers = value
             }
             FieldLabel { text: qsTr("Models folder") }
             RowLayout {
@@ -99,7 +111,7 @@ Item {
                 wrapMode: Text.Wrap
                 color: Theme.textMuted
                 font.pixelSize: Theme.fontSize - 2
-                text: qsTr("Context length, threads and device apply the next time a model is loaded.")
+                text: qsTr("Context length, threads, device and GPU layers apply the next time a model is loaded.")
             }
 
             SectionTitle { text: qsTr("Appearance") }

@@ -1,9 +1,13 @@
 #include "app/settings/app_settings.h"
 
 #include <QDir>
+#include <QRegularExpression>
+#include <QVariantMap>
 #include <QStandardPaths>
 #include <QThread>
 #include <algorithm>
+
+#include "engine/backend/backend.h"
 
 namespace hearth::app {
 
@@ -12,8 +16,32 @@ const QStringList kLanguages = {QStringLiteral("system"), QStringLiteral("en"), 
 const QStringList kThemes = {QStringLiteral("system"), QStringLiteral("light"), QStringLiteral("dark")};
 const QStringList kPages = {QStringLiteral("chat"), QStringLiteral("models"), QStringLiteral("image"),
                             QStringLiteral("settings")};
-const QStringList kDevices = {QStringLiteral("auto"), QStringLiteral("cpu")};
 }  // namespace
+
+bool AppSettings::isValidDeviceKey(const QString& key) {
+    if (key == QLatin1String("auto") || key == QLatin1String("cpu")) return true;
+    static const QRegularExpression re(QStringLiteral("^(vulkan|cuda):([0-9]{1,2})$"));
+    return re.match(key).hasMatch();
+}
+
+QVariantList AppSettings::computeDevices() const {
+    static const QVariantList gpus = [] {  // enumerating Vulkan and CUDA takes a moment: once per process
+        QVariantList out;
+        for (const hearth::DeviceInfo& d : hearth::list_devices().devices) {
+            if ((d.backend != "vulkan" && d.backend != "cuda") || d.type == "cpu-implementation") continue;
+            const QString key = QString::fromStdString(d.backend) + QLatin1Char(':') + QString::number(d.index);
+            QString label = (d.backend == "cuda" ? QStringLiteral("CUDA: ") : QStringLiteral("Vulkan: ")) +
+                            QString::fromStdString(d.name);
+            if (d.memory_total) label += QStringLiteral(" (%1 GiB)").arg(double(d.memory_total) / double(1ull << 30), 0, 'f', 1);
+            out << QVariantMap{{QStringLiteral("key"), key}, {QStringLiteral("label"), label}};
+        }
+        return out;
+    }();
+    QVariantList out;  // labels in the current language
+    out << QVariantMap{{QStringLiteral("key"), QStringLiteral("auto")}, {QStringLiteral("label"), tr("Automatic")}};
+    out << QVariantMap{{QStringLiteral("key"), QStringLiteral("cpu")}, {QStringLiteral("label"), tr("CPU")}};
+    return out + gpus;
+}
 
 AppSettings::AppSettings(const QString& fileName, QObject* parent)
     : QObject(parent), s_(fileName.isEmpty() ? QSettings() : QSettings(fileName, QSettings::IniFormat)) {}
@@ -37,8 +65,9 @@ int AppSettings::contextLength() const { return std::clamp(s_.value("engine/cont
 int AppSettings::threads() const { return std::clamp(s_.value("engine/threads", 0).toInt(), 0, maxThreads()); }
 QString AppSettings::device() const {
     const QString d = s_.value("engine/device", "auto").toString();
-    return kDevices.contains(d) ? d : QStringLiteral("auto");
+    return isValidDeviceKey(d) ? d : QStringLiteral("auto");
 }
+int AppSettings::gpuLayers() const { return std::clamp(s_.value("engine/gpu_layers", -1).toInt(), -1, 1000); }
 QString AppSettings::modelsFolder() const {
     const QString f = s_.value("engine/models_folder").toString();
     return f.isEmpty() ? defaultModelsFolder() : f;
@@ -70,7 +99,8 @@ void AppSettings::setMaxNewTokens(int v) { put("sampling/max_new_tokens", std::c
 void AppSettings::setRecommendedSampling(bool v) { put("sampling/recommended", v); }
 void AppSettings::setContextLength(int v) { put("engine/context_length", std::clamp(v, 256, 1 << 20)); }
 void AppSettings::setThreads(int v) { put("engine/threads", std::clamp(v, 0, maxThreads())); }
-void AppSettings::setDevice(const QString& v) { put("engine/device", kDevices.contains(v) ? v : QStringLiteral("auto")); }
+void AppSettings::setDevice(const QString& v) { put("engine/device", isValidDeviceKey(v) ? v : QStringLiteral("auto")); }
+void AppSettings::setGpuLayers(int v) { put("engine/gpu_layers", std::clamp(v, -1, 1000)); }
 void AppSettings::setModelsFolder(const QString& v) {
     const QString cleaned = v.isEmpty() ? QString() : QDir::cleanPath(v);
     if (s_.value("engine/models_folder").toString() == cleaned) return;

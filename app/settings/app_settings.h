@@ -7,6 +7,7 @@
 #include <QRect>
 #include <QSettings>
 #include <QString>
+#include <QVariantList>
 
 #include "app/chat/sampling_presets.h"
 
@@ -27,6 +28,7 @@ class AppSettings : public QObject {
     Q_PROPERTY(int contextLength READ contextLength WRITE setContextLength NOTIFY changed)
     Q_PROPERTY(int threads READ threads WRITE setThreads NOTIFY changed)
     Q_PROPERTY(QString device READ device WRITE setDevice NOTIFY changed)
+    Q_PROPERTY(int gpuLayers READ gpuLayers WRITE setGpuLayers NOTIFY changed)
     Q_PROPERTY(QString modelsFolder READ modelsFolder WRITE setModelsFolder NOTIFY modelsFolderChanged)
     // Appearance
     Q_PROPERTY(QString language READ language WRITE setLanguage NOTIFY languageChanged)
@@ -52,7 +54,8 @@ public:
     bool recommendedSampling() const;
     int contextLength() const;
     int threads() const;
-    QString device() const;
+    QString device() const;     // "auto" | "cpu" | "vulkan:N" | "cuda:N"
+    int gpuLayers() const;      // layers on a GPU device, the rest on the CPU; -1 = as many as fit
     QString modelsFolder() const;
     QString language() const;   // "system" | "en" | "zh_CN"
     QString theme() const;      // "system" | "light" | "dark"
@@ -73,6 +76,7 @@ public:
     void setContextLength(int v);
     void setThreads(int v);
     void setDevice(const QString& v);
+    void setGpuLayers(int v);
     void setModelsFolder(const QString& v);
     void setLanguage(const QString& v);
     void setTheme(const QString& v);
@@ -80,6 +84,12 @@ public:
     void setLastConversationId(qint64 v);
     void setWindowGeometry(const QRect& v);
     void setDefaultModel(const QString& v);
+
+    // The compute devices to offer: [{key, label}], "auto" and "cpu" first, then every GPU the
+    // engine's backends see (CPU implementations of Vulkan such as lavapipe are left out: the CPU
+    // backend is faster). Enumerated once per process.
+    Q_INVOKABLE QVariantList computeDevices() const;
+    static bool isValidDeviceKey(const QString& key);
 
     SamplingValues sampling() const;
     Q_INVOKABLE void resetSampling();

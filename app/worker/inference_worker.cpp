@@ -89,7 +89,11 @@ void InferenceWorker::load(const LoadRequest& req) {
     opt.path = req.path.toStdString();
     opt.n_ctx = req.nCtx;
     opt.n_threads = req.threads;
-    opt.backend = req.device.toStdString();
+    // "vulkan:1" = backend vulkan, device 1 (the settings validate the key).
+    const QStringList dev = req.device.split(QLatin1Char(':'));
+    opt.backend = dev.value(0, QStringLiteral("auto")).toStdString();
+    opt.device = dev.size() > 1 ? dev[1].toInt() : 0;
+    opt.gpu_layers = req.gpuLayers;
     QElapsedTimer sinceReport;
     sinceReport.start();
     auto session = Session::open(opt, [&](float fraction) {

@@ -27,7 +27,8 @@ struct LoadRequest {
     QString path;
     int nCtx = 4096;
     int threads = 0;        // 0: the engine's choice
-    QString device = QStringLiteral("auto");
+    QString device = QStringLiteral("auto");  // "auto" | "cpu" | "vulkan:N" | "cuda:N"
+    int gpuLayers = -1;     // layers on the GPU; -1: as many as fit
 };
 
 struct TurnMessage {

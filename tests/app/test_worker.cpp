@@ -9,6 +9,7 @@
 #include "app/controllers/chat_controller.h"
 #include "app/library/model_library.h"
 #include "app/settings/app_settings.h"
+#include "engine/backend/backend.h"
 #include "engine/gguf/gguf.h"
 #include "tests/app/tiny_model.h"
 
@@ -239,6 +240,55 @@ private slots:
         // The question stays (so it can be edited), no empty answer is left behind.
         QCOMPARE(chat_->messages()->count(), 1);
         QCOMPARE(chat_->messages()->at(0).content, huge.trimmed());
+    }
+
+    void deviceSettingsAreValidated() {
+        AppSettings s(dir_.filePath("devices.ini"));
+        QCOMPARE(s.device(), QStringLiteral("auto"));
+        QCOMPARE(s.gpuLayers(), -1);
+        for (const char* ok : {"cpu", "vulkan:0", "vulkan:3", "cuda:1", "auto"}) {
+            s.setDevice(QString::fromLatin1(ok));
+            QCOMPARE(s.device(), QString::fromLatin1(ok));
+        }
+        for (const char* bad : {"gpu", "vulkan", "vulkan:-1", "cuda:x", "metal:0", ""}) {
+            s.setDevice(QStringLiteral("cpu"));
+            s.setDevice(QString::fromLatin1(bad));
+            QCOMPARE(s.device(), QStringLiteral("auto"));
+        }
+        s.setGpuLayers(12);
+        QCOMPARE(s.gpuLayers(), 12);
+        s.setGpuLayers(-7);
+        QCOMPARE(s.gpuLayers(), -1);
+        // The offered devices start with Automatic and CPU; every key is one the settings accept.
+        const QVariantList devices = s.computeDevices();
+        QVERIFY(devices.size() >= 2);
+        QCOMPARE(devices[0].toMap().value("key").toString(), QStringLiteral("auto"));
+        QCOMPARE(devices[1].toMap().value("key").toString(), QStringLiteral("cpu"));
+        for (const QVariant& d : devices) QVERIFY(AppSettings::isValidDeviceKey(d.toMap().value("key").toString()));
+    }
+
+    void layerSplitOnVulkan() {
+        // The first layer on Vulkan device 0 (lavapipe here), the rest on the CPU, through the app.
+        bool have_vulkan = false;
+        for (const auto& d : hearth::list_devices().devices) have_vulkan |= d.backend == "vulkan";
+        if (!have_vulkan) QSKIP("no Vulkan device (or the Vulkan backend is not built)");
+        makeController("split.db");
+        settings_->setDevice(QStringLiteral("vulkan:0"));
+        settings_->setGpuLayers(1);
+        settings_->setMaxNewTokens(8);
+        chat_->useModel(model_);
+        const bool loaded = waitLoaded();
+        settings_->setDevice(QStringLiteral("auto"));
+        settings_->setGpuLayers(-1);
+        QVERIFY2(loaded, qPrintable(chat_->errorText()));
+        QVERIFY2(chat_->backendDescription().contains(QStringLiteral("Vulkan")), qPrintable(chat_->backendDescription()));
+        QVERIFY2(chat_->backendDescription().contains(QStringLiteral("1/")), qPrintable(chat_->backendDescription()));
+        QSignalSpy finished(chat_.get(), &ChatController::answerFinished);
+        QVERIFY(chat_->send("Hello there"));
+        QVERIFY(finished.wait(60000));
+        QVERIFY2(chat_->errorText().isEmpty(), qPrintable(chat_->errorText()));
+        QVERIFY(!chat_->messages()->at(1).content.isEmpty());
+        qInfo("%s", qPrintable(chat_->backendDescription()));
     }
 
     void cleanupTestCase() {
