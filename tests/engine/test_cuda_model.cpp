@@ -14,6 +14,7 @@
 #include "engine/gguf/gguf.h"
 #include "engine/model/context.h"
 #include "engine/model/model.h"
+#include "engine/sampling/sampler.h"
 #include "tests/engine/testdata.h"
 
 using namespace hearth;
@@ -194,4 +195,44 @@ TEST(CudaModel, GraphReplayMatchesDirectLaunches) {
     for (size_t i = 0; i < direct.size(); ++i) m = std::max(m, std::fabs(double(direct[i]) - graphed[i]));
     std::printf("[ cuda graphs ] max |logit difference| over 16 steps: %.3g\n", m);
     EXPECT_LE(m, 1e-3);
+}
+
+// Device sampling after a real forward pass (ModelContext::sample_last → CudaBackend::sample_top_k):
+// greedy equals the argmax of the downloaded logits, and top-k 40 at temperature 0.8 picks the host
+// sampler's id for the same u, unless u lies within 1e-9 of a cumulative boundary (exp() rounding).
+TEST(CudaModel, DeviceSamplingMatchesHostSampling) {
+    HEARTH_REQUIRE_TESTDATA(dir);
+    { REQUIRE_CUDA_BACKEND(probe); }
+    auto cb = create_backend("cuda", 0, {});
+    ASSERT_TRUE(cb.ok()) << cb.message();
+    Loaded l = load(dir + "/reference/ref-llama-q8_0.gguf", std::move(*cb));
+    ASSERT_TRUE(l.model);
+    auto ctx = ModelContext::create(*l.model, 128, GgmlType::F16);
+    ASSERT_TRUE(ctx.ok()) << ctx.message();
+    const auto prompt = read_prompt(dir);
+    std::vector<float> logits;
+    ASSERT_TRUE((*ctx)->eval(prompt.data(), int(prompt.size()), 0, 1, &logits).ok());
+    int pos = int(prompt.size()), compared = 0;
+    for (int s = 0; s < 16; ++s) {
+        const int n = int(logits.size());
+        auto greedy = (*ctx)->sample_last(1, 1.0f, 0.0);
+        ASSERT_TRUE(greedy.ok()) << greedy.message();
+        EXPECT_EQ(*greedy, argmax_token(logits.data(), n)) << "step " << s;
+        const double u = (s * 0.618033988749895) - std::floor(s * 0.618033988749895);
+        auto drawn = (*ctx)->sample_last(40, 0.8f, u);
+        ASSERT_TRUE(drawn.ok()) << drawn.message();
+        std::vector<TokenCandidate> c(static_cast<size_t>(n));
+        for (int i = 0; i < n; ++i) c[size_t(i)] = {i, logits[size_t(i)]};
+        apply_top_k(c, 40);
+        apply_temperature(c, 0.8f);
+        double cum = 0, nearest = 1;
+        for (double p : softmax_probs(c)) nearest = std::min(nearest, std::fabs(u - (cum += p)));
+        if (nearest >= 1e-9) {
+            EXPECT_EQ(*drawn, sample_top_k_row(logits.data(), n, 40, 0.8f, u)) << "step " << s;
+            ++compared;
+        }
+        const int32_t tok = *drawn;
+        ASSERT_TRUE((*ctx)->eval(&tok, 1, pos++, 1, &logits).ok());
+    }
+    EXPECT_GT(compared, 10);
 }
