@@ -88,21 +88,22 @@ void bench(GgmlType type) {
 
     // weights repacked 8 rows at a time (MatKernel::repack_x8), the same two measurements
     if (mk->repack_x8) {
-        std::vector<uint8_t> rp(w.size());
+        const size_t xws = mk->repack_bytes ? mk->repack_bytes(k) / 8 : ws, xmat = xws * rows;
+        std::vector<uint8_t> rp(xmat * n_mats);
         for (int m = 0; m < n_mats; ++m)
-            for (int64_t r = 0; r + 8 <= rows; r += 8) mk->repack_x8(k, w.data() + m * mat + r * ws, ws, rp.data() + m * mat + r * ws);
+            for (int64_t r = 0; r + 8 <= rows; r += 8) mk->repack_x8(k, w.data() + m * mat + r * ws, ws, rp.data() + m * xmat + r * xws);
         c0 = thread_cpu_seconds(); t0 = wall_seconds();
         for (int rep = 0; rep < reps; ++rep) {
-            const uint8_t* wm = rp.data() + size_t(rep % n_mats) * mat;
-            for (int64_t r = 0; r + 8 <= rows; r += 8) mk->gemv_x8(k, wm + r * ws, xa, y.data() + r);
+            const uint8_t* wm = rp.data() + size_t(rep % n_mats) * xmat;
+            for (int64_t r = 0; r + 8 <= rows; r += 8) mk->gemv_x8(k, wm + r * xws, xa, y.data() + r);
         }
         cpu = thread_cpu_seconds() - c0; wall = wall_seconds() - t0;
-        std::printf("%-10s gemv x8 repacked: %6.2f GB/s per CPU-second (%6.2f GB/s wall)\n", mk->name, bytes / cpu / 1e9, bytes / wall / 1e9);
+        std::printf("%-10s gemv x8 repacked: %6.2f GB/s per CPU-second (%6.2f GB/s wall)\n", mk->name, bytes / cpu / 1e9, bytes / wall / 1e9);  // file bytes: the same work
         const int64_t crow = 64;
         const int creps = 20000;
         c0 = thread_cpu_seconds();
         for (int rep = 0; rep < creps; ++rep)
-            for (int64_t r = 0; r < crow; r += 8) mk->gemv_x8(k, rp.data() + r * ws, xa, y.data() + r);
+            for (int64_t r = 0; r < crow; r += 8) mk->gemv_x8(k, rp.data() + r * xws, xa, y.data() + r);
         cpu = thread_cpu_seconds() - c0;
         std::printf("%-10s gemv x8 repacked in L2: %6.2f GB/s per CPU-second\n", mk->name, double(ws) * crow * creps / cpu / 1e9);
     }

@@ -175,7 +175,7 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, KernelTest,
                       Case{GgmlType::Q5_K, 768}, Case{GgmlType::Q6_K, 768}, Case{GgmlType::Q4_K, 256}),
     case_name);
 
-// Q4_0 and Q8_0 repacked 8 rows at a time: the generation kernel and the GEMM path over the
+// Q4_0, Q8_0 and Q4_K repacked 8 rows at a time: the generation kernel and the GEMM path over the
 // packed layout give what the file-layout kernels give for the same rows (same activations, same
 // block sums in another order: float-rounding differences only).
 class RepackedX8 : public ::testing::TestWithParam<GgmlType> {};
@@ -186,16 +186,17 @@ TEST_P(RepackedX8, MatchesFileLayoutKernels) {
     const MatKernel* mk = mat_kernel(type, IsaLevel::Avx2);
     ASSERT_TRUE(mk->repack_x8 && mk->gemv_x8 && mk->gemm_rows_x8);
     std::mt19937 rng(99);
-    const int64_t k = 416, rows = 16;
-    std::vector<uint8_t> w, packed(size_t(rows) * row_bytes(type, k));
+    const int64_t k = type == GgmlType::Q4_K ? 768 : 416, rows = 16;
+    const size_t xws = mk->repack_bytes ? mk->repack_bytes(k) / 8 : row_bytes(type, k);
+    std::vector<uint8_t> w, packed(size_t(rows) * xws);
     for (int r = 0; r < rows; ++r) { const auto row = random_row(type, k, rng); w.insert(w.end(), row.begin(), row.end()); }
     const size_t ws = row_bytes(type, k);
-    for (int g = 0; g < rows / 8; ++g) mk->repack_x8(k, w.data() + g * 8 * ws, ws, packed.data() + g * 8 * ws);
+    for (int g = 0; g < rows / 8; ++g) mk->repack_x8(k, w.data() + g * 8 * ws, ws, packed.data() + g * 8 * xws);
     const int nt = 11;
     std::normal_distribution<float> nd(0.0f, 1.0f);
     std::vector<float> x(size_t(nt) * k);
     for (auto& v : x) v = nd(rng);
-    const size_t xs = act_row_bytes(ActKind::Q8_32, k);
+    const size_t xs = act_row_bytes(mk->act, k);
     std::vector<uint8_t> xa(size_t(nt) * xs);
     for (int t = 0; t < nt; ++t) mk->quant(x.data() + t * k, xa.data() + t * xs, k);
     auto near = [](float a, float b) { return std::fabs(a - b) <= 1e-4f * (1.0f + std::fabs(b)); };
@@ -203,7 +204,7 @@ TEST_P(RepackedX8, MatchesFileLayoutKernels) {
     for (int t = 0; t < nt; ++t)
         for (int g = 0; g < rows / 8; ++g) {
             float got[8], want[8];
-            mk->gemv_x8(k, packed.data() + g * 8 * ws, xa.data() + t * xs, got);
+            mk->gemv_x8(k, packed.data() + g * 8 * xws, xa.data() + t * xs, got);
             for (int r = 0; r < 8; r += mk->max_rows)
                 mk->tile(k, w.data() + (g * 8 + r) * ws, ws, std::min(mk->max_rows, 8 - r), xa.data() + t * xs, xs, 1, want + r, 8);
             for (int r = 0; r < 8; ++r) EXPECT_PRED2(near, got[r], want[r]) << "token " << t << " row " << g * 8 + r;
@@ -216,11 +217,11 @@ TEST_P(RepackedX8, MatchesFileLayoutKernels) {
     const int nr = 13;
     std::vector<float> y1(size_t(nt) * nr, NAN), y2(size_t(nt) * nr, NAN);
     mk->gemm_rows(k, w.data(), ws, nr, pkp, nt, y1.data(), nr, sp);
-    mk->gemm_rows_x8(k, packed.data(), ws, nr, pkp, nt, y2.data(), nr, sp);
+    mk->gemm_rows_x8(k, packed.data(), xws, nr, pkp, nt, y2.data(), nr, sp);
     for (size_t i = 0; i < y1.size(); ++i) EXPECT_EQ(y1[i], y2[i]) << "element " << i;  // the same panel: bit-identical
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, RepackedX8, ::testing::Values(GgmlType::Q4_0, GgmlType::Q8_0),
+INSTANTIATE_TEST_SUITE_P(Types, RepackedX8, ::testing::Values(GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K),
                          [](const auto& i) { return std::string(type_name(i.param)); });
 
 // The AVX2 activation quantizers compute exactly what the scalar ones do (same max, same product,

@@ -131,7 +131,7 @@ public:
         a.x = host_ptr(x); a.xs = x.row_stride; a.n = x.rows;
         a.y = f32_row(y, 0); a.ldy = y.row_stride / 4;
         a.bias = bias ? f32_row(*bias, 0) : nullptr;
-        if (const Repacked* rp = repacked(w)) { a.wx8 = rp->bytes; a.rows_x8 = rp->rows_x8; }
+        if (const Repacked* rp = repacked(w)) { a.wx8 = rp->bytes; a.rows_x8 = rp->rows_x8; a.xws = rp->xws; }
         if (!mm_.run(a)) {
             // Scratch could not be allocated: the only failure mode; fall back to the exact path.
             mm_.invalidate();
@@ -251,7 +251,7 @@ private:
         std::weak_ptr<Buffer> owner;
         GgmlType type;
         int64_t rows, k, rows_x8;
-        size_t ws;
+        size_t ws, xws;  // file row stride, packed bytes per row
         cpu::Scratch data;
         const uint8_t* bytes = nullptr;  // data's memory
     };
@@ -269,11 +269,12 @@ private:
         auto r = std::make_unique<Repacked>();
         r->owner = owner; r->type = w.type; r->rows = w.rows; r->k = w.cols; r->ws = w.row_stride;
         r->rows_x8 = w.rows / 8 * 8;
-        uint8_t* dst = r->data.get(size_t(r->rows_x8) * w.row_stride);
+        r->xws = mk->repack_bytes ? mk->repack_bytes(w.cols) / 8 : w.row_stride;
+        uint8_t* dst = r->data.get(size_t(r->rows_x8) * r->xws);
         if (!dst) { repacked_.erase(p); return nullptr; }  // no memory: the file layout serves
         r->bytes = dst;
         pool_.parallel_for(r->rows_x8 / 8, 16, [&](int64_t b, int64_t e2, int) {
-            for (int64_t g = b; g < e2; ++g) mk->repack_x8(w.cols, p + g * 8 * w.row_stride, w.row_stride, dst + g * 8 * w.row_stride);
+            for (int64_t g = b; g < e2; ++g) mk->repack_x8(w.cols, p + g * 8 * w.row_stride, w.row_stride, dst + g * 8 * r->xws);
         });
         release_file_pages(p, size_t(r->rows_x8) * w.row_stride);
         e = std::move(r);

@@ -71,6 +71,9 @@ struct MatKernel {
     // rows by one activation row, gemm_rows_x8 is gemm_rows reading the packed layout (w = row 0
     // of a group of 8, ws = the file's row stride, so group g starts at w + 8 g ws).
     void (*repack_x8)(int64_t k, const uint8_t* w, size_t ws, uint8_t* out) = nullptr;
+    // bytes of one packed group of 8 rows (a multiple of 8); null: 8 file rows' worth. The x8
+    // functions take xws = that / 8 in place of ws (group g at 8 g xws).
+    size_t (*repack_bytes)(int64_t k) = nullptr;
     void (*gemv_x8)(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y) = nullptr;
     GemmRowsFn gemm_rows_x8 = nullptr;
     const char* name = "";                       // "Q4_0 AVX2", for logs and tests

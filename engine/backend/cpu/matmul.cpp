@@ -115,7 +115,7 @@ bool MatmulEngine::run(const MatmulArgs& a) {
                 // rows in the repacked region from there, the rest (< 8 rows) from the file layout
                 const int64_t rx = x8 ? std::clamp(a.rows_x8 - r0, int64_t(0), rn) : 0;
                 uint8_t* scr = panels_[size_t(ith)].get(0);
-                if (rx > 0) mk->gemm_rows_x8(a.k, a.wx8 + r0 * a.ws, a.ws, int(rx), xa, a.n, a.y + r0, a.ldy, scr);
+                if (rx > 0) mk->gemm_rows_x8(a.k, a.wx8 + r0 * a.xws, a.xws, int(rx), xa, a.n, a.y + r0, a.ldy, scr);
                 if (rx < rn)
                     mk->gemm_rows(a.k, a.w + (r0 + rx) * a.ws, a.ws, int(rn - rx), xa, a.n, a.y + r0 + rx, a.ldy, scr);
             } else {
@@ -124,7 +124,7 @@ bool MatmulEngine::run(const MatmulArgs& a) {
                     alignas(32) float o[8];
                     for (; r1 + 8 <= std::min(r0 + rn, a.rows_x8); r1 += 8)
                         for (int64_t t = 0; t < a.n; ++t) {
-                            mk->gemv_x8(a.k, a.wx8 + r1 * a.ws, xa + t * xs, o);
+                            mk->gemv_x8(a.k, a.wx8 + r1 * a.xws, xa + t * xs, o);
                             std::copy(o, o + 8, a.y + t * a.ldy + r1);
                         }
                 }

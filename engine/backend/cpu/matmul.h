@@ -32,9 +32,10 @@ struct MatmulArgs {
     float* y; size_t ldy;                         // y[t * ldy + r]
     const float* bias;                            // rows floats or null
     // Rows [0, rows_x8) repacked 8 at a time (MatKernel::repack_x8), or null: then the kernels
-    // read those rows there instead of w (group g at wx8 + 8 g ws).
+    // read those rows there instead of w (group g at wx8 + 8 g xws).
     const uint8_t* wx8 = nullptr;
     int64_t rows_x8 = 0;
+    size_t xws = 0;  // packed bytes per row (MatKernel::repack_bytes / 8, or ws)
 };
 
 class MatmulEngine {
