@@ -67,6 +67,27 @@ Loaded load(const std::string& path, std::unique_ptr<Backend> be) {
     return l;
 }
 
+// A fresh CUDA backend with the model at `path` on it (l.model is null after a failure, reported).
+Loaded load_on_cuda(const std::string& path) {
+    auto cb = create_backend("cuda", 0, {});
+    EXPECT_TRUE(cb.ok()) << cb.message();
+    if (!cb.ok()) return {};
+    return load(path, std::move(*cb));
+}
+
+// A 128-cell context (F16 cache) on l's model with the shared prompt evaluated: the logits of its
+// last token in *logits. Null after a failure, reported.
+std::unique_ptr<ModelContext> prompt_context(Loaded& l, const std::string& dir, std::vector<float>* logits) {
+    auto ctx = ModelContext::create(*l.model, 128, GgmlType::F16);
+    EXPECT_TRUE(ctx.ok()) << ctx.message();
+    if (!ctx.ok()) return nullptr;
+    const auto prompt = read_prompt(dir);
+    const Status st = (*ctx)->eval(prompt.data(), int(prompt.size()), 0, 1, logits);
+    EXPECT_TRUE(st.ok()) << st.message();
+    if (!st.ok()) return nullptr;
+    return std::move(*ctx);
+}
+
 std::vector<float> eval_prompt(Loaded& l, const std::vector<int32_t>& prompt, GgmlType kv, int n_batch) {
     std::vector<float> logits;
     auto ctx = ModelContext::create(*l.model, 64, kv, n_batch);
@@ -133,9 +154,7 @@ TEST(CudaModel, GreedyMatchesLlamaCpp) {
     HEARTH_REQUIRE_TESTDATA(dir);
     { REQUIRE_CUDA_BACKEND(probe); }
     for (const char* name : kModels) {
-        auto cb = create_backend("cuda", 0, {});
-        ASSERT_TRUE(cb.ok()) << cb.message();
-        Loaded l = load(dir + "/reference/" + name + ".gguf", std::move(*cb));
+        Loaded l = load_on_cuda(dir + "/reference/" + name + ".gguf");
         ASSERT_TRUE(l.model);
         std::vector<int> toks;
         std::vector<double> margins;
@@ -168,22 +187,18 @@ TEST(CudaModel, GraphReplayMatchesDirectLaunches) {
     { REQUIRE_CUDA_BACKEND(probe); }
     const std::string path = dir + "/reference/ref-llama-q8_0.gguf";
     auto run = [&](bool graphs, std::vector<float>* all) {
-        if (graphs) setenv("HEARTH_CUDA_GRAPHS", "1", 1);
-        auto cb = create_backend("cuda", 0, {});
+        if (graphs) setenv("HEARTH_CUDA_GRAPHS", "1", 1);  // read when the backend is created
+        Loaded l = load_on_cuda(path);
         unsetenv("HEARTH_CUDA_GRAPHS");
-        ASSERT_TRUE(cb.ok()) << cb.message();
-        Loaded l = load(path, std::move(*cb));
         ASSERT_TRUE(l.model);
-        auto ctx = ModelContext::create(*l.model, 128, GgmlType::F16);
-        ASSERT_TRUE(ctx.ok()) << ctx.message();
-        const auto prompt = read_prompt(dir);
         std::vector<float> logits;
-        ASSERT_TRUE((*ctx)->eval(prompt.data(), int(prompt.size()), 0, 1, &logits).ok());
-        int pos = int(prompt.size());
+        auto ctx = prompt_context(l, dir, &logits);
+        ASSERT_TRUE(ctx);
+        int pos = int(read_prompt(dir).size());
         for (int s = 0; s < 16; ++s) {  // steps 2+ are captured, 3+ replayed
             all->insert(all->end(), logits.begin(), logits.end());
             const int32_t tok = int32_t(std::max_element(logits.begin(), logits.end()) - logits.begin());
-            const Status st = (*ctx)->eval(&tok, 1, pos++, 1, &logits);
+            const Status st = ctx->eval(&tok, 1, pos++, 1, &logits);
             ASSERT_TRUE(st.ok()) << st.message();
         }
     };
@@ -203,23 +218,19 @@ TEST(CudaModel, GraphReplayMatchesDirectLaunches) {
 TEST(CudaModel, DeviceSamplingMatchesHostSampling) {
     HEARTH_REQUIRE_TESTDATA(dir);
     { REQUIRE_CUDA_BACKEND(probe); }
-    auto cb = create_backend("cuda", 0, {});
-    ASSERT_TRUE(cb.ok()) << cb.message();
-    Loaded l = load(dir + "/reference/ref-llama-q8_0.gguf", std::move(*cb));
+    Loaded l = load_on_cuda(dir + "/reference/ref-llama-q8_0.gguf");
     ASSERT_TRUE(l.model);
-    auto ctx = ModelContext::create(*l.model, 128, GgmlType::F16);
-    ASSERT_TRUE(ctx.ok()) << ctx.message();
-    const auto prompt = read_prompt(dir);
     std::vector<float> logits;
-    ASSERT_TRUE((*ctx)->eval(prompt.data(), int(prompt.size()), 0, 1, &logits).ok());
-    int pos = int(prompt.size()), compared = 0;
+    auto ctx = prompt_context(l, dir, &logits);
+    ASSERT_TRUE(ctx);
+    int pos = int(read_prompt(dir).size()), compared = 0;
     for (int s = 0; s < 16; ++s) {
         const int n = int(logits.size());
-        auto greedy = (*ctx)->sample_last(1, 1.0f, 0.0);
+        auto greedy = ctx->sample_last(1, 1.0f, 0.0);
         ASSERT_TRUE(greedy.ok()) << greedy.message();
         EXPECT_EQ(*greedy, argmax_token(logits.data(), n)) << "step " << s;
         const double u = (s * 0.618033988749895) - std::floor(s * 0.618033988749895);
-        auto drawn = (*ctx)->sample_last(40, 0.8f, u);
+        auto drawn = ctx->sample_last(40, 0.8f, u);
         ASSERT_TRUE(drawn.ok()) << drawn.message();
         std::vector<TokenCandidate> c(static_cast<size_t>(n));
         for (int i = 0; i < n; ++i) c[size_t(i)] = {i, logits[size_t(i)]};
@@ -232,7 +243,7 @@ TEST(CudaModel, DeviceSamplingMatchesHostSampling) {
             ++compared;
         }
         const int32_t tok = *drawn;
-        ASSERT_TRUE((*ctx)->eval(&tok, 1, pos++, 1, &logits).ok());
+        ASSERT_TRUE(ctx->eval(&tok, 1, pos++, 1, &logits).ok());
     }
     EXPECT_GT(compared, 10);
 }
