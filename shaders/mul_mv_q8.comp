@@ -47,18 +47,18 @@ layout(push_constant) uniform PC {
 // PackedVectorFormat4x8Bit); capabilities DotProduct (6019), DotProductInput4x8BitPacked (6018).
 spirv_instruction(extensions = ["SPV_KHR_integer_dot_product"], capabilities = [6019, 6018], id = 4450)
 int sdot_4x8_packed(int a, int b, spirv_literal int packed_format);
-int dot16(uvec4 w, uint xw) {  // 16 bytes of weights . the 16 activation bytes from word xw on
-    return sdot_4x8_packed(int(w.x), int(xq[xw]), 0) + sdot_4x8_packed(int(w.y), int(xq[xw + 1u]), 0) +
-           sdot_4x8_packed(int(w.z), int(xq[xw + 2u]), 0) + sdot_4x8_packed(int(w.w), int(xq[xw + 3u]), 0);
-}
+#define XVEC uint
+XVEC load_x(uint word) { return xq[word]; }
+int dot4(uint w, XVEC x) { return sdot_4x8_packed(int(w), int(x), 0); }
 #else
-ivec4 sbytes(uint w) { return ivec4(bitfieldExtract(int(w), 0, 8), bitfieldExtract(int(w), 8, 8), bitfieldExtract(int(w), 16, 8), bitfieldExtract(int(w), 24, 8)); }
-int dot4(uint w, uint xw) {  // GLSL has no integer dot()
-    const ivec4 a = sbytes(w), b = ivec4(xq8[xw]);
-    return a.x * b.x + a.y * b.y + a.z * b.z + a.w * b.w;
+#define XVEC ivec4
+XVEC load_x(uint word) { return ivec4(xq8[word]); }
+int dot4(uint w, XVEC x) {  // GLSL has no integer dot()
+    const ivec4 a = ivec4(bitfieldExtract(int(w), 0, 8), bitfieldExtract(int(w), 8, 8), bitfieldExtract(int(w), 16, 8), bitfieldExtract(int(w), 24, 8));
+    return a.x * x.x + a.y * x.y + a.z * x.z + a.w * x.w;
 }
-int dot16(uvec4 w, uint xw) { return dot4(w.x, xw) + dot4(w.y, xw + 1u) + dot4(w.z, xw + 2u) + dot4(w.w, xw + 3u); }
 #endif
+int dot16(uvec4 w, XVEC x0, XVEC x1, XVEC x2, XVEC x3) { return dot4(w.x, x0) + dot4(w.y, x1) + dot4(w.z, x2) + dot4(w.w, x3); }
 
 void main() {
     const uint row0 = linear_group() * NR;
@@ -68,16 +68,23 @@ void main() {
     float acc[NR][MAXT];
     [[unroll]] for (uint i = 0u; i < NR; ++i) [[unroll]] for (uint t = 0u; t < MAXT; ++t) acc[i][t] = 0.0;
     for (uint b = tid; b < nb; b += WG) {
+        // the block of every row once, then each token's activation block once
+        uvec4 lo[NR], hi[NR];
+        float dlo[NR], dhi[NR], m[NR];
         [[unroll]] for (uint i = 0u; i < NR; ++i) {
             if (row0 + i >= pc.nrows) break;
-            uvec4 lo, hi;
-            float dlo, dhi, m;
-            wq8(pc.w_off + (row0 + i) * pc.w_stride, b, lo, hi, dlo, dhi, m);
-            [[unroll]] for (uint t = 0u; t < MAXT; ++t) {
-                if (t >= pc.ntok) break;
-                const uint xw = pc.xq_off + t * pc.xq_stride + b * 10u;
-                const float dx = uintBitsToFloat(xq[xw + 8u]), sx = uintBitsToFloat(xq[xw + 9u]);
-                acc[i][t] += dx * (dlo * float(dot16(lo, xw)) + dhi * float(dot16(hi, xw + 4u))) + m * sx;
+            wq8(pc.w_off + (row0 + i) * pc.w_stride, b, lo[i], hi[i], dlo[i], dhi[i], m[i]);
+        }
+        [[unroll]] for (uint t = 0u; t < MAXT; ++t) {
+            if (t >= pc.ntok) break;
+            const uint xw = pc.xq_off + t * pc.xq_stride + b * 10u;
+            XVEC x[8];
+            [[unroll]] for (uint k = 0u; k < 8u; ++k) x[k] = load_x(xw + k);
+            const float dx = uintBitsToFloat(xq[xw + 8u]), sx = uintBitsToFloat(xq[xw + 9u]);
+            [[unroll]] for (uint i = 0u; i < NR; ++i) {
+                if (row0 + i >= pc.nrows) break;
+                acc[i][t] += dx * (dlo[i] * float(dot16(lo[i], x[0], x[1], x[2], x[3])) + dhi[i] * float(dot16(hi[i], x[4], x[5], x[6], x[7]))) +
+                             m[i] * sx;
             }
         }
     }
