@@ -37,6 +37,9 @@ struct RandomModelShape {
     std::function<GgmlType(const std::string& tensor, GgmlType requested)> tensor_type;
 };
 
+// Tensors are generated and quantized while the file streams out (one tensor in memory at a time;
+// rows quantized on a thread pool of the machine's cores), with the random stream drawn in the
+// same order as a serial writer would, so the bytes do not depend on the thread count.
 // Matrices (and token_embd) are stored as `type` (F32, F16, BF16, Q8_0, Q4_0, Q4_K, Q5_K, Q6_K);
 // a matrix whose row length is not a multiple of the type's block falls back to Q8_0 (or F32 when
 // not a multiple of 32), as llama.cpp's quantizer does. Norms and biases are F32.

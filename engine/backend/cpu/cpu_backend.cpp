@@ -96,8 +96,10 @@ public:
     }
     Result<BufferPtr> import_host(const void* data, size_t bytes) override {
         auto b = HostBuffer::borrow(data, bytes);
-        if (imports_.size() > 64)  // forget buffers that are gone
-            for (auto it = imports_.begin(); it != imports_.end();) it = it->second.expired() ? imports_.erase(it) : std::next(it);
+        // Forget buffers that are gone, and free the repacked copies of their weights (a backend
+        // that outlives a model must not keep that model's weights).
+        for (auto it = imports_.begin(); it != imports_.end();) it = it->second.expired() ? imports_.erase(it) : std::next(it);
+        for (auto it = repacked_.begin(); it != repacked_.end();) it = (!it->second || it->second->owner.expired()) ? repacked_.erase(it) : std::next(it);
         imports_[b.get()] = b;
         return BufferPtr(b);
     }
