@@ -34,11 +34,13 @@
 #include <immintrin.h>
 #endif
 
+#include "app/cli/backend_args.h"
 #include "app/cli/command.h"
 #include "engine/backend/backend.h"
 #include "engine/gguf/gguf.h"
 #include "engine/model/context.h"
 #include "engine/model/model.h"
+#include "engine/model/placement.h"
 #include "engine/util/json.h"
 
 namespace hearth::cli {
@@ -147,35 +149,41 @@ int run_bench(const std::vector<std::string>& argv) {
     const auto model_path = args.take({"-m", "--model"});
     const auto p_arg = args.take({"-p", "--n-prompt"});
     const auto n_arg = args.take({"-n", "--n-gen"});
-    const auto t_arg = args.take({"-t", "--threads"});
     const auto r_arg = args.take({"-r", "--repetitions"});
-    const auto b_arg = args.take({"--backend"});
+    BackendArgs be_args;
+    be_args.backend = "cpu";  // the bench measures the CPU unless asked otherwise
+    if (std::string e = take_backend_args(args, &be_args); !e.empty()) return fail("bench: " + e);
     const bool json_out = args.flag({"--json"});
     if (const std::string u = args.unknown_option(); !u.empty()) return fail("bench: unknown option " + u);
     if (!args.positionals().empty()) return fail("bench: unexpected argument " + args.positionals()[0]);
     if (!model_path) return fail("bench: usage: bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--json]");
-    int n_prompt = 512, n_gen = 128, threads = 0, reps = 5;
+    int n_prompt = 512, n_gen = 128, threads = be_args.threads, reps = 5;
     try {
         if (p_arg) n_prompt = std::stoi(*p_arg);
         if (n_arg) n_gen = std::stoi(*n_arg);
-        if (t_arg) threads = std::stoi(*t_arg);
         if (r_arg) reps = std::stoi(*r_arg);
     } catch (...) {
-        return fail("bench: -p, -n, -t and -r take numbers");
+        return fail("bench: -p, -n and -r take numbers");
     }
     if (n_prompt < 0 || n_gen < 0 || n_prompt + n_gen == 0 || threads < 0 || reps < 1)
         return fail("bench: need -p >= 0, -n >= 0 (not both 0), -t >= 0 and -r >= 1");
 
     auto file = gguf::File::open(*model_path);
     if (!file.ok()) return fail("bench: " + file.message());
-    BackendOptions bo;
-    bo.n_threads = threads;
-    auto backend = create_backend(b_arg.value_or("cpu"), 0, bo);
-    if (!backend.ok()) return fail("bench: " + backend.message());
-    auto model = Model::load(**file, **backend);
+    const int n_ctx = std::max({n_prompt, n_gen, 1});
+    PlacementOptions po;
+    po.backend = be_args.backend;
+    po.device = be_args.device;
+    po.n_threads = threads;
+    po.gpu_layers = be_args.gpu_layers;
+    po.n_ctx = n_ctx;
+    po.n_batch = std::max(n_prompt, 1);
+    auto placed = place_model(**file, po);
+    if (!placed.ok()) return fail("bench: " + placed.message());
+    std::unique_ptr<Backend>* backend = &placed->main;
+    auto model = Model::load(**file, **backend, {}, placed->host_or_null(), placed->n_gpu_layers);
     if (!model.ok()) return fail("bench: " + model.message());
     const ModelHParams& hp = (*model)->hparams();
-    const int n_ctx = std::max({n_prompt, n_gen, 1});
     auto ctx = ModelContext::create(**model, n_ctx, GgmlType::F16, std::max(n_prompt, 1));
     if (!ctx.ok()) return fail("bench: " + ctx.message());
     if (threads == 0) {
@@ -226,7 +234,12 @@ int run_bench(const std::vector<std::string>& argv) {
     auto run_tg = [&]() -> Result<double> {
         const auto t0 = Clock::now();
         const double c0 = process_cpu_seconds();
-        for (int i = 0; i < n_gen; ++i) HEARTH_RETURN_IF_ERROR((*ctx)->eval(&gen[size_t(i)], 1, i, 1, &logits));
+        // As generation runs: logits stay on the backend, the greedy pick crosses as one token id.
+        for (int i = 0; i < n_gen; ++i) {
+            HEARTH_RETURN_IF_ERROR((*ctx)->eval(&gen[size_t(i)], 1, i, 1, nullptr));
+            auto id = (*ctx)->sample_last(1, 0.0f, 0.0);
+            if (!id.ok()) return id.status();
+        }
         const double wall = seconds_since(t0);
         tg_share.push_back((process_cpu_seconds() - c0) / (wall * threads));
         return wall;
@@ -274,6 +287,7 @@ int run_bench(const std::vector<std::string>& argv) {
         json::Value o = json::Value::object();
         o.set("model", *model_path);
         o.set("backend", (*backend)->device().backend + ": " + (*backend)->device().name + ", " + (*backend)->device().details);
+        o.set("placement", placed->summary);
         o.set("threads", threads);
         o.set("repetitions", reps);
         o.set("n_prompt", n_prompt);
@@ -302,6 +316,7 @@ int run_bench(const std::vector<std::string>& argv) {
         std::printf("model      %s (%s)\n", model_path->c_str(), (*model)->hparams().arch.c_str());
         std::printf("backend    %s: %s, %s\n", (*backend)->device().backend.c_str(), (*backend)->device().name.c_str(),
                     (*backend)->device().details.c_str());
+        std::printf("placement  %s\n", placed->summary.c_str());
         if (n_prompt > 0)
             std::printf("pp%-4d     %8.2f tok/s  (median of %d; min %.2f, max %.2f)\n", n_prompt, pp, reps, mn(pp_tps), mx(pp_tps));
         if (n_gen > 0) {
@@ -320,7 +335,7 @@ int run_bench(const std::vector<std::string>& argv) {
     return 0;
 }
 
-const Registrar reg{"bench", "-m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--backend cpu] [--json]",
+const Registrar reg{"bench", "-m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--backend cpu] [--device N] [--gpu-layers N] [--json]",
                     "measure prompt/generation speed and memory bandwidth", run_bench};
 
 }  // namespace
