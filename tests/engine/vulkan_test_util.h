@@ -27,7 +27,9 @@ inline Backend* backend(const std::string& mask, std::string* why) {
     *why = "the Vulkan backend is not built into this binary (HEARTH_VULKAN=OFF or no Vulkan SDK)";
     return nullptr;
 #else
-    static std::vector<std::pair<std::string, std::unique_ptr<Backend>>> cache;
+    // Never destroyed: a static destroyed at exit would tear its devices down after the validation
+    // layer (loaded later, so its own statics are destroyed first) is gone, and crash inside it.
+    static auto& cache = *new std::vector<std::pair<std::string, std::unique_ptr<Backend>>>();
     for (auto& [m, b] : cache) if (m == mask) return b.get();
     if (mask.empty()) unsetenv("HEARTH_VULKAN_MASK_FEATURES");
     else setenv("HEARTH_VULKAN_MASK_FEATURES", mask.c_str(), 1);
