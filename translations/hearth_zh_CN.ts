@@ -565,17 +565,6 @@
     </message>
 </context>
 <context>
-    <name>hearth::app::AppSettings</name>
-    <message>
-        <source>Automatic</source>
-        <translation>自动</translation>
-    </message>
-    <message>
-        <source>CPU</source>
-        <translation>CPU</translation>
-    </message>
-</context>
-<context>
     <name>hearth::app::ChatController</name>
     <message>
         <source>The conversation database could not be opened; nothing will be saved.</source>
@@ -638,6 +627,14 @@
     <message>
         <source>%1 needs about %2 of memory at a context of %3 tokens, but only %4 is free. Choose a smaller model or quantization, or lower the context length in Settings.</source>
         <translation>%1 在 %3 词元的上下文下约需 %2 内存，但只有 %4 可用。请选择更小的模型或量化版本，或在设置中降低上下文长度。</translation>
+    </message>
+    <message>
+        <source>Automatic</source>
+        <translation>自动</translation>
+    </message>
+    <message>
+        <source>CPU</source>
+        <translation>CPU</translation>
     </message>
 </context>
 </TS>

@@ -7,6 +7,7 @@
 #include <QtConcurrent/QtConcurrentRun>
 
 #include "app/settings/app_settings.h"
+#include "engine/backend/backend.h"
 #include "app/support/desktop_helper.h"
 #include "app/support/system_memory.h"
 
@@ -262,6 +263,25 @@ QString ModelLibrary::refuseReason(const QString& path, int nCtx) const {
             .arg(info->name, formatBytesText(double(e.total())), QString::number(nCtx),
                  formatBytesText(double(mem.availableBytes)));
     return {};
+}
+
+QVariantList ModelLibrary::computeDevices() const {
+    static const QVariantList gpus = [] {  // enumerating Vulkan and CUDA takes a moment: once per process
+        QVariantList out;
+        for (const hearth::DeviceInfo& d : hearth::list_devices().devices) {
+            if ((d.backend != "vulkan" && d.backend != "cuda") || d.type == "cpu-implementation") continue;
+            const QString key = QString::fromStdString(d.backend) + QLatin1Char(':') + QString::number(d.index);
+            QString label = (d.backend == "cuda" ? QStringLiteral("CUDA: ") : QStringLiteral("Vulkan: ")) +
+                            QString::fromStdString(d.name);
+            if (d.memory_total) label += QStringLiteral(" (%1 GiB)").arg(double(d.memory_total) / double(1ull << 30), 0, 'f', 1);
+            out << QVariantMap{{QStringLiteral("key"), key}, {QStringLiteral("label"), label}};
+        }
+        return out;
+    }();
+    QVariantList out;  // labels in the current language
+    out << QVariantMap{{QStringLiteral("key"), QStringLiteral("auto")}, {QStringLiteral("label"), tr("Automatic")}};
+    out << QVariantMap{{QStringLiteral("key"), QStringLiteral("cpu")}, {QStringLiteral("label"), tr("CPU")}};
+    return out + gpus;
 }
 
 }  // namespace hearth::app

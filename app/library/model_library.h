@@ -49,6 +49,10 @@ public:
     Q_INVOKABLE QVariantMap info(const QString& path) const;
     Q_INVOKABLE QString displayName(const QString& path) const;
     Q_INVOKABLE bool isInFolder(const QString& path) const;
+    // The compute devices to offer in Settings: [{key, label}], "auto" and "cpu" first, then every
+    // GPU the engine's backends see (CPU implementations of Vulkan such as lavapipe are left out:
+    // the CPU backend is faster). Keys are AppSettings device keys. Enumerated once per process.
+    Q_INVOKABLE QVariantList computeDevices() const;
 
     // The check done before loading: empty when the model fits, otherwise the message to show.
     QString refuseReason(const QString& path, int nCtx) const;

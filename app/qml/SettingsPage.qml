@@ -78,7 +78,7 @@ Item {
             ComboBox {
                 id: deviceBox
                 Layout.fillWidth: true
-                readonly property var devices: Settings.computeDevices()
+                readonly property var devices: Models.computeDevices()
                 model: devices.map(d => d.label)
                 currentIndex: Math.max(0, devices.findIndex(d => d.key === Settings.device))
                 onActivated: Settings.device = devices[currentIndex].key

@@ -2,12 +2,10 @@
 
 #include <QDir>
 #include <QRegularExpression>
-#include <QVariantMap>
 #include <QStandardPaths>
 #include <QThread>
 #include <algorithm>
 
-#include "engine/backend/backend.h"
 
 namespace hearth::app {
 
@@ -22,25 +20,6 @@ bool AppSettings::isValidDeviceKey(const QString& key) {
     if (key == QLatin1String("auto") || key == QLatin1String("cpu")) return true;
     static const QRegularExpression re(QStringLiteral("^(vulkan|cuda):([0-9]{1,2})$"));
     return re.match(key).hasMatch();
-}
-
-QVariantList AppSettings::computeDevices() const {
-    static const QVariantList gpus = [] {  // enumerating Vulkan and CUDA takes a moment: once per process
-        QVariantList out;
-        for (const hearth::DeviceInfo& d : hearth::list_devices().devices) {
-            if ((d.backend != "vulkan" && d.backend != "cuda") || d.type == "cpu-implementation") continue;
-            const QString key = QString::fromStdString(d.backend) + QLatin1Char(':') + QString::number(d.index);
-            QString label = (d.backend == "cuda" ? QStringLiteral("CUDA: ") : QStringLiteral("Vulkan: ")) +
-                            QString::fromStdString(d.name);
-            if (d.memory_total) label += QStringLiteral(" (%1 GiB)").arg(double(d.memory_total) / double(1ull << 30), 0, 'f', 1);
-            out << QVariantMap{{QStringLiteral("key"), key}, {QStringLiteral("label"), label}};
-        }
-        return out;
-    }();
-    QVariantList out;  // labels in the current language
-    out << QVariantMap{{QStringLiteral("key"), QStringLiteral("auto")}, {QStringLiteral("label"), tr("Automatic")}};
-    out << QVariantMap{{QStringLiteral("key"), QStringLiteral("cpu")}, {QStringLiteral("label"), tr("CPU")}};
-    return out + gpus;
 }
 
 AppSettings::AppSettings(const QString& fileName, QObject* parent)

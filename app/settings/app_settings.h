@@ -7,7 +7,6 @@
 #include <QRect>
 #include <QSettings>
 #include <QString>
-#include <QVariantList>
 
 #include "app/chat/sampling_presets.h"
 
@@ -85,10 +84,7 @@ public:
     void setWindowGeometry(const QRect& v);
     void setDefaultModel(const QString& v);
 
-    // The compute devices to offer: [{key, label}], "auto" and "cpu" first, then every GPU the
-    // engine's backends see (CPU implementations of Vulkan such as lavapipe are left out: the CPU
-    // backend is faster). Enumerated once per process.
-    Q_INVOKABLE QVariantList computeDevices() const;
+    // "auto", "cpu", "vulkan:N" or "cuda:N" (ModelLibrary::computeDevices lists the ones present).
     static bool isValidDeviceKey(const QString& key);
 
     SamplingValues sampling() const;

@@ -260,7 +260,8 @@ private slots:
         s.setGpuLayers(-7);
         QCOMPARE(s.gpuLayers(), -1);
         // The offered devices start with Automatic and CPU; every key is one the settings accept.
-        const QVariantList devices = s.computeDevices();
+        ModelLibrary lib(&s);
+        const QVariantList devices = lib.computeDevices();
         QVERIFY(devices.size() >= 2);
         QCOMPARE(devices[0].toMap().value("key").toString(), QStringLiteral("auto"));
         QCOMPARE(devices[1].toMap().value("key").toString(), QStringLiteral("cpu"));
