@@ -17,6 +17,7 @@
 
 #include "engine/backend/cpu/kernels.h"
 #include "engine/quant/quant.h"
+#include "tests/bench/cpu_ceilings.h"
 
 using namespace hearth;
 using namespace hearth::cpu;
@@ -30,7 +31,20 @@ double thread_cpu_seconds() {
 }
 double wall_seconds() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
-void bench(GgmlType type) {
+hearth::bench::CpuCeilings g_ceil;
+
+bool is_float_type(GgmlType t) { return t == GgmlType::F32 || t == GgmlType::F16 || t == GgmlType::BF16; }
+
+// The instruction-throughput bound of generation: float weights need 4 FMAs per 32 weights, block
+// types one vpmaddubsw per 32 weights (the minimum; decoding and scales come on top).
+double gemv_ceiling_gbps(GgmlType type, int64_t k) {
+    const double bytes32 = double(row_bytes(type, k)) / double(k / 32);
+    return is_float_type(type) ? bytes32 * g_ceil.fma_gflops / 16 / 4 : bytes32 * g_ceil.maddubs_gops / 64;
+}
+// The bound of the prompt GEMM in the same units as its GFLOP/s (2 per multiply-add).
+double gemm_ceiling_gflops(GgmlType type) { return is_float_type(type) ? g_ceil.fma_gflops : g_ceil.maddubs_gops; }
+
+void bench_type(GgmlType type) {
     const int64_t k = 2048, rows = 5632;
     const MatKernel* mk = mat_kernel(type, best_isa());
     const size_t ws = row_bytes(type, k), mat = ws * rows;
@@ -70,8 +84,10 @@ void bench(GgmlType type) {
     }
     double cpu = thread_cpu_seconds() - c0, wall = wall_seconds() - t0;
     const double bytes = double(mat) * reps;
-    std::printf("%-10s gemv : %6.2f GB/s per CPU-second (%6.2f GB/s wall), %.2f ns CPU per 32 weights\n", mk->name,
-                bytes / cpu / 1e9, bytes / wall / 1e9, cpu / (double(rows) * k / 32 * reps) * 1e9);
+    const double gceil = gemv_ceiling_gbps(type, k);
+    std::printf("%-10s gemv : %6.2f GB/s per CPU-second (%6.2f GB/s wall), %.2f ns CPU per 32 weights; "
+                "instruction bound %.1f GB/s\n", mk->name, bytes / cpu / 1e9, bytes / wall / 1e9,
+                cpu / (double(rows) * k / 32 * reps) * 1e9, gceil);
 
     // the same in cache: 64 rows (L2-resident) again and again, so only the kernel's own cost shows
     {
@@ -82,8 +98,9 @@ void bench(GgmlType type) {
             for (int64_t r = 0; r < crow; r += tr)
                 mk->tile(k, w.data() + r * ws, ws, tr, xa, xs, 1, y.data() + r, size_t(rows));
         cpu = thread_cpu_seconds() - c0;
-        std::printf("%-10s gemv in L2: %6.2f GB/s per CPU-second, %.2f ns CPU per 32 weights\n", mk->name,
-                    double(ws) * crow * creps / cpu / 1e9, cpu / (double(crow) * k / 32 * creps) * 1e9);
+        const double gb = double(ws) * crow * creps / cpu / 1e9;
+        std::printf("%-10s gemv in L2: %6.2f GB/s per CPU-second (%.0f%% of the bound), %.2f ns CPU per 32 weights\n", mk->name,
+                    gb, 100 * gb / gceil, cpu / (double(crow) * k / 32 * creps) * 1e9);
     }
 
     // weights repacked 8 rows at a time (MatKernel::repack_x8), the same two measurements
@@ -105,7 +122,8 @@ void bench(GgmlType type) {
         for (int rep = 0; rep < creps; ++rep)
             for (int64_t r = 0; r < crow; r += 8) mk->gemv_x8(k, rp.data() + r * xws, xa, y.data() + r);
         cpu = thread_cpu_seconds() - c0;
-        std::printf("%-10s gemv x8 repacked in L2: %6.2f GB/s per CPU-second\n", mk->name, double(ws) * crow * creps / cpu / 1e9);
+        const double gb = double(ws) * crow * creps / cpu / 1e9;
+        std::printf("%-10s gemv x8 repacked in L2: %6.2f GB/s per CPU-second (%.0f%% of the bound)\n", mk->name, gb, 100 * gb / gceil);
     }
 
     // prompt: 128 tokens through the GEMM path (packing included), 1024 rows of one matrix
@@ -129,8 +147,10 @@ void bench(GgmlType type) {
         }
         std::sort(secs.begin(), secs.end());
         const double flops = 2.0 * prow * k * nt;
-        std::printf("%-10s gemm : %6.2f GFLOP/s per CPU-second (best of %zu; median %.2f)\n", mk->name, flops / secs[0] / 1e9,
-                    secs.size(), flops / secs[secs.size() / 2] / 1e9);
+        const double best = flops / secs[0] / 1e9;
+        std::printf("%-10s gemm : %6.2f GFLOP/s per CPU-second (best of %zu; median %.2f) = %.0f%% of the %s bound\n", mk->name,
+                    best, secs.size(), flops / secs[secs.size() / 2] / 1e9, 100 * best / gemm_ceiling_gflops(type),
+                    is_float_type(type) ? "FMA" : "vpmaddubsw");
     }
 }
 
@@ -145,6 +165,10 @@ int main(int argc, char** argv) {
     }
     if (types.empty()) types = {GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::Q6_K};
     std::printf("kernel level: %s\n", isa_name(best_isa()));
-    for (GgmlType t : types) bench(t);
+    g_ceil = hearth::bench::measure_cpu_ceilings();
+    std::printf("cpu: %s, ~%.2f GHz (dependent adds)\n", g_ceil.cpu.c_str(), g_ceil.clock_ghz);
+    std::printf("one core at most: %.1f GFLOP/s of 256-bit FMA, %.1f Gop/s of vpmaddubsw (u8 x s8), %.1f Gop/s of vpmaddwd (s16)\n",
+                g_ceil.fma_gflops, g_ceil.maddubs_gops, g_ceil.maddwd_gops);
+    for (GgmlType t : types) bench_type(t);
     return 0;
 }

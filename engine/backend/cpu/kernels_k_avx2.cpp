@@ -349,7 +349,9 @@ void gemm_decode_k(int64_t k, const uint8_t* row, uint8_t* out) {
 
 // ---- Q4_K repacked 8 rows at a time (generation; see repack_x8_avx2.cpp for the idea). Per
 // super-block of the 8 rows (1184 bytes, 2.8% more than 8 x 144: the 6-bit scales are unpacked):
-//   16 bytes d[8], 16 bytes dmin[8] (F16), 64 bytes sc[j][r], 64 bytes mn[j][r] (sub-block j),
+//   16 bytes d[8], 16 bytes dmin[8] (F16), 64 bytes sc[j][r] (sub-block j), 64 bytes of mins in
+//   pairs of sub-blocks, mn[2m + h][r] at 16m + 2r + h (so one widening load gives every row's
+//   (mn[2m], mn[2m+1]) as an int16 pair for vpmaddwd),
 //   1024 bytes: for chunk c (file bytes qs[32c..32c+31]) and step i, 32 bytes holding row r's
 //   qs[32c + 4i .. +3] at 4r (low nibbles: sub-block 2c, high nibbles: 2c + 1).
 constexpr int kQ4KX8Bytes = 1184;
@@ -366,17 +368,20 @@ void repack_q4_k_x8(int64_t k, const uint8_t* w, size_t ws, uint8_t* out) {
             std::memcpy(o + 16 + 2 * r, blk + 2, 2);
             uint8_t sm[16];
             unpack_k4_scales(blk + 4, sm);
-            for (int j = 0; j < 8; ++j) { o[32 + 8 * j + r] = sm[j]; o[96 + 8 * j + r] = sm[8 + j]; }
+            for (int j = 0; j < 8; ++j) { o[32 + 8 * j + r] = sm[j]; o[96 + 16 * (j / 2) + 2 * r + j % 2] = sm[8 + j]; }
             for (int c = 0; c < 4; ++c)
                 for (int i = 0; i < 8; ++i) std::memcpy(o + 160 + 32 * (8 * c + i) + 4 * r, blk + 16 + 32 * c + 4 * i, 4);
         }
     }
 }
 
+// v | v << 16 for 32-bit lanes holding values < 2^15: the value as an int16 pair.
+inline __m256i pair16(__m256i v) { return _mm256_or_si256(v, _mm256_slli_epi32(v, 16)); }
+
 void gemv_q4_k_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y) {
     const int64_t nb = k / 256;
     const int8_t* xq = act_qs(xa); const float* xd = act_d(xa, k); const int16_t* bs = act_bsums(xa, k);
-    const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
+    const __m256i m4 = _mm256_set1_epi8(0x0f);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* p = grp + b * kQ4KX8Bytes;
@@ -395,14 +400,24 @@ void gemv_q4_k_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y) {
                 lo16 = _mm256_add_epi16(lo16, _mm256_maddubs_epi16(_mm256_and_si256(v, m4), _mm256_set1_epi32(int(xl))));
                 hi16 = _mm256_add_epi16(hi16, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4), _mm256_set1_epi32(int(xh))));
             }
-            const __m256i sc_lo = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 32 + 8 * (2 * c))));
-            const __m256i sc_hi = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 32 + 8 * (2 * c + 1))));
-            isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(_mm256_madd_epi16(lo16, ones), sc_lo));
-            isum = _mm256_add_epi32(isum, _mm256_mullo_epi32(_mm256_madd_epi16(hi16, ones), sc_hi));
+            // Each row's scale as an int16 pair (sc, sc) in its 32-bit lane, so one vpmaddwd both widens
+            // the int16 sums and applies the scale: vpmulld is 2-4x dearer on the multiply pipe that
+            // the vpmaddubsw above already saturate (Zen 1), and this kernel had 16 per super-block.
+            const __m256i sc_lo = pair16(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 32 + 8 * (2 * c)))));
+            const __m256i sc_hi = pair16(_mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 32 + 8 * (2 * c + 1)))));
+            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(lo16, sc_lo));  // sums <= 8 * 3810, x 63: no overflow
+            isum = _mm256_add_epi32(isum, _mm256_madd_epi16(hi16, sc_hi));
         }
-        for (int j = 0; j < 8; ++j) {
-            const __m256i mn = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p + 96 + 8 * j)));
-            msum = _mm256_add_epi32(msum, _mm256_mullo_epi32(mn, _mm256_set1_epi32(int(bsb[2 * j]) + int(bsb[2 * j + 1]))));
+        // mins: sum_j mn[j][r] * (bsum[2j] + bsum[2j+1]), two sub-blocks per vpmaddwd
+        alignas(16) int16_t bs8[8];
+        _mm_store_si128(reinterpret_cast<__m128i*>(bs8),
+                        _mm_hadd_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bsb)),
+                                       _mm_loadu_si128(reinterpret_cast<const __m128i*>(bsb + 8))));  // |sum| <= 32 * 127
+        for (int m = 0; m < 4; ++m) {
+            const __m256i mn = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 96 + 16 * m)));
+            int32_t pair;
+            std::memcpy(&pair, bs8 + 2 * m, 4);
+            msum = _mm256_add_epi32(msum, _mm256_madd_epi16(mn, _mm256_set1_epi32(pair)));
         }
         const __m256 dx = _mm256_broadcast_ss(xd + b);
         const __m256 d = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), dx);
@@ -426,7 +441,7 @@ void gemm_decode_q4_k_x8(int64_t k, const uint8_t* w, size_t ws, int r, uint8_t*
         const float d = h2f(load_u16(p + 2 * rr)), dmin = h2f(load_u16(p + 16 + 2 * rr));
         for (int j = 0; j < 8; ++j) {
             a[8 * b + j] = d * float(p[32 + 8 * j + rr]);
-            c[8 * b + j] = -dmin * float(p[96 + 8 * j + rr]);
+            c[8 * b + j] = -dmin * float(p[96 + 16 * (j / 2) + 2 * rr + j % 2]);
         }
         for (int cc = 0; cc < 4; ++cc) {
             alignas(32) uint8_t q[32];

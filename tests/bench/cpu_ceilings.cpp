@@ -1,0 +1,114 @@
+#include "tests/bench/cpu_ceilings.h"
+
+#include <time.h>
+
+#include <cstdint>
+#include <cstdio>
+
+#include "engine/backend/cpu/cpu_features.h"
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#include <immintrin.h>
+#endif
+
+namespace hearth::bench {
+namespace {
+
+double thread_cpu_seconds() {
+    timespec ts;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return double(ts.tv_sec) + ts.tv_nsec * 1e-9;
+}
+
+constexpr long kIters = 40'000'000;
+
+#if defined(__x86_64__)
+// Twelve independent chains keep every pipe busy whatever the latency (4-5 cycles); the empty asm
+// keeps the chains in registers and alive, so the compiler neither spills nor removes them.
+#define HEARTH_R12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
+#define HEARTH_KEEP(v) asm volatile("" ::"x"(v##0), "x"(v##1), "x"(v##2), "x"(v##3), "x"(v##4), "x"(v##5), "x"(v##6), \
+                                    "x"(v##7), "x"(v##8), "x"(v##9), "x"(v##10), "x"(v##11))
+
+double clock_ghz() {
+    uint64_t x = 0;
+    const double c0 = thread_cpu_seconds();
+    for (long i = 0; i < kIters * 4; ++i) asm volatile("add $1, %0\n\tadd $1, %0\n\tadd $1, %0\n\tadd $1, %0" : "+r"(x));
+    return 4.0 * kIters * 4 / (thread_cpu_seconds() - c0) / 1e9;
+}
+
+__attribute__((target("avx2,fma"))) double fma_per_second() {
+#define D(i) __m256 f##i = _mm256_set1_ps(float(i) * 1e-3f);
+    HEARTH_R12(D)
+#undef D
+    const __m256 g = _mm256_set1_ps(0.999f), h = _mm256_set1_ps(1e-4f);
+    const double c0 = thread_cpu_seconds();
+    for (long i = 0; i < kIters; ++i) {
+#define U(i) f##i = _mm256_fmadd_ps(f##i, g, h);
+        HEARTH_R12(U)
+#undef U
+        HEARTH_KEEP(f);
+    }
+    return 12.0 * kIters / (thread_cpu_seconds() - c0);
+}
+
+// The result of one vpmaddubsw is the next one's unsigned operand: a real dependency per chain.
+__attribute__((target("avx2"))) double maddubs_per_second() {
+#define D(i) __m256i b##i = _mm256_set1_epi8(char(i));
+    HEARTH_R12(D)
+#undef D
+    const __m256i d = _mm256_set1_epi8(3);
+    const double c0 = thread_cpu_seconds();
+    for (long i = 0; i < kIters; ++i) {
+#define U(i) b##i = _mm256_maddubs_epi16(b##i, d);
+        HEARTH_R12(U)
+#undef U
+        HEARTH_KEEP(b);
+    }
+    return 12.0 * kIters / (thread_cpu_seconds() - c0);
+}
+
+__attribute__((target("avx2"))) double maddwd_per_second() {
+#define D(i) __m256i b##i = _mm256_set1_epi16(short(i));
+    HEARTH_R12(D)
+#undef D
+    const __m256i d = _mm256_set1_epi16(3);
+    const double c0 = thread_cpu_seconds();
+    for (long i = 0; i < kIters; ++i) {
+#define U(i) b##i = _mm256_madd_epi16(b##i, d);
+        HEARTH_R12(U)
+#undef U
+        HEARTH_KEEP(b);
+    }
+    return 12.0 * kIters / (thread_cpu_seconds() - c0);
+}
+#undef HEARTH_KEEP
+#undef HEARTH_R12
+#endif
+
+}  // namespace
+
+CpuCeilings measure_cpu_ceilings() {
+    CpuCeilings c;
+    c.cpu = cpu::cpu_features().brand;
+#if defined(__x86_64__)
+    unsigned a = 0, b = 0, cx = 0, d = 0;
+    if (__get_cpuid(1, &a, &b, &cx, &d)) {
+        unsigned family = (a >> 8) & 0xf, model = (a >> 4) & 0xf;
+        if (family == 0xf) family += (a >> 20) & 0xff;
+        if (family >= 6) model += ((a >> 16) & 0xf) << 4;
+        char buf[64];
+        std::snprintf(buf, sizeof buf, ", family %u model %u", family, model);
+        c.cpu += buf;
+    }
+    c.clock_ghz = clock_ghz();
+    if (cpu::cpu_features().has_avx2_set()) {
+        c.fma_gflops = fma_per_second() * 16 / 1e9;
+        c.maddubs_gops = maddubs_per_second() * 32 * 2 / 1e9;
+        c.maddwd_gops = maddwd_per_second() * 16 * 2 / 1e9;
+    }
+#endif
+    return c;
+}
+
+}  // namespace hearth::bench
