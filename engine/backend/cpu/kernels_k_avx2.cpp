@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #include "engine/backend/cpu/kernels.h"
 
@@ -453,6 +454,119 @@ void gemm_decode_q4_k_x8(int64_t k, const uint8_t* w, size_t ws, int r, uint8_t*
     }
 }
 
+// ---- Q6_K repacked 8 rows at a time (generation). Per super-block of the 8 rows, 1680 bytes
+// (= 8 x 210, the file's size):
+//   16 bytes d[8] (F16)
+//   128 bytes scales in pairs of groups: sc[2m + h][r] at 16 + 16m + 2r + h (int8)
+//   16 units u = 8n + s (half n, step s: l = 4s) of 96 bytes at 144 + 96u, three 32-byte vectors
+//   holding at 4r row r's ql[64n + l ..+3], ql[64n + 32 + l ..+3] and qh[32n + l ..+3]; together
+//   they give elements 128n + {0, 32, 64, 96} + l ..+3, of groups 8n + {0, 2, 4, 6} + s / 4.
+constexpr int kQ6KX8Bytes = 1680;
+
+void repack_q6_k_x8(int64_t k, const uint8_t* w, size_t ws, uint8_t* out) {
+    const int64_t nb = k / 256;
+    for (int64_t b = 0; b < nb; ++b) {
+        uint8_t* o = out + b * kQ6KX8Bytes;
+        for (int r = 0; r < 8; ++r) {
+            const uint8_t* blk = w + size_t(r) * ws + b * 210;
+            std::memcpy(o + 2 * r, blk + 208, 2);
+            for (int g = 0; g < 16; ++g) o[16 + 16 * (g / 2) + 2 * r + g % 2] = blk[192 + g];
+            for (int n = 0; n < 2; ++n)
+                for (int st = 0; st < 8; ++st) {
+                    uint8_t* u = o + 144 + 96 * (8 * n + st) + 4 * r;
+                    std::memcpy(u, blk + 64 * n + 4 * st, 4);
+                    std::memcpy(u + 32, blk + 64 * n + 32 + 4 * st, 4);
+                    std::memcpy(u + 64, blk + 128 + 32 * n + 4 * st, 4);
+                }
+        }
+    }
+}
+
+// The file-layout row r of a packed group (the inverse of repack_q6_k_x8 for one row).
+void unpack_q6_k_x8_row(int64_t k, const uint8_t* grp, int rr, uint8_t* row) {
+    const int64_t nb = k / 256;
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* p = grp + b * kQ6KX8Bytes;
+        uint8_t* blk = row + b * 210;
+        std::memcpy(blk + 208, p + 2 * rr, 2);
+        for (int g = 0; g < 16; ++g) blk[192 + g] = p[16 + 16 * (g / 2) + 2 * rr + g % 2];
+        for (int n = 0; n < 2; ++n)
+            for (int st = 0; st < 8; ++st) {
+                const uint8_t* u = p + 144 + 96 * (8 * n + st) + 4 * rr;
+                std::memcpy(blk + 64 * n + 4 * st, u, 4);
+                std::memcpy(blk + 64 * n + 32 + 4 * st, u + 32, 4);
+                std::memcpy(blk + 128 + 32 * n + 4 * st, u + 64, 4);
+            }
+    }
+}
+
+void gemv_q6_k_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y) {
+    const int64_t nb = k / 256;
+    const int8_t* xq = act_qs(xa); const float* xd = act_d(xa, k); const int16_t* bs = act_bsums(xa, k);
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x03);
+    // duplicate the low (h = 0) or high (h = 1) int16 of each 32-bit lane: a group's scale as a pair
+    const __m256i dup[2] = {_mm256_setr_epi8(0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13, 0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13),
+                            _mm256_setr_epi8(2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15, 2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15)};
+    __m256 acc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* p = grp + b * kQ6KX8Bytes;
+        const int8_t* x = xq + 256 * b;
+        const int16_t* bsb = bs + 16 * b;
+        // the -32 offset: 32 * sum_g sc[g][r] * bsum[g], two groups per vpmaddwd
+        __m256i off = _mm256_setzero_si256();
+        for (int m = 0; m < 8; ++m) {
+            const __m256i scm = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 + 16 * m)));
+            int32_t pair;
+            std::memcpy(&pair, bsb + 2 * m, 4);
+            off = _mm256_add_epi32(off, _mm256_madd_epi16(scm, _mm256_set1_epi32(pair)));
+        }
+        __m256i isum = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(off, 5));
+        for (int n = 0; n < 2; ++n)
+            for (int h = 0; h < 2; ++h) {  // steps 4h..4h+3: groups 8n + {0, 2, 4, 6} + h
+                __m256i scp[4];
+                for (int j = 0; j < 4; ++j)
+                    scp[j] = _mm256_shuffle_epi8(
+                        _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 + 16 * (4 * n + j)))), dup[h]);
+                for (int st = 4 * h; st < 4 * h + 4; st += 2) {
+                    __m256i a16[4] = {_mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256(), _mm256_setzero_si256()};
+                    for (int s2 = st; s2 < st + 2; ++s2) {  // two steps per int16 sum: 2 * 2 * 63 * 127 < 32768
+                        const uint8_t* u = p + 144 + 96 * (8 * n + s2);
+                        prefetch_stream<96>(u);
+                        const __m256i la = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(u));
+                        const __m256i lb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(u + 32));
+                        const __m256i hb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(u + 64));
+                        __m256i q[4];
+                        q[0] = _mm256_or_si256(_mm256_and_si256(la, m4), _mm256_slli_epi16(_mm256_and_si256(hb, m2), 4));
+                        q[1] = _mm256_or_si256(_mm256_and_si256(lb, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2), m2), 4));
+                        q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4),
+                                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 4), m2), 4));
+                        q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4),
+                                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 6), m2), 4));
+                        const int8_t* xs = x + 128 * n + 4 * s2;
+                        for (int j = 0; j < 4; ++j) {
+                            int32_t xv;
+                            std::memcpy(&xv, xs + 32 * j, 4);
+                            a16[j] = _mm256_add_epi16(a16[j], _mm256_maddubs_epi16(q[j], _mm256_set1_epi32(xv)));
+                        }
+                    }
+                    for (int j = 0; j < 4; ++j) isum = _mm256_add_epi32(isum, _mm256_madd_epi16(a16[j], scp[j]));
+                }
+            }
+        const __m256 d = _mm256_mul_ps(_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p))), _mm256_broadcast_ss(xd + b));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), d, acc);
+    }
+    _mm256_storeu_ps(y, acc);
+}
+
+// Row r of the packed layout -> the GEMM panel row gemm_decode_k<Q6_K> makes of the file row (the
+// row is rebuilt first: the decode cost is shared by every token of the batch).
+void gemm_decode_q6_k_x8(int64_t k, const uint8_t* w, size_t ws, int r, uint8_t* out) {
+    thread_local std::vector<uint8_t> row;
+    row.resize(size_t(k / 256) * 210);
+    unpack_q6_k_x8_row(k, w + size_t(r / 8) * 8 * ws, r % 8, row.data());
+    gemm_decode_k<GgmlType::Q6_K>(k, row.data(), out);
+}
+
 template <GgmlType T>
 constexpr MatKernel k_entry(const char* name) {
     using KG = KGemm<T>;
@@ -471,6 +585,11 @@ constexpr MatKernel k_entry(const char* name) {
         m.repack_bytes = q4_k_x8_bytes;
         m.gemv_x8 = gemv_q4_k_x8;
         m.gemm_rows_x8 = gemm_q8_rows_from<32, KGemm<T>::G, 1, gemm_decode_q4_k_x8>;
+    }
+    if constexpr (T == GgmlType::Q6_K) {
+        m.repack_x8 = repack_q6_k_x8;  // same byte count: repack_bytes stays null
+        m.gemv_x8 = gemv_q6_k_x8;
+        m.gemm_rows_x8 = gemm_q8_rows_from<KG::BS, KG::G, 1, gemm_decode_q6_k_x8>;
     }
     m.name = name;
     return m;
