@@ -24,6 +24,11 @@ double thread_cpu_seconds() {
 constexpr long kIters = 40'000'000;
 
 #if defined(__x86_64__)
+// Everything below is compiled for AVX2+FMA (lambdas included) and called only where the CPU has them.
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wpsabi"  // the lambdas return vectors; they are all inlined here
 // Twelve independent chains keep every pipe busy whatever the latency (4-5 cycles); the empty asm
 // keeps the chains in registers and alive, so the compiler neither spills nor removes them.
 #define HEARTH_R12(X) X(0) X(1) X(2) X(3) X(4) X(5) X(6) X(7) X(8) X(9) X(10) X(11)
@@ -37,53 +42,44 @@ double clock_ghz() {
     return 4.0 * kIters * 4 / (thread_cpu_seconds() - c0) / 1e9;
 }
 
-__attribute__((target("avx2,fma"))) double fma_per_second() {
-#define D(i) __m256 f##i = _mm256_set1_ps(float(i) * 1e-3f);
+// Instructions per second of `step` (v = step(v)) over twelve independent chains of vector type V
+// started at init(i): the result of each instruction is the next one's input in its chain.
+template <class V, class Init, class Step>
+__attribute__((always_inline)) inline double chains_per_second(Init init, Step step) {
+#define D(i) V v##i = init(i);
     HEARTH_R12(D)
 #undef D
+    const double c0 = thread_cpu_seconds();
+    for (long i = 0; i < kIters; ++i) {
+#define U(i) v##i = step(v##i);
+        HEARTH_R12(U)
+#undef U
+        HEARTH_KEEP(v);
+    }
+    return 12.0 * kIters / (thread_cpu_seconds() - c0);
+}
+
+double fma_per_second() {
     const __m256 g = _mm256_set1_ps(0.999f), h = _mm256_set1_ps(1e-4f);
-    const double c0 = thread_cpu_seconds();
-    for (long i = 0; i < kIters; ++i) {
-#define U(i) f##i = _mm256_fmadd_ps(f##i, g, h);
-        HEARTH_R12(U)
-#undef U
-        HEARTH_KEEP(f);
-    }
-    return 12.0 * kIters / (thread_cpu_seconds() - c0);
+    return chains_per_second<__m256>([](int i) { return _mm256_set1_ps(float(i) * 1e-3f); },
+                                     [&](__m256 v) { return _mm256_fmadd_ps(v, g, h); });
 }
 
-// The result of one vpmaddubsw is the next one's unsigned operand: a real dependency per chain.
-__attribute__((target("avx2"))) double maddubs_per_second() {
-#define D(i) __m256i b##i = _mm256_set1_epi8(char(i));
-    HEARTH_R12(D)
-#undef D
+double maddubs_per_second() {
     const __m256i d = _mm256_set1_epi8(3);
-    const double c0 = thread_cpu_seconds();
-    for (long i = 0; i < kIters; ++i) {
-#define U(i) b##i = _mm256_maddubs_epi16(b##i, d);
-        HEARTH_R12(U)
-#undef U
-        HEARTH_KEEP(b);
-    }
-    return 12.0 * kIters / (thread_cpu_seconds() - c0);
+    return chains_per_second<__m256i>([](int i) { return _mm256_set1_epi8(char(i)); },
+                                      [&](__m256i v) { return _mm256_maddubs_epi16(v, d); });
 }
 
-__attribute__((target("avx2"))) double maddwd_per_second() {
-#define D(i) __m256i b##i = _mm256_set1_epi16(short(i));
-    HEARTH_R12(D)
-#undef D
+double maddwd_per_second() {
     const __m256i d = _mm256_set1_epi16(3);
-    const double c0 = thread_cpu_seconds();
-    for (long i = 0; i < kIters; ++i) {
-#define U(i) b##i = _mm256_madd_epi16(b##i, d);
-        HEARTH_R12(U)
-#undef U
-        HEARTH_KEEP(b);
-    }
-    return 12.0 * kIters / (thread_cpu_seconds() - c0);
+    return chains_per_second<__m256i>([](int i) { return _mm256_set1_epi16(short(i)); },
+                                      [&](__m256i v) { return _mm256_madd_epi16(v, d); });
 }
 #undef HEARTH_KEEP
 #undef HEARTH_R12
+#pragma GCC diagnostic pop
+#pragma GCC pop_options
 #endif
 
 }  // namespace

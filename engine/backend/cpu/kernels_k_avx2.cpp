@@ -99,28 +99,30 @@ template <> struct KQ<GgmlType::Q5_K> {
     }
 };
 
+// Q6_K's 6-bit values from two 32-byte runs of ql (l0: low nibbles -> q[0], high -> q[2]; l1 ->
+// q[1], q[3]) and one of qh (2 bits per value, bit pairs 0..3 for q[0..3]).
+inline void q6_decode4(__m256i l0, __m256i l1, __m256i h, __m256i q[4]) {
+    const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x03);
+    q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m2), 4));
+    q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4));
+    q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
+                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4));
+    q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
+                           _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
+}
+
 template <> struct KQ<GgmlType::Q6_K> {
     static constexpr int kBytes = 210;
     static inline void decode(const uint8_t* b, DecK* o) {
         const uint8_t* ql = b;
         const uint8_t* qh = b + 128;
         const int8_t* scales = reinterpret_cast<const int8_t*>(b + 192);
-        const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x03);
         for (int n = 0; n < 2; ++n) {
-            const __m256i l0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 64 * n));
-            const __m256i l1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 64 * n + 32));
-            const __m256i h = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh + 32 * n));
-            const __m256i q1 = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m2), 4));
-            const __m256i q2 = _mm256_or_si256(_mm256_and_si256(l1, m4),
-                                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4));
-            const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4));
-            const __m256i q4 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
-            _mm256_store_si256(reinterpret_cast<__m256i*>(o->q + 128 * n), q1);
-            _mm256_store_si256(reinterpret_cast<__m256i*>(o->q + 128 * n + 32), q2);
-            _mm256_store_si256(reinterpret_cast<__m256i*>(o->q + 128 * n + 64), q3);
-            _mm256_store_si256(reinterpret_cast<__m256i*>(o->q + 128 * n + 96), q4);
+            __m256i q[4];
+            q6_decode4(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 64 * n)),
+                       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(ql + 64 * n + 32)),
+                       _mm256_loadu_si256(reinterpret_cast<const __m256i*>(qh + 32 * n)), q);
+            for (int j = 0; j < 4; ++j) _mm256_store_si256(reinterpret_cast<__m256i*>(o->q + 128 * n + 32 * j), q[j]);
         }
         int16_t sc[16];
         for (int g = 0; g < 16; ++g) { sc[g] = scales[g]; o->mn[g] = int16_t(32 * scales[g]); }
@@ -271,7 +273,6 @@ void gemv_q4_k(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* xa
 void gemv_q6_k(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* xa, float* y) {
     const int64_t nb = k / 256;
     const int8_t* xq = act_qs(xa); const float* xd = act_d(xa, k); const int16_t* bs = act_bsums(xa, k);
-    const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x03);
     for (int r = 0; r < nr; ++r) {
         __m256 acc = _mm256_setzero_ps();
         for (int64_t b = 0; b < nb; ++b) {
@@ -294,12 +295,7 @@ void gemv_q6_k(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_t* xa
                 // (the immediate must be a literal: at -O1 the compiler does not fold n == 0 ? … into one)
                 const __m256i scn = n == 0 ? _mm256_permute4x64_epi64(sc16, 0x44) : _mm256_permute4x64_epi64(sc16, 0xee);
                 __m256i q[4];
-                q[0] = _mm256_or_si256(_mm256_and_si256(l0, m4), _mm256_slli_epi16(_mm256_and_si256(h, m2), 4));
-                q[1] = _mm256_or_si256(_mm256_and_si256(l1, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 2), m2), 4));
-                q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l0, 4), m4),
-                                       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 4), m2), 4));
-                q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(l1, 4), m4),
-                                       _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(h, 6), m2), 4));
+                q6_decode4(l0, l1, h, q);
                 for (int j = 0; j < 4; ++j) {
                     // groups 8n+2j (elements 128n+32j ..+15) and 8n+2j+1 (the next 16)
                     const __m256i p = _mm256_maddubs_epi16(q[j], _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x + 128 * n + 32 * j)));
@@ -503,7 +499,6 @@ void unpack_q6_k_x8_row(int64_t k, const uint8_t* grp, int rr, uint8_t* row) {
 void gemv_q6_k_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y) {
     const int64_t nb = k / 256;
     const int8_t* xq = act_qs(xa); const float* xd = act_d(xa, k); const int16_t* bs = act_bsums(xa, k);
-    const __m256i m4 = _mm256_set1_epi8(0x0f), m2 = _mm256_set1_epi8(0x03);
     // duplicate the low (h = 0) or high (h = 1) int16 of each 32-bit lane: a group's scale as a pair
     const __m256i dup[2] = {_mm256_setr_epi8(0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13, 0, 1, 0, 1, 4, 5, 4, 5, 8, 9, 8, 9, 12, 13, 12, 13),
                             _mm256_setr_epi8(2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15, 2, 3, 2, 3, 6, 7, 6, 7, 10, 11, 10, 11, 14, 15, 14, 15)};
@@ -536,12 +531,7 @@ void gemv_q6_k_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y) {
                         const __m256i lb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(u + 32));
                         const __m256i hb = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(u + 64));
                         __m256i q[4];
-                        q[0] = _mm256_or_si256(_mm256_and_si256(la, m4), _mm256_slli_epi16(_mm256_and_si256(hb, m2), 4));
-                        q[1] = _mm256_or_si256(_mm256_and_si256(lb, m4), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 2), m2), 4));
-                        q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(la, 4), m4),
-                                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 4), m2), 4));
-                        q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(lb, 4), m4),
-                                               _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(hb, 6), m2), 4));
+                        q6_decode4(la, lb, hb, q);
                         const int8_t* xs = x + 128 * n + 4 * s2;
                         for (int j = 0; j < 4; ++j) {
                             int32_t xv;
