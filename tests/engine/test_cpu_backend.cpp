@@ -126,7 +126,7 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, MatmulTest,
                       GgmlType::Q6_K),
     [](const auto& i) { return std::string(type_name(i.param)); });
 
-// Imported (file-like) Q4_0 / Q8_0 / Q4_K weights are repacked 8 rows at a time at their first matmul; the
+// Imported (file-like) Q4_0 / Q8_0 / Q4_K / Q6_K weights are repacked 8 rows at a time at their first matmul; the
 // generation and GEMM paths read the repacked rows (37 rows: 32 repacked + a 5-row tail in the file
 // layout) and agree with the reference backend. A new buffer at the same address with other
 // contents must not reuse the old repacked copy.
@@ -136,7 +136,7 @@ TEST_P(RepackedTest, MatchesReference) {
     if (!cpu::cpu_features().has_avx2_set()) GTEST_SKIP() << "the repacked layout is an AVX2 path";
     const GgmlType type = GetParam();
     std::mt19937 rng(77);
-    const int64_t k = type == GgmlType::Q4_K ? 512 : 416, rows = 37;
+    const int64_t k = (type == GgmlType::Q4_K || type == GgmlType::Q6_K) ? 512 : 416, rows = 37;
     const size_t rb = row_bytes(type, k);
     std::vector<uint8_t> store(rb * rows);
     Dev ref{create_reference_backend()};
@@ -164,7 +164,7 @@ TEST_P(RepackedTest, MatchesReference) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, RepackedTest, ::testing::Values(GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K),
+INSTANTIATE_TEST_SUITE_P(Types, RepackedTest, ::testing::Values(GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K),
                          [](const auto& i) { return std::string(type_name(i.param)); });
 
 // The same input feeding several matmuls is converted once; a write to it in between (here by
