@@ -3,23 +3,23 @@
 #include <time.h>
 
 #include <cstdint>
-#include <cstdio>
+#include <string>
 
 #include "engine/backend/cpu/cpu_features.h"
 
 #if defined(__x86_64__)
-#include <cpuid.h>
 #include <immintrin.h>
 #endif
 
 namespace hearth::bench {
-namespace {
 
 double thread_cpu_seconds() {
     timespec ts;
     clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
     return double(ts.tv_sec) + ts.tv_nsec * 1e-9;
 }
+
+namespace {
 
 constexpr long kIters = 40'000'000;
 
@@ -86,19 +86,11 @@ double maddwd_per_second() {
 
 CpuCeilings measure_cpu_ceilings() {
     CpuCeilings c;
-    c.cpu = cpu::cpu_features().brand;
+    const cpu::CpuFeatures& f = cpu::cpu_features();
+    c.cpu = f.brand + ", family " + std::to_string(f.family) + " model " + std::to_string(f.model);
 #if defined(__x86_64__)
-    unsigned a = 0, b = 0, cx = 0, d = 0;
-    if (__get_cpuid(1, &a, &b, &cx, &d)) {
-        unsigned family = (a >> 8) & 0xf, model = (a >> 4) & 0xf;
-        if (family == 0xf) family += (a >> 20) & 0xff;
-        if (family >= 6) model += ((a >> 16) & 0xf) << 4;
-        char buf[64];
-        std::snprintf(buf, sizeof buf, ", family %u model %u", family, model);
-        c.cpu += buf;
-    }
     c.clock_ghz = clock_ghz();
-    if (cpu::cpu_features().has_avx2_set()) {
+    if (f.has_avx2_set()) {
         c.fma_gflops = fma_per_second() * 16 / 1e9;
         c.maddubs_gops = maddubs_per_second() * 32 * 2 / 1e9;
         c.maddwd_gops = maddwd_per_second() * 16 * 2 / 1e9;

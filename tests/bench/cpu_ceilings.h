@@ -16,6 +16,9 @@ struct CpuCeilings {
     double maddwd_gops = 0;   // 256-bit vpmaddwd: 16 s16 x s16 products each, 2 ops per product
 };
 
+// Seconds of CPU time this thread has used: unlike wall time, not inflated by other processes.
+double thread_cpu_seconds();
+
 // About 1 s of one thread, in thread CPU time (so a loaded machine does not lower the figures).
 // Zero fields where the CPU has no AVX2/FMA.
 CpuCeilings measure_cpu_ceilings();

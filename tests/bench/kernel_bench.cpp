@@ -4,7 +4,6 @@
 // of matrices so every read comes from DRAM) times one token; prompt: 128 tokens through the GEMM
 // path (activation packing included) on 1024 rows of one matrix.
 //   kernel_bench [TYPE ...]      (default: F16 Q8_0 Q4_0 Q4_K Q6_K)
-#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -24,27 +23,23 @@ using namespace hearth::cpu;
 
 namespace {
 
-double thread_cpu_seconds() {
-    timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return double(ts.tv_sec) + ts.tv_nsec * 1e-9;
-}
+using hearth::bench::thread_cpu_seconds;
 double wall_seconds() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
-hearth::bench::CpuCeilings g_ceil;
 
 bool is_float_type(GgmlType t) { return t == GgmlType::F32 || t == GgmlType::F16 || t == GgmlType::BF16; }
 
 // The instruction-throughput bound of generation: float weights need 4 FMAs per 32 weights, block
 // types one vpmaddubsw per 32 weights (the minimum; decoding and scales come on top).
-double gemv_ceiling_gbps(GgmlType type, int64_t k) {
+double gemv_ceiling_gbps(const hearth::bench::CpuCeilings& c, GgmlType type, int64_t k) {
     const double bytes32 = double(row_bytes(type, k)) / double(k / 32);
-    return is_float_type(type) ? bytes32 * g_ceil.fma_gflops / 16 / 4 : bytes32 * g_ceil.maddubs_gops / 64;
+    return is_float_type(type) ? bytes32 * c.fma_gflops / 16 / 4 : bytes32 * c.maddubs_gops / 64;
 }
 // The bound of the prompt GEMM in the same units as its GFLOP/s (2 per multiply-add).
-double gemm_ceiling_gflops(GgmlType type) { return is_float_type(type) ? g_ceil.fma_gflops : g_ceil.maddubs_gops; }
+double gemm_ceiling_gflops(const hearth::bench::CpuCeilings& c, GgmlType type) {
+    return is_float_type(type) ? c.fma_gflops : c.maddubs_gops;
+}
 
-void bench_type(GgmlType type) {
+void bench_type(GgmlType type, const hearth::bench::CpuCeilings& ceil) {
     const int64_t k = 2048, rows = 5632;
     const MatKernel* mk = mat_kernel(type, best_isa());
     const size_t ws = row_bytes(type, k), mat = ws * rows;
@@ -84,7 +79,7 @@ void bench_type(GgmlType type) {
     }
     double cpu = thread_cpu_seconds() - c0, wall = wall_seconds() - t0;
     const double bytes = double(mat) * reps;
-    const double gceil = gemv_ceiling_gbps(type, k);
+    const double gceil = gemv_ceiling_gbps(ceil, type, k);
     std::printf("%-10s gemv : %6.2f GB/s per CPU-second (%6.2f GB/s wall), %.2f ns CPU per 32 weights; "
                 "instruction bound %.1f GB/s\n", mk->name, bytes / cpu / 1e9, bytes / wall / 1e9,
                 cpu / (double(rows) * k / 32 * reps) * 1e9, gceil);
@@ -149,7 +144,7 @@ void bench_type(GgmlType type) {
         const double flops = 2.0 * prow * k * nt;
         const double best = flops / secs[0] / 1e9;
         std::printf("%-10s gemm : %6.2f GFLOP/s per CPU-second (best of %zu; median %.2f) = %.0f%% of the %s bound\n", mk->name,
-                    best, secs.size(), flops / secs[secs.size() / 2] / 1e9, 100 * best / gemm_ceiling_gflops(type),
+                    best, secs.size(), flops / secs[secs.size() / 2] / 1e9, 100 * best / gemm_ceiling_gflops(ceil, type),
                     is_float_type(type) ? "FMA" : "vpmaddubsw");
     }
 }
@@ -165,10 +160,10 @@ int main(int argc, char** argv) {
     }
     if (types.empty()) types = {GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0, GgmlType::Q4_K, GgmlType::Q6_K};
     std::printf("kernel level: %s\n", isa_name(best_isa()));
-    g_ceil = hearth::bench::measure_cpu_ceilings();
-    std::printf("cpu: %s, ~%.2f GHz (dependent adds)\n", g_ceil.cpu.c_str(), g_ceil.clock_ghz);
+    const hearth::bench::CpuCeilings ceil = hearth::bench::measure_cpu_ceilings();
+    std::printf("cpu: %s, ~%.2f GHz (dependent adds)\n", ceil.cpu.c_str(), ceil.clock_ghz);
     std::printf("one core at most: %.1f GFLOP/s of 256-bit FMA, %.1f Gop/s of vpmaddubsw (u8 x s8), %.1f Gop/s of vpmaddwd (s16)\n",
-                g_ceil.fma_gflops, g_ceil.maddubs_gops, g_ceil.maddwd_gops);
-    for (GgmlType t : types) bench_type(t);
+                ceil.fma_gflops, ceil.maddubs_gops, ceil.maddwd_gops);
+    for (GgmlType t : types) bench_type(t, ceil);
     return 0;
 }

@@ -27,6 +27,10 @@ CpuFeatures detect() {
     if (!__get_cpuid(0, &a, &b, &c, &d)) return f;
     const unsigned max_leaf = a;
     __get_cpuid(1, &a, &b, &c, &d);
+    f.family = (a >> 8) & 0xf;
+    f.model = (a >> 4) & 0xf;
+    if (f.family == 0xf) f.family += (a >> 20) & 0xff;
+    if (f.family >= 6) f.model += ((a >> 16) & 0xf) << 4;
     const bool osxsave = c & (1u << 27);
     const bool avx = c & (1u << 28);
     const bool fma = c & (1u << 12);

@@ -11,6 +11,7 @@ struct CpuFeatures {
     bool avx512f = false, avx512bw = false, avx512vl = false;    // Skylake-X / Zen 4
     bool avx512vnni = false, avx_vnni = false;                   // 8-bit dot-product instructions
     std::string brand;                                           // "AMD EPYC 7B13"
+    unsigned family = 0, model = 0;                              // CPUID leaf 1, extended fields added (Zen 1: 23, 1)
 
     bool has_avx2_set() const { return avx2 && fma && f16c; }    // what the AVX2 kernels need
     bool has_avx512_set() const { return has_avx2_set() && avx512f && avx512bw && avx512vl; }

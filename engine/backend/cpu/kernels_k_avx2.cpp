@@ -352,6 +352,8 @@ void gemm_decode_k(int64_t k, const uint8_t* row, uint8_t* out) {
 //   1024 bytes: for chunk c (file bytes qs[32c..32c+31]) and step i, 32 bytes holding row r's
 //   qs[32c + 4i .. +3] at 4r (low nibbles: sub-block 2c, high nibbles: 2c + 1).
 constexpr int kQ4KX8Bytes = 1184;
+// Where sub-block j's min of row r sits in a packed super-block (the pairs described above).
+constexpr int q4_k_x8_min_at(int j, int r) { return 96 + 16 * (j / 2) + 2 * r + j % 2; }
 
 size_t q4_k_x8_bytes(int64_t k) { return size_t(k / 256) * kQ4KX8Bytes; }
 
@@ -365,7 +367,7 @@ void repack_q4_k_x8(int64_t k, const uint8_t* w, size_t ws, uint8_t* out) {
             std::memcpy(o + 16 + 2 * r, blk + 2, 2);
             uint8_t sm[16];
             unpack_k4_scales(blk + 4, sm);
-            for (int j = 0; j < 8; ++j) { o[32 + 8 * j + r] = sm[j]; o[96 + 16 * (j / 2) + 2 * r + j % 2] = sm[8 + j]; }
+            for (int j = 0; j < 8; ++j) { o[32 + 8 * j + r] = sm[j]; o[q4_k_x8_min_at(j, r)] = sm[8 + j]; }
             for (int c = 0; c < 4; ++c)
                 for (int i = 0; i < 8; ++i) std::memcpy(o + 160 + 32 * (8 * c + i) + 4 * r, blk + 16 + 32 * c + 4 * i, 4);
         }
@@ -438,7 +440,7 @@ void gemm_decode_q4_k_x8(int64_t k, const uint8_t* w, size_t ws, int r, uint8_t*
         const float d = h2f(load_u16(p + 2 * rr)), dmin = h2f(load_u16(p + 16 + 2 * rr));
         for (int j = 0; j < 8; ++j) {
             a[8 * b + j] = d * float(p[32 + 8 * j + rr]);
-            c[8 * b + j] = -dmin * float(p[96 + 16 * (j / 2) + 2 * rr + j % 2]);
+            c[8 * b + j] = -dmin * float(p[q4_k_x8_min_at(j, rr)]);
         }
         for (int cc = 0; cc < 4; ++cc) {
             alignas(32) uint8_t q[32];
@@ -459,41 +461,36 @@ void gemm_decode_q4_k_x8(int64_t k, const uint8_t* w, size_t ws, int r, uint8_t*
 //   they give elements 128n + {0, 32, 64, 96} + l ..+3, of groups 8n + {0, 2, 4, 6} + s / 4.
 constexpr int kQ6KX8Bytes = 1680;
 
-void repack_q6_k_x8(int64_t k, const uint8_t* w, size_t ws, uint8_t* out) {
-    const int64_t nb = k / 256;
-    for (int64_t b = 0; b < nb; ++b) {
-        uint8_t* o = out + b * kQ6KX8Bytes;
-        for (int r = 0; r < 8; ++r) {
-            const uint8_t* blk = w + size_t(r) * ws + b * 210;
-            std::memcpy(o + 2 * r, blk + 208, 2);
-            for (int g = 0; g < 16; ++g) o[16 + 16 * (g / 2) + 2 * r + g % 2] = blk[192 + g];
-            for (int n = 0; n < 2; ++n)
-                for (int st = 0; st < 8; ++st) {
-                    uint8_t* u = o + 144 + 96 * (8 * n + st) + 4 * r;
-                    std::memcpy(u, blk + 64 * n + 4 * st, 4);
-                    std::memcpy(u + 32, blk + 64 * n + 32 + 4 * st, 4);
-                    std::memcpy(u + 64, blk + 128 + 32 * n + 4 * st, 4);
-                }
+// Moves row r's bytes of one super-block between the file block (210 bytes) and the packed group
+// block, in the direction of ToPacked: the one statement of the layout above, for both ways.
+// (FileP/PackP: const uint8_t* on the side that is only read.)
+template <bool ToPacked, class FileP, class PackP>
+void q6_k_x8_move(FileP file_blk, PackP packed, int r) {
+    auto mv = [](FileP f, PackP pk, size_t n) {
+        if constexpr (ToPacked) std::memcpy(pk, f, n);
+        else std::memcpy(f, pk, n);
+    };
+    mv(file_blk + 208, packed + 2 * r, 2);
+    for (int g = 0; g < 16; ++g) mv(file_blk + 192 + g, packed + 16 + 16 * (g / 2) + 2 * r + g % 2, 1);
+    for (int n = 0; n < 2; ++n)
+        for (int st = 0; st < 8; ++st) {
+            const PackP u = packed + 144 + 96 * (8 * n + st) + 4 * r;
+            mv(file_blk + 64 * n + 4 * st, u, 4);
+            mv(file_blk + 64 * n + 32 + 4 * st, u + 32, 4);
+            mv(file_blk + 128 + 32 * n + 4 * st, u + 64, 4);
         }
-    }
+}
+
+void repack_q6_k_x8(int64_t k, const uint8_t* w, size_t ws, uint8_t* out) {
+    for (int64_t b = 0; b < k / 256; ++b)
+        for (int r = 0; r < 8; ++r)
+            q6_k_x8_move<true>(w + size_t(r) * ws + b * 210, out + b * kQ6KX8Bytes, r);
 }
 
 // The file-layout row r of a packed group (the inverse of repack_q6_k_x8 for one row).
 void unpack_q6_k_x8_row(int64_t k, const uint8_t* grp, int rr, uint8_t* row) {
-    const int64_t nb = k / 256;
-    for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* p = grp + b * kQ6KX8Bytes;
-        uint8_t* blk = row + b * 210;
-        std::memcpy(blk + 208, p + 2 * rr, 2);
-        for (int g = 0; g < 16; ++g) blk[192 + g] = p[16 + 16 * (g / 2) + 2 * rr + g % 2];
-        for (int n = 0; n < 2; ++n)
-            for (int st = 0; st < 8; ++st) {
-                const uint8_t* u = p + 144 + 96 * (8 * n + st) + 4 * rr;
-                std::memcpy(blk + 64 * n + 4 * st, u, 4);
-                std::memcpy(blk + 64 * n + 32 + 4 * st, u + 32, 4);
-                std::memcpy(blk + 128 + 32 * n + 4 * st, u + 64, 4);
-            }
-    }
+    for (int64_t b = 0; b < k / 256; ++b)
+        q6_k_x8_move<false>(row + b * 210, grp + b * kQ6KX8Bytes, rr);
 }
 
 void gemv_q6_k_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y) {
