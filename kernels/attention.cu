@@ -244,7 +244,7 @@ __global__ void k_attention_merge(AttnArgs a, int hd) {
 template <class E, int DPL>
 void launch(const KvLayout& L, const void* k, const void* v, const AttnArgs& a, cudaStream_t s) {
     const dim3 grid(a.n_head, a.n_tok, a.n_split);
-    k_attention<E, DPL><<<grid, 32 * kWarps, 0, s>>>(L, static_cast<const E*>(k), static_cast<const E*>(v), a);
+    HEARTH_LAUNCH(grid, 32 * kWarps, 0, s, k_attention<E, DPL>)(L, static_cast<const E*>(k), static_cast<const E*>(v), a);
 }
 
 constexpr int kTileTokens = 8;  // query tokens per block of the tiled prompt kernel
@@ -252,7 +252,7 @@ constexpr int kTileTokens = 8;  // query tokens per block of the tiled prompt ke
 template <class E, int DPL>
 void launch_tiled(const KvLayout& L, const void* k, const void* v, const AttnArgs& a, cudaStream_t s) {
     const dim3 grid(a.n_head, ceil_div(a.n_tok, kTileTokens));
-    k_attention_tiled<E, DPL, kTileTokens><<<grid, 32 * kTileTokens, 0, s>>>(L, static_cast<const E*>(k), static_cast<const E*>(v), a);
+    HEARTH_LAUNCH(grid, 32 * kTileTokens, 0, s, k_attention_tiled<E, DPL, kTileTokens>)(L, static_cast<const E*>(k), static_cast<const E*>(v), a);
 }
 
 // The tiled kernel serves prompt batches (enough tokens to share a tile, no KV split) with an even
@@ -294,7 +294,7 @@ cudaError_t attention(const KvLayout& L, const void* k, const void* v, const Att
         return cudaErrorInvalidValue;
     const cudaError_t e = L.f16 ? launch_by_dim<__half>(L, k, v, a, s) : launch_by_dim<float>(L, k, v, a, s);
     if (e != cudaSuccess || a.n_split == 1) return e;
-    k_attention_merge<<<dim3(a.n_head, a.n_tok), L.head_dim <= 128 ? 128 : 256, 0, s>>>(a, L.head_dim);
+    HEARTH_LAUNCH(dim3(a.n_head, a.n_tok), L.head_dim <= 128 ? 128 : 256, 0, s, k_attention_merge)(a, L.head_dim);
     return cudaGetLastError();
 }
 

@@ -6,6 +6,16 @@
 
 #include <cstdint>
 
+// Kernel launch: HEARTH_LAUNCH(grid, block, shared_bytes, stream, kernel)(args...). Under nvcc it is
+// the <<<>>> launch; in the CPU simulator's build (tests/cuda_sim, which defines HEARTH_CUDA_SIM and
+// compiles these files with the host compiler) the simulator runs the kernel's blocks as fibers.
+#ifdef HEARTH_CUDA_SIM
+#define HEARTH_LAUNCH(grid, block, smem, stream, ...) \
+    ::hearth::cuda_sim::launch(#__VA_ARGS__, grid, block, smem, stream, __VA_ARGS__)
+#else
+#define HEARTH_LAUNCH(grid, block, smem, stream, ...) __VA_ARGS__<<<grid, block, smem, stream>>>
+#endif
+
 namespace hearth::kern {
 
 __device__ __forceinline__ float warp_sum(float v) {

@@ -52,14 +52,14 @@ __global__ void k_add_bias(float* __restrict__ y, size_t ys, int64_t rows, int64
 template <GgmlType T>
 cudaError_t launch_units(const void* w, size_t ws, int64_t rows, int64_t cols, void* out, cudaStream_t s) {
     const int units = int(cols / 32);
-    k_dequant_units_f16<T><<<grid_for(rows * units, 256), 256, 0, s>>>(static_cast<const uint8_t*>(w), ws, rows, units,
+    HEARTH_LAUNCH(grid_for(rows * units, 256), 256, 0, s, k_dequant_units_f16<T>)(static_cast<const uint8_t*>(w), ws, rows, units,
                                                                         static_cast<__half*>(out));
     return cudaGetLastError();
 }
 
 template <GgmlType T>
 cudaError_t launch_float(const void* w, size_t ws, int64_t rows, int64_t cols, void* out, cudaStream_t s) {
-    k_float_to_f16<T><<<grid_for(rows * cols, 256), 256, 0, s>>>(static_cast<const uint8_t*>(w), ws, rows, cols,
+    HEARTH_LAUNCH(grid_for(rows * cols, 256), 256, 0, s, k_float_to_f16<T>)(static_cast<const uint8_t*>(w), ws, rows, cols,
                                                                   static_cast<__half*>(out));
     return cudaGetLastError();
 }
@@ -90,7 +90,7 @@ cudaError_t f32_to_f16_rows(const float* x, size_t xs, int64_t rows, int64_t col
 
 cudaError_t add_bias_rows(float* y, size_t ys, int64_t rows, int64_t cols, const float* bias, cudaStream_t s) {
     if (rows * cols == 0) return cudaSuccess;
-    k_add_bias<<<grid_for(rows * cols, 256), 256, 0, s>>>(y, ys, rows, cols, bias);
+    HEARTH_LAUNCH(grid_for(rows * cols, 256), 256, 0, s, k_add_bias)(y, ys, rows, cols, bias);
     return cudaGetLastError();
 }
 

@@ -102,9 +102,9 @@ cudaError_t kv_store(const KvLayout& L, void* kl, void* vl, const float* k, size
     const int64_t n = int64_t(n_tok) * L.n_kv_head * L.head_dim;
     if (n == 0) return cudaSuccess;
     if (L.f16)
-        k_kv_store<__half><<<grid_for(n, 256), 256, 0, s>>>(L, static_cast<__half*>(kl), static_cast<__half*>(vl), k, ks, v, vs, n_tok, pos);
+        HEARTH_LAUNCH(grid_for(n, 256), 256, 0, s, k_kv_store<__half>)(L, static_cast<__half*>(kl), static_cast<__half*>(vl), k, ks, v, vs, n_tok, pos);
     else
-        k_kv_store<float><<<grid_for(n, 256), 256, 0, s>>>(L, static_cast<float*>(kl), static_cast<float*>(vl), k, ks, v, vs, n_tok, pos);
+        HEARTH_LAUNCH(grid_for(n, 256), 256, 0, s, k_kv_store<float>)(L, static_cast<float*>(kl), static_cast<float*>(vl), k, ks, v, vs, n_tok, pos);
     return cudaGetLastError();
 }
 
@@ -112,10 +112,10 @@ cudaError_t kv_copy_layer(const KvLayout& L, const void* sk, const void* sv, voi
     const int64_t total = int64_t(n) * L.n_kv_head * L.head_dim;
     if (total == 0) return cudaSuccess;
     if (L.f16)
-        k_kv_copy<__half><<<grid_for(total, 256), 256, 0, s>>>(L, static_cast<const __half*>(sk), static_cast<const __half*>(sv),
+        HEARTH_LAUNCH(grid_for(total, 256), 256, 0, s, k_kv_copy<__half>)(L, static_cast<const __half*>(sk), static_cast<const __half*>(sv),
                                                                  static_cast<__half*>(dk), static_cast<__half*>(dv), n);
     else
-        k_kv_copy<float><<<grid_for(total, 256), 256, 0, s>>>(L, static_cast<const float*>(sk), static_cast<const float*>(sv),
+        HEARTH_LAUNCH(grid_for(total, 256), 256, 0, s, k_kv_copy<float>)(L, static_cast<const float*>(sk), static_cast<const float*>(sv),
                                                                 static_cast<float*>(dk), static_cast<float*>(dv), n);
     return cudaGetLastError();
 }
@@ -125,10 +125,10 @@ cudaError_t kv_gather_rotated(const KvLayout& L, const void* kl, const void* vl,
     const int64_t n = int64_t(L.n_kv_head) * count * L.head_dim;
     if (n == 0) return cudaSuccess;
     if (L.f16)
-        k_kv_gather<__half><<<grid_for(n, 256), 256, 0, s>>>(L, static_cast<const __half*>(kl), static_cast<const __half*>(vl),
+        HEARTH_LAUNCH(grid_for(n, 256), 256, 0, s, k_kv_gather<__half>)(L, static_cast<const __half*>(kl), static_cast<const __half*>(vl),
                                                                first, count, a, delta, static_cast<__half*>(sk), static_cast<__half*>(sv));
     else
-        k_kv_gather<float><<<grid_for(n, 256), 256, 0, s>>>(L, static_cast<const float*>(kl), static_cast<const float*>(vl),
+        HEARTH_LAUNCH(grid_for(n, 256), 256, 0, s, k_kv_gather<float>)(L, static_cast<const float*>(kl), static_cast<const float*>(vl),
                                                               first, count, a, delta, static_cast<float*>(sk), static_cast<float*>(sv));
     return cudaGetLastError();
 }
@@ -138,10 +138,10 @@ cudaError_t kv_scatter(const KvLayout& L, void* kl, void* vl, int first, int cou
     const int64_t n = int64_t(L.n_kv_head) * count * L.head_dim;
     if (n == 0) return cudaSuccess;
     if (L.f16)
-        k_kv_scatter<__half><<<grid_for(n, 256), 256, 0, s>>>(L, static_cast<__half*>(kl), static_cast<__half*>(vl), first, count,
+        HEARTH_LAUNCH(grid_for(n, 256), 256, 0, s, k_kv_scatter<__half>)(L, static_cast<__half*>(kl), static_cast<__half*>(vl), first, count,
                                                                 static_cast<const __half*>(sk), static_cast<const __half*>(sv));
     else
-        k_kv_scatter<float><<<grid_for(n, 256), 256, 0, s>>>(L, static_cast<float*>(kl), static_cast<float*>(vl), first, count,
+        HEARTH_LAUNCH(grid_for(n, 256), 256, 0, s, k_kv_scatter<float>)(L, static_cast<float*>(kl), static_cast<float*>(vl), first, count,
                                                                static_cast<const float*>(sk), static_cast<const float*>(sv));
     return cudaGetLastError();
 }

@@ -27,7 +27,7 @@ __global__ void k_rope(float* x, size_t xs, int64_t rows, int n_head, const int3
 cudaError_t rope(float* x, size_t xs, int64_t rows, int n_head, const int32_t* pos, const RopeArgs& a, cudaStream_t s) {
     const int64_t n = rows * n_head * (a.n_dims / 2);
     if (n == 0) return cudaSuccess;
-    k_rope<<<grid_for(n, 256), 256, 0, s>>>(x, xs, rows, n_head, pos, a);
+    HEARTH_LAUNCH(grid_for(n, 256), 256, 0, s, k_rope)(x, xs, rows, n_head, pos, a);
     return cudaGetLastError();
 }
 

@@ -116,7 +116,7 @@ template <GgmlType T>
 cudaError_t launch_get_rows_units(const void* table, size_t ts, int64_t tr, int64_t cols, const int32_t* ids, int n, float* out,
                                   size_t os, cudaStream_t s) {
     const int units = int(cols / 32);
-    k_get_rows_units<T><<<grid_for(int64_t(n) * units, 128), 128, 0, s>>>(static_cast<const uint8_t*>(table), ts, tr, units,
+    HEARTH_LAUNCH(grid_for(int64_t(n) * units, 128), 128, 0, s, k_get_rows_units<T>)(static_cast<const uint8_t*>(table), ts, tr, units,
                                                                            ids, n, out, os);
     return cudaGetLastError();
 }
@@ -124,7 +124,7 @@ cudaError_t launch_get_rows_units(const void* table, size_t ts, int64_t tr, int6
 template <GgmlType T>
 cudaError_t launch_get_rows_float(const void* table, size_t ts, int64_t tr, int64_t cols, const int32_t* ids, int n, float* out,
                                   size_t os, cudaStream_t s) {
-    k_get_rows_float<T><<<grid_for(int64_t(n) * cols, 256), 256, 0, s>>>(static_cast<const uint8_t*>(table), ts, tr, cols,
+    HEARTH_LAUNCH(grid_for(int64_t(n) * cols, 256), 256, 0, s, k_get_rows_float<T>)(static_cast<const uint8_t*>(table), ts, tr, cols,
                                                                           ids, n, out, os);
     return cudaGetLastError();
 }
@@ -154,39 +154,39 @@ cudaError_t rms_norm(const float* x, size_t xs, int64_t rows, int64_t cols, cons
                      cudaStream_t s) {
     if (rows == 0) return cudaSuccess;
     const int threads = cols >= 1024 ? 512 : (cols >= 256 ? 256 : 64);
-    k_rms_norm<<<unsigned(rows), threads, 0, s>>>(x, xs, cols, w, eps, y, ys);
+    HEARTH_LAUNCH(unsigned(rows), threads, 0, s, k_rms_norm)(x, xs, cols, w, eps, y, ys);
     return cudaGetLastError();
 }
 
 cudaError_t silu_mul(const float* g, size_t gs, const float* u, size_t us, int64_t rows, int64_t cols, float* out,
                      size_t os, cudaStream_t s) {
     if (rows * cols == 0) return cudaSuccess;
-    k_silu_mul<<<grid_for(rows * cols, 256), 256, 0, s>>>(g, gs, u, us, rows, cols, out, os);
+    HEARTH_LAUNCH(grid_for(rows * cols, 256), 256, 0, s, k_silu_mul)(g, gs, u, us, rows, cols, out, os);
     return cudaGetLastError();
 }
 
 cudaError_t add(const float* a, size_t as, const float* b, size_t bs, int64_t rows, int64_t cols, float* out, size_t os,
                 cudaStream_t s) {
     if (rows * cols == 0) return cudaSuccess;
-    k_add<<<grid_for(rows * cols, 256), 256, 0, s>>>(a, as, b, bs, rows, cols, out, os);
+    HEARTH_LAUNCH(grid_for(rows * cols, 256), 256, 0, s, k_add)(a, as, b, bs, rows, cols, out, os);
     return cudaGetLastError();
 }
 
 cudaError_t scale_add(float* y, size_t ys, const float* x, size_t xs, int64_t rows, int64_t cols, float sc, cudaStream_t s) {
     if (rows * cols == 0) return cudaSuccess;
-    k_scale_add<<<grid_for(rows * cols, 256), 256, 0, s>>>(y, ys, x, xs, rows, cols, sc);
+    HEARTH_LAUNCH(grid_for(rows * cols, 256), 256, 0, s, k_scale_add)(y, ys, x, xs, rows, cols, sc);
     return cudaGetLastError();
 }
 
 cudaError_t softmax_rows(float* x, size_t xs, int64_t rows, int64_t cols, cudaStream_t s) {
     if (rows == 0) return cudaSuccess;
-    k_softmax<<<unsigned(rows), 256, 0, s>>>(x, xs, cols);
+    HEARTH_LAUNCH(unsigned(rows), 256, 0, s, k_softmax)(x, xs, cols);
     return cudaGetLastError();
 }
 
 cudaError_t copy_rows(const float* src, size_t ss, int64_t rows, int64_t cols, float* dst, size_t ds, cudaStream_t s) {
     if (rows * cols == 0) return cudaSuccess;
-    k_copy<<<grid_for(rows * cols, 256), 256, 0, s>>>(src, ss, rows, cols, dst, ds);
+    HEARTH_LAUNCH(grid_for(rows * cols, 256), 256, 0, s, k_copy)(src, ss, rows, cols, dst, ds);
     return cudaGetLastError();
 }
 

@@ -112,9 +112,9 @@ cudaError_t sample_top_k(const float* logits, size_t stride, int64_t rows, int64
     if (k < 1 || k > kTopkSlots || cols < 1 || rows > 65535 || (k > 1 && !u)) return cudaErrorInvalidValue;
     const int n_warps = topk_warps_per_row(cols, kWarpsPerBlock);
     auto* lists = static_cast<uint64_t*>(scratch);
-    k_topk_partial<<<dim3(n_warps / kWarpsPerBlock, unsigned(rows)), 32 * kWarpsPerBlock, 0, s>>>(logits, stride, cols, k, lists);
+    HEARTH_LAUNCH(dim3(n_warps / kWarpsPerBlock, unsigned(rows)), 32 * kWarpsPerBlock, 0, s, k_topk_partial)(logits, stride, cols, k, lists);
     if (const cudaError_t e = cudaGetLastError(); e != cudaSuccess) return e;
-    k_topk_merge<<<unsigned(rows), 32, 0, s>>>(lists, n_warps, k, temperature, u, out);
+    HEARTH_LAUNCH(unsigned(rows), 32, 0, s, k_topk_merge)(lists, n_warps, k, temperature, u, out);
     return cudaGetLastError();
 }
 

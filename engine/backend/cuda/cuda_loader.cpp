@@ -105,13 +105,15 @@ State load() {
 #endif
         return s;
     }
-    if (std::string why = check_driver(); !why.empty()) {
-        s.reason = why;
-        return s;
-    }
+    // The plugin is opened before the driver is checked so that it can say it needs none (the CUDA
+    // simulator's build); a missing driver is still the reason given when both fail.
     void* h = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!h) {
         const char* err = dlerror();
+        if (std::string why = check_driver(); !why.empty()) {
+            s.reason = why;
+            return s;
+        }
         s.reason = "cannot load " + path + ": " + (err ? err : "unknown error") +
                    " (the CUDA 13 runtime libraries, e.g. libcublas.so.13, must be installed)";
         return s;
@@ -126,6 +128,12 @@ State load() {
     if (api->fingerprint != cuda_plugin::abi_fingerprint()) {
         s.reason = path + " was built from different engine headers than this program (rebuild it)";
         return s;
+    }
+    if (api->needs_driver) {
+        if (std::string why = check_driver(); !why.empty()) {
+            s.reason = why;
+            return s;
+        }
     }
     s.api = api;
     return s;

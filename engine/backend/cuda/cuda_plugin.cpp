@@ -136,7 +136,13 @@ hearth::Result<std::unique_ptr<hearth::Backend>> api_create_backend(int device, 
     return hearth::cuda::create_backend(device, opt);
 }
 
-const hearth::cuda_plugin::Api kApi{hearth::cuda_plugin::abi_fingerprint(), api_list_devices, api_create_backend};
+#ifdef HEARTH_CUDA_SIM
+constexpr bool kNeedsDriver = false;
+#else
+constexpr bool kNeedsDriver = true;
+#endif
+const hearth::cuda_plugin::Api kApi{hearth::cuda_plugin::abi_fingerprint(), api_list_devices, api_create_backend,
+                                    kNeedsDriver};
 
 }  // namespace
 

@@ -11,7 +11,8 @@
 namespace hearth::cuda_plugin {
 
 // 2: Backend gained sample_top_k and memory_free (vtable layout, which the sizes below cannot see).
-constexpr uint32_t kAbiVersion = 2;
+// 3: Api gained needs_driver.
+constexpr uint32_t kAbiVersion = 3;
 
 // Changes whenever a type shared across the plugin boundary changes size.
 constexpr uint64_t abi_fingerprint() {
@@ -24,6 +25,9 @@ struct Api {
     // CUDA devices, or a note saying why there are none ("cudaGetDeviceCount: no CUDA-capable device").
     DeviceList (*list_devices)();
     Result<std::unique_ptr<Backend>> (*create_backend)(int device, const BackendOptions& opt);
+    // False only for the CUDA simulator's build of the plugin (tests/cuda_sim), which runs the
+    // kernels on the CPU: the loader then skips its NVIDIA driver check.
+    bool needs_driver;
 };
 
 using EntryFn = const Api* (*)();

@@ -1,0 +1,292 @@
+// The part of the CUDA runtime API that engine/backend/cuda uses, for the simulator: one device
+// ("Hearth CUDA simulator (CPU)", compute capability 9.0, 132 SMs so the backend plans its H200
+// grids and splits), device memory = host memory, every stream executes its work at once in call
+// order, and stream capture records that work into a graph that cudaGraphLaunch replays. Errors
+// follow CUDA's rules: a failed kernel leaves a sticky cudaErrorLaunchFailure that every later call
+// returns; a bad launch configuration is an ordinary error that cudaGetLastError clears.
+// Device memory is capped by HEARTH_CUDA_SIM_MEMORY (bytes, default 4 GiB) so out-of-memory paths run.
+#include <cuda_runtime_api.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "tests/cuda_sim/sim_scheduler.h"
+
+struct CUstream_st {
+    std::vector<std::function<void()>>* capture = nullptr;  // set between Begin/EndCapture
+};
+struct CUevent_st {};
+struct CUgraph_st {
+    std::vector<std::function<void()>> ops;
+};
+struct CUgraphExec_st {
+    std::vector<std::function<void()>> ops;
+};
+
+namespace hearth::cuda_sim {
+
+namespace {
+
+constexpr int kDriverVersion = 13000;
+
+std::recursive_mutex g_mu;  // one host thread at a time in the "device"
+cudaError_t g_last = cudaSuccess, g_sticky = cudaSuccess;
+std::unordered_map<void*, size_t> g_allocs;
+size_t g_used = 0;
+
+size_t memory_total() {
+    static const size_t total = [] {
+        const char* v = std::getenv("HEARTH_CUDA_SIM_MEMORY");
+        return v && *v ? size_t(std::strtoull(v, nullptr, 10)) : size_t(4) << 30;
+    }();
+    return total;
+}
+
+cudaError_t set(cudaError_t e) {
+    if (e != cudaSuccess) g_last = e;
+    return e;
+}
+// The sticky error, if any, is what every call returns (as on a device whose context is lost).
+#define SIM_ENTER()                                  \
+    std::lock_guard<std::recursive_mutex> lock(g_mu); \
+    if (g_sticky != cudaSuccess) return g_sticky
+
+void* device_alloc(size_t bytes, cudaError_t& err) {
+    if (g_used + bytes > memory_total()) {
+        err = cudaErrorMemoryAllocation;
+        return nullptr;
+    }
+    // 256-byte aligned like cudaMalloc; the size is kept exact so the kernels' reads past the end of
+    // a buffer land outside it (visible to a sanitizer), not in padding.
+    void* p = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
+    if (!p) {
+        err = cudaErrorMemoryAllocation;
+        return nullptr;
+    }
+    g_allocs[p] = bytes;
+    g_used += bytes;
+    err = cudaSuccess;
+    return p;
+}
+
+cudaError_t device_free(void* p) {
+    if (!p) return cudaSuccess;
+    auto it = g_allocs.find(p);
+    if (it == g_allocs.end()) return set(cudaErrorInvalidValue);
+    g_used -= it->second;
+    g_allocs.erase(it);
+    std::free(p);
+    return cudaSuccess;
+}
+
+}  // namespace
+
+void enqueue(cudaStream_t s, std::function<void()> op) {
+    if (s && s->capture) s->capture->push_back(std::move(op));
+    else op();
+}
+
+void submit(cudaStream_t s, const Launch& l) {
+    std::lock_guard<std::recursive_mutex> lock(g_mu);
+    auto owned = std::shared_ptr<void>(l.closure, l.destroy);
+    if (g_sticky != cudaSuccess) return;
+    const uint64_t threads = uint64_t(l.block.x) * l.block.y * l.block.z;
+    const bool bad = threads == 0 || threads > 1024 || l.block.z > 64 || l.grid.x == 0 || l.grid.y == 0 ||
+                     l.grid.z == 0 || l.grid.x > 0x7fffffffu || l.grid.y > 65535 || l.grid.z > 65535 || l.smem > 48 * 1024;
+    if (bad) {
+        std::fprintf(stderr, "cuda_sim: %s: invalid launch configuration (grid %u×%u×%u, block %u×%u×%u)\n", l.name,
+                     l.grid.x, l.grid.y, l.grid.z, l.block.x, l.block.y, l.block.z);
+        set(cudaErrorInvalidConfiguration);
+        return;
+    }
+    Launch copy = l;
+    enqueue(s, [copy, owned]() {
+        std::lock_guard<std::recursive_mutex> lock2(g_mu);
+        if (g_sticky != cudaSuccess) return;
+        const std::string err = run_launch(copy);
+        if (!err.empty()) {
+            std::fprintf(stderr, "cuda_sim: kernel failed: %s\n", err.c_str());
+            g_sticky = g_last = cudaErrorLaunchFailure;
+        }
+    });
+}
+
+}  // namespace hearth::cuda_sim
+
+using namespace hearth::cuda_sim;
+
+cudaError_t cudaGetLastError() {
+    std::lock_guard<std::recursive_mutex> lock(g_mu);
+    const cudaError_t e = g_sticky != cudaSuccess ? g_sticky : g_last;
+    g_last = cudaSuccess;
+    return e;
+}
+cudaError_t cudaPeekAtLastError() {
+    std::lock_guard<std::recursive_mutex> lock(g_mu);
+    return g_sticky != cudaSuccess ? g_sticky : g_last;
+}
+
+const char* cudaGetErrorName(cudaError_t e) {
+    switch (e) {
+        case cudaSuccess: return "cudaSuccess";
+        case cudaErrorInvalidValue: return "cudaErrorInvalidValue";
+        case cudaErrorMemoryAllocation: return "cudaErrorMemoryAllocation";
+        case cudaErrorInvalidConfiguration: return "cudaErrorInvalidConfiguration";
+        case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
+        case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
+        case cudaErrorStreamCaptureUnsupported: return "cudaErrorStreamCaptureUnsupported";
+        default: return "cudaError(simulator)";
+    }
+}
+const char* cudaGetErrorString(cudaError_t e) {
+    switch (e) {
+        case cudaSuccess: return "no error";
+        case cudaErrorInvalidValue: return "invalid argument";
+        case cudaErrorMemoryAllocation: return "out of memory";
+        case cudaErrorInvalidConfiguration: return "invalid configuration argument";
+        case cudaErrorLaunchFailure: return "unspecified launch failure (the simulator printed why)";
+        case cudaErrorInvalidDevice: return "invalid device ordinal";
+        default: return "error in the CUDA simulator";
+    }
+}
+
+cudaError_t cudaDriverGetVersion(int* v) { *v = kDriverVersion; return cudaSuccess; }
+cudaError_t cudaRuntimeGetVersion(int* v) { *v = kDriverVersion; return cudaSuccess; }
+cudaError_t cudaGetDeviceCount(int* n) { *n = 1; return cudaSuccess; }
+cudaError_t cudaGetDevice(int* d) { *d = 0; return cudaSuccess; }
+cudaError_t cudaSetDevice(int d) {
+    SIM_ENTER();
+    return d == 0 ? cudaSuccess : set(cudaErrorInvalidDevice);
+}
+
+cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int d) {
+    SIM_ENTER();
+    if (d != 0) return set(cudaErrorInvalidDevice);
+    std::memset(p, 0, sizeof(*p));
+    std::snprintf(p->name, sizeof(p->name), "Hearth CUDA simulator (CPU)");
+    p->totalGlobalMem = memory_total();
+    p->major = 9;
+    p->minor = 0;
+    p->multiProcessorCount = 132;
+    p->warpSize = 32;
+    p->maxThreadsPerBlock = 1024;
+    p->sharedMemPerBlock = 48 * 1024;
+    p->regsPerBlock = 65536;
+    p->maxThreadsDim[0] = p->maxThreadsDim[1] = 1024;
+    p->maxThreadsDim[2] = 64;
+    p->maxGridSize[0] = 0x7fffffff;
+    p->maxGridSize[1] = p->maxGridSize[2] = 65535;
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemGetInfo(size_t* free_b, size_t* total_b) {
+    SIM_ENTER();
+    *total_b = memory_total();
+    *free_b = memory_total() - g_used;
+    return cudaSuccess;
+}
+
+cudaError_t cudaMalloc(void** p, size_t bytes) {
+    SIM_ENTER();
+    cudaError_t e;
+    *p = device_alloc(bytes, e);
+    return set(e);
+}
+cudaError_t cudaMallocAsync(void** p, size_t bytes, cudaStream_t) { return cudaMalloc(p, bytes); }
+cudaError_t cudaFree(void* p) {
+    SIM_ENTER();
+    return device_free(p);
+}
+cudaError_t cudaFreeAsync(void* p, cudaStream_t) { return cudaFree(p); }
+cudaError_t cudaMallocHost(void** p, size_t bytes) {
+    SIM_ENTER();
+    *p = std::malloc(bytes);
+    return *p ? cudaSuccess : set(cudaErrorMemoryAllocation);
+}
+cudaError_t cudaFreeHost(void* p) {
+    std::free(p);
+    return cudaSuccess;
+}
+
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t n, cudaMemcpyKind, cudaStream_t s) {
+    SIM_ENTER();
+    enqueue(s, [=]() { std::memcpy(dst, src, n); });
+    return cudaSuccess;
+}
+cudaError_t cudaMemcpy(void* dst, const void* src, size_t n, cudaMemcpyKind k) { return cudaMemcpyAsync(dst, src, n, k, nullptr); }
+cudaError_t cudaMemsetAsync(void* p, int v, size_t n, cudaStream_t s) {
+    SIM_ENTER();
+    enqueue(s, [=]() { std::memset(p, v, n); });
+    return cudaSuccess;
+}
+
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned int) {
+    *s = new CUstream_st;
+    return cudaSuccess;
+}
+cudaError_t cudaStreamDestroy(cudaStream_t s) {
+    delete s;
+    return cudaSuccess;
+}
+cudaError_t cudaStreamSynchronize(cudaStream_t) {
+    SIM_ENTER();
+    return cudaSuccess;  // work ran when it was enqueued
+}
+cudaError_t cudaStreamWaitEvent(cudaStream_t, cudaEvent_t, unsigned int) {
+    SIM_ENTER();
+    return cudaSuccess;
+}
+cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned int) {
+    *e = new CUevent_st;
+    return cudaSuccess;
+}
+cudaError_t cudaEventDestroy(cudaEvent_t e) {
+    delete e;
+    return cudaSuccess;
+}
+cudaError_t cudaEventRecord(cudaEvent_t, cudaStream_t) {
+    SIM_ENTER();
+    return cudaSuccess;
+}
+cudaError_t cudaEventSynchronize(cudaEvent_t) {
+    SIM_ENTER();
+    return cudaSuccess;
+}
+
+cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode) {
+    SIM_ENTER();
+    if (!s || s->capture) return set(cudaErrorInvalidValue);
+    s->capture = new std::vector<std::function<void()>>;
+    return cudaSuccess;
+}
+cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t* g) {
+    SIM_ENTER();
+    if (!s || !s->capture) return set(cudaErrorInvalidValue);
+    *g = new CUgraph_st{std::move(*s->capture)};
+    delete s->capture;
+    s->capture = nullptr;
+    return cudaSuccess;
+}
+cudaError_t cudaGraphInstantiate(cudaGraphExec_t* e, cudaGraph_t g, unsigned long long) {
+    SIM_ENTER();
+    *e = new CUgraphExec_st{g->ops};
+    return cudaSuccess;
+}
+cudaError_t cudaGraphLaunch(cudaGraphExec_t e, cudaStream_t s) {
+    SIM_ENTER();
+    for (const auto& op : e->ops) enqueue(s, op);
+    return g_sticky;
+}
+cudaError_t cudaGraphDestroy(cudaGraph_t g) {
+    delete g;
+    return cudaSuccess;
+}
+cudaError_t cudaGraphExecDestroy(cudaGraphExec_t e) {
+    delete e;
+    return cudaSuccess;
+}
