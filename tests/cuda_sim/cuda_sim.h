@@ -114,8 +114,9 @@ template <class T> T __shfl_sync(unsigned mask, T v, int src, int width = 32) {
 template <class T> T __shfl_xor_sync(unsigned mask, T v, int m, int width = 32) {
     const uint64_t* all = ::hearth::cuda_sim::warp_exchange(mask, ::hearth::cuda_sim::to_bits(v));
     const int lane = ::hearth::cuda_sim::lane_id();
-    const int src = lane ^ m;
-    return ::hearth::cuda_sim::from_bits<T>(all[(src & ~(width - 1)) == (lane & ~(width - 1)) ? src : lane]);
+    const int src = (lane ^ m) & 31;
+    // CUDA: a lane may read from its own or an earlier group of `width` lanes; a later one gives its own value.
+    return ::hearth::cuda_sim::from_bits<T>(all[src / width > lane / width ? lane : src]);
 }
 template <class T> T __shfl_up_sync(unsigned mask, T v, unsigned d, int width = 32) {
     const uint64_t* all = ::hearth::cuda_sim::warp_exchange(mask, ::hearth::cuda_sim::to_bits(v));

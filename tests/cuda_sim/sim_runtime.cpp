@@ -19,6 +19,7 @@
 
 struct CUstream_st {
     std::vector<std::function<void()>>* capture = nullptr;  // set between Begin/EndCapture
+    bool invalidated = false;  // an unsafe call happened during the capture (EndCapture fails)
 };
 struct CUevent_st {};
 struct CUgraph_st {
@@ -38,6 +39,30 @@ std::recursive_mutex g_mu;  // one host thread at a time in the "device"
 cudaError_t g_last = cudaSuccess, g_sticky = cudaSuccess;
 std::unordered_map<void*, size_t> g_allocs;
 size_t g_used = 0;
+std::vector<cudaStream_t> g_capturing;
+
+// HEARTH_CUDA_SIM_STATS=1 prints what ran at exit (to see that a test took the path it means to).
+struct Stats {
+    uint64_t launches = 0, captured_launches = 0, graphs = 0, graph_launches = 0;
+    ~Stats() {
+        if (const char* v = std::getenv("HEARTH_CUDA_SIM_STATS"); v && *v == '1')
+            std::fprintf(stderr, "cuda_sim: %llu kernel launches (%llu of them recorded into %llu graphs), %llu graph launches\n",
+                         (unsigned long long)launches, (unsigned long long)captured_launches, (unsigned long long)graphs,
+                         (unsigned long long)graph_launches);
+    }
+} g_stats;  // streams in capture (cudaStreamCaptureModeThreadLocal: this thread's)
+
+// As CUDA does for a thread that is capturing: calls that would synchronize or allocate fail with
+// cudaErrorStreamCaptureUnsupported and invalidate the capture.
+bool capture_forbids(const char* what) {
+    if (g_capturing.empty()) return false;
+    std::fprintf(stderr, "cuda_sim: %s during stream capture (not allowed; the capture is invalidated)\n", what);
+    for (cudaStream_t s : g_capturing) s->invalidated = true;
+    g_last = cudaErrorStreamCaptureUnsupported;
+    return true;
+}
+#define SIM_NOT_IN_CAPTURE(what) \
+    if (capture_forbids(what)) return cudaErrorStreamCaptureUnsupported
 
 size_t memory_total() {
     static const size_t total = [] {
@@ -61,10 +86,10 @@ void* device_alloc(size_t bytes, cudaError_t& err) {
         err = cudaErrorMemoryAllocation;
         return nullptr;
     }
-    // 256-byte aligned like cudaMalloc; the size is kept exact so the kernels' reads past the end of
-    // a buffer land outside it (visible to a sanitizer), not in padding.
-    void* p = std::aligned_alloc(256, (bytes + 255) / 256 * 256);
-    if (!p) {
+    // 256-byte aligned like cudaMalloc; the size is kept exact so that a kernel's read past the end of
+    // a buffer lands outside it (a sanitizer build reports it), not in padding.
+    void* p = nullptr;
+    if (posix_memalign(&p, 256, bytes ? bytes : 1) != 0) {
         err = cudaErrorMemoryAllocation;
         return nullptr;
     }
@@ -105,6 +130,7 @@ void submit(cudaStream_t s, const Launch& l) {
         return;
     }
     Launch copy = l;
+    ++(s && s->capture ? g_stats.captured_launches : g_stats.launches);
     enqueue(s, [copy, owned]() {
         std::lock_guard<std::recursive_mutex> lock2(g_mu);
         if (g_sticky != cudaSuccess) return;
@@ -140,6 +166,7 @@ const char* cudaGetErrorName(cudaError_t e) {
         case cudaErrorLaunchFailure: return "cudaErrorLaunchFailure";
         case cudaErrorInvalidDevice: return "cudaErrorInvalidDevice";
         case cudaErrorStreamCaptureUnsupported: return "cudaErrorStreamCaptureUnsupported";
+        case cudaErrorStreamCaptureInvalidated: return "cudaErrorStreamCaptureInvalidated";
         default: return "cudaError(simulator)";
     }
 }
@@ -153,6 +180,13 @@ const char* cudaGetErrorString(cudaError_t e) {
         case cudaErrorInvalidDevice: return "invalid device ordinal";
         default: return "error in the CUDA simulator";
     }
+}
+
+// A new context: the sticky error is gone (device memory is kept; nothing here needs it freed).
+cudaError_t cudaDeviceReset() {
+    std::lock_guard<std::recursive_mutex> lock(g_mu);
+    g_sticky = g_last = cudaSuccess;
+    return cudaSuccess;
 }
 
 cudaError_t cudaDriverGetVersion(int* v) { *v = kDriverVersion; return cudaSuccess; }
@@ -193,18 +227,31 @@ cudaError_t cudaMemGetInfo(size_t* free_b, size_t* total_b) {
 
 cudaError_t cudaMalloc(void** p, size_t bytes) {
     SIM_ENTER();
+    SIM_NOT_IN_CAPTURE("cudaMalloc");
     cudaError_t e;
     *p = device_alloc(bytes, e);
     return set(e);
 }
-cudaError_t cudaMallocAsync(void** p, size_t bytes, cudaStream_t) { return cudaMalloc(p, bytes); }
+cudaError_t cudaMallocAsync(void** p, size_t bytes, cudaStream_t s) {
+    SIM_ENTER();
+    if (s && s->capture) return set(cudaErrorStreamCaptureUnsupported);  // graph memory nodes are not simulated
+    cudaError_t e;
+    *p = device_alloc(bytes, e);
+    return set(e);
+}
 cudaError_t cudaFree(void* p) {
     SIM_ENTER();
+    SIM_NOT_IN_CAPTURE("cudaFree");
     return device_free(p);
 }
-cudaError_t cudaFreeAsync(void* p, cudaStream_t) { return cudaFree(p); }
+cudaError_t cudaFreeAsync(void* p, cudaStream_t s) {
+    SIM_ENTER();
+    if (s && s->capture) return set(cudaErrorStreamCaptureUnsupported);
+    return device_free(p);
+}
 cudaError_t cudaMallocHost(void** p, size_t bytes) {
     SIM_ENTER();
+    SIM_NOT_IN_CAPTURE("cudaMallocHost");
     *p = std::malloc(bytes);
     return *p ? cudaSuccess : set(cudaErrorMemoryAllocation);
 }
@@ -235,6 +282,7 @@ cudaError_t cudaStreamDestroy(cudaStream_t s) {
 }
 cudaError_t cudaStreamSynchronize(cudaStream_t) {
     SIM_ENTER();
+    SIM_NOT_IN_CAPTURE("cudaStreamSynchronize");
     return cudaSuccess;  // work ran when it was enqueued
 }
 cudaError_t cudaStreamWaitEvent(cudaStream_t, cudaEvent_t, unsigned int) {
@@ -255,6 +303,7 @@ cudaError_t cudaEventRecord(cudaEvent_t, cudaStream_t) {
 }
 cudaError_t cudaEventSynchronize(cudaEvent_t) {
     SIM_ENTER();
+    SIM_NOT_IN_CAPTURE("cudaEventSynchronize");
     return cudaSuccess;
 }
 
@@ -262,23 +311,29 @@ cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode) {
     SIM_ENTER();
     if (!s || s->capture) return set(cudaErrorInvalidValue);
     s->capture = new std::vector<std::function<void()>>;
+    s->invalidated = false;
+    g_capturing.push_back(s);
     return cudaSuccess;
 }
 cudaError_t cudaStreamEndCapture(cudaStream_t s, cudaGraph_t* g) {
     SIM_ENTER();
     if (!s || !s->capture) return set(cudaErrorInvalidValue);
-    *g = new CUgraph_st{std::move(*s->capture)};
+    std::erase(g_capturing, s);
+    const bool ok = !s->invalidated;
+    *g = ok ? new CUgraph_st{std::move(*s->capture)} : nullptr;
     delete s->capture;
     s->capture = nullptr;
-    return cudaSuccess;
+    return ok ? cudaSuccess : set(cudaErrorStreamCaptureInvalidated);
 }
 cudaError_t cudaGraphInstantiate(cudaGraphExec_t* e, cudaGraph_t g, unsigned long long) {
     SIM_ENTER();
     *e = new CUgraphExec_st{g->ops};
+    ++g_stats.graphs;
     return cudaSuccess;
 }
 cudaError_t cudaGraphLaunch(cudaGraphExec_t e, cudaStream_t s) {
     SIM_ENTER();
+    ++g_stats.graph_launches;
     for (const auto& op : e->ops) enqueue(s, op);
     return g_sticky;
 }

@@ -12,6 +12,14 @@
 
 #include "tests/cuda_sim/cuda_sim.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#define SIM_ASAN 1
+#else
+#define SIM_ASAN 0
+#endif
+
 #if !defined(__x86_64__)
 #error "the CUDA simulator's fiber switch is written for x86-64"
 #endif
@@ -89,6 +97,41 @@ Block g_block;
 
 void fail(const std::string& why);
 
+// Stack switches, told to AddressSanitizer in the sanitizer build (it must know which stack is live).
+[[maybe_unused]] const void* g_sched_stack_bottom = nullptr;  // the scheduler's stack, learnt on the first switch
+[[maybe_unused]] size_t g_sched_stack_size = 0;
+
+void to_fiber(Fiber& f) {
+    Block& b = g_block;
+#if SIM_ASAN
+    void* fake = nullptr;
+    __sanitizer_start_switch_fiber(&fake, f.stack, kStackBytes);
+    hearth_sim_switch(&b.sched_sp, f.sp);
+    __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
+#else
+    hearth_sim_switch(&b.sched_sp, f.sp);
+#endif
+}
+// From the running fiber back to the scheduler; `dying` when it will never be resumed.
+void to_scheduler(bool dying) {
+    Block& b = g_block;
+    Fiber& f = *b.cur;
+    void* dead = nullptr;
+#if SIM_ASAN
+    void* fake = nullptr;
+    __sanitizer_start_switch_fiber(dying ? nullptr : &fake, g_sched_stack_bottom, g_sched_stack_size);
+    hearth_sim_switch(dying ? &dead : &f.sp, b.sched_sp);
+    __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
+#else
+    hearth_sim_switch(dying ? &dead : &f.sp, b.sched_sp);
+#endif
+}
+void fiber_entered() {
+#if SIM_ASAN
+    __sanitizer_finish_switch_fiber(nullptr, &g_sched_stack_bottom, &g_sched_stack_size);
+#endif
+}
+
 [[noreturn]] void fiber_exit() {
     Block& b = g_block;
     Fiber& f = *b.cur;
@@ -105,12 +148,12 @@ void fail(const std::string& why);
         b.bar_arrived = 0;
         ++b.bar_gen;
     }
-    void* dead = nullptr;
-    hearth_sim_switch(&dead, b.sched_sp);
+    to_scheduler(true);
     __builtin_unreachable();
 }
 
 void fiber_main() {
+    fiber_entered();
     g_block.launch->run(g_block.launch->closure);
     fiber_exit();
 }
@@ -122,17 +165,15 @@ void wait(const uint64_t* gen, uint64_t value, const char* what) {
     f.wait_on = gen;
     f.wait_value = value;
     f.waiting_in = what;
-    hearth_sim_switch(&f.sp, b.sched_sp);
+    to_scheduler(false);
 }
 
 void fail(const std::string& why) {
     Block& b = g_block;
     if (b.error.empty()) b.error = why;
     // The failing fiber stops here: the scheduler sees the error and abandons the block.
-    Fiber& f = *b.cur;
-    f.done = true;
-    void* dead = nullptr;
-    hearth_sim_switch(&dead, b.sched_sp);
+    b.cur->done = true;
+    to_scheduler(true);
     __builtin_unreachable();
 }
 
@@ -147,6 +188,9 @@ void prepare(Fiber& f) {
         mprotect(m, guard, PROT_NONE);  // an overflow faults instead of writing into the next stack
         f.stack = static_cast<char*>(m) + guard;
     }
+#if SIM_ASAN
+    ASAN_UNPOISON_MEMORY_REGION(f.stack, kStackBytes);  // frames of a fiber abandoned after an error
+#endif
     // A frame that hearth_sim_switch "returns" from into fiber_main, with the stack aligned as after a call.
     auto* top = reinterpret_cast<uintptr_t*>(f.stack + kStackBytes);
     top[-1] = 0;                                        // fiber_main's return address (never used)
@@ -201,7 +245,7 @@ bool run_block(const Launch& l, uint3 block_idx) {
             f.wait_on = nullptr;
             progressed = true;
             b.cur = &f;
-            hearth_sim_switch(&b.sched_sp, f.sp);
+            to_fiber(f);
         }
         if (!progressed && b.error.empty()) b.error = describe_deadlock();
     }
