@@ -56,7 +56,7 @@ namespace hearth::cuda_sim {
 namespace {
 
 constexpr size_t kStackBytes = size_t(256) << 10;  // kernels keep small arrays in registers/locals
-constexpr int kMaxMasksInFlight = 8;                 // distinct masks waiting at once in one warp
+constexpr int kMaxMasks = 32;                        // distinct collective masks one warp may use in a block
 
 struct Fiber {
     ThreadCoords c{};
@@ -77,7 +77,7 @@ struct WarpSlot {
 
 struct Warp {
     unsigned present = 0, live = 0;  // lanes that exist / have not exited
-    std::array<WarpSlot, kMaxMasksInFlight> slots;
+    std::array<WarpSlot, kMaxMasks> slots;
     int n_slots = 0;
 };
 
@@ -95,7 +95,8 @@ struct Block {
 
 Block g_block;
 
-void fail(const std::string& why);
+void record_error(const std::string& why);
+[[noreturn]] void abandon_fiber();
 
 // Stack switches, told to AddressSanitizer in the sanitizer build (it must know which stack is live).
 [[maybe_unused]] const void* g_sched_stack_bottom = nullptr;  // the scheduler's stack, learnt on the first switch
@@ -140,9 +141,13 @@ void fiber_entered() {
     Warp& w = b.warps[size_t(f.warp)];
     w.live &= ~(1u << f.lane);
     // A collective still waiting for this lane can never complete.
-    for (int i = 0; i < w.n_slots; ++i)
-        if (w.slots[size_t(i)].arrived && (w.slots[size_t(i)].mask >> f.lane & 1u))
-            fail("thread " + std::to_string(f.c.thread_idx.x) + " exited while lanes of its warp wait for it in a warp collective");
+    for (int i = 0; i < w.n_slots; ++i) {
+        if (w.slots[size_t(i)].arrived && (w.slots[size_t(i)].mask >> f.lane & 1u)) {
+            record_error("thread " + std::to_string(f.c.thread_idx.x) +
+                         " exited while lanes of its warp wait for it in a warp collective");
+            abandon_fiber();
+        }
+    }
     // Exited threads no longer hold up __syncthreads.
     if (b.bar_arrived > 0 && b.bar_arrived == b.live) {
         b.bar_arrived = 0;
@@ -168,11 +173,14 @@ void wait(const uint64_t* gen, uint64_t value, const char* what) {
     to_scheduler(false);
 }
 
-void fail(const std::string& why) {
-    Block& b = g_block;
-    if (b.error.empty()) b.error = why;
-    // The failing fiber stops here: the scheduler sees the error and abandons the block.
-    b.cur->done = true;
+void record_error(const std::string& why) {
+    if (g_block.error.empty()) g_block.error = why;
+}
+
+// The failing fiber stops here: the scheduler sees the error and abandons the block. Called in a
+// statement of its own, after record_error, so that no temporary is left alive on the dead stack.
+[[noreturn]] void abandon_fiber() {
+    g_block.cur->done = true;
     to_scheduler(true);
     __builtin_unreachable();
 }
@@ -274,19 +282,22 @@ const uint64_t* warp_exchange(unsigned mask, uint64_t mine) {
     Fiber& f = *b.cur;
     Warp& w = b.warps[size_t(f.warp)];
     const unsigned me = 1u << f.lane;
-    if (!(mask & me)) fail("a warp collective's mask does not name the calling lane " + std::to_string(f.lane));
-    if (mask & ~w.present) fail("a warp collective's mask names lanes that do not exist in this block (partial warp)");
-    if (mask & ~w.live) fail("a warp collective's mask names lanes that have exited");
+    const char* wrong = !(mask & me)          ? "a warp collective's mask does not name the calling lane"
+                        : (mask & ~w.present) ? "a warp collective's mask names lanes that do not exist in this block (partial warp)"
+                        : (mask & ~w.live)    ? "a warp collective's mask names lanes that have exited"
+                                              : nullptr;
+    // A slot is never given to another mask: lanes woken by its last completion may not have read
+    // its results yet.
     WarpSlot* s = nullptr;
     for (int i = 0; i < w.n_slots && !s; ++i)
         if (w.slots[size_t(i)].mask == mask) s = &w.slots[size_t(i)];
+    if (!s && !wrong && w.n_slots == kMaxMasks) wrong = "more than 32 different warp-collective masks in one warp";
+    if (wrong) {
+        record_error(wrong);
+        abandon_fiber();
+    }
     if (!s) {
-        for (int i = 0; i < w.n_slots && !s; ++i)
-            if (w.slots[size_t(i)].arrived == 0) s = &w.slots[size_t(i)];  // an idle slot is reused
-        if (!s) {
-            if (w.n_slots == kMaxMasksInFlight) fail("too many different warp-collective masks in flight");
-            s = &w.slots[size_t(w.n_slots++)];
-        }
+        s = &w.slots[size_t(w.n_slots++)];
         s->mask = mask;
     }
     s->in[f.lane] = mine;
