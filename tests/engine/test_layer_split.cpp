@@ -2,10 +2,12 @@
 // layers on one backend and the rest on another, the hidden state handed over through host memory.
 // - Two reference backends: the split changes nothing in the arithmetic (F32 hand-off), so logits
 //   are bit-identical to the unsplit model for every N, llama and qwen2 (tied output, biases).
-// - Vulkan (lavapipe) + CPU: logits within 0.02 x rms(logits) of the CPU path (the Vulkan issue's
-//   tolerance), greedy continuation, context shift across both stages, device sampling on the last stage.
+// - Vulkan (lavapipe) + CPU and CUDA (a GPU, or the CUDA simulator under ctest -L cuda-sim) + CPU:
+//   logits within the 8-bit-activation bounds of the CPU path, greedy continuation, context shift
+//   across both stages, device sampling on the last stage.
 // - Auto: the number of layers is chosen from the device's free memory (capped with
-//   HEARTH_VULKAN_MAX_MEMORY), and the arithmetic of fit_gpu_layers is checked directly.
+//   HEARTH_VULKAN_MAX_MEMORY / HEARTH_CUDA_MAX_MEMORY), and the arithmetic of fit_gpu_layers is
+//   checked directly.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -135,26 +137,47 @@ TEST(LayerSplit, FootprintCountsEveryTensorOnce) {
     std::remove(tm.path.c_str());
 }
 
-#ifdef HEARTH_HAVE_VULKAN
-TEST(LayerSplit, VulkanPlusCpuMatchesTheCpuPath) {
-    // Tolerance: the Vulkan shaders may quantize activations to 8 bits for quantized weights (the
-    // int8 variant) or compute in fp16, so against the SIMD CPU path (which also quantizes
+// A device backend (Vulkan on lavapipe, CUDA on a GPU or the CUDA simulator) paired with the CPU.
+struct DeviceCase {
+    const char* backend;
+    const char* cap_env;  // the variable that caps the backend's device memory
+};
+void PrintTo(const DeviceCase& c, std::ostream* os) { *os << c.backend; }
+
+// One backend per kind for the whole program, or null with the reason. Never destroyed, as
+// vktest's: a backend torn down at exit may outlive the driver's own statics.
+Backend* device_backend(const std::string& name, std::string* why) {
+    if (name == "vulkan") return vktest::backend("", why);
+    static auto& cuda = *new Result<std::unique_ptr<Backend>>(create_backend("cuda", 0, {}));
+    if (!cuda.ok()) {
+        *why = "no usable CUDA device: " + cuda.message();
+        return nullptr;
+    }
+    return cuda->get();
+}
+
+class LayerSplitDevice : public ::testing::TestWithParam<DeviceCase> {};
+
+TEST_P(LayerSplitDevice, PlusCpuMatchesTheCpuPath) {
+    // Tolerance: the device kernels may quantize activations to 8 bits for quantized weights (the
+    // 8-bit matvec) or compute in fp16, so against the SIMD CPU path (which also quantizes
     // activations to 8 bits) the testdata README's bounds for 8-bit activations apply:
     // max |d| <= 0.15 rms(logits) and rms(d) <= 0.03 rms(logits). A split must stay within them at
-    // every N, as the unsplit Vulkan run (N = 4) must.
+    // every N, as the unsplit device run (N = 4) must.
+    const DeviceCase dc = GetParam();
     std::string why;
-    Backend* vk = vktest::backend("", &why);
-    if (!vk) GTEST_SKIP() << why;
+    Backend* dev = device_backend(dc.backend, &why);
+    if (!dev) GTEST_SKIP() << why;
     auto cpu = create_backend("cpu", 0, {});
     ASSERT_TRUE(cpu.ok());
     for (GgmlType type : {GgmlType::F16, GgmlType::Q8_0, GgmlType::Q4_0}) {
-        TestModel tm = make_model("vk_" + std::string(traits(type).name), "qwen2", true, type);
+        TestModel tm = make_model(std::string(dc.backend) + "_" + std::string(traits(type).name), "qwen2", true, type);
         auto f = gguf::File::open(tm.path);
         ASSERT_TRUE(f.ok());
         const std::vector<float> host = logits_of(**f, **cpu, nullptr, -1);
         const double r = rms(host);
         for (int n_gpu : {0, 1, 3, 4}) {
-            const std::vector<float> split = logits_of(**f, *vk, cpu->get(), n_gpu);
+            const std::vector<float> split = logits_of(**f, *dev, cpu->get(), n_gpu);
             ASSERT_EQ(split.size(), host.size());
             double m = 0, s2 = 0;
             for (size_t i = 0; i < host.size(); ++i) {
@@ -163,17 +186,19 @@ TEST(LayerSplit, VulkanPlusCpuMatchesTheCpuPath) {
                 s2 += d * d;
             }
             const double rd = std::sqrt(s2 / double(host.size()));
-            EXPECT_LE(m, 0.15 * r) << traits(type).name << ", " << n_gpu << " layers on Vulkan";
-            EXPECT_LE(rd, 0.03 * r) << traits(type).name << ", " << n_gpu << " layers on Vulkan";
-            std::printf("%s, %d/4 layers on Vulkan: max|d| %.4f rms(d) %.4f (rms %.3f)\n", traits(type).name.data(), n_gpu, m, rd, r);
+            EXPECT_LE(m, 0.15 * r) << traits(type).name << ", " << n_gpu << " layers on " << dc.backend;
+            EXPECT_LE(rd, 0.03 * r) << traits(type).name << ", " << n_gpu << " layers on " << dc.backend;
+            std::printf("%s, %d/4 layers on %s: max|d| %.4f rms(d) %.4f (rms %.3f)\n", traits(type).name.data(), n_gpu,
+                        dc.backend, m, rd, r);
         }
         std::remove(tm.path.c_str());
     }
 }
 
-TEST(LayerSplit, SessionAutoSplitFromCappedVulkanMemory) {
+TEST_P(LayerSplitDevice, SessionAutoSplitFromCappedMemory) {
+    const DeviceCase dc = GetParam();
     std::string why;
-    if (!vktest::backend("", &why)) GTEST_SKIP() << why;
+    if (!device_backend(dc.backend, &why)) GTEST_SKIP() << why;
     // A model with layers of 3.4 MiB each (F32, n_embd 256): under a 48 MiB cap (less the reserve
     // of 5% + 32 MiB) only some of the 8 fit.
     const std::string path = test::temp_file("split_auto.gguf");
@@ -192,11 +217,11 @@ TEST(LayerSplit, SessionAutoSplitFromCappedVulkanMemory) {
     auto ref = Session::open(ref_opt);
     ASSERT_TRUE(ref.ok()) << ref.message();
 
-    setenv("HEARTH_VULKAN_MAX_MEMORY", std::to_string(48u << 20).c_str(), 1);
+    setenv(dc.cap_env, std::to_string(48u << 20).c_str(), 1);
     ModelOptions opt = ref_opt;
-    opt.backend = "vulkan";
+    opt.backend = dc.backend;
     auto s = Session::open(opt);
-    unsetenv("HEARTH_VULKAN_MAX_MEMORY");
+    unsetenv(dc.cap_env);
     ASSERT_TRUE(s.ok()) << s.message();
     const ModelInfo& info = (*s)->info();
     EXPECT_GT(info.n_gpu_layers, 0) << info.backend_description;
@@ -227,6 +252,10 @@ TEST(LayerSplit, SessionAutoSplitFromCappedVulkanMemory) {
     EXPECT_EQ((*two)->info().n_gpu_layers, 2);
     std::remove(path.c_str());
 }
-#endif
+
+INSTANTIATE_TEST_SUITE_P(Devices, LayerSplitDevice,
+                         ::testing::Values(DeviceCase{"vulkan", "HEARTH_VULKAN_MAX_MEMORY"},
+                                           DeviceCase{"cuda", "HEARTH_CUDA_MAX_MEMORY"}),
+                         [](const ::testing::TestParamInfo<DeviceCase>& i) { return std::string(i.param.backend); });
 
 }  // namespace
