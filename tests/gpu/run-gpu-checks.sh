@@ -66,12 +66,12 @@ for g in /usr/include/gtest/gtest.h /usr/local/include/gtest/gtest.h /usr/lib/*/
   [ -e "$g" ] && TESTS=ON
 done
 [ "$TESTS" = ON ] || say "GoogleTest is not installed: building without the tests (benchmarks only)"
-if ! cmake -S "$ROOT" -B "$BUILD" $GEN -DCMAKE_BUILD_TYPE=Release -DHEARTH_APP=OFF -DHEARTH_CUDA=ON -DHEARTH_VULKAN=OFF \
+if ! cmake -S "$ROOT" -B "$BUILD" $GEN -DCMAKE_BUILD_TYPE=Release -DHEARTH_APP=OFF -DHEARTH_CUDA=ON -DHEARTH_VULKAN=OFF -DHEARTH_CUDA_SIM=OFF \
       -DHEARTH_TESTS=$TESTS -DCMAKE_CUDA_COMPILER="$NVCC" -DCMAKE_CUDA_ARCHITECTURES="$ARCH" > "$LOGS/configure.log" 2>&1; then
   say "configure FAILED (see configure.log)"; tail -30 "$LOGS/configure.log"; exit 1
 fi
 TARGETS="hearth-cli hearth-cuda hearth-cuda-copybw"
-CUDA_TESTS="test_cuda_loader test_cuda_quant_units test_cuda_topk_units test_cuda_ops test_cuda_model"
+CUDA_TESTS="test_cuda_loader test_cuda_quant_units test_cuda_topk_units test_cuda_ops test_cuda_model test_layer_split"
 [ "$TESTS" = ON ] && TARGETS="$TARGETS $CUDA_TESTS"
 if ! cmake --build "$BUILD" -j "$(nproc)" --target $TARGETS > "$LOGS/build.log" 2>&1; then
   say "build FAILED (see build.log)"; grep -E "error|FAILED" "$LOGS/build.log" | head -30; exit 1
