@@ -1,7 +1,12 @@
 // The part of the CUDA runtime API that engine/backend/cuda uses, for the simulator: one device
 // ("Hearth CUDA simulator (CPU)", compute capability 9.0, 132 SMs so the backend plans its H200
-// grids and splits), device memory = host memory, every stream executes its work at once in call
-// order, and stream capture records that work into a graph that cudaGraphLaunch replays. Errors
+// grids and splits), device memory = host memory, and stream capture records work into a graph that
+// cudaGraphLaunch replays. Streams are as lazy as CUDA allows, to expose missing synchronization:
+// work queued on a stream runs only when something waits for it (cudaStreamSynchronize, an event
+// synchronized or waited for by another stream, cudaFree, a copy into pageable host memory), so a
+// stream that reads what another one writes without an event, or a host that reuses a pinned
+// buffer a queued copy still reads, sees the wrong data here as it might on a GPU. Copies from
+// pageable host memory take their data at the call, as CUDA's do. Errors
 // follow CUDA's rules: a failed kernel leaves a sticky cudaErrorLaunchFailure that every later call
 // returns; a bad launch configuration is an ordinary error that cudaGetLastError clears.
 // Device memory is capped by HEARTH_CUDA_SIM_MEMORY (bytes, default 4 GiB) so out-of-memory paths run.
@@ -10,6 +15,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <algorithm>
+#include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -20,8 +28,13 @@
 struct CUstream_st {
     std::vector<std::function<void()>>* capture = nullptr;  // set between Begin/EndCapture
     bool invalidated = false;  // an unsafe call happened during the capture (EndCapture fails)
+    std::deque<std::function<void()>> queue;  // enqueued, not yet run
+    uint64_t enqueued = 0, executed = 0;
 };
-struct CUevent_st {};
+struct CUevent_st {
+    cudaStream_t stream = nullptr;  // where it was last recorded (null: never, or on the null stream)
+    uint64_t seq = 0;               // that stream's work before the record
+};
 struct CUgraph_st {
     std::vector<std::function<void()>> ops;
 };
@@ -39,6 +52,29 @@ std::recursive_mutex g_mu;  // one host thread at a time in the "device"
 cudaError_t g_last = cudaSuccess, g_sticky = cudaSuccess;
 std::unordered_map<void*, size_t> g_allocs;
 size_t g_used = 0;
+std::map<const char*, size_t> g_pinned;  // cudaMallocHost blocks: start -> size
+std::vector<cudaStream_t> g_streams;
+
+bool is_pinned(const void* p) {
+    auto it = g_pinned.upper_bound(static_cast<const char*>(p));
+    if (it == g_pinned.begin()) return false;
+    --it;
+    return static_cast<const char*>(p) < it->first + it->second;
+}
+
+// Runs stream s's queued work until `seq` items of it have run.
+void run_until(cudaStream_t s, uint64_t seq) {
+    while (s->executed < seq && !s->queue.empty()) {
+        auto op = std::move(s->queue.front());
+        s->queue.pop_front();
+        ++s->executed;
+        op();  // may run other streams' work first (an event wait)
+    }
+}
+void run_stream(cudaStream_t s) { run_until(s, s->enqueued); }
+void run_all() {
+    for (size_t i = 0; i < g_streams.size(); ++i) run_stream(g_streams[i]);
+}
 std::vector<cudaStream_t> g_capturing;
 
 // HEARTH_CUDA_SIM_STATS=1 prints what ran at exit (to see that a test took the path it means to).
@@ -112,8 +148,15 @@ cudaError_t device_free(void* p) {
 }  // namespace
 
 void enqueue(cudaStream_t s, std::function<void()> op) {
-    if (s && s->capture) s->capture->push_back(std::move(op));
-    else op();
+    if (s && s->capture) {
+        s->capture->push_back(std::move(op));
+    } else if (s) {
+        s->queue.push_back(std::move(op));
+        ++s->enqueued;
+    } else {
+        run_all();  // the null stream: after everything before it, and at once
+        op();
+    }
 }
 
 void submit(cudaStream_t s, const Launch& l) {
@@ -242,28 +285,50 @@ cudaError_t cudaMallocAsync(void** p, size_t bytes, cudaStream_t s) {
 cudaError_t cudaFree(void* p) {
     SIM_ENTER();
     SIM_NOT_IN_CAPTURE("cudaFree");
+    run_all();  // cudaFree waits for the device
     return device_free(p);
 }
 cudaError_t cudaFreeAsync(void* p, cudaStream_t s) {
     SIM_ENTER();
     if (s && s->capture) return set(cudaErrorStreamCaptureUnsupported);
-    return device_free(p);
+    if (!s) {
+        run_all();
+        return device_free(p);
+    }
+    enqueue(s, [p]() { device_free(p); });  // stream-ordered: after the work queued before it
+    return cudaSuccess;
 }
 cudaError_t cudaMallocHost(void** p, size_t bytes) {
     SIM_ENTER();
     SIM_NOT_IN_CAPTURE("cudaMallocHost");
     *p = std::malloc(bytes);
-    return *p ? cudaSuccess : set(cudaErrorMemoryAllocation);
+    if (!*p) return set(cudaErrorMemoryAllocation);
+    g_pinned[static_cast<const char*>(*p)] = bytes;
+    return cudaSuccess;
 }
 cudaError_t cudaFreeHost(void* p) {
+    std::lock_guard<std::recursive_mutex> lock(g_mu);
+    run_all();  // as cudaFreeHost, which waits for the copies that read it
+    g_pinned.erase(static_cast<const char*>(p));
     std::free(p);
     return cudaSuccess;
 }
 
-cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t n, cudaMemcpyKind, cudaStream_t s) {
+// Host memory here is pinned (cudaMallocHost) or pageable. From pageable memory CUDA stages the data
+// before it returns; into pageable memory it returns when the copy is done. Pinned memory is read
+// and written when the copy runs.
+cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t n, cudaMemcpyKind kind, cudaStream_t s) {
     SIM_ENTER();
-    enqueue(s, [=]() { std::memcpy(dst, src, n); });
-    return cudaSuccess;
+    const bool from_host = kind == cudaMemcpyHostToDevice || kind == cudaMemcpyHostToHost;
+    const bool to_host = kind == cudaMemcpyDeviceToHost || kind == cudaMemcpyHostToHost;
+    if (from_host && !is_pinned(src) && !(s && s->capture)) {
+        auto staged = std::make_shared<std::vector<char>>(static_cast<const char*>(src), static_cast<const char*>(src) + n);
+        enqueue(s, [dst, staged]() { std::memcpy(dst, staged->data(), staged->size()); });
+    } else {
+        enqueue(s, [=]() { std::memcpy(dst, src, n); });
+    }
+    if (to_host && !is_pinned(dst) && s && !s->capture) run_stream(s);
+    return g_sticky;
 }
 cudaError_t cudaMemcpy(void* dst, const void* src, size_t n, cudaMemcpyKind k) { return cudaMemcpyAsync(dst, src, n, k, nullptr); }
 cudaError_t cudaMemsetAsync(void* p, int v, size_t n, cudaStream_t s) {
@@ -273,20 +338,40 @@ cudaError_t cudaMemsetAsync(void* p, int v, size_t n, cudaStream_t s) {
 }
 
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t* s, unsigned int) {
+    std::lock_guard<std::recursive_mutex> lock(g_mu);
     *s = new CUstream_st;
+    g_streams.push_back(*s);
     return cudaSuccess;
 }
 cudaError_t cudaStreamDestroy(cudaStream_t s) {
+    std::lock_guard<std::recursive_mutex> lock(g_mu);
+    run_stream(s);  // CUDA finishes a destroyed stream's work
+    std::erase(g_streams, s);
     delete s;
     return cudaSuccess;
 }
-cudaError_t cudaStreamSynchronize(cudaStream_t) {
+cudaError_t cudaStreamSynchronize(cudaStream_t s) {
     SIM_ENTER();
     SIM_NOT_IN_CAPTURE("cudaStreamSynchronize");
-    return cudaSuccess;  // work ran when it was enqueued
+    if (s) run_stream(s);
+    else run_all();
+    return g_sticky;
 }
-cudaError_t cudaStreamWaitEvent(cudaStream_t, cudaEvent_t, unsigned int) {
+cudaError_t cudaDeviceSynchronize() {
     SIM_ENTER();
+    SIM_NOT_IN_CAPTURE("cudaDeviceSynchronize");
+    run_all();
+    return g_sticky;
+}
+// s waits for the work queued on e's stream before e was recorded (as it stood at this call).
+cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned int) {
+    SIM_ENTER();
+    if (!e->stream) return cudaSuccess;
+    const cudaStream_t src = e->stream;
+    const uint64_t seq = e->seq;
+    enqueue(s, [src, seq]() {
+        if (std::find(g_streams.begin(), g_streams.end(), src) != g_streams.end()) run_until(src, seq);
+    });
     return cudaSuccess;
 }
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned int) {
@@ -294,17 +379,23 @@ cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned int) {
     return cudaSuccess;
 }
 cudaError_t cudaEventDestroy(cudaEvent_t e) {
+    std::lock_guard<std::recursive_mutex> lock(g_mu);
     delete e;
     return cudaSuccess;
 }
-cudaError_t cudaEventRecord(cudaEvent_t, cudaStream_t) {
+cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
     SIM_ENTER();
+    if (s && s->capture) return set(cudaErrorStreamCaptureUnsupported);  // event nodes are not simulated
+    e->stream = s;
+    e->seq = s ? s->enqueued : 0;
     return cudaSuccess;
 }
-cudaError_t cudaEventSynchronize(cudaEvent_t) {
+cudaError_t cudaEventSynchronize(cudaEvent_t e) {
     SIM_ENTER();
     SIM_NOT_IN_CAPTURE("cudaEventSynchronize");
-    return cudaSuccess;
+    if (e->stream && std::find(g_streams.begin(), g_streams.end(), e->stream) != g_streams.end())
+        run_until(e->stream, e->seq);
+    return g_sticky;
 }
 
 cudaError_t cudaStreamBeginCapture(cudaStream_t s, cudaStreamCaptureMode) {

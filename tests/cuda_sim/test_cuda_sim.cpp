@@ -118,6 +118,7 @@ TEST(CudaSim, CaptureRecordsAndGraphLaunchReplays) {
     int* d = nullptr;
     ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&d), 32 * sizeof(int)), cudaSuccess);
     ASSERT_EQ(cudaMemsetAsync(d, 0, 32 * sizeof(int), s), cudaSuccess);
+    ASSERT_EQ(cudaStreamSynchronize(s), cudaSuccess);
 
     ASSERT_EQ(cudaStreamBeginCapture(s, cudaStreamCaptureModeThreadLocal), cudaSuccess);
     HEARTH_LAUNCH(1, 32, 0, s, k_add_one)(d);
@@ -142,6 +143,38 @@ TEST(CudaSim, CaptureRecordsAndGraphLaunchReplays) {
     cudaGetLastError();
     cudaFree(d);
     cudaStreamDestroy(s);
+}
+
+// Work runs when something waits for it, so missing synchronization shows: an event orders two
+// streams, a pinned buffer is read when the copy runs, a pageable one when the copy is issued.
+TEST(CudaSim, StreamsRunOnlyWhenWaitedFor) {
+    cudaStream_t a = nullptr, b = nullptr;
+    ASSERT_EQ(cudaStreamCreateWithFlags(&a, cudaStreamNonBlocking), cudaSuccess);
+    ASSERT_EQ(cudaStreamCreateWithFlags(&b, cudaStreamNonBlocking), cudaSuccess);
+    cudaEvent_t e = nullptr;
+    ASSERT_EQ(cudaEventCreateWithFlags(&e, cudaEventDisableTiming), cudaSuccess);
+    int *d = nullptr, *pinned = nullptr;
+    ASSERT_EQ(cudaMalloc(reinterpret_cast<void**>(&d), 64 * sizeof(int)), cudaSuccess);
+    ASSERT_EQ(cudaMallocHost(reinterpret_cast<void**>(&pinned), 32 * sizeof(int)), cudaSuccess);
+    std::vector<int> pageable(32, 5), back(32, 0);
+    for (int i = 0; i < 32; ++i) pinned[i] = 1;
+
+    ASSERT_EQ(cudaMemcpyAsync(d, pinned, 32 * sizeof(int), cudaMemcpyHostToDevice, a), cudaSuccess);
+    ASSERT_EQ(cudaMemcpyAsync(d + 32, pageable.data(), 32 * sizeof(int), cudaMemcpyHostToDevice, a), cudaSuccess);
+    for (int i = 0; i < 32; ++i) pinned[i] = 2;  // before the copy ran: it sees 2 (on a GPU, 1 or 2)
+    std::fill(pageable.begin(), pageable.end(), 6);  // pageable data was taken at the call: 5
+    ASSERT_EQ(cudaEventRecord(e, a), cudaSuccess);
+    ASSERT_EQ(cudaStreamWaitEvent(b, e, 0), cudaSuccess);
+    HEARTH_LAUNCH(1, 64, 0, b, k_add_one)(d);
+    ASSERT_EQ(cudaMemcpyAsync(back.data(), d + 16, 32 * sizeof(int), cudaMemcpyDeviceToHost, b), cudaSuccess);
+    // Into pageable memory the copy has completed on return, after the event's work and the kernel.
+    for (int i = 0; i < 16; ++i) EXPECT_EQ(back[size_t(i)], 3) << i;
+    for (int i = 16; i < 32; ++i) EXPECT_EQ(back[size_t(i)], 6) << i;
+    cudaFreeHost(pinned);
+    cudaFree(d);
+    cudaEventDestroy(e);
+    cudaStreamDestroy(a);
+    cudaStreamDestroy(b);
 }
 
 TEST(CudaSim, DeviceMemoryIsCapped) {

@@ -427,3 +427,30 @@ TEST(CudaOps, ErrorsAreReportedNotCrashes) {
     ASSERT_FALSE(big.ok());
     EXPECT_NE(big.message().find("out of GPU memory"), std::string::npos) << big.message();
 }
+
+// An upload larger than both pinned staging buffers (2 x 32 MiB) takes three chunks, so a staging
+// buffer is refilled while the copy stream may still read it; the copy stream must wait for the
+// compute stream's earlier work and the compute stream for the last chunk. On the CUDA simulator,
+// whose streams run only when waited for, a missing wait shows as wrong data here.
+TEST(CudaOps, LargeUploadThroughStagingBuffers) {
+    REQUIRE_CUDA(P);
+    const int64_t rows = 5120, cols = 4096;  // 80 MiB of F32
+    std::vector<float> x(size_t(rows * cols));
+    for (size_t i = 0; i < x.size(); ++i) x[i] = float(i % 1000003) * 0.5f;
+    Tensor t = P.put_on(*P.cuda, GgmlType::F32, rows, cols, x.data());
+    // The compute stream reads the tensor (a copy of its last rows), then it is overwritten by a
+    // second large upload: the copy must see the first contents, the download the second.
+    Tensor tail = P.put_on(*P.cuda, GgmlType::F32, 4, cols, nullptr);
+    P.cuda->copy(t.row_range(rows - 4, 4), tail);
+    std::vector<float> x2(x.size());
+    for (size_t i = 0; i < x2.size(); ++i) x2[i] = -float(i % 999983);
+    ASSERT_TRUE(P.cuda->upload(t, x2.data()).ok());
+    const auto got_tail = P.get(*P.cuda, tail);
+    const auto got = P.get(*P.cuda, t);
+    ASSERT_TRUE(P.cuda->synchronize().ok());
+    size_t bad = 0, bad_tail = 0;
+    for (size_t i = 0; i < got.size(); ++i) bad += got[i] != x2[i];
+    for (size_t i = 0; i < got_tail.size(); ++i) bad_tail += got_tail[i] != x[size_t(rows - 4) * cols + i];
+    EXPECT_EQ(bad, 0u) << "values of the second upload that did not arrive";
+    EXPECT_EQ(bad_tail, 0u) << "values the copy read after the second upload had overwritten them";
+}
