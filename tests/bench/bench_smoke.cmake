@@ -1,9 +1,14 @@
 # make-model (tiny shape, the Q4_K_M mixture) then bench --json on it; checks the JSON fields.
+# -DBACKEND=NAME benches that backend (default: the CLI's automatic choice).
 execute_process(COMMAND ${CLI} make-model --shape tiny --type Q4_K_M -o ${OUT} RESULT_VARIABLE rc ERROR_VARIABLE err)
 if(NOT rc EQUAL 0)
   message(FATAL_ERROR "make-model failed (${rc}): ${err}")
 endif()
-execute_process(COMMAND ${CLI} bench -m ${OUT} -p 16 -n 4 -r 2 -t 2 --json
+set(backend_args)
+if(BACKEND)
+  set(backend_args --backend ${BACKEND})
+endif()
+execute_process(COMMAND ${CLI} bench -m ${OUT} -p 16 -n 4 -r 2 -t 2 --json ${backend_args}
                 RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
 file(REMOVE ${OUT})
 if(NOT rc EQUAL 0)
@@ -14,4 +19,7 @@ foreach(field pp_tps tg_tps tg_gbps mem_read_gbps tg_bandwidth_pct peak_rss_mb)
     message(FATAL_ERROR "bench --json lacks a numeric ${field}: ${out}")
   endif()
 endforeach()
+if(BACKEND AND NOT out MATCHES "\"backend\": \"${BACKEND}")
+  message(FATAL_ERROR "bench did not run on ${BACKEND}: ${out}")
+endif()
 message(STATUS "bench output: ${out}")
