@@ -52,7 +52,12 @@ void tile_f_rt(int64_t k, const uint8_t* w, size_t ws, const uint8_t* xa, size_t
         __m256 xv[NT];
         for (int t = 0; t < NT; ++t) xv[t] = _mm256_loadu_ps(reinterpret_cast<const float*>(xa + t * xs) + i);
         for (int r = 0; r < R; ++r) {
-            if (((i * F::kElt) & 63) == 0) prefetch_stream<64>(w + r * ws + i * F::kElt);
+            // The next tile's row r at this offset: R rows ahead, not kStreamAhead bytes, because
+            // float rows are read R at a time straight from the file (not repacked into one
+            // stream) and a 2048-column F16 row is itself 4 KiB, so kStreamAhead would land on the
+            // row this tile reads next to it, already in cache.
+            if (((i * F::kElt) & 63) == 0)
+                _mm_prefetch(reinterpret_cast<const char*>(w + (r + R) * ws + i * F::kElt), _MM_HINT_T0);
             const __m256 wv = F::load8(w + r * ws + i * F::kElt);
             for (int t = 0; t < NT; ++t) acc[r][t] = _mm256_fmadd_ps(wv, xv[t], acc[r][t]);
         }
