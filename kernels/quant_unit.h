@@ -27,7 +27,8 @@
 
 namespace hearth::kern {
 
-// Activations quantized to 8 bits, 32 per block (our own layout: float scales, word-aligned quants).
+// Activations quantized to 8 bits, 32 per block (our own layout: float scales holding F16-rounded
+// values as llama.cpp's q8_0 does, word-aligned quants).
 struct Q8a {
     float d;          // scale: value = d * q
     float s;          // d * sum(q), for the formats with an offset or minimum
