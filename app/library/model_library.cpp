@@ -7,9 +7,9 @@
 #include <QtConcurrent/QtConcurrentRun>
 
 #include "app/settings/app_settings.h"
-#include "engine/backend/backend.h"
 #include "app/support/desktop_helper.h"
 #include "app/support/system_memory.h"
+#include "engine/backend/backend.h"
 
 namespace hearth::app {
 

@@ -6,7 +6,6 @@
 #include <QThread>
 #include <algorithm>
 
-
 namespace hearth::app {
 
 namespace {

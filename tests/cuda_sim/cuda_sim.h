@@ -157,27 +157,10 @@ inline int __popc(unsigned x) { return __builtin_popcount(x); }
 inline int __ffs(int x) { return __builtin_ffs(x); }
 inline float __expf(float x) { return std::exp(x); }
 inline float __uint_as_float(unsigned u) { return ::hearth::cuda_sim::from_bits<float>(u); }
-inline unsigned __float_as_uint(float f) { return unsigned(::hearth::cuda_sim::to_bits(f)); }
 inline int __float2int_rn(float f) { return int(std::nearbyint(f)); }
-// Four signed 8-bit products summed into c, as the dp4a instruction.
-inline int __dp4a(int a, int b, int c) {
-    for (int i = 0; i < 4; ++i) c += int(int8_t(uint32_t(a) >> (8 * i))) * int(int8_t(uint32_t(b) >> (8 * i)));
-    return c;
-}
-inline unsigned __dp4a(unsigned a, unsigned b, unsigned c) { return unsigned(__dp4a(int(a), int(b), int(c))); }
 // Fibers switch only at collectives, so a read-modify-write is atomic here.
 inline int atomicMax(int* p, int v) {
     const int old = *p;
     if (v > old) *p = v;
-    return old;
-}
-inline int atomicAdd(int* p, int v) {
-    const int old = *p;
-    *p = old + v;
-    return old;
-}
-inline float atomicAdd(float* p, float v) {
-    const float old = *p;
-    *p = old + v;
     return old;
 }

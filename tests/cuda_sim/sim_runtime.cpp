@@ -12,10 +12,10 @@
 // Device memory is capped by HEARTH_CUDA_SIM_MEMORY (bytes, default 4 GiB) so out-of-memory paths run.
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <algorithm>
 #include <deque>
 #include <map>
 #include <memory>
@@ -29,7 +29,8 @@ struct CUstream_st {
     std::vector<std::function<void()>>* capture = nullptr;  // set between Begin/EndCapture
     bool invalidated = false;  // an unsafe call happened during the capture (EndCapture fails)
     std::deque<std::function<void()>> queue;  // enqueued, not yet run
-    uint64_t enqueued = 0, executed = 0;
+    uint64_t executed = 0;
+    uint64_t enqueued() const { return executed + queue.size(); }
 };
 struct CUevent_st {
     cudaStream_t stream = nullptr;  // where it was last recorded (null: never, or on the null stream)
@@ -53,7 +54,8 @@ cudaError_t g_last = cudaSuccess, g_sticky = cudaSuccess;
 std::unordered_map<void*, size_t> g_allocs;
 size_t g_used = 0;
 std::map<const char*, size_t> g_pinned;  // cudaMallocHost blocks: start -> size
-std::vector<cudaStream_t> g_streams;
+std::vector<cudaStream_t> g_streams;     // alive (created, not destroyed)
+std::vector<cudaStream_t> g_capturing;  // in capture (cudaStreamCaptureModeThreadLocal: this thread's)
 
 bool is_pinned(const void* p) {
     auto it = g_pinned.upper_bound(static_cast<const char*>(p));
@@ -71,11 +73,14 @@ void run_until(cudaStream_t s, uint64_t seq) {
         op();  // may run other streams' work first (an event wait)
     }
 }
-void run_stream(cudaStream_t s) { run_until(s, s->enqueued); }
+void run_stream(cudaStream_t s) { run_until(s, s->enqueued()); }
 void run_all() {
     for (size_t i = 0; i < g_streams.size(); ++i) run_stream(g_streams[i]);
 }
-std::vector<cudaStream_t> g_capturing;
+// Runs what was queued before event e was recorded, unless its stream has been destroyed (then it ran).
+void run_until_event(cudaStream_t s, uint64_t seq) {
+    if (s && std::find(g_streams.begin(), g_streams.end(), s) != g_streams.end()) run_until(s, seq);
+}
 
 // HEARTH_CUDA_SIM_STATS=1 prints what ran at exit (to see that a test took the path it means to).
 struct Stats {
@@ -86,7 +91,7 @@ struct Stats {
                          (unsigned long long)launches, (unsigned long long)captured_launches, (unsigned long long)graphs,
                          (unsigned long long)graph_launches);
     }
-} g_stats;  // streams in capture (cudaStreamCaptureModeThreadLocal: this thread's)
+} g_stats;
 
 // As CUDA does for a thread that is capturing: calls that would synchronize or allocate fail with
 // cudaErrorStreamCaptureUnsupported and invalidate the capture.
@@ -152,7 +157,6 @@ void enqueue(cudaStream_t s, std::function<void()> op) {
         s->capture->push_back(std::move(op));
     } else if (s) {
         s->queue.push_back(std::move(op));
-        ++s->enqueued;
     } else {
         run_all();  // the null stream: after everything before it, and at once
         op();
@@ -369,9 +373,7 @@ cudaError_t cudaStreamWaitEvent(cudaStream_t s, cudaEvent_t e, unsigned int) {
     if (!e->stream) return cudaSuccess;
     const cudaStream_t src = e->stream;
     const uint64_t seq = e->seq;
-    enqueue(s, [src, seq]() {
-        if (std::find(g_streams.begin(), g_streams.end(), src) != g_streams.end()) run_until(src, seq);
-    });
+    enqueue(s, [src, seq]() { run_until_event(src, seq); });
     return cudaSuccess;
 }
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t* e, unsigned int) {
@@ -387,14 +389,13 @@ cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t s) {
     SIM_ENTER();
     if (s && s->capture) return set(cudaErrorStreamCaptureUnsupported);  // event nodes are not simulated
     e->stream = s;
-    e->seq = s ? s->enqueued : 0;
+    e->seq = s ? s->enqueued() : 0;
     return cudaSuccess;
 }
 cudaError_t cudaEventSynchronize(cudaEvent_t e) {
     SIM_ENTER();
     SIM_NOT_IN_CAPTURE("cudaEventSynchronize");
-    if (e->stream && std::find(g_streams.begin(), g_streams.end(), e->stream) != g_streams.end())
-        run_until(e->stream, e->seq);
+    run_until_event(e->stream, e->seq);
     return g_sticky;
 }
 

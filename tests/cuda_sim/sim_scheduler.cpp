@@ -63,7 +63,7 @@ struct Fiber {
     int warp = 0, lane = 0;
     void* sp = nullptr;
     char* stack = nullptr;  // kStackBytes plus a guard page below
-    bool started = false, done = false;
+    bool done = false;
     const uint64_t* wait_on = nullptr;  // blocked while *wait_on == wait_value
     uint64_t wait_value = 0;
     const char* waiting_in = "";
@@ -97,6 +97,15 @@ Block g_block;
 
 void record_error(const std::string& why);
 [[noreturn]] void abandon_fiber();
+
+// __syncthreads completes when every thread still alive has arrived (exited ones do not hold it up).
+bool release_barrier_if_complete() {
+    Block& b = g_block;
+    if (b.bar_arrived == 0 || b.bar_arrived != b.live) return false;
+    b.bar_arrived = 0;
+    ++b.bar_gen;
+    return true;
+}
 
 // Stack switches, told to AddressSanitizer in the sanitizer build (it must know which stack is live).
 [[maybe_unused]] const void* g_sched_stack_bottom = nullptr;  // the scheduler's stack, learnt on the first switch
@@ -148,11 +157,7 @@ void fiber_entered() {
             abandon_fiber();
         }
     }
-    // Exited threads no longer hold up __syncthreads.
-    if (b.bar_arrived > 0 && b.bar_arrived == b.live) {
-        b.bar_arrived = 0;
-        ++b.bar_gen;
-    }
+    release_barrier_if_complete();
     to_scheduler(true);
     __builtin_unreachable();
 }
@@ -205,7 +210,7 @@ void prepare(Fiber& f) {
     top[-2] = reinterpret_cast<uintptr_t>(&fiber_main);  // where the first switch lands
     for (int i = 3; i <= 8; ++i) top[-i] = 0;           // rbp, rbx, r12–r15
     f.sp = &top[-8];
-    f.started = f.done = false;
+    f.done = false;
     f.wait_on = nullptr;
 }
 
@@ -269,11 +274,8 @@ int lane_id() { return g_block.cur->lane; }
 void sync_threads() {
     Block& b = g_block;
     const uint64_t g = b.bar_gen;
-    if (++b.bar_arrived == b.live) {
-        b.bar_arrived = 0;
-        ++b.bar_gen;
-        return;
-    }
+    ++b.bar_arrived;
+    if (release_barrier_if_complete()) return;
     wait(&b.bar_gen, g, "__syncthreads");
 }
 
