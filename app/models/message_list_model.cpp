@@ -22,6 +22,9 @@ QVariant MessageListModel::data(const QModelIndex& index, int role) const {
         case StreamingRole: return r.streaming;
         case TokenCountRole: return r.msg.tokenCount;
         case CreatedAtRole: return QVariant::fromValue<qint64>(r.msg.createdAt);
+        case StatusRole: return r.msg.status;
+        case AltIndexRole: return r.msg.altIndex;
+        case AltCountRole: return r.msg.altCount;
         default: return {};
     }
 }
@@ -29,7 +32,8 @@ QVariant MessageListModel::data(const QModelIndex& index, int role) const {
 QHash<int, QByteArray> MessageListModel::roleNames() const {
     return {{IdRole, "messageId"},       {RoleRole, "role"},           {ContentRole, "content"},
             {BlocksRole, "blocks"},      {AnswerRole, "answer"},       {InContextRole, "inContext"},
-            {StreamingRole, "streaming"}, {TokenCountRole, "tokenCount"}, {CreatedAtRole, "createdAt"}};
+            {StreamingRole, "streaming"}, {TokenCountRole, "tokenCount"}, {CreatedAtRole, "createdAt"},
+            {StatusRole, "status"},        {AltIndexRole, "altIndex"},   {AltCountRole, "altCount"}};
 }
 
 void MessageListModel::refresh(Row& r) {

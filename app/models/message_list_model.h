@@ -24,6 +24,9 @@ public:
         StreamingRole,     // the answer being generated
         TokenCountRole,
         CreatedAtRole,
+        StatusRole,        // MessageRecord::status: "" | "streaming" | "stopped" | "length" | "interrupted" | "error"
+        AltIndexRole,      // which alternative answer this is (0-based)
+        AltCountRole,      // how many alternatives the slot has (1: never regenerated)
     };
 
     explicit MessageListModel(QObject* parent = nullptr);

@@ -28,6 +28,14 @@ struct MessageRecord {
     QString model;
     QJsonObject genSettings;
     bool inContext = true;  // false: the sliding window dropped it from the model's context
+    // How an answer ended: "" complete, "streaming" being written now, "stopped" (the user stopped
+    // it), "length" (cut by the answer-length limit), "interrupted" (the app ended while writing it),
+    // "error" (generation failed part-way).
+    QString status;
+    // Regenerate keeps earlier answers as alternatives of one slot: this is alternative altIndex
+    // (0-based) of altCount; altCount is 1 for a message that was never regenerated.
+    int altIndex = 0;
+    int altCount = 1;
 };
 
 struct SearchHit {
