@@ -72,11 +72,15 @@ void AppContext::applyLanguage() {
         } else {
             qWarning("no translation for %s", qPrintable(lang));
         }
-        // Qt's own strings (file dialog buttons), when the system has them.
+        // Qt's own strings (file dialog buttons, from qt6-translations-l10n): qt_zh_CN pulls in
+        // qtbase and qtdeclarative; qtbase_zh_CN alone when only that catalogue is installed.
         auto qt = std::make_unique<QTranslator>();
-        if (qt->load(QStringLiteral("qt_%1").arg(lang), QLibraryInfo::path(QLibraryInfo::TranslationsPath))) {
+        const QString qtDir = QLibraryInfo::path(QLibraryInfo::TranslationsPath);
+        if (qt->load(QStringLiteral("qt_%1").arg(lang), qtDir) || qt->load(QStringLiteral("qtbase_%1").arg(lang), qtDir)) {
             QCoreApplication::installTranslator(qt.get());
             qtTranslator_ = std::move(qt);
+        } else {
+            qWarning("Qt's own %s translations are not installed (qt6-translations-l10n)", qPrintable(lang));
         }
     }
     if (uiLanguage_ != lang) {
