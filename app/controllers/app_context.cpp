@@ -28,6 +28,7 @@ AppContext::AppContext(const Options& options, QObject* parent) : QObject(parent
     else qInfo("conversation store: %s", qPrintable(dbPath));
 
     library_ = new ModelLibrary(settings_, this);
+    library_->probeDevices();  // CUDA and Vulkan enumeration on a pool thread, never in the window's
     chat_ = new ChatController(&store_, settings_, library_, this);
     desktop_ = new DesktopHelper(this);
     connect(settings_, &AppSettings::languageChanged, this, &AppContext::applyLanguage);
@@ -87,6 +88,7 @@ void AppContext::applyLanguage() {
         uiLanguage_ = lang;
         emit uiLanguageChanged();
     }
+    library_->retranslate();  // texts made in C++ (problem sentences, device labels)
     if (engine_) engine_->retranslate();
 }
 
