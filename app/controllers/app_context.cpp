@@ -43,6 +43,16 @@ AppContext::~AppContext() {
 QString AppContext::version() const { return QStringLiteral(HEARTH_VERSION); }
 QString AppContext::logFile() const { return logFilePath(); }
 
+namespace {
+QUrl existingOrHome(QStandardPaths::StandardLocation location) {
+    const QString dir = QStandardPaths::writableLocation(location);
+    return QUrl::fromLocalFile(!dir.isEmpty() && QDir(dir).exists() ? dir : QDir::homePath());
+}
+}  // namespace
+
+QUrl AppContext::documentsFolder() const { return existingOrHome(QStandardPaths::DocumentsLocation); }
+QUrl AppContext::downloadsFolder() const { return existingOrHome(QStandardPaths::DownloadLocation); }
+
 void AppContext::registerQml(QQmlEngine* engine) {
     engine_ = engine;
     static OfflineNetworkFactory offline;  // outlives every engine
