@@ -123,19 +123,35 @@ Item {
                 model: Models.devices
                 textRole: "label"
                 valueRole: "key"
+                // From the setting and the current list (Qt 6.4 keeps a stale currentText when a
+                // same-length model changes, as it does on a language switch).
+                displayText: {
+                    const d = Models.devices.find(d => d.key === Settings.device)
+                    return d ? d.label : Models.devices[0].label
+                }
                 onActivated: (i) => Settings.device = Models.devices[i].key
                 Binding on currentIndex { value: Math.max(0, Models.devices.findIndex(d => d.key === Settings.device)) }
             }
             FieldLabel { text: qsTr("Layers on the GPU") }
             SpinBox {
+                objectName: "gpuLayersSpin"
                 // -1 = as many as fit in the GPU's free memory; the rest run on the CPU.
                 from: -1; to: 999; editable: true
                 value: Settings.gpuLayers
                 enabled: Settings.device !== "cpu"
-                // Re-made when the language changes, so "Automatic" follows it (the SpinBox caches its text).
-                textFromValue: { App.uiLanguage; return (v, locale) => v < 0 ? qsTr("Automatic") : Number(v).toLocaleString(locale, "f", 0) }
+                id: layersSpin
+                textFromValue: (v, locale) => v < 0 ? qsTr("Automatic") : Number(v).toLocaleString(locale, "f", 0)
                 valueFromText: (text, locale) => text === qsTr("Automatic") ? -1 : Number.fromLocaleString(locale, text)
                 onValueModified: Settings.gpuLayers = value
+                // Qt 6.4's SpinBox keeps the text it made until its value changes, so "Automatic"
+                // stayed "自动" after a switch back to English: make the text again in the new language.
+                Connections {
+                    target: App
+                    function onUiLanguageChanged() {
+                        layersSpin.value = layersSpin.value === layersSpin.from ? layersSpin.from + 1 : layersSpin.from
+                        layersSpin.value = Qt.binding(() => Settings.gpuLayers)
+                    }
+                }
             }
             FieldLabel { text: qsTr("Models folder") }
             RowLayout {
