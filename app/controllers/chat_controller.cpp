@@ -494,8 +494,10 @@ void ChatController::onFinished(quint64 requestId, const QVariantMap& stats) {
         messages_.setContent(row, m.content, stats.value("generated").toInt());
     }
     saveStreaming(true);
-    for (auto it = stats.begin(); it != stats.end(); ++it) stats_.insert(it.key(), it.value());
-    emit statsChanged();
+    if (row >= 0) {  // the answer's conversation is still shown (not switched away from during it)
+        for (auto it = stats.begin(); it != stats.end(); ++it) stats_.insert(it.key(), it.value());
+        emit statsChanged();
+    }
     const QString reason = stats.value("stopReason").toString();
     finishRequest();
     touchConversationList();

@@ -27,10 +27,27 @@ Rectangle {
         }
         doSwitch(id)
     }
+    // Stops the answer first and switches once it has ended, so its last words are saved in its
+    // own conversation before the list shows another one.
+    property var pendingSwitch: null
     function doSwitch(id) {
+        if (Chat.generating) {
+            pendingSwitch = id
+            Chat.stop()
+            return
+        }
         if (id === 0) Chat.newConversation()
         else Chat.openConversation(id)
         sidebar.pageRequested("chat")
+    }
+    Connections {
+        target: Chat
+        function onGeneratingChanged() {
+            if (Chat.generating || sidebar.pendingSwitch === null) return
+            const id = sidebar.pendingSwitch
+            sidebar.pendingSwitch = null
+            sidebar.doSwitch(id)
+        }
     }
 
     ColumnLayout {
