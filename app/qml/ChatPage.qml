@@ -50,6 +50,8 @@ Item {
                     // that cannot be used is listed, greyed out, and cannot be picked.
                     textRole: "label"
                     valueRole: "path"
+                    popup.width: Math.max(width, 480)  // room for name · quantization · file
+                    popup.x: width - popup.width        // opens leftwards: the box sits at the window's right
                     delegate: ItemDelegate {
                         required property int index
                         required property string label

@@ -38,6 +38,11 @@ ApplicationWindow {
     palette.midlight: Theme.surfaceAlt
     palette.toolTipBase: Theme.surface
     palette.toolTipText: Theme.text
+    // Disabled controls (a model that cannot be used: its "Use" button, its row in the picker) look it.
+    palette.disabled.buttonText: Theme.textMuted
+    palette.disabled.windowText: Theme.textMuted
+    palette.disabled.text: Theme.textMuted
+    palette.disabled.brightText: Theme.textMuted
     font.pixelSize: Theme.fontSize
 
     // Qt 6.4's Qt Quick file dialog draws its path bar on a fixed white rectangle, so in the dark

@@ -233,8 +233,12 @@ Item {
         title: qsTr("Delete model?")
         modal: true
         anchors.centerIn: Overlay.overlay
-        standardButtons: Dialog.Yes | Dialog.No
         width: 440
+        // Our own buttons, not standardButtons: Qt 6.4 leaves those in the old language after a live switch.
+        footer: DialogButtonBox {
+            Button { text: qsTr("Delete"); highlighted: true; DialogButtonBox.buttonRole: DialogButtonBox.AcceptRole }
+            Button { text: qsTr("Cancel"); DialogButtonBox.buttonRole: DialogButtonBox.RejectRole }
+        }
         Label {
             width: deleteDialog.availableWidth
             wrapMode: Text.Wrap
@@ -264,8 +268,10 @@ Item {
         title: qsTr("Import failed")
         modal: true
         anchors.centerIn: Overlay.overlay
-        standardButtons: Dialog.Ok
         width: 480
+        footer: DialogButtonBox {
+            Button { text: qsTr("OK"); highlighted: true; DialogButtonBox.buttonRole: DialogButtonBox.AcceptRole }
+        }
         ColumnLayout {
             width: importError.availableWidth
             spacing: 8

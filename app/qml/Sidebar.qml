@@ -212,8 +212,12 @@ Rectangle {
         title: qsTr("Rename conversation")
         modal: true
         anchors.centerIn: Overlay.overlay
-        standardButtons: Dialog.Ok | Dialog.Cancel
         width: 400
+        // Our own buttons, not standardButtons: Qt 6.4 leaves those in the old language after a live switch.
+        footer: DialogButtonBox {
+            Button { text: qsTr("Rename"); highlighted: true; DialogButtonBox.buttonRole: DialogButtonBox.AcceptRole }
+            Button { text: qsTr("Cancel"); DialogButtonBox.buttonRole: DialogButtonBox.RejectRole }
+        }
         TextField {
             id: nameField
             width: renameDialog.availableWidth  // inside the dialog's padding, never past its edge
@@ -232,8 +236,11 @@ Rectangle {
         title: qsTr("Delete conversation?")
         modal: true
         anchors.centerIn: Overlay.overlay
-        standardButtons: Dialog.Yes | Dialog.No
         width: 420
+        footer: DialogButtonBox {
+            Button { text: qsTr("Delete"); highlighted: true; DialogButtonBox.buttonRole: DialogButtonBox.AcceptRole }
+            Button { text: qsTr("Cancel"); DialogButtonBox.buttonRole: DialogButtonBox.RejectRole }
+        }
         Label {
             width: deleteDialog.availableWidth
             wrapMode: Text.Wrap
@@ -257,8 +264,8 @@ Rectangle {
             text: qsTr("An answer is being written in this conversation. Stop it and switch? What was written so far is kept.")
         }
         footer: DialogButtonBox {
-            Button { text: qsTr("Keep writing"); DialogButtonBox.buttonRole: DialogButtonBox.RejectRole }
             Button { text: qsTr("Stop and switch"); highlighted: true; DialogButtonBox.buttonRole: DialogButtonBox.AcceptRole }
+            Button { text: qsTr("Keep writing"); DialogButtonBox.buttonRole: DialogButtonBox.RejectRole }
         }
         onAccepted: sidebar.doSwitch(targetId)
     }

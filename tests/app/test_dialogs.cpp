@@ -14,7 +14,9 @@
 
 #include "app/controllers/app_context.h"
 #include "app/controllers/chat_controller.h"
+#include "app/library/model_library.h"
 #include "app/settings/app_settings.h"
+#include "tests/app/quick_find.h"
 #include "tests/app/tiny_model.h"
 
 using namespace hearth::app;
@@ -27,14 +29,10 @@ void collectWarnings(QtMsgType type, const QMessageLogContext& ctx, const QStrin
     if (g_previous) g_previous(type, ctx, msg);
 }
 
-bool inherits(const QObject* o, const char* className) {
-    for (const QMetaObject* mo = o->metaObject(); mo; mo = mo->superClass())
-        if (qstrcmp(mo->className(), className) == 0) return true;
-    return false;
-}
-
 // Controls' Dialog (a Popup) or a QtQuick.Dialogs dialog (FileDialog, FolderDialog…).
-bool isDialog(const QObject* o) { return inherits(o, "QQuickDialog") || inherits(o, "QQuickAbstractDialog"); }
+bool isDialog(const QObject* o) {
+    return test::inheritsClass(o, "QQuickDialog") || test::inheritsClass(o, "QQuickAbstractDialog");
+}
 
 // Warnings that are about QML (ours or Qt's own dialog implementations), not the offscreen platform.
 QStringList qmlWarnings() {
@@ -46,21 +44,6 @@ QStringList qmlWarnings() {
     return out;
 }
 
-QQuickItem* findVisibleItem(QQuickItem* root, const QString& objectName) {
-    if (!root) return nullptr;
-    if (root->objectName() == objectName && root->isVisible()) return root;
-    for (QQuickItem* child : root->childItems())
-        if (QQuickItem* found = findVisibleItem(child, objectName)) return found;
-    return nullptr;
-}
-
-QQuickItem* findVisibleButton(QQuickItem* root, const QString& text) {
-    if (!root) return nullptr;
-    if (inherits(root, "QQuickAbstractButton") && root->isVisible() && root->property("text").toString() == text) return root;
-    for (QQuickItem* child : root->childItems())
-        if (QQuickItem* found = findVisibleButton(child, text)) return found;
-    return nullptr;
-}
 }  // namespace
 
 class DialogsTest : public QObject {
@@ -71,6 +54,7 @@ private:
     std::unique_ptr<QQmlApplicationEngine> engine_;
     QQuickWindow* window_ = nullptr;
     qint64 conversation_ = 0;
+    QString model_;
     QString shotsDir_;
 
     QList<QObject*> dialogs() const {
@@ -107,9 +91,9 @@ private slots:
         s->setTheme("light");
         s->setWindowGeometry(QRect(0, 0, 1100, 760));
         QString err;
-        const QString model = test::writeTinyModel(dir_.filePath("models"), "tiny.gguf", {}, &err);
-        QVERIFY2(!model.isEmpty(), qPrintable(err));
-        s->setDefaultModel(model);
+        model_ = test::writeTinyModel(dir_.filePath("models"), "tiny.gguf", {}, &err);
+        QVERIFY2(!model_.isEmpty(), qPrintable(err));
+        s->setDefaultModel(model_);
         auto id = context_->store()->createConversation(QString(), QString());
         QVERIFY(id.ok());
         conversation_ = *id;
@@ -158,11 +142,26 @@ private slots:
             // Dialogs of a page show over that page.
             window_->setProperty("page", name.contains("model", Qt::CaseInsensitive) || name.startsWith("import")
                                              ? (name == "modelsFolderDialog" ? "settings" : "models") : "chat");
-            if (name == "exportDialog") {
-                QVERIFY(QMetaObject::invokeMethod(d, "start", Q_ARG(QVariant, conversation_), Q_ARG(QVariant, "markdown")));
-            } else {
-                QVERIFY(QMetaObject::invokeMethod(d, "open"));
-            }
+            // Opened the way the app opens them (with their content), or plainly when the app has no helper.
+            const QVariant title = QStringLiteral("Describe the city of Rome.");
+            bool ok = false;
+            if (name == "exportDialog")
+                ok = QMetaObject::invokeMethod(d, "start", Q_ARG(QVariant, conversation_), Q_ARG(QVariant, "markdown"));
+            else if (name == "renameDialog" || name == "deleteConversationDialog")
+                ok = QMetaObject::invokeMethod(d, "openFor", Q_ARG(QVariant, conversation_), Q_ARG(QVariant, title));
+            else if (name == "switchConversationDialog")
+                ok = QMetaObject::invokeMethod(d, "openFor", Q_ARG(QVariant, 0));
+            else if (name == "deleteModelDialog")
+                ok = QMetaObject::invokeMethod(d, "openFor", Q_ARG(QVariant, model_), Q_ARG(QVariant, "Tiny Test Model"));
+            else if (name == "importChoiceDialog")
+                ok = QMetaObject::invokeMethod(d, "openFor", Q_ARG(QVariant, QUrl::fromLocalFile(model_)));
+            else if (name == "importErrorDialog") {
+                ok = QMetaObject::invokeMethod(d, "show", Q_ARG(QVariant, ModelLibrary::problemText(ModelProblem::Vocabulary, "llama")),
+                                               Q_ARG(QVariant, "unknown-pre.gguf: vocabulary: unsupported pre-tokenizer 'smollm'"));
+                d->setProperty("showDetails", true);
+            } else
+                ok = QMetaObject::invokeMethod(d, "open");
+            QVERIFY2(ok, qPrintable(name));
             QTRY_VERIFY2_WITH_TIMEOUT(d->property("visible").toBool(), qPrintable(name + " did not become visible"), 5000);
             shoot(QStringLiteral("%1_%2_%3.png").arg(name, language, theme));
             QVERIFY(QMetaObject::invokeMethod(d, "close"));
@@ -185,17 +184,17 @@ private slots:
         // Starts in Documents.
         QCOMPARE(d->property("currentFolder").toUrl().toLocalFile(), dir_.filePath("home/Documents"));
         QQuickItem* nameField = nullptr;
-        QTRY_VERIFY_WITH_TIMEOUT((nameField = findVisibleItem(window_->contentItem(), "fileNameTextField")), 5000);
+        QTRY_VERIFY_WITH_TIMEOUT((nameField = test::findVisibleItem(window_->contentItem(), "fileNameTextField")), 5000);
         // Type a name of one's own, then click Save (not Enter).
         nameField->forceActiveFocus();
         QTRY_VERIFY(nameField->hasActiveFocus());
         QMetaObject::invokeMethod(nameField, "selectAll");
         for (const char c : QByteArray("my-export.md")) QTest::keyClick(window_, c);
-        QQuickItem* save = findVisibleButton(window_->contentItem(), "Save");
+        QQuickItem* save = test::findVisibleButton(window_->contentItem(), "Save");
         if (!save) {
             QStringList texts;
             std::function<void(QQuickItem*)> walk = [&](QQuickItem* i) {
-                if (::inherits(i, "QQuickAbstractButton") && i->isVisible()) texts << i->property("text").toString();
+                if (test::inheritsClass(i, "QQuickAbstractButton") && i->isVisible()) texts << i->property("text").toString();
                 for (QQuickItem* c : i->childItems()) walk(c);
             };
             walk(window_->contentItem());

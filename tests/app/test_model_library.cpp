@@ -161,20 +161,10 @@ private slots:
         const QString testdata = qEnvironmentVariable("HEARTH_TESTDATA");
         const QString gpt2 = QDir(testdata).filePath("vocab/ggml-vocab-gpt-2.gguf");
         if (!QFileInfo::exists(gpt2)) QSKIP("HEARTH_TESTDATA/vocab/ggml-vocab-gpt-2.gguf is not there");
-        auto vocab = hearth::gguf::File::open(gpt2.toStdString());
-        QVERIFY(vocab.ok());
-        hearth::gguf::Writer w;
-        w.copy_metadata_from(**vocab);
-        w.set_string("tokenizer.ggml.pre", "nobody-knows-this-one");
-        const QString badVocab = dir_.filePath("bad-vocab.gguf");
-        QVERIFY(w.write(badVocab.toStdString()).ok());
         const QString folder = dir_.filePath("unknown-pre");
-        QDir().mkpath(folder);
-        hearth::RandomModelShape shape;
-        shape.name = "Unknown Pre";
-        shape.vocab_from = badVocab.toStdString();
-        const QString path = QDir(folder).filePath("unknown-pre.gguf");
-        QVERIFY(hearth::write_random_llama_model(path.toStdString(), shape, hearth::GgmlType::F32, 7).ok());
+        QString err;
+        const QString path = test::writeUnknownPreModel(folder, "unknown-pre.gguf", gpt2, &err);
+        QVERIFY2(!path.isEmpty(), qPrintable(err));
 
         auto info = readModelFileInfo(path);
         QVERIFY2(info.ok(), info.message().c_str());  // its metadata is readable…
