@@ -18,6 +18,9 @@ PACKAGES=(
   qml6-module-qtquick-dialogs qml6-module-qtquick-templates qml6-module-qtqml-workerscript
   qml6-module-qtcore qml6-module-qt-labs-settings qml6-module-qttest qt6-qpa-plugins libgl-dev
   libqt6svg6
+  # the Qt Quick file dialog (Import…, Export…) lists folders through Qt.labs.folderlistmodel;
+  # without it the dialog crashes the app. Qt's own strings (dialog buttons) in Chinese.
+  qml6-module-qt-labs-folderlistmodel qt6-translations-l10n
   # Chinese: CJK font and the Fcitx 5 input-method plugin for Qt 6 (IBus support is built into Qt)
   fonts-noto-cjk fcitx5-frontend-qt6
   # store

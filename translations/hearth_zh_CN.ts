@@ -91,6 +91,10 @@
         <source>generating…</source>
         <translation>正在生成…</translation>
     </message>
+    <message>
+        <source>%1 (cannot be used)</source>
+        <translation>%1（无法使用）</translation>
+    </message>
 </context>
 <context>
     <name>ErrorBanner</name>
@@ -104,14 +108,25 @@
     </message>
 </context>
 <context>
+    <name>FileDialog</name>
+    <message>
+        <source>File name</source>
+        <translation>文件名</translation>
+    </message>
+    <message>
+        <source>Filter</source>
+        <translation>筛选</translation>
+    </message>
+</context>
+<context>
     <name>ImagePage</name>
     <message>
         <source>Image generation</source>
         <translation>图像生成</translation>
     </message>
     <message>
-        <source>Image generation is not built yet. A later version of Hearth will turn text into pictures here, on this computer, with Stable Diffusion models.</source>
-        <translation>图像生成功能尚未实现。Hearth 的后续版本将在这里用 Stable Diffusion 模型在本机把文字变成图片。</translation>
+        <source>Coming in a later version of Hearth: turning a description into a picture here, on this computer, with Stable Diffusion models. This version cannot make pictures yet.</source>
+        <translation>将在 Hearth 的后续版本中推出：在这里用 Stable Diffusion 模型在本机把文字描述变成图片。当前版本还不能生成图片。</translation>
     </message>
 </context>
 <context>
@@ -251,8 +266,8 @@
         <translation>内存不足：在 %2 词元的上下文下约需 %1，超过了可用内存。请降低上下文长度或选择更小的量化版本。</translation>
     </message>
     <message>
-        <source>Cannot be used: %1</source>
-        <translation>无法使用：%1</translation>
+        <source>Cannot be used. %1</source>
+        <translation>无法使用。%1</translation>
     </message>
     <message>
         <source>Import a GGUF model</source>
@@ -298,6 +313,22 @@
         <source>Import failed</source>
         <translation>导入失败</translation>
     </message>
+    <message>
+        <source>Details</source>
+        <translation>详细信息</translation>
+    </message>
+    <message>
+        <source>Hide details</source>
+        <translation>隐藏详细信息</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <source>OK</source>
+        <translation>确定</translation>
+    </message>
 </context>
 <context>
     <name>QObject</name>
@@ -320,10 +351,6 @@
     <message>
         <source>Cannot rename %1 to %2</source>
         <translation>无法将 %1 重命名为 %2</translation>
-    </message>
-    <message>
-        <source>This file cannot be used as a model: %1</source>
-        <translation>此文件不能用作模型：%1</translation>
     </message>
     <message>
         <source>A file named %1 is already in the models folder.</source>
@@ -468,6 +495,22 @@
         <source>Context length, threads, device and GPU layers apply the next time a model is loaded.</source>
         <translation>上下文长度、线程数、设备和 GPU 层数将在下次加载模型时生效。</translation>
     </message>
+    <message>
+        <source>%1 was trained on %2 tokens: it will use %2, not %3. A longer context than a model was trained on only makes its answers worse.</source>
+        <translation>%1 的训练上下文为 %2 个 token：它将使用 %2，而不是 %3。超出模型训练长度的上下文只会让回答变差。</translation>
+    </message>
+    <message>
+        <source>The loaded model still uses a context of %1 tokens.</source>
+        <translation>已加载的模型仍在使用 %1 个 token 的上下文。</translation>
+    </message>
+    <message>
+        <source>Reload now</source>
+        <translation>立即重新加载</translation>
+    </message>
+    <message>
+        <source>Reload after this answer</source>
+        <translation>本次回答结束后重新加载</translation>
+    </message>
 </context>
 <context>
     <name>Sidebar</name>
@@ -563,6 +606,38 @@
         <source>Markdown files (*.md)</source>
         <translation>Markdown 文件 (*.md)</translation>
     </message>
+    <message>
+        <source>Stop the answer?</source>
+        <translation>停止回答？</translation>
+    </message>
+    <message>
+        <source>An answer is being written in this conversation. Stop it and switch? What was written so far is kept.</source>
+        <translation>此对话中正在生成回答。要停止它并切换吗？已生成的内容会保留。</translation>
+    </message>
+    <message>
+        <source>Keep writing</source>
+        <translation>继续生成</translation>
+    </message>
+    <message>
+        <source>Stop and switch</source>
+        <translation>停止并切换</translation>
+    </message>
+    <message>
+        <source>Save</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <source>Rename</source>
+        <translation>重命名</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
 </context>
 <context>
     <name>hearth::app::ChatController</name>
@@ -635,6 +710,30 @@
     <message>
         <source>CPU</source>
         <translation>CPU</translation>
+    </message>
+    <message>
+        <source>This file is not a GGUF language model, or it is damaged or incomplete.</source>
+        <translation>此文件不是 GGUF 语言模型，或者已损坏、不完整。</translation>
+    </message>
+    <message>
+        <source>This model is split into several files and some of them are missing. Put all its parts in the same folder.</source>
+        <translation>此模型被拆分为多个文件，其中部分文件缺失。请把它的所有部分放在同一个文件夹中。</translation>
+    </message>
+    <message>
+        <source>Hearth cannot run this kind of model (%1) yet.</source>
+        <translation>Hearth 目前还不能运行这类模型（%1）。</translation>
+    </message>
+    <message>
+        <source>unknown</source>
+        <translation>未知</translation>
+    </message>
+    <message>
+        <source>Hearth cannot read this model's vocabulary: its tokenizer is not supported yet. Try another model.</source>
+        <translation>Hearth 无法读取此模型的词表：尚不支持它的分词器。请换一个模型。</translation>
+    </message>
+    <message>
+        <source>%1 cannot be used. %2 (Details: %3)</source>
+        <translation>无法使用 %1。%2（详细信息：%3）</translation>
     </message>
 </context>
 </TS>

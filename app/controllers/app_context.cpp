@@ -28,6 +28,7 @@ AppContext::AppContext(const Options& options, QObject* parent) : QObject(parent
     else qInfo("conversation store: %s", qPrintable(dbPath));
 
     library_ = new ModelLibrary(settings_, this);
+    library_->probeDevices();  // CUDA and Vulkan enumeration on a pool thread, never in the window's
     chat_ = new ChatController(&store_, settings_, library_, this);
     desktop_ = new DesktopHelper(this);
     connect(settings_, &AppSettings::languageChanged, this, &AppContext::applyLanguage);
@@ -41,6 +42,16 @@ AppContext::~AppContext() {
 
 QString AppContext::version() const { return QStringLiteral(HEARTH_VERSION); }
 QString AppContext::logFile() const { return logFilePath(); }
+
+namespace {
+QUrl existingOrHome(QStandardPaths::StandardLocation location) {
+    const QString dir = QStandardPaths::writableLocation(location);
+    return QUrl::fromLocalFile(!dir.isEmpty() && QDir(dir).exists() ? dir : QDir::homePath());
+}
+}  // namespace
+
+QUrl AppContext::documentsFolder() const { return existingOrHome(QStandardPaths::DocumentsLocation); }
+QUrl AppContext::downloadsFolder() const { return existingOrHome(QStandardPaths::DownloadLocation); }
 
 void AppContext::registerQml(QQmlEngine* engine) {
     engine_ = engine;
@@ -72,17 +83,22 @@ void AppContext::applyLanguage() {
         } else {
             qWarning("no translation for %s", qPrintable(lang));
         }
-        // Qt's own strings (file dialog buttons), when the system has them.
+        // Qt's own strings (file dialog buttons, from qt6-translations-l10n): qt_zh_CN pulls in
+        // qtbase and qtdeclarative; qtbase_zh_CN alone when only that catalogue is installed.
         auto qt = std::make_unique<QTranslator>();
-        if (qt->load(QStringLiteral("qt_%1").arg(lang), QLibraryInfo::path(QLibraryInfo::TranslationsPath))) {
+        const QString qtDir = QLibraryInfo::path(QLibraryInfo::TranslationsPath);
+        if (qt->load(QStringLiteral("qt_%1").arg(lang), qtDir) || qt->load(QStringLiteral("qtbase_%1").arg(lang), qtDir)) {
             QCoreApplication::installTranslator(qt.get());
             qtTranslator_ = std::move(qt);
+        } else {
+            qWarning("Qt's own %s translations are not installed (qt6-translations-l10n)", qPrintable(lang));
         }
     }
     if (uiLanguage_ != lang) {
         uiLanguage_ = lang;
         emit uiLanguageChanged();
     }
+    library_->retranslate();  // texts made in C++ (problem sentences, device labels)
     if (engine_) engine_->retranslate();
 }
 

@@ -7,6 +7,7 @@
 #include <QObject>
 #include <QString>
 #include <QTranslator>
+#include <QUrl>
 #include <memory>
 
 #include "app/store/chat_store.h"
@@ -40,6 +41,10 @@ public:
     QString dataDir() const { return dataDir_; }
     QString logFile() const;
     QString uiLanguage() const { return uiLanguage_; }  // "en" | "zh_CN" (after resolving "system")
+    // Where file dialogs start: Documents (exports) or Downloads (imports) when the folder exists,
+    // else the home folder (never "/", where a Qt Quick file dialog opens without a folder).
+    Q_INVOKABLE QUrl documentsFolder() const;
+    Q_INVOKABLE QUrl downloadsFolder() const;
 
     AppSettings* settings() const { return settings_; }
     ChatStore* store() { return &store_; }

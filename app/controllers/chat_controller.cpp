@@ -116,6 +116,7 @@ void ChatController::newConversation() {
     conv_ = ConversationRecord();
     conv_.model = loadedPath_.isEmpty() ? settings_->defaultModel() : loadedPath_;
     messages_.clear();
+    resetConversationStats();
     settings_->setLastConversationId(0);
     emit conversationChanged();
 }
@@ -151,6 +152,7 @@ void ChatController::openConversation(qint64 id) {
     }
     conv_ = *c;
     messages_.setMessages(*msgs);
+    resetConversationStats();
     settings_->setLastConversationId(id);
     emit conversationChanged();
 }
@@ -188,7 +190,10 @@ QString ChatController::suggestedExportName(qint64 id, const QString& format) co
     auto c = store_->conversation(id);
     QString base = c.ok() && !c->title.isEmpty() ? c->title : QStringLiteral("conversation");
     base.replace(QRegularExpression(QStringLiteral("[\\\\/:*?\"<>|\\s]+")), QStringLiteral("-"));
-    return base.left(60) + (format == QLatin1String("json") ? QStringLiteral(".json") : QStringLiteral(".md"));
+    // No dots or dashes left at the end ("Describe the city of Rome." → "Describe-the-city-of-Rome.md").
+    base = base.left(60).remove(QRegularExpression(QStringLiteral("[.\\-]+$")));
+    if (base.isEmpty()) base = QStringLiteral("conversation");
+    return base + (format == QLatin1String("json") ? QStringLiteral(".json") : QStringLiteral(".md"));
 }
 
 bool ChatController::exportConversation(qint64 id, const QUrl& file, const QString& format) {
@@ -237,7 +242,7 @@ void ChatController::loadModel(const QString& path) {
     if (path.isEmpty()) return;
     if (currentRequest_) stop();
     if (library_) {
-        const QString refuse = library_->refuseReason(path, settings_->contextLength());
+        const QString refuse = library_->refuseReason(path, settings_->contextLength(), settings_->device());
         if (!refuse.isEmpty()) {
             generateAfterLoad_ = false;
             showError(refuse);
@@ -268,6 +273,26 @@ void ChatController::useModel(const QString& path) {
     if (path != loadedPath_ || modelState_ != QLatin1String("ready")) loadModel(path);
 }
 
+void ChatController::reloadModel() {
+    if (loadedPath_.isEmpty() || modelState_ != QLatin1String("ready")) return;
+    if (currentRequest_) {
+        reloadAfterAnswer_ = true;  // finishRequest() reloads once the answer has ended
+        return;
+    }
+    loadModel(loadedPath_);
+}
+
+void ChatController::resetConversationStats() {
+    // Context use and speeds belong to the conversation shown; the loaded model's sizes stay.
+    QVariantMap kept;
+    for (const char* key : {"nCtx", "nCtxTrain"})
+        if (stats_.contains(key)) kept.insert(key, stats_.value(key));
+    if (!kept.isEmpty()) kept.insert("ctxUsed", 0);
+    if (kept == stats_) return;
+    stats_ = kept;
+    emit statsChanged();
+}
+
 void ChatController::cancelLoad() {
     worker_->requestCancelLoad();
     generateAfterLoad_ = false;
@@ -287,7 +312,7 @@ void ChatController::onLoaded(const QVariantMap& info) {
     loadedName_ = info.value("name").toString();
     backend_ = info.value("backend").toString();
     loadedThink_ = info.value("think").toBool();
-    stats_ = QVariantMap{{"nCtx", info.value("nCtx")}, {"ctxUsed", 0}};
+    stats_ = QVariantMap{{"nCtx", info.value("nCtx")}, {"nCtxTrain", info.value("nCtxTrain")}, {"ctxUsed", 0}};
     emit statsChanged();
     setModelState(QStringLiteral("ready"));
     emit conversationChanged();  // think() may follow the model's default
@@ -455,6 +480,10 @@ void ChatController::finishRequest() {
     streamingMessageId_ = 0;
     currentRequest_ = 0;
     emit generatingChanged();
+    if (reloadAfterAnswer_) {  // asked for while the answer was being written
+        reloadAfterAnswer_ = false;
+        QMetaObject::invokeMethod(this, &ChatController::reloadModel, Qt::QueuedConnection);
+    }
 }
 
 void ChatController::onFinished(quint64 requestId, const QVariantMap& stats) {
@@ -465,8 +494,10 @@ void ChatController::onFinished(quint64 requestId, const QVariantMap& stats) {
         messages_.setContent(row, m.content, stats.value("generated").toInt());
     }
     saveStreaming(true);
-    for (auto it = stats.begin(); it != stats.end(); ++it) stats_.insert(it.key(), it.value());
-    emit statsChanged();
+    if (row >= 0) {  // the answer's conversation is still shown (not switched away from during it)
+        for (auto it = stats.begin(); it != stats.end(); ++it) stats_.insert(it.key(), it.value());
+        emit statsChanged();
+    }
     const QString reason = stats.value("stopReason").toString();
     finishRequest();
     touchConversationList();

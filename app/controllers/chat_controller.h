@@ -89,6 +89,9 @@ public:
     Q_INVOKABLE void useModel(const QString& path);   // for this conversation (and new ones), loads it
     Q_INVOKABLE void loadModel(const QString& path);
     Q_INVOKABLE void cancelLoad();
+    // Loads the loaded model again with the current settings (context length, threads, device): now
+    // when idle, or right after the answer being written ends.
+    Q_INVOKABLE void reloadModel();
     Q_INVOKABLE void unloadModel();
     Q_INVOKABLE void dismissError();
     Q_INVOKABLE QString diagnostics() const;
@@ -116,6 +119,7 @@ private:
     void saveStreaming(bool final);
     void finishRequest();
     void touchConversationList();
+    void resetConversationStats();
     void onLoaded(const QVariantMap& info);
     void onLoadFailed(const QString& path, const QString& message);
     void onWindow(quint64 requestId, qint64 firstMessageId, int promptTokens, int nCtx);
@@ -140,6 +144,7 @@ private:
     QString loadingPath_, loadedPath_, loadedName_, backend_;
     bool loadedThink_ = false;
     bool generateAfterLoad_ = false;
+    bool reloadAfterAnswer_ = false;
 
     quint64 nextRequest_ = 1;
     quint64 currentRequest_ = 0;

@@ -6,7 +6,10 @@
 #include <algorithm>
 
 #include "engine/gguf/gguf.h"
+#include "engine/model/hparams.h"
+#include "engine/model/placement.h"
 #include "engine/session/model_info.h"
+#include "engine/tokenizer/tokenizer.h"
 
 namespace hearth::app {
 
@@ -22,6 +25,22 @@ int64_t intKey(const gguf::File& f, const std::string& key, int64_t fallback = 0
 uint64_t countParams(const gguf::File& f) {
     uint64_t n = 0;
     for (const auto& t : f.tensors()) n += uint64_t(t.n_elements());
+    return n;
+}
+
+// The session's batch (PlacementOptions::n_batch) and KV type: the footprint is the one it places.
+constexpr int kBatch = PlacementOptions{}.n_batch;
+constexpr GgmlType kKvType = PlacementOptions{}.kv_type;
+
+uint64_t kvBytes(const ModelFootprint& with, const ModelFootprint& without) {
+    uint64_t n = 0;
+    for (size_t i = 0; i < with.layers.size() && i < without.layers.size(); ++i) n += with.layers[i] - without.layers[i];
+    return n;
+}
+
+uint64_t layerBytes(const ModelFootprint& fp) {
+    uint64_t n = fp.input + fp.output;
+    for (uint64_t b : fp.layers) n += b;
     return n;
 }
 
@@ -62,11 +81,19 @@ Result<ModelFileInfo> readModelFileInfo(const QString& path) {
         info.fileName = fi.fileName();
     }
 
+    ModelHParams hp;
+    bool haveHParams = false;
     for (int i = 0; i < info.parts.size(); ++i) {
         auto f = gguf::File::open(info.parts[i].toStdString());
         if (!f.ok()) return f.status();
         info.fileSize += (*f)->file_size();
         info.nParams += countParams(**f);
+        if (haveHParams) {
+            // Later parts of a split model hold more tensors (n_ctx 0: no KV cache counted twice).
+            const ModelFootprint fp = model_footprint(**f, hp, 0, kKvType, kBatch);
+            info.weightBytes += layerBytes(fp);
+            info.scratchBytes = std::max(info.scratchBytes, fp.scratch);
+        }
         if (i != 0) continue;
         const gguf::File& g = **f;
         info.name = qs(model_display_name(g));
@@ -77,15 +104,29 @@ Result<ModelFileInfo> readModelFileInfo(const QString& path) {
         if (arch->empty()) return make_error(info.path.toStdString() + ": general.architecture is missing; not a language model file");
         info.architecture = qs(*arch);
         info.quantization = qs(describe_file_type(g));
-        const std::string a = *arch;
-        info.contextLength = int(intKey(g, a + ".context_length"));
-        info.nLayer = int(intKey(g, a + ".block_count"));
-        info.nEmbd = int(intKey(g, a + ".embedding_length"));
-        info.nHead = int(intKey(g, a + ".attention.head_count"));
-        info.nKvHead = int(intKey(g, a + ".attention.head_count_kv", info.nHead));
-        info.headDim = int(intKey(g, a + ".attention.key_length", info.nHead > 0 ? info.nEmbd / info.nHead : 0));
+        info.contextLength = int(intKey(g, *arch + ".context_length"));
         auto tmpl = g.get_string("tokenizer.chat_template", "");
         info.thinkTemplate = tmpl.ok() && tmpl->find("<think>") != std::string::npos;
+
+        // What the session checks before it loads weights: the hyperparameters, then the vocabulary.
+        auto h = read_hparams(g);
+        if (!h.ok()) {
+            info.problem = ModelProblem::Architecture;
+            info.error = qs(h.message());
+            continue;
+        }
+        hp = *h;
+        haveHParams = true;
+        const ModelFootprint none = model_footprint(g, hp, 0, kKvType, kBatch);
+        const ModelFootprint block = model_footprint(g, hp, kKvBlockTokens, kKvType, kBatch);
+        info.weightBytes = layerBytes(none);
+        info.scratchBytes = none.scratch;
+        info.kvBytesPerBlock = kvBytes(block, none);
+        auto tok = tokenizer::Tokenizer::from_gguf(g);
+        if (!tok.ok()) {
+            info.problem = ModelProblem::Vocabulary;
+            info.error = qs(tok.message());
+        }
     }
     return info;
 }
@@ -108,6 +149,9 @@ std::vector<ModelFileInfo> scanModelsFolder(const QString& folder) {
             bad.name = QFileInfo(name).completeBaseName();
             bad.fileSize = uint64_t(QFileInfo(bad.path).size());
             bad.error = QString::fromStdString(info.message());
+            // A split model whose parts are not all there, or a file that is not a GGUF language model.
+            bad.problem = parseSplitName(name, nullptr, nullptr, nullptr) && bad.error.contains(QLatin1String(" is missing ("))
+                              ? ModelProblem::MissingPart : ModelProblem::NotAModel;
             out.push_back(std::move(bad));
         }
     }
@@ -119,13 +163,12 @@ std::vector<ModelFileInfo> scanModelsFolder(const QString& folder) {
 
 MemoryEstimate estimateMemory(const ModelFileInfo& info, int nCtx) {
     MemoryEstimate e;
-    e.weightBytes = info.fileSize;
-    const int ctx = info.contextLength > 0 ? std::min(nCtx, info.contextLength) : nCtx;
-    e.kvBytes = uint64_t(2) * uint64_t(info.nLayer) * uint64_t(std::max(ctx, 0)) * uint64_t(info.nKvHead) *
-                uint64_t(info.headDim) * 2u;
-    // Activations are small next to weights; logits for a 150k vocabulary and the compute scratch
-    // are a few hundred MB at most. A fixed margin keeps the estimate honest without pretending precision.
-    e.overheadBytes = 256ull << 20;
+    // The session's context: the setting, clamped to the training context (Session::open).
+    const int ctx = info.contextLength > 0 && (nCtx <= 0 || nCtx > info.contextLength) ? info.contextLength : std::max(nCtx, 0);
+    const uint64_t blocks = uint64_t((ctx + kKvBlockTokens - 1) / kKvBlockTokens);
+    e.weightBytes = info.weightBytes;
+    e.kvBytes = blocks * info.kvBytesPerBlock;
+    e.overheadBytes = info.scratchBytes;
     return e;
 }
 

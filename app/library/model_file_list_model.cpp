@@ -1,8 +1,20 @@
 #include "app/library/model_file_list_model.h"
 
+#include "app/library/model_library.h"
 #include "app/support/desktop_helper.h"
 
 namespace hearth::app {
+
+QString ModelFileListModel::problemKey(ModelProblem p) {
+    switch (p) {
+        case ModelProblem::None: return {};
+        case ModelProblem::NotAModel: return QStringLiteral("notModel");
+        case ModelProblem::MissingPart: return QStringLiteral("missingPart");
+        case ModelProblem::Architecture: return QStringLiteral("architecture");
+        case ModelProblem::Vocabulary: return QStringLiteral("vocabulary");
+    }
+    return {};
+}
 
 ModelFileListModel::ModelFileListModel(QObject* parent) : QAbstractListModel(parent) {}
 
@@ -24,8 +36,18 @@ QVariant ModelFileListModel::data(const QModelIndex& index, int role) const {
         case ErrorRole: return m.error;
         case ThinkRole: return m.thinkTemplate;
         case PartsRole: return int(m.parts.size());
-        case MemoryRole: return m.error.isEmpty() ? double(estimateMemory(m, nCtx_).total()) : 0.0;
-        case FitsRole: return available_ == 0 || !m.error.isEmpty() || estimateMemory(m, nCtx_).total() <= available_;
+        case MemoryRole: return m.usable() ? double(estimateMemory(m, nCtx_).total()) : 0.0;
+        case FitsRole: return available_ == 0 || !m.usable() || estimateMemory(m, nCtx_).total() <= available_;
+        case ProblemRole: return problemKey(m.problem);
+        case ProblemTextRole: return ModelLibrary::problemText(m.problem, m.architecture);
+        case UsableRole: return m.usable();
+        case LabelRole: {
+            // "Qwen2.5 7B Instruct · Q4_K_M · qwen2.5-7b-instruct-q4_k_m.gguf"
+            QStringList parts{m.name};
+            if (!m.quantization.isEmpty()) parts << m.quantization;
+            parts << m.fileName;
+            return parts.join(QStringLiteral(" · "));
+        }
         default: return {};
     }
 }
@@ -35,7 +57,8 @@ QHash<int, QByteArray> ModelFileListModel::roleNames() const {
             {ArchitectureRole, "architecture"}, {ParametersRole, "parameters"}, {QuantizationRole, "quantization"},
             {FileSizeRole, "fileSize"},  {ContextLengthRole, "contextLength"}, {ErrorRole, "error"},
             {ThinkRole, "think"},        {PartsRole, "parts"},             {MemoryRole, "memory"},
-            {FitsRole, "fits"}};
+            {FitsRole, "fits"},          {ProblemRole, "problem"},         {UsableRole, "usable"},
+            {LabelRole, "label"},        {ProblemTextRole, "problemText"}};
 }
 
 void ModelFileListModel::setModels(std::vector<ModelFileInfo> models) {
@@ -50,6 +73,10 @@ void ModelFileListModel::setMemoryContext(int nCtx, uint64_t availableBytes) {
     nCtx_ = nCtx;
     available_ = availableBytes;
     if (!rows_.empty()) emit dataChanged(index(0), index(int(rows_.size()) - 1), {MemoryRole, FitsRole});
+}
+
+void ModelFileListModel::retranslate() {
+    if (!rows_.empty()) emit dataChanged(index(0), index(int(rows_.size()) - 1), {ProblemTextRole});
 }
 
 const ModelFileInfo* ModelFileListModel::find(const QString& path) const {

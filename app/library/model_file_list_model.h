@@ -1,5 +1,6 @@
 // The Models page's list: one row per model file (or split set) in the models folder, with the
-// metadata read by model_file_info.h and a memory estimate at the current context length.
+// metadata read by model_file_info.h, whether it can be used (and why not), and a memory estimate at
+// the current context length. `label` tells two copies of one model apart in the chat's picker.
 #pragma once
 
 #include <QAbstractListModel>
@@ -16,7 +17,10 @@ public:
     enum Roles {
         PathRole = Qt::UserRole + 1, FileNameRole, NameRole, ArchitectureRole, ParametersRole, QuantizationRole,
         FileSizeRole, ContextLengthRole, ErrorRole, ThinkRole, PartsRole, MemoryRole, FitsRole,
+        ProblemRole, UsableRole, LabelRole, ProblemTextRole,
     };
+    // ProblemRole's words for ModelProblem (the page turns them into translated sentences).
+    static QString problemKey(ModelProblem p);
 
     explicit ModelFileListModel(QObject* parent = nullptr);
     int rowCount(const QModelIndex& parent = QModelIndex()) const override;
@@ -28,6 +32,7 @@ public:
     // Recomputes the memory column for a new context length / free memory figure.
     void setMemoryContext(int nCtx, uint64_t availableBytes);
     const ModelFileInfo* find(const QString& path) const;
+    void retranslate();  // the problem sentences, after a language switch
     const std::vector<ModelFileInfo>& models() const { return rows_; }
 
 signals:

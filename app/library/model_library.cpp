@@ -60,6 +60,20 @@ QString copyWithProgress(const QString& from, const QString& to, const std::atom
     return {};
 }
 
+// Every GPU the engine's backends see, as [{key, label}] (labels are device names: not translated).
+QVariantList enumerateGpus() {
+    QVariantList out;
+    for (const hearth::DeviceInfo& d : hearth::list_devices().devices) {
+        if ((d.backend != "vulkan" && d.backend != "cuda") || d.type == "cpu-implementation") continue;
+        const QString key = QString::fromStdString(d.backend) + QLatin1Char(':') + QString::number(d.index);
+        QString label = (d.backend == "cuda" ? QStringLiteral("CUDA: ") : QStringLiteral("Vulkan: ")) +
+                        QString::fromStdString(d.name);
+        if (d.memory_total) label += QStringLiteral(" (%1 GiB)").arg(double(d.memory_total) / double(1ull << 30), 0, 'f', 1);
+        out << QVariantMap{{QStringLiteral("key"), key}, {QStringLiteral("label"), label}};
+    }
+    return out;
+}
+
 }  // namespace
 
 ModelLibrary::ModelLibrary(AppSettings* settings, QObject* parent) : QObject(parent), settings_(settings) {
@@ -78,6 +92,7 @@ ModelLibrary::~ModelLibrary() {
     if (cancelImport_) cancelImport_->store(true);
     scanWatch_.waitForFinished();
     importWatch_.waitForFinished();
+    probeWatch_.waitForFinished();
 }
 
 QString ModelLibrary::folder() const { return settings_->modelsFolder(); }
@@ -130,7 +145,7 @@ void ModelLibrary::importModel(const QUrl& fileUrl, bool copy) {
 
 void ModelLibrary::importPath(const QString& path, bool copy) {
     if (importing_) {
-        emit importFailed(tr("Another import is still running."));
+        emit importFailed(tr("Another import is still running."), {});
         return;
     }
     const QString dir = folder();
@@ -139,12 +154,12 @@ void ModelLibrary::importPath(const QString& path, bool copy) {
     setImportState(true, 0, QFileInfo(path).fileName());
     QPointer<ModelLibrary> self(this);
     importWatch_.setFuture(QtConcurrent::run([self, path, copy, dir, cancel] {
-        auto finish = [self](const QString& error, const QString& result) {
-            QMetaObject::invokeMethod(self, [self, error, result] {
+        auto finish = [self](const QString& error, const QString& result, const QString& details = {}) {
+            QMetaObject::invokeMethod(self, [self, error, result, details] {
                 if (!self) return;
                 self->setImportState(false, 0, {});
                 if (!error.isEmpty()) {
-                    emit self->importFailed(error);
+                    emit self->importFailed(error, details);
                     return;
                 }
                 if (!self->isInFolder(result) && !self->external_.contains(result)) {
@@ -156,9 +171,11 @@ void ModelLibrary::importPath(const QString& path, bool copy) {
                 emit self->imported(result);
             }, Qt::QueuedConnection);
         };
-        // Validate first: a file that is not a readable model is never copied.
+        // Validate first, as the engine will load it (vocabulary included): a file that cannot be
+        // used is never copied or listed.
         auto info = readModelFileInfo(path);
-        if (!info.ok()) return finish(QObject::tr("This file cannot be used as a model: %1").arg(QString::fromStdString(info.message())), {});
+        if (!info.ok()) return finish(problemText(ModelProblem::NotAModel, {}), {}, QString::fromStdString(info.message()));
+        if (!info->usable()) return finish(problemText(info->problem, info->architecture), {}, info->error);
         if (!copy) return finish({}, info->path);
         QDir().mkpath(dir);
         const qint64 total = qint64(std::max<uint64_t>(1, info->fileSize));
@@ -220,7 +237,7 @@ bool ModelLibrary::deleteModel(const QString& path) {
 QVariantMap ModelLibrary::estimate(const QString& path, int nCtx) const {
     QVariantMap r;
     const ModelFileInfo* m = list_.find(path);
-    if (!m || !m->error.isEmpty()) return r;
+    if (!m || !m->usable()) return r;
     const MemoryEstimate e = estimateMemory(*m, nCtx);
     const SystemMemory mem = readSystemMemory();
     r.insert("weights", double(e.weightBytes));
@@ -252,36 +269,67 @@ QString ModelLibrary::displayName(const QString& path) const {
     return m ? m->name : QFileInfo(path).completeBaseName();
 }
 
-QString ModelLibrary::refuseReason(const QString& path, int nCtx) const {
-    auto info = readModelFileInfo(path);
-    if (!info.ok()) return QString::fromStdString(info.message());
-    const MemoryEstimate e = estimateMemory(*info, nCtx);
+QString ModelLibrary::problemText(ModelProblem problem, const QString& architecture) {
+    switch (problem) {
+        case ModelProblem::None: return {};
+        case ModelProblem::NotAModel:
+            return tr("This file is not a GGUF language model, or it is damaged or incomplete.");
+        case ModelProblem::MissingPart:
+            return tr("This model is split into several files and some of them are missing. Put all its parts in the same folder.");
+        case ModelProblem::Architecture:
+            return tr("Hearth cannot run this kind of model (%1) yet.").arg(architecture.isEmpty() ? tr("unknown") : architecture);
+        case ModelProblem::Vocabulary:
+            return tr("Hearth cannot read this model's vocabulary: its tokenizer is not supported yet. Try another model.");
+    }
+    return {};
+}
+
+QString ModelLibrary::refuseReason(const QString& path, int nCtx, const QString& device) const {
+    const ModelFileInfo* m = list_.find(path);
+    if (!m) return {};  // not scanned yet: the engine's own check at load time has the last word
+    if (!m->usable())
+        return tr("%1 cannot be used. %2 (Details: %3)").arg(m->name, problemText(m->problem, m->architecture), m->error);
+    const bool onHost = device == QLatin1String("cpu") || (device == QLatin1String("auto") && gpus_.isEmpty());
+    if (!onHost) return {};
+    const MemoryEstimate e = estimateMemory(*m, nCtx);
     const SystemMemory mem = readSystemMemory();
     if (mem.availableBytes != 0 && e.total() > mem.availableBytes)
         return tr("%1 needs about %2 of memory at a context of %3 tokens, but only %4 is free. "
                   "Choose a smaller model or quantization, or lower the context length in Settings.")
-            .arg(info->name, formatBytesText(double(e.total())), QString::number(nCtx),
+            .arg(m->name, formatBytesText(double(e.total())), QString::number(nCtx),
                  formatBytesText(double(mem.availableBytes)));
     return {};
 }
 
 QVariantList ModelLibrary::computeDevices() const {
-    static const QVariantList gpus = [] {  // enumerating Vulkan and CUDA takes a moment: once per process
-        QVariantList out;
-        for (const hearth::DeviceInfo& d : hearth::list_devices().devices) {
-            if ((d.backend != "vulkan" && d.backend != "cuda") || d.type == "cpu-implementation") continue;
-            const QString key = QString::fromStdString(d.backend) + QLatin1Char(':') + QString::number(d.index);
-            QString label = (d.backend == "cuda" ? QStringLiteral("CUDA: ") : QStringLiteral("Vulkan: ")) +
-                            QString::fromStdString(d.name);
-            if (d.memory_total) label += QStringLiteral(" (%1 GiB)").arg(double(d.memory_total) / double(1ull << 30), 0, 'f', 1);
-            out << QVariantMap{{QStringLiteral("key"), key}, {QStringLiteral("label"), label}};
-        }
-        return out;
-    }();
+    QVariantList out = devices().mid(0, 2);  // "auto" and "cpu"
+    return out + enumerateGpus();
+}
+
+QVariantList ModelLibrary::devices() const {
     QVariantList out;  // labels in the current language
     out << QVariantMap{{QStringLiteral("key"), QStringLiteral("auto")}, {QStringLiteral("label"), tr("Automatic")}};
     out << QVariantMap{{QStringLiteral("key"), QStringLiteral("cpu")}, {QStringLiteral("label"), tr("CPU")}};
-    return out + gpus;
+    return out + gpus_;
+}
+
+void ModelLibrary::probeDevices() {
+    if (devicesProbed_ || probeWatch_.isRunning()) return;
+    QPointer<ModelLibrary> self(this);
+    probeWatch_.setFuture(QtConcurrent::run([self] {
+        const QVariantList gpus = enumerateGpus();
+        QMetaObject::invokeMethod(self, [self, gpus] {
+            if (!self) return;
+            self->gpus_ = gpus;
+            self->devicesProbed_ = true;
+            emit self->devicesChanged();
+        }, Qt::QueuedConnection);
+    }));
+}
+
+void ModelLibrary::retranslate() {
+    list_.retranslate();
+    emit devicesChanged();
 }
 
 }  // namespace hearth::app

@@ -27,6 +27,9 @@ class ModelLibrary : public QObject {
     Q_PROPERTY(double importProgress READ importProgress NOTIFY importChanged)
     Q_PROPERTY(QString importName READ importName NOTIFY importChanged)
     Q_PROPERTY(QStringList externalModels READ externalModels NOTIFY externalModelsChanged)
+    // The compute devices to offer in Settings (see devices()); filled by probeDevices() on a pool thread.
+    Q_PROPERTY(QVariantList devices READ devices NOTIFY devicesChanged)
+    Q_PROPERTY(bool devicesProbed READ devicesProbed NOTIFY devicesChanged)
 public:
     explicit ModelLibrary(AppSettings* settings, QObject* parent = nullptr);
     ~ModelLibrary() override;
@@ -51,11 +54,23 @@ public:
     Q_INVOKABLE bool isInFolder(const QString& path) const;
     // The compute devices to offer in Settings: [{key, label}], "auto" and "cpu" first, then every
     // GPU the engine's backends see (CPU implementations of Vulkan such as lavapipe are left out:
-    // the CPU backend is faster). Keys are AppSettings device keys. Enumerated once per process.
-    Q_INVOKABLE QVariantList computeDevices() const;
+    // the CPU backend is faster). Keys are AppSettings device keys. computeDevices() enumerates
+    // (blocking: CUDA and Vulkan take a moment; for pool threads and tests); devices() is the list
+    // probeDevices() found, "auto" and "cpu" only until it is done.
+    QVariantList computeDevices() const;
+    QVariantList devices() const;
+    bool devicesProbed() const { return devicesProbed_; }
+    void probeDevices();
 
-    // The check done before loading: empty when the model fits, otherwise the message to show.
-    QString refuseReason(const QString& path, int nCtx) const;
+    // The check done before loading, from the last scan (no file is read): empty when the model can
+    // be used and fits, otherwise the message to show. Host memory is checked only when the model
+    // runs on the CPU (device "cpu", or "auto" on a machine without a GPU); a GPU placement sizes
+    // its layer split from the device's free memory itself.
+    QString refuseReason(const QString& path, int nCtx, const QString& device = QStringLiteral("cpu")) const;
+    // One plain sentence for why a model cannot be used (ModelFileListModel::problemKey words).
+    static QString problemText(ModelProblem problem, const QString& architecture);
+    // Re-emits the texts that depend on the UI language (problem sentences, device labels).
+    void retranslate();
 
 signals:
     void folderChanged();
@@ -63,7 +78,8 @@ signals:
     void importChanged();
     void externalModelsChanged();
     void imported(const QString& path);
-    void importFailed(const QString& message);
+    void importFailed(const QString& message, const QString& details);
+    void devicesChanged();
     void deleted(const QString& path);
     void errorOccurred(const QString& message);
 
@@ -74,13 +90,15 @@ private:
     AppSettings* settings_;
     ModelFileListModel list_;
     QStringList external_;
+    QVariantList gpus_;
+    bool devicesProbed_ = false;
     bool scanning_ = false;
     bool rescan_ = false;
     bool importing_ = false;
     double importProgress_ = 0;
     QString importName_;
     std::shared_ptr<std::atomic<bool>> cancelImport_;
-    QFutureWatcher<void> scanWatch_, importWatch_;
+    QFutureWatcher<void> scanWatch_, importWatch_, probeWatch_;
 };
 
 }  // namespace hearth::app

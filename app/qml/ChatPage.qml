@@ -46,8 +46,21 @@ Item {
                     objectName: "modelBox"
                     Layout.preferredWidth: 240
                     model: Models.list
-                    textRole: "name"
+                    // Name · quantization · file: two copies of one model can be told apart; a model
+                    // that cannot be used is listed, greyed out, and cannot be picked.
+                    textRole: "label"
                     valueRole: "path"
+                    popup.width: Math.max(width, 480)  // room for name · quantization · file
+                    popup.x: width - popup.width        // opens leftwards: the box sits at the window's right
+                    delegate: ItemDelegate {
+                        required property int index
+                        required property string label
+                        required property bool usable
+                        width: ListView.view.width
+                        text: usable ? label : qsTr("%1 (cannot be used)").arg(label)
+                        enabled: usable
+                        highlighted: modelBox.highlightedIndex === index
+                    }
                     displayText: Chat.modelName.length > 0 ? Chat.modelName
                                : (Chat.conversationModel.length > 0 ? Models.displayName(Chat.conversationModel)
                                                                    : qsTr("Choose a model…"))

@@ -1,5 +1,5 @@
-// The Image page. Image generation is not built yet; the page says so plainly instead of showing
-// controls that do nothing.
+// The Image page. Image generation is not built yet (issue #15 builds it); the page says so
+// plainly, and that it comes in a later version, instead of showing controls that do nothing.
 import QtQuick
 import QtQuick.Controls
 import QtQuick.Layouts
@@ -23,7 +23,7 @@ Item {
             wrapMode: Text.Wrap
             color: Theme.textMuted
             horizontalAlignment: Text.AlignHCenter
-            text: qsTr("Image generation is not built yet. A later version of Hearth will turn text into pictures here, on this computer, with Stable Diffusion models.")
+            text: qsTr("Coming in a later version of Hearth: turning a description into a picture here, on this computer, with Stable Diffusion models. This version cannot make pictures yet.")
         }
     }
 }

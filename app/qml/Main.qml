@@ -26,17 +26,40 @@ ApplicationWindow {
     palette.text: Theme.text
     palette.button: Theme.surfaceAlt
     palette.buttonText: Theme.text
-    palette.highlight: Theme.accent
-    palette.highlightedText: Theme.accentText
+    // The Basic style draws a highlighted row (a dropdown's current item, the file dialog's selected
+    // file, a menu's hovered item) in highlightedText over `light`: both must contrast in each theme.
+    palette.highlight: Theme.highlight
+    palette.highlightedText: Theme.text
     palette.placeholderText: Theme.textMuted
     palette.mid: Theme.border
     palette.dark: Theme.accent          // Basic style: background of highlighted buttons, checked switches
     palette.brightText: Theme.accentText  // and their text
-    palette.light: Theme.surface
+    palette.light: Theme.selection
     palette.midlight: Theme.surfaceAlt
     palette.toolTipBase: Theme.surface
     palette.toolTipText: Theme.text
+    // Disabled controls (a model that cannot be used: its "Use" button, its row in the picker) look it.
+    palette.disabled.buttonText: Theme.textMuted
+    palette.disabled.windowText: Theme.textMuted
+    palette.disabled.text: Theme.textMuted
+    palette.disabled.brightText: Theme.textMuted
     font.pixelSize: Theme.fontSize
+
+    // Qt 6.4's Qt Quick file dialog draws its path bar on a fixed white rectangle, so in the dark
+    // theme its folder names (windowText) are light on white: give that bar the theme's surface
+    // whenever a popup (the file or folder dialog) is shown.
+    function themeFileDialogPathBar(item, depth) {
+        if (!item || depth > 6) return
+        if (String(item).startsWith("FolderBreadcrumbBar") && item.background) {
+            item.background.color = Qt.binding(() => Theme.surface)
+            return
+        }
+        for (let i = 0; i < item.children.length; ++i) themeFileDialogPathBar(item.children[i], depth + 1)
+    }
+    Connections {
+        target: window.Overlay.overlay
+        function onChildrenChanged() { window.themeFileDialogPathBar(window.Overlay.overlay, 0) }
+    }
 
     property string page: "chat"
     onPageChanged: Settings.lastPage = page
@@ -45,7 +68,7 @@ ApplicationWindow {
 
     Shortcut {
         sequence: "Ctrl+N"
-        onActivated: { Chat.newConversation(); window.page = "chat"; chatPage.focusComposer() }
+        onActivated: { sidebar.switchTo(0); chatPage.focusComposer() }  // asks first while an answer is written
     }
     Shortcut {
         sequence: "Ctrl+F"

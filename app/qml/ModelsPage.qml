@@ -91,6 +91,9 @@ Item {
                 required property int parts
                 required property double memory
                 required property bool fits
+                required property bool usable
+                required property string problemText
+                property bool showDetails: false
                 readonly property bool active: Chat.modelPath === path
                 width: ListView.view.width
                 implicitHeight: cardColumn.implicitHeight + 20
@@ -116,14 +119,14 @@ Item {
                         }
                         Button {
                             text: qsTr("Use for this conversation")
-                            enabled: card.error.length === 0 && !Chat.generating
+                            enabled: card.usable && !Chat.generating
                             onClicked: { Chat.useModel(card.path); page.chatRequested() }
                         }
                         Button { text: qsTr("Delete…"); onClicked: deleteDialog.openFor(card.path, card.name) }
                     }
                     Label {
                         Layout.fillWidth: true
-                        visible: card.error.length === 0
+                        visible: card.architecture.length > 0
                         wrapMode: Text.Wrap
                         color: Theme.textMuted
                         text: [card.architecture,
@@ -136,19 +139,43 @@ Item {
                     }
                     Label {
                         Layout.fillWidth: true
-                        visible: card.error.length === 0
+                        visible: card.usable
                         wrapMode: Text.Wrap
                         color: card.fits ? Theme.ok : Theme.warning
                         text: card.fits
                               ? qsTr("Needs about %1 of memory at a %2-token context.").arg(Desktop.formatBytes(card.memory)).arg(Settings.contextLength)
                               : qsTr("Will not fit: needs about %1 at a %2-token context, more than the free memory. Lower the context length or choose a smaller quantization.").arg(Desktop.formatBytes(card.memory)).arg(Settings.contextLength)
                     }
-                    Label {
+                    // A model the engine cannot load: a plain reason, and the engine's own words
+                    // behind "Details" (for a bug report or a search).
+                    RowLayout {
                         Layout.fillWidth: true
-                        visible: card.error.length > 0
+                        visible: !card.usable
+                        spacing: 8
+                        Label {
+                            objectName: "cannotBeUsed"
+                            Layout.fillWidth: true
+                            wrapMode: Text.Wrap
+                            color: Theme.dark ? Theme.warning : Theme.errorText
+                            text: qsTr("Cannot be used. %1").arg(card.problemText)
+                        }
+                        Button {
+                            flat: true
+                            text: card.showDetails ? qsTr("Hide details") : qsTr("Details")
+                            onClicked: card.showDetails = !card.showDetails
+                        }
+                    }
+                    TextArea {
+                        Layout.fillWidth: true
+                        visible: !card.usable && card.showDetails
+                        readOnly: true
+                        selectByMouse: true
                         wrapMode: Text.Wrap
-                        color: Theme.errorText
-                        text: qsTr("Cannot be used: %1").arg(card.error)
+                        font.family: Theme.monoFamily
+                        font.pixelSize: Theme.fontSize - 2
+                        color: Theme.textMuted
+                        text: card.error
+                        background: Rectangle { color: Theme.codeBackground; radius: 4 }
                     }
                     Label {
                         Layout.fillWidth: true
@@ -164,6 +191,8 @@ Item {
 
     FileDialog {
         id: importDialog
+        objectName: "importDialog"
+        currentFolder: App.downloadsFolder()
         title: qsTr("Import a GGUF model")
         nameFilters: [qsTr("GGUF models (*.gguf)"), qsTr("All files (*)")]
         onAccepted: importChoice.openFor(selectedFile)
@@ -171,6 +200,7 @@ Item {
 
     Dialog {
         id: importChoice
+        objectName: "importChoiceDialog"
         property url file
         function openFor(f) { file = f; open() }
         title: qsTr("Import model")
@@ -196,14 +226,19 @@ Item {
 
     Dialog {
         id: deleteDialog
+        objectName: "deleteModelDialog"
         property string path
         property string name
         function openFor(p, n) { path = p; name = n; open() }
         title: qsTr("Delete model?")
         modal: true
         anchors.centerIn: Overlay.overlay
-        standardButtons: Dialog.Yes | Dialog.No
         width: 440
+        // Our own buttons, not standardButtons: Qt 6.4 leaves those in the old language after a live switch.
+        footer: DialogButtonBox {
+            Button { text: qsTr("Delete"); highlighted: true; DialogButtonBox.buttonRole: DialogButtonBox.AcceptRole }
+            Button { text: qsTr("Cancel"); DialogButtonBox.buttonRole: DialogButtonBox.RejectRole }
+        }
         Label {
             width: deleteDialog.availableWidth
             wrapMode: Text.Wrap
@@ -219,18 +254,45 @@ Item {
 
     Connections {
         target: Models
-        function onImportFailed(message) { importError.text = message; importError.open() }
-        function onErrorOccurred(message) { importError.text = message; importError.open() }
+        function onImportFailed(message, details) { importError.show(message, details) }
+        function onErrorOccurred(message) { importError.show(message, "") }
     }
 
     Dialog {
         id: importError
-        property alias text: importErrorLabel.text
+        objectName: "importErrorDialog"
+        property string message
+        property string details
+        property bool showDetails: false
+        function show(m, d) { message = m; details = d; showDetails = false; open() }
         title: qsTr("Import failed")
         modal: true
         anchors.centerIn: Overlay.overlay
-        standardButtons: Dialog.Ok
-        width: 460
-        Label { id: importErrorLabel; width: importError.availableWidth; wrapMode: Text.Wrap }
+        width: 480
+        footer: DialogButtonBox {
+            Button { text: qsTr("OK"); highlighted: true; DialogButtonBox.buttonRole: DialogButtonBox.AcceptRole }
+        }
+        ColumnLayout {
+            width: importError.availableWidth
+            spacing: 8
+            Label { Layout.fillWidth: true; wrapMode: Text.Wrap; text: importError.message }
+            Button {
+                visible: importError.details.length > 0
+                flat: true
+                text: importError.showDetails ? qsTr("Hide details") : qsTr("Details")
+                onClicked: importError.showDetails = !importError.showDetails
+            }
+            TextArea {
+                Layout.fillWidth: true
+                visible: importError.showDetails
+                readOnly: true
+                selectByMouse: true
+                wrapMode: Text.Wrap
+                font.family: Theme.monoFamily
+                font.pixelSize: Theme.fontSize - 2
+                text: importError.details
+                background: Rectangle { color: Theme.codeBackground; radius: 4 }
+            }
+        }
     }
 }

@@ -10,6 +10,15 @@ import "."
 Item {
     id: page
 
+    // The model the context warning is about: the loaded one, else this conversation's.
+    readonly property var contextModelInfo: Models.list.count >= 0 ? Models.info(Chat.modelState === "ready" ? Chat.modelPath : Chat.conversationModel) : ({})
+    readonly property string contextModelName: Chat.modelState === "ready" ? Chat.modelName : (contextModelInfo.name || "")
+    readonly property int trainedContext: Chat.modelState === "ready" && Chat.stats.nCtxTrain !== undefined
+                                          ? Chat.stats.nCtxTrain : (contextModelInfo.contextLength || 0)
+    // The context a reload would give (the setting, clamped to the training context) differs from the loaded one.
+    readonly property bool reloadNeeded: Chat.modelState === "ready" && Chat.stats.nCtx !== undefined
+                                         && Chat.stats.nCtx !== (trainedContext > 0 ? Math.min(Settings.contextLength, trainedContext) : Settings.contextLength)
+
     component SectionTitle: Label {
         font.pixelSize: 16
         font.bold: true
@@ -68,30 +77,81 @@ Item {
             FieldLabel { text: qsTr("Context length (tokens the model can see at once)") }
             ComboBox {
                 id: ctxBox
-                model: [1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072]
-                currentIndex: Math.max(0, model.indexOf(Settings.contextLength))
-                onActivated: Settings.contextLength = model[currentIndex]
+                objectName: "contextBox"
+                model: [512, 1024, 2048, 4096, 8192, 16384, 32768, 65536, 131072]
+                onActivated: (i) => Settings.contextLength = model[i]
+                Binding on currentIndex { value: Math.max(0, ctxBox.model.indexOf(Settings.contextLength)) }
+            }
+            // The session never goes past what the model was trained on (Session::open clamps to it).
+            Label {
+                objectName: "contextWarning"
+                Layout.columnSpan: 2
+                Layout.fillWidth: true
+                visible: page.trainedContext > 0 && Settings.contextLength > page.trainedContext
+                wrapMode: Text.Wrap
+                color: Theme.warning
+                text: qsTr("%1 was trained on %2 tokens: it will use %2, not %3. A longer context than a model was trained on only makes its answers worse.")
+                      .arg(page.contextModelName).arg(page.trainedContext).arg(Settings.contextLength)
+            }
+            // The loaded model keeps the context it was loaded with until it is loaded again.
+            RowLayout {
+                objectName: "reloadRow"
+                Layout.columnSpan: 2
+                Layout.fillWidth: true
+                visible: page.reloadNeeded
+                Label {
+                    Layout.fillWidth: true
+                    wrapMode: Text.Wrap
+                    color: Theme.text
+                    text: qsTr("The loaded model still uses a context of %1 tokens.").arg(Chat.stats.nCtx !== undefined ? Chat.stats.nCtx : 0)
+                }
+                Button {
+                    objectName: "reloadButton"
+                    text: Chat.generating ? qsTr("Reload after this answer") : qsTr("Reload now")
+                    highlighted: true
+                    onClicked: Chat.reloadModel()
+                }
             }
             FieldLabel { text: qsTr("CPU threads (0 = automatic)") }
             SpinBox { from: 0; to: Settings.maxThreads; editable: true; value: Settings.threads; onValueModified: Settings.threads = value }
             FieldLabel { text: qsTr("Compute device") }
             ComboBox {
                 id: deviceBox
+                objectName: "deviceBox"
                 Layout.fillWidth: true
-                readonly property var devices: Models.computeDevices()
-                model: devices.map(d => d.label)
-                currentIndex: Math.max(0, devices.findIndex(d => d.key === Settings.device))
-                onActivated: Settings.device = devices[currentIndex].key
+                // Probed on a pool thread at start-up (Automatic and CPU until it is done).
+                model: Models.devices
+                textRole: "label"
+                valueRole: "key"
+                // From the setting and the current list (Qt 6.4 keeps a stale currentText when a
+                // same-length model changes, as it does on a language switch).
+                displayText: {
+                    const d = Models.devices.find(d => d.key === Settings.device)
+                    return d ? d.label : Models.devices[0].label
+                }
+                onActivated: (i) => Settings.device = Models.devices[i].key
+                Binding on currentIndex { value: Math.max(0, Models.devices.findIndex(d => d.key === Settings.device)) }
             }
             FieldLabel { text: qsTr("Layers on the GPU") }
             SpinBox {
+                objectName: "gpuLayersSpin"
                 // -1 = as many as fit in the GPU's free memory; the rest run on the CPU.
                 from: -1; to: 999; editable: true
                 value: Settings.gpuLayers
                 enabled: Settings.device !== "cpu"
+                id: layersSpin
                 textFromValue: (v, locale) => v < 0 ? qsTr("Automatic") : Number(v).toLocaleString(locale, "f", 0)
                 valueFromText: (text, locale) => text === qsTr("Automatic") ? -1 : Number.fromLocaleString(locale, text)
                 onValueModified: Settings.gpuLayers = value
+                // Qt 6.4's SpinBox keeps the text it made until its value changes, so "Automatic"
+                // stayed "自动" after a switch back to English: make the text again in the new language.
+                Connections {
+                    target: App
+                    function onUiLanguageChanged() {
+                        layersSpin.value = layersSpin.value === layersSpin.from ? layersSpin.from + 1 : layersSpin.from
+                        layersSpin.value = Qt.binding(() => Settings.gpuLayers)
+                    }
+                }
             }
             FieldLabel { text: qsTr("Models folder") }
             RowLayout {
@@ -116,20 +176,43 @@ Item {
 
             SectionTitle { text: qsTr("Appearance") }
             FieldLabel { text: qsTr("Language") }
+            // The models are the setting's keys, not translated labels: a live language switch then
+            // never resets the boxes, and the shown text comes from the setting itself.
             ComboBox {
+                id: languageBox
                 objectName: "languageBox"
-                // Language names are shown in their own language.
-                model: [qsTr("System"), "English", "简体中文"]
                 readonly property var keys: ["system", "en", "zh_CN"]
-                currentIndex: Math.max(0, keys.indexOf(Settings.language))
-                onActivated: Settings.language = keys[currentIndex]
+                // Language names are shown in their own language.
+                function label(key) { return key === "en" ? "English" : key === "zh_CN" ? "简体中文" : qsTr("System") }
+                model: keys
+                displayText: label(Settings.language)
+                delegate: ItemDelegate {
+                    required property int index
+                    required property string modelData
+                    width: ListView.view.width
+                    text: languageBox.label(modelData)
+                    highlighted: languageBox.highlightedIndex === index
+                }
+                onActivated: (i) => Settings.language = keys[i]
+                Binding on currentIndex { value: Math.max(0, languageBox.keys.indexOf(Settings.language)) }
             }
             FieldLabel { text: qsTr("Theme") }
             ComboBox {
-                model: [qsTr("System"), qsTr("Light"), qsTr("Dark")]
+                id: themeBox
+                objectName: "themeBox"
                 readonly property var keys: ["system", "light", "dark"]
-                currentIndex: Math.max(0, keys.indexOf(Settings.theme))
-                onActivated: Settings.theme = keys[currentIndex]
+                function label(key) { return key === "light" ? qsTr("Light") : key === "dark" ? qsTr("Dark") : qsTr("System") }
+                model: keys
+                displayText: label(Settings.theme)
+                delegate: ItemDelegate {
+                    required property int index
+                    required property string modelData
+                    width: ListView.view.width
+                    text: themeBox.label(modelData)
+                    highlighted: themeBox.highlightedIndex === index
+                }
+                onActivated: (i) => Settings.theme = keys[i]
+                Binding on currentIndex { value: Math.max(0, themeBox.keys.indexOf(Settings.theme)) }
             }
 
             SectionTitle { text: qsTr("Privacy and support") }
@@ -161,6 +244,8 @@ Item {
 
     FolderDialog {
         id: folderDialog
+        objectName: "modelsFolderDialog"
+        currentFolder: Desktop.pathToUrl(Settings.modelsFolder)
         title: qsTr("Choose the models folder")
         onAccepted: Settings.modelsFolder = Desktop.urlToPath(selectedFolder)
     }

@@ -18,6 +18,38 @@ Rectangle {
         search.selectAll()
     }
 
+    // Opens conversation `id` (0: a new one). While an answer is being written, asks first:
+    // switching stops it.
+    function switchTo(id) {
+        if (Chat.generating && (id === 0 || id !== Chat.conversationId)) {
+            switchDialog.openFor(id)
+            return
+        }
+        doSwitch(id)
+    }
+    // Stops the answer first and switches once it has ended, so its last words are saved in its
+    // own conversation before the list shows another one.
+    property var pendingSwitch: null
+    function doSwitch(id) {
+        if (Chat.generating) {
+            pendingSwitch = id
+            Chat.stop()
+            return
+        }
+        if (id === 0) Chat.newConversation()
+        else Chat.openConversation(id)
+        sidebar.pageRequested("chat")
+    }
+    Connections {
+        target: Chat
+        function onGeneratingChanged() {
+            if (Chat.generating || sidebar.pendingSwitch === null) return
+            const id = sidebar.pendingSwitch
+            sidebar.pendingSwitch = null
+            sidebar.doSwitch(id)
+        }
+    }
+
     ColumnLayout {
         anchors.fill: parent
         anchors.margins: 10
@@ -44,7 +76,7 @@ Rectangle {
             Layout.fillWidth: true
             text: qsTr("New chat")
             icon.name: "document-new"
-            onClicked: { Chat.newConversation(); sidebar.pageRequested("chat") }
+            onClicked: sidebar.switchTo(0)
             ToolTip.visible: hovered
             ToolTip.text: qsTr("Ctrl+N")
             ToolTip.delay: 600
@@ -93,7 +125,7 @@ Rectangle {
                 required property string snippet
                 width: ListView.view.width
                 highlighted: conversationId === Chat.conversationId
-                onClicked: { Chat.openConversation(conversationId); sidebar.pageRequested("chat") }
+                onClicked: sidebar.switchTo(conversationId)
                 background: Rectangle {
                     radius: Theme.radius
                     color: row.highlighted ? Theme.selection : (row.hovered ? Theme.surfaceAlt : "transparent")
@@ -174,15 +206,21 @@ Rectangle {
 
     Dialog {
         id: renameDialog
+        objectName: "renameDialog"
         property var targetId: 0
         function openFor(id, title) { targetId = id; nameField.text = title; open(); nameField.forceActiveFocus() }
         title: qsTr("Rename conversation")
         modal: true
         anchors.centerIn: Overlay.overlay
-        standardButtons: Dialog.Ok | Dialog.Cancel
+        width: 400
+        // Our own buttons, not standardButtons: Qt 6.4 leaves those in the old language after a live switch.
+        footer: DialogButtonBox {
+            Button { text: qsTr("Rename"); highlighted: true; DialogButtonBox.buttonRole: DialogButtonBox.AcceptRole }
+            Button { text: qsTr("Cancel"); DialogButtonBox.buttonRole: DialogButtonBox.RejectRole }
+        }
         TextField {
             id: nameField
-            width: 320
+            width: renameDialog.availableWidth  // inside the dialog's padding, never past its edge
             selectByMouse: true
             onAccepted: renameDialog.accept()
         }
@@ -191,14 +229,18 @@ Rectangle {
 
     Dialog {
         id: deleteDialog
+        objectName: "deleteConversationDialog"
         property var targetId: 0
         property string targetTitle: ""
         function openFor(id, title) { targetId = id; targetTitle = title; open() }
         title: qsTr("Delete conversation?")
         modal: true
         anchors.centerIn: Overlay.overlay
-        standardButtons: Dialog.Yes | Dialog.No
         width: 420
+        footer: DialogButtonBox {
+            Button { text: qsTr("Delete"); highlighted: true; DialogButtonBox.buttonRole: DialogButtonBox.AcceptRole }
+            Button { text: qsTr("Cancel"); DialogButtonBox.buttonRole: DialogButtonBox.RejectRole }
+        }
         Label {
             width: deleteDialog.availableWidth
             wrapMode: Text.Wrap
@@ -207,18 +249,44 @@ Rectangle {
         onAccepted: Chat.deleteConversation(targetId)
     }
 
+    Dialog {
+        id: switchDialog
+        objectName: "switchConversationDialog"
+        property var targetId: 0
+        function openFor(id) { targetId = id; open() }
+        title: qsTr("Stop the answer?")
+        modal: true
+        anchors.centerIn: Overlay.overlay
+        width: 440
+        Label {
+            width: switchDialog.availableWidth
+            wrapMode: Text.Wrap
+            text: qsTr("An answer is being written in this conversation. Stop it and switch? What was written so far is kept.")
+        }
+        footer: DialogButtonBox {
+            Button { text: qsTr("Stop and switch"); highlighted: true; DialogButtonBox.buttonRole: DialogButtonBox.AcceptRole }
+            Button { text: qsTr("Keep writing"); DialogButtonBox.buttonRole: DialogButtonBox.RejectRole }
+        }
+        onAccepted: sidebar.doSwitch(targetId)
+    }
+
     FileDialog {
         id: exportDialog
+        objectName: "exportDialog"
         property var targetId: 0
         property string format: "markdown"
         function start(id, fmt) {
             targetId = id
             format = fmt
-            currentFile = "file:///" + Chat.suggestedExportName(id, fmt)
+            // In Documents (or home) with a suggested name: the dialog's name field starts filled in.
+            currentFolder = App.documentsFolder()
+            currentFile = currentFolder + "/" + Chat.suggestedExportName(id, fmt)
             open()
         }
         title: format === "json" ? qsTr("Export as JSON") : qsTr("Export as Markdown")
         fileMode: FileDialog.SaveFile
+        acceptLabel: qsTr("Save")
+        defaultSuffix: format === "json" ? "json" : "md"
         nameFilters: format === "json" ? [qsTr("JSON files (*.json)")] : [qsTr("Markdown files (*.md)")]
         onAccepted: Chat.exportConversation(targetId, selectedFile, format)
     }

@@ -26,6 +26,9 @@ QtObject {
     readonly property color accent: dark ? "#ff9a4d" : "#d4621b"
     readonly property color accentText: "#ffffff"
     readonly property color selection: dark ? "#3d3550" : "#e4dcf2"
+    // Selected text and focus frames (palette.highlight): dark enough under light text in the dark
+    // theme, light enough under dark text in the light theme (palette.highlightedText is Theme.text).
+    readonly property color highlight: dark ? "#a8551b" : "#f2b285"
     readonly property color error: dark ? "#5a2226" : "#fbe3e3"
     readonly property color errorText: dark ? "#ffd7d7" : "#7d1d1d"
     readonly property color warning: dark ? "#e0b050" : "#9a6400"

@@ -1,6 +1,7 @@
 // The Models page's library: metadata read without loading weights, split files as one model,
-// import (validate, copy with progress, or use in place), delete, the memory estimate and the
-// refusal of a model that cannot fit.
+// import (validate, copy with progress, or use in place), delete, the memory estimate (the engine's
+// placement footprint), a model whose vocabulary the engine cannot load marked "cannot be used" and
+// refused, and the refusal of a model that cannot fit in host memory (only when it runs there).
 #include <QAbstractItemModelTester>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -9,6 +10,8 @@
 #include "app/library/model_library.h"
 #include "app/settings/app_settings.h"
 #include "engine/gguf/gguf.h"
+#include "engine/model/hparams.h"
+#include "engine/model/placement.h"
 #include "tests/app/tiny_model.h"
 
 using namespace hearth::app;
@@ -33,13 +36,24 @@ private slots:
         QCOMPARE(info->architecture, QStringLiteral("llama"));
         QCOMPARE(info->quantization, QStringLiteral("F32"));
         QCOMPARE(info->contextLength, 4096);
-        QCOMPARE(info->nLayer, 2);
-        QCOMPARE(info->nKvHead, 2);
-        QCOMPARE(info->headDim, 16);
         QVERIFY(info->nParams > 100000);
         QCOMPARE(qint64(info->fileSize), QFileInfo(source_).size());
+        QVERIFY2(info->usable(), qPrintable(info->error));
         // KV cache: 2 (K,V) × layers × context × kv heads × head dim × 2 bytes (F16).
         QCOMPARE(estimateMemory(*info, 1024).kvBytes, uint64_t(2) * 2 * 1024 * 2 * 16 * 2);
+        // A context above the training context is clamped as the session clamps it.
+        QCOMPARE(estimateMemory(*info, 1 << 20).kvBytes, estimateMemory(*info, 4096).kvBytes);
+        // One estimate: the engine's placement footprint, whatever the context.
+        auto f = hearth::gguf::File::open(source_.toStdString());
+        QVERIFY(f.ok());
+        auto hp = hearth::read_hparams(**f);
+        QVERIFY(hp.ok());
+        for (int ctx : {100, 512, 2048, 4096}) {
+            const hearth::ModelFootprint fp = hearth::model_footprint(**f, *hp, ctx, hearth::GgmlType::F16, 256);
+            uint64_t total = fp.input + fp.output + fp.scratch;
+            for (uint64_t b : fp.layers) total += b;
+            QCOMPARE(estimateMemory(*info, ctx).total(), total);
+        }
         QVERIFY(!readModelFileInfo(dir_.filePath("missing.gguf")).ok());
     }
 
@@ -72,12 +86,14 @@ private slots:
         QCOMPARE(models[0].parts.size(), 2);
         QCOMPARE(models[0].nParams, uint64_t(96));
         QCOMPARE(models[0].name, QStringLiteral("Split Model"));
-        QVERIFY(models[0].error.isEmpty());
+        // Both parts are there; what is missing is a model (no hyperparameters, no vocabulary).
+        QCOMPARE(int(models[0].problem), int(ModelProblem::Architecture));
 
         QVERIFY(QFile::remove(QDir(splitDir).filePath("big-00002-of-00002.gguf")));
         models = scanModelsFolder(splitDir);
         QCOMPARE(int(models.size()), 1);
         QVERIFY2(models[0].error.contains("part 2 of 2 is missing"), qPrintable(models[0].error));
+        QCOMPARE(int(models[0].problem), int(ModelProblem::MissingPart));
     }
 
     void importCopyUseInPlaceDelete() {
@@ -130,7 +146,8 @@ private slots:
         QVERIFY(est.value("total").toDouble() > est.value("weights").toDouble());
         QVERIFY(est.value("fits").toBool());
         QVERIFY(lib.refuseReason(copied, 4096).isEmpty());
-        QVERIFY(!lib.refuseReason(dir_.filePath("downloads/notes.gguf"), 4096).isEmpty());
+        // Not in the list (a failed import is never listed): left to the engine's own check.
+        QVERIFY(lib.refuseReason(dir_.filePath("downloads/notes.gguf"), 4096).isEmpty());
 
         // Deleting a copied model removes the file.
         QVERIFY(lib.deleteModel(copied));
@@ -138,22 +155,97 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(lib.list()->count(), 0, 10000);
     }
 
-    void cannotFitIsRefused() {
-        // A model whose KV cache alone at its full context needs more than any machine has.
-        const QString path = dir_.filePath("huge/huge.gguf");
-        QDir().mkpath(dir_.filePath("huge"));
-        hearth::gguf::Writer w;
-        w.set_string("general.architecture", "llama");
-        w.set_u32("llama.context_length", 1u << 30);
-        w.set_u32("llama.block_count", 4096);
-        w.set_u32("llama.embedding_length", 65536);
-        w.set_u32("llama.attention.head_count", 64);
-        w.set_u32("llama.attention.head_count_kv", 64);
-        QVERIFY(w.write(path.toStdString()).ok());
-        AppSettings settings(dir_.filePath("huge.ini"));
+    void unknownPreTokenizerCannotBeUsed() {
+        // A BPE vocabulary (GPT-2's) whose tokenizer.ggml.pre names a pre-tokenizer nobody knows,
+        // in an otherwise good model: the engine cannot load it, so the library must say so.
+        const QString testdata = qEnvironmentVariable("HEARTH_TESTDATA");
+        const QString gpt2 = QDir(testdata).filePath("vocab/ggml-vocab-gpt-2.gguf");
+        if (!QFileInfo::exists(gpt2)) QSKIP("HEARTH_TESTDATA/vocab/ggml-vocab-gpt-2.gguf is not there");
+        const QString folder = dir_.filePath("unknown-pre");
+        QString err;
+        const QString path = test::writeUnknownPreModel(folder, "unknown-pre.gguf", gpt2, &err);
+        QVERIFY2(!path.isEmpty(), qPrintable(err));
+
+        auto info = readModelFileInfo(path);
+        QVERIFY2(info.ok(), info.message().c_str());  // its metadata is readable…
+        QVERIFY(!info->usable());                     // …but it cannot be used
+        QCOMPARE(int(info->problem), int(ModelProblem::Vocabulary));
+        QVERIFY2(info->error.contains("nobody-knows-this-one"), qPrintable(info->error));
+
+        // Scanned: listed with a plain reason and the technical text; not "fits".
+        AppSettings settings(dir_.filePath("pre.ini"));
+        settings.setModelsFolder(folder);
         ModelLibrary lib(&settings);
-        const QString why = lib.refuseReason(path, 1 << 20);
+        lib.refresh();
+        QTRY_COMPARE_WITH_TIMEOUT(lib.list()->count(), 1, 10000);
+        const QModelIndex row = lib.list()->index(0);
+        QCOMPARE(row.data(ModelFileListModel::UsableRole).toBool(), false);
+        QCOMPARE(row.data(ModelFileListModel::ProblemRole).toString(), QStringLiteral("vocabulary"));
+        QVERIFY(row.data(ModelFileListModel::ProblemTextRole).toString().contains("vocabulary"));
+        QVERIFY(row.data(ModelFileListModel::ErrorRole).toString().contains("pre-tokenizer"));
+        QVERIFY(lib.estimate(path, 2048).isEmpty());
+        // Loading it is refused from the scan's result, in words a user understands, with the details.
+        const QString why = lib.refuseReason(path, 2048, "cpu");
+        QVERIFY2(why.contains("cannot be used") && why.contains("nobody-knows-this-one"), qPrintable(why));
+
+        // Importing it is refused before anything is copied.
+        AppSettings other(dir_.filePath("pre2.ini"));
+        other.setModelsFolder(dir_.filePath("pre-models"));
+        ModelLibrary lib2(&other);
+        QSignalSpy failed(&lib2, &ModelLibrary::importFailed);
+        lib2.importPath(path, true);
+        QVERIFY(failed.wait(30000));
+        QVERIFY2(failed.last().at(0).toString().contains("vocabulary"), qPrintable(failed.last().at(0).toString()));
+        QVERIFY(failed.last().at(1).toString().contains("nobody-knows-this-one"));
+        QVERIFY(!QFile::exists(QDir(dir_.filePath("pre-models")).filePath("unknown-pre.gguf")));
+    }
+
+    void labelsTellCopiesApart() {
+        // Two copies of one model: the picker's label carries the quantization and the file name.
+        const QString folder = dir_.filePath("copies");
+        QVERIFY(!test::writeTinyModel(folder, "tiny-a.gguf").isEmpty());
+        QVERIFY(!test::writeTinyModel(folder, "tiny-b.gguf").isEmpty());
+        AppSettings settings(dir_.filePath("copies.ini"));
+        settings.setModelsFolder(folder);
+        ModelLibrary lib(&settings);
+        lib.refresh();
+        QTRY_COMPARE_WITH_TIMEOUT(lib.list()->count(), 2, 10000);
+        const QString a = lib.list()->index(0).data(ModelFileListModel::LabelRole).toString();
+        const QString b = lib.list()->index(1).data(ModelFileListModel::LabelRole).toString();
+        QVERIFY(a != b);
+        QVERIFY2(a.contains("F32") && (a.contains("tiny-a.gguf") || a.contains("tiny-b.gguf")), qPrintable(a));
+    }
+
+    void cannotFitIsRefused() {
+        // A model whose KV cache at its full context needs more than any machine has: 2 layers ×
+        // 2 (K,V) × 32 × 2 bytes = 256 bytes a token, × 2^30 tokens = 256 GiB.
+        test::TinyModelSpec spec;
+        spec.nCtxTrain = 1 << 30;
+        const QString folder = dir_.filePath("huge");
+        const QString path = test::writeTinyModel(folder, "huge.gguf", spec);
+        QVERIFY(!path.isEmpty());
+        AppSettings settings(dir_.filePath("huge.ini"));
+        settings.setModelsFolder(folder);
+        ModelLibrary lib(&settings);
+        lib.refresh();
+        QTRY_COMPARE_WITH_TIMEOUT(lib.list()->count(), 1, 10000);
+        const QString why = lib.refuseReason(path, 1 << 30, "cpu");
         QVERIFY2(why.contains("only") && why.contains("free"), qPrintable(why));
+        // On a GPU the placement sizes the layer split from the device's memory: host RAM is not checked.
+        QVERIFY(lib.refuseReason(path, 1 << 30, "vulkan:0").isEmpty());
+        QVERIFY(lib.refuseReason(path, 1 << 30, "cuda:0").isEmpty());
+    }
+
+    void devicesProbedOffTheCallingThread() {
+        AppSettings settings(dir_.filePath("dev.ini"));
+        ModelLibrary lib(&settings);
+        QCOMPARE(lib.devices().size(), 2);  // "auto" and "cpu" before the probe
+        QVERIFY(!lib.devicesProbed());
+        QSignalSpy changed(&lib, &ModelLibrary::devicesChanged);
+        lib.probeDevices();
+        QVERIFY(!lib.devicesProbed());  // returned at once; the enumeration runs on a pool thread
+        QTRY_VERIFY_WITH_TIMEOUT(lib.devicesProbed(), 60000);
+        QCOMPARE(lib.devices(), lib.computeDevices());
     }
 };
 

@@ -1,6 +1,8 @@
 // Screenshots of the main window with a conversation (Markdown, a code block, folded reasoning),
-// in English and in Chinese, written as PNG files next to the test binary (screenshots/). Also
-// checks that every page loads without QML warnings.
+// in English and in Chinese, written as PNG files next to the test binary (screenshots/, or
+// $HEARTH_SHOTS_DIR). Also the pages issue #11 fixed: a model that cannot be used (its card and the
+// picker), the context-length warning with "Reload now", the Image page. Checks that every page
+// loads without QML warnings.
 #include <QDir>
 #include <QGuiApplication>
 #include <QQmlApplicationEngine>
@@ -11,6 +13,7 @@
 #include "app/controllers/app_context.h"
 #include "app/controllers/chat_controller.h"
 #include "app/settings/app_settings.h"
+#include "tests/app/quick_find.h"
 #include "tests/app/tiny_model.h"
 
 using namespace hearth::app;
@@ -45,7 +48,7 @@ private:
     QString shoot(const QString& name) {
         QTest::qWait(400);  // let layouts and text settle
         const QImage img = window_->grabWindow();
-        const QString outDir = QStringLiteral(HEARTH_TEST_OUTPUT_DIR "/screenshots");
+        const QString outDir = qEnvironmentVariable("HEARTH_SHOTS_DIR", QStringLiteral(HEARTH_TEST_OUTPUT_DIR "/screenshots"));
         QDir().mkpath(outDir);
         const QString path = QDir(outDir).filePath(name);
         if (img.isNull() || !img.save(path)) return {};
@@ -71,6 +74,10 @@ private slots:
         model_ = test::writeTinyModel(dir_.filePath("models"), "qwen2.5-0.5b-instruct-test.gguf", spec, &err);
         QVERIFY2(!model_.isEmpty(), qPrintable(err));
         context_->settings()->setDefaultModel(model_);
+        // A model the engine cannot use, for its card and the picker (needs the shared test data).
+        const QString gpt2 = QDir(qEnvironmentVariable("HEARTH_TESTDATA")).filePath("vocab/ggml-vocab-gpt-2.gguf");
+        if (QFileInfo::exists(gpt2))
+            QVERIFY2(!test::writeUnknownPreModel(dir_.filePath("models"), "unknown-pre.gguf", gpt2, &err).isEmpty(), qPrintable(err));
 
         english_ = addConversation(
             "You are a concise assistant.",
@@ -134,6 +141,42 @@ private slots:
         window_->setProperty("page", QStringLiteral("models"));
         context_->settings()->setTheme("light");
         QVERIFY(!shoot(QStringLiteral("hearth_en_models.png")).isEmpty());
+        context_->settings()->setContextLength(2048);
+        context_->chat()->loadModel(model_);
+        QTRY_VERIFY_WITH_TIMEOUT(context_->chat()->modelState() == QLatin1String("ready") &&
+                                     context_->chat()->stats().value("nCtx").toInt() == 2048, 30000);
+        context_->settings()->setContextLength(8192);
+        // The fixed pages, in both themes and in Chinese.
+        for (const char* lang : {"en", "zh_CN"}) {
+            context_->settings()->setLanguage(QString::fromLatin1(lang));
+            for (const char* theme : {"light", "dark"}) {
+                if (QByteArray(lang) == "zh_CN" && QByteArray(theme) == "dark") continue;
+                context_->settings()->setTheme(QString::fromLatin1(theme));
+                const QString suffix = QStringLiteral("%1_%2").arg(QString::fromLatin1(lang), QString::fromLatin1(theme));
+                window_->setProperty("page", QStringLiteral("models"));
+                QTest::qWait(100);
+                // The unusable model's card with its details open.
+                const QString details = QByteArray(lang) == "en" ? QStringLiteral("Details") : QStringLiteral("详细信息");
+                if (QQuickItem* b = test::findVisibleButton(window_->contentItem(), details))
+                    QTest::mouseClick(window_, Qt::LeftButton, {}, b->mapToScene(QPointF(b->width() / 2, b->height() / 2)).toPoint());
+                QVERIFY(!shoot(QStringLiteral("models_unusable_%1.png").arg(suffix)).isEmpty());
+                // The chat's model picker, open.
+                window_->setProperty("page", QStringLiteral("chat"));
+                QQuickItem* picker = test::findVisibleItem(window_->contentItem(), QStringLiteral("modelBox"));
+                QVERIFY(picker);
+                QObject* popup = picker->property("popup").value<QObject*>();
+                QVERIFY(popup && QMetaObject::invokeMethod(popup, "open"));
+                QVERIFY(!shoot(QStringLiteral("picker_%1.png").arg(suffix)).isEmpty());
+                QVERIFY(QMetaObject::invokeMethod(popup, "close"));
+                // Settings: above the trained context, and a context that differs from the loaded one.
+                window_->setProperty("page", QStringLiteral("settings"));
+                QVERIFY(!shoot(QStringLiteral("settings_context_%1.png").arg(suffix)).isEmpty());
+                window_->setProperty("page", QStringLiteral("image"));
+                QVERIFY(!shoot(QStringLiteral("image_%1.png").arg(suffix)).isEmpty());
+            }
+        }
+        context_->settings()->setLanguage("en");
+
         QStringList qmlWarnings;
         for (const QString& w : g_warnings)
             if (w.contains(QLatin1String("qrc:/qml/"))) qmlWarnings << w;

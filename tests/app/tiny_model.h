@@ -6,6 +6,9 @@
 #include <QDir>
 #include <QString>
 
+#include <QFile>
+
+#include "engine/gguf/gguf.h"
 #include "engine/model/random_model.h"
 
 namespace hearth::app::test {
@@ -53,6 +56,34 @@ inline QString writeTinyModel(const QString& dir, const QString& file, const Tin
         if (error) *error = QString::fromStdString(st.message());
         return {};
     }
+    return path;
+}
+
+// A model the engine cannot use: GPT-2's BPE vocabulary (from `gpt2VocabGguf`, e.g.
+// HEARTH_TESTDATA/vocab/ggml-vocab-gpt-2.gguf) with a tokenizer.ggml.pre nobody knows, in an
+// otherwise good random model. Returns its path, or an empty string (and a message in *error).
+inline QString writeUnknownPreModel(const QString& dir, const QString& file, const QString& gpt2VocabGguf,
+                                    QString* error = nullptr) {
+    auto fail = [&](const std::string& m) {
+        if (error) *error = QString::fromStdString(m);
+        return QString();
+    };
+    auto vocab = gguf::File::open(gpt2VocabGguf.toStdString());
+    if (!vocab.ok()) return fail(vocab.message());
+    gguf::Writer w;
+    w.copy_metadata_from(**vocab);
+    w.set_string("tokenizer.ggml.pre", "nobody-knows-this-one");
+    QDir().mkpath(dir);
+    const QString badVocab = QDir(dir).filePath(file + QStringLiteral(".vocab.tmp"));
+    Status st = w.write(badVocab.toStdString());
+    if (!st.ok()) return fail(st.message());
+    RandomModelShape shape;
+    shape.name = "Unknown Pre";
+    shape.vocab_from = badVocab.toStdString();
+    const QString path = QDir(dir).filePath(file);
+    st = write_random_llama_model(path.toStdString(), shape, GgmlType::F32, 7);
+    QFile::remove(badVocab);
+    if (!st.ok()) return fail(st.message());
     return path;
 }
 
