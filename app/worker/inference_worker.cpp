@@ -71,8 +71,11 @@ void raiseTo(std::atomic<quint64>& upTo, quint64 id) {
 }  // namespace
 
 void InferenceWorker::requestStop(quint64 requestId) {
+    // Held for a few instructions on either side: a late Stop for an earlier request must not
+    // set the flag the engine watches for a newer one.
+    std::lock_guard<std::mutex> lock(stopMutex_);
     raiseTo(stopUpTo_, requestId);
-    cancelGenerate_.store(true);
+    if (requestId >= running_) cancelGenerate_.store(true);
 }
 
 void InferenceWorker::requestCancelLoad(quint64 loadId) { raiseTo(cancelLoadUpTo_, loadId); }
@@ -140,10 +143,16 @@ void InferenceWorker::load(const LoadRequest& req) {
 }
 
 void InferenceWorker::generate(const GenerateRequest& req) {
-    // Order matters: clear the flag first, then look at stopUpTo_, so a stop that arrives at any
-    // moment after the request was queued is seen either here or by the engine.
-    cancelGenerate_.store(false);
-    if (stopUpTo_.load() >= req.id) {
+    // A stop that arrives at any moment after the request was queued is seen either here or, through
+    // the flag, by the engine.
+    bool stoppedInQueue = false;
+    {
+        std::lock_guard<std::mutex> lock(stopMutex_);
+        running_ = req.id;
+        cancelGenerate_.store(false);
+        stoppedInQueue = stopUpTo_.load() >= req.id;
+    }
+    if (stoppedInQueue) {
         emit finished(req.id, QVariantMap{{"stopReason", "cancelled"}, {"generated", 0}});
         return;
     }

@@ -19,6 +19,7 @@
 #include <QVariantMap>
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "app/chat/sampling_presets.h"
@@ -87,8 +88,10 @@ signals:
 private:
     std::unique_ptr<hearth::Session> session_;
     QString path_;
-    std::atomic<bool> cancelGenerate_{false};
+    std::mutex stopMutex_;                    // orders requestStop() against a request's start
+    std::atomic<bool> cancelGenerate_{false}; // the running request's Stop, watched inside evaluation
     std::atomic<quint64> stopUpTo_{0};
+    quint64 running_ = 0;                     // the request generate() runs (or last ran); under stopMutex_
     std::atomic<quint64> cancelLoadUpTo_{0};
 };
 

@@ -302,6 +302,46 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(done, 30000);
     }
 
+    // stop(id) is for that request and earlier ones: a Stop that comes late for an earlier answer
+    // leaves the one now running alone.
+    void lateStopForAnEarlierAnswerIsIgnored() {
+        makeController("late-stop.db");
+        chat_->useModel(slowModel_);
+        QVERIFY(waitLoaded());
+        QObject scope;
+        QString reason;
+        bool gotPiece = false;
+        connect(chat_->worker(), &InferenceWorker::piece, &scope, [&](quint64 id, const QString&) { gotPiece |= id == 2000002; });
+        connect(chat_->worker(), &InferenceWorker::finished, &scope, [&](quint64 id, const QVariantMap& stats) {
+            if (id == 2000002) reason = stats.value("stopReason").toString();
+        });
+        GenerateRequest req;
+        req.id = 2000002;  // beyond the controller's ids
+        req.modelPath = slowModel_;
+        req.sampling.temperature = 0;
+        req.sampling.maxNewTokens = 1500;  // seconds on a loaded machine: the Stop lands while it runs
+        req.messages.push_back({0, QStringLiteral("user"), QStringLiteral("Tell me a story")});
+        QMetaObject::invokeMethod(chat_->worker(), [w = chat_->worker(), req] { w->generate(req); }, Qt::QueuedConnection);
+        QTRY_VERIFY_WITH_TIMEOUT(gotPiece, 30000);
+        chat_->worker()->requestStop(2000001);
+        QTRY_VERIFY_WITH_TIMEOUT(!reason.isEmpty(), 60000);
+        QVERIFY2(reason != QLatin1String("cancelled"), qPrintable(reason));
+        // Its own Stop still works on the next request.
+        reason.clear();
+        gotPiece = false;
+        req.id = 2000003;
+        connect(chat_->worker(), &InferenceWorker::piece, &scope, [&](quint64 id, const QString&) { gotPiece |= id == 2000003; });
+        connect(chat_->worker(), &InferenceWorker::finished, &scope, [&](quint64 id, const QVariantMap& stats) {
+            if (id == 2000003) reason = stats.value("stopReason").toString();
+        });
+        req.sampling.maxNewTokens = -1;
+        QMetaObject::invokeMethod(chat_->worker(), [w = chat_->worker(), req] { w->generate(req); }, Qt::QueuedConnection);
+        QTRY_VERIFY_WITH_TIMEOUT(gotPiece, 30000);
+        chat_->worker()->requestStop(2000003);
+        QTRY_VERIFY_WITH_TIMEOUT(!reason.isEmpty(), 30000);
+        QCOMPARE(reason, QStringLiteral("cancelled"));
+    }
+
     void corruptFileIsAnError() {
         makeController("corrupt.db");
         // A truncated copy of a good model, and a file of garbage.
