@@ -132,14 +132,14 @@ void InferenceWorker::load(const LoadRequest& req) {
     qCInfo(lcWorker) << "loaded" << qs(mi.name) << qs(mi.architecture) << qs(mi.file_type) << "in" << seconds << "s on"
                      << qs(mi.backend_description);
     emit loaded(req.id, QVariantMap{{"path", req.path},
-                            {"name", qs(mi.name)},
-                            {"architecture", qs(mi.architecture)},
-                            {"quantization", qs(mi.file_type)},
-                            {"nCtx", session_->n_ctx()},
-                            {"nCtxTrain", mi.n_ctx_train},
-                            {"think", mi.template_has_think},
-                            {"backend", qs(mi.backend_description)},
-                            {"seconds", seconds}});
+                                    {"name", qs(mi.name)},
+                                    {"architecture", qs(mi.architecture)},
+                                    {"quantization", qs(mi.file_type)},
+                                    {"nCtx", session_->n_ctx()},
+                                    {"nCtxTrain", mi.n_ctx_train},
+                                    {"think", mi.template_has_think},
+                                    {"backend", qs(mi.backend_description)},
+                                    {"seconds", seconds}});
 }
 
 void InferenceWorker::generate(const GenerateRequest& req) {
