@@ -684,6 +684,10 @@
         <source>The model&apos;s chat template failed: %1</source>
         <translation>模型的对话模板出错：%1</translation>
     </message>
+    <message>
+        <source>This answer was asked of %1, but %2 is loaded now. Press Regenerate to answer with the loaded model.</source>
+        <translation>这个回答原本要由 %1 生成，但现在加载的是 %2。请点击“重新生成”，用已加载的模型回答。</translation>
+    </message>
 </context>
 <context>
     <name>hearth::app::ModelLibrary</name>

@@ -223,10 +223,13 @@ int run_bench(const std::vector<std::string>& argv) {
     };
     // Each run also records the share of `threads` cores it got (process CPU time / (wall x threads)).
     std::vector<double> pp_share, tg_share;
+    // Evaluated as the app evaluates, with a Stop flag (never set here) that the ops watch.
+    const std::atomic<bool> stop{false};
+    bool stopped = false;
     auto run_pp = [&]() -> Result<double> {
         const auto t0 = Clock::now();
         const double c0 = process_cpu_seconds();
-        HEARTH_RETURN_IF_ERROR((*ctx)->eval(prompt.data(), n_prompt, 0, 1, &logits));
+        HEARTH_RETURN_IF_ERROR((*ctx)->eval(prompt.data(), n_prompt, 0, 1, &logits, &stop, &stopped));
         const double wall = seconds_since(t0);
         pp_share.push_back((process_cpu_seconds() - c0) / (wall * threads));
         return wall;
@@ -236,7 +239,7 @@ int run_bench(const std::vector<std::string>& argv) {
         const double c0 = process_cpu_seconds();
         // As generation runs: logits stay on the backend, the greedy pick crosses as one token id.
         for (int i = 0; i < n_gen; ++i) {
-            HEARTH_RETURN_IF_ERROR((*ctx)->eval(&gen[size_t(i)], 1, i, 1, nullptr));
+            HEARTH_RETURN_IF_ERROR((*ctx)->eval(&gen[size_t(i)], 1, i, 1, nullptr, &stop, &stopped));
             auto id = (*ctx)->sample_last(1, 0.0f, 0.0);
             if (!id.ok()) return id.status();
         }

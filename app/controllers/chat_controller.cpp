@@ -25,7 +25,8 @@ ChatController::ChatController(ChatStore* store, AppSettings* settings, ModelLib
     worker_ = new InferenceWorker;
     worker_->moveToThread(&thread_);
     thread_.setObjectName(QStringLiteral("inference"));
-    connect(worker_, &InferenceWorker::loadProgress, this, [this](double f) {
+    connect(worker_, &InferenceWorker::loadProgress, this, [this](quint64 loadId, double f) {
+        if (loadId != currentLoad_) return;
         loadProgress_ = f;
         emit loadProgressChanged();
     });
@@ -44,7 +45,7 @@ ChatController::~ChatController() {
         worker_->requestStop(currentRequest_);
         saveStreaming(true);
     }
-    worker_->requestCancelLoad();
+    worker_->requestCancelLoad(nextLoad_ - 1);
     thread_.quit();
     thread_.wait();
     delete worker_;  // its thread has ended: deleting it here is safe
@@ -249,11 +250,17 @@ void ChatController::loadModel(const QString& path) {
             return;
         }
     }
+    // A newer load cancels every earlier one, queued or in flight; their outcomes are ignored.
+    worker_->requestCancelLoad(nextLoad_ - 1);
+    // The worker frees the loaded model when the load starts: it is not "loaded" any more.
+    forgetLoadedModel();
     loadingPath_ = path;
     loadProgress_ = 0;
     emit loadProgressChanged();
     setModelState(QStringLiteral("loading"));
     LoadRequest req;
+    req.id = nextLoad_++;
+    currentLoad_ = req.id;
     req.path = path;
     req.nCtx = settings_->contextLength();
     req.threads = settings_->threads();
@@ -294,20 +301,40 @@ void ChatController::resetConversationStats() {
 }
 
 void ChatController::cancelLoad() {
-    worker_->requestCancelLoad();
+    if (!currentLoad_) return;
+    // The cancel is tied to this load: it holds even if the load has not started yet. The worker
+    // ends up with no model; the UI says so at once.
+    worker_->requestCancelLoad(currentLoad_);
+    currentLoad_ = 0;
     generateAfterLoad_ = false;
+    forgetLoadedModel();
+    setModelState(QStringLiteral("none"));
 }
 
 void ChatController::unloadModel() {
     if (currentRequest_) stop();
+    worker_->requestCancelLoad(nextLoad_ - 1);
+    currentLoad_ = 0;
+    generateAfterLoad_ = false;
     QMetaObject::invokeMethod(worker_, [w = worker_] { w->unload(); }, Qt::QueuedConnection);
-    loadedPath_.clear();
-    loadedName_.clear();
-    backend_.clear();
+    forgetLoadedModel();
     setModelState(QStringLiteral("none"));
 }
 
-void ChatController::onLoaded(const QVariantMap& info) {
+void ChatController::forgetLoadedModel() {
+    loadedPath_.clear();
+    loadedName_.clear();
+    backend_.clear();
+}
+
+void ChatController::onLoaded(quint64 loadId, const QVariantMap& info) {
+    if (loadId != currentLoad_) {
+        // A load that was cancelled but finished first. When nothing newer is on its way, free the
+        // model it left behind (a newer load frees it anyway).
+        if (!currentLoad_) QMetaObject::invokeMethod(worker_, [w = worker_] { w->unload(); }, Qt::QueuedConnection);
+        return;
+    }
+    currentLoad_ = 0;
     loadedPath_ = info.value("path").toString();
     loadedName_ = info.value("name").toString();
     backend_ = info.value("backend").toString();
@@ -322,12 +349,13 @@ void ChatController::onLoaded(const QVariantMap& info) {
     }
 }
 
-void ChatController::onLoadFailed(const QString& path, const QString& message) {
+void ChatController::onLoadFailed(quint64 loadId, const QString& path, const QString& message, bool cancelled) {
+    if (loadId != currentLoad_) return;  // superseded by a newer load, or cancelled here already
+    currentLoad_ = 0;
     generateAfterLoad_ = false;
-    loadedPath_.clear();
-    loadedName_.clear();
+    forgetLoadedModel();
     setModelState(QStringLiteral("none"));
-    showError(tr("Could not load %1: %2").arg(QFileInfo(path).fileName(), message));
+    if (!cancelled) showError(tr("Could not load %1: %2").arg(QFileInfo(path).fileName(), message));
 }
 
 // ---- generation -----------------------------------------------------------------------------------
@@ -367,6 +395,7 @@ void ChatController::startGeneration() {
     if (!conv_.id || messages_.count() == 0) return;
     GenerateRequest req;
     req.id = nextRequest_++;
+    req.modelPath = loadedPath_;  // the worker refuses the request if another model is loaded by then
     req.systemPrompt = conv_.systemPrompt;
     for (const MessageRecord& m : messages_.records()) {
         if (m.role == QLatin1String("system")) continue;
@@ -378,7 +407,7 @@ void ChatController::startGeneration() {
     currentGenSettings_ = req.sampling.toJson();
     currentGenSettings_.insert("think", req.think);
 
-    auto a = store_->addMessage(conv_.id, QStringLiteral("assistant"), QString(), loadedPath_, currentGenSettings_);
+    auto a = store_->addMessage(conv_.id, QStringLiteral("assistant"), QString(), req.modelPath, currentGenSettings_);
     if (!a.ok()) return showError(QString::fromStdString(a.message()));
     streamingMessageId_ = a->id;
     savedChars_ = 0;

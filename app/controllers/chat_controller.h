@@ -120,8 +120,9 @@ private:
     void finishRequest();
     void touchConversationList();
     void resetConversationStats();
-    void onLoaded(const QVariantMap& info);
-    void onLoadFailed(const QString& path, const QString& message);
+    void onLoaded(quint64 loadId, const QVariantMap& info);
+    void onLoadFailed(quint64 loadId, const QString& path, const QString& message, bool cancelled);
+    void forgetLoadedModel();
     void onWindow(quint64 requestId, qint64 firstMessageId, int promptTokens, int nCtx);
     void onPiece(quint64 requestId, const QString& text);
     void onFinished(quint64 requestId, const QVariantMap& stats);
@@ -145,6 +146,9 @@ private:
     bool loadedThink_ = false;
     bool generateAfterLoad_ = false;
     bool reloadAfterAnswer_ = false;
+    // Load requests: only the latest one's outcome counts (an older one was cancelled by it).
+    quint64 nextLoad_ = 1;
+    quint64 currentLoad_ = 0;  // the load whose outcome is awaited; 0: none
 
     quint64 nextRequest_ = 1;
     quint64 currentRequest_ = 0;

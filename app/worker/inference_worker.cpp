@@ -61,14 +61,24 @@ SamplingParams toEngine(const SamplingValues& v) {
 InferenceWorker::InferenceWorker() = default;
 InferenceWorker::~InferenceWorker() = default;
 
-void InferenceWorker::requestStop(quint64 requestId) {
-    quint64 cur = stopUpTo_.load();
-    while (cur < requestId && !stopUpTo_.compare_exchange_weak(cur, requestId)) {
+namespace {
+// Raises `upTo` to at least `id` (ids only grow, so a late smaller one changes nothing).
+void raiseTo(std::atomic<quint64>& upTo, quint64 id) {
+    quint64 cur = upTo.load();
+    while (cur < id && !upTo.compare_exchange_weak(cur, id)) {
     }
-    cancelGenerate_.store(true);
+}
+}  // namespace
+
+void InferenceWorker::requestStop(quint64 requestId) {
+    // Held for a few instructions on either side: a late Stop for an earlier request must not
+    // set the flag the engine watches for a newer one.
+    std::lock_guard<std::mutex> lock(stopMutex_);
+    raiseTo(stopUpTo_, requestId);
+    if (requestId >= running_) cancelGenerate_.store(true);
 }
 
-void InferenceWorker::requestCancelLoad() { cancelLoad_.store(true); }
+void InferenceWorker::requestCancelLoad(quint64 loadId) { raiseTo(cancelLoadUpTo_, loadId); }
 
 void InferenceWorker::unload() {
     session_.reset();
@@ -77,10 +87,14 @@ void InferenceWorker::unload() {
 }
 
 void InferenceWorker::load(const LoadRequest& req) {
-    cancelLoad_.store(false);
     session_.reset();  // free the old model before mapping the new one
     path_.clear();
-    emit loadStarted(req.path);
+    auto cancelled = [&] { return cancelLoadUpTo_.load() >= req.id; };
+    if (cancelled()) {  // cancelled while it waited in the queue
+        emit loadFailed(req.id, req.path, tr("Loading was cancelled."), true);
+        return;
+    }
+    emit loadStarted(req.id, req.path);
     qCInfo(lcWorker) << "loading" << QFileInfo(req.path).fileName() << "n_ctx" << req.nCtx << "device" << req.device;
     QElapsedTimer timer;
     timer.start();
@@ -99,14 +113,16 @@ void InferenceWorker::load(const LoadRequest& req) {
     auto session = Session::open(opt, [&](float fraction) {
         if (sinceReport.elapsed() >= 50 || fraction >= 1.0f) {  // ≤ 20 progress updates a second
             sinceReport.restart();
-            emit loadProgress(double(fraction));
+            emit loadProgress(req.id, double(fraction));
         }
-        return !cancelLoad_.load();
+        return !cancelled();
     });
-    if (!session.ok()) {
-        const QString msg = cancelLoad_.load() ? tr("Loading was cancelled.") : qs(session.message());
+    // A cancel that came after the last progress call still counts: the controller has moved on.
+    if (!session.ok() || cancelled()) {
+        const bool wasCancelled = cancelled();
+        const QString msg = wasCancelled ? tr("Loading was cancelled.") : qs(session.message());
         qCWarning(lcWorker) << "load failed:" << msg;
-        emit loadFailed(req.path, msg);
+        emit loadFailed(req.id, req.path, msg, wasCancelled);
         return;
     }
     session_ = std::move(*session);
@@ -115,27 +131,41 @@ void InferenceWorker::load(const LoadRequest& req) {
     const double seconds = double(timer.elapsed()) / 1000.0;
     qCInfo(lcWorker) << "loaded" << qs(mi.name) << qs(mi.architecture) << qs(mi.file_type) << "in" << seconds << "s on"
                      << qs(mi.backend_description);
-    emit loaded(QVariantMap{{"path", req.path},
-                            {"name", qs(mi.name)},
-                            {"architecture", qs(mi.architecture)},
-                            {"quantization", qs(mi.file_type)},
-                            {"nCtx", session_->n_ctx()},
-                            {"nCtxTrain", mi.n_ctx_train},
-                            {"think", mi.template_has_think},
-                            {"backend", qs(mi.backend_description)},
-                            {"seconds", seconds}});
+    emit loaded(req.id, QVariantMap{{"path", req.path},
+                                    {"name", qs(mi.name)},
+                                    {"architecture", qs(mi.architecture)},
+                                    {"quantization", qs(mi.file_type)},
+                                    {"nCtx", session_->n_ctx()},
+                                    {"nCtxTrain", mi.n_ctx_train},
+                                    {"think", mi.template_has_think},
+                                    {"backend", qs(mi.backend_description)},
+                                    {"seconds", seconds}});
 }
 
 void InferenceWorker::generate(const GenerateRequest& req) {
-    // Order matters: clear the flag first, then look at stopUpTo_, so a stop that arrives at any
-    // moment after the request was queued is seen either here or by the engine.
-    cancelGenerate_.store(false);
-    if (stopUpTo_.load() >= req.id) {
+    // A stop that arrives at any moment after the request was queued is seen either here or, through
+    // the flag, by the engine.
+    bool stoppedInQueue = false;
+    {
+        std::lock_guard<std::mutex> lock(stopMutex_);
+        running_ = req.id;
+        cancelGenerate_.store(false);
+        stoppedInQueue = stopUpTo_.load() >= req.id;
+    }
+    if (stoppedInQueue) {
         emit finished(req.id, QVariantMap{{"stopReason", "cancelled"}, {"generated", 0}});
         return;
     }
     if (!session_) {
         emit failed(req.id, tr("No model is loaded. Choose one on the Models page."));
+        return;
+    }
+    if (req.modelPath != path_) {
+        // Another model was loaded after this answer was asked for: answering with it would store
+        // its text under the wrong model's name.
+        emit failed(req.id, tr("This answer was asked of %1, but %2 is loaded now. Press Regenerate to answer with the "
+                               "loaded model.")
+                                .arg(QFileInfo(req.modelPath).fileName(), QFileInfo(path_).fileName()));
         return;
     }
     if (req.messages.empty() || req.messages.back().role != QLatin1String("user")) {
@@ -265,7 +295,8 @@ void InferenceWorker::generate(const GenerateRequest& req) {
     qCInfo(lcWorker) << "generated" << g.n_generated << "tokens at" << g.gen_tps << "tok/s; prompt" << g.n_prompt << "("
                      << g.n_reused << "reused," << g.n_shifted_out << "shifted out) at" << g.prompt_tps
                      << "tok/s; stop:" << qs(g.stop_reason);
-    emit finished(req.id, QVariantMap{{"promptTokens", g.n_prompt},
+    emit finished(req.id, QVariantMap{{"model", path_},
+                                      {"promptTokens", g.n_prompt},
                                       {"reusedTokens", g.n_reused},
                                       {"shiftedOut", g.n_shifted_out},
                                       {"generated", g.n_generated},

@@ -3,6 +3,12 @@
 // queued signals; stop and cancel are atomic flags it may set directly. Nothing here ever blocks
 // the main thread: a 30-second prompt evaluation happens entirely on the worker's thread.
 //
+// Requests carry increasing ids, and stop/cancel name the id they are for (and all earlier ones),
+// so a Stop or Cancel that arrives while its request still waits in the queue is not lost, and a
+// newer request never inherits an older one's cancel. The Stop reaches into the engine's
+// evaluation (Session::generate's cancel flag), so it takes effect within tens of milliseconds
+// even in the middle of a long prompt.
+//
 // Streaming: text pieces are coalesced and emitted at most every `kPieceIntervalMs` (about 30 per
 // second), so a fast model cannot flood the UI with a repaint per token.
 #pragma once
@@ -13,6 +19,7 @@
 #include <QVariantMap>
 #include <atomic>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "app/chat/sampling_presets.h"
@@ -24,6 +31,7 @@ class Session;
 namespace hearth::app {
 
 struct LoadRequest {
+    quint64 id = 0;         // increasing from 1; requestCancelLoad(id) cancels this load and earlier ones
     QString path;
     int nCtx = 4096;
     int threads = 0;        // 0: the engine's choice
@@ -38,7 +46,8 @@ struct TurnMessage {
 };
 
 struct GenerateRequest {
-    quint64 id = 0;         // increasing; stop(id) cancels this request and earlier ones
+    quint64 id = 0;         // increasing from 1; stop(id) cancels this request and earlier ones
+    QString modelPath;      // the model the answer is for: refused (failed) when another one is loaded
     QString systemPrompt;
     std::vector<TurnMessage> messages;  // the last one is answered
     SamplingValues sampling;
@@ -55,31 +64,35 @@ public:
 
     // Thread-safe, called directly from the main thread.
     void requestStop(quint64 requestId);
-    void requestCancelLoad();
+    void requestCancelLoad(quint64 loadId);  // this load and every earlier one
 
     // Run on the worker's thread (queue them with QMetaObject::invokeMethod).
+    // A load replaces the loaded model even when it fails or is cancelled: afterwards the requested
+    // model is loaded, or none is.
     void load(const LoadRequest& req);
     void unload();
     void generate(const GenerateRequest& req);
 
 signals:
-    void loadStarted(const QString& path);
-    void loadProgress(double fraction);
-    void loaded(const QVariantMap& info);   // name, architecture, nCtx, think, backend, path, seconds
-    void loadFailed(const QString& path, const QString& message);
+    void loadStarted(quint64 loadId, const QString& path);
+    void loadProgress(quint64 loadId, double fraction);
+    void loaded(quint64 loadId, const QVariantMap& info);   // name, architecture, nCtx, think, backend, path, seconds
+    void loadFailed(quint64 loadId, const QString& path, const QString& message, bool cancelled);
     void unloaded();
     // The window chosen for a request: messages before firstMessageId are out of the context.
     void windowChosen(quint64 requestId, qint64 firstMessageId, int promptTokens, int nCtx);
     void piece(quint64 requestId, const QString& text);
-    void finished(quint64 requestId, const QVariantMap& stats);
+    void finished(quint64 requestId, const QVariantMap& stats);  // stats include "model": the path that answered
     void failed(quint64 requestId, const QString& message);
 
 private:
     std::unique_ptr<hearth::Session> session_;
     QString path_;
-    std::atomic<bool> cancelGenerate_{false};
+    std::mutex stopMutex_;                    // orders requestStop() against a request's start
+    std::atomic<bool> cancelGenerate_{false}; // the running request's Stop, watched inside evaluation
     std::atomic<quint64> stopUpTo_{0};
-    std::atomic<bool> cancelLoad_{false};
+    quint64 running_ = 0;                     // the request generate() runs (or last ran); under stopMutex_
+    std::atomic<quint64> cancelLoadUpTo_{0};
 };
 
 }  // namespace hearth::app

@@ -28,6 +28,7 @@
 //   in the stored key and must not be applied twice).
 #pragma once
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -158,6 +159,13 @@ public:
     // the logits and runs sample_top_k_row() on the host (right for host backends); device backends
     // override it. Returns an error only for bad arguments or a failed transfer.
     virtual Status sample_top_k(const Tensor& logits, int k, float temperature, const std::vector<double>& u, const Tensor& out);
+
+    // A Stop for the ops that follow (null: none). Once *flag is true, an op may end early and leave
+    // its outputs unspecified; the caller, which owns the flag and watches it too, discards what the
+    // evaluation computed. Host backends check it between work items inside matmul and attention
+    // (a 256-token batch of an 8B model's FFN matmul takes seconds on a CPU); device backends ignore
+    // it: their ops are queued, and the caller stops queuing them.
+    virtual void set_cancel(const std::atomic<bool>* flag) { (void)flag; }
 
     // Device memory this backend could still allocate, in bytes (layer split sizes itself from it).
     // Host backends report the machine's available memory.

@@ -98,7 +98,9 @@ Status ModelContext::alloc_logits(int rows) {
     return {};
 }
 
-Status ModelContext::eval(const int32_t* tokens, int n, int pos0, int n_out, std::vector<float>* logits) {
+Status ModelContext::eval(const int32_t* tokens, int n, int pos0, int n_out, std::vector<float>* logits,
+                          const std::atomic<bool>* cancel, bool* cancelled) {
+    if (cancelled) *cancelled = false;
     if (n <= 0) return make_error("nothing to evaluate");
     if (pos0 < 0 || int64_t(pos0) + n > n_ctx_)
         return make_error("positions " + std::to_string(pos0) + ".." + std::to_string(int64_t(pos0) + n - 1) +
@@ -110,6 +112,19 @@ Status ModelContext::eval(const int32_t* tokens, int n, int pos0, int n_out, std
                               std::to_string(n_vocab() - 1) + ")");
     if (logits) logits->assign(size_t(n_out) * size_t(n_vocab()), 0.0f);
     last_logit_row_ = -1;
+    // The Stop reaches the backends' long ops for this call only (a later call without one must
+    // not see an old flag).
+    struct CancelScope {
+        ModelContext& c;
+        CancelScope(ModelContext& ctx, const std::atomic<bool>* f) : c(ctx) {
+            c.cancel_ = f;
+            for (Stage& s : c.stages_) s.be->set_cancel(f);
+        }
+        ~CancelScope() {
+            c.cancel_ = nullptr;
+            for (Stage& s : c.stages_) s.be->set_cancel(nullptr);
+        }
+    } scope(*this, cancel);
     const int first_out_global = n - n_out;  // index (in tokens) of the first row wanted
     for (int start = 0; start < n; start += n_batch_) {
         const int nb = std::min(n_batch_, n - start);
@@ -121,6 +136,11 @@ Status ModelContext::eval(const int32_t* tokens, int n, int pos0, int n_out, std
         const int n_rows_out = first_out < nb ? nb - first_out : 0;
         if (n_rows_out > 0) HEARTH_RETURN_IF_ERROR(alloc_logits(n_rows_out));
         HEARTH_RETURN_IF_ERROR(forward(nb, pos0 + start, n_rows_out > 0 ? first_out : nb));
+        // The flag only ever goes from false to true: if any op skipped work, this sees it.
+        if (stop()) {
+            if (cancelled) *cancelled = true;
+            return {};
+        }
         if (n_rows_out > 0) last_logit_row_ = n_rows_out - 1;
         if (n_rows_out > 0 && logits) {
             const size_t done = size_t(std::max(start - first_out_global, 0));
@@ -150,6 +170,7 @@ Status ModelContext::forward(int n, int pos0, int first_out) {
             HEARTH_RETURN_IF_ERROR(be.upload(x, handoff_.data()));
         }
         for (int li = 0; li < s.n_layers; ++li) {
+            if (stop()) return {};  // eval() reports it
             const LayerWeights& L = model_->layers()[size_t(s.first_layer + li)];
             be.rms_norm(x, L.attn_norm, h.rms_eps, xb);
             be.matmul(L.wq, xb, q, L.has_qkv_bias ? &L.bq : nullptr);
@@ -159,6 +180,7 @@ Status ModelContext::forward(int n, int pos0, int first_out) {
             be.rope(k, pos, s.rope);
             be.kv_store(*s.kv, li, k, v, pos);
             be.attention(q, *s.kv, li, pos, pos0 + n, scale, attn);
+            if (stop()) return {};  // before the FFN, the larger half of a layer
             be.matmul(L.wo, attn, xb);
             be.add(x, xb, x);
             be.rms_norm(x, L.ffn_norm, h.rms_eps, xb);
@@ -169,7 +191,7 @@ Status ModelContext::forward(int n, int pos0, int first_out) {
             be.add(x, xb, x);
         }
     }
-    if (first_out >= n) return {};
+    if (first_out >= n || stop()) return {};
     // Only the rows whose logits are wanted go through the output norm and the vocabulary matmul.
     Stage& s = stages_.back();
     const int n_out = n - first_out;

@@ -7,6 +7,7 @@
 // host memory (n × n_embd floats, once per batch).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
@@ -23,7 +24,13 @@ public:
     // Evaluates `n` tokens at positions pos0 .. pos0+n-1 (cells are positions; split into batches
     // internally) and returns the logits of the last `n_out` of them, row-major [n_out][n_vocab].
     // Token ids are checked against the vocabulary, positions against n_ctx.
-    Status eval(const int32_t* tokens, int n, int pos0, int n_out, std::vector<float>* logits);
+    //
+    // Stop: with `cancel`, the evaluation ends early once *cancel is true (checked between layers,
+    // and by host backends inside long ops: Backend::set_cancel), returning OK with *cancelled set.
+    // The logits and the cells from pos0 on are then unspecified; cells before pos0 are untouched,
+    // so a caller that trusts only what completed calls keep the cache consistent.
+    Status eval(const int32_t* tokens, int n, int pos0, int n_out, std::vector<float>* logits,
+                const std::atomic<bool>* cancel = nullptr, bool* cancelled = nullptr);
 
     // Samples one token from the logits of the last row eval() computed, on the backend
     // (Backend::sample_top_k), so only the id crosses the bus: call eval() with logits == nullptr first.
@@ -51,8 +58,9 @@ private:
     ModelContext() = default;
     Status add_stage(Backend& be, int first_layer, int n_layers, GgmlType kv_type);
     Status alloc_logits(int rows);
-    // Tokens and positions already uploaded to every stage.
+    // Tokens and positions already uploaded to every stage. Returns early (OK) once stop() is true.
     Status forward(int n, int pos0, int first_out);
+    bool stop() const { return cancel_ && cancel_->load(std::memory_order_relaxed); }
 
     const Model* model_ = nullptr;
     int n_ctx_ = 0, n_batch_ = 0, logit_rows_ = 0, last_logit_row_ = -1;
@@ -61,6 +69,7 @@ private:
     Tensor logits_;
     std::vector<int32_t> pos_host_;
     std::vector<float> handoff_;   // hidden state between stages
+    const std::atomic<bool>* cancel_ = nullptr;  // the running eval()'s Stop
 };
 
 }  // namespace hearth

@@ -25,7 +25,9 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
-constexpr int kPrefillChunk = 256;  // cancel is checked between chunks of a long prompt
+// A long prompt is evaluated in chunks: a Stop inside one (seen between ops, ModelContext::eval)
+// loses only that chunk, and the chunks before it stay cached for the next request to reuse.
+constexpr int kPrefillChunk = 256;
 
 class SessionImpl final : public Session {
 public:
@@ -129,7 +131,8 @@ Status SessionImpl::prefill(const std::vector<int32_t>& prompt, int from, bool h
     for (int start = from; start < int(prompt.size()); start += kPrefillChunk) {
         if (cancel && cancel->load()) { *cancelled = true; return {}; }
         const int n = std::min(kPrefillChunk, int(prompt.size()) - start);
-        HEARTH_RETURN_IF_ERROR(ctx_->eval(prompt.data() + start, n, start, 1, host_logits ? &logits_ : nullptr));
+        HEARTH_RETURN_IF_ERROR(ctx_->eval(prompt.data() + start, n, start, 1, host_logits ? &logits_ : nullptr, cancel, cancelled));
+        if (*cancelled) return {};  // cells from `start` on are unspecified: cached_ does not claim them
         cached_.insert(cached_.end(), prompt.begin() + start, prompt.begin() + start + n);
     }
     return {};
@@ -214,10 +217,12 @@ Result<GenerateStats> SessionImpl::generate(const std::vector<int32_t>& prompt, 
             HEARTH_RETURN_IF_ERROR(shift(n_keep, discard));
             st.n_shifted_out += discard;
         }
-        if (Status s = ctx_->eval(&tok, 1, int(cached_.size()), 1, on_device ? nullptr : &logits_); !s.ok()) {
+        bool stopped = false;
+        if (Status s = ctx_->eval(&tok, 1, int(cached_.size()), 1, on_device ? nullptr : &logits_, cancel, &stopped); !s.ok()) {
             cached_.clear();
             return s;
         }
+        if (stopped) { st.stop_reason = "cancelled"; break; }  // tok was emitted but its cell is not cached
         cached_.push_back(tok);
     }
     if (st.stop_reason != "cancelled" && st.stop_reason != "stop-string") {

@@ -93,6 +93,10 @@ public:
     // range of tokens removed (the app dropped old turns), the cache is shifted (kv_shift) instead of
     // recomputed. When generation fills n_ctx, the context shifts by itself: the first `n_keep`
     // tokens stay, half of the rest is dropped.
+    // `cancel` (set from any thread: the app's Stop) is watched inside evaluation, between ops and
+    // within long ops on the CPU, so the call returns within tens of milliseconds with stop_reason
+    // "cancelled"; a prompt stopped part-way keeps its completed 256-token chunks cached for the
+    // next call to reuse, and nothing half-written is ever reused.
     virtual Result<GenerateStats> generate(const std::vector<int32_t>& prompt, const SamplingParams& sp,
                                            const PieceFn& on_piece, const std::atomic<bool>* cancel = nullptr,
                                            int n_keep = 0) = 0;

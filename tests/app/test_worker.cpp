@@ -1,7 +1,10 @@
 // The InferenceWorker through the ChatController, on tiny random models written by the project's
 // GGUF writer: generate (streamed, saved), stop, an error on a corrupt file, the coalescing of
-// pieces (≤ ~30 UI updates a second) and the sliding context window past n_ctx.
+// pieces (≤ ~30 UI updates a second), the sliding context window past n_ctx, and load control:
+// a cancel that reaches a load still in the queue, a new load cancelling the one in flight, and
+// an answer stored under the model that wrote it.
 #include <QFile>
+#include <QSemaphore>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
@@ -12,6 +15,8 @@
 #include "engine/backend/backend.h"
 #include "engine/gguf/gguf.h"
 #include "tests/app/tiny_model.h"
+
+#include <atomic>
 
 using namespace hearth::app;
 
@@ -39,6 +44,55 @@ private:
         QTest::qWaitFor([&] { return chat_->modelState() != QLatin1String("loading"); }, ms);
         return chat_->modelState() == QLatin1String("ready");
     }
+
+    // What the worker reports about loads, recorded on this (the main) thread.
+    struct LoadLog {
+        QList<quint64> started;
+        QStringList loaded;                  // paths
+        QList<QPair<QString, bool>> failed;  // path, cancelled
+    };
+    // Connections to a test's locals use a local `scope` object as context, so they end with it.
+    void logLoads(LoadLog* log, QObject* scope) {
+        InferenceWorker* w = chat_->worker();
+        connect(w, &InferenceWorker::loadStarted, scope, [log](quint64 id, const QString&) { log->started << id; });
+        connect(w, &InferenceWorker::loaded, scope,
+                [log](quint64, const QVariantMap& info) { log->loaded << info.value("path").toString(); });
+        connect(w, &InferenceWorker::loadFailed, scope,
+                [log](quint64, const QString& path, const QString&, bool cancelled) { log->failed.append({path, cancelled}); });
+    }
+    // Every model the controller calls loaded, in order.
+    void logShown(QStringList* shown, QObject* scope) {
+        connect(chat_.get(), &ChatController::modelChanged, scope, [this, shown] {
+            if (chat_->modelState() == QLatin1String("ready")) *shown << chat_->modelPath();
+        });
+    }
+
+    // Holds the worker's thread at the start of loading `path` (inside load(), after it began)
+    // until release() or the end of the test: so the test can act while that load is in flight.
+    class LoadGate {
+    public:
+        LoadGate(InferenceWorker* w, const QString& path) {
+            conn_ = QObject::connect(
+                w, &InferenceWorker::loadStarted, w,
+                [this, path](quint64, const QString& p) {
+                    if (p != path) return;
+                    holding_ = true;
+                    open_.acquire();
+                },
+                Qt::DirectConnection);
+        }
+        ~LoadGate() {
+            QObject::disconnect(conn_);
+            open_.release(100);  // never leave the worker's thread waiting, whatever the test did
+        }
+        bool holding() const { return holding_; }
+        void release() { open_.release(); }
+
+    private:
+        QSemaphore open_;
+        std::atomic<bool> holding_{false};
+        QMetaObject::Connection conn_;
+    };
 
 private slots:
     void initTestCase() {
@@ -132,6 +186,160 @@ private slots:
         const MessageRecord& answer = chat_->messages()->at(1);
         QVERIFY(!answer.content.isEmpty());
         QCOMPARE(store_->messages(chat_->conversationId())->at(1).content, answer.content);
+    }
+
+    // A cancel sent while the load still waits in the worker's queue is not lost (it used to be:
+    // load() cleared the flag when it began).
+    void cancelReachesAQueuedLoad() {
+        makeController("cancel-queued.db");
+        QObject scope;
+        LoadLog log;
+        logLoads(&log, &scope);
+        QStringList shown;
+        logShown(&shown, &scope);
+        // Keep the worker busy so the load is still queued when the cancel comes.
+        QMetaObject::invokeMethod(chat_->worker(), [] { QThread::msleep(300); }, Qt::QueuedConnection);
+        chat_->loadModel(model_);
+        QCOMPARE(chat_->modelState(), QStringLiteral("loading"));
+        chat_->cancelLoad();
+        QCOMPARE(chat_->modelState(), QStringLiteral("none"));  // at once, without waiting for the worker
+        QTRY_COMPARE_WITH_TIMEOUT(log.failed.size(), 1, 10000);
+        QCOMPARE(log.failed[0].first, model_);
+        QVERIFY(log.failed[0].second);  // cancelled, not failed
+        QVERIFY(log.started.isEmpty());  // it never began
+        QTest::qWait(200);
+        QVERIFY(log.loaded.isEmpty());
+        QVERIFY(shown.isEmpty());
+        QCOMPARE(chat_->modelState(), QStringLiteral("none"));
+        QVERIFY2(chat_->errorText().isEmpty(), qPrintable(chat_->errorText()));  // a cancel is not an error
+        // The cancel was for that load only: the next one loads.
+        chat_->loadModel(model_);
+        QVERIFY2(waitLoaded(), qPrintable(chat_->errorText()));
+        QCOMPARE(chat_->modelPath(), model_);
+    }
+
+    // Loading another model while one loads cancels the first (its progress callback says stop)
+    // and the controller never calls it loaded.
+    void newLoadCancelsTheLoadInFlight() {
+        makeController("load-twice.db");
+        QObject scope;
+        LoadLog log;
+        logLoads(&log, &scope);
+        QStringList shown;
+        logShown(&shown, &scope);
+        LoadGate gate(chat_->worker(), model_);
+        chat_->loadModel(model_);
+        QTRY_VERIFY_WITH_TIMEOUT(gate.holding(), 10000);  // the first load has begun
+        chat_->loadModel(slowModel_);
+        gate.release();
+        QVERIFY2(waitLoaded(), qPrintable(chat_->errorText()));
+        QCOMPARE(chat_->modelPath(), slowModel_);
+        QCOMPARE(shown, QStringList{slowModel_});
+        QTRY_COMPARE_WITH_TIMEOUT(log.failed.size(), 1, 10000);
+        QCOMPARE(log.failed[0].first, model_);
+        QVERIFY(log.failed[0].second);
+        QCOMPARE(log.loaded, QStringList{slowModel_});
+        QCOMPARE(log.started.size(), 2);
+        QVERIFY2(chat_->errorText().isEmpty(), qPrintable(chat_->errorText()));
+    }
+
+    // A question asked while model A loads, then the conversation switched to B before A is ready:
+    // B answers, and the answer is stored under B (it used to be generated by B and stored as A).
+    void answerIsStoredUnderTheModelThatWroteIt() {
+        makeController("which-model.db");
+        settings_->setMaxNewTokens(8);
+        settings_->setDefaultModel(model_);
+        chat_->newConversation();
+        QCOMPARE(chat_->conversationModel(), model_);
+        QSignalSpy finished(chat_.get(), &ChatController::answerFinished);
+        LoadGate gate(chat_->worker(), model_);
+        QVERIFY(chat_->send("Which model answers?"));  // loads A, then answers
+        QTRY_VERIFY_WITH_TIMEOUT(gate.holding(), 10000);
+        chat_->useModel(slowModel_);
+        gate.release();
+        QVERIFY(finished.wait(60000));
+        QCOMPARE(finished.last().at(0).toString(), QStringLiteral("max-tokens"));
+        QCOMPARE(chat_->modelPath(), slowModel_);
+        QCOMPARE(chat_->stats().value("model").toString(), slowModel_);  // the model that generated it
+        auto stored = store_->messages(chat_->conversationId());
+        QVERIFY(stored.ok());
+        QCOMPARE(int(stored->size()), 2);
+        QCOMPARE(stored->at(1).role, QStringLiteral("assistant"));
+        QCOMPARE(stored->at(1).model, slowModel_);
+        QVERIFY(!stored->at(1).content.isEmpty());
+        QCOMPARE(finished.count(), 1);  // one answer, not one per load
+    }
+
+    // The worker itself refuses a request made for another model than the loaded one.
+    void workerRefusesARequestForAnotherModel() {
+        makeController("refuse.db");
+        chat_->useModel(model_);
+        QVERIFY(waitLoaded());
+        QObject scope;
+        QString failure;
+        quint64 failedId = 0;
+        connect(chat_->worker(), &InferenceWorker::failed, &scope, [&](quint64 id, const QString& message) {
+            failedId = id;
+            failure = message;
+        });
+        GenerateRequest req;
+        req.id = 1000000;  // beyond the controller's ids: it ignores this request's signals
+        req.modelPath = slowModel_;
+        req.messages.push_back({0, QStringLiteral("user"), QStringLiteral("Hello")});
+        QMetaObject::invokeMethod(chat_->worker(), [w = chat_->worker(), req] { w->generate(req); }, Qt::QueuedConnection);
+        QTRY_COMPARE_WITH_TIMEOUT(failedId, quint64(1000000), 10000);
+        QVERIFY2(failure.contains(QFileInfo(slowModel_).fileName()) && failure.contains(QFileInfo(model_).fileName()),
+                 qPrintable(failure));
+        // The same request for the loaded model is answered.
+        bool done = false;
+        connect(chat_->worker(), &InferenceWorker::finished, &scope, [&](quint64 id, const QVariantMap& stats) {
+            if (id == 1000001) done = stats.value("model").toString() == model_;
+        });
+        req.id = 1000001;
+        req.modelPath = model_;
+        req.sampling.maxNewTokens = 4;
+        QMetaObject::invokeMethod(chat_->worker(), [w = chat_->worker(), req] { w->generate(req); }, Qt::QueuedConnection);
+        QTRY_VERIFY_WITH_TIMEOUT(done, 30000);
+    }
+
+    // stop(id) is for that request and earlier ones: a Stop that comes late for an earlier answer
+    // leaves the one now running alone.
+    void lateStopForAnEarlierAnswerIsIgnored() {
+        makeController("late-stop.db");
+        chat_->useModel(slowModel_);
+        QVERIFY(waitLoaded());
+        QObject scope;
+        QString reason;
+        bool gotPiece = false;
+        connect(chat_->worker(), &InferenceWorker::piece, &scope, [&](quint64 id, const QString&) { gotPiece |= id == 2000002; });
+        connect(chat_->worker(), &InferenceWorker::finished, &scope, [&](quint64 id, const QVariantMap& stats) {
+            if (id == 2000002) reason = stats.value("stopReason").toString();
+        });
+        GenerateRequest req;
+        req.id = 2000002;  // beyond the controller's ids
+        req.modelPath = slowModel_;
+        req.sampling.temperature = 0;
+        req.sampling.maxNewTokens = 1500;  // seconds on a loaded machine: the Stop lands while it runs
+        req.messages.push_back({0, QStringLiteral("user"), QStringLiteral("Tell me a story")});
+        QMetaObject::invokeMethod(chat_->worker(), [w = chat_->worker(), req] { w->generate(req); }, Qt::QueuedConnection);
+        QTRY_VERIFY_WITH_TIMEOUT(gotPiece, 30000);
+        chat_->worker()->requestStop(2000001);
+        QTRY_VERIFY_WITH_TIMEOUT(!reason.isEmpty(), 60000);
+        QVERIFY2(reason != QLatin1String("cancelled"), qPrintable(reason));
+        // Its own Stop still works on the next request.
+        reason.clear();
+        gotPiece = false;
+        req.id = 2000003;
+        connect(chat_->worker(), &InferenceWorker::piece, &scope, [&](quint64 id, const QString&) { gotPiece |= id == 2000003; });
+        connect(chat_->worker(), &InferenceWorker::finished, &scope, [&](quint64 id, const QVariantMap& stats) {
+            if (id == 2000003) reason = stats.value("stopReason").toString();
+        });
+        req.sampling.maxNewTokens = -1;
+        QMetaObject::invokeMethod(chat_->worker(), [w = chat_->worker(), req] { w->generate(req); }, Qt::QueuedConnection);
+        QTRY_VERIFY_WITH_TIMEOUT(gotPiece, 30000);
+        chat_->worker()->requestStop(2000003);
+        QTRY_VERIFY_WITH_TIMEOUT(!reason.isEmpty(), 30000);
+        QCOMPARE(reason, QStringLiteral("cancelled"));
     }
 
     void corruptFileIsAnError() {

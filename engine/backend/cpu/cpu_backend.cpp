@@ -119,6 +119,10 @@ public:
         return std::unique_ptr<KvCache>(std::move(kv));
     }
     Status synchronize() override { return {}; }
+    void set_cancel(const std::atomic<bool>* flag) override {
+        cancel_ = flag;
+        mm_.set_cancel(flag);
+    }
 
     // ---- ops
     void get_rows(const Tensor& table, const Tensor& ids, const Tensor& out) override {
@@ -342,7 +346,10 @@ private:
         return rope_cs_.data();
     }
 
+    bool cancelled() const { return cancel_ && cancel_->load(std::memory_order_relaxed); }
+
     DeviceInfo info_;
+    const std::atomic<bool>* cancel_ = nullptr;  // set_cancel
     cpu::ThreadPool pool_;
     IsaLevel isa_;
     const cpu::VecOps& vo_;
@@ -391,6 +398,7 @@ void CpuBackend::attention(const Tensor& q, const KvCache& kvb, int layer, const
         float* mx = acc + size_t(rows_max) * hd;
         float* sum = mx + rows_max;
         for (int64_t item = item_begin; item < item_end; ++item) {
+            if (cancelled()) return;  // Stop: the caller discards this evaluation
             const int64_t t0 = (item / n_kv_head) * kQBlock;
             const int kh = int(item % n_kv_head);
             const int nt = int(std::min<int64_t>(kQBlock, q.rows - t0));

@@ -108,6 +108,8 @@ bool MatmulEngine::run(const MatmulArgs& a) {
     pool_.parallel_for(n_chunks, 1, [&](int64_t c_begin, int64_t c_end, int ith) {
         std::vector<float> tmp;
         for (int64_t c = c_begin; c < c_end; ++c) {
+            // One relaxed load per row block (a few per thread per op in generation): free.
+            if (cancel_ && cancel_->load(std::memory_order_relaxed)) return;
             const int64_t r0 = c * chunk, rn = std::min(chunk, a.rows - r0);
             if (!mk) {
                 generic_rows(a, r0, rn, tmp);

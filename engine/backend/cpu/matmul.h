@@ -47,6 +47,8 @@ public:
     void invalidate() { cache_valid_ = false; }
     // A write to [p, p+bytes) happened: drop the cache if it overlaps the cached input.
     void note_write(const void* p, size_t bytes);
+    // Backend::set_cancel: once *flag is true, run() skips the row blocks no thread has started.
+    void set_cancel(const std::atomic<bool>* flag) { cancel_ = flag; }
 
 private:
     ThreadPool& pool_;
@@ -59,6 +61,7 @@ private:
     size_t cache_xs_ = 0, cache_bytes_ = 0;
     int64_t cache_n_ = 0, cache_k_ = 0;
     int cache_kind_ = 0;  // ActKind, or 16 + GemmAct for packed activations
+    const std::atomic<bool>* cancel_ = nullptr;
 };
 
 }  // namespace hearth::cpu
