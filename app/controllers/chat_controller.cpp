@@ -286,7 +286,8 @@ void ChatController::reloadModel() {
         reloadAfterAnswer_ = true;  // finishRequest() reloads once the answer has ended
         return;
     }
-    loadModel(loadedPath_);
+    const QString path = loadedPath_;  // loadModel() forgets the loaded model before it loads again
+    loadModel(path);
 }
 
 void ChatController::resetConversationStats() {
