@@ -24,7 +24,9 @@ QtObject {
     readonly property color text: dark ? "#ece9f1" : "#1f1d24"
     readonly property color textMuted: dark ? "#a19fab" : "#6b6874"
     readonly property color accent: dark ? "#ff9a4d" : "#d4621b"
-    readonly property color accentText: "#ffffff"
+    // Text on accent-coloured buttons: white on the light theme's deep orange, near-black on the dark
+    // theme's light orange (white on #ff9a4d is 2.2:1, below any readable contrast).
+    readonly property color accentText: dark ? "#1c1b22" : "#ffffff"
     readonly property color selection: dark ? "#3d3550" : "#e4dcf2"
     // Selected text and focus frames (palette.highlight): dark enough under light text in the dark
     // theme, light enough under dark text in the light theme (palette.highlightedText is Theme.text).
