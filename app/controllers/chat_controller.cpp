@@ -453,8 +453,11 @@ void ChatController::finishStreaming(const QString& status, int tokenCount) {
     const qint64 id = streamingMessageId_;
     const int end = int(streamingText_.size());
     Status st = store_->appendMessageText(id, streamingText_.mid(savedChars_));
-    if (st.ok()) st = store_->finishMessage(id, status, tokenCount, [this, id, end] {
-        QMetaObject::invokeMethod(this, [this, id, end] { emit streamingSaved(id, end); }, Qt::QueuedConnection);
+    if (st.ok()) st = store_->finishMessage(id, status, tokenCount, [this, id, end, status] {
+        QMetaObject::invokeMethod(this, [this, id, end, status] {
+            emit streamingSaved(id, end);
+            emit answerSaved(id, status);
+        }, Qt::QueuedConnection);
     });
     if (!st.ok()) return showError(tr("Saving the answer failed: %1").arg(QString::fromStdString(st.message())));
     savedChars_ = end;

@@ -112,6 +112,8 @@ signals:
     void answerFinished(const QString& stopReason);
     // The first `chars` characters of the answer are on disk (emitted once they are committed).
     void streamingSaved(qint64 messageId, int chars);
+    // The ended answer (all its text, how it ended, its search index entry) is committed.
+    void answerSaved(qint64 messageId, const QString& status);
 
 private:
     void showError(const QString& message);
