@@ -483,9 +483,10 @@ void ChatController::showAlternative(qint64 messageId, int delta) {
 void ChatController::onWindow(quint64 requestId, qint64 firstMessageId, int promptTokens, int nCtx) {
     if (requestId != currentRequest_) return;
     if (firstMessageId > 0) {
-        const Status st = store_->setContextStart(conv_.id, firstMessageId);
+        // The answer's own conversation: the user may have opened another one since.
+        const Status st = store_->setContextStart(streamingConversationId_, firstMessageId);
         if (!st.ok()) showError(QString::fromStdString(st.message()));
-        messages_.setContextStart(firstMessageId);
+        if (conv_.id == streamingConversationId_) messages_.setContextStart(firstMessageId);
     }
     stats_.insert("ctxUsed", promptTokens);
     stats_.insert("nCtx", nCtx);
