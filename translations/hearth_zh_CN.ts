@@ -661,6 +661,10 @@
         <source>Saving the answer failed: %1</source>
         <translation>保存回答失败：%1</translation>
     </message>
+    <message>
+        <source>Saving failed: %1</source>
+        <translation>保存失败：%1</translation>
+    </message>
 </context>
 <context>
     <name>hearth::app::InferenceWorker</name>

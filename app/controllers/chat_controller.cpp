@@ -37,18 +37,26 @@ ChatController::ChatController(ChatStore* store, AppSettings* settings, ModelLib
     connect(worker_, &InferenceWorker::finished, this, &ChatController::onFinished);
     connect(worker_, &InferenceWorker::failed, this, &ChatController::onFailed);
     thread_.start();
+    // Writes run on the store's thread; one that fails is shown here, on the UI thread.
+    store_->setWriteErrorHandler([this](const QString& message) {
+        QMetaObject::invokeMethod(this, [this, message] { showError(tr("Saving failed: %1").arg(message)); },
+                                  Qt::QueuedConnection);
+    });
     reloadConversations();
 }
 
 ChatController::~ChatController() {
     if (currentRequest_) {
         worker_->requestStop(currentRequest_);
-        saveStreaming(true);
+        finishStreaming(QStringLiteral("interrupted"), -1);
     }
     worker_->requestCancelLoad(nextLoad_ - 1);
     thread_.quit();
     thread_.wait();
     delete worker_;  // its thread has ended: deleting it here is safe
+    // No write of ours may call back into this object once it is gone.
+    (void)store_->flush();
+    store_->setWriteErrorHandler(nullptr);
 }
 
 bool ChatController::think() const {
@@ -95,15 +103,14 @@ void ChatController::setSearchQuery(const QString& q) {
     reloadConversations();
 }
 
-void ChatController::touchConversationList() {
-    if (!conv_.id || !searchQuery_.trimmed().isEmpty()) return;
-    auto c = store_->conversation(conv_.id);
-    if (c.ok()) {
-        conv_.title = c->title;
-        conv_.updatedAt = c->updatedAt;
-        conversations_.upsert(*c);
-        emit conversationChanged();
-    }
+// What the store does on adding a message (touch updated_at; the first question names the
+// conversation), done to the in-memory copy too, so the list needs no read-back.
+void ChatController::noteMessageAdded(const MessageRecord& m) {
+    if (m.conversationId != conv_.id) return;
+    conv_.updatedAt = m.createdAt;
+    if (m.role == QLatin1String("user") && conv_.title.isEmpty()) conv_.title = ChatStore::titleFrom(m.content);
+    if (searchQuery_.trimmed().isEmpty()) conversations_.upsert(conv_);
+    emit conversationChanged();
 }
 
 QString ChatController::effectiveModel() const {
@@ -130,12 +137,9 @@ void ChatController::ensureConversation() {
         return;
     }
     conv_.id = *id;
+    conv_.createdAt = conv_.updatedAt = QDateTime::currentMSecsSinceEpoch();
     settings_->setLastConversationId(conv_.id);
-    auto c = store_->conversation(conv_.id);
-    if (c.ok()) {
-        conv_ = *c;
-        if (searchQuery_.trimmed().isEmpty()) conversations_.upsert(conv_);
-    }
+    if (searchQuery_.trimmed().isEmpty()) conversations_.upsert(conv_);
 }
 
 void ChatController::openConversation(qint64 id) {
@@ -180,7 +184,10 @@ void ChatController::renameConversation(qint64 id, const QString& title) {
 }
 
 void ChatController::deleteConversation(qint64 id) {
-    if (id == conv_.id && currentRequest_) stop();
+    if (currentRequest_ && id == streamingConversationId_) {
+        stop();
+        streamingMessageId_ = 0;  // its answer goes with it: nothing left to save
+    }
     const Status st = store_->deleteConversation(id);
     if (!st.ok()) return showError(QString::fromStdString(st.message()));
     conversations_.remove(id);
@@ -370,18 +377,18 @@ bool ChatController::send(const QString& text) {
         return false;
     }
     dismissError();
-    if (conv_.model != model) conv_.model = model;
+    if (conv_.id && conv_.model != model) (void)store_->setConversationModel(conv_.id, model);
+    conv_.model = model;
     ensureConversation();
     if (!conv_.id) return false;
-    if (store_->conversation(conv_.id).ok() && store_->conversation(conv_.id)->model != model)
-        (void)store_->setConversationModel(conv_.id, model);
     auto m = store_->addMessage(conv_.id, QStringLiteral("user"), content);
     if (!m.ok()) {
         showError(QString::fromStdString(m.message()));
         return false;
     }
     messages_.append(*m);
-    touchConversationList();
+    noteMessageAdded(*m);
+    regenerateOf_ = MessageRecord();
     if (loadedPath_ != model || modelState_ != QLatin1String("ready")) {
         generateAfterLoad_ = true;
         loadModel(model);
@@ -398,8 +405,9 @@ void ChatController::startGeneration() {
     req.id = nextRequest_++;
     req.modelPath = loadedPath_;  // the worker refuses the request if another model is loaded by then
     req.systemPrompt = conv_.systemPrompt;
+    const MessageRecord replaced = std::exchange(regenerateOf_, MessageRecord());
     for (const MessageRecord& m : messages_.records()) {
-        if (m.role == QLatin1String("system")) continue;
+        if (m.role == QLatin1String("system") || (replaced.id && m.id == replaced.id)) continue;
         req.messages.push_back({m.id, m.role, m.content});
     }
     const auto preset = presetForModel(loadedName_, QFileInfo(loadedPath_).fileName());
@@ -408,12 +416,20 @@ void ChatController::startGeneration() {
     currentGenSettings_ = req.sampling.toJson();
     currentGenSettings_.insert("think", req.think);
 
-    auto a = store_->addMessage(conv_.id, QStringLiteral("assistant"), QString(), req.modelPath, currentGenSettings_);
+    const int replacedRow = replaced.id ? messages_.rowOfId(replaced.id) : -1;
+    auto a = replacedRow >= 0
+                 ? store_->addAlternative(messages_.at(replacedRow), req.modelPath, currentGenSettings_)
+                 : store_->addMessage(conv_.id, QStringLiteral("assistant"), QString(), req.modelPath, currentGenSettings_,
+                                      QStringLiteral("streaming"));
     if (!a.ok()) return showError(QString::fromStdString(a.message()));
     streamingMessageId_ = a->id;
+    streamingConversationId_ = conv_.id;
+    streamingText_.clear();
     savedChars_ = 0;
     sinceSave_.start();
+    if (replacedRow >= 0) messages_.removeFrom(replacedRow);  // the last row: the new alternative takes its place
     messages_.append(*a, true);
+    noteMessageAdded(*a);
     currentRequest_ = req.id;
     emit generatingChanged();
     QMetaObject::invokeMethod(worker_, [w = worker_, req] { w->generate(req); }, Qt::QueuedConnection);
@@ -426,6 +442,7 @@ void ChatController::stop() {
 void ChatController::regenerate() {
     if (currentRequest_ || messages_.count() == 0) return;
     int row = messages_.count() - 1;
+    regenerateOf_ = MessageRecord();
     if (messages_.at(row).role != QLatin1String("assistant")) {
         if (messages_.at(row).role == QLatin1String("user")) {  // a question without an answer (failed before)
             if (loadedPath_ != effectiveModel() || modelState_ != QLatin1String("ready")) {
@@ -437,9 +454,8 @@ void ChatController::regenerate() {
         }
         return;
     }
-    const Status st = store_->deleteMessagesFrom(conv_.id, messages_.at(row).id);
-    if (!st.ok()) return showError(QString::fromStdString(st.message()));
-    messages_.removeFrom(row);
+    // The answer stays (on screen, and in the store as an alternative) until the new one starts.
+    regenerateOf_ = messages_.at(row);
     if (loadedPath_ != effectiveModel() || modelState_ != QLatin1String("ready")) {
         generateAfterLoad_ = true;
         loadModel(effectiveModel());
@@ -460,7 +476,8 @@ void ChatController::editAndResend(qint64 messageId, const QString& text) {
     auto m = store_->addMessage(conv_.id, QStringLiteral("user"), content);
     if (!m.ok()) return showError(QString::fromStdString(m.message()));
     messages_.append(*m);
-    touchConversationList();
+    noteMessageAdded(*m);
+    regenerateOf_ = MessageRecord();
     if (loadedPath_ != effectiveModel() || modelState_ != QLatin1String("ready")) {
         generateAfterLoad_ = true;
         loadModel(effectiveModel());
@@ -469,28 +486,62 @@ void ChatController::editAndResend(qint64 messageId, const QString& text) {
     startGeneration();
 }
 
-void ChatController::saveStreaming(bool final) {
+// Queues the text streamed since the last save (never half a surrogate pair: each chunk must be
+// valid UTF-16 on its own). streamingSaved follows once the writer has committed it.
+void ChatController::saveStreaming() {
     if (!streamingMessageId_) return;
-    const int row = messages_.rowOfId(streamingMessageId_);
-    if (row < 0) return;
-    const MessageRecord& m = messages_.at(row);
-    if (!final && m.content.size() == savedChars_) return;
-    const Status st = store_->updateMessageContent(m.id, m.content, final ? m.tokenCount : -1);
-    if (!st.ok()) {
-        showError(tr("Saving the answer failed: %1").arg(QString::fromStdString(st.message())));
-        return;
-    }
-    savedChars_ = int(m.content.size());
+    int end = int(streamingText_.size());
+    if (end > savedChars_ && streamingText_.at(end - 1).isHighSurrogate()) --end;
+    if (end == savedChars_) return;
+    const qint64 id = streamingMessageId_;
+    const Status st = store_->appendMessageText(id, streamingText_.mid(savedChars_, end - savedChars_), [this, id, end] {
+        QMetaObject::invokeMethod(this, [this, id, end] { emit streamingSaved(id, end); }, Qt::QueuedConnection);
+    });
+    if (!st.ok()) return showError(tr("Saving the answer failed: %1").arg(QString::fromStdString(st.message())));
+    savedChars_ = end;
     sinceSave_.restart();
-    emit streamingSaved(m.id, savedChars_);
+}
+
+// The rest of the text, then how the answer ended; its content is indexed for search now, once.
+void ChatController::finishStreaming(const QString& status, int tokenCount) {
+    if (!streamingMessageId_) return;
+    const qint64 id = streamingMessageId_;
+    const int end = int(streamingText_.size());
+    Status st = store_->appendMessageText(id, streamingText_.mid(savedChars_));
+    if (st.ok()) st = store_->finishMessage(id, status, tokenCount, [this, id, end, status] {
+        QMetaObject::invokeMethod(this, [this, id, end, status] {
+            emit streamingSaved(id, end);
+            emit answerSaved(id, status);
+        }, Qt::QueuedConnection);
+    });
+    if (!st.ok()) return showError(tr("Saving the answer failed: %1").arg(QString::fromStdString(st.message())));
+    savedChars_ = end;
+    const int row = messages_.rowOfId(id);
+    messages_.setStatus(row, status);
+}
+
+void ChatController::showAlternative(qint64 messageId, int delta) {
+    const int row = messages_.rowOfId(messageId);
+    if (row < 0 || delta == 0 || (currentRequest_ && messageId == streamingMessageId_)) return;
+    auto alts = store_->alternatives(messageId);
+    if (!alts.ok()) return showError(QString::fromStdString(alts.message()));
+    int at = 0;
+    while (at < int(alts->size()) && alts->at(size_t(at)).id != messageId) ++at;
+    const int target = at + delta;
+    if (at >= int(alts->size()) || target < 0 || target >= int(alts->size())) return;
+    const MessageRecord& shown = alts->at(size_t(target));
+    const Status st = store_->showAlternative(shown.id);
+    if (!st.ok()) return showError(QString::fromStdString(st.message()));
+    messages_.setRecord(row, shown);
 }
 
 void ChatController::onWindow(quint64 requestId, qint64 firstMessageId, int promptTokens, int nCtx) {
     if (requestId != currentRequest_) return;
     if (firstMessageId > 0) {
-        const Status st = store_->setContextStart(conv_.id, firstMessageId);
+        // The answer's own conversation: the user may have opened another one since.
+        const Status st = store_->setContextStart(streamingConversationId_, firstMessageId);
         if (!st.ok()) showError(QString::fromStdString(st.message()));
-        messages_.setContextStart(firstMessageId);
+        if (conv_.id == streamingConversationId_) messages_.setContextStart(firstMessageId);
     }
     stats_.insert("ctxUsed", promptTokens);
     stats_.insert("nCtx", nCtx);
@@ -499,15 +550,18 @@ void ChatController::onWindow(quint64 requestId, qint64 firstMessageId, int prom
 
 void ChatController::onPiece(quint64 requestId, const QString& text) {
     if (requestId != currentRequest_) return;
+    streamingText_ += text;
     const int row = messages_.rowOfId(streamingMessageId_);
     messages_.appendText(row, text);
-    if (sinceSave_.elapsed() >= saveIntervalMs_) saveStreaming(false);
+    if (sinceSave_.elapsed() >= saveIntervalMs_) saveStreaming();
 }
 
 void ChatController::finishRequest() {
     const int row = messages_.rowOfId(streamingMessageId_);
     messages_.setStreaming(row, false);
     streamingMessageId_ = 0;
+    streamingConversationId_ = 0;
+    streamingText_.clear();
     currentRequest_ = 0;
     emit generatingChanged();
     if (reloadAfterAnswer_) {  // asked for while the answer was being written
@@ -516,33 +570,46 @@ void ChatController::finishRequest() {
     }
 }
 
+namespace {
+// The engine's stop reasons ("eog", "stop-string", "max-tokens", "context", "cancelled") as the
+// store's answer status.
+QString answerStatus(const QString& stopReason) {
+    if (stopReason == QLatin1String("cancelled")) return QStringLiteral("stopped");
+    if (stopReason == QLatin1String("max-tokens") || stopReason == QLatin1String("context")) return QStringLiteral("length");
+    return QString();
+}
+}  // namespace
+
 void ChatController::onFinished(quint64 requestId, const QVariantMap& stats) {
     if (requestId != currentRequest_) return;
+    const int generated = stats.value("generated").toInt();
     const int row = messages_.rowOfId(streamingMessageId_);
-    if (row >= 0) {
-        const MessageRecord& m = messages_.at(row);
-        messages_.setContent(row, m.content, stats.value("generated").toInt());
-    }
-    saveStreaming(true);
+    if (row >= 0) messages_.setContent(row, streamingText_, generated);
+    const QString reason = stats.value("stopReason").toString();
+    finishStreaming(answerStatus(reason), generated);
     if (row >= 0) {  // the answer's conversation is still shown (not switched away from during it)
         for (auto it = stats.begin(); it != stats.end(); ++it) stats_.insert(it.key(), it.value());
         emit statsChanged();
     }
-    const QString reason = stats.value("stopReason").toString();
     finishRequest();
-    touchConversationList();
     emit answerFinished(reason);
 }
 
 void ChatController::onFailed(quint64 requestId, const QString& message) {
     if (requestId != currentRequest_) return;
     const int row = messages_.rowOfId(streamingMessageId_);
-    if (row >= 0 && messages_.at(row).content.isEmpty()) {
-        // Nothing was generated: drop the empty answer so the question can be retried.
-        (void)store_->deleteMessagesFrom(conv_.id, streamingMessageId_);
-        messages_.removeFrom(row);
+    if (streamingMessageId_ && streamingText_.isEmpty()) {
+        // Nothing was generated: drop the empty answer so the question can be retried (a
+        // regenerated one: the alternative it replaced is shown again).
+        (void)store_->deleteMessagesFrom(streamingConversationId_, streamingMessageId_);
+        if (row >= 0 && messages_.at(row).altIndex > 0) {
+            auto msgs = store_->messages(conv_.id);
+            if (msgs.ok()) messages_.setMessages(*msgs);
+        } else {
+            messages_.removeFrom(row);
+        }
     } else {
-        saveStreaming(true);
+        finishStreaming(QStringLiteral("error"), -1);
     }
     finishRequest();
     showError(message);

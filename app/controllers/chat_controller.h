@@ -1,7 +1,9 @@
-// ChatController (QML singleton `Chat`): the main-thread side of chatting. It owns the conversation
-// store, the two list models and the InferenceWorker's thread; it turns user actions (send, stop,
-// regenerate, edit, rename, delete, search, export) into store writes and queued worker calls, and
-// worker signals into list-model updates and streaming saves (at least once a second).
+// ChatController (QML singleton `Chat`): the main-thread side of chatting. It owns the two list
+// models and the InferenceWorker's thread and uses the conversation store; it turns user actions
+// (send, stop, regenerate, switch alternative, edit, rename, delete, search, export) into queued
+// store writes and worker calls, and worker signals into list-model updates and streaming saves
+// (the new text, at least once a second). Its own copies of the open conversation and its messages
+// are the truth while it runs: it never reads back what it just wrote.
 #pragma once
 
 #include <QElapsedTimer>
@@ -83,7 +85,9 @@ public:
 
     Q_INVOKABLE bool send(const QString& text);
     Q_INVOKABLE void stop();
-    Q_INVOKABLE void regenerate();
+    Q_INVOKABLE void regenerate();  // the old answer stays as an alternative of the same slot
+    // Shows the previous (delta -1) or next (+1) alternative of an answer; it becomes the history too.
+    Q_INVOKABLE void showAlternative(qint64 messageId, int delta);
     Q_INVOKABLE void editAndResend(qint64 messageId, const QString& text);
 
     Q_INVOKABLE void useModel(const QString& path);   // for this conversation (and new ones), loads it
@@ -109,16 +113,20 @@ signals:
     void errorChanged();
     void statsChanged();
     void answerFinished(const QString& stopReason);
+    // The first `chars` characters of the answer are on disk (emitted once they are committed).
     void streamingSaved(qint64 messageId, int chars);
+    // The ended answer (all its text, how it ended, its search index entry) is committed.
+    void answerSaved(qint64 messageId, const QString& status);
 
 private:
     void showError(const QString& message);
     void setModelState(const QString& state);
     void ensureConversation();
     void startGeneration();
-    void saveStreaming(bool final);
+    void saveStreaming();
+    void finishStreaming(const QString& status, int tokenCount);
     void finishRequest();
-    void touchConversationList();
+    void noteMessageAdded(const MessageRecord& m);
     void resetConversationStats();
     void onLoaded(quint64 loadId, const QVariantMap& info);
     void onLoadFailed(quint64 loadId, const QString& path, const QString& message, bool cancelled);
@@ -152,7 +160,13 @@ private:
 
     quint64 nextRequest_ = 1;
     quint64 currentRequest_ = 0;
+    // Regenerate: the answer the next generation becomes an alternative of (id 0: a new answer).
+    MessageRecord regenerateOf_;
+    // The answer being generated: its message, conversation and text (kept here, not in the list
+    // model, which shows another conversation once the user switches away).
     qint64 streamingMessageId_ = 0;
+    qint64 streamingConversationId_ = 0;
+    QString streamingText_;
     QElapsedTimer sinceSave_;
     int saveIntervalMs_ = 1000;
     int savedChars_ = 0;

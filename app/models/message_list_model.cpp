@@ -86,6 +86,20 @@ void MessageListModel::setStreaming(int row, bool streaming) {
     emit dataChanged(index(row), index(row), {StreamingRole});
 }
 
+void MessageListModel::setStatus(int row, const QString& status) {
+    if (row < 0 || row >= int(rows_.size()) || rows_[size_t(row)].msg.status == status) return;
+    rows_[size_t(row)].msg.status = status;
+    emit dataChanged(index(row), index(row), {StatusRole});
+}
+
+void MessageListModel::setRecord(int row, const MessageRecord& m) {
+    if (row < 0 || row >= int(rows_.size())) return;
+    Row& r = rows_[size_t(row)];
+    r.msg = m;
+    refresh(r);
+    emit dataChanged(index(row), index(row));
+}
+
 void MessageListModel::removeFrom(int row) {
     if (row < 0 || row >= int(rows_.size())) return;
     beginRemoveRows({}, row, int(rows_.size()) - 1);

@@ -42,6 +42,8 @@ public:
     void appendText(int row, const QString& text);
     void setContent(int row, const QString& content, int tokenCount = -1);
     void setStreaming(int row, bool streaming);
+    void setStatus(int row, const QString& status);         // how the answer ended
+    void setRecord(int row, const MessageRecord& m);        // another alternative shown in this row
     void removeFrom(int row);                     // rows row..end
     void setContextStart(int64_t firstInContextId);  // earlier non-system messages: out of the window
 

@@ -37,6 +37,7 @@ Result<std::vector<SearchHit>> ChatStore::search(const QString& query, int limit
     const QStringList terms = query.split(QRegularExpression(QStringLiteral("\\s+")), Qt::SkipEmptyParts);
     std::vector<SearchHit> hits;
     if (terms.isEmpty()) return hits;
+    waitForWrites();
 
     // One message must hold every term; the message matched first (lowest id) gives the snippet.
     QString sql = QStringLiteral(
@@ -50,7 +51,7 @@ Result<std::vector<SearchHit>> ChatStore::search(const QString& query, int limit
     }
     sql += QStringLiteral(" ORDER BY c.updated_at DESC, m.id");
     const QByteArray sqlUtf8 = sql.toUtf8();
-    auto s = db_.prepare(sqlUtf8.constData());
+    auto s = read_.prepare(sqlUtf8.constData());
     for (int i = 0; i < terms.size(); ++i) s.bind(i + 1, likePattern(terms[i]));
     QList<int64_t> seen;
     while (s.step()) {
@@ -67,7 +68,7 @@ Result<std::vector<SearchHit>> ChatStore::search(const QString& query, int limit
     for (int i = 0; i < terms.size(); ++i) tsql += QStringLiteral(" AND title LIKE ? ESCAPE '\\'");
     tsql += QStringLiteral(" ORDER BY updated_at DESC");
     const QByteArray tsqlUtf8 = tsql.toUtf8();
-    auto ts = db_.prepare(tsqlUtf8.constData());
+    auto ts = read_.prepare(tsqlUtf8.constData());
     for (int i = 0; i < terms.size(); ++i) ts.bind(i + 1, likePattern(terms[i]));
     while (ts.step()) {
         const int64_t id = ts.int64(0);

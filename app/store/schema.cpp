@@ -1,6 +1,10 @@
 #include "app/store/schema.h"
 
+#include <QtGlobal>
+#include <chrono>
+#include <cstdio>
 #include <string>
+#include <thread>
 
 namespace hearth::app::schema {
 
@@ -49,17 +53,41 @@ CREATE TRIGGER messages_fts_update AFTER UPDATE OF content ON messages BEGIN
 END;
 )SQL";
 
+// Streaming answers append their text to message_chunks (one small row per save, so a save costs the
+// same at 20,000 characters as at 100); when the answer ends the chunks are joined into content in
+// one UPDATE, which the v2 trigger indexes once. A message's content stays '' while it streams.
+const char* const kV3 = R"SQL(
+ALTER TABLE messages ADD COLUMN status TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN slot INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE messages ADD COLUMN shown INTEGER NOT NULL DEFAULT 1;
+UPDATE messages SET slot = id;
+CREATE INDEX messages_by_slot ON messages(conversation_id, slot, id);
+CREATE TABLE message_chunks (
+    message_id INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    seq        INTEGER NOT NULL,
+    text       TEXT    NOT NULL,
+    PRIMARY KEY (message_id, seq)
+) WITHOUT ROWID;
+)SQL";
+
+int slowMigrationMs() {
+    bool ok = false;
+    const int ms = qEnvironmentVariableIntValue("HEARTH_TEST_SLOW_MIGRATION_MS", &ok);
+    return ok && ms > 0 ? ms : 0;
+}
+
 }  // namespace
 
 const char* migrationSql(int version) {
     switch (version) {
         case 1: return kV1;
         case 2: return kV2;
+        case 3: return kV3;
         default: return nullptr;
     }
 }
 
-Status prepareDatabase(SqliteDb& db) {
+Status setPragmas(SqliteDb& db) {
     // WAL: readers never block the streaming writer, and a killed process leaves committed
     // transactions intact. synchronous=NORMAL is corruption-safe in WAL mode; a power cut may lose
     // the last commits, a crashed process loses nothing that was committed.
@@ -69,8 +97,11 @@ Status prepareDatabase(SqliteDb& db) {
         if (mode.text(0).toLower() != QLatin1String("wal"))
             return make_error("the database does not support WAL mode (journal_mode is " + mode.text(0).toStdString() + ")");
     }  // the statement must be finished before a transaction can commit
-    HEARTH_RETURN_IF_ERROR(db.exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
+    return db.exec("PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+}
 
+Status prepareDatabase(SqliteDb& db) {
+    HEARTH_RETURN_IF_ERROR(setPragmas(db));
     auto ver = db.scalarInt("PRAGMA user_version");
     HEARTH_RETURN_IF_ERROR(ver);
     const int have = int(*ver);
@@ -83,6 +114,11 @@ Status prepareDatabase(SqliteDb& db) {
         Status st = db.exec(migrationSql(v));
         if (!st.ok()) return make_error("migration to schema version " + std::to_string(v) + " failed: " + st.message());
         HEARTH_RETURN_IF_ERROR(db.exec(("PRAGMA user_version=" + std::to_string(v)).c_str()));
+        if (const int ms = slowMigrationMs()) {
+            std::fprintf(stderr, "MIGRATING %d\n", v);
+            std::fflush(stderr);
+            std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+        }
         HEARTH_RETURN_IF_ERROR(tx.commit());
     }
     return Status();

@@ -10,12 +10,22 @@ namespace hearth::app::schema {
 // Version 1: conversations and messages (the first release's tables).
 // Version 2: per-conversation settings, per-message generation settings and in_context flags, and
 //            the FTS5 (trigram) index over message text with the triggers that keep it in step.
-inline constexpr int kCurrentVersion = 2;
+// Version 3: how an answer ended (status), regenerated alternatives (slot: the id of the slot's first
+//            message; shown: the one alternative of a slot that is displayed and sent as history),
+//            and message_chunks, the append-only text of answers still streaming (content and its
+//            index are written once, when the answer ends).
+inline constexpr int kCurrentVersion = 3;
 
 // The SQL of one migration step (from `version - 1` to `version`); tests use it to build old databases.
 const char* migrationSql(int version);
 
 // Sets the connection pragmas (WAL, foreign keys, synchronous) and applies missing migrations.
+// Each migration is one transaction with its user_version bump, so a process killed part-way leaves
+// the previous version intact. Test hook: HEARTH_TEST_SLOW_MIGRATION_MS makes each step wait that
+// long inside its transaction (and say so on stderr), so a kill can land inside one.
 Status prepareDatabase(SqliteDb& db);
+
+// Sets the connection pragmas only (a second connection to a prepared database).
+Status setPragmas(SqliteDb& db);
 
 }  // namespace hearth::app::schema
