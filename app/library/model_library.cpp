@@ -1,5 +1,6 @@
 #include "app/library/model_library.h"
 
+#include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
@@ -106,9 +107,18 @@ void ModelLibrary::refresh() {
     emit scanningChanged();
     const QString dir = folder();
     const QStringList external = external_;
+    const bool importing = importing_;
     QPointer<ModelLibrary> self(this);
-    scanWatch_.setFuture(QtConcurrent::run([self, dir, external] {
+    scanWatch_.setFuture(QtConcurrent::run([self, dir, external, importing] {
         QDir().mkpath(dir);
+        // A copy killed mid-way (the app was closed or crashed) leaves its .part file behind. One
+        // that is still being written is touched every few milliseconds, so a .part file untouched
+        // for a minute while this process imports nothing is a leftover: free its disk space.
+        if (!importing) {
+            const QDateTime staleBefore = QDateTime::currentDateTime().addSecs(-60);
+            for (const QFileInfo& part : QDir(dir).entryInfoList({QStringLiteral("*.part")}, QDir::Files))
+                if (part.lastModified() < staleBefore) QFile::remove(part.absoluteFilePath());
+        }
         std::vector<ModelFileInfo> models = scanModelsFolder(dir);
         for (const QString& path : external) {
             if (!QFileInfo::exists(path)) continue;

@@ -216,6 +216,32 @@ private slots:
         QVERIFY2(a.contains("F32") && (a.contains("tiny-a.gguf") || a.contains("tiny-b.gguf")), qPrintable(a));
     }
 
+    void killedCopyLeftoverIsRemoved() {
+        // A copy killed mid-way leaves NAME.gguf.part: the next scan frees it once it has not been
+        // written for a minute; a .part still being written (fresh) is left alone.
+        const QString folder = dir_.filePath("leftovers");
+        QVERIFY(!test::writeTinyModel(folder, "tiny.gguf").isEmpty());
+        const QString stale = QDir(folder).filePath("killed.gguf.part");
+        const QString fresh = QDir(folder).filePath("copying.gguf.part");
+        for (const QString& p : {stale, fresh}) {
+            QFile f(p);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(QByteArray(4096, 'x'));
+        }
+        {
+            QFile f(stale);
+            QVERIFY(f.open(QIODevice::ReadWrite));
+            QVERIFY(f.setFileTime(QDateTime::currentDateTime().addSecs(-3600), QFileDevice::FileModificationTime));
+        }
+        AppSettings settings(dir_.filePath("leftovers.ini"));
+        settings.setModelsFolder(folder);
+        ModelLibrary lib(&settings);
+        lib.refresh();
+        QTRY_COMPARE_WITH_TIMEOUT(lib.list()->count(), 1, 10000);
+        QVERIFY(!QFile::exists(stale));
+        QVERIFY(QFile::exists(fresh));
+    }
+
     void cannotFitIsRefused() {
         // A model whose KV cache at its full context needs more than any machine has: 2 layers ×
         // 2 (K,V) × 32 × 2 bytes = 256 bytes a token, × 2^30 tokens = 256 GiB.
