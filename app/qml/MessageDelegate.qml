@@ -152,6 +152,7 @@ Item {
     Component {
         id: textBlock
         TextEdit {
+            objectName: "textBlock"
             text: block.text
             textFormat: TextEdit.MarkdownText
             wrapMode: TextEdit.Wrap
