@@ -1,11 +1,13 @@
 // The chat view's list: the messages of the open conversation. The answer being generated grows by
-// appendText() (one dataChanged per coalesced piece); each row's display blocks (prose, code,
-// reasoning) are computed once per change, not on every data() call.
+// appendText() (one dataChanged per coalesced piece, for its text roles only). Each row owns a
+// MessageBlockModel with its display blocks (prose paragraphs, code, reasoning), updated in place,
+// so the view's block delegates stay put while an answer streams.
 #pragma once
 
 #include <QAbstractListModel>
 #include <vector>
 
+#include "app/models/message_block_model.h"
 #include "app/store/records.h"
 
 namespace hearth::app {
@@ -18,7 +20,7 @@ public:
         IdRole = Qt::UserRole + 1,
         RoleRole,          // "user" | "assistant" | "system"
         ContentRole,       // full text, as stored
-        BlocksRole,        // [{kind, text, language, open}] (message_blocks.h)
+        BlocksRole,        // the row's MessageBlockModel (a QObject*; same object for the row's lifetime)
         AnswerRole,        // content without the reasoning (for Copy)
         InContextRole,     // false: out of the sliding window
         StreamingRole,     // the answer being generated
@@ -55,11 +57,13 @@ signals:
 private:
     struct Row {
         MessageRecord msg;
-        QVariantList blocks;
+        MessageBlockModel* blocks = nullptr;  // child of this model; deleted (later) with its row
         QString answer;
         bool streaming = false;
     };
+    Row makeRow(const MessageRecord& m, bool streaming);
     static void refresh(Row& r);
+    static void dropRows(std::vector<Row>::iterator from, std::vector<Row>::iterator to);
     std::vector<Row> rows_;
 };
 

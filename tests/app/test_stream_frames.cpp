@@ -96,6 +96,13 @@ FrameStats summarize(std::vector<qint64> stampsNs) {
     return s;
 }
 
+// Items by objectName through the visual tree (a view's delegates have no QObject parent to find
+// them by).
+void findItems(QQuickItem* item, const QString& name, QList<QQuickItem*>* out) {
+    if (item->objectName() == name) out->append(item);
+    for (QQuickItem* child : item->childItems()) findItems(child, name, out);
+}
+
 const char* graphicsApiName(QSGRendererInterface::GraphicsApi api) {
     switch (api) {
         case QSGRendererInterface::Software: return "software";
@@ -252,7 +259,8 @@ private slots:
         tick.start();
         QVERIFY(QTest::qWaitFor([&] {
             if (!firstBlock && sent > 40) {
-                const auto items = window_->contentItem()->findChildren<QQuickItem*>(QStringLiteral("textBlock"));
+                QList<QQuickItem*> items;
+                findItems(window_->contentItem(), QStringLiteral("textBlock"), &items);
                 for (QQuickItem* it : items)
                     if (it->property("text").toString().startsWith(QLatin1String("## Step 1"))) firstBlock = it;
             }
