@@ -107,9 +107,11 @@ std::vector<MessageBlock> splitMessageBlocks(const QString& content) {
 namespace {
 
 // A line that starts a list item ("- x", "* x", "+ x", "1. x", "2) x"), or could still become one
-// while an answer streams ("-", "3.").
+// while an answer streams ("-", "3", "3."). A number without its dot ("2024 was…") counts too: it
+// only keeps that paragraph in the block before, and it means a cut, once made, is never undone
+// by later text (the view's earlier blocks stay untouched).
 bool startsListItem(const QString& line) {
-    static const QRegularExpression item(QStringLiteral("^(?:[-*+]|\\d{1,9}[.)])(?:\\s|$)"));
+    static const QRegularExpression item(QStringLiteral("^(?:[-*+]|\\d{1,9}[.)]?)(?:\\s|$)"));
     return item.match(line).hasMatch();
 }
 
