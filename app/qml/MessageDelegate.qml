@@ -116,6 +116,10 @@ Item {
                         required property string language
                         required property bool open
                         Layout.fillWidth: true
+                        // A block that starts while the answer streams is built between frames (a code
+                        // block's controls take several ms); history is built at once, so scrolling
+                        // never shows a message without its height.
+                        asynchronous: root.streaming
                         sourceComponent: kind === "code" ? codeBlock : kind === "think" ? thinkBlock : textBlock
                     }
                 }

@@ -78,21 +78,37 @@ QString historyAnswer(int i) {
         .arg(i);
 }
 
-struct FrameStats {
-    int frames = 0;
+struct Spread {
     double worstMs = 0, p99Ms = 0, medianMs = 0;
 };
 
-FrameStats summarize(std::vector<qint64> stampsNs) {
+Spread spreadOf(std::vector<double> ms) {
+    Spread s;
+    if (ms.empty()) return s;
+    std::sort(ms.begin(), ms.end());
+    s.worstMs = ms.back();
+    s.p99Ms = ms[std::min(ms.size() - 1, size_t(std::ceil(0.99 * double(ms.size()))) - 1)];
+    s.medianMs = ms[ms.size() / 2];
+    return s;
+}
+
+struct FrameStats {
+    int frames = 0;
+    double worstMs = 0, p99Ms = 0, medianMs = 0;
+    Spread render;  // from beforeSynchronizing to frameSwapped: the scene graph's own share of a frame
+};
+
+FrameStats summarize(const std::vector<qint64>& stampsNs, const std::vector<double>& renderMs) {
     FrameStats s;
     if (stampsNs.size() < 2) return s;
     std::vector<double> gaps;
     for (size_t i = 1; i < stampsNs.size(); ++i) gaps.push_back(double(stampsNs[i] - stampsNs[i - 1]) / 1e6);
-    std::sort(gaps.begin(), gaps.end());
+    const Spread g = spreadOf(gaps);
     s.frames = int(stampsNs.size());
-    s.worstMs = gaps.back();
-    s.p99Ms = gaps[std::min(gaps.size() - 1, size_t(std::ceil(0.99 * double(gaps.size()))) - 1)];
-    s.medianMs = gaps[gaps.size() / 2];
+    s.worstMs = g.worstMs;
+    s.p99Ms = g.p99Ms;
+    s.medianMs = g.medianMs;
+    s.render = spreadOf(renderMs);
     return s;
 }
 
@@ -124,6 +140,8 @@ private:
     QElapsedTimer clock_;
     QMutex stampsMutex_;  // frameSwapped comes from the render thread under the threaded loop
     std::vector<qint64> stamps_;
+    std::vector<double> renderMs_;
+    qint64 frameStart_ = -1;
     bool recording_ = false;
 
     // The window over a conversation of kHistoryMessages messages, with a spinning square.
@@ -174,9 +192,17 @@ private:
         item->setParent(window_->contentItem());
 
         clock_.start();
+        connect(window_, &QQuickWindow::beforeSynchronizing, this, [this] {
+            QMutexLocker lock(&stampsMutex_);
+            frameStart_ = clock_.nsecsElapsed();
+        }, Qt::DirectConnection);
         connect(window_, &QQuickWindow::frameSwapped, this, [this] {
             QMutexLocker lock(&stampsMutex_);
-            if (recording_) stamps_.push_back(clock_.nsecsElapsed());
+            if (!recording_) return;
+            const qint64 now = clock_.nsecsElapsed();
+            stamps_.push_back(now);
+            if (frameStart_ >= 0) renderMs_.push_back(double(now - frameStart_) / 1e6);
+            frameStart_ = -1;
         }, Qt::DirectConnection);
         QTest::qWait(500);  // first layout of the list
     }
@@ -184,12 +210,13 @@ private:
     void startRecording() {
         QMutexLocker lock(&stampsMutex_);
         stamps_.clear();
+        renderMs_.clear();
         recording_ = true;
     }
     FrameStats stopRecording() {
         QMutexLocker lock(&stampsMutex_);
         recording_ = false;
-        return summarize(stamps_);
+        return summarize(stamps_, renderMs_);
     }
 
     QString loadTinyModel() {
@@ -203,9 +230,10 @@ private:
     }
 
     void print(const char* what, const FrameStats& s, double seconds) {
-        std::printf("RESULT %s: %d frames in %.1f s, worst gap %.1f ms, p99 %.1f ms, median %.1f ms "
-                    "(renderer: %s, render loop thread %s)\n",
-                    what, s.frames, seconds, s.worstMs, s.p99Ms, s.medianMs,
+        std::printf("RESULT %s: %d frames in %.1f s, worst gap %.1f ms, p99 %.1f ms, median %.1f ms; "
+                    "sync+render+swap worst %.1f ms, p99 %.1f ms, median %.1f ms (renderer: %s, render loop thread %s)\n",
+                    what, s.frames, seconds, s.worstMs, s.p99Ms, s.medianMs, s.render.worstMs, s.render.p99Ms,
+                    s.render.medianMs,
                     graphicsApiName(window_->rendererInterface()->graphicsApi()),
                     QThread::currentThread() == window_->thread() ? "main" : "other");
         std::fflush(stdout);
@@ -241,6 +269,7 @@ private slots:
 
         const QStringList tokens = scriptedTokens();
         QCOMPARE(tokens.size(), kAnswerTokens);
+        std::vector<double> pieceMs;  // time the UI thread spends taking one piece (model + QML bindings)
         QPointer<QQuickItem> firstBlock;  // the answer's first prose block: must survive the whole stream
         int sent = 0;
         QElapsedTimer stream;
@@ -254,7 +283,11 @@ private slots:
             const int due = std::min<int>(kAnswerTokens, int(stream.elapsed() * kTokensPerSecond / 1000) + 1);
             QString piece;
             while (sent < due) piece += tokens[sent++];
-            if (!piece.isEmpty()) emit worker->piece(requestId, piece);
+            if (piece.isEmpty()) return;
+            QElapsedTimer t;
+            t.start();
+            emit worker->piece(requestId, piece);
+            pieceMs.push_back(double(t.nsecsElapsed()) / 1e6);
         });
         tick.start();
         QVERIFY(QTest::qWaitFor([&] {
@@ -274,6 +307,10 @@ private slots:
         release.release();
 
         print("scripted 2000-token answer at 30 tok/s over 200 messages", s, seconds);
+        const Spread p = spreadOf(pieceMs);
+        std::printf("RESULT taking one piece on the UI thread (onPiece, models, bindings): %d pieces, worst %.2f ms, "
+                    "p99 %.2f ms, median %.2f ms\n", int(pieceMs.size()), p.worstMs, p.p99Ms, p.medianMs);
+        std::fflush(stdout);
         QVERIFY(!chat->generating());
         QCOMPARE(chat->messages()->at(row).content, tokens.join(QString()));
         QVERIFY2(firstBlock, "the first block's item was never found or was recreated while streaming");
