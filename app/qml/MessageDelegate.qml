@@ -231,6 +231,7 @@ Item {
     Component {
         id: textBlock
         TextEdit {
+            id: prose
             objectName: "textBlock"
             text: body
             textFormat: TextEdit.MarkdownText
@@ -241,6 +242,11 @@ Item {
             selectionColor: Theme.accent
             font.pixelSize: Theme.fontSize
             onLinkActivated: (link) => Desktop.copyText(link)  // links are never opened: offline by design
+            // Links take their colour when the Markdown is parsed: parse again when the theme changes it.
+            Connections {
+                target: Chat.messages
+                function onLinkColorChanged() { prose.text = ""; prose.text = Qt.binding(() => body) }
+            }
         }
     }
 
