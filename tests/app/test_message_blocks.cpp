@@ -3,6 +3,9 @@
 // or new rows only, never as a reset or as changes to earlier rows.
 #include <QAbstractItemModelTester>
 #include <QSignalSpy>
+#include <QTextDocument>
+#include <QTextList>
+#include <QTextTable>
 #include <QtTest>
 
 #include "app/chat/message_blocks.h"
@@ -40,6 +43,33 @@ private slots:
         // The reasoning is plain text: its line breaks show as they are.
         const auto t = displayBlocks(QStringLiteral("<think>a\nb</think>c"));
         QCOMPARE(t[0].text, QStringLiteral("a\nb"));
+    }
+
+    void hardBreaksKeepMarkdownStructure() {
+        // What Qt's Markdown reader (the view's TextEdit) makes of the converted text: line breaks
+        // where the text had them, and tables, lists and headings as before.
+        QTextDocument doc;
+        doc.setMarkdown(QStringLiteral("The kettle sings,\nthe window fogs."));
+        QCOMPARE(doc.toPlainText(), QStringLiteral("The kettle sings, the window fogs."));  // what we avoid
+        doc.setMarkdown(withHardLineBreaks(QStringLiteral("The kettle sings,\nthe window fogs.")));
+        QCOMPARE(doc.toPlainText(), QStringLiteral("The kettle sings,\nthe window fogs."));
+
+        doc.setMarkdown(withHardLineBreaks(QStringLiteral("| a | b |\n|---|---|\n| 1 | 2 |\n| 3 | 4 |")));
+        QTextCursor c(&doc);
+        c.movePosition(QTextCursor::NextBlock);
+        QVERIFY(c.currentTable());
+        QCOMPARE(c.currentTable()->rows(), 3);
+        QCOMPARE(c.currentTable()->columns(), 2);
+
+        doc.setMarkdown(withHardLineBreaks(QStringLiteral("- one\n- two\n- three")));
+        QCOMPARE(doc.blockCount(), 3);
+        QVERIFY(doc.firstBlock().textList());
+        QCOMPARE(doc.firstBlock().textList()->count(), 3);
+        QCOMPARE(doc.toPlainText(), QStringLiteral("one\ntwo\nthree"));
+
+        doc.setMarkdown(withHardLineBreaks(QStringLiteral("Title\n=====\nbody")));
+        QCOMPARE(doc.firstBlock().blockFormat().headingLevel(), 1);
+        QCOMPARE(doc.firstBlock().text(), QStringLiteral("Title"));
     }
 
     void paragraphsAreSeparateBlocks() {
@@ -113,5 +143,5 @@ private slots:
     }
 };
 
-QTEST_GUILESS_MAIN(MessageBlocksTest)
+QTEST_MAIN(MessageBlocksTest)  // QTextDocument lays out text: it needs a QGuiApplication
 #include "test_message_blocks.moc"

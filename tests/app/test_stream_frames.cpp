@@ -315,10 +315,13 @@ private slots:
         QCOMPARE(chat->messages()->at(row).content, tokens.join(QString()));
         QVERIFY2(firstBlock, "the first block's item was never found or was recreated while streaming");
         QVERIFY2(s.frames > 10 * seconds, "the window did not keep rendering");
-        // The aim (issue #11) is worst < 50 ms and p99 < 20 ms. This machine's two cores are shared
-        // with other builds and tests, so a scheduling hiccup can cost tens of ms that are not ours;
-        // the assertion is looser so that only a real stall (a re-layout of the whole answer, a
-        // blocking write) fails it.
+        // The aim (issue #11) is worst < 50 ms and p99 < 20 ms. Two things make the assertion looser:
+        // offscreen, Qt Quick renders with its software renderer on the UI thread and paces an
+        // animation at about 20 ms a frame even at rest (the idle figure printed above: median
+        // ~20.5 ms, p99 ~21-24 ms), so p99 < 20 ms cannot be met here whatever the view does; and
+        // this machine's two cores are shared with other builds and tests. p99 < 40 ms and
+        // worst < 250 ms still fail on a real stall: the old view (every block rebuilt and
+        // re-parsed on each piece) measured p99 222 ms, worst 312 ms in this test.
         QVERIFY2(s.p99Ms < 40, "99th-percentile frame interval above 40 ms");
         QVERIFY2(s.worstMs < 250, "a frame interval above 250 ms");
     }
