@@ -143,6 +143,7 @@ private:
     std::vector<double> renderMs_;
     qint64 frameStart_ = -1;
     bool recording_ = false;
+    bool swappedOffMain_ = false;  // frames come from a render thread (threaded render loop)
 
     // The window over a conversation of kHistoryMessages messages, with a spinning square.
     void openWindow(int contextLength, int maxNewTokens) {
@@ -200,6 +201,7 @@ private:
             QMutexLocker lock(&stampsMutex_);
             if (!recording_) return;
             const qint64 now = clock_.nsecsElapsed();
+            swappedOffMain_ = QThread::currentThread() != qApp->thread();
             stamps_.push_back(now);
             if (frameStart_ >= 0) renderMs_.push_back(double(now - frameStart_) / 1e6);
             frameStart_ = -1;
@@ -231,11 +233,11 @@ private:
 
     void print(const char* what, const FrameStats& s, double seconds) {
         std::printf("RESULT %s: %d frames in %.1f s, worst gap %.1f ms, p99 %.1f ms, median %.1f ms; "
-                    "sync+render+swap worst %.1f ms, p99 %.1f ms, median %.1f ms (renderer: %s, render loop thread %s)\n",
+                    "sync+render+swap worst %.1f ms, p99 %.1f ms, median %.1f ms (renderer: %s, frames rendered on the %s thread)\n",
                     what, s.frames, seconds, s.worstMs, s.p99Ms, s.medianMs, s.render.worstMs, s.render.p99Ms,
                     s.render.medianMs,
                     graphicsApiName(window_->rendererInterface()->graphicsApi()),
-                    QThread::currentThread() == window_->thread() ? "main" : "other");
+                    swappedOffMain_ ? "render" : "UI");
         std::fflush(stdout);
     }
 
