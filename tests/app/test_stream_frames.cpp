@@ -21,10 +21,12 @@
 #include <QRegularExpression>
 #include <QSemaphore>
 #include <QSGRendererInterface>
+#include <QScopeGuard>
 #include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
 #include <algorithm>
+#include <memory>
 
 #include "app/controllers/app_context.h"
 #include "app/controllers/chat_controller.h"
@@ -255,10 +257,16 @@ private slots:
         ChatController* chat = context_->chat();
         InferenceWorker* worker = chat->worker();
 
-        // Hold the worker's thread so the generate() that send() queues waits behind us.
-        QSemaphore held, release;
-        QMetaObject::invokeMethod(worker, [&] { held.release(); release.acquire(); }, Qt::QueuedConnection);
-        QVERIFY(held.tryAcquire(1, 10000));
+        // Hold the worker's thread so the generate() that send() queues waits behind us. The
+        // semaphores are shared with the call: the worker may still be inside acquire() when this
+        // function returns, and must not wake up in a freed one.
+        struct Gate {
+            QSemaphore held, release;
+        };
+        const auto gate = std::make_shared<Gate>();
+        QMetaObject::invokeMethod(worker, [gate] { gate->held.release(); gate->release.acquire(); }, Qt::QueuedConnection);
+        QVERIFY(gate->held.tryAcquire(1, 10000));
+        const auto letGo = qScopeGuard([gate] { gate->release.release(); });  // also when a check fails
         QVERIFY(chat->send(QStringLiteral("Show me how to count rows per key in a log file, step by step.")));
         QVERIFY(chat->generating());
         const quint64 requestId = 1;  // the controller's first request (checked below: the text must arrive)
@@ -308,7 +316,6 @@ private slots:
         const double seconds = double(stream.elapsed()) / 1000.0;
         const FrameStats s = stopRecording();
         worker->requestStop(requestId);  // the queued generate() ends at once, for a request no longer current
-        release.release();
 
         print("scripted 2000-token answer at 30 tok/s over 200 messages", s, seconds);
         const Spread p = spreadOf(pieceMs);
