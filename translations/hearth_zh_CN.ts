@@ -159,6 +159,34 @@
         <translation>已移出上下文窗口：模型不再能看到这条消息。</translation>
     </message>
     <message>
+        <source>Stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <source>Cut off at the length limit</source>
+        <translation>已达到长度上限，回答被截断</translation>
+    </message>
+    <message>
+        <source>Interrupted — the app closed while writing this answer</source>
+        <translation>已中断——写这条回答时应用关闭了</translation>
+    </message>
+    <message>
+        <source>Stopped by an error</source>
+        <translation>因出错而停止</translation>
+    </message>
+    <message>
+        <source>Previous answer</source>
+        <translation>上一个回答</translation>
+    </message>
+    <message>
+        <source>%1/%2</source>
+        <translation>%1/%2</translation>
+    </message>
+    <message>
+        <source>Next answer</source>
+        <translation>下一个回答</translation>
+    </message>
+    <message>
         <source>…</source>
         <translation>…</translation>
     </message>

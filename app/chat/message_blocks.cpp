@@ -2,7 +2,6 @@
 
 #include <QRegularExpression>
 #include <QStringList>
-#include <QVariantMap>
 
 namespace hearth::app {
 
@@ -105,19 +104,68 @@ std::vector<MessageBlock> splitMessageBlocks(const QString& content) {
     return out;
 }
 
-QVariantList messageBlocksForQml(const QString& content) {
-    QVariantList list;
-    for (const MessageBlock& b : splitMessageBlocks(content)) {
-        QVariantMap m;
-        m.insert(QStringLiteral("kind"), b.kind == MessageBlock::Text   ? QStringLiteral("text")
-                                         : b.kind == MessageBlock::Code ? QStringLiteral("code")
-                                                                        : QStringLiteral("think"));
-        m.insert(QStringLiteral("text"), b.text);
-        m.insert(QStringLiteral("language"), b.language);
-        m.insert(QStringLiteral("open"), b.open);
-        list.append(m);
+namespace {
+
+// A line that starts a list item ("- x", "* x", "+ x", "1. x", "2) x"), or could still become one
+// while an answer streams ("-", "3", "3."). A number without its dot ("2024 was…") counts too: it
+// only keeps that paragraph in the block before, and it means a cut, once made, is never undone
+// by later text (the view's earlier blocks stay untouched).
+bool startsListItem(const QString& line) {
+    static const QRegularExpression item(QStringLiteral("^(?:[-*+]|\\d{1,9}[.)]?)(?:\\s|$)"));
+    return item.match(line).hasMatch();
+}
+
+bool isBlank(const QString& line) { return line.trimmed().isEmpty(); }
+
+// Cuts prose into paragraph groups (see displayBlocks()).
+QStringList proseParagraphs(const QString& prose) {
+    const QStringList lines = prose.split(QLatin1Char('\n'));
+    QStringList out;
+    QStringList current;
+    bool sawBlank = false;  // a blank line since the last text line of `current`
+    for (const QString& line : lines) {
+        if (isBlank(line)) {
+            if (!current.isEmpty()) sawBlank = true;
+            continue;
+        }
+        const bool startsAtMargin = !line.at(0).isSpace();
+        if (sawBlank && startsAtMargin && !startsListItem(line)) {
+            out << current.join(QLatin1Char('\n'));
+            current.clear();
+        } else if (sawBlank) {
+            current << QString();  // keep the blank line inside the group (loose list, continuation)
+        }
+        sawBlank = false;
+        current << line;
     }
-    return list;
+    if (!current.isEmpty()) out << current.join(QLatin1Char('\n'));
+    return out;
+}
+
+}  // namespace
+
+std::vector<MessageBlock> displayBlocks(const QString& content) {
+    std::vector<MessageBlock> out;
+    for (MessageBlock& b : splitMessageBlocks(content)) {
+        if (b.kind != MessageBlock::Text) {
+            out.push_back(std::move(b));
+            continue;
+        }
+        for (const QString& paragraph : proseParagraphs(b.text))
+            out.push_back({MessageBlock::Text, withHardLineBreaks(paragraph), {}, false});
+    }
+    return out;
+}
+
+QString withHardLineBreaks(const QString& markdown) {
+    QStringList lines = markdown.split(QLatin1Char('\n'));
+    for (int i = 0; i + 1 < lines.size(); ++i) {
+        QString& line = lines[i];
+        if (isBlank(line) || isBlank(lines[i + 1])) continue;
+        if (line.endsWith(QLatin1String("  ")) || line.endsWith(QLatin1Char('\\'))) continue;
+        line += QLatin1String("  ");
+    }
+    return lines.join(QLatin1Char('\n'));
 }
 
 QString stripThinking(const QString& content) {

@@ -4,7 +4,6 @@
 #pragma once
 
 #include <QString>
-#include <QVariantList>
 #include <vector>
 
 namespace hearth::app {
@@ -19,8 +18,17 @@ struct MessageBlock {
 
 std::vector<MessageBlock> splitMessageBlocks(const QString& content);
 
-// The same, as a list of maps {kind: "text"|"code"|"think", text, language, open} for QML.
-QVariantList messageBlocksForQml(const QString& content);
+// What the chat view draws: the blocks above, with prose further cut at paragraph breaks (so a
+// streamed answer re-renders only its last paragraph) and soft line breaks made hard. Each block
+// can be rendered alone with the same result as the whole prose: a cut is made only before a
+// paragraph that starts at the margin and is no list item, so lists, indented continuations and
+// indented code stay whole.
+std::vector<MessageBlock> displayBlocks(const QString& content);
+
+// Markdown with every single line break inside a paragraph turned into a hard break (two trailing
+// spaces): a poem's or an address's lines stay lines, as people who paste Markdown expect. Blank
+// lines, and lines already ending in a hard break, are left alone.
+QString withHardLineBreaks(const QString& markdown);
 
 // The answer without its reasoning (what Copy copies and what goes back to the model as history).
 QString stripThinking(const QString& content);

@@ -1,5 +1,9 @@
 #include "app/models/message_list_model.h"
 
+#include <QGuiApplication>
+#include <QPalette>
+#include <QQmlEngine>
+
 #include "app/chat/message_blocks.h"
 
 namespace hearth::app {
@@ -16,7 +20,7 @@ QVariant MessageListModel::data(const QModelIndex& index, int role) const {
         case ContentRole: return r.msg.content;
         case IdRole: return QVariant::fromValue<qint64>(r.msg.id);
         case RoleRole: return r.msg.role;
-        case BlocksRole: return r.blocks;
+        case BlocksRole: return QVariant::fromValue(static_cast<QObject*>(r.blocks));
         case AnswerRole: return r.answer;
         case InContextRole: return r.msg.inContext;
         case StreamingRole: return r.streaming;
@@ -36,19 +40,28 @@ QHash<int, QByteArray> MessageListModel::roleNames() const {
             {StatusRole, "status"},        {AltIndexRole, "altIndex"},   {AltCountRole, "altCount"}};
 }
 
+MessageListModel::Row MessageListModel::makeRow(const MessageRecord& m, bool streaming) {
+    Row r{m, new MessageBlockModel(this), {}, streaming};
+    QQmlEngine::setObjectOwnership(r.blocks, QQmlEngine::CppOwnership);  // QML only borrows it
+    refresh(r);
+    return r;
+}
+
 void MessageListModel::refresh(Row& r) {
-    r.blocks = messageBlocksForQml(r.msg.content);
+    r.blocks->setContent(r.msg.content);
     r.answer = stripThinking(r.msg.content);
+}
+
+// A removed row's block model may still be read by a delegate the view has yet to destroy.
+void MessageListModel::dropRows(std::vector<Row>::iterator from, std::vector<Row>::iterator to) {
+    for (auto it = from; it != to; ++it) it->blocks->deleteLater();
 }
 
 void MessageListModel::setMessages(const std::vector<MessageRecord>& messages) {
     beginResetModel();
+    dropRows(rows_.begin(), rows_.end());
     rows_.clear();
-    for (const auto& m : messages) {
-        Row r{m, {}, {}, false};
-        refresh(r);
-        rows_.push_back(std::move(r));
-    }
+    for (const auto& m : messages) rows_.push_back(makeRow(m, false));
     endResetModel();
     emit countChanged();
 }
@@ -56,9 +69,7 @@ void MessageListModel::setMessages(const std::vector<MessageRecord>& messages) {
 void MessageListModel::append(const MessageRecord& m, bool streaming) {
     const int row = int(rows_.size());
     beginInsertRows({}, row, row);
-    Row r{m, {}, {}, streaming};
-    refresh(r);
-    rows_.push_back(std::move(r));
+    rows_.push_back(makeRow(m, streaming));
     endInsertRows();
     emit countChanged();
 }
@@ -68,7 +79,7 @@ void MessageListModel::appendText(int row, const QString& text) {
     Row& r = rows_[size_t(row)];
     r.msg.content += text;
     refresh(r);
-    emit dataChanged(index(row), index(row), {ContentRole, BlocksRole, AnswerRole});
+    emit dataChanged(index(row), index(row), {ContentRole, AnswerRole});
 }
 
 void MessageListModel::setContent(int row, const QString& content, int tokenCount) {
@@ -77,7 +88,7 @@ void MessageListModel::setContent(int row, const QString& content, int tokenCoun
     r.msg.content = content;
     if (tokenCount >= 0) r.msg.tokenCount = tokenCount;
     refresh(r);
-    emit dataChanged(index(row), index(row), {ContentRole, BlocksRole, AnswerRole, TokenCountRole});
+    emit dataChanged(index(row), index(row), {ContentRole, AnswerRole, TokenCountRole});
 }
 
 void MessageListModel::setStreaming(int row, bool streaming) {
@@ -103,6 +114,7 @@ void MessageListModel::setRecord(int row, const MessageRecord& m) {
 void MessageListModel::removeFrom(int row) {
     if (row < 0 || row >= int(rows_.size())) return;
     beginRemoveRows({}, row, int(rows_.size()) - 1);
+    dropRows(rows_.begin() + row, rows_.end());
     rows_.erase(rows_.begin() + row, rows_.end());
     endRemoveRows();
     emit countChanged();
@@ -123,6 +135,17 @@ int MessageListModel::rowOfId(qint64 id) const {
     for (size_t i = 0; i < rows_.size(); ++i)
         if (rows_[i].msg.id == id) return int(i);
     return -1;
+}
+
+QColor MessageListModel::linkColor() const { return QGuiApplication::palette().color(QPalette::Link); }
+
+void MessageListModel::setLinkColor(const QColor& color) {
+    if (!color.isValid() || color == linkColor()) return;
+    QPalette p = QGuiApplication::palette();
+    p.setColor(QPalette::Link, color);
+    p.setColor(QPalette::LinkVisited, color);
+    QGuiApplication::setPalette(p);
+    emit linkColorChanged();
 }
 
 std::vector<MessageRecord> MessageListModel::records() const {

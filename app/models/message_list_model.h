@@ -1,11 +1,14 @@
 // The chat view's list: the messages of the open conversation. The answer being generated grows by
-// appendText() (one dataChanged per coalesced piece); each row's display blocks (prose, code,
-// reasoning) are computed once per change, not on every data() call.
+// appendText() (one dataChanged per coalesced piece, for its text roles only). Each row owns a
+// MessageBlockModel with its display blocks (prose paragraphs, code, reasoning), updated in place,
+// so the view's block delegates stay put while an answer streams.
 #pragma once
 
 #include <QAbstractListModel>
+#include <QColor>
 #include <vector>
 
+#include "app/models/message_block_model.h"
 #include "app/store/records.h"
 
 namespace hearth::app {
@@ -13,12 +16,16 @@ namespace hearth::app {
 class MessageListModel : public QAbstractListModel {
     Q_OBJECT
     Q_PROPERTY(int count READ count NOTIFY countChanged)
+    // The colour of links in answers (the view binds it to the theme). Qt's Markdown reader colours
+    // links from the application palette when it parses, so the setter puts it there; the view
+    // re-renders its prose on linkColorChanged.
+    Q_PROPERTY(QColor linkColor READ linkColor WRITE setLinkColor NOTIFY linkColorChanged)
 public:
     enum Roles {
         IdRole = Qt::UserRole + 1,
         RoleRole,          // "user" | "assistant" | "system"
         ContentRole,       // full text, as stored
-        BlocksRole,        // [{kind, text, language, open}] (message_blocks.h)
+        BlocksRole,        // the row's MessageBlockModel (a QObject*; same object for the row's lifetime)
         AnswerRole,        // content without the reasoning (for Copy)
         InContextRole,     // false: out of the sliding window
         StreamingRole,     // the answer being generated
@@ -35,6 +42,8 @@ public:
     QVariant data(const QModelIndex& index, int role) const override;
     QHash<int, QByteArray> roleNames() const override;
     int count() const { return int(rows_.size()); }
+    QColor linkColor() const;
+    void setLinkColor(const QColor& color);
 
     void setMessages(const std::vector<MessageRecord>& messages);
     void clear() { setMessages({}); }
@@ -53,15 +62,18 @@ public:
 
 signals:
     void countChanged();
+    void linkColorChanged();
 
 private:
     struct Row {
         MessageRecord msg;
-        QVariantList blocks;
+        MessageBlockModel* blocks = nullptr;  // child of this model; deleted (later) with its row
         QString answer;
         bool streaming = false;
     };
+    Row makeRow(const MessageRecord& m, bool streaming);
     static void refresh(Row& r);
+    static void dropRows(std::vector<Row>::iterator from, std::vector<Row>::iterator to);
     std::vector<Row> rows_;
 };
 

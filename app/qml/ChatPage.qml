@@ -135,6 +135,9 @@ Item {
         }
 
         // ---- messages
+        // Links in answers in the theme's link colour (see MessageListModel::linkColor).
+        Binding { target: Chat.messages; property: "linkColor"; value: Theme.link }
+
         ListView {
             id: messages
             objectName: "messageList"

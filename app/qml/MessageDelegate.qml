@@ -1,6 +1,9 @@
 // One message: Markdown prose, code blocks with a Copy button, a collapsible reasoning block,
 // and the actions Copy / Regenerate (last answer) / Edit and resend (questions). Messages that the
-// sliding window dropped from the model's context are dimmed and say so.
+// sliding window dropped from the model's context are dimmed and say so. An answer that did not end
+// normally says how it ended; a regenerated one switches between its alternatives (‹ 1/2 ›).
+// The blocks come from the row's MessageBlockModel: while an answer streams only its last block's
+// delegate changes, so earlier paragraphs and code blocks are not rebuilt or re-parsed.
 import QtQuick
 import QtQuick.Controls
 import QtQuick.Layouts
@@ -13,13 +16,33 @@ Item {
     required property var messageId
     required property string role
     required property string content
-    required property var blocks
+    required property var blocks        // MessageBlockModel
     required property string answer
     required property bool inContext
     required property bool streaming
+    required property string status     // "" | "streaming" | "stopped" | "length" | "interrupted" | "error"
+    required property int altIndex
+    required property int altCount
     property bool isLast: false
     property bool editing: false
     readonly property bool isUser: role === "user"
+    // How an answer ended, when not normally (empty otherwise).
+    readonly property string endNote: {
+        if (role !== "assistant" || streaming) return ""
+        switch (status) {
+        case "stopped": return qsTr("Stopped")
+        case "length": return qsTr("Cut off at the length limit")
+        case "interrupted": return qsTr("Interrupted — the app closed while writing this answer")
+        case "error": return qsTr("Stopped by an error")
+        default: return ""
+        }
+    }
+    readonly property bool canRegenerate: role === "assistant" && isLast && !Chat.generating
+
+    function showAlternative(delta) {
+        // Chat.showAlternative arrives with the store's alternatives (issue #11); absent, nothing to show.
+        if (typeof Chat.showAlternative === "function") Chat.showAlternative(root.messageId, delta)
+    }
 
     implicitHeight: column.implicitHeight
     opacity: inContext ? 1.0 : 0.55
@@ -74,7 +97,7 @@ Item {
                     visible: root.isUser
                     Layout.fillWidth: true
                     Layout.maximumWidth: column.width - 24
-                    text: root.content
+                    text: root.isUser ? root.content : ""  // an answer's text is in its blocks
                     textFormat: TextEdit.PlainText
                     wrapMode: TextEdit.Wrap
                     readOnly: true
@@ -85,13 +108,19 @@ Item {
                 }
 
                 Repeater {
-                    model: root.isUser ? [] : root.blocks
+                    model: root.isUser ? null : root.blocks
+                    // The loaded block reads these by name (the Loader is its context object).
                     delegate: Loader {
-                        required property var modelData
+                        required property string kind
+                        required property string body
+                        required property string language
+                        required property bool open
                         Layout.fillWidth: true
-                        sourceComponent: modelData.kind === "code" ? codeBlock
-                                       : modelData.kind === "think" ? thinkBlock : textBlock
-                        property var block: modelData
+                        // A block that starts while the answer streams is built between frames (a code
+                        // block's controls take several ms); history is built at once, so scrolling
+                        // never shows a message without its height.
+                        asynchronous: root.streaming
+                        sourceComponent: kind === "code" ? codeBlock : kind === "think" ? thinkBlock : textBlock
                     }
                 }
 
@@ -125,10 +154,60 @@ Item {
             }
         }
 
+        // How the answer ended, when it did not end normally.
+        RowLayout {
+            objectName: "endNote"
+            visible: root.endNote.length > 0 && !root.editing
+            spacing: 6
+            Label {
+                text: root.endNote
+                color: Theme.textMuted
+                font.pixelSize: Theme.fontSize - 3
+                font.italic: true
+            }
+            ToolButton {
+                visible: root.canRegenerate
+                text: qsTr("Regenerate")
+                font.pixelSize: Theme.fontSize - 3
+                onClicked: Chat.regenerate()
+            }
+        }
+
         RowLayout {
             Layout.alignment: root.isUser ? Qt.AlignRight : Qt.AlignLeft
             spacing: 2
             visible: !root.streaming && !root.editing
+            // ‹ 1/2 ›: the answers Regenerate produced for this turn.
+            RowLayout {
+                objectName: "alternatives"
+                visible: root.role === "assistant" && root.altCount > 1
+                spacing: 0
+                ToolButton {
+                    objectName: "previousAlternative"
+                    text: "‹"
+                    enabled: root.altIndex > 0 && !Chat.generating
+                    font.pixelSize: Theme.fontSize
+                    onClicked: root.showAlternative(-1)
+                    ToolTip.visible: hovered
+                    ToolTip.text: qsTr("Previous answer")
+                    ToolTip.delay: 600
+                }
+                Label {
+                    text: qsTr("%1/%2").arg(root.altIndex + 1).arg(root.altCount)
+                    color: Theme.textMuted
+                    font.pixelSize: Theme.fontSize - 2
+                }
+                ToolButton {
+                    objectName: "nextAlternative"
+                    text: "›"
+                    enabled: root.altIndex < root.altCount - 1 && !Chat.generating
+                    font.pixelSize: Theme.fontSize
+                    onClicked: root.showAlternative(1)
+                    ToolTip.visible: hovered
+                    ToolTip.text: qsTr("Next answer")
+                    ToolTip.delay: 600
+                }
+            }
             ToolButton {
                 text: qsTr("Copy")
                 font.pixelSize: Theme.fontSize - 2
@@ -141,7 +220,7 @@ Item {
                 onClicked: { editField.text = root.content; root.editing = true; editField.forceActiveFocus() }
             }
             ToolButton {
-                visible: root.role === "assistant" && root.isLast && !Chat.generating
+                visible: root.canRegenerate && root.endNote.length === 0  // else it sits by the note
                 text: qsTr("Regenerate")
                 font.pixelSize: Theme.fontSize - 2
                 onClicked: Chat.regenerate()
@@ -152,7 +231,9 @@ Item {
     Component {
         id: textBlock
         TextEdit {
-            text: block.text
+            id: prose
+            objectName: "textBlock"
+            text: body
             textFormat: TextEdit.MarkdownText
             wrapMode: TextEdit.Wrap
             readOnly: true
@@ -161,6 +242,11 @@ Item {
             selectionColor: Theme.accent
             font.pixelSize: Theme.fontSize
             onLinkActivated: (link) => Desktop.copyText(link)  // links are never opened: offline by design
+            // Links take their colour when the Markdown is parsed: parse again when the theme changes it.
+            Connections {
+                target: Chat.messages
+                function onLinkColorChanged() { prose.text = ""; prose.text = Qt.binding(() => body) }
+            }
         }
     }
 
@@ -183,7 +269,7 @@ Item {
                     Label {
                         Layout.fillWidth: true
                         leftPadding: 6
-                        text: block.language.length > 0 ? block.language : qsTr("code")
+                        text: language.length > 0 ? language : qsTr("code")
                         color: Theme.textMuted
                         font.pixelSize: Theme.fontSize - 3
                     }
@@ -192,7 +278,7 @@ Item {
                         objectName: "copyCodeButton"
                         text: copied.running ? qsTr("Copied") : qsTr("Copy code")
                         font.pixelSize: Theme.fontSize - 3
-                        onClicked: { Desktop.copyText(block.text); copied.restart() }
+                        onClicked: { Desktop.copyText(body); copied.restart() }
                         Timer { id: copied; interval: 1500 }
                     }
                 }
@@ -202,7 +288,7 @@ Item {
                     ScrollBar.vertical.policy: ScrollBar.AlwaysOff
                     TextEdit {
                         id: code
-                        text: block.text
+                        text: body
                         textFormat: TextEdit.PlainText
                         readOnly: true
                         selectByMouse: true
@@ -221,7 +307,7 @@ Item {
         id: thinkBlock
         Rectangle {
             id: think
-            property bool expanded: block.open  // open while the model is still reasoning
+            property bool expanded: open  // open while the model is still reasoning
             radius: 6
             color: Theme.surfaceAlt
             implicitHeight: thinkColumn.implicitHeight + 8
@@ -233,7 +319,7 @@ Item {
                 anchors.margins: 4
                 ToolButton {
                     objectName: "thinkToggle"
-                    text: (think.expanded ? "▾ " : "▸ ") + (block.open ? qsTr("Thinking…") : qsTr("Reasoning"))
+                    text: (think.expanded ? "▾ " : "▸ ") + (open ? qsTr("Thinking…") : qsTr("Reasoning"))
                     font.pixelSize: Theme.fontSize - 2
                     onClicked: think.expanded = !think.expanded
                 }
@@ -243,7 +329,7 @@ Item {
                     leftPadding: 10
                     rightPadding: 10
                     bottomPadding: 6
-                    text: block.text
+                    text: body
                     textFormat: TextEdit.PlainText
                     wrapMode: TextEdit.Wrap
                     readOnly: true

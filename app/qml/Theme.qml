@@ -35,6 +35,7 @@ QtObject {
     readonly property color errorText: dark ? "#ffd7d7" : "#7d1d1d"
     readonly property color warning: dark ? "#e0b050" : "#9a6400"
     readonly property color ok: dark ? "#7fcf8f" : "#2e7d32"
+    readonly property color link: dark ? "#8ab4f8" : "#1a5fb4"  // links in answers: readable on either surface
 
     readonly property int radius: 8
     readonly property int spacing: 10

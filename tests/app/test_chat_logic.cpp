@@ -100,7 +100,7 @@ private slots:
         QCOMPARE(stripThinking(QStringLiteral("<think>x</think>\nAnswer")), QStringLiteral("Answer"));
         QCOMPARE(stripThinking(QStringLiteral("<think>x")), QString());
         QCOMPARE(stripThinking(QStringLiteral("plain")), QStringLiteral("plain"));
-        QCOMPARE(messageBlocksForQml(QStringLiteral("<think>t</think>a")).size(), 2);
+        QCOMPARE(int(displayBlocks(QStringLiteral("<think>t</think>a")).size()), 2);
     }
 
     void presets() {

@@ -80,12 +80,15 @@ private slots:
         model.appendText(4, "<think>plan");
         model.appendText(4, " it</think>Here:\n```cpp\nint x;\n```\nDone.");
         QCOMPARE(changed.count(), 2);
-        const QVariantList blocks = model.data(model.index(4), MessageListModel::BlocksRole).toList();
-        QCOMPARE(blocks.size(), 4);
-        QCOMPARE(blocks[0].toMap().value("kind").toString(), QStringLiteral("think"));
-        QCOMPARE(blocks[0].toMap().value("text").toString(), QStringLiteral("plan it"));
-        QCOMPARE(blocks[2].toMap().value("kind").toString(), QStringLiteral("code"));
-        QCOMPARE(blocks[2].toMap().value("language").toString(), QStringLiteral("cpp"));
+        // The blocks are the row's own model, the same object however the text grows.
+        auto* blocks = qobject_cast<MessageBlockModel*>(model.data(model.index(4), MessageListModel::BlocksRole).value<QObject*>());
+        QVERIFY(blocks);
+        QCOMPARE(blocks->rowCount(), 4);
+        QCOMPARE(blocks->data(blocks->index(0), MessageBlockModel::KindRole).toString(), QStringLiteral("think"));
+        QCOMPARE(blocks->data(blocks->index(0), MessageBlockModel::BodyRole).toString(), QStringLiteral("plan it"));
+        QCOMPARE(blocks->data(blocks->index(2), MessageBlockModel::KindRole).toString(), QStringLiteral("code"));
+        QCOMPARE(blocks->data(blocks->index(2), MessageBlockModel::LanguageRole).toString(), QStringLiteral("cpp"));
+        QVERIFY(!changed.last().at(2).value<QList<int>>().contains(MessageListModel::BlocksRole));
         QCOMPARE(model.data(model.index(4), MessageListModel::AnswerRole).toString(),
                  QStringLiteral("Here:\n```cpp\nint x;\n```\nDone."));
         model.setStreaming(4, false);
