@@ -142,6 +142,15 @@ Item {
                 Layout.fillWidth: true
                 wrapMode: TextEdit.Wrap
                 selectByMouse: true
+                color: Theme.text
+                // The Basic style draws a TextArea without a frame: on the page it looked like text
+                // with nowhere to type. A border (accent while focused) shows the box.
+                background: Rectangle {
+                    color: Theme.surface
+                    radius: 6
+                    border.width: editField.activeFocus ? 2 : 1
+                    border.color: editField.activeFocus ? Theme.accent : Theme.border
+                }
             }
             RowLayout {
                 Layout.alignment: Qt.AlignRight
