@@ -188,6 +188,11 @@ TEST(StopLatency, InterruptedPrefillResumesToTheSameAnswer) {
 // The bound of issue #11: a 2,000-token prefill of the TinyLlama-shape Q4_0 model on 2 threads,
 // stopped once inside each 256-token chunk at a random moment: Stop to return <= 100 ms.
 TEST(StopLatency, TinyLlamaPrefill2000) {
+#if defined(__SANITIZE_ADDRESS__)
+    // A latency bound measured under ASan at -O1 says nothing about the product, and writing and
+    // prefilling the 1.1B-shape model there takes many minutes of CI: the Release build runs it.
+    GTEST_SKIP() << "timing bound: runs in the Release build, not under the sanitizers";
+#endif
     std::string path;
     RemoveAtEnd cleanup;
     if (const char* m = std::getenv("HEARTH_STOP_LATENCY_MODEL"); m && *m) {
