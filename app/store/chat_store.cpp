@@ -173,10 +173,9 @@ Result<ConversationRecord> ChatStore::conversation(int64_t id) {
     return readConversation(s);
 }
 
-Result<std::vector<MessageRecord>> ChatStore::messages(int64_t conversationId) {
-    waitForWrites();
-    auto s = read_.prepare(MESSAGES_WITH_ALTERNATIVES "WHERE shown = 1 ORDER BY slot");
-    s.bind(1, conversationId);
+// The rows of a MESSAGES_WITH_ALTERNATIVES query; an answer still being written (or left so by a
+// kill) is read with the chunks its streaming saves appended.
+Result<std::vector<MessageRecord>> ChatStore::readMessages(Statement& s) {
     std::vector<MessageRecord> out;
     while (s.step()) out.push_back(readMessage(s));
     if (!s.ok()) return s.status();
@@ -189,6 +188,13 @@ Result<std::vector<MessageRecord>> ChatStore::messages(int64_t conversationId) {
     return out;
 }
 
+Result<std::vector<MessageRecord>> ChatStore::messages(int64_t conversationId) {
+    waitForWrites();
+    auto s = read_.prepare(MESSAGES_WITH_ALTERNATIVES "WHERE shown = 1 ORDER BY slot");
+    s.bind(1, conversationId);
+    return readMessages(s);
+}
+
 Result<std::vector<MessageRecord>> ChatStore::alternatives(int64_t messageId) {
     waitForWrites();
     auto s = read_.prepare(MESSAGES_WITH_ALTERNATIVES
@@ -198,16 +204,7 @@ Result<std::vector<MessageRecord>> ChatStore::alternatives(int64_t messageId) {
     c.bind(1, messageId);
     if (!c.step()) return c.ok() ? make_error("message " + std::to_string(messageId) + " does not exist") : c.status();
     s.bind(1, c.int64(0)).bind(2, messageId);
-    std::vector<MessageRecord> out;
-    while (s.step()) out.push_back(readMessage(s));
-    if (!s.ok()) return s.status();
-    for (MessageRecord& m : out) {
-        if (m.status != QLatin1String("streaming")) continue;
-        auto text = savedChunks(read_, m.id);
-        HEARTH_RETURN_IF_ERROR(text);
-        m.content += *text;
-    }
-    return out;
+    return readMessages(s);
 }
 
 // ---- writes -----------------------------------------------------------------------------------

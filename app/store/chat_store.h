@@ -108,6 +108,7 @@ private:
     Status post(StoreWriter::Job job);
     void waitForWrites() { writer_.waitIdle(); }
     Result<MessageRecord> insertMessage(MessageRecord m, int64_t slot, bool hideSlot);
+    Result<std::vector<MessageRecord>> readMessages(Statement& s);
 
     SqliteDb read_;
     StoreWriter writer_;
