@@ -13,17 +13,11 @@
 #include "app/controllers/app_context.h"
 #include "app/controllers/chat_controller.h"
 #include "app/settings/app_settings.h"
+#include "tests/app/app_window.h"
 
 using namespace hearth::app;
 
 namespace {
-QStringList g_warnings;
-QtMessageHandler g_previous = nullptr;
-void collectWarnings(QtMsgType type, const QMessageLogContext& ctx, const QString& msg) {
-    if (type == QtWarningMsg || type == QtCriticalMsg) g_warnings << msg;
-    if (g_previous) g_previous(type, ctx, msg);
-}
-
 void findItems(QQuickItem* item, const QString& name, QList<QQuickItem*>* out) {
     if (item->objectName() == name) out->append(item);
     for (QQuickItem* child : item->childItems()) findItems(child, name, out);
@@ -91,29 +85,16 @@ private:
 
 private slots:
     void initTestCase() {
-        g_previous = qInstallMessageHandler(collectWarnings);
-        AppContext::Options opt;
-        opt.dataDir = dir_.filePath("data");
-        opt.settingsFile = dir_.filePath("settings.ini");
-        opt.logToFile = false;
-        context_ = std::make_unique<AppContext>(opt);
-        context_->settings()->setModelsFolder(dir_.filePath("models"));
-        context_->settings()->setLanguage("en");
-        context_->settings()->setTheme("dark");
-        context_->settings()->setWindowGeometry(QRect(0, 0, 1000, 1500));
+        test::collectWarnings(true);
+        context_ = test::makeAppContext(dir_.path(), "en", "dark", QRect(0, 0, 1000, 1500));
         auto conv = context_->store()->createConversation(QString(), QString());
         QVERIFY(conv.ok());
         QVERIFY(context_->store()->addMessage(*conv, "user", "Write me a poem").ok());
         context_->settings()->setLastConversationId(*conv);
         context_->chat()->reloadConversations();
 
-        engine_ = std::make_unique<QQmlApplicationEngine>();
-        context_->registerQml(engine_.get());
-        engine_->load(QUrl(QStringLiteral("qrc:/qml/Main.qml")));
-        QVERIFY(!engine_->rootObjects().isEmpty());
-        window_ = qobject_cast<QQuickWindow*>(engine_->rootObjects().first());
+        window_ = test::loadMainWindow(*context_, engine_);
         QVERIFY(window_);
-        QVERIFY(QTest::qWaitForWindowExposed(window_));
 
         // The rows as the store hands them over: how each answer ended, and its alternatives.
         context_->chat()->messages()->setMessages({
@@ -192,7 +173,7 @@ private slots:
         context_->settings()->setLanguage("en");
 
         QStringList qmlWarnings;
-        for (const QString& w : g_warnings)
+        for (const QString& w : test::warnings())
             if (w.contains(QLatin1String("qrc:/qml/"))) qmlWarnings << w;
         QVERIFY2(qmlWarnings.isEmpty(), qPrintable(qmlWarnings.join(QLatin1Char('\n'))));
     }
@@ -200,7 +181,7 @@ private slots:
     void cleanupTestCase() {
         engine_.reset();
         context_.reset();
-        qInstallMessageHandler(g_previous);
+        test::collectWarnings(false);
     }
 };
 

@@ -16,19 +16,13 @@
 #include "app/controllers/chat_controller.h"
 #include "app/library/model_library.h"
 #include "app/settings/app_settings.h"
+#include "tests/app/app_window.h"
 #include "tests/app/quick_find.h"
 #include "tests/app/tiny_model.h"
 
 using namespace hearth::app;
 
 namespace {
-QStringList g_warnings;
-QtMessageHandler g_previous = nullptr;
-void collectWarnings(QtMsgType type, const QMessageLogContext& ctx, const QString& msg) {
-    if (type == QtWarningMsg || type == QtCriticalMsg || type == QtFatalMsg) g_warnings << msg;
-    if (g_previous) g_previous(type, ctx, msg);
-}
-
 // Controls' Dialog (a Popup) or a QtQuick.Dialogs dialog (FileDialog, FolderDialog…).
 bool isDialog(const QObject* o) {
     return test::inheritsClass(o, "QQuickDialog") || test::inheritsClass(o, "QQuickAbstractDialog");
@@ -37,7 +31,7 @@ bool isDialog(const QObject* o) {
 // Warnings that are about QML (ours or Qt's own dialog implementations), not the offscreen platform.
 QStringList qmlWarnings() {
     QStringList out;
-    for (const QString& w : g_warnings)
+    for (const QString& w : test::warnings())
         if (w.contains(QLatin1String(".qml")) || w.contains(QLatin1String("QML")) || w.contains(QLatin1String("module")) ||
             w.contains(QLatin1String("qrc:")))
             out << w;
@@ -73,23 +67,15 @@ private:
 
 private slots:
     void initTestCase() {
-        g_previous = qInstallMessageHandler(collectWarnings);
+        test::collectWarnings(true);
         // A home of our own: the export dialog starts in its Documents folder.
         QDir().mkpath(dir_.filePath("home/Documents"));
         qputenv("HOME", dir_.filePath("home").toUtf8());
         shotsDir_ = qEnvironmentVariable("HEARTH_SHOTS_DIR", QStringLiteral(HEARTH_TEST_OUTPUT_DIR "/screenshots/dialogs"));
         QDir().mkpath(shotsDir_);
 
-        AppContext::Options opt;
-        opt.dataDir = dir_.filePath("data");
-        opt.settingsFile = dir_.filePath("settings.ini");
-        opt.logToFile = false;
-        context_ = std::make_unique<AppContext>(opt);
+        context_ = test::makeAppContext(dir_.path(), "en", "light", QRect(0, 0, 1100, 760));
         AppSettings* s = context_->settings();
-        s->setModelsFolder(dir_.filePath("models"));
-        s->setLanguage("en");
-        s->setTheme("light");
-        s->setWindowGeometry(QRect(0, 0, 1100, 760));
         QString err;
         model_ = test::writeTinyModel(dir_.filePath("models"), "tiny.gguf", {}, &err);
         QVERIFY2(!model_.isEmpty(), qPrintable(err));
@@ -103,13 +89,8 @@ private slots:
         s->setLastConversationId(conversation_);
         context_->chat()->reloadConversations();
 
-        engine_ = std::make_unique<QQmlApplicationEngine>();
-        context_->registerQml(engine_.get());
-        engine_->load(QUrl(QStringLiteral("qrc:/qml/Main.qml")));
-        QVERIFY(!engine_->rootObjects().isEmpty());
-        window_ = qobject_cast<QQuickWindow*>(engine_->rootObjects().first());
+        window_ = test::loadMainWindow(*context_, engine_);
         QVERIFY(window_);
-        QVERIFY(QTest::qWaitForWindowExposed(window_));
     }
 
     void everyDialogOpens_data() {
@@ -126,7 +107,7 @@ private slots:
         context_->settings()->setLanguage(language);
         context_->settings()->setTheme(theme);
         QTest::qWait(100);  // the language change reaches the dialogs' buttons (a posted LanguageChange event)
-        g_warnings.clear();
+        test::warnings().clear();
 
         const QList<QObject*> found = dialogs();
         QStringList names;
@@ -213,7 +194,7 @@ private slots:
     void cleanupTestCase() {
         engine_.reset();
         context_.reset();
-        qInstallMessageHandler(g_previous);
+        test::collectWarnings(false);
     }
 };
 

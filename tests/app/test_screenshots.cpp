@@ -13,19 +13,11 @@
 #include "app/controllers/app_context.h"
 #include "app/controllers/chat_controller.h"
 #include "app/settings/app_settings.h"
+#include "tests/app/app_window.h"
 #include "tests/app/quick_find.h"
 #include "tests/app/tiny_model.h"
 
 using namespace hearth::app;
-
-namespace {
-QStringList g_warnings;
-QtMessageHandler g_previous = nullptr;
-void collectWarnings(QtMsgType type, const QMessageLogContext& ctx, const QString& msg) {
-    if (type == QtWarningMsg || type == QtCriticalMsg) g_warnings << msg;
-    if (g_previous) g_previous(type, ctx, msg);
-}
-}  // namespace
 
 class ScreenshotTest : public QObject {
     Q_OBJECT
@@ -58,16 +50,8 @@ private:
 
 private slots:
     void initTestCase() {
-        g_previous = qInstallMessageHandler(collectWarnings);
-        AppContext::Options opt;
-        opt.dataDir = dir_.filePath("data");
-        opt.settingsFile = dir_.filePath("settings.ini");
-        opt.logToFile = false;
-        context_ = std::make_unique<AppContext>(opt);
-        context_->settings()->setModelsFolder(dir_.filePath("models"));
-        context_->settings()->setLanguage("en");
-        context_->settings()->setTheme("light");
-        context_->settings()->setWindowGeometry(QRect(0, 0, 1200, 800));
+        test::collectWarnings(true);
+        context_ = test::makeAppContext(dir_.path(), "en", "light", QRect(0, 0, 1200, 800));
         QString err;
         test::TinyModelSpec spec;
         spec.name = "Qwen2.5 0.5B Instruct (random test weights)";
@@ -102,13 +86,8 @@ private slots:
         context_->settings()->setLastConversationId(english_);
         context_->chat()->reloadConversations();
 
-        engine_ = std::make_unique<QQmlApplicationEngine>();
-        context_->registerQml(engine_.get());
-        engine_->load(QUrl(QStringLiteral("qrc:/qml/Main.qml")));
-        QVERIFY(!engine_->rootObjects().isEmpty());
-        window_ = qobject_cast<QQuickWindow*>(engine_->rootObjects().first());
+        window_ = test::loadMainWindow(*context_, engine_);
         QVERIFY(window_);
-        QVERIFY(QTest::qWaitForWindowExposed(window_));
     }
 
     void english() {
@@ -178,7 +157,7 @@ private slots:
         context_->settings()->setLanguage("en");
 
         QStringList qmlWarnings;
-        for (const QString& w : g_warnings)
+        for (const QString& w : test::warnings())
             if (w.contains(QLatin1String("qrc:/qml/"))) qmlWarnings << w;
         QVERIFY2(qmlWarnings.isEmpty(), qPrintable(qmlWarnings.join(QLatin1Char('\n'))));
     }
@@ -186,7 +165,7 @@ private slots:
     void cleanupTestCase() {
         engine_.reset();
         context_.reset();
-        qInstallMessageHandler(g_previous);
+        test::collectWarnings(false);
     }
 };
 

@@ -31,6 +31,7 @@
 #include "app/controllers/app_context.h"
 #include "app/controllers/chat_controller.h"
 #include "app/settings/app_settings.h"
+#include "tests/app/app_window.h"
 #include "tests/app/tiny_model.h"
 
 using namespace hearth::app;
@@ -150,16 +151,8 @@ private:
     // The window over a conversation of kHistoryMessages messages, with a spinning square.
     void openWindow(int contextLength, int maxNewTokens) {
         dir_ = std::make_unique<QTemporaryDir>();
-        AppContext::Options opt;
-        opt.dataDir = dir_->filePath("data");
-        opt.settingsFile = dir_->filePath("settings.ini");
-        opt.logToFile = false;
-        context_ = std::make_unique<AppContext>(opt);
+        context_ = test::makeAppContext(dir_->path(), "en", "dark", QRect(0, 0, 1200, 800));
         AppSettings* settings = context_->settings();
-        settings->setModelsFolder(dir_->filePath("models"));
-        settings->setLanguage("en");
-        settings->setTheme("dark");
-        settings->setWindowGeometry(QRect(0, 0, 1200, 800));
         settings->setContextLength(contextLength);
         settings->setMaxNewTokens(maxNewTokens);
         settings->setTemperature(0);
@@ -174,13 +167,8 @@ private:
         settings->setLastConversationId(*conv);
         context_->chat()->reloadConversations();
 
-        engine_ = std::make_unique<QQmlApplicationEngine>();
-        context_->registerQml(engine_.get());
-        engine_->load(QUrl(QStringLiteral("qrc:/qml/Main.qml")));
-        QVERIFY(!engine_->rootObjects().isEmpty());
-        window_ = qobject_cast<QQuickWindow*>(engine_->rootObjects().first());
+        window_ = test::loadMainWindow(*context_, engine_);
         QVERIFY(window_);
-        QVERIFY(QTest::qWaitForWindowExposed(window_));
         QCOMPARE(context_->chat()->conversationId(), *conv);
         QCOMPARE(context_->chat()->messages()->count(), kHistoryMessages);
 
