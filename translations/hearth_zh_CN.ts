@@ -143,6 +143,14 @@
 <context>
     <name>MessageDelegate</name>
     <message>
+        <source>Answer</source>
+        <translation>回答</translation>
+    </message>
+    <message>
+        <source>Ask the model to answer this question</source>
+        <translation>让模型回答这个问题</translation>
+    </message>
+    <message>
         <source>You</source>
         <translation>你</translation>
     </message>

@@ -38,10 +38,12 @@ Item {
         }
     }
     readonly property bool canRegenerate: role === "assistant" && isLast && !Chat.generating
+    // A question left without an answer (the model failed to load, or failed before writing
+    // anything): without this the only way to ask again was to edit and resend it.
+    readonly property bool canRetry: isUser && isLast && !Chat.generating && Chat.modelState !== "loading"
 
     function showAlternative(delta) {
-        // Chat.showAlternative arrives with the store's alternatives (issue #11); absent, nothing to show.
-        if (typeof Chat.showAlternative === "function") Chat.showAlternative(root.messageId, delta)
+        Chat.showAlternative(root.messageId, delta)
     }
 
     implicitHeight: column.implicitHeight
@@ -227,6 +229,16 @@ Item {
                 text: qsTr("Edit")
                 font.pixelSize: Theme.fontSize - 2
                 onClicked: { editField.text = root.content; root.editing = true; editField.forceActiveFocus() }
+            }
+            ToolButton {
+                objectName: "retryButton"
+                visible: root.canRetry
+                text: qsTr("Answer")
+                font.pixelSize: Theme.fontSize - 2
+                onClicked: Chat.regenerate()  // answers a trailing question
+                ToolTip.visible: hovered
+                ToolTip.text: qsTr("Ask the model to answer this question")
+                ToolTip.delay: 600
             }
             ToolButton {
                 visible: root.canRegenerate && root.endNote.length === 0  // else it sits by the note

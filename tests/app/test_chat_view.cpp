@@ -178,6 +178,17 @@ private slots:
         QVERIFY2(qmlWarnings.isEmpty(), qPrintable(qmlWarnings.join(QLatin1Char('\n'))));
     }
 
+    void unansweredQuestionOffersAnswer() {
+        // Only answers ended, so no question asks for an answer; a trailing question (its model
+        // failed to load, say) gets the Answer button.
+        QCOMPARE(shownItems(window_, QStringLiteral("retryButton")).size(), 0);
+        MessageListModel* list = context_->chat()->messages();
+        list->append(record(11, "user", "A question the model never answered"));
+        QTRY_COMPARE(shownItems(window_, QStringLiteral("retryButton")).size(), 1);
+        list->removeFrom(list->count() - 1);
+        QTRY_COMPARE(shownItems(window_, QStringLiteral("retryButton")).size(), 0);
+    }
+
     void cleanupTestCase() {
         engine_.reset();
         context_.reset();
