@@ -2,8 +2,10 @@
 
 #include <QCoreApplication>
 #include <QDir>
+#include <QGuiApplication>
 #include <QLibraryInfo>
 #include <QLocale>
+#include <QPalette>
 #include <QQmlEngine>
 #include <QStandardPaths>
 
@@ -100,6 +102,17 @@ void AppContext::applyLanguage() {
     }
     library_->retranslate();  // texts made in C++ (problem sentences, device labels)
     if (engine_) engine_->retranslate();
+}
+
+QColor AppContext::linkColor() const { return QGuiApplication::palette().color(QPalette::Link); }
+
+void AppContext::setLinkColor(const QColor& color) {
+    if (!color.isValid() || color == linkColor()) return;
+    QPalette p = QGuiApplication::palette();
+    p.setColor(QPalette::Link, color);
+    p.setColor(QPalette::LinkVisited, color);
+    QGuiApplication::setPalette(p);
+    emit linkColorChanged();
 }
 
 }  // namespace hearth::app

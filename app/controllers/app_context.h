@@ -4,6 +4,7 @@
 // through here, so they run the same wiring.
 #pragma once
 
+#include <QColor>
 #include <QObject>
 #include <QString>
 #include <QTranslator>
@@ -27,6 +28,10 @@ class AppContext : public QObject {
     Q_PROPERTY(QString dataDir READ dataDir CONSTANT)
     Q_PROPERTY(QString logFile READ logFile CONSTANT)
     Q_PROPERTY(QString uiLanguage READ uiLanguage NOTIFY uiLanguageChanged)
+    // The colour of links in rendered Markdown (the window binds it to the theme). Qt's Markdown
+    // reader colours links from the application palette when it parses, so the setter puts it
+    // there; text that is already parsed re-renders on linkColorChanged.
+    Q_PROPERTY(QColor linkColor READ linkColor WRITE setLinkColor NOTIFY linkColorChanged)
 public:
     struct Options {
         QString dataDir;        // empty: QStandardPaths::AppDataLocation
@@ -41,6 +46,8 @@ public:
     QString dataDir() const { return dataDir_; }
     QString logFile() const;
     QString uiLanguage() const { return uiLanguage_; }  // "en" | "zh_CN" (after resolving "system")
+    QColor linkColor() const;
+    void setLinkColor(const QColor& color);
     // Where file dialogs start: Documents (exports) or Downloads (imports) when the folder exists,
     // else the home folder (never "/", where a Qt Quick file dialog opens without a folder).
     Q_INVOKABLE QUrl documentsFolder() const;
@@ -56,6 +63,7 @@ public:
 
 signals:
     void uiLanguageChanged();
+    void linkColorChanged();
 
 private:
     QString dataDir_;

@@ -5,17 +5,6 @@
 
 namespace hearth::app {
 
-QString ModelFileListModel::problemKey(ModelProblem p) {
-    switch (p) {
-        case ModelProblem::None: return {};
-        case ModelProblem::NotAModel: return QStringLiteral("notModel");
-        case ModelProblem::MissingPart: return QStringLiteral("missingPart");
-        case ModelProblem::Architecture: return QStringLiteral("architecture");
-        case ModelProblem::Vocabulary: return QStringLiteral("vocabulary");
-    }
-    return {};
-}
-
 ModelFileListModel::ModelFileListModel(QObject* parent) : QAbstractListModel(parent) {}
 
 int ModelFileListModel::rowCount(const QModelIndex& parent) const { return parent.isValid() ? 0 : int(rows_.size()); }
@@ -38,7 +27,6 @@ QVariant ModelFileListModel::data(const QModelIndex& index, int role) const {
         case PartsRole: return int(m.parts.size());
         case MemoryRole: return m.usable() ? double(estimateMemory(m, nCtx_).total()) : 0.0;
         case FitsRole: return available_ == 0 || !m.usable() || estimateMemory(m, nCtx_).total() <= available_;
-        case ProblemRole: return problemKey(m.problem);
         case ProblemTextRole: return ModelLibrary::problemText(m.problem, m.architecture);
         case UsableRole: return m.usable();
         case LabelRole: {
@@ -57,7 +45,7 @@ QHash<int, QByteArray> ModelFileListModel::roleNames() const {
             {ArchitectureRole, "architecture"}, {ParametersRole, "parameters"}, {QuantizationRole, "quantization"},
             {FileSizeRole, "fileSize"},  {ContextLengthRole, "contextLength"}, {ErrorRole, "error"},
             {ThinkRole, "think"},        {PartsRole, "parts"},             {MemoryRole, "memory"},
-            {FitsRole, "fits"},          {ProblemRole, "problem"},         {UsableRole, "usable"},
+            {FitsRole, "fits"},          {UsableRole, "usable"},
             {LabelRole, "label"},        {ProblemTextRole, "problemText"}};
 }
 

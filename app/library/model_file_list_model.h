@@ -17,10 +17,8 @@ public:
     enum Roles {
         PathRole = Qt::UserRole + 1, FileNameRole, NameRole, ArchitectureRole, ParametersRole, QuantizationRole,
         FileSizeRole, ContextLengthRole, ErrorRole, ThinkRole, PartsRole, MemoryRole, FitsRole,
-        ProblemRole, UsableRole, LabelRole, ProblemTextRole,
+        UsableRole, LabelRole, ProblemTextRole,
     };
-    // ProblemRole's words for ModelProblem (the page turns them into translated sentences).
-    static QString problemKey(ModelProblem p);
 
     explicit ModelFileListModel(QObject* parent = nullptr);
     int rowCount(const QModelIndex& parent = QModelIndex()) const override;

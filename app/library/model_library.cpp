@@ -311,11 +311,6 @@ QString ModelLibrary::refuseReason(const QString& path, int nCtx, const QString&
     return {};
 }
 
-QVariantList ModelLibrary::computeDevices() const {
-    QVariantList out = devices().mid(0, 2);  // "auto" and "cpu"
-    return out + enumerateGpus();
-}
-
 QVariantList ModelLibrary::devices() const {
     QVariantList out;  // labels in the current language
     out << QVariantMap{{QStringLiteral("key"), QStringLiteral("auto")}, {QStringLiteral("label"), tr("Automatic")}};

@@ -54,10 +54,9 @@ public:
     Q_INVOKABLE bool isInFolder(const QString& path) const;
     // The compute devices to offer in Settings: [{key, label}], "auto" and "cpu" first, then every
     // GPU the engine's backends see (CPU implementations of Vulkan such as lavapipe are left out:
-    // the CPU backend is faster). Keys are AppSettings device keys. computeDevices() enumerates
-    // (blocking: CUDA and Vulkan take a moment; for pool threads and tests); devices() is the list
-    // probeDevices() found, "auto" and "cpu" only until it is done.
-    QVariantList computeDevices() const;
+    // the CPU backend is faster). Keys are AppSettings device keys. Enumerating CUDA and Vulkan takes
+    // a moment, so probeDevices() does it on a pool thread; until it is done, devices() is "auto"
+    // and "cpu" only.
     QVariantList devices() const;
     bool devicesProbed() const { return devicesProbed_; }
     void probeDevices();
@@ -67,7 +66,7 @@ public:
     // runs on the CPU (device "cpu", or "auto" on a machine without a GPU); a GPU placement sizes
     // its layer split from the device's free memory itself.
     QString refuseReason(const QString& path, int nCtx, const QString& device = QStringLiteral("cpu")) const;
-    // One plain sentence for why a model cannot be used (ModelFileListModel::problemKey words).
+    // One plain sentence for why a model cannot be used.
     static QString problemText(ModelProblem problem, const QString& architecture);
     // Re-emits the texts that depend on the UI language (problem sentences, device labels).
     void retranslate();

@@ -29,7 +29,6 @@ public:
     QHash<int, QByteArray> roleNames() const override;
 
     void setContent(const QString& content);
-    const std::vector<MessageBlock>& blocks() const { return blocks_; }
 
 private:
     std::vector<MessageBlock> blocks_;

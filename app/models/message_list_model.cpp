@@ -1,7 +1,5 @@
 #include "app/models/message_list_model.h"
 
-#include <QGuiApplication>
-#include <QPalette>
 #include <QQmlEngine>
 
 #include "app/chat/message_blocks.h"
@@ -135,17 +133,6 @@ int MessageListModel::rowOfId(qint64 id) const {
     for (size_t i = 0; i < rows_.size(); ++i)
         if (rows_[i].msg.id == id) return int(i);
     return -1;
-}
-
-QColor MessageListModel::linkColor() const { return QGuiApplication::palette().color(QPalette::Link); }
-
-void MessageListModel::setLinkColor(const QColor& color) {
-    if (!color.isValid() || color == linkColor()) return;
-    QPalette p = QGuiApplication::palette();
-    p.setColor(QPalette::Link, color);
-    p.setColor(QPalette::LinkVisited, color);
-    QGuiApplication::setPalette(p);
-    emit linkColorChanged();
 }
 
 std::vector<MessageRecord> MessageListModel::records() const {

@@ -16,10 +16,6 @@ namespace hearth::app {
 class MessageListModel : public QAbstractListModel {
     Q_OBJECT
     Q_PROPERTY(int count READ count NOTIFY countChanged)
-    // The colour of links in answers (the view binds it to the theme). Qt's Markdown reader colours
-    // links from the application palette when it parses, so the setter puts it there; the view
-    // re-renders its prose on linkColorChanged.
-    Q_PROPERTY(QColor linkColor READ linkColor WRITE setLinkColor NOTIFY linkColorChanged)
 public:
     enum Roles {
         IdRole = Qt::UserRole + 1,
@@ -42,8 +38,6 @@ public:
     QVariant data(const QModelIndex& index, int role) const override;
     QHash<int, QByteArray> roleNames() const override;
     int count() const { return int(rows_.size()); }
-    QColor linkColor() const;
-    void setLinkColor(const QColor& color);
 
     void setMessages(const std::vector<MessageRecord>& messages);
     void clear() { setMessages({}); }
@@ -62,7 +56,6 @@ public:
 
 signals:
     void countChanged();
-    void linkColorChanged();
 
 private:
     struct Row {

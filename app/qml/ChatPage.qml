@@ -135,9 +135,6 @@ Item {
         }
 
         // ---- messages
-        // Links in answers in the theme's link colour (see MessageListModel::linkColor).
-        Binding { target: Chat.messages; property: "linkColor"; value: Theme.link }
-
         ListView {
             id: messages
             objectName: "messageList"

@@ -61,6 +61,9 @@ ApplicationWindow {
         function onChildrenChanged() { window.themeFileDialogPathBar(window.Overlay.overlay, 0) }
     }
 
+    // Links in rendered Markdown take the theme's link colour (AppContext::linkColor).
+    Binding { target: App; property: "linkColor"; value: Theme.link }
+
     property string page: "chat"
     onPageChanged: Settings.lastPage = page
 

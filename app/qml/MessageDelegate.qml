@@ -265,7 +265,7 @@ Item {
             onLinkActivated: (link) => Desktop.copyText(link)  // links are never opened: offline by design
             // Links take their colour when the Markdown is parsed: parse again when the theme changes it.
             Connections {
-                target: Chat.messages
+                target: App
                 function onLinkColorChanged() { prose.text = ""; prose.text = Qt.binding(() => body) }
             }
         }

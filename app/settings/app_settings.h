@@ -84,7 +84,7 @@ public:
     void setWindowGeometry(const QRect& v);
     void setDefaultModel(const QString& v);
 
-    // "auto", "cpu", "vulkan:N" or "cuda:N" (ModelLibrary::computeDevices lists the ones present).
+    // "auto", "cpu", "vulkan:N" or "cuda:N" (ModelLibrary::devices lists the ones present).
     static bool isValidDeviceKey(const QString& key);
 
     SamplingValues sampling() const;

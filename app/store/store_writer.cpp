@@ -29,8 +29,8 @@ void StoreWriter::post(Job job) {
 }
 
 Status StoreWriter::flush() {
-    std::unique_lock lock(mutex_);
-    if (thread_.joinable()) done_.wait(lock, [this] { return queue_.empty() && !busy_; });
+    waitIdle();
+    std::lock_guard lock(mutex_);
     return std::exchange(firstError_, Status());
 }
 

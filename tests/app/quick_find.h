@@ -13,6 +13,13 @@ inline bool inheritsClass(const QObject* o, const char* className) {
     return false;
 }
 
+// Every item named `name` under `item`, shown or not, through the visual tree (a view's delegates
+// have no QObject parent to find them by).
+inline void findItems(QQuickItem* item, const QString& name, QList<QQuickItem*>* out) {
+    if (item->objectName() == name) out->append(item);
+    for (QQuickItem* child : item->childItems()) findItems(child, name, out);
+}
+
 inline QQuickItem* findVisibleItem(QQuickItem* root, const QString& objectName) {
     if (!root) return nullptr;
     if (root->objectName() == objectName && root->isVisible()) return root;

@@ -14,19 +14,15 @@
 #include "app/controllers/chat_controller.h"
 #include "app/settings/app_settings.h"
 #include "tests/app/app_window.h"
+#include "tests/app/quick_find.h"
 
 using namespace hearth::app;
 
 namespace {
-void findItems(QQuickItem* item, const QString& name, QList<QQuickItem*>* out) {
-    if (item->objectName() == name) out->append(item);
-    for (QQuickItem* child : item->childItems()) findItems(child, name, out);
-}
-
 // Items that are shown: visible themselves and all the way up.
 QList<QQuickItem*> shownItems(QQuickWindow* w, const QString& name) {
     QList<QQuickItem*> all, out;
-    findItems(w->contentItem(), name, &all);
+    test::findItems(w->contentItem(), name, &all);
     for (QQuickItem* it : all)
         if (it->isVisible()) out << it;
     return out;
@@ -132,8 +128,8 @@ private slots:
         const auto switchers = shownItems(window_, QStringLiteral("alternatives"));
         QCOMPARE(switchers.size(), 1);
         QList<QQuickItem*> prev, next;
-        findItems(switchers[0], QStringLiteral("previousAlternative"), &prev);
-        findItems(switchers[0], QStringLiteral("nextAlternative"), &next);
+        test::findItems(switchers[0], QStringLiteral("previousAlternative"), &prev);
+        test::findItems(switchers[0], QStringLiteral("nextAlternative"), &next);
         QCOMPARE(prev.size(), 1);
         QCOMPARE(next.size(), 1);
         QVERIFY(prev[0]->isEnabled());    // showing 2 of 2: back is possible
@@ -142,7 +138,7 @@ private slots:
 
     void poemKeepsItsLines() {
         QList<QQuickItem*> blocks;
-        findItems(window_->contentItem(), QStringLiteral("textBlock"), &blocks);
+        test::findItems(window_->contentItem(), QStringLiteral("textBlock"), &blocks);
         QQuickItem* poem = nullptr;
         for (QQuickItem* b : blocks)
             if (b->property("text").toString().startsWith(QLatin1String("The kettle"))) poem = b;
@@ -152,20 +148,20 @@ private slots:
 
     void linksAndScreenshots() {
         QList<QQuickItem*> blocks;
-        findItems(window_->contentItem(), QStringLiteral("textBlock"), &blocks);
+        test::findItems(window_->contentItem(), QStringLiteral("textBlock"), &blocks);
         QQuickItem* linkBlock = nullptr;
         for (QQuickItem* b : blocks)
             if (b->property("text").toString().contains(QLatin1String("anthology"))) linkBlock = b;
         QVERIFY(linkBlock);
 
         QImage dark = shoot("chat_view_dark.png");
-        QCOMPARE(context_->chat()->messages()->linkColor(), QColor("#8ab4f8"));
+        QCOMPARE(context_->linkColor(), QColor("#8ab4f8"));
         QVERIFY2(pixelsNear(dark, linkBlock, QColor("#8ab4f8")) > 20, "the link is not drawn in the dark theme's link colour");
         QCOMPARE(pixelsNear(dark, linkBlock, QColor("#0000ff")), 0);
 
         context_->settings()->setTheme("light");
         QImage light = shoot("chat_view_light.png");
-        QCOMPARE(context_->chat()->messages()->linkColor(), QColor("#1a5fb4"));
+        QCOMPARE(context_->linkColor(), QColor("#1a5fb4"));
         QVERIFY2(pixelsNear(light, linkBlock, QColor("#1a5fb4")) > 20, "the link is not drawn in the light theme's link colour");
 
         context_->settings()->setLanguage("zh_CN");

@@ -202,7 +202,7 @@ private slots:
         std::map<qint64, QByteArray> finished;  // answer id -> "sha1 status", from every run so far
         int streamKills = 0, importKills = 0, migrationKills = 0, killsInsideMigration = 0, killsInsideImport = 0;
         int integrityFailures = 0, damagedFinished = 0, damagedInFlight = 0, damagedImports = 0, damagedFixture = 0;
-        int partLeftovers = 0, inFlight = 0;
+        int partLeftovers = 0, inFlight = 0, markersMissing = 0;
         std::vector<qint64> lostMs;
         std::vector<int> lostChars;
         QStringList childErrors;
@@ -254,6 +254,12 @@ private slots:
             if (child.bytesAvailable()) log.parse(child.readAll(), finishedHere);
             childErrors << log.errors;
             (migrate ? migrationKills : import ? importKills : streamKills)++;
+            // A migrating or importing child that never said so was killed on the 30 s fallback:
+            // the path this kill was for never ran.
+            if ((migrate && !log.migratingAt) || (import && !log.importingAt)) {
+                qWarning("kill %d: the child never reported its %s", k, migrate ? "migration" : "import");
+                ++markersMissing;
+            }
 
             // Before the app reopens it: a killed migration left the previous version whole.
             if (migrate) {
@@ -372,6 +378,7 @@ private slots:
         QCOMPARE(damagedInFlight, 0);
         QCOMPARE(damagedFixture, 0);
         QCOMPARE(damagedImports, 0);
+        QCOMPARE(markersMissing, 0);
         QVERIFY2(childErrors.isEmpty(), qPrintable(childErrors.join(" | ")));
         QVERIFY2(!finished.empty() && inFlight > 0, "the children never finished or streamed an answer");
         // One second between saves, plus a piece interval and the writer's latency on a busy machine.

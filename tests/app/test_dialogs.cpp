@@ -91,6 +91,9 @@ private slots:
 
         window_ = test::loadMainWindow(*context_, engine_);
         QVERIFY(window_);
+        // The window itself loads without a QML warning (the dialogs' own ones are checked below).
+        const QStringList atLoad = qmlWarnings();
+        QVERIFY2(atLoad.isEmpty(), qPrintable(atLoad.join(QLatin1Char('\n'))));
     }
 
     void everyDialogOpens_data() {

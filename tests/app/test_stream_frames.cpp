@@ -32,6 +32,7 @@
 #include "app/controllers/chat_controller.h"
 #include "app/settings/app_settings.h"
 #include "tests/app/app_window.h"
+#include "tests/app/quick_find.h"
 #include "tests/app/tiny_model.h"
 
 using namespace hearth::app;
@@ -113,13 +114,6 @@ FrameStats summarize(const std::vector<qint64>& stampsNs, const std::vector<doub
     s.medianMs = g.medianMs;
     s.render = spreadOf(renderMs);
     return s;
-}
-
-// Items by objectName through the visual tree (a view's delegates have no QObject parent to find
-// them by).
-void findItems(QQuickItem* item, const QString& name, QList<QQuickItem*>* out) {
-    if (item->objectName() == name) out->append(item);
-    for (QQuickItem* child : item->childItems()) findItems(child, name, out);
 }
 
 const char* graphicsApiName(QSGRendererInterface::GraphicsApi api) {
@@ -262,8 +256,10 @@ private slots:
 
         // The same window with nothing streaming: what this machine and renderer give at rest.
         startRecording();
+        QElapsedTimer idle;
+        idle.start();
         QTest::qWait(3000);
-        print("idle, before the answer", stopRecording(), 3.0);
+        print("idle, before the answer", stopRecording(), double(idle.elapsed()) / 1000.0);
 
         const QStringList tokens = scriptedTokens();
         QCOMPARE(tokens.size(), kAnswerTokens);
@@ -292,7 +288,7 @@ private slots:
         QVERIFY(QTest::qWaitFor([&] {
             if (!firstBlockSeen && sent > 40) {
                 QList<QQuickItem*> items;
-                findItems(window_->contentItem(), QStringLiteral("textBlock"), &items);
+                test::findItems(window_->contentItem(), QStringLiteral("textBlock"), &items);
                 for (QQuickItem* it : items)
                     if (it->property("text").toString().startsWith(QLatin1String("## Step 1"))) firstBlock = it;
                 firstBlockSeen = firstBlock;

@@ -469,7 +469,9 @@ private slots:
         QCOMPARE(s.gpuLayers(), -1);
         // The offered devices start with Automatic and CPU; every key is one the settings accept.
         ModelLibrary lib(&s);
-        const QVariantList devices = lib.computeDevices();
+        lib.probeDevices();
+        QTRY_VERIFY_WITH_TIMEOUT(lib.devicesProbed(), 60000);
+        const QVariantList devices = lib.devices();
         QVERIFY(devices.size() >= 2);
         QCOMPARE(devices[0].toMap().value("key").toString(), QStringLiteral("auto"));
         QCOMPARE(devices[1].toMap().value("key").toString(), QStringLiteral("cpu"));

@@ -59,6 +59,12 @@ inline QString writeTinyModel(const QString& dir, const QString& file, const Tin
     return path;
 }
 
+// A file of the shared reference data: $HEARTH_TESTDATA, else the build's default (../shared/testdata
+// beside the source tree), as the engine tests find it.
+inline QString testdataFile(const QString& relative) {
+    return QDir(qEnvironmentVariable("HEARTH_TESTDATA", QStringLiteral(HEARTH_DEFAULT_TESTDATA))).filePath(relative);
+}
+
 // A model the engine cannot use: GPT-2's BPE vocabulary (from `gpt2VocabGguf`, e.g.
 // HEARTH_TESTDATA/vocab/ggml-vocab-gpt-2.gguf) with a tokenizer.ggml.pre nobody knows, in an
 // otherwise good random model. Returns its path, or an empty string (and a message in *error).
