@@ -1,6 +1,8 @@
 // Backend-independent helpers of backend.h.
 #include "engine/backend/backend.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <vector>
 
 namespace hearth {
@@ -30,6 +32,48 @@ Status Backend::sample_top_k(const Tensor& logits, int k, float temperature, con
         ids[size_t(r)] = sample_top_k_row(host.data() + size_t(r) * size_t(logits.cols), int(logits.cols), k, temperature,
                                           k > 1 ? u[size_t(r)] : 0.0);
     return upload(out, ids.data());
+}
+
+const char* op_name(Op op) {
+    switch (op) {
+        case Op::GetRows: return "get_rows";
+        case Op::Matmul: return "matmul";
+        case Op::RmsNorm: return "rms_norm";
+        case Op::Rope: return "rope";
+        case Op::KvStore: return "kv_store";
+        case Op::Attention: return "attention";
+        case Op::KvShift: return "kv_shift";
+        case Op::KvCopy: return "kv_copy";
+        case Op::SiluMul: return "silu_mul";
+        case Op::Add: return "add";
+        case Op::ScaleAdd: return "scale_add";
+        case Op::SoftmaxRows: return "softmax_rows";
+        case Op::Copy: return "copy";
+        case Op::SampleTopK: return "sample_top_k";
+        case Op::GeluMul: return "gelu_mul";
+        case Op::Scale: return "scale";
+        case Op::SlidingWindow: return "sliding-window attention";
+    }
+    return "?";
+}
+
+namespace {
+[[noreturn]] void unsupported(const Backend& be, Op op) {
+    // Placement asks supports_op first, so reaching this is a bug in the caller, not bad input.
+    std::fprintf(stderr, "hearth: backend '%s' does not implement %s\n", be.device().backend.c_str(), op_name(op));
+    std::abort();
+}
+}  // namespace
+
+void Backend::gelu_mul(const Tensor&, const Tensor&, const Tensor&) { unsupported(*this, Op::GeluMul); }
+void Backend::scale(const Tensor&, float) { unsupported(*this, Op::Scale); }
+
+bool Backend::supports_op(Op op, GgmlType type) const {
+    switch (op) {
+        case Op::GeluMul: case Op::Scale: case Op::SlidingWindow: return false;
+        case Op::GetRows: case Op::Matmul: return type == GgmlType::F32;
+        default: return true;
+    }
 }
 
 }  // namespace hearth

@@ -85,7 +85,13 @@ struct RopeParams {
 struct KvCacheDesc {
     int n_layer = 0, n_kv_head = 0, head_dim = 0, n_ctx = 0;  // n_ctx rounded up to whole blocks
     GgmlType type = GgmlType::F16;  // F16 or F32
+    // Sliding-window policy, per layer of this cache (empty, or 0 for a layer: global attention).
+    // A layer with window w > 0 is local: a query at position p sees only cells p-w+1 .. p (as
+    // transformers' sliding-window mask and llama.cpp's LLAMA_SWA_TYPE_STANDARD). Every backend's
+    // attention applies it; see window_of().
+    std::vector<int> window;
     int n_blocks() const { return (n_ctx + kKvBlockTokens - 1) / kKvBlockTokens; }
+    int window_of(int layer) const { return layer >= 0 && size_t(layer) < window.size() ? window[size_t(layer)] : 0; }
 };
 
 class KvCache {
@@ -108,6 +114,15 @@ struct DeviceInfo {
 };
 
 enum class BufferUsage { Weights, Activations };
+
+// The ops of the interface, for Backend::supports_op.
+enum class Op {
+    GetRows, Matmul, RmsNorm, Rope, KvStore, Attention, KvShift, KvCopy, SiluMul, Add, ScaleAdd,
+    SoftmaxRows, Copy, SampleTopK,
+    // Added after the first backends: unsupported unless a backend says otherwise.
+    GeluMul, Scale, SlidingWindow,
+};
+const char* op_name(Op op);
 
 class Backend {
 public:
@@ -148,6 +163,18 @@ public:
     virtual void scale_add(const Tensor& y, const Tensor& x, float s) = 0;               // y += s * x
     virtual void softmax_rows(const Tensor& x) = 0;                                      // in place
     virtual void copy(const Tensor& src, const Tensor& dst) = 0;                         // same shape, F32
+    // out = gelu(gate) * up with the tanh approximation of GELU (PyTorch's gelu(approximate="tanh"),
+    // Gemma's GeGLU). out may alias gate. Default: unsupported (supports_op says false; calling it aborts).
+    virtual void gelu_mul(const Tensor& gate, const Tensor& up, const Tensor& out);
+    // x *= s in place (Gemma's embedding scale). Default: unsupported.
+    virtual void scale(const Tensor& x, float s);
+
+    // Whether this backend runs `op`; for GetRows and Matmul, with a table/weight of `type` (the
+    // other ops ignore it: their tensors are F32). SlidingWindow: attention honours
+    // KvCacheDesc::window. Placement asks before putting a layer on a backend, so a type or op a
+    // device lacks runs on the CPU instead of failing at the first forward. Default: the first
+    // set of ops with F32 weights only; every backend overrides it with what it has.
+    virtual bool supports_op(Op op, GgmlType type = GgmlType::F32) const;
 
     // ---- sampling on the device, so only a token id crosses the bus per generated token
     // For each row t of `logits` (F32, n × n_vocab): keep the k largest logits (ties: smaller id
