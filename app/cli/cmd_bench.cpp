@@ -181,7 +181,7 @@ int run_bench(const std::vector<std::string>& argv) {
     auto placed = place_model(**file, po);
     if (!placed.ok()) return fail("bench: " + placed.message());
     std::unique_ptr<Backend>* backend = &placed->main;
-    auto model = Model::load(**file, **backend, {}, placed->host_or_null(), placed->n_gpu_layers);
+    auto model = Model::load(**file, **backend, {}, placed->host_or_null(), placed->on_main);
     if (!model.ok()) return fail("bench: " + model.message());
     const ModelHParams& hp = (*model)->hparams();
     auto ctx = ModelContext::create(**model, n_ctx, GgmlType::F16, std::max(n_prompt, 1));
@@ -199,7 +199,7 @@ int run_bench(const std::vector<std::string>& argv) {
     // Bytes read per generated token.
     uint64_t weight_bytes = 0;
     for (const LayerWeights& L : (*model)->layers())
-        for (const Tensor* t : {&L.wq, &L.wk, &L.wv, &L.wo, &L.w_gate, &L.w_up, &L.w_down}) weight_bytes += t->bytes();
+        for (const Projection* p : L.projections()) weight_bytes += p->w.bytes();
     weight_bytes += (*model)->output().bytes();
     weight_bytes += (*model)->tok_embd().row_stride;
     const double mean_ctx = n_gen > 0 ? (n_gen + 1) / 2.0 : 0.0;  // cells attended at positions 0..n-1

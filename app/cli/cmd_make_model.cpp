@@ -8,8 +8,8 @@
 #include <string>
 
 #include "app/cli/command.h"
-#include "engine/model/model_shapes.h"
-#include "engine/model/random_model.h"
+#include "engine/testmodels/model_shapes.h"
+#include "engine/testmodels/random_model.h"
 
 namespace hearth::cli {
 namespace {

@@ -69,9 +69,9 @@ void Backend::gelu_mul(const Tensor&, const Tensor&, const Tensor&) { unsupporte
 void Backend::scale(const Tensor&, float) { unsupported(*this, Op::Scale); }
 
 bool Backend::supports_op(Op op, GgmlType type) const {
+    (void)type;
     switch (op) {
         case Op::GeluMul: case Op::Scale: case Op::SlidingWindow: return false;
-        case Op::GetRows: case Op::Matmul: return type == GgmlType::F32;
         default: return true;
     }
 }

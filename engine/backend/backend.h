@@ -172,8 +172,9 @@ public:
     // Whether this backend runs `op`; for GetRows and Matmul, with a table/weight of `type` (the
     // other ops ignore it: their tensors are F32). SlidingWindow: attention honours
     // KvCacheDesc::window. Placement asks before putting a layer on a backend, so a type or op a
-    // device lacks runs on the CPU instead of failing at the first forward. Default: the first
-    // set of ops with F32 weights only; every backend overrides it with what it has.
+    // device lacks runs on the CPU instead of failing at the first forward. Default: the first set
+    // of ops with any weight type, the later ops not at all; every backend overrides it with what
+    // it really runs.
     virtual bool supports_op(Op op, GgmlType type = GgmlType::F32) const;
 
     // ---- sampling on the device, so only a token id crosses the bus per generated token

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/model/arch/arch.h"
+#include "engine/model/layer_run.h"
+
 namespace hearth {
 
 namespace {
@@ -43,13 +46,14 @@ Status ModelContext::add_stage(Backend& be, int first_layer, int n_layers, GgmlT
     s.be = &be;
     s.first_layer = first_layer;
     s.n_layers = n_layers;
-    s.rope = model_->rope_params(be);
+    for (int l = first_layer; l < first_layer + n_layers; ++l) s.rope.push_back(model_->rope_params(be, l));
     KvCacheDesc d;
     d.n_layer = n_layers;
     d.n_kv_head = h.n_kv_head;
     d.head_dim = h.head_dim;
     d.n_ctx = n_ctx_;
     d.type = kv_type;
+    for (int l = first_layer; l < first_layer + n_layers; ++l) d.window.push_back(h.window_of(l));
     auto kv = be.create_kv_cache(d);
     if (!kv.ok()) return make_error("KV cache for layers " + std::to_string(first_layer) + ".." +
                                     std::to_string(first_layer + n_layers - 1) + " on " + be.device().backend + ": " + kv.message());
@@ -153,16 +157,14 @@ Status ModelContext::eval(const int32_t* tokens, int n, int pos0, int n_out, std
 
 Status ModelContext::forward(int n, int pos0, int first_out) {
     const ModelHParams& h = model_->hparams();
-    const float scale = float(1.0 / std::sqrt(double(h.head_dim)));
+    const ArchDef& arch = model_->arch();
     for (size_t si = 0; si < stages_.size(); ++si) {
         Stage& s = stages_[si];
         Backend& be = *s.be;
-        const Tensor pos = first_cols(s.pos, n);
-        Tensor x = s.x.row_range(0, n), xb = s.xb.row_range(0, n), q = s.q.row_range(0, n), k = s.k.row_range(0, n),
-               v = s.v.row_range(0, n), attn = s.attn.row_range(0, n), gate = s.gate.row_range(0, n),
-               up = s.up.row_range(0, n);
+        const Tensor x = s.x.row_range(0, n);
         if (si == 0) {
             be.get_rows(model_->tok_embd(), first_cols(s.ids, n), x);
+            if (h.embd_scale > 0) be.scale(x, h.embd_scale);
         } else {  // the hidden state comes from the previous stage's backend
             const Stage& prev = stages_[si - 1];
             handoff_.resize(size_t(n) * size_t(h.n_embd));
@@ -171,24 +173,10 @@ Status ModelContext::forward(int n, int pos0, int first_out) {
         }
         for (int li = 0; li < s.n_layers; ++li) {
             if (stop()) return {};  // eval() reports it
-            const LayerWeights& L = model_->layers()[size_t(s.first_layer + li)];
-            be.rms_norm(x, L.attn_norm, h.rms_eps, xb);
-            be.matmul(L.wq, xb, q, L.has_qkv_bias ? &L.bq : nullptr);
-            be.matmul(L.wk, xb, k, L.has_qkv_bias ? &L.bk : nullptr);
-            be.matmul(L.wv, xb, v, L.has_qkv_bias ? &L.bv : nullptr);
-            be.rope(q, pos, s.rope);
-            be.rope(k, pos, s.rope);
-            be.kv_store(*s.kv, li, k, v, pos);
-            be.attention(q, *s.kv, li, pos, pos0 + n, scale, attn);
-            if (stop()) return {};  // before the FFN, the larger half of a layer
-            be.matmul(L.wo, attn, xb);
-            be.add(x, xb, x);
-            be.rms_norm(x, L.ffn_norm, h.rms_eps, xb);
-            be.matmul(L.w_gate, xb, gate);
-            be.matmul(L.w_up, xb, up);
-            be.silu_mul(gate, up, gate);
-            be.matmul(L.w_down, gate, xb);
-            be.add(x, xb, x);
+            LayerRun r{be, h, s.first_layer + li, li, *s.kv, first_cols(s.pos, n), pos0 + n, s.rope[size_t(li)],
+                       x, s.xb.row_range(0, n), s.q.row_range(0, n), s.k.row_range(0, n), s.v.row_range(0, n),
+                       s.attn.row_range(0, n), s.gate.row_range(0, n), s.up.row_range(0, n), cancel_};
+            arch.forward_layer(r, model_->layers()[size_t(s.first_layer + li)]);
         }
     }
     if (first_out >= n || stop()) return {};
@@ -215,7 +203,12 @@ Status ModelContext::kv_shift(int keep, int discard, int n_used) {
     if (keep < 0 || discard <= 0 || keep + discard > n_used || n_used > n_ctx_)
         return make_error("invalid context shift (keep " + std::to_string(keep) + ", discard " + std::to_string(discard) +
                           ", used " + std::to_string(n_used) + ")");
-    for (Stage& s : stages_) s.be->kv_shift(*s.kv, keep, discard, n_used, s.rope);
+    // The shift re-rotates by -discard: a pure rotation, whose angle depends on the layer's RoPE base.
+    // Layers of one stage with different bases (Gemma's local and global) shift in groups.
+    for (Stage& s : stages_) {
+        if (!s.uniform_rope()) return make_error("context shift: this model's layers use different RoPE bases; not supported yet");
+        s.be->kv_shift(*s.kv, keep, discard, n_used, s.rope.front());
+    }
     return {};
 }
 

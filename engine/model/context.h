@@ -1,6 +1,7 @@
 // One sequence's inference state over a Model: the KV cache (n_ctx cells, paged as backend.h
 // documents) and the activation buffers, allocated once and sized by the maximum batch. The
-// forward pass is written once over the Backend ops, for llama and qwen2 alike.
+// forward pass runs the embedding lookup, each layer through its architecture's builder
+// (engine/model/arch/), and the output norm and vocabulary matrix.
 //
 // A split model (Model::is_split) runs as two stages, each with its own KV cache (its layers only)
 // and activations on its own backend; between them the hidden state of the batch goes through
@@ -49,7 +50,12 @@ private:
     struct Stage {
         Backend* be = nullptr;
         int first_layer = 0, n_layers = 0;
-        RopeParams rope;
+        std::vector<RopeParams> rope;  // per layer of the stage
+        bool uniform_rope() const {
+            for (const RopeParams& r : rope)
+                if (r.freq_base != rope.front().freq_base || r.freq_scale != rope.front().freq_scale) return false;
+            return true;
+        }
         std::unique_ptr<KvCache> kv;
         BufferPtr act_buf;
         Tensor ids, pos, sampled, x, xb, q, k, v, attn, gate, up;

@@ -1,8 +1,23 @@
 #include "engine/model/hparams.h"
 
+#include <cmath>
+
+#include "engine/model/arch/arch.h"
+
 namespace hearth {
 
-bool is_supported_architecture(const std::string& arch) { return arch == "llama" || arch == "qwen2"; }
+bool is_supported_architecture(const std::string& arch) { return find_arch(arch) != nullptr; }
+
+float ModelHParams::attention_scale() const { return attn_scale > 0 ? attn_scale : float(1.0 / std::sqrt(double(head_dim))); }
+
+RopeParams ModelHParams::rope_of(int l) const {
+    RopeParams r = rope;
+    if (l >= 0 && size_t(l) < layers.size()) {
+        if (layers[size_t(l)].rope_freq_base > 0) r.freq_base = layers[size_t(l)].rope_freq_base;
+        if (layers[size_t(l)].rope_freq_scale > 0) r.freq_scale = layers[size_t(l)].rope_freq_scale;
+    }
+    return r;
+}
 
 namespace {
 
@@ -23,8 +38,9 @@ Result<ModelHParams> read_hparams(const gguf::File& f) {
     if (!arch.ok()) return arch.status();
     h.arch = *arch;
     if (h.arch.empty()) return make_error("missing metadata key 'general.architecture'");
-    if (!is_supported_architecture(h.arch))
-        return make_error("architecture '" + h.arch + "' is not supported (supported: llama, qwen2)");
+    const ArchDef* def = find_arch(h.arch);
+    if (!def) return make_error("architecture '" + h.arch + "' is not supported (supported: " + supported_arch_names() + ")");
+    h.arch_id = def->id;
     const std::string a = h.arch + ".";
 
 #define HP_INT(field, key)                                  \
@@ -53,6 +69,7 @@ Result<ModelHParams> read_hparams(const gguf::File& f) {
     if (h.head_dim <= 0 || h.head_dim % 2 != 0 || h.head_dim > 1024)
         return make_error("head size " + std::to_string(h.head_dim) + " must be even and at most 1024");
     if (h.n_layer > 4096) return make_error("block_count " + std::to_string(h.n_layer) + " is implausibly large");
+    h.layers.assign(size_t(h.n_layer), LayerHParams{});
 
     auto eps = f.get_float(a + "attention.layer_norm_rms_epsilon", 1e-5);
     if (!eps.ok()) return eps.status();
@@ -60,7 +77,7 @@ Result<ModelHParams> read_hparams(const gguf::File& f) {
     if (!(h.rms_eps > 0 && h.rms_eps < 1)) return make_error("layer_norm_rms_epsilon out of range");
 
     RopeParams& r = h.rope;
-    r.mode = h.arch == "qwen2" ? RopeMode::NeoX : RopeMode::Normal;
+    r.mode = def->rope_mode;
     r.head_dim = h.head_dim;
     auto n_rot = f.get_int(a + "rope.dimension_count", h.head_dim);
     if (!n_rot.ok()) return n_rot.status();
@@ -101,6 +118,7 @@ Result<ModelHParams> read_hparams(const gguf::File& f) {
         r.beta_fast = float(*bf);
         r.beta_slow = float(*bs);
     }
+    if (def->read_hparams) HEARTH_RETURN_IF_ERROR(def->read_hparams(f, h));
     return h;
 }
 

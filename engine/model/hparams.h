@@ -1,8 +1,11 @@
-// Hyperparameters of the llama-family architectures (llama, qwen2) read from GGUF metadata
-// (`ARCH.*` keys, as llama.cpp writes them), with the RoPE settings they imply.
+// Hyperparameters of a model file, read from GGUF metadata (`ARCH.*` keys, as llama.cpp writes
+// them): the sizes every architecture shares, the RoPE settings they imply, and per-layer values
+// (sliding window, RoPE base) for architectures whose layers differ. The architecture itself is an
+// enum (engine/model/arch/arch.h maps names to builders); `arch` keeps the file's spelling.
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "engine/backend/backend.h"
 #include "engine/gguf/gguf.h"
@@ -10,8 +13,18 @@
 
 namespace hearth {
 
+enum class Arch { Llama, Qwen2, Qwen3, Gemma3, Phi3 };
+
+// What one layer does differently from the model-wide settings.
+struct LayerHParams {
+    int window = 0;               // sliding window (0: global attention)
+    float rope_freq_base = 0.0f;  // 0: the model's
+    float rope_freq_scale = 0.0f; // 0: the model's
+};
+
 struct ModelHParams {
-    std::string arch;        // "llama" | "qwen2"
+    Arch arch_id = Arch::Llama;
+    std::string arch;        // general.architecture as written ("llama", "qwen2", "gemma3", …)
     int n_vocab = 0;         // rows of token_embd (set when the tensors are checked)
     int n_ctx_train = 0;
     int n_embd = 0, n_layer = 0, n_ff = 0;
@@ -19,9 +32,16 @@ struct ModelHParams {
     float rms_eps = 1e-5f;
     RopeParams rope;         // freq_factors is left null here; the model points it at rope_freqs.weight
     std::string rope_scaling = "none";  // "none" | "linear" | "yarn"
+    float embd_scale = 0.0f;  // token embeddings are multiplied by this (Gemma: sqrt(n_embd)); 0: not scaled
+    float attn_scale = 0.0f;  // softmax scale of q·k; 0: 1/sqrt(head_dim)
+    std::vector<LayerHParams> layers;  // n_layer entries
 
     int q_dim() const { return n_head * head_dim; }
     int kv_dim() const { return n_kv_head * head_dim; }
+    float attention_scale() const;
+    // The RoPE parameters of layer l (the model's, with the layer's base and scale where it has its own).
+    RopeParams rope_of(int l) const;
+    int window_of(int l) const { return l >= 0 && size_t(l) < layers.size() ? layers[size_t(l)].window : 0; }
 };
 
 bool is_supported_architecture(const std::string& arch);

@@ -1,5 +1,9 @@
 #include "engine/model/model.h"
 
+#include <algorithm>
+
+#include "engine/model/arch/arch.h"
+
 namespace hearth {
 
 namespace {
@@ -47,15 +51,60 @@ Result<Tensor> Model::import(Backend& be, const std::string& name, std::vector<i
     return make_tensor(buf->get(), 0, ti->type, rows, cols);
 }
 
-RopeParams Model::rope_params(const Backend& be) const {
-    RopeParams p = hp_.rope;
+RopeParams Model::rope_params(const Backend& be, int l) const {
+    RopeParams p = hp_.rope_of(l);
     for (const auto& [owner, t] : rope_freqs_)
         if (owner == &be) p.freq_factors = &t;
     return p;
 }
 
+Status Model::bind_layer_tensor(LayerWeights& L, Role role, const Tensor& t) {
+    const int64_t Q = hp_.q_dim(), KV = hp_.kv_dim(), F = hp_.n_ff;
+    switch (role) {
+        case Role::AttnNorm: L.attn_norm = t; break;
+        case Role::Q: L.wq.w = t; break;
+        case Role::K: L.wk.w = t; break;
+        case Role::V: L.wv.w = t; break;
+        case Role::QKV:  // fused: rows [q | k | v]
+            L.wq.w = t.row_range(0, Q);
+            L.wk.w = t.row_range(Q, KV);
+            L.wv.w = t.row_range(Q + KV, KV);
+            break;
+        case Role::QBias: L.wq.b = t; break;
+        case Role::KBias: L.wk.b = t; break;
+        case Role::VBias: L.wv.b = t; break;
+        case Role::QNorm: L.q_norm = t; break;
+        case Role::KNorm: L.k_norm = t; break;
+        case Role::AttnOut: L.wo.w = t; break;
+        case Role::AttnPostNorm: L.attn_post_norm = t; break;
+        case Role::FfnNorm: L.ffn_norm = t; break;
+        case Role::Gate: L.gate.w = t; break;
+        case Role::Up: L.up.w = t; break;
+        case Role::GateUp:  // fused: rows [gate | up]
+            L.gate.w = t.row_range(0, F);
+            L.up.w = t.row_range(F, F);
+            break;
+        case Role::Down: L.down.w = t; break;
+        case Role::FfnPostNorm: L.ffn_post_norm = t; break;
+        default: return make_error("internal: a model-wide tensor listed as a layer tensor");
+    }
+    return {};
+}
+
 Result<std::unique_ptr<Model>> Model::load(const gguf::File& file, Backend& backend, const std::function<bool(float)>& progress,
                                            Backend* host, int n_gpu_layers) {
+    std::vector<bool> on_main;
+    if (host && host != &backend && n_gpu_layers >= 0) {
+        auto hp = read_hparams(file);
+        if (!hp.ok()) return make_error(file.path() + ": " + hp.message());
+        on_main.assign(size_t(hp->n_layer), false);
+        for (int l = 0; l < std::min(n_gpu_layers, hp->n_layer); ++l) on_main[size_t(l)] = true;
+    }
+    return load(file, backend, progress, host, on_main);
+}
+
+Result<std::unique_ptr<Model>> Model::load(const gguf::File& file, Backend& backend, const std::function<bool(float)>& progress,
+                                           Backend* host, const std::vector<bool>& on_main) {
     std::unique_ptr<Model> m(new Model());
     m->file_ = &file;
     m->backend_ = &backend;
@@ -63,16 +112,19 @@ Result<std::unique_ptr<Model>> Model::load(const gguf::File& file, Backend& back
     auto hp = read_hparams(file);
     if (!hp.ok()) return make_error(file.path() + ": " + hp.message());
     m->hp_ = *hp;
+    m->arch_ = &arch_def(hp->arch_id);
     ModelHParams& h = m->hp_;
-    m->n_main_layers_ = h.n_layer;
-    if (host && host != &backend && n_gpu_layers >= 0 && n_gpu_layers < h.n_layer) m->n_main_layers_ = n_gpu_layers;
-    auto layer_backend = [&](int l) -> Backend& { return l < m->n_main_layers_ ? backend : *host; };
+    const bool split = host && host != &backend && !on_main.empty();
+    if (split && on_main.size() != size_t(h.n_layer))
+        return make_error(file.path() + ": internal: a layer plan for " + std::to_string(on_main.size()) + " layers, the model has " +
+                          std::to_string(h.n_layer));
+    auto layer_backend = [&](int l) -> Backend& { return !split || on_main[size_t(l)] ? backend : *host; };
+    m->n_main_layers_ = 0;
+    for (int l = 0; l < h.n_layer; ++l) m->n_main_layers_ += &layer_backend(l) == &backend;
     Backend& in_be = layer_backend(0);
     Backend& out_be = layer_backend(h.n_layer - 1);
     m->input_be_ = &in_be;
     m->output_be_ = &out_be;
-    // What will be read, for progress: every tensor once, plus the second copies of a split.
-    for (const auto& t : file.tensors()) m->total_bytes_ += t.n_bytes;
 
     const gguf::TensorInfo* emb = file.tensor("token_embd.weight");
     if (!emb) return make_error(file.path() + ": model is missing tensor 'token_embd.weight'");
@@ -83,67 +135,59 @@ Result<std::unique_ptr<Model>> Model::load(const gguf::File& file, Backend& back
         return make_error(file.path() + ": the vocabulary has " + std::to_string(toks->arr.size()) +
                           " tokens but token_embd.weight has only " + std::to_string(h.n_vocab) + " rows");
 
-    const int64_t E = h.n_embd, V = h.n_vocab, Q = h.q_dim(), KV = h.kv_dim(), F = h.n_ff;
-    const bool split_sides = &in_be != &out_be;
-    if (split_sides && !file.tensor("output.weight")) m->total_bytes_ += file.tensor("token_embd.weight")->n_bytes;
-    if (split_sides && file.tensor("rope_freqs.weight")) m->total_bytes_ += file.tensor("rope_freqs.weight")->n_bytes;
+    // Backends that run layers (rope_freqs goes to each), in layer order.
+    std::vector<Backend*> layer_bes;
+    for (int l = 0; l < h.n_layer; ++l)
+        if (std::find(layer_bes.begin(), layer_bes.end(), &layer_backend(l)) == layer_bes.end()) layer_bes.push_back(&layer_backend(l));
+    const std::vector<TensorSpec> manifest = model_manifest(*m->arch_, h);
+    const bool tied = !file.tensor("output.weight");
+    // What will be read, for progress: every tensor once, plus the extra copies.
+    for (const auto& t : file.tensors()) m->total_bytes_ += t.n_bytes;
+    if (tied && &in_be != &out_be) m->total_bytes_ += emb->n_bytes;
+    if (auto* rf = file.tensor("rope_freqs.weight")) m->total_bytes_ += rf->n_bytes * (layer_bes.size() - 1);
+
+    m->layers_.resize(size_t(h.n_layer));
+    for (int l = 0; l < h.n_layer; ++l) m->layers_[size_t(l)].backend = &layer_backend(l);
     auto fail = [&](const Status& s) { return make_error(file.path() + ": " + s.message()); };
-    Backend* be = &in_be;
-#define IMPORT_ON(be_ref, dst, name, shape, matrix, count)      \
-    {                                                          \
-        auto r = m->import(be_ref, name, shape, matrix, count); \
-        if (!r.ok()) return fail(r.status());                  \
-        dst = *r;                                              \
+    for (const TensorSpec& spec : manifest) {
+        if (spec.optional && !file.tensor(spec.name)) continue;
+        const bool matrix = role_is_matrix(spec.role);
+        if (spec.role == Role::RopeFreqs) {
+            for (size_t i = 0; i < layer_bes.size(); ++i) {
+                auto t = m->import(*layer_bes[i], spec.name, spec.shape, matrix, i == 0);
+                if (!t.ok()) return fail(t.status());
+                m->rope_freqs_.push_back({layer_bes[i], *t});
+            }
+            continue;
+        }
+        Backend& be = spec.layer >= 0 ? layer_backend(spec.layer)
+                      : spec.role == Role::TokEmbd ? in_be : out_be;
+        auto t = m->import(be, spec.name, spec.shape, matrix);
+        if (!t.ok()) return fail(t.status());
+        switch (spec.role) {
+            case Role::TokEmbd: m->tok_embd_ = *t; break;
+            case Role::OutputNorm: m->output_norm_ = *t; break;
+            case Role::Output: m->output_ = *t; break;
+            default: HEARTH_RETURN_IF_ERROR(m->bind_layer_tensor(m->layers_[size_t(spec.layer)], spec.role, *t));
+        }
     }
-#define IMPORT(dst, name, shape, matrix) IMPORT_ON(*be, dst, name, shape, matrix, true)
-    IMPORT(m->tok_embd_, "token_embd.weight", (std::vector<int64_t>{E, V}), true)
-    be = &out_be;
-    IMPORT(m->output_norm_, "output_norm.weight", (std::vector<int64_t>{E}), false)
-    if (file.tensor("output.weight")) {
-        IMPORT(m->output_, "output.weight", (std::vector<int64_t>{E, V}), true)
-    } else {
-        m->tied_ = true;  // tied embedding: the output matrix is token_embd, on the output side too
-        if (split_sides) {
-            IMPORT_ON(out_be, m->output_, "token_embd.weight", (std::vector<int64_t>{E, V}), true, false)
+    if (tied) {  // tied embedding: the output matrix is token_embd, on the output side too
+        m->tied_ = true;
+        if (&in_be != &out_be) {
+            auto t = m->import(out_be, "token_embd.weight", {h.n_embd, h.n_vocab}, true, false);
+            if (!t.ok()) return fail(t.status());
+            m->output_ = *t;
         } else {
             m->output_ = m->tok_embd_;
         }
     }
-    if (file.tensor("rope_freqs.weight")) {
-        const std::vector<int64_t> shape{h.rope.n_dims / 2};
-        Tensor t;
-        IMPORT_ON(in_be, t, "rope_freqs.weight", shape, false, true)
-        m->rope_freqs_.push_back({&in_be, t});
-        if (split_sides) {
-            IMPORT_ON(out_be, t, "rope_freqs.weight", shape, false, false)
-            m->rope_freqs_.push_back({&out_be, t});
-        }
-    }
-    m->layers_.resize(size_t(h.n_layer));
+    // Optional biases come as a set: some without the others is a broken file.
     for (int l = 0; l < h.n_layer; ++l) {
-        LayerWeights& L = m->layers_[size_t(l)];
-        L.backend = &layer_backend(l);
-        be = L.backend;
-        const std::string p = "blk." + std::to_string(l) + ".";
-        IMPORT(L.attn_norm, p + "attn_norm.weight", (std::vector<int64_t>{E}), false)
-        IMPORT(L.wq, p + "attn_q.weight", (std::vector<int64_t>{E, Q}), true)
-        IMPORT(L.wk, p + "attn_k.weight", (std::vector<int64_t>{E, KV}), true)
-        IMPORT(L.wv, p + "attn_v.weight", (std::vector<int64_t>{E, KV}), true)
-        IMPORT(L.wo, p + "attn_output.weight", (std::vector<int64_t>{Q, E}), true)
-        const bool bias = file.tensor(p + "attn_q.bias") || file.tensor(p + "attn_k.bias") || file.tensor(p + "attn_v.bias");
-        if (bias || h.arch == "qwen2") {
-            IMPORT(L.bq, p + "attn_q.bias", (std::vector<int64_t>{Q}), false)
-            IMPORT(L.bk, p + "attn_k.bias", (std::vector<int64_t>{KV}), false)
-            IMPORT(L.bv, p + "attn_v.bias", (std::vector<int64_t>{KV}), false)
-            L.has_qkv_bias = true;
-        }
-        IMPORT(L.ffn_norm, p + "ffn_norm.weight", (std::vector<int64_t>{E}), false)
-        IMPORT(L.w_gate, p + "ffn_gate.weight", (std::vector<int64_t>{E, F}), true)
-        IMPORT(L.w_up, p + "ffn_up.weight", (std::vector<int64_t>{E, F}), true)
-        IMPORT(L.w_down, p + "ffn_down.weight", (std::vector<int64_t>{F, E}), true)
+        const LayerWeights& L = m->layers_[size_t(l)];
+        const int n_bias = int(L.wq.has_bias()) + int(L.wk.has_bias()) + int(L.wv.has_bias());
+        if (n_bias != 0 && n_bias != 3)
+            return make_error(file.path() + ": layer " + std::to_string(l) + " has biases for only some of q, k and v");
     }
-#undef IMPORT
-#undef IMPORT_ON
     if (progress && !progress(1.0f)) return make_error("loading cancelled");
     return m;
 }

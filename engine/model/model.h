@@ -1,12 +1,14 @@
-// A loaded llama-family model: hyperparameters and weights as backend Tensors. The weights are
-// imported from the mmapped GGUF (Backend::import_host: CPU backends wrap the mapping, device
-// backends copy), each in its own stored type. Every tensor's presence and shape is checked
-// against the hyperparameters before use, with an error naming the tensor.
+// A loaded model: hyperparameters and weights as backend Tensors, for any architecture of
+// engine/model/arch/. The weights are imported from the mmapped GGUF (Backend::import_host: CPU
+// backends wrap the mapping, device backends copy), each in its own stored type, as the
+// architecture's manifest lists them: every tensor's presence and shape is checked against the
+// hyperparameters before use, with an error naming the tensor.
 //
-// Layer split: with a `host` backend and n_gpu_layers < n_layer, layers [0, n_gpu_layers) live on
-// the main (device) backend and the rest on `host`; the embedding lookup runs where layer 0 runs
-// and the output norm + vocabulary matrix where the last layer runs (llama.cpp's placement). A
-// tensor needed on both sides (a tied embedding, rope_freqs) is imported on both.
+// Layer split: with a `host` backend, each layer runs on the main (device) backend or on `host`
+// (layers that do not fit, or whose weight types the device lacks); the embedding lookup runs
+// where layer 0 runs and the output norm + vocabulary matrix where the last layer runs
+// (llama.cpp's placement). A tensor needed on several backends (a tied embedding, rope_freqs) is
+// imported on each.
 #pragma once
 
 #include <functional>
@@ -17,15 +19,26 @@
 #include "engine/backend/backend.h"
 #include "engine/gguf/gguf.h"
 #include "engine/model/hparams.h"
+#include "engine/model/manifest.h"
+#include "engine/model/projection.h"
 
 namespace hearth {
 
+struct ArchDef;
+
+// One layer's weights. Norm tensors an architecture does not have keep buf == nullptr.
 struct LayerWeights {
-    Tensor attn_norm, wq, wk, wv, wo;
-    Tensor bq, bk, bv;  // valid when has_qkv_bias
-    bool has_qkv_bias = false;
-    Tensor ffn_norm, w_gate, w_up, w_down;
+    Tensor attn_norm;
+    Projection wq, wk, wv, wo;
+    Tensor q_norm, k_norm;   // per-head QK-norm weights [head_dim] (qwen3, gemma3)
+    Tensor attn_post_norm;   // gemma3
+    Tensor ffn_norm;
+    Projection gate, up, down;
+    Tensor ffn_post_norm;    // gemma3
     Backend* backend = nullptr;  // where this layer's weights live and its ops run (layer split)
+
+    // The layer's matrices, for byte counts and (later) adapters.
+    std::vector<const Projection*> projections() const { return {&wq, &wk, &wv, &wo, &gate, &up, &down}; }
 };
 
 class Model {
@@ -36,8 +49,13 @@ public:
     static Result<std::unique_ptr<Model>> load(const gguf::File& file, Backend& backend,
                                                const std::function<bool(float)>& progress = {},
                                                Backend* host = nullptr, int n_gpu_layers = -1);
+    // With `host`, the layers l with on_main[l] == false run on `host` (a Placement's per-layer choice).
+    static Result<std::unique_ptr<Model>> load(const gguf::File& file, Backend& backend,
+                                               const std::function<bool(float)>& progress, Backend* host,
+                                               const std::vector<bool>& on_main);
 
     const ModelHParams& hparams() const { return hp_; }
+    const ArchDef& arch() const { return *arch_; }
     Backend& backend() const { return *backend_; }          // the main backend
     Backend& input_backend() const { return *input_be_; }   // runs the embedding lookup (layer 0's)
     Backend& output_backend() const { return *output_be_; } // runs the output norm and matrix (last layer's)
@@ -51,9 +69,9 @@ public:
     bool tied_output() const { return tied_; }
     const std::vector<LayerWeights>& layers() const { return layers_; }
 
-    // RoPE parameters for ops on `be`, with freq_factors pointing at rope_freqs.weight on that
-    // backend when the model has it.
-    RopeParams rope_params(const Backend& be) const;
+    // RoPE parameters of layer `l` for ops on `be`, with freq_factors pointing at rope_freqs.weight
+    // on that backend when the model has it.
+    RopeParams rope_params(const Backend& be, int l = -1) const;
     RopeParams rope_params() const { return rope_params(*backend_); }
     uint64_t n_params() const { return n_params_; }
     uint64_t weight_bytes() const { return weight_bytes_; }
@@ -62,8 +80,10 @@ private:
     Model() = default;
     Result<Tensor> import(Backend& be, const std::string& name, std::vector<int64_t> shape, bool matrix,
                           bool count = true);
+    Status bind_layer_tensor(LayerWeights& L, Role role, const Tensor& t);
 
     const gguf::File* file_ = nullptr;
+    const ArchDef* arch_ = nullptr;
     Backend* backend_ = nullptr;
     Backend *input_be_ = nullptr, *output_be_ = nullptr;
     int n_main_layers_ = 0;

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "engine/model/arch/arch.h"
+#include "engine/model/manifest.h"
+
 namespace hearth {
 
 namespace {
@@ -65,6 +68,24 @@ int fit_gpu_layers(const ModelFootprint& fp, uint64_t free_bytes, std::string* w
     return k;
 }
 
+std::string layer_unsupported(const Backend& be, const gguf::File& f, const ModelHParams& h, int l) {
+    const std::string who = be.device().backend;
+    for (Op op : arch_def(h.arch_id).ops)
+        if (!be.supports_op(op)) return who + " has no " + op_name(op) + " (" + h.arch + " needs it)";
+    auto type_of = [&](const std::string& name) { const gguf::TensorInfo* t = f.tensor(name); return t ? t->type : GgmlType::F32; };
+    if (l == 0 && !be.supports_op(Op::GetRows, type_of("token_embd.weight")))
+        return who + " cannot look up " + std::string(type_name(type_of("token_embd.weight"))) + " embeddings";
+    if (l == h.n_layer - 1) {
+        const std::string out = f.tensor("output.weight") ? "output.weight" : "token_embd.weight";
+        if (!be.supports_op(Op::Matmul, type_of(out))) return who + " has no " + std::string(type_name(type_of(out))) + " matmul";
+    }
+    const std::string prefix = "blk." + std::to_string(l) + ".";
+    for (const gguf::TensorInfo& t : f.tensors())
+        if (t.name.compare(0, prefix.size(), prefix) == 0 && t.dims.size() >= 2 && !be.supports_op(Op::Matmul, t.type))
+            return who + " has no " + std::string(type_name(t.type)) + " matmul";
+    return "";
+}
+
 Result<Placement> place_model(const gguf::File& f, const PlacementOptions& opt) {
     auto hp = read_hparams(f);
     if (!hp.ok()) return make_error(f.path() + ": " + hp.message());
@@ -77,22 +98,57 @@ Result<Placement> place_model(const gguf::File& f, const PlacementOptions& opt) 
     p.n_layer = hp->n_layer;
     p.n_gpu_layers = hp->n_layer;
     if (is_host_backend(*p.main)) {
+        for (int l = 0; l < p.n_layer; ++l)
+            if (std::string why = layer_unsupported(*p.main, f, *hp, l); !why.empty())
+                return make_error(f.path() + ": layer " + std::to_string(l) + ": " + why);
         p.summary = "all " + std::to_string(p.n_layer) + " layers on the CPU";
         return p;
     }
-    std::string why;
-    if (opt.gpu_layers >= 0) {
-        p.n_gpu_layers = std::min(opt.gpu_layers, p.n_layer);
-        why = std::to_string(p.n_gpu_layers) + "/" + std::to_string(p.n_layer) + " layers on the device as asked";
-    } else {
-        const ModelFootprint fp = model_footprint(f, *hp, opt.n_ctx, opt.kv_type, opt.n_batch);
-        p.n_gpu_layers = fit_gpu_layers(fp, p.main->memory_free(), &why);
+    // Which layers the device can run at all.
+    std::vector<bool> can(size_t(p.n_layer), true);
+    std::string lacking;
+    int n_can = 0;
+    for (int l = 0; l < p.n_layer; ++l) {
+        const std::string why = layer_unsupported(*p.main, f, *hp, l);
+        can[size_t(l)] = why.empty();
+        n_can += can[size_t(l)];
+        if (!why.empty() && lacking.empty()) lacking = why;
     }
-    if (p.n_gpu_layers < p.n_layer) {
+    auto cpu = [&]() -> Result<std::unique_ptr<Backend>> {
         auto host = create_backend("cpu", 0, bo);
         if (!host.ok()) return make_error("layer split: the CPU backend: " + host.message());
+        return std::move(*host);
+    };
+    if (n_can == 0) {  // nothing for the device: run on the CPU alone
+        auto host = cpu();
+        if (!host.ok()) return host.status();
+        p.main = std::move(*host);
+        p.summary = "all " + std::to_string(p.n_layer) + " layers on the CPU: " + lacking;
+        return p;
+    }
+    std::string why;
+    int budget = p.n_layer;  // layers the device may take, in order among those it can run
+    if (opt.gpu_layers >= 0) {
+        budget = std::min(opt.gpu_layers, p.n_layer);
+        why = std::to_string(std::min(budget, n_can)) + "/" + std::to_string(p.n_layer) + " layers on the device as asked";
+    } else {
+        ModelFootprint fp = model_footprint(f, *hp, opt.n_ctx, opt.kv_type, opt.n_batch);
+        for (int l = 0; l < p.n_layer; ++l)
+            if (!can[size_t(l)]) fp.layers[size_t(l)] = 0;  // on the CPU anyway: costs the device nothing
+        budget = fit_gpu_layers(fp, p.main->memory_free(), &why);
+    }
+    p.on_main.assign(size_t(p.n_layer), false);
+    p.n_gpu_layers = 0;
+    for (int l = 0; l < p.n_layer && l < budget; ++l)
+        if (can[size_t(l)]) p.on_main[size_t(l)] = true, ++p.n_gpu_layers;
+    if (p.n_gpu_layers < p.n_layer) {
+        auto host = cpu();
+        if (!host.ok()) return host.status();
         p.host = std::move(*host);
         if (opt.gpu_layers >= 0) why += ", " + std::to_string(p.n_layer - p.n_gpu_layers) + " on the CPU";
+        if (n_can < p.n_layer) why += "; " + std::to_string(p.n_layer - n_can) + " on the CPU because " + lacking;
+    } else {
+        p.on_main.clear();
     }
     p.summary = why;
     return p;

@@ -1,7 +1,9 @@
-// Where a model runs: the backend asked for and, for a device backend (Vulkan, CUDA), how many of
-// the model's layers go to the device. Layers that do not fit run on the CPU backend (layer split,
-// Model::load's `host`). "Auto" (gpu_layers < 0) sizes the split from the device's free memory;
-// an explicit count is taken as asked (an allocation that then fails is a clear error).
+// Where a model runs: the backend asked for and, for a device backend (Vulkan, CUDA), which of the
+// model's layers go to the device. Layers that do not fit, and layers with a weight type or an op
+// the device lacks (Backend::supports_op), run on the CPU backend (layer split, Model::load's
+// `host`); a device that can run no layer at all is not used. "Auto" (gpu_layers < 0) sizes the
+// split from the device's free memory; an explicit count is taken as asked (an allocation that then
+// fails is a clear error).
 #pragma once
 
 #include <cstdint>
@@ -26,9 +28,10 @@ struct PlacementOptions {
 };
 
 struct Placement {
-    std::unique_ptr<Backend> main;  // the backend asked for
+    std::unique_ptr<Backend> main;  // the backend asked for (the CPU when the device can run nothing)
     std::unique_ptr<Backend> host;  // the CPU side of a layer split; null when not split
     int n_layer = 0, n_gpu_layers = 0;  // layers on `main` (n_layer when not split)
+    std::vector<bool> on_main;      // per layer, when split (Model::load's plan); empty otherwise
     std::string summary;            // "22/22 layers on the device" / "auto: 14/22 layers fit in 2.0 GiB free; 8 on the CPU"
     bool is_split() const { return host != nullptr; }
     Backend* host_or_null() const { return host.get(); }
@@ -47,6 +50,10 @@ ModelFootprint model_footprint(const gguf::File& f, const ModelHParams& h, int n
 // otherwise the longest prefix that fits beside the input and the scratch, keeping a reserve for
 // the driver (5% of free + 32 MiB). `why` explains the choice in one sentence.
 int fit_gpu_layers(const ModelFootprint& fp, uint64_t free_bytes, std::string* why);
+
+// Why `be` cannot run layer `l` of `f` (a weight type or an op it lacks), or "" when it can. Layer 0
+// also needs the embedding lookup of token_embd's type, and the last layer the output matrix.
+std::string layer_unsupported(const Backend& be, const gguf::File& f, const ModelHParams& h, int l);
 
 // Creates the backend(s) for `f` as asked. For a device backend with auto layers the free memory
 // is read from Backend::memory_free().

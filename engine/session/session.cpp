@@ -92,7 +92,7 @@ Status SessionImpl::init(const ModelOptions& opt, const ProgressFn& progress) {
     tok_ = std::move(*tok);
     // Loading is most of the time; the last 2% are the context and the KV cache.
     auto model = Model::load(*file_, *placement_.main, [&](float f) { return !progress || progress(0.98f * f); },
-                             placement_.host_or_null(), placement_.n_gpu_layers);
+                             placement_.host_or_null(), placement_.on_main);
     if (!model.ok()) return model.status();
     model_ = std::move(*model);
     const ModelHParams& h = model_->hparams();

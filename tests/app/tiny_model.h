@@ -1,5 +1,5 @@
 // Tiny random-weight llama models for the app tests, written by the project's GGUF writer
-// (engine/model/random_model.h). They produce nonsense text, but through the real engine: loading,
+// (engine/testmodels/random_model.h). They produce nonsense text, but through the real engine: loading,
 // chat template, tokenizer, KV cache, context shift and streaming are all exercised.
 #pragma once
 
@@ -9,7 +9,7 @@
 #include <QFile>
 
 #include "engine/gguf/gguf.h"
-#include "engine/model/random_model.h"
+#include "engine/testmodels/random_model.h"
 
 namespace hearth::app::test {
 

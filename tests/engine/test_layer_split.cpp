@@ -17,7 +17,7 @@
 #include "engine/model/context.h"
 #include "engine/model/model.h"
 #include "engine/model/placement.h"
-#include "engine/model/random_model.h"
+#include "engine/testmodels/random_model.h"
 #include "engine/session/session.h"
 #include "tests/engine/tiny_model.h"
 #include "tests/engine/vulkan_test_util.h"

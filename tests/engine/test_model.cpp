@@ -13,7 +13,7 @@
 #include "engine/gguf/gguf.h"
 #include "engine/model/context.h"
 #include "engine/model/model.h"
-#include "engine/model/random_model.h"
+#include "engine/testmodels/random_model.h"
 #include "engine/quant/quant.h"
 #include "engine/sampling/sampler.h"
 #include "tests/engine/testdata.h"

@@ -13,7 +13,7 @@
 #include "engine/model/context.h"
 #include "engine/model/hparams.h"
 #include "engine/model/model.h"
-#include "engine/model/random_model.h"
+#include "engine/testmodels/random_model.h"
 #include "engine/sampling/rng.h"
 #include "tests/engine/tiny_model.h"
 

@@ -11,7 +11,7 @@
 #include "engine/backend/reference/host_buffer.h"
 #include "engine/model/context.h"
 #include "engine/model/model.h"
-#include "engine/model/random_model.h"
+#include "engine/testmodels/random_model.h"
 #include "engine/sampling/rng.h"
 #include "engine/session/reuse_plan.h"
 #include "engine/session/session.h"

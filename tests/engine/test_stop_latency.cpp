@@ -19,8 +19,8 @@
 #include <mutex>
 #include <thread>
 
-#include "engine/model/model_shapes.h"
-#include "engine/model/random_model.h"
+#include "engine/testmodels/model_shapes.h"
+#include "engine/testmodels/random_model.h"
 #include "engine/sampling/rng.h"
 #include "engine/session/session.h"
 #include "tests/engine/tiny_model.h"

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "engine/gguf/gguf.h"
-#include "engine/model/random_model.h"
+#include "engine/testmodels/random_model.h"
 
 namespace hearth::test {
 

@@ -1,4 +1,4 @@
-#include "engine/model/random_model.h"
+#include "engine/testmodels/random_model.h"
 
 #include <algorithm>
 #include <atomic>
@@ -11,6 +11,8 @@
 #include "engine/backend/cpu/cpu_backend.h"
 #include "engine/backend/cpu/thread_pool.h"
 #include "engine/gguf/gguf.h"
+#include "engine/model/arch/arch.h"
+#include "engine/model/manifest.h"
 #include "engine/quant/quant.h"
 #include "engine/sampling/rng.h"
 
@@ -142,12 +144,14 @@ private:
 }  // namespace
 
 Status write_random_llama_model(const std::string& path, const RandomModelShape& s, GgmlType type, uint64_t seed) {
-    if (s.arch != "llama" && s.arch != "qwen2") return make_error("random model: unknown architecture '" + s.arch + "'");
-    if (s.n_embd <= 0 || s.n_layer <= 0 || s.n_head <= 0 || s.n_kv_head <= 0 || s.n_ff <= 0)
+    const ArchDef* arch = find_arch(s.arch);
+    if (!arch) return make_error("random model: unknown architecture '" + s.arch + "' (supported: " + supported_arch_names() + ")");
+    if (s.n_embd <= 0 || s.n_layer <= 0 || s.n_head <= 0 || s.n_kv_head <= 0 || s.n_ff <= 0 || s.head_dim < 0)
         return make_error("random model: every dimension must be positive");
-    if (s.n_embd % s.n_head != 0 || s.n_head % s.n_kv_head != 0)
+    if ((s.head_dim == 0 && s.n_embd % s.n_head != 0) || s.n_head % s.n_kv_head != 0)
         return make_error("random model: n_embd must divide by n_head and n_head by n_kv_head");
-    if ((s.n_embd / s.n_head) % 2 != 0) return make_error("random model: head size must be even");
+    const int hd = s.head_dim > 0 ? s.head_dim : s.n_embd / s.n_head;
+    if (hd % 2 != 0) return make_error("random model: head size must be even");
     if (!can_quantize(type)) return make_error("random model: cannot write weights of type " + std::string(type_name(type)));
 
     gguf::Writer w;
@@ -160,9 +164,15 @@ Status write_random_llama_model(const std::string& path, const RandomModelShape&
     w.set_u32(a + ".feed_forward_length", uint32_t(s.n_ff));
     w.set_u32(a + ".attention.head_count", uint32_t(s.n_head));
     w.set_u32(a + ".attention.head_count_kv", uint32_t(s.n_kv_head));
+    if (s.head_dim > 0) {
+        w.set_u32(a + ".attention.key_length", uint32_t(hd));
+        w.set_u32(a + ".attention.value_length", uint32_t(hd));
+    }
     w.set_f32(a + ".attention.layer_norm_rms_epsilon", s.rms_eps);
     w.set_f32(a + ".rope.freq_base", s.rope_freq_base);
-    w.set_u32(a + ".rope.dimension_count", uint32_t(s.n_embd / s.n_head));
+    w.set_u32(a + ".rope.dimension_count", uint32_t(hd));
+    if (arch->id == Arch::Gemma3) w.set_u32(a + ".attention.sliding_window", uint32_t(s.sliding_window > 0 ? s.sliding_window : 512));
+    else if (s.sliding_window > 0) w.set_u32(a + ".attention.sliding_window", uint32_t(s.sliding_window));
 
     int n_vocab = s.n_vocab;
     if (!s.vocab_from.empty()) {
@@ -179,29 +189,31 @@ Status write_random_llama_model(const std::string& path, const RandomModelShape&
     }
     if (!s.chat_template.empty()) w.set_string("tokenizer.chat_template", s.chat_template);
 
-    const int hd = s.n_embd / s.n_head, q_dim = s.n_head * hd, kv_dim = s.n_kv_head * hd;
-    const bool bias = s.qkv_bias || s.arch == "qwen2";
+    // The architecture's manifest, as the loader will read it; the optional tensors as asked.
+    ModelHParams h;
+    h.arch_id = arch->id;
+    h.arch = a;
+    h.n_vocab = n_vocab;
+    h.n_embd = s.n_embd;
+    h.n_layer = s.n_layer;
+    h.n_ff = s.n_ff;
+    h.n_head = s.n_head;
+    h.n_kv_head = s.n_kv_head;
+    h.head_dim = hd;
+    h.rope.n_dims = hd;
     TensorMaker m(w, seed, s);
-    HEARTH_RETURN_IF_ERROR(m.matrix("token_embd.weight", s.n_embd, n_vocab, type, 1.0));
-    HEARTH_RETURN_IF_ERROR(m.vector("output_norm.weight", s.n_embd, 1.0, 0.2, false));
-    if (!s.tied_output) HEARTH_RETURN_IF_ERROR(m.matrix("output.weight", s.n_embd, n_vocab, type, 1.0 / std::sqrt(s.n_embd)));
-    for (int l = 0; l < s.n_layer; ++l) {
-        const std::string p = "blk." + std::to_string(l) + ".";
-        const double in = 1.0 / std::sqrt(double(s.n_embd)), ffn_in = 1.0 / std::sqrt(double(s.n_ff));
-        HEARTH_RETURN_IF_ERROR(m.vector(p + "attn_norm.weight", s.n_embd, 1.0, 0.2, false));
-        HEARTH_RETURN_IF_ERROR(m.matrix(p + "attn_q.weight", s.n_embd, q_dim, type, in));
-        HEARTH_RETURN_IF_ERROR(m.matrix(p + "attn_k.weight", s.n_embd, kv_dim, type, in));
-        HEARTH_RETURN_IF_ERROR(m.matrix(p + "attn_v.weight", s.n_embd, kv_dim, type, in));
-        if (bias) {
-            HEARTH_RETURN_IF_ERROR(m.vector(p + "attn_q.bias", q_dim, 0.0, 0.1, true));
-            HEARTH_RETURN_IF_ERROR(m.vector(p + "attn_k.bias", kv_dim, 0.0, 0.1, true));
-            HEARTH_RETURN_IF_ERROR(m.vector(p + "attn_v.bias", kv_dim, 0.0, 0.1, true));
+    for (const TensorSpec& t : model_manifest(*arch, h)) {
+        const bool bias = t.role == Role::QBias || t.role == Role::KBias || t.role == Role::VBias;
+        if (t.optional) {
+            const bool wanted = (t.role == Role::Output && !s.tied_output) || (bias && s.qkv_bias);
+            if (!wanted) continue;
         }
-        HEARTH_RETURN_IF_ERROR(m.matrix(p + "attn_output.weight", q_dim, s.n_embd, type, 1.0 / std::sqrt(double(q_dim))));
-        HEARTH_RETURN_IF_ERROR(m.vector(p + "ffn_norm.weight", s.n_embd, 1.0, 0.2, false));
-        HEARTH_RETURN_IF_ERROR(m.matrix(p + "ffn_gate.weight", s.n_embd, s.n_ff, type, in));
-        HEARTH_RETURN_IF_ERROR(m.matrix(p + "ffn_up.weight", s.n_embd, s.n_ff, type, in));
-        HEARTH_RETURN_IF_ERROR(m.matrix(p + "ffn_down.weight", s.n_ff, s.n_embd, type, ffn_in));
+        Status st;
+        if (t.role == Role::TokEmbd) st = m.matrix(t.name, t.shape[0], t.shape[1], type, 1.0);
+        else if (role_is_matrix(t.role)) st = m.matrix(t.name, t.shape[0], t.shape[1], type, 1.0 / std::sqrt(double(t.shape[0])));
+        else if (bias) st = m.vector(t.name, t.shape[0], 0.0, 0.1, true);
+        else st = m.vector(t.name, t.shape[0], 1.0, 0.2, false);  // norm weights
+        HEARTH_RETURN_IF_ERROR(st);
     }
     return w.write(path);
 }

@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/model/random_model.h"
+#include "engine/testmodels/random_model.h"
 #include "engine/util/status.h"
 
 namespace hearth {

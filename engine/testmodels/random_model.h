@@ -1,5 +1,6 @@
-// Writes random-weight llama/qwen2 models with the project's own GGUF writer: for tests, for the
-// app's tests and for `hearth-cli make-model` (benchmarks). Weights are shaped so every layer
+// Writes random-weight models of any architecture of engine/model/arch/ with the project's own GGUF
+// writer: for tests, for the app's tests and for `hearth-cli make-model` (benchmarks). The tensors
+// are the architecture's manifest, the one the loader reads. Weights are shaped so every layer
 // matters (as the shared reference models are): matrices N(0,1)/sqrt(fan_in), embeddings N(0,1),
 // norm weights 1 ± 0.2, biases N(0, 0.1). The same seed always writes the same bytes.
 #pragma once
@@ -14,7 +15,7 @@
 namespace hearth {
 
 struct RandomModelShape {
-    std::string arch = "llama";     // "llama" (normal RoPE) or "qwen2" (NeoX RoPE, q/k/v biases)
+    std::string arch = "llama";     // general.architecture: "llama", "qwen2", "qwen3", "gemma3", "phi3"
     std::string name = "random";    // general.name
     int n_vocab = 512;              // ignored when vocab_from is set (its vocabulary's size is used)
     int n_embd = 64;
@@ -22,17 +23,19 @@ struct RandomModelShape {
     int n_head = 4;
     int n_kv_head = 2;
     int n_ff = 160;
+    int head_dim = 0;               // 0: n_embd / n_head (otherwise written as attention.key_length)
+    int sliding_window = 0;         // gemma3 (required there: 0 means 512) and phi3
     int n_ctx_train = 4096;
     float rope_freq_base = 10000.0f;
     float rms_eps = 1e-5f;
     bool tied_output = false;       // no output.weight: the output uses token_embd.weight
-    bool qkv_bias = false;          // forced on for qwen2
+    bool qkv_bias = false;          // llama: write q/k/v biases (qwen2 always has them, the others never)
     // Vocabulary: when set, tokenizer.* metadata is copied from this GGUF (e.g. a shared
     // ggml-vocab-*.gguf); otherwise a small SentencePiece-style vocabulary with byte fallback is
     // generated (<unk>, <s>, </s>, 256 byte tokens, printable ASCII, then "▁"-words).
     std::string vocab_from;
     std::string chat_template;      // tokenizer.chat_template when non-empty
-    // Per-tensor storage type (e.g. llama.cpp's Q4_K_M mixture, engine/model/model_shapes.h): called
+    // Per-tensor storage type (e.g. llama.cpp's Q4_K_M mixture, engine/testmodels/model_shapes.h): called
     // with each matrix's name and the requested type; unset = every matrix gets the requested type.
     std::function<GgmlType(const std::string& tensor, GgmlType requested)> tensor_type;
 };

@@ -1,4 +1,4 @@
-#include "engine/model/model_shapes.h"
+#include "engine/testmodels/model_shapes.h"
 
 #include <algorithm>
 #include <cctype>

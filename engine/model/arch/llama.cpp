@@ -1,0 +1,30 @@
+// llama (and what llama.cpp writes as llama: Mistral, SmolLM, TinyLlama, DeepSeek-R1-Distill-Llama):
+// pre-norm attention with normal (adjacent-pair) RoPE, optional q/k/v biases, SwiGLU FFN.
+#include "engine/model/arch/arch.h"
+#include "engine/model/layer_run.h"
+#include "engine/model/manifest.h"
+
+namespace hearth {
+namespace {
+
+void tensors(Manifest& m, int l) {
+    m.norm(l, "attn_norm", Role::AttnNorm);
+    m.attention(l, Manifest::Bias::Optional);
+    m.norm(l, "ffn_norm", Role::FfnNorm);
+    m.ffn(l);
+}
+
+void forward(LayerRun& r, const LayerWeights& L) {
+    r.norm(L.attn_norm);
+    r.attention(L);
+    r.residual();
+    r.norm(L.ffn_norm);
+    r.ffn(L, LayerRun::Act::SiLU);
+    r.residual();
+}
+
+}  // namespace
+
+extern const ArchDef kArchLlama = {Arch::Llama, "llama", RopeMode::Normal, {}, nullptr, tensors, forward};
+
+}  // namespace hearth

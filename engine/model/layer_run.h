@@ -1,0 +1,40 @@
+// The shared blocks an architecture's layer is written with: norms, the attention block, the
+// feed-forward block and the residual add, over one stage's activations for a batch of n tokens.
+// The residual stream is `x`; blocks read their input from and write their output to `xb`.
+#pragma once
+
+#include <atomic>
+
+#include "engine/backend/backend.h"
+#include "engine/model/hparams.h"
+#include "engine/model/model.h"
+
+namespace hearth {
+
+struct LayerRun {
+    Backend& be;
+    const ModelHParams& h;
+    int layer;           // index in the model
+    int kv_layer;        // index in this stage's KV cache
+    KvCache& kv;
+    Tensor pos;          // I32 1 × n
+    int n_kv;            // cells attended: pos0 + n
+    RopeParams rope;     // this layer's
+    Tensor x, xb, q, k, v, attn, gate, up;  // n rows each
+    const std::atomic<bool>* cancel = nullptr;  // the evaluation's Stop: the FFN half is skipped once set
+
+    // xb = rms_norm(x) · w
+    void norm(const Tensor& w) { be.rms_norm(x, w, h.rms_eps, xb); }
+    // xb = rms_norm(xb) · w (Gemma's norms after the attention and FFN blocks)
+    void post_norm(const Tensor& w) { be.rms_norm(xb, w, h.rms_eps, xb); }
+    // x += xb
+    void residual() { be.add(x, xb, x); }
+    // xb = Wo · attention(q, k, v of xb): projections (with biases), per-head q/k norms when the
+    // layer has them, RoPE, the KV store and causal attention (sliding-window per the cache).
+    void attention(const LayerWeights& L);
+    enum class Act { SiLU, GeluTanh };
+    // xb = down(act(gate · xb) * (up · xb)); skipped after a Stop (the caller discards the batch)
+    void ffn(const LayerWeights& L, Act act);
+};
+
+}  // namespace hearth
