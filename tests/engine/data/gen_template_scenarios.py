@@ -45,12 +45,26 @@ scenarios = {
     "builtin": ([{"role": "user", "content": "search"}],
                 {"builtin_tools": ["brave_search", "code_interpreter"], "tools": tools, "tools_in_user_message": False}),
 }
+# Templates kept in this repository (tests/engine/data/templates: ones the shared data lacks, such as
+# Gemma 3's) get two more scenarios: a system prompt before alternating turns, and content as a
+# list of typed parts (as multimodal chat clients send it).
+repo_scenarios = {
+    "system_chat": ([{"role": "system", "content": "Answer briefly."}, {"role": "user", "content": "  Hi there  "},
+                     {"role": "assistant", "content": "Hello!"}, {"role": "user", "content": "你好"}], {}),
+    "parts": ([{"role": "user", "content": [{"type": "text", "text": "Describe "}, {"type": "image"},
+                                            {"type": "text", "text": " this."}]}], {}),
+}
+scenarios_all = dict(scenarios, **repo_scenarios)
+repo_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'templates')
 cases = []
-for path in sorted(glob.glob(os.path.join(sys.argv[1], '*.jinja'))):
+for path in sorted(glob.glob(os.path.join(sys.argv[1], '*.jinja'))) + sorted(glob.glob(os.path.join(repo_dir, '*.jinja'))):
     src = open(path).read()
-    for sname, (msgs, extra) in scenarios.items():
+    in_repo = os.path.dirname(os.path.abspath(path)) == repo_dir
+    for sname, (msgs, extra) in (scenarios_all if in_repo else scenarios).items():
         for agp in (True, False):
             case = {"template": os.path.basename(path), "scenario": sname, "add_generation_prompt": agp}
+            if in_repo:
+                case["in_repo"] = True
             try:
                 case["expected"] = env.from_string(src).render(messages=msgs, add_generation_prompt=agp,
                                                                bos_token="<BOS>", eos_token="<EOS>", **extra)
@@ -64,7 +78,7 @@ about = ("Renderings of the shared real chat templates (../shared/testdata/templ
          "transformers does (trim_blocks, lstrip_blocks, loopcontrols, tojson = json.dumps(ensure_ascii=False), "
          "raise_exception, strftime_now fixed at 2026-01-15 12:00:00), bos_token \"<BOS>\", eos_token \"<EOS>\". "
          "A case with \"error\" must fail with that message.")
-out = {"about": about, "scenarios": {k: {"messages": m, "extra": e} for k, (m, e) in scenarios.items()}, "cases": cases}
+out = {"about": about, "scenarios": {k: {"messages": m, "extra": e} for k, (m, e) in scenarios_all.items()}, "cases": cases}
 open(os.path.join(os.path.dirname(__file__), 'template_scenarios.json'), 'w').write(
     json.dumps(out, ensure_ascii=False, separators=(',', ':')))
 print(len(cases), "cases")
