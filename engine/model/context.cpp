@@ -199,16 +199,18 @@ Result<int32_t> ModelContext::sample_last(int k, float temperature, double u) {
     return id;
 }
 
+bool ModelContext::can_shift() const {
+    for (const Stage& s : stages_)
+        if (!s.uniform_rope()) return false;
+    return true;
+}
+
 Status ModelContext::kv_shift(int keep, int discard, int n_used) {
     if (keep < 0 || discard <= 0 || keep + discard > n_used || n_used > n_ctx_)
         return make_error("invalid context shift (keep " + std::to_string(keep) + ", discard " + std::to_string(discard) +
                           ", used " + std::to_string(n_used) + ")");
-    // The shift re-rotates by -discard: a pure rotation, whose angle depends on the layer's RoPE base.
-    // Layers of one stage with different bases (Gemma's local and global) shift in groups.
-    for (Stage& s : stages_) {
-        if (!s.uniform_rope()) return make_error("context shift: this model's layers use different RoPE bases; not supported yet");
-        s.be->kv_shift(*s.kv, keep, discard, n_used, s.rope.front());
-    }
+    if (!can_shift()) return make_error("context shift: this model's layers rotate with different RoPE bases");
+    for (Stage& s : stages_) s.be->kv_shift(*s.kv, keep, discard, n_used, s.rope.front());
     return {};
 }
 

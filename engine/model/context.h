@@ -38,7 +38,10 @@ public:
     Result<int32_t> sample_last(int k, float temperature, double u);
 
     // Context shift: cells [keep+discard, n_used) move down by `discard`, keys re-rotated by -discard.
+    // Only where can_shift(): a cache whose layers rotate with different RoPE bases (Gemma 3) is
+    // re-rotated by one op per cache, so its callers evaluate the kept tokens again instead.
     Status kv_shift(int keep, int discard, int n_used);
+    bool can_shift() const;
 
     int n_ctx() const { return n_ctx_; }
     int n_vocab() const { return model_->hparams().n_vocab; }
