@@ -91,7 +91,7 @@ size_t attention_partials_floats(const KvLayout& L, const AttnArgs& a);
 cudaError_t attention(const KvLayout& L, const void* k_layer, const void* v_layer, const AttnArgs& a, cudaStream_t s);
 
 // ---- sampling (sample.cu): Backend::sample_top_k. For each of `rows` rows of logits, out[r] = the id
-// sampler.cpp's sample_top_k_row(row, cols, k, temperature, u[r]) picks (k == 1: argmax, smaller id on
+// top_k.cpp's sample_top_k_row(row, cols, k, temperature, u[r]) picks (k == 1: argmax, smaller id on
 // ties; u unused and may be null). 1 <= k <= 64, rows <= 65535. `scratch` holds
 // sample_top_k_scratch_bytes(rows, cols) bytes; u is device memory (rows doubles).
 size_t sample_top_k_scratch_bytes(int64_t rows, int64_t cols);

@@ -1,4 +1,4 @@
-// RoPE angle per position of pair i, as engine/backend/reference/rope_math.h defines it (ggml's
+// RoPE angle per position of pair i, as engine/backend/host/rope_math.h defines it (ggml's
 // rope_yarn): theta_i = base^(-2i/n_dims) / freq_factor_i, interpolated by freq_scale and, with
 // YaRN, mixed with the extrapolated angle over the ramp [corr_low, corr_high]. Linear in the
 // position, so re-rotating by -Δ is the same formula with position -Δ.

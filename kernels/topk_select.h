@@ -1,6 +1,6 @@
 // The pieces of device top-k sampling (kernels/sample.cu) that do not depend on warp shuffles,
 // __host__ __device__ so they are unit-tested on machines without a GPU
-// (tests/engine/test_cuda_topk_units.cpp) against sampler.cpp's sample_top_k_row.
+// (tests/engine/test_cuda_topk_units.cpp) against top_k.cpp's sample_top_k_row.
 //
 // Candidates are ranked by a 64-bit key whose unsigned order is the sampler's order: larger logit
 // first, equal logits by smaller token id. High word: the float's bits mapped to an order-preserving
@@ -21,7 +21,7 @@
 
 namespace hearth::kern {
 
-constexpr int kTopkSlots = 64;  // == kMaxDeviceTopK (backend.h); the per-warp candidate list
+constexpr int kTopkSlots = 64;  // == kMaxDeviceTopK (engine/sampling/top_k.h); the per-warp candidate list
 
 HT_HD uint32_t topk_float_bits(float v) {
 #if defined(__CUDA_ARCH__)

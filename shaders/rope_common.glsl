@@ -1,4 +1,4 @@
-// RoPE angle per position of pair i, as ggml's rope_yarn (and engine/backend/reference/rope_math.h):
+// RoPE angle per position of pair i, as ggml's rope_yarn (and engine/backend/host/rope_math.h):
 // theta_extrap = base^(-2i/n_dims) / freq_factor; theta_interp = freq_scale * theta_extrap; with
 // YaRN (ext_factor != 0) the two are mixed by a ramp over the correction range [corr0, corr1].
 float rope_angle_per_pos(uint i, uint n_dims, float freq_base, float freq_scale, float ext_factor,

@@ -36,6 +36,7 @@
 #include <vector>
 
 #include "engine/quant/types.h"
+#include "engine/sampling/top_k.h"  // kMaxDeviceTopK, sample_top_k_row: the host reference of sample_top_k
 #include "engine/util/status.h"
 
 namespace hearth {
@@ -199,11 +200,6 @@ public:
     // Host backends report the machine's available memory.
     virtual uint64_t memory_free() const { return device().memory_free; }
 };
-
-constexpr int kMaxDeviceTopK = 64;
-
-// The host reference of Backend::sample_top_k for one row (n logits); also the host sampler's draw.
-int32_t sample_top_k_row(const float* logits, int n, int k, float temperature, double u);
 
 struct BackendOptions {
     int n_threads = 0;  // CPU: 0 = all physical cores

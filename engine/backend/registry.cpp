@@ -7,6 +7,7 @@
 #include "engine/backend/backend.h"
 #include "engine/backend/cuda/cuda_loader.h"
 #include "engine/backend/reference/reference_backend.h"
+#include "engine/util/cpu_cores.h"
 #ifdef HEARTH_HAVE_VULKAN
 #include "engine/backend/vulkan/vulkan_backend.h"
 #endif

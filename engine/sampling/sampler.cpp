@@ -1,10 +1,10 @@
 #include "engine/sampling/sampler.h"
 
-#include "engine/backend/backend.h"
-
 #include <algorithm>
 #include <cmath>
 #include <unordered_map>
+
+#include "engine/sampling/top_k.h"
 
 namespace hearth {
 
@@ -130,19 +130,6 @@ bool Sampler::device_compatible(const SamplingParams& p) {
     if (!no_penalty) return false;
     if (p.temperature <= 0.0f) return true;
     return p.top_k >= 1 && p.top_k <= kMaxDeviceTopK && p.top_p >= 1.0f && p.min_p <= 0.0f;
-}
-
-}  // namespace hearth
-
-namespace hearth {
-
-int32_t sample_top_k_row(const float* logits, int n, int k, float temperature, double u) {
-    if (k <= 1 || n <= 1) return argmax_token(logits, n);
-    std::vector<TokenCandidate> c(static_cast<size_t>(n));
-    for (int i = 0; i < n; ++i) c[size_t(i)] = {i, logits[i]};
-    apply_top_k(c, k);
-    apply_temperature(c, temperature);
-    return draw_token(c, u);
 }
 
 }  // namespace hearth

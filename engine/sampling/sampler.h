@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "engine/sampling/rng.h"
-#include "engine/session/session.h"
+#include "engine/sampling/sampling_params.h"
 
 namespace hearth {
 

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/sampling/sampling_params.h"
 #include "engine/util/json.h"
 #include "engine/util/status.h"
 
@@ -42,19 +43,6 @@ struct ModelInfo {
 struct ChatMessage {
     std::string role;     // "system", "user", "assistant"
     std::string content;
-};
-
-struct SamplingParams {
-    float temperature = 0.8f;      // 0 = greedy
-    int top_k = 40;                // 0 = off
-    float top_p = 0.95f;           // 1 = off
-    float min_p = 0.05f;           // 0 = off
-    float repeat_penalty = 1.1f;   // 1 = off
-    float presence_penalty = 0.0f, frequency_penalty = 0.0f;
-    int penalty_last_n = 64;       // window of recent tokens the penalties look at
-    uint64_t seed = 0xC0FFEE;
-    int max_new_tokens = 512;      // < 0 = until the context is full... of shifts (until EOG)
-    std::vector<std::string> stop; // stop strings (not emitted)
 };
 
 struct GenerateStats {

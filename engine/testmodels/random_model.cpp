@@ -8,13 +8,13 @@
 #include <mutex>
 #include <vector>
 
-#include "engine/backend/cpu/cpu_backend.h"
-#include "engine/backend/cpu/thread_pool.h"
 #include "engine/gguf/gguf.h"
 #include "engine/model/arch/arch.h"
 #include "engine/model/manifest.h"
 #include "engine/quant/quant.h"
 #include "engine/sampling/rng.h"
+#include "engine/util/cpu_cores.h"
+#include "engine/util/thread_pool.h"
 
 namespace hearth {
 

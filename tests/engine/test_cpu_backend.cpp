@@ -10,9 +10,11 @@
 #include <vector>
 
 #include "engine/backend/cpu/cpu_backend.h"
-#include "engine/backend/cpu/thread_pool.h"
+#include "engine/backend/host/host_buffer.h"
+#include "engine/backend/host/host_kv_cache.h"
 #include "engine/backend/reference/reference_backend.h"
 #include "engine/quant/quant.h"
+#include "engine/util/thread_pool.h"
 
 using namespace hearth;
 
@@ -167,31 +169,126 @@ TEST_P(RepackedTest, MatchesReference) {
 INSTANTIATE_TEST_SUITE_P(Types, RepackedTest, ::testing::Values(GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K),
                          [](const auto& i) { return std::string(type_name(i.param)); });
 
-// The same input feeding several matmuls is converted once; a write to it in between (here by
-// an elementwise op and by upload) must be seen by the next matmul.
-TEST(CpuBackend, ActivationCacheSeesWrites) {
+// The same input feeding several matmuls is converted to 8 bits once. Every op of the interface,
+// run between two matmuls with that input as its output (or, for the KV ops, which write no
+// activations, simply run in between), must leave the second matmul exactly what a fresh backend
+// computes from the input as it now is. The loop walks every Op by name, so an op added to the
+// interface is tested here as soon as the CPU backend says it supports it: it then needs a writer
+// below, or the test fails.
+TEST(CpuBackend, ActivationCacheSeesEveryWriter) {
     if (!cpu::cpu_features().has_avx2_set()) GTEST_SKIP() << "needs the 8-bit activation path (AVX2)";
     std::mt19937 rng(3);
-    const int64_t k = 256, rows = 16;
+    const int64_t k = 64, rows = 16;  // k = one head of 64: rope and attention write x directly
     const std::vector<float> wf = randn(size_t(rows * k), rng);
     std::vector<uint8_t> wq(row_bytes(GgmlType::Q8_0, k) * rows);
     for (int64_t r = 0; r < rows; ++r) ASSERT_TRUE(quantize_row(GgmlType::Q8_0, wf.data() + r * k, wq.data() + r * row_bytes(GgmlType::Q8_0, k), k).ok());
-    Dev cpu{create_cpu_backend(BackendOptions{2})};
-    const std::vector<float> x1 = randn(size_t(k), rng), x2 = randn(size_t(k), rng);
-    Tensor w = cpu.make(GgmlType::Q8_0, rows, k, wq.data()), x = cpu.make(GgmlType::F32, 1, k, x1.data());
-    Tensor other = cpu.make(GgmlType::F32, 1, k, x2.data());
-    Tensor y1 = cpu.make(GgmlType::F32, 1, rows, nullptr), y2 = cpu.make(GgmlType::F32, 1, rows, nullptr);
-    cpu.be->matmul(w, x, y1);
-    cpu.be->add(x, other, x);  // x changes
-    cpu.be->matmul(w, x, y2);
-    std::vector<float> sum(static_cast<size_t>(k));
-    for (int64_t i = 0; i < k; ++i) sum[size_t(i)] = x1[size_t(i)] + x2[size_t(i)];
-    Tensor xs = cpu.make(GgmlType::F32, 1, k, sum.data()), y3 = cpu.make(GgmlType::F32, 1, rows, nullptr);
-    cpu.be->matmul(w, xs, y3);
-    EXPECT_EQ(cpu.get(y2), cpu.get(y3));
-    ASSERT_TRUE(cpu.be->upload(x, x1.data()).ok());
-    cpu.be->matmul(w, x, y2);
-    EXPECT_EQ(cpu.get(y2), cpu.get(y1));
+    const std::vector<float> wsq = randn(size_t(k * k), rng, 0.1f);  // F32 k x k: matmul as a writer
+    const std::vector<float> table = randn(size_t(8 * k), rng);
+    const std::vector<float> norm_w = randn(size_t(k), rng);
+
+    // Tile path (few tokens) and GEMM path (many: above every kernel's max_toks).
+    for (int64_t n : {int64_t(2), int64_t(40)}) {
+        const std::vector<float> x0 = randn(size_t(n * k), rng), other = randn(size_t(n * k), rng);
+        std::vector<int32_t> pos(static_cast<size_t>(n)), ids(static_cast<size_t>(n));
+        for (int64_t i = 0; i < n; ++i) { pos[size_t(i)] = int32_t(i + 3); ids[size_t(i)] = int32_t((i * 5 + 1) % 8); }
+        RopeParams rp;
+        rp.head_dim = k; rp.n_dims = k; rp.n_ctx_orig = 4096;
+        int tested = 0;
+        for (int i = 0;; ++i) {
+            const Op op = Op(i);
+            const std::string name = op_name(op);
+            if (name == "?") break;  // past the last op
+            Dev cpu{create_cpu_backend(BackendOptions{2})};
+            if (!cpu.be->supports_op(op, GgmlType::F32)) continue;
+            SCOPED_TRACE(name + " n=" + std::to_string(n));
+            Tensor w = cpu.make(GgmlType::Q8_0, rows, k, wq.data()), x = cpu.make(GgmlType::F32, n, k, x0.data());
+            Tensor o = cpu.make(GgmlType::F32, n, k, other.data());
+            Tensor y1 = cpu.make(GgmlType::F32, n, rows, nullptr), y2 = cpu.make(GgmlType::F32, n, rows, nullptr);
+            Tensor tp = cpu.make(GgmlType::I32, 1, n, pos.data());
+            KvCacheDesc desc;
+            desc.n_layer = 1; desc.n_kv_head = 1; desc.head_dim = int(k); desc.n_ctx = 64; desc.type = GgmlType::F32;
+            if (op == Op::SlidingWindow) desc.window = {4};
+            auto kv = cpu.be->create_kv_cache(desc), kv2 = cpu.be->create_kv_cache(desc);
+            ASSERT_TRUE(kv.ok() && kv2.ok());
+            cpu.be->kv_store(**kv, 0, o, o, tp);
+
+            cpu.be->matmul(w, x, y1);  // converts x and keeps the conversion
+            bool writes_x = true;
+            switch (op) {
+                case Op::GetRows: {
+                    Tensor tt = cpu.make(GgmlType::F32, 8, k, table.data()), ti = cpu.make(GgmlType::I32, 1, n, ids.data());
+                    cpu.be->get_rows(tt, ti, x);
+                    break;
+                }
+                case Op::Matmul: {
+                    Tensor ws = cpu.make(GgmlType::F32, k, k, wsq.data());
+                    cpu.be->matmul(ws, o, x);
+                    break;
+                }
+                case Op::RmsNorm: {
+                    Tensor nw = cpu.make(GgmlType::F32, 1, k, norm_w.data());
+                    cpu.be->rms_norm(x, nw, 1e-5f, x);
+                    break;
+                }
+                case Op::Rope: cpu.be->rope(x, tp, rp); break;
+                case Op::Attention:
+                case Op::SlidingWindow: cpu.be->attention(o, **kv, 0, tp, int(pos.back()) + 1, 0.125f, x); break;
+                case Op::KvStore: cpu.be->kv_store(**kv, 0, o, x, tp); writes_x = false; break;
+                case Op::KvShift: cpu.be->kv_shift(**kv, 1, 2, int(pos.back()) + 1, rp); writes_x = false; break;
+                case Op::KvCopy: cpu.be->kv_copy(**kv, **kv2, int(pos.back()) + 1); writes_x = false; break;
+                case Op::SiluMul: cpu.be->silu_mul(x, o, x); break;
+                case Op::Add: cpu.be->add(x, o, x); break;
+                case Op::ScaleAdd: cpu.be->scale_add(x, o, 0.5f); break;
+                case Op::SoftmaxRows: cpu.be->softmax_rows(x); break;
+                case Op::Copy: cpu.be->copy(o, x); break;
+                case Op::SampleTopK: {
+                    // The ids land in x's first bytes (an I32 view of the same memory).
+                    Tensor ids_out = make_tensor(x.buf, x.offset, GgmlType::I32, 1, n);
+                    ASSERT_TRUE(cpu.be->sample_top_k(o, 1, 1.0f, {}, ids_out).ok());
+                    break;
+                }
+                case Op::GeluMul: cpu.be->gelu_mul(x, o, x); break;
+                case Op::Scale: cpu.be->scale(x, 0.5f); break;
+                default: ADD_FAILURE() << "no writer for op " << name << ": add one to this test"; continue;
+            }
+            const std::vector<float> now = cpu.get(x);
+            if (writes_x) EXPECT_NE(now, x0) << "the op did not change the input; the test proves nothing";
+            cpu.be->matmul(w, x, y2);
+
+            // A fresh backend (nothing cached) on the same input: the same kernels on the same
+            // bytes, so the results must be bit-identical (a stale conversion differs by far more).
+            Dev fresh{create_cpu_backend(BackendOptions{2})};
+            Tensor fw = fresh.make(GgmlType::Q8_0, rows, k, wq.data()), fx = fresh.make(GgmlType::F32, n, k, now.data());
+            Tensor fy = fresh.make(GgmlType::F32, n, rows, nullptr);
+            fresh.be->matmul(fw, fx, fy);
+            EXPECT_EQ(cpu.get(y2), fresh.get(fy));
+            ++tested;
+        }
+        EXPECT_GE(tested, 14) << "the ops every backend has were not all tested";
+
+        // Writes that are not ops: upload, and the caller writing host memory directly.
+        auto fresh_matmul = [&](const std::vector<float>& in) {
+            Dev fresh{create_cpu_backend(BackendOptions{2})};
+            Tensor fw = fresh.make(GgmlType::Q8_0, rows, k, wq.data()), fx = fresh.make(GgmlType::F32, n, k, in.data());
+            Tensor fy = fresh.make(GgmlType::F32, n, rows, nullptr);
+            fresh.be->matmul(fw, fx, fy);
+            return fresh.get(fy);
+        };
+        const std::vector<float> third = randn(size_t(n * k), rng);
+        Dev cpu{create_cpu_backend(BackendOptions{2})};
+        Tensor w = cpu.make(GgmlType::Q8_0, rows, k, wq.data()), x = cpu.make(GgmlType::F32, n, k, x0.data());
+        Tensor y = cpu.make(GgmlType::F32, n, rows, nullptr);
+        cpu.be->matmul(w, x, y);
+        EXPECT_EQ(cpu.get(y), fresh_matmul(x0));
+        ASSERT_TRUE(cpu.be->upload(x, other.data()).ok());
+        cpu.be->matmul(w, x, y);
+        EXPECT_EQ(cpu.get(y), fresh_matmul(other)) << "upload";
+        std::memcpy(host_ptr(x), third.data(), third.size() * 4);  // CPU buffers are host memory
+        cpu.be->matmul(w, x, y);
+        EXPECT_EQ(cpu.get(y), fresh_matmul(third)) << "a direct write to host memory";
+        cpu.be->matmul(w, x, y);  // unchanged input: the cached conversion serves, same result
+        EXPECT_EQ(cpu.get(y), fresh_matmul(third)) << "a repeated input";
+    }
 }
 
 TEST(CpuBackend, ElementwiseOpsMatchReference) {

@@ -2,7 +2,7 @@
 // kernels/sample.cu): the ranking keys, the slot update of a list insertion, the split of a row
 // across warps, and the draw. A host model of the two kernels built from those pieces (lists of 64
 // slots, candidates offered a line of 32 at a time as the warp ballot does) must pick exactly the id
-// sampler.cpp's sample_top_k_row picks: the same keys, the same float division by the temperature
+// top_k.cpp's sample_top_k_row picks: the same keys, the same float division by the temperature
 // and the same double softmax, so no tolerance. What this cannot check (warp shuffles, ballots) is
 // covered by CudaOps.SampleTopKMatchesHost where a GPU exists.
 #include <gtest/gtest.h>

@@ -7,9 +7,10 @@
 #include <cstring>
 #include <filesystem>
 
-#include "engine/backend/reference/host_buffer.h"
+#include "engine/backend/host/host_buffer.h"
+#include "engine/backend/host/host_kv_cache.h"
+#include "engine/backend/host/rope_math.h"
 #include "engine/backend/reference/reference_backend.h"
-#include "engine/backend/reference/rope_math.h"
 #include "engine/model/context.h"
 #include "engine/model/hparams.h"
 #include "engine/model/model.h"

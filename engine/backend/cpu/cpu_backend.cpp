@@ -9,39 +9,22 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-#include <set>
 #include <string>
-#include <thread>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
 #include "engine/backend/cpu/kernels.h"
 #include "engine/backend/cpu/matmul.h"
-#include "engine/backend/cpu/thread_pool.h"
 #include "engine/backend/cpu/vec_ops.h"
-#include "engine/backend/reference/host_buffer.h"
-#include "engine/backend/reference/reference_backend.h"
-#include "engine/backend/reference/rope_math.h"
+#include "engine/backend/host/host_buffer.h"
+#include "engine/backend/host/host_kv_cache.h"
+#include "engine/backend/host/rope_math.h"
 #include "engine/quant/quant.h"
+#include "engine/util/cpu_cores.h"
+#include "engine/util/thread_pool.h"
 
 namespace hearth {
-
-int cpu_physical_cores() {
-    // Distinct (physical id, core id) pairs; SMT siblings share a core and its caches/FMA units.
-    std::ifstream f("/proc/cpuinfo");
-    std::set<std::pair<int, int>> cores;
-    std::string line;
-    int phys = 0;
-    while (std::getline(f, line)) {
-        auto val = [&]() { return std::atoi(line.c_str() + line.find(':') + 1); };
-        if (line.rfind("physical id", 0) == 0) phys = val();
-        else if (line.rfind("core id", 0) == 0) cores.insert({phys, val()});
-    }
-    const int hw = int(std::thread::hardware_concurrency());
-    if (!cores.empty()) return int(cores.size());
-    return hw > 0 ? hw : 1;
-}
 
 namespace {
 
@@ -105,7 +88,6 @@ public:
     }
     Status upload(const Tensor& dst, const void* src) override {
         std::memcpy(host_ptr(dst), src, dst.bytes());
-        mm_.note_write(host_ptr(dst), dst.bytes());
         return {};
     }
     Status download(const Tensor& src, void* dst) override {
@@ -126,7 +108,6 @@ public:
 
     // ---- ops
     void get_rows(const Tensor& table, const Tensor& ids, const Tensor& out) override {
-        mm_.invalidate();
         const int32_t* id = i32_data(ids);
         for (int64_t i = 0; i < ids.cols; ++i) dequantize_row(table.type, host_row(table, id[i]), f32_row(out, i), table.cols);
     }
@@ -140,7 +121,6 @@ public:
         if (const Repacked* rp = repacked(w)) { a.wx8 = rp->bytes; a.rows_x8 = rp->rows_x8; a.xws = rp->xws; }
         if (!mm_.run(a)) {
             // Scratch could not be allocated: the only failure mode; fall back to the exact path.
-            mm_.invalidate();
             std::vector<float> tmp(size_t(w.cols));
             for (int64_t r = 0; r < w.rows; ++r) {
                 dequantize_row(w.type, host_row(w, r), tmp.data(), w.cols);
@@ -151,7 +131,6 @@ public:
     }
 
     void rms_norm(const Tensor& x, const Tensor& weight, float eps, const Tensor& y) override {
-        mm_.invalidate();
         const float* w = f32_row(weight, 0);
         for_rows(x.rows, x.cols, [&](int64_t t) {
             const float* xr = f32_row(x, t);
@@ -162,7 +141,6 @@ public:
     }
 
     void rope(const Tensor& x, const Tensor& pos, const RopeParams& p) override {
-        mm_.invalidate();
         const int32_t* ps = i32_data(pos);
         const int n = int(x.rows);
         const float* cs = rope_table(ps, n, p);
@@ -190,7 +168,6 @@ public:
     }
 
     void kv_store(KvCache& kvb, int layer, const Tensor& k, const Tensor& v, const Tensor& pos) override {
-        mm_.invalidate();
         auto& kv = static_cast<HostKvCache&>(kvb);
         const int32_t* ps = i32_data(pos);
         const int hd = kv.desc().head_dim;
@@ -214,7 +191,6 @@ public:
                    const Tensor& out) override;
 
     void kv_shift(KvCache& kv, int keep, int discard, int n_used, const RopeParams& p) override {
-        mm_.invalidate();
         static_cast<HostKvCache&>(kv).shift(keep, discard, n_used, p);
     }
 
@@ -223,19 +199,15 @@ public:
     }
 
     void silu_mul(const Tensor& gate, const Tensor& up, const Tensor& out) override {
-        mm_.invalidate();
         for_rows(gate.rows, gate.cols, [&](int64_t t) { vo_.silu_mul(f32_row(gate, t), f32_row(up, t), f32_row(out, t), gate.cols); });
     }
     void add(const Tensor& a, const Tensor& b, const Tensor& out) override {
-        mm_.invalidate();
         for_rows(a.rows, a.cols, [&](int64_t t) { vo_.add(f32_row(a, t), f32_row(b, t), f32_row(out, t), a.cols); });
     }
     void scale_add(const Tensor& y, const Tensor& x, float s) override {
-        mm_.invalidate();
         for_rows(y.rows, y.cols, [&](int64_t t) { vo_.axpy(f32_row(y, t), f32_row(x, t), s, y.cols); });
     }
     void softmax_rows(const Tensor& x) override {
-        mm_.invalidate();
         for_rows(x.rows, x.cols, [&](int64_t t) {
             float* r = f32_row(x, t);
             float mx = -INFINITY;
@@ -245,7 +217,6 @@ public:
         });
     }
     void copy(const Tensor& src, const Tensor& dst) override {
-        mm_.invalidate();
         for (int64_t t = 0; t < src.rows; ++t) std::memcpy(host_row(dst, t), host_row(src, t), size_t(src.cols) * 4);
     }
 
@@ -374,7 +345,6 @@ private:
 // the tile in L1 and the output row in registers.
 void CpuBackend::attention(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, int n_kv, float scale,
                            const Tensor& out) {
-    mm_.invalidate();
     const auto& kv = static_cast<const HostKvCache&>(kvb);
     const int hd = kv.desc().head_dim, n_kv_head = kv.desc().n_kv_head;
     const int n_head = int(q.cols / hd), group = n_head / n_kv_head;

@@ -16,6 +16,5 @@ std::unique_ptr<Backend> create_cpu_backend(const BackendOptions& opt);
 std::unique_ptr<Backend> create_cpu_backend(const BackendOptions& opt, cpu::IsaLevel isa);
 
 DeviceInfo cpu_device_info(int n_threads);
-int cpu_physical_cores();
 
 }  // namespace hearth

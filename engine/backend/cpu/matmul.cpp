@@ -23,10 +23,13 @@ uint8_t* Scratch::get(size_t bytes) {
 
 MatmulEngine::MatmulEngine(ThreadPool& pool, IsaLevel isa) : pool_(pool), isa_(isa), panels_(size_t(pool.size())) {}
 
-void MatmulEngine::note_write(const void* p, size_t bytes) {
-    if (!cache_valid_) return;
-    const uint8_t* a = static_cast<const uint8_t*>(p);
-    if (a < cache_x_ + cache_bytes_ && cache_x_ < a + bytes) cache_valid_ = false;
+bool MatmulEngine::same_input(const MatmulArgs& a, int act_key) const {
+    if (!act_valid_ || act_n_ != a.n || act_k_ != a.k || act_kind_ != act_key) return false;
+    const size_t row = size_t(a.k) * 4;
+    const uint8_t* src = act_src_.data();
+    for (int64_t t = 0; t < a.n; ++t)
+        if (std::memcmp(a.x + t * a.xs, src + size_t(t) * row, row) != 0) return false;
+    return true;
 }
 
 namespace {
@@ -66,12 +69,12 @@ bool MatmulEngine::run(const MatmulArgs& a) {
     size_t xs = a.xs;
     const int act_key = gemm ? 16 + int(mk->gemm_act) : (mk ? int(mk->act) : 0);
     if (gemm || (mk && mk->act != ActKind::F32)) {
-        const bool hit = cache_valid_ && cache_x_ == a.x && cache_xs_ == a.xs && cache_n_ == a.n &&
-                         cache_k_ == a.k && cache_kind_ == act_key;
+        const bool hit = same_input(a, act_key);
         const size_t bytes = gemm ? gemm_act_bytes(mk->gemm_act, a.k, a.n) : size_t(a.n) * act_row_bytes(mk->act, a.k);
         uint8_t* buf = act_.get(bytes);
         if (!buf) return false;
         if (!hit) {
+            act_valid_ = false;  // buf is about to change
             if (gemm) {
                 const GemmAct kind = mk->gemm_act;
                 const int64_t groups = (a.n + gemm_group(kind) - 1) / gemm_group(kind);
@@ -87,9 +90,13 @@ bool MatmulEngine::run(const MatmulArgs& a) {
                     });
                 }
             }
-            cache_valid_ = true;
-            cache_x_ = a.x; cache_xs_ = a.xs; cache_n_ = a.n; cache_k_ = a.k; cache_kind_ = act_key;
-            cache_bytes_ = size_t(a.n) * a.xs;
+            // Keep the input the conversion came from; without memory for it, simply do not cache.
+            const size_t row = size_t(a.k) * 4;
+            if (uint8_t* src = act_src_.get(size_t(a.n) * row)) {
+                for (int64_t t = 0; t < a.n; ++t) std::memcpy(src + size_t(t) * row, a.x + t * a.xs, row);
+                act_valid_ = true;
+                act_n_ = a.n; act_k_ = a.k; act_kind_ = act_key;
+            }
         }
         xa = buf;
         if (!gemm) xs = act_row_bytes(mk->act, a.k);
@@ -143,7 +150,6 @@ bool MatmulEngine::run(const MatmulArgs& a) {
                     for (int64_t r = r0; r < r0 + rn; ++r) a.y[t * a.ldy + r] += a.bias[r];
         }
     });
-    note_write(a.y, size_t(a.n) * a.ldy * 4);
     return true;
 }
 

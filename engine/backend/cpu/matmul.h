@@ -1,5 +1,5 @@
 // The matmul driver of the CPU backend: activation conversion (cached across matmuls that share
-// an input), work split over the thread pool, tile or panel (GEMM) path.
+// an input, recognised by its contents), work split over the thread pool, tile or panel (GEMM) path.
 #pragma once
 
 #include <atomic>
@@ -8,7 +8,7 @@
 
 #include "engine/backend/backend.h"
 #include "engine/backend/cpu/kernels.h"
-#include "engine/backend/cpu/thread_pool.h"
+#include "engine/util/thread_pool.h"
 
 namespace hearth::cpu {
 
@@ -21,6 +21,7 @@ public:
     Scratch& operator=(const Scratch&) = delete;
     uint8_t* get(size_t bytes);  // null if the allocation fails
     size_t capacity() const { return cap_; }
+    const uint8_t* data() const { return p_; }  // what the last successful get() returned
 private:
     uint8_t* p_ = nullptr;
     size_t cap_ = 0;
@@ -43,24 +44,27 @@ public:
     MatmulEngine(ThreadPool& pool, IsaLevel isa);
     // False only when scratch memory cannot be allocated.
     bool run(const MatmulArgs& a);
-    // Forget cached activations (call when anything may have written the input of the next matmul).
-    void invalidate() { cache_valid_ = false; }
-    // A write to [p, p+bytes) happened: drop the cache if it overlaps the cached input.
-    void note_write(const void* p, size_t bytes);
     // Backend::set_cancel: once *flag is true, run() skips the row blocks no thread has started.
     void set_cancel(const std::atomic<bool>* flag) { cancel_ = flag; }
 
 private:
     ThreadPool& pool_;
     IsaLevel isa_;
-    Scratch act_;
+    // True when act_ holds the conversion of an input equal to a's (same shape, same form, the same
+    // F32 bytes as the copy in act_src_).
+    bool same_input(const MatmulArgs& a, int act_key) const;
+
     std::vector<Scratch> panels_;  // GEMM scratch (decoded weights, partial sums), one per thread
-    // cached activation conversion
-    bool cache_valid_ = false;
-    const uint8_t* cache_x_ = nullptr;
-    size_t cache_xs_ = 0, cache_bytes_ = 0;
-    int64_t cache_n_ = 0, cache_k_ = 0;
-    int cache_kind_ = 0;  // ActKind, or 16 + GemmAct for packed activations
+    // The activation conversion of the last converting matmul, reused while the next matmul's input
+    // has the same contents (q/k/v and gate/up share their input). Validity is checked against a
+    // copy of that input, not kept by every writer remembering to invalidate it: an op, an upload or
+    // any other write that changes the input makes the next matmul convert again. The check costs a
+    // compare and, on a miss, a copy of the F32 input: O(n k) next to the O(n k rows) product.
+    Scratch act_;      // converted activations
+    Scratch act_src_;  // the F32 input they were converted from, n rows of k floats back to back
+    bool act_valid_ = false;
+    int64_t act_n_ = 0, act_k_ = 0;
+    int act_kind_ = 0;  // ActKind, or 16 + GemmAct for packed activations
     const std::atomic<bool>* cancel_ = nullptr;
 };
 

@@ -15,7 +15,7 @@
 #include <mutex>
 #include <vector>
 
-#include "engine/backend/reference/rope_math.h"
+#include "engine/backend/host/rope_math.h"
 #include "kernels/kernels.h"
 
 namespace hearth::cuda {

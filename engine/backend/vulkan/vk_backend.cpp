@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstring>
 
-#include "engine/backend/reference/rope_math.h"
+#include "engine/backend/host/rope_math.h"
 #include "engine/backend/vulkan/vk_device.h"
 #include "engine/backend/vulkan/vk_instance.h"
 #include "engine/backend/vulkan/vulkan_backend.h"

@@ -1,4 +1,4 @@
-#include "engine/backend/reference/host_buffer.h"
+#include "engine/backend/host/host_buffer.h"
 
 #include <cstring>
 #include <new>

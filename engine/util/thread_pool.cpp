@@ -1,4 +1,4 @@
-#include "engine/backend/cpu/thread_pool.h"
+#include "engine/util/thread_pool.h"
 
 #include <chrono>
 

@@ -1,0 +1,24 @@
+// What a caller asks of token sampling: the settings of one generate() call (Session) and of a
+// Sampler. Kept apart from session.h so the sampler does not depend on the session above it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace hearth {
+
+struct SamplingParams {
+    float temperature = 0.8f;      // 0 = greedy
+    int top_k = 40;                // 0 = off
+    float top_p = 0.95f;           // 1 = off
+    float min_p = 0.05f;           // 0 = off
+    float repeat_penalty = 1.1f;   // 1 = off
+    float presence_penalty = 0.0f, frequency_penalty = 0.0f;
+    int penalty_last_n = 64;       // window of recent tokens the penalties look at
+    uint64_t seed = 0xC0FFEE;
+    int max_new_tokens = 512;      // < 0 = until the context is full... of shifts (until EOG)
+    std::vector<std::string> stop; // stop strings (not emitted)
+};
+
+}  // namespace hearth
