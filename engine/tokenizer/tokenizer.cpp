@@ -98,10 +98,12 @@ Status Tokenizer::build() {
     if ((!s.lstrip.empty() && s.lstrip.size() != n) || (!s.rstrip.empty() && s.rstrip.size() != n))
         return make_error("lstrip/rstrip flags do not cover the vocabulary");
 
+    PreSpec pre_spec;
     if (type_ == VocabType::Bpe) {
-        auto pre = pre_kind_from_name(s.pre);
+        auto pre = pre_spec_from_name(s.pre);
         if (!pre.ok()) return pre.status();
-        pre_ = *pre;
+        pre_spec = *pre;
+        pre_ = pre_spec.kind;
         if (s.merges.empty()) return make_error("a byte-level BPE vocabulary needs tokenizer.ggml.merges");
     }
 
@@ -122,12 +124,12 @@ Status Tokenizer::build() {
     // Flags: llama.cpp's defaults per model and pre-tokenizer, then what the vocabulary says.
     const bool spm = type_ == VocabType::Spm;
     add_space_prefix_ = s.add_space_prefix.value_or(spm);
-    add_bos_ = s.add_bos.value_or(spm || pre_ == PreKind::Llama3);
+    add_bos_ = s.add_bos.value_or(spm || pre_spec.add_bos);
     add_eos_ = s.add_eos.value_or(false);
-    ignore_merges_ = s.ignore_merges.value_or(!spm && pre_ == PreKind::Llama3);
+    ignore_merges_ = s.ignore_merges.value_or(!spm && pre_spec.ignore_merges);
     // Qwen's tokenizer.json normalizes to NFC (llama.cpp skips it; Hugging Face does not).
     nfc_ = s.nfc.value_or(!spm && pre_ == PreKind::Qwen2);
-    clean_spaces_ = s.clean_spaces.value_or(!spm && (pre_ == PreKind::Gpt2 || pre_ == PreKind::Llama3));
+    clean_spaces_ = s.clean_spaces.value_or(!spm && pre_spec.clean_spaces);
 
     // Special ids: SPM vocabularies default to <unk>=0, <s>=1, </s>=2. Out-of-range ids are dropped.
     auto check_id = [&](int32_t id, int32_t fallback, const char* what) -> int32_t {
