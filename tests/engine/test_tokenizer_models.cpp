@@ -1,0 +1,80 @@
+// Real model vocabularies against Hugging Face: SmolLM2-135M-Instruct (byte-level BPE, pre-tokenizer
+// "smollm") and gemma-3-270m (SentencePiece with byte fallback, 262,144 tokens). The expected ids are
+// committed (tests/engine/data/{smollm2,gemma3}_cases.json, made by
+// tools/fixtures/gen_model_tokenizer_cases.py); the GGUF files are not, so each test reads its file
+// from an environment variable and skips without it:
+//   HEARTH_SMOLLM2_GGUF=.../SmolLM2-135M-Instruct.Q4_1.gguf
+//   HEARTH_GEMMA3_GGUF=.../gemma-3-270m-q4_k_m.gguf
+// Ids must match exactly (both sides are deterministic). Gemma's vocabulary load time is printed
+// and must stay under a second (a chat app loads it on every model switch).
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "engine/gguf/gguf.h"
+#include "engine/tokenizer/tokenizer.h"
+#include "engine/util/json.h"
+
+using namespace hearth::tokenizer;
+
+namespace {
+
+std::string data_path(const char* name) {
+    return (std::filesystem::path(__FILE__).parent_path() / "data" / name).string();
+}
+
+// The model file named by `env`, or "" (the caller skips).
+std::string model_from_env(const char* env) {
+    const char* v = std::getenv(env);
+    if (!v || !*v || !std::filesystem::exists(v)) return {};
+    return v;
+}
+
+// Encodes every case (no BOS, special tokens parsed) and compares with the fixture's ids.
+void expect_cases(const Tokenizer& tok, const char* fixture) {
+    auto doc = hearth::json::parse_file(data_path(fixture));
+    ASSERT_TRUE(doc.ok()) << doc.message();
+    const auto& cases = (*doc)["cases"].as_array();
+    ASSERT_GT(cases.size(), 50u);
+    size_t same = 0;
+    for (const auto& c : cases) {
+        const std::string& text = c["text"].as_string();
+        std::vector<int32_t> want;
+        for (const auto& id : c["ids"].as_array()) want.push_back(int32_t(id.as_int()));
+        const std::vector<int32_t> got = tok.encode(text, false, true);
+        EXPECT_EQ(got, want) << fixture << " on \"" << text << "\"";
+        same += got == want;
+    }
+    std::printf("%s: %zu of %zu texts tokenize exactly as Hugging Face\n", fixture, same, cases.size());
+}
+
+TEST(ModelTokenizers, SmolLM2MatchesHuggingFace) {
+    const std::string path = model_from_env("HEARTH_SMOLLM2_GGUF");
+    if (path.empty()) GTEST_SKIP() << "set HEARTH_SMOLLM2_GGUF to SmolLM2-135M-Instruct's GGUF file";
+    auto tok = Tokenizer::from_path(path);
+    ASSERT_TRUE(tok.ok()) << tok.message();
+    EXPECT_EQ((*tok)->pre_kind(), PreKind::Starcoder);  // tokenizer.ggml.pre = smollm
+    expect_cases(**tok, "smollm2_cases.json");
+}
+
+TEST(ModelTokenizers, Gemma3MatchesTransformersAndLoadsFast) {
+    const std::string path = model_from_env("HEARTH_GEMMA3_GGUF");
+    if (path.empty()) GTEST_SKIP() << "set HEARTH_GEMMA3_GGUF to gemma-3-270m's GGUF file";
+    auto file = hearth::gguf::File::open(path);
+    ASSERT_TRUE(file.ok()) << file.message();
+    const auto t0 = std::chrono::steady_clock::now();
+    auto tok = Tokenizer::from_gguf(**file);
+    const double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    ASSERT_TRUE(tok.ok()) << tok.message();
+    std::printf("gemma-3 vocabulary (%d tokens): Tokenizer::from_gguf took %.1f ms\n", (*tok)->n_vocab(), ms);
+    EXPECT_EQ((*tok)->n_vocab(), 262144);
+    EXPECT_EQ((*tok)->type(), VocabType::Spm);
+    EXPECT_LT(ms, 1000.0);
+    expect_cases(**tok, "gemma3_cases.json");
+}
+
+}  // namespace
