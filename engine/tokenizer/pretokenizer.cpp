@@ -1,6 +1,6 @@
-// The classified text, the matchers shared by the GPT-2 and Llama 3 families, those families'
-// sequences (GPT-2, default, Falcon, StarCoder, Chameleon, SuperBPE, BLOOM, Viking, Llama 3, Qwen2,
-// Seed-Coder) and the dispatch over every kind.
+// The classified text, the matchers shared by several families, the GPT-2 family's sequences
+// (GPT-2, default, Falcon, StarCoder, Chameleon, SuperBPE, BLOOM, Viking) and the dispatch over
+// every kind.
 #include "engine/tokenizer/pretokenizer.h"
 
 #include <algorithm>
@@ -10,6 +10,20 @@
 namespace hearth::tokenizer {
 
 namespace pre {
+
+namespace {
+
+// Oniguruma's \w on Unicode text, measured with Hugging Face tokenizers over every assigned code
+// point: letters, marks, decimal and letter numbers, connector punctuation, the Latin-1 superscripts
+// and fractions (² ³ ¹ ¼ ½ ¾), and the circled/squared Latin letters (Alphabetic symbols).
+bool is_word(uint32_t cp, Category cat) {
+    if (is_letter(cat) || is_mark(cat) || cat == Category::Nd || cat == Category::Nl || cat == Category::Pc) return true;
+    if (cp < 0x100) return cp == 0xB2 || cp == 0xB3 || cp == 0xB9 || (cp >= 0xBC && cp <= 0xBE);
+    return (cp >= 0x24B6 && cp <= 0x24E9) || (cp >= 0x1F130 && cp <= 0x1F149) || (cp >= 0x1F150 && cp <= 0x1F169) ||
+           (cp >= 0x1F170 && cp <= 0x1F189);
+}
+
+}  // namespace
 
 Text::Text(std::string_view s) : src_(s), cps_(decode_utf8(s)) {
     ch_.reserve(cps_.size());
@@ -25,6 +39,7 @@ Text::Text(std::string_view s) : src_(s), cps_(decode_utf8(s)) {
         if (cat == Category::Lu || cat == Category::Lt || cat == Category::Lm || cat == Category::Lo || is_mark(cat)) f |= kUpper;
         if (cat == Category::Ll || cat == Category::Lm || cat == Category::Lo || is_mark(cat)) f |= kLower;
         if (cat == Category::Nd) f |= kDigit;
+        if (is_word(c.cp, cat)) f |= kWord;
         if (is_han(c.cp)) f |= kHan;
         ch_.push_back({c.cp, f});
     }
@@ -51,13 +66,13 @@ size_t match_ws_newlines(const Text& t, size_t p, size_t e) {
     return 0;
 }
 
-size_t match_contraction(const Text& t, size_t p, size_t e, bool fold) {
+size_t match_contraction(const Text& t, size_t p, size_t e, Fold fold) {
     if (t.cp(p) != '\'' || p + 1 >= e) return 0;
     auto lower = [&](size_t i) -> uint32_t {
         uint32_t c = t.cp(i);
-        if (!fold) return c;
+        if (fold == Fold::Exact) return c;
         if (c >= 'A' && c <= 'Z') return c + 32;
-        if (c == 0x17F) return 's';
+        if (c == 0x17F && fold == Fold::Unicode) return 's';
         return c;
     };
     const uint32_t a = lower(p + 1);
@@ -69,7 +84,7 @@ size_t match_contraction(const Text& t, size_t p, size_t e, bool fold) {
 }
 
 size_t match_gpt2(const Text& t, size_t p, size_t e) {
-    if (size_t n = match_contraction(t, p, e, false)) return n;
+    if (size_t n = match_contraction(t, p, e, Fold::Exact)) return n;
     // ' ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+': the optional space only helps when the next
     // character starts one of the three runs (the classes are disjoint, so order does not matter).
     size_t s = p;
@@ -85,31 +100,6 @@ size_t match_gpt2(const Text& t, size_t p, size_t e) {
 namespace {
 
 using namespace pre;
-
-// The Llama 3 family: Llama 3 (max_digits 3), Qwen2 (1), and Seed-Coder (1, and no [\r\n]* after
-// punctuation: ` ?[^\s\p{L}\p{N}\r\n]+`).
-size_t match_llama3(const Text& t, size_t p, size_t e, size_t max_digits, bool punct_takes_newlines) {
-    if (size_t n = match_contraction(t, p, e, true)) return n;
-    const uint32_t c = t.cp(p);
-    // [^\r\n\p{L}\p{N}]?\p{L}+
-    if (t.has(p, kL)) return t.run_mask(p, e, kL) - p;
-    if (!t.has(p, kN) && !is_crlf(c) && p + 1 < e && t.has(p + 1, kL)) return t.run_mask(p + 1, e, kL) - p;
-    // \p{N}{1,max}
-    if (t.has(p, kN)) return std::min(t.run_mask(p, e, kN) - p, max_digits);
-    // ' ?[^\s\p{L}\p{N}]+[\r\n]*'
-    size_t s = p;
-    if (c == ' ' && p + 1 < e && t.other(p + 1)) s = p + 1;
-    if (t.other(s)) {
-        const size_t q = t.run_other(s, e);
-        if (!punct_takes_newlines) return q - p;
-        return t.run(q, e, [&](size_t k) { return is_crlf(t.cp(k)); }) - p;
-    }
-    if (t.has(p, kWs)) {
-        if (size_t n = match_ws_newlines(t, p, e)) return n;
-        return match_ws_tail(t, p, e);
-    }
-    return 0;
-}
 
 // [\p{P}\$\+<=>\^~\|]+ (llama.cpp's default set) and the same with ` (Falcon).
 size_t match_punct_run(const Text& t, size_t p, size_t e, bool backtick) {
@@ -209,9 +199,6 @@ std::vector<std::string_view> pre_tokenize(PreKind kind, std::string_view text) 
     if (text.empty()) return out;
     const Text t(text);
     Pieces pieces{{0, t.size()}};
-    auto llama3 = [](size_t digits, bool newlines) {
-        return [=](const Text& x, size_t p, size_t e) { return match_llama3(x, p, e, digits, newlines); };
-    };
     switch (kind) {
         case PreKind::Gpt2:
             pieces = split(t, pieces, match_gpt2);
@@ -252,15 +239,19 @@ std::vector<std::string_view> pre_tokenize(PreKind kind, std::string_view text) 
             pieces = split(t, pieces, match_bloom);
             pieces = split(t, pieces, match_one_number);
             break;
-        case PreKind::Llama3:
-            pieces = split(t, pieces, llama3(3, true));
-            break;
-        case PreKind::Qwen2:
-            pieces = split(t, pieces, llama3(1, true));
-            break;
-        case PreKind::SeedCoder:
-            pieces = split(t, pieces, llama3(1, false));
-            break;
+        case PreKind::Llama3: pieces = split_llama3(t, std::move(pieces)); break;
+        case PreKind::Qwen2: pieces = split_qwen2(t, std::move(pieces)); break;
+        case PreKind::SeedCoder: pieces = split_seed_coder(t, std::move(pieces)); break;
+        case PreKind::Qwen35: pieces = split_qwen35(t, std::move(pieces)); break;
+        case PreKind::Jais2: pieces = split_jais2(t, std::move(pieces)); break;
+        case PreKind::Ufakzeka: pieces = split_ufakzeka(t, std::move(pieces)); break;
+        case PreKind::Laguna: pieces = split_laguna(t, std::move(pieces)); break;
+        case PreKind::Minicpm5: pieces = split_minicpm5(t, std::move(pieces)); break;
+        case PreKind::ExaoneMoe: pieces = split_exaone_moe(t, std::move(pieces)); break;
+        case PreKind::Spark2_5: pieces = split_spark2_5(t, std::move(pieces)); break;
+        case PreKind::Youtu: pieces = split_youtu(t, std::move(pieces)); break;
+        case PreKind::TinyAya: pieces = split_tiny_aya(t, std::move(pieces)); break;
+        case PreKind::GraniteMulti: pieces = split_granite_multi(t, std::move(pieces)); break;
         case PreKind::DeepseekLlm:
             pieces = split_deepseek_llm(t, std::move(pieces));
             break;

@@ -37,6 +37,16 @@ enum class PreKind {
     KimiK2,         // [\p{Han}]+|X?W C? (W without Han)|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+
     Chameleon,      // <sentinel:[0-9]+> ; (IMGIMG)([A-I]{1,4})Z ; ([\t\n]|    |  ) ; \p{N} ; [\p{P}!-/:-@\[-`{-~] ; GPT-2
     Superbpe,       // \p{N}+ ; (?=(\d{3})+(?!\d))   (digit runs cut into threes from the right)
+    Qwen35,         // as Qwen2 with [\p{L}\p{M}]+ words and ' ?[^\s\p{L}\p{M}\p{N}]+[\r\n]*'
+    Jais2,          // as Llama3 with whitespace cut as \s{512}(?!\S)|\s{256}(?!\S)|...|\s{4}(?!\S)|\s{1,2}(?!\S)|\s{1}
+    Ufakzeka,       // as Qwen2 without the contractions
+    Laguna,         // [^\n]+|[\n]+ ; Qwen2 (contractions as (?:'[sS]|...))
+    Minicpm5,       // \p{N}{1,3} ; as Llama3 with \p{N}+
+    ExaoneMoe,      // C|X?(?:\p{L}\p{M}*(?: \p{L}\p{M}*)*)+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]?|\s*[\r\n]|\s+(?!\S)|\s+
+    Spark2_5,       // DeepseekV3 with ' ?[\p{P}\p{S}]+|[\r\n]' in its third regex ; \p{N}
+    Youtu,          // [Hangul]+|[CJK punctuation]+|[Bopomofo]+|[CJK/kana]+ ; as Tekken with (?:'[sS]|...)? after words
+    TinyAya,        // \d{1,3}(?=(?:\d{3})*\b) ; Gpt4o
+    GraniteMulti,   // as Gpt4o with llama.cpp's ((?=[\p{L}\p{M}])[^a-z]) / ((?=[\p{L}\p{M}])[^A-Z]) classes
 };
 
 // What a tokenizer.ggml.pre name means: its regex set and the flags llama.cpp sets with it (a

@@ -1,4 +1,4 @@
-// The DeepSeek pre-tokenizers (LLM, Coder, V3 and the names that share V3's set): explicit
+// The DeepSeek pre-tokenizers (LLM, Coder, V3 and the names that share V3's set, Spark 2.5): explicit
 // letter, punctuation and CJK classes transcribed from their tokenizer.json files.
 #include <algorithm>
 #include <iterator>
@@ -53,8 +53,9 @@ constexpr Range kDeepseekCjk[] = {{0x4E00, 0x9FA5}, {0x800, 0x4E00}, {0xAC00, 0x
 // [一-龥぀-ゟ゠-ヿ] (DeepSeek-V3).
 constexpr Range kDeepseekV3Cjk[] = {{0x4E00, 0x9FA5}, {0x3040, 0x309F}, {0x30A0, 0x30FF}};
 
-// DeepSeek-V3's third regex.
-size_t match_deepseek_v3_words(const Text& t, size_t p, size_t e) {
+// DeepSeek-V3's third regex; `spark` is Spark 2.5's variant: ' ?[\p{P}\p{S}]+' without the
+// newlines after it, and [\r\n] (one character) in place of \s*[\r\n]+.
+size_t match_deepseek_v3_words(const Text& t, size_t p, size_t e, bool spark) {
     const uint32_t c = t.cp(p);
     // [ASCII punct][A-Za-z]+
     if (ascii_punct(c) && p + 1 < e && ascii_letter(t.cp(p + 1))) {
@@ -68,10 +69,12 @@ size_t match_deepseek_v3_words(const Text& t, size_t p, size_t e) {
     if (c == ' ' && p + 1 < e && t.has(p + 1, kP | kS)) s = p + 1;
     if (t.has(s, kP | kS)) {
         const size_t q = t.run_mask(s, e, kP | kS);
+        if (spark) return q - p;
         return t.run(q, e, [&](size_t k) { return is_crlf(t.cp(k)); }) - p;
     }
+    if (spark && is_crlf(c)) return 1;
     if (t.has(p, kWs)) {
-        if (size_t n = match_ws_newlines(t, p, e)) return n;
+        if (size_t n = spark ? 0 : match_ws_newlines(t, p, e)) return n;
         return match_ws_tail(t, p, e);
     }
     return 0;
@@ -132,7 +135,16 @@ Pieces split_deepseek_v3(const Text& t, Pieces pieces) {
     pieces = split(t, pieces, [](const Text& x, size_t p, size_t e) {
         return match_run(x, p, e, [&](size_t k) { return in_ranges(kDeepseekV3Cjk, x.cp(k)); });
     });
-    return split(t, pieces, match_deepseek_v3_words);
+    return split(t, pieces, [](const Text& x, size_t p, size_t e) { return match_deepseek_v3_words(x, p, e, false); });
+}
+
+Pieces split_spark2_5(const Text& t, Pieces pieces) {
+    pieces = split(t, pieces, [](const Text& x, size_t p, size_t e) { return std::min<size_t>(x.run_mask(p, e, kN) - p, 3); });
+    pieces = split(t, pieces, [](const Text& x, size_t p, size_t e) {
+        return match_run(x, p, e, [&](size_t k) { return in_ranges(kDeepseekV3Cjk, x.cp(k)); });
+    });
+    pieces = split(t, pieces, [](const Text& x, size_t p, size_t e) { return match_deepseek_v3_words(x, p, e, true); });
+    return split(t, pieces, [](const Text& x, size_t p, size_t) -> size_t { return x.has(p, kN) ? 1 : 0; });
 }
 
 }  // namespace hearth::tokenizer::pre

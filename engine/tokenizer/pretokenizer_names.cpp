@@ -92,6 +92,17 @@ const std::vector<PreName> kNames = {
     {"minimax-m2", {K::Gpt4o, false, false, false}},
     {"solar-open", {K::Qwen2, false, false, false}},
     {"mellum2", {K::Starcoder, false, false, true}},
+    {"minicpm5", {K::Minicpm5, false, true, true}},
+    {"spark2_5", {K::Spark2_5, false, false, false}},
+    {"youtu", {K::Youtu, false, true, false}},
+    {"jais-2", {K::Jais2, false, false, true}},
+    {"qwen35", {K::Qwen35, false, false, false}},
+    {"exaone-moe", {K::ExaoneMoe, false, false, true}},
+    {"granite-embed-multi-97m", {K::GraniteMulti, false, true, false}},
+    {"tiny_aya", {K::TinyAya, false, false, false}},
+    {"cohere2moe", {K::TinyAya, false, false, false}},
+    {"ufakzeka", {K::Ufakzeka, false, false, false}},
+    {"laguna", {K::Laguna, false, false, false}},
 };
 
 // Names llama.cpp accepts whose tokenization is not (only) a regex split before byte-level BPE, or
@@ -99,8 +110,7 @@ const std::vector<PreName> kNames = {
 const char* const kNotSupported[] = {
     "gemma4", "granite-embed-multi-311m", "sarvam-moe",  // SentencePiece-style BPE over raw UTF-8
     "whitespace",                                        // whitespace split, no byte-level encoding
-    "minicpm5", "spark2_5", "youtu", "jais-2", "qwen35", "exaone-moe", "granite-embed-multi-97m",
-    "tiny_aya", "cohere2moe", "ufakzeka", "afmoe", "laguna",
+    "afmoe",  // its digit grouping is custom code in llama.cpp (\p{AFMoE_digits}), not a regex
 };
 
 }  // namespace
@@ -145,6 +155,16 @@ const char* pre_kind_name(PreKind kind) {
         case PreKind::KimiK2: return "kimi-k2";
         case PreKind::Chameleon: return "chameleon";
         case PreKind::Superbpe: return "superbpe";
+        case PreKind::Qwen35: return "qwen35";
+        case PreKind::Jais2: return "jais-2";
+        case PreKind::Ufakzeka: return "ufakzeka";
+        case PreKind::Laguna: return "laguna";
+        case PreKind::Minicpm5: return "minicpm5";
+        case PreKind::ExaoneMoe: return "exaone-moe";
+        case PreKind::Spark2_5: return "spark2_5";
+        case PreKind::Youtu: return "youtu";
+        case PreKind::TinyAya: return "tiny_aya";
+        case PreKind::GraniteMulti: return "granite-embed-multi-97m";
     }
     return "gpt-2";
 }

@@ -27,6 +27,7 @@ enum : uint16_t {
     kLower = 1 << 7,   // [\p{Ll}\p{Lm}\p{Lo}\p{M}]
     kHan = 1 << 8,     // \p{Han}
     kDigit = 1 << 9,   // \d (Oniguruma on Unicode text: \p{Nd})
+    kWord = 1 << 10,   // \w as Oniguruma matches it (see is_word in pretokenizer.cpp)
 };
 
 class Text {
@@ -100,12 +101,28 @@ inline bool ascii_punct(uint32_t cp) {
 size_t match_ws_tail(const Text& t, size_t p, size_t e);
 // \s*[\r\n]+ at a whitespace position: ends right after the last \r or \n of the whitespace run.
 size_t match_ws_newlines(const Text& t, size_t p, size_t e);
-// 's|'t|'re|'ve|'m|'ll|'d, case-insensitively when `fold` (Unicode folding maps U+017F ſ to s).
-size_t match_contraction(const Text& t, size_t p, size_t e, bool fold);
+// 's|'t|'re|'ve|'m|'ll|'d as written (Exact), as (?:'[sS]|'[tT]|...) (Ascii: llama.cpp's rewrite,
+// used as is by a few families) or as (?i:'s|...) (Unicode: case folding also maps U+017F ſ to s).
+enum class Fold { Exact, Ascii, Unicode };
+size_t match_contraction(const Text& t, size_t p, size_t e, Fold fold);
 // GPT-2's regex (above).
 size_t match_gpt2(const Text& t, size_t p, size_t e);
 
-// The families of pretokenizer_deepseek.cpp and pretokenizer_cased.cpp: the whole sequence.
+// The families of pretokenizer_llama3.cpp, pretokenizer_deepseek.cpp and pretokenizer_cased.cpp:
+// the whole sequence.
+Pieces split_llama3(const Text& t, Pieces pieces);
+Pieces split_qwen2(const Text& t, Pieces pieces);
+Pieces split_seed_coder(const Text& t, Pieces pieces);
+Pieces split_qwen35(const Text& t, Pieces pieces);
+Pieces split_jais2(const Text& t, Pieces pieces);
+Pieces split_ufakzeka(const Text& t, Pieces pieces);
+Pieces split_laguna(const Text& t, Pieces pieces);
+Pieces split_minicpm5(const Text& t, Pieces pieces);
+Pieces split_exaone_moe(const Text& t, Pieces pieces);
+Pieces split_spark2_5(const Text& t, Pieces pieces);
+Pieces split_youtu(const Text& t, Pieces pieces);
+Pieces split_tiny_aya(const Text& t, Pieces pieces);
+Pieces split_granite_multi(const Text& t, Pieces pieces);
 Pieces split_deepseek_llm(const Text& t, Pieces pieces);
 Pieces split_deepseek_coder(const Text& t, Pieces pieces);
 Pieces split_deepseek_v3(const Text& t, Pieces pieces);

@@ -8,6 +8,7 @@
 // Also: every name llama.cpp accepts maps to a kind, and an unknown name is an error naming it.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -29,7 +30,9 @@ std::string data_path(const char* name) {
 
 const hearth::json::Value& cases() {
     static const hearth::json::Value doc = [] {
-        auto d = hearth::json::parse_file(data_path("pretokenizer_cases.json"));
+        // HEARTH_PRETOKENIZER_CASES: a larger file from the same script, for a one-off deeper check.
+        const char* env = std::getenv("HEARTH_PRETOKENIZER_CASES");
+        auto d = hearth::json::parse_file(env && *env ? std::string(env) : data_path("pretokenizer_cases.json"));
         if (!d.ok()) ADD_FAILURE() << d.message();
         return d.ok() ? std::move(*d) : hearth::json::Value();
     }();
@@ -46,6 +49,7 @@ TEST(PreTokenizerFixtures, PiecesMatchHuggingFace) {
     const auto& doc = cases();
     const auto& texts = doc["texts"].as_array();
     ASSERT_GT(texts.size(), 30u);
+    size_t failures = 0;
     const auto* families = &doc["families"].as_object();
     ASSERT_GE(families->size(), 18u);
     size_t checked = 0;
@@ -59,11 +63,13 @@ TEST(PreTokenizerFixtures, PiecesMatchHuggingFace) {
             std::vector<std::string> want, got;
             for (const auto& p : cs[i]["pieces"].as_array()) want.push_back(p.as_string());
             for (auto p : pre_tokenize(*kind, text)) got.emplace_back(p);
-            EXPECT_EQ(got, want) << name << " on \"" << text << "\"\n got  " << show(got) << "\n want " << show(want);
+            if (got != want && ++failures <= 50)
+                ADD_FAILURE() << name << " on \"" << text << "\"\n got  " << show(got) << "\n want " << show(want);
             ++checked;
         }
     }
-    std::printf("pre-tokenizer pieces: %zu families x %zu texts = %zu cases\n", families->size(), texts.size(), checked);
+    EXPECT_EQ(failures, 0u);
+    std::printf("pre-tokenizer pieces: %zu families x %zu texts = %zu cases, %zu differ\n", families->size(), texts.size(), checked, failures);
 }
 
 TEST(PreTokenizerFixtures, IdsMatchHuggingFace) {
