@@ -18,14 +18,11 @@
 #include "engine/gguf/gguf.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/util/json.h"
+#include "tests/engine/fixture_path.h"
 
 using namespace hearth::tokenizer;
 
 namespace {
-
-std::string data_path(const char* name) {
-    return (std::filesystem::path(__FILE__).parent_path() / "data" / name).string();
-}
 
 // The model file named by `env`, or "" (the caller skips).
 std::string model_from_env(const char* env) {
@@ -36,7 +33,7 @@ std::string model_from_env(const char* env) {
 
 // Encodes every case (no BOS, special tokens parsed) and compares with the fixture's ids.
 void expect_cases(const Tokenizer& tok, const char* fixture) {
-    auto doc = hearth::json::parse_file(data_path(fixture));
+    auto doc = hearth::json::parse_file(hearth::test::fixture_path(fixture));
     ASSERT_TRUE(doc.ok()) << doc.message();
     const auto& cases = (*doc)["cases"].as_array();
     ASSERT_GT(cases.size(), 50u);

@@ -18,21 +18,18 @@
 #include "engine/tokenizer/pretokenizer.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/util/json.h"
+#include "tests/engine/fixture_path.h"
 #include "tests/engine/testdata.h"
 
 using namespace hearth::tokenizer;
 
 namespace {
 
-std::string data_path(const char* name) {
-    return (std::filesystem::path(__FILE__).parent_path() / "data" / name).string();
-}
-
 const hearth::json::Value& cases() {
     static const hearth::json::Value doc = [] {
         // HEARTH_PRETOKENIZER_CASES: a larger file from the same script, for a one-off deeper check.
         const char* env = std::getenv("HEARTH_PRETOKENIZER_CASES");
-        auto d = hearth::json::parse_file(env && *env ? std::string(env) : data_path("pretokenizer_cases.json"));
+        auto d = hearth::json::parse_file(env && *env ? std::string(env) : hearth::test::fixture_path("pretokenizer_cases.json"));
         if (!d.ok()) ADD_FAILURE() << d.message();
         return d.ok() ? std::move(*d) : hearth::json::Value();
     }();
