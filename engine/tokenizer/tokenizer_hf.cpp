@@ -44,6 +44,7 @@ struct PreInfo {
     std::vector<std::string> regexes;
     bool byte_level = false;
     bool byte_level_regex = false;
+    bool digits = false;  // Digits(individual_digits=true) before ByteLevel (SmolLM, StarCoder)
     std::string unsupported;
 };
 
@@ -55,6 +56,8 @@ void visit_pre(const Value& node, PreInfo& info) {
         const Value& pat = node["pattern"];
         if (const Value* r = pat.find("Regex")) info.regexes.push_back(normalize_regex(r->as_string()));
         else info.unsupported = "Split on a literal string";
+    } else if (type == "Digits" && node["individual_digits"].as_bool()) {
+        info.digits = true;
     } else if (type == "ByteLevel") {
         info.byte_level = true;
         const Value* use_regex = node.find("use_regex");
@@ -72,6 +75,10 @@ Result<std::string> detect_pre(const Value& tj) {
         return make_error("only byte-level BPE tokenizer.json files are supported (no ByteLevel pre-tokenizer or decoder)");
     if (!info.unsupported.empty()) return make_error("unsupported pre-tokenizer part: " + info.unsupported);
     const auto& rx = info.regexes;
+    // Single digits, then GPT-2's regex (ByteLevel's, whose final \s+ splits the same): llama.cpp's
+    // converter calls SmolLM's tokenizer "smollm" and StarCoder's "starcoder", one regex set.
+    if (rx.empty() && info.digits && info.byte_level_regex) return std::string("smollm");
+    if (info.digits) return make_error("a Digits pre-tokenizer is supported only directly before ByteLevel with use_regex");
     if (rx.empty() && info.byte_level_regex) return std::string("gpt-2");
     if (info.byte_level_regex) return make_error("a Split pre-tokenizer followed by ByteLevel with use_regex is not supported");
     if (rx.size() == 1 && rx[0] == normalize_regex(kLlama3Regex)) return std::string("llama-bpe");

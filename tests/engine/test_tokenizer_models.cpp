@@ -9,6 +9,8 @@
 // and must stay under a second (a chat app loads it on every model switch).
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
@@ -56,6 +58,27 @@ TEST(ModelTokenizers, SmolLM2MatchesHuggingFace) {
     ASSERT_TRUE(tok.ok()) << tok.message();
     EXPECT_EQ((*tok)->pre_kind(), PreKind::Starcoder);  // tokenizer.ggml.pre = smollm
     expect_cases(**tok, "smollm2_cases.json");
+}
+
+// SmolLM2's tokenizer.json pre-tokenizer, Digits(individual_digits) then ByteLevel, read from a
+// Hugging Face folder: the same kind as the GGUF's "smollm".
+TEST(ModelTokenizers, HfFolderWithDigitsThenByteLevelIsSmolLM) {
+    const auto dir = std::filesystem::temp_directory_path() / ("hearth_smollm_hf_" + std::to_string(::getpid()));
+    std::filesystem::create_directories(dir);
+    {
+        std::FILE* f = std::fopen((dir / "tokenizer.json").string().c_str(), "w");
+        ASSERT_NE(f, nullptr);
+        std::fputs(R"({"model":{"type":"BPE","vocab":{"a":0,"b":1,"ab":2,"1":3,"2":4,"12":5,"\u0120":6},"merges":["a b","1 2"]},)"
+                   R"("pre_tokenizer":{"type":"Sequence","pretokenizers":[{"type":"Digits","individual_digits":true},)"
+                   R"({"type":"ByteLevel","add_prefix_space":false,"trim_offsets":true,"use_regex":true}]},)"
+                   R"("decoder":{"type":"ByteLevel"},"added_tokens":[]})", f);
+        std::fclose(f);
+    }
+    auto tok = Tokenizer::from_hf_dir(dir.string());
+    std::filesystem::remove_all(dir);
+    ASSERT_TRUE(tok.ok()) << tok.message();
+    EXPECT_EQ((*tok)->pre_kind(), PreKind::Starcoder);
+    EXPECT_EQ((*tok)->encode("ab12", false, false), (std::vector<int32_t>{2, 3, 4}));  // digits never merge
 }
 
 TEST(ModelTokenizers, Gemma3MatchesTransformersAndLoadsFast) {
