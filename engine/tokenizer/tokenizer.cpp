@@ -192,6 +192,12 @@ Status Tokenizer::build() {
         const size_t la = s.tokens[a].size(), lb = s.tokens[b].size();
         return la != lb ? la > lb : a < b;
     });
+    // SentencePiece text is escaped, spaces become U+2581, so Hugging Face cannot tell a literal
+    // U+2581 from a space; Gemma's whitespace-run tokens ("  ", "   ", ...) then take it in. Read it
+    // as a space unless some special token holds one (it must stay matchable as written).
+    spm_space_alias_ = spm && std::none_of(special_.begin(), special_.end(), [&](int32_t id) {
+        return s.tokens[id].find(kSpmSpace) != std::string::npos;
+    });
 
     // Byte tokens: what a byte that no merge covers becomes.
     for (int b = 0; b < 256; ++b) {
@@ -312,6 +318,12 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, 
     std::vector<int32_t> out;
     out.reserve(text.size() / 3 + 4);
     if (add_special && add_bos_) out.push_back(bos_);
+    std::string unescaped;
+    if (spm_space_alias_ && text.find(kSpmSpace) != std::string_view::npos) {
+        unescaped.assign(text);
+        replace_all(unescaped, kSpmSpace, " ");
+        text = unescaped;
+    }
     const std::vector<Fragment> frags = split_special(text, parse_special);
     if (type_ == VocabType::Spm) {
         bool prev_special = true;  // the text start counts as following a special token
