@@ -99,6 +99,30 @@ TEST(PreTokenizerFixtures, IdsMatchHuggingFace) {
     std::printf("pre-tokenizer ids: %zu cases\n", checked);
 }
 
+// Any bytes, valid UTF-8 or not, split into non-empty pieces that cover the input exactly, for
+// every kind (random byte strings biased towards the characters the matchers branch on).
+TEST(PreTokenizerFixtures, EveryKindCoversArbitraryBytes) {
+    std::set<PreKind> kinds;
+    for (const PreName& n : pre_names()) kinds.insert(n.spec.kind);
+    const char* const atoms[] = {" ", "  ", "\n", "\r", "\t", "a", "Z", "'", "s", "1", "123", ".", "/", "\xE2\x96\x81",
+                                 "\xC3\xA9", "\xE4\xB8\xAD", "\xF0\x9F\xA6\x99", "\xCC\x81", "\xFF", "\xE4", "\x80", "\xF0\x9F"};
+    uint32_t seed = 12345;
+    auto next = [&] { return seed = seed * 1664525u + 1013904223u; };
+    for (PreKind k : kinds) {
+        for (int i = 0; i < 300; ++i) {
+            std::string s;
+            const int n = int(next() % 24);
+            for (int j = 0; j < n; ++j) s += atoms[next() % (sizeof(atoms) / sizeof(atoms[0]))];
+            std::string joined;
+            for (std::string_view p : pre_tokenize(k, s)) {
+                ASSERT_FALSE(p.empty()) << pre_kind_name(k);
+                joined += p;
+            }
+            ASSERT_EQ(joined, s) << pre_kind_name(k);
+        }
+    }
+}
+
 // Every kind is exercised by some fixture family, and every accepted name reaches one of them.
 TEST(PreTokenizerNames, EveryNameHasATestedKind) {
     std::set<PreKind> tested;
