@@ -81,6 +81,51 @@ TEST(ModelTokenizers, HfFolderWithDigitsThenByteLevelIsSmolLM) {
     EXPECT_EQ((*tok)->encode("ab12", false, false), (std::vector<int32_t>{2, 3, 4}));  // digits never merge
 }
 
+// Hugging Face folders whose tokenizer.json splits with Tekken's (Mistral) or GPT-4o's (Llama 4)
+// regex before ByteLevel are recognised as those pre-tokenizers.
+TEST(ModelTokenizers, HfFolderWithTekkenOrGpt4oRegex) {
+    const std::string tekken =
+        R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+    const std::string gpt4o =
+        R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+    for (const auto& [regex, kind] : {std::pair{tekken, PreKind::Tekken}, std::pair{gpt4o, PreKind::Gpt4o}}) {
+        using hearth::json::Value;
+        Value split = Value::object();
+        split.set("type", "Split");
+        Value pattern = Value::object();
+        pattern.set("Regex", regex);
+        split.set("pattern", pattern);
+        split.set("behavior", "Isolated");
+        Value bl = Value::object();
+        bl.set("type", "ByteLevel");
+        bl.set("use_regex", false);
+        Value pre = Value::object();
+        pre.set("type", "Sequence");
+        pre.set("pretokenizers", Value(hearth::json::Array{split, bl}));
+        Value vocab = Value::object();
+        for (const char* t : {"a", "b", "ab", "A", "B"}) vocab.set(t, int64_t(vocab.size()));
+        Value model = Value::object();
+        model.set("type", "BPE");
+        model.set("vocab", vocab);
+        model.set("merges", Value(hearth::json::Array{Value("a b")}));
+        Value doc = Value::object();
+        doc.set("model", model);
+        doc.set("pre_tokenizer", pre);
+        doc.set("added_tokens", Value::array());
+        const auto dir = std::filesystem::temp_directory_path() / ("hearth_hf_pre_" + std::to_string(::getpid()));
+        std::filesystem::create_directories(dir);
+        std::FILE* f = std::fopen((dir / "tokenizer.json").string().c_str(), "w");
+        ASSERT_NE(f, nullptr);
+        std::fputs(doc.dump().c_str(), f);
+        std::fclose(f);
+        auto tok = Tokenizer::from_hf_dir(dir.string());
+        std::filesystem::remove_all(dir);
+        ASSERT_TRUE(tok.ok()) << tok.message();
+        EXPECT_EQ((*tok)->pre_kind(), kind) << pre_kind_name(kind);
+        EXPECT_EQ((*tok)->encode("abAB", false, false), (std::vector<int32_t>{2, 3, 4}));  // "ab", "AB" -> A B
+    }
+}
+
 TEST(ModelTokenizers, Gemma3MatchesTransformersAndLoadsFast) {
     const std::string path = model_from_env("HEARTH_GEMMA3_GGUF");
     if (path.empty()) GTEST_SKIP() << "set HEARTH_GEMMA3_GGUF to gemma-3-270m's GGUF file";
