@@ -65,7 +65,7 @@ Result<PreSpec> pre_spec_from_name(std::string_view name);
 Result<PreKind> pre_kind_from_name(std::string_view name);
 // The canonical tokenizer.ggml.pre name written for a kind.
 const char* pre_kind_name(PreKind kind);
-// Every accepted name with its kind, in llama.cpp's order (for tests and `hearth-cli`).
+// Every accepted name with its kind and flags (for tests and tools).
 struct PreName {
     const char* name;
     PreSpec spec;
