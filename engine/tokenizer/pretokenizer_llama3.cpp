@@ -47,12 +47,33 @@ size_t word_end(const Text& t, size_t s, size_t e, Word w) {
     return s;
 }
 
-// Jais-2's cascade at a whitespace position: the largest of 512, 256, ..., 4 spaces that is
-// followed by more whitespace or the piece's end, else 2 or 1 on the same condition, else 1.
-size_t match_cascade_spaces(const Text& t, size_t p, size_t e) {
-    const size_t q = t.run_mask(p, e, kWs);
-    const size_t r = q - p;
-    auto fits = [&](size_t n) { return r > n || (r == n && q == e); };
+// The whitespace run a position is in, remembered while the split walks through it: Jais-2's
+// cascade takes a long run 512 characters at a time, and scanning the rest of the run again at
+// each step would make a long run quadratic.
+struct WsRun {
+    size_t begin = 1, end = 0;  // [begin, end): whitespace, ending at a non-space or the piece's end
+    size_t piece_end = 0;
+    size_t nl_end = 0;          // just after the run's last \r or \n; begin when it has none
+};
+
+const WsRun& ws_run(const Text& t, size_t p, size_t e, WsRun& c) {
+    if (p >= c.begin && p < c.end && e == c.piece_end) return c;
+    c.begin = p;
+    c.end = t.run_mask(p, e, kWs);
+    c.piece_end = e;
+    c.nl_end = p;
+    for (size_t k = p; k < c.end; ++k) {
+        if (is_crlf(t.cp(k))) c.nl_end = k + 1;
+    }
+    return c;
+}
+
+// Jais-2's cascade at a whitespace position (no \r or \n ahead in the run): the largest of 512,
+// 256, ..., 4 spaces that is followed by more whitespace or the piece's end, else 2 or 1 on the
+// same condition, else 1.
+size_t match_cascade_spaces(const WsRun& run, size_t p) {
+    const size_t r = run.end - p;
+    auto fits = [&](size_t n) { return r > n || (r == n && run.end == run.piece_end); };
     for (size_t n = 512; n >= 4; n /= 2) {
         if (fits(n)) return n;
     }
@@ -60,7 +81,7 @@ size_t match_cascade_spaces(const Text& t, size_t p, size_t e) {
     return 1;  // \s{1}(?!\S) or \s{1}
 }
 
-size_t match_rules(const Text& t, size_t p, size_t e, const Rules& r) {
+size_t match_rules(const Text& t, size_t p, size_t e, const Rules& r, WsRun& cache) {
     if (r.contractions) {
         if (size_t n = match_contraction(t, p, e, r.fold)) return n;
     }
@@ -87,14 +108,19 @@ size_t match_rules(const Text& t, size_t p, size_t e, const Rules& r) {
         }
     }
     if (t.has(p, kWs)) {
-        if (size_t n = match_ws_newlines(t, p, e)) return n;  // \s*[\r\n]+ and \s*[\r\n] end alike
-        return r.cascade_spaces ? match_cascade_spaces(t, p, e) : match_ws_tail(t, p, e);
+        const WsRun& run = ws_run(t, p, e, cache);
+        if (run.nl_end > p) return run.nl_end - p;  // \s*[\r\n]+ (and \s*[\r\n]): up to the last \r or \n
+        if (r.cascade_spaces) return match_cascade_spaces(run, p);
+        // \s+(?!\S)|\s+: the whole run at the piece's end, else all but its last character
+        const size_t n = run.end - p;
+        return run.end == e || n == 1 ? n : n - 1;
     }
     return 0;
 }
 
 Pieces split_rules(const Text& t, const Pieces& pieces, const Rules& r) {
-    return split(t, pieces, [&r](const Text& x, size_t p, size_t e) { return match_rules(x, p, e, r); });
+    WsRun cache;
+    return split(t, pieces, [&](const Text& x, size_t p, size_t e) { return match_rules(x, p, e, r, cache); });
 }
 
 Rules with_digits(size_t n) {
