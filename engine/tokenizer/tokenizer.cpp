@@ -98,10 +98,12 @@ Status Tokenizer::build() {
     if ((!s.lstrip.empty() && s.lstrip.size() != n) || (!s.rstrip.empty() && s.rstrip.size() != n))
         return make_error("lstrip/rstrip flags do not cover the vocabulary");
 
+    PreSpec pre_spec;
     if (type_ == VocabType::Bpe) {
-        auto pre = pre_kind_from_name(s.pre);
+        auto pre = pre_spec_from_name(s.pre);
         if (!pre.ok()) return pre.status();
-        pre_ = *pre;
+        pre_spec = *pre;
+        pre_ = pre_spec.kind;
         if (s.merges.empty()) return make_error("a byte-level BPE vocabulary needs tokenizer.ggml.merges");
     }
 
@@ -122,12 +124,12 @@ Status Tokenizer::build() {
     // Flags: llama.cpp's defaults per model and pre-tokenizer, then what the vocabulary says.
     const bool spm = type_ == VocabType::Spm;
     add_space_prefix_ = s.add_space_prefix.value_or(spm);
-    add_bos_ = s.add_bos.value_or(spm || pre_ == PreKind::Llama3);
+    add_bos_ = s.add_bos.value_or(spm || pre_spec.add_bos);
     add_eos_ = s.add_eos.value_or(false);
-    ignore_merges_ = s.ignore_merges.value_or(!spm && pre_ == PreKind::Llama3);
+    ignore_merges_ = s.ignore_merges.value_or(!spm && pre_spec.ignore_merges);
     // Qwen's tokenizer.json normalizes to NFC (llama.cpp skips it; Hugging Face does not).
     nfc_ = s.nfc.value_or(!spm && pre_ == PreKind::Qwen2);
-    clean_spaces_ = s.clean_spaces.value_or(!spm && (pre_ == PreKind::Gpt2 || pre_ == PreKind::Llama3));
+    clean_spaces_ = s.clean_spaces.value_or(!spm && pre_spec.clean_spaces);
 
     // Special ids: SPM vocabularies default to <unk>=0, <s>=1, </s>=2. Out-of-range ids are dropped.
     auto check_id = [&](int32_t id, int32_t fallback, const char* what) -> int32_t {
@@ -189,6 +191,12 @@ Status Tokenizer::build() {
     std::sort(special_.begin(), special_.end(), [&](int32_t a, int32_t b) {
         const size_t la = s.tokens[a].size(), lb = s.tokens[b].size();
         return la != lb ? la > lb : a < b;
+    });
+    // SentencePiece text is escaped, spaces become U+2581, so Hugging Face cannot tell a literal
+    // U+2581 from a space; Gemma's whitespace-run tokens ("  ", "   ", ...) then take it in. Read it
+    // as a space unless some special token holds one (it must stay matchable as written).
+    spm_space_alias_ = spm && std::none_of(special_.begin(), special_.end(), [&](int32_t id) {
+        return s.tokens[id].find(kSpmSpace) != std::string::npos;
     });
 
     // Byte tokens: what a byte that no merge covers becomes.
@@ -310,6 +318,12 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, 
     std::vector<int32_t> out;
     out.reserve(text.size() / 3 + 4);
     if (add_special && add_bos_) out.push_back(bos_);
+    std::string unescaped;
+    if (spm_space_alias_ && text.find(kSpmSpace) != std::string_view::npos) {
+        unescaped.assign(text);
+        replace_all(unescaped, kSpmSpace, " ");
+        text = unescaped;
+    }
     const std::vector<Fragment> frags = split_special(text, parse_special);
     if (type_ == VocabType::Spm) {
         bool prev_special = true;  // the text start counts as following a special token

@@ -129,6 +129,7 @@ private:
     int32_t bos_ = -1, eos_ = -1, eot_ = -1, eom_ = -1, unk_ = -1, pad_ = -1;
     bool add_bos_ = false, add_eos_ = false, add_space_prefix_ = false, ignore_merges_ = false, clean_spaces_ = false;
     bool nfc_ = false;
+    bool spm_space_alias_ = false;      // SPM: a literal U+2581 in the text reads as a space (tokenizer.cpp)
 };
 
 }  // namespace hearth::tokenizer

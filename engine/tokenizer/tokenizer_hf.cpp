@@ -22,6 +22,11 @@ const char* const kLlama3Regex =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 const char* const kQwen2Regex =
     R"((?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+// Mistral's Tekken and GPT-4o / Llama 4 (words split before capitals).
+const char* const kTekkenRegex =
+    R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
+const char* const kGpt4oRegex =
+    R"([^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?|[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+)";
 const char* const kDeepseekV3Regex[] = {
     R"(\p{N}{1,3})",
     "[\xe4\xb8\x80-\xe9\xbe\xa5\xe3\x81\x80-\xe3\x82\x9f\xe3\x82\xa0-\xe3\x83\xbf]+",  // [一-龥぀-ゟ゠-ヿ]+
@@ -44,6 +49,7 @@ struct PreInfo {
     std::vector<std::string> regexes;
     bool byte_level = false;
     bool byte_level_regex = false;
+    bool digits = false;  // Digits(individual_digits=true) before ByteLevel (SmolLM, StarCoder)
     std::string unsupported;
 };
 
@@ -55,6 +61,8 @@ void visit_pre(const Value& node, PreInfo& info) {
         const Value& pat = node["pattern"];
         if (const Value* r = pat.find("Regex")) info.regexes.push_back(normalize_regex(r->as_string()));
         else info.unsupported = "Split on a literal string";
+    } else if (type == "Digits" && node["individual_digits"].as_bool()) {
+        info.digits = true;
     } else if (type == "ByteLevel") {
         info.byte_level = true;
         const Value* use_regex = node.find("use_regex");
@@ -72,10 +80,16 @@ Result<std::string> detect_pre(const Value& tj) {
         return make_error("only byte-level BPE tokenizer.json files are supported (no ByteLevel pre-tokenizer or decoder)");
     if (!info.unsupported.empty()) return make_error("unsupported pre-tokenizer part: " + info.unsupported);
     const auto& rx = info.regexes;
+    // Single digits, then GPT-2's regex (ByteLevel's, whose final \s+ splits the same): llama.cpp's
+    // converter calls SmolLM's tokenizer "smollm" and StarCoder's "starcoder", one regex set.
+    if (rx.empty() && info.digits && info.byte_level_regex) return std::string("smollm");
+    if (info.digits) return make_error("a Digits pre-tokenizer is supported only directly before ByteLevel with use_regex");
     if (rx.empty() && info.byte_level_regex) return std::string("gpt-2");
     if (info.byte_level_regex) return make_error("a Split pre-tokenizer followed by ByteLevel with use_regex is not supported");
     if (rx.size() == 1 && rx[0] == normalize_regex(kLlama3Regex)) return std::string("llama-bpe");
     if (rx.size() == 1 && rx[0] == normalize_regex(kQwen2Regex)) return std::string("qwen2");
+    if (rx.size() == 1 && rx[0] == normalize_regex(kTekkenRegex)) return std::string("tekken");
+    if (rx.size() == 1 && rx[0] == normalize_regex(kGpt4oRegex)) return std::string("gpt-4o");
     if (rx.size() == 3 && rx[0] == kDeepseekV3Regex[0] && rx[1] == kDeepseekV3Regex[1] && rx[2] == normalize_regex(kDeepseekV3Regex[2]))
         return std::string("deepseek-v3");
     // DeepSeek LLM / Coder: [\r\n] first, then letters as an explicit class or as \p{L}.
@@ -269,7 +283,7 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::from_hf_dir(const std::string& dir
             if (!s.add_eos.has_value()) s.add_eos = !single.empty() && !eos_text.empty() && special_at(single.size() - 1) == eos_text;
         }
     }
-    if (s.add_bos.value_or(false) && s.bos < 0) s.add_bos = false;  // nothing to add
+    if (s.bos < 0) s.add_bos = false;  // nothing to add (also over a pre-tokenizer name's default)
     if (s.add_eos.value_or(false) && s.eos < 0) s.add_eos = false;
 
     auto t = from_spec(std::move(s));

@@ -91,6 +91,14 @@ bool is_whitespace(uint32_t cp) {
     }
 }
 
+bool is_han(uint32_t cp) {
+    if (cp < 0x2E80) return false;  // below the first Han range (CJK radicals)
+    const auto* begin = detail::kHanRanges;
+    const auto* end = detail::kHanRanges + detail::kHanRangeCount;
+    const auto* it = std::upper_bound(begin, end, cp, [](uint32_t v, const detail::CodeRange& r) { return v < r.lo; });
+    return it != begin && cp <= (it - 1)->hi;
+}
+
 std::vector<CodePoint> decode_utf8(std::string_view text) {
     std::vector<CodePoint> out;
     out.reserve(text.size());

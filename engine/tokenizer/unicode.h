@@ -28,6 +28,7 @@ inline bool is_number(Category c) { return c >= Category::Nd && c <= Category::N
 inline bool is_punct(Category c) { return c >= Category::Pc && c <= Category::Po; }        // \p{P}
 inline bool is_symbol(Category c) { return c >= Category::Sm && c <= Category::So; }       // \p{S}
 bool is_whitespace(uint32_t cp);                                                           // \s (White_Space)
+bool is_han(uint32_t cp);                                                                  // \p{Han} (script)
 
 // One decoded code point and where it sits in the source bytes.
 struct CodePoint {
@@ -73,6 +74,11 @@ struct CategoryRun {
 extern const CategoryRun kCategoryRuns[];
 extern const size_t kCategoryRunCount;
 extern const char* const kUnicodeVersion;
+struct CodeRange {
+    uint32_t lo, hi;  // inclusive
+};
+extern const CodeRange kHanRanges[];  // unicode_han.cpp, sorted
+extern const size_t kHanRangeCount;
 }  // namespace detail
 
 }  // namespace hearth::tokenizer

@@ -122,10 +122,10 @@ TEST(PreTokenizer, PiecesCoverInvalidUtf8) {
 TEST(PreTokenizer, Names) {
     EXPECT_EQ(*pre_kind_from_name("llama-bpe"), PreKind::Llama3);
     EXPECT_EQ(*pre_kind_from_name("deepseek-r1-qwen"), PreKind::Qwen2);
-    EXPECT_EQ(*pre_kind_from_name(""), PreKind::Gpt2);
-    auto bad = pre_kind_from_name("tekken");
+    EXPECT_EQ(*pre_kind_from_name(""), PreKind::Default);
+    auto bad = pre_kind_from_name("no-such-pre");
     ASSERT_FALSE(bad.ok());
-    EXPECT_NE(bad.message().find("tekken"), std::string::npos);
+    EXPECT_NE(bad.message().find("no-such-pre"), std::string::npos);
 }
 
 // A tiny byte-level vocabulary: all 256 byte characters plus a few merged tokens.
