@@ -117,7 +117,9 @@ Status SessionImpl::init(const ModelOptions& opt, const ProgressFn& progress) {
     const std::string label = dev.backend == "cpu" ? "CPU" : dev.backend == "cuda" ? "CUDA" : dev.backend == "vulkan" ? "Vulkan"
                               : dev.backend == "reference" ? "Reference" : dev.backend;
     info_.backend_description = label + ": " + dev.name + (dev.details.empty() ? "" : " (" + dev.details + ")");
-    if (dev.backend != "cpu" && dev.backend != "reference") info_.backend_description += "; " + placement_.summary;
+    // The placement's sentence when it says something: a split, or why a device was not used.
+    if ((dev.backend != "cpu" && dev.backend != "reference") || placement_.summary.find(": ") != std::string::npos)
+        info_.backend_description += "; " + placement_.summary;
     info_.n_gpu_layers = placement_.n_gpu_layers;
     info_.weight_bytes = model_->weight_bytes();
     info_.kv_bytes = ctx_->kv_bytes();

@@ -11,6 +11,7 @@
 #include "engine/gguf/gguf.h"
 #include "engine/model/arch/arch.h"
 #include "engine/model/manifest.h"
+#include "engine/quant/fp16.h"
 #include "engine/quant/quant.h"
 #include "engine/sampling/rng.h"
 #include "engine/util/cpu_cores.h"
@@ -107,7 +108,28 @@ public:
     }
 
 private:
+    // Q2_K and Q3_K have no quantizer here (nothing in Hearth writes them; files come from
+    // llama.cpp): their blocks are drawn as random bytes with each block's scale set so values
+    // come out near N(0, scale²). Enough for placement and kernel tests of those types.
+    Status fill_raw_k_blocks(uint8_t* dst, int64_t cols, int64_t rows, GgmlType type, double scale) {
+        const size_t rb = row_bytes(type, cols);
+        for (size_t i = 0; i < rb * size_t(rows); ++i) dst[i] = uint8_t(rng_.next() >> 56);
+        const size_t nb = rb * size_t(rows) / size_t(traits(type).block_bytes);
+        for (size_t b = 0; b < nb; ++b) {
+            if (type == GgmlType::Q3_K) {  // value = d·(scale-32)·q, q in -4..3, |scale-32| up to 32
+                auto* blk = reinterpret_cast<block_q3_K*>(dst + b * sizeof(block_q3_K));
+                blk->d = f32_to_f16(float(scale / 40.0));
+            } else {  // Q2_K: value = d·(scale&15)·q - dmin·(scale>>4), q in 0..3
+                auto* blk = reinterpret_cast<block_q2_K*>(dst + b * sizeof(block_q2_K));
+                blk->d = f32_to_f16(float(scale / 12.0));
+                blk->dmin = f32_to_f16(float(scale / 10.0));
+            }
+        }
+        return {};
+    }
+
     Status fill_matrix(uint8_t* dst, int64_t cols, int64_t rows, GgmlType type, double scale) {
+        if (type == GgmlType::Q2_K || type == GgmlType::Q3_K) return fill_raw_k_blocks(dst, cols, rows, type, scale);
         const size_t rb = row_bytes(type, cols);
         const int64_t chunk = std::max<int64_t>(1, (int64_t(8) << 20) / (cols * 16));  // ~8 MiB of draws
         std::vector<uint64_t> draws(size_t(std::min(chunk, rows) * cols * 2));
@@ -152,7 +174,8 @@ Status write_random_llama_model(const std::string& path, const RandomModelShape&
         return make_error("random model: n_embd must divide by n_head and n_head by n_kv_head");
     const int hd = s.head_dim > 0 ? s.head_dim : s.n_embd / s.n_head;
     if (hd % 2 != 0) return make_error("random model: head size must be even");
-    if (!can_quantize(type)) return make_error("random model: cannot write weights of type " + std::string(type_name(type)));
+    if (!can_quantize(type) && type != GgmlType::Q2_K && type != GgmlType::Q3_K)
+        return make_error("random model: cannot write weights of type " + std::string(type_name(type)));
 
     gguf::Writer w;
     const std::string a = s.arch;

@@ -21,6 +21,7 @@
 #include "engine/model/context.h"
 #include "engine/model/model.h"
 #include "engine/model/placement.h"
+#include "engine/session/session.h"
 #include "engine/testmodels/random_model.h"
 #include "engine/util/json.h"
 #include "tests/engine/testdata.h"
@@ -275,4 +276,34 @@ TEST(ArchReal, SmolLM2AnswersTheCapitalOfFrance) {
             EXPECT_LT(max_err, 1.5);
         }
     }
+}
+
+// Gemma 3's local and global layers rotate with different RoPE bases, so a full context cannot be
+// shifted by re-rotating the cache: the session evaluates the kept tokens again. Generation runs
+// past the context (n_ctx 64, 20 + 100 tokens) without an error.
+TEST(Arch, Gemma3ContextShiftReevaluates) {
+    RandomModelShape s;
+    s.arch = "gemma3";
+    s.head_dim = 32;
+    s.sliding_window = 8;
+    s.n_layer = 6;  // five local layers and one global
+    const std::string path = (std::filesystem::temp_directory_path() / "hearth-arch-gemma3-shift.gguf").string();
+    ASSERT_TRUE(write_random_llama_model(path, s, GgmlType::F32, 5).ok());
+    ModelOptions opt;
+    opt.path = path;
+    opt.n_ctx = 64;
+    opt.backend = "cpu";
+    auto session = Session::open(opt);
+    ASSERT_TRUE(session.ok()) << session.message();
+    std::vector<int32_t> prompt;
+    for (int i = 0; i < 20; ++i) prompt.push_back(int32_t(40 + 7 * i));
+    SamplingParams sp;
+    sp.temperature = 0;
+    sp.repeat_penalty = 1.0f;
+    sp.max_new_tokens = 100;
+    auto st = (*session)->generate(prompt, sp, {});
+    ASSERT_TRUE(st.ok()) << st.message();
+    EXPECT_EQ(st->n_generated, 100) << st->stop_reason;
+    EXPECT_GT(st->n_shifted_out, 0);
+    std::filesystem::remove(path);
 }

@@ -253,6 +253,55 @@ TEST_P(LayerSplitDevice, SessionAutoSplitFromCappedMemory) {
     std::remove(path.c_str());
 }
 
+// supports_op: weights of a type the device cannot multiply put their layer on the CPU (the other
+// layers stay on the device, in three stages here), and a model whose every layer needs such a
+// type runs on the CPU alone. Generation then equals the CPU path's (greedy, first 12 tokens: the
+// same 8-bit-activation tolerance argument as above, checked as tokens).
+TEST_P(LayerSplitDevice, UnsupportedWeightTypesRunOnTheCpu) {
+    const DeviceCase dc = GetParam();
+    std::string why;
+    Backend* dev = device_backend(dc.backend, &why);
+    if (!dev) GTEST_SKIP() << why;
+    if (dev->supports_op(Op::Matmul, GgmlType::Q3_K)) GTEST_SKIP() << dc.backend << " multiplies Q3_K itself";
+    for (bool all_q3 : {false, true}) {
+        const std::string path = test::temp_file(std::string("split_q3k_") + (all_q3 ? "all" : "mid") + ".gguf");
+        RandomModelShape shape;
+        shape.n_layer = 3;
+        shape.n_embd = 256;  // Q3_K rows are whole 256-value blocks
+        shape.n_ff = 512;
+        shape.tensor_type = [all_q3](const std::string& name, GgmlType t) {
+            const bool mid = name.rfind("blk.1.", 0) == 0;
+            return (all_q3 && name.rfind("blk.", 0) == 0) || mid ? GgmlType::Q3_K : t;
+        };
+        ASSERT_TRUE(write_random_llama_model(path, shape, GgmlType::Q4_0, 9).ok());
+        ModelOptions opt;
+        opt.path = path;
+        opt.n_ctx = 64;
+        opt.backend = "cpu";
+        auto cpu = Session::open(opt);
+        ASSERT_TRUE(cpu.ok()) << cpu.message();
+        opt.backend = dc.backend;
+        auto s = Session::open(opt);
+        ASSERT_TRUE(s.ok()) << s.message();
+        const ModelInfo& info = (*s)->info();
+        std::printf("%s, Q3_K in %s: %s (%d/3 layers on the device)\n", dc.backend, all_q3 ? "every layer" : "layer 1",
+                    info.backend_description.c_str(), info.n_gpu_layers);
+        EXPECT_EQ(info.n_gpu_layers, all_q3 ? 3 : 2) << info.backend_description;  // all_q3: the CPU is the main backend
+        EXPECT_NE(info.backend_description.find("Q3_K matmul"), std::string::npos) << info.backend_description;
+        if (all_q3) EXPECT_EQ(info.backend_description.rfind("CPU", 0), 0u) << info.backend_description;
+        SamplingParams sp;
+        sp.temperature = 0;
+        sp.repeat_penalty = 1.0f;
+        sp.max_new_tokens = 12;
+        const auto prompt = prompt_tokens(20);
+        auto a = (*cpu)->generate(prompt, sp, {});
+        auto b = (*s)->generate(prompt, sp, {});
+        ASSERT_TRUE(a.ok() && b.ok()) << a.message() << b.message();
+        EXPECT_EQ(a->tokens, b->tokens);
+        std::remove(path.c_str());
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(Devices, LayerSplitDevice,
                          ::testing::Values(DeviceCase{"vulkan", "HEARTH_VULKAN_MAX_MEMORY"},
                                            DeviceCase{"cuda", "HEARTH_CUDA_MAX_MEMORY"}),
