@@ -31,6 +31,10 @@ struct ArchDef {
     void (*forward_layer)(LayerRun& r, const LayerWeights& L);
 };
 
+// llama's layer (arch/llama.cpp), which the architectures that differ from it only in their tensors
+// or metadata (qwen2, qwen3, phi3) use as theirs.
+void llama_layer(LayerRun& r, const LayerWeights& L);
+
 const ArchDef* find_arch(std::string_view name);  // null when not supported
 const ArchDef& arch_def(Arch id);
 std::string supported_arch_names();                 // "llama, qwen2, …" for messages

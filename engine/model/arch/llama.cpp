@@ -14,7 +14,10 @@ void tensors(Manifest& m, int l) {
     m.ffn(l);
 }
 
-void forward(LayerRun& r, const LayerWeights& L) {
+}  // namespace
+
+// The pre-norm layer: x += Wo·attn(norm(x)); x += down(silu(gate·norm(x)) * up·norm(x)).
+void llama_layer(LayerRun& r, const LayerWeights& L) {
     r.norm(L.attn_norm);
     r.attention(L);
     r.residual();
@@ -23,8 +26,6 @@ void forward(LayerRun& r, const LayerWeights& L) {
     r.residual();
 }
 
-}  // namespace
-
-extern const ArchDef kArchLlama = {Arch::Llama, "llama", RopeMode::Normal, {}, nullptr, tensors, forward};
+extern const ArchDef kArchLlama = {Arch::Llama, "llama", RopeMode::Normal, {}, nullptr, tensors, llama_layer};
 
 }  // namespace hearth

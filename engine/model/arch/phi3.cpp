@@ -3,7 +3,6 @@
 // them; the loader splits both into row ranges, so the forward is llama's. An optional sliding
 // window (phi3.attention.sliding_window) applies to every layer.
 #include "engine/model/arch/arch.h"
-#include "engine/model/layer_run.h"
 #include "engine/model/manifest.h"
 
 namespace hearth {
@@ -26,17 +25,8 @@ void tensors(Manifest& m, int l) {
     m.ffn(l, /*fused_gate_up=*/true);
 }
 
-void forward(LayerRun& r, const LayerWeights& L) {
-    r.norm(L.attn_norm);
-    r.attention(L);
-    r.residual();
-    r.norm(L.ffn_norm);
-    r.ffn(L, LayerRun::Act::SiLU);
-    r.residual();
-}
-
 }  // namespace
 
-extern const ArchDef kArchPhi3 = {Arch::Phi3, "phi3", RopeMode::NeoX, {Op::SlidingWindow}, read, tensors, forward};
+extern const ArchDef kArchPhi3 = {Arch::Phi3, "phi3", RopeMode::NeoX, {Op::SlidingWindow}, read, tensors, llama_layer};
 
 }  // namespace hearth

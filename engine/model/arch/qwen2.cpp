@@ -1,6 +1,5 @@
 // qwen2 (Qwen2, Qwen2.5, DeepSeek-R1-Distill-Qwen): llama's layer with NeoX RoPE and q/k/v biases.
 #include "engine/model/arch/arch.h"
-#include "engine/model/layer_run.h"
 #include "engine/model/manifest.h"
 
 namespace hearth {
@@ -13,17 +12,8 @@ void tensors(Manifest& m, int l) {
     m.ffn(l);
 }
 
-void forward(LayerRun& r, const LayerWeights& L) {
-    r.norm(L.attn_norm);
-    r.attention(L);
-    r.residual();
-    r.norm(L.ffn_norm);
-    r.ffn(L, LayerRun::Act::SiLU);
-    r.residual();
-}
-
 }  // namespace
 
-extern const ArchDef kArchQwen2 = {Arch::Qwen2, "qwen2", RopeMode::NeoX, {}, nullptr, tensors, forward};
+extern const ArchDef kArchQwen2 = {Arch::Qwen2, "qwen2", RopeMode::NeoX, {}, nullptr, tensors, llama_layer};
 
 }  // namespace hearth
