@@ -15,6 +15,7 @@
 #include <numeric>
 
 #include "engine/backend/reference/reference_backend.h"
+#include "tests/engine/backend_op_checks.h"
 #include "tests/engine/vulkan_test_util.h"
 
 using namespace hearth;
@@ -413,6 +414,21 @@ TEST_P(VulkanOps, SplitAttentionAtCellBoundaries) {
         EXPECT_TRUE(st.ok()) << st.message();
     }
 #endif
+}
+
+// The ops of issue #13 and supports_op's table (tests/engine/backend_op_checks.h), under each mask:
+// gelu_mul / scale (eltwise.comp), rms_norm over per-head views, sliding-window attention in the
+// one-pass, split (<= 4 queries over more than one chunk) and merge shaders, F16 and F32 caches.
+TEST_P(VulkanOps, GeluMulScaleHeadNormSlidingWindowAndClaims) {
+    HEARTH_REQUIRE_VULKAN(vb, mask());
+    auto rb = create_reference_backend();
+    opcheck::Twin tw{*vb, *rb, {}};
+    opcheck::check_gelu_mul_and_scale(tw);
+    opcheck::check_rms_norm_head_views(tw);
+    // as KvCacheAttentionShiftCopy: F16 K/V math (q and p rounded to F16) where the device has it
+    opcheck::check_sliding_window_attention(tw, GgmlType::F16, features_of(*vb).fp16 ? 2e-3 : 5e-5);
+    opcheck::check_sliding_window_attention(tw, GgmlType::F32, 5e-5);
+    opcheck::check_supports_op_claims(tw);
 }
 
 INSTANTIATE_TEST_SUITE_P(Features, VulkanOps, ::testing::Values(0, 1, 2), [](const auto& info) {
