@@ -367,8 +367,9 @@ inline void check_claimed_op(Twin& tw, Op op) {
             return;
         }
     }
-    // element-wise and row ops: float against double, one rounding or a short float sum
-    EXPECT_LE(tw.rel_err(O), 2e-5) << name;
+    // element-wise and row ops: float against double, one rounding or a short float sum. RoPE: the
+    // float angle p * theta at p = 4000 is off by up to ~2.4e-4 rad on devices (4000 * 2^-24 * 1.0).
+    EXPECT_LE(tw.rel_err(O), op == Op::Rope ? 5e-4 : 2e-5) << name;
 }
 
 // Every (op, type) the backend claims runs and matches; every weight type it denies fails; no
