@@ -181,6 +181,16 @@ inline void check_rms_norm_head_views(Twin& tw) {
                 EXPECT_LE(tw.rel_err(V), 1e-5) << "rms_norm head view in place " << what;
                 EXPECT_LE(tw.rel_err(X), 1e-5) << "rows around the view " << what;  // the lead rows untouched
             }
+    // A long prompt's view: 2190 tokens x 32 heads = 70080 rows, more than one grid dimension of
+    // 65535 workgroups holds (Vulkan splits such grids over y).
+    {
+        const int64_t rows = 2190 * 32, hd = 64;
+        auto X = tw.f32(rows, hd, randn(size_t(rows * hd), 4, 1.5f));
+        auto W = tw.f32(1, hd, randn(size_t(hd), 5));
+        tw.be.rms_norm(X.b, W.b, 1e-6f, X.b);
+        tw.ref.rms_norm(X.r, W.r, 1e-6f, X.r);
+        EXPECT_LE(tw.rel_err(X), 1e-5) << "rms_norm over " << rows << " head rows";
+    }
     const Status s = tw.be.synchronize();
     EXPECT_TRUE(s.ok()) << s.message();
 }
