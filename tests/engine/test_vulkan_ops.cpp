@@ -425,9 +425,19 @@ TEST_P(VulkanOps, GeluMulScaleHeadNormSlidingWindowAndClaims) {
     opcheck::Twin tw{*vb, *rb, {}};
     opcheck::check_gelu_mul_and_scale(tw);
     opcheck::check_rms_norm_head_views(tw);
+    const std::string sg = features_of(*vb).subgroup ? "" : "_nosg";
+    const std::string h = features_of(*vb).fp16 ? "_h" : "";
+    const std::string one_f16 = "attention_f16" + h + sg, split_f16 = "attention_f16" + h + "_split" + sg;
+    const std::string one_f32 = "attention_f32" + sg, split_f32 = "attention_f32_split" + sg;
+    const uint64_t before[4] = {uses(*vb, one_f16), uses(*vb, split_f16), uses(*vb, one_f32), uses(*vb, split_f32)};
     // as KvCacheAttentionShiftCopy: F16 K/V math (q and p rounded to F16) where the device has it
     opcheck::check_sliding_window_attention(tw, GgmlType::F16, features_of(*vb).fp16 ? 2e-3 : 5e-5);
     opcheck::check_sliding_window_attention(tw, GgmlType::F32, 5e-5);
+    // both the one-pass shader (prompt batches) and the split one (<= 4 queries) ran, for each cache type
+    EXPECT_GT(uses(*vb, one_f16), before[0]) << one_f16;
+    EXPECT_GT(uses(*vb, split_f16), before[1]) << split_f16;
+    EXPECT_GT(uses(*vb, one_f32), before[2]) << one_f32;
+    EXPECT_GT(uses(*vb, split_f32), before[3]) << split_f32;
     opcheck::check_supports_op_claims(tw);
 }
 
