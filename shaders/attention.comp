@@ -7,7 +7,7 @@
 // buffer identical from one generated token to the next (so it is replayed, not re-recorded).
 //
 // SPLIT (flash-decoding, for generation over a long context): workgroup (h, s, t) covers only the
-// cells [s * chunk, (s + 1) * chunk) of the n visible ones and writes its unnormalized partial
+// cells [lo + s * chunk, lo + (s + 1) * chunk) of the n visible ones (lo: the window's first cell, or 0) and writes its unnormalized partial
 // result (m, l, acc[head_dim]) to a scratch buffer; attention_merge.comp combines the splits. The
 // number of splits follows n_ctx (not n), so the grid, too, is the same for every token.
 // Sliding window (window > 0, a local layer): query position p sees cells max(0, p-window+1) .. p.
@@ -60,8 +60,9 @@ void main() {
     const uint n_vis = uint(clamp(p + 1, 0, int(pc.n_ctx)));
     const uint lo = pc.window > 0u ? uint(max(p - int(pc.window) + 1, 0)) : 0u;
 #ifdef SPLIT
-    // this split's chunk, cut to the window (a chunk wholly below it is empty: first == n)
-    const uint n = min((s + 1u) * pc.chunk, n_vis), first = min(max(s * pc.chunk, lo), n);
+    // chunks counted from the window's first cell (lo = 0 for a global layer); the host sizes n_split
+    // so that n_split * chunk covers the window
+    const uint first = min(lo + s * pc.chunk, n_vis), n = min(first + pc.chunk, n_vis);
 #else
     const uint first = min(lo, n_vis), n = n_vis;
 #endif

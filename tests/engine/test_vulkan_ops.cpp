@@ -439,6 +439,16 @@ TEST_P(VulkanOps, GeluMulScaleHeadNormSlidingWindowAndClaims) {
     EXPECT_GT(uses(*vb, one_f32), before[2]) << one_f32;
     EXPECT_GT(uses(*vb, split_f32), before[3]) << split_f32;
     opcheck::check_supports_op_claims(tw);
+#ifdef HEARTH_HAVE_VULKAN
+    // With 32-cell chunks the window's own splits start mid-block (they count from its first cell)
+    // and window 32 and 512 split too: the same checks and tolerances.
+    std::string why;
+    auto vb32 = backend_with({{"HEARTH_VULKAN_MASK_FEATURES", mask()}, {"HEARTH_VULKAN_ATTN_CHUNK", "32"}}, &why);
+    ASSERT_TRUE(vb32) << why;
+    opcheck::Twin tw32{*vb32, *rb, {}};
+    opcheck::check_sliding_window_attention(tw32, GgmlType::F16, features_of(*vb32).fp16 ? 2e-3 : 5e-5);
+    opcheck::check_sliding_window_attention(tw32, GgmlType::F32, 5e-5);
+#endif
 }
 
 INSTANTIATE_TEST_SUITE_P(Features, VulkanOps, ::testing::Values(0, 1, 2), [](const auto& info) {

@@ -437,12 +437,14 @@ public:
         a.n_kv = n_kv;
         a.scale = scale;
         a.window = std::max(0, kv.desc().window_of(layer));
-        // Flash-decoding: when (tokens × heads) blocks cannot fill the GPU, split the cells too.
-        const int n_cells = std::max(32, (n_kv + 31) / 32 * 32);
+        // Flash-decoding: when (tokens × heads) blocks cannot fill the GPU, split the cells too. A local
+        // layer's tokens see at most `window` cells, so that many are split.
+        const int n_span = a.window > 0 ? std::min(n_kv, a.window) : n_kv;
+        const int n_cells = std::max(32, (n_span + 31) / 32 * 32);
         int split = 1;
         const int blocks = a.n_tok * a.n_head;
-        if (blocks < 2 * sm_count_ && n_kv > 256)
-            split = std::min((2 * sm_count_ + blocks - 1) / blocks, (n_kv + 127) / 128);
+        if (blocks < 2 * sm_count_ && n_span > 256)
+            split = std::min((2 * sm_count_ + blocks - 1) / blocks, (n_span + 127) / 128);
         a.cells_per_split = ((n_cells + split - 1) / split + 31) / 32 * 32;
         a.n_split = (n_cells + a.cells_per_split - 1) / a.cells_per_split;
         if (a.n_split > 1) {

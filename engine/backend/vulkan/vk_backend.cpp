@@ -255,8 +255,12 @@ public:
         std::string name = kvname("attention_", kv);
         if (kv.elt() == 2 && dev_->features().fp16) name += "_h";  // F16 K/V math
         // Generation over a long context: split the cells over workgroups (flash-decoding), then merge.
-        const uint32_t chunk = attn_chunk(n_cells);
-        const uint32_t n_split = ceil_div(n_cells, chunk);
+        // A local layer sees at most `window` cells: its splits divide those (from the window's first
+        // cell), not the whole cache. Per layer, not per token, so the command buffer still replays.
+        const uint32_t window = uint32_t(std::max(0, d.window_of(layer)));
+        const uint32_t span_cells = window > 0 ? std::min(n_cells, window) : n_cells;
+        const uint32_t chunk = attn_chunk(span_cells);
+        const uint32_t n_split = ceil_div(span_cells, chunk);
         const bool split = q.rows <= kMaxMvTokens && n_split > 1;
         const Binding bo = bind(out);
         Binding b[5] = {bind(q), whole(kv.k[layer]), whole(kv.v[layer]), dev_->resolve(pos.buf, pos.offset, size_t(q.rows) * 4), bo};
@@ -267,8 +271,7 @@ public:
         }
         struct { uint32_t q_off, q_stride, o_off, o_stride, pos_off, n_head, n_kv_head, head_dim, n_ctx, ntok; float scale; uint32_t chunk, n_split, window; } pc{
             b[0].delta / 4, uint32_t(q.row_stride / 4), split ? 0u : bo.delta / 4, uint32_t(out.row_stride / 4), b[3].delta / 4,
-            uint32_t(n_head), uint32_t(d.n_kv_head), uint32_t(d.head_dim), n_cells, uint32_t(q.rows), scale, chunk, n_split,
-            uint32_t(std::max(0, d.window_of(layer)))};
+            uint32_t(n_head), uint32_t(d.n_kv_head), uint32_t(d.head_dim), n_cells, uint32_t(q.rows), scale, chunk, n_split, window};
         if (!split) {
             uint32_t gy, gz;
             grid_rows(uint64_t(q.rows), gy, gz);
