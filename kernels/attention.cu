@@ -5,6 +5,8 @@
 // accumulate V with lanes across head dimensions (coalesced rows). For long contexts and few tokens
 // (generation) the KV range is split across blocks (flash-decoding) and a second kernel merges the
 // partial (max, sum, acc) triples.
+#include <climits>
+
 #include "kernels/common.cuh"
 #include "kernels/kernels.h"
 
@@ -69,11 +71,13 @@ k_attention(KvLayout L, const E* __restrict__ kc, const E* __restrict__ vc, Attn
     for (int d = threadIdx.x; d < hd; d += blockDim.x) qs[d] = qrow[d] * a.scale;
     __syncthreads();
 
-    const int limit = min(a.n_kv, a.pos[t] + 1);  // causal: cells 0..pos
-    // The split of the KV range is re-derived from this token's own range, so the splits stay balanced
-    // when n_kv is only an upper bound (graph mode passes the cache capacity) or tokens differ.
-    const int per_split = a.n_split == 1 ? max(limit, 0) : ((max(limit, 0) + a.n_split - 1) / a.n_split + 31) / 32 * 32;
-    const int c0 = split * per_split;
+    const int limit = max(min(a.n_kv, a.pos[t] + 1), 0);  // causal: cells 0..pos
+    const int lo = a.window > 0 ? min(max(a.pos[t] - a.window + 1, 0), limit) : 0;  // sliding window
+    // The split of the KV range is re-derived from this token's own range [lo, limit), so the splits stay
+    // balanced when n_kv is only an upper bound (graph mode passes the cache capacity) or tokens differ.
+    const int range = limit - lo;
+    const int per_split = a.n_split == 1 ? range : ((range + a.n_split - 1) / a.n_split + 31) / 32 * 32;
+    const int c0 = lo + split * per_split;
     const int c1 = min(limit, c0 + per_split);
 
     float m = -INFINITY, l = 0.0f, acc[DPL];
@@ -144,7 +148,7 @@ k_attention_tiled(KvLayout L, const E* __restrict__ kc, const E* __restrict__ vc
     __shared__ uint32_t ks[32 * kRowWords];
     __shared__ E vs[32 * kHdMax];
     __shared__ float qs[QT][kHdMax];
-    __shared__ int block_limit;
+    __shared__ int block_limit, block_neg_lo;
 
     const int h = blockIdx.x, t0 = blockIdx.y * QT;
     const int hd = L.head_dim;
@@ -153,23 +157,29 @@ k_attention_tiled(KvLayout L, const E* __restrict__ kc, const E* __restrict__ vc
     const int t = t0 + warp;
     const bool active = t < a.n_tok;
 
-    if (threadIdx.x == 0) block_limit = 0;
+    if (threadIdx.x == 0) { block_limit = 0; block_neg_lo = INT_MIN; }
     for (int i = threadIdx.x; i < QT * hd; i += blockDim.x) {
         const int w = i / hd, d = i % hd;
         qs[w][d] = t0 + w < a.n_tok ? at_row<float>(a.q, a.q_stride, t0 + w)[size_t(h) * hd + d] * a.scale : 0.0f;
     }
-    const int limit = active ? min(a.n_kv, a.pos[t] + 1) : 0;  // causal: cells 0..pos
+    const int limit = active ? max(min(a.n_kv, a.pos[t] + 1), 0) : 0;  // causal: cells 0..pos
+    // sliding window: this token's cells start at lo; the block's tiles start at the lowest lo
+    const int lo = active && a.window > 0 ? min(max(a.pos[t] - a.window + 1, 0), limit) : 0;
     __syncthreads();
-    if (lane == 0) atomicMax(&block_limit, limit);
+    if (lane == 0) {
+        atomicMax(&block_limit, limit);
+        if (lo < limit) atomicMax(&block_neg_lo, -lo);  // the lowest lo, as a max (no atomicMin needed)
+    }
     __syncthreads();
     const int n_cells = block_limit;
+    const int first_tile = block_neg_lo == INT_MIN ? n_cells : -block_neg_lo / 32 * 32;
 
     float m = -INFINITY, l = 0.0f, acc[DPL];
 #pragma unroll
     for (int i = 0; i < DPL; ++i) acc[i] = 0.0f;
     E* const krow = reinterpret_cast<E*>(ks);
 
-    for (int tile = 0; tile < n_cells; tile += 32) {
+    for (int tile = first_tile; tile < n_cells; tile += 32) {
         __syncthreads();  // every warp is done with the previous tile
         const size_t base = cell_index(L, tile, kh);  // the tile's 32 cells: 32 * hd contiguous elements
         for (int i = threadIdx.x; i < 32 * hd; i += blockDim.x) {
@@ -178,9 +188,10 @@ k_attention_tiled(KvLayout L, const E* __restrict__ kc, const E* __restrict__ vc
             vs[row * kHdMax + d] = vc[base + i];
         }
         __syncthreads();
-        if (tile >= limit) continue;  // warp-uniform: this token's cells end before the tile
+        // warp-uniform: this token's cells [lo, limit) miss the tile (lo < limit leaves a valid lane)
+        if (tile >= limit || tile + 32 <= lo || lo >= limit) continue;
         const int c = tile + lane;
-        const bool valid = c < limit;
+        const bool valid = c >= lo && c < limit;
         float s = 0.0f;
         if (valid) {
             const uint32_t* kr = ks + lane * kRowWords;
@@ -203,7 +214,7 @@ k_attention_tiled(KvLayout L, const E* __restrict__ kc, const E* __restrict__ vc
 #pragma unroll
         for (int i = 0; i < DPL; ++i) acc[i] *= corr;
         const int n_valid = min(32, limit - tile);  // cells past it may hold stale values: never touched
-        for (int j = 0; j < n_valid; ++j) {
+        for (int j = max(0, lo - tile); j < n_valid; ++j) {  // nor those below the window
             const float pj = __shfl_sync(0xffffffffu, p, j);
             const E* vrow = vs + j * kHdMax;
 #pragma unroll

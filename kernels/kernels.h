@@ -36,6 +36,11 @@ cudaError_t rms_norm(const float* x, size_t x_stride, int64_t rows, int64_t cols
                      size_t y_stride, cudaStream_t s);
 cudaError_t silu_mul(const float* g, size_t g_stride, const float* u, size_t u_stride, int64_t rows, int64_t cols,
                      float* out, size_t out_stride, cudaStream_t s);
+// out = gelu_tanh(g) * u (PyTorch's gelu(approximate="tanh")); out may alias g.
+cudaError_t gelu_mul(const float* g, size_t g_stride, const float* u, size_t u_stride, int64_t rows, int64_t cols,
+                     float* out, size_t out_stride, cudaStream_t s);
+// x *= sc in place.
+cudaError_t scale(float* x, size_t x_stride, int64_t rows, int64_t cols, float sc, cudaStream_t s);
 cudaError_t add(const float* a, size_t a_stride, const float* b, size_t b_stride, int64_t rows, int64_t cols, float* out,
                 size_t out_stride, cudaStream_t s);
 cudaError_t scale_add(float* y, size_t y_stride, const float* x, size_t x_stride, int64_t rows, int64_t cols, float sc,
@@ -81,6 +86,8 @@ struct AttnArgs {
     const int32_t* pos = nullptr;
     int n_kv = 0;
     float scale = 1.0f;
+    int window = 0;  // > 0: sliding window, a query at p sees cells max(0, p - window + 1) .. p
+    // The cells a token sees: [lo, hi), hi = min(n_kv, pos + 1); the split below divides that range.
     // Flash-decoding split of the KV range into n_split blocks. cells_per_split (% 32 == 0) is the host's
     // plan from n_kv; the kernel re-divides each token's actual range [0, min(n_kv, pos + 1)) into
     // n_split pieces of a multiple of 32 cells, so only n_split matters to it.

@@ -77,6 +77,25 @@ __global__ void k_silu_mul(const float* g, size_t gs, const float* __restrict__ 
     }
 }
 
+// gelu_tanh(x) = 0.5 x (1 + tanh(z)), z = sqrt(2/pi) (x + 0.044715 x^3), as x / (1 + e^(-2z)): the same
+// function; __expf of a huge argument gives inf and x / inf = 0, never NaN.
+__global__ void k_gelu_mul(const float* g, size_t gs, const float* __restrict__ u, size_t us, int64_t rows, int64_t cols,
+                           float* out, size_t os) {
+    HK_GRID_LOOP(i, rows * cols) {
+        const int64_t r = i / cols, c = i % cols;
+        const float x = at_row<float>(g, gs, r)[c];
+        const float e = expf(-1.5957691216057308f * (x + 0.044715f * x * x * x));
+        at_row_mut<float>(out, os, r)[c] = x / (1.0f + e) * at_row<float>(u, us, r)[c];
+    }
+}
+
+__global__ void k_scale(float* x, size_t xs, int64_t rows, int64_t cols, float sc) {
+    HK_GRID_LOOP(i, rows * cols) {
+        const int64_t r = i / cols, c = i % cols;
+        at_row_mut<float>(x, xs, r)[c] *= sc;
+    }
+}
+
 __global__ void k_add(const float* a, size_t as, const float* b, size_t bs, int64_t rows, int64_t cols, float* out, size_t os) {
     HK_GRID_LOOP(i, rows * cols) {
         const int64_t r = i / cols, c = i % cols;
@@ -162,6 +181,19 @@ cudaError_t silu_mul(const float* g, size_t gs, const float* u, size_t us, int64
                      size_t os, cudaStream_t s) {
     if (rows * cols == 0) return cudaSuccess;
     HEARTH_LAUNCH(grid_for(rows * cols, 256), 256, 0, s, k_silu_mul)(g, gs, u, us, rows, cols, out, os);
+    return cudaGetLastError();
+}
+
+cudaError_t gelu_mul(const float* g, size_t gs, const float* u, size_t us, int64_t rows, int64_t cols, float* out,
+                     size_t os, cudaStream_t s) {
+    if (rows * cols == 0) return cudaSuccess;
+    HEARTH_LAUNCH(grid_for(rows * cols, 256), 256, 0, s, k_gelu_mul)(g, gs, u, us, rows, cols, out, os);
+    return cudaGetLastError();
+}
+
+cudaError_t scale(float* x, size_t xs, int64_t rows, int64_t cols, float sc, cudaStream_t s) {
+    if (rows * cols == 0) return cudaSuccess;
+    HEARTH_LAUNCH(grid_for(rows * cols, 256), 256, 0, s, k_scale)(x, xs, rows, cols, sc);
     return cudaGetLastError();
 }
 

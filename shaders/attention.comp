@@ -7,9 +7,10 @@
 // buffer identical from one generated token to the next (so it is replayed, not re-recorded).
 //
 // SPLIT (flash-decoding, for generation over a long context): workgroup (h, s, t) covers only the
-// cells [s * chunk, (s + 1) * chunk) of the n visible ones and writes its unnormalized partial
+// cells [lo + s * chunk, lo + (s + 1) * chunk) of the n visible ones (lo: the window's first cell, or 0) and writes its unnormalized partial
 // result (m, l, acc[head_dim]) to a scratch buffer; attention_merge.comp combines the splits. The
 // number of splits follows n_ctx (not n), so the grid, too, is the same for every token.
+// Sliding window (window > 0, a local layer): query position p sees cells max(0, p-window+1) .. p.
 // FP16_MATH (F16 cache on devices with shaderFloat16): q . k and p * v are F16 multiplies of the
 // cached F16 values (q and p rounded to F16), accumulated in F32; the softmax stays F32.
 #ifdef FP16_MATH
@@ -30,6 +31,7 @@ layout(push_constant) uniform PC {
     uint q_off, q_stride, o_off, o_stride, pos_off, n_head, n_kv_head, head_dim, n_ctx, ntok;
     float scale;
     uint chunk, n_split;  // SPLIT only
+    uint window;          // 0: global attention
 } pc;
 
 #ifdef FP16_MATH
@@ -56,10 +58,13 @@ void main() {
     const uint kh = h / (pc.n_head / pc.n_kv_head);
     const int p = pos[pc.pos_off + t];
     const uint n_vis = uint(clamp(p + 1, 0, int(pc.n_ctx)));
+    const uint lo = pc.window > 0u ? uint(max(p - int(pc.window) + 1, 0)) : 0u;
 #ifdef SPLIT
-    const uint first = min(s * pc.chunk, n_vis), n = min(first + pc.chunk, n_vis);
+    // chunks counted from the window's first cell (lo = 0 for a global layer); the host sizes n_split
+    // so that n_split * chunk covers the window
+    const uint first = min(lo + s * pc.chunk, n_vis), n = min(first + pc.chunk, n_vis);
 #else
-    const uint first = 0u, n = n_vis;
+    const uint first = min(lo, n_vis), n = n_vis;
 #endif
     const uint qo = pc.q_off + t * pc.q_stride + h * hd;
 #ifdef FP16_MATH
@@ -114,7 +119,7 @@ void main() {
     const uint oo = pc.o_off + t * pc.o_stride + h * hd;
     [[unroll]] for (uint k = 0u; k < MAXD / WG; ++k) {
         const uint d = tid + k * WG;
-        if (d < hd) ob[oo + d] = n > 0u ? acc[k] / l : 0.0;
+        if (d < hd) ob[oo + d] = n > first ? acc[k] / l : 0.0;
     }
 #endif
 }

@@ -15,6 +15,7 @@
 #include "engine/backend/reference/reference_backend.h"
 #include "engine/quant/quant.h"
 #include "engine/util/thread_pool.h"
+#include "tests/engine/backend_op_checks.h"
 
 using namespace hearth;
 
@@ -427,3 +428,19 @@ TEST(CpuBackend, DeviceInfo) {
 }
 
 }  // namespace
+
+// The ops of issue #13 and supports_op's table at every kernel level (tests/engine/backend_op_checks.h).
+TEST(CpuBackend, GeluMulScaleHeadNormSlidingWindowAndClaims) {
+    for (auto isa : levels()) {
+        SCOPED_TRACE(cpu::isa_name(isa));
+        auto cpu_be = create_cpu_backend(BackendOptions{2}, isa);
+        auto ref = create_reference_backend();
+        opcheck::Twin tw{*cpu_be, *ref, {}};
+        opcheck::check_gelu_mul_and_scale(tw);
+        opcheck::check_rms_norm_head_views(tw);
+        // same cache bytes; float online softmax and sums against double (F16 values are exact in both)
+        opcheck::check_sliding_window_attention(tw, GgmlType::F16, 1e-4);
+        opcheck::check_sliding_window_attention(tw, GgmlType::F32, 1e-4);
+        opcheck::check_supports_op_claims(tw);
+    }
+}

@@ -15,6 +15,7 @@
 #include "engine/backend/reference/reference_backend.h"
 #include "engine/quant/quant.h"
 #include "engine/sampling/sampler.h"
+#include "tests/engine/backend_op_checks.h"
 
 using namespace hearth;
 
@@ -453,4 +454,16 @@ TEST(CudaOps, LargeUploadThroughStagingBuffers) {
     for (size_t i = 0; i < got_tail.size(); ++i) bad_tail += got_tail[i] != x[size_t(rows - 4) * cols + i];
     EXPECT_EQ(bad, 0u) << "values of the second upload that did not arrive";
     EXPECT_EQ(bad_tail, 0u) << "values the copy read after the second upload had overwritten them";
+}
+
+// The ops of issue #13 and supports_op's table (tests/engine/backend_op_checks.h).
+TEST(CudaOps, GeluMulScaleHeadNormSlidingWindowAndClaims) {
+    REQUIRE_CUDA(P);
+    opcheck::Twin tw{*P.cuda, *P.ref, {}};
+    opcheck::check_gelu_mul_and_scale(tw);
+    opcheck::check_rms_norm_head_views(tw);
+    // as AttentionDecodeAndPromptF16AndF32Cache: same cache contents, float vs double softmax and sums
+    opcheck::check_sliding_window_attention(tw, GgmlType::F16, 1e-4);
+    opcheck::check_sliding_window_attention(tw, GgmlType::F32, 1e-4);
+    opcheck::check_supports_op_claims(tw);
 }

@@ -16,6 +16,7 @@
 #include "engine/model/model.h"
 #include "engine/testmodels/random_model.h"
 #include "engine/sampling/rng.h"
+#include "tests/engine/backend_op_checks.h"
 #include "tests/engine/tiny_model.h"
 
 using namespace hearth;
@@ -244,4 +245,80 @@ TEST(HParams, RopeFreqsTensorIsUsed) {
     EXPECT_NE(err.find("rope_freqs.weight"), std::string::npos) << err;
     std::filesystem::remove(src);
     std::filesystem::remove(dst);
+}
+
+// gelu_mul against values of PyTorch's gelu(approximate="tanh") (printed with torch 2.x, float64):
+// gelu(1) = 0.8411919906082768, gelu(-1) = -0.15880800939172324, gelu(3) = 2.9963625677603833.
+TEST(NewOps, GeluMulAndScaleByHand) {
+    Scratch s;
+    Tensor g = s.f32(1, 4, {1.0f, -1.0f, 3.0f, 0.0f});
+    Tensor u = s.f32(1, 4, {1.0f, 2.0f, -1.0f, 5.0f});
+    s.be->gelu_mul(g, u, g);
+    auto v = s.read(g);
+    EXPECT_NEAR(v[0], 0.8411919906082768, 1e-7);
+    EXPECT_NEAR(v[1], 2 * -0.15880800939172324, 1e-7);
+    EXPECT_NEAR(v[2], -2.9963625677603833, 1e-6);
+    EXPECT_EQ(v[3], 0.0f);
+    s.be->scale(u, 0.5f);
+    EXPECT_EQ(s.read(u), (std::vector<float>{0.5f, 1.0f, -0.5f, 2.5f}));
+}
+
+// The reference's sliding window, checked without trusting its own window code: window 1 returns
+// V of the query's own cell; a window covering 0..p equals global attention; and window w at
+// position p equals global attention over a second cache holding only cells p-w+1..p (attention
+// does not rotate keys, so where the cells sit does not matter). F32 cache: exact copies.
+TEST(NewOps, ReferenceSlidingWindowByConstruction) {
+    Scratch s;
+    opcheck::Twin tw{*s.be, *s.be, {}};
+    const int hd = 16, n_kv_head = 2, n_head = 4, n_cells = 90;
+    for (int w : {1, 5, 32}) {
+        opcheck::KvPair kv = opcheck::filled_kv(tw, GgmlType::F32, n_kv_head, hd, n_cells, {0, w, 200}, 3);
+        ASSERT_TRUE(kv.b);
+        for (int p : {0, 3, 40, 89}) {
+            Tensor q = s.f32(1, n_head * hd, opcheck::randn(size_t(n_head * hd), uint32_t(p)));
+            Tensor pos = s.i32({p});
+            const std::vector<float> zeros(size_t(n_head * hd), 0.0f);
+            Tensor local = s.f32(1, n_head * hd, zeros), wide = s.f32(1, n_head * hd, zeros);
+            s.be->attention(q, *kv.b, 1, pos, n_cells, 0.3f, local);
+            s.be->attention(q, *kv.b, 2, pos, n_cells, 0.3f, wide);  // window 200 > p + 1: all of 0..p
+            auto& big = static_cast<const HostKvCache&>(*kv.b);
+            // Global attention of q over cells first..p of `layer`, copied to positions 0.. of a fresh cache.
+            auto global_over = [&](int layer, int first) {
+                const int k = p - first + 1;
+                KvCacheDesc d = kv.b->desc();
+                d.n_layer = 1;
+                d.window.clear();
+                auto small = s.be->create_kv_cache(d);
+                EXPECT_TRUE(small.ok());
+                auto& dst = static_cast<HostKvCache&>(**small);
+                for (int c = 0; c < k; ++c)
+                    for (int h = 0; h < n_kv_head; ++h) {
+                        std::memcpy(dst.k() + dst.offset(0, c, h), big.k() + big.offset(layer, first + c, h), size_t(hd) * 4);
+                        std::memcpy(dst.v() + dst.offset(0, c, h), big.v() + big.offset(layer, first + c, h), size_t(hd) * 4);
+                    }
+                Tensor out = s.f32(1, n_head * hd, zeros);
+                Tensor pos2 = s.i32({k - 1});
+                s.be->attention(q, **small, 0, pos2, k, 0.3f, out);
+                return s.read(out);
+            };
+            const auto lv = s.read(local), wv = s.read(wide);
+            const auto ev = global_over(1, std::max(0, p - w + 1)), gv = global_over(2, 0);
+            for (size_t i = 0; i < ev.size(); ++i) ASSERT_NEAR(lv[i], ev[i], 1e-6) << "window " << w << " p " << p;
+            for (size_t i = 0; i < gv.size(); ++i) ASSERT_NEAR(wv[i], gv[i], 1e-6) << "window 200 at p " << p;
+            if (w == 1) {  // softmax over one cell: V of cell p itself, per head
+                std::vector<float> vrow(static_cast<size_t>(hd));
+                for (int h = 0; h < n_head; ++h) {
+                    std::memcpy(vrow.data(), big.v() + big.offset(1, p, h / (n_head / n_kv_head)), size_t(hd) * 4);
+                    for (int e = 0; e < hd; ++e) ASSERT_EQ(lv[size_t(h * hd + e)], vrow[size_t(e)]);
+                }
+            }
+        }
+    }
+}
+
+// The reference's own table: every op, every type dequantize_row knows, no integer "weights".
+TEST(NewOps, ReferenceSupportsOpClaims) {
+    auto a = create_reference_backend(), b = create_reference_backend();
+    opcheck::Twin tw{*a, *b, {}};
+    opcheck::check_supports_op_claims(tw);
 }

@@ -15,6 +15,7 @@
 #include <numeric>
 
 #include "engine/backend/reference/reference_backend.h"
+#include "tests/engine/backend_op_checks.h"
 #include "tests/engine/vulkan_test_util.h"
 
 using namespace hearth;
@@ -412,6 +413,41 @@ TEST_P(VulkanOps, SplitAttentionAtCellBoundaries) {
         Status st = vb->synchronize();
         EXPECT_TRUE(st.ok()) << st.message();
     }
+#endif
+}
+
+// The ops of issue #13 and supports_op's table (tests/engine/backend_op_checks.h), under each mask:
+// gelu_mul / scale (eltwise.comp), rms_norm over per-head views, sliding-window attention in the
+// one-pass, split (<= 4 queries over more than one chunk) and merge shaders, F16 and F32 caches.
+TEST_P(VulkanOps, GeluMulScaleHeadNormSlidingWindowAndClaims) {
+    HEARTH_REQUIRE_VULKAN(vb, mask());
+    auto rb = create_reference_backend();
+    opcheck::Twin tw{*vb, *rb, {}};
+    opcheck::check_gelu_mul_and_scale(tw);
+    opcheck::check_rms_norm_head_views(tw);
+    const std::string sg = features_of(*vb).subgroup ? "" : "_nosg";
+    const std::string h = features_of(*vb).fp16 ? "_h" : "";
+    const std::string one_f16 = "attention_f16" + h + sg, split_f16 = "attention_f16" + h + "_split" + sg;
+    const std::string one_f32 = "attention_f32" + sg, split_f32 = "attention_f32_split" + sg;
+    const uint64_t before[4] = {uses(*vb, one_f16), uses(*vb, split_f16), uses(*vb, one_f32), uses(*vb, split_f32)};
+    // as KvCacheAttentionShiftCopy: F16 K/V math (q and p rounded to F16) where the device has it
+    opcheck::check_sliding_window_attention(tw, GgmlType::F16, features_of(*vb).fp16 ? 2e-3 : 5e-5);
+    opcheck::check_sliding_window_attention(tw, GgmlType::F32, 5e-5);
+    // both the one-pass shader (prompt batches) and the split one (<= 4 queries) ran, for each cache type
+    EXPECT_GT(uses(*vb, one_f16), before[0]) << one_f16;
+    EXPECT_GT(uses(*vb, split_f16), before[1]) << split_f16;
+    EXPECT_GT(uses(*vb, one_f32), before[2]) << one_f32;
+    EXPECT_GT(uses(*vb, split_f32), before[3]) << split_f32;
+    opcheck::check_supports_op_claims(tw);
+#ifdef HEARTH_HAVE_VULKAN
+    // With 32-cell chunks the window's own splits start mid-block (they count from its first cell)
+    // and window 32 and 512 split too: the same checks and tolerances.
+    std::string why;
+    auto vb32 = backend_with({{"HEARTH_VULKAN_MASK_FEATURES", mask()}, {"HEARTH_VULKAN_ATTN_CHUNK", "32"}}, &why);
+    ASSERT_TRUE(vb32) << why;
+    opcheck::Twin tw32{*vb32, *rb, {}};
+    opcheck::check_sliding_window_attention(tw32, GgmlType::F16, features_of(*vb32).fp16 ? 2e-3 : 5e-5);
+    opcheck::check_sliding_window_attention(tw32, GgmlType::F32, 5e-5);
 #endif
 }
 

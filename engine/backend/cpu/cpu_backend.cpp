@@ -20,6 +20,7 @@
 #include "engine/backend/host/host_buffer.h"
 #include "engine/backend/host/host_kv_cache.h"
 #include "engine/backend/host/rope_math.h"
+#include "engine/backend/host_weight_types.h"
 #include "engine/quant/quant.h"
 #include "engine/util/cpu_cores.h"
 #include "engine/util/thread_pool.h"
@@ -201,6 +202,12 @@ public:
     void silu_mul(const Tensor& gate, const Tensor& up, const Tensor& out) override {
         for_rows(gate.rows, gate.cols, [&](int64_t t) { vo_.silu_mul(f32_row(gate, t), f32_row(up, t), f32_row(out, t), gate.cols); });
     }
+    void gelu_mul(const Tensor& gate, const Tensor& up, const Tensor& out) override {
+        for_rows(gate.rows, gate.cols, [&](int64_t t) { vo_.gelu_mul(f32_row(gate, t), f32_row(up, t), f32_row(out, t), gate.cols); });
+    }
+    void scale(const Tensor& x, float s) override {
+        for_rows(x.rows, x.cols, [&](int64_t t) { vo_.scale(f32_row(x, t), s, x.cols); });
+    }
     void add(const Tensor& a, const Tensor& b, const Tensor& out) override {
         for_rows(a.rows, a.cols, [&](int64_t t) { vo_.add(f32_row(a, t), f32_row(b, t), f32_row(out, t), a.cols); });
     }
@@ -218,6 +225,13 @@ public:
     }
     void copy(const Tensor& src, const Tensor& dst) override {
         for (int64_t t = 0; t < src.rows; ++t) std::memcpy(host_row(dst, t), host_row(src, t), size_t(src.cols) * 4);
+    }
+
+    // Every op; matmul and get_rows take every type dequantize_row knows (matmul.cpp runs the types
+    // without a kernel of their own through it).
+    bool supports_op(Op op, GgmlType type) const override {
+        if (op == Op::GetRows || op == Op::Matmul) return host_weight_type(type);
+        return true;
     }
 
 private:
@@ -350,6 +364,10 @@ void CpuBackend::attention(const Tensor& q, const KvCache& kvb, int layer, const
     const int n_head = int(q.cols / hd), group = n_head / n_kv_head;
     const bool f16 = kv.desc().type == GgmlType::F16;
     const int32_t* ps = i32_data(pos);
+    // Sliding window (a local layer): token p sees cells lo(p) = p-w+1 .. p. A tile is skipped when it
+    // lies below every token's window, and within a tile each token starts at its own lo.
+    const int window = kv.desc().window_of(layer);
+    auto lo_of = [&](int64_t t) { return window > 0 ? std::max(0, ps[t] - window + 1) : 0; };
     constexpr int kQBlock = 8;
     const int64_t n_qb = (q.rows + kQBlock - 1) / kQBlock;
     const int64_t n_items = n_qb * n_kv_head;
@@ -372,11 +390,14 @@ void CpuBackend::attention(const Tensor& q, const KvCache& kvb, int layer, const
             const int64_t t0 = (item / n_kv_head) * kQBlock;
             const int kh = int(item % n_kv_head);
             const int nt = int(std::min<int64_t>(kQBlock, q.rows - t0));
-            int n_max = 0;
-            for (int i = 0; i < nt; ++i) n_max = std::max(n_max, std::min(ps[t0 + i] + 1, n_kv));
+            int n_max = 0, lo_min = INT32_MAX;
+            for (int i = 0; i < nt; ++i) {
+                n_max = std::max(n_max, std::min(ps[t0 + i] + 1, n_kv));
+                lo_min = std::min(lo_min, lo_of(t0 + i));
+            }
             for (int r = 0; r < nt * group; ++r) { mx[r] = -INFINITY; sum[r] = 0; }
             std::fill(acc, acc + size_t(nt) * group * hd, 0.0f);
-            for (int c0 = 0; c0 < n_max; c0 += B) {
+            for (int c0 = lo_min / B * B; c0 < n_max; c0 += B) {
                 const int cnt_max = std::min(B, n_max - c0);
                 const size_t off = kv.offset(layer, c0, kh);  // cells c0..c0+cnt-1 are contiguous in a block
                 const float* kf;
@@ -390,19 +411,23 @@ void CpuBackend::attention(const Tensor& q, const KvCache& kvb, int layer, const
                     vf = reinterpret_cast<const float*>(kv.v() + off);
                 }
                 for (int i = 0; i < nt; ++i) {
-                    const int cnt = std::min(cnt_max, std::min(ps[t0 + i] + 1, n_kv) - c0);  // causal: this token's cells
+                    const int end = std::min(cnt_max, std::min(ps[t0 + i] + 1, n_kv) - c0);  // causal: this token's cells
+                    const int skip = std::max(0, lo_of(t0 + i) - c0);                         // window: cells below lo
+                    const int cnt = end - skip;
                     if (cnt <= 0) continue;
+                    const float* kfs = kf + size_t(skip) * hd;
+                    const float* vfs = vf + size_t(skip) * hd;
                     for (int g = 0; g < group; ++g) {
                         const int r = i * group + g;
                         const float* qh = f32_row(q, t0 + i) + size_t(kh * group + g) * hd;
-                        vo_.attn_scores(qh, kf, hd, cnt, scale, sc);
+                        vo_.attn_scores(qh, kfs, hd, cnt, scale, sc);
                         const float tmax = *std::max_element(sc, sc + cnt);
                         const float m_new = std::max(mx[r], tmax);
                         const float alpha = std::exp(mx[r] - m_new);  // 0 on the first tile (mx = -inf)
                         const float tsum = vo_.exp_sub_sum(sc, m_new, cnt);
                         sum[r] = sum[r] * alpha + tsum;
                         mx[r] = m_new;
-                        vo_.attn_pv(acc + size_t(r) * hd, alpha, sc, vf, hd, cnt);
+                        vo_.attn_pv(acc + size_t(r) * hd, alpha, sc, vfs, hd, cnt);
                     }
                 }
             }

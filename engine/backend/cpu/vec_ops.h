@@ -16,6 +16,11 @@ struct VecOps {
     void (*scale_mul)(const float* x, float s, const float* w, float* y, int64_t n);
     // o[i] = g[i] / (1 + exp(-g[i])) * u[i]   (o may alias g)
     void (*silu_mul)(const float* g, const float* u, float* o, int64_t n);
+    // o[i] = gelu_tanh(g[i]) * u[i]   (o may alias g). gelu_tanh(x) = 0.5 x (1 + tanh(z)) with
+    // z = sqrt(2/pi) (x + 0.044715 x^3), computed as x / (1 + exp(-2z)) (the same function).
+    void (*gelu_mul)(const float* g, const float* u, float* o, int64_t n);
+    // x[i] *= s
+    void (*scale)(float* x, float s, int64_t n);
     // o[i] = a[i] + b[i]
     void (*add)(const float* a, const float* b, float* o, int64_t n);
     // dot of two F32 rows

@@ -62,6 +62,28 @@ void silu_mul(const float* g, const float* u, float* o, int64_t n) {
     }
     for (; i < n; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
 }
+void gelu_mul(const float* g, const float* u, float* o, int64_t n) {
+    // x / (1 + exp(-2z)): exp8 clamps its argument, so huge |x| gives x or -0, never NaN.
+    constexpr float k2 = 2.0f * 0.7978845608028654f;  // 2 sqrt(2/pi)
+    const __m256 one = _mm256_set1_ps(1.0f), c3 = _mm256_set1_ps(0.044715f), mk2 = _mm256_set1_ps(-k2);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 x = _mm256_loadu_ps(g + i);
+        const __m256 z = _mm256_fmadd_ps(_mm256_mul_ps(c3, x), _mm256_mul_ps(x, x), x);  // x + 0.044715 x^3
+        const __m256 e = exp8(_mm256_mul_ps(mk2, z));
+        _mm256_storeu_ps(o + i, _mm256_mul_ps(_mm256_div_ps(x, _mm256_add_ps(one, e)), _mm256_loadu_ps(u + i)));
+    }
+    for (; i < n; ++i) {
+        const float x = g[i];
+        o[i] = x / (1.0f + std::exp(-k2 * (x + 0.044715f * x * x * x))) * u[i];
+    }
+}
+void scale(float* x, float s, int64_t n) {
+    const __m256 vs = _mm256_set1_ps(s);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vs));
+    for (; i < n; ++i) x[i] *= s;
+}
 void add(const float* a, const float* b, float* o, int64_t n) {
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(o + i, _mm256_add_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i)));
@@ -176,7 +198,7 @@ void attn_pv(float* acc, float alpha, const float* p, const float* v, int hd, in
     }
 }
 
-const VecOps kAvx2 = {sum_sq, scale_mul, silu_mul, add, dot, axpy, dot_f16, scale_axpy_f16, to_f16, from_f16, exp_sub_sum,
+const VecOps kAvx2 = {sum_sq, scale_mul, silu_mul, gelu_mul, scale, add, dot, axpy, dot_f16, scale_axpy_f16, to_f16, from_f16, exp_sub_sum,
                       attn_scores, attn_pv};
 
 }  // namespace

@@ -18,6 +18,16 @@ void scale_mul(const float* x, float s, const float* w, float* y, int64_t n) {
 void silu_mul(const float* g, const float* u, float* o, int64_t n) {
     for (int64_t i = 0; i < n; ++i) o[i] = g[i] / (1.0f + std::exp(-g[i])) * u[i];
 }
+void gelu_mul(const float* g, const float* u, float* o, int64_t n) {
+    constexpr float k2 = 2.0f * 0.7978845608028654f;  // 2 sqrt(2/pi)
+    for (int64_t i = 0; i < n; ++i) {
+        const float x = g[i];
+        o[i] = x / (1.0f + std::exp(-k2 * (x + 0.044715f * x * x * x))) * u[i];
+    }
+}
+void scale(float* x, float s, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) x[i] *= s;
+}
 void add(const float* a, const float* b, float* o, int64_t n) {
     for (int64_t i = 0; i < n; ++i) o[i] = a[i] + b[i];
 }
@@ -57,7 +67,7 @@ void attn_pv(float* acc, float alpha, const float* p, const float* v, int hd, in
     for (int j = 0; j < cnt; ++j) axpy(acc, v + int64_t(j) * hd, p[j], hd);
 }
 
-const VecOps kScalar = {sum_sq, scale_mul, silu_mul, add, dot, axpy, dot_f16, scale_axpy_f16, to_f16, from_f16, exp_sub_sum,
+const VecOps kScalar = {sum_sq, scale_mul, silu_mul, gelu_mul, scale, add, dot, axpy, dot_f16, scale_axpy_f16, to_f16, from_f16, exp_sub_sum,
                         attn_scores, attn_pv};
 
 }  // namespace

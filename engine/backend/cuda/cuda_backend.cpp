@@ -436,12 +436,15 @@ public:
         if (graphs_) n_kv = L.n_blocks * 32;
         a.n_kv = n_kv;
         a.scale = scale;
-        // Flash-decoding: when (tokens × heads) blocks cannot fill the GPU, split the cells too.
-        const int n_cells = std::max(32, (n_kv + 31) / 32 * 32);
+        a.window = std::max(0, kv.desc().window_of(layer));
+        // Flash-decoding: when (tokens × heads) blocks cannot fill the GPU, split the cells too. A local
+        // layer's tokens see at most `window` cells, so that many are split.
+        const int n_span = a.window > 0 ? std::min(n_kv, a.window) : n_kv;
+        const int n_cells = std::max(32, (n_span + 31) / 32 * 32);
         int split = 1;
         const int blocks = a.n_tok * a.n_head;
-        if (blocks < 2 * sm_count_ && n_kv > 256)
-            split = std::min((2 * sm_count_ + blocks - 1) / blocks, (n_kv + 127) / 128);
+        if (blocks < 2 * sm_count_ && n_span > 256)
+            split = std::min((2 * sm_count_ + blocks - 1) / blocks, (n_span + 127) / 128);
         a.cells_per_split = ((n_cells + split - 1) / split + 31) / 32 * 32;
         a.n_split = (n_cells + a.cells_per_split - 1) / a.cells_per_split;
         if (a.n_split > 1) {
@@ -450,7 +453,7 @@ public:
         }
         const uint8_t *kl = kv.k_layer(layer), *vl = kv.v_layer(layer);
         key("attention", q, pos, out, static_cast<const void*>(kl), n_kv, scale, a.n_split, a.cells_per_split,
-            static_cast<const void*>(a.partials));
+            static_cast<const void*>(a.partials), a.window);
         launch("attention", [=, this] { return kern::attention(L, kl, vl, a, stream_); });
     }
 
@@ -496,6 +499,22 @@ public:
             return kern::silu_mul(f32_g, g.row_stride, f32_u, u.row_stride, g.rows, g.cols, f32_out, out.row_stride, stream_);
         });
     }
+    void gelu_mul(const Tensor& g, const Tensor& u, const Tensor& out) override {
+        if (!begin("gelu_mul", {&g, &u, &out})) return;
+        key("gelu_mul", g, u, out);
+        auto* const f32_g = f32(g);
+        auto* const f32_out = f32(out);
+        auto* const f32_u = f32(u);
+        launch("gelu_mul", [=, this] {
+            return kern::gelu_mul(f32_g, g.row_stride, f32_u, u.row_stride, g.rows, g.cols, f32_out, out.row_stride, stream_);
+        });
+    }
+    void scale(const Tensor& x, float s) override {
+        if (!begin("scale", {&x})) return;
+        key("scale", x, s);
+        auto* const f32_x = f32(x);
+        launch("scale", [=, this] { return kern::scale(f32_x, x.row_stride, x.rows, x.cols, s, stream_); });
+    }
     void add(const Tensor& a, const Tensor& b, const Tensor& out) override {
         if (!begin("add", {&a, &b, &out})) return;
         key("add", a, b, out);
@@ -525,6 +544,13 @@ public:
         auto* const f32_dst = f32(dst);
         auto* const f32_src = f32(src);
         launch("copy", [=, this] { return kern::copy_rows(f32_src, src.row_stride, src.rows, src.cols, f32_dst, dst.row_stride, stream_); });
+    }
+
+    // Every op; get_rows and matmul for the types their kernels dispatch (kernels.h's
+    // is_quantized_weight / is_float_weight, the checks the two ops make): no Q2_K/Q3_K, Q8_1/Q8_K.
+    bool supports_op(Op op, GgmlType type) const override {
+        if (op == Op::GetRows || op == Op::Matmul) return kern::is_quantized_weight(type) || kern::is_float_weight(type);
+        return true;
     }
 
     // Top-k / greedy on the device (kernels/sample.cu); only `out` is written. Not recorded into a

@@ -8,6 +8,7 @@
 #include "engine/backend/host/host_buffer.h"
 #include "engine/backend/host/host_kv_cache.h"
 #include "engine/backend/host/rope_math.h"
+#include "engine/backend/host_weight_types.h"
 #include "engine/quant/quant.h"
 
 namespace hearth {
@@ -109,16 +110,19 @@ public:
         const int hd = kv.desc().head_dim, n_kv_head = kv.desc().n_kv_head;
         const int n_head = int(q.cols / hd), group = n_head / n_kv_head;
         const int32_t* ps = i32_data(pos);
+        const int window = kv.desc().window_of(layer);
         std::vector<float> kr(static_cast<size_t>(hd)), vr(static_cast<size_t>(hd));
         std::vector<double> scores, acc(static_cast<size_t>(hd));
         for (int64_t t = 0; t < q.rows; ++t) {
             const int n = std::min(ps[t] + 1, n_kv);
+            // A local layer (window w) sees cells p-w+1 .. p only; the cells below stay out of the softmax.
+            const int lo = window > 0 ? std::max(0, ps[t] - window + 1) : 0;
             scores.assign(size_t(std::max(n, 0)), 0.0);
             for (int h = 0; h < n_head; ++h) {
                 const int kh = h / group;
                 const float* qh = f32_row(q, t) + size_t(h) * hd;
                 double mx = -INFINITY;
-                for (int c = 0; c < n; ++c) {
+                for (int c = lo; c < n; ++c) {
                     kv.read(kv.k(), kv.offset(layer, c, kh), kr.data());
                     double s = 0;
                     for (int d = 0; d < hd; ++d) s += double(qh[d]) * kr[d];
@@ -126,14 +130,14 @@ public:
                     mx = std::max(mx, scores[c]);
                 }
                 double sum = 0;
-                for (int c = 0; c < n; ++c) sum += (scores[c] = std::exp(scores[c] - mx));  // stable: max subtracted
+                for (int c = lo; c < n; ++c) sum += (scores[c] = std::exp(scores[c] - mx));  // stable: max subtracted
                 std::fill(acc.begin(), acc.end(), 0.0);
-                for (int c = 0; c < n; ++c) {
+                for (int c = lo; c < n; ++c) {
                     kv.read(kv.v(), kv.offset(layer, c, kh), vr.data());
                     for (int d = 0; d < hd; ++d) acc[d] += scores[c] * vr[d];
                 }
                 float* o = f32_row(out, t) + size_t(h) * hd;
-                for (int d = 0; d < hd; ++d) o[d] = n > 0 ? float(acc[d] / sum) : 0.0f;
+                for (int d = 0; d < hd; ++d) o[d] = n > lo ? float(acc[d] / sum) : 0.0f;
             }
         }
     }
@@ -181,6 +185,30 @@ public:
     }
     void copy(const Tensor& src, const Tensor& dst) override {
         for (int64_t t = 0; t < src.rows; ++t) std::memcpy(host_row(dst, t), host_row(src, t), size_t(src.cols) * 4);
+    }
+    void gelu_mul(const Tensor& gate, const Tensor& up, const Tensor& out) override {
+        // PyTorch's gelu(approximate="tanh"): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))), in double.
+        const double k = std::sqrt(2.0 / M_PI);
+        for (int64_t t = 0; t < gate.rows; ++t) {
+            const float *g = f32_row(gate, t), *u = f32_row(up, t);
+            float* o = f32_row(out, t);
+            for (int64_t c = 0; c < gate.cols; ++c) {
+                const double x = g[c];
+                o[c] = float(0.5 * x * (1.0 + std::tanh(k * (x + 0.044715 * x * x * x))) * u[c]);
+            }
+        }
+    }
+    void scale(const Tensor& x, float s) override {
+        for (int64_t t = 0; t < x.rows; ++t) {
+            float* r = f32_row(x, t);
+            for (int64_t c = 0; c < x.cols; ++c) r[c] *= s;
+        }
+    }
+
+    // Every op; tables and weights of every type dequantize_row knows.
+    bool supports_op(Op op, GgmlType type) const override {
+        if (op == Op::GetRows || op == Op::Matmul) return host_weight_type(type);
+        return true;
     }
 
 private:

@@ -255,8 +255,12 @@ public:
         std::string name = kvname("attention_", kv);
         if (kv.elt() == 2 && dev_->features().fp16) name += "_h";  // F16 K/V math
         // Generation over a long context: split the cells over workgroups (flash-decoding), then merge.
-        const uint32_t chunk = attn_chunk(n_cells);
-        const uint32_t n_split = ceil_div(n_cells, chunk);
+        // A local layer sees at most `window` cells: its splits divide those (from the window's first
+        // cell), not the whole cache. Per layer, not per token, so the command buffer still replays.
+        const uint32_t window = uint32_t(std::max(0, d.window_of(layer)));
+        const uint32_t span_cells = window > 0 ? std::min(n_cells, window) : n_cells;
+        const uint32_t chunk = attn_chunk(span_cells);
+        const uint32_t n_split = ceil_div(span_cells, chunk);
         const bool split = q.rows <= kMaxMvTokens && n_split > 1;
         const Binding bo = bind(out);
         Binding b[5] = {bind(q), whole(kv.k[layer]), whole(kv.v[layer]), dev_->resolve(pos.buf, pos.offset, size_t(q.rows) * 4), bo};
@@ -265,9 +269,9 @@ public:
             if (!ensure(attn_scratch_, need, "split attention scratch")) return;
             b[4] = dev_->resolve(attn_scratch_.get(), 0, need);
         }
-        struct { uint32_t q_off, q_stride, o_off, o_stride, pos_off, n_head, n_kv_head, head_dim, n_ctx, ntok; float scale; uint32_t chunk, n_split; } pc{
+        struct { uint32_t q_off, q_stride, o_off, o_stride, pos_off, n_head, n_kv_head, head_dim, n_ctx, ntok; float scale; uint32_t chunk, n_split, window; } pc{
             b[0].delta / 4, uint32_t(q.row_stride / 4), split ? 0u : bo.delta / 4, uint32_t(out.row_stride / 4), b[3].delta / 4,
-            uint32_t(n_head), uint32_t(d.n_kv_head), uint32_t(d.head_dim), n_cells, uint32_t(q.rows), scale, chunk, n_split};
+            uint32_t(n_head), uint32_t(d.n_kv_head), uint32_t(d.head_dim), n_cells, uint32_t(q.rows), scale, chunk, n_split, window};
         if (!split) {
             uint32_t gy, gz;
             grid_rows(uint64_t(q.rows), gy, gz);
@@ -347,6 +351,15 @@ public:
     void add(const Tensor& a, const Tensor& b, const Tensor& out) override { eltwise(1, a, &b, out, 0.0f, "add"); }
     void scale_add(const Tensor& y, const Tensor& x, float s) override { eltwise(3, y, &x, y, s, "scale_add"); }
     void copy(const Tensor& src, const Tensor& dst) override { eltwise(0, src, nullptr, dst, 0.0f, "copy"); }
+    void gelu_mul(const Tensor& gate, const Tensor& up, const Tensor& out) override { eltwise(4, gate, &up, out, 0.0f, "gelu_mul"); }
+    void scale(const Tensor& x, float s) override { eltwise(5, x, nullptr, x, s, "scale"); }
+
+    // Every op; get_rows and matmul for the weight types with shaders (shader_type: the same table
+    // their dispatch uses, so the claim cannot drift). No BF16, Q2_K/Q3_K or Q8_1/Q8_K shaders.
+    bool supports_op(Op op, GgmlType type) const override {
+        if (op == Op::GetRows || op == Op::Matmul) return shader_type(type) != nullptr;
+        return true;
+    }
 
     void softmax_rows(const Tensor& x) override {
         if (!f32(x, "softmax")) return;
