@@ -8,7 +8,7 @@
 #include "engine/backend/host/host_buffer.h"
 #include "engine/backend/host/host_kv_cache.h"
 #include "engine/backend/host/rope_math.h"
-#include "engine/backend/host_weight_types.h"
+#include "engine/backend/host/host_weight_types.h"
 #include "engine/quant/quant.h"
 
 namespace hearth {
