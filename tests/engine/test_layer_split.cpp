@@ -255,8 +255,8 @@ TEST_P(LayerSplitDevice, SessionAutoSplitFromCappedMemory) {
 
 // supports_op: weights of a type the device cannot multiply put their layer on the CPU (the other
 // layers stay on the device, in three stages here), and a model whose every layer needs such a
-// type runs on the CPU alone. Generation then equals the CPU path's (greedy, first 12 tokens: the
-// same 8-bit-activation tolerance argument as above, checked as tokens).
+// type runs on the CPU alone. The logits then agree with the CPU path's within the same
+// 8-bit-activation bounds as above (greedy tokens are not compared: random weights meet near-ties).
 TEST_P(LayerSplitDevice, UnsupportedWeightTypesRunOnTheCpu) {
     const DeviceCase dc = GetParam();
     std::string why;
@@ -289,15 +289,21 @@ TEST_P(LayerSplitDevice, UnsupportedWeightTypesRunOnTheCpu) {
         EXPECT_EQ(info.n_gpu_layers, all_q3 ? 3 : 2) << info.backend_description;  // all_q3: the CPU is the main backend
         EXPECT_NE(info.backend_description.find("Q3_K matmul"), std::string::npos) << info.backend_description;
         if (all_q3) EXPECT_EQ(info.backend_description.rfind("CPU", 0), 0u) << info.backend_description;
-        SamplingParams sp;
-        sp.temperature = 0;
-        sp.repeat_penalty = 1.0f;
-        sp.max_new_tokens = 12;
-        const auto prompt = prompt_tokens(20);
-        auto a = (*cpu)->generate(prompt, sp, {});
-        auto b = (*s)->generate(prompt, sp, {});
+        const auto prompt = prompt_tokens(40);
+        auto a = (*cpu)->eval_logits(prompt, 40);
+        auto b = (*s)->eval_logits(prompt, 40);
         ASSERT_TRUE(a.ok() && b.ok()) << a.message() << b.message();
-        EXPECT_EQ(a->tokens, b->tokens);
+        ASSERT_EQ(a->size(), b->size());
+        const double r = rms(*a);
+        double m = 0, s2 = 0;
+        for (size_t i = 0; i < a->size(); ++i) {
+            const double d = double((*b)[i]) - (*a)[i];
+            m = std::max(m, std::fabs(d));
+            s2 += d * d;
+        }
+        EXPECT_LE(m, 0.15 * r);
+        EXPECT_LE(std::sqrt(s2 / double(a->size())), 0.03 * r);
+        std::printf("  logits against the CPU path: max|d| %.4f rms(d) %.4f (rms %.3f)\n", m, std::sqrt(s2 / double(a->size())), r);
         std::remove(path.c_str());
     }
 }
