@@ -1,5 +1,6 @@
 #include "engine/session/chat_render.h"
 
+#include "engine/template/builtin_templates.h"
 #include "engine/template/chat_template.h"
 
 namespace hearth {
@@ -15,6 +16,14 @@ json::Value messages_to_json(const std::vector<ChatMessage>& messages) {
     return arr;
 }
 
+std::string_view fallback_chat_template(const tokenizer::Tokenizer& tok) {
+    // The base Gemma files carry no template, and ChatML's <|im_start|> is not one of their tokens
+    // (the model then echoes the tags); their vocabulary has Gemma's turn tokens instead.
+    if (tok.find_token("<start_of_turn>") >= 0 && tok.find_token("<end_of_turn>") >= 0 && tok.find_token("<|im_start|>") < 0)
+        return chat::kGemmaTurnTemplate;
+    return {};  // ChatML
+}
+
 Result<std::string> render_chat_messages(const std::string& chat_template, const tokenizer::Tokenizer& tok,
                                          const std::vector<ChatMessage>& messages, bool add_generation_prompt,
                                          const json::Value& extra) {
@@ -23,7 +32,8 @@ Result<std::string> render_chat_messages(const std::string& chat_template, const
     if (tok.bos_id() >= 0) o.bos_token = tok.token_text(tok.bos_id());
     if (tok.eos_id() >= 0) o.eos_token = tok.token_text(tok.eos_id());
     o.extra = extra;
-    return chat::render_chat(chat_template, messages_to_json(messages), o);
+    const std::string_view source = chat_template.empty() ? fallback_chat_template(tok) : std::string_view(chat_template);
+    return chat::render_chat(source, messages_to_json(messages), o);
 }
 
 }  // namespace hearth

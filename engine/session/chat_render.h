@@ -1,14 +1,20 @@
-// Rendering a conversation into prompt text with the model's chat template (engine/template), or
-// ChatML when the model has none. bos_token / eos_token come from the model's vocabulary.
+// Rendering a conversation into prompt text with the model's chat template (engine/template), or,
+// when the model has none, the turn format its vocabulary shows (Gemma's) or else ChatML.
+// bos_token / eos_token come from the model's vocabulary.
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/session/session.h"
 #include "engine/tokenizer/tokenizer.h"
 
 namespace hearth {
+
+// The template used for a model file without one: Gemma's turns when the vocabulary has
+// <start_of_turn>/<end_of_turn> and no <|im_start|>; empty (ChatML) otherwise.
+std::string_view fallback_chat_template(const tokenizer::Tokenizer& tok);
 
 json::Value messages_to_json(const std::vector<ChatMessage>& messages);
 

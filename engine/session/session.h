@@ -33,7 +33,7 @@ struct ModelInfo {
     uint64_t n_params = 0;
     std::string file_type;          // dominant weight type, "Q4_K_M"-style when known
     int n_ctx_train = 0, n_ctx = 0, n_layer = 0, n_embd = 0, n_head = 0, n_kv_head = 0, n_vocab = 0;
-    std::string chat_template;      // empty = none in the file (ChatML is used)
+    std::string chat_template;      // empty = none in the file (fallback_chat_template: Gemma turns or ChatML)
     bool template_has_think = false;  // the template mentions <think>: a reasoning model
     std::string backend_description;  // "CPU (AVX2, 2 threads)", "Vulkan: llvmpipe (…); auto: all 22 layers fit (…)"
     int n_gpu_layers = 0;             // layers on the main backend (all of them unless split)
@@ -69,8 +69,8 @@ public:
 
     virtual const ModelInfo& info() const = 0;
 
-    // Renders the model's chat template (ChatML when it has none). `extra` holds additional template
-    // variables, e.g. {"enable_thinking": false}.
+    // Renders the model's chat template (when it has none, fallback_chat_template's: Gemma turns or
+    // ChatML). `extra` holds additional template variables, e.g. {"enable_thinking": false}.
     virtual Result<std::string> render_chat(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
                                             const json::Value& extra = json::Value::object()) const = 0;
     virtual Result<std::vector<int32_t>> tokenize(std::string_view text, bool add_bos, bool parse_special) const = 0;

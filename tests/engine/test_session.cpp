@@ -14,6 +14,7 @@
 #include "engine/model/model.h"
 #include "engine/testmodels/random_model.h"
 #include "engine/sampling/rng.h"
+#include "engine/session/chat_render.h"
 #include "engine/session/reuse_plan.h"
 #include "engine/session/session.h"
 #include "tests/engine/testdata.h"
@@ -516,4 +517,54 @@ TEST(SessionOpen, ProgressInfoAndChatTemplate) {
     EXPECT_EQ((*ids)[0], 1);  // BOS
     EXPECT_EQ((*s2)->detokenize(std::vector<int32_t>(ids->begin() + 1, ids->end())), "abc");
     std::filesystem::remove(path);
+}
+
+// A model file without a chat template renders ChatML, unless its vocabulary has Gemma's turn
+// tokens and no <|im_start|> (the base Gemma files): then Gemma's turns, whose tokens it knows.
+TEST(ChatFallback, GemmaVocabularyGetsGemmaTurns) {
+    const std::string path = test::temp_file("gemma_vocab.gguf");
+    gguf::Writer w;
+    std::vector<std::string> tokens = {"<pad>", "<eos>", "<bos>", "<unk>", "<start_of_turn>", "<end_of_turn>"};
+    std::vector<int32_t> types = {3, 3, 3, 2, 3, 3};
+    for (int b = 0; b < 256; ++b) {
+        char hex[8];
+        std::snprintf(hex, sizeof hex, "<0x%02X>", b);
+        tokens.push_back(hex);
+        types.push_back(6);
+    }
+    w.set_string("tokenizer.ggml.model", "llama");
+    w.set_string_array("tokenizer.ggml.tokens", tokens);
+    w.set_f32_array("tokenizer.ggml.scores", std::vector<float>(tokens.size(), 0.0f));
+    w.set_i32_array("tokenizer.ggml.token_type", types);
+    w.set_u32("tokenizer.ggml.bos_token_id", 2);
+    w.set_u32("tokenizer.ggml.eos_token_id", 1);
+    w.set_u32("tokenizer.ggml.unknown_token_id", 3);
+    w.set_bool("tokenizer.ggml.add_space_prefix", false);
+    ASSERT_TRUE(w.write(path).ok());
+    auto f = gguf::File::open(path);
+    ASSERT_TRUE(f.ok());
+    auto tok = tokenizer::Tokenizer::from_gguf(**f);
+    ASSERT_TRUE(tok.ok()) << tok.message();
+    auto out = render_chat_messages("", **tok, {{"system", "Be brief."}, {"user", "Hi"}}, true, {});
+    ASSERT_TRUE(out.ok()) << out.message();
+    EXPECT_EQ(*out, "<bos><start_of_turn>user\nBe brief.\n\nHi<end_of_turn>\n<start_of_turn>model\n");
+    // And the prompt tokenizes to the control tokens, not to their spelling.
+    const auto ids = (*tok)->encode(*out, false, true);
+    ASSERT_GE(ids.size(), 2u);
+    EXPECT_EQ(ids[0], 2);
+    EXPECT_EQ(ids[1], 4);
+    std::remove(path.c_str());
+}
+
+TEST(ChatFallback, OtherVocabulariesGetChatMl) {
+    const std::string path = test::temp_file("plain_vocab.gguf");
+    ASSERT_TRUE(write_random_llama_model(path, RandomModelShape{}, GgmlType::F32, 1).ok());
+    auto f = gguf::File::open(path);
+    ASSERT_TRUE(f.ok());
+    auto tok = tokenizer::Tokenizer::from_gguf(**f);
+    ASSERT_TRUE(tok.ok()) << tok.message();
+    auto out = render_chat_messages("", **tok, {{"user", "Hi"}}, true, {});
+    ASSERT_TRUE(out.ok()) << out.message();
+    EXPECT_EQ(*out, "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n");
+    std::remove(path.c_str());
 }
