@@ -240,7 +240,8 @@ void gemm_decode_q32(int64_t k, const uint8_t* row, uint8_t* out) {
 // quant bytes of each block gathered back into file order, then the U32 decode of that block.
 template <GgmlType T>
 void gemm_decode_x8(int64_t k, const uint8_t* w, size_t ws, int r, uint8_t* out) {
-    constexpr int BB = Q32<T>::kBytes, steps = (BB - 2) / 4;
+    // H F16 header fields per block (scale; and offset for the offset types), as repack_x8 lays them
+    constexpr int BB = Q32<T>::kBytes, H = Q32<T>::kOffset ? 2 : 1, steps = (BB - 2 * H) / 4;
     const uint8_t* grp = w + size_t(r / 8) * 8 * ws;
     const int rr = r % 8;
     const int64_t nb = k / 32;
@@ -248,8 +249,8 @@ void gemm_decode_x8(int64_t k, const uint8_t* w, size_t ws, int r, uint8_t* out)
     row.resize(size_t(nb) * BB);
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* p = grp + b * 8 * BB;
-        std::memcpy(row.data() + b * BB, p + 2 * rr, 2);
-        for (int i = 0; i < steps; ++i) std::memcpy(row.data() + b * BB + 2 + 4 * i, p + 16 + 32 * i + 4 * rr, 4);
+        for (int j = 0; j < H; ++j) std::memcpy(row.data() + b * BB + 2 * j, p + 16 * j + 2 * rr, 2);
+        for (int i = 0; i < steps; ++i) std::memcpy(row.data() + b * BB + 2 * H + 4 * i, p + 16 * H + 32 * i + 4 * rr, 4);
     }
     gemm_decode_q32<T>(k, row.data(), out);
 }
@@ -270,6 +271,11 @@ constexpr MatKernel q32_entry(const char* name) {
     if constexpr (T == GgmlType::Q4_0) {
         m.gemv_x8 = gemv_q4_0_x8;
         m.repack_x8 = repack_q4_0_x8;
+        m.gemm_rows_x8 = gemm_q8_rows_from<32, U::G, U::P, gemm_decode_x8<T>>;
+    }
+    if constexpr (T == GgmlType::Q4_1) {
+        m.gemv_x8 = gemv_q4_1_x8;
+        m.repack_x8 = repack_q4_1_x8;
         m.gemm_rows_x8 = gemm_q8_rows_from<32, U::G, U::P, gemm_decode_x8<T>>;
     }
     if constexpr (T == GgmlType::Q8_0) {
