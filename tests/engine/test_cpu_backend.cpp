@@ -4,9 +4,13 @@
 // layout), flash-style attention with GQA, kv_shift/kv_copy and the elementwise ops.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/backend/cpu/cpu_backend.h"
@@ -418,6 +422,31 @@ TEST(ThreadPool, RunsEveryThreadAndReusesThem) {
     int64_t b, e, total = 0;
     for (int i = 0; i < 3; ++i) { cpu::split_range(100, i, 3, 16, &b, &e); EXPECT_EQ(b % 16, 0); total += e - b; }
     EXPECT_EQ(total, 100);
+}
+
+// parallel_for hands each thread a contiguous run of chunks and lets the others steal what is left
+// of it from the back: every item must still be visited exactly once, in chunks of `grain` items
+// (the last one shorter), also when one thread is slow (its run is stolen) and when there are
+// fewer chunks than threads.
+TEST(ThreadPool, ParallelForVisitsEveryItemOnce) {
+    for (int nth : {2, 3, 4}) {
+        cpu::ThreadPool pool(nth);
+        for (int64_t n : {1, 2, 5, 17, 1000})
+            for (int64_t grain : {1, 3, 64})
+                for (int slow : {-1, 0, 1}) {
+                    SCOPED_TRACE("threads " + std::to_string(nth) + " n " + std::to_string(n) + " grain " +
+                                 std::to_string(grain) + " slow thread " + std::to_string(slow));
+                    std::vector<std::atomic<int>> seen(static_cast<size_t>(n));
+                    std::atomic<int> bad{0};
+                    pool.parallel_for(n, grain, [&](int64_t b, int64_t e, int ith) {
+                        if (ith < 0 || ith >= nth || b % grain != 0 || e <= b || e - b > grain || (e - b < grain && e != n)) ++bad;
+                        if (ith == slow) std::this_thread::sleep_for(std::chrono::microseconds(200));
+                        for (int64_t i = b; i < e; ++i) seen[size_t(i)].fetch_add(1);
+                    });
+                    EXPECT_EQ(bad.load(), 0);
+                    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(seen[size_t(i)].load(), 1) << "item " << i;
+                }
+    }
 }
 
 TEST(CpuBackend, DeviceInfo) {
