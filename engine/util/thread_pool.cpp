@@ -21,7 +21,7 @@ constexpr auto kSpin = std::chrono::microseconds(2000);
 constexpr uint32_t kPauseSpins = 2048;
 }
 
-ThreadPool::ThreadPool(int n_threads) : n_(n_threads < 1 ? 1 : n_threads), slots_(new Slot[size_t(n_threads < 1 ? 1 : n_threads)]) {
+ThreadPool::ThreadPool(int n_threads) : n_(n_threads < 1 ? 1 : n_threads), slots_(new Slot[size_t(n_)]) {
     threads_.reserve(n_ - 1);
     for (int i = 1; i < n_; ++i) threads_.emplace_back([this, i] { worker(i); });
 }

@@ -54,12 +54,12 @@ private:
         std::atomic<int> state{kIdle};
         alignas(64) std::atomic<uint64_t> run{0};
     };
+    int n_;  // before slots_: the constructor sizes slots_ from it
     std::unique_ptr<Slot[]> slots_;
     bool dynamic_ = false;  // the posted job is a parallel_for
     const std::function<void(int64_t, int64_t, int)>* pf_job_ = nullptr;
     int64_t pf_n_ = 0, pf_grain_ = 1;
 
-    int n_;
     std::vector<std::thread> threads_;
     // Each hot atomic on its own cache line: workers poll generation_ while the caller watches the
     // slots, and neither should invalidate the other's line.
