@@ -21,7 +21,7 @@ constexpr auto kSpin = std::chrono::microseconds(2000);
 constexpr uint32_t kPauseSpins = 2048;
 }
 
-ThreadPool::ThreadPool(int n_threads) : n_(n_threads < 1 ? 1 : n_threads), slots_(new Slot[size_t(n_threads < 1 ? 1 : n_threads)]) {
+ThreadPool::ThreadPool(int n_threads) : n_(n_threads < 1 ? 1 : n_threads), slots_(new Slot[size_t(n_)]) {
     threads_.reserve(n_ - 1);
     for (int i = 1; i < n_; ++i) threads_.emplace_back([this, i] { worker(i); });
 }
@@ -36,13 +36,35 @@ ThreadPool::~ThreadPool() {
     for (auto& t : threads_) t.join();
 }
 
-void ThreadPool::claim_chunks(int ith) {
-    const int64_t n_chunks = (pf_n_ + pf_grain_ - 1) / pf_grain_;
+namespace {
+// A run of chunks [lo, hi) packed in one word (lo in the low 32 bits).
+constexpr uint64_t pack_run(uint64_t lo, uint64_t hi) { return lo | hi << 32; }
+// Takes the first (front) or last (!front) chunk of the run in `r`; false when it is empty.
+bool take_chunk(std::atomic<uint64_t>& r, bool front, int64_t* c) {
+    uint64_t v = r.load(std::memory_order_relaxed);
     for (;;) {
-        const int64_t c = pf_next_.fetch_add(1, std::memory_order_relaxed);
-        if (c >= n_chunks) return;
-        const int64_t b = c * pf_grain_;
-        (*pf_job_)(b, b + pf_grain_ < pf_n_ ? b + pf_grain_ : pf_n_, ith);
+        const uint64_t lo = v & 0xffffffffu, hi = v >> 32;
+        if (lo >= hi) return false;
+        const uint64_t nv = front ? pack_run(lo + 1, hi) : pack_run(lo, hi - 1);
+        if (r.compare_exchange_weak(v, nv, std::memory_order_relaxed)) {
+            *c = int64_t(front ? lo : hi - 1);
+            return true;
+        }
+    }
+}
+}  // namespace
+
+void ThreadPool::run_chunk(int64_t c, int ith) {
+    const int64_t b = c * pf_grain_;
+    (*pf_job_)(b, b + pf_grain_ < pf_n_ ? b + pf_grain_ : pf_n_, ith);
+}
+
+void ThreadPool::claim_chunks(int ith) {
+    int64_t c;
+    while (take_chunk(slots_[size_t(ith)].run, true, &c)) run_chunk(c, ith);
+    for (int j = 1; j < n_; ++j) {
+        std::atomic<uint64_t>& other = slots_[size_t((ith + j) % n_)].run;
+        while (take_chunk(other, false, &c)) run_chunk(c, ith);
     }
 }
 
@@ -50,11 +72,19 @@ void ThreadPool::parallel_for(int64_t n, int64_t grain, const std::function<void
     if (n <= 0) return;
     if (grain < 1) grain = 1;
     if (n_ == 1 || n <= grain) { fn(0, n, 0); return; }
+    // chunk indices must fit the 32-bit halves of a run
+    constexpr int64_t kMaxChunks = int64_t(1) << 30;
+    if ((n + grain - 1) / grain > kMaxChunks) grain = (n + kMaxChunks - 1) / kMaxChunks;
     dynamic_ = true;
     pf_job_ = &fn;
     pf_n_ = n;
     pf_grain_ = grain;
-    pf_next_.store(0, std::memory_order_relaxed);
+    const int64_t n_chunks = (n + grain - 1) / grain;
+    for (int i = 0; i < n_; ++i) {
+        int64_t b, e;
+        split_range(n_chunks, i, n_, 1, &b, &e);
+        slots_[size_t(i)].run.store(pack_run(uint64_t(b), uint64_t(e)), std::memory_order_relaxed);
+    }
     for (int i = 1; i < n_; ++i) slots_[size_t(i)].state.store(kPosted, std::memory_order_release);
     generation_.fetch_add(1, std::memory_order_seq_cst);
     if (sleepers_.load(std::memory_order_seq_cst) > 0) {

@@ -28,28 +28,38 @@ public:
     // Not re-entrant: fn must not call run().
     void run(const std::function<void(int ith, int nth)>& fn);
 
-    // Calls fn(begin, end, ith) for consecutive chunks of `grain` items covering [0, n), handed out
-    // from a shared counter; ith is the calling thread's index (for per-thread scratch). The caller
-    // works too, and a worker that has not picked the job up by the time the caller runs out of
-    // chunks is cancelled rather than waited for: on a loaded machine a descheduled worker costs
-    // nothing instead of a scheduler slice per op. Not re-entrant.
+    // Calls fn(begin, end, ith) for consecutive chunks of `grain` items covering [0, n); ith is the
+    // calling thread's index (for per-thread scratch). The chunks are split into one contiguous run
+    // per thread; a thread takes its own run's chunks front to back, then takes the chunks left in
+    // the other runs from their back ends. So each thread streams one contiguous region (a
+    // generation matmul's rows: the kernels' prefetch ahead lands in the thread's own next chunk,
+    // not in one the other thread reads) while a slow thread's work still moves to a fast one.
+    // The caller works too, and a worker that has not picked the job up by the time the caller
+    // runs out of chunks is cancelled rather than waited for: on a loaded machine a descheduled
+    // worker costs nothing instead of a scheduler slice per op. Not re-entrant.
     void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t begin, int64_t end, int ith)>& fn);
 
 private:
     void worker(int ith);
     void claim_chunks(int ith);
+    void run_chunk(int64_t c, int ith);
 
     // Per-worker job state for parallel_for: the caller posts, the worker claims (or the caller
-    // cancels), the worker returns to idle. One cache line each.
+    // cancels), the worker returns to idle. `run` is thread ith's run of chunks [lo, hi) still
+    // unclaimed, lo in the low 32 bits and hi in the high ones, so the owner's take from the front
+    // and a thief's from the back are one compare-exchange each. Each on its own cache line (the
+    // caller polls a worker's state while that worker takes chunks from its run).
     enum : int { kIdle = 0, kPosted = 1, kRunning = 2 };
-    struct alignas(64) Slot { std::atomic<int> state{kIdle}; };
+    struct alignas(64) Slot {
+        std::atomic<int> state{kIdle};
+        alignas(64) std::atomic<uint64_t> run{0};
+    };
+    int n_;  // before slots_: the constructor sizes slots_ from it
     std::unique_ptr<Slot[]> slots_;
     bool dynamic_ = false;  // the posted job is a parallel_for
     const std::function<void(int64_t, int64_t, int)>* pf_job_ = nullptr;
     int64_t pf_n_ = 0, pf_grain_ = 1;
-    alignas(64) std::atomic<int64_t> pf_next_{0};
 
-    int n_;
     std::vector<std::thread> threads_;
     // Each hot atomic on its own cache line: workers poll generation_ while the caller watches the
     // slots, and neither should invalidate the other's line.

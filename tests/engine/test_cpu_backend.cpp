@@ -4,9 +4,13 @@
 // layout), flash-style attention with GQA, kv_shift/kv_copy and the elementwise ops.
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <string>
+#include <thread>
 #include <vector>
 
 #include "engine/backend/cpu/cpu_backend.h"
@@ -129,7 +133,7 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, MatmulTest,
                       GgmlType::Q6_K),
     [](const auto& i) { return std::string(type_name(i.param)); });
 
-// Imported (file-like) Q4_0 / Q8_0 / Q4_K / Q6_K weights are repacked 8 rows at a time at their first matmul; the
+// Imported (file-like) Q4_0 / Q4_1 / Q8_0 / Q4_K / Q6_K weights are repacked 8 rows at a time at their first matmul; the
 // generation and GEMM paths read the repacked rows (37 rows: 32 repacked + a 5-row tail in the file
 // layout) and agree with the reference backend. A new buffer at the same address with other
 // contents must not reuse the old repacked copy.
@@ -146,7 +150,18 @@ TEST_P(RepackedTest, MatchesReference) {
     Dev cpu{create_cpu_backend(BackendOptions{2}, cpu::IsaLevel::Avx2)};
     for (int version = 0; version < 2; ++version) {
         const std::vector<float> wf = randn(size_t(rows * k), rng, 0.05f);
-        for (int64_t r = 0; r < rows; ++r) ASSERT_TRUE(quantize_row(type, wf.data() + r * k, store.data() + r * rb, k).ok());
+        if (can_quantize(type)) {
+            for (int64_t r = 0; r < rows; ++r) ASSERT_TRUE(quantize_row(type, wf.data() + r * k, store.data() + r * rb, k).ok());
+        } else {
+            // Q4_1 (no reference quantizer): random quants, small F16 scales and offsets per block
+            for (auto& b : store) b = uint8_t(rng());
+            for (size_t b = 0; b < store.size() / traits(type).block_bytes; ++b) {
+                uint8_t* blk = store.data() + b * traits(type).block_bytes;
+                const f16_t d = f32_to_f16(0.001f * float(1 + rng() % 5)), m = f32_to_f16(-0.004f * float(rng() % 5));
+                std::memcpy(blk, &d, 2);
+                std::memcpy(blk + 2, &m, 2);
+            }
+        }
         auto imported = cpu.be->import_host(store.data(), store.size());  // the same address both times
         ASSERT_TRUE(imported.ok());
         const Tensor w = make_tensor(imported->get(), 0, type, rows, k);
@@ -167,7 +182,7 @@ TEST_P(RepackedTest, MatchesReference) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, RepackedTest, ::testing::Values(GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K),
+INSTANTIATE_TEST_SUITE_P(Types, RepackedTest, ::testing::Values(GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K),
                          [](const auto& i) { return std::string(type_name(i.param)); });
 
 // The same input feeding several matmuls is converted to 8 bits once. Every op of the interface,
@@ -419,6 +434,31 @@ TEST(ThreadPool, RunsEveryThreadAndReusesThem) {
     int64_t b, e, total = 0;
     for (int i = 0; i < 3; ++i) { cpu::split_range(100, i, 3, 16, &b, &e); EXPECT_EQ(b % 16, 0); total += e - b; }
     EXPECT_EQ(total, 100);
+}
+
+// parallel_for hands each thread a contiguous run of chunks and lets the others steal what is left
+// of it from the back: every item must still be visited exactly once, in chunks of `grain` items
+// (the last one shorter), also when one thread is slow (its run is stolen) and when there are
+// fewer chunks than threads.
+TEST(ThreadPool, ParallelForVisitsEveryItemOnce) {
+    for (int nth : {2, 3, 4}) {
+        cpu::ThreadPool pool(nth);
+        for (int64_t n : {1, 2, 5, 17, 1000})
+            for (int64_t grain : {1, 3, 64})
+                for (int slow : {-1, 0, 1}) {
+                    SCOPED_TRACE("threads " + std::to_string(nth) + " n " + std::to_string(n) + " grain " +
+                                 std::to_string(grain) + " slow thread " + std::to_string(slow));
+                    std::vector<std::atomic<int>> seen(static_cast<size_t>(n));
+                    std::atomic<int> bad{0};
+                    pool.parallel_for(n, grain, [&](int64_t b, int64_t e, int ith) {
+                        if (ith < 0 || ith >= nth || b % grain != 0 || e <= b || e - b > grain || (e - b < grain && e != n)) ++bad;
+                        if (ith == slow) std::this_thread::sleep_for(std::chrono::microseconds(200));
+                        for (int64_t i = b; i < e; ++i) seen[size_t(i)].fetch_add(1);
+                    });
+                    EXPECT_EQ(bad.load(), 0);
+                    for (int64_t i = 0; i < n; ++i) ASSERT_EQ(seen[size_t(i)].load(), 1) << "item " << i;
+                }
+    }
 }
 
 TEST(CpuBackend, DeviceInfo) {

@@ -175,7 +175,7 @@ INSTANTIATE_TEST_SUITE_P(AllTypes, KernelTest,
                       Case{GgmlType::Q5_K, 768}, Case{GgmlType::Q6_K, 768}, Case{GgmlType::Q4_K, 256}),
     case_name);
 
-// Q4_0, Q8_0, Q4_K and Q6_K repacked 8 rows at a time: the generation kernel and the GEMM path over the
+// Q4_0, Q4_1, Q8_0, Q4_K and Q6_K repacked 8 rows at a time: the generation kernel and the GEMM path over the
 // packed layout give what the file-layout kernels give for the same rows (same activations, same
 // block sums in another order: float-rounding differences only).
 class RepackedX8 : public ::testing::TestWithParam<GgmlType> {};
@@ -221,7 +221,7 @@ TEST_P(RepackedX8, MatchesFileLayoutKernels) {
     for (size_t i = 0; i < y1.size(); ++i) EXPECT_EQ(y1[i], y2[i]) << "element " << i;  // the same panel: bit-identical
 }
 
-INSTANTIATE_TEST_SUITE_P(Types, RepackedX8, ::testing::Values(GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K),
+INSTANTIATE_TEST_SUITE_P(Types, RepackedX8, ::testing::Values(GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K),
                          [](const auto& i) { return std::string(type_name(i.param)); });
 
 // The AVX2 activation quantizers compute exactly what the scalar ones do (same max, same product,

@@ -95,11 +95,13 @@ void quantize_act_q8_K_scalar(const float* x, uint8_t* dst, int64_t k);
 void quantize_act_q8_32_avx2(const float* x, uint8_t* dst, int64_t k);
 void quantize_act_q8_K_avx2(const float* x, uint8_t* dst, int64_t k);
 
-// Generation on repacked weights (repack_x8_avx2.cpp): 8 rows of Q4_0 / Q8_0 interleaved per
+// Generation on repacked weights (repack_x8_avx2.cpp): 8 rows of Q4_0 / Q4_1 / Q8_0 interleaved per
 // block (same byte count); repack_*_x8 packs rows [0, 8) of W into 8 * row bytes at out, and
 // gemv_*_x8 (AVX2) writes those 8 rows' dot products with one Q8_32 activation row to y[0..8).
 void repack_q4_0_x8(int64_t k, const uint8_t* w, size_t ws, uint8_t* out);
 void gemv_q4_0_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y);
+void repack_q4_1_x8(int64_t k, const uint8_t* w, size_t ws, uint8_t* out);
+void gemv_q4_1_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y);
 void repack_q8_0_x8(int64_t k, const uint8_t* w, size_t ws, uint8_t* out);
 void gemv_q8_0_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y);
 

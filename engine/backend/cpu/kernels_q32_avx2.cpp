@@ -218,40 +218,46 @@ template <> struct U32<GgmlType::Q8_0> {
     }
 };
 
+// One block (file layout) -> its 32 bytes of the panel row (P planes) and its a, c.
 template <GgmlType T>
-void gemm_decode_q32(int64_t k, const uint8_t* row, uint8_t* out) {
+inline void gemm_decode_block(const uint8_t* blk, int64_t k, int64_t b, uint8_t* out, float* a, float* c) {
     using U = U32<T>;
-    const int64_t nb = k / 32;
-    float* a = reinterpret_cast<float*>(out + U::P * k);
-    float* c = a + nb;
-    const __m256i m4 = _mm256_set1_epi8(0x0f);
-    for (int64_t b = 0; b < nb; ++b) {
-        const __m256i u = U::decode(row + b * Q32<T>::kBytes, a + b, c + b);
-        if constexpr (U::P == 1) {
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * b), u);
-        } else {
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * b), _mm256_and_si256(_mm256_srli_epi16(u, 4), m4));
-            _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + k + 32 * b), _mm256_and_si256(u, m4));
-        }
+    const __m256i u = U::decode(blk, a + b, c + b);
+    if constexpr (U::P == 1) {
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * b), u);
+    } else {
+        const __m256i m4 = _mm256_set1_epi8(0x0f);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + 32 * b), _mm256_and_si256(_mm256_srli_epi16(u, 4), m4));
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + k + 32 * b), _mm256_and_si256(u, m4));
     }
 }
 
-// Row r of weights repacked 8 rows at a time (repack_x8_avx2.cpp) -> a GEMM panel row: the row's
-// quant bytes of each block gathered back into file order, then the U32 decode of that block.
+template <GgmlType T>
+void gemm_decode_q32(int64_t k, const uint8_t* row, uint8_t* out) {
+    const int64_t nb = k / 32;
+    float* a = reinterpret_cast<float*>(out + U32<T>::P * k);
+    float* c = a + nb;
+    for (int64_t b = 0; b < nb; ++b) gemm_decode_block<T>(row + b * Q32<T>::kBytes, k, b, out, a, c);
+}
+
+// Row r of weights repacked 8 rows at a time (repack_x8_avx2.cpp) -> a GEMM panel row: each block's
+// bytes of row r gathered back into file order (on the stack), then the U32 decode of that block.
 template <GgmlType T>
 void gemm_decode_x8(int64_t k, const uint8_t* w, size_t ws, int r, uint8_t* out) {
-    constexpr int BB = Q32<T>::kBytes, steps = (BB - 2) / 4;
+    // H F16 header fields per block (scale; and offset for the offset types), as repack_x8 lays them
+    constexpr int BB = Q32<T>::kBytes, H = Q32<T>::kOffset ? 2 : 1, steps = (BB - 2 * H) / 4;
     const uint8_t* grp = w + size_t(r / 8) * 8 * ws;
     const int rr = r % 8;
     const int64_t nb = k / 32;
-    thread_local std::vector<uint8_t> row;
-    row.resize(size_t(nb) * BB);
+    float* a = reinterpret_cast<float*>(out + U32<T>::P * k);
+    float* c = a + nb;
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* p = grp + b * 8 * BB;
-        std::memcpy(row.data() + b * BB, p + 2 * rr, 2);
-        for (int i = 0; i < steps; ++i) std::memcpy(row.data() + b * BB + 2 + 4 * i, p + 16 + 32 * i + 4 * rr, 4);
+        uint8_t blk[BB];
+        for (int j = 0; j < H; ++j) std::memcpy(blk + 2 * j, p + 16 * j + 2 * rr, 2);
+        for (int i = 0; i < steps; ++i) std::memcpy(blk + 2 * H + 4 * i, p + 16 * H + 32 * i + 4 * rr, 4);
+        gemm_decode_block<T>(blk, k, b, out, a, c);
     }
-    gemm_decode_q32<T>(k, row.data(), out);
 }
 
 template <GgmlType T>
@@ -270,6 +276,11 @@ constexpr MatKernel q32_entry(const char* name) {
     if constexpr (T == GgmlType::Q4_0) {
         m.gemv_x8 = gemv_q4_0_x8;
         m.repack_x8 = repack_q4_0_x8;
+        m.gemm_rows_x8 = gemm_q8_rows_from<32, U::G, U::P, gemm_decode_x8<T>>;
+    }
+    if constexpr (T == GgmlType::Q4_1) {
+        m.gemv_x8 = gemv_q4_1_x8;
+        m.repack_x8 = repack_q4_1_x8;
         m.gemm_rows_x8 = gemm_q8_rows_from<32, U::G, U::P, gemm_decode_x8<T>>;
     }
     if constexpr (T == GgmlType::Q8_0) {

@@ -1,4 +1,4 @@
-// Q4_0 and Q8_0 weights repacked 8 rows at a time for generation (matrix x one token), and the
+// Q4_0, Q4_1 and Q8_0 weights repacked 8 rows at a time for generation (matrix x one token), and the
 // kernels over that layout (kernels.h: repack_*_x8, gemv_*_x8).
 //
 // Q4_0: a group of 8 rows, per 32-element block b (144 bytes, the same as 8 Q4_0 blocks):
@@ -11,6 +11,9 @@
 // sequential (one matrix region, no row interleaving), which the prefetcher handles best.
 // Q8_0 likewise (272 bytes = 8 blocks): 16 bytes of scales, then 8 steps of 32 bytes holding 4
 // quant bytes of each row (row r's bytes 4i..4i+3 at 4r in step i).
+// Q4_1 (160 bytes = 8 blocks): 16 bytes of the 8 rows' F16 scales d, 16 bytes of their F16 offsets
+// m, then Q4_0's 4 steps of quant bytes. SmolLM2's published Q4_1 file is read at the memory
+// bandwidth this way; the file-layout tile reads 4 interleaved row streams and stalls on them.
 #include <immintrin.h>
 #include <cstdint>
 #include <cstring>
@@ -21,25 +24,27 @@ namespace hearth::cpu {
 
 namespace {
 
-// Blocks of BB bytes: an F16 scale, then BB - 2 quant bytes, moved in 4-byte steps.
-template <int BB>
+// Blocks of BB bytes: H F16 header fields (the scale, and the offset for Q4_1), then BB - 2 H
+// quant bytes, moved in 4-byte steps. Header field j of the 8 rows goes to bytes 16 j..16 j + 15.
+template <int BB, int H>
 void repack_x8(int64_t k, const uint8_t* w, size_t ws, uint8_t* out) {
-    constexpr int steps = (BB - 2) / 4;
+    constexpr int steps = (BB - 2 * H) / 4;
     const int64_t nb = k / 32;
     for (int64_t b = 0; b < nb; ++b) {
         uint8_t* o = out + b * 8 * BB;
         for (int r = 0; r < 8; ++r) {
             const uint8_t* blk = w + size_t(r) * ws + b * BB;
-            std::memcpy(o + 2 * r, blk, 2);
-            for (int i = 0; i < steps; ++i) std::memcpy(o + 16 + 32 * i + 4 * r, blk + 2 + 4 * i, 4);
+            for (int j = 0; j < H; ++j) std::memcpy(o + 16 * j + 2 * r, blk + 2 * j, 2);
+            for (int i = 0; i < steps; ++i) std::memcpy(o + 16 * H + 32 * i + 4 * r, blk + 2 * H + 4 * i, 4);
         }
     }
 }
 
 }  // namespace
 
-void repack_q4_0_x8(int64_t k, const uint8_t* w, size_t ws, uint8_t* out) { repack_x8<18>(k, w, ws, out); }
-void repack_q8_0_x8(int64_t k, const uint8_t* w, size_t ws, uint8_t* out) { repack_x8<34>(k, w, ws, out); }
+void repack_q4_0_x8(int64_t k, const uint8_t* w, size_t ws, uint8_t* out) { repack_x8<18, 1>(k, w, ws, out); }
+void repack_q4_1_x8(int64_t k, const uint8_t* w, size_t ws, uint8_t* out) { repack_x8<20, 2>(k, w, ws, out); }
+void repack_q8_0_x8(int64_t k, const uint8_t* w, size_t ws, uint8_t* out) { repack_x8<34, 1>(k, w, ws, out); }
 
 }  // namespace hearth::cpu
 
@@ -78,6 +83,38 @@ void gemv_q4_0_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y) {
         corr = _mm256_fmadd_ps(d, _mm256_broadcast_ss(xs + b), corr);  // the -8 offset: d * 8 * s
     }
     _mm256_storeu_ps(y, _mm256_fnmadd_ps(corr, _mm256_set1_ps(8.0f), acc));
+}
+
+// Q4_1: value = d q + m with q in 0..15, so a block contributes d dx sum(q qx) + m s (s = dx
+// sum(qx), the activation block sum): Q4_0's loop with the offset term m s in place of -8 d s.
+void gemv_q4_1_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y) {
+    const int64_t nb = k / 32;
+    const int8_t* xq = act_qs(xa);
+    const float* xd = act_d(xa, k);
+    const float* xs = act_s(xa, k);
+    const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
+    __m256 acc = _mm256_setzero_ps(), macc = _mm256_setzero_ps();
+    for (int64_t b = 0; b < nb; ++b) {
+        const uint8_t* p = grp + b * 160;
+        prefetch_stream<160>(p);
+        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+        const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)));
+        const int8_t* x = xq + 32 * b;
+        __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+        for (int i = 0; i < 4; ++i) {
+            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 + 32 * i));
+            uint32_t xlo, xhi;
+            std::memcpy(&xlo, x + 4 * i, 4);
+            std::memcpy(&xhi, x + 16 + 4 * i, 4);
+            // two chains of 4: each int16 lane sums at most 8 products 15*127 (no saturation)
+            s0 = _mm256_add_epi16(s0, _mm256_maddubs_epi16(_mm256_and_si256(v, m4), _mm256_set1_epi32(int(xlo))));
+            s1 = _mm256_add_epi16(s1, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4), _mm256_set1_epi32(int(xhi))));
+        }
+        const __m256i p32 = _mm256_madd_epi16(_mm256_add_epi16(s0, s1), ones);
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p32), _mm256_mul_ps(d, _mm256_broadcast_ss(xd + b)), acc);
+        macc = _mm256_fmadd_ps(m, _mm256_broadcast_ss(xs + b), macc);
+    }
+    _mm256_storeu_ps(y, _mm256_add_ps(acc, macc));
 }
 
 // Signed weights: vpmaddubsw on |w| and the activations with w's sign (|w| <= 128, |x| <= 127: the
