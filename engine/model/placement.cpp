@@ -148,6 +148,9 @@ Result<Placement> place_model(const gguf::File& f, const PlacementOptions& opt) 
         if (!host.ok()) return host.status();
         p.host = std::move(*host);
         if (opt.gpu_layers >= 0) why += ", " + std::to_string(p.n_layer - p.n_gpu_layers) + " on the CPU";
+        // Every layer the device can run fits: say that, not "all N layers fit".
+        if (opt.gpu_layers < 0 && n_can < p.n_layer && p.n_gpu_layers == n_can)
+            why = "auto: the " + std::to_string(n_can) + " layers the device can run fit";
         if (n_can < p.n_layer) why += "; " + std::to_string(p.n_layer - n_can) + " on the CPU because " + lacking;
     } else {
         p.on_main.clear();
