@@ -220,6 +220,23 @@ TEST(HParams, RopeScalingMetadata) {
     EXPECT_EQ(h->rope.n_ctx_orig, 2048);
     h = with([](gguf::Writer& w) { w.set_string("llama.rope.scaling.type", "longrope"); });
     EXPECT_FALSE(h.ok());
+    // rope.scaling.attn_factor (llama.cpp's converter writes it for Phi-3 LongRoPE) multiplies the
+    // magnitude, on top of YaRN's yarn_attn_factor; it must be a positive number.
+    h = with([](gguf::Writer& w) { w.set_f32("llama.rope.scaling.attn_factor", 1.1547f); });
+    ASSERT_TRUE(h.ok()) << h.message();
+    EXPECT_EQ(h->rope.attn_factor, 1.1547f);
+    EXPECT_EQ(h->rope.ext_factor, 0.0f);
+    h = with([](gguf::Writer& w) {
+        w.set_string("llama.rope.scaling.type", "yarn");
+        w.set_f32("llama.rope.scaling.factor", 4.0f);
+        w.set_f32("llama.rope.scaling.yarn_attn_factor", 0.5f);
+        w.set_f32("llama.rope.scaling.attn_factor", 2.0f);
+    });
+    ASSERT_TRUE(h.ok()) << h.message();
+    EXPECT_EQ(h->rope.attn_factor, 1.0f);
+    h = with([](gguf::Writer& w) { w.set_f32("llama.rope.scaling.attn_factor", 0.0f); });
+    EXPECT_FALSE(h.ok());
+    EXPECT_NE(h.message().find("rope.scaling.attn_factor must be a positive number"), std::string::npos) << h.message();
     h = with([](gguf::Writer& w) { w.set_u32("llama.attention.head_count_kv", 3); });
     EXPECT_FALSE(h.ok());
     EXPECT_NE(h.message().find("head_count_kv"), std::string::npos);
