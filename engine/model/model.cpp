@@ -1,6 +1,7 @@
 #include "engine/model/model.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "engine/model/arch/arch.h"
 
@@ -154,6 +155,16 @@ Result<std::unique_ptr<Model>> Model::load(const gguf::File& file, Backend& back
                           (has_long ? "rope_factors_short" : "rope_factors_long") + " (LongRoPE needs both)");
     if (has_long && file.tensor("rope_freqs.weight"))
         return make_error(file.path() + ": the model has both rope_freqs and LongRoPE's rope_factors_long/short");
+    // The factors divide RoPE frequencies: zero, negative or NaN ones would give meaningless angles.
+    for (const char* name : {"rope_freqs.weight", "rope_factors_long.weight", "rope_factors_short.weight"}) {
+        const gguf::TensorInfo* ti = file.tensor(name);
+        if (!ti || ti->type != GgmlType::F32) continue;  // a wrong type is reported when it is imported
+        const float* v = reinterpret_cast<const float*>(ti->data);
+        for (int64_t i = 0; i < ti->n_elements(); ++i)
+            if (!(v[i] > 0.0f) || !std::isfinite(v[i]))
+                return make_error(file.path() + ": tensor '" + name + "' holds " + std::to_string(v[i]) + " at " + std::to_string(i) +
+                                  "; RoPE factors must be positive numbers");
+    }
 
     m->layers_.resize(size_t(h.n_layer));
     for (int l = 0; l < h.n_layer; ++l) m->layers_[size_t(l)].backend = &layer_backend(l);

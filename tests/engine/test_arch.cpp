@@ -13,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 
 #include "engine/backend/cpu/cpu_backend.h"
@@ -250,8 +251,9 @@ TEST(ArchFixtureLongRope, MatchesTransformersWithShortAndLongFactors) {
     }
 }
 
-// A LongRoPE file with only one of the two factor tensors, or with rope_freqs as well, is a clear error.
-TEST(ArchFixtureLongRope, IncompleteFactorsAreAClearError) {
+// A LongRoPE file with only one of the two factor tensors, with rope_freqs as well, or with a factor
+// that is not positive, is a clear error.
+TEST(ArchFixtureLongRope, BrokenFactorsAreAClearError) {
     const std::string src = archs_dir() + "/phi3-longrope/tiny-phi3-longrope-f32.gguf";
     auto f = gguf::File::open(src);
     ASSERT_TRUE(f.ok()) << f.message();
@@ -260,13 +262,23 @@ TEST(ArchFixtureLongRope, IncompleteFactorsAreAClearError) {
         {"rope_factors_short.weight", false, "has rope_factors_long but not rope_factors_short (LongRoPE needs both)"},
         {"rope_factors_long.weight", false, "has rope_factors_short but not rope_factors_long (LongRoPE needs both)"},
         {"", true, "has both rope_freqs and LongRoPE's rope_factors_long/short"},
+        {"zero", false, "tensor 'rope_factors_long.weight' holds 0.000000 at 3; RoPE factors must be positive numbers"},
     };
     for (const Case& c : cases) {
         SCOPED_TRACE(c.message);
         gguf::Writer w;
         w.copy_metadata_from(**f);
-        for (const auto& t : (*f)->tensors())
-            if (t.name != c.drop) ASSERT_TRUE(w.add_tensor(t.name, t.type, t.dims, t.data, t.n_bytes, true).ok());
+        std::vector<float> zeroed(8);
+        for (const auto& t : (*f)->tensors()) {
+            if (t.name == c.drop) continue;
+            const void* data = t.data;
+            if (std::string(c.drop) == "zero" && t.name == "rope_factors_long.weight") {  // one factor 0
+                std::memcpy(zeroed.data(), t.data, 32);
+                zeroed[3] = 0.0f;
+                data = zeroed.data();
+            }
+            ASSERT_TRUE(w.add_tensor(t.name, t.type, t.dims, data, t.n_bytes, true).ok());
+        }
         const std::vector<float> ones(8, 1.0f);
         if (c.add_freqs) ASSERT_TRUE(w.add_tensor("rope_freqs.weight", GgmlType::F32, {8}, ones.data(), 32).ok());
         const std::string path = (std::filesystem::temp_directory_path() / "hearth-arch-longrope-broken.gguf").string();
