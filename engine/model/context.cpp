@@ -46,7 +46,7 @@ Status ModelContext::add_stage(Backend& be, int first_layer, int n_layers, GgmlT
     s.be = &be;
     s.first_layer = first_layer;
     s.n_layers = n_layers;
-    for (int l = first_layer; l < first_layer + n_layers; ++l) s.rope.push_back(model_->rope_params(be, l));
+    for (int l = first_layer; l < first_layer + n_layers; ++l) s.rope.push_back(model_->rope_params(be, l, n_ctx_));
     KvCacheDesc d;
     d.n_layer = n_layers;
     d.n_kv_head = h.n_kv_head;

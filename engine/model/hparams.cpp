@@ -118,6 +118,13 @@ Result<ModelHParams> read_hparams(const gguf::File& f) {
         r.beta_fast = float(*bf);
         r.beta_slow = float(*bs);
     }
+    // rope.scaling.attn_factor (Phi-3 LongRoPE: sqrt(1 + ln(s) / ln(original context)), s the context
+    // extension) scales the rotation's magnitude on top of YaRN's, as llama.cpp multiplies them.
+    auto rope_att = f.get_float(a + "rope.scaling.attn_factor", 1.0);
+    if (!rope_att.ok()) return rope_att.status();
+    if (!(*rope_att > 0) || !std::isfinite(*rope_att))
+        return make_error(a + "rope.scaling.attn_factor must be a positive number");
+    r.attn_factor *= float(*rope_att);
     if (def->read_hparams) HEARTH_RETURN_IF_ERROR(def->read_hparams(f, h));
     return h;
 }

@@ -66,6 +66,8 @@ std::vector<TensorSpec> model_manifest(const ArchDef& arch, const ModelHParams& 
     m.add(Role::Output, -1, "output", {h.n_embd, h.n_vocab}, /*optional: tied to token_embd*/ true);
     for (int l = 0; l < h.n_layer; ++l) arch.layer_tensors(m, l);
     m.add(Role::RopeFreqs, -1, "rope_freqs", {h.rope.n_dims / 2}, true);
+    m.add(Role::RopeFactorsLong, -1, "rope_factors_long", {h.rope.n_dims / 2}, true);
+    m.add(Role::RopeFactorsShort, -1, "rope_factors_short", {h.rope.n_dims / 2}, true);
     return m.tensors();
 }
 

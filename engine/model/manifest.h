@@ -12,7 +12,7 @@
 namespace hearth {
 
 enum class Role : uint8_t {
-    TokEmbd, OutputNorm, Output, RopeFreqs,
+    TokEmbd, OutputNorm, Output, RopeFreqs, RopeFactorsLong, RopeFactorsShort,
     AttnNorm, Q, K, V, QKV, QBias, KBias, VBias, QNorm, KNorm, AttnOut, AttnPostNorm,
     FfnNorm, Gate, Up, GateUp, Down, FfnPostNorm,
 };
@@ -50,7 +50,8 @@ private:
 
 struct ArchDef;
 // The whole model's tensors: token_embd, output_norm, output (optional: tied), the layers, then
-// rope_freqs (optional).
+// rope_freqs (optional), then LongRoPE's rope_factors_long / rope_factors_short (optional, both or
+// neither: Phi-3 128k and Phi-3.5; the context picks one by its length).
 std::vector<TensorSpec> model_manifest(const ArchDef& arch, const ModelHParams& h);
 
 }  // namespace hearth

@@ -1,6 +1,7 @@
 #include "engine/model/model.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "engine/model/arch/arch.h"
 
@@ -51,9 +52,10 @@ Result<Tensor> Model::import(Backend& be, const std::string& name, std::vector<i
     return make_tensor(buf->get(), 0, ti->type, rows, cols);
 }
 
-RopeParams Model::rope_params(const Backend& be, int l) const {
+RopeParams Model::rope_params(const Backend& be, int l, int n_ctx) const {
     RopeParams p = hp_.rope_of(l);
-    for (const auto& [owner, t] : rope_freqs_)
+    const auto& factors = !rope_freqs_.empty() ? rope_freqs_ : n_ctx > p.n_ctx_orig ? rope_long_ : rope_short_;
+    for (const auto& [owner, t] : factors)
         if (owner == &be) p.freq_factors = &t;
     return p;
 }
@@ -144,7 +146,25 @@ Result<std::unique_ptr<Model>> Model::load(const gguf::File& file, Backend& back
     // What will be read, for progress: every tensor once, plus the extra copies.
     for (const auto& t : file.tensors()) m->total_bytes_ += t.n_bytes;
     if (tied && &in_be != &out_be) m->total_bytes_ += emb->n_bytes;
-    if (auto* rf = file.tensor("rope_freqs.weight")) m->total_bytes_ += rf->n_bytes * (layer_bes.size() - 1);
+    for (const char* name : {"rope_freqs.weight", "rope_factors_long.weight", "rope_factors_short.weight"})
+        if (auto* rf = file.tensor(name)) m->total_bytes_ += rf->n_bytes * (layer_bes.size() - 1);
+    // LongRoPE needs both factor sets, and they replace rope_freqs: anything else is a broken file.
+    const bool has_long = file.tensor("rope_factors_long.weight"), has_short = file.tensor("rope_factors_short.weight");
+    if (has_long != has_short)
+        return make_error(file.path() + ": the model has " + (has_long ? "rope_factors_long" : "rope_factors_short") + " but not " +
+                          (has_long ? "rope_factors_short" : "rope_factors_long") + " (LongRoPE needs both)");
+    if (has_long && file.tensor("rope_freqs.weight"))
+        return make_error(file.path() + ": the model has both rope_freqs and LongRoPE's rope_factors_long/short");
+    // The factors divide RoPE frequencies: zero, negative or NaN ones would give meaningless angles.
+    for (const char* name : {"rope_freqs.weight", "rope_factors_long.weight", "rope_factors_short.weight"}) {
+        const gguf::TensorInfo* ti = file.tensor(name);
+        if (!ti || ti->type != GgmlType::F32) continue;  // a wrong type is reported when it is imported
+        const float* v = reinterpret_cast<const float*>(ti->data);
+        for (int64_t i = 0; i < ti->n_elements(); ++i)
+            if (!(v[i] > 0.0f) || !std::isfinite(v[i]))
+                return make_error(file.path() + ": tensor '" + name + "' holds " + std::to_string(v[i]) + " at " + std::to_string(i) +
+                                  "; RoPE factors must be positive numbers");
+    }
 
     m->layers_.resize(size_t(h.n_layer));
     for (int l = 0; l < h.n_layer; ++l) m->layers_[size_t(l)].backend = &layer_backend(l);
@@ -152,11 +172,12 @@ Result<std::unique_ptr<Model>> Model::load(const gguf::File& file, Backend& back
     for (const TensorSpec& spec : manifest) {
         if (spec.optional && !file.tensor(spec.name)) continue;
         const bool matrix = role_is_matrix(spec.role);
-        if (spec.role == Role::RopeFreqs) {
+        if (spec.role == Role::RopeFreqs || spec.role == Role::RopeFactorsLong || spec.role == Role::RopeFactorsShort) {
+            auto& copies = spec.role == Role::RopeFreqs ? m->rope_freqs_ : spec.role == Role::RopeFactorsLong ? m->rope_long_ : m->rope_short_;
             for (size_t i = 0; i < layer_bes.size(); ++i) {
                 auto t = m->import(*layer_bes[i], spec.name, spec.shape, matrix, i == 0);
                 if (!t.ok()) return fail(t.status());
-                m->rope_freqs_.push_back({layer_bes[i], *t});
+                copies.push_back({layer_bes[i], *t});
             }
             continue;
         }

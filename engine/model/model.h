@@ -69,10 +69,14 @@ public:
     bool tied_output() const { return tied_; }
     const std::vector<LayerWeights>& layers() const { return layers_; }
 
-    // RoPE parameters of layer `l` for ops on `be`, with freq_factors pointing at rope_freqs.weight
-    // on that backend when the model has it.
-    RopeParams rope_params(const Backend& be, int l = -1) const;
+    // RoPE parameters of layer `l` for ops on `be` in a context of `n_ctx` tokens, with freq_factors
+    // pointing at that backend's copy of rope_freqs.weight when the model has it, or of LongRoPE's
+    // rope_factors_long when n_ctx exceeds the original context (rope.scaling.original_context_length)
+    // and rope_factors_short otherwise (llama.cpp's choice: by the context size, not the prompt's;
+    // n_ctx 0, unknown, takes the short ones).
+    RopeParams rope_params(const Backend& be, int l = -1, int n_ctx = 0) const;
     RopeParams rope_params() const { return rope_params(*backend_); }
+    bool has_long_rope() const { return !rope_long_.empty(); }
     uint64_t n_params() const { return n_params_; }
     uint64_t weight_bytes() const { return weight_bytes_; }
 
@@ -90,6 +94,7 @@ private:
     ModelHParams hp_;
     Tensor tok_embd_, output_norm_, output_;
     std::vector<std::pair<const Backend*, Tensor>> rope_freqs_;  // one copy per backend that runs layers
+    std::vector<std::pair<const Backend*, Tensor>> rope_long_, rope_short_;  // LongRoPE factors, likewise
     bool tied_ = false;
     std::vector<LayerWeights> layers_;
     std::vector<BufferPtr> buffers_;

@@ -1,5 +1,6 @@
 // The per-architecture builders (engine/model/arch/) against transformers:
-// - tiny random qwen3, phi3 and llama (from a Mistral checkpoint) files in tests/engine/data/archs/,
+// - tiny random qwen3, phi3 (also with LongRoPE) and llama (from a Mistral checkpoint) files in
+//   tests/engine/data/archs/,
 //   converted from transformers checkpoints, with transformers' float32 logits and greedy text
 //   (tools/fixtures/make_arch_fixtures.py);
 // - the real gemma-3-270m Q4_K_M and SmolLM2-135M-Instruct Q4_1 files (outside the repository:
@@ -12,6 +13,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <random>
 
@@ -192,6 +194,105 @@ TEST_P(ArchFixture, MatchesTransformers) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Tiny, ArchFixture, ::testing::Values("qwen3", "phi3", "llama"));
+
+// Phi-3 LongRoPE (the 128k models, Phi-3.5): the tiny phi3 with rope_factors_long/short and
+// rope.scaling.attn_factor (original context 64 extended to 256), against transformers. transformers
+// picks the factors by the sequence length (long when the last position + 1 exceeds 64), llama.cpp
+// and Hearth by the context size (long when n_ctx > 64): each case gives the n_ctx that makes Hearth
+// use the factors transformers used — 64 for the 24-token prompt (+16 greedy tokens, within 64:
+// short factors) and 128 for the 96-token one (long factors). Tolerance as the other fixtures
+// (2e-3): the wrong factors move these logits by 5.5 and 10.2, a missing attn_factor by 2.7-3.3
+// (expected.json checks). Greedy must match where transformers' margin is above 1e-2 (all steps).
+TEST(ArchFixtureLongRope, MatchesTransformersWithShortAndLongFactors) {
+    const std::string dir = archs_dir() + "/phi3-longrope";
+    const Value e = read_json(dir + "/expected.json");
+    ASSERT_TRUE(e.is_object());
+    const int V = int(e["n_vocab"].as_int()), rows = 8;
+    for (const Value& c : e["cases"].as_array()) {
+        SCOPED_TRACE(c["name"].as_string());
+        const std::vector<int32_t> prompt = ids_of(c["prompt_ids"]);
+        const std::vector<float> want = test::read_f32(dir + "/" + c["logits_file"].as_string());
+        ASSERT_EQ(want.size(), size_t(rows) * size_t(V));
+        for (bool reference : {true, false}) {
+            SCOPED_TRACE(reference ? "reference backend" : "cpu backend");
+            Loaded l = load(dir + "/" + e["gguf_file"].as_string(), reference, int(c["n_ctx"].as_int()));
+            ASSERT_TRUE(l.ctx);
+            EXPECT_TRUE(l.model->has_long_rope());
+            EXPECT_NEAR(l.model->hparams().rope.attn_factor, e["attention_factor"].as_double(), 1e-6);
+            std::vector<float> got;
+            ASSERT_TRUE(l.ctx->eval(prompt.data(), int(prompt.size()), 0, rows, &got).ok());
+            double max_err = 0;
+            for (size_t i = 0; i < got.size(); ++i) max_err = std::max(max_err, double(std::fabs(got[i] - want[i])));
+            EXPECT_LT(max_err, 2e-3);
+            std::vector<float> last(got.end() - V, got.end());
+            const std::vector<int32_t> g = greedy(*l.ctx, last, int(prompt.size()), 16);
+            const auto wanted = ids_of(c["greedy_16"]);
+            const auto& margins = c["greedy_margins"].as_array();
+            for (size_t i = 0; i < wanted.size() && margins[i].as_double() > 1e-2; ++i) {
+                EXPECT_EQ(g[i], wanted[i]) << "greedy step " << i;
+                if (g[i] != wanted[i]) break;
+            }
+            std::printf("phi3-longrope %-5s (%s, n_ctx %d, %s factors): max |d| %.2e over %d logits\n",
+                        c["name"].as_string().c_str(), reference ? "reference" : "cpu", int(c["n_ctx"].as_int()),
+                        c["factors"].as_string().c_str(), max_err, int(got.size()));
+        }
+        // The choice is the context's: the short prompt in a context past the original one rotates
+        // with the long factors (as llama.cpp does), away from transformers' short-factor logits.
+        if (c["factors"].as_string() == "short") {
+            Loaded l = load(dir + "/" + e["gguf_file"].as_string(), true, 2 * int(c["n_ctx"].as_int()));
+            ASSERT_TRUE(l.ctx);
+            std::vector<float> got;
+            ASSERT_TRUE(l.ctx->eval(prompt.data(), int(prompt.size()), 0, rows, &got).ok());
+            double max_err = 0;
+            for (size_t i = 0; i < got.size(); ++i) max_err = std::max(max_err, double(std::fabs(got[i] - want[i])));
+            EXPECT_GT(max_err, 1.0) << "n_ctx " << 2 * c["n_ctx"].as_int() << " should select the long factors";
+            std::printf("phi3-longrope short prompt with n_ctx %d (long factors): max |d| %.2f from the short-factor logits\n",
+                        int(2 * c["n_ctx"].as_int()), max_err);
+        }
+    }
+}
+
+// A LongRoPE file with only one of the two factor tensors, with rope_freqs as well, or with a factor
+// that is not positive, is a clear error.
+TEST(ArchFixtureLongRope, BrokenFactorsAreAClearError) {
+    const std::string src = archs_dir() + "/phi3-longrope/tiny-phi3-longrope-f32.gguf";
+    auto f = gguf::File::open(src);
+    ASSERT_TRUE(f.ok()) << f.message();
+    struct Case { const char* drop; bool add_freqs; const char* message; };
+    const Case cases[] = {
+        {"rope_factors_short.weight", false, "has rope_factors_long but not rope_factors_short (LongRoPE needs both)"},
+        {"rope_factors_long.weight", false, "has rope_factors_short but not rope_factors_long (LongRoPE needs both)"},
+        {"", true, "has both rope_freqs and LongRoPE's rope_factors_long/short"},
+        {"zero", false, "tensor 'rope_factors_long.weight' holds 0.000000 at 3; RoPE factors must be positive numbers"},
+    };
+    for (const Case& c : cases) {
+        SCOPED_TRACE(c.message);
+        gguf::Writer w;
+        w.copy_metadata_from(**f);
+        std::vector<float> zeroed(8);
+        for (const auto& t : (*f)->tensors()) {
+            if (t.name == c.drop) continue;
+            const void* data = t.data;
+            if (std::string(c.drop) == "zero" && t.name == "rope_factors_long.weight") {  // one factor 0
+                std::memcpy(zeroed.data(), t.data, 32);
+                zeroed[3] = 0.0f;
+                data = zeroed.data();
+            }
+            ASSERT_TRUE(w.add_tensor(t.name, t.type, t.dims, data, t.n_bytes, true).ok());
+        }
+        const std::vector<float> ones(8, 1.0f);
+        if (c.add_freqs) ASSERT_TRUE(w.add_tensor("rope_freqs.weight", GgmlType::F32, {8}, ones.data(), 32).ok());
+        const std::string path = (std::filesystem::temp_directory_path() / "hearth-arch-longrope-broken.gguf").string();
+        ASSERT_TRUE(w.write(path).ok());
+        auto g = gguf::File::open(path);
+        ASSERT_TRUE(g.ok()) << g.message();
+        auto be = create_reference_backend();
+        auto m = Model::load(**g, *be);
+        ASSERT_FALSE(m.ok());
+        EXPECT_NE(m.message().find(c.message), std::string::npos) << m.message();
+        std::filesystem::remove(path);
+    }
+}
 
 // gemma-3-270m Q4_K_M against transformers on the same dequantized weights (tools/fixtures/
 // gemma3_reference.py: top-64 logits of the last rows, greedy continuations), on a chat prompt, a

@@ -343,6 +343,7 @@ TEST(CpuBackend, RopeMatchesReference) {
     for (RopeMode mode : {RopeMode::Normal, RopeMode::NeoX}) {
         RopeParams p;
         p.mode = mode; p.head_dim = hd; p.n_dims = hd; p.freq_base = mode == RopeMode::NeoX ? 1e6f : 1e4f;
+        if (mode == RopeMode::NeoX) p.attn_factor = 1.1547f;  // LongRoPE's magnitude without YaRN
         Dev r{create_reference_backend()}, c{create_cpu_backend(BackendOptions{2})};
         auto run = [&](Dev& d) {
             Tensor tx = d.make(GgmlType::F32, n, n_head * hd, x.data());
@@ -409,6 +410,7 @@ TEST(CpuBackend, KvCacheAndAttentionMatchReference) {
 
             RopeParams p;
             p.head_dim = hd; p.n_dims = hd;
+            p.attn_factor = 1.1547f;  // LongRoPE's: the re-rotation must stay a pure rotation
             r.be->kv_shift(**rkv, 4, 10, n_fill, p);
             c.be->kv_shift(**ckv, 4, 10, n_fill, p);
             EXPECT_EQ(0, std::memcmp(rc.k(), cc.k(), bytes));

@@ -16,6 +16,7 @@
 #include "engine/model/model.h"
 #include "engine/sampling/sampler.h"
 #include "tests/engine/testdata.h"
+#include "tests/engine/longrope_fixture.h"
 
 using namespace hearth;
 
@@ -246,4 +247,18 @@ TEST(CudaModel, DeviceSamplingMatchesHostSampling) {
         ASSERT_TRUE(ctx->eval(&tok, 1, pos++, 1, &logits).ok());
     }
     EXPECT_GT(compared, 10);
+}
+
+// Phi-3 LongRoPE (the rope_factors_long/short tensors and attn_factor through the rope kernel) on the
+// tiny fixture against transformers: F32 weights (SGEMM for the prompt, F32 matvec for the output
+// rows) and an F32 KV cache, so the README's 2e-3 applies (the wrong factors move these logits by
+// 5.5-10, a missing attn_factor by 2.7).
+TEST(CudaModel, LongRopeFixtureMatchesTransformers) {
+    REQUIRE_CUDA_BACKEND(cb);
+    const auto cases = test::run_longrope_fixture(**cb);
+    EXPECT_EQ(cases.size(), 2u);
+    for (const auto& c : cases) {
+        std::printf("[ cuda longrope ] %-5s n_ctx %3d: max |d| %.3g vs transformers\n", c.name.c_str(), c.n_ctx, c.max_abs);
+        EXPECT_LE(c.max_abs, 2e-3) << c.name;
+    }
 }

@@ -194,6 +194,7 @@ TEST(CudaOps, RopeModesFreqFactorsYarn) {
         p.head_dim = hd;
         p.n_dims = variant == 4 ? 32 : hd;  // partial rotation
         p.freq_base = variant == 1 ? 1e6f : 1e4f;
+        if (variant == 2) p.attn_factor = 1.1547f;  // LongRoPE: factors and a magnitude without YaRN
         if (variant == 3) { p.ext_factor = 1.0f; p.freq_scale = 0.25f; p.n_ctx_orig = 4096; p.attn_factor = 1.0f; }
         const auto x = randn(size_t(n * n_head * hd), 40 + variant);
         auto [xc, xr] = P.put(GgmlType::F32, n, n_head * hd, x.data());
@@ -292,6 +293,7 @@ TEST(CudaOps, KvShiftAndCopy) {
         rp.mode = mode;
         rp.head_dim = rp.n_dims = 64;
         rp.freq_base = 1e4f;
+        rp.attn_factor = 1.1547f;  // LongRoPE's: the re-rotation must stay a pure rotation (backend.h)
         P.cuda->kv_shift(**kc, 4, 30, 100, rp);
         P.ref->kv_shift(**kr, 4, 30, 100, rp);
         // Attention from position 69 over the 70 cells left sees the shifted keys and values.

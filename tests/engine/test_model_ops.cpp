@@ -130,6 +130,31 @@ TEST(RopeOp, YarnRampAndMagnitude) {
     EXPECT_NEAR(rope_math::magnitude(p), 1.0 + 0.1 * std::log(4.0), 1e-9);
     p.ext_factor = 0;
     EXPECT_NEAR(rope_math::magnitude(p), 1.0, 1e-12);
+    // LongRoPE's attn_factor applies without YaRN too (ggml's rope_yarn: mscale = attn_factor)
+    p.attn_factor = 1.1547f;
+    EXPECT_NEAR(rope_math::magnitude(p), 1.1547f, 1e-12);
+}
+
+// The reference rope with attn_factor a is a times the rotation without it (ext_factor 0, factors).
+TEST(RopeOp, AttnFactorScalesWithoutYarn) {
+    Scratch s;
+    Rng r(2);
+    std::vector<float> x(64);
+    for (auto& v : x) v = float(r.normal());
+    RopeParams base;
+    base.mode = RopeMode::NeoX;
+    base.head_dim = base.n_dims = 16;
+    base.freq_base = 10000;
+    Tensor ff = s.f32(1, 8, {1.0f, 1.25f, 1.6f, 2.2f, 3.5f, 6.0f, 12.0f, 24.0f});
+    base.freq_factors = &ff;
+    RopeParams scaled = base;
+    scaled.attn_factor = 1.1547f;
+    Tensor a = s.f32(4, 16, x), b = s.f32(4, 16, x);
+    Tensor pos = s.i32({0, 5, 63, 200});
+    s.be->rope(a, pos, base);
+    s.be->rope(b, pos, scaled);
+    auto va = s.read(a), vb = s.read(b);
+    for (size_t i = 0; i < va.size(); ++i) EXPECT_NEAR(vb[i], 1.1547f * va[i], 1e-5);
 }
 
 TEST(KvCacheOp, CopyAndLayout) {
@@ -195,6 +220,23 @@ TEST(HParams, RopeScalingMetadata) {
     EXPECT_EQ(h->rope.n_ctx_orig, 2048);
     h = with([](gguf::Writer& w) { w.set_string("llama.rope.scaling.type", "longrope"); });
     EXPECT_FALSE(h.ok());
+    // rope.scaling.attn_factor (llama.cpp's converter writes it for Phi-3 LongRoPE) multiplies the
+    // magnitude, on top of YaRN's yarn_attn_factor; it must be a positive number.
+    h = with([](gguf::Writer& w) { w.set_f32("llama.rope.scaling.attn_factor", 1.1547f); });
+    ASSERT_TRUE(h.ok()) << h.message();
+    EXPECT_EQ(h->rope.attn_factor, 1.1547f);
+    EXPECT_EQ(h->rope.ext_factor, 0.0f);
+    h = with([](gguf::Writer& w) {
+        w.set_string("llama.rope.scaling.type", "yarn");
+        w.set_f32("llama.rope.scaling.factor", 4.0f);
+        w.set_f32("llama.rope.scaling.yarn_attn_factor", 0.5f);
+        w.set_f32("llama.rope.scaling.attn_factor", 2.0f);
+    });
+    ASSERT_TRUE(h.ok()) << h.message();
+    EXPECT_EQ(h->rope.attn_factor, 1.0f);
+    h = with([](gguf::Writer& w) { w.set_f32("llama.rope.scaling.attn_factor", 0.0f); });
+    EXPECT_FALSE(h.ok());
+    EXPECT_NE(h.message().find("rope.scaling.attn_factor must be a positive number"), std::string::npos) << h.message();
     h = with([](gguf::Writer& w) { w.set_u32("llama.attention.head_count_kv", 3); });
     EXPECT_FALSE(h.ok());
     EXPECT_NE(h.message().find("head_count_kv"), std::string::npos);

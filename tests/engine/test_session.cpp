@@ -170,7 +170,8 @@ TEST(SessionReuse, FollowUpTurnReusesCacheAndMatchesFreshSession) {
 TEST(ContextShift, ShiftedKeysEqualRopeAtNewPosition) {
     auto be = create_reference_backend();
     for (RopeMode mode : {RopeMode::Normal, RopeMode::NeoX}) {
-        for (bool yarn : {false, true}) {
+        for (int variant = 0; variant < 3; ++variant) {
+            const bool yarn = variant == 1, longrope = variant == 2;
             const int n_kv_head = 2, hd = 16, n = 70, keep = 4, discard = 23;
             RopeParams rp;
             rp.mode = mode;
@@ -186,6 +187,10 @@ TEST(ContextShift, ShiftedKeysEqualRopeAtNewPosition) {
                 rp.freq_scale = 0.25f;
                 rp.ext_factor = 1.0f;
                 rp.n_ctx_orig = 64;
+                rp.freq_factors = &ff;
+            }
+            if (longrope) {  // Phi-3 LongRoPE: factors and attn_factor without YaRN (ext_factor 0)
+                rp.attn_factor = 1.1547f;
                 rp.freq_factors = &ff;
             }
             KvCacheDesc d{1, n_kv_head, hd, 96, GgmlType::F16};
@@ -224,8 +229,8 @@ TEST(ContextShift, ShiftedKeysEqualRopeAtNewPosition) {
                         worst = std::max(worst, std::fabs(got[size_t(i)] - want) / tol);
                     }
                 }
-            std::printf("[ shift  ] rope mode %d yarn %d: worst error / F16 tolerance = %.3g\n", int(mode), int(yarn), worst);
-            EXPECT_LE(worst, 1.0) << "mode " << int(mode) << " yarn " << yarn;
+            std::printf("[ shift  ] rope mode %d variant %d: worst error / F16 tolerance = %.3g\n", int(mode), variant, worst);
+            EXPECT_LE(worst, 1.0) << "mode " << int(mode) << " variant " << variant;
             // V moved unchanged
             hk.read(hk.v(), hk.offset(0, keep, 0), got.data());
             for (int i = 0; i < hd; ++i) EXPECT_NEAR(got[size_t(i)], raw[size_t(keep + discard) * dim + i], 2e-3);

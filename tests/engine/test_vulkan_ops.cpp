@@ -244,6 +244,7 @@ TEST_P(VulkanOps, Rope) {
         if (variant == 2 || variant == 3) {  // YaRN
             p.ext_factor = 1.0f; p.freq_scale = 0.25f; p.n_ctx_orig = 4096; p.attn_factor = 1.0f;
         }
+        if (variant == 1 || variant == 4) p.attn_factor = 1.1547f;  // LongRoPE: factors and a magnitude without YaRN
         TwinTensor X = twin(*vb, *rb, GgmlType::F32, int64_t(pos.size()), n_head * head_dim, x.data());
         RopeParams pv = p, pr = p;
         if (variant == 1 || variant == 4) { pv.freq_factors = &FF.v.t; pr.freq_factors = &FF.r.t; }
@@ -332,6 +333,7 @@ TEST_P(VulkanOps, KvCacheAttentionShiftCopy) {
             RopeParams rp;
             rp.mode = RopeMode::NeoX; rp.head_dim = head_dim; rp.n_dims = head_dim; rp.freq_base = 1e6f;
             rp.ext_factor = 1.0f; rp.freq_scale = 0.5f; rp.n_ctx_orig = 2048;
+            rp.attn_factor = 1.1547f;  // as a LongRoPE file's: the re-rotation must stay a pure rotation
             vb->kv_shift(*kvv, 4, 10, n_tok, rp);
             rb->kv_shift(*kvr, 4, 10, n_tok, rp);
             Tensor qs_v = Q.v.t.row_range(0, 60), qs_r = Q.r.t.row_range(0, 60);

@@ -1,7 +1,9 @@
-// phi3 (Phi-3, Phi-3.5 without LongRoPE): llama's layer with NeoX RoPE, q/k/v fused in one
-// attn_qkv matrix and gate/up fused in one ffn_up of 2·n_ff rows (gate first), as llama.cpp writes
-// them; the loader splits both into row ranges, so the forward is llama's. An optional sliding
-// window (phi3.attention.sliding_window) applies to every layer.
+// phi3 (Phi-3, Phi-3.5): llama's layer with NeoX RoPE, q/k/v fused in one attn_qkv matrix and
+// gate/up fused in one ffn_up of 2·n_ff rows (gate first), as llama.cpp writes them; the loader
+// splits both into row ranges, so the forward is llama's. An optional sliding window
+// (phi3.attention.sliding_window) applies to every layer. LongRoPE (the 128k variants, Phi-3.5)
+// needs nothing here: the model-wide rope_factors_long/short tensors (manifest.cpp, chosen by the
+// context in Model::rope_params) and phi3.rope.scaling.attn_factor (hparams.cpp) are generic.
 #include "engine/model/arch/arch.h"
 #include "engine/model/manifest.h"
 
@@ -9,8 +11,6 @@ namespace hearth {
 namespace {
 
 Status read(const gguf::File& f, ModelHParams& h) {
-    if (f.tensor("rope_factors_long.weight") || f.tensor("rope_factors_short.weight"))
-        return make_error("Phi-3 LongRoPE (rope_factors_long/short, the 128k-context variants) is not supported");
     auto w = f.get_int("phi3.attention.sliding_window", 0);
     if (!w.ok()) return w.status();
     if (*w < 0) return make_error("phi3.attention.sliding_window must not be negative");
