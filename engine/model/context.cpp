@@ -2,9 +2,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 #include "engine/model/arch/arch.h"
 #include "engine/model/layer_run.h"
+#include "engine/model/manifest.h"
 
 namespace hearth {
 
@@ -175,7 +177,8 @@ Status ModelContext::forward(int n, int pos0, int first_out) {
             if (stop()) return {};  // eval() reports it
             LayerRun r{be, h, s.first_layer + li, li, *s.kv, first_cols(s.pos, n), pos0 + n, s.rope[size_t(li)],
                        x, s.xb.row_range(0, n), s.q.row_range(0, n), s.k.row_range(0, n), s.v.row_range(0, n),
-                       s.attn.row_range(0, n), s.gate.row_range(0, n), s.up.row_range(0, n), cancel_};
+                       s.attn.row_range(0, n), s.gate.row_range(0, n), s.up.row_range(0, n), cancel_,
+                       loras_.empty() ? nullptr : &loras_[size_t(s.first_layer + li)], s.lora_scratch};
             arch.forward_layer(r, model_->layers()[size_t(s.first_layer + li)]);
         }
     }
@@ -197,6 +200,83 @@ Result<int32_t> ModelContext::sample_last(int k, float temperature, double u) {
     HEARTH_RETURN_IF_ERROR(s.be->download(s.sampled, &id));
     if (id < 0 || id >= n_vocab()) return make_error("the backend sampled token id " + std::to_string(id) + ", outside the vocabulary");
     return id;
+}
+
+Status ModelContext::attach_lora(const LoraAdapter& adapter, float scale) {
+    const ModelHParams& h = model_->hparams();
+    auto fail = [&](const std::string& why) { return make_error(adapter.path() + ": " + why); };
+    if (adapter.architecture() != h.arch)
+        return fail("made for architecture '" + adapter.architecture() + "', the model is '" + h.arch + "'");
+    if (!std::isfinite(scale)) return fail("the scale is not a number");
+    // Where each base tensor an adapter may target sits: layer and projection slot.
+    std::map<std::string, std::pair<int, int>> slots;
+    for (const TensorSpec& t : model_manifest(model_->arch(), h)) {
+        int slot = -1;
+        switch (t.role) {
+            case Role::Q: slot = 0; break;
+            case Role::K: slot = 1; break;
+            case Role::V: slot = 2; break;
+            case Role::AttnOut: slot = 3; break;
+            case Role::Gate: slot = 4; break;
+            case Role::Up: slot = 5; break;
+            case Role::Down: slot = 6; break;
+            default: break;
+        }
+        if (slot >= 0) slots[t.name] = {t.layer, slot};
+    }
+    // Check everything before attaching anything. The scratch must hold the largest term of every
+    // adapter attached, this one and those before.
+    int max_rank = lora_max_rank_, max_out = lora_max_out_;
+    for (const LoraPair& p : adapter.pairs()) {
+        auto it = slots.find(p.target);
+        if (it == slots.end()) return fail("'" + p.target + "' is not a projection of this model that adapters can target");
+        const Projection& w = *model_->layers()[size_t(it->second.first)].projections()[size_t(it->second.second)];
+        if (p.a->ne(0) != w.w.cols || p.b->ne(1) != w.w.rows)
+            return fail("'" + p.target + "': the adapter maps " + std::to_string(p.a->ne(0)) + " → " + std::to_string(p.b->ne(1)) +
+                        " values, the model's matrix " + std::to_string(w.w.cols) + " → " + std::to_string(w.w.rows));
+        max_rank = std::max(max_rank, p.rank());
+        max_out = std::max(max_out, int(p.b->ne(1)));
+    }
+    auto loras = loras_;
+    if (loras.empty()) loras.resize(size_t(h.n_layer));
+    std::vector<BufferPtr> weights;
+    for (const LoraPair& p : adapter.pairs()) {
+        const auto [layer, slot] = slots[p.target];
+        Backend& be = *model_->layers()[size_t(layer)].backend;
+        LoraTerm term;
+        for (auto [ti, dst] : {std::pair{p.a, &term.a}, std::pair{p.b, &term.b}}) {
+            auto buf = be.import_host(ti->data, ti->n_bytes);
+            if (!buf.ok()) return fail("loading '" + ti->name + "': " + buf.message());
+            weights.push_back(*buf);
+            *dst = make_tensor(buf->get(), 0, ti->type, ti->ne(1), ti->ne(0));
+        }
+        // llama.cpp's scale: alpha / r when the adapter gives alpha, else the user's scale alone.
+        term.scale = adapter.alpha() > 0 ? scale * adapter.alpha() / float(p.rank()) : scale;
+        loras[size_t(layer)][size_t(slot)].push_back(term);
+    }
+    // Scratch for one batch of terms on every stage (grown when a larger adapter comes).
+    for (Stage& s : stages_) {
+        const size_t t_bytes = (size_t(n_batch_) * size_t(max_rank) * 4 + 255) / 256 * 256;
+        const size_t need = t_bytes + size_t(n_batch_) * size_t(std::max(max_out, 1)) * 4;
+        if (s.lora_buf && s.lora_buf->size() >= need && s.lora_scratch.u_offset >= t_bytes) continue;
+        auto buf = s.be->alloc(need, BufferUsage::Activations);
+        if (!buf.ok()) return fail("adapter scratch on " + s.be->device().backend + ": " + buf.message());
+        s.lora_buf = *buf;
+        s.lora_scratch = LoraScratch{s.lora_buf.get(), 0, t_bytes};
+    }
+    loras_ = std::move(loras);
+    lora_weights_.insert(lora_weights_.end(), weights.begin(), weights.end());
+    lora_max_rank_ = max_rank;
+    lora_max_out_ = max_out;
+    ++n_loras_;
+    return {};
+}
+
+void ModelContext::detach_loras() {
+    loras_.clear();
+    lora_weights_.clear();
+    n_loras_ = 0;
+    lora_max_rank_ = lora_max_out_ = 0;
 }
 
 bool ModelContext::can_shift() const {

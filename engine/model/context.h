@@ -8,11 +8,13 @@
 // host memory (n × n_embd floats, once per batch).
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <memory>
 #include <vector>
 
 #include "engine/backend/backend.h"
+#include "engine/lora/lora_adapter.h"
 #include "engine/model/model.h"
 
 namespace hearth {
@@ -43,6 +45,15 @@ public:
     Status kv_shift(int keep, int discard, int n_used);
     bool can_shift() const;
 
+    // LoRA adapters, applied unmerged in every projection they target: y += scale·(alpha/r)·B(A·x).
+    // The adapter is checked against the model first (architecture, every target tensor and shape;
+    // the first mismatch is named) and nothing is attached when it does not fit. The adapter must
+    // outlive the context or be detached. Cached cells computed before were computed without it:
+    // callers that keep a KV cache across calls recompute it (the session does).
+    Status attach_lora(const LoraAdapter& adapter, float scale);
+    void detach_loras();
+    int n_loras() const { return n_loras_; }
+
     int n_ctx() const { return n_ctx_; }
     int n_vocab() const { return model_->hparams().n_vocab; }
     const Model& model() const { return *model_; }
@@ -62,6 +73,8 @@ private:
         std::unique_ptr<KvCache> kv;
         BufferPtr act_buf;
         Tensor ids, pos, sampled, x, xb, q, k, v, attn, gate, up;
+        BufferPtr lora_buf;      // scratch of the adapter terms (LoraScratch), when adapters are attached
+        LoraScratch lora_scratch;
     };
 
     ModelContext() = default;
@@ -79,6 +92,10 @@ private:
     std::vector<int32_t> pos_host_;
     std::vector<float> handoff_;   // hidden state between stages
     const std::atomic<bool>* cancel_ = nullptr;  // the running eval()'s Stop
+    std::vector<std::array<LoraTerms, kProjectionsPerLayer>> loras_;  // per layer; empty: none attached
+    std::vector<BufferPtr> lora_weights_;                              // the attached A and B matrices
+    int n_loras_ = 0;
+    int lora_max_rank_ = 0, lora_max_out_ = 0;  // what the stages' scratch holds
 };
 
 }  // namespace hearth

@@ -3,6 +3,7 @@
 // The residual stream is `x`; blocks read their input from and write their output to `xb`.
 #pragma once
 
+#include <array>
 #include <atomic>
 
 #include "engine/backend/backend.h"
@@ -22,6 +23,9 @@ struct LayerRun {
     RopeParams rope;     // this layer's
     Tensor x, xb, q, k, v, attn, gate, up;  // n rows each
     const std::atomic<bool>* cancel = nullptr;  // the evaluation's Stop: the FFN half is skipped once set
+    // Adapter terms of this layer's projections (in LayerWeights::projections() order), or null.
+    const std::array<LoraTerms, kProjectionsPerLayer>* loras = nullptr;
+    LoraScratch lora_scratch;
 
     // xb = rms_norm(x) · w
     void norm(const Tensor& w) { be.rms_norm(x, w, h.rms_eps, xb); }
@@ -35,6 +39,12 @@ struct LayerRun {
     enum class Act { SiLU, GeluTanh };
     // xb = down(act(gate · xb) * (up · xb)); skipped after a Stop (the caller discards the batch)
     void ffn(const LayerWeights& L, Act act);
+
+private:
+    // y = projection i of the layer applied to x, with its adapters.
+    void proj(int i, const Projection& p, const Tensor& x, const Tensor& y) {
+        project(be, p, loras ? &(*loras)[size_t(i)] : nullptr, lora_scratch, x, y);
+    }
 };
 
 }  // namespace hearth

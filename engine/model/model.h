@@ -37,7 +37,7 @@ struct LayerWeights {
     Tensor ffn_post_norm;    // gemma3
     Backend* backend = nullptr;  // where this layer's weights live and its ops run (layer split)
 
-    // The layer's matrices, for byte counts and (later) adapters.
+    // The layer's matrices in a fixed order (q, k, v, o, gate, up, down): byte counts, adapters.
     std::vector<const Projection*> projections() const { return {&wq, &wk, &wv, &wo, &gate, &up, &down}; }
 };
 

@@ -1,12 +1,17 @@
-// A projection y = W·x (+ b): the one shape every matrix of a transformer layer takes. Builders
-// call project() instead of Backend::matmul, so what a projection carries besides its weight is
-// applied in one place: its bias today; attached LoRA adapters (issue #14) hang here next, as a
-// list beside `w` that project() adds as y += s·B(A·x).
+// A projection y = W·x (+ b) (+ Σ s·B(A·x) for attached LoRA adapters): the one shape every matrix
+// of a transformer layer takes. Builders go through project() instead of Backend::matmul, so what
+// a projection carries besides its weight is applied in one place. The weights belong to the
+// model; the adapters to a context (a conversation: ModelContext::attach_lora), so they come in
+// beside the projection rather than inside it.
 #pragma once
+
+#include <vector>
 
 #include "engine/backend/backend.h"
 
 namespace hearth {
+
+constexpr int kProjectionsPerLayer = 7;  // q, k, v, o, gate, up, down (LayerWeights::projections())
 
 struct Projection {
     Tensor w;  // rows = outputs, cols = inputs; any weight type (a row range of a fused matrix is fine)
@@ -16,9 +21,37 @@ struct Projection {
     bool present() const { return w.buf != nullptr; }
 };
 
+// One attached adapter's term on a projection: y += scale · B(A·x), A rows r × cols n_in, B rows
+// n_out × cols r (F32 or F16), scale = the user's scale × alpha / r.
+struct LoraTerm {
+    Tensor a, b;
+    float scale = 1.0f;
+};
+using LoraTerms = std::vector<LoraTerm>;
+
+// F32 scratch for the adapter terms of one batch: room for n × max rank and n × max n_out floats.
+struct LoraScratch {
+    Buffer* buf = nullptr;
+    size_t t_offset = 0, u_offset = 0;
+};
+
 // y = W·x (+ b) for the rows of x.
 inline void project(Backend& be, const Projection& p, const Tensor& x, const Tensor& y) {
     be.matmul(p.w, x, y, p.has_bias() ? &p.b : nullptr);
+}
+
+// The same, plus each adapter's term (computed through the scratch; y must not alias x).
+inline void project(Backend& be, const Projection& p, const LoraTerms* loras, const LoraScratch& s, const Tensor& x,
+                    const Tensor& y) {
+    project(be, p, x, y);
+    if (!loras) return;
+    for (const LoraTerm& l : *loras) {
+        const Tensor t = make_tensor(s.buf, s.t_offset, GgmlType::F32, x.rows, l.a.rows);  // A·x
+        const Tensor u = make_tensor(s.buf, s.u_offset, GgmlType::F32, x.rows, l.b.rows);  // B·(A·x)
+        be.matmul(l.a, x, t);
+        be.matmul(l.b, t, u);
+        be.scale_add(y, u, l.scale);
+    }
 }
 
 }  // namespace hearth

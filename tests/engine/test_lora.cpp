@@ -1,0 +1,212 @@
+// LoRA adapters in llama.cpp's GGUF form, attached to a context and applied unmerged, against
+// PEFT over transformers (../shared/testdata/hf-models/*/: base-f32.gguf from llama.cpp's
+// converter, lora/NAME.gguf from its convert_lora_to_gguf.py, and PEFT's float32 logits of the last
+// 8 prompt positions at scales 1 and 0.5, and of two adapters together).
+// Tolerance 2e-3 on logits of rms ~5 (as the base-model fixtures): PEFT computes in float32 with
+// another summation order; a missing term or a wrong scale moves logits by 0.8-4 (the fixtures'
+// max_abs_logit_change_vs_base), a wrong alpha/r by half of that.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <random>
+
+#include "engine/backend/cpu/cpu_backend.h"
+#include "engine/backend/reference/reference_backend.h"
+#include "engine/gguf/gguf.h"
+#include "engine/lora/lora_adapter.h"
+#include "engine/model/context.h"
+#include "engine/model/model.h"
+#include "engine/util/json.h"
+#include "tests/engine/testdata.h"
+#include "tests/engine/tiny_model.h"
+#include "tests/engine/vulkan_test_util.h"
+
+using namespace hearth;
+using json::Value;
+
+namespace {
+
+struct Base {
+    Value expected;
+    std::vector<int32_t> prompt;
+    std::unique_ptr<gguf::File> file;
+    std::unique_ptr<Backend> owned;
+    Backend* be = nullptr;
+    std::unique_ptr<Model> model;
+    std::unique_ptr<ModelContext> ctx;
+};
+
+// backend: "reference", "cpu" or "vulkan" (lavapipe here; null be when there is none).
+Base open_base(const std::string& dir, const std::string& backend) {
+    Base b;
+    auto e = json::parse_file(dir + "/expected.json");
+    EXPECT_TRUE(e.ok()) << e.message();
+    if (!e.ok()) return b;
+    b.expected = *e;
+    for (const Value& v : b.expected["prompt_ids"].as_array()) b.prompt.push_back(int32_t(v.as_int()));
+    auto f = gguf::File::open(dir + "/base-f32.gguf");
+    EXPECT_TRUE(f.ok()) << f.message();
+    if (!f.ok()) return b;
+    b.file = std::move(*f);
+    std::string why;
+    if (backend == "vulkan") {
+        b.be = vktest::backend("", &why);
+        if (!b.be) return b;
+    } else {
+        b.owned = backend == "reference" ? create_reference_backend() : create_cpu_backend(BackendOptions{});
+        b.be = b.owned.get();
+    }
+    auto m = Model::load(*b.file, *b.be);
+    EXPECT_TRUE(m.ok()) << m.message();
+    if (!m.ok()) return b;
+    b.model = std::move(*m);
+    auto c = ModelContext::create(*b.model, 128, GgmlType::F32, 32);
+    EXPECT_TRUE(c.ok()) << c.message();
+    if (c.ok()) b.ctx = std::move(*c);
+    return b;
+}
+
+std::vector<float> last8(Base& b) {
+    std::vector<float> out;
+    EXPECT_TRUE(b.ctx->eval(b.prompt.data(), int(b.prompt.size()), 0, 8, &out).ok());
+    return out;
+}
+
+double max_diff(const std::vector<float>& a, const std::vector<float>& b) {
+    EXPECT_EQ(a.size(), b.size());
+    double m = 0;
+    for (size_t i = 0; i < a.size() && i < b.size(); ++i) m = std::max(m, double(std::fabs(a[i] - b[i])));
+    return m;
+}
+
+}  // namespace
+
+class LoraFixture : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(LoraFixture, GgufAdaptersMatchPeft) {
+    HEARTH_REQUIRE_TESTDATA(data);
+    const std::string dir = data + "/hf-models/" + GetParam();
+    // Reference and CPU within 2e-3 (F32 weights: no 8-bit activations on the CPU path); Vulkan
+    // (lavapipe) the same: its F32 matmuls are float too.
+    for (const char* backend : {"reference", "cpu", "vulkan"}) {
+        SCOPED_TRACE(backend);
+        Base b = open_base(dir, backend);
+        if (std::string(backend) == "vulkan" && !b.be) {
+            std::printf("[ skip part ] no Vulkan device\n");
+            continue;
+        }
+        ASSERT_TRUE(b.ctx);
+        const std::vector<float> base = last8(b);
+        for (const auto& [name, ad] : b.expected["adapters"].as_object()) {
+            auto adapter = LoraAdapter::open_gguf(dir + "/lora/" + name + ".gguf");
+            ASSERT_TRUE(adapter.ok()) << adapter.message();
+            for (const char* scale : {"1", "0.5"}) {
+                ASSERT_TRUE(b.ctx->attach_lora(**adapter, std::stof(scale)).ok());
+                const std::vector<float> want = test::read_f32(dir + "/" + ad["logits_scale" + std::string(scale)].as_string());
+                const double d = max_diff(last8(b), want);
+                EXPECT_LT(d, 2e-3) << name << " at scale " << scale;
+                std::printf("%s %-9s %s scale %-3s: max |d| against PEFT %.2e\n", GetParam(), backend,
+                            name.c_str(), scale, d);
+                b.ctx->detach_loras();
+                // Detached: the base model again, bit for bit.
+                const std::vector<float> again = last8(b);
+                EXPECT_EQ(max_diff(again, base), 0.0) << "detaching " << name;
+            }
+        }
+        // Two adapters at once, where the fixture has them.
+        if (const Value* comb = b.expected.find("combined")) {
+            std::vector<std::unique_ptr<LoraAdapter>> held;
+            for (const Value& n : (*comb)["adapters"].as_array()) {
+                auto adapter = LoraAdapter::open_gguf(dir + "/lora/" + n.as_string() + ".gguf");
+                ASSERT_TRUE(adapter.ok()) << adapter.message();
+                ASSERT_TRUE(b.ctx->attach_lora(**adapter, 1.0f).ok());
+                held.push_back(std::move(*adapter));
+            }
+            EXPECT_EQ(b.ctx->n_loras(), 2);
+            const double d = max_diff(last8(b), test::read_f32(dir + "/" + (*comb)["logits"].as_string()));
+            EXPECT_LT(d, 2e-3);
+            std::printf("%s %-9s both adapters: max |d| against PEFT %.2e\n", GetParam(), backend, d);
+            b.ctx->detach_loras();
+        }
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(HfModels, LoraFixture, ::testing::Values("tiny-llama", "tiny-qwen2"));
+
+// An adapter for another base model is refused before anything is attached, naming why.
+TEST(Lora, WrongBaseIsRefusedWithTheFirstMismatch) {
+    HEARTH_REQUIRE_TESTDATA(data);
+    Base llama = open_base(data + "/hf-models/tiny-llama", "reference");
+    ASSERT_TRUE(llama.ctx);
+    auto qwen_adapter = LoraAdapter::open_gguf(data + "/hf-models/tiny-qwen2/lora/all-r8.gguf");
+    ASSERT_TRUE(qwen_adapter.ok()) << qwen_adapter.message();
+    Status st = llama.ctx->attach_lora(**qwen_adapter, 1.0f);
+    ASSERT_FALSE(st.ok());
+    EXPECT_NE(st.message().find("made for architecture 'qwen2', the model is 'llama'"), std::string::npos) << st.message();
+    EXPECT_EQ(llama.ctx->n_loras(), 0);
+}
+
+// Files that are not LoRA adapters, or broken ones, are errors naming the problem.
+TEST(Lora, BadAdapterFilesAreClearErrors) {
+    HEARTH_REQUIRE_TESTDATA(data);
+    auto base = LoraAdapter::open_gguf(data + "/hf-models/tiny-llama/base-f32.gguf");
+    ASSERT_FALSE(base.ok());
+    EXPECT_NE(base.message().find("not an adapter"), std::string::npos) << base.message();
+    const std::string path = test::temp_file("lora_half.gguf");
+    gguf::Writer w;
+    w.set_string("general.architecture", "llama");
+    w.set_string("general.type", "adapter");
+    w.set_string("adapter.type", "lora");
+    w.set_f32("adapter.lora.alpha", 16.0f);
+    std::vector<float> a(64 * 4, 0.0f);
+    ASSERT_TRUE(w.add_tensor("blk.0.attn_q.weight.lora_a", GgmlType::F32, {64, 4}, a.data(), a.size() * 4).ok());
+    ASSERT_TRUE(w.write(path).ok());
+    auto half = LoraAdapter::open_gguf(path);
+    ASSERT_FALSE(half.ok());
+    EXPECT_NE(half.message().find("has lora_a but no lora_b"), std::string::npos) << half.message();
+    std::remove(path.c_str());
+}
+
+// Hostile adapter files (flipped bytes and patched words in the metadata and tensor table) open
+// and attach, or fail with an error; never a crash (ASan/UBSan run this in CI).
+TEST(Lora, MutatedAdapterFilesNeverCrash) {
+    HEARTH_REQUIRE_TESTDATA(data);
+    Base b = open_base(data + "/hf-models/tiny-llama", "reference");
+    ASSERT_TRUE(b.ctx);
+    const std::string bytes = test::read_file(data + "/hf-models/tiny-llama/lora/qv-r16.gguf");
+    ASSERT_FALSE(bytes.empty());
+    const std::string path = test::temp_file("lora_mut.gguf");
+    std::mt19937 rng(5);
+    int opened = 0, attached = 0;
+    const size_t head = std::min<size_t>(bytes.size(), 1024);  // metadata and tensor table
+    for (int it = 0; it < 400; ++it) {
+        std::string m = bytes;
+        for (int k = 0, n = 1 + int(rng() % 3); k < n; ++k) {
+            const size_t pos = rng() % head;
+            if (rng() % 2) m[pos] = char(uint8_t(m[pos]) ^ uint8_t(1u << (rng() % 8)));
+            else for (size_t j = pos; j < head && j < pos + 4; ++j) m[j] = char(rng());
+        }
+        if (rng() % 5 == 0) m.resize(rng() % m.size());
+        {
+            FILE* f = std::fopen(path.c_str(), "wb");
+            ASSERT_TRUE(f);
+            std::fwrite(m.data(), 1, m.size(), f);
+            std::fclose(f);
+        }
+        auto ad = LoraAdapter::open_gguf(path);
+        if (!ad.ok()) {
+            EXPECT_FALSE(ad.message().empty());
+            continue;
+        }
+        ++opened;
+        if (b.ctx->attach_lora(**ad, 1.0f).ok()) {
+            ++attached;
+            std::vector<float> out;
+            EXPECT_TRUE(b.ctx->eval(b.prompt.data(), 4, 0, 1, &out).ok());
+            b.ctx->detach_loras();
+        }
+    }
+    std::printf("400 mutated adapters: %d opened, %d attached and evaluated\n", opened, attached);
+    std::remove(path.c_str());
+}
