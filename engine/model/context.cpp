@@ -210,20 +210,8 @@ Status ModelContext::attach_lora(const LoraAdapter& adapter, float scale) {
     if (!std::isfinite(scale)) return fail("the scale is not a number");
     // Where each base tensor an adapter may target sits: layer and projection slot.
     std::map<std::string, std::pair<int, int>> slots;
-    for (const TensorSpec& t : model_manifest(model_->arch(), h)) {
-        int slot = -1;
-        switch (t.role) {
-            case Role::Q: slot = 0; break;
-            case Role::K: slot = 1; break;
-            case Role::V: slot = 2; break;
-            case Role::AttnOut: slot = 3; break;
-            case Role::Gate: slot = 4; break;
-            case Role::Up: slot = 5; break;
-            case Role::Down: slot = 6; break;
-            default: break;
-        }
-        if (slot >= 0) slots[t.name] = {t.layer, slot};
-    }
+    for (const TensorSpec& t : model_manifest(model_->arch(), h))
+        if (const int slot = projection_slot(t.role); slot >= 0) slots[t.name] = {t.layer, slot};
     // Check everything before attaching anything. The scratch must hold the largest term of every
     // adapter attached, this one and those before.
     int max_rank = lora_max_rank_, max_out = lora_max_out_;

@@ -14,9 +14,9 @@ Tensor per_head(const Tensor& t, int head_dim) {
 }  // namespace
 
 void LayerRun::attention(const LayerWeights& L) {
-    proj(0, L.wq, xb, q);
-    proj(1, L.wk, xb, k);
-    proj(2, L.wv, xb, v);
+    proj(kSlotQ, L.wq, xb, q);
+    proj(kSlotK, L.wk, xb, k);
+    proj(kSlotV, L.wv, xb, v);
     if (L.q_norm.buf) {
         const Tensor qh = per_head(q, h.head_dim), kh = per_head(k, h.head_dim);
         be.rms_norm(qh, L.q_norm, h.rms_eps, qh);
@@ -26,16 +26,16 @@ void LayerRun::attention(const LayerWeights& L) {
     be.rope(k, pos, rope);
     be.kv_store(kv, kv_layer, k, v, pos);
     be.attention(q, kv, kv_layer, pos, n_kv, h.attention_scale(), attn);
-    proj(3, L.wo, attn, xb);
+    proj(kSlotO, L.wo, attn, xb);
 }
 
 void LayerRun::ffn(const LayerWeights& L, Act act) {
     if (cancel && cancel->load(std::memory_order_relaxed)) return;  // the larger half of a layer
-    proj(4, L.gate, xb, gate);
-    proj(5, L.up, xb, up);
+    proj(kSlotGate, L.gate, xb, gate);
+    proj(kSlotUp, L.up, xb, up);
     if (act == Act::SiLU) be.silu_mul(gate, up, gate);
     else be.gelu_mul(gate, up, gate);
-    proj(6, L.down, gate, xb);
+    proj(kSlotDown, L.down, gate, xb);
 }
 
 }  // namespace hearth

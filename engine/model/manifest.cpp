@@ -1,6 +1,7 @@
 #include "engine/model/manifest.h"
 
 #include "engine/model/arch/arch.h"
+#include "engine/model/projection.h"
 
 namespace hearth {
 
@@ -11,6 +12,19 @@ bool role_is_matrix(Role r) {
             return true;
         default:
             return false;
+    }
+}
+
+int projection_slot(Role r) {
+    switch (r) {
+        case Role::Q: return kSlotQ;
+        case Role::K: return kSlotK;
+        case Role::V: return kSlotV;
+        case Role::AttnOut: return kSlotO;
+        case Role::Gate: return kSlotGate;
+        case Role::Up: return kSlotUp;
+        case Role::Down: return kSlotDown;
+        default: return -1;
     }
 }
 

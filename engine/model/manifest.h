@@ -19,6 +19,9 @@ enum class Role : uint8_t {
 
 // Matrices may be stored in any weight type; every other tensor is an F32 vector.
 bool role_is_matrix(Role r);
+// The projection slot (engine/model/projection.h) a role's matrix fills, or -1 (norms, biases,
+// model-wide tensors, and fused matrices, which fill several).
+int projection_slot(Role r);
 
 struct TensorSpec {
     std::string name;              // "blk.3.attn_q.weight"

@@ -95,18 +95,21 @@ Status Model::bind_layer_tensor(LayerWeights& L, Role role, const Tensor& t) {
 
 Result<std::unique_ptr<Model>> Model::load(const gguf::File& file, Backend& backend, const std::function<bool(float)>& progress,
                                            Backend* host, int n_gpu_layers) {
-    std::vector<bool> on_main;
-    if (host && host != &backend && n_gpu_layers >= 0) {
-        auto hp = read_hparams(file);
-        if (!hp.ok()) return make_error(file.path() + ": " + hp.message());
-        on_main.assign(size_t(hp->n_layer), false);
-        for (int l = 0; l < std::min(n_gpu_layers, hp->n_layer); ++l) on_main[size_t(l)] = true;
-    }
-    return load(file, backend, progress, host, on_main);
+    const bool split = host && host != &backend && n_gpu_layers >= 0;
+    return load_impl(file, backend, progress, split ? host : nullptr, [n_gpu_layers](int l) { return l < n_gpu_layers; });
 }
 
 Result<std::unique_ptr<Model>> Model::load(const gguf::File& file, Backend& backend, const std::function<bool(float)>& progress,
                                            Backend* host, const std::vector<bool>& on_main) {
+    const bool split = host && host != &backend && !on_main.empty();
+    return load_impl(file, backend, progress, split ? host : nullptr, [&on_main](int l) {
+        return size_t(l) >= on_main.size() || on_main[size_t(l)];
+    }, split ? int(on_main.size()) : -1);
+}
+
+Result<std::unique_ptr<Model>> Model::load_impl(const gguf::File& file, Backend& backend,
+                                                const std::function<bool(float)>& progress, Backend* host,
+                                                const std::function<bool(int)>& on_main, int plan_layers) {
     std::unique_ptr<Model> m(new Model());
     m->file_ = &file;
     m->backend_ = &backend;
@@ -116,11 +119,10 @@ Result<std::unique_ptr<Model>> Model::load(const gguf::File& file, Backend& back
     m->hp_ = *hp;
     m->arch_ = &arch_def(hp->arch_id);
     ModelHParams& h = m->hp_;
-    const bool split = host && host != &backend && !on_main.empty();
-    if (split && on_main.size() != size_t(h.n_layer))
-        return make_error(file.path() + ": internal: a layer plan for " + std::to_string(on_main.size()) + " layers, the model has " +
+    if (plan_layers >= 0 && plan_layers != h.n_layer)
+        return make_error(file.path() + ": internal: a layer plan for " + std::to_string(plan_layers) + " layers, the model has " +
                           std::to_string(h.n_layer));
-    auto layer_backend = [&](int l) -> Backend& { return !split || on_main[size_t(l)] ? backend : *host; };
+    auto layer_backend = [&](int l) -> Backend& { return !host || on_main(l) ? backend : *host; };
     m->n_main_layers_ = 0;
     for (int l = 0; l < h.n_layer; ++l) m->n_main_layers_ += &layer_backend(l) == &backend;
     Backend& in_be = layer_backend(0);

@@ -85,6 +85,11 @@ private:
     Result<Tensor> import(Backend& be, const std::string& name, std::vector<int64_t> shape, bool matrix,
                           bool count = true);
     Status bind_layer_tensor(LayerWeights& L, Role role, const Tensor& t);
+    // host null: every layer on `backend`; else layer l on `backend` when on_main(l). plan_layers:
+    // the length of a caller's per-layer plan, checked against the model (-1: none).
+    static Result<std::unique_ptr<Model>> load_impl(const gguf::File& file, Backend& backend,
+                                                    const std::function<bool(float)>& progress, Backend* host,
+                                                    const std::function<bool(int)>& on_main, int plan_layers = -1);
 
     const gguf::File* file_ = nullptr;
     const ArchDef* arch_ = nullptr;

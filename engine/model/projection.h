@@ -11,7 +11,8 @@
 
 namespace hearth {
 
-constexpr int kProjectionsPerLayer = 7;  // q, k, v, o, gate, up, down (LayerWeights::projections())
+// A layer's projections in LayerWeights::projections() order; adapters are kept per slot.
+enum ProjectionSlot : int { kSlotQ, kSlotK, kSlotV, kSlotO, kSlotGate, kSlotUp, kSlotDown, kProjectionsPerLayer };
 
 struct Projection {
     Tensor w;  // rows = outputs, cols = inputs; any weight type (a row range of a fused matrix is fine)

@@ -148,15 +148,12 @@ Status SessionImpl::shift(int keep, int discard) {
     }
     // Layers that rotate with different RoPE bases (Gemma 3's local and global layers) cannot be
     // re-rotated by one shift of the cache: the kept tail is evaluated again at its new positions.
-    const std::vector<int32_t> tail(cached_.begin() + keep + discard, cached_.end());
-    cached_.resize(size_t(keep));
-    for (size_t start = 0; start < tail.size(); start += size_t(kPrefillChunk)) {
-        const int n = int(std::min(tail.size() - start, size_t(kPrefillChunk)));
-        if (Status s = ctx_->eval(tail.data() + start, n, int(cached_.size()), 0, nullptr); !s.ok()) {
-            cached_.clear();
-            return s;
-        }
-        cached_.insert(cached_.end(), tail.begin() + long(start), tail.begin() + long(start) + n);
+    std::vector<int32_t> kept(cached_.begin(), cached_.begin() + keep);
+    kept.insert(kept.end(), cached_.begin() + keep + discard, cached_.end());
+    bool cancelled = false;
+    if (Status s = prefill(kept, keep, false, nullptr, &cancelled); !s.ok()) {
+        cached_.clear();
+        return s;
     }
     return {};
 }

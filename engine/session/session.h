@@ -29,7 +29,7 @@ struct ModelOptions {
 
 struct ModelInfo {
     std::string name;               // general.name or file stem
-    std::string architecture;       // "llama", "qwen2"
+    std::string architecture;       // general.architecture: "llama", "qwen2", "qwen3", "gemma3", "phi3"
     uint64_t n_params = 0;
     std::string file_type;          // dominant weight type, "Q4_K_M"-style when known
     int n_ctx_train = 0, n_ctx = 0, n_layer = 0, n_embd = 0, n_head = 0, n_kv_head = 0, n_vocab = 0;

@@ -55,34 +55,10 @@ struct Pair {
         P.ref = create_reference_backend();                                              \
     }
 
-std::vector<float> randn(size_t n, uint32_t seed, float sd = 1.0f) {
-    std::mt19937 rng(seed);
-    std::normal_distribution<float> nd(0.0f, sd);
-    std::vector<float> v(n);
-    for (auto& x : v) x = nd(rng);
-    return v;
-}
-
-// Weights of `type`: quantized from Gaussian values where quant.h can, else random blocks with sane scales.
-std::vector<uint8_t> make_weights(GgmlType t, int64_t rows, int64_t cols, uint32_t seed) {
-    const size_t rb = row_bytes(t, cols);
-    std::vector<uint8_t> w(rb * size_t(rows));
-    if (can_quantize(t)) {
-        const auto f = randn(size_t(rows * cols), seed, 0.05f);
-        for (int64_t r = 0; r < rows; ++r) EXPECT_TRUE(quantize_row(t, f.data() + r * cols, w.data() + r * rb, cols).ok());
-        return w;
-    }
-    std::mt19937 rng(seed);
-    for (auto& b : w) b = uint8_t(rng());
-    const auto& tr = traits(t);
-    std::uniform_real_distribution<float> scale(0.001f, 0.01f);
-    for (size_t off = 0; off < w.size(); off += tr.block_bytes) {
-        auto put = [&](size_t at) { f16_t h = f32_to_f16(scale(rng)); std::memcpy(&w[off + at], &h, 2); };
-        put(0);
-        if (t == GgmlType::Q4_1 || t == GgmlType::Q5_1) put(2);
-    }
-    return w;
-}
+// Gaussian values and weights of every type: the shared op checks' (their recipes for the types
+// without a quantizer give the same bytes this file's own copies did).
+using opcheck::make_weights;
+using opcheck::randn;
 
 double rms(const std::vector<float>& v) {
     double s = 0;

@@ -56,21 +56,29 @@ namespace hearth::cpu {
 
 using namespace avx2;
 
-void gemv_q4_0_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y) {
+namespace {
+
+// The 4-bit x8 generation loop of Q4_0 and Q4_1 (the same interleaved quant bytes; a block
+// contributes d dx sum(q qx) plus an offset term): Q4_0 (144-byte groups: 8 scales, quants) has
+// value d (q - 8), so the offset is -8 d s; Q4_1 (160-byte groups: 8 scales, 8 minimums, quants)
+// has value d q + m, so the offset is m s (s = dx sum(qx), the activation block sum).
+template <bool kHasMin>
+inline void gemv_q4_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y) {
+    constexpr int kGroup = kHasMin ? 160 : 144, kQuants = kHasMin ? 32 : 16;
     const int64_t nb = k / 32;
     const int8_t* xq = act_qs(xa);
     const float* xd = act_d(xa, k);
     const float* xs = act_s(xa, k);
     const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
-    __m256 acc = _mm256_setzero_ps(), corr = _mm256_setzero_ps();
+    __m256 acc = _mm256_setzero_ps(), off = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* p = grp + b * 144;
-        prefetch_stream<144>(p);
+        const uint8_t* p = grp + b * kGroup;
+        prefetch_stream<kGroup>(p);
         const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
         const int8_t* x = xq + 32 * b;
         __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
         for (int i = 0; i < 4; ++i) {
-            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 16 + 32 * i));
+            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + kQuants + 32 * i));
             uint32_t xlo, xhi;
             std::memcpy(&xlo, x + 4 * i, 4);
             std::memcpy(&xhi, x + 16 + 4 * i, 4);
@@ -80,42 +88,21 @@ void gemv_q4_0_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y) {
         }
         const __m256i p32 = _mm256_madd_epi16(_mm256_add_epi16(s0, s1), ones);
         acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p32), _mm256_mul_ps(d, _mm256_broadcast_ss(xd + b)), acc);
-        corr = _mm256_fmadd_ps(d, _mm256_broadcast_ss(xs + b), corr);  // the -8 offset: d * 8 * s
+        if constexpr (kHasMin) {
+            const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)));
+            off = _mm256_fmadd_ps(m, _mm256_broadcast_ss(xs + b), off);
+        } else {
+            off = _mm256_fmadd_ps(d, _mm256_broadcast_ss(xs + b), off);  // d * s, times -8 below
+        }
     }
-    _mm256_storeu_ps(y, _mm256_fnmadd_ps(corr, _mm256_set1_ps(8.0f), acc));
+    if constexpr (kHasMin) _mm256_storeu_ps(y, _mm256_add_ps(acc, off));
+    else _mm256_storeu_ps(y, _mm256_fnmadd_ps(off, _mm256_set1_ps(8.0f), acc));
 }
 
-// Q4_1: value = d q + m with q in 0..15, so a block contributes d dx sum(q qx) + m s (s = dx
-// sum(qx), the activation block sum): Q4_0's loop with the offset term m s in place of -8 d s.
-void gemv_q4_1_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y) {
-    const int64_t nb = k / 32;
-    const int8_t* xq = act_qs(xa);
-    const float* xd = act_d(xa, k);
-    const float* xs = act_s(xa, k);
-    const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
-    __m256 acc = _mm256_setzero_ps(), macc = _mm256_setzero_ps();
-    for (int64_t b = 0; b < nb; ++b) {
-        const uint8_t* p = grp + b * 160;
-        prefetch_stream<160>(p);
-        const __m256 d = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-        const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)));
-        const int8_t* x = xq + 32 * b;
-        __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
-        for (int i = 0; i < 4; ++i) {
-            const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 + 32 * i));
-            uint32_t xlo, xhi;
-            std::memcpy(&xlo, x + 4 * i, 4);
-            std::memcpy(&xhi, x + 16 + 4 * i, 4);
-            // two chains of 4: each int16 lane sums at most 8 products 15*127 (no saturation)
-            s0 = _mm256_add_epi16(s0, _mm256_maddubs_epi16(_mm256_and_si256(v, m4), _mm256_set1_epi32(int(xlo))));
-            s1 = _mm256_add_epi16(s1, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4), _mm256_set1_epi32(int(xhi))));
-        }
-        const __m256i p32 = _mm256_madd_epi16(_mm256_add_epi16(s0, s1), ones);
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p32), _mm256_mul_ps(d, _mm256_broadcast_ss(xd + b)), acc);
-        macc = _mm256_fmadd_ps(m, _mm256_broadcast_ss(xs + b), macc);
-    }
-    _mm256_storeu_ps(y, _mm256_add_ps(acc, macc));
-}
+}  // namespace
+
+void gemv_q4_0_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y) { gemv_q4_x8<false>(k, grp, xa, y); }
+void gemv_q4_1_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y) { gemv_q4_x8<true>(k, grp, xa, y); }
 
 // Signed weights: vpmaddubsw on |w| and the activations with w's sign (|w| <= 128, |x| <= 127: the
 // pair sums fit int16), one vpmaddwd per step.
