@@ -1,6 +1,7 @@
 #include "engine/lora/lora_adapter.h"
 
 #include <cmath>
+#include <filesystem>
 #include <map>
 
 namespace hearth {
@@ -9,7 +10,20 @@ namespace {
 bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
+LoraMatrix matrix_of(const gguf::TensorInfo& t) {
+    return LoraMatrix{t.name, t.type, t.ne(1), t.ne(0), t.data, t.n_bytes};
+}
 }  // namespace
+
+Result<std::unique_ptr<LoraAdapter>> LoraAdapter::open(const std::string& path, const std::string& base_arch) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) return open_peft(path, base_arch);
+    return open_gguf(path);
+}
+
+Result<std::unique_ptr<LoraAdapter>> LoraAdapter::open_peft(const std::string& dir, const std::string&) {
+    return make_error(dir + ": PEFT adapter folders are not supported yet");
+}
 
 Result<std::unique_ptr<LoraAdapter>> LoraAdapter::open_gguf(const std::string& path) {
     auto f = gguf::File::open(path);
@@ -31,14 +45,15 @@ Result<std::unique_ptr<LoraAdapter>> LoraAdapter::open_gguf(const std::string& p
     if (!std::isfinite(*alpha) || *alpha < 0) return fail("adapter.lora.alpha must be a non-negative number");
     ad->alpha_ = float(*alpha);
 
-    std::map<std::string, LoraPair> by_target;
+    struct Found { const gguf::TensorInfo *a = nullptr, *b = nullptr; };
+    std::map<std::string, Found> by_target;
     for (const gguf::TensorInfo& t : (*f)->tensors()) {
         const bool is_a = ends_with(t.name, ".lora_a"), is_b = ends_with(t.name, ".lora_b");
         if (!is_a && !is_b) return fail("tensor '" + t.name + "' is not a LoRA A or B matrix");
         if (t.type != GgmlType::F32 && t.type != GgmlType::F16)
             return fail("tensor '" + t.name + "' has type " + std::string(type_name(t.type)) + " (F32 or F16 expected)");
         if (t.dims.size() != 2 || t.ne(0) <= 0 || t.ne(1) <= 0) return fail("tensor '" + t.name + "' is not a 2-D matrix");
-        LoraPair& p = by_target[t.name.substr(0, t.name.size() - 7)];
+        Found& p = by_target[t.name.substr(0, t.name.size() - 7)];
         (is_a ? p.a : p.b) = &t;
     }
     for (auto& [target, p] : by_target) {
@@ -46,8 +61,7 @@ Result<std::unique_ptr<LoraAdapter>> LoraAdapter::open_gguf(const std::string& p
         if (p.a->ne(1) != p.b->ne(0))
             return fail("'" + target + "': the ranks of A (" + std::to_string(p.a->ne(1)) + ") and B (" +
                         std::to_string(p.b->ne(0)) + ") disagree");
-        p.target = target;
-        ad->pairs_.push_back(p);
+        ad->pairs_.push_back(LoraPair{target, matrix_of(*p.a), matrix_of(*p.b)});
     }
     if (ad->pairs_.empty()) return fail("the adapter has no LoRA tensors");
     ad->file_ = std::move(*f);

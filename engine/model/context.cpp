@@ -219,11 +219,11 @@ Status ModelContext::attach_lora(const LoraAdapter& adapter, float scale) {
         auto it = slots.find(p.target);
         if (it == slots.end()) return fail("'" + p.target + "' is not a projection of this model that adapters can target");
         const Projection& w = *model_->layers()[size_t(it->second.first)].projections()[size_t(it->second.second)];
-        if (p.a->ne(0) != w.w.cols || p.b->ne(1) != w.w.rows)
-            return fail("'" + p.target + "': the adapter maps " + std::to_string(p.a->ne(0)) + " → " + std::to_string(p.b->ne(1)) +
+        if (p.a.cols != w.w.cols || p.b.rows != w.w.rows)
+            return fail("'" + p.target + "': the adapter maps " + std::to_string(p.a.cols) + " → " + std::to_string(p.b.rows) +
                         " values, the model's matrix " + std::to_string(w.w.cols) + " → " + std::to_string(w.w.rows));
         max_rank = std::max(max_rank, p.rank());
-        max_out = std::max(max_out, int(p.b->ne(1)));
+        max_out = std::max(max_out, int(p.b.rows));
     }
     auto loras = loras_;
     if (loras.empty()) loras.resize(size_t(h.n_layer));
@@ -232,14 +232,13 @@ Status ModelContext::attach_lora(const LoraAdapter& adapter, float scale) {
         const auto [layer, slot] = slots[p.target];
         Backend& be = *model_->layers()[size_t(layer)].backend;
         LoraTerm term;
-        for (auto [ti, dst] : {std::pair{p.a, &term.a}, std::pair{p.b, &term.b}}) {
-            auto buf = be.import_host(ti->data, ti->n_bytes);
-            if (!buf.ok()) return fail("loading '" + ti->name + "': " + buf.message());
+        for (auto [m, dst] : {std::pair{&p.a, &term.a}, std::pair{&p.b, &term.b}}) {
+            auto buf = be.import_host(m->data, m->n_bytes);
+            if (!buf.ok()) return fail("loading '" + m->name + "': " + buf.message());
             weights.push_back(*buf);
-            *dst = make_tensor(buf->get(), 0, ti->type, ti->ne(1), ti->ne(0));
+            *dst = make_tensor(buf->get(), 0, m->type, m->rows, m->cols);
         }
-        // llama.cpp's scale: alpha / r when the adapter gives alpha, else the user's scale alone.
-        term.scale = adapter.alpha() > 0 ? scale * adapter.alpha() / float(p.rank()) : scale;
+        term.scale = scale * adapter.pair_scale(p);
         loras[size_t(layer)][size_t(slot)].push_back(term);
     }
     // Scratch for one batch of terms on every stage (grown when a larger adapter comes).

@@ -7,6 +7,7 @@
 
 #include "engine/backend/backend.h"
 #include "engine/gguf/gguf.h"
+#include "engine/lora/lora_adapter.h"
 #include "engine/model/context.h"
 #include "engine/model/model.h"
 #include "engine/model/placement.h"
@@ -47,6 +48,9 @@ public:
                                    const std::atomic<bool>* cancel, int n_keep) override;
     Result<std::vector<float>> eval_logits(const std::vector<int32_t>& tokens, int n_rows) override;
 
+    Status set_loras(const std::vector<LoraSpec>& loras) override;
+    const std::vector<LoraSpec>& loras() const override { return lora_specs_; }
+
     const std::vector<int32_t>& context_tokens() const override { return cached_; }
     int n_ctx() const override { return n_ctx_; }
     void clear() override { cached_.clear(); }
@@ -67,7 +71,40 @@ private:
     int n_ctx_ = 0;
     std::vector<int32_t> cached_;  // tokens whose K/V sit in cells 0..size-1
     std::vector<float> logits_;
+    std::vector<LoraSpec> lora_specs_;
+    std::vector<std::unique_ptr<LoraAdapter>> adapters_;  // what the context's attached terms point into
 };
+
+// Attaches `adapters` with their specs' scales, all or none.
+Status attach_all(ModelContext& ctx, const std::vector<std::unique_ptr<LoraAdapter>>& adapters,
+                  const std::vector<LoraSpec>& specs) {
+    ctx.detach_loras();
+    for (size_t i = 0; i < adapters.size(); ++i) {
+        if (Status st = ctx.attach_lora(*adapters[i], specs[i].scale); !st.ok()) {
+            ctx.detach_loras();
+            return st;
+        }
+    }
+    return {};
+}
+
+Status SessionImpl::set_loras(const std::vector<LoraSpec>& loras) {
+    if (loras == lora_specs_) return {};
+    std::vector<std::unique_ptr<LoraAdapter>> opened;
+    for (const LoraSpec& spec : loras) {
+        auto ad = LoraAdapter::open(spec.path, info_.architecture);
+        if (!ad.ok()) return ad.status();
+        opened.push_back(std::move(*ad));
+    }
+    if (Status st = attach_all(*ctx_, opened, loras); !st.ok()) {
+        (void)attach_all(*ctx_, adapters_, lora_specs_);  // the previous set was attached before; it fits
+        return st;
+    }
+    adapters_ = std::move(opened);
+    lora_specs_ = loras;
+    cached_.clear();  // its K/V came from the previous weights
+    return {};
+}
 
 Status SessionImpl::init(const ModelOptions& opt, const ProgressFn& progress) {
     if (opt.kv_type != "f16" && opt.kv_type != "f32") return make_error("KV cache type must be f16 or f32, not '" + opt.kv_type + "'");
@@ -123,6 +160,7 @@ Status SessionImpl::init(const ModelOptions& opt, const ProgressFn& progress) {
     info_.n_gpu_layers = placement_.n_gpu_layers;
     info_.weight_bytes = model_->weight_bytes();
     info_.kv_bytes = ctx_->kv_bytes();
+    HEARTH_RETURN_IF_ERROR(set_loras(opt.loras));
     if (progress && !progress(1.0f)) return make_error("loading cancelled");
     return {};
 }

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/lora/lora_spec.h"
 #include "engine/sampling/sampling_params.h"
 #include "engine/util/json.h"
 #include "engine/util/status.h"
@@ -25,6 +26,7 @@ struct ModelOptions {
     int device = 0;
     int n_threads = 0;              // 0 = physical cores
     int gpu_layers = -1;            // layers on a GPU backend, the rest on the CPU; -1 = as many as fit
+    std::vector<LoraSpec> loras;    // adapters attached when the model is open (Session::set_loras)
 };
 
 struct ModelInfo {
@@ -92,6 +94,14 @@ public:
     // Logits of the last `n_rows` positions after evaluating `tokens` from an empty context
     // (tests and `hearth-cli logits`). Row-major [n_rows][n_vocab].
     virtual Result<std::vector<float>> eval_logits(const std::vector<int32_t>& tokens, int n_rows = 1) = 0;
+
+    // The LoRA adapters of this conversation, applied unmerged (y += scale·alpha/r·B(A·x)). Every
+    // adapter is opened and checked against the model before anything changes: on an error the
+    // previous set stays attached and the message names the adapter (and the first tensor that
+    // does not fit). A different set forgets the cached context, since its K/V came from other
+    // weights; the same set (paths and scales) keeps it. An empty list detaches all.
+    virtual Status set_loras(const std::vector<LoraSpec>& loras) = 0;
+    virtual const std::vector<LoraSpec>& loras() const = 0;
 
     virtual const std::vector<int32_t>& context_tokens() const = 0;  // tokens whose KV is cached
     virtual int n_ctx() const = 0;
