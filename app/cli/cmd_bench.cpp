@@ -14,6 +14,10 @@
 //   after every pp/tg run (scratch buffers stay allocated, so every high point is seen).
 // - CPU share: process CPU time / (wall time x threads) per run, median; below 1 the machine was
 //   shared (spinning workers count as busy, so it is an upper bound of the useful share).
+// - --lora PATH[:SCALE] (repeatable): every repetition runs pp and tg without the adapters, then
+//   with them attached (the same context, attach/detach between), so both see the same machine
+//   load; the cost is the median over repetitions of each pair's slowdown (issue 14: a rank-16 q/v
+//   adapter must cost at most 10% of generation speed on the CPU).
 #include <sys/mman.h>
 #include <sys/resource.h>
 
@@ -36,8 +40,10 @@
 
 #include "app/cli/backend_args.h"
 #include "app/cli/command.h"
+#include "app/cli/lora_args.h"
 #include "engine/backend/backend.h"
 #include "engine/gguf/gguf.h"
+#include "engine/lora/lora_adapter.h"
 #include "engine/model/context.h"
 #include "engine/model/model.h"
 #include "engine/model/placement.h"
@@ -153,10 +159,13 @@ int run_bench(const std::vector<std::string>& argv) {
     BackendArgs be_args;
     be_args.backend = "cpu";  // the bench measures the CPU unless asked otherwise
     if (std::string e = take_backend_args(args, &be_args); !e.empty()) return fail("bench: " + e);
+    std::vector<LoraSpec> lora_specs;
+    if (std::string e = take_lora_args(args, &lora_specs); !e.empty()) return fail("bench: " + e);
     const bool json_out = args.flag({"--json"});
     if (const std::string u = args.unknown_option(); !u.empty()) return fail("bench: unknown option " + u);
     if (!args.positionals().empty()) return fail("bench: unexpected argument " + args.positionals()[0]);
-    if (!model_path) return fail("bench: usage: bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--json]");
+    if (!model_path)
+        return fail("bench: usage: bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--lora PATH[:SCALE]]... [--json]");
     int n_prompt = 512, n_gen = 128, threads = be_args.threads, reps = 5;
     try {
         if (p_arg) n_prompt = std::stoi(*p_arg);
@@ -186,6 +195,20 @@ int run_bench(const std::vector<std::string>& argv) {
     const ModelHParams& hp = (*model)->hparams();
     auto ctx = ModelContext::create(**model, n_ctx, GgmlType::F16, std::max(n_prompt, 1));
     if (!ctx.ok()) return fail("bench: " + ctx.message());
+    // The adapters, checked against the model now (attached once, then detached until their runs).
+    std::vector<std::unique_ptr<LoraAdapter>> adapters;
+    for (const LoraSpec& spec : lora_specs) {
+        auto ad = LoraAdapter::open(spec.path, hp.arch);
+        if (!ad.ok()) return fail("bench: " + ad.message());
+        adapters.push_back(std::move(*ad));
+    }
+    auto attach_all = [&]() -> Status {
+        for (size_t i = 0; i < adapters.size(); ++i) HEARTH_RETURN_IF_ERROR((*ctx)->attach_lora(*adapters[i], lora_specs[i].scale));
+        return {};
+    };
+    if (Status st = attach_all(); !st.ok()) return fail("bench: " + st.message());
+    (*ctx)->detach_loras();
+    const bool with_lora = !adapters.empty();
     if (threads == 0) {
         // what the backend chose: "… N threads" in its details
         const std::string& d = (*backend)->device().details;
@@ -248,15 +271,20 @@ int run_bench(const std::vector<std::string>& argv) {
         return wall;
     };
 
-    // Warm-up: pages the weights in from the file, sizes the scratch buffers.
-    if (n_prompt > 0) { auto w = run_pp(); if (!w.ok()) return fail("bench: " + w.message()); }
-    if (n_gen > 0) { auto w = run_tg(); if (!w.ok()) return fail("bench: " + w.message()); }
+    // Warm-up: pages the weights in from the file, sizes the scratch buffers (with the adapters too).
+    for (int pass = 0; pass < (with_lora ? 2 : 1); ++pass) {
+        if (pass == 1 && !attach_all().ok()) return fail("bench: attaching the adapters failed");
+        if (n_prompt > 0) { auto w = run_pp(); if (!w.ok()) return fail("bench: " + w.message()); }
+        if (n_gen > 0) { auto w = run_tg(); if (!w.ok()) return fail("bench: " + w.message()); }
+        (*ctx)->detach_loras();
+    }
     sample_rss();
     pp_share.clear();
     tg_share.clear();
 
     const size_t bw_bytes = size_t(512) << 20;
     std::vector<double> pp_tps, tg_tps, bw;
+    std::vector<double> pp_tps_lora, tg_tps_lora, pp_cost, tg_cost;  // cost: % slower than the same repetition's base run
     for (int r = 0; r < reps; ++r) {
         if (n_prompt > 0) {
             bw.push_back(measure_read_bandwidth(threads, bw_bytes));
@@ -275,6 +303,27 @@ int run_bench(const std::vector<std::string>& argv) {
         if (!json_out)
             std::fprintf(stderr, "bench: repetition %d/%d: pp %.2f tok/s, tg %.2f tok/s, read bandwidth %.1f GB/s\n", r + 1, reps,
                          pp_tps.empty() ? 0.0 : pp_tps.back(), tg_tps.empty() ? 0.0 : tg_tps.back(), bw.back());
+        if (with_lora) {
+            if (Status st = attach_all(); !st.ok()) return fail("bench: " + st.message());
+            if (n_prompt > 0) {
+                auto s = run_pp();
+                if (!s.ok()) return fail("bench: " + s.message());
+                pp_tps_lora.push_back(n_prompt / *s);
+                pp_cost.push_back(100.0 * (1.0 - pp_tps_lora.back() / pp_tps.back()));
+            }
+            if (n_gen > 0) {
+                auto s = run_tg();
+                if (!s.ok()) return fail("bench: " + s.message());
+                tg_tps_lora.push_back(n_gen / *s);
+                tg_cost.push_back(100.0 * (1.0 - tg_tps_lora.back() / tg_tps.back()));
+            }
+            sample_rss();
+            (*ctx)->detach_loras();
+            if (!json_out)
+                std::fprintf(stderr, "bench: repetition %d/%d with the adapters: pp %.2f tok/s (cost %.1f%%), tg %.2f tok/s (cost %.1f%%)\n",
+                             r + 1, reps, pp_tps_lora.empty() ? 0.0 : pp_tps_lora.back(), pp_cost.empty() ? 0.0 : pp_cost.back(),
+                             tg_tps_lora.empty() ? 0.0 : tg_tps_lora.back(), tg_cost.empty() ? 0.0 : tg_cost.back());
+        }
     }
 
     const double pp = median(pp_tps), tg = median(tg_tps), mem = median(bw);
@@ -314,6 +363,20 @@ int run_bench(const std::vector<std::string>& argv) {
         // share of the `threads` cores the runs got (1 = every thread had a core all the time)
         o.set("pp_cpu_share", median(pp_share));
         o.set("tg_cpu_share", median(tg_share));
+        if (with_lora) {
+            json::Value ls = json::Value::array();
+            for (const LoraSpec& spec : lora_specs) {
+                json::Value l = json::Value::object();
+                l.set("path", spec.path);
+                l.set("scale", double(spec.scale));
+                ls.push_back(l);
+            }
+            o.set("loras", ls);
+            o.set("pp_tps_lora", median(pp_tps_lora));
+            o.set("tg_tps_lora", median(tg_tps_lora));
+            o.set("pp_lora_cost_pct", median(pp_cost));  // median of the repetitions' paired slowdowns
+            o.set("tg_lora_cost_pct", median(tg_cost));
+        }
         std::printf("%s\n", o.dump().c_str());
     } else {
         std::printf("model      %s (%s)\n", model_path->c_str(), (*model)->hparams().arch.c_str());
@@ -328,6 +391,21 @@ int run_bench(const std::vector<std::string>& argv) {
                         bytes_per_token / 1e6, weight_bytes / 1e6, kv_bytes / 1e6, mean_ctx);
             std::printf("tg         %8.2f GB/s effective = %.1f%% of the measured read bandwidth\n", tg_gbps, pct);
         }
+        if (with_lora) {
+            std::string names;
+            char scale[32];
+            for (const LoraSpec& spec : lora_specs) {
+                std::snprintf(scale, sizeof scale, ":%g", double(spec.scale));
+                names += (names.empty() ? "" : ", ") + spec.path + scale;
+            }
+            std::printf("adapters   %s\n", names.c_str());
+            if (n_prompt > 0)
+                std::printf("pp%-4d+lora %7.2f tok/s  (median of %d; min %.2f, max %.2f); cost %.1f%% (median of paired runs)\n",
+                            n_prompt, median(pp_tps_lora), reps, mn(pp_tps_lora), mx(pp_tps_lora), median(pp_cost));
+            if (n_gen > 0)
+                std::printf("tg%-4d+lora %7.2f tok/s  (median of %d; min %.2f, max %.2f); cost %.1f%% (median of paired runs)\n",
+                            n_gen, median(tg_tps_lora), reps, mn(tg_tps_lora), mx(tg_tps_lora), median(tg_cost));
+        }
         std::printf("read bw    %8.2f GB/s  (streaming read, %d threads, median of %zu; min %.2f, max %.2f)\n", mem, threads,
                     bw.size(), mn(bw), mx(bw));
         std::printf("peak RSS   %8.1f MB total, %.1f MB anonymous, %.1f MB file-backed (mmapped weights)\n", peak.total_mb,
@@ -338,8 +416,11 @@ int run_bench(const std::vector<std::string>& argv) {
     return 0;
 }
 
-const Registrar reg{"bench", "-m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--backend cpu] [--device N] [--gpu-layers N] [--json]",
-                    "measure prompt/generation speed and memory bandwidth", run_bench};
+const Registrar reg{"bench",
+                    "-m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--backend cpu] [--device N] [--gpu-layers N] "
+                    "[--lora PATH[:SCALE]]... [--json]",
+                    "measure prompt/generation speed and memory bandwidth (with --lora: also with the adapters, and their cost)",
+                    run_bench};
 
 }  // namespace
 }  // namespace hearth::cli

@@ -4,6 +4,7 @@
 
 #include "app/cli/backend_args.h"
 #include "app/cli/command.h"
+#include "app/cli/lora_args.h"
 #include "app/cli/token_list.h"
 #include "engine/session/session.h"
 
@@ -39,6 +40,8 @@ int run_generate(const std::vector<std::string>& argv) {
     const auto kv = args.take({"--kv"});
     BackendArgs be;
     if (std::string e = take_backend_args(args, &be); !e.empty()) return fail("generate: " + e);
+    std::vector<LoraSpec> loras;
+    if (std::string e = take_lora_args(args, &loras); !e.empty()) return fail("generate: " + e);
     const auto ctx = args.take({"-c", "--ctx"});
     std::vector<std::string> stops;
     while (auto s = args.take({"--stop"})) stops.push_back(*s);
@@ -67,6 +70,7 @@ int run_generate(const std::vector<std::string>& argv) {
     opt.path = *model;
     opt.kv_type = kv.value_or("f16");
     be.apply_to(opt);
+    opt.loras = loras;
     opt.n_ctx = int(n_ctx);
     auto session = Session::open(opt);
     if (!session.ok()) return fail(session.message());
@@ -114,7 +118,7 @@ int run_generate(const std::vector<std::string>& argv) {
 const Registrar reg{"generate",
                     "-m MODEL (--tokens \"ID ...\" | -p TEXT | --chat TEXT) [-n N] [--temp T] [--top-k K] [--top-p P] "
                     "[--min-p P] [--repeat-penalty R] [--seed S] [--stop S]... [-c CTX] [--kv f16|f32] [--ids] "
-                    "[--backend B] [--device N] [--gpu-layers N] [-t THREADS] [-q]",
+                    "[--backend B] [--device N] [--gpu-layers N] [-t THREADS] [--lora PATH[:SCALE]]... [-q]",
                     "generate text (temperature 0 = greedy; repeat penalty off unless given; --ids prints ids)",
                     run_generate};
 

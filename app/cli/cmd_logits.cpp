@@ -3,6 +3,7 @@
 
 #include "app/cli/backend_args.h"
 #include "app/cli/command.h"
+#include "app/cli/lora_args.h"
 #include "app/cli/token_list.h"
 #include "engine/session/session.h"
 
@@ -16,6 +17,8 @@ int run_logits(const std::vector<std::string>& argv) {
     const auto kv = args.take({"--kv"});
     BackendArgs be;
     if (std::string e = take_backend_args(args, &be, false); !e.empty()) return fail("logits: " + e);
+    std::vector<LoraSpec> loras;
+    if (std::string e = take_lora_args(args, &loras); !e.empty()) return fail("logits: " + e);
     if (auto u = args.unknown_option(); !u.empty()) return fail("logits: unknown option " + u);
     if (!args.positionals().empty()) return fail("logits: unexpected argument '" + args.positionals()[0] + "'");
     if (!model) return fail("logits: -m MODEL is required");
@@ -27,6 +30,7 @@ int run_logits(const std::vector<std::string>& argv) {
     opt.path = *model;
     opt.kv_type = kv.value_or("f16");
     be.apply_to(opt);
+    opt.loras = loras;
     opt.n_ctx = int(ids->size());  // only what the sequence needs (clamped to the model's context)
     auto session = Session::open(opt);
     if (!session.ok()) return fail(session.message());
@@ -42,7 +46,8 @@ int run_logits(const std::vector<std::string>& argv) {
     return 0;
 }
 
-const Registrar reg{"logits", "-m MODEL --tokens \"ID ID ...\" [--kv f16|f32] [--backend B] [--device N] [--gpu-layers N] [--threads N]",
+const Registrar reg{"logits", "-m MODEL --tokens \"ID ID ...\" [--kv f16|f32] [--backend B] [--device N] [--gpu-layers N] [--threads N] "
+                              "[--lora PATH[:SCALE]]...",
                     "evaluate tokens as one sequence; print the last position's logits, one per line", run_logits};
 
 }  // namespace
