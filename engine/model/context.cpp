@@ -4,6 +4,7 @@
 #include <cmath>
 #include <map>
 
+#include "engine/lora/lora_targets.h"
 #include "engine/model/arch/arch.h"
 #include "engine/model/layer_run.h"
 #include "engine/model/manifest.h"
@@ -205,23 +206,20 @@ Result<int32_t> ModelContext::sample_last(int k, float temperature, double u) {
 Status ModelContext::attach_lora(const LoraAdapter& adapter, float scale) {
     const ModelHParams& h = model_->hparams();
     auto fail = [&](const std::string& why) { return make_error(adapter.path() + ": " + why); };
-    if (adapter.architecture() != h.arch)
-        return fail("made for architecture '" + adapter.architecture() + "', the model is '" + h.arch + "'");
+    // Architecture, names and shapes: the check merge_lora makes too (engine/lora/lora_targets.h).
+    auto targets = match_lora_targets(adapter, h, model_manifest(model_->arch(), h));
+    if (!targets.ok()) return targets.status();
     if (!std::isfinite(scale)) return fail("the scale is not a number");
     // Where each base tensor an adapter may target sits: layer and projection slot.
     std::map<std::string, std::pair<int, int>> slots;
-    for (const TensorSpec& t : model_manifest(model_->arch(), h))
-        if (const int slot = projection_slot(t.role); slot >= 0) slots[t.name] = {t.layer, slot};
+    for (const LoraTarget& t : *targets)
+        if (const int slot = projection_slot(t.role); slot >= 0) slots[t.pair->target] = {t.layer, slot};
     // Check everything before attaching anything. The scratch must hold the largest term of every
     // adapter attached, this one and those before.
     int max_rank = lora_max_rank_, max_out = lora_max_out_;
     for (const LoraPair& p : adapter.pairs()) {
         auto it = slots.find(p.target);
-        if (it == slots.end()) return fail("'" + p.target + "' is not a projection of this model that adapters can target");
-        const Projection& w = *model_->layers()[size_t(it->second.first)].projections()[size_t(it->second.second)];
-        if (p.a.cols != w.w.cols || p.b.rows != w.w.rows)
-            return fail("'" + p.target + "': the adapter maps " + std::to_string(p.a.cols) + " → " + std::to_string(p.b.rows) +
-                        " values, the model's matrix " + std::to_string(w.w.cols) + " → " + std::to_string(w.w.rows));
+        if (it == slots.end()) return fail("'" + p.target + "' is a fused matrix: adapters on it are not applied unmerged yet");
         max_rank = std::max(max_rank, p.rank());
         max_out = std::max(max_out, int(p.b.rows));
     }
