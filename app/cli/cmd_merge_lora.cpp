@@ -41,7 +41,7 @@ int run_merge_lora(const std::vector<std::string>& argv) {
     };
     const auto t0 = std::chrono::steady_clock::now();
     Status st = merge_lora(opt, progress);
-    if (!quiet) std::fprintf(stderr, "\n");
+    if (shown >= 0) std::fprintf(stderr, "\n");  // ends the progress line
     if (!st.ok()) return fail(st.message());
     const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::error_code ec;
