@@ -14,10 +14,10 @@
 //   after every pp/tg run (scratch buffers stay allocated, so every high point is seen).
 // - CPU share: process CPU time / (wall time x threads) per run, median; below 1 the machine was
 //   shared (spinning workers count as busy, so it is an upper bound of the useful share).
-// - --lora PATH[:SCALE] (repeatable): every repetition runs pp and tg without the adapters, then
-//   with them attached (the same context, attach/detach between), so both see the same machine
-//   load; the cost is the median over repetitions of each pair's slowdown (issue 14: a rank-16 q/v
-//   adapter must cost at most 10% of generation speed on the CPU).
+// - --lora PATH[:SCALE] (repeatable): every repetition runs pp and tg without the adapters and
+//   with them attached (the same context, attach/detach between; which goes first alternates), so
+//   both see the same machine load; the cost is the median over repetitions of each pair's slowdown
+//   (issue 14: a rank-16 q/v adapter must cost at most 10% of generation speed on the CPU).
 #include <sys/mman.h>
 #include <sys/resource.h>
 
@@ -285,7 +285,27 @@ int run_bench(const std::vector<std::string>& argv) {
     const size_t bw_bytes = size_t(512) << 20;
     std::vector<double> pp_tps, tg_tps, bw;
     std::vector<double> pp_tps_lora, tg_tps_lora, pp_cost, tg_cost;  // cost: % slower than the same repetition's base run
+    // With adapters: one pass with them beside each base pass, every other repetition first, so
+    // that a drift in the machine's load does not favour either.
+    auto lora_pass = [&]() -> Status {
+        HEARTH_RETURN_IF_ERROR(attach_all());
+        if (n_prompt > 0) {
+            auto s = run_pp();
+            if (!s.ok()) return s.status();
+            pp_tps_lora.push_back(n_prompt / *s);
+        }
+        if (n_gen > 0) {
+            auto s = run_tg();
+            if (!s.ok()) return s.status();
+            tg_tps_lora.push_back(n_gen / *s);
+        }
+        sample_rss();
+        (*ctx)->detach_loras();
+        return {};
+    };
     for (int r = 0; r < reps; ++r) {
+        if (with_lora && r % 2 == 1)
+            if (Status st = lora_pass(); !st.ok()) return fail("bench: " + st.message());
         if (n_prompt > 0) {
             bw.push_back(measure_read_bandwidth(threads, bw_bytes));
             auto s = run_pp();
@@ -300,25 +320,14 @@ int run_bench(const std::vector<std::string>& argv) {
             tg_tps.push_back(n_gen / *s);
             sample_rss();
         }
+        if (with_lora && r % 2 == 0)
+            if (Status st = lora_pass(); !st.ok()) return fail("bench: " + st.message());
         if (!json_out)
             std::fprintf(stderr, "bench: repetition %d/%d: pp %.2f tok/s, tg %.2f tok/s, read bandwidth %.1f GB/s\n", r + 1, reps,
                          pp_tps.empty() ? 0.0 : pp_tps.back(), tg_tps.empty() ? 0.0 : tg_tps.back(), bw.back());
         if (with_lora) {
-            if (Status st = attach_all(); !st.ok()) return fail("bench: " + st.message());
-            if (n_prompt > 0) {
-                auto s = run_pp();
-                if (!s.ok()) return fail("bench: " + s.message());
-                pp_tps_lora.push_back(n_prompt / *s);
-                pp_cost.push_back(100.0 * (1.0 - pp_tps_lora.back() / pp_tps.back()));
-            }
-            if (n_gen > 0) {
-                auto s = run_tg();
-                if (!s.ok()) return fail("bench: " + s.message());
-                tg_tps_lora.push_back(n_gen / *s);
-                tg_cost.push_back(100.0 * (1.0 - tg_tps_lora.back() / tg_tps.back()));
-            }
-            sample_rss();
-            (*ctx)->detach_loras();
+            if (n_prompt > 0) pp_cost.push_back(100.0 * (1.0 - pp_tps_lora.back() / pp_tps.back()));
+            if (n_gen > 0) tg_cost.push_back(100.0 * (1.0 - tg_tps_lora.back() / tg_tps.back()));
             if (!json_out)
                 std::fprintf(stderr, "bench: repetition %d/%d with the adapters: pp %.2f tok/s (cost %.1f%%), tg %.2f tok/s (cost %.1f%%)\n",
                              r + 1, reps, pp_tps_lora.empty() ? 0.0 : pp_tps_lora.back(), pp_cost.empty() ? 0.0 : pp_cost.back(),
