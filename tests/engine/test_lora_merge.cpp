@@ -157,8 +157,22 @@ TEST_P(LoraMerge, MergedQ8_0WithinQ8_0Rounding) {
     EXPECT_EQ((*f)->tensor("blk.0.attn_v.weight")->type, GgmlType::Q8_0);
     EXPECT_EQ((*f)->tensor("blk.0.attn_norm.weight")->type, GgmlType::F32);
     EXPECT_EQ((*f)->tensor("token_embd.weight")->type, GgmlType::F32);
+
+    // A quantized base (out0: the targeted matrices in Q8_0): merged into F32 it gives the unmerged
+    // logits of that base as tightly as an F32 base does (dequantization is exact), and with no
+    // type asked for the merged matrices stay Q8_0.
+    const std::string out2 = test::temp_file(std::string(GetParam()) + "_merged_q8_base.gguf");
+    ASSERT_TRUE(merge_lora({out0, loras, out2, "f32"}).ok());
+    const double dq = max_abs_diff(logits_of(out2, fx.prompt), logits_of(out0, fx.prompt, loras));
+    EXPECT_LT(dq, 1e-4);
+    std::printf("%s Q8_0 base merged into F32 against unmerged on that base: max |d| %.2e\n", GetParam(), dq);
+    ASSERT_TRUE(merge_lora({out0, loras, out2, ""}).ok());
+    auto g = gguf::File::open(out2);
+    ASSERT_TRUE(g.ok());
+    EXPECT_EQ((*g)->tensor("blk.1.attn_q.weight")->type, GgmlType::Q8_0);
     std::remove(out.c_str());
     std::remove(out0.c_str());
+    std::remove(out2.c_str());
 }
 
 INSTANTIATE_TEST_SUITE_P(HfModels, LoraMerge, ::testing::Values("tiny-llama", "tiny-qwen2"));
@@ -186,6 +200,32 @@ TEST(LoraMergeErrors, RefusedBeforeWriting) {
         EXPECT_NE(st.message().find(c.want), std::string::npos) << st.message();
         EXPECT_FALSE(exists(out));
         EXPECT_FALSE(exists(out + ".part"));
+    }
+    // Adapters of the right architecture that do not fit: the first mismatching tensor is named.
+    auto write_adapter = [](const std::string& path, const std::string& target, int64_t n_in, int64_t n_out) {
+        gguf::Writer w;
+        w.set_string("general.architecture", "llama");
+        w.set_string("general.type", "adapter");
+        w.set_string("adapter.type", "lora");
+        w.set_f32("adapter.lora.alpha", 8.0f);
+        const int64_t r = 4;
+        std::vector<float> a(size_t(r * n_in), 0.01f), b(size_t(n_out * r), 0.01f);
+        EXPECT_TRUE(w.add_tensor(target + ".lora_a", GgmlType::F32, {n_in, r}, a.data(), a.size() * 4).ok());
+        EXPECT_TRUE(w.add_tensor(target + ".lora_b", GgmlType::F32, {r, n_out}, b.data(), b.size() * 4).ok());
+        EXPECT_TRUE(w.write(path).ok());
+    };
+    const std::string shape = test::temp_file("merge_bad_shape.gguf"), layer = test::temp_file("merge_bad_layer.gguf");
+    write_adapter(shape, "blk.1.attn_v.weight", 256, 256);  // tiny-llama's v maps 256 → 128
+    write_adapter(layer, "blk.7.attn_q.weight", 256, 256);  // it has 2 layers
+    for (const auto& [path, want] : {std::pair{shape, std::string("'blk.1.attn_v.weight': the adapter maps 256 → 256 values, "
+                                                                  "the model's matrix 256 → 128")},
+                                     std::pair{layer, std::string("'blk.7.attn_q.weight' is not a projection")}}) {
+        Status bad = merge_lora({fx.base(), {{fx.adapter("qv-r16"), 1.0f}, {path, 1.0f}}, out, ""});
+        ASSERT_FALSE(bad.ok());
+        EXPECT_NE(bad.message().find(want), std::string::npos) << bad.message();
+        EXPECT_NE(bad.message().find(path), std::string::npos) << bad.message();
+        EXPECT_FALSE(exists(out));
+        std::remove(path.c_str());
     }
     Status st = merge_lora({fx.base(), {{qwen, 1.0f}}, out, ""});
     EXPECT_NE(st.message().find(qwen), std::string::npos) << "the adapter must be named: " << st.message();
