@@ -257,6 +257,7 @@ int run_bench(const std::vector<std::string>& argv) {
         pp_share.push_back((process_cpu_seconds() - c0) / (wall * threads));
         return wall;
     };
+    double last_tg_cpu = 0;  // process CPU seconds of the last tg run
     auto run_tg = [&]() -> Result<double> {
         const auto t0 = Clock::now();
         const double c0 = process_cpu_seconds();
@@ -267,7 +268,8 @@ int run_bench(const std::vector<std::string>& argv) {
             if (!id.ok()) return id.status();
         }
         const double wall = seconds_since(t0);
-        tg_share.push_back((process_cpu_seconds() - c0) / (wall * threads));
+        last_tg_cpu = process_cpu_seconds() - c0;
+        tg_share.push_back(last_tg_cpu / (wall * threads));
         return wall;
     };
 
@@ -285,6 +287,10 @@ int run_bench(const std::vector<std::string>& argv) {
     const size_t bw_bytes = size_t(512) << 20;
     std::vector<double> pp_tps, tg_tps, bw;
     std::vector<double> pp_tps_lora, tg_tps_lora, pp_cost, tg_cost;  // cost: % slower than the same repetition's base run
+    // The same in CPU time (1 - base / with adapters): with -t 1 nothing spins, so it counts the work
+    // alone and holds on a machine that other processes share, where the wall-time cost is noise.
+    std::vector<double> tg_cost_cpu;
+    double tg_cpu_base = 0, tg_cpu_lora = 0;
     // With adapters: one pass with them beside each base pass, every other repetition first, so
     // that a drift in the machine's load does not favour either.
     auto lora_pass = [&]() -> Status {
@@ -298,6 +304,7 @@ int run_bench(const std::vector<std::string>& argv) {
             auto s = run_tg();
             if (!s.ok()) return s.status();
             tg_tps_lora.push_back(n_gen / *s);
+            tg_cpu_lora = last_tg_cpu;
         }
         sample_rss();
         (*ctx)->detach_loras();
@@ -318,6 +325,7 @@ int run_bench(const std::vector<std::string>& argv) {
             auto s = run_tg();
             if (!s.ok()) return fail("bench: " + s.message());
             tg_tps.push_back(n_gen / *s);
+            tg_cpu_base = last_tg_cpu;
             sample_rss();
         }
         if (with_lora && r % 2 == 0)
@@ -327,7 +335,10 @@ int run_bench(const std::vector<std::string>& argv) {
                          pp_tps.empty() ? 0.0 : pp_tps.back(), tg_tps.empty() ? 0.0 : tg_tps.back(), bw.back());
         if (with_lora) {
             if (n_prompt > 0) pp_cost.push_back(100.0 * (1.0 - pp_tps_lora.back() / pp_tps.back()));
-            if (n_gen > 0) tg_cost.push_back(100.0 * (1.0 - tg_tps_lora.back() / tg_tps.back()));
+            if (n_gen > 0) {
+                tg_cost.push_back(100.0 * (1.0 - tg_tps_lora.back() / tg_tps.back()));
+                tg_cost_cpu.push_back(100.0 * (1.0 - tg_cpu_base / tg_cpu_lora));
+            }
             if (!json_out)
                 std::fprintf(stderr, "bench: repetition %d/%d with the adapters: pp %.2f tok/s (cost %.1f%%), tg %.2f tok/s (cost %.1f%%)\n",
                              r + 1, reps, pp_tps_lora.empty() ? 0.0 : pp_tps_lora.back(), pp_cost.empty() ? 0.0 : pp_cost.back(),
@@ -385,6 +396,7 @@ int run_bench(const std::vector<std::string>& argv) {
             o.set("tg_tps_lora", median(tg_tps_lora));
             o.set("pp_lora_cost_pct", median(pp_cost));  // median of the repetitions' paired slowdowns
             o.set("tg_lora_cost_pct", median(tg_cost));
+            o.set("tg_lora_cost_cpu_pct", median(tg_cost_cpu));
         }
         std::printf("%s\n", o.dump().c_str());
     } else {
@@ -411,9 +423,12 @@ int run_bench(const std::vector<std::string>& argv) {
             if (n_prompt > 0)
                 std::printf("pp%-4d+lora %7.2f tok/s  (median of %d; min %.2f, max %.2f); cost %.1f%% (median of paired runs)\n",
                             n_prompt, median(pp_tps_lora), reps, mn(pp_tps_lora), mx(pp_tps_lora), median(pp_cost));
-            if (n_gen > 0)
+            if (n_gen > 0) {
                 std::printf("tg%-4d+lora %7.2f tok/s  (median of %d; min %.2f, max %.2f); cost %.1f%% (median of paired runs)\n",
                             n_gen, median(tg_tps_lora), reps, mn(tg_tps_lora), mx(tg_tps_lora), median(tg_cost));
+                std::printf("tg cost    %.1f%% in process CPU time (median of paired runs; the work alone at -t 1)\n",
+                            median(tg_cost_cpu));
+            }
         }
         std::printf("read bw    %8.2f GB/s  (streaming read, %d threads, median of %zu; min %.2f, max %.2f)\n", mem, threads,
                     bw.size(), mn(bw), mx(bw));
