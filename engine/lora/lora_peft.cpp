@@ -54,13 +54,13 @@ bool known_module_name(const std::string& arch, const std::string& hf) {
     return false;
 }
 
-// Whether a config value asks for something: true, a non-empty list/object/string, a nonzero
-// number. null, false, [], {} and "" are PEFT's "not used".
+// Whether a config value asks for something: true, any number (layers_to_transform = 0 means
+// layer 0 only), a non-empty list/object/string. null, false, [], {} and "" are PEFT's "not used".
 bool is_set(const json::Value& v) {
     switch (v.type()) {
         case json::Value::Type::Null: return false;
         case json::Value::Type::Bool: return v.as_bool();
-        case json::Value::Type::Int: case json::Value::Type::Float: return v.as_double() != 0;
+        case json::Value::Type::Int: case json::Value::Type::Float: return true;
         default: return v.size() > 0;
     }
 }
@@ -190,9 +190,14 @@ Result<std::unique_ptr<LoraAdapter>> LoraAdapter::open_peft(const std::string& d
         // The module path: PEFT's wrapper prefix off, then "...layers.N.<group>.<module>".
         std::string module = t.name.substr(0, at);
         if (module.rfind("base_model.model.", 0) == 0) module = module.substr(17);
+        // The text model's layers: "model.layers.N" (causal LMs), "model.language_model.layers.N"
+        // (Gemma 3's multimodal checkpoints). Other "layers.N" (a vision tower's) are not ours.
         const size_t lp = module.rfind("layers.");
-        if (lp == std::string::npos || (lp > 0 && module[lp - 1] != '.'))
-            return bad("module '" + module + "' is not in a transformer layer (adapters on embeddings and lm_head are not supported)");
+        const std::string prefix = lp == std::string::npos ? std::string() : module.substr(0, lp);
+        if (lp == std::string::npos || (prefix != "model." && prefix != "model.language_model." && prefix != "language_model.model." &&
+                                         !prefix.empty()))
+            return bad("module '" + module + "' is not in a layer of the language model (adapters on embeddings, lm_head or a "
+                       "vision tower are not supported)");
         size_t pos = lp + 7;
         int64_t layer = 0;
         size_t digits = 0;

@@ -426,6 +426,61 @@ TEST(LoraPeft, FusedMatricesGetOneTermPerSlot) {
     std::remove(lora_path.c_str());
 }
 
+// A random Phi-3 with a PEFT adapter on its fused matrices (qkv_proj, gate_up_proj) and on o/down
+// (tests/engine/data/lora/tiny-phi3, tools/fixtures/make_lora_phi3_fixture.py): the PEFT folder and
+// llama.cpp's GGUF of it both give PEFT's logits on every backend. Needs no shared data.
+TEST(LoraPeft, Phi3FusedAdapterMatchesPeft) {
+    const std::string dir = test::fixture_path("lora/tiny-phi3");
+    auto expected = json::parse_file(dir + "/expected.json");
+    ASSERT_TRUE(expected.ok()) << expected.message();
+    std::vector<int32_t> prompt;
+    for (const Value& v : (*expected)["prompt_ids"].as_array()) prompt.push_back(int32_t(v.as_int()));
+    auto file = gguf::File::open(dir + "/base-f32.gguf");
+    ASSERT_TRUE(file.ok()) << file.message();
+    const std::vector<float> want_base = test::read_f32(dir + "/fused-r4/logits.base.f32");
+    const std::vector<float> want = test::read_f32(dir + "/fused-r4/logits.scale1.f32");
+    for (const char* backend : kBackends) {
+        SCOPED_TRACE(backend);
+        std::unique_ptr<Backend> owned;
+        Backend* be = nullptr;
+        std::string why;
+        if (std::string(backend) == "vulkan") {
+            be = vktest::backend("", &why);
+            if (!be) {
+                std::printf("[ skip part ] no Vulkan device\n");
+                continue;
+            }
+        } else {
+            owned = std::string(backend) == "reference" ? create_reference_backend() : create_cpu_backend(BackendOptions{});
+            be = owned.get();
+        }
+        auto m = Model::load(**file, *be);
+        ASSERT_TRUE(m.ok()) << m.message();
+        auto c = ModelContext::create(**m, 64, GgmlType::F32, 16);
+        ASSERT_TRUE(c.ok()) << c.message();
+        auto last8_of = [&] {
+            std::vector<float> out;
+            EXPECT_TRUE((*c)->eval(prompt.data(), int(prompt.size()), 0, 8, &out).ok());
+            return out;
+        };
+        const double d_base = max_diff(last8_of(), want_base);
+        EXPECT_LT(d_base, 2e-3);
+        auto peft = LoraAdapter::open_peft(dir + "/fused-r4", "phi3");
+        ASSERT_TRUE(peft.ok()) << peft.message();
+        auto gguf = LoraAdapter::open_gguf(dir + "/fused-r4.gguf");
+        ASSERT_TRUE(gguf.ok()) << gguf.message();
+        for (const LoraAdapter* ad : {peft->get(), gguf->get()}) {
+            Status st = (*c)->attach_lora(*ad, 1.0f);
+            ASSERT_TRUE(st.ok()) << st.message();
+            const double d = max_diff(last8_of(), want);
+            EXPECT_LT(d, 2e-3) << ad->path();
+            std::printf("tiny-phi3 %-9s %s: max |d| against PEFT %.2e (base %.2e)\n", backend,
+                        ad == peft->get() ? "PEFT folder" : "llama.cpp GGUF", d, d_base);
+            (*c)->detach_loras();
+        }
+    }
+}
+
 // ---- refusals ----------------------------------------------------------------------------------
 
 // Each feature we do not apply, in a folder of its own: refused, with a message naming it.
@@ -452,6 +507,7 @@ TEST(LoraPeft, UnsupportedFeaturesAreRefusedByName) {
         {"bias", "lora_only", "trained biases (bias = \"lora_only\")"},
         {"lora_bias", true, "lora_bias"},
         {"layers_to_transform", layers, "layers_to_transform"},
+        {"layers_to_transform", 0, "layers_to_transform"},
         {"target_modules", ".*\\.(q|v)_proj", "target_modules is a regular expression"},
         {"target_modules", "all-linear", "target_modules is a regular expression"},
         {"target_modules", lm_targets, "adapters on embeddings and lm_head are not supported"},
@@ -500,7 +556,9 @@ TEST(LoraPeft, UnsupportedTensorsAreRefusedByName) {
         {{qa, qb, t("base_model.model.model.embed_tokens.lora_embedding_A", {16, 8})}, "lora_embedding_A/B"},
         {{qa, qb, t(pre + "self_attn.k_proj.lora_A.weight", {16, 256}), t(pre + "self_attn.k_proj.lora_B.weight", {128, 16})},
          "is not in target_modules"},
-        {{qa, qb, t("base_model.model.lm_head.lora_A.weight", {16, 256})}, "not in a transformer layer"},
+        {{qa, qb, t("base_model.model.lm_head.lora_A.weight", {16, 256})}, "not in a layer of the language model"},
+        {{qa, qb, t("base_model.model.model.vision_tower.encoder.layers.0.self_attn.q_proj.lora_A.weight", {16, 256})},
+         "not in a layer of the language model"},
         {{qa, qb, t("base_model.model.lm_head.weight", {8, 256})}, "not a LoRA A or B matrix"},
         {{qa, t(pre + "self_attn.q_proj.lora_B.weight", {256, 8})}, "ranks of A (16) and B (8) disagree"},
         {{qa}, "has lora_A but no lora_B"},
