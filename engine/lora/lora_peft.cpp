@@ -115,6 +115,12 @@ Result<std::unique_ptr<LoraAdapter>> LoraAdapter::open_peft(const std::string& d
         {"target_parameters", "adapters on parameters (target_parameters) are not supported"},
         {"alora_invocation_tokens", "activated LoRA (alora_invocation_tokens) is not supported"},
         {"use_qalora", "QA-LoRA (use_qalora) is not supported"},
+        // LoRA variants of newer peft versions that compute something else at inference (routing
+        // among adapters, an SVD-truncated base weight, sampling, block-diagonal factors).
+        {"arrow_config", "Arrow routing (arrow_config) is not supported"},
+        {"kasa_config", "KaSA (kasa_config) is not supported"},
+        {"monteclora_config", "MonteCLoRA (monteclora_config) is not supported"},
+        {"use_bdlora", "BD-LoRA (use_bdlora) is not supported"},
     };
     for (const Refused& r : kRefused)
         if (is_set(c[r.key])) return fail(std::string(r.what) + " (adapter_config.json: " + r.key + " = " + c[r.key].dump() + ")");

@@ -512,6 +512,8 @@ TEST(LoraPeft, UnsupportedFeaturesAreRefusedByName) {
         {"target_modules", "all-linear", "target_modules is a regular expression"},
         {"target_modules", lm_targets, "adapters on embeddings and lm_head are not supported"},
         {"peft_type", "LOHA", "PEFT method 'LOHA' is not supported"},
+        {"kasa_config", pattern, "KaSA (kasa_config)"},
+        {"arrow_config", pattern, "Arrow routing (arrow_config)"},
         {"r", 8, "disagree with r = 8"},
         {"r", -1, "not a positive rank"},
         {"lora_alpha", "x", "not a positive number"},
