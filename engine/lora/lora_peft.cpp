@@ -172,7 +172,7 @@ Result<std::unique_ptr<LoraAdapter>> LoraAdapter::open_peft(const std::string& d
     auto st = safetensors::File::open(st_path.string());
     if (!st.ok()) return st.status();
 
-    struct Found { const safetensors::TensorInfo *a = nullptr, *b = nullptr; std::string module; int layer = -1; };
+    struct Found { const safetensors::TensorInfo *a = nullptr, *b = nullptr; std::string module; };
     std::map<std::string, Found> by_target;  // GGUF base tensor name → its A and B
     for (const safetensors::TensorInfo& t : (*st)->tensors()) {
         auto bad = [&](const std::string& why) { return fail("tensor '" + t.name + "': " + why); };
