@@ -208,38 +208,63 @@ Status ModelContext::attach_lora(const LoraAdapter& adapter, float scale) {
     if (adapter.architecture() != h.arch)
         return fail("made for architecture '" + adapter.architecture() + "', the model is '" + h.arch + "'");
     if (!std::isfinite(scale)) return fail("the scale is not a number");
-    // Where each base tensor an adapter may target sits: layer and projection slot.
-    std::map<std::string, std::pair<int, int>> slots;
-    for (const TensorSpec& t : model_manifest(model_->arch(), h))
-        if (const int slot = projection_slot(t.role); slot >= 0) slots[t.name] = {t.layer, slot};
+    // Where each base tensor an adapter may target sits: its layer and the projection slots it
+    // fills (several for a fused matrix, whose rows the slots' projections split in order).
+    struct Target { int layer; std::vector<const Projection*> parts; std::vector<int> slots; };
+    std::map<std::string, Target> targets;
+    for (const TensorSpec& t : model_manifest(model_->arch(), h)) {
+        std::vector<int> slots = projection_slots(t.role);
+        if (slots.empty() || t.layer < 0) continue;
+        Target& tg = targets[t.name];
+        tg.layer = t.layer;
+        for (int slot : slots) tg.parts.push_back(model_->layers()[size_t(t.layer)].projections()[size_t(slot)]);
+        tg.slots = std::move(slots);
+    }
     // Check everything before attaching anything. The scratch must hold the largest term of every
     // adapter attached, this one and those before.
     int max_rank = lora_max_rank_, max_out = lora_max_out_;
     for (const LoraPair& p : adapter.pairs()) {
-        auto it = slots.find(p.target);
-        if (it == slots.end()) return fail("'" + p.target + "' is not a projection of this model that adapters can target");
-        const Projection& w = *model_->layers()[size_t(it->second.first)].projections()[size_t(it->second.second)];
-        if (p.a.cols != w.w.cols || p.b.rows != w.w.rows)
+        auto it = targets.find(p.target);
+        if (it == targets.end()) return fail("'" + p.target + "' is not a projection of this model that adapters can target");
+        int64_t n_out = 0;
+        for (const Projection* w : it->second.parts) {
+            n_out += w->w.rows;
+            max_out = std::max(max_out, int(w->w.rows));
+        }
+        const int64_t n_in = it->second.parts.front()->w.cols;
+        if (p.a.cols != n_in || p.b.rows != n_out)
             return fail("'" + p.target + "': the adapter maps " + std::to_string(p.a.cols) + " → " + std::to_string(p.b.rows) +
-                        " values, the model's matrix " + std::to_string(w.w.cols) + " → " + std::to_string(w.w.rows));
+                        " values, the model's matrix " + std::to_string(n_in) + " → " + std::to_string(n_out));
         max_rank = std::max(max_rank, p.rank());
-        max_out = std::max(max_out, int(p.b.rows));
     }
     auto loras = loras_;
     if (loras.empty()) loras.resize(size_t(h.n_layer));
     std::vector<BufferPtr> weights;
+    auto import = [&](Backend& be, const LoraMatrix& m, int64_t row0, int64_t rows, Tensor* dst) -> Status {
+        const size_t rb = row_bytes(m.type, m.cols);
+        auto buf = be.import_host(static_cast<const uint8_t*>(m.data) + size_t(row0) * rb, size_t(rows) * rb);
+        if (!buf.ok()) return fail("loading '" + m.name + "': " + buf.message());
+        weights.push_back(*buf);
+        *dst = make_tensor(buf->get(), 0, m.type, rows, m.cols);
+        return {};
+    };
     for (const LoraPair& p : adapter.pairs()) {
-        const auto [layer, slot] = slots[p.target];
-        Backend& be = *model_->layers()[size_t(layer)].backend;
-        LoraTerm term;
-        for (auto [m, dst] : {std::pair{&p.a, &term.a}, std::pair{&p.b, &term.b}}) {
-            auto buf = be.import_host(m->data, m->n_bytes);
-            if (!buf.ok()) return fail("loading '" + m->name + "': " + buf.message());
-            weights.push_back(*buf);
-            *dst = make_tensor(buf->get(), 0, m->type, m->rows, m->cols);
+        const Target& tg = targets[p.target];
+        Backend& be = *model_->layers()[size_t(tg.layer)].backend;
+        // A fused matrix gets one term per slot: the same A, and the rows of B that slot's
+        // projection computes (each its own buffer, so no backend sees an offset into one).
+        Tensor a;
+        HEARTH_RETURN_IF_ERROR(import(be, p.a, 0, p.a.rows, &a));
+        int64_t row0 = 0;
+        for (size_t i = 0; i < tg.parts.size(); ++i) {
+            LoraTerm term;
+            term.a = a;
+            const int64_t rows = tg.parts[i]->w.rows;
+            HEARTH_RETURN_IF_ERROR(import(be, p.b, row0, rows, &term.b));
+            row0 += rows;
+            term.scale = scale * adapter.pair_scale(p);
+            loras[size_t(tg.layer)][size_t(tg.slots[i])].push_back(term);
         }
-        term.scale = scale * adapter.pair_scale(p);
-        loras[size_t(layer)][size_t(slot)].push_back(term);
     }
     // Scratch for one batch of terms on every stage (grown when a larger adapter comes).
     for (Stage& s : stages_) {
