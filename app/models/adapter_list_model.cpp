@@ -24,8 +24,10 @@ QVariant AdapterListModel::data(const QModelIndex& index, int role) const {
 }
 
 QHash<int, QByteArray> AdapterListModel::roleNames() const {
-    return {{PathRole, "path"},       {NameRole, "name"},       {ScaleRole, "scale"},
-            {EnabledRole, "enabled"}, {MissingRole, "missing"}, {IsFolderRole, "isFolder"}};
+    // Not "scale" or "enabled": a delegate's required properties of those names would be its own
+    // Item.scale and Item.enabled.
+    return {{PathRole, "path"},          {NameRole, "name"},       {ScaleRole, "adapterScale"},
+            {EnabledRole, "switchedOn"}, {MissingRole, "missing"}, {IsFolderRole, "isFolder"}};
 }
 
 void AdapterListModel::setEntries(const std::vector<AdapterEntry>& entries) {
