@@ -67,7 +67,7 @@ Dialog {
                 width: ListView.view.width
                 implicitHeight: rowLayout.implicitHeight + 12
                 radius: Theme.radius
-                color: Theme.surfaceAlt
+                color: Theme.surface  // not surfaceAlt: the slider's empty track is drawn in that colour
                 border.color: Theme.border
 
                 RowLayout {
@@ -76,10 +76,15 @@ Dialog {
                     anchors.margins: 6
                     spacing: 8
                     Switch {
+                        id: onSwitch
                         objectName: "adapterSwitch"
                         checked: row.switchedOn
                         enabled: !Adapters.checking
                         onToggled: if (!Adapters.setEnabled(row.index, checked)) checked = Qt.binding(() => row.switchedOn)
+                        Connections {  // shows what was applied once the model has answered (a refusal puts it back)
+                            target: Adapters
+                            function onChangeChecked(error) { onSwitch.checked = Qt.binding(() => row.switchedOn) }
+                        }
                         ToolTip.visible: hovered
                         ToolTip.text: checked ? qsTr("On: used in answers") : qsTr("Off: not used")
                         ToolTip.delay: 600

@@ -12,9 +12,12 @@
 #include <QtTest>
 
 #include "app/controllers/adapter_controller.h"
+#include "app/controllers/app_context.h"
 #include "app/controllers/chat_controller.h"
 #include "app/library/model_library.h"
 #include "app/settings/app_settings.h"
+#include "tests/app/app_window.h"
+#include "tests/app/quick_find.h"
 #include "tests/app/tiny_model.h"
 
 using namespace hearth::app;
@@ -252,6 +255,27 @@ private slots:
         QCOMPARE(ask("And now?"), QStringLiteral("max-tokens"));
         QCOMPARE(lastAnswer().genSettings.value("loras").toArray().size(), 1);
         QVERIFY(!adapters()->list()->entries()[0].missing);
+    }
+
+    // The real window, reopening a conversation whose adapter is gone: the warning shows in the
+    // banner above the page from the first frame (Qt 6.4's layout once left it out, 0 wide).
+    void missingAdapterWarnsInTheWindowAtStartup() {
+        QTemporaryDir home;
+        auto context = test::makeAppContext(home.path(), "en", "light", QRect(0, 0, 1100, 760));
+        ChatStore* store = context->store();
+        const qint64 id = *store->createConversation(base_, QString());
+        QVERIFY(store->setConversationAdapters(id, {{home.filePath("gone/legal-r16.gguf"), 1.0, true}}).ok());
+        context->settings()->setLastConversationId(id);
+        context->chat()->reloadConversations();
+        std::unique_ptr<QQmlApplicationEngine> engine;
+        QQuickWindow* window = test::loadMainWindow(*context, engine);
+        QVERIFY(window);
+        QVERIFY2(context->chat()->errorText().contains("legal-r16"), qPrintable(context->chat()->errorText()));
+        QQuickItem* label = test::findVisibleItem(window->contentItem(), "errorText");
+        QVERIFY(label);
+        QTRY_VERIFY2(label->width() > 100 && label->height() > 10, "the banner's text has no room");
+        QVERIFY(label->mapToScene(QPointF(0, 0)).y() < 40);  // at the top, above the chat page
+        engine.reset();
     }
 
     // With no model loaded nothing can be checked: the choice is kept, and a misfit fails the answer
