@@ -3,8 +3,8 @@
 // them): add, switch, rescale, remove, each checked against the loaded model first; an adapter for
 // another base (tiny-qwen2's all-r8) refused with the engine's message and the previous set kept;
 // the set stored per conversation, switched with the conversation and restored after a restart;
-// a missing file warned about while the conversation still answers; "Save merged model…" never
-// claims a merge that did not happen.
+// a missing file warned about while the conversation still answers (and, in the real window, in the
+// banner from the first frame); "Save merged model…" never claims a merge that did not happen.
 #include <QFile>
 #include <QJsonArray>
 #include <QSignalSpy>
