@@ -2,6 +2,101 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
+    <name>AdaptersDialog</name>
+    <message>
+        <source>Adapters for this conversation</source>
+        <translation>此对话的适配器</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <source>LoRA adapters change how %1 answers in this conversation. Each is checked against the model before it is used.</source>
+        <translation>LoRA 适配器会改变 %1 在此对话中的回答方式。每个适配器在使用前都会与模型核对。</translation>
+    </message>
+    <message>
+        <source>No model is loaded: adapters are checked against the model when it loads and answers.</source>
+        <translation>尚未加载模型：适配器将在模型加载并回答时与之核对。</translation>
+    </message>
+    <message>
+        <source>No adapters yet. Add a PEFT folder (adapter_config.json and adapter_model.safetensors) or a GGUF adapter.</source>
+        <translation>还没有适配器。请添加 PEFT 文件夹（含 adapter_config.json 和 adapter_model.safetensors）或 GGUF 适配器。</translation>
+    </message>
+    <message>
+        <source>On: used in answers</source>
+        <translation>开：用于回答</translation>
+    </message>
+    <message>
+        <source>Off: not used</source>
+        <translation>关：不使用</translation>
+    </message>
+    <message>
+        <source>missing</source>
+        <translation>缺失</translation>
+    </message>
+    <message>
+        <source>Scale: how strongly the adapter changes the model (1 = as trained)</source>
+        <translation>强度：适配器对模型的影响程度（1 = 与训练时相同）</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <source>Checking the adapters against the model…</source>
+        <translation>正在与模型核对适配器…</translation>
+    </message>
+    <message>
+        <source>Add file…</source>
+        <translation>添加文件…</translation>
+    </message>
+    <message>
+        <source>Add folder…</source>
+        <translation>添加文件夹…</translation>
+    </message>
+    <message>
+        <source>Save merged model…</source>
+        <translation>保存合并后的模型…</translation>
+    </message>
+    <message>
+        <source>Write a copy of the model with the adapters in use built in</source>
+        <translation>另存一份内置了当前所用适配器的模型</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Add a GGUF adapter</source>
+        <translation>添加 GGUF 适配器</translation>
+    </message>
+    <message>
+        <source>GGUF adapters (*.gguf)</source>
+        <translation>GGUF 适配器 (*.gguf)</translation>
+    </message>
+    <message>
+        <source>All files (*)</source>
+        <translation>所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Add a PEFT adapter folder</source>
+        <translation>添加 PEFT 适配器文件夹</translation>
+    </message>
+    <message>
+        <source>Save merged model</source>
+        <translation>保存合并后的模型</translation>
+    </message>
+    <message>
+        <source>Save</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <source>GGUF models (*.gguf)</source>
+        <translation>GGUF 模型 (*.gguf)</translation>
+    </message>
+</context>
+<context>
     <name>ChatPage</name>
     <message>
         <source>New conversation</source>
@@ -94,6 +189,22 @@
     <message>
         <source>%1 (cannot be used)</source>
         <translation>%1（无法使用）</translation>
+    </message>
+    <message>
+        <source>Adapters (%1)…</source>
+        <translation>适配器（%1）…</translation>
+    </message>
+    <message>
+        <source>Adapters…</source>
+        <translation>适配器…</translation>
+    </message>
+    <message>
+        <source>LoRA adapters for this conversation</source>
+        <translation>此对话的 LoRA 适配器</translation>
+    </message>
+    <message>
+        <source>adapters: %1</source>
+        <translation>适配器：%1</translation>
     </message>
 </context>
 <context>
@@ -676,6 +787,65 @@
     </message>
 </context>
 <context>
+    <name>hearth::app::AdapterController</name>
+    <message>
+        <source>The adapter “%1” was not found at %2. This conversation answers without it until the file is back.</source>
+        <translation>未在 %2 找到适配器“%1”。在文件恢复之前，此对话将不使用它来回答。</translation>
+    </message>
+    <message>
+        <source>Wait until the last change has been checked.</source>
+        <translation>请等待上一次更改核对完成。</translation>
+    </message>
+    <message>
+        <source>The model refused this change; the adapters stay as they were. %1</source>
+        <translation>模型拒绝了此更改，适配器保持原样。%1</translation>
+    </message>
+    <message>
+        <source>Saving failed: %1</source>
+        <translation>保存失败：%1</translation>
+    </message>
+    <message>
+        <source>%1 was not found.</source>
+        <translation>未找到 %1。</translation>
+    </message>
+    <message>
+        <source>%1 is already in the list.</source>
+        <translation>%1 已在列表中。</translation>
+    </message>
+    <message>
+        <source>Choose a model for this conversation first.</source>
+        <translation>请先为此对话选择模型。</translation>
+    </message>
+    <message>
+        <source>Switch on at least one adapter to merge.</source>
+        <translation>请至少打开一个适配器再合并。</translation>
+    </message>
+    <message>
+        <source>Choose another file name: the merged model must not replace its base model.</source>
+        <translation>请换一个文件名：合并后的模型不能覆盖其基础模型。</translation>
+    </message>
+    <message>
+        <source>Choose another file name: the merged model must not replace an adapter.</source>
+        <translation>请换一个文件名：合并后的模型不能覆盖适配器。</translation>
+    </message>
+    <message>
+        <source>Merging %1 into %2…</source>
+        <translation>正在将 %1 合并到 %2…</translation>
+    </message>
+    <message>
+        <source>Merging was cancelled; nothing was saved.</source>
+        <translation>合并已取消，未保存任何文件。</translation>
+    </message>
+    <message>
+        <source>The merged model could not be saved: %1</source>
+        <translation>无法保存合并后的模型：%1</translation>
+    </message>
+    <message>
+        <source>Saved the merged model as %1. Import it on the Models page to use it.</source>
+        <translation>合并后的模型已保存为 %1。在“模型”页导入即可使用。</translation>
+    </message>
+</context>
+<context>
     <name>hearth::app::ChatController</name>
     <message>
         <source>The conversation database could not be opened; nothing will be saved.</source>
@@ -728,6 +898,19 @@
         <source>This answer was asked of %1, but %2 is loaded now. Press Regenerate to answer with the loaded model.</source>
         <translation>这个回答原本要由 %1 生成，但现在加载的是 %2。请点击“重新生成”，用已加载的模型回答。</translation>
     </message>
+    <message>
+        <source>An adapter of this conversation could not be attached: %1
+Switch it off in Adapters… to answer without it.</source>
+        <translation>无法挂载此对话的一个适配器：%1
+在“适配器…”中将其关闭即可不使用它来回答。</translation>
+    </message>
+</context>
+<context>
+    <name>hearth::app::LoraMergeJob</name>
+    <message>
+        <source>the merge ended without writing %1</source>
+        <translation>合并结束，但没有写入 %1</translation>
+    </message>
 </context>
 <context>
     <name>hearth::app::ModelLibrary</name>
@@ -772,7 +955,7 @@
         <translation>未知</translation>
     </message>
     <message>
-        <source>Hearth cannot read this model's vocabulary: its tokenizer is not supported yet. Try another model.</source>
+        <source>Hearth cannot read this model&apos;s vocabulary: its tokenizer is not supported yet. Try another model.</source>
         <translation>Hearth 无法读取此模型的词表：尚不支持它的分词器。请换一个模型。</translation>
     </message>
     <message>

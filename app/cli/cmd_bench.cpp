@@ -198,7 +198,7 @@ int run_bench(const std::vector<std::string>& argv) {
     // The adapters, checked against the model now (attached once, then detached until their runs).
     std::vector<std::unique_ptr<LoraAdapter>> adapters;
     for (const LoraSpec& spec : lora_specs) {
-        auto ad = LoraAdapter::open(spec.path, hp.arch);
+        auto ad = LoraAdapter::open(spec.path, hp.arch, hp.head_dim);
         if (!ad.ok()) return fail("bench: " + ad.message());
         adapters.push_back(std::move(*ad));
     }

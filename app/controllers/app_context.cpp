@@ -9,6 +9,7 @@
 #include <QQmlEngine>
 #include <QStandardPaths>
 
+#include "app/controllers/adapter_controller.h"
 #include "app/controllers/chat_controller.h"
 #include "app/library/model_library.h"
 #include "app/settings/app_settings.h"
@@ -62,7 +63,9 @@ void AppContext::registerQml(QQmlEngine* engine) {
     qmlRegisterUncreatableType<ConversationListModel>("Hearth", 1, 0, "ConversationListModel", QStringLiteral("owned by Chat"));
     qmlRegisterUncreatableType<MessageListModel>("Hearth", 1, 0, "MessageListModel", QStringLiteral("owned by Chat"));
     qmlRegisterUncreatableType<ModelFileListModel>("Hearth", 1, 0, "ModelFileListModel", QStringLiteral("owned by Models"));
+    qmlRegisterUncreatableType<AdapterListModel>("Hearth", 1, 0, "AdapterListModel", QStringLiteral("owned by Adapters"));
     qmlRegisterSingletonInstance("Hearth", 1, 0, "Chat", chat_);
+    qmlRegisterSingletonInstance("Hearth", 1, 0, "Adapters", chat_->adapters());
     qmlRegisterSingletonInstance("Hearth", 1, 0, "Models", library_);
     qmlRegisterSingletonInstance("Hearth", 1, 0, "Settings", settings_);
     qmlRegisterSingletonInstance("Hearth", 1, 0, "Desktop", desktop_);

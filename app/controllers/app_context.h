@@ -1,6 +1,6 @@
 // AppContext: builds the app's objects in the right order (settings, log file, store, model
 // library, chat controller, language) and exposes them to QML as singletons of the `Hearth` module:
-// Chat, Models, Settings, Desktop, App. main.cpp, the Qt Quick tests and the screenshot test all go
+// Chat, Adapters, Models, Settings, Desktop, App. main.cpp, the Qt Quick tests and the screenshot test all go
 // through here, so they run the same wiring.
 #pragma once
 

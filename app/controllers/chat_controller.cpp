@@ -4,11 +4,13 @@
 #include <QFile>
 #include <QFileInfo>
 #include <QGuiApplication>
+#include <QJsonArray>
 #include <QLoggingCategory>
 #include <QRegularExpression>
 #include <QSysInfo>
 
 #include "app/chat/sampling_presets.h"
+#include "app/controllers/adapter_controller.h"
 #include "app/library/model_library.h"
 #include "app/settings/app_settings.h"
 #include "app/support/desktop_helper.h"
@@ -37,6 +39,7 @@ ChatController::ChatController(ChatStore* store, AppSettings* settings, ModelLib
     connect(worker_, &InferenceWorker::finished, this, &ChatController::onFinished);
     connect(worker_, &InferenceWorker::failed, this, &ChatController::onFailed);
     thread_.start();
+    adapters_ = new AdapterController(store_, worker_, this);
     // Writes run on the store's thread; one that fails is shown here, on the UI thread.
     store_->setWriteErrorHandler([this](const QString& message) {
         QMetaObject::invokeMethod(this, [this, message] { showError(tr("Saving failed: %1").arg(message)); },
@@ -124,6 +127,7 @@ void ChatController::newConversation() {
     conv_ = ConversationRecord();
     conv_.model = loadedPath_.isEmpty() ? settings_->defaultModel() : loadedPath_;
     messages_.clear();
+    adapters_->setConversation(0, {});
     resetConversationStats();
     settings_->setLastConversationId(0);
     emit conversationChanged();
@@ -138,6 +142,7 @@ void ChatController::ensureConversation() {
     }
     conv_.id = *id;
     conv_.createdAt = conv_.updatedAt = QDateTime::currentMSecsSinceEpoch();
+    adapters_->conversationCreated(conv_.id);
     settings_->setLastConversationId(conv_.id);
     if (searchQuery_.trimmed().isEmpty()) conversations_.upsert(conv_);
 }
@@ -157,6 +162,7 @@ void ChatController::openConversation(qint64 id) {
     }
     conv_ = *c;
     messages_.setMessages(*msgs);
+    adapters_->setConversation(conv_.id, conv_.adapters);
     resetConversationStats();
     settings_->setLastConversationId(id);
     emit conversationChanged();
@@ -413,8 +419,15 @@ void ChatController::startGeneration() {
     const auto preset = presetForModel(loadedName_, QFileInfo(loadedPath_).fileName());
     req.sampling = effectiveSampling(settings_->sampling(), preset, settings_->recommendedSampling(), conv_.settings);
     req.think = think();
+    req.loras = adapters_->activeSpecs();
     currentGenSettings_ = req.sampling.toJson();
     currentGenSettings_.insert("think", req.think);
+    if (!req.loras.empty()) {  // which adapters wrote the answer, as it was asked
+        QJsonArray loras;
+        for (const LoraSpec& l : req.loras)
+            loras.append(QJsonObject{{"path", QString::fromStdString(l.path)}, {"scale", double(l.scale)}});
+        currentGenSettings_.insert("loras", loras);
+    }
 
     const int replacedRow = replaced.id ? messages_.rowOfId(replaced.id) : -1;
     auto a = replacedRow >= 0

@@ -20,6 +20,7 @@
 
 namespace hearth::app {
 
+class AdapterController;
 class AppSettings;
 class ModelLibrary;
 
@@ -68,6 +69,13 @@ public:
     QString errorText() const { return errorText_; }
     QVariantMap stats() const { return stats_; }
     QString storeError() const { return storeError_; }
+    // The shown conversation's LoRA adapters (QML singleton `Adapters`).
+    AdapterController* adapters() const { return adapters_; }
+    // The model this conversation answers with (the base of a merge): its own model when the file
+    // exists, else the loaded one, else the default.
+    QString adapterBaseModel() const { return effectiveModel(); }
+    // A warning in the banner (the adapters' missing files, failed saves).
+    void showWarning(const QString& message) { showError(message); }
 
     void setSystemPrompt(const QString& prompt);
     void setThink(bool on);
@@ -148,6 +156,7 @@ private:
 
     QThread thread_;
     InferenceWorker* worker_ = nullptr;
+    AdapterController* adapters_ = nullptr;  // a child of this object
     QString modelState_ = QStringLiteral("none");
     double loadProgress_ = 0;
     QString loadingPath_, loadedPath_, loadedName_, backend_;

@@ -1,5 +1,5 @@
-// The chat page: header (title, model, Think, system prompt), the message list, the composer
-// (Enter sends, Shift+Enter adds a line, Esc stops) and the status line.
+// The chat page: header (title, model, Think, adapters, system prompt), the message list, the
+// composer (Enter sends, Shift+Enter adds a line, Esc stops) and the status line.
 import QtQuick
 import QtQuick.Controls
 import QtQuick.Layouts
@@ -77,6 +77,14 @@ Item {
                     onToggled: Chat.think = checked
                     ToolTip.visible: hovered
                     ToolTip.text: qsTr("Let the model reason before it answers")
+                    ToolTip.delay: 600
+                }
+                ToolButton {
+                    objectName: "adaptersButton"
+                    text: Adapters.activeCount > 0 ? qsTr("Adapters (%1)…").arg(Adapters.activeCount) : qsTr("Adapters…")
+                    onClicked: adaptersDialog.open()
+                    ToolTip.visible: hovered
+                    ToolTip.text: qsTr("LoRA adapters for this conversation")
                     ToolTip.delay: 600
                 }
                 ToolButton {
@@ -258,11 +266,14 @@ Item {
                     parts.push(qsTr("generation %1 tok/s").arg(Number(s.genTps).toFixed(1)))
                 if (s.nCtx !== undefined)
                     parts.push(qsTr("context %1 / %2").arg(s.ctxUsed !== undefined ? s.ctxUsed : 0).arg(s.nCtx))
+                if (Adapters.summary.length > 0) parts.push(qsTr("adapters: %1").arg(Adapters.summary))
                 if (Chat.generating) parts.push(qsTr("generating…"))
                 return parts.join("  ·  ")
             }
         }
     }
+
+    AdaptersDialog { id: adaptersDialog }
 
     function sendNow() {
         if (Chat.generating) return

@@ -10,12 +10,17 @@ Rectangle {
     property alias text: label.text
     signal dismissed()
 
-    visible: text.length > 0
+    // Never hidden, only 0 high when empty: Qt 6.4's ColumnLayout leaves out for good an item that
+    // was hidden when it first laid out and is shown before the first frame (a warning raised while
+    // the window opens, such as a missing adapter of the reopened conversation, never appeared).
+    readonly property bool shown: text.length > 0
     color: Theme.error
-    implicitHeight: visible ? row.implicitHeight + 16 : 0
+    clip: true
+    implicitHeight: shown ? row.implicitHeight + 16 : 0
 
     RowLayout {
         id: row
+        visible: banner.shown
         anchors.fill: parent
         anchors.margins: 8
         spacing: 8

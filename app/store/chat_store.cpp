@@ -170,7 +170,12 @@ Result<ConversationRecord> ChatStore::conversation(int64_t id) {
     auto s = read_.prepare((std::string(kConversationColumns) + "WHERE id = ?").c_str());
     s.bind(1, id);
     if (!s.step()) return s.ok() ? make_error("conversation " + std::to_string(id) + " does not exist") : s.status();
-    return readConversation(s);
+    ConversationRecord c = readConversation(s);
+    auto a = read_.prepare("SELECT path, scale, enabled FROM conversation_adapters WHERE conversation_id = ? ORDER BY position");
+    a.bind(1, id);
+    while (a.step()) c.adapters.push_back({a.text(0), a.real(1), a.integer(2) != 0});
+    if (!a.ok()) return a.status();
+    return c;
 }
 
 // The rows of a MESSAGES_WITH_ALTERNATIVES query; an answer still being written (or left so by a
@@ -254,6 +259,24 @@ Status ChatStore::setConversationSystemPrompt(int64_t id, const QString& systemP
 Status ChatStore::setConversationSettings(int64_t id, const QJsonObject& settings) {
     return post([id, json = toJson(settings)](SqliteDb& db) {
         return updateConversationColumn(db, "UPDATE conversations SET settings_json = ? WHERE id = ?", id, json);
+    });
+}
+
+Status ChatStore::setConversationAdapters(int64_t id, const std::vector<AdapterRecord>& adapters) {
+    return post([id, adapters](SqliteDb& db) {
+        Transaction tx(db);
+        HEARTH_RETURN_IF_ERROR(tx.status());
+        auto d = db.prepare("DELETE FROM conversation_adapters WHERE conversation_id = ?");
+        d.bind(1, id);
+        HEARTH_RETURN_IF_ERROR(d.exec());
+        for (size_t i = 0; i < adapters.size(); ++i) {
+            auto s = db.prepare("INSERT INTO conversation_adapters(conversation_id, position, path, scale, enabled) "
+                                "VALUES (?, ?, ?, ?, ?)");
+            s.bind(1, id).bind(2, int64_t(i)).bind(3, adapters[i].path).bind(4, adapters[i].scale);
+            s.bind(5, adapters[i].enabled ? 1 : 0);
+            HEARTH_RETURN_IF_ERROR(s.exec());
+        }
+        return tx.commit();
     });
 }
 

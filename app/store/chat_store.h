@@ -49,6 +49,7 @@ public:
     // ---- reads (wait for earlier writes first) ----
     // Conversations, newest (by updated_at) first.
     Result<std::vector<ConversationRecord>> conversations();
+    // One conversation with its adapters.
     Result<ConversationRecord> conversation(int64_t id);
     // The shown messages of a conversation in order, each with its place among its alternatives;
     // an answer still streaming carries the text saved so far.
@@ -69,7 +70,9 @@ public:
     Status setConversationModel(int64_t id, const QString& model);
     Status setConversationSystemPrompt(int64_t id, const QString& systemPrompt);
     Status setConversationSettings(int64_t id, const QJsonObject& settings);
-    Status deleteConversation(int64_t id);  // its messages go with it (ON DELETE CASCADE)
+    // Replaces the conversation's adapter list (in one transaction).
+    Status setConversationAdapters(int64_t id, const std::vector<AdapterRecord>& adapters);
+    Status deleteConversation(int64_t id);  // its messages and adapters go with it (ON DELETE CASCADE)
 
     // Adding a message touches updated_at; the first user message names an untitled conversation.
     // status "streaming" starts an answer that appendMessageText() grows and finishMessage() ends.

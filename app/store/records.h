@@ -5,8 +5,18 @@
 #include <QMetaType>
 #include <QString>
 #include <cstdint>
+#include <vector>
 
 namespace hearth::app {
+
+// One LoRA adapter of a conversation: a PEFT folder or a .gguf file, its scale, and its switch.
+struct AdapterRecord {
+    QString path;
+    double scale = 1.0;
+    bool enabled = true;
+
+    bool operator==(const AdapterRecord&) const = default;
+};
 
 struct ConversationRecord {
     int64_t id = 0;
@@ -16,6 +26,7 @@ struct ConversationRecord {
     QString model;          // path of the model file last used
     QString systemPrompt;
     QJsonObject settings;   // per-conversation overrides: {"think": bool, "temperature": …}
+    std::vector<AdapterRecord> adapters;  // in order; read by conversation(id), not by the list
 };
 
 struct MessageRecord {

@@ -70,6 +70,20 @@ CREATE TABLE message_chunks (
 ) WITHOUT ROWID;
 )SQL";
 
+// The LoRA adapters a conversation uses, in the order the person added them: a PEFT folder or a
+// .gguf file, the scale it is applied at, and whether it is switched on. Rows go with their
+// conversation (ON DELETE CASCADE).
+const char* const kV4 = R"SQL(
+CREATE TABLE conversation_adapters (
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    position        INTEGER NOT NULL,
+    path            TEXT    NOT NULL,
+    scale           REAL    NOT NULL DEFAULT 1.0,
+    enabled         INTEGER NOT NULL DEFAULT 1,
+    PRIMARY KEY (conversation_id, position)
+) WITHOUT ROWID;
+)SQL";
+
 int slowMigrationMs() {
     bool ok = false;
     const int ms = qEnvironmentVariableIntValue("HEARTH_TEST_SLOW_MIGRATION_MS", &ok);
@@ -83,6 +97,7 @@ const char* migrationSql(int version) {
         case 1: return kV1;
         case 2: return kV2;
         case 3: return kV3;
+        case 4: return kV4;
         default: return nullptr;
     }
 }

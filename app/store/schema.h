@@ -14,7 +14,8 @@ namespace hearth::app::schema {
 //            message; shown: the one alternative of a slot that is displayed and sent as history),
 //            and message_chunks, the append-only text of answers still streaming (content and its
 //            index are written once, when the answer ends).
-inline constexpr int kCurrentVersion = 3;
+// Version 4: conversation_adapters, the LoRA adapters of each conversation (path, scale, on/off, in order).
+inline constexpr int kCurrentVersion = 4;
 
 // The SQL of one migration step (from `version - 1` to `version`); tests use it to build old databases.
 const char* migrationSql(int version);

@@ -142,6 +142,13 @@ void InferenceWorker::load(const LoadRequest& req) {
                                     {"seconds", seconds}});
 }
 
+void InferenceWorker::checkLoras(quint64 checkId, const std::vector<LoraSpec>& loras) {
+    if (!session_) return void(emit lorasChecked(checkId, QString(), false));
+    const Status st = session_->set_loras(loras);
+    if (!st.ok()) qCWarning(lcWorker) << "adapter refused:" << qs(st.message());
+    emit lorasChecked(checkId, st.ok() ? QString() : qs(st.message()), true);
+}
+
 void InferenceWorker::generate(const GenerateRequest& req) {
     // A stop that arrives at any moment after the request was queued is seen either here or, through
     // the flag, by the engine.
@@ -173,6 +180,12 @@ void InferenceWorker::generate(const GenerateRequest& req) {
         return;
     }
     Session& s = *session_;
+    if (Status st = s.set_loras(req.loras); !st.ok()) {
+        emit failed(req.id, tr("An adapter of this conversation could not be attached: %1\nSwitch it off in Adapters… to "
+                               "answer without it.")
+                                .arg(qs(st.message())));
+        return;
+    }
     const int nCtx = s.n_ctx();
     const int reserve = answerReserve(nCtx, req.sampling.maxNewTokens);
     json::Value extra = json::Value::object();

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "app/chat/sampling_presets.h"
+#include "engine/lora/lora_spec.h"
 
 namespace hearth {
 class Session;
@@ -52,6 +53,9 @@ struct GenerateRequest {
     std::vector<TurnMessage> messages;  // the last one is answered
     SamplingValues sampling;
     bool think = true;      // passed to the template as enable_thinking
+    // The conversation's adapters that are on (and whose files exist), attached before answering:
+    // nothing changes when the model already has this set; an adapter that does not fit fails the answer.
+    std::vector<LoraSpec> loras;
 };
 
 class InferenceWorker : public QObject {
@@ -72,6 +76,11 @@ public:
     void load(const LoadRequest& req);
     void unload();
     void generate(const GenerateRequest& req);
+    // Tries `loras` as the loaded model's adapter set (Session::set_loras: every adapter opened and
+    // checked against the model, all or nothing): on success it is attached, on an error the
+    // previous set stays. Answered by lorasChecked(checkId, …); with no model loaded nothing is
+    // checked (checked = false).
+    void checkLoras(quint64 checkId, const std::vector<LoraSpec>& loras);
 
 signals:
     void loadStarted(quint64 loadId, const QString& path);
@@ -84,6 +93,8 @@ signals:
     void piece(quint64 requestId, const QString& text);
     void finished(quint64 requestId, const QVariantMap& stats);  // stats include "model": the path that answered
     void failed(quint64 requestId, const QString& message);
+    // error: empty when the set is attached; checked: false when no model was loaded to check against.
+    void lorasChecked(quint64 checkId, const QString& error, bool checked);
 
 private:
     std::unique_ptr<hearth::Session> session_;

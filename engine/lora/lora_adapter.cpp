@@ -15,14 +15,11 @@ LoraMatrix matrix_of(const gguf::TensorInfo& t) {
 }
 }  // namespace
 
-Result<std::unique_ptr<LoraAdapter>> LoraAdapter::open(const std::string& path, const std::string& base_arch) {
+Result<std::unique_ptr<LoraAdapter>> LoraAdapter::open(const std::string& path, const std::string& base_arch,
+                                                        int base_head_dim) {
     std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) return open_peft(path, base_arch);
+    if (std::filesystem::is_directory(path, ec)) return open_peft(path, base_arch, base_head_dim);
     return open_gguf(path);
-}
-
-Result<std::unique_ptr<LoraAdapter>> LoraAdapter::open_peft(const std::string& dir, const std::string&) {
-    return make_error(dir + ": PEFT adapter folders are not supported yet");
 }
 
 Result<std::unique_ptr<LoraAdapter>> LoraAdapter::open_gguf(const std::string& path) {

@@ -36,21 +36,27 @@ struct LoraPair {
 
 class LoraAdapter {
 public:
-    // A folder (PEFT) or a .gguf file, told apart by what the path is. `base_arch` is the
-    // architecture of the model it will be attached to (what a PEFT folder needs, see open_peft).
-    static Result<std::unique_ptr<LoraAdapter>> open(const std::string& path, const std::string& base_arch);
+    // A folder (PEFT) or a .gguf file, told apart by what the path is. `base_arch` and
+    // `base_head_dim` describe the model it will be attached to (what a PEFT folder needs, see
+    // open_peft; a GGUF file ignores them).
+    static Result<std::unique_ptr<LoraAdapter>> open(const std::string& path, const std::string& base_arch,
+                                                     int base_head_dim = 0);
     // Opens and checks the file: its type and form, the architecture it was made for, and each
     // A/B pair (present together, F32/F16, 2-D, ranks that agree). Shapes against a base model are
     // checked when it is attached.
     static Result<std::unique_ptr<LoraAdapter>> open_gguf(const std::string& path);
-    // A PEFT folder. `arch` is the base model's architecture ("llama", "qwen2", ...): PEFT names
-    // modules the Hugging Face way, and llama's q/k rows are permuted as its GGUF conversion did.
-    static Result<std::unique_ptr<LoraAdapter>> open_peft(const std::string& dir, const std::string& arch);
+    // A PEFT folder (engine/lora/lora_peft.cpp). `arch` is the base model's architecture ("llama",
+    // "qwen2", ...): PEFT names modules the Hugging Face way. For llama, the rows of B on q and k are
+    // permuted per head as llama.cpp's converter permuted the base model's q/k rows, which needs the
+    // base's head size (`head_dim`; an adapter on q or k of a llama without it is an error).
+    // The rsLoRA factor is folded into alpha(), so pair_scale() is alpha/√r for such adapters.
+    static Result<std::unique_ptr<LoraAdapter>> open_peft(const std::string& dir, const std::string& arch,
+                                                          int head_dim = 0);
 
     const std::string& path() const { return path_; }
     const std::string& architecture() const { return arch_; }  // PEFT: the architecture it was read for
     // The scale of each pair's term at user scale 1: alpha / r (rsLoRA: alpha / √r, folded in when
-    // read), or 1 when the file gives no alpha (llama.cpp's rule).
+    // read: alpha() is then lora_alpha·√r), or 1 when the file gives no alpha (llama.cpp's rule).
     float pair_scale(const LoraPair& p) const { return alpha_ > 0 ? alpha_ / float(p.rank()) : 1.0f; }
     float alpha() const { return alpha_; }  // 0: none given
     const std::vector<LoraPair>& pairs() const { return pairs_; }

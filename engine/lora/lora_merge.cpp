@@ -106,7 +106,7 @@ Status merge_lora(const MergeOptions& opt, const std::function<bool(float)>& pro
     std::vector<std::unique_ptr<LoraAdapter>> adapters;
     std::map<std::string, Merged> merged;
     for (const LoraSpec& spec : opt.loras) {
-        auto ad = LoraAdapter::open(spec.path, hp->arch);
+        auto ad = LoraAdapter::open(spec.path, hp->arch, hp->head_dim);
         if (!ad.ok()) return ad.status();
         if (!std::isfinite(spec.scale)) return make_error(spec.path + ": the scale is not a number");
         auto targets = match_lora_targets(**ad, *hp, manifest);

@@ -207,37 +207,56 @@ Status ModelContext::attach_lora(const LoraAdapter& adapter, float scale) {
     const ModelHParams& h = model_->hparams();
     auto fail = [&](const std::string& why) { return make_error(adapter.path() + ": " + why); };
     // Architecture, names and shapes: the check merge_lora makes too (engine/lora/lora_targets.h).
-    auto targets = match_lora_targets(adapter, h, model_manifest(model_->arch(), h));
-    if (!targets.ok()) return targets.status();
+    auto checked = match_lora_targets(adapter, h, model_manifest(model_->arch(), h));
+    if (!checked.ok()) return checked.status();
     if (!std::isfinite(scale)) return fail("the scale is not a number");
-    // Where each base tensor an adapter may target sits: layer and projection slot.
-    std::map<std::string, std::pair<int, int>> slots;
-    for (const LoraTarget& t : *targets)
-        if (const int slot = projection_slot(t.role); slot >= 0) slots[t.pair->target] = {t.layer, slot};
+    // Where each pair lands: its layer and the projection slots its matrix fills (several for a
+    // fused matrix, whose rows the slots' projections split in order).
+    struct Target { int layer; std::vector<const Projection*> parts; std::vector<int> slots; };
+    std::map<std::string, Target> targets;
+    for (const LoraTarget& t : *checked) {
+        Target& tg = targets[t.pair->target];
+        tg.layer = t.layer;
+        tg.slots = projection_slots(t.role);
+        tg.parts.clear();
+        for (int slot : tg.slots) tg.parts.push_back(model_->layers()[size_t(t.layer)].projections()[size_t(slot)]);
+        if (tg.parts.empty()) return fail("'" + t.pair->target + "' is not a projection of this model that adapters can target");
+    }
     // Check everything before attaching anything. The scratch must hold the largest term of every
     // adapter attached, this one and those before.
     int max_rank = lora_max_rank_, max_out = lora_max_out_;
     for (const LoraPair& p : adapter.pairs()) {
-        auto it = slots.find(p.target);
-        if (it == slots.end()) return fail("'" + p.target + "' is a fused matrix: adapters on it are not applied unmerged yet");
+        for (const Projection* w : targets[p.target].parts) max_out = std::max(max_out, int(w->w.rows));
         max_rank = std::max(max_rank, p.rank());
-        max_out = std::max(max_out, int(p.b.rows));
     }
     auto loras = loras_;
     if (loras.empty()) loras.resize(size_t(h.n_layer));
     std::vector<BufferPtr> weights;
+    auto import = [&](Backend& be, const LoraMatrix& m, int64_t row0, int64_t rows, Tensor* dst) -> Status {
+        const size_t rb = row_bytes(m.type, m.cols);
+        auto buf = be.import_host(static_cast<const uint8_t*>(m.data) + size_t(row0) * rb, size_t(rows) * rb);
+        if (!buf.ok()) return fail("loading '" + m.name + "': " + buf.message());
+        weights.push_back(*buf);
+        *dst = make_tensor(buf->get(), 0, m.type, rows, m.cols);
+        return {};
+    };
     for (const LoraPair& p : adapter.pairs()) {
-        const auto [layer, slot] = slots[p.target];
-        Backend& be = *model_->layers()[size_t(layer)].backend;
-        LoraTerm term;
-        for (auto [m, dst] : {std::pair{&p.a, &term.a}, std::pair{&p.b, &term.b}}) {
-            auto buf = be.import_host(m->data, m->n_bytes);
-            if (!buf.ok()) return fail("loading '" + m->name + "': " + buf.message());
-            weights.push_back(*buf);
-            *dst = make_tensor(buf->get(), 0, m->type, m->rows, m->cols);
+        const Target& tg = targets[p.target];
+        Backend& be = *model_->layers()[size_t(tg.layer)].backend;
+        // A fused matrix gets one term per slot: the same A, and the rows of B that slot's
+        // projection computes (each its own buffer, so no backend sees an offset into one).
+        Tensor a;
+        HEARTH_RETURN_IF_ERROR(import(be, p.a, 0, p.a.rows, &a));
+        int64_t row0 = 0;
+        for (size_t i = 0; i < tg.parts.size(); ++i) {
+            LoraTerm term;
+            term.a = a;
+            const int64_t rows = tg.parts[i]->w.rows;
+            HEARTH_RETURN_IF_ERROR(import(be, p.b, row0, rows, &term.b));
+            row0 += rows;
+            term.scale = scale * adapter.pair_scale(p);
+            loras[size_t(tg.layer)][size_t(tg.slots[i])].push_back(term);
         }
-        term.scale = scale * adapter.pair_scale(p);
-        loras[size_t(layer)][size_t(slot)].push_back(term);
     }
     // Scratch for one batch of terms on every stage (grown when a larger adapter comes).
     for (Stage& s : stages_) {

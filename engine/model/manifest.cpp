@@ -28,6 +28,13 @@ int projection_slot(Role r) {
     }
 }
 
+std::vector<int> projection_slots(Role r) {
+    if (r == Role::QKV) return {kSlotQ, kSlotK, kSlotV};
+    if (r == Role::GateUp) return {kSlotGate, kSlotUp};
+    if (const int slot = projection_slot(r); slot >= 0) return {slot};
+    return {};
+}
+
 void Manifest::add(Role role, int layer, const std::string& base, std::vector<int64_t> shape, bool optional) {
     TensorSpec t;
     const bool bias = role == Role::QBias || role == Role::KBias || role == Role::VBias;

@@ -22,6 +22,9 @@ bool role_is_matrix(Role r);
 // The projection slot (engine/model/projection.h) a role's matrix fills, or -1 (norms, biases,
 // model-wide tensors, and fused matrices, which fill several).
 int projection_slot(Role r);
+// Every slot a role's matrix fills, in the order of its rows: one for a plain projection, q/k/v for
+// a fused attn_qkv, gate/up for a fused ffn_up; none for a tensor that is not a projection.
+std::vector<int> projection_slots(Role r);
 
 struct TensorSpec {
     std::string name;              // "blk.3.attn_q.weight"

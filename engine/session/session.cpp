@@ -92,7 +92,7 @@ Status SessionImpl::set_loras(const std::vector<LoraSpec>& loras) {
     if (loras == lora_specs_) return {};
     std::vector<std::unique_ptr<LoraAdapter>> opened;
     for (const LoraSpec& spec : loras) {
-        auto ad = LoraAdapter::open(spec.path, info_.architecture);
+        auto ad = LoraAdapter::open(spec.path, info_.architecture, model_->hparams().head_dim);
         if (!ad.ok()) return ad.status();
         opened.push_back(std::move(*ad));
     }

@@ -25,6 +25,7 @@
 #include "app/controllers/chat_controller.h"
 #include "app/library/model_library.h"
 #include "app/settings/app_settings.h"
+#include "app/store/schema.h"
 #include "tests/app/tiny_model.h"
 
 using namespace hearth::app;
@@ -228,7 +229,8 @@ private slots:
             QVERIFY(child.waitForStarted());
             const qint64 startedAt = nowMs();
             // When to kill: at a random moment of the run, or inside the migration or the import.
-            const qint64 delay = migrate  ? rng.bounded(kSlowMigrationMs + 100)
+            // (From the v2 fixture every later step is slowed: the kill may land in any of them.)
+            const qint64 delay = migrate  ? rng.bounded(kSlowMigrationMs * (schema::kCurrentVersion - 2) + 100)
                                  : import ? rng.bounded(400)
                                           : 200 + rng.bounded(3000);
             ChildLog log;
@@ -266,11 +268,16 @@ private slots:
                 SqliteDb raw;
                 QVERIFY(raw.open(dir.filePath(dbName)).ok());
                 const int64_t version = *raw.scalarInt("PRAGMA user_version");
+                // What each step adds: v3 the status column, v4 the adapters table. A version has
+                // all of its steps' additions and none of the later ones'.
                 const int64_t hasStatus = *raw.scalarInt("SELECT count(*) FROM pragma_table_info('messages') WHERE name = 'status'");
-                if (version == 2 && log.migratingAt) ++killsInsideMigration;
-                if (!((version == 2 && hasStatus == 0) || (version == 3 && hasStatus == 1))) {
-                    qWarning("kill %d: half-migrated database (version %lld, status column %lld)", k,
-                             (long long)version, (long long)hasStatus);
+                const int64_t hasAdapters =
+                    *raw.scalarInt("SELECT count(*) FROM sqlite_master WHERE name = 'conversation_adapters'");
+                if (version < schema::kCurrentVersion && log.migratingAt) ++killsInsideMigration;
+                if (version < 2 || version > schema::kCurrentVersion || hasStatus != (version >= 3 ? 1 : 0) ||
+                    hasAdapters != (version >= 4 ? 1 : 0)) {
+                    qWarning("kill %d: half-migrated database (version %lld, status column %lld, adapters table %lld)", k,
+                             (long long)version, (long long)hasStatus, (long long)hasAdapters);
                     ++damagedFixture;
                 }
             }
@@ -335,7 +342,7 @@ private slots:
                     qWarning("kill %d: the migrated fixture lost or changed messages", k);
                     ++damagedFixture;
                 }
-                if (*store.db().scalarInt("PRAGMA user_version") != 3) ++damagedFixture;
+                if (*store.db().scalarInt("PRAGMA user_version") != schema::kCurrentVersion) ++damagedFixture;
             }
             store.close();
             if (import) {

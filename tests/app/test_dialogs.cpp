@@ -118,7 +118,8 @@ private slots:
         // The dialogs this test was written with are all still there (found by type, not by this list).
         for (const char* expected : {"importDialog", "importChoiceDialog", "deleteModelDialog", "importErrorDialog",
                                      "renameDialog", "deleteConversationDialog", "switchConversationDialog",
-                                     "exportDialog", "modelsFolderDialog"})
+                                     "exportDialog", "modelsFolderDialog", "adaptersDialog", "adapterFileDialog",
+                                     "adapterFolderDialog", "mergeOutputDialog"})
             QVERIFY2(names.contains(QLatin1String(expected)), expected);
 
         for (QObject* d : found) {
@@ -129,8 +130,10 @@ private slots:
             // Opened the way the app opens them (with their content), or plainly when the app has no helper.
             const QVariant title = QStringLiteral("Describe the city of Rome.");
             bool ok = false;
-            if (name == "exportDialog")
-                ok = QMetaObject::invokeMethod(d, "start", Q_ARG(QVariant, conversation_), Q_ARG(QVariant, "markdown"));
+            if (name == "exportDialog" || name == "mergeOutputDialog")
+                ok = name == "mergeOutputDialog"
+                         ? QMetaObject::invokeMethod(d, "start")
+                         : QMetaObject::invokeMethod(d, "start", Q_ARG(QVariant, conversation_), Q_ARG(QVariant, "markdown"));
             else if (name == "renameDialog" || name == "deleteConversationDialog")
                 ok = QMetaObject::invokeMethod(d, "openFor", Q_ARG(QVariant, conversation_), Q_ARG(QVariant, title));
             else if (name == "switchConversationDialog")

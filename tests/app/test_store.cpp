@@ -151,6 +151,7 @@ private slots:
         QCOMPARE(bread.model, QStringLiteral("/models/tiny.gguf"));
         QCOMPARE(bread.systemPrompt, QStringLiteral("Be brief."));
         QCOMPARE(store.conversation(2)->title, QString::fromUtf8("长城"));
+        QVERIFY(bread.adapters.empty());  // the v4 table starts empty
         auto a = *store.messages(1);
         auto b = *store.messages(2);
         QCOMPARE(int(a.size()), version == 1 ? 2 : 4);
@@ -393,6 +394,41 @@ private slots:
         QCOMPARE(arr[1].toObject().value("role").toString(), QStringLiteral("assistant"));
         QCOMPARE(arr[1].toObject().value("content").toString(), QStringLiteral("```python\nprint(\"hello\")\n```"));
         QVERIFY(!store.exportMarkdown(12345).ok());
+    }
+
+    // A conversation's adapters: written through the writer in order, read with the conversation
+    // (and only with its own), replaced as a whole, deleted with it.
+    void adaptersPerConversation() {
+        ChatStore store;
+        VERIFY_OK(store.open(path("adapters.db")));
+        const int64_t a = *store.createConversation({}, {});
+        const int64_t b = *store.createConversation({}, {});
+        const std::vector<AdapterRecord> setA = {{"/lora/qv-r16.gguf", 1.0, true}, {QString::fromUtf8("/lora/中文 adapter"), 0.25, false}};
+        const std::vector<AdapterRecord> setB = {{"/lora/mlp-r8.gguf", 1.75, true}};
+        VERIFY_OK(store.setConversationAdapters(a, setA));
+        VERIFY_OK(store.setConversationAdapters(b, setB));
+        QCOMPARE(store.conversation(a)->adapters, setA);
+        QCOMPARE(store.conversation(b)->adapters, setB);
+        // Replaced as a whole (a shorter list leaves no stale positions behind); order is kept.
+        const std::vector<AdapterRecord> reordered = {setA[1], setB[0]};
+        VERIFY_OK(store.setConversationAdapters(a, reordered));
+        QCOMPARE(store.conversation(a)->adapters, reordered);
+        VERIFY_OK(store.setConversationAdapters(a, {setA[0]}));
+        QCOMPARE(store.conversation(a)->adapters, std::vector<AdapterRecord>{setA[0]});
+        // After a reopen.
+        store.close();
+        VERIFY_OK(store.open(path("adapters.db")));
+        QCOMPARE(store.conversation(a)->adapters, std::vector<AdapterRecord>{setA[0]});
+        QCOMPARE(store.conversation(b)->adapters, setB);
+        // Deleting a conversation deletes its rows, and only its rows.
+        VERIFY_OK(store.deleteConversation(a));
+        VERIFY_OK(store.flush());
+        QCOMPARE(*store.db().scalarInt("SELECT count(*) FROM conversation_adapters"), int64_t(1));
+        QCOMPARE(store.conversation(b)->adapters, setB);
+        // A write for a conversation that does not exist is an error (foreign key), not a stray row.
+        VERIFY_OK(store.setConversationAdapters(999, setB));
+        QVERIFY(!store.flush().ok());
+        QCOMPARE(*store.db().scalarInt("SELECT count(*) FROM conversation_adapters"), int64_t(1));
     }
 
     void titles() {

@@ -1,4 +1,4 @@
-// hearth-cli with adapters, end to end over the shared LoRA fixtures (lora_fixture.h): --lora on
+// hearth-cli with adapters, end to end over the shared LoRA fixtures (lora_base.h): --lora on
 // logits, generate and bench, merge-lora, and the errors (one line on stderr, non-zero status).
 // Skipped when the CLI is not built or the data is absent.
 #include <gtest/gtest.h>
@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <sstream>
 
-#include "tests/engine/lora_fixture.h"
+#include "tests/engine/lora_base.h"
 #include "tests/engine/tiny_model.h"
 
 using namespace hearth;
@@ -55,22 +55,22 @@ std::vector<float> last_row(const std::vector<float>& rows8) {
 TEST(LoraCli, LogitsWithAdaptersMatchPeft) {
     HEARTH_REQUIRE_TESTDATA(data);
     REQUIRE_CLI(cli);
-    test::LoraFixtureData fx;
-    ASSERT_TRUE(test::load_lora_fixture(data, "tiny-llama", &fx));
+    test::FixtureFiles fx;
+    ASSERT_TRUE(test::load_fixture_files(data, "tiny-llama", &fx));
     const std::string base = "'" + cli + "' logits --backend reference --kv f32 -m '" + fx.base() + "' --tokens '" + ids_text(fx.prompt) + "'";
     std::string out;
     ASSERT_EQ(run(base + " --lora '" + fx.adapter("qv-r16") + ":0.5'", &out), 0) << out;
-    EXPECT_LT(test::max_abs_diff(numbers(out), last_row(fx.peft("qv-r16", "0.5"))), 2e-3);
+    EXPECT_LT(test::max_diff(numbers(out), last_row(fx.peft("qv-r16", "0.5"))), 2e-3);
     ASSERT_EQ(run(base + " --lora '" + fx.adapter("qv-r16") + "' --lora '" + fx.adapter("mlp-r8") + ":1'", &out), 0) << out;
-    EXPECT_LT(test::max_abs_diff(numbers(out), last_row(test::read_f32(fx.dir + "/logits.combined.f32"))), 2e-3);
+    EXPECT_LT(test::max_diff(numbers(out), last_row(test::read_f32(fx.dir + "/logits.combined.f32"))), 2e-3);
 }
 
 // generate --lora: PEFT's greedy continuation with qv-r16 (every step's top-2 margin is above 0.05).
 TEST(LoraCli, GenerateWithAdapterFollowsPeftGreedy) {
     HEARTH_REQUIRE_TESTDATA(data);
     REQUIRE_CLI(cli);
-    test::LoraFixtureData fx;
-    ASSERT_TRUE(test::load_lora_fixture(data, "tiny-llama", &fx));
+    test::FixtureFiles fx;
+    ASSERT_TRUE(test::load_fixture_files(data, "tiny-llama", &fx));
     std::vector<int32_t> want;
     for (const json::Value& v : fx.expected["adapters"]["qv-r16"]["greedy_16_scale1"].as_array()) want.push_back(int32_t(v.as_int()));
     for (const json::Value& m : fx.expected["adapters"]["qv-r16"]["greedy_margins"].as_array()) ASSERT_GT(m.as_double(), 0.05);
@@ -85,8 +85,8 @@ TEST(LoraCli, GenerateWithAdapterFollowsPeftGreedy) {
 TEST(LoraCli, MergeLoraEndToEnd) {
     HEARTH_REQUIRE_TESTDATA(data);
     REQUIRE_CLI(cli);
-    test::LoraFixtureData fx;
-    ASSERT_TRUE(test::load_lora_fixture(data, "tiny-llama", &fx));
+    test::FixtureFiles fx;
+    ASSERT_TRUE(test::load_fixture_files(data, "tiny-llama", &fx));
     const std::string merged = test::temp_file("cli_merged.gguf");
     const std::string loras = " --lora '" + fx.adapter("qv-r16") + "' --lora '" + fx.adapter("mlp-r8") + ":0.5'";
     std::string out;
@@ -96,7 +96,7 @@ TEST(LoraCli, MergeLoraEndToEnd) {
     std::string a, b;
     ASSERT_EQ(run(logits + "'" + merged + "'", &a), 0) << a;
     ASSERT_EQ(run(logits + "'" + fx.base() + "'" + loras, &b), 0) << b;
-    EXPECT_LT(test::max_abs_diff(numbers(a), numbers(b)), 1e-4);
+    EXPECT_LT(test::max_diff(numbers(a), numbers(b)), 1e-4);
     std::remove(merged.c_str());
 }
 
@@ -104,8 +104,8 @@ TEST(LoraCli, MergeLoraEndToEnd) {
 TEST(LoraCli, BenchReportsTheAdapterCost) {
     HEARTH_REQUIRE_TESTDATA(data);
     REQUIRE_CLI(cli);
-    test::LoraFixtureData fx;
-    ASSERT_TRUE(test::load_lora_fixture(data, "tiny-llama", &fx));
+    test::FixtureFiles fx;
+    ASSERT_TRUE(test::load_fixture_files(data, "tiny-llama", &fx));
     const std::string cmd = "'" + cli + "' bench -m '" + fx.base() + "' -p 8 -n 4 -r 1 -t 1 --lora '" + fx.adapter("qv-r16") + "'";
     std::string out;
     ASSERT_EQ(run(cmd + " 2>/dev/null", &out), 0) << out;
@@ -125,8 +125,8 @@ TEST(LoraCli, BenchReportsTheAdapterCost) {
 TEST(LoraCli, BadAdaptersAreOneLineErrors) {
     HEARTH_REQUIRE_TESTDATA(data);
     REQUIRE_CLI(cli);
-    test::LoraFixtureData fx;
-    ASSERT_TRUE(test::load_lora_fixture(data, "tiny-llama", &fx));
+    test::FixtureFiles fx;
+    ASSERT_TRUE(test::load_fixture_files(data, "tiny-llama", &fx));
     const std::string qwen = data + "/hf-models/tiny-qwen2/lora/all-r8.gguf";
     const std::string m = " -m '" + fx.base() + "'";
     const std::vector<std::string> commands = {

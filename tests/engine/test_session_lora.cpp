@@ -1,4 +1,4 @@
-// Session::set_loras over the shared LoRA fixtures (lora_fixture.h): a conversation's adapter set
+// Session::set_loras over the shared LoRA fixtures (lora_base.h): a conversation's adapter set
 // gives PEFT's logits, changing it forgets the cached context and keeping it does not, a set that
 // fails leaves the previous one working, rescaling and emptying the set behave as attach/detach.
 // Tolerance 2e-3 against PEFT, as test_lora.cpp: F32 weights and F32 KV on the reference and CPU
@@ -9,10 +9,10 @@
 #include <cstdio>
 
 #include "engine/session/session.h"
-#include "tests/engine/lora_fixture.h"
+#include "tests/engine/lora_base.h"
 
 using namespace hearth;
-using test::max_abs_diff;
+using test::max_diff;
 
 namespace {
 
@@ -43,8 +43,8 @@ class SessionLora : public ::testing::TestWithParam<const char*> {};
 // where the fixture has two, then the empty set: the base logits bit for bit.
 TEST_P(SessionLora, AdapterSetsGivePeftLogits) {
     HEARTH_REQUIRE_TESTDATA(data);
-    test::LoraFixtureData fx;
-    ASSERT_TRUE(test::load_lora_fixture(data, GetParam(), &fx));
+    test::FixtureFiles fx;
+    ASSERT_TRUE(test::load_fixture_files(data, GetParam(), &fx));
     for (const char* backend : {"reference", "cpu"}) {
         SCOPED_TRACE(backend);
         auto s = open_session(fx.base(), backend);
@@ -53,7 +53,7 @@ TEST_P(SessionLora, AdapterSetsGivePeftLogits) {
         for (const auto& [name, ad] : fx.expected["adapters"].as_object()) {
             for (const char* scale : {"1", "0.5"}) {
                 ASSERT_TRUE(s->set_loras({{fx.adapter(name), std::stof(scale)}}).ok());
-                const double d = max_abs_diff(last8(*s, fx.prompt), fx.peft(name, scale));
+                const double d = max_diff(last8(*s, fx.prompt), fx.peft(name, scale));
                 EXPECT_LT(d, 2e-3) << name << " at scale " << scale;
                 std::printf("%s %-9s %s scale %-3s: max |d| against PEFT %.2e\n", GetParam(), backend, name.c_str(), scale, d);
             }
@@ -62,26 +62,26 @@ TEST_P(SessionLora, AdapterSetsGivePeftLogits) {
             std::vector<LoraSpec> both;
             for (const json::Value& n : (*comb)["adapters"].as_array()) both.push_back({fx.adapter(n.as_string()), 1.0f});
             ASSERT_TRUE(s->set_loras(both).ok());
-            const double d = max_abs_diff(last8(*s, fx.prompt), test::read_f32(fx.dir + "/" + (*comb)["logits"].as_string()));
+            const double d = max_diff(last8(*s, fx.prompt), test::read_f32(fx.dir + "/" + (*comb)["logits"].as_string()));
             EXPECT_LT(d, 2e-3);
             std::printf("%s %-9s both adapters: max |d| against PEFT %.2e\n", GetParam(), backend, d);
         }
         ASSERT_TRUE(s->set_loras({}).ok());
         EXPECT_TRUE(s->loras().empty());
-        EXPECT_EQ(max_abs_diff(last8(*s, fx.prompt), base), 0.0) << "the empty set must give the base model bit for bit";
+        EXPECT_EQ(max_diff(last8(*s, fx.prompt), base), 0.0) << "the empty set must give the base model bit for bit";
     }
 }
 
 // The set given when the session opens (ModelOptions::loras) is attached before the first token.
 TEST_P(SessionLora, AdaptersGivenAtOpen) {
     HEARTH_REQUIRE_TESTDATA(data);
-    test::LoraFixtureData fx;
-    ASSERT_TRUE(test::load_lora_fixture(data, GetParam(), &fx));
+    test::FixtureFiles fx;
+    ASSERT_TRUE(test::load_fixture_files(data, GetParam(), &fx));
     const std::string name = fx.expected["adapters"].as_object().begin()->first;
     auto s = open_session(fx.base(), "reference", {{fx.adapter(name), 0.5f}});
     ASSERT_TRUE(s);
     ASSERT_EQ(s->loras().size(), 1u);
-    EXPECT_LT(max_abs_diff(last8(*s, fx.prompt), fx.peft(name, "0.5")), 2e-3);
+    EXPECT_LT(max_diff(last8(*s, fx.prompt), fx.peft(name, "0.5")), 2e-3);
 }
 
 INSTANTIATE_TEST_SUITE_P(HfModels, SessionLora, ::testing::Values("tiny-llama", "tiny-qwen2"));
@@ -90,8 +90,8 @@ INSTANTIATE_TEST_SUITE_P(HfModels, SessionLora, ::testing::Values("tiny-llama", 
 // paths and scales, keeps it.
 TEST(SessionLoraCache, ChangingTheSetClearsTheContext) {
     HEARTH_REQUIRE_TESTDATA(data);
-    test::LoraFixtureData fx;
-    ASSERT_TRUE(test::load_lora_fixture(data, "tiny-llama", &fx));
+    test::FixtureFiles fx;
+    ASSERT_TRUE(test::load_fixture_files(data, "tiny-llama", &fx));
     auto s = open_session(fx.base(), "reference");
     ASSERT_TRUE(s);
     last8(*s, fx.prompt);
@@ -116,8 +116,8 @@ TEST(SessionLoraCache, ChangingTheSetClearsTheContext) {
 // with the adapter named; the previous set stays attached and gives the same logits bit for bit.
 TEST(SessionLoraCache, FailingSetKeepsThePreviousOne) {
     HEARTH_REQUIRE_TESTDATA(data);
-    test::LoraFixtureData fx;
-    ASSERT_TRUE(test::load_lora_fixture(data, "tiny-llama", &fx));
+    test::FixtureFiles fx;
+    ASSERT_TRUE(test::load_fixture_files(data, "tiny-llama", &fx));
     auto s = open_session(fx.base(), "reference");
     ASSERT_TRUE(s);
     const std::vector<LoraSpec> good{{fx.adapter("qv-r16"), 1.0f}};
@@ -129,10 +129,10 @@ TEST(SessionLoraCache, FailingSetKeepsThePreviousOne) {
     EXPECT_NE(st.message().find(qwen), std::string::npos) << st.message();
     EXPECT_NE(st.message().find("made for architecture 'qwen2'"), std::string::npos) << st.message();
     EXPECT_EQ(s->loras(), good);
-    EXPECT_EQ(max_abs_diff(last8(*s, fx.prompt), before), 0.0) << "the previous set must still be attached";
+    EXPECT_EQ(max_diff(last8(*s, fx.prompt), before), 0.0) << "the previous set must still be attached";
     st = s->set_loras({{fx.dir + "/lora/no-such-adapter.gguf", 1.0f}});
     ASSERT_FALSE(st.ok());
     EXPECT_NE(st.message().find("no-such-adapter.gguf"), std::string::npos) << st.message();
     EXPECT_EQ(s->loras(), good);
-    EXPECT_EQ(max_abs_diff(last8(*s, fx.prompt), before), 0.0);
+    EXPECT_EQ(max_diff(last8(*s, fx.prompt), before), 0.0);
 }
