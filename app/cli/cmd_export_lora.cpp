@@ -8,6 +8,9 @@
 #include "engine/gguf/gguf.h"
 #include "engine/lora/lora_adapter.h"
 #include "engine/lora/lora_export.h"
+#include "engine/lora/lora_targets.h"
+#include "engine/model/arch/arch.h"
+#include "engine/model/manifest.h"
 #include "engine/model/hparams.h"
 
 namespace {
@@ -27,7 +30,9 @@ int run_export_lora(const std::vector<std::string>& argv) {
     if (!hp.ok()) return cli::fail(*model + ": " + hp.message());
     auto adapter = LoraAdapter::open(*lora, hp->arch, hp->head_dim);
     if (!adapter.ok()) return cli::fail(adapter.message());
-    if (Status st = check_lora_fits(**adapter, **base); !st.ok()) return cli::fail(st.message());
+    // The check attach_lora and merge-lora make, from the file's header alone.
+    auto targets = match_lora_targets(**adapter, *hp, model_manifest(arch_def(hp->arch_id), *hp));
+    if (!targets.ok()) return cli::fail(targets.message());
     if (Status st = export_lora_gguf(**adapter, *out); !st.ok()) return cli::fail(st.message());
     std::printf("wrote %s: %zu A/B pairs for %s, adapter.lora.alpha %g\n", out->c_str(), (*adapter)->pairs().size(),
                 hp->arch.c_str(), double((*adapter)->alpha()));

@@ -4,23 +4,6 @@
 
 namespace hearth {
 
-Status check_lora_fits(const LoraAdapter& adapter, const gguf::File& base) {
-    auto fail = [&](const std::string& why) { return make_error(adapter.path() + ": " + why); };
-    auto arch = base.get_string("general.architecture", "");
-    if (!arch.ok()) return fail(base.path() + ": " + arch.message());
-    if (adapter.architecture() != *arch)
-        return fail("made for architecture '" + adapter.architecture() + "', the model is '" + *arch + "'");
-    for (const LoraPair& p : adapter.pairs()) {
-        const gguf::TensorInfo* t = base.tensor(p.target);
-        if (!t || t->dims.size() != 2 || p.target.rfind("blk.", 0) != 0)
-            return fail("'" + p.target + "' is not a projection of this model that adapters can target");
-        if (p.a.cols != t->ne(0) || p.b.rows != t->ne(1))
-            return fail("'" + p.target + "': the adapter maps " + std::to_string(p.a.cols) + " → " + std::to_string(p.b.rows) +
-                        " values, the model's matrix " + std::to_string(t->ne(0)) + " → " + std::to_string(t->ne(1)));
-    }
-    return {};
-}
-
 Status export_lora_gguf(const LoraAdapter& adapter, const std::string& out_path) {
     gguf::Writer w;
     w.set_string("general.architecture", adapter.architecture());

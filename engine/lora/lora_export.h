@@ -8,16 +8,10 @@
 
 #include <string>
 
-#include "engine/gguf/gguf.h"
 #include "engine/lora/lora_adapter.h"
 #include "engine/util/status.h"
 
 namespace hearth {
-
-// Whether every pair targets a matrix of `base` (a model GGUF) of the right shape: the checks
-// ModelContext::attach_lora makes, from the file's header alone (export needs no loaded model).
-// The first mismatch is named.
-Status check_lora_fits(const LoraAdapter& adapter, const gguf::File& base);
 
 // Writes `adapter` to `out_path` (atomically: the gguf writer's .part and rename).
 Status export_lora_gguf(const LoraAdapter& adapter, const std::string& out_path);
