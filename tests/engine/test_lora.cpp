@@ -15,6 +15,7 @@
 #include "engine/backend/reference/reference_backend.h"
 #include "engine/gguf/gguf.h"
 #include "engine/lora/lora_adapter.h"
+#include "engine/quant/fp16.h"
 #include "engine/model/context.h"
 #include "engine/model/model.h"
 #include "engine/util/json.h"
@@ -92,6 +93,55 @@ TEST(Lora, WrongBaseIsRefusedWithTheFirstMismatch) {
     ASSERT_FALSE(st.ok());
     EXPECT_NE(st.message().find("made for architecture 'qwen2', the model is 'llama'"), std::string::npos) << st.message();
     EXPECT_EQ(llama.ctx->n_loras(), 0);
+}
+
+// F16 adapter matrices (what convert_lora_to_gguf.py --outtype f16 writes) run on every host
+// backend: the same adapter as F16 against PEFT's float32 logits. Rounding A and B to F16 moves
+// each weight by at most 2^-11 of itself; the adapter moves these logits by at most ~4 (the
+// fixture's max change), so the rounding is worth ~4·2^-11·(a few) ≈ 1e-2 at most: bound 1e-2,
+// five times the F32 bound, still a fraction of what a wrong scale (2 or more) would give.
+TEST(Lora, F16AdaptersMatchPeft) {
+    HEARTH_REQUIRE_TESTDATA(data);
+    const std::string dir = data + "/hf-models/tiny-llama";
+    auto f32 = LoraAdapter::open_gguf(dir + "/lora/qv-r16.gguf");
+    ASSERT_TRUE(f32.ok()) << f32.message();
+    // The same adapter written with F16 matrices.
+    const std::string path = test::temp_file("lora_f16.gguf");
+    {
+        gguf::Writer w;
+        w.set_string("general.architecture", "llama");
+        w.set_string("general.type", "adapter");
+        w.set_string("adapter.type", "lora");
+        w.set_f32("adapter.lora.alpha", (*f32)->alpha());
+        for (const LoraPair& p : (*f32)->pairs()) {
+            for (const auto& [m, suffix] : {std::pair{&p.a, ".lora_a"}, std::pair{&p.b, ".lora_b"}}) {
+                ASSERT_EQ(m->type, GgmlType::F32);
+                std::vector<f16_t> h(size_t(m->rows * m->cols));
+                const float* src = static_cast<const float*>(m->data);
+                for (size_t i = 0; i < h.size(); ++i) h[i] = f32_to_f16(src[i]);
+                ASSERT_TRUE(w.add_tensor(p.target + suffix, GgmlType::F16, {m->cols, m->rows}, h.data(), h.size() * 2).ok());
+            }
+        }
+        ASSERT_TRUE(w.write(path).ok());
+    }
+    auto f16 = LoraAdapter::open_gguf(path);
+    ASSERT_TRUE(f16.ok()) << f16.message();
+    ASSERT_EQ((*f16)->pairs().front().a.type, GgmlType::F16);
+    for (const char* backend : {"reference", "cpu", "vulkan"}) {
+        SCOPED_TRACE(backend);
+        Base b = open_base(dir, backend);
+        if (std::string(backend) == "vulkan" && !b.be) {
+            std::printf("[ skip part ] no Vulkan device\n");
+            continue;
+        }
+        ASSERT_TRUE(b.ctx);
+        ASSERT_TRUE(b.ctx->attach_lora(**f16, 1.0f).ok());
+        const std::vector<float> want = test::read_f32(dir + "/" + b.expected["adapters"]["qv-r16"]["logits_scale1"].as_string());
+        const double d = max_diff(last8(b), want);
+        EXPECT_LT(d, 1e-2);
+        std::printf("tiny-llama %-9s qv-r16 as F16: max |d| against PEFT %.2e\n", backend, d);
+    }
+    std::remove(path.c_str());
 }
 
 // Files that are not LoRA adapters, or broken ones, are errors naming the problem.
