@@ -81,6 +81,16 @@ public:
         return out;
     }
 
+    // sha256 of a served file, computed once per path and size (a 200 MB benchmark file would
+    // otherwise be hashed on every request).
+    std::string file_sha256(const FakeFile& f) {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto key = f.path + "#" + std::to_string(f.content.size());
+        auto it = sha_cache_.find(key);
+        if (it == sha_cache_.end()) it = sha_cache_.emplace(key, sha256_hex(f.content)).first;
+        return it->second;
+    }
+
     static std::string sha256_hex(const std::string& s) {
         Sha256 h;
         h.update(s);
@@ -117,15 +127,15 @@ private:
         return nullptr;
     }
 
-    json::Value entry(const std::string& path, const std::string& content, bool lfs) {
+    json::Value entry(const std::string& path, const std::string& content, bool lfs, const std::string& sha = "") {
         json::Value e = json::Value::object();
         e.set("type", "file");
-        e.set("oid", git_oid(lfs ? "pointer " + path : content));
+        e.set("oid", lfs ? std::string(40, 'e') : git_oid(content));  // an LFS file's oid is its pointer's
         e.set("size", int64_t(content.size()));
         e.set("path", path);
         if (lfs) {
             json::Value l = json::Value::object();
-            l.set("oid", sha256_hex(content));
+            l.set("oid", sha.empty() ? sha256_hex(content) : sha);
             l.set("size", int64_t(content.size()));
             l.set("pointerSize", 134);
             e.set("lfs", l);
@@ -149,7 +159,7 @@ private:
             dir.set("size", 0);
             dir.set("path", "sub");
             all.push_back(dir);
-            for (const auto& f : files) all.push_back(entry(f.path, f.content, f.lfs));
+            for (const auto& f : files) all.push_back(entry(f.path, f.content, f.lfs, f.lfs ? file_sha256(f) : ""));
             for (const auto& p : extra_listing_paths) all.push_back(entry(p, "x", false));
             size_t start = req.has_param("cursor") ? std::stoul(req.get_param_value("cursor")) : 0;
             size_t end = page_size > 0 ? std::min(all.size(), start + size_t(page_size)) : all.size();
@@ -174,10 +184,10 @@ private:
                 return;
             }
             if (f->lfs) {
-                res.set_header("X-Linked-Etag", "\"" + sha256_hex(f->content) + "\"");
+                res.set_header("X-Linked-Etag", "\"" + file_sha256(*f) + "\"");
                 res.set_header("X-Linked-Size", std::to_string(f->content.size()));
                 std::string target = redirect_lfs_to.empty() ? cdn_origin() : redirect_lfs_to;
-                res.set_redirect(target + "/blobs/" + sha256_hex(f->content), 302);
+                res.set_redirect(target + "/blobs/" + f->path, 302);  // the real CDN names blobs by sha256
             } else {
                 res.set_redirect("/raw/" + f->path, 307);  // relative, same origin
             }
@@ -191,10 +201,10 @@ private:
     }
 
     void setup_cdn() {
-        cdn_.Get(R"(/blobs/([0-9a-f]+))", [this](const httplib::Request& req, httplib::Response& res) {
+        cdn_.Get(R"(/blobs/(.+))", [this](const httplib::Request& req, httplib::Response& res) {
             record("cdn", req);
             for (const auto& f : files)
-                if (f.lfs && sha256_hex(f.content) == req.matches[1].str()) return serve(req, res, f);
+                if (f.lfs && f.path == req.matches[1].str()) return serve(req, res, f);
             res.status = 404;
         });
     }
@@ -205,7 +215,7 @@ private:
         if (f.path == corrupt_path && !body->empty()) (*body)[0] = char((*body)[0] ^ 0x5a);
         body->append(size_t(extra_bytes.load()), 'X');
         if (ignore_range.load()) const_cast<httplib::Request&>(req).ranges.clear();  // a server that ignores Range
-        res.set_header("ETag", "\"" + sha256_hex(*body) + "\"");
+        res.set_header("ETag", "\"" + std::to_string(std::hash<std::string>{}(*body)) + "\"");
         long cut = cut_after.exchange(-1);
         int delay = chunk_delay_ms.load();
         res.set_content_provider(body->size(), "application/octet-stream",
@@ -227,6 +237,7 @@ private:
     std::thread hub_thread_, cdn_thread_;
     std::mutex mu_;
     std::vector<SeenRequest> seen_;
+    std::map<std::string, std::string> sha_cache_;
 };
 
 // Deterministic bytes, different per seed.

@@ -39,7 +39,7 @@ protected:
         });
         server->Get(R"(/org/model/resolve/main/model.bin)", [this](const httplib::Request&, httplib::Response& res) {
             ++requests;
-            res.set_redirect(plain.cdn_origin() + "/blobs/" + FakeHub::sha256_hex(plain.files[0].content), 302);
+            res.set_redirect(plain.cdn_origin() + "/blobs/model.bin", 302);
         });
         port = server->bind_to_any_port("127.0.0.1");
         thread = std::thread([this] { server->listen_after_bind(); });
