@@ -1,6 +1,7 @@
 #include "engine/util/sha256.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 namespace hearth {
@@ -17,12 +18,35 @@ constexpr uint32_t K[64] = {
     0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
+std::atomic<bool> g_hardware_allowed{true};
+
 inline uint32_t rotr(uint32_t x, int n) { return (x >> n) | (x << (32 - n)); }
 inline uint32_t load_be32(const uint8_t* p) {
     return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | uint32_t(p[3]);
 }
 
 }  // namespace
+
+namespace detail {
+bool sha256_x86_available();
+void sha256_x86_blocks(uint32_t state[8], const uint8_t* p, size_t blocks, const uint32_t k[64]);
+}  // namespace detail
+
+bool Sha256::hardware_available() {
+    static const bool available = detail::sha256_x86_available();
+    return available;
+}
+
+void Sha256::set_hardware_allowed(bool allowed) { g_hardware_allowed.store(allowed); }
+
+void Sha256::blocks(const uint8_t* p, size_t n) {
+    if (n == 0) return;
+    if (hardware_available() && g_hardware_allowed.load(std::memory_order_relaxed)) {
+        detail::sha256_x86_blocks(h_, p, n, K);
+        return;
+    }
+    for (; n > 0; --n, p += 64) block(p);
+}
 
 std::string to_hex(const uint8_t* bytes, size_t n) {
     static const char digits[] = "0123456789abcdef";
@@ -71,10 +95,12 @@ void Sha256::update(const void* data, size_t n) {
         std::memcpy(buf_ + buf_len_, p, take);
         buf_len_ += take; p += take; n -= take;
         if (buf_len_ < 64) return;
-        block(buf_);
+        blocks(buf_, 1);
         buf_len_ = 0;
     }
-    for (; n >= 64; p += 64, n -= 64) block(p);
+    blocks(p, n / 64);
+    p += n / 64 * 64;
+    n %= 64;
     std::memcpy(buf_, p, n);
     buf_len_ = n;
 }

@@ -19,7 +19,12 @@ public:
     std::array<uint8_t, 32> digest();  // finishes; call reset() before reusing
     std::string hex_digest();           // lower-case hex, as the hub writes lfs.oid
 
+    // The SHA-NI path is used where the CPU has it; tests turn it off to check the portable rounds.
+    static bool hardware_available();
+    static void set_hardware_allowed(bool allowed);
+
 private:
+    void blocks(const uint8_t* p, size_t n);  // n whole 64-byte blocks
     void block(const uint8_t* p);
     uint32_t h_[8];
     uint8_t buf_[64];

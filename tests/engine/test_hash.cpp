@@ -3,6 +3,7 @@
 // is checked against). Hashes are exact: no tolerance.
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <string>
 
 #include "engine/hub/download.h"
@@ -26,12 +27,18 @@ std::vector<Vector> vectors() {
     };
 }
 
+// Both paths: SHA-NI where the CPU has it, and the portable rounds.
 TEST(Hash, Sha256Vectors) {
-    for (const auto& v : vectors()) {
-        hearth::Sha256 h;
-        h.update(v.input);
-        EXPECT_EQ(h.hex_digest(), v.sha256) << v.input.substr(0, 20);
+    for (bool hw : {true, false}) {
+        hearth::Sha256::set_hardware_allowed(hw);
+        for (const auto& v : vectors()) {
+            hearth::Sha256 h;
+            h.update(v.input);
+            EXPECT_EQ(h.hex_digest(), v.sha256) << v.input.substr(0, 20) << (hw ? " (SHA-NI if present)" : " (portable)");
+        }
     }
+    hearth::Sha256::set_hardware_allowed(true);
+    if (!hearth::Sha256::hardware_available()) std::printf("this CPU has no SHA extensions: only the portable path ran\n");
 }
 
 TEST(Hash, Sha1Vectors) {
@@ -46,7 +53,7 @@ TEST(Hash, Sha1Vectors) {
 TEST(Hash, PiecewiseEqualsWhole) {
     std::string data;
     for (int i = 0; i < 5000; ++i) data.push_back(char(i * 7 + 3));
-    for (size_t piece : {1, 3, 55, 63, 64, 65, 127, 1000}) {
+    for (size_t piece : {1, 3, 55, 63, 64, 65, 127, 1000, 4096}) {
         hearth::Sha256 a;
         hearth::Sha1 b;
         for (size_t off = 0; off < data.size(); off += piece) {
