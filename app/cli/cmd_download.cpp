@@ -122,6 +122,7 @@ int run_download(const std::vector<std::string>& argv) {
 
 const hearth::cli::Registrar reg{
     "download", "REPO_ID [FILE_OR_GLOB...] [--revision REV] [--endpoint URL] [-o DIR]",
-    "download files of a Hugging Face hub repository (HF_ENDPOINT, HF_TOKEN), verified, resumable", run_download};
+    "download files of a Hugging Face hub repository (HF_ENDPOINT, HF_TOKEN) into DIR (default: the repository's name), verified, resumable",
+    run_download};
 
 }  // namespace

@@ -169,7 +169,7 @@ void DownloadJob::report(bool force) {
     samples_.emplace_back(t, progress_.done_bytes);
     while (samples_.size() > 2 && t - samples_.front().first > 5.0) samples_.erase(samples_.begin());
     double dt = t - samples_.front().first;
-    if (dt > 0.2) {
+    if (dt > 1.0) {  // a shorter window gives wild first estimates (connection set-up)
         progress_.bytes_per_s = double(progress_.done_bytes - samples_.front().second) / dt;
         progress_.eta_s = progress_.bytes_per_s > 0
                               ? double(progress_.total_bytes - progress_.done_bytes) / progress_.bytes_per_s
