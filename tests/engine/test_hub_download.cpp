@@ -195,6 +195,38 @@ TEST_F(HubDownload, CancelKeepsThePartAndALaterJobResumes) {
     EXPECT_EQ(hub.content_requests()[0].range, "bytes=" + std::to_string(kept) + "-");
 }
 
+// The file changed on the hub between two runs: the new listing's sha256 no longer matches the
+// sidecar's, so the old part is dropped and the download starts fresh (no Range).
+TEST_F(HubDownload, APartOfAnOlderVersionIsNotResumed) {
+    opts.max_attempts = 1;
+    hub.cut_after = 1 << 20;
+    DownloadJob cut(opts, hub.repo, {only("model.safetensors")}, dir.string());
+    ASSERT_TRUE(cut.run().ok());
+    ASSERT_FALSE(cut.all_ok());
+    hub.files[1].content = pattern_bytes(kBig + 100, 9);
+    hub.clear_seen();
+    DownloadJob job(opts, hub.repo, {only("model.safetensors")}, dir.string());
+    ASSERT_TRUE(job.run().ok());
+    ASSERT_TRUE(job.all_ok()) << job.outcomes()[0].error;
+    EXPECT_FALSE(job.outcomes()[0].resumed);
+    expect_complete("model.safetensors");
+    ASSERT_EQ(hub.content_requests().size(), 1u);
+    EXPECT_EQ(hub.content_requests()[0].range, "");
+}
+
+// A second run over complete files that still match their hashes asks the hub for nothing.
+TEST_F(HubDownload, CompleteFilesAreNotFetchedAgain) {
+    auto files = listing();
+    DownloadJob first(opts, hub.repo, files, dir.string());
+    ASSERT_TRUE(first.run().ok());
+    ASSERT_TRUE(first.all_ok());
+    hub.clear_seen();
+    DownloadJob second(opts, hub.repo, files, dir.string());
+    ASSERT_TRUE(second.run().ok());
+    EXPECT_TRUE(second.all_ok());
+    EXPECT_TRUE(hub.seen().empty());
+}
+
 TEST_F(HubDownload, HashMismatchDeletesThePart) {
     for (std::string path : {"model.safetensors", "config.json"}) {
         hub.corrupt_path = path;
