@@ -25,6 +25,8 @@ PACKAGES=(
   fonts-noto-cjk fcitx5-frontend-qt6
   # store
   libsqlite3-dev
+  # hub downloads (engine/hub) over libcurl with OpenSSL; the hub tests' local HTTP(S) server
+  libcurl4-openssl-dev libcpp-httplib-dev
   # Vulkan backend, tested on Mesa's CPU driver (lavapipe) with the validation layer
   libvulkan-dev glslc mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
 )

@@ -1,0 +1,128 @@
+// hearth-cli download REPO_ID [FILE_OR_GLOB...] [--revision REV] [--endpoint URL] [-o DIR]: files
+// of a hub repository (engine/hub), verified, under their repository paths in DIR. Without FILE
+// arguments the whole repository. A progress line on a terminal; Ctrl-C cancels and keeps the
+// partial files, so running the same command again resumes them. Exit status 0 only when every
+// file is complete and verified; each failure is one line on stderr.
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "app/cli/command.h"
+#include "engine/hub/download.h"
+#include "engine/hub/listing.h"
+
+namespace {
+
+using namespace hearth::hub;
+
+DownloadJob* g_job = nullptr;  // for the SIGINT handler: cancel() is a lock-free atomic store
+
+void on_sigint(int) {
+    if (g_job) g_job->cancel();
+}
+
+std::string human(double bytes) {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (bytes >= 1024 && u < 4) bytes /= 1024, ++u;
+    char buf[32];
+    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
+    return buf;
+}
+
+std::string duration(double s) {
+    if (s < 0) return "--:--";
+    long t = long(s + 0.5);
+    char buf[32];
+    if (t >= 3600) std::snprintf(buf, sizeof buf, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
+    else std::snprintf(buf, sizeof buf, "%ld:%02ld", t / 60, t % 60);
+    return buf;
+}
+
+int run_download(const std::vector<std::string>& argv) {
+    hearth::cli::Args args(argv);
+    HubOptions o = options_from_environment();
+    if (auto v = args.take({"--revision"})) o.revision = *v;
+    if (auto v = args.take({"--endpoint"})) {
+        o.endpoint = *v;
+        while (!o.endpoint.empty() && o.endpoint.back() == '/') o.endpoint.pop_back();
+    }
+    auto out_dir = args.take({"-o", "--output"});
+    if (!args.unknown_option().empty()) return hearth::cli::fail("download: unknown option " + args.unknown_option());
+    std::vector<std::string> pos = args.positionals();
+    if (pos.empty()) return hearth::cli::fail("download: give a repository id, e.g. hearth-cli download HuggingFaceTB/SmolLM2-135M-Instruct");
+    const std::string repo = pos[0];
+    const std::vector<std::string> patterns(pos.begin() + 1, pos.end());
+    // Default folder: the repository's name, as `git clone` does.
+    const std::string dir = out_dir ? *out_dir : repo.substr(repo.find('/') == std::string::npos ? 0 : repo.find('/') + 1);
+
+    if (auto st = check_repo_id(repo); !st.ok()) return hearth::cli::fail("download: " + st.message());
+    if (auto st = check_endpoint(o.endpoint); !st.ok()) return hearth::cli::fail("download: " + st.message());
+    auto listing = list_repo_files(o, repo);
+    if (!listing.ok()) return hearth::cli::fail("download: " + listing.message());
+
+    std::vector<RepoFile> chosen;
+    if (patterns.empty()) {
+        chosen = *listing;
+    } else {
+        std::vector<bool> taken(listing->size(), false);
+        for (const auto& p : patterns) {
+            bool any = false;
+            for (size_t i = 0; i < listing->size(); ++i)
+                if (glob_match(p, (*listing)[i].path)) {
+                    any = true;
+                    if (!taken[i]) chosen.push_back((*listing)[i]);
+                    taken[i] = true;
+                }
+            if (!any) return hearth::cli::fail("download: no file of " + repo + " at revision '" + o.revision + "' matches '" + p + "'");
+        }
+    }
+    if (chosen.empty()) return hearth::cli::fail("download: " + repo + " has no files");
+
+    DownloadJob job(o, repo, chosen, dir);
+    const bool tty = ::isatty(STDERR_FILENO);
+    size_t last_len = 0;
+    if (tty) {
+        job.on_progress = [&](const JobProgress& p) {
+            double pct = p.total_bytes ? 100.0 * double(p.done_bytes) / double(p.total_bytes) : 100.0;
+            char line[512];
+            int n = std::snprintf(line, sizeof line, "\r%5.1f%%  %s / %s  %s/s  %s left  [%zu/%zu] %s", pct,
+                                  human(double(p.done_bytes)).c_str(), human(double(p.total_bytes)).c_str(),
+                                  human(p.bytes_per_s).c_str(), duration(p.eta_s).c_str(), p.files_done,
+                                  p.files_total, p.current.c_str());
+            size_t len = size_t(std::max(n, 0));
+            std::fputs(line, stderr);
+            for (size_t i = len; i < last_len; ++i) std::fputc(' ', stderr);  // erase the longer last line
+            last_len = len;
+            std::fflush(stderr);
+        };
+    }
+    g_job = &job;
+    auto old = std::signal(SIGINT, on_sigint);
+    hearth::Status st = job.run();
+    std::signal(SIGINT, old);
+    g_job = nullptr;
+    if (tty && last_len > 0) std::fputc('\n', stderr);
+    if (!st.ok()) return hearth::cli::fail("download: " + st.message());
+
+    int failed = 0;
+    for (const auto& r : job.outcomes()) {
+        if (r.ok) {
+            std::printf("%s/%s\n", dir.c_str(), r.path.c_str());
+        } else {
+            ++failed;
+            std::fprintf(stderr, "hearth-cli: download: %s\n", r.error.c_str());
+        }
+    }
+    return failed == 0 ? 0 : 1;
+}
+
+const hearth::cli::Registrar reg{
+    "download", "REPO_ID [FILE_OR_GLOB...] [--revision REV] [--endpoint URL] [-o DIR]",
+    "download files of a Hugging Face hub repository (HF_ENDPOINT, HF_TOKEN) into DIR (default: the repository's name), verified, resumable",
+    run_download};
+
+}  // namespace
