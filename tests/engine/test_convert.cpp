@@ -348,3 +348,31 @@ TEST(Convert, CliPrintsPeakMemory) {
     EXPECT_NE(text.find("peak anonymous memory"), std::string::npos) << text;
     EXPECT_TRUE(fs::exists(out));
 }
+
+// Cancelling from the progress callback (the wizard's Cancel) is an error and leaves no file.
+TEST(Convert, CancelLeavesNoOutput) {
+    const fs::path d = temp_dir("cancel");
+    convert::ConvertOptions opt;
+    opt.hf_dir = test::fixture_path("convert/qwen2-f32-tied");
+    opt.out_path = (d / "out.gguf").string();
+    int calls = 0;
+    auto r = convert::convert_hf_to_gguf(opt, [&](float) { return ++calls < 3; });
+    ASSERT_FALSE(r.ok());
+    EXPECT_NE(r.message().find("cancelled"), std::string::npos) << r.message();
+    EXPECT_EQ(calls, 3);
+    EXPECT_FALSE(fs::exists(opt.out_path));
+    EXPECT_FALSE(fs::exists(opt.out_path + ".part"));
+}
+
+// The chat template comes from tokenizer_config.json or, when that has none (newer transformers),
+// from chat_template.jinja beside it.
+TEST(Convert, ChatTemplateFromJinjaFile) {
+    const fs::path d = copy_fixture("qwen2-f32-tied", "jinja");
+    const std::string tmpl = "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}";
+    std::ofstream(d / "hf" / "chat_template.jinja") << tmpl;
+    const std::string out = (d / "out.gguf").string();
+    ASSERT_EQ(convert_to((d / "hf").string(), out, "F16"), "");
+    auto f = gguf::File::open(out);
+    ASSERT_TRUE(f.ok());
+    EXPECT_EQ(*(*f)->get_string("tokenizer.chat_template"), tmpl);
+}
