@@ -126,23 +126,25 @@ Result<HfConfig> read_hf_config(const std::string& dir) {
 
 std::vector<float> llama3_rope_factors(const HfConfig& c) {
     // Each rotated pair's wavelength against the original context: short wavelengths keep their
-    // frequency, long ones are divided by `factor`, and the band between blends the two.
-    const double base = c.rope_theta > 0 ? c.rope_theta : 10000.0;
+    // frequency, long ones are divided by `factor`, and the band between blends the two. In float32
+    // throughout, as the reference computes it with torch tensors, so the values agree to the last bit
+    // or nearly (pow's rounding may differ by an ulp).
+    const float base = float(c.rope_theta > 0 ? c.rope_theta : 10000.0);
     const RopeScaling& r = c.rope;
     const double low_wavelen = double(r.original_context) / r.low_freq_factor;
     const double high_wavelen = double(r.original_context) / r.high_freq_factor;
+    const float factor = float(r.factor), low = float(r.low_freq_factor), high = float(r.high_freq_factor);
     std::vector<float> out;
     for (int64_t i = 0; i < c.head_dim; i += 2) {
-        // float32 like the reference (torch.arange(...)/dim in float32, base ** that)
-        const float freq = float(1.0 / std::pow(base, double(float(i) / float(c.head_dim))));
-        const double wavelen = 2 * M_PI / double(freq);
-        if (wavelen < high_wavelen) {
+        const float freq = 1.0f / std::pow(base, float(i) / float(c.head_dim));
+        const float wavelen = float(2 * M_PI) / freq;
+        if (double(wavelen) < high_wavelen) {
             out.push_back(1.0f);
-        } else if (wavelen > low_wavelen) {
-            out.push_back(float(r.factor));
+        } else if (double(wavelen) > low_wavelen) {
+            out.push_back(factor);
         } else {
-            const double smooth = (double(r.original_context) / wavelen - r.low_freq_factor) / (r.high_freq_factor - r.low_freq_factor);
-            out.push_back(float(1.0 / ((1 - smooth) / r.factor + smooth)));
+            const float smooth = (float(r.original_context) / wavelen - low) / (high - low);
+            out.push_back(1.0f / ((1.0f - smooth) / factor + smooth));
         }
     }
     return out;
