@@ -86,7 +86,14 @@ void write_model_metadata(gguf::Writer& w, const HfConfig& c, const std::string&
 
 Status write_vocab_metadata(gguf::Writer& w, const HfConfig& cfg, const std::string& hf_dir) {
     auto tok = tokenizer::Tokenizer::from_hf_dir(hf_dir);
-    if (!tok.ok()) return tok.status();
+    if (!tok.ok()) {
+        // Llama 2 and Mistral 7B v0.1-v0.3 ship a SentencePiece vocabulary (tokenizer.model, and a
+        // Metaspace tokenizer.json): say so rather than only what tokenizer.json lacks.
+        std::error_code ec;
+        if (fs::is_regular_file(fs::path(hf_dir) / "tokenizer.model", ec))
+            return make_error(tok.message() + " (this checkpoint's vocabulary is SentencePiece, tokenizer.model, which the converter does not read yet)");
+        return tok.status();
+    }
     tokenizer::VocabSpec spec = (*tok)->spec();
     const int64_t n_tok = int64_t(spec.tokens.size());
     if (n_tok > cfg.n_vocab)
