@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "engine/convert/hf_spm_vocab.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/util/json.h"
 
@@ -85,15 +86,18 @@ void write_model_metadata(gguf::Writer& w, const HfConfig& c, const std::string&
 }
 
 Status write_vocab_metadata(gguf::Writer& w, const HfConfig& cfg, const std::string& hf_dir) {
-    auto tok = tokenizer::Tokenizer::from_hf_dir(hf_dir);
-    if (!tok.ok()) {
-        // Llama 2 and Mistral 7B v0.1-v0.3 ship a SentencePiece vocabulary (tokenizer.model, and a
-        // Metaspace tokenizer.json): say so rather than only what tokenizer.json lacks.
-        std::error_code ec;
-        if (fs::is_regular_file(fs::path(hf_dir) / "tokenizer.model", ec))
-            return make_error(tok.message() + " (this checkpoint's vocabulary is SentencePiece, tokenizer.model, which the converter does not read yet)");
-        return tok.status();
+    // A SentencePiece model comes first, as in llama.cpp's converter (Llama 2 and Mistral 7B ship
+    // one beside a Metaspace tokenizer.json); else tokenizer.json's byte-level BPE.
+    std::error_code ec;
+    if (fs::is_regular_file(fs::path(hf_dir) / "tokenizer.model", ec)) {
+        auto spec = spm_vocab(hf_dir, cfg);
+        if (!spec.ok()) return spec.status();
+        auto tok = tokenizer::Tokenizer::from_spec(std::move(*spec));
+        if (!tok.ok()) return make_error(hf_dir + "/tokenizer.model: " + tok.message());
+        return (*tok)->write_gguf_metadata(w);
     }
+    auto tok = tokenizer::Tokenizer::from_hf_dir(hf_dir);
+    if (!tok.ok()) return tok.status();
     tokenizer::VocabSpec spec = (*tok)->spec();
     const int64_t n_tok = int64_t(spec.tokens.size());
     if (n_tok > cfg.n_vocab)
@@ -115,6 +119,8 @@ Status write_vocab_metadata(gguf::Writer& w, const HfConfig& cfg, const std::str
     };
     from_config("bos_token_id", &spec.bos);
     from_config("eos_token_id", &spec.eos);
+    from_config("unk_token_id", &spec.unk);
+    from_config("pad_token_id", &spec.pad);
     auto full = tokenizer::Tokenizer::from_spec(std::move(spec));
     if (!full.ok()) return make_error(hf_dir + ": " + full.message());
     return (*full)->write_gguf_metadata(w);

@@ -7,7 +7,8 @@
 //   expected.json tokenized exactly.
 // - Our own fixtures (tests/engine/data/convert, tools/fixtures/make_convert_fixtures.py): F16- and
 //   F32-stored, many shards, MHA, explicit head_dim with llama3 RoPE scaling, Mistral, untied and
-//   tied qwen2, both config layouts: logits within 2e-3 of transformers', texts tokenized exactly.
+//   tied qwen2, both config layouts, a SentencePiece vocabulary (tokenizer.model): logits within
+//   2e-3 of transformers', texts tokenized exactly (as tokenizers / sentencepiece tokenize them).
 //   (Tensor-by-tensor against llama.cpp's converter was checked by hand for these; see README.)
 // - --type F16 / BF16 / Q8_0: tensor types as llama.cpp chooses them, logits near the F32 ones.
 // - Bad input: a clear error naming the file or tensor and no output file (nor OUT.part).
@@ -177,7 +178,7 @@ TEST(Convert, SharedFixturesMatchLlamaCppAndTransformers) {
 TEST(Convert, OwnFixturesMatchTransformers) {
     const fs::path root = test::fixture_path("convert");
     const auto names = subdirs(root);
-    ASSERT_GE(names.size(), 5u) << "fixtures missing under " << root;
+    ASSERT_GE(names.size(), 6u) << "fixtures missing under " << root;
     for (const std::string& name : names) {
         SCOPED_TRACE(name);
         const fs::path dir = root / name;
@@ -201,6 +202,11 @@ TEST(Convert, OwnFixturesMatchTransformers) {
             EXPECT_FLOAT_EQ(float(*(*f)->get_float("general.sampling.temp", 0)), 0.7f);
             EXPECT_FLOAT_EQ(float(*(*f)->get_float("general.sampling.top_p", 0)), 0.8f);
             EXPECT_FLOAT_EQ(float(*(*f)->get_float("general.sampling.penalty_repeat", 0)), 1.05f);
+        }
+        if (name == "llama-spm-bf16") {  // tokenizer.model read: a SentencePiece vocabulary with scores
+            EXPECT_EQ(*(*f)->get_string("tokenizer.ggml.model"), "llama");
+            EXPECT_EQ((*(*f)->get_float_array("tokenizer.ggml.scores")).size(), 320u);
+            EXPECT_EQ(*(*f)->get_int("tokenizer.ggml.bos_token_id", -1), 1);
         }
         if (name == "llama-f32-headdim-llama3") {
             EXPECT_EQ(*(*f)->get_int("llama.attention.key_length", 0), 16);
@@ -375,4 +381,11 @@ TEST(Convert, ChatTemplateFromJinjaFile) {
     auto f = gguf::File::open(out);
     ASSERT_TRUE(f.ok());
     EXPECT_EQ(*(*f)->get_string("tokenizer.chat_template"), tmpl);
+}
+
+TEST(Convert, TruncatedSentencePieceModelNamesTheFile) {
+    const fs::path d = copy_fixture("llama-spm-bf16", "spm");
+    const fs::path model = d / "hf" / "tokenizer.model";
+    fs::resize_file(model, fs::file_size(model) / 2 + 1);
+    expect_failure(d, {"tokenizer.model"});
 }
