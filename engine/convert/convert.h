@@ -2,8 +2,9 @@
 //
 // The output matches what llama.cpp's convert_hf_to_gguf.py writes for the same folder: tensor
 // names, shapes, llama's q/k rows permuted per head, 1-D tensors in F32, llama3 RoPE scaling as a
-// rope_freqs tensor, the metadata keys, the vocabulary from tokenizer.json and sampling defaults
-// from generation_config.json (general.sampling.*). Tensors are produced one at a time while the
+// rope_freqs tensor, the metadata keys, the vocabulary (tokenizer.model when the checkpoint has a
+// SentencePiece one, else tokenizer.json's byte-level BPE) and sampling defaults from
+// generation_config.json (general.sampling.*). Tensors are produced one at a time while the
 // file is written (gguf::Writer::add_tensor_lazy), row by row from the mapped safetensors, so the
 // anonymous memory a conversion needs is about one output tensor whatever the model's size.
 // Everything is validated before the first byte is written; the file appears only when complete.
