@@ -48,6 +48,7 @@
 #include "engine/model/model.h"
 #include "engine/model/placement.h"
 #include "engine/util/json.h"
+#include "engine/util/process_memory.h"
 
 namespace hearth::cli {
 namespace {
@@ -55,26 +56,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point t) { return std::chrono::duration<double>(Clock::now() - t).count(); }
 
-struct Rss { double total_mb = 0, anon_mb = 0, file_mb = 0, hwm_mb = 0; };
-Rss read_rss() {
-    Rss r;
-    std::ifstream f("/proc/self/status");
-    std::string key;
-    double kb;
-    std::string unit;
-    while (f >> key) {
-        if (key == "VmRSS:" || key == "RssAnon:" || key == "RssFile:" || key == "VmHWM:") {
-            f >> kb >> unit;
-            if (key == "VmRSS:") r.total_mb = kb / 1024;
-            else if (key == "RssAnon:") r.anon_mb = kb / 1024;
-            else if (key == "RssFile:") r.file_mb = kb / 1024;
-            else r.hwm_mb = kb / 1024;
-        } else {
-            f.ignore(1 << 20, '\n');
-        }
-    }
-    return r;
-}
+using Rss = ProcessMemory;
+Rss read_rss() { return read_process_memory(); }
 
 // ---- streaming read bandwidth
 #if defined(__x86_64__)

@@ -13,6 +13,7 @@
 #include <set>
 
 #include "engine/lora/lora_adapter.h"
+#include "engine/model/qk_permute.h"
 #include "engine/safetensors/safetensors.h"
 #include "engine/util/json.h"
 
@@ -67,20 +68,6 @@ bool is_set(const json::Value& v) {
 
 bool ends_with(const std::string& s, const std::string& suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-// llama.cpp's converter stores llama's q and k rows permuted per head (LlamaModel.permute: the two
-// rotary halves of a head interleaved, so that GGUF's "normal" RoPE pairs adjacent values): row
-// h·d + 2i + j of the GGUF matrix is row h·d + j·d/2 + i of the Hugging Face one. B's rows are
-// outputs of the same projection, so they move the same way; A (inputs) stays.
-void permute_rows_per_head(std::vector<float>& m, int64_t rows, int64_t cols, int64_t head_dim) {
-    const std::vector<float> src = m;
-    const int64_t half = head_dim / 2;
-    for (int64_t h = 0; h < rows / head_dim; ++h)
-        for (int64_t i = 0; i < half; ++i)
-            for (int64_t j = 0; j < 2; ++j)
-                std::memcpy(&m[size_t((h * head_dim + 2 * i + j) * cols)], &src[size_t((h * head_dim + j * half + i) * cols)],
-                            size_t(cols) * sizeof(float));
 }
 
 }  // namespace
@@ -254,7 +241,7 @@ Result<std::unique_ptr<LoraAdapter>> LoraAdapter::open_peft(const std::string& d
             if (head_dim <= 0 || head_dim % 2 != 0 || f.b->dim(0) % head_dim != 0)
                 return fail("'" + target + "': llama's q/k adapters are permuted by head, which needs the base model's head size (" +
                             std::to_string(head_dim) + " given for " + std::to_string(f.b->dim(0)) + " rows)");
-            permute_rows_per_head(*b, f.b->dim(0), f.b->dim(1), head_dim);
+            permute_qk_rows(*b, f.b->dim(0), f.b->dim(1), head_dim);  // B's rows are the projection's outputs
         }
         LoraMatrix ma = take(*f.a, std::move(*a));
         LoraMatrix mb = take(*f.b, std::move(*b));

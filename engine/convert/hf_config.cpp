@@ -1,0 +1,153 @@
+#include "engine/convert/hf_config.h"
+
+#include <cmath>
+#include <filesystem>
+
+namespace hearth::convert {
+
+namespace {
+
+using json::Value;
+
+// Architectures and the GGUF architecture each converts to. Mistral's HF layout is llama's.
+struct ArchName { const char* hf; const char* gguf; };
+constexpr ArchName kArchs[] = {
+    {"LlamaForCausalLM", "llama"},
+    {"MistralForCausalLM", "llama"},
+    {"Qwen2ForCausalLM", "qwen2"},
+};
+
+}  // namespace
+
+Result<HfConfig> read_hf_config(const std::string& dir) {
+    const std::string path = (std::filesystem::path(dir) / "config.json").string();
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(path, ec)) return make_error(dir + ": no config.json (not a Hugging Face model folder)");
+    auto parsed = json::parse_file(path);
+    if (!parsed.ok()) return make_error(path + ": " + parsed.message());
+    if (!parsed->is_object()) return make_error(path + ": not a JSON object");
+    HfConfig c;
+    c.raw = *parsed;
+    const Value& j = c.raw;
+    auto fail = [&](const std::string& why) { return make_error(path + ": " + why); };
+
+    const Value& archs = j["architectures"];
+    if (!archs.is_array() || archs.size() == 0 || !archs.as_array()[0].is_string())
+        return fail("no \"architectures\" list naming the model class");
+    c.hf_arch = archs.as_array()[0].as_string();
+    for (const ArchName& a : kArchs)
+        if (c.hf_arch == a.hf) c.arch = a.gguf;
+    if (c.arch.empty()) {
+        std::string known;
+        for (const ArchName& a : kArchs) known += std::string(known.empty() ? "" : ", ") + a.hf;
+        return fail("architecture '" + c.hf_arch + "' is not supported for conversion (supported: " + known + ")");
+    }
+
+    // Positive integers the model cannot be built without.
+    auto need_int = [&](const char* key, int64_t* out) -> Status {
+        const Value& v = j[key];
+        if (!v.is_int() || v.as_int() <= 0) return fail(std::string("\"") + key + "\" is missing or not a positive integer");
+        *out = v.as_int();
+        return {};
+    };
+    HEARTH_RETURN_IF_ERROR(need_int("num_hidden_layers", &c.n_layer));
+    HEARTH_RETURN_IF_ERROR(need_int("hidden_size", &c.n_embd));
+    HEARTH_RETURN_IF_ERROR(need_int("intermediate_size", &c.n_ff));
+    HEARTH_RETURN_IF_ERROR(need_int("num_attention_heads", &c.n_head));
+    HEARTH_RETURN_IF_ERROR(need_int("vocab_size", &c.n_vocab));
+    c.n_head_kv = c.n_head;  // MHA when the key is absent, as transformers defaults it
+    if (!j["num_key_value_heads"].is_null()) HEARTH_RETURN_IF_ERROR(need_int("num_key_value_heads", &c.n_head_kv));
+    if (c.n_head % c.n_head_kv != 0) return fail("num_attention_heads is not a multiple of num_key_value_heads");
+    if (!j["head_dim"].is_null()) {
+        HEARTH_RETURN_IF_ERROR(need_int("head_dim", &c.head_dim));
+        c.explicit_head_dim = true;
+    } else {
+        if (c.n_embd % c.n_head != 0) return fail("hidden_size is not a multiple of num_attention_heads and no head_dim is given");
+        c.head_dim = c.n_embd / c.n_head;
+    }
+    if (c.head_dim % 2 != 0) return fail("head_dim " + std::to_string(c.head_dim) + " is odd (RoPE rotates pairs)");
+    if (j["max_position_embeddings"].is_int()) c.n_ctx = j["max_position_embeddings"].as_int();
+    if (j["rms_norm_eps"].is_number()) c.rms_eps = j["rms_norm_eps"].as_double();
+    // transformers' default for both classes is untied.
+    if (j["tie_word_embeddings"].is_bool()) c.tied_embeddings = j["tie_word_embeddings"].as_bool();
+    if (const std::string act = j["hidden_act"].as_string(); !act.empty() && act != "silu")
+        return fail("hidden_act '" + act + "' is not supported (the GGUF architectures use SiLU)");
+
+    // RoPE: the newer layout nests everything under rope_parameters; the older has rope_theta and
+    // rope_scaling at the top level. rope_parameters may also be keyed by attention type.
+    const Value* rp = &j["rope_parameters"];
+    if (const Value* full = rp->find("full_attention"); full && full->is_object()) rp = full;
+    const Value& scaling = rp->is_object() ? *rp : j["rope_scaling"];
+    const Value& theta = rp->is_object() && !(*rp)["rope_theta"].is_null() ? (*rp)["rope_theta"] : j["rope_theta"];
+    if (!theta.is_null()) {
+        if (!theta.is_number() || theta.as_double() <= 0) return fail("rope_theta is not a positive number");
+        c.rope_theta = theta.as_double();
+    }
+    if (scaling.is_object()) {
+        std::string type = scaling["rope_type"].as_string();
+        if (type.empty()) type = scaling["type"].as_string();  // the older spelling
+        const Value& factor = scaling["factor"];
+        if (factor.is_number()) c.rope.factor = factor.as_double();
+        if (type.empty() || type == "default") {
+            // no scaling
+        } else if (type == "linear" || type == "yarn") {
+            if (!factor.is_number()) return fail("rope scaling '" + type + "' has no factor");
+            c.rope.type = type;
+            if (type == "yarn") {
+                if (!scaling["original_max_position_embeddings"].is_int())
+                    return fail("yarn rope scaling lacks original_max_position_embeddings");
+                c.rope.original_context = scaling["original_max_position_embeddings"].as_int();
+                auto opt = [&](const char* k, const char* alt, double* v, bool* has) {
+                    const Value* x = scaling.find(k);
+                    if ((!x || !x->is_number()) && alt) x = scaling.find(alt);
+                    if (x && x->is_number()) { *v = x->as_double(); *has = true; }
+                };
+                opt("extrapolation_factor", nullptr, &c.rope.yarn_ext_factor, &c.rope.has_yarn_ext);
+                opt("attention_factor", "attn_factor", &c.rope.yarn_attn_factor, &c.rope.has_yarn_attn);
+                opt("beta_fast", nullptr, &c.rope.yarn_beta_fast, &c.rope.has_yarn_beta_fast);
+                opt("beta_slow", nullptr, &c.rope.yarn_beta_slow, &c.rope.has_yarn_beta_slow);
+            }
+        } else if (type == "llama3") {
+            if (c.arch != "llama") return fail("llama3 rope scaling is supported only for llama models");
+            c.rope.type = type;
+            c.rope.factor = factor.is_number() ? factor.as_double() : 8.0;  // llama.cpp's converter's defaults
+            if (scaling["low_freq_factor"].is_number()) c.rope.low_freq_factor = scaling["low_freq_factor"].as_double();
+            if (scaling["high_freq_factor"].is_number()) c.rope.high_freq_factor = scaling["high_freq_factor"].as_double();
+            if (scaling["original_max_position_embeddings"].is_int())
+                c.rope.original_context = scaling["original_max_position_embeddings"].as_int();
+            if (c.rope.low_freq_factor == c.rope.high_freq_factor)
+                return fail("llama3 rope scaling has low_freq_factor == high_freq_factor");
+        } else {
+            return fail("rope scaling type '" + type + "' is not supported for conversion");
+        }
+    }
+    return c;
+}
+
+std::vector<float> llama3_rope_factors(const HfConfig& c) {
+    // Each rotated pair's wavelength against the original context: short wavelengths keep their
+    // frequency, long ones are divided by `factor`, and the band between blends the two. In float32
+    // throughout, as the reference computes it with torch tensors, so the values agree to the last bit
+    // or nearly (pow's rounding may differ by an ulp).
+    const float base = float(c.rope_theta > 0 ? c.rope_theta : 10000.0);
+    const RopeScaling& r = c.rope;
+    const double low_wavelen = double(r.original_context) / r.low_freq_factor;
+    const double high_wavelen = double(r.original_context) / r.high_freq_factor;
+    const float factor = float(r.factor), low = float(r.low_freq_factor), high = float(r.high_freq_factor);
+    std::vector<float> out;
+    for (int64_t i = 0; i < c.head_dim; i += 2) {
+        const float freq = 1.0f / std::pow(base, float(i) / float(c.head_dim));
+        const float wavelen = float(2 * M_PI) / freq;
+        if (double(wavelen) < high_wavelen) {
+            out.push_back(1.0f);
+        } else if (double(wavelen) > low_wavelen) {
+            out.push_back(factor);
+        } else {
+            const float smooth = (float(r.original_context) / wavelen - low) / (high - low);
+            out.push_back(1.0f / ((1.0f - smooth) / factor + smooth));
+        }
+    }
+    return out;
+}
+
+}  // namespace hearth::convert

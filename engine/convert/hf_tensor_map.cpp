@@ -1,0 +1,94 @@
+#include "engine/convert/hf_tensor_map.h"
+
+#include <set>
+
+namespace hearth::convert {
+
+namespace {
+
+struct Expected {
+    std::string hf, gguf;
+    std::vector<int64_t> shape;
+    bool required = true;
+    int64_t permute_head_dim = 0;
+};
+
+bool ends_with(const std::string& s, std::string_view suffix) {
+    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::vector<Expected> expected_tensors(const HfConfig& c) {
+    const int64_t q_out = c.n_head * c.head_dim, kv_out = c.n_head_kv * c.head_dim;
+    // llama.cpp permutes llama's q/k weights and biases; qwen2's are stored as Hugging Face has them
+    // (its GGUF architecture uses NeoX-style RoPE, which rotates the halves directly).
+    const int64_t perm = c.arch == "llama" ? c.head_dim : 0;
+    std::vector<Expected> e;
+    e.push_back({"model.embed_tokens.weight", "token_embd.weight", {c.n_vocab, c.n_embd}});
+    for (int64_t i = 0; i < c.n_layer; ++i) {
+        const std::string hf = "model.layers." + std::to_string(i) + ".";
+        const std::string gg = "blk." + std::to_string(i) + ".";
+        e.push_back({hf + "input_layernorm.weight", gg + "attn_norm.weight", {c.n_embd}});
+        e.push_back({hf + "self_attn.q_proj.weight", gg + "attn_q.weight", {q_out, c.n_embd}, true, perm});
+        e.push_back({hf + "self_attn.q_proj.bias", gg + "attn_q.bias", {q_out}, false, perm});
+        e.push_back({hf + "self_attn.k_proj.weight", gg + "attn_k.weight", {kv_out, c.n_embd}, true, perm});
+        e.push_back({hf + "self_attn.k_proj.bias", gg + "attn_k.bias", {kv_out}, false, perm});
+        e.push_back({hf + "self_attn.v_proj.weight", gg + "attn_v.weight", {kv_out, c.n_embd}});
+        e.push_back({hf + "self_attn.v_proj.bias", gg + "attn_v.bias", {kv_out}, false});
+        e.push_back({hf + "self_attn.o_proj.weight", gg + "attn_output.weight", {c.n_embd, q_out}});
+        e.push_back({hf + "self_attn.o_proj.bias", gg + "attn_output.bias", {c.n_embd}, false});
+        e.push_back({hf + "post_attention_layernorm.weight", gg + "ffn_norm.weight", {c.n_embd}});
+        e.push_back({hf + "mlp.gate_proj.weight", gg + "ffn_gate.weight", {c.n_ff, c.n_embd}});
+        e.push_back({hf + "mlp.gate_proj.bias", gg + "ffn_gate.bias", {c.n_ff}, false});
+        e.push_back({hf + "mlp.up_proj.weight", gg + "ffn_up.weight", {c.n_ff, c.n_embd}});
+        e.push_back({hf + "mlp.up_proj.bias", gg + "ffn_up.bias", {c.n_ff}, false});
+        e.push_back({hf + "mlp.down_proj.weight", gg + "ffn_down.weight", {c.n_embd, c.n_ff}});
+        e.push_back({hf + "mlp.down_proj.bias", gg + "ffn_down.bias", {c.n_embd}, false});
+    }
+    e.push_back({"model.norm.weight", "output_norm.weight", {c.n_embd}});
+    // Tied embeddings: the checkpoint normally has no lm_head; one that is there anyway is written,
+    // as llama.cpp's converter maps every tensor it finds.
+    e.push_back({"lm_head.weight", "output.weight", {c.n_vocab, c.n_embd}, !c.tied_embeddings});
+    return e;
+}
+
+}  // namespace
+
+std::string shape_text(const std::vector<int64_t>& shape) {
+    std::string s = "[";
+    for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+    return s + "]";
+}
+
+Result<std::vector<TensorPlan>> plan_tensors(const HfConfig& cfg, const HfCheckpoint& ck) {
+    const std::vector<Expected> expected = expected_tensors(cfg);
+    std::set<std::string> known;
+    for (const Expected& e : expected) known.insert(e.hf);
+    for (const auto& [name, entry] : ck.tensors()) {
+        if (known.count(name)) continue;
+        // Precomputed RoPE frequencies some checkpoints carry; the GGUF architectures compute them.
+        if (ends_with(name, ".rotary_emb.inv_freq")) continue;
+        return make_error(entry.file->path() + ": tensor '" + name + "' is not part of a " + cfg.hf_arch + " with " +
+                          std::to_string(cfg.n_layer) + " layers (config.json)");
+    }
+    std::vector<TensorPlan> plan;
+    for (const Expected& e : expected) {
+        const HfCheckpoint::Entry* src = ck.find(e.hf);
+        if (!src) {
+            if (e.required) return make_error("the checkpoint has no tensor '" + e.hf + "'" +
+                                              (e.hf == "lm_head.weight" ? " (config.json says the embeddings are not tied)" : ""));
+            continue;
+        }
+        const auto& info = *src->info;
+        if (info.shape != e.shape)
+            return make_error(src->file->path() + ": tensor '" + e.hf + "' has shape " + shape_text(info.shape) +
+                              ", config.json implies " + shape_text(e.shape));
+        using safetensors::DType;
+        if (info.dtype != DType::F32 && info.dtype != DType::F16 && info.dtype != DType::BF16)
+            return make_error(src->file->path() + ": tensor '" + e.hf + "' is stored as " + safetensors::dtype_name(info.dtype) +
+                              " (supported: F32, F16, BF16)");
+        plan.push_back({e.hf, e.gguf, e.shape, e.permute_head_dim, src});
+    }
+    return plan;
+}
+
+}  // namespace hearth::convert
