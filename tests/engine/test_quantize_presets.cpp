@@ -15,8 +15,6 @@
 #include <string>
 
 #include "engine/gguf/gguf.h"
-#include "engine/model/arch/arch.h"
-#include "engine/model/manifest.h"
 #include "engine/quant/quant.h"
 #include "engine/quant/quantize_model.h"
 #include "engine/testmodels/model_shapes.h"
@@ -28,30 +26,16 @@ namespace {
 using quant::ModelDesc;
 using quant::Preset;
 
-// The tensors make-model writes for a shape (its manifest, output untied), all stored as `type`.
+// The tensors make-model writes for a shape (write_random_llama_model's manifest), all matrices `type`.
 ModelDesc desc_of_shape(const RandomModelShape& s, GgmlType type) {
-    const ArchDef* arch = find_arch(s.arch);
-    EXPECT_NE(arch, nullptr);
-    ModelHParams h;
-    h.arch_id = arch->id;
-    h.arch = s.arch;
-    h.n_vocab = s.n_vocab;
-    h.n_embd = s.n_embd;
-    h.n_layer = s.n_layer;
-    h.n_ff = s.n_ff;
-    h.n_head = s.n_head;
-    h.n_kv_head = s.n_kv_head;
-    h.head_dim = s.head_dim > 0 ? s.head_dim : s.n_embd / s.n_head;
-    h.rope.n_dims = h.head_dim;
+    auto tensors = random_model_tensor_descs(s, type);
+    EXPECT_TRUE(tensors.ok()) << tensors.message();
     ModelDesc d;
     d.arch = s.arch;
     d.n_layer = s.n_layer;
     d.n_head = s.n_head;
     d.n_head_kv = s.n_kv_head;
-    for (const TensorSpec& t : model_manifest(*arch, h)) {
-        if (t.optional && !(t.role == Role::Output && !s.tied_output)) continue;
-        d.tensors.push_back({t.name, role_is_matrix(t.role) || t.role == Role::TokEmbd ? type : GgmlType::F32, t.shape});
-    }
+    if (tensors.ok()) d.tensors = *tensors;
     return d;
 }
 
@@ -95,6 +79,22 @@ TEST(QuantizePresets, Llama8BShapeFollowsLlamaCppRules) {
         EXPECT_EQ(plan->n_fallback, 0);
         // Q4_K_M / Q5_K_M: output + 16 attn_v + 16 ffn_down in Q6_K.
         if (std::string(name).find("_M") != std::string::npos) EXPECT_EQ(q6k, 33);
+    }
+}
+
+TEST(QuantizePresets, MakeModelUsesThePresetPlan) {
+    // `make-model --type Q4_K_M` stores each tensor as the quantizer would (one rule, not two).
+    auto shape = named_model_shape("llama-8b");
+    ASSERT_TRUE(shape.ok());
+    for (const char* name : {"Q4_K_M", "Q4_0"}) {
+        SCOPED_TRACE(name);
+        auto base = apply_file_type(name, shape->n_layer, &*shape);
+        ASSERT_TRUE(base.ok()) << base.message();
+        ASSERT_TRUE(shape->tensor_type);
+        for (const auto& t : desc_of_shape(*shape, *base).tensors) {
+            if (t.dims.size() < 2) continue;
+            EXPECT_EQ(type_name(shape->tensor_type(t.name, *base)), type_name(expected_8b(name, t.name))) << t.name;
+        }
     }
 }
 
