@@ -5,11 +5,13 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <fstream>
 #include <string>
 #include <vector>
 
 #include "engine/eval/perplexity.h"
 #include "engine/session/session.h"
+#include "cli_run.h"
 #include "tiny_model.h"
 
 namespace hearth {
@@ -153,6 +155,34 @@ TEST_F(Perplexity, ClearErrors) {
     r = eval::perplexity(*m, kText, o);
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.message(), "cancelled");
+}
+
+TEST_F(Perplexity, CliJsonLastLine) {
+    REQUIRE_CLI();
+    const std::string text = test::temp_file("ppl.txt");
+    std::ofstream(text) << kText;
+    const auto r = cli::run("perplexity -m " + a_ + " -f " + text + " -c 16 --kl-base " + b_ + " --json --backend cpu -t 2");
+    ASSERT_EQ(r.rc, 0) << r.out;
+    // stderr (progress) and stdout are merged here; the JSON object is still the last line.
+    std::string body = r.out;
+    while (!body.empty() && body.back() == '\n') body.pop_back();
+    const std::string last = body.substr(body.rfind('\n') + 1);
+    EXPECT_EQ(last.front(), '{') << r.out;
+    for (const char* key : {"\"ppl\": ", "\"n_chunks\": ", "\"n_ctx\": 16", "\"kl\": ", "\"top1_agree\": "})
+        EXPECT_NE(last.find(key), std::string::npos) << key << " in " << last;
+    // The same figure as the engine call.
+    auto m = open_model(a_);
+    auto base = open_model(b_);
+    eval::PerplexityOptions o;
+    o.n_ctx = 16;
+    auto e = eval::perplexity(*m, kText, o, base.get());
+    ASSERT_TRUE(e.ok());
+    const double ppl = std::stod(last.substr(last.find("\"ppl\": ") + 7));
+    EXPECT_NEAR(ppl, e->ppl, 1e-9 * e->ppl);
+    const auto bad = cli::run("perplexity -m " + a_ + " -f " + text + " -c 512 --backend cpu");
+    EXPECT_NE(bad.rc, 0);
+    EXPECT_NE(bad.out.find("353 tokens; a context of 512 needs at least 1024"), std::string::npos) << bad.out;
+    std::remove(text.c_str());
 }
 
 }  // namespace

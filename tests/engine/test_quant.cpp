@@ -17,6 +17,7 @@
 #include "engine/gguf/gguf.h"
 #include "engine/quant/quant.h"
 #include "tests/engine/quant_input.inc"
+#include "tests/engine/cli_run.h"
 #include "tests/engine/testdata.h"
 
 using namespace hearth;
@@ -527,32 +528,6 @@ TEST(Quantize, Errors) {
 
 // ---- hearth-cli quantize / info ----------------------------------------------------------------
 
-namespace cli {
-
-struct Run {
-    int rc = -1;
-    std::string out;  // stdout and stderr together
-};
-
-Run run(const std::string& args) {
-    Run r;
-    const std::string cmd = std::string(HEARTH_CLI_PATH) + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return r;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    const int status = pclose(p);
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
-
-bool available() { return std::filesystem::exists(HEARTH_CLI_PATH); }
-
-}  // namespace cli
-
-#define REQUIRE_CLI() \
-    if (!cli::available()) GTEST_SKIP() << "hearth-cli not built at " HEARTH_CLI_PATH
 
 TEST(QuantizeCli, Q8_0MatchesLlamaCppFileTensorForTensor) {
     REQUIRE_CLI();

@@ -18,6 +18,7 @@
 #include "engine/quant/quant.h"
 #include "engine/quant/quantize_model.h"
 #include "engine/testmodels/model_shapes.h"
+#include "cli_run.h"
 #include "tiny_model.h"
 
 namespace hearth {
@@ -196,6 +197,37 @@ TEST(QuantizePresets, WritesThePlanAndCancelLeavesNoFile) {
     EXPECT_NE(cancelled.message().find("cancelled"), std::string::npos) << cancelled.message();
     EXPECT_FALSE(std::filesystem::exists(out));
     EXPECT_FALSE(std::filesystem::exists(out + ".part"));
+    std::filesystem::remove(src);
+}
+
+TEST(QuantizePresets, CliDryRunListsTypesAndWritesNothing) {
+    REQUIRE_CLI();
+    RandomModelShape s;
+    s.n_embd = 256;
+    s.n_ff = 512;
+    s.n_layer = 8;
+    s.n_head = 4;
+    s.n_kv_head = 2;
+    const std::string src = test::temp_file("dry_src.gguf"), out = test::temp_file("dry_out.gguf");
+    ASSERT_TRUE(write_random_llama_model(src, s, GgmlType::F16, 3).ok());
+    auto r = cli::run("quantize " + src + " " + out + " Q4_K_M --dry-run");
+    ASSERT_EQ(r.rc, 0) << r.out;
+    // use_more_bits for 8 layers: 0, 3 (every third after the first eighth), 6, 7.
+    for (const char* want : {"blk.0.attn_v.weight", "blk.3.ffn_down.weight", "blk.7.attn_v.weight"}) {
+        const size_t at = r.out.find(want);
+        ASSERT_NE(at, std::string::npos) << want << "\n" << r.out;
+        EXPECT_NE(r.out.substr(at, r.out.find('\n', at) - at).find("-> Q6_K"), std::string::npos) << want;
+    }
+    const size_t at = r.out.find("blk.1.attn_v.weight");
+    ASSERT_NE(at, std::string::npos);
+    EXPECT_NE(r.out.substr(at, r.out.find('\n', at) - at).find("-> Q4_K"), std::string::npos);
+    EXPECT_NE(r.out.find("nothing written"), std::string::npos) << r.out;
+    EXPECT_FALSE(std::filesystem::exists(out));
+    r = cli::run("quantize " + src + " Q4_K_M --dry-run");  // OUT may be left out
+    EXPECT_EQ(r.rc, 0) << r.out;
+    r = cli::run("quantize " + src + " " + out + " Q3_K_M");
+    EXPECT_NE(r.rc, 0);
+    EXPECT_NE(r.out.find("unknown preset 'Q3_K_M'; choose one of F16, Q8_0, Q4_0, Q4_K_M, Q5_K_M, Q6_K"), std::string::npos) << r.out;
     std::filesystem::remove(src);
 }
 
