@@ -180,6 +180,7 @@ Status ModelContext::forward(int n, int pos0, int first_out) {
                        x, s.xb.row_range(0, n), s.q.row_range(0, n), s.k.row_range(0, n), s.v.row_range(0, n),
                        s.attn.row_range(0, n), s.gate.row_range(0, n), s.up.row_range(0, n), cancel_,
                        loras_.empty() ? nullptr : &loras_[size_t(s.first_layer + li)], s.lora_scratch};
+            r.observer = observer_;
             arch.forward_layer(r, model_->layers()[size_t(s.first_layer + li)]);
         }
     }

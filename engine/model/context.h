@@ -16,6 +16,7 @@
 #include "engine/backend/backend.h"
 #include "engine/lora/lora_adapter.h"
 #include "engine/model/model.h"
+#include "engine/model/projection_observer.h"
 
 namespace hearth {
 
@@ -53,6 +54,8 @@ public:
     Status attach_lora(const LoraAdapter& adapter, float scale);
     void detach_loras();
     int n_loras() const { return n_loras_; }
+    // Every later evaluation shows each layer projection's input to `o` (null: none); imatrix.
+    void set_observer(ProjectionObserver* o) { observer_ = o; }
 
     int n_ctx() const { return n_ctx_; }
     int n_vocab() const { return model_->hparams().n_vocab; }
@@ -92,6 +95,7 @@ private:
     std::vector<int32_t> pos_host_;
     std::vector<float> handoff_;   // hidden state between stages
     const std::atomic<bool>* cancel_ = nullptr;  // the running eval()'s Stop
+    ProjectionObserver* observer_ = nullptr;
     std::vector<std::array<LoraTerms, kProjectionsPerLayer>> loras_;  // per layer; empty: none attached
     std::vector<BufferPtr> lora_weights_;                              // the attached A and B matrices
     int n_loras_ = 0;

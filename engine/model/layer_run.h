@@ -9,6 +9,7 @@
 #include "engine/backend/backend.h"
 #include "engine/model/hparams.h"
 #include "engine/model/model.h"
+#include "engine/model/projection_observer.h"
 
 namespace hearth {
 
@@ -26,6 +27,7 @@ struct LayerRun {
     // Adapter terms of this layer's projections (in LayerWeights::projections() order), or null.
     const std::array<LoraTerms, kProjectionsPerLayer>* loras = nullptr;
     LoraScratch lora_scratch;
+    ProjectionObserver* observer = nullptr;  // sees every projection's input (imatrix), or null
 
     // xb = rms_norm(x) · w
     void norm(const Tensor& w) { be.rms_norm(x, w, h.rms_eps, xb); }
@@ -43,6 +45,7 @@ struct LayerRun {
 private:
     // y = projection i of the layer applied to x, with its adapters.
     void proj(int i, const Projection& p, const Tensor& x, const Tensor& y) {
+        if (observer) observer->observe(layer, i, be, x);
         project(be, p, loras ? &(*loras)[size_t(i)] : nullptr, lora_scratch, x, y);
     }
 };

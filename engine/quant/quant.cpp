@@ -277,6 +277,67 @@ void q_q4_0(const float* x, block_q4_0* y, int64_t nb) {
     }
 }
 
+// Asymmetric 4-bit: levels 0..15 spread from the block's min to its max (d = range / 15).
+void q_q4_1(const float* x, block_q4_1* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; ++i, x += QK4_1) {
+        float lo = x[0], hi = x[0];
+        for (int j = 1; j < QK4_1; ++j) { lo = std::min(lo, x[j]); hi = std::max(hi, x[j]); }
+        const float d = (hi - lo) / 15;
+        const float id = d != 0 ? 1.0f / d : 0.0f;
+        y[i].d = f32_to_f16(d);
+        y[i].m = f32_to_f16(lo);
+        for (int j = 0; j < QK4_1 / 2; ++j) {
+            const int a = std::min(15, int(int8_t((x[j] - lo) * id + 0.5f)));
+            const int b = std::min(15, int(int8_t((x[j + QK4_1 / 2] - lo) * id + 0.5f)));
+            y[i].qs[j] = uint8_t(a | b << 4);
+        }
+    }
+}
+
+// Q5 blocks keep the low 4 bits of element j in a nibble (j < 16: low nibble of qs[j], else the high
+// nibble of qs[j - 16]) and its 5th bit as bit j of the little-endian 32-bit qh.
+void pack_q5(const int q[32], uint8_t qs[16], uint8_t qh_out[4]) {
+    uint32_t qh = 0;
+    for (int j = 0; j < 16; ++j) {
+        qs[j] = uint8_t((q[j] & 0x0F) | (q[j + 16] & 0x0F) << 4);
+        qh |= uint32_t((q[j] >> 4) & 1) << j;
+        qh |= uint32_t((q[j + 16] >> 4) & 1) << (j + 16);
+    }
+    for (int k = 0; k < 4; ++k) qh_out[k] = uint8_t(qh >> (8 * k));
+}
+
+// Symmetric 5-bit, as Q4_0 with twice the levels: the largest-magnitude value maps to -16.
+void q_q5_0(const float* x, block_q5_0* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; ++i, x += QK5_0) {
+        float amax = 0, max = 0;
+        for (int j = 0; j < QK5_0; ++j) {
+            if (amax < std::fabs(x[j])) { amax = std::fabs(x[j]); max = x[j]; }
+        }
+        const float d = max / -16;
+        const float id = d != 0 ? 1.0f / d : 0.0f;
+        y[i].d = f32_to_f16(d);
+        int q[QK5_0];
+        for (int j = 0; j < QK5_0; ++j) q[j] = std::min(31, int(int8_t(x[j] * id + 16.5f)));
+        pack_q5(q, y[i].qs, y[i].qh);
+    }
+}
+
+// Asymmetric 5-bit: levels 0..31 from the block's min to its max.
+void q_q5_1(const float* x, block_q5_1* y, int64_t nb) {
+    for (int64_t i = 0; i < nb; ++i, x += QK5_1) {
+        float lo = x[0], hi = x[0];
+        for (int j = 1; j < QK5_1; ++j) { lo = std::min(lo, x[j]); hi = std::max(hi, x[j]); }
+        const float d = (hi - lo) / 31;
+        const float id = d != 0 ? 1.0f / d : 0.0f;
+        y[i].d = f32_to_f16(d);
+        y[i].m = f32_to_f16(lo);
+        int q[QK5_1];
+        // (x - min) / d lies in [0, 31]; rounding half up cannot pass 31, the clamp guards float noise
+        for (int j = 0; j < QK5_1; ++j) q[j] = std::min(31, int(uint8_t((x[j] - lo) * id + 0.5f)));
+        pack_q5(q, y[i].qs, y[i].qh);
+    }
+}
+
 // Best scale and min for n values on levels 0..nmax, minimising the weighted squared error: starts
 // from (max-min)/nmax, then tries nstep+1 stretched level grids and keeps the least-squares fit with
 // the lowest error. Returns the scale; *the_min receives -min (>= 0). As llama.cpp's make_qkx2_quants.
@@ -554,7 +615,8 @@ void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n) {
 bool can_quantize(GgmlType type) {
     switch (type) {
         case GgmlType::F32: case GgmlType::F16: case GgmlType::BF16: case GgmlType::Q8_0: case GgmlType::Q8_1:
-        case GgmlType::Q4_0: case GgmlType::Q4_K: case GgmlType::Q5_K: case GgmlType::Q6_K: case GgmlType::Q8_K:
+        case GgmlType::Q4_0: case GgmlType::Q4_1: case GgmlType::Q5_0: case GgmlType::Q5_1:
+        case GgmlType::Q4_K: case GgmlType::Q5_K: case GgmlType::Q6_K: case GgmlType::Q8_K:
             return true;
         default:
             return false;
@@ -587,6 +649,9 @@ Status quantize_row(GgmlType type, const float* src, void* dst, int64_t n) {
         case GgmlType::Q8_0: q_q8_0(src, static_cast<block_q8_0*>(dst), nb); break;
         case GgmlType::Q8_1: q_q8_1(src, static_cast<block_q8_1*>(dst), nb); break;
         case GgmlType::Q4_0: q_q4_0(src, static_cast<block_q4_0*>(dst), nb); break;
+        case GgmlType::Q4_1: q_q4_1(src, static_cast<block_q4_1*>(dst), nb); break;
+        case GgmlType::Q5_0: q_q5_0(src, static_cast<block_q5_0*>(dst), nb); break;
+        case GgmlType::Q5_1: q_q5_1(src, static_cast<block_q5_1*>(dst), nb); break;
         case GgmlType::Q4_K: q_q4_K(src, static_cast<block_q4_K*>(dst), nb); break;
         case GgmlType::Q5_K: q_q5_K(src, static_cast<block_q5_K*>(dst), nb); break;
         case GgmlType::Q6_K: q_q6_K(src, static_cast<block_q6_K*>(dst), nb); break;

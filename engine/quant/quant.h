@@ -14,8 +14,8 @@ namespace hearth {
 void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n);
 
 // Round-to-nearest quantization (llama.cpp's *_ref functions) of n values (multiple of the block
-// size) into `dst` (row_bytes(type, n) bytes). Supported: F32, F16, BF16, Q8_0, Q8_1, Q4_0, Q4_K,
-// Q5_K, Q6_K, Q8_K; anything else is an error.
+// size) into `dst` (row_bytes(type, n) bytes). Supported: F32, F16, BF16, Q8_0, Q8_1, Q4_0, Q4_1,
+// Q5_0, Q5_1, Q4_K, Q5_K, Q6_K, Q8_K; anything else is an error.
 Status quantize_row(GgmlType type, const float* src, void* dst, int64_t n);
 bool can_quantize(GgmlType type);
 

@@ -53,6 +53,7 @@ public:
 
     const std::vector<int32_t>& context_tokens() const override { return cached_; }
     int n_ctx() const override { return n_ctx_; }
+    void set_projection_observer(ProjectionObserver* o) override { ctx_->set_observer(o); }
     void clear() override { cached_.clear(); }
 
 private:

@@ -18,6 +18,8 @@
 
 namespace hearth {
 
+struct ProjectionObserver;  // engine/model/projection_observer.h
+
 struct ModelOptions {
     std::string path;               // .gguf (first part of a split model)
     int n_ctx = 4096;               // clamped to the model's training context
@@ -102,6 +104,10 @@ public:
     // weights; the same set (paths and scales) keeps it. An empty list detaches all.
     virtual Status set_loras(const std::vector<LoraSpec>& loras) = 0;
     virtual const std::vector<LoraSpec>& loras() const = 0;
+
+    // Shows every layer projection's input to `o` during later evaluations (null: stop); for
+    // importance statistics (engine/eval/imatrix.h). Not owned.
+    virtual void set_projection_observer(ProjectionObserver* o) { (void)o; }
 
     virtual const std::vector<int32_t>& context_tokens() const = 0;  // tokens whose KV is cached
     virtual int n_ctx() const = 0;

@@ -3,6 +3,9 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <map>
+
+#include "engine/quant/quantize_model.h"
 
 namespace hearth {
 
@@ -32,38 +35,37 @@ Result<RandomModelShape> named_model_shape(const std::string& name) {
 
 std::vector<std::string> named_model_shapes() { return {"tinyllama-1.1b", "llama-8b", "tiny"}; }
 
-bool use_more_bits(int i_layer, int n_layer) {
-    return i_layer < n_layer / 8 || i_layer >= 7 * n_layer / 8 || (i_layer - n_layer / 8) % 3 == 2;
-}
-
-namespace {
-
-// Layer index of "blk.N.…", or -1.
-int layer_of(const std::string& tensor) {
-    if (tensor.rfind("blk.", 0) != 0) return -1;
-    return std::atoi(tensor.c_str() + 4);
-}
-
-}  // namespace
-
 Result<GgmlType> apply_file_type(const std::string& file_type, int n_layer, RandomModelShape* shape) {
     std::string ft = file_type;
     std::transform(ft.begin(), ft.end(), ft.begin(), [](unsigned char c) { return char(std::toupper(c)); });
-    if (ft == "Q4_K_M") {
-        shape->tensor_type = [n_layer](const std::string& t, GgmlType) {
-            if (t == "output.weight") return GgmlType::Q6_K;
-            const bool v = t.find("attn_v.weight") != std::string::npos, down = t.find("ffn_down") != std::string::npos;
-            if ((v || down) && use_more_bits(layer_of(t), n_layer)) return GgmlType::Q6_K;
-            return GgmlType::Q4_K;
+    // llama.cpp's mixtures (Q4_K_M, Q5_K_M, Q6_K, Q8_0, Q4_0): the quantizer's own per-tensor plan,
+    // so a random model has the types `hearth-cli quantize` (and llama-quantize) would give it.
+    if (const auto preset = quant::preset_from_name(ft); preset && preset->mixture) {
+        auto tensors = random_model_tensor_descs(*shape, GgmlType::F32);
+        if (!tensors.ok()) return tensors.status();
+        quant::ModelDesc desc;
+        desc.arch = shape->arch;
+        desc.n_layer = n_layer;
+        desc.n_head = shape->n_head;
+        desc.n_head_kv = shape->n_kv_head;
+        desc.tensors = std::move(*tensors);
+        auto plan = quant::plan_quantization(desc, *preset);
+        if (!plan.ok()) return plan.status();
+        std::map<std::string, GgmlType> types;
+        for (const auto& t : plan->tensors) types[t.name] = t.to;
+        shape->tensor_type = [types](const std::string& name, GgmlType requested) {
+            const auto it = types.find(name);
+            return it == types.end() ? requested : it->second;
         };
-        return GgmlType::Q4_K;
+        return preset->base;
     }
     auto t = type_from_name(ft);
-    if (!t) return make_error("unknown file type '" + file_type + "' (expected F32, F16, BF16, Q8_0, Q4_0, Q4_K_M, Q4_K, Q5_K or Q6_K)");
+    if (!t) return make_error("unknown file type '" + file_type + "' (expected F32, F16, BF16, Q8_0, Q4_0, Q4_K_M, Q5_K_M, Q6_K, Q4_K or Q5_K)");
     const GgmlType type = *t;
-    if (type == GgmlType::F32 || type == GgmlType::F16 || type == GgmlType::BF16 || type == GgmlType::Q8_0) {
+    if (type == GgmlType::F32 || type == GgmlType::F16 || type == GgmlType::BF16) {
         shape->tensor_type = nullptr;
     } else {
+        // Uniform Q4_K / Q5_K: every matrix of that type but the output, Q6_K as in llama.cpp's mixtures.
         shape->tensor_type = [](const std::string& name, GgmlType requested) {
             return name == "output.weight" ? GgmlType::Q6_K : requested;
         };

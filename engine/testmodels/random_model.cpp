@@ -163,7 +163,42 @@ private:
     cpu::ThreadPool pool_;
 };
 
+// The architecture's manifest, as the loader will read it, with the optional tensors as the shape
+// asks (an untied output, q/k/v biases). The shape must have been checked.
+std::vector<TensorSpec> random_model_tensors(const RandomModelShape& s, const ArchDef& arch, int n_vocab) {
+    ModelHParams h;
+    h.arch_id = arch.id;
+    h.arch = s.arch;
+    h.n_vocab = n_vocab;
+    h.n_embd = s.n_embd;
+    h.n_layer = s.n_layer;
+    h.n_ff = s.n_ff;
+    h.n_head = s.n_head;
+    h.n_kv_head = s.n_kv_head;
+    h.head_dim = s.head_dim > 0 ? s.head_dim : s.n_embd / s.n_head;
+    h.rope.n_dims = h.head_dim;
+    std::vector<TensorSpec> out;
+    for (TensorSpec& t : model_manifest(arch, h)) {
+        const bool bias = t.role == Role::QBias || t.role == Role::KBias || t.role == Role::VBias;
+        if (t.optional && !((t.role == Role::Output && !s.tied_output) || (bias && s.qkv_bias))) continue;
+        out.push_back(std::move(t));
+    }
+    return out;
+}
+
 }  // namespace
+
+Result<std::vector<quant::TensorDesc>> random_model_tensor_descs(const RandomModelShape& s, GgmlType type) {
+    const ArchDef* arch = find_arch(s.arch);
+    if (!arch) return make_error("random model: unknown architecture '" + s.arch + "'");
+    if (s.n_embd <= 0 || s.n_layer <= 0 || s.n_head <= 0 || s.n_kv_head <= 0 || s.n_ff <= 0 || s.head_dim < 0 ||
+        (s.head_dim == 0 && s.n_embd % s.n_head != 0))
+        return make_error("random model: every dimension must be positive and n_embd divide by n_head");
+    std::vector<quant::TensorDesc> out;
+    for (const TensorSpec& t : random_model_tensors(s, *arch, s.n_vocab))
+        out.push_back({t.name, role_is_matrix(t.role) || t.role == Role::TokEmbd ? type : GgmlType::F32, t.shape});
+    return out;
+}
 
 Status write_random_llama_model(const std::string& path, const RandomModelShape& s, GgmlType type, uint64_t seed) {
     const ArchDef* arch = find_arch(s.arch);
@@ -212,25 +247,9 @@ Status write_random_llama_model(const std::string& path, const RandomModelShape&
     }
     if (!s.chat_template.empty()) w.set_string("tokenizer.chat_template", s.chat_template);
 
-    // The architecture's manifest, as the loader will read it; the optional tensors as asked.
-    ModelHParams h;
-    h.arch_id = arch->id;
-    h.arch = a;
-    h.n_vocab = n_vocab;
-    h.n_embd = s.n_embd;
-    h.n_layer = s.n_layer;
-    h.n_ff = s.n_ff;
-    h.n_head = s.n_head;
-    h.n_kv_head = s.n_kv_head;
-    h.head_dim = hd;
-    h.rope.n_dims = hd;
     TensorMaker m(w, seed, s);
-    for (const TensorSpec& t : model_manifest(*arch, h)) {
+    for (const TensorSpec& t : random_model_tensors(s, *arch, n_vocab)) {
         const bool bias = t.role == Role::QBias || t.role == Role::KBias || t.role == Role::VBias;
-        if (t.optional) {
-            const bool wanted = (t.role == Role::Output && !s.tied_output) || (bias && s.qkv_bias);
-            if (!wanted) continue;
-        }
         Status st;
         if (t.role == Role::TokEmbd) st = m.matrix(t.name, t.shape[0], t.shape[1], type, 1.0);
         else if (role_is_matrix(t.role)) st = m.matrix(t.name, t.shape[0], t.shape[1], type, 1.0 / std::sqrt(double(t.shape[0])));

@@ -8,7 +8,9 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
+#include "engine/quant/quantize_model.h"
 #include "engine/quant/types.h"
 #include "engine/util/status.h"
 
@@ -47,5 +49,10 @@ struct RandomModelShape {
 // a matrix whose row length is not a multiple of the type's block falls back to Q8_0 (or F32 when
 // not a multiple of 32), as llama.cpp's quantizer does. Norms and biases are F32.
 Status write_random_llama_model(const std::string& path, const RandomModelShape& shape, GgmlType type, uint64_t seed);
+
+// The tensors write_random_llama_model writes for `shape` (names and dims; matrices and token_embd
+// as `type`, the rest F32), without writing anything: what the quantizer's plan needs
+// (apply_file_type, the preset tests). n_vocab is the shape's (vocab_from is not read).
+Result<std::vector<quant::TensorDesc>> random_model_tensor_descs(const RandomModelShape& shape, GgmlType type);
 
 }  // namespace hearth

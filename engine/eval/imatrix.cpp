@@ -1,0 +1,140 @@
+// imatrix collection, chunked as llama-imatrix does, and its GGUF file (see imatrix.h).
+#include "engine/eval/imatrix.h"
+
+#include <cmath>
+
+#include "engine/model/arch/arch.h"
+#include "engine/model/hparams.h"
+#include "engine/model/manifest.h"
+#include "engine/model/projection.h"
+
+namespace hearth::eval {
+
+Result<std::unique_ptr<ImatrixCollector>> ImatrixCollector::for_model(const gguf::File& file) {
+    auto h = read_hparams(file);
+    if (!h.ok()) return h.status();
+    const ArchDef* arch = find_arch(h->arch);
+    if (!arch) return make_error("imatrix: unsupported architecture '" + h->arch + "'");
+    std::unique_ptr<ImatrixCollector> c(new ImatrixCollector());
+    c->slots_.assign(size_t(h->n_layer), std::vector<Slot>(kProjectionsPerLayer));
+    for (const TensorSpec& t : model_manifest(*arch, *h)) {
+        if (t.layer < 0 || t.layer >= h->n_layer) continue;
+        const std::vector<int> slots = projection_slots(t.role);
+        for (size_t k = 0; k < slots.size(); ++k) c->slots_[size_t(t.layer)][size_t(slots[k])] = {t.name, k == 0};
+    }
+    return c;
+}
+
+void ImatrixCollector::observe(int layer, int slot, Backend& be, const Tensor& x) {
+    if (!error_.ok() || layer < 0 || size_t(layer) >= slots_.size() || slot < 0 || slot >= kProjectionsPerLayer) return;
+    const Slot& s = slots_[size_t(layer)][size_t(slot)];
+    if (!s.first || s.name.empty()) return;
+    if (x.type != GgmlType::F32) {
+        error_ = make_error("imatrix: the input of " + s.name + " is not F32");
+        return;
+    }
+    host_.resize(size_t(x.rows) * size_t(x.cols));
+    if (Status st = be.download(x, host_.data()); !st.ok()) {
+        error_ = st;
+        return;
+    }
+    ImatrixEntry& e = entries_[s.name];
+    if (e.in_sum2.empty()) e.in_sum2.assign(size_t(x.cols), 0.0f);
+    if (e.in_sum2.size() != size_t(x.cols)) {
+        error_ = make_error("imatrix: " + s.name + " was seen with " + std::to_string(x.cols) + " inputs, before with " +
+                            std::to_string(e.in_sum2.size()));
+        return;
+    }
+    for (int64_t r = 0; r < x.rows; ++r) {
+        const float* row = host_.data() + size_t(r) * size_t(x.cols);
+        for (int64_t j = 0; j < x.cols; ++j) e.in_sum2[size_t(j)] += row[j] * row[j];
+    }
+    e.count += x.rows;
+    for (float v : e.in_sum2) {
+        if (!std::isfinite(v)) {
+            error_ = make_error("imatrix: non-finite activations in " + s.name);
+            return;
+        }
+    }
+}
+
+Result<std::map<std::string, ImatrixEntry>> collect_imatrix(Session& model, const gguf::File& file, const std::string& text,
+                                                            const ImatrixOptions& opts, int* n_chunks_out) {
+    const int n_ctx = opts.n_ctx;
+    if (n_ctx < 2) return make_error("imatrix: the context size must be at least 2 tokens");
+    if (model.n_ctx() < n_ctx)
+        return make_error("imatrix: the model was opened with a context of " + std::to_string(model.n_ctx()) +
+                          " tokens, fewer than the chunk size " + std::to_string(n_ctx));
+    auto collector = ImatrixCollector::for_model(file);
+    if (!collector.ok()) return collector.status();
+    auto bos = model.tokenize("", true, false);
+    if (!bos.ok()) return bos.status();
+    auto toks = model.tokenize(text, true, false);
+    if (!toks.ok()) return toks.status();
+    if (int64_t(toks->size()) < n_ctx)
+        return make_error("imatrix: the text is " + std::to_string(toks->size()) + " tokens, less than one chunk of " +
+                          std::to_string(n_ctx) + ": use a longer text or a smaller -c");
+    int n_chunks = int(toks->size() / size_t(n_ctx));
+    if (opts.max_chunks > 0) n_chunks = std::min(n_chunks, opts.max_chunks);
+
+    model.set_projection_observer(collector->get());
+    Status st;
+    for (int c = 0; c < n_chunks && st.ok(); ++c) {
+        if (opts.cancel && opts.cancel->load()) {
+            st = make_error("cancelled");
+            break;
+        }
+        std::vector<int32_t> chunk(toks->begin() + int64_t(c) * n_ctx, toks->begin() + int64_t(c + 1) * n_ctx);
+        if (!bos->empty()) chunk[0] = (*bos)[0];
+        auto r = model.eval_logits(chunk, 1);
+        if (!r.ok()) st = r.status();
+        else st = (*collector)->error();
+        if (st.ok() && opts.progress) opts.progress(c + 1, n_chunks);
+    }
+    model.set_projection_observer(nullptr);
+    if (!st.ok()) return st;
+    if (n_chunks_out) *n_chunks_out = n_chunks;
+    return (*collector)->entries();
+}
+
+Status write_imatrix(const std::string& path, const std::map<std::string, ImatrixEntry>& entries, const std::string& dataset,
+                     int n_chunks, int chunk_size) {
+    if (entries.empty()) return make_error("imatrix: no statistics to write");
+    gguf::Writer w;
+    w.set_string("general.type", "imatrix");
+    w.set_string_array("imatrix.datasets", {dataset});
+    w.set_u32("imatrix.chunk_count", uint32_t(n_chunks));
+    w.set_u32("imatrix.chunk_size", uint32_t(chunk_size));
+    for (const auto& [name, e] : entries) {
+        const float count = float(e.count);
+        HEARTH_RETURN_IF_ERROR(w.add_tensor(name + ".in_sum2", GgmlType::F32, {int64_t(e.in_sum2.size()), 1}, e.in_sum2.data(),
+                                            e.in_sum2.size() * sizeof(float)));
+        HEARTH_RETURN_IF_ERROR(w.add_tensor(name + ".counts", GgmlType::F32, {1, 1}, &count, sizeof(float)));
+    }
+    return w.write(path);
+}
+
+Result<std::map<std::string, std::vector<float>>> read_imatrix(const std::string& path) {
+    auto f = gguf::File::open(path);
+    if (!f.ok()) return f.status();
+    std::map<std::string, std::vector<float>> out;
+    const std::string suffix = ".in_sum2";
+    for (const auto& t : (*f)->tensors()) {
+        if (t.name.size() <= suffix.size() || t.name.compare(t.name.size() - suffix.size(), suffix.size(), suffix) != 0) continue;
+        const std::string name = t.name.substr(0, t.name.size() - suffix.size());
+        const gguf::TensorInfo* counts = (*f)->tensor(name + ".counts");
+        if (!counts || counts->type != GgmlType::F32 || t.type != GgmlType::F32)
+            return make_error(path + ": " + name + " has no F32 counts beside its in_sum2 (not a GGUF imatrix file?)");
+        const int64_t n_mat = counts->n_elements();
+        if (n_mat != 1) return make_error(path + ": " + name + " has statistics for " + std::to_string(n_mat) + " experts: not supported");
+        const float count = reinterpret_cast<const float*>(counts->data)[0];
+        const float* sum = reinterpret_cast<const float*>(t.data);
+        std::vector<float> mean(size_t(t.n_elements()));
+        for (size_t j = 0; j < mean.size(); ++j) mean[j] = count > 0 ? sum[j] / count : 0.0f;
+        out[name] = std::move(mean);
+    }
+    if (out.empty()) return make_error(path + ": no imatrix statistics (no *.in_sum2 tensors)");
+    return out;
+}
+
+}  // namespace hearth::eval

@@ -1,0 +1,108 @@
+// imatrix collection (engine/eval/imatrix.h) on a tiny F32 model: the statistics of blk.0's attention
+// input are checked against a direct computation (rms_norm of the token embeddings times the norm
+// weight, squared and summed per column); counts, sharing and the GGUF file round trip.
+// (Agreement with llama-imatrix on a real model is in tests/bench/README.md.)
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+
+#include "cli_run.h"
+#include "engine/eval/imatrix.h"
+#include "engine/gguf/gguf.h"
+#include "engine/session/session.h"
+#include "tiny_model.h"
+
+namespace hearth {
+namespace {
+
+const char* kText =
+    "water was the hardest part of the work because the house had no tap in the yard so she collected rain from the "
+    "roof in two large barrels and in a dry summer the barrels would be empty by july and she would carry buckets";
+
+TEST(Imatrix, MatchesDirectComputationAndRoundTrips) {
+    RandomModelShape s;
+    s.n_layer = 2;
+    const std::string path = test::temp_file("imat_model.gguf"), out = test::temp_file("imat.gguf");
+    ASSERT_TRUE(write_random_llama_model(path, s, GgmlType::F32, 9).ok());
+    auto f = gguf::File::open(path);
+    ASSERT_TRUE(f.ok());
+    ModelOptions o;
+    o.path = path;
+    o.backend = "cpu";
+    o.n_ctx = 32;
+    o.n_threads = 2;
+    auto m = Session::open(o);
+    ASSERT_TRUE(m.ok()) << m.message();
+    eval::ImatrixOptions io;
+    io.n_ctx = 16;
+    int n_chunks = 0;
+    auto st = eval::collect_imatrix(**m, **f, kText, io, &n_chunks);
+    ASSERT_TRUE(st.ok()) << st.message();
+    ASSERT_GE(n_chunks, 2);
+    ASSERT_EQ(st->size(), 14u);  // 7 matrices per layer; the output matrix is not collected
+    for (const auto& [name, e] : *st) EXPECT_EQ(e.count, int64_t(n_chunks) * 16) << name;
+    // q, k and v read the same input.
+    EXPECT_EQ(st->at("blk.1.attn_q.weight").in_sum2, st->at("blk.1.attn_v.weight").in_sum2);
+
+    // Direct: blk.0's attention input is rms_norm(embedding) * attn_norm for each token of each chunk
+    // (the first one BOS).
+    const auto bos = *(*m)->tokenize("", true, false);
+    const auto toks = *(*m)->tokenize(kText, true, false);
+    const gguf::TensorInfo* emb = (*f)->tensor("token_embd.weight");
+    const gguf::TensorInfo* nw = (*f)->tensor("blk.0.attn_norm.weight");
+    const int E = s.n_embd;
+    std::vector<double> want(size_t(E), 0.0);
+    for (int c = 0; c < n_chunks; ++c) {
+        for (int p = 0; p < 16; ++p) {
+            const int32_t t = p == 0 && !bos.empty() ? bos[0] : toks[size_t(c * 16 + p)];
+            const float* e = reinterpret_cast<const float*>(emb->data) + size_t(t) * size_t(E);
+            double ms = 0;
+            for (int j = 0; j < E; ++j) ms += double(e[j]) * e[j];
+            const double inv = 1.0 / std::sqrt(ms / E + double(s.rms_eps));
+            for (int j = 0; j < E; ++j) {
+                const double x = e[j] * inv * reinterpret_cast<const float*>(nw->data)[j];
+                want[size_t(j)] += x * x;
+            }
+        }
+    }
+    const auto& got = st->at("blk.0.attn_q.weight").in_sum2;
+    // Float accumulation of ~50 terms and the CPU kernels' rms_norm (float): 1e-4 relative.
+    for (int j = 0; j < E; ++j) EXPECT_NEAR(got[size_t(j)], want[size_t(j)], 1e-4 * want[size_t(j)]) << j;
+
+    ASSERT_TRUE(eval::write_imatrix(out, *st, "text.txt", n_chunks, 16).ok());
+    auto back = gguf::File::open(out);
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(*(*back)->get_string("general.type"), "imatrix");
+    EXPECT_EQ(*(*back)->get_int("imatrix.chunk_size", 0), 16);
+    EXPECT_EQ((*(*back)->get_string_array("imatrix.datasets"))[0], "text.txt");
+    auto means = eval::read_imatrix(out);
+    ASSERT_TRUE(means.ok()) << means.message();
+    EXPECT_NEAR(means->at("blk.0.attn_q.weight")[3], got[3] / float(n_chunks * 16), 1e-6 * got[3]);
+    std::remove(out.c_str());
+    std::remove(path.c_str());
+}
+
+TEST(Imatrix, CliWritesTheFileAndReportsErrors) {
+    REQUIRE_CLI();
+    RandomModelShape s;
+    const std::string path = test::temp_file("imat_cli_model.gguf"), out = test::temp_file("imat_cli.gguf"),
+                      text = test::temp_file("imat.txt");
+    ASSERT_TRUE(write_random_llama_model(path, s, GgmlType::F32, 4).ok());
+    std::ofstream(text) << kText;
+    auto r = cli::run("imatrix -m " + path + " -f " + text + " -o " + out + " -c 16 --backend cpu -t 2");
+    ASSERT_EQ(r.rc, 0) << r.out;
+    EXPECT_TRUE(eval::read_imatrix(out).ok());
+    r = cli::run("imatrix -m " + path + " -f " + text + " -o " + out + " -c 4096 --backend cpu");
+    EXPECT_NE(r.rc, 0);
+    EXPECT_NE(r.out.find("less than one chunk of 4096"), std::string::npos) << r.out;
+    auto bad = eval::read_imatrix(path);  // a model, not an imatrix
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.message().find("no imatrix statistics"), std::string::npos) << bad.message();
+    std::remove(out.c_str());
+    std::remove(path.c_str());
+    std::remove(text.c_str());
+}
+
+}  // namespace
+}  // namespace hearth
