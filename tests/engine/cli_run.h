@@ -5,7 +5,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <string>
-#include <sys/wait.h>
+
+#include "tests/engine/testdata.h"
 
 namespace hearth::cli {
 
@@ -16,14 +17,7 @@ struct Run {
 
 inline Run run(const std::string& args) {
     Run r;
-    const std::string cmd = std::string(HEARTH_CLI_PATH) + " " + args + " 2>&1";
-    FILE* p = popen(cmd.c_str(), "r");
-    if (!p) return r;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) r.out.append(buf, n);
-    const int status = pclose(p);
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.rc = test::run_shell(std::string(HEARTH_CLI_PATH) + " " + args + " 2>&1", &r.out);
     return r;
 }
 

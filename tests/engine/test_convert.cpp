@@ -330,14 +330,9 @@ TEST(Convert, FullDiskLeavesNoOutput) {
     const std::string out = (d / "out.gguf").string();
     const std::string cmd = "sh -c \"trap '' XFSZ; ulimit -f 64; exec '" + cli + "' convert '" +
                             test::fixture_path("convert/llama-f32-headdim-llama3") + "' -o '" + out + "' -q\" 2>&1";
-    FILE* p = ::popen(cmd.c_str(), "r");
-    ASSERT_NE(p, nullptr);
     std::string text;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) text.append(buf, n);
-    const int st = ::pclose(p);
-    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) != 0) << text;
+    const int rc = test::run_shell(cmd, &text);
+    EXPECT_TRUE(rc > 0) << text;
     EXPECT_NE(text.find("out.gguf.part"), std::string::npos) << text;
     EXPECT_FALSE(fs::exists(out));
     EXPECT_FALSE(fs::exists(out + ".part"));
@@ -349,13 +344,8 @@ TEST(Convert, CliPrintsPeakMemory) {
     if (!fs::exists(cli)) GTEST_SKIP() << "hearth-cli not built at " << cli;
     const std::string out = (temp_dir("cli") / "out.gguf").string();
     const std::string cmd = "'" + cli + "' convert '" + test::fixture_path("convert/qwen2-f32-tied") + "' -o '" + out + "' --type Q8_0 -q 2>&1";
-    FILE* p = ::popen(cmd.c_str(), "r");
-    ASSERT_NE(p, nullptr);
     std::string text;
-    char buf[4096];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) text.append(buf, n);
-    EXPECT_EQ(::pclose(p), 0) << text;
+    EXPECT_EQ(test::run_shell(cmd, &text), 0) << text;
     EXPECT_NE(text.find("peak anonymous memory"), std::string::npos) << text;
     EXPECT_TRUE(fs::exists(out));
 }

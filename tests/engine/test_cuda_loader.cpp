@@ -6,11 +6,11 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <sys/wait.h>
 #include <string>
 
 #include "engine/backend/backend.h"
 #include "engine/backend/cuda/cuda_loader.h"
+#include "tests/engine/testdata.h"
 
 using namespace hearth;
 
@@ -19,14 +19,7 @@ namespace {
 bool has_cuda_device() { return !cuda_loader::list_devices().devices.empty(); }
 
 // Runs a shell command, returns its exit status and (merged) output.
-int run(const std::string& cmd, std::string* out) {
-    FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-    if (!p) return -1;
-    char buf[512];
-    while (size_t n = fread(buf, 1, sizeof buf, p)) out->append(buf, n);
-    const int st = pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+int run(const std::string& cmd, std::string* out) { return hearth::test::run_shell(cmd + " 2>&1", out); }
 
 }  // namespace
 

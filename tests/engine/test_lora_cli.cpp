@@ -14,16 +14,7 @@ using namespace hearth;
 
 namespace {
 
-int run(const std::string& cmd, std::string* out) {
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (!p) return -1;
-    char buf[4096];
-    size_t n;
-    out->clear();
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out->append(buf, n);
-    const int st = ::pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+int run(const std::string& cmd, std::string* out) { return test::run_shell(cmd, out); }
 
 std::string ids_text(const std::vector<int32_t>& ids) {
     std::string s;

@@ -12,16 +12,7 @@
 
 namespace {
 
-int run(const std::string& cmd, std::string* out) {
-    FILE* p = ::popen(cmd.c_str(), "r");
-    if (!p) return -1;
-    char buf[4096];
-    size_t n;
-    out->clear();
-    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out->append(buf, n);
-    const int st = ::pclose(p);
-    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
+int run(const std::string& cmd, std::string* out) { return hearth::test::run_shell(cmd, out); }
 
 std::string prompt_ids(const std::string& dir) {
     std::string p = hearth::test::read_file(dir + "/reference/prompt.txt");

@@ -417,11 +417,7 @@ TEST(Cli, TokenizePrintsIds) {
     if (!std::filesystem::exists(cli)) GTEST_SKIP() << "hearth-cli not built at " << cli;
     auto run = [&](const std::string& args) {
         std::string out;
-        FILE* p = popen((cli + " tokenize " + args + " 2>&1").c_str(), "r");
-        if (!p) return out;
-        char buf[4096];
-        while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-        pclose(p);
+        (void)hearth::test::run_shell(cli + " tokenize " + args + " 2>&1", &out);
         return out;
     };
     const std::string spm = dir + "/vocab/ggml-vocab-llama-spm.gguf";

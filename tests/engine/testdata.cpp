@@ -1,11 +1,13 @@
 #include "tests/engine/testdata.h"
 
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <sys/wait.h>
 
 namespace hearth::test {
 
@@ -59,6 +61,17 @@ void read_greedy(const std::string& dir, const std::string& model, std::vector<i
         tokens.push_back(tok);
         margins.push_back(margin);
     }
+}
+
+int run_shell(const std::string& cmd, std::string* out) {
+    out->clear();
+    FILE* p = ::popen(cmd.c_str(), "r");
+    if (!p) return -1;
+    char buf[4096];
+    size_t n;
+    while ((n = std::fread(buf, 1, sizeof buf, p)) > 0) out->append(buf, n);
+    const int st = ::pclose(p);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 }  // namespace hearth::test

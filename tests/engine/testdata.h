@@ -17,6 +17,9 @@ constexpr int kReferenceVocab = 32000, kReferenceRows = 8;
 std::vector<int32_t> read_prompt(const std::string& testdata_dir);  // reference/prompt.txt (BOS first)
 std::vector<float> read_f32(const std::string& path);              // little-endian float32 file
 double rms(const std::vector<float>& v);
+// Runs a shell command (the tests that drive hearth-cli): its exit status (-1 when it did not exit
+// normally) and what it wrote to stdout in *out (add 2>&1 to the command for stderr too).
+int run_shell(const std::string& cmd, std::string* out);
 // reference/MODEL.greedy.txt: llama.cpp's greedy token and its margin to the runner-up, per step.
 void read_greedy(const std::string& testdata_dir, const std::string& model, std::vector<int>& tokens,
                  std::vector<double>& margins);
