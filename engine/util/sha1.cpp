@@ -12,8 +12,7 @@ inline uint32_t rotl(uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
 
 void Sha1::reset() {
     h_[0] = 0x67452301; h_[1] = 0xEFCDAB89; h_[2] = 0x98BADCFE; h_[3] = 0x10325476; h_[4] = 0xC3D2E1F0;
-    buf_len_ = 0;
-    total_ = 0;
+    buf_.reset();
 }
 
 void Sha1::block(const uint8_t* p) {
@@ -34,31 +33,18 @@ void Sha1::block(const uint8_t* p) {
     h_[0] += a; h_[1] += b; h_[2] += c; h_[3] += d; h_[4] += e;
 }
 
+void Sha1::blocks(const uint8_t* p, size_t n) {
+    for (size_t i = 0; i < n; ++i) block(p + 64 * i);
+}
+
 void Sha1::update(const void* data, size_t n) {
-    const uint8_t* p = static_cast<const uint8_t*>(data);
-    total_ += n;
-    if (buf_len_ > 0) {
-        size_t take = std::min(n, 64 - buf_len_);
-        std::memcpy(buf_ + buf_len_, p, take);
-        buf_len_ += take; p += take; n -= take;
-        if (buf_len_ < 64) return;
-        block(buf_);
-        buf_len_ = 0;
-    }
-    for (; n >= 64; p += 64, n -= 64) block(p);
-    std::memcpy(buf_, p, n);
-    buf_len_ = n;
+    buf_.update(static_cast<const uint8_t*>(data), n, [this](const uint8_t* q, size_t k) { blocks(q, k); });
 }
 
 std::array<uint8_t, 20> Sha1::digest() {
-    uint64_t bits = total_ * 8;
-    uint8_t pad[72] = {0x80};
-    size_t pad_len = (buf_len_ < 56 ? 56 : 120) - buf_len_;
-    for (int i = 0; i < 8; ++i) pad[pad_len + i] = uint8_t(bits >> (56 - 8 * i));
-    update(pad, pad_len + 8);
+    buf_.finish([this](const uint8_t* q, size_t k) { blocks(q, k); });
     std::array<uint8_t, 20> out;
-    for (int i = 0; i < 5; ++i)
-        for (int j = 0; j < 4; ++j) out[4 * i + j] = uint8_t(h_[i] >> (24 - 8 * j));
+    store_be_words(h_, 5, out.data());
     return out;
 }
 

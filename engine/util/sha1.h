@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "engine/util/md_block_buffer.h"
+
 namespace hearth {
 
 class Sha1 {
@@ -20,11 +22,10 @@ public:
     std::string hex_digest();
 
 private:
+    void blocks(const uint8_t* p, size_t n);  // n whole 64-byte blocks
     void block(const uint8_t* p);
     uint32_t h_[5];
-    uint8_t buf_[64];
-    size_t buf_len_ = 0;
-    uint64_t total_ = 0;
+    MdBlockBuffer buf_;
 };
 
 }  // namespace hearth

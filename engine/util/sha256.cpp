@@ -62,8 +62,7 @@ void Sha256::reset() {
     static constexpr uint32_t init[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a,
                                          0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
     std::memcpy(h_, init, sizeof h_);
-    buf_len_ = 0;
-    total_ = 0;
+    buf_.reset();
 }
 
 void Sha256::block(const uint8_t* p) {
@@ -88,33 +87,13 @@ void Sha256::block(const uint8_t* p) {
 }
 
 void Sha256::update(const void* data, size_t n) {
-    const uint8_t* p = static_cast<const uint8_t*>(data);
-    total_ += n;
-    if (buf_len_ > 0) {
-        size_t take = std::min(n, 64 - buf_len_);
-        std::memcpy(buf_ + buf_len_, p, take);
-        buf_len_ += take; p += take; n -= take;
-        if (buf_len_ < 64) return;
-        blocks(buf_, 1);
-        buf_len_ = 0;
-    }
-    blocks(p, n / 64);
-    p += n / 64 * 64;
-    n %= 64;
-    std::memcpy(buf_, p, n);
-    buf_len_ = n;
+    buf_.update(static_cast<const uint8_t*>(data), n, [this](const uint8_t* q, size_t k) { blocks(q, k); });
 }
 
 std::array<uint8_t, 32> Sha256::digest() {
-    // Padding: 0x80, zeros to 56 mod 64, then the length in bits, big-endian.
-    uint64_t bits = total_ * 8;
-    uint8_t pad[72] = {0x80};
-    size_t pad_len = (buf_len_ < 56 ? 56 : 120) - buf_len_;
-    for (int i = 0; i < 8; ++i) pad[pad_len + i] = uint8_t(bits >> (56 - 8 * i));
-    update(pad, pad_len + 8);
+    buf_.finish([this](const uint8_t* q, size_t k) { blocks(q, k); });
     std::array<uint8_t, 32> out;
-    for (int i = 0; i < 8; ++i)
-        for (int j = 0; j < 4; ++j) out[4 * i + j] = uint8_t(h_[i] >> (24 - 8 * j));
+    store_be_words(h_, 8, out.data());
     return out;
 }
 

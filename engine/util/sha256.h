@@ -8,6 +8,8 @@
 #include <string>
 #include <string_view>
 
+#include "engine/util/md_block_buffer.h"
+
 namespace hearth {
 
 class Sha256 {
@@ -27,9 +29,7 @@ private:
     void blocks(const uint8_t* p, size_t n);  // n whole 64-byte blocks
     void block(const uint8_t* p);
     uint32_t h_[8];
-    uint8_t buf_[64];
-    size_t buf_len_ = 0;
-    uint64_t total_ = 0;  // bytes hashed
+    MdBlockBuffer buf_;
 };
 
 std::string to_hex(const uint8_t* bytes, size_t n);
