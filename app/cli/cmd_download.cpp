@@ -1,8 +1,9 @@
-// hearth-cli download REPO_ID|URL|CATALOG_ID [FILE_OR_GLOB...] [--quant Q] [--revision REV] [--endpoint URL]
+// hearth-cli download REPO_ID|URL|CATALOG_ID [FILE_OR_GLOB...] [--quant Q|--source] [--revision REV] [--endpoint URL]
 // [-o DIR]: files of a hub repository (engine/hub), verified, under their repository paths in DIR.
 // Without FILE arguments the whole repository. A catalog id (hearth-cli catalog) names its GGUF
 // repository and the files of one quantization (--quant, default Q4_K_M); a pasted hub or mirror URL
-// (engine/hub/repo_ref.h) may carry the endpoint, revision and file. A progress line on a terminal; Ctrl-C cancels and keeps the
+// (engine/hub/repo_ref.h) may carry the endpoint, revision and file. `ID --source` fetches the
+// catalog model's original safetensors checkpoint instead (for hearth-cli convert). A progress line on a terminal; Ctrl-C cancels and keeps the
 // partial files, so running the same command again resumes them. Exit status 0 only when every
 // file is complete and verified; each failure is one line on stderr.
 #include <unistd.h>
@@ -57,6 +58,7 @@ int run_download(const std::vector<std::string>& argv) {
         while (!o.endpoint.empty() && o.endpoint.back() == '/') o.endpoint.pop_back();
     }
     auto quant = args.take({"--quant"});
+    const bool source = args.flag({"--source"});
     auto out_dir = args.take({"-o", "--output"});
     if (!args.unknown_option().empty()) return hearth::cli::fail("download: unknown option " + args.unknown_option());
     std::vector<std::string> pos = args.positionals();
@@ -69,13 +71,23 @@ int run_download(const std::vector<std::string>& argv) {
     if (!catalog.ok() && pos[0].find('/') == std::string::npos) return hearth::cli::fail("download: " + catalog.message());
     if (const CatalogEntry* entry = catalog.ok() ? catalog->find(pos[0]) : nullptr) {
         if (!patterns.empty()) return hearth::cli::fail("download: " + entry->id + " is a catalog id: choose its files with --quant, not file names");
-        const std::string q = quant ? *quant : "Q4_K_M";
-        const CatalogQuant* cq = entry->find_quant(q);
-        if (!cq) return hearth::cli::fail("download: " + entry->id + " has no quantization '" + q + "' (Q4_K_M, Q5_K_M, Q6_K, Q8_0)");
-        repo = entry->gguf_repo;
-        patterns = cq->files;
+        if (source && quant) return hearth::cli::fail("download: --source fetches the original checkpoint; --quant picks a GGUF file: give one");
+        if (source) {
+            // The original checkpoint for `hearth-cli convert`: top-level configs, tokenizer and
+            // safetensors shards only ('*' does not cross '/', so e.g. Meta's original/*.pth stay out).
+            repo = entry->source_repo;
+            patterns = {"*.json", "*.safetensors", "*.jinja"};
+        } else {
+            const std::string q = quant ? *quant : "Q4_K_M";
+            const CatalogQuant* cq = entry->find_quant(q);
+            if (!cq) return hearth::cli::fail("download: " + entry->id + " has no quantization '" + q + "' (Q4_K_M, Q5_K_M, Q6_K, Q8_0)");
+            repo = entry->gguf_repo;
+            patterns = cq->files;
+        }
     } else {
-        if (quant) return hearth::cli::fail("download: --quant needs a catalog id ('" + pos[0] + "' is not one; see hearth-cli catalog)");
+        if (quant || source)
+            return hearth::cli::fail(std::string("download: ") + (quant ? "--quant" : "--source") + " needs a catalog id ('" + pos[0] +
+                                     "' is not one; see hearth-cli catalog)");
         auto ref = parse_repo_ref(pos[0]);
         if (!ref.ok()) return hearth::cli::fail("download: " + ref.message() + " (nor a catalog id; see hearth-cli catalog)");
         repo = ref->repo;
@@ -105,7 +117,8 @@ int run_download(const std::vector<std::string>& argv) {
                     if (!taken[i]) chosen.push_back((*listing)[i]);
                     taken[i] = true;
                 }
-            if (!any) return hearth::cli::fail("download: no file of " + repo + " at revision '" + o.revision + "' matches '" + p + "'");
+            // --source's patterns are a superset of what any one checkpoint has (not all ship a .jinja).
+            if (!any && !source) return hearth::cli::fail("download: no file of " + repo + " at revision '" + o.revision + "' matches '" + p + "'");
         }
     }
     if (chosen.empty()) return hearth::cli::fail("download: " + repo + " has no files");
@@ -149,7 +162,7 @@ int run_download(const std::vector<std::string>& argv) {
 }
 
 const hearth::cli::Registrar reg{
-    "download", "REPO_ID|URL|CATALOG_ID [FILE_OR_GLOB...] [--quant Q] [--revision REV] [--endpoint URL] [-o DIR]",
+    "download", "REPO_ID|URL|CATALOG_ID [FILE_OR_GLOB...] [--quant Q | --source] [--revision REV] [--endpoint URL] [-o DIR]",
     "download files of a Hugging Face hub repository (HF_ENDPOINT, HF_TOKEN) or a catalog model into DIR (default: the repository's name), verified, resumable",
     run_download};
 

@@ -323,6 +323,27 @@ TEST_F(CatalogCli, DownloadByCatalogIdFetchesOneQuantization) {
     EXPECT_NE(r.out.find("needs a catalog id"), std::string::npos) << r.out;
 }
 
+TEST_F(CatalogCli, DownloadSourceFetchesTheOriginalCheckpoint) {
+    test::FakeHub hub;
+    hub.repo = "Qwen/Qwen2.5-7B-Instruct";  // the catalog's source repository for qwen2.5-7b-instruct
+    hub.files = {
+        {"config.json", "{}\n", false},
+        {"tokenizer.json", "{\"model\":{}}\n", false},
+        {"model-00001-of-00002.safetensors", test::pattern_bytes(40000, 7), true},
+        {"model-00002-of-00002.safetensors", test::pattern_bytes(30000, 8), true},
+        {"original/consolidated.00.pth", test::pattern_bytes(50000, 9), true},
+        {"README.md", "card\n", false},
+    };
+    auto r = cli::run("download qwen2.5-7b-instruct --source --endpoint " + hub.endpoint() + " -o '" + (dir / "hf").string() + "'");
+    ASSERT_EQ(r.rc, 0) << r.out;
+    for (const char* f : {"config.json", "tokenizer.json", "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"})
+        EXPECT_TRUE(fs::exists(dir / "hf" / f)) << f;
+    EXPECT_FALSE(fs::exists(dir / "hf" / "original"));
+    EXPECT_FALSE(fs::exists(dir / "hf" / "README.md"));
+    r = cli::run("download qwen2.5-7b-instruct --source --quant Q8_0 --endpoint " + hub.endpoint());
+    EXPECT_EQ(r.rc, 1);
+}
+
 TEST_F(CatalogCli, DownloadByPastedUrl) {
     test::FakeHub hub;
     hub.files = {
