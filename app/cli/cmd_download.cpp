@@ -3,8 +3,9 @@
 // Without FILE arguments the whole repository. A catalog id (hearth-cli catalog) names its GGUF
 // repository and the files of one quantization (--quant, default Q4_K_M); a pasted hub or mirror URL
 // (engine/hub/repo_ref.h) may carry the endpoint, revision and file. `ID --source` fetches the
-// catalog model's original safetensors checkpoint instead (for hearth-cli convert). A progress line on a terminal; Ctrl-C cancels and keeps the
-// partial files, so running the same command again resumes them. Exit status 0 only when every
+// catalog model's original safetensors checkpoint instead (for hearth-cli convert). A progress line
+// on a terminal; Ctrl-C cancels and keeps the partial files, so running the same command again
+// resumes them. Exit status 0 only when every
 // file is complete and verified; each failure is one line on stderr.
 #include <unistd.h>
 
