@@ -1,7 +1,11 @@
-// hearth-cli download REPO_ID [FILE_OR_GLOB...] [--revision REV] [--endpoint URL] [-o DIR]: files
-// of a hub repository (engine/hub), verified, under their repository paths in DIR. Without FILE
-// arguments the whole repository. A progress line on a terminal; Ctrl-C cancels and keeps the
-// partial files, so running the same command again resumes them. Exit status 0 only when every
+// hearth-cli download REPO_ID|URL|CATALOG_ID [FILE_OR_GLOB...] [--quant Q|--source] [--revision REV] [--endpoint URL]
+// [-o DIR]: files of a hub repository (engine/hub), verified, under their repository paths in DIR.
+// Without FILE arguments the whole repository. A catalog id (hearth-cli catalog) names its GGUF
+// repository and the files of one quantization (--quant, default Q4_K_M); a pasted hub or mirror URL
+// (engine/hub/repo_ref.h) may carry the endpoint, revision and file. `ID --source` fetches the
+// catalog model's original safetensors checkpoint instead (for hearth-cli convert). A progress line
+// on a terminal; Ctrl-C cancels and keeps the partial files, so running the same command again
+// resumes them. Exit status 0 only when every
 // file is complete and verified; each failure is one line on stderr.
 #include <unistd.h>
 
@@ -11,8 +15,10 @@
 #include <vector>
 
 #include "app/cli/command.h"
+#include "engine/hub/catalog.h"
 #include "engine/hub/download.h"
 #include "engine/hub/listing.h"
+#include "engine/hub/repo_ref.h"
 
 namespace {
 
@@ -45,17 +51,52 @@ std::string duration(double s) {
 int run_download(const std::vector<std::string>& argv) {
     hearth::cli::Args args(argv);
     HubOptions o = options_from_environment();
-    if (auto v = args.take({"--revision"})) o.revision = *v;
-    if (auto v = args.take({"--endpoint"})) {
-        o.endpoint = *v;
+    auto revision = args.take({"--revision"});
+    if (revision) o.revision = *revision;
+    auto endpoint = args.take({"--endpoint"});
+    if (endpoint) {
+        o.endpoint = *endpoint;
         while (!o.endpoint.empty() && o.endpoint.back() == '/') o.endpoint.pop_back();
     }
+    auto quant = args.take({"--quant"});
+    const bool source = args.flag({"--source"});
     auto out_dir = args.take({"-o", "--output"});
     if (!args.unknown_option().empty()) return hearth::cli::fail("download: unknown option " + args.unknown_option());
     std::vector<std::string> pos = args.positionals();
     if (pos.empty()) return hearth::cli::fail("download: give a repository id, e.g. hearth-cli download HuggingFaceTB/SmolLM2-135M-Instruct");
-    const std::string repo = pos[0];
-    const std::vector<std::string> patterns(pos.begin() + 1, pos.end());
+    std::string repo;
+    std::vector<std::string> patterns(pos.begin() + 1, pos.end());
+
+    // A catalog id first (ids are lower-case names without '/', so they rarely shadow a bare repository id).
+    auto catalog = builtin_catalog();
+    if (!catalog.ok() && pos[0].find('/') == std::string::npos) return hearth::cli::fail("download: " + catalog.message());
+    if (const CatalogEntry* entry = catalog.ok() ? catalog->find(pos[0]) : nullptr) {
+        if (!patterns.empty()) return hearth::cli::fail("download: " + entry->id + " is a catalog id: choose its files with --quant, not file names");
+        if (source && quant) return hearth::cli::fail("download: --source fetches the original checkpoint; --quant picks a GGUF file: give one");
+        if (source) {
+            // The original checkpoint for `hearth-cli convert`: top-level configs, tokenizer and
+            // safetensors shards only ('*' does not cross '/', so e.g. Meta's original/*.pth stay out).
+            repo = entry->source_repo;
+            patterns = {"*.json", "*.safetensors", "*.jinja"};
+        } else {
+            const std::string q = quant ? *quant : "Q4_K_M";
+            const CatalogQuant* cq = entry->find_quant(q);
+            if (!cq) return hearth::cli::fail("download: " + entry->id + " has no quantization '" + q + "' (Q4_K_M, Q5_K_M, Q6_K, Q8_0)");
+            repo = entry->gguf_repo;
+            patterns = cq->files;
+        }
+    } else {
+        if (quant || source)
+            return hearth::cli::fail(std::string("download: ") + (quant ? "--quant" : "--source") + " needs a catalog id ('" + pos[0] +
+                                     "' is not one; see hearth-cli catalog)");
+        auto ref = parse_repo_ref(pos[0]);
+        if (!ref.ok()) return hearth::cli::fail("download: " + ref.message() + " (nor a catalog id; see hearth-cli catalog)");
+        repo = ref->repo;
+        // The command line's own --endpoint and --revision win over what a pasted URL carries.
+        if (!ref->endpoint.empty() && !endpoint) o.endpoint = ref->endpoint;
+        if (!ref->revision.empty() && !revision) o.revision = ref->revision;
+        if (!ref->path.empty()) patterns.push_back(ref->folder ? ref->path + "/**" : ref->path);
+    }
     // Default folder: the repository's name, as `git clone` does.
     const std::string dir = out_dir ? *out_dir : repo.substr(repo.find('/') == std::string::npos ? 0 : repo.find('/') + 1);
 
@@ -77,7 +118,8 @@ int run_download(const std::vector<std::string>& argv) {
                     if (!taken[i]) chosen.push_back((*listing)[i]);
                     taken[i] = true;
                 }
-            if (!any) return hearth::cli::fail("download: no file of " + repo + " at revision '" + o.revision + "' matches '" + p + "'");
+            // --source's patterns are a superset of what any one checkpoint has (not all ship a .jinja).
+            if (!any && !source) return hearth::cli::fail("download: no file of " + repo + " at revision '" + o.revision + "' matches '" + p + "'");
         }
     }
     if (chosen.empty()) return hearth::cli::fail("download: " + repo + " has no files");
@@ -121,8 +163,8 @@ int run_download(const std::vector<std::string>& argv) {
 }
 
 const hearth::cli::Registrar reg{
-    "download", "REPO_ID [FILE_OR_GLOB...] [--revision REV] [--endpoint URL] [-o DIR]",
-    "download files of a Hugging Face hub repository (HF_ENDPOINT, HF_TOKEN) into DIR (default: the repository's name), verified, resumable",
+    "download", "REPO_ID|URL|CATALOG_ID [FILE_OR_GLOB...] [--quant Q | --source] [--revision REV] [--endpoint URL] [-o DIR]",
+    "download files of a Hugging Face hub repository (HF_ENDPOINT, HF_TOKEN) or a catalog model into DIR (default: the repository's name), verified, resumable",
     run_download};
 
 }  // namespace
