@@ -701,6 +701,33 @@ void q_x_0_weighted(const float* x, Block* y, int64_t n, int nmax, const float* 
     }
 }
 
+// Importance-weighted Q4_1 / Q5_1 (llama.cpp's quantize_row_q{4,5}_1_impl): per 32-value block the
+// scale-and-min search of Q4_K's sub-blocks on levels 0..nmax, with the same weights as q_x_0_weighted.
+template <typename Block>
+void q_x_1_weighted(const float* x, Block* y, int64_t n, int nmax, const float* qw_row) {
+    float sum_x2 = 0;
+    for (int64_t j = 0; j < n; ++j) sum_x2 += x[j] * x[j];
+    const float sigma2 = sum_x2 / float(n);
+    float weight[32];
+    uint8_t L[32], Laux[32];
+    for (int64_t ib = 0; ib < n / 32; ++ib) {
+        const float* xb = x + 32 * ib;
+        const float* qw = qw_row + 32 * ib;
+        for (int j = 0; j < 32; ++j) weight[j] = qw[j] * std::sqrt(sigma2 + xb[j] * xb[j]);
+        float min = 0;
+        const float d = fit_scale_min(32, nmax, xb, weight, L, &min, Laux, -0.9f, 0.05f, 36);
+        y[ib].d = f32_to_f16(d);
+        y[ib].m = f32_to_f16(-min);
+        if constexpr (std::is_same_v<Block, block_q4_1>) {
+            for (int j = 0; j < 16; ++j) y[ib].qs[j] = uint8_t(L[j] | L[j + 16] << 4);
+        } else {
+            int q[32];
+            for (int j = 0; j < 32; ++j) q[j] = L[j];
+            pack_q5(q, y[ib].qs, y[ib].qh);
+        }
+    }
+}
+
 void q_q8_K(const float* x, block_q8_K* y, int64_t nb) {
     for (int64_t i = 0; i < nb; ++i, x += QK_K) {
         float max = 0, amax = 0;
@@ -808,7 +835,8 @@ Status quantize_row(GgmlType type, const float* src, void* dst, int64_t n) {
 
 bool uses_importance(GgmlType type) {
     switch (type) {
-        case GgmlType::Q4_0: case GgmlType::Q5_0: case GgmlType::Q4_K: case GgmlType::Q6_K: return true;
+        case GgmlType::Q4_0: case GgmlType::Q4_1: case GgmlType::Q5_0: case GgmlType::Q5_1: case GgmlType::Q4_K: case GgmlType::Q6_K:
+            return true;
         default: return false;
     }
 }
@@ -828,6 +856,8 @@ Status quantize_row_weighted(GgmlType type, const float* src, void* dst, int64_t
     switch (type) {
         case GgmlType::Q4_0: q_x_0_weighted(src, static_cast<block_q4_0*>(dst), n, 8, importance); break;
         case GgmlType::Q5_0: q_x_0_weighted(src, static_cast<block_q5_0*>(dst), n, 16, importance); break;
+        case GgmlType::Q4_1: q_x_1_weighted(src, static_cast<block_q4_1*>(dst), n, 15, importance); break;
+        case GgmlType::Q5_1: q_x_1_weighted(src, static_cast<block_q5_1*>(dst), n, 31, importance); break;
         case GgmlType::Q4_K: q_q4_K_weighted(src, static_cast<block_q4_K*>(dst), nb, importance); break;
         case GgmlType::Q6_K: q_q6_K(src, static_cast<block_q6_K*>(dst), nb, importance); break;
         default: break;
