@@ -446,10 +446,15 @@ void k_scales_mins(const float* x, int nmax, float rmin, int nstep, f16_t& d_out
     }
 }
 
-void q_q4_K(const float* x, block_q4_K* y, int64_t nb) {
+void k_scales_mins_weighted(const float* x, int nmax, const float* qw_block, f16_t& d_out, f16_t& dmin_out, uint8_t packed[12],
+                            uint8_t L[QK_K]);  // below, beside the other importance-weighted helpers
+
+// qw (null: none): one importance weight per value of the row.
+void q_q4_K(const float* x, block_q4_K* y, int64_t nb, const float* qw) {
     uint8_t L[QK_K];
     for (int64_t i = 0; i < nb; ++i, x += QK_K) {
-        k_scales_mins(x, 15, -1.f, 20, y[i].d, y[i].dmin, y[i].scales, L);
+        if (qw) k_scales_mins_weighted(x, 15, qw + QK_K * i, y[i].d, y[i].dmin, y[i].scales, L);
+        else k_scales_mins(x, 15, -1.f, 20, y[i].d, y[i].dmin, y[i].scales, L);
         uint8_t* q = y[i].qs;
         for (int j = 0; j < QK_K; j += 64, q += 32) {
             for (int l = 0; l < 32; ++l) q[l] = uint8_t(L[j + l] | L[j + l + 32] << 4);
@@ -457,10 +462,11 @@ void q_q4_K(const float* x, block_q4_K* y, int64_t nb) {
     }
 }
 
-void q_q5_K(const float* x, block_q5_K* y, int64_t nb) {
+void q_q5_K(const float* x, block_q5_K* y, int64_t nb, const float* qw) {
     uint8_t L[QK_K];
     for (int64_t i = 0; i < nb; ++i, x += QK_K) {
-        k_scales_mins(x, 31, -0.5f, 15, y[i].d, y[i].dmin, y[i].scales, L);
+        if (qw) k_scales_mins_weighted(x, 31, qw + QK_K * i, y[i].d, y[i].dmin, y[i].scales, L);
+        else k_scales_mins(x, 31, -0.5f, 15, y[i].d, y[i].dmin, y[i].scales, L);
         uint8_t* qh = y[i].qh;
         uint8_t* ql = y[i].qs;
         std::memset(qh, 0, QK_K / 8);
@@ -625,54 +631,49 @@ float fit_scale_positive(int n, int nmax, const float* x, uint8_t* L, const floa
     return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
 }
 
-// Importance-weighted Q4_K (llama.cpp's quantize_row_q4_K_impl): each value's weight is its
-// importance times sqrt(2 * mean(x^2) + x^2); a finer 37-step scale/min search per sub-block; the
-// sub-block scales and mins are themselves fitted to 6 bits weighted by each sub-block's total weight.
-void q_q4_K_weighted(const float* x, block_q4_K* y, int64_t nb, const float* qw_row) {
-    uint8_t L[QK_K], Laux[32], Ls[QK_K / 32], Lm[QK_K / 32];
+// Importance-weighted K-quant scales (llama.cpp's quantize_row_q{4,5}_K_impl): each value's weight is
+// its importance times sqrt(2 * mean(x^2) + x^2); a finer 37-step scale/min search per sub-block; the
+// sub-block scales and mins are themselves fitted to 6 bits weighted by each sub-block's total
+// weight. Writes d, dmin, packed scales and the levels L[256] of one 256-value block.
+void k_scales_mins_weighted(const float* x, int nmax, const float* qw_block, f16_t& d_out, f16_t& dmin_out, uint8_t packed[12],
+                            uint8_t L[QK_K]) {
+    uint8_t Laux[32], Ls[QK_K / 32], Lm[QK_K / 32];
     float weights[32], sw[QK_K / 32], mins[QK_K / 32], scales[QK_K / 32];
-    for (int64_t i = 0; i < nb; ++i, x += QK_K) {
-        float sum_x2 = 0;
-        for (int l = 0; l < QK_K; ++l) sum_x2 += x[l] * x[l];
-        const float sigma2 = 2 * sum_x2 / QK_K;
-        for (int j = 0; j < QK_K / 32; ++j) {
-            const float* qw = qw_row + QK_K * i + 32 * j;
-            for (int l = 0; l < 32; ++l) weights[l] = qw[l] * std::sqrt(sigma2 + x[32 * j + l] * x[32 * j + l]);
-            float sumw = 0;
-            for (int l = 0; l < 32; ++l) sumw += weights[l];
-            sw[j] = sumw;
-            // (llama.cpp's make_qkx3_quants without mean-absolute error is the same search as make_qkx2)
-            scales[j] = fit_scale_min(32, 15, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, -0.9f, 0.05f, 36);
+    float sum_x2 = 0;
+    for (int l = 0; l < QK_K; ++l) sum_x2 += x[l] * x[l];
+    const float sigma2 = 2 * sum_x2 / QK_K;
+    for (int j = 0; j < QK_K / 32; ++j) {
+        const float* qw = qw_block + 32 * j;
+        for (int l = 0; l < 32; ++l) weights[l] = qw[l] * std::sqrt(sigma2 + x[32 * j + l] * x[32 * j + l]);
+        float sumw = 0;
+        for (int l = 0; l < 32; ++l) sumw += weights[l];
+        sw[j] = sumw;
+        // (llama.cpp's make_qkx3_quants without mean-absolute error is the same search as make_qkx2)
+        scales[j] = fit_scale_min(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, -0.9f, 0.05f, 36);
+    }
+    const float d_block = fit_scale_positive(QK_K / 32, 63, scales, Ls, sw);
+    const float m_block = fit_scale_positive(QK_K / 32, 63, mins, Lm, sw);
+    std::memset(packed, 0, 12);
+    for (int j = 0; j < QK_K / 32; ++j) {
+        const uint8_t ls = Ls[j], lm = Lm[j];
+        if (j < 4) {
+            packed[j] = ls;
+            packed[j + 4] = lm;
+        } else {
+            packed[j + 4] = uint8_t((ls & 0xF) | (lm & 0xF) << 4);
+            packed[j - 4] |= uint8_t((ls >> 4) << 6);
+            packed[j] |= uint8_t((lm >> 4) << 6);
         }
-        const float d_block = fit_scale_positive(QK_K / 32, 63, scales, Ls, sw);
-        const float m_block = fit_scale_positive(QK_K / 32, 63, mins, Lm, sw);
-        uint8_t* packed = y[i].scales;
-        std::memset(packed, 0, 12);
-        for (int j = 0; j < QK_K / 32; ++j) {
-            const uint8_t ls = Ls[j], lm = Lm[j];
-            if (j < 4) {
-                packed[j] = ls;
-                packed[j + 4] = lm;
-            } else {
-                packed[j + 4] = uint8_t((ls & 0xF) | (lm & 0xF) << 4);
-                packed[j - 4] |= uint8_t((ls >> 4) << 6);
-                packed[j] |= uint8_t((lm >> 4) << 6);
-            }
-        }
-        y[i].d = f32_to_f16(d_block);
-        y[i].dmin = f32_to_f16(m_block);
-        for (int j = 0; j < QK_K / 32; ++j) {
-            uint8_t sc, m;
-            scale_min_k4(j, packed, sc, m);
-            const float d = f16_to_f32(y[i].d) * sc;
-            if (d == 0) continue;
-            const float dm = f16_to_f32(y[i].dmin) * m;
-            for (int ii = 0; ii < 32; ++ii) L[32 * j + ii] = uint8_t(std::clamp(nearest_int((x[32 * j + ii] + dm) / d), 0, 15));
-        }
-        uint8_t* q = y[i].qs;
-        for (int j = 0; j < QK_K; j += 64, q += 32) {
-            for (int l = 0; l < 32; ++l) q[l] = uint8_t(L[j + l] | L[j + l + 32] << 4);
-        }
+    }
+    d_out = f32_to_f16(d_block);
+    dmin_out = f32_to_f16(m_block);
+    for (int j = 0; j < QK_K / 32; ++j) {
+        uint8_t sc, m;
+        scale_min_k4(j, packed, sc, m);
+        const float d = f16_to_f32(d_out) * sc;
+        if (d == 0) continue;
+        const float dm = f16_to_f32(dmin_out) * m;
+        for (int ii = 0; ii < 32; ++ii) L[32 * j + ii] = uint8_t(std::clamp(nearest_int((x[32 * j + ii] + dm) / d), 0, nmax));
     }
 }
 
@@ -824,8 +825,8 @@ Status quantize_row(GgmlType type, const float* src, void* dst, int64_t n) {
         case GgmlType::Q4_1: q_q4_1(src, static_cast<block_q4_1*>(dst), nb); break;
         case GgmlType::Q5_0: q_q5_0(src, static_cast<block_q5_0*>(dst), nb); break;
         case GgmlType::Q5_1: q_q5_1(src, static_cast<block_q5_1*>(dst), nb); break;
-        case GgmlType::Q4_K: q_q4_K(src, static_cast<block_q4_K*>(dst), nb); break;
-        case GgmlType::Q5_K: q_q5_K(src, static_cast<block_q5_K*>(dst), nb); break;
+        case GgmlType::Q4_K: q_q4_K(src, static_cast<block_q4_K*>(dst), nb, nullptr); break;
+        case GgmlType::Q5_K: q_q5_K(src, static_cast<block_q5_K*>(dst), nb, nullptr); break;
         case GgmlType::Q6_K: q_q6_K(src, static_cast<block_q6_K*>(dst), nb, nullptr); break;
         case GgmlType::Q8_K: q_q8_K(src, static_cast<block_q8_K*>(dst), nb); break;
         default: break;
@@ -835,7 +836,7 @@ Status quantize_row(GgmlType type, const float* src, void* dst, int64_t n) {
 
 bool uses_importance(GgmlType type) {
     switch (type) {
-        case GgmlType::Q4_0: case GgmlType::Q4_1: case GgmlType::Q5_0: case GgmlType::Q5_1: case GgmlType::Q4_K: case GgmlType::Q6_K:
+        case GgmlType::Q4_0: case GgmlType::Q4_1: case GgmlType::Q5_0: case GgmlType::Q5_1: case GgmlType::Q4_K: case GgmlType::Q5_K: case GgmlType::Q6_K:
             return true;
         default: return false;
     }
@@ -858,7 +859,8 @@ Status quantize_row_weighted(GgmlType type, const float* src, void* dst, int64_t
         case GgmlType::Q5_0: q_x_0_weighted(src, static_cast<block_q5_0*>(dst), n, 16, importance); break;
         case GgmlType::Q4_1: q_x_1_weighted(src, static_cast<block_q4_1*>(dst), n, 15, importance); break;
         case GgmlType::Q5_1: q_x_1_weighted(src, static_cast<block_q5_1*>(dst), n, 31, importance); break;
-        case GgmlType::Q4_K: q_q4_K_weighted(src, static_cast<block_q4_K*>(dst), nb, importance); break;
+        case GgmlType::Q4_K: q_q4_K(src, static_cast<block_q4_K*>(dst), nb, importance); break;
+        case GgmlType::Q5_K: q_q5_K(src, static_cast<block_q5_K*>(dst), nb, importance); break;
         case GgmlType::Q6_K: q_q6_K(src, static_cast<block_q6_K*>(dst), nb, importance); break;
         default: break;
     }
