@@ -4,6 +4,8 @@
 // file parses arguments and prints.
 //
 // --dry-run prints each tensor's chosen type and the sizes without writing anything.
+// --imatrix FILE (llama.cpp's GGUF imatrix, e.g. from `hearth-cli imatrix`) weights the rounding
+// error of each column by its importance, as llama-quantize --imatrix does.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -13,6 +15,7 @@
 #include <vector>
 
 #include "app/cli/command.h"
+#include "engine/eval/imatrix.h"
 #include "engine/gguf/gguf.h"
 #include "engine/quant/quantize_model.h"
 
@@ -39,6 +42,7 @@ int run_quantize(const std::vector<std::string>& argv) {
     const auto threads_opt = args.take({"-t", "--threads"});
     const bool quiet = args.flag({"-q", "--quiet"});
     const bool dry_run = args.flag({"--dry-run"});
+    const auto imatrix_path = args.take({"--imatrix"});
     if (const std::string bad = args.unknown_option(); !bad.empty()) return fail("quantize: unknown option " + bad);
     const auto pos = args.positionals();
     const std::string usage = "quantize: usage: hearth-cli quantize IN.gguf OUT.gguf PRESET [--dry-run] (PRESET: " + q::preset_names() +
@@ -64,7 +68,7 @@ int run_quantize(const std::vector<std::string>& argv) {
         if (!in.ok()) return fail(in.message());
         auto desc = q::describe_model(**in);
         if (!desc.ok()) return fail("quantize: " + in_path + ": " + desc.message());
-        auto plan = q::plan_quantization(*desc, *preset);
+        auto plan = q::plan_quantization(*desc, *preset, imatrix_path.has_value());
         if (!plan.ok()) return fail("quantize: " + in_path + ": " + plan.message());
         for (size_t i = 0; i < plan->tensors.size(); ++i) print_tensor(plan->tensors[i], int(i) + 1);
         std::printf("dry run: %s as %s: %.2f MiB -> %.2f MiB of tensor data (%d fallbacks); nothing written\n", in_path.c_str(),
@@ -77,8 +81,17 @@ int run_quantize(const std::vector<std::string>& argv) {
     if (std::filesystem::exists(out_path, ec) && std::filesystem::equivalent(in_path, out_path, ec))
         return fail("quantize: the output file must not be the input file");
 
+    q::ImportanceMap importance;
+    if (imatrix_path) {
+        auto im = hearth::eval::read_imatrix(*imatrix_path);
+        if (!im.ok()) return fail("quantize: --imatrix: " + im.message());
+        importance = std::move(*im);
+        if (!quiet) std::fprintf(stderr, "quantize: %zu importance entries from %s\n", importance.size(), imatrix_path->c_str());
+    }
+
     q::QuantizeOptions opts;
     opts.preset = *preset;
+    if (imatrix_path) opts.importance = &importance;
     opts.threads = threads;
     if (!quiet) {
         opts.progress = [](const q::TensorPlan& t, int done, int, size_t, size_t) { print_tensor(t, done); std::fflush(stdout); };
@@ -97,7 +110,7 @@ int run_quantize(const std::vector<std::string>& argv) {
     return 0;
 }
 
-const hearth::cli::Registrar reg{"quantize", "IN.gguf [OUT.gguf] PRESET [--dry-run] [--threads N] [--quiet]",
+const hearth::cli::Registrar reg{"quantize", "IN.gguf [OUT.gguf] PRESET [--imatrix FILE] [--dry-run] [--threads N] [--quiet]",
                                  "quantize a model with llama.cpp's presets (Q4_K_M, Q5_K_M, Q6_K, Q8_0, Q4_0, F16; "
                                  "uniform Q4_K, Q5_K)",
                                  run_quantize};

@@ -130,7 +130,8 @@ Result<std::map<std::string, std::vector<float>>> read_imatrix(const std::string
         const float count = reinterpret_cast<const float*>(counts->data)[0];
         const float* sum = reinterpret_cast<const float*>(t.data);
         std::vector<float> mean(size_t(t.n_elements()));
-        for (size_t j = 0; j < mean.size(); ++j) mean[j] = count > 0 ? sum[j] / count : 0.0f;
+        // a matrix never seen gets equal weights (as llama-quantize does), not zeros that would void its rounding
+        for (size_t j = 0; j < mean.size(); ++j) mean[j] = count > 0 ? sum[j] / count : 1.0f;
         out[name] = std::move(mean);
     }
     if (out.empty()) return make_error(path + ": no imatrix statistics (no *.in_sum2 tensors)");

@@ -63,7 +63,8 @@ Status write_imatrix(const std::string& path, const std::map<std::string, Imatri
                      int n_chunks, int chunk_size);
 
 // Reads a GGUF imatrix file: per tensor name, the mean squared activation per input column
-// (in_sum2 / count), which is what the quantizers weight their rounding error by.
+// (in_sum2 / count; 1 for a matrix never seen, as llama-quantize), which is what the quantizers
+// weight their rounding error by.
 Result<std::map<std::string, std::vector<float>>> read_imatrix(const std::string& path);
 
 }  // namespace hearth::eval

@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 namespace hearth {
 
@@ -445,10 +446,15 @@ void k_scales_mins(const float* x, int nmax, float rmin, int nstep, f16_t& d_out
     }
 }
 
-void q_q4_K(const float* x, block_q4_K* y, int64_t nb) {
+void k_scales_mins_weighted(const float* x, int nmax, const float* qw_block, f16_t& d_out, f16_t& dmin_out, uint8_t packed[12],
+                            uint8_t L[QK_K]);  // below, beside the other importance-weighted helpers
+
+// qw (null: none): one importance weight per value of the row.
+void q_q4_K(const float* x, block_q4_K* y, int64_t nb, const float* qw) {
     uint8_t L[QK_K];
     for (int64_t i = 0; i < nb; ++i, x += QK_K) {
-        k_scales_mins(x, 15, -1.f, 20, y[i].d, y[i].dmin, y[i].scales, L);
+        if (qw) k_scales_mins_weighted(x, 15, qw + QK_K * i, y[i].d, y[i].dmin, y[i].scales, L);
+        else k_scales_mins(x, 15, -1.f, 20, y[i].d, y[i].dmin, y[i].scales, L);
         uint8_t* q = y[i].qs;
         for (int j = 0; j < QK_K; j += 64, q += 32) {
             for (int l = 0; l < 32; ++l) q[l] = uint8_t(L[j + l] | L[j + l + 32] << 4);
@@ -456,10 +462,11 @@ void q_q4_K(const float* x, block_q4_K* y, int64_t nb) {
     }
 }
 
-void q_q5_K(const float* x, block_q5_K* y, int64_t nb) {
+void q_q5_K(const float* x, block_q5_K* y, int64_t nb, const float* qw) {
     uint8_t L[QK_K];
     for (int64_t i = 0; i < nb; ++i, x += QK_K) {
-        k_scales_mins(x, 31, -0.5f, 15, y[i].d, y[i].dmin, y[i].scales, L);
+        if (qw) k_scales_mins_weighted(x, 31, qw + QK_K * i, y[i].d, y[i].dmin, y[i].scales, L);
+        else k_scales_mins(x, 31, -0.5f, 15, y[i].d, y[i].dmin, y[i].scales, L);
         uint8_t* qh = y[i].qh;
         uint8_t* ql = y[i].qs;
         std::memset(qh, 0, QK_K / 8);
@@ -475,10 +482,10 @@ void q_q5_K(const float* x, block_q5_K* y, int64_t nb) {
     }
 }
 
-// Symmetric scale for n values on levels -nmax..nmax-1 (stored +nmax), weighted by x^2: tries 18
-// scales around nmax/max and keeps the best least-squares one. As llama.cpp's make_qx_quants with
-// rmse_type 1 and no importance weights.
-float fit_scale_symmetric(int n, int nmax, const float* x, int8_t* L) {
+// Symmetric scale for n values on levels -nmax..nmax-1 (stored +nmax), weighted by qw (x^2 when qw is
+// null): tries 18 scales around nmax/max and keeps the best least-squares one. As llama.cpp's
+// make_qx_quants with rmse_type 1.
+float fit_scale_symmetric(int n, int nmax, const float* x, int8_t* L, const float* qw) {
     float max = 0, amax = 0;
     for (int i = 0; i < n; ++i) {
         const float ax = std::fabs(x[i]);
@@ -493,7 +500,7 @@ float fit_scale_symmetric(int n, int nmax, const float* x, int8_t* L) {
     for (int i = 0; i < n; ++i) {
         const int l = std::clamp(nearest_int(iscale * x[i]), -nmax, nmax - 1);
         L[i] = int8_t(l + nmax);
-        const float w = x[i] * x[i];
+        const float w = qw ? qw[i] : x[i] * x[i];
         sumlx += w * x[i] * l;
         suml2 += w * l * l;
     }
@@ -505,7 +512,7 @@ float fit_scale_symmetric(int n, int nmax, const float* x, int8_t* L) {
         sumlx = suml2 = 0;
         for (int i = 0; i < n; ++i) {
             const int l = std::clamp(nearest_int(iscale * x[i]), -nmax, nmax - 1);
-            const float w = x[i] * x[i];
+            const float w = qw ? qw[i] : x[i] * x[i];
             sumlx += w * x[i] * l;
             suml2 += w * l * l;
         }
@@ -518,13 +525,15 @@ float fit_scale_symmetric(int n, int nmax, const float* x, int8_t* L) {
     return scale;
 }
 
-void q_q6_K(const float* x, block_q6_K* y, int64_t nb) {
+// qw (null: none) holds one importance weight per value of the row; it only changes the sub-block
+// scale search (llama.cpp's quantize_row_q6_K_impl passes it straight to make_qx_quants).
+void q_q6_K(const float* x, block_q6_K* y, int64_t nb, const float* qw) {
     int8_t L[QK_K];
     float scales[QK_K / 16];
     for (int64_t i = 0; i < nb; ++i, x += QK_K) {
         float max_scale = 0, max_abs_scale = 0;
         for (int ib = 0; ib < QK_K / 16; ++ib) {
-            const float scale = fit_scale_symmetric(16, 32, x + 16 * ib, L + 16 * ib);
+            const float scale = fit_scale_symmetric(16, 32, x + 16 * ib, L + 16 * ib, qw ? qw + QK_K * i + 16 * ib : nullptr);
             scales[ib] = scale;
             if (std::fabs(scale) > max_abs_scale) {
                 max_abs_scale = std::fabs(scale);
@@ -552,6 +561,170 @@ void q_q6_K(const float* x, block_q6_K* y, int64_t nb) {
                 ql[l + 32] = uint8_t((b & 0xF) | (e & 0xF) << 4);
                 qh[l] = uint8_t((a >> 4) | (b >> 4) << 2 | (c >> 4) << 4 | (e >> 4) << 6);
             }
+        }
+    }
+}
+
+// Scale for n non-negative values on levels 0..nmax minimising the qw-weighted squared error: tries 9
+// scales around nmax/max, then moves single levels while that raises the least-squares fit. As
+// llama.cpp's make_qp_quants; used for the 6-bit sub-block scales and mins of the weighted Q4_K.
+float fit_scale_positive(int n, int nmax, const float* x, uint8_t* L, const float* qw) {
+    float max = 0;
+    for (int i = 0; i < n; ++i) max = std::max(max, x[i]);
+    if (max < 1e-15f) {
+        for (int i = 0; i < n; ++i) L[i] = 0;
+        return 0.f;
+    }
+    float iscale = nmax / max;
+    // (the first pass does not clamp: every x <= max maps to at most nmax)
+    for (int i = 0; i < n; ++i) L[i] = uint8_t(nearest_int(iscale * x[i]));
+    const float scale0 = 1 / iscale;
+    float best_mse = 0;
+    for (int i = 0; i < n; ++i) {
+        const float diff = x[i] - scale0 * L[i];
+        best_mse += qw[i] * diff * diff;
+    }
+    for (int is = -4; is <= 4; ++is) {
+        if (is == 0) continue;
+        const float iscale_is = (0.1f * is + nmax) / max;
+        const float scale_is = 1 / iscale_is;
+        float mse = 0;
+        for (int i = 0; i < n; ++i) {
+            const int l = std::min(nmax, nearest_int(iscale_is * x[i]));
+            const float diff = x[i] - scale_is * l;
+            mse += qw[i] * diff * diff;
+        }
+        if (mse < best_mse) {
+            best_mse = mse;
+            iscale = iscale_is;
+        }
+    }
+    float sumlx = 0, suml2 = 0;
+    for (int i = 0; i < n; ++i) {
+        const int l = std::min(nmax, nearest_int(iscale * x[i]));
+        L[i] = uint8_t(l);
+        sumlx += qw[i] * x[i] * l;
+        suml2 += qw[i] * l * l;
+    }
+    for (int itry = 0; itry < 5; ++itry) {
+        int n_changed = 0;
+        for (int i = 0; i < n; ++i) {
+            const float w = qw[i];
+            float slx = sumlx - w * x[i] * L[i];
+            float sl2 = suml2 - w * L[i] * L[i];
+            if (slx > 0 && sl2 > 0) {
+                const int new_l = std::min(nmax, nearest_int(x[i] * sl2 / slx));
+                if (new_l != L[i]) {
+                    slx += w * x[i] * new_l;
+                    sl2 += w * new_l * new_l;
+                    if (slx * slx * suml2 > sumlx * sumlx * sl2) {
+                        L[i] = uint8_t(new_l);
+                        sumlx = slx;
+                        suml2 = sl2;
+                        ++n_changed;
+                    }
+                }
+            }
+        }
+        if (!n_changed) break;
+    }
+    return suml2 > 0.0f ? sumlx / suml2 : 0.0f;
+}
+
+// Importance-weighted K-quant scales (llama.cpp's quantize_row_q{4,5}_K_impl): each value's weight is
+// its importance times sqrt(2 * mean(x^2) + x^2); a finer 37-step scale/min search per sub-block; the
+// sub-block scales and mins are themselves fitted to 6 bits weighted by each sub-block's total
+// weight. Writes d, dmin, packed scales and the levels L[256] of one 256-value block.
+void k_scales_mins_weighted(const float* x, int nmax, const float* qw_block, f16_t& d_out, f16_t& dmin_out, uint8_t packed[12],
+                            uint8_t L[QK_K]) {
+    uint8_t Laux[32], Ls[QK_K / 32], Lm[QK_K / 32];
+    float weights[32], sw[QK_K / 32], mins[QK_K / 32], scales[QK_K / 32];
+    float sum_x2 = 0;
+    for (int l = 0; l < QK_K; ++l) sum_x2 += x[l] * x[l];
+    const float sigma2 = 2 * sum_x2 / QK_K;
+    for (int j = 0; j < QK_K / 32; ++j) {
+        const float* qw = qw_block + 32 * j;
+        for (int l = 0; l < 32; ++l) weights[l] = qw[l] * std::sqrt(sigma2 + x[32 * j + l] * x[32 * j + l]);
+        float sumw = 0;
+        for (int l = 0; l < 32; ++l) sumw += weights[l];
+        sw[j] = sumw;
+        // (llama.cpp's make_qkx3_quants without mean-absolute error is the same search as make_qkx2)
+        scales[j] = fit_scale_min(32, nmax, x + 32 * j, weights, L + 32 * j, &mins[j], Laux, -0.9f, 0.05f, 36);
+    }
+    const float d_block = fit_scale_positive(QK_K / 32, 63, scales, Ls, sw);
+    const float m_block = fit_scale_positive(QK_K / 32, 63, mins, Lm, sw);
+    std::memset(packed, 0, 12);
+    for (int j = 0; j < QK_K / 32; ++j) {
+        const uint8_t ls = Ls[j], lm = Lm[j];
+        if (j < 4) {
+            packed[j] = ls;
+            packed[j + 4] = lm;
+        } else {
+            packed[j + 4] = uint8_t((ls & 0xF) | (lm & 0xF) << 4);
+            packed[j - 4] |= uint8_t((ls >> 4) << 6);
+            packed[j] |= uint8_t((lm >> 4) << 6);
+        }
+    }
+    d_out = f32_to_f16(d_block);
+    dmin_out = f32_to_f16(m_block);
+    for (int j = 0; j < QK_K / 32; ++j) {
+        uint8_t sc, m;
+        scale_min_k4(j, packed, sc, m);
+        const float d = f16_to_f32(d_out) * sc;
+        if (d == 0) continue;
+        const float dm = f16_to_f32(dmin_out) * m;
+        for (int ii = 0; ii < 32; ++ii) L[32 * j + ii] = uint8_t(std::clamp(nearest_int((x[32 * j + ii] + dm) / d), 0, nmax));
+    }
+}
+
+// Importance-weighted Q4_0 / Q5_0 (llama.cpp's quantize_row_q{4,5}_0_impl): per 32-value block the
+// symmetric scale search on levels -nmax..nmax-1, each value weighted by importance times
+// sqrt(mean(x^2) over the row + x^2). n is one row.
+template <typename Block>
+void q_x_0_weighted(const float* x, Block* y, int64_t n, int nmax, const float* qw_row) {
+    float sum_x2 = 0;
+    for (int64_t j = 0; j < n; ++j) sum_x2 += x[j] * x[j];
+    const float sigma2 = sum_x2 / float(n);
+    float weight[32];
+    int8_t L[32];
+    for (int64_t ib = 0; ib < n / 32; ++ib) {
+        const float* xb = x + 32 * ib;
+        const float* qw = qw_row + 32 * ib;
+        for (int j = 0; j < 32; ++j) weight[j] = qw[j] * std::sqrt(sigma2 + xb[j] * xb[j]);
+        y[ib].d = f32_to_f16(fit_scale_symmetric(32, nmax, xb, L, weight));
+        if constexpr (std::is_same_v<Block, block_q4_0>) {
+            for (int j = 0; j < 16; ++j) y[ib].qs[j] = uint8_t(L[j] | L[j + 16] << 4);
+        } else {
+            int q[32];
+            for (int j = 0; j < 32; ++j) q[j] = L[j];
+            pack_q5(q, y[ib].qs, y[ib].qh);
+        }
+    }
+}
+
+// Importance-weighted Q4_1 / Q5_1 (llama.cpp's quantize_row_q{4,5}_1_impl): per 32-value block the
+// scale-and-min search of Q4_K's sub-blocks on levels 0..nmax, with the same weights as q_x_0_weighted.
+template <typename Block>
+void q_x_1_weighted(const float* x, Block* y, int64_t n, int nmax, const float* qw_row) {
+    float sum_x2 = 0;
+    for (int64_t j = 0; j < n; ++j) sum_x2 += x[j] * x[j];
+    const float sigma2 = sum_x2 / float(n);
+    float weight[32];
+    uint8_t L[32], Laux[32];
+    for (int64_t ib = 0; ib < n / 32; ++ib) {
+        const float* xb = x + 32 * ib;
+        const float* qw = qw_row + 32 * ib;
+        for (int j = 0; j < 32; ++j) weight[j] = qw[j] * std::sqrt(sigma2 + xb[j] * xb[j]);
+        float min = 0;
+        const float d = fit_scale_min(32, nmax, xb, weight, L, &min, Laux, -0.9f, 0.05f, 36);
+        y[ib].d = f32_to_f16(d);
+        y[ib].m = f32_to_f16(-min);
+        if constexpr (std::is_same_v<Block, block_q4_1>) {
+            for (int j = 0; j < 16; ++j) y[ib].qs[j] = uint8_t(L[j] | L[j + 16] << 4);
+        } else {
+            int q[32];
+            for (int j = 0; j < 32; ++j) q[j] = L[j];
+            pack_q5(q, y[ib].qs, y[ib].qh);
         }
     }
 }
@@ -652,10 +825,43 @@ Status quantize_row(GgmlType type, const float* src, void* dst, int64_t n) {
         case GgmlType::Q4_1: q_q4_1(src, static_cast<block_q4_1*>(dst), nb); break;
         case GgmlType::Q5_0: q_q5_0(src, static_cast<block_q5_0*>(dst), nb); break;
         case GgmlType::Q5_1: q_q5_1(src, static_cast<block_q5_1*>(dst), nb); break;
-        case GgmlType::Q4_K: q_q4_K(src, static_cast<block_q4_K*>(dst), nb); break;
-        case GgmlType::Q5_K: q_q5_K(src, static_cast<block_q5_K*>(dst), nb); break;
-        case GgmlType::Q6_K: q_q6_K(src, static_cast<block_q6_K*>(dst), nb); break;
+        case GgmlType::Q4_K: q_q4_K(src, static_cast<block_q4_K*>(dst), nb, nullptr); break;
+        case GgmlType::Q5_K: q_q5_K(src, static_cast<block_q5_K*>(dst), nb, nullptr); break;
+        case GgmlType::Q6_K: q_q6_K(src, static_cast<block_q6_K*>(dst), nb, nullptr); break;
         case GgmlType::Q8_K: q_q8_K(src, static_cast<block_q8_K*>(dst), nb); break;
+        default: break;
+    }
+    return {};
+}
+
+bool uses_importance(GgmlType type) {
+    switch (type) {
+        case GgmlType::Q4_0: case GgmlType::Q4_1: case GgmlType::Q5_0: case GgmlType::Q5_1: case GgmlType::Q4_K: case GgmlType::Q5_K: case GgmlType::Q6_K:
+            return true;
+        default: return false;
+    }
+}
+
+Status quantize_row_weighted(GgmlType type, const float* src, void* dst, int64_t n, const float* importance) {
+    if (!importance || !uses_importance(type)) return quantize_row(type, src, dst, n);
+    const TypeTraits& tr = traits(type);
+    if (n <= 0 || n % tr.block_elems != 0)
+        return make_error("cannot quantize " + std::to_string(n) + " values to " + std::string(tr.name) + ": not a multiple of the block size " +
+                          std::to_string(tr.block_elems));
+    for (int64_t k = 0; k < n; ++k) {
+        if (!std::isfinite(src[k])) return make_error("cannot quantize: value " + std::to_string(k) + " is not a finite number");
+        if (!std::isfinite(importance[k]) || importance[k] < 0)
+            return make_error("cannot quantize: importance " + std::to_string(k) + " is negative or not a finite number");
+    }
+    const int64_t nb = n / tr.block_elems;
+    switch (type) {
+        case GgmlType::Q4_0: q_x_0_weighted(src, static_cast<block_q4_0*>(dst), n, 8, importance); break;
+        case GgmlType::Q5_0: q_x_0_weighted(src, static_cast<block_q5_0*>(dst), n, 16, importance); break;
+        case GgmlType::Q4_1: q_x_1_weighted(src, static_cast<block_q4_1*>(dst), n, 15, importance); break;
+        case GgmlType::Q5_1: q_x_1_weighted(src, static_cast<block_q5_1*>(dst), n, 31, importance); break;
+        case GgmlType::Q4_K: q_q4_K(src, static_cast<block_q4_K*>(dst), nb, importance); break;
+        case GgmlType::Q5_K: q_q5_K(src, static_cast<block_q5_K*>(dst), nb, importance); break;
+        case GgmlType::Q6_K: q_q6_K(src, static_cast<block_q6_K*>(dst), nb, importance); break;
         default: break;
     }
     return {};

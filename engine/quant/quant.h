@@ -19,4 +19,11 @@ void dequantize_row(GgmlType type, const void* src, float* dst, int64_t n);
 Status quantize_row(GgmlType type, const float* src, void* dst, int64_t n);
 bool can_quantize(GgmlType type);
 
+// Importance-weighted quantization of one row of n values (llama.cpp's quantize_row_*_impl with an
+// imatrix): importance[k] >= 0 weighs the rounding error of value k (the mean squared activation that
+// multiplies that column). Weighted: Q4_0, Q4_1, Q5_0, Q5_1, Q4_K, Q5_K, Q6_K. Other types, or a null
+// `importance`, use quantize_row (llama.cpp also ignores the imatrix for Q8_0).
+bool uses_importance(GgmlType type);
+Status quantize_row_weighted(GgmlType type, const float* src, void* dst, int64_t n, const float* importance);
+
 }  // namespace hearth

@@ -104,6 +104,7 @@ GgmlType fit_row(GgmlType t, int64_t ncols, bool* fell_back) {
 struct Counters {
     int n_attention_wv = 0, i_attention_wv = 0, i_ffn_down = 0;
     bool tied = true;  // no output.weight: token_embd is the output matrix too
+    bool with_imatrix = false;
 };
 
 // llama_tensor_get_type_impl, reduced to the presets of kPresets (the IQ/Q2_K/Q3_K branches and the
@@ -124,6 +125,9 @@ GgmlType mixture_type(const ModelDesc& m, const Preset& p, const TensorDesc& t, 
         ++k.i_attention_wv;
     } else if (c == Category::FfnDown) {
         if ((q4km || q5km) && use_more_bits(k.i_ffn_down, m.n_layer)) type = GgmlType::Q6_K;
+        // Even importance-weighted Q4_0 can go badly wrong on the first layers' ffn_down; llama.cpp
+        // then uses Q4_1 (only with an imatrix, so files without one stay as they always were).
+        else if (p.file_type == 2 && k.with_imatrix && k.i_ffn_down < m.n_layer / 8) type = GgmlType::Q4_1;
         ++k.i_ffn_down;
     }
     return type;
@@ -164,7 +168,7 @@ Result<ModelDesc> describe_model(const gguf::File& f) {
     return m;
 }
 
-Result<ModelPlan> plan_quantization(const ModelDesc& m, const Preset& p) {
+Result<ModelPlan> plan_quantization(const ModelDesc& m, const Preset& p, bool with_imatrix) {
     if (m.n_expert > 1)
         return make_error("quantizing mixture-of-experts models (" + std::to_string(m.n_expert) + " experts) is not supported");
     // llama.cpp walks the tensors by layer number, then name; its layer counters follow that order.
@@ -175,6 +179,7 @@ Result<ModelPlan> plan_quantization(const ModelDesc& m, const Preset& p) {
         return la != lb ? la < lb : m.tensors[a].name < m.tensors[b].name;
     });
     Counters k;
+    k.with_imatrix = with_imatrix;
     for (const auto& t : m.tensors) {
         const Category c = category_of(t.name);
         if (is_attn_v(c)) ++k.n_attention_wv;
@@ -220,7 +225,9 @@ Result<ModelPlan> plan_quantization(const ModelDesc& m, const Preset& p) {
 namespace {
 
 // Converts every row of `src` into `to` on up to `threads` threads (rows handed out in chunks).
-Status convert_rows(const gguf::TensorInfo& src, GgmlType to, uint8_t* dst, int threads, const std::atomic<bool>* cancel) {
+// `importance` (null: none) holds one weight per element of a row.
+Status convert_rows(const gguf::TensorInfo& src, GgmlType to, uint8_t* dst, int threads, const std::atomic<bool>* cancel,
+                    const float* importance) {
     const int64_t n = src.ne(0);
     const int64_t rows = n == 0 ? 0 : src.n_elements() / n;
     const size_t in_row = row_bytes(src.type, n), out_row = row_bytes(to, n);
@@ -236,7 +243,7 @@ Status convert_rows(const gguf::TensorInfo& src, GgmlType to, uint8_t* dst, int 
             if (r0 >= rows) return;
             for (int64_t r = r0; r < std::min(rows, r0 + chunk); ++r) {
                 dequantize_row(src.type, src.data + size_t(r) * in_row, buf.data(), n);
-                Status st = quantize_row(to, buf.data(), dst + size_t(r) * out_row, n);
+                Status st = quantize_row_weighted(to, buf.data(), dst + size_t(r) * out_row, n, importance);
                 if (!st.ok()) {
                     std::lock_guard<std::mutex> lock(err_mu);
                     if (first_error.ok()) first_error = make_error("row " + std::to_string(r) + ": " + st.message());
@@ -264,7 +271,7 @@ Result<ModelPlan> quantize_model(const std::string& in_path, const std::string& 
     if (in.tensors().empty()) return make_error(in_path + " has no tensors (a vocabulary-only file?)");
     auto desc = describe_model(in);
     if (!desc.ok()) return make_error(in_path + ": " + desc.message());
-    auto plan_r = plan_quantization(*desc, opts.preset);
+    auto plan_r = plan_quantization(*desc, opts.preset, opts.importance != nullptr);
     if (!plan_r.ok()) return make_error(in_path + ": " + plan_r.message());
     const ModelPlan& plan = *plan_r;
 
@@ -294,8 +301,18 @@ Result<ModelPlan> quantize_model(const std::string& in_path, const std::string& 
                 return Status{};
             });
         } else {
-            st = w.add_tensor_lazy(src->name, tp->to, src->dims, [src, tp, threads, report, &opts](void* dst, size_t) {
-                Status s = convert_rows(*src, tp->to, static_cast<uint8_t*>(dst), threads, opts.cancel);
+            const float* importance = nullptr;
+            if (opts.importance && traits(tp->to).quantized) {
+                auto it = opts.importance->find(src->name);
+                if (it != opts.importance->end()) {
+                    if (int64_t(it->second.size()) != src->ne(0))
+                        return make_error("imatrix entry for '" + src->name + "' has " + std::to_string(it->second.size()) +
+                                          " values, the tensor's rows " + std::to_string(src->ne(0)) + " (an imatrix of another model?)");
+                    importance = it->second.data();
+                }
+            }
+            st = w.add_tensor_lazy(src->name, tp->to, src->dims, [src, tp, threads, report, importance, &opts](void* dst, size_t) {
+                Status s = convert_rows(*src, tp->to, static_cast<uint8_t*>(dst), threads, opts.cancel, importance);
                 if (!s.ok()) return make_error("tensor '" + src->name + "': " + s.message());
                 report();
                 return s;

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -66,8 +67,13 @@ struct ModelPlan {
 };
 
 // The type of every tensor under `preset`. Errors: a mixture-of-experts model (not supported), a
-// tensor of a type that cannot be converted.
-Result<ModelPlan> plan_quantization(const ModelDesc& model, const Preset& preset);
+// tensor of a type that cannot be converted. `with_imatrix`: importance weights will be used, which
+// changes one rule as in llama.cpp (Q4_0: ffn_down of the first eighth of layers -> Q4_1).
+Result<ModelPlan> plan_quantization(const ModelDesc& model, const Preset& preset, bool with_imatrix = false);
+
+// Importance weights per tensor name (eval::read_imatrix's output: mean squared activation per input
+// column, one per element of a row).
+using ImportanceMap = std::map<std::string, std::vector<float>>;
 
 struct QuantizeOptions {
     Preset preset{};
@@ -75,6 +81,9 @@ struct QuantizeOptions {
     // Called after each tensor is written: tensors done / total, and bytes of output so far / total.
     std::function<void(const TensorPlan& t, int done, int total, size_t out_done, size_t out_total)> progress;
     const std::atomic<bool>* cancel = nullptr;  // set it to stop; the output is then not created
+    // Importance-weighted rounding (null: plain rounding). A tensor without an entry is rounded
+    // plainly, as llama-quantize does; an entry whose length is not the row length is an error.
+    const ImportanceMap* importance = nullptr;
 };
 
 // Reads `in_path` (GGUF), writes `out_path` atomically (a .part file renamed at the end). Returns the
