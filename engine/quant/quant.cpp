@@ -259,14 +259,19 @@ void q_q8_1(const float* x, block_q8_1* y, int64_t nb) {
     }
 }
 
+// The value of largest magnitude, with its sign (the first one on ties): the symmetric Q4_0/Q5_0
+// scales map it to the extra negative level.
+float largest_magnitude(const float* x, int n) {
+    float amax = 0, max = 0;
+    for (int j = 0; j < n; ++j)
+        if (amax < std::fabs(x[j])) { amax = std::fabs(x[j]); max = x[j]; }
+    return max;
+}
+
 void q_q4_0(const float* x, block_q4_0* y, int64_t nb) {
     for (int64_t i = 0; i < nb; ++i, x += QK4_0) {
         // The scale maps the value of largest magnitude to -8 exactly (the one extra negative level).
-        float amax = 0, max = 0;
-        for (int j = 0; j < QK4_0; ++j) {
-            if (amax < std::fabs(x[j])) { amax = std::fabs(x[j]); max = x[j]; }
-        }
-        const float d = max / -8;
+        const float d = largest_magnitude(x, QK4_0) / -8;
         const float id = d != 0 ? 1.0f / d : 0.0f;
         y[i].d = f32_to_f16(d);
         for (int j = 0; j < QK4_0 / 2; ++j) {
@@ -310,11 +315,7 @@ void pack_q5(const int q[32], uint8_t qs[16], uint8_t qh_out[4]) {
 // Symmetric 5-bit, as Q4_0 with twice the levels: the largest-magnitude value maps to -16.
 void q_q5_0(const float* x, block_q5_0* y, int64_t nb) {
     for (int64_t i = 0; i < nb; ++i, x += QK5_0) {
-        float amax = 0, max = 0;
-        for (int j = 0; j < QK5_0; ++j) {
-            if (amax < std::fabs(x[j])) { amax = std::fabs(x[j]); max = x[j]; }
-        }
-        const float d = max / -16;
+        const float d = largest_magnitude(x, QK5_0) / -16;
         const float id = d != 0 ? 1.0f / d : 0.0f;
         y[i].d = f32_to_f16(d);
         int q[QK5_0];

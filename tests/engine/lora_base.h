@@ -46,6 +46,16 @@ inline bool read_fixture(const std::string& dir, Value* expected, std::vector<in
     return !prompt->empty();
 }
 
+// "reference" or "cpu" (made into *owned), or "vulkan" (lavapipe here; null when there is none).
+inline Backend* host_test_backend(const std::string& backend, std::unique_ptr<Backend>* owned) {
+    if (backend == "vulkan") {
+        std::string why;
+        return vktest::backend("", &why);
+    }
+    *owned = backend == "reference" ? create_reference_backend() : create_cpu_backend(BackendOptions{});
+    return owned->get();
+}
+
 inline Base open_base(const std::string& dir, const std::string& backend) {
     Base b;
     if (!read_fixture(dir, &b.expected, &b.prompt)) return b;
@@ -53,14 +63,8 @@ inline Base open_base(const std::string& dir, const std::string& backend) {
     EXPECT_TRUE(f.ok()) << f.message();
     if (!f.ok()) return b;
     b.file = std::move(*f);
-    std::string why;
-    if (backend == "vulkan") {
-        b.be = vktest::backend("", &why);
-        if (!b.be) return b;
-    } else {
-        b.owned = backend == "reference" ? create_reference_backend() : create_cpu_backend(BackendOptions{});
-        b.be = b.owned.get();
-    }
+    b.be = host_test_backend(backend, &b.owned);
+    if (!b.be) return b;
     auto m = Model::load(*b.file, *b.be);
     EXPECT_TRUE(m.ok()) << m.message();
     if (!m.ok()) return b;

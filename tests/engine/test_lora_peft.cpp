@@ -401,17 +401,10 @@ TEST(LoraPeft, FusedMatricesGetOneTermPerSlot) {
     for (const char* backend : kBackends) {
         SCOPED_TRACE(backend);
         std::unique_ptr<Backend> owned;
-        Backend* be = nullptr;
-        std::string why;
-        if (std::string(backend) == "vulkan") {
-            be = vktest::backend("", &why);
-            if (!be) {
-                std::printf("[ skip part ] no Vulkan device\n");
-                continue;
-            }
-        } else {
-            owned = std::string(backend) == "reference" ? create_reference_backend() : create_cpu_backend(BackendOptions{});
-            be = owned.get();
+        Backend* be = test::host_test_backend(backend, &owned);
+        if (!be) {
+            std::printf("[ skip part ] no Vulkan device\n");
+            continue;
         }
         const std::vector<float> merged = logits_of(merged_path, *be, nullptr);
         const std::vector<float> base = logits_of(base_path, *be, nullptr);
@@ -444,17 +437,10 @@ TEST(LoraPeft, Phi3FusedAdapterMatchesPeft) {
     for (const char* backend : kBackends) {
         SCOPED_TRACE(backend);
         std::unique_ptr<Backend> owned;
-        Backend* be = nullptr;
-        std::string why;
-        if (std::string(backend) == "vulkan") {
-            be = vktest::backend("", &why);
-            if (!be) {
-                std::printf("[ skip part ] no Vulkan device\n");
-                continue;
-            }
-        } else {
-            owned = std::string(backend) == "reference" ? create_reference_backend() : create_cpu_backend(BackendOptions{});
-            be = owned.get();
+        Backend* be = test::host_test_backend(backend, &owned);
+        if (!be) {
+            std::printf("[ skip part ] no Vulkan device\n");
+            continue;
         }
         auto m = Model::load(**file, *be);
         ASSERT_TRUE(m.ok()) << m.message();
