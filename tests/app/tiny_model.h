@@ -61,8 +61,11 @@ inline QString writeTinyModel(const QString& dir, const QString& file, const Tin
 
 // A file of the shared reference data: $HEARTH_TESTDATA, else the build's default (../shared/testdata
 // beside the source tree), as the engine tests find it.
+// Cleaned (no "..") because the app stores the paths it is given cleaned, and the default
+// testdata folder is "<source>/../shared/testdata".
 inline QString testdataFile(const QString& relative) {
-    return QDir(qEnvironmentVariable("HEARTH_TESTDATA", QStringLiteral(HEARTH_DEFAULT_TESTDATA))).filePath(relative);
+    return QDir::cleanPath(
+        QDir(qEnvironmentVariable("HEARTH_TESTDATA", QStringLiteral(HEARTH_DEFAULT_TESTDATA))).filePath(relative));
 }
 
 // A model the engine cannot use: GPT-2's BPE vocabulary (from `gpt2VocabGguf`, e.g.
