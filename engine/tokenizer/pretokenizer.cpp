@@ -192,6 +192,18 @@ Pieces split_digit_groups(const Text& t, const Pieces& in) {
     return out;
 }
 
+// CLIP: <\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\s\p{L}\p{N}]+
+// (its text is lower-cased first, so the contractions are matched as written).
+size_t match_clip(const Text& t, size_t p, size_t e) {
+    if (size_t n = match_literal(t, p, e, "<|startoftext|>")) return n;
+    if (size_t n = match_literal(t, p, e, "<|endoftext|>")) return n;
+    if (size_t n = match_contraction(t, p, e, Fold::Exact)) return n;
+    if (t.has(p, kL)) return t.run_mask(p, e, kL) - p;
+    if (t.has(p, kN)) return 1;
+    if (t.other(p)) return t.run_other(p, e) - p;
+    return 0;  // white space: left between the matches
+}
+
 }  // namespace
 
 std::vector<std::string_view> pre_tokenize(PreKind kind, std::string_view text) {
@@ -269,6 +281,9 @@ std::vector<std::string_view> pre_tokenize(PreKind kind, std::string_view text) 
             break;
         case PreKind::KimiK2:
             pieces = split_kimi_k2(t, std::move(pieces));
+            break;
+        case PreKind::Clip:
+            pieces = split(t, pieces, match_clip);
             break;
     }
     out.reserve(pieces.size());

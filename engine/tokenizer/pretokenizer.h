@@ -47,6 +47,8 @@ enum class PreKind {
     Youtu,          // [Hangul]+|[CJK punctuation]+|[Bopomofo]+|[CJK/kana]+ ; as Tekken with (?:'[sS]|...)? after words
     TinyAya,        // \d{1,3}(?=(?:\d{3})*\b) ; Gpt4o
     GraniteMulti,   // as Gpt4o with llama.cpp's ((?=[\p{L}\p{M}])[^a-z]) / ((?=[\p{L}\p{M}])[^A-Z]) classes
+    Clip,           // <\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|\p{L}+|\p{N}|[^\s\p{L}\p{N}]+
+                    // (Hearth's name "clip"; the tokenizer also collapses and drops spaces and lower-cases)
 };
 
 // What a tokenizer.ggml.pre name means: its regex set and the flags llama.cpp sets with it (a
@@ -59,13 +61,13 @@ struct PreSpec {
 };
 
 // tokenizer.ggml.pre names, with llama.cpp's exact spellings ("" and "default" are llama.cpp's
-// default set). Unknown names, and names whose vocabularies are not byte-level BPE over regex
+// default set), and "clip" for CLIP's text tokenizer (Stable Diffusion), which llama.cpp has no name for. Unknown names, and names whose vocabularies are not byte-level BPE over regex
 // pieces (gemma4, whitespace, ...), are an error that names them.
 Result<PreSpec> pre_spec_from_name(std::string_view name);
 Result<PreKind> pre_kind_from_name(std::string_view name);
 // The canonical tokenizer.ggml.pre name written for a kind.
 const char* pre_kind_name(PreKind kind);
-// Every accepted name with its kind and flags (for tests and tools).
+// Every name llama.cpp accepts, with its kind and flags (for tests and tools); "clip" is not listed.
 struct PreName {
     const char* name;
     PreSpec spec;

@@ -123,6 +123,7 @@ Result<PreSpec> pre_spec_from_name(std::string_view name) {
     for (const PreName& n : kNames) {
         if (name == n.name) return n.spec;
     }
+    if (name == "clip") return PreSpec{K::Clip, false, false, true};
     for (const char* n : kNotSupported) {
         if (name == n) return make_error("pre-tokenizer '" + std::string(name) + "' is known to llama.cpp but not supported by Hearth yet");
     }
@@ -165,6 +166,7 @@ const char* pre_kind_name(PreKind kind) {
         case PreKind::Youtu: return "youtu";
         case PreKind::TinyAya: return "tiny_aya";
         case PreKind::GraniteMulti: return "granite-embed-multi-97m";
+        case PreKind::Clip: return "clip";
     }
     return "gpt-2";
 }

@@ -73,6 +73,23 @@ std::string lower_ascii(std::string s) {
 
 const std::string kSpmSpace = "\xe2\x96\x81";  // U+2581, SentencePiece's visible space
 
+// CLIP's normalizer after NFC: every run of white space becomes one space, then lower case.
+std::string clip_normalize(std::string_view text) {
+    std::string spaced;
+    spaced.reserve(text.size());
+    bool in_space = false;
+    for (const CodePoint& c : decode_utf8(text)) {
+        if (is_whitespace(c.cp)) {
+            if (!in_space) spaced += ' ';
+            in_space = true;
+        } else {
+            spaced.append(text.substr(c.offset, c.len));
+            in_space = false;
+        }
+    }
+    return lower_case(spaced);
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Tokenizer>> Tokenizer::from_spec(VocabSpec spec) {
@@ -128,7 +145,8 @@ Status Tokenizer::build() {
     add_eos_ = s.add_eos.value_or(false);
     ignore_merges_ = s.ignore_merges.value_or(!spm && pre_spec.ignore_merges);
     // Qwen's tokenizer.json normalizes to NFC (llama.cpp skips it; Hugging Face does not).
-    nfc_ = s.nfc.value_or(!spm && pre_ == PreKind::Qwen2);
+    clip_text_ = !spm && pre_ == PreKind::Clip;
+    nfc_ = s.nfc.value_or(!spm && (pre_ == PreKind::Qwen2 || clip_text_));
     clean_spaces_ = s.clean_spaces.value_or(!spm && pre_spec.clean_spaces);
 
     // Special ids: SPM vocabularies default to <unk>=0, <s>=1, </s>=2. Out-of-range ids are dropped.
@@ -246,6 +264,10 @@ Status Tokenizer::build() {
         } else if (a & kAttrNormal) {
             if (spm) { p = text; replace_all(p, kSpmSpace, " "); }
             else p = byte_level_decode(text);
+            // A word end reads as the space that separated words (Hugging Face's BPEDecoder).
+            if (!s.end_of_word_suffix.empty() && p.size() >= s.end_of_word_suffix.size() &&
+                p.compare(p.size() - s.end_of_word_suffix.size(), std::string::npos, s.end_of_word_suffix) == 0)
+                p.replace(p.size() - s.end_of_word_suffix.size(), std::string::npos, " ");
         } else if (a & kAttrByte) {
             const int b = parse_byte_token(text);
             p = b >= 0 ? std::string(1, char(b)) : text;
@@ -346,7 +368,12 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, 
                 normalized = nfc(frag);
                 frag = normalized;
             }
+            if (clip_text_) {
+                normalized = clip_normalize(frag);
+                frag = normalized;
+            }
             for (std::string_view piece : pre_tokenize(pre_, frag)) {
+                if (clip_text_ && piece == " ") continue;  // CLIP keeps only the regex's matches
                 word = byte_level_encode(piece);
                 encode_bpe_word(word, out);
             }

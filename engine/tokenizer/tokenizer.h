@@ -48,6 +48,7 @@ struct VocabSpec {
     int32_t bos = -1, eos = -1, eot = -1, eom = -1, unk = -1, pad = -1;  // -1 = none / default
     std::optional<bool> add_bos, add_eos, add_space_prefix, ignore_merges, clean_spaces;
     std::optional<bool> nfc;             // NFC-normalize text before pre-tokenizing (default: qwen2 family)
+    std::string end_of_word_suffix;      // BPE: appended to a word's last character before merging ("</w>", CLIP)
     std::string name;                    // general.name (a few per-model rules depend on it)
     std::string chat_template;           // tokenizer.chat_template, carried along
 };
@@ -56,7 +57,8 @@ class Tokenizer {
 public:
     static Result<std::unique_ptr<Tokenizer>> from_spec(VocabSpec spec);
     static Result<std::unique_ptr<Tokenizer>> from_gguf(const gguf::File& file);
-    // A folder holding tokenizer.json (+ tokenizer_config.json, optional).
+    // A folder holding tokenizer.json (+ tokenizer_config.json, optional), or CLIP's vocab.json +
+    // merges.txt + tokenizer_config.json as Stable Diffusion pipelines ship it.
     static Result<std::unique_ptr<Tokenizer>> from_hf_dir(const std::string& dir);
     // A directory (Hugging Face folder) or a GGUF file.
     static Result<std::unique_ptr<Tokenizer>> from_path(const std::string& path);
@@ -129,6 +131,7 @@ private:
     int32_t bos_ = -1, eos_ = -1, eot_ = -1, eom_ = -1, unk_ = -1, pad_ = -1;
     bool add_bos_ = false, add_eos_ = false, add_space_prefix_ = false, ignore_merges_ = false, clean_spaces_ = false;
     bool nfc_ = false;
+    bool clip_text_ = false;            // CLIP: spaces collapsed and dropped, text lower-cased (pre "clip")
     bool spm_space_alias_ = false;      // SPM: a literal U+2581 in the text reads as a space (tokenizer.cpp)
 };
 

@@ -39,10 +39,15 @@ void Tokenizer::encode_bpe_word(std::string_view word, std::vector<int32_t>& out
     }
     std::vector<Symbol> sym;
     sym.reserve(word.size());
+    const std::string& suffix = spec_.end_of_word_suffix;
     for (size_t off = 0; off < word.size();) {
         const size_t len = std::min(utf8_seq_len(static_cast<unsigned char>(word[off])), word.size() - off);
         const int idx = int(sym.size());
-        sym.push_back({lookup(word.substr(off, len)), idx - 1, off + len == word.size() ? -1 : idx + 1, off, len});
+        const bool last = off + len == word.size();
+        // CLIP: the last character carries the word-end suffix ("o</w>"), so merges know word ends.
+        const int32_t id = last && !suffix.empty() ? lookup(std::string(word.substr(off, len)) + suffix)
+                                                   : lookup(word.substr(off, len));
+        sym.push_back({id, idx - 1, last ? -1 : idx + 1, off, len});
         off += len;
     }
 

@@ -144,13 +144,99 @@ Result<std::string> read_text(const std::string& path) {
     return ss.str();
 }
 
+// CLIP's folder as Stable Diffusion pipelines ship it (no tokenizer.json): vocab.json (text -> id,
+// byte-level text with "</w>" word ends), merges.txt ("#version" line, then "left right" by rank),
+// and the special tokens in tokenizer_config.json / special_tokens_map.json. CLIPTokenizer's rules:
+// NFC, white space collapsed, lower case, its regex ("clip"), BPE with the "</w>" suffix, start
+// and end tokens added; its special tokens (SD 2.x pads with "!") are matched in the text first.
+Result<std::unique_ptr<Tokenizer>> from_clip_dir(const std::string& dir) {
+    namespace fs = std::filesystem;
+    const std::string vocab_path = (fs::path(dir) / "vocab.json").string();
+    const std::string merges_path = (fs::path(dir) / "merges.txt").string();
+    auto vocab_r = json::parse_file(vocab_path);
+    if (!vocab_r.ok()) return vocab_r.status();
+    const Value& vocab = *vocab_r;
+    if (!vocab.is_object() || vocab.size() == 0) return make_error(vocab_path + ": not an object of token -> id");
+    VocabSpec s;
+    s.model = "gpt2";
+    s.pre = "clip";
+    s.end_of_word_suffix = "</w>";
+    s.tokens.assign(vocab.size(), {});
+    std::vector<uint8_t> have(vocab.size(), 0);
+    for (const auto& [text, id] : vocab.as_object()) {
+        if (!id.is_int() || id.as_int() < 0 || size_t(id.as_int()) >= vocab.size())
+            return make_error(vocab_path + ": '" + text + "' has id " + id.dump() + ", outside 0.." + std::to_string(vocab.size() - 1));
+        const size_t i = size_t(id.as_int());
+        if (have[i]) return make_error(vocab_path + ": id " + std::to_string(i) + " is used twice");
+        have[i] = 1;
+        s.tokens[i] = text;
+    }
+    auto merges_text = read_text(merges_path);
+    if (!merges_text.ok()) return merges_text.status();
+    std::istringstream lines(*merges_text);
+    for (std::string line; std::getline(lines, line);) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (line.empty() || line.rfind("#version", 0) == 0) continue;
+        const size_t sp = line.find(' ');
+        if (sp == std::string::npos || sp == 0 || sp + 1 == line.size() || line.find(' ', sp + 1) != std::string::npos)
+            return make_error(merges_path + ": line " + std::to_string(s.merges.size() + 2) + " is not \"left right\"");
+        s.merges.push_back(std::move(line));
+    }
+    if (s.merges.empty()) return make_error(merges_path + ": no merges");
+
+    // Special tokens: tokenizer_config.json first, special_tokens_map.json for what it lacks.
+    std::string bos, eos, pad, unk, cls;
+    for (const char* name : {"tokenizer_config.json", "special_tokens_map.json"}) {
+        const std::string path = (fs::path(dir) / name).string();
+        std::error_code ec;
+        if (!fs::is_regular_file(path, ec)) continue;
+        auto cfg = json::parse_file(path);
+        if (!cfg.ok()) return cfg.status();
+        if (bos.empty()) bos = token_content((*cfg)["bos_token"]);
+        if (eos.empty()) eos = token_content((*cfg)["eos_token"]);
+        if (pad.empty()) pad = token_content((*cfg)["pad_token"]);
+        if (unk.empty()) unk = token_content((*cfg)["unk_token"]);
+        if (cls.empty()) cls = (*cfg)["tokenizer_class"].as_string();
+    }
+    // GPT-2's slow folders look the same but tokenize differently: only CLIP's are read this way.
+    if (cls != "CLIPTokenizer" && cls != "CLIPTokenizerFast")
+        return make_error(dir + ": vocab.json and merges.txt without tokenizer.json are read only for CLIPTokenizer (tokenizer_config.json says '" +
+                          cls + "')");
+    s.types.assign(s.tokens.size(), int32_t(TokenType::Normal));
+    auto special = [&](const std::string& text, const char* what, int32_t* id) -> Status {
+        if (text.empty()) return make_error(dir + ": no " + std::string(what) + " in tokenizer_config.json or special_tokens_map.json");
+        const Value* v = vocab.find(text);
+        if (!v) return make_error(dir + ": the " + std::string(what) + " '" + text + "' is not in vocab.json");
+        *id = int32_t(v->as_int());
+        s.types[size_t(*id)] = int32_t(TokenType::Control);
+        return Status();
+    };
+    // CLIPTokenizer's defaults: <|startoftext|>, and <|endoftext|> for the end, padding and unknown.
+    if (bos.empty()) bos = "<|startoftext|>";
+    if (eos.empty()) eos = "<|endoftext|>";
+    HEARTH_RETURN_IF_ERROR(special(bos, "bos_token", &s.bos));
+    HEARTH_RETURN_IF_ERROR(special(eos, "eos_token", &s.eos));
+    HEARTH_RETURN_IF_ERROR(special(pad.empty() ? eos : pad, "pad_token", &s.pad));
+    HEARTH_RETURN_IF_ERROR(special(unk.empty() ? eos : unk, "unk_token", &s.unk));
+    s.add_bos = true;
+    s.add_eos = true;
+    s.clean_spaces = false;
+    auto t = Tokenizer::from_spec(std::move(s));
+    if (!t.ok()) return make_error(dir + ": " + t.message());
+    return t;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Tokenizer>> Tokenizer::from_hf_dir(const std::string& dir) {
     namespace fs = std::filesystem;
     const std::string tj_path = (fs::path(dir) / "tokenizer.json").string();
     std::error_code ec;
-    if (!fs::is_regular_file(tj_path, ec)) return make_error(dir + ": no tokenizer.json in this folder");
+    if (!fs::is_regular_file(tj_path, ec)) {
+        if (fs::is_regular_file(fs::path(dir) / "vocab.json", ec) && fs::is_regular_file(fs::path(dir) / "merges.txt", ec))
+            return from_clip_dir(dir);
+        return make_error(dir + ": no tokenizer.json (nor CLIP's vocab.json and merges.txt) in this folder");
+    }
     auto tj_r = json::parse_file(tj_path);
     if (!tj_r.ok()) return tj_r.status();
     const Value& tj = *tj_r;

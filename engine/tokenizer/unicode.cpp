@@ -99,6 +99,32 @@ bool is_han(uint32_t cp) {
     return it != begin && cp <= (it - 1)->hi;
 }
 
+std::string lower_case(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    const auto* begin = detail::kLowerPairs;
+    const auto* end = detail::kLowerPairs + detail::kLowerPairCount;
+    for (const CodePoint& c : decode_utf8(text)) {
+        if (c.cp < 0x80) {
+            const char b = text[c.offset];
+            out += (b >= 'A' && b <= 'Z') ? char(b + 32) : b;
+            continue;
+        }
+        if (c.cp == 0xFFFD && !(c.len == 3 && text.substr(c.offset, 3) == "\xEF\xBF\xBD")) {
+            out.append(text.substr(c.offset, c.len));  // an invalid byte, kept
+            continue;
+        }
+        if (c.cp == 0x130) {  // LATIN CAPITAL LETTER I WITH DOT ABOVE: two code points
+            out += 'i';
+            append_utf8(out, 0x307);
+            continue;
+        }
+        const auto* it = std::lower_bound(begin, end, c.cp, [](const detail::LowerPair& p, uint32_t v) { return p.cp < v; });
+        append_utf8(out, it != end && it->cp == c.cp ? it->lower : c.cp);
+    }
+    return out;
+}
+
 std::vector<CodePoint> decode_utf8(std::string_view text) {
     std::vector<CodePoint> out;
     out.reserve(text.size());

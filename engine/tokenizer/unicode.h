@@ -30,6 +30,11 @@ inline bool is_symbol(Category c) { return c >= Category::Sm && c <= Category::S
 bool is_whitespace(uint32_t cp);                                                           // \s (White_Space)
 bool is_han(uint32_t cp);                                                                  // \p{Han} (script)
 
+// Lower case one code point at a time, as Rust's char::to_lowercase (Hugging Face tokenizers'
+// Lowercase normalizer) does: no final-sigma context, U+0130 becomes "i" + U+0307. Bytes that are
+// not valid UTF-8 are kept as they are.
+std::string lower_case(std::string_view text);
+
 // One decoded code point and where it sits in the source bytes.
 struct CodePoint {
     uint32_t cp;      // U+FFFD for an invalid byte
@@ -79,6 +84,11 @@ struct CodeRange {
 };
 extern const CodeRange kHanRanges[];  // unicode_han.cpp, sorted
 extern const size_t kHanRangeCount;
+struct LowerPair {
+    uint32_t cp, lower;
+};
+extern const LowerPair kLowerPairs[];  // unicode_lower_table.cpp, sorted by cp
+extern const size_t kLowerPairCount;
 }  // namespace detail
 
 }  // namespace hearth::tokenizer
