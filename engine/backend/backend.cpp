@@ -53,6 +53,9 @@ const char* op_name(Op op) {
         case Op::GeluMul: return "gelu_mul";
         case Op::Scale: return "scale";
         case Op::SlidingWindow: return "sliding-window attention";
+        case Op::LayerNorm: return "layer_norm";
+        case Op::Activate: return "activate";
+        case Op::AttentionQkv: return "attention_qkv";
     }
     return "?";
 }
@@ -67,11 +70,17 @@ namespace {
 
 void Backend::gelu_mul(const Tensor&, const Tensor&, const Tensor&) { unsupported(*this, Op::GeluMul); }
 void Backend::scale(const Tensor&, float) { unsupported(*this, Op::Scale); }
+void Backend::layer_norm(const Tensor&, const Tensor&, const Tensor&, float, const Tensor&) { unsupported(*this, Op::LayerNorm); }
+void Backend::activate(const Tensor&, Activation) { unsupported(*this, Op::Activate); }
+void Backend::attention_qkv(const Tensor&, const Tensor&, const Tensor&, int, float, bool, const Tensor&) {
+    unsupported(*this, Op::AttentionQkv);
+}
 
 bool Backend::supports_op(Op op, GgmlType type) const {
     (void)type;
     switch (op) {
-        case Op::GeluMul: case Op::Scale: case Op::SlidingWindow: return false;
+        case Op::GeluMul: case Op::Scale: case Op::SlidingWindow:
+        case Op::LayerNorm: case Op::Activate: case Op::AttentionQkv: return false;
         default: return true;
     }
 }

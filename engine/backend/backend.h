@@ -116,12 +116,18 @@ struct DeviceInfo {
 
 enum class BufferUsage { Weights, Activations };
 
+// Element-wise activations of Backend::activate: GELU with erf (torch's default "gelu"), quick GELU
+// x·σ(1.702x) (OpenAI CLIP, SD 1.x's text encoder), SiLU x·σ(x).
+enum class Activation { Gelu, QuickGelu, Silu };
+
 // The ops of the interface, for Backend::supports_op.
 enum class Op {
     GetRows, Matmul, RmsNorm, Rope, KvStore, Attention, KvShift, KvCopy, SiluMul, Add, ScaleAdd,
     SoftmaxRows, Copy, SampleTopK,
     // Added after the first backends: unsupported unless a backend says otherwise.
     GeluMul, Scale, SlidingWindow,
+    // The diffusion models' ops (engine/diffusion/).
+    LayerNorm, Activate, AttentionQkv,
 };
 const char* op_name(Op op);
 
@@ -169,6 +175,18 @@ public:
     virtual void gelu_mul(const Tensor& gate, const Tensor& up, const Tensor& out);
     // x *= s in place (Gemma's embedding scale). Default: unsupported.
     virtual void scale(const Tensor& x, float s);
+
+    // ---- the diffusion models' ops (default: unsupported; supports_op says which a backend has)
+    // y[t] = (x[t] - mean) / sqrt(var + eps) * weight + bias, the population variance over the row
+    // (torch.nn.LayerNorm). weight, bias: F32 1 × cols. y may alias x.
+    virtual void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps, const Tensor& y);
+    // x = act(x) in place.
+    virtual void activate(const Tensor& x, Activation act);
+    // Attention over plain q, k, v rows (not the KV cache): per head h of n_head,
+    // out[t] = softmax(scale · q[t]·k[s]) v over s < n_kv, or s <= t when causal (then n_q == n_kv).
+    // q, out: n_q × (n_head·d); k, v: n_kv × (n_head·d); all F32.
+    virtual void attention_qkv(const Tensor& q, const Tensor& k, const Tensor& v, int n_head, float scale, bool causal,
+                               const Tensor& out);
 
     // Whether this backend runs `op`; for GetRows and Matmul, with a table/weight of `type` (the
     // other ops ignore it: their tensors are F32). SlidingWindow: attention honours

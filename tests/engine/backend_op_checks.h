@@ -123,7 +123,8 @@ inline bool is_weight_type(GgmlType t) { return t != GgmlType::I8 && t != GgmlTy
 
 inline std::vector<Op> all_ops() {
     return {Op::GetRows, Op::Matmul, Op::RmsNorm,  Op::Rope,        Op::KvStore, Op::Attention, Op::KvShift, Op::KvCopy,  Op::SiluMul,
-            Op::Add,     Op::ScaleAdd, Op::SoftmaxRows, Op::Copy,   Op::SampleTopK, Op::GeluMul, Op::Scale,  Op::SlidingWindow};
+            Op::Add,     Op::ScaleAdd, Op::SoftmaxRows, Op::Copy,   Op::SampleTopK, Op::GeluMul, Op::Scale,  Op::SlidingWindow,
+            Op::LayerNorm, Op::Activate, Op::AttentionQkv};
 }
 
 // ---------------------------------------------------------------- gelu_mul and scale
@@ -322,6 +323,26 @@ inline void check_claimed_op(Twin& tw, Op op) {
         case Op::ScaleAdd: tw.be.scale_add(A.b, B.b, 0.5f); tw.ref.scale_add(A.r, B.r, 0.5f); O = A; break;
         case Op::Scale: tw.be.scale(A.b, 1.5f); tw.ref.scale(A.r, 1.5f); O = A; break;
         case Op::SoftmaxRows: tw.be.softmax_rows(A.b); tw.ref.softmax_rows(A.r); O = A; break;
+        case Op::LayerNorm: tw.be.layer_norm(A.b, Wt.b, Wt.b, 1e-5f, O.b); tw.ref.layer_norm(A.r, Wt.r, Wt.r, 1e-5f, O.r); break;
+        case Op::Activate:
+            for (Activation act : {Activation::Gelu, Activation::QuickGelu, Activation::Silu}) {
+                auto X = tw.f32(n, c, randn(size_t(n * c), 4, 4.0f));
+                tw.be.activate(X.b, act);
+                tw.ref.activate(X.r, act);
+                EXPECT_LE(tw.rel_err(X), 2e-5) << name << " " << int(act);
+            }
+            return;
+        case Op::AttentionQkv:
+            // 3 heads of 32: causal self-attention (5 rows) and cross-attention of 5 queries over 11 rows.
+            for (bool causal : {true, false}) {
+                const int64_t n_kv = causal ? n : 11;
+                auto K = tw.f32(n_kv, c, randn(size_t(n_kv * c), 5)), V = tw.f32(n_kv, c, randn(size_t(n_kv * c), 6));
+                auto Ob = tw.f32(n, c, std::vector<float>(size_t(n * c), 0.0f));
+                tw.be.attention_qkv(A.b, K.b, V.b, 3, 0.2f, causal, Ob.b);
+                tw.ref.attention_qkv(A.r, K.r, V.r, 3, 0.2f, causal, Ob.r);
+                EXPECT_LE(tw.abs_err(Ob), 1e-4) << name << (causal ? " causal" : " cross");
+            }
+            return;
         case Op::Rope: {
             RopeParams p;
             p.mode = RopeMode::NeoX;

@@ -265,6 +265,13 @@ TEST(CpuBackend, ActivationCacheSeesEveryWriter) {
                 }
                 case Op::GeluMul: cpu.be->gelu_mul(x, o, x); break;
                 case Op::Scale: cpu.be->scale(x, 0.5f); break;
+                case Op::LayerNorm: {
+                    Tensor nw = cpu.make(GgmlType::F32, 1, k, norm_w.data()), nb = cpu.make(GgmlType::F32, 1, k, norm_w.data());
+                    cpu.be->layer_norm(x, nw, nb, 1e-5f, x);
+                    break;
+                }
+                case Op::Activate: cpu.be->activate(x, Activation::QuickGelu); break;
+                case Op::AttentionQkv: cpu.be->attention_qkv(o, o, o, 1, 0.125f, true, x); break;
                 default: ADD_FAILURE() << "no writer for op " << name << ": add one to this test"; continue;
             }
             const std::vector<float> now = cpu.get(x);

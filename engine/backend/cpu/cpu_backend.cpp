@@ -227,6 +227,55 @@ public:
         for (int64_t t = 0; t < src.rows; ++t) std::memcpy(host_row(dst, t), host_row(src, t), size_t(src.cols) * 4);
     }
 
+    void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps, const Tensor& y) override {
+        const float *w = f32_row(weight, 0), *b = f32_row(bias, 0);
+        for_rows(x.rows, x.cols, [&](int64_t t) {
+            const float* xr = f32_row(x, t);
+            float* yr = f32_row(y, t);
+            float mean = 0;
+            for (int64_t c = 0; c < x.cols; ++c) mean += xr[c];
+            mean /= float(x.cols);
+            float var = 0;  // two passes: the one-pass E[x²]-E[x]² loses digits on large means
+            for (int64_t c = 0; c < x.cols; ++c) var += (xr[c] - mean) * (xr[c] - mean);
+            const float inv = 1.0f / std::sqrt(var / float(x.cols) + eps);
+            for (int64_t c = 0; c < x.cols; ++c) yr[c] = (xr[c] - mean) * inv * w[c] + b[c];
+        });
+    }
+    void activate(const Tensor& x, Activation act) override {
+        for_rows(x.rows, x.cols, [&](int64_t t) {
+            float* r = f32_row(x, t);
+            switch (act) {
+                case Activation::Gelu:
+                    for (int64_t c = 0; c < x.cols; ++c) r[c] = 0.5f * r[c] * (1.0f + std::erf(r[c] * float(M_SQRT1_2)));
+                    break;
+                case Activation::QuickGelu:
+                    for (int64_t c = 0; c < x.cols; ++c) r[c] = r[c] / (1.0f + std::exp(-1.702f * r[c]));
+                    break;
+                case Activation::Silu:
+                    for (int64_t c = 0; c < x.cols; ++c) r[c] = r[c] / (1.0f + std::exp(-r[c]));
+                    break;
+            }
+        });
+    }
+    void attention_qkv(const Tensor& q, const Tensor& k, const Tensor& v, int n_head, float scale, bool causal,
+                       const Tensor& out) override {
+        const int64_t d = q.cols / n_head;
+        for_rows(q.rows, k.rows * q.cols, [&](int64_t t) {
+            thread_local std::vector<float> p;
+            p.resize(size_t(k.rows));
+            const int64_t n = causal ? t + 1 : k.rows;
+            for (int h = 0; h < n_head; ++h) {
+                const float* qh = f32_row(q, t) + h * d;
+                float mx = -INFINITY;
+                for (int64_t s = 0; s < n; ++s) mx = std::max(mx, p[size_t(s)] = scale * vo_.dot(qh, f32_row(k, s) + h * d, d));
+                const float inv = 1.0f / vo_.exp_sub_sum(p.data(), mx, n);
+                float* o = f32_row(out, t) + h * d;
+                std::fill(o, o + d, 0.0f);
+                for (int64_t s = 0; s < n; ++s) vo_.axpy(o, f32_row(v, s) + h * d, p[size_t(s)] * inv, d);
+            }
+        });
+    }
+
     // Every op; matmul and get_rows take every type dequantize_row knows (matmul.cpp runs the types
     // without a kernel of their own through it).
     bool supports_op(Op op, GgmlType type) const override {

@@ -205,6 +205,59 @@ public:
         }
     }
 
+    void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps, const Tensor& y) override {
+        const float *w = f32_row(weight, 0), *b = f32_row(bias, 0);
+        for (int64_t t = 0; t < x.rows; ++t) {
+            const float* xr = f32_row(x, t);
+            float* yr = f32_row(y, t);
+            double mean = 0, var = 0;
+            for (int64_t c = 0; c < x.cols; ++c) mean += xr[c];
+            mean /= double(x.cols);
+            for (int64_t c = 0; c < x.cols; ++c) var += (xr[c] - mean) * (xr[c] - mean);
+            const double inv = 1.0 / std::sqrt(var / double(x.cols) + eps);
+            for (int64_t c = 0; c < x.cols; ++c) yr[c] = float((xr[c] - mean) * inv * w[c] + b[c]);
+        }
+    }
+    void activate(const Tensor& x, Activation act) override {
+        for (int64_t t = 0; t < x.rows; ++t) {
+            float* r = f32_row(x, t);
+            for (int64_t c = 0; c < x.cols; ++c) {
+                const double v = r[c];
+                switch (act) {
+                    case Activation::Gelu: r[c] = float(0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)))); break;
+                    case Activation::QuickGelu: r[c] = float(v / (1.0 + std::exp(-1.702 * v))); break;
+                    case Activation::Silu: r[c] = float(v / (1.0 + std::exp(-v))); break;
+                }
+            }
+        }
+    }
+    void attention_qkv(const Tensor& q, const Tensor& k, const Tensor& v, int n_head, float scale, bool causal,
+                       const Tensor& out) override {
+        const int64_t d = q.cols / n_head;
+        std::vector<double> p(size_t(k.rows));
+        for (int64_t t = 0; t < q.rows; ++t) {
+            const int64_t n = causal ? t + 1 : k.rows;
+            for (int h = 0; h < n_head; ++h) {
+                const float* qh = f32_row(q, t) + h * d;
+                double mx = -INFINITY, sum = 0;
+                for (int64_t s = 0; s < n; ++s) {
+                    const float* kh = f32_row(k, s) + h * d;
+                    double dot = 0;
+                    for (int64_t i = 0; i < d; ++i) dot += double(qh[i]) * kh[i];
+                    p[size_t(s)] = dot * scale;
+                    mx = std::max(mx, p[size_t(s)]);
+                }
+                for (int64_t s = 0; s < n; ++s) sum += (p[size_t(s)] = std::exp(p[size_t(s)] - mx));
+                float* o = f32_row(out, t) + h * d;
+                for (int64_t i = 0; i < d; ++i) {
+                    double acc = 0;
+                    for (int64_t s = 0; s < n; ++s) acc += p[size_t(s)] * f32_row(v, s)[h * d + i];
+                    o[i] = float(acc / sum);
+                }
+            }
+        }
+    }
+
     // Every op; tables and weights of every type dequantize_row knows.
     bool supports_op(Op op, GgmlType type) const override {
         if (op == Op::GetRows || op == Op::Matmul) return host_weight_type(type);

@@ -1,0 +1,184 @@
+#include "engine/diffusion/clip_text_encoder.h"
+
+#include <cmath>
+#include <filesystem>
+
+#include "engine/safetensors/safetensors.h"
+#include "engine/util/json.h"
+
+namespace hearth::diffusion {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+}  // namespace
+
+Result<ClipTextConfig> read_clip_text_config(const std::string& path) {
+    auto doc = json::parse_file(path);
+    if (!doc.ok()) return doc.status();
+    const json::Value& j = *doc;
+    ClipTextConfig c;
+    auto size = [&](const char* key, int* out, int lo, int hi) -> Status {
+        const json::Value* v = j.find(key);
+        if (!v || !v->is_int() || v->as_int() < lo || v->as_int() > hi)
+            return make_error(path + ": " + key + " must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi));
+        *out = int(v->as_int());
+        return Status();
+    };
+    HEARTH_RETURN_IF_ERROR(size("vocab_size", &c.vocab_size, 2, 1 << 20));
+    HEARTH_RETURN_IF_ERROR(size("hidden_size", &c.hidden, 1, 1 << 16));
+    HEARTH_RETURN_IF_ERROR(size("intermediate_size", &c.intermediate, 1, 1 << 18));
+    HEARTH_RETURN_IF_ERROR(size("num_attention_heads", &c.n_head, 1, 1024));
+    HEARTH_RETURN_IF_ERROR(size("num_hidden_layers", &c.n_layer, 1, 1024));
+    HEARTH_RETURN_IF_ERROR(size("max_position_embeddings", &c.max_positions, 1, 1 << 16));
+    if (c.hidden % c.n_head) return make_error(path + ": hidden_size is not a multiple of num_attention_heads");
+    const std::string act = j["hidden_act"].is_string() ? j["hidden_act"].as_string() : "quick_gelu";
+    if (act == "quick_gelu") c.act = Activation::QuickGelu;
+    else if (act == "gelu") c.act = Activation::Gelu;
+    else return make_error(path + ": hidden_act '" + act + "' is not supported (quick_gelu, gelu)");
+    if (const json::Value* v = j.find("layer_norm_eps"); v && v->is_number()) c.layer_norm_eps = float(v->as_double());
+    return c;
+}
+
+Result<std::unique_ptr<ClipTextEncoder>> ClipTextEncoder::open(const std::string& dir, Backend& be) {
+    for (Op op : {Op::LayerNorm, Op::Activate, Op::AttentionQkv})
+        if (!be.supports_op(op))
+            return make_error("the " + be.device().backend + " backend cannot run the text encoder yet (no " + op_name(op) + ")");
+    auto cfg = read_clip_text_config((fs::path(dir) / "config.json").string());
+    if (!cfg.ok()) return cfg.status();
+    std::string path = (fs::path(dir) / "model.safetensors").string();
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec) && fs::is_regular_file(fs::path(dir) / "model.fp16.safetensors", ec))
+        path = (fs::path(dir) / "model.fp16.safetensors").string();
+    auto file = safetensors::File::open(path);
+    if (!file.ok()) return file.status();
+    const safetensors::File& st = **file;
+
+    std::unique_ptr<ClipTextEncoder> e(new ClipTextEncoder(be));
+    e->cfg_ = *cfg;
+    const ClipTextConfig& c = e->cfg_;
+
+    // One tensor to the backend: matrices keep F16 (F32 and BF16 become F32); vectors become F32.
+    auto load = [&](const std::string& name, int64_t rows, int64_t cols, bool matrix, Tensor* out) -> Status {
+        const safetensors::TensorInfo* t = st.tensor("text_model." + name);
+        if (!t) t = st.tensor(name);
+        if (!t) return make_error(path + ": tensor " + name + " is missing");
+        const bool ok_shape = rows == 1 ? (t->shape.size() == 1 && t->shape[0] == cols)
+                                        : (t->shape.size() == 2 && t->shape[0] == rows && t->shape[1] == cols);
+        if (!ok_shape) {
+            std::string s = "[";
+            for (size_t i = 0; i < t->shape.size(); ++i) s += (i ? ", " : "") + std::to_string(t->shape[i]);
+            return make_error(path + ": " + t->name + " has shape " + s + "], the config says [" +
+                              (rows == 1 ? "" : std::to_string(rows) + ", ") + std::to_string(cols) + "]");
+        }
+        const bool f16 = matrix && t->dtype == safetensors::DType::F16;
+        const GgmlType type = f16 ? GgmlType::F16 : GgmlType::F32;
+        auto buf = be.alloc(row_bytes(type, cols) * size_t(rows), BufferUsage::Weights);
+        if (!buf.ok()) return buf.status();
+        *out = make_tensor(buf->get(), 0, type, rows, cols);
+        if (f16) {
+            HEARTH_RETURN_IF_ERROR(be.upload(*out, t->data));
+        } else {
+            auto f = st.to_f32(*t);
+            if (!f.ok()) return make_error(path + ": " + t->name + ": " + f.message());
+            HEARTH_RETURN_IF_ERROR(be.upload(*out, f->data()));
+        }
+        e->weight_bytes_ += out->bytes();
+        e->weights_.push_back(std::move(*buf));
+        return Status();
+    };
+    const int64_t H = c.hidden, I = c.intermediate;
+    HEARTH_RETURN_IF_ERROR(load("embeddings.token_embedding.weight", c.vocab_size, H, true, &e->tok_emb_));
+    HEARTH_RETURN_IF_ERROR(load("embeddings.position_embedding.weight", c.max_positions, H, true, &e->pos_emb_));
+    e->layers_.resize(size_t(c.n_layer));
+    for (int l = 0; l < c.n_layer; ++l) {
+        Layer& L = e->layers_[size_t(l)];
+        const std::string p = "encoder.layers." + std::to_string(l) + ".";
+        auto linear = [&](const std::string& name, int64_t rows, int64_t cols, Linear* out) -> Status {
+            HEARTH_RETURN_IF_ERROR(load(p + name + ".weight", rows, cols, true, &out->w));
+            return load(p + name + ".bias", 1, rows, false, &out->b);
+        };
+        auto norm = [&](const std::string& name, Norm* out) -> Status {
+            HEARTH_RETURN_IF_ERROR(load(p + name + ".weight", 1, H, false, &out->w));
+            return load(p + name + ".bias", 1, H, false, &out->b);
+        };
+        HEARTH_RETURN_IF_ERROR(norm("layer_norm1", &L.ln1));
+        HEARTH_RETURN_IF_ERROR(norm("layer_norm2", &L.ln2));
+        HEARTH_RETURN_IF_ERROR(linear("self_attn.q_proj", H, H, &L.q));
+        HEARTH_RETURN_IF_ERROR(linear("self_attn.k_proj", H, H, &L.k));
+        HEARTH_RETURN_IF_ERROR(linear("self_attn.v_proj", H, H, &L.v));
+        HEARTH_RETURN_IF_ERROR(linear("self_attn.out_proj", H, H, &L.o));
+        HEARTH_RETURN_IF_ERROR(linear("mlp.fc1", I, H, &L.fc1));
+        HEARTH_RETURN_IF_ERROR(linear("mlp.fc2", H, I, &L.fc2));
+    }
+    HEARTH_RETURN_IF_ERROR(load("final_layer_norm.weight", 1, H, false, &e->final_ln_.w));
+    HEARTH_RETURN_IF_ERROR(load("final_layer_norm.bias", 1, H, false, &e->final_ln_.b));
+    HEARTH_RETURN_IF_ERROR(be.synchronize());
+    return e;
+}
+
+Status ClipTextEncoder::alloc_activations(int n) {
+    if (n <= act_rows_) return Status();
+    const int64_t H = cfg_.hidden, I = cfg_.intermediate;
+    size_t off = 0;
+    auto place = [&](Tensor* t, GgmlType type, int64_t rows, int64_t cols) {
+        *t = make_tensor(nullptr, off, type, rows, cols);
+        off += (t->bytes() + 255) / 256 * 256;
+    };
+    place(&ids_, GgmlType::I32, 1, n);
+    place(&pos_, GgmlType::I32, 1, n);
+    for (Tensor* t : {&x_, &h_, &q_, &k_, &v_, &attn_, &pos_rows_}) place(t, GgmlType::F32, n, H);
+    place(&ff_, GgmlType::F32, n, I);
+    auto buf = be_.alloc(off, BufferUsage::Activations);
+    if (!buf.ok()) return buf.status();
+    act_buf_ = std::move(*buf);
+    for (Tensor* t : {&ids_, &pos_, &x_, &h_, &q_, &k_, &v_, &attn_, &pos_rows_, &ff_}) t->buf = act_buf_.get();
+    act_rows_ = n;
+    return Status();
+}
+
+Result<std::vector<float>> ClipTextEncoder::encode(const std::vector<int32_t>& ids) {
+    const ClipTextConfig& c = cfg_;
+    const int n = int(ids.size());
+    if (n < 1 || n > c.max_positions)
+        return make_error("the text encoder takes 1 to " + std::to_string(c.max_positions) + " tokens (got " + std::to_string(n) + ")");
+    for (int32_t id : ids)
+        if (id < 0 || id >= c.vocab_size)
+            return make_error("token id " + std::to_string(id) + " is outside the vocabulary of " + std::to_string(c.vocab_size));
+    HEARTH_RETURN_IF_ERROR(alloc_activations(n));
+    Tensor tids = make_tensor(act_buf_.get(), ids_.offset, GgmlType::I32, 1, n);
+    Tensor tpos = make_tensor(act_buf_.get(), pos_.offset, GgmlType::I32, 1, n);
+    std::vector<int32_t> positions(static_cast<size_t>(n));
+    for (int i = 0; i < n; ++i) positions[size_t(i)] = i;
+    HEARTH_RETURN_IF_ERROR(be_.upload(tids, ids.data()));
+    HEARTH_RETURN_IF_ERROR(be_.upload(tpos, positions.data()));
+    auto rows = [n](const Tensor& t) { return t.row_range(0, n); };
+    const Tensor x = rows(x_), h = rows(h_), q = rows(q_), k = rows(k_), v = rows(v_), attn = rows(attn_), ff = rows(ff_),
+                 pe = rows(pos_rows_);
+
+    be_.get_rows(tok_emb_, tids, x);
+    be_.get_rows(pos_emb_, tpos, pe);
+    be_.add(x, pe, x);
+    const float scale = 1.0f / std::sqrt(float(c.hidden / c.n_head));
+    for (const Layer& L : layers_) {
+        be_.layer_norm(x, L.ln1.w, L.ln1.b, c.layer_norm_eps, h);
+        be_.matmul(L.q.w, h, q, &L.q.b);
+        be_.matmul(L.k.w, h, k, &L.k.b);
+        be_.matmul(L.v.w, h, v, &L.v.b);
+        be_.attention_qkv(q, k, v, c.n_head, scale, /*causal=*/true, attn);
+        be_.matmul(L.o.w, attn, h, &L.o.b);
+        be_.add(x, h, x);
+        be_.layer_norm(x, L.ln2.w, L.ln2.b, c.layer_norm_eps, h);
+        be_.matmul(L.fc1.w, h, ff, &L.fc1.b);
+        be_.activate(ff, c.act);
+        be_.matmul(L.fc2.w, ff, h, &L.fc2.b);
+        be_.add(x, h, x);
+    }
+    be_.layer_norm(x, final_ln_.w, final_ln_.b, c.layer_norm_eps, h);
+    std::vector<float> out(size_t(n) * size_t(c.hidden));
+    HEARTH_RETURN_IF_ERROR(be_.download(h, out.data()));
+    return out;
+}
+
+}  // namespace hearth::diffusion

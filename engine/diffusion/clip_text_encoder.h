@@ -1,0 +1,65 @@
+// CLIP's text transformer (transformers' CLIPTextModel) as Stable Diffusion uses it: token and
+// position embeddings, pre-norm layers of causal self-attention and an MLP (quick-GELU for SD 1.x,
+// GELU for SD 2.x), and the final layer norm; its last hidden state is the UNet's context.
+// Runs on any backend that has layer_norm, activate and attention_qkv (supports_op).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/backend/backend.h"
+#include "engine/util/status.h"
+
+namespace hearth::diffusion {
+
+struct ClipTextConfig {
+    int vocab_size = 0, hidden = 0, intermediate = 0, n_head = 0, n_layer = 0, max_positions = 0;
+    Activation act = Activation::QuickGelu;
+    float layer_norm_eps = 1e-5f;
+};
+
+// The text_encoder/config.json of a pipeline; every size is checked.
+Result<ClipTextConfig> read_clip_text_config(const std::string& path);
+
+class ClipTextEncoder {
+public:
+    // `dir`: a pipeline's text_encoder/ folder (config.json and model.safetensors, F32/F16/BF16;
+    // tensor names with or without "text_model."). Weights go to `be`, which must outlive this.
+    static Result<std::unique_ptr<ClipTextEncoder>> open(const std::string& dir, Backend& be);
+
+    // The last hidden state, after the final layer norm: ids.size() rows of `hidden` floats.
+    // ids: 1 .. max_positions token ids, each below vocab_size.
+    Result<std::vector<float>> encode(const std::vector<int32_t>& ids);
+
+    const ClipTextConfig& config() const { return cfg_; }
+    uint64_t weight_bytes() const { return weight_bytes_; }
+
+private:
+    struct Linear {
+        Tensor w, b;
+    };
+    struct Norm {
+        Tensor w, b;
+    };
+    struct Layer {
+        Norm ln1, ln2;
+        Linear q, k, v, o, fc1, fc2;
+    };
+
+    ClipTextEncoder(Backend& be) : be_(be) {}
+    Status alloc_activations(int n);
+
+    Backend& be_;
+    ClipTextConfig cfg_;
+    std::vector<BufferPtr> weights_;
+    uint64_t weight_bytes_ = 0;
+    Tensor tok_emb_, pos_emb_;
+    std::vector<Layer> layers_;
+    Norm final_ln_;
+    BufferPtr act_buf_;
+    int act_rows_ = 0;
+    Tensor ids_, pos_, x_, h_, q_, k_, v_, attn_, ff_, pos_rows_;
+};
+
+}  // namespace hearth::diffusion
