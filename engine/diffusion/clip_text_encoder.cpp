@@ -3,7 +3,7 @@
 #include <cmath>
 #include <filesystem>
 
-#include "engine/safetensors/safetensors.h"
+#include "engine/diffusion/diffusion_weights.h"
 #include "engine/util/json.h"
 
 namespace hearth::diffusion {
@@ -41,6 +41,10 @@ Result<ClipTextConfig> read_clip_text_config(const std::string& path) {
     return c;
 }
 
+ClipTextEncoder::ClipTextEncoder(Backend& be) : be_(be) {}
+ClipTextEncoder::~ClipTextEncoder() = default;
+uint64_t ClipTextEncoder::weight_bytes() const { return weights_ ? weights_->bytes() : 0; }
+
 Result<std::unique_ptr<ClipTextEncoder>> ClipTextEncoder::open(const std::string& dir, Backend& be) {
     for (Op op : {Op::LayerNorm, Op::Activate, Op::AttentionQkv})
         if (!be.supports_op(op))
@@ -51,57 +55,27 @@ Result<std::unique_ptr<ClipTextEncoder>> ClipTextEncoder::open(const std::string
     std::error_code ec;
     if (!fs::is_regular_file(path, ec) && fs::is_regular_file(fs::path(dir) / "model.fp16.safetensors", ec))
         path = (fs::path(dir) / "model.fp16.safetensors").string();
-    auto file = safetensors::File::open(path);
-    if (!file.ok()) return file.status();
-    const safetensors::File& st = **file;
+    auto weights = DiffusionWeights::open(path, be, "text_model.");
+    if (!weights.ok()) return weights.status();
+    DiffusionWeights& wt = **weights;
 
     std::unique_ptr<ClipTextEncoder> e(new ClipTextEncoder(be));
     e->cfg_ = *cfg;
     const ClipTextConfig& c = e->cfg_;
-
-    // One tensor to the backend: matrices keep F16 (F32 and BF16 become F32); vectors become F32.
-    auto load = [&](const std::string& name, int64_t rows, int64_t cols, bool matrix, Tensor* out) -> Status {
-        const safetensors::TensorInfo* t = st.tensor("text_model." + name);
-        if (!t) t = st.tensor(name);
-        if (!t) return make_error(path + ": tensor " + name + " is missing");
-        const bool ok_shape = rows == 1 ? (t->shape.size() == 1 && t->shape[0] == cols)
-                                        : (t->shape.size() == 2 && t->shape[0] == rows && t->shape[1] == cols);
-        if (!ok_shape) {
-            std::string s = "[";
-            for (size_t i = 0; i < t->shape.size(); ++i) s += (i ? ", " : "") + std::to_string(t->shape[i]);
-            return make_error(path + ": " + t->name + " has shape " + s + "], the config says [" +
-                              (rows == 1 ? "" : std::to_string(rows) + ", ") + std::to_string(cols) + "]");
-        }
-        const bool f16 = matrix && t->dtype == safetensors::DType::F16;
-        const GgmlType type = f16 ? GgmlType::F16 : GgmlType::F32;
-        auto buf = be.alloc(row_bytes(type, cols) * size_t(rows), BufferUsage::Weights);
-        if (!buf.ok()) return buf.status();
-        *out = make_tensor(buf->get(), 0, type, rows, cols);
-        if (f16) {
-            HEARTH_RETURN_IF_ERROR(be.upload(*out, t->data));
-        } else {
-            auto f = st.to_f32(*t);
-            if (!f.ok()) return make_error(path + ": " + t->name + ": " + f.message());
-            HEARTH_RETURN_IF_ERROR(be.upload(*out, f->data()));
-        }
-        e->weight_bytes_ += out->bytes();
-        e->weights_.push_back(std::move(*buf));
-        return Status();
-    };
     const int64_t H = c.hidden, I = c.intermediate;
-    HEARTH_RETURN_IF_ERROR(load("embeddings.token_embedding.weight", c.vocab_size, H, true, &e->tok_emb_));
-    HEARTH_RETURN_IF_ERROR(load("embeddings.position_embedding.weight", c.max_positions, H, true, &e->pos_emb_));
+    HEARTH_RETURN_IF_ERROR(wt.matrix("embeddings.token_embedding.weight", c.vocab_size, H, &e->tok_emb_));
+    HEARTH_RETURN_IF_ERROR(wt.matrix("embeddings.position_embedding.weight", c.max_positions, H, &e->pos_emb_));
     e->layers_.resize(size_t(c.n_layer));
     for (int l = 0; l < c.n_layer; ++l) {
         Layer& L = e->layers_[size_t(l)];
         const std::string p = "encoder.layers." + std::to_string(l) + ".";
         auto linear = [&](const std::string& name, int64_t rows, int64_t cols, Linear* out) -> Status {
-            HEARTH_RETURN_IF_ERROR(load(p + name + ".weight", rows, cols, true, &out->w));
-            return load(p + name + ".bias", 1, rows, false, &out->b);
+            HEARTH_RETURN_IF_ERROR(wt.matrix(p + name + ".weight", rows, cols, &out->w));
+            return wt.vector(p + name + ".bias", rows, &out->b);
         };
         auto norm = [&](const std::string& name, Norm* out) -> Status {
-            HEARTH_RETURN_IF_ERROR(load(p + name + ".weight", 1, H, false, &out->w));
-            return load(p + name + ".bias", 1, H, false, &out->b);
+            HEARTH_RETURN_IF_ERROR(wt.vector(p + name + ".weight", H, &out->w));
+            return wt.vector(p + name + ".bias", H, &out->b);
         };
         HEARTH_RETURN_IF_ERROR(norm("layer_norm1", &L.ln1));
         HEARTH_RETURN_IF_ERROR(norm("layer_norm2", &L.ln2));
@@ -112,9 +86,10 @@ Result<std::unique_ptr<ClipTextEncoder>> ClipTextEncoder::open(const std::string
         HEARTH_RETURN_IF_ERROR(linear("mlp.fc1", I, H, &L.fc1));
         HEARTH_RETURN_IF_ERROR(linear("mlp.fc2", H, I, &L.fc2));
     }
-    HEARTH_RETURN_IF_ERROR(load("final_layer_norm.weight", 1, H, false, &e->final_ln_.w));
-    HEARTH_RETURN_IF_ERROR(load("final_layer_norm.bias", 1, H, false, &e->final_ln_.b));
+    HEARTH_RETURN_IF_ERROR(wt.vector("final_layer_norm.weight", H, &e->final_ln_.w));
+    HEARTH_RETURN_IF_ERROR(wt.vector("final_layer_norm.bias", H, &e->final_ln_.b));
     HEARTH_RETURN_IF_ERROR(be.synchronize());
+    e->weights_ = std::move(*weights);
     return e;
 }
 

@@ -13,6 +13,8 @@
 
 namespace hearth::diffusion {
 
+class DiffusionWeights;
+
 struct ClipTextConfig {
     int vocab_size = 0, hidden = 0, intermediate = 0, n_head = 0, n_layer = 0, max_positions = 0;
     Activation act = Activation::QuickGelu;
@@ -27,13 +29,14 @@ public:
     // `dir`: a pipeline's text_encoder/ folder (config.json and model.safetensors, F32/F16/BF16;
     // tensor names with or without "text_model."). Weights go to `be`, which must outlive this.
     static Result<std::unique_ptr<ClipTextEncoder>> open(const std::string& dir, Backend& be);
+    ~ClipTextEncoder();
 
     // The last hidden state, after the final layer norm: ids.size() rows of `hidden` floats.
     // ids: 1 .. max_positions token ids, each below vocab_size.
     Result<std::vector<float>> encode(const std::vector<int32_t>& ids);
 
     const ClipTextConfig& config() const { return cfg_; }
-    uint64_t weight_bytes() const { return weight_bytes_; }
+    uint64_t weight_bytes() const;
 
 private:
     struct Linear {
@@ -47,13 +50,12 @@ private:
         Linear q, k, v, o, fc1, fc2;
     };
 
-    ClipTextEncoder(Backend& be) : be_(be) {}
+    explicit ClipTextEncoder(Backend& be);
     Status alloc_activations(int n);
 
     Backend& be_;
     ClipTextConfig cfg_;
-    std::vector<BufferPtr> weights_;
-    uint64_t weight_bytes_ = 0;
+    std::unique_ptr<DiffusionWeights> weights_;
     Tensor tok_emb_, pos_emb_;
     std::vector<Layer> layers_;
     Norm final_ln_;

@@ -1,0 +1,94 @@
+#include "engine/diffusion/diffusion_weights.h"
+
+#include <cstring>
+
+namespace hearth::diffusion {
+
+namespace {
+
+std::string shape_text(const std::vector<int64_t>& s) {
+    std::string t = "[";
+    for (size_t i = 0; i < s.size(); ++i) t += (i ? ", " : "") + std::to_string(s[i]);
+    return t + "]";
+}
+
+}  // namespace
+
+Result<std::unique_ptr<DiffusionWeights>> DiffusionWeights::open(const std::string& path, Backend& be, std::string prefix) {
+    auto f = safetensors::File::open(path);
+    if (!f.ok()) return f.status();
+    std::unique_ptr<DiffusionWeights> w(new DiffusionWeights(be));
+    w->path_ = path;
+    w->prefix_ = std::move(prefix);
+    w->file_ = std::move(*f);
+    return w;
+}
+
+const safetensors::TensorInfo* DiffusionWeights::find(const std::string& name) const {
+    if (const auto* t = file_->tensor(name)) return t;
+    return prefix_.empty() ? nullptr : file_->tensor(prefix_ + name);
+}
+
+Result<const safetensors::TensorInfo*> DiffusionWeights::get(const std::string& name, const std::vector<int64_t>& shape) const {
+    const safetensors::TensorInfo* t = find(name);
+    if (!t) return make_error(path_ + ": tensor " + name + " is missing");
+    if (t->shape != shape)
+        return make_error(path_ + ": " + t->name + " has shape " + shape_text(t->shape) + ", the config says " + shape_text(shape));
+    return t;
+}
+
+Status DiffusionWeights::put(const void* data, GgmlType type, int64_t rows, int64_t cols, Tensor* out) {
+    auto buf = be_.alloc(row_bytes(type, cols) * size_t(rows), BufferUsage::Weights);
+    if (!buf.ok()) return buf.status();
+    *out = make_tensor(buf->get(), 0, type, rows, cols);
+    HEARTH_RETURN_IF_ERROR(be_.upload(*out, data));
+    bytes_ += out->bytes();
+    buffers_.push_back(std::move(*buf));
+    return Status();
+}
+
+Status DiffusionWeights::matrix(const std::string& name, int64_t rows, int64_t cols, Tensor* out) {
+    auto t = get(name, {rows, cols});
+    if (!t.ok()) return t.status();
+    if ((*t)->dtype == safetensors::DType::F16) return put((*t)->data, GgmlType::F16, rows, cols, out);
+    auto f = file_->to_f32(**t);
+    if (!f.ok()) return make_error(path_ + ": " + (*t)->name + ": " + f.message());
+    return put(f->data(), GgmlType::F32, rows, cols, out);
+}
+
+Status DiffusionWeights::vector(const std::string& name, int64_t n, Tensor* out) {
+    auto t = get(name, {n});
+    if (!t.ok()) return t.status();
+    auto f = file_->to_f32(**t);
+    if (!f.ok()) return make_error(path_ + ": " + (*t)->name + ": " + f.message());
+    return put(f->data(), GgmlType::F32, 1, n, out);
+}
+
+Status DiffusionWeights::conv(const std::string& name, int64_t cout, int64_t cin, int k, Tensor* out) {
+    const safetensors::TensorInfo* t = find(name);
+    if (k == 1 && t && t->shape.size() == 2) return matrix(name, cout, cin, out);
+    auto got = get(name, {cout, cin, k, k});
+    if (!got.ok()) return got.status();
+    t = *got;
+    // [cout][cin][ky][kx] -> [cout][ky][kx][cin], element by element in the stored width.
+    const bool f16 = t->dtype == safetensors::DType::F16;
+    std::vector<float> f32;
+    const uint8_t* src = t->data;
+    size_t elt = 2;
+    if (!f16) {
+        auto f = file_->to_f32(*t);
+        if (!f.ok()) return make_error(path_ + ": " + t->name + ": " + f.message());
+        f32 = std::move(*f);
+        src = reinterpret_cast<const uint8_t*>(f32.data());
+        elt = 4;
+    }
+    const int64_t kk = int64_t(k) * k;
+    std::vector<uint8_t> laid(size_t(cout * cin * kk) * elt);
+    for (int64_t o = 0; o < cout; ++o)
+        for (int64_t i = 0; i < cin; ++i)
+            for (int64_t p = 0; p < kk; ++p)
+                std::memcpy(&laid[size_t((o * kk + p) * cin + i) * elt], src + size_t((o * cin + i) * kk + p) * elt, elt);
+    return put(laid.data(), f16 ? GgmlType::F16 : GgmlType::F32, cout, kk * cin, out);
+}
+
+}  // namespace hearth::diffusion

@@ -1,0 +1,46 @@
+// Weights of a diffusers/transformers safetensors file on a backend, checked against the shapes the
+// model's config implies: matrices keep F16 (F32 and BF16 become F32), vectors become F32, and
+// convolution kernels are laid out for Backend::conv2d ([out][ky][kx][in]). The text encoder,
+// UNet and VAE load through this one class.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/backend/backend.h"
+#include "engine/safetensors/safetensors.h"
+#include "engine/util/status.h"
+
+namespace hearth::diffusion {
+
+class DiffusionWeights {
+public:
+    // `path`: the .safetensors file. Tensor names are looked up as given, then with `prefix` in
+    // front (transformers writes CLIP's tensors with or without "text_model.").
+    static Result<std::unique_ptr<DiffusionWeights>> open(const std::string& path, Backend& be, std::string prefix = "");
+
+    bool has(const std::string& name) const { return find(name) != nullptr; }
+    Status matrix(const std::string& name, int64_t rows, int64_t cols, Tensor* out);  // [rows, cols]
+    Status vector(const std::string& name, int64_t n, Tensor* out);                   // [n], as F32
+    // A conv2d kernel [cout, cin, k, k] (or a linear [cout, cin] when k == 1, as some VAEs store
+    // their 1×1 attention projections), as cout rows of k·k·cin.
+    Status conv(const std::string& name, int64_t cout, int64_t cin, int k, Tensor* out);
+
+    const std::string& path() const { return path_; }
+    uint64_t bytes() const { return bytes_; }
+
+private:
+    DiffusionWeights(Backend& be) : be_(be) {}
+    const safetensors::TensorInfo* find(const std::string& name) const;
+    Result<const safetensors::TensorInfo*> get(const std::string& name, const std::vector<int64_t>& shape) const;
+    Status put(const void* data, GgmlType type, int64_t rows, int64_t cols, Tensor* out);
+
+    Backend& be_;
+    std::string path_, prefix_;
+    std::unique_ptr<safetensors::File> file_;
+    std::vector<BufferPtr> buffers_;
+    uint64_t bytes_ = 0;
+};
+
+}  // namespace hearth::diffusion
