@@ -56,6 +56,9 @@ const char* op_name(Op op) {
         case Op::LayerNorm: return "layer_norm";
         case Op::Activate: return "activate";
         case Op::AttentionQkv: return "attention_qkv";
+        case Op::Conv2d: return "conv2d";
+        case Op::GroupNorm: return "group_norm";
+        case Op::Upsample2x: return "upsample2x";
     }
     return "?";
 }
@@ -75,12 +78,16 @@ void Backend::activate(const Tensor&, Activation) { unsupported(*this, Op::Activ
 void Backend::attention_qkv(const Tensor&, const Tensor&, const Tensor&, int, float, bool, const Tensor&) {
     unsupported(*this, Op::AttentionQkv);
 }
+void Backend::conv2d(const Tensor&, const Tensor&, const Tensor*, const Conv2dGeometry&, const Tensor&) { unsupported(*this, Op::Conv2d); }
+void Backend::group_norm(const Tensor&, int, const Tensor&, const Tensor&, float, const Tensor&) { unsupported(*this, Op::GroupNorm); }
+void Backend::upsample2x(const Tensor&, int, int, const Tensor&) { unsupported(*this, Op::Upsample2x); }
 
 bool Backend::supports_op(Op op, GgmlType type) const {
     (void)type;
     switch (op) {
         case Op::GeluMul: case Op::Scale: case Op::SlidingWindow:
-        case Op::LayerNorm: case Op::Activate: case Op::AttentionQkv: return false;
+        case Op::LayerNorm: case Op::Activate: case Op::AttentionQkv:
+        case Op::Conv2d: case Op::GroupNorm: case Op::Upsample2x: return false;
         default: return true;
     }
 }

@@ -120,6 +120,16 @@ enum class BufferUsage { Weights, Activations };
 // x·σ(1.702x) (OpenAI CLIP, SD 1.x's text encoder), SiLU x·σ(x).
 enum class Activation { Gelu, QuickGelu, Silu };
 
+// Images are activations with one row per pixel (row-major over height, then width) and one column
+// per channel (NHWC without N): a 1×1 convolution is then a matmul and attention reads pixels as
+// tokens. Backend::conv2d's geometry:
+struct Conv2dGeometry {
+    int height = 0, width = 0;  // of the input
+    int kernel = 3, stride = 1, pad = 1;
+    int out_height() const { return (height + 2 * pad - kernel) / stride + 1; }
+    int out_width() const { return (width + 2 * pad - kernel) / stride + 1; }
+};
+
 // The ops of the interface, for Backend::supports_op.
 enum class Op {
     GetRows, Matmul, RmsNorm, Rope, KvStore, Attention, KvShift, KvCopy, SiluMul, Add, ScaleAdd,
@@ -127,9 +137,11 @@ enum class Op {
     // Added after the first backends: unsupported unless a backend says otherwise.
     GeluMul, Scale, SlidingWindow,
     // The diffusion models' ops (engine/diffusion/).
-    LayerNorm, Activate, AttentionQkv,
+    LayerNorm, Activate, AttentionQkv, Conv2d, GroupNorm, Upsample2x,
 };
 const char* op_name(Op op);
+// The diffusion models' ops (the last ones of Op), which the GPU backends do not have yet.
+inline bool is_diffusion_op(Op op) { return op >= Op::LayerNorm; }
 
 class Backend {
 public:
@@ -187,6 +199,16 @@ public:
     // q, out: n_q × (n_head·d); k, v: n_kv × (n_head·d); all F32.
     virtual void attention_qkv(const Tensor& q, const Tensor& k, const Tensor& v, int n_head, float scale, bool causal,
                                const Tensor& out);
+    // y[pixel][o] = bias[o] + Σ w[o][ky][kx][c] · x[pixel at (oy·stride + ky - pad, ox·stride + kx - pad)][c],
+    // zero outside the image. x: (height·width) × cin; w: cout × (kernel²·cin), F32 or F16 (the
+    // torch kernel [cout][cin][ky][kx] re-laid); bias F32 1 × cout or null; y: (out_h·out_w) × cout.
+    virtual void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const Conv2dGeometry& g, const Tensor& y);
+    // torch.nn.GroupNorm over pixel rows: channels split into n_groups consecutive groups, each
+    // normalized over all its pixels and channels (population variance), then · weight + bias per
+    // channel. x, y: pixels × channels (y may alias x); weight, bias: F32 1 × channels.
+    virtual void group_norm(const Tensor& x, int n_groups, const Tensor& weight, const Tensor& bias, float eps, const Tensor& y);
+    // Nearest-neighbour 2× upsampling: y (2h·2w) × c, each input pixel copied to its 2×2 block.
+    virtual void upsample2x(const Tensor& x, int height, int width, const Tensor& y);
 
     // Whether this backend runs `op`; for GetRows and Matmul, with a table/weight of `type` (the
     // other ops ignore it: their tensors are F32). SlidingWindow: attention honours

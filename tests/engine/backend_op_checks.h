@@ -124,7 +124,7 @@ inline bool is_weight_type(GgmlType t) { return t != GgmlType::I8 && t != GgmlTy
 inline std::vector<Op> all_ops() {
     return {Op::GetRows, Op::Matmul, Op::RmsNorm,  Op::Rope,        Op::KvStore, Op::Attention, Op::KvShift, Op::KvCopy,  Op::SiluMul,
             Op::Add,     Op::ScaleAdd, Op::SoftmaxRows, Op::Copy,   Op::SampleTopK, Op::GeluMul, Op::Scale,  Op::SlidingWindow,
-            Op::LayerNorm, Op::Activate, Op::AttentionQkv};
+            Op::LayerNorm, Op::Activate, Op::AttentionQkv, Op::Conv2d, Op::GroupNorm, Op::Upsample2x};
 }
 
 // ---------------------------------------------------------------- gelu_mul and scale
@@ -343,6 +343,42 @@ inline void check_claimed_op(Twin& tw, Op op) {
                 EXPECT_LE(tw.abs_err(Ob), 1e-4) << name << (causal ? " causal" : " cross");
             }
             return;
+        case Op::Conv2d:
+            // An odd image (5×7), odd channel counts, 3×3 stride 1 and 2 and 1×1, F32 and F16 kernels.
+            for (GgmlType wt : {GgmlType::F32, GgmlType::F16})
+                for (Conv2dGeometry g : {Conv2dGeometry{5, 7, 3, 1, 1}, Conv2dGeometry{5, 7, 3, 2, 1}, Conv2dGeometry{5, 7, 1, 1, 0}}) {
+                    const int64_t cin = 13, cout = 9, kc = int64_t(g.kernel) * g.kernel * cin;
+                    const auto wf = randn(size_t(cout * kc), 11, 0.2f);
+                    std::vector<uint8_t> wbytes(row_bytes(wt, kc) * size_t(cout));
+                    for (int64_t r = 0; r < cout; ++r)
+                        EXPECT_TRUE(quantize_row(wt, wf.data() + r * kc, wbytes.data() + size_t(r) * row_bytes(wt, kc), kc).ok());
+                    auto W = tw.put(wt, cout, kc, wbytes.data());
+                    auto X = tw.f32(35, cin, randn(size_t(35 * cin), 12)), Bi = tw.f32(1, cout, randn(size_t(cout), 13));
+                    const int64_t n_out = int64_t(g.out_height()) * g.out_width();
+                    auto Y = tw.f32(n_out, cout, std::vector<float>(size_t(n_out * cout), 0.0f));
+                    tw.be.conv2d(X.b, W.b, &Bi.b, g, Y.b);
+                    tw.ref.conv2d(X.r, W.r, &Bi.r, g, Y.r);
+                    // F16 kernels may meet F16-converted pixels in a GEMM: ~1e-3 of a sum of ~100 terms.
+                    EXPECT_LE(tw.rel_err(Y), wt == GgmlType::F32 ? 2e-5 : 5e-3) << name << " k" << g.kernel << " s" << g.stride;
+                }
+            return;
+        case Op::GroupNorm:
+            // 96 and 160 channels in 32 groups: 3 and 5 channels per group (not powers of two).
+            for (int64_t ch : {96, 160}) {
+                auto X = tw.f32(7, ch, randn(size_t(7 * ch), 14, 3.0f)), G = tw.f32(1, ch, randn(size_t(ch), 15));
+                auto Y = tw.f32(7, ch, std::vector<float>(size_t(7 * ch), 0.0f));
+                tw.be.group_norm(X.b, 32, G.b, G.b, 1e-6f, Y.b);
+                tw.ref.group_norm(X.r, 32, G.r, G.r, 1e-6f, Y.r);
+                EXPECT_LE(tw.rel_err(Y), 2e-5) << name << " " << ch;
+            }
+            return;
+        case Op::Upsample2x: {
+            auto X = tw.f32(15, 7, randn(size_t(15 * 7), 16)), Y = tw.f32(60, 7, std::vector<float>(60 * 7, 0.0f));
+            tw.be.upsample2x(X.b, 3, 5, Y.b);
+            tw.ref.upsample2x(X.r, 3, 5, Y.r);
+            EXPECT_EQ(tw.abs_err(Y), 0.0) << name;
+            return;
+        }
         case Op::Rope: {
             RopeParams p;
             p.mode = RopeMode::NeoX;

@@ -272,6 +272,21 @@ TEST(CpuBackend, ActivationCacheSeesEveryWriter) {
                 }
                 case Op::Activate: cpu.be->activate(x, Activation::QuickGelu); break;
                 case Op::AttentionQkv: cpu.be->attention_qkv(o, o, o, 1, 0.125f, true, x); break;
+                case Op::Conv2d: {  // the n rows as an n×1 image, 3×3 over its k channels
+                    const std::vector<float> kern = randn(size_t(k * 9 * k), rng, 0.1f);
+                    Tensor kw = cpu.make(GgmlType::F32, k, 9 * k, kern.data());
+                    cpu.be->conv2d(o, kw, nullptr, Conv2dGeometry{int(n), 1, 3, 1, 1}, x);
+                    break;
+                }
+                case Op::GroupNorm: {
+                    Tensor nw = cpu.make(GgmlType::F32, 1, k, norm_w.data());
+                    cpu.be->group_norm(x, 8, nw, nw, 1e-6f, x);
+                    break;
+                }
+                case Op::Upsample2x:  // an (n/4)×1 image of o's rows to (n/2)×2 pixels in x (nothing when n < 4)
+                    cpu.be->upsample2x(o.row_range(0, n / 4), int(n / 4), 1, x.row_range(0, 4 * (n / 4)));
+                    writes_x = n >= 4;
+                    break;
                 default: ADD_FAILURE() << "no writer for op " << name << ": add one to this test"; continue;
             }
             const std::vector<float> now = cpu.get(x);

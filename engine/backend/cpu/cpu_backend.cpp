@@ -276,6 +276,80 @@ public:
         });
     }
 
+    // A 1×1 convolution is a matmul over pixel rows; a larger one gathers each output pixel's
+    // receptive field into a row (im2col) and multiplies those rows by the kernel matrix, a band of
+    // output pixels at a time so the gathered rows stay within ~16 MB.
+    void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const Conv2dGeometry& g, const Tensor& y) override {
+        if (g.kernel == 1 && g.stride == 1 && g.pad == 0) {
+            matmul(w, x, y, bias);
+            return;
+        }
+        const int64_t cin = x.cols, k = g.kernel, ow = g.out_width(), n_out = int64_t(g.out_height()) * ow;
+        const int64_t kcols = w.cols;  // k·k·cin
+        int64_t band = std::max<int64_t>(1, std::min<int64_t>(n_out, (int64_t(4) << 20) / kcols));
+        while (!conv_scratch_ || conv_scratch_->size() < size_t(band * kcols) * 4) {
+            conv_scratch_ = HostBuffer::allocate(size_t(band * kcols) * 4);
+            if (conv_scratch_->data()) break;
+            conv_scratch_.reset();
+            if (band == 1) {  // not even one row of scratch: nothing sensible is left to do
+                std::fprintf(stderr, "hearth: cpu conv2d: out of memory for %lld bytes of scratch\n", (long long)kcols * 4);
+                std::abort();
+            }
+            band = std::max<int64_t>(1, band / 4);  // a smaller band is slower, not wrong
+        }
+        for (int64_t p0 = 0; p0 < n_out; p0 += band) {
+            const int64_t n = std::min(band, n_out - p0);
+            const Tensor cols = make_tensor(conv_scratch_.get(), 0, GgmlType::F32, n, kcols);
+            for_rows(n, kcols, [&](int64_t r) {
+                const int64_t p = p0 + r, py = p / ow, px = p % ow;
+                float* dst = f32_row(cols, r);
+                for (int64_t ky = 0; ky < k; ++ky) {
+                    const int64_t iy = py * g.stride + ky - g.pad;
+                    for (int64_t kx = 0; kx < k; ++kx, dst += cin) {
+                        const int64_t ix = px * g.stride + kx - g.pad;
+                        if (iy < 0 || iy >= g.height || ix < 0 || ix >= g.width) std::fill(dst, dst + cin, 0.0f);
+                        else std::memcpy(dst, f32_row(x, iy * g.width + ix), size_t(cin) * 4);
+                    }
+                }
+            });
+            matmul(w, cols, y.row_range(p0, n), bias);
+        }
+    }
+    void group_norm(const Tensor& x, int n_groups, const Tensor& weight, const Tensor& bias, float eps, const Tensor& y) override {
+        const int64_t per = x.cols / n_groups;
+        const float *w = f32_row(weight, 0), *b = f32_row(bias, 0);
+        // Statistics per group in double: a 512×512 VAE group sums a million values.
+        std::vector<double> mean(size_t(n_groups), 0.0), inv(size_t(n_groups), 0.0);
+        for_rows(n_groups, x.rows * per, [&](int64_t gi) {
+            double s = 0, ss = 0;
+            for (int64_t t = 0; t < x.rows; ++t) {
+                const float* r = f32_row(x, t) + gi * per;
+                for (int64_t c = 0; c < per; ++c) s += r[c];
+            }
+            const double m = s / double(x.rows * per);
+            for (int64_t t = 0; t < x.rows; ++t) {
+                const float* r = f32_row(x, t) + gi * per;
+                for (int64_t c = 0; c < per; ++c) ss += (r[c] - m) * (r[c] - m);
+            }
+            mean[size_t(gi)] = m;
+            inv[size_t(gi)] = 1.0 / std::sqrt(ss / double(x.rows * per) + eps);
+        });
+        for_rows(x.rows, x.cols, [&](int64_t t) {
+            const float* r = f32_row(x, t);
+            float* o = f32_row(y, t);
+            for (int64_t c = 0; c < x.cols; ++c) {
+                const size_t gi = size_t(c / per);
+                o[c] = float((r[c] - mean[gi]) * inv[gi]) * w[c] + b[c];
+            }
+        });
+    }
+    void upsample2x(const Tensor& x, int height, int width, const Tensor& y) override {
+        for_rows(int64_t(2) * height, int64_t(4) * width * x.cols, [&](int64_t oy) {
+            for (int64_t ox = 0; ox < 2 * width; ++ox)
+                std::memcpy(f32_row(y, oy * 2 * width + ox), f32_row(x, (oy / 2) * width + ox / 2), size_t(x.cols) * 4);
+        });
+    }
+
     // Every op; matmul and get_rows take every type dequantize_row knows (matmul.cpp runs the types
     // without a kernel of their own through it).
     bool supports_op(Op op, GgmlType type) const override {
@@ -393,6 +467,7 @@ private:
     const float* rope_ff_ = nullptr;
     std::vector<float> rope_cs_;
     std::vector<cpu::Scratch> att_scratch_;
+    std::shared_ptr<HostBuffer> conv_scratch_;  // conv2d's im2col band
     std::unordered_map<const Buffer*, std::weak_ptr<Buffer>> imports_;
     std::unordered_map<const uint8_t*, std::unique_ptr<Repacked>> repacked_;
     // HEARTH_CPU_REPACK=0 keeps every weight in the file layout (to measure what repacking gives).

@@ -258,6 +258,51 @@ public:
         }
     }
 
+    void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const Conv2dGeometry& g, const Tensor& y) override {
+        const int64_t cin = x.cols, k = g.kernel, oh = g.out_height(), ow = g.out_width();
+        std::vector<float> wrow(static_cast<size_t>(w.cols));
+        for (int64_t o = 0; o < w.rows; ++o) {
+            dequantize_row(w.type, host_row(w, o), wrow.data(), w.cols);
+            for (int64_t py = 0; py < oh; ++py)
+                for (int64_t px = 0; px < ow; ++px) {
+                    double acc = bias ? f32_row(*bias, 0)[o] : 0.0;
+                    for (int64_t ky = 0; ky < k; ++ky) {
+                        const int64_t iy = py * g.stride + ky - g.pad;
+                        if (iy < 0 || iy >= g.height) continue;
+                        for (int64_t kx = 0; kx < k; ++kx) {
+                            const int64_t ix = px * g.stride + kx - g.pad;
+                            if (ix < 0 || ix >= g.width) continue;
+                            const float* xr = f32_row(x, iy * g.width + ix);
+                            const float* wr = wrow.data() + (ky * k + kx) * cin;
+                            for (int64_t c = 0; c < cin; ++c) acc += double(wr[c]) * xr[c];
+                        }
+                    }
+                    f32_row(y, py * ow + px)[o] = float(acc);
+                }
+        }
+    }
+    void group_norm(const Tensor& x, int n_groups, const Tensor& weight, const Tensor& bias, float eps, const Tensor& y) override {
+        const int64_t per = x.cols / n_groups;
+        const float *w = f32_row(weight, 0), *b = f32_row(bias, 0);
+        for (int64_t gi = 0; gi < n_groups; ++gi) {
+            double mean = 0, var = 0;
+            for (int64_t t = 0; t < x.rows; ++t)
+                for (int64_t c = gi * per; c < (gi + 1) * per; ++c) mean += f32_row(x, t)[c];
+            mean /= double(x.rows * per);
+            for (int64_t t = 0; t < x.rows; ++t)
+                for (int64_t c = gi * per; c < (gi + 1) * per; ++c) var += (f32_row(x, t)[c] - mean) * (f32_row(x, t)[c] - mean);
+            const double inv = 1.0 / std::sqrt(var / double(x.rows * per) + eps);
+            for (int64_t t = 0; t < x.rows; ++t)
+                for (int64_t c = gi * per; c < (gi + 1) * per; ++c)
+                    f32_row(y, t)[c] = float((f32_row(x, t)[c] - mean) * inv * w[c] + b[c]);
+        }
+    }
+    void upsample2x(const Tensor& x, int height, int width, const Tensor& y) override {
+        for (int64_t oy = 0; oy < 2 * height; ++oy)
+            for (int64_t ox = 0; ox < 2 * width; ++ox)
+                std::memcpy(f32_row(y, oy * 2 * width + ox), f32_row(x, (oy / 2) * width + ox / 2), size_t(x.cols) * 4);
+    }
+
     // Every op; tables and weights of every type dequantize_row knows.
     bool supports_op(Op op, GgmlType type) const override {
         if (op == Op::GetRows || op == Op::Matmul) return host_weight_type(type);

@@ -1,0 +1,269 @@
+#include "engine/diffusion/vae_decoder.h"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include "engine/diffusion/diffusion_weights.h"
+#include "engine/util/json.h"
+
+namespace hearth::diffusion {
+
+namespace {
+
+constexpr float kEps = 1e-6f;  // diffusers' resnet_eps for the VAE's group norms
+constexpr int kSlots = 5;      // x, and up to four temporaries (attention: norm/q/k/v/out)
+
+}  // namespace
+
+Result<VaeConfig> read_vae_config(const std::string& path) {
+    auto doc = json::parse_file(path);
+    if (!doc.ok()) return doc.status();
+    const json::Value& j = *doc;
+    auto bad = [&](const std::string& what) { return make_error(path + ": " + what); };
+    VaeConfig c;
+    if (const std::string cls = j["_class_name"].as_string(); !cls.empty() && cls != "AutoencoderKL")
+        return bad("_class_name '" + cls + "' is not AutoencoderKL");
+    for (const json::Value& v : j["block_out_channels"].as_array()) {
+        if (!v.is_int() || v.as_int() < 1 || v.as_int() > 4096) return bad("block_out_channels holds a value that is not a channel count");
+        c.block_out_channels.push_back(int(v.as_int()));
+    }
+    if (c.block_out_channels.empty() || c.block_out_channels.size() > 8) return bad("block_out_channels must list 1 to 8 channel counts");
+    auto size = [&](const char* key, int* out, int lo, int hi) -> Status {
+        const json::Value* v = j.find(key);
+        if (!v) return Status();
+        if (!v->is_int() || v->as_int() < lo || v->as_int() > hi)
+            return bad(std::string(key) + " must be a whole number from " + std::to_string(lo) + " to " + std::to_string(hi));
+        *out = int(v->as_int());
+        return Status();
+    };
+    HEARTH_RETURN_IF_ERROR(size("layers_per_block", &c.layers_per_block, 1, 16));
+    HEARTH_RETURN_IF_ERROR(size("norm_num_groups", &c.norm_num_groups, 1, 1024));
+    HEARTH_RETURN_IF_ERROR(size("latent_channels", &c.latent_channels, 1, 64));
+    HEARTH_RETURN_IF_ERROR(size("out_channels", &c.out_channels, 1, 64));
+    for (int ch : c.block_out_channels)
+        if (ch % c.norm_num_groups) return bad("block_out_channels must be multiples of norm_num_groups");
+    if (const json::Value* v = j.find("scaling_factor"); v && v->is_number()) c.scaling_factor = float(v->as_double());
+    if (!(c.scaling_factor > 0)) return bad("scaling_factor must be positive");
+    if (const json::Value* v = j.find("shift_factor"); v && !v->is_null()) return bad("shift_factor is not supported (an SD3/Flux VAE)");
+    if (const json::Value* v = j.find("use_post_quant_conv"); v && v->is_bool()) c.use_post_quant_conv = v->as_bool();
+    if (const json::Value* v = j.find("mid_block_add_attention"); v && v->is_bool()) c.mid_block_add_attention = v->as_bool();
+    if (const std::string act = j["act_fn"].as_string(); !act.empty() && act != "silu") return bad("act_fn '" + act + "' is not supported (silu)");
+    for (const json::Value& t : j["up_block_types"].as_array())
+        if (t.as_string() != "UpDecoderBlock2D") return bad("up block '" + t.as_string() + "' is not supported (UpDecoderBlock2D)");
+    return c;
+}
+
+VaeDecoder::VaeDecoder(Backend& be) : be_(be) {}
+VaeDecoder::~VaeDecoder() = default;
+
+Result<std::unique_ptr<VaeDecoder>> VaeDecoder::open(const std::string& dir, Backend& be) {
+    namespace fs = std::filesystem;
+    for (Op op : {Op::Conv2d, Op::GroupNorm, Op::Upsample2x, Op::Activate, Op::AttentionQkv})
+        if (!be.supports_op(op))
+            return make_error("the " + be.device().backend + " backend cannot run the VAE yet (no " + op_name(op) + ")");
+    auto cfg = read_vae_config((fs::path(dir) / "config.json").string());
+    if (!cfg.ok()) return cfg.status();
+    std::string path = (fs::path(dir) / "diffusion_pytorch_model.safetensors").string();
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec) && fs::is_regular_file(fs::path(dir) / "diffusion_pytorch_model.fp16.safetensors", ec))
+        path = (fs::path(dir) / "diffusion_pytorch_model.fp16.safetensors").string();
+    auto wt = DiffusionWeights::open(path, be);
+    if (!wt.ok()) return wt.status();
+    std::unique_ptr<VaeDecoder> d(new VaeDecoder(be));
+    d->cfg_ = *cfg;
+    HEARTH_RETURN_IF_ERROR(d->load(**wt));
+    HEARTH_RETURN_IF_ERROR(be.synchronize());
+    d->weights_ = std::move(*wt);
+    return d;
+}
+
+Status VaeDecoder::load(DiffusionWeights& wt) {
+    const VaeConfig& c = cfg_;
+    auto conv = [&](const std::string& name, int cout, int cin, int k, Conv* out) -> Status {
+        out->k = k;
+        HEARTH_RETURN_IF_ERROR(wt.conv(name + ".weight", cout, cin, k, &out->w));
+        return wt.vector(name + ".bias", cout, &out->b);
+    };
+    auto norm = [&](const std::string& name, int ch, Norm* out) -> Status {
+        HEARTH_RETURN_IF_ERROR(wt.vector(name + ".weight", ch, &out->w));
+        return wt.vector(name + ".bias", ch, &out->b);
+    };
+    auto resnet = [&](const std::string& p, int cin, int cout, Resnet* r) -> Status {
+        r->cin = cin;
+        r->cout = cout;
+        HEARTH_RETURN_IF_ERROR(norm(p + ".norm1", cin, &r->n1));
+        HEARTH_RETURN_IF_ERROR(conv(p + ".conv1", cout, cin, 3, &r->c1));
+        HEARTH_RETURN_IF_ERROR(norm(p + ".norm2", cout, &r->n2));
+        HEARTH_RETURN_IF_ERROR(conv(p + ".conv2", cout, cout, 3, &r->c2));
+        r->has_shortcut = cin != cout;
+        if (r->has_shortcut) HEARTH_RETURN_IF_ERROR(conv(p + ".conv_shortcut", cout, cin, 1, &r->shortcut));
+        return Status();
+    };
+    const int top = c.block_out_channels.back();
+    if (c.use_post_quant_conv) HEARTH_RETURN_IF_ERROR(conv("post_quant_conv", c.latent_channels, c.latent_channels, 1, &post_quant_));
+    HEARTH_RETURN_IF_ERROR(conv("decoder.conv_in", top, c.latent_channels, 3, &conv_in_));
+    HEARTH_RETURN_IF_ERROR(resnet("decoder.mid_block.resnets.0", top, top, &mid1_));
+    HEARTH_RETURN_IF_ERROR(resnet("decoder.mid_block.resnets.1", top, top, &mid2_));
+    if (c.mid_block_add_attention) {
+        // Current diffusers names (to_q …), or the older ones (query …) some VAEs still carry.
+        const std::string p = "decoder.mid_block.attentions.0.";
+        const bool old = !wt.has(p + "to_q.weight") && wt.has(p + "query.weight");
+        HEARTH_RETURN_IF_ERROR(norm(p + "group_norm", top, &mid_attn_.n));
+        const struct { const char* now; const char* before; Tensor* w; Tensor* b; } proj[] = {
+            {"to_q", "query", &mid_attn_.q, &mid_attn_.qb}, {"to_k", "key", &mid_attn_.k, &mid_attn_.kb},
+            {"to_v", "value", &mid_attn_.v, &mid_attn_.vb}, {"to_out.0", "proj_attn", &mid_attn_.o, &mid_attn_.ob}};
+        for (const auto& pr : proj) {
+            const std::string name = p + (old ? pr.before : pr.now);
+            HEARTH_RETURN_IF_ERROR(wt.conv(name + ".weight", top, top, 1, pr.w));  // [c, c] or [c, c, 1, 1]
+            HEARTH_RETURN_IF_ERROR(wt.vector(name + ".bias", top, pr.b));
+        }
+    }
+    const int n_up = int(c.block_out_channels.size());
+    int out_ch = top;
+    up_.resize(size_t(n_up));
+    for (int i = 0; i < n_up; ++i) {
+        const int in_ch = out_ch;
+        out_ch = c.block_out_channels[size_t(n_up - 1 - i)];
+        UpBlock& u = up_[size_t(i)];
+        const std::string p = "decoder.up_blocks." + std::to_string(i);
+        u.resnets.resize(size_t(c.layers_per_block + 1));
+        for (int j = 0; j <= c.layers_per_block; ++j)
+            HEARTH_RETURN_IF_ERROR(resnet(p + ".resnets." + std::to_string(j), j == 0 ? in_ch : out_ch, out_ch, &u.resnets[size_t(j)]));
+        u.upsample = i + 1 < n_up;
+        if (u.upsample) HEARTH_RETURN_IF_ERROR(conv(p + ".upsamplers.0.conv", out_ch, out_ch, 3, &u.up_conv));
+    }
+    HEARTH_RETURN_IF_ERROR(norm("decoder.conv_norm_out", c.block_out_channels.front(), &norm_out_));
+    return conv("decoder.conv_out", c.out_channels, c.block_out_channels.front(), 3, &conv_out_);
+}
+
+uint64_t VaeDecoder::activation_bytes(int h, int w) const {
+    // The largest pixel-row tensor of the forward: every stage's pixels × channels, including the
+    // upsampled image before its conv; kSlots of them.
+    uint64_t px = uint64_t(h) * uint64_t(w), most = px * uint64_t(std::max(cfg_.latent_channels, cfg_.block_out_channels.back()));
+    for (const UpBlock& u : up_) {
+        for (const Resnet& r : u.resnets) most = std::max(most, px * uint64_t(std::max(r.cin, r.cout)));
+        if (u.upsample) px *= 4;
+        most = std::max(most, px * uint64_t(u.resnets.back().cout));
+    }
+    most = std::max(most, px * uint64_t(cfg_.out_channels));
+    return most * 4 * kSlots;
+}
+
+Tensor VaeDecoder::scratch(int i, int64_t rows, int64_t cols) const {
+    return make_tensor(act_.get(), size_t(i) * slot_bytes_, GgmlType::F32, rows, cols);
+}
+
+void VaeDecoder::conv(const Conv& c, const Tensor& x, int h, int w, int stride, const Tensor& y) {
+    Conv2dGeometry g;
+    g.height = h;
+    g.width = w;
+    g.kernel = c.k;
+    g.stride = stride;
+    g.pad = c.k / 2;
+    be_.conv2d(x, c.w, &c.b, g, y);
+}
+
+Result<std::vector<float>> VaeDecoder::decode(const std::vector<float>& latents, int h, int w) {
+    const VaeConfig& c = cfg_;
+    if (h < 1 || w < 1 || h > 1024 || w > 1024) return make_error("latent size " + std::to_string(h) + "×" + std::to_string(w) + " is out of range");
+    const int64_t lc = c.latent_channels;
+    if (latents.size() != size_t(lc * h * w))
+        return make_error("the latents hold " + std::to_string(latents.size()) + " values, " + std::to_string(lc) + "×" +
+                          std::to_string(h) + "×" + std::to_string(w) + " expected");
+    const uint64_t need = activation_bytes(h, w);
+    if (!act_ || act_->size() < need) {
+        act_.reset();
+        auto buf = be_.alloc(need, BufferUsage::Activations);
+        if (!buf.ok()) return make_error("decoding a " + std::to_string(8 * w) + "×" + std::to_string(8 * h) + " image needs " +
+                                         std::to_string(need >> 20) + " MiB of activations: " + buf.message());
+        act_ = std::move(*buf);
+    }
+    slot_bytes_ = (need / kSlots) / 256 * 256;
+
+    // [c][h][w] → pixel rows, divided by the scaling factor as the pipeline does before decoding.
+    int64_t px = int64_t(h) * w;
+    std::vector<float> rows(latents.size());
+    for (int64_t ch = 0; ch < lc; ++ch)
+        for (int64_t p = 0; p < px; ++p) rows[size_t(p * lc + ch)] = latents[size_t(ch * px + p)] / c.scaling_factor;
+    int cur = 0;
+    Tensor x = scratch(0, px, lc);
+    HEARTH_RETURN_IF_ERROR(be_.upload(x, rows.data()));
+    if (c.use_post_quant_conv) {
+        Tensor y = scratch(1, px, lc);
+        conv(post_quant_, x, h, w, 1, y);
+        cur = 1;
+    }
+    const int top = c.block_out_channels.back();
+    {
+        Tensor y = scratch((cur + 1) % kSlots, px, top);
+        conv(conv_in_, scratch(cur, px, lc), h, w, 1, y);
+        cur = (cur + 1) % kSlots;
+    }
+    // Each step reads slot `cur` and leaves its result in a slot it returns.
+    auto others = [&](int k) { return (cur + k) % kSlots; };
+    auto run_resnet = [&](const Resnet& r) {
+        const Tensor X = scratch(cur, px, r.cin);
+        const Tensor A = scratch(others(1), px, r.cin), B = scratch(others(2), px, r.cout);
+        be_.group_norm(X, c.norm_num_groups, r.n1.w, r.n1.b, kEps, A);
+        be_.activate(A, Activation::Silu);
+        conv(r.c1, A, h, w, 1, B);
+        be_.group_norm(B, c.norm_num_groups, r.n2.w, r.n2.b, kEps, B);
+        be_.activate(B, Activation::Silu);
+        Tensor out = scratch(others(1), px, r.cout);
+        conv(r.c2, B, h, w, 1, out);
+        if (r.has_shortcut) {
+            Tensor s = scratch(others(2), px, r.cout);
+            conv(r.shortcut, X, h, w, 1, s);
+            be_.add(out, s, out);
+        } else {
+            be_.add(out, X, out);
+        }
+        cur = others(1);
+    };
+    run_resnet(mid1_);
+    if (c.mid_block_add_attention) {
+        const Attn& a = mid_attn_;
+        const Tensor X = scratch(cur, px, top), N = scratch(others(1), px, top), Q = scratch(others(2), px, top),
+                     K = scratch(others(3), px, top), V = scratch(others(4), px, top);
+        be_.group_norm(X, c.norm_num_groups, a.n.w, a.n.b, kEps, N);
+        be_.matmul(a.q, N, Q, &a.qb);
+        be_.matmul(a.k, N, K, &a.kb);
+        be_.matmul(a.v, N, V, &a.vb);
+        be_.attention_qkv(Q, K, V, 1, 1.0f / std::sqrt(float(top)), false, N);  // one head over every pixel
+        be_.matmul(a.o, N, Q, &a.ob);
+        be_.add(X, Q, X);
+    }
+    run_resnet(mid2_);
+    for (const UpBlock& u : up_) {
+        for (const Resnet& r : u.resnets) run_resnet(r);
+        if (u.upsample) {
+            const int ch = u.resnets.back().cout;
+            Tensor big = scratch(others(1), px * 4, ch);
+            be_.upsample2x(scratch(cur, px, ch), h, w, big);
+            h *= 2;
+            w *= 2;
+            px *= 4;
+            Tensor y = scratch(others(2), px, ch);
+            conv(u.up_conv, big, h, w, 1, y);
+            cur = others(2);
+        }
+    }
+    const int c0 = c.block_out_channels.front();
+    {
+        const Tensor X = scratch(cur, px, c0), N = scratch(others(1), px, c0);
+        be_.group_norm(X, c.norm_num_groups, norm_out_.w, norm_out_.b, kEps, N);
+        be_.activate(N, Activation::Silu);
+        Tensor y = scratch(others(2), px, c.out_channels);
+        conv(conv_out_, N, h, w, 1, y);
+        cur = others(2);
+    }
+    const int64_t oc = c.out_channels;
+    std::vector<float> out_rows(size_t(px * oc)), image(size_t(px * oc));
+    HEARTH_RETURN_IF_ERROR(be_.download(scratch(cur, px, oc), out_rows.data()));
+    for (int64_t p = 0; p < px; ++p)
+        for (int64_t ch = 0; ch < oc; ++ch) image[size_t(ch * px + p)] = out_rows[size_t(p * oc + ch)];
+    return image;
+}
+
+}  // namespace hearth::diffusion

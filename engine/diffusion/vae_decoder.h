@@ -1,0 +1,65 @@
+// The decoder half of diffusers' AutoencoderKL (SD 1.x / 2.x VAEs): latents / scaling_factor →
+// post_quant_conv → conv_in → mid block (resnet, single-head attention, resnet) → up blocks
+// (layers_per_block + 1 resnets each, nearest 2× upsampling and a 3×3 conv between them) →
+// group norm, SiLU, conv_out: an RGB image in [-1, 1]. Activations are pixel rows (backend.h).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/backend/backend.h"
+#include "engine/util/status.h"
+
+namespace hearth::diffusion {
+
+class DiffusionWeights;
+
+struct VaeConfig {
+    std::vector<int> block_out_channels;  // encoder order, e.g. 128, 256, 512, 512
+    int layers_per_block = 2, norm_num_groups = 32, latent_channels = 4, out_channels = 3;
+    float scaling_factor = 0.18215f;
+    bool use_post_quant_conv = true, mid_block_add_attention = true;
+};
+
+Result<VaeConfig> read_vae_config(const std::string& path);  // vae/config.json, every field checked
+
+class VaeDecoder {
+public:
+    // `dir`: a pipeline's vae/ folder (config.json and diffusion_pytorch_model.safetensors).
+    static Result<std::unique_ptr<VaeDecoder>> open(const std::string& dir, Backend& be);
+    ~VaeDecoder();
+
+    // latents: channels × (h·w) as diffusers holds them ([4][h][w], already divided by nothing:
+    // decode() divides by scaling_factor). Returns the image [3][8h][8w] (channel-major) in [-1, 1].
+    Result<std::vector<float>> decode(const std::vector<float>& latents, int h, int w);
+    // Bytes of activations decode() needs for an h×w latent (for the memory check before a run).
+    uint64_t activation_bytes(int h, int w) const;
+
+    const VaeConfig& config() const { return cfg_; }
+
+private:
+    struct Norm { Tensor w, b; };
+    struct Conv { Tensor w, b; int k = 3; };
+    struct Resnet { Norm n1, n2; Conv c1, c2, shortcut; int cin = 0, cout = 0; bool has_shortcut = false; };
+    struct Attn { Norm n; Tensor q, qb, k, kb, v, vb, o, ob; };
+    struct UpBlock { std::vector<Resnet> resnets; bool upsample = false; Conv up_conv; };
+
+    explicit VaeDecoder(Backend& be);
+    Status load(DiffusionWeights& wt);
+    void conv(const Conv& c, const Tensor& x, int h, int w, int stride, const Tensor& y);
+    Tensor scratch(int i, int64_t rows, int64_t cols) const;
+
+    Backend& be_;
+    VaeConfig cfg_;
+    std::unique_ptr<DiffusionWeights> weights_;
+    Conv post_quant_, conv_in_, conv_out_;
+    Resnet mid1_, mid2_;
+    Attn mid_attn_;
+    std::vector<UpBlock> up_;
+    Norm norm_out_;
+    BufferPtr act_;
+    size_t slot_bytes_ = 0;  // each of the 5 activation slots in act_
+};
+
+}  // namespace hearth::diffusion

@@ -1,0 +1,100 @@
+// The VAE decoder (engine/diffusion/vae_decoder) against diffusers: each shared pipeline's
+// reference/vae_decode.f32 ([3][64][64] in [-1, 1]) decoded from reference/unet_input.f32
+// ([4][8][8], divided by the scaling factor first, as the pipeline does), on the reference and
+// CPU backends. tiny-sd15 stores F16 weights, tiny-sd-turbo F32.
+//
+// Tolerances on the image in [-1, 1]: max |Δ| 5e-5 and mean |Δ| 5e-6, ten times what was measured
+// (4.9e-6 / 6e-7 on the CPU, both storage types): both sides compute in F32 from the same weights,
+// with float sums over 9·64-term convolutions through ~20 layers. The bound on the final
+// image in [0, 1] is 0.02 / 0.002.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "engine/backend/backend.h"
+#include "engine/diffusion/vae_decoder.h"
+#include "engine/util/json.h"
+#include "tests/engine/testdata.h"
+
+using namespace hearth;
+
+namespace {
+
+std::vector<float> read_f32(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    std::vector<float> v(bytes.size() / 4);
+    std::memcpy(v.data(), bytes.data(), v.size() * 4);
+    return v;
+}
+
+TEST(VaeDecoder, MatchesDiffusersOnReferenceAndCpu) {
+    HEARTH_REQUIRE_TESTDATA(root);
+    for (const char* name : {"tiny-sd15", "tiny-sd-turbo"}) {
+        const std::string dir = root + "/diffusion/" + name;
+        const std::vector<float> latents = read_f32(dir + "/reference/unet_input.f32");
+        const std::vector<float> want = read_f32(dir + "/reference/vae_decode.f32");
+        ASSERT_EQ(latents.size(), 4u * 8 * 8);
+        ASSERT_EQ(want.size(), 3u * 64 * 64);
+        for (const char* backend : {"reference", "cpu"}) {
+            auto be = create_backend(backend, 0, BackendOptions{2});
+            ASSERT_TRUE(be.ok()) << be.message();
+            auto vae = diffusion::VaeDecoder::open(dir + "/vae", **be);
+            ASSERT_TRUE(vae.ok()) << vae.message();
+            auto got = (*vae)->decode(latents, 8, 8);
+            ASSERT_TRUE(got.ok()) << got.message();
+            ASSERT_EQ(got->size(), want.size());
+            double worst = 0, mean = 0;
+            for (size_t i = 0; i < want.size(); ++i) {
+                const double d = std::fabs(double((*got)[i]) - want[i]);
+                worst = std::max(worst, d);
+                mean += d;
+            }
+            mean /= double(want.size());
+            std::printf("%s on %s: max |diff| %.2e, mean %.2e\n", name, backend, worst, mean);
+            EXPECT_LE(worst, 5e-5) << name << " on " << backend;
+            EXPECT_LE(mean, 5e-6) << name << " on " << backend;
+        }
+    }
+}
+
+TEST(VaeDecoder, BadInputsAreClearErrors) {
+    HEARTH_REQUIRE_TESTDATA(root);
+    namespace fs = std::filesystem;
+    const std::string src = root + "/diffusion/tiny-sd-turbo/vae";
+    auto be = create_backend("reference", 0, BackendOptions{1});
+    ASSERT_TRUE(be.ok());
+    auto vae = diffusion::VaeDecoder::open(src, **be);
+    ASSERT_TRUE(vae.ok()) << vae.message();
+    EXPECT_NE((*vae)->decode(std::vector<float>(10), 8, 8).message().find("4×8×8 expected"), std::string::npos);
+    EXPECT_NE((*vae)->decode({}, 0, 8).message().find("out of range"), std::string::npos);
+
+    const fs::path dir = fs::temp_directory_path() / ("hearth_vae_" + std::to_string(::getpid()));
+    fs::create_directories(dir);
+    fs::copy_file(src + "/diffusion_pytorch_model.safetensors", dir / "diffusion_pytorch_model.safetensors",
+                  fs::copy_options::overwrite_existing);
+    auto cfg = json::parse_file(src + "/config.json");
+    ASSERT_TRUE(cfg.ok());
+    json::Value c = *cfg;
+    c.set("layers_per_block", 3);
+    std::ofstream(dir / "config.json") << c.dump();
+    auto bad = diffusion::VaeDecoder::open(dir.string(), **be);
+    ASSERT_FALSE(bad.ok());
+    EXPECT_NE(bad.message().find("decoder.up_blocks.0.resnets.3.norm1.weight is missing"), std::string::npos) << bad.message();
+    c.set("layers_per_block", 2);
+    c.set("norm_num_groups", 7);
+    std::ofstream(dir / "config.json") << c.dump();
+    EXPECT_NE(diffusion::VaeDecoder::open(dir.string(), **be).message().find("multiples of norm_num_groups"), std::string::npos);
+    c.set("norm_num_groups", 32);
+    c.set("shift_factor", 0.1);
+    std::ofstream(dir / "config.json") << c.dump();
+    EXPECT_NE(diffusion::VaeDecoder::open(dir.string(), **be).message().find("shift_factor"), std::string::npos);
+    fs::remove_all(dir);
+}
+
+}  // namespace
