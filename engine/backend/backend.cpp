@@ -59,6 +59,8 @@ const char* op_name(Op op) {
         case Op::Conv2d: return "conv2d";
         case Op::GroupNorm: return "group_norm";
         case Op::Upsample2x: return "upsample2x";
+        case Op::Mul: return "mul";
+        case Op::ConcatCols: return "concat_cols";
     }
     return "?";
 }
@@ -81,13 +83,15 @@ void Backend::attention_qkv(const Tensor&, const Tensor&, const Tensor&, int, fl
 void Backend::conv2d(const Tensor&, const Tensor&, const Tensor*, const Conv2dGeometry&, const Tensor&) { unsupported(*this, Op::Conv2d); }
 void Backend::group_norm(const Tensor&, int, const Tensor&, const Tensor&, float, const Tensor&) { unsupported(*this, Op::GroupNorm); }
 void Backend::upsample2x(const Tensor&, int, int, const Tensor&) { unsupported(*this, Op::Upsample2x); }
+void Backend::mul(const Tensor&, const Tensor&, const Tensor&) { unsupported(*this, Op::Mul); }
+void Backend::concat_cols(const Tensor&, const Tensor&, const Tensor&) { unsupported(*this, Op::ConcatCols); }
 
 bool Backend::supports_op(Op op, GgmlType type) const {
     (void)type;
     switch (op) {
         case Op::GeluMul: case Op::Scale: case Op::SlidingWindow:
         case Op::LayerNorm: case Op::Activate: case Op::AttentionQkv:
-        case Op::Conv2d: case Op::GroupNorm: case Op::Upsample2x: return false;
+        case Op::Conv2d: case Op::GroupNorm: case Op::Upsample2x: case Op::Mul: case Op::ConcatCols: return false;
         default: return true;
     }
 }

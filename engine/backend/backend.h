@@ -137,7 +137,7 @@ enum class Op {
     // Added after the first backends: unsupported unless a backend says otherwise.
     GeluMul, Scale, SlidingWindow,
     // The diffusion models' ops (engine/diffusion/).
-    LayerNorm, Activate, AttentionQkv, Conv2d, GroupNorm, Upsample2x,
+    LayerNorm, Activate, AttentionQkv, Conv2d, GroupNorm, Upsample2x, Mul, ConcatCols,
 };
 const char* op_name(Op op);
 // The diffusion models' ops (the last ones of Op), which the GPU backends do not have yet.
@@ -209,6 +209,10 @@ public:
     virtual void group_norm(const Tensor& x, int n_groups, const Tensor& weight, const Tensor& bias, float eps, const Tensor& y);
     // Nearest-neighbour 2× upsampling: y (2h·2w) × c, each input pixel copied to its 2×2 block.
     virtual void upsample2x(const Tensor& x, int height, int width, const Tensor& y);
+    // out = a * b element-wise (GEGLU's value · GELU(gate)). out may alias a.
+    virtual void mul(const Tensor& a, const Tensor& b, const Tensor& out);
+    // out[t] = a[t] followed by b[t] (channel concatenation of pixel rows: the UNet's skip links).
+    virtual void concat_cols(const Tensor& a, const Tensor& b, const Tensor& out);
 
     // Whether this backend runs `op`; for GetRows and Matmul, with a table/weight of `type` (the
     // other ops ignore it: their tensors are F32). SlidingWindow: attention honours

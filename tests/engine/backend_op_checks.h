@@ -124,7 +124,7 @@ inline bool is_weight_type(GgmlType t) { return t != GgmlType::I8 && t != GgmlTy
 inline std::vector<Op> all_ops() {
     return {Op::GetRows, Op::Matmul, Op::RmsNorm,  Op::Rope,        Op::KvStore, Op::Attention, Op::KvShift, Op::KvCopy,  Op::SiluMul,
             Op::Add,     Op::ScaleAdd, Op::SoftmaxRows, Op::Copy,   Op::SampleTopK, Op::GeluMul, Op::Scale,  Op::SlidingWindow,
-            Op::LayerNorm, Op::Activate, Op::AttentionQkv, Op::Conv2d, Op::GroupNorm, Op::Upsample2x};
+            Op::LayerNorm, Op::Activate, Op::AttentionQkv, Op::Conv2d, Op::GroupNorm, Op::Upsample2x, Op::Mul, Op::ConcatCols};
 }
 
 // ---------------------------------------------------------------- gelu_mul and scale
@@ -372,6 +372,14 @@ inline void check_claimed_op(Twin& tw, Op op) {
                 EXPECT_LE(tw.rel_err(Y), 2e-5) << name << " " << ch;
             }
             return;
+        case Op::Mul: tw.be.mul(A.b, B.b, O.b); tw.ref.mul(A.r, B.r, O.r); break;
+        case Op::ConcatCols: {
+            auto Y = tw.f32(n, 2 * c, std::vector<float>(size_t(2 * n * c), 0.0f));
+            tw.be.concat_cols(A.b, B.b, Y.b);
+            tw.ref.concat_cols(A.r, B.r, Y.r);
+            EXPECT_EQ(tw.abs_err(Y), 0.0) << name;
+            return;
+        }
         case Op::Upsample2x: {
             auto X = tw.f32(15, 7, randn(size_t(15 * 7), 16)), Y = tw.f32(60, 7, std::vector<float>(60 * 7, 0.0f));
             tw.be.upsample2x(X.b, 3, 5, Y.b);

@@ -283,6 +283,14 @@ TEST(CpuBackend, ActivationCacheSeesEveryWriter) {
                     cpu.be->group_norm(x, 8, nw, nw, 1e-6f, x);
                     break;
                 }
+                case Op::Mul: cpu.be->mul(x, o, x); break;
+                case Op::ConcatCols: {  // o's first k/2 columns then its next k/2 (views with o's row stride), into x
+                    Tensor left = o, right = o;
+                    left.cols = right.cols = k / 2;
+                    right.offset += size_t(k / 2) * 4;
+                    cpu.be->concat_cols(left, right, x);
+                    break;
+                }
                 case Op::Upsample2x:  // an (n/4)×1 image of o's rows to (n/2)×2 pixels in x (nothing when n < 4)
                     cpu.be->upsample2x(o.row_range(0, n / 4), int(n / 4), 1, x.row_range(0, 4 * (n / 4)));
                     writes_x = n >= 4;

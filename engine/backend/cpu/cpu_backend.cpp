@@ -350,6 +350,20 @@ public:
         });
     }
 
+    void mul(const Tensor& a, const Tensor& b, const Tensor& out) override {
+        for_rows(a.rows, a.cols, [&](int64_t t) {
+            const float *x = f32_row(a, t), *y = f32_row(b, t);
+            float* o = f32_row(out, t);
+            for (int64_t c = 0; c < a.cols; ++c) o[c] = x[c] * y[c];
+        });
+    }
+    void concat_cols(const Tensor& a, const Tensor& b, const Tensor& out) override {
+        for_rows(a.rows, a.cols + b.cols, [&](int64_t t) {
+            std::memcpy(f32_row(out, t), f32_row(a, t), size_t(a.cols) * 4);
+            std::memcpy(f32_row(out, t) + a.cols, f32_row(b, t), size_t(b.cols) * 4);
+        });
+    }
+
     // Every op; matmul and get_rows take every type dequantize_row knows (matmul.cpp runs the types
     // without a kernel of their own through it).
     bool supports_op(Op op, GgmlType type) const override {

@@ -303,6 +303,17 @@ public:
                 std::memcpy(f32_row(y, oy * 2 * width + ox), f32_row(x, (oy / 2) * width + ox / 2), size_t(x.cols) * 4);
     }
 
+    void mul(const Tensor& a, const Tensor& b, const Tensor& out) override {
+        for (int64_t t = 0; t < a.rows; ++t)
+            for (int64_t c = 0; c < a.cols; ++c) f32_row(out, t)[c] = f32_row(a, t)[c] * f32_row(b, t)[c];
+    }
+    void concat_cols(const Tensor& a, const Tensor& b, const Tensor& out) override {
+        for (int64_t t = 0; t < a.rows; ++t) {
+            std::memcpy(f32_row(out, t), f32_row(a, t), size_t(a.cols) * 4);
+            std::memcpy(f32_row(out, t) + a.cols, f32_row(b, t), size_t(b.cols) * 4);
+        }
+    }
+
     // Every op; tables and weights of every type dequantize_row knows.
     bool supports_op(Op op, GgmlType type) const override {
         if (op == Op::GetRows || op == Op::Matmul) return host_weight_type(type);
