@@ -1,0 +1,123 @@
+#include "engine/diffusion/pipeline.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include "engine/diffusion/clip_prompt.h"
+#include "engine/diffusion/clip_text_encoder.h"
+#include "engine/diffusion/unet.h"
+#include "engine/diffusion/vae_decoder.h"
+#include "engine/sampling/rng.h"
+#include "engine/tokenizer/tokenizer.h"
+#include "engine/util/json.h"
+
+namespace hearth::diffusion {
+
+Pipeline::~Pipeline() = default;
+
+int Pipeline::latent_channels() const { return unet_->config().in_channels; }
+
+Result<std::unique_ptr<Pipeline>> Pipeline::open(const std::string& dir, Backend& be) {
+    namespace fs = std::filesystem;
+    const std::string index = (fs::path(dir) / "model_index.json").string();
+    std::error_code ec;
+    if (!fs::is_regular_file(index, ec))
+        return make_error(dir + ": not a diffusers pipeline folder (no model_index.json)");
+    auto doc = json::parse_file(index);
+    if (!doc.ok()) return doc.status();
+    const std::string cls = (*doc)["_class_name"].as_string();
+    if (cls != "StableDiffusionPipeline")
+        return make_error(index + ": '" + cls + "' pipelines are not supported (StableDiffusionPipeline: SD 1.x, 2.x, SD-Turbo)");
+    for (const char* part : {"tokenizer", "text_encoder", "unet", "vae", "scheduler"})
+        if (!fs::is_directory(fs::path(dir) / part, ec)) return make_error(dir + ": the pipeline has no " + std::string(part) + "/ folder");
+    std::unique_ptr<Pipeline> p(new Pipeline());
+    auto tok = tokenizer::Tokenizer::from_hf_dir((fs::path(dir) / "tokenizer").string());
+    if (!tok.ok()) return tok.status();
+    p->tokenizer_ = std::move(*tok);
+    auto text = ClipTextEncoder::open((fs::path(dir) / "text_encoder").string(), be);
+    if (!text.ok()) return text.status();
+    p->text_ = std::move(*text);
+    auto unet = UNet::open((fs::path(dir) / "unet").string(), be);
+    if (!unet.ok()) return unet.status();
+    p->unet_ = std::move(*unet);
+    auto vae = VaeDecoder::open((fs::path(dir) / "vae").string(), be);
+    if (!vae.ok()) return vae.status();
+    p->vae_ = std::move(*vae);
+    auto sched = read_schedule_config((fs::path(dir) / "scheduler" / "scheduler_config.json").string());
+    if (!sched.ok()) return sched.status();
+    p->schedule_ = *sched;
+    if (p->text_->config().hidden != p->unet_->config().cross_attention_dim)
+        return make_error(dir + ": the text encoder's width " + std::to_string(p->text_->config().hidden) +
+                          " is not the UNet's cross_attention_dim " + std::to_string(p->unet_->config().cross_attention_dim));
+    if (p->vae_->config().latent_channels != p->unet_->config().in_channels)
+        return make_error(dir + ": the VAE's latent channels differ from the UNet's input channels");
+    return p;
+}
+
+Result<DiffuseResult> Pipeline::generate(const DiffuseOptions& opt, const DiffuseProgress& progress, const std::atomic<bool>* cancel) {
+    if (opt.width % 8 || opt.height % 8 || opt.width < 8 || opt.height < 8)
+        return make_error("width and height must be multiples of 8 (got " + std::to_string(opt.width) + "×" + std::to_string(opt.height) + ")");
+    const int h = opt.height / 8, w = opt.width / 8, C = latent_channels();
+    const size_t n = size_t(C) * size_t(h) * size_t(w);
+    if (!opt.noise.empty() && opt.noise.size() != n)
+        return make_error("the noise holds " + std::to_string(opt.noise.size()) + " values; " + std::to_string(C) + "×" +
+                          std::to_string(h) + "×" + std::to_string(w) + " = " + std::to_string(n) + " are needed");
+    auto sched = Scheduler::create(schedule_, opt.sampler, opt.steps);
+    if (!sched.ok()) return sched.status();
+    DiffuseResult res;
+
+    const int ctx_len = text_->config().max_positions;
+    auto encode = [&](const std::string& text, const char* what) -> Result<std::vector<float>> {
+        auto ids = clip_prompt(*tokenizer_, text, ctx_len);
+        if (!ids.ok()) return ids.status();
+        if (ids->n_dropped)
+            res.warnings.push_back(std::string("the ") + what + " is longer than CLIP reads: its last " + std::to_string(ids->n_dropped) +
+                                   " tokens were cut");
+        return text_->encode(ids->ids);
+    };
+    auto cond = encode(opt.prompt, "prompt");
+    if (!cond.ok()) return cond.status();
+    const bool guided = opt.guidance > 1.0f;
+    std::vector<float> uncond;
+    if (guided) {
+        auto u = encode(opt.negative, "negative prompt");
+        if (!u.ok()) return u.status();
+        uncond = std::move(*u);
+    }
+
+    Rng rng(opt.seed);
+    auto draw = [&](std::vector<float>& v) { for (float& x : v) x = float(rng.normal()); };
+    std::vector<float> x(n), noise(n);
+    if (opt.noise.empty()) draw(x);
+    else x = opt.noise;
+    for (float& v : x) v = float(double(v) * sched->init_noise_sigma());
+
+    std::vector<float> xin(n);
+    for (int i = 0; i < sched->steps(); ++i) {
+        if (cancel && cancel->load()) return make_error("stopped");
+        const double scale = sched->input_scale(i), t = sched->timestep(i);
+        for (size_t k = 0; k < n; ++k) xin[k] = float(double(x[k]) * scale);
+        auto eps = unet_->predict(xin, h, w, t, *cond, ctx_len);
+        if (!eps.ok()) return eps.status();
+        if (guided) {
+            auto eu = unet_->predict(xin, h, w, t, uncond, ctx_len);
+            if (!eu.ok()) return eu.status();
+            for (size_t k = 0; k < n; ++k) (*eps)[k] = (*eu)[k] + opt.guidance * ((*eps)[k] - (*eu)[k]);
+        }
+        if (sched->needs_noise(i)) draw(noise);
+        sched->step(i, eps->data(), x.data(), n, noise.data());
+        if (progress && !progress(i, sched->steps(), x)) return make_error("stopped");
+    }
+    res.latents = x;
+    auto img = vae_->decode(x, h, w);
+    if (!img.ok()) return img.status();
+    res.width = opt.width;
+    res.height = opt.height;
+    res.rgb.resize(size_t(opt.width) * size_t(opt.height) * 3);
+    const size_t px = size_t(opt.width) * size_t(opt.height);
+    for (size_t p = 0; p < px; ++p)
+        for (size_t c = 0; c < 3; ++c) res.rgb[p * 3 + c] = std::clamp((*img)[c * px + p] / 2.0f + 0.5f, 0.0f, 1.0f);
+    return res;
+}
+
+}  // namespace hearth::diffusion
