@@ -27,6 +27,8 @@ PACKAGES=(
   libsqlite3-dev
   # hub downloads (engine/hub) over libcurl with OpenSSL; the hub tests' local HTTP(S) server
   libcurl4-openssl-dev libcpp-httplib-dev
+  # PNG files of generated images (hearth-cli diffuse, the Image tab)
+  libpng-dev
   # Vulkan backend, tested on Mesa's CPU driver (lavapipe) with the validation layer
   libvulkan-dev glslc mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
 )
