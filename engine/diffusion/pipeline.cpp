@@ -64,6 +64,13 @@ Result<DiffuseResult> Pipeline::generate(const DiffuseOptions& opt, const Diffus
                           std::to_string(h) + "×" + std::to_string(w) + " = " + std::to_string(n) + " are needed");
     auto sched = Scheduler::create(schedule_, opt.sampler, opt.steps);
     if (!sched.ok()) return sched.status();
+    size_t noisy = 0;
+    for (int i = 0; i < sched->steps(); ++i) noisy += sched->needs_noise(i);
+    if (!opt.step_noise.empty()) {
+        if (opt.step_noise.size() != noisy) return make_error("step_noise holds " + std::to_string(opt.step_noise.size()) + " draws; the run takes " + std::to_string(noisy));
+        for (const auto& d : opt.step_noise)
+            if (d.size() != n) return make_error("a step_noise draw must hold " + std::to_string(n) + " values");
+    }
     DiffuseResult res;
 
     const int ctx_len = text_->config().max_positions;
@@ -93,6 +100,7 @@ Result<DiffuseResult> Pipeline::generate(const DiffuseOptions& opt, const Diffus
     for (float& v : x) v = float(double(v) * sched->init_noise_sigma());
 
     std::vector<float> xin(n);
+    size_t drawn = 0;
     for (int i = 0; i < sched->steps(); ++i) {
         if (cancel && cancel->load()) return make_error("stopped");
         const double scale = sched->input_scale(i), t = sched->timestep(i);
@@ -104,7 +112,10 @@ Result<DiffuseResult> Pipeline::generate(const DiffuseOptions& opt, const Diffus
             if (!eu.ok()) return eu.status();
             for (size_t k = 0; k < n; ++k) (*eps)[k] = (*eu)[k] + opt.guidance * ((*eps)[k] - (*eu)[k]);
         }
-        if (sched->needs_noise(i)) draw(noise);
+        if (sched->needs_noise(i)) {
+            if (opt.step_noise.empty()) draw(noise);
+            else noise = opt.step_noise[drawn++];
+        }
         sched->step(i, eps->data(), x.data(), n, noise.data());
         if (progress && !progress(i, sched->steps(), x)) return make_error("stopped");
     }

@@ -33,9 +33,11 @@ struct DiffuseOptions {
     Sampler sampler = Sampler::Euler;
     uint64_t seed = 0;
     // Unit-variance initial latents [4][h/8][w/8] instead of drawing them from the seed (the
-    // pipeline starts from noise × init_noise_sigma); also the ancestral/LCM steps' noise source
-    // when `step_noise` is given.
+    // pipeline starts from noise × init_noise_sigma, as diffusers scales the latents it is given).
     std::vector<float> noise;
+    // The fresh noise of each step that takes some (Euler ancestral: every step; LCM: all but the
+    // last), in order, instead of drawing it: tests replay diffusers' draws with it.
+    std::vector<std::vector<float>> step_noise;
 };
 
 struct DiffuseResult {
