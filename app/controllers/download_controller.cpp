@@ -4,6 +4,7 @@
 #include <QDir>
 #include <QFile>
 #include <QJsonObject>
+#include <QRegularExpression>
 #include <QtConcurrent/QtConcurrentRun>
 
 #include "app/settings/app_settings.h"
@@ -295,7 +296,8 @@ QString DownloadController::advice(const QString& error) {
     if (error.isEmpty()) return {};
     if (error.contains(QLatin1String("is gated")))
         return tr("Accept the licence on the model's hub page, then add an access token in Settings and try again.");
-    if (error.contains(QLatin1String("not found")) && error.contains(QLatin1String("repository")))
+    static const QRegularExpression missingRepo(QStringLiteral("repository '[^']*' not found"));
+    if (error.contains(missingRepo))
         return tr("Check the repository name. A private repository needs an access token in Settings.");
     if (error.contains(QLatin1String("not found")))
         return tr("The file or revision is not on the hub any more: go back and choose again.");
