@@ -2,7 +2,6 @@
 
 #include <QDir>
 #include <QFileInfo>
-#include <QLocale>
 #include <QRegularExpression>
 #include <QThread>
 #include <QtConcurrent/QtConcurrentRun>
@@ -12,6 +11,7 @@
 #include "app/library/model_file_info.h"
 #include "app/library/model_library.h"
 #include "app/settings/app_settings.h"
+#include "app/support/desktop_helper.h"
 #include "app/support/system_memory.h"
 #include "app/worker/model_build_job.h"
 #include "engine/hub/endpoint.h"
@@ -21,13 +21,9 @@ namespace hearth::app {
 
 namespace {
 
-QString bytesText(double b) { return QLocale().formattedDataSize(qint64(b), 1, QLocale::DataSizeTraditionalFormat); }
-
-// "1.8B" / "135M": parameters as model cards write them.
-QString parametersText(uint64_t n) {
-    if (n >= 1000000000ull) return QString::number(double(n) / 1e9, 'f', 1) + QLatin1Char('B');
-    return QString::number(double(n) / 1e6, 'f', 0) + QLatin1Char('M');
-}
+// Sizes and counts as the rest of the app writes them (Desktop.formatBytes / formatCount).
+QString bytesText(double b) { return formatBytesText(b); }
+QString parametersText(uint64_t n) { return formatCountText(double(n)); }
 
 // The repository's files an empty pattern list should start with: one GGUF model (Q4_K_M when
 // offered, else the smallest; every part of a split set), or else a checkpoint's top-level configs,

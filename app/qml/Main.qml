@@ -151,7 +151,7 @@ ApplicationWindow {
                     anchors.topMargin: 4
                     anchors.bottomMargin: 4
                     Label {
-                        text: qsTr("Downloading %n model(s)", "", Downloads.activeCount)
+                        text: Downloads.activeCount === 1 ? qsTr("Downloading a model") : qsTr("Downloading %1 models").arg(Downloads.activeCount)
                         color: Theme.text
                     }
                     ProgressBar { Layout.fillWidth: true; from: 0; to: 1; value: Downloads.activeFraction }
