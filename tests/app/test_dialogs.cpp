@@ -180,8 +180,15 @@ private slots:
         QFile f(served);
         QVERIFY(f.open(QIODevice::ReadOnly));
         const std::string bytes = f.readAll().toStdString();
-        const QString file = QStringLiteral("wizard-%1-%2-Q4_K_M.gguf").arg(language, theme);
-        hub.files = {{file.toStdString(), bytes, true}, {"README.md", "# card\n", false}, {"config.json", "{}", false}};
+        // The catalog's first model, served with a file per quantization (the Q4_K_M one a real tiny model).
+        auto catalog = hearth::hub::builtin_catalog();
+        QVERIFY(catalog.ok());
+        const hearth::hub::CatalogEntry& entry = catalog->models.front();
+        hub.repo = entry.gguf_repo;
+        const std::string stem = "wizard-" + language.toStdString() + "-" + theme.toStdString();
+        hub.files = {{stem + "-Q4_K_M.gguf", bytes, true}, {stem + "-Q5_K_M.gguf", bytes + "5", true},
+                     {stem + "-Q6_K.gguf", bytes + "66", true}, {stem + "-Q8_0.gguf", bytes + bytes, true},
+                     {"README.md", "# card\n", false}};
         context_->settings()->setHubEndpoint(QString::fromStdString(hub.endpoint()));
 
         ModelWizard* w = context_->wizard();
@@ -201,8 +208,9 @@ private slots:
         shoot(QStringLiteral("wizard_1_source_error_%1.png").arg(suffix));
         hub.fail_status = 0;
 
-        w->chooseRepo("org/model");
+        w->chooseCatalog(QString::fromStdString(entry.id), "Q4_K_M");
         QTRY_COMPARE_WITH_TIMEOUT(w->page(), QStringLiteral("files"), 10000);
+        QCOMPARE(w->quants().size(), qsizetype(entry.quants.size()));
         shoot(QStringLiteral("wizard_2_files_%1.png").arg(suffix));
 
         hub.chunk_delay_ms = 40;

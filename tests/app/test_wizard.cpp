@@ -6,6 +6,7 @@
 // and listed, and one quantized to Q4_0 with the quality step run.
 #include <QDir>
 #include <QFile>
+#include <QGuiApplication>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -306,6 +307,36 @@ private slots:
         // The intermediate F16 file is gone; the quantized model is listed.
         QVERIFY(QDir(dir.filePath("data/work")).entryList(QDir::Files).isEmpty());
         QTRY_VERIFY_WITH_TIMEOUT(listed(c->library(), w->resultPath()), 10000);
+    }
+
+    // The first start (no model, no conversation) opens the wizard on its Source page; a start with a
+    // model does not.
+    void firstStartOpensWizard() {
+        QTemporaryDir dir;
+        FakeHub hub;
+        test::collectWarnings(true);
+        {
+            auto c = makeContext(dir.path(), hub);
+            std::unique_ptr<QQmlApplicationEngine> engine;
+            QQuickWindow* window = test::loadMainWindow(*c, engine);
+            QVERIFY(window);
+            QObject* wizard = window->findChild<QObject*>("modelWizard");
+            QVERIFY(wizard);
+            QTRY_VERIFY_WITH_TIMEOUT(wizard->property("visible").toBool(), 10000);
+            QCOMPARE(c->wizard()->page(), QStringLiteral("source"));
+        }
+        {
+            QString err;
+            QVERIFY(!test::writeTinyModel(dir.filePath("models"), "tiny.gguf", {}, &err).isEmpty());
+            auto c = makeContext(dir.path(), hub);
+            std::unique_ptr<QQmlApplicationEngine> engine;
+            QQuickWindow* window = test::loadMainWindow(*c, engine);
+            QVERIFY(window);
+            QTRY_COMPARE_WITH_TIMEOUT(c->library()->list()->count(), 1, 10000);
+            QTest::qWait(200);
+            QVERIFY(!window->findChild<QObject*>("modelWizard")->property("visible").toBool());
+        }
+        test::collectWarnings(false);
     }
 
     void settingsEndpointAndToken() {
