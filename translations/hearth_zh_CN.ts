@@ -628,6 +628,38 @@
         <source>Importance data (*.gguf *.dat)</source>
         <translation>重要性数据 (*.gguf *.dat)</translation>
     </message>
+    <message>
+        <source>All downloads</source>
+        <translation>全部下载</translation>
+    </message>
+    <message>
+        <source>downloading</source>
+        <translation>正在下载</translation>
+    </message>
+    <message>
+        <source>waiting</source>
+        <translation>等待中</translation>
+    </message>
+    <message>
+        <source>paused</source>
+        <translation>已暂停</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <source>complete</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <source>cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <source>Remove from list</source>
+        <translation>从列表中移除</translation>
+    </message>
 </context>
 <context>
     <name>ModelsPage</name>

@@ -100,6 +100,7 @@ void ModelWizard::setUiLanguage(const QString& language) {
 QVariantList ModelWizard::catalog() const {
     QVariantList out;
     const bool zh = uiLanguage_.startsWith(QLatin1String("zh"));
+    const SystemMemory mem = readSystemMemory();  // once for the whole list
     for (const hub::CatalogEntry& e : catalog_.models) {
         QVariantMap m;
         m.insert("id", QString::fromStdString(e.id));
@@ -114,7 +115,7 @@ QVariantList ModelWizard::catalog() const {
         if (!q && !e.quants.empty()) q = &e.quants.front();
         m.insert("size", q ? bytesText(double(q->size_bytes)) : QString());
         bool fits = true;
-        m.insert("fitText", q ? fitFor(double(q->size_bytes), &fits) : QString());
+        m.insert("fitText", q ? fitFor(double(q->size_bytes), &fits, mem) : QString());
         m.insert("fits", fits);
         out << m;
     }
@@ -190,8 +191,9 @@ bool ModelWizard::needsConversion() const {
 // The fit estimate before a file exists: the weights are about the file's size, the context's cache
 // and one batch's scratch add a quarter for the default context (what the Models page's estimate
 // gives for the catalog's models at 4096 tokens, within a few percent); compared with free memory.
-QString ModelWizard::fitFor(double bytes, bool* fits) const {
-    const SystemMemory mem = readSystemMemory();
+QString ModelWizard::fitFor(double bytes, bool* fits) const { return fitFor(bytes, fits, readSystemMemory()); }
+
+QString ModelWizard::fitFor(double bytes, bool* fits, const SystemMemory& mem) const {
     const double need = bytes * 1.25;
     *fits = mem.availableBytes == 0 || need <= double(mem.availableBytes);
     if (mem.availableBytes == 0) return tr("Needs about %1 of memory").arg(bytesText(need));
@@ -400,6 +402,11 @@ void ModelWizard::startDownload() {
     setPage(QStringLiteral("download"));
 }
 
+void ModelWizard::showDownloads() {
+    if (busy_ || page_ == QLatin1String("convert") || page_ == QLatin1String("quality")) return;  // a step is running
+    setPage(QStringLiteral("download"));
+}
+
 void ModelWizard::pauseDownload() {
     if (downloadId_) downloads_->pause(downloadId_);
 }
@@ -413,7 +420,12 @@ void ModelWizard::cancelDownload() {
 }
 
 void ModelWizard::onDownloadFinished(qint64 id, const QString& destination, const QStringList& paths) {
-    if (id != downloadId_) return;  // another download of the queue (it shows in Models when it ends)
+    if (id != downloadId_) {
+        // Another download of the queue (one a restart resumed, or an earlier wizard's): its model
+        // shows in Models once it is complete.
+        library_->refresh();
+        return;
+    }
     QStringList ggufs;
     for (const QString& p : paths)
         if (p.endsWith(QLatin1String(".gguf"), Qt::CaseInsensitive) && !p.contains(QLatin1String("mmproj"), Qt::CaseInsensitive)) ggufs << p;

@@ -27,6 +27,7 @@ class AppSettings;
 class DownloadController;
 class ModelBuildJob;
 class ModelLibrary;
+struct SystemMemory;
 
 class ModelWizard : public QObject {
     Q_OBJECT
@@ -110,7 +111,8 @@ public:
     Q_INVOKABLE void setFileChecked(int index, bool checked);
     Q_INVOKABLE void selectQuant(const QString& name);
     Q_INVOKABLE void startDownload();
-    // Download page.
+    // Download page (it also lists the whole queue: showDownloads opens it from the downloads indicator).
+    Q_INVOKABLE void showDownloads();
     Q_INVOKABLE void pauseDownload();
     Q_INVOKABLE void resumeDownload();
     Q_INVOKABLE void cancelDownload();
@@ -150,6 +152,7 @@ private:
     void onQualityFinished(const QVariantMap& result, const QString& error, bool cancelled);
     void finishWithModel(const QString& path);
     QString fitFor(double bytes, bool* fits) const;
+    QString fitFor(double bytes, bool* fits, const SystemMemory& mem) const;
     static QString kindOf(const QString& path);
 
     AppSettings* settings_;

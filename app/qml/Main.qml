@@ -156,7 +156,7 @@ ApplicationWindow {
                     }
                     ProgressBar { Layout.fillWidth: true; from: 0; to: 1; value: Downloads.activeFraction }
                     Label { text: Math.round(Downloads.activeFraction * 100) + " %"; color: Theme.textMuted }
-                    Button { text: qsTr("Show"); flat: true; onClicked: modelWizard.open() }
+                    Button { text: qsTr("Show"); flat: true; onClicked: { Wizard.showDownloads(); modelWizard.open() } }
                 }
             }
 

@@ -238,6 +238,7 @@ Dialog {
                 readonly property var job: Wizard.download
                 Label { text: parent.job.label || ""; font.bold: true; color: Theme.text }
                 ProgressBar {
+                    visible: Wizard.downloadId > 0
                     objectName: "downloadProgress"
                     Layout.fillWidth: true
                     from: 0
@@ -246,6 +247,7 @@ Dialog {
                 }
                 Label {
                     Layout.fillWidth: true
+                    visible: Wizard.downloadId > 0
                     color: Theme.text
                     text: qsTr("%1 of %2").arg(Desktop.formatBytes(parent.job.doneBytes || 0)).arg(Desktop.formatBytes(parent.job.totalBytes || 0))
                           + (parent.job.state === "running"
@@ -263,6 +265,7 @@ Dialog {
                         : parent.job.current ? qsTr("Downloading %1").arg(parent.job.current) : ""
                 }
                 RowLayout {
+                    visible: Wizard.downloadId > 0
                     Button {
                         objectName: "pauseButton"
                         text: qsTr("Pause")
@@ -279,6 +282,7 @@ Dialog {
                     Button {
                         objectName: "cancelDownloadButton"
                         text: qsTr("Cancel download")
+                        visible: parent.parent.job.state !== "done" && parent.parent.job.state !== "cancelled"
                         onClicked: Wizard.cancelDownload()
                     }
                 }
@@ -288,7 +292,82 @@ Dialog {
                     color: Theme.textMuted
                     text: qsTr("You can close this window and chat meanwhile: the download goes on, and continues after Hearth restarts.")
                 }
-                Item { Layout.fillHeight: true }
+                // The whole queue (downloads of earlier visits, ones a restart resumed).
+                Label {
+                    visible: queueList.count > 0
+                    text: qsTr("All downloads")
+                    font.bold: true
+                    color: Theme.text
+                }
+                ListView {
+                    id: queueList
+                    objectName: "queueList"
+                    Layout.fillWidth: true
+                    Layout.fillHeight: true
+                    clip: true
+                    spacing: 4
+                    model: Downloads.jobs
+                    ScrollBar.vertical: ScrollBar {}
+                    delegate: Rectangle {
+                        id: queued
+                        required property var modelData
+                        readonly property string state: modelData.state
+                        width: ListView.view.width
+                        implicitHeight: queuedRow.implicitHeight + 8
+                        radius: Theme.radius
+                        color: Theme.surface
+                        border.color: Theme.border
+                        RowLayout {
+                            id: queuedRow
+                            anchors.fill: parent
+                            anchors.margins: 4
+                            Label {
+                                Layout.fillWidth: true
+                                elide: Text.ElideRight
+                                color: Theme.text
+                                text: queued.modelData.label
+                            }
+                            Label {
+                                color: queued.state === "failed" ? Theme.warning : Theme.textMuted
+                                text: (queued.state === "running" ? qsTr("downloading")
+                                     : queued.state === "queued" ? qsTr("waiting")
+                                     : queued.state === "paused" ? qsTr("paused")
+                                     : queued.state === "failed" ? qsTr("stopped")
+                                     : queued.state === "done" ? qsTr("complete")
+                                     : qsTr("cancelled"))
+                                      + "  ·  " + Math.round(queued.modelData.fraction * 100) + " %"
+                                ToolTip.visible: queued.state === "failed" && hovered
+                                ToolTip.text: queued.modelData.error + "\n" + queued.modelData.advice
+                                HoverHandler { id: hoverState }
+                                readonly property bool hovered: hoverState.hovered
+                            }
+                            Button {
+                                flat: true
+                                visible: queued.state === "running" || queued.state === "queued"
+                                text: qsTr("Pause")
+                                onClicked: Downloads.pause(queued.modelData.id)
+                            }
+                            Button {
+                                flat: true
+                                visible: queued.state === "paused" || queued.state === "failed"
+                                text: qsTr("Resume")
+                                onClicked: Downloads.resume(queued.modelData.id)
+                            }
+                            Button {
+                                flat: true
+                                visible: queued.state !== "done" && queued.state !== "cancelled"
+                                text: qsTr("Cancel")
+                                onClicked: Downloads.cancel(queued.modelData.id)
+                            }
+                            Button {
+                                flat: true
+                                visible: queued.state === "done" || queued.state === "cancelled" || queued.state === "failed"
+                                text: qsTr("Remove from list")
+                                onClicked: Downloads.forget(queued.modelData.id)
+                            }
+                        }
+                    }
+                }
             }
 
             // ---- 4. Convert and quantize ----
