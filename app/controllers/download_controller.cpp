@@ -235,6 +235,8 @@ void DownloadController::cancel(qint64 id) {
 void DownloadController::forget(qint64 id) {
     Entry* e = find(id);
     if (!e || isActive(e->rec.state) || e->rec.state == QLatin1String("paused")) return;
+    // A failed download taken off the list is given up: its partial files go with it.
+    if (e->rec.state == QLatin1String("failed")) deleteParts(e->rec);
     (void)queue_.remove(id);
     entries_.erase(entries_.begin() + (e - entries_.data()));
     emit jobsChanged();

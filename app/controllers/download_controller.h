@@ -48,7 +48,7 @@ public:
     Q_INVOKABLE void pause(qint64 id);
     Q_INVOKABLE void resume(qint64 id);
     Q_INVOKABLE void cancel(qint64 id);   // deletes the partial files
-    Q_INVOKABLE void forget(qint64 id);   // removes a finished, failed or cancelled row from the list
+    Q_INVOKABLE void forget(qint64 id);   // removes a finished, failed (its parts deleted) or cancelled row from the list
     Q_INVOKABLE QVariantMap job(qint64 id) const;
 
     QVariantList jobs() const;
