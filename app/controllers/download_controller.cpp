@@ -244,11 +244,15 @@ void DownloadController::forget(qint64 id) {
 
 void DownloadController::deleteParts(const DownloadRecord& r) {
     // Only the partial files and their sidecars: a file already complete is a finished download.
+    // Unlinking a multi-GB file can take a while on some file systems: a pool thread does it.
+    QStringList paths;
     for (const QJsonValue& v : r.files) {
         const QString path = QDir(r.destination).filePath(v.toObject().value("path").toString());
-        QFile::remove(path + QStringLiteral(".part"));
-        QFile::remove(path + QStringLiteral(".part.json"));
+        paths << path + QStringLiteral(".part") << path + QStringLiteral(".part.json");
     }
+    (void)QtConcurrent::run([paths] {
+        for (const QString& p : paths) QFile::remove(p);
+    });
 }
 
 QVariantMap DownloadController::toMap(const Entry& e) const {

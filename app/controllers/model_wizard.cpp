@@ -55,6 +55,12 @@ std::vector<bool> preselect(const std::vector<hub::RepoFile>& files) {
     return out;
 }
 
+// A converted F16 file is as large as the model: unlinking it is left to a pool thread.
+void removeInBackground(const QString& path) {
+    if (path.isEmpty()) return;
+    (void)QtConcurrent::run([path] { QFile::remove(path); });
+}
+
 }  // namespace
 
 ModelWizard::ModelWizard(AppSettings* settings, ModelLibrary* library, DownloadController* downloads,
@@ -239,7 +245,7 @@ void ModelWizard::setError(const QString& error, const QString& advice) {
 void ModelWizard::reset() {
     ++listToken_;
     if (build_->running()) build_->cancel();
-    if (!intermediate_.isEmpty()) QFile::remove(intermediate_);
+    removeInBackground(intermediate_);
     intermediate_.clear();
     busy_ = false;
     awaitingImport_ = false;
@@ -518,7 +524,8 @@ void ModelWizard::cancelBuild() { build_->cancel(); }
 void ModelWizard::onBuildFinished(const QString& outPath, const QString& source, const QString& error, bool cancelled) {
     busy_ = false;
     if (cancelled) {
-        if (!intermediate_.isEmpty()) QFile::remove(intermediate_);
+        removeInBackground(intermediate_);
+        intermediate_.clear();
         buildProgress_ = 0;
         emit progressChanged();
         setError({});
@@ -569,7 +576,7 @@ void ModelWizard::skipQuality() {
 }
 
 void ModelWizard::finishWithModel(const QString& path) {
-    if (!intermediate_.isEmpty() && intermediate_ != path) QFile::remove(intermediate_);
+    if (intermediate_ != path) removeInBackground(intermediate_);
     intermediate_.clear();
     resultPath_ = path;
     library_->refresh();

@@ -82,6 +82,11 @@ bool ModelBuildJob::startBuild(const Build& b) {
         }
         const bool cancelled = cancel_.load() && (!error.isEmpty() || !QFile::exists(b.outPath));
         if (cancelled && error.isEmpty()) error = tr("cancelled");
+        // A conversion made for a quantization that did not happen is of no use to anyone.
+        if (!error.isEmpty() && !b.hfDir.isEmpty()) {
+            QFile::remove(b.convertedPath);
+            source.clear();
+        }
         QMetaObject::invokeMethod(this, [this, out = b.outPath, source, error, cancelled] {
             running_ = false;
             emit buildFinished(out, source, error, cancelled);

@@ -305,7 +305,7 @@ private slots:
         w->skipQuality();
         QCOMPARE(w->page(), QStringLiteral("done"));
         // The intermediate F16 file is gone; the quantized model is listed.
-        QVERIFY(QDir(dir.filePath("data/work")).entryList(QDir::Files).isEmpty());
+        QTRY_VERIFY(QDir(dir.filePath("data/work")).entryList(QDir::Files).isEmpty());
         QTRY_VERIFY_WITH_TIMEOUT(listed(c->library(), w->resultPath()), 10000);
     }
 
