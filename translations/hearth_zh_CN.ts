@@ -660,6 +660,14 @@
         <source>Remove from list</source>
         <translation>从列表中移除</translation>
     </message>
+    <message>
+        <source>Speed (CPU)</source>
+        <translation>速度（CPU）</translation>
+    </message>
+    <message>
+        <source>%1 tok/s</source>
+        <translation>%1 词元/秒</translation>
+    </message>
 </context>
 <context>
     <name>ModelsPage</name>

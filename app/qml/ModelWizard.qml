@@ -479,6 +479,18 @@ Dialog {
                     Label { text: Desktop.formatBytes(Wizard.quality.beforeBytes || 0); color: Theme.text }
                     Label { text: Desktop.formatBytes(Wizard.quality.afterBytes || 0); color: Theme.text }
                     Item { Layout.columnSpan: 2 }
+                    Label { text: qsTr("Speed (CPU)"); color: Theme.text; visible: Wizard.quality.en !== undefined }
+                    Label {
+                        visible: Wizard.quality.en !== undefined
+                        color: Theme.text
+                        text: Wizard.quality.en ? qsTr("%1 tok/s").arg(Math.round(Wizard.quality.en.beforeTps)) : ""
+                    }
+                    Label {
+                        visible: Wizard.quality.en !== undefined
+                        color: Theme.text
+                        text: Wizard.quality.en ? qsTr("%1 tok/s").arg(Math.round(Wizard.quality.en.afterTps)) : ""
+                    }
+                    Item { Layout.columnSpan: 2; visible: Wizard.quality.en !== undefined }
                 }
                 RowLayout {
                     Layout.alignment: Qt.AlignRight

@@ -1,6 +1,7 @@
 #include "app/worker/model_build_job.h"
 
 #include <QDateTime>
+#include <QElapsedTimer>
 #include <QFile>
 #include <QFileInfo>
 #include <QtConcurrent/QtConcurrentRun>
@@ -129,9 +130,15 @@ bool ModelBuildJob::startQuality(const Quality& q) {
             po.progress = [&](int done, int total, double) {
                 report(QStringLiteral("quality"), (double(i) + half + 0.5 * double(done) / double(std::max(total, 1))) / double(nTexts));
             };
+            QElapsedTimer clock;
+            clock.start();
             auto pb = eval::perplexity(**before, text, po);
+            const double beforeS = double(clock.restart()) / 1000.0;
             half = 0.5;
             auto pa = pb.ok() ? eval::perplexity(**after, text, po, before->get()) : Result<eval::PerplexityResult>(pb.status());
+            // The "after" pass also runs the base model for the KL divergence: its own time is what
+            // remains after the "before" pass's time is taken off (the same model, the same tokens).
+            const double afterS = std::max(1e-3, double(clock.elapsed()) / 1000.0 - beforeS);
             if (!pa.ok()) {
                 // A text shorter than one chunk is left out; anything else is an error.
                 if (pa.message().find("the text is") == std::string::npos)
@@ -144,6 +151,10 @@ bool ModelBuildJob::startQuality(const Quality& q) {
             m.insert("kl", pa->mean_kl);
             m.insert("top1", pa->top1_agree);
             m.insert("chunks", pa->n_chunks);
+            // Prompt processing speed (tokens evaluated per second), the figure quantizing changes most.
+            const double evaluated = double(pa->n_chunks) * double(pa->n_ctx);
+            m.insert("beforeTps", beforeS > 0 ? evaluated / beforeS : 0.0);
+            m.insert("afterTps", evaluated / afterS);
             result.insert(QFileInfo(q.texts[i]).completeBaseName().section(QLatin1Char('-'), -1), m);  // "en", "zh"
         }
         result.insert("beforeBytes", double(QFileInfo(q.before).size()));

@@ -46,7 +46,7 @@ signals:
     void progress(const QString& stage, double fraction);
     // error empty: outPath written (the source the quantizer read is `source`).
     void buildFinished(const QString& outPath, const QString& source, const QString& error, bool cancelled);
-    // result: {en: {before, after, kl, top1}, zh: {...}, beforeBytes, afterBytes}; a text the models
+    // result: {en: {before, after, kl, top1, beforeTps, afterTps}, zh: {...}, beforeBytes, afterBytes}; a text the models
     // cannot score (too short for one chunk) is left out.
     void qualityFinished(const QVariantMap& result, const QString& error, bool cancelled);
 
