@@ -32,16 +32,15 @@ std::vector<bool> preselect(const std::vector<hub::RepoFile>& files) {
     std::vector<bool> out(files.size(), false);
     static const QRegularExpression split(QStringLiteral("-\\d{5}-of-\\d{5}\\.gguf$"));
     auto setOf = [](const QString& p) { return QString(p).remove(split); };
+    auto q4km = [&](size_t i) { return QString::fromStdString(files[i].path).contains(QLatin1String("Q4_K_M"), Qt::CaseInsensitive); };
+    // Q4_K_M first; among equals, the smaller file.
+    auto better = [&](size_t i, size_t j) { return q4km(i) != q4km(j) ? q4km(i) : files[i].size < files[j].size; };
     int pick = -1;
     for (size_t i = 0; i < files.size(); ++i) {
         const QString p = QString::fromStdString(files[i].path);
         if (!p.endsWith(QLatin1String(".gguf"), Qt::CaseInsensitive)) continue;
         if (p.contains(QLatin1String("mmproj"), Qt::CaseInsensitive)) continue;  // vision projectors are not models
-        const bool q4km = p.contains(QLatin1String("Q4_K_M"), Qt::CaseInsensitive);
-        if (pick < 0 || (q4km && !QString::fromStdString(files[size_t(pick)].path).contains(QLatin1String("Q4_K_M"), Qt::CaseInsensitive)) ||
-            (!q4km == !QString::fromStdString(files[size_t(pick)].path).contains(QLatin1String("Q4_K_M"), Qt::CaseInsensitive) &&
-             files[i].size < files[size_t(pick)].size))
-            pick = int(i);
+        if (pick < 0 || better(i, size_t(pick))) pick = int(i);
     }
     if (pick >= 0) {
         const QString set = setOf(QString::fromStdString(files[size_t(pick)].path));

@@ -282,6 +282,34 @@ private slots:
         QCOMPARE(c->library()->list()->find(out)->quantization, QStringLiteral("Q8_0"));
     }
 
+    // A safetensors repository on the hub: its checkpoint files are preselected, downloaded into the
+    // data folder (not the models folder), converted and quantized, and the result listed.
+    void hubCheckpointDownloadedAndConverted() {
+        const QString hf = test::testdataFile("hf-models/tiny-llama/hf");
+        if (!QFileInfo::exists(hf + "/config.json")) QSKIP("shared test data (hf-models/tiny-llama) not found: set HEARTH_TESTDATA");
+        QTemporaryDir dir;
+        FakeHub hub;
+        hub.repo = "org/tiny-llama";
+        for (const QString& name : QDir(hf).entryList(QDir::Files))
+            hub.files.push_back({name.toStdString(), readAll(QDir(hf).filePath(name)).toStdString(), name.endsWith(".safetensors")});
+        hub.files.push_back({"README.md", "# tiny\n", false});
+        auto c = makeContext(dir.path(), hub);
+        ModelWizard* w = c->wizard();
+        w->chooseRepo("org/tiny-llama");
+        QTRY_COMPARE_WITH_TIMEOUT(w->page(), QStringLiteral("files"), 10000);
+        QVERIFY(w->needsConversion());
+        for (const QVariant& f : w->files())
+            QCOMPARE(f.toMap().value("checked").toBool(), f.toMap().value("path").toString() != "README.md");
+        w->startDownload();
+        QTRY_COMPARE_WITH_TIMEOUT(w->page(), QStringLiteral("convert"), 20000);
+        QVERIFY(w->buildFromCheckpoint());
+        QCOMPARE(w->buildInput(), dir.filePath("data/checkpoints/org--tiny-llama"));
+        w->startBuild("Q8_0");
+        QTRY_COMPARE_WITH_TIMEOUT(w->page(), QStringLiteral("done"), 60000);
+        QCOMPARE(w->resultPath(), dir.filePath("models/tiny-llama-Q8_0.gguf"));
+        QTRY_VERIFY_WITH_TIMEOUT(listed(c->library(), w->resultPath()), 10000);
+    }
+
     void checkpointQuantizedWithQuality() {
         const QString hf = test::testdataFile("hf-models/tiny-llama/hf");
         if (!QFileInfo::exists(hf + "/config.json")) QSKIP("shared test data (hf-models/tiny-llama) not found: set HEARTH_TESTDATA");
