@@ -250,7 +250,7 @@ Dialog {
                     visible: Wizard.downloadId > 0
                     color: Theme.text
                     text: qsTr("%1 of %2").arg(Desktop.formatBytes(parent.job.doneBytes || 0)).arg(Desktop.formatBytes(parent.job.totalBytes || 0))
-                          + (parent.job.state === "running"
+                          + (parent.job.state === "running" && parent.job.speed > 0  // the engine's speed needs a second of samples
                              ? "  ·  " + qsTr("%1/s").arg(Desktop.formatBytes(parent.job.speed || 0)) + "  ·  " + qsTr("%1 left").arg(dialog.duration(parent.job.eta))
                              : "")
                 }
@@ -265,7 +265,6 @@ Dialog {
                         : parent.job.current ? qsTr("Downloading %1").arg(parent.job.current) : ""
                 }
                 RowLayout {
-                    visible: Wizard.downloadId > 0
                     Button {
                         objectName: "pauseButton"
                         text: qsTr("Pause")
@@ -280,9 +279,13 @@ Dialog {
                         onClicked: Wizard.resumeDownload()
                     }
                     Button {
+                        text: qsTr("Get another model")
+                        onClicked: Wizard.reset()  // this download goes on in the queue
+                    }
+                    Button {
                         objectName: "cancelDownloadButton"
                         text: qsTr("Cancel download")
-                        visible: parent.parent.job.state !== "done" && parent.parent.job.state !== "cancelled"
+                        visible: Wizard.downloadId > 0 && parent.parent.job.state !== "done" && parent.parent.job.state !== "cancelled"
                         onClicked: Wizard.cancelDownload()
                     }
                 }
