@@ -396,278 +396,6 @@
         <source>Close</source>
         <translation>关闭</translation>
     </message>
-    <message>
-        <source>Choose a model from the catalog, paste a repository of a Hugging Face hub (or a mirror), or use a file or checkpoint folder on this computer.</source>
-        <translation>从目录中选择模型，粘贴 Hugging Face Hub（或镜像站）上的仓库，或使用这台电脑上的文件或检查点文件夹。</translation>
-    </message>
-    <message>
-        <source>Repository or address, e.g. Qwen/Qwen2.5-1.5B-Instruct-GGUF</source>
-        <translation>仓库或地址，例如 Qwen/Qwen2.5-1.5B-Instruct-GGUF</translation>
-    </message>
-    <message>
-        <source>Show files</source>
-        <translation>查看文件</translation>
-    </message>
-    <message>
-        <source>File…</source>
-        <translation>文件…</translation>
-    </message>
-    <message>
-        <source>Folder…</source>
-        <translation>文件夹…</translation>
-    </message>
-    <message>
-        <source>Catalog</source>
-        <translation>模型目录</translation>
-    </message>
-    <message>
-        <source>%1 parameters</source>
-        <translation>%1 参数</translation>
-    </message>
-    <message>
-        <source>Q4_K_M %1</source>
-        <translation>Q4_K_M %1</translation>
-    </message>
-    <message>
-        <source>Choose</source>
-        <translation>选择</translation>
-    </message>
-    <message>
-        <source>the original needs an accepted licence and a token</source>
-        <translation>原始模型需要先同意许可协议并提供访问令牌</translation>
-    </message>
-    <message>
-        <source>%1 on %2</source>
-        <translation>%1（来自 %2）</translation>
-    </message>
-    <message>
-        <source>Selected: %1.</source>
-        <translation>已选：%1。</translation>
-    </message>
-    <message>
-        <source>This is a safetensors checkpoint: after the download Hearth converts it to GGUF and quantizes it.</source>
-        <translation>这是 safetensors 检查点：下载完成后，Hearth 会把它转换为 GGUF 并量化。</translation>
-    </message>
-    <message>
-        <source>Back</source>
-        <translation>返回</translation>
-    </message>
-    <message>
-        <source>%1 of %2</source>
-        <translation>%1 / %2</translation>
-    </message>
-    <message>
-        <source>%1/s</source>
-        <translation>%1/秒</translation>
-    </message>
-    <message>
-        <source>%1 left</source>
-        <translation>剩余 %1</translation>
-    </message>
-    <message>
-        <source>Paused. The downloaded part is kept.</source>
-        <translation>已暂停。已下载的部分会保留。</translation>
-    </message>
-    <message>
-        <source>Waiting for another download to finish.</source>
-        <translation>正在等待另一个下载完成。</translation>
-    </message>
-    <message>
-        <source>Stopped.</source>
-        <translation>已停止。</translation>
-    </message>
-    <message>
-        <source>Cancelled.</source>
-        <translation>已取消。</translation>
-    </message>
-    <message>
-        <source>Downloading %1</source>
-        <translation>正在下载 %1</translation>
-    </message>
-    <message>
-        <source>Pause</source>
-        <translation>暂停</translation>
-    </message>
-    <message>
-        <source>Resume</source>
-        <translation>继续</translation>
-    </message>
-    <message>
-        <source>Cancel download</source>
-        <translation>取消下载</translation>
-    </message>
-    <message>
-        <source>You can close this window and chat meanwhile: the download goes on, and continues after Hearth restarts.</source>
-        <translation>你可以关闭此窗口，同时继续聊天：下载会在后台进行，Hearth 重新启动后也会接着下载。</translation>
-    </message>
-    <message>
-        <source>Convert the checkpoint %1 to GGUF and quantize it.</source>
-        <translation>将检查点 %1 转换为 GGUF 并量化。</translation>
-    </message>
-    <message>
-        <source>Quantize %1 further, or add it as it is.</source>
-        <translation>进一步量化 %1，或按原样添加。</translation>
-    </message>
-    <message>
-        <source>Quantization</source>
-        <translation>量化方式</translation>
-    </message>
-    <message>
-        <source>Q4_K_M is the usual choice; Q8_0 is nearly lossless and twice the size.</source>
-        <translation>通常选择 Q4_K_M；Q8_0 几乎无损，但体积约为两倍。</translation>
-    </message>
-    <message>
-        <source>Importance data (optional)</source>
-        <translation>重要性数据（可选）</translation>
-    </message>
-    <message>
-        <source>none</source>
-        <translation>无</translation>
-    </message>
-    <message>
-        <source>Choose…</source>
-        <translation>选择…</translation>
-    </message>
-    <message>
-        <source>Converting…</source>
-        <translation>正在转换…</translation>
-    </message>
-    <message>
-        <source>Quantizing…</source>
-        <translation>正在量化…</translation>
-    </message>
-    <message>
-        <source>Add as it is</source>
-        <translation>按原样添加</translation>
-    </message>
-    <message>
-        <source>Cancel</source>
-        <translation>取消</translation>
-    </message>
-    <message>
-        <source>Quantize</source>
-        <translation>量化</translation>
-    </message>
-    <message>
-        <source>How much did quantizing cost? Hearth can measure perplexity (lower is better) before and after on a few kilobytes of English and Chinese text, and how far the answers&apos; probabilities moved (KL divergence). It takes a few minutes; you can skip it.</source>
-        <translation>量化损失了多少？Hearth 可以在几 KB 的中英文文本上测量量化前后的困惑度（越低越好），以及回答概率的偏移程度（KL 散度）。这需要几分钟，可以跳过。</translation>
-    </message>
-    <message>
-        <source>Before</source>
-        <translation>量化前</translation>
-    </message>
-    <message>
-        <source>After</source>
-        <translation>量化后</translation>
-    </message>
-    <message>
-        <source>KL divergence</source>
-        <translation>KL 散度</translation>
-    </message>
-    <message>
-        <source>Same top token</source>
-        <translation>首选词元一致</translation>
-    </message>
-    <message>
-        <source>English</source>
-        <translation>英文</translation>
-    </message>
-    <message>
-        <source>Chinese</source>
-        <translation>中文</translation>
-    </message>
-    <message>
-        <source>Size</source>
-        <translation>大小</translation>
-    </message>
-    <message>
-        <source>Measure</source>
-        <translation>开始测量</translation>
-    </message>
-    <message>
-        <source>Continue</source>
-        <translation>继续</translation>
-    </message>
-    <message>
-        <source>Skip</source>
-        <translation>跳过</translation>
-    </message>
-    <message>
-        <source>%1 is ready in Models.</source>
-        <translation>%1 已添加到“模型”中。</translation>
-    </message>
-    <message>
-        <source>Start chatting</source>
-        <translation>开始聊天</translation>
-    </message>
-    <message>
-        <source>Get another model</source>
-        <translation>获取其他模型</translation>
-    </message>
-    <message>
-        <source>Choose a GGUF model</source>
-        <translation>选择 GGUF 模型</translation>
-    </message>
-    <message>
-        <source>GGUF models (*.gguf)</source>
-        <translation>GGUF 模型 (*.gguf)</translation>
-    </message>
-    <message>
-        <source>All files (*)</source>
-        <translation>所有文件 (*)</translation>
-    </message>
-    <message>
-        <source>Choose a checkpoint folder (config.json and .safetensors)</source>
-        <translation>选择检查点文件夹（含 config.json 和 .safetensors）</translation>
-    </message>
-    <message>
-        <source>Choose importance data (imatrix)</source>
-        <translation>选择重要性数据（imatrix）</translation>
-    </message>
-    <message>
-        <source>Importance data (*.gguf *.dat)</source>
-        <translation>重要性数据 (*.gguf *.dat)</translation>
-    </message>
-    <message>
-        <source>All downloads</source>
-        <translation>全部下载</translation>
-    </message>
-    <message>
-        <source>downloading</source>
-        <translation>正在下载</translation>
-    </message>
-    <message>
-        <source>waiting</source>
-        <translation>等待中</translation>
-    </message>
-    <message>
-        <source>paused</source>
-        <translation>已暂停</translation>
-    </message>
-    <message>
-        <source>stopped</source>
-        <translation>已停止</translation>
-    </message>
-    <message>
-        <source>complete</source>
-        <translation>已完成</translation>
-    </message>
-    <message>
-        <source>cancelled</source>
-        <translation>已取消</translation>
-    </message>
-    <message>
-        <source>Remove from list</source>
-        <translation>从列表中移除</translation>
-    </message>
-    <message>
-        <source>Speed (CPU)</source>
-        <translation>速度（CPU）</translation>
-    </message>
-    <message>
-        <source>%1 tok/s</source>
-        <translation>%1 词元/秒</translation>
-    </message>
 </context>
 <context>
     <name>ModelsPage</name>
@@ -1139,6 +867,320 @@
     <message>
         <source>Cancel</source>
         <translation>取消</translation>
+    </message>
+</context>
+<context>
+    <name>WizardConvertPage</name>
+    <message>
+        <source>Convert the checkpoint %1 to GGUF and quantize it.</source>
+        <translation>将检查点 %1 转换为 GGUF 并量化。</translation>
+    </message>
+    <message>
+        <source>Quantize %1 further, or add it as it is.</source>
+        <translation>进一步量化 %1，或按原样添加。</translation>
+    </message>
+    <message>
+        <source>Quantization</source>
+        <translation>量化方式</translation>
+    </message>
+    <message>
+        <source>Q4_K_M is the usual choice; Q8_0 is nearly lossless and twice the size.</source>
+        <translation>通常选择 Q4_K_M；Q8_0 几乎无损，但体积约为两倍。</translation>
+    </message>
+    <message>
+        <source>Importance data (optional)</source>
+        <translation>重要性数据（可选）</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <source>Choose…</source>
+        <translation>选择…</translation>
+    </message>
+    <message>
+        <source>Converting…</source>
+        <translation>正在转换…</translation>
+    </message>
+    <message>
+        <source>Quantizing…</source>
+        <translation>正在量化…</translation>
+    </message>
+    <message>
+        <source>Back</source>
+        <translation>返回</translation>
+    </message>
+    <message>
+        <source>Add as it is</source>
+        <translation>按原样添加</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Convert and quantize</source>
+        <translation>转换与量化</translation>
+    </message>
+    <message>
+        <source>Quantize</source>
+        <translation>量化</translation>
+    </message>
+    <message>
+        <source>Choose importance data (imatrix)</source>
+        <translation>选择重要性数据（imatrix）</translation>
+    </message>
+    <message>
+        <source>Importance data (*.gguf *.dat)</source>
+        <translation>重要性数据 (*.gguf *.dat)</translation>
+    </message>
+    <message>
+        <source>All files (*)</source>
+        <translation>所有文件 (*)</translation>
+    </message>
+</context>
+<context>
+    <name>WizardDonePage</name>
+    <message>
+        <source>%1 is ready in Models.</source>
+        <translation>%1 已添加到“模型”中。</translation>
+    </message>
+    <message>
+        <source>Start chatting</source>
+        <translation>开始聊天</translation>
+    </message>
+    <message>
+        <source>Get another model</source>
+        <translation>获取其他模型</translation>
+    </message>
+</context>
+<context>
+    <name>WizardDownloadPage</name>
+    <message>
+        <source>%1 of %2</source>
+        <translation>%1 / %2</translation>
+    </message>
+    <message>
+        <source>%1/s</source>
+        <translation>%1/秒</translation>
+    </message>
+    <message>
+        <source>%1 left</source>
+        <translation>剩余 %1</translation>
+    </message>
+    <message>
+        <source>Paused. The downloaded part is kept.</source>
+        <translation>已暂停。已下载的部分会保留。</translation>
+    </message>
+    <message>
+        <source>Waiting for another download to finish.</source>
+        <translation>正在等待另一个下载完成。</translation>
+    </message>
+    <message>
+        <source>Stopped.</source>
+        <translation>已停止。</translation>
+    </message>
+    <message>
+        <source>Cancelled.</source>
+        <translation>已取消。</translation>
+    </message>
+    <message>
+        <source>Downloading %1</source>
+        <translation>正在下载 %1</translation>
+    </message>
+    <message>
+        <source>Pause</source>
+        <translation>暂停</translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation>继续</translation>
+    </message>
+    <message>
+        <source>Get another model</source>
+        <translation>获取其他模型</translation>
+    </message>
+    <message>
+        <source>Cancel download</source>
+        <translation>取消下载</translation>
+    </message>
+    <message>
+        <source>You can close this window and chat meanwhile: the download goes on, and continues after Hearth restarts.</source>
+        <translation>你可以关闭此窗口，同时继续聊天：下载会在后台进行，Hearth 重新启动后也会接着下载。</translation>
+    </message>
+    <message>
+        <source>All downloads</source>
+        <translation>全部下载</translation>
+    </message>
+    <message>
+        <source>downloading</source>
+        <translation>正在下载</translation>
+    </message>
+    <message>
+        <source>waiting</source>
+        <translation>等待中</translation>
+    </message>
+    <message>
+        <source>paused</source>
+        <translation>已暂停</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <source>complete</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <source>cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Remove from list</source>
+        <translation>从列表中移除</translation>
+    </message>
+</context>
+<context>
+    <name>WizardFilesPage</name>
+    <message>
+        <source>%1 on %2</source>
+        <translation>%1（来自 %2）</translation>
+    </message>
+    <message>
+        <source>Selected: %1.</source>
+        <translation>已选：%1。</translation>
+    </message>
+    <message>
+        <source>This is a safetensors checkpoint: after the download Hearth converts it to GGUF and quantizes it.</source>
+        <translation>这是 safetensors 检查点：下载完成后，Hearth 会把它转换为 GGUF 并量化。</translation>
+    </message>
+    <message>
+        <source>Back</source>
+        <translation>返回</translation>
+    </message>
+    <message>
+        <source>Download</source>
+        <translation>下载</translation>
+    </message>
+</context>
+<context>
+    <name>WizardQualityPage</name>
+    <message>
+        <source>How much did quantizing cost? Hearth can measure perplexity (lower is better) before and after on a few kilobytes of English and Chinese text, and how far the answers&apos; probabilities moved (KL divergence). It takes a few minutes; you can skip it.</source>
+        <translation>量化损失了多少？Hearth 可以在几 KB 的中英文文本上测量量化前后的困惑度（越低越好），以及回答概率的偏移程度（KL 散度）。这需要几分钟，可以跳过。</translation>
+    </message>
+    <message>
+        <source>Before</source>
+        <translation>量化前</translation>
+    </message>
+    <message>
+        <source>After</source>
+        <translation>量化后</translation>
+    </message>
+    <message>
+        <source>KL divergence</source>
+        <translation>KL 散度</translation>
+    </message>
+    <message>
+        <source>Same top token</source>
+        <translation>首选词元一致</translation>
+    </message>
+    <message>
+        <source>English</source>
+        <translation>英文</translation>
+    </message>
+    <message>
+        <source>Chinese</source>
+        <translation>中文</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>大小</translation>
+    </message>
+    <message>
+        <source>Speed (CPU)</source>
+        <translation>速度（CPU）</translation>
+    </message>
+    <message>
+        <source>%1 tok/s</source>
+        <translation>%1 词元/秒</translation>
+    </message>
+    <message>
+        <source>Measure</source>
+        <translation>开始测量</translation>
+    </message>
+    <message>
+        <source>Continue</source>
+        <translation>继续</translation>
+    </message>
+    <message>
+        <source>Skip</source>
+        <translation>跳过</translation>
+    </message>
+</context>
+<context>
+    <name>WizardSourcePage</name>
+    <message>
+        <source>Choose a model from the catalog, paste a repository of a Hugging Face hub (or a mirror), or use a file or checkpoint folder on this computer.</source>
+        <translation>从目录中选择模型，粘贴 Hugging Face Hub（或镜像站）上的仓库，或使用这台电脑上的文件或检查点文件夹。</translation>
+    </message>
+    <message>
+        <source>Repository or address, e.g. Qwen/Qwen2.5-1.5B-Instruct-GGUF</source>
+        <translation>仓库或地址，例如 Qwen/Qwen2.5-1.5B-Instruct-GGUF</translation>
+    </message>
+    <message>
+        <source>Show files</source>
+        <translation>查看文件</translation>
+    </message>
+    <message>
+        <source>File…</source>
+        <translation>文件…</translation>
+    </message>
+    <message>
+        <source>Folder…</source>
+        <translation>文件夹…</translation>
+    </message>
+    <message>
+        <source>Catalog</source>
+        <translation>模型目录</translation>
+    </message>
+    <message>
+        <source>%1 parameters</source>
+        <translation>%1 参数</translation>
+    </message>
+    <message>
+        <source>Q4_K_M %1</source>
+        <translation>Q4_K_M %1</translation>
+    </message>
+    <message>
+        <source>Choose</source>
+        <translation>选择</translation>
+    </message>
+    <message>
+        <source>the original needs an accepted licence and a token</source>
+        <translation>原始模型需要先同意许可协议并提供访问令牌</translation>
+    </message>
+    <message>
+        <source>Choose a GGUF model</source>
+        <translation>选择 GGUF 模型</translation>
+    </message>
+    <message>
+        <source>GGUF models (*.gguf)</source>
+        <translation>GGUF 模型 (*.gguf)</translation>
+    </message>
+    <message>
+        <source>All files (*)</source>
+        <translation>所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Choose a checkpoint folder (config.json and .safetensors)</source>
+        <translation>选择检查点文件夹（含 config.json 和 .safetensors）</translation>
     </message>
 </context>
 <context>
