@@ -80,6 +80,10 @@ ModelWizard::ModelWizard(AppSettings* settings, ModelLibrary* library, DownloadC
     });
     connect(build_, &ModelBuildJob::buildFinished, this, &ModelWizard::onBuildFinished);
     connect(build_, &ModelBuildJob::qualityFinished, this, &ModelWizard::onQualityFinished);
+    // The Done page names the model as Models does (general.name), known once the scan has read it.
+    connect(library_, &ModelLibrary::scanningChanged, this, [this] {
+        if (!resultPath_.isEmpty() && !library_->scanning()) emit stateChanged();
+    });
     connect(library_, &ModelLibrary::imported, this, [this](const QString& path) {
         if (!awaitingImport_) return;
         awaitingImport_ = false;
