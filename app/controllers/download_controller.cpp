@@ -123,6 +123,7 @@ void DownloadController::startNext() {
     DownloadRecord r = next->rec;
     running_ = r.id;
     stop_ = Stop::None;
+    resumeAfterPause_ = false;
     setState(*next, QStringLiteral("running"));
     emit jobsChanged();
 
@@ -181,7 +182,8 @@ void DownloadController::onJobEnded(qint64 id, const QString& error, bool allOk,
             e->rec.doneBytes = 0;
             setState(*e, QStringLiteral("cancelled"));
         } else if (stop == Stop::Pause && !allOk) {
-            setState(*e, QStringLiteral("paused"));
+            // Resume pressed while the pause was still taking effect: back in the queue at once.
+            setState(*e, resumeAfterPause_ ? QStringLiteral("queued") : QStringLiteral("paused"));
         } else if (allOk) {
             e->rec.doneBytes = e->rec.totalBytes;
             setState(*e, QStringLiteral("done"));
@@ -209,7 +211,11 @@ void DownloadController::pause(qint64 id) {
 
 void DownloadController::resume(qint64 id) {
     Entry* e = find(id);
-    if (!e || id == running_) return;
+    if (!e) return;
+    if (id == running_) {
+        if (stop_ == Stop::Pause) resumeAfterPause_ = true;  // the job is still stopping
+        return;
+    }
     if (e->rec.state == QLatin1String("paused") || e->rec.state == QLatin1String("failed")) {
         setState(*e, QStringLiteral("queued"));
         emit jobsChanged();

@@ -88,6 +88,7 @@ private:
     QThreadPool pool_;  // one thread: a download never waits for, or holds up, the shared pool
     qint64 running_ = 0;
     Stop stop_ = Stop::None;
+    bool resumeAfterPause_ = false;  // resume() came while a pause was still stopping the job
     std::shared_ptr<hub::DownloadJob> job_;
     QFuture<void> future_;
     qint64 lastSavedMs_ = 0;

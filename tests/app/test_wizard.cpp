@@ -161,6 +161,27 @@ private slots:
         QVERIFY2(content.front().range.rfind("bytes=", 0) == 0 && content.front().range != "bytes=0-", content.front().range.c_str());
     }
 
+    // Resume pressed before the pause has stopped the job: the download goes on, it does not stay
+    // paused or end as a failure.
+    void resumeWhilePausing() {
+        QTemporaryDir dir;
+        FakeHub hub;
+        hub.files = {{"big-Q4_K_M.gguf", large_, true}};
+        hub.chunk_delay_ms = 20;
+        auto c = makeContext(dir.path(), hub);
+        ModelWizard* w = c->wizard();
+        w->chooseRepo("org/model");
+        QTRY_COMPARE_WITH_TIMEOUT(w->page(), QStringLiteral("files"), 10000);
+        w->startDownload();
+        QTRY_VERIFY_WITH_TIMEOUT(w->download().value("doneBytes").toDouble() > 0, 20000);
+        w->pauseDownload();
+        w->resumeDownload();  // same event-loop turn: the job has not ended yet
+        hub.chunk_delay_ms = 0;
+        QTRY_COMPARE_WITH_TIMEOUT(w->page(), QStringLiteral("done"), 20000);
+        QVERIFY2(w->error().isEmpty(), qPrintable(w->error()));
+        QCOMPARE(readAll(w->resultPath()).toStdString(), large_);
+    }
+
     void cancelDeletesParts() {
         QTemporaryDir dir;
         FakeHub hub;
