@@ -250,6 +250,18 @@
         <source>Hearth</source>
         <translation>Hearth</translation>
     </message>
+    <message>
+        <source>Downloading a model</source>
+        <translation>正在下载一个模型</translation>
+    </message>
+    <message>
+        <source>Downloading %1 models</source>
+        <translation>正在下载 %1 个模型</translation>
+    </message>
+    <message>
+        <source>Show</source>
+        <translation>查看</translation>
+    </message>
 </context>
 <context>
     <name>MessageDelegate</name>
@@ -351,6 +363,41 @@
     </message>
 </context>
 <context>
+    <name>ModelWizard</name>
+    <message>
+        <source>Get models</source>
+        <translation>获取模型</translation>
+    </message>
+    <message>
+        <source>Source</source>
+        <translation>来源</translation>
+    </message>
+    <message>
+        <source>Files</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <source>Download</source>
+        <translation>下载</translation>
+    </message>
+    <message>
+        <source>Convert and quantize</source>
+        <translation>转换与量化</translation>
+    </message>
+    <message>
+        <source>Quality</source>
+        <translation>质量</translation>
+    </message>
+    <message>
+        <source>Done</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+</context>
+<context>
     <name>ModelsPage</name>
     <message>
         <source>Models</source>
@@ -375,10 +422,6 @@
     <message>
         <source>Cancel</source>
         <translation>取消</translation>
-    </message>
-    <message>
-        <source>No models yet. Choose Import… to add a .gguf file (for example a Q4_K_M quantization of Qwen2.5 or DeepSeek-R1-Distill). Models run entirely on this computer.</source>
-        <translation>还没有模型。点击“导入…”添加一个 .gguf 文件（例如 Qwen2.5 或 DeepSeek-R1-Distill 的 Q4_K_M 量化版本）。模型完全在这台电脑上运行。</translation>
     </message>
     <message>
         <source>Use for this conversation</source>
@@ -475,6 +518,14 @@
     <message>
         <source>OK</source>
         <translation>确定</translation>
+    </message>
+    <message>
+        <source>Get models…</source>
+        <translation>获取模型…</translation>
+    </message>
+    <message>
+        <source>No models yet. Choose Get models… to download one from the catalog or a Hugging Face hub, or Import… to add a .gguf file you have. Models run entirely on this computer.</source>
+        <translation>还没有模型。点击“获取模型…”从目录或 Hugging Face Hub 下载，或点击“导入…”添加已有的 .gguf 文件。模型完全在这台电脑上运行。</translation>
     </message>
 </context>
 <context>
@@ -607,10 +658,6 @@
         <translation>隐私与支持</translation>
     </message>
     <message>
-        <source>Hearth makes no network connections. Conversations are stored in %1.</source>
-        <translation>Hearth 不建立任何网络连接。对话保存在 %1。</translation>
-    </message>
-    <message>
         <source>Log file</source>
         <translation>日志文件</translation>
     </message>
@@ -657,6 +704,42 @@
     <message>
         <source>Reload after this answer</source>
         <translation>本次回答结束后重新加载</translation>
+    </message>
+    <message>
+        <source>Model downloads</source>
+        <translation>模型下载</translation>
+    </message>
+    <message>
+        <source>Hub endpoint</source>
+        <translation>Hub 地址</translation>
+    </message>
+    <message>
+        <source>HF_ENDPOINT is set, so downloads use %1.</source>
+        <translation>已设置 HF_ENDPOINT，下载将使用 %1。</translation>
+    </message>
+    <message>
+        <source>hf-mirror.com is a mirror that is often faster from mainland China.</source>
+        <translation>hf-mirror.com 是镜像站，在中国大陆访问通常更快。</translation>
+    </message>
+    <message>
+        <source>Access token (for gated or private models)</source>
+        <translation>访问令牌（用于需授权或私有的模型）</translation>
+    </message>
+    <message>
+        <source>hf_…</source>
+        <translation>hf_…</translation>
+    </message>
+    <message>
+        <source>Save</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <source>Remove</source>
+        <translation>移除</translation>
+    </message>
+    <message>
+        <source>Hearth connects only to the hub endpoint (and the download host it redirects to), and only for downloads you start. Conversations are stored in %1.</source>
+        <translation>Hearth 只连接模型 Hub 地址（及其重定向到的下载服务器），并且只在你发起下载时连接。对话保存在 %1。</translation>
     </message>
 </context>
 <context>
@@ -787,6 +870,320 @@
     </message>
 </context>
 <context>
+    <name>WizardConvertPage</name>
+    <message>
+        <source>Convert the checkpoint %1 to GGUF and quantize it.</source>
+        <translation>将检查点 %1 转换为 GGUF 并量化。</translation>
+    </message>
+    <message>
+        <source>Quantize %1 further, or add it as it is.</source>
+        <translation>进一步量化 %1，或按原样添加。</translation>
+    </message>
+    <message>
+        <source>Quantization</source>
+        <translation>量化方式</translation>
+    </message>
+    <message>
+        <source>Q4_K_M is the usual choice; Q8_0 is nearly lossless and twice the size.</source>
+        <translation>通常选择 Q4_K_M；Q8_0 几乎无损，但体积约为两倍。</translation>
+    </message>
+    <message>
+        <source>Importance data (optional)</source>
+        <translation>重要性数据（可选）</translation>
+    </message>
+    <message>
+        <source>none</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <source>Choose…</source>
+        <translation>选择…</translation>
+    </message>
+    <message>
+        <source>Converting…</source>
+        <translation>正在转换…</translation>
+    </message>
+    <message>
+        <source>Quantizing…</source>
+        <translation>正在量化…</translation>
+    </message>
+    <message>
+        <source>Back</source>
+        <translation>返回</translation>
+    </message>
+    <message>
+        <source>Add as it is</source>
+        <translation>按原样添加</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Convert and quantize</source>
+        <translation>转换与量化</translation>
+    </message>
+    <message>
+        <source>Quantize</source>
+        <translation>量化</translation>
+    </message>
+    <message>
+        <source>Choose importance data (imatrix)</source>
+        <translation>选择重要性数据（imatrix）</translation>
+    </message>
+    <message>
+        <source>Importance data (*.gguf *.dat)</source>
+        <translation>重要性数据 (*.gguf *.dat)</translation>
+    </message>
+    <message>
+        <source>All files (*)</source>
+        <translation>所有文件 (*)</translation>
+    </message>
+</context>
+<context>
+    <name>WizardDonePage</name>
+    <message>
+        <source>%1 is ready in Models.</source>
+        <translation>%1 已添加到“模型”中。</translation>
+    </message>
+    <message>
+        <source>Start chatting</source>
+        <translation>开始聊天</translation>
+    </message>
+    <message>
+        <source>Get another model</source>
+        <translation>获取其他模型</translation>
+    </message>
+</context>
+<context>
+    <name>WizardDownloadPage</name>
+    <message>
+        <source>%1 of %2</source>
+        <translation>%1 / %2</translation>
+    </message>
+    <message>
+        <source>%1/s</source>
+        <translation>%1/秒</translation>
+    </message>
+    <message>
+        <source>%1 left</source>
+        <translation>剩余 %1</translation>
+    </message>
+    <message>
+        <source>Paused. The downloaded part is kept.</source>
+        <translation>已暂停。已下载的部分会保留。</translation>
+    </message>
+    <message>
+        <source>Waiting for another download to finish.</source>
+        <translation>正在等待另一个下载完成。</translation>
+    </message>
+    <message>
+        <source>Stopped.</source>
+        <translation>已停止。</translation>
+    </message>
+    <message>
+        <source>Cancelled.</source>
+        <translation>已取消。</translation>
+    </message>
+    <message>
+        <source>Downloading %1</source>
+        <translation>正在下载 %1</translation>
+    </message>
+    <message>
+        <source>Pause</source>
+        <translation>暂停</translation>
+    </message>
+    <message>
+        <source>Resume</source>
+        <translation>继续</translation>
+    </message>
+    <message>
+        <source>Get another model</source>
+        <translation>获取其他模型</translation>
+    </message>
+    <message>
+        <source>Cancel download</source>
+        <translation>取消下载</translation>
+    </message>
+    <message>
+        <source>You can close this window and chat meanwhile: the download goes on, and continues after Hearth restarts.</source>
+        <translation>你可以关闭此窗口，同时继续聊天：下载会在后台进行，Hearth 重新启动后也会接着下载。</translation>
+    </message>
+    <message>
+        <source>All downloads</source>
+        <translation>全部下载</translation>
+    </message>
+    <message>
+        <source>downloading</source>
+        <translation>正在下载</translation>
+    </message>
+    <message>
+        <source>waiting</source>
+        <translation>等待中</translation>
+    </message>
+    <message>
+        <source>paused</source>
+        <translation>已暂停</translation>
+    </message>
+    <message>
+        <source>stopped</source>
+        <translation>已停止</translation>
+    </message>
+    <message>
+        <source>complete</source>
+        <translation>已完成</translation>
+    </message>
+    <message>
+        <source>cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>Remove from list</source>
+        <translation>从列表中移除</translation>
+    </message>
+</context>
+<context>
+    <name>WizardFilesPage</name>
+    <message>
+        <source>%1 on %2</source>
+        <translation>%1（来自 %2）</translation>
+    </message>
+    <message>
+        <source>Selected: %1.</source>
+        <translation>已选：%1。</translation>
+    </message>
+    <message>
+        <source>This is a safetensors checkpoint: after the download Hearth converts it to GGUF and quantizes it.</source>
+        <translation>这是 safetensors 检查点：下载完成后，Hearth 会把它转换为 GGUF 并量化。</translation>
+    </message>
+    <message>
+        <source>Back</source>
+        <translation>返回</translation>
+    </message>
+    <message>
+        <source>Download</source>
+        <translation>下载</translation>
+    </message>
+</context>
+<context>
+    <name>WizardQualityPage</name>
+    <message>
+        <source>How much did quantizing cost? Hearth can measure perplexity (lower is better) before and after on a few kilobytes of English and Chinese text, and how far the answers&apos; probabilities moved (KL divergence). It takes a few minutes; you can skip it.</source>
+        <translation>量化损失了多少？Hearth 可以在几 KB 的中英文文本上测量量化前后的困惑度（越低越好），以及回答概率的偏移程度（KL 散度）。这需要几分钟，可以跳过。</translation>
+    </message>
+    <message>
+        <source>Before</source>
+        <translation>量化前</translation>
+    </message>
+    <message>
+        <source>After</source>
+        <translation>量化后</translation>
+    </message>
+    <message>
+        <source>KL divergence</source>
+        <translation>KL 散度</translation>
+    </message>
+    <message>
+        <source>Same top token</source>
+        <translation>首选词元一致</translation>
+    </message>
+    <message>
+        <source>English</source>
+        <translation>英文</translation>
+    </message>
+    <message>
+        <source>Chinese</source>
+        <translation>中文</translation>
+    </message>
+    <message>
+        <source>Size</source>
+        <translation>大小</translation>
+    </message>
+    <message>
+        <source>Speed (CPU)</source>
+        <translation>速度（CPU）</translation>
+    </message>
+    <message>
+        <source>%1 tok/s</source>
+        <translation>%1 词元/秒</translation>
+    </message>
+    <message>
+        <source>Measure</source>
+        <translation>开始测量</translation>
+    </message>
+    <message>
+        <source>Continue</source>
+        <translation>继续</translation>
+    </message>
+    <message>
+        <source>Skip</source>
+        <translation>跳过</translation>
+    </message>
+</context>
+<context>
+    <name>WizardSourcePage</name>
+    <message>
+        <source>Choose a model from the catalog, paste a repository of a Hugging Face hub (or a mirror), or use a file or checkpoint folder on this computer.</source>
+        <translation>从目录中选择模型，粘贴 Hugging Face Hub（或镜像站）上的仓库，或使用这台电脑上的文件或检查点文件夹。</translation>
+    </message>
+    <message>
+        <source>Repository or address, e.g. Qwen/Qwen2.5-1.5B-Instruct-GGUF</source>
+        <translation>仓库或地址，例如 Qwen/Qwen2.5-1.5B-Instruct-GGUF</translation>
+    </message>
+    <message>
+        <source>Show files</source>
+        <translation>查看文件</translation>
+    </message>
+    <message>
+        <source>File…</source>
+        <translation>文件…</translation>
+    </message>
+    <message>
+        <source>Folder…</source>
+        <translation>文件夹…</translation>
+    </message>
+    <message>
+        <source>Catalog</source>
+        <translation>模型目录</translation>
+    </message>
+    <message>
+        <source>%1 parameters</source>
+        <translation>%1 参数</translation>
+    </message>
+    <message>
+        <source>Q4_K_M %1</source>
+        <translation>Q4_K_M %1</translation>
+    </message>
+    <message>
+        <source>Choose</source>
+        <translation>选择</translation>
+    </message>
+    <message>
+        <source>the original needs an accepted licence and a token</source>
+        <translation>原始模型需要先同意许可协议并提供访问令牌</translation>
+    </message>
+    <message>
+        <source>Choose a GGUF model</source>
+        <translation>选择 GGUF 模型</translation>
+    </message>
+    <message>
+        <source>GGUF models (*.gguf)</source>
+        <translation>GGUF 模型 (*.gguf)</translation>
+    </message>
+    <message>
+        <source>All files (*)</source>
+        <translation>所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Choose a checkpoint folder (config.json and .safetensors)</source>
+        <translation>选择检查点文件夹（含 config.json 和 .safetensors）</translation>
+    </message>
+</context>
+<context>
     <name>hearth::app::AdapterController</name>
     <message>
         <source>The adapter “%1” was not found at %2. This conversation answers without it until the file is back.</source>
@@ -873,6 +1270,41 @@
     </message>
 </context>
 <context>
+    <name>hearth::app::DownloadController</name>
+    <message>
+        <source>the download stopped without saying why</source>
+        <translation>下载意外停止，未给出原因</translation>
+    </message>
+    <message>
+        <source>Accept the licence on the model&apos;s hub page, then add an access token in Settings and try again.</source>
+        <translation>请先在该模型的 Hub 页面上同意许可协议，然后在“设置”中添加访问令牌，再重试。</translation>
+    </message>
+    <message>
+        <source>Check the repository name. A private repository needs an access token in Settings.</source>
+        <translation>请检查仓库名称。私有仓库需要在“设置”中添加访问令牌。</translation>
+    </message>
+    <message>
+        <source>The file or revision is not on the hub any more: go back and choose again.</source>
+        <translation>Hub 上已没有这个文件或版本：请返回重新选择。</translation>
+    </message>
+    <message>
+        <source>Free some disk space (or choose another models folder in Settings), then resume: nothing downloaded so far is lost.</source>
+        <translation>请释放一些磁盘空间（或在“设置”中换一个模型文件夹），然后继续：已下载的部分不会丢失。</translation>
+    </message>
+    <message>
+        <source>The file arrived damaged and was deleted. Resume to download it again.</source>
+        <translation>收到的文件已损坏并已删除。点击“继续”重新下载。</translation>
+    </message>
+    <message>
+        <source>Check the internet connection, or choose a mirror in Settings, then resume: the download continues where it stopped.</source>
+        <translation>请检查网络连接，或在“设置”中选择镜像站，然后继续：下载会从中断处接着进行。</translation>
+    </message>
+    <message>
+        <source>Resume to try again; the download continues where it stopped.</source>
+        <translation>点击“继续”重试；下载会从中断处接着进行。</translation>
+    </message>
+</context>
+<context>
     <name>hearth::app::InferenceWorker</name>
     <message>
         <source>Loading was cancelled.</source>
@@ -910,6 +1342,25 @@ Switch it off in Adapters… to answer without it.</source>
     <message>
         <source>the merge ended without writing %1</source>
         <translation>合并结束，但没有写入 %1</translation>
+    </message>
+</context>
+<context>
+    <name>hearth::app::ModelBuildJob</name>
+    <message>
+        <source>unknown quantization %1</source>
+        <translation>未知的量化方式 %1</translation>
+    </message>
+    <message>
+        <source>cannot move %1 to %2</source>
+        <translation>无法将 %1 移动到 %2</translation>
+    </message>
+    <message>
+        <source>cancelled</source>
+        <translation>已取消</translation>
+    </message>
+    <message>
+        <source>cannot read %1</source>
+        <translation>无法读取 %1</translation>
     </message>
 </context>
 <context>
@@ -961,6 +1412,73 @@ Switch it off in Adapters… to answer without it.</source>
     <message>
         <source>%1 cannot be used. %2 (Details: %3)</source>
         <translation>无法使用 %1。%2（详细信息：%3）</translation>
+    </message>
+</context>
+<context>
+    <name>hearth::app::ModelWizard</name>
+    <message>
+        <source>Needs about %1 of memory</source>
+        <translation>约需 %1 内存</translation>
+    </message>
+    <message>
+        <source>Fits: needs about %1 of memory; %2 free</source>
+        <translation>可以运行：约需 %1 内存；可用 %2</translation>
+    </message>
+    <message>
+        <source>Too large for this computer: needs about %1 of memory; %2 free</source>
+        <translation>对这台电脑来说太大：约需 %1 内存；可用 %2</translation>
+    </message>
+    <message>
+        <source>There is no model &apos;%1&apos; in the catalog.</source>
+        <translation>目录中没有模型“%1”。</translation>
+    </message>
+    <message>
+        <source>The catalog offers no file of %1.</source>
+        <translation>目录中没有 %1 的文件。</translation>
+    </message>
+    <message>
+        <source>Paste a repository id such as Qwen/Qwen2.5-1.5B-Instruct-GGUF, or its address on the hub or a mirror.</source>
+        <translation>请粘贴仓库 ID（例如 Qwen/Qwen2.5-1.5B-Instruct-GGUF），或它在 Hub 或镜像站上的地址。</translation>
+    </message>
+    <message>
+        <source>%1 has no files.</source>
+        <translation>%1 中没有文件。</translation>
+    </message>
+    <message>
+        <source>Check the repository name and revision.</source>
+        <translation>请检查仓库名称和版本。</translation>
+    </message>
+    <message>
+        <source>No file of %1 matches %2.</source>
+        <translation>%1 中没有与 %2 匹配的文件。</translation>
+    </message>
+    <message>
+        <source>Choose the files below yourself.</source>
+        <translation>请在下方自行选择文件。</translation>
+    </message>
+    <message>
+        <source>Choose at least one file.</source>
+        <translation>请至少选择一个文件。</translation>
+    </message>
+    <message>
+        <source>%1 has no config.json: it is not a Hugging Face checkpoint folder.</source>
+        <translation>%1 中没有 config.json：它不是 Hugging Face 检查点文件夹。</translation>
+    </message>
+    <message>
+        <source>Choose the folder that holds config.json and the .safetensors files, or a .gguf file.</source>
+        <translation>请选择包含 config.json 和 .safetensors 文件的文件夹，或选择一个 .gguf 文件。</translation>
+    </message>
+    <message>
+        <source>%1 is neither a .gguf file nor a checkpoint folder.</source>
+        <translation>%1 既不是 .gguf 文件，也不是检查点文件夹。</translation>
+    </message>
+    <message>
+        <source>Nothing was added. Check the message, then try again (another quantization, or free disk space).</source>
+        <translation>没有添加任何模型。请查看上面的信息后重试（换一种量化方式，或释放磁盘空间）。</translation>
+    </message>
+    <message>
+        <source>The model was made and is in Models; only the quality figure could not be computed.</source>
+        <translation>模型已生成并添加到“模型”中；只是未能计算质量指标。</translation>
     </message>
 </context>
 </TS>

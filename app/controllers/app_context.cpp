@@ -11,6 +11,8 @@
 
 #include "app/controllers/adapter_controller.h"
 #include "app/controllers/chat_controller.h"
+#include "app/controllers/download_controller.h"
+#include "app/controllers/model_wizard.h"
 #include "app/library/model_library.h"
 #include "app/settings/app_settings.h"
 #include "app/support/desktop_helper.h"
@@ -33,6 +35,10 @@ AppContext::AppContext(const Options& options, QObject* parent) : QObject(parent
     library_ = new ModelLibrary(settings_, this);
     library_->probeDevices();  // CUDA and Vulkan enumeration on a pool thread, never in the window's
     chat_ = new ChatController(&store_, settings_, library_, this);
+    // Downloads a person started go on where they stopped (the queue is in the database).
+    downloads_ = new DownloadController(&store_, settings_, this);
+    downloads_->restore();
+    wizard_ = new ModelWizard(settings_, library_, downloads_, dataDir_, this);
     desktop_ = new DesktopHelper(this);
     connect(settings_, &AppSettings::languageChanged, this, &AppContext::applyLanguage);
     applyLanguage();
@@ -41,6 +47,10 @@ AppContext::AppContext(const Options& options, QObject* parent) : QObject(parent
 AppContext::~AppContext() {
     delete chat_;  // stops the worker thread before the store closes
     chat_ = nullptr;
+    delete wizard_;  // cancels a conversion or quality step and waits for it
+    wizard_ = nullptr;
+    delete downloads_;  // stops the running download (its .part files stay for the next start)
+    downloads_ = nullptr;
 }
 
 QString AppContext::version() const { return QStringLiteral(HEARTH_VERSION); }
@@ -67,6 +77,8 @@ void AppContext::registerQml(QQmlEngine* engine) {
     qmlRegisterSingletonInstance("Hearth", 1, 0, "Chat", chat_);
     qmlRegisterSingletonInstance("Hearth", 1, 0, "Adapters", chat_->adapters());
     qmlRegisterSingletonInstance("Hearth", 1, 0, "Models", library_);
+    qmlRegisterSingletonInstance("Hearth", 1, 0, "Downloads", downloads_);
+    qmlRegisterSingletonInstance("Hearth", 1, 0, "Wizard", wizard_);
     qmlRegisterSingletonInstance("Hearth", 1, 0, "Settings", settings_);
     qmlRegisterSingletonInstance("Hearth", 1, 0, "Desktop", desktop_);
     qmlRegisterSingletonInstance("Hearth", 1, 0, "App", this);
@@ -104,6 +116,7 @@ void AppContext::applyLanguage() {
         emit uiLanguageChanged();
     }
     library_->retranslate();  // texts made in C++ (problem sentences, device labels)
+    wizard_->setUiLanguage(lang);  // the catalog's descriptions
     if (engine_) engine_->retranslate();
 }
 

@@ -1,6 +1,6 @@
 // AppContext: builds the app's objects in the right order (settings, log file, store, model
-// library, chat controller, language) and exposes them to QML as singletons of the `Hearth` module:
-// Chat, Adapters, Models, Settings, Desktop, App. main.cpp, the Qt Quick tests and the screenshot test all go
+// library, chat controller, downloads queue, model wizard, language) and exposes them to QML as
+// singletons of the `Hearth` module: Chat, Adapters, Models, Downloads, Wizard, Settings, Desktop, App. main.cpp, the Qt Quick tests and the screenshot test all go
 // through here, so they run the same wiring.
 #pragma once
 
@@ -20,7 +20,9 @@ namespace hearth::app {
 class AppSettings;
 class ChatController;
 class DesktopHelper;
+class DownloadController;
 class ModelLibrary;
+class ModelWizard;
 
 class AppContext : public QObject {
     Q_OBJECT
@@ -57,6 +59,8 @@ public:
     ChatStore* store() { return &store_; }
     ModelLibrary* library() const { return library_; }
     ChatController* chat() const { return chat_; }
+    DownloadController* downloads() const { return downloads_; }
+    ModelWizard* wizard() const { return wizard_; }
 
     // Installs the translator for settings().language() and retranslates the engine's bindings.
     void applyLanguage();
@@ -71,6 +75,8 @@ private:
     ChatStore store_;
     ModelLibrary* library_ = nullptr;
     ChatController* chat_ = nullptr;
+    DownloadController* downloads_ = nullptr;
+    ModelWizard* wizard_ = nullptr;
     DesktopHelper* desktop_ = nullptr;
     QQmlEngine* engine_ = nullptr;
     std::unique_ptr<QTranslator> appTranslator_, qtTranslator_;

@@ -97,6 +97,26 @@ ApplicationWindow {
         Chat.reopenLast()
     }
 
+    ModelWizard { id: modelWizard }
+    Connections {
+        target: Wizard
+        function onChatRequested() { Chat.useModel(Wizard.resultPath); window.page = "chat" }
+    }
+
+    // The first start (no model, no default, no conversation) opens the wizard once the first
+    // scan of the models folder has found nothing.
+    property bool firstScanSeen: false
+    Connections {
+        target: Models
+        function onScanningChanged() {
+            if (Models.scanning || window.firstScanSeen) return
+            window.firstScanSeen = true
+            if (Models.list.count === 0 && Settings.defaultModel.length === 0 && Chat.conversations.count === 0
+                    && Models.externalModels.length === 0)
+                modelWizard.openAt("source")
+        }
+    }
+
     RowLayout {
         anchors.fill: parent
         spacing: 0
@@ -116,6 +136,30 @@ ApplicationWindow {
             Layout.fillHeight: true
             spacing: 0
 
+            // Downloads go on while the person chats: a thin bar says how far, and opens the wizard.
+            Rectangle {
+                objectName: "downloadsIndicator"
+                Layout.fillWidth: true
+                visible: Downloads.activeCount > 0
+                implicitHeight: visible ? indicatorRow.implicitHeight + 8 : 0
+                color: Theme.surfaceAlt
+                RowLayout {
+                    id: indicatorRow
+                    anchors.fill: parent
+                    anchors.leftMargin: 12
+                    anchors.rightMargin: 12
+                    anchors.topMargin: 4
+                    anchors.bottomMargin: 4
+                    Label {
+                        text: Downloads.activeCount === 1 ? qsTr("Downloading a model") : qsTr("Downloading %1 models").arg(Downloads.activeCount)
+                        color: Theme.text
+                    }
+                    ProgressBar { Layout.fillWidth: true; from: 0; to: 1; value: Downloads.activeFraction }
+                    Label { text: Math.round(Downloads.activeFraction * 100) + " %"; color: Theme.textMuted }
+                    Button { text: qsTr("Show"); flat: true; onClicked: { Wizard.showDownloads(); modelWizard.open() } }
+                }
+            }
+
             ErrorBanner {
                 Layout.fillWidth: true
                 text: Chat.errorText.length > 0 ? Chat.errorText : Chat.storeError
@@ -128,7 +172,7 @@ ApplicationWindow {
                 currentIndex: ["chat", "models", "image", "settings"].indexOf(window.page)
 
                 ChatPage { id: chatPage; onModelsRequested: window.page = "models" }
-                ModelsPage { onChatRequested: window.page = "chat" }
+                ModelsPage { onChatRequested: window.page = "chat"; onWizardRequested: modelWizard.openAt("") }
                 ImagePage {}
                 SettingsPage {}
             }

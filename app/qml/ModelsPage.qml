@@ -10,6 +10,7 @@ import "."
 Item {
     id: page
     signal chatRequested()
+    signal wizardRequested()
 
     ColumnLayout {
         anchors.fill: parent
@@ -34,9 +35,14 @@ Item {
             Button {
                 objectName: "importButton"
                 text: qsTr("Import…")
-                highlighted: true
                 enabled: !Models.importing
                 onClicked: importDialog.open()
+            }
+            Button {
+                objectName: "getModelsButton"
+                text: qsTr("Get models…")
+                highlighted: true
+                onClicked: page.wizardRequested()
             }
         }
 
@@ -73,7 +79,7 @@ Item {
                 wrapMode: Text.Wrap
                 horizontalAlignment: Text.AlignHCenter
                 color: Theme.textMuted
-                text: qsTr("No models yet. Choose Import… to add a .gguf file (for example a Q4_K_M quantization of Qwen2.5 or DeepSeek-R1-Distill). Models run entirely on this computer.")
+                text: qsTr("No models yet. Choose Get models… to download one from the catalog or a Hugging Face hub, or Import… to add a .gguf file you have. Models run entirely on this computer.")
             }
 
             delegate: Rectangle {

@@ -215,13 +215,66 @@ Item {
                 Binding on currentIndex { value: Math.max(0, themeBox.keys.indexOf(Settings.theme)) }
             }
 
+            // Model downloads (Get models…): where the hub is, and the access token for gated or
+            // private repositories. HF_ENDPOINT, when set, wins over the choice here, and says so.
+            SectionTitle { text: qsTr("Model downloads") }
+            FieldLabel { text: qsTr("Hub endpoint") }
+            ColumnLayout {
+                Layout.fillWidth: true
+                spacing: 4
+                ComboBox {
+                    id: endpointBox
+                    objectName: "hubEndpointBox"
+                    Layout.fillWidth: true
+                    editable: true
+                    enabled: Settings.environmentHubEndpoint.length === 0
+                    model: ["https://huggingface.co", "https://hf-mirror.com"]
+                    Component.onCompleted: editText = Settings.hubEndpoint
+                    Connections { target: Settings; function onHubChanged() { endpointBox.editText = Settings.hubEndpoint } }
+                    onActivated: (i) => Settings.hubEndpoint = model[i]
+                    onAccepted: Settings.hubEndpoint = editText
+                }
+                Label {
+                    Layout.fillWidth: true
+                    wrapMode: Text.Wrap
+                    font.pixelSize: Theme.fontSize - 2
+                    color: Settings.environmentHubEndpoint.length > 0 ? Theme.warning : Theme.textMuted
+                    text: Settings.environmentHubEndpoint.length > 0
+                          ? qsTr("HF_ENDPOINT is set, so downloads use %1.").arg(Settings.environmentHubEndpoint)
+                          : qsTr("hf-mirror.com is a mirror that is often faster from mainland China.")
+                }
+            }
+            FieldLabel { text: qsTr("Access token (for gated or private models)") }
+            RowLayout {
+                Layout.fillWidth: true
+                TextField {
+                    id: tokenField
+                    objectName: "hubTokenField"
+                    Layout.fillWidth: true
+                    echoMode: TextInput.Password
+                    placeholderText: Settings.hasHubToken ? Settings.maskedHubToken : qsTr("hf_…")
+                    onAccepted: { Settings.setHubToken(text); text = "" }
+                }
+                Button {
+                    text: qsTr("Save")
+                    enabled: tokenField.text.length > 0
+                    onClicked: { Settings.setHubToken(tokenField.text); tokenField.text = "" }
+                }
+                Button {
+                    text: qsTr("Remove")
+                    enabled: Settings.hasHubToken
+                    onClicked: Settings.setHubToken("")
+                }
+            }
+
             SectionTitle { text: qsTr("Privacy and support") }
             Label {
+                objectName: "privacyText"
                 Layout.columnSpan: 2
                 Layout.fillWidth: true
                 wrapMode: Text.Wrap
                 color: Theme.text
-                text: qsTr("Hearth makes no network connections. Conversations are stored in %1.").arg(App.dataDir)
+                text: qsTr("Hearth connects only to the hub endpoint (and the download host it redirects to), and only for downloads you start. Conversations are stored in %1.").arg(App.dataDir)
             }
             FieldLabel { text: qsTr("Log file") }
             Label {

@@ -4,6 +4,7 @@
 #include <QRegularExpression>
 #include <QStandardPaths>
 #include <QThread>
+#include <QUrl>
 #include <algorithm>
 
 namespace hearth::app {
@@ -120,6 +121,52 @@ SamplingValues AppSettings::sampling() const {
 void AppSettings::resetSampling() {
     s_.remove("sampling");
     emit changed();
+}
+
+namespace {
+QString withoutTrailingSlash(QString s) {
+    s = s.trimmed();
+    while (s.endsWith(QLatin1Char('/'))) s.chop(1);
+    return s;
+}
+bool isHubEndpoint(const QString& s) {
+    const QUrl u(s, QUrl::StrictMode);
+    return u.isValid() && (u.scheme() == QLatin1String("https") || u.scheme() == QLatin1String("http")) &&
+           !u.host().isEmpty() && !u.hasQuery() && !u.hasFragment() && u.userInfo().isEmpty();
+}
+}  // namespace
+
+QString AppSettings::hubEndpoint() const {
+    const QString e = withoutTrailingSlash(s_.value("hub/endpoint").toString());
+    return isHubEndpoint(e) ? e : defaultHubEndpoint();
+}
+QString AppSettings::environmentHubEndpoint() const { return withoutTrailingSlash(qEnvironmentVariable("HF_ENDPOINT")); }
+QString AppSettings::effectiveHubEndpoint() const {
+    const QString env = environmentHubEndpoint();
+    return env.isEmpty() ? hubEndpoint() : env;
+}
+QString AppSettings::hubToken() const {
+    const QString t = s_.value("hub/token").toString().trimmed();
+    return t.isEmpty() ? qEnvironmentVariable("HF_TOKEN").trimmed() : t;
+}
+QString AppSettings::maskedHubToken() const {
+    const QString t = hubToken();
+    if (t.isEmpty()) return {};
+    if (t.size() <= 8) return QString(t.size(), QChar(0x2022));
+    return t.left(3) + QString(6, QChar(0x2022)) + t.right(4);
+}
+void AppSettings::setHubEndpoint(const QString& v) {
+    const QString e = withoutTrailingSlash(v);
+    if (!isHubEndpoint(e) || e == hubEndpoint()) return;
+    s_.setValue(QStringLiteral("hub/endpoint"), e);
+    emit hubChanged();
+}
+void AppSettings::setHubToken(const QString& token) {
+    const QString t = token.trimmed();
+    if (t == s_.value("hub/token").toString()) return;
+    if (t.isEmpty()) s_.remove(QStringLiteral("hub/token"));
+    else s_.setValue(QStringLiteral("hub/token"), t);
+    emit hubChanged();
 }
 
 QString AppSettings::defaultModelsFolder() {

@@ -38,6 +38,14 @@ class AppSettings : public QObject {
     Q_PROPERTY(QRect windowGeometry READ windowGeometry WRITE setWindowGeometry NOTIFY changed)
     Q_PROPERTY(QString defaultModel READ defaultModel WRITE setDefaultModel NOTIFY changed)
     Q_PROPERTY(int maxThreads READ maxThreads CONSTANT)
+    // Hub (model downloads): the endpoint chosen here, HF_ENDPOINT when it is set (it wins, and
+    // Settings says so), the one in use, and whether an access token is kept. The token itself is
+    // readable from C++ only (hubToken), never from QML, and shown masked.
+    Q_PROPERTY(QString hubEndpoint READ hubEndpoint WRITE setHubEndpoint NOTIFY hubChanged)
+    Q_PROPERTY(QString environmentHubEndpoint READ environmentHubEndpoint CONSTANT)
+    Q_PROPERTY(QString effectiveHubEndpoint READ effectiveHubEndpoint NOTIFY hubChanged)
+    Q_PROPERTY(bool hasHubToken READ hasHubToken NOTIFY hubChanged)
+    Q_PROPERTY(QString maskedHubToken READ maskedHubToken NOTIFY hubChanged)
 
 public:
     // `fileName` empty: the platform's default (~/.config/Hearth/Hearth.conf).
@@ -63,6 +71,15 @@ public:
     QRect windowGeometry() const;  // null when never saved
     QString defaultModel() const;  // model for new conversations
     int maxThreads() const;
+    QString hubEndpoint() const;             // "https://huggingface.co" unless changed; no trailing slash
+    QString environmentHubEndpoint() const;  // HF_ENDPOINT, "" when unset
+    QString effectiveHubEndpoint() const;    // HF_ENDPOINT when set, else hubEndpoint()
+    QString hubToken() const;                // Settings' token, else HF_TOKEN, else ""
+    bool hasHubToken() const { return !hubToken().isEmpty(); }
+    QString maskedHubToken() const;          // "hf_…wxyz": enough to recognise, not to use
+    void setHubEndpoint(const QString& v);   // http(s)://host[:port][/path]; anything else is ignored
+    Q_INVOKABLE void setHubToken(const QString& token);  // "" removes it
+    static QString defaultHubEndpoint() { return QStringLiteral("https://huggingface.co"); }
 
     void setTemperature(double v);
     void setTopK(int v);
@@ -97,6 +114,7 @@ signals:
     void modelsFolderChanged();
     void languageChanged();
     void themeChanged();
+    void hubChanged();
 
 private:
     void put(const char* key, const QVariant& v);

@@ -103,6 +103,11 @@ public:
     // Marks messages with id < firstInContextId as out of the context window and the rest as in.
     Status setContextStart(int64_t conversationId, int64_t firstInContextId);
 
+    // For the stores of the database's other tables (download_queue.h), which share this file and
+    // its one writer: queue a write, and wait for the queued writes before a read of `db()`.
+    Status postWrite(StoreWriter::Job job) { return post(std::move(job)); }
+    void waitForQueuedWrites() { waitForWrites(); }
+
     // A title from a first message: one line, at most `maxChars` characters, never splitting a
     // surrogate pair.
     static QString titleFrom(const QString& text, int maxChars = 60);

@@ -84,6 +84,30 @@ CREATE TABLE conversation_adapters (
 ) WITHOUT ROWID;
 )SQL";
 
+// The model downloads a person started (the wizard's queue): the hub repository, revision and
+// endpoint, the chosen files as the listing gave them (path, size, sha256, git oid: JSON), the folder
+// they go to, and how far it got. The bytes themselves live in the engine's .part files beside the
+// destination, so a restart resumes from them; this table only says what to resume. The access
+// token is never stored here (it lives in the settings file).
+const char* const kV5 = R"SQL(
+CREATE TABLE downloads (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    label       TEXT    NOT NULL DEFAULT '',
+    repo        TEXT    NOT NULL,
+    revision    TEXT    NOT NULL DEFAULT 'main',
+    endpoint    TEXT    NOT NULL DEFAULT '',
+    files_json  TEXT    NOT NULL DEFAULT '[]',
+    destination TEXT    NOT NULL,
+    state       TEXT    NOT NULL DEFAULT 'queued'
+                CHECK (state IN ('queued', 'running', 'paused', 'failed', 'done', 'cancelled')),
+    total_bytes INTEGER NOT NULL DEFAULT 0,
+    done_bytes  INTEGER NOT NULL DEFAULT 0,
+    error       TEXT    NOT NULL DEFAULT '',
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+)SQL";
+
 int slowMigrationMs() {
     bool ok = false;
     const int ms = qEnvironmentVariableIntValue("HEARTH_TEST_SLOW_MIGRATION_MS", &ok);
@@ -98,6 +122,7 @@ const char* migrationSql(int version) {
         case 2: return kV2;
         case 3: return kV3;
         case 4: return kV4;
+        case 5: return kV5;
         default: return nullptr;
     }
 }

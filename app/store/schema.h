@@ -15,7 +15,8 @@ namespace hearth::app::schema {
 //            and message_chunks, the append-only text of answers still streaming (content and its
 //            index are written once, when the answer ends).
 // Version 4: conversation_adapters, the LoRA adapters of each conversation (path, scale, on/off, in order).
-inline constexpr int kCurrentVersion = 4;
+// Version 5: downloads, the model wizard's download queue (repository, files, destination, state, bytes).
+inline constexpr int kCurrentVersion = 5;
 
 // The SQL of one migration step (from `version - 1` to `version`); tests use it to build old databases.
 const char* migrationSql(int version);

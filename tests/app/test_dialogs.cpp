@@ -14,11 +14,13 @@
 
 #include "app/controllers/app_context.h"
 #include "app/controllers/chat_controller.h"
+#include "app/controllers/model_wizard.h"
 #include "app/library/model_library.h"
 #include "app/settings/app_settings.h"
 #include "tests/app/app_window.h"
 #include "tests/app/quick_find.h"
 #include "tests/app/tiny_model.h"
+#include "tests/engine/fake_hub.h"
 
 using namespace hearth::app;
 
@@ -119,7 +121,8 @@ private slots:
         for (const char* expected : {"importDialog", "importChoiceDialog", "deleteModelDialog", "importErrorDialog",
                                      "renameDialog", "deleteConversationDialog", "switchConversationDialog",
                                      "exportDialog", "modelsFolderDialog", "adaptersDialog", "adapterFileDialog",
-                                     "adapterFolderDialog", "mergeOutputDialog"})
+                                     "adapterFolderDialog", "mergeOutputDialog", "modelWizard", "wizardFileDialog",
+                                     "wizardFolderDialog", "imatrixDialog"})
             QVERIFY2(names.contains(QLatin1String(expected)), expected);
 
         for (QObject* d : found) {
@@ -156,6 +159,94 @@ private slots:
             const QStringList warnings = qmlWarnings();
             QVERIFY2(warnings.isEmpty(), qPrintable(name + ":\n" + warnings.join(QLatin1Char('\n'))));
         }
+    }
+
+    // The model wizard's every page, reached through the real steps (a fake hub on 127.0.0.1, the
+    // shared tiny-llama checkpoint for Convert and Quality), each shot and free of QML warnings.
+    void everyWizardPageOpens_data() { everyDialogOpens_data(); }
+
+    void everyWizardPageOpens() {
+        QFETCH(QString, language);
+        QFETCH(QString, theme);
+        qunsetenv("HF_ENDPOINT");
+        context_->settings()->setLanguage(language);
+        context_->settings()->setTheme(theme);
+        QTest::qWait(100);
+        test::warnings().clear();
+        hearth::test::FakeHub hub;
+        QString err;
+        const QString served = test::writeTinyModel(dir_.filePath("served"), "served.gguf", test::slowSpec(), &err);
+        QVERIFY2(!served.isEmpty(), qPrintable(err));
+        QFile f(served);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        const std::string bytes = f.readAll().toStdString();
+        // The catalog's first model, served with a file per quantization (the Q4_K_M one a real tiny model).
+        auto catalog = hearth::hub::builtin_catalog();
+        QVERIFY(catalog.ok());
+        const hearth::hub::CatalogEntry& entry = catalog->models.front();
+        hub.repo = entry.gguf_repo;
+        const std::string stem = "wizard-" + language.toStdString() + "-" + theme.toStdString();
+        hub.files = {{stem + "-Q4_K_M.gguf", bytes, true}, {stem + "-Q5_K_M.gguf", bytes + "5", true},
+                     {stem + "-Q6_K.gguf", bytes + "66", true}, {stem + "-Q8_0.gguf", bytes + bytes, true},
+                     {"README.md", "# card\n", false}};
+        context_->settings()->setHubEndpoint(QString::fromStdString(hub.endpoint()));
+
+        ModelWizard* w = context_->wizard();
+        QObject* d = engine_->rootObjects().first()->findChild<QObject*>("modelWizard");
+        QVERIFY(d);
+        window_->setProperty("page", "models");
+        QVERIFY(QMetaObject::invokeMethod(d, "openAt", Q_ARG(QVariant, "source")));
+        QTRY_VERIFY_WITH_TIMEOUT(d->property("visible").toBool(), 5000);
+        const QString suffix = language + "_" + theme;
+        shoot(QStringLiteral("wizard_1_source_%1.png").arg(suffix));
+
+        // A failure shows its cause and what to do.
+        hub.fail_status = 403;
+        hub.fail_code = "GatedRepo";
+        w->chooseRepo("org/model");
+        QTRY_VERIFY_WITH_TIMEOUT(!w->busy() && !w->error().isEmpty(), 10000);
+        shoot(QStringLiteral("wizard_1_source_error_%1.png").arg(suffix));
+        hub.fail_status = 0;
+
+        w->chooseCatalog(QString::fromStdString(entry.id), "Q4_K_M");
+        QTRY_COMPARE_WITH_TIMEOUT(w->page(), QStringLiteral("files"), 10000);
+        QCOMPARE(w->quants().size(), qsizetype(entry.quants.size()));
+        shoot(QStringLiteral("wizard_2_files_%1.png").arg(suffix));
+
+        hub.chunk_delay_ms = 40;
+        w->startDownload();
+        QTRY_VERIFY_WITH_TIMEOUT(w->download().value("speed").toDouble() > 0, 20000);  // speed and time left shown
+        shoot(QStringLiteral("wizard_3_download_%1.png").arg(suffix));
+        w->pauseDownload();
+        QTRY_COMPARE_WITH_TIMEOUT(w->download().value("state").toString(), QStringLiteral("paused"), 10000);
+        shoot(QStringLiteral("wizard_3_download_paused_%1.png").arg(suffix));
+        hub.chunk_delay_ms = 0;
+        w->resumeDownload();
+        QTRY_COMPARE_WITH_TIMEOUT(w->page(), QStringLiteral("done"), 20000);
+        shoot(QStringLiteral("wizard_6_done_%1.png").arg(suffix));
+
+        const QString hf = test::testdataFile("hf-models/tiny-llama/hf");
+        if (QFileInfo::exists(hf + "/config.json")) {
+            w->chooseLocalPath(hf);
+            QTRY_COMPARE_WITH_TIMEOUT(w->page(), QStringLiteral("convert"), 5000);
+            shoot(QStringLiteral("wizard_4_convert_%1.png").arg(suffix));
+            w->startBuild("Q4_0");
+            QTRY_COMPARE_WITH_TIMEOUT(w->page(), QStringLiteral("quality"), 60000);
+            shoot(QStringLiteral("wizard_5_quality_%1.png").arg(suffix));
+            w->runQuality();
+            QTRY_VERIFY_WITH_TIMEOUT(!w->busy(), 120000);
+            QVERIFY2(w->error().isEmpty(), qPrintable(w->error()));
+            shoot(QStringLiteral("wizard_5_quality_measured_%1.png").arg(suffix));
+            w->skipQuality();
+            QCOMPARE(w->page(), QStringLiteral("done"));
+        } else {
+            qWarning("shared test data (hf-models/tiny-llama) not found: the Convert and Quality pages are not shot");
+        }
+        QVERIFY(QMetaObject::invokeMethod(d, "close"));
+        QTRY_VERIFY_WITH_TIMEOUT(!d->property("visible").toBool(), 5000);
+        w->reset();
+        const QStringList warnings = qmlWarnings();
+        QVERIFY2(warnings.isEmpty(), qPrintable(warnings.join(QLatin1Char('\n'))));
     }
 
     void exportSavesOnClick() {

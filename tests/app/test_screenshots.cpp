@@ -162,6 +162,21 @@ private slots:
                 // Settings: above the trained context, and a context that differs from the loaded one.
                 window_->setProperty("page", QStringLiteral("settings"));
                 QVERIFY(!shoot(QStringLiteral("settings_context_%1.png").arg(suffix)).isEmpty());
+                // Settings: the model downloads section (hub endpoint, masked token) scrolled into view.
+                if (QQuickItem* hub = test::findVisibleItem(window_->contentItem(), QStringLiteral("hubEndpointBox"))) {
+                    QQuickItem* flick = hub->parentItem();
+                    while (flick && !test::inheritsClass(flick, "QQuickFlickable")) flick = flick->parentItem();
+                    QVERIFY(flick);
+                    QQuickItem* content = flick->property("contentItem").value<QQuickItem*>();
+                    QVERIFY(content);
+                    context_->settings()->setHubToken(QStringLiteral("hf_screenshotExampleToken1234"));
+                    flick->setProperty("contentY", hub->mapToItem(content, QPointF(0, 0)).y() - 60);
+                    QVERIFY(!shoot(QStringLiteral("settings_hub_%1.png").arg(suffix)).isEmpty());
+                    flick->setProperty("contentY", 0);
+                    context_->settings()->setHubToken(QString());
+                } else {
+                    QFAIL("the Settings page has no hub endpoint box");
+                }
                 window_->setProperty("page", QStringLiteral("image"));
                 QVERIFY(!shoot(QStringLiteral("image_%1.png").arg(suffix)).isEmpty());
             }

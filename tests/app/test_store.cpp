@@ -2,12 +2,14 @@
 // streaming saves, answer status and alternatives, search, export, edits.
 #include <QJsonDocument>
 #include <QJsonArray>
+#include <QJsonObject>
 #include <QElapsedTimer>
 #include <QFile>
 #include <QTemporaryDir>
 #include <QtTest>
 
 #include "app/store/chat_store.h"
+#include "app/store/download_queue.h"
 #include "app/store/schema.h"
 
 using namespace hearth::app;
@@ -152,6 +154,7 @@ private slots:
         QCOMPARE(bread.systemPrompt, QStringLiteral("Be brief."));
         QCOMPARE(store.conversation(2)->title, QString::fromUtf8("长城"));
         QVERIFY(bread.adapters.empty());  // the v4 table starts empty
+        QCOMPARE(*store.db().scalarInt("SELECT count(*) FROM downloads"), int64_t(0));  // so does v5's
         auto a = *store.messages(1);
         auto b = *store.messages(2);
         QCOMPARE(int(a.size()), version == 1 ? 2 : 4);
@@ -429,6 +432,57 @@ private slots:
         VERIFY_OK(store.setConversationAdapters(999, setB));
         QVERIFY(!store.flush().ok());
         QCOMPARE(*store.db().scalarInt("SELECT count(*) FROM conversation_adapters"), int64_t(1));
+    }
+
+    // The downloads queue (schema v5): rows written through the store's writer, read back in order,
+    // updated and removed, and still there after a reopen (what a restart resumes from).
+    void downloadQueue() {
+        {
+            ChatStore store;
+            VERIFY_OK(store.open(path("downloads.db")));
+            DownloadQueue q(&store);
+            DownloadRecord r;
+            r.label = QStringLiteral("Qwen2.5 1.5B Instruct · Q4_K_M");
+            r.repo = QStringLiteral("Qwen/Qwen2.5-1.5B-Instruct-GGUF");
+            r.endpoint = QStringLiteral("https://hf-mirror.com");
+            r.destination = QStringLiteral("/models");
+            r.files = QJsonArray{QJsonObject{{"path", "qwen-q4_k_m.gguf"}, {"size", 1000.0}, {"sha256", "ab"}, {"oid", ""}}};
+            r.totalBytes = 1000;
+            auto a = q.add(r);
+            VERIFY_OK(a);
+            r.label = QStringLiteral("second");
+            auto b = q.add(r);
+            VERIFY_OK(b);
+            QCOMPARE(*b, *a + 1);
+            VERIFY_OK(q.setBytes(*a, 400, 1000));
+            VERIFY_OK(q.setState(*a, QStringLiteral("running")));
+            VERIFY_OK(q.setState(*b, QStringLiteral("failed"), QStringLiteral("disk full")));
+            // A state outside the CHECK constraint is refused by the database (reported by flush).
+            VERIFY_OK(q.setState(*b, QStringLiteral("bogus")));
+            QVERIFY(!store.flush().ok());
+        }
+        ChatStore store;
+        VERIFY_OK(store.open(path("downloads.db")));
+        DownloadQueue q(&store);
+        auto rows = q.all();
+        VERIFY_OK(rows);
+        QCOMPARE(int(rows->size()), 2);
+        const DownloadRecord& first = rows->at(0);
+        QCOMPARE(first.state, QStringLiteral("running"));
+        QCOMPARE(first.doneBytes, int64_t(400));
+        QCOMPARE(first.endpoint, QStringLiteral("https://hf-mirror.com"));
+        QCOMPARE(first.files.size(), qsizetype(1));
+        QCOMPARE(first.files[0].toObject().value("path").toString(), QStringLiteral("qwen-q4_k_m.gguf"));
+        QCOMPARE(rows->at(1).state, QStringLiteral("failed"));
+        QCOMPARE(rows->at(1).error, QStringLiteral("disk full"));
+        VERIFY_OK(q.remove(first.id));
+        auto left = q.all();
+        VERIFY_OK(left);
+        QCOMPARE(int(left->size()), 1);
+        // Ids are never reused after a removal (AUTOINCREMENT's sequence).
+        auto c = q.add(rows->at(1));
+        VERIFY_OK(c);
+        QVERIFY(*c > rows->at(1).id);
     }
 
     void titles() {
