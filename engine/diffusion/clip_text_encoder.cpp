@@ -46,16 +46,10 @@ ClipTextEncoder::~ClipTextEncoder() = default;
 uint64_t ClipTextEncoder::weight_bytes() const { return weights_ ? weights_->bytes() : 0; }
 
 Result<std::unique_ptr<ClipTextEncoder>> ClipTextEncoder::open(const std::string& dir, Backend& be) {
-    for (Op op : {Op::LayerNorm, Op::Activate, Op::AttentionQkv})
-        if (!be.supports_op(op))
-            return make_error("the " + be.device().backend + " backend cannot run the text encoder yet (no " + op_name(op) + ")");
     auto cfg = read_clip_text_config((fs::path(dir) / "config.json").string());
     if (!cfg.ok()) return cfg.status();
-    std::string path = (fs::path(dir) / "model.safetensors").string();
-    std::error_code ec;
-    if (!fs::is_regular_file(path, ec) && fs::is_regular_file(fs::path(dir) / "model.fp16.safetensors", ec))
-        path = (fs::path(dir) / "model.fp16.safetensors").string();
-    auto weights = DiffusionWeights::open(path, be, "text_model.");
+    auto weights = DiffusionWeights::open_component(dir, "model", be, {Op::LayerNorm, Op::Activate, Op::AttentionQkv}, "text encoder",
+                                                    "text_model.");
     if (!weights.ok()) return weights.status();
     DiffusionWeights& wt = **weights;
 

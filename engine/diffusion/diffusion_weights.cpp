@@ -1,6 +1,7 @@
 #include "engine/diffusion/diffusion_weights.h"
 
 #include <cstring>
+#include <filesystem>
 
 namespace hearth::diffusion {
 
@@ -22,6 +23,20 @@ Result<std::unique_ptr<DiffusionWeights>> DiffusionWeights::open(const std::stri
     w->prefix_ = std::move(prefix);
     w->file_ = std::move(*f);
     return w;
+}
+
+Result<std::unique_ptr<DiffusionWeights>> DiffusionWeights::open_component(const std::string& dir, const std::string& stem, Backend& be,
+                                                                          std::initializer_list<Op> ops, const std::string& what,
+                                                                          std::string prefix) {
+    namespace fs = std::filesystem;
+    for (Op op : ops)
+        if (!be.supports_op(op))
+            return make_error("the " + be.device().backend + " backend cannot run the " + what + " yet (no " + op_name(op) + ")");
+    std::string path = (fs::path(dir) / (stem + ".safetensors")).string();
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec) && fs::is_regular_file(fs::path(dir) / (stem + ".fp16.safetensors"), ec))
+        path = (fs::path(dir) / (stem + ".fp16.safetensors")).string();
+    return open(path, be, std::move(prefix));
 }
 
 const safetensors::TensorInfo* DiffusionWeights::find(const std::string& name) const {

@@ -19,6 +19,12 @@ public:
     // `path`: the .safetensors file. Tensor names are looked up as given, then with `prefix` in
     // front (transformers writes CLIP's tensors with or without "text_model.").
     static Result<std::unique_ptr<DiffusionWeights>> open(const std::string& path, Backend& be, std::string prefix = "");
+    // A pipeline component's folder: first checks that `be` has the ops the component runs (the
+    // message names `what` and the missing op), then opens STEM.safetensors, or STEM.fp16.safetensors
+    // when only that variant is there.
+    static Result<std::unique_ptr<DiffusionWeights>> open_component(const std::string& dir, const std::string& stem, Backend& be,
+                                                                     std::initializer_list<Op> ops, const std::string& what,
+                                                                     std::string prefix = "");
 
     bool has(const std::string& name) const { return find(name) != nullptr; }
     Status matrix(const std::string& name, int64_t rows, int64_t cols, Tensor* out);  // [rows, cols]

@@ -127,17 +127,11 @@ UNet::UNet(Backend& be) : be_(be) {}
 UNet::~UNet() = default;
 
 Result<std::unique_ptr<UNet>> UNet::open(const std::string& dir, Backend& be) {
-    namespace fs = std::filesystem;
-    for (Op op : {Op::Conv2d, Op::GroupNorm, Op::Upsample2x, Op::Activate, Op::AttentionQkv, Op::LayerNorm, Op::Mul, Op::ConcatCols})
-        if (!be.supports_op(op))
-            return make_error("the " + be.device().backend + " backend cannot run the UNet yet (no " + op_name(op) + ")");
-    auto cfg = read_unet_config((fs::path(dir) / "config.json").string());
+    auto cfg = read_unet_config((std::filesystem::path(dir) / "config.json").string());
     if (!cfg.ok()) return cfg.status();
-    std::string path = (fs::path(dir) / "diffusion_pytorch_model.safetensors").string();
-    std::error_code ec;
-    if (!fs::is_regular_file(path, ec) && fs::is_regular_file(fs::path(dir) / "diffusion_pytorch_model.fp16.safetensors", ec))
-        path = (fs::path(dir) / "diffusion_pytorch_model.fp16.safetensors").string();
-    auto wt = DiffusionWeights::open(path, be);
+    auto wt = DiffusionWeights::open_component(
+        dir, "diffusion_pytorch_model", be,
+        {Op::Conv2d, Op::GroupNorm, Op::Upsample2x, Op::Activate, Op::AttentionQkv, Op::LayerNorm, Op::Mul, Op::ConcatCols}, "UNet");
     if (!wt.ok()) return wt.status();
     std::unique_ptr<UNet> u(new UNet(be));
     u->cfg_ = *cfg;

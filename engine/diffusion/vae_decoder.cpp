@@ -58,17 +58,10 @@ VaeDecoder::VaeDecoder(Backend& be) : be_(be) {}
 VaeDecoder::~VaeDecoder() = default;
 
 Result<std::unique_ptr<VaeDecoder>> VaeDecoder::open(const std::string& dir, Backend& be) {
-    namespace fs = std::filesystem;
-    for (Op op : {Op::Conv2d, Op::GroupNorm, Op::Upsample2x, Op::Activate, Op::AttentionQkv})
-        if (!be.supports_op(op))
-            return make_error("the " + be.device().backend + " backend cannot run the VAE yet (no " + op_name(op) + ")");
-    auto cfg = read_vae_config((fs::path(dir) / "config.json").string());
+    auto cfg = read_vae_config((std::filesystem::path(dir) / "config.json").string());
     if (!cfg.ok()) return cfg.status();
-    std::string path = (fs::path(dir) / "diffusion_pytorch_model.safetensors").string();
-    std::error_code ec;
-    if (!fs::is_regular_file(path, ec) && fs::is_regular_file(fs::path(dir) / "diffusion_pytorch_model.fp16.safetensors", ec))
-        path = (fs::path(dir) / "diffusion_pytorch_model.fp16.safetensors").string();
-    auto wt = DiffusionWeights::open(path, be);
+    auto wt = DiffusionWeights::open_component(dir, "diffusion_pytorch_model", be,
+                                               {Op::Conv2d, Op::GroupNorm, Op::Upsample2x, Op::Activate, Op::AttentionQkv}, "VAE");
     if (!wt.ok()) return wt.status();
     std::unique_ptr<VaeDecoder> d(new VaeDecoder(be));
     d->cfg_ = *cfg;

@@ -20,19 +20,12 @@
 #include "engine/diffusion/clip_text_encoder.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/util/json.h"
+#include "tests/engine/diffusion_compare.h"
 #include "tests/engine/testdata.h"
 
 using namespace hearth;
 
 namespace {
-
-std::vector<float> read_f32(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    std::vector<float> v(bytes.size() / 4);
-    std::memcpy(v.data(), bytes.data(), v.size() * 4);
-    return v;
-}
 
 TEST(ClipTextEncoder, MatchesTransformersOnReferenceAndCpu) {
     HEARTH_REQUIRE_TESTDATA(root);
@@ -41,7 +34,7 @@ TEST(ClipTextEncoder, MatchesTransformersOnReferenceAndCpu) {
         auto expected = json::parse_file(dir + "/expected.json");
         ASSERT_TRUE(expected.ok()) << expected.message();
         const std::string prompt = (*expected)["text_encoder"]["prompt"].as_string();
-        const std::vector<float> want = read_f32(dir + "/reference/text_encoder.f32");
+        const std::vector<float> want = test::read_f32(dir + "/reference/text_encoder.f32");
         auto tok = tokenizer::Tokenizer::from_hf_dir(dir + "/tokenizer");
         ASSERT_TRUE(tok.ok()) << tok.message();
         auto ids = diffusion::clip_prompt(**tok, prompt);

@@ -13,20 +13,13 @@
 
 #include "engine/util/json.h"
 #include "engine/util/png_file.h"
+#include "tests/engine/diffusion_compare.h"
 #include "tests/engine/testdata.h"
 
 using namespace hearth;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::vector<float> read_f32(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    std::vector<float> v(bytes.size() / 4);
-    std::memcpy(v.data(), bytes.data(), v.size() * 4);
-    return v;
-}
 
 #define REQUIRE_CLI(cli)                                 \
     const std::string cli = HEARTH_CLI_PATH;             \
@@ -49,7 +42,7 @@ TEST(DiffuseCli, DdimRunMatchesDiffusersAndWritesPng) {
                             "' -o '" + png + "' --raw '" + raw + "' --backend cpu -t 2 2>&1";
     ASSERT_EQ(test::run_shell(cmd, &log), 0) << log;
     EXPECT_NE(log.find("step 5/5"), std::string::npos) << log;
-    const std::vector<float> got = read_f32(raw), want = read_f32(dir + "/" + run["image"].as_string());
+    const std::vector<float> got = test::read_f32(raw), want = test::read_f32(dir + "/" + run["image"].as_string());
     ASSERT_EQ(got.size(), want.size());
     double worst = 0;
     for (size_t i = 0; i < got.size(); ++i) worst = std::max(worst, std::fabs(double(got[i]) - want[i]));

@@ -18,19 +18,12 @@
 #include "engine/backend/backend.h"
 #include "engine/diffusion/pipeline.h"
 #include "engine/util/json.h"
+#include "tests/engine/diffusion_compare.h"
 #include "tests/engine/testdata.h"
 
 using namespace hearth;
 
 namespace {
-
-std::vector<float> read_f32(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    std::vector<float> v(bytes.size() / 4);
-    std::memcpy(v.data(), bytes.data(), v.size() * 4);
-    return v;
-}
 
 TEST(DiffusionPipeline, RunsMatchDiffusers) {
     HEARTH_REQUIRE_TESTDATA(root);
@@ -60,7 +53,7 @@ TEST(DiffusionPipeline, RunsMatchDiffusers) {
                 // 3e-5; the run's own sigma instead differs by 125). DDIM's sigmas are 1.
                 // Hearth's `noise` is the unit-variance draw the pipeline scales itself, so it
                 // gets noise × that first factor here.
-                o.noise = read_f32(dir + "/" + run["noise"].as_string());
+                o.noise = test::read_f32(dir + "/" + run["noise"].as_string());
                 if (o.sampler == diffusion::Sampler::Euler) {
                     diffusion::ScheduleConfig full = (*pipe)->schedule();
                     full.timestep_spacing = "linspace";  // diffusers' schedule before set_timesteps
@@ -81,20 +74,15 @@ TEST(DiffusionPipeline, RunsMatchDiffusers) {
                 ASSERT_EQ(steps.size(), after.size()) << label;
                 double worst_latent = 0;
                 for (size_t i = 0; i < steps.size(); ++i) {
-                    const std::vector<float> want = read_f32(dir + "/" + after[i].as_string());
+                    const std::vector<float> want = test::read_f32(dir + "/" + after[i].as_string());
                     ASSERT_EQ(want.size(), steps[i].size());
                     for (size_t k = 0; k < want.size(); ++k)
                         worst_latent = std::max(worst_latent, std::fabs(double(steps[i][k]) - want[k]) / std::max(1.0, std::fabs(double(want[k]))));
                 }
-                const std::vector<float> image = read_f32(dir + "/" + run["image"].as_string());
+                const std::vector<float> image = test::read_f32(dir + "/" + run["image"].as_string());
                 ASSERT_EQ(image.size(), got->rgb.size());
-                double worst = 0, mean = 0;
-                for (size_t k = 0; k < image.size(); ++k) {
-                    const double d = std::fabs(double(got->rgb[k]) - image[k]);
-                    worst = std::max(worst, d);
-                    mean += d;
-                }
-                mean /= double(image.size());
+                const test::Difference diff = test::difference(got->rgb, image);
+                const double worst = diff.max, mean = diff.mean;
                 std::printf("%s: latents %.2e, image max %.2e mean %.2e\n", label.c_str(), worst_latent, worst, mean);
                 EXPECT_LE(worst_latent, 1e-4) << label;
                 EXPECT_LE(worst, 1e-4) << label;

@@ -18,19 +18,12 @@
 #include "engine/diffusion/pipeline.h"
 #include "engine/util/json.h"
 #include "tests/engine/fixture_path.h"
+#include "tests/engine/diffusion_compare.h"
 #include "tests/engine/testdata.h"
 
 using namespace hearth;
 
 namespace {
-
-std::vector<float> read_f32(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    std::vector<float> v(bytes.size() / 4);
-    std::memcpy(v.data(), bytes.data(), v.size() * 4);
-    return v;
-}
 
 TEST(DiffusionRuns, NonSquareAncestralLcmAndTrailingDdimMatchDiffusers) {
     HEARTH_REQUIRE_TESTDATA(root);
@@ -51,22 +44,17 @@ TEST(DiffusionRuns, NonSquareAncestralLcmAndTrailingDdimMatchDiffusers) {
         o.guidance = float(m["guidance"].as_double());
         o.width = int(m["width"].as_int());
         o.height = int(m["height"].as_int());
-        o.noise = read_f32(base + "_noise.f32");
-        const std::vector<float> draws = read_f32(base + "_stepnoise.f32");
+        o.noise = test::read_f32(base + "_noise.f32");
+        const std::vector<float> draws = test::read_f32(base + "_stepnoise.f32");
         const size_t n = o.noise.size();
         ASSERT_EQ(draws.size(), n * size_t(m["noisy_steps"].as_int())) << name;
         for (size_t k = 0; k < draws.size(); k += n) o.step_noise.emplace_back(draws.begin() + long(k), draws.begin() + long(k + n));
         auto got = (*pipe)->generate(o);
         ASSERT_TRUE(got.ok()) << name << ": " << got.message();
-        const std::vector<float> want = read_f32(base + "_image.f32");
+        const std::vector<float> want = test::read_f32(base + "_image.f32");
         ASSERT_EQ(got->rgb.size(), want.size()) << name;
-        double worst = 0, mean = 0;
-        for (size_t k = 0; k < want.size(); ++k) {
-            const double d = std::fabs(double(got->rgb[k]) - want[k]);
-            worst = std::max(worst, d);
-            mean += d;
-        }
-        mean /= double(want.size());
+        const test::Difference diff = test::difference(got->rgb, want);
+        const double worst = diff.max, mean = diff.mean;
         std::printf("%s (%s, %d steps, %dx%d): image max %.2e mean %.2e\n", name, m["sampler"].as_string().c_str(), o.steps, o.width,
                     o.height, worst, mean);
         EXPECT_LE(worst, 1e-4) << name;

@@ -18,27 +18,20 @@
 #include "engine/backend/backend.h"
 #include "engine/diffusion/unet.h"
 #include "engine/util/json.h"
+#include "tests/engine/diffusion_compare.h"
 #include "tests/engine/testdata.h"
 
 using namespace hearth;
 
 namespace {
 
-std::vector<float> read_f32(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    std::vector<float> v(bytes.size() / 4);
-    std::memcpy(v.data(), bytes.data(), v.size() * 4);
-    return v;
-}
-
 TEST(UNet, MatchesDiffusersOnReferenceAndCpu) {
     HEARTH_REQUIRE_TESTDATA(root);
     for (const char* name : {"tiny-sd15", "tiny-sd-turbo"}) {
         const std::string dir = root + "/diffusion/" + name;
-        const std::vector<float> latents = read_f32(dir + "/reference/unet_input.f32");
-        const std::vector<float> context = read_f32(dir + "/reference/text_encoder.f32");
-        const std::vector<float> want = read_f32(dir + "/reference/unet_output_t501.f32");
+        const std::vector<float> latents = test::read_f32(dir + "/reference/unet_input.f32");
+        const std::vector<float> context = test::read_f32(dir + "/reference/text_encoder.f32");
+        const std::vector<float> want = test::read_f32(dir + "/reference/unet_output_t501.f32");
         ASSERT_EQ(latents.size(), 4u * 8 * 8);
         ASSERT_EQ(want.size(), latents.size());
         for (const char* backend : {"reference", "cpu"}) {

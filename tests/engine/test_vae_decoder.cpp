@@ -19,26 +19,19 @@
 #include "engine/backend/backend.h"
 #include "engine/diffusion/vae_decoder.h"
 #include "engine/util/json.h"
+#include "tests/engine/diffusion_compare.h"
 #include "tests/engine/testdata.h"
 
 using namespace hearth;
 
 namespace {
 
-std::vector<float> read_f32(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    std::vector<float> v(bytes.size() / 4);
-    std::memcpy(v.data(), bytes.data(), v.size() * 4);
-    return v;
-}
-
 TEST(VaeDecoder, MatchesDiffusersOnReferenceAndCpu) {
     HEARTH_REQUIRE_TESTDATA(root);
     for (const char* name : {"tiny-sd15", "tiny-sd-turbo"}) {
         const std::string dir = root + "/diffusion/" + name;
-        const std::vector<float> latents = read_f32(dir + "/reference/unet_input.f32");
-        const std::vector<float> want = read_f32(dir + "/reference/vae_decode.f32");
+        const std::vector<float> latents = test::read_f32(dir + "/reference/unet_input.f32");
+        const std::vector<float> want = test::read_f32(dir + "/reference/vae_decode.f32");
         ASSERT_EQ(latents.size(), 4u * 8 * 8);
         ASSERT_EQ(want.size(), 3u * 64 * 64);
         for (const char* backend : {"reference", "cpu"}) {
@@ -49,13 +42,8 @@ TEST(VaeDecoder, MatchesDiffusersOnReferenceAndCpu) {
             auto got = (*vae)->decode(latents, 8, 8);
             ASSERT_TRUE(got.ok()) << got.message();
             ASSERT_EQ(got->size(), want.size());
-            double worst = 0, mean = 0;
-            for (size_t i = 0; i < want.size(); ++i) {
-                const double d = std::fabs(double((*got)[i]) - want[i]);
-                worst = std::max(worst, d);
-                mean += d;
-            }
-            mean /= double(want.size());
+            const test::Difference diff = test::difference(*got, want);
+            const double worst = diff.max, mean = diff.mean;
             std::printf("%s on %s: max |diff| %.2e, mean %.2e\n", name, backend, worst, mean);
             EXPECT_LE(worst, 5e-5) << name << " on " << backend;
             EXPECT_LE(mean, 5e-6) << name << " on " << backend;
