@@ -144,28 +144,9 @@ Result<std::unique_ptr<UNet>> UNet::open(const std::string& dir, Backend& be) {
 Status UNet::load(DiffusionWeights& wt) {
     const UNetConfig& c = cfg_;
     const int n = int(c.block_out_channels.size()), T = c.time_embed_dim();
-    auto conv = [&](const std::string& name, int cout, int cin, int k, Conv* out) -> Status {
-        out->k = k;
-        HEARTH_RETURN_IF_ERROR(wt.conv(name + ".weight", cout, cin, k, &out->w));
-        return wt.vector(name + ".bias", cout, &out->b);
-    };
-    auto norm = [&](const std::string& name, int ch, Norm* out) -> Status {
-        HEARTH_RETURN_IF_ERROR(wt.vector(name + ".weight", ch, &out->w));
-        return wt.vector(name + ".bias", ch, &out->b);
-    };
-    auto resnet = [&](const std::string& p, int cin, int cout, Resnet* r) -> Status {
-        r->cin = cin;
-        r->cout = cout;
-        HEARTH_RETURN_IF_ERROR(norm(p + ".norm1", cin, &r->n1));
-        HEARTH_RETURN_IF_ERROR(conv(p + ".conv1", cout, cin, 3, &r->c1));
-        HEARTH_RETURN_IF_ERROR(wt.matrix(p + ".time_emb_proj.weight", cout, T, &r->time_w));
-        HEARTH_RETURN_IF_ERROR(wt.vector(p + ".time_emb_proj.bias", cout, &r->time_b));
-        HEARTH_RETURN_IF_ERROR(norm(p + ".norm2", cout, &r->n2));
-        HEARTH_RETURN_IF_ERROR(conv(p + ".conv2", cout, cout, 3, &r->c2));
-        r->has_shortcut = cin != cout;
-        if (r->has_shortcut) HEARTH_RETURN_IF_ERROR(conv(p + ".conv_shortcut", cout, cin, 1, &r->shortcut));
-        return Status();
-    };
+    auto conv = [&](const std::string& name, int cout, int cin, int k, ConvLayer* out) { return load_conv(wt, name, cout, cin, k, out); };
+    auto norm = [&](const std::string& name, int ch, NormLayer* out) { return load_norm(wt, name, ch, out); };
+    auto resnet = [&](const std::string& p, int cin, int cout, ResnetBlock* r) { return load_resnet(wt, p, cin, cout, T, r); };
     auto transformer = [&](const std::string& p, int ch, int heads, int depth, Transformer* tr) -> Status {
         tr->heads = heads;
         tr->ch = ch;
@@ -310,32 +291,15 @@ Tensor UNet::slot(int i, int64_t rows, int64_t cols) const {
     return make_tensor(slots_buf_.get(), size_t(i) * slot_bytes_, GgmlType::F32, rows, cols);
 }
 
-// ResnetBlock2D: GN, SiLU, conv1 (+ the projected time embedding), GN, SiLU, conv2, + the input
-// (through a 1×1 conv when the channel count changes). The time term is folded into conv1's bias.
-int UNet::resnet(const Resnet& r, int x, int h, int w) {
-    const int64_t px = int64_t(h) * w;
-    const int a = (x + 1) % kSlots, b = (x + 2) % kSlots;
-    const Tensor X = slot(x, px, r.cin), A = slot(a, px, r.cin), B = slot(b, px, r.cout);
-    const Tensor bias = tbias_.row_range(0, 1);
-    Tensor tb = bias;
+// ResnetBlock2D (resnet_block.h) with the projected time embedding folded into conv1's bias.
+int UNet::resnet(const ResnetBlock& r, int x, int h, int w) {
+    Tensor tb = tbias_;
     tb.cols = r.cout;
     be_.matmul(r.time_w, semb_, tb, &r.time_b);
     be_.add(tb, r.c1.b, tb);
-    be_.group_norm(X, cfg_.norm_num_groups, r.n1.w, r.n1.b, cfg_.norm_eps, A);
-    be_.activate(A, Activation::Silu);
-    Conv2dGeometry g{h, w, 3, 1, 1};
-    be_.conv2d(A, r.c1.w, &tb, g, B);
-    be_.group_norm(B, cfg_.norm_num_groups, r.n2.w, r.n2.b, cfg_.norm_eps, B);
-    be_.activate(B, Activation::Silu);
-    const Tensor out = slot(a, px, r.cout);
-    be_.conv2d(B, r.c2.w, &r.c2.b, g, out);
-    if (r.has_shortcut) {
-        const Tensor s = slot(b, px, r.cout);
-        be_.matmul(r.shortcut.w, X, s, &r.shortcut.b);  // 1×1 conv
-        be_.add(out, s, out);
-    } else {
-        be_.add(out, X, out);
-    }
+    const int a = (x + 1) % kSlots, b = (x + 2) % kSlots;
+    run_resnet(be_, r, h, w, cfg_.norm_num_groups, cfg_.norm_eps, slot(x, int64_t(h) * w, r.cin), slots_buf_.get(),
+               size_t(a) * slot_bytes_, slots_buf_.get(), size_t(b) * slot_bytes_, &tb);
     return a;
 }
 

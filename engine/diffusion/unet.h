@@ -13,11 +13,10 @@
 #include <vector>
 
 #include "engine/backend/backend.h"
+#include "engine/diffusion/resnet_block.h"
 #include "engine/util/status.h"
 
 namespace hearth::diffusion {
-
-class DiffusionWeights;
 
 struct UNetConfig {
     int in_channels = 4, out_channels = 4, layers_per_block = 2, norm_num_groups = 32, cross_attention_dim = 768;
@@ -53,40 +52,37 @@ public:
 
     const UNetConfig& config() const { return cfg_; }
 
-    struct Conv { Tensor w, b; int k = 3; };
-    struct Norm { Tensor w, b; };
-    struct Resnet { Norm n1, n2; Conv c1, c2, shortcut; Tensor time_w, time_b; int cin = 0, cout = 0; bool has_shortcut = false; };
     struct Block {  // one BasicTransformerBlock
-        Norm n1, n2, n3;
+        NormLayer n1, n2, n3;
         Tensor q1, k1, v1, o1, o1b;  // self-attention
         Tensor q2, k2, v2, o2, o2b;  // cross-attention
         Tensor ff_val, ff_val_b, ff_gate, ff_gate_b, ff_out, ff_out_b;  // GEGLU halves, then down
     };
-    struct Transformer { Norm norm; Tensor proj_in, proj_in_b, proj_out, proj_out_b; std::vector<Block> blocks; int heads = 1, ch = 0; };
+    struct Transformer { NormLayer norm; Tensor proj_in, proj_in_b, proj_out, proj_out_b; std::vector<Block> blocks; int heads = 1, ch = 0; };
     struct Stage {  // a down or up block
-        std::vector<Resnet> resnets;
+        std::vector<ResnetBlock> resnets;
         std::vector<Transformer> attns;  // empty, or one per resnet
         bool resample = false;           // a downsampler (down blocks) or upsampler (up blocks) follows
-        Conv resample_conv;
+        ConvLayer resample_conv;
     };
 
 private:
     explicit UNet(Backend& be);
     Status load(DiffusionWeights& wt);
     Status alloc(int h, int w, int n_ctx);
-    int resnet(const Resnet& r, int x, int h, int w);
+    int resnet(const ResnetBlock& r, int x, int h, int w);
     void transformer(const Transformer& tr, int x, int h, int w, const Tensor& ctx);
     Tensor slot(int i, int64_t rows, int64_t cols) const;
 
     Backend& be_;
     UNetConfig cfg_;
     std::unique_ptr<DiffusionWeights> weights_;
-    Conv conv_in_, conv_out_;
+    ConvLayer conv_in_, conv_out_;
     Tensor time_w1_, time_b1_, time_w2_, time_b2_;
     std::vector<Stage> down_, up_;
-    Resnet mid1_, mid2_;
+    ResnetBlock mid1_, mid2_;
     Transformer mid_attn_;
-    Norm norm_out_;
+    NormLayer norm_out_;
 
     // Activations for the current size: slots, skip arena, small vectors.
     BufferPtr slots_buf_, skip_buf_, vec_buf_, ctx_buf_;

@@ -73,26 +73,9 @@ Result<std::unique_ptr<VaeDecoder>> VaeDecoder::open(const std::string& dir, Bac
 
 Status VaeDecoder::load(DiffusionWeights& wt) {
     const VaeConfig& c = cfg_;
-    auto conv = [&](const std::string& name, int cout, int cin, int k, Conv* out) -> Status {
-        out->k = k;
-        HEARTH_RETURN_IF_ERROR(wt.conv(name + ".weight", cout, cin, k, &out->w));
-        return wt.vector(name + ".bias", cout, &out->b);
-    };
-    auto norm = [&](const std::string& name, int ch, Norm* out) -> Status {
-        HEARTH_RETURN_IF_ERROR(wt.vector(name + ".weight", ch, &out->w));
-        return wt.vector(name + ".bias", ch, &out->b);
-    };
-    auto resnet = [&](const std::string& p, int cin, int cout, Resnet* r) -> Status {
-        r->cin = cin;
-        r->cout = cout;
-        HEARTH_RETURN_IF_ERROR(norm(p + ".norm1", cin, &r->n1));
-        HEARTH_RETURN_IF_ERROR(conv(p + ".conv1", cout, cin, 3, &r->c1));
-        HEARTH_RETURN_IF_ERROR(norm(p + ".norm2", cout, &r->n2));
-        HEARTH_RETURN_IF_ERROR(conv(p + ".conv2", cout, cout, 3, &r->c2));
-        r->has_shortcut = cin != cout;
-        if (r->has_shortcut) HEARTH_RETURN_IF_ERROR(conv(p + ".conv_shortcut", cout, cin, 1, &r->shortcut));
-        return Status();
-    };
+    auto conv = [&](const std::string& name, int cout, int cin, int k, ConvLayer* out) { return load_conv(wt, name, cout, cin, k, out); };
+    auto norm = [&](const std::string& name, int ch, NormLayer* out) { return load_norm(wt, name, ch, out); };
+    auto resnet = [&](const std::string& p, int cin, int cout, ResnetBlock* r) { return load_resnet(wt, p, cin, cout, 0, r); };
     const int top = c.block_out_channels.back();
     if (c.use_post_quant_conv) HEARTH_RETURN_IF_ERROR(conv("post_quant_conv", c.latent_channels, c.latent_channels, 1, &post_quant_));
     HEARTH_RETURN_IF_ERROR(conv("decoder.conv_in", top, c.latent_channels, 3, &conv_in_));
@@ -135,7 +118,7 @@ uint64_t VaeDecoder::activation_bytes(int h, int w) const {
     // upsampled image before its conv; kSlots of them.
     uint64_t px = uint64_t(h) * uint64_t(w), most = px * uint64_t(std::max(cfg_.latent_channels, cfg_.block_out_channels.back()));
     for (const UpBlock& u : up_) {
-        for (const Resnet& r : u.resnets) most = std::max(most, px * uint64_t(std::max(r.cin, r.cout)));
+        for (const ResnetBlock& r : u.resnets) most = std::max(most, px * uint64_t(std::max(r.cin, r.cout)));
         if (u.upsample) px *= 4;
         most = std::max(most, px * uint64_t(u.resnets.back().cout));
     }
@@ -145,16 +128,6 @@ uint64_t VaeDecoder::activation_bytes(int h, int w) const {
 
 Tensor VaeDecoder::scratch(int i, int64_t rows, int64_t cols) const {
     return make_tensor(act_.get(), size_t(i) * slot_bytes_, GgmlType::F32, rows, cols);
-}
-
-void VaeDecoder::conv(const Conv& c, const Tensor& x, int h, int w, int stride, const Tensor& y) {
-    Conv2dGeometry g;
-    g.height = h;
-    g.width = w;
-    g.kernel = c.k;
-    g.stride = stride;
-    g.pad = c.k / 2;
-    be_.conv2d(x, c.w, &c.b, g, y);
 }
 
 Result<std::vector<float>> VaeDecoder::decode(const std::vector<float>& latents, int h, int w) {
@@ -184,34 +157,21 @@ Result<std::vector<float>> VaeDecoder::decode(const std::vector<float>& latents,
     HEARTH_RETURN_IF_ERROR(be_.upload(x, rows.data()));
     if (c.use_post_quant_conv) {
         Tensor y = scratch(1, px, lc);
-        conv(post_quant_, x, h, w, 1, y);
+        run_conv(be_, post_quant_, x, h, w, 1, y);
         cur = 1;
     }
     const int top = c.block_out_channels.back();
     {
         Tensor y = scratch((cur + 1) % kSlots, px, top);
-        conv(conv_in_, scratch(cur, px, lc), h, w, 1, y);
+        run_conv(be_, conv_in_, scratch(cur, px, lc), h, w, 1, y);
         cur = (cur + 1) % kSlots;
     }
     // Each step reads slot `cur` and leaves its result in a slot it returns.
     auto others = [&](int k) { return (cur + k) % kSlots; };
-    auto run_resnet = [&](const Resnet& r) {
+    auto run_resnet = [&](const ResnetBlock& r) {
         const Tensor X = scratch(cur, px, r.cin);
-        const Tensor A = scratch(others(1), px, r.cin), B = scratch(others(2), px, r.cout);
-        be_.group_norm(X, c.norm_num_groups, r.n1.w, r.n1.b, kEps, A);
-        be_.activate(A, Activation::Silu);
-        conv(r.c1, A, h, w, 1, B);
-        be_.group_norm(B, c.norm_num_groups, r.n2.w, r.n2.b, kEps, B);
-        be_.activate(B, Activation::Silu);
-        Tensor out = scratch(others(1), px, r.cout);
-        conv(r.c2, B, h, w, 1, out);
-        if (r.has_shortcut) {
-            Tensor s = scratch(others(2), px, r.cout);
-            conv(r.shortcut, X, h, w, 1, s);
-            be_.add(out, s, out);
-        } else {
-            be_.add(out, X, out);
-        }
+        diffusion::run_resnet(be_, r, h, w, c.norm_num_groups, kEps, X, act_.get(), size_t(others(1)) * slot_bytes_, act_.get(),
+                              size_t(others(2)) * slot_bytes_, nullptr);
         cur = others(1);
     };
     run_resnet(mid1_);
@@ -229,7 +189,7 @@ Result<std::vector<float>> VaeDecoder::decode(const std::vector<float>& latents,
     }
     run_resnet(mid2_);
     for (const UpBlock& u : up_) {
-        for (const Resnet& r : u.resnets) run_resnet(r);
+        for (const ResnetBlock& r : u.resnets) run_resnet(r);
         if (u.upsample) {
             const int ch = u.resnets.back().cout;
             Tensor big = scratch(others(1), px * 4, ch);
@@ -238,7 +198,7 @@ Result<std::vector<float>> VaeDecoder::decode(const std::vector<float>& latents,
             w *= 2;
             px *= 4;
             Tensor y = scratch(others(2), px, ch);
-            conv(u.up_conv, big, h, w, 1, y);
+            run_conv(be_, u.up_conv, big, h, w, 1, y);
             cur = others(2);
         }
     }
@@ -248,7 +208,7 @@ Result<std::vector<float>> VaeDecoder::decode(const std::vector<float>& latents,
         be_.group_norm(X, c.norm_num_groups, norm_out_.w, norm_out_.b, kEps, N);
         be_.activate(N, Activation::Silu);
         Tensor y = scratch(others(2), px, c.out_channels);
-        conv(conv_out_, N, h, w, 1, y);
+        run_conv(be_, conv_out_, N, h, w, 1, y);
         cur = others(2);
     }
     const int64_t oc = c.out_channels;

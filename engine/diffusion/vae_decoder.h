@@ -9,11 +9,10 @@
 #include <vector>
 
 #include "engine/backend/backend.h"
+#include "engine/diffusion/resnet_block.h"
 #include "engine/util/status.h"
 
 namespace hearth::diffusion {
-
-class DiffusionWeights;
 
 struct VaeConfig {
     std::vector<int> block_out_channels;  // encoder order, e.g. 128, 256, 512, 512
@@ -39,25 +38,21 @@ public:
     const VaeConfig& config() const { return cfg_; }
 
 private:
-    struct Norm { Tensor w, b; };
-    struct Conv { Tensor w, b; int k = 3; };
-    struct Resnet { Norm n1, n2; Conv c1, c2, shortcut; int cin = 0, cout = 0; bool has_shortcut = false; };
-    struct Attn { Norm n; Tensor q, qb, k, kb, v, vb, o, ob; };
-    struct UpBlock { std::vector<Resnet> resnets; bool upsample = false; Conv up_conv; };
+    struct Attn { NormLayer n; Tensor q, qb, k, kb, v, vb, o, ob; };
+    struct UpBlock { std::vector<ResnetBlock> resnets; bool upsample = false; ConvLayer up_conv; };
 
     explicit VaeDecoder(Backend& be);
     Status load(DiffusionWeights& wt);
-    void conv(const Conv& c, const Tensor& x, int h, int w, int stride, const Tensor& y);
     Tensor scratch(int i, int64_t rows, int64_t cols) const;
 
     Backend& be_;
     VaeConfig cfg_;
     std::unique_ptr<DiffusionWeights> weights_;
-    Conv post_quant_, conv_in_, conv_out_;
-    Resnet mid1_, mid2_;
+    ConvLayer post_quant_, conv_in_, conv_out_;
+    ResnetBlock mid1_, mid2_;
     Attn mid_attn_;
     std::vector<UpBlock> up_;
-    Norm norm_out_;
+    NormLayer norm_out_;
     BufferPtr act_;
     size_t slot_bytes_ = 0;  // each of the 5 activation slots in act_
 };
