@@ -383,7 +383,7 @@ Result<std::vector<float>> UNet::predict(const std::vector<float>& latents, int 
         for (int64_t p = 0; p < px; ++p) rows[size_t(p * c.in_channels + ch)] = latents[size_t(ch * px + p)];
     HEARTH_RETURN_IF_ERROR(be_.upload(slot(0, px, c.in_channels), rows.data()));
     int x = 1;
-    be_.conv2d(slot(0, px, c.in_channels), conv_in_.w, &conv_in_.b, Conv2dGeometry{h, w, 3, 1, 1}, slot(x, px, C0));
+    run_conv(be_, conv_in_, slot(0, px, c.in_channels), h, w, 1, slot(x, px, C0));
 
     // Skip activations, a stack in their own arena.
     struct Skip { Tensor t; };
@@ -406,8 +406,7 @@ Result<std::vector<float>> UNet::predict(const std::vector<float>& latents, int 
         }
         if (s.resample) {
             const int y = (x + 1) % kSlots;
-            be_.conv2d(slot(x, px, cur_ch), s.resample_conv.w, &s.resample_conv.b, Conv2dGeometry{h, w, 3, 2, 1},
-                       slot(y, px / 4, cur_ch));
+            run_conv(be_, s.resample_conv, slot(x, px, cur_ch), h, w, 2, slot(y, px / 4, cur_ch));
             x = y;
             h /= 2;
             w /= 2;
@@ -435,14 +434,14 @@ Result<std::vector<float>> UNet::predict(const std::vector<float>& latents, int 
             h *= 2;
             w *= 2;
             px *= 4;
-            be_.conv2d(slot(big, px, cur_ch), s.resample_conv.w, &s.resample_conv.b, Conv2dGeometry{h, w, 3, 1, 1}, slot(y, px, cur_ch));
+            run_conv(be_, s.resample_conv, slot(big, px, cur_ch), h, w, 1, slot(y, px, cur_ch));
             x = y;
         }
     }
     const int nrm = (x + 1) % kSlots, out = (x + 2) % kSlots;
     be_.group_norm(slot(x, px, cur_ch), c.norm_num_groups, norm_out_.w, norm_out_.b, c.norm_eps, slot(nrm, px, cur_ch));
     be_.activate(slot(nrm, px, cur_ch), Activation::Silu);
-    be_.conv2d(slot(nrm, px, cur_ch), conv_out_.w, &conv_out_.b, Conv2dGeometry{h, w, 3, 1, 1}, slot(out, px, c.out_channels));
+    run_conv(be_, conv_out_, slot(nrm, px, cur_ch), h, w, 1, slot(out, px, c.out_channels));
     std::vector<float> got(size_t(px) * size_t(c.out_channels)), result(got.size());
     HEARTH_RETURN_IF_ERROR(be_.download(slot(out, px, c.out_channels), got.data()));
     for (int64_t p = 0; p < px; ++p)
