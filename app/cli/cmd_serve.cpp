@@ -62,6 +62,7 @@ int run_serve(const std::vector<std::string>& argv) {
     so.model.n_ctx = int(ctx_v);
     so.model.kv_type = kv.value_or("f16");
     be.apply_to(so.model);
+    so.model.loras = loras;  // checked against the model before the server listens
     so.n_parallel = int(parallel_v);
     auto sched = Scheduler::create(so);
     if (!sched.ok()) return fail(sched.message());

@@ -315,7 +315,11 @@ Result<int> OpenAiServer::bind() {
 }
 
 void OpenAiServer::run() { impl_->http.listen_after_bind(); }
-void OpenAiServer::stop() { impl_->http.stop(); }
+void OpenAiServer::stop() {
+    impl_->http.stop();
+    // Open answers end now ("cancelled"), so their handlers return and run() with them.
+    impl_->sched.cancel_all();
+}
 const std::string& OpenAiServer::model_id() const { return impl_->model_id; }
 
 }  // namespace hearth

@@ -34,6 +34,7 @@ struct Scheduler::Slot {
     std::vector<LoraSpec> loras;    // the adapters attached to ctx
     std::shared_ptr<Job> job;       // null: free
     std::vector<float> logits;
+    uint64_t last_used = 0;         // admission count when it last took a request (least recently used goes first)
 };
 
 Scheduler::Scheduler() = default;
@@ -59,6 +60,9 @@ Result<std::unique_ptr<Scheduler>> Scheduler::create(const SchedulerOptions& opt
         s->slots_.push_back(std::move(slot));
     }
     s->lm_->info.kv_bytes = kv_bytes;
+    // Adapters named at the start are checked now, not at the first request.
+    for (auto& slot : s->slots_)
+        if (Status st = s->attach_loras(*slot, opt.model.loras); !st.ok()) return st;
     if (progress && !progress(1.0f)) return make_error("loading cancelled");
     s->thread_ = std::thread([p = s.get()] { p->loop(); });
     return s;
@@ -106,6 +110,14 @@ void Scheduler::cancel(uint64_t id) {
         auto it = jobs_.find(id);
         if (it == jobs_.end()) return;
         it->second->cancel.store(true);
+    }
+    cv_.notify_all();
+}
+
+void Scheduler::cancel_all() {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (auto& [id, job] : jobs_) job->cancel.store(true);
     }
     cv_.notify_all();
 }
@@ -198,16 +210,18 @@ Status Scheduler::attach_loras(Slot& slot, const std::vector<LoraSpec>& loras) {
 }
 
 void Scheduler::admit(std::shared_ptr<Job> job) {
-    // The free slot whose cache shares the longest prefix with the prompt (under the same adapters).
+    // The free slot whose cache shares the longest prefix with the prompt (under the same adapters);
+    // among equals the least recently used, so the caches other conversations will reuse stay.
     Slot* best = nullptr;
     size_t best_len = 0;
     for (auto& s : slots_) {
         if (s->job) continue;
         const size_t len = s->loras == job->req.loras ? common_prefix(s->cached, job->req.prompt) : 0;
-        if (!best || len > best_len) best = s.get(), best_len = len;
+        if (!best || len > best_len || (len == best_len && s->last_used < best->last_used)) best = s.get(), best_len = len;
     }
     Slot& slot = *best;  // admit() is only called with a free slot
     slot.job = job;
+    slot.last_used = ++admissions_;
     n_active_.fetch_add(1);
     if (Status st = attach_loras(slot, job->req.loras); !st.ok()) return fail(slot, st.message());
     // The last prompt token is evaluated again so its logits exist to sample from.

@@ -36,7 +36,8 @@ class ModelChatFormat;    // engine/session/chat_render.h
 class LoraAdapter;
 
 struct SchedulerOptions {
-    ModelOptions model;       // model.n_ctx is the context of each slot; model.loras is ignored (per request)
+    ModelOptions model;       // model.n_ctx is the context of each slot; model.loras are opened, checked and
+                              // attached to every slot at the start (requests name their own set)
     int n_parallel = 1;       // sequence slots
     int step_tokens = 512;    // tokens evaluated per round at most: decode tokens first, prefill chunks after
     int prefill_chunk = 256;  // a prompt is evaluated in chunks of at most this many tokens
@@ -71,6 +72,7 @@ public:
     // From any thread: the request ends with "cancelled" at the next check (between ops inside an
     // evaluation), its slot free for the next request. Unknown or finished ids are ignored.
     void cancel(uint64_t id);
+    void cancel_all();  // every queued and running request (the server is stopping)
 
     const ModelInfo& info() const;
     const ChatFormat& chat_format() const;
@@ -96,6 +98,7 @@ private:
     std::unique_ptr<ModelChatFormat> format_;
     std::map<std::string, std::unique_ptr<LoraAdapter>> adapters_;  // opened once per path; outlive the slots' contexts
     std::vector<std::unique_ptr<Slot>> slots_;
+    uint64_t admissions_ = 0;  // loop thread only
 
     std::mutex mu_;
     std::condition_variable cv_;

@@ -22,8 +22,10 @@
 #include "engine/serve/reasoning_split.h"
 #include "engine/serve/scheduler.h"
 #include "engine/session/prompt_policy.h"
+#include "engine/session/session.h"
 #include "engine/testmodels/random_model.h"
 #include "engine/util/json.h"
+#include "tests/engine/testdata.h"
 #include "tests/engine/tiny_model.h"
 
 using namespace hearth;
@@ -619,4 +621,45 @@ TEST(Serve, ListensOnLoopbackOnly) {
     httplib::Client outside2(addr, all.port);
     outside2.set_connection_timeout(2, 0);
     EXPECT_TRUE(outside2.Get("/health"));
+}
+
+// --lora: every API request runs with the server's adapters, and answers as a Session with the
+// same adapters does (greedy, the same prompt tokens).
+TEST(Serve, LoraAdaptersApplyToRequests) {
+    HEARTH_REQUIRE_TESTDATA(data);
+    const std::string base = data + "/hf-models/tiny-llama/base-f32.gguf";
+    const LoraSpec adapter{data + "/hf-models/tiny-llama/lora/qv-r16.gguf", 1.0f};
+    ModelOptions mo;
+    mo.path = base;
+    mo.n_ctx = 256;
+    mo.backend = "cpu";
+    mo.n_threads = 2;
+    mo.loras = {adapter};
+    auto session = Session::open(mo);
+    ASSERT_TRUE(session.ok()) << session.message();
+    const std::string prompt = "The quick brown fox";
+    auto ids = tokenize_prompt(**session, prompt, true);
+    ASSERT_TRUE(ids.ok());
+    SamplingParams sp;
+    sp.temperature = 0;
+    sp.repeat_penalty = 1.0f;
+    sp.max_new_tokens = 12;
+    std::string expected;
+    auto g = (*session)->generate(*ids, sp, [&](std::string_view p) { expected += p; return true; });
+    ASSERT_TRUE(g.ok()) << g.message();
+
+    const std::string body = R"({"prompt": "The quick brown fox", "temperature": 0, "max_tokens": 12})";
+    TestServer with;
+    ServerOptions opt;
+    opt.loras = {adapter};
+    ASSERT_EQ(with.start(base, 2, 256, opt), "");
+    const Answer a = post(with, "/v1/completions", body);
+    ASSERT_EQ(a.status, 200) << a.body.dump();
+    EXPECT_EQ(a.body["choices"].as_array()[0]["text"].as_string(), expected);
+
+    TestServer without;
+    ASSERT_EQ(without.start(base, 1, 256), "");
+    const Answer b = post(without, "/v1/completions", body);
+    ASSERT_EQ(b.status, 200);
+    EXPECT_NE(b.body["choices"].as_array()[0]["text"].as_string(), expected) << "the adapter changed nothing: the test shows nothing";
 }
