@@ -86,6 +86,10 @@ struct OpenAiServer::Impl {
         res.set_content(error_body(e), "application/json");
     }
 
+    // A request is cancelled only when its client left or the server stops; a client still there
+    // is told the latter.
+    static ApiError stopping_error() { return ApiError{503, "the server is stopping", "server_error", "", ""}; }
+
     uint64_t random_seed() {
         std::lock_guard<std::mutex> lock(rng_mu);
         return rng();
@@ -205,6 +209,7 @@ struct OpenAiServer::Impl {
                 }
                 if (e.kind == ServeEvent::Kind::Error)
                     return send_error(res, ApiError{500, "generation failed: " + e.error, "server_error", "", ""});
+                if (e.finish == "cancelled") return send_error(res, stopping_error());
                 if (chat) add(split.flush());
                 const Usage u{e.n_prompt, e.n_generated};
                 const std::string finish = api_finish(e.finish);
@@ -275,8 +280,10 @@ struct OpenAiServer::Impl {
                         continue;
                     }
                     st->finished = true;
-                    if (e.kind == ServeEvent::Kind::Error) {
-                        ApiError err{500, "generation failed: " + e.error, "server_error", "", ""};
+                    if (e.kind == ServeEvent::Kind::Error || e.finish == "cancelled") {
+                        const ApiError err = e.kind == ServeEvent::Kind::Error
+                                                 ? ApiError{500, "generation failed: " + e.error, "server_error", "", ""}
+                                                 : stopping_error();
                         write("data: " + error_body(err) + "\n\n");
                     } else {
                         if (chat && !delta(st->split.flush())) return gone();

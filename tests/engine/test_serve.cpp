@@ -10,6 +10,10 @@
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <netinet/in.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
 
 #include <chrono>
 #include <filesystem>
@@ -25,6 +29,7 @@
 #include "engine/session/session.h"
 #include "engine/testmodels/random_model.h"
 #include "engine/util/json.h"
+#include "tests/engine/cli_run.h"
 #include "tests/engine/testdata.h"
 #include "tests/engine/tiny_model.h"
 
@@ -662,4 +667,54 @@ TEST(Serve, LoraAdaptersApplyToRequests) {
     const Answer b = post(without, "/v1/completions", body);
     ASSERT_EQ(b.status, 200);
     EXPECT_NE(b.body["choices"].as_array()[0]["text"].as_string(), expected) << "the adapter changed nothing: the test shows nothing";
+}
+
+// hearth-cli serve: answers /v1/models within seconds of starting (loading included), stops
+// cleanly on Ctrl-C (SIGINT), and refuses bad options with a message.
+TEST(ServeCli, StartsAnswersAndStopsOnCtrlC) {
+    REQUIRE_CLI();
+    ASSERT_EQ(models().error, "");
+    const cli::Run bad = cli::run("serve --parallel 2");
+    EXPECT_NE(bad.rc, 0);
+    EXPECT_NE(bad.out.find("-m MODEL is required"), std::string::npos) << bad.out;
+    const cli::Run zero = cli::run("serve -m " + models().random + " --parallel 0");
+    EXPECT_NE(zero.rc, 0);
+    EXPECT_NE(zero.out.find("--parallel"), std::string::npos) << zero.out;
+
+    int out_pipe[2];
+    ASSERT_EQ(pipe(out_pipe), 0);
+    const auto t0 = Clock::now();
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        dup2(out_pipe[1], 1);
+        close(out_pipe[0]);
+        execl(HEARTH_CLI_PATH, HEARTH_CLI_PATH, "serve", "-m", models().random.c_str(), "--port", "0", "--parallel", "2", "-c", "128",
+              "-t", "1", static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    close(out_pipe[1]);
+    // "listening on http://127.0.0.1:PORT/v1"
+    std::string line;
+    char ch;
+    while (line.find('\n') == std::string::npos && read(out_pipe[0], &ch, 1) == 1) line += ch;
+    close(out_pipe[0]);
+    const size_t colon = line.rfind(':');
+    ASSERT_NE(colon, std::string::npos) << line;
+    const int port = std::atoi(line.c_str() + colon + 1);
+    ASSERT_GT(port, 0) << line;
+    httplib::Client c("127.0.0.1", port);
+    auto r = c.Get("/v1/models");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    const double ready = seconds_since(t0);
+    EXPECT_LT(ready, 5.0);
+    kill(pid, SIGINT);
+    int status = 0;
+    const auto t1 = Clock::now();
+    while (waitpid(pid, &status, WNOHANG) == 0 && seconds_since(t1) < 15) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const double stopped = seconds_since(t1);
+    ASSERT_TRUE(WIFEXITED(status)) << "hearth-cli serve did not exit on SIGINT";
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    std::printf("hearth-cli serve answered /v1/models %.2f s after it started; stopped %.2f s after SIGINT\n", ready, stopped);
 }
