@@ -87,6 +87,7 @@ Result<uint64_t> Scheduler::submit(ServeRequest req, ServeEventFn on_event) {
     if (int(req.prompt.size()) >= lm_->n_ctx)
         return make_error("the prompt has " + std::to_string(req.prompt.size()) + " tokens, but the context holds " +
                           std::to_string(lm_->n_ctx) + " (the answer needs at least one more)");
+    if (req.sampling.max_new_tokens == 0) return make_error("the answer must be allowed at least one token");
     for (int32_t t : req.prompt)
         if (t < 0 || t >= lm_->info.n_vocab) return make_error("token id " + std::to_string(t) + " is outside the vocabulary");
     auto job = std::make_shared<Job>();
