@@ -456,6 +456,26 @@ TEST(Serve, EightConcurrentStreamsGiveTheirTextsAlone) {
     EXPECT_GT(distinct, 0);  // the prompts differ, so must (some of) the answers
 }
 
+// Sampling at a temperature follows the request's seed: the same seed gives the same answer, alone
+// or beside other requests, and another seed (most likely) another.
+TEST(Serve, SeedMakesSampledAnswersRepeatable) {
+    ASSERT_EQ(models().error, "");
+    TestServer s;
+    ASSERT_EQ(s.start(models().random, 4, 256), "");
+    auto body = [](int seed) {
+        return R"({"messages": [{"role": "user", "content": "Say something."}], "temperature": 1.0, "top_p": 0.9, "max_tokens": 24,
+                   "presence_penalty": 0.5, "frequency_penalty": 0.5, "seed": )" + std::to_string(seed) + "}";
+    };
+    const std::string a = content_of(post(s, "/v1/chat/completions", body(123)));
+    std::vector<std::future<Answer>> f;
+    for (int seed : {123, 123, 456, 789}) f.push_back(std::async(std::launch::async, [&, seed] { return post(s, "/v1/chat/completions", body(seed)); }));
+    const std::string b = content_of(f[0].get()), c = content_of(f[1].get()), d = content_of(f[2].get()), e = content_of(f[3].get());
+    EXPECT_FALSE(a.empty());
+    EXPECT_EQ(a, b);
+    EXPECT_EQ(a, c);
+    EXPECT_TRUE(d != a || e != a) << "three seeds gave the same sampled text";
+}
+
 TEST(Serve, DisconnectMidStreamFreesTheSlot) {
     ASSERT_EQ(models().error, "");
     TestServer s;
