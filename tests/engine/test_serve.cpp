@@ -15,6 +15,7 @@
 
 #include <csignal>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <future>
@@ -333,7 +334,8 @@ TEST(Scheduler, PrefixReuseQueueAndCancel) {
     ASSERT_TRUE(prompt.ok());
     struct Run {
         std::promise<ServeEvent> done;
-        std::string text;
+        std::string text;  // the loop thread's until `done` is set
+        std::atomic<int> n_pieces{0};
     };
     auto submit = [&](Run& run, int max_tokens) {
         ServeRequest r;
@@ -341,7 +343,7 @@ TEST(Scheduler, PrefixReuseQueueAndCancel) {
         r.sampling.temperature = 0;
         r.sampling.max_new_tokens = max_tokens;
         return sched.submit(r, [&run](const ServeEvent& e) {
-            if (e.kind == ServeEvent::Kind::Text) run.text += e.text;
+            if (e.kind == ServeEvent::Kind::Text) run.text += e.text, run.n_pieces.fetch_add(1);
             else run.done.set_value(e);
         });
     };
@@ -357,7 +359,7 @@ TEST(Scheduler, PrefixReuseQueueAndCancel) {
     // Cancel mid-answer: the request ends "cancelled" long before its limit.
     auto id = submit(c, 200);
     ASSERT_TRUE(id.ok());
-    while (c.text.size() < 2 && sched.n_active() + sched.n_queued() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    while (c.n_pieces.load() < 2 && sched.n_active() + sched.n_queued() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     sched.cancel(*id);
     const ServeEvent ec = c.done.get_future().get();
     EXPECT_EQ(ec.finish, "cancelled");
