@@ -6,6 +6,7 @@
 #include "app/cli/command.h"
 #include "app/cli/lora_args.h"
 #include "app/cli/token_list.h"
+#include "engine/session/prompt_policy.h"
 #include "engine/session/session.h"
 
 namespace hearth::cli {
@@ -77,23 +78,28 @@ int run_generate(const std::vector<std::string>& argv) {
     Session& s = **session;
 
     std::vector<int32_t> ids;
+    int n_keep = 0;
     if (tokens) {
         auto r = parse_token_list(*tokens);
         if (!r.ok()) return fail("generate: " + r.message());
         ids = *r;
     } else {
-        std::string text = prompt.value_or(std::string());
+        // One user message goes through the engine's prompt policy (template, BOS rule, n_keep), as the
+        // app's chat does; raw text gets the BOS rule only.
         if (chat) {
-            auto r = s.render_chat({{"user", *chat}}, true);
-            if (!r.ok()) return fail("generate: chat template: " + r.message());
-            text = *r;
+            ChatPromptRequest pr;
+            pr.messages = {{"user", *chat}};
+            pr.n_ctx = s.n_ctx();
+            pr.drop_old_turns = false;
+            const ChatPrompt cp = build_chat_prompt(s, pr);
+            if (!cp.ok()) return fail("generate: " + std::string(cp.error == PromptError::Template ? "chat template: " : "") + cp.message);
+            ids = cp.tokens;
+            n_keep = cp.n_keep;
+        } else {
+            auto r = tokenize_prompt(s, prompt.value_or(std::string()), false);
+            if (!r.ok()) return fail("generate: tokenizing failed: " + r.message());
+            ids = *r;
         }
-        // Templates usually write the BOS token themselves: add it only when the text does not start with it.
-        auto body = s.tokenize(text, false, chat.has_value());
-        auto bos = s.tokenize("", true, false);
-        if (!body.ok() || !bos.ok()) return fail("generate: tokenizing failed");
-        if (!bos->empty() && (body->empty() || (*body)[0] != (*bos)[0])) ids.push_back((*bos)[0]);
-        ids.insert(ids.end(), body->begin(), body->end());
     }
     PieceFn on_piece;
     if (!print_ids) on_piece = [](std::string_view piece) {
@@ -101,7 +107,7 @@ int run_generate(const std::vector<std::string>& argv) {
         std::fflush(stdout);
         return true;
     };
-    auto st = s.generate(ids, sp, on_piece);
+    auto st = s.generate(ids, sp, on_piece, nullptr, n_keep);
     if (!st.ok()) return fail(st.message());
     if (print_ids) {
         for (size_t i = 0; i < st->tokens.size(); ++i) std::printf("%s%d", i ? " " : "", st->tokens[i]);

@@ -3,10 +3,10 @@
 #include <QFileInfo>
 #include <QLoggingCategory>
 #include <QRandomGenerator>
-#include <optional>
 
-#include "app/chat/context_window.h"
 #include "app/chat/message_blocks.h"
+#include "engine/session/context_window.h"
+#include "engine/session/prompt_policy.h"
 #include "engine/session/session.h"
 
 namespace hearth::app {
@@ -17,31 +17,17 @@ namespace {
 
 QString qs(const std::string& s) { return QString::fromStdString(s); }
 
-// The engine's prompt for messages[first..] after the system prompt.
-std::vector<ChatMessage> chatMessages(const GenerateRequest& req, size_t first) {
+// The conversation as the engine's messages: the system prompt (when set), then every turn.
+std::vector<ChatMessage> chatMessages(const GenerateRequest& req) {
     std::vector<ChatMessage> out;
     if (!req.systemPrompt.trimmed().isEmpty()) out.push_back({"system", req.systemPrompt.toStdString()});
-    for (size_t i = first; i < req.messages.size(); ++i) {
-        const TurnMessage& m = req.messages[i];
+    for (const TurnMessage& m : req.messages) {
         // Reasoning is not sent back: the model authors advise against it, and it would fill the
         // context with text the user never asked to keep.
         const QString content = m.role == QLatin1String("assistant") ? stripThinking(m.content) : m.content;
         out.push_back({m.role.toStdString(), content.toStdString()});
     }
     return out;
-}
-
-// Tokenizes rendered chat text the way templates expect: special tokens parsed, BOS added only when
-// the template did not write it.
-Result<std::vector<int32_t>> tokenizePrompt(const Session& s, const std::string& text) {
-    auto body = s.tokenize(text, false, true);
-    HEARTH_RETURN_IF_ERROR(body);
-    auto bos = s.tokenize("", true, false);
-    HEARTH_RETURN_IF_ERROR(bos);
-    std::vector<int32_t> ids;
-    if (!bos->empty() && (body->empty() || (*body)[0] != (*bos)[0])) ids.push_back((*bos)[0]);
-    ids.insert(ids.end(), body->begin(), body->end());
-    return ids;
 }
 
 SamplingParams toEngine(const SamplingValues& v) {
@@ -187,104 +173,35 @@ void InferenceWorker::generate(const GenerateRequest& req) {
         return;
     }
     const int nCtx = s.n_ctx();
-    const int reserve = answerReserve(nCtx, req.sampling.maxNewTokens);
-    json::Value extra = json::Value::object();
-    extra.set("enable_thinking", req.think);
-
-    // Token cost of each message, to choose the window (verified against the real render below).
-    auto count = [&](const QString& text) -> int {
-        auto t = s.tokenize(text.toStdString(), false, false);
-        return (t.ok() ? int(t->size()) : int(text.size())) + 8;  // + the template's per-message framing
-    };
-    std::vector<WindowMessage> wm;
-    if (!req.systemPrompt.trimmed().isEmpty()) wm.push_back({true, false, count(req.systemPrompt)});
-    const size_t offset = wm.size();
-    for (const TurnMessage& m : req.messages)
-        wm.push_back({false, m.role == QLatin1String("user"),
-                      count(m.role == QLatin1String("assistant") ? stripThinking(m.content) : m.content)});
-    const WindowDecision d = chooseWindow(wm, 8, nCtx, reserve);
-    const int lastTokens = wm.back().tokens;
-    auto tooLong = [&](int promptTokens) {
-        return tr("Your message is about %1 tokens long, but the model's context window holds %2 tokens, of which %3 "
-                  "are kept for the answer. Shorten the message or raise the context length in Settings.")
-            .arg(std::max(lastTokens, promptTokens))
-            .arg(nCtx)
-            .arg(reserve);
-    };
-    // When even the estimate says the last message cannot fit, the real render below confirms it
-    // (estimates err on the long side) before the user is told.
-    size_t first = d.ok ? size_t(d.firstKept) - offset : req.messages.size() - 1;
-
-    // The estimate picks where to start; the real render decides. A window that does not fit lets
-    // the next whole turn go; one that fits is widened to earlier turns while they still fit, so
-    // no more history leaves than the context requires.
-    struct Rendered {
-        std::string text;
-        std::vector<int32_t> ids;
-    };
-    QString renderError;
-    auto renderFrom = [&](size_t from) -> std::optional<Rendered> {
-        auto text = s.render_chat(chatMessages(req, from), true, extra);
-        if (!text.ok()) {
-            renderError = tr("The model's chat template failed: %1").arg(qs(text.message()));
-            return std::nullopt;
-        }
-        auto ids = tokenizePrompt(s, *text);
-        if (!ids.ok()) {
-            renderError = qs(ids.message());
-            return std::nullopt;
-        }
-        return Rendered{std::move(*text), std::move(*ids)};
-    };
-    auto fits = [&](const Rendered& r) { return int(r.ids.size()) + reserve <= nCtx; };
-    auto turnStart = [&](size_t i) { return req.messages[i].role == QLatin1String("user"); };
-
-    std::optional<Rendered> chosen = renderFrom(first);
-    if (!chosen) return void(emit failed(req.id, renderError));
-    if (fits(*chosen)) {
-        for (size_t earlier = first; earlier-- > 0;) {
-            if (!turnStart(earlier)) continue;
-            std::optional<Rendered> wider = renderFrom(earlier);
-            if (!wider) return void(emit failed(req.id, renderError));
-            if (!fits(*wider)) break;
-            chosen = std::move(wider);
-            first = earlier;
-        }
-    } else {
-        while (!fits(*chosen)) {
-            size_t next = first + 1;
-            while (next < req.messages.size() && !turnStart(next)) ++next;
-            if (next >= req.messages.size()) return void(emit failed(req.id, tooLong(int(chosen->ids.size()))));
-            first = next;
-            chosen = renderFrom(first);
-            if (!chosen) return void(emit failed(req.id, renderError));
-        }
+    // The engine's prompt policy (engine/session/prompt_policy.h) chooses the window, renders and
+    // tokenizes; the worker only says which messages the conversation holds.
+    ChatPromptRequest pr;
+    pr.messages = chatMessages(req);
+    const size_t offset = pr.messages.size() - req.messages.size();  // the system prompt, when there is one
+    pr.template_extra.set("enable_thinking", req.think);
+    pr.n_ctx = nCtx;
+    pr.reserve = answer_reserve(nCtx, req.sampling.maxNewTokens);
+    const ChatPrompt cp = build_chat_prompt(s, pr);
+    switch (cp.error) {
+    case PromptError::None: break;
+    case PromptError::Template: return void(emit failed(req.id, tr("The model's chat template failed: %1").arg(qs(cp.message))));
+    case PromptError::TooLong:
+        return void(emit failed(req.id, tr("Your message is about %1 tokens long, but the model's context window holds %2 "
+                                           "tokens, of which %3 are kept for the answer. Shorten the message or raise the "
+                                           "context length in Settings.")
+                                            .arg(cp.too_long_tokens)
+                                            .arg(nCtx)
+                                            .arg(pr.reserve)));
+    default: return void(emit failed(req.id, qs(cp.message)));
     }
-    std::vector<int32_t> prompt = std::move(chosen->ids);
-    std::string rendered = std::move(chosen->text);
-
-    // Tokens that must survive the engine's own shift when the answer fills the context: the
-    // system prompt (the common prefix with the system-only render).
-    int nKeep = 0;
-    if (!req.systemPrompt.trimmed().isEmpty()) {
-        auto sys = s.render_chat({{"system", req.systemPrompt.toStdString()}}, false, extra);
-        auto sysIds = sys.ok() ? tokenizePrompt(s, *sys) : Result<std::vector<int32_t>>(sys.status());
-        if (sysIds.ok())
-            while (nKeep < int(sysIds->size()) && nKeep < int(prompt.size()) && (*sysIds)[size_t(nKeep)] == prompt[size_t(nKeep)])
-                ++nKeep;
-    } else if (!prompt.empty()) {
-        auto bos = s.tokenize("", true, false);
-        nKeep = bos.ok() && !bos->empty() && prompt[0] == (*bos)[0] ? 1 : 0;
-    }
-    nKeep = std::min(nKeep, nCtx / 2);
-
+    const std::vector<int32_t>& prompt = cp.tokens;
+    const size_t first = cp.first_kept - offset;
     emit windowChosen(req.id, req.messages[first].id, int(prompt.size()), nCtx);
 
-    // A template that opens the reasoning itself ("<think>\n" at the end of the prompt): the
-    // answer starts inside it, so the stored text starts with the tag for the UI to fold.
+    // A template that opens the reasoning itself: the answer starts inside it, so the stored text
+    // starts with the tag for the UI to fold.
     QString pending;
-    const QString renderedTail = qs(rendered.substr(rendered.size() > 16 ? rendered.size() - 16 : 0)).trimmed();
-    if (renderedTail.endsWith(QLatin1String("<think>"))) pending = QStringLiteral("<think>\n");
+    if (cp.think_open) pending = QStringLiteral("<think>\n");
 
     QElapsedTimer sinceEmit;
     sinceEmit.start();
@@ -297,7 +214,7 @@ void InferenceWorker::generate(const GenerateRequest& req) {
         }
         return !cancelGenerate_.load();
     };
-    auto stats = s.generate(prompt, toEngine(req.sampling), onPiece, &cancelGenerate_, nKeep);
+    auto stats = s.generate(prompt, toEngine(req.sampling), onPiece, &cancelGenerate_, cp.n_keep);
     if (!pending.isEmpty()) emit piece(req.id, pending);
     if (!stats.ok()) {
         qCWarning(lcWorker) << "generation failed:" << qs(stats.message());

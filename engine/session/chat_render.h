@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/session/session.h"
+#include "engine/session/chat_format.h"
 #include "engine/tokenizer/tokenizer.h"
 
 namespace hearth {
@@ -21,5 +21,23 @@ json::Value messages_to_json(const std::vector<ChatMessage>& messages);
 Result<std::string> render_chat_messages(const std::string& chat_template, const tokenizer::Tokenizer& tok,
                                          const std::vector<ChatMessage>& messages, bool add_generation_prompt,
                                          const json::Value& extra);
+
+// A model's chat format from its template text and tokenizer (both must outlive it): for holders of
+// a model without a Session (the server's scheduler).
+class ModelChatFormat final : public ChatFormat {
+public:
+    ModelChatFormat(std::string chat_template, const tokenizer::Tokenizer& tok) : template_(std::move(chat_template)), tok_(tok) {}
+    Result<std::string> render_chat(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
+                                    const json::Value& extra) const override {
+        return render_chat_messages(template_, tok_, messages, add_generation_prompt, extra);
+    }
+    Result<std::vector<int32_t>> tokenize(std::string_view text, bool add_bos, bool parse_special) const override {
+        return tok_.encode(text, add_bos, parse_special);
+    }
+
+private:
+    std::string template_;
+    const tokenizer::Tokenizer& tok_;
+};
 
 }  // namespace hearth

@@ -14,6 +14,7 @@
 #include "engine/sampling/sampler.h"
 #include "engine/sampling/stop_strings.h"
 #include "engine/session/chat_render.h"
+#include "engine/session/loaded_model.h"
 #include "engine/session/model_info.h"
 #include "engine/session/reuse_plan.h"
 #include "engine/tokenizer/tokenizer.h"
@@ -63,11 +64,10 @@ private:
                    bool* cancelled);
     Status shift(int keep, int discard);
 
-    std::unique_ptr<gguf::File> file_;
-    Placement placement_;  // the backend(s); declared before the model and context that use them
-    std::unique_ptr<Model> model_;
+    std::unique_ptr<LoadedModel> lm_;  // file, placement, model, tokenizer; declared before the context that uses them
+    const Model* model_ = nullptr;
+    const tokenizer::Tokenizer* tok_ = nullptr;
     std::unique_ptr<ModelContext> ctx_;
-    std::unique_ptr<tokenizer::Tokenizer> tok_;
     ModelInfo info_;
     int n_ctx_ = 0;
     std::vector<int32_t> cached_;  // tokens whose K/V sit in cells 0..size-1
@@ -108,58 +108,16 @@ Status SessionImpl::set_loras(const std::vector<LoraSpec>& loras) {
 }
 
 Status SessionImpl::init(const ModelOptions& opt, const ProgressFn& progress) {
-    if (opt.kv_type != "f16" && opt.kv_type != "f32") return make_error("KV cache type must be f16 or f32, not '" + opt.kv_type + "'");
-    auto file = gguf::File::open(opt.path);
-    if (!file.ok()) return file.status();
-    file_ = std::move(*file);
-    auto hp = read_hparams(*file_);
-    if (!hp.ok()) return make_error(opt.path + ": " + hp.message());
-    n_ctx_ = opt.n_ctx > 0 ? std::min(opt.n_ctx, hp->n_ctx_train) : hp->n_ctx_train;
-    PlacementOptions po;
-    po.backend = opt.backend;
-    po.device = opt.device;
-    po.n_threads = opt.n_threads;
-    po.gpu_layers = opt.gpu_layers;
-    po.n_ctx = n_ctx_;
-    po.kv_type = opt.kv_type == "f32" ? GgmlType::F32 : GgmlType::F16;
-    auto placed = place_model(*file_, po);
-    if (!placed.ok()) return placed.status();
-    placement_ = std::move(*placed);
-    auto tok = tokenizer::Tokenizer::from_gguf(*file_);
-    if (!tok.ok()) return make_error(opt.path + ": vocabulary: " + tok.message());
-    tok_ = std::move(*tok);
-    // Loading is most of the time; the last 2% are the context and the KV cache.
-    auto model = Model::load(*file_, *placement_.main, [&](float f) { return !progress || progress(0.98f * f); },
-                             placement_.host_or_null(), placement_.on_main);
-    if (!model.ok()) return model.status();
-    model_ = std::move(*model);
-    const ModelHParams& h = model_->hparams();
-    auto ctx = ModelContext::create(*model_, n_ctx_, po.kv_type);
+    auto loaded = load_model(opt, progress);
+    if (!loaded.ok()) return loaded.status();
+    lm_ = std::move(*loaded);
+    n_ctx_ = lm_->n_ctx;
+    info_ = lm_->info;
+    model_ = lm_->model.get();
+    tok_ = lm_->tok.get();
+    auto ctx = ModelContext::create(*model_, n_ctx_, lm_->kv_type);
     if (!ctx.ok()) return ctx.status();
     ctx_ = std::move(*ctx);
-
-    info_.name = model_display_name(*file_);
-    info_.architecture = h.arch;
-    info_.n_params = model_->n_params();
-    info_.file_type = describe_file_type(*file_);
-    info_.n_ctx_train = h.n_ctx_train;
-    info_.n_ctx = n_ctx_;
-    info_.n_layer = h.n_layer;
-    info_.n_embd = h.n_embd;
-    info_.n_head = h.n_head;
-    info_.n_kv_head = h.n_kv_head;
-    info_.n_vocab = h.n_vocab;
-    if (auto t = file_->get_string("tokenizer.chat_template", ""); t.ok()) info_.chat_template = *t;
-    info_.template_has_think = info_.chat_template.find("<think>") != std::string::npos;
-    const DeviceInfo& dev = placement_.main->device();
-    const std::string label = dev.backend == "cpu" ? "CPU" : dev.backend == "cuda" ? "CUDA" : dev.backend == "vulkan" ? "Vulkan"
-                              : dev.backend == "reference" ? "Reference" : dev.backend;
-    info_.backend_description = label + ": " + dev.name + (dev.details.empty() ? "" : " (" + dev.details + ")");
-    // The placement's sentence when it says something: a split, or why a device was not used.
-    if ((dev.backend != "cpu" && dev.backend != "reference") || placement_.summary.find(": ") != std::string::npos)
-        info_.backend_description += "; " + placement_.summary;
-    info_.n_gpu_layers = placement_.n_gpu_layers;
-    info_.weight_bytes = model_->weight_bytes();
     info_.kv_bytes = ctx_->kv_bytes();
     HEARTH_RETURN_IF_ERROR(set_loras(opt.loras));
     if (progress && !progress(1.0f)) return make_error("loading cancelled");

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "engine/lora/lora_spec.h"
+#include "engine/session/chat_format.h"
 #include "engine/sampling/sampling_params.h"
 #include "engine/util/json.h"
 #include "engine/util/status.h"
@@ -44,11 +45,6 @@ struct ModelInfo {
     uint64_t weight_bytes = 0, kv_bytes = 0;
 };
 
-struct ChatMessage {
-    std::string role;     // "system", "user", "assistant"
-    std::string content;
-};
-
 struct GenerateStats {
     int n_prompt = 0;              // tokens in the prompt
     int n_reused = 0;              // prompt tokens whose KV was reused from the previous turn
@@ -66,18 +62,14 @@ using PieceFn = std::function<bool(std::string_view piece)>;
 // Loading progress in [0,1]. Return false to cancel loading.
 using ProgressFn = std::function<bool(float fraction)>;
 
-class Session {
+// render_chat and tokenize come from ChatFormat (chat_format.h), what the prompt policy uses.
+class Session : public ChatFormat {
 public:
     static Result<std::unique_ptr<Session>> open(const ModelOptions& opt, const ProgressFn& progress = {});
     virtual ~Session() = default;
 
     virtual const ModelInfo& info() const = 0;
 
-    // Renders the model's chat template (when it has none, fallback_chat_template's: Gemma turns or
-    // ChatML). `extra` holds additional template variables, e.g. {"enable_thinking": false}.
-    virtual Result<std::string> render_chat(const std::vector<ChatMessage>& messages, bool add_generation_prompt,
-                                            const json::Value& extra = json::Value::object()) const = 0;
-    virtual Result<std::vector<int32_t>> tokenize(std::string_view text, bool add_bos, bool parse_special) const = 0;
     virtual std::string detokenize(const std::vector<int32_t>& ids) const = 0;  // may contain partial UTF-8 at the end
 
     // Makes `prompt` the context and generates after it. The KV cache of the longest prefix shared

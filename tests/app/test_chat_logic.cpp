@@ -1,66 +1,15 @@
-// Pure chat logic: the sliding context-window policy, message block splitting (code, <think>),
-// and the sampling presets merge.
+// Pure chat logic: message block splitting (code, <think>) and the sampling presets merge. (The
+// context-window policy moved to the engine: tests/engine/test_prompt_policy.cpp.)
 #include <QtTest>
 
-#include "app/chat/context_window.h"
 #include "app/chat/message_blocks.h"
 #include "app/chat/sampling_presets.h"
 
 using namespace hearth::app;
 
-namespace {
-WindowMessage sys(int t) { return {true, false, t}; }
-WindowMessage user(int t) { return {false, true, t}; }
-WindowMessage bot(int t) { return {false, false, t}; }
-}  // namespace
-
 class ChatLogicTest : public QObject {
     Q_OBJECT
 private slots:
-    void reserve() {
-        QCOMPARE(answerReserve(4096, 512), 512);
-        QCOMPARE(answerReserve(4096, 100000), 1024);  // capped at n_ctx/4
-        QCOMPARE(answerReserve(4096, -1), 1024);      // "until done": a quarter
-        QCOMPARE(answerReserve(32, 4), 16);           // at least 16
-    }
-
-    void everythingFits() {
-        const auto d = chooseWindow({sys(10), user(5), bot(20), user(5)}, 2, 100, 20);
-        QVERIFY(d.ok);
-        QCOMPARE(d.firstKept, 1);
-        QCOMPARE(d.promptTokens, 42);
-    }
-
-    void oldestTurnsLeave() {
-        // n_ctx 100, reserve 20 → 80 for the prompt; system+overhead 12.
-        std::vector<WindowMessage> m = {sys(10), user(20), bot(20), user(20), bot(20), user(10)};
-        const auto d = chooseWindow(m, 2, 100, 20);
-        QVERIFY(d.ok);
-        // Keeping from index 3 costs 12 + 50 = 62 ≤ 80; from 1 it would cost 102.
-        QCOMPARE(d.firstKept, 3);
-        QCOMPARE(d.promptTokens, 62);
-        // A window never starts with an answer whose question left.
-        std::vector<WindowMessage> m2 = {sys(10), user(30), bot(10), user(30), bot(5), user(10)};
-        const auto d2 = chooseWindow(m2, 2, 100, 20);  // from 2 would fit (67) but index 2 is an answer
-        QVERIFY(d2.ok);
-        QCOMPARE(d2.firstKept, 3);
-    }
-
-    void onlyTheLastMessageFits() {
-        std::vector<WindowMessage> m = {user(40), bot(40), user(60)};
-        const auto d = chooseWindow(m, 0, 100, 30);
-        QVERIFY(d.ok);
-        QCOMPARE(d.firstKept, 2);
-    }
-
-    void messageTooLong() {
-        const auto d = chooseWindow({sys(10), user(500)}, 2, 256, 64);
-        QVERIFY(!d.ok);
-        QVERIFY(d.error.find("500 tokens") != std::string::npos);
-        QVERIFY(d.error.find("256") != std::string::npos);
-        QVERIFY(!chooseWindow({}, 0, 100, 10).ok);
-    }
-
     void blocks() {
         auto b = splitMessageBlocks(QStringLiteral("Hello **world**"));
         QCOMPARE(int(b.size()), 1);

@@ -25,8 +25,11 @@ inline std::string temp_file(const std::string& name) {
             ("hearth_test_" + std::to_string(::getpid()) + "_" + name)).string();
 }
 
-inline Status write_scripted_model(const std::string& path, const std::vector<int32_t>& chain, int n_ctx_train = 4096) {
+// `chat_template`: written as tokenizer.chat_template when not empty.
+inline Status write_scripted_model(const std::string& path, const std::vector<int32_t>& chain, int n_ctx_train = 4096,
+                                   const std::string& chat_template = {}) {
     RandomModelShape shape;
+    shape.chat_template = chat_template;
     shape.n_layer = 1;
     shape.n_embd = 64;
     shape.n_ctx_train = n_ctx_train;

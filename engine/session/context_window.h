@@ -1,4 +1,4 @@
-// The sliding context window policy (pure logic, no Qt, no engine): given the token cost of each
+// The sliding context window policy (pure logic): given the token cost of each
 // message of a conversation, decide which oldest turns leave the model's context so that the system
 // prompt, the newest turns and room for the answer fit in n_ctx.
 //
@@ -11,29 +11,29 @@
 #include <string>
 #include <vector>
 
-namespace hearth::app {
+namespace hearth {
 
 struct WindowMessage {
-    bool isSystem = false;  // system messages never leave the window
-    bool startsTurn = false;  // a user message: the window may start here
+    bool is_system = false;  // system messages never leave the window
+    bool starts_turn = false;  // a user message: the window may start here
     int tokens = 0;         // cost of this message as rendered by the chat template
 };
 
 struct WindowDecision {
     bool ok = false;
-    int firstKept = 0;      // index of the first non-system message still in the window
-    int promptTokens = 0;   // estimated tokens of the kept messages
+    int first_kept = 0;      // index of the first non-system message still in the window
+    int prompt_tokens = 0;   // estimated tokens of the kept messages
     int reserve = 0;        // tokens kept free for the answer
     std::string error;      // when !ok: why nothing fits (the newest message alone is too long)
 };
 
 // Tokens kept free for the answer: max_new_tokens when set, capped at a quarter of the context so
 // that a long max_new_tokens does not push every earlier turn out; at least 16.
-int answerReserve(int nCtx, int maxNewTokens);
+int answer_reserve(int n_ctx, int max_new_tokens);
 
 // Chooses the window. `overhead` counts tokens outside the messages (BOS, generation prompt).
 // The last message must be the one being answered; it is always kept. When even the system prompt
 // plus that last message plus `reserve` overflow n_ctx, the decision is an error that says by how much.
-WindowDecision chooseWindow(const std::vector<WindowMessage>& messages, int overhead, int nCtx, int reserve);
+WindowDecision choose_window(const std::vector<WindowMessage>& messages, int overhead, int n_ctx, int reserve);
 
-}  // namespace hearth::app
+}  // namespace hearth

@@ -1,0 +1,109 @@
+// hearth-cli serve: the OpenAI-compatible local server (engine/serve) over one loaded model.
+#include <pthread.h>
+#include <signal.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "app/cli/backend_args.h"
+#include "app/cli/command.h"
+#include "app/cli/lora_args.h"
+#include "engine/serve/openai_server.h"
+#include "engine/serve/scheduler.h"
+
+namespace hearth::cli {
+namespace {
+
+bool parse_int(const std::optional<std::string>& s, long long* out) {
+    if (!s) return true;
+    char* end = nullptr;
+    *out = std::strtoll(s->c_str(), &end, 10);
+    return !s->empty() && *end == 0;
+}
+
+int run_serve(const std::vector<std::string>& argv) {
+    Args args(argv);
+    const auto model = args.take({"-m", "--model"});
+    const auto host = args.take({"--host"});
+    const auto port = args.take({"--port"});
+    const auto parallel = args.take({"--parallel", "-np"});
+    const auto ctx = args.take({"-c", "--ctx"});
+    const auto key = args.take({"--api-key"});
+    const auto cors = args.take({"--cors"});
+    const auto alias = args.take({"--alias"});
+    const auto kv = args.take({"--kv"});
+    BackendArgs be;
+    if (std::string e = take_backend_args(args, &be); !e.empty()) return fail("serve: " + e);
+    std::vector<LoraSpec> loras;
+    if (std::string e = take_lora_args(args, &loras); !e.empty()) return fail("serve: " + e);
+    if (auto u = args.unknown_option(); !u.empty()) return fail("serve: unknown option " + u);
+    if (!args.positionals().empty()) return fail("serve: unexpected argument '" + args.positionals()[0] + "'");
+    if (!model) return fail("serve: -m MODEL is required");
+    long long port_v = 8080, parallel_v = 4, ctx_v = 4096;
+    if (!parse_int(port, &port_v) || !parse_int(parallel, &parallel_v) || !parse_int(ctx, &ctx_v))
+        return fail("serve: a numeric option has a value that is not a number");
+    if (port_v < 0 || port_v > 65535) return fail("serve: --port must be 0..65535");
+    if (parallel_v < 1 || parallel_v > 256) return fail("serve: --parallel must be 1..256");
+    if (ctx_v < 16) return fail("serve: -c must be at least 16");
+    if (key && key->empty()) return fail("serve: --api-key must not be empty");
+
+    // SIGINT and SIGTERM are taken by one thread (sigwait), so every other thread, the scheduler's
+    // and the HTTP handlers', runs without them: they are blocked before any thread starts.
+    sigset_t stop_signals;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);  // a client that hangs up is a failed write, not the end of the server
+
+    SchedulerOptions so;
+    so.model.path = *model;
+    so.model.n_ctx = int(ctx_v);
+    so.model.kv_type = kv.value_or("f16");
+    be.apply_to(so.model);
+    so.model.loras = loras;  // checked against the model before the server listens
+    so.n_parallel = int(parallel_v);
+    auto sched = Scheduler::create(so);
+    if (!sched.ok()) return fail(sched.message());
+
+    ServerOptions opt;
+    opt.host = host.value_or("127.0.0.1");
+    opt.port = int(port_v);
+    opt.api_key = key.value_or("");
+    opt.cors_origin = cors.value_or("");
+    opt.model_id = alias.value_or("");
+    opt.loras = loras;
+    if (!is_loopback_host(opt.host))
+        std::fprintf(stderr, "hearth-cli: warning: listening on %s, not only this machine: anyone who can reach it can use "
+                             "the model%s\n", opt.host.c_str(), opt.api_key.empty() ? " (no --api-key is set)" : "");
+    OpenAiServer server(**sched, opt, *model);
+    auto bound = server.bind();
+    if (!bound.ok()) return fail("serve: " + bound.message());
+    const ModelInfo& mi = (*sched)->info();
+    std::fprintf(stderr, "[%s] %s: %d sequences × %d tokens of context\n", mi.backend_description.c_str(), server.model_id().c_str(),
+                 (*sched)->n_parallel(), (*sched)->n_ctx());
+    std::printf("listening on http://%s:%d/v1\n", opt.host.c_str(), *bound);
+    std::fflush(stdout);
+
+    std::thread waiter([&] {
+        int sig = 0;
+        sigwait(&stop_signals, &sig);
+        server.stop();
+    });
+    server.run();
+    // run() also ends without a signal (a failed listen): wake the waiter with one.
+    pthread_kill(waiter.native_handle(), SIGTERM);
+    waiter.join();
+    std::fprintf(stderr, "hearth-cli: server stopped\n");
+    return 0;
+}
+
+const Registrar reg{"serve",
+                    "-m MODEL [--host ADDR] [--port N] [--parallel N] [-c CTX] [--api-key KEY] [--cors ORIGIN] [--alias ID] "
+                    "[--kv f16|f32] [--lora PATH[:SCALE]]... [--backend B] [--device N] [--gpu-layers N] [-t THREADS]",
+                    "OpenAI-compatible server on 127.0.0.1:8080: /v1/chat/completions, /v1/completions, /v1/models, /health",
+                    run_serve};
+
+}  // namespace
+}  // namespace hearth::cli

@@ -1,0 +1,165 @@
+#include "engine/serve/openai_request.h"
+
+#include <cmath>
+
+#include "engine/util/json.h"
+
+namespace hearth {
+
+namespace {
+
+ApiError bad(const std::string& param, const std::string& message) {
+    ApiError e;
+    e.param = param;
+    e.message = message;
+    return e;
+}
+
+// A number field within [lo, hi]; absent or null leaves *out as it is.
+std::optional<ApiError> read_number(const json::Value& body, const char* key, double lo, double hi, float* out) {
+    const json::Value* v = body.find(key);
+    if (!v || v->is_null()) return std::nullopt;
+    if (!v->is_number()) return bad(key, std::string("'") + key + "' must be a number");
+    const double d = v->as_double();
+    if (!std::isfinite(d) || d < lo || d > hi)
+        return bad(key, std::string("'") + key + "' must be between " + json::Value(lo).dump() + " and " + json::Value(hi).dump());
+    *out = float(d);
+    return std::nullopt;
+}
+
+std::optional<ApiError> read_bool(const json::Value& obj, const std::string& key, const char* name, bool* out) {
+    const json::Value* v = obj.find(key);
+    if (!v || v->is_null()) return std::nullopt;
+    if (!v->is_bool()) return bad(name, std::string("'") + name + "' must be true or false");
+    *out = v->as_bool();
+    return std::nullopt;
+}
+
+// A message's content: a string, or an array of {"type": "text", "text": "..."} parts (joined).
+std::optional<ApiError> read_content(const json::Value& v, const std::string& param, bool may_be_null, std::string* out) {
+    if (v.is_string()) {
+        *out = v.as_string();
+        return std::nullopt;
+    }
+    if (v.is_null() && may_be_null) return std::nullopt;
+    if (!v.is_array()) return bad(param, "'" + param + "' must be a string or an array of text parts");
+    for (size_t i = 0; i < v.as_array().size(); ++i) {
+        const json::Value& part = v.as_array()[i];
+        const std::string p = param + "[" + std::to_string(i) + "]";
+        if (!part.is_object()) return bad(p, "'" + p + "' must be an object");
+        if (!part["type"].is_string() || part["type"].as_string() != "text")
+            return bad(p + ".type", "only text content parts are supported ('" + p + ".type' must be \"text\")");
+        if (!part["text"].is_string()) return bad(p + ".text", "'" + p + ".text' must be a string");
+        *out += part["text"].as_string();
+    }
+    return std::nullopt;
+}
+
+std::optional<ApiError> read_messages(const json::Value& body, std::vector<ChatMessage>* out) {
+    const json::Value* v = body.find("messages");
+    if (!v || v->is_null()) return bad("messages", "'messages' is required");
+    if (!v->is_array()) return bad("messages", "'messages' must be an array");
+    if (v->as_array().empty()) return bad("messages", "'messages' must not be empty");
+    for (size_t i = 0; i < v->as_array().size(); ++i) {
+        const json::Value& m = v->as_array()[i];
+        const std::string p = "messages[" + std::to_string(i) + "]";
+        if (!m.is_object()) return bad(p, "'" + p + "' must be an object");
+        if (!m["role"].is_string()) return bad(p + ".role", "'" + p + ".role' must be a string");
+        std::string role = m["role"].as_string();
+        if (role == "developer") role = "system";
+        if (role != "system" && role != "user" && role != "assistant")
+            return bad(p + ".role", "'" + p + ".role' must be system, developer, user or assistant, not '" + role + "'");
+        ChatMessage cm{role, {}};
+        if (const json::Value* c = m.find("content")) {
+            if (auto e = read_content(*c, p + ".content", role == "assistant", &cm.content)) return e;
+        } else if (role != "assistant") {
+            return bad(p + ".content", "'" + p + ".content' is required");
+        }
+        out->push_back(std::move(cm));
+    }
+    return std::nullopt;
+}
+
+std::optional<ApiError> read_prompt(const json::Value& body, std::string* out) {
+    const json::Value* v = body.find("prompt");
+    if (!v || v->is_null()) return bad("prompt", "'prompt' is required");
+    if (v->is_string()) {
+        *out = v->as_string();
+        return std::nullopt;
+    }
+    if (v->is_array() && v->as_array().size() == 1 && v->as_array()[0].is_string()) {
+        *out = v->as_array()[0].as_string();
+        return std::nullopt;
+    }
+    return bad("prompt", "'prompt' must be a string (or an array holding one string)");
+}
+
+std::optional<ApiError> read_stop(const json::Value& body, std::vector<std::string>* out) {
+    const json::Value* v = body.find("stop");
+    if (!v || v->is_null()) return std::nullopt;
+    auto one = [&](const json::Value& s) -> std::optional<ApiError> {
+        if (!s.is_string()) return bad("stop", "'stop' must be a string or an array of strings");
+        if (s.as_string().empty()) return bad("stop", "a stop string must not be empty");
+        out->push_back(s.as_string());
+        return std::nullopt;
+    };
+    if (!v->is_array()) return one(*v);
+    if (v->as_array().size() > 16) return bad("stop", "'stop' holds at most 16 strings");
+    for (const json::Value& s : v->as_array())
+        if (auto e = one(s)) return e;
+    return std::nullopt;
+}
+
+std::optional<ApiError> read_max_tokens(const json::Value& body, int* out) {
+    for (const char* key : {"max_tokens", "max_completion_tokens"}) {
+        const json::Value* v = body.find(key);
+        if (!v || v->is_null()) continue;
+        if (!v->is_int()) return bad(key, std::string("'") + key + "' must be an integer");
+        if (v->as_int() < 1 || v->as_int() > (1 << 30)) return bad(key, std::string("'") + key + "' must be at least 1");
+        *out = int(v->as_int());
+    }
+    return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<ApiError> parse_api_request(std::string_view text, bool chat, ApiRequest* out) {
+    *out = ApiRequest();
+    out->chat = chat;
+    auto parsed = json::parse(text);
+    if (!parsed.ok()) return bad("", "the request body is not valid JSON: " + parsed.message());
+    const json::Value& body = *parsed;
+    if (!body.is_object()) return bad("", "the request body must be a JSON object");
+
+    if (const json::Value* m = body.find("model"); m && !m->is_null()) {
+        if (!m->is_string()) return bad("model", "'model' must be a string");
+        out->model = m->as_string();
+    }
+    if (chat) {
+        if (auto e = read_messages(body, &out->messages)) return e;
+    } else {
+        if (auto e = read_prompt(body, &out->prompt)) return e;
+    }
+    if (auto e = read_bool(body, "stream", "stream", &out->stream)) return e;
+    if (const json::Value* so = body.find("stream_options"); so && !so->is_null()) {
+        if (!so->is_object()) return bad("stream_options", "'stream_options' must be an object");
+        if (auto e = read_bool(*so, "include_usage", "stream_options.include_usage", &out->include_usage)) return e;
+    }
+    if (auto e = read_number(body, "temperature", 0, 2, &out->temperature)) return e;
+    if (auto e = read_number(body, "top_p", 0, 1, &out->top_p)) return e;
+    if (auto e = read_number(body, "presence_penalty", -2, 2, &out->presence_penalty)) return e;
+    if (auto e = read_number(body, "frequency_penalty", -2, 2, &out->frequency_penalty)) return e;
+    if (auto e = read_max_tokens(body, &out->max_tokens)) return e;
+    if (auto e = read_stop(body, &out->stop)) return e;
+    if (const json::Value* s = body.find("seed"); s && !s->is_null()) {
+        if (!s->is_int()) return bad("seed", "'seed' must be an integer");
+        out->seed = uint64_t(s->as_int());
+    }
+    if (const json::Value* n = body.find("n"); n && !n->is_null()) {
+        if (!n->is_int()) return bad("n", "'n' must be an integer");
+        if (n->as_int() != 1) return bad("n", "only n = 1 is supported");
+    }
+    return std::nullopt;
+}
+
+}  // namespace hearth

@@ -1,0 +1,44 @@
+// Reading the JSON bodies of OpenAI's /v1/chat/completions and /v1/completions: every field the
+// server understands is type-checked, and a wrong one is an ApiError naming it (HTTP 400), never a
+// guess. Fields the server does not know are ignored, as clients send many.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "engine/session/chat_format.h"
+
+namespace hearth {
+
+// OpenAI's error object: {"error": {"message", "type", "param", "code"}} with an HTTP status.
+struct ApiError {
+    int status = 400;
+    std::string message;
+    std::string type = "invalid_request_error";
+    std::string param;  // the offending field ("" = null)
+    std::string code;   // "" = null
+};
+
+struct ApiRequest {
+    bool chat = true;                    // /v1/chat/completions (messages) or /v1/completions (prompt)
+    std::string model;                   // "" = the loaded one
+    std::vector<ChatMessage> messages;   // chat; "developer" is read as "system"
+    std::string prompt;                  // completions
+    bool stream = false;
+    bool include_usage = false;          // stream_options.include_usage
+    // Sampling: OpenAI's fields; what they leave open follows Hearth's defaults (top-k 40, min-p 0.05).
+    float temperature = 0.8f;
+    float top_p = 0.95f;
+    float presence_penalty = 0.0f, frequency_penalty = 0.0f;
+    int max_tokens = -1;                 // max_tokens or max_completion_tokens; -1: until the context is full
+    std::vector<std::string> stop;
+    std::optional<uint64_t> seed;
+};
+
+// Parses `body` for the chat endpoint (`chat`) or the completions endpoint.
+std::optional<ApiError> parse_api_request(std::string_view body, bool chat, ApiRequest* out);
+
+}  // namespace hearth

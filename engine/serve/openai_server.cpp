@@ -1,0 +1,332 @@
+#include "engine/serve/openai_server.h"
+
+#include <httplib.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <ctime>
+#include <deque>
+#include <filesystem>
+#include <mutex>
+#include <random>
+
+#include "engine/serve/openai_request.h"
+#include "engine/serve/openai_response.h"
+#include "engine/serve/reasoning_split.h"
+#include "engine/serve/scheduler.h"
+#include "engine/session/prompt_policy.h"
+
+namespace hearth {
+
+bool is_loopback_host(const std::string& host) {
+    return host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
+
+namespace {
+
+// The events of one request, from the scheduler's loop thread to the HTTP handler's thread.
+struct EventQueue {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<ServeEvent> events;
+    bool ended = false;  // a Done or Error event was pushed
+
+    void push(const ServeEvent& e) {
+        {
+            std::lock_guard<std::mutex> lock(mu);
+            events.push_back(e);
+            if (e.kind != ServeEvent::Kind::Text) ended = true;
+        }
+        cv.notify_all();
+    }
+    // Waits up to `timeout` for events; returns what arrived (possibly nothing).
+    std::deque<ServeEvent> take(std::chrono::milliseconds timeout) {
+        std::unique_lock<std::mutex> lock(mu);
+        cv.wait_for(lock, timeout, [&] { return !events.empty(); });
+        std::deque<ServeEvent> out;
+        out.swap(events);
+        return out;
+    }
+};
+
+bool constant_time_equal(const std::string& a, const std::string& b) {
+    unsigned char diff = a.size() == b.size() ? 0 : 1;
+    for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i % (b.empty() ? 1 : b.size())]);
+    return diff == 0 && !b.empty();
+}
+
+std::string sse(const json::Value& v) { return "data: " + v.dump() + "\n\n"; }
+
+// The API's finish reasons from the scheduler's.
+std::string api_finish(const std::string& f) { return f == "length" ? "length" : "stop"; }
+
+}  // namespace
+
+struct OpenAiServer::Impl {
+    Scheduler& sched;
+    ServerOptions opt;
+    std::string model_id;
+    std::vector<std::string> turn_stops;  // the template's end-of-turn marker (chat only)
+    httplib::Server http;
+    int64_t started = 0;
+    std::atomic<uint64_t> answers{0};
+    std::mt19937_64 rng{std::random_device{}()};
+    std::mutex rng_mu;
+
+    Impl(Scheduler& s, ServerOptions o, const std::string& path) : sched(s), opt(std::move(o)) {
+        model_id = opt.model_id.empty() ? std::filesystem::path(path).stem().string() : opt.model_id;
+        turn_stops = end_of_turn_stops(sched.chat_format());
+        started = int64_t(std::time(nullptr));
+        setup();
+    }
+
+    void send_error(httplib::Response& res, const ApiError& e) {
+        res.status = e.status;
+        res.set_content(error_body(e), "application/json");
+    }
+
+    // A request is cancelled only when its client left or the server stops; a client still there
+    // is told the latter.
+    static ApiError stopping_error() { return ApiError{503, "the server is stopping", "server_error", "", ""}; }
+
+    uint64_t random_seed() {
+        std::lock_guard<std::mutex> lock(rng_mu);
+        return rng();
+    }
+
+    void setup() {
+        // Enough handler threads for every slot's stream plus requests waiting in the queue and /health.
+        const size_t threads = size_t(std::max(8, 2 * sched.n_parallel() + 4));
+        http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+        http.set_payload_max_length(32u << 20);
+        http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+            if (!opt.cors_origin.empty()) res.set_header("Access-Control-Allow-Origin", opt.cors_origin);
+            if (req.method == "OPTIONS" || req.path == "/health" || opt.api_key.empty())
+                return httplib::Server::HandlerResponse::Unhandled;
+            const std::string auth = req.get_header_value("Authorization");
+            const std::string prefix = "Bearer ";
+            if (auth.rfind(prefix, 0) != 0 || !constant_time_equal(auth.substr(prefix.size()), opt.api_key)) {
+                ApiError e{401, auth.empty() ? "an API key is required: send \"Authorization: Bearer KEY\""
+                                             : "the API key is not the server's",
+                           "invalid_request_error", "", "invalid_api_key"};
+                send_error(res, e);
+                return httplib::Server::HandlerResponse::Handled;
+            }
+            return httplib::Server::HandlerResponse::Unhandled;
+        });
+        if (!opt.cors_origin.empty()) {
+            http.Options(".*", [](const httplib::Request&, httplib::Response& res) {
+                res.set_header("Access-Control-Allow-Methods", "GET, POST, OPTIONS");
+                res.set_header("Access-Control-Allow-Headers", "Authorization, Content-Type");
+                res.status = 204;
+            });
+        }
+        http.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
+            if (!res.body.empty() || res.status != 404) return;
+            send_error(res, ApiError{404, "there is no " + req.method + " " + req.path, "invalid_request_error", "", "not_found"});
+        });
+        http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
+            json::Value o = json::Value::object();
+            o.set("status", "ok");
+            o.set("slots_processing", sched.n_active());
+            o.set("slots_idle", sched.n_parallel() - sched.n_active());
+            o.set("requests_queued", sched.n_queued());
+            res.set_content(o.dump(), "application/json");
+        });
+        http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
+            res.set_content(models_list(model_id, started).dump(), "application/json");
+        });
+        http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) { complete(req, res, true); });
+        http.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) { complete(req, res, false); });
+    }
+
+    void complete(const httplib::Request& hreq, httplib::Response& res, bool chat) {
+        ApiRequest req;
+        if (auto e = parse_api_request(hreq.body, chat, &req)) return send_error(res, *e);
+        if (!req.model.empty() && req.model != model_id)
+            return send_error(res, ApiError{404, "the model '" + req.model + "' is not served here; this server has '" + model_id + "'",
+                                            "invalid_request_error", "model", "model_not_found"});
+        // The prompt, through the one prompt policy; never truncated.
+        ServeRequest sr;
+        bool think_open = false;
+        if (chat) {
+            ChatPromptRequest pr;
+            pr.messages = req.messages;
+            pr.n_ctx = sched.n_ctx();
+            pr.reserve = 1;  // room for at least one answer token
+            pr.drop_old_turns = false;
+            ChatPrompt cp = build_chat_prompt(sched.chat_format(), pr);
+            if (cp.error == PromptError::TooLong)
+                return send_error(res, ApiError{400, "the prompt is " + std::to_string(cp.too_long_tokens) +
+                                                         " tokens long, but the model's context holds " + std::to_string(sched.n_ctx()) +
+                                                         " tokens (with at least one left for the answer)",
+                                                "invalid_request_error", "messages", "context_length_exceeded"});
+            if (!cp.ok()) return send_error(res, ApiError{400, cp.message, "invalid_request_error", "messages", ""});
+            sr.prompt = std::move(cp.tokens);
+            think_open = cp.think_open;
+        } else {
+            auto ids = tokenize_prompt(sched.chat_format(), req.prompt, true);
+            if (!ids.ok()) return send_error(res, ApiError{400, ids.message(), "invalid_request_error", "prompt", ""});
+            if (int(ids->size()) >= sched.n_ctx())
+                return send_error(res, ApiError{400, "the prompt is " + std::to_string(ids->size()) +
+                                                         " tokens long, but the model's context holds " + std::to_string(sched.n_ctx()) +
+                                                         " tokens (with at least one left for the answer)",
+                                                "invalid_request_error", "prompt", "context_length_exceeded"});
+            sr.prompt = std::move(*ids);
+        }
+        SamplingParams& sp = sr.sampling;
+        sp.temperature = req.temperature;
+        sp.top_p = req.top_p;
+        sp.repeat_penalty = 1.0f;  // the API's penalties are presence and frequency
+        sp.presence_penalty = req.presence_penalty;
+        sp.frequency_penalty = req.frequency_penalty;
+        sp.seed = req.seed ? *req.seed : random_seed();
+        sp.max_new_tokens = req.max_tokens;
+        sp.stop = req.stop;
+        if (chat) sp.stop.insert(sp.stop.end(), turn_stops.begin(), turn_stops.end());
+        sr.loras = opt.loras;
+
+        auto events = std::make_shared<EventQueue>();
+        auto id = sched.submit(std::move(sr), [events](const ServeEvent& e) { events->push(e); });
+        if (!id.ok()) return send_error(res, ApiError{400, id.message(), "invalid_request_error", chat ? "messages" : "prompt", ""});
+        AnswerId aid;
+        aid.id = std::string(chat ? "chatcmpl-" : "cmpl-") + std::to_string(answers.fetch_add(1) + 1) + "-" +
+                 std::to_string(random_seed() % 1000000007ull);
+        aid.model = model_id;
+        aid.created = int64_t(std::time(nullptr));
+        if (req.stream) return stream(res, chat, req.include_usage, think_open, aid, *id, events);
+
+        // Whole answer: the same splitter the stream uses, so both give the same text.
+        ReasoningSplitter split(think_open);
+        std::string content, reasoning;
+        auto add = [&](const ReasoningSplitter::Delta& d) { content += d.content, reasoning += d.reasoning; };
+        while (true) {
+            for (const ServeEvent& e : events->take(std::chrono::milliseconds(500))) {
+                if (e.kind == ServeEvent::Kind::Text) {
+                    if (chat) add(split.feed(e.text)); else content += e.text;
+                    continue;
+                }
+                if (e.kind == ServeEvent::Kind::Error)
+                    return send_error(res, ApiError{500, "generation failed: " + e.error, "server_error", "", ""});
+                if (e.finish == "cancelled") return send_error(res, stopping_error());
+                if (chat) add(split.flush());
+                const Usage u{e.n_prompt, e.n_generated};
+                const std::string finish = api_finish(e.finish);
+                res.set_content((chat ? chat_completion(aid, content, reasoning, finish, u) : text_completion(aid, content, finish, u)).dump(),
+                                "application/json");
+                return;
+            }
+        }
+    }
+
+    void stream(httplib::Response& res, bool chat, bool include_usage, bool think_open, const AnswerId& aid, uint64_t id,
+                std::shared_ptr<EventQueue> events) {
+        struct State {
+            bool started = false, finished = false;
+            ReasoningSplitter split;
+            std::chrono::steady_clock::time_point last_write = std::chrono::steady_clock::now();
+            explicit State(bool opened) : split(opened) {}
+        };
+        auto st = std::make_shared<State>(think_open);
+        Scheduler* sched_p = &sched;
+        res.set_header("Cache-Control", "no-cache");
+        res.set_chunked_content_provider(
+            "text/event-stream",
+            [this, st, events, aid, chat, include_usage, id](size_t, httplib::DataSink& sink) {
+                auto write = [&](const std::string& s) {
+                    st->last_write = std::chrono::steady_clock::now();
+                    return sink.write(s.data(), s.size());
+                };
+                auto delta = [&](const ReasoningSplitter::Delta& d) {
+                    bool ok = true;
+                    if (!d.reasoning.empty()) {
+                        json::Value v = json::Value::object();
+                        v.set("reasoning_content", d.reasoning);
+                        ok = ok && write(sse(chat_chunk(aid, std::move(v), "", json::Value())));
+                    }
+                    if (!d.content.empty()) {
+                        json::Value v = json::Value::object();
+                        v.set("content", d.content);
+                        ok = ok && write(sse(chat_chunk(aid, std::move(v), "", json::Value())));
+                    }
+                    return ok;
+                };
+                auto gone = [&] {  // the client went away: its slot is freed now
+                    sched.cancel(id);
+                    return false;
+                };
+                if (!st->started) {
+                    st->started = true;
+                    if (chat) {
+                        json::Value v = json::Value::object();
+                        v.set("role", "assistant");
+                        v.set("content", "");
+                        if (!write(sse(chat_chunk(aid, std::move(v), "", json::Value())))) return gone();
+                    }
+                }
+                const auto batch = events->take(std::chrono::milliseconds(250));
+                if (batch.empty()) {
+                    // A comment line now and then: a client that left is noticed while its prompt is
+                    // evaluated or it waits for a slot, not only once text flows.
+                    if (std::chrono::steady_clock::now() - st->last_write > std::chrono::seconds(1) && !write(": keep-alive\n\n"))
+                        return gone();
+                    return true;
+                }
+                for (const ServeEvent& e : batch) {
+                    if (e.kind == ServeEvent::Kind::Text) {
+                        const bool ok = chat ? delta(st->split.feed(e.text)) : write(sse(text_chunk(aid, e.text, "", json::Value())));
+                        if (!ok) return gone();
+                        continue;
+                    }
+                    st->finished = true;
+                    if (e.kind == ServeEvent::Kind::Error || e.finish == "cancelled") {
+                        const ApiError err = e.kind == ServeEvent::Kind::Error
+                                                 ? ApiError{500, "generation failed: " + e.error, "server_error", "", ""}
+                                                 : stopping_error();
+                        write("data: " + error_body(err) + "\n\n");
+                    } else {
+                        if (chat && !delta(st->split.flush())) return gone();
+                        const Usage u{e.n_prompt, e.n_generated};
+                        const std::string finish = api_finish(e.finish);
+                        const json::Value last = chat ? chat_chunk(aid, json::Value::object(), finish, usage_json(u))
+                                                      : text_chunk(aid, "", finish, usage_json(u));
+                        if (!write(sse(last))) return false;
+                        if (include_usage && !write(sse(usage_chunk(aid, chat, u)))) return false;
+                    }
+                    write("data: [DONE]\n\n");
+                    sink.done();
+                    return true;
+                }
+                return true;
+            },
+            [sched_p, st, id](bool) {
+                if (!st->finished) sched_p->cancel(id);  // the connection ended before the answer did
+            });
+    }
+};
+
+OpenAiServer::OpenAiServer(Scheduler& scheduler, ServerOptions options, const std::string& model_path)
+    : impl_(std::make_unique<Impl>(scheduler, std::move(options), model_path)) {}
+
+OpenAiServer::~OpenAiServer() { stop(); }
+
+Result<int> OpenAiServer::bind() {
+    const std::string& host = impl_->opt.host;
+    int port = impl_->opt.port;
+    if (port < 0 || port > 65535) return make_error("the port must be 0..65535");
+    if (port == 0) port = impl_->http.bind_to_any_port(host);
+    else if (!impl_->http.bind_to_port(host, port)) port = -1;
+    if (port < 0) return make_error("cannot listen on " + host + ":" + std::to_string(impl_->opt.port) + " (in use, or not an address of this machine)");
+    return port;
+}
+
+void OpenAiServer::run() { impl_->http.listen_after_bind(); }
+void OpenAiServer::stop() {
+    impl_->http.stop();
+    // Open answers end now ("cancelled"), so their handlers return and run() with them.
+    impl_->sched.cancel_all();
+}
+const std::string& OpenAiServer::model_id() const { return impl_->model_id; }
+
+}  // namespace hearth

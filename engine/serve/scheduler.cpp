@@ -1,0 +1,354 @@
+#include "engine/serve/scheduler.h"
+
+#include <algorithm>
+
+#include "engine/lora/lora_adapter.h"
+#include "engine/model/context.h"
+#include "engine/sampling/sampler.h"
+#include "engine/sampling/stop_strings.h"
+#include "engine/session/chat_render.h"
+#include "engine/session/loaded_model.h"
+#include "engine/tokenizer/utf8_stream.h"
+
+namespace hearth {
+
+struct Scheduler::Job {
+    uint64_t id = 0;
+    ServeRequest req;
+    ServeEventFn on_event;
+    std::atomic<bool> cancel{false};
+    // Loop-thread state once admitted:
+    int pos = 0;               // prompt tokens evaluated (cells [0, pos) hold prompt[0, pos))
+    int n_reused = 0;
+    int n_generated = 0;
+    int32_t pending = -1;      // sampled and emitted, not yet evaluated (decode phase); -1 while prefilling
+    std::unique_ptr<Sampler> sampler;
+    tokenizer::Utf8Stream utf8;
+    std::unique_ptr<StopStringFilter> stops;
+    bool prefilling() const { return pending < 0; }
+};
+
+struct Scheduler::Slot {
+    std::unique_ptr<ModelContext> ctx;
+    std::vector<int32_t> cached;    // tokens whose K/V sit in cells [0, size)
+    std::vector<LoraSpec> loras;    // the adapters attached to ctx
+    std::shared_ptr<Job> job;       // null: free
+    std::vector<float> logits;
+    uint64_t last_used = 0;         // admission count when it last took a request (least recently used goes first)
+};
+
+Scheduler::Scheduler() = default;
+
+Result<std::unique_ptr<Scheduler>> Scheduler::create(const SchedulerOptions& opt, const ProgressFn& progress) {
+    if (opt.n_parallel < 1 || opt.n_parallel > 256) return make_error("the number of parallel sequences must be 1..256");
+    if (opt.step_tokens < 1 || opt.prefill_chunk < 1) return make_error("the step token budget and prefill chunk must be positive");
+    std::unique_ptr<Scheduler> s(new Scheduler());
+    s->opt_ = opt;
+    auto lm = load_model(opt.model, progress);
+    if (!lm.ok()) return lm.status();
+    s->lm_ = std::move(*lm);
+    s->format_ = std::make_unique<ModelChatFormat>(s->lm_->info.chat_template, *s->lm_->tok);
+    // One context per slot over the one model: the weights are loaded once.
+    uint64_t kv_bytes = 0;
+    for (int i = 0; i < opt.n_parallel; ++i) {
+        auto ctx = ModelContext::create(*s->lm_->model, s->lm_->n_ctx, s->lm_->kv_type,
+                                        std::min(opt.prefill_chunk, s->lm_->n_ctx));
+        if (!ctx.ok()) return make_error("sequence slot " + std::to_string(i + 1) + ": " + ctx.message());
+        auto slot = std::make_unique<Slot>();
+        slot->ctx = std::move(*ctx);
+        kv_bytes += slot->ctx->kv_bytes();
+        s->slots_.push_back(std::move(slot));
+    }
+    s->lm_->info.kv_bytes = kv_bytes;
+    // Adapters named at the start are checked now, not at the first request.
+    for (auto& slot : s->slots_)
+        if (Status st = s->attach_loras(*slot, opt.model.loras); !st.ok()) return st;
+    if (progress && !progress(1.0f)) return make_error("loading cancelled");
+    s->thread_ = std::thread([p = s.get()] { p->loop(); });
+    return s;
+}
+
+Scheduler::~Scheduler() {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        stopping_ = true;
+        for (auto& [id, job] : jobs_) job->cancel.store(true);
+    }
+    cv_.notify_all();
+    if (thread_.joinable()) thread_.join();
+}
+
+const ModelInfo& Scheduler::info() const { return lm_->info; }
+const ChatFormat& Scheduler::chat_format() const { return *format_; }
+int Scheduler::n_ctx() const { return lm_->n_ctx; }
+
+Result<uint64_t> Scheduler::submit(ServeRequest req, ServeEventFn on_event) {
+    if (req.prompt.empty()) return make_error("the prompt is empty");
+    if (int(req.prompt.size()) >= lm_->n_ctx)
+        return make_error("the prompt has " + std::to_string(req.prompt.size()) + " tokens, but the context holds " +
+                          std::to_string(lm_->n_ctx) + " (the answer needs at least one more)");
+    if (req.sampling.max_new_tokens == 0) return make_error("the answer must be allowed at least one token");
+    for (int32_t t : req.prompt)
+        if (t < 0 || t >= lm_->info.n_vocab) return make_error("token id " + std::to_string(t) + " is outside the vocabulary");
+    auto job = std::make_shared<Job>();
+    job->req = std::move(req);
+    job->on_event = std::move(on_event);
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stopping_) return make_error("the server is stopping");
+        job->id = next_id_++;
+        jobs_[job->id] = job;
+        queue_.push_back(job);
+        n_queued_.store(int(queue_.size()));
+    }
+    cv_.notify_all();
+    return job->id;
+}
+
+void Scheduler::cancel(uint64_t id) {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        auto it = jobs_.find(id);
+        if (it == jobs_.end()) return;
+        it->second->cancel.store(true);
+    }
+    cv_.notify_all();
+}
+
+void Scheduler::cancel_all() {
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (auto& [id, job] : jobs_) job->cancel.store(true);
+    }
+    cv_.notify_all();
+}
+
+void Scheduler::loop() {
+    while (true) {
+        std::vector<std::shared_ptr<Job>> dropped;  // cancelled while queued
+        std::vector<std::shared_ptr<Job>> admitted;
+        bool stopping = false;
+        {
+            std::unique_lock<std::mutex> lock(mu_);
+            auto has_free = [&] {
+                for (auto& s : slots_)
+                    if (!s->job) return true;
+                return false;
+            };
+            auto busy = [&] {
+                for (auto& s : slots_)
+                    if (s->job) return true;
+                return false;
+            };
+            cv_.wait(lock, [&] {
+                if (stopping_ || busy()) return true;
+                for (auto& j : queue_)
+                    if (j->cancel.load()) return true;
+                return !queue_.empty() && has_free();
+            });
+            stopping = stopping_;
+            for (auto it = queue_.begin(); it != queue_.end();) {
+                if ((*it)->cancel.load() || stopping) {
+                    dropped.push_back(*it);
+                    jobs_.erase((*it)->id);
+                    it = queue_.erase(it);
+                } else {
+                    ++it;
+                }
+            }
+            int n_free = 0;
+            for (auto& s : slots_) n_free += s->job ? 0 : 1;
+            while (n_free-- > 0 && !queue_.empty()) {
+                admitted.push_back(queue_.front());
+                queue_.pop_front();
+            }
+            n_queued_.store(int(queue_.size()));
+        }
+        for (auto& j : dropped) {
+            ServeEvent e;
+            e.kind = ServeEvent::Kind::Done;
+            e.finish = "cancelled";
+            e.n_prompt = int(j->req.prompt.size());
+            j->on_event(e);
+        }
+        for (auto& j : admitted) admit(j);
+        if (stopping) {
+            for (auto& s : slots_)
+                if (s->job) finish(*s, "cancelled");
+            return;
+        }
+        step();
+    }
+}
+
+namespace {
+size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+    size_t n = 0;
+    while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
+    return n;
+}
+}  // namespace
+
+Status Scheduler::attach_loras(Slot& slot, const std::vector<LoraSpec>& loras) {
+    if (loras == slot.loras) return {};
+    slot.ctx->detach_loras();
+    slot.loras.clear();
+    slot.cached.clear();  // its K/V came from other weights
+    for (const LoraSpec& spec : loras) {
+        auto it = adapters_.find(spec.path);
+        if (it == adapters_.end()) {
+            auto ad = LoraAdapter::open(spec.path, lm_->info.architecture, lm_->model->hparams().head_dim);
+            if (!ad.ok()) return ad.status();
+            it = adapters_.emplace(spec.path, std::move(*ad)).first;
+        }
+        if (Status st = slot.ctx->attach_lora(*it->second, spec.scale); !st.ok()) {
+            slot.ctx->detach_loras();
+            return st;
+        }
+    }
+    slot.loras = loras;
+    return {};
+}
+
+void Scheduler::admit(std::shared_ptr<Job> job) {
+    // The free slot whose cache shares the longest prefix with the prompt (under the same adapters);
+    // among equals the least recently used, so the caches other conversations will reuse stay.
+    Slot* best = nullptr;
+    size_t best_len = 0;
+    for (auto& s : slots_) {
+        if (s->job) continue;
+        const size_t len = s->loras == job->req.loras ? common_prefix(s->cached, job->req.prompt) : 0;
+        if (!best || len > best_len || (len == best_len && s->last_used < best->last_used)) best = s.get(), best_len = len;
+    }
+    Slot& slot = *best;  // admit() is only called with a free slot
+    slot.job = job;
+    slot.last_used = ++admissions_;
+    n_active_.fetch_add(1);
+    if (Status st = attach_loras(slot, job->req.loras); !st.ok()) return fail(slot, st.message());
+    // The last prompt token is evaluated again so its logits exist to sample from.
+    const size_t reuse = std::min(common_prefix(slot.cached, job->req.prompt), job->req.prompt.size() - 1);
+    slot.cached.resize(reuse);
+    job->pos = int(reuse);
+    job->n_reused = int(reuse);
+    const SamplingParams& sp = job->req.sampling;
+    job->sampler = std::make_unique<Sampler>(sp);
+    const std::vector<int32_t>& p = job->req.prompt;
+    const size_t window = size_t(std::max(sp.penalty_last_n, 0));
+    for (size_t i = p.size() > window ? p.size() - window : 0; i < p.size(); ++i) job->sampler->accept(p[i]);
+    job->stops = std::make_unique<StopStringFilter>(sp.stop);
+}
+
+void Scheduler::step() {
+    // One round. Decode tokens go first (one per sequence past its prompt), then prefill chunks take
+    // what is left of the token budget, so a long prompt never stalls the streams already running.
+    //
+    // The batched forward replaces the two loops below: gather every decoding slot's pending token
+    // and every prefilling slot's chunk into one batch over the multi-sequence KV cache, evaluate it
+    // once, and hand each slot its logits row; take_token and the bookkeeping stay as they are.
+    int budget = opt_.step_tokens;
+    for (auto& sp : slots_) {
+        Slot& slot = *sp;
+        if (!slot.job || slot.job->prefilling()) continue;
+        Job& job = *slot.job;
+        if (job.cancel.load()) { finish(slot, "cancelled"); continue; }
+        bool stopped = false;
+        const int32_t tok = job.pending;
+        if (Status st = slot.ctx->eval(&tok, 1, int(slot.cached.size()), 1, &slot.logits, &job.cancel, &stopped); !st.ok()) {
+            slot.cached.clear();  // the cache may be half-written
+            fail(slot, st.message());
+            continue;
+        }
+        if (stopped) { finish(slot, "cancelled"); continue; }
+        slot.cached.push_back(tok);
+        --budget;
+        take_token(slot, job.sampler->sample(slot.logits.data(), lm_->info.n_vocab));
+    }
+    bool prefilled = false;
+    for (auto& sp : slots_) {
+        Slot& slot = *sp;
+        if (!slot.job || !slot.job->prefilling()) continue;
+        Job& job = *slot.job;
+        if (job.cancel.load()) { finish(slot, "cancelled"); continue; }
+        // At least one chunk per round, so prefill always moves on.
+        if (budget <= 0 && prefilled) break;
+        const std::vector<int32_t>& p = job.req.prompt;
+        const int n = std::min({opt_.prefill_chunk, int(p.size()) - job.pos, std::max(budget, 1)});
+        bool stopped = false;
+        if (Status st = slot.ctx->eval(p.data() + job.pos, n, job.pos, 1, &slot.logits, &job.cancel, &stopped); !st.ok()) {
+            slot.cached.clear();
+            fail(slot, st.message());
+            continue;
+        }
+        if (stopped) { finish(slot, "cancelled"); continue; }  // cells from job.pos on are not claimed
+        slot.cached.insert(slot.cached.end(), p.begin() + job.pos, p.begin() + job.pos + n);
+        job.pos += n;
+        budget -= n;
+        prefilled = true;
+        if (job.pos == int(p.size())) take_token(slot, job.sampler->sample(slot.logits.data(), lm_->info.n_vocab));
+    }
+}
+
+void Scheduler::take_token(Slot& slot, int32_t tok) {
+    Job& job = *slot.job;
+    const tokenizer::Tokenizer& vocab = *lm_->tok;
+    job.sampler->accept(tok);
+    if (vocab.is_eog(tok)) return finish(slot, "stop");
+    ++job.n_generated;
+    const std::string text = job.stops->feed(job.utf8.push(vocab.token_to_piece(tok)));
+    if (!text.empty()) {
+        ServeEvent e;
+        e.text = text;
+        job.on_event(e);
+    }
+    if (job.stops->stopped()) return finish(slot, "stop");
+    const int max_new = job.req.sampling.max_new_tokens;
+    if (max_new >= 0 && job.n_generated >= max_new) return finish(slot, "length");
+    // The token would go into the cell after the last: the context is full.
+    if (int(slot.cached.size()) >= lm_->n_ctx) return finish(slot, "length");
+    job.pending = tok;
+}
+
+void Scheduler::finish(Slot& slot, const std::string& reason) {
+    std::shared_ptr<Job> job = std::move(slot.job);
+    slot.job.reset();
+    ServeEvent e;
+    if (reason != "cancelled" && !job->stops->stopped()) {
+        // End of generation: release held-back text (an unfinished UTF-8 sequence shows as U+FFFD).
+        std::string tail = job->stops->feed(job->utf8.flush());
+        if (!job->stops->stopped()) tail += job->stops->flush();
+        if (!tail.empty()) {
+            e.text = tail;
+            job->on_event(e);
+        }
+    }
+    e.kind = ServeEvent::Kind::Done;
+    e.text.clear();
+    e.finish = reason;
+    e.n_prompt = int(job->req.prompt.size());
+    e.n_reused = job->n_reused;
+    e.n_generated = job->n_generated;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        jobs_.erase(job->id);
+    }
+    n_active_.fetch_sub(1);
+    job->on_event(e);
+}
+
+void Scheduler::fail(Slot& slot, const std::string& message) {
+    std::shared_ptr<Job> job = std::move(slot.job);
+    slot.job.reset();
+    ServeEvent e;
+    e.kind = ServeEvent::Kind::Error;
+    e.error = message;
+    e.n_prompt = int(job->req.prompt.size());
+    e.n_generated = job->n_generated;
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        jobs_.erase(job->id);
+    }
+    n_active_.fetch_sub(1);
+    job->on_event(e);
+}
+
+}  // namespace hearth

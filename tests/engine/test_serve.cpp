@@ -1,0 +1,742 @@
+// The OpenAI-compatible server (engine/serve) through a real HTTP client (cpp-httplib's) on
+// 127.0.0.1, over tiny models written by the project's GGUF writer: streaming and whole answers
+// agree, eight concurrent streams give each the text it gets alone, a client that disconnects frees
+// its slot, errors have OpenAI's shape and status, stop strings and max_tokens end answers, the
+// key is enforced, the server listens on loopback only, and <think> text goes to reasoning_content.
+// Also the scheduler on its own (prefix reuse, queueing, cancel) and the request parser under fuzz.
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <future>
+#include <random>
+#include <thread>
+
+#include "engine/serve/openai_request.h"
+#include "engine/serve/openai_server.h"
+#include "engine/serve/reasoning_split.h"
+#include "engine/serve/scheduler.h"
+#include "engine/session/prompt_policy.h"
+#include "engine/session/session.h"
+#include "engine/testmodels/random_model.h"
+#include "engine/util/json.h"
+#include "tests/engine/cli_run.h"
+#include "tests/engine/testdata.h"
+#include "tests/engine/tiny_model.h"
+
+using namespace hearth;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+// Model files, written once for the whole program.
+struct Models {
+    std::string random, slow, scripted, scripted_think;
+    std::string error;
+    Models() {
+        random = test::temp_file("serve_random.gguf");
+        slow = test::temp_file("serve_slow.gguf");
+        scripted = test::temp_file("serve_scripted.gguf");
+        scripted_think = test::temp_file("serve_think.gguf");
+        RandomModelShape shape;
+        if (Status s = write_random_llama_model(random, shape, GgmlType::F32, 77); !s.ok()) error = s.message();
+        // About 10 ms a token on one thread: long answers take seconds, so a disconnect is seen mid-answer.
+        RandomModelShape big;
+        big.n_embd = 256, big.n_layer = 4, big.n_head = 8, big.n_kv_head = 4, big.n_ff = 704, big.n_vocab = 2048;
+        if (Status s = write_random_llama_model(slow, big, GgmlType::F32, 78); !s.ok()) error = s.message();
+        // Greedy decoding after a newline spells "reas</think>OK" and ends (</s>).
+        std::vector<int32_t> chain = {test::byte_token('\n')};
+        for (char c : std::string("reas</think>OK")) chain.push_back(test::ascii_token(c));
+        chain.push_back(2);  // </s>
+        if (Status s = test::write_scripted_model(scripted, chain); !s.ok()) error = s.message();
+        // A template that opens the reasoning itself, as DeepSeek-R1's does.
+        const std::string think_template =
+            "{% for m in messages %}{{ m.content }}{% endfor %}{% if add_generation_prompt %}<think>\n{% endif %}";
+        if (Status s = test::write_scripted_model(scripted_think, chain, 4096, think_template); !s.ok()) error = s.message();
+    }
+    ~Models() {
+        for (const auto& p : {random, slow, scripted, scripted_think}) std::filesystem::remove(p);
+    }
+};
+
+const Models& models() {
+    static Models m;
+    return m;
+}
+
+struct TestServer {
+    std::unique_ptr<Scheduler> sched;
+    std::unique_ptr<OpenAiServer> server;
+    std::thread thread;
+    int port = 0;
+
+    // Empty on success, else what failed.
+    std::string start(const std::string& model, int parallel, int n_ctx, ServerOptions opt = {}) {
+        SchedulerOptions so;
+        so.model.path = model;
+        so.model.n_ctx = n_ctx;
+        so.model.backend = "cpu";
+        so.model.n_threads = 2;
+        so.n_parallel = parallel;
+        auto s = Scheduler::create(so);
+        if (!s.ok()) return s.message();
+        sched = std::move(*s);
+        opt.port = 0;
+        server = std::make_unique<OpenAiServer>(*sched, opt, model);
+        auto p = server->bind();
+        if (!p.ok()) return p.message();
+        port = *p;
+        thread = std::thread([this] { server->run(); });
+        // Ready once /health answers.
+        for (int i = 0; i < 200; ++i) {
+            httplib::Client c("127.0.0.1", port);
+            if (auto r = c.Get("/health"); r && r->status == 200) return {};
+            std::this_thread::sleep_for(std::chrono::milliseconds(10));
+        }
+        return "the server did not answer /health";
+    }
+    ~TestServer() {
+        if (server) server->stop();
+        if (thread.joinable()) thread.join();
+        server.reset();
+        sched.reset();
+    }
+    httplib::Client client() const {
+        httplib::Client c("127.0.0.1", port);
+        c.set_read_timeout(120, 0);
+        return c;
+    }
+};
+
+struct Answer {
+    int status = 0;
+    json::Value body;
+};
+
+Answer post(const TestServer& s, const std::string& path, const std::string& body, const httplib::Headers& headers = {}) {
+    auto c = s.client();
+    auto r = c.Post(path.c_str(), headers, body, "application/json");
+    Answer a;
+    if (!r) return a;
+    a.status = r->status;
+    auto j = json::parse(r->body);
+    if (j.ok()) a.body = *j;
+    return a;
+}
+
+std::string chat_body(const std::string& user, int max_tokens, const std::string& extra = "") {
+    json::Value m = json::Value::object();
+    m.set("role", "user");
+    m.set("content", user);
+    json::Value msgs = json::Value::array();
+    msgs.push_back(m);
+    json::Value o = json::Value::object();
+    o.set("messages", msgs);
+    o.set("temperature", 0);
+    o.set("max_tokens", max_tokens);
+    std::string s = o.dump();
+    if (!extra.empty()) s = s.substr(0, s.size() - 1) + ", " + extra + "}";
+    return s;
+}
+
+// A streamed answer, parsed from its server-sent events.
+struct Streamed {
+    int status = 0;
+    std::string content, reasoning, text, finish;
+    json::Value usage, usage_chunk;
+    int n_chunks = 0;
+    bool done = false;        // "data: [DONE]" came last
+    bool malformed = false;
+};
+
+Streamed stream(const TestServer& s, const std::string& path, const std::string& body,
+                const std::function<bool(const Streamed&)>& keep_going = {}) {
+    Streamed out;
+    std::string buf;
+    httplib::Request req;
+    req.method = "POST";
+    req.path = path;
+    req.body = body;
+    req.set_header("Content-Type", "application/json");
+    req.content_receiver = [&](const char* data, size_t n, uint64_t, uint64_t) {
+        buf.append(data, n);
+        size_t end;
+        while ((end = buf.find("\n\n")) != std::string::npos) {
+            const std::string ev = buf.substr(0, end);
+            buf.erase(0, end + 2);
+            if (ev.rfind(":", 0) == 0) continue;  // a comment (keep-alive)
+            if (ev.rfind("data: ", 0) != 0 || out.done) { out.malformed = true; continue; }
+            const std::string payload = ev.substr(6);
+            if (payload == "[DONE]") { out.done = true; continue; }
+            auto j = json::parse(payload);
+            if (!j.ok()) { out.malformed = true; continue; }
+            ++out.n_chunks;
+            if ((*j)["choices"].as_array().empty()) { out.usage_chunk = (*j)["usage"]; continue; }
+            const json::Value& ch = (*j)["choices"].as_array()[0];
+            if (ch["delta"]["content"].is_string()) out.content += ch["delta"]["content"].as_string();
+            if (ch["delta"]["reasoning_content"].is_string()) out.reasoning += ch["delta"]["reasoning_content"].as_string();
+            if (ch["text"].is_string()) out.text += ch["text"].as_string();
+            if (ch["finish_reason"].is_string()) out.finish = ch["finish_reason"].as_string();
+            if (!(*j)["usage"].is_null()) out.usage = (*j)["usage"];
+        }
+        return !keep_going || keep_going(out);
+    };
+    auto c = s.client();
+    auto r = c.send(req);
+    if (r) out.status = r->status;
+    return out;
+}
+
+std::string content_of(const Answer& a) { return a.body["choices"].as_array().empty() ? "" : a.body["choices"].as_array()[0]["message"]["content"].as_string(); }
+std::string finish_of(const Answer& a) { return a.body["choices"].as_array().empty() ? "" : a.body["choices"].as_array()[0]["finish_reason"].as_string(); }
+
+}  // namespace
+
+// ---- the parts on their own ---------------------------------------------------------------------
+
+TEST(ReasoningSplit, EverySplitPointGivesTheSameParts) {
+    struct Case {
+        bool opened;
+        std::string text, reasoning, content;
+    };
+    const Case cases[] = {
+        {false, "  <think>\nabc</think>\n\nxyz", "abc", "xyz"},
+        {true, "abc</think>xyz", "abc", "xyz"},
+        {true, "\nab</thin</think>\n</think>", "ab</thin", "</think>"},
+        {false, "hello <think>x</think>", "", "hello <think>x</think>"},
+        {false, "<think>unfinished", "unfinished", ""},
+        {false, "<thin", "", "<thin"},
+        {false, "", "", ""},
+    };
+    for (const Case& c : cases) {
+        for (size_t cut1 = 0; cut1 <= c.text.size(); ++cut1)
+            for (size_t cut2 = cut1; cut2 <= c.text.size(); ++cut2) {
+                ReasoningSplitter s(c.opened);
+                std::string r, k;
+                for (auto piece : {c.text.substr(0, cut1), c.text.substr(cut1, cut2 - cut1), c.text.substr(cut2)}) {
+                    auto d = s.feed(piece);
+                    r += d.reasoning, k += d.content;
+                }
+                auto d = s.flush();
+                r += d.reasoning, k += d.content;
+                EXPECT_EQ(r, c.reasoning) << "'" << c.text << "' cut at " << cut1 << "," << cut2;
+                EXPECT_EQ(k, c.content) << "'" << c.text << "' cut at " << cut1 << "," << cut2;
+            }
+    }
+}
+
+TEST(ApiRequest, ReadsTheFieldsAndNamesWrongOnes) {
+    ApiRequest r;
+    ASSERT_FALSE(parse_api_request(R"({"model":"m","messages":[{"role":"developer","content":[{"type":"text","text":"a"},{"type":"text","text":"b"}]},
+        {"role":"user","content":"hi"},{"role":"assistant","content":null}],"temperature":0.5,"top_p":0.9,"max_completion_tokens":7,
+        "stop":"END","seed":42,"stream":true,"stream_options":{"include_usage":true},"presence_penalty":0.5,"frequency_penalty":-0.5,
+        "unknown_field":[1,2]})", true, &r));
+    EXPECT_EQ(r.model, "m");
+    ASSERT_EQ(r.messages.size(), 3u);
+    EXPECT_EQ(r.messages[0].role, "system");
+    EXPECT_EQ(r.messages[0].content, "ab");
+    EXPECT_EQ(r.max_tokens, 7);
+    EXPECT_EQ(r.stop, std::vector<std::string>{"END"});
+    EXPECT_EQ(*r.seed, 42u);
+    EXPECT_TRUE(r.stream && r.include_usage);
+    EXPECT_FLOAT_EQ(r.temperature, 0.5f);
+
+    const std::pair<const char*, const char*> bad[] = {
+        {"{not json", ""},
+        {"[1]", ""},
+        {R"({"messages":"hi"})", "messages"},
+        {R"({"messages":[]})", "messages"},
+        {R"({"messages":[{"role":"user","content":5}]})", "messages[0].content"},
+        {R"({"messages":[{"role":"tool","content":"x"}]})", "messages[0].role"},
+        {R"({"messages":[{"role":"user","content":[{"type":"image_url"}]}]})", "messages[0].content[0].type"},
+        {R"({"messages":[{"role":"user","content":"x"}],"temperature":"hot"})", "temperature"},
+        {R"({"messages":[{"role":"user","content":"x"}],"temperature":3})", "temperature"},
+        {R"({"messages":[{"role":"user","content":"x"}],"max_tokens":1.5})", "max_tokens"},
+        {R"({"messages":[{"role":"user","content":"x"}],"max_tokens":0})", "max_tokens"},
+        {R"({"messages":[{"role":"user","content":"x"}],"stream":"yes"})", "stream"},
+        {R"({"messages":[{"role":"user","content":"x"}],"stop":[1]})", "stop"},
+        {R"({"messages":[{"role":"user","content":"x"}],"seed":"s"})", "seed"},
+        {R"({"messages":[{"role":"user","content":"x"}],"n":2})", "n"},
+        {R"({"messages":[{"role":"user","content":"x"}],"model":7})", "model"},
+        {R"({"messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":1}})", "stream_options.include_usage"},
+    };
+    for (auto [body, param] : bad) {
+        auto e = parse_api_request(body, true, &r);
+        ASSERT_TRUE(e) << body;
+        EXPECT_EQ(e->status, 400);
+        EXPECT_EQ(e->param, param) << body;
+        EXPECT_FALSE(e->message.empty());
+    }
+    EXPECT_FALSE(parse_api_request(R"({"prompt":["one"]})", false, &r));
+    EXPECT_EQ(r.prompt, "one");
+    EXPECT_TRUE(parse_api_request(R"({"prompt":3})", false, &r));
+}
+
+// Mutated request bodies parse or fail with a message; never a crash (ASan/UBSan run this).
+TEST(ApiRequest, MutatedBodiesNeverCrash) {
+    const std::string seeds[] = {
+        R"({"model":"m","messages":[{"role":"system","content":"s"},{"role":"user","content":[{"type":"text","text":"hi"}]}],"temperature":0.2,"max_tokens":5,"stop":["a","b"],"seed":1,"stream":true,"stream_options":{"include_usage":true}})",
+        R"({"prompt":"Once upon","max_completion_tokens":3,"top_p":0.5,"presence_penalty":1,"n":1})",
+    };
+    std::mt19937 rng(7);
+    int parsed = 0, refused = 0;
+    for (int it = 0; it < 4000; ++it) {
+        std::string m = seeds[it % 2];
+        for (int k = 0, nk = 1 + int(rng() % 4); k < nk; ++k) {
+            const size_t pos = rng() % m.size();
+            switch (rng() % 4) {
+            case 0: m[pos] = char(uint8_t(m[pos]) ^ uint8_t(1u << (rng() % 8))); break;
+            case 1: m.erase(pos, 1 + rng() % 4); break;
+            case 2: m.insert(pos, 1, "{}[]\":,0-e.\\u"[rng() % 14]); break;
+            default: m[pos] = char(rng()); break;
+            }
+            if (m.empty()) m = "{";
+        }
+        if (rng() % 8 == 0) m.resize(rng() % m.size());
+        ApiRequest r;
+        auto e = parse_api_request(m, it % 2 == 0, &r);
+        if (e) {
+            ++refused;
+            EXPECT_EQ(e->status, 400);
+            EXPECT_FALSE(e->message.empty());
+        } else {
+            ++parsed;
+        }
+    }
+    std::printf("4000 mutated request bodies: %d parsed, %d refused with a message\n", parsed, refused);
+}
+
+TEST(Scheduler, PrefixReuseQueueAndCancel) {
+    ASSERT_EQ(models().error, "");
+    SchedulerOptions so;
+    so.model.path = models().random;
+    so.model.n_ctx = 256;
+    so.model.backend = "cpu";
+    so.model.n_threads = 2;
+    so.n_parallel = 1;
+    so.prefill_chunk = 16;  // several chunks per prompt
+    auto s = Scheduler::create(so);
+    ASSERT_TRUE(s.ok()) << s.message();
+    Scheduler& sched = **s;
+    auto prompt = tokenize_prompt(sched.chat_format(), "a prompt long enough to take a few prefill chunks of sixteen tokens each", false);
+    ASSERT_TRUE(prompt.ok());
+    struct Run {
+        std::promise<ServeEvent> done;
+        std::string text;  // the loop thread's until `done` is set
+        std::atomic<int> n_pieces{0};
+    };
+    auto submit = [&](Run& run, int max_tokens) {
+        ServeRequest r;
+        r.prompt = *prompt;
+        r.sampling.temperature = 0;
+        r.sampling.max_new_tokens = max_tokens;
+        return sched.submit(r, [&run](const ServeEvent& e) {
+            if (e.kind == ServeEvent::Kind::Text) run.text += e.text, run.n_pieces.fetch_add(1);
+            else run.done.set_value(e);
+        });
+    };
+    Run a, b, c;
+    ASSERT_TRUE(submit(a, 8).ok());
+    ASSERT_TRUE(submit(b, 8).ok());  // waits for the one slot
+    const ServeEvent ea = a.done.get_future().get(), eb = b.done.get_future().get();
+    EXPECT_EQ(ea.finish, "length");
+    EXPECT_EQ(ea.n_generated, 8);
+    EXPECT_EQ(a.text, b.text);  // the same prompt, greedy: the same answer, from the cache or not
+    EXPECT_EQ(ea.n_reused, 0);
+    EXPECT_EQ(eb.n_reused, int(prompt->size()) - 1);  // all but the last prompt token came from the cache
+    // Cancel mid-answer: the request ends "cancelled" long before its limit.
+    auto id = submit(c, 200);
+    ASSERT_TRUE(id.ok());
+    while (c.n_pieces.load() < 2 && sched.n_active() + sched.n_queued() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    sched.cancel(*id);
+    const ServeEvent ec = c.done.get_future().get();
+    EXPECT_EQ(ec.finish, "cancelled");
+    EXPECT_LT(ec.n_generated, 200);
+    EXPECT_EQ(sched.n_active(), 0);
+    // Requests that can never run are refused at once.
+    ServeRequest too_long;
+    too_long.prompt.assign(256, 5);
+    EXPECT_FALSE(sched.submit(too_long, [](const ServeEvent&) {}).ok());
+    ServeRequest bad_token;
+    bad_token.prompt = {1, 99999};
+    EXPECT_FALSE(sched.submit(bad_token, [](const ServeEvent&) {}).ok());
+}
+
+// ---- over HTTP ------------------------------------------------------------------------------------
+
+TEST(Serve, ModelsHealthAndUnknownPaths) {
+    ASSERT_EQ(models().error, "");
+    TestServer s;
+    ASSERT_EQ(s.start(models().random, 2, 256), "");
+    auto c = s.client();
+    auto r = c.Get("/v1/models");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    auto j = json::parse(r->body);
+    ASSERT_TRUE(j.ok());
+    EXPECT_EQ((*j)["data"].as_array()[0]["id"].as_string(), std::filesystem::path(models().random).stem().string());
+    r = c.Get("/health");
+    ASSERT_TRUE(r);
+    j = json::parse(r->body);
+    EXPECT_EQ((*j)["slots_idle"].as_int(), 2);
+    r = c.Get("/v1/nothing");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 404);
+    EXPECT_TRUE(json::parse(r->body)->find("error"));
+    EXPECT_FALSE(r->has_header("Access-Control-Allow-Origin"));  // no CORS unless asked
+}
+
+TEST(Serve, StreamedDeltasEqualTheWholeAnswer) {
+    ASSERT_EQ(models().error, "");
+    TestServer s;
+    ASSERT_EQ(s.start(models().random, 2, 256), "");
+    const std::string body = chat_body("Tell me a story about a lighthouse.", 24);
+    const Answer whole = post(s, "/v1/chat/completions", body);
+    ASSERT_EQ(whole.status, 200) << whole.body.dump();
+    EXPECT_EQ(whole.body["object"].as_string(), "chat.completion");
+    const int n = int(whole.body["usage"]["completion_tokens"].as_int());
+    EXPECT_GT(whole.body["usage"]["prompt_tokens"].as_int(), 0);
+    EXPECT_EQ(whole.body["usage"]["total_tokens"].as_int(), whole.body["usage"]["prompt_tokens"].as_int() + n);
+
+    const Streamed st = stream(s, "/v1/chat/completions", body.substr(0, body.size() - 1) +
+                                                               R"(, "stream": true, "stream_options": {"include_usage": true}})");
+    EXPECT_EQ(st.status, 200);
+    EXPECT_TRUE(st.done);
+    EXPECT_FALSE(st.malformed);
+    EXPECT_EQ(st.content, content_of(whole));
+    EXPECT_EQ(st.finish, finish_of(whole));
+    EXPECT_EQ(st.usage["completion_tokens"].as_int(), n);
+    EXPECT_EQ(st.usage_chunk["completion_tokens"].as_int(), n);
+
+    // The completions endpoint likewise.
+    const std::string cbody = R"({"prompt": "The lighthouse keeper", "temperature": 0, "max_tokens": 16})";
+    const Answer cw = post(s, "/v1/completions", cbody);
+    ASSERT_EQ(cw.status, 200);
+    const Streamed cs = stream(s, "/v1/completions", R"({"prompt": "The lighthouse keeper", "temperature": 0, "max_tokens": 16, "stream": true})");
+    EXPECT_TRUE(cs.done);
+    EXPECT_EQ(cs.text, cw.body["choices"].as_array()[0]["text"].as_string());
+    EXPECT_EQ(cs.usage["completion_tokens"].as_int(), cw.body["usage"]["completion_tokens"].as_int());
+}
+
+TEST(Serve, EightConcurrentStreamsGiveTheirTextsAlone) {
+    ASSERT_EQ(models().error, "");
+    TestServer s;
+    ASSERT_EQ(s.start(models().random, 8, 256), "");
+    std::vector<std::string> bodies, alone;
+    for (int i = 0; i < 8; ++i) {
+        bodies.push_back(chat_body("Question " + std::to_string(i) + ": what comes next in " + std::string(size_t(i * 5), 'z') + "?", 20));
+        const Answer a = post(s, "/v1/chat/completions", bodies.back());
+        ASSERT_EQ(a.status, 200);
+        alone.push_back(content_of(a));
+    }
+    std::vector<std::future<Streamed>> futures;
+    const auto t0 = Clock::now();
+    for (int i = 0; i < 8; ++i)
+        futures.push_back(std::async(std::launch::async, [&, i] {
+            return stream(s, "/v1/chat/completions", bodies[size_t(i)].substr(0, bodies[size_t(i)].size() - 1) + R"(, "stream": true})");
+        }));
+    int distinct = 0;
+    for (int i = 0; i < 8; ++i) {
+        const Streamed st = futures[size_t(i)].get();
+        EXPECT_TRUE(st.done) << i;
+        EXPECT_EQ(st.content, alone[size_t(i)]) << "stream " << i;
+        distinct += alone[size_t(i)] != alone[0] ? 1 : 0;
+    }
+    std::printf("8 concurrent streams in %.2f s\n", seconds_since(t0));
+    EXPECT_GT(distinct, 0);  // the prompts differ, so must (some of) the answers
+}
+
+// Sampling at a temperature follows the request's seed: the same seed gives the same answer, alone
+// or beside other requests, and another seed (most likely) another.
+TEST(Serve, SeedMakesSampledAnswersRepeatable) {
+    ASSERT_EQ(models().error, "");
+    TestServer s;
+    ASSERT_EQ(s.start(models().random, 4, 256), "");
+    auto body = [](int seed) {
+        return R"({"messages": [{"role": "user", "content": "Say something."}], "temperature": 1.0, "top_p": 0.9, "max_tokens": 24,
+                   "presence_penalty": 0.5, "frequency_penalty": 0.5, "seed": )" + std::to_string(seed) + "}";
+    };
+    const std::string a = content_of(post(s, "/v1/chat/completions", body(123)));
+    std::vector<std::future<Answer>> f;
+    for (int seed : {123, 123, 456, 789}) f.push_back(std::async(std::launch::async, [&, seed] { return post(s, "/v1/chat/completions", body(seed)); }));
+    const std::string b = content_of(f[0].get()), c = content_of(f[1].get()), d = content_of(f[2].get()), e = content_of(f[3].get());
+    EXPECT_FALSE(a.empty());
+    EXPECT_EQ(a, b);
+    EXPECT_EQ(a, c);
+    EXPECT_TRUE(d != a || e != a) << "three seeds gave the same sampled text";
+}
+
+TEST(Serve, DisconnectMidStreamFreesTheSlot) {
+    ASSERT_EQ(models().error, "");
+    TestServer s;
+    ASSERT_EQ(s.start(models().slow, 1, 4096), "");
+    Clock::time_point cut;
+    const Streamed st = stream(s, "/v1/chat/completions", chat_body("Go on and on.", 4000, R"("stream": true)"),
+                               [&](const Streamed& so_far) {
+                                   if (so_far.n_chunks < 6) return true;
+                                   cut = Clock::now();
+                                   return false;  // hang up
+                               });
+    EXPECT_FALSE(st.done);
+    // The one slot is free at once: /health says so, and a new request is answered without waiting
+    // for the 4000 tokens the first one asked for.
+    double freed = -1;
+    while (seconds_since(cut) < 5) {
+        if (s.sched->n_active() == 0) {
+            freed = seconds_since(cut);
+            break;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    ASSERT_GE(freed, 0) << "the slot was not freed";
+    EXPECT_LT(freed, 1.0);
+    const auto t1 = Clock::now();
+    const Answer next = post(s, "/v1/chat/completions", chat_body("Hi", 2));
+    EXPECT_EQ(next.status, 200);
+    std::printf("slot freed %.3f s after the disconnect; the next request answered in %.3f s\n", freed, seconds_since(t1));
+    auto h = s.client().Get("/health");
+    ASSERT_TRUE(h);
+    EXPECT_EQ((*json::parse(h->body))["slots_processing"].as_int(), 0);
+}
+
+TEST(Serve, ErrorsHaveOpenAisShapeAndStatus) {
+    ASSERT_EQ(models().error, "");
+    TestServer s;
+    ASSERT_EQ(s.start(models().random, 1, 128), "");
+    auto check = [&](const std::string& path, const std::string& body, int status, const std::string& param, const std::string& code) {
+        const Answer a = post(s, path, body);
+        EXPECT_EQ(a.status, status) << body;
+        const json::Value& e = a.body["error"];
+        ASSERT_TRUE(e.is_object()) << body;
+        EXPECT_TRUE(e["message"].is_string() && !e["message"].as_string().empty());
+        EXPECT_TRUE(e["type"].is_string());
+        EXPECT_TRUE(e.find("param") && e.find("code"));
+        EXPECT_EQ(e["param"].is_null() ? "" : e["param"].as_string(), param) << body;
+        EXPECT_EQ(e["code"].is_null() ? "" : e["code"].as_string(), code) << body;
+    };
+    check("/v1/chat/completions", "{\"messages\": [", 400, "", "");
+    check("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "x"}], "max_tokens": "ten"})", 400, "max_tokens", "");
+    check("/v1/chat/completions", R"({"messages": [{"role": "user", "content": "x"}], "temperature": []})", 400, "temperature", "");
+    check("/v1/completions", R"({"prompt": {"text": "x"}})", 400, "prompt", "");
+    check("/v1/chat/completions", R"({"model": "gpt-4o", "messages": [{"role": "user", "content": "x"}]})", 404, "model", "model_not_found");
+    // Over-long prompts are refused, never silently cut.
+    const std::string words = [] {
+        std::string w;
+        for (int i = 0; i < 200; ++i) w += "word" + std::to_string(i) + " ";
+        return w;
+    }();
+    check("/v1/chat/completions", chat_body(words, 4), 400, "messages", "context_length_exceeded");
+    check("/v1/completions", R"({"prompt": ")" + words + R"(", "max_tokens": 4})", 400, "prompt", "context_length_exceeded");
+    // An empty or absent model means the loaded one.
+    EXPECT_EQ(post(s, "/v1/chat/completions", R"({"model": "", "messages": [{"role": "user", "content": "x"}], "max_tokens": 2})").status, 200);
+}
+
+TEST(Serve, MaxTokensStopStringsAndReasoning) {
+    ASSERT_EQ(models().error, "");
+    TestServer s;
+    ASSERT_EQ(s.start(models().scripted, 2, 256), "");
+    // The scripted model answers "reas</think>OK" and ends.
+    Answer a = post(s, "/v1/chat/completions", chat_body("Hello", 100));
+    ASSERT_EQ(a.status, 200);
+    EXPECT_EQ(content_of(a), "reas</think>OK");  // no <think> opened: it is all content
+    EXPECT_EQ(finish_of(a), "stop");
+    EXPECT_EQ(a.body["usage"]["completion_tokens"].as_int(), 14);
+    // max_tokens: finish "length" with exactly that many tokens.
+    a = post(s, "/v1/chat/completions", chat_body("Hello", 3));
+    EXPECT_EQ(content_of(a), "rea");
+    EXPECT_EQ(finish_of(a), "length");
+    EXPECT_EQ(a.body["usage"]["completion_tokens"].as_int(), 3);
+    a = post(s, "/v1/completions", R"({"prompt": "x\n", "temperature": 0, "max_tokens": 5})");
+    EXPECT_EQ(a.body["choices"].as_array()[0]["finish_reason"].as_string(), "length");
+    EXPECT_EQ(a.body["usage"]["completion_tokens"].as_int(), 5);
+    // Stop strings: the text before the first one, finish "stop"; streamed alike.
+    a = post(s, "/v1/chat/completions", chat_body("Hello", 100, R"("stop": ["zzz", "as<"])"));
+    EXPECT_EQ(content_of(a), "re");
+    EXPECT_EQ(finish_of(a), "stop");
+    Streamed st = stream(s, "/v1/chat/completions", chat_body("Hello", 100, R"("stop": "k>", "stream": true)"));
+    EXPECT_EQ(st.content, "reas</thin");
+    EXPECT_EQ(st.finish, "stop");
+
+    // A template that opens <think>: the reasoning goes to reasoning_content, streamed or not.
+    TestServer t;
+    ASSERT_EQ(t.start(models().scripted_think, 1, 256), "");
+    a = post(t, "/v1/chat/completions", chat_body("Hello", 100));
+    ASSERT_EQ(a.status, 200);
+    const json::Value& msg = a.body["choices"].as_array()[0]["message"];
+    EXPECT_EQ(msg["reasoning_content"].as_string(), "reas");
+    EXPECT_EQ(msg["content"].as_string(), "OK");
+    st = stream(t, "/v1/chat/completions", chat_body("Hello", 100, R"("stream": true)"));
+    EXPECT_EQ(st.reasoning, "reas");
+    EXPECT_EQ(st.content, "OK");
+    EXPECT_TRUE(st.done);
+}
+
+TEST(Serve, ApiKeyAndCors) {
+    ASSERT_EQ(models().error, "");
+    TestServer s;
+    ServerOptions opt;
+    opt.api_key = "sekret";
+    opt.cors_origin = "http://localhost:3000";
+    ASSERT_EQ(s.start(models().random, 1, 128, opt), "");
+    const std::string body = chat_body("hi", 2);
+    Answer a = post(s, "/v1/chat/completions", body);
+    EXPECT_EQ(a.status, 401);
+    EXPECT_EQ(a.body["error"]["code"].as_string(), "invalid_api_key");
+    a = post(s, "/v1/chat/completions", body, {{"Authorization", "Bearer wrong"}});
+    EXPECT_EQ(a.status, 401);
+    a = post(s, "/v1/chat/completions", body, {{"Authorization", "Bearer sekret"}});
+    EXPECT_EQ(a.status, 200);
+    auto c = s.client();
+    auto r = c.Get("/v1/models");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 401);
+    r = c.Get("/health");  // health needs no key (monitoring)
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    EXPECT_EQ(r->get_header_value("Access-Control-Allow-Origin"), "http://localhost:3000");
+}
+
+namespace {
+// An IPv4 address of this machine that is not loopback, or "".
+std::string other_address() {
+    ifaddrs* list = nullptr;
+    if (getifaddrs(&list) != 0) return {};
+    std::string out;
+    for (ifaddrs* a = list; a && out.empty(); a = a->ifa_next) {
+        if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET) continue;
+        char buf[INET_ADDRSTRLEN] = {};
+        inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, buf, sizeof buf);
+        if (std::string(buf).rfind("127.", 0) != 0) out = buf;
+    }
+    freeifaddrs(list);
+    return out;
+}
+}  // namespace
+
+TEST(Serve, ListensOnLoopbackOnly) {
+    ASSERT_EQ(models().error, "");
+    EXPECT_TRUE(is_loopback_host("127.0.0.1"));
+    EXPECT_TRUE(is_loopback_host("localhost"));
+    EXPECT_TRUE(is_loopback_host("::1"));
+    EXPECT_FALSE(is_loopback_host("0.0.0.0"));
+    EXPECT_FALSE(is_loopback_host("192.168.1.5"));
+    EXPECT_EQ(ServerOptions().host, "127.0.0.1");
+    const std::string addr = other_address();
+    if (addr.empty()) GTEST_SKIP() << "this machine has no non-loopback IPv4 address to try";
+    TestServer s;
+    ASSERT_EQ(s.start(models().random, 1, 128), "");
+    httplib::Client outside(addr, s.port);
+    outside.set_connection_timeout(2, 0);
+    EXPECT_FALSE(outside.Get("/health")) << "the default server answered on " << addr;
+    // The same probe reaches a server that was asked to listen everywhere (so the check above means something).
+    TestServer all;
+    ServerOptions opt;
+    opt.host = "0.0.0.0";
+    ASSERT_EQ(all.start(models().random, 1, 128, opt), "");
+    httplib::Client outside2(addr, all.port);
+    outside2.set_connection_timeout(2, 0);
+    EXPECT_TRUE(outside2.Get("/health"));
+}
+
+// --lora: every API request runs with the server's adapters, and answers as a Session with the
+// same adapters does (greedy, the same prompt tokens).
+TEST(Serve, LoraAdaptersApplyToRequests) {
+    HEARTH_REQUIRE_TESTDATA(data);
+    const std::string base = data + "/hf-models/tiny-llama/base-f32.gguf";
+    const LoraSpec adapter{data + "/hf-models/tiny-llama/lora/qv-r16.gguf", 1.0f};
+    ModelOptions mo;
+    mo.path = base;
+    mo.n_ctx = 256;
+    mo.backend = "cpu";
+    mo.n_threads = 2;
+    mo.loras = {adapter};
+    auto session = Session::open(mo);
+    ASSERT_TRUE(session.ok()) << session.message();
+    const std::string prompt = "The quick brown fox";
+    auto ids = tokenize_prompt(**session, prompt, true);
+    ASSERT_TRUE(ids.ok());
+    SamplingParams sp;
+    sp.temperature = 0;
+    sp.repeat_penalty = 1.0f;
+    sp.max_new_tokens = 12;
+    std::string expected;
+    auto g = (*session)->generate(*ids, sp, [&](std::string_view p) { expected += p; return true; });
+    ASSERT_TRUE(g.ok()) << g.message();
+
+    const std::string body = R"({"prompt": "The quick brown fox", "temperature": 0, "max_tokens": 12})";
+    TestServer with;
+    ServerOptions opt;
+    opt.loras = {adapter};
+    ASSERT_EQ(with.start(base, 2, 256, opt), "");
+    const Answer a = post(with, "/v1/completions", body);
+    ASSERT_EQ(a.status, 200) << a.body.dump();
+    EXPECT_EQ(a.body["choices"].as_array()[0]["text"].as_string(), expected);
+
+    TestServer without;
+    ASSERT_EQ(without.start(base, 1, 256), "");
+    const Answer b = post(without, "/v1/completions", body);
+    ASSERT_EQ(b.status, 200);
+    EXPECT_NE(b.body["choices"].as_array()[0]["text"].as_string(), expected) << "the adapter changed nothing: the test shows nothing";
+}
+
+// hearth-cli serve: answers /v1/models within seconds of starting (loading included), stops
+// cleanly on Ctrl-C (SIGINT), and refuses bad options with a message.
+TEST(ServeCli, StartsAnswersAndStopsOnCtrlC) {
+    REQUIRE_CLI();
+    ASSERT_EQ(models().error, "");
+    const cli::Run bad = cli::run("serve --parallel 2");
+    EXPECT_NE(bad.rc, 0);
+    EXPECT_NE(bad.out.find("-m MODEL is required"), std::string::npos) << bad.out;
+    const cli::Run zero = cli::run("serve -m " + models().random + " --parallel 0");
+    EXPECT_NE(zero.rc, 0);
+    EXPECT_NE(zero.out.find("--parallel"), std::string::npos) << zero.out;
+
+    int out_pipe[2];
+    ASSERT_EQ(pipe(out_pipe), 0);
+    const auto t0 = Clock::now();
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        dup2(out_pipe[1], 1);
+        close(out_pipe[0]);
+        execl(HEARTH_CLI_PATH, HEARTH_CLI_PATH, "serve", "-m", models().random.c_str(), "--port", "0", "--parallel", "2", "-c", "128",
+              "-t", "1", static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    close(out_pipe[1]);
+    // "listening on http://127.0.0.1:PORT/v1"
+    std::string line;
+    char ch;
+    while (line.find('\n') == std::string::npos && read(out_pipe[0], &ch, 1) == 1) line += ch;
+    close(out_pipe[0]);
+    const size_t colon = line.rfind(':');
+    ASSERT_NE(colon, std::string::npos) << line;
+    const int port = std::atoi(line.c_str() + colon + 1);
+    ASSERT_GT(port, 0) << line;
+    httplib::Client c("127.0.0.1", port);
+    auto r = c.Get("/v1/models");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    const double ready = seconds_since(t0);
+    EXPECT_LT(ready, 5.0);
+    kill(pid, SIGINT);
+    int status = 0;
+    const auto t1 = Clock::now();
+    while (waitpid(pid, &status, WNOHANG) == 0 && seconds_since(t1) < 15) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    const double stopped = seconds_since(t1);
+    ASSERT_TRUE(WIFEXITED(status)) << "hearth-cli serve did not exit on SIGINT";
+    EXPECT_EQ(WEXITSTATUS(status), 0);
+    std::printf("hearth-cli serve answered /v1/models %.2f s after it started; stopped %.2f s after SIGINT\n", ready, stopped);
+}
