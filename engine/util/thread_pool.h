@@ -66,7 +66,7 @@ private:
     alignas(64) std::atomic<uint64_t> generation_{0};
     alignas(64) std::atomic<int> sleepers_{0};
     const std::function<void(int, int)>* job_ = nullptr;
-    bool stop_ = false;
+    std::atomic<bool> stop_{false};  // read by workers outside the lock (after a new generation), so atomic
     std::mutex mu_;
     std::condition_variable cv_;
 };
