@@ -53,6 +53,7 @@ const char* op_name(Op op) {
         case Op::GeluMul: return "gelu_mul";
         case Op::Scale: return "scale";
         case Op::SlidingWindow: return "sliding-window attention";
+        case Op::PagedAttention: return "attention over block tables";
     }
     return "?";
 }
@@ -67,11 +68,14 @@ namespace {
 
 void Backend::gelu_mul(const Tensor&, const Tensor&, const Tensor&) { unsupported(*this, Op::GeluMul); }
 void Backend::scale(const Tensor&, float) { unsupported(*this, Op::Scale); }
+void Backend::attention_paged(const Tensor&, const KvCache&, int, const Tensor&, const KvTables&, int, float, const Tensor&) {
+    unsupported(*this, Op::PagedAttention);
+}
 
 bool Backend::supports_op(Op op, GgmlType type) const {
     (void)type;
     switch (op) {
-        case Op::GeluMul: case Op::Scale: case Op::SlidingWindow: return false;
+        case Op::GeluMul: case Op::Scale: case Op::SlidingWindow: case Op::PagedAttention: return false;
         default: return true;
     }
 }

@@ -59,9 +59,12 @@ using namespace avx2;
 namespace {
 
 // The 4-bit x8 generation loop of Q4_0 and Q4_1 (the same interleaved quant bytes; a block
-// contributes d dx sum(q qx) plus an offset term): Q4_0 (144-byte groups: 8 scales, quants) has
-// value d (q - 8), so the offset is -8 d s; Q4_1 (160-byte groups: 8 scales, 8 minimums, quants)
-// has value d q + m, so the offset is m s (s = dx sum(qx), the activation block sum).
+// contributes a dx sum(q qx) plus an offset term c s, s = dx sum(qx) the activation block sum):
+// Q4_0 (144-byte groups: 8 scales, quants) has value d (q - 8), so a = d, c = -8 d; Q4_1 (160-byte
+// groups: 8 scales, 8 minimums, quants) has value d q + m, so a = d, c = m.
+// Batch invariance: per block the two FMAs are exactly those of the GEMM micro-kernel
+// (gemm_q8_avx2.h: acc = fma(isum, dx a, acc); acc = fma(s, c, acc), the same integer isum), so a
+// token's result is bit-identical whether it is multiplied alone here or in a prompt batch there.
 template <bool kHasMin>
 inline void gemv_q4_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y) {
     constexpr int kGroup = kHasMin ? 160 : 144, kQuants = kHasMin ? 32 : 16;
@@ -70,7 +73,7 @@ inline void gemv_q4_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* 
     const float* xd = act_d(xa, k);
     const float* xs = act_s(xa, k);
     const __m256i m4 = _mm256_set1_epi8(0x0f), ones = _mm256_set1_epi16(1);
-    __m256 acc = _mm256_setzero_ps(), off = _mm256_setzero_ps();
+    __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* p = grp + b * kGroup;
         prefetch_stream<kGroup>(p);
@@ -87,16 +90,13 @@ inline void gemv_q4_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* 
             s1 = _mm256_add_epi16(s1, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(v, 4), m4), _mm256_set1_epi32(int(xhi))));
         }
         const __m256i p32 = _mm256_madd_epi16(_mm256_add_epi16(s0, s1), ones);
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p32), _mm256_mul_ps(d, _mm256_broadcast_ss(xd + b)), acc);
-        if constexpr (kHasMin) {
-            const __m256 m = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)));
-            off = _mm256_fmadd_ps(m, _mm256_broadcast_ss(xs + b), off);
-        } else {
-            off = _mm256_fmadd_ps(d, _mm256_broadcast_ss(xs + b), off);  // d * s, times -8 below
-        }
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p32), _mm256_mul_ps(_mm256_broadcast_ss(xd + b), d), acc);
+        __m256 c;
+        if constexpr (kHasMin) c = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16)));
+        else c = _mm256_mul_ps(_mm256_set1_ps(-8.0f), d);
+        acc = _mm256_fmadd_ps(_mm256_broadcast_ss(xs + b), c, acc);
     }
-    if constexpr (kHasMin) _mm256_storeu_ps(y, _mm256_add_ps(acc, off));
-    else _mm256_storeu_ps(y, _mm256_fnmadd_ps(off, _mm256_set1_ps(8.0f), acc));
+    _mm256_storeu_ps(y, acc);
 }
 
 }  // namespace
@@ -105,12 +105,15 @@ void gemv_q4_0_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y) { 
 void gemv_q4_1_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y) { gemv_q4_x8<true>(k, grp, xa, y); }
 
 // Signed weights: vpmaddubsw on |w| and the activations with w's sign (|w| <= 128, |x| <= 127: the
-// pair sums fit int16), one vpmaddwd per step.
+// pair sums fit int16), one vpmaddwd per step. Batch invariance, as gemv_q4_x8: the GEMM
+// micro-kernel multiplies q + 128 (unsigned) and corrects with c = -128 d, so here the integer sum
+// becomes sum((q + 128) qx) = sum(q qx) + 128 sum(qx) (exact) and the same two FMAs follow.
 void gemv_q8_0_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y) {
     const int64_t nb = k / 32;
     const int8_t* xq = act_qs(xa);
     const float* xd = act_d(xa, k);
-    const __m256i ones = _mm256_set1_epi16(1);
+    const float* xs = act_s(xa, k);
+    const __m256i ones = _mm256_set1_epi16(1), ones8 = _mm256_set1_epi8(1);
     __m256 acc = _mm256_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
         const uint8_t* p = grp + b * 272;
@@ -129,7 +132,14 @@ void gemv_q8_0_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y) {
             s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(p0, ones));
             s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(p1, ones));
         }
-        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_add_epi32(s0, s1)), _mm256_mul_ps(d, _mm256_broadcast_ss(xd + b)), acc);
+        // 128 sum(qx): the 32 activation bytes summed (pairs, then quads, then across lanes)
+        const __m256i xq32 = _mm256_madd_epi16(_mm256_maddubs_epi16(ones8, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x))), ones);
+        __m128i h = _mm_add_epi32(_mm256_castsi256_si128(xq32), _mm256_extracti128_si256(xq32, 1));
+        h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
+        h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
+        const __m256i isum = _mm256_add_epi32(_mm256_add_epi32(s0, s1), _mm256_slli_epi32(_mm256_broadcastd_epi32(h), 7));
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(isum), _mm256_mul_ps(_mm256_broadcast_ss(xd + b), d), acc);
+        acc = _mm256_fmadd_ps(_mm256_broadcast_ss(xs + b), _mm256_mul_ps(_mm256_set1_ps(-128.0f), d), acc);
     }
     _mm256_storeu_ps(y, acc);
 }

@@ -550,6 +550,7 @@ public:
     // is_quantized_weight / is_float_weight, the checks the two ops make): no Q2_K/Q3_K, Q8_1/Q8_K.
     bool supports_op(Op op, GgmlType type) const override {
         if (op == Op::GetRows || op == Op::Matmul) return kern::is_quantized_weight(type) || kern::is_float_weight(type);
+        if (op == Op::PagedAttention) return false;  // block tables: not yet in the shaders/kernels (issue #16)
         return true;
     }
 

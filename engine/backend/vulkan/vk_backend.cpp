@@ -358,6 +358,7 @@ public:
     // their dispatch uses, so the claim cannot drift). No BF16, Q2_K/Q3_K or Q8_1/Q8_K shaders.
     bool supports_op(Op op, GgmlType type) const override {
         if (op == Op::GetRows || op == Op::Matmul) return shader_type(type) != nullptr;
+        if (op == Op::PagedAttention) return false;  // block tables: not yet in the shaders/kernels (issue #16)
         return true;
     }
 
