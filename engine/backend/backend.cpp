@@ -68,6 +68,7 @@ namespace {
 
 void Backend::gelu_mul(const Tensor&, const Tensor&, const Tensor&) { unsupported(*this, Op::GeluMul); }
 void Backend::scale(const Tensor&, float) { unsupported(*this, Op::Scale); }
+void Backend::kv_shift_paged(KvCache&, const Tensor&, int, int, int, const RopeParams&) { unsupported(*this, Op::PagedAttention); }
 void Backend::attention_paged(const Tensor&, const KvCache&, int, const Tensor&, const KvTables&, int, float, const Tensor&) {
     unsupported(*this, Op::PagedAttention);
 }

@@ -27,7 +27,7 @@
 // - Keys are stored already rotated by RoPE (by the token's position, never by its physical cell).
 // - Causal attention: a query at position p attends to its sequence's logical cells 0..p (cells
 //   < n_kv that were written).
-// - kv_shift(keep, discard, n_used), identity table: cells [keep+discard, n_used) move down to
+// - kv_shift(keep, discard, n_used), identity table (kv_shift_paged: through a sequence's table): cells [keep+discard, n_used) move down to
 //   [keep, n_used-discard) and their keys are re-rotated by -discard (RoPE is a rotation:
 //   R(p - Δ) = R(-Δ) R(p)), as llama.cpp's context shift does. Cells at and beyond n_used - discard
 //   become free. The re-rotation is a pure rotation: no magnitude factor (YaRN's mscale /
@@ -134,7 +134,7 @@ enum class Op {
     SoftmaxRows, Copy, SampleTopK,
     // Added after the first backends: unsupported unless a backend says otherwise.
     GeluMul, Scale, SlidingWindow,
-    PagedAttention,  // attention_paged: several sequences over block tables in one cache
+    PagedAttention,  // attention_paged and kv_shift_paged: several sequences over block tables in one cache
 };
 const char* op_name(Op op);
 
@@ -182,6 +182,11 @@ public:
     virtual void attention_paged(const Tensor& q, const KvCache& kv, int layer, const Tensor& pos, const KvTables& tables,
                                  int n_kv, float scale, const Tensor& out);
     virtual void kv_shift(KvCache& kv, int keep, int discard, int n_used, const RopeParams& p) = 0;
+    // kv_shift for one sequence of a shared cache (Op::PagedAttention): the same moves and
+    // re-rotation over the sequence's logical cells, each at table[cell / 32] * 32 + cell % 32
+    // (table: I32 1 × its blocks). The blocks from keep / 32 on are written: they must be the
+    // sequence's own (not shared with another). Default: unsupported.
+    virtual void kv_shift_paged(KvCache& kv, const Tensor& table, int keep, int discard, int n_used, const RopeParams& p);
     // Copies cells [0, n) of every layer from src to dst (same desc); for prefix reuse across sessions.
     virtual void kv_copy(const KvCache& src, KvCache& dst, int n) = 0;
     virtual void silu_mul(const Tensor& gate, const Tensor& up, const Tensor& out) = 0;  // out may alias gate

@@ -210,6 +210,27 @@ Status ModelContext::forward(int n, int n_kv, int first_out, const std::vector<i
     return {};
 }
 
+Status ModelContext::kv_shift_seq(const std::vector<int32_t>& table, int keep, int discard, int n_used) {
+    if (keep < 0 || discard <= 0 || keep + discard > n_used || int64_t(n_used) > int64_t(table.size()) * kKvBlockTokens)
+        return make_error("invalid context shift (keep " + std::to_string(keep) + ", discard " + std::to_string(discard) +
+                          ", used " + std::to_string(n_used) + ", " + std::to_string(table.size()) + " blocks)");
+    for (int32_t b : table)
+        if (b < 0 || b >= n_blocks()) return make_error("context shift: block " + std::to_string(b) + " is outside the cache");
+    if (!can_shift()) return make_error("context shift: this model's layers rotate with different RoPE bases");
+    if (!can_batch()) return make_error("context shift of one sequence: a backend has no block tables yet");
+    for (Stage& s : stages_) {
+        if (!s.tables_buf) {
+            auto buf = s.be->alloc(size_t(n_batch_) * size_t(n_blocks()) * 4, BufferUsage::Activations);
+            if (!buf.ok()) return make_error("block tables on " + s.be->device().backend + ": " + buf.message());
+            s.tables_buf = *buf;
+        }
+        const Tensor t = make_tensor(s.tables_buf.get(), 0, GgmlType::I32, 1, int64_t(table.size()));
+        HEARTH_RETURN_IF_ERROR(s.be->upload(t, table.data()));
+        s.be->kv_shift_paged(*s.kv, t, keep, discard, n_used, s.rope.front());
+    }
+    return {};
+}
+
 bool ModelContext::can_batch() const {
     for (const Stage& s : stages_)
         if (!s.be->supports_op(Op::PagedAttention)) return false;

@@ -82,6 +82,14 @@ const std::vector<int32_t>& KvBlocks::table(int seq) const {
     return has_sequence(seq) ? tables_[size_t(seq)] : empty;
 }
 
+bool KvBlocks::owns_from(int seq, int cell) const {
+    if (!has_sequence(seq)) return false;
+    const auto& t = tables_[size_t(seq)];
+    for (size_t i = size_t(std::max(cell, 0) / kKvBlockTokens); i < t.size(); ++i)
+        if (refs_[size_t(t[i])] != 1) return false;
+    return true;
+}
+
 int32_t KvBlocks::cell(int seq, int p) const {
     return tables_[size_t(seq)][size_t(p / kKvBlockTokens)] * kKvBlockTokens + p % kKvBlockTokens;
 }

@@ -45,6 +45,9 @@ public:
     // to whole blocks (dst evaluates its tokens from there on).
     Result<int> share_prefix(int dst, int src, int n_cells);
 
+    // Whether every block holding the sequence's cells from `cell` on is its alone (refcount 1):
+    // what writing there (a context shift) needs.
+    bool owns_from(int seq, int cell) const;
     // The sequence's block table: physical block of each logical block. Empty for unknown ids.
     const std::vector<int32_t>& table(int seq) const;
     int refcount(int block) const { return refs_[size_t(block)]; }

@@ -452,3 +452,43 @@ TEST(EvalBatch, BadStepsAreErrors) {
     EXPECT_EQ(lg.size(), size_t(2 * (*c)->n_vocab()));
     std::filesystem::remove(path);
 }
+
+// A context shift of one sequence on a scattered table gives the logits of the same shift on a
+// plain context (identity table), bit for bit; a shared block is reported as not owned.
+TEST(KvShiftSeq, EqualsPlainContextShift) {
+    const std::string path = test::temp_file("kvseq_shift.gguf");
+    RandomModelShape shape;
+    shape.n_embd = 128; shape.n_head = 4; shape.n_kv_head = 2; shape.n_ff = 256;
+    ASSERT_TRUE(write_random_llama_model(path, shape, GgmlType::Q4_0, 6).ok());
+    Loaded l = load(path, false);
+    ASSERT_TRUE(l.model);
+    auto plain = ModelContext::create(*l.model, 128, GgmlType::F16, 128);
+    auto shared = ModelContext::create(*l.model, 512, GgmlType::F16, 128);
+    ASSERT_TRUE(plain.ok() && shared.ok());
+    const auto p = tokens(100, 8, (*plain)->n_vocab());
+    KvBlocks kb((*shared)->n_blocks());
+    const int filler = kb.create_sequence();
+    ASSERT_TRUE(kb.reserve(filler, 50).ok());
+    const int s = kb.create_sequence();
+    ASSERT_TRUE(kb.reserve(s, 100).ok());
+    std::vector<float> a, b;
+    ASSERT_TRUE((*plain)->eval(p.data(), 100, 0, 1, &a).ok());
+    ASSERT_TRUE((*shared)->eval_batch({{p.data(), 100, 0, &kb.table(s), 1}}, &b).ok());
+    expect_bit_identical(b, a, "before the shift");
+    // keep 4, discard 37 (not whole blocks: cells move across blocks), then one more token
+    ASSERT_TRUE(kb.owns_from(s, 4));
+    ASSERT_TRUE((*plain)->kv_shift(4, 37, 100).ok());
+    ASSERT_TRUE((*shared)->kv_shift_seq(kb.table(s), 4, 37, 100).ok());
+    ASSERT_TRUE(kb.truncate(s, 63).ok());
+    ASSERT_TRUE(kb.reserve(s, 64).ok());
+    const int32_t next = 7;
+    ASSERT_TRUE((*plain)->eval(&next, 1, 63, 1, &a).ok());
+    ASSERT_TRUE((*shared)->eval_batch({{&next, 1, 63, &kb.table(s), 1}}, &b).ok());
+    expect_bit_identical(b, a, "after the shift");
+    const int t = kb.create_sequence();
+    ASSERT_TRUE(kb.share_prefix(t, s, 64).ok());
+    EXPECT_FALSE(kb.owns_from(s, 4));
+    EXPECT_TRUE(kb.owns_from(s, 64));
+    EXPECT_FALSE((*shared)->kv_shift_seq(kb.table(s), 4, 37, 1000).ok());  // beyond its blocks
+    std::filesystem::remove(path);
+}

@@ -200,6 +200,9 @@ public:
     void kv_shift(KvCache& kv, int keep, int discard, int n_used, const RopeParams& p) override {
         static_cast<HostKvCache&>(kv).shift(keep, discard, n_used, p);
     }
+    void kv_shift_paged(KvCache& kv, const Tensor& table, int keep, int discard, int n_used, const RopeParams& p) override {
+        static_cast<HostKvCache&>(kv).shift(keep, discard, n_used, p, i32_data(table));
+    }
 
     void kv_copy(const KvCache& src, KvCache& dst, int n) override {
         static_cast<HostKvCache&>(dst).copy_from(static_cast<const HostKvCache&>(src), n);
