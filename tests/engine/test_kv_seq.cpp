@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -16,6 +17,7 @@
 #include "engine/model/model.h"
 #include "engine/testmodels/random_model.h"
 #include "tests/engine/tiny_model.h"
+#include "tests/engine/vulkan_test_util.h"
 
 using namespace hearth;
 
@@ -134,7 +136,7 @@ std::vector<float> randn(size_t n, uint32_t seed) {
 // {5, 7, 0}: it shares A's first block, so its first 32 tokens are A's), C (3 tokens, block {3}).
 // Queries from all three in one batch; each sequence's output must equal attention() over a
 // cache holding that sequence alone at its own positions (identity table).
-void check_paged_attention(Backend& be, Backend& ref, GgmlType kv_type, int window) {
+void check_paged_attention(Backend& be, Backend& ref, GgmlType kv_type, int window, double tol = 1e-4) {
     const int n_kv_head = 2, hd = 32, n_head = 4, kv_dim = n_kv_head * hd, q_dim = n_head * hd;
     KvCacheDesc d;
     d.n_layer = 1; d.n_kv_head = n_kv_head; d.head_dim = hd; d.n_ctx = 8 * kKvBlockTokens; d.type = kv_type;
@@ -214,7 +216,7 @@ void check_paged_attention(Backend& be, Backend& ref, GgmlType kv_type, int wind
     for (size_t i = 0; i < paged.size(); ++i) ASSERT_EQ(paged[i], alone[i]) << "element " << i;
     // Against the reference (double accumulation): the CPU's float online softmax differs by
     // rounding only; outputs are O(1) averages of N(0,1) values, so 1e-4 absolute is ~100 ulp.
-    for (size_t i = 0; i < paged.size(); ++i) ASSERT_NEAR(paged[i], paged_ref[i], 1e-4) << "element " << i;
+    for (size_t i = 0; i < paged.size(); ++i) ASSERT_NEAR(paged[i], paged_ref[i], tol) << "element " << i;
 }
 
 }  // namespace
@@ -227,6 +229,22 @@ TEST(PagedAttention, CpuMatchesAloneAndReference) {
         for (int window : {0, 16}) {
             SCOPED_TRACE(std::string(t == GgmlType::F16 ? "f16" : "f32") + " window " + std::to_string(window));
             check_paged_attention(*cpu, *ref, t, window);
+        }
+}
+
+// Vulkan (lavapipe here): the PAGED shader against the same shader on a cache holding one
+// sequence, bit for bit, and against the reference; 2e-3 covers F16 math (q and p rounded to F16,
+// about 1e-3 relative on these O(1) outputs) on devices with shaderFloat16.
+TEST(PagedAttention, VulkanMatchesAloneAndReference) {
+    std::string why;
+    Backend* vk = vktest::backend("", &why);
+    if (!vk) GTEST_SKIP() << why;
+    auto ref = create_reference_backend();
+    ASSERT_TRUE(vk->supports_op(Op::PagedAttention));
+    for (GgmlType t : {GgmlType::F32, GgmlType::F16})
+        for (int window : {0, 16}) {
+            SCOPED_TRACE(std::string(t == GgmlType::F16 ? "f16" : "f32") + " window " + std::to_string(window));
+            check_paged_attention(*vk, *ref, t, window, 2e-3);
         }
 }
 
@@ -490,5 +508,56 @@ TEST(KvShiftSeq, EqualsPlainContextShift) {
     EXPECT_FALSE(kb.owns_from(s, 4));
     EXPECT_TRUE(kb.owns_from(s, 64));
     EXPECT_FALSE((*shared)->kv_shift_seq(kb.table(s), 4, 37, 1000).ok());  // beyond its blocks
+    std::filesystem::remove(path);
+}
+
+// Vulkan: a batch of sequences against each alone (tolerance: the matmul shaders differ between
+// one token and several, mul_mv against mul_mm, so the GPU is not batch-invariant bit for bit;
+// logits are O(1..10) and differ by float rounding of Q8_0 products), and a one-sequence context
+// shift on a scattered table against the plain context's shift on the same backend.
+TEST(EvalBatchVulkan, BatchedNearAloneAndShiftEqualsPlain) {
+    std::string why;
+    Backend* vk = vktest::backend("", &why);
+    if (!vk) GTEST_SKIP() << why;
+    const std::string path = test::temp_file("kvseq_vk.gguf");
+    RandomModelShape shape;
+    shape.n_embd = 128; shape.n_head = 4; shape.n_kv_head = 2; shape.n_ff = 256;
+    ASSERT_TRUE(write_random_llama_model(path, shape, GgmlType::Q8_0, 9).ok());
+    auto f = gguf::File::open(path);
+    ASSERT_TRUE(f.ok());
+    auto m = Model::load(**f, *vk);
+    ASSERT_TRUE(m.ok()) << m.message();
+    auto c = ModelContext::create(**m, 1024, GgmlType::F16, 128);
+    ASSERT_TRUE(c.ok());
+    ASSERT_TRUE((*c)->can_batch());
+    KvBlocks kb((*c)->n_blocks());
+    std::vector<std::vector<int32_t>> prompts;
+    for (int n : {3, 33, 40, 70}) prompts.push_back(tokens(n, uint32_t(n), (*c)->n_vocab()));
+    const auto alone = run(**c, kb, prompts, 3, false);
+    const auto batched = run(**c, kb, prompts, 3, true);
+    for (size_t i = 0; i < prompts.size(); ++i) {
+        ASSERT_EQ(alone[i].size(), batched[i].size());
+        double worst = 0;
+        for (size_t j = 0; j < alone[i].size(); ++j) worst = std::max(worst, double(std::fabs(alone[i][j] - batched[i][j])));
+        EXPECT_LT(worst, 2e-2) << "sequence " << i;
+    }
+    // shift: plain context vs a sequence behind another's blocks
+    auto plain = ModelContext::create(**m, 128, GgmlType::F16, 128);
+    ASSERT_TRUE(plain.ok());
+    const auto p = tokens(100, 8, (*c)->n_vocab());
+    const int filler = kb.create_sequence(), s = kb.create_sequence();
+    ASSERT_TRUE(kb.reserve(filler, 50).ok());
+    ASSERT_TRUE(kb.reserve(s, 100).ok());
+    std::vector<float> a, b;
+    ASSERT_TRUE((*plain)->eval(p.data(), 100, 0, 1, &a).ok());
+    ASSERT_TRUE((*c)->eval_batch({{p.data(), 100, 0, &kb.table(s), 1}}, &b).ok());
+    ASSERT_TRUE((*plain)->kv_shift(4, 37, 100).ok());
+    ASSERT_TRUE((*c)->kv_shift_seq(kb.table(s), 4, 37, 100).ok());
+    const int32_t next = 7;
+    ASSERT_TRUE((*plain)->eval(&next, 1, 63, 1, &a).ok());
+    ASSERT_TRUE((*c)->eval_batch({{&next, 1, 63, &kb.table(s), 1}}, &b).ok());
+    double worst = 0;
+    for (size_t j = 0; j < a.size(); ++j) worst = std::max(worst, double(std::fabs(a[j] - b[j])));
+    EXPECT_LT(worst, 1e-4) << "one token, same shaders: only the cache addresses differ";
     std::filesystem::remove(path);
 }
