@@ -54,6 +54,7 @@ const char* op_name(Op op) {
         case Op::Scale: return "scale";
         case Op::SlidingWindow: return "sliding-window attention";
         case Op::PagedAttention: return "attention over block tables";
+        case Op::PagedKvShift: return "context shift over a block table";
     }
     return "?";
 }
@@ -68,7 +69,7 @@ namespace {
 
 void Backend::gelu_mul(const Tensor&, const Tensor&, const Tensor&) { unsupported(*this, Op::GeluMul); }
 void Backend::scale(const Tensor&, float) { unsupported(*this, Op::Scale); }
-void Backend::kv_shift_paged(KvCache&, const Tensor&, int, int, int, const RopeParams&) { unsupported(*this, Op::PagedAttention); }
+void Backend::kv_shift_paged(KvCache&, const Tensor&, int, int, int, const RopeParams&) { unsupported(*this, Op::PagedKvShift); }
 void Backend::attention_paged(const Tensor&, const KvCache&, int, const Tensor&, const KvTables&, int, float, const Tensor&) {
     unsupported(*this, Op::PagedAttention);
 }
@@ -76,7 +77,7 @@ void Backend::attention_paged(const Tensor&, const KvCache&, int, const Tensor&,
 bool Backend::supports_op(Op op, GgmlType type) const {
     (void)type;
     switch (op) {
-        case Op::GeluMul: case Op::Scale: case Op::SlidingWindow: case Op::PagedAttention: return false;
+        case Op::GeluMul: case Op::Scale: case Op::SlidingWindow: case Op::PagedAttention: case Op::PagedKvShift: return false;
         default: return true;
     }
 }

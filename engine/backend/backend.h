@@ -134,7 +134,8 @@ enum class Op {
     SoftmaxRows, Copy, SampleTopK,
     // Added after the first backends: unsupported unless a backend says otherwise.
     GeluMul, Scale, SlidingWindow,
-    PagedAttention,  // attention_paged and kv_shift_paged: several sequences over block tables in one cache
+    PagedAttention,  // attention_paged: several sequences over block tables in one cache
+    PagedKvShift,    // kv_shift_paged
 };
 const char* op_name(Op op);
 
@@ -185,7 +186,7 @@ public:
     // kv_shift for one sequence of a shared cache (Op::PagedAttention): the same moves and
     // re-rotation over the sequence's logical cells, each at table[cell / 32] * 32 + cell % 32
     // (table: I32 1 × its blocks). The blocks from keep / 32 on are written: they must be the
-    // sequence's own (not shared with another). Default: unsupported.
+    // sequence's own (not shared with another). Op::PagedKvShift; default: unsupported.
     virtual void kv_shift_paged(KvCache& kv, const Tensor& table, int keep, int discard, int n_used, const RopeParams& p);
     // Copies cells [0, n) of every layer from src to dst (same desc); for prefix reuse across sessions.
     virtual void kv_copy(const KvCache& src, KvCache& dst, int n) = 0;

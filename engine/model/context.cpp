@@ -217,7 +217,9 @@ Status ModelContext::kv_shift_seq(const std::vector<int32_t>& table, int keep, i
     for (int32_t b : table)
         if (b < 0 || b >= n_blocks()) return make_error("context shift: block " + std::to_string(b) + " is outside the cache");
     if (!can_shift()) return make_error("context shift: this model's layers rotate with different RoPE bases");
-    if (!can_batch()) return make_error("context shift of one sequence: a backend has no block tables yet");
+    for (const Stage& s : stages_)
+        if (!s.be->supports_op(Op::PagedKvShift))
+            return make_error("context shift of one sequence: the " + s.be->device().backend + " backend cannot shift over a block table yet");
     for (Stage& s : stages_) {
         if (!s.tables_buf) {
             auto buf = s.be->alloc(size_t(n_batch_) * size_t(n_blocks()) * 4, BufferUsage::Activations);

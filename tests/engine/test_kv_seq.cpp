@@ -248,6 +248,22 @@ TEST(PagedAttention, VulkanMatchesAloneAndReference) {
         }
 }
 
+// CUDA (the simulator in CI: sim.PagedAttention.Cuda*): the generation kernel over block tables
+// against the same kernel on a cache holding one sequence (bit for bit: one block per token and
+// head either way, no split below 256 cells), and against the reference within 1e-3 (__expf and
+// float accumulation).
+TEST(PagedAttention, CudaMatchesAloneAndReference) {
+    auto cb = create_backend("cuda", 0, {});
+    if (!cb.ok()) GTEST_SKIP() << "no usable CUDA device: " << cb.message();
+    auto ref = create_reference_backend();
+    ASSERT_TRUE((*cb)->supports_op(Op::PagedAttention));
+    for (GgmlType t : {GgmlType::F32, GgmlType::F16})
+        for (int window : {0, 16}) {
+            SCOPED_TRACE(std::string(t == GgmlType::F16 ? "f16" : "f32") + " window " + std::to_string(window));
+            check_paged_attention(**cb, *ref, t, window, 1e-3);
+        }
+}
+
 TEST(PagedAttention, ReferenceMatchesAlone) {
     auto ref = create_reference_backend();
     auto ref2 = create_reference_backend();

@@ -419,7 +419,18 @@ public:
 
     void attention(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, int n_kv, float scale,
                    const Tensor& out) override {
+        attend(q, kvb, layer, pos, nullptr, n_kv, scale, out);
+    }
+    // Over block tables: the generation kernel (one block per token and head; the prompt-tile kernel
+    // shares K/V tiles between consecutive tokens, which a batch of sequences does not have).
+    void attention_paged(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, const KvTables& tables, int n_kv,
+                         float scale, const Tensor& out) override {
+        attend(q, kvb, layer, pos, &tables, n_kv, scale, out);
+    }
+    void attend(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, const KvTables* tables, int n_kv, float scale,
+                const Tensor& out) {
         if (!begin("attention", {&q, &pos, &out})) return;
+        if (tables && !begin("attention", {&tables->table, &tables->seq})) return;
         const auto& kv = static_cast<const CudaKvCache&>(kvb);
         const kern::KvLayout L = kv.layout();
         kern::AttnArgs a;
@@ -437,6 +448,11 @@ public:
         a.n_kv = n_kv;
         a.scale = scale;
         a.window = std::max(0, kv.desc().window_of(layer));
+        if (tables) {
+            a.table = i32(tables->table);
+            a.seq = i32(tables->seq);
+            a.tab_stride = int(tables->table.row_stride / 4);
+        }
         // Flash-decoding: when (tokens × heads) blocks cannot fill the GPU, split the cells too. A local
         // layer's tokens see at most `window` cells, so that many are split.
         const int n_span = a.window > 0 ? std::min(n_kv, a.window) : n_kv;
@@ -453,7 +469,8 @@ public:
         }
         const uint8_t *kl = kv.k_layer(layer), *vl = kv.v_layer(layer);
         key("attention", q, pos, out, static_cast<const void*>(kl), n_kv, scale, a.n_split, a.cells_per_split,
-            static_cast<const void*>(a.partials), a.window);
+            static_cast<const void*>(a.partials), a.window, static_cast<const void*>(a.table), static_cast<const void*>(a.seq),
+            a.tab_stride);
         launch("attention", [=, this] { return kern::attention(L, kl, vl, a, stream_); });
     }
 
@@ -550,7 +567,7 @@ public:
     // is_quantized_weight / is_float_weight, the checks the two ops make): no Q2_K/Q3_K, Q8_1/Q8_K.
     bool supports_op(Op op, GgmlType type) const override {
         if (op == Op::GetRows || op == Op::Matmul) return kern::is_quantized_weight(type) || kern::is_float_weight(type);
-        if (op == Op::PagedAttention) return false;  // block tables: not yet in the shaders/kernels (issue #16)
+        if (op == Op::PagedKvShift) return false;  // kv_shift_paged: not in the kernels yet (issue #16)
         return true;
     }
 
