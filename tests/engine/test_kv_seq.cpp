@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <random>
@@ -212,8 +213,14 @@ void check_paged_attention(Backend& be, Backend& ref, GgmlType kv_type, int wind
         for (int i = 0; i < nq; ++i)
             if (qs[size_t(i)].first == s) std::copy_n(a.begin() + i * q_dim, q_dim, alone.begin() + i * q_dim);
     }
-    // The same backend: bit for bit (same arithmetic per token, only the addresses differ).
-    for (size_t i = 0; i < paged.size(); ++i) ASSERT_EQ(paged[i], alone[i]) << "element " << i;
+    // Host backends: bit for bit (same arithmetic per token, only the addresses differ). GPUs may
+    // pick another kernel variant for one token (Vulkan: split flash-decoding) than for a batch:
+    // then float rounding only, 1e-5 on these O(0.1..1) outputs.
+    const bool host = be.device().backend == "cpu" || be.device().backend == "reference";
+    for (size_t i = 0; i < paged.size(); ++i) {
+        if (host) ASSERT_EQ(paged[i], alone[i]) << "element " << i;
+        else ASSERT_NEAR(paged[i], alone[i], 1e-5) << "element " << i;
+    }
     // Against the reference (double accumulation): the CPU's float online softmax differs by
     // rounding only; outputs are O(1) averages of N(0,1) values, so 1e-4 absolute is ~100 ulp.
     for (size_t i = 0; i < paged.size(); ++i) ASSERT_NEAR(paged[i], paged_ref[i], tol) << "element " << i;
@@ -551,11 +558,18 @@ TEST(EvalBatchVulkan, BatchedNearAloneAndShiftEqualsPlain) {
     for (int n : {3, 33, 40, 70}) prompts.push_back(tokens(n, uint32_t(n), (*c)->n_vocab()));
     const auto alone = run(**c, kb, prompts, 3, false);
     const auto batched = run(**c, kb, prompts, 3, true);
+    // The bound of test_vulkan_model.cpp for quantized weights and an F16 cache: 1% of the logits'
+    // rms plus 0.05 (matrix-vector and matrix-matrix shaders, F16 math).
     for (size_t i = 0; i < prompts.size(); ++i) {
         ASSERT_EQ(alone[i].size(), batched[i].size());
-        double worst = 0;
-        for (size_t j = 0; j < alone[i].size(); ++j) worst = std::max(worst, double(std::fabs(alone[i][j] - batched[i][j])));
-        EXPECT_LT(worst, 2e-2) << "sequence " << i;
+        double worst = 0, ss = 0;
+        for (size_t j = 0; j < alone[i].size(); ++j) {
+            worst = std::max(worst, double(std::fabs(alone[i][j] - batched[i][j])));
+            ss += double(alone[i][j]) * alone[i][j];
+        }
+        const double tol = 0.01 * std::sqrt(ss / double(alone[i].size())) + 0.05;
+        EXPECT_LE(worst, tol) << "sequence " << i;
+        std::printf("[ vulkan ] sequence of %zu tokens: batched vs alone max |d| %.3g (tol %.3g)\n", prompts[i].size(), worst, tol);
     }
     // shift: plain context vs a sequence behind another's blocks
     auto plain = ModelContext::create(**m, 128, GgmlType::F16, 128);
