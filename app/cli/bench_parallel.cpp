@@ -2,9 +2,11 @@
 // eval_batch, not timed), then -n decode steps in which all N sequences advance one token in one
 // eval_batch and each picks its next token greedily from its own logits row (as a server's
 // scheduler would, sampling per sequence on the host). Aggregate tok/s = N x n_gen / decode time;
-// median over -r repetitions, each on fresh sequences (blocks freed and reallocated: the KV pool
+// median over -r repetitions (interleaved across the counts), each on fresh sequences (blocks freed and reallocated: the KV pool
 // holds N x (p + n) tokens). The speedup is against the N = 1 run of the same invocation.
 #include "app/cli/bench_parallel.h"
+
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <chrono>
@@ -22,6 +24,14 @@ namespace hearth::cli {
 
 namespace {
 using Clock = std::chrono::steady_clock;
+
+// Process CPU seconds (user + system): tokens per CPU second hold up better than wall-clock rates
+// on a machine other processes share (the pool's workers wait by sleeping after a short spin).
+double cpu_seconds() {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    return double(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) + 1e-6 * double(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
+}
 
 double median_of(std::vector<double> v) {
     std::sort(v.begin(), v.end());
@@ -58,6 +68,7 @@ int run_parallel_bench(const ParallelBenchArgs& a) {
     std::uniform_int_distribution<int> tok(3, V - 1);
 
     // One repetition for n sequences: decode seconds.
+    double last_cpu = 0;  // CPU seconds of the last run_once's decode
     auto run_once = [&](int n) -> Result<double> {
         std::vector<int> seq(static_cast<size_t>(n));
         std::vector<std::vector<int32_t>> prompts(size_t(n), std::vector<int32_t>(size_t(std::max(a.n_prompt, 1))));
@@ -80,12 +91,14 @@ int run_parallel_bench(const ParallelBenchArgs& a) {
         };
         pick();
         const auto t0 = Clock::now();
+        const double c0 = cpu_seconds();
         for (int g = 0; g < a.n_gen; ++g) {
             for (int i = 0; i < n; ++i) steps[size_t(i)] = {&next[size_t(i)], 1, std::max(a.n_prompt, 1) + g, &kb.table(seq[size_t(i)]), 1};
             HEARTH_RETURN_IF_ERROR(c.eval_batch(steps, &logits));
             pick();
         }
         const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+        last_cpu = cpu_seconds() - c0;
         for (int id : seq) kb.free_sequence(id);
         HEARTH_RETURN_IF_ERROR(kb.check());
         return s;
@@ -93,21 +106,26 @@ int run_parallel_bench(const ParallelBenchArgs& a) {
 
     // Warm-up (weights paged in, scratch sized at the largest batch).
     if (auto w = run_once(n_max); !w.ok()) return fail("bench: " + w.message());
-    struct Row { int n; double tps, tps_min, tps_max; };
-    std::vector<Row> rows;
-    for (int n : a.parallel) {
-        std::vector<double> tps;
-        for (int r = 0; r < a.reps; ++r) {
+    // Repetitions interleave the counts (1, 2, 4, 8, 1, 2, ...), so a change in the machine's load
+    // (other processes) falls on every count alike and the speedups stay comparable.
+    struct Row { int n; double tps, tps_min, tps_max, tpc; };
+    std::vector<std::vector<double>> tps(a.parallel.size()), tpc(a.parallel.size());
+    for (int r = 0; r < a.reps; ++r)
+        for (size_t i = 0; i < a.parallel.size(); ++i) {
+            const int n = a.parallel[i];
             auto s = run_once(n);
             if (!s.ok()) return fail("bench: " + s.message());
-            tps.push_back(double(n) * a.n_gen / *s);
-            if (!a.json) std::fprintf(stderr, "bench: parallel %d, repetition %d/%d: %.2f tok/s\n", n, r + 1, a.reps, tps.back());
+            tps[i].push_back(double(n) * a.n_gen / *s);
+            tpc[i].push_back(double(n) * a.n_gen / std::max(last_cpu, 1e-9));
+            if (!a.json) std::fprintf(stderr, "bench: parallel %d, repetition %d/%d: %.2f tok/s\n", n, r + 1, a.reps, tps[i].back());
         }
-        rows.push_back({n, median_of(tps), *std::min_element(tps.begin(), tps.end()), *std::max_element(tps.begin(), tps.end())});
-    }
-    double base = 0;
+    std::vector<Row> rows;
+    for (size_t i = 0; i < a.parallel.size(); ++i)
+        rows.push_back({a.parallel[i], median_of(tps[i]), *std::min_element(tps[i].begin(), tps[i].end()),
+                        *std::max_element(tps[i].begin(), tps[i].end()), median_of(tpc[i])});
+    double base = 0, base_cpu = 0;
     for (const Row& r : rows)
-        if (r.n == 1) base = r.tps;
+        if (r.n == 1) { base = r.tps; base_cpu = r.tpc; }
     const auto& dev = placed->main->device();
     if (a.json) {
         json::Value o = json::Value::object();
@@ -123,7 +141,9 @@ int run_parallel_bench(const ParallelBenchArgs& a) {
             x.set("tg_tps", r.tps);
             x.set("tg_tps_min", r.tps_min);
             x.set("tg_tps_max", r.tps_max);
+            x.set("tg_tok_per_cpu_s", r.tpc);
             if (base > 0) x.set("speedup", r.tps / base);
+            if (base_cpu > 0) x.set("speedup_cpu", r.tpc / base_cpu);
             arr.push_back(x);
         }
         o.set("runs", arr);
@@ -137,6 +157,8 @@ int run_parallel_bench(const ParallelBenchArgs& a) {
         std::printf("parallel %-3d %8.2f tok/s aggregate  (%.2f per sequence; median of %d, min %.2f, max %.2f)", r.n, r.tps,
                     r.tps / r.n, a.reps, r.tps_min, r.tps_max);
         if (base > 0) std::printf("  %.2fx single", r.tps / base);
+        std::printf("\n             %8.2f tok per CPU second", r.tpc);
+        if (base_cpu > 0) std::printf("  %.2fx single", r.tpc / base_cpu);
         std::printf("\n");
     }
     return 0;

@@ -65,8 +65,8 @@ bool MatmulEngine::run(const MatmulArgs& a) {
     // in L1 across the tokens) than through the GEMM, whose panel decode of the interleaved layout
     // is paid per call: a batch of decode steps of several sequences stays on the gemv. The two
     // give bit-identical results (repack_x8_avx2.cpp), so the choice never changes a logit.
-    const int64_t x8_max_toks = [] { const char* e = std::getenv("HEARTH_X8_MAX_TOKS"); return e ? std::atoll(e) : 8; }();
-    const bool x8_gemv = mk && a.wx8 && a.rows_x8 > 0 && mk->gemv_x8 && a.n <= x8_max_toks;
+    constexpr int64_t kX8MaxToks = 8;
+    const bool x8_gemv = mk && a.wx8 && a.rows_x8 > 0 && mk->gemv_x8 && a.n <= kX8MaxToks;
     const bool gemm = mk && mk->gemm_rows && a.n > mk->max_toks && !x8_gemv && (mk->gemm_act != GemmAct::Q8x8 || a.k % 32 == 0);
 
     // 1. Activations in the form the kernel consumes: packed with tokens in lanes for the GEMM,
