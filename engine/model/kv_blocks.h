@@ -10,6 +10,15 @@
 //
 // A block returns to the free list when its last holder lets go (free_sequence, truncate). The
 // scheduler admits work while n_free() covers it. check() verifies the accounting (tests call it).
+//
+// How a scheduler drives it with ModelContext::eval_batch (one context, KvBlocks(ctx.n_blocks())):
+//   admit:    s = create_sequence(); optionally n0 = *share_prefix(s, cached, prompt_len) (a cached
+//             sequence holding the same prompt prefix); then reserve(s, prompt_len)
+//   each step: for every running sequence, reserve(s, its length + the tokens it adds this step)
+//             (an error = no blocks left: preempt someone, free_sequence, recompute it later), then
+//             one eval_batch with a SeqStep {tokens, n, pos0 = its length, &table(s), n_out}
+//             per sequence (a prompt may come in chunks over several steps); sample each row
+//   finish:   free_sequence(s) (or keep it as the cache of its prompt for later requests)
 #pragma once
 
 #include <cstdint>
