@@ -19,6 +19,9 @@
 #include "engine/testmodels/random_model.h"
 #include "tests/engine/tiny_model.h"
 #include "tests/engine/vulkan_test_util.h"
+#ifdef HEARTH_HAVE_VULKAN
+#include "engine/backend/vulkan/vk_instance.h"
+#endif
 
 using namespace hearth;
 
@@ -253,6 +256,11 @@ TEST(PagedAttention, VulkanMatchesAloneAndReference) {
             SCOPED_TRACE(std::string(t == GgmlType::F16 ? "f16" : "f32") + " window " + std::to_string(window));
             check_paged_attention(*vk, *ref, t, window, 2e-3);
         }
+#ifdef HEARTH_HAVE_VULKAN
+    // With HEARTH_VULKAN_VALIDATION=1 (and the Khronos layer installed): the PAGED shaders' 7
+    // bindings and longer push constants draw no validation message.
+    if (vk::validation_enabled()) EXPECT_TRUE(vk::validation_messages().empty()) << vk::validation_messages().front();
+#endif
 }
 
 // CUDA (the simulator in CI: sim.PagedAttention.Cuda*): the generation kernel over block tables
@@ -596,6 +604,9 @@ TEST(EvalBatchVulkan, BatchedNearAloneAndShiftEqualsPlain) {
     double worst = 0;
     for (size_t j = 0; j < a.size(); ++j) worst = std::max(worst, double(std::fabs(a[j] - b[j])));
     EXPECT_LT(worst, 1e-4) << "one token, same shaders: only the cache addresses differ";
+#ifdef HEARTH_HAVE_VULKAN
+    if (vk::validation_enabled()) EXPECT_TRUE(vk::validation_messages().empty()) << vk::validation_messages().front();
+#endif
     std::filesystem::remove(path);
 }
 
