@@ -72,7 +72,7 @@ public:
     // Context shift of one sequence of the shared cache (kv_shift's semantics over its table): the
     // blocks from keep / 32 on must be its own (KvBlocks::owns_from), and afterwards the caller
     // truncates it to n_used - discard cells. Where can_shift() and the backends run
-    // Op::PagedKvShift (host backends, Vulkan; not CUDA yet).
+    // Op::PagedKvShift (every backend here).
     Status kv_shift_seq(const std::vector<int32_t>& table, int keep, int discard, int n_used);
     // Whether every backend of the model runs attention over block tables (Op::PagedAttention);
     // eval_batch fails with a message otherwise.

@@ -610,8 +610,8 @@ TEST(EvalBatchVulkan, BatchedNearAloneAndShiftEqualsPlain) {
     std::filesystem::remove(path);
 }
 
-// CUDA (the simulator in CI): a batch against each alone, within the Vulkan test's bound; the
-// one-sequence context shift is not in the CUDA kernels yet and says so.
+// CUDA (the simulator in CI): a batch against each alone, within the Vulkan test's bound, and a
+// one-sequence context shift on a scattered table against the plain context's shift.
 TEST(EvalBatchCuda, BatchedNearAlone) {
     auto cb = create_backend("cuda", 0, {});
     if (!cb.ok()) GTEST_SKIP() << "no usable CUDA device: " << cb.message();
@@ -628,10 +628,22 @@ TEST(EvalBatchCuda, BatchedNearAlone) {
     ASSERT_TRUE((*c)->can_batch());
     KvBlocks kb((*c)->n_blocks());
     check_gpu_batch(**c, kb, "cuda");
-    const int s = kb.create_sequence();
-    ASSERT_TRUE(kb.reserve(s, 64).ok());
-    const Status st = (*c)->kv_shift_seq(kb.table(s), 4, 8, 40);
-    EXPECT_FALSE(st.ok());
-    EXPECT_NE(st.message().find("cuda"), std::string::npos) << st.message();
+    auto plain = ModelContext::create(**m, 128, GgmlType::F16, 128);
+    ASSERT_TRUE(plain.ok());
+    const auto p = tokens(100, 8, (*c)->n_vocab());
+    const int filler = kb.create_sequence(), s = kb.create_sequence();
+    ASSERT_TRUE(kb.reserve(filler, 50).ok());
+    ASSERT_TRUE(kb.reserve(s, 100).ok());
+    std::vector<float> a, b;
+    ASSERT_TRUE((*plain)->eval(p.data(), 100, 0, 1, &a).ok());
+    ASSERT_TRUE((*c)->eval_batch({{p.data(), 100, 0, &kb.table(s), 1}}, &b).ok());
+    ASSERT_TRUE((*plain)->kv_shift(4, 37, 100).ok());
+    ASSERT_TRUE((*c)->kv_shift_seq(kb.table(s), 4, 37, 100).ok());
+    const int32_t next = 7;
+    ASSERT_TRUE((*plain)->eval(&next, 1, 63, 1, &a).ok());
+    ASSERT_TRUE((*c)->eval_batch({{&next, 1, 63, &kb.table(s), 1}}, &b).ok());
+    double worst = 0;
+    for (size_t j = 0; j < a.size(); ++j) worst = std::max(worst, double(std::fabs(a[j] - b[j])));
+    EXPECT_LT(worst, 1e-4) << "one token, same kernels: only the cache addresses differ";
     std::filesystem::remove(path);
 }

@@ -495,6 +495,48 @@ public:
         }
     }
 
+    // One sequence's shift through its block table (read back to the host: a rare op). The moved
+    // range is cut into pieces contiguous in both their source and their destination blocks (cuts
+    // where either crosses a block boundary); each piece is gathered (rotated) into its own stretch
+    // of the scratch, and only when every piece of the layer is gathered are they scattered, so a
+    // destination never overwrites a source not yet read.
+    void kv_shift_paged(KvCache& kvb, const Tensor& table, int keep, int discard, int n_used, const RopeParams& p) override {
+        if (!sticky_.ok()) return;
+        std::vector<int32_t> tab(size_t(table.cols));
+        if (Status st = download(table, tab.data()); !st.ok()) return fail("kv_shift: " + st.message());
+        cudaSetDevice(dev_);
+        flush();
+        auto& kv = static_cast<CudaKvCache&>(kvb);
+        const kern::KvLayout L = kv.layout();
+        const int count = n_used - keep - discard;
+        if (discard <= 0 || count <= 0) return;
+        if (keep < 0 || n_used > int(tab.size()) * 32) return fail("kv_shift: cells beyond the block table");
+        if (p.freq_factors && !dptr(*p.freq_factors)) return fail("kv_shift: freq_factors is not in a CUDA buffer");
+        const kern::RopeArgs a = rope_args(p);
+        const size_t cell_bytes = size_t(L.n_kv_head) * L.head_dim * (L.f16 ? 2 : 4);
+        uint8_t* sk = static_cast<uint8_t*>(scratch(shift_k_, cell_bytes * size_t(count)));
+        uint8_t* sv = sk ? static_cast<uint8_t*>(scratch(shift_v_, cell_bytes * size_t(count))) : nullptr;
+        if (!sv) return;
+        const int src0 = keep + discard, dst0 = keep;
+        auto phys = [&](int c) { return tab[size_t(c / 32)] * 32 + c % 32; };
+        struct Piece { int j, n; };
+        std::vector<Piece> pieces;
+        for (int j = 0; j < count;) {
+            const int n = std::min({count - j, 32 - (src0 + j) % 32, 32 - (dst0 + j) % 32});
+            pieces.push_back({j, n});
+            j += n;
+        }
+        for (int l = 0; l < kv.desc().n_layer; ++l) {
+            for (const Piece& pc : pieces)
+                if (!check(kern::kv_gather_rotated(L, kv.k_layer(l), kv.v_layer(l), phys(src0 + pc.j), pc.n, a, -float(discard),
+                                                   sk + size_t(pc.j) * cell_bytes, sv + size_t(pc.j) * cell_bytes, stream_),
+                           "kv_shift")) return;
+            for (const Piece& pc : pieces)
+                if (!check(kern::kv_scatter(L, kv.k_layer(l), kv.v_layer(l), phys(dst0 + pc.j), pc.n, sk + size_t(pc.j) * cell_bytes,
+                                            sv + size_t(pc.j) * cell_bytes, stream_), "kv_shift")) return;
+        }
+    }
+
     void kv_copy(const KvCache& srcb, KvCache& dstb, int n) override {
         if (!sticky_.ok()) return;
         cudaSetDevice(dev_);
@@ -567,7 +609,6 @@ public:
     // is_quantized_weight / is_float_weight, the checks the two ops make): no Q2_K/Q3_K, Q8_1/Q8_K.
     bool supports_op(Op op, GgmlType type) const override {
         if (op == Op::GetRows || op == Op::Matmul) return kern::is_quantized_weight(type) || kern::is_float_weight(type);
-        if (op == Op::PagedKvShift) return false;  // kv_shift_paged: not in the kernels yet (issue #16)
         return true;
     }
 
