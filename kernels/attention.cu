@@ -73,6 +73,9 @@ k_attention(KvLayout L, const E* __restrict__ kc, const E* __restrict__ vc, Attn
 
     const int limit = max(min(a.n_kv, a.pos[t] + 1), 0);  // causal: cells 0..pos
     const int lo = a.window > 0 ? min(max(a.pos[t] - a.window + 1, 0), limit) : 0;  // sliding window
+    // block tables: logical cell -> physical cell of this token's sequence
+    const int32_t* tab = a.table ? a.table + size_t(a.seq[t]) * a.tab_stride : nullptr;
+    auto phys = [tab](int c) { return tab ? tab[c >> 5] * 32 + (c & 31) : c; };
     // The split of the KV range is re-derived from this token's own range [lo, limit), so the splits stay
     // balanced when n_kv is only an upper bound (graph mode passes the cache capacity) or tokens differ.
     const int range = limit - lo;
@@ -87,7 +90,7 @@ k_attention(KvLayout L, const E* __restrict__ kc, const E* __restrict__ vc, Attn
     for (int tile = c0 + warp * 32; tile < c1; tile += kWarps * 32) {
         const int c = tile + lane;
         const bool valid = c < c1;
-        const float s = valid ? key_dot(qs, kc + cell_index(L, c, kh), hd) : -INFINITY;
+        const float s = valid ? key_dot(qs, kc + cell_index(L, phys(c), kh), hd) : -INFINITY;
         const float m_new = fmaxf(m, warp_max(s));  // finite: lane 0's cell is valid
         const float corr = __expf(m - m_new);       // 0 on the first tile (m = -inf)
         const float p = valid ? __expf(s - m_new) : 0.0f;
@@ -97,7 +100,7 @@ k_attention(KvLayout L, const E* __restrict__ kc, const E* __restrict__ vc, Attn
         const int n_valid = min(32, c1 - tile);  // same for the whole warp
         for (int j = 0; j < n_valid; ++j) {
             const float pj = __shfl_sync(0xffffffffu, p, j);
-            const E* vrow = vc + cell_index(L, tile + j, kh);
+            const E* vrow = vc + cell_index(L, phys(tile + j), kh);
 #pragma unroll
             for (int i = 0; i < DPL; ++i) {
                 const int d = lane + 32 * i;
@@ -270,7 +273,7 @@ void launch_tiled(const KvLayout& L, const void* k, const void* v, const AttnArg
 // head_dim whose tiles fit the 48 KiB of static shared memory (F32 caches: head_dim <= 128).
 template <class E>
 bool launch_tiled_by_dim(const KvLayout& L, const void* k, const void* v, const AttnArgs& a, cudaStream_t s) {
-    if (a.n_split != 1 || a.n_tok < 4 || L.head_dim % 2 != 0) return false;
+    if (a.n_split != 1 || a.n_tok < 4 || L.head_dim % 2 != 0 || a.table) return false;
     if (L.head_dim <= 64) launch_tiled<E, 2>(L, k, v, a, s);
     else if (L.head_dim <= 128) launch_tiled<E, 4>(L, k, v, a, s);
     else if constexpr (sizeof(E) == 2) {  // an F32 tile of 256 dims would not fit

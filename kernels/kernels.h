@@ -93,6 +93,11 @@ struct AttnArgs {
     // n_split pieces of a multiple of 32 cells, so only n_split matters to it.
     int n_split = 1, cells_per_split = 0;
     float* partials = nullptr;             // n_tok * n_head * n_split * (head_dim + 2) floats when n_split > 1
+    // Block tables (Backend::attention_paged), or null: token t's logical cell c is physical cell
+    // table[seq[t] * tab_stride + c / 32] * 32 + c % 32. The prompt-tile kernel is not used then.
+    const int32_t* table = nullptr;
+    const int32_t* seq = nullptr;
+    int tab_stride = 0;
 };
 size_t attention_partials_floats(const KvLayout& L, const AttnArgs& a);
 cudaError_t attention(const KvLayout& L, const void* k_layer, const void* v_layer, const AttnArgs& a, cudaStream_t s);

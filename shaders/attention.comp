@@ -11,6 +11,8 @@
 // result (m, l, acc[head_dim]) to a scratch buffer; attention_merge.comp combines the splits. The
 // number of splits follows n_ctx (not n), so the grid, too, is the same for every token.
 // Sliding window (window > 0, a local layer): query position p sees cells max(0, p-window+1) .. p.
+// PAGED (Backend::attention_paged): token t belongs to the sequence whose block table is row
+// seqs[t] of `tabs`; its logical cell c is read from physical cell tabs[row][c / 32] * 32 + c % 32.
 // FP16_MATH (F16 cache on devices with shaderFloat16): q . k and p * v are F16 multiplies of the
 // cached F16 values (q and p rounded to F16), accumulated in F32; the softmax stays F32.
 #ifdef FP16_MATH
@@ -26,12 +28,19 @@ layout(binding = 1) readonly buffer KCache { uint kc[]; };
 layout(binding = 2) readonly buffer VCache { uint vc[]; };
 layout(binding = 3) readonly buffer PBuf { int pos[]; };
 layout(binding = 4) writeonly buffer OBuf { float ob[]; };  // SPLIT: the partials
+#ifdef PAGED
+layout(binding = 5) readonly buffer TBuf { int tabs[]; };
+layout(binding = 6) readonly buffer SBuf { int seqs[]; };
+#endif
 
 layout(push_constant) uniform PC {
     uint q_off, q_stride, o_off, o_stride, pos_off, n_head, n_kv_head, head_dim, n_ctx, ntok;
     float scale;
     uint chunk, n_split;  // SPLIT only
     uint window;          // 0: global attention
+#ifdef PAGED
+    uint tab_off, tab_stride, seq_off;  // in ints
+#endif
 } pc;
 
 #ifdef FP16_MATH
@@ -66,6 +75,12 @@ void main() {
 #else
     const uint first = min(lo, n_vis), n = n_vis;
 #endif
+#ifdef PAGED
+    const uint trow = pc.tab_off + uint(seqs[pc.seq_off + t]) * pc.tab_stride;
+#define PHYS(c) ((uint(tabs[trow + ((c) >> 5)]) << 5) | ((c) & 31u))
+#else
+#define PHYS(c) (c)
+#endif
     const uint qo = pc.q_off + t * pc.q_stride + h * hd;
 #ifdef FP16_MATH
     for (uint d = tid; d < hd / 2u; d += WG) qs[d] = f16vec2(qb[qo + 2u * d], qb[qo + 2u * d + 1u]);
@@ -81,7 +96,7 @@ void main() {
         const uint c = c0 + tid;
         float sc = NEG;
         if (c < n) {
-            const uint e = kv_elem(c, kh, pc.n_kv_head, hd);
+            const uint e = kv_elem(PHYS(c), kh, pc.n_kv_head, hd);
             float dotv = 0.0;
             for (uint d = 0u; d < hd; d += 2u) dotv += QK_DOT(e, d);
             sc = dotv * pc.scale;
@@ -97,7 +112,7 @@ void main() {
             const uint d = tid + k * WG;
             if (d < hd) {
                 float a = acc[k] * corr;
-                for (uint j = 0u; j < cnt; ++j) a += PV(ps[j], kv_elem(c0 + j, kh, pc.n_kv_head, hd) + d);
+                for (uint j = 0u; j < cnt; ++j) a += PV(ps[j], kv_elem(PHYS(c0 + j), kh, pc.n_kv_head, hd) + d);
                 acc[k] = a;
             }
         }

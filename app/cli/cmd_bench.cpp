@@ -39,6 +39,7 @@
 #endif
 
 #include "app/cli/backend_args.h"
+#include "app/cli/bench_parallel.h"
 #include "app/cli/command.h"
 #include "app/cli/lora_args.h"
 #include "engine/backend/backend.h"
@@ -145,7 +146,33 @@ int run_bench(const std::vector<std::string>& argv) {
     std::vector<LoraSpec> lora_specs;
     if (std::string e = take_lora_args(args, &lora_specs); !e.empty()) return fail("bench: " + e);
     const bool json_out = args.flag({"--json"});
+    const auto par_arg = args.take({"--parallel"});
     if (const std::string u = args.unknown_option(); !u.empty()) return fail("bench: unknown option " + u);
+    if (par_arg) {  // N concurrent sequences on the batched forward (bench_parallel.cpp)
+        if (!model_path) return fail("bench: usage: bench -m MODEL --parallel N[,N...] [-p 32] [-n 64] [-t THREADS] [-r 3] [--json]");
+        if (!lora_specs.empty()) return fail("bench: --parallel does not take --lora");
+        ParallelBenchArgs pa;
+        pa.model = *model_path;
+        pa.backend = be_args;
+        pa.json = json_out;
+        try {
+            size_t at = 0;
+            while (at <= par_arg->size()) {
+                const size_t comma = std::min(par_arg->find(',', at), par_arg->size());
+                pa.parallel.push_back(std::stoi(par_arg->substr(at, comma - at)));
+                at = comma + 1;
+            }
+            if (p_arg) pa.n_prompt = std::stoi(*p_arg);
+            if (n_arg) pa.n_gen = std::stoi(*n_arg);
+            if (r_arg) pa.reps = std::stoi(*r_arg);
+        } catch (...) {
+            return fail("bench: --parallel takes numbers separated by commas; -p, -n and -r take numbers");
+        }
+        for (int n : pa.parallel)
+            if (n < 1 || n > 256) return fail("bench: --parallel counts must be between 1 and 256");
+        if (pa.n_prompt < 1 || pa.n_gen < 1 || pa.reps < 1) return fail("bench: --parallel needs -p >= 1, -n >= 1 and -r >= 1");
+        return run_parallel_bench(pa);
+    }
     if (!args.positionals().empty()) return fail("bench: unexpected argument " + args.positionals()[0]);
     if (!model_path)
         return fail("bench: usage: bench -m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--lora PATH[:SCALE]]... [--json]");
@@ -425,8 +452,9 @@ int run_bench(const std::vector<std::string>& argv) {
 
 const Registrar reg{"bench",
                     "-m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--backend cpu] [--device N] [--gpu-layers N] "
-                    "[--lora PATH[:SCALE]]... [--json]",
-                    "measure prompt/generation speed and memory bandwidth (with --lora: also with the adapters, and their cost)",
+                    "[--lora PATH[:SCALE]]... [--parallel N[,N...]] [--json]",
+                    "measure prompt/generation speed and memory bandwidth (with --lora: also with the adapters, and their cost; "
+                    "with --parallel: aggregate generation speed of N concurrent sequences, batched)",
                     run_bench};
 
 }  // namespace

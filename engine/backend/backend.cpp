@@ -53,6 +53,8 @@ const char* op_name(Op op) {
         case Op::GeluMul: return "gelu_mul";
         case Op::Scale: return "scale";
         case Op::SlidingWindow: return "sliding-window attention";
+        case Op::PagedAttention: return "attention over block tables";
+        case Op::PagedKvShift: return "context shift over a block table";
         case Op::LayerNorm: return "layer_norm";
         case Op::Activate: return "activate";
         case Op::AttentionQkv: return "attention_qkv";
@@ -75,6 +77,10 @@ namespace {
 
 void Backend::gelu_mul(const Tensor&, const Tensor&, const Tensor&) { unsupported(*this, Op::GeluMul); }
 void Backend::scale(const Tensor&, float) { unsupported(*this, Op::Scale); }
+void Backend::kv_shift_paged(KvCache&, const Tensor&, int, int, int, const RopeParams&) { unsupported(*this, Op::PagedKvShift); }
+void Backend::attention_paged(const Tensor&, const KvCache&, int, const Tensor&, const KvTables&, int, float, const Tensor&) {
+    unsupported(*this, Op::PagedAttention);
+}
 void Backend::layer_norm(const Tensor&, const Tensor&, const Tensor&, float, const Tensor&) { unsupported(*this, Op::LayerNorm); }
 void Backend::activate(const Tensor&, Activation) { unsupported(*this, Op::Activate); }
 void Backend::attention_qkv(const Tensor&, const Tensor&, const Tensor&, int, float, bool, const Tensor&) {
@@ -89,7 +95,7 @@ void Backend::concat_cols(const Tensor&, const Tensor&, const Tensor&) { unsuppo
 bool Backend::supports_op(Op op, GgmlType type) const {
     (void)type;
     switch (op) {
-        case Op::GeluMul: case Op::Scale: case Op::SlidingWindow:
+        case Op::GeluMul: case Op::Scale: case Op::SlidingWindow: case Op::PagedAttention: case Op::PagedKvShift:
         case Op::LayerNorm: case Op::Activate: case Op::AttentionQkv:
         case Op::Conv2d: case Op::GroupNorm: case Op::Upsample2x: case Op::Mul: case Op::ConcatCols: return false;
         default: return true;

@@ -13,19 +13,25 @@
 //   with new values uploaded into the same buffer).
 //
 // KV cache contract (all backends implement the same layout, so caches are comparable in tests):
-// - Paged: a layer's cache is n_blocks blocks of kKvBlockTokens (= 32) token cells. Cell c of a
-//   sequence lives in block c / 32, slot c % 32 (a single-sequence cache uses the identity block
-//   table, block b = cells 32b..32b+31; the block size is fixed so prefix sharing can come later).
+// - Paged: a layer's cache is n_blocks physical blocks of kKvBlockTokens (= 32) token cells.
+//   Physical cell c is slot c % 32 of physical block c / 32.
 // - Within a block, K is laid out [kv_head][slot][dim] (head_dim contiguous elements per token per
 //   head), and V identically (not transposed). Element type F16 (default) or F32.
 //   Byte offset of K(l, c, h, d) = ((((l * n_blocks + c/32) * n_kv_head + h) * 32 + c%32) * head_dim + d) * elt.
-// - Cell index == position of the token in the sequence. Keys are stored already rotated by RoPE.
-// - Causal attention: a query at position p attends to cells 0..p (cells < n_kv that were written).
-// - kv_shift(keep, discard, n_used): cells [keep+discard, n_used) move down to [keep, n_used-discard)
-//   and their keys are re-rotated by -discard (RoPE is a rotation: R(p - Δ) = R(-Δ) R(p)), as
-//   llama.cpp's context shift does. Cells at and beyond n_used - discard become free.
-//   The re-rotation is a pure rotation: no magnitude factor (YaRN's mscale / attn_factor is already
-//   in the stored key and must not be applied twice).
+// - Sequences and block tables: a sequence's token at position p lives in its logical cell p,
+//   which is slot p % 32 of logical block p / 32; the sequence's block table maps each logical
+//   block to a physical block (KvTables). Several sequences share one cache; a physical block may
+//   appear in several tables (a shared prompt prefix, written once and only read afterwards). A
+//   single-sequence cache uses the identity table (logical block b = physical block b), so there
+//   cell index == position and no table is passed (kv_store's cells are the positions, attention()).
+// - Keys are stored already rotated by RoPE (by the token's position, never by its physical cell).
+// - Causal attention: a query at position p attends to its sequence's logical cells 0..p (cells
+//   < n_kv that were written).
+// - kv_shift(keep, discard, n_used), identity table (kv_shift_paged: through a sequence's table): cells [keep+discard, n_used) move down to
+//   [keep, n_used-discard) and their keys are re-rotated by -discard (RoPE is a rotation:
+//   R(p - Δ) = R(-Δ) R(p)), as llama.cpp's context shift does. Cells at and beyond n_used - discard
+//   become free. The re-rotation is a pure rotation: no magnitude factor (YaRN's mscale /
+//   attn_factor is already in the stored key and must not be applied twice).
 #pragma once
 
 #include <atomic>
@@ -95,6 +101,12 @@ struct KvCacheDesc {
     int window_of(int layer) const { return layer >= 0 && size_t(layer) < window.size() ? window[size_t(layer)] : 0; }
 };
 
+// The block tables of a batch of sequences over one cache (backend.h's KV cache contract).
+struct KvTables {
+    Tensor table;  // I32, one row per sequence of the batch: row s, column b = physical block of its logical block b
+    Tensor seq;    // I32 1 × n: the table row of token t
+};
+
 class KvCache {
 public:
     virtual ~KvCache() = default;
@@ -136,12 +148,20 @@ enum class Op {
     SoftmaxRows, Copy, SampleTopK,
     // Added after the first backends: unsupported unless a backend says otherwise.
     GeluMul, Scale, SlidingWindow,
+    PagedAttention,  // attention_paged: several sequences over block tables in one cache
+    PagedKvShift,    // kv_shift_paged
     // The diffusion models' ops (engine/diffusion/).
     LayerNorm, Activate, AttentionQkv, Conv2d, GroupNorm, Upsample2x, Mul, ConcatCols,
 };
 const char* op_name(Op op);
-// The diffusion models' ops (the last ones of Op), which the GPU backends do not have yet.
-inline bool is_diffusion_op(Op op) { return op >= Op::LayerNorm; }
+// The diffusion models' ops, which the GPU backends do not have yet.
+inline bool is_diffusion_op(Op op) {
+    switch (op) {
+        case Op::LayerNorm: case Op::Activate: case Op::AttentionQkv: case Op::Conv2d: case Op::GroupNorm:
+        case Op::Upsample2x: case Op::Mul: case Op::ConcatCols: return true;
+        default: return false;
+    }
+}
 
 class Backend {
 public:
@@ -168,13 +188,30 @@ public:
     virtual void rms_norm(const Tensor& x, const Tensor& weight, float eps, const Tensor& y) = 0;
     // In place on x: n tokens × (n_head * head_dim); pos: I32 1 × n.
     virtual void rope(const Tensor& x, const Tensor& pos, const RopeParams& p) = 0;
-    // Writes k, v (n × n_kv_head*head_dim, F32) into cells pos[i] of `layer`.
-    virtual void kv_store(KvCache& kv, int layer, const Tensor& k, const Tensor& v, const Tensor& pos) = 0;
-    // out[t] = softmax(scale * q[t]·K[cells ≤ pos[t]]) V, per head; GQA maps head h to kv head h / (n_head / n_kv_head).
-    // q, out: n × (n_head * head_dim). Never materializes an n × n_kv matrix beyond one tile.
+    // Writes k, v (n × n_kv_head*head_dim, F32) of token i into physical cell cells[i] (I32 1 × n)
+    // of `layer`. A single-sequence caller passes the positions (identity table); a batch of
+    // sequences passes table[seq][pos / 32] * 32 + pos % 32 per token. Cells are distinct.
+    virtual void kv_store(KvCache& kv, int layer, const Tensor& k, const Tensor& v, const Tensor& cells) = 0;
+    // Identity table: out[t] = softmax(scale * q[t]·K[cells ≤ pos[t]]) V, per head; GQA maps head h
+    // to kv head h / (n_head / n_kv_head). q, out: n × (n_head * head_dim). Never materializes an
+    // n × n_kv matrix beyond one tile.
     virtual void attention(const Tensor& q, const KvCache& kv, int layer, const Tensor& pos, int n_kv,
                            float scale, const Tensor& out) = 0;
+    // The same over block tables (Op::PagedAttention): token t belongs to sequence tables.seq[t] and
+    // attends to that sequence's logical cells lo(t) .. pos[t] (lo from the sliding window, else 0),
+    // each read from physical block tables.table[seq][cell / 32], slot cell % 32. n_kv bounds every
+    // pos[t] + 1 (the longest sequence of the batch). Exactly attention()'s arithmetic per token:
+    // a token's output depends only on q[t], pos[t] and its own sequence's cells — not on the other
+    // tokens of the batch, nor on which physical blocks hold the cells (host backends: bit for bit,
+    // tests/engine/test_kv_seq.cpp). Default: unsupported.
+    virtual void attention_paged(const Tensor& q, const KvCache& kv, int layer, const Tensor& pos, const KvTables& tables,
+                                 int n_kv, float scale, const Tensor& out);
     virtual void kv_shift(KvCache& kv, int keep, int discard, int n_used, const RopeParams& p) = 0;
+    // kv_shift for one sequence of a shared cache (Op::PagedAttention): the same moves and
+    // re-rotation over the sequence's logical cells, each at table[cell / 32] * 32 + cell % 32
+    // (table: I32 1 × its blocks). The blocks from keep / 32 on are written: they must be the
+    // sequence's own (not shared with another). Op::PagedKvShift; default: unsupported.
+    virtual void kv_shift_paged(KvCache& kv, const Tensor& table, int keep, int discard, int n_used, const RopeParams& p);
     // Copies cells [0, n) of every layer from src to dst (same desc); for prefix reuse across sessions.
     virtual void kv_copy(const KvCache& src, KvCache& dst, int n) = 0;
     virtual void silu_mul(const Tensor& gate, const Tensor& up, const Tensor& out) = 0;  // out may alias gate

@@ -67,6 +67,7 @@ Status ModelContext::add_stage(Backend& be, int first_layer, int n_layers, GgmlT
     struct Part { Tensor* t; GgmlType type; int64_t rows, cols; };
     const Part parts[] = {
         {&s.ids, GgmlType::I32, 1, B},     {&s.pos, GgmlType::I32, 1, B}, {&s.sampled, GgmlType::I32, 1, 1},
+        {&s.cells, GgmlType::I32, 1, B},   {&s.seq, GgmlType::I32, 1, B},
         {&s.x, GgmlType::F32, B, h.n_embd}, {&s.xb, GgmlType::F32, B, h.n_embd},
         {&s.q, GgmlType::F32, B, h.q_dim()}, {&s.k, GgmlType::F32, B, h.kv_dim()},
         {&s.v, GgmlType::F32, B, h.kv_dim()}, {&s.attn, GgmlType::F32, B, h.q_dim()},
@@ -105,6 +106,20 @@ Status ModelContext::alloc_logits(int rows) {
     return {};
 }
 
+// The Stop reaches the backends' long ops for this call only (a later call without one must
+// not see an old flag).
+struct ModelContext::CancelScope {
+    ModelContext& c;
+    CancelScope(ModelContext& ctx, const std::atomic<bool>* f) : c(ctx) {
+        c.cancel_ = f;
+        for (Stage& s : c.stages_) s.be->set_cancel(f);
+    }
+    ~CancelScope() {
+        c.cancel_ = nullptr;
+        for (Stage& s : c.stages_) s.be->set_cancel(nullptr);
+    }
+};
+
 Status ModelContext::eval(const int32_t* tokens, int n, int pos0, int n_out, std::vector<float>* logits,
                           const std::atomic<bool>* cancel, bool* cancelled) {
     if (cancelled) *cancelled = false;
@@ -119,19 +134,7 @@ Status ModelContext::eval(const int32_t* tokens, int n, int pos0, int n_out, std
                               std::to_string(n_vocab() - 1) + ")");
     if (logits) logits->assign(size_t(n_out) * size_t(n_vocab()), 0.0f);
     last_logit_row_ = -1;
-    // The Stop reaches the backends' long ops for this call only (a later call without one must
-    // not see an old flag).
-    struct CancelScope {
-        ModelContext& c;
-        CancelScope(ModelContext& ctx, const std::atomic<bool>* f) : c(ctx) {
-            c.cancel_ = f;
-            for (Stage& s : c.stages_) s.be->set_cancel(f);
-        }
-        ~CancelScope() {
-            c.cancel_ = nullptr;
-            for (Stage& s : c.stages_) s.be->set_cancel(nullptr);
-        }
-    } scope(*this, cancel);
+    CancelScope scope(*this, cancel);
     const int first_out_global = n - n_out;  // index (in tokens) of the first row wanted
     for (int start = 0; start < n; start += n_batch_) {
         const int nb = std::min(n_batch_, n - start);
@@ -142,7 +145,7 @@ Status ModelContext::eval(const int32_t* tokens, int n, int pos0, int n_out, std
         const int first_out = std::max(first_out_global - start, 0);
         const int n_rows_out = first_out < nb ? nb - first_out : 0;
         if (n_rows_out > 0) HEARTH_RETURN_IF_ERROR(alloc_logits(n_rows_out));
-        HEARTH_RETURN_IF_ERROR(forward(nb, pos0 + start, n_rows_out > 0 ? first_out : nb));
+        HEARTH_RETURN_IF_ERROR(forward(nb, pos0 + start + nb, n_rows_out > 0 ? first_out : nb, nullptr, false));
         // The flag only ever goes from false to true: if any op skipped work, this sees it.
         if (stop()) {
             if (cancelled) *cancelled = true;
@@ -158,7 +161,7 @@ Status ModelContext::eval(const int32_t* tokens, int n, int pos0, int n_out, std
     return {};
 }
 
-Status ModelContext::forward(int n, int pos0, int first_out) {
+Status ModelContext::forward(int n, int n_kv, int first_out, const std::vector<int>* rows, bool paged) {
     const ModelHParams& h = model_->hparams();
     const ArchDef& arch = model_->arch();
     for (size_t si = 0; si < stages_.size(); ++si) {
@@ -176,21 +179,155 @@ Status ModelContext::forward(int n, int pos0, int first_out) {
         }
         for (int li = 0; li < s.n_layers; ++li) {
             if (stop()) return {};  // eval() reports it
-            LayerRun r{be, h, s.first_layer + li, li, *s.kv, first_cols(s.pos, n), pos0 + n, s.rope[size_t(li)],
+            LayerRun r{be, h, s.first_layer + li, li, *s.kv, first_cols(s.pos, n), n_kv, s.rope[size_t(li)],
                        x, s.xb.row_range(0, n), s.q.row_range(0, n), s.k.row_range(0, n), s.v.row_range(0, n),
                        s.attn.row_range(0, n), s.gate.row_range(0, n), s.up.row_range(0, n), cancel_,
                        loras_.empty() ? nullptr : &loras_[size_t(s.first_layer + li)], s.lora_scratch};
             r.observer = observer_;
+            if (paged) {
+                r.tables = &s.tables;
+                r.cells = first_cols(s.cells, n);
+            }
             arch.forward_layer(r, model_->layers()[size_t(s.first_layer + li)]);
         }
     }
+    Stage& s = stages_.back();
+    if (rows) {  // a batch: the wanted rows gathered into xb first (norm and head are per row)
+        if (rows->empty() || stop()) return {};
+        const int n_out = int(rows->size());
+        for (int i = 0; i < n_out; ++i) s.be->copy(s.x.row_range((*rows)[size_t(i)], 1), s.xb.row_range(i, 1));
+        const Tensor xbo = s.xb.row_range(0, n_out);
+        s.be->rms_norm(xbo, model_->output_norm(), h.rms_eps, xbo);
+        s.be->matmul(model_->output(), xbo, logits_.row_range(0, n_out));
+        return {};
+    }
     if (first_out >= n || stop()) return {};
     // Only the rows whose logits are wanted go through the output norm and the vocabulary matmul.
-    Stage& s = stages_.back();
     const int n_out = n - first_out;
     Tensor xo = s.x.row_range(first_out, n_out), xbo = s.xb.row_range(first_out, n_out);
     s.be->rms_norm(xo, model_->output_norm(), h.rms_eps, xbo);
     s.be->matmul(model_->output(), xbo, logits_.row_range(0, n_out));
+    return {};
+}
+
+Status ModelContext::kv_shift_seq(const std::vector<int32_t>& table, int keep, int discard, int n_used) {
+    if (keep < 0 || discard <= 0 || keep + discard > n_used || int64_t(n_used) > int64_t(table.size()) * kKvBlockTokens)
+        return make_error("invalid context shift (keep " + std::to_string(keep) + ", discard " + std::to_string(discard) +
+                          ", used " + std::to_string(n_used) + ", " + std::to_string(table.size()) + " blocks)");
+    for (int32_t b : table)
+        if (b < 0 || b >= n_blocks()) return make_error("context shift: block " + std::to_string(b) + " is outside the cache");
+    if (!can_shift()) return make_error("context shift: this model's layers rotate with different RoPE bases");
+    for (const Stage& s : stages_)
+        if (!s.be->supports_op(Op::PagedKvShift))
+            return make_error("context shift of one sequence: the " + s.be->device().backend + " backend cannot shift over a block table yet");
+    for (Stage& s : stages_) {
+        if (!s.tables_buf) {
+            auto buf = s.be->alloc(size_t(n_batch_) * size_t(n_blocks()) * 4, BufferUsage::Activations);
+            if (!buf.ok()) return make_error("block tables on " + s.be->device().backend + ": " + buf.message());
+            s.tables_buf = *buf;
+        }
+        const Tensor t = make_tensor(s.tables_buf.get(), 0, GgmlType::I32, 1, int64_t(table.size()));
+        HEARTH_RETURN_IF_ERROR(s.be->upload(t, table.data()));
+        s.be->kv_shift_paged(*s.kv, t, keep, discard, n_used, s.rope.front());
+    }
+    return {};
+}
+
+bool ModelContext::can_batch() const {
+    for (const Stage& s : stages_)
+        if (!s.be->supports_op(Op::PagedAttention)) return false;
+    return true;
+}
+
+Status ModelContext::eval_batch(const std::vector<SeqStep>& steps, std::vector<float>* logits,
+                                const std::atomic<bool>* cancel, bool* cancelled) {
+    if (cancelled) *cancelled = false;
+    if (!can_batch()) {
+        for (const Stage& s : stages_)
+            if (!s.be->supports_op(Op::PagedAttention))
+                return make_error("batched evaluation: the " + s.be->device().backend + " backend has no attention over block tables yet");
+    }
+    if (steps.empty()) return make_error("nothing to evaluate");
+    const int nbk = n_blocks();
+    size_t n_out_total = 0;
+    for (size_t i = 0; i < steps.size(); ++i) {
+        const SeqStep& st = steps[i];
+        const std::string who = "sequence " + std::to_string(i) + " of the batch: ";
+        if (st.n <= 0 || !st.tokens) return make_error(who + "no tokens");
+        if (!st.table) return make_error(who + "no block table");
+        if (st.pos0 < 0 || int64_t(st.pos0) + st.n > n_ctx_)
+            return make_error(who + "positions " + std::to_string(st.pos0) + ".." + std::to_string(int64_t(st.pos0) + st.n - 1) +
+                              " do not fit the context of " + std::to_string(n_ctx_) + " tokens");
+        if (int64_t(st.table->size()) * kKvBlockTokens < int64_t(st.pos0) + st.n)
+            return make_error(who + "its block table holds " + std::to_string(st.table->size() * kKvBlockTokens) +
+                              " cells, " + std::to_string(st.pos0 + st.n) + " needed");
+        for (int32_t b : *st.table)
+            if (b < 0 || b >= nbk) return make_error(who + "block " + std::to_string(b) + " is outside the cache (" + std::to_string(nbk) + " blocks)");
+        for (int j = 0; j < st.n; ++j)
+            if (st.tokens[j] < 0 || st.tokens[j] >= n_vocab())
+                return make_error(who + "token id " + std::to_string(st.tokens[j]) + " is outside the vocabulary (0.." +
+                                  std::to_string(n_vocab() - 1) + ")");
+        if (st.n_out < 0 || st.n_out > st.n) return make_error(who + "n_out must be between 0 and its token count");
+        n_out_total += size_t(st.n_out);
+    }
+    if (logits) logits->assign(n_out_total * size_t(n_vocab()), 0.0f);
+    last_logit_row_ = -1;
+    CancelScope scope(*this, cancel);
+    for (Stage& s : stages_)
+        if (!s.tables_buf) {
+            auto buf = s.be->alloc(size_t(n_batch_) * size_t(nbk) * 4, BufferUsage::Activations);
+            if (!buf.ok()) return make_error("block tables on " + s.be->device().backend + ": " + buf.message());
+            s.tables_buf = *buf;
+        }
+    // Passes of at most n_batch tokens, walking the steps' tokens in order.
+    std::vector<int32_t> ids, pos, cells, seq, table;
+    std::vector<int> rows;
+    size_t si = 0;
+    int sj = 0;            // next token of steps[si]
+    size_t out_done = 0;   // logit rows written
+    while (si < steps.size()) {
+        ids.clear(); pos.clear(); cells.clear(); seq.clear(); table.clear(); rows.clear();
+        int n_kv = 0, n_tables = 0;
+        while (si < steps.size() && int(ids.size()) < n_batch_) {
+            const SeqStep& st = steps[si];
+            const int take = std::min(st.n - sj, n_batch_ - int(ids.size()));
+            const int32_t* tab = st.table->data();
+            for (int j = sj; j < sj + take; ++j) {
+                const int p = st.pos0 + j;
+                if (j >= st.n - st.n_out) rows.push_back(int(ids.size()));
+                ids.push_back(st.tokens[j]);
+                pos.push_back(p);
+                cells.push_back(tab[p / kKvBlockTokens] * kKvBlockTokens + p % kKvBlockTokens);
+                seq.push_back(n_tables);
+                n_kv = std::max(n_kv, p + 1);
+            }
+            table.insert(table.end(), st.table->begin(), st.table->end());
+            table.resize(size_t(n_tables + 1) * size_t(nbk), 0);
+            ++n_tables;
+            sj += take;
+            if (sj == st.n) { ++si; sj = 0; }
+        }
+        const int nb = int(ids.size());
+        HEARTH_RETURN_IF_ERROR(stages_.front().be->upload(first_cols(stages_.front().ids, nb), ids.data()));
+        for (Stage& s : stages_) {
+            HEARTH_RETURN_IF_ERROR(s.be->upload(first_cols(s.pos, nb), pos.data()));
+            HEARTH_RETURN_IF_ERROR(s.be->upload(first_cols(s.cells, nb), cells.data()));
+            HEARTH_RETURN_IF_ERROR(s.be->upload(first_cols(s.seq, nb), seq.data()));
+            s.tables.table = make_tensor(s.tables_buf.get(), 0, GgmlType::I32, n_tables, nbk);
+            s.tables.seq = first_cols(s.seq, nb);
+            HEARTH_RETURN_IF_ERROR(s.be->upload(s.tables.table, table.data()));
+        }
+        if (!rows.empty()) HEARTH_RETURN_IF_ERROR(alloc_logits(int(rows.size())));
+        HEARTH_RETURN_IF_ERROR(forward(nb, n_kv, nb, &rows, true));
+        if (stop()) {
+            if (cancelled) *cancelled = true;
+            return {};
+        }
+        if (!rows.empty() && logits)
+            HEARTH_RETURN_IF_ERROR(stages_.back().be->download(logits_.row_range(0, int64_t(rows.size())),
+                                                               logits->data() + out_done * size_t(n_vocab())));
+        out_done += rows.size();
+    }
     return {};
 }
 

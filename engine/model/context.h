@@ -20,6 +20,15 @@
 
 namespace hearth {
 
+// One sequence's part of a batched step (ModelContext::eval_batch).
+struct SeqStep {
+    const int32_t* tokens = nullptr;             // n new tokens
+    int n = 0;
+    int pos0 = 0;                                // position of tokens[0]; cells 0..pos0-1 already hold the sequence's earlier tokens
+    const std::vector<int32_t>* table = nullptr; // its block table (KvBlocks::table), covering cells 0..pos0+n-1
+    int n_out = 0;                               // logits wanted for the last n_out of the n tokens
+};
+
 class ModelContext {
 public:
     // n_ctx is rounded up to whole KV blocks; kv_type F16 (default) or F32.
@@ -35,6 +44,41 @@ public:
     // so a caller that trusts only what completed calls keep the cache consistent.
     Status eval(const int32_t* tokens, int n, int pos0, int n_out, std::vector<float>* logits,
                 const std::atomic<bool>* cancel = nullptr, bool* cancelled = nullptr);
+
+    // ---- several sequences in one cache (issue #16)
+    // The context's KV cache (n_ctx cells = n_ctx / 32 blocks) is then a pool of blocks shared by
+    // sequences, each with its own block table; KvBlocks (engine/model/kv_blocks.h) hands them out
+    // and shares prefixes. eval() (identity table) and eval_batch() must not be mixed on one context
+    // unless the caller's tables keep their cells apart.
+    //
+    // eval_batch runs the steps of several sequences as one forward pass (split internally into
+    // passes of at most n_batch tokens, a sequence's tokens in order): embeddings, every projection
+    // and the FFN over all rows together, each token's K/V stored into its own table's cell,
+    // attention per token over its own sequence's cells, and the output head for the rows wanted.
+    // The tables of one call must be different sequences' (their new cells distinct); shared
+    // prefix blocks are only read. Logits: row-major [sum of n_out][n_vocab], steps in order, each
+    // step's rows in token order. Sampling is the caller's, per sequence (engine/sampling).
+    //
+    // Batch invariance: on the host backends a token's logits are bit-identical whatever else is in
+    // the batch, however the sequence's earlier tokens were split across calls (prefill in chunks,
+    // a prefix shared from another sequence), and whichever physical blocks hold its cells, equal
+    // to eval()'s for the same tokens — for weights whose CPU kernels share one accumulation order
+    // between generation and prompt paths (Q4_0, Q4_1, Q8_0, the types that repack; see
+    // tests/engine/test_kv_seq.cpp). Other weight types and LoRA adapters agree to float rounding.
+    // Adapters: the context's set applies to every sequence (not per sequence yet).
+    // Stop: as eval(); a stopped call leaves every step's new cells unspecified.
+    Status eval_batch(const std::vector<SeqStep>& steps, std::vector<float>* logits,
+                      const std::atomic<bool>* cancel = nullptr, bool* cancelled = nullptr);
+    // Context shift of one sequence of the shared cache (kv_shift's semantics over its table): the
+    // blocks from keep / 32 on must be its own (KvBlocks::owns_from), and afterwards the caller
+    // truncates it to n_used - discard cells. Where can_shift() and the backends run
+    // Op::PagedKvShift (every backend here).
+    Status kv_shift_seq(const std::vector<int32_t>& table, int keep, int discard, int n_used);
+    // Whether every backend of the model runs attention over block tables (Op::PagedAttention);
+    // eval_batch fails with a message otherwise.
+    bool can_batch() const;
+    int n_blocks() const { return n_ctx_ / kKvBlockTokens; }
+    int n_batch() const { return n_batch_; }
 
     // Samples one token from the logits of the last row eval() computed, on the backend
     // (Backend::sample_top_k), so only the id crosses the bus: call eval() with logits == nullptr first.
@@ -76,6 +120,9 @@ private:
         std::unique_ptr<KvCache> kv;
         BufferPtr act_buf;
         Tensor ids, pos, sampled, x, xb, q, k, v, attn, gate, up;
+        Tensor cells, seq;          // eval_batch: physical cell and table row of each token
+        BufferPtr tables_buf;       // eval_batch: block tables, n_batch rows of n_blocks (allocated at first use)
+        KvTables tables;
         BufferPtr lora_buf;      // scratch of the adapter terms (LoraScratch), when adapters are attached
         LoraScratch lora_scratch;
     };
@@ -83,8 +130,11 @@ private:
     ModelContext() = default;
     Status add_stage(Backend& be, int first_layer, int n_layers, GgmlType kv_type);
     Status alloc_logits(int rows);
-    // Tokens and positions already uploaded to every stage. Returns early (OK) once stop() is true.
-    Status forward(int n, int pos0, int first_out);
+    // Tokens and positions (and for a batch, cells and tables) already uploaded to every stage;
+    // n_kv bounds every position + 1. The logits of rows first_out..n-1 land in logits_ (rows null),
+    // or of the listed rows, in that order (a batch). Returns early (OK) once stop() is true.
+    Status forward(int n, int n_kv, int first_out, const std::vector<int>* rows, bool paged);
+    struct CancelScope;
     bool stop() const { return cancel_ && cancel_->load(std::memory_order_relaxed); }
 
     const Model* model_ = nullptr;

@@ -24,8 +24,13 @@ void LayerRun::attention(const LayerWeights& L) {
     }
     be.rope(q, pos, rope);
     be.rope(k, pos, rope);
-    be.kv_store(kv, kv_layer, k, v, pos);
-    be.attention(q, kv, kv_layer, pos, n_kv, h.attention_scale(), attn);
+    if (tables) {
+        be.kv_store(kv, kv_layer, k, v, cells);
+        be.attention_paged(q, kv, kv_layer, pos, *tables, n_kv, h.attention_scale(), attn);
+    } else {
+        be.kv_store(kv, kv_layer, k, v, pos);
+        be.attention(q, kv, kv_layer, pos, n_kv, h.attention_scale(), attn);
+    }
     proj(kSlotO, L.wo, attn, xb);
 }
 

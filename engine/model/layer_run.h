@@ -28,6 +28,11 @@ struct LayerRun {
     const std::array<LoraTerms, kProjectionsPerLayer>* loras = nullptr;
     LoraScratch lora_scratch;
     ProjectionObserver* observer = nullptr;  // sees every projection's input (imatrix), or null
+    // A batch of several sequences (ModelContext::eval_batch): the physical cell of each token
+    // (I32 1 × n) and the block tables attention reads through. Null tables: one sequence on the
+    // identity table, cells == pos.
+    const KvTables* tables = nullptr;
+    Tensor cells;
 
     // xb = rms_norm(x) · w
     void norm(const Tensor& w) { be.rms_norm(x, w, h.rms_eps, xb); }

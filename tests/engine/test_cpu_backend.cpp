@@ -249,6 +249,19 @@ TEST(CpuBackend, ActivationCacheSeesEveryWriter) {
                 case Op::Rope: cpu.be->rope(x, tp, rp); break;
                 case Op::Attention:
                 case Op::SlidingWindow: cpu.be->attention(o, **kv, 0, tp, int(pos.back()) + 1, 0.125f, x); break;
+                case Op::PagedAttention: {  // one sequence on blocks {1, 0}: a writer of x like attention
+                    const std::vector<int32_t> tab = {1, 0}, seq(size_t(n), 0);
+                    Tensor tt = cpu.make(GgmlType::I32, 1, 2, tab.data()), ts = cpu.make(GgmlType::I32, 1, n, seq.data());
+                    cpu.be->attention_paged(o, **kv, 0, tp, KvTables{tt, ts}, int(pos.back()) + 1, 0.125f, x);
+                    break;
+                }
+                case Op::PagedKvShift: {
+                    const std::vector<int32_t> tab = {1, 0};
+                    Tensor tt = cpu.make(GgmlType::I32, 1, 2, tab.data());
+                    cpu.be->kv_shift_paged(**kv, tt, 1, 2, int(pos.back()) + 1, rp);
+                    writes_x = false;
+                    break;
+                }
                 case Op::KvStore: cpu.be->kv_store(**kv, 0, o, x, tp); writes_x = false; break;
                 case Op::KvShift: cpu.be->kv_shift(**kv, 1, 2, int(pos.back()) + 1, rp); writes_x = false; break;
                 case Op::KvCopy: cpu.be->kv_copy(**kv, **kv2, int(pos.back()) + 1); writes_x = false; break;

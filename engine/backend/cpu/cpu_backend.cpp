@@ -168,9 +168,9 @@ public:
         });
     }
 
-    void kv_store(KvCache& kvb, int layer, const Tensor& k, const Tensor& v, const Tensor& pos) override {
+    void kv_store(KvCache& kvb, int layer, const Tensor& k, const Tensor& v, const Tensor& cells) override {
         auto& kv = static_cast<HostKvCache&>(kvb);
-        const int32_t* ps = i32_data(pos);
+        const int32_t* ps = i32_data(cells);
         const int hd = kv.desc().head_dim;
         const bool f16 = kv.desc().type == GgmlType::F16;
         for (int64_t t = 0; t < k.rows; ++t)
@@ -188,11 +188,20 @@ public:
             }
     }
 
-    void attention(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, int n_kv, float scale,
-                   const Tensor& out) override;
+    void attention(const Tensor& q, const KvCache& kv, int layer, const Tensor& pos, int n_kv, float scale,
+                   const Tensor& out) override {
+        attend(q, kv, layer, pos, nullptr, n_kv, scale, out);
+    }
+    void attention_paged(const Tensor& q, const KvCache& kv, int layer, const Tensor& pos, const KvTables& tables, int n_kv,
+                         float scale, const Tensor& out) override {
+        attend(q, kv, layer, pos, &tables, n_kv, scale, out);
+    }
 
     void kv_shift(KvCache& kv, int keep, int discard, int n_used, const RopeParams& p) override {
         static_cast<HostKvCache&>(kv).shift(keep, discard, n_used, p);
+    }
+    void kv_shift_paged(KvCache& kv, const Tensor& table, int keep, int discard, int n_used, const RopeParams& p) override {
+        static_cast<HostKvCache&>(kv).shift(keep, discard, n_used, p, i32_data(table));
     }
 
     void kv_copy(const KvCache& src, KvCache& dst, int n) override {
@@ -372,6 +381,10 @@ public:
     }
 
 private:
+    // attention and attention_paged (tables null: the identity table).
+    void attend(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, const KvTables* tables, int n_kv,
+                float scale, const Tensor& out);
+
     // ---- repacked weights (MatKernel::repack_x8): built once per imported weight matrix, at its
     // first matmul. An entry is valid while the buffer it was built from lives (weak_ptr: a new
     // buffer at the same address is not mistaken for it); imported buffers are never written.
@@ -481,6 +494,8 @@ private:
     const float* rope_ff_ = nullptr;
     std::vector<float> rope_cs_;
     std::vector<cpu::Scratch> att_scratch_;
+    struct QBlock { int64_t first, n; int32_t table_row; };
+    std::vector<QBlock> qblocks_;  // attend's work items (kept: no allocation per call)
     std::shared_ptr<HostBuffer> conv_scratch_;  // conv2d's im2col band
     std::unordered_map<const Buffer*, std::weak_ptr<Buffer>> imports_;
     std::unordered_map<const uint8_t*, std::unique_ptr<Repacked>> repacked_;
@@ -495,8 +510,14 @@ private:
 // per item and used by every row of it (a prompt of 128 tokens converts the cache 16x less often
 // than one item per token would); the scores and the P.V update are vec_ops primitives that keep
 // the tile in L1 and the output row in registers.
-void CpuBackend::attention(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, int n_kv, float scale,
-                           const Tensor& out) {
+//
+// With block tables, a work item's tokens all belong to one sequence (a run of at most kQBlock
+// consecutive tokens of the same table row), and tile c0 is read from the physical block its
+// table gives. A token's arithmetic (tiles in ascending logical order, its own causal and window
+// limits within each) never depends on the other tokens of its item or batch, nor on where its
+// blocks lie: the batch invariance ModelContext::eval_batch promises rests on this.
+void CpuBackend::attend(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, const KvTables* tables, int n_kv,
+                        float scale, const Tensor& out) {
     const auto& kv = static_cast<const HostKvCache&>(kvb);
     const int hd = kv.desc().head_dim, n_kv_head = kv.desc().n_kv_head;
     const int n_head = int(q.cols / hd), group = n_head / n_kv_head;
@@ -507,8 +528,17 @@ void CpuBackend::attention(const Tensor& q, const KvCache& kvb, int layer, const
     const int window = kv.desc().window_of(layer);
     auto lo_of = [&](int64_t t) { return window > 0 ? std::max(0, ps[t] - window + 1) : 0; };
     constexpr int kQBlock = 8;
-    const int64_t n_qb = (q.rows + kQBlock - 1) / kQBlock;
-    const int64_t n_items = n_qb * n_kv_head;
+    // Query blocks: [first token, token count, table row].
+    const int32_t* seq = tables ? i32_data(tables->seq) : nullptr;
+    qblocks_.clear();
+    for (int64_t t = 0; t < q.rows;) {
+        const int32_t s0 = seq ? seq[t] : 0;
+        int64_t e = t + 1;
+        while (e < q.rows && e - t < kQBlock && (!seq || seq[e] == s0)) ++e;
+        qblocks_.push_back({t, e - t, s0});
+        t = e;
+    }
+    const int64_t n_items = int64_t(qblocks_.size()) * n_kv_head;
     constexpr int B = kKvBlockTokens;
     const int rows_max = kQBlock * group;
     // per thread: K tile, V tile (B x hd floats), scores (B), running output (rows x hd), max, sum
@@ -525,9 +555,11 @@ void CpuBackend::attention(const Tensor& q, const KvCache& kvb, int layer, const
         float* sum = mx + rows_max;
         for (int64_t item = item_begin; item < item_end; ++item) {
             if (cancelled()) return;  // Stop: the caller discards this evaluation
-            const int64_t t0 = (item / n_kv_head) * kQBlock;
+            const QBlock& qb = qblocks_[size_t(item / n_kv_head)];
+            const int64_t t0 = qb.first;
             const int kh = int(item % n_kv_head);
-            const int nt = int(std::min<int64_t>(kQBlock, q.rows - t0));
+            const int nt = int(qb.n);
+            const int32_t* tab = tables ? reinterpret_cast<const int32_t*>(host_row(tables->table, qb.table_row)) : nullptr;
             int n_max = 0, lo_min = INT32_MAX;
             for (int i = 0; i < nt; ++i) {
                 n_max = std::max(n_max, std::min(ps[t0 + i] + 1, n_kv));
@@ -537,7 +569,8 @@ void CpuBackend::attention(const Tensor& q, const KvCache& kvb, int layer, const
             std::fill(acc, acc + size_t(nt) * group * hd, 0.0f);
             for (int c0 = lo_min / B * B; c0 < n_max; c0 += B) {
                 const int cnt_max = std::min(B, n_max - c0);
-                const size_t off = kv.offset(layer, c0, kh);  // cells c0..c0+cnt-1 are contiguous in a block
+                // logical cells c0..c0+cnt-1 are contiguous in one physical block
+                const size_t off = kv.offset(layer, tab ? tab[c0 / B] * B : c0, kh);
                 const float* kf;
                 const float* vf;
                 if (f16) {

@@ -76,6 +76,9 @@ struct MatKernel {
     size_t (*repack_bytes)(int64_t k) = nullptr;
     void (*gemv_x8)(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y) = nullptr;
     GemmRowsFn gemm_rows_x8 = nullptr;
+    // Optional: gemv_x8 for nt tokens (activation rows xs bytes apart; token t's 8 results at
+    // y + t ldy), each token's result bit-identical to gemv_x8's; null: gemv_x8 token by token.
+    void (*gemv_x8_n)(int64_t k, const uint8_t* grp, const uint8_t* xa, size_t xs, int nt, float* y, size_t ldy) = nullptr;
     const char* name = "";                       // "Q4_0 AVX2", for logs and tests
 };
 
@@ -102,7 +105,10 @@ void repack_q4_0_x8(int64_t k, const uint8_t* w, size_t ws, uint8_t* out);
 void gemv_q4_0_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y);
 void repack_q4_1_x8(int64_t k, const uint8_t* w, size_t ws, uint8_t* out);
 void gemv_q4_1_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y);
+void gemv_q4_0_x8_n(int64_t k, const uint8_t* grp, const uint8_t* xa, size_t xs, int nt, float* y, size_t ldy);
+void gemv_q4_1_x8_n(int64_t k, const uint8_t* grp, const uint8_t* xa, size_t xs, int nt, float* y, size_t ldy);
 void repack_q8_0_x8(int64_t k, const uint8_t* w, size_t ws, uint8_t* out);
+void gemv_q8_0_x8_n(int64_t k, const uint8_t* grp, const uint8_t* xa, size_t xs, int nt, float* y, size_t ldy);
 void gemv_q8_0_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y);
 
 // Helpers to address the parts of an activation row.

@@ -61,7 +61,13 @@ void generic_rows(const MatmulArgs& a, int64_t r0, int64_t rn, std::vector<float
 bool MatmulEngine::run(const MatmulArgs& a) {
     const MatKernel* mk = mat_kernel(a.wtype, isa_);
     const int nth = pool_.size();
-    const bool gemm = mk && mk->gemm_rows && a.n > mk->max_toks && (mk->gemm_act != GemmAct::Q8x8 || a.k % 32 == 0);
+    // Repacked rows multiply a few tokens faster one token at a time (gemv_x8, the 8-row group stays
+    // in L1 across the tokens) than through the GEMM, whose panel decode of the interleaved layout
+    // is paid per call: a batch of decode steps of several sequences stays on the gemv. The two
+    // give bit-identical results (repack_x8_avx2.cpp), so the choice never changes a logit.
+    constexpr int64_t kX8MaxToks = 8;
+    const bool x8_gemv = mk && a.wx8 && a.rows_x8 > 0 && mk->gemv_x8 && a.n <= kX8MaxToks;
+    const bool gemm = mk && mk->gemm_rows && a.n > mk->max_toks && !x8_gemv && (mk->gemm_act != GemmAct::Q8x8 || a.k % 32 == 0);
 
     // 1. Activations in the form the kernel consumes: packed with tokens in lanes for the GEMM,
     //    per-token rows for the tiles. Cached: q/k/v and gate/up share their input.
@@ -131,11 +137,16 @@ bool MatmulEngine::run(const MatmulArgs& a) {
                 int64_t r1 = r0;
                 if (x8) {
                     alignas(32) float o[8];
-                    for (; r1 + 8 <= std::min(r0 + rn, a.rows_x8); r1 += 8)
+                    for (; r1 + 8 <= std::min(r0 + rn, a.rows_x8); r1 += 8) {
+                        if (a.n > 1 && mk->gemv_x8_n) {
+                            mk->gemv_x8_n(a.k, a.wx8 + r1 * a.xws, xa, xs, int(a.n), a.y + r1, a.ldy);
+                            continue;
+                        }
                         for (int64_t t = 0; t < a.n; ++t) {
                             mk->gemv_x8(a.k, a.wx8 + r1 * a.xws, xa + t * xs, o);
                             std::copy(o, o + 8, a.y + t * a.ldy + r1);
                         }
+                    }
                 }
                 for (int64_t t0 = 0; t0 < a.n; t0 += mk->max_toks) {
                     const int tn = int(std::min<int64_t>(mk->max_toks, a.n - t0));

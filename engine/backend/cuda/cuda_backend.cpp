@@ -419,7 +419,18 @@ public:
 
     void attention(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, int n_kv, float scale,
                    const Tensor& out) override {
+        attend(q, kvb, layer, pos, nullptr, n_kv, scale, out);
+    }
+    // Over block tables: the generation kernel (one block per token and head; the prompt-tile kernel
+    // shares K/V tiles between consecutive tokens, which a batch of sequences does not have).
+    void attention_paged(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, const KvTables& tables, int n_kv,
+                         float scale, const Tensor& out) override {
+        attend(q, kvb, layer, pos, &tables, n_kv, scale, out);
+    }
+    void attend(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, const KvTables* tables, int n_kv, float scale,
+                const Tensor& out) {
         if (!begin("attention", {&q, &pos, &out})) return;
+        if (tables && !begin("attention", {&tables->table, &tables->seq})) return;
         const auto& kv = static_cast<const CudaKvCache&>(kvb);
         const kern::KvLayout L = kv.layout();
         kern::AttnArgs a;
@@ -437,6 +448,11 @@ public:
         a.n_kv = n_kv;
         a.scale = scale;
         a.window = std::max(0, kv.desc().window_of(layer));
+        if (tables) {
+            a.table = i32(tables->table);
+            a.seq = i32(tables->seq);
+            a.tab_stride = int(tables->table.row_stride / 4);
+        }
         // Flash-decoding: when (tokens × heads) blocks cannot fill the GPU, split the cells too. A local
         // layer's tokens see at most `window` cells, so that many are split.
         const int n_span = a.window > 0 ? std::min(n_kv, a.window) : n_kv;
@@ -453,7 +469,8 @@ public:
         }
         const uint8_t *kl = kv.k_layer(layer), *vl = kv.v_layer(layer);
         key("attention", q, pos, out, static_cast<const void*>(kl), n_kv, scale, a.n_split, a.cells_per_split,
-            static_cast<const void*>(a.partials), a.window);
+            static_cast<const void*>(a.partials), a.window, static_cast<const void*>(a.table), static_cast<const void*>(a.seq),
+            a.tab_stride);
         launch("attention", [=, this] { return kern::attention(L, kl, vl, a, stream_); });
     }
 
@@ -475,6 +492,48 @@ public:
             if (!check(kern::kv_gather_rotated(L, kv.k_layer(l), kv.v_layer(l), keep + discard, count, a, -float(discard), sk, sv,
                                                stream_), "kv_shift")) return;
             if (!check(kern::kv_scatter(L, kv.k_layer(l), kv.v_layer(l), keep, count, sk, sv, stream_), "kv_shift")) return;
+        }
+    }
+
+    // One sequence's shift through its block table (read back to the host: a rare op). The moved
+    // range is cut into pieces contiguous in both their source and their destination blocks (cuts
+    // where either crosses a block boundary); each piece is gathered (rotated) into its own stretch
+    // of the scratch, and only when every piece of the layer is gathered are they scattered, so a
+    // destination never overwrites a source not yet read.
+    void kv_shift_paged(KvCache& kvb, const Tensor& table, int keep, int discard, int n_used, const RopeParams& p) override {
+        if (!sticky_.ok()) return;
+        std::vector<int32_t> tab(size_t(table.cols));
+        if (Status st = download(table, tab.data()); !st.ok()) return fail("kv_shift: " + st.message());
+        cudaSetDevice(dev_);
+        flush();
+        auto& kv = static_cast<CudaKvCache&>(kvb);
+        const kern::KvLayout L = kv.layout();
+        const int count = n_used - keep - discard;
+        if (discard <= 0 || count <= 0) return;
+        if (keep < 0 || n_used > int(tab.size()) * 32) return fail("kv_shift: cells beyond the block table");
+        if (p.freq_factors && !dptr(*p.freq_factors)) return fail("kv_shift: freq_factors is not in a CUDA buffer");
+        const kern::RopeArgs a = rope_args(p);
+        const size_t cell_bytes = size_t(L.n_kv_head) * L.head_dim * (L.f16 ? 2 : 4);
+        uint8_t* sk = static_cast<uint8_t*>(scratch(shift_k_, cell_bytes * size_t(count)));
+        uint8_t* sv = sk ? static_cast<uint8_t*>(scratch(shift_v_, cell_bytes * size_t(count))) : nullptr;
+        if (!sv) return;
+        const int src0 = keep + discard, dst0 = keep;
+        auto phys = [&](int c) { return tab[size_t(c / 32)] * 32 + c % 32; };
+        struct Piece { int j, n; };
+        std::vector<Piece> pieces;
+        for (int j = 0; j < count;) {
+            const int n = std::min({count - j, 32 - (src0 + j) % 32, 32 - (dst0 + j) % 32});
+            pieces.push_back({j, n});
+            j += n;
+        }
+        for (int l = 0; l < kv.desc().n_layer; ++l) {
+            for (const Piece& pc : pieces)
+                if (!check(kern::kv_gather_rotated(L, kv.k_layer(l), kv.v_layer(l), phys(src0 + pc.j), pc.n, a, -float(discard),
+                                                   sk + size_t(pc.j) * cell_bytes, sv + size_t(pc.j) * cell_bytes, stream_),
+                           "kv_shift")) return;
+            for (const Piece& pc : pieces)
+                if (!check(kern::kv_scatter(L, kv.k_layer(l), kv.v_layer(l), phys(dst0 + pc.j), pc.n, sk + size_t(pc.j) * cell_bytes,
+                                            sv + size_t(pc.j) * cell_bytes, stream_), "kv_shift")) return;
         }
     }
 

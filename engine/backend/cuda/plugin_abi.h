@@ -13,7 +13,8 @@ namespace hearth::cuda_plugin {
 // 2: Backend gained sample_top_k and memory_free (vtable layout, which the sizes below cannot see).
 // 3: Api gained needs_driver.
 // 4: Backend gained gelu_mul, scale and supports_op (vtable layout).
-constexpr uint32_t kAbiVersion = 4;
+// 5: Backend gained attention_paged and kv_shift_paged (vtable layout).
+constexpr uint32_t kAbiVersion = 5;
 
 // Changes whenever a type shared across the plugin boundary changes size.
 constexpr uint64_t abi_fingerprint() {

@@ -34,7 +34,8 @@ void HostKvCache::write(uint8_t* base, size_t off, const float* src) const {
     }
 }
 
-void HostKvCache::shift(int keep, int discard, int n_used, const RopeParams& p) {
+void HostKvCache::shift(int keep, int discard, int n_used, const RopeParams& p, const int32_t* table) {
+    auto cell = [&](int c) { return table ? table[c / kKvBlockTokens] * kKvBlockTokens + c % kKvBlockTokens : c; };
     const auto& d = desc_;
     const float* ff = p.freq_factors ? reinterpret_cast<const float*>(host_ptr(*p.freq_factors)) : nullptr;
     std::vector<float> buf(static_cast<size_t>(d.head_dim));
@@ -43,7 +44,7 @@ void HostKvCache::shift(int keep, int discard, int n_used, const RopeParams& p) 
     for (int l = 0; l < d.n_layer; ++l)
         for (int c = keep + discard; c < n_used; ++c)
             for (int h = 0; h < d.n_kv_head; ++h) {
-                const size_t src = offset(l, c, h), dst = offset(l, c - discard, h);
+                const size_t src = offset(l, cell(c), h), dst = offset(l, cell(c - discard), h);
                 read(k(), src, buf.data());
                 rope_math::rotate_head(buf.data(), p, -double(discard), ff, 1.0);
                 write(k(), dst, buf.data());

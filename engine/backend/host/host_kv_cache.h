@@ -29,7 +29,8 @@ public:
     void write(uint8_t* base, size_t off, const float* src) const;
 
     // Backend::kv_shift and kv_copy for every host backend (reference and CPU share one cache).
-    void shift(int keep, int discard, int n_used, const RopeParams& p);
+    // table: the sequence's block table (logical block -> physical block), or null (identity).
+    void shift(int keep, int discard, int n_used, const RopeParams& p, const int32_t* table = nullptr);
     void copy_from(const HostKvCache& src, int n);
 
 private:

@@ -92,9 +92,9 @@ public:
             for (int64_t h = 0; h < n_head; ++h) rope_math::rotate_head(f32_row(x, t) + h * p.head_dim, p, ps[t], ff, mag);
     }
 
-    void kv_store(KvCache& kvb, int layer, const Tensor& k, const Tensor& v, const Tensor& pos) override {
+    void kv_store(KvCache& kvb, int layer, const Tensor& k, const Tensor& v, const Tensor& cells) override {
         auto& kv = static_cast<HostKvCache&>(kvb);
-        const int32_t* ps = i32_data(pos);
+        const int32_t* ps = i32_data(cells);
         const int hd = kv.desc().head_dim;
         for (int64_t t = 0; t < k.rows; ++t)
             for (int h = 0; h < kv.desc().n_kv_head; ++h) {
@@ -104,46 +104,20 @@ public:
             }
     }
 
-    void attention(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, int n_kv, float scale,
+    void attention(const Tensor& q, const KvCache& kv, int layer, const Tensor& pos, int n_kv, float scale,
                    const Tensor& out) override {
-        const auto& kv = static_cast<const HostKvCache&>(kvb);
-        const int hd = kv.desc().head_dim, n_kv_head = kv.desc().n_kv_head;
-        const int n_head = int(q.cols / hd), group = n_head / n_kv_head;
-        const int32_t* ps = i32_data(pos);
-        const int window = kv.desc().window_of(layer);
-        std::vector<float> kr(static_cast<size_t>(hd)), vr(static_cast<size_t>(hd));
-        std::vector<double> scores, acc(static_cast<size_t>(hd));
-        for (int64_t t = 0; t < q.rows; ++t) {
-            const int n = std::min(ps[t] + 1, n_kv);
-            // A local layer (window w) sees cells p-w+1 .. p only; the cells below stay out of the softmax.
-            const int lo = window > 0 ? std::max(0, ps[t] - window + 1) : 0;
-            scores.assign(size_t(std::max(n, 0)), 0.0);
-            for (int h = 0; h < n_head; ++h) {
-                const int kh = h / group;
-                const float* qh = f32_row(q, t) + size_t(h) * hd;
-                double mx = -INFINITY;
-                for (int c = lo; c < n; ++c) {
-                    kv.read(kv.k(), kv.offset(layer, c, kh), kr.data());
-                    double s = 0;
-                    for (int d = 0; d < hd; ++d) s += double(qh[d]) * kr[d];
-                    scores[c] = s * scale;
-                    mx = std::max(mx, scores[c]);
-                }
-                double sum = 0;
-                for (int c = lo; c < n; ++c) sum += (scores[c] = std::exp(scores[c] - mx));  // stable: max subtracted
-                std::fill(acc.begin(), acc.end(), 0.0);
-                for (int c = lo; c < n; ++c) {
-                    kv.read(kv.v(), kv.offset(layer, c, kh), vr.data());
-                    for (int d = 0; d < hd; ++d) acc[d] += scores[c] * vr[d];
-                }
-                float* o = f32_row(out, t) + size_t(h) * hd;
-                for (int d = 0; d < hd; ++d) o[d] = n > lo ? float(acc[d] / sum) : 0.0f;
-            }
-        }
+        attend(q, kv, layer, pos, nullptr, n_kv, scale, out);
+    }
+    void attention_paged(const Tensor& q, const KvCache& kv, int layer, const Tensor& pos, const KvTables& tables, int n_kv,
+                         float scale, const Tensor& out) override {
+        attend(q, kv, layer, pos, &tables, n_kv, scale, out);
     }
 
     void kv_shift(KvCache& kv, int keep, int discard, int n_used, const RopeParams& p) override {
         static_cast<HostKvCache&>(kv).shift(keep, discard, n_used, p);
+    }
+    void kv_shift_paged(KvCache& kv, const Tensor& table, int keep, int discard, int n_used, const RopeParams& p) override {
+        static_cast<HostKvCache&>(kv).shift(keep, discard, n_used, p, i32_data(table));
     }
 
     void kv_copy(const KvCache& src, KvCache& dst, int n) override {
@@ -321,6 +295,48 @@ public:
     }
 
 private:
+    // attention and attention_paged: logical cell c of token t's sequence is physical cell
+    // table[seq[t]][c / 32] * 32 + c % 32, or c itself without tables.
+    void attend(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, const KvTables* tables, int n_kv,
+                float scale, const Tensor& out) {
+        const auto& kv = static_cast<const HostKvCache&>(kvb);
+        const int hd = kv.desc().head_dim, n_kv_head = kv.desc().n_kv_head;
+        const int n_head = int(q.cols / hd), group = n_head / n_kv_head;
+        const int32_t* ps = i32_data(pos);
+        const int window = kv.desc().window_of(layer);
+        std::vector<float> kr(static_cast<size_t>(hd)), vr(static_cast<size_t>(hd));
+        std::vector<double> scores, acc(static_cast<size_t>(hd));
+        for (int64_t t = 0; t < q.rows; ++t) {
+            const int32_t* tab = tables ? reinterpret_cast<const int32_t*>(host_row(tables->table, i32_data(tables->seq)[t])) : nullptr;
+            auto cell = [&](int c) { return tab ? tab[c / kKvBlockTokens] * kKvBlockTokens + c % kKvBlockTokens : c; };
+            const int n = std::min(ps[t] + 1, n_kv);
+            // A local layer (window w) sees cells p-w+1 .. p only; the cells below stay out of the softmax.
+            const int lo = window > 0 ? std::max(0, ps[t] - window + 1) : 0;
+            scores.assign(size_t(std::max(n, 0)), 0.0);
+            for (int h = 0; h < n_head; ++h) {
+                const int kh = h / group;
+                const float* qh = f32_row(q, t) + size_t(h) * hd;
+                double mx = -INFINITY;
+                for (int c = lo; c < n; ++c) {
+                    kv.read(kv.k(), kv.offset(layer, cell(c), kh), kr.data());
+                    double s = 0;
+                    for (int d = 0; d < hd; ++d) s += double(qh[d]) * kr[d];
+                    scores[c] = s * scale;
+                    mx = std::max(mx, scores[c]);
+                }
+                double sum = 0;
+                for (int c = lo; c < n; ++c) sum += (scores[c] = std::exp(scores[c] - mx));  // stable: max subtracted
+                std::fill(acc.begin(), acc.end(), 0.0);
+                for (int c = lo; c < n; ++c) {
+                    kv.read(kv.v(), kv.offset(layer, cell(c), kh), vr.data());
+                    for (int d = 0; d < hd; ++d) acc[d] += scores[c] * vr[d];
+                }
+                float* o = f32_row(out, t) + size_t(h) * hd;
+                for (int d = 0; d < hd; ++d) o[d] = n > lo ? float(acc[d] / sum) : 0.0f;
+            }
+        }
+    }
+
     DeviceInfo info_;
 };
 

@@ -284,14 +284,55 @@ public:
         dev_->dispatch("attention_merge", 2, bm, pm, sizeof pm, uint32_t(n_head), uint32_t(q.rows), 1);
     }
 
+    // attention() over block tables: the same shader with PAGED (one workgroup per token and head,
+    // no split: the batches this serves are many short sequences).
+    void attention_paged(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, const KvTables& tables, int n_kv,
+                         float scale, const Tensor& out) override {
+        (void)n_kv;
+        const auto* kvp = dynamic_cast<const VkKvCache*>(&kvb);
+        if (!kvp) return err("attention: the KV cache belongs to another backend");
+        const auto& kv = *kvp;
+        const auto& d = kv.desc();
+        if (!f32(q, "attention q") || !f32(out, "attention out") || !aligned(pos, "attention pos") ||
+            !aligned(tables.table, "attention tables") || !aligned(tables.seq, "attention sequence ids"))
+            return;
+        if (layer < 0 || layer >= d.n_layer) return err("attention: layer out of range");
+        const int64_t n_head = q.cols / d.head_dim;
+        if (n_head <= 0 || n_head % d.n_kv_head) return err("attention: n_head must be a multiple of n_kv_head");
+        std::string name = kvname("attention_", kv);
+        if (kv.elt() == 2 && dev_->features().fp16) name += "_h";
+        const Binding b[7] = {bind(q), whole(kv.k[layer]), whole(kv.v[layer]), dev_->resolve(pos.buf, pos.offset, size_t(q.rows) * 4),
+                              bind(out), dev_->resolve(tables.table.buf, tables.table.offset, tables.table.bytes()),
+                              dev_->resolve(tables.seq.buf, tables.seq.offset, size_t(q.rows) * 4)};
+        struct {
+            uint32_t q_off, q_stride, o_off, o_stride, pos_off, n_head, n_kv_head, head_dim, n_ctx, ntok;
+            float scale;
+            uint32_t chunk, n_split, window, tab_off, tab_stride, seq_off;
+        } pc{b[0].delta / 4, uint32_t(q.row_stride / 4), b[4].delta / 4, uint32_t(out.row_stride / 4), b[3].delta / 4,
+             uint32_t(n_head), uint32_t(d.n_kv_head), uint32_t(d.head_dim), uint32_t(d.n_blocks() * kKvBlockTokens), uint32_t(q.rows),
+             scale, 0u, 1u, uint32_t(std::max(0, d.window_of(layer))), b[5].delta / 4, uint32_t(tables.table.row_stride / 4), b[6].delta / 4};
+        uint32_t gy, gz;
+        grid_rows(uint64_t(q.rows), gy, gz);
+        dev_->dispatch(name + "_paged" + sg(), 7, b, &pc, sizeof pc, uint32_t(n_head), gy, gz);
+    }
+
+    void kv_shift_paged(KvCache& kvb, const Tensor& table, int keep, int discard, int n_used, const RopeParams& p) override {
+        kv_shift_impl(kvb, &table, keep, discard, n_used, p);
+    }
+
     void kv_shift(KvCache& kvb, int keep, int discard, int n_used, const RopeParams& p) override {
+        kv_shift_impl(kvb, nullptr, keep, discard, n_used, p);
+    }
+
+    void kv_shift_impl(KvCache& kvb, const Tensor* table, int keep, int discard, int n_used, const RopeParams& p) {
         auto* kvp = dynamic_cast<VkKvCache*>(&kvb);
         if (!kvp) return err("kv_shift: the KV cache belongs to another backend");
         auto& kv = *kvp;
         const auto& d = kv.desc();
         const int count = n_used - keep - discard;
         if (discard <= 0 || count <= 0) return;
-        if (keep < 0 || n_used > d.n_blocks() * kKvBlockTokens) return err("kv_shift: cells out of range");
+        if (keep < 0 || n_used > (table ? int(table->cols) : d.n_blocks()) * kKvBlockTokens) return err("kv_shift: cells out of range");
+        if (table && !aligned(*table, "kv_shift table")) return;
         const size_t need = size_t(count) * d.n_kv_head * d.head_dim * 4;
         if (!ensure(scratch_, need, "kv_shift scratch")) return;
         Binding bf = whole(scratch_);
@@ -305,16 +346,18 @@ public:
         for (int l = 0; l < d.n_layer; ++l) {
             for (int which = 0; which < 2; ++which) {
                 const Binding bc = whole(which == 0 ? kv.k[l] : kv.v[l]);
-                const Binding b[3] = {bc, bs, bf};
+                const Binding b[4] = {bc, bs, bf, table ? dev_->resolve(table->buf, table->offset, table->bytes()) : bs};
                 for (uint32_t dir = 0; dir < 2; ++dir) {
                     struct {
                         uint32_t dir, rotate, cell0, count, n_kv_head, head_dim, n_dims, neox, has_ff, ff_off;
                         float delta, freq_base, freq_scale, ext_factor, corr0, corr1;
+                        uint32_t tab_off;  // PAGED only (not pushed otherwise)
                     } pc{dir, which == 0 ? 1u : 0u, uint32_t(dir == 0 ? keep + discard : keep), uint32_t(count), uint32_t(d.n_kv_head),
                          uint32_t(d.head_dim), uint32_t(p.n_dims), p.mode == RopeMode::NeoX ? 1u : 0u, p.freq_factors ? 1u : 0u,
                          p.freq_factors ? bf.delta / 4 : 0u, -float(discard), p.freq_base, p.freq_scale, p.ext_factor,
-                         float(corr[0]), float(corr[1])};
-                    dev_->dispatch(kvname("kv_move_", kv), 3, b, &pc, sizeof pc, gx, gy, gz);
+                         float(corr[0]), float(corr[1]), table ? b[3].delta / 4 : 0u};
+                    if (table) dev_->dispatch(kvname("kv_move_", kv) + "_paged", 4, b, &pc, sizeof pc, gx, gy, gz);
+                    else dev_->dispatch(kvname("kv_move_", kv), 3, b, &pc, sizeof pc - 4, gx, gy, gz);
                 }
             }
         }

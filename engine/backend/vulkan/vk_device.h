@@ -71,7 +71,7 @@ struct Pipeline {
     uint64_t uses = 0;  // dispatches recorded with it (tests check which variant ran)
 };
 
-constexpr int kMaxBindings = 6;
+constexpr int kMaxBindings = 8;  // attention over block tables binds 7
 constexpr int kMaxPushWords = 32;
 
 struct Op {
