@@ -4,6 +4,7 @@
 
 #include "engine/lora/lora_adapter.h"
 #include "engine/model/context.h"
+#include "engine/model/kv_blocks.h"
 #include "engine/sampling/sampler.h"
 #include "engine/sampling/stop_strings.h"
 #include "engine/session/chat_render.h"
@@ -29,7 +30,8 @@ struct Scheduler::Job {
 };
 
 struct Scheduler::Slot {
-    std::unique_ptr<ModelContext> ctx;
+    std::unique_ptr<ModelContext> ctx;  // per-slot mode
+    int seq = -1;                       // batched mode: its KvBlocks sequence
     std::vector<int32_t> cached;    // tokens whose K/V sit in cells [0, size)
     std::vector<LoraSpec> loras;    // the adapters attached to ctx
     std::shared_ptr<Job> job;       // null: free
@@ -48,9 +50,24 @@ Result<std::unique_ptr<Scheduler>> Scheduler::create(const SchedulerOptions& opt
     if (!lm.ok()) return lm.status();
     s->lm_ = std::move(*lm);
     s->format_ = std::make_unique<ModelChatFormat>(s->lm_->info.chat_template, *s->lm_->tok);
-    // One context per slot over the one model: the weights are loaded once.
+    // Batched: one context whose cache holds every slot's n_ctx cells as a pool of blocks.
     uint64_t kv_bytes = 0;
-    for (int i = 0; i < opt.n_parallel; ++i) {
+    const int n_ctx = s->lm_->n_ctx;
+    const int slot_cells = KvBlocks::blocks_for(n_ctx) * kKvBlockTokens;
+    if (auto shared = ModelContext::create(*s->lm_->model, slot_cells * opt.n_parallel, s->lm_->kv_type, std::min(opt.prefill_chunk, n_ctx));
+        shared.ok() && (*shared)->can_batch()) {
+        s->shared_ctx_ = std::move(*shared);
+        s->blocks_ = std::make_unique<KvBlocks>(s->shared_ctx_->n_blocks());
+        kv_bytes = s->shared_ctx_->kv_bytes();
+        for (int i = 0; i < opt.n_parallel; ++i) {
+            auto slot = std::make_unique<Slot>();
+            slot->seq = s->blocks_->create_sequence();
+            s->slots_.push_back(std::move(slot));
+        }
+        HEARTH_RETURN_IF_ERROR(s->switch_batch_loras(opt.model.loras));
+    }
+    // Otherwise one context per slot over the one model: the weights are loaded once.
+    for (int i = 0; !s->batched() && i < opt.n_parallel; ++i) {
         auto ctx = ModelContext::create(*s->lm_->model, s->lm_->n_ctx, s->lm_->kv_type,
                                         std::min(opt.prefill_chunk, s->lm_->n_ctx));
         if (!ctx.ok()) return make_error("sequence slot " + std::to_string(i + 1) + ": " + ctx.message());
@@ -157,10 +174,21 @@ void Scheduler::loop() {
                 }
             }
             int n_free = 0;
-            for (auto& s : slots_) n_free += s->job ? 0 : 1;
-            while (n_free-- > 0 && !queue_.empty()) {
+            bool any_busy = false;
+            for (auto& s : slots_) {
+                n_free += s->job ? 0 : 1;
+                any_busy |= bool(s->job);
+            }
+            while (n_free > 0 && !queue_.empty()) {
+                // Batched: one adapter set runs at a time (the shared context's); a request with
+                // another waits until the running sequences finish, then the set switches.
+                if (batched()) {
+                    const auto& want = queue_.front()->req.loras;
+                    if (!admitted.empty() ? want != admitted.front()->req.loras : any_busy && want != batch_loras_) break;
+                }
                 admitted.push_back(queue_.front());
                 queue_.pop_front();
+                --n_free;
             }
             n_queued_.store(int(queue_.size()));
         }
@@ -189,8 +217,35 @@ size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& 
 }
 }  // namespace
 
+Status Scheduler::switch_batch_loras(const std::vector<LoraSpec>& loras) {
+    if (loras == batch_loras_) return {};
+    shared_ctx_->detach_loras();
+    batch_loras_.clear();
+    for (auto& slot : slots_) {  // every cached cell came from other weights
+        slot->cached.clear();
+        slot->loras = loras;
+        (void)blocks_->truncate(slot->seq, 0);
+    }
+    for (const LoraSpec& spec : loras) {
+        auto it = adapters_.find(spec.path);
+        if (it == adapters_.end()) {
+            auto ad = LoraAdapter::open(spec.path, lm_->info.architecture, lm_->model->hparams().head_dim);
+            if (!ad.ok()) return ad.status();
+            it = adapters_.emplace(spec.path, std::move(*ad)).first;
+        }
+        if (Status st = shared_ctx_->attach_lora(*it->second, spec.scale); !st.ok()) {
+            shared_ctx_->detach_loras();
+            for (auto& slot : slots_) slot->loras.clear();
+            return st;
+        }
+    }
+    batch_loras_ = loras;
+    return {};
+}
+
 Status Scheduler::attach_loras(Slot& slot, const std::vector<LoraSpec>& loras) {
     if (loras == slot.loras) return {};
+    if (batched()) return switch_batch_loras(loras);  // only reached with no sequence running (see loop)
     slot.ctx->detach_loras();
     slot.loras.clear();
     slot.cached.clear();  // its K/V came from other weights
@@ -228,6 +283,9 @@ void Scheduler::admit(std::shared_ptr<Job> job) {
     // The last prompt token is evaluated again so its logits exist to sample from.
     const size_t reuse = std::min(common_prefix(slot.cached, job->req.prompt), job->req.prompt.size() - 1);
     slot.cached.resize(reuse);
+    if (batched()) {
+        if (Status st = blocks_->truncate(slot.seq, int(reuse)); !st.ok()) return fail(slot, st.message());
+    }
     job->pos = int(reuse);
     job->n_reused = int(reuse);
     const SamplingParams& sp = job->req.sampling;
@@ -238,13 +296,76 @@ void Scheduler::admit(std::shared_ptr<Job> job) {
     job->stops = std::make_unique<StopStringFilter>(sp.stop);
 }
 
+void Scheduler::step_batched() {
+    // One round as one forward: every decoding slot's pending token, then prefill chunks under
+    // what is left of the token budget (at least one chunk per round), each slot's cells reserved
+    // in its block table first. Cancellation is seen between rounds.
+    struct Part {
+        Slot* slot;
+        int n;
+    };
+    std::vector<Part> parts;
+    int budget = opt_.step_tokens;
+    for (int phase = 0; phase < 2; ++phase) {
+        bool prefilled = false;
+        for (auto& sp : slots_) {
+            Slot& slot = *sp;
+            if (!slot.job || slot.job->prefilling() != (phase == 1)) continue;
+            Job& job = *slot.job;
+            if (job.cancel.load()) { finish(slot, "cancelled"); continue; }
+            int n = 1;
+            if (phase == 1) {
+                if (budget <= 0 && prefilled) break;
+                n = std::min({opt_.prefill_chunk, int(job.req.prompt.size()) - job.pos, std::max(budget, 1)});
+                prefilled = true;
+            }
+            if (Status st = blocks_->reserve(slot.seq, int(slot.cached.size()) + n); !st.ok()) { fail(slot, st.message()); continue; }
+            budget -= n;
+            parts.push_back({&slot, n});
+        }
+    }
+    if (parts.empty()) return;
+    std::vector<SeqStep> steps;
+    for (const Part& p : parts) {
+        const Job& job = *p.slot->job;
+        SeqStep st;
+        st.tokens = job.prefilling() ? job.req.prompt.data() + job.pos : &job.pending;
+        st.n = p.n;
+        st.pos0 = int(p.slot->cached.size());
+        st.table = &blocks_->table(p.slot->seq);
+        st.n_out = 1;
+        steps.push_back(st);
+    }
+    if (Status st = shared_ctx_->eval_batch(steps, &batch_logits_); !st.ok()) {
+        for (const Part& p : parts) {
+            p.slot->cached.clear();  // the cells may be half-written
+            (void)blocks_->truncate(p.slot->seq, 0);
+            fail(*p.slot, st.message());
+        }
+        return;
+    }
+    const int n_vocab = lm_->info.n_vocab;
+    for (size_t i = 0; i < parts.size(); ++i) {
+        Slot& slot = *parts[i].slot;
+        Job& job = *slot.job;
+        const float* row = batch_logits_.data() + i * size_t(n_vocab);
+        if (job.prefilling()) {
+            const std::vector<int32_t>& p = job.req.prompt;
+            slot.cached.insert(slot.cached.end(), p.begin() + job.pos, p.begin() + job.pos + parts[i].n);
+            job.pos += parts[i].n;
+            if (job.pos == int(p.size())) take_token(slot, job.sampler->sample(row, n_vocab));
+        } else {
+            slot.cached.push_back(job.pending);
+            take_token(slot, job.sampler->sample(row, n_vocab));
+        }
+    }
+}
+
 void Scheduler::step() {
+    if (batched()) return step_batched();
     // One round. Decode tokens go first (one per sequence past its prompt), then prefill chunks take
     // what is left of the token budget, so a long prompt never stalls the streams already running.
-    //
-    // The batched forward replaces the two loops below: gather every decoding slot's pending token
-    // and every prefilling slot's chunk into one batch over the multi-sequence KV cache, evaluate it
-    // once, and hand each slot its logits row; take_token and the bookkeeping stay as they are.
+    // (The per-slot mode, where the model's backends cannot batch: step_batched is the other.)
     int budget = opt_.step_tokens;
     for (auto& sp : slots_) {
         Slot& slot = *sp;

@@ -7,9 +7,11 @@
 // its prompt, so a conversation's next turn, or a second request with the same system prompt,
 // starts after the cached part. Slots hold their cache after a request ends.
 //
-// Today each slot evaluates through its own ModelContext (its own KV cache) over the one shared
-// Model: one sequence per forward. The multi-sequence KV cache and the batched forward (issue #16,
-// engine/model) replace the per-slot loop in Scheduler::step (see there) and nothing else.
+// Where the model's backends run attention over block tables (every backend here), the slots
+// share one KV cache as a pool of blocks (engine/model/kv_blocks.h) and every round is one batched
+// forward (ModelContext::eval_batch) over all slots' decode tokens and prefill chunks; requests
+// then run with the server's adapters. Otherwise each slot evaluates through its own
+// ModelContext (one sequence per forward), each with its own adapter set.
 #pragma once
 
 #include <atomic>
@@ -30,6 +32,9 @@
 #include "engine/session/session.h"
 
 namespace hearth {
+
+class KvBlocks;
+class ModelContext;
 
 struct LoadedModel;       // engine/session/loaded_model.h
 class ModelChatFormat;    // engine/session/chat_render.h
@@ -93,8 +98,20 @@ private:
     void fail(Slot& slot, const std::string& message);
     Status attach_loras(Slot& slot, const std::vector<LoraSpec>& loras);
 
+    // Batched mode (the model's backends run attention over block tables, ModelContext::can_batch):
+    // one context whose KV cache is a pool of blocks, a KvBlocks sequence per slot, and one
+    // eval_batch per round for every slot's decode token and prefill chunk. Its adapters are the
+    // server's, for every sequence. Otherwise each slot has its own context and evaluates alone.
+    void step_batched();
+    bool batched() const { return shared_ctx_ != nullptr; }
+    Status switch_batch_loras(const std::vector<LoraSpec>& loras);  // batched, no sequence running
+
     SchedulerOptions opt_;
     std::unique_ptr<LoadedModel> lm_;
+    std::unique_ptr<ModelContext> shared_ctx_;
+    std::unique_ptr<KvBlocks> blocks_;
+    std::vector<float> batch_logits_;
+    std::vector<LoraSpec> batch_loras_;  // attached to shared_ctx_
     std::unique_ptr<ModelChatFormat> format_;
     std::map<std::string, std::unique_ptr<LoraAdapter>> adapters_;  // opened once per path; outlive the slots' contexts
     std::vector<std::unique_ptr<Slot>> slots_;
