@@ -293,8 +293,8 @@ Tensor UNet::slot(int i, int64_t rows, int64_t cols) const {
 
 // ResnetBlock2D (resnet_block.h) with the projected time embedding folded into conv1's bias.
 int UNet::resnet(const ResnetBlock& r, int x, int h, int w) {
-    Tensor tb = tbias_;
-    tb.cols = r.cout;
+    // A view of exactly cout values (its byte size is what uploads and copies move).
+    const Tensor tb = make_tensor(vec_buf_.get(), tbias_.offset, GgmlType::F32, 1, r.cout);
     be_.matmul(r.time_w, semb_, tb, &r.time_b);
     be_.add(tb, r.c1.b, tb);
     const int a = (x + 1) % kSlots, b = (x + 2) % kSlots;
@@ -365,8 +365,7 @@ Result<std::vector<float>> UNet::predict(const std::vector<float>& latents, int 
         sincos[size_t(c.flip_sin_to_cos ? i : half + i)] = std::cos(arg);
         sincos[size_t(c.flip_sin_to_cos ? half + i : i)] = std::sin(arg);
     }
-    Tensor emb_in = tbias_;
-    emb_in.cols = C0;
+    const Tensor emb_in = make_tensor(vec_buf_.get(), tbias_.offset, GgmlType::F32, 1, C0);
     HEARTH_RETURN_IF_ERROR(be_.upload(emb_in, sincos.data()));
     be_.matmul(time_w1_, emb_in, semb_, &time_b1_);
     be_.activate(semb_, Activation::Silu);

@@ -38,7 +38,7 @@ std::vector<int32_t> read_prompt(const std::string& dir) {
 std::vector<float> read_f32(const std::string& path) {
     const std::string bytes = read_file(path);
     std::vector<float> v(bytes.size() / 4);
-    std::memcpy(v.data(), bytes.data(), v.size() * 4);
+    if (!v.empty()) std::memcpy(v.data(), bytes.data(), v.size() * 4);
     return v;
 }
 
