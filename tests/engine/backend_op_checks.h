@@ -342,6 +342,18 @@ inline void check_claimed_op(Twin& tw, Op op) {
                 tw.ref.attention_qkv(A.r, K.r, V.r, 3, 0.2f, causal, Ob.r);
                 EXPECT_LE(tw.abs_err(Ob), 1e-4) << name << (causal ? " causal" : " cross");
             }
+            // Long enough for the CPU's GEMM path (two blocks of queries, the second partial): 300
+            // queries in 2 heads of 40 (the UNet's head size), causal self-attention and
+            // cross-attention over 77 rows. Same bound: the scores differ only by summation order.
+            for (bool causal : {true, false}) {
+                const int64_t nq = 300, n_kv = causal ? nq : 77, cc = 80;
+                auto Q = tw.f32(nq, cc, randn(size_t(nq * cc), 7));
+                auto K = tw.f32(n_kv, cc, randn(size_t(n_kv * cc), 8)), V = tw.f32(n_kv, cc, randn(size_t(n_kv * cc), 9));
+                auto Ob = tw.f32(nq, cc, std::vector<float>(size_t(nq * cc), 0.0f));
+                tw.be.attention_qkv(Q.b, K.b, V.b, 2, 0.16f, causal, Ob.b);
+                tw.ref.attention_qkv(Q.r, K.r, V.r, 2, 0.16f, causal, Ob.r);
+                EXPECT_LE(tw.abs_err(Ob), 1e-4) << name << (causal ? " long causal" : " long cross");
+            }
             return;
         case Op::Conv2d:
             // An odd image (5×7), odd channel counts, 3×3 stride 1 and 2 and 1×1, F32 and F16 kernels.

@@ -268,6 +268,7 @@ public:
     }
     void attention_qkv(const Tensor& q, const Tensor& k, const Tensor& v, int n_head, float scale, bool causal,
                        const Tensor& out) override {
+        if (q.rows >= 16 && k.rows >= 16 && attention_qkv_gemm(q, k, v, n_head, scale, causal, out)) return;
         const int64_t d = q.cols / n_head;
         for_rows(q.rows, k.rows * q.cols, [&](int64_t t) {
             thread_local std::vector<float> p;
@@ -283,6 +284,61 @@ public:
                 for (int64_t s = 0; s < n; ++s) vo_.axpy(o, f32_row(v, s) + h * d, p[size_t(s)] * inv, d);
             }
         });
+    }
+
+    // attention_qkv as two GEMMs per head and block of queries through the matmul engine, so the
+    // UNet's self-attention over 4,096 pixels runs at GEMM speed with O(block × n_kv) scratch:
+    //   S = Q·Kᵀ       K's rows are the "weights" (the work splits over keys);
+    //   P = softmax(scale·S) per row, masked when causal;
+    //   Oᵀ = P·V as    P's rows are the weights and Vᵀ's rows the "tokens" (the work splits over
+    //                  the block's queries, not over the head's few dimensions), then scattered
+    //                  into out's head slice.
+    // False when scratch cannot be allocated (the caller then takes the row loop).
+    bool attention_qkv_gemm(const Tensor& q, const Tensor& k, const Tensor& v, int n_head, float scale, bool causal,
+                            const Tensor& out) {
+        const int64_t d = q.cols / n_head, nq = q.rows, nk = k.rows;
+        const int64_t bq = std::min<int64_t>(nq, 256);
+        float* s = reinterpret_cast<float*>(qkv_s_.get(size_t(bq * nk) * 4));
+        float* vt = reinterpret_cast<float*>(qkv_vt_.get(size_t(d * nk) * 4));
+        float* ot = reinterpret_cast<float*>(qkv_ot_.get(size_t(d * bq) * 4));
+        if (!s || !vt || !ot) return false;
+        for (int h = 0; h < n_head; ++h) {
+            pool_.parallel_for(nk, std::max<int64_t>(64, nk / (int64_t(pool_.size()) * 4)), [&](int64_t b, int64_t e, int) {
+                for (int64_t j = b; j < e; ++j) {
+                    const float* vr = f32_row(v, j) + h * d;
+                    for (int64_t i = 0; i < d; ++i) vt[i * nk + j] = vr[i];
+                }
+            });
+            for (int64_t t0 = 0; t0 < nq; t0 += bq) {
+                if (cancel_ && cancel_->load(std::memory_order_relaxed)) return true;
+                const int64_t n = std::min(bq, nq - t0);
+                const int64_t cols = causal ? std::min(nk, t0 + n) : nk;  // keys any query of the block sees
+                cpu::MatmulArgs sa{};
+                sa.w = host_row(k, 0) + size_t(h * d) * 4; sa.ws = k.row_stride; sa.wtype = GgmlType::F32; sa.rows = cols; sa.k = d;
+                sa.x = host_row(q, t0) + size_t(h * d) * 4; sa.xs = q.row_stride; sa.n = n;
+                sa.y = s; sa.ldy = size_t(cols);
+                if (!mm_.run(sa)) return false;
+                for_rows(n, cols, [&](int64_t i) {
+                    float* r = s + i * cols;
+                    const int64_t m = causal ? t0 + i + 1 : cols;
+                    float mx = -INFINITY;
+                    for (int64_t j = 0; j < m; ++j) mx = std::max(mx, r[j] *= scale);
+                    const float sum = vo_.exp_sub_sum(r, mx, m);
+                    vo_.scale(r, 1.0f / sum, m);
+                    std::fill(r + m, r + cols, 0.0f);
+                });
+                cpu::MatmulArgs pa{};
+                pa.w = reinterpret_cast<const uint8_t*>(s); pa.ws = size_t(cols) * 4; pa.wtype = GgmlType::F32; pa.rows = n; pa.k = cols;
+                pa.x = reinterpret_cast<const uint8_t*>(vt); pa.xs = size_t(nk) * 4; pa.n = d;
+                pa.y = ot; pa.ldy = size_t(n);
+                if (!mm_.run(pa)) return false;
+                for_rows(n, d, [&](int64_t i) {
+                    float* o = f32_row(out, t0 + i) + h * d;
+                    for (int64_t c = 0; c < d; ++c) o[c] = ot[c * n + i];
+                });
+            }
+        }
+        return true;
     }
 
     // A 1×1 convolution is a matmul over pixel rows; a larger one gathers each output pixel's
@@ -497,6 +553,7 @@ private:
     struct QBlock { int64_t first, n; int32_t table_row; };
     std::vector<QBlock> qblocks_;  // attend's work items (kept: no allocation per call)
     std::shared_ptr<HostBuffer> conv_scratch_;  // conv2d's im2col band
+    cpu::Scratch qkv_s_, qkv_vt_, qkv_ot_;      // attention_qkv_gemm: scores, Vᵀ, Oᵀ of one head and block
     std::unordered_map<const Buffer*, std::weak_ptr<Buffer>> imports_;
     std::unordered_map<const uint8_t*, std::unique_ptr<Repacked>> repacked_;
     // HEARTH_CPU_REPACK=0 keeps every weight in the file layout (to measure what repacking gives).
