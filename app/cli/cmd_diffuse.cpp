@@ -9,6 +9,7 @@
 
 #include "app/cli/backend_args.h"
 #include "app/cli/command.h"
+#include "app/cli/diffuse_bench.h"
 #include "engine/backend/backend.h"
 #include "engine/diffusion/pipeline.h"
 #include "engine/util/png_file.h"
@@ -43,7 +44,18 @@ int run_diffuse(const std::vector<std::string>& argv) {
     BackendArgs be_args;
     if (std::string e = take_backend_args(args, &be_args); !e.empty()) return fail("diffuse: " + e);
     const bool quiet = args.flag({"-q", "--quiet"});
+    const bool bench = args.flag({"--bench"});
     if (auto u = args.unknown_option(); !u.empty()) return fail("diffuse: unknown option " + u);
+    if (bench) {
+        if (model || prompt || out || noise || seed || sampler || !args.positionals().empty())
+            return fail("diffuse: --bench times the SD 1.5 shape with random weights: it takes only -W, -H, --steps, --cfg and the backend options");
+        DiffuseBenchArgs b;
+        b.backend = be_args;
+        if (!parse_number(width, &b.width) || !parse_number(height, &b.height)) return fail("diffuse: -W and -H must be whole numbers");
+        if (!parse_number(steps, &b.steps) || b.steps < 1) return fail("diffuse: --steps must be a whole number of at least 1");
+        if (!parse_number(cfg, &b.guidance) || b.guidance < 0) return fail("diffuse: --cfg must be a number >= 0");
+        return run_diffuse_bench(b);
+    }
     if (!model || !prompt || !out || !args.positionals().empty())
         return fail("diffuse: usage: diffuse -m PIPELINE_DIR -p PROMPT [-n NEGATIVE] [--steps N] [--cfg G] "
                     "[--sampler euler|euler_a|ddim|lcm] [--seed S | --noise FILE.f32] [-W W] [-H H] -o OUT.png [--raw OUT.f32]");
@@ -119,7 +131,8 @@ int run_diffuse(const std::vector<std::string>& argv) {
 
 const Registrar reg{"diffuse",
                     "-m PIPELINE_DIR -p PROMPT [-n NEGATIVE] [--steps N] [--cfg G] [--sampler euler|euler_a|ddim|lcm] "
-                    "[--seed S | --noise FILE.f32] [-W W] [-H H] -o OUT.png [--raw OUT.f32] [--backend cpu|reference] [-t N]",
+                    "[--seed S | --noise FILE.f32] [-W W] [-H H] -o OUT.png [--raw OUT.f32] [--backend cpu|reference] [-t N] | "
+                    "--bench [-W W] [-H H] [--steps N] [--cfg G] [-t N]",
                     "text to image with a Stable Diffusion 1.x/2.x or SD-Turbo folder in diffusers' layout", run_diffuse};
 
 }  // namespace

@@ -51,10 +51,14 @@ Result<std::unique_ptr<ClipTextEncoder>> ClipTextEncoder::open(const std::string
     auto weights = DiffusionWeights::open_component(dir, "model", be, {Op::LayerNorm, Op::Activate, Op::AttentionQkv}, "text encoder",
                                                     "text_model.");
     if (!weights.ok()) return weights.status();
-    DiffusionWeights& wt = **weights;
+    return create(*cfg, std::move(*weights), be);
+}
 
+Result<std::unique_ptr<ClipTextEncoder>> ClipTextEncoder::create(const ClipTextConfig& cfg, std::unique_ptr<DiffusionWeights> weights,
+                                                                 Backend& be) {
+    DiffusionWeights& wt = *weights;
     std::unique_ptr<ClipTextEncoder> e(new ClipTextEncoder(be));
-    e->cfg_ = *cfg;
+    e->cfg_ = cfg;
     const ClipTextConfig& c = e->cfg_;
     const int64_t H = c.hidden, I = c.intermediate;
     HEARTH_RETURN_IF_ERROR(wt.matrix("embeddings.token_embedding.weight", c.vocab_size, H, &e->tok_emb_));
@@ -83,7 +87,8 @@ Result<std::unique_ptr<ClipTextEncoder>> ClipTextEncoder::open(const std::string
     HEARTH_RETURN_IF_ERROR(wt.vector("final_layer_norm.weight", H, &e->final_ln_.w));
     HEARTH_RETURN_IF_ERROR(wt.vector("final_layer_norm.bias", H, &e->final_ln_.b));
     HEARTH_RETURN_IF_ERROR(be.synchronize());
-    e->weights_ = std::move(*weights);
+    weights->close_file();
+    e->weights_ = std::move(weights);
     return e;
 }
 
@@ -148,6 +153,18 @@ Result<std::vector<float>> ClipTextEncoder::encode(const std::vector<int32_t>& i
     std::vector<float> out(size_t(n) * size_t(c.hidden));
     HEARTH_RETURN_IF_ERROR(be_.download(h, out.data()));
     return out;
+}
+
+ClipTextConfig sd15_clip_text_config() {
+    ClipTextConfig c;
+    c.vocab_size = 49408;
+    c.hidden = 768;
+    c.intermediate = 3072;
+    c.n_head = 12;
+    c.n_layer = 12;
+    c.max_positions = 77;
+    c.act = Activation::QuickGelu;
+    return c;
 }
 
 }  // namespace hearth::diffusion

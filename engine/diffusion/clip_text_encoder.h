@@ -23,12 +23,17 @@ struct ClipTextConfig {
 
 // The text_encoder/config.json of a pipeline; every size is checked.
 Result<ClipTextConfig> read_clip_text_config(const std::string& path);
+// SD 1.x's text encoder (openai/clip-vit-large-patch14's text half).
+ClipTextConfig sd15_clip_text_config();
 
 class ClipTextEncoder {
 public:
     // `dir`: a pipeline's text_encoder/ folder (config.json and model.safetensors, F32/F16/BF16;
     // tensor names with or without "text_model."). Weights go to `be`, which must outlive this.
     static Result<std::unique_ptr<ClipTextEncoder>> open(const std::string& dir, Backend& be);
+    // An encoder of `cfg` over given weights (the bench: DiffusionWeights::random).
+    static Result<std::unique_ptr<ClipTextEncoder>> create(const ClipTextConfig& cfg, std::unique_ptr<DiffusionWeights> weights,
+                                                           Backend& be);
     ~ClipTextEncoder();
 
     // The last hidden state, after the final layer norm: ids.size() rows of `hidden` floats.

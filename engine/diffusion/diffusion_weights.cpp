@@ -1,7 +1,11 @@
 #include "engine/diffusion/diffusion_weights.h"
 
+#include <cmath>
 #include <cstring>
 #include <filesystem>
+
+#include "engine/quant/fp16.h"
+#include "engine/sampling/rng.h"
 
 namespace hearth::diffusion {
 
@@ -39,14 +43,37 @@ Result<std::unique_ptr<DiffusionWeights>> DiffusionWeights::open_component(const
     return open(path, be, std::move(prefix));
 }
 
+std::unique_ptr<DiffusionWeights> DiffusionWeights::random(Backend& be, uint64_t seed) {
+    std::unique_ptr<DiffusionWeights> w(new DiffusionWeights(be));
+    w->path_ = "(random weights)";
+    w->random_ = true;
+    w->seed_ = seed;
+    return w;
+}
+
+Status DiffusionWeights::put_random(GgmlType type, int64_t rows, int64_t cols, Tensor* out) {
+    Rng rng(seed_++);
+    const float a = 1.0f / std::sqrt(float(cols));
+    const size_t n = size_t(rows * cols);
+    if (type == GgmlType::F16) {
+        std::vector<f16_t> v(n);
+        for (auto& x : v) x = f32_to_f16(a * float(2.0 * rng.uniform() - 1.0));
+        return put(v.data(), type, rows, cols, out);
+    }
+    std::vector<float> v(n);
+    for (auto& x : v) x = a * float(2.0 * rng.uniform() - 1.0);
+    return put(v.data(), type, rows, cols, out);
+}
+
 const safetensors::TensorInfo* DiffusionWeights::find(const std::string& name) const {
+    if (!file_) return nullptr;
     if (const auto* t = file_->tensor(name)) return t;
     return prefix_.empty() ? nullptr : file_->tensor(prefix_ + name);
 }
 
 Result<const safetensors::TensorInfo*> DiffusionWeights::get(const std::string& name, const std::vector<int64_t>& shape) const {
     const safetensors::TensorInfo* t = find(name);
-    if (!t) return make_error(path_ + ": tensor " + name + " is missing");
+    if (!t) return make_error(path_ + ": tensor " + name + (file_ ? " is missing" : " asked for after the file was closed"));
     if (t->shape != shape)
         return make_error(path_ + ": " + t->name + " has shape " + shape_text(t->shape) + ", the config says " + shape_text(shape));
     return t;
@@ -63,6 +90,7 @@ Status DiffusionWeights::put(const void* data, GgmlType type, int64_t rows, int6
 }
 
 Status DiffusionWeights::matrix(const std::string& name, int64_t rows, int64_t cols, Tensor* out) {
+    if (random_) return put_random(GgmlType::F16, rows, cols, out);
     auto t = get(name, {rows, cols});
     if (!t.ok()) return t.status();
     if ((*t)->dtype == safetensors::DType::F16) return put((*t)->data, GgmlType::F16, rows, cols, out);
@@ -72,6 +100,7 @@ Status DiffusionWeights::matrix(const std::string& name, int64_t rows, int64_t c
 }
 
 Status DiffusionWeights::vector(const std::string& name, int64_t n, Tensor* out) {
+    if (random_) return put_random(GgmlType::F32, 1, n, out);
     auto t = get(name, {n});
     if (!t.ok()) return t.status();
     auto f = file_->to_f32(**t);
@@ -80,6 +109,7 @@ Status DiffusionWeights::vector(const std::string& name, int64_t n, Tensor* out)
 }
 
 Status DiffusionWeights::conv(const std::string& name, int64_t cout, int64_t cin, int k, Tensor* out) {
+    if (random_) return put_random(GgmlType::F16, cout, int64_t(k) * k * cin, out);
     const safetensors::TensorInfo* t = find(name);
     if (k == 1 && t && t->shape.size() == 2) return matrix(name, cout, cin, out);
     auto got = get(name, {cout, cin, k, k});

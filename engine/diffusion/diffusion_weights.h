@@ -26,7 +26,16 @@ public:
                                                                      std::initializer_list<Op> ops, const std::string& what,
                                                                      std::string prefix = "");
 
-    bool has(const std::string& name) const { return find(name) != nullptr; }
+    // Weights drawn at random instead of read (uniform in ±1/√fan_in, so activations stay finite):
+    // for `diffuse --bench`, which times the SD 1.5 shape without a multi-GB download. Matrices and
+    // kernels are F16, as the published fp16 pipelines store them; vectors F32. Every name exists.
+    static std::unique_ptr<DiffusionWeights> random(Backend& be, uint64_t seed);
+
+    // Frees the file mapping once the component has read its weights: the backend holds copies,
+    // and mapped pages touched while copying would otherwise count twice in the process's memory.
+    void close_file() { file_.reset(); }
+
+    bool has(const std::string& name) const { return random_ || (file_ && find(name) != nullptr); }
     Status matrix(const std::string& name, int64_t rows, int64_t cols, Tensor* out);  // [rows, cols]
     Status vector(const std::string& name, int64_t n, Tensor* out);                   // [n], as F32
     // A conv2d kernel [cout, cin, k, k] (or a linear [cout, cin] when k == 1, as some VAEs store
@@ -41,12 +50,15 @@ private:
     const safetensors::TensorInfo* find(const std::string& name) const;
     Result<const safetensors::TensorInfo*> get(const std::string& name, const std::vector<int64_t>& shape) const;
     Status put(const void* data, GgmlType type, int64_t rows, int64_t cols, Tensor* out);
+    Status put_random(GgmlType type, int64_t rows, int64_t cols, Tensor* out);
 
     Backend& be_;
     std::string path_, prefix_;
     std::unique_ptr<safetensors::File> file_;
     std::vector<BufferPtr> buffers_;
     uint64_t bytes_ = 0;
+    bool random_ = false;
+    uint64_t seed_ = 0;
 };
 
 }  // namespace hearth::diffusion

@@ -125,6 +125,7 @@ Result<UNetConfig> read_unet_config(const std::string& path) {
 
 UNet::UNet(Backend& be) : be_(be) {}
 UNet::~UNet() = default;
+uint64_t UNet::weight_bytes() const { return weights_ ? weights_->bytes() : 0; }
 
 Result<std::unique_ptr<UNet>> UNet::open(const std::string& dir, Backend& be) {
     auto cfg = read_unet_config((std::filesystem::path(dir) / "config.json").string());
@@ -133,12 +134,28 @@ Result<std::unique_ptr<UNet>> UNet::open(const std::string& dir, Backend& be) {
         dir, "diffusion_pytorch_model", be,
         {Op::Conv2d, Op::GroupNorm, Op::Upsample2x, Op::Activate, Op::AttentionQkv, Op::LayerNorm, Op::Mul, Op::ConcatCols}, "UNet");
     if (!wt.ok()) return wt.status();
+    return create(*cfg, std::move(*wt), be);
+}
+
+Result<std::unique_ptr<UNet>> UNet::create(const UNetConfig& cfg, std::unique_ptr<DiffusionWeights> wt, Backend& be) {
     std::unique_ptr<UNet> u(new UNet(be));
-    u->cfg_ = *cfg;
-    HEARTH_RETURN_IF_ERROR(u->load(**wt));
+    u->cfg_ = cfg;
+    HEARTH_RETURN_IF_ERROR(u->load(*wt));
     HEARTH_RETURN_IF_ERROR(be.synchronize());
-    u->weights_ = std::move(*wt);
+    wt->close_file();
+    u->weights_ = std::move(wt);
     return u;
+}
+
+UNetConfig sd15_unet_config() {
+    UNetConfig c;
+    c.block_out_channels = {320, 640, 1280, 1280};
+    c.down_has_attention = {true, true, true, false};
+    c.up_has_attention = {false, true, true, true};
+    c.heads = {8, 8, 8, 8};
+    c.transformer_layers = {1, 1, 1, 1};
+    c.cross_attention_dim = 768;
+    return c;
 }
 
 Status UNet::load(DiffusionWeights& wt) {

@@ -36,12 +36,19 @@ struct UNetConfig {
 // addition embeddings, time_cond_proj_dim, dual or only-cross attention, scale-shift resnets …)
 // are errors that name them.
 Result<UNetConfig> read_unet_config(const std::string& path);
+// The UNet of stable-diffusion-v1-5 (unet/config.json): 320/640/1280/1280 channels, 8 heads,
+// cross-attention to 768-wide CLIP states, three attention stages down and up.
+UNetConfig sd15_unet_config();
 
 class UNet {
 public:
     // `dir`: a pipeline's unet/ folder (config.json and diffusion_pytorch_model.safetensors).
     static Result<std::unique_ptr<UNet>> open(const std::string& dir, Backend& be);
+    // A UNet of `cfg` over given weights (open() reads both from a folder; the bench passes
+    // DiffusionWeights::random and sd15_unet_config()).
+    static Result<std::unique_ptr<UNet>> create(const UNetConfig& cfg, std::unique_ptr<DiffusionWeights> wt, Backend& be);
     ~UNet();
+    uint64_t weight_bytes() const;
 
     // One prediction (noise, or v for v_prediction models): latents [in_channels][h][w] at
     // timestep t with the text encoder's output `context` (n_ctx rows of cross_attention_dim).

@@ -56,6 +56,7 @@ Result<VaeConfig> read_vae_config(const std::string& path) {
 
 VaeDecoder::VaeDecoder(Backend& be) : be_(be) {}
 VaeDecoder::~VaeDecoder() = default;
+uint64_t VaeDecoder::weight_bytes() const { return weights_ ? weights_->bytes() : 0; }
 
 Result<std::unique_ptr<VaeDecoder>> VaeDecoder::open(const std::string& dir, Backend& be) {
     auto cfg = read_vae_config((std::filesystem::path(dir) / "config.json").string());
@@ -63,12 +64,23 @@ Result<std::unique_ptr<VaeDecoder>> VaeDecoder::open(const std::string& dir, Bac
     auto wt = DiffusionWeights::open_component(dir, "diffusion_pytorch_model", be,
                                                {Op::Conv2d, Op::GroupNorm, Op::Upsample2x, Op::Activate, Op::AttentionQkv}, "VAE");
     if (!wt.ok()) return wt.status();
+    return create(*cfg, std::move(*wt), be);
+}
+
+Result<std::unique_ptr<VaeDecoder>> VaeDecoder::create(const VaeConfig& cfg, std::unique_ptr<DiffusionWeights> wt, Backend& be) {
     std::unique_ptr<VaeDecoder> d(new VaeDecoder(be));
-    d->cfg_ = *cfg;
-    HEARTH_RETURN_IF_ERROR(d->load(**wt));
+    d->cfg_ = cfg;
+    HEARTH_RETURN_IF_ERROR(d->load(*wt));
     HEARTH_RETURN_IF_ERROR(be.synchronize());
-    d->weights_ = std::move(*wt);
+    wt->close_file();
+    d->weights_ = std::move(wt);
     return d;
+}
+
+VaeConfig sd15_vae_config() {
+    VaeConfig c;
+    c.block_out_channels = {128, 256, 512, 512};
+    return c;
 }
 
 Status VaeDecoder::load(DiffusionWeights& wt) {
@@ -217,6 +229,66 @@ Result<std::vector<float>> VaeDecoder::decode(const std::vector<float>& latents,
     for (int64_t p = 0; p < px; ++p)
         for (int64_t ch = 0; ch < oc; ++ch) image[size_t(ch * px + p)] = out_rows[size_t(p * oc + ch)];
     return image;
+}
+
+Result<std::vector<float>> VaeDecoder::decode_tiled(const std::vector<float>& latents, int h, int w, int tile, float overlap) {
+    const int64_t lc = cfg_.latent_channels, C = cfg_.out_channels;
+    if (latents.size() != size_t(lc * h * w)) return make_error("the latents hold " + std::to_string(latents.size()) + " values, " +
+                                                                std::to_string(lc * h * w) + " expected");
+    // diffusers' integer arithmetic: int(tile · (1 − overlap)) latents between tiles,
+    // int(8 tile · overlap) pixels blended, tiles cropped to 8 tile minus that.
+    const int stride = int(float(tile) * (1.0f - overlap)), blend = int(float(8 * tile) * overlap), limit = 8 * tile - blend;
+    if (tile < 1 || stride < 1 || blend < 0) return make_error("VAE tiles of " + std::to_string(tile) + " latents with overlap " +
+                                                              std::to_string(overlap) + " do not advance");
+    struct Tile { int h = 0, w = 0; std::vector<float> px; };  // [C][h][w]
+    std::vector<std::vector<Tile>> rows;
+    for (int i = 0; i < h; i += stride) {
+        rows.emplace_back();
+        for (int j = 0; j < w; j += stride) {
+            const int th = std::min(tile, h - i), tw = std::min(tile, w - j);
+            std::vector<float> part(size_t(lc * th * tw));
+            for (int64_t c = 0; c < lc; ++c)
+                for (int y = 0; y < th; ++y)
+                    std::copy_n(&latents[size_t((c * h + i + y) * w + j)], tw, &part[size_t((c * th + y) * tw)]);
+            auto d = decode(part, th, tw);
+            if (!d.ok()) return d.status();
+            rows.back().push_back(Tile{8 * th, 8 * tw, std::move(*d)});
+        }
+    }
+    // Blend and crop in diffusers' order, in place: a tile blends with its upper and left
+    // neighbours as those neighbours were left by their own blending.
+    const int H = 8 * h, W = 8 * w;
+    std::vector<float> out(size_t(C) * size_t(H) * size_t(W));
+    for (size_t i = 0; i < rows.size(); ++i)
+        for (size_t j = 0; j < rows[i].size(); ++j) {
+            Tile& b = rows[i][j];
+            auto at = [&](Tile& t, int64_t c, int y, int x) -> float& { return t.px[size_t((c * t.h + y) * t.w + x)]; };
+            if (i > 0) {
+                Tile& a = rows[i - 1][j];
+                const int e = std::min({a.h, b.h, blend});
+                for (int64_t c = 0; c < C; ++c)
+                    for (int y = 0; y < e; ++y) {
+                        const float wa = float(1.0 - double(y) / e), wb = float(double(y) / e);
+                        for (int x = 0; x < b.w; ++x) at(b, c, y, x) = at(a, c, a.h - e + y, x) * wa + at(b, c, y, x) * wb;
+                    }
+            }
+            if (j > 0) {
+                Tile& a = rows[i][j - 1];
+                const int e = std::min({a.w, b.w, blend});
+                for (int64_t c = 0; c < C; ++c)
+                    for (int y = 0; y < b.h; ++y)
+                        for (int x = 0; x < e; ++x) {
+                            const float wa = float(1.0 - double(x) / e), wb = float(double(x) / e);
+                            at(b, c, y, x) = at(a, c, y, a.w - e + x) * wa + at(b, c, y, x) * wb;
+                        }
+            }
+            const int y0 = int(i) * 8 * stride, x0 = int(j) * 8 * stride;
+            const int ch = std::min(limit, b.h), cw = std::min(limit, b.w);
+            for (int64_t c = 0; c < C; ++c)
+                for (int y = 0; y < ch && y0 + y < H; ++y)
+                    for (int x = 0; x < cw && x0 + x < W; ++x) out[size_t((c * H + y0 + y) * W + x0 + x)] = at(b, c, y, x);
+        }
+    return out;
 }
 
 }  // namespace hearth::diffusion

@@ -22,18 +22,30 @@ struct VaeConfig {
 };
 
 Result<VaeConfig> read_vae_config(const std::string& path);  // vae/config.json, every field checked
+VaeConfig sd15_vae_config();  // stable-diffusion-v1-5's vae/config.json
 
 class VaeDecoder {
 public:
     // `dir`: a pipeline's vae/ folder (config.json and diffusion_pytorch_model.safetensors).
     static Result<std::unique_ptr<VaeDecoder>> open(const std::string& dir, Backend& be);
+    // A decoder of `cfg` over given weights (the bench: DiffusionWeights::random).
+    static Result<std::unique_ptr<VaeDecoder>> create(const VaeConfig& cfg, std::unique_ptr<DiffusionWeights> wt, Backend& be);
     ~VaeDecoder();
+    uint64_t weight_bytes() const;
 
     // latents: channels × (h·w) as diffusers holds them ([4][h][w], already divided by nothing:
     // decode() divides by scaling_factor). Returns the image [3][8h][8w] (channel-major) in [-1, 1].
     Result<std::vector<float>> decode(const std::vector<float>& latents, int h, int w);
     // Bytes of activations decode() needs for an h×w latent (for the memory check before a run).
     uint64_t activation_bytes(int h, int w) const;
+
+    // diffusers' AutoencoderKL.tiled_decode: latent tiles of `tile` × `tile` every
+    // tile·(1 − overlap) latents, each decoded on its own (so activations are those of one tile),
+    // then blended linearly over overlap·8·tile pixels with the tile above and the one to the left
+    // and cropped. Not identical to decode(): group norm sees one tile at a time, as in diffusers.
+    Result<std::vector<float>> decode_tiled(const std::vector<float>& latents, int h, int w, int tile, float overlap = 0.25f);
+    // Frees decode()'s activations (the pipeline frees them between images when memory is short).
+    void release_activations() { act_.reset(); }
 
     const VaeConfig& config() const { return cfg_; }
 

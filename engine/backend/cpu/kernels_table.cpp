@@ -27,7 +27,17 @@ const MatKernel* avx2_kernel(GgmlType type) {
     }
 }
 
-// No AVX-512 kernels yet: on AVX-512 machines the AVX2 ones run (mat_kernel falls back).
-const MatKernel* avx512_kernel(GgmlType) { return nullptr; }
+extern const MatKernel kAvx512F32, kAvx512F16, kAvx512BF16;
+
+// AVX-512 has the float GEMM so far (convolutions and attention of the diffusion models, float
+// prompt batches); the quantized types fall back to their AVX2 kernels (mat_kernel).
+const MatKernel* avx512_kernel(GgmlType type) {
+    switch (type) {
+        case GgmlType::F32: return &kAvx512F32;
+        case GgmlType::F16: return &kAvx512F16;
+        case GgmlType::BF16: return &kAvx512BF16;
+        default: return nullptr;
+    }
+}
 
 }  // namespace hearth::cpu

@@ -113,26 +113,41 @@ bool MatmulEngine::run(const MatmulArgs& a) {
     const bool x8 = mk && a.wx8 && a.rows_x8 > 0 && (gemm ? mk->gemm_rows_x8 != nullptr : mk->gemv_x8 != nullptr);
     const int64_t chunk = gemm ? (x8 ? mk->gemm_rows_max / 8 * 8 : mk->gemm_rows_max) : gemv_chunk(a.rows, nth);
     const int64_t n_chunks = (a.rows + chunk - 1) / chunk;
+    // A GEMM with few row chunks (a convolution with 128 output channels: 3 chunks of 48 rows) also
+    // splits its tokens, so every thread has work: float activations are packed 16 tokens to a
+    // contiguous group, so a slice of groups is a slice of the packed buffer.
+    const int64_t groups = gemm ? (a.n + 15) / 16 : 1;
+    int64_t slices = 1;
+    if (gemm && mk->gemm_act == GemmAct::F32x16)
+        while (n_chunks * slices < int64_t(nth) * 4 && slices * 2 <= groups) slices *= 2;
+    const int64_t per_slice = (groups + slices - 1) / slices;
     size_t sbytes = 0;
     if (gemm) {
         sbytes = mk->gemm_scratch(a.k, a.n);
         for (auto& p : panels_) if (!p.get(sbytes)) return false;
     }
-    pool_.parallel_for(n_chunks, 1, [&](int64_t c_begin, int64_t c_end, int ith) {
+    pool_.parallel_for(n_chunks * slices, 1, [&](int64_t c_begin, int64_t c_end, int ith) {
         std::vector<float> tmp;
-        for (int64_t c = c_begin; c < c_end; ++c) {
+        for (int64_t item = c_begin; item < c_end; ++item) {
             // One relaxed load per row block (a few per thread per op in generation): free.
             if (cancel_ && cancel_->load(std::memory_order_relaxed)) return;
+            const int64_t c = item / slices, g0 = (item % slices) * per_slice;
             const int64_t r0 = c * chunk, rn = std::min(chunk, a.rows - r0);
+            int64_t t0 = 0, tn = a.n;  // this item's tokens
             if (!mk) {
                 generic_rows(a, r0, rn, tmp);
             } else if (gemm) {
+                if (g0 >= groups) continue;
+                t0 = 16 * g0;
+                tn = std::min(a.n, 16 * std::min(groups, g0 + per_slice)) - t0;
+                const uint8_t* xs_ = slices > 1 ? xa + gemm_act_bytes(mk->gemm_act, a.k, t0) : xa;
+                float* y0 = a.y + t0 * a.ldy;
                 // rows in the repacked region from there, the rest (< 8 rows) from the file layout
                 const int64_t rx = x8 ? std::clamp(a.rows_x8 - r0, int64_t(0), rn) : 0;
                 uint8_t* scr = panels_[size_t(ith)].get(0);
-                if (rx > 0) mk->gemm_rows_x8(a.k, a.wx8 + r0 * a.xws, a.xws, int(rx), xa, a.n, a.y + r0, a.ldy, scr);
+                if (rx > 0) mk->gemm_rows_x8(a.k, a.wx8 + r0 * a.xws, a.xws, int(rx), xs_, tn, y0 + r0, a.ldy, scr);
                 if (rx < rn)
-                    mk->gemm_rows(a.k, a.w + (r0 + rx) * a.ws, a.ws, int(rn - rx), xa, a.n, a.y + r0 + rx, a.ldy, scr);
+                    mk->gemm_rows(a.k, a.w + (r0 + rx) * a.ws, a.ws, int(rn - rx), xs_, tn, y0 + r0 + rx, a.ldy, scr);
             } else {
                 int64_t r1 = r0;
                 if (x8) {
@@ -157,7 +172,7 @@ bool MatmulEngine::run(const MatmulArgs& a) {
                 }
             }
             if (a.bias)
-                for (int64_t t = 0; t < a.n; ++t)
+                for (int64_t t = t0; t < t0 + tn; ++t)
                     for (int64_t r = r0; r < r0 + rn; ++r) a.y[t * a.ldy + r] += a.bias[r];
         }
     });

@@ -1,0 +1,112 @@
+#include "app/cli/diffuse_bench.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "app/cli/command.h"
+#include "engine/backend/backend.h"
+#include "engine/diffusion/clip_text_encoder.h"
+#include "engine/diffusion/diffusion_weights.h"
+#include "engine/diffusion/unet.h"
+#include "engine/diffusion/vae_decoder.h"
+#include "engine/sampling/rng.h"
+
+namespace hearth::cli {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+// VmHWM: the most resident memory the process has had, in bytes (0 where /proc has no answer).
+uint64_t peak_rss_bytes() {
+    std::ifstream f("/proc/self/status");
+    std::string line;
+    while (std::getline(f, line))
+        if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+    return 0;
+}
+
+std::vector<float> normal_values(size_t n, uint64_t seed) {
+    Rng rng(seed);
+    std::vector<float> v(n);
+    for (float& x : v) x = float(rng.normal());
+    return v;
+}
+
+}  // namespace
+
+int run_diffuse_bench(const DiffuseBenchArgs& a) {
+    using namespace diffusion;
+    if (a.width % 64 || a.height % 64 || a.width < 64 || a.height < 64)
+        return fail("diffuse --bench: width and height must be multiples of 64");
+    const std::string backend = a.backend.backend == "auto" ? "cpu" : a.backend.backend;
+    auto be = create_backend(backend, a.backend.device, BackendOptions{a.backend.threads});
+    if (!be.ok()) return fail("diffuse --bench: " + be.message());
+
+    const auto t_load = std::chrono::steady_clock::now();
+    auto text = ClipTextEncoder::create(sd15_clip_text_config(), DiffusionWeights::random(**be, 1), **be);
+    if (!text.ok()) return fail("diffuse --bench: " + text.message());
+    auto unet = UNet::create(sd15_unet_config(), DiffusionWeights::random(**be, 2), **be);
+    if (!unet.ok()) return fail("diffuse --bench: " + unet.message());
+    auto vae = VaeDecoder::create(sd15_vae_config(), DiffusionWeights::random(**be, 3), **be);
+    if (!vae.ok()) return fail("diffuse --bench: " + vae.message());
+    const double load_s = seconds_since(t_load);
+    const double mib = 1024.0 * 1024.0;
+    std::printf("diffuse bench: SD 1.5 shape, random F16 weights: text encoder %.0f MiB, UNet %.0f MiB, VAE decoder %.0f MiB "
+                "(made in %.1f s)\n",
+                double((*text)->weight_bytes()) / mib, double((*unet)->weight_bytes()) / mib, double((*vae)->weight_bytes()) / mib, load_s);
+    std::printf("diffuse bench: %d×%d, guidance %.1f (%d UNet passes per step), %s: %s\n", a.width, a.height, double(a.guidance),
+                a.guidance > 1 ? 2 : 1, (*be)->device().backend.c_str(), (*be)->device().details.c_str());
+    std::fflush(stdout);
+
+    // Token ids of a 77-token prompt (start, words, end, padding): the values do not change the work.
+    std::vector<int32_t> ids(77, 49407);
+    ids[0] = 49406;
+    for (int i = 1; i < 12; ++i) ids[size_t(i)] = 320 + 37 * i;
+    auto cond = (*text)->encode(ids);
+    if (!cond.ok()) return fail("diffuse --bench: " + cond.message());
+    const int h = a.height / 8, w = a.width / 8;
+    const std::vector<float> latents = normal_values(size_t(4 * h * w), 7);
+
+    auto step = [&](double t) -> Status {
+        auto e = (*unet)->predict(latents, h, w, t, *cond, 77);
+        if (!e.ok()) return e.status();
+        if (a.guidance > 1) {  // the unconditional pass (same cost: the context's values do not matter)
+            auto u = (*unet)->predict(latents, h, w, t, *cond, 77);
+            if (!u.ok()) return u.status();
+        }
+        return Status();
+    };
+    auto t0 = std::chrono::steady_clock::now();
+    if (Status s = step(999); !s.ok()) return fail("diffuse --bench: " + s.message());
+    std::printf("diffuse bench: warm-up step %.2f s\n", seconds_since(t0));
+    std::vector<double> times;
+    for (int i = 0; i < a.steps; ++i) {
+        t0 = std::chrono::steady_clock::now();
+        if (Status s = step(999 - 50 * i); !s.ok()) return fail("diffuse --bench: " + s.message());
+        times.push_back(seconds_since(t0));
+        std::printf("diffuse bench: step %d %.2f s\n", i + 1, times.back());
+        std::fflush(stdout);
+    }
+    std::vector<double> sorted = times;
+    std::sort(sorted.begin(), sorted.end());
+    const double median = sorted[sorted.size() / 2];
+
+    t0 = std::chrono::steady_clock::now();
+    auto img = (*vae)->decode(latents, h, w);
+    if (!img.ok()) return fail("diffuse --bench: " + img.message());
+    const double vae_s = seconds_since(t0);
+    const uint64_t peak = peak_rss_bytes();
+    std::printf("diffuse bench: VAE decode %.2f s\n", vae_s);
+    std::printf("diffuse bench: peak memory (VmHWM) %.2f GiB\n", double(peak) / (mib * 1024.0));
+    std::printf("unet_step_s %.3f\n", median);  // the line tests/bench/diffuse-vs-diffusers.sh reads
+    return 0;
+}
+
+}  // namespace hearth::cli
