@@ -45,6 +45,7 @@ int run_diffuse(const std::vector<std::string>& argv) {
     if (std::string e = take_backend_args(args, &be_args); !e.empty()) return fail("diffuse: " + e);
     const bool quiet = args.flag({"-q", "--quiet"});
     const bool bench = args.flag({"--bench"});
+    const auto max_memory = args.take({"--max-memory"});
     if (auto u = args.unknown_option(); !u.empty()) return fail("diffuse: unknown option " + u);
     if (bench) {
         if (model || prompt || out || noise || seed || sampler || !args.positionals().empty())
@@ -54,6 +55,7 @@ int run_diffuse(const std::vector<std::string>& argv) {
         if (!parse_number(width, &b.width) || !parse_number(height, &b.height)) return fail("diffuse: -W and -H must be whole numbers");
         if (!parse_number(steps, &b.steps) || b.steps < 1) return fail("diffuse: --steps must be a whole number of at least 1");
         if (!parse_number(cfg, &b.guidance) || b.guidance < 0) return fail("diffuse: --cfg must be a number >= 0");
+        if (!parse_number(max_memory, &b.max_memory_gib) || b.max_memory_gib < 0) return fail("diffuse: --max-memory must be GiB >= 0");
         return run_diffuse_bench(b);
     }
     if (!model || !prompt || !out || !args.positionals().empty())
@@ -79,6 +81,9 @@ int run_diffuse(const std::vector<std::string>& argv) {
         o.seed = std::random_device{}();
     }
 
+    double max_gib = 0;
+    if (!parse_number(max_memory, &max_gib) || max_gib < 0) return fail("diffuse: --max-memory must be GiB >= 0");
+    o.memory_limit = uint64_t(max_gib * 1024.0 * 1024.0 * 1024.0);
     const std::string backend = be_args.backend == "auto" ? "cpu" : be_args.backend;
     auto be = create_backend(backend, be_args.device, BackendOptions{be_args.threads});
     if (!be.ok()) return fail("diffuse: " + be.message());
@@ -131,8 +136,8 @@ int run_diffuse(const std::vector<std::string>& argv) {
 
 const Registrar reg{"diffuse",
                     "-m PIPELINE_DIR -p PROMPT [-n NEGATIVE] [--steps N] [--cfg G] [--sampler euler|euler_a|ddim|lcm] "
-                    "[--seed S | --noise FILE.f32] [-W W] [-H H] -o OUT.png [--raw OUT.f32] [--backend cpu|reference] [-t N] | "
-                    "--bench [-W W] [-H H] [--steps N] [--cfg G] [-t N]",
+                    "[--seed S | --noise FILE.f32] [-W W] [-H H] -o OUT.png [--raw OUT.f32] [--max-memory GIB] [--backend cpu|reference] [-t N] | "
+                    "--bench [-W W] [-H H] [--steps N] [--cfg G] [--max-memory GIB] [-t N]",
                     "text to image with a Stable Diffusion 1.x/2.x or SD-Turbo folder in diffusers' layout", run_diffuse};
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "engine/backend/backend.h"
 #include "engine/diffusion/clip_text_encoder.h"
 #include "engine/diffusion/diffusion_weights.h"
+#include "engine/diffusion/pipeline.h"
 #include "engine/diffusion/unet.h"
 #include "engine/diffusion/vae_decoder.h"
 #include "engine/sampling/rng.h"
@@ -65,6 +66,18 @@ int run_diffuse_bench(const DiffuseBenchArgs& a) {
                 a.guidance > 1 ? 2 : 1, (*be)->device().backend.c_str(), (*be)->device().details.c_str());
     std::fflush(stdout);
 
+    DiffuseOptions plan_opt;
+    plan_opt.width = a.width;
+    plan_opt.height = a.height;
+    plan_opt.memory_limit = uint64_t(a.max_memory_gib * 1024.0 * 1024.0 * 1024.0);
+    auto plan = plan_diffusion_memory(**text, **unet, **vae, **be, plan_opt);
+    if (!plan.ok()) return fail("diffuse --bench: " + plan.message());
+    std::printf("diffuse bench: memory plan: weights %.0f MiB, UNet activations %.0f MiB, VAE %.0f MiB (%s)%s, planned peak %.0f MiB of %.0f\n",
+                double(plan->weights) / mib, double(plan->unet) / mib, double(plan->vae) / mib,
+                plan->vae_tile ? ("tiles of " + std::to_string(plan->vae_tile) + " latents").c_str() : "whole image",
+                plan->release_unet ? ", UNet's freed before decoding" : "", double(plan->peak()) / mib,
+                double(plan->weights + plan->available) / mib);
+
     // Token ids of a 77-token prompt (start, words, end, padding): the values do not change the work.
     std::vector<int32_t> ids(77, 49407);
     ids[0] = 49406;
@@ -99,7 +112,9 @@ int run_diffuse_bench(const DiffuseBenchArgs& a) {
     const double median = sorted[sorted.size() / 2];
 
     t0 = std::chrono::steady_clock::now();
-    auto img = (*vae)->decode(latents, h, w);
+    if (plan->release_unet) (*unet)->release_activations();
+    auto img = plan->vae_tile > 0 && (h > plan->vae_tile || w > plan->vae_tile) ? (*vae)->decode_tiled(latents, h, w, plan->vae_tile)
+                                                                                : (*vae)->decode(latents, h, w);
     if (!img.ok()) return fail("diffuse --bench: " + img.message());
     const double vae_s = seconds_since(t0);
     const uint64_t peak = peak_rss_bytes();

@@ -11,6 +11,7 @@ struct DiffuseBenchArgs {
     int width = 512, height = 512;
     int steps = 3;           // timed steps after one warm-up step
     float guidance = 7.5f;   // above 1: two UNet passes per step (classifier-free guidance)
+    double max_memory_gib = 0;  // the pipeline's memory limit (0: what is free): tiles the VAE when short
     BackendArgs backend;
 };
 

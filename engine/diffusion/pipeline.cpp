@@ -31,6 +31,7 @@ Result<std::unique_ptr<Pipeline>> Pipeline::open(const std::string& dir, Backend
     for (const char* part : {"tokenizer", "text_encoder", "unet", "vae", "scheduler"})
         if (!fs::is_directory(fs::path(dir) / part, ec)) return make_error(dir + ": the pipeline has no " + std::string(part) + "/ folder");
     std::unique_ptr<Pipeline> p(new Pipeline());
+    p->be_ = &be;
     auto tok = tokenizer::Tokenizer::from_hf_dir((fs::path(dir) / "tokenizer").string());
     if (!tok.ok()) return tok.status();
     p->tokenizer_ = std::move(*tok);
@@ -54,6 +55,48 @@ Result<std::unique_ptr<Pipeline>> Pipeline::open(const std::string& dir, Backend
     return p;
 }
 
+namespace {
+
+std::string mib(uint64_t bytes) { return std::to_string((bytes + (1u << 20) - 1) >> 20) + " MiB"; }
+
+}  // namespace
+
+Result<DiffusionMemoryPlan> Pipeline::plan_memory(const DiffuseOptions& opt) const {
+    return plan_diffusion_memory(*text_, *unet_, *vae_, *be_, opt);
+}
+
+Result<DiffusionMemoryPlan> plan_diffusion_memory(const ClipTextEncoder& text, const UNet& unet, const VaeDecoder& vae, const Backend& be,
+                                                  const DiffuseOptions& opt) {
+    constexpr int kTile = 32;  // latents per tile side when memory is short: 256-pixel tiles
+    const int h = opt.height / 8, w = opt.width / 8;
+    DiffusionMemoryPlan p;
+    p.weights = text.weight_bytes() + unet.weight_bytes() + vae.weight_bytes();
+    p.unet = unet.activation_bytes(h, w, text.config().max_positions);
+    // What this pipeline already holds counts as available: the next run reuses it.
+    const uint64_t held = unet.held_bytes() + vae.held_bytes();
+    if (opt.memory_limit) p.available = opt.memory_limit > p.weights ? opt.memory_limit - p.weights : 0;
+    else if (const uint64_t free = be.memory_free()) p.available = free + held;
+    else p.available = ~uint64_t(0) / 4;  // a backend that cannot tell (the reference one): no check
+    const uint64_t whole = vae.activation_bytes(h, w);
+    const int tile = opt.vae_tile > 0 ? opt.vae_tile : kTile;
+    const uint64_t tiled = vae.activation_bytes(std::min(h, tile), std::min(w, tile));
+    // Cheapest first: the whole decode beside the UNet's activations, then with those freed, then in tiles.
+    p.vae_tile = opt.vae_tile;
+    p.vae = opt.vae_tile > 0 ? tiled : whole;
+    if (p.unet + p.vae <= p.available) return p;
+    p.release_unet = true;
+    if (std::max(p.unet, p.vae) <= p.available) return p;
+    if (p.vae_tile == 0 && tiled < whole) {
+        p.vae_tile = tile;
+        p.vae = tiled;
+        if (std::max(p.unet, p.vae) <= p.available) return p;
+    }
+    return make_error("a " + std::to_string(opt.width) + "×" + std::to_string(opt.height) + " image needs about " +
+                      mib(std::max(p.unet, p.vae)) + " of working memory beside the model's " + mib(p.weights) + ", and " +
+                      (opt.memory_limit ? "the memory limit leaves " : "only ") + mib(p.available) +
+                      (opt.memory_limit ? "" : " are free") + ": choose a smaller size or close other programs");
+}
+
 Result<DiffuseResult> Pipeline::generate(const DiffuseOptions& opt, const DiffuseProgress& progress, const std::atomic<bool>* cancel) {
     if (opt.width % 8 || opt.height % 8 || opt.width < 8 || opt.height < 8)
         return make_error("width and height must be multiples of 8 (got " + std::to_string(opt.width) + "×" + std::to_string(opt.height) + ")");
@@ -71,6 +114,8 @@ Result<DiffuseResult> Pipeline::generate(const DiffuseOptions& opt, const Diffus
         for (const auto& d : opt.step_noise)
             if (d.size() != n) return make_error("a step_noise draw must hold " + std::to_string(n) + " values");
     }
+    auto plan = plan_memory(opt);
+    if (!plan.ok()) return plan.status();
     DiffuseResult res;
 
     const int ctx_len = text_->config().max_positions;
@@ -120,7 +165,9 @@ Result<DiffuseResult> Pipeline::generate(const DiffuseOptions& opt, const Diffus
         if (progress && !progress(i, sched->steps(), x)) return make_error("stopped");
     }
     res.latents = x;
-    auto img = vae_->decode(x, h, w);
+    if (plan->release_unet) unet_->release_activations();
+    auto img = plan->vae_tile > 0 && (h > plan->vae_tile || w > plan->vae_tile) ? vae_->decode_tiled(x, h, w, plan->vae_tile)
+                                                                                : vae_->decode(x, h, w);
     if (!img.ok()) return img.status();
     res.width = opt.width;
     res.height = opt.height;

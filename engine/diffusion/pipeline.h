@@ -38,6 +38,22 @@ struct DiffuseOptions {
     // The fresh noise of each step that takes some (Euler ancestral: every step; LCM: all but the
     // last), in order, instead of drawing it: tests replay diffusers' draws with it.
     std::vector<std::vector<float>> step_noise;
+    // The most memory the run may hold, weights included, in bytes; 0: the weights plus what the
+    // backend reports free. Decides whether the VAE decodes in tiles; a size that does not fit even
+    // so is an error before the first step.
+    uint64_t memory_limit = 0;
+    int vae_tile = 0;  // latents per VAE tile side; 0: the whole image at once unless memory is short
+};
+
+// What a run will hold (Pipeline::plan_memory), in bytes.
+struct DiffusionMemoryPlan {
+    uint64_t weights = 0;    // the loaded text encoder, UNet and VAE
+    uint64_t unet = 0;       // the UNet's activations for this size
+    uint64_t vae = 0;        // the VAE's activations: of the whole image, or of one tile
+    int vae_tile = 0;        // 0: one decode of the whole image; else latents per tile side
+    uint64_t available = 0;  // what the run may use beside the weights
+    bool release_unet = false;  // free the UNet's activations before decoding (both do not fit)
+    uint64_t peak() const { return weights + (release_unet ? std::max(unet, vae) : unet + vae); }
 };
 
 struct DiffuseResult {
@@ -50,6 +66,10 @@ struct DiffuseResult {
 // Called after each step with (step index, steps, latents after it); return false to stop.
 using DiffuseProgress = std::function<bool(int, int, const std::vector<float>&)>;
 
+// The arithmetic of Pipeline::plan_memory over loaded components (the bench uses it too).
+Result<DiffusionMemoryPlan> plan_diffusion_memory(const ClipTextEncoder& text, const UNet& unet, const VaeDecoder& vae, const Backend& be,
+                                                  const DiffuseOptions& opt);
+
 class Pipeline {
 public:
     static Result<std::unique_ptr<Pipeline>> open(const std::string& dir, Backend& be);
@@ -57,6 +77,10 @@ public:
 
     Result<DiffuseResult> generate(const DiffuseOptions& opt, const DiffuseProgress& progress = {},
                                    const std::atomic<bool>* cancel = nullptr);
+
+    // How a run of opt's size fits: tiled VAE decode when the whole image's does not fit, an error
+    // naming the sizes when nothing does.
+    Result<DiffusionMemoryPlan> plan_memory(const DiffuseOptions& opt) const;
 
     const ScheduleConfig& schedule() const { return schedule_; }
     int latent_channels() const;
@@ -68,6 +92,7 @@ private:
     std::unique_ptr<UNet> unet_;
     std::unique_ptr<VaeDecoder> vae_;
     ScheduleConfig schedule_;
+    Backend* be_ = nullptr;
 };
 
 }  // namespace hearth::diffusion

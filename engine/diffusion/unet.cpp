@@ -260,8 +260,30 @@ Status UNet::load(DiffusionWeights& wt) {
     return conv("conv_out", c.out_channels, c.block_out_channels.front(), 3, &conv_out_);
 }
 
-Status UNet::alloc(int h, int w, int n_ctx) {
-    if (h == alloc_h_ && w == alloc_w_ && n_ctx <= alloc_ctx_) return Status();
+uint64_t UNet::activation_bytes(int h, int w, int n_ctx) const {
+    uint64_t slot = 0, skips = 0;
+    sizes(h, w, n_ctx, &slot, &skips);
+    const int T = cfg_.time_embed_dim(), maxch = *std::max_element(cfg_.block_out_channels.begin(), cfg_.block_out_channels.end());
+    return slot * kSlots + skips + 256 + uint64_t(3) * 4 * uint64_t(std::max(T, maxch)) + 1024 +
+           uint64_t(n_ctx) * uint64_t(cfg_.cross_attention_dim) * 4 + 256;
+}
+
+void UNet::release_activations() {
+    slots_buf_.reset();
+    skip_buf_.reset();
+    vec_buf_.reset();
+    ctx_buf_.reset();
+    alloc_h_ = alloc_w_ = alloc_ctx_ = 0;
+}
+
+uint64_t UNet::held_bytes() const {
+    uint64_t n = 0;
+    for (const BufferPtr* b : {&slots_buf_, &skip_buf_, &vec_buf_, &ctx_buf_})
+        if (*b) n += (*b)->size();
+    return n;
+}
+
+void UNet::sizes(int h, int w, int n_ctx, uint64_t* slot_bytes, uint64_t* skip_bytes) const {
     const UNetConfig& c = cfg_;
     const int n = int(c.block_out_channels.size());
     // The widest pixel-row tensor of each resolution level: GEGLU's 4·ch halves, or a concatenation
@@ -277,8 +299,17 @@ Status UNet::alloc(int h, int w, int n_ctx) {
         if (L + 1 < n) skips += (px / 4) * uint64_t(ch);  // the downsampled activation
     }
     slot = std::max(slot, uint64_t(n_ctx) * uint64_t(std::max(c.cross_attention_dim, *std::max_element(c.block_out_channels.begin(), c.block_out_channels.end()))));
-    slot_bytes_ = size_t((slot * 4 + 255) / 256 * 256);
-    skip_bytes_ = size_t(skips * 4);
+    *slot_bytes = (slot * 4 + 255) / 256 * 256;
+    *skip_bytes = skips * 4;
+}
+
+Status UNet::alloc(int h, int w, int n_ctx) {
+    if (h == alloc_h_ && w == alloc_w_ && n_ctx <= alloc_ctx_) return Status();
+    const UNetConfig& c = cfg_;
+    uint64_t sb_bytes = 0, kb_bytes = 0;
+    sizes(h, w, n_ctx, &sb_bytes, &kb_bytes);
+    slot_bytes_ = size_t(sb_bytes);
+    skip_bytes_ = size_t(kb_bytes);
     slots_buf_.reset();
     skip_buf_.reset();
     auto sb = be_.alloc(slot_bytes_ * kSlots, BufferUsage::Activations);

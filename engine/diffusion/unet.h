@@ -58,6 +58,11 @@ public:
                                        const std::vector<float>& context, int n_ctx);
 
     const UNetConfig& config() const { return cfg_; }
+    // Bytes of activations predict() holds for h×w latents and n_ctx context rows (the memory check
+    // before a run), and freeing them (the pipeline does before the VAE decode when memory is short).
+    uint64_t activation_bytes(int h, int w, int n_ctx) const;
+    void release_activations();
+    uint64_t held_bytes() const;  // activations allocated now
 
     struct Block {  // one BasicTransformerBlock
         NormLayer n1, n2, n3;
@@ -77,6 +82,7 @@ private:
     explicit UNet(Backend& be);
     Status load(DiffusionWeights& wt);
     Status alloc(int h, int w, int n_ctx);
+    void sizes(int h, int w, int n_ctx, uint64_t* slot_bytes, uint64_t* skip_bytes) const;  // alloc's arithmetic
     int resnet(const ResnetBlock& r, int x, int h, int w);
     void transformer(const Transformer& tr, int x, int h, int w, const Tensor& ctx);
     Tensor slot(int i, int64_t rows, int64_t cols) const;

@@ -46,6 +46,7 @@ public:
     Result<std::vector<float>> decode_tiled(const std::vector<float>& latents, int h, int w, int tile, float overlap = 0.25f);
     // Frees decode()'s activations (the pipeline frees them between images when memory is short).
     void release_activations() { act_.reset(); }
+    uint64_t held_bytes() const { return act_ ? act_->size() : 0; }  // activations allocated now
 
     const VaeConfig& config() const { return cfg_; }
 

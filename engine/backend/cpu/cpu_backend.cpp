@@ -71,6 +71,7 @@ public:
                         std::to_string(pool_.size()) + " threads";
     }
     const DeviceInfo& device() const override { return info_; }
+    uint64_t memory_free() const override { return meminfo_kb("MemAvailable:") * 1024; }  // now, not at start
 
     // ---- memory
     Result<BufferPtr> alloc(size_t bytes, BufferUsage) override {
