@@ -41,6 +41,7 @@ int run_diffuse(const std::vector<std::string>& argv) {
     const auto height = args.take({"-H", "--height"});
     const auto out = args.take({"-o", "--output"});
     const auto raw = args.take({"--raw"});
+    const auto config = args.take({"--config"});  // a single-file checkpoint's diffusers folder (configs, tokenizer)
     BackendArgs be_args;
     if (std::string e = take_backend_args(args, &be_args); !e.empty()) return fail("diffuse: " + e);
     const bool quiet = args.flag({"-q", "--quiet"});
@@ -59,7 +60,7 @@ int run_diffuse(const std::vector<std::string>& argv) {
         return run_diffuse_bench(b);
     }
     if (!model || !prompt || !out || !args.positionals().empty())
-        return fail("diffuse: usage: diffuse -m PIPELINE_DIR -p PROMPT [-n NEGATIVE] [--steps N] [--cfg G] "
+        return fail("diffuse: usage: diffuse -m PIPELINE_DIR|CHECKPOINT.safetensors [--config DIR] -p PROMPT [-n NEGATIVE] [--steps N] [--cfg G] "
                     "[--sampler euler|euler_a|ddim|lcm] [--seed S | --noise FILE.f32] [-W W] [-H H] -o OUT.png [--raw OUT.f32]");
     if (seed && noise) return fail("diffuse: --seed and --noise exclude each other");
 
@@ -88,7 +89,7 @@ int run_diffuse(const std::vector<std::string>& argv) {
     auto be = create_backend(backend, be_args.device, BackendOptions{be_args.threads});
     if (!be.ok()) return fail("diffuse: " + be.message());
     const auto t_load = std::chrono::steady_clock::now();
-    auto pipe = diffusion::Pipeline::open(*model, **be);
+    auto pipe = diffusion::Pipeline::open(*model, **be, config.value_or(""));
     if (!pipe.ok()) return fail("diffuse: " + pipe.message());
     if (noise) {
         std::ifstream f(*noise, std::ios::binary);
@@ -135,7 +136,7 @@ int run_diffuse(const std::vector<std::string>& argv) {
 }
 
 const Registrar reg{"diffuse",
-                    "-m PIPELINE_DIR -p PROMPT [-n NEGATIVE] [--steps N] [--cfg G] [--sampler euler|euler_a|ddim|lcm] "
+                    "-m PIPELINE_DIR|CHECKPOINT.safetensors [--config DIR] -p PROMPT [-n NEGATIVE] [--steps N] [--cfg G] [--sampler euler|euler_a|ddim|lcm] "
                     "[--seed S | --noise FILE.f32] [-W W] [-H H] -o OUT.png [--raw OUT.f32] [--max-memory GIB] [--backend cpu|reference] [-t N] | "
                     "--bench [-W W] [-H H] [--steps N] [--cfg G] [--max-memory GIB] [-t N]",
                     "text to image with a Stable Diffusion 1.x/2.x or SD-Turbo folder in diffusers' layout", run_diffuse};

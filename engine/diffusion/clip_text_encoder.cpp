@@ -48,7 +48,7 @@ uint64_t ClipTextEncoder::weight_bytes() const { return weights_ ? weights_->byt
 Result<std::unique_ptr<ClipTextEncoder>> ClipTextEncoder::open(const std::string& dir, Backend& be) {
     auto cfg = read_clip_text_config((fs::path(dir) / "config.json").string());
     if (!cfg.ok()) return cfg.status();
-    auto weights = DiffusionWeights::open_component(dir, "model", be, {Op::LayerNorm, Op::Activate, Op::AttentionQkv}, "text encoder",
+    auto weights = DiffusionWeights::open_component(dir, "model", be, ClipTextEncoder::kOps, "text encoder",
                                                     "text_model.");
     if (!weights.ok()) return weights.status();
     return create(*cfg, std::move(*weights), be);

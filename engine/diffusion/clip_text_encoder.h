@@ -28,6 +28,7 @@ ClipTextConfig sd15_clip_text_config();
 
 class ClipTextEncoder {
 public:
+    static constexpr Op kOps[] = {Op::LayerNorm, Op::Activate, Op::AttentionQkv};  // what a backend must run
     // `dir`: a pipeline's text_encoder/ folder (config.json and model.safetensors, F32/F16/BF16;
     // tensor names with or without "text_model."). Weights go to `be`, which must outlive this.
     static Result<std::unique_ptr<ClipTextEncoder>> open(const std::string& dir, Backend& be);

@@ -29,13 +29,29 @@ Result<std::unique_ptr<DiffusionWeights>> DiffusionWeights::open(const std::stri
     return w;
 }
 
-Result<std::unique_ptr<DiffusionWeights>> DiffusionWeights::open_component(const std::string& dir, const std::string& stem, Backend& be,
-                                                                          std::initializer_list<Op> ops, const std::string& what,
-                                                                          std::string prefix) {
-    namespace fs = std::filesystem;
+Status DiffusionWeights::check_ops(const Backend& be, std::span<const Op> ops, const std::string& what) {
     for (Op op : ops)
         if (!be.supports_op(op))
             return make_error("the " + be.device().backend + " backend cannot run the " + what + " yet (no " + op_name(op) + ")");
+    return Status();
+}
+
+Result<std::unique_ptr<DiffusionWeights>> DiffusionWeights::open_renamed(const std::string& path, Backend& be, std::span<const Op> ops,
+                                                                        const std::string& what,
+                                                                        std::function<std::string(const std::string&)> rename,
+                                                                        std::string prefix) {
+    HEARTH_RETURN_IF_ERROR(check_ops(be, ops, what));
+    auto w = open(path, be, std::move(prefix));
+    if (!w.ok()) return w.status();
+    (*w)->rename_ = std::move(rename);
+    return w;
+}
+
+Result<std::unique_ptr<DiffusionWeights>> DiffusionWeights::open_component(const std::string& dir, const std::string& stem, Backend& be,
+                                                                          std::span<const Op> ops, const std::string& what,
+                                                                          std::string prefix) {
+    namespace fs = std::filesystem;
+    HEARTH_RETURN_IF_ERROR(check_ops(be, ops, what));
     std::string path = (fs::path(dir) / (stem + ".safetensors")).string();
     std::error_code ec;
     if (!fs::is_regular_file(path, ec) && fs::is_regular_file(fs::path(dir) / (stem + ".fp16.safetensors"), ec))
@@ -67,8 +83,8 @@ Status DiffusionWeights::put_random(GgmlType type, int64_t rows, int64_t cols, T
 
 const safetensors::TensorInfo* DiffusionWeights::find(const std::string& name) const {
     if (!file_) return nullptr;
-    if (const auto* t = file_->tensor(name)) return t;
-    return prefix_.empty() ? nullptr : file_->tensor(prefix_ + name);
+    if (const auto* t = file_->tensor(rename_ ? rename_(name) : name)) return t;
+    return prefix_.empty() ? nullptr : file_->tensor(rename_ ? rename_(prefix_ + name) : prefix_ + name);
 }
 
 Result<const safetensors::TensorInfo*> DiffusionWeights::get(const std::string& name, const std::vector<int64_t>& shape) const {

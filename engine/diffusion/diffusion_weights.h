@@ -4,6 +4,9 @@
 // UNet and VAE load through this one class.
 #pragma once
 
+#include <functional>
+#include <span>
+
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,8 +26,15 @@ public:
     // message names `what` and the missing op), then opens STEM.safetensors, or STEM.fp16.safetensors
     // when only that variant is there.
     static Result<std::unique_ptr<DiffusionWeights>> open_component(const std::string& dir, const std::string& stem, Backend& be,
-                                                                     std::initializer_list<Op> ops, const std::string& what,
+                                                                     std::span<const Op> ops, const std::string& what,
                                                                      std::string prefix = "");
+    // A component's weights inside a single-file checkpoint: `rename` turns each diffusers name the
+    // component asks for into the file's own (engine/diffusion/single_file.h). Checks ops as above.
+    static Result<std::unique_ptr<DiffusionWeights>> open_renamed(const std::string& path, Backend& be, std::span<const Op> ops,
+                                                                   const std::string& what, std::function<std::string(const std::string&)> rename,
+                                                                   std::string prefix = "");
+    // Whether `be` runs every op in `ops`; the error names `what` and the first op missing.
+    static Status check_ops(const Backend& be, std::span<const Op> ops, const std::string& what);
 
     // Weights drawn at random instead of read (uniform in ±1/√fan_in, so activations stay finite):
     // for `diffuse --bench`, which times the SD 1.5 shape without a multi-GB download. Matrices and
@@ -54,6 +64,7 @@ private:
 
     Backend& be_;
     std::string path_, prefix_;
+    std::function<std::string(const std::string&)> rename_;  // diffusers name → the file's; empty: as is
     std::unique_ptr<safetensors::File> file_;
     std::vector<BufferPtr> buffers_;
     uint64_t bytes_ = 0;

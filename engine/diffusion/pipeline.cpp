@@ -5,8 +5,11 @@
 
 #include "engine/diffusion/clip_prompt.h"
 #include "engine/diffusion/clip_text_encoder.h"
+#include "engine/diffusion/diffusion_weights.h"
+#include "engine/diffusion/single_file.h"
 #include "engine/diffusion/unet.h"
 #include "engine/diffusion/vae_decoder.h"
+#include "engine/safetensors/safetensors.h"
 #include "engine/sampling/rng.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/util/json.h"
@@ -17,10 +20,25 @@ Pipeline::~Pipeline() = default;
 
 int Pipeline::latent_channels() const { return unet_->config().in_channels; }
 
-Result<std::unique_ptr<Pipeline>> Pipeline::open(const std::string& dir, Backend& be) {
+namespace {
+
+// What every pipeline must agree on, whichever way it was opened.
+Status check_parts(const std::string& origin, const ClipTextEncoder& text, const UNet& unet, const VaeDecoder& vae) {
+    if (text.config().hidden != unet.config().cross_attention_dim)
+        return make_error(origin + ": the text encoder's width " + std::to_string(text.config().hidden) +
+                          " is not the UNet's cross_attention_dim " + std::to_string(unet.config().cross_attention_dim));
+    if (vae.config().latent_channels != unet.config().in_channels)
+        return make_error(origin + ": the VAE's latent channels differ from the UNet's input channels");
+    return Status();
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Pipeline>> Pipeline::open(const std::string& dir, Backend& be, const std::string& config_dir) {
     namespace fs = std::filesystem;
-    const std::string index = (fs::path(dir) / "model_index.json").string();
     std::error_code ec;
+    if (fs::is_regular_file(dir, ec)) return open_single_file(dir, be, config_dir);
+    const std::string index = (fs::path(dir) / "model_index.json").string();
     if (!fs::is_regular_file(index, ec))
         return make_error(dir + ": not a diffusers pipeline folder (no model_index.json)");
     auto doc = json::parse_file(index);
@@ -47,11 +65,77 @@ Result<std::unique_ptr<Pipeline>> Pipeline::open(const std::string& dir, Backend
     auto sched = read_schedule_config((fs::path(dir) / "scheduler" / "scheduler_config.json").string());
     if (!sched.ok()) return sched.status();
     p->schedule_ = *sched;
-    if (p->text_->config().hidden != p->unet_->config().cross_attention_dim)
-        return make_error(dir + ": the text encoder's width " + std::to_string(p->text_->config().hidden) +
-                          " is not the UNet's cross_attention_dim " + std::to_string(p->unet_->config().cross_attention_dim));
-    if (p->vae_->config().latent_channels != p->unet_->config().in_channels)
-        return make_error(dir + ": the VAE's latent channels differ from the UNet's input channels");
+    HEARTH_RETURN_IF_ERROR(check_parts(dir, *p->text_, *p->unet_, *p->vae_));
+    return p;
+}
+
+Result<std::unique_ptr<Pipeline>> Pipeline::open_single_file(const std::string& file, Backend& be, const std::string& config_dir) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const std::string ext = fs::path(file).extension().string();
+    if (ext == ".ckpt" || ext == ".pt" || ext == ".bin")
+        return make_error(file + ": a pickled checkpoint, which Hearth never unpickles (it can run code); use the .safetensors form");
+    auto peek = safetensors::File::open(file);
+    if (!peek.ok()) return peek.status();
+    const safetensors::TensorInfo* conv_in = (*peek)->tensor("model.diffusion_model.input_blocks.0.0.weight");
+    if (!conv_in) return make_error(file + ": not a Stable Diffusion checkpoint with the original key names (no model.diffusion_model.*)");
+    if ((*peek)->tensor("cond_stage_model.model.transformer.resblocks.0.attn.in_proj_weight"))
+        return make_error(file + ": an SD 2.x single-file checkpoint (OpenCLIP text encoder), not read yet: use the diffusers folder");
+    if (conv_in->shape.size() != 4 || conv_in->shape[1] != 4)
+        return make_error(file + ": the UNet takes " + (conv_in->shape.size() == 4 ? std::to_string(conv_in->shape[1]) : std::string("?")) +
+                          " input channels (an inpainting or other variant), not 4");
+    peek->reset();
+
+    // Configs, tokenizer and scheduler: from a diffusers folder of the same family when given (as
+    // diffusers' from_single_file takes `config`), else SD 1.5's, with CLIP's tokenizer/ beside the file.
+    UNetConfig ucfg = sd15_unet_config();
+    VaeConfig vcfg = sd15_vae_config();
+    ClipTextConfig tcfg = sd15_clip_text_config();
+    ScheduleConfig sched;
+    sched.class_name = "PNDMScheduler";
+    sched.steps_offset = 1;  // stable-diffusion-v1-5's scheduler_config.json; the rest are the defaults
+    std::string tok_dir = (fs::path(file).parent_path() / "tokenizer").string();
+    if (!config_dir.empty()) {
+        auto u = read_unet_config((fs::path(config_dir) / "unet" / "config.json").string());
+        if (!u.ok()) return u.status();
+        auto v = read_vae_config((fs::path(config_dir) / "vae" / "config.json").string());
+        if (!v.ok()) return v.status();
+        auto t = read_clip_text_config((fs::path(config_dir) / "text_encoder" / "config.json").string());
+        if (!t.ok()) return t.status();
+        auto sc = read_schedule_config((fs::path(config_dir) / "scheduler" / "scheduler_config.json").string());
+        if (!sc.ok()) return sc.status();
+        ucfg = *u;
+        vcfg = *v;
+        tcfg = *t;
+        sched = *sc;
+        tok_dir = (fs::path(config_dir) / "tokenizer").string();
+    }
+    if (!fs::is_regular_file(fs::path(tok_dir) / "vocab.json", ec))
+        return make_error(file + ": a single-file checkpoint carries no tokenizer: put CLIP's tokenizer/ folder (vocab.json, merges.txt) "
+                          "beside it, or name a diffusers folder of the same model for its configs and tokenizer");
+
+    std::unique_ptr<Pipeline> p(new Pipeline());
+    p->be_ = &be;
+    auto tok = tokenizer::Tokenizer::from_hf_dir(tok_dir);
+    if (!tok.ok()) return tok.status();
+    p->tokenizer_ = std::move(*tok);
+    auto tw = DiffusionWeights::open_renamed(file, be, ClipTextEncoder::kOps, "text encoder", ldm_text_names(), "text_model.");
+    if (!tw.ok()) return tw.status();
+    auto text = ClipTextEncoder::create(tcfg, std::move(*tw), be);
+    if (!text.ok()) return text.status();
+    p->text_ = std::move(*text);
+    auto uw = DiffusionWeights::open_renamed(file, be, UNet::kOps, "UNet", ldm_unet_names(ucfg));
+    if (!uw.ok()) return uw.status();
+    auto unet = UNet::create(ucfg, std::move(*uw), be);
+    if (!unet.ok()) return unet.status();
+    p->unet_ = std::move(*unet);
+    auto vw = DiffusionWeights::open_renamed(file, be, VaeDecoder::kOps, "VAE", ldm_vae_names(vcfg));
+    if (!vw.ok()) return vw.status();
+    auto vae = VaeDecoder::create(vcfg, std::move(*vw), be);
+    if (!vae.ok()) return vae.status();
+    p->vae_ = std::move(*vae);
+    p->schedule_ = sched;
+    HEARTH_RETURN_IF_ERROR(check_parts(file, *p->text_, *p->unet_, *p->vae_));
     return p;
 }
 

@@ -72,7 +72,11 @@ Result<DiffusionMemoryPlan> plan_diffusion_memory(const ClipTextEncoder& text, c
 
 class Pipeline {
 public:
-    static Result<std::unique_ptr<Pipeline>> open(const std::string& dir, Backend& be);
+    // `path`: a diffusers folder, or a single-file SD 1.x checkpoint (.safetensors with the
+    // original key names); for the latter, `config_dir` may name a diffusers folder of the same
+    // model whose configs, tokenizer and scheduler to use (else SD 1.5's, and tokenizer/ beside the file).
+    static Result<std::unique_ptr<Pipeline>> open(const std::string& path, Backend& be, const std::string& config_dir = "");
+    static Result<std::unique_ptr<Pipeline>> open_single_file(const std::string& file, Backend& be, const std::string& config_dir = "");
     ~Pipeline();
 
     Result<DiffuseResult> generate(const DiffuseOptions& opt, const DiffuseProgress& progress = {},

@@ -132,7 +132,7 @@ Result<std::unique_ptr<UNet>> UNet::open(const std::string& dir, Backend& be) {
     if (!cfg.ok()) return cfg.status();
     auto wt = DiffusionWeights::open_component(
         dir, "diffusion_pytorch_model", be,
-        {Op::Conv2d, Op::GroupNorm, Op::Upsample2x, Op::Activate, Op::AttentionQkv, Op::LayerNorm, Op::Mul, Op::ConcatCols}, "UNet");
+        UNet::kOps, "UNet");
     if (!wt.ok()) return wt.status();
     return create(*cfg, std::move(*wt), be);
 }

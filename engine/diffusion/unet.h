@@ -42,6 +42,7 @@ UNetConfig sd15_unet_config();
 
 class UNet {
 public:
+    static constexpr Op kOps[] = {Op::Conv2d, Op::GroupNorm, Op::Upsample2x, Op::Activate, Op::AttentionQkv, Op::LayerNorm, Op::Mul, Op::ConcatCols};  // what a backend must run
     // `dir`: a pipeline's unet/ folder (config.json and diffusion_pytorch_model.safetensors).
     static Result<std::unique_ptr<UNet>> open(const std::string& dir, Backend& be);
     // A UNet of `cfg` over given weights (open() reads both from a folder; the bench passes

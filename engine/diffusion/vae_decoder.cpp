@@ -62,7 +62,7 @@ Result<std::unique_ptr<VaeDecoder>> VaeDecoder::open(const std::string& dir, Bac
     auto cfg = read_vae_config((std::filesystem::path(dir) / "config.json").string());
     if (!cfg.ok()) return cfg.status();
     auto wt = DiffusionWeights::open_component(dir, "diffusion_pytorch_model", be,
-                                               {Op::Conv2d, Op::GroupNorm, Op::Upsample2x, Op::Activate, Op::AttentionQkv}, "VAE");
+                                               VaeDecoder::kOps, "VAE");
     if (!wt.ok()) return wt.status();
     return create(*cfg, std::move(*wt), be);
 }

@@ -26,6 +26,7 @@ VaeConfig sd15_vae_config();  // stable-diffusion-v1-5's vae/config.json
 
 class VaeDecoder {
 public:
+    static constexpr Op kOps[] = {Op::Conv2d, Op::GroupNorm, Op::Upsample2x, Op::Activate, Op::AttentionQkv};  // what a backend must run
     // `dir`: a pipeline's vae/ folder (config.json and diffusion_pytorch_model.safetensors).
     static Result<std::unique_ptr<VaeDecoder>> open(const std::string& dir, Backend& be);
     // A decoder of `cfg` over given weights (the bench: DiffusionWeights::random).

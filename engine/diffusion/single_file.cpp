@@ -1,0 +1,99 @@
+#include "engine/diffusion/single_file.h"
+
+#include <cstdlib>
+#include <utility>
+#include <vector>
+
+namespace hearth::diffusion {
+
+namespace {
+
+bool starts(const std::string& s, const std::string& p) { return s.compare(0, p.size(), p) == 0; }
+
+// "down_blocks.2.resnets.1.conv1.weight" with prefix "down_blocks." → 2, and *rest = "resnets.1.conv1.weight".
+bool take_index(const std::string& s, const std::string& prefix, int* index, std::string* rest) {
+    if (!starts(s, prefix)) return false;
+    size_t i = prefix.size(), j = i;
+    while (j < s.size() && s[j] >= '0' && s[j] <= '9') ++j;
+    if (j == i || j >= s.size() || s[j] != '.') return false;
+    *index = std::atoi(s.substr(i, j - i).c_str());
+    *rest = s.substr(j + 1);
+    return true;
+}
+
+// First matching prefix replaced (diffusers' pairs, applied from the diffusers side).
+std::string replace_prefix(const std::string& s, const std::vector<std::pair<const char*, const char*>>& pairs) {
+    for (const auto& [from, to] : pairs)
+        if (starts(s, from)) return to + s.substr(std::string(from).size());
+    return s;
+}
+
+// Inside a ResnetBlock2D: diffusers' names → the LDM UNet's.
+std::string unet_resnet(const std::string& rest) {
+    return replace_prefix(rest, {{"norm1.", "in_layers.0."}, {"conv1.", "in_layers.2."}, {"time_emb_proj.", "emb_layers.1."},
+                                 {"norm2.", "out_layers.0."}, {"conv2.", "out_layers.3."}, {"conv_shortcut.", "skip_connection."}});
+}
+
+// Inside a VAE resnet: only the shortcut differs.
+std::string vae_resnet(const std::string& rest) { return replace_prefix(rest, {{"conv_shortcut.", "nin_shortcut."}}); }
+
+}  // namespace
+
+NameMap ldm_unet_names(const UNetConfig& cfg) {
+    const int L = cfg.layers_per_block;
+    const std::vector<bool> up_attn = cfg.up_has_attention;
+    return [L, up_attn](const std::string& n) -> std::string {
+        const std::string P = "model.diffusion_model.";
+        int b = 0, l = 0;
+        std::string rest, inner;
+        if (starts(n, "time_embedding.") || starts(n, "conv_in.") || starts(n, "conv_norm_out.") || starts(n, "conv_out."))
+            return P + replace_prefix(n, {{"time_embedding.linear_1.", "time_embed.0."}, {"time_embedding.linear_2.", "time_embed.2."},
+                                          {"conv_in.", "input_blocks.0.0."}, {"conv_norm_out.", "out.0."}, {"conv_out.", "out.2."}});
+        if (take_index(n, "down_blocks.", &b, &rest)) {
+            if (take_index(rest, "resnets.", &l, &inner)) return P + "input_blocks." + std::to_string(1 + b * (L + 1) + l) + ".0." + unet_resnet(inner);
+            if (take_index(rest, "attentions.", &l, &inner)) return P + "input_blocks." + std::to_string(1 + b * (L + 1) + l) + ".1." + inner;
+            if (starts(rest, "downsamplers.0.conv.")) return P + "input_blocks." + std::to_string((b + 1) * (L + 1)) + ".0.op." + rest.substr(20);
+        }
+        if (take_index(n, "up_blocks.", &b, &rest)) {
+            if (take_index(rest, "resnets.", &l, &inner)) return P + "output_blocks." + std::to_string(b * (L + 1) + l) + ".0." + unet_resnet(inner);
+            if (take_index(rest, "attentions.", &l, &inner)) return P + "output_blocks." + std::to_string(b * (L + 1) + l) + ".1." + inner;
+            if (starts(rest, "upsamplers.0.")) {
+                const bool attn = size_t(b) < up_attn.size() && up_attn[size_t(b)];
+                return P + "output_blocks." + std::to_string(b * (L + 1) + L) + (attn ? ".2." : ".1.") + rest.substr(13);
+            }
+        }
+        if (starts(n, "mid_block.attentions.0.")) return P + "middle_block.1." + n.substr(23);
+        if (take_index(n, "mid_block.resnets.", &l, &inner)) return P + "middle_block." + std::to_string(2 * l) + "." + unet_resnet(inner);
+        return P + n;  // a name no SD checkpoint has: the lookup then reports it missing under this name
+    };
+}
+
+NameMap ldm_vae_names(const VaeConfig& cfg) {
+    const int n_up = int(cfg.block_out_channels.size());
+    return [n_up](const std::string& n) -> std::string {
+        const std::string P = "first_stage_model.";
+        int i = 0, j = 0;
+        std::string rest, inner;
+        if (starts(n, "decoder.conv_norm_out.")) return P + "decoder.norm_out." + n.substr(22);
+        if (take_index(n, "decoder.mid_block.resnets.", &i, &inner)) return P + "decoder.mid.block_" + std::to_string(i + 1) + "." + vae_resnet(inner);
+        if (starts(n, "decoder.mid_block.attentions.0.")) {
+            // diffusers' current names, and the older ones (query/key/value/proj_attn), both to q/k/v/proj_out
+            return P + "decoder.mid.attn_1." +
+                   replace_prefix(n.substr(31), {{"group_norm.", "norm."}, {"to_q.", "q."}, {"to_k.", "k."}, {"to_v.", "v."},
+                                                 {"to_out.0.", "proj_out."}, {"query.", "q."}, {"key.", "k."}, {"value.", "v."},
+                                                 {"proj_attn.", "proj_out."}});
+        }
+        if (take_index(n, "decoder.up_blocks.", &i, &rest)) {
+            const std::string up = "decoder.up." + std::to_string(n_up - 1 - i) + ".";
+            if (take_index(rest, "resnets.", &j, &inner)) return P + up + "block." + std::to_string(j) + "." + vae_resnet(inner);
+            if (starts(rest, "upsamplers.0.")) return P + up + "upsample." + rest.substr(13);
+        }
+        return P + n;  // post_quant_conv, decoder.conv_in, decoder.conv_out: the same names
+    };
+}
+
+NameMap ldm_text_names() {
+    return [](const std::string& n) { return "cond_stage_model.transformer." + n; };
+}
+
+}  // namespace hearth::diffusion
