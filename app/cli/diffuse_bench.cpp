@@ -44,8 +44,8 @@ std::vector<float> normal_values(size_t n, uint64_t seed) {
 
 int run_diffuse_bench(const DiffuseBenchArgs& a) {
     using namespace diffusion;
-    if (a.width % 64 || a.height % 64 || a.width < 64 || a.height < 64)
-        return fail("diffuse --bench: width and height must be multiples of 64");
+    if (a.width % 8 || a.height % 8 || a.width < 8 || a.height < 8)
+        return fail("diffuse --bench: width and height must be multiples of 8");
     const std::string backend = a.backend.backend == "auto" ? "cpu" : a.backend.backend;
     auto be = create_backend(backend, a.backend.device, BackendOptions{a.backend.threads});
     if (!be.ok()) return fail("diffuse --bench: " + be.message());

@@ -1,6 +1,8 @@
 // Backend-independent helpers of backend.h.
 #include "engine/backend/backend.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <vector>
@@ -88,7 +90,14 @@ void Backend::attention_qkv(const Tensor&, const Tensor&, const Tensor&, int, fl
 }
 void Backend::conv2d(const Tensor&, const Tensor&, const Tensor*, const Conv2dGeometry&, const Tensor&) { unsupported(*this, Op::Conv2d); }
 void Backend::group_norm(const Tensor&, int, const Tensor&, const Tensor&, float, const Tensor&) { unsupported(*this, Op::GroupNorm); }
-void Backend::upsample2x(const Tensor&, int, int, const Tensor&) { unsupported(*this, Op::Upsample2x); }
+void Backend::upsample_nearest(const Tensor&, int, int, int, int, const Tensor&) { unsupported(*this, Op::Upsample2x); }
+
+int64_t nearest_source(int64_t dst, int64_t in, int64_t out) {
+    if (out == in) return dst;
+    if (out == 2 * in) return dst >> 1;
+    const float scale = float(in) / float(out);
+    return std::min(int64_t(std::floor(float(dst) * scale)), in - 1);
+}
 void Backend::mul(const Tensor&, const Tensor&, const Tensor&) { unsupported(*this, Op::Mul); }
 void Backend::concat_cols(const Tensor&, const Tensor&, const Tensor&) { unsupported(*this, Op::ConcatCols); }
 

@@ -244,8 +244,10 @@ public:
     // normalized over all its pixels and channels (population variance), then · weight + bias per
     // channel. x, y: pixels × channels (y may alias x); weight, bias: F32 1 × channels.
     virtual void group_norm(const Tensor& x, int n_groups, const Tensor& weight, const Tensor& bias, float eps, const Tensor& y);
-    // Nearest-neighbour 2× upsampling: y (2h·2w) × c, each input pixel copied to its 2×2 block.
-    virtual void upsample2x(const Tensor& x, int height, int width, const Tensor& y);
+    // Nearest-neighbour upsampling of an h×w image to out_h×out_w (Op::Upsample2x: 2× in the usual
+    // case, the skip connection's size in a UNet over odd sizes), as torch's "nearest" computes the
+    // source: 2× exactly by halving, otherwise min(floor(dst · (in/out as float)), in − 1).
+    virtual void upsample_nearest(const Tensor& x, int height, int width, int out_height, int out_width, const Tensor& y);
     // out = a * b element-wise (GEGLU's value · GELU(gate)). out may alias a.
     virtual void mul(const Tensor& a, const Tensor& b, const Tensor& out);
     // out[t] = a[t] followed by b[t] (channel concatenation of pixel rows: the UNet's skip links).
@@ -281,6 +283,9 @@ public:
     // Host backends report the machine's available memory.
     virtual uint64_t memory_free() const { return device().memory_free; }
 };
+
+// upsample_nearest's source index for output index `dst` along a side of `in` → `out` (torch's rule).
+int64_t nearest_source(int64_t dst, int64_t in, int64_t out);
 
 struct BackendOptions {
     int n_threads = 0;  // CPU: 0 = all physical cores

@@ -27,7 +27,7 @@ class VaeDecoder;
 
 struct DiffuseOptions {
     std::string prompt, negative;
-    int width = 512, height = 512;  // pixels; multiples of 8 (and of the UNet's 64 for now)
+    int width = 512, height = 512;  // pixels; multiples of 8
     int steps = 20;
     float guidance = 7.5f;          // classifier-free guidance only above 1, as diffusers
     Sampler sampler = Sampler::Euler;

@@ -290,13 +290,13 @@ void UNet::sizes(int h, int w, int n_ctx, uint64_t* slot_bytes, uint64_t* skip_b
     // of two levels' channels; the skip arena holds every skip activation of the down path.
     uint64_t slot = uint64_t(h) * w * uint64_t(std::max({c.in_channels, c.out_channels, 4 * c.block_out_channels.front()}));
     uint64_t skips = uint64_t(h) * w * uint64_t(c.block_out_channels.front());
-    for (int L = 0; L < n; ++L) {
-        const uint64_t px = uint64_t(h >> L) * uint64_t(w >> L);
+    for (int L = 0, hl = h, wl = w; L < n; ++L, hl = (hl - 1) / 2 + 1, wl = (wl - 1) / 2 + 1) {
+        const uint64_t px = uint64_t(hl) * uint64_t(wl);
         const int ch = c.block_out_channels[size_t(L)];
         const int lo = c.block_out_channels[size_t(std::max(L - 1, 0))], hi = c.block_out_channels[size_t(std::min(L + 1, n - 1))];
         slot = std::max(slot, px * uint64_t(std::max(4 * ch, 2 * std::max({lo, ch, hi}))));
         skips += px * uint64_t(ch) * uint64_t(c.layers_per_block);
-        if (L + 1 < n) skips += (px / 4) * uint64_t(ch);  // the downsampled activation
+        if (L + 1 < n) skips += uint64_t((hl - 1) / 2 + 1) * uint64_t((wl - 1) / 2 + 1) * uint64_t(ch);  // the downsampled activation
     }
     slot = std::max(slot, uint64_t(n_ctx) * uint64_t(std::max(c.cross_attention_dim, *std::max_element(c.block_out_channels.begin(), c.block_out_channels.end()))));
     *slot_bytes = (slot * 4 + 255) / 256 * 256;
@@ -392,10 +392,8 @@ void UNet::transformer(const Transformer& tr, int x, int h, int w, const Tensor&
 Result<std::vector<float>> UNet::predict(const std::vector<float>& latents, int h, int w, double t,
                                          const std::vector<float>& context, int n_ctx) {
     const UNetConfig& c = cfg_;
-    const int f = c.down_factor();
-    if (h < 1 || w < 1 || h % f || w % f || h > 1024 || w > 1024)
-        return make_error("the UNet takes latents whose sides are multiples of " + std::to_string(f) + " (images in multiples of " +
-                          std::to_string(8 * f) + " pixels), got " + std::to_string(h) + "×" + std::to_string(w));
+    if (h < 1 || w < 1 || h > 1024 || w > 1024)
+        return make_error("the UNet takes latents of 1 to 1024 a side, got " + std::to_string(h) + "×" + std::to_string(w));
     if (latents.size() != size_t(c.in_channels) * size_t(h) * size_t(w))
         return make_error("the latents hold " + std::to_string(latents.size()) + " values, " + std::to_string(c.in_channels) + "×" +
                           std::to_string(h) + "×" + std::to_string(w) + " expected");
@@ -433,14 +431,14 @@ Result<std::vector<float>> UNet::predict(const std::vector<float>& latents, int 
     run_conv(be_, conv_in_, slot(0, px, c.in_channels), h, w, 1, slot(x, px, C0));
 
     // Skip activations, a stack in their own arena.
-    struct Skip { Tensor t; };
+    struct Skip { Tensor t; int h, w; };
     std::vector<Skip> skips;
     size_t skip_top = 0;
     auto push = [&](int from, int64_t ch) {
         const Tensor dst = make_tensor(skip_buf_.get(), skip_top, GgmlType::F32, px, ch);
         be_.copy(slot(from, px, ch), dst);
         skip_top += dst.bytes();
-        skips.push_back({dst});
+        skips.push_back({dst, h, w});
     };
     push(x, C0);
     int cur_ch = C0;
@@ -452,12 +450,14 @@ Result<std::vector<float>> UNet::predict(const std::vector<float>& latents, int 
             push(x, cur_ch);
         }
         if (s.resample) {
-            const int y = (x + 1) % kSlots;
-            run_conv(be_, s.resample_conv, slot(x, px, cur_ch), h, w, 2, slot(y, px / 4, cur_ch));
+            // 3×3, stride 2, padding 1: an odd side rounds up (diffusers keeps the skip's size
+            // and upsamples back to it on the way up).
+            const int y = (x + 1) % kSlots, nh = (h - 1) / 2 + 1, nw = (w - 1) / 2 + 1;
+            run_conv(be_, s.resample_conv, slot(x, px, cur_ch), h, w, 2, slot(y, int64_t(nh) * nw, cur_ch));
             x = y;
-            h /= 2;
-            w /= 2;
-            px /= 4;
+            h = nh;
+            w = nw;
+            px = int64_t(h) * w;
             push(x, cur_ch);
         }
     }
@@ -476,11 +476,13 @@ Result<std::vector<float>> UNet::predict(const std::vector<float>& latents, int 
             if (!s.attns.empty()) transformer(s.attns[j], x, h, w, ctx);
         }
         if (s.resample) {
+            // Back to the size of the skip activation that comes next (2× unless a side was odd).
             const int big = (x + 1) % kSlots, y = (x + 2) % kSlots;
-            be_.upsample2x(slot(x, px, cur_ch), h, w, slot(big, px * 4, cur_ch));
-            h *= 2;
-            w *= 2;
-            px *= 4;
+            const int oh = skips.empty() ? 2 * h : skips.back().h, ow = skips.empty() ? 2 * w : skips.back().w;
+            be_.upsample_nearest(slot(x, px, cur_ch), h, w, oh, ow, slot(big, int64_t(oh) * ow, cur_ch));
+            h = oh;
+            w = ow;
+            px = int64_t(h) * w;
             run_conv(be_, s.resample_conv, slot(big, px, cur_ch), h, w, 1, slot(y, px, cur_ch));
             x = y;
         }

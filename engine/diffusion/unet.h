@@ -53,8 +53,8 @@ public:
 
     // One prediction (noise, or v for v_prediction models): latents [in_channels][h][w] at
     // timestep t with the text encoder's output `context` (n_ctx rows of cross_attention_dim).
-    // Returns [out_channels][h][w]. h and w must be multiples of down_factor() (8 for SD: images
-    // in multiples of 64 pixels).
+    // Returns [out_channels][h][w]. Any h and w: an odd side rounds up on the way down and the
+    // upsamplers return to each skip's size, as diffusers does (forward_upsample_size).
     Result<std::vector<float>> predict(const std::vector<float>& latents, int h, int w, double t,
                                        const std::vector<float>& context, int n_ctx);
 

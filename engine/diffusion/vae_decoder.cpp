@@ -205,7 +205,7 @@ Result<std::vector<float>> VaeDecoder::decode(const std::vector<float>& latents,
         if (u.upsample) {
             const int ch = u.resnets.back().cout;
             Tensor big = scratch(others(1), px * 4, ch);
-            be_.upsample2x(scratch(cur, px, ch), h, w, big);
+            be_.upsample_nearest(scratch(cur, px, ch), h, w, 2 * h, 2 * w, big);
             h *= 2;
             w *= 2;
             px *= 4;

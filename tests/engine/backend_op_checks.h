@@ -394,9 +394,14 @@ inline void check_claimed_op(Twin& tw, Op op) {
         }
         case Op::Upsample2x: {
             auto X = tw.f32(15, 7, randn(size_t(15 * 7), 16)), Y = tw.f32(60, 7, std::vector<float>(60 * 7, 0.0f));
-            tw.be.upsample2x(X.b, 3, 5, Y.b);
-            tw.ref.upsample2x(X.r, 3, 5, Y.r);
+            tw.be.upsample_nearest(X.b, 3, 5, 6, 10, Y.b);
+            tw.ref.upsample_nearest(X.r, 3, 5, 6, 10, Y.r);
             EXPECT_EQ(tw.abs_err(Y), 0.0) << name;
+            // To a UNet skip's odd size (3×5 → 5×9): torch's float-scale rule, same on both.
+            auto Z = tw.f32(45, 7, std::vector<float>(45 * 7, 0.0f));
+            tw.be.upsample_nearest(X.b, 3, 5, 5, 9, Z.b);
+            tw.ref.upsample_nearest(X.r, 3, 5, 5, 9, Z.r);
+            EXPECT_EQ(tw.abs_err(Z), 0.0) << name << " odd";
             return;
         }
         case Op::Rope: {

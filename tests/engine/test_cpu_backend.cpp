@@ -305,7 +305,7 @@ TEST(CpuBackend, ActivationCacheSeesEveryWriter) {
                     break;
                 }
                 case Op::Upsample2x:  // an (n/4)×1 image of o's rows to (n/2)×2 pixels in x (nothing when n < 4)
-                    cpu.be->upsample2x(o.row_range(0, n / 4), int(n / 4), 1, x.row_range(0, 4 * (n / 4)));
+                    cpu.be->upsample_nearest(o.row_range(0, n / 4), int(n / 4), 1, int(2 * (n / 4)), 2, x.row_range(0, 4 * (n / 4)));
                     writes_x = n >= 4;
                     break;
                 default: ADD_FAILURE() << "no writer for op " << name << ": add one to this test"; continue;

@@ -29,7 +29,7 @@ TEST(DiffusionRuns, NonSquareAncestralLcmAndTrailingDdimMatchDiffusers) {
     HEARTH_REQUIRE_TESTDATA(root);
     auto be = create_backend("cpu", 0, BackendOptions{2});
     ASSERT_TRUE(be.ok()) << be.message();
-    for (const char* name : {"sd15_euler_wide", "turbo_tall", "sd15_euler_a", "sd15_lcm", "turbo_ddim"}) {
+    for (const char* name : {"sd15_euler_wide", "turbo_tall", "sd15_euler_a", "sd15_lcm", "turbo_ddim", "sd15_euler_odd", "turbo_odd"}) {
         const std::string base = test::fixture_path((std::string("diffusion/") + name).c_str());
         auto meta = json::parse_file(base + ".json");
         ASSERT_TRUE(meta.ok()) << meta.message();

@@ -409,10 +409,11 @@ public:
             }
         });
     }
-    void upsample2x(const Tensor& x, int height, int width, const Tensor& y) override {
-        for_rows(int64_t(2) * height, int64_t(4) * width * x.cols, [&](int64_t oy) {
-            for (int64_t ox = 0; ox < 2 * width; ++ox)
-                std::memcpy(f32_row(y, oy * 2 * width + ox), f32_row(x, (oy / 2) * width + ox / 2), size_t(x.cols) * 4);
+    void upsample_nearest(const Tensor& x, int height, int width, int out_height, int out_width, const Tensor& y) override {
+        for_rows(out_height, int64_t(out_width) * x.cols, [&](int64_t oy) {
+            const int64_t sy = nearest_source(oy, height, out_height);
+            for (int64_t ox = 0; ox < out_width; ++ox)
+                std::memcpy(f32_row(y, oy * out_width + ox), f32_row(x, sy * width + nearest_source(ox, width, out_width)), size_t(x.cols) * 4);
         });
     }
 

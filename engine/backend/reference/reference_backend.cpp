@@ -271,10 +271,11 @@ public:
                     f32_row(y, t)[c] = float((f32_row(x, t)[c] - mean) * inv * w[c] + b[c]);
         }
     }
-    void upsample2x(const Tensor& x, int height, int width, const Tensor& y) override {
-        for (int64_t oy = 0; oy < 2 * height; ++oy)
-            for (int64_t ox = 0; ox < 2 * width; ++ox)
-                std::memcpy(f32_row(y, oy * 2 * width + ox), f32_row(x, (oy / 2) * width + ox / 2), size_t(x.cols) * 4);
+    void upsample_nearest(const Tensor& x, int height, int width, int out_height, int out_width, const Tensor& y) override {
+        for (int64_t oy = 0; oy < out_height; ++oy)
+            for (int64_t ox = 0; ox < out_width; ++ox)
+                std::memcpy(f32_row(y, oy * out_width + ox),
+                            f32_row(x, nearest_source(oy, height, out_height) * width + nearest_source(ox, width, out_width)), size_t(x.cols) * 4);
     }
 
     void mul(const Tensor& a, const Tensor& b, const Tensor& out) override {
