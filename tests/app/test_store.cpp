@@ -155,6 +155,7 @@ private slots:
         QCOMPARE(store.conversation(2)->title, QString::fromUtf8("长城"));
         QVERIFY(bread.adapters.empty());  // the v4 table starts empty
         QCOMPARE(*store.db().scalarInt("SELECT count(*) FROM downloads"), int64_t(0));  // so does v5's
+        QCOMPARE(*store.db().scalarInt("SELECT count(*) FROM images"), int64_t(0));     // and v6's
         auto a = *store.messages(1);
         auto b = *store.messages(2);
         QCOMPARE(int(a.size()), version == 1 ? 2 : 4);
