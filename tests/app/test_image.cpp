@@ -312,7 +312,11 @@ private slots:
         const qint64 storedBefore = *context_->store()->db().scalarInt("SELECT count(*) FROM messages");
 
         // The request reaches the inference worker and its answer comes back to the Image tab.
-        QSignalSpy workerDone(chat->worker(), &InferenceWorker::finished);
+        // The worker's own signal, heard on this thread (it is emitted on the worker's).
+        QList<QPair<quint64, QString>> workerDone;
+        auto c = connect(chat->worker(), &InferenceWorker::finished, this, [&](quint64 id, const QVariantMap& stats) {
+            workerDone.append({id, stats.value("model").toString()});
+        }, Qt::QueuedConnection);
         QSignalSpy oneOff(chat, &ChatController::oneOffFinished);
         QSignalSpy page(images(), &ImageController::pageRequested);
         QVERIFY(images()->writePrompt(QStringLiteral("<think>想一想</think>雪地里的一只红狐狸，黄昏，油画风格")));
@@ -321,9 +325,10 @@ private slots:
         QVERIFY(oneOff.wait(60000));
         QVERIFY(!images()->writingPrompt());
         QCOMPARE(oneOff.first().at(2).toString(), QString());  // no error
-        QCOMPARE(workerDone.count(), 1);
-        QCOMPARE(workerDone.first().at(0), oneOff.first().at(0));  // the same request id
-        QCOMPARE(workerDone.first().at(1).toMap().value("model").toString(), chat->modelPath());
+        QTRY_COMPARE_WITH_TIMEOUT(workerDone.size(), 1, 5000);
+        disconnect(c);
+        QCOMPARE(workerDone.first().first, oneOff.first().at(0).value<quint64>());  // the same request id
+        QCOMPARE(workerDone.first().second, chat->modelPath());
         // The words are the random model's; they land in the prompt field (or an empty answer says so).
         const QString answer = oneOff.first().at(1).toString();
         if (answer.simplified().isEmpty()) QVERIFY(images()->errorText().contains(QLatin1String("empty")));
