@@ -124,7 +124,7 @@ void AppContext::applyLanguage() {
         emit uiLanguageChanged();
     }
     library_->retranslate();
-    images_->recheckMemory();  // its warning is made in C++  // texts made in C++ (problem sentences, device labels)
+    images_->retranslate();  // its warning and summary are made in C++  // texts made in C++ (problem sentences, device labels)
     wizard_->setUiLanguage(lang);  // the catalog's descriptions
     if (engine_) engine_->retranslate();
 }

@@ -252,6 +252,11 @@ void ImageController::recheckMemory() {
     emit memoryChanged();
 }
 
+void ImageController::retranslate() {
+    emit currentImageChanged();
+    recheckMemory();
+}
+
 void ImageController::unloadChatForRun() {
     if (!chat_ || chat_->modelPath().isEmpty()) return;
     reloadChatAfterRun_ = chat_->modelPath();
@@ -422,6 +427,26 @@ void ImageController::endRun() {
 QString ImageController::currentImageFile() const {
     const ImageRecord* r = gallery_.find(currentImageId_);
     return r ? r->file : QString();
+}
+
+QString ImageController::samplerLabel(const QString& key) {
+    if (key == QLatin1String("euler")) return tr("Euler");
+    if (key == QLatin1String("euler_a")) return tr("Euler a");
+    if (key == QLatin1String("ddim")) return tr("DDIM");
+    if (key == QLatin1String("lcm")) return tr("LCM");
+    return key;
+}
+
+QString ImageController::currentImageSummary() const {
+    const ImageRecord* r = gallery_.find(currentImageId_);
+    if (!r) return {};
+    QString text = tr("“%1”").arg(r->prompt);
+    if (!r->negative.isEmpty()) text += QStringLiteral("  ·  ") + tr("not “%1”").arg(r->negative);
+    const QStringList parts = {
+        QStringLiteral("%1×%2").arg(r->width).arg(r->height), tr("%n steps", nullptr, r->steps),
+        tr("guidance %1").arg(r->guidance), samplerLabel(r->sampler), tr("seed %1").arg(r->seed),
+        QFileInfo(r->model).fileName(), tr("%1 s").arg(r->seconds, 0, 'f', 1)};
+    return text + QStringLiteral("  ·  ") + parts.join(QStringLiteral("  ·  "));
 }
 
 void ImageController::showImage(qint64 id) {

@@ -54,6 +54,8 @@ class ImageController : public QObject {
     Q_PROPERTY(int previewSerial READ previewSerial NOTIFY previewChanged)  // 0: no preview
     Q_PROPERTY(qint64 currentImageId READ currentImageId NOTIFY currentImageChanged)  // the image shown large (0: none)
     Q_PROPERTY(QString currentImageFile READ currentImageFile NOTIFY currentImageChanged)
+    // One line of what made it: the prompt, size, steps, guidance, sampler, seed, model, time.
+    Q_PROPERTY(QString currentImageSummary READ currentImageSummary NOTIFY currentImageChanged)
     Q_PROPERTY(QString errorText READ errorText NOTIFY errorChanged)
     Q_PROPERTY(QString memoryWarning READ memoryWarning NOTIFY memoryChanged)
     Q_PROPERTY(bool writingPrompt READ writingPrompt NOTIFY writingPromptChanged)
@@ -94,6 +96,8 @@ public:
     QImage preview() const;  // any thread (the image provider's)
     qint64 currentImageId() const { return currentImageId_; }
     QString currentImageFile() const;
+    QString currentImageSummary() const;
+    static QString samplerLabel(const QString& key);  // "euler_a" → "Euler a"
     QString errorText() const { return errorText_; }
     QString memoryWarning() const { return memoryWarning_; }
     bool writingPrompt() const { return promptRequest_ != 0; }
@@ -126,6 +130,8 @@ public:
     // Unloads the chat model now and loads it again when the next run ends.
     Q_INVOKABLE void unloadChatForRun();
     Q_INVOKABLE void recheckMemory();
+    // Re-emits the texts made in C++ (the memory warning, the image's summary) after a language switch.
+    void retranslate();
 
     // Whether a chat model of `chatBytes` and a diffusion model of `diffusionBytes` fit together in
     // `availableBytes` (0: unknown, which fits).

@@ -265,6 +265,8 @@ Item {
             ColumnLayout {
                 Layout.fillWidth: true
                 Layout.fillHeight: true
+                Layout.minimumWidth: 0
+                Layout.preferredWidth: 0  // the space left by the form, whatever its children ask for
                 Layout.margins: 16
                 spacing: 8
 
@@ -331,8 +333,8 @@ Item {
                     }
                 }
 
-                // Actions on the picture shown.
-                RowLayout {
+                // Actions on the picture shown (a Flow: they wrap in a narrow window).
+                Flow {
                     objectName: "imageActions"
                     Layout.fillWidth: true
                     visible: Images.currentImageId > 0 && !Images.running
@@ -345,8 +347,17 @@ Item {
                         text: qsTr("Use these settings again")
                         onClicked: Images.reuseSettings(Images.currentImageId)
                     }
-                    Item { Layout.fillWidth: true }
                     Button { text: qsTr("Delete…"); onClicked: deleteDialog.openFor(Images.currentImageId) }
+                }
+                // What made the picture shown.
+                Label {
+                    objectName: "imageSettings"
+                    Layout.fillWidth: true
+                    visible: Images.currentImageId > 0 && !Images.running
+                    wrapMode: Text.Wrap
+                    color: Theme.textMuted
+                    font.pixelSize: Theme.fontSize - 2
+                    text: Images.currentImageSummary
                 }
 
                 Label {
