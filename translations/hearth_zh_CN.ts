@@ -291,24 +291,8 @@
         <translation>前往“模型”</translation>
     </message>
     <message>
-        <source>Prompt</source>
-        <translation>提示词</translation>
-    </message>
-    <message>
         <source>The chat model is writing a prompt…</source>
         <translation>聊天模型正在写提示词…</translation>
-    </message>
-    <message>
-        <source>What should the picture show? English works best, e.g. “a lighthouse on a cliff at dusk, oil painting”</source>
-        <translation>图片要画什么？用英文效果最好，例如 “a lighthouse on a cliff at dusk, oil painting”</translation>
-    </message>
-    <message>
-        <source>Negative prompt</source>
-        <translation>反向提示词</translation>
-    </message>
-    <message>
-        <source>What to avoid (used when guidance is above 1)</source>
-        <translation>要避免的内容（引导强度大于 1 时生效）</translation>
     </message>
     <message>
         <source>Width</source>
@@ -431,6 +415,22 @@
     <message>
         <source>The picture&apos;s file and its place in the gallery will be deleted.</source>
         <translation>将删除这张图片的文件及其在图库中的记录。</translation>
+    </message>
+    <message>
+        <source>Prompt (English works best)</source>
+        <translation>提示词（用英文效果最好）</translation>
+    </message>
+    <message>
+        <source>e.g. a lighthouse on a cliff at dusk, oil painting</source>
+        <translation>例如 a lighthouse on a cliff at dusk, oil painting</translation>
+    </message>
+    <message>
+        <source>Negative prompt (used when guidance is above 1)</source>
+        <translation>反向提示词（引导强度大于 1 时生效）</translation>
+    </message>
+    <message>
+        <source>What to avoid, e.g. blurry, text</source>
+        <translation>要避免的内容，例如 blurry, text</translation>
     </message>
 </context>
 <context>

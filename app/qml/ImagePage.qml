@@ -121,7 +121,7 @@ Item {
                     RowLayout {
                         Layout.fillWidth: true
                         Layout.rightMargin: 16
-                        Label { Layout.fillWidth: true; text: qsTr("Prompt"); color: Theme.textMuted }
+                        Label { Layout.fillWidth: true; text: qsTr("Prompt (English works best)"); color: Theme.textMuted; elide: Text.ElideRight }
                         BusyIndicator {
                             visible: Images.writingPrompt
                             running: visible
@@ -142,19 +142,25 @@ Item {
                         Layout.rightMargin: 16
                         Layout.preferredHeight: Math.max(90, implicitHeight)
                         wrapMode: TextEdit.Wrap
-                        placeholderText: qsTr("What should the picture show? English works best, e.g. “a lighthouse on a cliff at dusk, oil painting”")
+                        placeholderText: qsTr("e.g. a lighthouse on a cliff at dusk, oil painting")
                         text: Images.prompt
                         onTextChanged: if (text !== Images.prompt) Images.prompt = text
                         readOnly: Images.writingPrompt
                     }
-                    Label { text: qsTr("Negative prompt"); color: Theme.textMuted }
+                    Label {
+                        Layout.fillWidth: true
+                        Layout.rightMargin: 16
+                        text: qsTr("Negative prompt (used when guidance is above 1)")
+                        color: Theme.textMuted
+                        wrapMode: Text.Wrap
+                    }
                     TextArea {
                         objectName: "negativeField"
                         Layout.fillWidth: true
                         Layout.rightMargin: 16
                         Layout.preferredHeight: Math.max(50, implicitHeight)
                         wrapMode: TextEdit.Wrap
-                        placeholderText: qsTr("What to avoid (used when guidance is above 1)")
+                        placeholderText: qsTr("What to avoid, e.g. blurry, text")
                         text: Images.negative
                         onTextChanged: if (text !== Images.negative) Images.negative = text
                     }

@@ -1,6 +1,7 @@
 // Screenshots of the Image tab (issue #15), in English and Chinese, light and dark: empty (a model
 // chosen, no picture yet), during a run with its live preview, and with a gallery; plus the Models
-// page with the image model listed and an answer's "Send to Image" / "Write a prompt" actions. PNGs
+// page with the image model listed, an answer's "Send to Image" / "Write a prompt" actions, and
+// the warning that the chat and image models may not fit in memory together. PNGs
 // go to $HEARTH_SHOTS_DIR (else screenshots/ beside the test binary). Fails on any QML warning.
 // Skipped without the shared tiny SD 1.5 pipeline.
 #include <QDir>
@@ -134,6 +135,17 @@ private slots:
         QVERIFY(run(QStringLiteral("a lighthouse on a cliff at dusk, oil painting"), QStringLiteral("5"), 8));
         QCOMPARE(images()->gallery()->count(), 5);
         QVERIFY(shootAll(QStringLiteral("image_gallery")));
+    }
+
+    void memoryWarning() {
+        // The chat model loaded and (pretend) too little free memory for both: the warning and its button.
+        ChatController* chat = context_->chat();
+        chat->loadModel(context_->settings()->defaultModel());
+        QTRY_VERIFY_WITH_TIMEOUT(chat->modelState() == QLatin1String("ready"), 30000);
+        images()->setAvailableMemoryForTest(1024);
+        QTRY_VERIFY_WITH_TIMEOUT(test::findVisibleItem(window_->contentItem(), QStringLiteral("unloadChatButton")), 5000);
+        QVERIFY(shootAll(QStringLiteral("image_memory")));
+        images()->setAvailableMemoryForTest(0);
 
         QStringList qmlWarnings;
         for (const QString& w : test::warnings())
