@@ -1,13 +1,9 @@
 #include "app/controllers/image_controller.h"
 
-#include <QClipboard>
 #include <QDateTime>
-#include <QDesktopServices>
 #include <QDir>
 #include <QFile>
 #include <QFileInfo>
-#include <QGuiApplication>
-#include <QImageReader>
 #include <QRandomGenerator>
 #include <QRegularExpression>
 #include <QtConcurrent/QtConcurrentRun>
@@ -492,12 +488,7 @@ void ImageController::reuseSettings(qint64 id) {
 
 bool ImageController::copyImage(qint64 id) const {
     const ImageRecord* r = gallery_.find(id);
-    auto* cb = QGuiApplication::clipboard();
-    if (!r || !cb) return false;
-    const QImage img(r->file);
-    if (img.isNull()) return false;
-    cb->setImage(img);
-    return true;
+    return r && DesktopHelper::copyImageToClipboard(r->file);
 }
 
 bool ImageController::saveImageAs(qint64 id, const QUrl& file) {
@@ -515,7 +506,7 @@ bool ImageController::saveImageAs(qint64 id, const QUrl& file) {
 
 bool ImageController::openImage(qint64 id) const {
     const ImageRecord* r = gallery_.find(id);
-    return r && QDesktopServices::openUrl(QUrl::fromLocalFile(r->file));
+    return r && DesktopHelper::openLocalFile(r->file);
 }
 
 QString ImageController::suggestedFileName(qint64 id) const {

@@ -41,7 +41,11 @@ Item {
                     font.pixelSize: Theme.fontSize - 2
                 }
             }
-            Button { text: qsTr("Refresh"); onClicked: Models.refresh(); enabled: !Models.scanning }
+            Button {
+                text: qsTr("Refresh")
+                enabled: !Models.scanning
+                onClicked: { Models.refresh(); Images.refreshModels() }
+            }
             Button {
                 objectName: "importButton"
                 text: qsTr("Import…")
