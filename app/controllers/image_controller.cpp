@@ -85,6 +85,9 @@ void ImageController::setNegative(const QString& v) {
 void ImageController::setModelPath(const QString& v) {
     if (v == modelPath_) return;
     modelPath_ = v;
+    // The open pipeline is kept only while its model is the chosen one: another choice frees its
+    // weights now (queued, so a running generation ends first), not at the next run.
+    QMetaObject::invokeMethod(worker_, [w = worker_, dir = v] { w->unloadUnless(dir); }, Qt::QueuedConnection);
     settings_->raw().setValue(QLatin1String(kModelKey), v);
     emit formChanged();
     recheckMemory();

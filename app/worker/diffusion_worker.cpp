@@ -30,6 +30,10 @@ void DiffusionWorker::unload() {
     openThreads_ = -1;
 }
 
+void DiffusionWorker::unloadUnless(const QString& modelDir) {
+    if (pipeline_ && openDir_ != modelDir) unload();
+}
+
 void DiffusionWorker::generate(const DiffusionRequest& req) {
     {
         std::lock_guard<std::mutex> lock(stopMutex_);

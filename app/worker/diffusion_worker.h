@@ -51,6 +51,7 @@ public:
     // Run on the worker's thread (queue them with QMetaObject::invokeMethod).
     void generate(const DiffusionRequest& req);
     void unload();  // closes the pipeline (frees its weights)
+    void unloadUnless(const QString& modelDir);  // closes it when it is another model's
 
 signals:
     void opening(quint64 requestId);  // the pipeline is being opened (first run with this model)

@@ -259,6 +259,78 @@ private slots:
         QCOMPARE(images()->suggestedFileName(id), QStringLiteral("a-red-fox-in-the-snow.png"));
     }
 
+    void nonSquareAndTurbo() {
+        // 128×64 with the F16 SD 1.5 pipeline, then SD-Turbo (F32 weights, SD 2.x family): one step
+        // without guidance, as it is meant to run.
+        quickForm(2);
+        images()->setWidth(128);
+        QSignalSpy finished(images(), &ImageController::runFinished);
+        QVERIFY(images()->generate());
+        QVERIFY(finished.wait(60000));
+        QVERIFY2(finished.first().at(0).toLongLong() > 0, qPrintable(images()->errorText()));
+        auto wide = hearth::read_png_rgb(images()->currentImageFile().toStdString());
+        QVERIFY(wide.ok());
+        QCOMPARE(wide->width, 128);
+        QCOMPARE(wide->height, 64);
+
+        const QString turbo = test::testdataFile(QStringLiteral("diffusion/tiny-sd-turbo"));
+        if (!QFile::exists(turbo + QStringLiteral("/model_index.json"))) QSKIP("tiny-sd-turbo is absent");
+        QVERIFY2(images()->addModelPath(turbo), qPrintable(images()->errorText()));
+        QCOMPARE(images()->modelPath(), QDir::cleanPath(turbo));
+        bool listed = false;
+        for (const QVariant& v : images()->models())
+            listed |= v.toMap().value("path").toString() == QDir::cleanPath(turbo) && v.toMap().value("kind").toString() == "SD-Turbo";
+        QVERIFY(listed);
+        quickForm(1);
+        images()->setGuidance(0);
+        finished.clear();
+        QVERIFY(images()->generate());
+        QVERIFY(images()->running());
+        QVERIFY(finished.wait(60000));
+        QVERIFY2(finished.first().at(0).toLongLong() > 0, qPrintable(images()->errorText()));
+        QVERIFY(context_->store()->flush().ok());
+        QCOMPARE(rows().front().model, QDir::cleanPath(turbo));
+        QCOMPARE(rows().front().guidance, 0.0);
+        // Back to SD 1.5 for the tests below (the pipeline is opened again for it).
+        images()->setModelPath(QDir::cleanPath(pipeline_));
+        images()->forgetModelFolder(turbo);
+        QCOMPARE(images()->models().size(), 1);
+    }
+
+    void engineErrorInTheBanner() {
+        // A folder that looks like a pipeline but whose UNet weights are not safetensors: the
+        // engine's refusal is shown in the banner, and nothing is written.
+        QTemporaryDir broken;
+        for (const char* part : {"text_encoder", "tokenizer", "unet", "vae", "scheduler"}) {
+            QDir().mkpath(broken.filePath(part));
+            for (const QFileInfo& f : QDir(pipeline_ + "/" + part).entryInfoList(QDir::Files))
+                QVERIFY(QFile::copy(f.absoluteFilePath(), broken.filePath(QString::fromLatin1(part) + "/" + f.fileName())));
+        }
+        QVERIFY(QFile::copy(pipeline_ + "/model_index.json", broken.filePath("model_index.json")));
+        {
+            QFile unet(broken.filePath("unet/diffusion_pytorch_model.safetensors"));
+            QVERIFY(unet.open(QIODevice::WriteOnly | QIODevice::Truncate));
+            unet.write("this is not a safetensors file");
+        }
+        QVERIFY2(images()->addModelPath(broken.path()), qPrintable(images()->errorText()));
+        quickForm(2);
+        const int before = images()->gallery()->count();
+        const QStringList pngs = pngsOnDisk();
+        QSignalSpy finished(images(), &ImageController::runFinished);
+        QVERIFY(images()->generate());
+        QVERIFY(finished.wait(60000));
+        QCOMPARE(finished.first().at(0).toLongLong(), qint64(0));
+        QCOMPARE(finished.first().at(1).toBool(), false);
+        QVERIFY2(images()->errorText().startsWith(QLatin1String("The picture could not be made:")), qPrintable(images()->errorText()));
+        QVERIFY2(images()->errorText().contains(QLatin1String("unet")), qPrintable(images()->errorText()));
+        QCOMPARE(images()->gallery()->count(), before);
+        QCOMPARE(pngsOnDisk(), pngs);
+        images()->dismissError();
+        images()->forgetModelFolder(broken.path());
+        images()->setModelPath(QDir::cleanPath(pipeline_));
+        QCOMPARE(images()->models().size(), 1);
+    }
+
     void sendToImage() {
         QSignalSpy page(images(), &ImageController::pageRequested);
         images()->sendToImage(QStringLiteral("<think>\nThey want a cat.\n</think>\n\nA grey cat asleep on a windowsill"));
