@@ -66,7 +66,7 @@ Item {
             // ---- the form ----
             ScrollView {
                 id: formScroll
-                Layout.preferredWidth: 340
+                Layout.preferredWidth: Math.min(340, page.width * 0.5)  // the picture keeps room in a narrow window
                 Layout.fillHeight: true
                 contentWidth: availableWidth
                 clip: true
@@ -281,7 +281,7 @@ Item {
                     objectName: "imageStage"
                     Layout.fillWidth: true
                     Layout.fillHeight: true
-                    Layout.minimumHeight: 200
+                    Layout.minimumHeight: 120
                     radius: Theme.radius
                     color: Theme.surface
                     border.color: Theme.border
@@ -345,15 +345,15 @@ Item {
                     Layout.fillWidth: true
                     visible: Images.currentImageId > 0 && !Images.running
                     spacing: 4
-                    Button { text: qsTr("Open"); onClicked: Images.openImage(Images.currentImageId) }
-                    Button { text: qsTr("Copy"); onClicked: Images.copyImage(Images.currentImageId) }
-                    Button { text: qsTr("Save as…"); onClicked: saveDialog.openFor(Images.currentImageId) }
-                    Button {
+                    ToolButton { text: qsTr("Open"); onClicked: Images.openImage(Images.currentImageId) }
+                    ToolButton { text: qsTr("Copy"); onClicked: Images.copyImage(Images.currentImageId) }
+                    ToolButton { text: qsTr("Save as…"); onClicked: saveDialog.openFor(Images.currentImageId) }
+                    ToolButton {
                         objectName: "reuseButton"
                         text: qsTr("Use these settings again")
                         onClicked: Images.reuseSettings(Images.currentImageId)
                     }
-                    Button { text: qsTr("Delete…"); onClicked: deleteDialog.openFor(Images.currentImageId) }
+                    ToolButton { text: qsTr("Delete…"); onClicked: deleteDialog.openFor(Images.currentImageId) }
                 }
                 // What made the picture shown.
                 Label {

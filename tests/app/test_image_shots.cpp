@@ -135,6 +135,11 @@ private slots:
         QVERIFY(run(QStringLiteral("a lighthouse on a cliff at dusk, oil painting"), QStringLiteral("5"), 8));
         QCOMPARE(images()->gallery()->count(), 5);
         QVERIFY(shootAll(QStringLiteral("image_gallery")));
+        // The smallest window the app allows.
+        const QSize size = window_->size();
+        window_->resize(window_->minimumSize());
+        QVERIFY(!shoot(QStringLiteral("image_gallery_narrow_en_light.png")).isEmpty());
+        window_->resize(size);
     }
 
     void memoryWarning() {
