@@ -227,6 +227,17 @@
     </message>
 </context>
 <context>
+    <name>DiffusionModelList</name>
+    <message>
+        <source>%1 is not a diffusion model folder: it has no model_index.json (a Stable Diffusion folder in diffusers&apos; layout is needed).</source>
+        <translation>%1 不是扩散模型文件夹：其中没有 model_index.json（需要 diffusers 布局的 Stable Diffusion 文件夹）。</translation>
+    </message>
+    <message>
+        <source>%1 cannot be used: %2.</source>
+        <translation>%1 无法使用：%2。</translation>
+    </message>
+</context>
+<context>
     <name>ErrorBanner</name>
     <message>
         <source>Copy</source>
@@ -1551,10 +1562,6 @@
 </context>
 <context>
     <name>hearth::app::ImageController</name>
-    <message>
-        <source>%1 is not a diffusion model folder: it has no model_index.json (a Stable Diffusion folder in diffusers&apos; layout is needed).</source>
-        <translation>%1 不是扩散模型文件夹：其中没有 model_index.json（需要 diffusers 布局的 Stable Diffusion 文件夹）。</translation>
-    </message>
     <message>
         <source>%1 cannot be used: %2.</source>
         <translation>%1 无法使用：%2。</translation>

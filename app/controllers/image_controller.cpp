@@ -6,7 +6,6 @@
 #include <QFileInfo>
 #include <QRandomGenerator>
 #include <QRegularExpression>
-#include <QtConcurrent/QtConcurrentRun>
 
 #include "app/chat/message_blocks.h"
 #include "app/controllers/chat_controller.h"
@@ -19,7 +18,6 @@
 namespace hearth::app {
 
 namespace {
-const char* const kFoldersKey = "image/folders";  // diffusion folders added where they are
 const char* const kModelKey = "image/model";      // the last chosen one
 
 // The UNet halves the latents three times, so the engine needs sides that are multiples of 64 px
@@ -32,7 +30,7 @@ const QStringList kSamplers = {QStringLiteral("euler"), QStringLiteral("euler_a"
 ImageController::ImageController(ChatStore* store, AppSettings* settings, ModelLibrary* library, ChatController* chat,
                                  const QString& dataDir, QObject* parent)
     : QObject(parent), store_(store), settings_(settings), library_(library), chat_(chat), dataDir_(dataDir),
-      galleryStore_(store) {
+      galleryStore_(store), models_(settings, library) {
     worker_ = new DiffusionWorker;
     worker_->moveToThread(&thread_);
     thread_.setObjectName(QStringLiteral("diffusion"));
@@ -47,9 +45,7 @@ ImageController::ImageController(ChatStore* store, AppSettings* settings, ModelL
     thread_.start();
 
     modelPath_ = settings_->raw().value(QLatin1String(kModelKey)).toString();
-    connect(&scanWatch_, &QFutureWatcher<std::vector<DiffusionModelInfo>>::finished, this,
-            [this] { setScanned(scanWatch_.result()); });
-    if (library_) connect(library_, &ModelLibrary::folderChanged, this, &ImageController::refreshModels);
+    connect(&models_, &DiffusionModelList::changed, this, &ImageController::onModelsChanged);
     if (chat_) {
         connect(chat_, &ChatController::oneOffFinished, this, &ImageController::onPromptWritten);
         connect(chat_, &ChatController::modelChanged, this, &ImageController::recheckMemory);
@@ -64,7 +60,6 @@ ImageController::ImageController(ChatStore* store, AppSettings* settings, ModelL
 
 ImageController::~ImageController() {
     if (currentRequest_) worker_->requestStop(currentRequest_);
-    scanWatch_.waitForFinished();
     thread_.quit();
     thread_.wait();
     delete worker_;  // its thread has ended
@@ -130,90 +125,38 @@ void ImageController::setSeed(const QString& v) {
 
 // ---- models ----
 
-void ImageController::refreshModels() {
-    if (scanWatch_.isRunning()) {
-        rescan_ = true;
-        return;
-    }
-    const QString folder = library_ ? library_->folder() : QString();
-    const QStringList added = settings_->raw().value(QLatin1String(kFoldersKey)).toStringList();
-    scanWatch_.setFuture(QtConcurrent::run([folder, added] {
-        std::vector<DiffusionModelInfo> found = scanDiffusionModels(folder);
-        for (const QString& dir : added) {
-            const QString clean = QDir::cleanPath(QDir(dir).absolutePath());
-            if (std::none_of(found.begin(), found.end(), [&](const DiffusionModelInfo& m) { return m.path == clean; }))
-                found.push_back(readDiffusionModelInfo(clean));  // a folder since removed is listed with its error
-        }
-        return found;
-    }));
-}
+void ImageController::refreshModels() { models_.refresh(); }
 
-void ImageController::setScanned(std::vector<DiffusionModelInfo> found) {
-    scanned_ = std::move(found);
-    models_.clear();
-    for (const DiffusionModelInfo& m : scanned_)
-        models_ << QVariantMap{{"path", m.path}, {"name", m.name}, {"kind", m.kind}, {"bytes", double(m.weightBytes)},
-                               {"usable", m.usable()}, {"error", m.error}};
+void ImageController::onModelsChanged() {
     emit modelsChanged();
     // Keep the choice while it is listed; otherwise the first usable model.
     if (!findModel(modelPath_)) {
-        QString first;
-        for (const DiffusionModelInfo& m : scanned_)
-            if (m.usable()) {
-                first = m.path;
-                break;
-            }
+        const QString first = models_.firstUsable();
         if (!first.isEmpty() || modelPath_.isEmpty()) setModelPath(first);
     }
     recheckMemory();
-    if (std::exchange(rescan_, false)) refreshModels();
 }
 
-const DiffusionModelInfo* ImageController::findModel(const QString& path) const {
-    if (path.isEmpty()) return nullptr;
-    const QString clean = QDir::cleanPath(QDir(path).absolutePath());
-    for (const DiffusionModelInfo& m : scanned_)
-        if (m.path == clean) return &m;
-    return nullptr;
-}
+const DiffusionModelInfo* ImageController::findModel(const QString& path) const { return models_.find(path); }
 
 bool ImageController::addModelFolder(const QUrl& folder) {
     return addModelPath(folder.isLocalFile() ? folder.toLocalFile() : folder.toString());
 }
 
 bool ImageController::addModelPath(const QString& dir) {
-    const DiffusionModelInfo info = readDiffusionModelInfo(dir);  // a few small JSON files
-    if (!isDiffusionFolder(dir)) {
-        showError(tr("%1 is not a diffusion model folder: it has no model_index.json (a Stable Diffusion folder in "
-                     "diffusers' layout is needed).").arg(QDir::toNativeSeparators(dir)));
+    DiffusionModelInfo info;
+    const QString error = models_.add(dir, &info);
+    if (!error.isEmpty()) {
+        showError(error);
         return false;
     }
-    if (!info.usable()) {
-        showError(tr("%1 cannot be used: %2.").arg(QDir::toNativeSeparators(dir), info.error));
-        return false;
-    }
-    QStringList added = settings_->raw().value(QLatin1String(kFoldersKey)).toStringList();
-    if (!added.contains(info.path)) added << info.path;
-    settings_->raw().setValue(QLatin1String(kFoldersKey), added);
-    scanned_.erase(std::remove_if(scanned_.begin(), scanned_.end(), [&](const auto& m) { return m.path == info.path; }),
-                   scanned_.end());
-    scanned_.push_back(info);
-    setScanned(scanned_);
     setModelPath(info.path);
-    refreshModels();
     return true;
 }
 
 void ImageController::forgetModelFolder(const QString& dir) {
-    const QString clean = QDir::cleanPath(QDir(dir).absolutePath());
-    QStringList added = settings_->raw().value(QLatin1String(kFoldersKey)).toStringList();
-    added.removeAll(clean);
-    settings_->raw().setValue(QLatin1String(kFoldersKey), added);
-    scanned_.erase(std::remove_if(scanned_.begin(), scanned_.end(), [&](const auto& m) { return m.path == clean; }),
-                   scanned_.end());
-    if (modelPath_ == clean) modelPath_.clear();
-    setScanned(scanned_);
-    refreshModels();
+    if (models_.find(dir) && models_.find(dir)->path == modelPath_) setModelPath(QString());
+    models_.forget(dir);
 }
 
 // ---- memory ----

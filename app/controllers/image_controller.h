@@ -9,7 +9,6 @@
 // diffusion model will not fit in memory together, offering to unload the chat model for the run.
 #pragma once
 
-#include <QFutureWatcher>
 #include <QImage>
 #include <QObject>
 #include <QThread>
@@ -18,7 +17,7 @@
 #include <mutex>
 #include <optional>
 
-#include "app/library/diffusion_model_info.h"
+#include "app/library/diffusion_model_list.h"
 #include "app/models/gallery_list_model.h"
 #include "app/store/image_gallery.h"
 #include "app/worker/diffusion_worker.h"
@@ -86,7 +85,7 @@ public:
     void setRandomSeed(bool v);
     void setSeed(const QString& v);
 
-    QVariantList models() const { return models_; }
+    QVariantList models() const { return models_.toVariantList(); }
     GalleryListModel* gallery() { return &gallery_; }
     bool running() const { return currentRequest_ != 0; }
     bool opening() const { return opening_; }
@@ -156,7 +155,7 @@ signals:
 
 private:
     void showError(const QString& message);
-    void setScanned(std::vector<DiffusionModelInfo> found);
+    void onModelsChanged();
     const DiffusionModelInfo* findModel(const QString& path) const;
     void onProgress(quint64 requestId, int step, int steps, const QImage& preview);
     void onFinished(quint64 requestId, const QString& file, double seconds, const QStringList& warnings);
@@ -179,10 +178,7 @@ private:
     bool randomSeed_ = true;
     QString seed_ = QStringLiteral("0");
 
-    std::vector<DiffusionModelInfo> scanned_;
-    QVariantList models_;
-    QFutureWatcher<std::vector<DiffusionModelInfo>> scanWatch_;
-    bool rescan_ = false;
+    DiffusionModelList models_;
 
     QThread thread_;
     DiffusionWorker* worker_ = nullptr;
