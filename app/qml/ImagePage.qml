@@ -252,6 +252,7 @@ Item {
                             text: qsTr("Generate")
                             highlighted: true
                             enabled: !Images.running && !Images.writingPrompt && page.hasModels
+                            opacity: enabled ? 1 : 0.5  // the Basic style keeps a highlighted button's colour when disabled
                             onClicked: Images.generate()
                         }
                         Button {
