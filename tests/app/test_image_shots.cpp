@@ -1,7 +1,8 @@
 // Screenshots of the Image tab (issue #15), in English and Chinese, light and dark: empty (a model
 // chosen, no picture yet), during a run with its live preview, and with a gallery; plus the Models
 // page with the image model listed, an answer's "Send to Image" / "Write a prompt" actions, and
-// the warning that the chat and image models may not fit in memory together. PNGs
+// the warning that the chat and image models may not fit in memory together. Clicks Send to Image
+// and Write a prompt on an answer (the tab opens; the prompt arrives through the chat model). PNGs
 // go to $HEARTH_SHOTS_DIR (else screenshots/ beside the test binary). Fails on any QML warning.
 // Skipped without the shared tiny SD 1.5 pipeline.
 #include <QDir>
@@ -102,6 +103,27 @@ private slots:
         window_->setProperty("page", QStringLiteral("models"));
         QTRY_VERIFY_WITH_TIMEOUT(test::findVisibleItem(window_->contentItem(), QStringLiteral("imageModelCard")), 5000);
         QVERIFY(shootAll(QStringLiteral("models_with_image_model")));
+    }
+
+    void writePromptFromTheChat() {
+        // The answer's "Write a prompt" button: the Image tab opens and the loaded chat model's
+        // answer lands in the prompt field (or an empty answer says so in the banner).
+        ChatController* chat = context_->chat();
+        chat->loadModel(context_->settings()->defaultModel());
+        QTRY_VERIFY_WITH_TIMEOUT(chat->modelState() == QLatin1String("ready"), 30000);
+        window_->setProperty("page", QStringLiteral("chat"));
+        QQuickItem* write = nullptr;
+        QTRY_VERIFY_WITH_TIMEOUT((write = test::findVisibleItem(window_->contentItem(), QStringLiteral("writePromptButton"))) &&
+                                     write->isEnabled(), 5000);
+        QSignalSpy written(chat, &ChatController::oneOffFinished);
+        QTest::mouseClick(window_, Qt::LeftButton, {}, write->mapToScene(QPointF(write->width() / 2, write->height() / 2)).toPoint());
+        QTRY_COMPARE_WITH_TIMEOUT(window_->property("page").toString(), QStringLiteral("image"), 2000);
+        QTRY_COMPARE_WITH_TIMEOUT(written.count(), 1, 60000);
+        QTRY_VERIFY_WITH_TIMEOUT(!images()->writingPrompt(), 5000);
+        QCOMPARE(written.first().at(2).toString(), QString());
+        images()->dismissError();
+        chat->unloadModel();
+        QTRY_COMPARE_WITH_TIMEOUT(chat->modelState(), QStringLiteral("none"), 10000);
     }
 
     void empty() {
