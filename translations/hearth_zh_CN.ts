@@ -208,6 +208,36 @@
     </message>
 </context>
 <context>
+    <name>DiffusionModelInfo</name>
+    <message>
+        <source>%1 is missing</source>
+        <translation>缺少 %1</translation>
+    </message>
+    <message>
+        <source>%1 is not valid JSON</source>
+        <translation>%1 不是有效的 JSON</translation>
+    </message>
+    <message>
+        <source>the %1 folder is missing</source>
+        <translation>缺少 %1 文件夹</translation>
+    </message>
+    <message>
+        <source>the %1 folder has no .safetensors weights</source>
+        <translation>%1 文件夹里没有 .safetensors 权重</translation>
+    </message>
+</context>
+<context>
+    <name>DiffusionModelList</name>
+    <message>
+        <source>%1 is not a diffusion model folder: it has no model_index.json (a Stable Diffusion folder in diffusers&apos; layout is needed).</source>
+        <translation>%1 不是扩散模型文件夹：其中没有 model_index.json（需要 diffusers 布局的 Stable Diffusion 文件夹）。</translation>
+    </message>
+    <message>
+        <source>%1 cannot be used: %2.</source>
+        <translation>%1 无法使用：%2。</translation>
+    </message>
+</context>
+<context>
     <name>ErrorBanner</name>
     <message>
         <source>Copy</source>
@@ -232,12 +262,186 @@
 <context>
     <name>ImagePage</name>
     <message>
-        <source>Image generation</source>
-        <translation>图像生成</translation>
+        <source>Euler</source>
+        <translation>Euler</translation>
     </message>
     <message>
-        <source>Coming in a later version of Hearth: turning a description into a picture here, on this computer, with Stable Diffusion models. This version cannot make pictures yet.</source>
-        <translation>将在 Hearth 的后续版本中推出：在这里用 Stable Diffusion 模型在本机把文字描述变成图片。当前版本还不能生成图片。</translation>
+        <source>Euler a</source>
+        <translation>Euler a</translation>
+    </message>
+    <message>
+        <source>DDIM</source>
+        <translation>DDIM</translation>
+    </message>
+    <message>
+        <source>LCM</source>
+        <translation>LCM</translation>
+    </message>
+    <message>
+        <source>Unload the chat model for this run</source>
+        <translation>本次生成时卸载聊天模型</translation>
+    </message>
+    <message>
+        <source>Image</source>
+        <translation>图像</translation>
+    </message>
+    <message>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <source>Choose a model</source>
+        <translation>选择模型</translation>
+    </message>
+    <message>
+        <source>No image model yet. On the Models page, choose Add folder… and pick a Stable Diffusion folder in diffusers&apos; layout (SD 1.5, SD 2.x or SD-Turbo).</source>
+        <translation>还没有图像模型。请在“模型”页点击“添加文件夹…”，选择一个 diffusers 布局的 Stable Diffusion 文件夹（SD 1.5、SD 2.x 或 SD-Turbo）。</translation>
+    </message>
+    <message>
+        <source>Go to Models</source>
+        <translation>前往“模型”</translation>
+    </message>
+    <message>
+        <source>The chat model is writing a prompt…</source>
+        <translation>聊天模型正在写提示词…</translation>
+    </message>
+    <message>
+        <source>Width</source>
+        <translation>宽度</translation>
+    </message>
+    <message>
+        <source>Height</source>
+        <translation>高度</translation>
+    </message>
+    <message>
+        <source>Sizes are multiples of 64 pixels for now (a limit of this version&apos;s engine). SD 1.5 is made for 512×512, SD 2.x for 768×768, SD-Turbo for 512×512.</source>
+        <translation>尺寸目前须为 64 像素的倍数（当前版本引擎的限制）。SD 1.5 适合 512×512，SD 2.x 适合 768×768，SD-Turbo 适合 512×512。</translation>
+    </message>
+    <message>
+        <source>Steps</source>
+        <translation>步数</translation>
+    </message>
+    <message>
+        <source>Guidance</source>
+        <translation>引导强度</translation>
+    </message>
+    <message>
+        <source>Sampler</source>
+        <translation>采样器</translation>
+    </message>
+    <message>
+        <source>Seed</source>
+        <translation>种子</translation>
+    </message>
+    <message>
+        <source>Random</source>
+        <translation>随机</translation>
+    </message>
+    <message>
+        <source>Generate</source>
+        <translation>生成</translation>
+    </message>
+    <message>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <source>Opening the model…</source>
+        <translation>正在打开模型…</translation>
+    </message>
+    <message>
+        <source>Starting…</source>
+        <translation>正在开始…</translation>
+    </message>
+    <message>
+        <source>Describe a picture and choose Generate. It is made on this computer; nothing leaves it.</source>
+        <translation>描述一张图片，然后点击“生成”。图片在这台电脑上生成，不会发送到任何地方。</translation>
+    </message>
+    <message>
+        <source>Step %1 of %2</source>
+        <translation>第 %1 步，共 %2 步</translation>
+    </message>
+    <message>
+        <source>Open</source>
+        <translation>打开</translation>
+    </message>
+    <message>
+        <source>Copy</source>
+        <translation>复制</translation>
+    </message>
+    <message>
+        <source>Save as…</source>
+        <translation>另存为…</translation>
+    </message>
+    <message>
+        <source>Use these settings again</source>
+        <translation>再次使用这些设置</translation>
+    </message>
+    <message>
+        <source>Delete…</source>
+        <translation>删除…</translation>
+    </message>
+    <message>
+        <source>Gallery (%1)</source>
+        <translation>图库（%1）</translation>
+    </message>
+    <message>
+        <source>Gallery</source>
+        <translation>图库</translation>
+    </message>
+    <message>
+        <source>The pictures you make are kept here.</source>
+        <translation>生成的图片会保存在这里。</translation>
+    </message>
+    <message>
+        <source>%1
+%2×%3, seed %4</source>
+        <translation>%1
+%2×%3，种子 %4</translation>
+    </message>
+    <message>
+        <source>Save image as</source>
+        <translation>图片另存为</translation>
+    </message>
+    <message>
+        <source>Save</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <source>PNG images (*.png)</source>
+        <translation>PNG 图片 (*.png)</translation>
+    </message>
+    <message>
+        <source>Delete image?</source>
+        <translation>删除图片？</translation>
+    </message>
+    <message>
+        <source>Delete</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <source>The picture&apos;s file and its place in the gallery will be deleted.</source>
+        <translation>将删除这张图片的文件及其在图库中的记录。</translation>
+    </message>
+    <message>
+        <source>Prompt (English works best)</source>
+        <translation>提示词（用英文效果最好）</translation>
+    </message>
+    <message>
+        <source>e.g. a lighthouse on a cliff at dusk, oil painting</source>
+        <translation>例如 a lighthouse on a cliff at dusk, oil painting</translation>
+    </message>
+    <message>
+        <source>Negative prompt (used when guidance is above 1)</source>
+        <translation>反向提示词（引导强度大于 1 时生效）</translation>
+    </message>
+    <message>
+        <source>What to avoid, e.g. blurry, text</source>
+        <translation>要避免的内容，例如 blurry, text</translation>
     </message>
 </context>
 <context>
@@ -360,6 +564,22 @@
     <message>
         <source>Reasoning</source>
         <translation>推理过程</translation>
+    </message>
+    <message>
+        <source>Send to Image</source>
+        <translation>发送到图像</translation>
+    </message>
+    <message>
+        <source>Use this answer as the prompt of the Image tab</source>
+        <translation>把这条回答用作“图像”页的提示词</translation>
+    </message>
+    <message>
+        <source>Write a prompt</source>
+        <translation>写提示词</translation>
+    </message>
+    <message>
+        <source>Ask the chat model to turn this answer into a short English image prompt</source>
+        <translation>让聊天模型把这条回答改写成简短的英文图像提示词</translation>
     </message>
 </context>
 <context>
@@ -526,6 +746,42 @@
     <message>
         <source>No models yet. Choose Get models… to download one from the catalog or a Hugging Face hub, or Import… to add a .gguf file you have. Models run entirely on this computer.</source>
         <translation>还没有模型。点击“获取模型…”从目录或 Hugging Face Hub 下载，或点击“导入…”添加已有的 .gguf 文件。模型完全在这台电脑上运行。</translation>
+    </message>
+    <message>
+        <source>Add folder…</source>
+        <translation>添加文件夹…</translation>
+    </message>
+    <message>
+        <source>Add an image model: a Stable Diffusion folder in diffusers&apos; layout (with model_index.json)</source>
+        <translation>添加图像模型：diffusers 布局的 Stable Diffusion 文件夹（含 model_index.json）</translation>
+    </message>
+    <message>
+        <source>Image models</source>
+        <translation>图像模型</translation>
+    </message>
+    <message>
+        <source>Use in Image</source>
+        <translation>在“图像”中使用</translation>
+    </message>
+    <message>
+        <source>Remove from list</source>
+        <translation>从列表中移除</translation>
+    </message>
+    <message>
+        <source>Image model</source>
+        <translation>图像模型</translation>
+    </message>
+    <message>
+        <source>weights %1</source>
+        <translation>权重 %1</translation>
+    </message>
+    <message>
+        <source>Cannot be used: %1</source>
+        <translation>无法使用：%1</translation>
+    </message>
+    <message>
+        <source>Add an image model folder</source>
+        <translation>添加图像模型文件夹</translation>
     </message>
 </context>
 <context>
@@ -1302,6 +1558,123 @@
     <message>
         <source>Resume to try again; the download continues where it stopped.</source>
         <translation>点击“继续”重试；下载会从中断处接着进行。</translation>
+    </message>
+</context>
+<context>
+    <name>hearth::app::ImageController</name>
+    <message>
+        <source>%1 cannot be used: %2.</source>
+        <translation>%1 无法使用：%2。</translation>
+    </message>
+    <message>
+        <source>The chat model (%1) and %2 (%3) may not fit in memory together: %4 is free. Unload the chat model for this run to make room.</source>
+        <translation>聊天模型（%1）和 %2（%3）可能无法同时装入内存：当前可用 %4。可在本次生成时卸载聊天模型以腾出空间。</translation>
+    </message>
+    <message>
+        <source>Choose an image model first. Add a Stable Diffusion folder on the Models page (&quot;Add folder…&quot;).</source>
+        <translation>请先选择图像模型。可在“模型”页添加 Stable Diffusion 文件夹（“添加文件夹…”）。</translation>
+    </message>
+    <message>
+        <source>Describe the picture first: the prompt is empty.</source>
+        <translation>请先描述图片：提示词为空。</translation>
+    </message>
+    <message>
+        <source>Width and height must be multiples of %1 between %1 and %2 pixels (%3×%4 was asked for).</source>
+        <translation>宽度和高度须为 %1 的倍数，且在 %1 到 %2 像素之间（当前为 %3×%4）。</translation>
+    </message>
+    <message>
+        <source>Steps must be between 1 and %1.</source>
+        <translation>步数须在 1 到 %1 之间。</translation>
+    </message>
+    <message>
+        <source>Guidance must be between 0 and %1.</source>
+        <translation>引导强度须在 0 到 %1 之间。</translation>
+    </message>
+    <message>
+        <source>Unknown sampler &quot;%1&quot;.</source>
+        <translation>未知的采样器“%1”。</translation>
+    </message>
+    <message>
+        <source>The database could not be opened, so the gallery cannot be saved.</source>
+        <translation>无法打开数据库，因此无法保存图库。</translation>
+    </message>
+    <message>
+        <source>The seed must be a whole number (0 or more), or choose a random seed.</source>
+        <translation>种子须为整数（0 或更大），或选择随机种子。</translation>
+    </message>
+    <message>
+        <source>The image was saved as %1, but the gallery could not record it: %2</source>
+        <translation>图片已保存为 %1，但图库无法记录它：%2</translation>
+    </message>
+    <message>
+        <source>The picture could not be made: %1</source>
+        <translation>无法生成图片：%1</translation>
+    </message>
+    <message>
+        <source>Euler</source>
+        <translation>Euler</translation>
+    </message>
+    <message>
+        <source>Euler a</source>
+        <translation>Euler a</translation>
+    </message>
+    <message>
+        <source>DDIM</source>
+        <translation>DDIM</translation>
+    </message>
+    <message>
+        <source>LCM</source>
+        <translation>LCM</translation>
+    </message>
+    <message>
+        <source>“%1”</source>
+        <translation>“%1”</translation>
+    </message>
+    <message>
+        <source>not “%1”</source>
+        <translation>避免“%1”</translation>
+    </message>
+    <message numerus="yes">
+        <source>%n steps</source>
+        <translation>
+            <numerusform>%n 步</numerusform>
+        </translation>
+    </message>
+    <message>
+        <source>guidance %1</source>
+        <translation>引导强度 %1</translation>
+    </message>
+    <message>
+        <source>seed %1</source>
+        <translation>种子 %1</translation>
+    </message>
+    <message>
+        <source>%1 s</source>
+        <translation>%1 秒</translation>
+    </message>
+    <message>
+        <source>%1 could not be deleted.</source>
+        <translation>无法删除 %1。</translation>
+    </message>
+    <message>
+        <source>The model that made this image (%1) is not in the list any more; the other settings are filled in.</source>
+        <translation>生成这张图片的模型（%1）已不在列表中；其他设置已填好。</translation>
+    </message>
+    <message>
+        <source>The image could not be saved as %1.</source>
+        <translation>无法将图片保存为 %1。</translation>
+    </message>
+    <message>
+        <source>Load a chat model first: it writes the prompt.</source>
+        <translation>请先加载聊天模型：提示词由它来写。</translation>
+    </message>
+    <message>
+        <source>The chat model could not write a prompt: %1</source>
+        <translation>聊天模型无法写出提示词：%1</translation>
+    </message>
+    <message>
+        <source>The chat model answered with an empty prompt; write one yourself or try again.</source>
+        <translation>聊天模型给出了空的提示词；请自己写一个，或再试一次。</translation>
     </message>
 </context>
 <context>

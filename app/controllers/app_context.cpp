@@ -12,7 +12,9 @@
 #include "app/controllers/adapter_controller.h"
 #include "app/controllers/chat_controller.h"
 #include "app/controllers/download_controller.h"
+#include "app/controllers/image_controller.h"
 #include "app/controllers/model_wizard.h"
+#include "app/controllers/preview_image_provider.h"
 #include "app/library/model_library.h"
 #include "app/settings/app_settings.h"
 #include "app/support/desktop_helper.h"
@@ -39,12 +41,15 @@ AppContext::AppContext(const Options& options, QObject* parent) : QObject(parent
     downloads_ = new DownloadController(&store_, settings_, this);
     downloads_->restore();
     wizard_ = new ModelWizard(settings_, library_, downloads_, dataDir_, this);
+    images_ = new ImageController(&store_, settings_, library_, chat_, dataDir_, this);
     desktop_ = new DesktopHelper(this);
     connect(settings_, &AppSettings::languageChanged, this, &AppContext::applyLanguage);
     applyLanguage();
 }
 
 AppContext::~AppContext() {
+    delete images_;  // stops a running generation; it uses the chat controller and the store
+    images_ = nullptr;
     delete chat_;  // stops the worker thread before the store closes
     chat_ = nullptr;
     delete wizard_;  // cancels a conversion or quality step and waits for it
@@ -74,11 +79,14 @@ void AppContext::registerQml(QQmlEngine* engine) {
     qmlRegisterUncreatableType<MessageListModel>("Hearth", 1, 0, "MessageListModel", QStringLiteral("owned by Chat"));
     qmlRegisterUncreatableType<ModelFileListModel>("Hearth", 1, 0, "ModelFileListModel", QStringLiteral("owned by Models"));
     qmlRegisterUncreatableType<AdapterListModel>("Hearth", 1, 0, "AdapterListModel", QStringLiteral("owned by Adapters"));
+    qmlRegisterUncreatableType<GalleryListModel>("Hearth", 1, 0, "GalleryListModel", QStringLiteral("owned by Images"));
     qmlRegisterSingletonInstance("Hearth", 1, 0, "Chat", chat_);
     qmlRegisterSingletonInstance("Hearth", 1, 0, "Adapters", chat_->adapters());
     qmlRegisterSingletonInstance("Hearth", 1, 0, "Models", library_);
     qmlRegisterSingletonInstance("Hearth", 1, 0, "Downloads", downloads_);
     qmlRegisterSingletonInstance("Hearth", 1, 0, "Wizard", wizard_);
+    qmlRegisterSingletonInstance("Hearth", 1, 0, "Images", images_);
+    engine->addImageProvider(QStringLiteral("hearthpreview"), new PreviewImageProvider(images_));  // the engine owns it
     qmlRegisterSingletonInstance("Hearth", 1, 0, "Settings", settings_);
     qmlRegisterSingletonInstance("Hearth", 1, 0, "Desktop", desktop_);
     qmlRegisterSingletonInstance("Hearth", 1, 0, "App", this);
@@ -115,7 +123,8 @@ void AppContext::applyLanguage() {
         uiLanguage_ = lang;
         emit uiLanguageChanged();
     }
-    library_->retranslate();  // texts made in C++ (problem sentences, device labels)
+    library_->retranslate();
+    images_->retranslate();  // its warning and summary are made in C++  // texts made in C++ (problem sentences, device labels)
     wizard_->setUiLanguage(lang);  // the catalog's descriptions
     if (engine_) engine_->retranslate();
 }

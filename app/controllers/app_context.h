@@ -1,6 +1,6 @@
 // AppContext: builds the app's objects in the right order (settings, log file, store, model
 // library, chat controller, downloads queue, model wizard, language) and exposes them to QML as
-// singletons of the `Hearth` module: Chat, Adapters, Models, Downloads, Wizard, Settings, Desktop, App. main.cpp, the Qt Quick tests and the screenshot test all go
+// singletons of the `Hearth` module: Chat, Adapters, Models, Downloads, Wizard, Images, Settings, Desktop, App. main.cpp, the Qt Quick tests and the screenshot test all go
 // through here, so they run the same wiring.
 #pragma once
 
@@ -21,6 +21,7 @@ class AppSettings;
 class ChatController;
 class DesktopHelper;
 class DownloadController;
+class ImageController;
 class ModelLibrary;
 class ModelWizard;
 
@@ -61,6 +62,7 @@ public:
     ChatController* chat() const { return chat_; }
     DownloadController* downloads() const { return downloads_; }
     ModelWizard* wizard() const { return wizard_; }
+    ImageController* images() const { return images_; }
 
     // Installs the translator for settings().language() and retranslates the engine's bindings.
     void applyLanguage();
@@ -77,6 +79,7 @@ private:
     ChatController* chat_ = nullptr;
     DownloadController* downloads_ = nullptr;
     ModelWizard* wizard_ = nullptr;
+    ImageController* images_ = nullptr;
     DesktopHelper* desktop_ = nullptr;
     QQmlEngine* engine_ = nullptr;
     std::unique_ptr<QTranslator> appTranslator_, qtTranslator_;

@@ -9,6 +9,7 @@
 #include <QRegularExpression>
 #include <QSysInfo>
 
+#include "app/chat/message_blocks.h"
 #include "app/chat/sampling_presets.h"
 #include "app/controllers/adapter_controller.h"
 #include "app/library/model_library.h"
@@ -561,7 +562,32 @@ void ChatController::onWindow(quint64 requestId, qint64 firstMessageId, int prom
     emit statsChanged();
 }
 
+quint64 ChatController::askOnce(const QString& systemPrompt, const QString& userText, int maxNewTokens) {
+    if (modelState_ != QLatin1String("ready") || loadedPath_.isEmpty()) return 0;
+    GenerateRequest req;
+    req.id = nextRequest_++;
+    req.modelPath = loadedPath_;
+    req.systemPrompt = systemPrompt;
+    req.messages.push_back({0, QStringLiteral("user"), userText});
+    // Near-greedy and short: a rewrite, not a creative answer; no reasoning section.
+    req.sampling.temperature = 0.2;
+    req.sampling.maxNewTokens = maxNewTokens;
+    req.think = false;
+    oneOff_.insert(req.id, QString());
+    QMetaObject::invokeMethod(worker_, [w = worker_, req] { w->generate(req); }, Qt::QueuedConnection);
+    return req.id;
+}
+
+void ChatController::stopOneOff(quint64 requestId) {
+    // requestStop stops every earlier request too: only ask for it when no conversation answer is older.
+    if (oneOff_.contains(requestId) && !(currentRequest_ && currentRequest_ < requestId)) worker_->requestStop(requestId);
+}
+
 void ChatController::onPiece(quint64 requestId, const QString& text) {
+    if (auto it = oneOff_.find(requestId); it != oneOff_.end()) {
+        it.value() += text;
+        return;
+    }
     if (requestId != currentRequest_) return;
     streamingText_ += text;
     const int row = messages_.rowOfId(streamingMessageId_);
@@ -594,6 +620,10 @@ QString answerStatus(const QString& stopReason) {
 }  // namespace
 
 void ChatController::onFinished(quint64 requestId, const QVariantMap& stats) {
+    if (oneOff_.contains(requestId)) {
+        emit oneOffFinished(requestId, stripThinking(oneOff_.take(requestId)).trimmed(), QString());
+        return;
+    }
     if (requestId != currentRequest_) return;
     const int generated = stats.value("generated").toInt();
     const int row = messages_.rowOfId(streamingMessageId_);
@@ -609,6 +639,11 @@ void ChatController::onFinished(quint64 requestId, const QVariantMap& stats) {
 }
 
 void ChatController::onFailed(quint64 requestId, const QString& message) {
+    if (oneOff_.contains(requestId)) {
+        oneOff_.remove(requestId);
+        emit oneOffFinished(requestId, QString(), message);
+        return;
+    }
     if (requestId != currentRequest_) return;
     const int row = messages_.rowOfId(streamingMessageId_);
     if (streamingMessageId_ && streamingText_.isEmpty()) {

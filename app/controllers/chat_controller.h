@@ -108,6 +108,12 @@ public:
     Q_INVOKABLE void dismissError();
     Q_INVOKABLE QString diagnostics() const;
 
+    // A one-off answer from the loaded model that is not part of any conversation (nothing is stored,
+    // the chat view does not change): the Image tab's "Write a prompt". Queued behind a running
+    // answer. Returns the request id (0 when no model is loaded); oneOffFinished answers it.
+    quint64 askOnce(const QString& systemPrompt, const QString& userText, int maxNewTokens = 200);
+    void stopOneOff(quint64 requestId);
+
     // Tests: the interval between streaming saves, and the worker (to observe its signals).
     void setSaveIntervalMs(int ms) { saveIntervalMs_ = ms; }
     InferenceWorker* worker() { return worker_; }
@@ -125,6 +131,8 @@ signals:
     void streamingSaved(qint64 messageId, int chars);
     // The ended answer (all its text, how it ended, its search index entry) is committed.
     void answerSaved(qint64 messageId, const QString& status);
+    // An askOnce() answer (its reasoning removed); error is empty when it succeeded.
+    void oneOffFinished(quint64 requestId, const QString& text, const QString& error);
 
 private:
     void showError(const QString& message);
@@ -183,6 +191,8 @@ private:
 
     QString errorText_;
     QVariantMap stats_;
+    // askOnce() requests still running, with their text so far.
+    QHash<quint64, QString> oneOff_;
 };
 
 }  // namespace hearth::app

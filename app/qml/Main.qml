@@ -98,6 +98,11 @@ ApplicationWindow {
     }
 
     ModelWizard { id: modelWizard }
+    // "Send to Image" / "Write a prompt" on an answer: the Image tab takes over.
+    Connections {
+        target: Images
+        function onPageRequested() { window.page = "image" }
+    }
     Connections {
         target: Wizard
         function onChatRequested() { Chat.useModel(Wizard.resultPath); window.page = "chat" }

@@ -1,5 +1,6 @@
 // One message: Markdown prose, code blocks with a Copy button, a collapsible reasoning block,
-// and the actions Copy / Regenerate (last answer) / Edit and resend (questions). Messages that the
+// and the actions Copy / Regenerate (last answer) / Edit and resend (questions) / Send to Image and
+// Write a prompt (answers). Messages that the
 // sliding window dropped from the model's context are dimmed and say so. An answer that did not end
 // normally says how it ended; a regenerated one switches between its alternatives (‹ 1/2 ›).
 // The blocks come from the row's MessageBlockModel: while an answer streams only its last block's
@@ -223,6 +224,29 @@ Item {
                 text: qsTr("Copy")
                 font.pixelSize: Theme.fontSize - 2
                 onClicked: Desktop.copyText(root.isUser ? root.content : root.answer)
+            }
+            // The hand-off to the Image tab: the answer as the prompt, or a prompt the loaded model
+            // writes from it (English, translated if need be), shown there for editing.
+            ToolButton {
+                objectName: "sendToImageButton"
+                visible: root.role === "assistant"
+                text: qsTr("Send to Image")
+                font.pixelSize: Theme.fontSize - 2
+                onClicked: Images.sendToImage(root.answer)
+                ToolTip.visible: hovered
+                ToolTip.text: qsTr("Use this answer as the prompt of the Image tab")
+                ToolTip.delay: 600
+            }
+            ToolButton {
+                objectName: "writePromptButton"
+                visible: root.role === "assistant"
+                enabled: Chat.modelState === "ready" && !Images.writingPrompt
+                text: qsTr("Write a prompt")
+                font.pixelSize: Theme.fontSize - 2
+                onClicked: Images.writePrompt(root.answer)
+                ToolTip.visible: hovered
+                ToolTip.text: qsTr("Ask the chat model to turn this answer into a short English image prompt")
+                ToolTip.delay: 600
             }
             ToolButton {
                 visible: root.isUser && !Chat.generating

@@ -1,5 +1,7 @@
 // The Models page: the .gguf models in the models folder (and ones used where they are), their
 // metadata and whether they fit this machine's memory; Import…, Use for this conversation, Delete.
+// Below them, the image models (Stable Diffusion folders in diffusers' layout, listed by `Images`):
+// "Add folder…" registers one where it is.
 import QtQuick
 import QtQuick.Controls
 import QtQuick.Dialogs
@@ -17,6 +19,14 @@ Item {
         anchors.margins: 16
         spacing: 10
 
+        // "Add folder…" refused a folder (not a diffusion pipeline): Images' own message.
+        ErrorBanner {
+            Layout.fillWidth: true
+            radius: Theme.radius
+            text: Images.errorText
+            onDismissed: Images.dismissError()
+        }
+
         RowLayout {
             Layout.fillWidth: true
             ColumnLayout {
@@ -31,12 +41,23 @@ Item {
                     font.pixelSize: Theme.fontSize - 2
                 }
             }
-            Button { text: qsTr("Refresh"); onClicked: Models.refresh(); enabled: !Models.scanning }
+            Button {
+                text: qsTr("Refresh")
+                enabled: !Models.scanning
+                onClicked: { Models.refresh(); Images.refreshModels() }
+            }
             Button {
                 objectName: "importButton"
                 text: qsTr("Import…")
                 enabled: !Models.importing
                 onClicked: importDialog.open()
+            }
+            Button {
+                objectName: "addImageFolderButton"
+                text: qsTr("Add folder…")
+                ToolTip.visible: hovered
+                ToolTip.text: qsTr("Add an image model: a Stable Diffusion folder in diffusers' layout (with model_index.json)")
+                onClicked: imageFolderDialog.open()
             }
             Button {
                 objectName: "getModelsButton"
@@ -71,6 +92,77 @@ Item {
             spacing: 8
             model: Models.list
             ScrollBar.vertical: ScrollBar {}
+
+            footer: ColumnLayout {
+                width: ListView.view.width
+                spacing: 8
+                visible: Images.models.length > 0
+                Label {
+                    Layout.topMargin: 14
+                    text: qsTr("Image models")
+                    font.pixelSize: 16
+                    font.bold: true
+                    color: Theme.text
+                }
+                Repeater {
+                    model: Images.models
+                    delegate: Rectangle {
+                        id: imageCard
+                        required property var modelData
+                        readonly property bool active: Images.modelPath === modelData.path
+                        objectName: "imageModelCard"
+                        Layout.fillWidth: true
+                        implicitHeight: imageCardColumn.implicitHeight + 20
+                        radius: Theme.radius
+                        color: Theme.surface
+                        border.color: active ? Theme.accent : Theme.border
+                        ColumnLayout {
+                            id: imageCardColumn
+                            anchors.left: parent.left
+                            anchors.right: parent.right
+                            anchors.top: parent.top
+                            anchors.margins: 10
+                            spacing: 4
+                            RowLayout {
+                                Layout.fillWidth: true
+                                Label {
+                                    Layout.fillWidth: true
+                                    text: imageCard.modelData.name + (imageCard.active ? "  ✓" : "")
+                                    font.bold: true
+                                    color: Theme.text
+                                    elide: Text.ElideRight
+                                }
+                                Button {
+                                    text: qsTr("Use in Image")
+                                    enabled: imageCard.modelData.usable
+                                    onClicked: { Images.modelPath = imageCard.modelData.path; window.page = "image" }
+                                }
+                                Button {
+                                    text: qsTr("Remove from list")
+                                    visible: !Models.isInFolder(imageCard.modelData.path)  // added where it was, not in the models folder
+                                    onClicked: Images.forgetModelFolder(imageCard.modelData.path)
+                                }
+                            }
+                            Label {
+                                Layout.fillWidth: true
+                                wrapMode: Text.Wrap
+                                color: imageCard.modelData.usable ? Theme.textMuted : (Theme.dark ? Theme.warning : Theme.errorText)
+                                text: imageCard.modelData.usable
+                                      ? [qsTr("Image model"), imageCard.modelData.kind,
+                                         qsTr("weights %1").arg(Desktop.formatBytes(imageCard.modelData.bytes))].filter(s => s.length > 0).join("  ·  ")
+                                      : qsTr("Cannot be used: %1").arg(imageCard.modelData.error)
+                            }
+                            Label {
+                                Layout.fillWidth: true
+                                text: imageCard.modelData.path
+                                elide: Text.ElideMiddle
+                                color: Theme.textMuted
+                                font.pixelSize: Theme.fontSize - 3
+                            }
+                        }
+                    }
+                }
+            }
 
             Label {
                 anchors.centerIn: parent
@@ -193,6 +285,14 @@ Item {
                 }
             }
         }
+    }
+
+    FolderDialog {
+        id: imageFolderDialog
+        objectName: "imageFolderDialog"
+        currentFolder: App.downloadsFolder()
+        title: qsTr("Add an image model folder")
+        onAccepted: if (Images.addModelFolder(selectedFolder)) window.page = "image"
     }
 
     FileDialog {

@@ -108,6 +108,28 @@ CREATE TABLE downloads (
 );
 )SQL";
 
+// The Image tab's gallery: one row per generated picture, its PNG under <data>/images/ (file: the
+// path), and everything needed to make it again (prompt, negative prompt, seed, size, steps,
+// guidance, sampler, the pipeline folder) plus when it was made and how long it took.
+const char* const kV6 = R"SQL(
+CREATE TABLE images (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    file        TEXT    NOT NULL,
+    prompt      TEXT    NOT NULL DEFAULT '',
+    negative    TEXT    NOT NULL DEFAULT '',
+    seed        INTEGER NOT NULL DEFAULT 0,
+    width       INTEGER NOT NULL,
+    height      INTEGER NOT NULL,
+    steps       INTEGER NOT NULL,
+    guidance    REAL    NOT NULL,
+    sampler     TEXT    NOT NULL,
+    model       TEXT    NOT NULL DEFAULT '',
+    seconds     REAL    NOT NULL DEFAULT 0,
+    created_at  INTEGER NOT NULL
+);
+CREATE INDEX images_by_time ON images(created_at DESC);
+)SQL";
+
 int slowMigrationMs() {
     bool ok = false;
     const int ms = qEnvironmentVariableIntValue("HEARTH_TEST_SLOW_MIGRATION_MS", &ok);
@@ -123,6 +145,7 @@ const char* migrationSql(int version) {
         case 3: return kV3;
         case 4: return kV4;
         case 5: return kV5;
+        case 6: return kV6;
         default: return nullptr;
     }
 }

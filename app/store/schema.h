@@ -16,7 +16,9 @@ namespace hearth::app::schema {
 //            index are written once, when the answer ends).
 // Version 4: conversation_adapters, the LoRA adapters of each conversation (path, scale, on/off, in order).
 // Version 5: downloads, the model wizard's download queue (repository, files, destination, state, bytes).
-inline constexpr int kCurrentVersion = 5;
+// Version 6: images, the Image tab's gallery (PNG file, prompt, negative, seed, size, steps, guidance,
+//            sampler, model, seconds, time).
+inline constexpr int kCurrentVersion = 6;
 
 // The SQL of one migration step (from `version - 1` to `version`); tests use it to build old databases.
 const char* migrationSql(int version);

@@ -1,7 +1,11 @@
 #include "app/support/desktop_helper.h"
 
 #include <QClipboard>
+#include <QDesktopServices>
+#include <QFileInfo>
 #include <QGuiApplication>
+#include <QImage>
+#include <QUrl>
 
 namespace hearth::app {
 
@@ -35,5 +39,17 @@ QString DesktopHelper::urlToPath(const QUrl& url) const { return url.isLocalFile
 QUrl DesktopHelper::pathToUrl(const QString& path) const { return QUrl::fromLocalFile(path); }
 QString DesktopHelper::formatBytes(double bytes) const { return formatBytesText(bytes); }
 QString DesktopHelper::formatCount(double n) const { return formatCountText(n); }
+
+bool DesktopHelper::openLocalFile(const QString& path) {
+    return QFileInfo(path).isFile() && QDesktopServices::openUrl(QUrl::fromLocalFile(path));
+}
+
+bool DesktopHelper::copyImageToClipboard(const QString& path) {
+    auto* cb = QGuiApplication::clipboard();
+    const QImage img(path);
+    if (!cb || img.isNull()) return false;
+    cb->setImage(img);
+    return true;
+}
 
 }  // namespace hearth::app

@@ -1,5 +1,5 @@
 // Small services QML has no API for: the clipboard, turning a file:// URL from a dialog into a path,
-// human-readable sizes, and saving exported text. Exposed to QML as the `Desktop` singleton.
+// human-readable sizes, saving exported text, and opening a file in the system's own viewer. Exposed to QML as the `Desktop` singleton.
 #pragma once
 
 #include <QObject>
@@ -18,6 +18,13 @@ public:
     Q_INVOKABLE QUrl pathToUrl(const QString& path) const;
     Q_INVOKABLE QString formatBytes(double bytes) const;
     Q_INVOKABLE QString formatCount(double n) const;  // 1.5B, 350M
+    Q_INVOKABLE bool openFile(const QString& path) const { return openLocalFile(path); }
+    Q_INVOKABLE bool copyImageFile(const QString& path) const { return copyImageToClipboard(path); }
+
+    // Opens a local file with the desktop's default application (a picture: its image viewer).
+    static bool openLocalFile(const QString& path);
+    // Puts the picture in `path` on the clipboard as an image (false when it cannot be read).
+    static bool copyImageToClipboard(const QString& path);
 };
 
 QString formatBytesText(double bytes);

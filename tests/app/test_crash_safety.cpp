@@ -269,17 +269,19 @@ private slots:
                 QVERIFY(raw.open(dir.filePath(dbName)).ok());
                 const int64_t version = *raw.scalarInt("PRAGMA user_version");
                 // What each step adds: v3 the status column, v4 the adapters table, v5 the downloads
-                // queue. A version has all of its steps' additions and none of the later ones'.
+                // queue, v6 the image gallery. A version has all of its steps' additions and none of the later ones'.
                 const int64_t hasStatus = *raw.scalarInt("SELECT count(*) FROM pragma_table_info('messages') WHERE name = 'status'");
                 const int64_t hasAdapters =
                     *raw.scalarInt("SELECT count(*) FROM sqlite_master WHERE name = 'conversation_adapters'");
                 const int64_t hasDownloads = *raw.scalarInt("SELECT count(*) FROM sqlite_master WHERE name = 'downloads'");
+                const int64_t hasImages = *raw.scalarInt("SELECT count(*) FROM sqlite_master WHERE name = 'images'");
                 if (version < schema::kCurrentVersion && log.migratingAt) ++killsInsideMigration;
                 if (version < 2 || version > schema::kCurrentVersion || hasStatus != (version >= 3 ? 1 : 0) ||
-                    hasAdapters != (version >= 4 ? 1 : 0) || hasDownloads != (version >= 5 ? 1 : 0)) {
+                    hasAdapters != (version >= 4 ? 1 : 0) || hasDownloads != (version >= 5 ? 1 : 0) ||
+                    hasImages != (version >= 6 ? 1 : 0)) {
                     qWarning("kill %d: half-migrated database (version %lld, status column %lld, adapters table %lld, "
-                             "downloads table %lld)", k, (long long)version, (long long)hasStatus, (long long)hasAdapters,
-                             (long long)hasDownloads);
+                             "downloads table %lld, images table %lld)", k, (long long)version, (long long)hasStatus,
+                             (long long)hasAdapters, (long long)hasDownloads, (long long)hasImages);
                     ++damagedFixture;
                 }
             }

@@ -122,13 +122,16 @@ private slots:
                                      "renameDialog", "deleteConversationDialog", "switchConversationDialog",
                                      "exportDialog", "modelsFolderDialog", "adaptersDialog", "adapterFileDialog",
                                      "adapterFolderDialog", "mergeOutputDialog", "modelWizard", "wizardFileDialog",
-                                     "wizardFolderDialog", "imatrixDialog"})
+                                     "wizardFolderDialog", "imatrixDialog", "imageFolderDialog", "saveImageDialog",
+                                     "deleteImageDialog"})
             QVERIFY2(names.contains(QLatin1String(expected)), expected);
 
         for (QObject* d : found) {
             const QString name = d->objectName();
             // Dialogs of a page show over that page.
-            window_->setProperty("page", name.contains("model", Qt::CaseInsensitive) || name.startsWith("import")
+            window_->setProperty("page", name == "imageFolderDialog" ? "models"
+                                         : name.endsWith("ImageDialog") ? "image"
+                                         : name.contains("model", Qt::CaseInsensitive) || name.startsWith("import")
                                              ? (name == "modelsFolderDialog" ? "settings" : "models") : "chat");
             // Opened the way the app opens them (with their content), or plainly when the app has no helper.
             const QVariant title = QStringLiteral("Describe the city of Rome.");

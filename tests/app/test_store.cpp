@@ -10,6 +10,7 @@
 
 #include "app/store/chat_store.h"
 #include "app/store/download_queue.h"
+#include "app/store/image_gallery.h"
 #include "app/store/schema.h"
 
 using namespace hearth::app;
@@ -155,6 +156,7 @@ private slots:
         QCOMPARE(store.conversation(2)->title, QString::fromUtf8("长城"));
         QVERIFY(bread.adapters.empty());  // the v4 table starts empty
         QCOMPARE(*store.db().scalarInt("SELECT count(*) FROM downloads"), int64_t(0));  // so does v5's
+        QCOMPARE(*store.db().scalarInt("SELECT count(*) FROM images"), int64_t(0));     // and v6's
         auto a = *store.messages(1);
         auto b = *store.messages(2);
         QCOMPARE(int(a.size()), version == 1 ? 2 : 4);
@@ -432,6 +434,68 @@ private slots:
         VERIFY_OK(store.setConversationAdapters(999, setB));
         QVERIFY(!store.flush().ok());
         QCOMPARE(*store.db().scalarInt("SELECT count(*) FROM conversation_adapters"), int64_t(1));
+    }
+
+    // The image gallery (schema v6): rows written through the store's writer, newest first, every
+    // setting as given (a seed above 2^63 survives SQLite's signed integers), ids after a reopen,
+    // and removed.
+    void imageGallery() {
+        int64_t firstId = 0;
+        {
+            ChatStore store;
+            VERIFY_OK(store.open(path("images.db")));
+            ImageGallery g(&store);
+            ImageRecord r;
+            r.file = QStringLiteral("/data/images/a.png");
+            r.prompt = QString::fromUtf8("雪地里的狐狸");
+            r.negative = QStringLiteral("blurry");
+            r.seed = 0xFFFFFFFFFFFFFFF0ull;
+            r.width = 640;
+            r.height = 384;
+            r.steps = 25;
+            r.guidance = 6.5;
+            r.sampler = QStringLiteral("euler_a");
+            r.model = QStringLiteral("/models/sd15");
+            r.seconds = 12.25;
+            r.createdAt = 1700000000000;
+            auto a = g.add(r);
+            VERIFY_OK(a);
+            firstId = a->id;
+            r.file = QStringLiteral("/data/images/b.png");
+            r.createdAt = 1700000001000;
+            auto b = g.add(r);
+            VERIFY_OK(b);
+            QCOMPARE(b->id, firstId + 1);
+            auto rows = g.all();
+            VERIFY_OK(rows);
+            QCOMPARE(int(rows->size()), 2);
+            QCOMPARE(rows->front().file, QStringLiteral("/data/images/b.png"));  // newest first
+            const ImageRecord& back = rows->back();
+            QCOMPARE(back.id, firstId);
+            QCOMPARE(back.prompt, QString::fromUtf8("雪地里的狐狸"));
+            QCOMPARE(back.negative, QStringLiteral("blurry"));
+            QCOMPARE(back.seed, uint64_t(0xFFFFFFFFFFFFFFF0ull));
+            QCOMPARE(back.width, 640);
+            QCOMPARE(back.height, 384);
+            QCOMPARE(back.steps, 25);
+            QCOMPARE(back.guidance, 6.5);
+            QCOMPARE(back.sampler, QStringLiteral("euler_a"));
+            QCOMPARE(back.model, QStringLiteral("/models/sd15"));
+            QCOMPARE(back.seconds, 12.25);
+            QCOMPARE(back.createdAt, int64_t(1700000000000));
+            VERIFY_OK(g.remove(firstId + 1));
+        }
+        ChatStore store;
+        VERIFY_OK(store.open(path("images.db")));
+        ImageGallery g(&store);
+        auto rows = g.all();
+        VERIFY_OK(rows);
+        QCOMPARE(int(rows->size()), 1);
+        ImageRecord r;
+        r.file = QStringLiteral("/data/images/c.png");
+        auto c = g.add(r);
+        VERIFY_OK(c);
+        QCOMPARE(c->id, firstId + 2);  // AUTOINCREMENT: a removed row's id is not handed out again
     }
 
     // The downloads queue (schema v5): rows written through the store's writer, read back in order,

@@ -1,0 +1,52 @@
+// The diffusion models Hearth knows: the pipeline folders directly inside the models folder, and
+// folders added with "Add folder…" where they are (remembered in the settings). Listing reads only
+// small JSON files, on a pool thread (diffusion_model_info.h); the result comes back as a queued
+// call and `changed`. ImageController owns one and shows it as `Images.models`.
+#pragma once
+
+#include <QFutureWatcher>
+#include <QObject>
+#include <QVariantList>
+#include <vector>
+
+#include "app/library/diffusion_model_info.h"
+
+namespace hearth::app {
+
+class AppSettings;
+class ModelLibrary;
+
+class DiffusionModelList : public QObject {
+    Q_OBJECT
+public:
+    DiffusionModelList(AppSettings* settings, ModelLibrary* library, QObject* parent = nullptr);
+    ~DiffusionModelList() override;  // waits for a scan in flight
+
+    void refresh();
+    // Adds a folder where it is: empty when it was added, otherwise the reason it was not (in the UI
+    // language). Its entry is in the list at once; `info` receives it.
+    QString add(const QString& dir, DiffusionModelInfo* info = nullptr);
+    void forget(const QString& dir);
+
+    const std::vector<DiffusionModelInfo>& models() const { return models_; }
+    // [{path, name, kind, bytes, usable, error}] for QML.
+    QVariantList toVariantList() const;
+    // The entry of `path` (any spelling of the folder), or null.
+    const DiffusionModelInfo* find(const QString& path) const;
+    // The first usable model's folder ("" when none).
+    QString firstUsable() const;
+
+signals:
+    void changed();
+
+private:
+    void setModels(std::vector<DiffusionModelInfo> found);
+
+    AppSettings* settings_;
+    ModelLibrary* library_;
+    std::vector<DiffusionModelInfo> models_;
+    QFutureWatcher<std::vector<DiffusionModelInfo>> scanWatch_;
+    bool rescan_ = false;
+};
+
+}  // namespace hearth::app
