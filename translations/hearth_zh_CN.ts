@@ -314,8 +314,8 @@
         <translation>高度</translation>
     </message>
     <message>
-        <source>Sizes are multiples of 64 pixels for now (a limit of this version&apos;s engine). SD 1.5 is made for 512×512, SD 2.x for 768×768, SD-Turbo for 512×512.</source>
-        <translation>尺寸目前须为 64 像素的倍数（当前版本引擎的限制）。SD 1.5 适合 512×512，SD 2.x 适合 768×768，SD-Turbo 适合 512×512。</translation>
+        <source>Sizes are multiples of 8 pixels (the arrows step by 64). SD 1.5 is made for 512×512, SD 2.x for 768×768, SD-Turbo for 512×512.</source>
+        <translation>尺寸须为 8 像素的倍数（箭头按 64 调整）。SD 1.5 适合 512×512，SD 2.x 适合 768×768，SD-Turbo 适合 512×512。</translation>
     </message>
     <message>
         <source>Steps</source>

@@ -20,9 +20,9 @@ namespace hearth::app {
 namespace {
 const char* const kModelKey = "image/model";      // the last chosen one
 
-// The UNet halves the latents three times, so the engine needs sides that are multiples of 64 px
-// for now (closing note of #15); the largest side is a sanity bound, not an engine limit.
-constexpr int kSizeStep = 64, kMaxSide = 2048, kMaxSteps = 150;
+// The VAE works in 8-pixel latents, so sides are multiples of 8 (the UNet rounds odd latent sides
+// as diffusers does); the largest side is a sanity bound, not an engine limit.
+constexpr int kSizeStep = 8, kMaxSide = 2048, kMaxSteps = 150;
 constexpr double kMaxGuidance = 30;
 const QStringList kSamplers = {QStringLiteral("euler"), QStringLiteral("euler_a"), QStringLiteral("ddim"), QStringLiteral("lcm")};
 }  // namespace

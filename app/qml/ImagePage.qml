@@ -193,7 +193,7 @@ Item {
                             wrapMode: Text.Wrap
                             color: Theme.textMuted
                             font.pixelSize: Theme.fontSize - 3
-                            text: qsTr("Sizes are multiples of 64 pixels for now (a limit of this version's engine). SD 1.5 is made for 512×512, SD 2.x for 768×768, SD-Turbo for 512×512.")
+                            text: qsTr("Sizes are multiples of 8 pixels (the arrows step by 64). SD 1.5 is made for 512×512, SD 2.x for 768×768, SD-Turbo for 512×512.")
                         }
                         Label { text: qsTr("Steps"); color: Theme.textMuted }
                         SpinBox {

@@ -95,7 +95,7 @@ private slots:
         quickForm();
         images()->setWidth(100);
         QVERIFY(!images()->generate());
-        QVERIFY2(images()->errorText().contains(QLatin1String("multiples of 64")), qPrintable(images()->errorText()));
+        QVERIFY2(images()->errorText().contains(QLatin1String("multiples of 8")), qPrintable(images()->errorText()));
         images()->setWidth(64);
         images()->setPrompt(QStringLiteral("   "));
         QVERIFY(!images()->generate());
