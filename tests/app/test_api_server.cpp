@@ -5,7 +5,7 @@
 //     finish, and the active-request count of the status line goes up to 2 and back to 0;
 //   - the key is enforced (401 without it, 200 with it);
 //   - a port another program holds is said on the page (no crash), and a free one works again;
-//   - Stop in the chat cancels its request in the scheduler;
+//   - Stop in the chat cancels its request in the scheduler; a new key restarts only the HTTP side;
 //   - off frees the port, and the chat answers through its Session again.
 // Screenshots of the Settings section and of the status line, in English and Chinese, go to
 // $HEARTH_SHOTS_DIR (default: screenshots/ next to the test binary).
@@ -241,6 +241,23 @@ private slots:
         QCOMPARE(finished.at(0).at(0).toString(), QStringLiteral("cancelled"));
         QVERIFY2(t.elapsed() < 2000, qPrintable(QString::number(t.elapsed())));
         QTRY_COMPARE_WITH_TIMEOUT(api()->activeRequests(), 0, 5000);
+    }
+
+    void newKeyLeavesTheChatRunning() {
+        // Changing the key (or the port) restarts only the HTTP server: the chat's answer goes on.
+        QSignalSpy finished(chat(), &ChatController::answerFinished);
+        QVERIFY(chat()->send("One more story"));
+        QTRY_VERIFY_WITH_TIMEOUT(api()->activeRequests() == 1, 10000);
+        settings()->setApiServerKey("second-key");
+        QTRY_VERIFY_WITH_TIMEOUT(getStatus(port_, "/v1/models", "second-key") == 200, 10000);
+        QCOMPARE(getStatus(port_, "/v1/models", "test-key-123"), 401);
+        QTest::qWait(300);
+        QVERIFY(chat()->generating());
+        QCOMPARE(finished.count(), 0);
+        chat()->stop();
+        QVERIFY(finished.count() == 1 || finished.wait(10000));
+        settings()->setApiServerKey("test-key-123");
+        QTRY_VERIFY_WITH_TIMEOUT(getStatus(port_, "/v1/models", "test-key-123") == 200, 10000);
     }
 
     void screenshots() {
