@@ -12,6 +12,7 @@
 #include <httplib.h>
 
 #include <QDir>
+#include <QFileInfo>
 #include <QQmlApplicationEngine>
 #include <QQuickWindow>
 #include <QSignalSpy>
@@ -25,6 +26,7 @@
 #include "app/controllers/app_context.h"
 #include "app/controllers/chat_controller.h"
 #include "app/settings/app_settings.h"
+#include "app/worker/inference_worker.h"
 #include "tests/app/app_window.h"
 #include "tests/app/quick_find.h"
 #include "tests/app/tiny_model.h"
@@ -326,6 +328,74 @@ private slots:
         chat()->unloadModel();
         QTRY_VERIFY_WITH_TIMEOUT(!api()->running() && api()->waiting(), 10000);
         QTRY_VERIFY_WITH_TIMEOUT(portIsFree(port_), 5000);
+    }
+
+    // With the server on, the chat's adapters go with its requests (ServeRequest::loras): the same
+    // greedy answer as the Session gives with them, unlike the answer without; an adapter that does
+    // not fit the model fails the answer with a message. Worker level, on the shared hf-models fixtures.
+    void adaptersGoWithTheChatsRequests() {
+        const QString base = test::testdataFile("hf-models/tiny-llama/base-f32.gguf");
+        const QString qv = test::testdataFile("hf-models/tiny-llama/lora/qv-r16.gguf");
+        const QString wrong = test::testdataFile("hf-models/tiny-qwen2/lora/all-r8.gguf");
+        if (!QFileInfo::exists(base) || !QFileInfo::exists(qv) || !QFileInfo::exists(wrong))
+            QSKIP("the shared test data's hf-models are absent (HEARTH_TESTDATA)");
+        QThread thread;
+        auto* w = new InferenceWorker;
+        w->moveToThread(&thread);
+        thread.start();
+        quint64 ids = 0;
+        auto answer = [&](bool server, const QString& lora, QString* error) {
+            ServerConfig c;
+            c.enabled = server;
+            c.port = 0;  // any free port
+            QMetaObject::invokeMethod(w, [w, c] { w->configureServer(c); }, Qt::QueuedConnection);
+            LoadRequest lr;
+            lr.id = ++ids;
+            lr.path = base;
+            lr.nCtx = 256;
+            lr.threads = 1;
+            QSignalSpy loaded(w, &InferenceWorker::loaded);
+            QMetaObject::invokeMethod(w, [w, lr] { w->load(lr); }, Qt::QueuedConnection);
+            if (!loaded.wait(30000)) return QStringLiteral("(not loaded)");
+            GenerateRequest g;
+            g.id = ++ids;
+            g.modelPath = base;
+            g.messages.push_back({0, QStringLiteral("user"), QStringLiteral("Hello, who are you?")});
+            g.sampling.temperature = 0;
+            g.sampling.repeatPenalty = 1.0;
+            g.sampling.maxNewTokens = 12;
+            g.think = false;
+            if (!lora.isEmpty()) g.loras.push_back({lora.toStdString(), 1.0f});
+            QString text;
+            bool done = false;
+            QVariantMap stats;
+            QObject scope;
+            connect(w, &InferenceWorker::piece, &scope, [&](quint64, const QString& t) { text += t; });
+            connect(w, &InferenceWorker::finished, &scope, [&](quint64, const QVariantMap& s) { stats = s, done = true; });
+            connect(w, &InferenceWorker::failed, &scope, [&](quint64, const QString& m) { *error = m, done = true; });
+            QMetaObject::invokeMethod(w, [w, g] { w->generate(g); }, Qt::QueuedConnection);
+            if (!QTest::qWaitFor([&] { return done; }, 30000)) return QStringLiteral("(no answer)");
+            if (error->isEmpty() && stats.value("server").toBool() != server) *error = QStringLiteral("answered by the wrong path");
+            return text;
+        };
+        QString e1, e2, e3, e4;
+        const QString sessionWith = answer(false, qv, &e1);
+        const QString servedWith = answer(true, qv, &e2);
+        const QString servedWithout = answer(true, QString(), &e3);
+        QVERIFY2(e1.isEmpty() && e2.isEmpty() && e3.isEmpty(), qPrintable(e1 + e2 + e3));
+        QVERIFY(!servedWith.isEmpty());
+        qInfo("with the adapter: Session \"%s\", scheduler \"%s\"; scheduler without: \"%s\"", qPrintable(sessionWith),
+              qPrintable(servedWith), qPrintable(servedWithout));
+        // Greedy text, F32 weights and LoRA terms: batched and single-sequence evaluation agree to float
+        // rounding (context.h), far below the gap between two tokens' logits on 12 tokens of this model.
+        QCOMPARE(servedWith, sessionWith);
+        QVERIFY(servedWith != servedWithout);
+        (void)answer(true, wrong, &e4);
+        QVERIFY2(!e4.isEmpty(), "an adapter of another model was accepted");
+        qInfo("wrong adapter: %s", qPrintable(e4));
+        thread.quit();
+        thread.wait();
+        delete w;
     }
 
     void cleanupTestCase() {
