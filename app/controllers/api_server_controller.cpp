@@ -13,7 +13,10 @@ ApiServerController::ApiServerController(AppSettings* settings, InferenceWorker*
         active_ = n;
         emit activeRequestsChanged();
     });
-    connect(settings_, &AppSettings::apiServerChanged, this, &ApiServerController::apply);
+    settle_.setSingleShot(true);
+    settle_.setInterval(250);
+    connect(&settle_, &QTimer::timeout, this, &ApiServerController::apply);
+    connect(settings_, &AppSettings::apiServerChanged, &settle_, qOverload<>(&QTimer::start));
     apply();  // before the first model loads: queued ahead of its load
 }
 

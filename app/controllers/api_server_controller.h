@@ -7,6 +7,7 @@
 
 #include <QObject>
 #include <QString>
+#include <QTimer>
 
 namespace hearth::app {
 
@@ -51,6 +52,9 @@ private:
 
     AppSettings* settings_;
     InferenceWorker* worker_;
+    // Settings changes reach the worker a moment later, as one: stepping the port from 8080 to 8085
+    // rebinds once, not five times.
+    QTimer settle_;
     int portOverride_ = -1;
     bool running_ = false, waiting_ = false;
     QString error_;

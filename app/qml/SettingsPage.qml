@@ -291,7 +291,7 @@ Item {
                 editable: true
                 value: Settings.apiServerPort
                 textFromValue: (v) => String(v)  // "8080", never "8,080"
-                valueFromText: (t) => parseInt(t)
+                valueFromText: (t) => { const v = parseInt(t); return isNaN(v) ? value : v }
                 onValueModified: Settings.apiServerPort = value
             }
             FieldLabel { text: qsTr("API key (optional: clients then send it as a bearer token)") }

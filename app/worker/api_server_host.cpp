@@ -1,5 +1,6 @@
 #include "app/worker/api_server_host.h"
 
+#include <chrono>
 #include <csignal>
 
 #include "engine/serve/openai_server.h"
@@ -39,13 +40,22 @@ Result<int> ApiServerHost::listen(int port, const std::string& api_key, const st
     if (!bound.ok()) return bound.status();
     server_ = std::move(server);
     port_ = *bound;
-    thread_ = std::thread([s = server_.get()] { s->run(); });
+    ended_ = false;
+    thread_ = std::thread([this, s = server_.get()] {
+        s->run();
+        ended_ = true;
+    });
     return port_;
 }
 
 void ApiServerHost::stopListening() {
     if (!server_) return;
-    server_->stop();
+    // cpp-httplib's stop() does nothing until the thread has entered its accept loop: a server
+    // stopped right after it was started would then listen on. So stop again until the thread ends.
+    while (!ended_) {
+        server_->stop();
+        if (!ended_) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
     if (thread_.joinable()) thread_.join();
     server_.reset();
     port_ = 0;

@@ -9,6 +9,7 @@
 // host setting in the app.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -47,6 +48,7 @@ private:
     std::unique_ptr<Scheduler> scheduler_;
     std::unique_ptr<OpenAiServer> server_;
     std::thread thread_;
+    std::atomic<bool> ended_{true};  // run() has returned
     int port_ = 0;
 };
 

@@ -3,6 +3,7 @@
 #include <QFileInfo>
 #include <QLoggingCategory>
 #include <QRandomGenerator>
+#include <QThread>
 #include <QTimer>
 
 #include "app/chat/message_blocks.h"
@@ -47,8 +48,16 @@ SamplingParams toEngine(const SamplingValues& v) {
 }  // namespace
 
 InferenceWorker::InferenceWorker() = default;
-// The server first: its scheduler's thread reports into this object until it has stopped.
-InferenceWorker::~InferenceWorker() { dropModel(); }
+// The server first: its scheduler's thread reports into this object until it has stopped. Not
+// dropModel(): this runs on the main thread once the worker's has ended, where its timer must not
+// be touched.
+InferenceWorker::~InferenceWorker() {
+    {
+        std::lock_guard<std::mutex> lock(stopMutex_);
+        stopHost_ = nullptr;
+    }
+    host_.reset();
+}
 
 namespace {
 // Raises `upTo` to at least `id` (ids only grow, so a late smaller one changes nothing).
@@ -408,6 +417,9 @@ void InferenceWorker::startListening() {
         activeTimer_ = new QTimer(this);  // created here, on the worker's thread, where it fires
         activeTimer_->setInterval(100);
         connect(activeTimer_, &QTimer::timeout, this, &InferenceWorker::pollActive);
+        // Stopped on this thread as it ends (finished is emitted from it): a timer still running when
+        // the worker is deleted on the main thread would be "stopped from another thread".
+        connect(QThread::currentThread(), &QThread::finished, activeTimer_, &QTimer::stop, Qt::DirectConnection);
     }
     activeTimer_->start();
     reportServer(QString());

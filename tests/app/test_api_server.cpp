@@ -339,10 +339,14 @@ private slots:
         const QString wrong = test::testdataFile("hf-models/tiny-qwen2/lora/all-r8.gguf");
         if (!QFileInfo::exists(base) || !QFileInfo::exists(qv) || !QFileInfo::exists(wrong))
             QSKIP("the shared test data's hf-models are absent (HEARTH_TESTDATA)");
-        QThread thread;
-        auto* w = new InferenceWorker;
-        w->moveToThread(&thread);
-        thread.start();
+        // The worker on its own thread, ended and deleted however the test leaves.
+        struct OwnWorker {
+            QThread thread;
+            InferenceWorker* w = new InferenceWorker;
+            OwnWorker() { w->moveToThread(&thread), thread.start(); }
+            ~OwnWorker() { thread.quit(), thread.wait(), delete w; }
+        } own;
+        InferenceWorker* w = own.w;
         quint64 ids = 0;
         auto answer = [&](bool server, const QString& lora, QString* error) {
             ServerConfig c;
@@ -393,17 +397,20 @@ private slots:
         (void)answer(true, wrong, &e4);
         QVERIFY2(!e4.isEmpty(), "an adapter of another model was accepted");
         qInfo("wrong adapter: %s", qPrintable(e4));
-        thread.quit();
-        thread.wait();
-        delete w;
     }
 
     void cleanupTestCase() {
         engine_.reset();
         context_.reset();
         test::collectWarnings(false);
-        const QStringList w = test::warnings();
-        for (const QString& m : w) qInfo("warning seen: %s", qPrintable(m));
+        // Only the warnings the tests caused on purpose (the port in use, the wrong adapter): no QML
+        // binding errors, no timer stopped from the wrong thread.
+        QStringList unexpected;
+        for (const QString& m : test::warnings()) {
+            qInfo("warning seen: %s", qPrintable(m));
+            if (!m.startsWith(QLatin1String("api server:")) && !m.startsWith(QLatin1String("generation failed:"))) unexpected << m;
+        }
+        QVERIFY2(unexpected.isEmpty(), qPrintable(unexpected.join(QLatin1Char('\n'))));
     }
 };
 
