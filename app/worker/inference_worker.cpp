@@ -184,7 +184,26 @@ void InferenceWorker::load(const LoadRequest& req) {
 }
 
 void InferenceWorker::checkLoras(quint64 checkId, const std::vector<LoraSpec>& loras) {
-    // Served by the scheduler, adapters are attached per request and checked when the chat answers.
+    if (host_) {
+        // Served by the scheduler, adapters go with each request: the set is tried on a one-token
+        // request (token 0, one token generated), which fails with the scheduler's reason when an
+        // adapter does not fit the model. Answered from the scheduler's thread, through this one.
+        ServeRequest probe;
+        probe.prompt = {0};
+        probe.sampling.temperature = 0;
+        probe.sampling.max_new_tokens = 1;
+        probe.loras = loras;
+        auto id = host_->scheduler().submit(std::move(probe), [this, checkId](const ServeEvent& e) {
+            if (e.kind == ServeEvent::Kind::Text) return;
+            const QString error = e.kind == ServeEvent::Kind::Error ? qs(e.error) : QString();
+            QMetaObject::invokeMethod(this, [this, checkId, error] {
+                if (!error.isEmpty()) qCWarning(lcWorker) << "adapter refused:" << error;
+                emit lorasChecked(checkId, error, true);
+            }, Qt::QueuedConnection);
+        });
+        if (!id.ok()) emit lorasChecked(checkId, qs(id.message()), true);
+        return;
+    }
     if (!session_) return void(emit lorasChecked(checkId, QString(), false));
     const Status st = session_->set_loras(loras);
     if (!st.ok()) qCWarning(lcWorker) << "adapter refused:" << qs(st.message());

@@ -98,7 +98,8 @@ public:
     // Tries `loras` as the loaded model's adapter set (Session::set_loras: every adapter opened and
     // checked against the model, all or nothing): on success it is attached, on an error the
     // previous set stays. Answered by lorasChecked(checkId, …); with no model loaded nothing is
-    // checked (checked = false).
+    // checked (checked = false). While the server is on, the set is tried on a one-token request
+    // to the scheduler instead (adapters go with each request there).
     void checkLoras(quint64 checkId, const std::vector<LoraSpec>& loras);
     // The API server's settings. On → the loaded model (and every later one) is served; off → the
     // chat's Session again. Answered by serverStateChanged.

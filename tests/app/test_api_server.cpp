@@ -397,6 +397,19 @@ private slots:
         (void)answer(true, wrong, &e4);
         QVERIFY2(!e4.isEmpty(), "an adapter of another model was accepted");
         qInfo("wrong adapter: %s", qPrintable(e4));
+        // The Adapters dialog's check, served: refused with the reason before any answer.
+        auto check = [&](const QString& lora) {
+            QSignalSpy checked(w, &InferenceWorker::lorasChecked);
+            const quint64 id = ++ids;
+            std::vector<hearth::LoraSpec> specs{{lora.toStdString(), 1.0f}};
+            QMetaObject::invokeMethod(w, [w, id, specs] { w->checkLoras(id, specs); }, Qt::QueuedConnection);
+            if (!checked.wait(30000)) return QStringLiteral("(no answer)");
+            if (checked.at(0).at(0).toULongLong() != id || !checked.at(0).at(2).toBool()) return QStringLiteral("(not checked)");
+            return checked.at(0).at(1).toString();
+        };
+        QCOMPARE(check(qv), QString());
+        const QString refused = check(wrong);
+        QVERIFY2(refused.contains("qwen2"), qPrintable(refused));
     }
 
     void cleanupTestCase() {
@@ -408,7 +421,9 @@ private slots:
         QStringList unexpected;
         for (const QString& m : test::warnings()) {
             qInfo("warning seen: %s", qPrintable(m));
-            if (!m.startsWith(QLatin1String("api server:")) && !m.startsWith(QLatin1String("generation failed:"))) unexpected << m;
+            if (!m.startsWith(QLatin1String("api server:")) && !m.startsWith(QLatin1String("generation failed:")) &&
+                !m.startsWith(QLatin1String("adapter refused:")))
+                unexpected << m;
         }
         QVERIFY2(unexpected.isEmpty(), qPrintable(unexpected.join(QLatin1Char('\n'))));
     }
