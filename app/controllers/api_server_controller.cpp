@@ -23,7 +23,7 @@ ApiServerController::ApiServerController(AppSettings* settings, InferenceWorker*
 void ApiServerController::apply() {
     ServerConfig c;
     c.enabled = settings_->apiServerEnabled();
-    c.port = portOverride_ >= 0 ? portOverride_ : settings_->apiServerPort();
+    c.port = settings_->apiServerPort();
     c.apiKey = settings_->apiServerKey();
     c.parallel = kParallel;
     if (!c.enabled && (running_ || waiting_ || !error_.isEmpty())) onState(false, c.port, QString(), false);

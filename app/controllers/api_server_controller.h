@@ -39,9 +39,6 @@ public:
     int activeRequests() const { return active_; }
     int parallel() const { return kParallel; }
 
-    // Tests: serve on this port instead of the setting's (0: any free port).
-    void setPortOverride(int port) { portOverride_ = port; apply(); }
-
 signals:
     void stateChanged();
     void activeRequestsChanged();
@@ -55,7 +52,6 @@ private:
     // Settings changes reach the worker a moment later, as one: stepping the port from 8080 to 8085
     // rebinds once, not five times.
     QTimer settle_;
-    int portOverride_ = -1;
     bool running_ = false, waiting_ = false;
     QString error_;
     int port_ = 8080;
