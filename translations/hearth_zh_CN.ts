@@ -97,6 +97,17 @@
     </message>
 </context>
 <context>
+    <name>ApiServerStatus</name>
+    <message>
+        <source>API server at %1 · 1 active request</source>
+        <translation>API 服务器：%1 · 1 个请求进行中</translation>
+    </message>
+    <message>
+        <source>API server at %1 · %2 active requests</source>
+        <translation>API 服务器：%1 · %2 个请求进行中</translation>
+    </message>
+</context>
+<context>
     <name>ChatPage</name>
     <message>
         <source>New conversation</source>
@@ -997,6 +1008,58 @@
         <source>Hearth connects only to the hub endpoint (and the download host it redirects to), and only for downloads you start. Conversations are stored in %1.</source>
         <translation>Hearth 只连接模型 Hub 地址（及其重定向到的下载服务器），并且只在你发起下载时连接。对话保存在 %1。</translation>
     </message>
+    <message>
+        <source>Local API server</source>
+        <translation>本地 API 服务器</translation>
+    </message>
+    <message>
+        <source>Lets editors, scripts and agents on this computer use the loaded model through an OpenAI-compatible API while you chat. It listens on 127.0.0.1 only: other computers cannot connect.</source>
+        <translation>让这台电脑上的编辑器、脚本和智能体通过兼容 OpenAI 的 API 使用已加载的模型，同时不影响你聊天。它只监听 127.0.0.1：其他电脑无法连接。</translation>
+    </message>
+    <message>
+        <source>Serve the loaded model</source>
+        <translation>提供已加载的模型</translation>
+    </message>
+    <message>
+        <source>Port</source>
+        <translation>端口</translation>
+    </message>
+    <message>
+        <source>API key (optional: clients then send it as a bearer token)</source>
+        <translation>API 密钥（可选：设置后客户端须以 Bearer 令牌发送）</translation>
+    </message>
+    <message>
+        <source>No key: any program on this computer may connect</source>
+        <translation>无密钥：这台电脑上的任何程序都可以连接</translation>
+    </message>
+    <message>
+        <source>Show</source>
+        <translation>显示</translation>
+    </message>
+    <message>
+        <source>Address for clients</source>
+        <translation>客户端地址</translation>
+    </message>
+    <message>
+        <source>Copy</source>
+        <translation>复制</translation>
+    </message>
+    <message>
+        <source>Off.</source>
+        <translation>已关闭。</translation>
+    </message>
+    <message>
+        <source>No model is loaded: the server starts when one is.</source>
+        <translation>尚未加载模型：加载模型后服务器即启动。</translation>
+    </message>
+    <message>
+        <source>Serving %1, up to %2 answers at once.</source>
+        <translation>正在提供 %1，最多同时回答 %2 个请求。</translation>
+    </message>
+    <message>
+        <source>Starting…</source>
+        <translation>正在启动…</translation>
+    </message>
 </context>
 <context>
     <name>Sidebar</name>
@@ -1708,6 +1771,18 @@
 Switch it off in Adapters… to answer without it.</source>
         <translation>无法挂载此对话的一个适配器：%1
 在“适配器…”中将其关闭即可不使用它来回答。</translation>
+    </message>
+    <message>
+        <source>The model could not be served: %1</source>
+        <translation>无法通过服务器提供该模型：%1</translation>
+    </message>
+    <message>
+        <source>The model could not be opened again: %1</source>
+        <translation>无法重新打开该模型：%1</translation>
+    </message>
+    <message>
+        <source>Port %1 is in use by another program (or cannot be opened). Choose another port.</source>
+        <translation>端口 %1 已被其他程序占用（或无法打开）。请换一个端口。</translation>
     </message>
 </context>
 <context>

@@ -10,6 +10,7 @@
 #include <QStandardPaths>
 
 #include "app/controllers/adapter_controller.h"
+#include "app/controllers/api_server_controller.h"
 #include "app/controllers/chat_controller.h"
 #include "app/controllers/download_controller.h"
 #include "app/controllers/image_controller.h"
@@ -37,6 +38,7 @@ AppContext::AppContext(const Options& options, QObject* parent) : QObject(parent
     library_ = new ModelLibrary(settings_, this);
     library_->probeDevices();  // CUDA and Vulkan enumeration on a pool thread, never in the window's
     chat_ = new ChatController(&store_, settings_, library_, this);
+    apiServer_ = new ApiServerController(settings_, chat_->worker(), this);
     // Downloads a person started go on where they stopped (the queue is in the database).
     downloads_ = new DownloadController(&store_, settings_, this);
     downloads_->restore();
@@ -50,7 +52,9 @@ AppContext::AppContext(const Options& options, QObject* parent) : QObject(parent
 AppContext::~AppContext() {
     delete images_;  // stops a running generation; it uses the chat controller and the store
     images_ = nullptr;
-    delete chat_;  // stops the worker thread before the store closes
+    delete apiServer_;  // listens to the worker, which goes with chat_
+    apiServer_ = nullptr;
+    delete chat_;  // stops the worker thread (and the API server with it) before the store closes
     chat_ = nullptr;
     delete wizard_;  // cancels a conversion or quality step and waits for it
     wizard_ = nullptr;
@@ -90,6 +94,7 @@ void AppContext::registerQml(QQmlEngine* engine) {
     qmlRegisterSingletonInstance("Hearth", 1, 0, "Settings", settings_);
     qmlRegisterSingletonInstance("Hearth", 1, 0, "Desktop", desktop_);
     qmlRegisterSingletonInstance("Hearth", 1, 0, "App", this);
+    qmlRegisterSingletonInstance("Hearth", 1, 0, "ApiServer", apiServer_);
 }
 
 void AppContext::applyLanguage() {

@@ -1,6 +1,6 @@
 // AppContext: builds the app's objects in the right order (settings, log file, store, model
 // library, chat controller, downloads queue, model wizard, language) and exposes them to QML as
-// singletons of the `Hearth` module: Chat, Adapters, Models, Downloads, Wizard, Images, Settings, Desktop, App. main.cpp, the Qt Quick tests and the screenshot test all go
+// singletons of the `Hearth` module: Chat, Adapters, Models, Downloads, Wizard, Images, Settings, Desktop, App, ApiServer. main.cpp, the Qt Quick tests and the screenshot test all go
 // through here, so they run the same wiring.
 #pragma once
 
@@ -17,6 +17,7 @@ class QQmlEngine;
 
 namespace hearth::app {
 
+class ApiServerController;
 class AppSettings;
 class ChatController;
 class DesktopHelper;
@@ -60,6 +61,7 @@ public:
     ChatStore* store() { return &store_; }
     ModelLibrary* library() const { return library_; }
     ChatController* chat() const { return chat_; }
+    ApiServerController* apiServer() const { return apiServer_; }
     DownloadController* downloads() const { return downloads_; }
     ModelWizard* wizard() const { return wizard_; }
     ImageController* images() const { return images_; }
@@ -77,6 +79,7 @@ private:
     ChatStore store_;
     ModelLibrary* library_ = nullptr;
     ChatController* chat_ = nullptr;
+    ApiServerController* apiServer_ = nullptr;  // talks to chat_'s worker
     DownloadController* downloads_ = nullptr;
     ModelWizard* wizard_ = nullptr;
     ImageController* images_ = nullptr;

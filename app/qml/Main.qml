@@ -181,6 +181,8 @@ ApplicationWindow {
                 ImagePage {}
                 SettingsPage {}
             }
+
+            ApiServerStatus { Layout.fillWidth: true }  // the local API server's address and load
         }
     }
 }

@@ -1,5 +1,5 @@
 // Settings: sampling, context length, threads, compute device, models folder, language, theme,
-// and diagnostics. Everything is saved at once (QSettings).
+// the local API server, and diagnostics. Everything is saved at once (QSettings).
 import QtQuick
 import QtQuick.Controls
 import QtQuick.Dialogs
@@ -265,6 +265,77 @@ Item {
                     enabled: Settings.hasHubToken
                     onClicked: Settings.setHubToken("")
                 }
+            }
+
+            // The local API server (issue #16): the loaded model for other programs on this computer,
+            // beside the chat. Loopback only, so there is deliberately no host field.
+            SectionTitle { text: qsTr("Local API server") }
+            Label {
+                Layout.columnSpan: 2
+                Layout.fillWidth: true
+                wrapMode: Text.Wrap
+                color: Theme.textMuted
+                text: qsTr("Lets editors, scripts and agents on this computer use the loaded model through an OpenAI-compatible API while you chat. It listens on 127.0.0.1 only: other computers cannot connect.")
+            }
+            FieldLabel { text: qsTr("Serve the loaded model") }
+            Switch {
+                objectName: "apiServerSwitch"
+                checked: Settings.apiServerEnabled
+                onToggled: Settings.apiServerEnabled = checked
+            }
+            FieldLabel { text: qsTr("Port") }
+            SpinBox {
+                objectName: "apiServerPortBox"
+                from: 1024
+                to: 65535
+                editable: true
+                value: Settings.apiServerPort
+                textFromValue: (v) => String(v)  // "8080", never "8,080"
+                valueFromText: (t) => { const v = parseInt(t); return isNaN(v) ? value : v }
+                onValueModified: Settings.apiServerPort = value
+            }
+            FieldLabel { text: qsTr("API key (optional: clients then send it as a bearer token)") }
+            RowLayout {
+                Layout.fillWidth: true
+                TextField {
+                    id: apiKeyField
+                    objectName: "apiServerKeyField"
+                    Layout.fillWidth: true
+                    echoMode: showApiKey.checked ? TextInput.Normal : TextInput.Password
+                    text: Settings.apiServerKey
+                    placeholderText: qsTr("No key: any program on this computer may connect")
+                    onEditingFinished: Settings.apiServerKey = text
+                }
+                CheckBox { id: showApiKey; text: qsTr("Show") }
+            }
+            FieldLabel { text: qsTr("Address for clients") }
+            RowLayout {
+                Layout.fillWidth: true
+                TextField {
+                    objectName: "apiServerAddress"
+                    Layout.fillWidth: true
+                    readOnly: true
+                    selectByMouse: true
+                    text: ApiServer.address
+                }
+                Button {
+                    objectName: "apiServerCopy"
+                    text: addressCopied.running ? qsTr("Copied") : qsTr("Copy")
+                    onClicked: { Desktop.copyText(ApiServer.address); addressCopied.restart() }
+                    Timer { id: addressCopied; interval: 1500 }
+                }
+            }
+            Item { width: 1; height: 1 }
+            Label {
+                objectName: "apiServerStatus"
+                Layout.fillWidth: true
+                wrapMode: Text.Wrap
+                color: Settings.apiServerEnabled && ApiServer.errorText.length > 0 ? Theme.warning : Theme.textMuted
+                text: !Settings.apiServerEnabled ? qsTr("Off.")
+                      : ApiServer.errorText.length > 0 ? ApiServer.errorText
+                      : ApiServer.waiting ? qsTr("No model is loaded: the server starts when one is.")
+                      : ApiServer.running ? qsTr("Serving %1, up to %2 answers at once.").arg(Chat.modelName).arg(ApiServer.parallel)
+                      : qsTr("Starting…")
             }
 
             SectionTitle { text: qsTr("Privacy and support") }

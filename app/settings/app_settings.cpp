@@ -169,6 +169,31 @@ void AppSettings::setHubToken(const QString& token) {
     emit hubChanged();
 }
 
+bool AppSettings::apiServerEnabled() const { return s_.value("api_server/enabled", false).toBool(); }
+int AppSettings::apiServerPort() const {
+    const int p = s_.value("api_server/port", 8080).toInt();
+    return p >= 1024 && p <= 65535 ? p : 8080;
+}
+QString AppSettings::apiServerKey() const { return s_.value("api_server/key").toString().trimmed(); }
+void AppSettings::setApiServerEnabled(bool v) {
+    if (v == apiServerEnabled()) return;
+    s_.setValue(QStringLiteral("api_server/enabled"), v);
+    emit apiServerChanged();
+}
+void AppSettings::setApiServerPort(int v) {
+    // Below 1024 needs privileges on Linux and macOS: refused here rather than failing to listen.
+    if (v < 1024 || v > 65535 || v == apiServerPort()) return;
+    s_.setValue(QStringLiteral("api_server/port"), v);
+    emit apiServerChanged();
+}
+void AppSettings::setApiServerKey(const QString& v) {
+    const QString k = v.trimmed();
+    if (k == apiServerKey()) return;
+    if (k.isEmpty()) s_.remove(QStringLiteral("api_server/key"));
+    else s_.setValue(QStringLiteral("api_server/key"), k);
+    emit apiServerChanged();
+}
+
 QString AppSettings::defaultModelsFolder() {
     return QDir(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation)).filePath(QStringLiteral("models"));
 }

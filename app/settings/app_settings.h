@@ -46,6 +46,11 @@ class AppSettings : public QObject {
     Q_PROPERTY(QString effectiveHubEndpoint READ effectiveHubEndpoint NOTIFY hubChanged)
     Q_PROPERTY(bool hasHubToken READ hasHubToken NOTIFY hubChanged)
     Q_PROPERTY(QString maskedHubToken READ maskedHubToken NOTIFY hubChanged)
+    // Local API server (issue #16): off by default, loopback only (no host setting on purpose), a
+    // port and an optional bearer key that scripts must send.
+    Q_PROPERTY(bool apiServerEnabled READ apiServerEnabled WRITE setApiServerEnabled NOTIFY apiServerChanged)
+    Q_PROPERTY(int apiServerPort READ apiServerPort WRITE setApiServerPort NOTIFY apiServerChanged)
+    Q_PROPERTY(QString apiServerKey READ apiServerKey WRITE setApiServerKey NOTIFY apiServerChanged)
 
 public:
     // `fileName` empty: the platform's default (~/.config/Hearth/Hearth.conf).
@@ -80,6 +85,12 @@ public:
     void setHubEndpoint(const QString& v);   // http(s)://host[:port][/path]; anything else is ignored
     Q_INVOKABLE void setHubToken(const QString& token);  // "" removes it
     static QString defaultHubEndpoint() { return QStringLiteral("https://huggingface.co"); }
+    bool apiServerEnabled() const;
+    int apiServerPort() const;      // 1024..65535, 8080 unless changed
+    QString apiServerKey() const;   // "" = no key
+    void setApiServerEnabled(bool v);
+    void setApiServerPort(int v);   // out of range: ignored
+    void setApiServerKey(const QString& v);
 
     void setTemperature(double v);
     void setTopK(int v);
@@ -115,6 +126,7 @@ signals:
     void languageChanged();
     void themeChanged();
     void hubChanged();
+    void apiServerChanged();
 
 private:
     void put(const char* key, const QVariant& v);

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <mutex>
 #include <random>
+#include <set>
 
 #include "engine/serve/openai_request.h"
 #include "engine/serve/openai_response.h"
@@ -58,6 +59,32 @@ bool constant_time_equal(const std::string& a, const std::string& b) {
 
 std::string sse(const json::Value& v) { return "data: " + v.dump() + "\n\n"; }
 
+// The requests this server submitted that have not ended, so that stop() ends these and not the
+// other clients' of the same scheduler (the app's chat shares it). Shared with the requests'
+// callbacks, which may run after the server is gone.
+struct OpenRequests {
+    struct Entry {  // one request; under mu
+        uint64_t id = 0;
+        bool ended = false;
+    };
+    std::mutex mu;
+    std::set<uint64_t> ids;
+    void submitted(Entry& e, uint64_t id) {
+        std::lock_guard<std::mutex> lock(mu);
+        e.id = id;
+        if (!e.ended) ids.insert(id);  // its last event may come before submit() has returned
+    }
+    void ended(Entry& e) {
+        std::lock_guard<std::mutex> lock(mu);
+        e.ended = true;
+        ids.erase(e.id);
+    }
+    std::vector<uint64_t> open() {
+        std::lock_guard<std::mutex> lock(mu);
+        return {ids.begin(), ids.end()};
+    }
+};
+
 // The API's finish reasons from the scheduler's.
 std::string api_finish(const std::string& f) { return f == "length" ? "length" : "stop"; }
 
@@ -73,6 +100,7 @@ struct OpenAiServer::Impl {
     std::atomic<uint64_t> answers{0};
     std::mt19937_64 rng{std::random_device{}()};
     std::mutex rng_mu;
+    std::shared_ptr<OpenRequests> open = std::make_shared<OpenRequests>();
 
     Impl(Scheduler& s, ServerOptions o, const std::string& path) : sched(s), opt(std::move(o)) {
         model_id = opt.model_id.empty() ? std::filesystem::path(path).stem().string() : opt.model_id;
@@ -188,8 +216,13 @@ struct OpenAiServer::Impl {
         sr.loras = opt.loras;
 
         auto events = std::make_shared<EventQueue>();
-        auto id = sched.submit(std::move(sr), [events](const ServeEvent& e) { events->push(e); });
+        auto entry = std::make_shared<OpenRequests::Entry>();
+        auto id = sched.submit(std::move(sr), [events, open = open, entry](const ServeEvent& e) {
+            events->push(e);
+            if (e.kind != ServeEvent::Kind::Text) open->ended(*entry);
+        });
         if (!id.ok()) return send_error(res, ApiError{400, id.message(), "invalid_request_error", chat ? "messages" : "prompt", ""});
+        open->submitted(*entry, *id);
         AnswerId aid;
         aid.id = std::string(chat ? "chatcmpl-" : "cmpl-") + std::to_string(answers.fetch_add(1) + 1) + "-" +
                  std::to_string(random_seed() % 1000000007ull);
@@ -324,8 +357,9 @@ Result<int> OpenAiServer::bind() {
 void OpenAiServer::run() { impl_->http.listen_after_bind(); }
 void OpenAiServer::stop() {
     impl_->http.stop();
-    // Open answers end now ("cancelled"), so their handlers return and run() with them.
-    impl_->sched.cancel_all();
+    // This server's open answers end now ("cancelled"), so their handlers return and run() with them;
+    // other clients of the scheduler (the app's chat) go on.
+    for (uint64_t id : impl_->open->open()) impl_->sched.cancel(id);
 }
 const std::string& OpenAiServer::model_id() const { return impl_->model_id; }
 

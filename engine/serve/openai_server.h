@@ -41,7 +41,8 @@ public:
     Result<int> bind();
     // Serves until stop(); call after bind().
     void run();
-    // From any thread: run() returns once the open requests have ended.
+    // From any thread: run() returns once the open requests have ended. Only this server's requests
+    // are cancelled: other clients of the same Scheduler (the app's chat) are left running.
     void stop();
     const std::string& model_id() const;
 
