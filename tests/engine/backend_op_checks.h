@@ -354,6 +354,16 @@ inline void check_claimed_op(Twin& tw, Op op) {
                 tw.ref.attention_qkv(Q.r, K.r, V.r, 2, 0.16f, causal, Ob.r);
                 EXPECT_LE(tw.abs_err(Ob), 1e-4) << name << (causal ? " long causal" : " long cross");
             }
+            {
+                // The UNet's self-attention length at 512×512: 4,096 pixels attending to all 4,096
+                // (2 heads of 8 keep the reference backend's double loops to about a second).
+                const int64_t np = 4096, cc = 16;
+                auto Q = tw.f32(np, cc, randn(size_t(np * cc), 10)), K = tw.f32(np, cc, randn(size_t(np * cc), 11));
+                auto V = tw.f32(np, cc, randn(size_t(np * cc), 12)), Ob = tw.f32(np, cc, std::vector<float>(size_t(np * cc), 0.0f));
+                tw.be.attention_qkv(Q.b, K.b, V.b, 2, 0.35f, false, Ob.b);
+                tw.ref.attention_qkv(Q.r, K.r, V.r, 2, 0.35f, false, Ob.r);
+                EXPECT_LE(tw.abs_err(Ob), 1e-4) << name << " 4096 tokens";
+            }
             return;
         case Op::Conv2d:
             // An odd image (5×7), odd channel counts, 3×3 stride 1 and 2 and 1×1, F32 and F16 kernels.
