@@ -38,7 +38,8 @@ struct Scheduler::Slot {
     std::unique_ptr<ModelContext> ctx;  // per-slot mode
     int seq = -1;                       // batched mode: its KvBlocks sequence
     std::vector<int32_t> cached;    // tokens whose K/V sit in cells [0, size)
-    std::vector<LoraSpec> loras;    // the adapters attached to ctx
+    std::vector<LoraSpec> loras;    // the adapters attached to ctx (batched: its sequence's set, and of its cache)
+    int lora_set = 0;               // batched: that set's id in the shared context
     std::shared_ptr<Job> job;       // null: free
     std::vector<float> logits;
     uint64_t last_used = 0;         // admission count when it last took a request (least recently used goes first)
@@ -73,7 +74,7 @@ Result<std::unique_ptr<Scheduler>> Scheduler::create(const SchedulerOptions& opt
             slot->seq = s->blocks_->create_sequence();
             s->slots_.push_back(std::move(slot));
         }
-        HEARTH_RETURN_IF_ERROR(s->switch_batch_loras(opt.model.loras));
+        if (auto set = s->batch_lora_set(opt.model.loras); !set.ok()) return set.status();
     }
     // Otherwise one context per slot over the one model: the weights are loaded once.
     for (int i = 0; !s->batched() && i < opt.n_parallel; ++i) {
@@ -200,11 +201,7 @@ void Scheduler::loop() {
             // nothing runs (submit() refused prompts the pool cannot hold).
             int room = batched() ? reclaimable_blocks() : 0;
             while (n_free > 0 && !queue_.empty()) {
-                // Batched: one adapter set runs at a time (the shared context's); a request with
-                // another waits until the running sequences finish, then the set switches.
                 if (batched()) {
-                    const auto& want = queue_.front()->req.loras;
-                    if (!admitted.empty() ? want != admitted.front()->req.loras : any_busy && want != batch_loras_) break;
                     const int need = blocks_to_admit(*queue_.front());
                     if ((any_busy || !admitted.empty()) && need > room) break;
                     room -= need;
@@ -245,46 +242,50 @@ size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& 
 }
 }  // namespace
 
-Status Scheduler::switch_batch_loras(const std::vector<LoraSpec>& loras) {
-    if (loras == batch_loras_) return {};
-    shared_ctx_->detach_loras();
-    batch_loras_.clear();
-    for (auto& slot : slots_) {  // every cached cell came from other weights
-        slot->cached.clear();
-        slot->loras = loras;
-        (void)blocks_->truncate(slot->seq, 0);
+Result<const LoraAdapter*> Scheduler::adapter(const LoraSpec& spec) {
+    auto it = adapters_.find(spec.path);
+    if (it == adapters_.end()) {
+        auto ad = LoraAdapter::open(spec.path, lm_->info.architecture, lm_->model->hparams().head_dim);
+        if (!ad.ok()) return ad.status();
+        it = adapters_.emplace(spec.path, std::move(*ad)).first;
     }
+    return static_cast<const LoraAdapter*>(it->second.get());
+}
+
+Result<int> Scheduler::batch_lora_set(const std::vector<LoraSpec>& loras) {
+    if (loras.empty()) return 0;  // nothing attached to the shared context itself: set 0 has no adapters
+    for (const auto& [specs, id] : batch_sets_)
+        if (specs == loras) return id;
+    std::vector<LoraUse> uses;
     for (const LoraSpec& spec : loras) {
-        auto it = adapters_.find(spec.path);
-        if (it == adapters_.end()) {
-            auto ad = LoraAdapter::open(spec.path, lm_->info.architecture, lm_->model->hparams().head_dim);
-            if (!ad.ok()) return ad.status();
-            it = adapters_.emplace(spec.path, std::move(*ad)).first;
-        }
-        if (Status st = shared_ctx_->attach_lora(*it->second, spec.scale); !st.ok()) {
-            shared_ctx_->detach_loras();
-            for (auto& slot : slots_) slot->loras.clear();
-            return st;
-        }
+        auto ad = adapter(spec);
+        if (!ad.ok()) return ad.status();
+        uses.push_back({*ad, spec.scale});
     }
-    batch_loras_ = loras;
-    return {};
+    auto id = shared_ctx_->add_lora_set(uses);
+    if (!id.ok()) return id.status();
+    batch_sets_.emplace_back(loras, *id);
+    return *id;
 }
 
 Status Scheduler::attach_loras(Slot& slot, const std::vector<LoraSpec>& loras) {
     if (loras == slot.loras) return {};
-    if (batched()) return switch_batch_loras(loras);  // only reached with no sequence running (see loop)
+    if (batched()) {  // the sequence runs with its own set; the slot's cache came from another
+        auto set = batch_lora_set(loras);
+        if (!set.ok()) return set.status();
+        slot.cached.clear();
+        (void)blocks_->truncate(slot.seq, 0);
+        slot.loras = loras;
+        slot.lora_set = *set;
+        return {};
+    }
     slot.ctx->detach_loras();
     slot.loras.clear();
     slot.cached.clear();  // its K/V came from other weights
     for (const LoraSpec& spec : loras) {
-        auto it = adapters_.find(spec.path);
-        if (it == adapters_.end()) {
-            auto ad = LoraAdapter::open(spec.path, lm_->info.architecture, lm_->model->hparams().head_dim);
-            if (!ad.ok()) return ad.status();
-            it = adapters_.emplace(spec.path, std::move(*ad)).first;
-        }
-        if (Status st = slot.ctx->attach_lora(*it->second, spec.scale); !st.ok()) {
+        auto ad = adapter(spec);
+        if (!ad.ok()) return ad.status();
+        if (Status st = slot.ctx->attach_lora(**ad, spec.scale); !st.ok()) {
             slot.ctx->detach_loras();
             return st;
         }
@@ -489,6 +490,8 @@ void Scheduler::step_batched() {
         }
     }
     if (parts.empty()) return;
+    // A set's sequences side by side: one A/B pass per set and projection.
+    std::stable_sort(parts.begin(), parts.end(), [](const Part& a, const Part& b) { return a.slot->lora_set < b.slot->lora_set; });
     std::vector<SeqStep> steps;
     for (const Part& p : parts) {
         const Job& job = *p.slot->job;
@@ -498,6 +501,7 @@ void Scheduler::step_batched() {
         st.pos0 = int(p.slot->cached.size());
         st.table = &blocks_->table(p.slot->seq);
         st.n_out = 1;
+        st.lora_set = p.slot->lora_set;
         steps.push_back(st);
     }
     if (Status st = shared_ctx_->eval_batch(steps, &batch_logits_); !st.ok()) {

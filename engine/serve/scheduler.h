@@ -21,9 +21,10 @@
 //
 // Where the model's backends run attention over block tables (every backend here), the slots
 // share one KV cache as a pool of blocks (engine/model/kv_blocks.h) and every round is one batched
-// forward (ModelContext::eval_batch) over all slots' decode tokens and prefill chunks; requests
-// then run with the server's adapters. Otherwise each slot evaluates through its own
-// ModelContext (one sequence per forward), each with its own adapter set.
+// forward (ModelContext::eval_batch) over all slots' decode tokens and prefill chunks, each
+// sequence with its own request's adapter set (ModelContext::add_lora_set: requests with different
+// sets run in the same batch). Otherwise each slot evaluates through its own ModelContext (one
+// sequence per forward), each with its own adapter set.
 #pragma once
 
 #include <atomic>
@@ -121,11 +122,12 @@ private:
 
     // Batched mode (the model's backends run attention over block tables, ModelContext::can_batch):
     // one context whose KV cache is a pool of blocks, a KvBlocks sequence per slot, and one
-    // eval_batch per round for every slot's decode token and prefill chunk. Its adapters are the
-    // server's, for every sequence. Otherwise each slot has its own context and evaluates alone.
+    // eval_batch per round for every slot's decode token and prefill chunk, each with its adapter
+    // set. Otherwise each slot has its own context and evaluates alone.
     void step_batched();
     bool batched() const { return shared_ctx_ != nullptr; }
-    Status switch_batch_loras(const std::vector<LoraSpec>& loras);  // batched, no sequence running
+    Result<int> batch_lora_set(const std::vector<LoraSpec>& loras);  // the shared context's set id (made once)
+    Result<const LoraAdapter*> adapter(const LoraSpec& spec);        // opened once per path
     // Batched: where in its sequence the admitted job starts (its own cache's prefix, or full blocks
     // shared from another slot's sequence); returns the cells already holding job.feed's tokens.
     size_t place_batched(Slot& slot, const Job& job, size_t own_reuse);
@@ -145,7 +147,7 @@ private:
     std::unique_ptr<ModelContext> shared_ctx_;
     std::unique_ptr<KvBlocks> blocks_;
     std::vector<float> batch_logits_;
-    std::vector<LoraSpec> batch_loras_;  // attached to shared_ctx_
+    std::vector<std::pair<std::vector<LoraSpec>, int>> batch_sets_;  // the shared context's sets (0: none)
     std::unique_ptr<ModelChatFormat> format_;
     std::map<std::string, std::unique_ptr<LoraAdapter>> adapters_;  // opened once per path; outlive the slots' contexts
     std::vector<std::unique_ptr<Slot>> slots_;
