@@ -98,8 +98,11 @@ HEARTH_X16_TARGET void gemv_q4_x16(int64_t k, const uint8_t* g0, size_t gstride,
     for (int t = 0; t < NT; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
-// Q8_0: |w| times the activations with w's sign (vpdpbusd multiplies unsigned by signed), then
-// + 128 sum(qx) per block: gemv_q8_0_x8's exact integer sum of (q + 128) qx.
+// Q8_0: gemv_q8_0_x8's integer block sum is sum((q + 128) qx) (the GEMM micro-kernel's unsigned
+// weights). vpdpbusd multiplies unsigned by signed bytes into int32 with no 16-bit stage that
+// could saturate, so q + 128 (q with its top bit flipped) goes in directly: the same exact sum
+// with one XOR per step shared by every token, where the 8-row kernels sign-adjust the
+// activations per token and add 128 sum(qx) afterwards.
 template <int NT>
 HEARTH_X16_TARGET void gemv_q8_0_x16(int64_t k, const uint8_t* g0, size_t gstride, const uint8_t* xa, size_t xs, float* y,
                                      size_t ldy) {
@@ -111,8 +114,7 @@ HEARTH_X16_TARGET void gemv_q8_0_x16(int64_t k, const uint8_t* g0, size_t gstrid
     for (int t = 0; t < NT; ++t) {
         xq[t] = act_qs(xa + t * xs); xd[t] = act_d(xa + t * xs, k); xsum[t] = act_s(xa + t * xs, k);
     }
-    const __m256i ones8 = _mm256_set1_epi8(1);
-    const __m512i zero = _mm512_setzero_si512();
+    const __m512i flip = _mm512_set1_epi8(char(0x80));
     __m512 acc[NT];
     for (int t = 0; t < NT; ++t) acc[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < nb; ++b) {
@@ -123,23 +125,12 @@ HEARTH_X16_TARGET void gemv_q8_0_x16(int64_t k, const uint8_t* g0, size_t gstrid
         __m512i s[NT];
         for (int t = 0; t < NT; ++t) s[t] = _mm512_setzero_si512();
         for (int i = 0; i < 8; ++i) {
-            const __m512i v = load_pair(p0 + 16 + 32 * i, p1 + 16 + 32 * i);
-            const __m512i av = _mm512_abs_epi8(v);
-            const __mmask64 neg = _mm512_movepi8_mask(v);
-            for (int t = 0; t < NT; ++t) {
-                const __m512i x = _mm512_set1_epi32(load_i32(xq[t] + 32 * b + 4 * i));
-                s[t] = _mm512_dpbusd_epi32(s[t], av, _mm512_mask_sub_epi8(x, neg, zero, x));
-            }
+            const __m512i u = _mm512_xor_si512(load_pair(p0 + 16 + 32 * i, p1 + 16 + 32 * i), flip);  // q + 128
+            for (int t = 0; t < NT; ++t) s[t] = _mm512_dpbusd_epi32(s[t], u, _mm512_set1_epi32(load_i32(xq[t] + 32 * b + 4 * i)));
         }
         const __m512 c = _mm512_mul_ps(_mm512_set1_ps(-128.0f), d);
         for (int t = 0; t < NT; ++t) {
-            const __m256i xq32 = _mm256_dpbusd_epi32(_mm256_setzero_si256(), ones8,
-                                                     _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[t] + 32 * b)));
-            __m128i h = _mm_add_epi32(_mm256_castsi256_si128(xq32), _mm256_extracti128_si256(xq32, 1));
-            h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0x4e));
-            h = _mm_add_epi32(h, _mm_shuffle_epi32(h, 0xb1));
-            const __m512i isum = _mm512_add_epi32(s[t], _mm512_slli_epi32(_mm512_broadcastd_epi32(h), 7));
-            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(isum), _mm512_mul_ps(_mm512_set1_ps(xd[t][b]), d), acc[t]);
+            acc[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(s[t]), _mm512_mul_ps(_mm512_set1_ps(xd[t][b]), d), acc[t]);
             acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(xsum[t][b]), c, acc[t]);
         }
     }
