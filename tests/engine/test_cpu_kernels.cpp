@@ -13,6 +13,7 @@
 
 #include "engine/backend/cpu/cpu_features.h"
 #include "engine/backend/cpu/kernels.h"
+#include "engine/backend/cpu/vec_ops.h"
 #include "engine/quant/quant.h"
 
 using namespace hearth;
@@ -300,6 +301,35 @@ TEST(ActQuant, AgreesWithReferenceQuantizers) {
         const float d = act_d(mk.data(), k)[i / 256];
         EXPECT_NEAR(d * act_qs(mk.data())[i], x[size_t(i)], 0.5f * d + 1e-7f);
     }
+}
+
+// The attention primitives over an F16 tile (what a decode step's rows use) give exactly what
+// converting the tile and running the F32 ones gives (what a prompt's rows use): batch invariance
+// rests on it. Every level, head sizes 64..256, 1..32 cells (the 4-cell groups and the rest).
+TEST(VecOps, F16TilesEqualConvertedTilesBitForBit) {
+    std::vector<const VecOps*> levels = {&vec_ops_scalar()};
+    if (cpu_features().has_avx2_set()) levels.push_back(&vec_ops_avx2());
+    std::mt19937 rng(5);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    for (const VecOps* vo : levels)
+        for (int hd : {64, 80, 128, 256})
+            for (int cnt : {1, 3, 4, 7, 32}) {
+                std::vector<float> q(static_cast<size_t>(hd)), kf(size_t(cnt) * hd), vf(size_t(cnt) * hd), p(static_cast<size_t>(cnt));
+                std::vector<f16_t> kh(kf.size()), vh(vf.size());
+                for (auto& x : q) x = nd(rng);
+                for (size_t i = 0; i < kh.size(); ++i) kh[i] = f32_to_f16(nd(rng)), vh[i] = f32_to_f16(nd(rng));
+                for (auto& x : p) x = std::fabs(nd(rng));
+                vo->from_f16(kh.data(), kf.data(), int64_t(kh.size()));
+                vo->from_f16(vh.data(), vf.data(), int64_t(vh.size()));
+                std::vector<float> s1(static_cast<size_t>(cnt)), s2(static_cast<size_t>(cnt));
+                vo->attn_scores(q.data(), kf.data(), hd, cnt, 0.125f, s1.data());
+                vo->attn_scores_f16(q.data(), kh.data(), hd, cnt, 0.125f, s2.data());
+                for (int j = 0; j < cnt; ++j) ASSERT_EQ(s1[size_t(j)], s2[size_t(j)]) << "hd " << hd << " cnt " << cnt;
+                std::vector<float> a1(static_cast<size_t>(hd), 0.5f), a2(static_cast<size_t>(hd), 0.5f);
+                vo->attn_pv(a1.data(), 0.75f, p.data(), vf.data(), hd, cnt);
+                vo->attn_pv_f16(a2.data(), 0.75f, p.data(), vh.data(), hd, cnt);
+                for (int i = 0; i < hd; ++i) ASSERT_EQ(a1[size_t(i)], a2[size_t(i)]) << "hd " << hd << " cnt " << cnt;
+            }
 }
 
 TEST(CpuFeatures, DetectsAndDescribes) {
