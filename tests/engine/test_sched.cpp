@@ -27,15 +27,23 @@ namespace {
 
 constexpr int kVocab = 512;
 
-const std::string& model_path() {
-    static const std::string path = [] {
+// Written once for the program, removed at its end.
+struct ModelFile {
+    std::string path;
+    ModelFile() {
         const std::string p = test::temp_file("sched_q4_0.gguf");
         RandomModelShape shape;
         shape.n_embd = 128, shape.n_head = 4, shape.n_kv_head = 2, shape.n_ff = 256, shape.n_layer = 2, shape.n_vocab = kVocab;
-        if (Status s = write_random_llama_model(p, shape, GgmlType::Q4_0, 21); !s.ok()) return std::string();
-        return p;
-    }();
-    return path;
+        if (write_random_llama_model(p, shape, GgmlType::Q4_0, 21).ok()) path = p;
+    }
+    ~ModelFile() {
+        if (!path.empty()) std::filesystem::remove(path);
+    }
+};
+
+const std::string& model_path() {
+    static const ModelFile file;
+    return file.path;
 }
 
 std::unique_ptr<Scheduler> make(int parallel, int n_ctx, int kv_tokens = 0, int chunk = 64) {
