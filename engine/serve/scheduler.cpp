@@ -204,6 +204,7 @@ void Scheduler::loop() {
                 if (batched()) {
                     const int need = blocks_to_admit(*queue_.front());
                     if ((any_busy || !admitted.empty()) && need > room) break;
+                    if (awaits_shared_prefix(*queue_.front(), admitted)) break;
                     room -= need;
                 }
                 admitted.push_back(queue_.front());
@@ -359,6 +360,22 @@ size_t Scheduler::place_batched(Slot& slot, const Job& job, size_t own_reuse) {
     }
     slot.cached.resize(keep);
     return keep;
+}
+
+bool Scheduler::awaits_shared_prefix(const Job& job, const std::vector<std::shared_ptr<Job>>& admitted) const {
+    // Whole blocks of its feed that another sequence is about to compute (admitted this round, or
+    // still prefilling them): it waits for them (a round or a few) and then maps them.
+    auto shared_blocks = [&](const Job& other) {
+        if (other.req.loras != job.req.loras) return size_t(0);
+        return std::min(common_prefix(other.feed, job.feed), job.feed.size() - 1) / kKvBlockTokens;
+    };
+    for (const auto& a : admitted)
+        if (shared_blocks(*a) > 0) return true;
+    for (const auto& sp : slots_)
+        if (sp->job && sp->job->prefilling() &&
+            shared_blocks(*sp->job) > sp->cached.size() / kKvBlockTokens)
+            return true;
+    return false;
 }
 
 int Scheduler::reclaimable_blocks() const {

@@ -8,7 +8,8 @@
 // starts after the cached part. Slots hold their cache after a request ends. In batched mode a
 // request also maps the full KV blocks of a prefix it shares with any other slot's sequence
 // (running or cached) copy-free (KvBlocks::share_prefix): a system prompt common to several
-// concurrent requests is computed once.
+// concurrent requests is computed once (a request that arrives with another, or while another
+// still prefills the common part, waits the few rounds until those blocks are cached).
 //
 // KV blocks (batched mode): slots take blocks as they grow from one pool of `kv_tokens` cells
 // (default n_parallel × n_ctx). Requests are admitted while the pool can hold their prompt. When a
@@ -139,6 +140,9 @@ private:
     bool evict_idle_cache();    // the least recently used idle slot's cache; false if none holds blocks
     void preempt(Slot& slot);   // frees its blocks, requeues its job at the front
     int reclaimable_blocks() const;     // free, or held only by an idle slot's cache
+    // Whether the job shares whole blocks of its prompt with a sequence that has yet to compute
+    // them (admitted this round, or prefilling): it is then admitted once they are cached.
+    bool awaits_shared_prefix(const Job& job, const std::vector<std::shared_ptr<Job>>& admitted) const;
     int blocks_to_admit(const Job& job) const;  // blocks its prompt needs beyond a shareable prefix
     void check_round();         // SchedulerOptions::check_blocks
 

@@ -162,6 +162,42 @@ TEST(SchedulerBlocks, SystemPromptIsComputedOnce) {
     EXPECT_EQ(s->n_preemptions(), 0);
 }
 
+// Four requests with the same 200-token system prompt submitted together, prompts evaluated in
+// chunks of 64: the first computes the six whole blocks, the others wait for them and map them.
+TEST(SchedulerBlocks, SimultaneousRequestsComputeTheSharedPrefixOnce) {
+    ASSERT_FALSE(model_path().empty());
+    const std::vector<int32_t> system = tokens(200, 11);
+    std::vector<ServeRequest> reqs;
+    for (int i = 0; i < 4; ++i) {
+        std::vector<int32_t> p = system;
+        std::vector<int32_t> tail = tokens(5 + i, 40 + uint32_t(i));
+        tail[0] = 20 + i;
+        p.insert(p.end(), tail.begin(), tail.end());
+        reqs.push_back(request(p, 12, 0.0f, 1));
+    }
+    std::vector<std::string> solo;
+    for (const auto& r : reqs) solo.push_back(alone(r, 512));
+    auto s = make(4, 512);
+    ASSERT_TRUE(s);
+    std::vector<std::unique_ptr<Answer>> runs;
+    for (const auto& r : reqs) {
+        runs.push_back(std::make_unique<Answer>());
+        submit(*s, *runs.back(), r);
+    }
+    int reused = 0, evaluated = 0;
+    for (size_t i = 0; i < reqs.size(); ++i) {
+        const ServeEvent e = runs[i]->done.get_future().get();
+        EXPECT_EQ(runs[i]->text, solo[i]) << "request " << i;
+        reused += e.n_reused;
+        evaluated += e.n_evaluated;
+    }
+    EXPECT_EQ(reused, 3 * 192) << "three of the four map the six blocks";
+    int total = 0;
+    for (const auto& r : reqs) total += int(r.prompt.size());
+    EXPECT_EQ(evaluated, total - 3 * 192);
+    EXPECT_TRUE(s->block_check().ok()) << s->block_check().message();
+}
+
 // Four sequences of 40-token prompts and 120-token answers need 5 blocks each; the pool holds 8
 // (256 cells). Sequences are preempted and recomputed, and every text equals its text alone,
 // greedy or sampled. Two prompts share their first 64 tokens (sharing and preemption together).
