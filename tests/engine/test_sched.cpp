@@ -184,17 +184,20 @@ TEST(SchedulerBlocks, SimultaneousRequestsComputeTheSharedPrefixOnce) {
         runs.push_back(std::make_unique<Answer>());
         submit(*s, *runs.back(), r);
     }
-    int reused = 0, evaluated = 0;
+    int reused = 0, evaluated = 0, sharing = 0;
     for (size_t i = 0; i < reqs.size(); ++i) {
         const ServeEvent e = runs[i]->done.get_future().get();
         EXPECT_EQ(runs[i]->text, solo[i]) << "request " << i;
         reused += e.n_reused;
         evaluated += e.n_evaluated;
+        // 192 (six whole blocks mapped), or 200 where the first had already finished and the
+        // request took its slot (its own cache, the partial block included)
+        sharing += e.n_reused >= 192 ? 1 : 0;
     }
-    EXPECT_EQ(reused, 3 * 192) << "three of the four map the six blocks";
+    EXPECT_EQ(sharing, 3) << "three of the four take the system prompt from the first";
     int total = 0;
     for (const auto& r : reqs) total += int(r.prompt.size());
-    EXPECT_EQ(evaluated, total - 3 * 192);
+    EXPECT_EQ(evaluated, total - reused);
     EXPECT_TRUE(s->block_check().ok()) << s->block_check().message();
 }
 
