@@ -161,7 +161,8 @@ Status ModelContext::eval(const int32_t* tokens, int n, int pos0, int n_out, std
     return {};
 }
 
-Status ModelContext::forward(int n, int n_kv, int first_out, const std::vector<int>* rows, bool paged) {
+Status ModelContext::forward(int n, int n_kv, int first_out, const std::vector<int>* rows, bool paged,
+                             const std::vector<LoraRowGroup>* groups) {
     const ModelHParams& h = model_->hparams();
     const ArchDef& arch = model_->arch();
     for (size_t si = 0; si < stages_.size(); ++si) {
@@ -182,8 +183,9 @@ Status ModelContext::forward(int n, int n_kv, int first_out, const std::vector<i
             LayerRun r{be, h, s.first_layer + li, li, *s.kv, first_cols(s.pos, n), n_kv, s.rope[size_t(li)],
                        x, s.xb.row_range(0, n), s.q.row_range(0, n), s.k.row_range(0, n), s.v.row_range(0, n),
                        s.attn.row_range(0, n), s.gate.row_range(0, n), s.up.row_range(0, n), cancel_,
-                       loras_.empty() ? nullptr : &loras_[size_t(s.first_layer + li)], s.lora_scratch};
+                       loras_.empty() || groups ? nullptr : &loras_[size_t(s.first_layer + li)], s.lora_scratch};
             r.observer = observer_;
+            if (groups && !groups->empty()) r.lora_groups = groups;
             if (paged) {
                 r.tables = &s.tables;
                 r.cells = first_cols(s.cells, n);
@@ -268,6 +270,9 @@ Status ModelContext::eval_batch(const std::vector<SeqStep>& steps, std::vector<f
                 return make_error(who + "token id " + std::to_string(st.tokens[j]) + " is outside the vocabulary (0.." +
                                   std::to_string(n_vocab() - 1) + ")");
         if (st.n_out < 0 || st.n_out > st.n) return make_error(who + "n_out must be between 0 and its token count");
+        if (st.lora_set < 0 || st.lora_set > int(lora_sets_.size()))
+            return make_error(who + "adapter set " + std::to_string(st.lora_set) + " does not exist (" +
+                              std::to_string(lora_sets_.size()) + " added)");
         n_out_total += size_t(st.n_out);
     }
     if (logits) logits->assign(n_out_total * size_t(n_vocab()), 0.0f);
@@ -281,12 +286,19 @@ Status ModelContext::eval_batch(const std::vector<SeqStep>& steps, std::vector<f
         }
     // Passes of at most n_batch tokens, walking the steps' tokens in order.
     std::vector<int32_t> ids, pos, cells, seq, table;
-    std::vector<int> rows;
+    std::vector<int> rows, row_set;
+    // Every step on set 0: the context's adapters on every row, as eval() applies them.
+    bool one_set = true;
+    for (const SeqStep& st : steps) one_set &= st.lora_set == 0;
+    auto set_terms = [&](int set) -> const std::vector<LayerLoras>* {
+        const std::vector<LayerLoras>& l = set == 0 ? loras_ : lora_sets_[size_t(set - 1)];
+        return l.empty() ? nullptr : &l;
+    };
     size_t si = 0;
     int sj = 0;            // next token of steps[si]
     size_t out_done = 0;   // logit rows written
     while (si < steps.size()) {
-        ids.clear(); pos.clear(); cells.clear(); seq.clear(); table.clear(); rows.clear();
+        ids.clear(); pos.clear(); cells.clear(); seq.clear(); table.clear(); rows.clear(); row_set.clear();
         int n_kv = 0, n_tables = 0;
         while (si < steps.size() && int(ids.size()) < n_batch_) {
             const SeqStep& st = steps[si];
@@ -299,6 +311,7 @@ Status ModelContext::eval_batch(const std::vector<SeqStep>& steps, std::vector<f
                 pos.push_back(p);
                 cells.push_back(tab[p / kKvBlockTokens] * kKvBlockTokens + p % kKvBlockTokens);
                 seq.push_back(n_tables);
+                row_set.push_back(st.lora_set);
                 n_kv = std::max(n_kv, p + 1);
             }
             table.insert(table.end(), st.table->begin(), st.table->end());
@@ -318,7 +331,15 @@ Status ModelContext::eval_batch(const std::vector<SeqStep>& steps, std::vector<f
             HEARTH_RETURN_IF_ERROR(s.be->upload(s.tables.table, table.data()));
         }
         if (!rows.empty()) HEARTH_RETURN_IF_ERROR(alloc_logits(int(rows.size())));
-        HEARTH_RETURN_IF_ERROR(forward(nb, n_kv, nb, &rows, true));
+        // Runs of consecutive rows with the same set, those with adapters.
+        lora_groups_.clear();
+        for (int r0 = 0; !one_set && r0 < nb;) {
+            int r1 = r0;
+            while (r1 < nb && row_set[size_t(r1)] == row_set[size_t(r0)]) ++r1;
+            if (const auto* terms = set_terms(row_set[size_t(r0)])) lora_groups_.push_back(LoraRowGroup{r0, r1 - r0, terms});
+            r0 = r1;
+        }
+        HEARTH_RETURN_IF_ERROR(forward(nb, n_kv, nb, &rows, true, one_set ? nullptr : &lora_groups_));
         if (stop()) {
             if (cancelled) *cancelled = true;
             return {};
@@ -341,7 +362,8 @@ Result<int32_t> ModelContext::sample_last(int k, float temperature, double u) {
     return id;
 }
 
-Status ModelContext::attach_lora(const LoraAdapter& adapter, float scale) {
+Status ModelContext::build_lora_terms(const LoraAdapter& adapter, float scale, std::vector<LayerLoras>* out,
+                                      std::vector<BufferPtr>* weights) {
     const ModelHParams& h = model_->hparams();
     auto fail = [&](const std::string& why) { return make_error(adapter.path() + ": " + why); };
     // Architecture, names and shapes: the check merge_lora makes too (engine/lora/lora_targets.h).
@@ -361,20 +383,19 @@ Status ModelContext::attach_lora(const LoraAdapter& adapter, float scale) {
         if (tg.parts.empty()) return fail("'" + t.pair->target + "' is not a projection of this model that adapters can target");
     }
     // Check everything before attaching anything. The scratch must hold the largest term of every
-    // adapter attached, this one and those before.
+    // adapter attached or in a set, this one and those before.
     int max_rank = lora_max_rank_, max_out = lora_max_out_;
     for (const LoraPair& p : adapter.pairs()) {
         for (const Projection* w : targets[p.target].parts) max_out = std::max(max_out, int(w->w.rows));
         max_rank = std::max(max_rank, p.rank());
     }
-    auto loras = loras_;
+    auto loras = *out;
     if (loras.empty()) loras.resize(size_t(h.n_layer));
-    std::vector<BufferPtr> weights;
     auto import = [&](Backend& be, const LoraMatrix& m, int64_t row0, int64_t rows, Tensor* dst) -> Status {
         const size_t rb = row_bytes(m.type, m.cols);
         auto buf = be.import_host(static_cast<const uint8_t*>(m.data) + size_t(row0) * rb, size_t(rows) * rb);
         if (!buf.ok()) return fail("loading '" + m.name + "': " + buf.message());
-        weights.push_back(*buf);
+        weights->push_back(*buf);
         *dst = make_tensor(buf->get(), 0, m.type, rows, m.cols);
         return {};
     };
@@ -406,10 +427,16 @@ Status ModelContext::attach_lora(const LoraAdapter& adapter, float scale) {
         s.lora_buf = *buf;
         s.lora_scratch = LoraScratch{s.lora_buf.get(), 0, t_bytes};
     }
-    loras_ = std::move(loras);
-    lora_weights_.insert(lora_weights_.end(), weights.begin(), weights.end());
+    *out = std::move(loras);
     lora_max_rank_ = max_rank;
     lora_max_out_ = max_out;
+    return {};
+}
+
+Status ModelContext::attach_lora(const LoraAdapter& adapter, float scale) {
+    std::vector<BufferPtr> weights;
+    HEARTH_RETURN_IF_ERROR(build_lora_terms(adapter, scale, &loras_, &weights));
+    lora_weights_.insert(lora_weights_.end(), weights.begin(), weights.end());
     ++n_loras_;
     return {};
 }
@@ -418,7 +445,23 @@ void ModelContext::detach_loras() {
     loras_.clear();
     lora_weights_.clear();
     n_loras_ = 0;
-    lora_max_rank_ = lora_max_out_ = 0;
+}
+
+Result<int> ModelContext::add_lora_set(const std::vector<LoraUse>& adapters) {
+    std::vector<LayerLoras> set;
+    std::vector<BufferPtr> weights;
+    for (const LoraUse& u : adapters) {
+        if (!u.adapter) return make_error("adapter set: no adapter given");
+        HEARTH_RETURN_IF_ERROR(build_lora_terms(*u.adapter, u.scale, &set, &weights));
+    }
+    lora_sets_.push_back(std::move(set));
+    lora_set_weights_.insert(lora_set_weights_.end(), weights.begin(), weights.end());
+    return int(lora_sets_.size());
+}
+
+void ModelContext::clear_lora_sets() {
+    lora_sets_.clear();
+    lora_set_weights_.clear();
 }
 
 bool ModelContext::can_shift() const {

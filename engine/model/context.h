@@ -27,6 +27,13 @@ struct SeqStep {
     int pos0 = 0;                                // position of tokens[0]; cells 0..pos0-1 already hold the sequence's earlier tokens
     const std::vector<int32_t>* table = nullptr; // its block table (KvBlocks::table), covering cells 0..pos0+n-1
     int n_out = 0;                               // logits wanted for the last n_out of the n tokens
+    int lora_set = 0;                            // its adapters: 0 = the context's (attach_lora), k = add_lora_set's k-th
+};
+
+// One adapter of a set (ModelContext::add_lora_set) and its user scale.
+struct LoraUse {
+    const LoraAdapter* adapter = nullptr;
+    float scale = 1.0f;
 };
 
 class ModelContext {
@@ -65,7 +72,10 @@ public:
     // to eval()'s for the same tokens — for weights whose CPU kernels share one accumulation order
     // between generation and prompt paths (Q4_0, Q4_1, Q8_0, the types that repack; see
     // tests/engine/test_kv_seq.cpp). Other weight types and LoRA adapters agree to float rounding.
-    // Adapters: the context's set applies to every sequence (not per sequence yet).
+    // Adapters: each step runs with its own set (SeqStep::lora_set): the base projection over all
+    // rows, then the terms of each set over its sequences' rows (one A/B pass per run of
+    // consecutive rows with the same set: callers put a set's steps together); rows of a set with
+    // no adapters get none. With every step on set 0 it is the single-set path of eval().
     // Stop: as eval(); a stopped call leaves every step's new cells unspecified.
     Status eval_batch(const std::vector<SeqStep>& steps, std::vector<float>* logits,
                       const std::atomic<bool>* cancel = nullptr, bool* cancelled = nullptr);
@@ -98,6 +108,12 @@ public:
     Status attach_lora(const LoraAdapter& adapter, float scale);
     void detach_loras();
     int n_loras() const { return n_loras_; }
+    // Adapter sets for eval_batch's sequences: checked as attach_lora checks (nothing registered on
+    // an error); returns the set's id (1, 2, ...; an empty list is a set without adapters). The
+    // adapters must outlive the set. clear_lora_sets forgets every set (the context's own stay).
+    Result<int> add_lora_set(const std::vector<LoraUse>& adapters);
+    void clear_lora_sets();
+    int n_lora_sets() const { return int(lora_sets_.size()); }
     // Every later evaluation shows each layer projection's input to `o` (null: none); imatrix.
     void set_observer(ProjectionObserver* o) { observer_ = o; }
 
@@ -133,7 +149,14 @@ private:
     // Tokens and positions (and for a batch, cells and tables) already uploaded to every stage;
     // n_kv bounds every position + 1. The logits of rows first_out..n-1 land in logits_ (rows null),
     // or of the listed rows, in that order (a batch). Returns early (OK) once stop() is true.
-    Status forward(int n, int n_kv, int first_out, const std::vector<int>* rows, bool paged);
+    // groups: null = the context's adapters on every row; else exactly these groups' (a batch).
+    Status forward(int n, int n_kv, int first_out, const std::vector<int>* rows, bool paged,
+                   const std::vector<LoraRowGroup>* groups = nullptr);
+    // The terms of `adapter` at `scale` added to `loras` (per layer; sized on first use), its
+    // imported matrices to `weights`; the scratch grown for it. Nothing is changed on an error
+    // except `weights`, which the caller drops then.
+    Status build_lora_terms(const LoraAdapter& adapter, float scale, std::vector<LayerLoras>* loras,
+                            std::vector<BufferPtr>* weights);
     struct CancelScope;
     bool stop() const { return cancel_ && cancel_->load(std::memory_order_relaxed); }
 
@@ -149,7 +172,10 @@ private:
     std::vector<std::array<LoraTerms, kProjectionsPerLayer>> loras_;  // per layer; empty: none attached
     std::vector<BufferPtr> lora_weights_;                              // the attached A and B matrices
     int n_loras_ = 0;
-    int lora_max_rank_ = 0, lora_max_out_ = 0;  // what the stages' scratch holds
+    int lora_max_rank_ = 0, lora_max_out_ = 0;  // what the stages' scratch holds (grows only)
+    std::vector<std::vector<LayerLoras>> lora_sets_;  // add_lora_set's, id k at k-1 (empty: no adapters)
+    std::vector<BufferPtr> lora_set_weights_;
+    std::vector<LoraRowGroup> lora_groups_;           // eval_batch's current pass
 };
 
 }  // namespace hearth

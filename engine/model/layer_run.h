@@ -27,6 +27,9 @@ struct LayerRun {
     // Adapter terms of this layer's projections (in LayerWeights::projections() order), or null.
     const std::array<LoraTerms, kProjectionsPerLayer>* loras = nullptr;
     LoraScratch lora_scratch;
+    // A batch whose sequences carry their own adapter sets (ModelContext::eval_batch): the base
+    // projection over all rows, then each group's terms over its rows only (`loras` is then null).
+    const std::vector<LoraRowGroup>* lora_groups = nullptr;
     ProjectionObserver* observer = nullptr;  // sees every projection's input (imatrix), or null
     // A batch of several sequences (ModelContext::eval_batch): the physical cell of each token
     // (I32 1 × n) and the block tables attention reads through. Null tables: one sequence on the
@@ -52,6 +55,11 @@ private:
     void proj(int i, const Projection& p, const Tensor& x, const Tensor& y) {
         if (observer) observer->observe(layer, i, be, x);
         project(be, p, loras ? &(*loras)[size_t(i)] : nullptr, lora_scratch, x, y);
+        if (lora_groups)
+            for (const LoraRowGroup& g : *lora_groups) {
+                const LoraTerms& terms = (*g.set)[size_t(layer)][size_t(i)];
+                if (!terms.empty()) add_lora_terms(be, terms, lora_scratch, x.row_range(g.row0, g.n), y.row_range(g.row0, g.n));
+            }
     }
 };
 

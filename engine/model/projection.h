@@ -5,6 +5,7 @@
 // beside the projection rather than inside it.
 #pragma once
 
+#include <array>
 #include <vector>
 
 #include "engine/backend/backend.h"
@@ -41,12 +42,10 @@ inline void project(Backend& be, const Projection& p, const Tensor& x, const Ten
     be.matmul(p.w, x, y, p.has_bias() ? &p.b : nullptr);
 }
 
-// The same, plus each adapter's term (computed through the scratch; y must not alias x).
-inline void project(Backend& be, const Projection& p, const LoraTerms* loras, const LoraScratch& s, const Tensor& x,
-                    const Tensor& y) {
-    project(be, p, x, y);
-    if (!loras) return;
-    for (const LoraTerm& l : *loras) {
+// y += each adapter's term for the rows of x (computed through the scratch; y must not alias x).
+// A batch whose sequences carry different adapter sets calls this once per group of rows.
+inline void add_lora_terms(Backend& be, const LoraTerms& loras, const LoraScratch& s, const Tensor& x, const Tensor& y) {
+    for (const LoraTerm& l : loras) {
         const Tensor t = make_tensor(s.buf, s.t_offset, GgmlType::F32, x.rows, l.a.rows);  // A·x
         const Tensor u = make_tensor(s.buf, s.u_offset, GgmlType::F32, x.rows, l.b.rows);  // B·(A·x)
         be.matmul(l.a, x, t);
@@ -54,5 +53,22 @@ inline void project(Backend& be, const Projection& p, const LoraTerms* loras, co
         be.scale_add(y, u, l.scale);
     }
 }
+
+// The same, plus each adapter's term (computed through the scratch; y must not alias x).
+inline void project(Backend& be, const Projection& p, const LoraTerms* loras, const LoraScratch& s, const Tensor& x,
+                    const Tensor& y) {
+    project(be, p, x, y);
+    if (loras) add_lora_terms(be, *loras, s, x, y);
+}
+
+// The adapter terms of every layer's projections: one attached set (per layer, per slot).
+using LayerLoras = std::array<LoraTerms, kProjectionsPerLayer>;
+
+// Rows [row0, row0 + n) of a batch whose sequences run with the adapter set `set` (indexed by
+// layer); a batch lists only the groups that have adapters.
+struct LoraRowGroup {
+    int row0 = 0, n = 0;
+    const std::vector<LayerLoras>* set = nullptr;
+};
 
 }  // namespace hearth

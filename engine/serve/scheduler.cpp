@@ -19,11 +19,16 @@ struct Scheduler::Job {
     ServeEventFn on_event;
     std::atomic<bool> cancel{false};
     // Loop-thread state once admitted:
-    int pos = 0;               // prompt tokens evaluated (cells [0, pos) hold prompt[0, pos))
-    int n_reused = 0;
+    // The tokens evaluated before the next sample: the prompt; after a preemption, the prompt, the
+    // tokens generated so far and the pending one (recomputed, then sampling goes on from there).
+    std::vector<int32_t> feed;
+    int pos = 0;               // feed tokens evaluated (cells [0, pos) hold feed[0, pos))
+    int n_reused = 0;          // at the first admission
+    int n_evaluated = 0;       // feed tokens evaluated, over every admission
     int n_generated = 0;
+    int n_preempted = 0;
     int32_t pending = -1;      // sampled and emitted, not yet evaluated (decode phase); -1 while prefilling
-    std::unique_ptr<Sampler> sampler;
+    std::unique_ptr<Sampler> sampler;  // made at the first admission; kept through preemptions
     tokenizer::Utf8Stream utf8;
     std::unique_ptr<StopStringFilter> stops;
     bool prefilling() const { return pending < 0; }
@@ -33,7 +38,8 @@ struct Scheduler::Slot {
     std::unique_ptr<ModelContext> ctx;  // per-slot mode
     int seq = -1;                       // batched mode: its KvBlocks sequence
     std::vector<int32_t> cached;    // tokens whose K/V sit in cells [0, size)
-    std::vector<LoraSpec> loras;    // the adapters attached to ctx
+    std::vector<LoraSpec> loras;    // the adapters attached to ctx (batched: its sequence's set, and of its cache)
+    int lora_set = 0;               // batched: that set's id in the shared context
     std::shared_ptr<Job> job;       // null: free
     std::vector<float> logits;
     uint64_t last_used = 0;         // admission count when it last took a request (least recently used goes first)
@@ -44,6 +50,7 @@ Scheduler::Scheduler() = default;
 Result<std::unique_ptr<Scheduler>> Scheduler::create(const SchedulerOptions& opt, const ProgressFn& progress) {
     if (opt.n_parallel < 1 || opt.n_parallel > 256) return make_error("the number of parallel sequences must be 1..256");
     if (opt.step_tokens < 1 || opt.prefill_chunk < 1) return make_error("the step token budget and prefill chunk must be positive");
+    if (opt.kv_tokens < 0) return make_error("the KV pool size must not be negative");
     std::unique_ptr<Scheduler> s(new Scheduler());
     s->opt_ = opt;
     auto lm = load_model(opt.model, progress);
@@ -54,17 +61,20 @@ Result<std::unique_ptr<Scheduler>> Scheduler::create(const SchedulerOptions& opt
     uint64_t kv_bytes = 0;
     const int n_ctx = s->lm_->n_ctx;
     const int slot_cells = KvBlocks::blocks_for(n_ctx) * kKvBlockTokens;
-    if (auto shared = ModelContext::create(*s->lm_->model, slot_cells * opt.n_parallel, s->lm_->kv_type, std::min(opt.prefill_chunk, n_ctx));
+    const int pool_cells = opt.kv_tokens > 0 ? KvBlocks::blocks_for(opt.kv_tokens) * kKvBlockTokens : slot_cells * opt.n_parallel;
+    s->seq_cells_ = n_ctx;
+    if (auto shared = ModelContext::create(*s->lm_->model, pool_cells, s->lm_->kv_type, std::min(opt.prefill_chunk, n_ctx));
         shared.ok() && (*shared)->can_batch()) {
         s->shared_ctx_ = std::move(*shared);
         s->blocks_ = std::make_unique<KvBlocks>(s->shared_ctx_->n_blocks());
+        s->seq_cells_ = std::min(n_ctx, s->shared_ctx_->n_blocks() * kKvBlockTokens);
         kv_bytes = s->shared_ctx_->kv_bytes();
         for (int i = 0; i < opt.n_parallel; ++i) {
             auto slot = std::make_unique<Slot>();
             slot->seq = s->blocks_->create_sequence();
             s->slots_.push_back(std::move(slot));
         }
-        HEARTH_RETURN_IF_ERROR(s->switch_batch_loras(opt.model.loras));
+        if (auto set = s->batch_lora_set(opt.model.loras); !set.ok()) return set.status();
     }
     // Otherwise one context per slot over the one model: the weights are loaded once.
     for (int i = 0; !s->batched() && i < opt.n_parallel; ++i) {
@@ -97,17 +107,24 @@ Scheduler::~Scheduler() {
 
 const ModelInfo& Scheduler::info() const { return lm_->info; }
 const ChatFormat& Scheduler::chat_format() const { return *format_; }
-int Scheduler::n_ctx() const { return lm_->n_ctx; }
+int Scheduler::n_ctx() const { return seq_cells_; }
+
+Status Scheduler::block_check() const {
+    std::lock_guard<std::mutex> lock(const_cast<std::mutex&>(mu_));
+    return block_error_;
+}
 
 Result<uint64_t> Scheduler::submit(ServeRequest req, ServeEventFn on_event) {
     if (req.prompt.empty()) return make_error("the prompt is empty");
-    if (int(req.prompt.size()) >= lm_->n_ctx)
+    if (int(req.prompt.size()) >= seq_cells_)
         return make_error("the prompt has " + std::to_string(req.prompt.size()) + " tokens, but the context holds " +
-                          std::to_string(lm_->n_ctx) + " (the answer needs at least one more)");
+                          std::to_string(seq_cells_) + (seq_cells_ < lm_->n_ctx ? " (the whole KV pool)" : "") +
+                          " (the answer needs at least one more)");
     if (req.sampling.max_new_tokens == 0) return make_error("the answer must be allowed at least one token");
     for (int32_t t : req.prompt)
         if (t < 0 || t >= lm_->info.n_vocab) return make_error("token id " + std::to_string(t) + " is outside the vocabulary");
     auto job = std::make_shared<Job>();
+    job->feed = req.prompt;
     job->req = std::move(req);
     job->on_event = std::move(on_event);
     {
@@ -179,12 +196,16 @@ void Scheduler::loop() {
                 n_free += s->job ? 0 : 1;
                 any_busy |= bool(s->job);
             }
+            // Batched: admitted while the pool can hold their prompts (beyond what they share), so
+            // a new request does not at once preempt a running one; the first always goes in when
+            // nothing runs (submit() refused prompts the pool cannot hold).
+            int room = batched() ? reclaimable_blocks() : 0;
             while (n_free > 0 && !queue_.empty()) {
-                // Batched: one adapter set runs at a time (the shared context's); a request with
-                // another waits until the running sequences finish, then the set switches.
                 if (batched()) {
-                    const auto& want = queue_.front()->req.loras;
-                    if (!admitted.empty() ? want != admitted.front()->req.loras : any_busy && want != batch_loras_) break;
+                    const int need = blocks_to_admit(*queue_.front());
+                    if ((any_busy || !admitted.empty()) && need > room) break;
+                    if (awaits_shared_prefix(*queue_.front(), admitted)) break;
+                    room -= need;
                 }
                 admitted.push_back(queue_.front());
                 queue_.pop_front();
@@ -197,6 +218,10 @@ void Scheduler::loop() {
             e.kind = ServeEvent::Kind::Done;
             e.finish = "cancelled";
             e.n_prompt = int(j->req.prompt.size());
+            e.n_reused = j->n_reused;
+            e.n_generated = j->n_generated;
+            e.n_preempted = j->n_preempted;
+            e.n_evaluated = j->n_evaluated;
             j->on_event(e);
         }
         for (auto& j : admitted) admit(j);
@@ -206,6 +231,7 @@ void Scheduler::loop() {
             return;
         }
         step();
+        if (opt_.check_blocks && batched()) check_round();
     }
 }
 
@@ -217,46 +243,50 @@ size_t common_prefix(const std::vector<int32_t>& a, const std::vector<int32_t>& 
 }
 }  // namespace
 
-Status Scheduler::switch_batch_loras(const std::vector<LoraSpec>& loras) {
-    if (loras == batch_loras_) return {};
-    shared_ctx_->detach_loras();
-    batch_loras_.clear();
-    for (auto& slot : slots_) {  // every cached cell came from other weights
-        slot->cached.clear();
-        slot->loras = loras;
-        (void)blocks_->truncate(slot->seq, 0);
+Result<const LoraAdapter*> Scheduler::adapter(const LoraSpec& spec) {
+    auto it = adapters_.find(spec.path);
+    if (it == adapters_.end()) {
+        auto ad = LoraAdapter::open(spec.path, lm_->info.architecture, lm_->model->hparams().head_dim);
+        if (!ad.ok()) return ad.status();
+        it = adapters_.emplace(spec.path, std::move(*ad)).first;
     }
+    return static_cast<const LoraAdapter*>(it->second.get());
+}
+
+Result<int> Scheduler::batch_lora_set(const std::vector<LoraSpec>& loras) {
+    if (loras.empty()) return 0;  // nothing attached to the shared context itself: set 0 has no adapters
+    for (const auto& [specs, id] : batch_sets_)
+        if (specs == loras) return id;
+    std::vector<LoraUse> uses;
     for (const LoraSpec& spec : loras) {
-        auto it = adapters_.find(spec.path);
-        if (it == adapters_.end()) {
-            auto ad = LoraAdapter::open(spec.path, lm_->info.architecture, lm_->model->hparams().head_dim);
-            if (!ad.ok()) return ad.status();
-            it = adapters_.emplace(spec.path, std::move(*ad)).first;
-        }
-        if (Status st = shared_ctx_->attach_lora(*it->second, spec.scale); !st.ok()) {
-            shared_ctx_->detach_loras();
-            for (auto& slot : slots_) slot->loras.clear();
-            return st;
-        }
+        auto ad = adapter(spec);
+        if (!ad.ok()) return ad.status();
+        uses.push_back({*ad, spec.scale});
     }
-    batch_loras_ = loras;
-    return {};
+    auto id = shared_ctx_->add_lora_set(uses);
+    if (!id.ok()) return id.status();
+    batch_sets_.emplace_back(loras, *id);
+    return *id;
 }
 
 Status Scheduler::attach_loras(Slot& slot, const std::vector<LoraSpec>& loras) {
     if (loras == slot.loras) return {};
-    if (batched()) return switch_batch_loras(loras);  // only reached with no sequence running (see loop)
+    if (batched()) {  // the sequence runs with its own set; the slot's cache came from another
+        auto set = batch_lora_set(loras);
+        if (!set.ok()) return set.status();
+        slot.cached.clear();
+        (void)blocks_->truncate(slot.seq, 0);
+        slot.loras = loras;
+        slot.lora_set = *set;
+        return {};
+    }
     slot.ctx->detach_loras();
     slot.loras.clear();
     slot.cached.clear();  // its K/V came from other weights
     for (const LoraSpec& spec : loras) {
-        auto it = adapters_.find(spec.path);
-        if (it == adapters_.end()) {
-            auto ad = LoraAdapter::open(spec.path, lm_->info.architecture, lm_->model->hparams().head_dim);
-            if (!ad.ok()) return ad.status();
-            it = adapters_.emplace(spec.path, std::move(*ad)).first;
-        }
-        if (Status st = slot.ctx->attach_lora(*it->second, spec.scale); !st.ok()) {
+        auto ad = adapter(spec);
+        if (!ad.ok()) return ad.status();
+        if (Status st = slot.ctx->attach_lora(**ad, spec.scale); !st.ok()) {
             slot.ctx->detach_loras();
             return st;
         }
@@ -268,11 +298,12 @@ Status Scheduler::attach_loras(Slot& slot, const std::vector<LoraSpec>& loras) {
 void Scheduler::admit(std::shared_ptr<Job> job) {
     // The free slot whose cache shares the longest prefix with the prompt (under the same adapters);
     // among equals the least recently used, so the caches other conversations will reuse stay.
+    const std::vector<int32_t>& feed = job->feed;
     Slot* best = nullptr;
     size_t best_len = 0;
     for (auto& s : slots_) {
         if (s->job) continue;
-        const size_t len = s->loras == job->req.loras ? common_prefix(s->cached, job->req.prompt) : 0;
+        const size_t len = s->loras == job->req.loras ? common_prefix(s->cached, feed) : 0;
         if (!best || len > best_len || (len == best_len && s->last_used < best->last_used)) best = s.get(), best_len = len;
     }
     Slot& slot = *best;  // admit() is only called with a free slot
@@ -280,13 +311,15 @@ void Scheduler::admit(std::shared_ptr<Job> job) {
     slot.last_used = ++admissions_;
     n_active_.fetch_add(1);
     if (Status st = attach_loras(slot, job->req.loras); !st.ok()) return fail(slot, st.message());
-    // The last prompt token is evaluated again so its logits exist to sample from.
-    const size_t reuse = std::min(common_prefix(slot.cached, job->req.prompt), job->req.prompt.size() - 1);
-    slot.cached.resize(reuse);
+    // The last feed token is evaluated again so its logits exist to sample from.
+    size_t reuse = std::min(common_prefix(slot.cached, feed), feed.size() - 1);
     if (batched()) {
-        if (Status st = blocks_->truncate(slot.seq, int(reuse)); !st.ok()) return fail(slot, st.message());
+        reuse = place_batched(slot, *job, reuse);
+    } else {
+        slot.cached.resize(reuse);
     }
     job->pos = int(reuse);
+    if (job->sampler) return;  // resumed after a preemption: sampling carries on
     job->n_reused = int(reuse);
     const SamplingParams& sp = job->req.sampling;
     job->sampler = std::make_unique<Sampler>(sp);
@@ -296,10 +329,158 @@ void Scheduler::admit(std::shared_ptr<Job> job) {
     job->stops = std::make_unique<StopStringFilter>(sp.stop);
 }
 
+size_t Scheduler::place_batched(Slot& slot, const Job& job, size_t own_reuse) {
+    const std::vector<int32_t>& feed = job.feed;
+    const size_t limit = feed.size() - 1;  // the last feed token is always evaluated
+    // Another slot's sequence (running or cached, under the same adapters) that shares more whole
+    // blocks with the feed than this slot's own cache does.
+    Slot* src = nullptr;
+    size_t src_cells = 0;
+    for (auto& sp : slots_) {
+        Slot& o = *sp;
+        if (&o == &slot || o.loras != job.req.loras || o.cached.empty()) continue;
+        const size_t full = std::min(common_prefix(o.cached, feed), limit) / kKvBlockTokens * kKvBlockTokens;
+        if (full > src_cells) src = &o, src_cells = full;
+    }
+    if (src && src_cells > own_reuse) {
+        slot.cached.clear();
+        (void)blocks_->truncate(slot.seq, 0);
+        auto shared = blocks_->share_prefix(slot.seq, src->seq, int(src_cells));
+        const size_t n = shared.ok() ? size_t(*shared) : 0;
+        slot.cached.assign(feed.begin(), feed.begin() + std::ptrdiff_t(n));
+        return n;
+    }
+    // Its own cache: a block the sequence goes on writing into must be its alone (another sequence
+    // may hold the same block through share_prefix); otherwise start at that block's first cell.
+    size_t keep = own_reuse;
+    (void)blocks_->truncate(slot.seq, int(keep));
+    if (!blocks_->owns_from(slot.seq, int(keep))) {
+        keep = keep / kKvBlockTokens * kKvBlockTokens;
+        (void)blocks_->truncate(slot.seq, int(keep));
+    }
+    slot.cached.resize(keep);
+    return keep;
+}
+
+bool Scheduler::awaits_shared_prefix(const Job& job, const std::vector<std::shared_ptr<Job>>& admitted) const {
+    // Whole blocks of its feed that another sequence is about to compute (admitted this round, or
+    // still prefilling them): it waits for them (a round or a few) and then maps them.
+    auto shared_blocks = [&](const Job& other) {
+        if (other.req.loras != job.req.loras) return size_t(0);
+        return std::min(common_prefix(other.feed, job.feed), job.feed.size() - 1) / kKvBlockTokens;
+    };
+    for (const auto& a : admitted)
+        if (shared_blocks(*a) > 0) return true;
+    for (const auto& sp : slots_)
+        if (sp->job && sp->job->prefilling() &&
+            shared_blocks(*sp->job) > sp->cached.size() / kKvBlockTokens)
+            return true;
+    return false;
+}
+
+int Scheduler::reclaimable_blocks() const {
+    int n = blocks_->n_free();
+    for (const auto& sp : slots_)
+        if (!sp->job)
+            for (int32_t b : blocks_->table(sp->seq)) n += blocks_->refcount(b) == 1 ? 1 : 0;
+    return n;
+}
+
+int Scheduler::blocks_to_admit(const Job& job) const {
+    size_t shared = 0;
+    for (const auto& sp : slots_)
+        if (sp->loras == job.req.loras)
+            shared = std::max(shared, std::min(common_prefix(sp->cached, job.feed), job.feed.size() - 1) / kKvBlockTokens);
+    return std::max(KvBlocks::blocks_for(int(job.feed.size()) + 1) - int(shared), 1);
+}
+
+bool Scheduler::evict_idle_cache() {
+    Slot* lru = nullptr;
+    for (auto& sp : slots_)
+        if (!sp->job && !blocks_->table(sp->seq).empty() && (!lru || sp->last_used < lru->last_used)) lru = sp.get();
+    if (!lru) return false;
+    lru->cached.clear();
+    (void)blocks_->truncate(lru->seq, 0);
+    return true;
+}
+
+void Scheduler::preempt(Slot& slot) {
+    std::shared_ptr<Job> job = std::move(slot.job);
+    slot.job.reset();
+    // What its cells held, and the sampled token not yet evaluated: recomputed on resumption, whose
+    // last row's logits are then the ones this sequence's next decode step would have given.
+    if (!job->prefilling()) {
+        job->feed = slot.cached;
+        job->feed.push_back(job->pending);
+        job->pending = -1;
+    }
+    job->pos = 0;
+    ++job->n_preempted;
+    n_preemptions_.fetch_add(1);
+    slot.cached.clear();
+    (void)blocks_->truncate(slot.seq, 0);
+    n_active_.fetch_sub(1);
+    {
+        std::lock_guard<std::mutex> lock(mu_);
+        queue_.push_front(job);
+        n_queued_.store(int(queue_.size()));
+    }
+}
+
+int Scheduler::make_room(Slot& slot, int n, bool may_shrink, bool scheduled) {
+    const int len = int(slot.cached.size());
+    while (true) {
+        if (blocks_->reserve(slot.seq, len + n).ok()) return n;
+        if (evict_idle_cache()) continue;
+        if (may_shrink) {
+            // A prefill chunk takes what fits: the rest of its last block and the free blocks.
+            const int fit = int(blocks_->table(slot.seq).size()) * kKvBlockTokens - len + blocks_->n_free() * kKvBlockTokens;
+            if (fit > 0) {
+                (void)blocks_->reserve(slot.seq, len + std::min(n, fit));
+                return std::min(n, fit);
+            }
+            if (scheduled) return 0;  // others run this round; their ends free blocks
+        }
+        // The youngest running sequence gives its blocks back (possibly this one).
+        Slot* victim = nullptr;
+        int running = 0;
+        for (auto& sp : slots_)
+            if (sp->job) {
+                ++running;
+                if (!victim || sp->last_used > victim->last_used) victim = sp.get();
+            }
+        if (running <= 1) {  // alone and still short: the pool cannot hold it (submit() should have said)
+            fail(slot, "the KV cache (" + std::to_string(blocks_->n_blocks() * kKvBlockTokens) + " cells) cannot hold this sequence");
+            return 0;
+        }
+        preempt(*victim);
+        if (victim == &slot) return 0;
+    }
+}
+
+void Scheduler::check_round() {
+    Status st = blocks_->check();
+    for (size_t i = 0; st.ok() && i < slots_.size(); ++i) {
+        const Slot& sl = *slots_[i];
+        if (blocks_->table(sl.seq).size() < size_t(KvBlocks::blocks_for(int(sl.cached.size()))))
+            st = make_error("slot " + std::to_string(i) + " caches " + std::to_string(sl.cached.size()) + " tokens in " +
+                            std::to_string(blocks_->table(sl.seq).size()) + " blocks");
+        else if (!sl.job && sl.cached.empty() && !blocks_->table(sl.seq).empty())
+            st = make_error("slot " + std::to_string(i) + " is idle, caches nothing and holds blocks");
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (block_error_.ok() && !st.ok()) block_error_ = st;
+}
+
 void Scheduler::step_batched() {
     // One round as one forward: every decoding slot's pending token, then prefill chunks under
     // what is left of the token budget (at least one chunk per round), each slot's cells reserved
-    // in its block table first. Cancellation is seen between rounds.
+    // in its block table first (make_room: oldest sequences first, so preemption takes the
+    // youngest). Cancellation is seen between rounds.
+    std::vector<Slot*> order;
+    for (auto& sp : slots_)
+        if (sp->job) order.push_back(sp.get());
+    std::sort(order.begin(), order.end(), [](const Slot* a, const Slot* b) { return a->last_used < b->last_used; });
     struct Part {
         Slot* slot;
         int n;
@@ -308,32 +489,36 @@ void Scheduler::step_batched() {
     int budget = opt_.step_tokens;
     for (int phase = 0; phase < 2; ++phase) {
         bool prefilled = false;
-        for (auto& sp : slots_) {
+        for (Slot* sp : order) {
             Slot& slot = *sp;
-            if (!slot.job || slot.job->prefilling() != (phase == 1)) continue;
+            if (!slot.job || slot.job->prefilling() != (phase == 1)) continue;  // (preempted this round: no job)
             Job& job = *slot.job;
             if (job.cancel.load()) { finish(slot, "cancelled"); continue; }
             int n = 1;
             if (phase == 1) {
                 if (budget <= 0 && prefilled) break;
-                n = std::min({opt_.prefill_chunk, int(job.req.prompt.size()) - job.pos, std::max(budget, 1)});
-                prefilled = true;
+                n = std::min({opt_.prefill_chunk, int(job.feed.size()) - job.pos, std::max(budget, 1)});
             }
-            if (Status st = blocks_->reserve(slot.seq, int(slot.cached.size()) + n); !st.ok()) { fail(slot, st.message()); continue; }
+            n = make_room(slot, n, phase == 1, !parts.empty());
+            if (n == 0) continue;
+            if (phase == 1) prefilled = true;
             budget -= n;
             parts.push_back({&slot, n});
         }
     }
     if (parts.empty()) return;
+    // A set's sequences side by side: one A/B pass per set and projection.
+    std::stable_sort(parts.begin(), parts.end(), [](const Part& a, const Part& b) { return a.slot->lora_set < b.slot->lora_set; });
     std::vector<SeqStep> steps;
     for (const Part& p : parts) {
         const Job& job = *p.slot->job;
         SeqStep st;
-        st.tokens = job.prefilling() ? job.req.prompt.data() + job.pos : &job.pending;
+        st.tokens = job.prefilling() ? job.feed.data() + job.pos : &job.pending;
         st.n = p.n;
         st.pos0 = int(p.slot->cached.size());
         st.table = &blocks_->table(p.slot->seq);
         st.n_out = 1;
+        st.lora_set = p.slot->lora_set;
         steps.push_back(st);
     }
     if (Status st = shared_ctx_->eval_batch(steps, &batch_logits_); !st.ok()) {
@@ -350,15 +535,18 @@ void Scheduler::step_batched() {
         Job& job = *slot.job;
         const float* row = batch_logits_.data() + i * size_t(n_vocab);
         if (job.prefilling()) {
-            const std::vector<int32_t>& p = job.req.prompt;
-            slot.cached.insert(slot.cached.end(), p.begin() + job.pos, p.begin() + job.pos + parts[i].n);
+            const std::vector<int32_t>& f = job.feed;
+            slot.cached.insert(slot.cached.end(), f.begin() + job.pos, f.begin() + job.pos + parts[i].n);
             job.pos += parts[i].n;
-            if (job.pos == int(p.size())) take_token(slot, job.sampler->sample(row, n_vocab));
+            job.n_evaluated += parts[i].n;
+            if (job.pos == int(f.size())) take_token(slot, job.sampler->sample(row, n_vocab));
         } else {
             slot.cached.push_back(job.pending);
             take_token(slot, job.sampler->sample(row, n_vocab));
         }
     }
+    // Blocks reserved beyond what a sequence now caches (a shrunken or failed step) go back.
+    for (auto& sp : slots_) (void)blocks_->truncate(sp->seq, int(sp->cached.size()));
 }
 
 void Scheduler::step() {
@@ -392,7 +580,7 @@ void Scheduler::step() {
         if (job.cancel.load()) { finish(slot, "cancelled"); continue; }
         // At least one chunk per round, so prefill always moves on.
         if (budget <= 0 && prefilled) break;
-        const std::vector<int32_t>& p = job.req.prompt;
+        const std::vector<int32_t>& p = job.feed;
         const int n = std::min({opt_.prefill_chunk, int(p.size()) - job.pos, std::max(budget, 1)});
         bool stopped = false;
         if (Status st = slot.ctx->eval(p.data() + job.pos, n, job.pos, 1, &slot.logits, &job.cancel, &stopped); !st.ok()) {
@@ -403,6 +591,7 @@ void Scheduler::step() {
         if (stopped) { finish(slot, "cancelled"); continue; }  // cells from job.pos on are not claimed
         slot.cached.insert(slot.cached.end(), p.begin() + job.pos, p.begin() + job.pos + n);
         job.pos += n;
+        job.n_evaluated += n;
         budget -= n;
         prefilled = true;
         if (job.pos == int(p.size())) take_token(slot, job.sampler->sample(slot.logits.data(), lm_->info.n_vocab));
@@ -425,7 +614,7 @@ void Scheduler::take_token(Slot& slot, int32_t tok) {
     const int max_new = job.req.sampling.max_new_tokens;
     if (max_new >= 0 && job.n_generated >= max_new) return finish(slot, "length");
     // The token would go into the cell after the last: the context is full.
-    if (int(slot.cached.size()) >= lm_->n_ctx) return finish(slot, "length");
+    if (int(slot.cached.size()) >= seq_cells_) return finish(slot, "length");
     job.pending = tok;
 }
 
@@ -448,6 +637,8 @@ void Scheduler::finish(Slot& slot, const std::string& reason) {
     e.n_prompt = int(job->req.prompt.size());
     e.n_reused = job->n_reused;
     e.n_generated = job->n_generated;
+    e.n_preempted = job->n_preempted;
+    e.n_evaluated = job->n_evaluated;
     {
         std::lock_guard<std::mutex> lock(mu_);
         jobs_.erase(job->id);
@@ -463,7 +654,10 @@ void Scheduler::fail(Slot& slot, const std::string& message) {
     e.kind = ServeEvent::Kind::Error;
     e.error = message;
     e.n_prompt = int(job->req.prompt.size());
+    e.n_reused = job->n_reused;
     e.n_generated = job->n_generated;
+    e.n_preempted = job->n_preempted;
+    e.n_evaluated = job->n_evaluated;
     {
         std::lock_guard<std::mutex> lock(mu_);
         jobs_.erase(job->id);

@@ -5,13 +5,27 @@
 //
 // Prefix reuse: a request goes to the free slot whose cached tokens share the longest prefix with
 // its prompt, so a conversation's next turn, or a second request with the same system prompt,
-// starts after the cached part. Slots hold their cache after a request ends.
+// starts after the cached part. Slots hold their cache after a request ends. In batched mode a
+// request also maps the full KV blocks of a prefix it shares with any other slot's sequence
+// (running or cached) copy-free (KvBlocks::share_prefix): a system prompt common to several
+// concurrent requests is computed once (a request that arrives with another, or while another
+// still prefills the common part, waits the few rounds until those blocks are cached).
+//
+// KV blocks (batched mode): slots take blocks as they grow from one pool of `kv_tokens` cells
+// (default n_parallel × n_ctx). Requests are admitted while the pool can hold their prompt. When a
+// growing sequence finds no free block, idle slots' caches are dropped first (least recently used
+// first), then the youngest running sequence is preempted: its blocks are freed and its prompt plus
+// the tokens generated so far go back to the front of the queue, to be recomputed when it is
+// admitted again; its sampler, stop strings and text stream carry on, so its answer continues
+// exactly where it stopped (bit-identical on the CPU for Q4_0, Q4_1, Q8_0 and F32 weights: the
+// batched forward is batch- and chunk-invariant there, see context.h).
 //
 // Where the model's backends run attention over block tables (every backend here), the slots
 // share one KV cache as a pool of blocks (engine/model/kv_blocks.h) and every round is one batched
-// forward (ModelContext::eval_batch) over all slots' decode tokens and prefill chunks; requests
-// then run with the server's adapters. Otherwise each slot evaluates through its own
-// ModelContext (one sequence per forward), each with its own adapter set.
+// forward (ModelContext::eval_batch) over all slots' decode tokens and prefill chunks, each
+// sequence with its own request's adapter set (ModelContext::add_lora_set: requests with different
+// sets run in the same batch). Otherwise each slot evaluates through its own ModelContext (one
+// sequence per forward), each with its own adapter set.
 #pragma once
 
 #include <atomic>
@@ -46,6 +60,10 @@ struct SchedulerOptions {
     int n_parallel = 1;       // sequence slots
     int step_tokens = 512;    // tokens evaluated per round at most: decode tokens first, prefill chunks after
     int prefill_chunk = 256;  // a prompt is evaluated in chunks of at most this many tokens
+    int kv_tokens = 0;        // batched mode: the KV pool in tokens (whole blocks); 0 = n_parallel × n_ctx.
+                              // A sequence's context is then at most min(n_ctx, this pool): n_ctx()
+    bool check_blocks = false;  // batched mode: verify the block accounting after every round (tests;
+                                // block_check() reports the first failure)
 };
 
 struct ServeRequest {
@@ -62,6 +80,8 @@ struct ServeEvent {
                            // "cancelled"
     std::string error;     // Error: what went wrong (the request is over)
     int n_prompt = 0, n_reused = 0, n_generated = 0;  // Done and Error
+    int n_preempted = 0;   // Done and Error: times the sequence was preempted and recomputed (batched mode)
+    int n_evaluated = 0;   // Done and Error: prompt tokens evaluated (not reused; recomputation included)
 };
 // Called on the scheduler's loop thread; a Done or Error event is the request's last.
 using ServeEventFn = std::function<void(const ServeEvent&)>;
@@ -81,10 +101,13 @@ public:
 
     const ModelInfo& info() const;
     const ChatFormat& chat_format() const;
-    int n_ctx() const;
+    int n_ctx() const;  // the longest sequence: the model's context, or the KV pool when that is smaller
     int n_parallel() const { return int(slots_.size()); }
     int n_active() const { return n_active_.load(); }   // requests in a slot
     int n_queued() const { return n_queued_.load(); }   // requests waiting for one
+    int n_preemptions() const { return n_preemptions_.load(); }  // since the start (batched mode)
+    // With SchedulerOptions::check_blocks: the first accounting error found after a round, else OK.
+    Status block_check() const;
 
 private:
     struct Job;
@@ -100,22 +123,42 @@ private:
 
     // Batched mode (the model's backends run attention over block tables, ModelContext::can_batch):
     // one context whose KV cache is a pool of blocks, a KvBlocks sequence per slot, and one
-    // eval_batch per round for every slot's decode token and prefill chunk. Its adapters are the
-    // server's, for every sequence. Otherwise each slot has its own context and evaluates alone.
+    // eval_batch per round for every slot's decode token and prefill chunk, each with its adapter
+    // set. Otherwise each slot has its own context and evaluates alone.
     void step_batched();
     bool batched() const { return shared_ctx_ != nullptr; }
-    Status switch_batch_loras(const std::vector<LoraSpec>& loras);  // batched, no sequence running
+    Result<int> batch_lora_set(const std::vector<LoraSpec>& loras);  // the shared context's set id (made once)
+    Result<const LoraAdapter*> adapter(const LoraSpec& spec);        // opened once per path
+    // Batched: where in its sequence the admitted job starts (its own cache's prefix, or full blocks
+    // shared from another slot's sequence); returns the cells already holding job.feed's tokens.
+    size_t place_batched(Slot& slot, const Job& job, size_t own_reuse);
+    // Batched: grows the slot's table by n cells, making room as the header says (idle caches, then
+    // the youngest running sequence). Prefill chunks (may_shrink) take what fits instead, and
+    // preempt only when nothing else runs this round (`scheduled`). Returns the cells reserved: 0
+    // when none (the slot may then have been preempted itself).
+    int make_room(Slot& slot, int n, bool may_shrink, bool scheduled);
+    bool evict_idle_cache();    // the least recently used idle slot's cache; false if none holds blocks
+    void preempt(Slot& slot);   // frees its blocks, requeues its job at the front
+    int reclaimable_blocks() const;     // free, or held only by an idle slot's cache
+    // Whether the job shares whole blocks of its prompt with a sequence that has yet to compute
+    // them (admitted this round, or prefilling): it is then admitted once they are cached.
+    bool awaits_shared_prefix(const Job& job, const std::vector<std::shared_ptr<Job>>& admitted) const;
+    int blocks_to_admit(const Job& job) const;  // blocks its prompt needs beyond a shareable prefix
+    void check_round();         // SchedulerOptions::check_blocks
 
     SchedulerOptions opt_;
     std::unique_ptr<LoadedModel> lm_;
     std::unique_ptr<ModelContext> shared_ctx_;
     std::unique_ptr<KvBlocks> blocks_;
     std::vector<float> batch_logits_;
-    std::vector<LoraSpec> batch_loras_;  // attached to shared_ctx_
+    std::vector<std::pair<std::vector<LoraSpec>, int>> batch_sets_;  // the shared context's sets (0: none)
     std::unique_ptr<ModelChatFormat> format_;
     std::map<std::string, std::unique_ptr<LoraAdapter>> adapters_;  // opened once per path; outlive the slots' contexts
     std::vector<std::unique_ptr<Slot>> slots_;
     uint64_t admissions_ = 0;  // loop thread only
+    int seq_cells_ = 0;        // the longest sequence (n_ctx())
+    std::atomic<int> n_preemptions_{0};
+    Status block_error_;       // under mu_
 
     std::mutex mu_;
     std::condition_variable cv_;

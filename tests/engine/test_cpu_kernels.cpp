@@ -13,6 +13,7 @@
 
 #include "engine/backend/cpu/cpu_features.h"
 #include "engine/backend/cpu/kernels.h"
+#include "engine/backend/cpu/vec_ops.h"
 #include "engine/quant/quant.h"
 
 using namespace hearth;
@@ -209,6 +210,18 @@ TEST_P(RepackedX8, MatchesFileLayoutKernels) {
                 mk->tile(k, w.data() + (g * 8 + r) * ws, ws, std::min(mk->max_rows, 8 - r), xa.data() + t * xs, xs, 1, want + r, 8);
             for (int r = 0; r < 8; ++r) EXPECT_PRED2(near, got[r], want[r]) << "token " << t << " row " << g * 8 + r;
         }
+    // several tokens: gemv_x16_n (two groups at once; AVX-512 VNNI where the CPU has it) equals
+    // gemv_x8_n on each group bit for bit, for 1..11 tokens (a pass of 8 and the rest)
+    if (mk->gemv_x16_n) {
+        ASSERT_TRUE(mk->gemv_x8_n);
+        for (int n = 1; n <= nt; ++n) {
+            std::vector<float> y8(size_t(n) * rows, NAN), y16(size_t(n) * rows, NAN);
+            for (int g = 0; g < rows / 8; ++g) mk->gemv_x8_n(k, packed.data() + g * 8 * xws, xa.data(), xs, n, y8.data() + g * 8, rows);
+            mk->gemv_x16_n(k, packed.data(), 8 * xws, xa.data(), xs, n, y16.data(), rows);
+            for (size_t i = 0; i < y8.size(); ++i) ASSERT_EQ(y8[i], y16[i]) << n << " tokens, element " << i;
+        }
+        std::printf("%s gemv_x16_n: %s\n", std::string(type_name(type)).c_str(), cpu_features().avx512vnni ? "AVX-512 VNNI" : "two gemv_x8_n (no AVX-512 VNNI)");
+    }
     // prompt batch: gemm_rows_x8 vs gemm_rows (13 rows: a partial group of 8 too)
     std::vector<uint8_t> pk(gemm_act_bytes(mk->gemm_act, k, nt) + 64), scr(mk->gemm_scratch(k, nt) + 64);
     uint8_t* pkp = reinterpret_cast<uint8_t*>((reinterpret_cast<uintptr_t>(pk.data()) + 63) & ~uintptr_t(63));
@@ -288,6 +301,35 @@ TEST(ActQuant, AgreesWithReferenceQuantizers) {
         const float d = act_d(mk.data(), k)[i / 256];
         EXPECT_NEAR(d * act_qs(mk.data())[i], x[size_t(i)], 0.5f * d + 1e-7f);
     }
+}
+
+// The attention primitives over an F16 tile (what a decode step's rows use) give exactly what
+// converting the tile and running the F32 ones gives (what a prompt's rows use): batch invariance
+// rests on it. Every level, head sizes 64..256, 1..32 cells (the 4-cell groups and the rest).
+TEST(VecOps, F16TilesEqualConvertedTilesBitForBit) {
+    std::vector<const VecOps*> levels = {&vec_ops_scalar()};
+    if (cpu_features().has_avx2_set()) levels.push_back(&vec_ops_avx2());
+    std::mt19937 rng(5);
+    std::normal_distribution<float> nd(0.0f, 1.0f);
+    for (const VecOps* vo : levels)
+        for (int hd : {64, 80, 128, 256})
+            for (int cnt : {1, 3, 4, 7, 32}) {
+                std::vector<float> q(static_cast<size_t>(hd)), kf(size_t(cnt) * hd), vf(size_t(cnt) * hd), p(static_cast<size_t>(cnt));
+                std::vector<f16_t> kh(kf.size()), vh(vf.size());
+                for (auto& x : q) x = nd(rng);
+                for (size_t i = 0; i < kh.size(); ++i) kh[i] = f32_to_f16(nd(rng)), vh[i] = f32_to_f16(nd(rng));
+                for (auto& x : p) x = std::fabs(nd(rng));
+                vo->from_f16(kh.data(), kf.data(), int64_t(kh.size()));
+                vo->from_f16(vh.data(), vf.data(), int64_t(vh.size()));
+                std::vector<float> s1(static_cast<size_t>(cnt)), s2(static_cast<size_t>(cnt));
+                vo->attn_scores(q.data(), kf.data(), hd, cnt, 0.125f, s1.data());
+                vo->attn_scores_f16(q.data(), kh.data(), hd, cnt, 0.125f, s2.data());
+                for (int j = 0; j < cnt; ++j) ASSERT_EQ(s1[size_t(j)], s2[size_t(j)]) << "hd " << hd << " cnt " << cnt;
+                std::vector<float> a1(static_cast<size_t>(hd), 0.5f), a2(static_cast<size_t>(hd), 0.5f);
+                vo->attn_pv(a1.data(), 0.75f, p.data(), vf.data(), hd, cnt);
+                vo->attn_pv_f16(a2.data(), 0.75f, p.data(), vh.data(), hd, cnt);
+                for (int i = 0; i < hd; ++i) ASSERT_EQ(a1[size_t(i)], a2[size_t(i)]) << "hd " << hd << " cnt " << cnt;
+            }
 }
 
 TEST(CpuFeatures, DetectsAndDescribes) {

@@ -3,6 +3,7 @@
 #include <sys/mman.h>
 
 #include <algorithm>
+#include <type_traits>
 #include <atomic>
 #include <cmath>
 #include <cstdio>
@@ -568,7 +569,9 @@ private:
 // (online softmax), so no n x n_kv score matrix exists. Each K/V tile is converted from F16 once
 // per item and used by every row of it (a prompt of 128 tokens converts the cache 16x less often
 // than one item per token would); the scores and the P.V update are vec_ops primitives that keep
-// the tile in L1 and the output row in registers.
+// the tile in L1 and the output row in registers. An item of at most 4 rows (a decode token's
+// query heads) reads the F16 tile directly instead, converting as it reads (the same floats), so
+// a batch of decode steps does not write and re-read every tile of every sequence's cache.
 //
 // With block tables, a work item's tokens all belong to one sequence (a run of at most kQBlock
 // consecutive tokens of the same table row), and tile c0 is read from the physical block its
@@ -626,39 +629,47 @@ void CpuBackend::attend(const Tensor& q, const KvCache& kvb, int layer, const Te
             }
             for (int r = 0; r < nt * group; ++r) { mx[r] = -INFINITY; sum[r] = 0; }
             std::fill(acc, acc + size_t(nt) * group * hd, 0.0f);
-            for (int c0 = lo_min / B * B; c0 < n_max; c0 += B) {
-                const int cnt_max = std::min(B, n_max - c0);
-                // logical cells c0..c0+cnt-1 are contiguous in one physical block
-                const size_t off = kv.offset(layer, tab ? tab[c0 / B] * B : c0, kh);
-                const float* kf;
-                const float* vf;
-                if (f16) {
-                    vo_.from_f16(reinterpret_cast<const f16_t*>(kv.k() + off), kt, int64_t(cnt_max) * hd);
-                    vo_.from_f16(reinterpret_cast<const f16_t*>(kv.v() + off), vt, int64_t(cnt_max) * hd);
-                    kf = kt; vf = vt;
-                } else {
-                    kf = reinterpret_cast<const float*>(kv.k() + off);
-                    vf = reinterpret_cast<const float*>(kv.v() + off);
-                }
+            // The item's rows over one tile (F32 cells, or F16 cells read as they are converted).
+            auto rows_over_tile = [&](int c0, int cnt_max, const auto* kf, const auto* vf) {
+                constexpr bool kF16 = std::is_same_v<std::remove_cv_t<std::remove_pointer_t<decltype(kf)>>, f16_t>;
                 for (int i = 0; i < nt; ++i) {
                     const int end = std::min(cnt_max, std::min(ps[t0 + i] + 1, n_kv) - c0);  // causal: this token's cells
                     const int skip = std::max(0, lo_of(t0 + i) - c0);                         // window: cells below lo
                     const int cnt = end - skip;
                     if (cnt <= 0) continue;
-                    const float* kfs = kf + size_t(skip) * hd;
-                    const float* vfs = vf + size_t(skip) * hd;
+                    const auto* kfs = kf + size_t(skip) * hd;
+                    const auto* vfs = vf + size_t(skip) * hd;
                     for (int g = 0; g < group; ++g) {
                         const int r = i * group + g;
                         const float* qh = f32_row(q, t0 + i) + size_t(kh * group + g) * hd;
-                        vo_.attn_scores(qh, kfs, hd, cnt, scale, sc);
+                        if constexpr (kF16) vo_.attn_scores_f16(qh, kfs, hd, cnt, scale, sc);
+                        else vo_.attn_scores(qh, kfs, hd, cnt, scale, sc);
                         const float tmax = *std::max_element(sc, sc + cnt);
                         const float m_new = std::max(mx[r], tmax);
                         const float alpha = std::exp(mx[r] - m_new);  // 0 on the first tile (mx = -inf)
                         const float tsum = vo_.exp_sub_sum(sc, m_new, cnt);
                         sum[r] = sum[r] * alpha + tsum;
                         mx[r] = m_new;
-                        vo_.attn_pv(acc + size_t(r) * hd, alpha, sc, vfs, hd, cnt);
+                        if constexpr (kF16) vo_.attn_pv_f16(acc + size_t(r) * hd, alpha, sc, vfs, hd, cnt);
+                        else vo_.attn_pv(acc + size_t(r) * hd, alpha, sc, vfs, hd, cnt);
                     }
+                }
+            };
+            // Few rows (a decode token's query heads) read the F16 tile converting as they go, which
+            // is bit-identical to converting it first (vec_ops.h); more rows share one conversion.
+            const bool direct = f16 && nt * group <= 4 && hd % 8 == 0 && hd <= 512;
+            for (int c0 = lo_min / B * B; c0 < n_max; c0 += B) {
+                const int cnt_max = std::min(B, n_max - c0);
+                // logical cells c0..c0+cnt-1 are contiguous in one physical block
+                const size_t off = kv.offset(layer, tab ? tab[c0 / B] * B : c0, kh);
+                if (direct) {
+                    rows_over_tile(c0, cnt_max, reinterpret_cast<const f16_t*>(kv.k() + off), reinterpret_cast<const f16_t*>(kv.v() + off));
+                } else if (f16) {
+                    vo_.from_f16(reinterpret_cast<const f16_t*>(kv.k() + off), kt, int64_t(cnt_max) * hd);
+                    vo_.from_f16(reinterpret_cast<const f16_t*>(kv.v() + off), vt, int64_t(cnt_max) * hd);
+                    rows_over_tile(c0, cnt_max, static_cast<const float*>(kt), static_cast<const float*>(vt));
+                } else {
+                    rows_over_tile(c0, cnt_max, reinterpret_cast<const float*>(kv.k() + off), reinterpret_cast<const float*>(kv.v() + off));
                 }
             }
             for (int i = 0; i < nt; ++i)

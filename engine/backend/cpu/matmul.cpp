@@ -152,7 +152,11 @@ bool MatmulEngine::run(const MatmulArgs& a) {
                 int64_t r1 = r0;
                 if (x8) {
                     alignas(32) float o[8];
-                    for (; r1 + 8 <= std::min(r0 + rn, a.rows_x8); r1 += 8) {
+                    const int64_t r_end = std::min(r0 + rn, a.rows_x8);
+                    // Several tokens: two groups at once where the kernel has it (bit-identical).
+                    if (a.n > 1 && mk->gemv_x16_n)
+                        for (; r1 + 16 <= r_end; r1 += 16) mk->gemv_x16_n(a.k, a.wx8 + r1 * a.xws, 8 * a.xws, xa, xs, int(a.n), a.y + r1, a.ldy);
+                    for (; r1 + 8 <= r_end; r1 += 8) {
                         if (a.n > 1 && mk->gemv_x8_n) {
                             mk->gemv_x8_n(a.k, a.wx8 + r1 * a.xws, xa, xs, int(a.n), a.y + r1, a.ldy);
                             continue;

@@ -41,6 +41,11 @@ struct VecOps {
     void (*attn_scores)(const float* q, const float* k, int hd, int cnt, float scale, float* s);
     // acc[i] = acc[i] * alpha + sum_j p[j] * v[j * hd + i]
     void (*attn_pv)(float* acc, float alpha, const float* p, const float* v, int hd, int cnt);
+    // The same two over an F16 tile, converted as they read it: bit-identical to from_f16 into a
+    // float tile and then attn_scores / attn_pv (so a query sees the same arithmetic whichever its
+    // attention takes), without writing the tile. For hd a multiple of 8, at most 512.
+    void (*attn_scores_f16)(const float* q, const f16_t* k, int hd, int cnt, float scale, float* s);
+    void (*attn_pv_f16)(float* acc, float alpha, const float* p, const f16_t* v, int hd, int cnt);
 };
 
 const VecOps& vec_ops(IsaLevel isa);

@@ -1,6 +1,7 @@
 // AVX2+FMA+F16C versions of the row primitives (vec_ops.h). exp is a Cephes-style polynomial
 // (range reduction by ln 2, degree-5 polynomial; about 2 ulp) — the scalar path uses std::exp.
 #include <immintrin.h>
+#include <type_traits>
 #include <cmath>
 #include <cstdint>
 
@@ -152,37 +153,54 @@ float exp_sub_sum(float* x, float m, int64_t n) {
     return t;
 }
 
+// Tiles of F32 or of F16 (converted as read: vcvtph2ps gives the floats from_f16 would store).
+inline __m256 ld8(const float* p) { return _mm256_loadu_ps(p); }
+inline __m256 ld8(const f16_t* p) { return ld_f16(p); }
+
 // Four cells at a time: four running dot products, reduced together with two rounds of hadd.
-void attn_scores(const float* q, const float* k, int hd, int cnt, float scale, float* s) {
-    if (hd % 8 != 0) {
-        for (int j = 0; j < cnt; ++j) s[j] = scale * dot(q, k + int64_t(j) * hd, hd);
-        return;
-    }
+// hd a multiple of 8 (attn_scores handles the rest); a last partial group of cells goes through
+// dot() on the row as floats.
+template <class T>
+void attn_scores_tile(const float* q, const T* k, int hd, int cnt, float scale, float* s) {
     int j = 0;
     for (; j + 4 <= cnt; j += 4) {
-        const float* k0 = k + int64_t(j) * hd;
+        const T* k0 = k + int64_t(j) * hd;
         __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
         for (int i = 0; i < hd; i += 8) {
             const __m256 qv = _mm256_loadu_ps(q + i);
-            a0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + i), a0);
-            a1 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + hd + i), a1);
-            a2 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 2 * hd + i), a2);
-            a3 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(k0 + 3 * hd + i), a3);
+            a0 = _mm256_fmadd_ps(qv, ld8(k0 + i), a0);
+            a1 = _mm256_fmadd_ps(qv, ld8(k0 + hd + i), a1);
+            a2 = _mm256_fmadd_ps(qv, ld8(k0 + 2 * hd + i), a2);
+            a3 = _mm256_fmadd_ps(qv, ld8(k0 + 3 * hd + i), a3);
         }
         const __m256 h = _mm256_hadd_ps(_mm256_hadd_ps(a0, a1), _mm256_hadd_ps(a2, a3));
         const __m128 r = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
         _mm_storeu_ps(s + j, _mm_mul_ps(r, _mm_set1_ps(scale)));
     }
-    for (; j < cnt; ++j) s[j] = scale * dot(q, k + int64_t(j) * hd, hd);
+    for (; j < cnt; ++j) {
+        if constexpr (std::is_same_v<T, float>) {
+            s[j] = scale * dot(q, k + int64_t(j) * hd, hd);
+        } else {
+            float row[512];
+            from_f16(k + int64_t(j) * hd, row, hd);
+            s[j] = scale * dot(q, row, hd);
+        }
+    }
+}
+void attn_scores(const float* q, const float* k, int hd, int cnt, float scale, float* s) {
+    if (hd % 8 != 0) {
+        for (int j = 0; j < cnt; ++j) s[j] = scale * dot(q, k + int64_t(j) * hd, hd);
+        return;
+    }
+    attn_scores_tile(q, k, hd, cnt, scale, s);
+}
+void attn_scores_f16(const float* q, const f16_t* k, int hd, int cnt, float scale, float* s) {
+    attn_scores_tile(q, k, hd, cnt, scale, s);
 }
 
 // The output row stays in registers 64 floats at a time while the tile's cells stream past.
-void attn_pv(float* acc, float alpha, const float* p, const float* v, int hd, int cnt) {
-    if (hd % 8 != 0) {
-        if (alpha != 1.0f) for (int i = 0; i < hd; ++i) acc[i] *= alpha;
-        for (int j = 0; j < cnt; ++j) axpy(acc, v + int64_t(j) * hd, p[j], hd);
-        return;
-    }
+template <class T>
+void attn_pv_tile(float* acc, float alpha, const float* p, const T* v, int hd, int cnt) {
     const __m256 va = _mm256_set1_ps(alpha);
     for (int c = 0; c < hd; c += 64) {
         const int w = hd - c < 64 ? (hd - c) / 8 : 8;
@@ -190,16 +208,25 @@ void attn_pv(float* acc, float alpha, const float* p, const float* v, int hd, in
         for (int i = 0; i < 8; ++i) o[i] = i < w ? _mm256_mul_ps(_mm256_loadu_ps(acc + c + 8 * i), va) : _mm256_setzero_ps();
         for (int j = 0; j < cnt; ++j) {
             const __m256 pj = _mm256_set1_ps(p[j]);
-            const float* vj = v + int64_t(j) * hd + c;
+            const T* vj = v + int64_t(j) * hd + c;
             for (int i = 0; i < 8; ++i)
-                if (i < w) o[i] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vj + 8 * i), o[i]);
+                if (i < w) o[i] = _mm256_fmadd_ps(pj, ld8(vj + 8 * i), o[i]);
         }
         for (int i = 0; i < w; ++i) _mm256_storeu_ps(acc + c + 8 * i, o[i]);
     }
 }
+void attn_pv(float* acc, float alpha, const float* p, const float* v, int hd, int cnt) {
+    if (hd % 8 != 0) {
+        if (alpha != 1.0f) for (int i = 0; i < hd; ++i) acc[i] *= alpha;
+        for (int j = 0; j < cnt; ++j) axpy(acc, v + int64_t(j) * hd, p[j], hd);
+        return;
+    }
+    attn_pv_tile(acc, alpha, p, v, hd, cnt);
+}
+void attn_pv_f16(float* acc, float alpha, const float* p, const f16_t* v, int hd, int cnt) { attn_pv_tile(acc, alpha, p, v, hd, cnt); }
 
 const VecOps kAvx2 = {sum_sq, scale_mul, silu_mul, gelu_mul, scale, add, dot, axpy, dot_f16, scale_axpy_f16, to_f16, from_f16, exp_sub_sum,
-                      attn_scores, attn_pv};
+                      attn_scores, attn_pv, attn_scores_f16, attn_pv_f16};
 
 }  // namespace
 

@@ -67,8 +67,25 @@ void attn_pv(float* acc, float alpha, const float* p, const float* v, int hd, in
     for (int j = 0; j < cnt; ++j) axpy(acc, v + int64_t(j) * hd, p[j], hd);
 }
 
+// The F16 tile variants as their definition: each row converted, then the F32 primitive.
+void attn_scores_f16(const float* q, const f16_t* k, int hd, int cnt, float scale, float* s) {
+    float row[512];
+    for (int j = 0; j < cnt; ++j) {
+        from_f16(k + int64_t(j) * hd, row, hd);
+        attn_scores(q, row, hd, 1, scale, s + j);
+    }
+}
+void attn_pv_f16(float* acc, float alpha, const float* p, const f16_t* v, int hd, int cnt) {
+    float row[512];
+    if (alpha != 1.0f) for (int i = 0; i < hd; ++i) acc[i] *= alpha;
+    for (int j = 0; j < cnt; ++j) {
+        from_f16(v + int64_t(j) * hd, row, hd);
+        axpy(acc, row, p[j], hd);
+    }
+}
+
 const VecOps kScalar = {sum_sq, scale_mul, silu_mul, gelu_mul, scale, add, dot, axpy, dot_f16, scale_axpy_f16, to_f16, from_f16, exp_sub_sum,
-                        attn_scores, attn_pv};
+                        attn_scores, attn_pv, attn_scores_f16, attn_pv_f16};
 
 }  // namespace
 
