@@ -33,6 +33,10 @@ int run_serve(const std::vector<std::string>& argv) {
     const auto cors = args.take({"--cors"});
     const auto alias = args.take({"--alias"});
     const auto kv = args.take({"--kv"});
+    // The KV pool in tokens, shared by all sequences (default --parallel × -c). Smaller lets more
+    // sequences run than could all reach -c at once: when the pool runs out, the youngest is
+    // preempted and later recomputed (vLLM's trade of memory for occasional recomputation).
+    const auto kv_tokens = args.take({"--kv-tokens"});
     BackendArgs be;
     if (std::string e = take_backend_args(args, &be); !e.empty()) return fail("serve: " + e);
     std::vector<LoraSpec> loras;
@@ -40,12 +44,14 @@ int run_serve(const std::vector<std::string>& argv) {
     if (auto u = args.unknown_option(); !u.empty()) return fail("serve: unknown option " + u);
     if (!args.positionals().empty()) return fail("serve: unexpected argument '" + args.positionals()[0] + "'");
     if (!model) return fail("serve: -m MODEL is required");
-    long long port_v = 8080, parallel_v = 4, ctx_v = 4096;
-    if (!parse_int(port, &port_v) || !parse_int(parallel, &parallel_v) || !parse_int(ctx, &ctx_v))
+    long long port_v = 8080, parallel_v = 4, ctx_v = 4096, kv_tokens_v = 0;
+    if (!parse_int(port, &port_v) || !parse_int(parallel, &parallel_v) || !parse_int(ctx, &ctx_v) || !parse_int(kv_tokens, &kv_tokens_v))
         return fail("serve: a numeric option has a value that is not a number");
     if (port_v < 0 || port_v > 65535) return fail("serve: --port must be 0..65535");
     if (parallel_v < 1 || parallel_v > 256) return fail("serve: --parallel must be 1..256");
     if (ctx_v < 16) return fail("serve: -c must be at least 16");
+    if (kv_tokens && (kv_tokens_v < 64 || kv_tokens_v > parallel_v * ctx_v))
+        return fail("serve: --kv-tokens must be 64 .. --parallel × -c (" + std::to_string(parallel_v * ctx_v) + ")");
     if (key && key->empty()) return fail("serve: --api-key must not be empty");
 
     // SIGINT and SIGTERM are taken by one thread (sigwait), so every other thread, the scheduler's
@@ -64,6 +70,7 @@ int run_serve(const std::vector<std::string>& argv) {
     be.apply_to(so.model);
     so.model.loras = loras;  // checked against the model before the server listens
     so.n_parallel = int(parallel_v);
+    so.kv_tokens = int(kv_tokens_v);
     auto sched = Scheduler::create(so);
     if (!sched.ok()) return fail(sched.message());
 
@@ -101,7 +108,7 @@ int run_serve(const std::vector<std::string>& argv) {
 
 const Registrar reg{"serve",
                     "-m MODEL [--host ADDR] [--port N] [--parallel N] [-c CTX] [--api-key KEY] [--cors ORIGIN] [--alias ID] "
-                    "[--kv f16|f32] [--lora PATH[:SCALE]]... [--backend B] [--device N] [--gpu-layers N] [-t THREADS]",
+                    "[--kv f16|f32] [--kv-tokens N] [--lora PATH[:SCALE]]... [--backend B] [--device N] [--gpu-layers N] [-t THREADS]",
                     "OpenAI-compatible server on 127.0.0.1:8080: /v1/chat/completions, /v1/completions, /v1/models, /health",
                     run_serve};
 
