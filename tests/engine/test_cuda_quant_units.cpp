@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/quant/quant.h"
+#include "kernels/packed_unit.h"
 #include "kernels/quant_unit.h"
 
 using namespace hearth;
@@ -116,6 +117,98 @@ TEST_P(UnitTypes, DotMatchesDequantizedDot) {
     }
     // float accumulation of 64 units of 32 products: relative error ~1e-6 of the absolute sum
     EXPECT_NEAR(got, want, 1e-5 * mag) << type_name(t);
+}
+
+// ---- the packed layout (kernels/packed_unit.h)
+template <GgmlType T> void repack_row_t(const uint8_t* src, uint8_t* dst, int units, bool to_packed) {
+    for (int i = 0; i < kern::row_pieces<T>(units); ++i) kern::copy_piece<T>(src, dst, units, i, to_packed);
+}
+void repack_row(GgmlType t, const uint8_t* src, uint8_t* dst, int units, bool to_packed) {
+    switch (t) {
+        case GgmlType::Q4_0: repack_row_t<GgmlType::Q4_0>(src, dst, units, to_packed); break;
+        case GgmlType::Q4_1: repack_row_t<GgmlType::Q4_1>(src, dst, units, to_packed); break;
+        case GgmlType::Q5_0: repack_row_t<GgmlType::Q5_0>(src, dst, units, to_packed); break;
+        case GgmlType::Q5_1: repack_row_t<GgmlType::Q5_1>(src, dst, units, to_packed); break;
+        case GgmlType::Q8_0: repack_row_t<GgmlType::Q8_0>(src, dst, units, to_packed); break;
+        case GgmlType::Q4_K: repack_row_t<GgmlType::Q4_K>(src, dst, units, to_packed); break;
+        case GgmlType::Q5_K: repack_row_t<GgmlType::Q5_K>(src, dst, units, to_packed); break;
+        case GgmlType::Q6_K: repack_row_t<GgmlType::Q6_K>(src, dst, units, to_packed); break;
+        default: FAIL() << "not a unit type";
+    }
+}
+template <GgmlType T> void steps_t(const uint8_t* row, int units, bool a16, std::vector<std::pair<int, QUnit>>& out) {
+    constexpr int ups = kern::units_per_step<T>();
+    for (int s = 0; s < units / ups; ++s) {
+        QUnit q[ups];
+        if (a16) kern::load_step<T, true>(row, units, s, q);
+        else kern::load_step<T, false>(row, units, s, q);
+        for (int k = 0; k < ups; ++k) out.emplace_back(kern::step_unit<T>(s, k), q[k]);
+    }
+}
+// Every unit of a packed row, decoded step by step, with its unit index.
+std::vector<std::pair<int, QUnit>> packed_units(GgmlType t, const uint8_t* row, int units, bool a16) {
+    std::vector<std::pair<int, QUnit>> out;
+    switch (t) {
+        case GgmlType::Q4_0: steps_t<GgmlType::Q4_0>(row, units, a16, out); break;
+        case GgmlType::Q4_1: steps_t<GgmlType::Q4_1>(row, units, a16, out); break;
+        case GgmlType::Q5_0: steps_t<GgmlType::Q5_0>(row, units, a16, out); break;
+        case GgmlType::Q5_1: steps_t<GgmlType::Q5_1>(row, units, a16, out); break;
+        case GgmlType::Q8_0: steps_t<GgmlType::Q8_0>(row, units, a16, out); break;
+        case GgmlType::Q4_K: steps_t<GgmlType::Q4_K>(row, units, a16, out); break;
+        case GgmlType::Q5_K: steps_t<GgmlType::Q5_K>(row, units, a16, out); break;
+        case GgmlType::Q6_K: steps_t<GgmlType::Q6_K>(row, units, a16, out); break;
+        default: break;
+    }
+    return out;
+}
+
+// Repack then unpack gives back every byte; the pieces cover the row exactly once both ways.
+TEST_P(UnitTypes, PackedRepackRoundTrip) {
+    const GgmlType t = GetParam();
+    std::mt19937 rng(77 + int(t));
+    for (int n : {256, 1024, 2816}) {  // 2816: 11 super-blocks / 88 units, rows not 16-byte multiples
+        auto row = random_row(t, n, rng);
+        std::vector<uint8_t> packed(row.size(), 0xAA), back(row.size(), 0x55), cover(row.size(), 0);
+        repack_row(t, row.data(), packed.data(), n / 32, true);
+        repack_row(t, packed.data(), back.data(), n / 32, false);
+        ASSERT_EQ(back, row) << type_name(t) << " n=" << n;
+        // coverage: packing a row of ones into zeros leaves no zero byte (no gap, and the round trip
+        // above rules out overlaps of different source bytes)
+        std::vector<uint8_t> ones(row.size(), 1);
+        repack_row(t, ones.data(), cover.data(), n / 32, true);
+        for (size_t b = 0; b < cover.size(); ++b) ASSERT_EQ(cover[b], 1) << type_name(t) << " byte " << b << " not written";
+    }
+}
+
+// The packed decoder gives the reference dequantization for every unit, exactly once, through both
+// the 16-byte and the 2-byte load paths.
+TEST_P(UnitTypes, PackedStepsMatchReferenceDequantization) {
+    const GgmlType t = GetParam();
+    std::mt19937 rng(4321 + int(t));
+    for (int n : {256, 2048}) {
+        auto row = random_row(t, n, rng);
+        std::vector<float> ref(n);
+        dequantize_row(t, row.data(), ref.data(), n);
+        alignas(16) uint8_t packed[2048 / 32 * 34];
+        repack_row(t, row.data(), packed, n / 32, true);
+        for (bool a16 : {false, true}) {
+            auto units = packed_units(t, packed, n / 32, a16);
+            ASSERT_EQ(int(units.size()), n / 32);
+            std::vector<int> seen(n / 32, 0);
+            for (const auto& [u, q] : units) {
+                ASSERT_GE(u, 0);
+                ASSERT_LT(u, n / 32);
+                ++seen[size_t(u)];
+                for (int e = 0; e < 32; ++e) {
+                    const float want = ref[32 * u + e], got = kern::unit_value(q, e);
+                    // tolerance: as ValuesMatchReferenceDequantization (float rounding of a*q + b)
+                    ASSERT_NEAR(got, want, 1e-6f * (1.0f + std::fabs(want)) + 2e-6f)
+                        << type_name(t) << " unit " << u << " element " << e << (a16 ? " (16-byte loads)" : "");
+                }
+            }
+            for (int u = 0; u < n / 32; ++u) ASSERT_EQ(seen[size_t(u)], 1) << type_name(t) << " unit " << u;
+        }
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(AllUnitTypes, UnitTypes,
