@@ -208,7 +208,36 @@ template <GgmlType T, bool A16> HK_HD void load_step(const uint8_t* row, int uni
     }
 }
 
-// Whether rows of `units` units of type t start 16-byte aligned when the tensor does (row stride % 16).
-inline bool packed_rows_aligned16(size_t row_stride) { return row_stride % 16 == 0; }
+// Unit u of a packed row (get_rows and the prompt path's dequantization read single units).
+template <GgmlType T> HK_HD void load_packed_unit(const uint8_t* row, int units, int u, QUnit& o) {
+    QUnit q[units_per_step<T>()];
+    int step = u, k = 0;
+    if constexpr (T == GgmlType::Q4_K || T == GgmlType::Q5_K) { step = u / 2; k = u % 2; }
+    else if constexpr (T == GgmlType::Q6_K) {
+        const int j = u % 8, r = j % 4;  // u = 8s + 4n + k1 + 2k
+        step = 4 * (u / 8) + 2 * (j / 4) + r % 2;
+        k = r / 2;
+    }
+    load_step<T, false>(row, units, step, q);
+    o = q[k];
+}
+
+// A whole row on the host, GGUF ⇄ packed (the backend's download of packed weights; the tests).
+template <GgmlType T> inline void repack_row_t(const uint8_t* src, uint8_t* dst, int units, bool to_packed) {
+    for (int i = 0; i < row_pieces<T>(units); ++i) copy_piece<T>(src, dst, units, i, to_packed);
+}
+inline bool repack_row(GgmlType t, const uint8_t* src, uint8_t* dst, int units, bool to_packed) {
+    switch (t) {
+        case GgmlType::Q4_0: repack_row_t<GgmlType::Q4_0>(src, dst, units, to_packed); return true;
+        case GgmlType::Q4_1: repack_row_t<GgmlType::Q4_1>(src, dst, units, to_packed); return true;
+        case GgmlType::Q5_0: repack_row_t<GgmlType::Q5_0>(src, dst, units, to_packed); return true;
+        case GgmlType::Q5_1: repack_row_t<GgmlType::Q5_1>(src, dst, units, to_packed); return true;
+        case GgmlType::Q8_0: repack_row_t<GgmlType::Q8_0>(src, dst, units, to_packed); return true;
+        case GgmlType::Q4_K: repack_row_t<GgmlType::Q4_K>(src, dst, units, to_packed); return true;
+        case GgmlType::Q5_K: repack_row_t<GgmlType::Q5_K>(src, dst, units, to_packed); return true;
+        case GgmlType::Q6_K: repack_row_t<GgmlType::Q6_K>(src, dst, units, to_packed); return true;
+        default: return false;
+    }
+}
 
 }  // namespace hearth::kern

@@ -28,7 +28,7 @@ __global__ void k_get_rows_units(const uint8_t* __restrict__ table, size_t ts, i
             continue;
         }
         QUnit q;
-        load_unit<T>(table + size_t(id) * ts, u, q);
+        load_packed_unit<T>(table + size_t(id) * ts, units, u, q);
 #pragma unroll
         for (int e = 0; e < 32; ++e) o[e] = unit_value(q, e);
     }

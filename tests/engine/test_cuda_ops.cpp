@@ -115,6 +115,59 @@ TEST(CudaOps, MatmulEveryWeightTypeAndTokenCount) {
     }
 }
 
+// Quantized weights are repacked on the device on first use (kernels/packed_unit.h). Long rows that
+// span several of the matvec kernel's chunks (64 steps), rows whose stride is not a multiple of 16
+// bytes (the kernel's 16-bit load path), a row count that is not a multiple of the 8 rows of a block;
+// then the packed buffer read back (= the uploaded bytes), rows re-uploaded into it, and the product
+// and get_rows again.
+TEST(CudaOps, PackedWeightsLongRowsDownloadAndReupload) {
+    REQUIRE_CUDA(P);
+    const int64_t rows = 37;
+    for (GgmlType t : kWeightTypes) {
+        if (!traits(t).quantized) continue;
+        const bool kq = traits(t).block_elems == 256;
+        for (int64_t cols : {kq ? int64_t(2816) : int64_t(2144), kq ? int64_t(4096) : int64_t(4096)}) {
+            auto wdata = make_weights(t, rows, cols, 3 + uint32_t(t) + uint32_t(cols));
+            auto [wc, wr] = P.put(t, rows, cols, wdata.data());
+            const std::string what = std::string(type_name(t)) + " cols=" + std::to_string(cols) +
+                                     (row_bytes(t, cols) % 16 ? " (rows not 16-byte aligned)" : "");
+            auto check = [&](const char* when) {
+                for (int n : {1, 4, 8}) {
+                    const auto x = randn(size_t(n * cols), 200 + n);
+                    auto [xc, xr] = P.put(GgmlType::F32, n, cols, x.data());
+                    auto [yc, yr] = P.put(GgmlType::F32, n, rows, nullptr);
+                    P.cuda->matmul(wc, xc, yc, nullptr);
+                    P.ref->matmul(wr, xr, yr, nullptr);
+                    const auto want = P.get(*P.ref, yr);
+                    const Diff d = diff(P.get(*P.cuda, yc), want);
+                    const double r = rms(want);
+                    // 8-bit activations (~0.6% per dot product), as MatmulEveryWeightTypeAndTokenCount
+                    EXPECT_LE(d.rms, 0.02 * r) << what << " n=" << n << " " << when;
+                    EXPECT_LE(d.max_abs, 0.08 * r) << what << " n=" << n << " " << when;
+                }
+                const std::vector<int32_t> ids = {0, 36, 4, 5};
+                auto [ic, ir] = P.put(GgmlType::I32, 1, int64_t(ids.size()), ids.data());
+                auto [oc, orf] = P.put(GgmlType::F32, int64_t(ids.size()), cols, nullptr);
+                P.cuda->get_rows(wc, ic, oc);
+                P.ref->get_rows(wr, ir, orf);
+                EXPECT_LE(diff(P.get(*P.cuda, oc), P.get(*P.ref, orf)).max_abs, 1e-5) << what << " get_rows " << when;
+            };
+            check("first use");
+            std::vector<uint8_t> back(wdata.size());
+            ASSERT_TRUE(P.cuda->download(wc, back.data()).ok()) << what;
+            EXPECT_EQ(back, wdata) << what << ": the packed weights did not read back as uploaded";
+            // rows 4..5 replaced
+            const size_t rb = row_bytes(t, cols);
+            const auto fresh = make_weights(t, 2, cols, 99 + uint32_t(t));
+            std::copy(fresh.begin(), fresh.end(), wdata.begin() + 4 * rb);
+            ASSERT_TRUE(P.cuda->upload(wc.row_range(4, 2), fresh.data()).ok()) << what;
+            ASSERT_TRUE(P.ref->upload(wr.row_range(4, 2), fresh.data()).ok()) << what;
+            check("after re-upload");
+        }
+    }
+    EXPECT_TRUE(P.cuda->synchronize().ok());
+}
+
 TEST(CudaOps, GetRowsEveryType) {
     REQUIRE_CUDA(P);
     const int64_t rows = 40, cols = 768;

@@ -120,21 +120,8 @@ TEST_P(UnitTypes, DotMatchesDequantizedDot) {
 }
 
 // ---- the packed layout (kernels/packed_unit.h)
-template <GgmlType T> void repack_row_t(const uint8_t* src, uint8_t* dst, int units, bool to_packed) {
-    for (int i = 0; i < kern::row_pieces<T>(units); ++i) kern::copy_piece<T>(src, dst, units, i, to_packed);
-}
 void repack_row(GgmlType t, const uint8_t* src, uint8_t* dst, int units, bool to_packed) {
-    switch (t) {
-        case GgmlType::Q4_0: repack_row_t<GgmlType::Q4_0>(src, dst, units, to_packed); break;
-        case GgmlType::Q4_1: repack_row_t<GgmlType::Q4_1>(src, dst, units, to_packed); break;
-        case GgmlType::Q5_0: repack_row_t<GgmlType::Q5_0>(src, dst, units, to_packed); break;
-        case GgmlType::Q5_1: repack_row_t<GgmlType::Q5_1>(src, dst, units, to_packed); break;
-        case GgmlType::Q8_0: repack_row_t<GgmlType::Q8_0>(src, dst, units, to_packed); break;
-        case GgmlType::Q4_K: repack_row_t<GgmlType::Q4_K>(src, dst, units, to_packed); break;
-        case GgmlType::Q5_K: repack_row_t<GgmlType::Q5_K>(src, dst, units, to_packed); break;
-        case GgmlType::Q6_K: repack_row_t<GgmlType::Q6_K>(src, dst, units, to_packed); break;
-        default: FAIL() << "not a unit type";
-    }
+    ASSERT_TRUE(kern::repack_row(t, src, dst, units, to_packed));
 }
 template <GgmlType T> void steps_t(const uint8_t* row, int units, bool a16, std::vector<std::pair<int, QUnit>>& out) {
     constexpr int ups = kern::units_per_step<T>();

@@ -91,6 +91,11 @@ public:
     }
     void* ptr() const { return ptr_; }
 
+    // Quantized weights are repacked on the device on first use (kernels/packed_unit.h): the type
+    // whose packed layout the bytes are in (-1: as uploaded), and that type's row stride.
+    int packed_type = -1;
+    size_t packed_stride = 0;
+
 private:
     void* ptr_;
     int device_;
@@ -242,6 +247,26 @@ public:
     }
 
     Status upload(const Tensor& dst, const void* src) override {
+        HEARTH_RETURN_IF_ERROR(upload_bytes(dst, src));
+        // New bytes in a buffer of packed weights arrive in the GGUF layout: repack those rows, or
+        // forget the packing when the whole buffer is replaced.
+        auto* b = dynamic_cast<CudaBuffer*>(dst.buf);
+        if (!b || b->packed_type < 0 || !dst.bytes()) return {};
+        if (dst.offset == 0 && dst.bytes() == b->size() && dst.type != GgmlType(b->packed_type)) {
+            b->packed_type = -1;
+            return {};
+        }
+        const size_t st = b->packed_stride;
+        if (dst.offset % st != 0 || dst.bytes() % st != 0)
+            return make_error("CUDA upload: " + std::to_string(dst.bytes()) + " bytes at offset " + std::to_string(dst.offset) +
+                              " into packed " + tname(GgmlType(b->packed_type)) + " weights are not whole rows");
+        const GgmlType t = GgmlType(b->packed_type);
+        const int64_t cols = int64_t(st / traits(t).block_bytes) * traits(t).block_elems;
+        repack_device(dptr(dst), t, st, int64_t(dst.bytes() / st), cols, true);
+        return sticky();
+    }
+
+    Status upload_bytes(const Tensor& dst, const void* src) {
         cudaSetDevice(dev_);
         flush();  // ops recorded so far run before the new data lands
         uint8_t* d = dptr(dst);
@@ -289,7 +314,23 @@ public:
         flush();
         if (cudaError_t e = cudaMemcpyAsync(dst, s, src.bytes(), cudaMemcpyDeviceToHost, stream_); e != cudaSuccess)
             note(e, "download");
-        return synchronize();
+        HEARTH_RETURN_IF_ERROR(synchronize());
+        // Packed weights go back to the layout they were uploaded in (a permutation within each row).
+        auto* b = dynamic_cast<CudaBuffer*>(src.buf);
+        if (!b || b->packed_type < 0 || !src.bytes()) return {};
+        const size_t st = b->packed_stride;
+        if (src.offset % st != 0 || src.bytes() % st != 0)
+            return make_error("CUDA download: " + std::to_string(src.bytes()) + " bytes at offset " + std::to_string(src.offset) +
+                              " of packed " + tname(GgmlType(b->packed_type)) + " weights are not whole rows");
+        const GgmlType t = GgmlType(b->packed_type);
+        const int units = int(st / traits(t).block_bytes) * traits(t).block_elems / 32;
+        std::vector<uint8_t> row(st);
+        auto* d = static_cast<uint8_t*>(dst);
+        for (size_t off = 0; off < src.bytes(); off += st) {
+            std::memcpy(row.data(), d + off, st);
+            kern::repack_row(t, row.data(), d + off, units, false);
+        }
+        return {};
     }
 
     Result<std::unique_ptr<KvCache>> create_kv_cache(const KvCacheDesc& desc) override {
@@ -331,6 +372,7 @@ public:
         if (!begin("get_rows", {&table, &ids, &out})) return;
         if (!kern::is_quantized_weight(table.type) && !kern::is_float_weight(table.type))
             return fail("get_rows: table type " + tname(table.type) + " is not supported");
+        if (kern::is_quantized_weight(table.type) && !ensure_packed(table, "get_rows")) return;
         key("get_rows", table, ids, out);
         auto* const dptr_table = dptr(table);
         auto* const f32_out = f32(out);
@@ -349,17 +391,18 @@ public:
         if (!quant && !kern::is_float_weight(w.type))
             return fail("matmul: weight type " + tname(w.type) + " is not supported");
         if (quant && w.cols % 32 != 0) return fail("matmul: quantized row length " + std::to_string(w.cols) + " is not a multiple of 32");
+        if (quant && !ensure_packed(w, "matmul")) return;
         if (n <= kMatvecMaxTokens) {
             if (quant) {
-                const size_t units = size_t(w.cols / 32);
-                auto* q = static_cast<kern::Q8a*>(scratch(q8a_, size_t(n) * units * sizeof(kern::Q8a)));
-                if (!q) return;
-                key("matvec_quant", w, x, y, bias, static_cast<const void*>(q));
+                void* qs = scratch(q8a_, kern::q8_bytes(n, w.cols));
+                if (!qs) return;
+                const kern::Q8View q = kern::q8_view(qs, n, w.cols);
+                key("matvec_quant", w, x, y, bias, static_cast<const void*>(qs));
                 auto* const dptr_w = dptr(w);
                 auto* const f32_x = f32(x);
                 auto* const f32_y = f32(y);
                 launch("matvec", [=, this] {
-                    const cudaError_t e = kern::quantize_q8a(f32_x, x.row_stride, n, w.cols, q, stream_);
+                    const cudaError_t e = kern::quantize_q8(f32_x, x.row_stride, n, w.cols, q, stream_);
                     if (e != cudaSuccess) return e;
                     return kern::matvec_quant(w.type, dptr_w, w.row_stride, w.rows, w.cols, q, n, f32_y, y.row_stride, b, stream_);
                 });
@@ -645,6 +688,45 @@ public:
 
 private:
     CudaBackend() = default;
+
+    // Quantized weights are read in the packed layout (kernels/packed_unit.h). A buffer is repacked
+    // in place on the first op that reads it as a quantized matrix: the whole buffer (one imported
+    // tensor, or the rows of a fused matrix), a slab at a time through work memory. It runs at once,
+    // outside any recorded graph, and only once per buffer.
+    bool ensure_packed(const Tensor& w, const char* op) {
+        auto* b = dynamic_cast<CudaBuffer*>(w.buf);
+        if (!b || !b->ptr()) return true;  // begin() has reported it
+        if (b->packed_type == int(w.type) && b->packed_stride == w.row_stride) return true;
+        const std::string what = std::string(op) + ": " + tname(w.type) + " weights";
+        if (b->packed_type != -1) {
+            fail(what + " share a buffer already packed as " + tname(GgmlType(b->packed_type)) + " rows; one buffer holds one weight type");
+            return false;
+        }
+        if (w.row_stride != row_bytes(w.type, w.cols) || b->size() % w.row_stride != 0) {
+            fail(what + ": the buffer (" + std::to_string(b->size()) + " bytes) is not whole rows of " + std::to_string(w.row_stride) +
+                 " bytes, so it cannot be repacked");
+            return false;
+        }
+        flush();
+        if (!repack_device(static_cast<uint8_t*>(b->ptr()), w.type, w.row_stride, int64_t(b->size() / w.row_stride), w.cols, true))
+            return false;
+        b->packed_type = int(w.type);
+        b->packed_stride = w.row_stride;
+        return true;
+    }
+    // Rows at p repacked in place (to_packed) or unpacked, a slab of at most kGemmSlabBytes at a time.
+    bool repack_device(uint8_t* p, GgmlType t, size_t stride, int64_t rows, int64_t cols, bool to_packed) {
+        const int64_t slab = std::max<int64_t>(1, int64_t(kGemmSlabBytes / stride));
+        void* tmp = scratch(w16_, size_t(std::min(slab, rows)) * stride);
+        if (!tmp) return false;
+        for (int64_t r0 = 0; r0 < rows; r0 += slab) {
+            const int64_t nr = std::min(slab, rows - r0);
+            uint8_t* at = p + size_t(r0) * stride;
+            if (!check(cudaMemcpyAsync(tmp, at, size_t(nr) * stride, cudaMemcpyDeviceToDevice, stream_), "weight repack")) return false;
+            if (!check(kern::repack_rows(t, tmp, at, stride, nr, cols, to_packed, stream_), "weight repack")) return false;
+        }
+        return true;
+    }
 
     static uint8_t* dptr(const Tensor& t) {
         auto* b = dynamic_cast<CudaBuffer*>(t.buf);
