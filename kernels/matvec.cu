@@ -36,12 +36,15 @@ __global__ void k_quantize_q8(const float* __restrict__ x, size_t xs, int64_t ro
 }
 
 // Quantized matvec over packed weights (packed_unit.h). A block of kWarps warps covers
-// kWarps × kRowsPerWarp rows and walks the row in chunks of 32 × kPasses steps: the chunk's 8-bit
+// kWarps × rows_per_warp rows and walks the row in chunks of 32 × kPasses steps: the chunk's 8-bit
 // activations (quants and scales, every token) are staged in shared memory once for all its rows,
 // then each lane issues the loads of its kPasses steps of each of its rows before any arithmetic,
-// so kRowsPerWarp × kPasses steps of loads are in flight per lane. Within one load instruction the
+// so rows_per_warp × kPasses steps of loads are in flight per lane. Within one load instruction the
 // lanes read consecutive 16-byte chunks of a piece array (the packed layout's point).
-constexpr int kWarps = 4, kRowsPerWarp = 2, kPasses = 2;
+// From 4 tokens on, one row per warp: the accumulators and the staged tokens would otherwise spill
+// (ptxas: 96–216 bytes for the K-quants at 8 tokens with two rows).
+constexpr int kWarps = 4, kPasses = 2;
+__host__ __device__ constexpr int rows_per_warp(int n_tok) { return n_tok >= 4 ? 1 : 2; }
 
 __device__ __forceinline__ float step_dot(const QUnit& w, const int4* xq, float d, float s) {
     const int4 a = xq[0], b = xq[1];
@@ -56,6 +59,7 @@ __global__ void __launch_bounds__(32 * kWarps, 4)
 k_matvec_packed(const uint8_t* __restrict__ w, size_t ws, int rows, int units, Q8View x, int n_tok,
                 float* __restrict__ y, size_t ys, const float* __restrict__ bias) {
     constexpr int UPS = units_per_step<T>();
+    constexpr int kRowsPerWarp = rows_per_warp(NT);
     constexpr int CH = 32 * kPasses;  // steps per chunk (a multiple of 4: a chunk's units are contiguous)
     constexpr int CU = CH * UPS;      // units per chunk
     __shared__ int4 sq[NT][CU * 2];   // 32 int8 quants per unit = two int4
@@ -175,7 +179,7 @@ k_matvec_float(const uint8_t* __restrict__ w, size_t ws, int rows, int cols, con
 template <GgmlType T, int NT>
 cudaError_t launch_quant(const void* w, size_t ws, int rows, int units, Q8View xq, int n_tok, float* y, size_t ys,
                          const float* bias, cudaStream_t s) {
-    const unsigned grid = ceil_div(rows, kWarps * kRowsPerWarp);
+    const unsigned grid = ceil_div(rows, kWarps * rows_per_warp(NT));
     const auto* wb = static_cast<const uint8_t*>(w);
     // Rows that start 16-byte aligned read every piece with 128-bit loads; others (row strides that
     // are not multiples of 16, e.g. Q4_0 rows of 32 × odd units) with 16-bit ones.

@@ -28,7 +28,7 @@
 
 namespace hearth::kern {
 
-template <GgmlType T> constexpr int units_per_step() {
+template <GgmlType T> HK_HD constexpr int units_per_step() {
     return T == GgmlType::Q4_K || T == GgmlType::Q5_K || T == GgmlType::Q6_K ? 2 : 1;
 }
 

@@ -75,7 +75,8 @@ for arch in $ARCHS; do
     # Units per lane per pass of the loop: the packed kernels say it in the name's last template
     # argument; the old kernel handles one unit per lane per pass.
     upp=${UNITS_PER_PASS:-1}
-    case "$fn" in *matvec_packed*) upp=$(echo "$fn" | grep -oE ', [0-9]+>' | tail -1 | tr -dc 0-9);; esac
+    # k_matvec_packed at 1 token: rows_per_warp (2) x kPasses (2) steps of 1 unit, 2 for the K-quants (matvec.cu).
+    case "$fn" in *matvec_packed*) case "$ty" in Q4_K|Q5_K|Q6_K) upp=8;; *) upp=4;; esac;; esac
     bytes=$(( n8 + 2 * n16 + 4 * n32 + 8 * n64 + 16 * n128 ))
     tot=$(( n8 + n16 + n32 + n64 + n128 ))
     per=$(awk -v t="$tot" -v u="$upp" -v b="$ub" 'BEGIN { printf "%.3f", t / (u * b) }')
