@@ -168,6 +168,47 @@ TEST(CudaOps, PackedWeightsLongRowsDownloadAndReupload) {
     EXPECT_TRUE(P.cuda->synchronize().ok());
 }
 
+// The 8-bit form of a matmul input is reused while it is unchanged: RMSNorm writes it with the normed
+// rows, q/k/v-like matmuls of the same input reuse it; any other op (here add into the input, then a
+// matmul overwriting an earlier input) makes the next matmul quantize again. Each product is compared
+// with the reference after the whole sequence, so a stale reuse shows as a wrong product.
+TEST(CudaOps, QuantizedInputReuseFollowsWrites) {
+    REQUIRE_CUDA(P);
+    const int64_t cols = 512, n = 2;
+    const GgmlType t = GgmlType::Q8_0;
+    const auto w1 = make_weights(t, cols, cols, 1), w2 = make_weights(t, 64, cols, 2), w3 = make_weights(t, cols, cols, 3);
+    auto [W1c, W1r] = P.put(t, cols, cols, w1.data());
+    auto [W2c, W2r] = P.put(t, 64, cols, w2.data());
+    auto [W3c, W3r] = P.put(t, cols, cols, w3.data());
+    const auto xv = randn(size_t(n * cols), 11), nw = randn(size_t(cols), 12), dv = randn(size_t(n * cols), 13);
+    auto [Xc, Xr] = P.put(GgmlType::F32, n, cols, xv.data());
+    auto [Nc, Nr] = P.put(GgmlType::F32, 1, cols, nw.data());
+    auto [Dc, Dr] = P.put(GgmlType::F32, n, cols, dv.data());
+    auto [Hc, Hr] = P.put(GgmlType::F32, n, cols, nullptr);
+    std::vector<std::pair<Tensor, Tensor>> outs;
+    for (int i = 0; i < 7; ++i) outs.push_back(P.put(GgmlType::F32, n, i == 5 ? cols : 64, nullptr));
+    auto both = [&](auto&& f) { f(*P.cuda, 0); f(*P.ref, 1); };
+    auto pick = [](std::pair<Tensor, Tensor>& p, int k) -> Tensor& { return k ? p.second : p.first; };
+    std::pair<Tensor, Tensor> X{Xc, Xr}, N{Nc, Nr}, D{Dc, Dr}, H{Hc, Hr}, W1{W1c, W1r}, W2{W2c, W2r}, W3{W3c, W3r};
+    both([&](Backend& be, int k) {
+        be.rms_norm(pick(X, k), pick(N, k), 1e-5f, pick(H, k));     // H and its 8-bit form
+        be.matmul(pick(W2, k), pick(H, k), pick(outs[0], k));       // reuses it
+        be.matmul(pick(W2, k), pick(H, k), pick(outs[1], k));       // again (k after q)
+        be.add(pick(H, k), pick(D, k), pick(H, k));                 // H changes
+        be.matmul(pick(W2, k), pick(H, k), pick(outs[2], k));       // must quantize the new H
+        be.matmul(pick(W1, k), pick(H, k), pick(outs[5], k));       // a product into a fresh buffer
+        be.matmul(pick(W2, k), pick(outs[5], k), pick(outs[3], k)); // of that output
+        be.matmul(pick(W3, k), pick(H, k), pick(outs[5], k));       // overwrites that input (matmul never aliases)
+        be.matmul(pick(W2, k), pick(outs[5], k), pick(outs[4], k)); // must see the new values
+    });
+    for (int i : {0, 1, 2, 3, 4, 5}) {
+        const auto want = P.get(*P.ref, outs[size_t(i)].second);
+        const Diff d = diff(P.get(*P.cuda, outs[size_t(i)].first), want);
+        // 8-bit activations, as MatmulEveryWeightTypeAndTokenCount (two chained products for 3–5)
+        EXPECT_LE(d.rms, 0.04 * rms(want)) << "product " << i;
+    }
+}
+
 TEST(CudaOps, GetRowsEveryType) {
     REQUIRE_CUDA(P);
     const int64_t rows = 40, cols = 768;

@@ -247,6 +247,7 @@ public:
     }
 
     Status upload(const Tensor& dst, const void* src) override {
+        q8_of_ = {};
         HEARTH_RETURN_IF_ERROR(upload_bytes(dst, src));
         // New bytes in a buffer of packed weights arrive in the GGUF layout: repack those rows, or
         // forget the packing when the whole buffer is replaced.
@@ -397,15 +398,21 @@ public:
                 void* qs = scratch(q8a_, kern::q8_bytes(n, w.cols));
                 if (!qs) return;
                 const kern::Q8View q = kern::q8_view(qs, n, w.cols);
-                key("matvec_quant", w, x, y, bias, static_cast<const void*>(qs));
                 auto* const dptr_w = dptr(w);
                 auto* const f32_x = f32(x);
                 auto* const f32_y = f32(y);
+                // The same input as the previous quantized matmul (q/k/v, gate/up) or the fused
+                // RMSNorm, unchanged since: its 8-bit form is still in the scratch.
+                const Q8Of now{f32_x, x.row_stride, x.rows, x.cols, q8a_.p, q8a_.n};
+                const bool quantized = q8_of_ == now;
+                key("matvec_quant", w, x, y, bias, static_cast<const void*>(qs), int(quantized));
                 launch("matvec", [=, this] {
-                    const cudaError_t e = kern::quantize_q8(f32_x, x.row_stride, n, w.cols, q, stream_);
+                    const cudaError_t e = quantized ? cudaSuccess : kern::quantize_q8(f32_x, x.row_stride, n, w.cols, q, stream_);
                     if (e != cudaSuccess) return e;
                     return kern::matvec_quant(w.type, dptr_w, w.row_stride, w.rows, w.cols, q, n, f32_y, y.row_stride, b, stream_);
                 });
+                q8_of_ = now;
+                if (overlaps(y, x)) q8_of_ = {};
             } else {
                 key("matvec_float", w, x, y, bias);
                 auto* const dptr_w = dptr(w);
@@ -415,9 +422,11 @@ public:
                     return kern::matvec_float(w.type, dptr_w, w.row_stride, w.rows, w.cols, f32_x, x.row_stride, n, f32_y,
                                               y.row_stride, b, stream_);
                 });
+                if (overlaps(y, x)) q8_of_ = {};
             }
             return;
         }
+        if (overlaps(y, x)) q8_of_ = {};
         flush();  // cuBLAS runs directly (prompt batches are not captured)
         gemm(w, x, y, n);
         if (b) check(kern::add_bias_rows(f32(y), y.row_stride, n, w.rows, b, stream_), "matmul bias");
@@ -426,10 +435,24 @@ public:
     void rms_norm(const Tensor& x, const Tensor& weight, float eps, const Tensor& y) override {
         if (!begin("rms_norm", {&x, &weight, &y})) return;
         if (weight.type != GgmlType::F32) return fail("rms_norm: weight type must be F32");
-        key("rms_norm", x, weight, y, eps);
         auto* const f32_weight = f32(weight);
         auto* const f32_x = f32(x);
         auto* const f32_y = f32(y);
+        // A normed row block of generation size is most often the input of the next quantized
+        // matmuls (q/k/v, gate/up, the output head): quantize it to 8 bits in the same kernel, and
+        // let those matmuls use it (q8_of_).
+        if (y.rows <= kMatvecMaxTokens && y.cols % 32 == 0 && y.cols >= 256) {
+            void* qs = scratch(q8a_, kern::q8_bytes(y.rows, y.cols));
+            if (!qs) return;
+            const kern::Q8View q = kern::q8_view(qs, y.rows, y.cols);
+            key("rms_norm_q8", x, weight, y, eps, static_cast<const void*>(qs));
+            launch("rms_norm", [=, this] {
+                return kern::rms_norm_q8(f32_x, x.row_stride, x.rows, x.cols, f32_weight, eps, f32_y, y.row_stride, q, stream_);
+            });
+            q8_of_ = {f32_y, y.row_stride, y.rows, y.cols, q8a_.p, q8a_.n};
+            return;
+        }
+        key("rms_norm", x, weight, y, eps);
         launch("rms_norm", [=, this] {
             return kern::rms_norm(f32_x, x.row_stride, x.rows, x.cols, f32_weight, eps, f32_y, y.row_stride, stream_);
         });
@@ -728,6 +751,11 @@ private:
         return true;
     }
 
+    static bool overlaps(const Tensor& a, const Tensor& b) {
+        const uint8_t *pa = dptr(a), *pb = dptr(b);
+        if (!pa || !pb) return false;
+        return pa < pb + b.bytes() && pb < pa + a.bytes();
+    }
     static uint8_t* dptr(const Tensor& t) {
         auto* b = dynamic_cast<CudaBuffer*>(t.buf);
         return b && b->ptr() ? static_cast<uint8_t*>(b->ptr()) + t.offset : nullptr;
@@ -738,6 +766,9 @@ private:
     // Common preamble of an op: skip after an earlier failure, select the device, check that every
     // tensor lives in a CUDA buffer (a tensor of another backend would be a host pointer here).
     bool begin(const char* op, std::initializer_list<const Tensor*> ts) {
+        // Every op but matmul may write the input whose 8-bit form q8_of_ remembers (matmul checks
+        // its own output).
+        if (std::strcmp(op, "matmul") != 0) q8_of_ = {};
         if (!sticky_.ok()) return false;
         cudaSetDevice(dev_);
         for (const Tensor* t : ts) {
@@ -983,6 +1014,19 @@ private:
     void* staging_[2] = {nullptr, nullptr};
     cudaEvent_t staged_[2] = {nullptr, nullptr};
     Scratch q8a_, x16_, w16_, attn_, shift_k_, shift_v_, topk_, topk_u_;
+    // Which activations the q8a_ scratch holds in 8-bit form (all zero: none). Ops are recorded in
+    // order, so in graph mode the same decisions hold when a step is replayed.
+    struct Q8Of {
+        const void* x = nullptr;
+        size_t stride = 0;
+        int64_t rows = 0, cols = 0;
+        const void* scratch = nullptr;  // the scratch block and size it was written to (a regrown block lost it)
+        size_t scratch_n = 0;
+        bool operator==(const Q8Of& o) const {
+            return x && x == o.x && stride == o.stride && rows == o.rows && cols == o.cols && scratch == o.scratch &&
+                   scratch_n == o.scratch_n;
+        }
+    } q8_of_;
     bool graphs_ = false;
     std::vector<std::pair<const char*, std::function<cudaError_t()>>> pending_;
     uint64_t pending_key_ = 0xcbf29ce484222325ull, last_key_ = 0, exec_key_ = 0;
