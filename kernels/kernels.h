@@ -57,6 +57,9 @@ cudaError_t rms_norm(const float* x, size_t x_stride, int64_t rows, int64_t cols
 // rms_norm, and y (cols % 32 == 0) quantized as quantize_q8 does, in one kernel.
 cudaError_t rms_norm_q8(const float* x, size_t x_stride, int64_t rows, int64_t cols, const float* w, float eps, float* y,
                         size_t y_stride, Q8View q, cudaStream_t s);
+// silu_mul (gelu = false) or gelu_mul, and out (cols % 32 == 0) quantized as quantize_q8 does.
+cudaError_t act_mul_q8(bool gelu, const float* g, size_t g_stride, const float* u, size_t u_stride, int64_t rows, int64_t cols,
+                       float* out, size_t out_stride, Q8View q, cudaStream_t s);
 cudaError_t silu_mul(const float* g, size_t g_stride, const float* u, size_t u_stride, int64_t rows, int64_t cols,
                      float* out, size_t out_stride, cudaStream_t s);
 // out = gelu_tanh(g) * u (PyTorch's gelu(approximate="tanh")); out may alias g.

@@ -209,6 +209,41 @@ cudaError_t rms_norm(const float* x, size_t xs, int64_t rows, int64_t cols, cons
     return cudaGetLastError();
 }
 
+// SiLU·mul (gelu = false) or GELU·mul of generation-size rows, whose output is the next quantized
+// matvec's input (the FFN down projection): also written in 8-bit form, as quantize_q8 rounds it.
+// One warp per 32-value block; the activation formulas are k_silu_mul's and k_gelu_mul's.
+__global__ void k_act_mul_q8(const float* g, size_t gs, const float* __restrict__ u, size_t us, int64_t rows, int64_t cols,
+                             float* out, size_t os, Q8View q, bool gelu) {
+    const int lane = threadIdx.x % 32;
+    const int64_t units = cols / 32;
+    const int64_t first = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+    const int64_t step = int64_t(gridDim.x) * blockDim.x / 32;
+    for (int64_t b = first; b < rows * units; b += step) {
+        const int64_t r = b / units, c = (b % units) * 32 + lane;
+        const float x = at_row<float>(g, gs, r)[c];
+        const float a = gelu ? x / (1.0f + expf(-1.5957691216057308f * (x + 0.044715f * x * x * x))) : x / (1.0f + expf(-x));
+        const float v = a * at_row<float>(u, us, r)[c];
+        at_row_mut<float>(out, os, r)[c] = v;
+        const float amax = warp_max(fabsf(v));
+        const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
+        const float d = __half2float(__float2half_rn(amax / 127.0f));
+        const int qv = __float2int_rn(v * id);
+        const int sum = warp_sum_int(qv);
+        q.q[b * 32 + lane] = int8_t(qv);
+        if (lane == 0) {
+            q.d[b] = d;
+            q.s[b] = d * float(sum);
+        }
+    }
+}
+
+cudaError_t act_mul_q8(bool gelu, const float* g, size_t gs, const float* u, size_t us, int64_t rows, int64_t cols, float* out,
+                       size_t os, Q8View q, cudaStream_t s) {
+    if (rows * cols == 0) return cudaSuccess;
+    HEARTH_LAUNCH(grid_for(rows * cols, 256), 256, 0, s, k_act_mul_q8)(g, gs, u, us, rows, cols, out, os, q, gelu);
+    return cudaGetLastError();
+}
+
 cudaError_t rms_norm_q8(const float* x, size_t xs, int64_t rows, int64_t cols, const float* w, float eps, float* y, size_t ys,
                         Q8View q, cudaStream_t s) {
     if (rows == 0) return cudaSuccess;

@@ -170,7 +170,8 @@ TEST(CudaOps, PackedWeightsLongRowsDownloadAndReupload) {
 
 // The 8-bit form of a matmul input is reused while it is unchanged: RMSNorm writes it with the normed
 // rows, q/k/v-like matmuls of the same input reuse it; any other op (here add into the input, then a
-// matmul overwriting an earlier input) makes the next matmul quantize again. Each product is compared
+// matmul overwriting an earlier input) makes the next matmul quantize again; SiLU·mul and GELU·mul
+// write the 8-bit form of their output as RMSNorm does. Each product is compared
 // with the reference after the whole sequence, so a stale reuse shows as a wrong product.
 TEST(CudaOps, QuantizedInputReuseFollowsWrites) {
     REQUIRE_CUDA(P);
@@ -186,7 +187,7 @@ TEST(CudaOps, QuantizedInputReuseFollowsWrites) {
     auto [Dc, Dr] = P.put(GgmlType::F32, n, cols, dv.data());
     auto [Hc, Hr] = P.put(GgmlType::F32, n, cols, nullptr);
     std::vector<std::pair<Tensor, Tensor>> outs;
-    for (int i = 0; i < 7; ++i) outs.push_back(P.put(GgmlType::F32, n, i == 5 ? cols : 64, nullptr));
+    for (int i = 0; i < 9; ++i) outs.push_back(P.put(GgmlType::F32, n, i == 5 || i == 7 ? cols : 64, nullptr));
     auto both = [&](auto&& f) { f(*P.cuda, 0); f(*P.ref, 1); };
     auto pick = [](std::pair<Tensor, Tensor>& p, int k) -> Tensor& { return k ? p.second : p.first; };
     std::pair<Tensor, Tensor> X{Xc, Xr}, N{Nc, Nr}, D{Dc, Dr}, H{Hc, Hr}, W1{W1c, W1r}, W2{W2c, W2r}, W3{W3c, W3r};
@@ -200,11 +201,16 @@ TEST(CudaOps, QuantizedInputReuseFollowsWrites) {
         be.matmul(pick(W2, k), pick(outs[5], k), pick(outs[3], k)); // of that output
         be.matmul(pick(W3, k), pick(H, k), pick(outs[5], k));       // overwrites that input (matmul never aliases)
         be.matmul(pick(W2, k), pick(outs[5], k), pick(outs[4], k)); // must see the new values
+        be.silu_mul(pick(H, k), pick(D, k), pick(outs[7], k));      // fused with its quantization
+        be.matmul(pick(W2, k), pick(outs[7], k), pick(outs[6], k)); // reuses it
+        be.gelu_mul(pick(H, k), pick(D, k), pick(outs[7], k));      // the same buffer, new values
+        be.matmul(pick(W2, k), pick(outs[7], k), pick(outs[8], k)); // reuses the new form
     });
-    for (int i : {0, 1, 2, 3, 4, 5}) {
+    for (int i : {0, 1, 2, 3, 4, 5, 6, 7, 8}) {
         const auto want = P.get(*P.ref, outs[size_t(i)].second);
         const Diff d = diff(P.get(*P.cuda, outs[size_t(i)].first), want);
-        // 8-bit activations, as MatmulEveryWeightTypeAndTokenCount (two chained products for 3–5)
+        // 8-bit activations, as MatmulEveryWeightTypeAndTokenCount (two chained products for 3–5;
+        // 7 is the activation itself, exact up to expf's rounding)
         EXPECT_LE(d.rms, 0.04 * rms(want)) << "product " << i;
     }
 }

@@ -34,7 +34,7 @@ for arch in $ARCHS; do
   for cu in "$ROOT"/kernels/*.cu; do
     name=$(basename "$cu" .cu)
     cubin=$OUTDIR/$name.sm_$arch.cubin
-    "$NVCC" -std=c++17 -O3 -I"$ROOT" -arch=sm_$arch -cubin -Xptxas -v -o "$cubin" "$cu" > "$OUTDIR/$name.sm_$arch.ptxas" 2>&1 ||
+    "$NVCC" -std=c++17 -O3 --expt-relaxed-constexpr -I"$ROOT" -arch=sm_$arch -cubin -Xptxas -v -o "$cubin" "$cu" > "$OUTDIR/$name.sm_$arch.ptxas" 2>&1 ||
       { echo "$name: nvcc FAILED"; cat "$OUTDIR/$name.sm_$arch.ptxas"; exit 1; }
     # ptxas prints "Compiling entry function '_Z...'" then "Used N registers ..." and "N bytes spill ...".
     awk '

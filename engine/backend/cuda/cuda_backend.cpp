@@ -614,22 +614,40 @@ public:
                        "kv_copy")) return;
     }
 
+    // The FFN's activation·up of generation-size rows feeds the down projection: write its 8-bit
+    // form in the same kernel (as rms_norm does for q/k/v). False: not that shape, nothing launched.
+    bool act_mul_q8(bool gelu, const Tensor& g, const Tensor& u, const Tensor& out, const float* f32_g, const float* f32_u,
+                    float* f32_out) {
+        if (out.rows > kMatvecMaxTokens || out.cols % 32 != 0 || out.cols < 256) return false;
+        void* qs = scratch(q8a_, kern::q8_bytes(out.rows, out.cols));
+        if (!qs) return true;  // failed (reported)
+        const kern::Q8View q = kern::q8_view(qs, out.rows, out.cols);
+        key("act_mul_q8", g, u, out, int(gelu), static_cast<const void*>(qs));
+        launch(gelu ? "gelu_mul" : "silu_mul", [=, this] {
+            return kern::act_mul_q8(gelu, f32_g, g.row_stride, f32_u, u.row_stride, g.rows, g.cols, f32_out, out.row_stride, q,
+                                    stream_);
+        });
+        q8_of_ = {f32_out, out.row_stride, out.rows, out.cols, q8a_.p, q8a_.n};
+        return true;
+    }
     void silu_mul(const Tensor& g, const Tensor& u, const Tensor& out) override {
         if (!begin("silu_mul", {&g, &u, &out})) return;
-        key("silu_mul", g, u, out);
         auto* const f32_g = f32(g);
         auto* const f32_out = f32(out);
         auto* const f32_u = f32(u);
+        if (act_mul_q8(false, g, u, out, f32_g, f32_u, f32_out)) return;
+        key("silu_mul", g, u, out);
         launch("silu_mul", [=, this] {
             return kern::silu_mul(f32_g, g.row_stride, f32_u, u.row_stride, g.rows, g.cols, f32_out, out.row_stride, stream_);
         });
     }
     void gelu_mul(const Tensor& g, const Tensor& u, const Tensor& out) override {
         if (!begin("gelu_mul", {&g, &u, &out})) return;
-        key("gelu_mul", g, u, out);
         auto* const f32_g = f32(g);
         auto* const f32_out = f32(out);
         auto* const f32_u = f32(u);
+        if (act_mul_q8(true, g, u, out, f32_g, f32_u, f32_out)) return;
+        key("gelu_mul", g, u, out);
         launch("gelu_mul", [=, this] {
             return kern::gelu_mul(f32_g, g.row_stride, f32_u, u.row_stride, g.rows, g.cols, f32_out, out.row_stride, stream_);
         });
