@@ -48,8 +48,11 @@ num() { [ -n "${1:-}" ] && [ "$1" != "?" ] && echo "$1" || echo null; }
 bench_val() { [ -s "$LOGS/bench-$1.json" ] && num "$(json_field "$LOGS/bench-$1.json" "$2")" || echo null; }
 pct_of_copy() { [ "$1" != null ] && [ -n "${COPY:-}" ] && awk -v g="$1" -v c="$COPY" 'BEGIN {printf "%.2f", 100 * g / c}' || echo null; }
 count_tests() {  # $1: OK|FAILED|SKIPPED → gtest result lines of that kind in every test log
-  local pat='^\[       OK \]'; [ "$1" = FAILED ] && pat='^\[  FAILED  \] .* ms\)$'; [ "$1" = SKIPPED ] && pat='^\[  SKIPPED \] .* ms\)$'
-  cat "$LOGS"/test_*.log 2>/dev/null | grep -c "$pat" || true
+  local pat='^\[       OK \]' n
+  [ "$1" = FAILED ] && pat='^\[  FAILED  \] .* ms)$'
+  [ "$1" = SKIPPED ] && pat='^\[  SKIPPED \] .* ms)$'
+  n=$(cat "$LOGS"/test_*.log 2>/dev/null | grep -c "$pat")
+  echo "${n:-0}"
 }
 write_results() {
   # graphs_default: the backend's mode without HEARTH_CUDA_GRAPHS (cuda_backend.cpp); the plain keys
