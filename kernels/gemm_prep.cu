@@ -15,7 +15,7 @@ __global__ void k_dequant_units_f16(const uint8_t* __restrict__ w, size_t ws, in
         const int64_t r = i / units;
         const int u = int(i % units);
         QUnit q;
-        load_unit<T>(w + size_t(r) * ws, u, q);
+        load_packed_unit<T>(w + size_t(r) * ws, units, u, q);
         alignas(16) __half2 h[16];
 #pragma unroll
         for (int e = 0; e < 16; ++e) h[e] = __floats2half2_rn(unit_value(q, 2 * e), unit_value(q, 2 * e + 1));

@@ -9,21 +9,41 @@
 #include <cstdint>
 
 #include "engine/quant/types.h"
-#include "kernels/quant_unit.h"
+#include "kernels/packed_unit.h"
 
 namespace hearth::kern {
 
 // ---- matrix products (matvec.cu, gemm_prep.cu)
 bool is_quantized_weight(GgmlType t);  // the unit types of quant_unit.h
 bool is_float_weight(GgmlType t);      // F32, F16, BF16
-// x (rows × cols F32, cols % 32 == 0) → Q8a blocks, out[r * cols/32 + u].
-cudaError_t quantize_q8a(const float* x, size_t x_stride, int64_t rows, int64_t cols, Q8a* out, cudaStream_t s);
+// Activations quantized to 8 bits for matvec_quant, in one scratch of q8_bytes(rows, cols): the
+// int8 quants of every row (rows × cols), then per 32-value block its scale d (rows × cols/32 floats)
+// and d·sum(q) (the same), so a block of threads stages quants and scales with 16-byte loads.
+struct Q8View {
+    int8_t* q = nullptr;
+    float* d = nullptr;
+    float* s = nullptr;
+};
+inline size_t q8_bytes(int64_t rows, int64_t cols) { return size_t(rows) * size_t(cols) + size_t(rows) * size_t(cols / 32) * 8; }
+inline Q8View q8_view(void* scratch, int64_t rows, int64_t cols) {
+    Q8View v;
+    v.q = static_cast<int8_t*>(scratch);
+    v.d = reinterpret_cast<float*>(v.q + size_t(rows) * size_t(cols));  // cols % 32 == 0: 4-byte aligned
+    v.s = v.d + size_t(rows) * size_t(cols / 32);
+    return v;
+}
+// x (rows × cols F32, cols % 32 == 0) → 8-bit quants and block scales.
+cudaError_t quantize_q8(const float* x, size_t x_stride, int64_t rows, int64_t cols, Q8View out, cudaStream_t s);
 // y[t][r] = w[r] · x[t] (+ bias[r]) for t < n_tok (any n_tok; tokens are processed 8 at a time).
-cudaError_t matvec_quant(GgmlType t, const void* w, size_t w_stride, int64_t rows, int64_t cols, const Q8a* xq, int n_tok,
+// Quantized weights must be in the packed layout (packed_unit.h; repack_rows below).
+cudaError_t matvec_quant(GgmlType t, const void* w, size_t w_stride, int64_t rows, int64_t cols, Q8View xq, int n_tok,
                          float* y, size_t y_stride, const float* bias, cudaStream_t s);
+// Rows of quantized weights GGUF → packed layout (to_packed) or back, src and dst distinct.
+cudaError_t repack_rows(GgmlType t, const void* src, void* dst, size_t stride, int64_t rows, int64_t cols, bool to_packed,
+                        cudaStream_t s);
 cudaError_t matvec_float(GgmlType t, const void* w, size_t w_stride, int64_t rows, int64_t cols, const float* x,
                          size_t x_stride, int n_tok, float* y, size_t y_stride, const float* bias, cudaStream_t s);
-// Weights rows [0, rows) → contiguous F16 (rows × cols), for tensor-core GEMMs on dequantized tiles.
+// Weights rows [0, rows) (packed layout when quantized) → contiguous F16 (rows × cols), for tensor-core GEMMs on dequantized tiles.
 cudaError_t dequant_to_f16(GgmlType t, const void* w, size_t w_stride, int64_t rows, int64_t cols, void* out, cudaStream_t s);
 cudaError_t f32_to_f16_rows(const float* x, size_t x_stride, int64_t rows, int64_t cols, void* out, cudaStream_t s);
 cudaError_t add_bias_rows(float* y, size_t y_stride, int64_t rows, int64_t cols, const float* bias, cudaStream_t s);
@@ -34,6 +54,12 @@ cudaError_t get_rows(GgmlType t, const void* table, size_t table_stride, int64_t
                      int n, float* out, size_t out_stride, cudaStream_t s);
 cudaError_t rms_norm(const float* x, size_t x_stride, int64_t rows, int64_t cols, const float* w, float eps, float* y,
                      size_t y_stride, cudaStream_t s);
+// rms_norm, and y (cols % 32 == 0) quantized as quantize_q8 does, in one kernel.
+cudaError_t rms_norm_q8(const float* x, size_t x_stride, int64_t rows, int64_t cols, const float* w, float eps, float* y,
+                        size_t y_stride, Q8View q, cudaStream_t s);
+// silu_mul (gelu = false) or gelu_mul, and out (cols % 32 == 0) quantized as quantize_q8 does.
+cudaError_t act_mul_q8(bool gelu, const float* g, size_t g_stride, const float* u, size_t u_stride, int64_t rows, int64_t cols,
+                       float* out, size_t out_stride, Q8View q, cudaStream_t s);
 cudaError_t silu_mul(const float* g, size_t g_stride, const float* u, size_t u_stride, int64_t rows, int64_t cols,
                      float* out, size_t out_stride, cudaStream_t s);
 // out = gelu_tanh(g) * u (PyTorch's gelu(approximate="tanh")); out may alias g.

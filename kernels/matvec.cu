@@ -1,6 +1,7 @@
-// Matrix × vector for generation (a few tokens at a time): one warp per output row, the row read
-// once for up to 8 tokens. Quantized weights meet activations quantized to 8 bits (Q8a) by a
-// separate, fused-per-block quantizer kernel, and the products run on dp4a (sm_61+, all CUDA 13 targets).
+// Matrix × vector for generation (a few tokens at a time), each weight row read once for up to 8
+// tokens. Quantized weights (in the packed layout of packed_unit.h) meet activations quantized to 8
+// bits by a separate quantizer kernel, and the products run on dp4a (sm_61+, all CUDA 13 targets).
+// Float weights: one warp per row with 16-byte loads.
 #include "kernels/common.cuh"
 #include "kernels/kernels.h"
 
@@ -8,13 +9,13 @@ namespace hearth::kern {
 
 namespace {
 
-constexpr int kRowsPerBlock = 4;  // warps per block, one row each
+constexpr int kRowsPerBlock = 4;  // float kernels: warps per block, one row each
 
 // One warp per 32-value block: scale from the warp's max |x|, round to nearest even. Rounded as
 // llama.cpp's q8_0 activations are (and the CPU backend's): quants from the unrounded 127/max|x|,
 // the scale kept at F16 precision. A float scale moves the logits as far from llama.cpp's as the
 // 8-bit noise itself does (found on the CUDA simulator: argmax agreement 5 of 8 rows on ref-llama-q4_0).
-__global__ void k_quantize_q8a(const float* __restrict__ x, size_t xs, int64_t rows, int64_t units, Q8a* __restrict__ out) {
+__global__ void k_quantize_q8(const float* __restrict__ x, size_t xs, int64_t rows, int64_t units, Q8View out) {
     const int lane = threadIdx.x % 32;
     const int64_t first = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
     const int64_t step = int64_t(gridDim.x) * blockDim.x / 32;
@@ -26,38 +27,96 @@ __global__ void k_quantize_q8a(const float* __restrict__ x, size_t xs, int64_t r
         const float d = __half2float(__float2half_rn(amax / 127.0f));
         const int q = __float2int_rn(v * id);
         const int sum = warp_sum_int(q);
-        Q8a& b = out[w];
-        reinterpret_cast<int8_t*>(b.qs)[lane] = int8_t(q);
+        out.q[w * 32 + lane] = int8_t(q);
         if (lane == 0) {
-            b.d = d;
-            b.s = d * float(sum);
+            out.d[w] = d;
+            out.s[w] = d * float(sum);
         }
     }
 }
 
+// Quantized matvec over packed weights (packed_unit.h). A block of kWarps warps covers
+// kWarps × rows_per_warp rows and walks the row in chunks of 32 × kPasses steps: the chunk's 8-bit
+// activations (quants and scales, every token) are staged in shared memory once for all its rows,
+// then each lane issues the loads of its kPasses steps of each of its rows before any arithmetic,
+// so rows_per_warp × kPasses steps of loads are in flight per lane. Within one load instruction the
+// lanes read consecutive 16-byte chunks of a piece array (the packed layout's point).
+// From 4 tokens on, one row per warp: the accumulators and the staged tokens would otherwise spill
+// (ptxas: 96–216 bytes for the K-quants at 8 tokens with two rows).
+constexpr int kWarps = 4, kPasses = 2;
+__host__ __device__ constexpr int rows_per_warp(int n_tok) { return n_tok >= 4 ? 1 : 2; }
+
+__device__ __forceinline__ float step_dot(const QUnit& w, const int4* xq, float d, float s) {
+    const int4 a = xq[0], b = xq[1];
+    int s0 = 0, s1 = 0;
+    s0 = dp4a(w.q[0], a.x, s0); s0 = dp4a(w.q[1], a.y, s0); s0 = dp4a(w.q[2], a.z, s0); s0 = dp4a(w.q[3], a.w, s0);
+    s1 = dp4a(w.q[4], b.x, s1); s1 = dp4a(w.q[5], b.y, s1); s1 = dp4a(w.q[6], b.z, s1); s1 = dp4a(w.q[7], b.w, s1);
+    return d * (w.a0 * float(s0) + w.a1 * float(s1)) + w.b * s;
+}
+
 template <GgmlType T, int NT, bool A16>
-__global__ void __launch_bounds__(32 * kRowsPerBlock)
-k_matvec_quant(const uint8_t* __restrict__ w, size_t ws, int rows, int units, const Q8a* __restrict__ xq, int n_tok,
-               float* __restrict__ y, size_t ys, const float* __restrict__ bias) {
-    const int row = blockIdx.x * kRowsPerBlock + threadIdx.y;
-    if (row >= rows) return;  // whole warp
-    const int lane = threadIdx.x;
-    const uint8_t* wr = w + size_t(row) * ws;
-    float acc[NT];
+__global__ void __launch_bounds__(32 * kWarps, 4)
+k_matvec_packed(const uint8_t* __restrict__ w, size_t ws, int rows, int units, Q8View x, int n_tok,
+                float* __restrict__ y, size_t ys, const float* __restrict__ bias) {
+    constexpr int UPS = units_per_step<T>();
+    constexpr int kRowsPerWarp = rows_per_warp(NT);
+    constexpr int CH = 32 * kPasses;  // steps per chunk (a multiple of 4: a chunk's units are contiguous)
+    constexpr int CU = CH * UPS;      // units per chunk
+    __shared__ int4 sq[NT][CU * 2];   // 32 int8 quants per unit = two int4
+    __shared__ float sd[NT][CU], ss[NT][CU];
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, tid = threadIdx.x;
+    const int row0 = (blockIdx.x * kWarps + warp) * kRowsPerWarp;
+    const int steps = units / UPS;
+    float acc[kRowsPerWarp][NT];
 #pragma unroll
-    for (int t = 0; t < NT; ++t) acc[t] = 0.0f;
-    for (int u = lane; u < units; u += 32) {
-        QUnit q;
-        load_unit<T, A16>(wr, u, q);
+    for (int r = 0; r < kRowsPerWarp; ++r)
 #pragma unroll
-        for (int t = 0; t < NT; ++t)
-            if (t < n_tok) acc[t] += unit_dot(q, xq[size_t(t) * units + u]);
+        for (int t = 0; t < NT; ++t) acc[r][t] = 0.0f;
+    for (int c0 = 0; c0 < steps; c0 += CH) {
+        const int u0 = c0 * UPS, nu = min(CU, units - u0);
+        __syncthreads();  // every warp is done with the previous chunk's activations
+        for (int i = tid; i < NT * nu * 2; i += 32 * kWarps) {
+            const int t = i / (nu * 2), k = i % (nu * 2);
+            sq[t][k] = t < n_tok ? reinterpret_cast<const int4*>(x.q + (size_t(t) * units + u0) * 32)[k] : make_int4(0, 0, 0, 0);
+        }
+        for (int i = tid; i < NT * nu; i += 32 * kWarps) {
+            const int t = i / nu, k = i % nu;
+            sd[t][k] = t < n_tok ? x.d[size_t(t) * units + u0 + k] : 0.0f;
+            ss[t][k] = t < n_tok ? x.s[size_t(t) * units + u0 + k] : 0.0f;
+        }
+        __syncthreads();
+        QUnit q[kRowsPerWarp][kPasses][UPS];
+#pragma unroll
+        for (int r = 0; r < kRowsPerWarp; ++r)
+#pragma unroll
+            for (int p = 0; p < kPasses; ++p) {
+                const int st = c0 + p * 32 + lane;
+                if (row0 + r < rows && st < steps) load_step<T, A16>(w + size_t(row0 + r) * ws, units, st, q[r][p]);
+            }
+#pragma unroll
+        for (int r = 0; r < kRowsPerWarp; ++r)
+#pragma unroll
+            for (int p = 0; p < kPasses; ++p) {
+                const int st = c0 + p * 32 + lane;
+                if (row0 + r >= rows || st >= steps) continue;
+#pragma unroll
+                for (int k = 0; k < UPS; ++k) {
+                    const int cu = step_unit<T>(st, k) - u0;
+#pragma unroll
+                    for (int t = 0; t < NT; ++t)
+                        if (t < n_tok) acc[r][t] += step_dot(q[r][p][k], &sq[t][cu * 2], sd[t][cu], ss[t][cu]);
+                }
+            }
     }
-    const float b = bias ? bias[row] : 0.0f;
 #pragma unroll
-    for (int t = 0; t < NT; ++t) {
-        const float v = warp_sum(acc[t]);
-        if (lane == 0 && t < n_tok) at_row_mut<float>(y, ys, t)[row] = v + b;
+    for (int r = 0; r < kRowsPerWarp; ++r) {
+        const int row = row0 + r;
+        const float b = bias && row < rows ? bias[row] : 0.0f;
+#pragma unroll
+        for (int t = 0; t < NT; ++t) {
+            const float v = warp_sum(acc[r][t]);
+            if (lane == 0 && t < n_tok && row < rows) at_row_mut<float>(y, ys, t)[row] = v + b;
+        }
     }
 }
 
@@ -118,28 +177,28 @@ k_matvec_float(const uint8_t* __restrict__ w, size_t ws, int rows, int cols, con
 }
 
 template <GgmlType T, int NT>
-cudaError_t launch_quant(const void* w, size_t ws, int rows, int units, const Q8a* xq, int n_tok, float* y, size_t ys,
+cudaError_t launch_quant(const void* w, size_t ws, int rows, int units, Q8View xq, int n_tok, float* y, size_t ys,
                          const float* bias, cudaStream_t s) {
-    const dim3 block(32, kRowsPerBlock), grid(ceil_div(rows, kRowsPerBlock));
+    const unsigned grid = ceil_div(rows, kWarps * rows_per_warp(NT));
     const auto* wb = static_cast<const uint8_t*>(w);
-    // Q4_K/Q5_K rows that start 16-byte aligned (GGUF aligns tensors to 32 bytes; 144 and 176 are
-    // multiples of 16) read their quants with 128-bit loads.
-    if constexpr (has_aligned16_variant(T)) {
-        if (reinterpret_cast<uintptr_t>(w) % 16 == 0 && ws % 16 == 0) {
-            HEARTH_LAUNCH(grid, block, 0, s, k_matvec_quant<T, NT, true>)(wb, ws, rows, units, xq, n_tok, y, ys, bias);
-            return cudaGetLastError();
-        }
-    }
-    HEARTH_LAUNCH(grid, block, 0, s, k_matvec_quant<T, NT, false>)(wb, ws, rows, units, xq, n_tok, y, ys, bias);
+    // Rows that start 16-byte aligned read every piece with 128-bit loads; others (row strides that
+    // are not multiples of 16, e.g. Q4_0 rows of 32 × odd units) with 16-bit ones.
+    if (reinterpret_cast<uintptr_t>(w) % 16 == 0 && ws % 16 == 0)
+        HEARTH_LAUNCH(grid, 32 * kWarps, 0, s, k_matvec_packed<T, NT, true>)(wb, ws, rows, units, xq, n_tok, y, ys, bias);
+    else
+        HEARTH_LAUNCH(grid, 32 * kWarps, 0, s, k_matvec_packed<T, NT, false>)(wb, ws, rows, units, xq, n_tok, y, ys, bias);
     return cudaGetLastError();
 }
 
 template <GgmlType T>
-cudaError_t dispatch_quant(const void* w, size_t ws, int rows, int units, const Q8a* xq, int n_tok, float* y, size_t ys,
+cudaError_t dispatch_quant(const void* w, size_t ws, int rows, int units, Q8View xq, int n_tok, float* y, size_t ys,
                            const float* bias, cudaStream_t s) {
     for (int t0 = 0; t0 < n_tok; t0 += 8) {
         const int nt = n_tok - t0 < 8 ? n_tok - t0 : 8;
-        const Q8a* xt = xq + size_t(t0) * units;
+        Q8View xt = xq;
+        xt.q += size_t(t0) * units * 32;
+        xt.d += size_t(t0) * units;
+        xt.s += size_t(t0) * units;
         float* yt = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(y) + size_t(t0) * ys);
         cudaError_t e;
         if (nt == 1) e = launch_quant<T, 1>(w, ws, rows, units, xt, nt, yt, ys, bias, s);
@@ -196,14 +255,14 @@ bool is_quantized_weight(GgmlType t) {
 
 bool is_float_weight(GgmlType t) { return t == GgmlType::F32 || t == GgmlType::F16 || t == GgmlType::BF16; }
 
-cudaError_t quantize_q8a(const float* x, size_t x_stride, int64_t rows, int64_t cols, Q8a* out, cudaStream_t s) {
+cudaError_t quantize_q8(const float* x, size_t x_stride, int64_t rows, int64_t cols, Q8View out, cudaStream_t s) {
     const int64_t units = cols / 32;
     if (rows * units == 0) return cudaSuccess;
-    HEARTH_LAUNCH(grid_for(rows * units * 32, 256), 256, 0, s, k_quantize_q8a)(x, x_stride, rows, units, out);
+    HEARTH_LAUNCH(grid_for(rows * units * 32, 256), 256, 0, s, k_quantize_q8)(x, x_stride, rows, units, out);
     return cudaGetLastError();
 }
 
-cudaError_t matvec_quant(GgmlType t, const void* w, size_t ws, int64_t rows, int64_t cols, const Q8a* xq, int n_tok,
+cudaError_t matvec_quant(GgmlType t, const void* w, size_t ws, int64_t rows, int64_t cols, Q8View xq, int n_tok,
                          float* y, size_t ys, const float* bias, cudaStream_t s) {
     const int r = int(rows), units = int(cols / 32);
     switch (t) {

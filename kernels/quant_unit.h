@@ -2,7 +2,8 @@
 //
 // Every quantized type of the CUDA backend is read in "units" of 32 consecutive weights of a row
 // (a whole block for the 32-element types, one sub-block of a 256-element K-quant super-block).
-// load_unit() turns a unit into 8 words of packed signed 8-bit integers plus an affine map:
+// The device reads weights in the packed layout of packed_unit.h, whose decoder turns a unit into
+// 8 words of packed signed 8-bit integers plus an affine map (QUnit):
 //   weight e = a(e) * int8(q byte e) + b,   a(e) = a0 for e < 16, a1 for e >= 16
 // which is exactly the shape an 8-bit dot product wants:
 //   sum_e weight_e * y_e  =  yd * (a0 * dot(q[0..3], yq[0..3]) + a1 * dot(q[4..7], yq[4..7])) + b * ys
@@ -27,8 +28,9 @@
 
 namespace hearth::kern {
 
-// Activations quantized to 8 bits, 32 per block (our own layout: float scales holding F16-rounded
-// values as llama.cpp's q8_0 does, word-aligned quants).
+// One block of 32 activations quantized to 8 bits, as the host tests hold it (the device keeps the
+// quants and the scales in separate arrays: kernels.h Q8View; the same values). Float scales hold
+// F16-rounded values as llama.cpp's q8_0 does.
 struct Q8a {
     float d;          // scale: value = d * q
     float s;          // d * sum(q), for the formats with an offset or minimum
@@ -127,105 +129,6 @@ template <> struct BlockOf<GgmlType::Q8_0> { static constexpr int bytes = 34, el
 template <> struct BlockOf<GgmlType::Q4_K> { static constexpr int bytes = 144, elems = 256; };
 template <> struct BlockOf<GgmlType::Q5_K> { static constexpr int bytes = 176, elems = 256; };
 template <> struct BlockOf<GgmlType::Q6_K> { static constexpr int bytes = 210, elems = 256; };
-
-// Whether load_unit<T, true> applies: Q4_K (144-byte blocks, quants at 16) and Q5_K (176, high bits
-// at 16, quants at 48) keep every 32-byte quant run 16-byte aligned when the row start is, so the
-// quants are read with two 128-bit loads instead of sixteen 16-bit ones.
-constexpr bool has_aligned16_variant(GgmlType t) { return t == GgmlType::Q4_K || t == GgmlType::Q5_K; }
-
-// Unit u (weights 32u .. 32u+31) of a row that starts at `row`. kAligned16 (only for the types of
-// has_aligned16_variant): `row` is 16-byte aligned.
-template <GgmlType T, bool kAligned16 = false>
-HK_HD void load_unit(const uint8_t* row, int u, QUnit& o) {
-    static_assert(!kAligned16 || has_aligned16_variant(T), "no 16-byte aligned variant for this type");
-    if constexpr (T == GgmlType::Q4_0 || T == GgmlType::Q4_1) {
-        // d (, m), qs[16]: weight j = low nibble of qs[j], weight j+16 = high nibble.
-        const uint8_t* blk = row + size_t(u) * BlockOf<T>::bytes;
-        const float d = half_to_float(ld_u16(blk));
-        const uint8_t* qs = blk + (T == GgmlType::Q4_0 ? 2 : 4);
-        for (int i = 0; i < 4; ++i) {
-            const int32_t v = ld_i32_a2(qs + 4 * i);
-            o.q[i] = v & 0x0F0F0F0F;
-            o.q[i + 4] = (v >> 4) & 0x0F0F0F0F;
-        }
-        o.a0 = o.a1 = d;
-        o.b = T == GgmlType::Q4_0 ? -8.0f * d : half_to_float(ld_u16(blk + 2));
-    } else if constexpr (T == GgmlType::Q5_0 || T == GgmlType::Q5_1) {
-        // d (, m), qh[4], qs[16]: as Q4 with bit j of qh the 5th bit of weight j.
-        const uint8_t* blk = row + size_t(u) * BlockOf<T>::bytes;
-        const float d = half_to_float(ld_u16(blk));
-        const uint8_t* qhp = blk + (T == GgmlType::Q5_0 ? 2 : 4);
-        const uint32_t qh = uint32_t(ld_i32_a2(qhp));
-        const uint8_t* qs = qhp + 4;
-        for (int i = 0; i < 4; ++i) {
-            const int32_t v = ld_i32_a2(qs + 4 * i);
-            int32_t lo = v & 0x0F0F0F0F, hi = (v >> 4) & 0x0F0F0F0F;
-            for (int k = 0; k < 4; ++k) {
-                lo |= int32_t(((qh >> (4 * i + k)) & 1u) << (8 * k + 4));
-                hi |= int32_t(((qh >> (16 + 4 * i + k)) & 1u) << (8 * k + 4));
-            }
-            o.q[i] = lo;
-            o.q[i + 4] = hi;
-        }
-        o.a0 = o.a1 = d;
-        o.b = T == GgmlType::Q5_0 ? -16.0f * d : half_to_float(ld_u16(blk + 2));
-    } else if constexpr (T == GgmlType::Q8_0) {
-        const uint8_t* blk = row + size_t(u) * BlockOf<T>::bytes;
-        const float d = half_to_float(ld_u16(blk));
-        for (int i = 0; i < 8; ++i) o.q[i] = ld_i32_a2(blk + 2 + 4 * i);
-        o.a0 = o.a1 = d;
-        o.b = 0.0f;
-    } else if constexpr (T == GgmlType::Q4_K || T == GgmlType::Q5_K) {
-        // d, dmin, scales[12] (, qh[32]), qs[128]: sub-block j = 2p + h takes the low (h = 0) or high
-        // (h = 1) nibbles of qs[32p .. 32p+31]; Q5_K's 5th bit of weight l of sub-block j is bit j of qh[l].
-        const uint8_t* blk = row + size_t(u / 8) * BlockOf<T>::bytes;
-        const int j = u % 8, p = j / 2, h = j % 2;
-        const float d = half_to_float(ld_u16(blk)), dmin = half_to_float(ld_u16(blk + 2));
-        int sc, m;
-        scale_min_k4(j, blk + 4, sc, m);
-        const uint8_t* qs = blk + (T == GgmlType::Q4_K ? 16 : 48) + 32 * p;
-        int32_t qw[8], hw[8];
-        if constexpr (kAligned16) {
-            ld_16_a16(qs, qw);
-            ld_16_a16(qs + 16, qw + 4);
-            if constexpr (T == GgmlType::Q5_K) {
-                ld_16_a16(blk + 16, hw);
-                ld_16_a16(blk + 32, hw + 4);
-            }
-        } else {
-            for (int i = 0; i < 8; ++i) {
-                qw[i] = ld_i32_a2(qs + 4 * i);
-                if constexpr (T == GgmlType::Q5_K) hw[i] = ld_i32_a2(blk + 16 + 4 * i);
-            }
-        }
-        for (int i = 0; i < 8; ++i) {
-            int32_t q = h ? (qw[i] >> 4) & 0x0F0F0F0F : qw[i] & 0x0F0F0F0F;
-            if constexpr (T == GgmlType::Q5_K) q |= ((hw[i] >> j) & 0x01010101) << 4;
-            o.q[i] = q;
-        }
-        o.a0 = o.a1 = d * float(sc);
-        o.b = -dmin * float(m);
-    } else if constexpr (T == GgmlType::Q6_K) {
-        // ql[128], qh[64], scales[16] (int8), d. Half n = j/4 of the super-block, k = j%4 selects
-        // low/high nibbles of ql[64n + 32(k&1) + l] and bits 2k..2k+1 of qh[32n + l]; weights
-        // l < 16 use scale 8n + 2k, l >= 16 scale 8n + 2k + 1; value = d * scale * (q - 32).
-        const uint8_t* blk = row + size_t(u / 8) * BlockOf<T>::bytes;
-        const int j = u % 8, n = j / 4, k = j % 4;
-        const uint8_t* ql = blk + 64 * n + 32 * (k & 1);
-        const uint8_t* qh = blk + 128 + 32 * n;
-        const int8_t* sc = reinterpret_cast<const int8_t*>(blk + 192) + 8 * n + 2 * k;
-        const float d = half_to_float(ld_u16(blk + 208));
-        for (int i = 0; i < 8; ++i) {
-            const int32_t v = ld_i32_a2(ql + 4 * i);
-            const int32_t lo = k < 2 ? v & 0x0F0F0F0F : (v >> 4) & 0x0F0F0F0F;
-            const int32_t hb = ((ld_i32_a2(qh + 4 * i) >> (2 * k)) & 0x03030303) << 4;
-            o.q[i] = sub32_bytes(lo | hb);
-        }
-        o.a0 = d * float(sc[0]);
-        o.a1 = d * float(sc[1]);
-        o.b = 0.0f;
-    }
-}
 
 // Dot product of a unit with the matching Q8a block of activations.
 HK_HD float unit_dot(const QUnit& w, const Q8a& y) {

@@ -28,7 +28,7 @@ __global__ void k_get_rows_units(const uint8_t* __restrict__ table, size_t ts, i
             continue;
         }
         QUnit q;
-        load_unit<T>(table + size_t(id) * ts, u, q);
+        load_packed_unit<T>(table + size_t(id) * ts, units, u, q);
 #pragma unroll
         for (int e = 0; e < 32; ++e) o[e] = unit_value(q, e);
     }
@@ -66,6 +66,38 @@ __global__ void k_rms_norm(const float* x, size_t xs, int64_t cols, const float*
     const float inv = rsqrtf(ss / float(cols) + eps);
     float* yr = at_row_mut<float>(y, ys, r);
     for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) yr[c] = xr[c] * inv * w[c];
+}
+
+// RMSNorm whose output also leaves in 8-bit form for the next quantized matvecs (matvec.cu's
+// quantizer, the same rounding: each warp quantizes whole 32-value blocks of the normed row).
+__global__ void k_rms_norm_q8(const float* x, size_t xs, int64_t cols, const float* __restrict__ w, float eps, float* y,
+                              size_t ys, Q8View q) {
+    __shared__ float red[32];
+    const int64_t r = blockIdx.x;
+    const float* xr = at_row<float>(x, xs, r);
+    float ss = 0.0f;
+    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) ss += xr[c] * xr[c];
+    ss = block_sum(ss, red);
+    const float inv = rsqrtf(ss / float(cols) + eps);
+    float* yr = at_row_mut<float>(y, ys, r);
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, n_warps = blockDim.x / 32;
+    const int64_t units = cols / 32;
+    for (int64_t u = warp; u < units; u += n_warps) {
+        const int64_t c = u * 32 + lane;
+        const float v = xr[c] * inv * w[c];
+        yr[c] = v;
+        const float amax = warp_max(fabsf(v));
+        const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
+        const float d = __half2float(__float2half_rn(amax / 127.0f));
+        const int qv = __float2int_rn(v * id);
+        const int sum = warp_sum_int(qv);
+        const int64_t b = r * units + u;
+        q.q[b * 32 + lane] = int8_t(qv);
+        if (lane == 0) {
+            q.d[b] = d;
+            q.s[b] = d * float(sum);
+        }
+    }
 }
 
 __global__ void k_silu_mul(const float* g, size_t gs, const float* __restrict__ u, size_t us, int64_t rows, int64_t cols,
@@ -174,6 +206,49 @@ cudaError_t rms_norm(const float* x, size_t xs, int64_t rows, int64_t cols, cons
     if (rows == 0) return cudaSuccess;
     const int threads = cols >= 1024 ? 512 : (cols >= 256 ? 256 : 64);
     HEARTH_LAUNCH(unsigned(rows), threads, 0, s, k_rms_norm)(x, xs, cols, w, eps, y, ys);
+    return cudaGetLastError();
+}
+
+// SiLU·mul (gelu = false) or GELU·mul of generation-size rows, whose output is the next quantized
+// matvec's input (the FFN down projection): also written in 8-bit form, as quantize_q8 rounds it.
+// One warp per 32-value block; the activation formulas are k_silu_mul's and k_gelu_mul's.
+__global__ void k_act_mul_q8(const float* g, size_t gs, const float* __restrict__ u, size_t us, int64_t rows, int64_t cols,
+                             float* out, size_t os, Q8View q, bool gelu) {
+    const int lane = threadIdx.x % 32;
+    const int64_t units = cols / 32;
+    const int64_t first = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
+    const int64_t step = int64_t(gridDim.x) * blockDim.x / 32;
+    for (int64_t b = first; b < rows * units; b += step) {
+        const int64_t r = b / units, c = (b % units) * 32 + lane;
+        const float x = at_row<float>(g, gs, r)[c];
+        const float a = gelu ? x / (1.0f + expf(-1.5957691216057308f * (x + 0.044715f * x * x * x))) : x / (1.0f + expf(-x));
+        const float v = a * at_row<float>(u, us, r)[c];
+        at_row_mut<float>(out, os, r)[c] = v;
+        const float amax = warp_max(fabsf(v));
+        const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
+        const float d = __half2float(__float2half_rn(amax / 127.0f));
+        const int qv = __float2int_rn(v * id);
+        const int sum = warp_sum_int(qv);
+        q.q[b * 32 + lane] = int8_t(qv);
+        if (lane == 0) {
+            q.d[b] = d;
+            q.s[b] = d * float(sum);
+        }
+    }
+}
+
+cudaError_t act_mul_q8(bool gelu, const float* g, size_t gs, const float* u, size_t us, int64_t rows, int64_t cols, float* out,
+                       size_t os, Q8View q, cudaStream_t s) {
+    if (rows * cols == 0) return cudaSuccess;
+    HEARTH_LAUNCH(grid_for(rows * cols, 256), 256, 0, s, k_act_mul_q8)(g, gs, u, us, rows, cols, out, os, q, gelu);
+    return cudaGetLastError();
+}
+
+cudaError_t rms_norm_q8(const float* x, size_t xs, int64_t rows, int64_t cols, const float* w, float eps, float* y, size_t ys,
+                        Q8View q, cudaStream_t s) {
+    if (rows == 0) return cudaSuccess;
+    const int threads = cols >= 1024 ? 512 : (cols >= 256 ? 256 : 64);
+    HEARTH_LAUNCH(unsigned(rows), threads, 0, s, k_rms_norm_q8)(x, xs, cols, w, eps, y, ys, q);
     return cudaGetLastError();
 }
 

@@ -115,6 +115,106 @@ TEST(CudaOps, MatmulEveryWeightTypeAndTokenCount) {
     }
 }
 
+// Quantized weights are repacked on the device on first use (kernels/packed_unit.h). Long rows that
+// span several of the matvec kernel's chunks (64 steps), rows whose stride is not a multiple of 16
+// bytes (the kernel's 16-bit load path), a row count that is not a multiple of the 8 rows of a block;
+// then the packed buffer read back (= the uploaded bytes), rows re-uploaded into it, and the product
+// and get_rows again.
+TEST(CudaOps, PackedWeightsLongRowsDownloadAndReupload) {
+    REQUIRE_CUDA(P);
+    const int64_t rows = 37;
+    for (GgmlType t : kWeightTypes) {
+        if (!traits(t).quantized) continue;
+        const bool kq = traits(t).block_elems == 256;
+        for (int64_t cols : {kq ? int64_t(2816) : int64_t(2144), kq ? int64_t(4096) : int64_t(4096)}) {
+            auto wdata = make_weights(t, rows, cols, 3 + uint32_t(t) + uint32_t(cols));
+            auto [wc, wr] = P.put(t, rows, cols, wdata.data());
+            const std::string what = std::string(type_name(t)) + " cols=" + std::to_string(cols) +
+                                     (row_bytes(t, cols) % 16 ? " (rows not 16-byte aligned)" : "");
+            auto check = [&](const char* when) {
+                for (int n : {1, 4, 8}) {
+                    const auto x = randn(size_t(n * cols), 200 + n);
+                    auto [xc, xr] = P.put(GgmlType::F32, n, cols, x.data());
+                    auto [yc, yr] = P.put(GgmlType::F32, n, rows, nullptr);
+                    P.cuda->matmul(wc, xc, yc, nullptr);
+                    P.ref->matmul(wr, xr, yr, nullptr);
+                    const auto want = P.get(*P.ref, yr);
+                    const Diff d = diff(P.get(*P.cuda, yc), want);
+                    const double r = rms(want);
+                    // 8-bit activations (~0.6% per dot product), as MatmulEveryWeightTypeAndTokenCount
+                    EXPECT_LE(d.rms, 0.02 * r) << what << " n=" << n << " " << when;
+                    EXPECT_LE(d.max_abs, 0.08 * r) << what << " n=" << n << " " << when;
+                }
+                const std::vector<int32_t> ids = {0, 36, 4, 5};
+                auto [ic, ir] = P.put(GgmlType::I32, 1, int64_t(ids.size()), ids.data());
+                auto [oc, orf] = P.put(GgmlType::F32, int64_t(ids.size()), cols, nullptr);
+                P.cuda->get_rows(wc, ic, oc);
+                P.ref->get_rows(wr, ir, orf);
+                EXPECT_LE(diff(P.get(*P.cuda, oc), P.get(*P.ref, orf)).max_abs, 1e-5) << what << " get_rows " << when;
+            };
+            check("first use");
+            std::vector<uint8_t> back(wdata.size());
+            ASSERT_TRUE(P.cuda->download(wc, back.data()).ok()) << what;
+            EXPECT_EQ(back, wdata) << what << ": the packed weights did not read back as uploaded";
+            // rows 4..5 replaced
+            const size_t rb = row_bytes(t, cols);
+            const auto fresh = make_weights(t, 2, cols, 99 + uint32_t(t));
+            std::copy(fresh.begin(), fresh.end(), wdata.begin() + 4 * rb);
+            ASSERT_TRUE(P.cuda->upload(wc.row_range(4, 2), fresh.data()).ok()) << what;
+            ASSERT_TRUE(P.ref->upload(wr.row_range(4, 2), fresh.data()).ok()) << what;
+            check("after re-upload");
+        }
+    }
+    EXPECT_TRUE(P.cuda->synchronize().ok());
+}
+
+// The 8-bit form of a matmul input is reused while it is unchanged: RMSNorm writes it with the normed
+// rows, q/k/v-like matmuls of the same input reuse it; any other op (here add into the input, then a
+// matmul overwriting an earlier input) makes the next matmul quantize again; SiLU·mul and GELU·mul
+// write the 8-bit form of their output as RMSNorm does. Each product is compared
+// with the reference after the whole sequence, so a stale reuse shows as a wrong product.
+TEST(CudaOps, QuantizedInputReuseFollowsWrites) {
+    REQUIRE_CUDA(P);
+    const int64_t cols = 512, n = 2;
+    const GgmlType t = GgmlType::Q8_0;
+    const auto w1 = make_weights(t, cols, cols, 1), w2 = make_weights(t, 64, cols, 2), w3 = make_weights(t, cols, cols, 3);
+    auto [W1c, W1r] = P.put(t, cols, cols, w1.data());
+    auto [W2c, W2r] = P.put(t, 64, cols, w2.data());
+    auto [W3c, W3r] = P.put(t, cols, cols, w3.data());
+    const auto xv = randn(size_t(n * cols), 11), nw = randn(size_t(cols), 12), dv = randn(size_t(n * cols), 13);
+    auto [Xc, Xr] = P.put(GgmlType::F32, n, cols, xv.data());
+    auto [Nc, Nr] = P.put(GgmlType::F32, 1, cols, nw.data());
+    auto [Dc, Dr] = P.put(GgmlType::F32, n, cols, dv.data());
+    auto [Hc, Hr] = P.put(GgmlType::F32, n, cols, nullptr);
+    std::vector<std::pair<Tensor, Tensor>> outs;
+    for (int i = 0; i < 9; ++i) outs.push_back(P.put(GgmlType::F32, n, i == 5 || i == 7 ? cols : 64, nullptr));
+    auto both = [&](auto&& f) { f(*P.cuda, 0); f(*P.ref, 1); };
+    auto pick = [](std::pair<Tensor, Tensor>& p, int k) -> Tensor& { return k ? p.second : p.first; };
+    std::pair<Tensor, Tensor> X{Xc, Xr}, N{Nc, Nr}, D{Dc, Dr}, H{Hc, Hr}, W1{W1c, W1r}, W2{W2c, W2r}, W3{W3c, W3r};
+    both([&](Backend& be, int k) {
+        be.rms_norm(pick(X, k), pick(N, k), 1e-5f, pick(H, k));     // H and its 8-bit form
+        be.matmul(pick(W2, k), pick(H, k), pick(outs[0], k));       // reuses it
+        be.matmul(pick(W2, k), pick(H, k), pick(outs[1], k));       // again (k after q)
+        be.add(pick(H, k), pick(D, k), pick(H, k));                 // H changes
+        be.matmul(pick(W2, k), pick(H, k), pick(outs[2], k));       // must quantize the new H
+        be.matmul(pick(W1, k), pick(H, k), pick(outs[5], k));       // a product into a fresh buffer
+        be.matmul(pick(W2, k), pick(outs[5], k), pick(outs[3], k)); // of that output
+        be.matmul(pick(W3, k), pick(H, k), pick(outs[5], k));       // overwrites that input (matmul never aliases)
+        be.matmul(pick(W2, k), pick(outs[5], k), pick(outs[4], k)); // must see the new values
+        be.silu_mul(pick(H, k), pick(D, k), pick(outs[7], k));      // fused with its quantization
+        be.matmul(pick(W2, k), pick(outs[7], k), pick(outs[6], k)); // reuses it
+        be.gelu_mul(pick(H, k), pick(D, k), pick(outs[7], k));      // the same buffer, new values
+        be.matmul(pick(W2, k), pick(outs[7], k), pick(outs[8], k)); // reuses the new form
+    });
+    for (int i : {0, 1, 2, 3, 4, 5, 6, 7, 8}) {
+        const auto want = P.get(*P.ref, outs[size_t(i)].second);
+        const Diff d = diff(P.get(*P.cuda, outs[size_t(i)].first), want);
+        // 8-bit activations, as MatmulEveryWeightTypeAndTokenCount (two chained products for 3–5;
+        // 7 is the activation itself, exact up to expf's rounding)
+        EXPECT_LE(d.rms, 0.04 * rms(want)) << "product " << i;
+    }
+}
+
 TEST(CudaOps, GetRowsEveryType) {
     REQUIRE_CUDA(P);
     const int64_t rows = 40, cols = 768;

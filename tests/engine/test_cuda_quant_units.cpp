@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "engine/quant/quant.h"
+#include "kernels/packed_unit.h"
 #include "kernels/quant_unit.h"
 
 using namespace hearth;
@@ -36,16 +37,24 @@ std::vector<uint8_t> random_row(GgmlType t, int n_elems, std::mt19937& rng) {
     return row;
 }
 
-void load(GgmlType t, const uint8_t* row, int u, QUnit& o) {
+// Unit u of a GGUF row, through the device's path: the row repacked (packed_unit.h), then the
+// packed decoder's single-unit read (get_rows and the GEMM's dequantization use it).
+template <GgmlType T> void load_t(const std::vector<uint8_t>& packed, int units, int u, QUnit& o) {
+    kern::load_packed_unit<T>(packed.data(), units, u, o);
+}
+void load(GgmlType t, const std::vector<uint8_t>& row, int u, QUnit& o) {
+    const int units = int(row.size() / traits(t).block_bytes) * traits(t).block_elems / 32;
+    std::vector<uint8_t> packed(row.size());
+    ASSERT_TRUE(kern::repack_row(t, row.data(), packed.data(), units, true));
     switch (t) {
-        case GgmlType::Q4_0: kern::load_unit<GgmlType::Q4_0>(row, u, o); break;
-        case GgmlType::Q4_1: kern::load_unit<GgmlType::Q4_1>(row, u, o); break;
-        case GgmlType::Q5_0: kern::load_unit<GgmlType::Q5_0>(row, u, o); break;
-        case GgmlType::Q5_1: kern::load_unit<GgmlType::Q5_1>(row, u, o); break;
-        case GgmlType::Q8_0: kern::load_unit<GgmlType::Q8_0>(row, u, o); break;
-        case GgmlType::Q4_K: kern::load_unit<GgmlType::Q4_K>(row, u, o); break;
-        case GgmlType::Q5_K: kern::load_unit<GgmlType::Q5_K>(row, u, o); break;
-        case GgmlType::Q6_K: kern::load_unit<GgmlType::Q6_K>(row, u, o); break;
+        case GgmlType::Q4_0: load_t<GgmlType::Q4_0>(packed, units, u, o); break;
+        case GgmlType::Q4_1: load_t<GgmlType::Q4_1>(packed, units, u, o); break;
+        case GgmlType::Q5_0: load_t<GgmlType::Q5_0>(packed, units, u, o); break;
+        case GgmlType::Q5_1: load_t<GgmlType::Q5_1>(packed, units, u, o); break;
+        case GgmlType::Q8_0: load_t<GgmlType::Q8_0>(packed, units, u, o); break;
+        case GgmlType::Q4_K: load_t<GgmlType::Q4_K>(packed, units, u, o); break;
+        case GgmlType::Q5_K: load_t<GgmlType::Q5_K>(packed, units, u, o); break;
+        case GgmlType::Q6_K: load_t<GgmlType::Q6_K>(packed, units, u, o); break;
         default: FAIL() << "not a unit type";
     }
 }
@@ -68,7 +77,7 @@ Q8a quantize_q8a(const float* x) {
 
 class UnitTypes : public ::testing::TestWithParam<GgmlType> {};
 
-// Weight values decoded by load_unit/unit_value equal the reference dequantization (to float rounding:
+// Weight values decoded by load_packed_unit/unit_value equal the reference dequantization (to float rounding:
 // the unit form computes a*q + b where the reference may compute d*(q - 8)).
 TEST_P(UnitTypes, ValuesMatchReferenceDequantization) {
     const GgmlType t = GetParam();
@@ -80,7 +89,7 @@ TEST_P(UnitTypes, ValuesMatchReferenceDequantization) {
         dequantize_row(t, row.data(), ref.data(), n);
         for (int u = 0; u < n / 32; ++u) {
             QUnit q;
-            load(t, row.data(), u, q);
+            load(t, row, u, q);
             for (int e = 0; e < 32; ++e) {
                 const float want = ref[32 * u + e], got = kern::unit_value(q, e);
                 // tolerance: a few float ulps of the largest term (scale * 63 + offset)
@@ -106,7 +115,7 @@ TEST_P(UnitTypes, DotMatchesDequantizedDot) {
     for (int u = 0; u < n / 32; ++u) {
         const Q8a y = quantize_q8a(&x[32 * u]);
         QUnit q;
-        load(t, row.data(), u, q);
+        load(t, row, u, q);
         got += kern::unit_dot(q, y);
         for (int e = 0; e < 32; ++e) {
             const double yq = double(y.d) * reinterpret_cast<const int8_t*>(y.qs)[e];
@@ -118,36 +127,89 @@ TEST_P(UnitTypes, DotMatchesDequantizedDot) {
     EXPECT_NEAR(got, want, 1e-5 * mag) << type_name(t);
 }
 
+// ---- the packed layout (kernels/packed_unit.h)
+void repack_row(GgmlType t, const uint8_t* src, uint8_t* dst, int units, bool to_packed) {
+    ASSERT_TRUE(kern::repack_row(t, src, dst, units, to_packed));
+}
+template <GgmlType T> void steps_t(const uint8_t* row, int units, bool a16, std::vector<std::pair<int, QUnit>>& out) {
+    constexpr int ups = kern::units_per_step<T>();
+    for (int s = 0; s < units / ups; ++s) {
+        QUnit q[ups];
+        if (a16) kern::load_step<T, true>(row, units, s, q);
+        else kern::load_step<T, false>(row, units, s, q);
+        for (int k = 0; k < ups; ++k) out.emplace_back(kern::step_unit<T>(s, k), q[k]);
+    }
+}
+// Every unit of a packed row, decoded step by step, with its unit index.
+std::vector<std::pair<int, QUnit>> packed_units(GgmlType t, const uint8_t* row, int units, bool a16) {
+    std::vector<std::pair<int, QUnit>> out;
+    switch (t) {
+        case GgmlType::Q4_0: steps_t<GgmlType::Q4_0>(row, units, a16, out); break;
+        case GgmlType::Q4_1: steps_t<GgmlType::Q4_1>(row, units, a16, out); break;
+        case GgmlType::Q5_0: steps_t<GgmlType::Q5_0>(row, units, a16, out); break;
+        case GgmlType::Q5_1: steps_t<GgmlType::Q5_1>(row, units, a16, out); break;
+        case GgmlType::Q8_0: steps_t<GgmlType::Q8_0>(row, units, a16, out); break;
+        case GgmlType::Q4_K: steps_t<GgmlType::Q4_K>(row, units, a16, out); break;
+        case GgmlType::Q5_K: steps_t<GgmlType::Q5_K>(row, units, a16, out); break;
+        case GgmlType::Q6_K: steps_t<GgmlType::Q6_K>(row, units, a16, out); break;
+        default: break;
+    }
+    return out;
+}
+
+// Repack then unpack gives back every byte; the pieces cover the row exactly once both ways.
+TEST_P(UnitTypes, PackedRepackRoundTrip) {
+    const GgmlType t = GetParam();
+    std::mt19937 rng(77 + int(t));
+    for (int n : {256, 1024, 2816}) {  // 2816: 11 super-blocks / 88 units, rows not 16-byte multiples
+        auto row = random_row(t, n, rng);
+        std::vector<uint8_t> packed(row.size(), 0xAA), back(row.size(), 0x55), cover(row.size(), 0);
+        repack_row(t, row.data(), packed.data(), n / 32, true);
+        repack_row(t, packed.data(), back.data(), n / 32, false);
+        ASSERT_EQ(back, row) << type_name(t) << " n=" << n;
+        // coverage: packing a row of ones into zeros leaves no zero byte (no gap, and the round trip
+        // above rules out overlaps of different source bytes)
+        std::vector<uint8_t> ones(row.size(), 1);
+        repack_row(t, ones.data(), cover.data(), n / 32, true);
+        for (size_t b = 0; b < cover.size(); ++b) ASSERT_EQ(cover[b], 1) << type_name(t) << " byte " << b << " not written";
+    }
+}
+
+// The packed decoder gives the reference dequantization for every unit, exactly once, through both
+// the 16-byte and the 2-byte load paths.
+TEST_P(UnitTypes, PackedStepsMatchReferenceDequantization) {
+    const GgmlType t = GetParam();
+    std::mt19937 rng(4321 + int(t));
+    for (int n : {256, 2048}) {
+        auto row = random_row(t, n, rng);
+        std::vector<float> ref(n);
+        dequantize_row(t, row.data(), ref.data(), n);
+        alignas(16) uint8_t packed[2048 / 32 * 34];
+        repack_row(t, row.data(), packed, n / 32, true);
+        for (bool a16 : {false, true}) {
+            auto units = packed_units(t, packed, n / 32, a16);
+            ASSERT_EQ(int(units.size()), n / 32);
+            std::vector<int> seen(n / 32, 0);
+            for (const auto& [u, q] : units) {
+                ASSERT_GE(u, 0);
+                ASSERT_LT(u, n / 32);
+                ++seen[size_t(u)];
+                for (int e = 0; e < 32; ++e) {
+                    const float want = ref[32 * u + e], got = kern::unit_value(q, e);
+                    // tolerance: as ValuesMatchReferenceDequantization (float rounding of a*q + b)
+                    ASSERT_NEAR(got, want, 1e-6f * (1.0f + std::fabs(want)) + 2e-6f)
+                        << type_name(t) << " unit " << u << " element " << e << (a16 ? " (16-byte loads)" : "");
+                }
+            }
+            for (int u = 0; u < n / 32; ++u) ASSERT_EQ(seen[size_t(u)], 1) << type_name(t) << " unit " << u;
+        }
+    }
+}
+
 INSTANTIATE_TEST_SUITE_P(AllUnitTypes, UnitTypes,
                          ::testing::Values(GgmlType::Q4_0, GgmlType::Q4_1, GgmlType::Q5_0, GgmlType::Q5_1, GgmlType::Q8_0,
                                            GgmlType::Q4_K, GgmlType::Q5_K, GgmlType::Q6_K),
                          [](const auto& info) { return std::string(type_name(info.param)); });
-
-// The 16-byte aligned variant of Q4_K/Q5_K (128-bit loads in the generation kernel) decodes the
-// same units as the general one.
-TEST(CudaQuantUnits, Aligned16VariantDecodesTheSame) {
-    std::mt19937 rng(5);
-    for (GgmlType t : {GgmlType::Q4_K, GgmlType::Q5_K}) {
-        auto row = random_row(t, 2048, rng);
-        alignas(16) static uint8_t aligned[176 * 8];
-        ASSERT_LE(row.size(), sizeof(aligned));
-        std::memcpy(aligned, row.data(), row.size());
-        for (int u = 0; u < 2048 / 32; ++u) {
-            QUnit a, b;
-            if (t == GgmlType::Q4_K) {
-                kern::load_unit<GgmlType::Q4_K, false>(aligned, u, a);
-                kern::load_unit<GgmlType::Q4_K, true>(aligned, u, b);
-            } else {
-                kern::load_unit<GgmlType::Q5_K, false>(aligned, u, a);
-                kern::load_unit<GgmlType::Q5_K, true>(aligned, u, b);
-            }
-            for (int i = 0; i < 8; ++i) ASSERT_EQ(a.q[i], b.q[i]) << type_name(t) << " unit " << u;
-            EXPECT_EQ(a.a0, b.a0);
-            EXPECT_EQ(a.a1, b.a1);
-            EXPECT_EQ(a.b, b.b);
-        }
-    }
-}
 
 TEST(CudaQuantUnits, Sub32BytesHasNoBorrow) {
     for (int a = 0; a < 64; ++a)

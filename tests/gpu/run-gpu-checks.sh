@@ -8,6 +8,11 @@
 #      and prints generation bandwidth as a share of the copy bandwidth measured in the same run.
 # Logs go to $OUT (the device tool's result folder) when set, else build-gpu/out. Budget: < 8 min on
 # an H200 including the build; later steps are skipped (and say so) when the budget runs out.
+# Results: gpu-results.json beside the logs (issue #17), written on every exit after the build:
+#   copy_gbps, tg_tps_8b_q4_k_m, tg_bandwidth_pct_8b_q4_k_m (bytes read per token x tok/s as a share of
+#   copy_gbps), pp512_tps_8b_q4_0 in the backend's default graph mode (graphs_default), the same keys
+#   with _graphs_off and _graphs_on, tests {passed, failed, skipped, binaries_failed}, and every
+#   benchmark run; null where a figure was not measured (dry run, budget, failure).
 #
 # From a session with the device tool (the reference models, ~48 MB, travel in the ignored .testdata/):
 #   mkdir -p .testdata && cp -r ../shared/testdata/reference .testdata/
@@ -37,6 +42,59 @@ left() { echo $(( BUDGET_S - $(elapsed) )); }
 fmt() { awk -v x="$1" 'BEGIN { if (x == "") print "?"; else printf "%.1f", x }'; }
 json_field() { grep -o "\"$2\"[[:space:]]*:[[:space:]]*[-0-9.eE+]*" "$1" 2>/dev/null | head -1 | sed 's/.*:[[:space:]]*//' || true; }
 
+# ---- results JSON (gpu-results.json). Figures come from the bench JSONs as they are written.
+RESULTS=$LOGS/gpu-results.json
+num() { [ -n "${1:-}" ] && [ "$1" != "?" ] && echo "$1" || echo null; }
+bench_val() { [ -s "$LOGS/bench-$1.json" ] && num "$(json_field "$LOGS/bench-$1.json" "$2")" || echo null; }
+pct_of_copy() { [ "$1" != null ] && [ -n "${COPY:-}" ] && awk -v g="$1" -v c="$COPY" 'BEGIN {printf "%.2f", 100 * g / c}' || echo null; }
+count_tests() {  # $1: OK|FAILED|SKIPPED → gtest result lines of that kind in every test log
+  local pat='^\[       OK \]' n
+  [ "$1" = FAILED ] && pat='^\[  FAILED  \] .* ms)$'
+  [ "$1" = SKIPPED ] && pat='^\[  SKIPPED \] .* ms)$'
+  n=$(cat "$LOGS"/test_*.log 2>/dev/null | grep -c "$pat")
+  echo "${n:-0}"
+}
+write_results() {
+  # graphs_default: the backend's mode without HEARTH_CUDA_GRAPHS (cuda_backend.cpp); the plain keys
+  # are that mode's runs, bench-NAME (default mode) and bench-NAME-graphs-{on,off} (forced).
+  local gd=${GRAPHS_DEFAULT:-false} on off
+  local tg_def pp_def tg_on tg_off pp_on pp_off gb_def gb_on gb_off
+  tg_def=$(bench_val llama-8b-Q4_K_M tg_tps); gb_def=$(bench_val llama-8b-Q4_K_M tg_gbps); pp_def=$(bench_val llama-8b-Q4_0 pp_tps)
+  if [ "$gd" = true ]; then on=""; off="-graphs-off"; else on="-graphs-on"; off=""; fi
+  tg_on=$(bench_val "llama-8b-Q4_K_M$on" tg_tps); gb_on=$(bench_val "llama-8b-Q4_K_M$on" tg_gbps); pp_on=$(bench_val "llama-8b-Q4_0$on" pp_tps)
+  tg_off=$(bench_val "llama-8b-Q4_K_M$off" tg_tps); gb_off=$(bench_val "llama-8b-Q4_K_M$off" tg_gbps); pp_off=$(bench_val "llama-8b-Q4_0$off" pp_tps)
+  {
+    echo "{"
+    echo "  \"dry_run\": $([ "$DRY" = 1 ] && echo true || echo false),"
+    echo "  \"gpu\": \"$(head -c 200 "$LOGS/gpu-name.txt" 2>/dev/null | tr -d '"\\\n')\","
+    echo "  \"graphs_default\": $gd,"
+    echo "  \"copy_gbps\": $(num "${COPY:-}"),"
+    echo "  \"tg_tps_8b_q4_k_m\": $tg_def,"
+    echo "  \"tg_bandwidth_pct_8b_q4_k_m\": $(pct_of_copy "$gb_def"),"
+    echo "  \"pp512_tps_8b_q4_0\": $pp_def,"
+    echo "  \"tg_tps_8b_q4_k_m_graphs_off\": $tg_off,"
+    echo "  \"tg_bandwidth_pct_8b_q4_k_m_graphs_off\": $(pct_of_copy "$gb_off"),"
+    echo "  \"pp512_tps_8b_q4_0_graphs_off\": $pp_off,"
+    echo "  \"tg_tps_8b_q4_k_m_graphs_on\": $tg_on,"
+    echo "  \"tg_bandwidth_pct_8b_q4_k_m_graphs_on\": $(pct_of_copy "$gb_on"),"
+    echo "  \"pp512_tps_8b_q4_0_graphs_on\": $pp_on,"
+    echo "  \"tests\": {\"passed\": $(count_tests OK), \"failed\": $(count_tests FAILED), \"skipped\": $(count_tests SKIPPED), \"binaries_failed\": ${FAILED_BINS:-0}},"
+    echo "  \"benchmarks\": ["
+    local first=1 f n
+    for f in "$LOGS"/bench-*.json; do
+      [ -s "$f" ] || continue
+      n=$(basename "$f" .json); n=${n#bench-}
+      [ $first = 1 ] || echo ","
+      first=0
+      printf '    {"name": "%s", "pp_tps": %s, "tg_tps": %s, "tg_gbps": %s}' "$n" "$(bench_val "$n" pp_tps)" "$(bench_val "$n" tg_tps)" "$(bench_val "$n" tg_gbps)"
+    done
+    [ $first = 1 ] || echo
+    echo "  ],"
+    echo "  \"elapsed_s\": $(elapsed)"
+    echo "}"
+  } > "$RESULTS"
+}
+
 say "== Hearth GPU checks ($(date -u +%Y-%m-%dT%H:%M:%SZ)) =="
 DRY=${DRY_RUN:-0}
 if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi > "$LOGS/nvidia-smi.txt" 2>&1; then
@@ -49,7 +107,8 @@ if ! command -v nvidia-smi >/dev/null 2>&1 || ! nvidia-smi > "$LOGS/nvidia-smi.t
   ARCH=${CUDA_ARCH:-90}
 else
   DRY=0
-  say "GPU: $(nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader | head -1)"
+  nvidia-smi --query-gpu=name,driver_version,memory.total,compute_cap --format=csv,noheader | head -1 > "$LOGS/gpu-name.txt"
+  say "GPU: $(cat "$LOGS/gpu-name.txt")"
   ARCH=${CUDA_ARCH:-$(nvidia-smi --query-gpu=compute_cap --format=csv,noheader | head -1 | tr -d ' .')}
 fi
 [ -n "$ARCH" ] || ARCH=90
@@ -97,15 +156,20 @@ done
 
 # ---- 2. tests
 FAILED=0
+FAILED_BINS=0
+# The backend's graph mode when HEARTH_CUDA_GRAPHS is unset (read from the source, so the JSON says
+# which mode the plain figures are).
+GRAPHS_DEFAULT=false
+grep -q 'graphs_ = true; *// default' "$ROOT/engine/backend/cuda/cuda_backend.cpp" 2>/dev/null && GRAPHS_DEFAULT=true
 say "test data: ${HEARTH_TESTDATA:-(not set: the model tests will skip)}"
 [ "$TESTS" = ON ] && TEST_BINS=$CUDA_TESTS || TEST_BINS=""
 for t in $TEST_BINS; do
   bin=$(find "$BUILD" -name "$t" -type f -perm -u+x | head -1)
-  if [ -z "$bin" ]; then say "$t: not built"; FAILED=1; continue; fi
+  if [ -z "$bin" ]; then say "$t: not built"; FAILED=1; FAILED_BINS=$((FAILED_BINS + 1)); continue; fi
   if timeout 240 env HEARTH_TESTDATA="${HEARTH_TESTDATA:-}" "$bin" > "$LOGS/$t.log" 2>&1; then
     say "$t: PASSED ($(grep -c '^\[       OK \]' "$LOGS/$t.log") ok, $(grep -c '^\[  SKIPPED \] .* ms)$' "$LOGS/$t.log") skipped)"
   else
-    say "$t: FAILED (see $t.log)"; FAILED=1
+    say "$t: FAILED (see $t.log)"; FAILED=1; FAILED_BINS=$((FAILED_BINS + 1))
     grep -E "^\[  FAILED  \]|Failure|error" "$LOGS/$t.log" | head -20 | tee -a "$SUMMARY"
   fi
   grep -E "^\[ (cuda|note|logits|cuda logits|cuda greedy) \]" "$LOGS/$t.log" | head -40 >> "$SUMMARY"
@@ -118,13 +182,14 @@ if [ -n "$bin" ] && [ "$DRY" != 1 ] && [ "$(left)" -gt 240 ]; then
   if timeout 120 env HEARTH_CUDA_GRAPHS=1 HEARTH_TESTDATA="${HEARTH_TESTDATA:-}" "$bin" > "$LOGS/test_cuda_model-graphs.log" 2>&1; then
     say "test_cuda_model with HEARTH_CUDA_GRAPHS=1: PASSED ($(grep -c '^\[       OK \]' "$LOGS/test_cuda_model-graphs.log") ok)"
   else
-    say "test_cuda_model with HEARTH_CUDA_GRAPHS=1: FAILED (see test_cuda_model-graphs.log)"; FAILED=1
+    say "test_cuda_model with HEARTH_CUDA_GRAPHS=1: FAILED (see test_cuda_model-graphs.log)"; FAILED=1; FAILED_BINS=$((FAILED_BINS + 1))
     grep -E "^\[  FAILED  \]|Failure" "$LOGS/test_cuda_model-graphs.log" | head -10 | tee -a "$SUMMARY"
   fi
 fi
 say "tests done at $(elapsed)s"
 if [ "$DRY" = 1 ]; then
-  say "== dry run done in $(elapsed)s (no GPU: models and benchmarks not run); logs in $LOGS =="
+  write_results
+  say "== dry run done in $(elapsed)s (no GPU: models and benchmarks not run); logs in $LOGS, results in $RESULTS =="
   [ "$FAILED" = 0 ] && exit 2 || exit 1
 fi
 
@@ -162,17 +227,34 @@ for c in $CASES; do
   fi
 done
 
-# Generation-step CUDA graphs are opt-in until verified: the same benchmark with them on, on the
-# largest model that ran, when the budget allows.
-last=$(tail -1 "$LOGS/tg_gbps.txt" 2>/dev/null | cut -d' ' -f1)
-if [ -n "$last" ] && [ "$(left)" -gt 60 ]; then
-  if timeout "$(left)" env HEARTH_CUDA_GRAPHS=1 "$CLI" bench -m "$MODELS/$last.gguf" --backend cuda -p 512 -n 128 -r "$REPS" --json \
-       > "$LOGS/bench-$last-graphs.json" 2> "$LOGS/bench-$last-graphs.err"; then
-    g=$(json_field "$LOGS/bench-$last-graphs.json" tg_gbps)
-    say "$last with CUDA graphs: pp512 $(fmt "$(json_field "$LOGS/bench-$last-graphs.json" pp_tps)") tok/s, tg128 $(fmt "$(json_field "$LOGS/bench-$last-graphs.json" tg_tps)") tok/s, generation $(fmt "$g") GB/s"
-    echo "$last+graphs ${g:-}" >> "$LOGS/tg_gbps.txt"
+# The other graph mode (HEARTH_CUDA_GRAPHS forced to the opposite of the default) on the 8B models,
+# for the JSON's _graphs_on/_graphs_off pair: Q4_K_M generation first (the figure that matters), then
+# Q4_0 when the budget allows; on the largest model that ran when the 8B shape was skipped.
+if [ "$GRAPHS_DEFAULT" = true ]; then OTHER=0; OTHER_TAG=graphs-off; else OTHER=1; OTHER_TAG=graphs-on; fi
+for name in llama-8b-Q4_K_M llama-8b-Q4_0; do
+  [ -s "$LOGS/bench-$name.json" ] || continue
+  reps=$REPS; [ "$name" = llama-8b-Q4_0 ] && reps=1
+  if [ "$(left)" -lt 60 ]; then say "$name with HEARTH_CUDA_GRAPHS=$OTHER: SKIPPED (budget)"; continue; fi
+  if timeout "$(left)" env HEARTH_CUDA_GRAPHS=$OTHER "$CLI" bench -m "$MODELS/$name.gguf" --backend cuda -p 512 -n 128 -r "$reps" --json \
+       > "$LOGS/bench-$name-$OTHER_TAG.json" 2> "$LOGS/bench-$name-$OTHER_TAG.err"; then
+    g=$(json_field "$LOGS/bench-$name-$OTHER_TAG.json" tg_gbps)
+    say "$name with HEARTH_CUDA_GRAPHS=$OTHER: pp512 $(fmt "$(json_field "$LOGS/bench-$name-$OTHER_TAG.json" pp_tps)") tok/s, tg128 $(fmt "$(json_field "$LOGS/bench-$name-$OTHER_TAG.json" tg_tps)") tok/s, generation $(fmt "$g") GB/s"
+    echo "$name-$OTHER_TAG ${g:-}" >> "$LOGS/tg_gbps.txt"
   else
-    say "$last with CUDA graphs: bench FAILED (see bench-$last-graphs.err)"; FAILED=1
+    say "$name with HEARTH_CUDA_GRAPHS=$OTHER: bench FAILED (see bench-$name-$OTHER_TAG.err)"; FAILED=1
+    rm -f "$LOGS/bench-$name-$OTHER_TAG.json"
+  fi
+done
+last=$(tail -1 "$LOGS/tg_gbps.txt" 2>/dev/null | cut -d' ' -f1)
+if [ ! -s "$LOGS/bench-llama-8b-Q4_K_M.json" ] && [ -n "$last" ] && [ "$(left)" -gt 60 ]; then
+  if timeout "$(left)" env HEARTH_CUDA_GRAPHS=$OTHER "$CLI" bench -m "$MODELS/$last.gguf" --backend cuda -p 512 -n 128 -r "$REPS" --json \
+       > "$LOGS/bench-$last-$OTHER_TAG.json" 2> "$LOGS/bench-$last-$OTHER_TAG.err"; then
+    g=$(json_field "$LOGS/bench-$last-$OTHER_TAG.json" tg_gbps)
+    say "$last with HEARTH_CUDA_GRAPHS=$OTHER: tg128 $(fmt "$(json_field "$LOGS/bench-$last-$OTHER_TAG.json" tg_tps)") tok/s, generation $(fmt "$g") GB/s"
+    echo "$last-$OTHER_TAG ${g:-}" >> "$LOGS/tg_gbps.txt"
+  else
+    say "$last with HEARTH_CUDA_GRAPHS=$OTHER: bench FAILED (see bench-$last-$OTHER_TAG.err)"; FAILED=1
+    rm -f "$LOGS/bench-$last-$OTHER_TAG.json"
   fi
 fi
 
@@ -188,5 +270,6 @@ else
   say "copy bandwidth: not measured (see copybw.*.err)"
 fi
 for pid in "${MAKER[@]}"; do kill "$pid" 2>/dev/null; done  # model writers still running past the budget
-say "== done in $(elapsed)s; logs in $LOGS =="
+write_results
+say "== done in $(elapsed)s; logs in $LOGS, results in $RESULTS =="
 exit $FAILED

@@ -91,6 +91,11 @@ public:
     }
     void* ptr() const { return ptr_; }
 
+    // Quantized weights are repacked on the device on first use (kernels/packed_unit.h): the type
+    // whose packed layout the bytes are in (-1: as uploaded), and that type's row stride.
+    int packed_type = -1;
+    size_t packed_stride = 0;
+
 private:
     void* ptr_;
     int device_;
@@ -242,6 +247,27 @@ public:
     }
 
     Status upload(const Tensor& dst, const void* src) override {
+        q8_of_ = {};
+        HEARTH_RETURN_IF_ERROR(upload_bytes(dst, src));
+        // New bytes in a buffer of packed weights arrive in the GGUF layout: repack those rows, or
+        // forget the packing when the whole buffer is replaced.
+        auto* b = dynamic_cast<CudaBuffer*>(dst.buf);
+        if (!b || b->packed_type < 0 || !dst.bytes()) return {};
+        if (dst.offset == 0 && dst.bytes() == b->size() && dst.type != GgmlType(b->packed_type)) {
+            b->packed_type = -1;
+            return {};
+        }
+        const size_t st = b->packed_stride;
+        if (dst.offset % st != 0 || dst.bytes() % st != 0)
+            return make_error("CUDA upload: " + std::to_string(dst.bytes()) + " bytes at offset " + std::to_string(dst.offset) +
+                              " into packed " + tname(GgmlType(b->packed_type)) + " weights are not whole rows");
+        const GgmlType t = GgmlType(b->packed_type);
+        const int64_t cols = int64_t(st / traits(t).block_bytes) * traits(t).block_elems;
+        repack_device(dptr(dst), t, st, int64_t(dst.bytes() / st), cols, true);
+        return sticky();
+    }
+
+    Status upload_bytes(const Tensor& dst, const void* src) {
         cudaSetDevice(dev_);
         flush();  // ops recorded so far run before the new data lands
         uint8_t* d = dptr(dst);
@@ -289,7 +315,23 @@ public:
         flush();
         if (cudaError_t e = cudaMemcpyAsync(dst, s, src.bytes(), cudaMemcpyDeviceToHost, stream_); e != cudaSuccess)
             note(e, "download");
-        return synchronize();
+        HEARTH_RETURN_IF_ERROR(synchronize());
+        // Packed weights go back to the layout they were uploaded in (a permutation within each row).
+        auto* b = dynamic_cast<CudaBuffer*>(src.buf);
+        if (!b || b->packed_type < 0 || !src.bytes()) return {};
+        const size_t st = b->packed_stride;
+        if (src.offset % st != 0 || src.bytes() % st != 0)
+            return make_error("CUDA download: " + std::to_string(src.bytes()) + " bytes at offset " + std::to_string(src.offset) +
+                              " of packed " + tname(GgmlType(b->packed_type)) + " weights are not whole rows");
+        const GgmlType t = GgmlType(b->packed_type);
+        const int units = int(st / traits(t).block_bytes) * traits(t).block_elems / 32;
+        std::vector<uint8_t> row(st);
+        auto* d = static_cast<uint8_t*>(dst);
+        for (size_t off = 0; off < src.bytes(); off += st) {
+            std::memcpy(row.data(), d + off, st);
+            kern::repack_row(t, row.data(), d + off, units, false);
+        }
+        return {};
     }
 
     Result<std::unique_ptr<KvCache>> create_kv_cache(const KvCacheDesc& desc) override {
@@ -331,6 +373,7 @@ public:
         if (!begin("get_rows", {&table, &ids, &out})) return;
         if (!kern::is_quantized_weight(table.type) && !kern::is_float_weight(table.type))
             return fail("get_rows: table type " + tname(table.type) + " is not supported");
+        if (kern::is_quantized_weight(table.type) && !ensure_packed(table, "get_rows")) return;
         key("get_rows", table, ids, out);
         auto* const dptr_table = dptr(table);
         auto* const f32_out = f32(out);
@@ -349,20 +392,27 @@ public:
         if (!quant && !kern::is_float_weight(w.type))
             return fail("matmul: weight type " + tname(w.type) + " is not supported");
         if (quant && w.cols % 32 != 0) return fail("matmul: quantized row length " + std::to_string(w.cols) + " is not a multiple of 32");
+        if (quant && !ensure_packed(w, "matmul")) return;
         if (n <= kMatvecMaxTokens) {
             if (quant) {
-                const size_t units = size_t(w.cols / 32);
-                auto* q = static_cast<kern::Q8a*>(scratch(q8a_, size_t(n) * units * sizeof(kern::Q8a)));
-                if (!q) return;
-                key("matvec_quant", w, x, y, bias, static_cast<const void*>(q));
+                void* qs = scratch(q8a_, kern::q8_bytes(n, w.cols));
+                if (!qs) return;
+                const kern::Q8View q = kern::q8_view(qs, n, w.cols);
                 auto* const dptr_w = dptr(w);
                 auto* const f32_x = f32(x);
                 auto* const f32_y = f32(y);
+                // The same input as the previous quantized matmul (q/k/v, gate/up) or the fused
+                // RMSNorm, unchanged since: its 8-bit form is still in the scratch.
+                const Q8Of now{f32_x, x.row_stride, x.rows, x.cols, q8a_.p, q8a_.n};
+                const bool quantized = q8_of_ == now;
+                key("matvec_quant", w, x, y, bias, static_cast<const void*>(qs), int(quantized));
                 launch("matvec", [=, this] {
-                    const cudaError_t e = kern::quantize_q8a(f32_x, x.row_stride, n, w.cols, q, stream_);
+                    const cudaError_t e = quantized ? cudaSuccess : kern::quantize_q8(f32_x, x.row_stride, n, w.cols, q, stream_);
                     if (e != cudaSuccess) return e;
                     return kern::matvec_quant(w.type, dptr_w, w.row_stride, w.rows, w.cols, q, n, f32_y, y.row_stride, b, stream_);
                 });
+                q8_of_ = now;
+                if (overlaps(y, x)) q8_of_ = {};
             } else {
                 key("matvec_float", w, x, y, bias);
                 auto* const dptr_w = dptr(w);
@@ -372,9 +422,11 @@ public:
                     return kern::matvec_float(w.type, dptr_w, w.row_stride, w.rows, w.cols, f32_x, x.row_stride, n, f32_y,
                                               y.row_stride, b, stream_);
                 });
+                if (overlaps(y, x)) q8_of_ = {};
             }
             return;
         }
+        if (overlaps(y, x)) q8_of_ = {};
         flush();  // cuBLAS runs directly (prompt batches are not captured)
         gemm(w, x, y, n);
         if (b) check(kern::add_bias_rows(f32(y), y.row_stride, n, w.rows, b, stream_), "matmul bias");
@@ -383,10 +435,24 @@ public:
     void rms_norm(const Tensor& x, const Tensor& weight, float eps, const Tensor& y) override {
         if (!begin("rms_norm", {&x, &weight, &y})) return;
         if (weight.type != GgmlType::F32) return fail("rms_norm: weight type must be F32");
-        key("rms_norm", x, weight, y, eps);
         auto* const f32_weight = f32(weight);
         auto* const f32_x = f32(x);
         auto* const f32_y = f32(y);
+        // A normed row block of generation size is most often the input of the next quantized
+        // matmuls (q/k/v, gate/up, the output head): quantize it to 8 bits in the same kernel, and
+        // let those matmuls use it (q8_of_).
+        if (y.rows <= kMatvecMaxTokens && y.cols % 32 == 0 && y.cols >= 256) {
+            void* qs = scratch(q8a_, kern::q8_bytes(y.rows, y.cols));
+            if (!qs) return;
+            const kern::Q8View q = kern::q8_view(qs, y.rows, y.cols);
+            key("rms_norm_q8", x, weight, y, eps, static_cast<const void*>(qs));
+            launch("rms_norm", [=, this] {
+                return kern::rms_norm_q8(f32_x, x.row_stride, x.rows, x.cols, f32_weight, eps, f32_y, y.row_stride, q, stream_);
+            });
+            q8_of_ = {f32_y, y.row_stride, y.rows, y.cols, q8a_.p, q8a_.n};
+            return;
+        }
+        key("rms_norm", x, weight, y, eps);
         launch("rms_norm", [=, this] {
             return kern::rms_norm(f32_x, x.row_stride, x.rows, x.cols, f32_weight, eps, f32_y, y.row_stride, stream_);
         });
@@ -548,22 +614,40 @@ public:
                        "kv_copy")) return;
     }
 
+    // The FFN's activation·up of generation-size rows feeds the down projection: write its 8-bit
+    // form in the same kernel (as rms_norm does for q/k/v). False: not that shape, nothing launched.
+    bool act_mul_q8(bool gelu, const Tensor& g, const Tensor& u, const Tensor& out, const float* f32_g, const float* f32_u,
+                    float* f32_out) {
+        if (out.rows > kMatvecMaxTokens || out.cols % 32 != 0 || out.cols < 256) return false;
+        void* qs = scratch(q8a_, kern::q8_bytes(out.rows, out.cols));
+        if (!qs) return true;  // failed (reported)
+        const kern::Q8View q = kern::q8_view(qs, out.rows, out.cols);
+        key("act_mul_q8", g, u, out, int(gelu), static_cast<const void*>(qs));
+        launch(gelu ? "gelu_mul" : "silu_mul", [=, this] {
+            return kern::act_mul_q8(gelu, f32_g, g.row_stride, f32_u, u.row_stride, g.rows, g.cols, f32_out, out.row_stride, q,
+                                    stream_);
+        });
+        q8_of_ = {f32_out, out.row_stride, out.rows, out.cols, q8a_.p, q8a_.n};
+        return true;
+    }
     void silu_mul(const Tensor& g, const Tensor& u, const Tensor& out) override {
         if (!begin("silu_mul", {&g, &u, &out})) return;
-        key("silu_mul", g, u, out);
         auto* const f32_g = f32(g);
         auto* const f32_out = f32(out);
         auto* const f32_u = f32(u);
+        if (act_mul_q8(false, g, u, out, f32_g, f32_u, f32_out)) return;
+        key("silu_mul", g, u, out);
         launch("silu_mul", [=, this] {
             return kern::silu_mul(f32_g, g.row_stride, f32_u, u.row_stride, g.rows, g.cols, f32_out, out.row_stride, stream_);
         });
     }
     void gelu_mul(const Tensor& g, const Tensor& u, const Tensor& out) override {
         if (!begin("gelu_mul", {&g, &u, &out})) return;
-        key("gelu_mul", g, u, out);
         auto* const f32_g = f32(g);
         auto* const f32_out = f32(out);
         auto* const f32_u = f32(u);
+        if (act_mul_q8(true, g, u, out, f32_g, f32_u, f32_out)) return;
+        key("gelu_mul", g, u, out);
         launch("gelu_mul", [=, this] {
             return kern::gelu_mul(f32_g, g.row_stride, f32_u, u.row_stride, g.rows, g.cols, f32_out, out.row_stride, stream_);
         });
@@ -646,6 +730,50 @@ public:
 private:
     CudaBackend() = default;
 
+    // Quantized weights are read in the packed layout (kernels/packed_unit.h). A buffer is repacked
+    // in place on the first op that reads it as a quantized matrix: the whole buffer (one imported
+    // tensor, or the rows of a fused matrix), a slab at a time through work memory. It runs at once,
+    // outside any recorded graph, and only once per buffer.
+    bool ensure_packed(const Tensor& w, const char* op) {
+        auto* b = dynamic_cast<CudaBuffer*>(w.buf);
+        if (!b || !b->ptr()) return true;  // begin() has reported it
+        if (b->packed_type == int(w.type) && b->packed_stride == w.row_stride) return true;
+        const std::string what = std::string(op) + ": " + tname(w.type) + " weights";
+        if (b->packed_type != -1) {
+            fail(what + " share a buffer already packed as " + tname(GgmlType(b->packed_type)) + " rows; one buffer holds one weight type");
+            return false;
+        }
+        if (w.row_stride != row_bytes(w.type, w.cols) || b->size() % w.row_stride != 0) {
+            fail(what + ": the buffer (" + std::to_string(b->size()) + " bytes) is not whole rows of " + std::to_string(w.row_stride) +
+                 " bytes, so it cannot be repacked");
+            return false;
+        }
+        flush();
+        if (!repack_device(static_cast<uint8_t*>(b->ptr()), w.type, w.row_stride, int64_t(b->size() / w.row_stride), w.cols, true))
+            return false;
+        b->packed_type = int(w.type);
+        b->packed_stride = w.row_stride;
+        return true;
+    }
+    // Rows at p repacked in place (to_packed) or unpacked, a slab of at most kGemmSlabBytes at a time.
+    bool repack_device(uint8_t* p, GgmlType t, size_t stride, int64_t rows, int64_t cols, bool to_packed) {
+        const int64_t slab = std::max<int64_t>(1, int64_t(kGemmSlabBytes / stride));
+        void* tmp = scratch(w16_, size_t(std::min(slab, rows)) * stride);
+        if (!tmp) return false;
+        for (int64_t r0 = 0; r0 < rows; r0 += slab) {
+            const int64_t nr = std::min(slab, rows - r0);
+            uint8_t* at = p + size_t(r0) * stride;
+            if (!check(cudaMemcpyAsync(tmp, at, size_t(nr) * stride, cudaMemcpyDeviceToDevice, stream_), "weight repack")) return false;
+            if (!check(kern::repack_rows(t, tmp, at, stride, nr, cols, to_packed, stream_), "weight repack")) return false;
+        }
+        return true;
+    }
+
+    static bool overlaps(const Tensor& a, const Tensor& b) {
+        const uint8_t *pa = dptr(a), *pb = dptr(b);
+        if (!pa || !pb) return false;
+        return pa < pb + b.bytes() && pb < pa + a.bytes();
+    }
     static uint8_t* dptr(const Tensor& t) {
         auto* b = dynamic_cast<CudaBuffer*>(t.buf);
         return b && b->ptr() ? static_cast<uint8_t*>(b->ptr()) + t.offset : nullptr;
@@ -656,6 +784,9 @@ private:
     // Common preamble of an op: skip after an earlier failure, select the device, check that every
     // tensor lives in a CUDA buffer (a tensor of another backend would be a host pointer here).
     bool begin(const char* op, std::initializer_list<const Tensor*> ts) {
+        // Every op but matmul may write the input whose 8-bit form q8_of_ remembers (matmul checks
+        // its own output).
+        if (std::strcmp(op, "matmul") != 0) q8_of_ = {};
         if (!sticky_.ok()) return false;
         cudaSetDevice(dev_);
         for (const Tensor* t : ts) {
@@ -901,6 +1032,19 @@ private:
     void* staging_[2] = {nullptr, nullptr};
     cudaEvent_t staged_[2] = {nullptr, nullptr};
     Scratch q8a_, x16_, w16_, attn_, shift_k_, shift_v_, topk_, topk_u_;
+    // Which activations the q8a_ scratch holds in 8-bit form (all zero: none). Ops are recorded in
+    // order, so in graph mode the same decisions hold when a step is replayed.
+    struct Q8Of {
+        const void* x = nullptr;
+        size_t stride = 0;
+        int64_t rows = 0, cols = 0;
+        const void* scratch = nullptr;  // the scratch block and size it was written to (a regrown block lost it)
+        size_t scratch_n = 0;
+        bool operator==(const Q8Of& o) const {
+            return x && x == o.x && stride == o.stride && rows == o.rows && cols == o.cols && scratch == o.scratch &&
+                   scratch_n == o.scratch_n;
+        }
+    } q8_of_;
     bool graphs_ = false;
     std::vector<std::pair<const char*, std::function<cudaError_t()>>> pending_;
     uint64_t pending_key_ = 0xcbf29ce484222325ull, last_key_ = 0, exec_key_ = 0;

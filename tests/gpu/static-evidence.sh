@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Static evidence of the CUDA kernels' shape, without a GPU (issue #17): compiles kernels/*.cu for
+# sm_90 and sm_75 as the plugin does and prints
+#   1. `ptxas -v`: registers, spill stores/loads and shared memory of every kernel (demangled);
+#   2. from `cuobjdump -sass` of the matvec kernels (one token, the decode case): the global loads in
+#      each kernel's code by width (LDG.E.8/16/32/64/128; the 8/16-bit ones as U8/S8/U16/S16), and
+#      those loads per weight byte of a 32-weight unit. The counts are static (instructions in the
+#      code, not executions): in the matvec loop one lane handles `units per lane` units per pass, so
+#      the figure is loads in the kernel ÷ (units per pass × bytes per unit). It answers "how many load
+#      instructions does a lane issue per byte of weights", which is what limits decode on the SM side.
+# Usage: tests/gpu/static-evidence.sh [out-dir]   (env: NVCC, ARCHS="90 75")
+#
+# "Before" (main at 91c1a94, sm_90; one warp per row, each lane one GGUF block per step through
+# 16-bit loads; Q8a activations a 40-byte struct; load counts include the activation loads):
+#   kernel (1 token)   regs spill  LDG 8/16/32/64/128   loads/unit  unit bytes  loads per weight byte
+#   Q4_0               see the table printed below; kept verbatim in tests/gpu/README.md
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+NVCC=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
+# cuobjdump ships with the full toolkit; this machine's minimal one lacks it, so also look where
+# pip's triton keeps its copy (same CUDA 13 release line).
+CUOBJDUMP=${CUOBJDUMP:-$(command -v cuobjdump || ls "$(dirname "$NVCC")"/cuobjdump \
+  /root/.pyenv/versions/*/lib/python3*/site-packages/triton/backends/nvidia/bin/cuobjdump 2>/dev/null | head -1 || true)}
+ARCHS=${ARCHS:-"90 75"}
+OUTDIR=${1:-$ROOT/build/static-evidence}
+mkdir -p "$OUTDIR"
+command -v "$NVCC" >/dev/null 2>&1 || { echo "no nvcc ($NVCC)"; exit 1; }
+
+[ -n "$CUOBJDUMP" ] && [ -x "$CUOBJDUMP" ] || { echo "no cuobjdump (set CUOBJDUMP=)"; exit 1; }
+demangle() { if command -v c++filt >/dev/null 2>&1; then c++filt; else cat; fi; }
+
+for arch in $ARCHS; do
+  echo "=== sm_$arch: ptxas -v (registers, spills, shared memory per kernel) ==="
+  for cu in "$ROOT"/kernels/*.cu; do
+    name=$(basename "$cu" .cu)
+    cubin=$OUTDIR/$name.sm_$arch.cubin
+    "$NVCC" -std=c++17 -O3 --expt-relaxed-constexpr -I"$ROOT" -arch=sm_$arch -cubin -Xptxas -v -o "$cubin" "$cu" > "$OUTDIR/$name.sm_$arch.ptxas" 2>&1 ||
+      { echo "$name: nvcc FAILED"; cat "$OUTDIR/$name.sm_$arch.ptxas"; exit 1; }
+    # ptxas prints "Compiling entry function '_Z...'" then "Used N registers ..." and "N bytes spill ...".
+    awk '
+      /Compiling entry function/ { match($0, /'"'"'[^'"'"']+'"'"'/); fn = substr($0, RSTART + 1, RLENGTH - 2) }
+      /bytes spill stores/ { split($0, a, " "); st = a[5]; ld = a[9] }
+      /Used [0-9]+ registers/ { match($0, /Used [0-9]+ registers/); r = substr($0, RSTART + 5, RLENGTH - 15);
+                                sm = 0; if (match($0, /[0-9]+ bytes smem/)) sm = substr($0, RSTART, RLENGTH - 11);
+                                printf "%s\t%s\t%s\t%s\t%s\n", r, st, ld, sm, fn }
+    ' "$OUTDIR/$name.sm_$arch.ptxas" > "$OUTDIR/$name.sm_$arch.regs"
+  done
+  printf "%5s %6s %6s %6s  %s\n" regs spillS spillL smem kernel
+  cat "$OUTDIR"/*.sm_$arch.regs | demangle | awk -F'\t' '{ printf "%5s %6s %6s %6s  %s\n", $1, $2, $3, $4, substr($5, 1, 150) }' | sort -k5
+  echo
+
+  echo "=== sm_$arch: global loads in the quantized matvec kernels (1 token), from cuobjdump -sass ==="
+  "$CUOBJDUMP" -sass "$OUTDIR/matvec.sm_$arch.cubin" > "$OUTDIR/matvec.sm_$arch.sass"
+  # Split the listing per function, count LDG by width in each quantized one-token matvec kernel.
+  awk '
+    /Function : / { fn = $3 }
+    /LDG/ && fn != "" {
+      w = 32
+      if ($0 ~ /LDG[^ ]*\.(U8|S8)/) w = 8; else if ($0 ~ /LDG[^ ]*\.(U16|S16)/) w = 16;
+      else if ($0 ~ /LDG[^ ]*\.64/) w = 64; else if ($0 ~ /LDG[^ ]*\.128/) w = 128;
+      n[fn, w]++; fns[fn] = 1
+    }
+    END { for (f in fns) printf "%s\t%d\t%d\t%d\t%d\t%d\n", f, n[f,8], n[f,16], n[f,32], n[f,64], n[f,128] }
+  ' "$OUTDIR/matvec.sm_$arch.sass" > "$OUTDIR/matvec.sm_$arch.ldg"
+  printf "%-6s %-26s %5s %5s %5s %5s %5s %7s %9s %10s\n" type kernel 8 16 32 64 128 "bytes" "unit B" "LDG/wB"
+  demangle < "$OUTDIR/matvec.sm_$arch.ldg" | while IFS=$'\t' read -r fn n8 n16 n32 n64 n128; do
+    # Only the one-token instances of the quantized kernels: the template arguments name the type.
+    case "$fn" in *matvec*quant*|*matvec_packed*) ;; *) continue ;; esac
+    nt=$(echo "$fn" | grep -o '(hearth::GgmlType)[0-9]*, [0-9]*' | head -1 | awk -F', ' '{print $2}')
+    [ "${nt:-1}" = 1 ] || continue
+    t=$(echo "$fn" | grep -o '(hearth::GgmlType)[0-9]*' | head -1 | grep -o '[0-9]*$')
+    case "$t" in 2) ty=Q4_0; ub=18;; 3) ty=Q4_1; ub=20;; 6) ty=Q5_0; ub=22;; 7) ty=Q5_1; ub=24;; 8) ty=Q8_0; ub=34;;
+                 12) ty=Q4_K; ub=18;; 13) ty=Q5_K; ub=22;; 14) ty=Q6_K; ub=26.25;; *) continue;; esac
+    variant=$(echo "$fn" | sed -E 's/^void ([^<]*::)?([a-z_]+)<\(hearth::GgmlType\)[0-9]+, [0-9]+(, )?([^>]*)>.*/\2 \4/')
+    # Units per lane per pass of the loop: the packed kernels say it in the name's last template
+    # argument; the old kernel handles one unit per lane per pass.
+    upp=${UNITS_PER_PASS:-1}
+    # k_matvec_packed at 1 token: rows_per_warp (2) x kPasses (2) steps of 1 unit, 2 for the K-quants (matvec.cu).
+    case "$fn" in *matvec_packed*) case "$ty" in Q4_K|Q5_K|Q6_K) upp=8;; *) upp=4;; esac;; esac
+    bytes=$(( n8 + 2 * n16 + 4 * n32 + 8 * n64 + 16 * n128 ))
+    tot=$(( n8 + n16 + n32 + n64 + n128 ))
+    per=$(awk -v t="$tot" -v u="$upp" -v b="$ub" 'BEGIN { printf "%.3f", t / (u * b) }')
+    printf "%-6s %-26s %5d %5d %5d %5d %5d %7d %9s %10s\n" "$ty" "$(echo "$variant" | cut -c1-26)" "$n8" "$n16" "$n32" "$n64" "$n128" "$bytes" "$ub" "$per"
+  done | sort
+  echo
+done
+echo "(files: $OUTDIR; LDG/wB = load instructions in the kernel per weight byte a lane covers in one pass)"
