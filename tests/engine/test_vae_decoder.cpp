@@ -75,7 +75,13 @@ TEST(VaeDecoder, TiledDecodeMatchesDiffusers) {
     const std::vector<float> latents = test::read_f32(base + "_latents.f32"), want = test::read_f32(base + "_image.f32");
     ASSERT_EQ(latents.size(), size_t(4 * h * w));
     ASSERT_EQ(want.size(), size_t(3 * 64 * h * w));
-    for (const char* backend : {"cpu"}) {  // the reference backend checks decode() itself above
+    std::vector<std::string> backends = test::diffusion_backends();
+    backends.erase(backends.begin());  // the reference backend checks decode() itself above
+    for (const std::string& backend_name : backends) {
+        const char* backend = backend_name.c_str();
+        // tiny-sd15's F16 weights in a GPU GEMM with F16 tiles: the whole decode's bounds (1e-2 / 2e-3;
+        // measured 3.0e-3 / 4.3e-4 on lavapipe)
+        const bool f16_gemm = test::is_gpu_backend(backend_name);
         auto be = create_backend(backend, 0, BackendOptions{2});
         ASSERT_TRUE(be.ok()) << be.message();
         auto vae = diffusion::VaeDecoder::open(root + "/diffusion/tiny-sd15/vae", **be);
@@ -85,8 +91,8 @@ TEST(VaeDecoder, TiledDecodeMatchesDiffusers) {
         ASSERT_EQ(got->size(), want.size());
         const test::Difference diff = test::difference(*got, want);
         std::printf("tiled on %s: max |diff| %.2e, mean %.2e\n", backend, diff.max, diff.mean);
-        EXPECT_LE(diff.max, 5e-5) << backend;
-        EXPECT_LE(diff.mean, 5e-6) << backend;
+        EXPECT_LE(diff.max, f16_gemm ? 1e-2 : 5e-5) << backend;
+        EXPECT_LE(diff.mean, f16_gemm ? 2e-3 : 5e-6) << backend;
         // Not the untiled decode: group norm saw one tile at a time (diffusers' trade as well).
         auto whole = (*vae)->decode(latents, h, w);
         ASSERT_TRUE(whole.ok()) << whole.message();
