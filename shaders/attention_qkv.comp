@@ -1,12 +1,15 @@
 #version 450
 // Attention over plain q, k, v rows (Backend::attention_qkv: CLIP's causal self-attention, the
 // UNet's self- and cross-attention), one workgroup per (head, query). Keys are visited in tiles of
-// WG with an online softmax (running max m, running sum l, rescaled accumulator), as attention.comp
+// TILE = KPT * WG (each thread scores KPT keys: fewer workgroup reductions and barriers per key,
+// which dominate on lavapipe) with an online softmax (running max m, running sum l, rescaled accumulator), as attention.comp
 // does over the KV cache, so no n_q x n_kv score matrix is ever stored. All F32.
 //   out[t][h] = sum_s softmax_s(scale * q[t][h] . k[s][h]) v[s][h],  s < n_kv (s <= t when causal)
 #define WG 64
 #define MAXD 256u
 #define PER (MAXD / WG)
+#define KPT 4u
+#define TILE (KPT * WG)
 #include "common.glsl"
 
 layout(binding = 0) readonly buffer QBuf { float qb[]; };
@@ -20,7 +23,7 @@ layout(push_constant) uniform PC {
 } pc;
 
 shared float qs[MAXD];
-shared float ps[WG];
+shared float ps[TILE];
 
 const float NEG = -1.0e30;  // finite "minus infinity": exp(NEG - m) is exactly 0, never NaN
 
@@ -34,22 +37,31 @@ void main() {
     float m = NEG, l = 0.0;
     float acc[PER];
     [[unroll]] for (uint i = 0u; i < PER; ++i) acc[i] = 0.0;
-    for (uint s0 = 0u; s0 < limit; s0 += WG) {
-        const uint s = s0 + tid;
-        float sc = NEG;
-        if (s < limit) {
-            const uint ko = pc.k_off + s * pc.k_stride + hd;
-            float dot_qk = 0.0;
-            for (uint i = 0u; i < d; ++i) dot_qk += qs[i] * kb[ko + i];
-            sc = pc.scale * dot_qk;
+    for (uint s0 = 0u; s0 < limit; s0 += TILE) {
+        float sc[KPT];
+        float m_loc = NEG;
+        [[unroll]] for (uint u = 0u; u < KPT; ++u) {
+            const uint s = s0 + u * WG + tid;
+            sc[u] = NEG;
+            if (s < limit) {
+                const uint ko = pc.k_off + s * pc.k_stride + hd;
+                float dot_qk = 0.0;
+                for (uint i = 0u; i < d; ++i) dot_qk += qs[i] * kb[ko + i];
+                sc[u] = pc.scale * dot_qk;
+            }
+            m_loc = max(m_loc, sc[u]);
         }
-        const float m_new = max(m, wg_max(sc));
-        const float p = s < limit ? exp(sc - m_new) : 0.0;
+        const float m_new = max(m, wg_max(m_loc));
         const float corr = exp(m - m_new);
-        ps[tid] = p;
-        l = l * corr + wg_sum(p);  // wg_sum's barriers also publish ps
+        float p_loc = 0.0;
+        [[unroll]] for (uint u = 0u; u < KPT; ++u) {
+            const float p = s0 + u * WG + tid < limit ? exp(sc[u] - m_new) : 0.0;
+            ps[u * WG + tid] = p;
+            p_loc += p;
+        }
+        l = l * corr + wg_sum(p_loc);  // wg_sum's barriers also publish ps
         m = m_new;
-        const uint n_tile = min(uint(WG), limit - s0);
+        const uint n_tile = min(TILE, limit - s0);
         [[unroll]] for (uint i = 0u; i < PER; ++i) {
             const uint c = tid + i * WG;
             if (c >= d) break;
