@@ -456,8 +456,8 @@ TEST_P(VulkanOps, GeluMulScaleHeadNormSlidingWindowAndClaims) {
 // The diffusion ops at the shapes the op checks do not reach: conv2d over more pixels than one
 // band of im2col.comp's scratch (a 64 KiB binding limit makes 16x12 pixels of 48 channels take
 // several bands, the last partial), attention_qkv with SD 1.5's largest heads (8 x 160) over more
-// than one 256-key tile (causal, 300 rows) and over CLIP's 77 rows, and group / layer norm over rows of the UNet's widths.
-// Tolerances as backend_op_checks.h has them for the same ops.
+// than one 256-key tile (causal, 300 rows) and over CLIP's 77 rows, and group / layer norm over
+// rows of the UNet's widths. Tolerances as backend_op_checks.h has them for the same ops.
 TEST_P(VulkanOps, DiffusionOpsInBandsAndAtUNetShapes) {
     HEARTH_REQUIRE_VULKAN(vb, mask());
     auto rb = create_reference_backend();
