@@ -1,7 +1,7 @@
 // CLIP's text encoder (engine/diffusion/clip_text_encoder) against what transformers computed in
 // ../shared/testdata/diffusion/*/reference/text_encoder.f32 ([77][width], the last hidden state
 // of each pipeline's first prompt), on the reference and CPU backends, from the prompt's text
-// through the CLIP tokenizer. tiny-sd15: F16 weights, quick-GELU; tiny-sd-turbo: F32, GELU.
+// through the CLIP tokenizer; Vulkan too where a device exists. tiny-sd15: F16 weights, quick-GELU; tiny-sd-turbo: F32, GELU.
 //
 // Tolerance: max |Δ| 2e-5 on values of rms ~1 (the final layer norm; measured 1.8e-6). Both sides compute in F32
 // from the same (F16 or F32) weights; what differs is summation order and the erf/exp of the
@@ -21,14 +21,16 @@
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/util/json.h"
 #include "tests/engine/diffusion_compare.h"
+#include "tests/engine/diffusion_backends.h"
 #include "tests/engine/testdata.h"
 
 using namespace hearth;
 
 namespace {
 
-TEST(ClipTextEncoder, MatchesTransformersOnReferenceAndCpu) {
+TEST(ClipTextEncoder, MatchesTransformersOnEachBackend) {
     HEARTH_REQUIRE_TESTDATA(root);
+    const std::vector<std::string> backends = test::diffusion_backends();
     for (const char* name : {"tiny-sd15", "tiny-sd-turbo"}) {
         const std::string dir = root + "/diffusion/" + name;
         auto expected = json::parse_file(dir + "/expected.json");
@@ -39,7 +41,11 @@ TEST(ClipTextEncoder, MatchesTransformersOnReferenceAndCpu) {
         ASSERT_TRUE(tok.ok()) << tok.message();
         auto ids = diffusion::clip_prompt(**tok, prompt);
         ASSERT_TRUE(ids.ok()) << ids.message();
-        for (const char* backend : {"reference", "cpu"}) {
+        for (const std::string& backend_name : backends) {
+            const char* backend = backend_name.c_str();
+            // A GPU GEMM over F16 weights (tiny-sd15) rounds the activations to F16 too (mul_mm's F16
+            // tiles): measured 2.2e-3 on lavapipe, bound 1e-2. F32 weights: the host bound (1.8e-6).
+            const bool f16_gemm = test::is_gpu_backend(backend_name) && std::string(name) == "tiny-sd15";
             auto be = create_backend(backend, 0, BackendOptions{2});
             ASSERT_TRUE(be.ok()) << be.message();
             auto enc = diffusion::ClipTextEncoder::open(dir + "/text_encoder", **be);
@@ -54,7 +60,7 @@ TEST(ClipTextEncoder, MatchesTransformersOnReferenceAndCpu) {
                 rms += double(want[i]) * want[i];
             }
             std::printf("%s on %s: max |diff| %.2e (rms %.3f)\n", name, backend, worst, std::sqrt(rms / double(want.size())));
-            EXPECT_LE(worst, 2e-5) << name << " on " << backend;
+            EXPECT_LE(worst, f16_gemm ? 1e-2 : 2e-5) << name << " on " << backend;
             // A second call reuses the activations and gives the same numbers.
             auto again = (*enc)->encode(ids->ids);
             ASSERT_TRUE(again.ok());

@@ -2,7 +2,7 @@
 // every run of each shared pipeline's expected.json (tiny-sd15: Euler 4 steps at guidance 7.5, and
 // DDIM 5 steps at guidance 5 with a negative prompt and a Chinese prompt; tiny-sd-turbo: Euler
 // with trailing spacing, 1 step, no guidance), from the stored initial noise, on the reference
-// and CPU backends: the latents after every step and the final image.
+// and CPU backends and Vulkan where a device exists: the latents after every step and the final image.
 //
 // Tolerances: the bound on the final image in [0, 1], max |Δ| 0.02 and mean |Δ| 0.002, is
 // far above what F32 on both sides gives; the test holds the image to max 1e-4 / mean 1e-5 and the
@@ -18,6 +18,7 @@
 #include "engine/backend/backend.h"
 #include "engine/diffusion/pipeline.h"
 #include "engine/util/json.h"
+#include "tests/engine/diffusion_backends.h"
 #include "tests/engine/diffusion_compare.h"
 #include "tests/engine/testdata.h"
 
@@ -27,12 +28,20 @@ namespace {
 
 TEST(DiffusionPipeline, RunsMatchDiffusers) {
     HEARTH_REQUIRE_TESTDATA(root);
+    const std::vector<std::string> backends = test::diffusion_backends();
     int runs = 0;
     for (const char* name : {"tiny-sd15", "tiny-sd-turbo"}) {
         const std::string dir = root + "/diffusion/" + name;
         auto expected = json::parse_file(dir + "/expected.json");
         ASSERT_TRUE(expected.ok()) << expected.message();
-        for (const char* backend : {"reference", "cpu"}) {
+        for (const std::string& backend_name : backends) {
+            const char* backend = backend_name.c_str();
+            // A GPU GEMM over F16 weights (tiny-sd15) rounds the activations to F16 too (mul_mm's
+            // F16 tiles, where the device has F16 arithmetic), and guidance (7.5, 5) scales the difference
+            // of two such predictions: measured on lavapipe latents 9.5e-3 (Euler) / 3.5e-2 (DDIM),
+            // image max 3.1e-3, mean 4.5e-4. Bounds: latents 0.1, the image the bar for the
+            // host backends (max 0.02, mean 0.002). F32 weights keep F32 math: the host bounds.
+            const bool f16_gemm = test::is_gpu_backend(backend_name) && std::string(name) == "tiny-sd15";
             auto be = create_backend(backend, 0, BackendOptions{2});
             ASSERT_TRUE(be.ok()) << be.message();
             auto pipe = diffusion::Pipeline::open(dir, **be);
@@ -84,15 +93,15 @@ TEST(DiffusionPipeline, RunsMatchDiffusers) {
                 const test::Difference diff = test::difference(got->rgb, image);
                 const double worst = diff.max, mean = diff.mean;
                 std::printf("%s: latents %.2e, image max %.2e mean %.2e\n", label.c_str(), worst_latent, worst, mean);
-                EXPECT_LE(worst_latent, 1e-4) << label;
-                EXPECT_LE(worst, 1e-4) << label;
-                EXPECT_LE(mean, 1e-5) << label;
+                EXPECT_LE(worst_latent, f16_gemm ? 0.1 : 1e-4) << label;
+                EXPECT_LE(worst, f16_gemm ? 0.02 : 1e-4) << label;
+                EXPECT_LE(mean, f16_gemm ? 0.002 : 1e-5) << label;
                 EXPECT_TRUE(got->warnings.empty()) << label;
                 ++runs;
             }
         }
     }
-    EXPECT_EQ(runs, 6);
+    EXPECT_EQ(runs, 3 * int(backends.size()));  // the two pipelines' three runs on each backend
 }
 
 TEST(DiffusionPipeline, BadRequestsAndFoldersAreClearErrors) {

@@ -6,6 +6,7 @@
 //
 // Tolerance: max |Δ| 3e-5, mean |Δ| 5e-6 on a prediction of rms ~0.5, about ten times what was
 // measured (2.6e-6 / 6.5e-7): both sides compute in F32 from the same weights through ~60 layers.
+// Vulkan too where a device exists (tests/engine/diffusion_backends.h), with the bound written in the loop.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -18,6 +19,7 @@
 #include "engine/backend/backend.h"
 #include "engine/diffusion/unet.h"
 #include "engine/util/json.h"
+#include "tests/engine/diffusion_backends.h"
 #include "tests/engine/diffusion_compare.h"
 #include "tests/engine/testdata.h"
 
@@ -25,8 +27,9 @@ using namespace hearth;
 
 namespace {
 
-TEST(UNet, MatchesDiffusersOnReferenceAndCpu) {
+TEST(UNet, MatchesDiffusersOnEachBackend) {
     HEARTH_REQUIRE_TESTDATA(root);
+    const std::vector<std::string> backends = test::diffusion_backends();
     for (const char* name : {"tiny-sd15", "tiny-sd-turbo"}) {
         const std::string dir = root + "/diffusion/" + name;
         const std::vector<float> latents = test::read_f32(dir + "/reference/unet_input.f32");
@@ -34,7 +37,12 @@ TEST(UNet, MatchesDiffusersOnReferenceAndCpu) {
         const std::vector<float> want = test::read_f32(dir + "/reference/unet_output_t501.f32");
         ASSERT_EQ(latents.size(), 4u * 8 * 8);
         ASSERT_EQ(want.size(), latents.size());
-        for (const char* backend : {"reference", "cpu"}) {
+        for (const std::string& backend_name : backends) {
+            const char* backend = backend_name.c_str();
+            // A GPU GEMM over F16 weights (tiny-sd15) rounds the activations to F16 too (mul_mm's
+            // F16 tiles, where the device has F16 arithmetic): measured 2.2e-3 / 6.6e-4 on lavapipe,
+            // bounds 1e-2 / 2e-3. F32 weights keep F32 math: the host bounds (measured 2.4e-6 / 5.5e-7).
+            const bool f16_gemm = test::is_gpu_backend(backend_name) && std::string(name) == "tiny-sd15";
             auto be = create_backend(backend, 0, BackendOptions{2});
             ASSERT_TRUE(be.ok()) << be.message();
             auto unet = diffusion::UNet::open(dir + "/unet", **be);
@@ -53,8 +61,8 @@ TEST(UNet, MatchesDiffusersOnReferenceAndCpu) {
             }
             mean /= double(want.size());
             std::printf("%s on %s: max |diff| %.2e, mean %.2e (rms %.3f)\n", name, backend, worst, mean, std::sqrt(rms / double(want.size())));
-            EXPECT_LE(worst, 3e-5) << name << " on " << backend;
-            EXPECT_LE(mean, 5e-6) << name << " on " << backend;
+            EXPECT_LE(worst, f16_gemm ? 1e-2 : 3e-5) << name << " on " << backend;
+            EXPECT_LE(mean, f16_gemm ? 2e-3 : 5e-6) << name << " on " << backend;
             auto again = (*unet)->predict(latents, 8, 8, 501.0, context, 77);
             ASSERT_TRUE(again.ok());
             EXPECT_EQ(*again, *got) << "a second prediction reuses the activations and gives the same numbers";

@@ -1,7 +1,7 @@
 // The VAE decoder (engine/diffusion/vae_decoder) against diffusers: each shared pipeline's
 // reference/vae_decode.f32 ([3][64][64] in [-1, 1]) decoded from reference/unet_input.f32
 // ([4][8][8], divided by the scaling factor first, as the pipeline does), on the reference and
-// CPU backends. tiny-sd15 stores F16 weights, tiny-sd-turbo F32.
+// CPU backends, and Vulkan where a device exists. tiny-sd15 stores F16 weights, tiny-sd-turbo F32.
 //
 // Tolerances on the image in [-1, 1]: max |Δ| 5e-5 and mean |Δ| 5e-6, ten times what was measured
 // (4.9e-6 / 6e-7 on the CPU, both storage types): both sides compute in F32 from the same weights,
@@ -19,6 +19,7 @@
 #include "engine/backend/backend.h"
 #include "engine/diffusion/vae_decoder.h"
 #include "engine/util/json.h"
+#include "tests/engine/diffusion_backends.h"
 #include "tests/engine/diffusion_compare.h"
 #include "tests/engine/fixture_path.h"
 #include "tests/engine/testdata.h"
@@ -27,15 +28,21 @@ using namespace hearth;
 
 namespace {
 
-TEST(VaeDecoder, MatchesDiffusersOnReferenceAndCpu) {
+TEST(VaeDecoder, MatchesDiffusersOnEachBackend) {
     HEARTH_REQUIRE_TESTDATA(root);
+    const std::vector<std::string> backends = test::diffusion_backends();
     for (const char* name : {"tiny-sd15", "tiny-sd-turbo"}) {
         const std::string dir = root + "/diffusion/" + name;
         const std::vector<float> latents = test::read_f32(dir + "/reference/unet_input.f32");
         const std::vector<float> want = test::read_f32(dir + "/reference/vae_decode.f32");
         ASSERT_EQ(latents.size(), 4u * 8 * 8);
         ASSERT_EQ(want.size(), 3u * 64 * 64);
-        for (const char* backend : {"reference", "cpu"}) {
+        for (const std::string& backend_name : backends) {
+            const char* backend = backend_name.c_str();
+            // A GPU GEMM over F16 weights (tiny-sd15) rounds the activations to F16 too (mul_mm's
+            // F16 tiles, where the device has F16 arithmetic): measured 2.7e-3 / 3.9e-4 on lavapipe
+            // (image in [-1, 1]), bounds 1e-2 / 2e-3. F32 weights: the host bounds (4.3e-6 / 6.2e-7).
+            const bool f16_gemm = test::is_gpu_backend(backend_name) && std::string(name) == "tiny-sd15";
             auto be = create_backend(backend, 0, BackendOptions{2});
             ASSERT_TRUE(be.ok()) << be.message();
             auto vae = diffusion::VaeDecoder::open(dir + "/vae", **be);
@@ -46,8 +53,8 @@ TEST(VaeDecoder, MatchesDiffusersOnReferenceAndCpu) {
             const test::Difference diff = test::difference(*got, want);
             const double worst = diff.max, mean = diff.mean;
             std::printf("%s on %s: max |diff| %.2e, mean %.2e\n", name, backend, worst, mean);
-            EXPECT_LE(worst, 5e-5) << name << " on " << backend;
-            EXPECT_LE(mean, 5e-6) << name << " on " << backend;
+            EXPECT_LE(worst, f16_gemm ? 1e-2 : 5e-5) << name << " on " << backend;
+            EXPECT_LE(mean, f16_gemm ? 2e-3 : 5e-6) << name << " on " << backend;
         }
     }
 }
@@ -68,7 +75,13 @@ TEST(VaeDecoder, TiledDecodeMatchesDiffusers) {
     const std::vector<float> latents = test::read_f32(base + "_latents.f32"), want = test::read_f32(base + "_image.f32");
     ASSERT_EQ(latents.size(), size_t(4 * h * w));
     ASSERT_EQ(want.size(), size_t(3 * 64 * h * w));
-    for (const char* backend : {"cpu"}) {  // the reference backend checks decode() itself above
+    std::vector<std::string> backends = test::diffusion_backends();
+    backends.erase(backends.begin());  // the reference backend checks decode() itself above
+    for (const std::string& backend_name : backends) {
+        const char* backend = backend_name.c_str();
+        // tiny-sd15's F16 weights in a GPU GEMM with F16 tiles: the whole decode's bounds (1e-2 / 2e-3;
+        // measured 3.0e-3 / 4.3e-4 on lavapipe)
+        const bool f16_gemm = test::is_gpu_backend(backend_name);
         auto be = create_backend(backend, 0, BackendOptions{2});
         ASSERT_TRUE(be.ok()) << be.message();
         auto vae = diffusion::VaeDecoder::open(root + "/diffusion/tiny-sd15/vae", **be);
@@ -78,8 +91,8 @@ TEST(VaeDecoder, TiledDecodeMatchesDiffusers) {
         ASSERT_EQ(got->size(), want.size());
         const test::Difference diff = test::difference(*got, want);
         std::printf("tiled on %s: max |diff| %.2e, mean %.2e\n", backend, diff.max, diff.mean);
-        EXPECT_LE(diff.max, 5e-5) << backend;
-        EXPECT_LE(diff.mean, 5e-6) << backend;
+        EXPECT_LE(diff.max, f16_gemm ? 1e-2 : 5e-5) << backend;
+        EXPECT_LE(diff.mean, f16_gemm ? 2e-3 : 5e-6) << backend;
         // Not the untiled decode: group norm saw one tile at a time (diffusers' trade as well).
         auto whole = (*vae)->decode(latents, h, w);
         ASSERT_TRUE(whole.ok()) << whole.message();

@@ -453,6 +453,65 @@ TEST_P(VulkanOps, GeluMulScaleHeadNormSlidingWindowAndClaims) {
 #endif
 }
 
+// The diffusion ops at the shapes the op checks do not reach: conv2d over more pixels than one
+// band of im2col.comp's scratch (a 64 KiB binding limit makes 16x12 pixels of 48 channels take
+// several bands, the last partial), attention_qkv with SD 1.5's largest heads (8 x 160) over more
+// than one 256-key tile (causal, 300 rows) and over CLIP's 77 rows, and group / layer norm over
+// rows of the UNet's widths. Tolerances as backend_op_checks.h has them for the same ops.
+TEST_P(VulkanOps, DiffusionOpsInBandsAndAtUNetShapes) {
+    HEARTH_REQUIRE_VULKAN(vb, mask());
+    auto rb = create_reference_backend();
+    opcheck::Twin tw{*vb, *rb, {}};
+    for (bool causal : {true, false}) {
+        const int64_t nq = causal ? 300 : 70, n_kv = causal ? nq : 77, c = 8 * 160;
+        auto Q = tw.f32(nq, c, opcheck::randn(size_t(nq * c), 21, 0.3f));
+        auto K = tw.f32(n_kv, c, opcheck::randn(size_t(n_kv * c), 22, 0.3f)), V = tw.f32(n_kv, c, opcheck::randn(size_t(n_kv * c), 23));
+        auto O = tw.f32(nq, c, std::vector<float>(size_t(nq * c), 0.0f));
+        tw.be.attention_qkv(Q.b, K.b, V.b, 8, 1.0f / std::sqrt(160.0f), causal, O.b);
+        tw.ref.attention_qkv(Q.r, K.r, V.r, 8, 1.0f / std::sqrt(160.0f), causal, O.r);
+        EXPECT_LE(tw.abs_err(O), 1e-4) << (causal ? "attention_qkv causal" : "attention_qkv cross");
+    }
+    for (int64_t ch : {64, 320}) {  // 2 and 10 channels per group, 400 pixels
+        auto X = tw.f32(400, ch, opcheck::randn(size_t(400 * ch), 24, 3.0f)), G = tw.f32(1, ch, opcheck::randn(size_t(ch), 25));
+        auto B = tw.f32(1, ch, opcheck::randn(size_t(ch), 26));
+        auto Y = tw.f32(400, ch, std::vector<float>(size_t(400 * ch), 0.0f));
+        tw.be.group_norm(X.b, 32, G.b, B.b, 1e-5f, Y.b);
+        tw.ref.group_norm(X.r, 32, G.r, B.r, 1e-5f, Y.r);
+        EXPECT_LE(tw.rel_err(Y), 2e-5) << "group_norm " << ch;
+        tw.be.layer_norm(X.b, G.b, B.b, 1e-5f, X.b);  // in place, as the transformer blocks call it
+        tw.ref.layer_norm(X.r, G.r, B.r, 1e-5f, X.r);
+        EXPECT_LE(tw.rel_err(X), 2e-5) << "layer_norm " << ch;
+    }
+#ifdef HEARTH_HAVE_VULKAN
+    std::string why;
+    auto small = backend_with({{"HEARTH_VULKAN_MASK_FEATURES", mask()}, {"HEARTH_VULKAN_MAX_BINDING", std::to_string(64 << 10)}}, &why);
+    ASSERT_TRUE(small) << why;
+    opcheck::Twin ts{*small, *rb, {}};
+    for (GgmlType wt : {GgmlType::F32, GgmlType::F16})
+        for (Conv2dGeometry g : {Conv2dGeometry{16, 12, 3, 1, 1}, Conv2dGeometry{16, 12, 3, 2, 1}}) {
+            const int64_t cin = 48, cout = 24, kc = 9 * cin, n_in = int64_t(g.height) * g.width;
+            const auto wf = opcheck::randn(size_t(cout * kc), 27, 0.1f);
+            std::vector<uint8_t> wbytes(row_bytes(wt, kc) * size_t(cout));
+            for (int64_t r = 0; r < cout; ++r)
+                ASSERT_TRUE(quantize_row(wt, wf.data() + r * kc, wbytes.data() + size_t(r) * row_bytes(wt, kc), kc).ok());
+            auto W = ts.put(wt, cout, kc, wbytes.data());
+            auto X = ts.f32(n_in, cin, opcheck::randn(size_t(n_in * cin), 28)), Bi = ts.f32(1, cout, opcheck::randn(size_t(cout), 29));
+            const int64_t n_out = int64_t(g.out_height()) * g.out_width();
+            auto Y = ts.f32(n_out, cout, std::vector<float>(size_t(n_out * cout), 0.0f));
+            const uint64_t bands = uses(*small, "im2col");
+            ts.be.conv2d(X.b, W.b, &Bi.b, g, Y.b);
+            ts.ref.conv2d(X.r, W.r, &Bi.r, g, Y.r);
+            // 1728 bytes per unrolled pixel: under 38 pixels per band of a 64 KiB window
+            EXPECT_GE(uses(*small, "im2col") - bands, uint64_t((n_out + 37) / 38)) << "conv2d ran in bands";
+            EXPECT_LE(ts.rel_err(Y), wt == GgmlType::F32 ? 2e-5 : 5e-3) << "conv2d " << type_name(wt) << " s" << g.stride;
+        }
+    const Status st = small->synchronize();
+    EXPECT_TRUE(st.ok()) << st.message();
+#endif
+    const Status s = vb->synchronize();
+    EXPECT_TRUE(s.ok()) << s.message();
+}
+
 INSTANTIATE_TEST_SUITE_P(Features, VulkanOps, ::testing::Values(0, 1, 2), [](const auto& info) {
     return std::string(info.param == 0 ? "AllFeatures" : info.param == 1 ? "NoIntDot" : "Masked");
 });

@@ -93,6 +93,24 @@ TEST(VulkanValidation, EveryOpKindWithoutValidationMessages) {
         v8->matmul(W.t, X.t, Y.t);
         ASSERT_TRUE(v8->synchronize().ok());
     }
+    {  // the diffusion models' ops: every shader of theirs once (im2col + matmul, group_norm's two passes)
+        auto x = random_f32(size_t(20 * 48), rng), w = random_f32(size_t(16 * 9 * 48), rng);
+        DevTensor X = upload(*vb, GgmlType::F32, 20, 48, x.data());
+        DevTensor W = upload(*vb, GgmlType::F32, 16, 9 * 48, w.data());
+        DevTensor G = upload(*vb, GgmlType::F32, 1, 48, x.data());
+        DevTensor Y = upload(*vb, GgmlType::F32, 20, 16, nullptr);
+        DevTensor U = upload(*vb, GgmlType::F32, 80, 48, nullptr);
+        DevTensor C = upload(*vb, GgmlType::F32, 20, 96, nullptr), A = upload(*vb, GgmlType::F32, 20, 96, nullptr);
+        vb->conv2d(X.t, W.t, nullptr, Conv2dGeometry{4, 5, 3, 1, 1}, Y.t);
+        vb->group_norm(X.t, 8, G.t, G.t, 1e-5f, X.t);
+        vb->layer_norm(X.t, G.t, G.t, 1e-5f, X.t);
+        vb->activate(X.t, Activation::Gelu);
+        vb->mul(X.t, X.t, X.t);
+        vb->concat_cols(X.t, X.t, C.t);
+        vb->upsample_nearest(X.t, 4, 5, 8, 10, U.t);
+        vb->attention_qkv(C.t, C.t, C.t, 2, 0.2f, true, A.t);
+        ASSERT_TRUE(vb->synchronize().ok());
+    }
     const auto msgs = vk::validation_messages();
     EXPECT_TRUE(msgs.empty()) << msgs.size() << " validation messages, first: " << (msgs.empty() ? "" : msgs.front());
     std::printf("[ validation ] %zu validation messages\n", msgs.size());

@@ -66,6 +66,8 @@ public:
         scratch_.reset();
         q8_scratch_.reset();
         attn_scratch_.reset();
+        norm_scratch_.reset();
+        conv_scratch_.reset();
         (void)dev_->flush();
     }
     const DeviceInfo& device() const override { return info_; }
@@ -397,11 +399,127 @@ public:
     void gelu_mul(const Tensor& gate, const Tensor& up, const Tensor& out) override { eltwise(4, gate, &up, out, 0.0f, "gelu_mul"); }
     void scale(const Tensor& x, float s) override { eltwise(5, x, nullptr, x, s, "scale"); }
 
+    // ---- the diffusion models' ops (engine/diffusion/)
+    void mul(const Tensor& a, const Tensor& b, const Tensor& out) override { eltwise(6, a, &b, out, 0.0f, "mul"); }
+    void activate(const Tensor& x, Activation act) override {
+        const uint32_t op = act == Activation::Gelu ? 7u : act == Activation::QuickGelu ? 8u : 9u;
+        eltwise(op, x, nullptr, x, 0.0f, "activate");
+    }
+    // Two copies into column views of `out` (eltwise.comp takes any row stride).
+    void concat_cols(const Tensor& a, const Tensor& b, const Tensor& out) override {
+        if (!f32(out, "concat_cols") || a.rows != out.rows || b.rows != out.rows || a.cols + b.cols != out.cols)
+            return err("concat_cols: shapes do not match");
+        Tensor left = out, right = out;
+        left.cols = a.cols;
+        right.cols = b.cols;
+        right.offset += size_t(a.cols) * 4;
+        eltwise(0, a, nullptr, left, 0.0f, "concat_cols");
+        eltwise(0, b, nullptr, right, 0.0f, "concat_cols");
+    }
+
+    void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps, const Tensor& y) override {
+        if (!f32(x, "layer_norm x") || !f32(weight, "layer_norm weight") || !f32(bias, "layer_norm bias") || !f32(y, "layer_norm y")) return;
+        if (x.rows <= 0 || x.cols <= 0) return;
+        const Binding b[4] = {bind(x), bind(weight), bind(bias), bind(y)};
+        struct { uint32_t x_off, x_stride, w_off, b_off, y_off, y_stride, ncols, nrows; float eps; } pc{
+            b[0].delta / 4, uint32_t(x.row_stride / 4), b[1].delta / 4, b[2].delta / 4, b[3].delta / 4, uint32_t(y.row_stride / 4),
+            uint32_t(x.cols), uint32_t(x.rows), eps};
+        uint32_t gx, gy;
+        grid_linear(uint64_t(x.rows), gx, gy);
+        dev_->dispatch("layer_norm" + sg(), 4, b, &pc, sizeof pc, gx, gy, 1);
+    }
+
+    // group_norm.comp twice: per-group statistics into a scratch buffer, then the normalization.
+    void group_norm(const Tensor& x, int n_groups, const Tensor& weight, const Tensor& bias, float eps, const Tensor& y) override {
+        if (!f32(x, "group_norm x") || !f32(weight, "group_norm weight") || !f32(bias, "group_norm bias") || !f32(y, "group_norm y")) return;
+        if (n_groups <= 0 || x.cols % n_groups) return err("group_norm: channels are not a multiple of the groups");
+        if (x.rows <= 0) return;
+        if (!ensure(norm_scratch_, size_t(n_groups) * 8, "group_norm statistics")) return;
+        const Binding b[5] = {bind(x), bind(weight), bind(bias), bind(y), whole(norm_scratch_)};
+        struct { uint32_t pass, x_off, x_stride, w_off, b_off, y_off, y_stride, ncols, nrows, per; float eps; } pc{
+            0u, b[0].delta / 4, uint32_t(x.row_stride / 4), b[1].delta / 4, b[2].delta / 4, b[3].delta / 4,
+            uint32_t(y.row_stride / 4), uint32_t(x.cols), uint32_t(x.rows), uint32_t(x.cols / n_groups), eps};
+        const std::string name = "group_norm" + sg();
+        uint32_t gx, gy;
+        grid_linear(uint64_t(n_groups), gx, gy);
+        dev_->dispatch(name, 5, b, &pc, sizeof pc, gx, gy, 1);
+        pc.pass = 1u;
+        uint32_t ry, rz;
+        grid_rows(uint64_t(x.rows), ry, rz);
+        dev_->dispatch(name, 5, b, &pc, sizeof pc, ceil_div(uint64_t(x.cols), 256), ry, rz);
+    }
+
+    void upsample_nearest(const Tensor& x, int height, int width, int out_height, int out_width, const Tensor& y) override {
+        if (!f32(x, "upsample x") || !f32(y, "upsample y")) return;
+        if (height <= 0 || width <= 0 || out_height <= 0 || out_width <= 0 || x.rows != int64_t(height) * width ||
+            y.rows != int64_t(out_height) * out_width || y.cols != x.cols)
+            return err("upsample_nearest: shapes do not match");
+        const Binding b[2] = {bind(x), bind(y)};
+        // the same float scale nearest_source() computes
+        struct { uint32_t x_off, x_stride, y_off, y_stride, ncols, h, w, oh, ow; float sy, sx; } pc{
+            b[0].delta / 4, uint32_t(x.row_stride / 4), b[1].delta / 4, uint32_t(y.row_stride / 4), uint32_t(x.cols),
+            uint32_t(height), uint32_t(width), uint32_t(out_height), uint32_t(out_width),
+            float(height) / float(out_height), float(width) / float(out_width)};
+        uint32_t gy, gz;
+        grid_rows(uint64_t(y.rows), gy, gz);
+        dev_->dispatch("upsample_nearest", 2, b, &pc, sizeof pc, ceil_div(uint64_t(x.cols), 256), gy, gz);
+    }
+
+    // A 1×1 stride-1 convolution is the matmul itself; otherwise im2col.comp unrolls bands of output
+    // pixels into a scratch matrix and the matmul path (mul_mm / mul_mv, F32 or F16 kernel) multiplies
+    // the kernel by it. Bands keep the scratch within one binding piece (and at most 64 MiB).
+    void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const Conv2dGeometry& g, const Tensor& y) override {
+        if (!f32(x, "conv2d x") || !f32(y, "conv2d y") || (bias && !f32(*bias, "conv2d bias"))) return;
+        if (w.type != GgmlType::F32 && w.type != GgmlType::F16) return err("conv2d: the kernel must be F32 or F16");
+        const int64_t kc = int64_t(g.kernel) * g.kernel * x.cols, n_out = int64_t(g.out_height()) * g.out_width();
+        if (g.kernel <= 0 || g.stride <= 0 || g.pad < 0 || g.out_height() <= 0 || g.out_width() <= 0 ||
+            x.rows != int64_t(g.height) * g.width || w.cols != kc || y.rows != n_out || y.cols != w.rows)
+            return err("conv2d: shapes do not match");
+        if (g.kernel == 1 && g.stride == 1 && g.pad == 0) return matmul(w, x, y, bias);
+        const size_t budget = std::min<size_t>(dev_->max_piece(), size_t(64) << 20);
+        const size_t row = size_t(kc) * 4;
+        if (row > budget) return err("conv2d: one unrolled pixel is larger than a binding window");
+        const int64_t band = std::min<int64_t>(n_out, int64_t(budget / row));
+        if (!ensure(conv_scratch_, size_t(band) * row, "conv2d scratch")) return;
+        const Binding bx = bind(x), bc = dev_->resolve(conv_scratch_.get(), 0, size_t(band) * row);
+        const Binding b[2] = {bx, bc};
+        for (int64_t p0 = 0; p0 < n_out; p0 += band) {
+            const int64_t np = std::min(band, n_out - p0);
+            const uint32_t pc[13] = {bx.delta / 4, uint32_t(x.row_stride / 4), 0u, uint32_t(kc), uint32_t(x.cols), uint32_t(g.height),
+                                     uint32_t(g.width), uint32_t(g.out_width()), uint32_t(g.kernel), uint32_t(g.stride), uint32_t(g.pad),
+                                     uint32_t(p0), uint32_t(np)};
+            uint32_t gy, gz;
+            grid_rows(uint64_t(np), gy, gz);
+            dev_->dispatch("im2col", 2, b, pc, sizeof pc, ceil_div(uint64_t(kc), 256), gy, gz);
+            // every op waits for the previous one (vk_device.cpp's barriers): the next band's im2col
+            // cannot overwrite the scratch before this matmul has read it
+            matmul(w, make_tensor(conv_scratch_.get(), 0, GgmlType::F32, np, kc), y.row_range(p0, np), bias);
+        }
+    }
+
+    void attention_qkv(const Tensor& q, const Tensor& k, const Tensor& v, int n_head, float scale, bool causal,
+                       const Tensor& out) override {
+        if (!f32(q, "attention_qkv q") || !f32(k, "attention_qkv k") || !f32(v, "attention_qkv v") || !f32(out, "attention_qkv out")) return;
+        if (n_head <= 0 || q.cols % n_head || k.cols != q.cols || v.cols != q.cols || out.cols != q.cols || v.rows != k.rows ||
+            out.rows != q.rows || (causal && q.rows != k.rows))
+            return err("attention_qkv: shapes do not match");
+        const int64_t d = q.cols / n_head;
+        if (d > 256) return err("attention_qkv: head size " + std::to_string(d) + " is over 256");
+        if (q.rows <= 0 || k.rows <= 0) return;
+        const Binding b[4] = {bind(q), bind(k), bind(v), bind(out)};
+        struct { uint32_t q_off, q_stride, k_off, k_stride, v_off, v_stride, o_off, o_stride, head_dim, n_q, n_kv, causal; float scale; } pc{
+            b[0].delta / 4, uint32_t(q.row_stride / 4), b[1].delta / 4, uint32_t(k.row_stride / 4), b[2].delta / 4,
+            uint32_t(v.row_stride / 4), b[3].delta / 4, uint32_t(out.row_stride / 4), uint32_t(d), uint32_t(q.rows), uint32_t(k.rows),
+            causal ? 1u : 0u, scale};
+        uint32_t gy, gz;
+        grid_rows(uint64_t(q.rows), gy, gz);
+        dev_->dispatch("attention_qkv" + sg(), 4, b, &pc, sizeof pc, uint32_t(n_head), gy, gz);
+    }
+
     // Every op; get_rows and matmul for the weight types with shaders (shader_type: the same table
     // their dispatch uses, so the claim cannot drift). No BF16, Q2_K/Q3_K or Q8_1/Q8_K shaders.
     bool supports_op(Op op, GgmlType type) const override {
         if (op == Op::GetRows || op == Op::Matmul) return shader_type(type) != nullptr;
-        if (is_diffusion_op(op)) return false;  // not yet
         return true;
     }
 
@@ -485,6 +603,8 @@ private:
     BufferPtr scratch_;       // kv_shift
     BufferPtr q8_scratch_;    // 8-bit activations of the matrix-vector variants
     BufferPtr attn_scratch_;  // split attention partials
+    BufferPtr norm_scratch_;  // group_norm's per-group mean and 1/std
+    BufferPtr conv_scratch_;  // conv2d's unrolled pixels (one band)
 };
 
 }  // namespace

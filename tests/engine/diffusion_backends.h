@@ -1,0 +1,25 @@
+// The backends the diffusion tests run each pipeline part on: the reference and the CPU always,
+// Vulkan where this binary has it and a device exists (lavapipe in CI). A missing Vulkan device is
+// not a failure: the test prints why it ran without it and checks the host backends.
+#pragma once
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/backend/backend.h"
+
+namespace hearth::test {
+
+inline std::vector<std::string> diffusion_backends() {
+    std::vector<std::string> names = {"reference", "cpu"};
+    auto vk = create_backend("vulkan", 0, BackendOptions{});
+    if (vk.ok()) names.push_back("vulkan");
+    else std::printf("vulkan: not checked here (%s)\n", vk.message().c_str());
+    return names;
+}
+
+inline bool is_gpu_backend(const std::string& name) { return name == "vulkan" || name == "cuda"; }
+
+}  // namespace hearth::test
