@@ -282,6 +282,9 @@ public:
     // Device memory this backend could still allocate, in bytes (layer split sizes itself from it).
     // Host backends report the machine's available memory.
     virtual uint64_t memory_free() const { return device().memory_free; }
+    // The largest tensor an op can read or write whole (Vulkan: one shader binding window);
+    // callers with a choice of sizes, such as the VAE's tiling, stay under it.
+    virtual uint64_t max_tensor_bytes() const { return ~uint64_t(0); }
 };
 
 // upsample_nearest's source index for output index `dst` along a side of `in` → `out` (torch's rule).

@@ -162,11 +162,19 @@ Result<DiffusionMemoryPlan> plan_diffusion_memory(const ClipTextEncoder& text, c
     else if (const uint64_t free = be.memory_free()) p.available = free + held;
     else p.available = ~uint64_t(0) / 4;  // a backend that cannot tell (the reference one): no check
     const uint64_t whole = vae.activation_bytes(h, w);
-    const int tile = opt.vae_tile > 0 ? opt.vae_tile : kTile;
+    int tile = opt.vae_tile > 0 ? opt.vae_tile : kTile;
+    // A backend whose ops see at most max_tensor_bytes at once (a Vulkan binding window) decodes
+    // in tiles small enough for it whatever the memory.
+    const uint64_t limit = be.max_tensor_bytes();
+    const bool whole_fits_op = vae.largest_tensor_bytes(h, w) <= limit;
+    if (!whole_fits_op)
+        while (tile > 4 && vae.largest_tensor_bytes(std::min(h, tile), std::min(w, tile)) > limit) tile /= 2;
+    if (vae.largest_tensor_bytes(std::min(h, tile), std::min(w, tile)) > limit)
+        return make_error("the " + be.device().backend + " backend cannot hold even a small tile of this VAE's activations in one op");
     const uint64_t tiled = vae.activation_bytes(std::min(h, tile), std::min(w, tile));
     // Cheapest first: the whole decode beside the UNet's activations, then with those freed, then in tiles.
-    p.vae_tile = opt.vae_tile;
-    p.vae = opt.vae_tile > 0 ? tiled : whole;
+    p.vae_tile = opt.vae_tile > 0 || !whole_fits_op ? tile : 0;
+    p.vae = p.vae_tile > 0 ? tiled : whole;
     if (p.unet + p.vae <= p.available) return p;
     p.release_unet = true;
     if (std::max(p.unet, p.vae) <= p.available) return p;

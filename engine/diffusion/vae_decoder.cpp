@@ -138,6 +138,8 @@ uint64_t VaeDecoder::activation_bytes(int h, int w) const {
     return most * 4 * kSlots;
 }
 
+uint64_t VaeDecoder::largest_tensor_bytes(int h, int w) const { return activation_bytes(h, w) / kSlots; }
+
 Tensor VaeDecoder::scratch(int i, int64_t rows, int64_t cols) const {
     return make_tensor(act_.get(), size_t(i) * slot_bytes_, GgmlType::F32, rows, cols);
 }

@@ -39,6 +39,7 @@ public:
     Result<std::vector<float>> decode(const std::vector<float>& latents, int h, int w);
     // Bytes of activations decode() needs for an h×w latent (for the memory check before a run).
     uint64_t activation_bytes(int h, int w) const;
+    uint64_t largest_tensor_bytes(int h, int w) const;  // the widest of them (one of decode()'s slots)
 
     // diffusers' AutoencoderKL.tiled_decode: latent tiles of `tile` × `tile` every
     // tile·(1 − overlap) latents, each decoded on its own (so activations are those of one tile),

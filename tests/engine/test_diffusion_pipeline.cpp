@@ -213,3 +213,33 @@ TEST(DiffusionPipeline, MemoryPlanTilesTheDecodeOrSaysItDoesNotFit) {
 }
 
 }  // namespace
+
+namespace {
+
+// A backend whose ops see at most max_tensor_bytes at once (Vulkan: one binding window, 128 MiB
+// on lavapipe) decodes in tiles under it whatever the memory: the tiny VAE at 1024×1024 holds
+// 256 MiB tensors whole.
+TEST(DiffusionPipeline, MemoryPlanTilesUnderTheBackendsTensorLimit) {
+    HEARTH_REQUIRE_TESTDATA(root);
+    for (const std::string& name : test::diffusion_backends()) {
+        if (name == "reference") continue;  // slow to open, and unbounded like the CPU
+        auto be = create_backend(name, 0, BackendOptions{2});
+        ASSERT_TRUE(be.ok()) << be.message();
+        auto pipe = diffusion::Pipeline::open(root + "/diffusion/tiny-sd15", **be);
+        ASSERT_TRUE(pipe.ok()) << pipe.message();
+        diffusion::DiffuseOptions o;
+        o.width = o.height = 1024;
+        auto plan = (*pipe)->plan_memory(o);
+        ASSERT_TRUE(plan.ok()) << name << ": " << plan.message();
+        const uint64_t limit = (*be)->max_tensor_bytes();
+        std::printf("%s: tensor limit %llu MiB, VAE tile %d latents\n", name.c_str(), (unsigned long long)(limit >> 20), plan->vae_tile);
+        if (limit < (uint64_t(256) << 20)) {
+            EXPECT_GT(plan->vae_tile, 0) << name;
+            EXPECT_LE(plan->vae / 5, limit) << name;  // one of the decoder's five slots
+        } else {
+            EXPECT_EQ(plan->vae_tile, 0) << name;
+        }
+    }
+}
+
+}  // namespace

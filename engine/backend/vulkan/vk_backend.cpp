@@ -533,6 +533,7 @@ public:
     }
 
     uint64_t memory_free() const override { return dev_->memory_free(); }
+    uint64_t max_tensor_bytes() const override { return dev_->max_piece(); }
 
     // Which shader family a matmul runs (public for tests through vk::matmul_variant_name).
     enum class MatmulVariant { MvF32, MvDot, MvInt8, MmF32, MmF16 };
