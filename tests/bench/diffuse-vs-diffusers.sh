@@ -13,9 +13,11 @@ SIZE=${3:-512}
 STEPS=${4:-2}
 HERE=$(cd "$(dirname "$0")" && pwd)
 echo "== Hearth ($THREADS threads, ${SIZE}×${SIZE}, $STEPS timed steps)"
-hearth=$("$BUILD/app/cli/hearth-cli" diffuse --bench -W "$SIZE" -H "$SIZE" --steps "$STEPS" -t "$THREADS" | tee /dev/stderr)
+hearth=$("$BUILD/app/cli/hearth-cli" diffuse --bench -W "$SIZE" -H "$SIZE" --steps "$STEPS" -t "$THREADS")
+echo "$hearth"
 echo "== diffusers"
-peer=$(python3 "$HERE/diffusers_unet_step.py" "$SIZE" "$SIZE" "$STEPS" 7.5 "$THREADS" | tee /dev/stderr)
+peer=$(python3 "$HERE/diffusers_unet_step.py" "$SIZE" "$SIZE" "$STEPS" 7.5 "$THREADS")
+echo "$peer"
 h=$(echo "$hearth" | awk '/^unet_step_s/ {print $2}')
 p=$(echo "$peer" | awk '/^unet_step_s/ {print $2}')
 awk -v h="$h" -v p="$p" 'BEGIN { printf "UNet step at %s: Hearth %.2f s, diffusers %.2f s: Hearth takes %.2fx diffusers'"'"' time (%s)\n", "'"${SIZE}x${SIZE}"'", h, p, h / p, (h < p ? "faster" : "slower") }'
