@@ -138,8 +138,14 @@ enum class Activation { Gelu, QuickGelu, Silu };
 struct Conv2dGeometry {
     int height = 0, width = 0;  // of the input
     int kernel = 3, stride = 1, pad = 1;
-    int out_height() const { return (height + 2 * pad - kernel) / stride + 1; }
-    int out_width() const { return (width + 2 * pad - kernel) / stride + 1; }
+    // Zero padding after the last row and column; -1: `pad`, as before the first. The VAE
+    // encoder's downsampler pads (0, 1) (diffusers' F.pad(x, (0, 1, 0, 1))). Padding only adds
+    // zero pixels, so a backend needs nothing beyond out_height/out_width and its bounds check.
+    int pad_end = -1;
+    int end_pad() const { return pad_end < 0 ? pad : pad_end; }
+    int out_height() const { return (height + pad + end_pad() - kernel) / stride + 1; }
+    int out_width() const { return (width + pad + end_pad() - kernel) / stride + 1; }
+    bool pointwise() const { return kernel == 1 && stride == 1 && pad == 0 && end_pad() == 0; }  // a plain matmul
 };
 
 // The ops of the interface, for Backend::supports_op.

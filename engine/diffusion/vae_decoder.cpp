@@ -41,16 +41,20 @@ Result<VaeConfig> read_vae_config(const std::string& path) {
     HEARTH_RETURN_IF_ERROR(size("norm_num_groups", &c.norm_num_groups, 1, 1024));
     HEARTH_RETURN_IF_ERROR(size("latent_channels", &c.latent_channels, 1, 64));
     HEARTH_RETURN_IF_ERROR(size("out_channels", &c.out_channels, 1, 64));
+    HEARTH_RETURN_IF_ERROR(size("in_channels", &c.in_channels, 1, 64));
     for (int ch : c.block_out_channels)
         if (ch % c.norm_num_groups) return bad("block_out_channels must be multiples of norm_num_groups");
     if (const json::Value* v = j.find("scaling_factor"); v && v->is_number()) c.scaling_factor = float(v->as_double());
     if (!(c.scaling_factor > 0)) return bad("scaling_factor must be positive");
     if (const json::Value* v = j.find("shift_factor"); v && !v->is_null()) return bad("shift_factor is not supported (an SD3/Flux VAE)");
     if (const json::Value* v = j.find("use_post_quant_conv"); v && v->is_bool()) c.use_post_quant_conv = v->as_bool();
+    if (const json::Value* v = j.find("use_quant_conv"); v && v->is_bool()) c.use_quant_conv = v->as_bool();
     if (const json::Value* v = j.find("mid_block_add_attention"); v && v->is_bool()) c.mid_block_add_attention = v->as_bool();
     if (const std::string act = j["act_fn"].as_string(); !act.empty() && act != "silu") return bad("act_fn '" + act + "' is not supported (silu)");
     for (const json::Value& t : j["up_block_types"].as_array())
         if (t.as_string() != "UpDecoderBlock2D") return bad("up block '" + t.as_string() + "' is not supported (UpDecoderBlock2D)");
+    for (const json::Value& t : j["down_block_types"].as_array())
+        if (t.as_string() != "DownEncoderBlock2D") return bad("down block '" + t.as_string() + "' is not supported (DownEncoderBlock2D)");
     return c;
 }
 
@@ -93,20 +97,7 @@ Status VaeDecoder::load(DiffusionWeights& wt) {
     HEARTH_RETURN_IF_ERROR(conv("decoder.conv_in", top, c.latent_channels, 3, &conv_in_));
     HEARTH_RETURN_IF_ERROR(resnet("decoder.mid_block.resnets.0", top, top, &mid1_));
     HEARTH_RETURN_IF_ERROR(resnet("decoder.mid_block.resnets.1", top, top, &mid2_));
-    if (c.mid_block_add_attention) {
-        // Current diffusers names (to_q …), or the older ones (query …) some VAEs still carry.
-        const std::string p = "decoder.mid_block.attentions.0.";
-        const bool old = !wt.has(p + "to_q.weight") && wt.has(p + "query.weight");
-        HEARTH_RETURN_IF_ERROR(norm(p + "group_norm", top, &mid_attn_.n));
-        const struct { const char* now; const char* before; Tensor* w; Tensor* b; } proj[] = {
-            {"to_q", "query", &mid_attn_.q, &mid_attn_.qb}, {"to_k", "key", &mid_attn_.k, &mid_attn_.kb},
-            {"to_v", "value", &mid_attn_.v, &mid_attn_.vb}, {"to_out.0", "proj_attn", &mid_attn_.o, &mid_attn_.ob}};
-        for (const auto& pr : proj) {
-            const std::string name = p + (old ? pr.before : pr.now);
-            HEARTH_RETURN_IF_ERROR(wt.conv(name + ".weight", top, top, 1, pr.w));  // [c, c] or [c, c, 1, 1]
-            HEARTH_RETURN_IF_ERROR(wt.vector(name + ".bias", top, pr.b));
-        }
-    }
+    if (c.mid_block_add_attention) HEARTH_RETURN_IF_ERROR(load_vae_attention(wt, "decoder.mid_block.attentions.0.", top, &mid_attn_));
     const int n_up = int(c.block_out_channels.size());
     int out_ch = top;
     up_.resize(size_t(n_up));
@@ -189,18 +180,9 @@ Result<std::vector<float>> VaeDecoder::decode(const std::vector<float>& latents,
         cur = others(1);
     };
     run_resnet(mid1_);
-    if (c.mid_block_add_attention) {
-        const Attn& a = mid_attn_;
-        const Tensor X = scratch(cur, px, top), N = scratch(others(1), px, top), Q = scratch(others(2), px, top),
-                     K = scratch(others(3), px, top), V = scratch(others(4), px, top);
-        be_.group_norm(X, c.norm_num_groups, a.n.w, a.n.b, kEps, N);
-        be_.matmul(a.q, N, Q, &a.qb);
-        be_.matmul(a.k, N, K, &a.kb);
-        be_.matmul(a.v, N, V, &a.vb);
-        be_.attention_qkv(Q, K, V, 1, 1.0f / std::sqrt(float(top)), false, N);  // one head over every pixel
-        be_.matmul(a.o, N, Q, &a.ob);
-        be_.add(X, Q, X);
-    }
+    if (c.mid_block_add_attention)
+        run_vae_attention(be_, mid_attn_, c.norm_num_groups, kEps, scratch(cur, px, top), scratch(others(1), px, top),
+                          scratch(others(2), px, top), scratch(others(3), px, top), scratch(others(4), px, top));
     run_resnet(mid2_);
     for (const UpBlock& u : up_) {
         for (const ResnetBlock& r : u.resnets) run_resnet(r);

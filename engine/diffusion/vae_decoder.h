@@ -10,15 +10,16 @@
 
 #include "engine/backend/backend.h"
 #include "engine/diffusion/resnet_block.h"
+#include "engine/diffusion/vae_attention.h"
 #include "engine/util/status.h"
 
 namespace hearth::diffusion {
 
 struct VaeConfig {
     std::vector<int> block_out_channels;  // encoder order, e.g. 128, 256, 512, 512
-    int layers_per_block = 2, norm_num_groups = 32, latent_channels = 4, out_channels = 3;
+    int layers_per_block = 2, norm_num_groups = 32, latent_channels = 4, out_channels = 3, in_channels = 3;
     float scaling_factor = 0.18215f;
-    bool use_post_quant_conv = true, mid_block_add_attention = true;
+    bool use_post_quant_conv = true, use_quant_conv = true, mid_block_add_attention = true;
 };
 
 Result<VaeConfig> read_vae_config(const std::string& path);  // vae/config.json, every field checked
@@ -53,7 +54,6 @@ public:
     const VaeConfig& config() const { return cfg_; }
 
 private:
-    struct Attn { NormLayer n; Tensor q, qb, k, kb, v, vb, o, ob; };
     struct UpBlock { std::vector<ResnetBlock> resnets; bool upsample = false; ConvLayer up_conv; };
 
     explicit VaeDecoder(Backend& be);
@@ -65,7 +65,7 @@ private:
     std::unique_ptr<DiffusionWeights> weights_;
     ConvLayer post_quant_, conv_in_, conv_out_;
     ResnetBlock mid1_, mid2_;
-    Attn mid_attn_;
+    VaeAttention mid_attn_;
     std::vector<UpBlock> up_;
     NormLayer norm_out_;
     BufferPtr act_;

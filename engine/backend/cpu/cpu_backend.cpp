@@ -347,7 +347,7 @@ public:
     // receptive field into a row (im2col) and multiplies those rows by the kernel matrix, a band of
     // output pixels at a time so the gathered rows stay within ~16 MB.
     void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const Conv2dGeometry& g, const Tensor& y) override {
-        if (g.kernel == 1 && g.stride == 1 && g.pad == 0) {
+        if (g.pointwise()) {
             matmul(w, x, y, bias);
             return;
         }

@@ -475,7 +475,7 @@ public:
         if (g.kernel <= 0 || g.stride <= 0 || g.pad < 0 || g.out_height() <= 0 || g.out_width() <= 0 ||
             x.rows != int64_t(g.height) * g.width || w.cols != kc || y.rows != n_out || y.cols != w.rows)
             return err("conv2d: shapes do not match");
-        if (g.kernel == 1 && g.stride == 1 && g.pad == 0) return matmul(w, x, y, bias);
+        if (g.pointwise()) return matmul(w, x, y, bias);
         const size_t budget = std::min<size_t>(dev_->max_piece(), size_t(64) << 20);
         const size_t row = size_t(kc) * 4;
         if (row > budget) return err("conv2d: one unrolled pixel is larger than a binding window");
