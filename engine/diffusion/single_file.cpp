@@ -74,21 +74,31 @@ NameMap ldm_vae_names(const VaeConfig& cfg) {
         const std::string P = "first_stage_model.";
         int i = 0, j = 0;
         std::string rest, inner;
-        if (starts(n, "decoder.conv_norm_out.")) return P + "decoder.norm_out." + n.substr(22);
-        if (take_index(n, "decoder.mid_block.resnets.", &i, &inner)) return P + "decoder.mid.block_" + std::to_string(i + 1) + "." + vae_resnet(inner);
-        if (starts(n, "decoder.mid_block.attentions.0.")) {
-            // diffusers' current names, and the older ones (query/key/value/proj_attn), both to q/k/v/proj_out
-            return P + "decoder.mid.attn_1." +
-                   replace_prefix(n.substr(31), {{"group_norm.", "norm."}, {"to_q.", "q."}, {"to_k.", "k."}, {"to_v.", "v."},
-                                                 {"to_out.0.", "proj_out."}, {"query.", "q."}, {"key.", "k."}, {"value.", "v."},
-                                                 {"proj_attn.", "proj_out."}});
+        // The mid block and the output norm are named alike in the encoder and the decoder.
+        for (const char* half : {"encoder.", "decoder."}) {
+            const std::string h = half;
+            if (starts(n, h + "conv_norm_out.")) return P + h + "norm_out." + n.substr(h.size() + 14);
+            if (take_index(n, h + "mid_block.resnets.", &i, &inner)) return P + h + "mid.block_" + std::to_string(i + 1) + "." + vae_resnet(inner);
+            if (starts(n, h + "mid_block.attentions.0.")) {
+                // diffusers' current names, and the older ones (query/key/value/proj_attn), both to q/k/v/proj_out
+                return P + h + "mid.attn_1." +
+                       replace_prefix(n.substr(h.size() + 23), {{"group_norm.", "norm."}, {"to_q.", "q."}, {"to_k.", "k."}, {"to_v.", "v."},
+                                                                {"to_out.0.", "proj_out."}, {"query.", "q."}, {"key.", "k."},
+                                                                {"value.", "v."}, {"proj_attn.", "proj_out."}});
+            }
+        }
+        // Encoder down blocks keep their order (the decoder's up blocks run in reverse).
+        if (take_index(n, "encoder.down_blocks.", &i, &rest)) {
+            const std::string down = "encoder.down." + std::to_string(i) + ".";
+            if (take_index(rest, "resnets.", &j, &inner)) return P + down + "block." + std::to_string(j) + "." + vae_resnet(inner);
+            if (starts(rest, "downsamplers.0.")) return P + down + "downsample." + rest.substr(15);
         }
         if (take_index(n, "decoder.up_blocks.", &i, &rest)) {
             const std::string up = "decoder.up." + std::to_string(n_up - 1 - i) + ".";
             if (take_index(rest, "resnets.", &j, &inner)) return P + up + "block." + std::to_string(j) + "." + vae_resnet(inner);
             if (starts(rest, "upsamplers.0.")) return P + up + "upsample." + rest.substr(13);
         }
-        return P + n;  // post_quant_conv, decoder.conv_in, decoder.conv_out: the same names
+        return P + n;  // (post_)quant_conv, conv_in, conv_out: the same names
     };
 }
 

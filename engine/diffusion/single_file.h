@@ -17,7 +17,8 @@ using NameMap = std::function<std::string(const std::string&)>;
 // diffusers UNet2DConditionModel name → model.diffusion_model.* (input_blocks / middle_block /
 // output_blocks numbering from layers_per_block; which up blocks have attention from the config).
 NameMap ldm_unet_names(const UNetConfig& cfg);
-// diffusers AutoencoderKL decoder name → first_stage_model.* (up blocks numbered in reverse).
+// diffusers AutoencoderKL name → first_stage_model.* (decoder up blocks numbered in reverse,
+// encoder down blocks in order).
 NameMap ldm_vae_names(const VaeConfig& cfg);
 // transformers CLIPTextModel name → cond_stage_model.transformer.*
 NameMap ldm_text_names();
