@@ -59,6 +59,11 @@ Result<std::unique_ptr<DiffusionWeights>> DiffusionWeights::open_component(const
     return open(path, be, std::move(prefix));
 }
 
+bool is_host_backend(const Backend& be) {
+    const std::string& b = be.device().backend;
+    return b == "cpu" || b == "reference";
+}
+
 std::unique_ptr<DiffusionWeights> DiffusionWeights::random(Backend& be, uint64_t seed) {
     std::unique_ptr<DiffusionWeights> w(new DiffusionWeights(be));
     w->path_ = "(random weights)";
@@ -106,10 +111,10 @@ Status DiffusionWeights::put(const void* data, GgmlType type, int64_t rows, int6
 }
 
 Status DiffusionWeights::matrix(const std::string& name, int64_t rows, int64_t cols, Tensor* out) {
-    if (random_) return put_random(GgmlType::F16, rows, cols, out);
+    if (random_) return put_random(upcast_ ? GgmlType::F32 : GgmlType::F16, rows, cols, out);
     auto t = get(name, {rows, cols});
     if (!t.ok()) return t.status();
-    if ((*t)->dtype == safetensors::DType::F16) return put((*t)->data, GgmlType::F16, rows, cols, out);
+    if ((*t)->dtype == safetensors::DType::F16 && !upcast_) return put((*t)->data, GgmlType::F16, rows, cols, out);
     auto f = file_->to_f32(**t);
     if (!f.ok()) return make_error(path_ + ": " + (*t)->name + ": " + f.message());
     return put(f->data(), GgmlType::F32, rows, cols, out);
@@ -125,14 +130,14 @@ Status DiffusionWeights::vector(const std::string& name, int64_t n, Tensor* out)
 }
 
 Status DiffusionWeights::conv(const std::string& name, int64_t cout, int64_t cin, int k, Tensor* out) {
-    if (random_) return put_random(GgmlType::F16, cout, int64_t(k) * k * cin, out);
+    if (random_) return put_random(upcast_ ? GgmlType::F32 : GgmlType::F16, cout, int64_t(k) * k * cin, out);
     const safetensors::TensorInfo* t = find(name);
     if (k == 1 && t && t->shape.size() == 2) return matrix(name, cout, cin, out);
     auto got = get(name, {cout, cin, k, k});
     if (!got.ok()) return got.status();
     t = *got;
     // [cout][cin][ky][kx] -> [cout][ky][kx][cin], element by element in the stored width.
-    const bool f16 = t->dtype == safetensors::DType::F16;
+    const bool f16 = t->dtype == safetensors::DType::F16 && !upcast_;
     std::vector<float> f32;
     const uint8_t* src = t->data;
     size_t elt = 2;

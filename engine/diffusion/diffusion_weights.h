@@ -17,6 +17,9 @@
 
 namespace hearth::diffusion {
 
+// The reference and CPU backends (which compute in F32 whatever the weights' type).
+bool is_host_backend(const Backend& be);
+
 class DiffusionWeights {
 public:
     // `path`: the .safetensors file. Tensor names are looked up as given, then with `prefix` in
@@ -44,6 +47,8 @@ public:
     // Frees the file mapping once the component has read its weights: the backend holds copies,
     // and mapped pages touched while copying would otherwise count twice in the process's memory.
     void close_file() { file_.reset(); }
+    // Matrices and kernels stored as F16 are held as F32 (VaeConfig::force_upcast).
+    void set_upcast(bool on) { upcast_ = on; }
 
     bool has(const std::string& name) const { return random_ || (file_ && find(name) != nullptr); }
     Status matrix(const std::string& name, int64_t rows, int64_t cols, Tensor* out);  // [rows, cols]
@@ -68,7 +73,7 @@ private:
     std::unique_ptr<safetensors::File> file_;
     std::vector<BufferPtr> buffers_;
     uint64_t bytes_ = 0;
-    bool random_ = false;
+    bool random_ = false, upcast_ = false;
     uint64_t seed_ = 0;
 };
 

@@ -49,6 +49,7 @@ Result<VaeConfig> read_vae_config(const std::string& path) {
     if (const json::Value* v = j.find("shift_factor"); v && !v->is_null()) return bad("shift_factor is not supported (an SD3/Flux VAE)");
     if (const json::Value* v = j.find("use_post_quant_conv"); v && v->is_bool()) c.use_post_quant_conv = v->as_bool();
     if (const json::Value* v = j.find("use_quant_conv"); v && v->is_bool()) c.use_quant_conv = v->as_bool();
+    if (const json::Value* v = j.find("force_upcast"); v && v->is_bool()) c.force_upcast = v->as_bool();
     if (const json::Value* v = j.find("mid_block_add_attention"); v && v->is_bool()) c.mid_block_add_attention = v->as_bool();
     if (const std::string act = j["act_fn"].as_string(); !act.empty() && act != "silu") return bad("act_fn '" + act + "' is not supported (silu)");
     for (const json::Value& t : j["up_block_types"].as_array())
@@ -74,6 +75,7 @@ Result<std::unique_ptr<VaeDecoder>> VaeDecoder::open(const std::string& dir, Bac
 Result<std::unique_ptr<VaeDecoder>> VaeDecoder::create(const VaeConfig& cfg, std::unique_ptr<DiffusionWeights> wt, Backend& be) {
     std::unique_ptr<VaeDecoder> d(new VaeDecoder(be));
     d->cfg_ = cfg;
+    if (cfg.force_upcast && !is_host_backend(be)) wt->set_upcast(true);
     HEARTH_RETURN_IF_ERROR(d->load(*wt));
     HEARTH_RETURN_IF_ERROR(be.synchronize());
     wt->close_file();

@@ -20,6 +20,10 @@ struct VaeConfig {
     int layers_per_block = 2, norm_num_groups = 32, latent_channels = 4, out_channels = 3, in_channels = 3;
     float scaling_factor = 0.18215f;
     bool use_post_quant_conv = true, use_quant_conv = true, mid_block_add_attention = true;
+    // diffusers' force_upcast (true for SD 1.x/2.x VAEs): F16 activations overflow in this VAE and
+    // give black images, so on a GPU backend, whose matmul rounds activations to the weights'
+    // F16, the VAE's weights are held in F32 (the host backends compute in F32 anyway).
+    bool force_upcast = true;
 };
 
 Result<VaeConfig> read_vae_config(const std::string& path);  // vae/config.json, every field checked

@@ -37,6 +37,7 @@ Result<std::unique_ptr<VaeEncoder>> VaeEncoder::open(const std::string& dir, Bac
 Result<std::unique_ptr<VaeEncoder>> VaeEncoder::create(const VaeConfig& cfg, std::unique_ptr<DiffusionWeights> wt, Backend& be) {
     std::unique_ptr<VaeEncoder> e(new VaeEncoder(be));
     e->cfg_ = cfg;
+    if (cfg.force_upcast && !is_host_backend(be)) wt->set_upcast(true);  // see VaeConfig::force_upcast
     HEARTH_RETURN_IF_ERROR(e->load(*wt));
     HEARTH_RETURN_IF_ERROR(be.synchronize());
     wt->close_file();
