@@ -175,6 +175,8 @@ public:
         b->sm_count_ = p.multiProcessorCount;
         if (const char* g = std::getenv("HEARTH_CUDA_GRAPHS"); g && *g && std::string(g) != "0") b->graphs_ = true;
         b->mem_cap_ = memory_cap_from_env();
+        // Tests shrink conv2d's im2col band to check many bands on small images (test_cuda_ops).
+        if (const char* c = std::getenv("HEARTH_CUDA_CONV_BAND_BYTES"); c && std::atoll(c) > 0) b->conv_band_bytes_ = size_t(std::atoll(c));
         if (cudaError_t e = cudaStreamCreateWithFlags(&b->stream_, cudaStreamNonBlocking); e != cudaSuccess)
             return make_error("CUDA: cannot create a stream on " + info.name + ": " + error_text(e));
         // Weight uploads run on their own stream, ordered against the compute stream by events.
@@ -744,7 +746,7 @@ public:
         if (w.type != GgmlType::F32 && w.type != GgmlType::F16) return fail("conv2d: kernel type " + tname(w.type) + " is not F32 or F16");
         if (g.kernel == 1 && g.stride == 1 && g.pad == 0) return matmul(w, x, y, bias);
         // Bands of at most kConvBandBytes of im2col rows (the matmul reads them as activations).
-        const int64_t band = std::max<int64_t>(1, std::min<int64_t>(n_out, int64_t(kConvBandBytes / (size_t(kc) * 4))));
+        const int64_t band = std::max<int64_t>(1, std::min<int64_t>(n_out, int64_t(conv_band_bytes_ / (size_t(kc) * 4))));
         const size_t need = size_t(band) * size_t(kc) * 4;
         if (!col_buf_ || col_buf_->size() < need) {
             col_buf_.reset();
@@ -1159,6 +1161,7 @@ private:
     cudaEvent_t staged_[2] = {nullptr, nullptr};
     Scratch q8a_, x16_, w16_, attn_, shift_k_, shift_v_, topk_, topk_u_;
     BufferPtr col_buf_;  // conv2d's im2col band (a Buffer, so the band is a Tensor matmul takes)
+    size_t conv_band_bytes_ = kConvBandBytes;
     // Which activations the q8a_ scratch holds in 8-bit form (all zero: none). Ops are recorded in
     // order, so in graph mode the same decisions hold when a step is replayed.
     struct Q8Of {
