@@ -114,12 +114,14 @@ __global__ void k_im2col(const float* __restrict__ x, size_t xs, int64_t cin, in
 }
 
 // attention_qkv: blockIdx.y = head; each thread one query (kAttnQueries per block) with its own
-// running softmax (max, sum) and output accumulator over the head's d <= kAttnMaxDim values; the
-// block stages tiles of keys and values in shared memory (as many keys as fit in kAttnTileFloats).
-// No reductions across threads, so it also runs quickly on the simulator.
+// running softmax (max, sum), its query (pre-scaled) and output accumulator in MaxD registers
+// (loops unrolled to MaxD with a d guard, so the arrays are not in local memory: SD's heads of 40
+// use the 64 variant); the block stages tiles of keys and values in shared memory (as many keys as
+// fit in kAttnTileFloats). No reductions across threads, so it also runs quickly on the simulator.
 constexpr int kAttnQueries = 64;
 constexpr int kAttnTileFloats = 4096;
 
+template <int MaxD>
 __global__ void k_attention_qkv(const float* __restrict__ q, size_t qs, const float* __restrict__ k, size_t ks,
                                 const float* __restrict__ v, size_t vs, int64_t n_q, int64_t n_kv, int d, float scale,
                                 int causal, float* __restrict__ out, size_t os) {
@@ -136,9 +138,13 @@ __global__ void k_attention_qkv(const float* __restrict__ q, size_t qs, const fl
         end = last < n_kv ? last : n_kv;
     }
     const int64_t mine = live ? (causal ? (t + 1 < n_kv ? t + 1 : n_kv) : n_kv) : 0;
+    float qv[MaxD], acc[MaxD];
     const float* qr = live ? at_row<float>(q, qs, t) + size_t(head) * d : nullptr;
-    float acc[kAttnMaxDim];
-    for (int i = 0; i < d; ++i) acc[i] = 0.0f;
+#pragma unroll
+    for (int i = 0; i < MaxD; ++i) {
+        qv[i] = (live && i < d) ? qr[i] * scale : 0.0f;
+        acc[i] = 0.0f;
+    }
     float mx = -INFINITY, sum = 0.0f;
     for (int64_t s0 = 0; s0 < end; s0 += tile) {
         const int n = int(end - s0 < tile ? end - s0 : tile);
@@ -152,25 +158,31 @@ __global__ void k_attention_qkv(const float* __restrict__ q, size_t qs, const fl
         const int upto = int(mine - s0 < n ? (mine - s0 > 0 ? mine - s0 : 0) : n);
         for (int j = 0; j < upto; ++j) {
             const float* kj = kt + j * d;
-            float dot = 0.0f;
-            for (int i = 0; i < d; ++i) dot += qr[i] * kj[i];
-            const float sc = dot * scale;
+            float sc = 0.0f;
+#pragma unroll
+            for (int i = 0; i < MaxD; ++i)
+                if (i < d) sc += qv[i] * kj[i];
             if (sc > mx) {
                 const float corr = expf(mx - sc);  // 0 on the first key (mx = -inf)
                 sum *= corr;
-                for (int i = 0; i < d; ++i) acc[i] *= corr;
+#pragma unroll
+                for (int i = 0; i < MaxD; ++i) acc[i] *= corr;
                 mx = sc;
             }
             const float p = expf(sc - mx);
             sum += p;
             const float* vj = vt + j * d;
-            for (int i = 0; i < d; ++i) acc[i] += p * vj[i];
+#pragma unroll
+            for (int i = 0; i < MaxD; ++i)
+                if (i < d) acc[i] += p * vj[i];
         }
     }
     if (!live) return;
     float* o = at_row_mut<float>(out, os, t) + size_t(head) * d;
     const float inv = sum > 0.0f ? 1.0f / sum : 0.0f;
-    for (int i = 0; i < d; ++i) o[i] = acc[i] * inv;
+#pragma unroll
+    for (int i = 0; i < MaxD; ++i)
+        if (i < d) o[i] = acc[i] * inv;
 }
 
 }  // namespace
@@ -231,7 +243,12 @@ cudaError_t attention_qkv(const float* q, size_t qs, const float* k, size_t ks, 
     if (n_q == 0) return cudaSuccess;
     if (d <= 0 || d > kAttnMaxDim || n_head <= 0) return cudaErrorInvalidValue;
     const dim3 grid(unsigned((n_q + kAttnQueries - 1) / kAttnQueries), unsigned(n_head));
-    HEARTH_LAUNCH(grid, kAttnQueries, 0, s, k_attention_qkv)(q, qs, k, ks, v, vs, n_q, n_kv, d, scale, int(causal), out, os);
+    if (d <= 64)
+        HEARTH_LAUNCH(grid, kAttnQueries, 0, s, k_attention_qkv<64>)(q, qs, k, ks, v, vs, n_q, n_kv, d, scale, int(causal), out, os);
+    else if (d <= 128)
+        HEARTH_LAUNCH(grid, kAttnQueries, 0, s, k_attention_qkv<128>)(q, qs, k, ks, v, vs, n_q, n_kv, d, scale, int(causal), out, os);
+    else
+        HEARTH_LAUNCH(grid, kAttnQueries, 0, s, k_attention_qkv<kAttnMaxDim>)(q, qs, k, ks, v, vs, n_q, n_kv, d, scale, int(causal), out, os);
     return cudaGetLastError();
 }
 

@@ -550,7 +550,7 @@ TEST(CudaOps, GeluMulScaleHeadNormSlidingWindowAndClaims) {
 // 9×11 image in 9 bands of 12 output pixels (the GEMM path) and a last one of 3 (the matvec path),
 // stride 1 and 2, F32 and F16 kernels, against the reference. Bounds as the shared Conv2d check's
 // (rel_err: F32 2e-5; F16 kernels meet F16-rounded pixels in the GEMM, 5e-3).
-TEST(CudaOps, Conv2dInManyBandsAndBadShapesAreErrors) {
+TEST(CudaOps, Conv2dBandsLargeAttentionHeadsAndBadShapes) {
     setenv("HEARTH_CUDA_CONV_BAND_BYTES", std::to_string(12 * 9 * 13 * 4).c_str(), 1);
     auto cb = create_backend("cuda", 0, {});
     unsetenv("HEARTH_CUDA_CONV_BAND_BYTES");
@@ -573,6 +573,19 @@ TEST(CudaOps, Conv2dInManyBandsAndBadShapesAreErrors) {
             tw.be.conv2d(X.b, W.b, &Bi.b, g, Y.b);
             tw.ref.conv2d(X.r, W.r, &Bi.r, g, Y.r);
             EXPECT_LE(tw.rel_err(Y), wt == GgmlType::F32 ? 2e-5 : 5e-3) << type_name(wt) << " stride " << g.stride;
+        }
+    // attention_qkv's register variants for heads of more than 64 and 128 values (the shared checks
+    // use heads of 8 to 40): 70 queries, causal self-attention and cross-attention over 77 rows. The
+    // shared check's bound (1e-4: float sums in another order than the reference's doubles).
+    for (int64_t d : {100, 160, 256})
+        for (bool causal : {true, false}) {
+            const int64_t nq = 70, n_kv = causal ? nq : 77, cc = 2 * d;
+            auto Q = tw.f32(nq, cc, randn(size_t(nq * cc), 31)), Ob = tw.f32(nq, cc, std::vector<float>(size_t(nq * cc), 0.0f));
+            auto K = tw.f32(n_kv, cc, randn(size_t(n_kv * cc), 32)), V = tw.f32(n_kv, cc, randn(size_t(n_kv * cc), 33));
+            const float sc = 1.0f / std::sqrt(float(d));
+            tw.be.attention_qkv(Q.b, K.b, V.b, 2, sc, causal, Ob.b);
+            tw.ref.attention_qkv(Q.r, K.r, V.r, 2, sc, causal, Ob.r);
+            EXPECT_LE(tw.abs_err(Ob), 1e-4) << "attention_qkv head size " << d << (causal ? " causal" : " cross");
         }
     ASSERT_TRUE(tw.be.synchronize().ok());
     // Shapes that do not match are reported at the next synchronize, never a crash.
