@@ -75,6 +75,31 @@ cudaError_t softmax_rows(float* x, size_t x_stride, int64_t rows, int64_t cols, 
 cudaError_t copy_rows(const float* src, size_t src_stride, int64_t rows, int64_t cols, float* dst, size_t dst_stride,
                       cudaStream_t s);
 
+// ---- the diffusion models' ops (diffusion.cu): backend.h's semantics, F32 rows.
+cudaError_t mul(const float* a, size_t a_stride, const float* b, size_t b_stride, int64_t rows, int64_t cols, float* out,
+                size_t out_stride, cudaStream_t s);
+// out[r] = a[r] (ca values) followed by b[r] (cb values).
+cudaError_t concat_cols(const float* a, size_t a_stride, int64_t ca, const float* b, size_t b_stride, int64_t cb, int64_t rows,
+                        float* out, size_t out_stride, cudaStream_t s);
+cudaError_t upsample_nearest(const float* x, size_t x_stride, int64_t cols, int h, int w, int out_h, int out_w, float* y,
+                             size_t y_stride, cudaStream_t s);
+// act: int(Activation) (0 GELU erf, 1 quick GELU, 2 SiLU); in place.
+cudaError_t activate(float* x, size_t x_stride, int64_t rows, int64_t cols, int act, cudaStream_t s);
+cudaError_t layer_norm(const float* x, size_t x_stride, int64_t rows, int64_t cols, const float* w, const float* b, float eps,
+                       float* y, size_t y_stride, cudaStream_t s);
+// cols % n_groups == 0 (else cudaErrorInvalidValue).
+cudaError_t group_norm(const float* x, size_t x_stride, int64_t rows, int64_t cols, int n_groups, const float* w, const float* b,
+                       float eps, float* y, size_t y_stride, cudaStream_t s);
+// conv2d's im2col band: output pixels [p0, p0 + n) of an h×w×cin image → n contiguous rows of
+// k·k·cin values laid [ky][kx][c] (the re-laid kernel's order), zeros outside the image.
+cudaError_t im2col(const float* x, size_t x_stride, int64_t cin, int h, int w, int k, int stride, int pad, int out_w, int64_t p0,
+                   int64_t n, float* col, cudaStream_t s);
+// Attention over plain q/k/v rows (Backend::attention_qkv); head size d <= kAttnMaxDim.
+constexpr int kAttnMaxDim = 256;
+cudaError_t attention_qkv(const float* q, size_t q_stride, const float* k, size_t k_stride, const float* v, size_t v_stride,
+                          int64_t n_q, int64_t n_kv, int n_head, int d, float scale, bool causal, float* out, size_t out_stride,
+                          cudaStream_t s);
+
 // ---- RoPE (rope.cu). Angle of pair i at position p: p * theta_i, theta_i as rope_math.h defines it.
 struct RopeArgs {
     int mode_neox = 0;  // 0: pairs (2i, 2i+1); 1: pairs (i, i + n_dims/2)

@@ -1,6 +1,7 @@
 // The backends the diffusion tests run each pipeline part on: the reference and the CPU always,
-// Vulkan where this binary has it and a device exists (lavapipe in CI). A missing Vulkan device is
-// not a failure: the test prints why it ran without it and checks the host backends.
+// Vulkan and CUDA where this binary has them and a device opens (lavapipe in CI; CUDA on a GPU, or
+// the CUDA simulator where HEARTH_CUDA_PLUGIN points at it: tests/CMakeLists.txt's "sim." runs). A
+// missing device is not a failure: the test prints why it ran without it and checks the others.
 #pragma once
 
 #include <cstdio>
@@ -17,6 +18,9 @@ inline std::vector<std::string> diffusion_backends() {
     auto vk = create_backend("vulkan", 0, BackendOptions{});
     if (vk.ok()) names.push_back("vulkan");
     else std::printf("vulkan: not checked here (%s)\n", vk.message().c_str());
+    auto cu = create_backend("cuda", 0, BackendOptions{});
+    if (cu.ok()) names.push_back("cuda");
+    else std::printf("cuda: not checked here (%s)\n", cu.message().c_str());
     return names;
 }
 

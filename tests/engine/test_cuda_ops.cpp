@@ -545,3 +545,64 @@ TEST(CudaOps, GeluMulScaleHeadNormSlidingWindowAndClaims) {
     opcheck::check_sliding_window_attention(tw, GgmlType::F32, 1e-4);
     opcheck::check_supports_op_claims(tw);
 }
+
+// conv2d's im2col bands (HEARTH_CUDA_CONV_BAND_BYTES shrinks them from 64 MiB to 12 rows here): a
+// 9×11 image in 9 bands of 12 output pixels (the GEMM path) and a last one of 3 (the matvec path),
+// stride 1 and 2, F32 and F16 kernels, against the reference. Bounds as the shared Conv2d check's
+// (rel_err: F32 2e-5; F16 kernels meet F16-rounded pixels in the GEMM, 5e-3).
+TEST(CudaOps, Conv2dBandsLargeAttentionHeadsAndBadShapes) {
+    setenv("HEARTH_CUDA_CONV_BAND_BYTES", std::to_string(12 * 9 * 13 * 4).c_str(), 1);
+    auto cb = create_backend("cuda", 0, {});
+    unsetenv("HEARTH_CUDA_CONV_BAND_BYTES");
+    if (!cb.ok()) GTEST_SKIP() << "no usable CUDA device: " << cb.message();
+    Pair P;
+    P.cuda = std::move(*cb);
+    P.ref = create_reference_backend();
+    opcheck::Twin tw{*P.cuda, *P.ref, {}};
+    for (GgmlType wt : {GgmlType::F32, GgmlType::F16})
+        for (Conv2dGeometry g : {Conv2dGeometry{9, 11, 3, 1, 1}, Conv2dGeometry{9, 11, 3, 2, 1}}) {
+            const int64_t cin = 13, cout = 7, kc = 9 * cin, n_in = int64_t(g.height) * g.width;
+            const auto wf = randn(size_t(cout * kc), 21, 0.2f);
+            std::vector<uint8_t> wbytes(row_bytes(wt, kc) * size_t(cout));
+            for (int64_t r = 0; r < cout; ++r)
+                ASSERT_TRUE(quantize_row(wt, wf.data() + r * kc, wbytes.data() + size_t(r) * row_bytes(wt, kc), kc).ok());
+            auto W = tw.put(wt, cout, kc, wbytes.data());
+            auto X = tw.f32(n_in, cin, randn(size_t(n_in * cin), 22)), Bi = tw.f32(1, cout, randn(size_t(cout), 23));
+            const int64_t n_out = int64_t(g.out_height()) * g.out_width();
+            auto Y = tw.f32(n_out, cout, std::vector<float>(size_t(n_out * cout), 0.0f));
+            tw.be.conv2d(X.b, W.b, &Bi.b, g, Y.b);
+            tw.ref.conv2d(X.r, W.r, &Bi.r, g, Y.r);
+            EXPECT_LE(tw.rel_err(Y), wt == GgmlType::F32 ? 2e-5 : 5e-3) << type_name(wt) << " stride " << g.stride;
+        }
+    // attention_qkv's register variants for heads of more than 64 and 128 values (the shared checks
+    // use heads of 8 to 40): 70 queries, causal self-attention and cross-attention over 77 rows. The
+    // shared check's bound (1e-4: float sums in another order than the reference's doubles).
+    for (int64_t d : {100, 160, 256})
+        for (bool causal : {true, false}) {
+            const int64_t nq = 70, n_kv = causal ? nq : 77, cc = 2 * d;
+            auto Q = tw.f32(nq, cc, randn(size_t(nq * cc), 31)), Ob = tw.f32(nq, cc, std::vector<float>(size_t(nq * cc), 0.0f));
+            auto K = tw.f32(n_kv, cc, randn(size_t(n_kv * cc), 32)), V = tw.f32(n_kv, cc, randn(size_t(n_kv * cc), 33));
+            const float sc = 1.0f / std::sqrt(float(d));
+            tw.be.attention_qkv(Q.b, K.b, V.b, 2, sc, causal, Ob.b);
+            tw.ref.attention_qkv(Q.r, K.r, V.r, 2, sc, causal, Ob.r);
+            EXPECT_LE(tw.abs_err(Ob), 1e-4) << "attention_qkv head size " << d << (causal ? " causal" : " cross");
+        }
+    ASSERT_TRUE(tw.be.synchronize().ok());
+    // Shapes that do not match are reported at the next synchronize, never a crash.
+    auto X = tw.f32(35, 13, randn(35 * 13, 24)), Y = tw.f32(35, 9, std::vector<float>(35 * 9, 0.0f));
+    auto W = tw.f32(9, 100, randn(900, 25));
+    tw.be.conv2d(X.b, W.b, nullptr, Conv2dGeometry{5, 7, 3, 1, 1}, Y.b);
+    Status s = tw.be.synchronize();
+    EXPECT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("conv2d"), std::string::npos) << s.message();
+    auto Q = tw.f32(4, 600, randn(2400, 26)), O = tw.f32(4, 600, std::vector<float>(2400, 0.0f));
+    tw.be.attention_qkv(Q.b, Q.b, Q.b, 2, 1.0f, false, O.b);  // heads of 300 > 256
+    s = tw.be.synchronize();
+    EXPECT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("head size 300"), std::string::npos) << s.message();
+    auto G = tw.f32(1, 13, randn(13, 27));
+    tw.be.group_norm(X.b, 4, G.b, G.b, 1e-5f, X.b);  // 13 channels in 4 groups
+    s = tw.be.synchronize();
+    EXPECT_FALSE(s.ok());
+    EXPECT_NE(s.message().find("group_norm"), std::string::npos) << s.message();
+}

@@ -22,6 +22,7 @@ namespace hearth::cuda {
 
 namespace {
 
+constexpr size_t kConvBandBytes = size_t(64) << 20;  // conv2d's im2col band at most
 constexpr int kMatvecMaxTokens = 8;                  // above this, matmul is a tensor-core GEMM
 constexpr size_t kGemmSlabBytes = size_t(64) << 20;  // F16 dequantized weight rows per GEMM slab
 constexpr size_t kStagingBytes = size_t(32) << 20;   // each of the two pinned upload buffers
@@ -144,6 +145,7 @@ public:
         cudaSetDevice(dev_);
         for (Scratch* s : {&q8a_, &x16_, &w16_, &attn_, &shift_k_, &shift_v_, &topk_, &topk_u_})
             if (s->p && stream_) cudaFreeAsync(s->p, stream_);  // stream-ordered memory, freed in order
+        col_buf_.reset();  // freed while the device and stream are still set up
         if (stream_) cudaStreamSynchronize(stream_);
         if (copy_) cudaStreamSynchronize(copy_);
         for (int i = 0; i < 2; ++i) {
@@ -173,6 +175,8 @@ public:
         b->sm_count_ = p.multiProcessorCount;
         if (const char* g = std::getenv("HEARTH_CUDA_GRAPHS"); g && *g && std::string(g) != "0") b->graphs_ = true;
         b->mem_cap_ = memory_cap_from_env();
+        // Tests shrink conv2d's im2col band to check many bands on small images (test_cuda_ops).
+        if (const char* c = std::getenv("HEARTH_CUDA_CONV_BAND_BYTES"); c && std::atoll(c) > 0) b->conv_band_bytes_ = size_t(std::atoll(c));
         if (cudaError_t e = cudaStreamCreateWithFlags(&b->stream_, cudaStreamNonBlocking); e != cudaSuccess)
             return make_error("CUDA: cannot create a stream on " + info.name + ": " + error_text(e));
         // Weight uploads run on their own stream, ordered against the compute stream by events.
@@ -689,11 +693,135 @@ public:
         launch("copy", [=, this] { return kern::copy_rows(f32_src, src.row_stride, src.rows, src.cols, f32_dst, dst.row_stride, stream_); });
     }
 
+    // ---- the diffusion models' ops (kernels/diffusion.cu)
+    void layer_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, float eps, const Tensor& y) override {
+        if (!begin("layer_norm", {&x, &weight, &bias, &y})) return;
+        if (weight.type != GgmlType::F32 || bias.type != GgmlType::F32) return fail("layer_norm: weight and bias must be F32");
+        if (weight.cols < x.cols || bias.cols < x.cols || y.rows != x.rows || y.cols != x.cols)
+            return fail("layer_norm: shapes of x, weight, bias and y do not match");
+        key("layer_norm", x, weight, bias, y, eps);
+        auto* const f32_x = f32(x);
+        auto* const f32_w = f32(weight);
+        auto* const f32_b = f32(bias);
+        auto* const f32_y = f32(y);
+        launch("layer_norm", [=, this] {
+            return kern::layer_norm(f32_x, x.row_stride, x.rows, x.cols, f32_w, f32_b, eps, f32_y, y.row_stride, stream_);
+        });
+    }
+    void activate(const Tensor& x, Activation act) override {
+        if (!begin("activate", {&x})) return;
+        key("activate", x, int(act));
+        auto* const f32_x = f32(x);
+        launch("activate", [=, this] { return kern::activate(f32_x, x.row_stride, x.rows, x.cols, int(act), stream_); });
+    }
+    void attention_qkv(const Tensor& q, const Tensor& k, const Tensor& v, int n_head, float scale, bool causal,
+                       const Tensor& out) override {
+        if (!begin("attention_qkv", {&q, &k, &v, &out})) return;
+        if (n_head <= 0 || q.cols % n_head != 0) return fail("attention_qkv: " + std::to_string(q.cols) + " columns do not split into " + std::to_string(n_head) + " heads");
+        const int d = int(q.cols / n_head);
+        if (d > kern::kAttnMaxDim) return fail("attention_qkv: head size " + std::to_string(d) + " is above the " + std::to_string(kern::kAttnMaxDim) + " the kernel supports");
+        if (k.cols != q.cols || v.cols != q.cols || v.rows != k.rows || out.rows != q.rows || out.cols != q.cols)
+            return fail("attention_qkv: shapes of q, k, v and out do not match");
+        if (causal && k.rows != q.rows) return fail("attention_qkv: causal attention needs as many keys as queries");
+        key("attention_qkv", q, k, v, out, n_head, scale, int(causal));
+        auto* const f32_q = f32(q);
+        auto* const f32_k = f32(k);
+        auto* const f32_v = f32(v);
+        auto* const f32_out = f32(out);
+        launch("attention_qkv", [=, this] {
+            return kern::attention_qkv(f32_q, q.row_stride, f32_k, k.row_stride, f32_v, v.row_stride, q.rows, k.rows, n_head, d, scale,
+                                       causal, f32_out, out.row_stride, stream_);
+        });
+    }
+    // im2col of a band of output pixels into a work buffer, then the matmul path (matvec or cuBLAS,
+    // F32 or F16 weights) on it: one GEMM implementation. A 1×1 stride-1 convolution is the matmul.
+    void conv2d(const Tensor& x, const Tensor& w, const Tensor* bias, const Conv2dGeometry& g, const Tensor& y) override {
+        if (!begin("conv2d", {&x, &w, bias, &y})) return;
+        const int64_t cin = x.cols, kc = int64_t(g.kernel) * g.kernel * cin;
+        const int64_t oh = g.out_height(), ow = g.out_width(), n_out = oh * ow;
+        if (g.kernel <= 0 || g.stride <= 0 || g.pad < 0 || oh <= 0 || ow <= 0 || x.rows != int64_t(g.height) * g.width)
+            return fail("conv2d: bad geometry for " + std::to_string(x.rows) + " input pixels");
+        if (w.cols != kc || y.rows != n_out || y.cols != w.rows || (bias && bias->cols < w.rows))
+            return fail("conv2d: shapes of x, w, bias and y do not match the geometry");
+        if (w.type != GgmlType::F32 && w.type != GgmlType::F16) return fail("conv2d: kernel type " + tname(w.type) + " is not F32 or F16");
+        if (g.kernel == 1 && g.stride == 1 && g.pad == 0) return matmul(w, x, y, bias);
+        // Bands of at most kConvBandBytes of im2col rows (the matmul reads them as activations).
+        const int64_t band = std::max<int64_t>(1, std::min<int64_t>(n_out, int64_t(conv_band_bytes_ / (size_t(kc) * 4))));
+        const size_t need = size_t(band) * size_t(kc) * 4;
+        if (!col_buf_ || col_buf_->size() < need) {
+            col_buf_.reset();
+            auto b = alloc_impl(need, BufferUsage::Activations, /*zero=*/false);
+            if (!b.ok()) return fail("conv2d: " + b.message());
+            col_buf_ = *b;
+        }
+        auto* const f32_x = f32(x);
+        float* const col = f32(make_tensor(col_buf_.get(), 0, GgmlType::F32, band, kc));
+        for (int64_t p0 = 0; p0 < n_out; p0 += band) {
+            const int64_t n = std::min(band, n_out - p0);
+            key("im2col", x, int(p0), int(n), g.kernel, g.stride, g.pad, g.width);
+            launch("conv2d (im2col)", [=, this] {
+                return kern::im2col(f32_x, x.row_stride, cin, g.height, g.width, g.kernel, g.stride, g.pad, int(ow), p0, n, col, stream_);
+            });
+            const Tensor cols = make_tensor(col_buf_.get(), 0, GgmlType::F32, n, kc);
+            matmul(w, cols, y.row_range(p0, n), bias);
+            if (!sticky_.ok()) return;
+        }
+    }
+    void group_norm(const Tensor& x, int n_groups, const Tensor& weight, const Tensor& bias, float eps, const Tensor& y) override {
+        if (!begin("group_norm", {&x, &weight, &bias, &y})) return;
+        if (n_groups <= 0 || x.cols % n_groups != 0)
+            return fail("group_norm: " + std::to_string(x.cols) + " channels do not split into " + std::to_string(n_groups) + " groups");
+        if (weight.type != GgmlType::F32 || bias.type != GgmlType::F32 || weight.cols < x.cols || bias.cols < x.cols ||
+            y.rows != x.rows || y.cols != x.cols)
+            return fail("group_norm: shapes or types of x, weight, bias and y do not match");
+        key("group_norm", x, weight, bias, y, n_groups, eps);
+        auto* const f32_x = f32(x);
+        auto* const f32_w = f32(weight);
+        auto* const f32_b = f32(bias);
+        auto* const f32_y = f32(y);
+        launch("group_norm", [=, this] {
+            return kern::group_norm(f32_x, x.row_stride, x.rows, x.cols, n_groups, f32_w, f32_b, eps, f32_y, y.row_stride, stream_);
+        });
+    }
+    void upsample_nearest(const Tensor& x, int height, int width, int out_height, int out_width, const Tensor& y) override {
+        if (!begin("upsample_nearest", {&x, &y})) return;
+        if (height <= 0 || width <= 0 || out_height <= 0 || out_width <= 0 || x.rows != int64_t(height) * width ||
+            y.rows != int64_t(out_height) * out_width || y.cols != x.cols)
+            return fail("upsample_nearest: shapes of x and y do not match the sizes");
+        key("upsample_nearest", x, y, height, width, out_height, out_width);
+        auto* const f32_x = f32(x);
+        auto* const f32_y = f32(y);
+        launch("upsample_nearest", [=, this] {
+            return kern::upsample_nearest(f32_x, x.row_stride, x.cols, height, width, out_height, out_width, f32_y, y.row_stride, stream_);
+        });
+    }
+    void mul(const Tensor& a, const Tensor& b, const Tensor& out) override {
+        if (!begin("mul", {&a, &b, &out})) return;
+        if (b.rows != a.rows || b.cols != a.cols || out.rows != a.rows || out.cols != a.cols) return fail("mul: shapes do not match");
+        key("mul", a, b, out);
+        auto* const f32_a = f32(a);
+        auto* const f32_b = f32(b);
+        auto* const f32_out = f32(out);
+        launch("mul", [=, this] {
+            return kern::mul(f32_a, a.row_stride, f32_b, b.row_stride, a.rows, a.cols, f32_out, out.row_stride, stream_);
+        });
+    }
+    void concat_cols(const Tensor& a, const Tensor& b, const Tensor& out) override {
+        if (!begin("concat_cols", {&a, &b, &out})) return;
+        if (b.rows != a.rows || out.rows != a.rows || out.cols != a.cols + b.cols) return fail("concat_cols: shapes do not match");
+        key("concat_cols", a, b, out);
+        auto* const f32_a = f32(a);
+        auto* const f32_b = f32(b);
+        auto* const f32_out = f32(out);
+        launch("concat_cols", [=, this] {
+            return kern::concat_cols(f32_a, a.row_stride, a.cols, f32_b, b.row_stride, b.cols, a.rows, f32_out, out.row_stride, stream_);
+        });
+    }
+
     // Every op; get_rows and matmul for the types their kernels dispatch (kernels.h's
     // is_quantized_weight / is_float_weight, the checks the two ops make): no Q2_K/Q3_K, Q8_1/Q8_K.
     bool supports_op(Op op, GgmlType type) const override {
         if (op == Op::GetRows || op == Op::Matmul) return kern::is_quantized_weight(type) || kern::is_float_weight(type);
-        if (is_diffusion_op(op)) return false;  // not yet
         return true;
     }
 
@@ -1032,6 +1160,8 @@ private:
     void* staging_[2] = {nullptr, nullptr};
     cudaEvent_t staged_[2] = {nullptr, nullptr};
     Scratch q8a_, x16_, w16_, attn_, shift_k_, shift_v_, topk_, topk_u_;
+    BufferPtr col_buf_;  // conv2d's im2col band (a Buffer, so the band is a Tensor matmul takes)
+    size_t conv_band_bytes_ = kConvBandBytes;
     // Which activations the q8a_ scratch holds in 8-bit form (all zero: none). Ops are recorded in
     // order, so in graph mode the same decisions hold when a step is replayed.
     struct Q8Of {
