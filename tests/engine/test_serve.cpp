@@ -336,6 +336,10 @@ TEST(Scheduler, PrefixReuseQueueAndCancel) {
         std::promise<ServeEvent> done;
         std::string text;  // the loop thread's until `done` is set
         std::atomic<int> n_pieces{0};
+        // Holds the loop thread for a moment after the second piece, so the test thread's cancel
+        // lands mid-answer: a Release build of this tiny model writes 200 tokens in about a
+        // millisecond, faster than the polling below can see two pieces (CI saw it finish first).
+        bool pause_after_two = false;
     };
     auto submit = [&](Run& run, int max_tokens) {
         ServeRequest r;
@@ -343,8 +347,12 @@ TEST(Scheduler, PrefixReuseQueueAndCancel) {
         r.sampling.temperature = 0;
         r.sampling.max_new_tokens = max_tokens;
         return sched.submit(r, [&run](const ServeEvent& e) {
-            if (e.kind == ServeEvent::Kind::Text) run.text += e.text, run.n_pieces.fetch_add(1);
-            else run.done.set_value(e);
+            if (e.kind == ServeEvent::Kind::Text) {
+                run.text += e.text;
+                if (run.n_pieces.fetch_add(1) + 1 == 2 && run.pause_after_two) std::this_thread::sleep_for(std::chrono::milliseconds(200));
+            } else {
+                run.done.set_value(e);
+            }
         });
     };
     Run a, b, c;
@@ -357,6 +365,7 @@ TEST(Scheduler, PrefixReuseQueueAndCancel) {
     EXPECT_EQ(ea.n_reused, 0);
     EXPECT_EQ(eb.n_reused, int(prompt->size()) - 1);  // all but the last prompt token came from the cache
     // Cancel mid-answer: the request ends "cancelled" long before its limit.
+    c.pause_after_two = true;
     auto id = submit(c, 200);
     ASSERT_TRUE(id.ok());
     while (c.n_pieces.load() < 2 && sched.n_active() + sched.n_queued() > 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
