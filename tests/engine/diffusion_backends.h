@@ -4,7 +4,9 @@
 // missing device is not a failure: the test prints why it ran without it and checks the others.
 #pragma once
 
+#include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,6 +16,21 @@
 namespace hearth::test {
 
 inline std::vector<std::string> diffusion_backends() {
+    // HEARTH_DIFFUSION_BACKENDS=cuda (a comma list): only those, where they open. The simulator's
+    // "sim." runs set it, so they do not repeat the host and Vulkan checks the plain runs make.
+    if (const char* only = std::getenv("HEARTH_DIFFUSION_BACKENDS"); only && *only) {
+        std::vector<std::string> names;
+        std::string list = only;
+        for (size_t at = 0; at <= list.size();) {
+            const size_t comma = std::min(list.find(',', at), list.size());
+            const std::string name = list.substr(at, comma - at);
+            at = comma + 1;
+            if (name.empty()) continue;
+            if (auto be = create_backend(name, 0, BackendOptions{}); be.ok()) names.push_back(name);
+            else std::printf("%s: not checked here (%s)\n", name.c_str(), be.message().c_str());
+        }
+        return names;
+    }
     std::vector<std::string> names = {"reference", "cpu"};
     auto vk = create_backend("vulkan", 0, BackendOptions{});
     if (vk.ok()) names.push_back("vulkan");
