@@ -16,9 +16,12 @@
 namespace hearth::test {
 
 inline std::vector<std::string> diffusion_backends() {
-    // HEARTH_DIFFUSION_BACKENDS=cuda (a comma list): only those, where they open. The simulator's
-    // "sim." runs set it, so they do not repeat the host and Vulkan checks the plain runs make.
-    if (const char* only = std::getenv("HEARTH_DIFFUSION_BACKENDS"); only && *only) {
+    // HEARTH_DIFFUSION_BACKENDS=a,b: only those, where they open. Under HEARTH_CUDA_PLUGIN (the
+    // simulator's "sim." runs; ctest's ENVIRONMENT holds one variable there) CUDA only, so those
+    // runs do not repeat the host and Vulkan checks the plain runs make.
+    const char* only = std::getenv("HEARTH_DIFFUSION_BACKENDS");
+    if ((!only || !*only) && std::getenv("HEARTH_CUDA_PLUGIN")) only = "cuda";
+    if (only && *only) {
         std::vector<std::string> names;
         std::string list = only;
         for (size_t at = 0; at <= list.size();) {
