@@ -114,11 +114,6 @@ void gemv_q4_1_x8_n(int64_t k, const uint8_t* grp, const uint8_t* xa, size_t xs,
 void repack_q8_0_x8(int64_t k, const uint8_t* w, size_t ws, uint8_t* out);
 void gemv_q8_0_x8_n(int64_t k, const uint8_t* grp, const uint8_t* xa, size_t xs, int nt, float* y, size_t ldy);
 void gemv_q8_0_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y);
-// gemv_*_x8_n on two groups at once with AVX-512 VNNI where the CPU has it (else each group by
-// gemv_*_x8_n): repack_x16_avx512.cpp.
-void gemv_q4_0_x16_n(int64_t k, const uint8_t* grp, size_t gstride, const uint8_t* xa, size_t xs, int nt, float* y, size_t ldy);
-void gemv_q4_1_x16_n(int64_t k, const uint8_t* grp, size_t gstride, const uint8_t* xa, size_t xs, int nt, float* y, size_t ldy);
-void gemv_q8_0_x16_n(int64_t k, const uint8_t* grp, size_t gstride, const uint8_t* xa, size_t xs, int nt, float* y, size_t ldy);
 
 // Helpers to address the parts of an activation row.
 inline const int8_t* act_qs(const uint8_t* row) { return reinterpret_cast<const int8_t*>(row); }

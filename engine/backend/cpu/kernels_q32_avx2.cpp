@@ -276,21 +276,18 @@ constexpr MatKernel q32_entry(const char* name) {
     if constexpr (T == GgmlType::Q4_0) {
         m.gemv_x8 = gemv_q4_0_x8;
         m.gemv_x8_n = gemv_q4_0_x8_n;
-        m.gemv_x16_n = gemv_q4_0_x16_n;
         m.repack_x8 = repack_q4_0_x8;
         m.gemm_rows_x8 = gemm_q8_rows_from<32, U::G, U::P, gemm_decode_x8<T>>;
     }
     if constexpr (T == GgmlType::Q4_1) {
         m.gemv_x8 = gemv_q4_1_x8;
         m.gemv_x8_n = gemv_q4_1_x8_n;
-        m.gemv_x16_n = gemv_q4_1_x16_n;
         m.repack_x8 = repack_q4_1_x8;
         m.gemm_rows_x8 = gemm_q8_rows_from<32, U::G, U::P, gemm_decode_x8<T>>;
     }
     if constexpr (T == GgmlType::Q8_0) {
         m.gemv_x8 = gemv_q8_0_x8;
         m.gemv_x8_n = gemv_q8_0_x8_n;
-        m.gemv_x16_n = gemv_q8_0_x16_n;
         m.repack_x8 = repack_q8_0_x8;
         m.gemm_rows_x8 = gemm_q8_rows_from<32, U::G, U::P, gemm_decode_x8<T>>;
     }

@@ -9,8 +9,9 @@
 // two FMAs per block), so every result is bit-identical to gemv_*_x8_n's and hence to the GEMM
 // micro-kernel's (repack_x8_avx2.cpp says why those agree). test_cpu_kernels checks it bit for bit.
 //
-// Without AVX-512 VNNI (or with HEARTH_CPU_ISA below avx512) the entry points run gemv_*_x8_n on
-// each group.
+// The kernel table's AVX-512 level offers them (kAvx512Q4_0 … below: the AVX2 entries plus
+// gemv_x16_n) where the CPU has AVX-512 VNNI; elsewhere, or with HEARTH_CPU_ISA below avx512, the
+// AVX2 entries run gemv_*_x8_n on each group.
 #include <immintrin.h>
 
 #include <cstdint>
@@ -137,20 +138,11 @@ HEARTH_X16_TARGET void gemv_q8_0_x16(int64_t k, const uint8_t* g0, size_t gstrid
     for (int t = 0; t < NT; ++t) _mm512_storeu_ps(y + t * ldy, acc[t]);
 }
 
-// HEARTH_CPU_ISA=avx2 turns it off (to measure what it gives).
-const bool kHaveAvx512Vnni = cpu_features().has_avx512_set() && cpu_features().avx512vnni && best_isa() >= IsaLevel::Avx512;
-
 using X16Fn = void (*)(int64_t, const uint8_t*, size_t, const uint8_t*, size_t, float*, size_t);
-using X8nFn = void (*)(int64_t, const uint8_t*, const uint8_t*, size_t, int, float*, size_t);
 
 // Tokens in passes of 8 (then the rest), kernels[n - 1] for n tokens.
-void run_x16(const X16Fn (&kernels)[8], X8nFn fallback, int64_t k, const uint8_t* grp, size_t gstride, const uint8_t* xa,
-             size_t xs, int nt, float* y, size_t ldy) {
-    if (!kHaveAvx512Vnni) {
-        fallback(k, grp, xa, xs, nt, y, ldy);
-        fallback(k, grp + gstride, xa, xs, nt, y + 8, ldy);
-        return;
-    }
+void run_x16(const X16Fn (&kernels)[8], int64_t k, const uint8_t* grp, size_t gstride, const uint8_t* xa, size_t xs, int nt,
+             float* y, size_t ldy) {
     for (; nt >= 8; nt -= 8, xa += 8 * xs, y += 8 * ldy) kernels[7](k, grp, gstride, xa, xs, y, ldy);
     if (nt > 0) kernels[nt - 1](k, grp, gstride, xa, xs, y, ldy);
 }
@@ -161,16 +153,30 @@ constexpr X16Fn kQ4[8] = {gemv_q4_x16<kHasMin, 1>, gemv_q4_x16<kHasMin, 2>, gemv
 constexpr X16Fn kQ8[8] = {gemv_q8_0_x16<1>, gemv_q8_0_x16<2>, gemv_q8_0_x16<3>, gemv_q8_0_x16<4>,
                           gemv_q8_0_x16<5>, gemv_q8_0_x16<6>, gemv_q8_0_x16<7>, gemv_q8_0_x16<8>};
 
-}  // namespace
-
 void gemv_q4_0_x16_n(int64_t k, const uint8_t* grp, size_t gstride, const uint8_t* xa, size_t xs, int nt, float* y, size_t ldy) {
-    run_x16(kQ4<false>, gemv_q4_0_x8_n, k, grp, gstride, xa, xs, nt, y, ldy);
+    run_x16(kQ4<false>, k, grp, gstride, xa, xs, nt, y, ldy);
 }
 void gemv_q4_1_x16_n(int64_t k, const uint8_t* grp, size_t gstride, const uint8_t* xa, size_t xs, int nt, float* y, size_t ldy) {
-    run_x16(kQ4<true>, gemv_q4_1_x8_n, k, grp, gstride, xa, xs, nt, y, ldy);
+    run_x16(kQ4<true>, k, grp, gstride, xa, xs, nt, y, ldy);
 }
 void gemv_q8_0_x16_n(int64_t k, const uint8_t* grp, size_t gstride, const uint8_t* xa, size_t xs, int nt, float* y, size_t ldy) {
-    run_x16(kQ8, gemv_q8_0_x8_n, k, grp, gstride, xa, xs, nt, y, ldy);
+    run_x16(kQ8, k, grp, gstride, xa, xs, nt, y, ldy);
 }
+
+MatKernel x16_entry(const MatKernel& avx2, decltype(MatKernel::gemv_x16_n) x16, const char* name) {
+    MatKernel m = avx2;  // everything else stays AVX2
+    m.gemv_x16_n = x16;
+    m.name = name;
+    return m;
+}
+
+}  // namespace
+
+extern const MatKernel kAvx2Q4_0, kAvx2Q4_1, kAvx2Q8_0;
+extern const MatKernel kAvx512Q4_0, kAvx512Q4_1, kAvx512Q8_0;
+// Built from the AVX2 entries, which are constant-initialized (constexpr), so before these.
+const MatKernel kAvx512Q4_0 = x16_entry(kAvx2Q4_0, gemv_q4_0_x16_n, "Q4_0 AVX-512 VNNI");
+const MatKernel kAvx512Q4_1 = x16_entry(kAvx2Q4_1, gemv_q4_1_x16_n, "Q4_1 AVX-512 VNNI");
+const MatKernel kAvx512Q8_0 = x16_entry(kAvx2Q8_0, gemv_q8_0_x16_n, "Q8_0 AVX-512 VNNI");
 
 }  // namespace hearth::cpu
