@@ -51,6 +51,23 @@ __device__ __forceinline__ float block_max(float v, float* smem) {
     return warp_max(v);
 }
 
+// One warp turns 32 consecutive values (v: this lane's) into 8-bit block `b` of the activation
+// quantization every quantized matvec reads (Q8View: quants, the F16-rounded scale d, and d·Σq).
+// The one rounding rule for the plain quantizer and the fused norm / activation epilogues alike.
+template <class Q8>
+__device__ __forceinline__ void warp_quantize_q8(float v, int lane, const Q8& q, int64_t b) {
+    const float amax = warp_max(fabsf(v));
+    const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
+    const float d = __half2float(__float2half_rn(amax / 127.0f));
+    const int qv = __float2int_rn(v * id);
+    const int sum = warp_sum_int(qv);
+    q.q[b * 32 + lane] = int8_t(qv);
+    if (lane == 0) {
+        q.d[b] = d;
+        q.s[b] = d * float(sum);
+    }
+}
+
 template <class T> __device__ __forceinline__ const T* at_row(const void* base, size_t stride, int64_t r) {
     return reinterpret_cast<const T*>(static_cast<const uint8_t*>(base) + size_t(r) * stride);
 }

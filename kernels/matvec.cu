@@ -21,17 +21,7 @@ __global__ void k_quantize_q8(const float* __restrict__ x, size_t xs, int64_t ro
     const int64_t step = int64_t(gridDim.x) * blockDim.x / 32;
     for (int64_t w = first; w < rows * units; w += step) {
         const int64_t r = w / units, u = w % units;
-        const float v = at_row<float>(x, xs, r)[u * 32 + lane];
-        const float amax = warp_max(fabsf(v));
-        const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
-        const float d = __half2float(__float2half_rn(amax / 127.0f));
-        const int q = __float2int_rn(v * id);
-        const int sum = warp_sum_int(q);
-        out.q[w * 32 + lane] = int8_t(q);
-        if (lane == 0) {
-            out.d[w] = d;
-            out.s[w] = d * float(sum);
-        }
+        warp_quantize_q8(at_row<float>(x, xs, r)[u * 32 + lane], lane, out, w);
     }
 }
 

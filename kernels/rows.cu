@@ -86,17 +86,7 @@ __global__ void k_rms_norm_q8(const float* x, size_t xs, int64_t cols, const flo
         const int64_t c = u * 32 + lane;
         const float v = xr[c] * inv * w[c];
         yr[c] = v;
-        const float amax = warp_max(fabsf(v));
-        const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
-        const float d = __half2float(__float2half_rn(amax / 127.0f));
-        const int qv = __float2int_rn(v * id);
-        const int sum = warp_sum_int(qv);
-        const int64_t b = r * units + u;
-        q.q[b * 32 + lane] = int8_t(qv);
-        if (lane == 0) {
-            q.d[b] = d;
-            q.s[b] = d * float(sum);
-        }
+        warp_quantize_q8(v, lane, q, r * units + u);
     }
 }
 
@@ -224,16 +214,7 @@ __global__ void k_act_mul_q8(const float* g, size_t gs, const float* __restrict_
         const float a = gelu ? x / (1.0f + expf(-1.5957691216057308f * (x + 0.044715f * x * x * x))) : x / (1.0f + expf(-x));
         const float v = a * at_row<float>(u, us, r)[c];
         at_row_mut<float>(out, os, r)[c] = v;
-        const float amax = warp_max(fabsf(v));
-        const float id = amax > 0.0f ? 127.0f / amax : 0.0f;
-        const float d = __half2float(__float2half_rn(amax / 127.0f));
-        const int qv = __float2int_rn(v * id);
-        const int sum = warp_sum_int(qv);
-        q.q[b * 32 + lane] = int8_t(qv);
-        if (lane == 0) {
-            q.d[b] = d;
-            q.s[b] = d * float(sum);
-        }
+        warp_quantize_q8(v, lane, q, b);
     }
 }
 
