@@ -116,6 +116,18 @@ void gemv_q8_0_x8_n(int64_t k, const uint8_t* grp, const uint8_t* xa, size_t xs,
 void gemv_q8_0_x8(int64_t k, const uint8_t* grp, const uint8_t* xa, float* y);
 
 // Helpers to address the parts of an activation row.
+// The float GEMMs' last step (AVX2 and AVX-512 alike): partial sums kept in the token-lane layout
+// acc[group][row][16] (rows_per_group rows per group) written to y[token * ldy + row].
+inline void store_token_lane_sums(const float* acc, int rows_per_group, int nr, int64_t n, float* y, size_t ldy) {
+    for (int64_t g = 0; g * 16 < n; ++g) {
+        const int nt = int(n - 16 * g < 16 ? n - 16 * g : 16);
+        for (int r = 0; r < nr; ++r) {
+            const float* c = acc + (g * rows_per_group + r) * 16;
+            for (int t = 0; t < nt; ++t) y[(16 * g + t) * ldy + r] = c[t];
+        }
+    }
+}
+
 inline const int8_t* act_qs(const uint8_t* row) { return reinterpret_cast<const int8_t*>(row); }
 inline const float* act_d(const uint8_t* row, int64_t k) { return reinterpret_cast<const float*>(row + k); }
 inline const float* act_s(const uint8_t* row, int64_t k) { return reinterpret_cast<const float*>(row + k) + k / 32; }

@@ -100,13 +100,7 @@ void gemm_rows_f512(int64_t k, const uint8_t* w, size_t ws, int nr, const uint8_
             for (int m = 0; m < mrows; m += kMR) micro_f512<1>(panel + m * kKC, xg, xstride, kc, acc + (g * kRB + m) * 16, cstride, kb == 0);
         }
     }
-    for (int64_t g = 0; g < groups; ++g) {
-        const int nt = int(n - 16 * g < 16 ? n - 16 * g : 16);
-        for (int r = 0; r < nr; ++r) {
-            const float* c = acc + (g * kRB + r) * 16;
-            for (int t = 0; t < nt; ++t) y[(16 * g + t) * ldy + r] = c[t];
-        }
-    }
+    store_token_lane_sums(acc, kRB, nr, n, y, ldy);
 }
 
 MatKernel f512_entry(const MatKernel& avx2, GemmRowsFn gemm, const char* name) {
