@@ -261,11 +261,8 @@ Status UNet::load(DiffusionWeights& wt) {
 }
 
 uint64_t UNet::activation_bytes(int h, int w, int n_ctx) const {
-    uint64_t slot = 0, skips = 0;
-    sizes(h, w, n_ctx, &slot, &skips);
-    const int T = cfg_.time_embed_dim(), maxch = *std::max_element(cfg_.block_out_channels.begin(), cfg_.block_out_channels.end());
-    return slot * kSlots + skips + 256 + uint64_t(3) * 4 * uint64_t(std::max(T, maxch)) + 1024 +
-           uint64_t(n_ctx) * uint64_t(cfg_.cross_attention_dim) * 4 + 256;
+    const BufferSizes s = sizes(h, w, n_ctx);
+    return s.slot * kSlots + s.skips + s.vectors + s.context;
 }
 
 void UNet::release_activations() {
@@ -283,7 +280,7 @@ uint64_t UNet::held_bytes() const {
     return n;
 }
 
-void UNet::sizes(int h, int w, int n_ctx, uint64_t* slot_bytes, uint64_t* skip_bytes) const {
+UNet::BufferSizes UNet::sizes(int h, int w, int n_ctx) const {
     const UNetConfig& c = cfg_;
     const int n = int(c.block_out_channels.size());
     // The widest pixel-row tensor of each resolution level: GEGLU's 4·ch halves, or a concatenation
@@ -298,34 +295,37 @@ void UNet::sizes(int h, int w, int n_ctx, uint64_t* slot_bytes, uint64_t* skip_b
         skips += px * uint64_t(ch) * uint64_t(c.layers_per_block);
         if (L + 1 < n) skips += uint64_t((hl - 1) / 2 + 1) * uint64_t((wl - 1) / 2 + 1) * uint64_t(ch);  // the downsampled activation
     }
-    slot = std::max(slot, uint64_t(n_ctx) * uint64_t(std::max(c.cross_attention_dim, *std::max_element(c.block_out_channels.begin(), c.block_out_channels.end()))));
-    *slot_bytes = (slot * 4 + 255) / 256 * 256;
-    *skip_bytes = skips * 4;
+    slot = std::max(slot, uint64_t(n_ctx) * uint64_t(std::max(c.cross_attention_dim, max_channels())));
+    BufferSizes s;
+    s.slot = (slot * 4 + 255) / 256 * 256;
+    s.skips = skips * 4 + 256;
+    s.vector_stride = (uint64_t(std::max(c.time_embed_dim(), max_channels())) * 4 + 255) / 256 * 256;
+    s.vectors = 3 * s.vector_stride;  // temb, SiLU(temb), the folded time bias
+    s.context = uint64_t(n_ctx) * uint64_t(c.cross_attention_dim) * 4 + 256;
+    return s;
 }
 
 Status UNet::alloc(int h, int w, int n_ctx) {
     if (h == alloc_h_ && w == alloc_w_ && n_ctx <= alloc_ctx_) return Status();
     const UNetConfig& c = cfg_;
-    uint64_t sb_bytes = 0, kb_bytes = 0;
-    sizes(h, w, n_ctx, &sb_bytes, &kb_bytes);
-    slot_bytes_ = size_t(sb_bytes);
-    skip_bytes_ = size_t(kb_bytes);
+    const BufferSizes s = sizes(h, w, n_ctx);
+    slot_bytes_ = size_t(s.slot);
     slots_buf_.reset();
     skip_buf_.reset();
     auto sb = be_.alloc(slot_bytes_ * kSlots, BufferUsage::Activations);
     if (!sb.ok()) return make_error("the UNet needs " + std::to_string((slot_bytes_ * kSlots) >> 20) + " MiB of activations: " + sb.message());
-    auto kb = be_.alloc(skip_bytes_ + 256, BufferUsage::Activations);
+    auto kb = be_.alloc(size_t(s.skips), BufferUsage::Activations);
     if (!kb.ok()) return kb.status();
-    const int T = c.time_embed_dim(), maxch = *std::max_element(c.block_out_channels.begin(), c.block_out_channels.end());
-    auto vb = be_.alloc(size_t(3) * 4 * size_t(std::max(T, maxch)) + 1024, BufferUsage::Activations);
+    auto vb = be_.alloc(size_t(s.vectors), BufferUsage::Activations);
     if (!vb.ok()) return vb.status();
-    auto cb = be_.alloc(size_t(n_ctx) * size_t(c.cross_attention_dim) * 4 + 256, BufferUsage::Activations);
+    auto cb = be_.alloc(size_t(s.context), BufferUsage::Activations);
     if (!cb.ok()) return cb.status();
     slots_buf_ = std::move(*sb);
     skip_buf_ = std::move(*kb);
     vec_buf_ = std::move(*vb);
     ctx_buf_ = std::move(*cb);
-    const size_t vstride = (size_t(std::max(T, maxch)) * 4 + 255) / 256 * 256;
+    const int T = c.time_embed_dim(), maxch = max_channels();
+    const size_t vstride = size_t(s.vector_stride);
     temb_ = make_tensor(vec_buf_.get(), 0, GgmlType::F32, 1, T);
     semb_ = make_tensor(vec_buf_.get(), vstride, GgmlType::F32, 1, T);
     tbias_ = make_tensor(vec_buf_.get(), 2 * vstride, GgmlType::F32, 1, maxch);

@@ -8,6 +8,7 @@
 // live in their own arena, the rest in a few reusable slots.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <string>
 #include <vector>
@@ -83,7 +84,10 @@ private:
     explicit UNet(Backend& be);
     Status load(DiffusionWeights& wt);
     Status alloc(int h, int w, int n_ctx);
-    void sizes(int h, int w, int n_ctx, uint64_t* slot_bytes, uint64_t* skip_bytes) const;  // alloc's arithmetic
+    // Bytes of each activation buffer for a size: alloc() allocates them, activation_bytes() sums them.
+    struct BufferSizes { uint64_t slot = 0, skips = 0, vectors = 0, vector_stride = 0, context = 0; };
+    BufferSizes sizes(int h, int w, int n_ctx) const;
+    int max_channels() const { return *std::max_element(cfg_.block_out_channels.begin(), cfg_.block_out_channels.end()); }
     int resnet(const ResnetBlock& r, int x, int h, int w);
     void transformer(const Transformer& tr, int x, int h, int w, const Tensor& ctx);
     Tensor slot(int i, int64_t rows, int64_t cols) const;
@@ -100,7 +104,7 @@ private:
 
     // Activations for the current size: slots, skip arena, small vectors.
     BufferPtr slots_buf_, skip_buf_, vec_buf_, ctx_buf_;
-    size_t slot_bytes_ = 0, skip_bytes_ = 0;
+    size_t slot_bytes_ = 0;
     int alloc_h_ = 0, alloc_w_ = 0, alloc_ctx_ = 0;
     Tensor temb_, semb_, tbias_, ctx_;
 };
