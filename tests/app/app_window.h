@@ -3,6 +3,8 @@
 // a missing QML module or a broken binding shows there before anything else fails.
 #pragma once
 
+#include <QDir>
+#include <QImage>
 #include <QQmlApplicationEngine>
 #include <QQuickWindow>
 #include <QRect>
@@ -35,6 +37,28 @@ inline void collectWarning(QtMsgType type, const QMessageLogContext& ctx, const 
 inline void collectWarnings(bool on) {
     if (on) previousHandler() = qInstallMessageHandler(collectWarning);
     else qInstallMessageHandler(previousHandler());
+}
+
+// The collected warnings that come from the app's own QML (qrc:/qml/…): a test that shows pages
+// fails on any of them.
+inline QStringList qmlWarnings() {
+    QStringList out;
+    for (const QString& w : warnings())
+        if (w.contains(QLatin1String("qrc:/qml/"))) out << w;
+    return out;
+}
+
+// Grabs `window`, after 400 ms for layouts, images and text to settle, into $HEARTH_SHOTS_DIR (else
+// the build's screenshots folder) as `name`: the file's path, or "" when nothing could be saved.
+inline QString saveWindowShot(QQuickWindow* window, const QString& name) {
+    QTest::qWait(400);
+    const QImage img = window->grabWindow();
+    const QString outDir = qEnvironmentVariable("HEARTH_SHOTS_DIR", QStringLiteral(HEARTH_TEST_OUTPUT_DIR "/screenshots"));
+    QDir().mkpath(outDir);
+    const QString path = QDir(outDir).filePath(name);
+    if (img.isNull() || !img.save(path)) return {};
+    qInfo("screenshot: %s (%dx%d)", qPrintable(path), img.width(), img.height());
+    return path;
 }
 
 // The app's objects over `dir` (data/ and settings.ini), with the models folder dir/models.

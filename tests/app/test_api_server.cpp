@@ -112,16 +112,7 @@ private:
     ApiServerController* api() { return context_->apiServer(); }
     AppSettings* settings() { return context_->settings(); }
 
-    QString shoot(const QString& name) {
-        QTest::qWait(400);  // let layouts and text settle
-        const QImage img = window_->grabWindow();
-        const QString outDir = qEnvironmentVariable("HEARTH_SHOTS_DIR", QStringLiteral(HEARTH_TEST_OUTPUT_DIR "/screenshots"));
-        QDir().mkpath(outDir);
-        const QString path = QDir(outDir).filePath(name);
-        if (img.isNull() || !img.save(path)) return {};
-        qInfo("screenshot: %s (%dx%d)", qPrintable(path), img.width(), img.height());
-        return path;
-    }
+    QString shoot(const QString& name) { return test::saveWindowShot(window_, name); }
 
     // The Settings page scrolled so that its "Local API server" section is in view.
     void showServerSection() {

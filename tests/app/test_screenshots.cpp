@@ -38,16 +38,7 @@ private:
         return *id;
     }
 
-    QString shoot(const QString& name) {
-        QTest::qWait(400);  // let layouts and text settle
-        const QImage img = window_->grabWindow();
-        const QString outDir = qEnvironmentVariable("HEARTH_SHOTS_DIR", QStringLiteral(HEARTH_TEST_OUTPUT_DIR "/screenshots"));
-        QDir().mkpath(outDir);
-        const QString path = QDir(outDir).filePath(name);
-        if (img.isNull() || !img.save(path)) return {};
-        qInfo("screenshot: %s (%dx%d)", qPrintable(path), img.width(), img.height());
-        return path;
-    }
+    QString shoot(const QString& name) { return test::saveWindowShot(window_, name); }
 
 private slots:
     void initTestCase() {
@@ -183,9 +174,7 @@ private slots:
         }
         context_->settings()->setLanguage("en");
 
-        QStringList qmlWarnings;
-        for (const QString& w : test::warnings())
-            if (w.contains(QLatin1String("qrc:/qml/"))) qmlWarnings << w;
+        const QStringList qmlWarnings = test::qmlWarnings();
         QVERIFY2(qmlWarnings.isEmpty(), qPrintable(qmlWarnings.join(QLatin1Char('\n'))));
     }
 
