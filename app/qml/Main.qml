@@ -172,9 +172,17 @@ ApplicationWindow {
             }
 
             StackLayout {
+                id: pages
                 Layout.fillWidth: true
                 Layout.fillHeight: true
                 currentIndex: ["chat", "models", "image", "settings"].indexOf(window.page)
+                // A hidden page keeps its control's active focus, so keys typed on the next page would
+                // toggle a Switch or edit a field nobody sees: focus moves with the page (the chat's
+                // composer, else the page itself, from which Tab reaches its first control).
+                onCurrentIndexChanged: {
+                    if (currentIndex === 0) chatPage.focusComposer()
+                    else if (currentIndex > 0) children[currentIndex].forceActiveFocus()
+                }
 
                 ChatPage { id: chatPage; onModelsRequested: window.page = "models" }
                 ModelsPage { onChatRequested: window.page = "chat"; onWizardRequested: modelWizard.openAt("") }

@@ -69,7 +69,7 @@ Item {
             FieldLabel { text: qsTr("Maximum answer length in tokens (-1 = until the model stops)") }
             SpinBox { from: -1; to: 1048576; stepSize: 128; editable: true; value: Settings.maxNewTokens; onValueModified: Settings.maxNewTokens = value }
             FieldLabel { text: qsTr("Use the recommended sampling of known model families (DeepSeek-R1 distills: temperature 0.6, top-p 0.95)") }
-            Switch { checked: Settings.recommendedSampling; onToggled: Settings.recommendedSampling = checked }
+            Switch { objectName: "recommendedSwitch"; checked: Settings.recommendedSampling; onToggled: Settings.recommendedSampling = checked }
             Item { width: 1; height: 1 }
             Button { text: qsTr("Reset sampling to defaults"); onClicked: Settings.resetSampling() }
 

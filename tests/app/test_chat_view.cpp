@@ -183,6 +183,31 @@ private slots:
         QTRY_COMPARE(shownItems(window_, QStringLiteral("retryButton")).size(), 0);
     }
 
+    // Keys go to the page in view: a Switch clicked on Settings keeps no focus once the Chat page is
+    // shown (a space typed there toggled the hidden Switch), and the composer takes the keys.
+    void keysFollowThePage() {
+        window_->setProperty("page", QStringLiteral("settings"));
+        QQuickItem* sw = nullptr;
+        QTRY_VERIFY((sw = test::findVisibleItem(window_->contentItem(), QStringLiteral("recommendedSwitch"))));
+        const bool before = context_->settings()->recommendedSampling();
+        const QPointF c = sw->mapToScene(QPointF(sw->width() / 2, sw->height() / 2));
+        QTest::mouseClick(window_, Qt::LeftButton, {}, c.toPoint());
+        QTRY_COMPARE(context_->settings()->recommendedSampling(), !before);
+        QVERIFY(sw->hasActiveFocus());
+
+        window_->setProperty("page", QStringLiteral("chat"));
+        QQuickItem* composer = nullptr;
+        QTRY_VERIFY((composer = test::findVisibleItem(window_->contentItem(), QStringLiteral("composer"))));
+        QTRY_VERIFY(composer->hasActiveFocus());
+        QTest::keyClick(window_, Qt::Key_Space);
+        QTest::keyClick(window_, Qt::Key_A);
+        QTest::qWait(100);
+        QCOMPARE(context_->settings()->recommendedSampling(), !before);  // the hidden Switch did not toggle
+        QCOMPARE(composer->property("text").toString(), QStringLiteral(" a"));
+        composer->setProperty("text", QString());
+        context_->settings()->setRecommendedSampling(before);
+    }
+
     void cleanupTestCase() {
         engine_.reset();
         context_.reset();
