@@ -160,15 +160,6 @@ enum class Op {
     LayerNorm, Activate, AttentionQkv, Conv2d, GroupNorm, Upsample2x, Mul, ConcatCols,
 };
 const char* op_name(Op op);
-// The diffusion models' ops, which the GPU backends do not have yet.
-inline bool is_diffusion_op(Op op) {
-    switch (op) {
-        case Op::LayerNorm: case Op::Activate: case Op::AttentionQkv: case Op::Conv2d: case Op::GroupNorm:
-        case Op::Upsample2x: case Op::Mul: case Op::ConcatCols: return true;
-        default: return false;
-    }
-}
-
 class Backend {
 public:
     virtual ~Backend() = default;
