@@ -160,6 +160,7 @@ enum class Op {
     LayerNorm, Activate, AttentionQkv, Conv2d, GroupNorm, Upsample2x, Mul, ConcatCols,
 };
 const char* op_name(Op op);
+
 class Backend {
 public:
     virtual ~Backend() = default;
