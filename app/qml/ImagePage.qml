@@ -66,7 +66,12 @@ Item {
             // ---- the form ----
             ScrollView {
                 id: formScroll
-                Layout.preferredWidth: Math.min(340, page.width * 0.5)  // the picture keeps room in a narrow window
+                objectName: "imageForm"
+                // Fixed sizes, not a share of page.width: with Qt 6.4 a binding to the width of a page the
+                // StackLayout had hidden left the form 0 wide after going there from the Chat page. In a
+                // narrow window the layout shrinks the form towards its minimum.
+                Layout.preferredWidth: 340
+                Layout.minimumWidth: 240
                 Layout.fillHeight: true
                 contentWidth: availableWidth
                 clip: true

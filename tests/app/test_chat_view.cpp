@@ -208,6 +208,18 @@ private slots:
         context_->settings()->setRecommendedSampling(before);
     }
 
+    // The Image page reached from the Chat page lays out its form (with Qt 6.4 a width bound to the
+    // hidden page's width once left it 0 wide: a page with no prompt and no Generate).
+    void imageFormShownAfterChat() {
+        window_->setProperty("page", QStringLiteral("chat"));
+        QTest::qWait(100);
+        window_->setProperty("page", QStringLiteral("image"));
+        QQuickItem* form = nullptr;
+        QTRY_VERIFY((form = test::findVisibleItem(window_->contentItem(), QStringLiteral("imageForm"))));
+        QTRY_VERIFY2(form->width() >= 240, qPrintable(QString::number(form->width())));
+        window_->setProperty("page", QStringLiteral("chat"));
+    }
+
     void cleanupTestCase() {
         engine_.reset();
         context_.reset();
