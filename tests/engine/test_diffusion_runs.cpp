@@ -2,7 +2,9 @@
 // tools/fixtures/make_diffusion_run_fixtures.py with diffusers 0.42 on the shared tiny pipelines):
 // non-square images (128×64 on SD 1.5's shape, 64×128 on SD-Turbo's), Euler ancestral and LCM with
 // diffusers' per-step noise replayed, and DDIM with trailing spacing and guidance on the F32
-// pipeline. On the CPU backend, against the final image.
+// pipeline; and each pipeline stored in its other weight types (tiny-sd15 as F32 and BF16,
+// tiny-sd-turbo as F16 and BF16: the test writes the folder, every float tensor rounded to that
+// type, as published F16/BF16 folders are). On the CPU backend, against the final image.
 //
 // Tolerance: max |Δ| 1e-4 and mean |Δ| 1e-5 on the image in [0, 1] (the issue allows 0.02 / 0.002;
 // F32 on both sides gives ~1e-6, as in test_diffusion_pipeline).
@@ -14,27 +16,73 @@
 #include <string>
 #include <vector>
 
+#include <filesystem>
+#include <unistd.h>
+
 #include "engine/backend/backend.h"
 #include "engine/diffusion/pipeline.h"
+#include "engine/quant/fp16.h"
+#include "engine/safetensors/safetensors.h"
 #include "engine/util/json.h"
 #include "tests/engine/fixture_path.h"
 #include "tests/engine/diffusion_compare.h"
+#include "tests/engine/safetensors_image.h"
 #include "tests/engine/testdata.h"
 
 using namespace hearth;
 
 namespace {
+namespace fs = std::filesystem;
 
-TEST(DiffusionRuns, NonSquareAncestralLcmAndTrailingDdimMatchDiffusers) {
+// A copy of the pipeline folder `src` (without its reference/ outputs) in `dst`, every float tensor
+// of its safetensors files stored as `type` ("f32", "f16", "bf16"), rounded to nearest even.
+void write_pipeline_as(const std::string& src, const std::string& dst, const std::string& type) {
+    fs::remove_all(dst);
+    for (const auto& e : fs::recursive_directory_iterator(src)) {
+        const fs::path rel = fs::relative(e.path(), src);
+        if (*rel.begin() == "reference") continue;
+        const fs::path out = fs::path(dst) / rel;
+        if (e.is_directory()) { fs::create_directories(out); continue; }
+        fs::create_directories(out.parent_path());
+        if (e.path().extension() != ".safetensors") { fs::copy_file(e.path(), out); continue; }
+        auto f = safetensors::File::open(e.path().string());
+        ASSERT_TRUE(f.ok()) << f.message();
+        std::vector<test::StTensor> tensors;
+        for (const safetensors::TensorInfo& t : (*f)->tensors()) {
+            auto v = (*f)->to_f32(t);
+            ASSERT_TRUE(v.ok()) << v.message();
+            test::StTensor st{t.name, type == "f32" ? "F32" : type == "f16" ? "F16" : "BF16", t.shape, {}};
+            if (type == "f32") {
+                st.bytes = test::f32_bytes(*v);
+            } else {
+                std::vector<uint16_t> bits(v->size());
+                for (size_t i = 0; i < v->size(); ++i)
+                    bits[i] = type == "f16" ? f32_to_f16((*v)[i]).bits : f32_to_bf16((*v)[i]).bits;
+                st.bytes.assign(reinterpret_cast<const char*>(bits.data()), bits.size() * 2);
+            }
+            tensors.push_back(std::move(st));
+        }
+        std::ofstream(out, std::ios::binary) << test::safetensors_image(tensors);
+    }
+}
+
+TEST(DiffusionRuns, NonSquareSamplersAndStorageTypesMatchDiffusers) {
     HEARTH_REQUIRE_TESTDATA(root);
     auto be = create_backend("cpu", 0, BackendOptions{2});
     ASSERT_TRUE(be.ok()) << be.message();
-    for (const char* name : {"sd15_euler_wide", "turbo_tall", "sd15_euler_a", "sd15_lcm", "turbo_ddim", "sd15_euler_odd", "turbo_odd"}) {
+    const std::string stored = (fs::temp_directory_path() / ("hearth-stored-" + std::to_string(::getpid()))).string();
+    for (const char* name : {"sd15_euler_wide", "turbo_tall", "sd15_euler_a", "sd15_lcm", "turbo_ddim", "sd15_euler_odd", "turbo_odd",
+                             "sd15_store_f32", "sd15_store_bf16", "turbo_store_f16", "turbo_store_bf16"}) {
         const std::string base = test::fixture_path((std::string("diffusion/") + name).c_str());
         auto meta = json::parse_file(base + ".json");
         ASSERT_TRUE(meta.ok()) << meta.message();
         const json::Value& m = *meta;
-        auto pipe = diffusion::Pipeline::open(root + "/diffusion/" + m["pipeline"].as_string(), **be);
+        std::string dir = root + "/diffusion/" + m["pipeline"].as_string();
+        if (m.find("storage")) {
+            write_pipeline_as(dir, stored, m["storage"].as_string());
+            dir = stored;
+        }
+        auto pipe = diffusion::Pipeline::open(dir, **be);
         ASSERT_TRUE(pipe.ok()) << pipe.message();
         diffusion::DiffuseOptions o;
         o.prompt = m["prompt"].as_string();
@@ -60,6 +108,7 @@ TEST(DiffusionRuns, NonSquareAncestralLcmAndTrailingDdimMatchDiffusers) {
         EXPECT_LE(worst, 1e-4) << name;
         EXPECT_LE(mean, 1e-5) << name;
     }
+    fs::remove_all(stored);
 }
 
 }  // namespace
