@@ -140,6 +140,14 @@ Result<std::unique_ptr<Pipeline>> Pipeline::open_single_file(const std::string& 
         if (!sc.ok()) return sc.status();
         d = {*u, *v, *t, *sc, ""};
         tok_dir = (fs::path(config_dir) / "tokenizer").string();
+        // Tiny models of both families can share every shape, and configs of the other family
+        // would then draw noise without an error; the text encoder's activation tells them apart
+        // (OpenCLIP's is GELU, OpenAI CLIP's quick-GELU).
+        const std::string family = sd2 ? "an SD 2.x checkpoint (OpenCLIP text encoder, GELU)" : "an SD 1.x checkpoint (OpenAI CLIP text encoder, quick-GELU)";
+        const std::string same = ": does " + config_dir + " describe the same model?";
+        if ((d.text.act == Activation::Gelu) != sd2)
+            return make_error(file + ": " + family + ", but " + config_dir + "/text_encoder/config.json says hidden_act " +
+                              (d.text.act == Activation::Gelu ? "gelu" : "quick_gelu") + same);
     }
     if (!fs::is_regular_file(fs::path(tok_dir) / "vocab.json", ec))
         return make_error(file + ": a single-file checkpoint carries no tokenizer: put CLIP's tokenizer/ folder (vocab.json, merges.txt) "
