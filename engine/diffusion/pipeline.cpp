@@ -123,6 +123,7 @@ Result<std::unique_ptr<Pipeline>> Pipeline::open_single_file(const std::string& 
         return make_error(file + ": the checkpoint has no text encoder Hearth knows (neither cond_stage_model.transformer.* of SD 1.x "
                           "nor cond_stage_model.model.* of SD 2.x)");
     peek->reset();
+    const std::string family = sd2 ? "an SD 2.x checkpoint (OpenCLIP text encoder, GELU)" : "an SD 1.x checkpoint (OpenAI CLIP text encoder, quick-GELU)";
 
     // Configs, tokenizer and scheduler: from a diffusers folder of the same model when given (as
     // diffusers' from_single_file takes `config`), else the family's usual model's, with CLIP's
@@ -143,7 +144,6 @@ Result<std::unique_ptr<Pipeline>> Pipeline::open_single_file(const std::string& 
         // Tiny models of both families can share every shape, and configs of the other family
         // would then draw noise without an error; the text encoder's activation tells them apart
         // (OpenCLIP's is GELU, OpenAI CLIP's quick-GELU).
-        const std::string family = sd2 ? "an SD 2.x checkpoint (OpenCLIP text encoder, GELU)" : "an SD 1.x checkpoint (OpenAI CLIP text encoder, quick-GELU)";
         const std::string same = ": does " + config_dir + " describe the same model?";
         if ((d.text.act == Activation::Gelu) != sd2)
             return make_error(file + ": " + family + ", but " + config_dir + "/text_encoder/config.json says hidden_act " +
@@ -158,11 +158,12 @@ Result<std::unique_ptr<Pipeline>> Pipeline::open_single_file(const std::string& 
     auto tok = tokenizer::Tokenizer::from_hf_dir(tok_dir);
     if (!tok.ok()) return tok.status();
     p->tokenizer_ = std::move(*tok);
-    // A shape the configs do not expect most often means configs of another model: say which.
+    // A tensor missing or of another shape most often means configs of another model: say whose.
     auto load_error = [&](const Status& s) {
-        const std::string family = sd2 ? "an SD 2.x checkpoint (OpenCLIP text encoder)" : "an SD 1.x checkpoint (CLIP text encoder)";
-        return make_error(s.message() + (config_dir.empty() ? " (" + family + ", read with " + (sd2 ? "SD 2.1" : "SD 1.5") + "'s configs)"
-                                                            : " (" + family + "; does " + config_dir + " describe the same model?)"));
+        const std::string& m = s.message();
+        if (m.find(" has shape ") == std::string::npos && m.find(" is missing") == std::string::npos) return s;
+        return make_error(m + (config_dir.empty() ? " (" + family + ", read with " + (sd2 ? "SD 2.1" : "SD 1.5") + "'s configs)"
+                                                  : " (" + family + "; does " + config_dir + " describe the same model?)"));
     };
     auto tw = DiffusionWeights::open_renamed(file, be, ClipTextEncoder::kOps, "text encoder", sd2 ? open_clip_text_names() : ldm_text_names(),
                                              "text_model.");
