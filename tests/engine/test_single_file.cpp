@@ -112,9 +112,9 @@ TEST(SingleFile, OpenClipNameMapsAgreeWithDiffusersConversion) { check_names(kSd
 
 // The pipeline's tensors under the original names: each row's data in the row's shape, the
 // blocks of one fused tensor concatenated in their order. `extra` is added as given.
-// `edit` may change any tensor before it is written (the hostile cases).
-std::string write_checkpoint(const Family& fam, const std::string& dir, const std::string& stem, const std::vector<test::StTensor>& extra = {},
-                             const std::function<void(test::StTensor&)>& edit = {}) {
+// `edit` may change, add or drop tensors before they are written.
+using Edit = std::function<void(std::vector<test::StTensor>&)>;
+std::string write_checkpoint(const Family& fam, const std::string& dir, const std::string& stem, const Edit& edit = {}) {
     std::map<std::pair<std::string, std::string>, const Row*> by_name;
     const std::vector<Row> rows = read_names(fam);
     for (const Row& r : rows) by_name[{r.component, r.diffusers}] = &r;
@@ -144,9 +144,7 @@ std::string write_checkpoint(const Family& fam, const std::string& dir, const st
         for (auto& [part, b] : parts) bytes += b;  // std::map: in part order
         tensors.push_back({name, fused_type[name].first, fused_type[name].second, std::move(bytes)});
     }
-    for (const test::StTensor& t : extra) tensors.push_back(t);
-    if (edit)
-        for (test::StTensor& t : tensors) edit(t);
+    if (edit) edit(tensors);
     const std::string path = temp_path(stem);
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     const std::string image = test::safetensors_image(tensors);
@@ -198,44 +196,24 @@ TEST(SingleFile, CheckpointWrittenWithDiffusersNamesDrawsTheFoldersPicture) {
 // SD 2.x as Stability ships it: OpenCLIP's names with q|k|v fused, one resblock more than the
 // config reads (SD 2.x stores 24 layers and conditions on the 23rd: diffusers ignores resblocks.23;
 // here the tiny encoder's 3 of 4), and text_projection / logit_scale, which CLIPTextModel lacks.
-std::vector<test::StTensor> open_clip_extras(const std::string& dir) {
+void add_open_clip_extras(std::vector<test::StTensor>& tensors) {
+    const std::string last = "cond_stage_model.model.transformer.resblocks.2.";
     std::vector<test::StTensor> extra;
-    auto te = safetensors::File::open(dir + "/text_encoder/model.safetensors");
-    EXPECT_TRUE(te.ok());
-    if (!te.ok()) return extra;
-    const std::vector<Row> rows = read_names(kSd2);
-    // The last layer again, as resblocks.3 (never read: the config says 3 layers).
-    std::map<std::string, std::map<int, std::string>> blocks;
-    std::map<std::string, std::vector<int64_t>> fused_shape;
-    for (const Row& r : rows) {
-        if (r.component != "text_encoder" || r.diffusers.rfind("encoder.layers.2.", 0) != 0) continue;
-        const safetensors::TensorInfo* t = (*te)->tensor(r.diffusers);
-        EXPECT_NE(t, nullptr) << r.diffusers;
-        if (!t) continue;
-        std::string name = r.original;
-        name.replace(name.find("resblocks.2."), 12, "resblocks.3.");
-        std::string bytes(reinterpret_cast<const char*>(t->data), t->n_bytes);
-        if (r.parts == 1) {
-            extra.push_back({name, "F32", r.shape, std::move(bytes)});
-        } else {
-            blocks[name][r.part] = std::move(bytes);
-            fused_shape[name] = r.shape;
+    for (const test::StTensor& t : tensors)
+        if (t.name.rfind(last, 0) == 0) {
+            extra.push_back(t);
+            extra.back().name.replace(last.size() - 2, 1, "3");  // the last layer again, as resblocks.3
         }
-    }
-    for (auto& [name, parts] : blocks) {
-        std::string bytes;
-        for (auto& [part, b] : parts) bytes += b;
-        extra.push_back({name, "F32", fused_shape[name], std::move(bytes)});
-    }
+    EXPECT_EQ(extra.size(), 12u);  // ln_1, ln_2, in_proj, out_proj, c_fc, c_proj: weight and bias each
     extra.push_back({"cond_stage_model.model.text_projection", "F32", {64, 64}, std::string(64 * 64 * 4, '\0')});
     extra.push_back({"cond_stage_model.model.logit_scale", "F32", {}, std::string(4, '\0')});
-    return extra;
+    tensors.insert(tensors.end(), extra.begin(), extra.end());
 }
 
 TEST(SingleFile, OpenClipCheckpointDrawsTheFoldersPicture) {
     HEARTH_REQUIRE_TESTDATA(root);
     const std::string dir = root + "/diffusion/tiny-sd-turbo";
-    const std::string path = write_checkpoint(kSd2, dir, "single-file-sd2", open_clip_extras(dir));
+    const std::string path = write_checkpoint(kSd2, dir, "single-file-sd2", add_open_clip_extras);
     ASSERT_FALSE(path.empty());
     diffusion::DiffuseOptions o;
     o.prompt = "a red fox in the snow";
@@ -353,11 +331,12 @@ TEST(SingleFile, OpenClipCheckpointErrors) {
     EXPECT_NE(other.find("says hidden_act quick_gelu: does"), std::string::npos) << other;
 
     // A fused in_proj with rows missing.
-    const std::string hostile = write_checkpoint(kSd2, dir, "sd2-hostile", {}, [](test::StTensor& t) {
-        if (t.name == "cond_stage_model.model.transformer.resblocks.1.attn.in_proj_weight") {
-            t.shape = {190, 64};
-            t.bytes.resize(190 * 64 * 4);
-        }
+    const std::string hostile = write_checkpoint(kSd2, dir, "sd2-hostile", [](std::vector<test::StTensor>& tensors) {
+        for (test::StTensor& t : tensors)
+            if (t.name == "cond_stage_model.model.transformer.resblocks.1.attn.in_proj_weight") {
+                t.shape = {190, 64};
+                t.bytes.resize(190 * 64 * 4);
+            }
     });
     const std::string h = diffusion::Pipeline::open(hostile, **be, dir).message();
     EXPECT_NE(h.find("resblocks.1.attn.in_proj_weight has shape [190, 64], the config says [192, 64] (3 fused blocks of rows)"),
