@@ -167,4 +167,16 @@ ClipTextConfig sd15_clip_text_config() {
     return c;
 }
 
+ClipTextConfig sd21_clip_text_config() {
+    ClipTextConfig c;
+    c.vocab_size = 49408;
+    c.hidden = 1024;
+    c.intermediate = 4096;
+    c.n_head = 16;
+    c.n_layer = 23;
+    c.max_positions = 77;
+    c.act = Activation::Gelu;
+    return c;
+}
+
 }  // namespace hearth::diffusion

@@ -25,6 +25,9 @@ struct ClipTextConfig {
 Result<ClipTextConfig> read_clip_text_config(const std::string& path);
 // SD 1.x's text encoder (openai/clip-vit-large-patch14's text half).
 ClipTextConfig sd15_clip_text_config();
+// SD 2.x's text encoder (stabilityai/stable-diffusion-2-1's text_encoder/config.json): OpenCLIP
+// ViT-H's text tower with 23 of its 24 layers (SD 2.x conditions on the penultimate layer).
+ClipTextConfig sd21_clip_text_config();
 
 class ClipTextEncoder {
 public:

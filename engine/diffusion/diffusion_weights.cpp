@@ -37,8 +37,7 @@ Status DiffusionWeights::check_ops(const Backend& be, std::span<const Op> ops, c
 }
 
 Result<std::unique_ptr<DiffusionWeights>> DiffusionWeights::open_renamed(const std::string& path, Backend& be, std::span<const Op> ops,
-                                                                        const std::string& what,
-                                                                        std::function<std::string(const std::string&)> rename,
+                                                                        const std::string& what, NameMap rename,
                                                                         std::string prefix) {
     HEARTH_RETURN_IF_ERROR(check_ops(be, ops, what));
     auto w = open(path, be, std::move(prefix));
@@ -86,17 +85,35 @@ Status DiffusionWeights::put_random(GgmlType type, int64_t rows, int64_t cols, T
     return put(v.data(), type, rows, cols, out);
 }
 
-const safetensors::TensorInfo* DiffusionWeights::find(const std::string& name) const {
-    if (!file_) return nullptr;
-    if (const auto* t = file_->tensor(rename_ ? rename_(name) : name)) return t;
-    return prefix_.empty() ? nullptr : file_->tensor(rename_ ? rename_(prefix_ + name) : prefix_ + name);
+DiffusionWeights::Found DiffusionWeights::find(const std::string& name) const {
+    if (!file_) return {};
+    auto lookup = [&](const std::string& n) -> Found {
+        const SourceName src = rename_ ? rename_(n) : SourceName(n);
+        const auto* t = file_->tensor(src.name);
+        return t ? Found{t, src.part, src.parts} : Found{};
+    };
+    const Found f = lookup(name);
+    return f.t || prefix_.empty() ? f : lookup(prefix_ + name);
 }
 
-Result<const safetensors::TensorInfo*> DiffusionWeights::get(const std::string& name, const std::vector<int64_t>& shape) const {
-    const safetensors::TensorInfo* t = find(name);
-    if (!t) return make_error(path_ + ": tensor " + name + (file_ ? " is missing" : " asked for after the file was closed"));
-    if (t->shape != shape)
-        return make_error(path_ + ": " + t->name + " has shape " + shape_text(t->shape) + ", the config says " + shape_text(shape));
+Result<safetensors::TensorInfo> DiffusionWeights::get(const std::string& name, const std::vector<int64_t>& shape) const {
+    const Found f = find(name);
+    if (!f.t) return make_error(path_ + ": tensor " + name + (file_ ? " is missing" : " asked for after the file was closed"));
+    // A block of rows: the stored tensor must hold `parts` such blocks, one after another.
+    std::vector<int64_t> stored = shape;
+    if (f.parts > 1 && !stored.empty()) stored[0] *= f.parts;
+    if (f.t->shape != stored)
+        return make_error(path_ + ": " + f.t->name + " has shape " + shape_text(f.t->shape) + ", the config says " + shape_text(stored) +
+                          (f.parts > 1 ? " (" + std::to_string(f.parts) + " fused blocks of rows)" : ""));
+    safetensors::TensorInfo t = *f.t;
+    if (f.parts > 1 && !shape.empty() && f.part >= 0 && f.part < f.parts) {
+        const size_t block = t.n_bytes / size_t(f.parts);  // exact: shape[0] is parts × shape[0] of one block
+        t.data += block * size_t(f.part);
+        t.offset += block * size_t(f.part);
+        t.n_bytes = block;
+        t.shape = shape;
+        t.name += " (rows " + std::to_string(shape[0] * f.part) + ".." + std::to_string(shape[0] * (f.part + 1) - 1) + ")";
+    }
     return t;
 }
 
@@ -114,9 +131,9 @@ Status DiffusionWeights::matrix(const std::string& name, int64_t rows, int64_t c
     if (random_) return put_random(upcast_ ? GgmlType::F32 : GgmlType::F16, rows, cols, out);
     auto t = get(name, {rows, cols});
     if (!t.ok()) return t.status();
-    if ((*t)->dtype == safetensors::DType::F16 && !upcast_) return put((*t)->data, GgmlType::F16, rows, cols, out);
-    auto f = file_->to_f32(**t);
-    if (!f.ok()) return make_error(path_ + ": " + (*t)->name + ": " + f.message());
+    if (t->dtype == safetensors::DType::F16 && !upcast_) return put(t->data, GgmlType::F16, rows, cols, out);
+    auto f = file_->to_f32(*t);
+    if (!f.ok()) return make_error(path_ + ": " + t->name + ": " + f.message());
     return put(f->data(), GgmlType::F32, rows, cols, out);
 }
 
@@ -124,18 +141,18 @@ Status DiffusionWeights::vector(const std::string& name, int64_t n, Tensor* out)
     if (random_) return put_random(GgmlType::F32, 1, n, out);
     auto t = get(name, {n});
     if (!t.ok()) return t.status();
-    auto f = file_->to_f32(**t);
-    if (!f.ok()) return make_error(path_ + ": " + (*t)->name + ": " + f.message());
+    auto f = file_->to_f32(*t);
+    if (!f.ok()) return make_error(path_ + ": " + t->name + ": " + f.message());
     return put(f->data(), GgmlType::F32, 1, n, out);
 }
 
 Status DiffusionWeights::conv(const std::string& name, int64_t cout, int64_t cin, int k, Tensor* out) {
     if (random_) return put_random(upcast_ ? GgmlType::F32 : GgmlType::F16, cout, int64_t(k) * k * cin, out);
-    const safetensors::TensorInfo* t = find(name);
-    if (k == 1 && t && t->shape.size() == 2) return matrix(name, cout, cin, out);
+    const Found stored = find(name);
+    if (k == 1 && stored.t && stored.t->shape.size() == 2) return matrix(name, cout, cin, out);
     auto got = get(name, {cout, cin, k, k});
     if (!got.ok()) return got.status();
-    t = *got;
+    const safetensors::TensorInfo* t = &*got;
     // [cout][cin][ky][kx] -> [cout][ky][kx][cin], element by element in the stored width.
     const bool f16 = t->dtype == safetensors::DType::F16 && !upcast_;
     std::vector<float> f32;

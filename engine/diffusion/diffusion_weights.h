@@ -5,9 +5,8 @@
 #pragma once
 
 #include <functional>
-#include <span>
-
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -19,6 +18,17 @@ namespace hearth::diffusion {
 
 // The reference and CPU backends (which compute in F32 whatever the weights' type).
 bool is_host_backend(const Backend& be);
+
+// Where a tensor a component asks for (by its diffusers name) lies in a file: the tensor `name`, or,
+// when parts > 1, the part-th of `parts` equal blocks of its rows (OpenCLIP stores q, k and v of
+// each attention as one in_proj tensor of 3·width rows; the block is read in place, any dtype).
+struct SourceName {
+    SourceName(std::string n = "", int part_ = 0, int parts_ = 1) : name(std::move(n)), part(part_), parts(parts_) {}
+    std::string name;
+    int part = 0, parts = 1;
+};
+// diffusers name → where it lies in a single-file checkpoint (engine/diffusion/single_file.h).
+using NameMap = std::function<SourceName(const std::string&)>;
 
 class DiffusionWeights {
 public:
@@ -34,7 +44,7 @@ public:
     // A component's weights inside a single-file checkpoint: `rename` turns each diffusers name the
     // component asks for into the file's own (engine/diffusion/single_file.h). Checks ops as above.
     static Result<std::unique_ptr<DiffusionWeights>> open_renamed(const std::string& path, Backend& be, std::span<const Op> ops,
-                                                                   const std::string& what, std::function<std::string(const std::string&)> rename,
+                                                                   const std::string& what, NameMap rename,
                                                                    std::string prefix = "");
     // Whether `be` runs every op in `ops`; the error names `what` and the first op missing.
     static Status check_ops(const Backend& be, std::span<const Op> ops, const std::string& what);
@@ -50,7 +60,7 @@ public:
     // Matrices and kernels stored as F16 are held as F32 (VaeConfig::force_upcast).
     void set_upcast(bool on) { upcast_ = on; }
 
-    bool has(const std::string& name) const { return random_ || (file_ && find(name) != nullptr); }
+    bool has(const std::string& name) const { return random_ || find(name).t != nullptr; }
     Status matrix(const std::string& name, int64_t rows, int64_t cols, Tensor* out);  // [rows, cols]
     Status vector(const std::string& name, int64_t n, Tensor* out);                   // [n], as F32
     // A conv2d kernel [cout, cin, k, k] (or a linear [cout, cin] when k == 1, as some VAEs store
@@ -62,14 +72,19 @@ public:
 
 private:
     DiffusionWeights(Backend& be) : be_(be) {}
-    const safetensors::TensorInfo* find(const std::string& name) const;
-    Result<const safetensors::TensorInfo*> get(const std::string& name, const std::vector<int64_t>& shape) const;
+    struct Found {
+        const safetensors::TensorInfo* t = nullptr;  // the stored tensor; null when absent
+        int part = 0, parts = 1;                     // as SourceName
+    };
+    Found find(const std::string& name) const;
+    // The tensor (or the block of rows) checked against `shape`; a block is a view into the mapping.
+    Result<safetensors::TensorInfo> get(const std::string& name, const std::vector<int64_t>& shape) const;
     Status put(const void* data, GgmlType type, int64_t rows, int64_t cols, Tensor* out);
     Status put_random(GgmlType type, int64_t rows, int64_t cols, Tensor* out);
 
     Backend& be_;
     std::string path_, prefix_;
-    std::function<std::string(const std::string&)> rename_;  // diffusers name → the file's; empty: as is
+    NameMap rename_;  // diffusers name → the file's; empty: as is
     std::unique_ptr<safetensors::File> file_;
     std::vector<BufferPtr> buffers_;
     uint64_t bytes_ = 0;

@@ -69,6 +69,40 @@ Result<std::unique_ptr<Pipeline>> Pipeline::open(const std::string& dir, Backend
     return p;
 }
 
+namespace {
+
+// What a single-file checkpoint does not carry, for a family when no config folder is given: the
+// configs of the model diffusers' from_single_file falls back to for it.
+struct SingleFileDefaults {
+    UNetConfig unet;
+    VaeConfig vae;
+    ClipTextConfig text;
+    ScheduleConfig sched;
+    std::string assumed;  // said in each run's warnings
+};
+
+SingleFileDefaults sd15_defaults() {
+    SingleFileDefaults d{sd15_unet_config(), sd15_vae_config(), sd15_clip_text_config(), {}, ""};
+    d.sched.class_name = "PNDMScheduler";
+    d.sched.steps_offset = 1;  // stable-diffusion-v1-5's scheduler_config.json; the rest are the defaults
+    return d;
+}
+
+// stabilityai/stable-diffusion-2-1 (diffusers' default for an OpenCLIP checkpoint): 768-pixel
+// v-prediction. A checkpoint's own prediction type is not in the file (diffusers guesses it from a
+// pickled global_step, which a .safetensors file lacks), so say what was assumed.
+SingleFileDefaults sd21_defaults() {
+    SingleFileDefaults d{sd21_unet_config(), sd15_vae_config(), sd21_clip_text_config(), {}, ""};
+    d.sched.class_name = "DDIMScheduler";
+    d.sched.steps_offset = 1;
+    d.sched.prediction_type = "v_prediction";
+    d.assumed = "an SD 2.x checkpoint without --config: assumed stable-diffusion-2-1's configs (v_prediction, 768 pixels); for SD 2.x base "
+                "or SD-Turbo (epsilon) name a diffusers folder of the model with --config";
+    return d;
+}
+
+}  // namespace
+
 Result<std::unique_ptr<Pipeline>> Pipeline::open_single_file(const std::string& file, Backend& be, const std::string& config_dir) {
     namespace fs = std::filesystem;
     std::error_code ec;
@@ -79,21 +113,22 @@ Result<std::unique_ptr<Pipeline>> Pipeline::open_single_file(const std::string& 
     if (!peek.ok()) return peek.status();
     const safetensors::TensorInfo* conv_in = (*peek)->tensor("model.diffusion_model.input_blocks.0.0.weight");
     if (!conv_in) return make_error(file + ": not a Stable Diffusion checkpoint with the original key names (no model.diffusion_model.*)");
-    if ((*peek)->tensor("cond_stage_model.model.transformer.resblocks.0.attn.in_proj_weight"))
-        return make_error(file + ": an SD 2.x single-file checkpoint (OpenCLIP text encoder), not read yet: use the diffusers folder");
     if (conv_in->shape.size() != 4 || conv_in->shape[1] != 4)
         return make_error(file + ": the UNet takes " + (conv_in->shape.size() == 4 ? std::to_string(conv_in->shape[1]) : std::string("?")) +
                           " input channels (an inpainting or other variant), not 4");
+    // The family, as diffusers tells it: OpenCLIP's text encoder means SD 2.x (and SD-Turbo).
+    const bool sd2 = has_open_clip_text_encoder(**peek);
+    if (!sd2 && !(*peek)->tensor("cond_stage_model.transformer.embeddings.token_embedding.weight") &&
+        !(*peek)->tensor("cond_stage_model.transformer.text_model.embeddings.token_embedding.weight"))
+        return make_error(file + ": the checkpoint has no text encoder Hearth knows (neither cond_stage_model.transformer.* of SD 1.x "
+                          "nor cond_stage_model.model.* of SD 2.x)");
     peek->reset();
+    const std::string family = sd2 ? "an SD 2.x checkpoint (OpenCLIP text encoder, GELU)" : "an SD 1.x checkpoint (OpenAI CLIP text encoder, quick-GELU)";
 
-    // Configs, tokenizer and scheduler: from a diffusers folder of the same family when given (as
-    // diffusers' from_single_file takes `config`), else SD 1.5's, with CLIP's tokenizer/ beside the file.
-    UNetConfig ucfg = sd15_unet_config();
-    VaeConfig vcfg = sd15_vae_config();
-    ClipTextConfig tcfg = sd15_clip_text_config();
-    ScheduleConfig sched;
-    sched.class_name = "PNDMScheduler";
-    sched.steps_offset = 1;  // stable-diffusion-v1-5's scheduler_config.json; the rest are the defaults
+    // Configs, tokenizer and scheduler: from a diffusers folder of the same model when given (as
+    // diffusers' from_single_file takes `config`), else the family's usual model's, with CLIP's
+    // tokenizer/ beside the file.
+    SingleFileDefaults d = sd2 ? sd21_defaults() : sd15_defaults();
     std::string tok_dir = (fs::path(file).parent_path() / "tokenizer").string();
     if (!config_dir.empty()) {
         auto u = read_unet_config((fs::path(config_dir) / "unet" / "config.json").string());
@@ -104,11 +139,15 @@ Result<std::unique_ptr<Pipeline>> Pipeline::open_single_file(const std::string& 
         if (!t.ok()) return t.status();
         auto sc = read_schedule_config((fs::path(config_dir) / "scheduler" / "scheduler_config.json").string());
         if (!sc.ok()) return sc.status();
-        ucfg = *u;
-        vcfg = *v;
-        tcfg = *t;
-        sched = *sc;
+        d = {*u, *v, *t, *sc, ""};
         tok_dir = (fs::path(config_dir) / "tokenizer").string();
+        // Tiny models of both families can share every shape, and configs of the other family
+        // would then draw noise without an error; the text encoder's activation tells them apart
+        // (OpenCLIP's is GELU, OpenAI CLIP's quick-GELU).
+        const std::string same = ": does " + config_dir + " describe the same model?";
+        if ((d.text.act == Activation::Gelu) != sd2)
+            return make_error(file + ": " + family + ", but " + config_dir + "/text_encoder/config.json says hidden_act " +
+                              (d.text.act == Activation::Gelu ? "gelu" : "quick_gelu") + same);
     }
     if (!fs::is_regular_file(fs::path(tok_dir) / "vocab.json", ec))
         return make_error(file + ": a single-file checkpoint carries no tokenizer: put CLIP's tokenizer/ folder (vocab.json, merges.txt) "
@@ -119,22 +158,31 @@ Result<std::unique_ptr<Pipeline>> Pipeline::open_single_file(const std::string& 
     auto tok = tokenizer::Tokenizer::from_hf_dir(tok_dir);
     if (!tok.ok()) return tok.status();
     p->tokenizer_ = std::move(*tok);
-    auto tw = DiffusionWeights::open_renamed(file, be, ClipTextEncoder::kOps, "text encoder", ldm_text_names(), "text_model.");
+    // A tensor missing or of another shape most often means configs of another model: say whose.
+    auto load_error = [&](const Status& s) {
+        const std::string& m = s.message();
+        if (m.find(" has shape ") == std::string::npos && m.find(" is missing") == std::string::npos) return s;
+        return make_error(m + (config_dir.empty() ? " (" + family + ", read with " + (sd2 ? "SD 2.1" : "SD 1.5") + "'s configs)"
+                                                  : " (" + family + "; does " + config_dir + " describe the same model?)"));
+    };
+    auto tw = DiffusionWeights::open_renamed(file, be, ClipTextEncoder::kOps, "text encoder", sd2 ? open_clip_text_names() : ldm_text_names(),
+                                             "text_model.");
     if (!tw.ok()) return tw.status();
-    auto text = ClipTextEncoder::create(tcfg, std::move(*tw), be);
-    if (!text.ok()) return text.status();
+    auto text = ClipTextEncoder::create(d.text, std::move(*tw), be);
+    if (!text.ok()) return load_error(text.status());
     p->text_ = std::move(*text);
-    auto uw = DiffusionWeights::open_renamed(file, be, UNet::kOps, "UNet", ldm_unet_names(ucfg));
+    auto uw = DiffusionWeights::open_renamed(file, be, UNet::kOps, "UNet", ldm_unet_names(d.unet));
     if (!uw.ok()) return uw.status();
-    auto unet = UNet::create(ucfg, std::move(*uw), be);
-    if (!unet.ok()) return unet.status();
+    auto unet = UNet::create(d.unet, std::move(*uw), be);
+    if (!unet.ok()) return load_error(unet.status());
     p->unet_ = std::move(*unet);
-    auto vw = DiffusionWeights::open_renamed(file, be, VaeDecoder::kOps, "VAE", ldm_vae_names(vcfg));
+    auto vw = DiffusionWeights::open_renamed(file, be, VaeDecoder::kOps, "VAE", ldm_vae_names(d.vae));
     if (!vw.ok()) return vw.status();
-    auto vae = VaeDecoder::create(vcfg, std::move(*vw), be);
-    if (!vae.ok()) return vae.status();
+    auto vae = VaeDecoder::create(d.vae, std::move(*vw), be);
+    if (!vae.ok()) return load_error(vae.status());
     p->vae_ = std::move(*vae);
-    p->schedule_ = sched;
+    p->schedule_ = d.sched;
+    if (!d.assumed.empty()) p->notes_.push_back(d.assumed);
     HEARTH_RETURN_IF_ERROR(check_parts(file, *p->text_, *p->unet_, *p->vae_));
     return p;
 }
@@ -209,6 +257,7 @@ Result<DiffuseResult> Pipeline::generate(const DiffuseOptions& opt, const Diffus
     auto plan = plan_memory(opt);
     if (!plan.ok()) return plan.status();
     DiffuseResult res;
+    res.warnings = notes_;
 
     const int ctx_len = text_->config().max_positions;
     auto encode = [&](const std::string& text, const char* what) -> Result<std::vector<float>> {

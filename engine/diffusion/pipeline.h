@@ -72,9 +72,10 @@ Result<DiffusionMemoryPlan> plan_diffusion_memory(const ClipTextEncoder& text, c
 
 class Pipeline {
 public:
-    // `path`: a diffusers folder, or a single-file SD 1.x checkpoint (.safetensors with the
+    // `path`: a diffusers folder, or a single-file SD 1.x or 2.x checkpoint (.safetensors with the
     // original key names); for the latter, `config_dir` may name a diffusers folder of the same
-    // model whose configs, tokenizer and scheduler to use (else SD 1.5's, and tokenizer/ beside the file).
+    // model whose configs, tokenizer and scheduler to use (else SD 1.5's or SD 2.1's by the text
+    // encoder's names, said in each run's warnings for SD 2.x, and tokenizer/ beside the file).
     static Result<std::unique_ptr<Pipeline>> open(const std::string& path, Backend& be, const std::string& config_dir = "");
     static Result<std::unique_ptr<Pipeline>> open_single_file(const std::string& file, Backend& be, const std::string& config_dir = "");
     ~Pipeline();
@@ -96,6 +97,7 @@ private:
     std::unique_ptr<UNet> unet_;
     std::unique_ptr<VaeDecoder> vae_;
     ScheduleConfig schedule_;
+    std::vector<std::string> notes_;  // what opening assumed; repeated in each run's warnings
     Backend* be_ = nullptr;
 };
 

@@ -103,7 +103,35 @@ NameMap ldm_vae_names(const VaeConfig& cfg) {
 }
 
 NameMap ldm_text_names() {
-    return [](const std::string& n) { return "cond_stage_model.transformer." + n; };
+    return [](const std::string& n) -> SourceName { return "cond_stage_model.transformer." + n; };
+}
+
+NameMap open_clip_text_names() {
+    return [](const std::string& asked) -> SourceName {
+        const std::string P = "cond_stage_model.model.";
+        const std::string n = starts(asked, "text_model.") ? asked.substr(11) : asked;
+        if (n == "embeddings.token_embedding.weight") return P + "token_embedding.weight";
+        if (n == "embeddings.position_embedding.weight") return P + "positional_embedding";
+        if (starts(n, "final_layer_norm.")) return P + "ln_final." + n.substr(17);
+        int l = 0;
+        std::string rest;
+        if (take_index(n, "encoder.layers.", &l, &rest)) {
+            const std::string block = P + "transformer.resblocks." + std::to_string(l) + ".";
+            // "self_attn.q_proj.weight" → third 0 of "attn.in_proj_weight"
+            for (int part = 0; part < 3; ++part) {
+                const std::string proj = std::string("self_attn.") + "qkv"[part] + "_proj.";
+                if (starts(rest, proj)) return SourceName(block + "attn.in_proj_" + rest.substr(proj.size()), part, 3);
+            }
+            return block + replace_prefix(rest, {{"self_attn.out_proj.", "attn.out_proj."}, {"layer_norm1.", "ln_1."}, {"layer_norm2.", "ln_2."},
+                                                 {"mlp.fc1.", "mlp.c_fc."}, {"mlp.fc2.", "mlp.c_proj."}});
+        }
+        return P + n;  // a name no SD 2.x checkpoint has: reported missing under this name
+    };
+}
+
+bool has_open_clip_text_encoder(const safetensors::File& f) {
+    // diffusers' CHECKPOINT_KEY_NAMES["open_clip"]
+    return f.tensor("cond_stage_model.model.token_embedding.weight") != nullptr;
 }
 
 }  // namespace hearth::diffusion

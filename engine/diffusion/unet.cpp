@@ -158,6 +158,14 @@ UNetConfig sd15_unet_config() {
     return c;
 }
 
+UNetConfig sd21_unet_config() {
+    UNetConfig c = sd15_unet_config();
+    c.heads = {5, 10, 20, 20};
+    c.cross_attention_dim = 1024;
+    c.use_linear_projection = true;
+    return c;
+}
+
 Status UNet::load(DiffusionWeights& wt) {
     const UNetConfig& c = cfg_;
     const int n = int(c.block_out_channels.size()), T = c.time_embed_dim();

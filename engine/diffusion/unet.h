@@ -40,6 +40,10 @@ Result<UNetConfig> read_unet_config(const std::string& path);
 // The UNet of stable-diffusion-v1-5 (unet/config.json): 320/640/1280/1280 channels, 8 heads,
 // cross-attention to 768-wide CLIP states, three attention stages down and up.
 UNetConfig sd15_unet_config();
+// The UNet of stabilityai/stable-diffusion-2-1 (and SD-Turbo): SD 1.5's blocks with 5/10/20/20
+// heads (its config's attention_head_dim, read as diffusers does), linear proj_in/proj_out and
+// cross-attention to 1024-wide OpenCLIP states.
+UNetConfig sd21_unet_config();
 
 class UNet {
 public:
