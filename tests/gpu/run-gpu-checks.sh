@@ -11,12 +11,14 @@
 # Results: gpu-results.json beside the logs (issue #17), written on every exit after the build:
 #   copy_gbps, tg_tps_8b_q4_k_m, tg_bandwidth_pct_8b_q4_k_m (bytes read per token x tok/s as a share of
 #   copy_gbps), pp512_tps_8b_q4_0 in the backend's default graph mode (graphs_default), the same keys
-#   with _graphs_off and _graphs_on, tests {passed, failed, skipped, binaries_failed}, and every
-#   benchmark run; null where a figure was not measured (dry run, budget, failure).
+#   with _graphs_off and _graphs_on, sd15_unet_step_s_512 (issue #15), tests {passed, failed, skipped,
+#   binaries_failed}, and every benchmark run; null where a figure was not measured (dry run, budget, failure).
 #
 # From a session with the device tool (the reference models, ~48 MB, travel in the ignored .testdata/):
 #   mkdir -p .testdata && cp -r ../shared/testdata/reference .testdata/
 #   run(command="tests/gpu/run-gpu-checks.sh", carry=[".testdata"], timeout_s=540)
+# The diffusion tests run when .testdata/diffusion is there instead (tiny-sd15 + tiny-sd-turbo, 52 MB);
+# the SD 1.5-shape UNet step (sd15_unet_step_s_512) is measured on random weights either way.
 # Usage: HEARTH_TESTDATA=/path/to/testdata tests/gpu/run-gpu-checks.sh
 #   env: BUILD_DIR (default build-gpu), CUDA_ARCH (default: the GPU's own, e.g. 90),
 #        BUDGET_S (default 450), BENCH_REPS (default 3), SKIP_8B=1 to leave out the Llama-8B shape,
@@ -30,7 +32,9 @@ BUDGET_S=${BUDGET_S:-450}
 REPS=${BENCH_REPS:-3}
 START=$(date +%s)
 # The device tool copies only the repository: the reference models travel in the ignored .testdata/.
-if [ -z "${HEARTH_TESTDATA:-}" ] && [ -d "$ROOT/.testdata/reference" ]; then export HEARTH_TESTDATA=$ROOT/.testdata; fi
+if [ -z "${HEARTH_TESTDATA:-}" ] && { [ -d "$ROOT/.testdata/reference" ] || [ -d "$ROOT/.testdata/diffusion" ]; }; then
+  export HEARTH_TESTDATA=$ROOT/.testdata
+fi
 mkdir -p "$LOGS"
 SUMMARY=$LOGS/summary.txt
 : > "$SUMMARY"
@@ -78,6 +82,7 @@ write_results() {
     echo "  \"tg_tps_8b_q4_k_m_graphs_on\": $tg_on,"
     echo "  \"tg_bandwidth_pct_8b_q4_k_m_graphs_on\": $(pct_of_copy "$gb_on"),"
     echo "  \"pp512_tps_8b_q4_0_graphs_on\": $pp_on,"
+    echo "  \"sd15_unet_step_s_512\": $(num "${SD_STEP:-}"),"
     echo "  \"tests\": {\"passed\": $(count_tests OK), \"failed\": $(count_tests FAILED), \"skipped\": $(count_tests SKIPPED), \"binaries_failed\": ${FAILED_BINS:-0}},"
     echo "  \"benchmarks\": ["
     local first=1 f n
@@ -131,6 +136,14 @@ if ! cmake -S "$ROOT" -B "$BUILD" $GEN -DCMAKE_BUILD_TYPE=Release -DHEARTH_APP=O
 fi
 TARGETS="hearth-cli hearth-cuda hearth-cuda-copybw"
 CUDA_TESTS="test_cuda_loader test_cuda_quant_units test_cuda_topk_units test_cuda_ops test_cuda_model test_layer_split"
+# Stable Diffusion's parts against diffusers' outputs (issue #15), on CUDA only (HEARTH_DIFFUSION_BACKENDS
+# below), where the tiny pipelines came along: reference/ (48 MB) and diffusion/ (52 MB) do not fit one
+# carry (64 MiB), so a second loan carries .testdata/diffusion instead (SKIP_8B=1 keeps it short).
+DIFFUSION_TESTS=""
+if [ -d "${HEARTH_TESTDATA:-/nonexistent}/diffusion" ]; then
+  DIFFUSION_TESTS="test_clip_text_encoder test_unet test_vae_decoder test_vae_encoder test_diffusion_pipeline"
+  CUDA_TESTS="$CUDA_TESTS $DIFFUSION_TESTS"
+fi
 [ "$TESTS" = ON ] && TARGETS="$TARGETS $CUDA_TESTS"
 if ! cmake --build "$BUILD" -j "$(nproc)" --target $TARGETS > "$LOGS/build.log" 2>&1; then
   say "build FAILED (see build.log)"; grep -E "error|FAILED" "$LOGS/build.log" | head -30; exit 1
@@ -166,7 +179,8 @@ say "test data: ${HEARTH_TESTDATA:-(not set: the model tests will skip)}"
 for t in $TEST_BINS; do
   bin=$(find "$BUILD" -name "$t" -type f -perm -u+x | head -1)
   if [ -z "$bin" ]; then say "$t: not built"; FAILED=1; FAILED_BINS=$((FAILED_BINS + 1)); continue; fi
-  if timeout 240 env HEARTH_TESTDATA="${HEARTH_TESTDATA:-}" "$bin" > "$LOGS/$t.log" 2>&1; then
+  filter=""; case " $DIFFUSION_TESTS " in *" $t "*) filter="--gtest_filter=*Match*";; esac
+  if timeout 240 env HEARTH_TESTDATA="${HEARTH_TESTDATA:-}" HEARTH_DIFFUSION_BACKENDS=cuda "$bin" $filter > "$LOGS/$t.log" 2>&1; then
     say "$t: PASSED ($(grep -c '^\[       OK \]' "$LOGS/$t.log") ok, $(grep -c '^\[  SKIPPED \] .* ms)$' "$LOGS/$t.log") skipped)"
   else
     say "$t: FAILED (see $t.log)"; FAILED=1; FAILED_BINS=$((FAILED_BINS + 1))
@@ -256,6 +270,20 @@ if [ ! -s "$LOGS/bench-llama-8b-Q4_K_M.json" ] && [ -n "$last" ] && [ "$(left)" 
     say "$last with HEARTH_CUDA_GRAPHS=$OTHER: bench FAILED (see bench-$last-$OTHER_TAG.err)"; FAILED=1
     rm -f "$LOGS/bench-$last-$OTHER_TAG.json"
   fi
+fi
+
+# Seconds per UNet step (with guidance: two passes) of the SD 1.5 shape at 512×512, random F16
+# weights (issue #15's GPU figure), after the language-model figures.
+if [ "$(left)" -gt 90 ]; then
+  if timeout "$(( $(left) < 180 ? $(left) : 180 ))" "$CLI" diffuse --bench --backend cuda -W 512 -H 512 --steps 3 \
+       > "$LOGS/diffuse-bench.log" 2>&1; then
+    SD_STEP=$(awk '/^unet_step_s /{print $2}' "$LOGS/diffuse-bench.log")
+    say "SD 1.5 shape at 512x512 on CUDA: $SD_STEP s per UNet step with guidance ($(grep -m1 'VAE decode' "$LOGS/diffuse-bench.log"))"
+  else
+    say "diffuse --bench on CUDA: FAILED (see diffuse-bench.log)"; tail -5 "$LOGS/diffuse-bench.log" | tee -a "$SUMMARY"; FAILED=1
+  fi
+else
+  say "diffuse --bench on CUDA: SKIPPED (budget: $(elapsed)s of ${BUDGET_S}s used)"
 fi
 
 COPY=$(sort -n "$LOGS/copy_runs.txt" | awk '{a[NR]=$1} END {if (NR) print a[int((NR+1)/2)]}')
