@@ -308,9 +308,14 @@ struct DeviceList {
 };
 DeviceList list_devices();
 
+// How a backend is named to people: "CPU", "CUDA", "Vulkan", "Reference" (else the key itself).
+std::string backend_label(const std::string& backend);
+
 // backend: "cpu" (SIMD + threads), "reference" (scalar, for tests), "vulkan", "cuda", or "auto"
 // (CUDA, then Vulkan discrete/integrated/virtual, then CPU; a CPU Vulkan implementation only when
-// asked for by name).
-Result<std::unique_ptr<Backend>> create_backend(const std::string& backend, int device, const BackendOptions& opt);
+// asked for by name). `passed_over`, when given, collects why "auto" passed over a GPU it found but
+// could not open (so a caller can say so instead of silently running on the CPU).
+Result<std::unique_ptr<Backend>> create_backend(const std::string& backend, int device, const BackendOptions& opt,
+                                                std::vector<std::string>* passed_over = nullptr);
 
 }  // namespace hearth

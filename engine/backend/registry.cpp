@@ -25,7 +25,25 @@ DeviceInfo reference_device_info() {
     return d;
 }
 
+#ifdef HEARTH_HAVE_VULKAN
+bool vulkan_gpu_present() {
+    DeviceList vk;
+    list_vulkan_devices(vk);
+    for (const DeviceInfo& d : vk.devices)
+        if (d.type != "cpu-implementation") return true;
+    return false;
+}
+#endif
+
 }  // namespace
+
+std::string backend_label(const std::string& backend) {
+    if (backend == "cpu") return "CPU";
+    if (backend == "cuda") return "CUDA";
+    if (backend == "vulkan") return "Vulkan";
+    if (backend == "reference") return "Reference";
+    return backend;
+}
 
 DeviceList list_devices() {
     DeviceList out;
@@ -41,11 +59,13 @@ DeviceList list_devices() {
     return out;
 }
 
-Result<std::unique_ptr<Backend>> create_backend(const std::string& backend, int device, const BackendOptions& opt) {
+Result<std::unique_ptr<Backend>> create_backend(const std::string& backend, int device, const BackendOptions& opt,
+                                                std::vector<std::string>* passed_over) {
     if (backend == "cuda") return cuda_loader::create_backend(device, opt);
     if (backend == "auto" && !cuda_loader::list_devices().devices.empty()) {
         auto b = cuda_loader::create_backend(device, opt);  // Auto: CUDA first; on failure fall through
         if (b.ok()) return b;
+        if (passed_over) passed_over->push_back("CUDA device " + std::to_string(device) + ": " + b.message());
     }
 #ifdef HEARTH_HAVE_VULKAN
     // "vulkan": device N of hearth-cli devices (0 = the preferred one, a CPU implementation allowed);
@@ -54,6 +74,8 @@ Result<std::unique_ptr<Backend>> create_backend(const std::string& backend, int 
     if (backend == "auto") {
         auto b = create_vulkan_backend(-1, false);
         if (b.ok()) return b;
+        // No Vulkan GPU at all (no driver, only lavapipe) is the ordinary CPU case, not worth a note.
+        if (passed_over && vulkan_gpu_present()) passed_over->push_back(b.message());
     }
 #endif
     if (backend == "reference" || backend == "cpu" || backend == "auto") {
