@@ -38,6 +38,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -307,6 +308,11 @@ struct DeviceList {
     std::vector<std::string> notes;
 };
 DeviceList list_devices();
+
+// The device create_backend(backend, device) would open, read from a listing without opening one
+// (the app's memory check before a run): "auto" is CUDA device `device` when listed, else the first
+// Vulkan device that is not a CPU implementation, else the CPU. Empty when nothing matches.
+std::optional<DeviceInfo> pick_device(const DeviceList& list, const std::string& backend, int device);
 
 // How a backend is named to people: "CPU", "CUDA", "Vulkan", "Reference" (else the key itself).
 std::string backend_label(const std::string& backend);

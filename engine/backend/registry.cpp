@@ -37,6 +37,20 @@ bool vulkan_gpu_present() {
 
 }  // namespace
 
+std::optional<DeviceInfo> pick_device(const DeviceList& list, const std::string& backend, int device) {
+    auto find = [&](const std::string& b, auto&& accept) -> std::optional<DeviceInfo> {
+        for (const DeviceInfo& d : list.devices)
+            if (d.backend == b && accept(d)) return d;
+        return std::nullopt;
+    };
+    auto index_is = [&](const DeviceInfo& d) { return d.index == device; };
+    if (backend != "auto") return find(backend, index_is);
+    // As create_backend's "auto": CUDA, then Vulkan's preferred device (listed first) unless it is a CPU one.
+    if (auto d = find("cuda", index_is)) return d;
+    if (auto d = find("vulkan", [](const DeviceInfo&) { return true; }); d && d->type != "cpu-implementation") return d;
+    return find("cpu", [](const DeviceInfo&) { return true; });
+}
+
 std::string backend_label(const std::string& backend) {
     if (backend == "cpu") return "CPU";
     if (backend == "cuda") return "CUDA";
