@@ -194,12 +194,12 @@ void ImageController::recheckMemory() {
             // count back in, and both are compared with what the device can hold. On different
             // devices they do not compete (the engine's plan still checks the image's own size).
             if (chatDevice.startsWith(device_.label)) {
-                const uint64_t available = device_.freeBytes + chatBytes;
-                if (!fitsTogether(chatBytes, d->weightBytes, available))
+                const uint64_t free = availableForTest_ ? *availableForTest_ : device_.freeBytes;
+                if (!fitsTogether(chatBytes, d->weightBytes, free + chatBytes))
                     warning = tr("The chat model (%1) and %2 (%3) may not fit together in the memory of %4: %5 is free there. "
                                  "Unload the chat model for this run to make room.")
                                   .arg(formatBytesText(double(chatBytes)), d->name, formatBytesText(double(d->weightBytes)),
-                                       device_.label, formatBytesText(double(device_.freeBytes)));
+                                       device_.label, formatBytesText(double(free)));
             }
         } else if (!chatOnGpu) {
             const uint64_t available = availableForTest_ ? *availableForTest_ : readSystemMemory().availableBytes;

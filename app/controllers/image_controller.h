@@ -145,7 +145,8 @@ public:
     // Whether a chat model of `chatBytes` and a diffusion model of `diffusionBytes` fit together in
     // `availableBytes` (0: unknown, which fits).
     static bool fitsTogether(uint64_t chatBytes, uint64_t diffusionBytes, uint64_t availableBytes);
-    // Tests: pretend this much host memory is free (0: read /proc/meminfo again).
+    // Tests: pretend this much memory is free on the device images draw on (the host, or the GPU's
+    // report beside the chat); 0: read it again.
     void setAvailableMemoryForTest(uint64_t bytes);
     static QString promptInstruction();  // the system prompt of "Write a prompt"
 

@@ -262,6 +262,27 @@ Item {
                             onClicked: Images.stop()
                         }
                     }
+                    // Which device draws (the Settings' choice, as for the chat), and why auto passed over a GPU.
+                    Label {
+                        objectName: "deviceLabel"
+                        Layout.fillWidth: true
+                        Layout.rightMargin: 16
+                        visible: text.length > 0
+                        text: Images.deviceText
+                        wrapMode: Text.Wrap
+                        color: Theme.textMuted
+                        font.pixelSize: Theme.fontSize - 2
+                    }
+                    Label {
+                        objectName: "deviceNote"
+                        Layout.fillWidth: true
+                        Layout.rightMargin: 16
+                        visible: text.length > 0
+                        text: Images.deviceNote
+                        wrapMode: Text.Wrap
+                        color: Theme.warning
+                        font.pixelSize: Theme.fontSize - 2
+                    }
                     Item { Layout.preferredHeight: 12 }
                 }
             }
