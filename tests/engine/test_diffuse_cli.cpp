@@ -137,4 +137,64 @@ TEST(DiffuseCli, VulkanWithoutTheMemoryIsAClearError) {
     EXPECT_FALSE(fs::exists("/tmp/hearth_never_vk.png"));
 }
 
+// --backend auto on a CUDA device (the simulator in the "sim." run, or a real GPU): drawn there and
+// said first; with HEARTH_CUDA_MAX_MEMORY too small for the weights, or for the size's activations,
+// the CPU draws the CPU's exact picture and the first line says why. --backend cuda never falls back.
+// Bound on the GPU picture: as the Vulkan one (F16 GEMM over tiny-sd15's F16 weights).
+TEST(DiffuseCli, AutoTakesTheGpuAndFallsBackToTheCpuSayingWhy) {
+    HEARTH_REQUIRE_TESTDATA(root);
+    REQUIRE_CLI(cli);
+    if (auto cu = create_backend("cuda", 0, BackendOptions{}); !cu.ok())
+        GTEST_SKIP() << "needs a CUDA device (ctest's sim. run gives it the simulator): " << cu.message();
+    const std::string dir = root + "/diffusion/tiny-sd15";
+    const fs::path out = fs::temp_directory_path() / ("hearth_diffuse_auto_" + std::to_string(::getpid()));
+    fs::create_directories(out);
+    auto run = [&](const std::string& env, const std::string& backend, int side, const std::string& name, std::string* log) {
+        return test::run_shell(env + " '" + cli + "' diffuse -m '" + dir + "' -p 'a red fox in the snow' --steps 1 --seed 3 -W " +
+                                   std::to_string(side) + " -H " + std::to_string(side) + " -t 2 --backend " + backend + " -o '" +
+                                   (out / (name + ".png")).string() + "' --raw '" + (out / (name + ".f32")).string() + "' 2>&1",
+                               log);
+    };
+    auto diff = [&](const std::string& a, const std::string& b) {
+        const std::vector<float> x = test::read_f32((out / (a + ".f32")).string()), y = test::read_f32((out / (b + ".f32")).string());
+        std::pair<double, double> d{1e9, 1e9};
+        if (x.size() != y.size() || x.empty()) return d;
+        d = {0, 0};
+        for (size_t i = 0; i < x.size(); ++i) {
+            d.first = std::max(d.first, std::fabs(double(x[i]) - y[i]));
+            d.second += std::fabs(double(x[i]) - y[i]) / double(x.size());
+        }
+        return d;
+    };
+    std::string log;
+    ASSERT_EQ(run("", "cpu", 64, "cpu", &log), 0) << log;
+    ASSERT_EQ(run("", "auto", 64, "gpu", &log), 0) << log;
+    EXPECT_EQ(log.rfind("diffuse: on CUDA: ", 0), 0u) << log;
+    const auto [gmax, gmean] = diff("cpu", "gpu");
+    std::printf("auto on CUDA vs cpu: max |d| %.2e, mean %.2e\n", gmax, gmean);
+    EXPECT_LE(gmax, 0.02);
+    EXPECT_LE(gmean, 0.002);
+
+    // The weights do not fit: the CPU, said before anything else, the CPU's own picture.
+    ASSERT_EQ(run("HEARTH_CUDA_MAX_MEMORY=1000000", "auto", 64, "fell", &log), 0) << log;
+    EXPECT_EQ(log.rfind("diffuse: auto: CUDA: ", 0), 0u) << log;
+    EXPECT_NE(log.find("out of GPU memory"), std::string::npos) << log;
+    EXPECT_NE(log.find("drawing on the CPU instead\ndiffuse: on CPU: "), std::string::npos) << log;
+    EXPECT_EQ(diff("cpu", "fell").first, 0.0);
+
+    // The weights fit, a 256×256 run's activations do not (the memory plan, before the first step).
+    ASSERT_EQ(run("HEARTH_CUDA_MAX_MEMORY=30000000", "auto", 256, "plan", &log), 0) << log;
+    EXPECT_EQ(log.rfind("diffuse: auto: CUDA: ", 0), 0u) << log;
+    EXPECT_NE(log.find("a 256×256 image needs about"), std::string::npos) << log;
+    EXPECT_NE(log.find("are free on CUDA: "), std::string::npos) << log;
+    EXPECT_NE(log.find("diffuse: on CPU: "), std::string::npos) << log;
+
+    // Named outright: the error, no CPU run.
+    EXPECT_EQ(run("HEARTH_CUDA_MAX_MEMORY=1000000", "cuda", 64, "never", &log), 1) << log;
+    EXPECT_NE(log.find("out of GPU memory"), std::string::npos) << log;
+    EXPECT_EQ(log.find("on CPU"), std::string::npos) << log;
+    EXPECT_FALSE(fs::exists(out / "never.png"));
+    fs::remove_all(out);
+}
+
 }  // namespace
