@@ -98,7 +98,7 @@ int run_diffuse(const std::vector<std::string>& argv) {
         std::fprintf(stderr, "diffuse: auto: %s; drawing on the CPU instead\n", opened->fallback.c_str());
     if (!quiet) {
         const uint64_t free_b = be.memory_free();
-        std::fprintf(stderr, "diffuse: on %s%s\n", opened->device_label().c_str(),
+        std::fprintf(stderr, "diffuse: on %s%s\n", device_label(be.device()).c_str(),
                      free_b ? (", " + std::to_string(free_b >> 20) + " MiB free after loading").c_str() : "");
     }
     if (noise) {

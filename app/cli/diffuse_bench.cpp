@@ -87,8 +87,7 @@ int run_diffuse_bench(const DiffuseBenchArgs& a) {
     const bool gpu = dev.backend == "vulkan" || dev.backend == "cuda";
     auto parts = build(std::move(*be));
     if (!parts.ok() && a.backend.backend == "auto" && gpu) {
-        std::printf("diffuse bench: auto: %s: %s: %s; timing the CPU instead\n", backend_label(dev.backend).c_str(), dev.name.c_str(),
-                    parts.message().c_str());
+        std::printf("diffuse bench: auto: %s: %s; timing the CPU instead\n", device_label(dev).c_str(), parts.message().c_str());
         auto cpu = create_backend("cpu", 0, BackendOptions{a.backend.threads});
         if (!cpu.ok()) return fail("diffuse --bench: " + cpu.message());
         parts = build(std::move(*cpu));
@@ -103,8 +102,8 @@ int run_diffuse_bench(const DiffuseBenchArgs& a) {
     std::printf("diffuse bench: SD 1.5 shape, random F16 weights: text encoder %.0f MiB, UNet %.0f MiB, VAE decoder %.0f MiB "
                 "(made in %.1f s)\n",
                 double(text->weight_bytes()) / mib, double(unet->weight_bytes()) / mib, double(vae->weight_bytes()) / mib, parts->load_s);
-    std::printf("diffuse bench: %d×%d, guidance %.1f (%d UNet passes per step), on %s: %s (%s)\n", a.width, a.height, double(a.guidance),
-                a.guidance > 1 ? 2 : 1, backend_label(b.device().backend).c_str(), b.device().name.c_str(), b.device().details.c_str());
+    std::printf("diffuse bench: %d×%d, guidance %.1f (%d UNet passes per step), on %s (%s)\n", a.width, a.height, double(a.guidance),
+                a.guidance > 1 ? 2 : 1, device_label(b.device()).c_str(), b.device().details.c_str());
     std::fflush(stdout);
     std::printf("diffuse bench: memory plan: weights %.0f MiB, UNet activations %.0f MiB, VAE %.0f MiB (%s)%s, planned peak %.0f MiB of %.0f\n",
                 double(plan->weights) / mib, double(plan->unet) / mib, double(plan->vae) / mib,

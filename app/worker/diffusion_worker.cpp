@@ -36,7 +36,7 @@ void DiffusionWorker::unload() {
 
 namespace {
 QString qs(const std::string& s) { return QString::fromStdString(s); }
-QString deviceLabel(const DeviceInfo& d) { return qs(backend_label(d.backend) + ": " + d.name); }
+QString deviceLabel(const DeviceInfo& d) { return qs(device_label(d)); }
 }  // namespace
 
 void DiffusionWorker::reportOpened(const QString& key, const std::string& fallback) {

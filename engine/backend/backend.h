@@ -314,8 +314,9 @@ DeviceList list_devices();
 // Vulkan device that is not a CPU implementation, else the CPU. Empty when nothing matches.
 std::optional<DeviceInfo> pick_device(const DeviceList& list, const std::string& backend, int device);
 
-// How a backend is named to people: "CPU", "CUDA", "Vulkan", "Reference" (else the key itself).
-std::string backend_label(const std::string& backend);
+// How a device is named to people: "Vulkan: <name>", "CUDA: <name>", "CPU: <name>", "Reference: …"
+// (the chat's backend description starts with it, and the image side compares the two).
+std::string device_label(const DeviceInfo& device);
 
 // backend: "cpu" (SIMD + threads), "reference" (scalar, for tests), "vulkan", "cuda", or "auto"
 // (CUDA, then Vulkan discrete/integrated/virtual, then CPU; a CPU Vulkan implementation only when

@@ -51,12 +51,10 @@ std::optional<DeviceInfo> pick_device(const DeviceList& list, const std::string&
     return find("cpu", [](const DeviceInfo&) { return true; });
 }
 
-std::string backend_label(const std::string& backend) {
-    if (backend == "cpu") return "CPU";
-    if (backend == "cuda") return "CUDA";
-    if (backend == "vulkan") return "Vulkan";
-    if (backend == "reference") return "Reference";
-    return backend;
+std::string device_label(const DeviceInfo& d) {
+    const std::string& b = d.backend;
+    const std::string kind = b == "cpu" ? "CPU" : b == "cuda" ? "CUDA" : b == "vulkan" ? "Vulkan" : b == "reference" ? "Reference" : b;
+    return kind + ": " + d.name;
 }
 
 DeviceList list_devices() {

@@ -187,7 +187,7 @@ Result<DiffusionMemoryPlan> plan_diffusion_memory(const ClipTextEncoder& text, c
     return make_error("a " + std::to_string(opt.width) + "×" + std::to_string(opt.height) + " image needs about " +
                       mib(std::max(p.unet, p.vae)) + " of working memory beside the model's " + mib(p.weights) + ", and " +
                       (opt.memory_limit ? "the memory limit leaves " : "only ") + mib(p.available) +
-                      (opt.memory_limit ? "" : " are free") + (gpu ? " on " + backend_label(be.device().backend) + ": " + be.device().name : "") +
+                      (opt.memory_limit ? "" : " are free") + (gpu ? " on " + device_label(be.device()) : "") +
                       ": choose a smaller size or close other programs");
 }
 

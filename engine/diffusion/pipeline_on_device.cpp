@@ -7,11 +7,6 @@ bool DevicePipeline::on_gpu() const {
     return b == "vulkan" || b == "cuda";
 }
 
-std::string DevicePipeline::device_label() const {
-    const DeviceInfo& d = backend->device();
-    return backend_label(d.backend) + ": " + d.name;
-}
-
 namespace {
 
 // The pipeline on `be`, with the run's memory plan checked when one is given.
@@ -48,7 +43,7 @@ Result<DevicePipeline> open_pipeline_on_device(const std::string& path, const st
     }
     if (backend != "auto" || !out.on_gpu()) return pipe.status();
     // The GPU auto chose cannot draw this: free it before the CPU takes the weights.
-    why = out.device_label() + ": " + pipe.message();
+    why = device_label(out.backend->device()) + ": " + pipe.message();
     out.backend.reset();
     auto cpu = create_backend("cpu", 0, opt);
     if (!cpu.ok()) return make_error(why + "; and the CPU backend failed too: " + cpu.message());

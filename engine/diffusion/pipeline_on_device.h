@@ -24,8 +24,6 @@ struct DevicePipeline {
     std::string fallback;
 
     bool on_gpu() const;
-    // "Vulkan: NVIDIA GeForce RTX 4070" / "CPU: AMD EPYC 7B13": which device draws.
-    std::string device_label() const;
 };
 
 // `path`, `config_dir`: as Pipeline::open. `backend`: auto|cpu|reference|vulkan|cuda, `device` its
