@@ -280,8 +280,15 @@ Item {
                         visible: text.length > 0
                         text: Images.deviceNote
                         wrapMode: Text.Wrap
+                        // The engine's reason can be long (a GPU's memory report): a few lines, all of it on hover.
+                        maximumLineCount: 4
+                        elide: Text.ElideRight
                         color: Theme.warning
                         font.pixelSize: Theme.fontSize - 2
+                        HoverHandler { id: noteHover }
+                        ToolTip.visible: noteHover.hovered && truncated
+                        ToolTip.text: Images.deviceNote
+                        ToolTip.delay: 400
                     }
                     Item { Layout.preferredHeight: 12 }
                 }

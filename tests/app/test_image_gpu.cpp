@@ -3,7 +3,10 @@
 // device ("Draws on Vulkan: <name>", and in Chinese), and screenshots of the tab after it are taken
 // in English and Chinese ($HEARTH_SHOTS_DIR, else screenshots/ beside the binary). The memory
 // warning compares the chat model and the pipeline with the GPU's memory when both are on it, and
-// says nothing when the chat runs elsewhere. Skipped without a Vulkan device or the shared test data.
+// says nothing when the chat runs elsewhere. With Settings at auto and a CUDA device (the simulator in
+// ctest's app_test_image_gpu_sim, or a real GPU), the page names it; when HEARTH_CUDA_MAX_MEMORY leaves
+// too little for the weights, the run is drawn on the CPU and the page says so and why (shots too).
+// Each part is skipped without its device; everything without the shared test data.
 #include <QDir>
 #include <QQmlApplicationEngine>
 #include <QQuickWindow>
@@ -30,6 +33,7 @@ private:
     std::unique_ptr<QQmlApplicationEngine> engine_;
     QQuickWindow* window_ = nullptr;
     QString vulkanName_, chatModel_;
+    bool haveVulkan_ = false;
 
     ImageController* images() { return context_->images(); }
 
@@ -45,11 +49,12 @@ private slots:
             QSKIP(qPrintable(pipeline + " is absent (the shared test data): no Image tab GPU test"));
         {
             auto vk = hearth::create_backend("vulkan", 0, hearth::BackendOptions{});
-            if (!vk.ok()) QSKIP(qPrintable("no Vulkan device: " + QString::fromStdString(vk.message())));
-            vulkanName_ = QString::fromStdString((*vk)->device().name);
+            haveVulkan_ = vk.ok();
+            if (vk.ok()) vulkanName_ = QString::fromStdString((*vk)->device().name);
+            else qInfo("no Vulkan device: %s", vk.message().c_str());
         }
         test::collectWarnings(true);
-        context_ = test::makeAppContext(dir_.path(), "en", "light", QRect(0, 0, 1200, 800));
+        context_ = test::makeAppContext(dir_.path(), "en", "light", QRect(0, 0, 1200, 880));  // the device lines in view
         context_->settings()->setThreads(2);
         context_->settings()->setDevice(QStringLiteral("vulkan:0"));
         QString err;
@@ -63,6 +68,7 @@ private slots:
     }
 
     void drawsOnVulkanAndSaysSo() {
+        if (!haveVulkan_) QSKIP("no Vulkan device");
         // Before the first run the worker has looked the device up (on its own thread).
         const QString says = QStringLiteral("Draws on Vulkan: ") + vulkanName_;
         QTRY_COMPARE_WITH_TIMEOUT(images()->deviceText(), says, 10000);
@@ -96,6 +102,7 @@ private slots:
     }
 
     void memoryCheckUsesTheSharedGpu() {
+        if (!haveVulkan_) QSKIP("no Vulkan device");
         // The chat on the same Vulkan device: (pretend) too little free there for both → the warning names the device.
         ChatController* chat = context_->chat();
         chat->loadModel(chatModel_);
@@ -128,6 +135,52 @@ private slots:
         chat->unloadModel();
         QTRY_COMPARE_WITH_TIMEOUT(chat->modelState(), QStringLiteral("none"), 10000);
 
+        const QStringList qmlWarnings = test::qmlWarnings();
+        QVERIFY2(qmlWarnings.isEmpty(), qPrintable(qmlWarnings.join(QLatin1Char('\n'))));
+    }
+
+    void autoOnCudaFallsBackAndSaysWhy() {
+        auto cu = hearth::create_backend("cuda", 0, hearth::BackendOptions{});
+        if (!cu.ok()) QSKIP(qPrintable("no CUDA device (app_test_image_gpu_sim gives it the simulator): " + QString::fromStdString(cu.message())));
+        const QString cudaName = QString::fromStdString((*cu)->device().name);
+        cu->reset();
+        context_->settings()->setDevice(QStringLiteral("auto"));
+        QTRY_COMPARE_WITH_TIMEOUT(images()->deviceText(), QStringLiteral("Draws on CUDA: ") + cudaName, 10000);
+        images()->setPrompt(QStringLiteral("a red fox in the snow"));
+        images()->setWidth(64);
+        images()->setHeight(64);
+        images()->setSteps(1);
+        images()->setRandomSeed(false);
+        images()->setSeed(QStringLiteral("3"));
+        {  // on the GPU auto chose
+            QSignalSpy finished(images(), &ImageController::runFinished);
+            QVERIFY2(images()->generate(), qPrintable(images()->errorText()));
+            QVERIFY(finished.wait(120000));
+            QVERIFY2(finished.first().at(0).toLongLong() > 0, qPrintable(images()->errorText()));
+            QCOMPARE(images()->device().backend, QStringLiteral("cuda"));
+            QCOMPARE(images()->deviceNote(), QString());
+        }
+        // A device too small for the weights: reopened (another device setting) on the CPU, and said.
+        qputenv("HEARTH_CUDA_MAX_MEMORY", "1000000");
+        context_->settings()->setDevice(QStringLiteral("cpu"));
+        context_->settings()->setDevice(QStringLiteral("auto"));
+        QTRY_COMPARE_WITH_TIMEOUT(images()->deviceText(), QStringLiteral("Draws on CUDA: ") + cudaName, 10000);
+        QSignalSpy finished(images(), &ImageController::runFinished);
+        QVERIFY2(images()->generate(), qPrintable(images()->errorText()));
+        QVERIFY(finished.wait(120000));
+        qunsetenv("HEARTH_CUDA_MAX_MEMORY");
+        QVERIFY2(finished.first().at(0).toLongLong() > 0, qPrintable(images()->errorText()));
+        QCOMPARE(images()->device().backend, QStringLiteral("cpu"));
+        QCOMPARE(images()->deviceText(), QStringLiteral("Draws on the CPU"));
+        QVERIFY2(images()->deviceNote().startsWith(QStringLiteral("The automatic choice passed over a GPU, so the CPU draws: CUDA: ") + cudaName),
+                 qPrintable(images()->deviceNote()));
+        QVERIFY(images()->deviceNote().contains(QLatin1String("out of GPU memory")));
+        QTRY_VERIFY_WITH_TIMEOUT(pageText("deviceNote").contains(QLatin1String("out of GPU memory")), 5000);
+        QVERIFY(!test::saveWindowShot(window_, QStringLiteral("image_auto_fallback_en_light.png")).isEmpty());
+        context_->settings()->setLanguage(QStringLiteral("zh_CN"));
+        QTRY_VERIFY_WITH_TIMEOUT(pageText("deviceNote").startsWith(QStringLiteral("自动选择跳过了 GPU")), 5000);
+        QVERIFY(!test::saveWindowShot(window_, QStringLiteral("image_auto_fallback_zh_CN_light.png")).isEmpty());
+        context_->settings()->setLanguage(QStringLiteral("en"));
         const QStringList qmlWarnings = test::qmlWarnings();
         QVERIFY2(qmlWarnings.isEmpty(), qPrintable(qmlWarnings.join(QLatin1Char('\n'))));
     }
