@@ -1764,6 +1764,10 @@
         <translation>使用 %1 绘制</translation>
     </message>
     <message>
+        <source>The automatic choice passed over a GPU: %1</source>
+        <translation>自动选择跳过了一个 GPU：%1</translation>
+    </message>
+    <message>
         <source>The automatic choice passed over a GPU, so the CPU draws: %1</source>
         <translation>自动选择跳过了 GPU，改用 CPU 绘制：%1</translation>
     </message>

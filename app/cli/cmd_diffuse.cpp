@@ -95,7 +95,8 @@ int run_diffuse(const std::vector<std::string>& argv) {
     const Backend& be = *opened->backend;
     // Which device draws, first: a fallback is said whatever --quiet (the run is slower than asked).
     if (!opened->fallback.empty())
-        std::fprintf(stderr, "diffuse: auto: %s; drawing on the CPU instead\n", opened->fallback.c_str());
+        std::fprintf(stderr, "diffuse: auto: %s; drawing on %s instead\n", opened->fallback.c_str(),
+                     opened->on_gpu() ? device_label(be.device()).c_str() : "the CPU");
     if (!quiet) {
         const uint64_t free_b = be.memory_free();
         std::fprintf(stderr, "diffuse: on %s%s\n", device_label(be.device()).c_str(),

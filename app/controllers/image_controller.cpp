@@ -243,6 +243,7 @@ QString ImageController::deviceText() const {
 
 QString ImageController::deviceNote() const {
     if (device_.fallback.isEmpty()) return {};
+    if (device_.onGpu()) return tr("The automatic choice passed over a GPU: %1").arg(device_.fallback);  // CUDA failed, Vulkan draws
     return tr("The automatic choice passed over a GPU, so the CPU draws: %1").arg(device_.fallback);
 }
 
