@@ -52,7 +52,6 @@ void DiffusionWorker::reportOpened(const QString& key, const std::string& fallba
     d.label = deviceLabel(backend_->device());
     d.fallback = qs(fallback);
     d.freeBytes = backend_->memory_free() + pipelineBytes;
-    d.totalBytes = backend_->device().memory_total;
     d.opened = true;
     emit deviceReported(d);
 }
@@ -71,7 +70,6 @@ void DiffusionWorker::probeDevice(const QString& deviceKey) {
         d.name = qs(dev->name);
         d.label = deviceLabel(*dev);
         d.freeBytes = dev->memory_free;
-        d.totalBytes = dev->memory_total;
     }
     emit deviceReported(d);  // an empty backend: the device is not there (the run will say why)
 }

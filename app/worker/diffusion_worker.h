@@ -53,7 +53,6 @@ struct DiffusionDevice {
     QString label;         // "Vulkan: <name>", "CPU: <processor>": the start of the chat's backend description there
     QString fallback;      // auto only: the GPU passed over and why (the engine's words)
     quint64 freeBytes = 0; // what the pipeline may use there: free now plus what the open pipeline holds
-    quint64 totalBytes = 0;
     bool opened = false;   // from an opened pipeline (else from a listing, before the first run)
     bool onGpu() const { return backend == QLatin1String("vulkan") || backend == QLatin1String("cuda"); }
 };
