@@ -1739,6 +1739,38 @@
         <source>The chat model answered with an empty prompt; write one yourself or try again.</source>
         <translation>聊天模型给出了空的提示词；请自己写一个，或再试一次。</translation>
     </message>
+    <message>
+        <source>The chat model (%1) and %2 (%3) may not fit together in the memory of %4: %5 is free there. Unload the chat model for this run to make room.</source>
+        <translation>聊天模型（%1）和 %2（%3）可能无法同时装入 %4 的显存：其中当前可用 %5。可在本次生成时卸载聊天模型以腾出空间。</translation>
+    </message>
+    <message>
+        <source>The device chosen in Settings (%1) was not found.</source>
+        <translation>未找到在设置中选择的设备（%1）。</translation>
+    </message>
+    <message>
+        <source>Draws on the CPU</source>
+        <translation>使用 CPU 绘制</translation>
+    </message>
+    <message>
+        <source>Draws on Vulkan: %1</source>
+        <translation>使用 Vulkan 绘制：%1</translation>
+    </message>
+    <message>
+        <source>Draws on CUDA: %1</source>
+        <translation>使用 CUDA 绘制：%1</translation>
+    </message>
+    <message>
+        <source>Draws on %1</source>
+        <translation>使用 %1 绘制</translation>
+    </message>
+    <message>
+        <source>The automatic choice passed over a GPU: %1</source>
+        <translation>自动选择跳过了一个 GPU：%1</translation>
+    </message>
+    <message>
+        <source>The automatic choice passed over a GPU, so the CPU draws: %1</source>
+        <translation>自动选择跳过了 GPU，改用 CPU 绘制：%1</translation>
+    </message>
 </context>
 <context>
     <name>hearth::app::InferenceWorker</name>

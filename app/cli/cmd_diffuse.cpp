@@ -1,6 +1,7 @@
 // hearth-cli diffuse: text to image with a diffusers Stable Diffusion folder
 // (engine/diffusion/pipeline.h), written as a PNG with the prompt and settings in its text chunks.
-// The diffusion ops run on the host backends for now: "auto" means the CPU.
+// --backend auto takes the GPU create_backend("auto") picks and falls back to the CPU, saying why,
+// when that GPU cannot hold the pipeline or the run (engine/diffusion/pipeline_on_device.h).
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -12,6 +13,7 @@
 #include "app/cli/diffuse_bench.h"
 #include "engine/backend/backend.h"
 #include "engine/diffusion/pipeline.h"
+#include "engine/diffusion/pipeline_on_device.h"
 #include "engine/util/png_file.h"
 
 namespace hearth::cli {
@@ -85,17 +87,26 @@ int run_diffuse(const std::vector<std::string>& argv) {
     double max_gib = 0;
     if (!parse_number(max_memory, &max_gib) || max_gib < 0) return fail("diffuse: --max-memory must be GiB >= 0");
     o.memory_limit = uint64_t(max_gib * 1024.0 * 1024.0 * 1024.0);
-    const std::string backend = be_args.backend == "auto" ? "cpu" : be_args.backend;
-    auto be = create_backend(backend, be_args.device, BackendOptions{be_args.threads});
-    if (!be.ok()) return fail("diffuse: " + be.message());
     const auto t_load = std::chrono::steady_clock::now();
-    auto pipe = diffusion::Pipeline::open(*model, **be, config.value_or(""));
-    if (!pipe.ok()) return fail("diffuse: " + pipe.message());
+    auto opened = diffusion::open_pipeline_on_device(*model, config.value_or(""), be_args.backend, be_args.device,
+                                                     BackendOptions{be_args.threads}, &o);
+    if (!opened.ok()) return fail("diffuse: " + opened.message());
+    auto& pipe = opened->pipeline;
+    const Backend& be = *opened->backend;
+    // Which device draws, first: a fallback is said whatever --quiet (the run is slower than asked).
+    if (!opened->fallback.empty())
+        std::fprintf(stderr, "diffuse: auto: %s; drawing on %s instead\n", opened->fallback.c_str(),
+                     opened->on_gpu() ? device_label(be.device()).c_str() : "the CPU");
+    if (!quiet) {
+        const uint64_t free_b = be.memory_free();
+        std::fprintf(stderr, "diffuse: on %s%s\n", device_label(be.device()).c_str(),
+                     free_b ? (", " + std::to_string(free_b >> 20) + " MiB free after loading").c_str() : "");
+    }
     if (noise) {
         std::ifstream f(*noise, std::ios::binary);
         if (!f) return fail("diffuse: " + *noise + ": cannot open");
         std::vector<char> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-        const size_t want = size_t((*pipe)->latent_channels()) * size_t(o.height / 8) * size_t(o.width / 8);
+        const size_t want = size_t(pipe->latent_channels()) * size_t(o.height / 8) * size_t(o.width / 8);
         if (bytes.size() != want * 4)
             return fail("diffuse: " + *noise + " holds " + std::to_string(bytes.size()) + " bytes; a " + std::to_string(o.width) + "×" +
                         std::to_string(o.height) + " image needs " + std::to_string(want) + " float32 values (" +
@@ -105,7 +116,7 @@ int run_diffuse(const std::vector<std::string>& argv) {
     }
     if (!quiet)
         std::fprintf(stderr, "diffuse: loaded %s in %.1f s on %s\n", model->c_str(),
-                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count(), (*be)->device().name.c_str());
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count(), be.device().name.c_str());
 
     auto t_step = std::chrono::steady_clock::now();
     const auto t0 = t_step;
@@ -115,7 +126,7 @@ int run_diffuse(const std::vector<std::string>& argv) {
         t_step = now;
         return true;
     };
-    auto res = (*pipe)->generate(o, progress);
+    auto res = pipe->generate(o, progress);
     if (!res.ok()) return fail("diffuse: " + res.message());
     for (const std::string& w : res->warnings) std::fprintf(stderr, "diffuse: warning: %s\n", w.c_str());
 
@@ -137,8 +148,8 @@ int run_diffuse(const std::vector<std::string>& argv) {
 
 const Registrar reg{"diffuse",
                     "-m PIPELINE_DIR|CHECKPOINT.safetensors [--config DIR] -p PROMPT [-n NEGATIVE] [--steps N] [--cfg G] [--sampler euler|euler_a|ddim|lcm] "
-                    "[--seed S | --noise FILE.f32] [-W W] [-H H] -o OUT.png [--raw OUT.f32] [--max-memory GIB] [--backend cpu|reference] [-t N] | "
-                    "--bench [-W W] [-H H] [--steps N] [--cfg G] [--max-memory GIB] [-t N]",
+                    "[--seed S | --noise FILE.f32] [-W W] [-H H] -o OUT.png [--raw OUT.f32] [--max-memory GIB] [--backend auto|cpu|reference|vulkan|cuda] [--device N] [-t N] | "
+                    "--bench [-W W] [-H H] [--steps N] [--cfg G] [--max-memory GIB] [--backend B] [-t N]",
                     "text to image with a Stable Diffusion 1.x/2.x or SD-Turbo folder in diffusers' layout", run_diffuse};
 
 }  // namespace

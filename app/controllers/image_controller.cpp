@@ -42,7 +42,11 @@ ImageController::ImageController(ChatStore* store, AppSettings* settings, ModelL
     connect(worker_, &DiffusionWorker::progress, this, &ImageController::onProgress);
     connect(worker_, &DiffusionWorker::finished, this, &ImageController::onFinished);
     connect(worker_, &DiffusionWorker::failed, this, &ImageController::onFailed);
+    connect(worker_, &DiffusionWorker::deviceReported, this, &ImageController::onDeviceReported);
     thread_.start();
+    // Which device draws, asked of the worker's thread now and whenever the setting changes.
+    connect(settings_, &AppSettings::changed, this, &ImageController::probeDeviceIfChanged);
+    probeDeviceIfChanged();
 
     modelPath_ = settings_->raw().value(QLatin1String(kModelKey)).toString();
     connect(&models_, &DiffusionModelList::changed, this, &ImageController::onModelsChanged);
@@ -176,25 +180,75 @@ void ImageController::recheckMemory() {
     const QString chatPath = chat_ ? chat_->modelPath() : QString();
     if (d && !chatPath.isEmpty() && chat_->modelState() == QLatin1String("ready")) {
         // The Models page's basis: the chat model's footprint at the context setting; the pipeline's
-        // weight files (F16 kept as they are) against the host memory free now.
+        // weight files (F16 kept as they are) against the memory of the device both would use.
         uint64_t chatBytes = 0;
         if (library_)
             if (const ModelFileInfo* m = library_->list()->find(chatPath))
                 chatBytes = estimateMemory(*m, settings_->contextLength()).total();
         if (chatBytes == 0) chatBytes = uint64_t(QFileInfo(chatPath).size());
-        const uint64_t available = availableForTest_ ? *availableForTest_ : readSystemMemory().availableBytes;
-        if (!fitsTogether(chatBytes, d->weightBytes, available))
-            warning = tr("The chat model (%1) and %2 (%3) may not fit in memory together: %4 is free. "
-                         "Unload the chat model for this run to make room.")
-                          .arg(formatBytesText(double(chatBytes)), d->name, formatBytesText(double(d->weightBytes)),
-                               formatBytesText(double(available)));
+        // The chat's backend description starts with its device's label ("Vulkan: <name> (…)").
+        const QString chatDevice = chat_->backendDescription();
+        const bool chatOnGpu = chatDevice.startsWith(QLatin1String("Vulkan: ")) || chatDevice.startsWith(QLatin1String("CUDA: "));
+        if (device_.onGpu()) {
+            // Both on this GPU: the chat's weights are already out of what it reports free, so they
+            // count back in, and both are compared with what the device can hold. On different
+            // devices they do not compete (the engine's plan still checks the image's own size).
+            if (chatDevice.startsWith(device_.label)) {
+                const uint64_t free = availableForTest_ ? *availableForTest_ : device_.freeBytes;
+                if (!fitsTogether(chatBytes, d->weightBytes, free + chatBytes))
+                    warning = tr("The chat model (%1) and %2 (%3) may not fit together in the memory of %4: %5 is free there. "
+                                 "Unload the chat model for this run to make room.")
+                                  .arg(formatBytesText(double(chatBytes)), d->name, formatBytesText(double(d->weightBytes)),
+                                       device_.label, formatBytesText(double(free)));
+            }
+        } else if (!chatOnGpu) {
+            const uint64_t available = availableForTest_ ? *availableForTest_ : readSystemMemory().availableBytes;
+            if (!fitsTogether(chatBytes, d->weightBytes, available))
+                warning = tr("The chat model (%1) and %2 (%3) may not fit in memory together: %4 is free. "
+                             "Unload the chat model for this run to make room.")
+                              .arg(formatBytesText(double(chatBytes)), d->name, formatBytesText(double(d->weightBytes)),
+                                   formatBytesText(double(available)));
+        }
     }
     if (warning == memoryWarning_) return;
     memoryWarning_ = warning;
     emit memoryChanged();
 }
 
+// ---- the device ----
+
+void ImageController::probeDeviceIfChanged() {
+    const QString key = settings_->device();
+    if (key == probedKey_) return;
+    probedKey_ = key;
+    // Queued behind a running generation: the next run opens on the new device.
+    QMetaObject::invokeMethod(worker_, [w = worker_, key] { w->probeDevice(key); }, Qt::QueuedConnection);
+}
+
+void ImageController::onDeviceReported(const DiffusionDevice& device) {
+    if (device.key != probedKey_) return;  // an answer about a setting since changed
+    device_ = device;
+    emit deviceChanged();
+    recheckMemory();
+}
+
+QString ImageController::deviceText() const {
+    if (device_.key.isEmpty()) return {};
+    if (device_.backend.isEmpty()) return tr("The device chosen in Settings (%1) was not found.").arg(device_.key);
+    if (device_.backend == QLatin1String("cpu")) return tr("Draws on the CPU");
+    if (device_.backend == QLatin1String("vulkan")) return tr("Draws on Vulkan: %1").arg(device_.name);
+    if (device_.backend == QLatin1String("cuda")) return tr("Draws on CUDA: %1").arg(device_.name);
+    return tr("Draws on %1").arg(device_.label);
+}
+
+QString ImageController::deviceNote() const {
+    if (device_.fallback.isEmpty()) return {};
+    if (device_.onGpu()) return tr("The automatic choice passed over a GPU: %1").arg(device_.fallback);  // CUDA failed, Vulkan draws
+    return tr("The automatic choice passed over a GPU, so the CPU draws: %1").arg(device_.fallback);
+}
+
 void ImageController::retranslate() {
+    emit deviceChanged();
     emit currentImageChanged();
     recheckMemory();
 }
@@ -275,6 +329,7 @@ bool ImageController::generate() {
     req.sampler = sampler_;
     req.seed = seed;
     req.threads = settings_->threads();
+    req.device = settings_->device();
     const QString stamp = QDateTime::currentDateTime().toString(QStringLiteral("yyyyMMdd-HHmmss-zzz"));
     req.outPath = QDir(imagesDir()).filePath(QStringLiteral("hearth-%1-%2.png").arg(stamp).arg(seed));
 

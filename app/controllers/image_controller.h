@@ -7,6 +7,9 @@
 // "Add folder…", remembered in the settings), takes prompts handed over from the chat ("Send to
 // Image", "Write a prompt" through the chat's loaded model), and says when the chat model and the
 // diffusion model will not fit in memory together, offering to unload the chat model for the run.
+// Images are drawn on the device of the Settings' device choice, as the chat (the worker probes and
+// opens it on its thread); the page says which device draws, and the memory check compares the chat
+// and the pipeline against that device's memory when both are on it (a GPU, or the host).
 #pragma once
 
 #include <QImage>
@@ -58,6 +61,10 @@ class ImageController : public QObject {
     Q_PROPERTY(QString errorText READ errorText NOTIFY errorChanged)
     Q_PROPERTY(QString memoryWarning READ memoryWarning NOTIFY memoryChanged)
     Q_PROPERTY(bool writingPrompt READ writingPrompt NOTIFY writingPromptChanged)
+    // Which device draws: "Draws on Vulkan: <name>" / "Draws on the CPU" ("" until the worker has looked).
+    Q_PROPERTY(QString deviceText READ deviceText NOTIFY deviceChanged)
+    // Auto passed over a GPU that could not hold the model or the size, and why ("" otherwise).
+    Q_PROPERTY(QString deviceNote READ deviceNote NOTIFY deviceChanged)
 
 public:
     ImageController(ChatStore* store, AppSettings* settings, ModelLibrary* library, ChatController* chat,
@@ -100,6 +107,9 @@ public:
     QString errorText() const { return errorText_; }
     QString memoryWarning() const { return memoryWarning_; }
     bool writingPrompt() const { return promptRequest_ != 0; }
+    QString deviceText() const;
+    QString deviceNote() const;
+    const DiffusionDevice& device() const { return device_; }
     QString imagesDir() const;
 
     Q_INVOKABLE void refreshModels();
@@ -135,7 +145,8 @@ public:
     // Whether a chat model of `chatBytes` and a diffusion model of `diffusionBytes` fit together in
     // `availableBytes` (0: unknown, which fits).
     static bool fitsTogether(uint64_t chatBytes, uint64_t diffusionBytes, uint64_t availableBytes);
-    // Tests: pretend this much host memory is free (0: read /proc/meminfo again).
+    // Tests: pretend this much memory is free on the device images draw on (the host, or the GPU's
+    // report beside the chat); 0: read it again.
     void setAvailableMemoryForTest(uint64_t bytes);
     static QString promptInstruction();  // the system prompt of "Write a prompt"
 
@@ -148,6 +159,7 @@ signals:
     void errorChanged();
     void memoryChanged();
     void writingPromptChanged();
+    void deviceChanged();
     // The page should be shown (a hand-off from the chat).
     void pageRequested();
     // A run ended: the image was saved (id > 0), or it was stopped or failed (id 0).
@@ -162,6 +174,8 @@ private:
     void onFailed(quint64 requestId, const QString& message, bool stopped);
     void endRun();
     void onPromptWritten(quint64 requestId, const QString& text, const QString& error);
+    void onDeviceReported(const DiffusionDevice& device);
+    void probeDeviceIfChanged();  // asks the worker which device the settings' choice draws on
 
     ChatStore* store_;
     AppSettings* settings_;
@@ -196,6 +210,8 @@ private:
     std::optional<uint64_t> availableForTest_;
     QString reloadChatAfterRun_;  // the chat model unloaded for this run
     quint64 promptRequest_ = 0;
+    DiffusionDevice device_;  // the worker's last report
+    QString probedKey_;       // the device setting last asked about
 };
 
 }  // namespace hearth::app

@@ -267,6 +267,34 @@ Item {
                             onClicked: Images.stop()
                         }
                     }
+                    // Which device draws (the Settings' choice, as for the chat), and why auto passed over a GPU.
+                    Label {
+                        objectName: "deviceLabel"
+                        Layout.fillWidth: true
+                        Layout.rightMargin: 16
+                        visible: text.length > 0
+                        text: Images.deviceText
+                        wrapMode: Text.Wrap
+                        color: Theme.textMuted
+                        font.pixelSize: Theme.fontSize - 2
+                    }
+                    Label {
+                        objectName: "deviceNote"
+                        Layout.fillWidth: true
+                        Layout.rightMargin: 16
+                        visible: text.length > 0
+                        text: Images.deviceNote
+                        wrapMode: Text.Wrap
+                        // The engine's reason can be long (a GPU's memory report): a few lines, all of it on hover.
+                        maximumLineCount: 4
+                        elide: Text.ElideRight
+                        color: Theme.warning
+                        font.pixelSize: Theme.fontSize - 2
+                        HoverHandler { id: noteHover }
+                        ToolTip.visible: noteHover.hovered && truncated
+                        ToolTip.text: Images.deviceNote
+                        ToolTip.delay: 400
+                    }
                     Item { Layout.preferredHeight: 12 }
                 }
             }

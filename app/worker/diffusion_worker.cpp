@@ -4,9 +4,11 @@
 #include <QElapsedTimer>
 #include <QFileInfo>
 
+#include "app/settings/device_key.h"
 #include "app/worker/latent_preview.h"
 #include "engine/backend/backend.h"
 #include "engine/diffusion/pipeline.h"
+#include "engine/diffusion/pipeline_on_device.h"
 #include "engine/util/png_file.h"
 
 namespace hearth::app {
@@ -27,7 +29,49 @@ void DiffusionWorker::unload() {
     pipeline_.reset();
     backend_.reset();
     openDir_.clear();
+    openDevice_.clear();
+    fallback_.clear();
     openThreads_ = -1;
+}
+
+namespace {
+QString qs(const std::string& s) { return QString::fromStdString(s); }
+QString deviceLabel(const DeviceInfo& d) { return qs(device_label(d)); }
+}  // namespace
+
+void DiffusionWorker::reportOpened(const QString& key, const std::string& fallback) {
+    // The plan of a tiny run fits wherever the weights did: its weights are what the pipeline holds.
+    diffusion::DiffuseOptions tiny;
+    tiny.width = tiny.height = 64;
+    auto plan = pipeline_->plan_memory(tiny);
+    const uint64_t pipelineBytes = plan.ok() ? plan->weights : 0;
+    DiffusionDevice d;
+    d.key = key;
+    d.backend = qs(backend_->device().backend);
+    d.name = qs(backend_->device().name);
+    d.label = deviceLabel(backend_->device());
+    d.fallback = qs(fallback);
+    d.freeBytes = backend_->memory_free() + pipelineBytes;
+    d.opened = true;
+    emit deviceReported(d);
+}
+
+void DiffusionWorker::probeDevice(const QString& deviceKey) {
+    if (pipeline_ && openDevice_ == deviceKey) {
+        reportOpened(deviceKey, fallback_);
+        return;
+    }
+    if (pipeline_) unload();  // the setting changed: the next run opens on the new device
+    const DeviceChoice c = parseDeviceKey(deviceKey);
+    DiffusionDevice d;
+    d.key = deviceKey;
+    if (auto dev = pick_device(list_devices(), c.backend, c.index)) {
+        d.backend = qs(dev->backend);
+        d.name = qs(dev->name);
+        d.label = deviceLabel(*dev);
+        d.freeBytes = dev->memory_free;
+    }
+    emit deviceReported(d);  // an empty backend: the device is not there (the run will say why)
 }
 
 void DiffusionWorker::unloadUnless(const QString& modelDir) {
@@ -55,30 +99,6 @@ void DiffusionWorker::generate(const DiffusionRequest& req) {
         emit failed(req.id, QString::fromStdString(sampler.message()), false);
         return;
     }
-    if (!pipeline_ || openDir_ != req.modelDir || openThreads_ != req.threads) {
-        emit opening(req.id);
-        pipeline_.reset();
-        backend_.reset();
-        openDir_.clear();
-        auto be = create_backend("cpu", 0, BackendOptions{req.threads});
-        if (!be.ok()) {
-            done();
-            emit failed(req.id, QString::fromStdString(be.message()), false);
-            return;
-        }
-        backend_ = std::move(*be);
-        auto pipe = diffusion::Pipeline::open(req.modelDir.toStdString(), *backend_);
-        if (!pipe.ok()) {
-            backend_.reset();
-            done();
-            emit failed(req.id, QString::fromStdString(pipe.message()), false);
-            return;
-        }
-        pipeline_ = std::move(*pipe);
-        openDir_ = req.modelDir;
-        openThreads_ = req.threads;
-    }
-
     diffusion::DiffuseOptions o;
     o.prompt = req.prompt.toStdString();
     o.negative = req.negative.toStdString();
@@ -88,6 +108,37 @@ void DiffusionWorker::generate(const DiffusionRequest& req) {
     o.guidance = float(req.guidance);
     o.sampler = *sampler;
     o.seed = req.seed;
+
+    DeviceChoice choice = parseDeviceKey(req.device);
+    bool reopen = !pipeline_ || openDir_ != req.modelDir || openThreads_ != req.threads || openDevice_ != req.device;
+    std::string fallback;
+    if (!reopen && choice.backend == "auto" && backend_->device().backend != "cpu") {
+        // The GPU auto chose holds the model but not this size: the CPU draws it, and says why.
+        if (auto plan = pipeline_->plan_memory(o); !plan.ok()) {
+            fallback = deviceLabel(backend_->device()).toStdString() + ": " + plan.message();
+            choice = DeviceChoice{"cpu", 0};
+            reopen = true;
+        }
+    }
+    if (reopen) {
+        emit opening(req.id);
+        unload();
+        auto opened = diffusion::open_pipeline_on_device(req.modelDir.toStdString(), "", choice.backend, choice.index,
+                                                         BackendOptions{req.threads}, &o);
+        if (!opened.ok()) {
+            done();
+            emit failed(req.id, qs(opened.message()), false);
+            return;
+        }
+        backend_ = std::move(opened->backend);
+        pipeline_ = std::move(opened->pipeline);
+        openDir_ = req.modelDir;
+        openDevice_ = req.device;
+        openThreads_ = req.threads;
+        fallback_ = fallback.empty() ? opened->fallback : fallback;
+        reportOpened(req.device, fallback_);
+    }
+
     const int lw = req.width / 8, lh = req.height / 8;
     QElapsedTimer timer;
     timer.start();
@@ -113,6 +164,7 @@ void DiffusionWorker::generate(const DiffusionRequest& req) {
         emit failed(req.id, QString::fromStdString(st.message()), false);
         return;
     }
+    reportOpened(openDevice_, fallback_);  // the device's memory after the run, for the next memory check
     QStringList warnings;
     for (const std::string& w : res->warnings) warnings << QString::fromStdString(w);
     emit finished(req.id, req.outPath, seconds, warnings);

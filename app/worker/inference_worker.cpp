@@ -7,6 +7,7 @@
 #include <QTimer>
 
 #include "app/chat/message_blocks.h"
+#include "app/settings/device_key.h"
 #include "app/worker/api_server_host.h"
 #include "engine/session/context_window.h"
 #include "engine/session/prompt_policy.h"
@@ -107,9 +108,9 @@ Status InferenceWorker::openModel(const LoadRequest& req, const ProgressFn& prog
     opt.n_ctx = req.nCtx;
     opt.n_threads = req.threads;
     // "vulkan:1" = backend vulkan, device 1 (the settings validate the key).
-    const QStringList dev = req.device.split(QLatin1Char(':'));
-    opt.backend = dev.value(0, QStringLiteral("auto")).toStdString();
-    opt.device = dev.size() > 1 ? dev[1].toInt() : 0;
+    const DeviceChoice dev = parseDeviceKey(req.device);
+    opt.backend = dev.backend;
+    opt.device = dev.index;
     opt.gpu_layers = req.gpuLayers;
     if (serverConfig_.enabled) {
         auto host = ApiServerHost::open(opt, serverConfig_.parallel, progress);

@@ -38,6 +38,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -300,9 +301,20 @@ struct DeviceList {
 };
 DeviceList list_devices();
 
+// The device create_backend(backend, device) would open, read from a listing without opening one
+// (the app's memory check before a run): "auto" is CUDA device `device` when listed, else the first
+// Vulkan device that is not a CPU implementation, else the CPU. Empty when nothing matches.
+std::optional<DeviceInfo> pick_device(const DeviceList& list, const std::string& backend, int device);
+
+// How a device is named to people: "Vulkan: <name>", "CUDA: <name>", "CPU: <name>", "Reference: …"
+// (the chat's backend description starts with it, and the image side compares the two).
+std::string device_label(const DeviceInfo& device);
+
 // backend: "cpu" (SIMD + threads), "reference" (scalar, for tests), "vulkan", "cuda", or "auto"
 // (CUDA, then Vulkan discrete/integrated/virtual, then CPU; a CPU Vulkan implementation only when
-// asked for by name).
-Result<std::unique_ptr<Backend>> create_backend(const std::string& backend, int device, const BackendOptions& opt);
+// asked for by name). `passed_over`, when given, collects why "auto" passed over a GPU it found but
+// could not open (so a caller can say so instead of silently running on the CPU).
+Result<std::unique_ptr<Backend>> create_backend(const std::string& backend, int device, const BackendOptions& opt,
+                                                std::vector<std::string>* passed_over = nullptr);
 
 }  // namespace hearth

@@ -231,10 +231,12 @@ Result<DiffusionMemoryPlan> plan_diffusion_memory(const ClipTextEncoder& text, c
         p.vae = tiled;
         if (std::max(p.unet, p.vae) <= p.available) return p;
     }
+    const bool gpu = be.device().backend == "vulkan" || be.device().backend == "cuda";  // name the device whose memory is short
     return make_error("a " + std::to_string(opt.width) + "×" + std::to_string(opt.height) + " image needs about " +
                       mib(std::max(p.unet, p.vae)) + " of working memory beside the model's " + mib(p.weights) + ", and " +
                       (opt.memory_limit ? "the memory limit leaves " : "only ") + mib(p.available) +
-                      (opt.memory_limit ? "" : " are free") + ": choose a smaller size or close other programs");
+                      (opt.memory_limit ? "" : " are free") + (gpu ? " on " + device_label(be.device()) : "") +
+                      ": choose a smaller size or close other programs");
 }
 
 Result<DiffuseResult> Pipeline::generate(const DiffuseOptions& opt, const DiffuseProgress& progress, const std::atomic<bool>* cancel) {

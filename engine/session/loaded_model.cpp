@@ -49,9 +49,7 @@ Result<std::unique_ptr<LoadedModel>> load_model(const ModelOptions& opt, const P
     if (auto t = lm->file->get_string("tokenizer.chat_template", ""); t.ok()) info.chat_template = *t;
     info.template_has_think = info.chat_template.find("<think>") != std::string::npos;
     const DeviceInfo& dev = lm->placement.main->device();
-    const std::string label = dev.backend == "cpu" ? "CPU" : dev.backend == "cuda" ? "CUDA" : dev.backend == "vulkan" ? "Vulkan"
-                              : dev.backend == "reference" ? "Reference" : dev.backend;
-    info.backend_description = label + ": " + dev.name + (dev.details.empty() ? "" : " (" + dev.details + ")");
+    info.backend_description = device_label(dev) + (dev.details.empty() ? "" : " (" + dev.details + ")");
     // The placement's sentence when it says something: a split, or why a device was not used.
     if ((dev.backend != "cpu" && dev.backend != "reference") || lm->placement.summary.find(": ") != std::string::npos)
         info.backend_description += "; " + lm->placement.summary;
