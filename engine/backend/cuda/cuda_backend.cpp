@@ -173,6 +173,7 @@ public:
         cudaDeviceProp p{};
         if (cudaError_t e = cudaGetDeviceProperties(&p, device); e != cudaSuccess) return make_error("CUDA: " + error_text(e));
         b->sm_count_ = p.multiProcessorCount;
+        b->attn_mma_ = prompt_attention_on_tensor_cores(p.major);
         if (const char* g = std::getenv("HEARTH_CUDA_GRAPHS"); g && *g && std::string(g) != "0") b->graphs_ = true;
         b->mem_cap_ = memory_cap_from_env();
         // Tests shrink conv2d's im2col band to check many bands on small images (test_cuda_ops).
@@ -523,6 +524,9 @@ public:
             a.seq = i32(tables->seq);
             a.tab_stride = int(tables->table.row_stride / 4);
         }
+        // Tensor cores for prompts; over block tables only when the sequences bring 4+ tokens each on
+        // average (the kernel shares K/V tiles between the tokens of one sequence).
+        a.tensor_cores = attn_mma_ && (!tables || a.n_tok >= 4 * int(tables->table.rows));
         // Flash-decoding: when (tokens × heads) blocks cannot fill the GPU, split the cells too. A local
         // layer's tokens see at most `window` cells, so that many are split.
         const int n_span = a.window > 0 ? std::min(n_kv, a.window) : n_kv;
@@ -1152,6 +1156,13 @@ private:
 
     int dev_ = 0;
     int sm_count_ = 1;
+    bool attn_mma_ = false;  // prompt attention on tensor cores (sm_80+)
+    // sm_80+ runs prompt attention on tensor cores (kernels/attention_mma.cu), sm_75 the scalar tiled
+    // kernel; HEARTH_CUDA_PREFILL_ATTN=tiled forces the tiled one (tests compare the two paths).
+    static bool prompt_attention_on_tensor_cores(int cc_major) {
+        const char* e = std::getenv("HEARTH_CUDA_PREFILL_ATTN");
+        return cc_major >= 8 && !(e && std::string(e) == "tiled");
+    }
     DeviceInfo info_;
     cudaStream_t stream_ = nullptr;
     cublasHandle_t blas_ = nullptr;
