@@ -215,6 +215,62 @@ TEST(CudaOps, QuantizedInputReuseFollowsWrites) {
     }
 }
 
+// Prompt GEMMs (> 8 tokens): weights dequantized in slabs of 64 rows (HEARTH_CUDA_GEMM_SLAB_BYTES
+// shrinks them), two in flight on a second stream, so a 300-row weight runs 5 slabs and reuses both
+// buffers; and the F16 form of an input shared by several products (q/k/v, gate/up) is made once and
+// forgotten whenever the input may have changed: another op, an upload, or a matmul (matvec or
+// GEMM) writing over it.
+TEST(CudaOps, PromptGemmSlabsAndF16InputReuse) {
+    setenv("HEARTH_CUDA_GEMM_SLAB_BYTES", "1", 1);
+    auto cb = create_backend("cuda", 0, {});
+    unsetenv("HEARTH_CUDA_GEMM_SLAB_BYTES");
+    if (!cb.ok()) GTEST_SKIP() << "no usable CUDA device: " << cb.message();
+    Pair P;
+    P.cuda = std::move(*cb);
+    P.ref = create_reference_backend();
+    const int64_t cols = 256, n = 20, big = 300;
+    const auto w1 = make_weights(GgmlType::Q4_0, big, cols, 1), w2 = make_weights(GgmlType::Q6_K, cols, cols, 2);
+    auto [W1c, W1r] = P.put(GgmlType::Q4_0, big, cols, w1.data());
+    auto [W2c, W2r] = P.put(GgmlType::Q6_K, cols, cols, w2.data());
+    const auto xv = randn(size_t(n * cols), 11), dv = randn(size_t(n * cols), 13), sv = randn(size_t(4 * cols), 14);
+    const auto uv = randn(size_t(n * cols), 15);
+    auto [Xc, Xr] = P.put(GgmlType::F32, n, cols, xv.data());
+    auto [Dc, Dr] = P.put(GgmlType::F32, n, cols, dv.data());
+    auto [Sc, Sr] = P.put(GgmlType::F32, 4, cols, sv.data());
+    auto [Hc, Hr] = P.put(GgmlType::F32, n, cols, nullptr);
+    std::vector<std::pair<Tensor, Tensor>> outs;
+    for (int i = 0; i < 7; ++i) outs.push_back(P.put(GgmlType::F32, n, i == 0 || i == 6 ? big : cols, nullptr));
+    auto both = [&](auto&& f) { f(*P.cuda, 0); f(*P.ref, 1); };
+    auto pick = [](std::pair<Tensor, Tensor>& p, int k) -> Tensor& { return k ? p.second : p.first; };
+    std::pair<Tensor, Tensor> X{Xc, Xr}, D{Dc, Dr}, S{Sc, Sr}, H{Hc, Hr}, W1{W1c, W1r}, W2{W2c, W2r};
+    both([&](Backend& be, int k) {
+        be.add(pick(X, k), pick(D, k), pick(H, k));
+        be.matmul(pick(W1, k), pick(H, k), pick(outs[0], k));  // 5 slabs; H converted to F16
+        be.matmul(pick(W2, k), pick(H, k), pick(outs[1], k));  // reuses it
+        be.add(pick(H, k), pick(D, k), pick(H, k));            // H changes
+        be.matmul(pick(W2, k), pick(H, k), pick(outs[2], k));  // must convert the new H
+        // a matvec (4 tokens) writing over the first rows of the input just converted
+        Tensor head = pick(H, k).row_range(0, 4);
+        be.matmul(pick(W2, k), pick(S, k), head);
+        be.matmul(pick(W2, k), pick(H, k), pick(outs[3], k));  // must see those rows
+        be.matmul(pick(W2, k), pick(H, k), pick(outs[4], k));  // reuses again
+    });
+    // an upload into the converted input
+    ASSERT_TRUE(P.cuda->upload(Hc, uv.data()).ok());
+    ASSERT_TRUE(P.ref->upload(Hr, uv.data()).ok());
+    both([&](Backend& be, int k) {
+        be.matmul(pick(W2, k), pick(H, k), pick(outs[5], k));
+        be.matmul(pick(W1, k), pick(outs[5], k), pick(outs[6], k));  // a GEMM over the previous output
+    });
+    for (int i = 0; i < 7; ++i) {
+        const auto want = P.get(*P.ref, outs[size_t(i)].second);
+        const Diff d = diff(P.get(*P.cuda, outs[size_t(i)].first), want);
+        // F16 activations and weights in the GEMM, as MatmulEveryWeightTypeAndTokenCount (3e-3 rms);
+        // product 6 chains two GEMMs (and 3 follows a matvec's 8-bit activations: ~0.6% per dot).
+        EXPECT_LE(d.rms, (i == 3 || i == 4 || i == 6 ? 8e-3 : 3e-3) * rms(want)) << "product " << i;
+    }
+}
+
 TEST(CudaOps, GetRowsEveryType) {
     REQUIRE_CUDA(P);
     const int64_t rows = 40, cols = 768;
