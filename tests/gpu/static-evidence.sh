@@ -54,9 +54,9 @@ for arch in $ARCHS; do
   if [ "$arch" -ge 80 ]; then
     echo "=== sm_$arch: tensor-core instructions in the prompt attention kernel (attention_mma.cu) ==="
     "$CUOBJDUMP" -sass "$OUTDIR/attention_mma.sm_$arch.cubin" > "$OUTDIR/attention_mma.sm_$arch.sass"
-    awk '/Function : / { fn = $3 } /HMMA|LDSM/ { match($0, /(HMMA|LDSM)[.A-Z0-9]*/); n[fn " " substr($0, RSTART, RLENGTH)]++ }
-         END { for (k in n) print n[k] "\t" k }' "$OUTDIR/attention_mma.sm_$arch.sass" | demangle | sort -k2 |
-      awk -F'\t' '{ printf "%5d  %s\n", $1, substr($2, 1, 150) }'
+    awk '/Function : / { fn = $3 } /HMMA|LDSM/ { match($0, /(HMMA|LDSM)[.A-Z0-9]*/); n[substr($0, RSTART, RLENGTH) "\t" fn]++ }
+         END { for (k in n) print n[k] "\t" k }' "$OUTDIR/attention_mma.sm_$arch.sass" | demangle |
+      awk -F'\t' '{ printf "%5d  %-16s %s\n", $1, $2, substr($3, 1, 110) }' | sort -k3
     echo
   fi
 

@@ -508,7 +508,8 @@ public:
         attend(q, kvb, layer, pos, nullptr, n_kv, scale, out);
     }
     // Over block tables: the generation kernel (one block per token and head; the prompt-tile kernel
-    // shares K/V tiles between consecutive tokens, which a batch of sequences does not have).
+    // shares K/V tiles between consecutive tokens, which a batch of sequences does not have), or on
+    // sm_80+ the tensor-core kernel, which makes one pass per sequence present in its block.
     void attention_paged(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, const KvTables& tables, int n_kv,
                          float scale, const Tensor& out) override {
         attend(q, kvb, layer, pos, &tables, n_kv, scale, out);
