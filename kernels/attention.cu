@@ -306,6 +306,7 @@ cudaError_t attention(const KvLayout& L, const void* k, const void* v, const Att
     if (a.n_tok == 0 || a.n_head == 0) return cudaSuccess;
     if (L.head_dim > 256 || a.n_head % L.n_kv_head != 0 || a.cells_per_split % 32 != 0 || a.n_split < 1)
         return cudaErrorInvalidValue;
+    if (a.tensor_cores && attention_mma_applies(L, a)) return attention_mma(L, k, v, a, s);
     const cudaError_t e = L.f16 ? launch_by_dim<__half>(L, k, v, a, s) : launch_by_dim<float>(L, k, v, a, s);
     if (e != cudaSuccess || a.n_split == 1) return e;
     HEARTH_LAUNCH(dim3(a.n_head, a.n_tok), L.head_dim <= 128 ? 128 : 256, 0, s, k_attention_merge)(a, L.head_dim);

@@ -77,6 +77,18 @@ template <class T> __device__ __forceinline__ T* at_row_mut(void* base, size_t s
 
 inline unsigned int ceil_div(int64_t a, int64_t b) { return unsigned((a + b - 1) / b); }
 
+// Row-wise element kernels on a 2-D grid: blockIdx.y walks the rows and blockIdx.x the columns,
+// each with a grid stride, so no flat index is split into (row, column) by a 64-bit divide (tens of
+// instructions per element). grid_rows_cols covers a row with x blocks and caps y at the grid's
+// 65535 (more rows loop).
+#define HK_ROWS_COLS_LOOP(r, c, rows, cols)                           \
+    for (int64_t r = blockIdx.y; r < (rows); r += gridDim.y)          \
+        for (int64_t c = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; c < (cols); c += int64_t(gridDim.x) * blockDim.x)
+inline dim3 grid_rows_cols(int64_t rows, int64_t cols, int threads) {
+    const int64_t gx = (cols + threads - 1) / threads, gy = rows;
+    return dim3(unsigned(gx < 1 ? 1 : (gx > 65535 ? 65535 : gx)), unsigned(gy < 1 ? 1 : (gy > 65535 ? 65535 : gy)));
+}
+
 // Grid for `n` independent items with `threads` per block, capped to the 1-D grid limit; kernels
 // loop with a grid stride, so any n works.
 inline unsigned int grid_for(int64_t n, int threads) {

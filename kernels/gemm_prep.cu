@@ -10,10 +10,8 @@ namespace {
 
 template <GgmlType T>
 __global__ void k_dequant_units_f16(const uint8_t* __restrict__ w, size_t ws, int64_t rows, int units, __half* __restrict__ out) {
-    const int64_t n = rows * units;
-    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-        const int64_t r = i / units;
-        const int u = int(i % units);
+    HK_ROWS_COLS_LOOP(r, uc, rows, units) {
+        const int u = int(uc);
         QUnit q;
         load_packed_unit<T>(w + size_t(r) * ws, units, u, q);
         alignas(16) __half2 h[16];
@@ -29,22 +27,18 @@ __global__ void k_dequant_units_f16(const uint8_t* __restrict__ w, size_t ws, in
 
 template <GgmlType T>
 __global__ void k_float_to_f16(const uint8_t* __restrict__ w, size_t ws, int64_t rows, int64_t cols, __half* __restrict__ out) {
-    const int64_t n = rows * cols;
-    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-        const int64_t r = i / cols, c = i % cols;
+    HK_ROWS_COLS_LOOP(r, c, rows, cols) {
         const uint8_t* row = w + size_t(r) * ws;
         float v;
         if constexpr (T == GgmlType::F32) v = reinterpret_cast<const float*>(row)[c];
         else if constexpr (T == GgmlType::F16) v = __half2float(reinterpret_cast<const __half*>(row)[c]);
         else v = __uint_as_float(uint32_t(reinterpret_cast<const uint16_t*>(row)[c]) << 16);
-        out[i] = __float2half_rn(v);
+        out[r * cols + c] = __float2half_rn(v);
     }
 }
 
 __global__ void k_add_bias(float* __restrict__ y, size_t ys, int64_t rows, int64_t cols, const float* __restrict__ bias) {
-    const int64_t n = rows * cols;
-    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) {
-        const int64_t r = i / cols, c = i % cols;
+    HK_ROWS_COLS_LOOP(r, c, rows, cols) {
         at_row_mut<float>(y, ys, r)[c] += bias[c];
     }
 }
@@ -52,14 +46,14 @@ __global__ void k_add_bias(float* __restrict__ y, size_t ys, int64_t rows, int64
 template <GgmlType T>
 cudaError_t launch_units(const void* w, size_t ws, int64_t rows, int64_t cols, void* out, cudaStream_t s) {
     const int units = int(cols / 32);
-    HEARTH_LAUNCH(grid_for(rows * units, 256), 256, 0, s, k_dequant_units_f16<T>)(static_cast<const uint8_t*>(w), ws, rows, units,
+    HEARTH_LAUNCH(grid_rows_cols(rows, units, 64), 64, 0, s, k_dequant_units_f16<T>)(static_cast<const uint8_t*>(w), ws, rows, units,
                                                                         static_cast<__half*>(out));
     return cudaGetLastError();
 }
 
 template <GgmlType T>
 cudaError_t launch_float(const void* w, size_t ws, int64_t rows, int64_t cols, void* out, cudaStream_t s) {
-    HEARTH_LAUNCH(grid_for(rows * cols, 256), 256, 0, s, k_float_to_f16<T>)(static_cast<const uint8_t*>(w), ws, rows, cols,
+    HEARTH_LAUNCH(grid_rows_cols(rows, cols, 256), 256, 0, s, k_float_to_f16<T>)(static_cast<const uint8_t*>(w), ws, rows, cols,
                                                                   static_cast<__half*>(out));
     return cudaGetLastError();
 }
@@ -90,7 +84,7 @@ cudaError_t f32_to_f16_rows(const float* x, size_t xs, int64_t rows, int64_t col
 
 cudaError_t add_bias_rows(float* y, size_t ys, int64_t rows, int64_t cols, const float* bias, cudaStream_t s) {
     if (rows * cols == 0) return cudaSuccess;
-    HEARTH_LAUNCH(grid_for(rows * cols, 256), 256, 0, s, k_add_bias)(y, ys, rows, cols, bias);
+    HEARTH_LAUNCH(grid_rows_cols(rows, cols, 256), 256, 0, s, k_add_bias)(y, ys, rows, cols, bias);
     return cudaGetLastError();
 }
 

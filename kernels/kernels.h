@@ -149,9 +149,16 @@ struct AttnArgs {
     const int32_t* table = nullptr;
     const int32_t* seq = nullptr;
     int tab_stride = 0;
+    // The device is sm_80+ and the tensor-core prompt kernel may serve this call (attention_mma.cu);
+    // where it does not apply (attention_mma_applies) the other kernels run as without it.
+    bool tensor_cores = false;
 };
 size_t attention_partials_floats(const KvLayout& L, const AttnArgs& a);
 cudaError_t attention(const KvLayout& L, const void* k_layer, const void* v_layer, const AttnArgs& a, cudaStream_t s);
+// The tensor-core prompt kernel (attention_mma.cu, sm_80+ only): F16 caches, head_dim 64 or 128,
+// no KV split, at least 4 tokens, a GQA group of at most 64 query heads per KV head.
+bool attention_mma_applies(const KvLayout& L, const AttnArgs& a);
+cudaError_t attention_mma(const KvLayout& L, const void* k_layer, const void* v_layer, const AttnArgs& a, cudaStream_t s);
 
 // ---- sampling (sample.cu): Backend::sample_top_k. For each of `rows` rows of logits, out[r] = the id
 // top_k.cpp's sample_top_k_row(row, cols, k, temperature, u[r]) picks (k == 1: argmax, smaller id on

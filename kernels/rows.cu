@@ -37,8 +37,7 @@ __global__ void k_get_rows_units(const uint8_t* __restrict__ table, size_t ts, i
 template <GgmlType T>
 __global__ void k_get_rows_float(const uint8_t* __restrict__ table, size_t ts, int64_t table_rows, int64_t cols,
                                  const int32_t* __restrict__ ids, int n, float* __restrict__ out, size_t os) {
-    HK_GRID_LOOP(i, int64_t(n) * cols) {
-        const int64_t r = i / cols, c = i % cols;
+    HK_ROWS_COLS_LOOP(r, c, n, cols) {
         const int32_t id = ids[r];
         if (!row_ok(id, table_rows)) {
             at_row_mut<float>(out, os, r)[c] = 0.0f;
@@ -92,8 +91,7 @@ __global__ void k_rms_norm_q8(const float* x, size_t xs, int64_t cols, const flo
 
 __global__ void k_silu_mul(const float* g, size_t gs, const float* __restrict__ u, size_t us, int64_t rows, int64_t cols,
                            float* out, size_t os) {
-    HK_GRID_LOOP(i, rows * cols) {
-        const int64_t r = i / cols, c = i % cols;
+    HK_ROWS_COLS_LOOP(r, c, rows, cols) {
         const float gv = at_row<float>(g, gs, r)[c];
         at_row_mut<float>(out, os, r)[c] = gv / (1.0f + expf(-gv)) * at_row<float>(u, us, r)[c];
     }
@@ -103,8 +101,7 @@ __global__ void k_silu_mul(const float* g, size_t gs, const float* __restrict__ 
 // function; __expf of a huge argument gives inf and x / inf = 0, never NaN.
 __global__ void k_gelu_mul(const float* g, size_t gs, const float* __restrict__ u, size_t us, int64_t rows, int64_t cols,
                            float* out, size_t os) {
-    HK_GRID_LOOP(i, rows * cols) {
-        const int64_t r = i / cols, c = i % cols;
+    HK_ROWS_COLS_LOOP(r, c, rows, cols) {
         const float x = at_row<float>(g, gs, r)[c];
         const float e = expf(-1.5957691216057308f * (x + 0.044715f * x * x * x));
         at_row_mut<float>(out, os, r)[c] = x / (1.0f + e) * at_row<float>(u, us, r)[c];
@@ -112,29 +109,25 @@ __global__ void k_gelu_mul(const float* g, size_t gs, const float* __restrict__ 
 }
 
 __global__ void k_scale(float* x, size_t xs, int64_t rows, int64_t cols, float sc) {
-    HK_GRID_LOOP(i, rows * cols) {
-        const int64_t r = i / cols, c = i % cols;
+    HK_ROWS_COLS_LOOP(r, c, rows, cols) {
         at_row_mut<float>(x, xs, r)[c] *= sc;
     }
 }
 
 __global__ void k_add(const float* a, size_t as, const float* b, size_t bs, int64_t rows, int64_t cols, float* out, size_t os) {
-    HK_GRID_LOOP(i, rows * cols) {
-        const int64_t r = i / cols, c = i % cols;
+    HK_ROWS_COLS_LOOP(r, c, rows, cols) {
         at_row_mut<float>(out, os, r)[c] = at_row<float>(a, as, r)[c] + at_row<float>(b, bs, r)[c];
     }
 }
 
 __global__ void k_scale_add(float* y, size_t ys, const float* __restrict__ x, size_t xs, int64_t rows, int64_t cols, float sc) {
-    HK_GRID_LOOP(i, rows * cols) {
-        const int64_t r = i / cols, c = i % cols;
+    HK_ROWS_COLS_LOOP(r, c, rows, cols) {
         at_row_mut<float>(y, ys, r)[c] += sc * at_row<float>(x, xs, r)[c];
     }
 }
 
 __global__ void k_copy(const float* __restrict__ src, size_t ss, int64_t rows, int64_t cols, float* __restrict__ dst, size_t ds) {
-    HK_GRID_LOOP(i, rows * cols) {
-        const int64_t r = i / cols, c = i % cols;
+    HK_ROWS_COLS_LOOP(r, c, rows, cols) {
         at_row_mut<float>(dst, ds, r)[c] = at_row<float>(src, ss, r)[c];
     }
 }
@@ -165,7 +158,7 @@ cudaError_t launch_get_rows_units(const void* table, size_t ts, int64_t tr, int6
 template <GgmlType T>
 cudaError_t launch_get_rows_float(const void* table, size_t ts, int64_t tr, int64_t cols, const int32_t* ids, int n, float* out,
                                   size_t os, cudaStream_t s) {
-    HEARTH_LAUNCH(grid_for(int64_t(n) * cols, 256), 256, 0, s, k_get_rows_float<T>)(static_cast<const uint8_t*>(table), ts, tr, cols,
+    HEARTH_LAUNCH(grid_rows_cols(n, cols, 256), 256, 0, s, k_get_rows_float<T>)(static_cast<const uint8_t*>(table), ts, tr, cols,
                                                                           ids, n, out, os);
     return cudaGetLastError();
 }
@@ -236,33 +229,33 @@ cudaError_t rms_norm_q8(const float* x, size_t xs, int64_t rows, int64_t cols, c
 cudaError_t silu_mul(const float* g, size_t gs, const float* u, size_t us, int64_t rows, int64_t cols, float* out,
                      size_t os, cudaStream_t s) {
     if (rows * cols == 0) return cudaSuccess;
-    HEARTH_LAUNCH(grid_for(rows * cols, 256), 256, 0, s, k_silu_mul)(g, gs, u, us, rows, cols, out, os);
+    HEARTH_LAUNCH(grid_rows_cols(rows, cols, 256), 256, 0, s, k_silu_mul)(g, gs, u, us, rows, cols, out, os);
     return cudaGetLastError();
 }
 
 cudaError_t gelu_mul(const float* g, size_t gs, const float* u, size_t us, int64_t rows, int64_t cols, float* out,
                      size_t os, cudaStream_t s) {
     if (rows * cols == 0) return cudaSuccess;
-    HEARTH_LAUNCH(grid_for(rows * cols, 256), 256, 0, s, k_gelu_mul)(g, gs, u, us, rows, cols, out, os);
+    HEARTH_LAUNCH(grid_rows_cols(rows, cols, 256), 256, 0, s, k_gelu_mul)(g, gs, u, us, rows, cols, out, os);
     return cudaGetLastError();
 }
 
 cudaError_t scale(float* x, size_t xs, int64_t rows, int64_t cols, float sc, cudaStream_t s) {
     if (rows * cols == 0) return cudaSuccess;
-    HEARTH_LAUNCH(grid_for(rows * cols, 256), 256, 0, s, k_scale)(x, xs, rows, cols, sc);
+    HEARTH_LAUNCH(grid_rows_cols(rows, cols, 256), 256, 0, s, k_scale)(x, xs, rows, cols, sc);
     return cudaGetLastError();
 }
 
 cudaError_t add(const float* a, size_t as, const float* b, size_t bs, int64_t rows, int64_t cols, float* out, size_t os,
                 cudaStream_t s) {
     if (rows * cols == 0) return cudaSuccess;
-    HEARTH_LAUNCH(grid_for(rows * cols, 256), 256, 0, s, k_add)(a, as, b, bs, rows, cols, out, os);
+    HEARTH_LAUNCH(grid_rows_cols(rows, cols, 256), 256, 0, s, k_add)(a, as, b, bs, rows, cols, out, os);
     return cudaGetLastError();
 }
 
 cudaError_t scale_add(float* y, size_t ys, const float* x, size_t xs, int64_t rows, int64_t cols, float sc, cudaStream_t s) {
     if (rows * cols == 0) return cudaSuccess;
-    HEARTH_LAUNCH(grid_for(rows * cols, 256), 256, 0, s, k_scale_add)(y, ys, x, xs, rows, cols, sc);
+    HEARTH_LAUNCH(grid_rows_cols(rows, cols, 256), 256, 0, s, k_scale_add)(y, ys, x, xs, rows, cols, sc);
     return cudaGetLastError();
 }
 
@@ -274,7 +267,7 @@ cudaError_t softmax_rows(float* x, size_t xs, int64_t rows, int64_t cols, cudaSt
 
 cudaError_t copy_rows(const float* src, size_t ss, int64_t rows, int64_t cols, float* dst, size_t ds, cudaStream_t s) {
     if (rows * cols == 0) return cudaSuccess;
-    HEARTH_LAUNCH(grid_for(rows * cols, 256), 256, 0, s, k_copy)(src, ss, rows, cols, dst, ds);
+    HEARTH_LAUNCH(grid_rows_cols(rows, cols, 256), 256, 0, s, k_copy)(src, ss, rows, cols, dst, ds);
     return cudaGetLastError();
 }
 

@@ -12,7 +12,10 @@
 #   copy_gbps, tg_tps_8b_q4_k_m, tg_bandwidth_pct_8b_q4_k_m (bytes read per token x tok/s as a share of
 #   copy_gbps), pp512_tps_8b_q4_0 in the backend's default graph mode (graphs_default), the same keys
 #   with _graphs_off and _graphs_on, sd15_unet_step_s_512 (issue #15), tests {passed, failed, skipped,
-#   binaries_failed}, and every benchmark run; null where a figure was not measured (dry run, budget, failure).
+#   binaries_failed}, and every benchmark run; null where a figure was not measured (dry run, budget, failure). Prompt attention
+#   (issue #17 item 5): prefill_attention_test (CudaOps.PromptAttentionTensorCoresAndTiled: the
+#   tensor-core kernel and the tiled one, each against the reference, on this GPU) and
+#   pp512_tps_8b_q4_0_attn_tiled (pp512 with HEARTH_CUDA_PREFILL_ATTN=tiled, beside the default's).
 #
 # From a session with the device tool (the reference models, ~48 MB, travel in the ignored .testdata/):
 #   mkdir -p .testdata && cp -r ../shared/testdata/reference .testdata/
@@ -58,6 +61,13 @@ count_tests() {  # $1: OK|FAILED|SKIPPED → gtest result lines of that kind in 
   n=$(cat "$LOGS"/test_*.log 2>/dev/null | grep -c "$pat")
   echo "${n:-0}"
 }
+# "passed" / "failed" for the prompt attention test in test_cuda_ops.log, null when it did not run.
+prefill_attention_test() {
+  local log=$LOGS/test_cuda_ops.log
+  if grep -q '^\[       OK \] CudaOps.PromptAttentionTensorCoresAndTiled' "$log" 2>/dev/null; then echo '"passed"'
+  elif grep -q '^\[  FAILED  \] CudaOps.PromptAttentionTensorCoresAndTiled' "$log" 2>/dev/null; then echo '"failed"'
+  else echo null; fi
+}
 write_results() {
   # graphs_default: the backend's mode without HEARTH_CUDA_GRAPHS (cuda_backend.cpp); the plain keys
   # are that mode's runs, bench-NAME (default mode) and bench-NAME-graphs-{on,off} (forced).
@@ -83,6 +93,8 @@ write_results() {
     echo "  \"tg_bandwidth_pct_8b_q4_k_m_graphs_on\": $(pct_of_copy "$gb_on"),"
     echo "  \"pp512_tps_8b_q4_0_graphs_on\": $pp_on,"
     echo "  \"sd15_unet_step_s_512\": $(num "${SD_STEP:-}"),"
+    echo "  \"pp512_tps_8b_q4_0_attn_tiled\": $(bench_val llama-8b-Q4_0-attn-tiled pp_tps),"
+    echo "  \"prefill_attention_test\": $(prefill_attention_test),"
     echo "  \"tests\": {\"passed\": $(count_tests OK), \"failed\": $(count_tests FAILED), \"skipped\": $(count_tests SKIPPED), \"binaries_failed\": ${FAILED_BINS:-0}},"
     echo "  \"benchmarks\": ["
     local first=1 f n
@@ -200,6 +212,7 @@ if [ -n "$bin" ] && [ "$DRY" != 1 ] && [ "$(left)" -gt 240 ]; then
     grep -E "^\[  FAILED  \]|Failure" "$LOGS/test_cuda_model-graphs.log" | head -10 | tee -a "$SUMMARY"
   fi
 fi
+say "prompt attention on this GPU (tensor-core and tiled kernels vs the reference): $(prefill_attention_test | tr -d '"')"
 say "tests done at $(elapsed)s"
 if [ "$DRY" = 1 ]; then
   write_results
@@ -259,6 +272,20 @@ for name in llama-8b-Q4_K_M llama-8b-Q4_0; do
     rm -f "$LOGS/bench-$name-$OTHER_TAG.json"
   fi
 done
+# Prompt processing with the scalar tiled attention instead of the tensor-core kernel (sm_80+), so
+# the JSON shows what the mma kernel gives at pp512 on the 8B shape (head_dim 128, GQA 4).
+name=llama-8b-Q4_0
+if [ -s "$LOGS/bench-$name.json" ] && [ "$(left)" -ge 60 ]; then
+  if timeout "$(left)" env HEARTH_CUDA_PREFILL_ATTN=tiled "$CLI" bench -m "$MODELS/$name.gguf" --backend cuda -p 512 -n 16 -r 1 --json \
+       > "$LOGS/bench-$name-attn-tiled.json" 2> "$LOGS/bench-$name-attn-tiled.err"; then
+    say "$name with HEARTH_CUDA_PREFILL_ATTN=tiled: pp512 $(fmt "$(json_field "$LOGS/bench-$name-attn-tiled.json" pp_tps)") tok/s (default: $(fmt "$(json_field "$LOGS/bench-$name.json" pp_tps)"))"
+  else
+    say "$name with HEARTH_CUDA_PREFILL_ATTN=tiled: bench FAILED (see bench-$name-attn-tiled.err)"; FAILED=1
+    rm -f "$LOGS/bench-$name-attn-tiled.json"
+  fi
+elif [ -s "$LOGS/bench-$name.json" ]; then
+  say "$name with HEARTH_CUDA_PREFILL_ATTN=tiled: SKIPPED (budget)"
+fi
 last=$(tail -1 "$LOGS/tg_gbps.txt" 2>/dev/null | cut -d' ' -f1)
 if [ ! -s "$LOGS/bench-llama-8b-Q4_K_M.json" ] && [ -n "$last" ] && [ "$(left)" -gt 60 ]; then
   if timeout "$(left)" env HEARTH_CUDA_GRAPHS=$OTHER "$CLI" bench -m "$MODELS/$last.gguf" --backend cuda -p 512 -n 128 -r "$REPS" --json \

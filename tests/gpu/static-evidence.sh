@@ -8,7 +8,9 @@
 #      code, not executions): in the matvec loop one lane handles `units per lane` units per pass, so
 #      the figure is loads in the kernel ÷ (units per pass × bytes per unit). It answers "how many load
 #      instructions does a lane issue per byte of weights", which is what limits decode on the SM side.
-# Usage: tests/gpu/static-evidence.sh [out-dir]   (env: NVCC, ARCHS="90 75")
+#   3. the tensor-core instructions (HMMA, LDSM) in the prompt attention kernel (attention_mma.cu),
+#      for sm_80 and sm_90 where it runs (sm_75 builds a trap in its place).
+# Usage: tests/gpu/static-evidence.sh [out-dir]   (env: NVCC, ARCHS="90 80 75")
 #
 # "Before" (main at 91c1a94, sm_90; one warp per row, each lane one GGUF block per step through
 # 16-bit loads; Q8a activations a 40-byte struct; load counts include the activation loads):
@@ -21,7 +23,7 @@ NVCC=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
 # pip's triton keeps its copy (same CUDA 13 release line).
 CUOBJDUMP=${CUOBJDUMP:-$(command -v cuobjdump || ls "$(dirname "$NVCC")"/cuobjdump \
   /root/.pyenv/versions/*/lib/python3*/site-packages/triton/backends/nvidia/bin/cuobjdump 2>/dev/null | head -1 || true)}
-ARCHS=${ARCHS:-"90 75"}
+ARCHS=${ARCHS:-"90 80 75"}
 OUTDIR=${1:-$ROOT/build/static-evidence}
 mkdir -p "$OUTDIR"
 command -v "$NVCC" >/dev/null 2>&1 || { echo "no nvcc ($NVCC)"; exit 1; }
@@ -48,6 +50,15 @@ for arch in $ARCHS; do
   printf "%5s %6s %6s %6s  %s\n" regs spillS spillL smem kernel
   cat "$OUTDIR"/*.sm_$arch.regs | demangle | awk -F'\t' '{ printf "%5s %6s %6s %6s  %s\n", $1, $2, $3, $4, substr($5, 1, 150) }' | sort -k5
   echo
+
+  if [ "$arch" -ge 80 ]; then
+    echo "=== sm_$arch: tensor-core instructions in the prompt attention kernel (attention_mma.cu) ==="
+    "$CUOBJDUMP" -sass "$OUTDIR/attention_mma.sm_$arch.cubin" > "$OUTDIR/attention_mma.sm_$arch.sass"
+    awk '/Function : / { fn = $3 } /HMMA|LDSM/ { match($0, /(HMMA|LDSM)[.A-Z0-9]*/); n[substr($0, RSTART, RLENGTH) "\t" fn]++ }
+         END { for (k in n) print n[k] "\t" k }' "$OUTDIR/attention_mma.sm_$arch.sass" | demangle |
+      awk -F'\t' '{ printf "%5d  %-16s %s\n", $1, $2, substr($3, 1, 110) }' | sort -k3
+    echo
+  fi
 
   echo "=== sm_$arch: global loads in the quantized matvec kernels (1 token), from cuobjdump -sass ==="
   "$CUOBJDUMP" -sass "$OUTDIR/matvec.sm_$arch.cubin" > "$OUTDIR/matvec.sm_$arch.sass"

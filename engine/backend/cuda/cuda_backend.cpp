@@ -24,7 +24,11 @@ namespace {
 
 constexpr size_t kConvBandBytes = size_t(64) << 20;  // conv2d's im2col band at most
 constexpr int kMatvecMaxTokens = 8;                  // above this, matmul is a tensor-core GEMM
-constexpr size_t kGemmSlabBytes = size_t(64) << 20;  // F16 dequantized weight rows per GEMM slab
+constexpr size_t kGemmSlabBytes = size_t(64) << 20;  // repack: rows per slab
+// Prompt GEMMs dequantize a quantized weight to F16 a slab of rows at a time, two slabs in flight
+// (the next one's dequantization beside the current one's GEMM): at most this much per slab, and at
+// most a quarter of the L2, so both slabs and the F16 activations stay in L2 between write and read.
+constexpr size_t kGemmL2SlabBytes = size_t(8) << 20;
 constexpr size_t kStagingBytes = size_t(32) << 20;   // each of the two pinned upload buffers
 constexpr size_t kPageableCopyMax = size_t(1) << 20;  // smaller uploads skip the pinned staging
 
@@ -152,9 +156,10 @@ public:
             if (staging_[i]) cudaFreeHost(staging_[i]);
             if (staged_[i]) cudaEventDestroy(staged_[i]);
         }
-        for (cudaEvent_t e : {order_in_, order_out_})
+        for (cudaEvent_t e : {order_in_, order_out_, slab_fork_, slab_ready_[0], slab_ready_[1], slab_used_[0], slab_used_[1]})
             if (e) cudaEventDestroy(e);
         if (copy_) cudaStreamDestroy(copy_);
+        if (slab_stream_) cudaStreamDestroy(slab_stream_);
         {
             std::lock_guard<std::mutex> lock(held_->mu);
             held_->defer = false;
@@ -173,6 +178,10 @@ public:
         cudaDeviceProp p{};
         if (cudaError_t e = cudaGetDeviceProperties(&p, device); e != cudaSuccess) return make_error("CUDA: " + error_text(e));
         b->sm_count_ = p.multiProcessorCount;
+        b->attn_mma_ = prompt_attention_on_tensor_cores(p.major);
+        if (p.l2CacheSize > 0) b->gemm_slab_bytes_ = std::min(kGemmL2SlabBytes, size_t(p.l2CacheSize) / 4);
+        // Tests shrink the slabs to run many of them on small weights (test_cuda_ops).
+        if (const char* c = std::getenv("HEARTH_CUDA_GEMM_SLAB_BYTES"); c && std::atoll(c) > 0) b->gemm_slab_bytes_ = size_t(std::atoll(c));
         if (const char* g = std::getenv("HEARTH_CUDA_GRAPHS"); g && *g && std::string(g) != "0") b->graphs_ = true;
         b->mem_cap_ = memory_cap_from_env();
         // Tests shrink conv2d's im2col band to check many bands on small images (test_cuda_ops).
@@ -182,7 +191,11 @@ public:
         // Weight uploads run on their own stream, ordered against the compute stream by events.
         if (cudaError_t e = cudaStreamCreateWithFlags(&b->copy_, cudaStreamNonBlocking); e != cudaSuccess)
             return make_error("CUDA: cannot create a copy stream on " + info.name + ": " + error_text(e));
-        for (cudaEvent_t* ev : {&b->order_in_, &b->order_out_})
+        // The slab dequantization of prompt GEMMs runs on its own stream beside cuBLAS (gemm()).
+        if (cudaError_t e = cudaStreamCreateWithFlags(&b->slab_stream_, cudaStreamNonBlocking); e != cudaSuccess)
+            return make_error("CUDA: cannot create a stream on " + info.name + ": " + error_text(e));
+        for (cudaEvent_t* ev : {&b->order_in_, &b->order_out_, &b->slab_fork_, &b->slab_ready_[0], &b->slab_ready_[1],
+                                &b->slab_used_[0], &b->slab_used_[1]})
             if (cudaError_t e = cudaEventCreateWithFlags(ev, cudaEventDisableTiming); e != cudaSuccess)
                 return make_error("CUDA: cannot create an event on " + info.name + ": " + error_text(e));
         if (cublasStatus_t s = cublasCreate(&b->blas_); s != CUBLAS_STATUS_SUCCESS)
@@ -252,6 +265,7 @@ public:
 
     Status upload(const Tensor& dst, const void* src) override {
         q8_of_ = {};
+        x16_of_ = {};
         HEARTH_RETURN_IF_ERROR(upload_bytes(dst, src));
         // New bytes in a buffer of packed weights arrive in the GGUF layout: repack those rows, or
         // forget the packing when the whole buffer is replaced.
@@ -397,6 +411,7 @@ public:
             return fail("matmul: weight type " + tname(w.type) + " is not supported");
         if (quant && w.cols % 32 != 0) return fail("matmul: quantized row length " + std::to_string(w.cols) + " is not a multiple of 32");
         if (quant && !ensure_packed(w, "matmul")) return;
+        if (writes_saved(y, x16_of_)) x16_of_ = {};  // y is written: an F16 copy of what it overlaps is stale
         if (n <= kMatvecMaxTokens) {
             if (quant) {
                 void* qs = scratch(q8a_, kern::q8_bytes(n, w.cols));
@@ -433,6 +448,7 @@ public:
         if (overlaps(y, x)) q8_of_ = {};
         flush();  // cuBLAS runs directly (prompt batches are not captured)
         gemm(w, x, y, n);
+        if (overlaps(y, x)) x16_of_ = {};
         if (b) check(kern::add_bias_rows(f32(y), y.row_stride, n, w.rows, b, stream_), "matmul bias");
     }
 
@@ -492,7 +508,8 @@ public:
         attend(q, kvb, layer, pos, nullptr, n_kv, scale, out);
     }
     // Over block tables: the generation kernel (one block per token and head; the prompt-tile kernel
-    // shares K/V tiles between consecutive tokens, which a batch of sequences does not have).
+    // shares K/V tiles between consecutive tokens, which a batch of sequences does not have), or on
+    // sm_80+ the tensor-core kernel, which makes one pass per sequence present in its block.
     void attention_paged(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, const KvTables& tables, int n_kv,
                          float scale, const Tensor& out) override {
         attend(q, kvb, layer, pos, &tables, n_kv, scale, out);
@@ -523,6 +540,9 @@ public:
             a.seq = i32(tables->seq);
             a.tab_stride = int(tables->table.row_stride / 4);
         }
+        // Tensor cores for prompts; over block tables only when the sequences bring 4+ tokens each on
+        // average (the kernel shares K/V tiles between the tokens of one sequence).
+        a.tensor_cores = attn_mma_ && (!tables || a.n_tok >= 4 * int(tables->table.rows));
         // Flash-decoding: when (tokens × heads) blocks cannot fill the GPU, split the cells too. A local
         // layer's tokens see at most `window` cells, so that many are split.
         const int n_span = a.window > 0 ? std::min(n_kv, a.window) : n_kv;
@@ -762,6 +782,7 @@ public:
             launch("conv2d (im2col)", [=, this] {
                 return kern::im2col(f32_x, x.row_stride, cin, g.height, g.width, g.kernel, g.stride, g.pad, int(ow), p0, n, col, stream_);
             });
+            q8_of_ = x16_of_ = {};  // the band's new rows replace the ones the previous matmul converted
             const Tensor cols = make_tensor(col_buf_.get(), 0, GgmlType::F32, n, kc);
             matmul(w, cols, y.row_range(p0, n), bias);
             if (!sticky_.ok()) return;
@@ -914,7 +935,7 @@ private:
     bool begin(const char* op, std::initializer_list<const Tensor*> ts) {
         // Every op but matmul may write the input whose 8-bit form q8_of_ remembers (matmul checks
         // its own output).
-        if (std::strcmp(op, "matmul") != 0) q8_of_ = {};
+        if (std::strcmp(op, "matmul") != 0) q8_of_ = x16_of_ = {};
         if (!sticky_.ok()) return false;
         cudaSetDevice(dev_);
         for (const Tensor* t : ts) {
@@ -1033,23 +1054,51 @@ private:
         }
         void* x16 = scratch(x16_, size_t(n) * k * 2);
         if (!x16) return;
-        if (!check(kern::f32_to_f16_rows(f32(x), x.row_stride, n, k, x16, stream_), "matmul (activations to F16)")) return;
+        // q/k/v and gate/up read the same input: it is converted to F16 once (x16_of_; any other op,
+        // an upload, or a matmul writing over it forgets the conversion).
+        const Q8Of now{f32(x), x.row_stride, n, k, x16_.p, x16_.n};
+        if (!(x16_of_ == now)) {
+            if (!check(kern::f32_to_f16_rows(f32(x), x.row_stride, n, k, x16, stream_), "matmul (activations to F16)")) return;
+            x16_of_ = now;
+        }
         if (w.type == GgmlType::F16 && w.row_stride % 2 == 0) {
             blas_check(cublasGemmEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, int(w.rows), n, k, &one, dptr(w), CUDA_R_16F,
                                     int(w.row_stride / 2), x16, CUDA_R_16F, k, &zero, f32(y), CUDA_R_32F, ldc,
                                     CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
             return;
         }
-        const int64_t slab = std::max<int64_t>(64, int64_t(kGemmSlabBytes / (size_t(k) * 2)) / 64 * 64);
-        void* w16 = scratch(w16_, size_t(std::min<int64_t>(slab, w.rows)) * k * 2);
+        gemm_slabs(w, x16, y, n);
+    }
+    // Quantized (or unaligned) weights: slab i is dequantized on slab_stream_ into buffer i % 2 while
+    // stream_ multiplies slab i - 1. slab_ready_[b]: the dequantization into b is done (stream_ waits
+    // before its GEMM); slab_used_[b]: the GEMM reading b is done (the dequantization of slab i + 2
+    // waits before overwriting it). The side stream forks from stream_ (slab_fork_) and every piece of
+    // its work is waited on by stream_, so the pair also stays valid inside a stream capture.
+    void gemm_slabs(const Tensor& w, const void* x16, const Tensor& y, int n) {
+        const float one = 1.0f, zero = 0.0f;
+        const int k = int(w.cols);
+        const int ldc = int(y.row_stride / 4);
+        const int64_t slab = std::max<int64_t>(64, int64_t(gemm_slab_bytes_ / (size_t(k) * 2)) / 64 * 64);
+        const size_t slab_bytes = size_t(std::min<int64_t>(slab, w.rows)) * k * 2;
+        auto* const w16 = static_cast<uint8_t*>(scratch(w16_, 2 * slab_bytes));
         if (!w16) return;
-        for (int64_t r0 = 0; r0 < w.rows; r0 += slab) {
+        if (!check(cudaEventRecord(slab_fork_, stream_), "matmul (slab stream)") ||
+            !check(cudaStreamWaitEvent(slab_stream_, slab_fork_, 0), "matmul (slab stream)"))
+            return;
+        for (int64_t r0 = 0, i = 0; r0 < w.rows; r0 += slab, ++i) {
+            const int b = int(i % 2);
+            void* const buf = w16 + b * slab_bytes;
             const int64_t nr = std::min(slab, w.rows - r0);
             const Tensor part = w.row_range(r0, nr);
-            if (!check(kern::dequant_to_f16(w.type, dptr(part), w.row_stride, nr, k, w16, stream_), "matmul (dequantize)")) return;
-            if (!blas_check(cublasGemmEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, int(nr), n, k, &one, w16, CUDA_R_16F, k, x16,
+            if (i >= 2 && !check(cudaStreamWaitEvent(slab_stream_, slab_used_[b], 0), "matmul (slab stream)")) return;
+            if (!check(kern::dequant_to_f16(w.type, dptr(part), w.row_stride, nr, k, buf, slab_stream_), "matmul (dequantize)") ||
+                !check(cudaEventRecord(slab_ready_[b], slab_stream_), "matmul (slab stream)") ||
+                !check(cudaStreamWaitEvent(stream_, slab_ready_[b], 0), "matmul (slab stream)"))
+                return;
+            if (!blas_check(cublasGemmEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, int(nr), n, k, &one, buf, CUDA_R_16F, k, x16,
                                          CUDA_R_16F, k, &zero, f32(y) + r0, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F,
                                          CUBLAS_GEMM_DEFAULT))) return;
+            if (!check(cudaEventRecord(slab_used_[b], stream_), "matmul (slab stream)")) return;
         }
     }
     // ---- generation-step graphs (opt-in: HEARTH_CUDA_GRAPHS=1; unverified on hardware so far)
@@ -1152,11 +1201,21 @@ private:
 
     int dev_ = 0;
     int sm_count_ = 1;
+    bool attn_mma_ = false;  // prompt attention on tensor cores (sm_80+)
+    // sm_80+ runs prompt attention on tensor cores (kernels/attention_mma.cu), sm_75 the scalar tiled
+    // kernel; HEARTH_CUDA_PREFILL_ATTN=tiled forces the tiled one (tests compare the two paths).
+    static bool prompt_attention_on_tensor_cores(int cc_major) {
+        const char* e = std::getenv("HEARTH_CUDA_PREFILL_ATTN");
+        return cc_major >= 8 && !(e && std::string(e) == "tiled");
+    }
     DeviceInfo info_;
     cudaStream_t stream_ = nullptr;
     cublasHandle_t blas_ = nullptr;
     cudaStream_t copy_ = nullptr;                    // weight uploads
     cudaEvent_t order_in_ = nullptr, order_out_ = nullptr;  // compute → copy, copy → compute
+    cudaStream_t slab_stream_ = nullptr;  // prompt GEMMs: the next weight slab's dequantization (gemm_slabs)
+    cudaEvent_t slab_fork_ = nullptr, slab_ready_[2] = {nullptr, nullptr}, slab_used_[2] = {nullptr, nullptr};
+    size_t gemm_slab_bytes_ = kGemmL2SlabBytes;
     void* staging_[2] = {nullptr, nullptr};
     cudaEvent_t staged_[2] = {nullptr, nullptr};
     Scratch q8a_, x16_, w16_, attn_, shift_k_, shift_v_, topk_, topk_u_;
@@ -1175,6 +1234,14 @@ private:
                    scratch_n == o.scratch_n;
         }
     } q8_of_;
+    Q8Of x16_of_;  // the same for the F16 form of a prompt GEMM's input in x16_
+    // Whether writing t may change the activations a saved form (8-bit or F16) was made from.
+    static bool writes_saved(const Tensor& t, const Q8Of& s) {
+        const uint8_t* p = dptr(t);
+        if (!p || !s.x || s.rows <= 0) return false;
+        const auto* q = static_cast<const uint8_t*>(s.x);
+        return p < q + size_t(s.rows - 1) * s.stride + size_t(s.cols) * 4 && q < p + t.bytes();
+    }
     bool graphs_ = false;
     std::vector<std::pair<const char*, std::function<cudaError_t()>>> pending_;
     uint64_t pending_key_ = 0xcbf29ce484222325ull, last_key_ = 0, exec_key_ = 0;
