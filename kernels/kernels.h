@@ -149,9 +149,20 @@ struct AttnArgs {
     const int32_t* table = nullptr;
     const int32_t* seq = nullptr;
     int tab_stride = 0;
+    // The decode kernel's split counters (attention_counters(L, a) of them when n_split > 1): zero
+    // before the launch, and left zero by it (the last block of each group resets its counter).
+    unsigned* counters = nullptr;
 };
 size_t attention_partials_floats(const KvLayout& L, const AttnArgs& a);
+size_t attention_counters(const KvLayout& L, const AttnArgs& a);
+// Blocks per KV split of the kernel attention() picks for n_tok tokens (for the host's split plan).
+int attention_blocks(const KvLayout& L, int n_tok, int n_head);
 cudaError_t attention(const KvLayout& L, const void* k_layer, const void* v_layer, const AttnArgs& a, cudaStream_t s);
+// attention_decode.cu: one block per (token, KV head, group of its query heads, split), the split
+// merge folded in (attention() calls it for whatever the prompt-tile kernel does not take).
+bool attention_decode_supported(const KvLayout& L);  // head_dim % 8 == 0, 8..256
+int attention_decode_blocks(const KvLayout& L, int n_tok, int n_head);
+cudaError_t attention_decode(const KvLayout& L, const void* k_layer, const void* v_layer, const AttnArgs& a, cudaStream_t s);
 
 // ---- sampling (sample.cu): Backend::sample_top_k. For each of `rows` rows of logits, out[r] = the id
 // top_k.cpp's sample_top_k_row(row, cols, k, temperature, u[r]) picks (k == 1: argmax, smaller id on
