@@ -23,7 +23,7 @@ namespace hearth::kern {
 namespace {
 
 constexpr int kDecodeWarps = 4;
-constexpr int kRowsInFlight = 4;  // value rows a lane loads before it uses them
+constexpr int kMaxDim = 256;  // head_dim bound of the shared arrays (more would not change the registers)
 
 __device__ __forceinline__ size_t decode_cell_index(const KvLayout& L, int c, int h) {
     return ((size_t(c / 32) * L.n_kv_head + h) * 32 + c % 32) * size_t(L.head_dim);
@@ -59,14 +59,17 @@ template <class E> __device__ __forceinline__ void unpack8(const Chunk8<E>& c, f
     }
 }
 
-// NG: query heads per block (the group, or a part of it); HDMAX: the head_dim bound of the shared
-// arrays (128 or 256). head_dim % 8 == 0.
-template <class E, int NG, int HDMAX>
+// NG: query heads per block (the group, or a part of it); head_dim % 8 == 0, at most kMaxDim.
+// Loads in flight per lane: 64 bytes of one key row (4 chunks of F16, 2 of F32) and 4 F16 / 2 F32
+// value rows; with 8 heads (64 accumulators per lane) 2 key chunks, so no instance spills.
+template <class E, int NG>
 __global__ void __launch_bounds__(32 * kDecodeWarps)
 k_attention_decode(KvLayout L, const E* __restrict__ kc, const E* __restrict__ vc, AttnArgs a) {
-    __shared__ __align__(16) float qs[NG][HDMAX];                // scaled queries of the block's heads
-    __shared__ __align__(16) float ps[kDecodeWarps][32][NG];     // one tile's probabilities, per warp
-    __shared__ __align__(16) float red[NG][HDMAX];               // the warps' accumulators, merged
+    constexpr int kKeyChunks = (NG >= 8 || sizeof(E) == 4) ? 2 : 4;
+    constexpr int kRowsInFlight = 4;
+    __shared__ __align__(16) float qs[NG][kMaxDim];             // scaled queries of the block's heads
+    __shared__ __align__(16) float ps[kDecodeWarps][32][NG];    // one tile's probabilities, per warp
+    __shared__ __align__(16) float red[NG][kMaxDim];            // the warps' accumulators, merged
     __shared__ float wm[kDecodeWarps][NG], wl[kDecodeWarps][NG];
     __shared__ bool last_block;
 
@@ -121,7 +124,7 @@ k_attention_decode(KvLayout L, const E* __restrict__ kc, const E* __restrict__ v
         for (int g = 0; g < NG; ++g) s[g] = 0.0f;
         if (valid) {
             const E* krow = kc + decode_cell_index(L, phys(c), kh);
-#pragma unroll 4
+#pragma unroll (kKeyChunks)
             for (int d = 0; d < hd; d += 8) {
                 float k8[8];
                 unpack8<E>(load8(krow + d), k8);
@@ -267,10 +270,7 @@ template <class E, int NG>
 void launch_decode(const KvLayout& L, const void* k, const void* v, const AttnArgs& a, cudaStream_t s) {
     const int group = a.n_head / L.n_kv_head;
     const dim3 grid(L.n_kv_head * ceil_div(group, NG), a.n_tok, a.n_split);
-    const E* kc = static_cast<const E*>(k);
-    const E* vc = static_cast<const E*>(v);
-    if (L.head_dim <= 128) HEARTH_LAUNCH(grid, 32 * kDecodeWarps, 0, s, k_attention_decode<E, NG, 128>)(L, kc, vc, a);
-    else HEARTH_LAUNCH(grid, 32 * kDecodeWarps, 0, s, k_attention_decode<E, NG, 256>)(L, kc, vc, a);
+    HEARTH_LAUNCH(grid, 32 * kDecodeWarps, 0, s, k_attention_decode<E, NG>)(L, static_cast<const E*>(k), static_cast<const E*>(v), a);
 }
 
 template <class E>
@@ -285,7 +285,7 @@ void launch_decode_by_group(const KvLayout& L, const void* k, const void* v, con
 
 }  // namespace
 
-bool attention_decode_supported(const KvLayout& L) { return L.head_dim % 8 == 0 && L.head_dim >= 8 && L.head_dim <= 256; }
+bool attention_decode_supported(const KvLayout& L) { return L.head_dim % 8 == 0 && L.head_dim >= 8 && L.head_dim <= kMaxDim; }
 
 int attention_decode_blocks(const KvLayout& L, int n_tok, int n_head) {
     const int group = n_head / L.n_kv_head;
