@@ -314,7 +314,8 @@ TEST(CudaOps, AttentionDecodeAndPromptF16AndF32Cache) {
         {8, 2, 64, 1, 999, 1000},   // generation over a long context: split-K
         {4, 4, 128, 1, 40, 41},     // short context, no split
         {4, 2, 16, 37, 0, 37},      // a whole prompt (the test models' shape)
-        {2, 1, 80, 3, 500, 503},    // head_dim not a multiple of 8 (scalar key path), few tokens mid-context
+        {2, 1, 80, 3, 500, 503},    // head_dim 80 (not a multiple of 32), few tokens mid-context
+        {4, 2, 36, 1, 600, 601},    // head_dim not a multiple of 8: k_attention (scalar key path) and its merge kernel
         {32, 8, 128, 1, 4000, 4001},
         {4, 1, 256, 9, 100, 109},
         // prompt batches of the tiled kernel (8 tokens per block): a partial last tile, GQA, a head_dim
