@@ -306,9 +306,9 @@ size_t attention_counters(const KvLayout& L, const AttnArgs& a) {
     return a.n_split > 1 && attention_decode_supported(L) ? size_t(attention_decode_blocks(L, a.n_tok, a.n_head)) : 0;
 }
 
-int attention_blocks(const KvLayout& L, int n_tok, int n_head, bool tables) {
-    const bool prompt = n_tok >= 4 && !tables;  // launch_tiled_by_dim's test, without the split it depends on
-    return attention_decode_supported(L) && !prompt ? attention_decode_blocks(L, n_tok, n_head) : n_tok * n_head;
+int attention_blocks(const KvLayout& L, int n_tok, int n_head, bool tables, int enough) {
+    const bool tiled = n_tok >= 4 && !tables && n_tok * n_head >= enough;  // launch_tiled_by_dim's test, unsplit
+    return attention_decode_supported(L) && !tiled ? attention_decode_blocks(L, n_tok, n_head) : n_tok * n_head;
 }
 
 // Prompt batches go to the tiled kernel; everything else to the decode kernel (attention_decode.cu),

@@ -155,10 +155,12 @@ struct AttnArgs {
 };
 size_t attention_partials_floats(const KvLayout& L, const AttnArgs& a);
 size_t attention_counters(const KvLayout& L, const AttnArgs& a);
-// Blocks per KV split for the host's split plan: the decode kernel's count, except for a prompt
-// batch the tiled kernel would take without a split (>= 4 tokens, no block tables), where it is the
-// count of blocks per head and token as before, so such batches keep going to the tiled kernel.
-int attention_blocks(const KvLayout& L, int n_tok, int n_head, bool tables);
+// Blocks per KV split of the kernel attention() will run, for the host's split plan (split when
+// fewer than `enough` and the range is long): a prompt batch (>= 4 tokens, no block tables) with at
+// least `enough` blocks of (token, head) goes unsplit to the tiled kernel; anything else that gets
+// split goes to the decode kernel (blocks per token and KV head) or, for its odd head sizes, to
+// k_attention (per token and head).
+int attention_blocks(const KvLayout& L, int n_tok, int n_head, bool tables, int enough);
 cudaError_t attention(const KvLayout& L, const void* k_layer, const void* v_layer, const AttnArgs& a, cudaStream_t s);
 // attention_decode.cu: one block per (token, KV head, group of its query heads, split), the split
 // merge folded in (attention() calls it for whatever the prompt-tile kernel does not take).

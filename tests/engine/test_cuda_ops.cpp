@@ -373,6 +373,7 @@ TEST(CudaOps, AttentionDecodeGqaRatiosHeadDimsAndSplits) {
         {4, 1, 96, 2, 400, 402},     // head_dim 96: 12 lanes per row, 8 lanes idle in the value phase
         {4, 2, 32, 1, 300, 301},     // head_dim 32: 8 rows per warp load
         {32, 8, 128, 2, 2000, 1990}, // the 8B shape; n_kv below pos + 1 bounds the cells
+        {8, 2, 64, 5, 1200, 1205},   // 5 tokens: too few blocks for the tiled kernel, so split here
     };
     for (GgmlType kt : {GgmlType::F16, GgmlType::F32}) {
         for (const auto& c : cases) {

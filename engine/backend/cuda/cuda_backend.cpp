@@ -529,7 +529,7 @@ public:
         const int n_span = a.window > 0 ? std::min(n_kv, a.window) : n_kv;
         const int n_cells = std::max(32, (n_span + 31) / 32 * 32);
         int split = 1;
-        const int blocks = kern::attention_blocks(L, a.n_tok, a.n_head, tables != nullptr);  // per split
+        const int blocks = kern::attention_blocks(L, a.n_tok, a.n_head, tables != nullptr, 2 * sm_count_);  // per split
         if (blocks < 2 * sm_count_ && n_span > 256)
             split = std::min((2 * sm_count_ + blocks - 1) / blocks, (n_span + 127) / 128);
         a.cells_per_split = ((n_cells + split - 1) / split + 31) / 32 * 32;
