@@ -60,12 +60,13 @@ template <class E> __device__ __forceinline__ void unpack8(const Chunk8<E>& c, f
 }
 
 // NG: query heads per block (the group, or a part of it); head_dim % 8 == 0, at most kMaxDim.
-// Loads in flight per lane: 64 bytes of one key row (4 chunks of F16, 2 of F32) and 4 F16 / 2 F32
-// value rows; with 8 heads (64 accumulators per lane) 2 key chunks, so no instance spills.
+// Loads in flight per lane: 64 bytes of its key row (4 chunks of F16, 2 of F32; with 8 heads, 64
+// accumulators per lane, 2 F16 chunks to keep the registers under 180) and 4 value rows.
 template <class E, int NG>
 __global__ void __launch_bounds__(32 * kDecodeWarps)
 k_attention_decode(KvLayout L, const E* __restrict__ kc, const E* __restrict__ vc, AttnArgs a) {
-    constexpr int kKeyChunks = (NG >= 8 || sizeof(E) == 4) ? 2 : 4;
+    // read by #pragma unroll only (the simulator's g++ ignores it)
+    [[maybe_unused]] constexpr int kKeyChunks = (NG >= 8 || sizeof(E) == 4) ? 2 : 4;
     constexpr int kRowsInFlight = 4;
     __shared__ __align__(16) float qs[NG][kMaxDim];             // scaled queries of the block's heads
     __shared__ __align__(16) float ps[kDecodeWarps][32][NG];    // one tile's probabilities, per warp
