@@ -1,10 +1,11 @@
 // Attention over the paged KV cache with an online softmax (flash attention): never more than one
 // 32-cell tile of scores exists per warp. Prompt batches use k_attention_tiled (K/V tiles in shared
-// memory shared by 8 query tokens); generation uses k_attention, where one block = one (token,
-// query head, KV split) and its four warps take interleaved 32-cell tiles (one tile = one cache block), scores one cell per lane, then
-// accumulate V with lanes across head dimensions (coalesced rows). For long contexts and few tokens
-// (generation) the KV range is split across blocks (flash-decoding) and a second kernel merges the
-// partial (max, sum, acc) triples.
+// memory shared by 8 query tokens). Generation and batches over block tables use the decode kernel
+// of attention_decode.cu (one block serves all query heads of a KV head). k_attention remains for
+// head sizes that kernel does not take (not a multiple of 8): one block = one (token, query head, KV
+// split), its four warps on interleaved 32-cell tiles, scores one cell per lane, then V with lanes
+// across head dimensions; for long contexts and few tokens the KV range is split across blocks
+// (flash-decoding) and a second kernel merges the partial (max, sum, acc) triples.
 #include <climits>
 
 #include "kernels/common.cuh"
@@ -287,7 +288,6 @@ bool launch_tiled_by_dim(const KvLayout& L, const void* k, const void* v, const 
 
 template <class E>
 cudaError_t launch_by_dim(const KvLayout& L, const void* k, const void* v, const AttnArgs& a, cudaStream_t s) {
-    if (launch_tiled_by_dim<E>(L, k, v, a, s)) return cudaGetLastError();
     if (L.head_dim <= 32) launch<E, 1>(L, k, v, a, s);
     else if (L.head_dim <= 64) launch<E, 2>(L, k, v, a, s);
     else if (L.head_dim <= 128) launch<E, 4>(L, k, v, a, s);
@@ -302,11 +302,25 @@ size_t attention_partials_floats(const KvLayout& L, const AttnArgs& a) {
     return a.n_split > 1 ? size_t(a.n_tok) * a.n_head * a.n_split * (L.head_dim + 2) : 0;
 }
 
+size_t attention_counters(const KvLayout& L, const AttnArgs& a) {
+    return a.n_split > 1 && attention_decode_supported(L) ? size_t(attention_decode_blocks(L, a.n_tok, a.n_head)) : 0;
+}
+
+int attention_blocks(const KvLayout& L, int n_tok, int n_head, bool tables, int enough) {
+    const bool tiled = n_tok >= 4 && !tables && n_tok * n_head >= enough;  // launch_tiled_by_dim's test, unsplit
+    return attention_decode_supported(L) && !tiled ? attention_decode_blocks(L, n_tok, n_head) : n_tok * n_head;
+}
+
+// Prompt batches go to the tiled kernel; everything else to the decode kernel (attention_decode.cu),
+// or, for head sizes it does not take (not a multiple of 8), to k_attention and its merge kernel.
 cudaError_t attention(const KvLayout& L, const void* k, const void* v, const AttnArgs& a, cudaStream_t s) {
     if (a.n_tok == 0 || a.n_head == 0) return cudaSuccess;
     if (L.head_dim > 256 || a.n_head % L.n_kv_head != 0 || a.cells_per_split % 32 != 0 || a.n_split < 1)
         return cudaErrorInvalidValue;
     if (a.tensor_cores && attention_mma_applies(L, a)) return attention_mma(L, k, v, a, s);
+    if (L.f16 ? launch_tiled_by_dim<__half>(L, k, v, a, s) : launch_tiled_by_dim<float>(L, k, v, a, s))
+        return cudaGetLastError();
+    if (attention_decode_supported(L)) return attention_decode(L, k, v, a, s);
     const cudaError_t e = L.f16 ? launch_by_dim<__half>(L, k, v, a, s) : launch_by_dim<float>(L, k, v, a, s);
     if (e != cudaSuccess || a.n_split == 1) return e;
     HEARTH_LAUNCH(dim3(a.n_head, a.n_tok), L.head_dim <= 128 ? 128 : 256, 0, s, k_attention_merge)(a, L.head_dim);

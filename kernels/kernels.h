@@ -152,13 +152,28 @@ struct AttnArgs {
     // The device is sm_80+ and the tensor-core prompt kernel may serve this call (attention_mma.cu);
     // where it does not apply (attention_mma_applies) the other kernels run as without it.
     bool tensor_cores = false;
+    // The decode kernel's split counters (attention_counters(L, a) of them when n_split > 1): zero
+    // before the launch, and left zero by it (the last block of each group resets its counter).
+    unsigned* counters = nullptr;
 };
 size_t attention_partials_floats(const KvLayout& L, const AttnArgs& a);
+size_t attention_counters(const KvLayout& L, const AttnArgs& a);
+// Blocks per KV split of the kernel attention() will run, for the host's split plan (split when
+// fewer than `enough` and the range is long): a prompt batch (>= 4 tokens, no block tables) with at
+// least `enough` blocks of (token, head) goes unsplit to the tiled kernel; anything else that gets
+// split goes to the decode kernel (blocks per token and KV head) or, for its odd head sizes, to
+// k_attention (per token and head).
+int attention_blocks(const KvLayout& L, int n_tok, int n_head, bool tables, int enough);
 cudaError_t attention(const KvLayout& L, const void* k_layer, const void* v_layer, const AttnArgs& a, cudaStream_t s);
 // The tensor-core prompt kernel (attention_mma.cu, sm_80+ only): F16 caches, head_dim 64 or 128,
 // no KV split, at least 4 tokens, a GQA group of at most 64 query heads per KV head.
 bool attention_mma_applies(const KvLayout& L, const AttnArgs& a);
 cudaError_t attention_mma(const KvLayout& L, const void* k_layer, const void* v_layer, const AttnArgs& a, cudaStream_t s);
+// attention_decode.cu: one block per (token, KV head, group of its query heads, split), the split
+// merge folded in (attention() calls it for whatever the prompt-tile kernel does not take).
+bool attention_decode_supported(const KvLayout& L);  // head_dim % 8 == 0, 8..256
+int attention_decode_blocks(const KvLayout& L, int n_tok, int n_head);
+cudaError_t attention_decode(const KvLayout& L, const void* k_layer, const void* v_layer, const AttnArgs& a, cudaStream_t s);
 
 // ---- sampling (sample.cu): Backend::sample_top_k. For each of `rows` rows of logits, out[r] = the id
 // top_k.cpp's sample_top_k_row(row, cols, k, temperature, u[r]) picks (k == 1: argmax, smaller id on

@@ -164,3 +164,10 @@ inline int atomicMax(int* p, int v) {
     if (v > old) *p = v;
     return old;
 }
+inline unsigned atomicAdd(unsigned* p, unsigned v) {
+    const unsigned old = *p;
+    *p = old + v;
+    return old;
+}
+// Blocks run one after another, each to its end: every write is visible to the later ones.
+inline void __threadfence() {}

@@ -376,7 +376,8 @@ TEST(CudaOps, AttentionDecodeAndPromptF16AndF32Cache) {
         {8, 2, 64, 1, 999, 1000},   // generation over a long context: split-K
         {4, 4, 128, 1, 40, 41},     // short context, no split
         {4, 2, 16, 37, 0, 37},      // a whole prompt (the test models' shape)
-        {2, 1, 80, 3, 500, 503},    // head_dim not a multiple of 8 (scalar key path), few tokens mid-context
+        {2, 1, 80, 3, 500, 503},    // head_dim 80 (not a multiple of 32), few tokens mid-context
+        {4, 2, 36, 1, 600, 601},    // head_dim not a multiple of 8: k_attention (scalar key path) and its merge kernel
         {32, 8, 128, 1, 4000, 4001},
         {4, 1, 256, 9, 100, 109},
         // prompt batches of the tiled kernel (8 tokens per block): a partial last tile, GQA, a head_dim
@@ -506,6 +507,162 @@ TEST(CudaOps, PromptAttentionTensorCoresAndTiled) {
         // Sliding windows (their edges inside a tile, tokens of one block starting in different tiles).
         opcheck::Twin tw{*P.cuda, *P.ref};
         opcheck::check_sliding_window_attention(tw, GgmlType::F16, pa.tol);
+    }
+}
+
+// The decode kernel (attention_decode.cu: one block per token and KV head serving its query heads):
+// GQA ratios 1, 3 (a group rounded up to 4 heads, one idle), 4, 7 (rounded up to 8), 12 (two blocks
+// of 8 heads per KV head, the second with 4); head dims 32, 64, 80, 96 (value lanes that do not
+// fill a warp), 128, 256; contexts long enough to be split (more than 256 cells) with the split
+// merge in the kernel, and short ones without. Tolerance as AttentionDecodeAndPromptF16AndF32Cache:
+// the same cache contents, float softmax and sums against the reference's double ones.
+TEST(CudaOps, AttentionDecodeGqaRatiosHeadDimsAndSplits) {
+    REQUIRE_CUDA(P);
+    const AttnCase cases[] = {
+        {4, 4, 64, 1, 700, 701},     // GQA 1, split
+        {6, 2, 128, 1, 100, 101},    // GQA 3, no split
+        {8, 2, 128, 2, 1500, 1502},  // GQA 4, split, two tokens
+        {14, 2, 64, 1, 900, 901},    // GQA 7, split
+        {7, 1, 80, 3, 300, 303},     // GQA 7, head_dim 80 (10 value lanes per row, 3 rows per warp)
+        {12, 1, 64, 1, 600, 601},    // GQA 12: two blocks per KV head
+        {8, 2, 256, 1, 1000, 1001},  // head_dim 256: one value row per warp load
+        {8, 2, 80, 1, 20, 21},       // head_dim 80, a single partial tile
+        {4, 1, 96, 2, 400, 402},     // head_dim 96: 12 lanes per row, 8 lanes idle in the value phase
+        {4, 2, 32, 1, 300, 301},     // head_dim 32: 8 rows per warp load
+        {32, 8, 128, 2, 2000, 1990}, // the 8B shape; n_kv below pos + 1 bounds the cells
+        {8, 2, 64, 5, 1200, 1205},   // 5 tokens: too few blocks for the tiled kernel, so split here
+    };
+    for (GgmlType kt : {GgmlType::F16, GgmlType::F32}) {
+        for (const auto& c : cases) {
+            KvCacheDesc desc;
+            desc.n_layer = 1;
+            desc.n_kv_head = c.n_kv_head;
+            desc.head_dim = c.head_dim;
+            desc.n_ctx = (c.first_pos + c.n_tok + 31) / 32 * 32 + 32;
+            desc.type = kt;
+            auto kc = P.cuda->create_kv_cache(desc);
+            auto kr = P.ref->create_kv_cache(desc);
+            ASSERT_TRUE(kc.ok() && kr.ok()) << kc.message();
+            fill_kv(P, **kc, **kr, c.first_pos + c.n_tok, 41);
+            std::vector<int32_t> pos(size_t(c.n_tok));
+            for (int i = 0; i < c.n_tok; ++i) pos[size_t(i)] = c.first_pos + i;
+            auto [pc, pr] = P.put(GgmlType::I32, 1, c.n_tok, pos.data());
+            const auto q = randn(size_t(c.n_tok) * c.n_head * c.head_dim, 13);
+            auto [qc, qr] = P.put(GgmlType::F32, c.n_tok, c.n_head * c.head_dim, q.data());
+            auto [oc, orf] = P.put(GgmlType::F32, c.n_tok, c.n_head * c.head_dim, nullptr);
+            const float scale = 1.0f / std::sqrt(float(c.head_dim));
+            P.cuda->attention(qc, **kc, 0, pc, c.n_kv, scale, oc);
+            P.ref->attention(qr, **kr, 0, pr, c.n_kv, scale, orf);
+            const Diff d = diff(P.get(*P.cuda, oc), P.get(*P.ref, orf));
+            EXPECT_LE(d.max_abs, 1e-4) << "kv=" << type_name(kt) << " heads " << c.n_head << "/" << c.n_kv_head << " hd "
+                                       << c.head_dim << " tokens " << c.n_tok << " n_kv " << c.n_kv;
+        }
+    }
+}
+
+namespace {
+
+// attention_paged over scattered blocks: three sequences (700, 333 and 1000 cells) whose logical
+// blocks sit in a shuffled order across one cache of 80 blocks, queries of all three in one batch
+// (the longest split in 8), each against the reference's attention_paged on the same cache.
+void check_paged_decode(Pair& P, GgmlType kt, int n_head, int n_kv_head, int hd, int window) {
+    const int n_blocks = 80, kv_dim = n_kv_head * hd, q_dim = n_head * hd;
+    KvCacheDesc desc;
+    desc.n_layer = 1;
+    desc.n_kv_head = n_kv_head;
+    desc.head_dim = hd;
+    desc.n_ctx = n_blocks * kKvBlockTokens;
+    desc.type = kt;
+    if (window) desc.window = {window};
+    auto kc = P.cuda->create_kv_cache(desc);
+    auto kr = P.ref->create_kv_cache(desc);
+    ASSERT_TRUE(kc.ok() && kr.ok()) << kc.message();
+    std::vector<int> order(n_blocks);
+    for (int i = 0; i < n_blocks; ++i) order[size_t(i)] = i;
+    std::shuffle(order.begin(), order.end(), std::mt19937(7));
+    const std::vector<int> lens = {700, 333, 1000};
+    const int tab_cols = 32;  // 1000 cells = 32 blocks
+    std::vector<int32_t> tab(3 * tab_cols, 0);
+    int next = 0;
+    for (int s = 0; s < 3; ++s) {
+        const int nb = (lens[size_t(s)] + 31) / 32;
+        std::vector<int32_t> cells;
+        for (int b = 0; b < nb; ++b) tab[size_t(s * tab_cols + b)] = order[size_t(next++)];
+        for (int p = 0; p < lens[size_t(s)]; ++p) cells.push_back(tab[size_t(s * tab_cols + p / 32)] * 32 + p % 32);
+        const int n = lens[size_t(s)];
+        const auto k = randn(size_t(n) * kv_dim, uint32_t(30 + s)), v = randn(size_t(n) * kv_dim, uint32_t(40 + s));
+        auto [kc_, kr_] = P.put(GgmlType::F32, n, kv_dim, k.data());
+        auto [vc_, vr_] = P.put(GgmlType::F32, n, kv_dim, v.data());
+        auto [cc, cr] = P.put(GgmlType::I32, 1, n, cells.data());
+        P.cuda->kv_store(**kc, 0, kc_, vc_, cc);
+        P.ref->kv_store(**kr, 0, kr_, vr_, cr);
+    }
+    const std::vector<std::pair<int, int>> qs = {{0, 699}, {1, 332}, {2, 999}, {2, 500}, {0, 31}, {1, 0}};
+    std::vector<int32_t> seq, pos;
+    for (auto [s, p] : qs) { seq.push_back(s); pos.push_back(p); }
+    const int nq = int(qs.size());
+    auto [tc, tr] = P.put(GgmlType::I32, 3, tab_cols, tab.data());
+    auto [sc, sr] = P.put(GgmlType::I32, 1, nq, seq.data());
+    auto [pc, pr] = P.put(GgmlType::I32, 1, nq, pos.data());
+    const auto q = randn(size_t(nq) * q_dim, 17);
+    auto [qc, qr] = P.put(GgmlType::F32, nq, q_dim, q.data());
+    auto [oc, orf] = P.put(GgmlType::F32, nq, q_dim, nullptr);
+    const float scale = 1.0f / std::sqrt(float(hd));
+    P.cuda->attention_paged(qc, **kc, 0, pc, KvTables{tc, sc}, 1000, scale, oc);
+    P.ref->attention_paged(qr, **kr, 0, pr, KvTables{tr, sr}, 1000, scale, orf);
+    // as AttentionDecodeGqaRatiosHeadDimsAndSplits: float against double sums, same cache contents
+    EXPECT_LE(diff(P.get(*P.cuda, oc), P.get(*P.ref, orf)).max_abs, 1e-4)
+        << "kv=" << type_name(kt) << " heads " << n_head << "/" << n_kv_head << " hd " << hd << " window " << window;
+}
+
+}  // namespace
+
+TEST(CudaOps, PagedAttentionScatteredBlocksSplit) {
+    REQUIRE_CUDA(P);
+    for (GgmlType kt : {GgmlType::F16, GgmlType::F32}) {
+        check_paged_decode(P, kt, 8, 2, 128, 0);
+        check_paged_decode(P, kt, 7, 1, 64, 0);
+        check_paged_decode(P, kt, 8, 2, 80, 100);  // sliding window: ranges that start mid-block
+    }
+}
+
+// Graph mode (HEARTH_CUDA_GRAPHS=1): the bound is the cache's capacity (2,048 cells, so 16 splits
+// planned), each step's cells come from the positions on the device, and the same recorded
+// attention is replayed for every step: the split counters must be back at zero after each run.
+// Steps jump between long and short contexts (most splits empty at position 40).
+TEST(CudaOps, AttentionDecodeGraphReplays) {
+    setenv("HEARTH_CUDA_GRAPHS", "1", 1);  // read when the backend is created
+    auto cb = create_backend("cuda", 0, {});
+    unsetenv("HEARTH_CUDA_GRAPHS");
+    if (!cb.ok()) GTEST_SKIP() << "no usable CUDA device: " << cb.message();
+    Pair P;
+    P.cuda = std::move(*cb);
+    P.ref = create_reference_backend();
+    const int n_head = 8, n_kv_head = 2, hd = 128;
+    KvCacheDesc desc;
+    desc.n_layer = 2;
+    desc.n_kv_head = n_kv_head;
+    desc.head_dim = hd;
+    desc.n_ctx = 2048;
+    desc.type = GgmlType::F16;
+    auto kc = P.cuda->create_kv_cache(desc);
+    auto kr = P.ref->create_kv_cache(desc);
+    ASSERT_TRUE(kc.ok() && kr.ok()) << kc.message();
+    fill_kv(P, **kc, **kr, 1300, 23);
+    int32_t p0 = 0;
+    auto [pc, pr] = P.put(GgmlType::I32, 1, 1, &p0);
+    auto [qc, qr] = P.put(GgmlType::F32, 1, n_head * hd, nullptr);
+    auto [oc, orf] = P.put(GgmlType::F32, 1, n_head * hd, nullptr);
+    const int steps[] = {1000, 1001, 1002, 40, 1299, 700, 41};
+    for (int i = 0; i < int(std::size(steps)); ++i) {
+        const int32_t p = steps[i];
+        const auto q = randn(size_t(n_head) * hd, uint32_t(50 + i));
+        ASSERT_TRUE(P.cuda->upload(qc, q.data()).ok() && P.cuda->upload(pc, &p).ok());
+        ASSERT_TRUE(P.ref->upload(qr, q.data()).ok() && P.ref->upload(pr, &p).ok());
+        P.cuda->attention(qc, **kc, 1, pc, p + 1, 0.088f, oc);
+        P.ref->attention(qr, **kr, 1, pr, p + 1, 0.088f, orf);
+        // as AttentionDecodeGqaRatiosHeadDimsAndSplits
+        EXPECT_LE(diff(P.get(*P.cuda, oc), P.get(*P.ref, orf)).max_abs, 1e-4) << "step " << i << " position " << p;
     }
 }
 

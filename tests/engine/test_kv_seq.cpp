@@ -263,9 +263,9 @@ TEST(PagedAttention, VulkanMatchesAloneAndReference) {
 #endif
 }
 
-// CUDA (the simulator in CI: sim.PagedAttention.Cuda*): the generation kernel over block tables
+// CUDA (the simulator in CI: sim.PagedAttention.Cuda*): the decode kernel over block tables
 // against the same kernel on a cache holding one sequence (bit for bit: one block per token and
-// head either way, no split below 256 cells), and against the reference within 1e-3 (__expf and
+// KV head either way, no split below 256 cells), and against the reference within 1e-3 (__expf and
 // float accumulation).
 TEST(PagedAttention, CudaMatchesAloneAndReference) {
     auto cb = create_backend("cuda", 0, {});

@@ -10,7 +10,11 @@
 #      instructions does a lane issue per byte of weights", which is what limits decode on the SM side.
 #   3. the tensor-core instructions (HMMA, LDSM) in the prompt attention kernel (attention_mma.cu),
 #      for sm_80 and sm_90 where it runs (sm_75 builds a trap in its place).
-# Usage: tests/gpu/static-evidence.sh [out-dir]   (env: NVCC, ARCHS="90 80 75")
+#   4. the same load count as 2 for the decode attention kernels (k_attention, the old one kept for head
+#      sizes that are not a multiple of 8, and k_attention_decode of attention_decode.cu), per kernel
+#      instance: the width of the K and V loads.
+# Usage: tests/gpu/static-evidence.sh [out-dir]   (env: NVCC, ARCHS="90 80 75", KERNELS="attention
+# attention_decode" to compile only those files of kernels/; the sections of absent files are left out)
 #
 # "Before" (main at 91c1a94, sm_90; one warp per row, each lane one GGUF block per step through
 # 16-bit loads; Q8a activations a 40-byte struct; load counts include the activation loads):
@@ -24,17 +28,32 @@ NVCC=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
 CUOBJDUMP=${CUOBJDUMP:-$(command -v cuobjdump || ls "$(dirname "$NVCC")"/cuobjdump \
   /root/.pyenv/versions/*/lib/python3*/site-packages/triton/backends/nvidia/bin/cuobjdump 2>/dev/null | head -1 || true)}
 ARCHS=${ARCHS:-"90 80 75"}
+KERNELS=${KERNELS:-}
 OUTDIR=${1:-$ROOT/build/static-evidence}
 mkdir -p "$OUTDIR"
 command -v "$NVCC" >/dev/null 2>&1 || { echo "no nvcc ($NVCC)"; exit 1; }
 
 [ -n "$CUOBJDUMP" ] && [ -x "$CUOBJDUMP" ] || { echo "no cuobjdump (set CUOBJDUMP=)"; exit 1; }
 demangle() { if command -v c++filt >/dev/null 2>&1; then c++filt; else cat; fi; }
+# SASS listing on stdin → one line per function: name, then its LDG count by width 8 16 32 64 128.
+ldg_by_width() {
+  awk '
+    /Function : / { fn = $3 }
+    /LDG/ && fn != "" {
+      w = 32
+      if ($0 ~ /LDG[^ ]*\.(U8|S8)/) w = 8; else if ($0 ~ /LDG[^ ]*\.(U16|S16)/) w = 16;
+      else if ($0 ~ /LDG[^ ]*\.64/) w = 64; else if ($0 ~ /LDG[^ ]*\.128/) w = 128;
+      n[fn, w]++; fns[fn] = 1
+    }
+    END { for (f in fns) printf "%s\t%d\t%d\t%d\t%d\t%d\n", f, n[f,8], n[f,16], n[f,32], n[f,64], n[f,128] }
+  '
+}
 
 for arch in $ARCHS; do
   echo "=== sm_$arch: ptxas -v (registers, spills, shared memory per kernel) ==="
   for cu in "$ROOT"/kernels/*.cu; do
     name=$(basename "$cu" .cu)
+    if [ -n "$KERNELS" ] && [[ " $KERNELS " != *" $name "* ]]; then continue; fi
     cubin=$OUTDIR/$name.sm_$arch.cubin
     "$NVCC" -std=c++17 -O3 --expt-relaxed-constexpr -I"$ROOT" -arch=sm_$arch -cubin -Xptxas -v -o "$cubin" "$cu" > "$OUTDIR/$name.sm_$arch.ptxas" 2>&1 ||
       { echo "$name: nvcc FAILED"; cat "$OUTDIR/$name.sm_$arch.ptxas"; exit 1; }
@@ -51,7 +70,7 @@ for arch in $ARCHS; do
   cat "$OUTDIR"/*.sm_$arch.regs | demangle | awk -F'\t' '{ printf "%5s %6s %6s %6s  %s\n", $1, $2, $3, $4, substr($5, 1, 150) }' | sort -k5
   echo
 
-  if [ "$arch" -ge 80 ]; then
+  if [ "$arch" -ge 80 ] && [ -f "$OUTDIR/attention_mma.sm_$arch.cubin" ]; then
     echo "=== sm_$arch: tensor-core instructions in the prompt attention kernel (attention_mma.cu) ==="
     "$CUOBJDUMP" -sass "$OUTDIR/attention_mma.sm_$arch.cubin" > "$OUTDIR/attention_mma.sm_$arch.sass"
     awk '/Function : / { fn = $3 } /HMMA|LDSM/ { match($0, /(HMMA|LDSM)[.A-Z0-9]*/); n[substr($0, RSTART, RLENGTH) "\t" fn]++ }
@@ -60,19 +79,11 @@ for arch in $ARCHS; do
     echo
   fi
 
+  if [ -f "$OUTDIR/matvec.sm_$arch.cubin" ] && [ -f "$OUTDIR/matvec.sm_$arch.regs" ]; then
   echo "=== sm_$arch: global loads in the quantized matvec kernels (1 token), from cuobjdump -sass ==="
   "$CUOBJDUMP" -sass "$OUTDIR/matvec.sm_$arch.cubin" > "$OUTDIR/matvec.sm_$arch.sass"
   # Split the listing per function, count LDG by width in each quantized one-token matvec kernel.
-  awk '
-    /Function : / { fn = $3 }
-    /LDG/ && fn != "" {
-      w = 32
-      if ($0 ~ /LDG[^ ]*\.(U8|S8)/) w = 8; else if ($0 ~ /LDG[^ ]*\.(U16|S16)/) w = 16;
-      else if ($0 ~ /LDG[^ ]*\.64/) w = 64; else if ($0 ~ /LDG[^ ]*\.128/) w = 128;
-      n[fn, w]++; fns[fn] = 1
-    }
-    END { for (f in fns) printf "%s\t%d\t%d\t%d\t%d\t%d\n", f, n[f,8], n[f,16], n[f,32], n[f,64], n[f,128] }
-  ' "$OUTDIR/matvec.sm_$arch.sass" > "$OUTDIR/matvec.sm_$arch.ldg"
+  ldg_by_width < "$OUTDIR/matvec.sm_$arch.sass" > "$OUTDIR/matvec.sm_$arch.ldg"
   printf "%-6s %-26s %5s %5s %5s %5s %5s %7s %9s %10s\n" type kernel 8 16 32 64 128 "bytes" "unit B" "LDG/wB"
   demangle < "$OUTDIR/matvec.sm_$arch.ldg" | while IFS=$'\t' read -r fn n8 n16 n32 n64 n128; do
     # Only the one-token instances of the quantized kernels: the template arguments name the type.
@@ -93,6 +104,18 @@ for arch in $ARCHS; do
     per=$(awk -v t="$tot" -v u="$upp" -v b="$ub" 'BEGIN { printf "%.3f", t / (u * b) }')
     printf "%-6s %-26s %5d %5d %5d %5d %5d %7d %9s %10s\n" "$ty" "$(echo "$variant" | cut -c1-26)" "$n8" "$n16" "$n32" "$n64" "$n128" "$bytes" "$ub" "$per"
   done | sort
+  echo
+  fi
+
+  echo "=== sm_$arch: global loads in the decode attention kernels, from cuobjdump -sass ==="
+  # k_attention<E, DPL> (one block per query head; V through 16-bit F16 loads) and
+  # k_attention_decode<E, heads per block, head_dim bound> (one block per KV head; K and V 128-bit).
+  printf "%5s %5s %5s %5s %5s  %s\n" 8 16 32 64 128 kernel
+  for name in attention attention_decode; do
+    [ -f "$OUTDIR/$name.sm_$arch.cubin" ] && [ -f "$OUTDIR/$name.sm_$arch.regs" ] || continue
+    "$CUOBJDUMP" -sass "$OUTDIR/$name.sm_$arch.cubin" | ldg_by_width
+  done | demangle | awk -F'\t' '$1 ~ /k_attention(_decode)?</ { printf "%5d %5d %5d %5d %5d  %s\n", $2, $3, $4, $5, $6, $1 }' |
+    sed -E 's/\(hearth::kern::KvLayout.*//; s/void hearth::kern::\(anonymous namespace\)::/  /' | sort -k6
   echo
 done
 echo "(files: $OUTDIR; LDG/wB = load instructions in the kernel per weight byte a lane covers in one pass)"

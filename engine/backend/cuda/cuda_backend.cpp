@@ -147,7 +147,7 @@ class CudaBackend final : public Backend {
 public:
     ~CudaBackend() override {
         cudaSetDevice(dev_);
-        for (Scratch* s : {&q8a_, &x16_, &w16_, &attn_, &shift_k_, &shift_v_, &topk_, &topk_u_})
+        for (Scratch* s : {&q8a_, &x16_, &w16_, &attn_, &attn_count_, &shift_k_, &shift_v_, &topk_, &topk_u_})
             if (s->p && stream_) cudaFreeAsync(s->p, stream_);  // stream-ordered memory, freed in order
         col_buf_.reset();  // freed while the device and stream are still set up
         if (stream_) cudaStreamSynchronize(stream_);
@@ -507,7 +507,7 @@ public:
                    const Tensor& out) override {
         attend(q, kvb, layer, pos, nullptr, n_kv, scale, out);
     }
-    // Over block tables: the generation kernel (one block per token and head; the prompt-tile kernel
+    // Over block tables: the decode kernel (one block per token and KV head; the prompt-tile kernel
     // shares K/V tiles between consecutive tokens, which a batch of sequences does not have), or on
     // sm_80+ the tensor-core kernel, which makes one pass per sequence present in its block.
     void attention_paged(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, const KvTables& tables, int n_kv,
@@ -543,12 +543,13 @@ public:
         // Tensor cores for prompts; over block tables only when the sequences bring 4+ tokens each on
         // average (the kernel shares K/V tiles between the tokens of one sequence).
         a.tensor_cores = attn_mma_ && (!tables || a.n_tok >= 4 * int(tables->table.rows));
-        // Flash-decoding: when (tokens × heads) blocks cannot fill the GPU, split the cells too. A local
+        // Flash-decoding: when the kernel's blocks (per token and KV head, or per token and head for
+        // k_attention) cannot fill the GPU, split the cells too. A local
         // layer's tokens see at most `window` cells, so that many are split.
         const int n_span = a.window > 0 ? std::min(n_kv, a.window) : n_kv;
         const int n_cells = std::max(32, (n_span + 31) / 32 * 32);
         int split = 1;
-        const int blocks = a.n_tok * a.n_head;
+        const int blocks = kern::attention_blocks(L, a.n_tok, a.n_head, tables != nullptr, 2 * sm_count_);  // per split
         if (blocks < 2 * sm_count_ && n_span > 256)
             split = std::min((2 * sm_count_ + blocks - 1) / blocks, (n_span + 127) / 128);
         a.cells_per_split = ((n_cells + split - 1) / split + 31) / 32 * 32;
@@ -556,11 +557,15 @@ public:
         if (a.n_split > 1) {
             a.partials = static_cast<float*>(scratch(attn_, kern::attention_partials_floats(L, a) * sizeof(float)));
             if (!a.partials) return;
+            if (const size_t n = kern::attention_counters(L, a)) {
+                a.counters = static_cast<unsigned*>(zeroed_scratch(attn_count_, n * sizeof(unsigned)));
+                if (!a.counters) return;
+            }
         }
         const uint8_t *kl = kv.k_layer(layer), *vl = kv.v_layer(layer);
         key("attention", q, pos, out, static_cast<const void*>(kl), n_kv, scale, a.n_split, a.cells_per_split,
             static_cast<const void*>(a.partials), a.window, static_cast<const void*>(a.table), static_cast<const void*>(a.seq),
-            a.tab_stride);
+            a.tab_stride, static_cast<const void*>(a.counters));
         launch("attention", [=, this] { return kern::attention(L, kl, vl, a, stream_); });
     }
 
@@ -991,6 +996,15 @@ private:
         return s.p;
     }
 
+    // scratch() whose contents start at zero, for state its users return to zero (attention's split
+    // counters): cleared whenever it is (re)allocated.
+    void* zeroed_scratch(Scratch& s, size_t bytes) {
+        const size_t before = s.n;
+        void* p = scratch(s, bytes);
+        if (p && s.n != before && !check(cudaMemsetAsync(p, 0, s.n, stream_), "clearing work memory")) return nullptr;
+        return p;
+    }
+
     std::string oom_text(cudaError_t e, size_t bytes, const char* what) {
         size_t free_b = 0, total_b = 0;
         cudaMemGetInfo(&free_b, &total_b);
@@ -1218,7 +1232,7 @@ private:
     size_t gemm_slab_bytes_ = kGemmL2SlabBytes;
     void* staging_[2] = {nullptr, nullptr};
     cudaEvent_t staged_[2] = {nullptr, nullptr};
-    Scratch q8a_, x16_, w16_, attn_, shift_k_, shift_v_, topk_, topk_u_;
+    Scratch q8a_, x16_, w16_, attn_, attn_count_, shift_k_, shift_v_, topk_, topk_u_;
     BufferPtr col_buf_;  // conv2d's im2col band (a Buffer, so the band is a Tensor matmul takes)
     size_t conv_band_bytes_ = kConvBandBytes;
     // Which activations the q8a_ scratch holds in 8-bit form (all zero: none). Ops are recorded in
