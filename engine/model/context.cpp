@@ -144,7 +144,10 @@ Status ModelContext::eval(const int32_t* tokens, int n, int pos0, int n_out, std
         const int nb = std::min(n_batch_, n - start);
         pos_host_.resize(size_t(nb));
         for (int i = 0; i < nb; ++i) pos_host_[size_t(i)] = pos0 + start + i;
-        HEARTH_RETURN_IF_ERROR(stages_.front().be->upload(first_cols(stages_.front().ids, nb), tokens + start));
+        // A generated token that sample_last already wrote into the ids on the device needs no upload.
+        if (nb != 1 || tokens[start] != device_token_)
+            HEARTH_RETURN_IF_ERROR(stages_.front().be->upload(first_cols(stages_.front().ids, nb), tokens + start));
+        device_token_ = -1;
         for (Stage& s : stages_) HEARTH_RETURN_IF_ERROR(s.be->upload(first_cols(s.pos, nb), pos_host_.data()));
         const int first_out = std::max(first_out_global - start, 0);
         const int n_rows_out = first_out < nb ? nb - first_out : 0;
@@ -377,6 +380,7 @@ Status ModelContext::eval_batch(const std::vector<SeqStep>& steps, std::vector<f
             if (sj == st.n) { ++si; sj = 0; }
         }
         const int nb = int(ids.size());
+        device_token_ = -1;
         HEARTH_RETURN_IF_ERROR(stages_.front().be->upload(first_cols(stages_.front().ids, nb), ids.data()));
         for (Stage& s : stages_) {
             HEARTH_RETURN_IF_ERROR(s.be->upload(first_cols(s.pos, nb), pos.data()));
@@ -411,10 +415,16 @@ Status ModelContext::eval_batch(const std::vector<SeqStep>& steps, std::vector<f
 Result<int32_t> ModelContext::sample_last(int k, float temperature, double u) {
     if (last_logit_row_ < 0) return make_error("no logits to sample from: evaluate a token first");
     Stage& s = stages_.back();
-    HEARTH_RETURN_IF_ERROR(s.be->sample_top_k(logits_.row_range(last_logit_row_, 1), k, temperature, {u}, s.sampled));
+    // The id goes straight into the slot the next step's embedding lookup reads, where the first
+    // stage is on the same backend: a generation step then uploads only its position.
+    const bool in_place = stages_.front().be == s.be;
+    const Tensor out = in_place ? first_cols(stages_.front().ids, 1) : s.sampled;
+    device_token_ = -1;
+    HEARTH_RETURN_IF_ERROR(s.be->sample_top_k(logits_.row_range(last_logit_row_, 1), k, temperature, {u}, out));
     int32_t id = 0;
-    HEARTH_RETURN_IF_ERROR(s.be->download(s.sampled, &id));
+    HEARTH_RETURN_IF_ERROR(s.be->download(out, &id));
     if (id < 0 || id >= n_vocab()) return make_error("the backend sampled token id " + std::to_string(id) + ", outside the vocabulary");
+    if (in_place) device_token_ = id;
     return id;
 }
 

@@ -92,6 +92,7 @@ public:
 
     // Samples one token from the logits of the last row eval() computed, on the backend
     // (Backend::sample_top_k), so only the id crosses the bus: call eval() with logits == nullptr first.
+    // The id is written where the next eval() reads its token, so evaluating it uploads no token.
     Result<int32_t> sample_last(int k, float temperature, double u);
 
     // Context shift: cells [keep+discard, n_used) move down by `discard`, keys re-rotated by -discard.
@@ -178,6 +179,7 @@ private:
     BufferPtr logit_buf_;
     Tensor logits_;
     std::vector<int32_t> pos_host_;
+    int32_t device_token_ = -1;    // the id sample_last wrote into the first stage's ids[0] (-1: none since)
     std::vector<float> handoff_;   // hidden state between stages
     const std::atomic<bool>* cancel_ = nullptr;  // the running eval()'s Stop
     ProjectionObserver* observer_ = nullptr;
