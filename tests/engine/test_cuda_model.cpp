@@ -17,6 +17,7 @@
 #include "engine/model/context.h"
 #include "engine/model/model.h"
 #include "engine/sampling/sampler.h"
+#include "tests/engine/cuda_graphs_env.h"
 #include "tests/engine/testdata.h"
 #include "tests/engine/longrope_fixture.h"
 #include "engine/util/json.h"
@@ -183,19 +184,7 @@ TEST(CudaModel, GreedyMatchesLlamaCpp) {
     }
 }
 
-// Sets HEARTH_CUDA_GRAPHS for the backends created in its scope (read when a backend is created).
-struct GraphsEnv {
-    std::string old;
-    bool had = false;
-    explicit GraphsEnv(bool on) {
-        if (const char* v = std::getenv("HEARTH_CUDA_GRAPHS")) old = v, had = true;
-        setenv("HEARTH_CUDA_GRAPHS", on ? "1" : "0", 1);
-    }
-    ~GraphsEnv() {
-        if (had) setenv("HEARTH_CUDA_GRAPHS", old.c_str(), 1);
-        else unsetenv("HEARTH_CUDA_GRAPHS");
-    }
-};
+using GraphsEnv = test::CudaGraphsEnv;
 
 double max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
     double m = 0;
