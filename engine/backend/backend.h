@@ -278,6 +278,25 @@ public:
     // it: their ops are queued, and the caller stops queuing them.
     virtual void set_cancel(const std::atomic<bool>* flag) { (void)flag; }
 
+    // ---- whole forward passes recorded once and replayed (CUDA graphs; issue #17)
+    // A caller whose pass of at most max_step_tokens() tokens is fully determined by `key` (every op,
+    // tensor, scalar and n_kv it passes; only values in device memory may differ: token ids,
+    // positions, cells, block tables, KV contents) brackets its ops with begin_step(key) and
+    // end_step(). begin_step returns true when the backend has enqueued the pass it recorded under
+    // `key`: the caller then issues none of the pass's ops and does not call end_step. On false the
+    // caller issues them and calls end_step(complete); complete = false (a Stop cut the pass short)
+    // records nothing. A key is the caller's promise: when what it stood for changes (buffers
+    // reallocated, adapters, a context shift) the caller takes a new key or calls forget_steps().
+    // Default: max_step_tokens() 0, nothing is recorded, begin_step is always false.
+    virtual int max_step_tokens() const { return 0; }
+    virtual bool begin_step(uint64_t key) { (void)key; return false; }
+    virtual void end_step(bool complete) { (void)complete; }
+    virtual void forget_steps() {}
+    // Host work of the recorder, for tests: ops recorded (one closure each) in passes, passes
+    // captured, passes replayed by one call.
+    struct StepStats { uint64_t ops_recorded = 0, captures = 0, replays = 0; };
+    virtual StepStats step_stats() const { return {}; }
+
     // Device memory this backend could still allocate, in bytes (layer split sizes itself from it).
     // Host backends report the machine's available memory.
     virtual uint64_t memory_free() const { return device().memory_free; }

@@ -1,6 +1,7 @@
 #include "engine/model/context.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <map>
 
@@ -28,6 +29,8 @@ Result<std::unique_ptr<ModelContext>> ModelContext::create(const Model& model, i
     if (kv_type != GgmlType::F16 && kv_type != GgmlType::F32) return make_error("KV cache type must be f16 or f32");
     std::unique_ptr<ModelContext> c(new ModelContext());
     c->model_ = &model;
+    static std::atomic<uint64_t> next_serial{1};
+    c->serial_ = next_serial++;
     c->n_ctx_ = (n_ctx + kKvBlockTokens - 1) / kKvBlockTokens * kKvBlockTokens;
     c->n_batch_ = std::min(n_batch, c->n_ctx_);
     // One stage per run of consecutive layers on the same backend.
@@ -101,6 +104,7 @@ Status ModelContext::alloc_logits(int rows) {
     auto buf = stages_.back().be->alloc(size_t(rows) * size_t(n_vocab()) * 4, BufferUsage::Activations);
     if (!buf.ok()) return buf.status();
     logit_buf_ = *buf;
+    ++layout_gen_;
     logit_rows_ = rows;
     logits_ = make_tensor(logit_buf_.get(), 0, GgmlType::F32, rows, n_vocab());
     return {};
@@ -140,7 +144,10 @@ Status ModelContext::eval(const int32_t* tokens, int n, int pos0, int n_out, std
         const int nb = std::min(n_batch_, n - start);
         pos_host_.resize(size_t(nb));
         for (int i = 0; i < nb; ++i) pos_host_[size_t(i)] = pos0 + start + i;
-        HEARTH_RETURN_IF_ERROR(stages_.front().be->upload(first_cols(stages_.front().ids, nb), tokens + start));
+        // A generated token that sample_last already wrote into the ids on the device needs no upload.
+        if (nb != 1 || tokens[start] != device_token_)
+            HEARTH_RETURN_IF_ERROR(stages_.front().be->upload(first_cols(stages_.front().ids, nb), tokens + start));
+        device_token_ = -1;
         for (Stage& s : stages_) HEARTH_RETURN_IF_ERROR(s.be->upload(first_cols(s.pos, nb), pos_host_.data()));
         const int first_out = std::max(first_out_global - start, 0);
         const int n_rows_out = first_out < nb ? nb - first_out : 0;
@@ -161,55 +168,104 @@ Status ModelContext::eval(const int32_t* tokens, int n, int pos0, int n_out, std
     return {};
 }
 
+// A stage whose backend records passes (Backend::begin_step: CUDA graphs) runs a pass of generation
+// size as one replay when it has recorded the same pass before. Everything the pass's ops take from
+// the host is in the key: the token count, the rows wanted, the batch's table count and adapter
+// groups, and n_kv — as a bucket (a power of two, at least 256, at most the context), since the
+// exact n_kv grows every token. Attention is causal through the positions (cells ≤ pos), so a bound
+// above n_kv reads the same cells. Token ids, positions, cells and block tables are uploaded into
+// the same device buffers before each pass, so a replay reads the new ones. Not with an observer,
+// which reads the projections' inputs between ops.
 Status ModelContext::forward(int n, int n_kv, int first_out, const std::vector<int>* rows, bool paged,
                              const std::vector<LoraRowGroup>* groups) {
     const ModelHParams& h = model_->hparams();
-    const ArchDef& arch = model_->arch();
     for (size_t si = 0; si < stages_.size(); ++si) {
         Stage& s = stages_[si];
-        Backend& be = *s.be;
-        const Tensor x = s.x.row_range(0, n);
-        if (si == 0) {
-            be.get_rows(model_->tok_embd(), first_cols(s.ids, n), x);
-            if (h.embd_scale > 0) be.scale(x, h.embd_scale);
-        } else {  // the hidden state comes from the previous stage's backend
+        if (si > 0) {  // the hidden state comes from the previous stage's backend
             const Stage& prev = stages_[si - 1];
             handoff_.resize(size_t(n) * size_t(h.n_embd));
             HEARTH_RETURN_IF_ERROR(prev.be->download(prev.x.row_range(0, n), handoff_.data()));
-            HEARTH_RETURN_IF_ERROR(be.upload(x, handoff_.data()));
+            HEARTH_RETURN_IF_ERROR(s.be->upload(s.x.row_range(0, n), handoff_.data()));
         }
-        for (int li = 0; li < s.n_layers; ++li) {
-            if (stop()) return {};  // eval() reports it
-            LayerRun r{be, h, s.first_layer + li, li, *s.kv, first_cols(s.pos, n), n_kv, s.rope[size_t(li)],
-                       x, s.xb.row_range(0, n), s.q.row_range(0, n), s.k.row_range(0, n), s.v.row_range(0, n),
-                       s.attn.row_range(0, n), s.gate.row_range(0, n), s.up.row_range(0, n), cancel_,
-                       loras_.empty() || groups ? nullptr : &loras_[size_t(s.first_layer + li)], s.lora_scratch};
-            r.observer = observer_;
-            if (groups && !groups->empty()) r.lora_groups = groups;
-            if (paged) {
-                r.tables = &s.tables;
-                r.cells = first_cols(s.cells, n);
+        const bool last = si + 1 == stages_.size();
+        if (observer_ || n > s.be->max_step_tokens()) {
+            run_stage(s, si == 0, last, n, n_kv, first_out, rows, paged, groups);
+        } else {
+            const int bound = std::min(n_ctx_, std::max(256, int(std::bit_ceil(unsigned(n_kv)))));
+            if (!s.be->begin_step(step_key(si, n, bound, first_out, rows, paged, groups))) {
+                run_stage(s, si == 0, last, n, bound, first_out, rows, paged, groups);
+                s.be->end_step(!stop());  // a pass a Stop cut short is not recorded
             }
-            arch.forward_layer(r, model_->layers()[size_t(s.first_layer + li)]);
         }
+        if (stop()) return {};  // eval() reports it
     }
-    Stage& s = stages_.back();
+    return {};
+}
+
+uint64_t ModelContext::step_key(size_t stage, int n, int n_kv, int first_out, const std::vector<int>* rows, bool paged,
+                                const std::vector<LoraRowGroup>* groups) const {
+    uint64_t k = 0xcbf29ce484222325ull;  // FNV-1a over 64-bit words
+    auto mix = [&](uint64_t v) { k = (k ^ v) * 0x100000001b3ull; };
+    mix(serial_);
+    mix(layout_gen_);
+    mix(stage);
+    mix(uint64_t(n));
+    mix(uint64_t(n_kv));
+    mix(uint64_t(first_out));
+    mix(paged ? uint64_t(stages_[stage].tables.table.rows) + 1 : 0);
+    mix(rows ? rows->size() + 1 : 0);
+    if (rows)
+        for (int r : *rows) mix(uint64_t(r));
+    mix(groups ? groups->size() + 1 : 0);
+    if (groups)
+        for (const LoraRowGroup& g : *groups) {
+            mix(uint64_t(g.row0));
+            mix(uint64_t(g.n));
+            mix(uint64_t(reinterpret_cast<uintptr_t>(g.set)));
+        }
+    return k;
+}
+
+void ModelContext::run_stage(Stage& s, bool first, bool last, int n, int n_kv, int first_out, const std::vector<int>* rows,
+                             bool paged, const std::vector<LoraRowGroup>* groups) {
+    const ModelHParams& h = model_->hparams();
+    const ArchDef& arch = model_->arch();
+    Backend& be = *s.be;
+    const Tensor x = s.x.row_range(0, n);
+    if (first) {
+        be.get_rows(model_->tok_embd(), first_cols(s.ids, n), x);
+        if (h.embd_scale > 0) be.scale(x, h.embd_scale);
+    }
+    for (int li = 0; li < s.n_layers; ++li) {
+        if (stop()) return;
+        LayerRun r{be, h, s.first_layer + li, li, *s.kv, first_cols(s.pos, n), n_kv, s.rope[size_t(li)],
+                   x, s.xb.row_range(0, n), s.q.row_range(0, n), s.k.row_range(0, n), s.v.row_range(0, n),
+                   s.attn.row_range(0, n), s.gate.row_range(0, n), s.up.row_range(0, n), cancel_,
+                   loras_.empty() || groups ? nullptr : &loras_[size_t(s.first_layer + li)], s.lora_scratch};
+        r.observer = observer_;
+        if (groups && !groups->empty()) r.lora_groups = groups;
+        if (paged) {
+            r.tables = &s.tables;
+            r.cells = first_cols(s.cells, n);
+        }
+        arch.forward_layer(r, model_->layers()[size_t(s.first_layer + li)]);
+    }
+    if (!last || stop()) return;
     if (rows) {  // a batch: the wanted rows gathered into xb first (norm and head are per row)
-        if (rows->empty() || stop()) return {};
+        if (rows->empty()) return;
         const int n_out = int(rows->size());
-        for (int i = 0; i < n_out; ++i) s.be->copy(s.x.row_range((*rows)[size_t(i)], 1), s.xb.row_range(i, 1));
+        for (int i = 0; i < n_out; ++i) be.copy(s.x.row_range((*rows)[size_t(i)], 1), s.xb.row_range(i, 1));
         const Tensor xbo = s.xb.row_range(0, n_out);
-        s.be->rms_norm(xbo, model_->output_norm(), h.rms_eps, xbo);
-        s.be->matmul(model_->output(), xbo, logits_.row_range(0, n_out));
-        return {};
+        be.rms_norm(xbo, model_->output_norm(), h.rms_eps, xbo);
+        be.matmul(model_->output(), xbo, logits_.row_range(0, n_out));
+        return;
     }
-    if (first_out >= n || stop()) return {};
+    if (first_out >= n) return;
     // Only the rows whose logits are wanted go through the output norm and the vocabulary matmul.
     const int n_out = n - first_out;
     Tensor xo = s.x.row_range(first_out, n_out), xbo = s.xb.row_range(first_out, n_out);
-    s.be->rms_norm(xo, model_->output_norm(), h.rms_eps, xbo);
-    s.be->matmul(model_->output(), xbo, logits_.row_range(0, n_out));
-    return {};
+    be.rms_norm(xo, model_->output_norm(), h.rms_eps, xbo);
+    be.matmul(model_->output(), xbo, logits_.row_range(0, n_out));
 }
 
 Status ModelContext::kv_shift_seq(const std::vector<int32_t>& table, int keep, int discard, int n_used) {
@@ -227,11 +283,13 @@ Status ModelContext::kv_shift_seq(const std::vector<int32_t>& table, int keep, i
             auto buf = s.be->alloc(size_t(n_batch_) * size_t(n_blocks()) * 4, BufferUsage::Activations);
             if (!buf.ok()) return make_error("block tables on " + s.be->device().backend + ": " + buf.message());
             s.tables_buf = *buf;
+            ++layout_gen_;
         }
         const Tensor t = make_tensor(s.tables_buf.get(), 0, GgmlType::I32, 1, int64_t(table.size()));
         HEARTH_RETURN_IF_ERROR(s.be->upload(t, table.data()));
         s.be->kv_shift_paged(*s.kv, t, keep, discard, n_used, s.rope.front());
     }
+    ++layout_gen_;
     return {};
 }
 
@@ -283,6 +341,7 @@ Status ModelContext::eval_batch(const std::vector<SeqStep>& steps, std::vector<f
             auto buf = s.be->alloc(size_t(n_batch_) * size_t(nbk) * 4, BufferUsage::Activations);
             if (!buf.ok()) return make_error("block tables on " + s.be->device().backend + ": " + buf.message());
             s.tables_buf = *buf;
+            ++layout_gen_;
         }
     // Passes of at most n_batch tokens, walking the steps' tokens in order.
     std::vector<int32_t> ids, pos, cells, seq, table;
@@ -321,6 +380,7 @@ Status ModelContext::eval_batch(const std::vector<SeqStep>& steps, std::vector<f
             if (sj == st.n) { ++si; sj = 0; }
         }
         const int nb = int(ids.size());
+        device_token_ = -1;
         HEARTH_RETURN_IF_ERROR(stages_.front().be->upload(first_cols(stages_.front().ids, nb), ids.data()));
         for (Stage& s : stages_) {
             HEARTH_RETURN_IF_ERROR(s.be->upload(first_cols(s.pos, nb), pos.data()));
@@ -355,10 +415,16 @@ Status ModelContext::eval_batch(const std::vector<SeqStep>& steps, std::vector<f
 Result<int32_t> ModelContext::sample_last(int k, float temperature, double u) {
     if (last_logit_row_ < 0) return make_error("no logits to sample from: evaluate a token first");
     Stage& s = stages_.back();
-    HEARTH_RETURN_IF_ERROR(s.be->sample_top_k(logits_.row_range(last_logit_row_, 1), k, temperature, {u}, s.sampled));
+    // The id goes straight into the slot the next step's embedding lookup reads, where the first
+    // stage is on the same backend: a generation step then uploads only its position.
+    const bool in_place = stages_.front().be == s.be;
+    const Tensor out = in_place ? first_cols(stages_.front().ids, 1) : s.sampled;
+    device_token_ = -1;
+    HEARTH_RETURN_IF_ERROR(s.be->sample_top_k(logits_.row_range(last_logit_row_, 1), k, temperature, {u}, out));
     int32_t id = 0;
-    HEARTH_RETURN_IF_ERROR(s.be->download(s.sampled, &id));
+    HEARTH_RETURN_IF_ERROR(s.be->download(out, &id));
     if (id < 0 || id >= n_vocab()) return make_error("the backend sampled token id " + std::to_string(id) + ", outside the vocabulary");
+    if (in_place) device_token_ = id;
     return id;
 }
 
@@ -426,6 +492,7 @@ Status ModelContext::build_lora_terms(const LoraAdapter& adapter, float scale, s
         if (!buf.ok()) return fail("adapter scratch on " + s.be->device().backend + ": " + buf.message());
         s.lora_buf = *buf;
         s.lora_scratch = LoraScratch{s.lora_buf.get(), 0, t_bytes};
+        ++layout_gen_;
     }
     *out = std::move(loras);
     lora_max_rank_ = max_rank;
@@ -438,6 +505,7 @@ Status ModelContext::attach_lora(const LoraAdapter& adapter, float scale) {
     HEARTH_RETURN_IF_ERROR(build_lora_terms(adapter, scale, &loras_, &weights));
     lora_weights_.insert(lora_weights_.end(), weights.begin(), weights.end());
     ++n_loras_;
+    ++layout_gen_;
     return {};
 }
 
@@ -445,6 +513,7 @@ void ModelContext::detach_loras() {
     loras_.clear();
     lora_weights_.clear();
     n_loras_ = 0;
+    ++layout_gen_;
 }
 
 Result<int> ModelContext::add_lora_set(const std::vector<LoraUse>& adapters) {
@@ -456,12 +525,14 @@ Result<int> ModelContext::add_lora_set(const std::vector<LoraUse>& adapters) {
     }
     lora_sets_.push_back(std::move(set));
     lora_set_weights_.insert(lora_set_weights_.end(), weights.begin(), weights.end());
+    ++layout_gen_;
     return int(lora_sets_.size());
 }
 
 void ModelContext::clear_lora_sets() {
     lora_sets_.clear();
     lora_set_weights_.clear();
+    ++layout_gen_;
 }
 
 bool ModelContext::can_shift() const {
@@ -476,6 +547,7 @@ Status ModelContext::kv_shift(int keep, int discard, int n_used) {
                           ", used " + std::to_string(n_used) + ")");
     if (!can_shift()) return make_error("context shift: this model's layers rotate with different RoPE bases");
     for (Stage& s : stages_) s.be->kv_shift(*s.kv, keep, discard, n_used, s.rope.front());
+    ++layout_gen_;  // the recorded passes read the same pointers, but a shift is where a cache's story changes: record anew
     return {};
 }
 

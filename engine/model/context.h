@@ -92,6 +92,7 @@ public:
 
     // Samples one token from the logits of the last row eval() computed, on the backend
     // (Backend::sample_top_k), so only the id crosses the bus: call eval() with logits == nullptr first.
+    // The id is written where the next eval() reads its token, so evaluating it uploads no token.
     Result<int32_t> sample_last(int k, float temperature, double u);
 
     // Context shift: cells [keep+discard, n_used) move down by `discard`, keys re-rotated by -discard.
@@ -152,6 +153,13 @@ private:
     // groups: null = the context's adapters on every row; else exactly these groups' (a batch).
     Status forward(int n, int n_kv, int first_out, const std::vector<int>* rows, bool paged,
                    const std::vector<LoraRowGroup>* groups = nullptr);
+    // One stage's part of forward(): its layers, and on the last stage the output head.
+    void run_stage(Stage& s, bool first, bool last, int n, int n_kv, int first_out, const std::vector<int>* rows, bool paged,
+                   const std::vector<LoraRowGroup>* groups);
+    // The key of a stage's pass for Backend::begin_step: everything the pass's ops depend on besides
+    // values in device memory (see forward()).
+    uint64_t step_key(size_t stage, int n, int n_kv, int first_out, const std::vector<int>* rows, bool paged,
+                      const std::vector<LoraRowGroup>* groups) const;
     // The terms of `adapter` at `scale` added to `loras` (per layer; sized on first use), its
     // imported matrices to `weights`; the scratch grown for it. Nothing is changed on an error
     // except `weights`, which the caller drops then.
@@ -161,11 +169,17 @@ private:
     bool stop() const { return cancel_ && cancel_->load(std::memory_order_relaxed); }
 
     const Model* model_ = nullptr;
+    // Recorded passes (Backend::begin_step) are keyed by this context's serial number (unique in the
+    // process, so another context's buffers at the same addresses never match) and its layout
+    // generation, bumped whenever a buffer its passes use is reallocated, adapters change, or the
+    // cache is shifted.
+    uint64_t serial_ = 0, layout_gen_ = 0;
     int n_ctx_ = 0, n_batch_ = 0, logit_rows_ = 0, last_logit_row_ = -1;
     std::vector<Stage> stages_;    // in layer order; the last one computes the logits
     BufferPtr logit_buf_;
     Tensor logits_;
     std::vector<int32_t> pos_host_;
+    int32_t device_token_ = -1;    // the id sample_last wrote into the first stage's ids[0] (-1: none since)
     std::vector<float> handoff_;   // hidden state between stages
     const std::atomic<bool>* cancel_ = nullptr;  // the running eval()'s Stop
     ProjectionObserver* observer_ = nullptr;

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstring>
 #include <cstdlib>
+#include <functional>
 #include <random>
 #include <vector>
 
@@ -269,6 +270,75 @@ TEST(CudaOps, PromptGemmSlabsAndF16InputReuse) {
         // product 6 chains two GEMMs (and 3 follows a matvec's 8-bit activations: ~0.6% per dot).
         EXPECT_LE(d.rms, (i == 3 || i == 4 || i == 6 ? 8e-3 : 3e-3) * rms(want)) << "product " << i;
     }
+}
+
+// Whole passes as CUDA graphs (Backend::begin_step), without a model: a pass is recorded the first
+// time its key is seen, captured the second, replayed by one call from the third on (no op called,
+// no closure built), and a replay reads its inputs' new values. After a replay the backend knows
+// that its 8-bit scratch holds the pass's normed rows, no longer what the matmul before the pass
+// left there: Y's product right after the pass must quantize Y again (a stale claim would give W·H
+// for W·Y; it fails without the state restored in begin_step). A flush point inside a pass (an upload) keeps it from being captured, and so
+// does a pass cut short (end_step(false), a Stop). 8-bit activations: rms ≤ 0.04 × rms, as
+// MatmulEveryWeightTypeAndTokenCount.
+TEST(CudaOps, StepGraphsRecordCaptureReplay) {
+    REQUIRE_CUDA(P);
+    if (P.cuda->max_step_tokens() == 0) GTEST_SKIP() << "CUDA graphs are off (HEARTH_CUDA_GRAPHS=0)";
+    const int64_t cols = 512, n = 2;
+    const GgmlType t = GgmlType::Q8_0;
+    const auto w = make_weights(t, 64, cols, 4);
+    const auto nv = randn(size_t(cols), 5), yv = randn(size_t(n * cols), 6);
+    auto W = P.put(t, 64, cols, w.data());
+    auto N = P.put(GgmlType::F32, 1, cols, nv.data());
+    auto Y = P.put(GgmlType::F32, n, cols, yv.data());
+    auto X = P.put(GgmlType::F32, n, cols, nullptr);
+    auto H = P.put(GgmlType::F32, n, cols, nullptr);
+    auto Z = P.put(GgmlType::F32, n, cols, nullptr);
+    std::vector<std::pair<Tensor, Tensor>> outs;
+    for (int i = 0; i < 4; ++i) outs.push_back(P.put(GgmlType::F32, n, 64, nullptr));
+    auto pick = [](std::pair<Tensor, Tensor>& p, int k) -> Tensor& { return k ? p.second : p.first; };
+    // One round: Y's product before the pass, the pass (norm + product), Y's and H's products after.
+    // `inside` runs between the pass's two ops on the CUDA side (a flush point, or nothing).
+    auto round = [&](uint64_t key, int seed, bool complete, const std::function<void()>& inside) {
+        const auto xv = randn(size_t(n * cols), seed);
+        EXPECT_TRUE(P.cuda->upload(X.first, xv.data()).ok());
+        EXPECT_TRUE(P.ref->upload(X.second, xv.data()).ok());
+        bool replayed = false;
+        for (int k : {0, 1}) {
+            Backend& be = k ? *P.ref : *P.cuda;
+            be.matmul(pick(W, k), pick(Y, k), pick(outs[0], k));
+            if (k == 0 && P.cuda->begin_step(key)) {
+                replayed = true;
+            } else {
+                be.rms_norm(pick(X, k), pick(N, k), 1e-5f, pick(H, k));
+                if (k == 0) inside();
+                be.matmul(pick(W, k), pick(H, k), pick(outs[1], k));
+                if (k == 0) P.cuda->end_step(complete);
+            }
+            be.matmul(pick(W, k), pick(Y, k), pick(outs[2], k));
+            be.matmul(pick(W, k), pick(H, k), pick(outs[3], k));
+        }
+        for (size_t i = 0; i < outs.size(); ++i) {
+            const auto want = P.get(*P.ref, outs[i].second);
+            EXPECT_LE(diff(P.get(*P.cuda, outs[i].first), want).rms, 0.04 * rms(want)) << "key " << key << " seed " << seed << " product " << i;
+        }
+        return replayed;
+    };
+    const auto none = [] {};
+    for (int r = 0; r < 4; ++r) {
+        const Backend::StepStats before = P.cuda->step_stats();
+        EXPECT_EQ(round(1, 100 + r, true, none), r >= 2) << "round " << r;
+        const Backend::StepStats after = P.cuda->step_stats();
+        EXPECT_EQ(after.ops_recorded == before.ops_recorded, r >= 2) << "round " << r << ": closures only while recording";
+    }
+    EXPECT_EQ(P.cuda->step_stats().captures, 1u);
+    EXPECT_EQ(P.cuda->step_stats().replays, 2u);
+    const std::vector<float> zv(size_t(n * cols), 0.5f);
+    for (int r = 0; r < 3; ++r) {
+        EXPECT_FALSE(round(2, 200 + r, true, [&] { EXPECT_TRUE(P.cuda->upload(Z.first, zv.data()).ok()); })) << "cut, round " << r;
+        EXPECT_FALSE(round(3, 300 + r, false, none)) << "unfinished, round " << r;
+    }
+    EXPECT_EQ(P.cuda->step_stats().captures, 1u);
+    EXPECT_EQ(P.cuda->step_stats().replays, 2u);
 }
 
 TEST(CudaOps, GetRowsEveryType) {

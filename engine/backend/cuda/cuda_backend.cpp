@@ -9,12 +9,14 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <mutex>
 #include <vector>
 
+#include "engine/backend/cuda/step_graphs.h"
 #include "engine/backend/host/rope_math.h"
 #include "kernels/kernels.h"
 
@@ -165,7 +167,12 @@ public:
             held_->defer = false;
         }
         held_->release_deferred();
-        if (exec_) cudaGraphExecDestroy(exec_);
+        if (print_step_stats_) {
+            const StepStats st = steps_.stats();
+            std::fprintf(stderr, "cuda backend: %llu ops recorded in passes, %llu passes captured, %llu replayed\n",
+                         (unsigned long long)st.ops_recorded, (unsigned long long)st.captures, (unsigned long long)st.replays);
+        }
+        steps_.forget(nullptr);  // the stream is idle (synchronized above)
         if (blas_) cublasDestroy(blas_);
         if (stream_) cudaStreamDestroy(stream_);
     }
@@ -182,7 +189,8 @@ public:
         if (p.l2CacheSize > 0) b->gemm_slab_bytes_ = std::min(kGemmL2SlabBytes, size_t(p.l2CacheSize) / 4);
         // Tests shrink the slabs to run many of them on small weights (test_cuda_ops).
         if (const char* c = std::getenv("HEARTH_CUDA_GEMM_SLAB_BYTES"); c && std::atoll(c) > 0) b->gemm_slab_bytes_ = size_t(std::atoll(c));
-        if (const char* g = std::getenv("HEARTH_CUDA_GRAPHS"); g && *g && std::string(g) != "0") b->graphs_ = true;
+        if (const char* g = std::getenv("HEARTH_CUDA_GRAPHS"); g && std::string(g) == "0") b->graphs_ = false;
+        if (const char* v = std::getenv("HEARTH_CUDA_SIM_STATS"); v && *v == '1') b->print_step_stats_ = true;
         b->mem_cap_ = memory_cap_from_env();
         // Tests shrink conv2d's im2col band to check many bands on small images (test_cuda_ops).
         if (const char* c = std::getenv("HEARTH_CUDA_CONV_BAND_BYTES"); c && std::atoll(c) > 0) b->conv_band_bytes_ = size_t(std::atoll(c));
@@ -273,6 +281,7 @@ public:
         if (!b || b->packed_type < 0 || !dst.bytes()) return {};
         if (dst.offset == 0 && dst.bytes() == b->size() && dst.type != GgmlType(b->packed_type)) {
             b->packed_type = -1;
+            steps_.forget(stream_);  // a recorded pass would read these bytes as packed
             return {};
         }
         const size_t st = b->packed_stride;
@@ -392,7 +401,6 @@ public:
         if (!kern::is_quantized_weight(table.type) && !kern::is_float_weight(table.type))
             return fail("get_rows: table type " + tname(table.type) + " is not supported");
         if (kern::is_quantized_weight(table.type) && !ensure_packed(table, "get_rows")) return;
-        key("get_rows", table, ids, out);
         auto* const dptr_table = dptr(table);
         auto* const f32_out = f32(out);
         auto* const i32_ids = i32(ids);
@@ -424,7 +432,6 @@ public:
                 // RMSNorm, unchanged since: its 8-bit form is still in the scratch.
                 const Q8Of now{f32_x, x.row_stride, x.rows, x.cols, q8a_.p, q8a_.n};
                 const bool quantized = q8_of_ == now;
-                key("matvec_quant", w, x, y, bias, static_cast<const void*>(qs), int(quantized));
                 launch("matvec", [=, this] {
                     const cudaError_t e = quantized ? cudaSuccess : kern::quantize_q8(f32_x, x.row_stride, n, w.cols, q, stream_);
                     if (e != cudaSuccess) return e;
@@ -433,7 +440,6 @@ public:
                 q8_of_ = now;
                 if (overlaps(y, x)) q8_of_ = {};
             } else {
-                key("matvec_float", w, x, y, bias);
                 auto* const dptr_w = dptr(w);
                 auto* const f32_x = f32(x);
                 auto* const f32_y = f32(y);
@@ -465,14 +471,12 @@ public:
             void* qs = scratch(q8a_, kern::q8_bytes(y.rows, y.cols));
             if (!qs) return;
             const kern::Q8View q = kern::q8_view(qs, y.rows, y.cols);
-            key("rms_norm_q8", x, weight, y, eps, static_cast<const void*>(qs));
             launch("rms_norm", [=, this] {
                 return kern::rms_norm_q8(f32_x, x.row_stride, x.rows, x.cols, f32_weight, eps, f32_y, y.row_stride, q, stream_);
             });
             q8_of_ = {f32_y, y.row_stride, y.rows, y.cols, q8a_.p, q8a_.n};
             return;
         }
-        key("rms_norm", x, weight, y, eps);
         launch("rms_norm", [=, this] {
             return kern::rms_norm(f32_x, x.row_stride, x.rows, x.cols, f32_weight, eps, f32_y, y.row_stride, stream_);
         });
@@ -481,8 +485,6 @@ public:
     void rope(const Tensor& x, const Tensor& pos, const RopeParams& p) override {
         if (!begin("rope", {&x, &pos, p.freq_factors})) return;
         const kern::RopeArgs a = rope_args(p);
-        key("rope", x, pos, a.mode_neox, a.head_dim, a.n_dims, a.freq_base, a.freq_scale, a.ext_factor, a.corr_low, a.corr_high,
-            a.magnitude, static_cast<const void*>(a.freq_factors));
         const int n_head = int(x.cols / p.head_dim);
         auto* const f32_x = f32(x);
         auto* const i32_pos = i32(pos);
@@ -494,7 +496,6 @@ public:
         auto& kv = static_cast<CudaKvCache&>(kvb);
         const kern::KvLayout L = kv.layout();
         uint8_t *kl = kv.k_layer(layer), *vl = kv.v_layer(layer);
-        key("kv_store", k, v, pos, static_cast<const void*>(kl), static_cast<const void*>(vl));
         auto* const f32_k = f32(k);
         auto* const f32_v = f32(v);
         auto* const i32_pos = i32(pos);
@@ -528,10 +529,6 @@ public:
         a.n_tok = int(q.rows);
         a.n_head = int(q.cols / L.head_dim);
         a.pos = i32(pos);
-        // A replayed graph must not depend on n_kv (it grows every token): in graph mode the bound is the
-        // cache capacity and causality comes from pos alone (cells ≤ pos), the same cells whenever
-        // n_kv ≥ pos + 1, which is how the model calls it.
-        if (graphs_) n_kv = L.n_blocks * 32;
         a.n_kv = n_kv;
         a.scale = scale;
         a.window = std::max(0, kv.desc().window_of(layer));
@@ -563,9 +560,6 @@ public:
             }
         }
         const uint8_t *kl = kv.k_layer(layer), *vl = kv.v_layer(layer);
-        key("attention", q, pos, out, static_cast<const void*>(kl), n_kv, scale, a.n_split, a.cells_per_split,
-            static_cast<const void*>(a.partials), a.window, static_cast<const void*>(a.table), static_cast<const void*>(a.seq),
-            a.tab_stride, static_cast<const void*>(a.counters));
         launch("attention", [=, this] { return kern::attention(L, kl, vl, a, stream_); });
     }
 
@@ -651,7 +645,6 @@ public:
         void* qs = scratch(q8a_, kern::q8_bytes(out.rows, out.cols));
         if (!qs) return true;  // failed (reported)
         const kern::Q8View q = kern::q8_view(qs, out.rows, out.cols);
-        key("act_mul_q8", g, u, out, int(gelu), static_cast<const void*>(qs));
         launch(gelu ? "gelu_mul" : "silu_mul", [=, this] {
             return kern::act_mul_q8(gelu, f32_g, g.row_stride, f32_u, u.row_stride, g.rows, g.cols, f32_out, out.row_stride, q,
                                     stream_);
@@ -665,7 +658,6 @@ public:
         auto* const f32_out = f32(out);
         auto* const f32_u = f32(u);
         if (act_mul_q8(false, g, u, out, f32_g, f32_u, f32_out)) return;
-        key("silu_mul", g, u, out);
         launch("silu_mul", [=, this] {
             return kern::silu_mul(f32_g, g.row_stride, f32_u, u.row_stride, g.rows, g.cols, f32_out, out.row_stride, stream_);
         });
@@ -676,20 +668,17 @@ public:
         auto* const f32_out = f32(out);
         auto* const f32_u = f32(u);
         if (act_mul_q8(true, g, u, out, f32_g, f32_u, f32_out)) return;
-        key("gelu_mul", g, u, out);
         launch("gelu_mul", [=, this] {
             return kern::gelu_mul(f32_g, g.row_stride, f32_u, u.row_stride, g.rows, g.cols, f32_out, out.row_stride, stream_);
         });
     }
     void scale(const Tensor& x, float s) override {
         if (!begin("scale", {&x})) return;
-        key("scale", x, s);
         auto* const f32_x = f32(x);
         launch("scale", [=, this] { return kern::scale(f32_x, x.row_stride, x.rows, x.cols, s, stream_); });
     }
     void add(const Tensor& a, const Tensor& b, const Tensor& out) override {
         if (!begin("add", {&a, &b, &out})) return;
-        key("add", a, b, out);
         auto* const f32_a = f32(a);
         auto* const f32_b = f32(b);
         auto* const f32_out = f32(out);
@@ -699,20 +688,17 @@ public:
     }
     void scale_add(const Tensor& y, const Tensor& x, float s) override {
         if (!begin("scale_add", {&y, &x})) return;
-        key("scale_add", y, x, s);
         auto* const f32_x = f32(x);
         auto* const f32_y = f32(y);
         launch("scale_add", [=, this] { return kern::scale_add(f32_y, y.row_stride, f32_x, x.row_stride, y.rows, y.cols, s, stream_); });
     }
     void softmax_rows(const Tensor& x) override {
         if (!begin("softmax_rows", {&x})) return;
-        key("softmax_rows", x);
         auto* const f32_x = f32(x);
         launch("softmax_rows", [=, this] { return kern::softmax_rows(f32_x, x.row_stride, x.rows, x.cols, stream_); });
     }
     void copy(const Tensor& src, const Tensor& dst) override {
         if (!begin("copy", {&src, &dst})) return;
-        key("copy", src, dst);
         auto* const f32_dst = f32(dst);
         auto* const f32_src = f32(src);
         launch("copy", [=, this] { return kern::copy_rows(f32_src, src.row_stride, src.rows, src.cols, f32_dst, dst.row_stride, stream_); });
@@ -724,7 +710,6 @@ public:
         if (weight.type != GgmlType::F32 || bias.type != GgmlType::F32) return fail("layer_norm: weight and bias must be F32");
         if (weight.cols < x.cols || bias.cols < x.cols || y.rows != x.rows || y.cols != x.cols)
             return fail("layer_norm: shapes of x, weight, bias and y do not match");
-        key("layer_norm", x, weight, bias, y, eps);
         auto* const f32_x = f32(x);
         auto* const f32_w = f32(weight);
         auto* const f32_b = f32(bias);
@@ -735,7 +720,6 @@ public:
     }
     void activate(const Tensor& x, Activation act) override {
         if (!begin("activate", {&x})) return;
-        key("activate", x, int(act));
         auto* const f32_x = f32(x);
         launch("activate", [=, this] { return kern::activate(f32_x, x.row_stride, x.rows, x.cols, int(act), stream_); });
     }
@@ -748,7 +732,6 @@ public:
         if (k.cols != q.cols || v.cols != q.cols || v.rows != k.rows || out.rows != q.rows || out.cols != q.cols)
             return fail("attention_qkv: shapes of q, k, v and out do not match");
         if (causal && k.rows != q.rows) return fail("attention_qkv: causal attention needs as many keys as queries");
-        key("attention_qkv", q, k, v, out, n_head, scale, int(causal));
         auto* const f32_q = f32(q);
         auto* const f32_k = f32(k);
         auto* const f32_v = f32(v);
@@ -783,7 +766,6 @@ public:
         float* const col = f32(make_tensor(col_buf_.get(), 0, GgmlType::F32, band, kc));
         for (int64_t p0 = 0; p0 < n_out; p0 += band) {
             const int64_t n = std::min(band, n_out - p0);
-            key("im2col", x, int(p0), int(n), g.kernel, g.stride, g.pad, g.width);
             launch("conv2d (im2col)", [=, this] {
                 return kern::im2col(f32_x, x.row_stride, cin, g.height, g.width, g.kernel, g.stride, g.pad, int(ow), p0, n, col, stream_);
             });
@@ -800,7 +782,6 @@ public:
         if (weight.type != GgmlType::F32 || bias.type != GgmlType::F32 || weight.cols < x.cols || bias.cols < x.cols ||
             y.rows != x.rows || y.cols != x.cols)
             return fail("group_norm: shapes or types of x, weight, bias and y do not match");
-        key("group_norm", x, weight, bias, y, n_groups, eps);
         auto* const f32_x = f32(x);
         auto* const f32_w = f32(weight);
         auto* const f32_b = f32(bias);
@@ -814,7 +795,6 @@ public:
         if (height <= 0 || width <= 0 || out_height <= 0 || out_width <= 0 || x.rows != int64_t(height) * width ||
             y.rows != int64_t(out_height) * out_width || y.cols != x.cols)
             return fail("upsample_nearest: shapes of x and y do not match the sizes");
-        key("upsample_nearest", x, y, height, width, out_height, out_width);
         auto* const f32_x = f32(x);
         auto* const f32_y = f32(y);
         launch("upsample_nearest", [=, this] {
@@ -824,7 +804,6 @@ public:
     void mul(const Tensor& a, const Tensor& b, const Tensor& out) override {
         if (!begin("mul", {&a, &b, &out})) return;
         if (b.rows != a.rows || b.cols != a.cols || out.rows != a.rows || out.cols != a.cols) return fail("mul: shapes do not match");
-        key("mul", a, b, out);
         auto* const f32_a = f32(a);
         auto* const f32_b = f32(b);
         auto* const f32_out = f32(out);
@@ -835,7 +814,6 @@ public:
     void concat_cols(const Tensor& a, const Tensor& b, const Tensor& out) override {
         if (!begin("concat_cols", {&a, &b, &out})) return;
         if (b.rows != a.rows || out.rows != a.rows || out.cols != a.cols + b.cols) return fail("concat_cols: shapes do not match");
-        key("concat_cols", a, b, out);
         auto* const f32_a = f32(a);
         auto* const f32_b = f32(b);
         auto* const f32_out = f32(out);
@@ -976,6 +954,7 @@ private:
     void* scratch(Scratch& s, size_t bytes) {
         if (bytes <= s.n) return s.p;
         flush();  // recorded ops still refer to the old block
+        if (s.p) steps_.forget(stream_);  // and so do the recorded passes
         const size_t want = std::max(bytes, s.n + s.n / 2);
         if (s.p) cudaFreeAsync(s.p, stream_);
         held_->scratch -= s.n;
@@ -1115,91 +1094,64 @@ private:
             if (!check(cudaEventRecord(slab_used_[b], stream_), "matmul (slab stream)")) return;
         }
     }
-    // ---- generation-step graphs (opt-in: HEARTH_CUDA_GRAPHS=1; unverified on hardware so far)
-    // Without graphs every op launches at once. With graphs, ops are recorded between flush points
-    // (upload, download, synchronize, allocations, KV shift/copy, a GEMM) together with a key of
-    // their arguments; a sequence whose key repeats the previous one is captured into a CUDA graph
-    // on its second occurrence and replayed from then on, so a generation step costs one launch.
-    // Positions and token ids live in device memory, so replays see each step's new values.
-    // Contract in this mode: buffers used by recorded ops stay alive until the next flush point.
-    void key_mix(uint64_t v) {
-        pending_key_ ^= v;
-        pending_key_ *= 0x100000001b3ull;
+    // ---- whole forward passes as CUDA graphs (Backend::begin_step; the recorder: step_graphs.h)
+    // The model asks for a pass by key before issuing its ops. A recorded pass is one graph launch;
+    // otherwise the ops are kept as closures until end_step (captured there on the key's second
+    // complete sight) or until a flush point inside the pass runs them (cut: not captured this time).
+    // Outside a pass every op launches at once, as with graphs off.
+    int max_step_tokens() const override { return graphs_ ? kMatvecMaxTokens : 0; }
+    bool begin_step(uint64_t key) override {
+        if (!graphs_ || steps_.recording() || !sticky_.ok()) return false;
+        cudaSetDevice(dev_);
+        if (const auto* g = steps_.find(key)) {
+            // The ops after the pass see the backend as the recorded run left it.
+            q8_of_ = check(cudaGraphLaunch(g->exec, stream_), "graph replay") ? g->state : Q8Of{};
+            x16_of_ = {};  // the replay wrote activations without the ops that would forget their F16 form
+            return true;
+        }
+        q8_of_ = {};  // the recorded decisions must not depend on what ran before the pass
+        x16_of_ = {};
+        steps_.begin(key);
+        return false;
     }
-    void key_one(const Tensor& t) {
-        key_mix(uint64_t(reinterpret_cast<uintptr_t>(dptr(t))));
-        key_mix(uint64_t(t.type));
-        key_mix(uint64_t(t.rows));
-        key_mix(uint64_t(t.cols));
-        key_mix(uint64_t(t.row_stride));
+    void end_step(bool complete) override {
+        if (!steps_.recording()) return;
+        cudaSetDevice(dev_);
+        steps_.end(complete && sticky_.ok(), stream_, q8_of_, checker());
+        release_deferred();
     }
-    void key_one(const Tensor* t) {
-        if (t) key_one(*t); else key_mix(0x9e3779b97f4a7c15ull);
+    void forget_steps() override {
+        cudaSetDevice(dev_);
+        flush();
+        steps_.forget(stream_);
     }
-    void key_one(const char* s) { key_mix(uint64_t(reinterpret_cast<uintptr_t>(s))); }
-    void key_one(const void* p) { key_mix(uint64_t(reinterpret_cast<uintptr_t>(p))); }
-    void key_one(float f) { uint32_t b; std::memcpy(&b, &f, 4); key_mix(b); }
-    void key_one(int v) { key_mix(uint64_t(uint32_t(v))); }
-    template <class... A> void key(const A&... a) {
-        if (graphs_) (key_one(a), ...);
+    StepStats step_stats() const override { return steps_.stats(); }
+
+    StepCheck checker() {
+        return [this](cudaError_t e, const char* what) { return check(e, what); };
     }
 
     // `f` enqueues one op's kernels. It captures device pointers resolved at the call (never the
-    // Buffer objects), since in graph mode it runs at the next flush point.
+    // Buffer objects), since while a pass is recorded it runs at end_step or at a flush point.
     template <class F> void launch(const char* what, F&& f) {
-        if (!graphs_) {
+        if (!steps_.capturing()) {
             check(f(), what);
             return;
         }
-        if (pending_.empty()) {
+        if (steps_.empty()) {
             std::lock_guard<std::mutex> lock(held_->mu);
-            held_->defer = true;  // from now until the flush, dropped buffers are freed late
+            held_->defer = true;  // from now until the ops run, dropped buffers are freed late
         }
-        pending_.push_back({what, std::function<cudaError_t()>(std::forward<F>(f))});
+        steps_.add(what, std::function<cudaError_t()>(std::forward<F>(f)));
     }
 
-    void run_pending_directly() {
-        for (auto& [what, f] : pending_)
-            if (!check(f(), what)) break;
-    }
-
+    // Runs what a pass being recorded has kept, before an operation that cannot be part of a graph.
     void flush() {
-        if (pending_.empty()) return;
-        const uint64_t k = pending_key_ ^ uint64_t(pending_.size());
-        if (exec_ && k == exec_key_) {
-            check(cudaGraphLaunch(exec_, stream_), "graph replay");
-        } else if (k == last_key_) {
-            // Seen twice in a row: capture it.
-            cudaGraph_t g = nullptr;
-            bool captured = false;
-            if (cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal) == cudaSuccess) {
-                bool ok = true;
-                for (auto& [what, f] : pending_)
-                    if (f() != cudaSuccess) { ok = false; break; }
-                const cudaError_t e = cudaStreamEndCapture(stream_, &g);
-                cudaGraphExec_t exec = nullptr;
-                if (ok && e == cudaSuccess && g && cudaGraphInstantiate(&exec, g, 0) == cudaSuccess) {
-                    if (exec_) cudaGraphExecDestroy(exec_);
-                    exec_ = exec;
-                    exec_key_ = k;
-                    captured = check(cudaGraphLaunch(exec_, stream_), "graph launch");
-                    if (!captured) return reset_pending();
-                }
-                if (g) cudaGraphDestroy(g);
-            }
-            if (!captured) {
-                cudaGetLastError();  // a failed capture leaves an error behind; run the ops plainly instead
-                run_pending_directly();
-            }
-        } else {
-            run_pending_directly();
-        }
-        last_key_ = k;
-        reset_pending();
+        if (!steps_.capturing()) return;
+        steps_.cut(checker());
+        release_deferred();
     }
-    void reset_pending() {
-        pending_.clear();
-        pending_key_ = 0xcbf29ce484222325ull;
+    void release_deferred() {
         {
             std::lock_guard<std::mutex> lock(held_->mu);
             held_->defer = false;
@@ -1256,10 +1208,11 @@ private:
         const auto* q = static_cast<const uint8_t*>(s.x);
         return p < q + size_t(s.rows - 1) * s.stride + size_t(s.cols) * 4 && q < p + t.bytes();
     }
-    bool graphs_ = false;
-    std::vector<std::pair<const char*, std::function<cudaError_t()>>> pending_;
-    uint64_t pending_key_ = 0xcbf29ce484222325ull, last_key_ = 0, exec_key_ = 0;
-    cudaGraphExec_t exec_ = nullptr;
+    // Whole forward passes recorded and replayed as CUDA graphs (HEARTH_CUDA_GRAPHS=0: never).
+    // run-gpu-checks.sh reads the default from this line's marker.
+    bool graphs_ = true; // default
+    StepGraphs<Q8Of> steps_;
+    bool print_step_stats_ = false;  // HEARTH_CUDA_SIM_STATS=1: the recorder's counters at exit
     Status sticky_;
     HeldPtr held_ = std::make_shared<HeldBytes>();
     uint64_t mem_cap_ = 0;  // HEARTH_CUDA_MAX_MEMORY, 0 = none

@@ -14,7 +14,8 @@ namespace hearth::cuda_plugin {
 // 3: Api gained needs_driver.
 // 4: Backend gained gelu_mul, scale and supports_op (vtable layout).
 // 5: Backend gained attention_paged and kv_shift_paged (vtable layout).
-constexpr uint32_t kAbiVersion = 5;
+// 6: Backend gained max_step_tokens, begin_step, end_step, forget_steps, step_stats (vtable layout).
+constexpr uint32_t kAbiVersion = 6;
 
 // Changes whenever a type shared across the plugin boundary changes size.
 constexpr uint64_t abi_fingerprint() {
