@@ -248,7 +248,8 @@ TEST(CudaModel, GraphReplayMatchesDirectLaunches) {
 // queued work when something waits, as a GPU would run it meanwhile), so its wall time is the host
 // work per step: op calls and kernel launches with graphs off, the same plus a closure per op while
 // a step is recorded, one graph launch when replayed (each the least of its steps). Printed for the
-// README; the only assertion is that a replay costs less host time than a direct step.
+// README, not asserted (a timed assertion would fail on a loaded machine): what is checked is why a
+// replay is cheap, that the timed replayed steps recorded no op and were each one graph launch.
 // HEARTH_TEST_TIMING_MODEL=PATH times another model (the shared prompt's ids must be in its vocabulary).
 TEST(CudaModel, ReplayedStepHostTime) {
     HEARTH_REQUIRE_TESTDATA(dir);
@@ -280,8 +281,14 @@ TEST(CudaModel, ReplayedStepHostTime) {
         const double first = step();  // with graphs: recorded (cut by the work memory's first growth)
         const double second = step();  // with graphs: recorded and captured
         if (recorded_us) *recorded_us = std::min(first, second);
+        const Backend::StepStats before = l.backend->step_stats();
         double best = 1e30;  // the least of several steps: the machine's other load only adds
         for (int s = 0; s < kSteps; ++s) best = std::min(best, step());
+        if (graphs) {
+            const Backend::StepStats after = l.backend->step_stats();
+            EXPECT_EQ(after.ops_recorded, before.ops_recorded) << "a replayed step built closures";
+            EXPECT_EQ(after.replays - before.replays, uint64_t(kSteps)) << "not every timed step was a replay";
+        }
         return best;
     };
     double recorded = 0;
@@ -289,7 +296,6 @@ TEST(CudaModel, ReplayedStepHostTime) {
     const double replayed = host_us(true, &recorded);
     std::printf("[ cuda graphs ] host time per generation step (%s, simulator): direct launches %.0f us, "
                 "recorded %.0f us, replayed %.0f us\n", path.substr(path.rfind('/') + 1).c_str(), direct, recorded, replayed);
-    EXPECT_LT(replayed, direct);
 }
 
 // Recorded steps are keyed by what they were recorded over: attaching an adapter or shifting the

@@ -432,6 +432,35 @@ void fill_kv(Pair& P, KvCache& kc, KvCache& kr, int n_cells, uint32_t seed) {
 
 struct AttnCase { int n_head, n_kv_head, head_dim, n_tok, first_pos, n_kv; };
 
+// One attention case on CUDA and on the reference over the same cache contents: a cache of n_layer
+// layers whose first `cells` cells are filled (seed kv_seed), queries (seed q_seed) at positions
+// first_pos.. attending n_kv cells of the last layer; the difference of the two outputs.
+Diff attention_case(Pair& P, const AttnCase& c, GgmlType kv_type, int n_layer, int cells, uint32_t kv_seed, uint32_t q_seed) {
+    KvCacheDesc desc;
+    desc.n_layer = n_layer;
+    desc.n_kv_head = c.n_kv_head;
+    desc.head_dim = c.head_dim;
+    desc.n_ctx = (cells + 31) / 32 * 32 + 32;
+    desc.type = kv_type;
+    auto kc = P.cuda->create_kv_cache(desc);
+    auto kr = P.ref->create_kv_cache(desc);
+    if (!kc.ok() || !kr.ok()) {
+        ADD_FAILURE() << "create_kv_cache: " << (kc.ok() ? kr.message() : kc.message());
+        return {INFINITY, INFINITY};
+    }
+    fill_kv(P, **kc, **kr, cells, kv_seed);
+    std::vector<int32_t> pos(size_t(c.n_tok));
+    for (int i = 0; i < c.n_tok; ++i) pos[size_t(i)] = c.first_pos + i;
+    auto [pc, pr] = P.put(GgmlType::I32, 1, c.n_tok, pos.data());
+    const auto q = randn(size_t(c.n_tok) * c.n_head * c.head_dim, q_seed);
+    auto [qc, qr] = P.put(GgmlType::F32, c.n_tok, c.n_head * c.head_dim, q.data());
+    auto [oc, orf] = P.put(GgmlType::F32, c.n_tok, c.n_head * c.head_dim, nullptr);
+    const float scale = 1.0f / std::sqrt(float(c.head_dim));
+    P.cuda->attention(qc, **kc, n_layer - 1, pc, c.n_kv, scale, oc);
+    P.ref->attention(qr, **kr, n_layer - 1, pr, c.n_kv, scale, orf);
+    return diff(P.get(*P.cuda, oc), P.get(*P.ref, orf));
+}
+
 // Prompt attention over an F16 cache on tensor cores (sm_80+ and the simulator, which reports sm_90):
 // q·scale and the softmax weights P are rounded to F16 before their products (relative 2^-11 each);
 // with unit-variance q/K/V that moves an output by up to ~9e-4 (seen: 2e-4 .. 8.6e-4 on the shapes
@@ -458,26 +487,7 @@ TEST(CudaOps, AttentionDecodeAndPromptF16AndF32Cache) {
     };
     for (GgmlType kt : {GgmlType::F16, GgmlType::F32}) {
         for (const auto& c : cases) {
-            KvCacheDesc desc;
-            desc.n_layer = 2;
-            desc.n_kv_head = c.n_kv_head;
-            desc.head_dim = c.head_dim;
-            desc.n_ctx = (c.n_kv + 31) / 32 * 32 + 32;
-            desc.type = kt;
-            auto kc = P.cuda->create_kv_cache(desc);
-            auto kr = P.ref->create_kv_cache(desc);
-            ASSERT_TRUE(kc.ok() && kr.ok()) << kc.message();
-            fill_kv(P, **kc, **kr, c.n_kv, 77);
-            std::vector<int32_t> pos(size_t(c.n_tok));
-            for (int i = 0; i < c.n_tok; ++i) pos[size_t(i)] = c.first_pos + i;
-            auto [pc, pr] = P.put(GgmlType::I32, 1, c.n_tok, pos.data());
-            const auto q = randn(size_t(c.n_tok) * c.n_head * c.head_dim, 9);
-            auto [qc, qr] = P.put(GgmlType::F32, c.n_tok, c.n_head * c.head_dim, q.data());
-            auto [oc, orf] = P.put(GgmlType::F32, c.n_tok, c.n_head * c.head_dim, nullptr);
-            const float scale = 1.0f / std::sqrt(float(c.head_dim));
-            P.cuda->attention(qc, **kc, 1, pc, c.n_kv, scale, oc);
-            P.ref->attention(qr, **kr, 1, pr, c.n_kv, scale, orf);
-            const Diff d = diff(P.get(*P.cuda, oc), P.get(*P.ref, orf));
+            const Diff d = attention_case(P, c, kt, 2, c.n_kv, 77, 9);
             // Same cache contents (both round F32→F16 to nearest even); float vs double softmax and sums;
             // prompts over F16 caches may take the tensor-core kernel (F16 q and P).
             const double tol = kt == GgmlType::F16 && c.n_tok >= 4 ? kTensorCoreAttnTol : 1e-4;
@@ -518,26 +528,7 @@ TEST(CudaOps, PromptAttentionTensorCoresAndTiled) {
         ASSERT_TRUE(P.cuda);
         P.ref = create_reference_backend();
         for (const auto& c : cases) {
-            KvCacheDesc desc;
-            desc.n_layer = 2;
-            desc.n_kv_head = c.n_kv_head;
-            desc.head_dim = c.head_dim;
-            desc.n_ctx = (c.n_kv + 31) / 32 * 32 + 32;
-            desc.type = GgmlType::F16;
-            auto kc = P.cuda->create_kv_cache(desc);
-            auto kr = P.ref->create_kv_cache(desc);
-            ASSERT_TRUE(kc.ok() && kr.ok()) << kc.message();
-            fill_kv(P, **kc, **kr, c.n_kv, 78);
-            std::vector<int32_t> pos(size_t(c.n_tok));
-            for (int i = 0; i < c.n_tok; ++i) pos[size_t(i)] = c.first_pos + i;
-            auto [pc, pr] = P.put(GgmlType::I32, 1, c.n_tok, pos.data());
-            const auto q = randn(size_t(c.n_tok) * c.n_head * c.head_dim, 10);
-            auto [qc, qr] = P.put(GgmlType::F32, c.n_tok, c.n_head * c.head_dim, q.data());
-            auto [oc, orf] = P.put(GgmlType::F32, c.n_tok, c.n_head * c.head_dim, nullptr);
-            const float scale = 1.0f / std::sqrt(float(c.head_dim));
-            P.cuda->attention(qc, **kc, 1, pc, c.n_kv, scale, oc);
-            P.ref->attention(qr, **kr, 1, pr, c.n_kv, scale, orf);
-            const Diff d = diff(P.get(*P.cuda, oc), P.get(*P.ref, orf));
+            const Diff d = attention_case(P, c, GgmlType::F16, 2, c.n_kv, 78, 10);
             EXPECT_LE(d.max_abs, pa.tol) << pa.path << " heads " << c.n_head << "/" << c.n_kv_head << " hd " << c.head_dim
                                          << " tokens " << c.n_tok << " from " << c.first_pos;
         }
@@ -604,26 +595,7 @@ TEST(CudaOps, AttentionDecodeGqaRatiosHeadDimsAndSplits) {
     };
     for (GgmlType kt : {GgmlType::F16, GgmlType::F32}) {
         for (const auto& c : cases) {
-            KvCacheDesc desc;
-            desc.n_layer = 1;
-            desc.n_kv_head = c.n_kv_head;
-            desc.head_dim = c.head_dim;
-            desc.n_ctx = (c.first_pos + c.n_tok + 31) / 32 * 32 + 32;
-            desc.type = kt;
-            auto kc = P.cuda->create_kv_cache(desc);
-            auto kr = P.ref->create_kv_cache(desc);
-            ASSERT_TRUE(kc.ok() && kr.ok()) << kc.message();
-            fill_kv(P, **kc, **kr, c.first_pos + c.n_tok, 41);
-            std::vector<int32_t> pos(size_t(c.n_tok));
-            for (int i = 0; i < c.n_tok; ++i) pos[size_t(i)] = c.first_pos + i;
-            auto [pc, pr] = P.put(GgmlType::I32, 1, c.n_tok, pos.data());
-            const auto q = randn(size_t(c.n_tok) * c.n_head * c.head_dim, 13);
-            auto [qc, qr] = P.put(GgmlType::F32, c.n_tok, c.n_head * c.head_dim, q.data());
-            auto [oc, orf] = P.put(GgmlType::F32, c.n_tok, c.n_head * c.head_dim, nullptr);
-            const float scale = 1.0f / std::sqrt(float(c.head_dim));
-            P.cuda->attention(qc, **kc, 0, pc, c.n_kv, scale, oc);
-            P.ref->attention(qr, **kr, 0, pr, c.n_kv, scale, orf);
-            const Diff d = diff(P.get(*P.cuda, oc), P.get(*P.ref, orf));
+            const Diff d = attention_case(P, c, kt, 1, c.first_pos + c.n_tok, 41, 13);
             EXPECT_LE(d.max_abs, 1e-4) << "kv=" << type_name(kt) << " heads " << c.n_head << "/" << c.n_kv_head << " hd "
                                        << c.head_dim << " tokens " << c.n_tok << " n_kv " << c.n_kv;
         }
