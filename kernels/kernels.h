@@ -34,15 +34,31 @@ inline Q8View q8_view(void* scratch, int64_t rows, int64_t cols) {
 }
 // x (rows × cols F32, cols % 32 == 0) → 8-bit quants and block scales.
 cudaError_t quantize_q8(const float* x, size_t x_stride, int64_t rows, int64_t cols, Q8View out, cudaStream_t s);
-// y[t][r] = w[r] · x[t] (+ bias[r]) for t < n_tok (any n_tok; tokens are processed 8 at a time).
+// y[t][r] = w[r] · x[t] (+ bias[r]) for t < n_tok (any n_tok; tokens are processed 8 at a time);
+// accumulate: y[t][r] += that (the residual add in the epilogue).
 // Quantized weights must be in the packed layout (packed_unit.h; repack_rows below).
 cudaError_t matvec_quant(GgmlType t, const void* w, size_t w_stride, int64_t rows, int64_t cols, Q8View xq, int n_tok,
-                         float* y, size_t y_stride, const float* bias, cudaStream_t s);
+                         float* y, size_t y_stride, const float* bias, cudaStream_t s, bool accumulate = false);
+// One weight's product in a launch of several (q/k/v, gate/up: the weights that read one input).
+struct MatvecOut {
+    const void* w = nullptr;
+    size_t w_stride = 0;
+    int64_t rows = 0;
+    float* y = nullptr;
+    size_t y_stride = 0;
+    const float* bias = nullptr;
+};
+constexpr int kMatvecMaxParts = 3;
+// matvec_quant of 1..kMatvecMaxParts weights of one type and row length over the same 8-bit
+// activations, in one launch per 8 tokens (each part's blocks after the previous part's).
+cudaError_t matvec_quant_parts(GgmlType t, const MatvecOut* parts, int n_parts, int64_t cols, Q8View xq, int n_tok,
+                               bool accumulate, cudaStream_t s);
 // Rows of quantized weights GGUF → packed layout (to_packed) or back, src and dst distinct.
 cudaError_t repack_rows(GgmlType t, const void* src, void* dst, size_t stride, int64_t rows, int64_t cols, bool to_packed,
                         cudaStream_t s);
 cudaError_t matvec_float(GgmlType t, const void* w, size_t w_stride, int64_t rows, int64_t cols, const float* x,
-                         size_t x_stride, int n_tok, float* y, size_t y_stride, const float* bias, cudaStream_t s);
+                         size_t x_stride, int n_tok, float* y, size_t y_stride, const float* bias, cudaStream_t s,
+                         bool accumulate = false);
 // Weights rows [0, rows) (packed layout when quantized) → contiguous F16 (rows × cols), for tensor-core GEMMs on dequantized tiles.
 cudaError_t dequant_to_f16(GgmlType t, const void* w, size_t w_stride, int64_t rows, int64_t cols, void* out, cudaStream_t s);
 cudaError_t f32_to_f16_rows(const float* x, size_t x_stride, int64_t rows, int64_t cols, void* out, cudaStream_t s);
@@ -119,6 +135,12 @@ struct KvLayout {
 };
 cudaError_t kv_store(const KvLayout& L, void* k_layer, void* v_layer, const float* k, size_t k_stride, const float* v,
                      size_t v_stride, int n_tok, const int32_t* pos, cudaStream_t s);
+// rope(q), rope(k) by pos, then kv_store of k and v into `cells`, in one kernel: q and k rotated in
+// place, the cache gets the rotated keys (Backend::rope_kv_store). head_dim and n_dims even; q has
+// n_head heads of L.head_dim.
+cudaError_t rope_kv_store(const KvLayout& L, void* k_layer, void* v_layer, float* q, size_t q_stride, int n_head, float* k,
+                          size_t k_stride, const float* v, size_t v_stride, int n_tok, const int32_t* pos, const int32_t* cells,
+                          const RopeArgs& a, cudaStream_t s);
 // Copies cells [0, n) of one layer.
 cudaError_t kv_copy_layer(const KvLayout& L, const void* src_k, const void* src_v, void* dst_k, void* dst_v, int n,
                           cudaStream_t s);

@@ -95,7 +95,66 @@ __global__ void k_kv_scatter(KvLayout L, E* __restrict__ kc, E* __restrict__ vc,
     }
 }
 
+// RoPE on q and k and the KV store in one pass (Backend::rope_kv_store): a thread per (token, head
+// of q then of k, pair of elements). The pairs of a head are the rotated ones (rope_pair) and then
+// the unrotated tail (n_dims .. head_dim) two elements at a time, so every element is visited once.
+// The rotation is rope.cu's formula, so the fused op writes what rope then kv_store would.
+template <class E>
+__global__ void k_rope_kv_store(KvLayout L, E* __restrict__ kc, E* __restrict__ vc, float* __restrict__ q, size_t qs, int n_head,
+                                float* __restrict__ k, size_t ks, const float* __restrict__ v, size_t vs, int n_tok,
+                                const int32_t* __restrict__ pos, const int32_t* __restrict__ cells, RopeArgs a) {
+    const int half = L.head_dim / 2, rot = a.n_dims / 2;
+    const int per_tok = (n_head + L.n_kv_head) * half;
+    for (int t = blockIdx.y; t < n_tok; t += gridDim.y) {
+        const float p = float(pos[t]);
+        const int c = cells[t];
+        for (int i = blockIdx.x * blockDim.x + threadIdx.x; i < per_tok; i += gridDim.x * blockDim.x) {
+            const int h = i / half, j = i % half;
+            int e0, e1;
+            if (j < rot) rope_pair(a, j, e0, e1);
+            else e1 = (e0 = a.n_dims + 2 * (j - rot)) + 1;
+            if (h < n_head) {
+                if (j >= rot) continue;
+                float* head = at_row_mut<float>(q, qs, t) + size_t(h) * L.head_dim;
+                rope_rotate(head[e0], head[e1], a, j, p, a.magnitude);
+                continue;
+            }
+            const int kh = h - n_head;
+            float* head = at_row_mut<float>(k, ks, t) + size_t(kh) * L.head_dim;
+            float x0 = head[e0], x1 = head[e1];
+            if (j < rot) {
+                rope_rotate(x0, x1, a, j, p, a.magnitude);
+                head[e0] = x0;
+                head[e1] = x1;
+            }
+            if (c < 0 || c >= L.n_blocks * 32) continue;  // outside the cache: dropped, as kv_store does
+            const size_t at = cell_index(L, c, kh);
+            const float* vh = at_row<float>(v, vs, t) + size_t(kh) * L.head_dim;
+            st(kc, at + e0, x0);
+            st(kc, at + e1, x1);
+            st(vc, at + e0, vh[e0]);
+            st(vc, at + e1, vh[e1]);
+        }
+    }
+}
+
 }  // namespace
+
+cudaError_t rope_kv_store(const KvLayout& L, void* kl, void* vl, float* q, size_t qs, int n_head, float* k, size_t ks,
+                          const float* v, size_t vs, int n_tok, const int32_t* pos, const int32_t* cells, const RopeArgs& a,
+                          cudaStream_t s) {
+    if (L.head_dim % 2 != 0 || a.n_dims % 2 != 0 || a.n_dims > L.head_dim) return cudaErrorInvalidValue;
+    const int per_tok = (n_head + L.n_kv_head) * (L.head_dim / 2);
+    if (n_tok == 0 || per_tok == 0) return cudaSuccess;
+    const dim3 grid(unsigned(ceil_div(per_tok, 256)), unsigned(n_tok < 65535 ? n_tok : 65535));
+    if (L.f16)
+        HEARTH_LAUNCH(grid, 256, 0, s, k_rope_kv_store<__half>)(L, static_cast<__half*>(kl), static_cast<__half*>(vl), q, qs, n_head, k,
+                                                                  ks, v, vs, n_tok, pos, cells, a);
+    else
+        HEARTH_LAUNCH(grid, 256, 0, s, k_rope_kv_store<float>)(L, static_cast<float*>(kl), static_cast<float*>(vl), q, qs, n_head, k, ks,
+                                                                 v, vs, n_tok, pos, cells, a);
+    return cudaGetLastError();
+}
 
 cudaError_t kv_store(const KvLayout& L, void* kl, void* vl, const float* k, size_t ks, const float* v, size_t vs, int n_tok,
                      const int32_t* pos, cudaStream_t s) {

@@ -44,10 +44,29 @@ __device__ __forceinline__ float step_dot(const QUnit& w, const int4* xq, float 
     return d * (w.a0 * float(s0) + w.a1 * float(s1)) + w.b * s;
 }
 
+// The launch's products (MatvecOut) as the kernel takes them: blocks [first[i], first[i + 1]) serve
+// part i. Fields are picked by a chain of selects, not by indexing the parameter array with a
+// runtime index (which would copy the parameters to local memory).
+struct Parts {
+    MatvecOut p[kMatvecMaxParts];
+    int first[kMatvecMaxParts + 1];
+    int n;
+    int accumulate;  // y += product (the residual in the epilogue)
+};
+template <class F> __device__ __forceinline__ auto pick(const Parts& P, int i, F f) {
+    return i == 0 ? f(P.p[0]) : i == 1 ? f(P.p[1]) : f(P.p[2]);
+}
+__device__ __forceinline__ int part_of_block(const Parts& P, int b) {
+    int i = 0;
+#pragma unroll
+    for (int k = 1; k < kMatvecMaxParts; ++k)
+        if (k < P.n && b >= P.first[k]) i = k;
+    return i;
+}
+
 template <GgmlType T, int NT, bool A16>
 __global__ void __launch_bounds__(32 * kWarps, 4)
-k_matvec_packed(const uint8_t* __restrict__ w, size_t ws, int rows, int units, Q8View x, int n_tok,
-                float* __restrict__ y, size_t ys, const float* __restrict__ bias) {
+k_matvec_packed(Parts P, int units, Q8View x, int n_tok) {
     constexpr int UPS = units_per_step<T>();
     constexpr int kRowsPerWarp = rows_per_warp(NT);
     constexpr int CH = 32 * kPasses;  // steps per chunk (a multiple of 4: a chunk's units are contiguous)
@@ -55,7 +74,15 @@ k_matvec_packed(const uint8_t* __restrict__ w, size_t ws, int rows, int units, Q
     __shared__ int4 sq[NT][CU * 2];   // 32 int8 quants per unit = two int4
     __shared__ float sd[NT][CU], ss[NT][CU];
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, tid = threadIdx.x;
-    const int row0 = (blockIdx.x * kWarps + warp) * kRowsPerWarp;
+    const int part = part_of_block(P, int(blockIdx.x));
+    const uint8_t* __restrict__ w = pick(P, part, [](const MatvecOut& o) { return static_cast<const uint8_t*>(o.w); });
+    const size_t ws = pick(P, part, [](const MatvecOut& o) { return o.w_stride; });
+    const int rows = int(pick(P, part, [](const MatvecOut& o) { return o.rows; }));
+    float* __restrict__ y = pick(P, part, [](const MatvecOut& o) { return o.y; });
+    const size_t ys = pick(P, part, [](const MatvecOut& o) { return o.y_stride; });
+    const float* __restrict__ bias = pick(P, part, [](const MatvecOut& o) { return o.bias; });
+    const int first = part == 0 ? P.first[0] : part == 1 ? P.first[1] : P.first[2];
+    const int row0 = ((int(blockIdx.x) - first) * kWarps + warp) * kRowsPerWarp;
     const int steps = units / UPS;
     float acc[kRowsPerWarp][NT];
 #pragma unroll
@@ -105,7 +132,10 @@ k_matvec_packed(const uint8_t* __restrict__ w, size_t ws, int rows, int units, Q
 #pragma unroll
         for (int t = 0; t < NT; ++t) {
             const float v = warp_sum(acc[r][t]);
-            if (lane == 0 && t < n_tok && row < rows) at_row_mut<float>(y, ys, t)[row] = v + b;
+            if (lane == 0 && t < n_tok && row < rows) {
+                float& out = at_row_mut<float>(y, ys, t)[row];
+                out = P.accumulate ? out + (v + b) : v + b;
+            }
         }
     }
 }
@@ -120,7 +150,7 @@ template <GgmlType T> __device__ __forceinline__ float load_weight(const uint8_t
 template <GgmlType T, int NT, int V>
 __global__ void __launch_bounds__(32 * kRowsPerBlock)
 k_matvec_float(const uint8_t* __restrict__ w, size_t ws, int rows, int cols, const float* __restrict__ x, size_t xs,
-               int n_tok, float* __restrict__ y, size_t ys, const float* __restrict__ bias) {
+               int n_tok, float* __restrict__ y, size_t ys, const float* __restrict__ bias, int accumulate) {
     const int row = blockIdx.x * kRowsPerBlock + threadIdx.y;
     if (row >= rows) return;
     const int lane = threadIdx.x;
@@ -162,39 +192,53 @@ k_matvec_float(const uint8_t* __restrict__ w, size_t ws, int rows, int cols, con
 #pragma unroll
     for (int t = 0; t < NT; ++t) {
         const float v = warp_sum(acc[t]);
-        if (lane == 0 && t < n_tok) at_row_mut<float>(y, ys, t)[row] = v + b;
+        if (lane == 0 && t < n_tok) {
+            float& out = at_row_mut<float>(y, ys, t)[row];
+            out = accumulate ? out + (v + b) : v + b;
+        }
     }
 }
 
 template <GgmlType T, int NT>
-cudaError_t launch_quant(const void* w, size_t ws, int rows, int units, Q8View xq, int n_tok, float* y, size_t ys,
-                         const float* bias, cudaStream_t s) {
-    const unsigned grid = ceil_div(rows, kWarps * rows_per_warp(NT));
-    const auto* wb = static_cast<const uint8_t*>(w);
+cudaError_t launch_quant(Parts P, int units, Q8View xq, int n_tok, cudaStream_t s) {
+    // Part i's blocks follow part i - 1's.
+    P.first[0] = 0;
+    bool aligned = true;
+    for (int i = 0; i < P.n; ++i) {
+        P.first[i + 1] = P.first[i] + ceil_div(int(P.p[i].rows), kWarps * rows_per_warp(NT));
+        aligned = aligned && reinterpret_cast<uintptr_t>(P.p[i].w) % 16 == 0 && P.p[i].w_stride % 16 == 0;
+    }
+    for (int i = P.n; i < kMatvecMaxParts; ++i) P.first[i + 1] = P.first[P.n];
+    const unsigned grid = unsigned(P.first[P.n]);
+    if (grid == 0) return cudaSuccess;
     // Rows that start 16-byte aligned read every piece with 128-bit loads; others (row strides that
     // are not multiples of 16, e.g. Q4_0 rows of 32 × odd units) with 16-bit ones.
-    if (reinterpret_cast<uintptr_t>(w) % 16 == 0 && ws % 16 == 0)
-        HEARTH_LAUNCH(grid, 32 * kWarps, 0, s, k_matvec_packed<T, NT, true>)(wb, ws, rows, units, xq, n_tok, y, ys, bias);
-    else
-        HEARTH_LAUNCH(grid, 32 * kWarps, 0, s, k_matvec_packed<T, NT, false>)(wb, ws, rows, units, xq, n_tok, y, ys, bias);
+    if (aligned) HEARTH_LAUNCH(grid, 32 * kWarps, 0, s, k_matvec_packed<T, NT, true>)(P, units, xq, n_tok);
+    else HEARTH_LAUNCH(grid, 32 * kWarps, 0, s, k_matvec_packed<T, NT, false>)(P, units, xq, n_tok);
     return cudaGetLastError();
 }
 
 template <GgmlType T>
-cudaError_t dispatch_quant(const void* w, size_t ws, int rows, int units, Q8View xq, int n_tok, float* y, size_t ys,
-                           const float* bias, cudaStream_t s) {
+cudaError_t dispatch_quant(const MatvecOut* parts, int n_parts, int units, Q8View xq, int n_tok, bool accumulate,
+                           cudaStream_t s) {
     for (int t0 = 0; t0 < n_tok; t0 += 8) {
         const int nt = n_tok - t0 < 8 ? n_tok - t0 : 8;
         Q8View xt = xq;
         xt.q += size_t(t0) * units * 32;
         xt.d += size_t(t0) * units;
         xt.s += size_t(t0) * units;
-        float* yt = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(y) + size_t(t0) * ys);
+        Parts P{};
+        P.n = n_parts;
+        P.accumulate = accumulate ? 1 : 0;
+        for (int i = 0; i < n_parts; ++i) {
+            P.p[i] = parts[i];
+            P.p[i].y = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(parts[i].y) + size_t(t0) * parts[i].y_stride);
+        }
         cudaError_t e;
-        if (nt == 1) e = launch_quant<T, 1>(w, ws, rows, units, xt, nt, yt, ys, bias, s);
-        else if (nt == 2) e = launch_quant<T, 2>(w, ws, rows, units, xt, nt, yt, ys, bias, s);
-        else if (nt <= 4) e = launch_quant<T, 4>(w, ws, rows, units, xt, nt, yt, ys, bias, s);
-        else e = launch_quant<T, 8>(w, ws, rows, units, xt, nt, yt, ys, bias, s);
+        if (nt == 1) e = launch_quant<T, 1>(P, units, xt, nt, s);
+        else if (nt == 2) e = launch_quant<T, 2>(P, units, xt, nt, s);
+        else if (nt <= 4) e = launch_quant<T, 4>(P, units, xt, nt, s);
+        else e = launch_quant<T, 8>(P, units, xt, nt, s);
         if (e != cudaSuccess) return e;
     }
     return cudaSuccess;
@@ -202,18 +246,19 @@ cudaError_t dispatch_quant(const void* w, size_t ws, int rows, int units, Q8View
 
 template <GgmlType T, int NT>
 cudaError_t launch_float(const void* w, size_t ws, int rows, int cols, const float* x, size_t xs, int n_tok, float* y,
-                         size_t ys, const float* bias, bool vec, cudaStream_t s) {
+                         size_t ys, const float* bias, bool vec, int acc, cudaStream_t s) {
     const dim3 block(32, kRowsPerBlock), grid(ceil_div(rows, kRowsPerBlock));
     const auto* wb = static_cast<const uint8_t*>(w);
     constexpr int V = T == GgmlType::F32 ? 4 : 8;
-    if (vec) HEARTH_LAUNCH(grid, block, 0, s, k_matvec_float<T, NT, V>)(wb, ws, rows, cols, x, xs, n_tok, y, ys, bias);
-    else HEARTH_LAUNCH(grid, block, 0, s, k_matvec_float<T, NT, 1>)(wb, ws, rows, cols, x, xs, n_tok, y, ys, bias);
+    if (vec) HEARTH_LAUNCH(grid, block, 0, s, k_matvec_float<T, NT, V>)(wb, ws, rows, cols, x, xs, n_tok, y, ys, bias, acc);
+    else HEARTH_LAUNCH(grid, block, 0, s, k_matvec_float<T, NT, 1>)(wb, ws, rows, cols, x, xs, n_tok, y, ys, bias, acc);
     return cudaGetLastError();
 }
 
 template <GgmlType T>
 cudaError_t dispatch_float(const void* w, size_t ws, int rows, int cols, const float* x, size_t xs, int n_tok, float* y,
-                           size_t ys, const float* bias, cudaStream_t s) {
+                           size_t ys, const float* bias, bool accumulate, cudaStream_t s) {
+    const int acc = accumulate ? 1 : 0;
     // 16-byte vector loads need 16-byte aligned rows of weights and activations.
     const int elt = T == GgmlType::F32 ? 4 : 2;
     const int v = T == GgmlType::F32 ? 4 : 8;
@@ -224,10 +269,10 @@ cudaError_t dispatch_float(const void* w, size_t ws, int rows, int cols, const f
         const float* xt = reinterpret_cast<const float*>(reinterpret_cast<const uint8_t*>(x) + size_t(t0) * xs);
         float* yt = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(y) + size_t(t0) * ys);
         cudaError_t e;
-        if (nt == 1) e = launch_float<T, 1>(w, ws, rows, cols, xt, xs, nt, yt, ys, bias, vec, s);
-        else if (nt == 2) e = launch_float<T, 2>(w, ws, rows, cols, xt, xs, nt, yt, ys, bias, vec, s);
-        else if (nt <= 4) e = launch_float<T, 4>(w, ws, rows, cols, xt, xs, nt, yt, ys, bias, vec, s);
-        else e = launch_float<T, 8>(w, ws, rows, cols, xt, xs, nt, yt, ys, bias, vec, s);
+        if (nt == 1) e = launch_float<T, 1>(w, ws, rows, cols, xt, xs, nt, yt, ys, bias, vec, acc, s);
+        else if (nt == 2) e = launch_float<T, 2>(w, ws, rows, cols, xt, xs, nt, yt, ys, bias, vec, acc, s);
+        else if (nt <= 4) e = launch_float<T, 4>(w, ws, rows, cols, xt, xs, nt, yt, ys, bias, vec, acc, s);
+        else e = launch_float<T, 8>(w, ws, rows, cols, xt, xs, nt, yt, ys, bias, vec, acc, s);
         if (e != cudaSuccess) return e;
     }
     return cudaSuccess;
@@ -252,28 +297,35 @@ cudaError_t quantize_q8(const float* x, size_t x_stride, int64_t rows, int64_t c
     return cudaGetLastError();
 }
 
-cudaError_t matvec_quant(GgmlType t, const void* w, size_t ws, int64_t rows, int64_t cols, Q8View xq, int n_tok,
-                         float* y, size_t ys, const float* bias, cudaStream_t s) {
-    const int r = int(rows), units = int(cols / 32);
+cudaError_t matvec_quant_parts(GgmlType t, const MatvecOut* parts, int n_parts, int64_t cols, Q8View xq, int n_tok,
+                               bool accumulate, cudaStream_t s) {
+    if (n_parts < 1 || n_parts > kMatvecMaxParts) return cudaErrorInvalidValue;
+    const int units = int(cols / 32);
     switch (t) {
-        case GgmlType::Q4_0: return dispatch_quant<GgmlType::Q4_0>(w, ws, r, units, xq, n_tok, y, ys, bias, s);
-        case GgmlType::Q4_1: return dispatch_quant<GgmlType::Q4_1>(w, ws, r, units, xq, n_tok, y, ys, bias, s);
-        case GgmlType::Q5_0: return dispatch_quant<GgmlType::Q5_0>(w, ws, r, units, xq, n_tok, y, ys, bias, s);
-        case GgmlType::Q5_1: return dispatch_quant<GgmlType::Q5_1>(w, ws, r, units, xq, n_tok, y, ys, bias, s);
-        case GgmlType::Q8_0: return dispatch_quant<GgmlType::Q8_0>(w, ws, r, units, xq, n_tok, y, ys, bias, s);
-        case GgmlType::Q4_K: return dispatch_quant<GgmlType::Q4_K>(w, ws, r, units, xq, n_tok, y, ys, bias, s);
-        case GgmlType::Q5_K: return dispatch_quant<GgmlType::Q5_K>(w, ws, r, units, xq, n_tok, y, ys, bias, s);
-        case GgmlType::Q6_K: return dispatch_quant<GgmlType::Q6_K>(w, ws, r, units, xq, n_tok, y, ys, bias, s);
+        case GgmlType::Q4_0: return dispatch_quant<GgmlType::Q4_0>(parts, n_parts, units, xq, n_tok, accumulate, s);
+        case GgmlType::Q4_1: return dispatch_quant<GgmlType::Q4_1>(parts, n_parts, units, xq, n_tok, accumulate, s);
+        case GgmlType::Q5_0: return dispatch_quant<GgmlType::Q5_0>(parts, n_parts, units, xq, n_tok, accumulate, s);
+        case GgmlType::Q5_1: return dispatch_quant<GgmlType::Q5_1>(parts, n_parts, units, xq, n_tok, accumulate, s);
+        case GgmlType::Q8_0: return dispatch_quant<GgmlType::Q8_0>(parts, n_parts, units, xq, n_tok, accumulate, s);
+        case GgmlType::Q4_K: return dispatch_quant<GgmlType::Q4_K>(parts, n_parts, units, xq, n_tok, accumulate, s);
+        case GgmlType::Q5_K: return dispatch_quant<GgmlType::Q5_K>(parts, n_parts, units, xq, n_tok, accumulate, s);
+        case GgmlType::Q6_K: return dispatch_quant<GgmlType::Q6_K>(parts, n_parts, units, xq, n_tok, accumulate, s);
         default: return cudaErrorInvalidValue;
     }
 }
 
+cudaError_t matvec_quant(GgmlType t, const void* w, size_t ws, int64_t rows, int64_t cols, Q8View xq, int n_tok,
+                         float* y, size_t ys, const float* bias, cudaStream_t s, bool accumulate) {
+    const MatvecOut part{w, ws, rows, y, ys, bias};
+    return matvec_quant_parts(t, &part, 1, cols, xq, n_tok, accumulate, s);
+}
+
 cudaError_t matvec_float(GgmlType t, const void* w, size_t ws, int64_t rows, int64_t cols, const float* x, size_t xs,
-                         int n_tok, float* y, size_t ys, const float* bias, cudaStream_t s) {
+                         int n_tok, float* y, size_t ys, const float* bias, cudaStream_t s, bool accumulate) {
     switch (t) {
-        case GgmlType::F32: return dispatch_float<GgmlType::F32>(w, ws, int(rows), int(cols), x, xs, n_tok, y, ys, bias, s);
-        case GgmlType::F16: return dispatch_float<GgmlType::F16>(w, ws, int(rows), int(cols), x, xs, n_tok, y, ys, bias, s);
-        case GgmlType::BF16: return dispatch_float<GgmlType::BF16>(w, ws, int(rows), int(cols), x, xs, n_tok, y, ys, bias, s);
+        case GgmlType::F32: return dispatch_float<GgmlType::F32>(w, ws, int(rows), int(cols), x, xs, n_tok, y, ys, bias, accumulate, s);
+        case GgmlType::F16: return dispatch_float<GgmlType::F16>(w, ws, int(rows), int(cols), x, xs, n_tok, y, ys, bias, accumulate, s);
+        case GgmlType::BF16: return dispatch_float<GgmlType::BF16>(w, ws, int(rows), int(cols), x, xs, n_tok, y, ys, bias, accumulate, s);
         default: return cudaErrorInvalidValue;
     }
 }

@@ -65,6 +65,7 @@ const char* op_name(Op op) {
         case Op::Upsample2x: return "upsample2x";
         case Op::Mul: return "mul";
         case Op::ConcatCols: return "concat_cols";
+        case Op::MatmulAdd: return "matmul_add";
     }
     return "?";
 }
@@ -78,6 +79,16 @@ namespace {
 }  // namespace
 
 void Backend::gelu_mul(const Tensor&, const Tensor&, const Tensor&) { unsupported(*this, Op::GeluMul); }
+void Backend::matmul_parts(const Tensor& x, const MatmulPart* parts, int n) {
+    for (int i = 0; i < n; ++i) matmul(parts[i].w, x, parts[i].y, parts[i].bias);
+}
+void Backend::matmul_add(const Tensor&, const Tensor&, const Tensor&, const Tensor*) { unsupported(*this, Op::MatmulAdd); }
+void Backend::rope_kv_store(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& pos, const Tensor& cells,
+                            const RopeParams& p, KvCache& kv, int layer) {
+    rope(q, pos, p);
+    rope(k, pos, p);
+    kv_store(kv, layer, k, v, cells);
+}
 void Backend::scale(const Tensor&, float) { unsupported(*this, Op::Scale); }
 void Backend::kv_shift_paged(KvCache&, const Tensor&, int, int, int, const RopeParams&) { unsupported(*this, Op::PagedKvShift); }
 void Backend::attention_paged(const Tensor&, const KvCache&, int, const Tensor&, const KvTables&, int, float, const Tensor&) {
@@ -106,7 +117,8 @@ bool Backend::supports_op(Op op, GgmlType type) const {
     switch (op) {
         case Op::GeluMul: case Op::Scale: case Op::SlidingWindow: case Op::PagedAttention: case Op::PagedKvShift:
         case Op::LayerNorm: case Op::Activate: case Op::AttentionQkv:
-        case Op::Conv2d: case Op::GroupNorm: case Op::Upsample2x: case Op::Mul: case Op::ConcatCols: return false;
+        case Op::Conv2d: case Op::GroupNorm: case Op::Upsample2x: case Op::Mul: case Op::ConcatCols:
+        case Op::MatmulAdd: return false;
         default: return true;
     }
 }

@@ -159,6 +159,13 @@ enum class Op {
     PagedKvShift,    // kv_shift_paged
     // The diffusion models' ops (engine/diffusion/).
     LayerNorm, Activate, AttentionQkv, Conv2d, GroupNorm, Upsample2x, Mul, ConcatCols,
+    MatmulAdd,  // matmul_add: the product added into its output (a residual in the projection's epilogue)
+};
+
+// One product of Backend::matmul_parts: y = w · x (+ bias), x shared by all the parts.
+struct MatmulPart {
+    Tensor w, y;
+    const Tensor* bias = nullptr;
 };
 const char* op_name(Op op);
 
@@ -223,6 +230,19 @@ public:
     virtual void gelu_mul(const Tensor& gate, const Tensor& up, const Tensor& out);
     // x *= s in place (Gemma's embedding scale). Default: unsupported.
     virtual void scale(const Tensor& x, float s);
+
+    // ---- fused forms of what a layer runs in a row (issue #17: fewer launches per generated token)
+    // matmul(parts[i].w, x, parts[i].y, parts[i].bias) for each i: the products that read one input
+    // (q/k/v, gate/up). A GPU backend runs them as one launch. Default: one matmul each.
+    virtual void matmul_parts(const Tensor& x, const MatmulPart* parts, int n);
+    // y += w · x (+ bias): the output projection and the residual add in one (Op::MatmulAdd, per
+    // weight type; exactly matmul's product, added). Default: unsupported.
+    virtual void matmul_add(const Tensor& w, const Tensor& x, const Tensor& y, const Tensor* bias = nullptr);
+    // rope(q, pos, p); rope(k, pos, p); kv_store(kv, layer, k, v, cells), in one op: afterwards q and
+    // k hold their rotated values and the cache the rotated keys, as the three ops leave them.
+    // Default: the three ops.
+    virtual void rope_kv_store(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& pos, const Tensor& cells,
+                               const RopeParams& p, KvCache& kv, int layer);
 
     // ---- the diffusion models' ops (default: unsupported; supports_op says which a backend has)
     // y[t] = (x[t] - mean) / sqrt(var + eps) * weight + bias, the population variance over the row

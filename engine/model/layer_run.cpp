@@ -13,34 +13,25 @@ Tensor per_head(const Tensor& t, int head_dim) {
 }
 }  // namespace
 
-void LayerRun::attention(const LayerWeights& L) {
-    proj(kSlotQ, L.wq, xb, q);
-    proj(kSlotK, L.wk, xb, k);
-    proj(kSlotV, L.wv, xb, v);
+void LayerRun::attention(const LayerWeights& L, Out out) {
+    proj_parts<3>(xb, {{{kSlotQ, &L.wq, q}, {kSlotK, &L.wk, k}, {kSlotV, &L.wv, v}}});
     if (L.q_norm.buf) {
         const Tensor qh = per_head(q, h.head_dim), kh = per_head(k, h.head_dim);
         be.rms_norm(qh, L.q_norm, h.rms_eps, qh);
         be.rms_norm(kh, L.k_norm, h.rms_eps, kh);
     }
-    be.rope(q, pos, rope);
-    be.rope(k, pos, rope);
-    if (tables) {
-        be.kv_store(kv, kv_layer, k, v, cells);
-        be.attention_paged(q, kv, kv_layer, pos, *tables, n_kv, h.attention_scale(), attn);
-    } else {
-        be.kv_store(kv, kv_layer, k, v, pos);
-        be.attention(q, kv, kv_layer, pos, n_kv, h.attention_scale(), attn);
-    }
-    proj(kSlotO, L.wo, attn, xb);
+    be.rope_kv_store(q, k, v, pos, tables ? cells : pos, rope, kv, kv_layer);
+    if (tables) be.attention_paged(q, kv, kv_layer, pos, *tables, n_kv, h.attention_scale(), attn);
+    else be.attention(q, kv, kv_layer, pos, n_kv, h.attention_scale(), attn);
+    out_proj(kSlotO, L.wo, attn, out);
 }
 
-void LayerRun::ffn(const LayerWeights& L, Act act) {
+void LayerRun::ffn(const LayerWeights& L, Act act, Out out) {
     if (cancel && cancel->load(std::memory_order_relaxed)) return;  // the larger half of a layer
-    proj(kSlotGate, L.gate, xb, gate);
-    proj(kSlotUp, L.up, xb, up);
+    proj_parts<2>(xb, {{{kSlotGate, &L.gate, gate}, {kSlotUp, &L.up, up}}});
     if (act == Act::SiLU) be.silu_mul(gate, up, gate);
     else be.gelu_mul(gate, up, gate);
-    proj(kSlotDown, L.down, gate, xb);
+    out_proj(kSlotDown, L.down, gate, out);
 }
 
 }  // namespace hearth

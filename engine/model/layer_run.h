@@ -43,23 +43,58 @@ struct LayerRun {
     void post_norm(const Tensor& w) { be.rms_norm(xb, w, h.rms_eps, xb); }
     // x += xb
     void residual() { be.add(x, xb, x); }
-    // xb = Wo · attention(q, k, v of xb): projections (with biases), per-head q/k norms when the
-    // layer has them, RoPE, the KV store and causal attention (sliding-window per the cache).
-    void attention(const LayerWeights& L);
+    // Where a block's output goes: into xb, or added into the residual stream x (x += output), which
+    // a backend with Op::MatmulAdd does in the output projection itself.
+    enum class Out { Xb, Residual };
+    // Wo · attention(q, k, v of xb) into `out`: projections (with biases), per-head q/k norms when
+    // the layer has them, RoPE, the KV store and causal attention (sliding-window per the cache).
+    void attention(const LayerWeights& L, Out out = Out::Xb);
     enum class Act { SiLU, GeluTanh };
-    // xb = down(act(gate · xb) * (up · xb)); skipped after a Stop (the caller discards the batch)
-    void ffn(const LayerWeights& L, Act act);
+    // down(act(gate · xb) * (up · xb)) into `out`; skipped after a Stop (the caller discards the batch)
+    void ffn(const LayerWeights& L, Act act, Out out = Out::Xb);
 
 private:
-    // y = projection i of the layer applied to x, with its adapters.
-    void proj(int i, const Projection& p, const Tensor& x, const Tensor& y) {
-        if (observer) observer->observe(layer, i, be, x);
-        project(be, p, loras ? &(*loras)[size_t(i)] : nullptr, lora_scratch, x, y);
+    // Projection i's adapters added to y (= its product over x).
+    void add_adapters(int i, const Tensor& in, const Tensor& y) {
+        if (loras && !(*loras)[size_t(i)].empty()) add_lora_terms(be, (*loras)[size_t(i)], lora_scratch, in, y);
         if (lora_groups)
             for (const LoraRowGroup& g : *lora_groups) {
                 const LoraTerms& terms = (*g.set)[size_t(layer)][size_t(i)];
-                if (!terms.empty()) add_lora_terms(be, terms, lora_scratch, x.row_range(g.row0, g.n), y.row_range(g.row0, g.n));
+                if (!terms.empty()) add_lora_terms(be, terms, lora_scratch, in.row_range(g.row0, g.n), y.row_range(g.row0, g.n));
             }
+    }
+    // y = projection i of the layer applied to `in`, with its adapters.
+    void proj(int i, const Projection& p, const Tensor& in, const Tensor& y) {
+        if (observer) observer->observe(layer, i, be, in);
+        project(be, p, in, y);
+        add_adapters(i, in, y);
+    }
+    // Projections that read the same input (q/k/v, gate/up): the products in one matmul_parts (one
+    // launch on a GPU), then each one's adapters.
+    struct ProjTo {
+        int slot;
+        const Projection* p;
+        Tensor y;
+    };
+    template <size_t N> void proj_parts(const Tensor& in, const std::array<ProjTo, N>& to) {
+        std::array<MatmulPart, N> parts;
+        for (size_t j = 0; j < N; ++j) {
+            if (observer) observer->observe(layer, to[j].slot, be, in);
+            parts[j] = {to[j].p->w, to[j].y, to[j].p->has_bias() ? &to[j].p->b : nullptr};
+        }
+        be.matmul_parts(in, parts.data(), int(N));
+        for (const ProjTo& t : to) add_adapters(t.slot, in, t.y);
+    }
+    // Projection i of `in` into xb, or added into x (Out::Residual).
+    void out_proj(int i, const Projection& p, const Tensor& in, Out out) {
+        if (out == Out::Residual && be.supports_op(Op::MatmulAdd, p.w.type)) {
+            if (observer) observer->observe(layer, i, be, in);
+            be.matmul_add(p.w, in, x, p.has_bias() ? &p.b : nullptr);
+            add_adapters(i, in, x);
+            return;
+        }
+        proj(i, p, in, xb);
+        if (out == Out::Residual) residual();
     }
 };
 

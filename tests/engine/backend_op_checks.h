@@ -124,7 +124,8 @@ inline bool is_weight_type(GgmlType t) { return t != GgmlType::I8 && t != GgmlTy
 inline std::vector<Op> all_ops() {
     return {Op::GetRows, Op::Matmul, Op::RmsNorm,  Op::Rope,        Op::KvStore, Op::Attention, Op::KvShift, Op::KvCopy,  Op::SiluMul,
             Op::Add,     Op::ScaleAdd, Op::SoftmaxRows, Op::Copy,   Op::SampleTopK, Op::GeluMul, Op::Scale,  Op::SlidingWindow,
-            Op::LayerNorm, Op::Activate, Op::AttentionQkv, Op::Conv2d, Op::GroupNorm, Op::Upsample2x, Op::Mul, Op::ConcatCols};
+            Op::LayerNorm, Op::Activate, Op::AttentionQkv, Op::Conv2d, Op::GroupNorm, Op::Upsample2x, Op::Mul, Op::ConcatCols,
+            Op::MatmulAdd};
 }
 
 // ---------------------------------------------------------------- gelu_mul and scale
@@ -303,7 +304,16 @@ inline void check_weight_type(Twin& tw, GgmlType t, bool claimed_rows, bool clai
         // dot product, as llama.cpp) or F16 activations in a GEMM; 8% of the output rms bounds both.
         const double tol = t == GgmlType::F32 ? 1e-4 * rms : 0.08 * rms;
         EXPECT_LE(err, tol) << "matmul " << type_name(t) << " n=" << n << " rms(ref)=" << rms;
+        if (tw.be.supports_op(Op::MatmulAdd, t)) {
+            // The same product added into a residual of unit size: the product's bound plus the
+            // float rounding of the sum.
+            auto Z = tw.f32(n, rows, randn(size_t(n) * rows, 300 + uint32_t(n)));
+            tw.be.matmul_add(W.b, X.b, Z.b);
+            tw.ref.matmul_add(W.r, X.r, Z.r);
+            EXPECT_LE(tw.abs_err(Z), tol + 1e-5) << "matmul_add " << type_name(t) << " n=" << n;
+        }
     }
+    EXPECT_TRUE(claimed_mm || !tw.be.supports_op(Op::MatmulAdd, t)) << "matmul_add claimed without matmul: " << type_name(t);
 }
 
 // One small run of each claimed op without a type, against the reference.
@@ -314,7 +324,7 @@ inline void check_claimed_op(Twin& tw, Op op) {
     auto Wt = tw.f32(1, c, randn(size_t(c), 3));
     const char* name = op_name(op);
     switch (op) {
-        case Op::GetRows: case Op::Matmul: return;  // per type, check_weight_type
+        case Op::GetRows: case Op::Matmul: case Op::MatmulAdd: return;  // per type, check_weight_type
         case Op::RmsNorm: tw.be.rms_norm(A.b, Wt.b, 1e-5f, O.b); tw.ref.rms_norm(A.r, Wt.r, 1e-5f, O.r); break;
         case Op::SiluMul: tw.be.silu_mul(A.b, B.b, O.b); tw.ref.silu_mul(A.r, B.r, O.r); break;
         case Op::GeluMul: tw.be.gelu_mul(A.b, B.b, O.b); tw.ref.gelu_mul(A.r, B.r, O.r); break;
@@ -480,12 +490,12 @@ inline void check_supports_op_claims(Twin& tw) {
     const Backend& be = tw.be;
     std::string table = be.device().backend + " supports_op:";
     for (Op op : all_ops()) {
-        if (op == Op::GetRows || op == Op::Matmul) continue;
+        if (op == Op::GetRows || op == Op::Matmul || op == Op::MatmulAdd) continue;
         const bool yes = be.supports_op(op);
         table += std::string(" ") + op_name(op) + (yes ? "=yes" : "=NO");
         if (yes) check_claimed_op(tw, op);
     }
-    for (Op op : {Op::GetRows, Op::Matmul}) {
+    for (Op op : {Op::GetRows, Op::Matmul, Op::MatmulAdd}) {
         table += std::string("\n  ") + op_name(op) + ":";
         for (GgmlType t : all_types())
             if (be.supports_op(op, t)) table += std::string(" ") + std::string(type_name(t));

@@ -436,6 +436,7 @@ public:
     // without a kernel of their own through it).
     bool supports_op(Op op, GgmlType type) const override {
         if (op == Op::GetRows || op == Op::Matmul) return host_weight_type(type);
+        if (op == Op::MatmulAdd) return false;  // the layer adds the residual after the product
         return true;
     }
 

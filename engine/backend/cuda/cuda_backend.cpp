@@ -7,6 +7,7 @@
 #include <cuda_runtime_api.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
@@ -410,7 +411,69 @@ public:
         });
     }
 
-    void matmul(const Tensor& w, const Tensor& x, const Tensor& y, const Tensor* bias) override {
+    void matmul(const Tensor& w, const Tensor& x, const Tensor& y, const Tensor* bias) override { product(w, x, y, bias, false); }
+    void matmul_add(const Tensor& w, const Tensor& x, const Tensor& y, const Tensor* bias) override { product(w, x, y, bias, true); }
+
+    // q/k/v or gate/up of generation-size rows: one launch for the products of quantized weights of
+    // one type (their 8-bit input is shared already); anything else one matmul each.
+    void matmul_parts(const Tensor& x, const MatmulPart* parts, int n) override {
+        bool fuse = n >= 2 && n <= kern::kMatvecMaxParts && x.rows <= kMatvecMaxTokens && x.cols % 32 == 0;
+        for (int i = 0; fuse && i < n; ++i)
+            fuse = kern::is_quantized_weight(parts[i].w.type) && parts[i].w.type == parts[0].w.type &&
+                   parts[i].w.cols == x.cols && !overlaps(parts[i].y, x);
+        if (!fuse) return Backend::matmul_parts(x, parts, n);
+        std::vector<const Tensor*> ts = {&x};
+        for (int i = 0; i < n; ++i) ts.insert(ts.end(), {&parts[i].w, &parts[i].y, parts[i].bias});
+        if (!begin_range("matmul", ts)) return;
+        for (int i = 0; i < n; ++i)
+            if (!ensure_packed(parts[i].w, "matmul")) return;
+        for (int i = 0; i < n; ++i)
+            if (writes_saved(parts[i].y, x16_of_)) x16_of_ = {};
+        const int nt = int(x.rows);
+        void* qs = scratch(q8a_, kern::q8_bytes(nt, x.cols));
+        if (!qs) return;
+        const kern::Q8View q = kern::q8_view(qs, nt, x.cols);
+        std::array<kern::MatvecOut, kern::kMatvecMaxParts> outs{};
+        for (int i = 0; i < n; ++i)
+            outs[size_t(i)] = {dptr(parts[i].w), parts[i].w.row_stride, parts[i].w.rows, f32(parts[i].y), parts[i].y.row_stride,
+                               parts[i].bias ? f32(*parts[i].bias) : nullptr};
+        auto* const f32_x = f32(x);
+        const GgmlType t = parts[0].w.type;
+        const int64_t cols = x.cols;
+        const Q8Of now{f32_x, x.row_stride, x.rows, x.cols, q8a_.p, q8a_.n};
+        const bool quantized = q8_of_ == now;
+        launch("matvec", [=, this] {
+            const cudaError_t e = quantized ? cudaSuccess : kern::quantize_q8(f32_x, x.row_stride, nt, cols, q, stream_);
+            if (e != cudaSuccess) return e;
+            return kern::matvec_quant_parts(t, outs.data(), n, cols, q, nt, false, stream_);
+        });
+        q8_of_ = now;
+    }
+
+    void rope_kv_store(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& pos, const Tensor& cells,
+                       const RopeParams& p, KvCache& kvb, int layer) override {
+        auto& kv = static_cast<CudaKvCache&>(kvb);
+        const kern::KvLayout L = kv.layout();
+        if (p.head_dim != L.head_dim || p.head_dim % 2 != 0 || p.n_dims % 2 != 0 || p.n_dims > p.head_dim ||
+            q.cols % p.head_dim != 0 || k.cols != int64_t(L.n_kv_head) * L.head_dim || v.cols != k.cols)
+            return Backend::rope_kv_store(q, k, v, pos, cells, p, kvb, layer);
+        if (!begin("rope_kv_store", {&q, &k, &v, &pos, &cells, p.freq_factors})) return;
+        const kern::RopeArgs a = rope_args(p);
+        const int n_head = int(q.cols / p.head_dim);
+        uint8_t *kl = kv.k_layer(layer), *vl = kv.v_layer(layer);
+        auto* const f32_q = f32(q);
+        auto* const f32_k = f32(k);
+        auto* const f32_v = f32(v);
+        auto* const i32_pos = i32(pos);
+        auto* const i32_cells = i32(cells);
+        launch("rope_kv_store", [=, this] {
+            return kern::rope_kv_store(L, kl, vl, f32_q, q.row_stride, n_head, f32_k, k.row_stride, f32_v, v.row_stride, int(k.rows),
+                                       i32_pos, i32_cells, a, stream_);
+        });
+    }
+
+    // y = w·x (+ bias), or y += that (accumulate: matmul_add).
+    void product(const Tensor& w, const Tensor& x, const Tensor& y, const Tensor* bias, bool accumulate) {
         if (!begin("matmul", {&w, &x, &y, bias})) return;
         const int n = int(x.rows);
         const float* b = bias ? f32(*bias) : nullptr;
@@ -435,7 +498,8 @@ public:
                 launch("matvec", [=, this] {
                     const cudaError_t e = quantized ? cudaSuccess : kern::quantize_q8(f32_x, x.row_stride, n, w.cols, q, stream_);
                     if (e != cudaSuccess) return e;
-                    return kern::matvec_quant(w.type, dptr_w, w.row_stride, w.rows, w.cols, q, n, f32_y, y.row_stride, b, stream_);
+                    return kern::matvec_quant(w.type, dptr_w, w.row_stride, w.rows, w.cols, q, n, f32_y, y.row_stride, b, stream_,
+                                              accumulate);
                 });
                 q8_of_ = now;
                 if (overlaps(y, x)) q8_of_ = {};
@@ -445,7 +509,7 @@ public:
                 auto* const f32_y = f32(y);
                 launch("matvec", [=, this] {
                     return kern::matvec_float(w.type, dptr_w, w.row_stride, w.rows, w.cols, f32_x, x.row_stride, n, f32_y,
-                                              y.row_stride, b, stream_);
+                                              y.row_stride, b, stream_, accumulate);
                 });
                 if (overlaps(y, x)) q8_of_ = {};
             }
@@ -453,7 +517,7 @@ public:
         }
         if (overlaps(y, x)) q8_of_ = {};
         flush();  // cuBLAS runs directly (prompt batches are not captured)
-        gemm(w, x, y, n);
+        gemm(w, x, y, n, accumulate ? 1.0f : 0.0f);
         if (overlaps(y, x)) x16_of_ = {};
         if (b) check(kern::add_bias_rows(f32(y), y.row_stride, n, w.rows, b, stream_), "matmul bias");
     }
@@ -825,7 +889,8 @@ public:
     // Every op; get_rows and matmul for the types their kernels dispatch (kernels.h's
     // is_quantized_weight / is_float_weight, the checks the two ops make): no Q2_K/Q3_K, Q8_1/Q8_K.
     bool supports_op(Op op, GgmlType type) const override {
-        if (op == Op::GetRows || op == Op::Matmul) return kern::is_quantized_weight(type) || kern::is_float_weight(type);
+        if (op == Op::GetRows || op == Op::Matmul || op == Op::MatmulAdd)
+            return kern::is_quantized_weight(type) || kern::is_float_weight(type);
         return true;
     }
 
@@ -915,7 +980,8 @@ private:
 
     // Common preamble of an op: skip after an earlier failure, select the device, check that every
     // tensor lives in a CUDA buffer (a tensor of another backend would be a host pointer here).
-    bool begin(const char* op, std::initializer_list<const Tensor*> ts) {
+    bool begin(const char* op, std::initializer_list<const Tensor*> ts) { return begin_range(op, ts); }
+    template <class Range> bool begin_range(const char* op, const Range& ts) {
         // Every op but matmul may write the input whose 8-bit form q8_of_ remembers (matmul checks
         // its own output).
         if (std::strcmp(op, "matmul") != 0) q8_of_ = x16_of_ = {};
@@ -1035,13 +1101,14 @@ private:
 
     // Prompt-sized products: cuBLAS on F16 (weights dequantized a slab of rows at a time), F32
     // accumulation; F32 weights use plain SGEMM so F32 models stay F32-exact.
-    void gemm(const Tensor& w, const Tensor& x, const Tensor& y, int n) {
-        const float one = 1.0f, zero = 0.0f;
+    // beta 1: the product is added to y (matmul_add).
+    void gemm(const Tensor& w, const Tensor& x, const Tensor& y, int n, float beta) {
+        const float one = 1.0f;
         const int k = int(w.cols);
         const int ldc = int(y.row_stride / 4);
         if (w.type == GgmlType::F32) {
             const cublasStatus_t s = cublasSgemm(blas_, CUBLAS_OP_T, CUBLAS_OP_N, int(w.rows), n, k, &one, f32(w),
-                                                 int(w.row_stride / 4), f32(x), int(x.row_stride / 4), &zero, f32(y), ldc);
+                                                 int(w.row_stride / 4), f32(x), int(x.row_stride / 4), &beta, f32(y), ldc);
             blas_check(s);
             return;
         }
@@ -1056,19 +1123,19 @@ private:
         }
         if (w.type == GgmlType::F16 && w.row_stride % 2 == 0) {
             blas_check(cublasGemmEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, int(w.rows), n, k, &one, dptr(w), CUDA_R_16F,
-                                    int(w.row_stride / 2), x16, CUDA_R_16F, k, &zero, f32(y), CUDA_R_32F, ldc,
+                                    int(w.row_stride / 2), x16, CUDA_R_16F, k, &beta, f32(y), CUDA_R_32F, ldc,
                                     CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
             return;
         }
-        gemm_slabs(w, x16, y, n);
+        gemm_slabs(w, x16, y, n, beta);
     }
     // Quantized (or unaligned) weights: slab i is dequantized on slab_stream_ into buffer i % 2 while
     // stream_ multiplies slab i - 1. slab_ready_[b]: the dequantization into b is done (stream_ waits
     // before its GEMM); slab_used_[b]: the GEMM reading b is done (the dequantization of slab i + 2
     // waits before overwriting it). The side stream forks from stream_ (slab_fork_) and every piece of
     // its work is waited on by stream_, so the pair also stays valid inside a stream capture.
-    void gemm_slabs(const Tensor& w, const void* x16, const Tensor& y, int n) {
-        const float one = 1.0f, zero = 0.0f;
+    void gemm_slabs(const Tensor& w, const void* x16, const Tensor& y, int n, float beta) {
+        const float one = 1.0f;
         const int k = int(w.cols);
         const int ldc = int(y.row_stride / 4);
         const int64_t slab = std::max<int64_t>(64, int64_t(gemm_slab_bytes_ / (size_t(k) * 2)) / 64 * 64);
@@ -1089,7 +1156,7 @@ private:
                 !check(cudaStreamWaitEvent(stream_, slab_ready_[b], 0), "matmul (slab stream)"))
                 return;
             if (!blas_check(cublasGemmEx(blas_, CUBLAS_OP_T, CUBLAS_OP_N, int(nr), n, k, &one, buf, CUDA_R_16F, k, x16,
-                                         CUDA_R_16F, k, &zero, f32(y) + r0, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F,
+                                         CUDA_R_16F, k, &beta, f32(y) + r0, CUDA_R_32F, ldc, CUBLAS_COMPUTE_32F,
                                          CUBLAS_GEMM_DEFAULT))) return;
             if (!check(cudaEventRecord(slab_used_[b], stream_), "matmul (slab stream)")) return;
         }

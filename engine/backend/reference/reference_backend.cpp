@@ -56,20 +56,8 @@ public:
         for (int64_t i = 0; i < ids.cols; ++i) dequantize_row(table.type, host_row(table, id[i]), f32_row(out, i), table.cols);
     }
 
-    void matmul(const Tensor& w, const Tensor& x, const Tensor& y, const Tensor* bias) override {
-        std::vector<float> wrow(static_cast<size_t>(w.cols));
-        const float* b = bias ? f32_row(*bias, 0) : nullptr;
-        for (int64_t r = 0; r < w.rows; ++r) {
-            dequantize_row(w.type, host_row(w, r), wrow.data(), w.cols);
-            for (int64_t t = 0; t < x.rows; ++t) {
-                const float* xr = f32_row(x, t);
-                double acc = 0;
-                for (int64_t c = 0; c < w.cols; ++c) acc += double(wrow[c]) * double(xr[c]);
-                if (b) acc += b[r];
-                f32_row(y, t)[r] = float(acc);
-            }
-        }
-    }
+    void matmul(const Tensor& w, const Tensor& x, const Tensor& y, const Tensor* bias) override { product(w, x, y, bias, false); }
+    void matmul_add(const Tensor& w, const Tensor& x, const Tensor& y, const Tensor* bias) override { product(w, x, y, bias, true); }
 
     void rms_norm(const Tensor& x, const Tensor& weight, float eps, const Tensor& y) override {
         const float* w = f32_row(weight, 0);
@@ -291,11 +279,28 @@ public:
 
     // Every op; tables and weights of every type dequantize_row knows.
     bool supports_op(Op op, GgmlType type) const override {
-        if (op == Op::GetRows || op == Op::Matmul) return host_weight_type(type);
+        if (op == Op::GetRows || op == Op::Matmul || op == Op::MatmulAdd) return host_weight_type(type);
         return true;
     }
 
 private:
+    // y = w·x (+ bias), or y += that (accumulate), in double.
+    void product(const Tensor& w, const Tensor& x, const Tensor& y, const Tensor* bias, bool accumulate) {
+        std::vector<float> wrow(static_cast<size_t>(w.cols));
+        const float* b = bias ? f32_row(*bias, 0) : nullptr;
+        for (int64_t r = 0; r < w.rows; ++r) {
+            dequantize_row(w.type, host_row(w, r), wrow.data(), w.cols);
+            for (int64_t t = 0; t < x.rows; ++t) {
+                const float* xr = f32_row(x, t);
+                double acc = 0;
+                for (int64_t c = 0; c < w.cols; ++c) acc += double(wrow[c]) * double(xr[c]);
+                if (b) acc += b[r];
+                float& out = f32_row(y, t)[r];
+                out = float(accumulate ? double(out) + acc : acc);
+            }
+        }
+    }
+
     // attention and attention_paged: logical cell c of token t's sequence is physical cell
     // table[seq[t]][c / 32] * 32 + c % 32, or c itself without tables.
     void attend(const Tensor& q, const KvCache& kvb, int layer, const Tensor& pos, const KvTables* tables, int n_kv,

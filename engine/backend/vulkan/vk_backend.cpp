@@ -520,6 +520,7 @@ public:
     // their dispatch uses, so the claim cannot drift). No BF16, Q2_K/Q3_K or Q8_1/Q8_K shaders.
     bool supports_op(Op op, GgmlType type) const override {
         if (op == Op::GetRows || op == Op::Matmul) return shader_type(type) != nullptr;
+        if (op == Op::MatmulAdd) return false;  // the layer adds the residual after the product
         return true;
     }
 

@@ -19,11 +19,9 @@ void tensors(Manifest& m, int l) {
 // The pre-norm layer: x += Wo·attn(norm(x)); x += down(silu(gate·norm(x)) * up·norm(x)).
 void llama_layer(LayerRun& r, const LayerWeights& L) {
     r.norm(L.attn_norm);
-    r.attention(L);
-    r.residual();
+    r.attention(L, LayerRun::Out::Residual);
     r.norm(L.ffn_norm);
-    r.ffn(L, LayerRun::Act::SiLU);
-    r.residual();
+    r.ffn(L, LayerRun::Act::SiLU, LayerRun::Out::Residual);
 }
 
 extern const ArchDef kArchLlama = {Arch::Llama, "llama", RopeMode::Normal, {}, nullptr, tensors, llama_layer};
