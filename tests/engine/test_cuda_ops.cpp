@@ -708,6 +708,120 @@ TEST(CudaOps, AttentionDecodeGraphReplays) {
     }
 }
 
+// The fused forms of issue #17 (Backend::matmul_parts, matmul_add, rope_kv_store) against the ops
+// they replace, on the same CUDA backend: the same kernels' arithmetic, so bit for bit; and
+// rope_kv_store also against the reference (RoPE's float-angle bound of RopeModesFreqFactorsYarn).
+TEST(CudaOps, FusedPartsAndResidualEqualTheSeparateOps) {
+    REQUIRE_CUDA(P);
+    Backend& be = *P.cuda;
+    const int64_t cols = 256;
+    const int64_t rows[] = {96, 32, 40};  // q, k, v (or gate, up): rows not a multiple of a block's 8
+    for (GgmlType t : {GgmlType::Q4_0, GgmlType::Q8_0, GgmlType::Q4_K, GgmlType::Q6_K, GgmlType::F16}) {
+        std::vector<Tensor> w, b;
+        for (int i = 0; i < 3; ++i) {
+            const auto wd = make_weights(t, rows[i], cols, uint32_t(70 + 3 * i) + uint32_t(t));
+            w.push_back(P.put_on(be, t, rows[i], cols, wd.data()));
+            const auto bd = randn(size_t(rows[i]), uint32_t(80 + i));
+            b.push_back(P.put_on(be, GgmlType::F32, 1, rows[i], bd.data()));
+        }
+        for (int n : {1, 3, 8, 11}) {  // matvec widths, and 11: the GEMM path (one matmul each)
+            const auto xd = randn(size_t(n * cols), uint32_t(90 + n));
+            const Tensor x = P.put_on(be, GgmlType::F32, n, cols, xd.data());
+            for (int n_parts : {2, 3}) {
+                std::vector<MatmulPart> parts;
+                std::vector<Tensor> alone;
+                for (int i = 0; i < n_parts; ++i) {
+                    parts.push_back({w[size_t(i)], P.put_on(be, GgmlType::F32, n, rows[i], nullptr), i == 1 ? &b[1] : nullptr});
+                    alone.push_back(P.put_on(be, GgmlType::F32, n, rows[i], nullptr));
+                }
+                be.matmul_parts(x, parts.data(), n_parts);
+                for (int i = 0; i < n_parts; ++i) be.matmul(w[size_t(i)], x, alone[size_t(i)], i == 1 ? &b[1] : nullptr);
+                for (int i = 0; i < n_parts; ++i)
+                    EXPECT_EQ(diff(P.get(be, parts[size_t(i)].y), P.get(be, alone[size_t(i)])).max_abs, 0.0)
+                        << type_name(t) << " n=" << n << " part " << i << " of " << n_parts;
+            }
+            // matmul_add into a residual == matmul then add (the add kernel's one rounding).
+            const auto rd = randn(size_t(n * rows[0]), uint32_t(95 + n), 3.0f);
+            const Tensor acc = P.put_on(be, GgmlType::F32, n, rows[0], rd.data());
+            const Tensor res = P.put_on(be, GgmlType::F32, n, rows[0], rd.data());
+            const Tensor prod = P.put_on(be, GgmlType::F32, n, rows[0], nullptr);
+            be.matmul_add(w[0], x, acc, &b[0]);
+            be.matmul(w[0], x, prod, &b[0]);
+            be.add(res, prod, res);
+            const Diff d = diff(P.get(be, acc), P.get(be, res));
+            // The GEMM adds inside cuBLAS (beta = 1, then the bias): rounded differently from the add
+            // kernel, so one float ulp of values up to ~10.
+            EXPECT_LE(d.max_abs, n > 8 ? 4e-6 : 0.0) << "matmul_add " << type_name(t) << " n=" << n;
+        }
+    }
+    ASSERT_TRUE(be.synchronize().ok());
+}
+
+TEST(CudaOps, RopeKvStoreFusedEqualsRopeThenStore) {
+    REQUIRE_CUDA(P);
+    Backend& be = *P.cuda;
+    const int n_head = 6, n_kv_head = 2, hd = 64;
+    for (GgmlType kt : {GgmlType::F16, GgmlType::F32}) {
+        for (int variant = 0; variant < 4; ++variant) {
+            RopeParams p;
+            p.mode = variant % 2 ? RopeMode::NeoX : RopeMode::Normal;
+            p.head_dim = hd;
+            p.n_dims = variant == 2 ? 32 : hd;  // partial rotation: the unrotated tail is stored too
+            if (variant == 3) { p.ext_factor = 1.0f; p.freq_scale = 0.25f; p.n_ctx_orig = 4096; }
+            for (int n : {1, 5, 12}) {
+                // Positions after a prefix; the cells a scattered block table gives them (paged).
+                std::vector<int32_t> pos(static_cast<size_t>(n)), cells(static_cast<size_t>(n));
+                for (int i = 0; i < n; ++i) {
+                    pos[size_t(i)] = 37 + i;
+                    cells[size_t(i)] = ((pos[size_t(i)] / 32) == 1 ? 3 : 0) * 32 + pos[size_t(i)] % 32;
+                }
+                KvCacheDesc desc;
+                desc.n_layer = 2;
+                desc.n_kv_head = n_kv_head;
+                desc.head_dim = hd;
+                desc.n_ctx = 128;
+                desc.type = kt;
+                auto fused_kv = be.create_kv_cache(desc), ops_kv = be.create_kv_cache(desc), ref_kv = P.ref->create_kv_cache(desc);
+                ASSERT_TRUE(fused_kv.ok() && ops_kv.ok() && ref_kv.ok());
+                const auto qd = randn(size_t(n) * n_head * hd, uint32_t(10 * variant + n));
+                const auto kd = randn(size_t(n) * n_kv_head * hd, uint32_t(10 * variant + n + 100));
+                const auto vd = randn(size_t(n) * n_kv_head * hd, uint32_t(10 * variant + n + 200));
+                const Tensor q1 = P.put_on(be, GgmlType::F32, n, n_head * hd, qd.data()), q2 = P.put_on(be, GgmlType::F32, n, n_head * hd, qd.data());
+                const Tensor k1 = P.put_on(be, GgmlType::F32, n, n_kv_head * hd, kd.data()), k2 = P.put_on(be, GgmlType::F32, n, n_kv_head * hd, kd.data());
+                const Tensor v = P.put_on(be, GgmlType::F32, n, n_kv_head * hd, vd.data());
+                const Tensor pc = P.put_on(be, GgmlType::I32, 1, n, pos.data()), cc = P.put_on(be, GgmlType::I32, 1, n, cells.data());
+                be.rope_kv_store(q1, k1, v, pc, cc, p, **fused_kv, 1);
+                be.Backend::rope_kv_store(q2, k2, v, pc, cc, p, **ops_kv, 1);  // rope, rope, kv_store
+                const Tensor qr = P.put_on(*P.ref, GgmlType::F32, n, n_head * hd, qd.data());
+                const Tensor kr = P.put_on(*P.ref, GgmlType::F32, n, n_kv_head * hd, kd.data());
+                const Tensor vr = P.put_on(*P.ref, GgmlType::F32, n, n_kv_head * hd, vd.data());
+                const Tensor pr = P.put_on(*P.ref, GgmlType::I32, 1, n, pos.data()), cr = P.put_on(*P.ref, GgmlType::I32, 1, n, cells.data());
+                P.ref->rope_kv_store(qr, kr, vr, pr, cr, p, **ref_kv, 1);
+                const std::string what = std::string(type_name(kt)) + " variant " + std::to_string(variant) + " n=" + std::to_string(n);
+                EXPECT_EQ(diff(P.get(be, q1), P.get(be, q2)).max_abs, 0.0) << what;
+                EXPECT_EQ(diff(P.get(be, k1), P.get(be, k2)).max_abs, 0.0) << what;
+                EXPECT_LE(diff(P.get(be, q1), P.get(*P.ref, qr)).max_abs, 5e-3) << what;  // RoPE's float angles
+                // The caches, read through attention of the same queries over the stored cells (the
+                // paged form with one sequence whose table is 0, 3, 2, 1).
+                const std::vector<int32_t> table = {0, 3, 2, 1}, seq(size_t(n), 0);
+                const Tensor tc = P.put_on(be, GgmlType::I32, 1, 4, table.data()), sc = P.put_on(be, GgmlType::I32, 1, n, seq.data());
+                const Tensor tr = P.put_on(*P.ref, GgmlType::I32, 1, 4, table.data()), sr = P.put_on(*P.ref, GgmlType::I32, 1, n, seq.data());
+                const Tensor o1 = P.put_on(be, GgmlType::F32, n, n_head * hd, nullptr), o2 = P.put_on(be, GgmlType::F32, n, n_head * hd, nullptr);
+                const Tensor orf = P.put_on(*P.ref, GgmlType::F32, n, n_head * hd, nullptr);
+                const KvTables tabc{tc, sc}, tabr{tr, sr};
+                // Cells below 37 were never written (zeros in both): attention starts at 37 through a window.
+                be.attention_paged(q1, **fused_kv, 1, pc, tabc, 37 + n, 0.125f, o1);
+                be.attention_paged(q1, **ops_kv, 1, pc, tabc, 37 + n, 0.125f, o2);
+                P.ref->attention_paged(qr, **ref_kv, 1, pr, tabr, 37 + n, 0.125f, orf);
+                EXPECT_EQ(diff(P.get(be, o1), P.get(be, o2)).max_abs, 0.0) << what << " (cache)";
+                // F16 cells round the keys and values (2^-11 relative) on top of the angle bound.
+                EXPECT_LE(diff(P.get(be, o1), P.get(*P.ref, orf)).max_abs, kt == GgmlType::F16 ? 1e-2 : 5e-3) << what << " (cache)";
+            }
+        }
+    }
+    ASSERT_TRUE(be.synchronize().ok());
+}
+
 TEST(CudaOps, KvShiftAndCopy) {
     REQUIRE_CUDA(P);
     for (RopeMode mode : {RopeMode::Normal, RopeMode::NeoX}) {
