@@ -81,6 +81,8 @@ cudaError_t silu_mul(const float* g, size_t g_stride, const float* u, size_t u_s
 // out = gelu_tanh(g) * u (PyTorch's gelu(approximate="tanh")); out may alias g.
 cudaError_t gelu_mul(const float* g, size_t g_stride, const float* u, size_t u_stride, int64_t rows, int64_t cols,
                      float* out, size_t out_stride, cudaStream_t s);
+// x[i] += v for n I32 values.
+cudaError_t add_i32(int32_t* x, int64_t n, int32_t v, cudaStream_t s);
 // x *= sc in place.
 cudaError_t scale(float* x, size_t x_stride, int64_t rows, int64_t cols, float sc, cudaStream_t s);
 cudaError_t add(const float* a, size_t a_stride, const float* b, size_t b_stride, int64_t rows, int64_t cols, float* out,

@@ -163,6 +163,10 @@ cudaError_t launch_get_rows_float(const void* table, size_t ts, int64_t tr, int6
     return cudaGetLastError();
 }
 
+__global__ void k_add_i32(int32_t* x, int64_t n, int32_t v) {
+    for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) x[i] += v;
+}
+
 }  // namespace
 
 cudaError_t get_rows(GgmlType t, const void* table, size_t ts, int64_t table_rows, int64_t cols, const int32_t* ids, int n,
@@ -262,6 +266,12 @@ cudaError_t scale_add(float* y, size_t ys, const float* x, size_t xs, int64_t ro
 cudaError_t softmax_rows(float* x, size_t xs, int64_t rows, int64_t cols, cudaStream_t s) {
     if (rows == 0) return cudaSuccess;
     HEARTH_LAUNCH(unsigned(rows), 256, 0, s, k_softmax)(x, xs, cols);
+    return cudaGetLastError();
+}
+
+cudaError_t add_i32(int32_t* x, int64_t n, int32_t v, cudaStream_t s) {
+    if (n == 0) return cudaSuccess;
+    HEARTH_LAUNCH(grid_for(n, 256), 256, 0, s, k_add_i32)(x, n, v);
     return cudaGetLastError();
 }
 

@@ -82,6 +82,12 @@ void Backend::gelu_mul(const Tensor&, const Tensor&, const Tensor&) { unsupporte
 void Backend::matmul_parts(const Tensor& x, const MatmulPart* parts, int n) {
     for (int i = 0; i < n; ++i) matmul(parts[i].w, x, parts[i].y, parts[i].bias);
 }
+void Backend::add_i32(const Tensor& x, int32_t v) {
+    std::vector<int32_t> h(size_t(x.rows * x.cols));
+    if (!download(x, h.data()).ok()) return;  // the backend's next status check reports it
+    for (int32_t& e : h) e += v;
+    (void)upload(x, h.data());
+}
 void Backend::matmul_add(const Tensor&, const Tensor&, const Tensor&, const Tensor*) { unsupported(*this, Op::MatmulAdd); }
 void Backend::rope_kv_store(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& pos, const Tensor& cells,
                             const RopeParams& p, KvCache& kv, int layer) {

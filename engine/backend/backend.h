@@ -243,6 +243,10 @@ public:
     // Default: the three ops.
     virtual void rope_kv_store(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& pos, const Tensor& cells,
                                const RopeParams& p, KvCache& kv, int layer);
+    // x += v on an I32 tensor, as an op in the queue: a recorded generation step advances its own
+    // position on the device, so the host uploads none. Default: download, add, upload (host
+    // backends; a device backend overrides it with a kernel).
+    virtual void add_i32(const Tensor& x, int32_t v);
 
     // ---- the diffusion models' ops (default: unsupported; supports_op says which a backend has)
     // y[t] = (x[t] - mean) / sqrt(var + eps) * weight + bias, the population variance over the row

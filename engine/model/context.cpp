@@ -148,7 +148,15 @@ Status ModelContext::eval(const int32_t* tokens, int n, int pos0, int n_out, std
         if (nb != 1 || tokens[start] != device_token_)
             HEARTH_RETURN_IF_ERROR(stages_.front().be->upload(first_cols(stages_.front().ids, nb), tokens + start));
         device_token_ = -1;
-        for (Stage& s : stages_) HEARTH_RETURN_IF_ERROR(s.be->upload(first_cols(s.pos, nb), pos_host_.data()));
+        for (Stage& s : stages_) {
+            if (s.advances_position(nb, false)) {  // the pass adds 1 to what the device holds
+                const int32_t before = pos_host_[0] - 1;
+                if (s.pos_on_device != before) HEARTH_RETURN_IF_ERROR(s.be->upload(first_cols(s.pos, 1), &before));
+            } else {
+                HEARTH_RETURN_IF_ERROR(s.be->upload(first_cols(s.pos, nb), pos_host_.data()));
+            }
+            s.pos_on_device = INT32_MIN;  // known again once the pass has run whole
+        }
         const int first_out = std::max(first_out_global - start, 0);
         const int n_rows_out = first_out < nb ? nb - first_out : 0;
         if (n_rows_out > 0) HEARTH_RETURN_IF_ERROR(alloc_logits(n_rows_out));
@@ -158,6 +166,8 @@ Status ModelContext::eval(const int32_t* tokens, int n, int pos0, int n_out, std
             if (cancelled) *cancelled = true;
             return {};
         }
+        for (Stage& s : stages_)
+            if (s.advances_position(nb, false)) s.pos_on_device = pos_host_[0];
         if (n_rows_out > 0) last_logit_row_ = n_rows_out - 1;
         if (n_rows_out > 0 && logits) {
             const size_t done = size_t(std::max(start - first_out_global, 0));
@@ -232,6 +242,7 @@ void ModelContext::run_stage(Stage& s, bool first, bool last, int n, int n_kv, i
     const ArchDef& arch = model_->arch();
     Backend& be = *s.be;
     const Tensor x = s.x.row_range(0, n);
+    if (s.advances_position(n, paged)) be.add_i32(first_cols(s.pos, 1), 1);  // eval() uploaded the position before, or none
     if (first) {
         be.get_rows(model_->tok_embd(), first_cols(s.ids, n), x);
         if (h.embd_scale > 0) be.scale(x, h.embd_scale);
@@ -383,6 +394,7 @@ Status ModelContext::eval_batch(const std::vector<SeqStep>& steps, std::vector<f
         device_token_ = -1;
         HEARTH_RETURN_IF_ERROR(stages_.front().be->upload(first_cols(stages_.front().ids, nb), ids.data()));
         for (Stage& s : stages_) {
+            s.pos_on_device = INT32_MIN;
             HEARTH_RETURN_IF_ERROR(s.be->upload(first_cols(s.pos, nb), pos.data()));
             HEARTH_RETURN_IF_ERROR(s.be->upload(first_cols(s.cells, nb), cells.data()));
             HEARTH_RETURN_IF_ERROR(s.be->upload(first_cols(s.seq, nb), seq.data()));

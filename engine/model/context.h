@@ -142,6 +142,11 @@ private:
         KvTables tables;
         BufferPtr lora_buf;      // scratch of the adapter terms (LoraScratch), when adapters are attached
         LoraScratch lora_scratch;
+        // pos[0] as the device holds it after this stage's last generation step (INT32_MIN: not known).
+        int32_t pos_on_device = INT32_MIN;
+        // A generation step (one token, one sequence) on a backend that records passes advances
+        // pos[0] by one on the device as its first op, so consecutive steps upload no position.
+        bool advances_position(int n, bool paged) const { return n == 1 && !paged && be->max_step_tokens() > 0; }
     };
 
     ModelContext() = default;

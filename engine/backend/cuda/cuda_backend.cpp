@@ -736,6 +736,13 @@ public:
             return kern::gelu_mul(f32_g, g.row_stride, f32_u, u.row_stride, g.rows, g.cols, f32_out, out.row_stride, stream_);
         });
     }
+    void add_i32(const Tensor& x, int32_t v) override {
+        if (!begin("add_i32", {&x})) return;
+        if (x.type != GgmlType::I32) return fail("add_i32: the tensor is not I32");
+        auto* const p = reinterpret_cast<int32_t*>(dptr(x));
+        const int64_t n = x.rows * x.cols;
+        launch("add_i32", [=, this] { return kern::add_i32(p, n, v, stream_); });
+    }
     void scale(const Tensor& x, float s) override {
         if (!begin("scale", {&x})) return;
         auto* const f32_x = f32(x);

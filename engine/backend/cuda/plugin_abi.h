@@ -15,7 +15,8 @@ namespace hearth::cuda_plugin {
 // 4: Backend gained gelu_mul, scale and supports_op (vtable layout).
 // 5: Backend gained attention_paged and kv_shift_paged (vtable layout).
 // 6: Backend gained max_step_tokens, begin_step, end_step, forget_steps, step_stats (vtable layout).
-constexpr uint32_t kAbiVersion = 6;
+// 7: Backend gained matmul_parts, matmul_add, rope_kv_store, add_i32 (vtable layout).
+constexpr uint32_t kAbiVersion = 7;
 
 // Changes whenever a type shared across the plugin boundary changes size.
 constexpr uint64_t abi_fingerprint() {
