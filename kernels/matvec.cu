@@ -78,9 +78,6 @@ k_matvec_packed(Parts P, int units, Q8View x, int n_tok) {
     const uint8_t* __restrict__ w = pick(P, part, [](const MatvecOut& o) { return static_cast<const uint8_t*>(o.w); });
     const size_t ws = pick(P, part, [](const MatvecOut& o) { return o.w_stride; });
     const int rows = int(pick(P, part, [](const MatvecOut& o) { return o.rows; }));
-    float* __restrict__ y = pick(P, part, [](const MatvecOut& o) { return o.y; });
-    const size_t ys = pick(P, part, [](const MatvecOut& o) { return o.y_stride; });
-    const float* __restrict__ bias = pick(P, part, [](const MatvecOut& o) { return o.bias; });
     const int first = part == 0 ? P.first[0] : part == 1 ? P.first[1] : P.first[2];
     const int row0 = ((int(blockIdx.x) - first) * kWarps + warp) * kRowsPerWarp;
     const int steps = units / UPS;
@@ -125,6 +122,10 @@ k_matvec_packed(Parts P, int units, Q8View x, int n_tok) {
                 }
             }
     }
+    // The output's fields are read only here, so they hold no register across the loop.
+    float* __restrict__ y = pick(P, part, [](const MatvecOut& o) { return o.y; });
+    const size_t ys = pick(P, part, [](const MatvecOut& o) { return o.y_stride; });
+    const float* __restrict__ bias = pick(P, part, [](const MatvecOut& o) { return o.bias; });
 #pragma unroll
     for (int r = 0; r < kRowsPerWarp; ++r) {
         const int row = row0 + r;
