@@ -65,6 +65,7 @@ template <class E> __device__ __forceinline__ void unpack8(const Chunk8<E>& c, f
 template <class E, int NG>
 __global__ void __launch_bounds__(32 * kDecodeWarps)
 k_attention_decode(KvLayout L, const E* __restrict__ kc, const E* __restrict__ vc, AttnArgs a) {
+    pdl_wait();
     // read by #pragma unroll only (the simulator's g++ ignores it)
     [[maybe_unused]] constexpr int kKeyChunks = (NG >= 8 || sizeof(E) == 4) ? 2 : 4;
     constexpr int kRowsInFlight = 4;
@@ -271,7 +272,7 @@ template <class E, int NG>
 void launch_decode(const KvLayout& L, const void* k, const void* v, const AttnArgs& a, cudaStream_t s) {
     const int group = a.n_head / L.n_kv_head;
     const dim3 grid(L.n_kv_head * ceil_div(group, NG), a.n_tok, a.n_split);
-    HEARTH_LAUNCH(grid, 32 * kDecodeWarps, 0, s, k_attention_decode<E, NG>)(L, static_cast<const E*>(k), static_cast<const E*>(v), a);
+    HEARTH_LAUNCH_PDL(grid, 32 * kDecodeWarps, 0, s, k_attention_decode<E, NG>)(L, static_cast<const E*>(k), static_cast<const E*>(v), a);
 }
 
 template <class E>

@@ -16,7 +16,53 @@
 #define HEARTH_LAUNCH(grid, block, smem, stream, ...) __VA_ARGS__<<<grid, block, smem, stream>>>
 #endif
 
+#include <utility>
+
 namespace hearth::kern {
+
+// ---- programmatic dependent launch (sm_90+, issue #17; off unless HEARTH_CUDA_PDL=1)
+// A kernel launched with HEARTH_LAUNCH_PDL may be scheduled while the previous kernel of its stream
+// is still finishing, so its launch overlaps that kernel's tail. It must call pdl_wait() before it
+// touches global memory that an earlier kernel writes or reads (weights, written before any launch,
+// are the exception): griddepcontrol.wait returns once the previous kernel has completed and its
+// writes are visible. Compiled to nothing below sm_90 and in the simulator (which runs one kernel
+// after another), and a no-op for a kernel launched without the attribute.
+__device__ __forceinline__ void pdl_wait() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+// Per device: whether HEARTH_LAUNCH_PDL sets the attribute (set_programmatic_launch, kernels.h).
+inline bool g_pdl_device[64] = {};
+
+#ifdef HEARTH_CUDA_SIM
+#define HEARTH_LAUNCH_PDL HEARTH_LAUNCH
+#else
+template <class... P> struct PdlLaunch {
+    dim3 grid, block;
+    size_t smem;
+    cudaStream_t stream;
+    void (*kernel)(P...);
+    template <class... A> void operator()(A&&... args) const {
+        int dev = 0;
+        cudaGetDevice(&dev);
+        cudaLaunchAttribute attr[1];
+        attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+        attr[0].val.programmaticStreamSerializationAllowed = 1;
+        cudaLaunchConfig_t cfg = {};
+        cfg.gridDim = grid;
+        cfg.blockDim = block;
+        cfg.dynamicSmemBytes = smem;
+        cfg.stream = stream;
+        cfg.attrs = attr;
+        cfg.numAttrs = dev >= 0 && dev < 64 && g_pdl_device[dev] ? 1 : 0;
+        cudaLaunchKernelEx(&cfg, kernel, std::forward<A>(args)...);  // an error is left for cudaGetLastError
+    }
+};
+template <class... P> PdlLaunch(dim3, dim3, size_t, cudaStream_t, void (*)(P...)) -> PdlLaunch<P...>;
+#define HEARTH_LAUNCH_PDL(grid, block, smem, stream, ...) \
+    ::hearth::kern::PdlLaunch{dim3(grid), dim3(block), size_t(smem), stream, __VA_ARGS__}
+#endif
 
 __device__ __forceinline__ float warp_sum(float v) {
     for (int o = 16; o > 0; o >>= 1) v += __shfl_xor_sync(0xffffffffu, v, o);

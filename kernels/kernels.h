@@ -13,6 +13,10 @@
 
 namespace hearth::kern {
 
+// Programmatic dependent launch on `device` for the generation kernels (common.cuh's pdl_wait);
+// the backend turns it on for sm_90+ under HEARTH_CUDA_PDL=1.
+void set_programmatic_launch(int device, bool on);
+
 // ---- matrix products (matvec.cu, gemm_prep.cu)
 bool is_quantized_weight(GgmlType t);  // the unit types of quant_unit.h
 bool is_float_weight(GgmlType t);      // F32, F16, BF16

@@ -103,6 +103,7 @@ template <class E>
 __global__ void k_rope_kv_store(KvLayout L, E* __restrict__ kc, E* __restrict__ vc, float* __restrict__ q, size_t qs, int n_head,
                                 float* __restrict__ k, size_t ks, const float* __restrict__ v, size_t vs, int n_tok,
                                 const int32_t* __restrict__ pos, const int32_t* __restrict__ cells, RopeArgs a) {
+    pdl_wait();
     const int half = L.head_dim / 2, rot = a.n_dims / 2;
     const int per_tok = (n_head + L.n_kv_head) * half;
     for (int t = blockIdx.y; t < n_tok; t += gridDim.y) {
@@ -148,10 +149,10 @@ cudaError_t rope_kv_store(const KvLayout& L, void* kl, void* vl, float* q, size_
     if (n_tok == 0 || per_tok == 0) return cudaSuccess;
     const dim3 grid(unsigned(ceil_div(per_tok, 256)), unsigned(n_tok < 65535 ? n_tok : 65535));
     if (L.f16)
-        HEARTH_LAUNCH(grid, 256, 0, s, k_rope_kv_store<__half>)(L, static_cast<__half*>(kl), static_cast<__half*>(vl), q, qs, n_head, k,
+        HEARTH_LAUNCH_PDL(grid, 256, 0, s, k_rope_kv_store<__half>)(L, static_cast<__half*>(kl), static_cast<__half*>(vl), q, qs, n_head, k,
                                                                   ks, v, vs, n_tok, pos, cells, a);
     else
-        HEARTH_LAUNCH(grid, 256, 0, s, k_rope_kv_store<float>)(L, static_cast<float*>(kl), static_cast<float*>(vl), q, qs, n_head, k, ks,
+        HEARTH_LAUNCH_PDL(grid, 256, 0, s, k_rope_kv_store<float>)(L, static_cast<float*>(kl), static_cast<float*>(vl), q, qs, n_head, k, ks,
                                                                  v, vs, n_tok, pos, cells, a);
     return cudaGetLastError();
 }

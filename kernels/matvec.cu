@@ -16,6 +16,7 @@ constexpr int kRowsPerBlock = 4;  // float kernels: warps per block, one row eac
 // the scale kept at F16 precision. A float scale moves the logits as far from llama.cpp's as the
 // 8-bit noise itself does (found on the CUDA simulator: argmax agreement 5 of 8 rows on ref-llama-q4_0).
 __global__ void k_quantize_q8(const float* __restrict__ x, size_t xs, int64_t rows, int64_t units, Q8View out) {
+    pdl_wait();
     const int lane = threadIdx.x % 32;
     const int64_t first = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
     const int64_t step = int64_t(gridDim.x) * blockDim.x / 32;
@@ -67,6 +68,7 @@ __device__ __forceinline__ int part_of_block(const Parts& P, int b) {
 template <GgmlType T, int NT, bool A16>
 __global__ void __launch_bounds__(32 * kWarps, 4)
 k_matvec_packed(Parts P, int units, Q8View x, int n_tok) {
+    pdl_wait();
     constexpr int UPS = units_per_step<T>();
     constexpr int kRowsPerWarp = rows_per_warp(NT);
     constexpr int CH = 32 * kPasses;  // steps per chunk (a multiple of 4: a chunk's units are contiguous)
@@ -152,6 +154,7 @@ template <GgmlType T, int NT, int V>
 __global__ void __launch_bounds__(32 * kRowsPerBlock)
 k_matvec_float(const uint8_t* __restrict__ w, size_t ws, int rows, int cols, const float* __restrict__ x, size_t xs,
                int n_tok, float* __restrict__ y, size_t ys, const float* __restrict__ bias, int accumulate) {
+    pdl_wait();
     const int row = blockIdx.x * kRowsPerBlock + threadIdx.y;
     if (row >= rows) return;
     const int lane = threadIdx.x;
@@ -214,8 +217,8 @@ cudaError_t launch_quant(Parts P, int units, Q8View xq, int n_tok, cudaStream_t 
     if (grid == 0) return cudaSuccess;
     // Rows that start 16-byte aligned read every piece with 128-bit loads; others (row strides that
     // are not multiples of 16, e.g. Q4_0 rows of 32 × odd units) with 16-bit ones.
-    if (aligned) HEARTH_LAUNCH(grid, 32 * kWarps, 0, s, k_matvec_packed<T, NT, true>)(P, units, xq, n_tok);
-    else HEARTH_LAUNCH(grid, 32 * kWarps, 0, s, k_matvec_packed<T, NT, false>)(P, units, xq, n_tok);
+    if (aligned) HEARTH_LAUNCH_PDL(grid, 32 * kWarps, 0, s, k_matvec_packed<T, NT, true>)(P, units, xq, n_tok);
+    else HEARTH_LAUNCH_PDL(grid, 32 * kWarps, 0, s, k_matvec_packed<T, NT, false>)(P, units, xq, n_tok);
     return cudaGetLastError();
 }
 
@@ -251,8 +254,8 @@ cudaError_t launch_float(const void* w, size_t ws, int rows, int cols, const flo
     const dim3 block(32, kRowsPerBlock), grid(ceil_div(rows, kRowsPerBlock));
     const auto* wb = static_cast<const uint8_t*>(w);
     constexpr int V = T == GgmlType::F32 ? 4 : 8;
-    if (vec) HEARTH_LAUNCH(grid, block, 0, s, k_matvec_float<T, NT, V>)(wb, ws, rows, cols, x, xs, n_tok, y, ys, bias, acc);
-    else HEARTH_LAUNCH(grid, block, 0, s, k_matvec_float<T, NT, 1>)(wb, ws, rows, cols, x, xs, n_tok, y, ys, bias, acc);
+    if (vec) HEARTH_LAUNCH_PDL(grid, block, 0, s, k_matvec_float<T, NT, V>)(wb, ws, rows, cols, x, xs, n_tok, y, ys, bias, acc);
+    else HEARTH_LAUNCH_PDL(grid, block, 0, s, k_matvec_float<T, NT, 1>)(wb, ws, rows, cols, x, xs, n_tok, y, ys, bias, acc);
     return cudaGetLastError();
 }
 
@@ -294,7 +297,7 @@ bool is_float_weight(GgmlType t) { return t == GgmlType::F32 || t == GgmlType::F
 cudaError_t quantize_q8(const float* x, size_t x_stride, int64_t rows, int64_t cols, Q8View out, cudaStream_t s) {
     const int64_t units = cols / 32;
     if (rows * units == 0) return cudaSuccess;
-    HEARTH_LAUNCH(grid_for(rows * units * 32, 256), 256, 0, s, k_quantize_q8)(x, x_stride, rows, units, out);
+    HEARTH_LAUNCH_PDL(grid_for(rows * units * 32, 256), 256, 0, s, k_quantize_q8)(x, x_stride, rows, units, out);
     return cudaGetLastError();
 }
 

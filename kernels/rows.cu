@@ -17,6 +17,7 @@ __device__ __forceinline__ bool row_ok(int32_t id, int64_t table_rows) { return 
 template <GgmlType T>
 __global__ void k_get_rows_units(const uint8_t* __restrict__ table, size_t ts, int64_t table_rows, int units,
                                  const int32_t* __restrict__ ids, int n, float* __restrict__ out, size_t os) {
+    pdl_wait();
     HK_GRID_LOOP(i, int64_t(n) * units) {
         const int64_t r = i / units;
         const int u = int(i % units);
@@ -37,6 +38,7 @@ __global__ void k_get_rows_units(const uint8_t* __restrict__ table, size_t ts, i
 template <GgmlType T>
 __global__ void k_get_rows_float(const uint8_t* __restrict__ table, size_t ts, int64_t table_rows, int64_t cols,
                                  const int32_t* __restrict__ ids, int n, float* __restrict__ out, size_t os) {
+    pdl_wait();
     HK_ROWS_COLS_LOOP(r, c, n, cols) {
         const int32_t id = ids[r];
         if (!row_ok(id, table_rows)) {
@@ -71,6 +73,7 @@ __global__ void k_rms_norm(const float* x, size_t xs, int64_t cols, const float*
 // quantizer, the same rounding: each warp quantizes whole 32-value blocks of the normed row).
 __global__ void k_rms_norm_q8(const float* x, size_t xs, int64_t cols, const float* __restrict__ w, float eps, float* y,
                               size_t ys, Q8View q) {
+    pdl_wait();
     __shared__ float red[32];
     const int64_t r = blockIdx.x;
     const float* xr = at_row<float>(x, xs, r);
@@ -150,7 +153,7 @@ template <GgmlType T>
 cudaError_t launch_get_rows_units(const void* table, size_t ts, int64_t tr, int64_t cols, const int32_t* ids, int n, float* out,
                                   size_t os, cudaStream_t s) {
     const int units = int(cols / 32);
-    HEARTH_LAUNCH(grid_for(int64_t(n) * units, 128), 128, 0, s, k_get_rows_units<T>)(static_cast<const uint8_t*>(table), ts, tr, units,
+    HEARTH_LAUNCH_PDL(grid_for(int64_t(n) * units, 128), 128, 0, s, k_get_rows_units<T>)(static_cast<const uint8_t*>(table), ts, tr, units,
                                                                            ids, n, out, os);
     return cudaGetLastError();
 }
@@ -158,12 +161,13 @@ cudaError_t launch_get_rows_units(const void* table, size_t ts, int64_t tr, int6
 template <GgmlType T>
 cudaError_t launch_get_rows_float(const void* table, size_t ts, int64_t tr, int64_t cols, const int32_t* ids, int n, float* out,
                                   size_t os, cudaStream_t s) {
-    HEARTH_LAUNCH(grid_rows_cols(n, cols, 256), 256, 0, s, k_get_rows_float<T>)(static_cast<const uint8_t*>(table), ts, tr, cols,
+    HEARTH_LAUNCH_PDL(grid_rows_cols(n, cols, 256), 256, 0, s, k_get_rows_float<T>)(static_cast<const uint8_t*>(table), ts, tr, cols,
                                                                           ids, n, out, os);
     return cudaGetLastError();
 }
 
 __global__ void k_add_i32(int32_t* x, int64_t n, int32_t v) {
+    pdl_wait();
     for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x) x[i] += v;
 }
 
@@ -201,6 +205,7 @@ cudaError_t rms_norm(const float* x, size_t xs, int64_t rows, int64_t cols, cons
 // One warp per 32-value block; the activation formulas are k_silu_mul's and k_gelu_mul's.
 __global__ void k_act_mul_q8(const float* g, size_t gs, const float* __restrict__ u, size_t us, int64_t rows, int64_t cols,
                              float* out, size_t os, Q8View q, bool gelu) {
+    pdl_wait();
     const int lane = threadIdx.x % 32;
     const int64_t units = cols / 32;
     const int64_t first = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
@@ -218,7 +223,7 @@ __global__ void k_act_mul_q8(const float* g, size_t gs, const float* __restrict_
 cudaError_t act_mul_q8(bool gelu, const float* g, size_t gs, const float* u, size_t us, int64_t rows, int64_t cols, float* out,
                        size_t os, Q8View q, cudaStream_t s) {
     if (rows * cols == 0) return cudaSuccess;
-    HEARTH_LAUNCH(grid_for(rows * cols, 256), 256, 0, s, k_act_mul_q8)(g, gs, u, us, rows, cols, out, os, q, gelu);
+    HEARTH_LAUNCH_PDL(grid_for(rows * cols, 256), 256, 0, s, k_act_mul_q8)(g, gs, u, us, rows, cols, out, os, q, gelu);
     return cudaGetLastError();
 }
 
@@ -226,7 +231,7 @@ cudaError_t rms_norm_q8(const float* x, size_t xs, int64_t rows, int64_t cols, c
                         Q8View q, cudaStream_t s) {
     if (rows == 0) return cudaSuccess;
     const int threads = cols >= 1024 ? 512 : (cols >= 256 ? 256 : 64);
-    HEARTH_LAUNCH(unsigned(rows), threads, 0, s, k_rms_norm_q8)(x, xs, cols, w, eps, y, ys, q);
+    HEARTH_LAUNCH_PDL(unsigned(rows), threads, 0, s, k_rms_norm_q8)(x, xs, cols, w, eps, y, ys, q);
     return cudaGetLastError();
 }
 
@@ -269,9 +274,13 @@ cudaError_t softmax_rows(float* x, size_t xs, int64_t rows, int64_t cols, cudaSt
     return cudaGetLastError();
 }
 
+void set_programmatic_launch(int device, bool on) {
+    if (device >= 0 && device < 64) g_pdl_device[device] = on;
+}
+
 cudaError_t add_i32(int32_t* x, int64_t n, int32_t v, cudaStream_t s) {
     if (n == 0) return cudaSuccess;
-    HEARTH_LAUNCH(grid_for(n, 256), 256, 0, s, k_add_i32)(x, n, v);
+    HEARTH_LAUNCH_PDL(grid_for(n, 256), 256, 0, s, k_add_i32)(x, n, v);
     return cudaGetLastError();
 }
 

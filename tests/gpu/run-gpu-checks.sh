@@ -16,6 +16,8 @@
 #   (issue #17 item 5): prefill_attention_test (CudaOps.PromptAttentionTensorCoresAndTiled: the
 #   tensor-core kernel and the tiled one, each against the reference, on this GPU) and
 #   pp512_tps_8b_q4_0_attn_tiled (pp512 with HEARTH_CUDA_PREFILL_ATTN=tiled, beside the default's).
+#   Programmatic dependent launch (off by default): pdl_model_test (test_cuda_model with
+#   HEARTH_CUDA_PDL=1: "passed"/"failed") and tg_tps_8b_q4_k_m_pdl (the 8B Q4_K_M generation with it).
 #
 # From a session with the device tool (the reference models, ~48 MB, travel in the ignored .testdata/):
 #   mkdir -p .testdata && cp -r ../shared/testdata/reference .testdata/
@@ -95,6 +97,8 @@ write_results() {
     echo "  \"sd15_unet_step_s_512\": $(num "${SD_STEP:-}"),"
     echo "  \"pp512_tps_8b_q4_0_attn_tiled\": $(bench_val llama-8b-Q4_0-attn-tiled pp_tps),"
     echo "  \"prefill_attention_test\": $(prefill_attention_test),"
+    echo "  \"pdl_model_test\": ${PDL_TEST:-null},"
+    echo "  \"tg_tps_8b_q4_k_m_pdl\": $(bench_val llama-8b-Q4_K_M-pdl tg_tps),"
     echo "  \"tests\": {\"passed\": $(count_tests OK), \"failed\": $(count_tests FAILED), \"skipped\": $(count_tests SKIPPED), \"binaries_failed\": ${FAILED_BINS:-0}},"
     echo "  \"benchmarks\": ["
     local first=1 f n
@@ -288,6 +292,26 @@ if [ -s "$LOGS/bench-$name.json" ] && [ "$(left)" -ge 60 ]; then
   fi
 elif [ -s "$LOGS/bench-$name.json" ]; then
   say "$name with HEARTH_CUDA_PREFILL_ATTN=tiled: SKIPPED (budget)"
+fi
+# Programmatic dependent launch (HEARTH_CUDA_PDL=1, sm_90+; off by default until this shows it
+# right and faster): the model tests with it, then the 8B Q4_K_M generation beside the default's.
+if [ "$(left)" -ge 90 ] && [ -n "${bin:-}" ]; then
+  if timeout 120 env HEARTH_CUDA_PDL=1 HEARTH_TESTDATA="${HEARTH_TESTDATA:-}" "$bin" > "$LOGS/test_cuda_model-pdl.log" 2>&1; then
+    PDL_TEST='"passed"'; say "test_cuda_model with HEARTH_CUDA_PDL=1: PASSED"
+  else
+    PDL_TEST='"failed"'; say "test_cuda_model with HEARTH_CUDA_PDL=1: FAILED (see test_cuda_model-pdl.log)"
+    grep -E "^\[  FAILED  \]|Failure" "$LOGS/test_cuda_model-pdl.log" | head -5 | tee -a "$SUMMARY"
+  fi
+  name=llama-8b-Q4_K_M
+  if [ -s "$LOGS/bench-$name.json" ] && [ "$PDL_TEST" = '"passed"' ] &&
+     timeout "$(left)" env HEARTH_CUDA_PDL=1 "$CLI" bench -m "$MODELS/$name.gguf" --backend cuda -p 16 -n 128 -r 1 --json \
+       > "$LOGS/bench-$name-pdl.json" 2> "$LOGS/bench-$name-pdl.err"; then
+    say "$name with HEARTH_CUDA_PDL=1: tg128 $(fmt "$(json_field "$LOGS/bench-$name-pdl.json" tg_tps)") tok/s (default: $(fmt "$(json_field "$LOGS/bench-$name.json" tg_tps)"))"
+  else
+    rm -f "$LOGS/bench-$name-pdl.json"
+  fi
+else
+  say "HEARTH_CUDA_PDL=1 checks: SKIPPED (budget or no test_cuda_model)"
 fi
 last=$(tail -1 "$LOGS/tg_gbps.txt" 2>/dev/null | cut -d' ' -f1)
 if [ ! -s "$LOGS/bench-llama-8b-Q4_K_M.json" ] && [ -n "$last" ] && [ "$(left)" -gt 60 ]; then

@@ -191,6 +191,10 @@ public:
         // Tests shrink the slabs to run many of them on small weights (test_cuda_ops).
         if (const char* c = std::getenv("HEARTH_CUDA_GEMM_SLAB_BYTES"); c && std::atoll(c) > 0) b->gemm_slab_bytes_ = size_t(std::atoll(c));
         if (const char* g = std::getenv("HEARTH_CUDA_GRAPHS"); g && std::string(g) == "0") b->graphs_ = false;
+        // Programmatic dependent launch of the generation kernels (sm_90+): written but not yet run on
+        // a GPU, so off unless HEARTH_CUDA_PDL=1 (run-gpu-checks.sh measures it beside the default).
+        const char* pdl = std::getenv("HEARTH_CUDA_PDL");
+        kern::set_programmatic_launch(device, p.major >= 9 && pdl && std::string(pdl) == "1");
         if (const char* v = std::getenv("HEARTH_CUDA_SIM_STATS"); v && *v == '1') b->print_step_stats_ = true;
         b->mem_cap_ = memory_cap_from_env();
         // Tests shrink conv2d's im2col band to check many bands on small images (test_cuda_ops).
