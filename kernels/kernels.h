@@ -38,12 +38,7 @@ inline Q8View q8_view(void* scratch, int64_t rows, int64_t cols) {
 }
 // x (rows × cols F32, cols % 32 == 0) → 8-bit quants and block scales.
 cudaError_t quantize_q8(const float* x, size_t x_stride, int64_t rows, int64_t cols, Q8View out, cudaStream_t s);
-// y[t][r] = w[r] · x[t] (+ bias[r]) for t < n_tok (any n_tok; tokens are processed 8 at a time);
-// accumulate: y[t][r] += that (the residual add in the epilogue).
-// Quantized weights must be in the packed layout (packed_unit.h; repack_rows below).
-cudaError_t matvec_quant(GgmlType t, const void* w, size_t w_stride, int64_t rows, int64_t cols, Q8View xq, int n_tok,
-                         float* y, size_t y_stride, const float* bias, cudaStream_t s, bool accumulate = false);
-// One weight's product in a launch of several (q/k/v, gate/up: the weights that read one input).
+// One weight's product in a matvec_quant launch (of several: q/k/v, gate/up read one input).
 struct MatvecOut {
     const void* w = nullptr;
     size_t w_stride = 0;
@@ -53,10 +48,12 @@ struct MatvecOut {
     const float* bias = nullptr;
 };
 constexpr int kMatvecMaxParts = 3;
-// matvec_quant of 1..kMatvecMaxParts weights of one type and row length over the same 8-bit
-// activations, in one launch per 8 tokens (each part's blocks after the previous part's).
-cudaError_t matvec_quant_parts(GgmlType t, const MatvecOut* parts, int n_parts, int64_t cols, Q8View xq, int n_tok,
-                               bool accumulate, cudaStream_t s);
+// For each of 1..kMatvecMaxParts weights of type t and row length cols, in one launch per 8 tokens
+// (each part's blocks after the previous part's): y[t][r] = w[r] · x[t] (+ bias[r]) for t < n_tok
+// (any n_tok), or y[t][r] += that (accumulate: the residual add in the epilogue). Quantized weights
+// must be in the packed layout (packed_unit.h; repack_rows below).
+cudaError_t matvec_quant(GgmlType t, const MatvecOut* parts, int n_parts, int64_t cols, Q8View xq, int n_tok, bool accumulate,
+                         cudaStream_t s);
 // Rows of quantized weights GGUF → packed layout (to_packed) or back, src and dst distinct.
 cudaError_t repack_rows(GgmlType t, const void* src, void* dst, size_t stride, int64_t rows, int64_t cols, bool to_packed,
                         cudaStream_t s);

@@ -301,8 +301,8 @@ cudaError_t quantize_q8(const float* x, size_t x_stride, int64_t rows, int64_t c
     return cudaGetLastError();
 }
 
-cudaError_t matvec_quant_parts(GgmlType t, const MatvecOut* parts, int n_parts, int64_t cols, Q8View xq, int n_tok,
-                               bool accumulate, cudaStream_t s) {
+cudaError_t matvec_quant(GgmlType t, const MatvecOut* parts, int n_parts, int64_t cols, Q8View xq, int n_tok, bool accumulate,
+                         cudaStream_t s) {
     if (n_parts < 1 || n_parts > kMatvecMaxParts) return cudaErrorInvalidValue;
     const int units = int(cols / 32);
     switch (t) {
@@ -316,12 +316,6 @@ cudaError_t matvec_quant_parts(GgmlType t, const MatvecOut* parts, int n_parts, 
         case GgmlType::Q6_K: return dispatch_quant<GgmlType::Q6_K>(parts, n_parts, units, xq, n_tok, accumulate, s);
         default: return cudaErrorInvalidValue;
     }
-}
-
-cudaError_t matvec_quant(GgmlType t, const void* w, size_t ws, int64_t rows, int64_t cols, Q8View xq, int n_tok,
-                         float* y, size_t ys, const float* bias, cudaStream_t s, bool accumulate) {
-    const MatvecOut part{w, ws, rows, y, ys, bias};
-    return matvec_quant_parts(t, &part, 1, cols, xq, n_tok, accumulate, s);
 }
 
 cudaError_t matvec_float(GgmlType t, const void* w, size_t ws, int64_t rows, int64_t cols, const float* x, size_t xs,

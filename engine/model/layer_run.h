@@ -80,7 +80,7 @@ private:
         std::array<MatmulPart, N> parts;
         for (size_t j = 0; j < N; ++j) {
             if (observer) observer->observe(layer, to[j].slot, be, in);
-            parts[j] = {to[j].p->w, to[j].y, to[j].p->has_bias() ? &to[j].p->b : nullptr};
+            parts[j] = {to[j].p->w, to[j].y, to[j].p->bias()};
         }
         be.matmul_parts(in, parts.data(), int(N));
         for (const ProjTo& t : to) add_adapters(t.slot, in, t.y);
@@ -89,7 +89,7 @@ private:
     void out_proj(int i, const Projection& p, const Tensor& in, Out out) {
         if (out == Out::Residual && be.supports_op(Op::MatmulAdd, p.w.type)) {
             if (observer) observer->observe(layer, i, be, in);
-            be.matmul_add(p.w, in, x, p.has_bias() ? &p.b : nullptr);
+            be.matmul_add(p.w, in, x, p.bias());
             add_adapters(i, in, x);
             return;
         }

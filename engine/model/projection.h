@@ -20,6 +20,7 @@ struct Projection {
     Tensor b;  // F32 [rows], or buf == nullptr: no bias
 
     bool has_bias() const { return b.buf != nullptr; }
+    const Tensor* bias() const { return has_bias() ? &b : nullptr; }  // as Backend::matmul takes it
     bool present() const { return w.buf != nullptr; }
 };
 
@@ -39,7 +40,7 @@ struct LoraScratch {
 
 // y = W·x (+ b) for the rows of x.
 inline void project(Backend& be, const Projection& p, const Tensor& x, const Tensor& y) {
-    be.matmul(p.w, x, y, p.has_bias() ? &p.b : nullptr);
+    be.matmul(p.w, x, y, p.bias());
 }
 
 // y += each adapter's term for the rows of x (computed through the scratch; y must not alias x).
@@ -52,13 +53,6 @@ inline void add_lora_terms(Backend& be, const LoraTerms& loras, const LoraScratc
         be.matmul(l.b, t, u);
         be.scale_add(y, u, l.scale);
     }
-}
-
-// The same, plus each adapter's term (computed through the scratch; y must not alias x).
-inline void project(Backend& be, const Projection& p, const LoraTerms* loras, const LoraScratch& s, const Tensor& x,
-                    const Tensor& y) {
-    project(be, p, x, y);
-    if (loras) add_lora_terms(be, *loras, s, x, y);
 }
 
 // The adapter terms of every layer's projections: one attached set (per layer, per slot).

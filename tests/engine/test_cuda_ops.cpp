@@ -757,6 +757,24 @@ TEST(CudaOps, FusedPartsAndResidualEqualTheSeparateOps) {
     ASSERT_TRUE(be.synchronize().ok());
 }
 
+// add_i32 (a generation step advancing its position): the kernel and the interface's default
+// (download, add, upload), which the reference backend runs, give the same integers.
+TEST(CudaOps, AddI32KernelAndHostDefault) {
+    REQUIRE_CUDA(P);
+    const std::vector<int32_t> v = {0, -5, 41, 2147483000, 7};
+    auto [xc, xr] = P.put(GgmlType::I32, 1, int64_t(v.size()), v.data());
+    P.cuda->add_i32(xc, 600);
+    P.ref->add_i32(xr, 600);
+    P.cuda->add_i32(xc.row_range(0, 1), -3);
+    P.ref->add_i32(xr.row_range(0, 1), -3);
+    std::vector<int32_t> got(v.size()), want(v.size()), expect(v.size());
+    ASSERT_TRUE(P.cuda->download(xc, got.data()).ok());
+    ASSERT_TRUE(P.ref->download(xr, want.data()).ok());
+    for (size_t i = 0; i < v.size(); ++i) expect[i] = v[i] + 597;
+    EXPECT_EQ(got, expect);
+    EXPECT_EQ(want, expect);
+}
+
 TEST(CudaOps, RopeKvStoreFusedEqualsRopeThenStore) {
     REQUIRE_CUDA(P);
     Backend& be = *P.cuda;

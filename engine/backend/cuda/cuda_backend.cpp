@@ -426,32 +426,19 @@ public:
             fuse = kern::is_quantized_weight(parts[i].w.type) && parts[i].w.type == parts[0].w.type &&
                    parts[i].w.cols == x.cols && !overlaps(parts[i].y, x);
         if (!fuse) return Backend::matmul_parts(x, parts, n);
-        std::vector<const Tensor*> ts = {&x};
-        for (int i = 0; i < n; ++i) ts.insert(ts.end(), {&parts[i].w, &parts[i].y, parts[i].bias});
-        if (!begin_range("matmul", ts)) return;
-        for (int i = 0; i < n; ++i)
-            if (!ensure_packed(parts[i].w, "matmul")) return;
-        for (int i = 0; i < n; ++i)
-            if (writes_saved(parts[i].y, x16_of_)) x16_of_ = {};
-        const int nt = int(x.rows);
-        void* qs = scratch(q8a_, kern::q8_bytes(nt, x.cols));
-        if (!qs) return;
-        const kern::Q8View q = kern::q8_view(qs, nt, x.cols);
+        const MatmulPart& p0 = parts[0];
+        const MatmulPart& p1 = parts[1];
+        const MatmulPart* p2 = n > 2 ? &parts[2] : nullptr;
+        if (!begin("matmul", {&x, &p0.w, &p0.y, p0.bias, &p1.w, &p1.y, p1.bias, p2 ? &p2->w : nullptr, p2 ? &p2->y : nullptr,
+                              p2 ? p2->bias : nullptr}))
+            return;
         std::array<kern::MatvecOut, kern::kMatvecMaxParts> outs{};
-        for (int i = 0; i < n; ++i)
-            outs[size_t(i)] = {dptr(parts[i].w), parts[i].w.row_stride, parts[i].w.rows, f32(parts[i].y), parts[i].y.row_stride,
-                               parts[i].bias ? f32(*parts[i].bias) : nullptr};
-        auto* const f32_x = f32(x);
-        const GgmlType t = parts[0].w.type;
-        const int64_t cols = x.cols;
-        const Q8Of now{f32_x, x.row_stride, x.rows, x.cols, q8a_.p, q8a_.n};
-        const bool quantized = q8_of_ == now;
-        launch("matvec", [=, this] {
-            const cudaError_t e = quantized ? cudaSuccess : kern::quantize_q8(f32_x, x.row_stride, nt, cols, q, stream_);
-            if (e != cudaSuccess) return e;
-            return kern::matvec_quant_parts(t, outs.data(), n, cols, q, nt, false, stream_);
-        });
-        q8_of_ = now;
+        for (int i = 0; i < n; ++i) {
+            if (!ensure_packed(parts[i].w, "matmul")) return;
+            if (writes_saved(parts[i].y, x16_of_)) x16_of_ = {};
+            outs[size_t(i)] = matvec_out(parts[i].w, parts[i].y, parts[i].bias);
+        }
+        matvec_q8(x, p0.w.type, outs.data(), n, false);
     }
 
     void rope_kv_store(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& pos, const Tensor& cells,
@@ -489,23 +476,8 @@ public:
         if (writes_saved(y, x16_of_)) x16_of_ = {};  // y is written: an F16 copy of what it overlaps is stale
         if (n <= kMatvecMaxTokens) {
             if (quant) {
-                void* qs = scratch(q8a_, kern::q8_bytes(n, w.cols));
-                if (!qs) return;
-                const kern::Q8View q = kern::q8_view(qs, n, w.cols);
-                auto* const dptr_w = dptr(w);
-                auto* const f32_x = f32(x);
-                auto* const f32_y = f32(y);
-                // The same input as the previous quantized matmul (q/k/v, gate/up) or the fused
-                // RMSNorm, unchanged since: its 8-bit form is still in the scratch.
-                const Q8Of now{f32_x, x.row_stride, x.rows, x.cols, q8a_.p, q8a_.n};
-                const bool quantized = q8_of_ == now;
-                launch("matvec", [=, this] {
-                    const cudaError_t e = quantized ? cudaSuccess : kern::quantize_q8(f32_x, x.row_stride, n, w.cols, q, stream_);
-                    if (e != cudaSuccess) return e;
-                    return kern::matvec_quant(w.type, dptr_w, w.row_stride, w.rows, w.cols, q, n, f32_y, y.row_stride, b, stream_,
-                                              accumulate);
-                });
-                q8_of_ = now;
+                const kern::MatvecOut out = matvec_out(w, y, bias);
+                matvec_q8(x, w.type, &out, 1, accumulate);
                 if (overlaps(y, x)) q8_of_ = {};
             } else {
                 auto* const dptr_w = dptr(w);
@@ -989,10 +961,35 @@ private:
     static float* f32(const Tensor& t) { return reinterpret_cast<float*>(dptr(t)); }
     static const int32_t* i32(const Tensor& t) { return reinterpret_cast<const int32_t*>(dptr(t)); }
 
+    // One quantized weight's product for kern::matvec_quant.
+    static kern::MatvecOut matvec_out(const Tensor& w, const Tensor& y, const Tensor* bias) {
+        return {dptr(w), w.row_stride, w.rows, f32(y), y.row_stride, bias ? f32(*bias) : nullptr};
+    }
+    // Products of quantized weights of type t (packed, cols == x.cols) over x's 8-bit form, in one
+    // launch: x is quantized into the Q8 scratch first unless that scratch already holds it (the
+    // previous quantized product's input — q/k/v, gate/up — or the fused RMSNorm's output).
+    void matvec_q8(const Tensor& x, GgmlType t, const kern::MatvecOut* outs, int n, bool accumulate) {
+        const int nt = int(x.rows);
+        void* qs = scratch(q8a_, kern::q8_bytes(nt, x.cols));
+        if (!qs) return;
+        const kern::Q8View q = kern::q8_view(qs, nt, x.cols);
+        std::array<kern::MatvecOut, kern::kMatvecMaxParts> parts{};
+        std::copy(outs, outs + n, parts.begin());
+        auto* const f32_x = f32(x);
+        const int64_t cols = x.cols;
+        const Q8Of now{f32_x, x.row_stride, x.rows, x.cols, q8a_.p, q8a_.n};
+        const bool quantized = q8_of_ == now;
+        launch("matvec", [=, this] {
+            const cudaError_t e = quantized ? cudaSuccess : kern::quantize_q8(f32_x, x.row_stride, nt, cols, q, stream_);
+            if (e != cudaSuccess) return e;
+            return kern::matvec_quant(t, parts.data(), n, cols, q, nt, accumulate, stream_);
+        });
+        q8_of_ = now;
+    }
+
     // Common preamble of an op: skip after an earlier failure, select the device, check that every
     // tensor lives in a CUDA buffer (a tensor of another backend would be a host pointer here).
-    bool begin(const char* op, std::initializer_list<const Tensor*> ts) { return begin_range(op, ts); }
-    template <class Range> bool begin_range(const char* op, const Range& ts) {
+    bool begin(const char* op, std::initializer_list<const Tensor*> ts) {
         // Every op but matmul may write the input whose 8-bit form q8_of_ remembers (matmul checks
         // its own output).
         if (std::strcmp(op, "matmul") != 0) q8_of_ = x16_of_ = {};
