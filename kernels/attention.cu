@@ -317,14 +317,25 @@ cudaError_t attention(const KvLayout& L, const void* k, const void* v, const Att
     if (a.n_tok == 0 || a.n_head == 0) return cudaSuccess;
     if (L.head_dim > 256 || a.n_head % L.n_kv_head != 0 || a.cells_per_split % 32 != 0 || a.n_split < 1)
         return cudaErrorInvalidValue;
-    if (a.tensor_cores && attention_mma_applies(L, a)) return attention_mma(L, k, v, a, s);
-    if (L.f16 ? launch_tiled_by_dim<__half>(L, k, v, a, s) : launch_tiled_by_dim<float>(L, k, v, a, s))
-        return cudaGetLastError();
-    if (attention_decode_supported(L)) return attention_decode(L, k, v, a, s);
-    const cudaError_t e = L.f16 ? launch_by_dim<__half>(L, k, v, a, s) : launch_by_dim<float>(L, k, v, a, s);
-    if (e != cudaSuccess || a.n_split == 1) return e;
-    HEARTH_LAUNCH(dim3(a.n_head, a.n_tok), L.head_dim <= 128 ? 128 : 256, 0, s, k_attention_merge)(a, L.head_dim);
-    return cudaGetLastError();
+    // Only the decode kernel writes a.q8 itself; after the others the quantizer makes it.
+    AttnArgs plain = a;
+    plain.q8 = {};
+    cudaError_t e;
+    if (a.tensor_cores && attention_mma_applies(L, a)) {
+        e = attention_mma(L, k, v, plain, s);
+    } else if (L.f16 ? launch_tiled_by_dim<__half>(L, k, v, plain, s) : launch_tiled_by_dim<float>(L, k, v, plain, s)) {
+        e = cudaGetLastError();
+    } else if (attention_decode_supported(L)) {
+        return attention_decode(L, k, v, a, s);
+    } else {
+        e = L.f16 ? launch_by_dim<__half>(L, k, v, plain, s) : launch_by_dim<float>(L, k, v, plain, s);
+        if (e == cudaSuccess && a.n_split > 1) {
+            HEARTH_LAUNCH(dim3(a.n_head, a.n_tok), L.head_dim <= 128 ? 128 : 256, 0, s, k_attention_merge)(plain, L.head_dim);
+            e = cudaGetLastError();
+        }
+    }
+    if (e != cudaSuccess || !a.q8.q) return e;
+    return quantize_q8(a.out, a.out_stride, a.n_tok, int64_t(a.n_head) * L.head_dim, a.q8, s);
 }
 
 }  // namespace hearth::kern

@@ -12,7 +12,8 @@
 // output; with several it writes its partial triple, and the last block of its (token, KV head,
 // group) to finish — an atomic counter per group, reset by that block — merges the splits, so no
 // second kernel is launched. Nothing is summed in an order that depends on timing: the results do
-// not change from run to run.
+// not change from run to run. The block that writes a head's output also writes its 8-bit form
+// when asked (AttnArgs::q8), so the output projection needs no quantizer kernel.
 #include <climits>
 
 #include "kernels/common.cuh"
@@ -219,49 +220,60 @@ k_attention_decode(KvLayout L, const E* __restrict__ kc, const E* __restrict__ v
         __syncthreads();
     }
 
+    // ---- the block's result for its heads into red: final when unsplit; otherwise this block's
+    // partial goes out, and the last block of its (token, KV head, group) to finish merges them all.
+    // Every loop over (g, d) below gives a thread the same elements, so none waits for another.
+    unsigned* const counter = a.n_split > 1 ? a.counters + size_t(t) * gridDim.x + blockIdx.x : nullptr;
     if (a.n_split == 1) {
         for (int i = threadIdx.x; i < ng * hd; i += blockDim.x) {
             const int g = i / hd, d = i % hd;
-            at_row_mut<float>(a.out, a.out_stride, t)[size_t(h0 + g) * hd + d] = S[g] > 0.0f ? red[g][d] / S[g] : 0.0f;
+            red[g][d] = S[g] > 0.0f ? red[g][d] / S[g] : 0.0f;
         }
-        return;
+    } else {
+        for (int i = threadIdx.x; i < ng * hd; i += blockDim.x) {
+            const int g = i / hd, d = i % hd;
+            float* part = a.partials + ((size_t(t) * a.n_head + h0 + g) * a.n_split + split) * size_t(hd + 2);
+            part[2 + d] = red[g][d];
+            if (d == 0) {
+                part[0] = M[g];
+                part[1] = S[g];
+            }
+        }
+        __threadfence();  // this block's partials are visible device-wide before it is counted
+        __syncthreads();
+        if (threadIdx.x == 0) last_block = atomicAdd(counter, 1u) == unsigned(a.n_split - 1);
+        __syncthreads();
+        if (!last_block) return;
+        __threadfence();
+        for (int i = threadIdx.x; i < ng * hd; i += blockDim.x) {
+            const int g = i / hd, d = i % hd;
+            // volatile: the other blocks' partials, never from a cache line this SM read before they were written
+            const volatile float* P = a.partials + (size_t(t) * a.n_head + h0 + g) * a.n_split * size_t(hd + 2);
+            float mx = -INFINITY;
+            for (int sp = 0; sp < a.n_split; ++sp) mx = fmaxf(mx, P[size_t(sp) * (hd + 2)]);
+            float sum = 0.0f, out = 0.0f;
+            for (int sp = 0; sp < a.n_split; ++sp) {
+                const volatile float* p = P + size_t(sp) * (hd + 2);
+                const float pm = p[0];
+                if (pm == -INFINITY) continue;
+                const float e = __expf(pm - mx);
+                sum += p[1] * e;
+                out += p[2 + d] * e;
+            }
+            red[g][d] = sum > 0.0f ? out / sum : 0.0f;
+        }
     }
 
-    // ---- several splits: this block's partial, then the last block of the group merges them all
+    // ---- the output, and with a.q8 its 8-bit form: hd % 32 == 0 then, so the 32 consecutive i of a
+    // warp (blockDim.x is a multiple of 32) are one quantizer unit of one head, all lanes present.
+    const int64_t units = int64_t(a.n_head) * hd / 32;
     for (int i = threadIdx.x; i < ng * hd; i += blockDim.x) {
         const int g = i / hd, d = i % hd;
-        float* part = a.partials + ((size_t(t) * a.n_head + h0 + g) * a.n_split + split) * size_t(hd + 2);
-        part[2 + d] = red[g][d];
-        if (d == 0) {
-            part[0] = M[g];
-            part[1] = S[g];
-        }
+        const size_t c = size_t(h0 + g) * hd + d;
+        at_row_mut<float>(a.out, a.out_stride, t)[c] = red[g][d];
+        if (a.q8.q) warp_quantize_q8(red[g][d], lane, a.q8, int64_t(t) * units + int64_t(c / 32));
     }
-    __threadfence();  // this block's partials are visible device-wide before it is counted
-    __syncthreads();
-    unsigned* const counter = a.counters + size_t(t) * gridDim.x + blockIdx.x;
-    if (threadIdx.x == 0) last_block = atomicAdd(counter, 1u) == unsigned(a.n_split - 1);
-    __syncthreads();
-    if (!last_block) return;
-    __threadfence();
-    for (int i = threadIdx.x; i < ng * hd; i += blockDim.x) {
-        const int g = i / hd, d = i % hd;
-        // volatile: the other blocks' partials, never from a cache line this SM read before they were written
-        const volatile float* P = a.partials + (size_t(t) * a.n_head + h0 + g) * a.n_split * size_t(hd + 2);
-        float mx = -INFINITY;
-        for (int sp = 0; sp < a.n_split; ++sp) mx = fmaxf(mx, P[size_t(sp) * (hd + 2)]);
-        float sum = 0.0f, out = 0.0f;
-        for (int sp = 0; sp < a.n_split; ++sp) {
-            const volatile float* p = P + size_t(sp) * (hd + 2);
-            const float pm = p[0];
-            if (pm == -INFINITY) continue;
-            const float e = __expf(pm - mx);
-            sum += p[1] * e;
-            out += p[2 + d] * e;
-        }
-        at_row_mut<float>(a.out, a.out_stride, t)[size_t(h0 + g) * hd + d] = sum > 0.0f ? out / sum : 0.0f;
-    }
-    if (threadIdx.x == 0) *counter = 0u;  // ready for the next launch (a replayed graph included)
+    if (counter && threadIdx.x == 0) *counter = 0u;  // ready for the next launch (a replayed graph included)
 }
 
 // Heads per block for a group of `group` query heads per KV head: the group whole up to 8 (rounded
@@ -300,6 +312,12 @@ cudaError_t attention_decode(const KvLayout& L, const void* k, const void* v, co
     if (!attention_decode_supported(L) || L.n_kv_head <= 0 || a.n_head % L.n_kv_head != 0 || a.n_split < 1 ||
         (a.n_split > 1 && (!a.partials || !a.counters)))
         return cudaErrorInvalidValue;
+    if (a.q8.q && L.head_dim % 32 != 0) {  // a unit would straddle two heads: quantize afterwards
+        AttnArgs plain = a;
+        plain.q8 = {};
+        const cudaError_t e = attention_decode(L, k, v, plain, s);
+        return e != cudaSuccess ? e : quantize_q8(a.out, a.out_stride, a.n_tok, int64_t(a.n_head) * L.head_dim, a.q8, s);
+    }
     if (L.f16) launch_decode_by_group<__half>(L, k, v, a, s);
     else launch_decode_by_group<float>(L, k, v, a, s);
     return cudaGetLastError();

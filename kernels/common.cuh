@@ -114,6 +114,15 @@ __device__ __forceinline__ void warp_quantize_q8(float v, int lane, const Q8& q,
     }
 }
 
+// The FFN's activations, one formula for every kernel that applies them (silu_mul, gelu_mul, their
+// 8-bit forms and the gate/up matvec's epilogue), so fused and separate ops agree bit for bit.
+// gelu_tanh(x) = 0.5 x (1 + tanh(z)), z = sqrt(2/pi) (x + 0.044715 x^3), as x / (1 + e^(-2z)): the same
+// function; expf of a huge argument gives inf and x / inf = 0, never NaN.
+__device__ __forceinline__ float silu_f(float x) { return x / (1.0f + expf(-x)); }
+__device__ __forceinline__ float gelu_tanh_f(float x) {
+    return x / (1.0f + expf(-1.5957691216057308f * (x + 0.044715f * x * x * x)));
+}
+
 template <class T> __device__ __forceinline__ const T* at_row(const void* base, size_t stride, int64_t r) {
     return reinterpret_cast<const T*>(static_cast<const uint8_t*>(base) + size_t(r) * stride);
 }

@@ -54,6 +54,24 @@ constexpr int kMatvecMaxParts = 3;
 // must be in the packed layout (packed_unit.h; repack_rows below).
 cudaError_t matvec_quant(GgmlType t, const MatvecOut* parts, int n_parts, int64_t cols, Q8View xq, int n_tok, bool accumulate,
                          cudaStream_t s);
+// The FFN's first half in one launch (issue #17): matvec_quant of gate (part 0) and up (part 1),
+// then out[t][r] = act(gate[t][r]) · up[t][r] and out's 8-bit form (as quantize_q8 makes it), which
+// the down projection reads. The last block to finish each 32 rows computes them for those rows:
+// `counters` (rows / 32 of them) are zero before the launch and left zero. gate and up keep their
+// products; out may alias gate's y, not the input. q is not xq's scratch. Where matvec_glu_applies:
+// rows % 32 == 0 and at most kMatvecGluMaxTokens tokens, the decode of one or two sequences (the
+// kernels are instantiated for those only: a batch of more spreads a launch over more tokens).
+constexpr int kMatvecGluMaxTokens = 2;
+struct MatvecGlu {
+    float* out = nullptr;
+    size_t out_stride = 0;
+    Q8View q;
+    unsigned* counters = nullptr;
+    bool gelu = false;  // GELU (tanh form) · up, else SiLU · up
+};
+bool matvec_glu_applies(const MatvecOut& gate, const MatvecOut& up, int n_tok);
+cudaError_t matvec_quant_glu(GgmlType t, const MatvecOut& gate, const MatvecOut& up, int64_t cols, Q8View xq, int n_tok,
+                             const MatvecGlu& glu, cudaStream_t s);
 // Rows of quantized weights GGUF → packed layout (to_packed) or back, src and dst distinct.
 cudaError_t repack_rows(GgmlType t, const void* src, void* dst, size_t stride, int64_t rows, int64_t cols, bool to_packed,
                         cudaStream_t s);
@@ -180,6 +198,11 @@ struct AttnArgs {
     // The decode kernel's split counters (attention_counters(L, a) of them when n_split > 1): zero
     // before the launch, and left zero by it (the last block of each group resets its counter).
     unsigned* counters = nullptr;
+    // Non-null q8.q: also the output's 8-bit form (n_tok rows of n_head · head_dim, as quantize_q8
+    // makes it) for the output projection. The decode kernel writes it as it writes the output
+    // (head_dim % 32 == 0: a 32-value unit is one warp's part of one head); otherwise attention()
+    // runs the quantizer after the kernel.
+    Q8View q8;
 };
 size_t attention_partials_floats(const KvLayout& L, const AttnArgs& a);
 size_t attention_counters(const KvLayout& L, const AttnArgs& a);

@@ -1,6 +1,7 @@
 // Matrix × vector for generation (a few tokens at a time), each weight row read once for up to 8
 // tokens. Quantized weights (in the packed layout of packed_unit.h) meet activations quantized to 8
-// bits by a separate quantizer kernel, and the products run on dp4a (sm_61+, all CUDA 13 targets).
+// bits by a separate quantizer kernel (or by the kernel before: the fused norm, attention or
+// activation), and the products run on dp4a (sm_61+, all CUDA 13 targets).
 // Float weights: one warp per row with 16-byte loads.
 #include "kernels/common.cuh"
 #include "kernels/kernels.h"
@@ -53,6 +54,7 @@ struct Parts {
     int first[kMatvecMaxParts + 1];
     int n;
     int accumulate;  // y += product (the residual in the epilogue)
+    MatvecGlu glu;   // the GLU instances': gate is part 0, up part 1
 };
 template <class F> __device__ __forceinline__ auto pick(const Parts& P, int i, F f) {
     return i == 0 ? f(P.p[0]) : i == 1 ? f(P.p[1]) : f(P.p[2]);
@@ -65,7 +67,38 @@ __device__ __forceinline__ int part_of_block(const Parts& P, int b) {
     return i;
 }
 
-template <GgmlType T, int NT, bool A16>
+// Gate/up launches (k_matvec_packed's GLU): a block that has written its rows of gate or up counts itself in
+// its 32 rows' counter; the last of the 2 × 32 / block_rows blocks behind those rows computes
+// out = act(gate) · up for them and every token, and the 8-bit form, one warp per token (the
+// quantizer's unit is those 32 rows), then resets the counter for the next launch or replay. The
+// activation is silu_f / gelu_tanh_f and the rounding warp_quantize_q8, as act_mul_q8's, so the
+// result is that kernel's bit for bit.
+__device__ __forceinline__ void glu_epilogue(const Parts& P, int block_row0, int block_rows, int n_tok) {
+    __shared__ bool last;
+    const int g = block_row0 / 32;
+    __threadfence();  // this block's products are visible device-wide before it is counted
+    __syncthreads();
+    if (threadIdx.x == 0) last = atomicAdd(P.glu.counters + g, 1u) == unsigned(2 * 32 / block_rows - 1);
+    __syncthreads();
+    if (!last) return;
+    __threadfence();
+    const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+    const int row = g * 32 + lane;
+    const int64_t units = P.p[0].rows / 32;
+    for (int t = warp; t < n_tok; t += kWarps) {
+        // volatile: the other blocks' products, never from a cache line this SM read before they were written
+        const float gv = static_cast<const volatile float*>(at_row<float>(P.p[0].y, P.p[0].y_stride, t))[row];
+        const float uv = static_cast<const volatile float*>(at_row<float>(P.p[1].y, P.p[1].y_stride, t))[row];
+        const float v = (P.glu.gelu ? gelu_tanh_f(gv) : silu_f(gv)) * uv;
+        at_row_mut<float>(P.glu.out, P.glu.out_stride, t)[row] = v;
+        warp_quantize_q8(v, lane, P.glu.q, int64_t(t) * units + g);
+    }
+    if (threadIdx.x == 0) P.glu.counters[g] = 0u;
+}
+
+// GLU: a gate/up launch, finished by glu_epilogue (its own instances, so the plain products' code,
+// registers included, is what it would be without it; for 1 and 2 tokens only: matvec_glu_applies).
+template <GgmlType T, int NT, bool A16, bool GLU>
 __global__ void __launch_bounds__(32 * kWarps, 4)
 k_matvec_packed(Parts P, int units, Q8View x, int n_tok) {
     pdl_wait();
@@ -141,6 +174,7 @@ k_matvec_packed(Parts P, int units, Q8View x, int n_tok) {
             }
         }
     }
+    if constexpr (GLU) glu_epilogue(P, (int(blockIdx.x) - first) * kWarps * kRowsPerWarp, kWarps * kRowsPerWarp, n_tok);
 }
 
 template <GgmlType T> __device__ __forceinline__ float load_weight(const uint8_t* row, int64_t c) {
@@ -203,28 +237,38 @@ k_matvec_float(const uint8_t* __restrict__ w, size_t ws, int rows, int cols, con
     }
 }
 
+bool rows_aligned(const MatvecOut& o) { return reinterpret_cast<uintptr_t>(o.w) % 16 == 0 && o.w_stride % 16 == 0; }
+
 template <GgmlType T, int NT>
-cudaError_t launch_quant(Parts P, int units, Q8View xq, int n_tok, cudaStream_t s) {
+cudaError_t launch_quant(Parts P, int units, Q8View xq, int n_tok, bool glu, cudaStream_t s) {
     // Part i's blocks follow part i - 1's.
     P.first[0] = 0;
     bool aligned = true;
     for (int i = 0; i < P.n; ++i) {
         P.first[i + 1] = P.first[i] + ceil_div(int(P.p[i].rows), kWarps * rows_per_warp(NT));
-        aligned = aligned && reinterpret_cast<uintptr_t>(P.p[i].w) % 16 == 0 && P.p[i].w_stride % 16 == 0;
+        aligned = aligned && rows_aligned(P.p[i]);
     }
     for (int i = P.n; i < kMatvecMaxParts; ++i) P.first[i + 1] = P.first[P.n];
     const unsigned grid = unsigned(P.first[P.n]);
     if (grid == 0) return cudaSuccess;
     // Rows that start 16-byte aligned read every piece with 128-bit loads; others (row strides that
     // are not multiples of 16, e.g. Q4_0 rows of 32 × odd units) with 16-bit ones.
-    if (aligned) HEARTH_LAUNCH_PDL(grid, 32 * kWarps, 0, s, k_matvec_packed<T, NT, true>)(P, units, xq, n_tok);
-    else HEARTH_LAUNCH_PDL(grid, 32 * kWarps, 0, s, k_matvec_packed<T, NT, false>)(P, units, xq, n_tok);
+    if (glu) {
+        if constexpr (NT <= kMatvecGluMaxTokens) {
+            if (aligned) HEARTH_LAUNCH_PDL(grid, 32 * kWarps, 0, s, k_matvec_packed<T, NT, true, true>)(P, units, xq, n_tok);
+            else HEARTH_LAUNCH_PDL(grid, 32 * kWarps, 0, s, k_matvec_packed<T, NT, false, true>)(P, units, xq, n_tok);
+            return cudaGetLastError();
+        }
+        return cudaErrorInvalidValue;  // matvec_glu_applies said no
+    }
+    if (aligned) HEARTH_LAUNCH_PDL(grid, 32 * kWarps, 0, s, k_matvec_packed<T, NT, true, false>)(P, units, xq, n_tok);
+    else HEARTH_LAUNCH_PDL(grid, 32 * kWarps, 0, s, k_matvec_packed<T, NT, false, false>)(P, units, xq, n_tok);
     return cudaGetLastError();
 }
 
 template <GgmlType T>
 cudaError_t dispatch_quant(const MatvecOut* parts, int n_parts, int units, Q8View xq, int n_tok, bool accumulate,
-                           cudaStream_t s) {
+                           cudaStream_t s, const MatvecGlu* glu = nullptr) {
     for (int t0 = 0; t0 < n_tok; t0 += 8) {
         const int nt = n_tok - t0 < 8 ? n_tok - t0 : 8;
         Q8View xt = xq;
@@ -234,15 +278,17 @@ cudaError_t dispatch_quant(const MatvecOut* parts, int n_parts, int units, Q8Vie
         Parts P{};
         P.n = n_parts;
         P.accumulate = accumulate ? 1 : 0;
+        if (glu) P.glu = *glu;  // n_tok <= 8: one pass of this loop
         for (int i = 0; i < n_parts; ++i) {
             P.p[i] = parts[i];
             P.p[i].y = reinterpret_cast<float*>(reinterpret_cast<uint8_t*>(parts[i].y) + size_t(t0) * parts[i].y_stride);
         }
         cudaError_t e;
-        if (nt == 1) e = launch_quant<T, 1>(P, units, xt, nt, s);
-        else if (nt == 2) e = launch_quant<T, 2>(P, units, xt, nt, s);
-        else if (nt <= 4) e = launch_quant<T, 4>(P, units, xt, nt, s);
-        else e = launch_quant<T, 8>(P, units, xt, nt, s);
+        const bool g = glu != nullptr;
+        if (nt == 1) e = launch_quant<T, 1>(P, units, xt, nt, g, s);
+        else if (nt == 2) e = launch_quant<T, 2>(P, units, xt, nt, g, s);
+        else if (nt <= 4) e = launch_quant<T, 4>(P, units, xt, nt, g, s);
+        else e = launch_quant<T, 8>(P, units, xt, nt, g, s);
         if (e != cudaSuccess) return e;
     }
     return cudaSuccess;
@@ -301,21 +347,38 @@ cudaError_t quantize_q8(const float* x, size_t x_stride, int64_t rows, int64_t c
     return cudaGetLastError();
 }
 
+// The one switch from the weight type to the kernels' template argument, for both entry points.
+static cudaError_t quant_by_type(GgmlType t, const MatvecOut* parts, int n_parts, int64_t cols, Q8View xq, int n_tok, bool accumulate,
+                          cudaStream_t s, const MatvecGlu* glu) {
+    const int units = int(cols / 32);
+    switch (t) {
+        case GgmlType::Q4_0: return dispatch_quant<GgmlType::Q4_0>(parts, n_parts, units, xq, n_tok, accumulate, s, glu);
+        case GgmlType::Q4_1: return dispatch_quant<GgmlType::Q4_1>(parts, n_parts, units, xq, n_tok, accumulate, s, glu);
+        case GgmlType::Q5_0: return dispatch_quant<GgmlType::Q5_0>(parts, n_parts, units, xq, n_tok, accumulate, s, glu);
+        case GgmlType::Q5_1: return dispatch_quant<GgmlType::Q5_1>(parts, n_parts, units, xq, n_tok, accumulate, s, glu);
+        case GgmlType::Q8_0: return dispatch_quant<GgmlType::Q8_0>(parts, n_parts, units, xq, n_tok, accumulate, s, glu);
+        case GgmlType::Q4_K: return dispatch_quant<GgmlType::Q4_K>(parts, n_parts, units, xq, n_tok, accumulate, s, glu);
+        case GgmlType::Q5_K: return dispatch_quant<GgmlType::Q5_K>(parts, n_parts, units, xq, n_tok, accumulate, s, glu);
+        case GgmlType::Q6_K: return dispatch_quant<GgmlType::Q6_K>(parts, n_parts, units, xq, n_tok, accumulate, s, glu);
+        default: return cudaErrorInvalidValue;
+    }
+}
+
 cudaError_t matvec_quant(GgmlType t, const MatvecOut* parts, int n_parts, int64_t cols, Q8View xq, int n_tok, bool accumulate,
                          cudaStream_t s) {
     if (n_parts < 1 || n_parts > kMatvecMaxParts) return cudaErrorInvalidValue;
-    const int units = int(cols / 32);
-    switch (t) {
-        case GgmlType::Q4_0: return dispatch_quant<GgmlType::Q4_0>(parts, n_parts, units, xq, n_tok, accumulate, s);
-        case GgmlType::Q4_1: return dispatch_quant<GgmlType::Q4_1>(parts, n_parts, units, xq, n_tok, accumulate, s);
-        case GgmlType::Q5_0: return dispatch_quant<GgmlType::Q5_0>(parts, n_parts, units, xq, n_tok, accumulate, s);
-        case GgmlType::Q5_1: return dispatch_quant<GgmlType::Q5_1>(parts, n_parts, units, xq, n_tok, accumulate, s);
-        case GgmlType::Q8_0: return dispatch_quant<GgmlType::Q8_0>(parts, n_parts, units, xq, n_tok, accumulate, s);
-        case GgmlType::Q4_K: return dispatch_quant<GgmlType::Q4_K>(parts, n_parts, units, xq, n_tok, accumulate, s);
-        case GgmlType::Q5_K: return dispatch_quant<GgmlType::Q5_K>(parts, n_parts, units, xq, n_tok, accumulate, s);
-        case GgmlType::Q6_K: return dispatch_quant<GgmlType::Q6_K>(parts, n_parts, units, xq, n_tok, accumulate, s);
-        default: return cudaErrorInvalidValue;
-    }
+    return quant_by_type(t, parts, n_parts, cols, xq, n_tok, accumulate, s, nullptr);
+}
+
+bool matvec_glu_applies(const MatvecOut& gate, const MatvecOut& up, int n_tok) {
+    return n_tok >= 1 && n_tok <= kMatvecGluMaxTokens && gate.rows == up.rows && gate.rows % 32 == 0;
+}
+
+cudaError_t matvec_quant_glu(GgmlType t, const MatvecOut& gate, const MatvecOut& up, int64_t cols, Q8View xq, int n_tok,
+                             const MatvecGlu& glu, cudaStream_t s) {
+    if (!matvec_glu_applies(gate, up, n_tok) || !glu.out || !glu.counters || !glu.q.q) return cudaErrorInvalidValue;
+    const MatvecOut parts[2] = {gate, up};
+    return quant_by_type(t, parts, 2, cols, xq, n_tok, false, s, &glu);
 }
 
 cudaError_t matvec_float(GgmlType t, const void* w, size_t ws, int64_t rows, int64_t cols, const float* x, size_t xs,

@@ -95,19 +95,14 @@ __global__ void k_rms_norm_q8(const float* x, size_t xs, int64_t cols, const flo
 __global__ void k_silu_mul(const float* g, size_t gs, const float* __restrict__ u, size_t us, int64_t rows, int64_t cols,
                            float* out, size_t os) {
     HK_ROWS_COLS_LOOP(r, c, rows, cols) {
-        const float gv = at_row<float>(g, gs, r)[c];
-        at_row_mut<float>(out, os, r)[c] = gv / (1.0f + expf(-gv)) * at_row<float>(u, us, r)[c];
+        at_row_mut<float>(out, os, r)[c] = silu_f(at_row<float>(g, gs, r)[c]) * at_row<float>(u, us, r)[c];
     }
 }
 
-// gelu_tanh(x) = 0.5 x (1 + tanh(z)), z = sqrt(2/pi) (x + 0.044715 x^3), as x / (1 + e^(-2z)): the same
-// function; __expf of a huge argument gives inf and x / inf = 0, never NaN.
 __global__ void k_gelu_mul(const float* g, size_t gs, const float* __restrict__ u, size_t us, int64_t rows, int64_t cols,
                            float* out, size_t os) {
     HK_ROWS_COLS_LOOP(r, c, rows, cols) {
-        const float x = at_row<float>(g, gs, r)[c];
-        const float e = expf(-1.5957691216057308f * (x + 0.044715f * x * x * x));
-        at_row_mut<float>(out, os, r)[c] = x / (1.0f + e) * at_row<float>(u, us, r)[c];
+        at_row_mut<float>(out, os, r)[c] = gelu_tanh_f(at_row<float>(g, gs, r)[c]) * at_row<float>(u, us, r)[c];
     }
 }
 
@@ -202,7 +197,7 @@ cudaError_t rms_norm(const float* x, size_t xs, int64_t rows, int64_t cols, cons
 
 // SiLU·mul (gelu = false) or GELU·mul of generation-size rows, whose output is the next quantized
 // matvec's input (the FFN down projection): also written in 8-bit form, as quantize_q8 rounds it.
-// One warp per 32-value block; the activation formulas are k_silu_mul's and k_gelu_mul's.
+// One warp per 32-value block.
 __global__ void k_act_mul_q8(const float* g, size_t gs, const float* __restrict__ u, size_t us, int64_t rows, int64_t cols,
                              float* out, size_t os, Q8View q, bool gelu) {
     pdl_wait();
@@ -213,7 +208,7 @@ __global__ void k_act_mul_q8(const float* g, size_t gs, const float* __restrict_
     for (int64_t b = first; b < rows * units; b += step) {
         const int64_t r = b / units, c = (b % units) * 32 + lane;
         const float x = at_row<float>(g, gs, r)[c];
-        const float a = gelu ? x / (1.0f + expf(-1.5957691216057308f * (x + 0.044715f * x * x * x))) : x / (1.0f + expf(-x));
+        const float a = gelu ? gelu_tanh_f(x) : silu_f(x);
         const float v = a * at_row<float>(u, us, r)[c];
         at_row_mut<float>(out, os, r)[c] = v;
         warp_quantize_q8(v, lane, q, b);

@@ -82,6 +82,12 @@ void Backend::gelu_mul(const Tensor&, const Tensor&, const Tensor&) { unsupporte
 void Backend::matmul_parts(const Tensor& x, const MatmulPart* parts, int n) {
     for (int i = 0; i < n; ++i) matmul(parts[i].w, x, parts[i].y, parts[i].bias);
 }
+void Backend::matmul_glu(const Tensor& x, const MatmulPart& gate, const MatmulPart& up, bool gelu, const Tensor& out) {
+    const MatmulPart parts[2] = {gate, up};
+    matmul_parts(x, parts, 2);
+    if (gelu) gelu_mul(gate.y, up.y, out);
+    else silu_mul(gate.y, up.y, out);
+}
 void Backend::add_i32(const Tensor& x, int32_t v) {
     std::vector<int32_t> h(size_t(x.rows * x.cols));
     if (!download(x, h.data()).ok()) return;  // the backend's next status check reports it

@@ -235,6 +235,11 @@ public:
     // matmul(parts[i].w, x, parts[i].y, parts[i].bias) for each i: the products that read one input
     // (q/k/v, gate/up). A GPU backend runs them as one launch. Default: one matmul each.
     virtual void matmul_parts(const Tensor& x, const MatmulPart* parts, int n);
+    // The FFN's first half: matmul_parts of gate and up, then out = act(gate.y) * up.y with
+    // act = GELU (tanh form, gelu_mul's) when `gelu`, else SiLU (silu_mul's). gate.y and up.y hold
+    // the products afterwards; out may alias gate.y. A GPU backend runs it as one launch.
+    // Default: exactly those ops.
+    virtual void matmul_glu(const Tensor& x, const MatmulPart& gate, const MatmulPart& up, bool gelu, const Tensor& out);
     // y += w · x (+ bias): the output projection and the residual add in one (Op::MatmulAdd, per
     // weight type; exactly matmul's product, added). Default: unsupported.
     virtual void matmul_add(const Tensor& w, const Tensor& x, const Tensor& y, const Tensor* bias = nullptr);
@@ -318,7 +323,8 @@ public:
     virtual void forget_steps() {}
     // Host work of the recorder, for tests: ops recorded (one closure each) in passes, passes
     // captured, passes replayed by one call.
-    struct StepStats { uint64_t ops_recorded = 0, captures = 0, replays = 0; };
+    // last_capture_nodes: the nodes (kernels) of the most recently captured pass.
+    struct StepStats { uint64_t ops_recorded = 0, captures = 0, replays = 0, last_capture_nodes = 0; };
     virtual StepStats step_stats() const { return {}; }
 
     // Device memory this backend could still allocate, in bytes (layer split sizes itself from it).

@@ -28,9 +28,18 @@ void LayerRun::attention(const LayerWeights& L, Out out) {
 
 void LayerRun::ffn(const LayerWeights& L, Act act, Out out) {
     if (cancel && cancel->load(std::memory_order_relaxed)) return;  // the larger half of a layer
-    proj_parts<2>(xb, {{{kSlotGate, &L.gate, gate}, {kSlotUp, &L.up, up}}});
-    if (act == Act::SiLU) be.silu_mul(gate, up, gate);
-    else be.gelu_mul(gate, up, gate);
+    if (has_adapters(kSlotGate) || has_adapters(kSlotUp)) {
+        // The adapters' terms belong inside the activation: products, terms, then the activation.
+        proj_parts<2>(xb, {{{kSlotGate, &L.gate, gate}, {kSlotUp, &L.up, up}}});
+        if (act == Act::SiLU) be.silu_mul(gate, up, gate);
+        else be.gelu_mul(gate, up, gate);
+    } else {
+        if (observer) {
+            observer->observe(layer, kSlotGate, be, xb);
+            observer->observe(layer, kSlotUp, be, xb);
+        }
+        be.matmul_glu(xb, {L.gate.w, gate, L.gate.bias()}, {L.up.w, up, L.up.bias()}, act == Act::GeluTanh, gate);
+    }
     out_proj(kSlotDown, L.down, gate, out);
 }
 

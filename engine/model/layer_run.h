@@ -54,6 +54,14 @@ struct LayerRun {
     void ffn(const LayerWeights& L, Act act, Out out = Out::Xb);
 
 private:
+    // Whether projection i has adapter terms in this layer (for the whole batch or a group of it).
+    bool has_adapters(int i) const {
+        if (loras && !(*loras)[size_t(i)].empty()) return true;
+        if (lora_groups)
+            for (const LoraRowGroup& g : *lora_groups)
+                if (!(*g.set)[size_t(layer)][size_t(i)].empty()) return true;
+        return false;
+    }
     // Projection i's adapters added to y (= its product over x).
     void add_adapters(int i, const Tensor& in, const Tensor& y) {
         if (loras && !(*loras)[size_t(i)].empty()) add_lora_terms(be, (*loras)[size_t(i)], lora_scratch, in, y);

@@ -429,6 +429,12 @@ cudaError_t cudaGraphLaunch(cudaGraphExec_t e, cudaStream_t s) {
     for (const auto& op : e->ops) enqueue(s, op);
     return g_sticky;
 }
+cudaError_t cudaGraphGetNodes(cudaGraph_t g, cudaGraphNode_t* nodes, size_t* n) {
+    SIM_ENTER();
+    if (!g || !n || nodes) return set(cudaErrorInvalidValue);  // only the count is simulated
+    *n = g->ops.size();
+    return cudaSuccess;
+}
 cudaError_t cudaGraphDestroy(cudaGraph_t g) {
     delete g;
     return cudaSuccess;

@@ -757,6 +757,160 @@ TEST(CudaOps, FusedPartsAndResidualEqualTheSeparateOps) {
     ASSERT_TRUE(be.synchronize().ok());
 }
 
+// matmul_glu (the FFN's gate/up launch finishing with act(gate) · up and its 8-bit form, written by
+// the last block of each 32 rows) against the ops it replaces: matmul_parts, then silu_mul /
+// gelu_mul (which write their own 8-bit form), on the same backend. Same arithmetic, so bit for bit:
+// the products, the activation, and the down projection that reads the 8-bit form. Each fused
+// launch runs twice, so the second sees the counters the first left (they must be back at zero).
+TEST(CudaOps, GluEpilogueEqualsPartsThenActivation) {
+    REQUIRE_CUDA(P);
+    Backend& be = *P.cuda;
+    struct Case { GgmlType t; int64_t ff, cols; };
+    const Case cases[] = {
+        {GgmlType::Q4_0, 256, 256}, {GgmlType::Q4_1, 256, 256}, {GgmlType::Q5_0, 256, 256}, {GgmlType::Q8_0, 256, 256},
+        {GgmlType::Q4_K, 256, 256}, {GgmlType::Q5_K, 256, 256}, {GgmlType::Q6_K, 256, 256},
+        {GgmlType::Q8_0, 416, 256},  // 13 units of 32 rows
+        {GgmlType::Q4_K, 512, 512},
+        {GgmlType::Q4_0, 256, 288},  // rows of 162 bytes, not 16-byte aligned: the 16-bit-load instances
+    };
+    for (const Case& c : cases) {
+        const GgmlType t = c.t;
+        const int64_t ff = c.ff, cols = c.cols;
+        const auto wg = make_weights(t, ff, cols, 11 + uint32_t(t)), wu = make_weights(t, ff, cols, 12 + uint32_t(t));
+        const auto wd = make_weights(t, cols, ff, 13 + uint32_t(t));
+        const Tensor Wg = P.put_on(be, t, ff, cols, wg.data()), Wu = P.put_on(be, t, ff, cols, wu.data());
+        const Tensor Wd = P.put_on(be, t, cols, ff, wd.data());
+        const auto bd = randn(size_t(ff), 14);
+        const Tensor Bg = P.put_on(be, GgmlType::F32, 1, ff, bd.data());
+        // 1 and 2 tokens fused (2 rows a warp, 8 a block); 3 and 8 the separate ops (4 and 8 rows a
+        // block), 11 the GEMM path
+        for (int n : {1, 2, 3, 8, 11}) {
+            if (n == 11 && !(t == GgmlType::Q8_0 && ff == 256)) continue;
+            const auto xd = randn(size_t(n * cols), uint32_t(15 + n));
+            const Tensor x = P.put_on(be, GgmlType::F32, n, cols, xd.data());
+            for (bool gelu : {false, true}) {
+                if (gelu && n == 3) continue;
+                const std::string what = std::string(type_name(t)) + " ff=" + std::to_string(ff) + " cols=" + std::to_string(cols) +
+                                         " n=" + std::to_string(n) + (gelu ? " GELU" : " SiLU");
+                const Tensor g2 = P.put_on(be, GgmlType::F32, n, ff, nullptr), u2 = P.put_on(be, GgmlType::F32, n, ff, nullptr);
+                const Tensor y2 = P.put_on(be, GgmlType::F32, n, cols, nullptr);
+                const MatmulPart sep[2] = {{Wg, g2, &Bg}, {Wu, u2, nullptr}};
+                be.matmul_parts(x, sep, 2);
+                if (gelu) be.gelu_mul(g2, u2, g2);
+                else be.silu_mul(g2, u2, g2);
+                be.matmul(Wd, g2, y2);
+                const auto want_g = P.get(be, g2), want_u = P.get(be, u2), want_y = P.get(be, y2);
+                for (int run = 0; run < 2; ++run) {
+                    const Tensor g1 = P.put_on(be, GgmlType::F32, n, ff, nullptr), u1 = P.put_on(be, GgmlType::F32, n, ff, nullptr);
+                    const Tensor y1 = P.put_on(be, GgmlType::F32, n, cols, nullptr);
+                    be.matmul_glu(x, {Wg, g1, &Bg}, {Wu, u1, nullptr}, gelu, g1);  // the output over gate, as a layer has it
+                    be.matmul(Wd, g1, y1);
+                    EXPECT_EQ(diff(P.get(be, u1), want_u).max_abs, 0.0) << what << " up, run " << run;
+                    EXPECT_EQ(diff(P.get(be, g1), want_g).max_abs, 0.0) << what << " act·up, run " << run;
+                    EXPECT_EQ(diff(P.get(be, y1), want_y).max_abs, 0.0) << what << " down, run " << run;
+                }
+            }
+        }
+    }
+    ASSERT_TRUE(be.synchronize().ok());
+}
+
+// The two 8-bit scratches: matmul_glu reads its input's form from one and writes its output's to
+// the other, so products over other inputs in between, and a glu whose input's form sits in the
+// second scratch, must each find (or make) the right one. Against the reference's ops.
+TEST(CudaOps, GluScratchesFollowTheirInputs) {
+    REQUIRE_CUDA(P);
+    const int64_t cols = 256, ff = 512, n = 3;
+    const GgmlType t = GgmlType::Q8_0;
+    const auto wg = make_weights(t, ff, cols, 21), wu = make_weights(t, ff, cols, 22), wd = make_weights(t, cols, ff, 23);
+    const auto w2 = make_weights(t, ff, ff, 24);
+    auto W = [&](const std::vector<uint8_t>& d, int64_t r, int64_t c) { return P.put(t, r, c, d.data()); };
+    auto Wg = W(wg, ff, cols), Wu = W(wu, ff, cols), Wd = W(wd, cols, ff), W2 = W(w2, ff, ff);
+    const auto xv = randn(size_t(n * cols), 25), nw = randn(size_t(cols), 26);
+    auto X = P.put(GgmlType::F32, n, cols, xv.data()), N = P.put(GgmlType::F32, 1, cols, nw.data());
+    auto H = P.put(GgmlType::F32, n, cols, nullptr);
+    std::vector<std::pair<Tensor, Tensor>> o;
+    for (int i = 0; i < 8; ++i) o.push_back(P.put(GgmlType::F32, n, i < 4 ? ff : cols, nullptr));
+    auto pick = [](std::pair<Tensor, Tensor>& p, int k) -> Tensor& { return k ? p.second : p.first; };
+    for (int k = 0; k < 2; ++k) {
+        Backend& be = k ? *P.ref : *P.cuda;
+        be.rms_norm(pick(X, k), pick(N, k), 1e-5f, pick(H, k));  // H's form in the first scratch
+        be.matmul_glu(pick(H, k), {pick(Wg, k), pick(o[0], k)}, {pick(Wu, k), pick(o[1], k)}, false, pick(o[0], k));
+        be.matmul(pick(W2, k), pick(o[0], k), pick(o[2], k));  // reads the glu's form (second scratch)
+        be.matmul(pick(Wd, k), pick(o[2], k), pick(o[4], k));  // another input: quantized into the second scratch
+        be.matmul_glu(pick(o[4], k), {pick(Wg, k), pick(o[3], k)}, {pick(Wu, k), pick(o[1], k)}, true, pick(o[3], k));
+        be.matmul(pick(Wd, k), pick(o[3], k), pick(o[5], k));  // the second glu's form, in the first scratch
+        be.matmul(pick(Wd, k), pick(o[0], k), pick(o[6], k));  // the first glu's output again: quantized anew
+    }
+    for (int i : {0, 2, 3, 4, 5, 6}) {
+        const auto want = P.get(*P.ref, o[size_t(i)].second);
+        // 8-bit activations, as QuantizedInputReuseFollowsWrites (chains of up to five products)
+        EXPECT_LE(diff(P.get(*P.cuda, o[size_t(i)].first), want).rms, 0.05 * rms(want)) << "output " << i;
+    }
+}
+
+// Attention of generation-size rows writes its output's 8-bit form for the output projection (the
+// decode kernel as it writes the output; after the other kernels, the quantizer). The product that
+// reads it equals a product over a copy of the output, which quantizes the copy: bit for bit. Cases
+// cover the decode kernel unsplit and split (the merging block writes it), two blocks per KV head,
+// head sizes not a multiple of 32 (quantized after), prompt-size rows on the tiled kernel, and block
+// tables.
+TEST(CudaOps, AttentionWritesTheOutputProjectionsInput) {
+    REQUIRE_CUDA(P);
+    Backend& be = *P.cuda;
+    const AttnCase cases[] = {
+        {8, 2, 64, 1, 40, 41},       // decode, one split
+        {8, 2, 128, 1, 999, 1000},   // decode, split-K
+        {12, 1, 64, 2, 600, 602},    // two blocks per KV head, split
+        {8, 2, 80, 1, 300, 301},     // head_dim 80: a unit would straddle heads
+        {8, 2, 64, 8, 100, 108},     // 8 tokens: the tiled kernel on enough blocks, or decode
+        {32, 8, 128, 1, 1500, 1501}, // the 8B shape
+    };
+    for (GgmlType kt : {GgmlType::F16, GgmlType::F32}) {
+        for (const AttnCase& c : cases) {
+            const std::string what = std::string("kv=") + std::string(type_name(kt)) + " heads " + std::to_string(c.n_head) + "/" +
+                                     std::to_string(c.n_kv_head) + " hd " + std::to_string(c.head_dim) + " tokens " +
+                                     std::to_string(c.n_tok);
+            const int64_t qd = int64_t(c.n_head) * c.head_dim;
+            KvCacheDesc desc;
+            desc.n_layer = 1;
+            desc.n_kv_head = c.n_kv_head;
+            desc.head_dim = c.head_dim;
+            desc.n_ctx = (c.n_kv + 31) / 32 * 32 + 32;
+            desc.type = kt;
+            auto kc = be.create_kv_cache(desc);
+            auto kr = P.ref->create_kv_cache(desc);
+            ASSERT_TRUE(kc.ok() && kr.ok()) << kc.message();
+            fill_kv(P, **kc, **kr, c.n_kv, 31);
+            std::vector<int32_t> pos(size_t(c.n_tok));
+            for (int i = 0; i < c.n_tok; ++i) pos[size_t(i)] = c.first_pos + i;
+            const Tensor pc = P.put_on(be, GgmlType::I32, 1, c.n_tok, pos.data());
+            const auto qv = randn(size_t(c.n_tok * qd), 32);
+            const Tensor q = P.put_on(be, GgmlType::F32, c.n_tok, qd, qv.data());
+            const auto wv = make_weights(GgmlType::Q8_0, 64, qd, 33);
+            const Tensor w = P.put_on(be, GgmlType::Q8_0, 64, qd, wv.data());
+            const Tensor out = P.put_on(be, GgmlType::F32, c.n_tok, qd, nullptr), copy = P.put_on(be, GgmlType::F32, c.n_tok, qd, nullptr);
+            const Tensor y1 = P.put_on(be, GgmlType::F32, c.n_tok, 64, nullptr), y2 = P.put_on(be, GgmlType::F32, c.n_tok, 64, nullptr);
+            for (bool paged : {false, true}) {
+                if (paged) {  // one sequence on the identity table
+                    std::vector<int32_t> tab(size_t(desc.n_ctx / 32)), seq(size_t(c.n_tok), 0);
+                    for (size_t b = 0; b < tab.size(); ++b) tab[b] = int32_t(b);
+                    const Tensor tt = P.put_on(be, GgmlType::I32, 1, int64_t(tab.size()), tab.data());
+                    const Tensor st = P.put_on(be, GgmlType::I32, 1, c.n_tok, seq.data());
+                    be.attention_paged(q, **kc, 0, pc, KvTables{tt, st}, c.first_pos + c.n_tok, 0.07f, out);  // not the last run's output
+                } else {
+                    be.attention(q, **kc, 0, pc, c.first_pos + c.n_tok, 0.1f, out);
+                }
+                be.matmul(w, out, y1);  // over the form attention wrote
+                be.copy(out, copy);
+                be.matmul(w, copy, y2);  // quantizes the copy
+                EXPECT_EQ(diff(P.get(be, y1), P.get(be, y2)).max_abs, 0.0) << what << (paged ? " paged" : "");
+            }
+        }
+    }
+    ASSERT_TRUE(be.synchronize().ok());
+}
+
 // add_i32 (a generation step advancing its position): the kernel and the interface's default
 // (download, add, upload), which the reference backend runs, give the same integers.
 TEST(CudaOps, AddI32KernelAndHostDefault) {

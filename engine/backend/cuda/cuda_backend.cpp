@@ -150,7 +150,7 @@ class CudaBackend final : public Backend {
 public:
     ~CudaBackend() override {
         cudaSetDevice(dev_);
-        for (Scratch* s : {&q8a_, &x16_, &w16_, &attn_, &attn_count_, &shift_k_, &shift_v_, &topk_, &topk_u_})
+        for (Scratch* s : {&q8a_, &q8b_, &glu_count_, &x16_, &w16_, &attn_, &attn_count_, &shift_k_, &shift_v_, &topk_, &topk_u_})
             if (s->p && stream_) cudaFreeAsync(s->p, stream_);  // stream-ordered memory, freed in order
         col_buf_.reset();  // freed while the device and stream are still set up
         if (stream_) cudaStreamSynchronize(stream_);
@@ -441,6 +441,26 @@ public:
         matvec_q8(x, p0.w.type, outs.data(), n, false);
     }
 
+    // gate/up and the activation of generation-size rows in one launch (matvec_q8's `glu`) for
+    // quantized weights of one type and whole 32-row units (the quantizer's); anything else as the
+    // separate ops.
+    void matmul_glu(const Tensor& x, const MatmulPart& gate, const MatmulPart& up, bool gelu, const Tensor& out) override {
+        const bool fuse = x.rows <= kMatvecMaxTokens && x.cols % 32 == 0 && kern::is_quantized_weight(gate.w.type) &&
+                          up.w.type == gate.w.type && gate.w.cols == x.cols && up.w.cols == x.cols && up.w.rows == gate.w.rows &&
+                          gate.w.rows % 32 == 0 && out.rows == x.rows && out.cols == gate.w.rows &&
+                          gate.y.rows == x.rows && up.y.rows == x.rows && gate.y.cols == gate.w.rows && up.y.cols == up.w.rows &&
+                          !overlaps(gate.y, x) && !overlaps(up.y, x) && !overlaps(out, x) && !overlaps(out, up.y);
+        if (!fuse) return Backend::matmul_glu(x, gate, up, gelu, out);
+        if (!begin("matmul", {&x, &gate.w, &gate.y, gate.bias, &up.w, &up.y, up.bias, &out})) return;
+        for (const MatmulPart* p : {&gate, &up})
+            if (!ensure_packed(p->w, "matmul")) return;
+        const kern::MatvecOut outs[2] = {matvec_out(gate.w, gate.y, gate.bias), matvec_out(up.w, up.y, up.bias)};
+        if (!kern::matvec_glu_applies(outs[0], outs[1], int(x.rows))) return Backend::matmul_glu(x, gate, up, gelu, out);
+        if (writes_saved(gate.y, x16_of_) || writes_saved(up.y, x16_of_) || writes_saved(out, x16_of_)) x16_of_ = {};
+        const GluTo to{&out, gelu};
+        matvec_q8(x, gate.w.type, outs, 2, false, &to);
+    }
+
     void rope_kv_store(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& pos, const Tensor& cells,
                        const RopeParams& p, KvCache& kvb, int layer) override {
         auto& kv = static_cast<CudaKvCache&>(kvb);
@@ -507,7 +527,7 @@ public:
         // A normed row block of generation size is most often the input of the next quantized
         // matmuls (q/k/v, gate/up, the output head): quantize it to 8 bits in the same kernel, and
         // let those matmuls use it (q8_of_).
-        if (y.rows <= kMatvecMaxTokens && y.cols % 32 == 0 && y.cols >= 256) {
+        if (y.rows <= kMatvecMaxTokens && y.cols % 32 == 0) {
             void* qs = scratch(q8a_, kern::q8_bytes(y.rows, y.cols));
             if (!qs) return;
             const kern::Q8View q = kern::q8_view(qs, y.rows, y.cols);
@@ -599,8 +619,17 @@ public:
                 if (!a.counters) return;
             }
         }
+        // Generation-size rows are the output projection's input next: their 8-bit form comes with
+        // them (the decode kernel writes it; the shape rule is rms_norm_q8's and act_mul_q8's).
+        const bool q8 = out.rows <= kMatvecMaxTokens && out.cols % 32 == 0;
+        if (q8) {
+            void* qs = scratch(q8a_, kern::q8_bytes(out.rows, out.cols));
+            if (!qs) return;
+            a.q8 = kern::q8_view(qs, out.rows, out.cols);
+        }
         const uint8_t *kl = kv.k_layer(layer), *vl = kv.v_layer(layer);
         launch("attention", [=, this] { return kern::attention(L, kl, vl, a, stream_); });
+        if (q8) q8_of_ = {a.out, out.row_stride, out.rows, out.cols, q8a_.p, q8a_.n};
     }
 
     void kv_shift(KvCache& kvb, int keep, int discard, int n_used, const RopeParams& p) override {
@@ -681,7 +710,7 @@ public:
     // form in the same kernel (as rms_norm does for q/k/v). False: not that shape, nothing launched.
     bool act_mul_q8(bool gelu, const Tensor& g, const Tensor& u, const Tensor& out, const float* f32_g, const float* f32_u,
                     float* f32_out) {
-        if (out.rows > kMatvecMaxTokens || out.cols % 32 != 0 || out.cols < 256) return false;
+        if (out.rows > kMatvecMaxTokens || out.cols % 32 != 0) return false;
         void* qs = scratch(q8a_, kern::q8_bytes(out.rows, out.cols));
         if (!qs) return true;  // failed (reported)
         const kern::Q8View q = kern::q8_view(qs, out.rows, out.cols);
@@ -965,20 +994,52 @@ private:
     static kern::MatvecOut matvec_out(const Tensor& w, const Tensor& y, const Tensor* bias) {
         return {dptr(w), w.row_stride, w.rows, f32(y), y.row_stride, bias ? f32(*bias) : nullptr};
     }
+    // Which of the two 8-bit scratches the last 8-bit form went to: a matvec reads its input from
+    // one, and the gate/up launch writes its output's form to the other while blocks still read.
+    Scratch& q8_holding() { return q8_of_.scratch && q8_of_.scratch == q8b_.p && q8_of_.scratch_n == q8b_.n ? q8b_ : q8a_; }
+    Scratch& q8_other(const Scratch& s) { return &s == &q8a_ ? q8b_ : q8a_; }
+
     // Products of quantized weights of type t (packed, cols == x.cols) over x's 8-bit form, in one
-    // launch: x is quantized into the Q8 scratch first unless that scratch already holds it (the
-    // previous quantized product's input — q/k/v, gate/up — or the fused RMSNorm's output).
-    void matvec_q8(const Tensor& x, GgmlType t, const kern::MatvecOut* outs, int n, bool accumulate) {
+    // launch: x is quantized into an 8-bit scratch first unless that scratch already holds it (the
+    // previous quantized product's input — q/k/v, gate/up — or the output of the fused RMSNorm,
+    // attention or activation). With `glu` (gate and up: outs[0], outs[1]) the launch also writes
+    // out = act(gate) · up and its 8-bit form, into the other scratch (matmul_glu).
+    struct GluTo {
+        const Tensor* out;
+        bool gelu;
+    };
+    void matvec_q8(const Tensor& x, GgmlType t, const kern::MatvecOut* outs, int n, bool accumulate, const GluTo* glu = nullptr) {
         const int nt = int(x.rows);
-        void* qs = scratch(q8a_, kern::q8_bytes(nt, x.cols));
+        Scratch& in = q8_holding();
+        void* qs = scratch(in, kern::q8_bytes(nt, x.cols));
         if (!qs) return;
         const kern::Q8View q = kern::q8_view(qs, nt, x.cols);
         std::array<kern::MatvecOut, kern::kMatvecMaxParts> parts{};
         std::copy(outs, outs + n, parts.begin());
         auto* const f32_x = f32(x);
         const int64_t cols = x.cols;
-        const Q8Of now{f32_x, x.row_stride, x.rows, x.cols, q8a_.p, q8a_.n};
+        const Q8Of now{f32_x, x.row_stride, x.rows, x.cols, in.p, in.n};
         const bool quantized = q8_of_ == now;
+        if (glu) {
+            const Tensor& o = *glu->out;
+            Scratch& to = q8_other(in);
+            void* os = scratch(to, kern::q8_bytes(o.rows, o.cols));
+            auto* counters = os ? static_cast<unsigned*>(zeroed_scratch(glu_count_, size_t(o.cols / 32) * sizeof(unsigned))) : nullptr;
+            if (!counters) return;  // (growing them leaves `in` where it is)
+            kern::MatvecGlu g;
+            g.out = f32(o);
+            g.out_stride = o.row_stride;
+            g.q = kern::q8_view(os, o.rows, o.cols);
+            g.counters = counters;
+            g.gelu = glu->gelu;
+            launch("matvec", [=, this] {
+                const cudaError_t e = quantized ? cudaSuccess : kern::quantize_q8(f32_x, x.row_stride, nt, cols, q, stream_);
+                if (e != cudaSuccess) return e;
+                return kern::matvec_quant_glu(t, parts[0], parts[1], cols, q, nt, g, stream_);
+            });
+            q8_of_ = {g.out, o.row_stride, o.rows, o.cols, to.p, to.n};
+            return;
+        }
         launch("matvec", [=, this] {
             const cudaError_t e = quantized ? cudaSuccess : kern::quantize_q8(f32_x, x.row_stride, nt, cols, q, stream_);
             if (e != cudaSuccess) return e;
@@ -1259,10 +1320,10 @@ private:
     size_t gemm_slab_bytes_ = kGemmL2SlabBytes;
     void* staging_[2] = {nullptr, nullptr};
     cudaEvent_t staged_[2] = {nullptr, nullptr};
-    Scratch q8a_, x16_, w16_, attn_, attn_count_, shift_k_, shift_v_, topk_, topk_u_;
+    Scratch q8a_, q8b_, glu_count_, x16_, w16_, attn_, attn_count_, shift_k_, shift_v_, topk_, topk_u_;
     BufferPtr col_buf_;  // conv2d's im2col band (a Buffer, so the band is a Tensor matmul takes)
     size_t conv_band_bytes_ = kConvBandBytes;
-    // Which activations the q8a_ scratch holds in 8-bit form (all zero: none). Ops are recorded in
+    // Which activations an 8-bit scratch (q8a_ or q8b_) holds in 8-bit form (all zero: none). Ops are recorded in
     // order, so in graph mode the same decisions hold when a step is replayed.
     struct Q8Of {
         const void* x = nullptr;

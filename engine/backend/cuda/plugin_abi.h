@@ -16,7 +16,8 @@ namespace hearth::cuda_plugin {
 // 5: Backend gained attention_paged and kv_shift_paged (vtable layout).
 // 6: Backend gained max_step_tokens, begin_step, end_step, forget_steps, step_stats (vtable layout).
 // 7: Backend gained matmul_parts, matmul_add, rope_kv_store, add_i32 (vtable layout).
-constexpr uint32_t kAbiVersion = 7;
+// 8: Backend gained matmul_glu; StepStats gained last_capture_nodes (vtable layout, a returned struct).
+constexpr uint32_t kAbiVersion = 8;
 
 // Changes whenever a type shared across the plugin boundary changes size.
 constexpr uint64_t abi_fingerprint() {

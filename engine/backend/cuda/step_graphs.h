@@ -95,6 +95,8 @@ public:
             for (const Pending& p : ops_)
                 if (p.f() != cudaSuccess) { ok = false; break; }
             ok = cudaStreamEndCapture(stream, &g) == cudaSuccess && ok && g;
+            size_t nodes = 0;
+            if (ok && cudaGraphGetNodes(g, nullptr, &nodes) == cudaSuccess) stats_.last_capture_nodes = nodes;
             ok = ok && cudaGraphInstantiate(&exec, g, 0) == cudaSuccess;
         }
         if (g) cudaGraphDestroy(g);
