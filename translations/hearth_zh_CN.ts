@@ -236,6 +236,10 @@
         <source>the %1 folder has no .safetensors weights</source>
         <translation>%1 文件夹里没有 .safetensors 权重</translation>
     </message>
+    <message>
+        <source>the file is missing</source>
+        <translation>文件不存在</translation>
+    </message>
 </context>
 <context>
     <name>DiffusionModelList</name>
@@ -246,6 +250,10 @@
     <message>
         <source>%1 cannot be used: %2.</source>
         <translation>%1 无法使用：%2。</translation>
+    </message>
+    <message>
+        <source>not a .safetensors file</source>
+        <translation>不是 .safetensors 文件</translation>
     </message>
 </context>
 <context>
@@ -305,8 +313,8 @@
         <translation>选择模型</translation>
     </message>
     <message>
-        <source>No image model yet. On the Models page, choose Add folder… and pick a Stable Diffusion folder in diffusers&apos; layout (SD 1.5, SD 2.x or SD-Turbo).</source>
-        <translation>还没有图像模型。请在“模型”页点击“添加文件夹…”，选择一个 diffusers 布局的 Stable Diffusion 文件夹（SD 1.5、SD 2.x 或 SD-Turbo）。</translation>
+        <source>No image model yet. On the Models page, choose Add folder… for a Stable Diffusion folder in diffusers&apos; layout (SD 1.5, SD 2.x or SD-Turbo), or Add checkpoint… for a single .safetensors file.</source>
+        <translation>还没有图像模型。请在“模型”页点击“添加文件夹…”选择 diffusers 布局的 Stable Diffusion 文件夹（SD 1.5、SD 2.x 或 SD-Turbo），或点击“添加检查点…”选择单个 .safetensors 文件。</translation>
     </message>
     <message>
         <source>Go to Models</source>
@@ -793,6 +801,46 @@
     <message>
         <source>Add an image model folder</source>
         <translation>添加图像模型文件夹</translation>
+    </message>
+    <message>
+        <source>Add checkpoint…</source>
+        <translation>添加检查点…</translation>
+    </message>
+    <message>
+        <source>Add an image model from one file: a Stable Diffusion 1.x or 2.x checkpoint (.safetensors)</source>
+        <translation>从单个文件添加图像模型：Stable Diffusion 1.x 或 2.x 检查点（.safetensors）</translation>
+    </message>
+    <message>
+        <source>Configs and tokenizer from %1</source>
+        <translation>配置和分词器来自 %1</translation>
+    </message>
+    <message>
+        <source>Add a Stable Diffusion checkpoint</source>
+        <translation>添加 Stable Diffusion 检查点</translation>
+    </message>
+    <message>
+        <source>Checkpoints (*.safetensors)</source>
+        <translation>检查点 (*.safetensors)</translation>
+    </message>
+    <message>
+        <source>Which model is it?</source>
+        <translation>这是哪个模型？</translation>
+    </message>
+    <message>
+        <source>A checkpoint file carries no tokenizer or configs. Pick the diffusers folder of the same model (for example stable-diffusion-v1-5 for an SD 1.5 fine-tune): its configs, tokenizer and scheduler are used with the file&apos;s weights.</source>
+        <translation>检查点文件不包含分词器和配置。请选择同一模型的 diffusers 文件夹（例如 SD 1.5 微调模型对应 stable-diffusion-v1-5）：将使用该文件夹的配置、分词器和调度器，配合此文件的权重。</translation>
+    </message>
+    <message>
+        <source>Choose folder…</source>
+        <translation>选择文件夹…</translation>
+    </message>
+    <message>
+        <source>The diffusers folder of the checkpoint&apos;s model</source>
+        <translation>检查点所属模型的 diffusers 文件夹</translation>
+    </message>
+    <message>
+        <source>single file</source>
+        <translation>单文件</translation>
     </message>
 </context>
 <context>

@@ -50,6 +50,11 @@ ImageController::ImageController(ChatStore* store, AppSettings* settings, ModelL
 
     modelPath_ = settings_->raw().value(QLatin1String(kModelKey)).toString();
     connect(&models_, &DiffusionModelList::changed, this, &ImageController::onModelsChanged);
+    connect(&models_, &DiffusionModelList::checkpointAdded, this, [this](const QString& path) {
+        setModelPath(path);
+        emit checkpointAdded();
+    });
+    connect(&models_, &DiffusionModelList::checkpointRefused, this, &ImageController::showError);
     if (chat_) {
         connect(chat_, &ChatController::oneOffFinished, this, &ImageController::onPromptWritten);
         connect(chat_, &ChatController::modelChanged, this, &ImageController::recheckMemory);
@@ -156,6 +161,21 @@ bool ImageController::addModelPath(const QString& dir) {
     }
     setModelPath(info.path);
     return true;
+}
+
+namespace {
+QString localPath(const QUrl& u) { return u.isEmpty() ? QString() : u.isLocalFile() ? u.toLocalFile() : u.toString(); }
+}  // namespace
+
+bool ImageController::checkpointNeedsConfigFolder(const QUrl& file) const { return !checkpointHasTokenizer(localPath(file)); }
+
+void ImageController::addCheckpointFile(const QUrl& file, const QUrl& configFolder) {
+    addCheckpointPath(localPath(file), localPath(configFolder));
+}
+
+void ImageController::addCheckpointPath(const QString& file, const QString& configDir) {
+    dismissError();
+    models_.addCheckpoint(file, configDir);
 }
 
 void ImageController::forgetModelFolder(const QString& dir) {
@@ -320,6 +340,7 @@ bool ImageController::generate() {
     DiffusionRequest req;
     req.id = nextRequest_++;
     req.modelDir = m->path;
+    req.configDir = m->configDir;
     req.prompt = prompt_.trimmed();
     req.negative = negative_.trimmed();
     req.width = width_;

@@ -117,6 +117,13 @@ public:
     // reason in errorText, when it is not one.
     Q_INVOKABLE bool addModelFolder(const QUrl& folder);
     Q_INVOKABLE bool addModelPath(const QString& dir);
+    // "Add checkpoint…": a single-file SD checkpoint (.safetensors) used where it is. Without CLIP's
+    // tokenizer/ beside it, it needs the diffusers folder of the same model (its configs and
+    // tokenizer), which the page asks for next. The header is read off the UI thread: the model is
+    // selected and checkpointAdded follows, or errorText says why not.
+    Q_INVOKABLE bool checkpointNeedsConfigFolder(const QUrl& file) const;
+    Q_INVOKABLE void addCheckpointFile(const QUrl& file, const QUrl& configFolder);
+    Q_INVOKABLE void addCheckpointPath(const QString& file, const QString& configDir);
     Q_INVOKABLE void forgetModelFolder(const QString& dir);
 
     // Starts a run with the form's settings (false, with errorText set, when the form is not runnable).
@@ -162,6 +169,8 @@ signals:
     void deviceChanged();
     // The page should be shown (a hand-off from the chat).
     void pageRequested();
+    // "Add checkpoint…" succeeded: the checkpoint is the selected model.
+    void checkpointAdded();
     // A run ended: the image was saved (id > 0), or it was stopped or failed (id 0).
     void runFinished(qint64 imageId, bool stopped);
 

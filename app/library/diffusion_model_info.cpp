@@ -8,6 +8,8 @@
 #include <QJsonObject>
 #include <algorithm>
 
+#include "engine/diffusion/pipeline.h"
+
 namespace hearth::app {
 
 namespace {
@@ -70,6 +72,40 @@ DiffusionModelInfo readDiffusionModelInfo(const QString& dir) {
         }
         info.weightBytes += largest;
     }
+    return info;
+}
+
+bool isCheckpointFile(const QString& path) {
+    const QFileInfo f(path);
+    return f.isFile() && f.suffix().compare(QLatin1String("safetensors"), Qt::CaseInsensitive) == 0;
+}
+
+bool checkpointHasTokenizer(const QString& file) {
+    return QFileInfo(QFileInfo(file).dir().filePath(QStringLiteral("tokenizer/vocab.json"))).isFile();
+}
+
+DiffusionModelInfo readCheckpointInfo(const QString& file, const QString& configDir) {
+    DiffusionModelInfo info;
+    const QFileInfo f(file);
+    info.path = QDir::cleanPath(f.absoluteFilePath());
+    info.configDir = configDir.isEmpty() ? QString() : QDir::cleanPath(QDir(configDir).absolutePath());
+    info.singleFile = true;
+    info.name = f.completeBaseName();
+    if (!f.isFile()) {
+        info.error = QCoreApplication::translate("DiffusionModelInfo", "the file is missing");
+        return info;
+    }
+    info.weightBytes = uint64_t(f.size());
+    // The engine's own checks before any weight is read, so the list says what opening would.
+    auto check = diffusion::Pipeline::check_single_file(info.path.toStdString(), info.configDir.toStdString());
+    if (!check.ok()) {
+        // The engine's message starts with the path, which the list shows beside it already.
+        QString m = QString::fromStdString(check.message());
+        if (m.startsWith(info.path + QLatin1String(": "))) m = m.mid(info.path.size() + 2);
+        info.error = m;
+        return info;
+    }
+    info.kind = check->sd2 ? QStringLiteral("Stable Diffusion 2.x") : QStringLiteral("Stable Diffusion 1.x");  // the page adds "single file"
     return info;
 }
 

@@ -12,6 +12,26 @@ namespace hearth::app {
 
 namespace {
 const char* const kFoldersKey = "image/folders";  // diffusion folders added where they are
+// Checkpoint files added where they are: [{file, config}] (config: the folder of its configs, or "").
+const char* const kCheckpointsKey = "image/checkpoints";
+
+struct Checkpoint {
+    QString file, config;
+};
+QList<Checkpoint> readCheckpoints(AppSettings* settings) {
+    QList<Checkpoint> out;
+    for (const QVariant& v : settings->raw().value(QLatin1String(kCheckpointsKey)).toList()) {
+        const QVariantMap m = v.toMap();
+        if (!m.value(QStringLiteral("file")).toString().isEmpty())
+            out.push_back({m.value(QStringLiteral("file")).toString(), m.value(QStringLiteral("config")).toString()});
+    }
+    return out;
+}
+void writeCheckpoints(AppSettings* settings, const QList<Checkpoint>& all) {
+    QVariantList list;
+    for (const Checkpoint& c : all) list << QVariantMap{{QStringLiteral("file"), c.file}, {QStringLiteral("config"), c.config}};
+    settings->raw().setValue(QLatin1String(kCheckpointsKey), list);
+}
 
 QString cleanDir(const QString& dir) { return QDir::cleanPath(QDir(dir).absolutePath()); }
 }  // namespace
@@ -32,13 +52,16 @@ void DiffusionModelList::refresh() {
     }
     const QString folder = library_ ? library_->folder() : QString();
     const QStringList added = settings_->raw().value(QLatin1String(kFoldersKey)).toStringList();
-    scanWatch_.setFuture(QtConcurrent::run([folder, added] {
+    const QList<Checkpoint> files = readCheckpoints(settings_);
+    scanWatch_.setFuture(QtConcurrent::run([folder, added, files] {
         std::vector<DiffusionModelInfo> found = scanDiffusionModels(folder);
         for (const QString& dir : added) {
             const QString clean = cleanDir(dir);
             if (std::none_of(found.begin(), found.end(), [&](const DiffusionModelInfo& m) { return m.path == clean; }))
                 found.push_back(readDiffusionModelInfo(clean));  // a folder since removed is listed with its error
         }
+        for (const Checkpoint& c : files)  // a file since removed is listed with its error
+            found.push_back(readCheckpointInfo(c.file, c.config));
         return found;
     }));
 }
@@ -71,11 +94,47 @@ QString DiffusionModelList::add(const QString& dir, DiffusionModelInfo* out) {
     return {};
 }
 
-void DiffusionModelList::forget(const QString& dir) {
-    const QString clean = cleanDir(dir);
+void DiffusionModelList::addCheckpoint(const QString& file, const QString& configDir) {
+    auto* watch = new QFutureWatcher<DiffusionModelInfo>(this);
+    connect(watch, &QFutureWatcher<DiffusionModelInfo>::finished, this, [this, watch, file] {
+        watch->deleteLater();
+        const DiffusionModelInfo info = watch->result();
+        if (!info.usable()) {
+            emit checkpointRefused(QCoreApplication::translate("DiffusionModelList", "%1 cannot be used: %2.")
+                                       .arg(QDir::toNativeSeparators(file), info.error));
+            return;
+        }
+        QList<Checkpoint> all = readCheckpoints(settings_);
+        all.erase(std::remove_if(all.begin(), all.end(), [&](const Checkpoint& c) { return cleanDir(c.file) == info.path; }), all.end());
+        all.push_back({info.path, info.configDir});
+        writeCheckpoints(settings_, all);
+        std::vector<DiffusionModelInfo> next = models_;
+        next.erase(std::remove_if(next.begin(), next.end(), [&](const auto& m) { return m.path == info.path; }), next.end());
+        next.push_back(info);
+        setModels(std::move(next));
+        refresh();  // a scan in flight may have missed it
+        emit checkpointAdded(info.path);
+    });
+    if (!isCheckpointFile(file)) {  // said at once: no file to read
+        watch->setFuture(QtConcurrent::run([file] {
+            DiffusionModelInfo info;
+            info.path = file;
+            info.error = QCoreApplication::translate("DiffusionModelList", "not a .safetensors file");
+            return info;
+        }));
+        return;
+    }
+    watch->setFuture(QtConcurrent::run([file, configDir] { return readCheckpointInfo(file, configDir); }));
+}
+
+void DiffusionModelList::forget(const QString& path) {
+    const QString clean = cleanDir(path);
     QStringList added = settings_->raw().value(QLatin1String(kFoldersKey)).toStringList();
     added.removeAll(clean);
     settings_->raw().setValue(QLatin1String(kFoldersKey), added);
+    QList<Checkpoint> files = readCheckpoints(settings_);
+    files.erase(std::remove_if(files.begin(), files.end(), [&](const Checkpoint& c) { return cleanDir(c.file) == clean; }), files.end());
+    writeCheckpoints(settings_, files);
     std::vector<DiffusionModelInfo> next = models_;
     next.erase(std::remove_if(next.begin(), next.end(), [&](const auto& m) { return m.path == clean; }), next.end());
     setModels(std::move(next));
@@ -86,7 +145,7 @@ QVariantList DiffusionModelList::toVariantList() const {
     QVariantList out;
     for (const DiffusionModelInfo& m : models_)
         out << QVariantMap{{"path", m.path}, {"name", m.name}, {"kind", m.kind}, {"bytes", double(m.weightBytes)},
-                           {"usable", m.usable()}, {"error", m.error}};
+                           {"usable", m.usable()}, {"error", m.error}, {"singleFile", m.singleFile}, {"configDir", m.configDir}};
     return out;
 }
 

@@ -1,5 +1,6 @@
 // The diffusion models Hearth knows: the pipeline folders directly inside the models folder, and
-// folders added with "Add folder…" where they are (remembered in the settings). Listing reads only
+// folders added with "Add folder…" and checkpoint files added with "Add checkpoint…" where they are
+// (remembered in the settings). Listing reads only
 // small JSON files, on a pool thread (diffusion_model_info.h); the result comes back as a queued
 // call and `changed`. ImageController owns one and shows it as `Images.models`.
 #pragma once
@@ -26,10 +27,15 @@ public:
     // Adds a folder where it is: empty when it was added, otherwise the reason it was not (in the UI
     // language). Its entry is in the list at once; `info` receives it.
     QString add(const QString& dir, DiffusionModelInfo* info = nullptr);
-    void forget(const QString& dir);
+    // Adds a single-file checkpoint where it is, with the diffusers folder of the same model for its
+    // configs and tokenizer (empty: its family's usual configs and tokenizer/ beside the file). The
+    // header is read on a pool thread (it may be large); `checkpointAdded` or `checkpointRefused`
+    // (with the reason, in the UI language) follows.
+    void addCheckpoint(const QString& file, const QString& configDir);
+    void forget(const QString& path);
 
     const std::vector<DiffusionModelInfo>& models() const { return models_; }
-    // [{path, name, kind, bytes, usable, error}] for QML.
+    // [{path, name, kind, bytes, usable, error, singleFile, configDir}] for QML.
     QVariantList toVariantList() const;
     // The entry of `path` (any spelling of the folder), or null.
     const DiffusionModelInfo* find(const QString& path) const;
@@ -38,6 +44,8 @@ public:
 
 signals:
     void changed();
+    void checkpointAdded(const QString& path);
+    void checkpointRefused(const QString& reason);
 
 private:
     void setModels(std::vector<DiffusionModelInfo> found);

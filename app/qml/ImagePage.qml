@@ -115,7 +115,7 @@ Item {
                         visible: !page.hasModels
                         wrapMode: Text.Wrap
                         color: Theme.textMuted
-                        text: qsTr("No image model yet. On the Models page, choose Add folder… and pick a Stable Diffusion folder in diffusers' layout (SD 1.5, SD 2.x or SD-Turbo).")
+                        text: qsTr("No image model yet. On the Models page, choose Add folder… for a Stable Diffusion folder in diffusers' layout (SD 1.5, SD 2.x or SD-Turbo), or Add checkpoint… for a single .safetensors file.")
                     }
                     Button {
                         visible: !page.hasModels

@@ -1,7 +1,8 @@
 // The Models page: the .gguf models in the models folder (and ones used where they are), their
 // metadata and whether they fit this machine's memory; Import…, Use for this conversation, Delete.
-// Below them, the image models (Stable Diffusion folders in diffusers' layout, listed by `Images`):
-// "Add folder…" registers one where it is.
+// Below them, the image models (Stable Diffusion folders in diffusers' layout and single-file
+// checkpoints, listed by `Images`): "Add folder…" and "Add checkpoint…" register one where it is; a
+// checkpoint without CLIP's tokenizer/ beside it is asked for the diffusers folder of its model.
 import QtQuick
 import QtQuick.Controls
 import QtQuick.Dialogs
@@ -58,6 +59,13 @@ Item {
                 ToolTip.visible: hovered
                 ToolTip.text: qsTr("Add an image model: a Stable Diffusion folder in diffusers' layout (with model_index.json)")
                 onClicked: imageFolderDialog.open()
+            }
+            Button {
+                objectName: "addImageFileButton"
+                text: qsTr("Add checkpoint…")
+                ToolTip.visible: hovered
+                ToolTip.text: qsTr("Add an image model from one file: a Stable Diffusion 1.x or 2.x checkpoint (.safetensors)")
+                onClicked: imageFileDialog.open()
             }
             Button {
                 objectName: "getModelsButton"
@@ -149,12 +157,21 @@ Item {
                                 color: imageCard.modelData.usable ? Theme.textMuted : (Theme.dark ? Theme.warning : Theme.errorText)
                                 text: imageCard.modelData.usable
                                       ? [qsTr("Image model"), imageCard.modelData.kind,
+                                         imageCard.modelData.singleFile ? qsTr("single file") : "",
                                          qsTr("weights %1").arg(Desktop.formatBytes(imageCard.modelData.bytes))].filter(s => s.length > 0).join("  ·  ")
                                       : qsTr("Cannot be used: %1").arg(imageCard.modelData.error)
                             }
                             Label {
                                 Layout.fillWidth: true
                                 text: imageCard.modelData.path
+                                elide: Text.ElideMiddle
+                                color: Theme.textMuted
+                                font.pixelSize: Theme.fontSize - 3
+                            }
+                            Label {
+                                Layout.fillWidth: true
+                                visible: imageCard.modelData.singleFile && imageCard.modelData.configDir.length > 0
+                                text: qsTr("Configs and tokenizer from %1").arg(imageCard.modelData.configDir)
                                 elide: Text.ElideMiddle
                                 color: Theme.textMuted
                                 font.pixelSize: Theme.fontSize - 3
@@ -293,6 +310,58 @@ Item {
         currentFolder: App.downloadsFolder()
         title: qsTr("Add an image model folder")
         onAccepted: if (Images.addModelFolder(selectedFolder)) window.page = "image"
+    }
+
+    // "Add checkpoint…": the file, then (when no tokenizer/ is beside it) the folder of its model.
+    FileDialog {
+        id: imageFileDialog
+        objectName: "imageFileDialog"
+        currentFolder: App.downloadsFolder()
+        title: qsTr("Add a Stable Diffusion checkpoint")
+        nameFilters: [qsTr("Checkpoints (*.safetensors)"), qsTr("All files (*)")]
+        onAccepted: {
+            if (Images.checkpointNeedsConfigFolder(selectedFile)) imageConfigChoice.openFor(selectedFile)
+            else Images.addCheckpointFile(selectedFile, "")
+        }
+    }
+    Dialog {
+        id: imageConfigChoice
+        objectName: "imageConfigChoice"
+        property url file
+        function openFor(f) { file = f; open() }
+        title: qsTr("Which model is it?")
+        modal: true
+        width: 480
+        anchors.centerIn: Overlay.overlay
+        ColumnLayout {
+            spacing: 10
+            width: imageConfigChoice.availableWidth
+            Label {
+                Layout.fillWidth: true
+                wrapMode: Text.Wrap
+                text: qsTr("A checkpoint file carries no tokenizer or configs. Pick the diffusers folder of the same model (for example stable-diffusion-v1-5 for an SD 1.5 fine-tune): its configs, tokenizer and scheduler are used with the file's weights.")
+            }
+            RowLayout {
+                Layout.alignment: Qt.AlignRight
+                Button { text: qsTr("Cancel"); onClicked: imageConfigChoice.close() }
+                Button {
+                    text: qsTr("Choose folder…")
+                    highlighted: true
+                    onClicked: { imageConfigChoice.close(); imageConfigDialog.open() }
+                }
+            }
+        }
+    }
+    FolderDialog {
+        id: imageConfigDialog
+        objectName: "imageConfigDialog"
+        currentFolder: App.downloadsFolder()
+        title: qsTr("The diffusers folder of the checkpoint's model")
+        onAccepted: Images.addCheckpointFile(imageConfigChoice.file, selectedFolder)
+    }
+    Connections {
+        target: Images
+        function onCheckpointAdded() { window.page = "image" }
     }
 
     FileDialog {

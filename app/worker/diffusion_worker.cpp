@@ -29,6 +29,7 @@ void DiffusionWorker::unload() {
     pipeline_.reset();
     backend_.reset();
     openDir_.clear();
+    openConfig_.clear();
     openDevice_.clear();
     fallback_.clear();
     openThreads_ = -1;
@@ -110,7 +111,8 @@ void DiffusionWorker::generate(const DiffusionRequest& req) {
     o.seed = req.seed;
 
     DeviceChoice choice = parseDeviceKey(req.device);
-    bool reopen = !pipeline_ || openDir_ != req.modelDir || openThreads_ != req.threads || openDevice_ != req.device;
+    bool reopen = !pipeline_ || openDir_ != req.modelDir || openConfig_ != req.configDir || openThreads_ != req.threads ||
+                  openDevice_ != req.device;
     std::string fallback;
     if (!reopen && choice.backend == "auto" && backend_->device().backend != "cpu") {
         // The GPU auto chose holds the model but not this size: the CPU draws it, and says why.
@@ -123,7 +125,7 @@ void DiffusionWorker::generate(const DiffusionRequest& req) {
     if (reopen) {
         emit opening(req.id);
         unload();
-        auto opened = diffusion::open_pipeline_on_device(req.modelDir.toStdString(), "", choice.backend, choice.index,
+        auto opened = diffusion::open_pipeline_on_device(req.modelDir.toStdString(), req.configDir.toStdString(), choice.backend, choice.index,
                                                          BackendOptions{req.threads}, &o);
         if (!opened.ok()) {
             done();
@@ -133,6 +135,7 @@ void DiffusionWorker::generate(const DiffusionRequest& req) {
         backend_ = std::move(opened->backend);
         pipeline_ = std::move(opened->pipeline);
         openDir_ = req.modelDir;
+        openConfig_ = req.configDir;
         openDevice_ = req.device;
         openThreads_ = req.threads;
         fallback_ = fallback.empty() ? opened->fallback : fallback;

@@ -34,7 +34,8 @@ namespace hearth::app {
 
 struct DiffusionRequest {
     quint64 id = 0;
-    QString modelDir;       // the diffusers folder
+    QString modelDir;       // the diffusers folder, or a single-file checkpoint
+    QString configDir;      // a checkpoint's diffusers folder for its configs and tokenizer ("" : its family's)
     QString prompt, negative;
     int width = 512, height = 512, steps = 20;
     double guidance = 7.5;
@@ -86,7 +87,7 @@ private:
     std::unique_ptr<Backend> backend_;
     std::unique_ptr<diffusion::Pipeline> pipeline_;
     void reportOpened(const QString& key, const std::string& fallback);  // deviceReported from the open pipeline
-    QString openDir_, openDevice_;
+    QString openDir_, openConfig_, openDevice_;
     std::string fallback_;  // auto's passed-over GPU and why, while the pipeline is open
     int openThreads_ = -1;
     std::mutex stopMutex_;

@@ -70,6 +70,11 @@ using DiffuseProgress = std::function<bool(int, int, const std::vector<float>&)>
 Result<DiffusionMemoryPlan> plan_diffusion_memory(const ClipTextEncoder& text, const UNet& unet, const VaeDecoder& vae, const Backend& be,
                                                   const DiffuseOptions& opt);
 
+// What Pipeline::check_single_file found: the checkpoint's family.
+struct SingleFileCheck {
+    bool sd2 = false;  // SD 2.x (OpenCLIP text encoder), else SD 1.x
+};
+
 class Pipeline {
 public:
     // `path`: a diffusers folder, or a single-file SD 1.x or 2.x checkpoint (.safetensors with the
@@ -78,6 +83,10 @@ public:
     // encoder's names, said in each run's warnings for SD 2.x, and tokenizer/ beside the file).
     static Result<std::unique_ptr<Pipeline>> open(const std::string& path, Backend& be, const std::string& config_dir = "");
     static Result<std::unique_ptr<Pipeline>> open_single_file(const std::string& file, Backend& be, const std::string& config_dir = "");
+    // open_single_file's checks that need no weights (the header's family and UNet input, the
+    // config folder's family, a tokenizer to use), with its messages: what a model list can say
+    // when a checkpoint is added, cheaply.
+    static Result<SingleFileCheck> check_single_file(const std::string& file, const std::string& config_dir = "");
     ~Pipeline();
 
     Result<DiffuseResult> generate(const DiffuseOptions& opt, const DiffuseProgress& progress = {},

@@ -20,6 +20,7 @@
 #include "engine/util/png_file.h"
 #include "tests/app/app_window.h"
 #include "tests/app/tiny_model.h"
+#include "tests/engine/single_file_writer.h"
 
 using namespace hearth::app;
 
@@ -294,6 +295,80 @@ private slots:
         // Back to SD 1.5 for the tests below (the pipeline is opened again for it).
         images()->setModelPath(QDir::cleanPath(pipeline_));
         images()->forgetModelFolder(turbo);
+        QCOMPARE(images()->models().size(), 1);
+    }
+
+    void singleFileCheckpoint() {
+        // "Add checkpoint…": the tiny SD 1.5 pipeline written as one original-layout .safetensors
+        // (tests/engine/single_file_writer.h), no tokenizer beside it. Refused without a config
+        // folder and with one of the other family; with the pipeline's folder it is listed, selected,
+        // draws exactly the folder's picture, and is remembered after a restart.
+        const QString file = dir_.filePath(QStringLiteral("tiny-sd15-single.safetensors"));
+        const std::string written = hearth::test::write_single_file_checkpoint(hearth::test::kSd15File, pipeline_.toStdString(),
+                                                                               file.toStdString());
+        QVERIFY2(written.empty(), written.c_str());
+        QVERIFY(images()->checkpointNeedsConfigFolder(QUrl::fromLocalFile(file)));
+        QVERIFY(!images()->checkpointNeedsConfigFolder(QUrl::fromLocalFile(pipeline_ + QStringLiteral("/beside-its-tokenizer.safetensors"))));
+
+        QSignalSpy added(images(), &ImageController::checkpointAdded);
+        images()->addCheckpointPath(file, QString());
+        QTRY_VERIFY_WITH_TIMEOUT(images()->errorText().contains(QLatin1String("carries no tokenizer")), 10000);
+        const QString turbo = test::testdataFile(QStringLiteral("diffusion/tiny-sd-turbo"));
+        if (QFile::exists(turbo + QStringLiteral("/model_index.json"))) {
+            images()->addCheckpointPath(file, turbo);
+            QTRY_VERIFY_WITH_TIMEOUT(images()->errorText().contains(QLatin1String("an SD 1.x checkpoint")), 10000);
+        }
+        images()->addCheckpointPath(dir_.filePath(QStringLiteral("nothing.safetensors")), pipeline_);
+        QTRY_VERIFY_WITH_TIMEOUT(images()->errorText().contains(QLatin1String("not a .safetensors file")), 10000);
+        QCOMPARE(added.count(), 0);
+        QCOMPARE(images()->models().size(), 1);
+
+        // The folder's picture first, then the checkpoint's with the same settings.
+        quickForm(2);
+        QSignalSpy finished(images(), &ImageController::runFinished);
+        QVERIFY(images()->generate());
+        QVERIFY(finished.wait(60000));
+        QVERIFY2(finished.first().at(0).toLongLong() > 0, qPrintable(images()->errorText()));
+        const QString folderImage = images()->currentImageFile();
+
+        images()->addCheckpointPath(file, pipeline_);
+        QVERIFY(added.wait(10000));
+        QCOMPARE(images()->errorText(), QString());
+        QCOMPARE(images()->modelPath(), QDir::cleanPath(file));
+        QCOMPARE(images()->models().size(), 2);
+        QVariantMap entry;
+        for (const QVariant& v : images()->models())
+            if (v.toMap().value("path").toString() == QDir::cleanPath(file)) entry = v.toMap();
+        QCOMPARE(entry.value("kind").toString(), QStringLiteral("Stable Diffusion 1.x"));
+        QVERIFY(entry.value("singleFile").toBool());
+        QVERIFY(entry.value("usable").toBool());
+        QCOMPARE(entry.value("configDir").toString(), QDir::cleanPath(pipeline_));
+        QCOMPARE(entry.value("bytes").toDouble(), double(QFileInfo(file).size()));
+
+        quickForm(2);
+        finished.clear();
+        QVERIFY(images()->generate());
+        QVERIFY(finished.wait(60000));
+        QVERIFY2(finished.first().at(0).toLongLong() > 0, qPrintable(images()->errorText()));
+        auto a = hearth::read_png_rgb(folderImage.toStdString());
+        auto b = hearth::read_png_rgb(images()->currentImageFile().toStdString());
+        QVERIFY(a.ok() && b.ok());
+        QVERIFY(a->rgb == b->rgb);  // the same weights and arithmetic: the same picture
+        QVERIFY(context_->store()->flush().ok());
+        QCOMPARE(rows().front().model, QDir::cleanPath(file));
+
+        // Remembered with its config folder; removed from the list on request.
+        start();
+        QTRY_VERIFY_WITH_TIMEOUT(images()->models().size() == 2, 10000);
+        bool remembered = false;
+        for (const QVariant& v : images()->models())
+            remembered |= v.toMap().value("path").toString() == QDir::cleanPath(file) &&
+                          v.toMap().value("configDir").toString() == QDir::cleanPath(pipeline_) && v.toMap().value("usable").toBool();
+        QVERIFY(remembered);
+        images()->setModelPath(QDir::cleanPath(pipeline_));
+        images()->forgetModelFolder(file);
+        QCOMPARE(images()->models().size(), 1);
+        start();
         QCOMPARE(images()->models().size(), 1);
     }
 

@@ -19,6 +19,7 @@
 #include "tests/app/app_window.h"
 #include "tests/app/quick_find.h"
 #include "tests/app/tiny_model.h"
+#include "tests/engine/single_file_writer.h"
 
 using namespace hearth::app;
 
@@ -94,6 +95,36 @@ private slots:
         window_->setProperty("page", QStringLiteral("models"));
         QTRY_VERIFY_WITH_TIMEOUT(test::findVisibleItem(window_->contentItem(), QStringLiteral("imageModelCard")), 5000);
         QVERIFY(shootAll(QStringLiteral("models_with_image_model")));
+
+        // "Add checkpoint…": the tiny pipeline as one file (its configs from the folder), listed
+        // beside the folder; and the dialog that asks for that folder when no tokenizer is beside it.
+        const QString pipeline = test::testdataFile(QStringLiteral("diffusion/tiny-sd15"));
+        const QString file = dir_.filePath(QStringLiteral("tiny-sd15-single.safetensors"));
+        const std::string written = hearth::test::write_single_file_checkpoint(hearth::test::kSd15File, pipeline.toStdString(),
+                                                                               file.toStdString());
+        QVERIFY2(written.empty(), written.c_str());
+        QSignalSpy added(images(), &ImageController::checkpointAdded);
+        images()->addCheckpointPath(file, pipeline);
+        QVERIFY(added.wait(10000));
+        QTRY_COMPARE_WITH_TIMEOUT(window_->property("page").toString(), QStringLiteral("image"), 2000);  // it goes to the Image page
+        window_->setProperty("page", QStringLiteral("models"));
+        QTRY_VERIFY_WITH_TIMEOUT(test::findVisibleItem(window_->contentItem(), QStringLiteral("addImageFileButton")), 5000);
+        QVERIFY(shootAll(QStringLiteral("models_with_checkpoint")));
+        QObject* choice = nullptr;
+        for (QObject* root : engine_->rootObjects())
+            if (!choice) choice = root->findChild<QObject*>(QStringLiteral("imageConfigChoice"));
+        QVERIFY(choice);
+        for (const char* lang : {"en", "zh_CN"}) {
+            context_->settings()->setLanguage(QString::fromLatin1(lang));
+            QVERIFY(QMetaObject::invokeMethod(choice, "openFor", Q_ARG(QVariant, QVariant(QUrl::fromLocalFile(file)))));
+            QTRY_VERIFY_WITH_TIMEOUT(choice->property("opened").toBool(), 2000);
+            QVERIFY(!shoot(QStringLiteral("checkpoint_config_choice_%1_light.png").arg(QString::fromLatin1(lang))).isEmpty());
+            QVERIFY(QMetaObject::invokeMethod(choice, "close"));
+            QTRY_VERIFY_WITH_TIMEOUT(!choice->property("visible").toBool(), 2000);
+        }
+        context_->settings()->setLanguage(QStringLiteral("en"));
+        images()->setModelPath(QDir::cleanPath(pipeline));
+        images()->forgetModelFolder(file);
     }
 
     void writePromptFromTheChat() {

@@ -30,6 +30,7 @@
 #include "engine/safetensors/safetensors.h"
 #include "tests/engine/fixture_path.h"
 #include "tests/engine/safetensors_image.h"
+#include "tests/engine/single_file_writer.h"
 #include "tests/engine/testdata.h"
 
 using namespace hearth;
@@ -37,46 +38,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Row {
-    std::string component, diffusers, original;
-    std::vector<int64_t> shape;
-    int part = 0, parts = 1;  // the block of the original tensor's rows (SD 2.x's fused q|k|v)
-};
+using Row = test::SingleFileRow;
+using Family = test::SingleFileFamily;
+constexpr Family kSd15 = test::kSd15File;
+constexpr Family kSd2 = test::kSd2File;
 
-struct Family {
-    const char* pipeline;  // under testdata/diffusion
-    const char* names;     // under tests/engine/data/diffusion
-    bool sd2;
-};
-constexpr Family kSd15{"tiny-sd15", "single_file_names.tsv", false};
-constexpr Family kSd2{"tiny-sd-turbo", "single_file_names_sd2.tsv", true};
-
-std::vector<Row> read_names(const Family& fam) {
-    std::ifstream f(test::fixture_path((std::string("diffusion/") + fam.names).c_str()));
-    std::vector<Row> rows;
-    std::string line;
-    while (std::getline(f, line)) {
-        if (line.empty() || line[0] == '#') continue;
-        std::istringstream in(line);
-        Row r;
-        std::string shape;
-        std::getline(in, r.component, '\t');
-        std::getline(in, r.diffusers, '\t');
-        std::getline(in, r.original, '\t');
-        std::getline(in, shape, '\t');
-        std::istringstream s(shape);
-        for (std::string d; std::getline(s, d, ',');) r.shape.push_back(std::stoll(d));
-        std::string block;
-        if (std::getline(in, block) && !block.empty()) std::sscanf(block.c_str(), "%d/%d", &r.part, &r.parts);
-        rows.push_back(r);
-    }
-    return rows;
-}
-
-const char* kComponentFile(const std::string& c) {
-    return c == "unet" ? "unet/diffusion_pytorch_model.safetensors"
-           : c == "vae" ? "vae/diffusion_pytorch_model.safetensors" : "text_encoder/model.safetensors";
-}
+std::vector<Row> read_names(const Family& fam) { return test::read_single_file_names(fam); }
 
 std::string temp_path(const std::string& stem) {
     return (fs::temp_directory_path() / ("hearth-" + stem + "-" + std::to_string(::getpid()) + ".safetensors")).string();
@@ -110,47 +77,14 @@ void check_names(const Family& fam) {
 TEST(SingleFile, NameMapsAgreeWithDiffusersConversion) { check_names(kSd15); }
 TEST(SingleFile, OpenClipNameMapsAgreeWithDiffusersConversion) { check_names(kSd2); }
 
-// The pipeline's tensors under the original names: each row's data in the row's shape, the
-// blocks of one fused tensor concatenated in their order. `extra` is added as given.
-// `edit` may change, add or drop tensors before they are written.
-using Edit = std::function<void(std::vector<test::StTensor>&)>;
+// The pipeline's tensors under the original names in a temporary file (single_file_writer.h); `edit`
+// may change, add or drop tensors before they are written. Empty when it failed (reported).
+using Edit = test::SingleFileEdit;
 std::string write_checkpoint(const Family& fam, const std::string& dir, const std::string& stem, const Edit& edit = {}) {
-    std::map<std::pair<std::string, std::string>, const Row*> by_name;
-    const std::vector<Row> rows = read_names(fam);
-    for (const Row& r : rows) by_name[{r.component, r.diffusers}] = &r;
-    std::vector<test::StTensor> tensors;
-    std::map<std::string, std::map<int, std::string>> blocks;  // fused name → part → bytes
-    std::map<std::string, std::pair<std::string, std::vector<int64_t>>> fused_type;
-    for (const char* comp : {"unet", "vae", "text_encoder"}) {
-        auto f = safetensors::File::open(dir + "/" + kComponentFile(comp));
-        EXPECT_TRUE(f.ok()) << f.message();
-        if (!f.ok()) return "";
-        for (const safetensors::TensorInfo& t : (*f)->tensors()) {
-            auto it = by_name.find({comp, t.name});
-            EXPECT_NE(it, by_name.end()) << comp << " " << t.name << " has no name in diffusers' conversion";
-            if (it == by_name.end()) return "";
-            const Row& r = *it->second;
-            std::string bytes(reinterpret_cast<const char*>(t.data), t.n_bytes);
-            if (r.parts == 1) {
-                tensors.push_back({r.original, safetensors::dtype_name(t.dtype), r.shape, std::move(bytes)});
-            } else {
-                blocks[r.original][r.part] = std::move(bytes);
-                fused_type[r.original] = {safetensors::dtype_name(t.dtype), r.shape};
-            }
-        }
-    }
-    for (auto& [name, parts] : blocks) {
-        std::string bytes;
-        for (auto& [part, b] : parts) bytes += b;  // std::map: in part order
-        tensors.push_back({name, fused_type[name].first, fused_type[name].second, std::move(bytes)});
-    }
-    if (edit) edit(tensors);
     const std::string path = temp_path(stem);
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    const std::string image = test::safetensors_image(tensors);
-    out.write(image.data(), std::streamsize(image.size()));
-    EXPECT_TRUE(out.good());
-    return path;
+    const std::string error = test::write_single_file_checkpoint(fam, dir, path, edit);
+    EXPECT_EQ(error, "");
+    return error.empty() ? path : "";
 }
 
 void expect_same_picture(const std::string& dir, const std::string& path, diffusion::DiffuseOptions o) {
