@@ -50,11 +50,11 @@ ImageController::ImageController(ChatStore* store, AppSettings* settings, ModelL
 
     modelPath_ = settings_->raw().value(QLatin1String(kModelKey)).toString();
     connect(&models_, &DiffusionModelList::changed, this, &ImageController::onModelsChanged);
-    connect(&models_, &DiffusionModelList::checkpointAdded, this, [this](const QString& path) {
+    connect(&models_, &DiffusionModelList::modelAdded, this, [this](const QString& path) {
         setModelPath(path);
-        emit checkpointAdded();
+        emit modelAdded();
     });
-    connect(&models_, &DiffusionModelList::checkpointRefused, this, &ImageController::showError);
+    connect(&models_, &DiffusionModelList::modelRefused, this, &ImageController::showError);
     if (chat_) {
         connect(chat_, &ChatController::oneOffFinished, this, &ImageController::onPromptWritten);
         connect(chat_, &ChatController::modelChanged, this, &ImageController::recheckMemory);
@@ -148,19 +148,13 @@ void ImageController::onModelsChanged() {
 
 const DiffusionModelInfo* ImageController::findModel(const QString& path) const { return models_.find(path); }
 
-bool ImageController::addModelFolder(const QUrl& folder) {
-    return addModelPath(folder.isLocalFile() ? folder.toLocalFile() : folder.toString());
+void ImageController::addModelFolder(const QUrl& folder) {
+    addModelPath(folder.isLocalFile() ? folder.toLocalFile() : folder.toString());
 }
 
-bool ImageController::addModelPath(const QString& dir) {
-    DiffusionModelInfo info;
-    const QString error = models_.add(dir, &info);
-    if (!error.isEmpty()) {
-        showError(error);
-        return false;
-    }
-    setModelPath(info.path);
-    return true;
+void ImageController::addModelPath(const QString& dir) {
+    dismissError();
+    models_.addFolder(dir);
 }
 
 namespace {

@@ -113,14 +113,13 @@ public:
     QString imagesDir() const;
 
     Q_INVOKABLE void refreshModels();
-    // "Add folder…": a diffusers folder (with model_index.json) used where it is. False, with the
-    // reason in errorText, when it is not one.
-    Q_INVOKABLE bool addModelFolder(const QUrl& folder);
-    Q_INVOKABLE bool addModelPath(const QString& dir);
-    // "Add checkpoint…": a single-file SD checkpoint (.safetensors) used where it is. Without CLIP's
-    // tokenizer/ beside it, it needs the diffusers folder of the same model (its configs and
-    // tokenizer), which the page asks for next. The header is read off the UI thread: the model is
-    // selected and checkpointAdded follows, or errorText says why not.
+    // "Add folder…": a diffusers folder (with model_index.json) used where it is. "Add checkpoint…":
+    // a single-file SD checkpoint (.safetensors) used where it is; without CLIP's tokenizer/ beside
+    // it, it needs the diffusers folder of the same model (its configs and tokenizer), which the
+    // page asks for next. Both are read off the UI thread: the model is then selected and
+    // modelAdded follows, or errorText says why not.
+    Q_INVOKABLE void addModelFolder(const QUrl& folder);
+    Q_INVOKABLE void addModelPath(const QString& dir);
     Q_INVOKABLE bool checkpointNeedsConfigFolder(const QUrl& file) const;
     Q_INVOKABLE void addCheckpointFile(const QUrl& file, const QUrl& configFolder);
     Q_INVOKABLE void addCheckpointPath(const QString& file, const QString& configDir);
@@ -169,8 +168,8 @@ signals:
     void deviceChanged();
     // The page should be shown (a hand-off from the chat).
     void pageRequested();
-    // "Add checkpoint…" succeeded: the checkpoint is the selected model.
-    void checkpointAdded();
+    // "Add folder…" or "Add checkpoint…" succeeded: the model is the selected one.
+    void modelAdded();
     // A run ended: the image was saved (id > 0), or it was stopped or failed (id 0).
     void runFinished(qint64 imageId, bool stopped);
 

@@ -72,59 +72,61 @@ void DiffusionModelList::setModels(std::vector<DiffusionModelInfo> found) {
     if (std::exchange(rescan_, false)) refresh();
 }
 
-QString DiffusionModelList::add(const QString& dir, DiffusionModelInfo* out) {
-    if (!isDiffusionFolder(dir))
-        return QCoreApplication::translate("DiffusionModelList",
-                                           "%1 is not a diffusion model folder: it has no model_index.json (a Stable "
-                                           "Diffusion folder in diffusers' layout is needed).")
-            .arg(QDir::toNativeSeparators(dir));
-    const DiffusionModelInfo info = readDiffusionModelInfo(dir);  // a few small JSON files
-    if (!info.usable())
-        return QCoreApplication::translate("DiffusionModelList", "%1 cannot be used: %2.")
-            .arg(QDir::toNativeSeparators(dir), info.error);
-    QStringList added = settings_->raw().value(QLatin1String(kFoldersKey)).toStringList();
-    if (!added.contains(info.path)) added << info.path;
-    settings_->raw().setValue(QLatin1String(kFoldersKey), added);
-    std::vector<DiffusionModelInfo> next = models_;
-    next.erase(std::remove_if(next.begin(), next.end(), [&](const auto& m) { return m.path == info.path; }), next.end());
-    next.push_back(info);
-    if (out) *out = info;
-    setModels(std::move(next));
-    refresh();  // a scan in flight may have missed it
-    return {};
+void DiffusionModelList::addFolder(const QString& dir) {
+    addAsync(dir, QString(), false);
 }
 
 void DiffusionModelList::addCheckpoint(const QString& file, const QString& configDir) {
+    addAsync(file, configDir, true);
+}
+
+// Reads the folder's small JSON files or the checkpoint's header on a pool thread (a folder on a
+// slow disk, a header of up to 100 MiB), then remembers and lists it, or says why not.
+void DiffusionModelList::addAsync(const QString& path, const QString& configDir, bool file) {
+    // What one stat tells is said at once (queued, as the answer of a read would come).
+    QString refused;
+    if (file && !isCheckpointFile(path))
+        refused = QCoreApplication::translate("DiffusionModelList", "%1 cannot be used: %2.")
+                      .arg(QDir::toNativeSeparators(path), QCoreApplication::translate("DiffusionModelList", "not a .safetensors file"));
+    else if (!file && !isDiffusionFolder(path))
+        refused = QCoreApplication::translate("DiffusionModelList",
+                                              "%1 is not a diffusion model folder: it has no model_index.json (a Stable "
+                                              "Diffusion folder in diffusers' layout is needed).")
+                      .arg(QDir::toNativeSeparators(path));
+    if (!refused.isEmpty()) {
+        QMetaObject::invokeMethod(this, [this, refused] { emit modelRefused(refused); }, Qt::QueuedConnection);
+        return;
+    }
     auto* watch = new QFutureWatcher<DiffusionModelInfo>(this);
-    connect(watch, &QFutureWatcher<DiffusionModelInfo>::finished, this, [this, watch, file] {
+    connect(watch, &QFutureWatcher<DiffusionModelInfo>::finished, this, [this, watch, path, file] {
         watch->deleteLater();
         const DiffusionModelInfo info = watch->result();
         if (!info.usable()) {
-            emit checkpointRefused(QCoreApplication::translate("DiffusionModelList", "%1 cannot be used: %2.")
-                                       .arg(QDir::toNativeSeparators(file), info.error));
+            emit modelRefused(QCoreApplication::translate("DiffusionModelList", "%1 cannot be used: %2.")
+                                  .arg(QDir::toNativeSeparators(path), info.error));
             return;
         }
-        QList<Checkpoint> all = readCheckpoints(settings_);
-        all.erase(std::remove_if(all.begin(), all.end(), [&](const Checkpoint& c) { return cleanDir(c.file) == info.path; }), all.end());
-        all.push_back({info.path, info.configDir});
-        writeCheckpoints(settings_, all);
+        if (file) {
+            QList<Checkpoint> all = readCheckpoints(settings_);
+            all.erase(std::remove_if(all.begin(), all.end(), [&](const Checkpoint& c) { return cleanDir(c.file) == info.path; }),
+                      all.end());
+            all.push_back({info.path, info.configDir});
+            writeCheckpoints(settings_, all);
+        } else {
+            QStringList added = settings_->raw().value(QLatin1String(kFoldersKey)).toStringList();
+            if (!added.contains(info.path)) added << info.path;
+            settings_->raw().setValue(QLatin1String(kFoldersKey), added);
+        }
         std::vector<DiffusionModelInfo> next = models_;
         next.erase(std::remove_if(next.begin(), next.end(), [&](const auto& m) { return m.path == info.path; }), next.end());
         next.push_back(info);
         setModels(std::move(next));
         refresh();  // a scan in flight may have missed it
-        emit checkpointAdded(info.path);
+        emit modelAdded(info.path);
     });
-    if (!isCheckpointFile(file)) {  // said at once: no file to read
-        watch->setFuture(QtConcurrent::run([file] {
-            DiffusionModelInfo info;
-            info.path = file;
-            info.error = QCoreApplication::translate("DiffusionModelList", "not a .safetensors file");
-            return info;
-        }));
-        return;
-    }
-    watch->setFuture(QtConcurrent::run([file, configDir] { return readCheckpointInfo(file, configDir); }));
+    watch->setFuture(QtConcurrent::run([path, configDir, file] {
+        return file ? readCheckpointInfo(path, configDir) : readDiffusionModelInfo(path);
+    }));
 }
 
 void DiffusionModelList::forget(const QString& path) {

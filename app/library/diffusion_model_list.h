@@ -24,13 +24,11 @@ public:
     ~DiffusionModelList() override;  // waits for a scan in flight
 
     void refresh();
-    // Adds a folder where it is: empty when it was added, otherwise the reason it was not (in the UI
-    // language). Its entry is in the list at once; `info` receives it.
-    QString add(const QString& dir, DiffusionModelInfo* info = nullptr);
-    // Adds a single-file checkpoint where it is, with the diffusers folder of the same model for its
-    // configs and tokenizer (empty: its family's usual configs and tokenizer/ beside the file). The
-    // header is read on a pool thread (it may be large); `checkpointAdded` or `checkpointRefused`
-    // (with the reason, in the UI language) follows.
+    // Adds a diffusers folder, or a single-file checkpoint with the diffusers folder of the same model
+    // for its configs and tokenizer (empty: its family's usual configs and tokenizer/ beside the
+    // file), where it is. Read on a pool thread; `modelAdded` (it is listed and remembered) or
+    // `modelRefused` (with the reason, in the UI language) follows.
+    void addFolder(const QString& dir);
     void addCheckpoint(const QString& file, const QString& configDir);
     void forget(const QString& path);
 
@@ -44,11 +42,12 @@ public:
 
 signals:
     void changed();
-    void checkpointAdded(const QString& path);
-    void checkpointRefused(const QString& reason);
+    void modelAdded(const QString& path);
+    void modelRefused(const QString& reason);
 
 private:
     void setModels(std::vector<DiffusionModelInfo> found);
+    void addAsync(const QString& path, const QString& configDir, bool file);
 
     AppSettings* settings_;
     ModelLibrary* library_;

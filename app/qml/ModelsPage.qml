@@ -309,7 +309,7 @@ Item {
         objectName: "imageFolderDialog"
         currentFolder: App.downloadsFolder()
         title: qsTr("Add an image model folder")
-        onAccepted: if (Images.addModelFolder(selectedFolder)) window.page = "image"
+        onAccepted: Images.addModelFolder(selectedFolder)
     }
 
     // "Add checkpoint…": the file, then (when no tokenizer/ is beside it) the folder of its model.
@@ -361,7 +361,7 @@ Item {
     }
     Connections {
         target: Images
-        function onCheckpointAdded() { window.page = "image" }
+        function onModelAdded() { window.page = "image" }  // an added folder or checkpoint is shown
     }
 
     FileDialog {

@@ -18,6 +18,7 @@
 #include "app/settings/app_settings.h"
 #include "app/store/image_gallery.h"
 #include "engine/util/png_file.h"
+#include "tests/app/add_image_model.h"
 #include "tests/app/app_window.h"
 #include "tests/app/tiny_model.h"
 #include "tests/engine/single_file_writer.h"
@@ -68,7 +69,7 @@ private slots:
             QSKIP(qPrintable(pipeline_ + " is absent (the shared test data): skipping the Image tab tests"));
         context_ = test::makeAppContext(dir_.path(), "en", "light", QRect(0, 0, 1200, 800));
         context_->settings()->setThreads(2);
-        QVERIFY2(images()->addModelPath(pipeline_), qPrintable(images()->errorText()));
+        QVERIFY2(test::addImageModel(images(), pipeline_), qPrintable(images()->errorText()));
         QCOMPARE(images()->modelPath(), QDir::cleanPath(pipeline_));
         const QVariantMap m = images()->models().first().toMap();
         QCOMPARE(m.value("kind").toString(), QStringLiteral("Stable Diffusion 1.x"));
@@ -78,7 +79,7 @@ private slots:
 
     void notAPipelineIsRefused() {
         QTemporaryDir other;
-        QVERIFY(!images()->addModelPath(other.path()));
+        QVERIFY(!test::addImageModel(images(), other.path()));
         QVERIFY(images()->errorText().contains(QLatin1String("model_index.json")));
         images()->dismissError();
         // A model_index.json without the parts.
@@ -86,7 +87,7 @@ private slots:
         QVERIFY(f.open(QIODevice::WriteOnly));
         f.write("{\"_class_name\": \"StableDiffusionPipeline\"}");
         f.close();
-        QVERIFY(!images()->addModelPath(other.path()));
+        QVERIFY(!test::addImageModel(images(), other.path()));
         QVERIFY2(images()->errorText().contains(QLatin1String("text_encoder")), qPrintable(images()->errorText()));
         images()->dismissError();
         QCOMPARE(images()->models().size(), 1);
@@ -276,7 +277,7 @@ private slots:
 
         const QString turbo = test::testdataFile(QStringLiteral("diffusion/tiny-sd-turbo"));
         if (!QFile::exists(turbo + QStringLiteral("/model_index.json"))) QSKIP("tiny-sd-turbo is absent");
-        QVERIFY2(images()->addModelPath(turbo), qPrintable(images()->errorText()));
+        QVERIFY2(test::addImageModel(images(), turbo), qPrintable(images()->errorText()));
         QCOMPARE(images()->modelPath(), QDir::cleanPath(turbo));
         bool listed = false;
         for (const QVariant& v : images()->models())
@@ -310,7 +311,7 @@ private slots:
         QVERIFY(images()->checkpointNeedsConfigFolder(QUrl::fromLocalFile(file)));
         QVERIFY(!images()->checkpointNeedsConfigFolder(QUrl::fromLocalFile(pipeline_ + QStringLiteral("/beside-its-tokenizer.safetensors"))));
 
-        QSignalSpy added(images(), &ImageController::checkpointAdded);
+        QSignalSpy added(images(), &ImageController::modelAdded);
         images()->addCheckpointPath(file, QString());
         QTRY_VERIFY_WITH_TIMEOUT(images()->errorText().contains(QLatin1String("carries no tokenizer")), 10000);
         const QString turbo = test::testdataFile(QStringLiteral("diffusion/tiny-sd-turbo"));
@@ -387,7 +388,7 @@ private slots:
             QVERIFY(unet.open(QIODevice::WriteOnly | QIODevice::Truncate));
             unet.write("this is not a safetensors file");
         }
-        QVERIFY2(images()->addModelPath(broken.path()), qPrintable(images()->errorText()));
+        QVERIFY2(test::addImageModel(images(), broken.path()), qPrintable(images()->errorText()));
         quickForm(2);
         const int before = images()->gallery()->count();
         const QStringList pngs = pngsOnDisk();

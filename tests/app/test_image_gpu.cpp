@@ -19,6 +19,7 @@
 #include "app/controllers/image_controller.h"
 #include "app/settings/app_settings.h"
 #include "engine/backend/backend.h"
+#include "tests/app/add_image_model.h"
 #include "tests/app/app_window.h"
 #include "tests/app/quick_find.h"
 #include "tests/app/tiny_model.h"
@@ -61,7 +62,7 @@ private slots:
         chatModel_ = test::writeTinyModel(dir_.filePath("models"), "tiny-chat.gguf", {}, &err);
         QVERIFY2(!chatModel_.isEmpty(), qPrintable(err));
         context_->settings()->setDefaultModel(chatModel_);  // no first-start wizard over the shots
-        QVERIFY2(images()->addModelPath(pipeline), qPrintable(images()->errorText()));
+        QVERIFY2(test::addImageModel(images(), pipeline), qPrintable(images()->errorText()));
         window_ = test::loadMainWindow(*context_, engine_);
         QVERIFY(window_);
         window_->setProperty("page", QStringLiteral("image"));

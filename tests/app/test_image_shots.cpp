@@ -16,6 +16,7 @@
 #include "app/controllers/chat_controller.h"
 #include "app/controllers/image_controller.h"
 #include "app/settings/app_settings.h"
+#include "tests/app/add_image_model.h"
 #include "tests/app/app_window.h"
 #include "tests/app/quick_find.h"
 #include "tests/app/tiny_model.h"
@@ -77,7 +78,7 @@ private slots:
                                             "path, a wooden pavilion, soft evening light.");
         context_->settings()->setLastConversationId(*conv);
         context_->chat()->reloadConversations();
-        QVERIFY2(images()->addModelPath(pipeline), qPrintable(images()->errorText()));
+        QVERIFY2(test::addImageModel(images(), pipeline), qPrintable(images()->errorText()));
         window_ = test::loadMainWindow(*context_, engine_);
         QVERIFY(window_);
     }
@@ -103,7 +104,7 @@ private slots:
         const std::string written = hearth::test::write_single_file_checkpoint(hearth::test::kSd15File, pipeline.toStdString(),
                                                                                file.toStdString());
         QVERIFY2(written.empty(), written.c_str());
-        QSignalSpy added(images(), &ImageController::checkpointAdded);
+        QSignalSpy added(images(), &ImageController::modelAdded);
         images()->addCheckpointPath(file, pipeline);
         QVERIFY(added.wait(10000));
         QTRY_COMPARE_WITH_TIMEOUT(window_->property("page").toString(), QStringLiteral("image"), 2000);  // it goes to the Image page
