@@ -1020,32 +1020,29 @@ private:
         const int64_t cols = x.cols;
         const Q8Of now{f32_x, x.row_stride, x.rows, x.cols, in.p, in.n};
         const bool quantized = q8_of_ == now;
+        kern::MatvecGlu g;  // the GLU launch's epilogue (unused by a plain one)
+        Q8Of after = now;  // what the 8-bit scratches hold after the launch
         if (glu) {
             const Tensor& o = *glu->out;
             Scratch& to = q8_other(in);
             void* os = scratch(to, kern::q8_bytes(o.rows, o.cols));
             auto* counters = os ? static_cast<unsigned*>(zeroed_scratch(glu_count_, size_t(o.cols / 32) * sizeof(unsigned))) : nullptr;
             if (!counters) return;  // (growing them leaves `in` where it is)
-            kern::MatvecGlu g;
             g.out = f32(o);
             g.out_stride = o.row_stride;
             g.q = kern::q8_view(os, o.rows, o.cols);
             g.counters = counters;
             g.gelu = glu->gelu;
-            launch("matvec", [=, this] {
-                const cudaError_t e = quantized ? cudaSuccess : kern::quantize_q8(f32_x, x.row_stride, nt, cols, q, stream_);
-                if (e != cudaSuccess) return e;
-                return kern::matvec_quant_glu(t, parts[0], parts[1], cols, q, nt, g, stream_);
-            });
-            q8_of_ = {g.out, o.row_stride, o.rows, o.cols, to.p, to.n};
-            return;
+            after = {g.out, o.row_stride, o.rows, o.cols, to.p, to.n};
         }
+        const bool with_glu = glu != nullptr;
         launch("matvec", [=, this] {
             const cudaError_t e = quantized ? cudaSuccess : kern::quantize_q8(f32_x, x.row_stride, nt, cols, q, stream_);
             if (e != cudaSuccess) return e;
-            return kern::matvec_quant(t, parts.data(), n, cols, q, nt, accumulate, stream_);
+            return with_glu ? kern::matvec_quant_glu(t, parts[0], parts[1], cols, q, nt, g, stream_)
+                            : kern::matvec_quant(t, parts.data(), n, cols, q, nt, accumulate, stream_);
         });
-        q8_of_ = now;
+        q8_of_ = after;
     }
 
     // Common preamble of an op: skip after an earlier failure, select the device, check that every
