@@ -20,6 +20,7 @@ int run_make_model(const std::vector<std::string>& argv) {
     const auto type_name_arg = args.take({"--type"});
     const auto out = args.take({"-o", "--output"});
     const auto seed_arg = args.take({"--seed"});
+    const auto distinct_arg = args.take({"--distinct-rows"});
     if (const std::string u = args.unknown_option(); !u.empty()) return fail("make-model: unknown option " + u);
     if (!args.positionals().empty()) return fail("make-model: unexpected argument " + args.positionals()[0]);
     if (!shape_name || !type_name_arg || !out)
@@ -32,6 +33,11 @@ int run_make_model(const std::vector<std::string>& argv) {
     if (seed_arg) {
         try { seed = std::stoull(*seed_arg); } catch (...) { return fail("make-model: --seed needs a number"); }
     }
+    if (distinct_arg) {
+        // Timing models: only N rows of each matrix drawn and quantized, the others repeat them.
+        try { shape->distinct_rows = std::stoi(*distinct_arg); } catch (...) { shape->distinct_rows = -1; }
+        if (shape->distinct_rows <= 0) return fail("make-model: --distinct-rows needs a number above 0");
+    }
     const auto t0 = std::chrono::steady_clock::now();
     std::fprintf(stderr, "make-model: writing %s (%s, %s) ...\n", out->c_str(), shape_name->c_str(), type_name_arg->c_str());
     if (Status st = write_random_llama_model(*out, *shape, *type, seed); !st.ok()) return fail("make-model: " + st.message());
@@ -43,8 +49,8 @@ int run_make_model(const std::vector<std::string>& argv) {
     return 0;
 }
 
-const Registrar reg{"make-model", "--shape tinyllama-1.1b|llama-8b --type F16|Q8_0|Q4_0|Q4_K_M -o FILE [--seed N]",
-                    "write a random-weight model of a real shape (for benchmarks)", run_make_model};
+const Registrar reg{"make-model", "--shape tinyllama-1.1b|llama-8b --type F16|Q8_0|Q4_0|Q4_K_M -o FILE [--seed N] [--distinct-rows N]",
+                    "write a random-weight model of a real shape (for benchmarks; --distinct-rows N: fast, rows repeat)", run_make_model};
 
 }  // namespace
 }  // namespace hearth::cli

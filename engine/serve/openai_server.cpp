@@ -128,6 +128,17 @@ struct OpenAiServer::Impl {
         const size_t threads = size_t(std::max(8, 2 * sched.n_parallel() + 4));
         http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
         http.set_payload_max_length(32u << 20);
+#ifndef _WIN32
+        // cpp-httplib's default is SO_REUSEPORT alone, which lets a second server of the same user
+        // (another Hearth, another hearth-cli serve) listen on this port too, the kernel splitting
+        // the connections between them, where it should hear "in use". SO_REUSEADDR only: a port
+        // stays ours alone, and the server can listen again at once after it stopped (the closed
+        // connections' TIME_WAIT does not block it).
+        http.set_socket_options([](socket_t sock) {
+            const int yes = 1;
+            setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+        });
+#endif
         http.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
             if (!opt.cors_origin.empty()) res.set_header("Access-Control-Allow-Origin", opt.cors_origin);
             if (req.method == "OPTIONS" || req.path == "/health" || opt.api_key.empty())

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <vector>
@@ -129,6 +130,19 @@ private:
     }
 
     Status fill_matrix(uint8_t* dst, int64_t cols, int64_t rows, GgmlType type, double scale) {
+        const int64_t drawn = shape_.distinct_rows > 0 ? std::min<int64_t>(rows, shape_.distinct_rows) : rows;
+        if (drawn < rows) {
+            HEARTH_RETURN_IF_ERROR(fill_matrix_rows(dst, cols, drawn, type, scale));
+            const size_t block = row_bytes(type, cols) * size_t(drawn);
+            for (int64_t r = drawn; r < rows; r += drawn)
+                std::memcpy(dst + row_bytes(type, cols) * size_t(r), dst,
+                            std::min(block, row_bytes(type, cols) * size_t(rows - r)));
+            return {};
+        }
+        return fill_matrix_rows(dst, cols, rows, type, scale);
+    }
+
+    Status fill_matrix_rows(uint8_t* dst, int64_t cols, int64_t rows, GgmlType type, double scale) {
         if (type == GgmlType::Q2_K || type == GgmlType::Q3_K) return fill_raw_k_blocks(dst, cols, rows, type, scale);
         const size_t rb = row_bytes(type, cols);
         const int64_t chunk = std::max<int64_t>(1, (int64_t(8) << 20) / (cols * 16));  // ~8 MiB of draws

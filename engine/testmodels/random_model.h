@@ -40,6 +40,10 @@ struct RandomModelShape {
     // Per-tensor storage type (e.g. llama.cpp's Q4_K_M mixture, engine/testmodels/model_shapes.h): called
     // with each matrix's name and the requested type; unset = every matrix gets the requested type.
     std::function<GgmlType(const std::string& tensor, GgmlType requested)> tensor_type;
+    // 0: every row of every matrix is drawn. N > 0: only the first N rows of a matrix are drawn and
+    // quantized, and the rest repeat them (row r is row r % N): a model for timing, whose values do
+    // not matter, written in seconds instead of minutes (a 1.1B shape takes ~30 s on two cores).
+    int distinct_rows = 0;
 };
 
 // Tensors are generated and quantized while the file streams out (one tensor in memory at a time;

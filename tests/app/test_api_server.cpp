@@ -9,7 +9,11 @@
 //   - off frees the port, and the chat answers through its Session again.
 // Screenshots of the Settings section and of the status line, in English and Chinese, go to
 // $HEARTH_SHOTS_DIR (default: screenshots/ next to the test binary).
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <QDir>
 #include <QFileInfo>
@@ -42,14 +46,26 @@ int freePort() {
     return probe.serverPort();
 }
 
-// Nothing listens on `port`: a connection is refused, and a server may bind it again (with
-// SO_REUSEADDR, as the app's server binds: the test's own closed connections sit in TIME_WAIT).
+// Nothing listens on `port` (a connection is refused), and a server may listen on it again as the
+// app's does, with SO_REUSEADDR (the server's side of the test's closed connections is in TIME_WAIT).
+// The probe is a plain socket, closed at once: an httplib::Server bound but never run keeps its
+// listening socket open when destroyed (cpp-httplib 0.11), and with SO_REUSEPORT (its default) it
+// would have shared the port with the app's next server.
 bool portIsFree(int port) {
     httplib::Client c("127.0.0.1", port);
     c.set_connection_timeout(1, 0);
     if (c.Get("/health")) return false;
-    httplib::Server probe;
-    return probe.bind_to_port("127.0.0.1", port);
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return false;
+    const int one = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(uint16_t(port));
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const bool free = ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0 && ::listen(fd, 1) == 0;
+    ::close(fd);
+    return free;
 }
 
 struct StreamResult {
@@ -311,7 +327,6 @@ private slots:
     void offFreesThePort() {
         settings()->setApiServerEnabled(false);
         QTRY_VERIFY_WITH_TIMEOUT(!api()->running(), 10000);
-        QTcpServer again;
         QTRY_VERIFY_WITH_TIMEOUT(portIsFree(port_), 5000);
         QQuickItem* line = findNamed(window_->contentItem(), "apiServerStatusLine");
         QVERIFY(line && !line->isVisible());

@@ -14,7 +14,9 @@
 #include <set>
 #include <string>
 
+#include "engine/backend/reference/reference_backend.h"
 #include "engine/gguf/gguf.h"
+#include "engine/model/model.h"
 #include "engine/quant/quant.h"
 #include "engine/quant/quantize_model.h"
 #include "engine/testmodels/model_shapes.h"
@@ -198,6 +200,50 @@ TEST(QuantizePresets, WritesThePlanAndCancelLeavesNoFile) {
     EXPECT_FALSE(std::filesystem::exists(out));
     EXPECT_FALSE(std::filesystem::exists(out + ".part"));
     std::filesystem::remove(src);
+}
+
+// make-model --distinct-rows (timing models): only the first N rows of each matrix are drawn, the
+// rest repeat them; the file has the same tensors, types and size as a fully drawn one, its first
+// matrix begins with the same rows (the same random stream), and it loads.
+TEST(QuantizePresets, DistinctRowsRepeatTheDrawnRows) {
+    RandomModelShape s;
+    s.n_embd = 64;
+    s.n_ff = 160;
+    s.n_layer = 2;
+    const int kDistinct = 7;  // divides none of the row counts: the last copy is partial
+    const std::string full = test::temp_file("rows_full.gguf"), fast = test::temp_file("rows_fast.gguf");
+    ASSERT_TRUE(write_random_llama_model(full, s, GgmlType::Q4_0, 9).ok());
+    s.distinct_rows = kDistinct;
+    ASSERT_TRUE(write_random_llama_model(fast, s, GgmlType::Q4_0, 9).ok());
+    auto a = gguf::File::open(full);
+    auto b = gguf::File::open(fast);
+    ASSERT_TRUE(a.ok() && b.ok());
+    EXPECT_EQ((*a)->file_size(), (*b)->file_size());
+    ASSERT_EQ((*a)->tensors().size(), (*b)->tensors().size());
+    int matrices = 0;
+    for (size_t i = 0; i < (*b)->tensors().size(); ++i) {
+        const auto& ta = (*a)->tensors()[i];
+        const auto& t = (*b)->tensors()[i];
+        SCOPED_TRACE(t.name);
+        EXPECT_EQ(t.name, ta.name);
+        EXPECT_EQ(t.type, ta.type);
+        EXPECT_EQ(t.dims, ta.dims);
+        if (t.dims.size() != 2) continue;
+        ++matrices;
+        const int64_t rows = t.ne(1);
+        const size_t rb = t.n_bytes / size_t(rows);
+        ASSERT_GT(rows, kDistinct);
+        for (int64_t r = kDistinct; r < rows; ++r)
+            ASSERT_EQ(std::memcmp(t.data + size_t(r) * rb, t.data + size_t(r % kDistinct) * rb, rb), 0) << "row " << r;
+        EXPECT_NE(std::memcmp(t.data, t.data + rb, rb), 0) << "the drawn rows differ from each other";
+        if (i == 0) EXPECT_EQ(std::memcmp(t.data, ta.data, rb * kDistinct), 0) << "the first rows come from the same stream";
+    }
+    EXPECT_GE(matrices, 1 + 7 * s.n_layer);
+    auto be = create_reference_backend();
+    auto model = Model::load(**b, *be);
+    ASSERT_TRUE(model.ok()) << model.message();
+    std::filesystem::remove(full);
+    std::filesystem::remove(fast);
 }
 
 TEST(QuantizePresets, CliDryRunListsTypesAndWritesNothing) {

@@ -659,6 +659,55 @@ TEST(Serve, ListensOnLoopbackOnly) {
     EXPECT_TRUE(outside2.Get("/health"));
 }
 
+// A port one server listens on is refused to a second one ("in use"), whoever started it, and is
+// free again for a new server as soon as the first stops, although its closed connections are in
+// TIME_WAIT. (cpp-httplib's default SO_REUSEPORT would let both listen and split the connections.)
+TEST(Serve, APortInUseIsRefusedAndFreedByStop) {
+    ASSERT_EQ(models().error, "");
+    auto first = std::make_unique<TestServer>();
+    ASSERT_EQ(first->start(models().random, 1, 128), "");
+    const int port = first->port;
+    for (int i = 0; i < 3; ++i) {  // connections the server closes: TIME_WAIT on its side of them
+        httplib::Client c("127.0.0.1", port);
+        c.set_keep_alive(false);
+        ASSERT_TRUE(c.Get("/health"));
+    }
+    ServerOptions opt;
+    opt.port = port;
+    OpenAiServer second(*first->sched, opt, models().random);
+    auto refused = second.bind();
+    ASSERT_FALSE(refused.ok()) << "a second server listens on port " << port << " beside the first";
+    EXPECT_NE(refused.message().find("in use"), std::string::npos) << refused.message();
+    first.reset();
+    auto sched = Scheduler::create([] {
+        SchedulerOptions so;
+        so.model.path = models().random;
+        so.model.n_ctx = 128;
+        so.model.backend = "cpu";
+        so.n_parallel = 1;
+        return so;
+    }());
+    ASSERT_TRUE(sched.ok()) << sched.message();
+    OpenAiServer again(**sched, opt, models().random);
+    auto bound = again.bind();
+    ASSERT_TRUE(bound.ok()) << bound.message();
+    EXPECT_EQ(*bound, port);
+    std::atomic<bool> ended{false};
+    std::thread t([&] { again.run(); ended = true; });
+    httplib::Client c("127.0.0.1", port);
+    bool up = false;
+    for (int i = 0; i < 200 && !up; ++i) {
+        if (auto r = c.Get("/health"); r && r->status == 200) up = true;
+        else std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    EXPECT_TRUE(up);
+    while (!ended) {  // stop() does nothing until run() has entered its accept loop
+        again.stop();
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    t.join();
+}
+
 // --lora: every API request runs with the server's adapters, and answers as a Session with the
 // same adapters does (greedy, the same prompt tokens).
 TEST(Serve, LoraAdaptersApplyToRequests) {
