@@ -1772,8 +1772,8 @@
         <translation>生成这张图片的模型（%1）已不在列表中；其他设置已填好。</translation>
     </message>
     <message>
-        <source>The image could not be saved as %1.</source>
-        <translation>无法将图片保存为 %1。</translation>
+        <source>The image could not be saved as %1. %2</source>
+        <translation>无法将图片保存为 %1。%2</translation>
     </message>
     <message>
         <source>Load a chat model first: it writes the prompt.</source>

@@ -15,6 +15,7 @@
 #include "app/library/model_library.h"
 #include "app/settings/app_settings.h"
 #include "app/support/desktop_helper.h"
+#include "app/support/replace_file.h"
 #include "app/support/system_memory.h"
 
 namespace hearth::app {
@@ -223,9 +224,8 @@ bool ChatController::exportConversation(qint64 id, const QUrl& file, const QStri
         if (!md.ok()) return showError(QString::fromStdString(md.message())), false;
         bytes = md->toUtf8();
     }
-    QFile f(path);
-    if (!f.open(QIODevice::WriteOnly | QIODevice::Truncate) || f.write(bytes) != bytes.size()) {
-        showError(tr("Cannot write %1: %2").arg(path, f.errorString()));
+    if (const QString err = replaceFile(path, bytes); !err.isEmpty()) {  // a failed write keeps the old file
+        showError(err);
         return false;
     }
     return true;

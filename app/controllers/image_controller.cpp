@@ -13,6 +13,7 @@
 #include "app/settings/app_settings.h"
 #include "app/store/chat_store.h"
 #include "app/support/desktop_helper.h"
+#include "app/support/replace_file.h"
 #include "app/support/system_memory.h"
 
 namespace hearth::app {
@@ -512,9 +513,9 @@ bool ImageController::saveImageAs(qint64 id, const QUrl& file) {
     if (!r) return false;
     const QString to = file.isLocalFile() ? file.toLocalFile() : file.toString();
     if (QFileInfo(to).absoluteFilePath() == QFileInfo(r->file).absoluteFilePath()) return true;
-    if (QFile::exists(to)) QFile::remove(to);  // the dialog already asked whether to replace it
-    if (!QFile::copy(r->file, to)) {
-        showError(tr("The image could not be saved as %1.").arg(QDir::toNativeSeparators(to)));
+    // The dialog already asked whether to replace a file there; it is replaced only once the copy is whole.
+    if (const QString err = replaceFileWithCopy(to, r->file); !err.isEmpty()) {
+        showError(tr("The image could not be saved as %1. %2").arg(QDir::toNativeSeparators(to), err));
         return false;
     }
     return true;

@@ -38,8 +38,13 @@ QString cleanDir(const QString& dir) { return QDir::cleanPath(QDir(dir).absolute
 
 DiffusionModelList::DiffusionModelList(AppSettings* settings, ModelLibrary* library, QObject* parent)
     : QObject(parent), settings_(settings), library_(library) {
-    connect(&scanWatch_, &QFutureWatcher<std::vector<DiffusionModelInfo>>::finished, this,
-            [this] { setModels(scanWatch_.result()); });
+    connect(&scanWatch_, &QFutureWatcher<std::vector<DiffusionModelInfo>>::finished, this, [this] {
+        if (scanFrom_ != changes_) {  // the settings changed while it ran: its list is out of date
+            rescan_ = false;
+            return refresh();
+        }
+        setModels(scanWatch_.result());
+    });
     if (library_) connect(library_, &ModelLibrary::folderChanged, this, &DiffusionModelList::refresh);
 }
 
@@ -53,6 +58,7 @@ void DiffusionModelList::refresh() {
     const QString folder = library_ ? library_->folder() : QString();
     const QStringList added = settings_->raw().value(QLatin1String(kFoldersKey)).toStringList();
     const QList<Checkpoint> files = readCheckpoints(settings_);
+    scanFrom_ = changes_;
     scanWatch_.setFuture(QtConcurrent::run([folder, added, files] {
         std::vector<DiffusionModelInfo> found = scanDiffusionModels(folder);
         for (const QString& dir : added) {
@@ -117,6 +123,7 @@ void DiffusionModelList::addAsync(const QString& path, const QString& configDir,
             if (!added.contains(info.path)) added << info.path;
             settings_->raw().setValue(QLatin1String(kFoldersKey), added);
         }
+        ++changes_;
         std::vector<DiffusionModelInfo> next = models_;
         next.erase(std::remove_if(next.begin(), next.end(), [&](const auto& m) { return m.path == info.path; }), next.end());
         next.push_back(info);
@@ -137,6 +144,7 @@ void DiffusionModelList::forget(const QString& path) {
     QList<Checkpoint> files = readCheckpoints(settings_);
     files.erase(std::remove_if(files.begin(), files.end(), [&](const Checkpoint& c) { return cleanDir(c.file) == clean; }), files.end());
     writeCheckpoints(settings_, files);
+    ++changes_;
     std::vector<DiffusionModelInfo> next = models_;
     next.erase(std::remove_if(next.begin(), next.end(), [&](const auto& m) { return m.path == clean; }), next.end());
     setModels(std::move(next));

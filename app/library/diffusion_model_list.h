@@ -54,6 +54,11 @@ private:
     std::vector<DiffusionModelInfo> models_;
     QFutureWatcher<std::vector<DiffusionModelInfo>> scanWatch_;
     bool rescan_ = false;
+    // Adds and removals made here count up `changes_`; a scan remembers the count it started at, and
+    // a scan that started before the last change is dropped (and another one started): its list
+    // would bring back a removed model, or lose one just added, until the next scan.
+    quint64 changes_ = 0;
+    quint64 scanFrom_ = 0;
 };
 
 }  // namespace hearth::app

@@ -18,6 +18,7 @@
 #include "app/library/model_library.h"
 #include "app/settings/app_settings.h"
 #include "tests/app/app_window.h"
+#include "tests/app/file_size_limit.h"
 #include "tests/app/quick_find.h"
 #include "tests/app/tiny_model.h"
 #include "tests/engine/fake_hub.h"
@@ -289,6 +290,36 @@ private slots:
         QVERIFY(f.open(QIODevice::ReadOnly));
         QVERIFY(f.readAll().contains("Rome is the capital of Italy."));
         QTRY_VERIFY_WITH_TIMEOUT(!d->property("visible").toBool(), 5000);
+    }
+
+    // Export over an existing file onto a full disk: an error that says so, and the file that was
+    // there keeps its contents (it used to be truncated before the write that failed).
+    void exportOnAFullDiskKeepsTheOldFile() {
+        const QString path = dir_.filePath("home/Documents/kept.md");
+        {
+            QFile f(path);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write("an earlier export, to be kept\n");
+        }
+        ChatController* chat = context_->chat();
+        chat->dismissError();
+        {
+            test::FileSizeLimit full(8);
+            QVERIFY(full.ok());
+            QVERIFY(!chat->exportConversation(conversation_, QUrl::fromLocalFile(path), "markdown"));
+        }
+        QVERIFY2(chat->errorText().contains("disk full"), qPrintable(chat->errorText()));
+        QFile kept(path);
+        QVERIFY(kept.open(QIODevice::ReadOnly));
+        QCOMPARE(kept.readAll(), QByteArray("an earlier export, to be kept\n"));
+        kept.close();
+        const QStringList beside = QDir(dir_.filePath("home/Documents")).entryList({"kept.md*"}, QDir::Files | QDir::Hidden);
+        QCOMPARE(beside, QStringList{"kept.md"});
+        chat->dismissError();
+        // With room again it is replaced.
+        QVERIFY(chat->exportConversation(conversation_, QUrl::fromLocalFile(path), "markdown"));
+        QVERIFY(kept.open(QIODevice::ReadOnly));
+        QVERIFY(kept.readAll().contains("Rome is the capital of Italy."));
     }
 
     void cleanupTestCase() {

@@ -20,6 +20,7 @@
 #include "engine/util/png_file.h"
 #include "tests/app/add_image_model.h"
 #include "tests/app/app_window.h"
+#include "tests/app/file_size_limit.h"
 #include "tests/app/tiny_model.h"
 #include "tests/engine/single_file_writer.h"
 
@@ -91,6 +92,47 @@ private slots:
         QVERIFY2(images()->errorText().contains(QLatin1String("text_encoder")), qPrintable(images()->errorText()));
         images()->dismissError();
         QCOMPARE(images()->models().size(), 1);
+    }
+
+    // An add or a removal that lands while a scan started before it is still running: the list never
+    // shows that scan's out-of-date view (it did: the model just added vanished until the next scan,
+    // and the page said "Choose an image model first"; a removed one came back for a moment).
+    void addAndRemoveWhileAScanRuns() {
+        const QString path = QDir::cleanPath(pipeline_);
+        const auto listed = [&] {
+            for (const QVariant& v : images()->models())
+                if (v.toMap().value("path").toString() == path) return true;
+            return false;
+        };
+        bool removed = false, added = false, cameBack = false, vanished = false;
+        const auto watch = connect(images(), &ImageController::modelsChanged, this, [&] {
+            if (removed && listed()) cameBack = true;
+            if (added && !listed()) vanished = true;
+        });
+        const auto onAdded = connect(images(), &ImageController::modelAdded, this, [&] {
+            added = true;
+            if (!listed()) vanished = true;
+        });
+        for (int i = 0; i < 10 && !cameBack && !vanished; ++i) {
+            added = false;
+            images()->refreshModels();  // a scan that still finds it
+            images()->forgetModelFolder(path);
+            removed = true;
+            QTest::qWait(60);
+            removed = false;
+            images()->refreshModels();  // a scan that does not
+            QSignalSpy answered(images(), &ImageController::modelAdded);
+            images()->addModelPath(path);
+            QTRY_VERIFY_WITH_TIMEOUT(!answered.isEmpty(), 10000);
+            QTest::qWait(60);
+        }
+        disconnect(watch);
+        disconnect(onAdded);
+        QVERIFY2(!cameBack, "a scan that started before the removal listed the model again");
+        QVERIFY2(!vanished, "a scan that started before the add dropped the model just added");
+        QVERIFY(listed());
+        QCOMPARE(images()->models().size(), 1);
+        QCOMPARE(images()->modelPath(), path);
     }
 
     void formChecks() {
@@ -259,6 +301,27 @@ private slots:
         QVERIFY(images()->saveImageAs(id, QUrl::fromLocalFile(to)));
         QVERIFY(hearth::read_png_rgb(to.toStdString()).ok());
         QCOMPARE(images()->suggestedFileName(id), QStringLiteral("a-red-fox-in-the-snow.png"));
+
+        // Saved again over it onto a full disk: an error, and the picture that was there stays whole
+        // (it used to be removed before the copy was tried), with no half-written file beside it.
+        QFile before(to);
+        QVERIFY(before.open(QIODevice::ReadOnly));
+        const QByteArray was = before.readAll();
+        before.close();
+        QVERIFY(was.size() > 200);
+        images()->dismissError();
+        {
+            test::FileSizeLimit full(100);
+            QVERIFY(full.ok());
+            QVERIFY(!images()->saveImageAs(id, QUrl::fromLocalFile(to)));
+        }
+        QVERIFY2(images()->errorText().contains("fox.png"), qPrintable(images()->errorText()));
+        QVERIFY2(images()->errorText().contains("disk full"), qPrintable(images()->errorText()));
+        QFile after(to);
+        QVERIFY(after.open(QIODevice::ReadOnly));
+        QCOMPARE(after.readAll(), was);
+        QCOMPARE(QDir(dir_.filePath("saved")).entryList(QDir::Files), QStringList{"fox.png"});
+        images()->dismissError();
     }
 
     void nonSquareAndTurbo() {
