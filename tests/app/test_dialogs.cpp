@@ -61,8 +61,16 @@ private:
         return out;
     }
 
-    void shoot(const QString& name) {
-        QTest::qWait(300);  // let the opening transition and layouts settle
+    // A Popup (`popup` with an `opened` property): shot once its opening transition has ended and a
+    // frame has followed; otherwise (the file and folder dialogs, wizard pages changing inside the
+    // open wizard) after a fixed 300 ms.
+    void shoot(const QString& name, QObject* popup = nullptr) {
+        if (popup && popup->metaObject()->indexOfProperty("opened") >= 0) {
+            QTRY_VERIFY_WITH_TIMEOUT(popup->property("opened").toBool(), 5000);
+            QTest::qWait(50);
+        } else {
+            QTest::qWait(300);  // let the page's transition and layouts settle
+        }
         const QImage img = window_->grabWindow();
         QVERIFY(!img.isNull());
         QVERIFY(img.save(QDir(shotsDir_).filePath(name)));
@@ -157,7 +165,7 @@ private slots:
                 ok = QMetaObject::invokeMethod(d, "open");
             QVERIFY2(ok, qPrintable(name));
             QTRY_VERIFY2_WITH_TIMEOUT(d->property("visible").toBool(), qPrintable(name + " did not become visible"), 5000);
-            shoot(QStringLiteral("%1_%2_%3.png").arg(name, language, theme));
+            shoot(QStringLiteral("%1_%2_%3.png").arg(name, language, theme), d);
             QVERIFY(QMetaObject::invokeMethod(d, "close"));
             QTRY_VERIFY_WITH_TIMEOUT(!d->property("visible").toBool(), 5000);
             const QStringList warnings = qmlWarnings();

@@ -113,7 +113,11 @@ std::vector<float> eval_prompt(Loaded& l, const std::vector<int32_t>& prompt, Gg
 // n_batch 5: every product is the 8-bit-activation matvec path.
 TEST(CudaModel, LogitsMatchExactLlamaCppAndTheCpuPath) {
     HEARTH_REQUIRE_TESTDATA(dir);
-    { REQUIRE_CUDA_BACKEND(probe); }
+    bool simulated = false;
+    {
+        REQUIRE_CUDA_BACKEND(probe);
+        simulated = (*probe)->device().name.find("CUDA simulator") != std::string::npos;
+    }
     const auto prompt = read_prompt(dir);
     for (const char* name : kModels) {
         const std::string base = dir + "/reference/" + name;
@@ -128,6 +132,9 @@ TEST(CudaModel, LogitsMatchExactLlamaCppAndTheCpuPath) {
         for (GgmlType kv : {GgmlType::F32, GgmlType::F16}) {
             const auto cpu = eval_prompt(ref, prompt, kv, 256);
             for (int n_batch : {256, 5}) {
+                // On the simulator (3 s for a prompt in chunks of 5) the F32 cache's small batches are
+                // left to the op tests' decode attention over F32 caches; a GPU runs all four.
+                if (simulated && kv == GgmlType::F32 && n_batch == 5) continue;
                 const auto got = eval_prompt(cu, prompt, kv, n_batch);
                 ASSERT_EQ(got.size(), exact.size());
                 const double r = rms(exact);

@@ -29,7 +29,7 @@ namespace {
 TEST(DiffusionPipeline, RunsMatchDiffusers) {
     HEARTH_REQUIRE_TESTDATA(root);
     const std::vector<std::string> backends = test::diffusion_backends();
-    int runs = 0;
+    int runs = 0, left = 0;
     for (const char* name : {"tiny-sd15", "tiny-sd-turbo"}) {
         const std::string dir = root + "/diffusion/" + name;
         auto expected = json::parse_file(dir + "/expected.json");
@@ -47,6 +47,15 @@ TEST(DiffusionPipeline, RunsMatchDiffusers) {
             auto pipe = diffusion::Pipeline::open(dir, **be);
             ASSERT_TRUE(pipe.ok()) << pipe.message();
             for (const auto& run : (*expected)["runs"].as_array()) {
+                // On the CUDA simulator (CI's "sim." run, kernels on the CPU at a fiber per thread) one
+                // run per pipeline: the Euler runs with and without guidance already launch every kernel
+                // a run has, and DDIM differs only in host arithmetic, checked on the other backends.
+                // 30 of this test's 58 s there; a real GPU runs it.
+                if (test::is_cuda_simulator(**be) && run["sched"].as_string() == "ddim") {
+                    std::printf("%s ddim on %s: left to the other backends (the simulator runs the Euler runs)\n", name, backend);
+                    ++left;
+                    continue;
+                }
                 diffusion::DiffuseOptions o;
                 o.prompt = run["prompt"].as_string();
                 o.negative = run["negative"].as_string();
@@ -101,7 +110,8 @@ TEST(DiffusionPipeline, RunsMatchDiffusers) {
             }
         }
     }
-    EXPECT_EQ(runs, 3 * int(backends.size()));  // the two pipelines' three runs on each backend
+    EXPECT_EQ(runs + left, 3 * int(backends.size()));  // the two pipelines' three runs on each backend
+    EXPECT_LE(left, 1);
 }
 
 TEST(DiffusionPipeline, BadRequestsAndFoldersAreClearErrors) {
