@@ -8,6 +8,7 @@
 
 #include "app/controllers/chat_controller.h"
 #include "app/store/chat_store.h"
+#include "app/support/desktop_helper.h"
 #include "app/worker/inference_worker.h"
 
 namespace hearth::app {
@@ -212,7 +213,7 @@ bool AdapterController::saveMerged(const QUrl& out) {
     if (base.isEmpty()) return refuse(tr("Choose a model for this conversation first."));
     const std::vector<LoraSpec> specs = activeSpecs();
     if (specs.empty()) return refuse(tr("Switch on at least one adapter to merge."));
-    const QString outPath = out.isLocalFile() ? out.toLocalFile() : out.toString();
+    const QString outPath = localFilePath(out);
     if (outPath.isEmpty()) return false;
     if (QFileInfo(outPath).absoluteFilePath() == QFileInfo(base).absoluteFilePath())
         return refuse(tr("Choose another file name: the merged model must not replace its base model."));

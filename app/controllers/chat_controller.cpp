@@ -213,7 +213,7 @@ QString ChatController::suggestedExportName(qint64 id, const QString& format) co
 }
 
 bool ChatController::exportConversation(qint64 id, const QUrl& file, const QString& format) {
-    const QString path = file.isLocalFile() ? file.toLocalFile() : file.toString();
+    const QString path = localFilePath(file);
     QByteArray bytes;
     if (format == QLatin1String("json")) {
         auto js = store_->exportJson(id);

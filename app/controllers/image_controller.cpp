@@ -150,7 +150,7 @@ void ImageController::onModelsChanged() {
 const DiffusionModelInfo* ImageController::findModel(const QString& path) const { return models_.find(path); }
 
 void ImageController::addModelFolder(const QUrl& folder) {
-    addModelPath(folder.isLocalFile() ? folder.toLocalFile() : folder.toString());
+    addModelPath(localFilePath(folder));
 }
 
 void ImageController::addModelPath(const QString& dir) {
@@ -158,14 +158,10 @@ void ImageController::addModelPath(const QString& dir) {
     models_.addFolder(dir);
 }
 
-namespace {
-QString localPath(const QUrl& u) { return u.isEmpty() ? QString() : u.isLocalFile() ? u.toLocalFile() : u.toString(); }
-}  // namespace
-
-bool ImageController::checkpointNeedsConfigFolder(const QUrl& file) const { return !checkpointHasTokenizer(localPath(file)); }
+bool ImageController::checkpointNeedsConfigFolder(const QUrl& file) const { return !checkpointHasTokenizer(localFilePath(file)); }
 
 void ImageController::addCheckpointFile(const QUrl& file, const QUrl& configFolder) {
-    addCheckpointPath(localPath(file), localPath(configFolder));
+    addCheckpointPath(localFilePath(file), localFilePath(configFolder));
 }
 
 void ImageController::addCheckpointPath(const QString& file, const QString& configDir) {
@@ -511,7 +507,7 @@ bool ImageController::copyImage(qint64 id) const {
 bool ImageController::saveImageAs(qint64 id, const QUrl& file) {
     const ImageRecord* r = gallery_.find(id);
     if (!r) return false;
-    const QString to = file.isLocalFile() ? file.toLocalFile() : file.toString();
+    const QString to = localFilePath(file);
     if (QFileInfo(to).absoluteFilePath() == QFileInfo(r->file).absoluteFilePath()) return true;
     // The dialog already asked whether to replace a file there; it is replaced only once the copy is whole.
     if (const QString err = replaceFileWithCopy(to, r->file); !err.isEmpty()) {

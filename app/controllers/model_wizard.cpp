@@ -510,7 +510,7 @@ void ModelWizard::startBuild(const QString& preset, const QUrl& imatrix) {
         name.remove(quantTail);
     }
     b.preset = preset;
-    b.imatrixPath = imatrix.isLocalFile() ? imatrix.toLocalFile() : imatrix.toString();
+    b.imatrixPath = localFilePath(imatrix);
     QDir().mkpath(settings_->modelsFolder());
     b.outPath = QDir(settings_->modelsFolder()).filePath(QStringLiteral("%1-%2.gguf").arg(name, preset));
     b.threads = std::max(1, QThread::idealThreadCount());

@@ -81,7 +81,7 @@ bool isCheckpointFile(const QString& path) {
 }
 
 bool checkpointHasTokenizer(const QString& file) {
-    return QFileInfo(QFileInfo(file).dir().filePath(QStringLiteral("tokenizer/vocab.json"))).isFile();
+    return diffusion::has_clip_tokenizer(diffusion::checkpoint_tokenizer_dir(file.toStdString()));
 }
 
 DiffusionModelInfo readCheckpointInfo(const QString& file, const QString& configDir) {

@@ -34,6 +34,13 @@ void writeCheckpoints(AppSettings* settings, const QList<Checkpoint>& all) {
 }
 
 QString cleanDir(const QString& dir) { return QDir::cleanPath(QDir(dir).absolutePath()); }
+
+// `all` without the checkpoint `clean` (a clean path) and, when `keep` is set, with it again as `keep`.
+QList<Checkpoint> replacingCheckpoint(QList<Checkpoint> all, const QString& clean, const Checkpoint* keep = nullptr) {
+    all.erase(std::remove_if(all.begin(), all.end(), [&](const Checkpoint& c) { return cleanDir(c.file) == clean; }), all.end());
+    if (keep) all.push_back(*keep);
+    return all;
+}
 }  // namespace
 
 DiffusionModelList::DiffusionModelList(AppSettings* settings, ModelLibrary* library, QObject* parent)
@@ -113,22 +120,14 @@ void DiffusionModelList::addAsync(const QString& path, const QString& configDir,
             return;
         }
         if (file) {
-            QList<Checkpoint> all = readCheckpoints(settings_);
-            all.erase(std::remove_if(all.begin(), all.end(), [&](const Checkpoint& c) { return cleanDir(c.file) == info.path; }),
-                      all.end());
-            all.push_back({info.path, info.configDir});
-            writeCheckpoints(settings_, all);
+            const Checkpoint added{info.path, info.configDir};
+            writeCheckpoints(settings_, replacingCheckpoint(readCheckpoints(settings_), info.path, &added));
         } else {
             QStringList added = settings_->raw().value(QLatin1String(kFoldersKey)).toStringList();
             if (!added.contains(info.path)) added << info.path;
             settings_->raw().setValue(QLatin1String(kFoldersKey), added);
         }
-        ++changes_;
-        std::vector<DiffusionModelInfo> next = models_;
-        next.erase(std::remove_if(next.begin(), next.end(), [&](const auto& m) { return m.path == info.path; }), next.end());
-        next.push_back(info);
-        setModels(std::move(next));
-        refresh();  // a scan in flight may have missed it
+        listReplacing(info.path, &info);
         emit modelAdded(info.path);
     });
     watch->setFuture(QtConcurrent::run([path, configDir, file] {
@@ -141,14 +140,18 @@ void DiffusionModelList::forget(const QString& path) {
     QStringList added = settings_->raw().value(QLatin1String(kFoldersKey)).toStringList();
     added.removeAll(clean);
     settings_->raw().setValue(QLatin1String(kFoldersKey), added);
-    QList<Checkpoint> files = readCheckpoints(settings_);
-    files.erase(std::remove_if(files.begin(), files.end(), [&](const Checkpoint& c) { return cleanDir(c.file) == clean; }), files.end());
-    writeCheckpoints(settings_, files);
+    writeCheckpoints(settings_, replacingCheckpoint(readCheckpoints(settings_), clean));
+    listReplacing(clean, nullptr);
+}
+
+// The list at once, without `path` and with `info` (when set) in its place. A scan in flight started
+// before this change and is dropped when it ends (another one starts), so no scan is needed here.
+void DiffusionModelList::listReplacing(const QString& path, const DiffusionModelInfo* info) {
     ++changes_;
     std::vector<DiffusionModelInfo> next = models_;
-    next.erase(std::remove_if(next.begin(), next.end(), [&](const auto& m) { return m.path == clean; }), next.end());
+    next.erase(std::remove_if(next.begin(), next.end(), [&](const auto& m) { return m.path == path; }), next.end());
+    if (info) next.push_back(*info);
     setModels(std::move(next));
-    refresh();
 }
 
 QVariantList DiffusionModelList::toVariantList() const {

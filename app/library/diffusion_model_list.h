@@ -48,6 +48,7 @@ signals:
 private:
     void setModels(std::vector<DiffusionModelInfo> found);
     void addAsync(const QString& path, const QString& configDir, bool file);
+    void listReplacing(const QString& path, const DiffusionModelInfo* info);
 
     AppSettings* settings_;
     ModelLibrary* library_;

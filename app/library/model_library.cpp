@@ -150,7 +150,7 @@ void ModelLibrary::setImportState(bool importing, double progress, const QString
 }
 
 void ModelLibrary::importModel(const QUrl& fileUrl, bool copy) {
-    importPath(fileUrl.isLocalFile() ? fileUrl.toLocalFile() : fileUrl.toString(), copy);
+    importPath(localFilePath(fileUrl), copy);
 }
 
 void ModelLibrary::importPath(const QString& path, bool copy) {

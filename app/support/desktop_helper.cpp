@@ -35,7 +35,8 @@ QString DesktopHelper::clipboardText() const {
     return cb ? cb->text() : QString();
 }
 
-QString DesktopHelper::urlToPath(const QUrl& url) const { return url.isLocalFile() ? url.toLocalFile() : url.toString(); }
+QString localFilePath(const QUrl& url) { return url.isLocalFile() ? url.toLocalFile() : url.toString(); }
+QString DesktopHelper::urlToPath(const QUrl& url) const { return localFilePath(url); }
 QUrl DesktopHelper::pathToUrl(const QString& path) const { return QUrl::fromLocalFile(path); }
 QString DesktopHelper::formatBytes(double bytes) const { return formatBytesText(bytes); }
 QString DesktopHelper::formatCount(double n) const { return formatCountText(n); }

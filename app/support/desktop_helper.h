@@ -28,6 +28,8 @@ public:
 };
 
 QString formatBytesText(double bytes);
+// A dialog's file:// URL as a path (other URLs as they are; an empty one empty): what urlToPath gives QML.
+QString localFilePath(const QUrl& url);
 QString formatCountText(double n);
 
 }  // namespace hearth::app

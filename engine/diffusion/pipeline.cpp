@@ -103,6 +103,15 @@ SingleFileDefaults sd21_defaults() {
 
 }  // namespace
 
+std::string checkpoint_tokenizer_dir(const std::string& file) {
+    return (std::filesystem::path(file).parent_path() / "tokenizer").string();
+}
+
+bool has_clip_tokenizer(const std::string& dir) {
+    std::error_code ec;
+    return std::filesystem::is_regular_file(std::filesystem::path(dir) / "vocab.json", ec);
+}
+
 namespace {
 
 // What opening a single-file checkpoint will use, decided from its header and the small config
@@ -116,7 +125,6 @@ struct SingleFilePlan {
 
 Result<SingleFilePlan> plan_single_file(const std::string& file, const std::string& config_dir) {
     namespace fs = std::filesystem;
-    std::error_code ec;
     const std::string ext = fs::path(file).extension().string();
     if (ext == ".ckpt" || ext == ".pt" || ext == ".bin")
         return make_error(file + ": a pickled checkpoint, which Hearth never unpickles (it can run code); use the .safetensors form");
@@ -127,24 +135,20 @@ Result<SingleFilePlan> plan_single_file(const std::string& file, const std::stri
     if (conv_in->shape.size() != 4 || conv_in->shape[1] != 4)
         return make_error(file + ": the UNet takes " + (conv_in->shape.size() == 4 ? std::to_string(conv_in->shape[1]) : std::string("?")) +
                           " input channels (an inpainting or other variant), not 4");
-    SingleFilePlan plan;
     // The family, as diffusers tells it: OpenCLIP's text encoder means SD 2.x (and SD-Turbo).
-    const bool sd2 = plan.sd2 = has_open_clip_text_encoder(**peek);
+    const bool sd2 = has_open_clip_text_encoder(**peek);
     if (!sd2 && !(*peek)->tensor("cond_stage_model.transformer.embeddings.token_embedding.weight") &&
         !(*peek)->tensor("cond_stage_model.transformer.text_model.embeddings.token_embedding.weight"))
         return make_error(file + ": the checkpoint has no text encoder Hearth knows (neither cond_stage_model.transformer.* of SD 1.x "
                           "nor cond_stage_model.model.* of SD 2.x)");
     peek->reset();
-    const std::string family = plan.family =
-        sd2 ? "an SD 2.x checkpoint (OpenCLIP text encoder, GELU)" : "an SD 1.x checkpoint (OpenAI CLIP text encoder, quick-GELU)";
+    const std::string family = sd2 ? "an SD 2.x checkpoint (OpenCLIP text encoder, GELU)" : "an SD 1.x checkpoint (OpenAI CLIP text encoder, quick-GELU)";
 
     // Configs, tokenizer and scheduler: from a diffusers folder of the same model when given (as
     // diffusers' from_single_file takes `config`), else the family's usual model's, with CLIP's
     // tokenizer/ beside the file.
-    SingleFileDefaults& d = plan.d;
-    d = sd2 ? sd21_defaults() : sd15_defaults();
-    std::string& tok_dir = plan.tok_dir;
-    tok_dir = (fs::path(file).parent_path() / "tokenizer").string();
+    SingleFileDefaults d = sd2 ? sd21_defaults() : sd15_defaults();
+    std::string tok_dir = checkpoint_tokenizer_dir(file);
     if (!config_dir.empty()) {
         auto u = read_unet_config((fs::path(config_dir) / "unet" / "config.json").string());
         if (!u.ok()) return u.status();
@@ -164,10 +168,10 @@ Result<SingleFilePlan> plan_single_file(const std::string& file, const std::stri
             return make_error(file + ": " + family + ", but " + config_dir + "/text_encoder/config.json says hidden_act " +
                               (d.text.act == Activation::Gelu ? "gelu" : "quick_gelu") + same);
     }
-    if (!fs::is_regular_file(fs::path(tok_dir) / "vocab.json", ec))
+    if (!has_clip_tokenizer(tok_dir))
         return make_error(file + ": a single-file checkpoint carries no tokenizer: put CLIP's tokenizer/ folder (vocab.json, merges.txt) "
                           "beside it, or name a diffusers folder of the same model for its configs and tokenizer");
-    return plan;
+    return SingleFilePlan{sd2, family, d, tok_dir};
 }
 
 }  // namespace
@@ -181,10 +185,7 @@ Result<SingleFileCheck> Pipeline::check_single_file(const std::string& file, con
 Result<std::unique_ptr<Pipeline>> Pipeline::open_single_file(const std::string& file, Backend& be, const std::string& config_dir) {
     auto planned = plan_single_file(file, config_dir);
     if (!planned.ok()) return planned.status();
-    const bool sd2 = planned->sd2;
-    const std::string& family = planned->family;
-    const SingleFileDefaults& d = planned->d;
-    const std::string& tok_dir = planned->tok_dir;
+    const auto& [sd2, family, d, tok_dir] = *planned;
 
     std::unique_ptr<Pipeline> p(new Pipeline());
     p->be_ = &be;

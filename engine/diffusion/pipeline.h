@@ -70,6 +70,11 @@ using DiffuseProgress = std::function<bool(int, int, const std::vector<float>&)>
 Result<DiffusionMemoryPlan> plan_diffusion_memory(const ClipTextEncoder& text, const UNet& unet, const VaeDecoder& vae, const Backend& be,
                                                   const DiffuseOptions& opt);
 
+// CLIP's tokenizer/ folder beside a single-file checkpoint: what it uses when no config folder is named.
+std::string checkpoint_tokenizer_dir(const std::string& file);
+// Whether `dir` holds the CLIP tokenizer a pipeline reads (its vocab.json; merges.txt is read with it).
+bool has_clip_tokenizer(const std::string& dir);
+
 // What Pipeline::check_single_file found: the checkpoint's family.
 struct SingleFileCheck {
     bool sd2 = false;  // SD 2.x (OpenCLIP text encoder), else SD 1.x

@@ -46,9 +46,4 @@ inline std::vector<std::string> diffusion_backends() {
 
 inline bool is_gpu_backend(const std::string& name) { return name == "vulkan" || name == "cuda"; }
 
-// The CUDA backend over tests/cuda_sim (every kernel on the CPU): tests may run less there.
-inline bool is_cuda_simulator(const Backend& be) {
-    return be.device().backend == "cuda" && be.device().name.find("CUDA simulator") != std::string::npos;
-}
-
 }  // namespace hearth::test

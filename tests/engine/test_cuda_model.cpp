@@ -18,6 +18,7 @@
 #include "engine/model/model.h"
 #include "engine/sampling/sampler.h"
 #include "tests/engine/cuda_graphs_env.h"
+#include "tests/engine/cuda_simulator.h"
 #include "tests/engine/testdata.h"
 #include "tests/engine/longrope_fixture.h"
 #include "engine/util/json.h"
@@ -116,7 +117,7 @@ TEST(CudaModel, LogitsMatchExactLlamaCppAndTheCpuPath) {
     bool simulated = false;
     {
         REQUIRE_CUDA_BACKEND(probe);
-        simulated = (*probe)->device().name.find("CUDA simulator") != std::string::npos;
+        simulated = test::is_cuda_simulator(**probe);
     }
     const auto prompt = read_prompt(dir);
     for (const char* name : kModels) {

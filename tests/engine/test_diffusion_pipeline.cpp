@@ -18,6 +18,7 @@
 #include "engine/backend/backend.h"
 #include "engine/diffusion/pipeline.h"
 #include "engine/util/json.h"
+#include "tests/engine/cuda_simulator.h"
 #include "tests/engine/diffusion_backends.h"
 #include "tests/engine/diffusion_compare.h"
 #include "tests/engine/testdata.h"
