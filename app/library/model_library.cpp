@@ -6,6 +6,7 @@
 #include <QFileInfo>
 #include <QPointer>
 #include <QtConcurrent/QtConcurrentRun>
+#include <algorithm>
 
 #include "app/settings/app_settings.h"
 #include "app/support/desktop_helper.h"
@@ -105,6 +106,7 @@ void ModelLibrary::refresh() {
     }
     scanning_ = true;
     emit scanningChanged();
+    scanFrom_ = changes_;
     const QString dir = folder();
     const QStringList external = external_;
     const bool importing = importing_;
@@ -132,6 +134,11 @@ void ModelLibrary::refresh() {
 }
 
 void ModelLibrary::finishScan(std::vector<ModelFileInfo> models) {
+    if (scanFrom_ != changes_) {  // an import or a deletion since it started: its list is out of date
+        scanning_ = false;
+        rescan_ = false;
+        return refresh();
+    }
     list_.setModels(std::move(models));
     list_.setMemoryContext(settings_->contextLength(), readSystemMemory().availableBytes);
     scanning_ = false;
@@ -164,29 +171,33 @@ void ModelLibrary::importPath(const QString& path, bool copy) {
     setImportState(true, 0, QFileInfo(path).fileName());
     QPointer<ModelLibrary> self(this);
     importWatch_.setFuture(QtConcurrent::run([self, path, copy, dir, cancel] {
-        auto finish = [self](const QString& error, const QString& result, const QString& details = {}) {
-            QMetaObject::invokeMethod(self, [self, error, result, details] {
+        auto fail = [self](const QString& error, const QString& details = {}) {
+            QMetaObject::invokeMethod(self, [self, error, details] {
                 if (!self) return;
                 self->setImportState(false, 0, {});
-                if (!error.isEmpty()) {
-                    emit self->importFailed(error, details);
-                    return;
-                }
-                if (!self->isInFolder(result) && !self->external_.contains(result)) {
-                    self->external_.append(result);
+                emit self->importFailed(error, details);
+            }, Qt::QueuedConnection);
+        };
+        auto finish = [self](ModelFileInfo result) {
+            QMetaObject::invokeMethod(self, [self, result = std::move(result)]() mutable {
+                if (!self) return;
+                self->setImportState(false, 0, {});
+                const QString path = result.path;
+                if (!self->isInFolder(path) && !self->external_.contains(path)) {
+                    self->external_.append(path);
                     self->settings_->raw().setValue("models/external", self->external_);
                     emit self->externalModelsChanged();
                 }
-                self->refresh();
-                emit self->imported(result);
+                self->showImported(std::move(result));
+                emit self->imported(path);
             }, Qt::QueuedConnection);
         };
         // Validate first, as the engine will load it (vocabulary included): a file that cannot be
         // used is never copied or listed.
         auto info = readModelFileInfo(path);
-        if (!info.ok()) return finish(problemText(ModelProblem::NotAModel, {}), {}, QString::fromStdString(info.message()));
-        if (!info->usable()) return finish(problemText(info->problem, info->architecture), {}, info->error);
-        if (!copy) return finish({}, info->path);
+        if (!info.ok()) return fail(problemText(ModelProblem::NotAModel, {}), QString::fromStdString(info.message()));
+        if (!info->usable()) return fail(problemText(info->problem, info->architecture), info->error);
+        if (!copy) return finish(std::move(*info));
         QDir().mkpath(dir);
         const qint64 total = qint64(std::max<uint64_t>(1, info->fileSize));
         std::atomic<qint64> done{0};
@@ -196,7 +207,7 @@ void ModelLibrary::importPath(const QString& path, bool copy) {
             if (firstTarget.isEmpty()) firstTarget = target;
             if (QFileInfo(target).absoluteFilePath() == QFileInfo(part).absoluteFilePath()) continue;  // already there
             if (QFileInfo::exists(target))
-                return finish(QObject::tr("A file named %1 is already in the models folder.").arg(QFileInfo(target).fileName()), {});
+                return fail(QObject::tr("A file named %1 is already in the models folder.").arg(QFileInfo(target).fileName()));
             qint64 lastReport = 0;
             const QString err = copyWithProgress(part, target, *cancel, [&](qint64 n) {
                 done += n;
@@ -208,9 +219,12 @@ void ModelLibrary::importPath(const QString& path, bool copy) {
                     }, Qt::QueuedConnection);
                 }
             });
-            if (!err.isEmpty()) return finish(err, {});
+            if (!err.isEmpty()) return fail(err);
         }
-        finish({}, firstTarget);
+        // The copy, as the scan will read it (its own path and parts).
+        auto copied = readModelFileInfo(firstTarget);
+        if (!copied.ok()) return fail(problemText(ModelProblem::NotAModel, {}), QString::fromStdString(copied.message()));
+        finish(std::move(*copied));
     }));
 }
 
@@ -239,9 +253,34 @@ bool ModelLibrary::deleteModel(const QString& path) {
     } else {
         return false;
     }
+    dropFromList(path);
     emit deleted(path);
-    refresh();
     return true;
+}
+
+void ModelLibrary::showImported(ModelFileInfo info) {
+    // As a scan orders them: the folder's models by name, then the external ones in the order added.
+    std::vector<ModelFileInfo> rows;
+    for (const ModelFileInfo& m : list_.models())
+        if (m.path != info.path) rows.push_back(m);
+    auto at = rows.end();
+    if (isInFolder(info.path))
+        at = std::find_if(rows.begin(), rows.end(), [&](const ModelFileInfo& m) {
+            return !isInFolder(m.path) || m.name.compare(info.name, Qt::CaseInsensitive) > 0;
+        });
+    rows.insert(at, std::move(info));
+    list_.setModels(std::move(rows));
+    ++changes_;
+    refresh();
+}
+
+void ModelLibrary::dropFromList(const QString& path) {
+    std::vector<ModelFileInfo> rows;
+    for (const ModelFileInfo& m : list_.models())
+        if (m.path != path) rows.push_back(m);
+    list_.setModels(std::move(rows));
+    ++changes_;
+    refresh();
 }
 
 QVariantMap ModelLibrary::estimate(const QString& path, int nCtx) const {

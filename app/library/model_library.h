@@ -84,6 +84,10 @@ signals:
 
 private:
     void finishScan(std::vector<ModelFileInfo> models);
+    // Shows an imported model (its info read on the import's thread) or drops a deleted one at once,
+    // instead of waiting for the scan that follows: the wizard names the model the moment it is in.
+    void showImported(ModelFileInfo info);
+    void dropFromList(const QString& path);
     void setImportState(bool importing, double progress, const QString& name);
 
     AppSettings* settings_;
@@ -93,6 +97,9 @@ private:
     bool devicesProbed_ = false;
     bool scanning_ = false;
     bool rescan_ = false;
+    // Imports and deletions count up; a scan that started before the last one is out of date when it
+    // ends (it could list a model just deleted, or miss one just imported), so it is dropped and run again.
+    quint64 changes_ = 0, scanFrom_ = 0;
     bool importing_ = false;
     double importProgress_ = 0;
     QString importName_;

@@ -156,6 +156,56 @@ private slots:
         QTRY_COMPARE_WITH_TIMEOUT(lib.list()->count(), 0, 10000);
     }
 
+    void importAndDeleteShowAtOnceWhileAScanRuns() {
+        // The list shows an imported model when `imported` is emitted (the wizard names it then), and
+        // drops a deleted one at once; a scan that started before either is out of date when it ends
+        // and must not put the old list back. Rounds of scan + import and scan + delete, each scan
+        // made slow enough to overlap by a folder of a few models.
+        const QString folder = dir_.filePath("racing");
+        for (int i = 0; i < 6; ++i)
+            QVERIFY(!test::writeTinyModel(folder, QStringLiteral("tiny-%1.gguf").arg(i)).isEmpty());
+        AppSettings settings(dir_.filePath("racing.ini"));
+        settings.setModelsFolder(folder);
+        ModelLibrary lib(&settings);
+        QAbstractItemModelTester tester(lib.list(), QAbstractItemModelTester::FailureReportingMode::QtTest);
+        QSignalSpy imported(&lib, &ModelLibrary::imported);
+        enum { No, Yes, Either } shouldList = No;  // Either: while the import runs
+        QString wrong;
+        // Every list the view is given agrees with what was last done.
+        connect(lib.list(), &QAbstractItemModel::modelReset, this, [&] {
+            if (shouldList != Either && (lib.list()->find(source_) != nullptr) != (shouldList == Yes) && wrong.isEmpty())
+                wrong = shouldList ? QStringLiteral("a scan that started before the import dropped the model")
+                                   : QStringLiteral("a scan that started before the deletion listed the model again");
+        });
+        connect(&lib, &ModelLibrary::imported, this, [&](const QString& path) {
+            if (!lib.list()->find(path) && wrong.isEmpty()) wrong = QStringLiteral("imported, but not in the list yet");
+        });
+        for (int round = 0; round < 5; ++round) {
+            lib.refresh();
+            shouldList = Either;
+            lib.importPath(source_, false);
+            QVERIFY(imported.wait(30000));
+            shouldList = Yes;
+            QVERIFY2(wrong.isEmpty(), qPrintable(wrong));
+            QTRY_VERIFY_WITH_TIMEOUT(!lib.scanning(), 10000);
+            QVERIFY2(wrong.isEmpty(), qPrintable(wrong));
+            QCOMPARE(lib.list()->count(), 7);
+
+            lib.refresh();
+            shouldList = No;
+            QVERIFY(lib.deleteModel(source_));
+            QVERIFY2(!lib.list()->find(source_), "deleted, but still in the list");
+            QTRY_VERIFY_WITH_TIMEOUT(!lib.scanning(), 10000);
+            QVERIFY2(wrong.isEmpty(), qPrintable(wrong));
+            QCOMPARE(lib.list()->count(), 6);
+        }
+        // The external model goes after the folder's; a copy into the folder takes its place by name.
+        lib.importPath(source_, false);
+        QVERIFY(imported.wait(30000));
+        QCOMPARE(lib.list()->index(6).data(ModelFileListModel::PathRole).toString(), source_);
+        QVERIFY(lib.deleteModel(source_));
+    }
+
     void unknownPreTokenizerCannotBeUsed() {
         // A BPE vocabulary (GPT-2's) whose tokenizer.ggml.pre names a pre-tokenizer nobody knows,
         // in an otherwise good model: the engine cannot load it, so the library must say so.
