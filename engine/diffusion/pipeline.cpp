@@ -193,11 +193,13 @@ Result<std::unique_ptr<Pipeline>> Pipeline::open_single_file(const std::string& 
     if (!tok.ok()) return tok.status();
     p->tokenizer_ = std::move(*tok);
     // A tensor missing or of another shape most often means configs of another model: say whose.
-    auto load_error = [&](const Status& s) {
+    // (Names, not the bindings: clang before 16 cannot capture a structured binding.)
+    const std::string whose = config_dir.empty() ? " (" + family + ", read with " + (sd2 ? "SD 2.1" : "SD 1.5") + "'s configs)"
+                                                 : " (" + family + "; does " + config_dir + " describe the same model?)";
+    auto load_error = [&whose](const Status& s) {
         const std::string& m = s.message();
         if (m.find(" has shape ") == std::string::npos && m.find(" is missing") == std::string::npos) return s;
-        return make_error(m + (config_dir.empty() ? " (" + family + ", read with " + (sd2 ? "SD 2.1" : "SD 1.5") + "'s configs)"
-                                                  : " (" + family + "; does " + config_dir + " describe the same model?)"));
+        return make_error(m + whose);
     };
     auto tw = DiffusionWeights::open_renamed(file, be, ClipTextEncoder::kOps, "text encoder", sd2 ? open_clip_text_names() : ldm_text_names(),
                                              "text_model.");

@@ -67,6 +67,32 @@ std::string next_link(const std::string& h) {
     return {};
 }
 
+Status read_listing_page(const std::string& repo, std::string_view body, std::vector<RepoFile>* files) {
+    auto doc = json::parse(body);
+    if (!doc.ok()) return make_error("the listing of " + repo + " is not JSON: " + doc.message());
+    if (!doc->is_array()) return make_error("the listing of " + repo + " is not a JSON array");
+    for (const json::Value& e : doc->as_array()) {
+        if (e["type"].as_string() != "file") continue;  // directories are implied by paths
+        RepoFile f;
+        f.path = e["path"].as_string();
+        HEARTH_RETURN_IF_ERROR(check_repo_path(f.path));
+        if (!e["size"].is_int() || e["size"].as_int() < 0)
+            return make_error("the listing of " + repo + " gives no size for '" + f.path + "'");
+        f.size = uint64_t(e["size"].as_int());
+        f.git_oid = e["oid"].as_string();
+        if (const json::Value* lfs = e.find("lfs"); lfs && lfs->is_object()) {
+            f.sha256 = (*lfs)["oid"].as_string();
+            if (!is_hex(f.sha256, 64))
+                return make_error("the listing of " + repo + " gives '" + f.path + "' an LFS oid that is not a sha256");
+            if ((*lfs)["size"].is_int()) f.size = uint64_t((*lfs)["size"].as_int());
+        } else if (!is_hex(f.git_oid, 40)) {
+            return make_error("the listing of " + repo + " gives '" + f.path + "' no git blob id to check it against");
+        }
+        files->push_back(std::move(f));
+    }
+    return {};
+}
+
 Result<std::vector<RepoFile>> list_repo_files(const HubOptions& o, const std::string& repo) {
     HEARTH_RETURN_IF_ERROR(check_repo_id(repo));
     HEARTH_RETURN_IF_ERROR(check_revision(o.revision));
@@ -80,28 +106,7 @@ Result<std::vector<RepoFile>> list_repo_files(const HubOptions& o, const std::st
         std::string link;
         auto body = get_page(o, url, ctx, &link);
         if (!body.ok()) return body.status();
-        auto doc = json::parse(*body);
-        if (!doc.ok()) return make_error("the listing of " + repo + " is not JSON: " + doc.message());
-        if (!doc->is_array()) return make_error("the listing of " + repo + " is not a JSON array");
-        for (const json::Value& e : doc->as_array()) {
-            if (e["type"].as_string() != "file") continue;  // directories are implied by paths
-            RepoFile f;
-            f.path = e["path"].as_string();
-            HEARTH_RETURN_IF_ERROR(check_repo_path(f.path));
-            if (!e["size"].is_int() || e["size"].as_int() < 0)
-                return make_error("the listing of " + repo + " gives no size for '" + f.path + "'");
-            f.size = uint64_t(e["size"].as_int());
-            f.git_oid = e["oid"].as_string();
-            if (const json::Value* lfs = e.find("lfs"); lfs && lfs->is_object()) {
-                f.sha256 = (*lfs)["oid"].as_string();
-                if (!is_hex(f.sha256, 64))
-                    return make_error("the listing of " + repo + " gives '" + f.path + "' an LFS oid that is not a sha256");
-                if ((*lfs)["size"].is_int()) f.size = uint64_t((*lfs)["size"].as_int());
-            } else if (!is_hex(f.git_oid, 40)) {
-                return make_error("the listing of " + repo + " gives '" + f.path + "' no git blob id to check it against");
-            }
-            files.push_back(std::move(f));
-        }
+        HEARTH_RETURN_IF_ERROR(read_listing_page(repo, *body, &files));
         url = next_link(link);
         if (!url.empty()) {
             std::string s = url_scheme(url);

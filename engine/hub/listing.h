@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/hub/endpoint.h"
@@ -20,6 +21,10 @@ struct RepoFile {
 };
 
 Result<std::vector<RepoFile>> list_repo_files(const HubOptions& o, const std::string& repo);
+
+// One page of the listing (a JSON array of {type, path, size, oid, lfs}) appended to `files`; every
+// path checked, every file given a size and a hash to verify it against. `repo` names it in errors.
+Status read_listing_page(const std::string& repo, std::string_view body, std::vector<RepoFile>* files);
 
 // The next page's URL from a Link header (`<url>; rel="next"`), "" when there is none.
 std::string next_link(const std::string& link_header);

@@ -117,7 +117,8 @@ Status File::parse() {
             }
             continue;
         }
-        auto bad = [&](const std::string& why) { return fail("tensor '" + key + "': " + why); };
+        const std::string& name = key;  // (clang before 16 cannot capture a structured binding)
+        auto bad = [&](const std::string& why) { return fail("tensor '" + name + "': " + why); };
         if (!v.is_object()) return bad("its entry is not an object");
         if (index_.count(key)) return bad("listed twice");
         const json::Value& dt = v["dtype"];

@@ -1,0 +1,27 @@
+// The local API's request bodies (engine/serve/openai_request): anything a program on this machine
+// POSTs to /v1/chat/completions or /v1/completions. The first byte picks the endpoint.
+#include "engine/serve/openai_request.h"
+#include "tests/fuzz/fuzz_target.h"
+
+using namespace hearth;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    if (size == 0) return -1;
+    ApiRequest r;
+    auto e = parse_api_request(std::string_view(reinterpret_cast<const char*>(data) + 1, size - 1), data[0] & 1, &r);
+    return e ? fuzz::refused(e->message) : 0;
+}
+
+std::vector<std::string> hearth::fuzz::seeds() {
+    const std::string chat(1, '\x01'), completion(1, '\x00');
+    return {
+        chat + R"({"model": "m", "messages": [{"role": "developer", "content": "Be brief."},
+            {"role": "user", "content": [{"type": "text", "text": "Hi"}, {"type": "text", "text": "!"}]}],
+            "stream": true, "stream_options": {"include_usage": true}, "temperature": 0.2, "top_p": 0.9,
+            "max_completion_tokens": 16, "stop": ["\n", "END"], "seed": 7, "presence_penalty": 0.5,
+            "frequency_penalty": -0.5, "n": 1, "logprobs": false})",
+        completion + R"({"prompt": "Once upon a time", "max_tokens": 8, "stop": "x", "seed": 9223372036854775807})",
+        chat + R"({"messages": [{"role": "user", "content": ""}]})",
+        completion + R"({"prompt": "", "stream": false, "temperature": 0})",
+    };
+}

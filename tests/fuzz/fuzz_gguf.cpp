@@ -1,0 +1,74 @@
+// GGUF model files (engine/gguf and everything that reads one): the header, the vocabulary, the
+// chat template, the hyperparameters, the memory estimate, loading the weights onto the CPU
+// backend, and one short evaluation; a LoRA adapter file opened as one. A file that opens must
+// load or be refused with a Status, and a model that loads must run.
+#include "engine/backend/backend.h"
+#include "engine/gguf/gguf.h"
+#include "engine/lora/lora_adapter.h"
+#include "engine/model/context.h"
+#include "engine/model/hparams.h"
+#include "engine/model/model.h"
+#include "engine/model/placement.h"
+#include "engine/testmodels/random_model.h"
+#include "engine/tokenizer/tokenizer.h"
+#include "tests/fuzz/fuzz_target.h"
+
+using namespace hearth;
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+    auto f = gguf::File::from_memory(data, size);
+    if (!f.ok()) return -1;
+    const gguf::File& file = **f;
+    if (auto tok = tokenizer::Tokenizer::from_gguf(file); tok.ok()) {
+        const auto ids = (*tok)->encode("Hello, 世界! <s></s>\xff\xfe  x", true, true);
+        (void)(*tok)->decode(ids, true);
+        for (int32_t id : ids) (void)(*tok)->token_to_piece(id, false);
+    }
+    (void)file.get_string("tokenizer.chat_template");
+    if (auto type = file.get_string("general.type"); type.ok() && *type == "adapter") {
+        const std::string path = fuzz::Scratch::get().write("adapter.gguf",
+                                                            std::string_view(reinterpret_cast<const char*>(data), size));
+        return LoraAdapter::open_gguf(path).ok() ? 0 : -1;
+    }
+    auto hp = read_hparams(file);
+    if (!hp.ok()) return -1;
+    (void)model_footprint(file, *hp, 64, GgmlType::F16, 16);
+    static std::unique_ptr<Backend> cpu = [] {
+        BackendOptions o;
+        o.n_threads = 1;
+        auto b = create_backend("cpu", 0, o);
+        if (!b.ok()) std::abort();
+        return std::move(*b);
+    }();
+    auto model = Model::load(file, *cpu);
+    if (!model.ok()) return -1;
+    auto ctx = ModelContext::create(**model, 32, GgmlType::F16, 8);
+    if (!ctx.ok()) return -1;
+    const int32_t n_vocab = (*model)->hparams().n_vocab;
+    const int32_t tokens[3] = {1 % n_vocab, 2 % n_vocab, 3 % n_vocab};
+    std::vector<float> logits;
+    return (*ctx)->eval(tokens, 3, 0, 1, &logits).ok() ? 0 : -1;
+}
+
+std::vector<std::string> hearth::fuzz::seeds() {
+    std::vector<std::string> s;
+    // Tiny models of each architecture (32 wide, one layer; a generated vocabulary), quantized and not.
+    int i = 0;
+    for (const char* arch : {"llama", "qwen2", "qwen3", "gemma3", "phi3"})
+        for (GgmlType t : {GgmlType::F32, GgmlType::Q8_0}) {
+            RandomModelShape shape;
+            shape.arch = arch;
+            shape.n_vocab = 300;
+            shape.n_embd = 32;
+            shape.n_layer = 1;
+            shape.n_head = 2;
+            shape.n_kv_head = 1;
+            shape.n_ff = 64;
+            shape.chat_template = "{% for m in messages %}{{ m.role }}: {{ m.content }}\n{% endfor %}";
+            const std::string path = fuzz::Scratch::get().dir() + "/seed-" + std::to_string(i++) + ".gguf";
+            if (!write_random_llama_model(path, shape, t, 5).ok()) std::abort();
+            s.push_back(read_file(path));
+        }
+    s.push_back(read_file(HEARTH_SOURCE_DIR "/tests/engine/data/lora/tiny-phi3/fused-r4.gguf"));
+    return s;
+}
