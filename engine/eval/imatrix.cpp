@@ -128,8 +128,16 @@ Result<std::map<std::string, std::vector<float>>> read_imatrix(const std::string
         const int64_t n_mat = counts->n_elements();
         if (n_mat != 1) return make_error(path + ": " + name + " has statistics for " + std::to_string(n_mat) + " experts: not supported");
         const float count = reinterpret_cast<const float*>(counts->data)[0];
+        // Counts of tokens and sums of squares: a negative or non-finite one is a damaged file, and
+        // would turn the quantizers' weighted rounding into NaN or a sign flip without a word.
+        if (!std::isfinite(count) || count < 0 || count != std::floor(count))
+            return make_error(path + ": " + name + " has a token count of " + std::to_string(count) + " (a damaged imatrix file?)");
         const float* sum = reinterpret_cast<const float*>(t.data);
         std::vector<float> mean(size_t(t.n_elements()));
+        for (size_t j = 0; j < mean.size(); ++j)
+            if (!std::isfinite(sum[j]) || sum[j] < 0)
+                return make_error(path + ": " + name + " has a sum of squares of " + std::to_string(sum[j]) + " at column " +
+                                  std::to_string(j) + " (a damaged imatrix file?)");
         // a matrix never seen gets equal weights (as llama-quantize does), not zeros that would void its rounding
         for (size_t j = 0; j < mean.size(); ++j) mean[j] = count > 0 ? sum[j] / count : 1.0f;
         out[name] = std::move(mean);

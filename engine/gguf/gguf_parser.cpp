@@ -266,10 +266,13 @@ private:
                 return make_error("row length " + std::to_string(ne0) + " is not a multiple of the " + std::string(tr->name) +
                                   " block size " + std::to_string(tr->block_elems));
             // n_bytes = rows * bytes per row, overflow-checked
-            const uint64_t row = uint64_t(ne0 / tr->block_elems) * uint64_t(tr->block_bytes);
+            // (The row's own size too: a row of 2^62 F32 values wrapped to a few bytes, and a tensor
+            // that claimed 2^62 elements passed as 128 bytes; found by tests/fuzz/fuzz_imatrix.)
+            uint64_t row = 0;
             const uint64_t rows = ne0 == 0 ? 0 : uint64_t(n_elems / ne0);
             uint64_t n_bytes = 0;
-            if (ne0 != 0 && __builtin_mul_overflow(row, rows, &n_bytes))
+            if (__builtin_mul_overflow(uint64_t(ne0 / tr->block_elems), uint64_t(tr->block_bytes), &row) ||
+                (ne0 != 0 && __builtin_mul_overflow(row, rows, &n_bytes)))
                 return make_error("the byte size of the tensor overflows 64 bits");
             if (n_bytes > f_.size_) {
                 truncated_ = true;

@@ -537,6 +537,9 @@ TEST(GgufCorrupt, EveryVariantIsAnError) {
         {"n_dims 5", [](Image& im) { im.patch<uint32_t>("ti0.n_dims", 5); }, "has 5 dimensions, at most 4"},
         {"n_dims huge", [](Image& im) { im.patch<uint32_t>("ti0.n_dims", 0xffffffffu); }, "dimensions, at most 4"},
         {"dimension product overflow", [](Image& im) { im.patch<uint64_t>("ti0.dim0", uint64_t(1) << 40); im.patch<uint64_t>("ti0.dim1", uint64_t(1) << 40); }, "overflows 64 bits"},
+        // One row's bytes overflow: 2^62 + 8 F32 values are 2^64 + 32 bytes, which wrapped to 32 (the
+        // 8 bytes the tensor has) and let a reader of n_elements() run past the file (found by fuzz_imatrix).
+        {"row byte size overflow", [](Image& im) { im.patch<uint64_t>("ti1.dim0", (uint64_t(1) << 62) + 8); }, "overflows 64 bits"},
         {"negative dimension", [](Image& im) { im.patch<uint64_t>("ti0.dim1", ~uint64_t(0)); }, "too large"},
         {"row not a block multiple", [](Image& im) { im.patch<uint64_t>("ti0.dim0", 31); }, "row length 31 is not a multiple of the Q8_0 block size 32"},
         // header

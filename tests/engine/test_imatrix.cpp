@@ -5,7 +5,11 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <fstream>
+#include <iterator>
+#include <map>
+#include <tuple>
 
 #include "cli_run.h"
 #include "engine/eval/imatrix.h"
@@ -102,6 +106,45 @@ TEST(Imatrix, CliWritesTheFileAndReportsErrors) {
     std::remove(out.c_str());
     std::remove(path.c_str());
     std::remove(text.c_str());
+}
+
+// A damaged file (found by tests/fuzz/fuzz_imatrix): a negative or non-finite sum of squares, or a
+// token count that is not a whole number, is an error naming the tensor, not NaN weights given to
+// the quantizers.
+TEST(Imatrix, DamagedStatisticsAreRefused) {
+    const std::string path = test::temp_file("imat_damaged.gguf");
+    auto write = [&](float sum, float count) {
+        std::map<std::string, eval::ImatrixEntry> e;
+        e["blk.0.ffn_down.weight"].in_sum2 = {1.0f, sum, 2.0f};
+        e["blk.0.ffn_down.weight"].count = 4;
+        ASSERT_TRUE(eval::write_imatrix(path, e, "t.txt", 1, 16).ok());
+        // The count as written is 4: patch it to `count` (its F32 tensor's bytes) and write the file again.
+        std::ifstream in(path, std::ios::binary);
+        std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        auto f = gguf::File::from_memory(bytes.data(), bytes.size());
+        ASSERT_TRUE(f.ok());
+        const gguf::TensorInfo* c = (*f)->tensor("blk.0.ffn_down.weight.counts");
+        ASSERT_NE(c, nullptr);
+        std::memcpy(bytes.data() + (c->data - bytes.data()), &count, 4);
+        std::ofstream(path, std::ios::binary | std::ios::trunc).write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+    };
+    write(3.0f, 4.0f);
+    auto ok = eval::read_imatrix(path);
+    ASSERT_TRUE(ok.ok()) << ok.message();
+    EXPECT_FLOAT_EQ((*ok)["blk.0.ffn_down.weight"][1], 0.75f);
+    for (auto [sum, count, what] : {std::tuple{-1.0f, 4.0f, "sum of squares of -1"},
+                                    std::tuple{NAN, 4.0f, "sum of squares of nan"},
+                                    std::tuple{INFINITY, 4.0f, "sum of squares of inf"},
+                                    std::tuple{3.0f, NAN, "token count of nan"},
+                                    std::tuple{3.0f, -2.0f, "token count of -2"},
+                                    std::tuple{3.0f, 1e-30f, "token count of 0.0"}}) {
+        write(sum, count);
+        auto bad = eval::read_imatrix(path);
+        ASSERT_FALSE(bad.ok()) << what;
+        EXPECT_NE(bad.message().find(what), std::string::npos) << bad.message();
+        EXPECT_NE(bad.message().find("blk.0.ffn_down.weight"), std::string::npos) << bad.message();
+    }
+    std::remove(path.c_str());
 }
 
 }  // namespace
