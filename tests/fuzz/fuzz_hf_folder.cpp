@@ -13,14 +13,11 @@
 using namespace hearth;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    static const char* const kNames[] = {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+    static const std::vector<const char*> kNames = {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
                                          "adapter_config.json", "adapter_model.safetensors"};
     const auto parts = fuzz::split_parts(data, size, 6);
     fuzz::Scratch& dir = fuzz::Scratch::get();
-    for (size_t i = 0; i < 6; ++i) {
-        if (parts[i].empty()) dir.remove(kNames[i]);
-        else dir.write(kNames[i], parts[i]);
-    }
+    dir.write_parts(kNames, parts);
     bool accepted = false;
     if (!parts[0].empty()) {
         const std::string out = dir.dir() + "/converted.gguf";

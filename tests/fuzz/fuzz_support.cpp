@@ -82,4 +82,11 @@ void Scratch::remove(const std::string& name) {
     fs::remove(dir_ + "/" + name, ec);
 }
 
+void Scratch::write_parts(const std::vector<const char*>& names, const std::vector<std::string_view>& parts) {
+    for (size_t i = 0; i < names.size(); ++i) {
+        if (i < parts.size() && !parts[i].empty()) write(names[i], parts[i]);
+        else remove(names[i]);
+    }
+}
+
 }  // namespace hearth::fuzz

@@ -47,6 +47,9 @@ public:
     const std::string& dir() const { return dir_; }
     std::string write(const std::string& name, std::string_view bytes);
     void remove(const std::string& name);
+    // A folder's files from the parts of an input (split_parts): names[i] holds parts[i], and an
+    // empty part is a file that is not there.
+    void write_parts(const std::vector<const char*>& names, const std::vector<std::string_view>& parts);
 
 private:
     Scratch();

@@ -19,13 +19,10 @@ void exercise(const tokenizer::Tokenizer& tok) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    static const char* const kNames[] = {"tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "tokenizer.model"};
+    static const std::vector<const char*> kNames = {"tokenizer.json", "tokenizer_config.json", "vocab.json", "merges.txt", "tokenizer.model"};
     const auto parts = fuzz::split_parts(data, size, 5);
     fuzz::Scratch& dir = fuzz::Scratch::get();
-    for (size_t i = 0; i < 5; ++i) {
-        if (parts[i].empty()) dir.remove(kNames[i]);
-        else dir.write(kNames[i], parts[i]);
-    }
+    dir.write_parts(kNames, parts);
     bool built = false;
     if (!parts[0].empty() || !parts[2].empty())
         if (auto tok = tokenizer::Tokenizer::from_hf_dir(dir.dir()); tok.ok()) {
