@@ -1,8 +1,7 @@
 // Hugging Face folders that Hearth converts or attaches (engine/convert, engine/lora): a checkpoint
-// (config.json, model.safetensors, tokenizer.json, tokenizer_config.json) converted to GGUF and the
-// result opened again; a PEFT adapter (adapter_config.json, adapter_model.safetensors) opened for
-// llama. Parts: config.json, model.safetensors, tokenizer.json, tokenizer_config.json,
-// adapter_config.json, adapter_model.safetensors; an empty part is a file that is not there.
+// (one safetensors file or shards with their index; tokenizer.json or SentencePiece's
+// tokenizer.model) converted to GGUF and the result opened again; a PEFT adapter opened for llama.
+// Parts: the files of kNames in order; an empty part is a file that is not there.
 #include <filesystem>
 
 #include "engine/convert/convert.h"
@@ -12,10 +11,15 @@
 
 using namespace hearth;
 
+namespace {
+const std::vector<const char*> kNames = {
+    "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "adapter_config.json",
+    "adapter_model.safetensors", "model.safetensors.index.json", "model-00001-of-00003.safetensors",
+    "model-00002-of-00003.safetensors", "model-00003-of-00003.safetensors", "tokenizer.model", "generation_config.json"};
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-    static const std::vector<const char*> kNames = {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
-                                         "adapter_config.json", "adapter_model.safetensors"};
-    const auto parts = fuzz::split_parts(data, size, 6);
+    const auto parts = fuzz::split_parts(data, size, kNames.size());
     fuzz::Scratch& dir = fuzz::Scratch::get();
     dir.write_parts(kNames, parts);
     bool accepted = false;
@@ -37,10 +41,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
 std::vector<std::string> hearth::fuzz::seeds() {
     const std::string src = HEARTH_SOURCE_DIR "/tests/engine/data/";
-    const std::string m = src + "convert/mistral-bf16/", l = src + "lora/tiny-llama-k-r8/";
+    auto folder = [&](const std::string& dir, const std::vector<const char*>& names) {
+        std::vector<std::string> parts(kNames.size());
+        for (const char* n : names)
+            for (size_t i = 0; i < kNames.size(); ++i)
+                if (std::string(kNames[i]) == n) parts[i] = read_file(src + dir + n);
+        return join_parts(parts);
+    };
     return {
-        join_parts({read_file(m + "config.json"), read_file(m + "model.safetensors"), read_file(m + "tokenizer.json"),
-                    read_file(m + "tokenizer_config.json"), "", ""}),
-        join_parts({"", "", "", "", read_file(l + "adapter_config.json"), read_file(l + "adapter_model.safetensors")}),
+        folder("convert/mistral-bf16/", {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"}),
+        folder("convert/qwen2-f32-tied/", {"config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors.index.json",
+                                           "model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors",
+                                           "model-00003-of-00003.safetensors", "generation_config.json"}),
+        folder("convert/llama-spm-bf16/", {"config.json", "model.safetensors", "tokenizer.model", "tokenizer_config.json",
+                                           "generation_config.json"}),
+        folder("lora/tiny-llama-k-r8/", {"adapter_config.json", "adapter_model.safetensors"}),
     };
 }
