@@ -1612,8 +1612,8 @@
 <context>
     <name>hearth::app::ChatController</name>
     <message>
-        <source>The conversation database could not be opened; nothing will be saved.</source>
-        <translation>无法打开对话数据库；将不会保存任何内容。</translation>
+        <source>The conversation database could not be opened; nothing will be saved. The file was left as it is. (%1)</source>
+        <translation>无法打开对话数据库；将不会保存任何内容。该文件保持原样，未被改动。（%1）</translation>
     </message>
     <message>
         <source>Cannot write %1: %2</source>

@@ -128,8 +128,11 @@ void AppContext::applyLanguage() {
         uiLanguage_ = lang;
         emit uiLanguageChanged();
     }
+    // Texts made in C++: problem sentences and device labels, the image page's warning and summary,
+    // the conversation store's error.
     library_->retranslate();
-    images_->retranslate();  // its warning and summary are made in C++  // texts made in C++ (problem sentences, device labels)
+    images_->retranslate();
+    chat_->retranslate();
     wizard_->setUiLanguage(lang);  // the catalog's descriptions
     if (engine_) engine_->retranslate();
 }

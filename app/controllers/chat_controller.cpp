@@ -24,7 +24,6 @@ Q_LOGGING_CATEGORY(lcChat, "hearth.chat")
 
 ChatController::ChatController(ChatStore* store, AppSettings* settings, ModelLibrary* library, QObject* parent)
     : QObject(parent), store_(store), settings_(settings), library_(library) {
-    if (!store_->isOpen()) storeError_ = tr("The conversation database could not be opened; nothing will be saved.");
 
     worker_ = new InferenceWorker;
     worker_->moveToThread(&thread_);
@@ -700,5 +699,15 @@ QString ChatController::diagnostics() const {
                      .arg(stats_.value("nCtx").toInt());
     return lines.join(QLatin1Char('\n'));
 }
+
+QString ChatController::storeError() const {
+    // Made when read, in the language of the moment (the store is opened before the translator is
+    // installed). The file is left as it is: a newer Hearth's, or damaged, the person's to recover.
+    if (store_->isOpen()) return {};
+    return tr("The conversation database could not be opened; nothing will be saved. The file was left as it is. (%1)")
+        .arg(store_->openError());
+}
+
+void ChatController::retranslate() { emit storeErrorChanged(); }
 
 }  // namespace hearth::app

@@ -44,7 +44,7 @@ class ChatController : public QObject {
     Q_PROPERTY(QString backendDescription READ backendDescription NOTIFY modelChanged)
     Q_PROPERTY(QString errorText READ errorText NOTIFY errorChanged)
     Q_PROPERTY(QVariantMap stats READ stats NOTIFY statsChanged)
-    Q_PROPERTY(QString storeError READ storeError CONSTANT)
+    Q_PROPERTY(QString storeError READ storeError NOTIFY storeErrorChanged)
 
 public:
     // The store must already be open (or failed: storeError says why and nothing is saved).
@@ -68,7 +68,8 @@ public:
     QString backendDescription() const { return backend_; }
     QString errorText() const { return errorText_; }
     QVariantMap stats() const { return stats_; }
-    QString storeError() const { return storeError_; }
+    QString storeError() const;
+    void retranslate();  // re-emits the texts made in C++ (storeError) after a language switch
     // The shown conversation's LoRA adapters (QML singleton `Adapters`).
     AdapterController* adapters() const { return adapters_; }
     // The model this conversation answers with (the base of a merge): its own model when the file
@@ -120,6 +121,7 @@ public:
 
 signals:
     void conversationChanged();
+    void storeErrorChanged();
     void searchQueryChanged();
     void generatingChanged();
     void modelChanged();
@@ -160,7 +162,6 @@ private:
     MessageListModel messages_;
     ConversationRecord conv_;
     QString searchQuery_;
-    QString storeError_;
 
     QThread thread_;
     InferenceWorker* worker_ = nullptr;

@@ -119,9 +119,10 @@ Result<int64_t> nextId(SqliteDb& db, const char* table) {
 
 Status ChatStore::open(const QString& path) {
     close();
+    openError_.clear();
     SqliteDb& w = writer_.db();
-    HEARTH_RETURN_IF_ERROR(w.open(path));
-    Status st = schema::prepareDatabase(w);
+    Status st = w.open(path);
+    if (st.ok()) st = schema::prepareDatabase(w);
     if (st.ok()) st = recoverInterrupted(w);
     if (st.ok()) st = read_.open(path);
     if (st.ok()) st = schema::setPragmas(read_);
@@ -130,7 +131,10 @@ Status ChatStore::open(const QString& path) {
     if (!msg.ok()) {
         read_.close();
         writer_.stop();
-        return make_error(path.toStdString() + ": " + msg.message());
+        w.close();
+        const Status failed = make_error(path.toStdString() + ": " + msg.message());
+        openError_ = QString::fromStdString(failed.message());
+        return failed;
     }
     nextConversationId_ = *conv;
     nextMessageId_ = *msg;

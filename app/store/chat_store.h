@@ -38,6 +38,8 @@ public:
     // Runs the queued writes, then closes both connections.
     void close();
     bool isOpen() const { return read_.isOpen(); }
+    // Why the last open() failed ("" when it did not): the path and SQLite's reason.
+    QString openError() const { return openError_; }
     // The reading connection (tests inspect the file through it; call flush() first).
     SqliteDb& db() { return read_; }
 
@@ -123,6 +125,7 @@ private:
     // Next free ids (AUTOINCREMENT never reuses one; the writer inserts them explicitly).
     int64_t nextConversationId_ = 1;
     int64_t nextMessageId_ = 1;
+    QString openError_;
 };
 
 }  // namespace hearth::app

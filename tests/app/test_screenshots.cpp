@@ -7,6 +7,7 @@
 #include <QGuiApplication>
 #include <QQmlApplicationEngine>
 #include <QQuickWindow>
+#include <QSignalSpy>
 #include <QTemporaryDir>
 #include <QtTest>
 
@@ -176,6 +177,42 @@ private slots:
 
         const QStringList qmlWarnings = test::qmlWarnings();
         QVERIFY2(qmlWarnings.isEmpty(), qPrintable(qmlWarnings.join(QLatin1Char('\n'))));
+    }
+
+    // A damaged conversation database: the app starts, its banner says why and where in the
+    // language of the moment (made when read: the store opens before the translator is installed),
+    // and the file is left byte for byte as it was.
+    void damagedDatabase() {
+        engine_.reset();
+        context_.reset();
+        window_ = nullptr;
+        QTemporaryDir other;
+        QVERIFY(QDir().mkpath(other.filePath("data")));
+        const QString db = other.filePath("data/hearth.db");
+        QByteArray garbage(8192, '\0');
+        for (int i = 0; i < garbage.size(); ++i) garbage[i] = char((i * 131 + 7) & 0xff);
+        {
+            QFile f(db);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            f.write(garbage);
+        }
+        context_ = test::makeAppContext(other.path(), "zh_CN", "light", QRect(0, 0, 1200, 800));
+        window_ = test::loadMainWindow(*context_, engine_);
+        QVERIFY(window_);
+        QSignalSpy changed(context_->chat(), &ChatController::storeErrorChanged);
+        const QString zh = context_->chat()->storeError();
+        QVERIFY2(zh.contains(QStringLiteral("无法打开对话数据库")) && zh.contains(db) && zh.contains("not a database"), qPrintable(zh));
+        QVERIFY(!shoot("damaged_database_zh_CN.png").isEmpty());
+        context_->settings()->setLanguage("en");
+        QVERIFY(changed.count() >= 1);
+        const QString en = context_->chat()->storeError();
+        QVERIFY2(en.startsWith("The conversation database could not be opened") && en.contains(db), qPrintable(en));
+        QVERIFY(!shoot("damaged_database_en.png").isEmpty());
+        engine_.reset();
+        context_.reset();
+        QFile f(db);
+        QVERIFY(f.open(QIODevice::ReadOnly));
+        QVERIFY2(f.readAll() == garbage, "the damaged database was changed");
     }
 
     void cleanupTestCase() {

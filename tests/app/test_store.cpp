@@ -558,6 +558,38 @@ private slots:
         QVERIFY(!t.contains(QChar(0xFFFD)));
     }
 
+    // A damaged database file (garbage, or a copy cut short): opening it is an error that says so,
+    // and the file is left byte for byte as it was, for the person to recover or move away.
+    void damagedFileIsRefusedAndLeftAlone() {
+        const QString garbage = path("garbage.db");
+        {
+            QFile f(garbage);
+            QVERIFY(f.open(QIODevice::WriteOnly));
+            QByteArray b(8192, '\0');
+            for (int i = 0; i < b.size(); ++i) b[i] = char((i * 131 + 7) & 0xff);
+            f.write(b);
+        }
+        const QString cut = fixtureCopy(schema::kCurrentVersion - 1);
+        QVERIFY(!cut.isEmpty());
+        QVERIFY(QFile::resize(cut, QFileInfo(cut).size() / 2));
+        for (const QString& file : {garbage, cut}) {
+            QFile before(file);
+            QVERIFY(before.open(QIODevice::ReadOnly));
+            const QByteArray bytes = before.readAll();
+            before.close();
+            ChatStore store;
+            const auto st = store.open(file);
+            QVERIFY2(!st.ok(), qPrintable(file));
+            QVERIFY(!store.isOpen());
+            const QString why = QString::fromStdString(st.message());
+            QVERIFY2(why.contains(file) && (why.contains("not a database") || why.contains("malformed")), qPrintable(why));
+            QCOMPARE(store.openError(), why);
+            QFile after(file);
+            QVERIFY(after.open(QIODevice::ReadOnly));
+            QVERIFY2(after.readAll() == bytes, "the damaged file was changed");
+        }
+    }
+
     void unwritablePathIsAnError() {
         ChatStore store;
         const auto st = store.open("/nonexistent-dir/x/hearth.db");
