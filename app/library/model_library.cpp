@@ -260,26 +260,28 @@ bool ModelLibrary::deleteModel(const QString& path) {
 
 void ModelLibrary::showImported(ModelFileInfo info) {
     // As a scan orders them: the folder's models by name, then the external ones in the order added.
-    std::vector<ModelFileInfo> rows;
-    for (const ModelFileInfo& m : list_.models())
-        if (m.path != info.path) rows.push_back(m);
+    std::vector<ModelFileInfo> rows = rowsWithout(info.path);
     auto at = rows.end();
     if (isInFolder(info.path))
         at = std::find_if(rows.begin(), rows.end(), [&](const ModelFileInfo& m) {
             return !isInFolder(m.path) || m.name.compare(info.name, Qt::CaseInsensitive) > 0;
         });
     rows.insert(at, std::move(info));
-    list_.setModels(std::move(rows));
-    ++changes_;
-    refresh();
+    showChanged(std::move(rows));
 }
 
-void ModelLibrary::dropFromList(const QString& path) {
+void ModelLibrary::dropFromList(const QString& path) { showChanged(rowsWithout(path)); }
+
+std::vector<ModelFileInfo> ModelLibrary::rowsWithout(const QString& path) const {
     std::vector<ModelFileInfo> rows;
     for (const ModelFileInfo& m : list_.models())
         if (m.path != path) rows.push_back(m);
+    return rows;
+}
+
+void ModelLibrary::showChanged(std::vector<ModelFileInfo> rows) {
     list_.setModels(std::move(rows));
-    ++changes_;
+    ++changes_;  // a scan in flight is out of date now
     refresh();
 }
 

@@ -88,6 +88,8 @@ private:
     // instead of waiting for the scan that follows: the wizard names the model the moment it is in.
     void showImported(ModelFileInfo info);
     void dropFromList(const QString& path);
+    std::vector<ModelFileInfo> rowsWithout(const QString& path) const;
+    void showChanged(std::vector<ModelFileInfo> rows);  // shows `rows`, counts a change, scans again
     void setImportState(bool importing, double progress, const QString& name);
 
     AppSettings* settings_;
