@@ -1,5 +1,5 @@
 // GGUF model files (engine/gguf and everything that reads one): the header, the vocabulary, the
-// chat template, the hyperparameters, the memory estimate, loading the weights onto the CPU
+// prompt built with the file's chat template (engine/session/prompt_policy), the hyperparameters, the memory estimate, loading the weights onto the CPU
 // backend, and one short evaluation; a LoRA adapter file opened as one. A file that opens must
 // load or be refused with a Status, and a model that loads must run.
 #include "engine/backend/backend.h"
@@ -9,6 +9,8 @@
 #include "engine/model/hparams.h"
 #include "engine/model/model.h"
 #include "engine/model/placement.h"
+#include "engine/session/chat_render.h"
+#include "engine/session/prompt_policy.h"
 #include "engine/testmodels/random_model.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "tests/fuzz/fuzz_target.h"
@@ -23,8 +25,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const auto ids = (*tok)->encode("Hello, 世界! <s></s>\xff\xfe  x", true, true);
         (void)(*tok)->decode(ids, true);
         for (int32_t id : ids) (void)(*tok)->token_to_piece(id, false);
+        // The prompt the app would build from the file's own template and vocabulary: rendering,
+        // the BOS rule, a context window small enough that old turns leave, the end-of-turn stops.
+        auto tmpl = file.get_string("tokenizer.chat_template");
+        const ModelChatFormat format(tmpl.ok() ? *tmpl : std::string(), **tok);
+        ChatPromptRequest req;
+        req.messages = {{"system", "Be brief."}, {"user", "Hi there, how are you today?"}, {"assistant", "<think>x</think>Fine."},
+                        {"user", "And now?"}};
+        req.n_ctx = 48;
+        req.reserve = 8;
+        (void)build_chat_prompt(format, req);
+        (void)end_of_turn_stops(format);
     }
-    (void)file.get_string("tokenizer.chat_template");
     if (auto type = file.get_string("general.type"); type.ok() && *type == "adapter") {
         const std::string path = fuzz::Scratch::get().write("adapter.gguf",
                                                             std::string_view(reinterpret_cast<const char*>(data), size));
