@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 
+#include "engine/util/utf8.h"
+
 namespace hearth::tokenizer {
 
 namespace {
@@ -47,24 +49,7 @@ const ByteMap& byte_map() {
 }
 
 // Decodes one sequence at s[i]; returns its length and sets cp, or 0 when invalid.
-size_t decode_one(std::string_view s, size_t i, uint32_t& cp) {
-    const auto b0 = static_cast<unsigned char>(s[i]);
-    if (b0 < 0x80) { cp = b0; return 1; }
-    size_t len;
-    uint32_t min;
-    if ((b0 & 0xE0) == 0xC0) { len = 2; cp = b0 & 0x1F; min = 0x80; }
-    else if ((b0 & 0xF0) == 0xE0) { len = 3; cp = b0 & 0x0F; min = 0x800; }
-    else if ((b0 & 0xF8) == 0xF0) { len = 4; cp = b0 & 0x07; min = 0x10000; }
-    else return 0;
-    if (i + len > s.size()) return 0;
-    for (size_t k = 1; k < len; ++k) {
-        const auto b = static_cast<unsigned char>(s[i + k]);
-        if ((b & 0xC0) != 0x80) return 0;
-        cp = (cp << 6) | (b & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return 0;
-    return len;
-}
+size_t decode_one(std::string_view s, size_t i, uint32_t& cp) { return utf8_decode_at(s, i, &cp); }
 
 }  // namespace
 

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "engine/util/utf8.h"
+
 namespace hearth::json {
 
 namespace {
@@ -80,15 +82,9 @@ void append_utf16_escape(std::string& out, unsigned cp) {
 // Decodes one UTF-8 sequence at s[i]; returns the code point and advances i. Invalid bytes yield
 // U+FFFD and advance by one (serialization must not fail on bad input).
 unsigned next_code_point(std::string_view s, size_t& i) {
-    const unsigned char c = s[i];
-    int len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-    if (len == 0 || i + len > s.size()) { ++i; return 0xFFFD; }
-    unsigned cp = len == 1 ? c : len == 2 ? (c & 0x1f) : len == 3 ? (c & 0x0f) : (c & 0x07);
-    for (int k = 1; k < len; ++k) {
-        const unsigned char cc = s[i + k];
-        if ((cc & 0xc0) != 0x80) { ++i; return 0xFFFD; }
-        cp = (cp << 6) | (cc & 0x3f);
-    }
+    uint32_t cp = 0;
+    const size_t len = utf8_decode_at(s, i, &cp);
+    if (len == 0) { ++i; return 0xFFFD; }
     i += len;
     return cp;
 }
@@ -108,7 +104,15 @@ void dump_string(std::string& out, std::string_view s, bool ensure_ascii) {
             default: break;
         }
         if (c < 0x20) { append_utf16_escape(out, c); ++i; continue; }
-        if (c < 0x80 || !ensure_ascii) { out += char(c); ++i; continue; }
+        if (c < 0x80) { out += char(c); ++i; continue; }
+        if (!ensure_ascii) {  // as it is when well formed, else U+FFFD: the output is always UTF-8
+            uint32_t cp = 0;
+            const size_t len = utf8_decode_at(s, i, &cp);
+            if (len) out.append(s.substr(i, len));
+            else out += "\xEF\xBF\xBD";
+            i += len ? len : 1;
+            continue;
+        }
         const unsigned cp = next_code_point(s, i);
         if (cp >= 0x10000) {
             const unsigned v = cp - 0x10000;
@@ -345,9 +349,22 @@ private:
     bool parse_string(std::string& s) {
         ++p_;  // opening quote
         for (;;) {
-            // copy the run of plain bytes at once (tokenizer.json is mostly plain text)
+            // copy the run of plain bytes at once (tokenizer.json is mostly plain text); JSON text is
+            // UTF-8 (RFC 8259), so a byte that does not start a well-formed sequence is an error
             size_t q = p_;
-            while (q < t_.size() && t_[q] != '"' && t_[q] != '\\' && static_cast<unsigned char>(t_[q]) >= 0x20) ++q;
+            while (q < t_.size() && t_[q] != '"' && t_[q] != '\\' && static_cast<unsigned char>(t_[q]) >= 0x20) {
+                if (static_cast<unsigned char>(t_[q]) < 0x80) {
+                    ++q;
+                    continue;
+                }
+                uint32_t cp = 0;
+                const size_t len = utf8_decode_at(t_, q, &cp);
+                if (len == 0) {
+                    p_ = q;
+                    return fail("invalid UTF-8 in a string");
+                }
+                q += len;
+            }
             s.append(t_.data() + p_, q - p_);
             p_ = q;
             if (p_ >= t_.size()) return fail("unterminated string");

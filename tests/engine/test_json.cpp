@@ -43,3 +43,24 @@ TEST(Json, RejectsBadInputWithPosition) {
     std::string deep(100000, '[');
     EXPECT_FALSE(parse(deep).ok());
 }
+
+// JSON text is UTF-8 (RFC 8259): a string with bytes that are not well-formed UTF-8 is an error,
+// so an API client's stop string or a hostile tokenizer.json cannot carry them further (a stop
+// string starting inside a character cut the streamed answer mid-character). What Hearth writes is
+// UTF-8 whatever a Value holds: a byte that starts no well-formed sequence becomes U+FFFD.
+TEST(Json, StringsMustBeUtf8AndDumpsAlwaysAre) {
+    for (const char* bad : {"\"\x80\"", "\"a\xC3\"", "\"\xC0\xAF\"", "\"\xE0\x80\xAF\"", "\"\xED\xA0\x80\"",
+                            "\"\xF4\x90\x80\x80\"", "\"\xF8\x88\x80\x80\x80\"", "{\"\xFF\": 1}", "[\"ok\", \"\xE4\xB8\"]"}) {
+        auto r = parse(bad);
+        ASSERT_FALSE(r.ok()) << bad;
+        EXPECT_NE(r.message().find("invalid UTF-8"), std::string::npos) << r.message();
+    }
+    for (const char* good : {"\"\xC3\xA9\"", "\"\xE4\xB8\x96\xE7\x95\x8C\"", "\"\xF0\x9F\x98\x80\"", "\"\xEF\xBF\xBF\"",
+                             "\"\xF4\x8F\xBF\xBF\""}) {
+        auto r = parse(good);
+        ASSERT_TRUE(r.ok()) << good << ": " << r.message();
+        EXPECT_EQ(r->dump(), good);
+    }
+    EXPECT_EQ(Value(std::string("a\x80" "b\xE4\xB8")).dump(), "\"a\xEF\xBF\xBD" "b\xEF\xBF\xBD\xEF\xBF\xBD\"");
+    EXPECT_EQ(Value(std::string("a\x80")).dump(-1, true), "\"a\\ufffd\"");
+}

@@ -1,8 +1,10 @@
 // JSON (engine/util/json): tokenizer.json, config.json, adapter configs, hub listings and API
-// request bodies all go through it. What it parses it must print back, and read again the same.
+// request bodies all go through it. What it parses it must print back, and read again the same;
+// what it prints is UTF-8 (and ASCII when asked).
 #include <cstdlib>
 
 #include "engine/util/json.h"
+#include "engine/util/utf8.h"
 #include "tests/fuzz/fuzz_target.h"
 
 using namespace hearth;
@@ -13,7 +15,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const std::string once = v->dump();
     auto again = json::parse(once);
     if (!again.ok() || again->dump() != once) std::abort();  // a round trip that changes the value
-    (void)v->dump(2, true);
+    const std::string ascii = v->dump(2, true);
+    for (const bool ascii_only : {false, true}) {  // what Hearth writes is UTF-8 (ASCII with ensure_ascii)
+        const std::string& out = ascii_only ? ascii : once;
+        for (size_t i = 0; i < out.size();) {
+            uint32_t cp = 0;
+            const size_t len = utf8_decode_at(out, i, &cp);
+            if (len == 0 || (ascii_only && cp >= 0x80)) std::abort();
+            i += len;
+        }
+    }
     return 0;
 }
 
