@@ -232,12 +232,20 @@ void dq_q8_K(const block_q8_K* x, float* y, int64_t nb) {
 
 // ---- quantization (llama.cpp's *_ref algorithms) ------------------------------------------
 
+// 1/d, or 0 where there is none: d is 0, or so small (a block of values below ~4e-37, found by
+// tests/fuzz/fuzz_hf_folder) that 1/d overflows to infinity and x·(1/d) would reach the int8
+// conversion as ±inf, which is undefined. Such a d is 0 in F16 anyway: the block reads back as zeros.
+inline float inverse_scale(float d) {
+    const float id = d != 0 ? 1.0f / d : 0.0f;
+    return std::isfinite(id) ? id : 0.0f;
+}
+
 void q_q8_0(const float* x, block_q8_0* y, int64_t nb) {
     for (int64_t i = 0; i < nb; ++i, x += QK8_0) {
         float amax = 0;
         for (int j = 0; j < QK8_0; ++j) amax = std::max(amax, std::fabs(x[j]));
         const float d = amax / 127;
-        const float id = d != 0 ? 1.0f / d : 0.0f;
+        const float id = inverse_scale(d);
         y[i].d = f32_to_f16(d);
         for (int j = 0; j < QK8_0; ++j) y[i].qs[j] = int8_t(std::round(x[j] * id));
     }
@@ -248,7 +256,7 @@ void q_q8_1(const float* x, block_q8_1* y, int64_t nb) {
         float amax = 0;
         for (int j = 0; j < QK8_1; ++j) amax = std::max(amax, std::fabs(x[j]));
         const float d = amax / 127;
-        const float id = d != 0 ? 1.0f / d : 0.0f;
+        const float id = inverse_scale(d);
         y[i].d = f32_to_f16(d);
         int sum = 0;
         for (int j = 0; j < QK8_1; ++j) {

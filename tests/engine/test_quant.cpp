@@ -483,6 +483,19 @@ TEST(Quantize, SpecialBlocks) {
         const std::vector<float> c(512, -1.25f);
         const auto yc = round_trip(t, c);
         for (float v : yc) ASSERT_NEAR(v, -1.25f, 1.25 * 0.01);
+        // Values so small that 1/d overflows (found by fuzz_hf_folder: Q8_0/Q8_1 then converted ±inf
+        // to int8, which is undefined): they read back as zeros, as their F16 scale is 0.
+        std::vector<float> tiny(512);
+        for (size_t k = 0; k < tiny.size(); ++k) tiny[k] = (k % 3 == 0 ? -1.0f : 1.0f) * 1e-38f * float(k % 7);
+        for (float v : round_trip(t, tiny)) ASSERT_LE(std::fabs(v), 1e-30f);
+    }
+    {
+        // The bytes themselves, not only the values read back: every quant is 0 (it was int8(±inf)).
+        std::vector<float> tiny(32, 1e-38f);
+        tiny[3] = -2e-38f;
+        block_q8_0 b;
+        ASSERT_TRUE(quantize_row(GgmlType::Q8_0, tiny.data(), &b, 32).ok());
+        for (int j = 0; j < 32; ++j) ASSERT_EQ(b.qs[j], 0) << j;
     }
     // Q8_0 of 0..31: d = 31/127 (f16), q = round(x * 127/31): the largest value is exactly 127 steps.
     std::vector<float> r(32);
