@@ -17,7 +17,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <random>
 #include <set>
 #include <string>
@@ -209,14 +208,11 @@ void add_path(const std::string& p, std::vector<std::string>* seeds) {
 int main(int argc, char** argv) {
     const Options o = parse_args(argc, argv);
     g_target = std::strrchr(argv[0], '/') ? std::strrchr(argv[0], '/') + 1 : argv[0];
-    std::vector<std::string> seeds = hearth::fuzz::seeds();
     if (!o.write_seeds.empty()) {
-        fs::create_directories(o.write_seeds);
-        for (size_t i = 0; i < seeds.size(); ++i)
-            std::ofstream(o.write_seeds + "/seed-" + std::to_string(i), std::ios::binary) << seeds[i];
-        std::printf("fuzz: %zu seeds written to %s\n", seeds.size(), o.write_seeds.c_str());
+        std::printf("fuzz: %zu seeds written to %s\n", write_seeds(o.write_seeds), o.write_seeds.c_str());
         return 0;
     }
+    std::vector<std::string> seeds = hearth::fuzz::seeds();
     const size_t n_builtin = seeds.size();
     for (const std::string& p : o.paths) add_path(p, &seeds);
     for (std::string& s : seeds)

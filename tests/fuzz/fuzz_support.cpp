@@ -17,6 +17,14 @@ int refused(const std::string& why) {
     return -1;
 }
 
+size_t write_seeds(const std::string& dir) {
+    fs::create_directories(dir);
+    const std::vector<std::string> all = seeds();
+    for (size_t i = 0; i < all.size(); ++i)
+        std::ofstream(dir + "/seed-" + std::to_string(i), std::ios::binary) << all[i];
+    return all.size();
+}
+
 std::string testdata_dir() {
     const char* env = std::getenv("HEARTH_TESTDATA");
     const std::string dir = env && *env ? env : HEARTH_DEFAULT_TESTDATA;

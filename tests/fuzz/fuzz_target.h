@@ -28,6 +28,9 @@ std::vector<std::string> seeds();
 // (to see why a seed is refused).
 int refused(const std::string& why);
 
+// Writes the built-in seeds to `dir` as seed-0, seed-1, … (a starting corpus); returns how many.
+size_t write_seeds(const std::string& dir);
+
 // The shared test data folder (HEARTH_TESTDATA, else the build's default), "" when absent.
 std::string testdata_dir();
 // A whole file, "" when it cannot be read.
