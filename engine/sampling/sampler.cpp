@@ -99,9 +99,21 @@ void Sampler::accept(int32_t token) {
     while (recent_.size() > size_t(p_.penalty_last_n)) recent_.pop_front();
 }
 
-int32_t Sampler::sample(const float* logits, int n_vocab) {
-    cand_.resize(size_t(n_vocab));
-    for (int i = 0; i < n_vocab; ++i) cand_[size_t(i)] = {i, logits[i]};
+int32_t Sampler::sample(const float* logits, int n_vocab, TokenConstraint* constraint) {
+    const int32_t t = choose(logits, n_vocab);
+    if (!constraint || constraint->allows(t)) return t;
+    restricted_.assign(logits, logits + n_vocab);
+    if (constraint->restrict(restricted_.data(), n_vocab) == 0) return -1;
+    const int32_t r = choose(restricted_.data(), n_vocab);
+    return constraint->allows(r) ? r : -1;  // only a model whose allowed logits are all -inf gets here
+}
+
+int32_t Sampler::choose(const float* logits, int n_vocab) {
+    // A token at -inf (a constraint's refusal) is no candidate: no filter or rounding can pick it.
+    cand_.clear();
+    for (int i = 0; i < n_vocab; ++i)
+        if (logits[i] != -INFINITY) cand_.push_back({i, logits[i]});
+    if (cand_.empty()) return argmax_token(logits, n_vocab);  // every logit -inf: as before, the first
     apply_penalties(cand_, recent_, p_.repeat_penalty, p_.presence_penalty, p_.frequency_penalty);
     if (p_.temperature <= 0.0f) {
         const auto it = std::min_element(cand_.begin(), cand_.end(), better);

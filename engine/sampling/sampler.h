@@ -11,6 +11,7 @@
 
 #include "engine/sampling/rng.h"
 #include "engine/sampling/sampling_params.h"
+#include "engine/sampling/token_constraint.h"
 
 namespace hearth {
 
@@ -35,8 +36,9 @@ int32_t draw_token(const std::vector<TokenCandidate>& c, double u);
 class Sampler {
 public:
     explicit Sampler(const SamplingParams& p);
-    // Chooses the next token from raw logits (n_vocab values); does not record it.
-    int32_t sample(const float* logits, int n_vocab);
+    // Chooses the next token from raw logits (n_vocab values); does not record it. With a
+    // constraint: only a token it allows (token_constraint.h); -1 when it allows none.
+    int32_t sample(const float* logits, int n_vocab, TokenConstraint* constraint = nullptr);
     // Records a token in the penalty window (prompt tokens too, so penalties see the context).
     void accept(int32_t token);
     void reset();  // clears the window and reseeds
@@ -51,6 +53,9 @@ private:
     Rng rng_;
     std::deque<int32_t> recent_;
     std::vector<TokenCandidate> cand_;
+    std::vector<float> restricted_;  // the logits with a constraint's refusals at -inf
+
+    int32_t choose(const float* logits, int n_vocab);
 };
 
 }  // namespace hearth

@@ -121,6 +121,48 @@ std::optional<ApiError> read_max_tokens(const json::Value& body, int* out) {
     return std::nullopt;
 }
 
+// response_format (OpenAI's; llama.cpp's server also reads a "schema" beside "json_object").
+std::optional<ApiError> read_response_format(const json::Value& body, std::shared_ptr<const JsonSchema>* out) {
+    const json::Value* rf = body.find("response_format");
+    if (!rf || rf->is_null()) return std::nullopt;
+    if (!rf->is_object() || !(*rf)["type"].is_string())
+        return bad("response_format", "'response_format' must be an object with a 'type': text, json_object or json_schema");
+    const std::string& type = (*rf)["type"].as_string();
+    const json::Value* schema = nullptr;
+    std::string where = "response_format.schema";
+    if (type == "text") return std::nullopt;
+    if (type == "json_object") {
+        schema = rf->find("schema");
+        if (!schema || schema->is_null()) {
+            *out = any_json_object_schema();
+            return std::nullopt;
+        }
+    } else if (type == "json_schema") {
+        const json::Value* js = rf->find("json_schema");
+        if (!js || !js->is_object())
+            return bad("response_format", "'response_format.json_schema' must be an object holding the 'schema'");
+        schema = js->find("schema");
+        where = "response_format.json_schema.schema";
+        if (!schema) return bad("response_format", "'" + where + "' is required");
+    } else {
+        return bad("response_format", "'response_format.type' must be text, json_object or json_schema, not '" + type + "'");
+    }
+    auto compiled = compile_json_schema(*schema);
+    if (!compiled.ok()) return bad("response_format", "'" + where + "': " + compiled.message());
+    *out = *compiled;
+    return std::nullopt;
+}
+
+// Log probabilities are not computed: asking for them is an error rather than an answer without.
+std::optional<ApiError> refuse_logprobs(const json::Value& body) {
+    for (const char* key : {"logprobs", "top_logprobs"}) {
+        const json::Value* v = body.find(key);
+        if (!v || v->is_null() || (v->is_bool() && !v->as_bool()) || (v->is_int() && v->as_int() == 0)) continue;
+        return bad(key, std::string("'") + key + "': log probabilities are not supported by this server");
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<ApiError> parse_api_request(std::string_view text, bool chat, ApiRequest* out) {
@@ -155,6 +197,8 @@ std::optional<ApiError> parse_api_request(std::string_view text, bool chat, ApiR
         if (!s->is_int()) return bad("seed", "'seed' must be an integer");
         out->seed = uint64_t(s->as_int());
     }
+    if (auto e = read_response_format(body, &out->json)) return e;
+    if (auto e = refuse_logprobs(body)) return e;
     if (const json::Value* n = body.find("n"); n && !n->is_null()) {
         if (!n->is_int()) return bad("n", "'n' must be an integer");
         if (n->as_int() != 1) return bad("n", "only n = 1 is supported");

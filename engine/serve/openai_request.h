@@ -1,14 +1,18 @@
 // Reading the JSON bodies of OpenAI's /v1/chat/completions and /v1/completions: every field the
 // server understands is type-checked, and a wrong one is an ApiError naming it (HTTP 400), never a
-// guess. Fields the server does not know are ignored, as clients send many.
+// guess. Fields the server does not know are ignored, as clients send many; but a request for what
+// it cannot give (log probabilities, a schema keyword it cannot enforce) is an error, never a
+// silently different answer.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "engine/sampling/json_schema.h"
 #include "engine/session/chat_format.h"
 
 namespace hearth {
@@ -36,6 +40,9 @@ struct ApiRequest {
     int max_tokens = -1;                 // max_tokens or max_completion_tokens; -1: until the context is full
     std::vector<std::string> stop;
     std::optional<uint64_t> seed;
+    // response_format: {"type": "json_object"} (any object) or {"type": "json_schema", "json_schema":
+    // {"schema": …}}: the answer is JSON the schema admits (constrained sampling). Null: free text.
+    std::shared_ptr<const JsonSchema> json;
 };
 
 // Parses `body` for the chat endpoint (`chat`) or the completions endpoint.

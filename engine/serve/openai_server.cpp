@@ -225,6 +225,8 @@ struct OpenAiServer::Impl {
         sp.stop = req.stop;
         if (chat) sp.stop.insert(sp.stop.end(), turn_stops.begin(), turn_stops.end());
         sr.loras = opt.loras;
+        sr.json = req.json;
+        sr.json_after_think = think_open;
 
         auto events = std::make_shared<EventQueue>();
         auto entry = std::make_shared<OpenRequests::Entry>();

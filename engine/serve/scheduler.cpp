@@ -5,6 +5,7 @@
 #include "engine/lora/lora_adapter.h"
 #include "engine/model/context.h"
 #include "engine/model/kv_blocks.h"
+#include "engine/sampling/json_constraint.h"
 #include "engine/sampling/sampler.h"
 #include "engine/sampling/stop_strings.h"
 #include "engine/session/chat_render.h"
@@ -29,6 +30,7 @@ struct Scheduler::Job {
     int n_preempted = 0;
     int32_t pending = -1;      // sampled and emitted, not yet evaluated (decode phase); -1 while prefilling
     std::unique_ptr<Sampler> sampler;  // made at the first admission; kept through preemptions
+    std::unique_ptr<JsonConstraint> constraint;  // ServeRequest::json: made and kept as the sampler
     tokenizer::Utf8Stream utf8;
     std::unique_ptr<StopStringFilter> stops;
     bool prefilling() const { return pending < 0; }
@@ -327,6 +329,23 @@ void Scheduler::admit(std::shared_ptr<Job> job) {
     const size_t window = size_t(std::max(sp.penalty_last_n, 0));
     for (size_t i = p.size() > window ? p.size() - window : 0; i < p.size(); ++i) job->sampler->accept(p[i]);
     job->stops = std::make_unique<StopStringFilter>(sp.stop);
+    if (job->req.json) job->constraint = std::make_unique<JsonConstraint>(job->req.json, vocab_pieces(), job->req.json_after_think);
+}
+
+std::shared_ptr<const VocabPieces> Scheduler::vocab_pieces() {
+    if (!pieces_) {
+        auto v = std::make_shared<VocabPieces>();
+        const tokenizer::Tokenizer& tok = *lm_->tok;
+        const int n = lm_->info.n_vocab;
+        v->piece.resize(size_t(n));
+        v->end_of_generation.resize(size_t(n));
+        for (int i = 0; i < std::min(n, int(tok.n_vocab())); ++i) {  // logits past the vocabulary: never allowed
+            v->piece[size_t(i)] = tok.token_to_piece(i);
+            v->end_of_generation[size_t(i)] = tok.is_eog(i);
+        }
+        pieces_ = std::move(v);
+    }
+    return pieces_;
 }
 
 size_t Scheduler::place_batched(Slot& slot, const Job& job, size_t own_reuse) {
@@ -539,10 +558,10 @@ void Scheduler::step_batched() {
             slot.cached.insert(slot.cached.end(), f.begin() + job.pos, f.begin() + job.pos + parts[i].n);
             job.pos += parts[i].n;
             job.n_evaluated += parts[i].n;
-            if (job.pos == int(f.size())) take_token(slot, job.sampler->sample(row, n_vocab));
+            if (job.pos == int(f.size())) sample_and_take(slot, row);
         } else {
             slot.cached.push_back(job.pending);
-            take_token(slot, job.sampler->sample(row, n_vocab));
+            sample_and_take(slot, row);
         }
     }
     // Blocks reserved beyond what a sequence now caches (a shrunken or failed step) go back.
@@ -570,7 +589,7 @@ void Scheduler::step() {
         if (stopped) { finish(slot, "cancelled"); continue; }
         slot.cached.push_back(tok);
         --budget;
-        take_token(slot, job.sampler->sample(slot.logits.data(), lm_->info.n_vocab));
+        sample_and_take(slot, slot.logits.data());
     }
     bool prefilled = false;
     for (auto& sp : slots_) {
@@ -594,14 +613,22 @@ void Scheduler::step() {
         job.n_evaluated += n;
         budget -= n;
         prefilled = true;
-        if (job.pos == int(p.size())) take_token(slot, job.sampler->sample(slot.logits.data(), lm_->info.n_vocab));
+        if (job.pos == int(p.size())) sample_and_take(slot, slot.logits.data());
     }
+}
+
+void Scheduler::sample_and_take(Slot& slot, const float* logits) {
+    Job& job = *slot.job;
+    const int32_t tok = job.sampler->sample(logits, lm_->info.n_vocab, job.constraint.get());
+    if (tok < 0) return fail(slot, "no token of the model's vocabulary can continue the JSON the response format asks for");
+    take_token(slot, tok);
 }
 
 void Scheduler::take_token(Slot& slot, int32_t tok) {
     Job& job = *slot.job;
     const tokenizer::Tokenizer& vocab = *lm_->tok;
     job.sampler->accept(tok);
+    if (job.constraint) job.constraint->accept(tok);
     if (vocab.is_eog(tok)) return finish(slot, "stop");
     ++job.n_generated;
     const std::string text = job.stops->feed(job.utf8.push(vocab.token_to_piece(tok)));
@@ -611,6 +638,7 @@ void Scheduler::take_token(Slot& slot, int32_t tok) {
         job.on_event(e);
     }
     if (job.stops->stopped()) return finish(slot, "stop");
+    if (job.constraint && job.constraint->finished()) return finish(slot, "stop");  // the JSON value is closed
     const int max_new = job.req.sampling.max_new_tokens;
     if (max_new >= 0 && job.n_generated >= max_new) return finish(slot, "length");
     // The token would go into the cell after the last: the context is full.

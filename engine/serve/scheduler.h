@@ -53,6 +53,8 @@ class ModelContext;
 struct LoadedModel;       // engine/session/loaded_model.h
 class ModelChatFormat;    // engine/session/chat_render.h
 class LoraAdapter;
+struct JsonSchema;        // engine/sampling/json_schema.h
+struct VocabPieces;       // engine/sampling/token_constraint.h
 
 struct SchedulerOptions {
     ModelOptions model;       // model.n_ctx is the context of each slot; model.loras are opened, checked and
@@ -70,6 +72,9 @@ struct ServeRequest {
     std::vector<int32_t> prompt;   // 1 .. n_ctx-1 tokens
     SamplingParams sampling;       // seed, penalties, stop strings; max_new_tokens < 0: until the context is full
     std::vector<LoraSpec> loras;   // the adapters this sequence runs with
+    // Structured output: the answer is a JSON text this schema admits (json_constraint.h); null: free text.
+    std::shared_ptr<const JsonSchema> json;
+    bool json_after_think = false;  // the prompt opened <think>: the JSON begins after </think>
 };
 
 struct ServeEvent {
@@ -116,7 +121,9 @@ private:
     void loop();
     void admit(std::shared_ptr<Job> job);  // into the best free slot (loop thread)
     void step();                           // one round over the active slots (loop thread)
+    void sample_and_take(Slot& slot, const float* logits);  // with the request's constraint, if any
     void take_token(Slot& slot, int32_t tok);
+    std::shared_ptr<const VocabPieces> vocab_pieces();       // made at the first constrained request
     void finish(Slot& slot, const std::string& reason);
     void fail(Slot& slot, const std::string& message);
     Status attach_loras(Slot& slot, const std::vector<LoraSpec>& loras);
@@ -153,6 +160,7 @@ private:
     std::vector<float> batch_logits_;
     std::vector<std::pair<std::vector<LoraSpec>, int>> batch_sets_;  // the shared context's sets (0: none)
     std::unique_ptr<ModelChatFormat> format_;
+    std::shared_ptr<const VocabPieces> pieces_;
     std::map<std::string, std::unique_ptr<LoraAdapter>> adapters_;  // opened once per path; outlive the slots' contexts
     std::vector<std::unique_ptr<Slot>> slots_;
     uint64_t admissions_ = 0;  // loop thread only
