@@ -151,9 +151,11 @@ int JsonMatcher::number_byte(Frame& f, unsigned char b) {
         else if (b == 'e' || b == 'E') next = kNumE;
         break;
     case kNumE: if (is_digit(b)) next = kNumExp; else if (b == '+' || b == '-') next = kNumESign; break;
-    case kNumESign:
-    case kNumExp: if (is_digit(b)) next = kNumExp; break;
+    case kNumESign: if (is_digit(b)) next = kNumExp; break;
+    // At most kMaxJsonExponent digits: every number admitted is then a finite double, not 0 by underflow.
+    case kNumExp: if (is_digit(b) && f.cur < kMaxJsonExponent) next = kNumExp; break;
     }
+    if (next == kNumExp) f.cur = f.state == kNumExp ? f.cur + 1 : 1;
     // Within the length bound, leaving room for the digit a state that cannot end still needs.
     const bool next_ends = next == kNumZero || next == kNumInt || next == kNumFrac || next == kNumExp;
     if (next != 255 && f.n + (next_ends ? 1 : 2) <= kMaxJsonNumber) {

@@ -2,8 +2,8 @@
 // each byte it is known whether the text so far can still become such a value, so constrained
 // sampling (json_constraint.h) lets through only the tokens whose bytes keep it so. Every state
 // it allows has a way to finish (no key, enum value or bound can lead nowhere), whitespace runs
-// are at most kMaxJsonWhitespace bytes and numbers at most kMaxJsonNumber, so a model cannot be
-// held forever between two values. Strings must be well-formed UTF-8 and may not escape to a
+// are at most kMaxJsonWhitespace bytes and numbers at most kMaxJsonNumber (within a double's
+// range), so a model cannot be held forever between two values. Strings must be well-formed UTF-8 and may not escape to a
 // surrogate (\uD800-\uDFFF), so what it admits Hearth's own strict JSON parser reads.
 #pragma once
 
@@ -18,6 +18,7 @@ namespace hearth {
 
 constexpr int kMaxJsonWhitespace = 40;  // pretty-printed JSON ten levels deep still fits
 constexpr int kMaxJsonNumber = 48;      // bytes of one number
+constexpr int kMaxJsonExponent = 2;     // digits of its exponent (48 digits × 10^±99 stay within a double)
 
 class JsonMatcher {
 public:
@@ -40,7 +41,8 @@ private:
         const std::vector<std::string>* literals = nullptr;  // Literal, Key: the candidates
         uint64_t mask = 0;             // Object: declared keys used; Key, Literal: candidates still matching
         int64_t n = 0;                 // Array: items; Key, Literal, Number: bytes; String: code points
-        int cur = -1;                  // Object: the declared key whose value comes next (-1: an undeclared one)
+        int cur = -1;                  // Object: the declared key whose value comes next (-1: an undeclared one);
+                                       // Number: digits of the exponent
         uint8_t need = 0, lo = 0x80, hi = 0xBF;  // String: UTF-8 continuation bytes expected and the next one's range
     };
     bool take_whitespace();

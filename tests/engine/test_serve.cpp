@@ -20,6 +20,7 @@
 #include <filesystem>
 #include <future>
 #include <random>
+#include <set>
 #include <thread>
 
 #include "engine/serve/openai_request.h"
@@ -590,6 +591,82 @@ TEST(Serve, MaxTokensStopStringsAndReasoning) {
     EXPECT_EQ(st.reasoning, "reas");
     EXPECT_EQ(st.content, "OK");
     EXPECT_TRUE(st.done);
+}
+
+// response_format: a random-weight model's answers, sampled, are JSON the schema admits (the
+// schema bounds every part, so each answer ends by itself); a schema the server cannot enforce and
+// a request for log probabilities are errors; a reasoning model thinks freely, then answers JSON.
+TEST(Serve, ResponseFormatAnswersAreJsonTheSchemaAdmits) {
+    ASSERT_EQ(models().error, "");
+    TestServer s;
+    ASSERT_EQ(s.start(models().random, 2, 2048), "");
+    const std::string schema = R"({"type": "object", "properties": {"ok": {"type": "boolean"}, "n": {"type": "integer"},
+        "tags": {"type": "array", "items": {"enum": ["x", "y"]}, "maxItems": 3}, "name": {"type": "string", "maxLength": 6}},
+        "required": ["ok", "n", "tags", "name"]})";
+    const std::string rf = R"("response_format": {"type": "json_schema", "json_schema": {"name": "t", "schema": )" + schema + "}}";
+    std::set<std::string> texts;
+    for (int seed = 1; seed <= 4; ++seed) {
+        const std::string extra = rf + R"(, "seed": )" + std::to_string(seed);
+        const auto sampled = [](std::string body) {  // chat_body's is greedy
+            const size_t at = body.find("\"temperature\": 0");
+            return body.replace(at, 16, "\"temperature\": 1.0");
+        };
+        const Answer a = post(s, "/v1/chat/completions", sampled(chat_body("Hello", 1800, extra)));
+        ASSERT_EQ(a.status, 200) << a.body.dump();
+        EXPECT_EQ(finish_of(a), "stop");
+        const std::string text = content_of(a);
+        auto v = json::parse(text);
+        ASSERT_TRUE(v.ok()) << text << ": " << v.message();
+        ASSERT_TRUE(v->is_object()) << text;
+        EXPECT_EQ(v->size(), 4u) << text;  // the four required keys, nothing else
+        EXPECT_TRUE((*v)["ok"].is_bool()) << text;
+        EXPECT_TRUE((*v)["n"].is_number() && !text.empty()) << text;
+        EXPECT_TRUE((*v)["tags"].is_array() && (*v)["tags"].size() <= 3) << text;
+        for (const auto& t : (*v)["tags"].as_array()) EXPECT_TRUE(t.is_string() && (t.as_string() == "x" || t.as_string() == "y")) << text;
+        EXPECT_TRUE((*v)["name"].is_string()) << text;
+        // Streamed, the same seed gives the same text.
+        const Streamed st = stream(s, "/v1/chat/completions", sampled(chat_body("Hello", 1800, extra + R"(, "stream": true)")));
+        EXPECT_EQ(st.content, text);
+        texts.insert(text);
+    }
+    EXPECT_EQ(texts.size(), 4u);  // sampled, not greedy
+    // json_object: any object, on the completions endpoint too.
+    Answer a = post(s, "/v1/completions", R"({"prompt": "x", "max_tokens": 1500, "temperature": 0.8, "seed": 5, "response_format": {"type": "json_object"}})");
+    ASSERT_EQ(a.status, 200);
+    const std::string text = a.body["choices"].as_array()[0]["text"].as_string();
+    ASSERT_FALSE(text.empty());
+    if (a.body["choices"].as_array()[0]["finish_reason"].as_string() == "stop") {
+        auto v = json::parse(text);
+        EXPECT_TRUE(v.ok() && v->is_object()) << text;
+    }
+    EXPECT_EQ(text.find_first_not_of(" \t\r\n"), text.find('{')) << text;
+
+    auto refused = [&](const std::string& extra, const std::string& param, const std::string& words) {
+        const Answer r = post(s, "/v1/chat/completions", chat_body("Hello", 4, extra));
+        EXPECT_EQ(r.status, 400) << extra;
+        EXPECT_EQ(r.body["error"]["param"].is_string() ? r.body["error"]["param"].as_string() : "", param) << extra;
+        EXPECT_NE(r.body["error"]["message"].as_string().find(words), std::string::npos) << r.body.dump();
+    };
+    refused(R"("response_format": {"type": "json_schema", "json_schema": {"schema": {"type": "string", "pattern": "^a"}}})",
+            "response_format", "'pattern' is not supported");
+    refused(R"("response_format": {"type": "xml"})", "response_format", "must be text, json_object or json_schema");
+    refused(R"("response_format": {"type": "json_schema"})", "response_format", "json_schema");
+    refused(R"("logprobs": true)", "logprobs", "not supported");
+    refused(R"("top_logprobs": 3)", "top_logprobs", "not supported");
+    EXPECT_EQ(post(s, "/v1/chat/completions", chat_body("Hello", 2, R"("logprobs": false, "response_format": {"type": "text"})")).status, 200);
+
+    // The reasoning model: "reas" is thought freely; after </think> its "OK" is refused, and the
+    // answer begins an object instead.
+    TestServer t;
+    ASSERT_EQ(t.start(models().scripted_think, 1, 512), "");
+    a = post(t, "/v1/chat/completions", chat_body("Hello", 300, R"("response_format": {"type": "json_object"})"));
+    ASSERT_EQ(a.status, 200);
+    const json::Value& msg = a.body["choices"].as_array()[0]["message"];
+    EXPECT_EQ(msg["reasoning_content"].as_string(), "reas");
+    const std::string content = msg["content"].as_string();
+    ASSERT_FALSE(content.empty());
+    EXPECT_EQ(content[0], '{') << content;
+    if (finish_of(a) == "stop") EXPECT_TRUE(json::parse(content).ok()) << content;
 }
 
 TEST(Serve, ApiKeyAndCors) {
