@@ -24,7 +24,7 @@ uint64_t all_below(size_t n) { return n >= 64 ? ~uint64_t(0) : (uint64_t(1) << n
 
 }  // namespace
 
-JsonMatcher::JsonMatcher(const JsonSchema& schema) : schema_(&schema) {
+JsonMatcher::JsonMatcher(const JsonSchema& schema) {
     Frame f;
     f.node = schema.root;
     frames_.push_back(f);

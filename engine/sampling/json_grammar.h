@@ -29,6 +29,9 @@ public:
     bool feed(std::string_view bytes);
     bool can_end() const;    // the text so far is a whole admitted value
     bool finished() const;   // ... and nothing may follow it (the value is closed)
+    // Objects and arrays open. The only state with no byte to take is an object or array a schema
+    // requires at the depth bound (a schema that requires itself inside itself admits no text).
+    int depth() const;
 
 private:
     enum class Kind : uint8_t { Value, Object, Array, String, Key, Number, Literal };
@@ -55,9 +58,7 @@ private:
     bool literal_complete(const Frame& f) const;
     bool literal_extends(const Frame& f) const;
     void end_key(int declared);                    // the key frame on top ended; its object goes on
-    int depth() const;
 
-    const JsonSchema* schema_;
     std::vector<Frame> frames_;
     std::string key_;   // the undeclared-or-not key being read in an object that admits other keys
     int ws_run_ = 0;
