@@ -55,6 +55,68 @@ std::optional<ApiError> read_content(const json::Value& v, const std::string& pa
     return std::nullopt;
 }
 
+// An assistant turn's tool_calls, as the templates read them: arguments given as a JSON string
+// become the object they hold (Qwen's and Llama's templates write `arguments | tojson`).
+std::optional<ApiError> read_tool_calls(const json::Value& v, const std::string& param, json::Value* out) {
+    if (!v.is_array()) return bad(param, "'" + param + "' must be an array");
+    *out = json::Value::array();
+    for (size_t i = 0; i < v.as_array().size(); ++i) {
+        const json::Value& c = v.as_array()[i];
+        const std::string p = param + "[" + std::to_string(i) + "]";
+        if (!c.is_object() || !c["function"].is_object()) return bad(p, "'" + p + "' must be an object with a 'function'");
+        const json::Value& f = c["function"];
+        if (!f["name"].is_string() || f["name"].as_string().empty())
+            return bad(p + ".function.name", "'" + p + ".function.name' must be a non-empty string");
+        json::Value args = f["arguments"];
+        if (args.is_string()) {
+            auto parsed = json::parse(args.as_string());
+            if (!parsed.ok() || !parsed->is_object())
+                return bad(p + ".function.arguments", "'" + p + ".function.arguments' must be a JSON object (as text)");
+            args = *parsed;
+        } else if (args.is_null()) {
+            args = json::Value::object();
+        } else if (!args.is_object()) {
+            return bad(p + ".function.arguments", "'" + p + ".function.arguments' must be a JSON object (as text)");
+        }
+        if (!c["id"].is_null() && !c["id"].is_string()) return bad(p + ".id", "'" + p + ".id' must be a string");
+        json::Value fn = json::Value::object();
+        fn.set("name", f["name"]);
+        fn.set("arguments", std::move(args));
+        json::Value call = json::Value::object();
+        if (c["id"].is_string()) call.set("id", c["id"]);
+        call.set("type", "function");
+        call.set("function", std::move(fn));
+        out->push_back(std::move(call));
+    }
+    return std::nullopt;
+}
+
+// tools: [{"type": "function", "function": {"name", "description", "parameters"}}], given to the
+// template as they are. tool_choice: "auto" (the model decides) or "none" (it is given no tools);
+// forcing a call is not offered.
+std::optional<ApiError> read_tools(const json::Value& body, json::Value* out) {
+    const json::Value* v = body.find("tools");
+    if (!v || v->is_null()) return std::nullopt;
+    if (!v->is_array()) return bad("tools", "'tools' must be an array");
+    for (size_t i = 0; i < v->as_array().size(); ++i) {
+        const json::Value& t = v->as_array()[i];
+        const std::string p = "tools[" + std::to_string(i) + "]";
+        if (!t.is_object() || !t["type"].is_string() || t["type"].as_string() != "function")
+            return bad(p, "'" + p + "' must be an object of type \"function\"");
+        if (!t["function"].is_object() || !t["function"]["name"].is_string() || t["function"]["name"].as_string().empty())
+            return bad(p + ".function.name", "'" + p + ".function.name' must be a non-empty string");
+        const json::Value& params = t["function"]["parameters"];
+        if (!params.is_null() && !params.is_object()) return bad(p + ".function.parameters", "'" + p + ".function.parameters' must be an object");
+    }
+    if (const json::Value* c = body.find("tool_choice"); c && !c->is_null()) {
+        if (c->is_string() && c->as_string() == "none") return std::nullopt;  // no tools for this answer
+        if (!c->is_string() || c->as_string() != "auto")
+            return bad("tool_choice", "'tool_choice' may be \"auto\" or \"none\": making the model call a tool is not supported");
+    }
+    if (!v->as_array().empty()) *out = *v;
+    return std::nullopt;
+}
+
 std::optional<ApiError> read_messages(const json::Value& body, std::vector<ChatMessage>* out) {
     const json::Value* v = body.find("messages");
     if (!v || v->is_null()) return bad("messages", "'messages' is required");
@@ -67,14 +129,21 @@ std::optional<ApiError> read_messages(const json::Value& body, std::vector<ChatM
         if (!m["role"].is_string()) return bad(p + ".role", "'" + p + ".role' must be a string");
         std::string role = m["role"].as_string();
         if (role == "developer") role = "system";
-        if (role != "system" && role != "user" && role != "assistant")
-            return bad(p + ".role", "'" + p + ".role' must be system, developer, user or assistant, not '" + role + "'");
+        if (role != "system" && role != "user" && role != "assistant" && role != "tool")
+            return bad(p + ".role", "'" + p + ".role' must be system, developer, user, assistant or tool, not '" + role + "'");
         ChatMessage cm{role, {}};
         if (const json::Value* c = m.find("content")) {
             if (auto e = read_content(*c, p + ".content", role == "assistant", &cm.content)) return e;
         } else if (role != "assistant") {
             return bad(p + ".content", "'" + p + ".content' is required");
         }
+        if (role == "tool") {
+            const json::Value& id = m["tool_call_id"];
+            if (!id.is_null() && !id.is_string()) return bad(p + ".tool_call_id", "'" + p + ".tool_call_id' must be a string");
+            if (id.is_string()) cm.tool_call_id = id.as_string();
+        }
+        if (const json::Value* calls = m.find("tool_calls"); calls && !calls->is_null() && role == "assistant")
+            if (auto e = read_tool_calls(*calls, p + ".tool_calls", &cm.tool_calls)) return e;
         out->push_back(std::move(cm));
     }
     return std::nullopt;
@@ -198,6 +267,8 @@ std::optional<ApiError> parse_api_request(std::string_view text, bool chat, ApiR
         out->seed = uint64_t(s->as_int());
     }
     if (auto e = read_response_format(body, &out->json)) return e;
+    if (chat)
+        if (auto e = read_tools(body, &out->tools)) return e;
     if (auto e = refuse_logprobs(body)) return e;
     if (const json::Value* n = body.find("n"); n && !n->is_null()) {
         if (!n->is_int()) return bad("n", "'n' must be an integer");

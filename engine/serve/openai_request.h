@@ -29,7 +29,7 @@ struct ApiError {
 struct ApiRequest {
     bool chat = true;                    // /v1/chat/completions (messages) or /v1/completions (prompt)
     std::string model;                   // "" = the loaded one
-    std::vector<ChatMessage> messages;   // chat; "developer" is read as "system"
+    std::vector<ChatMessage> messages;   // chat; "developer" is read as "system"; "tool" results and assistant tool_calls kept
     std::string prompt;                  // completions
     bool stream = false;
     bool include_usage = false;          // stream_options.include_usage
@@ -43,6 +43,9 @@ struct ApiRequest {
     // response_format: {"type": "json_object"} (any object) or {"type": "json_schema", "json_schema":
     // {"schema": …}}: the answer is JSON the schema admits (constrained sampling). Null: free text.
     std::shared_ptr<const JsonSchema> json;
+    // Chat: the functions the model may call (OpenAI's tools array, as given); null: none, or
+    // tool_choice "none".
+    json::Value tools;
 };
 
 // Parses `body` for the chat endpoint (`chat`) or the completions endpoint.

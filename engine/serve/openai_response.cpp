@@ -48,12 +48,29 @@ json::Value models_list(const std::string& model_id, int64_t created) {
     return o;
 }
 
+json::Value tool_calls_json(const std::vector<ToolCall>& calls, bool indexed) {
+    json::Value arr = json::Value::array();
+    for (size_t i = 0; i < calls.size(); ++i) {
+        json::Value fn = json::Value::object();
+        fn.set("name", calls[i].name);
+        fn.set("arguments", calls[i].arguments);
+        json::Value c = json::Value::object();
+        if (indexed) c.set("index", int64_t(i));
+        c.set("id", calls[i].id);
+        c.set("type", "function");
+        c.set("function", std::move(fn));
+        arr.push_back(std::move(c));
+    }
+    return arr;
+}
+
 json::Value chat_completion(const AnswerId& a, const std::string& content, const std::string& reasoning,
-                            const std::string& finish, const Usage& u) {
+                            const std::string& finish, const Usage& u, const std::vector<ToolCall>& calls) {
     json::Value msg = json::Value::object();
     msg.set("role", "assistant");
-    msg.set("content", content);
+    msg.set("content", calls.empty() || !content.empty() ? json::Value(content) : json::Value());
     if (!reasoning.empty()) msg.set("reasoning_content", reasoning);
+    if (!calls.empty()) msg.set("tool_calls", tool_calls_json(calls, false));
     json::Value choice = json::Value::object();
     choice.set("index", 0);
     choice.set("message", std::move(msg));

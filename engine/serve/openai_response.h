@@ -6,6 +6,7 @@
 #include <string>
 
 #include "engine/serve/openai_request.h"
+#include "engine/serve/tool_calls.h"
 #include "engine/util/json.h"
 
 namespace hearth {
@@ -25,9 +26,12 @@ std::string error_body(const ApiError& e);
 json::Value usage_json(const Usage& u);
 json::Value models_list(const std::string& model_id, int64_t created);
 
-// Non-streamed answers. `finish` is "stop" or "length".
+// Non-streamed answers. `finish` is "stop", "length" or "tool_calls". With calls, an empty
+// content is null, as OpenAI's.
 json::Value chat_completion(const AnswerId& a, const std::string& content, const std::string& reasoning,
-                            const std::string& finish, const Usage& u);
+                            const std::string& finish, const Usage& u, const std::vector<ToolCall>& calls = {});
+// OpenAI's tool_calls array; `indexed` adds each call's index (the streamed delta's form).
+json::Value tool_calls_json(const std::vector<ToolCall>& calls, bool indexed);
 json::Value text_completion(const AnswerId& a, const std::string& text, const std::string& finish, const Usage& u);
 
 // Streamed chunks: `delta` for chat ({"role"}, {"content"}, {"reasoning_content"} or {}), `text` for

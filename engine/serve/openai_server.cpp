@@ -15,6 +15,7 @@
 #include "engine/serve/openai_request.h"
 #include "engine/serve/openai_response.h"
 #include "engine/serve/reasoning_split.h"
+#include "engine/serve/tool_calls.h"
 #include "engine/serve/scheduler.h"
 #include "engine/session/prompt_policy.h"
 
@@ -189,9 +190,25 @@ struct OpenAiServer::Impl {
         // The prompt, through the one prompt policy; never truncated.
         ServeRequest sr;
         bool think_open = false;
+        ToolCallFormat tool_format = ToolCallFormat::None;
+        if (chat && !req.tools.is_null()) {
+            const std::string& tmpl = sched.info().chat_template;
+            if (!template_takes_tools(tmpl))
+                return send_error(res, ApiError{400, "this model's chat template takes no tools, so 'tools' cannot be used with it",
+                                                "invalid_request_error", "tools", ""});
+            tool_format = tool_call_format(tmpl);
+            if (tool_format == ToolCallFormat::None)
+                return send_error(res, ApiError{400, "Hearth does not read the tool calls this model's chat template asks for "
+                                                     "(it reads Hermes <tool_call> blocks, Llama 3's and Mistral's JSON calls)",
+                                                "invalid_request_error", "tools", ""});
+            if (req.json)
+                return send_error(res, ApiError{400, "'response_format' and 'tools' cannot be used together", "invalid_request_error",
+                                                "response_format", ""});
+        }
         if (chat) {
             ChatPromptRequest pr;
             pr.messages = req.messages;
+            if (tool_format != ToolCallFormat::None) pr.template_extra.set("tools", req.tools);
             pr.n_ctx = sched.n_ctx();
             pr.reserve = 1;  // room for at least one answer token
             pr.drop_old_turns = false;
@@ -241,7 +258,7 @@ struct OpenAiServer::Impl {
                  std::to_string(random_seed() % 1000000007ull);
         aid.model = model_id;
         aid.created = int64_t(std::time(nullptr));
-        if (req.stream) return stream(res, chat, req.include_usage, think_open, aid, *id, events);
+        if (req.stream) return stream(res, chat, req.include_usage, think_open, tool_format, aid, *id, events);
 
         // Whole answer: the same splitter the stream uses, so both give the same text.
         ReasoningSplitter split(think_open);
@@ -258,23 +275,27 @@ struct OpenAiServer::Impl {
                 if (e.finish == "cancelled") return send_error(res, stopping_error());
                 if (chat) add(split.flush());
                 const Usage u{e.n_prompt, e.n_generated};
-                const std::string finish = api_finish(e.finish);
-                res.set_content((chat ? chat_completion(aid, content, reasoning, finish, u) : text_completion(aid, content, finish, u)).dump(),
+                std::string finish = api_finish(e.finish);
+                ToolCallSplit calls = split_tool_calls(tool_format, content);  // the stream's splitter, whole
+                if (!calls.calls.empty() && finish == "stop") finish = "tool_calls";
+                res.set_content((chat ? chat_completion(aid, calls.content, reasoning, finish, u, calls.calls)
+                                      : text_completion(aid, content, finish, u)).dump(),
                                 "application/json");
                 return;
             }
         }
     }
 
-    void stream(httplib::Response& res, bool chat, bool include_usage, bool think_open, const AnswerId& aid, uint64_t id,
-                std::shared_ptr<EventQueue> events) {
+    void stream(httplib::Response& res, bool chat, bool include_usage, bool think_open, ToolCallFormat tool_format,
+                const AnswerId& aid, uint64_t id, std::shared_ptr<EventQueue> events) {
         struct State {
             bool started = false, finished = false;
             ReasoningSplitter split;
+            ToolCallStream tools;  // content that may be a tool call is held to the end
             std::chrono::steady_clock::time_point last_write = std::chrono::steady_clock::now();
-            explicit State(bool opened) : split(opened) {}
+            State(bool opened, ToolCallFormat f) : split(opened), tools(f) {}
         };
-        auto st = std::make_shared<State>(think_open);
+        auto st = std::make_shared<State>(think_open, tool_format);
         Scheduler* sched_p = &sched;
         res.set_header("Cache-Control", "no-cache");
         res.set_chunked_content_provider(
@@ -291,9 +312,10 @@ struct OpenAiServer::Impl {
                         v.set("reasoning_content", d.reasoning);
                         ok = ok && write(sse(chat_chunk(aid, std::move(v), "", json::Value())));
                     }
-                    if (!d.content.empty()) {
+                    const std::string content = st->tools.feed(d.content);
+                    if (!content.empty()) {
                         json::Value v = json::Value::object();
-                        v.set("content", d.content);
+                        v.set("content", content);
                         ok = ok && write(sse(chat_chunk(aid, std::move(v), "", json::Value())));
                     }
                     return ok;
@@ -334,7 +356,17 @@ struct OpenAiServer::Impl {
                     } else {
                         if (chat && !delta(st->split.flush())) return gone();
                         const Usage u{e.n_prompt, e.n_generated};
-                        const std::string finish = api_finish(e.finish);
+                        std::string finish = api_finish(e.finish);
+                        if (chat) {
+                            const ToolCallSplit rest = st->tools.finish();
+                            json::Value v = json::Value::object();
+                            if (!rest.content.empty()) v.set("content", rest.content);
+                            if (!rest.calls.empty()) {
+                                v.set("tool_calls", tool_calls_json(rest.calls, true));
+                                if (finish == "stop") finish = "tool_calls";
+                            }
+                            if (v.size() > 0 && !write(sse(chat_chunk(aid, std::move(v), "", json::Value())))) return gone();
+                        }
                         const json::Value last = chat ? chat_chunk(aid, json::Value::object(), finish, usage_json(u))
                                                       : text_chunk(aid, "", finish, usage_json(u));
                         if (!write(sse(last))) return false;

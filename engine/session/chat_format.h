@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/util/json.h"
@@ -14,8 +15,16 @@
 namespace hearth {
 
 struct ChatMessage {
-    std::string role;     // "system", "user", "assistant"
+    ChatMessage() = default;
+    ChatMessage(std::string r, std::string c) : role(std::move(r)), content(std::move(c)) {}
+    std::string role;     // "system", "user", "assistant"; "tool" for a tool's result (the API)
     std::string content;
+    // The API's tool use, given to the template as Hugging Face's do: an assistant turn's calls
+    // (OpenAI's tool_calls: [{"id", "type": "function", "function": {"name", "arguments"}}], the
+    // arguments as a JSON object where they parse) and the call a tool result answers. Null and
+    // empty for every other turn, and then not given to the template at all.
+    json::Value tool_calls;
+    std::string tool_call_id;
 };
 
 class ChatFormat {

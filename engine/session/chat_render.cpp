@@ -11,6 +11,9 @@ json::Value messages_to_json(const std::vector<ChatMessage>& messages) {
         json::Value o = json::Value::object();
         o.set("role", m.role);
         o.set("content", m.content);
+        // Only when present: Llama 3's template tests `'tool_calls' in message`.
+        if (m.tool_calls.is_array() && m.tool_calls.size() > 0) o.set("tool_calls", m.tool_calls);
+        if (!m.tool_call_id.empty()) o.set("tool_call_id", m.tool_call_id);
         arr.push_back(std::move(o));
     }
     return arr;

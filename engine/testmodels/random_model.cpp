@@ -23,7 +23,7 @@ namespace hearth {
 namespace {
 
 // The generated SentencePiece-style vocabulary (tokenizer.ggml.model = "llama").
-void write_generated_vocab(gguf::Writer& w, int n_vocab) {
+void write_generated_vocab(gguf::Writer& w, int n_vocab, const std::vector<std::string>& extra) {
     std::vector<std::string> tokens = {"<unk>", "<s>", "</s>"};
     std::vector<int32_t> types = {2, 3, 3};  // unknown, control, control
     char hex[8];
@@ -55,6 +55,7 @@ void write_generated_vocab(gguf::Writer& w, int n_vocab) {
     }
     tokens.resize(size_t(n_vocab));
     types.resize(size_t(n_vocab));
+    for (size_t i = 0; i < extra.size() && i < tokens.size(); ++i) tokens[tokens.size() - extra.size() + i] = extra[i];
     std::vector<float> scores(tokens.size());
     for (size_t i = 0; i < scores.size(); ++i) scores[i] = types[i] == 1 ? -float(i) : 0.0f;
     w.set_string("tokenizer.ggml.model", "llama");
@@ -257,7 +258,7 @@ Status write_random_llama_model(const std::string& path, const RandomModelShape&
             if (key.rfind("tokenizer.", 0) == 0) w.set_value(key, value);
     } else {
         if (n_vocab < 3 + 256) return make_error("random model: a generated vocabulary needs n_vocab >= 259");
-        write_generated_vocab(w, n_vocab);
+        write_generated_vocab(w, n_vocab, s.extra_pieces);
     }
     if (!s.chat_template.empty()) w.set_string("tokenizer.chat_template", s.chat_template);
 

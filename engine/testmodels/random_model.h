@@ -37,6 +37,9 @@ struct RandomModelShape {
     // generated (<unk>, <s>, </s>, 256 byte tokens, printable ASCII, then "▁"-words).
     std::string vocab_from;
     std::string chat_template;      // tokenizer.chat_template when non-empty
+    // Generated vocabulary only: pieces that take the last ids (n_vocab - size() + i), for tests
+    // that script whole words (SentencePiece form: "▁" for a space).
+    std::vector<std::string> extra_pieces;
     // Per-tensor storage type (e.g. llama.cpp's Q4_K_M mixture, engine/testmodels/model_shapes.h): called
     // with each matrix's name and the requested type; unset = every matrix gets the requested type.
     std::function<GgmlType(const std::string& tensor, GgmlType requested)> tensor_type;

@@ -44,7 +44,7 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 
 // Model files, written once for the whole program.
 struct Models {
-    std::string random, slow, scripted, scripted_think;
+    std::string random, slow, scripted, scripted_think, scripted_tools;
     std::string error;
     Models() {
         random = test::temp_file("serve_random.gguf");
@@ -66,9 +66,24 @@ struct Models {
         const std::string think_template =
             "{% for m in messages %}{{ m.content }}{% endfor %}{% if add_generation_prompt %}<think>\n{% endif %}";
         if (Status s = test::write_scripted_model(scripted_think, chain, 4096, think_template); !s.ok()) error = s.message();
+        // A Hermes-style template, and a model whose greedy answer is some text, then one call.
+        scripted_tools = test::temp_file("serve_tools.gguf");
+        const std::string sp = "\xE2\x96\x81";  // SentencePiece's space
+        const std::vector<std::string> pieces = {"Let" + sp + "me" + sp + "check.", "<tool_call>",
+                                                 "{\"name\":" + sp + "\"get_weather\"," + sp + "\"arguments\":" + sp + "{\"city\":" + sp + "\"Paris\"}}",
+                                                 "</tool_call>"};
+        std::vector<int32_t> call = {test::byte_token('\n')};
+        for (int i = 0; i < 4; ++i) call.push_back(test::extra_token(i, 4));
+        call.push_back(2);  // </s>
+        const std::string tools_template =
+            "{% if tools %}<tools>{{ tools | tojson }}</tools> Call one as <tool_call>{...}</tool_call>\n{% endif %}"
+            "{% for m in messages %}{{ m.role }}: {% if m.tool_calls %}{% for c in m.tool_calls %}<tool_call>{{ c.function | tojson }}"
+            "</tool_call>{% endfor %}{% else %}{{ m.content }}{% endif %}{% if m.tool_call_id %} ({{ m.tool_call_id }}){% endif %}\n"
+            "{% endfor %}{% if add_generation_prompt %}assistant:\n{% endif %}";
+        if (Status s = test::write_scripted_model(scripted_tools, call, 4096, tools_template, pieces); !s.ok()) error = s.message();
     }
     ~Models() {
-        for (const auto& p : {random, slow, scripted, scripted_think}) std::filesystem::remove(p);
+        for (const auto& p : {random, slow, scripted, scripted_think, scripted_tools}) std::filesystem::remove(p);
     }
 };
 
@@ -157,6 +172,7 @@ struct Streamed {
     int status = 0;
     std::string content, reasoning, text, finish;
     json::Value usage, usage_chunk;
+    json::Value tool_calls = json::Value::array();  // every delta's tool_calls, in order
     int n_chunks = 0;
     bool done = false;        // "data: [DONE]" came last
     bool malformed = false;
@@ -189,6 +205,7 @@ Streamed stream(const TestServer& s, const std::string& path, const std::string&
             if (ch["delta"]["content"].is_string()) out.content += ch["delta"]["content"].as_string();
             if (ch["delta"]["reasoning_content"].is_string()) out.reasoning += ch["delta"]["reasoning_content"].as_string();
             if (ch["text"].is_string()) out.text += ch["text"].as_string();
+            for (const json::Value& c : ch["delta"]["tool_calls"].as_array()) out.tool_calls.push_back(c);
             if (ch["finish_reason"].is_string()) out.finish = ch["finish_reason"].as_string();
             if (!(*j)["usage"].is_null()) out.usage = (*j)["usage"];
         }
@@ -260,7 +277,7 @@ TEST(ApiRequest, ReadsTheFieldsAndNamesWrongOnes) {
         {R"({"messages":"hi"})", "messages"},
         {R"({"messages":[]})", "messages"},
         {R"({"messages":[{"role":"user","content":5}]})", "messages[0].content"},
-        {R"({"messages":[{"role":"tool","content":"x"}]})", "messages[0].role"},
+        {R"({"messages":[{"role":"function","content":"x"}]})", "messages[0].role"},  // "tool" is taken (tool results)
         {R"({"messages":[{"role":"user","content":[{"type":"image_url"}]}]})", "messages[0].content[0].type"},
         {R"({"messages":[{"role":"user","content":"x"}],"temperature":"hot"})", "temperature"},
         {R"({"messages":[{"role":"user","content":"x"}],"temperature":3})", "temperature"},
@@ -667,6 +684,63 @@ TEST(Serve, ResponseFormatAnswersAreJsonTheSchemaAdmits) {
     ASSERT_FALSE(content.empty());
     EXPECT_EQ(content[0], '{') << content;
     if (finish_of(a) == "stop") EXPECT_TRUE(json::parse(content).ok()) << content;
+}
+
+// tools: the model's Hermes call comes back as tool_calls (whole and streamed alike, the text
+// before it as content), a conversation that carries the call and its result renders, and what
+// cannot be honoured is refused.
+TEST(Serve, ToolCallsComeBackAsToolCalls) {
+    ASSERT_EQ(models().error, "");
+    TestServer s;
+    ASSERT_EQ(s.start(models().scripted_tools, 1, 1024), "");
+    const std::string tools = R"("tools": [{"type": "function", "function": {"name": "get_weather",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}])";
+    Answer a = post(s, "/v1/chat/completions", chat_body("Weather in Paris?", 50, tools));
+    ASSERT_EQ(a.status, 200) << a.body.dump();
+    EXPECT_EQ(finish_of(a), "tool_calls");
+    const json::Value& msg = a.body["choices"].as_array()[0]["message"];
+    EXPECT_EQ(msg["content"].as_string(), "Let me check.");
+    ASSERT_EQ(msg["tool_calls"].size(), 1u) << a.body.dump();
+    const json::Value& call = msg["tool_calls"].as_array()[0];
+    EXPECT_EQ(call["type"].as_string(), "function");
+    EXPECT_EQ(call["id"].as_string().size(), 9u);
+    EXPECT_EQ(call["function"]["name"].as_string(), "get_weather");
+    auto args = json::parse(call["function"]["arguments"].as_string());  // a string holding JSON, as OpenAI's
+    ASSERT_TRUE(args.ok());
+    EXPECT_EQ((*args)["city"].as_string(), "Paris");
+
+    const Streamed st = stream(s, "/v1/chat/completions", chat_body("Weather in Paris?", 50, tools + R"(, "stream": true)"));
+    EXPECT_FALSE(st.malformed);
+    EXPECT_EQ(st.content, "Let me check.");
+    ASSERT_EQ(st.tool_calls.size(), 1u);
+    EXPECT_EQ(st.tool_calls.as_array()[0]["index"].as_int(), 0);
+    EXPECT_EQ(st.tool_calls.as_array()[0]["function"]["arguments"].as_string(), call["function"]["arguments"].as_string());
+    EXPECT_EQ(st.finish, "tool_calls");
+    EXPECT_TRUE(st.done);
+
+    // Without tools the same answer is plain text.
+    a = post(s, "/v1/chat/completions", chat_body("Weather in Paris?", 50));
+    EXPECT_EQ(finish_of(a), "stop");
+    EXPECT_EQ(content_of(a).substr(0, 24), "Let me check.<tool_call>");
+
+    // The next turn: the call and its result go back to the model through its template.
+    const std::string next = R"({"messages": [{"role": "user", "content": "Weather in Paris?"},
+        {"role": "assistant", "content": null, "tool_calls": [{"id": "a1B2c3D4e", "type": "function",
+          "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]},
+        {"role": "tool", "tool_call_id": "a1B2c3D4e", "content": "18 C"}], "max_tokens": 3, "temperature": 0, )" + tools + "}";
+    a = post(s, "/v1/chat/completions", next);
+    EXPECT_EQ(a.status, 200) << a.body.dump();
+
+    auto refused = [&](const TestServer& server, const std::string& extra, const std::string& param) {
+        const Answer r = post(server, "/v1/chat/completions", chat_body("Hi", 4, extra));
+        EXPECT_EQ(r.status, 400) << extra;
+        EXPECT_EQ(r.body["error"]["param"].is_string() ? r.body["error"]["param"].as_string() : "", param) << r.body.dump();
+    };
+    refused(s, tools + R"(, "tool_choice": "required")", "tool_choice");
+    refused(s, tools + R"(, "response_format": {"type": "json_object"})", "response_format");
+    TestServer plain;  // ChatML, which shows the model no tools
+    ASSERT_EQ(plain.start(models().random, 1, 256), "");
+    refused(plain, tools, "tools");
 }
 
 TEST(Serve, ApiKeyAndCors) {

@@ -26,10 +26,13 @@ inline std::string temp_file(const std::string& name) {
 }
 
 // `chat_template`: written as tokenizer.chat_template when not empty.
+// `extra_pieces`: whole-word tokens at the vocabulary's last ids (extra_token), so a chain can
+// spell text whose characters repeat (each token of a chain must be distinct).
 inline Status write_scripted_model(const std::string& path, const std::vector<int32_t>& chain, int n_ctx_train = 4096,
-                                   const std::string& chat_template = {}) {
+                                   const std::string& chat_template = {}, const std::vector<std::string>& extra_pieces = {}) {
     RandomModelShape shape;
     shape.chat_template = chat_template;
+    shape.extra_pieces = extra_pieces;
     shape.n_layer = 1;
     shape.n_embd = 64;
     shape.n_ctx_train = n_ctx_train;
@@ -67,6 +70,8 @@ inline Status write_scripted_model(const std::string& path, const std::vector<in
     return s;
 }
 
+// Token id of extra piece i of n in the generated vocabulary (of the default 512 tokens).
+inline int32_t extra_token(int i, int n) { return 512 - n + i; }
 // Token id of byte b in the generated vocabulary of random_model (<unk>, <s>, </s>, then <0x00>..<0xFF>).
 inline int32_t byte_token(uint8_t b) { return 3 + b; }
 // Token id of a printable ASCII character (33..126) in that vocabulary (after the bytes and "▁").

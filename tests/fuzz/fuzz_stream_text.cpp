@@ -3,13 +3,16 @@
 //  - the stop filter emits a prefix of the text holding no stop string; unstopped, all of it;
 //    stopped, the rest of the text starts with a stop string;
 //  - the reasoning splitter's streamed deltas concatenate to what the whole text gives at once
-//    (what its header promises), however the text is cut.
+//    (what its header promises), however the text is cut;
+//  - so do the tool-call splitter's (engine/serve/tool_calls), in each format: the same content
+//    and the same calls.
 // Parts: the text, the stop strings (one a line), the cuts (each byte a piece length, 1–16, moved
 // on to the next character boundary: pieces are whole UTF-8, as the detokenizer gives them).
 #include <cstdlib>
 
 #include "engine/sampling/stop_strings.h"
 #include "engine/serve/reasoning_split.h"
+#include "engine/serve/tool_calls.h"
 #include "tests/fuzz/fuzz_target.h"
 
 using namespace hearth;
@@ -72,7 +75,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     sum.reasoning += tail.reasoning;
     sum.content += tail.content;
     if (sum.reasoning != all.reasoning || sum.content != all.content) std::abort();  // the cuts changed the answer
-    return filter.stopped() || !all.reasoning.empty() ? 0 : fuzz::refused("no stop string and no reasoning");
+    size_t n_calls = 0;
+    for (ToolCallFormat f : {ToolCallFormat::Hermes, ToolCallFormat::Llama3, ToolCallFormat::Mistral}) {
+        const ToolCallSplit one = split_tool_calls(f, text);
+        ToolCallStream st(f);
+        std::string sent;
+        for (std::string_view p : pieces) sent += st.feed(p);
+        const ToolCallSplit rest = st.finish();
+        if (sent + rest.content != one.content || rest.calls.size() != one.calls.size()) std::abort();
+        for (size_t i = 0; i < one.calls.size(); ++i)
+            if (rest.calls[i].name != one.calls[i].name || rest.calls[i].arguments != one.calls[i].arguments) std::abort();
+        n_calls += one.calls.size();
+    }
+    return filter.stopped() || !all.reasoning.empty() || n_calls ? 0 : fuzz::refused("no stop string, reasoning or tool call");
 }
 
 std::vector<std::string> hearth::fuzz::seeds() {
@@ -81,5 +96,9 @@ std::vector<std::string> hearth::fuzz::seeds() {
         join_parts({"The answer is 世界 and then END of story", "END\nEN\nstory", "\x10\x01"}),
         join_parts({"reasoning first</think>  content, stop here: ### more", "###\n##", "\x07"}),
         join_parts({"abcabcabd", "abd\nbca\ncab", "\x02"}),
+        join_parts({"Sure.\n<tool_call>\n{\"name\": \"f\", \"arguments\": {\"a\": [1, \"x\"]}}\n</tool_call>\n<tool_call>{\"name\": \"g\"}",
+                    "", "\x03\x01\x09"}),
+        join_parts({" {\"name\": \"get\", \"parameters\": {\"q\": \"ü\"}}", "", "\x02"}),
+        join_parts({"[TOOL_CALLS][{\"name\": \"f\", \"arguments\": \"{}\"}]", "", "\x05"}),
     };
 }
