@@ -251,21 +251,20 @@ private:
             } else {
                 n.items = any();
             }
-            auto lo = count(s, "minItems", where, 0);
-            auto hi = count(s, "maxItems", where, -1);
-            if (!lo.ok()) return lo.status();
-            if (!hi.ok()) return hi.status();
-            n.min_items = *lo, n.max_items = *hi;
-            if (n.max_items >= 0 && n.min_items > n.max_items) return make_error("'minItems' is above 'maxItems' (at " + where + ")");
+            HEARTH_RETURN_IF_ERROR(bounds(s, "minItems", "maxItems", where, &n.min_items, &n.max_items));
         }
-        if (n.kinds & kJsonString) {
-            auto lo = count(s, "minLength", where, 0);
-            auto hi = count(s, "maxLength", where, -1);
-            if (!lo.ok()) return lo.status();
-            if (!hi.ok()) return hi.status();
-            n.min_length = *lo, n.max_length = *hi;
-            if (n.max_length >= 0 && n.min_length > n.max_length) return make_error("'minLength' is above 'maxLength' (at " + where + ")");
-        }
+        if (n.kinds & kJsonString) HEARTH_RETURN_IF_ERROR(bounds(s, "minLength", "maxLength", where, &n.min_length, &n.max_length));
+        return {};
+    }
+
+    // A lower and an upper bound (absent: 0 and none, -1).
+    static Status bounds(const json::Value& s, const char* lo_key, const char* hi_key, const std::string& where, int64_t* lo, int64_t* hi) {
+        auto l = count(s, lo_key, where, 0);
+        if (!l.ok()) return l.status();
+        auto h = count(s, hi_key, where, -1);
+        if (!h.ok()) return h.status();
+        if (*h >= 0 && *l > *h) return make_error(std::string("'") + lo_key + "' is above '" + hi_key + "' (at " + where + ")");
+        *lo = *l, *hi = *h;
         return {};
     }
 
