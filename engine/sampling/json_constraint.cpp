@@ -8,11 +8,55 @@ namespace {
 constexpr std::string_view kThinkEnd = "</think>";
 }
 
-JsonConstraint::JsonConstraint(std::shared_ptr<const JsonSchema> schema, std::shared_ptr<const VocabPieces> vocab,
-                               bool after_think)
-    : schema_(std::move(schema)), vocab_(std::move(vocab)), matcher_(*schema_), probe_(*schema_), armed_(!after_think) {}
+JsonConstraint::JsonConstraint(JsonAnswer answer, std::shared_ptr<const VocabPieces> vocab, bool after_think)
+    : answer_(std::move(answer)), vocab_(std::move(vocab)), state_(*answer_.schema), probe_(*answer_.schema), armed_(!after_think) {
+    if (answer_.prefix.empty()) state_.stage = kJson;
+}
 
-bool JsonConstraint::json_part(int32_t token, std::string* bytes) const {
+bool JsonConstraint::feed(State& st, unsigned char b) const {
+    switch (st.stage) {
+    case kPrefix:
+        if (b != static_cast<unsigned char>(answer_.prefix[st.pos])) return false;
+        if (++st.pos == answer_.prefix.size()) st.stage = kJson, st.pos = 0;
+        return true;
+    case kJson: {
+        if (st.json.can_end() && !st.json.finished()) {
+            // A whole value that could go on (a number): the byte either continues it or begins the suffix.
+            JsonMatcher on = st.json;
+            if (on.feed(b)) {
+                st.json = std::move(on);
+                return true;
+            }
+            st.stage = kSuffix;
+            return feed(st, b);
+        }
+        if (!st.json.feed(b)) return false;
+        if (st.json.finished()) st.stage = answer_.suffix.empty() ? kDone : kSuffix;
+        return true;
+    }
+    case kSuffix:
+        if (st.pos >= answer_.suffix.size() || b != static_cast<unsigned char>(answer_.suffix[st.pos])) return false;
+        if (++st.pos == answer_.suffix.size()) st.stage = kDone;
+        return true;
+    case kDone:
+        return false;
+    }
+    return false;
+}
+
+bool JsonConstraint::feed(State& st, std::string_view bytes) const {
+    for (char c : bytes)
+        if (!feed(st, static_cast<unsigned char>(c))) return false;
+    return true;
+}
+
+bool JsonConstraint::can_end(const State& st) const {
+    if (st.stage == kDone) return true;
+    if (st.stage == kJson) return answer_.suffix.empty() && st.json.can_end();
+    return st.stage == kSuffix && st.pos == answer_.suffix.size();
+}
+
+bool JsonConstraint::constrained_part(int32_t token, std::string* bytes) const {
     const std::string& piece = vocab_->piece[size_t(token)];
     if (armed_) {
         *bytes = piece;
@@ -27,12 +71,12 @@ bool JsonConstraint::json_part(int32_t token, std::string* bytes) const {
 
 bool JsonConstraint::allows(int32_t token) {
     if (token < 0 || size_t(token) >= vocab_->piece.size()) return false;
-    if (vocab_->end_of_generation[size_t(token)]) return !armed_ || matcher_.can_end();
+    if (vocab_->end_of_generation[size_t(token)]) return !armed_ || can_end(state_);
     std::string bytes;
-    if (!json_part(token, &bytes)) return true;  // still reasoning
-    if (armed_ && vocab_->piece[size_t(token)].empty()) return false;  // a control token inside the JSON
-    probe_ = matcher_;
-    return probe_.feed(bytes);
+    if (!constrained_part(token, &bytes)) return true;  // still reasoning
+    if (armed_ && vocab_->piece[size_t(token)].empty()) return false;  // a control token inside the constrained text
+    probe_ = state_;
+    return feed(probe_, bytes);
 }
 
 int JsonConstraint::restrict(float* logits, int n_vocab) {
@@ -47,17 +91,17 @@ int JsonConstraint::restrict(float* logits, int n_vocab) {
         // Most tokens fail on their first byte: which bytes may come next is asked once.
         std::array<bool, 256> first{};
         for (int b = 0; b < 256; ++b) {
-            probe_ = matcher_;
-            first[size_t(b)] = probe_.feed(static_cast<unsigned char>(b));
+            probe_ = state_;
+            first[size_t(b)] = feed(probe_, static_cast<unsigned char>(b));
         }
-        const bool can_end = matcher_.can_end();
+        const bool may_end = can_end(state_);
         for (int i = 0; i < n; ++i) {
             const std::string& p = vocab_->piece[size_t(i)];
             bool ok;
-            if (vocab_->end_of_generation[size_t(i)]) ok = can_end;
+            if (vocab_->end_of_generation[size_t(i)]) ok = may_end;
             else if (p.empty() || !first[static_cast<unsigned char>(p[0])]) ok = false;
             else if (p.size() == 1) ok = true;
-            else probe_ = matcher_, ok = probe_.feed(p);
+            else probe_ = state_, ok = feed(probe_, p);
             if (ok) ++kept;
             else logits[i] = -INFINITY;
         }
@@ -69,15 +113,17 @@ int JsonConstraint::restrict(float* logits, int n_vocab) {
 void JsonConstraint::accept(int32_t token) {
     if (token < 0 || size_t(token) >= vocab_->piece.size() || vocab_->end_of_generation[size_t(token)]) return;
     std::string bytes;
-    if (json_part(token, &bytes)) {
+    if (constrained_part(token, &bytes)) {
         armed_ = true;
-        matcher_.feed(bytes);  // allows() said it fits
+        feed(state_, bytes);  // allows() said it fits
         return;
     }
     tail_ += vocab_->piece[size_t(token)];
     if (tail_.size() > kThinkEnd.size()) tail_.erase(0, tail_.size() - (kThinkEnd.size() - 1));
 }
 
-bool JsonConstraint::finished() const { return armed_ && matcher_.finished(); }
+bool JsonConstraint::finished() const {
+    return armed_ && (state_.stage == kDone || (state_.stage == kJson && answer_.suffix.empty() && state_.json.finished()));
+}
 
 }  // namespace hearth

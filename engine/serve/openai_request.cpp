@@ -92,9 +92,10 @@ std::optional<ApiError> read_tool_calls(const json::Value& v, const std::string&
 }
 
 // tools: [{"type": "function", "function": {"name", "description", "parameters"}}], given to the
-// template as they are. tool_choice: "auto" (the model decides) or "none" (it is given no tools);
-// forcing a call is not offered.
-std::optional<ApiError> read_tools(const json::Value& body, json::Value* out) {
+// template as they are. tool_choice: "auto" (the model decides), "none" (it is given no tools),
+// "required" (it must call one) or {"type": "function", "function": {"name": …}} (that one).
+std::optional<ApiError> read_tools(const json::Value& body, ApiRequest* req) {
+    json::Value* out = &req->tools;
     const json::Value* v = body.find("tools");
     if (!v || v->is_null()) return std::nullopt;
     if (!v->is_array()) return bad("tools", "'tools' must be an array");
@@ -110,8 +111,21 @@ std::optional<ApiError> read_tools(const json::Value& body, json::Value* out) {
     }
     if (const json::Value* c = body.find("tool_choice"); c && !c->is_null()) {
         if (c->is_string() && c->as_string() == "none") return std::nullopt;  // no tools for this answer
-        if (!c->is_string() || c->as_string() != "auto")
-            return bad("tool_choice", "'tool_choice' may be \"auto\" or \"none\": making the model call a tool is not supported");
+        if (c->is_string() && c->as_string() == "required") {
+            req->tool_required = true;
+        } else if (c->is_object()) {
+            const json::Value& n = (*c)["function"]["name"];
+            if ((*c)["type"].as_string() != "function" || !n.is_string())
+                return bad("tool_choice", "'tool_choice' must be \"auto\", \"none\", \"required\" or {\"type\": \"function\", \"function\": {\"name\": …}}");
+            bool known = false;
+            for (const json::Value& t : v->as_array()) known |= t["function"]["name"].as_string() == n.as_string();
+            if (!known) return bad("tool_choice", "'tool_choice' names '" + n.as_string() + "', which is not among 'tools'");
+            req->tool_name = n.as_string();
+        } else if (!c->is_string() || c->as_string() != "auto") {
+            return bad("tool_choice", "'tool_choice' must be \"auto\", \"none\", \"required\" or {\"type\": \"function\", \"function\": {\"name\": …}}");
+        }
+        if (v->as_array().empty() && (req->tool_required || !req->tool_name.empty()))
+            return bad("tool_choice", "'tool_choice' asks for a call, but 'tools' is empty");
     }
     if (!v->as_array().empty()) *out = *v;
     return std::nullopt;
@@ -268,7 +282,7 @@ std::optional<ApiError> parse_api_request(std::string_view text, bool chat, ApiR
     }
     if (auto e = read_response_format(body, &out->json)) return e;
     if (chat)
-        if (auto e = read_tools(body, &out->tools)) return e;
+        if (auto e = read_tools(body, out)) return e;
     if (auto e = refuse_logprobs(body)) return e;
     if (const json::Value* n = body.find("n"); n && !n->is_null()) {
         if (!n->is_int()) return bad("n", "'n' must be an integer");

@@ -46,6 +46,10 @@ struct ApiRequest {
     // Chat: the functions the model may call (OpenAI's tools array, as given); null: none, or
     // tool_choice "none".
     json::Value tools;
+    // tool_choice "required" (tool_required) or {"type": "function", "function": {"name": …}}
+    // (tool_name): the answer is one call, enforced as response_format is (tool_calls.h, forced_call).
+    bool tool_required = false;
+    std::string tool_name;
 };
 
 // Parses `body` for the chat endpoint (`chat`) or the completions endpoint.

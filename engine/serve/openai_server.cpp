@@ -204,6 +204,17 @@ struct OpenAiServer::Impl {
             if (req.json)
                 return send_error(res, ApiError{400, "'response_format' and 'tools' cannot be used together", "invalid_request_error",
                                                 "response_format", ""});
+            if (req.tool_required || !req.tool_name.empty()) {
+                // One call, written as the format writes it, its arguments held to the function's parameters.
+                const ForcedCall fc = forced_call(tool_format, req.tools, req.tool_name);
+                auto schema = compile_json_schema(fc.schema);
+                if (!schema.ok())
+                    return send_error(res, ApiError{400, "the function's 'parameters' cannot be enforced: " + schema.message(),
+                                                    "invalid_request_error", "tools", ""});
+                sr.json = *schema;
+                sr.json_prefix = fc.prefix;
+                sr.json_suffix = fc.suffix;
+            }
         }
         if (chat) {
             ChatPromptRequest pr;
@@ -242,7 +253,7 @@ struct OpenAiServer::Impl {
         sp.stop = req.stop;
         if (chat) sp.stop.insert(sp.stop.end(), turn_stops.begin(), turn_stops.end());
         sr.loras = opt.loras;
-        sr.json = req.json;
+        if (req.json) sr.json = req.json;
         sr.json_after_think = think_open;
 
         auto events = std::make_shared<EventQueue>();

@@ -329,7 +329,9 @@ void Scheduler::admit(std::shared_ptr<Job> job) {
     const size_t window = size_t(std::max(sp.penalty_last_n, 0));
     for (size_t i = p.size() > window ? p.size() - window : 0; i < p.size(); ++i) job->sampler->accept(p[i]);
     job->stops = std::make_unique<StopStringFilter>(sp.stop);
-    if (job->req.json) job->constraint = std::make_unique<JsonConstraint>(job->req.json, vocab_pieces(), job->req.json_after_think);
+    if (job->req.json)
+        job->constraint = std::make_unique<JsonConstraint>(JsonAnswer{job->req.json, job->req.json_prefix, job->req.json_suffix},
+                                                           vocab_pieces(), job->req.json_after_think);
 }
 
 std::shared_ptr<const VocabPieces> Scheduler::vocab_pieces() {
@@ -620,7 +622,7 @@ void Scheduler::step() {
 void Scheduler::sample_and_take(Slot& slot, const float* logits) {
     Job& job = *slot.job;
     const int32_t tok = job.sampler->sample(logits, lm_->info.n_vocab, job.constraint.get());
-    if (tok < 0) return fail(slot, "no token of the model's vocabulary can continue the JSON the response format asks for");
+    if (tok < 0) return fail(slot, "no token of the model's vocabulary can continue the JSON the request asks for");
     take_token(slot, tok);
 }
 

@@ -72,8 +72,10 @@ struct ServeRequest {
     std::vector<int32_t> prompt;   // 1 .. n_ctx-1 tokens
     SamplingParams sampling;       // seed, penalties, stop strings; max_new_tokens < 0: until the context is full
     std::vector<LoraSpec> loras;   // the adapters this sequence runs with
-    // Structured output: the answer is a JSON text this schema admits (json_constraint.h); null: free text.
+    // Structured output: the answer is a JSON text this schema admits (json_constraint.h), between
+    // json_prefix and json_suffix (a forced tool call's markers); null: free text.
     std::shared_ptr<const JsonSchema> json;
+    std::string json_prefix, json_suffix;
     bool json_after_think = false;  // the prompt opened <think>: the JSON begins after </think>
 };
 

@@ -117,6 +117,43 @@ ToolCallFormat tool_call_format(std::string_view t) {
     return ToolCallFormat::None;
 }
 
+ForcedCall forced_call(ToolCallFormat f, const json::Value& tools, const std::string& name) {
+    ForcedCall out;
+    json::Value names = json::Value::array();
+    const json::Value* params = nullptr;
+    for (const json::Value& t : tools.as_array()) {
+        const json::Value& fn = t["function"];
+        if (!name.empty() && fn["name"].as_string() != name) continue;
+        names.push_back(fn["name"]);
+        params = &fn["parameters"];
+    }
+    json::Value args = json::Value::object();
+    args.set("type", "object");
+    json::Value schema = json::Value::object();
+    if (names.size() == 1 && params && params->is_object()) {
+        // The parameters' own definitions move to the root, where their "#/$defs/…" references point.
+        args = *params;
+        for (const char* defs : {"$defs", "definitions"})
+            if (const json::Value* d = params->find(defs)) schema.set(defs, *d);
+    }
+    const std::string args_key = f == ToolCallFormat::Llama3 ? "parameters" : "arguments";
+    json::Value name_schema = json::Value::object();
+    name_schema.set("enum", names);
+    json::Value props = json::Value::object();
+    props.set("name", name_schema);
+    props.set(args_key, args);
+    json::Value required = json::Value::array();
+    required.push_back("name");
+    required.push_back(args_key);
+    schema.set("type", "object");
+    schema.set("properties", props);
+    schema.set("required", required);
+    out.schema = schema;
+    if (f == ToolCallFormat::Hermes) out.prefix = "<tool_call>\n", out.suffix = "\n</tool_call>";
+    if (f == ToolCallFormat::Mistral) out.prefix = "[", out.suffix = "]";
+    return out;
+}
+
 std::string ToolCallStream::feed(std::string_view text) {
     if (format_ == ToolCallFormat::None || free_) return std::string(text);
     held_ += text;

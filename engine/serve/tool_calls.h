@@ -13,6 +13,8 @@
 #include <string_view>
 #include <vector>
 
+#include "engine/util/json.h"
+
 namespace hearth {
 
 enum class ToolCallFormat { None, Hermes, Llama3, Mistral };
@@ -34,6 +36,17 @@ struct ToolCallSplit {
 };
 
 ToolCallSplit split_tool_calls(ToolCallFormat f, std::string_view text);
+
+// tool_choice "required" or a named function: what the answer must then be, written as the
+// format writes one call: the markers around it (Hermes: "<tool_call>\n" … "\n</tool_call>";
+// Mistral: "[" … "]"; Llama 3: none) and the JSON schema of the call object, whose "name" is the
+// function (or one of them) and whose arguments follow that function's parameters (with several
+// functions to choose from: any object). Compiled and enforced like response_format.
+struct ForcedCall {
+    json::Value schema;
+    std::string prefix, suffix;
+};
+ForcedCall forced_call(ToolCallFormat f, const json::Value& tools, const std::string& name);
 
 // The same over a streamed answer: content that cannot be part of a call goes out at once; from
 // where a call may begin, text is held until the end, then split. The content sent and the

@@ -288,7 +288,7 @@ TEST(JsonConstraint, TokensAreAllowedByTheirBytesAndTheEndOnlyWhenWhole) {
     auto vocab = small_vocab(pieces);
     const int eos = int(vocab->piece.size()) - 1;
     auto schema = schema_of(R"({"type": "object", "properties": {"ok": {"type": "boolean"}}, "required": ["ok"]})");
-    JsonConstraint c(schema, vocab, false);
+    JsonConstraint c(JsonAnswer{schema, "", ""}, vocab, false);
     auto allowed = [&] {
         std::vector<float> logits(vocab->piece.size(), 0.0f);
         const int n = c.restrict(logits.data(), int(logits.size()));
@@ -311,7 +311,7 @@ TEST(JsonConstraint, TokensAreAllowedByTheirBytesAndTheEndOnlyWhenWhole) {
     EXPECT_EQ(allowed(), "[EOS]");  // closed: only the end (the caller ends the answer before asking)
 
     // A reasoning model: free until </think> (here split over two tokens), then JSON.
-    JsonConstraint r(schema, vocab, true);
+    JsonConstraint r(JsonAnswer{schema, "", ""}, vocab, true);
     EXPECT_TRUE(r.allows(6));   // "OK": still reasoning
     EXPECT_TRUE(r.allows(eos));
     r.accept(6);
@@ -321,7 +321,7 @@ TEST(JsonConstraint, TokensAreAllowedByTheirBytesAndTheEndOnlyWhenWhole) {
     EXPECT_FALSE(r.allows(6));
     EXPECT_FALSE(r.allows(eos));
     EXPECT_TRUE(r.allows(2));
-    JsonConstraint r2(schema, vocab, true);
+    JsonConstraint r2(JsonAnswer{schema, "", ""}, vocab, true);
     r2.accept(8);
     EXPECT_TRUE(r2.allows(11));
     EXPECT_TRUE(r2.allows(7));  // a whole "</think>" with nothing after it
@@ -339,7 +339,7 @@ TEST(JsonConstraint, SamplerChoosesOnlyAllowedTokens) {
             SamplingParams p;
             p.temperature = temp, p.seed = seed, p.top_k = 0, p.top_p = 1.0f, p.min_p = 0.0f;
             Sampler sampler(p);
-            JsonConstraint c(schema, vocab, false);
+            JsonConstraint c(JsonAnswer{schema, "", ""}, vocab, false);
             Rng rng(seed * 7);
             std::string text;
             for (int step = 0; step < 200 && !c.finished(); ++step) {

@@ -736,7 +736,35 @@ TEST(Serve, ToolCallsComeBackAsToolCalls) {
         EXPECT_EQ(r.status, 400) << extra;
         EXPECT_EQ(r.body["error"]["param"].is_string() ? r.body["error"]["param"].as_string() : "", param) << r.body.dump();
     };
-    refused(s, tools + R"(, "tool_choice": "required")", "tool_choice");
+    refused(s, tools + R"(, "tool_choice": {"type": "function", "function": {"name": "get_time"}})", "tool_choice");
+    refused(s, R"("tools": [{"type": "function", "function": {"name": "f", "parameters": {"type": "string", "pattern": "x"}}}],
+                  "tool_choice": "required")", "tools");
+
+    // A forced call: the model would write "Let me check." first; it must call, with a city the
+    // parameters allow, streamed or whole.
+    const std::string forced = R"("tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object",
+        "properties": {"city": {"enum": ["Paris", "Rome"]}}, "required": ["city"]}}}], "tool_choice": "required")";
+    for (bool streamed : {false, true}) {
+        json::Value calls;
+        std::string finish, content;
+        if (streamed) {
+            const Streamed f = stream(s, "/v1/chat/completions", chat_body("Weather?", 1000, forced + R"(, "stream": true)"));
+            calls = f.tool_calls, finish = f.finish, content = f.content;
+        } else {
+            const Answer f = post(s, "/v1/chat/completions", chat_body("Weather?", 1000, forced));
+            ASSERT_EQ(f.status, 200) << f.body.dump();
+            const json::Value& m = f.body["choices"].as_array()[0]["message"];
+            calls = m["tool_calls"], finish = finish_of(f), content = m["content"].is_string() ? m["content"].as_string() : "";
+        }
+        EXPECT_EQ(finish, "tool_calls");
+        EXPECT_EQ(content, "");
+        ASSERT_EQ(calls.size(), 1u);
+        EXPECT_EQ(calls.as_array()[0]["function"]["name"].as_string(), "get_weather");
+        auto forced_args = json::parse(calls.as_array()[0]["function"]["arguments"].as_string());
+        ASSERT_TRUE(forced_args.ok());
+        const std::string city = (*forced_args)["city"].as_string();
+        EXPECT_TRUE(city == "Paris" || city == "Rome") << city;
+    }
     refused(s, tools + R"(, "response_format": {"type": "json_object"})", "response_format");
     TestServer plain;  // ChatML, which shows the model no tools
     ASSERT_EQ(plain.start(models().random, 1, 256), "");

@@ -12,6 +12,9 @@
 #include <fstream>
 #include <iterator>
 
+#include "engine/sampling/json_constraint.h"
+#include "engine/sampling/rng.h"
+#include "engine/sampling/sampler.h"
 #include "engine/serve/openai_request.h"
 #include "engine/serve/tool_calls.h"
 #include "engine/session/chat_render.h"
@@ -177,7 +180,9 @@ TEST(ToolCalls, RequestsNameWhatIsWrong) {
         {R"({)" + ask + R"(, "tools": [{"type": "retrieval"}]})", "tools[0]"},
         {R"({)" + ask + R"(, "tools": [{"type": "function", "function": {"name": ""}}]})", "tools[0].function.name"},
         {R"({)" + ask + R"(, "tools": [{"type": "function", "function": {"name": "f", "parameters": 3}}]})", "tools[0].function.parameters"},
-        {R"({)" + ask + R"(, "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "required"})", "tool_choice"},
+        {R"({)" + ask + R"(, "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "function", "function": {"name": "g"}}})", "tool_choice"},
+        {R"({)" + ask + R"(, "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "always"})", "tool_choice"},
+        {R"({)" + ask + R"(, "tools": [], "tool_choice": "required"})", "tool_choice"},
         {R"({"messages": [{"role": "assistant", "tool_calls": [{"function": {"name": "f", "arguments": "{oops"}}]}]})", "messages[0].tool_calls[0].function.arguments"},
         {R"({"messages": [{"role": "assistant", "tool_calls": [{"id": 5, "function": {"name": "f"}}]}]})", "messages[0].tool_calls[0].id"},
         {R"({"messages": [{"role": "tool", "content": "x", "tool_call_id": 7}]})", "messages[0].tool_call_id"},
@@ -195,4 +200,70 @@ TEST(ToolCalls, RequestsNameWhatIsWrong) {
     EXPECT_TRUE(r.tools.is_null());
     ASSERT_FALSE(parse_api_request(R"({)" + ask + R"(, "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "auto"})", true, &r));
     EXPECT_TRUE(r.tools.is_array());
+    EXPECT_FALSE(r.tool_required);
+    ASSERT_FALSE(parse_api_request(R"({)" + ask + R"(, "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": "required"})", true, &r));
+    EXPECT_TRUE(r.tool_required);
+    ASSERT_FALSE(parse_api_request(R"({)" + ask + R"(, "tools": [{"type": "function", "function": {"name": "f"}}], "tool_choice": {"type": "function", "function": {"name": "f"}}})", true, &r));
+    EXPECT_EQ(r.tool_name, "f");
+}
+
+// A forced call (tool_choice "required" or named), enforced on a model that would rather write
+// anything else: sampled over single-byte tokens with random logits, in each format, it is always
+// one call the format's splitter reads, to the function asked for, with arguments its parameters
+// admit (pydantic's $defs included); with "required" and several functions, to one of them.
+TEST(ToolCalls, ForcedCallsAreAlwaysOneCallToTheFunctionAsked) {
+    auto tools = json::parse(R"([
+        {"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object",
+            "properties": {"city": {"enum": ["Paris", "Rome"]}, "days": {"type": "integer"}}, "required": ["city"]}}},
+        {"type": "function", "function": {"name": "book", "parameters": {"$defs": {"Seat": {"type": "object",
+            "properties": {"row": {"type": "integer"}}, "required": ["row"]}}, "type": "object",
+            "properties": {"seat": {"$ref": "#/$defs/Seat"}}, "required": ["seat"]}}}])");
+    ASSERT_TRUE(tools.ok());
+    auto vocab = std::make_shared<VocabPieces>();
+    for (int b = 0; b < 256; ++b) vocab->piece.push_back(std::string(1, char(b)));
+    vocab->piece.push_back("");  // the end of generation
+    vocab->end_of_generation.assign(vocab->piece.size(), 0);
+    vocab->end_of_generation.back() = 1;
+    for (ToolCallFormat f : {ToolCallFormat::Hermes, ToolCallFormat::Llama3, ToolCallFormat::Mistral}) {
+        for (const std::string name : {"get_weather", "book", ""}) {
+            const ForcedCall fc = forced_call(f, *tools, name);
+            auto schema = compile_json_schema(fc.schema);
+            ASSERT_TRUE(schema.ok()) << schema.message();
+            for (uint64_t seed = 1; seed <= 6; ++seed) {
+                SamplingParams p;
+                p.temperature = 1.0f, p.seed = seed, p.top_k = 0, p.top_p = 1.0f, p.min_p = 0.0f;
+                Sampler sampler(p);
+                JsonConstraint c(JsonAnswer{*schema, fc.prefix, fc.suffix}, vocab, false);
+                Rng rng(seed);
+                std::string text;
+                for (int step = 0; step < 3000 && !c.finished(); ++step) {
+                    std::vector<float> logits(vocab->piece.size());
+                    for (auto& l : logits) l = float(rng.normal());
+                    logits[' '] = logits['\t'] = -4.0f;  // fewer runs of whitespace, shorter texts
+                    logits['}'] += 2.0f, logits['"'] += 2.0f, logits[']'] += 2.0f;
+                    const int32_t t = sampler.sample(logits.data(), int(logits.size()), &c);
+                    ASSERT_GE(t, 0) << text;
+                    c.accept(t);
+                    text += vocab->piece[size_t(t)];
+                }
+                ASSERT_TRUE(c.finished()) << text;
+                const ToolCallSplit split = split_tool_calls(f, text);
+                ASSERT_EQ(split.calls.size(), 1u) << text;
+                EXPECT_EQ(split.content, "") << text;
+                if (!name.empty()) EXPECT_EQ(split.calls[0].name, name) << text;
+                auto args = json::parse(split.calls[0].arguments);
+                ASSERT_TRUE(args.ok()) << text;
+                if (name.empty()) {  // several functions to choose from: any object as arguments
+                    EXPECT_TRUE(split.calls[0].name == "get_weather" || split.calls[0].name == "book") << text;
+                    EXPECT_TRUE(args->is_object()) << text;
+                } else if (split.calls[0].name == "get_weather") {
+                    const std::string city = (*args)["city"].as_string();
+                    EXPECT_TRUE(city == "Paris" || city == "Rome") << text;
+                } else {
+                    ASSERT_EQ(split.calls[0].name, "book") << text;
+                    EXPECT_TRUE((*args)["seat"]["row"].is_int()) << text;
+                }
+            }
+        }
+    }
 }

@@ -25,7 +25,7 @@ std::vector<std::string> hearth::fuzz::seeds() {
         chat + R"({"messages": [{"role": "user", "content": "Weather?"}, {"role": "assistant", "content": null,
             "tool_calls": [{"id": "a1B2c3D4e", "type": "function", "function": {"name": "get_weather", "arguments": "{\"city\": \"Paris\"}"}}]},
             {"role": "tool", "tool_call_id": "a1B2c3D4e", "content": "18 C"}],
-            "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}], "tool_choice": "auto"})",
+            "tools": [{"type": "function", "function": {"name": "get_weather", "parameters": {"type": "object"}}}], "tool_choice": {"type": "function", "function": {"name": "get_weather"}}})",
         chat + R"({"messages": [{"role": "user", "content": "x"}], "response_format": {"type": "json_schema", "json_schema":
             {"name": "p", "schema": {"type": "object", "properties": {"a": {"enum": [1, "b"]}, "c": {"type": ["string", "null"]}},
             "required": ["a"], "$defs": {"n": {"type": "integer"}}}}}})",
