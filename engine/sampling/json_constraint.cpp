@@ -8,6 +8,18 @@ namespace {
 constexpr std::string_view kThinkEnd = "</think>";
 }
 
+std::shared_ptr<const VocabPieces> make_vocab_pieces(std::vector<std::string> pieces, std::vector<uint8_t> end_of_generation) {
+    auto v = std::make_shared<VocabPieces>();
+    v->piece = std::move(pieces);
+    v->end_of_generation = std::move(end_of_generation);
+    v->end_of_generation.resize(v->piece.size());
+    for (size_t i = 0; i < v->piece.size(); ++i) {
+        if (v->end_of_generation[i]) v->end_tokens.push_back(int32_t(i));
+        else if (!v->piece[i].empty()) v->by_first_byte[static_cast<unsigned char>(v->piece[i][0])].push_back(int32_t(i));
+    }
+    return v;
+}
+
 JsonConstraint::JsonConstraint(JsonAnswer answer, std::shared_ptr<const VocabPieces> vocab, bool after_think)
     : answer_(std::move(answer)), vocab_(std::move(vocab)), state_(*answer_.schema), probe_(*answer_.schema), armed_(!after_think) {
     if (answer_.prefix.empty()) state_.stage = kJson;
@@ -88,21 +100,27 @@ int JsonConstraint::restrict(float* logits, int n_vocab) {
             else logits[i] = -INFINITY;
         }
     } else {
-        // Most tokens fail on their first byte: which bytes may come next is asked once.
-        std::array<bool, 256> first{};
+        // Most tokens fail on their first byte: which bytes may come next is asked once, and only
+        // the tokens that begin with one of them are tried.
+        allowed_.assign(size_t(n), 0);
         for (int b = 0; b < 256; ++b) {
             probe_ = state_;
-            first[size_t(b)] = feed(probe_, static_cast<unsigned char>(b));
+            if (!feed(probe_, static_cast<unsigned char>(b))) continue;
+            for (int32_t t : vocab_->by_first_byte[size_t(b)]) {
+                if (t >= n) continue;
+                const std::string& p = vocab_->piece[size_t(t)];
+                if (p.size() > 1) {
+                    probe_ = state_;
+                    if (!feed(probe_, p)) continue;
+                }
+                allowed_[size_t(t)] = 1;
+            }
         }
-        const bool may_end = can_end(state_);
+        if (can_end(state_))
+            for (int32_t t : vocab_->end_tokens)
+                if (t < n) allowed_[size_t(t)] = 1;
         for (int i = 0; i < n; ++i) {
-            const std::string& p = vocab_->piece[size_t(i)];
-            bool ok;
-            if (vocab_->end_of_generation[size_t(i)]) ok = may_end;
-            else if (p.empty() || !first[static_cast<unsigned char>(p[0])]) ok = false;
-            else if (p.size() == 1) ok = true;
-            else probe_ = state_, ok = feed(probe_, p);
-            if (ok) ++kept;
+            if (allowed_[size_t(i)]) ++kept;
             else logits[i] = -INFINITY;
         }
     }

@@ -48,6 +48,7 @@ private:
     State state_, probe_;
     bool armed_;
     std::string tail_;  // before arming: the last bytes of the answer, to find "</think>" across tokens
+    std::vector<uint8_t> allowed_;  // restrict()'s scratch
 };
 
 }  // namespace hearth

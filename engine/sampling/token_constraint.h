@@ -5,18 +5,26 @@
 // the same proportions), at the cost of a vocabulary scan only on refusals.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace hearth {
 
 // The vocabulary as text, which a constraint reads a token's bytes from (the tokenizer's
-// token_to_piece; empty for control tokens) and its end-of-generation tokens.
+// token_to_piece; empty for control tokens) and its end-of-generation tokens, with the tokens
+// listed by their first byte: a constraint that knows which bytes may come next then looks only
+// at the tokens that begin with one (a few hundred of Qwen's 152k at a JSON value's start).
 struct VocabPieces {
     std::vector<std::string> piece;
     std::vector<uint8_t> end_of_generation;
+    std::array<std::vector<int32_t>, 256> by_first_byte;
+    std::vector<int32_t> end_tokens;
 };
+// Builds the lists from the pieces and the end-of-generation flags (same length).
+std::shared_ptr<const VocabPieces> make_vocab_pieces(std::vector<std::string> pieces, std::vector<uint8_t> end_of_generation);
 
 class TokenConstraint {
 public:

@@ -273,13 +273,11 @@ TEST(JsonMatcher, RandomWalksAlwaysEndInConformingJson) {
 
 namespace {
 // A vocabulary of pieces; the last is the end of generation.
-std::shared_ptr<VocabPieces> small_vocab(const std::vector<std::string>& pieces) {
-    auto v = std::make_shared<VocabPieces>();
-    v->piece = pieces;
-    v->end_of_generation.assign(pieces.size(), 0);
-    v->piece.push_back("");
-    v->end_of_generation.push_back(1);
-    return v;
+std::shared_ptr<const VocabPieces> small_vocab(std::vector<std::string> pieces) {
+    std::vector<uint8_t> eog(pieces.size(), 0);
+    pieces.push_back("");
+    eog.push_back(1);
+    return make_vocab_pieces(std::move(pieces), std::move(eog));
 }
 }  // namespace
 

@@ -219,11 +219,12 @@ TEST(ToolCalls, ForcedCallsAreAlwaysOneCallToTheFunctionAsked) {
             "properties": {"row": {"type": "integer"}}, "required": ["row"]}}, "type": "object",
             "properties": {"seat": {"$ref": "#/$defs/Seat"}}, "required": ["seat"]}}}])");
     ASSERT_TRUE(tools.ok());
-    auto vocab = std::make_shared<VocabPieces>();
-    for (int b = 0; b < 256; ++b) vocab->piece.push_back(std::string(1, char(b)));
-    vocab->piece.push_back("");  // the end of generation
-    vocab->end_of_generation.assign(vocab->piece.size(), 0);
-    vocab->end_of_generation.back() = 1;
+    std::vector<std::string> pieces;
+    for (int b = 0; b < 256; ++b) pieces.push_back(std::string(1, char(b)));
+    pieces.push_back("");  // the end of generation
+    std::vector<uint8_t> eog(pieces.size(), 0);
+    eog.back() = 1;
+    const auto vocab = make_vocab_pieces(std::move(pieces), std::move(eog));
     for (ToolCallFormat f : {ToolCallFormat::Hermes, ToolCallFormat::Llama3, ToolCallFormat::Mistral}) {
         for (const std::string name : {"get_weather", "book", ""}) {
             const ForcedCall fc = forced_call(f, *tools, name);
