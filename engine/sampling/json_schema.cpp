@@ -202,6 +202,8 @@ private:
             n.kinds = s["nullable"].is_bool() && s["nullable"].as_bool() ? kJsonNull : 0;
             std::sort(n.literals.begin(), n.literals.end());
             n.literals.erase(std::unique(n.literals.begin(), n.literals.end()), n.literals.end());
+            if (n.kinds == kJsonNull)  // nullable beside an enum that lists null already: one null
+                n.literals.erase(std::remove(n.literals.begin(), n.literals.end(), "null"), n.literals.end());
             if (n.literals.size() > kMaxSchemaKeys)
                 return make_error("'enum' holds more than " + std::to_string(kMaxSchemaKeys) + " values (at " + where + ")");
             if (n.kinds) return check_literal_starts(n, where);

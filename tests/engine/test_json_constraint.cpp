@@ -203,6 +203,7 @@ TEST(JsonMatcher, AdmitsWhatTheSchemaAdmitsAndStopsAtTheFirstByteThatBreaksIt) {
         {R"({"type": "number"})", "1e+", std::string::npos, false, false},
         {R"({"type": "boolean"})", "tru", std::string::npos, false, false},
         {R"({"type": "boolean"})", "false", std::string::npos, true, true},
+        {R"({"enum": ["a", null], "nullable": true})", "null", std::string::npos, true, true},
     };
     for (const Case& c : cases) {
         auto s = schema_of(c.schema);
