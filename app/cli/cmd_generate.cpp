@@ -6,8 +6,10 @@
 #include "app/cli/command.h"
 #include "app/cli/lora_args.h"
 #include "app/cli/token_list.h"
+#include "engine/sampling/json_constraint.h"
 #include "engine/session/prompt_policy.h"
 #include "engine/session/session.h"
+#include "engine/util/json.h"
 
 namespace hearth::cli {
 namespace {
@@ -46,6 +48,8 @@ int run_generate(const std::vector<std::string>& argv) {
     const auto ctx = args.take({"-c", "--ctx"});
     std::vector<std::string> stops;
     while (auto s = args.take({"--stop"})) stops.push_back(*s);
+    const auto json_schema = args.take({"--json-schema"});
+    const bool json_any = args.flag({"--json"});
     const bool print_ids = args.flag({"--ids"});
     const bool quiet = args.flag({"-q", "--quiet"});
     if (auto u = args.unknown_option(); !u.empty()) return fail("generate: unknown option " + u);
@@ -53,6 +57,18 @@ int run_generate(const std::vector<std::string>& argv) {
     if (!model) return fail("generate: -m MODEL is required");
     if (int(bool(tokens)) + int(bool(prompt)) + int(bool(chat)) != 1)
         return fail("generate: give exactly one of --tokens, -p TEXT, --chat TEXT");
+
+    // Structured output: a JSON object (--json) or JSON a schema file admits, enforced while sampling.
+    JsonAnswer json;
+    if (json_schema && json_any) return fail("generate: give --json or --json-schema FILE, not both");
+    if (json_any) json.schema = any_json_object_schema();
+    if (json_schema) {
+        auto doc = json::parse_file(*json_schema);
+        if (!doc.ok()) return fail("generate: " + *json_schema + ": " + doc.message());
+        auto compiled = compile_json_schema(*doc);
+        if (!compiled.ok()) return fail("generate: " + *json_schema + ": " + compiled.message());
+        json.schema = *compiled;
+    }
 
     SamplingParams sp;
     sp.repeat_penalty = 1.0f;  // off unless asked for, as in llama.cpp's CLI (so --temp 0 is plain greedy)
@@ -79,6 +95,7 @@ int run_generate(const std::vector<std::string>& argv) {
 
     std::vector<int32_t> ids;
     int n_keep = 0;
+    bool think_open = false;
     if (tokens) {
         auto r = parse_token_list(*tokens);
         if (!r.ok()) return fail("generate: " + r.message());
@@ -95,6 +112,7 @@ int run_generate(const std::vector<std::string>& argv) {
             if (!cp.ok()) return fail("generate: " + std::string(cp.error == PromptError::Template ? "chat template: " : "") + cp.message);
             ids = cp.tokens;
             n_keep = cp.n_keep;
+            think_open = cp.think_open;
         } else {
             auto r = tokenize_prompt(s, prompt.value_or(std::string()), false);
             if (!r.ok()) return fail("generate: tokenizing failed: " + r.message());
@@ -107,7 +125,7 @@ int run_generate(const std::vector<std::string>& argv) {
         std::fflush(stdout);
         return true;
     };
-    auto st = s.generate(ids, sp, on_piece, nullptr, n_keep);
+    auto st = s.generate(ids, sp, on_piece, nullptr, n_keep, json.schema ? &json : nullptr, think_open);
     if (!st.ok()) return fail(st.message());
     if (print_ids) {
         for (size_t i = 0; i < st->tokens.size(); ++i) std::printf("%s%d", i ? " " : "", st->tokens[i]);
@@ -123,9 +141,9 @@ int run_generate(const std::vector<std::string>& argv) {
 
 const Registrar reg{"generate",
                     "-m MODEL (--tokens \"ID ...\" | -p TEXT | --chat TEXT) [-n N] [--temp T] [--top-k K] [--top-p P] "
-                    "[--min-p P] [--repeat-penalty R] [--seed S] [--stop S]... [-c CTX] [--kv f16|f32] [--ids] "
+                    "[--min-p P] [--repeat-penalty R] [--seed S] [--stop S]... [--json | --json-schema FILE] [-c CTX] [--kv f16|f32] [--ids] "
                     "[--backend B] [--device N] [--gpu-layers N] [-t THREADS] [--lora PATH[:SCALE]]... [-q]",
-                    "generate text (temperature 0 = greedy; repeat penalty off unless given; --ids prints ids)",
+                    "generate text (temperature 0 = greedy; repeat penalty off unless given; --ids prints ids; --json/--json-schema: the answer is JSON, enforced while sampling)",
                     run_generate};
 
 }  // namespace

@@ -335,17 +335,7 @@ void Scheduler::admit(std::shared_ptr<Job> job) {
 }
 
 std::shared_ptr<const VocabPieces> Scheduler::vocab_pieces() {
-    if (!pieces_) {
-        const tokenizer::Tokenizer& tok = *lm_->tok;
-        const int n = lm_->info.n_vocab;
-        std::vector<std::string> piece(static_cast<size_t>(n));
-        std::vector<uint8_t> eog(static_cast<size_t>(n));
-        for (int i = 0; i < std::min(n, int(tok.n_vocab())); ++i) {  // logits past the vocabulary: never allowed
-            piece[size_t(i)] = tok.token_to_piece(i);
-            eog[size_t(i)] = tok.is_eog(i);
-        }
-        pieces_ = make_vocab_pieces(std::move(piece), std::move(eog));
-    }
+    if (!pieces_) pieces_ = hearth::vocab_pieces(*lm_);
     return pieces_;
 }
 

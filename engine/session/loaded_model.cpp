@@ -1,5 +1,7 @@
 #include "engine/session/loaded_model.h"
 
+#include <algorithm>
+
 #include "engine/session/model_info.h"
 
 namespace hearth {
@@ -56,6 +58,17 @@ Result<std::unique_ptr<LoadedModel>> load_model(const ModelOptions& opt, const P
     info.n_gpu_layers = lm->placement.n_gpu_layers;
     info.weight_bytes = lm->model->weight_bytes();
     return lm;
+}
+
+std::shared_ptr<const VocabPieces> vocab_pieces(const LoadedModel& lm) {
+    const int n = lm.info.n_vocab;
+    std::vector<std::string> piece(static_cast<size_t>(n));
+    std::vector<uint8_t> eog(static_cast<size_t>(n));
+    for (int i = 0; i < std::min(n, int(lm.tok->n_vocab())); ++i) {
+        piece[size_t(i)] = lm.tok->token_to_piece(i);
+        eog[size_t(i)] = lm.tok->is_eog(i);
+    }
+    return make_vocab_pieces(std::move(piece), std::move(eog));
 }
 
 }  // namespace hearth

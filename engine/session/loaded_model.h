@@ -9,6 +9,7 @@
 #include "engine/gguf/gguf.h"
 #include "engine/model/model.h"
 #include "engine/model/placement.h"
+#include "engine/sampling/token_constraint.h"
 #include "engine/session/session.h"
 #include "engine/tokenizer/tokenizer.h"
 
@@ -23,6 +24,10 @@ struct LoadedModel {
     int n_ctx = 0;        // per context: the options' n_ctx clamped to the training context
     GgmlType kv_type = GgmlType::F16;
 };
+
+// The model's vocabulary as constrained sampling reads it (token_constraint.h): each id's text and
+// its end-of-generation flag; ids past the tokenizer's vocabulary (padded output rows) are empty.
+std::shared_ptr<const VocabPieces> vocab_pieces(const LoadedModel& lm);
 
 // Opens, places and loads opt.path; `progress` sees [0, 0.98] (the rest is the caller's contexts).
 // opt.loras is not applied here: adapters attach to contexts.

@@ -46,7 +46,8 @@ public:
     std::string detokenize(const std::vector<int32_t>& ids) const override { return tok_->decode(ids); }
 
     Result<GenerateStats> generate(const std::vector<int32_t>& prompt, const SamplingParams& sp, const PieceFn& on_piece,
-                                   const std::atomic<bool>* cancel, int n_keep) override;
+                                   const std::atomic<bool>* cancel, int n_keep, const JsonAnswer* json,
+                                   bool json_after_think) override;
     Result<std::vector<float>> eval_logits(const std::vector<int32_t>& tokens, int n_rows) override;
 
     Status set_loras(const std::vector<LoraSpec>& loras) override;
@@ -65,6 +66,7 @@ private:
     Status shift(int keep, int discard);
 
     std::unique_ptr<LoadedModel> lm_;  // file, placement, model, tokenizer; declared before the context that uses them
+    std::shared_ptr<const VocabPieces> pieces_;  // made at the first generate() with a JSON schema
     const Model* model_ = nullptr;
     const tokenizer::Tokenizer* tok_ = nullptr;
     std::unique_ptr<ModelContext> ctx_;
@@ -156,7 +158,8 @@ Status SessionImpl::shift(int keep, int discard) {
 }
 
 Result<GenerateStats> SessionImpl::generate(const std::vector<int32_t>& prompt, const SamplingParams& sp,
-                                            const PieceFn& on_piece, const std::atomic<bool>* cancel, int n_keep) {
+                                            const PieceFn& on_piece, const std::atomic<bool>* cancel, int n_keep,
+                                            const JsonAnswer* json, bool json_after_think) {
     GenerateStats st;
     st.n_prompt = int(prompt.size());
     if (prompt.empty()) return make_error("the prompt is empty");
@@ -178,7 +181,12 @@ Result<GenerateStats> SessionImpl::generate(const std::vector<int32_t>& prompt, 
     st.n_reused = plan.n_reuse;
     bool cancelled = false;
     // Greedy or plain top-k sampling runs on the backend: only the token id is downloaded per step.
-    const bool on_device = Sampler::device_compatible(sp);
+    std::unique_ptr<JsonConstraint> constraint;  // needs the logits: sampling on the host
+    if (json && json->schema) {
+        if (!pieces_) pieces_ = vocab_pieces(*lm_);
+        constraint = std::make_unique<JsonConstraint>(*json, pieces_, json_after_think);
+    }
+    const bool on_device = !constraint && Sampler::device_compatible(sp);
     const int device_k = sp.temperature <= 0.0f ? 1 : sp.top_k;
     if (Status s = prefill(prompt, plan.n_reuse, !on_device, cancel, &cancelled); !s.ok()) {
         cached_.clear();  // the cache may be half-written: forget it rather than trust it
@@ -211,15 +219,18 @@ Result<GenerateStats> SessionImpl::generate(const std::vector<int32_t>& prompt, 
             if (!t.ok()) return t.status();
             tok = *t;
         } else {
-            tok = sampler.sample(logits_.data(), info_.n_vocab);
+            tok = sampler.sample(logits_.data(), info_.n_vocab, constraint.get());
+            if (tok < 0) return make_error("no token of the model's vocabulary can continue the JSON the schema asks for");
         }
         sampler.accept(tok);
+        if (constraint) constraint->accept(tok);
         if (tok_->is_eog(tok)) { st.stop_reason = "eog"; break; }
         ++st.n_generated;
         st.tokens.push_back(tok);
         const std::string text = stops.feed(utf8.push(tok_->token_to_piece(tok)));
         if (!emit(text)) { st.stop_reason = "cancelled"; break; }
         if (stops.stopped()) { st.stop_reason = "stop-string"; break; }
+        if (constraint && constraint->finished()) { st.stop_reason = "json"; break; }
         if (sp.max_new_tokens >= 0 && st.n_generated >= sp.max_new_tokens) { st.stop_reason = "max-tokens"; break; }
         if (int(cached_.size()) >= n_ctx_) {
             // Context full: keep the first n_keep tokens, drop half of the rest (llama.cpp's context shift).

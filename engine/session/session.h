@@ -12,8 +12,9 @@
 #include <vector>
 
 #include "engine/lora/lora_spec.h"
-#include "engine/session/chat_format.h"
+#include "engine/sampling/json_constraint.h"
 #include "engine/sampling/sampling_params.h"
+#include "engine/session/chat_format.h"
 #include "engine/util/json.h"
 #include "engine/util/status.h"
 
@@ -53,7 +54,7 @@ struct GenerateStats {
     double prompt_seconds = 0, gen_seconds = 0;
     double prompt_tps = 0, gen_tps = 0;
     int n_ctx_used = 0;            // cells in use after the call
-    std::string stop_reason;       // "eog", "stop-string", "max-tokens", "cancelled", "context"
+    std::string stop_reason;       // "eog", "stop-string", "max-tokens", "cancelled", "context", "json"
     std::vector<int32_t> tokens;   // the generated token ids (an end-of-generation token is not included)
 };
 
@@ -81,9 +82,12 @@ public:
     // within long ops on the CPU, so the call returns within tens of milliseconds with stop_reason
     // "cancelled"; a prompt stopped part-way keeps its completed 256-token chunks cached for the
     // next call to reuse, and nothing half-written is ever reused.
+    // `json`, when given: the answer is JSON its schema admits, enforced while sampling
+    // (json_constraint.h; after </think> when `json_after_think`); it ends when the value closes
+    // (stop_reason "json"). Sampling then runs on the host.
     virtual Result<GenerateStats> generate(const std::vector<int32_t>& prompt, const SamplingParams& sp,
                                            const PieceFn& on_piece, const std::atomic<bool>* cancel = nullptr,
-                                           int n_keep = 0) = 0;
+                                           int n_keep = 0, const JsonAnswer* json = nullptr, bool json_after_think = false) = 0;
 
     // Logits of the last `n_rows` positions after evaluating `tokens` from an empty context
     // (tests and `hearth-cli logits`). Row-major [n_rows][n_vocab].

@@ -18,6 +18,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <random>
 #include <set>
@@ -926,6 +927,42 @@ TEST(Serve, LoraAdaptersApplyToRequests) {
     const Answer b = post(without, "/v1/completions", body);
     ASSERT_EQ(b.status, 200);
     EXPECT_NE(b.body["choices"].as_array()[0]["text"].as_string(), expected) << "the adapter changed nothing: the test shows nothing";
+}
+
+// hearth-cli generate --json-schema / --json: the same constraint as the server's response_format,
+// through the Session: a sampled random-weight model's answer is JSON the schema admits, and the
+// generation ends when the value closes; a schema it cannot enforce is refused with its keyword.
+TEST(GenerateCli, JsonSchemaAnswersAreJsonTheSchemaAdmits) {
+    REQUIRE_CLI();
+    ASSERT_EQ(models().error, "");
+    const std::string schema_path = test::temp_file("cli_schema.json");
+    const std::string bad_path = test::temp_file("cli_bad_schema.json");
+    {
+        std::ofstream(schema_path) << R"({"type": "object", "properties": {"ok": {"type": "boolean"},
+            "tags": {"type": "array", "items": {"enum": ["x", "y"]}, "maxItems": 2}, "name": {"type": "string", "maxLength": 5}},
+            "required": ["ok", "tags", "name"]})";
+        std::ofstream(bad_path) << R"({"type": "string", "pattern": "^a"})";
+    }
+    for (int seed = 1; seed <= 3; ++seed) {
+        const cli::Run r = cli::run("generate -m " + models().random + " --chat Hello --temp 1 --seed " + std::to_string(seed) +
+                                    " -n 1500 -c 2048 -q --json-schema " + schema_path);
+        ASSERT_EQ(r.rc, 0) << r.out;
+        auto v = json::parse(r.out);  // all of stdout: the JSON and a newline
+        ASSERT_TRUE(v.ok()) << r.out << ": " << v.message();
+        EXPECT_TRUE((*v)["ok"].is_bool()) << r.out;
+        EXPECT_TRUE((*v)["tags"].is_array() && (*v)["tags"].size() <= 2) << r.out;
+        EXPECT_TRUE((*v)["name"].is_string()) << r.out;
+    }
+    const cli::Run any = cli::run("generate -m " + models().random + " --chat Hello --temp 0 -n 400 --json");
+    ASSERT_EQ(any.rc, 0) << any.out;
+    EXPECT_EQ(any.out.find_first_not_of(" \t\r\n"), any.out.find('{')) << any.out;
+    const cli::Run bad = cli::run("generate -m " + models().random + " --chat Hello --json-schema " + bad_path);
+    EXPECT_NE(bad.rc, 0);
+    EXPECT_NE(bad.out.find("'pattern' is not supported"), std::string::npos) << bad.out;
+    const cli::Run both = cli::run("generate -m " + models().random + " --chat Hello --json --json-schema " + schema_path);
+    EXPECT_NE(both.rc, 0);
+    std::filesystem::remove(schema_path);
+    std::filesystem::remove(bad_path);
 }
 
 // hearth-cli serve: answers /v1/models within seconds of starting (loading included), stops
