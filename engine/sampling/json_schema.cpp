@@ -47,11 +47,7 @@ public:
             return make_error("the JSON schema at " + where + " is false: no value would satisfy it");
         }
         if (!s.is_object()) return make_error("the JSON schema at " + where + " must be an object or a boolean");
-        for (const auto& [k, v] : s.as_object()) {
-            (void)v;
-            if (!kHandled.count(k) && !kAnnotations.count(k))
-                return make_error("the JSON schema keyword '" + k + "' is not supported (at " + where + ")");
-        }
+        HEARTH_RETURN_IF_ERROR(check_keywords(s, where));
         if (const json::Value* ref = s.find("$ref")) return resolve(*ref, where + "/$ref", depth);
         if (const json::Value* all = s.find("allOf")) {
             if (!all->is_array() || all->as_array().size() != 1 || s.as_object().size() != 1 + annotations(s))
@@ -128,7 +124,7 @@ private:
         return static_cast<const SchemaNode*>(n);
     }
 
-    Status check_keywords(const json::Value& s, const std::string& where) {
+    static Status check_keywords(const json::Value& s, const std::string& where) {
         for (const auto& kv : s.as_object())
             if (!kHandled.count(kv.first) && !kAnnotations.count(kv.first))
                 return make_error("the JSON schema keyword '" + kv.first + "' is not supported (at " + where + ")");

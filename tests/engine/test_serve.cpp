@@ -638,7 +638,7 @@ TEST(Serve, ResponseFormatAnswersAreJsonTheSchemaAdmits) {
         ASSERT_TRUE(v->is_object()) << text;
         EXPECT_EQ(v->size(), 4u) << text;  // the four required keys, nothing else
         EXPECT_TRUE((*v)["ok"].is_bool()) << text;
-        EXPECT_TRUE((*v)["n"].is_number() && !text.empty()) << text;
+        EXPECT_TRUE((*v)["n"].is_number()) << text;
         EXPECT_TRUE((*v)["tags"].is_array() && (*v)["tags"].size() <= 3) << text;
         for (const auto& t : (*v)["tags"].as_array()) EXPECT_TRUE(t.is_string() && (t.as_string() == "x" || t.as_string() == "y")) << text;
         EXPECT_TRUE((*v)["name"].is_string()) << text;
@@ -652,12 +652,9 @@ TEST(Serve, ResponseFormatAnswersAreJsonTheSchemaAdmits) {
     Answer a = post(s, "/v1/completions", R"({"prompt": "x", "max_tokens": 1500, "temperature": 0.8, "seed": 5, "response_format": {"type": "json_object"}})");
     ASSERT_EQ(a.status, 200);
     const std::string text = a.body["choices"].as_array()[0]["text"].as_string();
-    ASSERT_FALSE(text.empty());
-    if (a.body["choices"].as_array()[0]["finish_reason"].as_string() == "stop") {
-        auto v = json::parse(text);
-        EXPECT_TRUE(v.ok() && v->is_object()) << text;
-    }
-    EXPECT_EQ(text.find_first_not_of(" \t\r\n"), text.find('{')) << text;
+    EXPECT_EQ(a.body["choices"].as_array()[0]["finish_reason"].as_string(), "stop") << text;
+    auto obj = json::parse(text);
+    EXPECT_TRUE(obj.ok() && obj->is_object()) << text;
 
     auto refused = [&](const std::string& extra, const std::string& param, const std::string& words) {
         const Answer r = post(s, "/v1/chat/completions", chat_body("Hello", 4, extra));

@@ -16,13 +16,13 @@ using namespace hearth;
 namespace {
 
 // Some byte may come next, or the value is closed, or only the depth bound stands in the way.
-int next_byte(const JsonMatcher& m, bool prefer_closing) {
+// A closing byte where one may come, else the smallest that may.
+int next_byte(const JsonMatcher& m) {
     static const std::string kClosing = "}]\"0ntf:,";
-    if (prefer_closing)
-        for (char c : kClosing) {
-            JsonMatcher p = m;
-            if (p.feed(static_cast<unsigned char>(c))) return static_cast<unsigned char>(c);
-        }
+    for (char c : kClosing) {
+        JsonMatcher p = m;
+        if (p.feed(static_cast<unsigned char>(c))) return static_cast<unsigned char>(c);
+    }
     for (int b = 0; b < 256; ++b) {
         JsonMatcher p = m;
         if (p.feed(static_cast<unsigned char>(b))) return b;
@@ -57,7 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (again.can_end()) check_complete(text);
     // Walk on to the end, closing as soon as the schema lets it.
     for (int step = 0; step < 2000 && !again.finished(); ++step) {
-        const int b = next_byte(again, true);
+        const int b = next_byte(again);
         if (b < 0) break;
         again.feed(static_cast<unsigned char>(b));
         text += char(b);
