@@ -100,6 +100,12 @@ void Sampler::accept(int32_t token) {
 }
 
 int32_t Sampler::sample(const float* logits, int n_vocab, TokenConstraint* constraint) {
+    if (!p_.logit_bias.empty()) {
+        biased_.assign(logits, logits + n_vocab);
+        for (const auto& [id, bias] : p_.logit_bias)
+            if (id >= 0 && id < n_vocab) biased_[size_t(id)] += bias;
+        logits = biased_.data();
+    }
     const int32_t t = choose(logits, n_vocab);
     if (!constraint || constraint->allows(t)) return t;
     restricted_.assign(logits, logits + n_vocab);
@@ -137,6 +143,7 @@ int32_t draw_token(const std::vector<TokenCandidate>& c, double u) {
 }
 
 bool Sampler::device_compatible(const SamplingParams& p) {
+    if (!p.logit_bias.empty()) return false;
     const bool no_penalty = (p.repeat_penalty == 1.0f || p.penalty_last_n <= 0) && p.presence_penalty == 0.0f &&
                             p.frequency_penalty == 0.0f;
     if (!no_penalty) return false;

@@ -1,4 +1,4 @@
-// Token sampling: repetition/presence/frequency penalties over a window of recent tokens, then
+// Token sampling: logit bias, repetition/presence/frequency penalties over a window of recent tokens, then
 // top-k, top-p, min-p, temperature and a draw from Hearth's own PRNG (llama.cpp's default order:
 // the filters look at untempered probabilities). Temperature <= 0 is greedy (argmax after the
 // penalties). Ties are broken by the smaller token id, so results never depend on the sort
@@ -54,6 +54,7 @@ private:
     std::deque<int32_t> recent_;
     std::vector<TokenCandidate> cand_;
     std::vector<float> restricted_;  // the logits with a constraint's refusals at -inf
+    std::vector<float> biased_;      // the logits with SamplingParams::logit_bias added
 
     int32_t choose(const float* logits, int n_vocab);
 };

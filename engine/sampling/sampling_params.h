@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace hearth {
@@ -19,6 +20,9 @@ struct SamplingParams {
     uint64_t seed = 0xC0FFEE;
     int max_new_tokens = 512;      // < 0 = until the context is full... of shifts (until EOG)
     std::vector<std::string> stop; // stop strings (not emitted)
+    // Added to the named tokens' logits before anything else (OpenAI's logit_bias): -100 all but bans
+    // a token, +100 all but forces it. Ids must be in the vocabulary (the caller checks).
+    std::vector<std::pair<int32_t, float>> logit_bias;
 };
 
 }  // namespace hearth

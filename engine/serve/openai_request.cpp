@@ -1,7 +1,10 @@
 #include "engine/serve/openai_request.h"
 
+#include <algorithm>
+#include <climits>
 #include <cmath>
 
+#include "engine/sampling/token_logprobs.h"
 #include "engine/util/json.h"
 
 namespace hearth {
@@ -163,18 +166,27 @@ std::optional<ApiError> read_messages(const json::Value& body, std::vector<ChatM
     return std::nullopt;
 }
 
-std::optional<ApiError> read_prompt(const json::Value& body, std::string* out) {
+// A string, or token ids (as lm-evaluation-harness and other scorers send them), or an array
+// holding one of either.
+std::optional<ApiError> read_prompt(const json::Value& body, ApiRequest* out) {
     const json::Value* v = body.find("prompt");
     if (!v || v->is_null()) return bad("prompt", "'prompt' is required");
-    if (v->is_string()) {
-        *out = v->as_string();
+    const json::Value* one = v;
+    if (v->is_array() && v->as_array().size() == 1 && (v->as_array()[0].is_string() || v->as_array()[0].is_array()))
+        one = &v->as_array()[0];
+    if (one->is_string()) {
+        out->prompt = one->as_string();
         return std::nullopt;
     }
-    if (v->is_array() && v->as_array().size() == 1 && v->as_array()[0].is_string()) {
-        *out = v->as_array()[0].as_string();
+    if (one->is_array() && !one->as_array().empty()) {
+        for (const json::Value& t : one->as_array()) {
+            if (!t.is_int() || t.as_int() < 0 || t.as_int() > INT32_MAX)
+                return bad("prompt", "'prompt' token ids must be integers from 0");
+            out->prompt_tokens.push_back(int32_t(t.as_int()));
+        }
         return std::nullopt;
     }
-    return bad("prompt", "'prompt' must be a string (or an array holding one string)");
+    return bad("prompt", "'prompt' must be a string or an array of token ids (or an array holding one of either)");
 }
 
 std::optional<ApiError> read_stop(const json::Value& body, std::vector<std::string>* out) {
@@ -198,7 +210,7 @@ std::optional<ApiError> read_max_tokens(const json::Value& body, int* out) {
         const json::Value* v = body.find(key);
         if (!v || v->is_null()) continue;
         if (!v->is_int()) return bad(key, std::string("'") + key + "' must be an integer");
-        if (v->as_int() < 1 || v->as_int() > (1 << 30)) return bad(key, std::string("'") + key + "' must be at least 1");
+        if (v->as_int() < 0 || v->as_int() > (1 << 30)) return bad(key, std::string("'") + key + "' must be at least 1");
         *out = int(v->as_int());
     }
     return std::nullopt;
@@ -236,13 +248,60 @@ std::optional<ApiError> read_response_format(const json::Value& body, std::share
     return std::nullopt;
 }
 
-// Log probabilities are not computed: asking for them is an error rather than an answer without.
-std::optional<ApiError> refuse_logprobs(const json::Value& body) {
-    for (const char* key : {"logprobs", "top_logprobs"}) {
-        const json::Value* v = body.find(key);
-        if (!v || v->is_null() || (v->is_bool() && !v->as_bool()) || (v->is_int() && v->as_int() == 0)) continue;
-        return bad(key, std::string("'") + key + "': log probabilities are not supported by this server");
+// An integer field within [lo, hi]; absent or null leaves *out as it is.
+std::optional<ApiError> read_int(const json::Value& body, const char* key, int lo, int hi, int* out) {
+    const json::Value* v = body.find(key);
+    if (!v || v->is_null()) return std::nullopt;
+    if (!v->is_int() || v->as_int() < lo || v->as_int() > hi)
+        return bad(key, std::string("'") + key + "' must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+    *out = int(v->as_int());
+    return std::nullopt;
+}
+
+// Chat: logprobs (true/false) and top_logprobs (0..20, only with logprobs: true, as OpenAI's).
+// Completions: logprobs is the number of most likely tokens (0..20; OpenAI's legacy limit is 5).
+std::optional<ApiError> read_logprobs(const json::Value& body, bool chat, int* out) {
+    if (!chat) return read_int(body, "logprobs", 0, kMaxTopLogprobs, out);
+    bool on = false;
+    if (auto e = read_bool(body, "logprobs", "logprobs", &on)) return e;
+    int top = -1;
+    if (auto e = read_int(body, "top_logprobs", 0, kMaxTopLogprobs, &top)) return e;
+    if (top >= 0 && !on) return bad("top_logprobs", "'top_logprobs' needs 'logprobs': true");
+    if (on) *out = std::max(top, 0);
+    return std::nullopt;
+}
+
+// logit_bias: an object from token ids (decimal strings, as JSON keys must be) to biases.
+std::optional<ApiError> read_logit_bias(const json::Value& body, std::vector<std::pair<int32_t, float>>* out) {
+    const json::Value* v = body.find("logit_bias");
+    if (!v || v->is_null()) return std::nullopt;
+    if (!v->is_object()) return bad("logit_bias", "'logit_bias' must be an object from token ids to numbers");
+    if (v->size() > 1024) return bad("logit_bias", "'logit_bias' holds at most 1024 tokens");
+    for (const auto& [key, bias] : v->as_object()) {
+        int64_t id = 0;
+        bool digits = !key.empty() && key.size() <= 10;
+        for (char c : key) {
+            if (c < '0' || c > '9') digits = false;
+            else id = id * 10 + (c - '0');
+        }
+        if (!digits || id > INT32_MAX) return bad("logit_bias", "'logit_bias' key '" + key + "' is not a token id");
+        if (!bias.is_number() || !std::isfinite(bias.as_double()) || bias.as_double() < -100 || bias.as_double() > 100)
+            return bad("logit_bias", "'logit_bias' value for token " + key + " must be a number from -100 to 100");
+        out->emplace_back(int32_t(id), float(bias.as_double()));
     }
+    return std::nullopt;
+}
+
+// What the completions endpoint asks that the server cannot give is an error, not ignored.
+std::optional<ApiError> read_completion_extras(const json::Value& body, ApiRequest* out) {
+    if (auto e = read_bool(body, "echo", "echo", &out->echo)) return e;
+    if (const json::Value* s = body.find("suffix"); s && !s->is_null()) {
+        if (!s->is_string()) return bad("suffix", "'suffix' must be a string");
+        if (!s->as_string().empty()) return bad("suffix", "insertion ('suffix') is not supported by this server");
+    }
+    int best_of = 1;
+    if (auto e = read_int(body, "best_of", 1, 1 << 20, &best_of)) return e;
+    if (best_of != 1) return bad("best_of", "only best_of = 1 is supported");
     return std::nullopt;
 }
 
@@ -263,7 +322,7 @@ std::optional<ApiError> parse_api_request(std::string_view text, bool chat, ApiR
     if (chat) {
         if (auto e = read_messages(body, &out->messages)) return e;
     } else {
-        if (auto e = read_prompt(body, &out->prompt)) return e;
+        if (auto e = read_prompt(body, out)) return e;
     }
     if (auto e = read_bool(body, "stream", "stream", &out->stream)) return e;
     if (const json::Value* so = body.find("stream_options"); so && !so->is_null()) {
@@ -274,6 +333,14 @@ std::optional<ApiError> parse_api_request(std::string_view text, bool chat, ApiR
     if (auto e = read_number(body, "top_p", 0, 1, &out->top_p)) return e;
     if (auto e = read_number(body, "presence_penalty", -2, 2, &out->presence_penalty)) return e;
     if (auto e = read_number(body, "frequency_penalty", -2, 2, &out->frequency_penalty)) return e;
+    if (auto e = read_int(body, "top_k", 0, 1 << 30, &out->top_k)) return e;
+    if (auto e = read_number(body, "min_p", 0, 1, &out->min_p)) return e;
+    for (const char* key : {"repeat_penalty", "repetition_penalty"})
+        if (auto e = read_number(body, key, 0.01, 10, &out->repeat_penalty)) return e;
+    if (auto e = read_logit_bias(body, &out->logit_bias)) return e;
+    if (auto e = read_logprobs(body, chat, &out->logprobs)) return e;
+    if (!chat)
+        if (auto e = read_completion_extras(body, out)) return e;
     if (auto e = read_max_tokens(body, &out->max_tokens)) return e;
     if (auto e = read_stop(body, &out->stop)) return e;
     if (const json::Value* s = body.find("seed"); s && !s->is_null()) {
@@ -283,11 +350,14 @@ std::optional<ApiError> parse_api_request(std::string_view text, bool chat, ApiR
     if (auto e = read_response_format(body, &out->json)) return e;
     if (chat)
         if (auto e = read_tools(body, out)) return e;
-    if (auto e = refuse_logprobs(body)) return e;
     if (const json::Value* n = body.find("n"); n && !n->is_null()) {
         if (!n->is_int()) return bad("n", "'n' must be an integer");
         if (n->as_int() != 1) return bad("n", "only n = 1 is supported");
     }
+    // No answer at all is only for scoring a prompt (echo with logprobs, max_tokens 0).
+    if (out->max_tokens == 0 && !(out->echo && out->logprobs >= 0))
+        return bad(body["max_tokens"].is_null() ? "max_completion_tokens" : "max_tokens",
+                   "'max_tokens' must be at least 1 (0 only with 'echo' and 'logprobs', to score the prompt)");
     return std::nullopt;
 }
 

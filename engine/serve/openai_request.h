@@ -1,8 +1,8 @@
 // Reading the JSON bodies of OpenAI's /v1/chat/completions and /v1/completions: every field the
 // server understands is type-checked, and a wrong one is an ApiError naming it (HTTP 400), never a
 // guess. Fields the server does not know are ignored, as clients send many; but a request for what
-// it cannot give (log probabilities, a schema keyword it cannot enforce) is an error, never a
-// silently different answer.
+// it cannot give (several choices, insertion, a schema keyword it cannot enforce, the prompt's log
+// probabilities) is an error, never a silently different answer.
 #pragma once
 
 #include <cstdint>
@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "engine/sampling/json_schema.h"
@@ -30,14 +31,28 @@ struct ApiRequest {
     bool chat = true;                    // /v1/chat/completions (messages) or /v1/completions (prompt)
     std::string model;                   // "" = the loaded one
     std::vector<ChatMessage> messages;   // chat; "developer" is read as "system"; "tool" results and assistant tool_calls kept
-    std::string prompt;                  // completions
+    std::string prompt;                  // completions: text (tokenized with the model's BOS rule)
+    std::vector<int32_t> prompt_tokens;  // completions: or token ids, used as they are (no BOS added)
     bool stream = false;
     bool include_usage = false;          // stream_options.include_usage
     // Sampling: OpenAI's fields; what they leave open follows Hearth's defaults (top-k 40, min-p 0.05).
     float temperature = 0.8f;
     float top_p = 0.95f;
     float presence_penalty = 0.0f, frequency_penalty = 0.0f;
-    int max_tokens = -1;                 // max_tokens or max_completion_tokens; -1: until the context is full
+    // llama.cpp's and vLLM's extensions, which chat front ends send: top_k (0 = off), min_p,
+    // repeat_penalty (vLLM: repetition_penalty; 1 = off).
+    int top_k = 40;
+    float min_p = 0.05f;
+    float repeat_penalty = 1.0f;
+    // logit_bias: {"token id": bias in [-100, 100]}; ids are checked against the vocabulary by the server.
+    std::vector<std::pair<int32_t, float>> logit_bias;
+    // Log probabilities: < 0 none; else the chosen token's and this many most likely tokens' (chat:
+    // logprobs true with top_logprobs 0..20; completions: logprobs 0..20).
+    int logprobs = -1;
+    bool echo = false;                   // completions: the answer's text begins with the prompt; with
+                                         // logprobs, the prompt's tokens are scored too (the first: null)
+    int max_tokens = -1;                 // max_tokens or max_completion_tokens; -1: until the context is full;
+                                         // 0 only with echo and logprobs (the prompt scored, nothing generated)
     std::vector<std::string> stop;
     std::optional<uint64_t> seed;
     // response_format: {"type": "json_object"} (any object) or {"type": "json_schema", "json_schema":

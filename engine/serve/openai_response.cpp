@@ -1,9 +1,49 @@
 #include "engine/serve/openai_response.h"
 
+#include <cmath>
+#include <cstdio>
+
+#include "engine/util/utf8.h"
+
 namespace hearth {
 
 namespace {
 json::Value null_or(const std::string& s) { return s.empty() ? json::Value() : json::Value(s); }
+
+json::Value logprob_value(float lp) { return std::isinf(lp) || std::isnan(lp) ? -9999.0 : double(lp); }
+
+// A token's text: its bytes where they are UTF-8 by themselves, else OpenAI's "bytes:\xNN…" form.
+std::string token_text(const std::string& bytes) {
+    size_t i = 0;
+    uint32_t cp;
+    while (i < bytes.size()) {
+        const size_t n = utf8_decode_at(bytes, i, &cp);
+        if (n == 0) break;
+        i += n;
+    }
+    if (i == bytes.size()) return bytes;
+    std::string out = "bytes:";
+    char buf[8];
+    for (unsigned char c : bytes) {
+        std::snprintf(buf, sizeof buf, "\\x%02x", c);
+        out += buf;
+    }
+    return out;
+}
+
+json::Value byte_array(const std::string& bytes) {
+    json::Value a = json::Value::array();
+    for (unsigned char c : bytes) a.push_back(int(c));
+    return a;
+}
+
+json::Value chat_token(const ApiToken& t) {
+    json::Value o = json::Value::object();
+    o.set("token", token_text(t.bytes));
+    o.set("logprob", logprob_value(t.logprob));
+    o.set("bytes", byte_array(t.bytes));
+    return o;
+}
 
 json::Value head(const AnswerId& a, const char* object) {
     json::Value o = json::Value::object();
@@ -14,6 +54,47 @@ json::Value head(const AnswerId& a, const char* object) {
     return o;
 }
 }  // namespace
+
+json::Value chat_logprobs_json(const std::vector<ApiLogprob>& entries) {
+    json::Value content = json::Value::array();
+    for (const ApiLogprob& e : entries) {
+        json::Value o = chat_token(e.chosen);
+        json::Value top = json::Value::array();
+        for (const ApiToken& t : e.top) top.push_back(chat_token(t));
+        o.set("top_logprobs", std::move(top));
+        content.push_back(std::move(o));
+    }
+    json::Value o = json::Value::object();
+    o.set("content", std::move(content));
+    o.set("refusal", json::Value());
+    return o;
+}
+
+json::Value text_logprobs_json(const std::vector<ApiLogprob>& entries, int64_t* text_offset) {
+    json::Value tokens = json::Value::array(), lps = json::Value::array(), tops = json::Value::array(),
+                offsets = json::Value::array();
+    for (const ApiLogprob& e : entries) {
+        tokens.push_back(token_text(e.chosen.bytes));
+        lps.push_back(e.scored ? json::Value(logprob_value(e.chosen.logprob)) : json::Value());
+        json::Value top = json::Value::object();
+        for (const ApiToken& t : e.top) {
+            const std::string text = token_text(t.bytes);
+            if (!top.find(text)) top.set(text, logprob_value(t.logprob));  // two ids, one text: the likelier
+        }
+        tops.push_back(e.scored ? std::move(top) : json::Value());
+        offsets.push_back(*text_offset);
+        // Characters, as OpenAI counts them: the bytes that begin one (a part of a character adds
+        // its first byte's share).
+        for (unsigned char c : e.chosen.bytes)
+            if ((c & 0xC0) != 0x80) ++*text_offset;
+    }
+    json::Value o = json::Value::object();
+    o.set("tokens", std::move(tokens));
+    o.set("token_logprobs", std::move(lps));
+    o.set("top_logprobs", std::move(tops));
+    o.set("text_offset", std::move(offsets));
+    return o;
+}
 
 std::string error_body(const ApiError& e) {
     json::Value err = json::Value::object();
@@ -65,7 +146,8 @@ json::Value tool_calls_json(const std::vector<ToolCall>& calls, bool indexed) {
 }
 
 json::Value chat_completion(const AnswerId& a, const std::string& content, const std::string& reasoning,
-                            const std::string& finish, const Usage& u, const std::vector<ToolCall>& calls) {
+                            const std::string& finish, const Usage& u, const std::vector<ToolCall>& calls,
+                            const json::Value& logprobs) {
     json::Value msg = json::Value::object();
     msg.set("role", "assistant");
     msg.set("content", calls.empty() || !content.empty() ? json::Value(content) : json::Value());
@@ -74,7 +156,7 @@ json::Value chat_completion(const AnswerId& a, const std::string& content, const
     json::Value choice = json::Value::object();
     choice.set("index", 0);
     choice.set("message", std::move(msg));
-    choice.set("logprobs", json::Value());
+    choice.set("logprobs", logprobs);
     choice.set("finish_reason", finish);
     json::Value choices = json::Value::array();
     choices.push_back(std::move(choice));
@@ -84,11 +166,12 @@ json::Value chat_completion(const AnswerId& a, const std::string& content, const
     return o;
 }
 
-json::Value text_completion(const AnswerId& a, const std::string& text, const std::string& finish, const Usage& u) {
+json::Value text_completion(const AnswerId& a, const std::string& text, const std::string& finish, const Usage& u,
+                            const json::Value& logprobs) {
     json::Value choice = json::Value::object();
     choice.set("index", 0);
     choice.set("text", text);
-    choice.set("logprobs", json::Value());
+    choice.set("logprobs", logprobs);
     choice.set("finish_reason", finish);
     json::Value choices = json::Value::array();
     choices.push_back(std::move(choice));
@@ -98,11 +181,12 @@ json::Value text_completion(const AnswerId& a, const std::string& text, const st
     return o;
 }
 
-json::Value chat_chunk(const AnswerId& a, json::Value delta, const std::string& finish, const json::Value& usage) {
+json::Value chat_chunk(const AnswerId& a, json::Value delta, const std::string& finish, const json::Value& usage,
+                       const json::Value& logprobs) {
     json::Value choice = json::Value::object();
     choice.set("index", 0);
     choice.set("delta", std::move(delta));
-    choice.set("logprobs", json::Value());
+    choice.set("logprobs", logprobs);
     choice.set("finish_reason", null_or(finish));
     json::Value choices = json::Value::array();
     choices.push_back(std::move(choice));
@@ -112,11 +196,12 @@ json::Value chat_chunk(const AnswerId& a, json::Value delta, const std::string& 
     return o;
 }
 
-json::Value text_chunk(const AnswerId& a, const std::string& text, const std::string& finish, const json::Value& usage) {
+json::Value text_chunk(const AnswerId& a, const std::string& text, const std::string& finish, const json::Value& usage,
+                       const json::Value& logprobs) {
     json::Value choice = json::Value::object();
     choice.set("index", 0);
     choice.set("text", text);
-    choice.set("logprobs", json::Value());
+    choice.set("logprobs", logprobs);
     choice.set("finish_reason", null_or(finish));
     json::Value choices = json::Value::array();
     choices.push_back(std::move(choice));

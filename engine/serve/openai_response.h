@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "engine/serve/openai_request.h"
 #include "engine/serve/tool_calls.h"
@@ -22,22 +23,44 @@ struct AnswerId {
     int64_t created = 0;   // Unix seconds
 };
 
+// One generated token's log probabilities as the API shows them: each token by its bytes (the
+// response writes them as text where they are UTF-8 by themselves, else as OpenAI does for part of
+// a character: "bytes:\\xe4\\xbd", with the exact bytes beside in the chat form).
+struct ApiToken {
+    std::string bytes;
+    float logprob = 0.0f;  // -inf is written as -9999.0, OpenAI's stand-in
+};
+struct ApiLogprob {
+    ApiToken chosen;
+    std::vector<ApiToken> top;
+    bool scored = true;  // false: a prompt's first token, which nothing predicts (null logprob and top)
+};
+// Chat: {"content": [{"token", "logprob", "bytes", "top_logprobs": [...]}], "refusal": null}.
+json::Value chat_logprobs_json(const std::vector<ApiLogprob>& entries);
+// Completions (the legacy form): {"tokens", "token_logprobs", "top_logprobs", "text_offset"};
+// text offsets count characters from *text_offset, which is advanced past these tokens.
+json::Value text_logprobs_json(const std::vector<ApiLogprob>& entries, int64_t* text_offset);
+
 std::string error_body(const ApiError& e);
 json::Value usage_json(const Usage& u);
 json::Value models_list(const std::string& model_id, int64_t created);
 
 // Non-streamed answers. `finish` is "stop", "length" or "tool_calls". With calls, an empty
-// content is null, as OpenAI's.
+// content is null, as OpenAI's. `logprobs`: the choice's (null: not asked for).
 json::Value chat_completion(const AnswerId& a, const std::string& content, const std::string& reasoning,
-                            const std::string& finish, const Usage& u, const std::vector<ToolCall>& calls = {});
+                            const std::string& finish, const Usage& u, const std::vector<ToolCall>& calls = {},
+                            const json::Value& logprobs = json::Value());
 // OpenAI's tool_calls array; `indexed` adds each call's index (the streamed delta's form).
 json::Value tool_calls_json(const std::vector<ToolCall>& calls, bool indexed);
-json::Value text_completion(const AnswerId& a, const std::string& text, const std::string& finish, const Usage& u);
+json::Value text_completion(const AnswerId& a, const std::string& text, const std::string& finish, const Usage& u,
+                            const json::Value& logprobs = json::Value());
 
 // Streamed chunks: `delta` for chat ({"role"}, {"content"}, {"reasoning_content"} or {}), `text` for
 // completions; `finish` empty = null; `usage` when non-null.
-json::Value chat_chunk(const AnswerId& a, json::Value delta, const std::string& finish, const json::Value& usage);
-json::Value text_chunk(const AnswerId& a, const std::string& text, const std::string& finish, const json::Value& usage);
+json::Value chat_chunk(const AnswerId& a, json::Value delta, const std::string& finish, const json::Value& usage,
+                       const json::Value& logprobs = json::Value());
+json::Value text_chunk(const AnswerId& a, const std::string& text, const std::string& finish, const json::Value& usage,
+                       const json::Value& logprobs = json::Value());
 // The chunk stream_options.include_usage asks for: no choices, the usage.
 json::Value usage_chunk(const AnswerId& a, bool chat, const Usage& u);
 

@@ -124,6 +124,16 @@ struct OpenAiServer::Impl {
         return rng();
     }
 
+    // The scheduler's entries with each token's bytes (the response writes them as OpenAI does).
+    void add_logprobs(const std::vector<LogprobEntry>& entries, std::vector<ApiLogprob>* out) const {
+        for (const LogprobEntry& e : entries) {
+            ApiLogprob a;
+            a.chosen = {sched.token_piece(e.chosen.id), e.chosen.logprob};
+            for (const TokenLogprob& t : e.top) a.top.push_back({sched.token_piece(t.id), t.logprob});
+            out->push_back(std::move(a));
+        }
+    }
+
     void setup() {
         // Enough handler threads for every slot's stream plus requests waiting in the queue and /health.
         const size_t threads = size_t(std::max(8, 2 * sched.n_parallel() + 4));
@@ -233,8 +243,14 @@ struct OpenAiServer::Impl {
             sr.prompt = std::move(cp.tokens);
             think_open = cp.think_open;
         } else {
-            auto ids = tokenize_prompt(sched.chat_format(), req.prompt, true);
+            auto ids = req.prompt_tokens.empty() ? tokenize_prompt(sched.chat_format(), req.prompt, true)
+                                                 : Result<std::vector<int32_t>>(req.prompt_tokens);
             if (!ids.ok()) return send_error(res, ApiError{400, ids.message(), "invalid_request_error", "prompt", ""});
+            for (int32_t t : *ids)
+                if (t >= sched.info().n_vocab)
+                    return send_error(res, ApiError{400, "'prompt' holds token " + std::to_string(t) + ", but the model's vocabulary has " +
+                                                             std::to_string(sched.info().n_vocab) + " tokens",
+                                                    "invalid_request_error", "prompt", ""});
             if (int(ids->size()) >= sched.n_ctx())
                 return send_error(res, ApiError{400, "the prompt is " + std::to_string(ids->size()) +
                                                          " tokens long, but the model's context holds " + std::to_string(sched.n_ctx()) +
@@ -245,16 +261,41 @@ struct OpenAiServer::Impl {
         SamplingParams& sp = sr.sampling;
         sp.temperature = req.temperature;
         sp.top_p = req.top_p;
-        sp.repeat_penalty = 1.0f;  // the API's penalties are presence and frequency
+        sp.top_k = req.top_k;
+        sp.min_p = req.min_p;
+        sp.repeat_penalty = req.repeat_penalty;  // 1 unless asked: OpenAI's penalties are presence and frequency
         sp.presence_penalty = req.presence_penalty;
         sp.frequency_penalty = req.frequency_penalty;
         sp.seed = req.seed ? *req.seed : random_seed();
         sp.max_new_tokens = req.max_tokens;
         sp.stop = req.stop;
         if (chat) sp.stop.insert(sp.stop.end(), turn_stops.begin(), turn_stops.end());
+        for (const auto& [tok, bias] : req.logit_bias)
+            if (tok >= sched.info().n_vocab)
+                return send_error(res, ApiError{400, "'logit_bias' names token " + std::to_string(tok) + ", but the model's vocabulary has " +
+                                                         std::to_string(sched.info().n_vocab) + " tokens",
+                                                "invalid_request_error", "logit_bias", ""});
+        sp.logit_bias = req.logit_bias;
         sr.loras = opt.loras;
         if (req.json) sr.json = req.json;
         sr.json_after_think = think_open;
+        sr.logprobs = req.logprobs;
+        sr.prompt_logprobs = req.echo && req.logprobs >= 0;
+        // echo: the prompt as given (token ids: their text), and with logprobs its tokens scored.
+        std::string echoed;
+        std::vector<ApiLogprob> prompt_lps;
+        if (req.echo) {
+            if (req.prompt_tokens.empty()) echoed = req.prompt;
+            else
+                for (int32_t t : sr.prompt) echoed += sched.token_piece(t);
+        }
+        if (sr.prompt_logprobs) {
+            ApiLogprob first;
+            first.chosen.bytes = sched.token_piece(sr.prompt[0]);
+            first.scored = false;
+            prompt_lps.push_back(std::move(first));
+        }
+        const std::vector<int32_t> prompt_ids = sr.prompt_logprobs ? sr.prompt : std::vector<int32_t>();
 
         auto events = std::make_shared<EventQueue>();
         auto entry = std::make_shared<OpenRequests::Entry>();
@@ -269,14 +310,19 @@ struct OpenAiServer::Impl {
                  std::to_string(random_seed() % 1000000007ull);
         aid.model = model_id;
         aid.created = int64_t(std::time(nullptr));
-        if (req.stream) return stream(res, chat, req.include_usage, think_open, tool_format, aid, *id, events);
+        if (req.stream)
+            return stream(res, chat, req.include_usage, think_open, tool_format, req.logprobs >= 0, echoed, std::move(prompt_lps), aid, *id,
+                          events);
 
         // Whole answer: the same splitter the stream uses, so both give the same text.
         ReasoningSplitter split(think_open);
-        std::string content, reasoning;
+        std::string content = echoed, reasoning;
+        std::vector<ApiLogprob> lps = std::move(prompt_lps);
         auto add = [&](const ReasoningSplitter::Delta& d) { content += d.content, reasoning += d.reasoning; };
         while (true) {
             for (const ServeEvent& e : events->take(std::chrono::milliseconds(500))) {
+                add_logprobs(e.prompt_logprobs, &lps);  // the prompt's come first
+                add_logprobs(e.logprobs, &lps);
                 if (e.kind == ServeEvent::Kind::Text) {
                     if (chat) add(split.feed(e.text)); else content += e.text;
                     continue;
@@ -289,8 +335,10 @@ struct OpenAiServer::Impl {
                 std::string finish = api_finish(e.finish);
                 ToolCallSplit calls = split_tool_calls(tool_format, content);  // the stream's splitter, whole
                 if (!calls.calls.empty() && finish == "stop") finish = "tool_calls";
-                res.set_content((chat ? chat_completion(aid, calls.content, reasoning, finish, u, calls.calls)
-                                      : text_completion(aid, content, finish, u)).dump(),
+                int64_t offset = 0;
+                const json::Value lp = req.logprobs < 0 ? json::Value() : chat ? chat_logprobs_json(lps) : text_logprobs_json(lps, &offset);
+                res.set_content((chat ? chat_completion(aid, calls.content, reasoning, finish, u, calls.calls, lp)
+                                      : text_completion(aid, content, finish, u, lp)).dump(),
                                 "application/json");
                 return;
             }
@@ -298,36 +346,51 @@ struct OpenAiServer::Impl {
     }
 
     void stream(httplib::Response& res, bool chat, bool include_usage, bool think_open, ToolCallFormat tool_format,
-                const AnswerId& aid, uint64_t id, std::shared_ptr<EventQueue> events) {
+                bool logprobs, const std::string& echoed, std::vector<ApiLogprob> prompt_lps, const AnswerId& aid, uint64_t id,
+                std::shared_ptr<EventQueue> events) {
         struct State {
             bool started = false, finished = false;
             ReasoningSplitter split;
             ToolCallStream tools;  // content that may be a tool call is held to the end
+            // Log probabilities ride on the next chunk written after their text arrives (the
+            // splitters may hold text back), the rest on the last: the chunks' entries in order
+            // are the whole answer's.
+            std::vector<ApiLogprob> logprobs;
+            int64_t text_offset = 0;  // completions: characters before the next entry
             std::chrono::steady_clock::time_point last_write = std::chrono::steady_clock::now();
             State(bool opened, ToolCallFormat f) : split(opened), tools(f) {}
         };
         auto st = std::make_shared<State>(think_open, tool_format);
+        // echo with logprobs: the prompt's text goes out with its scores, once they come.
+        const bool echo_scored = !prompt_lps.empty();
+        st->logprobs = std::move(prompt_lps);
         Scheduler* sched_p = &sched;
         res.set_header("Cache-Control", "no-cache");
         res.set_chunked_content_provider(
             "text/event-stream",
-            [this, st, events, aid, chat, include_usage, id](size_t, httplib::DataSink& sink) {
+            [this, st, events, aid, chat, include_usage, id, logprobs, echoed, echo_scored](size_t, httplib::DataSink& sink) {
                 auto write = [&](const std::string& s) {
                     st->last_write = std::chrono::steady_clock::now();
                     return sink.write(s.data(), s.size());
+                };
+                auto pending_logprobs = [&]() -> json::Value {  // what the next chunk carries
+                    if (!logprobs || st->logprobs.empty()) return json::Value();
+                    json::Value v = chat ? chat_logprobs_json(st->logprobs) : text_logprobs_json(st->logprobs, &st->text_offset);
+                    st->logprobs.clear();
+                    return v;
                 };
                 auto delta = [&](const ReasoningSplitter::Delta& d) {
                     bool ok = true;
                     if (!d.reasoning.empty()) {
                         json::Value v = json::Value::object();
                         v.set("reasoning_content", d.reasoning);
-                        ok = ok && write(sse(chat_chunk(aid, std::move(v), "", json::Value())));
+                        ok = ok && write(sse(chat_chunk(aid, std::move(v), "", json::Value(), pending_logprobs())));
                     }
                     const std::string content = st->tools.feed(d.content);
                     if (!content.empty()) {
                         json::Value v = json::Value::object();
                         v.set("content", content);
-                        ok = ok && write(sse(chat_chunk(aid, std::move(v), "", json::Value())));
+                        ok = ok && write(sse(chat_chunk(aid, std::move(v), "", json::Value(), pending_logprobs())));
                     }
                     return ok;
                 };
@@ -342,6 +405,8 @@ struct OpenAiServer::Impl {
                         v.set("role", "assistant");
                         v.set("content", "");
                         if (!write(sse(chat_chunk(aid, std::move(v), "", json::Value())))) return gone();
+                    } else if (!echoed.empty() && !echo_scored && !write(sse(text_chunk(aid, echoed, "", json::Value())))) {
+                        return gone();
                     }
                 }
                 const auto batch = events->take(std::chrono::milliseconds(250));
@@ -353,8 +418,17 @@ struct OpenAiServer::Impl {
                     return true;
                 }
                 for (const ServeEvent& e : batch) {
+                    if (e.prompt_scored) {
+                        add_logprobs(e.prompt_logprobs, &st->logprobs);
+                        if (!write(sse(text_chunk(aid, echoed, "", json::Value(), pending_logprobs())))) return gone();
+                        continue;
+                    }
+                    add_logprobs(e.logprobs, &st->logprobs);
                     if (e.kind == ServeEvent::Kind::Text) {
-                        const bool ok = chat ? delta(st->split.feed(e.text)) : write(sse(text_chunk(aid, e.text, "", json::Value())));
+                        bool ok = true;
+                        if (chat) ok = delta(st->split.feed(e.text));
+                        else if (!e.text.empty() || !st->logprobs.empty())
+                            ok = write(sse(text_chunk(aid, e.text, "", json::Value(), pending_logprobs())));
                         if (!ok) return gone();
                         continue;
                     }
@@ -376,10 +450,11 @@ struct OpenAiServer::Impl {
                                 v.set("tool_calls", tool_calls_json(rest.calls, true));
                                 if (finish == "stop") finish = "tool_calls";
                             }
-                            if (v.size() > 0 && !write(sse(chat_chunk(aid, std::move(v), "", json::Value())))) return gone();
+                            if (v.size() > 0 && !write(sse(chat_chunk(aid, std::move(v), "", json::Value(), pending_logprobs())))) return gone();
                         }
-                        const json::Value last = chat ? chat_chunk(aid, json::Value::object(), finish, usage_json(u))
-                                                      : text_chunk(aid, "", finish, usage_json(u));
+                        const json::Value lp = pending_logprobs();
+                        const json::Value last = chat ? chat_chunk(aid, json::Value::object(), finish, usage_json(u), lp)
+                                                      : text_chunk(aid, "", finish, usage_json(u), lp);
                         if (!write(sse(last))) return false;
                         if (include_usage && !write(sse(usage_chunk(aid, chat, u)))) return false;
                     }

@@ -7,10 +7,9 @@
 #include "engine/model/kv_blocks.h"
 #include "engine/sampling/json_constraint.h"
 #include "engine/sampling/sampler.h"
-#include "engine/sampling/stop_strings.h"
+#include "engine/serve/answer_text.h"
 #include "engine/session/chat_render.h"
 #include "engine/session/loaded_model.h"
-#include "engine/tokenizer/utf8_stream.h"
 
 namespace hearth {
 
@@ -31,9 +30,16 @@ struct Scheduler::Job {
     int32_t pending = -1;      // sampled and emitted, not yet evaluated (decode phase); -1 while prefilling
     std::unique_ptr<Sampler> sampler;  // made at the first admission; kept through preemptions
     std::unique_ptr<JsonConstraint> constraint;  // ServeRequest::json: made and kept as the sampler
-    tokenizer::Utf8Stream utf8;
-    std::unique_ptr<StopStringFilter> stops;
+    std::unique_ptr<AnswerText> text;  // the answer through UTF-8 reassembly and stop strings, with its entries
+    // ServeRequest::prompt_logprobs: the next prompt token to score (from 1); prompt.size() once done.
+    size_t prompt_scored = 0;
+    std::vector<LogprobEntry> prompt_entries;
+    bool prompt_sent = false;  // the event with prompt_entries went out
     bool prefilling() const { return pending < 0; }
+    bool scoring_prompt() const { return req.prompt_logprobs && prompt_scored < req.prompt.size(); }
+    // How much of the feed may come from a cache: all but the last token (evaluated again so its
+    // logits exist), none while the prompt is to be scored (its logits are needed everywhere).
+    size_t reuse_limit() const { return scoring_prompt() ? 0 : feed.size() - 1; }
 };
 
 struct Scheduler::Slot {
@@ -109,6 +115,7 @@ Scheduler::~Scheduler() {
 
 const ModelInfo& Scheduler::info() const { return lm_->info; }
 const ChatFormat& Scheduler::chat_format() const { return *format_; }
+std::string Scheduler::token_piece(int32_t id) const { return lm_->tok->token_to_piece(id); }
 int Scheduler::n_ctx() const { return seq_cells_; }
 
 Status Scheduler::block_check() const {
@@ -122,7 +129,8 @@ Result<uint64_t> Scheduler::submit(ServeRequest req, ServeEventFn on_event) {
         return make_error("the prompt has " + std::to_string(req.prompt.size()) + " tokens, but the context holds " +
                           std::to_string(seq_cells_) + (seq_cells_ < lm_->n_ctx ? " (the whole KV pool)" : "") +
                           " (the answer needs at least one more)");
-    if (req.sampling.max_new_tokens == 0) return make_error("the answer must be allowed at least one token");
+    if (req.sampling.max_new_tokens == 0 && !req.prompt_logprobs)
+        return make_error("the answer must be allowed at least one token (none only to score the prompt)");
     for (int32_t t : req.prompt)
         if (t < 0 || t >= lm_->info.n_vocab) return make_error("token id " + std::to_string(t) + " is outside the vocabulary");
     auto job = std::make_shared<Job>();
@@ -314,7 +322,7 @@ void Scheduler::admit(std::shared_ptr<Job> job) {
     n_active_.fetch_add(1);
     if (Status st = attach_loras(slot, job->req.loras); !st.ok()) return fail(slot, st.message());
     // The last feed token is evaluated again so its logits exist to sample from.
-    size_t reuse = std::min(common_prefix(slot.cached, feed), feed.size() - 1);
+    size_t reuse = std::min(common_prefix(slot.cached, feed), job->reuse_limit());
     if (batched()) {
         reuse = place_batched(slot, *job, reuse);
     } else {
@@ -323,12 +331,13 @@ void Scheduler::admit(std::shared_ptr<Job> job) {
     job->pos = int(reuse);
     if (job->sampler) return;  // resumed after a preemption: sampling carries on
     job->n_reused = int(reuse);
+    job->prompt_scored = job->req.prompt_logprobs ? 1 : job->req.prompt.size();
     const SamplingParams& sp = job->req.sampling;
     job->sampler = std::make_unique<Sampler>(sp);
     const std::vector<int32_t>& p = job->req.prompt;
     const size_t window = size_t(std::max(sp.penalty_last_n, 0));
     for (size_t i = p.size() > window ? p.size() - window : 0; i < p.size(); ++i) job->sampler->accept(p[i]);
-    job->stops = std::make_unique<StopStringFilter>(sp.stop);
+    job->text = std::make_unique<AnswerText>(sp.stop);
     if (job->req.json)
         job->constraint = std::make_unique<JsonConstraint>(JsonAnswer{job->req.json, job->req.json_prefix, job->req.json_suffix},
                                                            vocab_pieces(), job->req.json_after_think);
@@ -341,7 +350,7 @@ std::shared_ptr<const VocabPieces> Scheduler::vocab_pieces() {
 
 size_t Scheduler::place_batched(Slot& slot, const Job& job, size_t own_reuse) {
     const std::vector<int32_t>& feed = job.feed;
-    const size_t limit = feed.size() - 1;  // the last feed token is always evaluated
+    const size_t limit = job.reuse_limit();
     // Another slot's sequence (running or cached, under the same adapters) that shares more whole
     // blocks with the feed than this slot's own cache does.
     Slot* src = nullptr;
@@ -377,7 +386,7 @@ bool Scheduler::awaits_shared_prefix(const Job& job, const std::vector<std::shar
     // still prefilling them): it waits for them (a round or a few) and then maps them.
     auto shared_blocks = [&](const Job& other) {
         if (other.req.loras != job.req.loras) return size_t(0);
-        return std::min(common_prefix(other.feed, job.feed), job.feed.size() - 1) / kKvBlockTokens;
+        return std::min(common_prefix(other.feed, job.feed), job.reuse_limit()) / kKvBlockTokens;
     };
     for (const auto& a : admitted)
         if (shared_blocks(*a) > 0) return true;
@@ -400,7 +409,7 @@ int Scheduler::blocks_to_admit(const Job& job) const {
     size_t shared = 0;
     for (const auto& sp : slots_)
         if (sp->loras == job.req.loras)
-            shared = std::max(shared, std::min(common_prefix(sp->cached, job.feed), job.feed.size() - 1) / kKvBlockTokens);
+            shared = std::max(shared, std::min(common_prefix(sp->cached, job.feed), job.reuse_limit()) / kKvBlockTokens);
     return std::max(KvBlocks::blocks_for(int(job.feed.size()) + 1) - int(shared), 1);
 }
 
@@ -507,7 +516,7 @@ void Scheduler::step_batched() {
             int n = 1;
             if (phase == 1) {
                 if (budget <= 0 && prefilled) break;
-                n = std::min({opt_.prefill_chunk, int(job.feed.size()) - job.pos, std::max(budget, 1)});
+                n = std::min({prefill_chunk(job), int(job.feed.size()) - job.pos, std::max(budget, 1)});
             }
             n = make_room(slot, n, phase == 1, !parts.empty());
             if (n == 0) continue;
@@ -527,7 +536,7 @@ void Scheduler::step_batched() {
         st.n = p.n;
         st.pos0 = int(p.slot->cached.size());
         st.table = &blocks_->table(p.slot->seq);
-        st.n_out = 1;
+        st.n_out = job.prefilling() && job.scoring_prompt() ? p.n : 1;
         st.lora_set = p.slot->lora_set;
         steps.push_back(st);
     }
@@ -540,16 +549,20 @@ void Scheduler::step_batched() {
         return;
     }
     const int n_vocab = lm_->info.n_vocab;
+    size_t row_base = 0;
     for (size_t i = 0; i < parts.size(); ++i) {
         Slot& slot = *parts[i].slot;
         Job& job = *slot.job;
-        const float* row = batch_logits_.data() + i * size_t(n_vocab);
+        const float* row = batch_logits_.data() + row_base * size_t(n_vocab);
+        row_base += size_t(steps[i].n_out);
         if (job.prefilling()) {
             const std::vector<int32_t>& f = job.feed;
-            slot.cached.insert(slot.cached.end(), f.begin() + job.pos, f.begin() + job.pos + parts[i].n);
-            job.pos += parts[i].n;
-            job.n_evaluated += parts[i].n;
-            if (job.pos == int(f.size())) sample_and_take(slot, row);
+            const int pos0 = job.pos, n = parts[i].n;
+            slot.cached.insert(slot.cached.end(), f.begin() + pos0, f.begin() + pos0 + n);
+            job.pos += n;
+            job.n_evaluated += n;
+            if (steps[i].n_out > 1) score_prompt(job, row, pos0, n);
+            if (job.pos == int(f.size())) prompt_evaluated(slot, row + size_t(steps[i].n_out - 1) * size_t(n_vocab));
         } else {
             slot.cached.push_back(job.pending);
             sample_and_take(slot, row);
@@ -591,44 +604,81 @@ void Scheduler::step() {
         // At least one chunk per round, so prefill always moves on.
         if (budget <= 0 && prefilled) break;
         const std::vector<int32_t>& p = job.feed;
-        const int n = std::min({opt_.prefill_chunk, int(p.size()) - job.pos, std::max(budget, 1)});
+        const int n = std::min({prefill_chunk(job), int(p.size()) - job.pos, std::max(budget, 1)});
+        const int n_out = job.scoring_prompt() ? n : 1;
         bool stopped = false;
-        if (Status st = slot.ctx->eval(p.data() + job.pos, n, job.pos, 1, &slot.logits, &job.cancel, &stopped); !st.ok()) {
+        if (Status st = slot.ctx->eval(p.data() + job.pos, n, job.pos, n_out, &slot.logits, &job.cancel, &stopped); !st.ok()) {
             slot.cached.clear();
             fail(slot, st.message());
             continue;
         }
         if (stopped) { finish(slot, "cancelled"); continue; }  // cells from job.pos on are not claimed
         slot.cached.insert(slot.cached.end(), p.begin() + job.pos, p.begin() + job.pos + n);
+        if (n_out > 1) score_prompt(job, slot.logits.data(), job.pos, n);
         job.pos += n;
         job.n_evaluated += n;
         budget -= n;
         prefilled = true;
-        if (job.pos == int(p.size())) sample_and_take(slot, slot.logits.data());
+        if (job.pos == int(p.size())) prompt_evaluated(slot, slot.logits.data() + size_t(n_out - 1) * size_t(lm_->info.n_vocab));
     }
+}
+
+int Scheduler::prefill_chunk(const Job& job) const {
+    // Scoring keeps a row of logits per token: 64 rows of a 152k vocabulary are 39 MB.
+    return job.scoring_prompt() ? std::min(opt_.prefill_chunk, 64) : opt_.prefill_chunk;
+}
+
+void Scheduler::score_prompt(Job& job, const float* rows, int pos0, int n_rows) {
+    const int n_vocab = lm_->info.n_vocab;
+    const std::vector<int32_t>& p = job.req.prompt;
+    // Row r holds the logits after position pos0 + r: the distribution of the token after it.
+    for (int r = 0; r < n_rows; ++r) {
+        const size_t next = size_t(pos0 + r) + 1;
+        if (next != job.prompt_scored || next >= p.size()) continue;  // scored before a preemption, or past the prompt
+        job.prompt_entries.push_back(token_logprobs(rows + size_t(r) * size_t(n_vocab), n_vocab, p[next], job.req.logprobs));
+        ++job.prompt_scored;
+    }
+}
+
+void Scheduler::prompt_evaluated(Slot& slot, const float* last_row) {
+    // (After a preemption the prompt was scored and sent already: sampling goes on.)
+    Job& job = *slot.job;
+    if (job.req.prompt_logprobs && !job.prompt_sent) {
+        job.prompt_sent = true;
+        ServeEvent e;
+        e.prompt_scored = true;
+        e.prompt_logprobs = std::move(job.prompt_entries);
+        job.on_event(e);
+    }
+    if (job.req.sampling.max_new_tokens == 0) return finish(slot, "length");
+    sample_and_take(slot, last_row);
 }
 
 void Scheduler::sample_and_take(Slot& slot, const float* logits) {
     Job& job = *slot.job;
-    const int32_t tok = job.sampler->sample(logits, lm_->info.n_vocab, job.constraint.get());
+    const int n_vocab = lm_->info.n_vocab;
+    const int32_t tok = job.sampler->sample(logits, n_vocab, job.constraint.get());
     if (tok < 0) return fail(slot, "no token of the model's vocabulary can continue the JSON the request asks for");
-    take_token(slot, tok);
+    if (job.req.logprobs < 0) return take_token(slot, tok, nullptr);
+    const LogprobEntry lp = token_logprobs(logits, n_vocab, tok, job.req.logprobs);
+    take_token(slot, tok, &lp);
 }
 
-void Scheduler::take_token(Slot& slot, int32_t tok) {
+void Scheduler::take_token(Slot& slot, int32_t tok, const LogprobEntry* lp) {
     Job& job = *slot.job;
     const tokenizer::Tokenizer& vocab = *lm_->tok;
     job.sampler->accept(tok);
     if (job.constraint) job.constraint->accept(tok);
     if (vocab.is_eog(tok)) return finish(slot, "stop");
     ++job.n_generated;
-    const std::string text = job.stops->feed(job.utf8.push(vocab.token_to_piece(tok)));
-    if (!text.empty()) {
+    AnswerText::Out out = job.text->push(vocab.token_to_piece(tok), lp);
+    if (!out.text.empty() || !out.logprobs.empty()) {
         ServeEvent e;
-        e.text = text;
+        e.text = std::move(out.text);
+        e.logprobs = std::move(out.logprobs);
         job.on_event(e);
     }
-    if (job.stops->stopped()) return finish(slot, "stop");
+    if (job.text->stopped()) return finish(slot, "stop");
     if (job.constraint && job.constraint->finished()) return finish(slot, "stop");  // the JSON value is closed
     const int max_new = job.req.sampling.max_new_tokens;
     if (max_new >= 0 && job.n_generated >= max_new) return finish(slot, "length");
@@ -641,13 +691,15 @@ void Scheduler::finish(Slot& slot, const std::string& reason) {
     std::shared_ptr<Job> job = std::move(slot.job);
     slot.job.reset();
     ServeEvent e;
-    if (reason != "cancelled" && !job->stops->stopped()) {
+    if (reason != "cancelled" && !job->text->stopped()) {
         // End of generation: release held-back text (an unfinished UTF-8 sequence shows as U+FFFD).
-        std::string tail = job->stops->feed(job->utf8.flush());
-        if (!job->stops->stopped()) tail += job->stops->flush();
-        if (!tail.empty()) {
-            e.text = tail;
+        AnswerText::Out out = job->text->finish();
+        if (!out.text.empty() || !out.logprobs.empty()) {
+            e.text = std::move(out.text);
+            e.logprobs = std::move(out.logprobs);
             job->on_event(e);
+            e.text.clear();
+            e.logprobs.clear();
         }
     }
     e.kind = ServeEvent::Kind::Done;

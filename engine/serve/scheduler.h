@@ -42,6 +42,7 @@
 
 #include "engine/lora/lora_spec.h"
 #include "engine/sampling/sampling_params.h"
+#include "engine/sampling/token_logprobs.h"
 #include "engine/session/chat_format.h"
 #include "engine/session/session.h"
 
@@ -70,19 +71,36 @@ struct SchedulerOptions {
 
 struct ServeRequest {
     std::vector<int32_t> prompt;   // 1 .. n_ctx-1 tokens
-    SamplingParams sampling;       // seed, penalties, stop strings; max_new_tokens < 0: until the context is full
+    SamplingParams sampling;       // seed, penalties, stop strings; max_new_tokens < 0: until the context is full,
+                                   // 0: none (only with prompt_logprobs: the prompt is scored, finish "length")
     std::vector<LoraSpec> loras;   // the adapters this sequence runs with
     // Structured output: the answer is a JSON text this schema admits (json_constraint.h), between
     // json_prefix and json_suffix (a forced tool call's markers); null: free text.
     std::shared_ptr<const JsonSchema> json;
     std::string json_prefix, json_suffix;
     bool json_after_think = false;  // the prompt opened <think>: the JSON begins after </think>
+    // Log probabilities (token_logprobs.h): < 0 none; else each generated token's and this many
+    // (0..kMaxTopLogprobs) most likely tokens', in the events that release its text.
+    int logprobs = -1;
+    // With logprobs >= 0: also the prompt's, each prompt token's given the tokens before it (the
+    // first has none), in one event once the prompt is evaluated (ServeEvent::prompt_scored). The
+    // prompt is then evaluated whole, not taken from a cache: logits exist only where computed.
+    bool prompt_logprobs = false;
 };
 
 struct ServeEvent {
     enum class Kind { Text, Done, Error };
     Kind kind = Kind::Text;
     std::string text;      // Text: complete UTF-8; stop strings are never part of it
+    // Text and Done (ServeRequest::logprobs): the entries of the tokens whose text is now wholly out,
+    // in order; the text may be empty (a token that renders as nothing). A token a stop string ends
+    // in comes out if some of its text did; the tokens of the stop string after that never do, nor
+    // the end-of-generation token. The entries of a request together cover the whole answer.
+    std::vector<LogprobEntry> logprobs;
+    // ServeRequest::prompt_logprobs: set on the one Text event (empty text) that carries the prompt's
+    // entries, for prompt tokens 1.. in order; it comes before any generated text.
+    bool prompt_scored = false;
+    std::vector<LogprobEntry> prompt_logprobs;
     std::string finish;    // Done: "stop" (end of generation or a stop string), "length" (max tokens or context full),
                            // "cancelled"
     std::string error;     // Error: what went wrong (the request is over)
@@ -108,6 +126,7 @@ public:
 
     const ModelInfo& info() const;
     const ChatFormat& chat_format() const;
+    std::string token_piece(int32_t id) const;  // a token's bytes as generated text shows them (ids of the vocabulary)
     int n_ctx() const;  // the longest sequence: the model's context, or the KV pool when that is smaller
     int n_parallel() const { return int(slots_.size()); }
     int n_active() const { return n_active_.load(); }   // requests in a slot
@@ -123,8 +142,14 @@ private:
     void loop();
     void admit(std::shared_ptr<Job> job);  // into the best free slot (loop thread)
     void step();                           // one round over the active slots (loop thread)
+    // The feed is evaluated, `last_row` its last token's logits: the prompt's log probabilities go
+    // out (when asked), then the next token is sampled, or the answer ends there (max_new_tokens 0).
+    void prompt_evaluated(Slot& slot, const float* last_row);
+    // ServeRequest::prompt_logprobs: entries from the rows of positions pos0 .. pos0+n_rows-1.
+    void score_prompt(Job& job, const float* rows, int pos0, int n_rows);
+    int prefill_chunk(const Job& job) const;  // tokens per prefill chunk (fewer while scoring a prompt)
     void sample_and_take(Slot& slot, const float* logits);  // with the request's constraint, if any
-    void take_token(Slot& slot, int32_t tok);
+    void take_token(Slot& slot, int32_t tok, const LogprobEntry* lp);
     std::shared_ptr<const VocabPieces> vocab_pieces();       // made at the first constrained request
     void finish(Slot& slot, const std::string& reason);
     void fail(Slot& slot, const std::string& message);

@@ -1,4 +1,5 @@
-// Sampling: determinism for a seed, each filter's effect, penalties, the PRNG and stop strings.
+// Sampling: determinism for a seed, each filter's effect, penalties, logit bias, the PRNG, stop
+// strings and the log probabilities the API reports.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -7,6 +8,7 @@
 #include "engine/sampling/rng.h"
 #include "engine/sampling/sampler.h"
 #include "engine/sampling/stop_strings.h"
+#include "engine/sampling/token_logprobs.h"
 
 using namespace hearth;
 
@@ -218,6 +220,79 @@ TEST(Penalties, WindowLimitsWhatIsPenalized) {
     EXPECT_EQ(s.sample(l.data(), 3), 1);  // still within the last 2
     s.accept(2);
     EXPECT_EQ(s.sample(l.data(), 3), 0);  // 0 left the window
+}
+
+TEST(Sampler, LogitBiasMovesTheChoiceAndBans) {
+    const std::vector<float> logits = random_logits(1000, 5);
+    SamplingParams p = plain(0.0f);
+    const int32_t top = argmax_token(logits.data(), 1000);
+    // -100 takes the argmax out; +100 on any token makes it the choice, greedy or sampled.
+    p.logit_bias = {{top, -100.0f}};
+    const int32_t second = Sampler(p).sample(logits.data(), 1000);
+    EXPECT_NE(second, top);
+    std::vector<float> without = logits;
+    without[size_t(top)] = -INFINITY;
+    EXPECT_EQ(second, argmax_token(without.data(), 1000));
+    p.logit_bias = {{7, 100.0f}, {999, -3.0f}};
+    EXPECT_EQ(Sampler(p).sample(logits.data(), 1000), 7);
+    SamplingParams q = plain(1.0f);
+    q.logit_bias = {{123, 100.0f}};
+    Sampler s(q);
+    for (int i = 0; i < 50; ++i) EXPECT_EQ(s.sample(logits.data(), 1000), 123);
+    // A banned token is never drawn, at any seed.
+    q.logit_bias = {{top, -100.0f}};
+    for (uint64_t seed = 1; seed <= 200; ++seed) {
+        q.seed = seed;
+        EXPECT_NE(Sampler(q).sample(logits.data(), 1000), top);
+    }
+    // The caller's logits are untouched, and a bias leaves device sampling out.
+    EXPECT_EQ(without[7], logits[7]);
+    EXPECT_FALSE(Sampler::device_compatible(q));
+}
+
+// Log probabilities against log-softmax computed in long double (tolerance: one float rounding of
+// a value near -20, 4e-6, with the float-to-double input exact), over a vocabulary the size of
+// Qwen2's; top entries in order with ties to the smaller id; -inf and NaN logits; all -inf.
+TEST(TokenLogprobs, MatchLogSoftmaxInLongDouble) {
+    const int n = 151936;
+    std::vector<float> x = random_logits(n, 99);
+    x[17] = x[18] = 40.0f;  // a tie at the top: 17 before 18
+    x[5] = -INFINITY;
+    x[6] = std::nanf("");
+    long double mx = -INFINITY, sum = 0;
+    for (float v : x)
+        if (std::isfinite(v)) mx = std::max(mx, (long double)v);
+    for (float v : x)
+        if (std::isfinite(v)) sum += std::exp((long double)v - mx);
+    auto ref = [&](int i) { return double((long double)x[size_t(i)] - mx - std::log(sum)); };
+    for (int chosen : {0, 17, 18, 1000, n - 1}) {
+        const LogprobEntry e = token_logprobs(x.data(), n, chosen, 5);
+        EXPECT_EQ(e.chosen.id, chosen);
+        EXPECT_NEAR(e.chosen.logprob, ref(chosen), 4e-6);
+        ASSERT_EQ(e.top.size(), 5u);
+        EXPECT_EQ(e.top[0].id, 17);
+        EXPECT_EQ(e.top[1].id, 18);
+        for (size_t k = 0; k < e.top.size(); ++k) {
+            EXPECT_NEAR(e.top[k].logprob, ref(e.top[k].id), 4e-6);
+            if (k > 0) EXPECT_LE(e.top[k].logprob, e.top[k - 1].logprob);
+        }
+        // The third is the best of the rest.
+        std::vector<float> rest = x;
+        rest[17] = rest[18] = -INFINITY;
+        rest[6] = -INFINITY;
+        EXPECT_EQ(e.top[2].id, argmax_token(rest.data(), n));
+    }
+    EXPECT_EQ(token_logprobs(x.data(), n, 5, 0).chosen.logprob, -INFINITY);
+    EXPECT_EQ(token_logprobs(x.data(), n, 6, 0).chosen.logprob, -INFINITY);  // NaN counts as -inf
+    EXPECT_TRUE(token_logprobs(x.data(), n, 5, 0).top.empty());
+    EXPECT_EQ(token_logprobs(x.data(), n, 5, 500).top.size(), size_t(kMaxTopLogprobs));
+    // Two tokens, probabilities 1/4 and 3/4.
+    const float two[2] = {0.0f, float(std::log(3.0))};
+    EXPECT_NEAR(token_logprobs(two, 2, 0, 2).chosen.logprob, std::log(0.25), 1e-7);
+    EXPECT_EQ(token_logprobs(two, 2, 0, 5).top.size(), 2u);
+    // Every logit -inf: uniform, as nothing is preferred.
+    const float none[4] = {-INFINITY, -INFINITY, -INFINITY, -INFINITY};
+    EXPECT_NEAR(token_logprobs(none, 4, 2, 0).chosen.logprob, std::log(0.25), 1e-7);
 }
 
 TEST(StopStrings, HoldBackReleaseAndStop) {

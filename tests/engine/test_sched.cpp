@@ -74,6 +74,9 @@ struct Answer {
     std::string text;                // the loop thread's until `done` is set
     std::atomic<int> n_pieces{0};
     ServeEvent end;
+    // ServeRequest::logprobs: the answer's entries and the prompt's (and how many events carried those).
+    std::vector<LogprobEntry> logprobs, prompt_logprobs;
+    int prompt_events = 0;
 };
 
 ServeRequest request(std::vector<int32_t> prompt, int max_tokens, float temperature, uint64_t seed) {
@@ -87,21 +90,39 @@ ServeRequest request(std::vector<int32_t> prompt, int max_tokens, float temperat
 
 void submit(Scheduler& s, Answer& run, ServeRequest r) {
     auto id = s.submit(std::move(r), [&run](const ServeEvent& e) {
+        run.logprobs.insert(run.logprobs.end(), e.logprobs.begin(), e.logprobs.end());
+        if (e.prompt_scored) {
+            ++run.prompt_events;
+            run.prompt_logprobs = e.prompt_logprobs;
+            EXPECT_TRUE(run.text.empty() && run.logprobs.empty()) << "the prompt's entries come first";
+        }
         if (e.kind == ServeEvent::Kind::Text) run.text += e.text, run.n_pieces.fetch_add(1);
         else run.done.set_value(e);
     });
     ASSERT_TRUE(id.ok()) << id.message();
 }
 
-// The request's text alone: one slot, a pool of its own.
-std::string alone(const ServeRequest& r, int n_ctx, ServeEvent* end = nullptr) {
+// The request's text alone: one slot, a pool of its own (and its log probabilities, when asked).
+std::string alone(const ServeRequest& r, int n_ctx, ServeEvent* end = nullptr, Answer* out = nullptr) {
     auto s = make(1, n_ctx);
     if (!s) return "<no scheduler>";
-    Answer run;
+    Answer local;
+    Answer& run = out ? *out : local;
     submit(*s, run, r);
     const ServeEvent e = run.done.get_future().get();
     if (end) *end = e;
     return run.text;
+}
+
+bool same_entries(const std::vector<LogprobEntry>& a, const std::vector<LogprobEntry>& b) {
+    if (a.size() != b.size()) return false;
+    for (size_t i = 0; i < a.size(); ++i) {
+        if (a[i].chosen.id != b[i].chosen.id || a[i].chosen.logprob != b[i].chosen.logprob || a[i].top.size() != b[i].top.size())
+            return false;
+        for (size_t k = 0; k < a[i].top.size(); ++k)
+            if (a[i].top[k].id != b[i].top[k].id || a[i].top[k].logprob != b[i].top[k].logprob) return false;
+    }
+    return true;
 }
 
 }  // namespace
@@ -235,6 +256,58 @@ TEST(SchedulerBlocks, PreemptedSequencesContinueExactly) {
     EXPECT_GT(s->n_preemptions(), 0) << "the pool was large enough: the test shows nothing";
     EXPECT_EQ(preempted, s->n_preemptions());
     EXPECT_TRUE(s->block_check().ok()) << s->block_check().message();
+}
+
+// Log probabilities under pressure: four requests that score their 90-token prompts (in chunks,
+// the prompt evaluated whole though two share 60 tokens and idle caches hold them) and report 3
+// top tokens per answer token, over a pool that forces preemption. Each gets exactly the entries it
+// gets alone (bit-identical forward, see the header), its prompt's once, before its answer's; one
+// only scores (max_new_tokens 0).
+TEST(SchedulerBlocks, LogprobsAndScoredPromptsSurvivePreemption) {
+    ASSERT_FALSE(model_path().empty());
+    std::vector<ServeRequest> reqs;
+    for (int i = 0; i < 4; ++i) {
+        ServeRequest r = request(tokens(90, 300 + uint32_t(i)), i == 3 ? 0 : 70, i % 2 ? 0.8f : 0.0f, 70 + uint64_t(i));
+        r.logprobs = 3;
+        r.prompt_logprobs = true;
+        reqs.push_back(std::move(r));
+    }
+    std::copy(reqs[0].prompt.begin(), reqs[0].prompt.begin() + 60, reqs[1].prompt.begin());
+    std::vector<std::unique_ptr<Answer>> solo;
+    for (const auto& r : reqs) {
+        solo.push_back(std::make_unique<Answer>());
+        alone(r, 256, nullptr, solo.back().get());
+        ASSERT_EQ(solo.back()->prompt_logprobs.size(), r.prompt.size() - 1);
+    }
+    EXPECT_TRUE(solo[3]->text.empty() && solo[3]->logprobs.empty());
+    EXPECT_EQ(solo[0]->logprobs.size(), 70u);
+    // The prompt's first scored token is the entry of prompt[1].
+    EXPECT_EQ(solo[0]->prompt_logprobs[0].chosen.id, reqs[0].prompt[1]);
+
+    auto s = make(4, 256, 256, 32);
+    ASSERT_TRUE(s);
+    // A first round fills the idle caches with the same prompts: scoring must not take them.
+    for (int round = 0; round < 2; ++round) {
+        std::vector<std::unique_ptr<Answer>> runs;
+        for (const auto& r : reqs) {
+            runs.push_back(std::make_unique<Answer>());
+            submit(*s, *runs.back(), r);
+        }
+        for (size_t i = 0; i < reqs.size(); ++i) {
+            const ServeEvent e = runs[i]->done.get_future().get();
+            EXPECT_EQ(e.kind, ServeEvent::Kind::Done) << e.error;
+            EXPECT_EQ(e.n_reused, 0);
+            EXPECT_EQ(runs[i]->prompt_events, 1);
+            EXPECT_EQ(runs[i]->text, solo[i]->text) << "request " << i;
+            EXPECT_TRUE(same_entries(runs[i]->prompt_logprobs, solo[i]->prompt_logprobs)) << "request " << i << ", round " << round;
+            EXPECT_TRUE(same_entries(runs[i]->logprobs, solo[i]->logprobs)) << "request " << i << ", preempted " << e.n_preempted;
+        }
+    }
+    EXPECT_GT(s->n_preemptions(), 0) << "the pool was large enough: the test shows nothing";
+    EXPECT_TRUE(s->block_check().ok()) << s->block_check().message();
+    // No answer at all is only for scoring.
+    ServeRequest none = request(tokens(10, 5), 0, 0.0f, 1);
+    EXPECT_FALSE(s->submit(none, [](const ServeEvent&) {}).ok());
 }
 
 // A pool smaller than the model's context bounds every sequence: a longer prompt is refused at

@@ -45,7 +45,7 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 
 // Model files, written once for the whole program.
 struct Models {
-    std::string random, slow, scripted, scripted_think, scripted_tools;
+    std::string random, slow, scripted, scripted_think, scripted_tools, scripted_bytes;
     std::string error;
     Models() {
         random = test::temp_file("serve_random.gguf");
@@ -82,9 +82,14 @@ struct Models {
             "</tool_call>{% endfor %}{% else %}{{ m.content }}{% endif %}{% if m.tool_call_id %} ({{ m.tool_call_id }}){% endif %}\n"
             "{% endfor %}{% if add_generation_prompt %}assistant:\n{% endif %}";
         if (Status s = test::write_scripted_model(scripted_tools, call, 4096, tools_template, pieces); !s.ok()) error = s.message();
+        // "né!" with the é as its two bytes, one token each (a byte-level vocabulary's way).
+        scripted_bytes = test::temp_file("serve_bytes.gguf");
+        const std::vector<int32_t> bytes_chain = {test::byte_token('\n'), test::ascii_token('n'), test::byte_token(0xC3),
+                                                  test::byte_token(0xA9), test::ascii_token('!'), 2};
+        if (Status s = test::write_scripted_model(scripted_bytes, bytes_chain); !s.ok()) error = s.message();
     }
     ~Models() {
-        for (const auto& p : {random, slow, scripted, scripted_think, scripted_tools}) std::filesystem::remove(p);
+        for (const auto& p : {random, slow, scripted, scripted_think, scripted_tools, scripted_bytes}) std::filesystem::remove(p);
     }
 };
 
@@ -98,12 +103,14 @@ struct TestServer {
     std::unique_ptr<OpenAiServer> server;
     std::thread thread;
     int port = 0;
+    std::string kv_type = "f16";  // set before start()
 
     // Empty on success, else what failed.
     std::string start(const std::string& model, int parallel, int n_ctx, ServerOptions opt = {}) {
         SchedulerOptions so;
         so.model.path = model;
         so.model.n_ctx = n_ctx;
+        so.model.kv_type = kv_type;
         so.model.backend = "cpu";
         so.model.n_threads = 2;
         so.n_parallel = parallel;
@@ -174,6 +181,9 @@ struct Streamed {
     std::string content, reasoning, text, finish;
     json::Value usage, usage_chunk;
     json::Value tool_calls = json::Value::array();  // every delta's tool_calls, in order
+    // Every chunk's log probabilities, in order: the chat form's entries, the completions form's lists.
+    std::vector<json::Value> chat_logprobs;
+    std::vector<json::Value> tokens, token_logprobs, text_offsets;
     int n_chunks = 0;
     bool done = false;        // "data: [DONE]" came last
     bool malformed = false;
@@ -207,6 +217,10 @@ Streamed stream(const TestServer& s, const std::string& path, const std::string&
             if (ch["delta"]["reasoning_content"].is_string()) out.reasoning += ch["delta"]["reasoning_content"].as_string();
             if (ch["text"].is_string()) out.text += ch["text"].as_string();
             for (const json::Value& c : ch["delta"]["tool_calls"].as_array()) out.tool_calls.push_back(c);
+            for (const json::Value& e : ch["logprobs"]["content"].as_array()) out.chat_logprobs.push_back(e);
+            for (const json::Value& t : ch["logprobs"]["tokens"].as_array()) out.tokens.push_back(t);
+            for (const json::Value& t : ch["logprobs"]["token_logprobs"].as_array()) out.token_logprobs.push_back(t);
+            for (const json::Value& t : ch["logprobs"]["text_offset"].as_array()) out.text_offsets.push_back(t);
             if (ch["finish_reason"].is_string()) out.finish = ch["finish_reason"].as_string();
             if (!(*j)["usage"].is_null()) out.usage = (*j)["usage"];
         }
@@ -301,6 +315,60 @@ TEST(ApiRequest, ReadsTheFieldsAndNamesWrongOnes) {
     EXPECT_FALSE(parse_api_request(R"({"prompt":["one"]})", false, &r));
     EXPECT_EQ(r.prompt, "one");
     EXPECT_TRUE(parse_api_request(R"({"prompt":3})", false, &r));
+
+    // Log probabilities, logit bias, the llama.cpp/vLLM sampling fields, echo and token prompts.
+    ASSERT_FALSE(parse_api_request(R"({"messages":[{"role":"user","content":"x"}],"logprobs":true,"top_logprobs":4,
+        "logit_bias":{"12":-100,"7":2.5},"top_k":5,"min_p":0.2,"repetition_penalty":1.2})", true, &r));
+    EXPECT_EQ(r.logprobs, 4);
+    EXPECT_EQ(r.logit_bias, (std::vector<std::pair<int32_t, float>>{{12, -100.0f}, {7, 2.5f}}));
+    EXPECT_EQ(r.top_k, 5);
+    EXPECT_FLOAT_EQ(r.min_p, 0.2f);
+    EXPECT_FLOAT_EQ(r.repeat_penalty, 1.2f);
+    ASSERT_FALSE(parse_api_request(R"({"messages":[{"role":"user","content":"x"}],"logprobs":true})", true, &r));
+    EXPECT_EQ(r.logprobs, 0);
+    ASSERT_FALSE(parse_api_request(R"({"messages":[{"role":"user","content":"x"}],"logprobs":false})", true, &r));
+    EXPECT_EQ(r.logprobs, -1);
+    ASSERT_FALSE(parse_api_request(R"({"prompt":[[1,2,3]],"logprobs":3,"echo":true,"max_tokens":0,"suffix":"","best_of":1})", false, &r));
+    EXPECT_EQ(r.prompt_tokens, (std::vector<int32_t>{1, 2, 3}));
+    EXPECT_EQ(r.logprobs, 3);
+    EXPECT_TRUE(r.echo);
+    EXPECT_EQ(r.max_tokens, 0);
+    const std::pair<const char*, const char*> bad_chat[] = {
+        {R"({"messages":[{"role":"user","content":"x"}],"top_logprobs":2})", "top_logprobs"},
+        {R"({"messages":[{"role":"user","content":"x"}],"logprobs":true,"top_logprobs":21})", "top_logprobs"},
+        {R"({"messages":[{"role":"user","content":"x"}],"logprobs":1})", "logprobs"},
+        {R"({"messages":[{"role":"user","content":"x"}],"logit_bias":{"a":1}})", "logit_bias"},
+        {R"({"messages":[{"role":"user","content":"x"}],"logit_bias":{"-1":1}})", "logit_bias"},
+        {R"({"messages":[{"role":"user","content":"x"}],"logit_bias":{"5":101}})", "logit_bias"},
+        {R"({"messages":[{"role":"user","content":"x"}],"logit_bias":[1]})", "logit_bias"},
+        {R"({"messages":[{"role":"user","content":"x"}],"top_k":-1})", "top_k"},
+        {R"({"messages":[{"role":"user","content":"x"}],"min_p":2})", "min_p"},
+        {R"({"messages":[{"role":"user","content":"x"}],"repeat_penalty":0})", "repeat_penalty"},
+        {R"({"messages":[{"role":"user","content":"x"}],"max_tokens":0,"logprobs":true})", "max_tokens"},
+    };
+    for (auto [body, param] : bad_chat) {
+        auto e = parse_api_request(body, true, &r);
+        ASSERT_TRUE(e) << body;
+        EXPECT_EQ(e->param, param) << body;
+    }
+    const std::pair<const char*, const char*> bad_completion[] = {
+        {R"({"prompt":"x","logprobs":21})", "logprobs"},
+        {R"({"prompt":"x","logprobs":true})", "logprobs"},
+        {R"({"prompt":"x","suffix":"after"})", "suffix"},
+        {R"({"prompt":"x","best_of":3})", "best_of"},
+        {R"({"prompt":"x","echo":1})", "echo"},
+        {R"({"prompt":"x","max_tokens":0})", "max_tokens"},
+        {R"({"prompt":"x","max_tokens":0,"echo":true})", "max_tokens"},
+        {R"({"prompt":[1,-2]})", "prompt"},
+        {R"({"prompt":[1,2.5]})", "prompt"},
+        {R"({"prompt":[]})", "prompt"},
+        {R"({"prompt":[[1],[2]]})", "prompt"},
+    };
+    for (auto [body, param] : bad_completion) {
+        auto e = parse_api_request(body, false, &r);
+        ASSERT_TRUE(e) << body;
+        EXPECT_EQ(e->param, param) << body;
+    }
 }
 
 // Mutated request bodies parse or fail with a message; never a crash (ASan/UBSan run this).
@@ -612,8 +680,8 @@ TEST(Serve, MaxTokensStopStringsAndReasoning) {
 }
 
 // response_format: a random-weight model's answers, sampled, are JSON the schema admits (the
-// schema bounds every part, so each answer ends by itself); a schema the server cannot enforce and
-// a request for log probabilities are errors; a reasoning model thinks freely, then answers JSON.
+// schema bounds every part, so each answer ends by itself); a schema the server cannot enforce (and
+// top_logprobs without logprobs) are errors; a reasoning model thinks freely, then answers JSON.
 TEST(Serve, ResponseFormatAnswersAreJsonTheSchemaAdmits) {
     ASSERT_EQ(models().error, "");
     TestServer s;
@@ -666,8 +734,7 @@ TEST(Serve, ResponseFormatAnswersAreJsonTheSchemaAdmits) {
             "response_format", "'pattern' is not supported");
     refused(R"("response_format": {"type": "xml"})", "response_format", "must be text, json_object or json_schema");
     refused(R"("response_format": {"type": "json_schema"})", "response_format", "json_schema");
-    refused(R"("logprobs": true)", "logprobs", "not supported");
-    refused(R"("top_logprobs": 3)", "top_logprobs", "not supported");
+    refused(R"("top_logprobs": 3)", "top_logprobs", "needs 'logprobs': true");
     EXPECT_EQ(post(s, "/v1/chat/completions", chat_body("Hello", 2, R"("logprobs": false, "response_format": {"type": "text"})")).status, 200);
 
     // The reasoning model: "reas" is thought freely; after </think> its "OK" is refused, and the
@@ -767,6 +834,237 @@ TEST(Serve, ToolCallsComeBackAsToolCalls) {
     TestServer plain;  // ChatML, which shows the model no tools
     ASSERT_EQ(plain.start(models().random, 1, 256), "");
     refused(plain, tools, "tools");
+}
+
+// ---- log probabilities, logit bias, echo ---------------------------------------------------------
+
+namespace {
+std::vector<std::string> chat_tokens(const json::Value& entries) {
+    std::vector<std::string> out;
+    for (const json::Value& e : entries.as_array()) out.push_back(e["token"].as_string());
+    return out;
+}
+std::vector<std::string> chat_tokens(const std::vector<json::Value>& entries) {
+    std::vector<std::string> out;
+    for (const json::Value& e : entries) out.push_back(e["token"].as_string());
+    return out;
+}
+// The tokens' texts joined, with OpenAI's "bytes:\xNN…" tokens (part of a character) as their bytes.
+std::string joined(const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) {
+        if (x.rfind("bytes:", 0) != 0) {
+            s += x;
+            continue;
+        }
+        for (size_t i = 6; i + 4 <= x.size(); i += 4) s += char(std::stoi(x.substr(i + 2, 2), nullptr, 16));
+    }
+    return s;
+}
+const json::Value& choice0(const Answer& a) { return a.body["choices"].as_array()[0]; }
+}  // namespace
+
+// The prompt's and the answer's log probabilities against the shared data's exact logits (float64
+// math): the server scores a reference model's 38-token prompt (echo, max_tokens 1) and its greedy
+// token. Tolerance: F32 weights and KV cache move logits by at most 2e-3 (the data's README), and a
+// log-softmax value by at most twice that. Streamed, the same lists.
+TEST(Serve, LogprobsMatchTheReferenceLogits) {
+    HEARTH_REQUIRE_TESTDATA(dir);
+    const std::vector<int32_t> prompt = test::read_prompt(dir);
+    ASSERT_EQ(prompt.size(), 38u);
+    const std::vector<float> exact = test::read_f32(dir + "/reference/ref-llama-f32.exact.f32");
+    ASSERT_EQ(exact.size(), size_t(test::kReferenceRows) * test::kReferenceVocab);
+    const int V = test::kReferenceVocab;
+    auto exact_logprob = [&](int row, int32_t tok) {
+        const float* x = exact.data() + size_t(row) * V;
+        double mx = x[0], sum = 0;
+        for (int i = 0; i < V; ++i) mx = std::max(mx, double(x[i]));
+        for (int i = 0; i < V; ++i) sum += std::exp(double(x[i]) - mx);
+        return double(x[tok]) - mx - std::log(sum);
+    };
+    TestServer s;
+    s.kv_type = "f32";
+    ASSERT_EQ(s.start(dir + "/reference/ref-llama-f32.gguf", 2, 256), "");
+    json::Value ids = json::Value::array();
+    for (int32_t t : prompt) ids.push_back(int64_t(t));
+    const std::string body = R"({"prompt": )" + ids.dump() + R"(, "echo": true, "logprobs": 5, "max_tokens": 1, "temperature": 0})";
+    const Answer a = post(s, "/v1/completions", body);
+    ASSERT_EQ(a.status, 200) << a.body.dump();
+    const json::Value& lp = choice0(a)["logprobs"];
+    ASSERT_EQ(lp["tokens"].size(), 39u) << lp.dump();
+    ASSERT_EQ(lp["token_logprobs"].size(), 39u);
+    EXPECT_TRUE(lp["token_logprobs"].as_array()[0].is_null());  // nothing predicts the first token
+    EXPECT_TRUE(lp["top_logprobs"].as_array()[0].is_null());
+    EXPECT_EQ(a.body["usage"]["prompt_tokens"].as_int(), 38);
+    EXPECT_EQ(a.body["usage"]["completion_tokens"].as_int(), 1);
+    // Rows 0..6 hold positions 30..36: the distributions of prompt tokens 31..37.
+    for (int r = 0; r < 7; ++r)
+        EXPECT_NEAR(lp["token_logprobs"].as_array()[size_t(31 + r)].as_double(), exact_logprob(r, prompt[size_t(31 + r)]), 4e-3)
+            << "prompt token " << 31 + r;
+    // Row 7 (position 37): the greedy answer token is its argmax, its top 5 the row's top 5.
+    const float* last = exact.data() + size_t(7) * V;
+    std::vector<int32_t> order(static_cast<size_t>(V));
+    for (int i = 0; i < V; ++i) order[size_t(i)] = i;
+    std::partial_sort(order.begin(), order.begin() + 5, order.end(), [&](int32_t x, int32_t y) { return last[x] > last[y]; });
+    EXPECT_NEAR(lp["token_logprobs"].as_array()[38].as_double(), exact_logprob(7, order[0]), 4e-3);
+    const json::Value& top = lp["top_logprobs"].as_array()[38];
+    double previous = 0;
+    for (int k = 0; k < 5; ++k) {
+        const std::string piece = s.sched->token_piece(order[size_t(k)]);
+        ASSERT_TRUE(top.find(piece)) << piece << " in " << top.dump();
+        EXPECT_NEAR(top[piece].as_double(), exact_logprob(7, order[size_t(k)]), 4e-3);
+        EXPECT_LE(top[piece].as_double(), previous + 1e-6);
+        previous = top[piece].as_double();
+    }
+    EXPECT_EQ(lp["tokens"].as_array()[38].as_string(), s.sched->token_piece(order[0]));
+    // Offsets: where each token's text begins in the returned text (BOS renders as nothing).
+    const std::string text = choice0(a)["text"].as_string();
+    EXPECT_EQ(lp["text_offset"].as_array()[0].as_int(), 0);
+    EXPECT_EQ(lp["text_offset"].as_array()[1].as_int(), 0);
+    EXPECT_EQ(text, joined([&] {
+                  std::vector<std::string> v;
+                  for (const json::Value& t : lp["tokens"].as_array()) v.push_back(t.as_string());
+                  return v;
+              }()));
+    // Streamed: the prompt's text and scores first, then the answer's; the same values in order.
+    const Streamed st = stream(s, "/v1/completions", body.substr(0, body.size() - 1) + R"(, "stream": true})");
+    ASSERT_TRUE(st.done);
+    EXPECT_EQ(st.text, text);
+    ASSERT_EQ(st.token_logprobs.size(), 39u);
+    for (size_t i = 0; i < 39; ++i) {
+        EXPECT_EQ(st.tokens[i].as_string(), lp["tokens"].as_array()[i].as_string());
+        EXPECT_EQ(st.token_logprobs[i].dump(), lp["token_logprobs"].as_array()[i].dump()) << i;
+        EXPECT_EQ(st.text_offsets[i].as_int(), lp["text_offset"].as_array()[i].as_int()) << i;
+    }
+    // Scoring only: max_tokens 0 with echo and logprobs; 0 otherwise is an error.
+    const Answer scored = post(s, "/v1/completions", R"({"prompt": )" + ids.dump() + R"(, "echo": true, "logprobs": 0, "max_tokens": 0})");
+    ASSERT_EQ(scored.status, 200) << scored.body.dump();
+    EXPECT_EQ(choice0(scored)["logprobs"]["tokens"].size(), 38u);
+    EXPECT_EQ(choice0(scored)["finish_reason"].as_string(), "length");
+    EXPECT_EQ(scored.body["usage"]["completion_tokens"].as_int(), 0);
+    for (size_t i = 1; i < 38; ++i)
+        EXPECT_EQ(choice0(scored)["logprobs"]["token_logprobs"].as_array()[i].dump(), lp["token_logprobs"].as_array()[i].dump());
+    EXPECT_EQ(post(s, "/v1/completions", R"({"prompt": "x", "max_tokens": 0})").status, 400);
+}
+
+// The entries follow the text: one per answer token (not the end-of-generation token), whole and
+// streamed alike; a stop string drops the tokens inside it but keeps the one it cuts; a character
+// split across tokens shows as OpenAI's "bytes:" tokens with the exact bytes; a reasoning model's
+// entries cover its thinking and its answer.
+TEST(Serve, LogprobsFollowTheTextThroughStopsAndSplitCharacters) {
+    ASSERT_EQ(models().error, "");
+    TestServer s;
+    ASSERT_EQ(s.start(models().scripted, 2, 256), "");
+    Answer a = post(s, "/v1/chat/completions", chat_body("Hello", 100, R"("logprobs": true, "top_logprobs": 2)"));
+    ASSERT_EQ(a.status, 200) << a.body.dump();
+    const json::Value& entries = choice0(a)["logprobs"]["content"];
+    EXPECT_EQ(joined(chat_tokens(entries)), "reas</think>OK");
+    EXPECT_EQ(int64_t(entries.size()), a.body["usage"]["completion_tokens"].as_int());
+    for (const json::Value& e : entries.as_array()) {
+        // Greedy over a scripted model: the chosen token is the most likely one.
+        ASSERT_EQ(e["top_logprobs"].size(), 2u);
+        EXPECT_EQ(e["top_logprobs"].as_array()[0]["token"].as_string(), e["token"].as_string());
+        EXPECT_EQ(e["top_logprobs"].as_array()[0]["logprob"].as_double(), e["logprob"].as_double());
+        EXPECT_LE(e["logprob"].as_double(), 0.0);
+        EXPECT_GE(e["top_logprobs"].as_array()[0]["logprob"].as_double(), e["top_logprobs"].as_array()[1]["logprob"].as_double());
+    }
+    Streamed st = stream(s, "/v1/chat/completions", chat_body("Hello", 100, R"("logprobs": true, "top_logprobs": 2, "stream": true)"));
+    ASSERT_EQ(st.chat_logprobs.size(), entries.size());
+    for (size_t i = 0; i < st.chat_logprobs.size(); ++i) EXPECT_EQ(st.chat_logprobs[i].dump(), entries.as_array()[i].dump());
+    // Stop "as<": "re" is the answer; "a", "s" and "<" are the stop string's, so no entries.
+    a = post(s, "/v1/chat/completions", chat_body("Hello", 100, R"("logprobs": true, "stop": "as<")"));
+    EXPECT_EQ(content_of(a), "re");
+    EXPECT_EQ(chat_tokens(choice0(a)["logprobs"]["content"]), (std::vector<std::string>{"r", "e"}));
+    st = stream(s, "/v1/chat/completions", chat_body("Hello", 100, R"("logprobs": true, "stop": "as<", "stream": true)"));
+    EXPECT_EQ(chat_tokens(st.chat_logprobs), (std::vector<std::string>{"r", "e"}));
+    // Without logprobs there are none.
+    a = post(s, "/v1/chat/completions", chat_body("Hello", 100));
+    EXPECT_TRUE(choice0(a)["logprobs"].is_null());
+
+    // A token the stop string cuts: "Let me check." stopped at "check" still has its entry.
+    TestServer t;
+    ASSERT_EQ(t.start(models().scripted_tools, 1, 256), "");
+    a = post(t, "/v1/chat/completions", chat_body("Hello", 100, R"("logprobs": true, "stop": "check")"));
+    EXPECT_EQ(content_of(a), "Let me ");
+    EXPECT_EQ(chat_tokens(choice0(a)["logprobs"]["content"]), (std::vector<std::string>{"Let me check."}));
+
+    // A split character: the two bytes of "é" are two tokens.
+    TestServer b;
+    ASSERT_EQ(b.start(models().scripted_bytes, 1, 256), "");
+    a = post(b, "/v1/chat/completions", chat_body("Hello", 100, R"("logprobs": true)"));
+    EXPECT_EQ(content_of(a), "n\xC3\xA9!");
+    const json::Value& be = choice0(a)["logprobs"]["content"];
+    EXPECT_EQ(chat_tokens(be), (std::vector<std::string>{"n", "bytes:\\xc3", "bytes:\\xa9", "!"}));
+    ASSERT_EQ(be.size(), 4u);
+    EXPECT_EQ(be.as_array()[1]["bytes"].dump(), "[195]");
+    EXPECT_EQ(be.as_array()[2]["bytes"].dump(), "[169]");
+    st = stream(b, "/v1/chat/completions", chat_body("Hello", 100, R"("logprobs": true, "stream": true)"));
+    EXPECT_EQ(st.content, "n\xC3\xA9!");
+    EXPECT_EQ(chat_tokens(st.chat_logprobs), chat_tokens(be));
+    // The completions form: offsets in characters of the text ("é" is one).
+    a = post(b, "/v1/completions", R"({"prompt": "x\n", "temperature": 0, "max_tokens": 10, "logprobs": 1})");
+    const json::Value& cl = choice0(a)["logprobs"];
+    EXPECT_EQ(cl["text_offset"].dump(), "[0, 1, 2, 2]");
+    EXPECT_EQ(cl["tokens"].as_array()[1].as_string(), "bytes:\\xc3");
+
+    // A reasoning model: the entries cover the thinking and the answer, in order.
+    TestServer r;
+    ASSERT_EQ(r.start(models().scripted_think, 1, 256), "");
+    a = post(r, "/v1/chat/completions", chat_body("Hello", 100, R"("logprobs": true)"));
+    EXPECT_EQ(choice0(a)["message"]["reasoning_content"].as_string(), "reas");
+    EXPECT_EQ(joined(chat_tokens(choice0(a)["logprobs"]["content"])), "reas</think>OK");
+    st = stream(r, "/v1/chat/completions", chat_body("Hello", 100, R"("logprobs": true, "stream": true)"));
+    EXPECT_EQ(joined(chat_tokens(st.chat_logprobs)), "reas</think>OK");
+}
+
+// logit_bias steers a random model's greedy answer (+100: that token every time; -100: never the
+// token it chose before); llama.cpp's and vLLM's sampling fields are taken; echo returns the
+// prompt, and a prompt of token ids is used as given.
+TEST(Serve, LogitBiasEchoAndTokenPrompts) {
+    ASSERT_EQ(models().error, "");
+    TestServer s;
+    ASSERT_EQ(s.start(models().random, 1, 256), "");
+    const std::string base = R"({"prompt": "The lighthouse keeper", "temperature": 0, "max_tokens": 6, "logprobs": 0)";
+    Answer a = post(s, "/v1/completions", base + "}");
+    ASSERT_EQ(a.status, 200) << a.body.dump();
+    const std::string first = choice0(a)["logprobs"]["tokens"].as_array()[0].as_string();
+    // The id of that first token: the one whose piece it is among those the top list would name.
+    int32_t first_id = -1;
+    for (int32_t id = 0; id < s.sched->info().n_vocab && first_id < 0; ++id)
+        if (s.sched->token_piece(id) == first) first_id = id;
+    ASSERT_GE(first_id, 0);
+    a = post(s, "/v1/completions", base + R"(, "logit_bias": {")" + std::to_string(first_id) + R"(": -100}})");
+    ASSERT_EQ(a.status, 200) << a.body.dump();
+    for (const json::Value& t : choice0(a)["logprobs"]["tokens"].as_array()) EXPECT_NE(t.as_string(), first);
+    const int32_t forced = 300;
+    a = post(s, "/v1/completions", base + R"(, "logit_bias": {")" + std::to_string(forced) + R"(": 100}})");
+    ASSERT_EQ(a.status, 200) << a.body.dump();
+    std::string six;
+    for (int i = 0; i < 6; ++i) six += s.sched->token_piece(forced);
+    EXPECT_EQ(choice0(a)["text"].as_string(), six);
+    // The extensions: accepted, and top_k 1 is greedy even at temperature 1.
+    a = post(s, "/v1/completions", R"({"prompt": "The lighthouse keeper", "temperature": 1, "top_k": 1, "min_p": 0.1,
+                                       "repeat_penalty": 1.0, "max_tokens": 6, "seed": 9})");
+    ASSERT_EQ(a.status, 200) << a.body.dump();
+    const std::string greedy = choice0(post(s, "/v1/completions", base + "}"))["text"].as_string();
+    EXPECT_EQ(choice0(a)["text"].as_string(), greedy);
+    // echo: the prompt, then the answer; streamed, the prompt is the first chunk.
+    a = post(s, "/v1/completions", R"({"prompt": "The lighthouse keeper", "temperature": 0, "max_tokens": 6, "echo": true})");
+    EXPECT_EQ(choice0(a)["text"].as_string(), "The lighthouse keeper" + greedy);
+    Streamed st = stream(s, "/v1/completions", R"({"prompt": "The lighthouse keeper", "temperature": 0, "max_tokens": 6, "echo": true, "stream": true})");
+    EXPECT_EQ(st.text, "The lighthouse keeper" + greedy);
+    // Token ids: the same prompt's ids give the same answer; an id outside the vocabulary is a 400.
+    std::vector<int32_t> ids = *tokenize_prompt(s.sched->chat_format(), "The lighthouse keeper", true);
+    json::Value arr = json::Value::array();
+    for (int32_t t : ids) arr.push_back(int64_t(t));
+    a = post(s, "/v1/completions", R"({"prompt": )" + arr.dump() + R"(, "temperature": 0, "max_tokens": 6})");
+    EXPECT_EQ(choice0(a)["text"].as_string(), greedy);
+    a = post(s, "/v1/completions", R"({"prompt": [[1, 99999]], "max_tokens": 2})");
+    EXPECT_EQ(a.status, 400);
+    EXPECT_EQ(a.body["error"]["param"].as_string(), "prompt");
+    a = post(s, "/v1/completions", R"({"prompt": "x", "logit_bias": {"99999": 5}})");
+    EXPECT_EQ(a.status, 400);
+    EXPECT_EQ(a.body["error"]["param"].as_string(), "logit_bias");
 }
 
 TEST(Serve, ApiKeyAndCors) {
