@@ -279,10 +279,10 @@ std::optional<ApiError> read_logit_bias(const json::Value& body, std::vector<std
     if (v->size() > 1024) return bad("logit_bias", "'logit_bias' holds at most 1024 tokens");
     for (const auto& [key, bias] : v->as_object()) {
         int64_t id = 0;
-        bool digits = !key.empty() && key.size() <= 10;
-        for (char c : key) {
-            if (c < '0' || c > '9') digits = false;
-            else id = id * 10 + (c - '0');
+        bool digits = !key.empty() && key.size() <= 10;  // 10 digits cannot overflow int64
+        for (size_t i = 0; digits && i < key.size(); ++i) {
+            digits = key[i] >= '0' && key[i] <= '9';
+            id = id * 10 + (key[i] - '0');
         }
         if (!digits || id > INT32_MAX) return bad("logit_bias", "'logit_bias' key '" + key + "' is not a token id");
         if (!bias.is_number() || !std::isfinite(bias.as_double()) || bias.as_double() < -100 || bias.as_double() > 100)

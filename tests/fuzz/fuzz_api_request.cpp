@@ -30,5 +30,9 @@ std::vector<std::string> hearth::fuzz::seeds() {
             {"name": "p", "schema": {"type": "object", "properties": {"a": {"enum": [1, "b"]}, "c": {"type": ["string", "null"]}},
             "required": ["a"], "$defs": {"n": {"type": "integer"}}}}}})",
         completion + R"({"prompt": "", "stream": false, "temperature": 0})",
+        chat + R"({"messages": [{"role": "user", "content": "x"}], "logprobs": true, "top_logprobs": 5,
+            "logit_bias": {"13": -100, "50256": 2.5}, "top_k": 20, "min_p": 0.1, "repetition_penalty": 1.1})",
+        completion + R"({"prompt": [[1, 450, 4996, 17354]], "echo": true, "logprobs": 1, "max_tokens": 0, "suffix": null,
+            "best_of": 1, "repeat_penalty": 1.0})",
     };
 }

@@ -5,14 +5,22 @@
 //  - the reasoning splitter's streamed deltas concatenate to what the whole text gives at once
 //    (what its header promises), however the text is cut;
 //  - so do the tool-call splitter's (engine/serve/tool_calls), in each format: the same content
-//    and the same calls.
+//    and the same calls;
+//  - the server's answer text (engine/serve/answer_text), fed the text cut anywhere (inside
+//    characters too), gives what UTF-8 reassembly and the stop filter give for those cuts, and
+//    releases the tokens' log-probability entries in order: every one when unstopped, else exactly
+//    the tokens that began before the cut. (Where the text stops may depend on the cuts: a short
+//    stop string that completes first ends the answer before a longer one that began earlier.)
 // Parts: the text, the stop strings (one a line), the cuts (each byte a piece length, 1–16, moved
 // on to the next character boundary: pieces are whole UTF-8, as the detokenizer gives them).
 #include <cstdlib>
 
 #include "engine/sampling/stop_strings.h"
+#include "engine/serve/answer_text.h"
 #include "engine/serve/reasoning_split.h"
 #include "engine/serve/tool_calls.h"
+#include "engine/tokenizer/unicode.h"
+#include "engine/tokenizer/utf8_stream.h"
 #include "tests/fuzz/fuzz_target.h"
 
 using namespace hearth;
@@ -58,6 +66,44 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         bool starts = false;
         for (const std::string& s : stops) starts |= text.substr(out.size(), s.size()) == s;
         if (!starts) std::abort();  // stopped where no stop string begins
+    }
+
+    if (tokenizer::is_valid_utf8(text)) {
+        // Token pieces cut anywhere, as a byte-level vocabulary cuts characters; entry i is piece i's.
+        AnswerText answer(stops);
+        tokenizer::Utf8Stream utf8;
+        StopStringFilter by_hand(stops);
+        std::string said, expected;
+        std::vector<int32_t> released;
+        std::vector<size_t> starts;  // where each piece's first whole character begins
+        size_t at = 0, k = 0;
+        while (at < text.size()) {
+            const size_t n = std::min<size_t>(text.size() - at, parts[2].empty() ? 2 : 1 + static_cast<unsigned char>(parts[2][k % parts[2].size()]) % 7);
+            size_t b = at;
+            while (b > 0 && continuation(text[b])) --b;
+            starts.push_back(b);
+            LogprobEntry e;
+            e.chosen.id = int32_t(k++);
+            AnswerText::Out o = answer.push(text.substr(at, n), &e);
+            expected += by_hand.feed(utf8.push(text.substr(at, n)));
+            said += o.text;
+            for (const auto& x : o.logprobs) released.push_back(x.chosen.id);
+            at += n;
+        }
+        AnswerText::Out o = answer.finish();
+        said += o.text;
+        for (const auto& x : o.logprobs) released.push_back(x.chosen.id);
+        if (!by_hand.stopped()) expected += by_hand.feed(utf8.flush());
+        if (!by_hand.stopped()) expected += by_hand.flush();
+        if (said != expected) std::abort();  // not what reassembly and the stop filter give
+        for (size_t i = 0; i < released.size(); ++i)
+            if (released[i] != int32_t(i)) std::abort();  // out of order, twice, or skipped
+        size_t expect = starts.size();
+        if (answer.stopped()) {
+            expect = 0;
+            while (expect < starts.size() && starts[expect] < said.size()) ++expect;
+        }
+        if (released.size() != expect) std::abort();  // an entry without its text, or text without its entry
     }
 
     const bool opened = size % 2 == 1;
