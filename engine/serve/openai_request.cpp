@@ -38,6 +38,18 @@ std::optional<ApiError> read_bool(const json::Value& obj, const std::string& key
     return std::nullopt;
 }
 
+// Token ids: an array of integers from 0 (at most 1M of them).
+std::optional<ApiError> read_token_ids(const json::Value& v, const char* param, std::vector<int32_t>* out) {
+    if (!v.is_array() || v.as_array().size() > (1u << 20))
+        return bad(param, std::string("'") + param + "' must be an array of token ids");
+    for (const json::Value& t : v.as_array()) {
+        if (!t.is_int() || t.as_int() < 0 || t.as_int() > INT32_MAX)
+            return bad(param, std::string("'") + param + "' token ids must be integers from 0");
+        out->push_back(int32_t(t.as_int()));
+    }
+    return std::nullopt;
+}
+
 // A message's content: a string, or an array of {"type": "text", "text": "..."} parts (joined).
 std::optional<ApiError> read_content(const json::Value& v, const std::string& param, bool may_be_null, std::string* out) {
     if (v.is_string()) {
@@ -178,14 +190,7 @@ std::optional<ApiError> read_prompt(const json::Value& body, ApiRequest* out) {
         out->prompt = one->as_string();
         return std::nullopt;
     }
-    if (one->is_array() && !one->as_array().empty()) {
-        for (const json::Value& t : one->as_array()) {
-            if (!t.is_int() || t.as_int() < 0 || t.as_int() > INT32_MAX)
-                return bad("prompt", "'prompt' token ids must be integers from 0");
-            out->prompt_tokens.push_back(int32_t(t.as_int()));
-        }
-        return std::nullopt;
-    }
+    if (one->is_array() && !one->as_array().empty()) return read_token_ids(*one, "prompt", &out->prompt_tokens);
     return bad("prompt", "'prompt' must be a string or an array of token ids (or an array holding one of either)");
 }
 
@@ -306,6 +311,31 @@ std::optional<ApiError> read_completion_extras(const json::Value& body, ApiReque
 }
 
 }  // namespace
+
+std::optional<ApiError> parse_tokenize_request(std::string_view text, TokenizeRequest* out) {
+    *out = TokenizeRequest();
+    auto parsed = json::parse(text);
+    if (!parsed.ok()) return bad("", "the request body is not valid JSON: " + parsed.message());
+    const json::Value& body = *parsed;
+    if (!body.is_object()) return bad("", "the request body must be a JSON object");
+    const bool llama_cpp = body.find("content") != nullptr;  // its field names, and its default: no BOS
+    const char* key = llama_cpp ? "content" : "prompt";
+    if (!body[key].is_string()) return bad(key, std::string("'") + key + "' must be a string");
+    out->text = body[key].as_string();
+    out->add_special = !llama_cpp;
+    if (auto e = read_bool(body, "add_special_tokens", "add_special_tokens", &out->add_special)) return e;
+    if (auto e = read_bool(body, "add_special", "add_special", &out->add_special)) return e;
+    if (auto e = read_bool(body, "with_pieces", "with_pieces", &out->with_pieces)) return e;
+    return std::nullopt;
+}
+
+std::optional<ApiError> parse_detokenize_request(std::string_view text, std::vector<int32_t>* tokens) {
+    tokens->clear();
+    auto parsed = json::parse(text);
+    if (!parsed.ok()) return bad("", "the request body is not valid JSON: " + parsed.message());
+    if (!parsed->is_object()) return bad("", "the request body must be a JSON object");
+    return read_token_ids((*parsed)["tokens"], "tokens", tokens);
+}
 
 std::optional<ApiError> parse_api_request(std::string_view text, bool chat, ApiRequest* out) {
     *out = ApiRequest();

@@ -70,4 +70,16 @@ struct ApiRequest {
 // Parses `body` for the chat endpoint (`chat`) or the completions endpoint.
 std::optional<ApiError> parse_api_request(std::string_view body, bool chat, ApiRequest* out);
 
+// POST /tokenize, in vLLM's form ({"prompt", "add_special_tokens"}, BOS by default) or llama.cpp's
+// ({"content", "add_special", "with_pieces"}, no BOS by default). Control tokens written in the
+// text are parsed, as both do.
+struct TokenizeRequest {
+    std::string text;
+    bool add_special = true;   // BOS by the vocabulary's rule
+    bool with_pieces = false;  // llama.cpp: each token as {"id", "piece"}
+};
+std::optional<ApiError> parse_tokenize_request(std::string_view body, TokenizeRequest* out);
+// POST /detokenize: {"tokens": [ids]} (ids are checked against the vocabulary by the server).
+std::optional<ApiError> parse_detokenize_request(std::string_view body, std::vector<int32_t>* tokens);
+
 }  // namespace hearth

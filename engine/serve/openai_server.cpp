@@ -18,6 +18,8 @@
 #include "engine/serve/tool_calls.h"
 #include "engine/serve/scheduler.h"
 #include "engine/session/prompt_policy.h"
+#include "engine/tokenizer/tokenizer.h"
+#include "engine/tokenizer/unicode.h"
 
 namespace hearth {
 
@@ -128,8 +130,8 @@ struct OpenAiServer::Impl {
     void add_logprobs(const std::vector<LogprobEntry>& entries, std::vector<ApiLogprob>* out) const {
         for (const LogprobEntry& e : entries) {
             ApiLogprob a;
-            a.chosen = {sched.token_piece(e.chosen.id), e.chosen.logprob};
-            for (const TokenLogprob& t : e.top) a.top.push_back({sched.token_piece(t.id), t.logprob});
+            a.chosen = {sched.tokenizer().token_to_piece(e.chosen.id), e.chosen.logprob};
+            for (const TokenLogprob& t : e.top) a.top.push_back({sched.tokenizer().token_to_piece(t.id), t.logprob});
             out->push_back(std::move(a));
         }
     }
@@ -189,6 +191,72 @@ struct OpenAiServer::Impl {
         });
         http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) { complete(req, res, true); });
         http.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) { complete(req, res, false); });
+        // The model's tokenizer, for clients that count or score tokens themselves (vLLM's and
+        // llama.cpp's routes: lm-evaluation-harness uses /tokenizer_info and /tokenize when offered).
+        http.Get("/tokenizer_info", [this](const httplib::Request&, httplib::Response& res) { tokenizer_info(res); });
+        http.Post("/tokenize", [this](const httplib::Request& req, httplib::Response& res) { tokenize(req, res); });
+        http.Post("/detokenize", [this](const httplib::Request& req, httplib::Response& res) { detokenize(req, res); });
+    }
+
+    void tokenizer_info(httplib::Response& res) {
+        const tokenizer::Tokenizer& tok = sched.tokenizer();
+        auto special = [&](int32_t id) { return id < 0 ? json::Value() : json::Value(tok.token_to_piece(id, true)); };
+        json::Value o = json::Value::object();
+        o.set("tokenizer_class", "GGUF");
+        o.set("bos_token", special(tok.bos_id()));
+        o.set("eos_token", special(tok.eos_id()));
+        o.set("pad_token", special(tok.pad_id()));
+        o.set("unk_token", special(tok.unk_id()));
+        o.set("add_bos_token", tok.add_bos());
+        o.set("chat_template", sched.info().chat_template.empty() ? json::Value() : json::Value(sched.info().chat_template));
+        o.set("model_max_length", sched.n_ctx());
+        o.set("vocab_size", tok.n_vocab());
+        res.set_content(o.dump(), "application/json");
+    }
+
+    void tokenize(const httplib::Request& req, httplib::Response& res) {
+        TokenizeRequest tr;
+        if (auto e = parse_tokenize_request(req.body, &tr)) return send_error(res, *e);
+        auto ids = tr.add_special ? tokenize_prompt(sched.chat_format(), tr.text, true) : sched.chat_format().tokenize(tr.text, false, true);
+        if (!ids.ok()) return send_error(res, ApiError{400, ids.message(), "invalid_request_error", "prompt", ""});
+        json::Value tokens = json::Value::array();
+        for (int32_t id : *ids) {
+            if (!tr.with_pieces) {
+                tokens.push_back(int64_t(id));
+                continue;
+            }
+            json::Value t = json::Value::object();  // llama.cpp's form: the piece as text, or its bytes when not UTF-8
+            t.set("id", int64_t(id));
+            const std::string piece = sched.tokenizer().token_to_piece(id, true);
+            if (tokenizer::is_valid_utf8(piece)) {
+                t.set("piece", piece);
+            } else {
+                json::Value bytes = json::Value::array();
+                for (unsigned char c : piece) bytes.push_back(int(c));
+                t.set("piece", std::move(bytes));
+            }
+            tokens.push_back(std::move(t));
+        }
+        json::Value o = json::Value::object();
+        o.set("tokens", std::move(tokens));
+        o.set("count", int64_t(ids->size()));
+        o.set("max_model_len", sched.n_ctx());
+        res.set_content(o.dump(), "application/json");
+    }
+
+    void detokenize(const httplib::Request& req, httplib::Response& res) {
+        std::vector<int32_t> ids;
+        if (auto e = parse_detokenize_request(req.body, &ids)) return send_error(res, *e);
+        for (int32_t id : ids)
+            if (id >= sched.tokenizer().n_vocab())
+                return send_error(res, ApiError{400, "token " + std::to_string(id) + " is not in the model's vocabulary of " +
+                                                         std::to_string(sched.tokenizer().n_vocab()) + " tokens",
+                                                "invalid_request_error", "tokens", ""});
+        const std::string text = sched.tokenizer().decode(ids, true);
+        json::Value o = json::Value::object();
+        o.set("prompt", text);   // vLLM's name
+        o.set("content", text);  // llama.cpp's
+        res.set_content(o.dump(), "application/json");
     }
 
     void complete(const httplib::Request& hreq, httplib::Response& res, bool chat) {
@@ -287,11 +355,11 @@ struct OpenAiServer::Impl {
         if (req.echo) {
             if (req.prompt_tokens.empty()) echoed = req.prompt;
             else
-                for (int32_t t : sr.prompt) echoed += sched.token_piece(t);
+                for (int32_t t : sr.prompt) echoed += sched.tokenizer().token_to_piece(t);
         }
         if (sr.prompt_logprobs) {
             ApiLogprob first;
-            first.chosen.bytes = sched.token_piece(sr.prompt[0]);
+            first.chosen.bytes = sched.tokenizer().token_to_piece(sr.prompt[0]);
             first.scored = false;
             prompt_lps.push_back(std::move(first));
         }

@@ -115,7 +115,7 @@ Scheduler::~Scheduler() {
 
 const ModelInfo& Scheduler::info() const { return lm_->info; }
 const ChatFormat& Scheduler::chat_format() const { return *format_; }
-std::string Scheduler::token_piece(int32_t id) const { return lm_->tok->token_to_piece(id); }
+const tokenizer::Tokenizer& Scheduler::tokenizer() const { return *lm_->tok; }
 int Scheduler::n_ctx() const { return seq_cells_; }
 
 Status Scheduler::block_check() const {

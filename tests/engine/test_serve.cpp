@@ -30,6 +30,7 @@
 #include "engine/serve/scheduler.h"
 #include "engine/session/prompt_policy.h"
 #include "engine/session/session.h"
+#include "engine/tokenizer/tokenizer.h"
 #include "engine/testmodels/random_model.h"
 #include "engine/util/json.h"
 #include "tests/engine/cli_run.h"
@@ -910,13 +911,13 @@ TEST(Serve, LogprobsMatchTheReferenceLogits) {
     const json::Value& top = lp["top_logprobs"].as_array()[38];
     double previous = 0;
     for (int k = 0; k < 5; ++k) {
-        const std::string piece = s.sched->token_piece(order[size_t(k)]);
+        const std::string piece = s.sched->tokenizer().token_to_piece(order[size_t(k)]);
         ASSERT_TRUE(top.find(piece)) << piece << " in " << top.dump();
         EXPECT_NEAR(top[piece].as_double(), exact_logprob(7, order[size_t(k)]), 4e-3);
         EXPECT_LE(top[piece].as_double(), previous + 1e-6);
         previous = top[piece].as_double();
     }
-    EXPECT_EQ(lp["tokens"].as_array()[38].as_string(), s.sched->token_piece(order[0]));
+    EXPECT_EQ(lp["tokens"].as_array()[38].as_string(), s.sched->tokenizer().token_to_piece(order[0]));
     // Offsets: where each token's text begins in the returned text (BOS renders as nothing).
     const std::string text = choice0(a)["text"].as_string();
     EXPECT_EQ(lp["text_offset"].as_array()[0].as_int(), 0);
@@ -1031,7 +1032,7 @@ TEST(Serve, LogitBiasEchoAndTokenPrompts) {
     // The id of that first token: the one whose piece it is among those the top list would name.
     int32_t first_id = -1;
     for (int32_t id = 0; id < s.sched->info().n_vocab && first_id < 0; ++id)
-        if (s.sched->token_piece(id) == first) first_id = id;
+        if (s.sched->tokenizer().token_to_piece(id) == first) first_id = id;
     ASSERT_GE(first_id, 0);
     a = post(s, "/v1/completions", base + R"(, "logit_bias": {")" + std::to_string(first_id) + R"(": -100}})");
     ASSERT_EQ(a.status, 200) << a.body.dump();
@@ -1040,7 +1041,7 @@ TEST(Serve, LogitBiasEchoAndTokenPrompts) {
     a = post(s, "/v1/completions", base + R"(, "logit_bias": {")" + std::to_string(forced) + R"(": 100}})");
     ASSERT_EQ(a.status, 200) << a.body.dump();
     std::string six;
-    for (int i = 0; i < 6; ++i) six += s.sched->token_piece(forced);
+    for (int i = 0; i < 6; ++i) six += s.sched->tokenizer().token_to_piece(forced);
     EXPECT_EQ(choice0(a)["text"].as_string(), six);
     // The extensions: accepted, and top_k 1 is greedy even at temperature 1.
     a = post(s, "/v1/completions", R"({"prompt": "The lighthouse keeper", "temperature": 1, "top_k": 1, "min_p": 0.1,
@@ -1065,6 +1066,82 @@ TEST(Serve, LogitBiasEchoAndTokenPrompts) {
     a = post(s, "/v1/completions", R"({"prompt": "x", "logit_bias": {"99999": 5}})");
     EXPECT_EQ(a.status, 400);
     EXPECT_EQ(a.body["error"]["param"].as_string(), "logit_bias");
+}
+
+// The tokenizer routes lm-evaluation-harness and other clients use (vLLM's and llama.cpp's forms):
+// /tokenize gives the ids the completions endpoint would use (with BOS by the vocabulary's rule, or
+// without), /detokenize turns them back into the text, /tokenizer_info names the special tokens;
+// wrong bodies are 400s naming the field.
+TEST(Serve, TokenizeDetokenizeAndTokenizerInfo) {
+    ASSERT_EQ(models().error, "");
+    TestServer s;
+    ASSERT_EQ(s.start(models().random, 1, 256), "");
+    const tokenizer::Tokenizer& tok = s.sched->tokenizer();
+    const std::string text = "The lighthouse keeper";
+    const std::vector<int32_t> with_bos = *tokenize_prompt(s.sched->chat_format(), text, true);
+    ASSERT_TRUE(tok.add_bos());
+    ASSERT_EQ(with_bos[0], tok.bos_id());
+    auto ids_of = [](const Answer& a) {
+        std::vector<int32_t> v;
+        for (const json::Value& t : a.body["tokens"].as_array()) v.push_back(int32_t(t.as_int()));
+        return v;
+    };
+    // vLLM's form: BOS unless add_special_tokens is false.
+    Answer a = post(s, "/tokenize", R"({"prompt": "The lighthouse keeper"})");
+    ASSERT_EQ(a.status, 200) << a.body.dump();
+    EXPECT_EQ(ids_of(a), with_bos);
+    EXPECT_EQ(a.body["count"].as_int(), int64_t(with_bos.size()));
+    EXPECT_EQ(a.body["max_model_len"].as_int(), 256);
+    a = post(s, "/tokenize", R"({"prompt": "The lighthouse keeper", "add_special_tokens": false})");
+    const std::vector<int32_t> plain(with_bos.begin() + 1, with_bos.end());
+    EXPECT_EQ(ids_of(a), plain);
+    // llama.cpp's form: no BOS unless add_special; pieces on request.
+    a = post(s, "/tokenize", R"({"content": "The lighthouse keeper"})");
+    EXPECT_EQ(ids_of(a), plain);
+    a = post(s, "/tokenize", R"({"content": "The lighthouse keeper", "add_special": true, "with_pieces": true})");
+    ASSERT_EQ(a.body["tokens"].size(), with_bos.size());
+    EXPECT_EQ(a.body["tokens"].as_array()[0]["id"].as_int(), tok.bos_id());
+    EXPECT_EQ(a.body["tokens"].as_array()[0]["piece"].as_string(), tok.token_to_piece(tok.bos_id(), true));
+    // Control tokens written in the text are parsed.
+    const std::string eos = tok.token_to_piece(tok.eos_id(), true);
+    a = post(s, "/tokenize", R"({"prompt": ")" + eos + R"(", "add_special_tokens": false})");
+    EXPECT_EQ(ids_of(a), std::vector<int32_t>{tok.eos_id()});
+    // Back to text: the same text; special tokens as their text.
+    json::Value arr = json::Value::array();
+    for (int32_t t : plain) arr.push_back(int64_t(t));
+    a = post(s, "/detokenize", R"({"tokens": )" + arr.dump() + "}");
+    ASSERT_EQ(a.status, 200) << a.body.dump();
+    EXPECT_EQ(a.body["prompt"].as_string(), text);
+    EXPECT_EQ(a.body["content"].as_string(), text);
+    // The ids /tokenize gives are the ones /v1/completions uses: the same answer either way.
+    const Answer by_text = post(s, "/v1/completions", R"({"prompt": "The lighthouse keeper", "temperature": 0, "max_tokens": 5})");
+    arr = json::Value::array();
+    for (int32_t t : with_bos) arr.push_back(int64_t(t));
+    const Answer by_ids = post(s, "/v1/completions", R"({"prompt": )" + arr.dump() + R"(, "temperature": 0, "max_tokens": 5})");
+    EXPECT_EQ(choice0(by_ids)["text"].as_string(), choice0(by_text)["text"].as_string());
+    // /tokenizer_info: what lm-evaluation-harness checks before using /tokenize.
+    httplib::Client c = s.client();
+    auto r = c.Get("/tokenizer_info");
+    ASSERT_TRUE(r);
+    EXPECT_EQ(r->status, 200);
+    auto info = json::parse(r->body);
+    ASSERT_TRUE(info.ok());
+    EXPECT_EQ((*info)["eos_token"].as_string(), eos);
+    EXPECT_EQ((*info)["bos_token"].as_string(), tok.token_to_piece(tok.bos_id(), true));
+    EXPECT_EQ((*info)["vocab_size"].as_int(), tok.n_vocab());
+    EXPECT_TRUE((*info)["add_bos_token"].as_bool());
+    // Errors.
+    const std::pair<std::string, std::string> bad[] = {
+        {"/tokenize", R"({"prompt": 5})"},       {"/tokenize", R"({})"},
+        {"/tokenize", R"({"content": "x", "add_special": "yes"})"}, {"/tokenize", "not json"},
+        {"/detokenize", R"({"tokens": [1, -1]})"}, {"/detokenize", R"({"tokens": "1 2"})"},
+        {"/detokenize", R"({"tokens": [99999]})"},
+    };
+    for (const auto& [path, body] : bad) {
+        a = post(s, path, body);
+        EXPECT_EQ(a.status, 400) << path << " " << body;
+        EXPECT_TRUE(a.body["error"]["message"].is_string()) << a.body.dump();
+    }
 }
 
 TEST(Serve, ApiKeyAndCors) {

@@ -1,5 +1,6 @@
 // The local API's request bodies (engine/serve/openai_request): anything a program on this machine
-// POSTs to /v1/chat/completions or /v1/completions. The first byte picks the endpoint.
+// POSTs to /v1/chat/completions, /v1/completions, /tokenize or /detokenize. The first byte picks
+// the endpoint (bit 1: the tokenizer's, bit 0: chat or detokenize).
 #include "engine/serve/openai_request.h"
 #include "tests/fuzz/fuzz_target.h"
 
@@ -7,13 +8,21 @@ using namespace hearth;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size == 0) return -1;
-    ApiRequest r;
-    auto e = parse_api_request(std::string_view(reinterpret_cast<const char*>(data) + 1, size - 1), data[0] & 1, &r);
+    const std::string_view body(reinterpret_cast<const char*>(data) + 1, size - 1);
+    std::optional<ApiError> e;
+    if (data[0] & 2) {
+        TokenizeRequest t;
+        std::vector<int32_t> ids;
+        e = data[0] & 1 ? parse_detokenize_request(body, &ids) : parse_tokenize_request(body, &t);
+    } else {
+        ApiRequest r;
+        e = parse_api_request(body, data[0] & 1, &r);
+    }
     return e ? fuzz::refused(e->message) : 0;
 }
 
 std::vector<std::string> hearth::fuzz::seeds() {
-    const std::string chat(1, '\x01'), completion(1, '\x00');
+    const std::string chat(1, '\x01'), completion(1, '\x00'), tokenize(1, '\x02'), detokenize(1, '\x03');
     return {
         chat + R"({"model": "m", "messages": [{"role": "developer", "content": "Be brief."},
             {"role": "user", "content": [{"type": "text", "text": "Hi"}, {"type": "text", "text": "!"}]}],
@@ -34,5 +43,8 @@ std::vector<std::string> hearth::fuzz::seeds() {
             "logit_bias": {"13": -100, "50256": 2.5}, "top_k": 20, "min_p": 0.1, "repetition_penalty": 1.1})",
         completion + R"({"prompt": [[1, 450, 4996, 17354]], "echo": true, "logprobs": 1, "max_tokens": 0, "suffix": null,
             "best_of": 1, "repeat_penalty": 1.0})",
+        tokenize + R"({"prompt": "Hello <|im_end|> 世界", "add_special_tokens": false})",
+        tokenize + R"({"content": "x", "add_special": true, "with_pieces": true})",
+        detokenize + R"({"tokens": [1, 15043, 3186, 0]})",
     };
 }
