@@ -178,20 +178,30 @@ std::optional<ApiError> read_messages(const json::Value& body, std::vector<ChatM
     return std::nullopt;
 }
 
-// A string, or token ids (as lm-evaluation-harness and other scorers send them), or an array
-// holding one of either.
-std::optional<ApiError> read_prompt(const json::Value& body, ApiRequest* out) {
+// A string, token ids (as lm-evaluation-harness and other scorers send them), or an array of
+// either: several prompts, each answered as its own choices.
+std::optional<ApiError> read_prompts(const json::Value& body, std::vector<ApiRequest::Prompt>* out) {
     const json::Value* v = body.find("prompt");
     if (!v || v->is_null()) return bad("prompt", "'prompt' is required");
-    const json::Value* one = v;
-    if (v->is_array() && v->as_array().size() == 1 && (v->as_array()[0].is_string() || v->as_array()[0].is_array()))
-        one = &v->as_array()[0];
-    if (one->is_string()) {
-        out->prompt = one->as_string();
+    auto one = [&](const json::Value& p) -> std::optional<ApiError> {
+        ApiRequest::Prompt prompt;
+        if (p.is_string()) {
+            prompt.text = p.as_string();
+        } else if (p.is_array() && !p.as_array().empty()) {
+            prompt.is_tokens = true;
+            if (auto e = read_token_ids(p, "prompt", &prompt.tokens)) return e;
+        } else {
+            return bad("prompt", "'prompt' must be a string, an array of token ids, or an array of either");
+        }
+        out->push_back(std::move(prompt));
         return std::nullopt;
-    }
-    if (one->is_array() && !one->as_array().empty()) return read_token_ids(*one, "prompt", &out->prompt_tokens);
-    return bad("prompt", "'prompt' must be a string or an array of token ids (or an array holding one of either)");
+    };
+    const bool several = v->is_array() && !v->as_array().empty() && (v->as_array()[0].is_string() || v->as_array()[0].is_array());
+    if (!several) return one(*v);
+    if (v->as_array().size() > size_t(kMaxChoices)) return bad("prompt", "'prompt' holds at most " + std::to_string(kMaxChoices) + " prompts");
+    for (const json::Value& p : v->as_array())
+        if (auto e = one(p)) return e;
+    return std::nullopt;
 }
 
 std::optional<ApiError> read_stop(const json::Value& body, std::vector<std::string>* out) {
@@ -306,7 +316,7 @@ std::optional<ApiError> read_completion_extras(const json::Value& body, ApiReque
     }
     int best_of = 1;
     if (auto e = read_int(body, "best_of", 1, 1 << 20, &best_of)) return e;
-    if (best_of != 1) return bad("best_of", "only best_of = 1 is supported");
+    if (best_of != 1) return bad("best_of", "only best_of = 1 is supported (n asks for several choices)");
     return std::nullopt;
 }
 
@@ -352,7 +362,7 @@ std::optional<ApiError> parse_api_request(std::string_view text, bool chat, ApiR
     if (chat) {
         if (auto e = read_messages(body, &out->messages)) return e;
     } else {
-        if (auto e = read_prompt(body, out)) return e;
+        if (auto e = read_prompts(body, &out->prompts)) return e;
     }
     if (auto e = read_bool(body, "stream", "stream", &out->stream)) return e;
     if (const json::Value* so = body.find("stream_options"); so && !so->is_null()) {
@@ -380,10 +390,10 @@ std::optional<ApiError> parse_api_request(std::string_view text, bool chat, ApiR
     if (auto e = read_response_format(body, &out->json)) return e;
     if (chat)
         if (auto e = read_tools(body, out)) return e;
-    if (const json::Value* n = body.find("n"); n && !n->is_null()) {
-        if (!n->is_int()) return bad("n", "'n' must be an integer");
-        if (n->as_int() != 1) return bad("n", "only n = 1 is supported");
-    }
+    if (auto e = read_int(body, "n", 1, kMaxChoices, &out->n)) return e;
+    const size_t n_prompts = chat ? 1 : out->prompts.size();
+    if (n_prompts * size_t(out->n) > size_t(kMaxChoices))
+        return bad("n", "at most " + std::to_string(kMaxChoices) + " choices in all (prompts × n)");
     // No answer at all is only for scoring a prompt (echo with logprobs, max_tokens 0).
     if (out->max_tokens == 0 && !(out->echo && out->logprobs >= 0))
         return bad(body["max_tokens"].is_null() ? "max_completion_tokens" : "max_tokens",

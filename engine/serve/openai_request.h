@@ -31,8 +31,15 @@ struct ApiRequest {
     bool chat = true;                    // /v1/chat/completions (messages) or /v1/completions (prompt)
     std::string model;                   // "" = the loaded one
     std::vector<ChatMessage> messages;   // chat; "developer" is read as "system"; "tool" results and assistant tool_calls kept
-    std::string prompt;                  // completions: text (tokenized with the model's BOS rule)
-    std::vector<int32_t> prompt_tokens;  // completions: or token ids, used as they are (no BOS added)
+    // Completions: one prompt or several (each answered as its own choices): text, tokenized with the
+    // model's BOS rule, or token ids, used as they are (no BOS added).
+    struct Prompt {
+        std::string text;
+        std::vector<int32_t> tokens;
+        bool is_tokens = false;
+    };
+    std::vector<Prompt> prompts;
+    int n = 1;                           // choices per prompt; at most kMaxChoices choices in all
     bool stream = false;
     bool include_usage = false;          // stream_options.include_usage
     // Sampling: OpenAI's fields; what they leave open follows Hearth's defaults (top-k 40, min-p 0.05).
@@ -66,6 +73,9 @@ struct ApiRequest {
     bool tool_required = false;
     std::string tool_name;
 };
+
+// The most choices one request may ask for (prompts × n): each is a sequence of the scheduler.
+constexpr int kMaxChoices = 64;
 
 // Parses `body` for the chat endpoint (`chat`) or the completions endpoint.
 std::optional<ApiError> parse_api_request(std::string_view body, bool chat, ApiRequest* out);

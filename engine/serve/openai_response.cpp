@@ -145,70 +145,66 @@ json::Value tool_calls_json(const std::vector<ToolCall>& calls, bool indexed) {
     return arr;
 }
 
-json::Value chat_completion(const AnswerId& a, const std::string& content, const std::string& reasoning,
-                            const std::string& finish, const Usage& u, const std::vector<ToolCall>& calls,
-                            const json::Value& logprobs) {
+json::Value chat_choice(int index, const std::string& content, const std::string& reasoning, const std::string& finish,
+                        const std::vector<ToolCall>& calls, const json::Value& logprobs) {
     json::Value msg = json::Value::object();
     msg.set("role", "assistant");
     msg.set("content", calls.empty() || !content.empty() ? json::Value(content) : json::Value());
     if (!reasoning.empty()) msg.set("reasoning_content", reasoning);
     if (!calls.empty()) msg.set("tool_calls", tool_calls_json(calls, false));
     json::Value choice = json::Value::object();
-    choice.set("index", 0);
+    choice.set("index", index);
     choice.set("message", std::move(msg));
     choice.set("logprobs", logprobs);
     choice.set("finish_reason", finish);
-    json::Value choices = json::Value::array();
-    choices.push_back(std::move(choice));
-    json::Value o = head(a, "chat.completion");
-    o.set("choices", std::move(choices));
-    o.set("usage", usage_json(u));
-    return o;
+    return choice;
 }
 
-json::Value text_completion(const AnswerId& a, const std::string& text, const std::string& finish, const Usage& u,
-                            const json::Value& logprobs) {
+json::Value text_choice(int index, const std::string& text, const std::string& finish, const json::Value& logprobs) {
     json::Value choice = json::Value::object();
-    choice.set("index", 0);
+    choice.set("index", index);
     choice.set("text", text);
     choice.set("logprobs", logprobs);
     choice.set("finish_reason", finish);
-    json::Value choices = json::Value::array();
-    choices.push_back(std::move(choice));
-    json::Value o = head(a, "text_completion");
+    return choice;
+}
+
+json::Value completion(const AnswerId& a, bool chat, json::Value choices, const Usage& u) {
+    json::Value o = head(a, chat ? "chat.completion" : "text_completion");
     o.set("choices", std::move(choices));
     o.set("usage", usage_json(u));
     return o;
 }
 
-json::Value chat_chunk(const AnswerId& a, json::Value delta, const std::string& finish, const json::Value& usage,
-                       const json::Value& logprobs) {
-    json::Value choice = json::Value::object();
-    choice.set("index", 0);
-    choice.set("delta", std::move(delta));
-    choice.set("logprobs", logprobs);
-    choice.set("finish_reason", null_or(finish));
+namespace {
+json::Value chunk(const AnswerId& a, bool chat, json::Value choice, const json::Value& usage) {
     json::Value choices = json::Value::array();
     choices.push_back(std::move(choice));
-    json::Value o = head(a, "chat.completion.chunk");
+    json::Value o = head(a, chat ? "chat.completion.chunk" : "text_completion");
     o.set("choices", std::move(choices));
     if (!usage.is_null()) o.set("usage", usage);
     return o;
 }
+}  // namespace
 
-json::Value text_chunk(const AnswerId& a, const std::string& text, const std::string& finish, const json::Value& usage,
+json::Value chat_chunk(const AnswerId& a, int index, json::Value delta, const std::string& finish, const json::Value& usage,
                        const json::Value& logprobs) {
     json::Value choice = json::Value::object();
-    choice.set("index", 0);
+    choice.set("index", index);
+    choice.set("delta", std::move(delta));
+    choice.set("logprobs", logprobs);
+    choice.set("finish_reason", null_or(finish));
+    return chunk(a, true, std::move(choice), usage);
+}
+
+json::Value text_chunk(const AnswerId& a, int index, const std::string& text, const std::string& finish, const json::Value& usage,
+                       const json::Value& logprobs) {
+    json::Value choice = json::Value::object();
+    choice.set("index", index);
     choice.set("text", text);
     choice.set("logprobs", logprobs);
     choice.set("finish_reason", null_or(finish));
-    json::Value choices = json::Value::array();
-    choices.push_back(std::move(choice));
-    json::Value o = head(a, "text_completion");
-    o.set("choices", std::move(choices));
-    if (!usage.is_null()) o.set("usage", usage);
-    return o;
+    return chunk(a, false, std::move(choice), usage);
 }
 
 json::Value usage_chunk(const AnswerId& a, bool chat, const Usage& u) {

@@ -45,21 +45,20 @@ std::string error_body(const ApiError& e);
 json::Value usage_json(const Usage& u);
 json::Value models_list(const std::string& model_id, int64_t created);
 
-// Non-streamed answers. `finish` is "stop", "length" or "tool_calls". With calls, an empty
-// content is null, as OpenAI's. `logprobs`: the choice's (null: not asked for).
-json::Value chat_completion(const AnswerId& a, const std::string& content, const std::string& reasoning,
-                            const std::string& finish, const Usage& u, const std::vector<ToolCall>& calls = {},
-                            const json::Value& logprobs = json::Value());
+// Whole answers: each choice (`finish` "stop", "length" or "tool_calls"; with calls, an empty
+// content is null, as OpenAI's; `logprobs` null when not asked for), then the answer holding them.
+json::Value chat_choice(int index, const std::string& content, const std::string& reasoning, const std::string& finish,
+                        const std::vector<ToolCall>& calls, const json::Value& logprobs);
+json::Value text_choice(int index, const std::string& text, const std::string& finish, const json::Value& logprobs);
+json::Value completion(const AnswerId& a, bool chat, json::Value choices, const Usage& u);
 // OpenAI's tool_calls array; `indexed` adds each call's index (the streamed delta's form).
 json::Value tool_calls_json(const std::vector<ToolCall>& calls, bool indexed);
-json::Value text_completion(const AnswerId& a, const std::string& text, const std::string& finish, const Usage& u,
-                            const json::Value& logprobs = json::Value());
 
-// Streamed chunks: `delta` for chat ({"role"}, {"content"}, {"reasoning_content"} or {}), `text` for
-// completions; `finish` empty = null; `usage` when non-null.
-json::Value chat_chunk(const AnswerId& a, json::Value delta, const std::string& finish, const json::Value& usage,
+// Streamed chunks of choice `index`: `delta` for chat ({"role"}, {"content"}, {"reasoning_content"}
+// or {}), `text` for completions; `finish` empty = null; `usage` when non-null.
+json::Value chat_chunk(const AnswerId& a, int index, json::Value delta, const std::string& finish, const json::Value& usage,
                        const json::Value& logprobs = json::Value());
-json::Value text_chunk(const AnswerId& a, const std::string& text, const std::string& finish, const json::Value& usage,
+json::Value text_chunk(const AnswerId& a, int index, const std::string& text, const std::string& finish, const json::Value& usage,
                        const json::Value& logprobs = json::Value());
 // The chunk stream_options.include_usage asks for: no choices, the usage.
 json::Value usage_chunk(const AnswerId& a, bool chat, const Usage& u);

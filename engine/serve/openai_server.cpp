@@ -29,26 +29,25 @@ bool is_loopback_host(const std::string& host) {
 
 namespace {
 
-// The events of one request, from the scheduler's loop thread to the HTTP handler's thread.
+// The events of one answer's requests (one per choice, by index), from the scheduler's loop thread
+// to the HTTP handler's thread.
 struct EventQueue {
     std::mutex mu;
     std::condition_variable cv;
-    std::deque<ServeEvent> events;
-    bool ended = false;  // a Done or Error event was pushed
+    std::deque<std::pair<int, ServeEvent>> events;
 
-    void push(const ServeEvent& e) {
+    void push(int choice, const ServeEvent& e) {
         {
             std::lock_guard<std::mutex> lock(mu);
-            events.push_back(e);
-            if (e.kind != ServeEvent::Kind::Text) ended = true;
+            events.emplace_back(choice, e);
         }
         cv.notify_all();
     }
     // Waits up to `timeout` for events; returns what arrived (possibly nothing).
-    std::deque<ServeEvent> take(std::chrono::milliseconds timeout) {
+    std::deque<std::pair<int, ServeEvent>> take(std::chrono::milliseconds timeout) {
         std::unique_lock<std::mutex> lock(mu);
         cv.wait_for(lock, timeout, [&] { return !events.empty(); });
-        std::deque<ServeEvent> out;
+        std::deque<std::pair<int, ServeEvent>> out;
         out.swap(events);
         return out;
     }
@@ -259,14 +258,52 @@ struct OpenAiServer::Impl {
         res.set_content(o.dump(), "application/json");
     }
 
+    // One choice of an answer: the request that makes it, and what its events have made so far.
+    struct Choice {
+        int index = 0;
+        uint64_t id = 0;
+        std::shared_ptr<OpenRequests::Entry> entry = std::make_shared<OpenRequests::Entry>();
+        ReasoningSplitter split;
+        ToolCallStream tools;              // streamed: content that may be a tool call is held to the end
+        std::string content, reasoning;    // whole answers
+        // Whole: every entry. Streamed: those waiting for the next chunk of this choice (the
+        // splitters may hold text back), the rest on its last; the chunks' entries in order are the
+        // whole answer's.
+        std::vector<ApiLogprob> logprobs;
+        int64_t text_offset = 0;           // completions: characters before the next entry
+        std::string echoed;                // completions with echo: the prompt's text
+        bool echo_scored = false;          // streamed: the echo waits for the prompt's scores
+        bool ended = false;
+        ServeEvent end;                    // the Done event
+        Choice(bool think_open, ToolCallFormat f) : split(think_open), tools(f) {}
+    };
+
+    // All the choices of one answer and the events of their requests.
+    struct Answer {
+        bool chat = true, stream = false, include_usage = false, logprobs = false;
+        int n = 1;  // choices per prompt: choice i answers prompt i / n
+        ToolCallFormat tool_format = ToolCallFormat::None;
+        AnswerId id;
+        std::vector<std::unique_ptr<Choice>> choices;
+        std::shared_ptr<EventQueue> events = std::make_shared<EventQueue>();
+        int n_ended = 0;
+        bool started = false, finished = false;
+        std::chrono::steady_clock::time_point last_write = std::chrono::steady_clock::now();
+    };
+
+    void cancel_all(const Answer& a) {
+        for (const auto& c : a.choices)
+            if (c->id) sched.cancel(c->id);
+    }
+
     void complete(const httplib::Request& hreq, httplib::Response& res, bool chat) {
         ApiRequest req;
         if (auto e = parse_api_request(hreq.body, chat, &req)) return send_error(res, *e);
         if (!req.model.empty() && req.model != model_id)
             return send_error(res, ApiError{404, "the model '" + req.model + "' is not served here; this server has '" + model_id + "'",
                                             "invalid_request_error", "model", "model_not_found"});
-        // The prompt, through the one prompt policy; never truncated.
-        ServeRequest sr;
+        // What every choice's request shares: the sampling, the adapters, a constraint.
+        ServeRequest base;
         bool think_open = false;
         ToolCallFormat tool_format = ToolCallFormat::None;
         if (chat && !req.tools.is_null()) {
@@ -289,11 +326,13 @@ struct OpenAiServer::Impl {
                 if (!schema.ok())
                     return send_error(res, ApiError{400, "the function's 'parameters' cannot be enforced: " + schema.message(),
                                                     "invalid_request_error", "tools", ""});
-                sr.json = *schema;
-                sr.json_prefix = fc.prefix;
-                sr.json_suffix = fc.suffix;
+                base.json = *schema;
+                base.json_prefix = fc.prefix;
+                base.json_suffix = fc.suffix;
             }
         }
+        // The prompts (chat: one), through the one prompt policy; never truncated.
+        std::vector<std::vector<int32_t>> prompts;
         if (chat) {
             ChatPromptRequest pr;
             pr.messages = req.messages;
@@ -308,25 +347,26 @@ struct OpenAiServer::Impl {
                                                          " tokens (with at least one left for the answer)",
                                                 "invalid_request_error", "messages", "context_length_exceeded"});
             if (!cp.ok()) return send_error(res, ApiError{400, cp.message, "invalid_request_error", "messages", ""});
-            sr.prompt = std::move(cp.tokens);
+            prompts.push_back(std::move(cp.tokens));
             think_open = cp.think_open;
         } else {
-            auto ids = req.prompt_tokens.empty() ? tokenize_prompt(sched.chat_format(), req.prompt, true)
-                                                 : Result<std::vector<int32_t>>(req.prompt_tokens);
-            if (!ids.ok()) return send_error(res, ApiError{400, ids.message(), "invalid_request_error", "prompt", ""});
-            for (int32_t t : *ids)
-                if (t >= sched.info().n_vocab)
-                    return send_error(res, ApiError{400, "'prompt' holds token " + std::to_string(t) + ", but the model's vocabulary has " +
-                                                             std::to_string(sched.info().n_vocab) + " tokens",
-                                                    "invalid_request_error", "prompt", ""});
-            if (int(ids->size()) >= sched.n_ctx())
-                return send_error(res, ApiError{400, "the prompt is " + std::to_string(ids->size()) +
-                                                         " tokens long, but the model's context holds " + std::to_string(sched.n_ctx()) +
-                                                         " tokens (with at least one left for the answer)",
-                                                "invalid_request_error", "prompt", "context_length_exceeded"});
-            sr.prompt = std::move(*ids);
+            for (const ApiRequest::Prompt& p : req.prompts) {
+                auto ids = p.is_tokens ? Result<std::vector<int32_t>>(p.tokens) : tokenize_prompt(sched.chat_format(), p.text, true);
+                if (!ids.ok()) return send_error(res, ApiError{400, ids.message(), "invalid_request_error", "prompt", ""});
+                for (int32_t t : *ids)
+                    if (t >= sched.info().n_vocab)
+                        return send_error(res, ApiError{400, "'prompt' holds token " + std::to_string(t) + ", but the model's vocabulary has " +
+                                                                 std::to_string(sched.info().n_vocab) + " tokens",
+                                                        "invalid_request_error", "prompt", ""});
+                if (ids->empty() || int(ids->size()) >= sched.n_ctx())
+                    return send_error(res, ApiError{400, "the prompt is " + std::to_string(ids->size()) +
+                                                             " tokens long, but the model's context holds " + std::to_string(sched.n_ctx()) +
+                                                             " tokens (with at least one left for the answer)",
+                                                    "invalid_request_error", "prompt", "context_length_exceeded"});
+                prompts.push_back(std::move(*ids));
+            }
         }
-        SamplingParams& sp = sr.sampling;
+        SamplingParams& sp = base.sampling;
         sp.temperature = req.temperature;
         sp.top_p = req.top_p;
         sp.top_k = req.top_k;
@@ -334,7 +374,6 @@ struct OpenAiServer::Impl {
         sp.repeat_penalty = req.repeat_penalty;  // 1 unless asked: OpenAI's penalties are presence and frequency
         sp.presence_penalty = req.presence_penalty;
         sp.frequency_penalty = req.frequency_penalty;
-        sp.seed = req.seed ? *req.seed : random_seed();
         sp.max_new_tokens = req.max_tokens;
         sp.stop = req.stop;
         if (chat) sp.stop.insert(sp.stop.end(), turn_stops.begin(), turn_stops.end());
@@ -344,196 +383,230 @@ struct OpenAiServer::Impl {
                                                          std::to_string(sched.info().n_vocab) + " tokens",
                                                 "invalid_request_error", "logit_bias", ""});
         sp.logit_bias = req.logit_bias;
-        sr.loras = opt.loras;
-        if (req.json) sr.json = req.json;
-        sr.json_after_think = think_open;
-        sr.logprobs = req.logprobs;
-        sr.prompt_logprobs = req.echo && req.logprobs >= 0;
-        // echo: the prompt as given (token ids: their text), and with logprobs its tokens scored.
-        std::string echoed;
-        std::vector<ApiLogprob> prompt_lps;
-        if (req.echo) {
-            if (req.prompt_tokens.empty()) echoed = req.prompt;
-            else
-                for (int32_t t : sr.prompt) echoed += sched.tokenizer().token_to_piece(t);
-        }
-        if (sr.prompt_logprobs) {
-            ApiLogprob first;
-            first.chosen.bytes = sched.tokenizer().token_to_piece(sr.prompt[0]);
-            first.scored = false;
-            prompt_lps.push_back(std::move(first));
-        }
-        const std::vector<int32_t> prompt_ids = sr.prompt_logprobs ? sr.prompt : std::vector<int32_t>();
+        base.loras = opt.loras;
+        if (req.json) base.json = req.json;
+        base.json_after_think = think_open;
+        base.logprobs = req.logprobs;
+        base.prompt_logprobs = req.echo && req.logprobs >= 0;
 
-        auto events = std::make_shared<EventQueue>();
-        auto entry = std::make_shared<OpenRequests::Entry>();
-        auto id = sched.submit(std::move(sr), [events, open = open, entry](const ServeEvent& e) {
-            events->push(e);
-            if (e.kind != ServeEvent::Kind::Text) open->ended(*entry);
-        });
-        if (!id.ok()) return send_error(res, ApiError{400, id.message(), "invalid_request_error", chat ? "messages" : "prompt", ""});
-        open->submitted(*entry, *id);
-        AnswerId aid;
-        aid.id = std::string(chat ? "chatcmpl-" : "cmpl-") + std::to_string(answers.fetch_add(1) + 1) + "-" +
-                 std::to_string(random_seed() % 1000000007ull);
-        aid.model = model_id;
-        aid.created = int64_t(std::time(nullptr));
-        if (req.stream)
-            return stream(res, chat, req.include_usage, think_open, tool_format, req.logprobs >= 0, echoed, std::move(prompt_lps), aid, *id,
-                          events);
+        auto a = std::make_shared<Answer>();
+        a->chat = chat, a->stream = req.stream, a->include_usage = req.include_usage, a->logprobs = req.logprobs >= 0;
+        a->tool_format = tool_format;
+        a->n = req.n;
+        a->id.id = std::string(chat ? "chatcmpl-" : "cmpl-") + std::to_string(answers.fetch_add(1) + 1) + "-" +
+                   std::to_string(random_seed() % 1000000007ull);
+        a->id.model = model_id;
+        a->id.created = int64_t(std::time(nullptr));
+        // Choice p·n + j answers prompt p with seed + j (the same seed for each prompt's j-th choice).
+        const uint64_t seed = req.seed ? *req.seed : random_seed();
+        for (size_t p = 0; p < prompts.size(); ++p)
+            for (int j = 0; j < req.n; ++j) {
+                auto c = std::make_unique<Choice>(think_open, tool_format);
+                c->index = int(a->choices.size());
+                if (req.echo) {  // the prompt as given (token ids: their text); with logprobs, its tokens scored
+                    if (!req.prompts[p].is_tokens) c->echoed = req.prompts[p].text;
+                    else
+                        for (int32_t t : prompts[p]) c->echoed += sched.tokenizer().token_to_piece(t);
+                }
+                if (base.prompt_logprobs) {
+                    ApiLogprob first;
+                    first.chosen.bytes = sched.tokenizer().token_to_piece(prompts[p][0]);
+                    first.scored = false;
+                    c->logprobs.push_back(std::move(first));
+                    c->echo_scored = true;
+                }
+                if (!a->stream) c->content = c->echoed;
+                a->choices.push_back(std::move(c));
+            }
+        for (auto& c : a->choices) {
+            ServeRequest sr = base;
+            sr.prompt = prompts[size_t(c->index / req.n)];
+            sr.sampling.seed = seed + uint64_t(c->index % req.n);
+            const int index = c->index;
+            auto id = sched.submit(std::move(sr), [events = a->events, open = open, entry = c->entry, index](const ServeEvent& e) {
+                events->push(index, e);
+                if (e.kind != ServeEvent::Kind::Text) open->ended(*entry);
+            });
+            if (!id.ok()) {
+                cancel_all(*a);
+                return send_error(res, ApiError{400, id.message(), "invalid_request_error", chat ? "messages" : "prompt", ""});
+            }
+            c->id = *id;
+            open->submitted(*c->entry, *id);
+        }
+        if (a->stream) return stream(res, a);
 
-        // Whole answer: the same splitter the stream uses, so both give the same text.
-        ReasoningSplitter split(think_open);
-        std::string content = echoed, reasoning;
-        std::vector<ApiLogprob> lps = std::move(prompt_lps);
-        auto add = [&](const ReasoningSplitter::Delta& d) { content += d.content, reasoning += d.reasoning; };
-        while (true) {
-            for (const ServeEvent& e : events->take(std::chrono::milliseconds(500))) {
-                add_logprobs(e.prompt_logprobs, &lps);  // the prompt's come first
-                add_logprobs(e.logprobs, &lps);
+        // Whole answer: the same splitters the stream uses, so both give the same text.
+        while (a->n_ended < int(a->choices.size())) {
+            for (const auto& [index, e] : a->events->take(std::chrono::milliseconds(500))) {
+                Choice& c = *a->choices[size_t(index)];
+                add_logprobs(e.prompt_logprobs, &c.logprobs);  // the prompt's come first
+                add_logprobs(e.logprobs, &c.logprobs);
+                auto add = [&](const ReasoningSplitter::Delta& d) { c.content += d.content, c.reasoning += d.reasoning; };
                 if (e.kind == ServeEvent::Kind::Text) {
-                    if (chat) add(split.feed(e.text)); else content += e.text;
+                    if (chat) add(c.split.feed(e.text));
+                    else c.content += e.text;
                     continue;
                 }
-                if (e.kind == ServeEvent::Kind::Error)
+                if (e.kind == ServeEvent::Kind::Error) {
+                    cancel_all(*a);
                     return send_error(res, ApiError{500, "generation failed: " + e.error, "server_error", "", ""});
-                if (e.finish == "cancelled") return send_error(res, stopping_error());
-                if (chat) add(split.flush());
-                const Usage u{e.n_prompt, e.n_generated};
-                std::string finish = api_finish(e.finish);
-                ToolCallSplit calls = split_tool_calls(tool_format, content);  // the stream's splitter, whole
-                if (!calls.calls.empty() && finish == "stop") finish = "tool_calls";
-                int64_t offset = 0;
-                const json::Value lp = req.logprobs < 0 ? json::Value() : chat ? chat_logprobs_json(lps) : text_logprobs_json(lps, &offset);
-                res.set_content((chat ? chat_completion(aid, calls.content, reasoning, finish, u, calls.calls, lp)
-                                      : text_completion(aid, content, finish, u, lp)).dump(),
-                                "application/json");
-                return;
+                }
+                if (e.finish == "cancelled") {
+                    cancel_all(*a);
+                    return send_error(res, stopping_error());
+                }
+                if (chat) add(c.split.flush());
+                c.ended = true;
+                c.end = e;
+                ++a->n_ended;
             }
         }
+        json::Value choices = json::Value::array();
+        for (const auto& c : a->choices) {
+            std::string finish = api_finish(c->end.finish);
+            ToolCallSplit calls = split_tool_calls(tool_format, c->content);  // the stream's splitter, whole
+            if (!calls.calls.empty() && finish == "stop") finish = "tool_calls";
+            int64_t offset = 0;
+            const json::Value lp = !a->logprobs ? json::Value() : chat ? chat_logprobs_json(c->logprobs) : text_logprobs_json(c->logprobs, &offset);
+            choices.push_back(chat ? chat_choice(c->index, calls.content, c->reasoning, finish, calls.calls, lp)
+                                   : text_choice(c->index, c->content, finish, lp));
+        }
+        res.set_content(completion(a->id, chat, std::move(choices), usage(*a)).dump(), "application/json");
     }
 
-    void stream(httplib::Response& res, bool chat, bool include_usage, bool think_open, ToolCallFormat tool_format,
-                bool logprobs, const std::string& echoed, std::vector<ApiLogprob> prompt_lps, const AnswerId& aid, uint64_t id,
-                std::shared_ptr<EventQueue> events) {
-        struct State {
-            bool started = false, finished = false;
-            ReasoningSplitter split;
-            ToolCallStream tools;  // content that may be a tool call is held to the end
-            // Log probabilities ride on the next chunk written after their text arrives (the
-            // splitters may hold text back), the rest on the last: the chunks' entries in order
-            // are the whole answer's.
-            std::vector<ApiLogprob> logprobs;
-            int64_t text_offset = 0;  // completions: characters before the next entry
-            std::chrono::steady_clock::time_point last_write = std::chrono::steady_clock::now();
-            State(bool opened, ToolCallFormat f) : split(opened), tools(f) {}
-        };
-        auto st = std::make_shared<State>(think_open, tool_format);
-        // echo with logprobs: the prompt's text goes out with its scores, once they come.
-        const bool echo_scored = !prompt_lps.empty();
-        st->logprobs = std::move(prompt_lps);
+    // Prompt tokens count once per prompt (not per choice), generated ones per choice.
+    static Usage usage(const Answer& a) {
+        Usage u;
+        for (const auto& c : a.choices) {
+            if (c->index % a.n == 0) u.prompt_tokens += c->end.n_prompt;
+            u.completion_tokens += c->end.n_generated;
+        }
+        return u;
+    }
+
+    void stream(httplib::Response& res, std::shared_ptr<Answer> a) {
         Scheduler* sched_p = &sched;
         res.set_header("Cache-Control", "no-cache");
         res.set_chunked_content_provider(
             "text/event-stream",
-            [this, st, events, aid, chat, include_usage, id, logprobs, echoed, echo_scored](size_t, httplib::DataSink& sink) {
+            [this, a](size_t, httplib::DataSink& sink) {
+                const AnswerId& aid = a->id;
                 auto write = [&](const std::string& s) {
-                    st->last_write = std::chrono::steady_clock::now();
+                    a->last_write = std::chrono::steady_clock::now();
                     return sink.write(s.data(), s.size());
                 };
-                auto pending_logprobs = [&]() -> json::Value {  // what the next chunk carries
-                    if (!logprobs || st->logprobs.empty()) return json::Value();
-                    json::Value v = chat ? chat_logprobs_json(st->logprobs) : text_logprobs_json(st->logprobs, &st->text_offset);
-                    st->logprobs.clear();
+                auto pending_logprobs = [&](Choice& c) -> json::Value {  // what the choice's next chunk carries
+                    if (!a->logprobs || c.logprobs.empty()) return json::Value();
+                    json::Value v = a->chat ? chat_logprobs_json(c.logprobs) : text_logprobs_json(c.logprobs, &c.text_offset);
+                    c.logprobs.clear();
                     return v;
                 };
-                auto delta = [&](const ReasoningSplitter::Delta& d) {
+                auto delta = [&](Choice& c, const ReasoningSplitter::Delta& d) {
                     bool ok = true;
                     if (!d.reasoning.empty()) {
                         json::Value v = json::Value::object();
                         v.set("reasoning_content", d.reasoning);
-                        ok = ok && write(sse(chat_chunk(aid, std::move(v), "", json::Value(), pending_logprobs())));
+                        ok = ok && write(sse(chat_chunk(aid, c.index, std::move(v), "", json::Value(), pending_logprobs(c))));
                     }
-                    const std::string content = st->tools.feed(d.content);
+                    const std::string content = c.tools.feed(d.content);
                     if (!content.empty()) {
                         json::Value v = json::Value::object();
                         v.set("content", content);
-                        ok = ok && write(sse(chat_chunk(aid, std::move(v), "", json::Value(), pending_logprobs())));
+                        ok = ok && write(sse(chat_chunk(aid, c.index, std::move(v), "", json::Value(), pending_logprobs(c))));
                     }
                     return ok;
                 };
-                auto gone = [&] {  // the client went away: its slot is freed now
-                    sched.cancel(id);
+                auto gone = [&] {  // the client went away: its slots are freed now
+                    cancel_all(*a);
                     return false;
                 };
-                if (!st->started) {
-                    st->started = true;
-                    if (chat) {
-                        json::Value v = json::Value::object();
-                        v.set("role", "assistant");
-                        v.set("content", "");
-                        if (!write(sse(chat_chunk(aid, std::move(v), "", json::Value())))) return gone();
-                    } else if (!echoed.empty() && !echo_scored && !write(sse(text_chunk(aid, echoed, "", json::Value())))) {
-                        return gone();
+                if (!a->started) {
+                    a->started = true;
+                    for (const auto& c : a->choices) {
+                        bool ok = true;
+                        if (a->chat) {
+                            json::Value v = json::Value::object();
+                            v.set("role", "assistant");
+                            v.set("content", "");
+                            ok = write(sse(chat_chunk(aid, c->index, std::move(v), "", json::Value())));
+                        } else if (!c->echoed.empty() && !c->echo_scored) {
+                            ok = write(sse(text_chunk(aid, c->index, c->echoed, "", json::Value())));
+                        }
+                        if (!ok) return gone();
                     }
                 }
-                const auto batch = events->take(std::chrono::milliseconds(250));
+                const auto batch = a->events->take(std::chrono::milliseconds(250));
                 if (batch.empty()) {
                     // A comment line now and then: a client that left is noticed while its prompt is
                     // evaluated or it waits for a slot, not only once text flows.
-                    if (std::chrono::steady_clock::now() - st->last_write > std::chrono::seconds(1) && !write(": keep-alive\n\n"))
+                    if (std::chrono::steady_clock::now() - a->last_write > std::chrono::seconds(1) && !write(": keep-alive\n\n"))
                         return gone();
                     return true;
                 }
-                for (const ServeEvent& e : batch) {
-                    if (e.prompt_scored) {
-                        add_logprobs(e.prompt_logprobs, &st->logprobs);
-                        if (!write(sse(text_chunk(aid, echoed, "", json::Value(), pending_logprobs())))) return gone();
+                for (const auto& [index, e] : batch) {
+                    Choice& c = *a->choices[size_t(index)];
+                    if (e.prompt_scored) {  // echo with logprobs: the prompt's text goes out with its scores
+                        add_logprobs(e.prompt_logprobs, &c.logprobs);
+                        if (!write(sse(text_chunk(aid, c.index, c.echoed, "", json::Value(), pending_logprobs(c))))) return gone();
                         continue;
                     }
-                    add_logprobs(e.logprobs, &st->logprobs);
+                    add_logprobs(e.logprobs, &c.logprobs);
                     if (e.kind == ServeEvent::Kind::Text) {
                         bool ok = true;
-                        if (chat) ok = delta(st->split.feed(e.text));
-                        else if (!e.text.empty() || !st->logprobs.empty())
-                            ok = write(sse(text_chunk(aid, e.text, "", json::Value(), pending_logprobs())));
+                        if (a->chat) ok = delta(c, c.split.feed(e.text));
+                        else if (!e.text.empty() || !c.logprobs.empty())
+                            ok = write(sse(text_chunk(aid, c.index, e.text, "", json::Value(), pending_logprobs(c))));
                         if (!ok) return gone();
                         continue;
                     }
-                    st->finished = true;
                     if (e.kind == ServeEvent::Kind::Error || e.finish == "cancelled") {
+                        a->finished = true;
+                        cancel_all(*a);
                         const ApiError err = e.kind == ServeEvent::Kind::Error
                                                  ? ApiError{500, "generation failed: " + e.error, "server_error", "", ""}
                                                  : stopping_error();
                         write("data: " + error_body(err) + "\n\n");
-                    } else {
-                        if (chat && !delta(st->split.flush())) return gone();
-                        const Usage u{e.n_prompt, e.n_generated};
-                        std::string finish = api_finish(e.finish);
-                        if (chat) {
-                            const ToolCallSplit rest = st->tools.finish();
-                            json::Value v = json::Value::object();
-                            if (!rest.content.empty()) v.set("content", rest.content);
-                            if (!rest.calls.empty()) {
-                                v.set("tool_calls", tool_calls_json(rest.calls, true));
-                                if (finish == "stop") finish = "tool_calls";
-                            }
-                            if (v.size() > 0 && !write(sse(chat_chunk(aid, std::move(v), "", json::Value(), pending_logprobs())))) return gone();
-                        }
-                        const json::Value lp = pending_logprobs();
-                        const json::Value last = chat ? chat_chunk(aid, json::Value::object(), finish, usage_json(u), lp)
-                                                      : text_chunk(aid, "", finish, usage_json(u), lp);
-                        if (!write(sse(last))) return false;
-                        if (include_usage && !write(sse(usage_chunk(aid, chat, u)))) return false;
+                        write("data: [DONE]\n\n");
+                        sink.done();
+                        return true;
                     }
+                    // This choice is done: what its splitters held, then its finish reason (with the
+                    // usage on the answer's last).
+                    c.ended = true;
+                    c.end = e;
+                    ++a->n_ended;
+                    if (a->chat && !delta(c, c.split.flush())) return gone();
+                    std::string finish = api_finish(e.finish);
+                    if (a->chat) {
+                        const ToolCallSplit rest = c.tools.finish();
+                        json::Value v = json::Value::object();
+                        if (!rest.content.empty()) v.set("content", rest.content);
+                        if (!rest.calls.empty()) {
+                            v.set("tool_calls", tool_calls_json(rest.calls, true));
+                            if (finish == "stop") finish = "tool_calls";
+                        }
+                        if (v.size() > 0 && !write(sse(chat_chunk(aid, c.index, std::move(v), "", json::Value(), pending_logprobs(c)))))
+                            return gone();
+                    }
+                    const bool last = a->n_ended == int(a->choices.size());
+                    const json::Value u = last ? usage_json(usage(*a)) : json::Value();
+                    const json::Value lp = pending_logprobs(c);
+                    const json::Value chunk = a->chat ? chat_chunk(aid, c.index, json::Value::object(), finish, u, lp)
+                                                      : text_chunk(aid, c.index, "", finish, u, lp);
+                    if (!write(sse(chunk))) return gone();
+                    if (!last) continue;
+                    a->finished = true;
+                    if (a->include_usage && !write(sse(usage_chunk(aid, a->chat, usage(*a))))) return false;
                     write("data: [DONE]\n\n");
                     sink.done();
                     return true;
                 }
                 return true;
             },
-            [sched_p, st, id](bool) {
-                if (!st->finished) sched_p->cancel(id);  // the connection ended before the answer did
+            [sched_p, a](bool) {
+                if (a->finished) return;
+                for (const auto& c : a->choices) sched_p->cancel(c->id);  // the connection ended before the answer did
             });
     }
 };

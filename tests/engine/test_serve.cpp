@@ -21,6 +21,7 @@
 #include <fstream>
 #include <future>
 #include <random>
+#include <map>
 #include <set>
 #include <thread>
 
@@ -185,6 +186,8 @@ struct Streamed {
     // Every chunk's log probabilities, in order: the chat form's entries, the completions form's lists.
     std::vector<json::Value> chat_logprobs;
     std::vector<json::Value> tokens, token_logprobs, text_offsets;
+    // Per choice index: its content (chat) or text (completions), and its finish reason.
+    std::map<int64_t, std::string> by_index, finish_by_index;
     int n_chunks = 0;
     bool done = false;        // "data: [DONE]" came last
     bool malformed = false;
@@ -214,6 +217,10 @@ Streamed stream(const TestServer& s, const std::string& path, const std::string&
             ++out.n_chunks;
             if ((*j)["choices"].as_array().empty()) { out.usage_chunk = (*j)["usage"]; continue; }
             const json::Value& ch = (*j)["choices"].as_array()[0];
+            const int64_t index = ch["index"].as_int();
+            if (ch["delta"]["content"].is_string()) out.by_index[index] += ch["delta"]["content"].as_string();
+            if (ch["text"].is_string()) out.by_index[index] += ch["text"].as_string();
+            if (ch["finish_reason"].is_string()) out.finish_by_index[index] = ch["finish_reason"].as_string();
             if (ch["delta"]["content"].is_string()) out.content += ch["delta"]["content"].as_string();
             if (ch["delta"]["reasoning_content"].is_string()) out.reasoning += ch["delta"]["reasoning_content"].as_string();
             if (ch["text"].is_string()) out.text += ch["text"].as_string();
@@ -302,7 +309,8 @@ TEST(ApiRequest, ReadsTheFieldsAndNamesWrongOnes) {
         {R"({"messages":[{"role":"user","content":"x"}],"stream":"yes"})", "stream"},
         {R"({"messages":[{"role":"user","content":"x"}],"stop":[1]})", "stop"},
         {R"({"messages":[{"role":"user","content":"x"}],"seed":"s"})", "seed"},
-        {R"({"messages":[{"role":"user","content":"x"}],"n":2})", "n"},
+        {R"({"messages":[{"role":"user","content":"x"}],"n":0})", "n"},
+        {R"({"messages":[{"role":"user","content":"x"}],"n":65})", "n"},
         {R"({"messages":[{"role":"user","content":"x"}],"model":7})", "model"},
         {R"({"messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":1}})", "stream_options.include_usage"},
     };
@@ -314,7 +322,8 @@ TEST(ApiRequest, ReadsTheFieldsAndNamesWrongOnes) {
         EXPECT_FALSE(e->message.empty());
     }
     EXPECT_FALSE(parse_api_request(R"({"prompt":["one"]})", false, &r));
-    EXPECT_EQ(r.prompt, "one");
+    ASSERT_EQ(r.prompts.size(), 1u);
+    EXPECT_EQ(r.prompts[0].text, "one");
     EXPECT_TRUE(parse_api_request(R"({"prompt":3})", false, &r));
 
     // Log probabilities, logit bias, the llama.cpp/vLLM sampling fields, echo and token prompts.
@@ -330,7 +339,9 @@ TEST(ApiRequest, ReadsTheFieldsAndNamesWrongOnes) {
     ASSERT_FALSE(parse_api_request(R"({"messages":[{"role":"user","content":"x"}],"logprobs":false})", true, &r));
     EXPECT_EQ(r.logprobs, -1);
     ASSERT_FALSE(parse_api_request(R"({"prompt":[[1,2,3]],"logprobs":3,"echo":true,"max_tokens":0,"suffix":"","best_of":1})", false, &r));
-    EXPECT_EQ(r.prompt_tokens, (std::vector<int32_t>{1, 2, 3}));
+    ASSERT_EQ(r.prompts.size(), 1u);
+    EXPECT_TRUE(r.prompts[0].is_tokens);
+    EXPECT_EQ(r.prompts[0].tokens, (std::vector<int32_t>{1, 2, 3}));
     EXPECT_EQ(r.logprobs, 3);
     EXPECT_TRUE(r.echo);
     EXPECT_EQ(r.max_tokens, 0);
@@ -363,7 +374,8 @@ TEST(ApiRequest, ReadsTheFieldsAndNamesWrongOnes) {
         {R"({"prompt":[1,-2]})", "prompt"},
         {R"({"prompt":[1,2.5]})", "prompt"},
         {R"({"prompt":[]})", "prompt"},
-        {R"({"prompt":[[1],[2]]})", "prompt"},
+        {R"({"prompt":["a", 1]})", "prompt"},
+        {R"({"prompt":["a", "b"], "n": 33})", "n"},
     };
     for (auto [body, param] : bad_completion) {
         auto e = parse_api_request(body, false, &r);
@@ -1142,6 +1154,80 @@ TEST(Serve, TokenizeDetokenizeAndTokenizerInfo) {
         EXPECT_EQ(a.status, 400) << path << " " << body;
         EXPECT_TRUE(a.body["error"]["message"].is_string()) << a.body.dump();
     }
+}
+
+// n choices, and several prompts in one completions request: choice p·n + j answers prompt p with
+// seed + j, exactly as that request alone would; streamed, each choice's chunks carry its index and
+// its own finish; prompt tokens count once per prompt; too many choices are refused.
+TEST(Serve, SeveralChoicesAndPrompts) {
+    ASSERT_EQ(models().error, "");
+    TestServer s;
+    ASSERT_EQ(s.start(models().random, 4, 256), "");
+    auto alone = [&](const std::string& path, const std::string& body) { return post(s, path, body); };
+    auto sampled = [](int seed, const std::string& extra) {
+        return R"({"messages": [{"role": "user", "content": "Tell me a story."}], "temperature": 1.0, "max_tokens": 12, "seed": )" +
+               std::to_string(seed) + extra + "}";
+    };
+    const std::string chat = sampled(5, R"(, "n": 3)");
+    const Answer a = post(s, "/v1/chat/completions", chat);
+    ASSERT_EQ(a.status, 200) << a.body.dump();
+    ASSERT_EQ(a.body["choices"].size(), 3u);
+    std::set<std::string> distinct;
+    int64_t generated = 0;
+    for (int j = 0; j < 3; ++j) {
+        const json::Value& c = a.body["choices"].as_array()[size_t(j)];
+        EXPECT_EQ(c["index"].as_int(), j);
+        const Answer one = alone("/v1/chat/completions", sampled(5 + j, ""));
+        EXPECT_EQ(c["message"]["content"].as_string(), content_of(one)) << "choice " << j;
+        EXPECT_EQ(c["finish_reason"].as_string(), finish_of(one));
+        generated += one.body["usage"]["completion_tokens"].as_int();
+        distinct.insert(c["message"]["content"].as_string());
+        if (j == 0) EXPECT_EQ(a.body["usage"]["prompt_tokens"].as_int(), one.body["usage"]["prompt_tokens"].as_int());
+    }
+    EXPECT_GT(distinct.size(), 1u) << "three seeds gave one answer: the test shows little";
+    EXPECT_EQ(a.body["usage"]["completion_tokens"].as_int(), generated);
+    const Streamed st = stream(s, "/v1/chat/completions", chat.substr(0, chat.size() - 1) + R"(, "stream": true})");
+    ASSERT_TRUE(st.done);
+    EXPECT_FALSE(st.malformed);
+    ASSERT_EQ(st.by_index.size(), 3u);
+    for (int j = 0; j < 3; ++j) {
+        EXPECT_EQ(st.by_index.at(j), a.body["choices"].as_array()[size_t(j)]["message"]["content"].as_string());
+        EXPECT_EQ(st.finish_by_index.at(j), a.body["choices"].as_array()[size_t(j)]["finish_reason"].as_string());
+    }
+    EXPECT_EQ(st.usage["completion_tokens"].as_int(), generated);
+
+    // Completions: two prompts × two choices, in order.
+    const Answer c = post(s, "/v1/completions", R"({"prompt": ["The lighthouse", "A ship"], "n": 2, "temperature": 0.9, "seed": 11, "max_tokens": 8})");
+    ASSERT_EQ(c.status, 200) << c.body.dump();
+    ASSERT_EQ(c.body["choices"].size(), 4u);
+    int64_t prompt_tokens = 0;
+    for (int i = 0; i < 4; ++i) {
+        const std::string prompt = i < 2 ? "The lighthouse" : "A ship";
+        const Answer one = alone("/v1/completions", R"({"prompt": ")" + prompt + R"(", "temperature": 0.9, "max_tokens": 8, "seed": )" +
+                                                        std::to_string(11 + i % 2) + "}");
+        EXPECT_EQ(c.body["choices"].as_array()[size_t(i)]["text"].as_string(), choice0(one)["text"].as_string()) << "choice " << i;
+        if (i % 2 == 0) prompt_tokens += one.body["usage"]["prompt_tokens"].as_int();
+    }
+    EXPECT_EQ(c.body["usage"]["prompt_tokens"].as_int(), prompt_tokens);
+    const Streamed cs = stream(s, "/v1/completions", R"({"prompt": ["The lighthouse", "A ship"], "n": 2, "temperature": 0.9, "seed": 11, "max_tokens": 8, "stream": true})");
+    ASSERT_TRUE(cs.done);
+    for (int i = 0; i < 4; ++i) EXPECT_EQ(cs.by_index.count(i) ? cs.by_index.at(i) : "<none>", c.body["choices"].as_array()[size_t(i)]["text"].as_string());
+
+    // Scoring two token prompts at once, as lm-evaluation-harness does with a batch size above 1.
+    const Answer sc = post(s, "/v1/completions", R"({"prompt": [[1, 40, 41, 42], [1, 50, 51]], "echo": true, "logprobs": 0, "max_tokens": 0})");
+    ASSERT_EQ(sc.status, 200) << sc.body.dump();
+    ASSERT_EQ(sc.body["choices"].size(), 2u);
+    EXPECT_EQ(sc.body["choices"].as_array()[0]["logprobs"]["tokens"].size(), 4u);
+    EXPECT_EQ(sc.body["choices"].as_array()[1]["logprobs"]["tokens"].size(), 3u);
+    const Answer sc1 = post(s, "/v1/completions", R"({"prompt": [1, 50, 51], "echo": true, "logprobs": 0, "max_tokens": 0})");
+    // F32 weights: batched with another sequence, a logit moves by float rounding (context.h).
+    const json::Value& batched = sc.body["choices"].as_array()[1]["logprobs"]["token_logprobs"];
+    const json::Value& single = choice0(sc1)["logprobs"]["token_logprobs"];
+    ASSERT_EQ(batched.size(), single.size());
+    for (size_t i = 1; i < single.size(); ++i) EXPECT_NEAR(batched.as_array()[i].as_double(), single.as_array()[i].as_double(), 1e-5);
+
+    EXPECT_EQ(post(s, "/v1/chat/completions", chat_body("x", 2, R"("n": 65)")).status, 400);
+    EXPECT_EQ(post(s, "/v1/completions", R"({"prompt": ["a", "b", "c"], "n": 22})").status, 400);
 }
 
 TEST(Serve, ApiKeyAndCors) {
