@@ -125,7 +125,7 @@ struct ModelContext::CancelScope {
 };
 
 Status ModelContext::eval(const int32_t* tokens, int n, int pos0, int n_out, std::vector<float>* logits,
-                          const std::atomic<bool>* cancel, bool* cancelled) {
+                          const std::atomic<bool>* cancel, bool* cancelled, std::vector<float>* hidden) {
     if (cancelled) *cancelled = false;
     if (n <= 0) return make_error("nothing to evaluate");
     if (pos0 < 0 || int64_t(pos0) + n > n_ctx_)
@@ -137,6 +137,8 @@ Status ModelContext::eval(const int32_t* tokens, int n, int pos0, int n_out, std
             return make_error("token id " + std::to_string(tokens[i]) + " is outside the vocabulary (0.." +
                               std::to_string(n_vocab() - 1) + ")");
     if (logits) logits->assign(size_t(n_out) * size_t(n_vocab()), 0.0f);
+    const int n_embd = model_->hparams().n_embd;
+    if (hidden) hidden->assign(size_t(n_out) * size_t(n_embd), 0.0f);
     last_logit_row_ = -1;
     CancelScope scope(*this, cancel);
     const int first_out_global = n - n_out;  // index (in tokens) of the first row wanted
@@ -173,6 +175,11 @@ Status ModelContext::eval(const int32_t* tokens, int n, int pos0, int n_out, std
             const size_t done = size_t(std::max(start - first_out_global, 0));
             HEARTH_RETURN_IF_ERROR(stages_.back().be->download(logits_.row_range(0, n_rows_out),
                                                                logits->data() + done * size_t(n_vocab())));
+        }
+        if (n_rows_out > 0 && hidden) {  // run_stage left the normed rows in xb, where they were
+            const size_t done = size_t(std::max(start - first_out_global, 0));
+            const Stage& s = stages_.back();
+            HEARTH_RETURN_IF_ERROR(s.be->download(s.xb.row_range(first_out, n_rows_out), hidden->data() + done * size_t(n_embd)));
         }
     }
     return {};
@@ -311,7 +318,7 @@ bool ModelContext::can_batch() const {
 }
 
 Status ModelContext::eval_batch(const std::vector<SeqStep>& steps, std::vector<float>* logits,
-                                const std::atomic<bool>* cancel, bool* cancelled) {
+                                const std::atomic<bool>* cancel, bool* cancelled, std::vector<float>* hidden) {
     if (cancelled) *cancelled = false;
     if (!can_batch()) {
         for (const Stage& s : stages_)
@@ -345,6 +352,8 @@ Status ModelContext::eval_batch(const std::vector<SeqStep>& steps, std::vector<f
         n_out_total += size_t(st.n_out);
     }
     if (logits) logits->assign(n_out_total * size_t(n_vocab()), 0.0f);
+    const int n_embd = model_->hparams().n_embd;
+    if (hidden) hidden->assign(n_out_total * size_t(n_embd), 0.0f);
     last_logit_row_ = -1;
     CancelScope scope(*this, cancel);
     for (Stage& s : stages_)
@@ -419,6 +428,9 @@ Status ModelContext::eval_batch(const std::vector<SeqStep>& steps, std::vector<f
         if (!rows.empty() && logits)
             HEARTH_RETURN_IF_ERROR(stages_.back().be->download(logits_.row_range(0, int64_t(rows.size())),
                                                                logits->data() + out_done * size_t(n_vocab())));
+        if (!rows.empty() && hidden)  // run_stage gathered and normed the rows into xb's first rows
+            HEARTH_RETURN_IF_ERROR(stages_.back().be->download(stages_.back().xb.row_range(0, int64_t(rows.size())),
+                                                               hidden->data() + out_done * size_t(n_embd)));
         out_done += rows.size();
     }
     return {};

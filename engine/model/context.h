@@ -49,8 +49,10 @@ public:
     // and by host backends inside long ops: Backend::set_cancel), returning OK with *cancelled set.
     // The logits and the cells from pos0 on are then unspecified; cells before pos0 are untouched,
     // so a caller that trusts only what completed calls keep the cache consistent.
+    // `hidden`, when given: also the final hidden states of those rows, after the output norm (the
+    // head's input: an embedding, as decoder embedding models pool it), row-major [n_out][n_embd].
     Status eval(const int32_t* tokens, int n, int pos0, int n_out, std::vector<float>* logits,
-                const std::atomic<bool>* cancel = nullptr, bool* cancelled = nullptr);
+                const std::atomic<bool>* cancel = nullptr, bool* cancelled = nullptr, std::vector<float>* hidden = nullptr);
 
     // ---- several sequences in one cache (issue #16)
     // The context's KV cache (n_ctx cells = n_ctx / 32 blocks) is then a pool of blocks shared by
@@ -77,8 +79,9 @@ public:
     // consecutive rows with the same set: callers put a set's steps together); rows of a set with
     // no adapters get none. With every step on set 0 it is the single-set path of eval().
     // Stop: as eval(); a stopped call leaves every step's new cells unspecified.
+    // `hidden`: as eval()'s, [sum of n_out][n_embd].
     Status eval_batch(const std::vector<SeqStep>& steps, std::vector<float>* logits,
-                      const std::atomic<bool>* cancel = nullptr, bool* cancelled = nullptr);
+                      const std::atomic<bool>* cancel = nullptr, bool* cancelled = nullptr, std::vector<float>* hidden = nullptr);
     // Context shift of one sequence of the shared cache (kv_shift's semantics over its table): the
     // blocks from keep / 32 on must be its own (KvBlocks::owns_from), and afterwards the caller
     // truncates it to n_used - discard cells. Where can_shift() and the backends run

@@ -1,5 +1,6 @@
 #include "engine/model/hparams.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include "engine/model/arch/arch.h"
@@ -71,6 +72,9 @@ Result<ModelHParams> read_hparams(const gguf::File& f) {
     if (h.n_layer > 4096) return make_error("block_count " + std::to_string(h.n_layer) + " is implausibly large");
     h.layers.assign(size_t(h.n_layer), LayerHParams{});
 
+    auto pooling = f.get_int(a + "pooling_type", -1);
+    if (!pooling.ok()) return pooling.status();
+    h.pooling_type = int(std::clamp<int64_t>(*pooling, -1, 100));
     auto eps = f.get_float(a + "attention.layer_norm_rms_epsilon", 1e-5);
     if (!eps.ok()) return eps.status();
     h.rms_eps = float(*eps);

@@ -34,6 +34,9 @@ struct ModelHParams {
     std::string rope_scaling = "none";  // "none" | "linear" | "yarn"
     float embd_scale = 0.0f;  // token embeddings are multiplied by this (Gemma: sqrt(n_embd)); 0: not scaled
     float attn_scale = 0.0f;  // softmax scale of q·k; 0: 1/sqrt(head_dim)
+    // {arch}.pooling_type of an embedding model (llama.cpp's numbering: 0 none, 1 mean, 2 cls,
+    // 3 last, 4 rank); -1 when the file does not say (a generative model).
+    int pooling_type = -1;
     std::vector<LayerHParams> layers;  // n_layer entries
 
     int q_dim() const { return n_head * head_dim; }

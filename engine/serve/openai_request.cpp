@@ -180,25 +180,27 @@ std::optional<ApiError> read_messages(const json::Value& body, std::vector<ChatM
 
 // A string, token ids (as lm-evaluation-harness and other scorers send them), or an array of
 // either: several prompts, each answered as its own choices.
-std::optional<ApiError> read_prompts(const json::Value& body, std::vector<ApiRequest::Prompt>* out) {
-    const json::Value* v = body.find("prompt");
-    if (!v || v->is_null()) return bad("prompt", "'prompt' is required");
+std::optional<ApiError> read_prompts(const json::Value& body, std::vector<ApiRequest::Prompt>* out, const char* key = "prompt",
+                                     size_t max_prompts = size_t(kMaxChoices)) {
+    const std::string k = key;
+    const json::Value* v = body.find(k);
+    if (!v || v->is_null()) return bad(k, "'" + k + "' is required");
     auto one = [&](const json::Value& p) -> std::optional<ApiError> {
         ApiRequest::Prompt prompt;
         if (p.is_string()) {
             prompt.text = p.as_string();
         } else if (p.is_array() && !p.as_array().empty()) {
             prompt.is_tokens = true;
-            if (auto e = read_token_ids(p, "prompt", &prompt.tokens)) return e;
+            if (auto e = read_token_ids(p, key, &prompt.tokens)) return e;
         } else {
-            return bad("prompt", "'prompt' must be a string, an array of token ids, or an array of either");
+            return bad(k, "'" + k + "' must be a string, an array of token ids, or an array of either");
         }
         out->push_back(std::move(prompt));
         return std::nullopt;
     };
     const bool several = v->is_array() && !v->as_array().empty() && (v->as_array()[0].is_string() || v->as_array()[0].is_array());
     if (!several) return one(*v);
-    if (v->as_array().size() > size_t(kMaxChoices)) return bad("prompt", "'prompt' holds at most " + std::to_string(kMaxChoices) + " prompts");
+    if (v->as_array().size() > max_prompts) return bad(k, "'" + k + "' holds at most " + std::to_string(max_prompts) + " texts");
     for (const json::Value& p : v->as_array())
         if (auto e = one(p)) return e;
     return std::nullopt;
@@ -321,6 +323,28 @@ std::optional<ApiError> read_completion_extras(const json::Value& body, ApiReque
 }
 
 }  // namespace
+
+std::optional<ApiError> parse_embedding_request(std::string_view text, EmbeddingRequest* out) {
+    *out = EmbeddingRequest();
+    auto parsed = json::parse(text);
+    if (!parsed.ok()) return bad("", "the request body is not valid JSON: " + parsed.message());
+    const json::Value& body = *parsed;
+    if (!body.is_object()) return bad("", "the request body must be a JSON object");
+    if (const json::Value* m = body.find("model"); m && !m->is_null()) {
+        if (!m->is_string()) return bad("model", "'model' must be a string");
+        out->model = m->as_string();
+    }
+    if (auto e = read_prompts(body, &out->inputs, "input", size_t(kMaxEmbeddingInputs))) return e;
+    for (size_t i = 0; i < out->inputs.size(); ++i)
+        if (!out->inputs[i].is_tokens && out->inputs[i].text.empty())
+            return bad("input", "'input' " + std::to_string(i) + " is empty");
+    if (const json::Value* f = body.find("encoding_format"); f && !f->is_null()) {
+        if (!f->is_string() || (f->as_string() != "float" && f->as_string() != "base64"))
+            return bad("encoding_format", "'encoding_format' must be float or base64");
+        out->base64 = f->as_string() == "base64";
+    }
+    return read_int(body, "dimensions", 1, 1 << 20, &out->dimensions);
+}
 
 std::optional<ApiError> parse_tokenize_request(std::string_view text, TokenizeRequest* out) {
     *out = TokenizeRequest();

@@ -80,6 +80,17 @@ constexpr int kMaxChoices = 64;
 // Parses `body` for the chat endpoint (`chat`) or the completions endpoint.
 std::optional<ApiError> parse_api_request(std::string_view body, bool chat, ApiRequest* out);
 
+// POST /v1/embeddings: {"input": a string, token ids, or an array of either, "encoding_format":
+// "float" | "base64", "dimensions": N (the first N values, normalized again)}.
+struct EmbeddingRequest {
+    std::string model;
+    std::vector<ApiRequest::Prompt> inputs;
+    bool base64 = false;
+    int dimensions = 0;  // 0: all
+};
+constexpr int kMaxEmbeddingInputs = 256;
+std::optional<ApiError> parse_embedding_request(std::string_view body, EmbeddingRequest* out);
+
 // POST /tokenize, in vLLM's form ({"prompt", "add_special_tokens"}, BOS by default) or llama.cpp's
 // ({"content", "add_special", "with_pieces"}, no BOS by default). Control tokens written in the
 // text are parsed, as both do.

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include "engine/util/utf8.h"
 
@@ -93,6 +94,54 @@ json::Value text_logprobs_json(const std::vector<ApiLogprob>& entries, int64_t* 
     o.set("token_logprobs", std::move(lps));
     o.set("top_logprobs", std::move(tops));
     o.set("text_offset", std::move(offsets));
+    return o;
+}
+
+namespace {
+std::string base64_encode(const unsigned char* p, size_t n) {
+    static const char* k = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    std::string out;
+    out.reserve((n + 2) / 3 * 4);
+    for (size_t i = 0; i < n; i += 3) {
+        const uint32_t v = uint32_t(p[i]) << 16 | (i + 1 < n ? uint32_t(p[i + 1]) << 8 : 0) | (i + 2 < n ? p[i + 2] : 0);
+        out += k[v >> 18 & 63];
+        out += k[v >> 12 & 63];
+        out += i + 1 < n ? k[v >> 6 & 63] : '=';
+        out += i + 2 < n ? k[v & 63] : '=';
+    }
+    return out;
+}
+}  // namespace
+
+json::Value embeddings_list(const std::string& model, const std::vector<std::vector<float>>& vectors, bool base64, int prompt_tokens) {
+    json::Value data = json::Value::array();
+    for (size_t i = 0; i < vectors.size(); ++i) {
+        json::Value e = json::Value::object();
+        e.set("object", "embedding");
+        e.set("index", int64_t(i));
+        if (base64) {
+            std::string bytes;  // little-endian float32, as numpy's frombuffer(dtype="float32") reads it
+            for (float f : vectors[i]) {
+                uint32_t u;
+                std::memcpy(&u, &f, 4);
+                for (int b = 0; b < 4; ++b) bytes += char(u >> (8 * b) & 0xff);
+            }
+            e.set("embedding", base64_encode(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()));
+        } else {
+            json::Value v = json::Value::array();
+            for (float f : vectors[i]) v.push_back(double(f));
+            e.set("embedding", std::move(v));
+        }
+        data.push_back(std::move(e));
+    }
+    json::Value usage = json::Value::object();
+    usage.set("prompt_tokens", prompt_tokens);
+    usage.set("total_tokens", prompt_tokens);
+    json::Value o = json::Value::object();
+    o.set("object", "list");
+    o.set("data", std::move(data));
+    o.set("model", model);
+    o.set("usage", std::move(usage));
     return o;
 }
 

@@ -42,6 +42,9 @@ json::Value chat_logprobs_json(const std::vector<ApiLogprob>& entries);
 json::Value text_logprobs_json(const std::vector<ApiLogprob>& entries, int64_t* text_offset);
 
 std::string error_body(const ApiError& e);
+
+// /v1/embeddings: each vector as numbers or (base64) its little-endian float32 bytes, in order.
+json::Value embeddings_list(const std::string& model, const std::vector<std::vector<float>>& vectors, bool base64, int prompt_tokens);
 json::Value usage_json(const Usage& u);
 json::Value models_list(const std::string& model_id, int64_t created);
 

@@ -3,6 +3,7 @@
 #include <httplib.h>
 
 #include <atomic>
+#include <cmath>
 #include <chrono>
 #include <condition_variable>
 #include <ctime>
@@ -192,9 +193,94 @@ struct OpenAiServer::Impl {
         http.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) { complete(req, res, false); });
         // The model's tokenizer, for clients that count or score tokens themselves (vLLM's and
         // llama.cpp's routes: lm-evaluation-harness uses /tokenizer_info and /tokenize when offered).
+        http.Post("/v1/embeddings", [this](const httplib::Request& req, httplib::Response& res) { embeddings(req, res); });
         http.Get("/tokenizer_info", [this](const httplib::Request&, httplib::Response& res) { tokenizer_info(res); });
         http.Post("/tokenize", [this](const httplib::Request& req, httplib::Response& res) { tokenize(req, res); });
         http.Post("/detokenize", [this](const httplib::Request& req, httplib::Response& res) { detokenize(req, res); });
+    }
+
+    // Each input's embedding: its last token's final hidden state after the output norm (how
+    // decoder embedding models such as Qwen3-Embedding pool), L2-normalized, as OpenAI's are.
+    void embeddings(const httplib::Request& hreq, httplib::Response& res) {
+        EmbeddingRequest req;
+        if (auto e = parse_embedding_request(hreq.body, &req)) return send_error(res, *e);
+        if (!req.model.empty() && req.model != model_id)
+            return send_error(res, ApiError{404, "the model '" + req.model + "' is not served here; this server has '" + model_id + "'",
+                                            "invalid_request_error", "model", "model_not_found"});
+        const int pooling = sched.pooling_type();
+        if (pooling >= 0 && pooling != 3) {
+            static const char* names[] = {"none", "mean", "cls", "last", "rank"};
+            return send_error(res, ApiError{400, std::string("this model pools its embeddings by '") + (pooling < 5 ? names[pooling] : "?") +
+                                                     "', and Hearth pools the last token only",
+                                            "invalid_request_error", "input", ""});
+        }
+        const int n_embd = sched.info().n_embd;
+        if (req.dimensions > n_embd)
+            return send_error(res, ApiError{400, "'dimensions' is at most " + std::to_string(n_embd) + " for this model",
+                                            "invalid_request_error", "dimensions", ""});
+        std::vector<std::vector<int32_t>> inputs;
+        for (const ApiRequest::Prompt& p : req.inputs) {
+            // Text with the vocabulary's own BOS/EOS flags (an embedding model's tokenizer appends
+            // the token it pools), special tokens not parsed: it is the user's text.
+            auto ids = p.is_tokens ? Result<std::vector<int32_t>>(p.tokens) : sched.chat_format().tokenize(p.text, true, false);
+            if (!ids.ok()) return send_error(res, ApiError{400, ids.message(), "invalid_request_error", "input", ""});
+            if (ids->empty() || int(ids->size()) >= sched.n_ctx())
+                return send_error(res, ApiError{400, "input " + std::to_string(inputs.size()) + " is " + std::to_string(ids->size()) +
+                                                         " tokens long; the context holds " + std::to_string(sched.n_ctx() - 1),
+                                                "invalid_request_error", "input", "context_length_exceeded"});
+            for (int32_t t : *ids)
+                if (t >= sched.info().n_vocab)
+                    return send_error(res, ApiError{400, "'input' holds token " + std::to_string(t) + ", but the model's vocabulary has " +
+                                                             std::to_string(sched.info().n_vocab) + " tokens",
+                                                    "invalid_request_error", "input", ""});
+            inputs.push_back(std::move(*ids));
+        }
+        auto events = std::make_shared<EventQueue>();
+        std::vector<uint64_t> ids;
+        auto cancel = [&] {
+            for (uint64_t id : ids) sched.cancel(id);
+        };
+        for (size_t i = 0; i < inputs.size(); ++i) {
+            ServeRequest sr;
+            sr.prompt = inputs[i];
+            sr.embed = true;
+            sr.loras = opt.loras;
+            auto entry = std::make_shared<OpenRequests::Entry>();
+            auto id = sched.submit(std::move(sr), [events, open = open, entry, i](const ServeEvent& e) {
+                events->push(int(i), e);
+                if (e.kind != ServeEvent::Kind::Text) open->ended(*entry);
+            });
+            if (!id.ok()) {
+                cancel();
+                return send_error(res, ApiError{400, id.message(), "invalid_request_error", "input", ""});
+            }
+            ids.push_back(*id);
+            open->submitted(*entry, *id);
+        }
+        std::vector<std::vector<float>> vectors(inputs.size());
+        int n_prompt = 0;
+        for (size_t done = 0; done < inputs.size();) {
+            for (auto& [index, e] : events->take(std::chrono::milliseconds(500))) {
+                if (e.kind == ServeEvent::Kind::Text) continue;
+                if (e.kind == ServeEvent::Kind::Error || e.finish == "cancelled") {
+                    cancel();
+                    return send_error(res, e.kind == ServeEvent::Kind::Error
+                                               ? ApiError{500, "embedding failed: " + e.error, "server_error", "", ""}
+                                               : stopping_error());
+                }
+                std::vector<float> v = e.embedding;
+                if (req.dimensions > 0) v.resize(size_t(req.dimensions));  // OpenAI's shortening: a prefix, normalized again
+                double norm = 0;
+                for (float x : v) norm += double(x) * x;
+                norm = std::sqrt(norm);
+                if (norm > 0)
+                    for (float& x : v) x = float(x / norm);
+                vectors[size_t(index)] = std::move(v);
+                n_prompt += e.n_prompt;
+                ++done;
+            }
+        }
+        res.set_content(embeddings_list(model_id, vectors, req.base64, n_prompt).dump(), "application/json");
     }
 
     void tokenizer_info(httplib::Response& res) {

@@ -35,6 +35,7 @@ struct Scheduler::Job {
     size_t prompt_scored = 0;
     std::vector<LogprobEntry> prompt_entries;
     bool prompt_sent = false;  // the event with prompt_entries went out
+    std::vector<float> embedding;  // ServeRequest::embed, once the prompt is evaluated
     bool prefilling() const { return pending < 0; }
     bool scoring_prompt() const { return req.prompt_logprobs && prompt_scored < req.prompt.size(); }
     // How much of the feed may come from a cache: all but the last token (evaluated again so its
@@ -49,7 +50,7 @@ struct Scheduler::Slot {
     std::vector<LoraSpec> loras;    // the adapters attached to ctx (batched: its sequence's set, and of its cache)
     int lora_set = 0;               // batched: that set's id in the shared context
     std::shared_ptr<Job> job;       // null: free
-    std::vector<float> logits;
+    std::vector<float> logits, hidden;
     uint64_t last_used = 0;         // admission count when it last took a request (least recently used goes first)
 };
 
@@ -116,6 +117,7 @@ Scheduler::~Scheduler() {
 const ModelInfo& Scheduler::info() const { return lm_->info; }
 const ChatFormat& Scheduler::chat_format() const { return *format_; }
 const tokenizer::Tokenizer& Scheduler::tokenizer() const { return *lm_->tok; }
+int Scheduler::pooling_type() const { return lm_->model->hparams().pooling_type; }
 int Scheduler::n_ctx() const { return seq_cells_; }
 
 Status Scheduler::block_check() const {
@@ -129,7 +131,7 @@ Result<uint64_t> Scheduler::submit(ServeRequest req, ServeEventFn on_event) {
         return make_error("the prompt has " + std::to_string(req.prompt.size()) + " tokens, but the context holds " +
                           std::to_string(seq_cells_) + (seq_cells_ < lm_->n_ctx ? " (the whole KV pool)" : "") +
                           " (the answer needs at least one more)");
-    if (req.sampling.max_new_tokens == 0 && !req.prompt_logprobs)
+    if (req.sampling.max_new_tokens == 0 && !req.prompt_logprobs && !req.embed)
         return make_error("the answer must be allowed at least one token (none only to score the prompt)");
     for (int32_t t : req.prompt)
         if (t < 0 || t >= lm_->info.n_vocab) return make_error("token id " + std::to_string(t) + " is outside the vocabulary");
@@ -540,7 +542,9 @@ void Scheduler::step_batched() {
         st.lora_set = p.slot->lora_set;
         steps.push_back(st);
     }
-    if (Status st = shared_ctx_->eval_batch(steps, &batch_logits_); !st.ok()) {
+    bool want_hidden = false;  // an embedding request finishes its prompt this round
+    for (const Part& p : parts) want_hidden |= p.slot->job->req.embed;
+    if (Status st = shared_ctx_->eval_batch(steps, &batch_logits_, nullptr, nullptr, want_hidden ? &batch_hidden_ : nullptr); !st.ok()) {
         for (const Part& p : parts) {
             p.slot->cached.clear();  // the cells may be half-written
             (void)blocks_->truncate(p.slot->seq, 0);
@@ -562,7 +566,10 @@ void Scheduler::step_batched() {
             job.pos += n;
             job.n_evaluated += n;
             if (steps[i].n_out > 1) score_prompt(job, row, pos0, n);
-            if (job.pos == int(f.size())) prompt_evaluated(slot, row + size_t(steps[i].n_out - 1) * size_t(n_vocab));
+            const size_t last = row_base - 1;  // this part's last row
+            if (job.pos == int(f.size()))
+                prompt_evaluated(slot, batch_logits_.data() + last * size_t(n_vocab),
+                                 want_hidden ? batch_hidden_.data() + last * size_t(lm_->info.n_embd) : nullptr);
         } else {
             slot.cached.push_back(job.pending);
             sample_and_take(slot, row);
@@ -607,7 +614,9 @@ void Scheduler::step() {
         const int n = std::min({prefill_chunk(job), int(p.size()) - job.pos, std::max(budget, 1)});
         const int n_out = job.scoring_prompt() ? n : 1;
         bool stopped = false;
-        if (Status st = slot.ctx->eval(p.data() + job.pos, n, job.pos, n_out, &slot.logits, &job.cancel, &stopped); !st.ok()) {
+        if (Status st = slot.ctx->eval(p.data() + job.pos, n, job.pos, n_out, &slot.logits, &job.cancel, &stopped,
+                                       job.req.embed ? &slot.hidden : nullptr);
+            !st.ok()) {
             slot.cached.clear();
             fail(slot, st.message());
             continue;
@@ -619,7 +628,9 @@ void Scheduler::step() {
         job.n_evaluated += n;
         budget -= n;
         prefilled = true;
-        if (job.pos == int(p.size())) prompt_evaluated(slot, slot.logits.data() + size_t(n_out - 1) * size_t(lm_->info.n_vocab));
+        if (job.pos == int(p.size()))
+            prompt_evaluated(slot, slot.logits.data() + size_t(n_out - 1) * size_t(lm_->info.n_vocab),
+                             job.req.embed ? slot.hidden.data() + size_t(n_out - 1) * size_t(lm_->info.n_embd) : nullptr);
     }
 }
 
@@ -640,9 +651,14 @@ void Scheduler::score_prompt(Job& job, const float* rows, int pos0, int n_rows) 
     }
 }
 
-void Scheduler::prompt_evaluated(Slot& slot, const float* last_row) {
+void Scheduler::prompt_evaluated(Slot& slot, const float* last_row, const float* last_hidden) {
     // (After a preemption the prompt was scored and sent already: sampling goes on.)
     Job& job = *slot.job;
+    if (job.req.embed) {
+        if (!last_hidden) return fail(slot, "the prompt's hidden state was not computed");
+        job.embedding.assign(last_hidden, last_hidden + lm_->info.n_embd);
+        return finish(slot, "stop");
+    }
     if (job.req.prompt_logprobs && !job.prompt_sent) {
         job.prompt_sent = true;
         ServeEvent e;
@@ -710,6 +726,7 @@ void Scheduler::finish(Slot& slot, const std::string& reason) {
     e.n_generated = job->n_generated;
     e.n_preempted = job->n_preempted;
     e.n_evaluated = job->n_evaluated;
+    e.embedding = std::move(job->embedding);
     {
         std::lock_guard<std::mutex> lock(mu_);
         jobs_.erase(job->id);

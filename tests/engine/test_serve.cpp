@@ -25,6 +25,7 @@
 #include <set>
 #include <thread>
 
+#include "engine/gguf/gguf.h"
 #include "engine/serve/openai_request.h"
 #include "engine/serve/openai_server.h"
 #include "engine/serve/reasoning_split.h"
@@ -1228,6 +1229,130 @@ TEST(Serve, SeveralChoicesAndPrompts) {
 
     EXPECT_EQ(post(s, "/v1/chat/completions", chat_body("x", 2, R"("n": 65)")).status, 400);
     EXPECT_EQ(post(s, "/v1/completions", R"({"prompt": ["a", "b", "c"], "n": 22})").status, 400);
+}
+
+// /v1/embeddings. The vector is the last token's final hidden state after the output norm, the
+// very input of the output head: so on the shared data's F32 llama model the head applied to it
+// (its F32 output.weight, on the host, in double) must give the exact reference logits of the last
+// prompt position, within the data's 2e-3 for F32 weights and KV cache. Then the API: unit vectors
+// in input order, the same text alone or among others the same vector (F32: to float rounding),
+// base64 the same floats, dimensions a renormalized prefix, token-id inputs, and the errors.
+TEST(Serve, EmbeddingsAreTheHeadsInput) {
+    HEARTH_REQUIRE_TESTDATA(dir);
+    const std::vector<int32_t> prompt = test::read_prompt(dir);
+    const std::vector<float> exact = test::read_f32(dir + "/reference/ref-llama-f32.exact.f32");
+    const std::string path = dir + "/reference/ref-llama-f32.gguf";
+    auto file = gguf::File::open(path);
+    ASSERT_TRUE(file.ok()) << file.message();
+    const gguf::TensorInfo* out = (*file)->tensor("output.weight");
+    ASSERT_TRUE(out && out->type == GgmlType::F32);
+    const int64_t n_embd = out->ne(0), V = out->ne(1);
+    ASSERT_EQ(V, test::kReferenceVocab);
+    {
+        SchedulerOptions so;
+        so.model.path = path;
+        so.model.n_ctx = 256;
+        so.model.kv_type = "f32";
+        so.model.backend = "cpu";
+        so.model.n_threads = 2;
+        so.n_parallel = 2;
+        auto sched = Scheduler::create(so);
+        ASSERT_TRUE(sched.ok()) << sched.message();
+        ServeRequest r;
+        r.prompt = prompt;
+        r.embed = true;
+        std::promise<ServeEvent> done;
+        ASSERT_TRUE((*sched)->submit(r, [&](const ServeEvent& e) {
+            if (e.kind != ServeEvent::Kind::Text) done.set_value(e);
+        }).ok());
+        const ServeEvent e = done.get_future().get();
+        ASSERT_EQ(e.kind, ServeEvent::Kind::Done) << e.error;
+        EXPECT_EQ(e.n_generated, 0);
+        ASSERT_EQ(int64_t(e.embedding.size()), n_embd);
+        const float* w = reinterpret_cast<const float*>(out->data);
+        const float* row7 = exact.data() + size_t(7) * size_t(V);
+        double worst = 0;
+        for (int64_t t = 0; t < V; ++t) {
+            double dot = 0;
+            for (int64_t j = 0; j < n_embd; ++j) dot += double(w[t * n_embd + j]) * e.embedding[size_t(j)];
+            worst = std::max(worst, std::abs(dot - double(row7[t])));
+        }
+        EXPECT_LT(worst, 2e-3) << "max |head(embedding) - exact logits|";
+        std::printf("head(embedding) against the exact logits: max |diff| %.2e\n", worst);
+    }
+
+    ASSERT_EQ(models().error, "");
+    TestServer s;
+    ASSERT_EQ(s.start(models().random, 2, 256), "");
+    auto vectors = [](const Answer& a) {
+        std::vector<std::vector<double>> v;
+        for (const json::Value& d : a.body["data"].as_array()) {
+            v.emplace_back();
+            for (const json::Value& x : d["embedding"].as_array()) v.back().push_back(x.as_double());
+        }
+        return v;
+    };
+    const Answer a = post(s, "/v1/embeddings", R"({"input": ["The lighthouse keeper", "A ship at sea", "The lighthouse keeper"]})");
+    ASSERT_EQ(a.status, 200) << a.body.dump();
+    EXPECT_EQ(a.body["object"].as_string(), "list");
+    const auto v = vectors(a);
+    ASSERT_EQ(v.size(), 3u);
+    const size_t dim = size_t(s.sched->info().n_embd);
+    for (size_t i = 0; i < 3; ++i) {
+        EXPECT_EQ(a.body["data"].as_array()[i]["index"].as_int(), int64_t(i));
+        ASSERT_EQ(v[i].size(), dim);
+        double norm = 0;
+        for (double x : v[i]) norm += x * x;
+        EXPECT_NEAR(norm, 1.0, 1e-5);
+    }
+    for (size_t j = 0; j < dim; ++j) EXPECT_NEAR(v[0][j], v[2][j], 1e-6);
+    double cos01 = 0;
+    for (size_t j = 0; j < dim; ++j) cos01 += v[0][j] * v[1][j];
+    EXPECT_LT(cos01, 0.999) << "two texts gave one vector";
+    const Answer alone = post(s, "/v1/embeddings", R"({"input": "A ship at sea"})");
+    for (size_t j = 0; j < dim; ++j) EXPECT_NEAR(vectors(alone)[0][j], v[1][j], 1e-5);
+    EXPECT_GT(a.body["usage"]["prompt_tokens"].as_int(), 6);
+    // base64: the same floats, little-endian.
+    const Answer b = post(s, "/v1/embeddings", R"({"input": "A ship at sea", "encoding_format": "base64"})");
+    ASSERT_EQ(b.status, 200);
+    const std::string b64 = b.body["data"].as_array()[0]["embedding"].as_string();
+    std::string bytes;
+    auto val = [](char c) { return c >= 'A' && c <= 'Z' ? c - 'A' : c >= 'a' && c <= 'z' ? c - 'a' + 26 : c >= '0' && c <= '9' ? c - '0' + 52 : c == '+' ? 62 : 63; };
+    for (size_t i = 0; i + 4 <= b64.size(); i += 4) {
+        const uint32_t x = uint32_t(val(b64[i])) << 18 | uint32_t(val(b64[i + 1])) << 12 | uint32_t(b64[i + 2] == '=' ? 0 : val(b64[i + 2])) << 6 |
+                           uint32_t(b64[i + 3] == '=' ? 0 : val(b64[i + 3]));
+        bytes += char(x >> 16);
+        if (b64[i + 2] != '=') bytes += char(x >> 8 & 0xff);
+        if (b64[i + 3] != '=') bytes += char(x & 0xff);
+    }
+    ASSERT_EQ(bytes.size(), dim * 4);
+    for (size_t j = 0; j < dim; ++j) {
+        float f;
+        std::memcpy(&f, bytes.data() + 4 * j, 4);
+        EXPECT_EQ(double(f), vectors(alone)[0][j]);
+    }
+    // dimensions: the prefix, normalized again.
+    const Answer d = post(s, "/v1/embeddings", R"({"input": "A ship at sea", "dimensions": 16})");
+    ASSERT_EQ(d.status, 200) << d.body.dump();
+    const auto dv = vectors(d)[0];
+    ASSERT_EQ(dv.size(), 16u);
+    double n16 = 0;
+    for (size_t j = 0; j < 16; ++j) n16 += v[1][j] * v[1][j];
+    for (size_t j = 0; j < 16; ++j) EXPECT_NEAR(dv[j], v[1][j] / std::sqrt(n16), 1e-5);
+    // Token ids, as the text's.
+    const std::vector<int32_t> ids = *s.sched->chat_format().tokenize("A ship at sea", true, false);
+    json::Value arr = json::Value::array();
+    for (int32_t t : ids) arr.push_back(int64_t(t));
+    const Answer t = post(s, "/v1/embeddings", R"({"input": )" + arr.dump() + "}");
+    for (size_t j = 0; j < dim; ++j) EXPECT_NEAR(vectors(t)[0][j], vectors(alone)[0][j], 1e-6);
+    // Errors.
+    for (const std::string& body : {std::string(R"({"input": ""})"), std::string(R"({"input": "x", "dimensions": 100000})"),
+                                    std::string(R"({"input": "x", "encoding_format": "hex"})"), std::string(R"({"input": [[1, 99999]]})"),
+                                    std::string(R"({})"), std::string(R"({"input": "x", "model": "other"})")}) {
+        const Answer e = post(s, "/v1/embeddings", body);
+        EXPECT_GE(e.status, 400) << body;
+        EXPECT_TRUE(e.body["error"]["message"].is_string()) << body;
+    }
 }
 
 TEST(Serve, ApiKeyAndCors) {

@@ -1,6 +1,7 @@
 // The local API's request bodies (engine/serve/openai_request): anything a program on this machine
-// POSTs to /v1/chat/completions, /v1/completions, /tokenize or /detokenize. The first byte picks
-// the endpoint (bit 1: the tokenizer's, bit 0: chat or detokenize).
+// POSTs to /v1/chat/completions, /v1/completions, /v1/embeddings, /tokenize or /detokenize. The
+// first byte picks the endpoint (bit 2: embeddings; else bit 1: the tokenizer's; bit 0: chat or
+// detokenize).
 #include "engine/serve/openai_request.h"
 #include "tests/fuzz/fuzz_target.h"
 
@@ -10,7 +11,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size == 0) return -1;
     const std::string_view body(reinterpret_cast<const char*>(data) + 1, size - 1);
     std::optional<ApiError> e;
-    if (data[0] & 2) {
+    if (data[0] & 4) {
+        EmbeddingRequest r;
+        e = parse_embedding_request(body, &r);
+    } else if (data[0] & 2) {
         TokenizeRequest t;
         std::vector<int32_t> ids;
         e = data[0] & 1 ? parse_detokenize_request(body, &ids) : parse_tokenize_request(body, &t);
@@ -22,7 +26,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 }
 
 std::vector<std::string> hearth::fuzz::seeds() {
-    const std::string chat(1, '\x01'), completion(1, '\x00'), tokenize(1, '\x02'), detokenize(1, '\x03');
+    const std::string chat(1, '\x01'), completion(1, '\x00'), tokenize(1, '\x02'), detokenize(1, '\x03'),
+                      embeddings(1, '\x04');
     return {
         chat + R"({"model": "m", "messages": [{"role": "developer", "content": "Be brief."},
             {"role": "user", "content": [{"type": "text", "text": "Hi"}, {"type": "text", "text": "!"}]}],
@@ -46,5 +51,7 @@ std::vector<std::string> hearth::fuzz::seeds() {
         tokenize + R"({"prompt": "Hello <|im_end|> 世界", "add_special_tokens": false})",
         tokenize + R"({"content": "x", "add_special": true, "with_pieces": true})",
         detokenize + R"({"tokens": [1, 15043, 3186, 0]})",
+        embeddings + R"({"model": "m", "input": ["A ship", [1, 2, 3]], "encoding_format": "base64", "dimensions": 64})",
+        embeddings + R"({"input": "x", "encoding_format": "float"})",
     };
 }
