@@ -2,9 +2,13 @@
 //   GET  /v1/models            the loaded model
 //   POST /v1/chat/completions  messages → an answer, streamed as server-sent events ending with
 //                              "data: [DONE]" or whole; <think> text goes to reasoning_content
-//   POST /v1/completions       a raw prompt → its continuation
+//   POST /v1/completions       a raw prompt (or several, or token ids) → its continuation; with echo
+//                              and logprobs the prompt's tokens scored
+//   POST /v1/embeddings        texts → their embeddings (the last token's normed hidden state)
+//   POST /tokenize, /detokenize, GET /tokenizer_info   the model's tokenizer (vLLM's and llama.cpp's forms)
 //   GET  /health               {"status":"ok", "slots_processing", "slots_idle", "requests_queued"}
-// Every answer carries `usage`; finish_reason is "stop" or "length". Errors are OpenAI's
+// Every answer carries `usage`; finish_reason is "stop", "length" or "tool_calls"; `n` choices
+// per prompt, log probabilities on request. Errors are OpenAI's
 // {"error": {"message", "type", "param", "code"}}: 400 for malformed JSON, wrong field types or a
 // prompt longer than the context (never truncated), 401 for a missing or wrong key, 404
 // model_not_found for another model id. A streaming client that disconnects frees its slot.
