@@ -18,6 +18,23 @@ ApiError bad(const std::string& param, const std::string& message) {
     return e;
 }
 
+// The request body as a JSON object.
+std::optional<ApiError> parse_object(std::string_view text, json::Value* out) {
+    auto parsed = json::parse(text);
+    if (!parsed.ok()) return bad("", "the request body is not valid JSON: " + parsed.message());
+    if (!parsed->is_object()) return bad("", "the request body must be a JSON object");
+    *out = std::move(*parsed);
+    return std::nullopt;
+}
+
+std::optional<ApiError> read_model(const json::Value& body, std::string* out) {
+    const json::Value* m = body.find("model");
+    if (!m || m->is_null()) return std::nullopt;
+    if (!m->is_string()) return bad("model", "'model' must be a string");
+    *out = m->as_string();
+    return std::nullopt;
+}
+
 // A number field within [lo, hi]; absent or null leaves *out as it is.
 std::optional<ApiError> read_number(const json::Value& body, const char* key, double lo, double hi, float* out) {
     const json::Value* v = body.find(key);
@@ -326,14 +343,9 @@ std::optional<ApiError> read_completion_extras(const json::Value& body, ApiReque
 
 std::optional<ApiError> parse_embedding_request(std::string_view text, EmbeddingRequest* out) {
     *out = EmbeddingRequest();
-    auto parsed = json::parse(text);
-    if (!parsed.ok()) return bad("", "the request body is not valid JSON: " + parsed.message());
-    const json::Value& body = *parsed;
-    if (!body.is_object()) return bad("", "the request body must be a JSON object");
-    if (const json::Value* m = body.find("model"); m && !m->is_null()) {
-        if (!m->is_string()) return bad("model", "'model' must be a string");
-        out->model = m->as_string();
-    }
+    json::Value body;
+    if (auto e = parse_object(text, &body)) return e;
+    if (auto e = read_model(body, &out->model)) return e;
     if (auto e = read_prompts(body, &out->inputs, "input", size_t(kMaxEmbeddingInputs))) return e;
     for (size_t i = 0; i < out->inputs.size(); ++i)
         if (!out->inputs[i].is_tokens && out->inputs[i].text.empty())
@@ -348,10 +360,8 @@ std::optional<ApiError> parse_embedding_request(std::string_view text, Embedding
 
 std::optional<ApiError> parse_tokenize_request(std::string_view text, TokenizeRequest* out) {
     *out = TokenizeRequest();
-    auto parsed = json::parse(text);
-    if (!parsed.ok()) return bad("", "the request body is not valid JSON: " + parsed.message());
-    const json::Value& body = *parsed;
-    if (!body.is_object()) return bad("", "the request body must be a JSON object");
+    json::Value body;
+    if (auto e = parse_object(text, &body)) return e;
     const bool llama_cpp = body.find("content") != nullptr;  // its field names, and its default: no BOS
     const char* key = llama_cpp ? "content" : "prompt";
     if (!body[key].is_string()) return bad(key, std::string("'") + key + "' must be a string");
@@ -365,24 +375,18 @@ std::optional<ApiError> parse_tokenize_request(std::string_view text, TokenizeRe
 
 std::optional<ApiError> parse_detokenize_request(std::string_view text, std::vector<int32_t>* tokens) {
     tokens->clear();
-    auto parsed = json::parse(text);
-    if (!parsed.ok()) return bad("", "the request body is not valid JSON: " + parsed.message());
-    if (!parsed->is_object()) return bad("", "the request body must be a JSON object");
-    return read_token_ids((*parsed)["tokens"], "tokens", tokens);
+    json::Value body;
+    if (auto e = parse_object(text, &body)) return e;
+    return read_token_ids(body["tokens"], "tokens", tokens);
 }
 
 std::optional<ApiError> parse_api_request(std::string_view text, bool chat, ApiRequest* out) {
     *out = ApiRequest();
     out->chat = chat;
-    auto parsed = json::parse(text);
-    if (!parsed.ok()) return bad("", "the request body is not valid JSON: " + parsed.message());
-    const json::Value& body = *parsed;
-    if (!body.is_object()) return bad("", "the request body must be a JSON object");
+    json::Value body;
+    if (auto e = parse_object(text, &body)) return e;
 
-    if (const json::Value* m = body.find("model"); m && !m->is_null()) {
-        if (!m->is_string()) return bad("model", "'model' must be a string");
-        out->model = m->as_string();
-    }
+    if (auto e = read_model(body, &out->model)) return e;
     if (chat) {
         if (auto e = read_messages(body, &out->messages)) return e;
     } else {
