@@ -13,6 +13,10 @@
 
 namespace hearth {
 
+namespace {
+constexpr int kScoredRows = 64;  // logit rows of prompts being scored, per round (and per chunk)
+}  // namespace
+
 struct Scheduler::Job {
     uint64_t id = 0;
     ServeRequest req;
@@ -508,6 +512,10 @@ void Scheduler::step_batched() {
     };
     std::vector<Part> parts;
     int budget = opt_.step_tokens;
+    // Prompts being scored keep a logit row per token: kScoredRows in all per round, whatever the
+    // number of such requests (16 of lm-evaluation-harness's at once would otherwise hold 16 × 64
+    // rows of the vocabulary, 1 GB at Gemma's 262k).
+    int scored_rows = kScoredRows;
     for (int phase = 0; phase < 2; ++phase) {
         bool prefilled = false;
         for (Slot* sp : order) {
@@ -519,6 +527,11 @@ void Scheduler::step_batched() {
             if (phase == 1) {
                 if (budget <= 0 && prefilled) break;
                 n = std::min({prefill_chunk(job), int(job.feed.size()) - job.pos, std::max(budget, 1)});
+                if (job.scoring_prompt()) {
+                    if (scored_rows == 0) continue;  // next round
+                    n = std::min(n, scored_rows);
+                    scored_rows -= n;
+                }
             }
             n = make_room(slot, n, phase == 1, !parts.empty());
             if (n == 0) continue;
@@ -636,7 +649,7 @@ void Scheduler::step() {
 
 int Scheduler::prefill_chunk(const Job& job) const {
     // Scoring keeps a row of logits per token: 64 rows of a 152k vocabulary are 39 MB.
-    return job.scoring_prompt() ? std::min(opt_.prefill_chunk, 64) : opt_.prefill_chunk;
+    return job.scoring_prompt() ? std::min(opt_.prefill_chunk, kScoredRows) : opt_.prefill_chunk;
 }
 
 void Scheduler::score_prompt(Job& job, const float* rows, int pos0, int n_rows) {

@@ -1298,7 +1298,9 @@ TEST(Serve, EmbeddingsAreTheHeadsInput) {
         for (double x : v[i]) norm += x * x;
         EXPECT_NEAR(norm, 1.0, 1e-5);
     }
-    for (size_t j = 0; j < dim; ++j) EXPECT_NEAR(v[0][j], v[2][j], 1e-6);
+    // (A text met again may take its prompt from a slot's cache and evaluate only its last token:
+    // with F32 weights that moves values by float rounding, context.h. Hence 1e-5, not equality.)
+    for (size_t j = 0; j < dim; ++j) EXPECT_NEAR(v[0][j], v[2][j], 1e-5);
     double cos01 = 0;
     for (size_t j = 0; j < dim; ++j) cos01 += v[0][j] * v[1][j];
     EXPECT_LT(cos01, 0.999) << "two texts gave one vector";
@@ -1322,7 +1324,7 @@ TEST(Serve, EmbeddingsAreTheHeadsInput) {
     for (size_t j = 0; j < dim; ++j) {
         float f;
         std::memcpy(&f, bytes.data() + 4 * j, 4);
-        EXPECT_EQ(double(f), vectors(alone)[0][j]);
+        EXPECT_NEAR(double(f), vectors(alone)[0][j], 1e-5);
     }
     // dimensions: the prefix, normalized again.
     const Answer d = post(s, "/v1/embeddings", R"({"input": "A ship at sea", "dimensions": 16})");
@@ -1337,7 +1339,7 @@ TEST(Serve, EmbeddingsAreTheHeadsInput) {
     json::Value arr = json::Value::array();
     for (int32_t t : ids) arr.push_back(int64_t(t));
     const Answer t = post(s, "/v1/embeddings", R"({"input": )" + arr.dump() + "}");
-    for (size_t j = 0; j < dim; ++j) EXPECT_NEAR(vectors(t)[0][j], vectors(alone)[0][j], 1e-6);
+    for (size_t j = 0; j < dim; ++j) EXPECT_NEAR(vectors(t)[0][j], vectors(alone)[0][j], 1e-5);
     // Errors.
     for (const std::string& body : {std::string(R"({"input": ""})"), std::string(R"({"input": "x", "dimensions": 100000})"),
                                     std::string(R"({"input": "x", "encoding_format": "hex"})"), std::string(R"({"input": [[1, 99999]]})"),
