@@ -43,8 +43,12 @@ struct Scheduler::Job {
     bool prefilling() const { return pending < 0; }
     bool scoring_prompt() const { return req.prompt_logprobs && prompt_scored < req.prompt.size(); }
     // How much of the feed may come from a cache: all but the last token (evaluated again so its
-    // logits exist), none while the prompt is to be scored (its logits are needed everywhere).
-    size_t reuse_limit() const { return scoring_prompt() ? 0 : feed.size() - 1; }
+    // logits exist); while the prompt is scored, only what lies before the last scored token's
+    // position (the rows after it are needed; before admission nothing is scored).
+    size_t reuse_limit() const {
+        if (!scoring_prompt()) return feed.size() - 1;
+        return prompt_scored > 0 ? prompt_scored - 1 : 0;
+    }
 };
 
 struct Scheduler::Slot {
@@ -55,6 +59,14 @@ struct Scheduler::Slot {
     int lora_set = 0;               // batched: that set's id in the shared context
     std::shared_ptr<Job> job;       // null: free
     std::vector<float> logits, hidden;
+    // The prompt log probabilities this slot computed last (ServeRequest::prompt_logprobs), with the
+    // tokens and adapters they belong to and their top count: entry k is token k+1's given tokens
+    // 0..k, so a prompt sharing a prefix with them (the next choice of a multiple-choice question)
+    // takes those entries instead of evaluating the prefix again.
+    std::vector<int32_t> scored_tokens;
+    std::vector<LogprobEntry> scored;
+    std::vector<LoraSpec> scored_loras;
+    int scored_top = -1;
     uint64_t last_used = 0;         // admission count when it last took a request (least recently used goes first)
 };
 
@@ -327,6 +339,7 @@ void Scheduler::admit(std::shared_ptr<Job> job) {
     slot.last_used = ++admissions_;
     n_active_.fetch_add(1);
     if (Status st = attach_loras(slot, job->req.loras); !st.ok()) return fail(slot, st.message());
+    if (!job->sampler && job->req.prompt_logprobs) take_scored_prefix(slot, *job);
     // The last feed token is evaluated again so its logits exist to sample from.
     size_t reuse = std::min(common_prefix(slot.cached, feed), job->reuse_limit());
     if (batched()) {
@@ -337,7 +350,7 @@ void Scheduler::admit(std::shared_ptr<Job> job) {
     job->pos = int(reuse);
     if (job->sampler) return;  // resumed after a preemption: sampling carries on
     job->n_reused = int(reuse);
-    job->prompt_scored = job->req.prompt_logprobs ? 1 : job->req.prompt.size();
+    if (!job->req.prompt_logprobs) job->prompt_scored = job->req.prompt.size();
     const SamplingParams& sp = job->req.sampling;
     job->sampler = std::make_unique<Sampler>(sp);
     const std::vector<int32_t>& p = job->req.prompt;
@@ -347,6 +360,18 @@ void Scheduler::admit(std::shared_ptr<Job> job) {
     if (job->req.json)
         job->constraint = std::make_unique<JsonConstraint>(JsonAnswer{job->req.json, job->req.json_prefix, job->req.json_suffix},
                                                            vocab_pieces(), job->req.json_after_think);
+}
+
+void Scheduler::take_scored_prefix(Slot& slot, Job& job) {
+    job.prompt_scored = 1;  // nothing predicts the first token
+    job.prompt_entries.clear();
+    if (slot.scored_top != job.req.logprobs || slot.scored_loras != job.req.loras) return;
+    const std::vector<int32_t>& p = job.req.prompt;
+    // Tokens 0..n-1 shared with what was scored and still cached here: entries for tokens 1..n-1.
+    const size_t n = std::min({common_prefix(slot.scored_tokens, p), common_prefix(slot.cached, p), slot.scored.size() + 1});
+    if (n < 2) return;
+    job.prompt_entries.assign(slot.scored.begin(), slot.scored.begin() + std::ptrdiff_t(n - 1));
+    job.prompt_scored = n;
 }
 
 std::shared_ptr<const VocabPieces> Scheduler::vocab_pieces() {
@@ -674,6 +699,10 @@ void Scheduler::prompt_evaluated(Slot& slot, const float* last_row, const float*
     }
     if (job.req.prompt_logprobs && !job.prompt_sent) {
         job.prompt_sent = true;
+        slot.scored_tokens = job.req.prompt;
+        slot.scored = job.prompt_entries;
+        slot.scored_loras = job.req.loras;
+        slot.scored_top = job.req.logprobs;
         ServeEvent e;
         e.prompt_scored = true;
         e.prompt_logprobs = std::move(job.prompt_entries);

@@ -155,6 +155,8 @@ private:
     void prompt_evaluated(Slot& slot, const float* last_row, const float* last_hidden);
     // ServeRequest::prompt_logprobs: entries from the rows of positions pos0 .. pos0+n_rows-1.
     void score_prompt(Job& job, const float* rows, int pos0, int n_rows);
+    // A scoring job's first admission: the entries of the prefix it shares with what the slot scored.
+    void take_scored_prefix(Slot& slot, Job& job);
     int prefill_chunk(const Job& job) const;  // tokens per prefill chunk (fewer while scoring a prompt)
     void sample_and_take(Slot& slot, const float* logits);  // with the request's constraint, if any
     void take_token(Slot& slot, int32_t tok, const LogprobEntry* lp);

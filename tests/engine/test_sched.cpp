@@ -258,11 +258,11 @@ TEST(SchedulerBlocks, PreemptedSequencesContinueExactly) {
     EXPECT_TRUE(s->block_check().ok()) << s->block_check().message();
 }
 
-// Log probabilities under pressure: four requests that score their 90-token prompts (in chunks,
-// the prompt evaluated whole though two share 60 tokens and idle caches hold them) and report 3
-// top tokens per answer token, over a pool that forces preemption. Each gets exactly the entries it
-// gets alone (bit-identical forward, see the header), its prompt's once, before its answer's; one
-// only scores (max_new_tokens 0).
+// Log probabilities under pressure: four requests that score their 90-token prompts (in chunks;
+// two share 60 tokens) and report 3 top tokens per answer token, over a pool that forces
+// preemption, twice (the second time, slots may hold what they scored). Each gets exactly the
+// entries it gets alone (bit-identical forward, see the header), its prompt's once, before its
+// answer's; one only scores (max_new_tokens 0).
 TEST(SchedulerBlocks, LogprobsAndScoredPromptsSurvivePreemption) {
     ASSERT_FALSE(model_path().empty());
     std::vector<ServeRequest> reqs;
@@ -286,7 +286,7 @@ TEST(SchedulerBlocks, LogprobsAndScoredPromptsSurvivePreemption) {
 
     auto s = make(4, 256, 256, 32);
     ASSERT_TRUE(s);
-    // A first round fills the idle caches with the same prompts: scoring must not take them.
+
     for (int round = 0; round < 2; ++round) {
         std::vector<std::unique_ptr<Answer>> runs;
         for (const auto& r : reqs) {
@@ -296,7 +296,7 @@ TEST(SchedulerBlocks, LogprobsAndScoredPromptsSurvivePreemption) {
         for (size_t i = 0; i < reqs.size(); ++i) {
             const ServeEvent e = runs[i]->done.get_future().get();
             EXPECT_EQ(e.kind, ServeEvent::Kind::Done) << e.error;
-            EXPECT_EQ(e.n_reused, 0);
+            if (round == 0) EXPECT_EQ(e.n_reused, 0);
             EXPECT_EQ(runs[i]->prompt_events, 1);
             EXPECT_EQ(runs[i]->text, solo[i]->text) << "request " << i;
             EXPECT_TRUE(same_entries(runs[i]->prompt_logprobs, solo[i]->prompt_logprobs)) << "request " << i << ", round " << round;
@@ -308,6 +308,46 @@ TEST(SchedulerBlocks, LogprobsAndScoredPromptsSurvivePreemption) {
     // No answer at all is only for scoring.
     ServeRequest none = request(tokens(10, 5), 0, 0.0f, 1);
     EXPECT_FALSE(s->submit(none, [](const ServeEvent&) {}).ok());
+}
+
+// The choices of a multiple-choice question, scored one after another (lm-evaluation-harness's
+// default): the second shares 60 tokens with the first, takes the first's entries for them and
+// evaluates from the last shared position on, and its entries are exactly those it gets alone. A
+// different top count or nothing shared: no reuse.
+TEST(SchedulerBlocks, ScoringTakesTheEntriesOfASharedPrefix) {
+    ASSERT_FALSE(model_path().empty());
+    const std::vector<int32_t> context = tokens(60, 7);
+    auto with = [&](uint32_t seed, int n) {
+        std::vector<int32_t> p = context;
+        std::vector<int32_t> tail = tokens(n, seed);
+        tail[0] = 100 + int32_t(seed);  // differs from the other choice right after the context
+        p.insert(p.end(), tail.begin(), tail.end());
+        return p;
+    };
+    auto scoring = [](std::vector<int32_t> prompt, int top) {
+        ServeRequest r = request(std::move(prompt), 0, 0.0f, 1);
+        r.logprobs = top;
+        r.prompt_logprobs = true;
+        return r;
+    };
+    const ServeRequest a = scoring(with(1, 5), 2), b = scoring(with(2, 4), 2), c = scoring(with(3, 3), 3);
+    Answer b_alone;
+    alone(b, 256, nullptr, &b_alone);
+    auto s = make(1, 256);
+    ASSERT_TRUE(s);
+    auto run = [&](const ServeRequest& r, Answer& out) {
+        submit(*s, out, r);
+        return out.done.get_future().get();
+    };
+    Answer ra, rb, rc, rd;
+    EXPECT_EQ(run(a, ra).n_reused, 0);
+    const ServeEvent eb = run(b, rb);
+    EXPECT_EQ(eb.n_reused, 59);                               // cells 0..58; position 59 gives token 60's row
+    EXPECT_EQ(eb.n_evaluated, int(b.prompt.size()) - 59);
+    ASSERT_EQ(rb.prompt_logprobs.size(), b.prompt.size() - 1);
+    EXPECT_TRUE(same_entries(rb.prompt_logprobs, b_alone.prompt_logprobs));
+    EXPECT_EQ(run(c, rc).n_reused, 0);                        // 3 top tokens, not 2
+    EXPECT_EQ(run(scoring(tokens(20, 99), 3), rd).n_reused, 0);  // nothing shared
 }
 
 // A pool smaller than the model's context bounds every sequence: a longer prompt is refused at

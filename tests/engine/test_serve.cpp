@@ -940,7 +940,12 @@ TEST(Serve, LogprobsMatchTheReferenceLogits) {
     ASSERT_EQ(st.token_logprobs.size(), 39u);
     for (size_t i = 0; i < 39; ++i) {
         EXPECT_EQ(st.tokens[i].as_string(), lp["tokens"].as_array()[i].as_string());
-        EXPECT_EQ(st.token_logprobs[i].dump(), lp["token_logprobs"].as_array()[i].dump()) << i;
+        // (The second request takes the first's scored prompt from the slot and evaluates only the
+        // last position again: F32 weights move that row by float rounding, context.h.)
+        const json::Value& x = st.token_logprobs[i];
+        const json::Value& y = lp["token_logprobs"].as_array()[i];
+        if (x.is_null() || y.is_null()) EXPECT_EQ(x.is_null(), y.is_null()) << i;
+        else EXPECT_NEAR(x.as_double(), y.as_double(), 1e-5) << i;
         EXPECT_EQ(st.text_offsets[i].as_int(), lp["text_offset"].as_array()[i].as_int()) << i;
     }
     // Scoring only: max_tokens 0 with echo and logprobs; 0 otherwise is an error.
