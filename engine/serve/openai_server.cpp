@@ -359,8 +359,7 @@ struct OpenAiServer::Impl {
         int64_t text_offset = 0;           // completions: characters before the next entry
         std::string echoed;                // completions with echo: the prompt's text
         bool echo_scored = false;          // streamed: the echo waits for the prompt's scores
-        bool ended = false;
-        ServeEvent end;                    // the Done event
+        ServeEvent end;                    // the Done event, once it came
         Choice(bool think_open, ToolCallFormat f) : split(think_open), tools(f) {}
     };
 
@@ -368,7 +367,6 @@ struct OpenAiServer::Impl {
     struct Answer {
         bool chat = true, stream = false, include_usage = false, logprobs = false;
         int n = 1;  // choices per prompt: choice i answers prompt i / n
-        ToolCallFormat tool_format = ToolCallFormat::None;
         AnswerId id;
         std::vector<std::unique_ptr<Choice>> choices;
         std::shared_ptr<EventQueue> events = std::make_shared<EventQueue>();
@@ -477,7 +475,6 @@ struct OpenAiServer::Impl {
 
         auto a = std::make_shared<Answer>();
         a->chat = chat, a->stream = req.stream, a->include_usage = req.include_usage, a->logprobs = req.logprobs >= 0;
-        a->tool_format = tool_format;
         a->n = req.n;
         a->id.id = std::string(chat ? "chatcmpl-" : "cmpl-") + std::to_string(answers.fetch_add(1) + 1) + "-" +
                    std::to_string(random_seed() % 1000000007ull);
@@ -543,7 +540,6 @@ struct OpenAiServer::Impl {
                     return send_error(res, stopping_error());
                 }
                 if (chat) add(c.split.flush());
-                c.ended = true;
                 c.end = e;
                 ++a->n_ended;
             }
@@ -659,8 +655,7 @@ struct OpenAiServer::Impl {
                     }
                     // This choice is done: what its splitters held, then its finish reason (with the
                     // usage on the answer's last).
-                    c.ended = true;
-                    c.end = e;
+                        c.end = e;
                     ++a->n_ended;
                     if (a->chat && !delta(c, c.split.flush())) return gone();
                     std::string finish = api_finish(e.finish);
