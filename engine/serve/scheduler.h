@@ -86,8 +86,9 @@ struct ServeRequest {
     // (0..kMaxTopLogprobs) most likely tokens', in the events that release its text.
     int logprobs = -1;
     // With logprobs >= 0: also the prompt's, each prompt token's given the tokens before it (the
-    // first has none), in one event once the prompt is evaluated (ServeEvent::prompt_scored). The
-    // prompt is then evaluated whole, not taken from a cache: logits exist only where computed.
+    // first has none), in one event once the prompt is evaluated (ServeEvent::prompt_scored). Logits
+    // exist only where computed, so such a prompt is taken from a cache only as far as its slot
+    // scored the same tokens before (with the same adapters and top count); the rest is evaluated.
     bool prompt_logprobs = false;
     // An embedding instead of an answer: the prompt's last token's final hidden state, after the
     // output norm (what decoder embedding models pool), in the Done event; nothing is generated.
@@ -150,8 +151,10 @@ private:
     void loop();
     void admit(std::shared_ptr<Job> job);  // into the best free slot (loop thread)
     void step();                           // one round over the active slots (loop thread)
-    // The feed is evaluated, `last_row` its last token's logits: the prompt's log probabilities go
-    // out (when asked), then the next token is sampled, or the answer ends there (max_new_tokens 0).
+    // The feed is evaluated, `last_row` its last token's logits (`last_hidden` its normed hidden state,
+    // for an embedding request): an embedding request ends with it; else the prompt's log
+    // probabilities go out (when asked), then the next token is sampled, or the answer ends there
+    // (max_new_tokens 0).
     void prompt_evaluated(Slot& slot, const float* last_row, const float* last_hidden);
     // ServeRequest::prompt_logprobs: entries from the rows of positions pos0 .. pos0+n_rows-1.
     void score_prompt(Job& job, const float* rows, int pos0, int n_rows);
