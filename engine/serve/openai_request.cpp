@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <climits>
 #include <cmath>
+#include <set>
 
 #include "engine/sampling/token_logprobs.h"
 #include "engine/util/json.h"
@@ -18,11 +19,31 @@ ApiError bad(const std::string& param, const std::string& message) {
     return e;
 }
 
-// The request body as a JSON object.
+// The first key written twice in one object of `v` (its place as a field path, e.g.
+// "messages[0].role"), or nullopt.
+std::optional<std::string> duplicate_key(const json::Value& v, const std::string& at) {
+    if (v.is_array()) {
+        for (size_t i = 0; i < v.as_array().size(); ++i)
+            if (auto d = duplicate_key(v.as_array()[i], at + "[" + std::to_string(i) + "]")) return d;
+        return std::nullopt;
+    }
+    if (!v.is_object()) return std::nullopt;
+    std::set<std::string_view> seen;
+    for (const auto& [key, value] : v.as_object()) {
+        const std::string path = at.empty() ? key : at + "." + key;
+        if (!seen.insert(key).second) return path;
+        if (auto d = duplicate_key(value, path)) return d;
+    }
+    return std::nullopt;
+}
+
+// The request body as a JSON object. A key written twice is refused: JSON leaves its meaning open
+// (most parsers keep the last, ours the first), and a request is never answered by a guess.
 std::optional<ApiError> parse_object(std::string_view text, json::Value* out) {
     auto parsed = json::parse(text);
     if (!parsed.ok()) return bad("", "the request body is not valid JSON: " + parsed.message());
     if (!parsed->is_object()) return bad("", "the request body must be a JSON object");
+    if (auto d = duplicate_key(*parsed, "")) return bad(*d, "'" + *d + "' is given twice");
     *out = std::move(*parsed);
     return std::nullopt;
 }

@@ -164,12 +164,14 @@ json::Value usage_json(const Usage& u) {
     return o;
 }
 
-json::Value models_list(const std::string& model_id, int64_t created) {
+json::Value models_list(const std::string& model_id, int64_t created, int max_model_len, const json::Value& meta) {
     json::Value m = json::Value::object();
     m.set("id", model_id);
     m.set("object", "model");
     m.set("created", created);
     m.set("owned_by", "hearth");
+    m.set("max_model_len", max_model_len);
+    m.set("meta", meta);
     json::Value data = json::Value::array();
     data.push_back(std::move(m));
     json::Value o = json::Value::object();

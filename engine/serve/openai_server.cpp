@@ -187,7 +187,15 @@ struct OpenAiServer::Impl {
             res.set_content(o.dump(), "application/json");
         });
         http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
-            res.set_content(models_list(model_id, started).dump(), "application/json");
+            const ModelInfo& info = sched.info();
+            json::Value meta = json::Value::object();
+            meta.set("n_ctx_train", info.n_ctx_train);
+            meta.set("n_vocab", info.n_vocab);
+            meta.set("n_embd", info.n_embd);
+            meta.set("n_params", int64_t(info.n_params));
+            meta.set("architecture", info.architecture);
+            meta.set("file_type", info.file_type);
+            res.set_content(models_list(model_id, started, sched.n_ctx(), meta).dump(), "application/json");
         });
         http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) { complete(req, res, true); });
         http.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) { complete(req, res, false); });

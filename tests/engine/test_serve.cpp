@@ -314,6 +314,9 @@ TEST(ApiRequest, ReadsTheFieldsAndNamesWrongOnes) {
         {R"({"messages":[{"role":"user","content":"x"}],"n":65})", "n"},
         {R"({"messages":[{"role":"user","content":"x"}],"model":7})", "model"},
         {R"({"messages":[{"role":"user","content":"x"}],"stream_options":{"include_usage":1}})", "stream_options.include_usage"},
+        {R"({"messages":[{"role":"user","content":"x"}],"temperature":0,"temperature":1})", "temperature"},
+        {R"({"messages":[{"role":"user","content":"x","role":"system"}]})", "messages[0].role"},
+        {R"({"messages":[{"role":"user","content":"x"}],"logit_bias":{"5":1,"5":2}})", "logit_bias.5"},
         {R"({"messages":[{"role":"user","content":"x"}],"top_logprobs":2})", "top_logprobs"},
         {R"({"messages":[{"role":"user","content":"x"}],"logprobs":true,"top_logprobs":21})", "top_logprobs"},
         {R"({"messages":[{"role":"user","content":"x"}],"logprobs":1})", "logprobs"},
@@ -490,6 +493,9 @@ TEST(Serve, ModelsHealthAndUnknownPaths) {
     auto j = json::parse(r->body);
     ASSERT_TRUE(j.ok());
     EXPECT_EQ((*j)["data"].as_array()[0]["id"].as_string(), std::filesystem::path(models().random).stem().string());
+    EXPECT_EQ((*j)["data"].as_array()[0]["max_model_len"].as_int(), 256);
+    EXPECT_EQ((*j)["data"].as_array()[0]["meta"]["n_vocab"].as_int(), s.sched->info().n_vocab);
+    EXPECT_EQ((*j)["data"].as_array()[0]["meta"]["architecture"].as_string(), "llama");
     r = c.Get("/health");
     ASSERT_TRUE(r);
     j = json::parse(r->body);
