@@ -236,12 +236,7 @@ struct OpenAiServer::Impl {
                 return send_error(res, ApiError{400, "input " + std::to_string(inputs.size()) + " is " + std::to_string(ids->size()) +
                                                          " tokens long; the context holds " + std::to_string(sched.n_ctx() - 1),
                                                 "invalid_request_error", "input", "context_length_exceeded"});
-            for (int32_t t : *ids)
-                if (t >= sched.info().n_vocab)
-                    return send_error(res, ApiError{400, "'input' holds token " + std::to_string(t) + ", but the model's vocabulary has " +
-                                                             std::to_string(sched.info().n_vocab) + " tokens",
-                                                    "invalid_request_error", "input", ""});
-            inputs.push_back(std::move(*ids));
+            inputs.push_back(std::move(*ids));  // (token ids are checked by the scheduler)
         }
         auto events = std::make_shared<EventQueue>();
         std::vector<uint64_t> ids;
@@ -253,17 +248,12 @@ struct OpenAiServer::Impl {
             sr.prompt = inputs[i];
             sr.embed = true;
             sr.loras = opt.loras;
-            auto entry = std::make_shared<OpenRequests::Entry>();
-            auto id = sched.submit(std::move(sr), [events, open = open, entry, i](const ServeEvent& e) {
-                events->push(int(i), e);
-                if (e.kind != ServeEvent::Kind::Text) open->ended(*entry);
-            });
+            auto id = submit(std::move(sr), events, int(i));
             if (!id.ok()) {
                 cancel();
                 return send_error(res, ApiError{400, id.message(), "invalid_request_error", "input", ""});
             }
             ids.push_back(*id);
-            open->submitted(*entry, *id);
         }
         std::vector<std::vector<float>> vectors(inputs.size());
         int n_prompt = 0;
@@ -352,11 +342,21 @@ struct OpenAiServer::Impl {
         res.set_content(o.dump(), "application/json");
     }
 
+    // Submits a request whose events go to `events`, tagged `index`; stop() can end it while it runs.
+    Result<uint64_t> submit(ServeRequest sr, const std::shared_ptr<EventQueue>& events, int index) {
+        auto entry = std::make_shared<OpenRequests::Entry>();
+        auto id = sched.submit(std::move(sr), [events, open = open, entry, index](const ServeEvent& e) {
+            events->push(index, e);
+            if (e.kind != ServeEvent::Kind::Text) open->ended(*entry);
+        });
+        if (id.ok()) open->submitted(*entry, *id);
+        return id;
+    }
+
     // One choice of an answer: the request that makes it, and what its events have made so far.
     struct Choice {
         int index = 0;
         uint64_t id = 0;
-        std::shared_ptr<OpenRequests::Entry> entry = std::make_shared<OpenRequests::Entry>();
         ReasoningSplitter split;
         ToolCallStream tools;              // streamed: content that may be a tool call is held to the end
         std::string content, reasoning;    // whole answers
@@ -366,7 +366,6 @@ struct OpenAiServer::Impl {
         std::vector<ApiLogprob> logprobs;
         int64_t text_offset = 0;           // completions: characters before the next entry
         std::string echoed;                // completions with echo: the prompt's text
-        bool echo_scored = false;          // streamed: the echo waits for the prompt's scores
         ServeEvent end;                    // the Done event, once it came
         Choice(bool think_open, ToolCallFormat f) : split(think_open), tools(f) {}
     };
@@ -375,6 +374,7 @@ struct OpenAiServer::Impl {
     struct Answer {
         bool chat = true, stream = false, include_usage = false, logprobs = false;
         int n = 1;  // choices per prompt: choice i answers prompt i / n
+        bool echo_scored = false;  // echo with logprobs: streamed, each echo waits for its prompt's scores
         AnswerId id;
         std::vector<std::unique_ptr<Choice>> choices;
         std::shared_ptr<EventQueue> events = std::make_shared<EventQueue>();
@@ -445,11 +445,6 @@ struct OpenAiServer::Impl {
             for (const ApiRequest::Prompt& p : req.prompts) {
                 auto ids = p.is_tokens ? Result<std::vector<int32_t>>(p.tokens) : tokenize_prompt(sched.chat_format(), p.text, true);
                 if (!ids.ok()) return send_error(res, ApiError{400, ids.message(), "invalid_request_error", "prompt", ""});
-                for (int32_t t : *ids)
-                    if (t >= sched.info().n_vocab)
-                        return send_error(res, ApiError{400, "'prompt' holds token " + std::to_string(t) + ", but the model's vocabulary has " +
-                                                                 std::to_string(sched.info().n_vocab) + " tokens",
-                                                        "invalid_request_error", "prompt", ""});
                 if (ids->empty() || int(ids->size()) >= sched.n_ctx())
                     return send_error(res, ApiError{400, "the prompt is " + std::to_string(ids->size()) +
                                                              " tokens long, but the model's context holds " + std::to_string(sched.n_ctx()) +
@@ -484,6 +479,7 @@ struct OpenAiServer::Impl {
         auto a = std::make_shared<Answer>();
         a->chat = chat, a->stream = req.stream, a->include_usage = req.include_usage, a->logprobs = req.logprobs >= 0;
         a->n = req.n;
+        a->echo_scored = base.prompt_logprobs;
         a->id.id = std::string(chat ? "chatcmpl-" : "cmpl-") + std::to_string(answers.fetch_add(1) + 1) + "-" +
                    std::to_string(random_seed() % 1000000007ull);
         a->id.model = model_id;
@@ -504,7 +500,6 @@ struct OpenAiServer::Impl {
                     first.chosen.bytes = sched.tokenizer().token_to_piece(prompts[p][0]);
                     first.scored = false;
                     c->logprobs.push_back(std::move(first));
-                    c->echo_scored = true;
                 }
                 if (!a->stream) c->content = c->echoed;
                 a->choices.push_back(std::move(c));
@@ -513,17 +508,12 @@ struct OpenAiServer::Impl {
             ServeRequest sr = base;
             sr.prompt = prompts[size_t(c->index / req.n)];
             sr.sampling.seed = seed + uint64_t(c->index % req.n);
-            const int index = c->index;
-            auto id = sched.submit(std::move(sr), [events = a->events, open = open, entry = c->entry, index](const ServeEvent& e) {
-                events->push(index, e);
-                if (e.kind != ServeEvent::Kind::Text) open->ended(*entry);
-            });
+            auto id = submit(std::move(sr), a->events, c->index);  // (token ids are checked by the scheduler)
             if (!id.ok()) {
                 cancel_all(*a);
                 return send_error(res, ApiError{400, id.message(), "invalid_request_error", chat ? "messages" : "prompt", ""});
             }
             c->id = *id;
-            open->submitted(*c->entry, *id);
         }
         if (a->stream) return stream(res, a);
 
@@ -620,7 +610,7 @@ struct OpenAiServer::Impl {
                             v.set("role", "assistant");
                             v.set("content", "");
                             ok = write(sse(chat_chunk(aid, c->index, std::move(v), "", json::Value())));
-                        } else if (!c->echoed.empty() && !c->echo_scored) {
+                        } else if (!c->echoed.empty() && !a->echo_scored) {
                             ok = write(sse(text_chunk(aid, c->index, c->echoed, "", json::Value())));
                         }
                         if (!ok) return gone();

@@ -7,7 +7,7 @@
 #include "engine/model/kv_blocks.h"
 #include "engine/sampling/json_constraint.h"
 #include "engine/sampling/sampler.h"
-#include "engine/serve/answer_text.h"
+#include "engine/sampling/answer_text.h"
 #include "engine/session/chat_render.h"
 #include "engine/session/loaded_model.h"
 
@@ -35,7 +35,8 @@ struct Scheduler::Job {
     std::unique_ptr<Sampler> sampler;  // made at the first admission; kept through preemptions
     std::unique_ptr<JsonConstraint> constraint;  // ServeRequest::json: made and kept as the sampler
     std::unique_ptr<AnswerText> text;  // the answer through UTF-8 reassembly and stop strings, with its entries
-    // ServeRequest::prompt_logprobs: the next prompt token to score (from 1); prompt.size() once done.
+    // ServeRequest::prompt_logprobs: the next prompt token to score (from 1 once admitted);
+    // prompt.size() once done.
     size_t prompt_scored = 0;
     std::vector<LogprobEntry> prompt_entries;
     bool prompt_sent = false;  // the event with prompt_entries went out
@@ -150,7 +151,9 @@ Result<uint64_t> Scheduler::submit(ServeRequest req, ServeEventFn on_event) {
     if (req.sampling.max_new_tokens == 0 && !req.prompt_logprobs && !req.embed)
         return make_error("the answer must be allowed at least one token (none only to score the prompt)");
     for (int32_t t : req.prompt)
-        if (t < 0 || t >= lm_->info.n_vocab) return make_error("token id " + std::to_string(t) + " is outside the vocabulary");
+        if (t < 0 || t >= lm_->info.n_vocab)
+            return make_error("token id " + std::to_string(t) + " is outside the model's vocabulary of " + std::to_string(lm_->info.n_vocab) +
+                              " tokens");
     auto job = std::make_shared<Job>();
     job->feed = req.prompt;
     job->req = std::move(req);
@@ -350,7 +353,6 @@ void Scheduler::admit(std::shared_ptr<Job> job) {
     job->pos = int(reuse);
     if (job->sampler) return;  // resumed after a preemption: sampling carries on
     job->n_reused = int(reuse);
-    if (!job->req.prompt_logprobs) job->prompt_scored = job->req.prompt.size();
     const SamplingParams& sp = job->req.sampling;
     job->sampler = std::make_unique<Sampler>(sp);
     const std::vector<int32_t>& p = job->req.prompt;
@@ -748,20 +750,18 @@ void Scheduler::take_token(Slot& slot, int32_t tok, const LogprobEntry* lp) {
 void Scheduler::finish(Slot& slot, const std::string& reason) {
     std::shared_ptr<Job> job = std::move(slot.job);
     slot.job.reset();
-    ServeEvent e;
     if (reason != "cancelled" && !job->text->stopped()) {
         // End of generation: release held-back text (an unfinished UTF-8 sequence shows as U+FFFD).
         AnswerText::Out out = job->text->finish();
         if (!out.text.empty() || !out.logprobs.empty()) {
-            e.text = std::move(out.text);
-            e.logprobs = std::move(out.logprobs);
-            job->on_event(e);
-            e.text.clear();
-            e.logprobs.clear();
+            ServeEvent tail;
+            tail.text = std::move(out.text);
+            tail.logprobs = std::move(out.logprobs);
+            job->on_event(tail);
         }
     }
+    ServeEvent e;
     e.kind = ServeEvent::Kind::Done;
-    e.text.clear();
     e.finish = reason;
     e.n_prompt = int(job->req.prompt.size());
     e.n_reused = job->n_reused;

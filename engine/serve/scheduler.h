@@ -99,7 +99,7 @@ struct ServeEvent {
     enum class Kind { Text, Done, Error };
     Kind kind = Kind::Text;
     std::string text;      // Text: complete UTF-8; stop strings are never part of it
-    // Text and Done (ServeRequest::logprobs): the entries of the tokens whose text is now wholly out,
+    // Text (ServeRequest::logprobs): the entries of the tokens whose text is now wholly out,
     // in order; the text may be empty (a token that renders as nothing). A token a stop string ends
     // in comes out if some of its text did; the tokens of the stop string after that never do, nor
     // the end-of-generation token. The entries of a request together cover the whole answer.

@@ -11,14 +11,13 @@
 #include "engine/model/context.h"
 #include "engine/model/model.h"
 #include "engine/model/placement.h"
+#include "engine/sampling/answer_text.h"
 #include "engine/sampling/sampler.h"
-#include "engine/sampling/stop_strings.h"
 #include "engine/session/chat_render.h"
 #include "engine/session/loaded_model.h"
 #include "engine/session/model_info.h"
 #include "engine/session/reuse_plan.h"
 #include "engine/tokenizer/tokenizer.h"
-#include "engine/tokenizer/utf8_stream.h"
 
 namespace hearth {
 
@@ -206,8 +205,7 @@ Result<GenerateStats> SessionImpl::generate(const std::vector<int32_t>& prompt, 
     for (size_t i = prompt.size() > size_t(std::max(sp.penalty_last_n, 0)) ? prompt.size() - size_t(sp.penalty_last_n) : 0;
          i < prompt.size(); ++i)
         sampler.accept(prompt[i]);
-    tokenizer::Utf8Stream utf8;
-    StopStringFilter stops(sp.stop);
+    AnswerText answer(sp.stop);  // UTF-8 reassembly and stop strings, as the server's
     const auto t1 = Clock::now();
     auto emit = [&](const std::string& text) { return text.empty() || !on_piece || on_piece(text); };
     while (true) {
@@ -227,9 +225,8 @@ Result<GenerateStats> SessionImpl::generate(const std::vector<int32_t>& prompt, 
         if (tok_->is_eog(tok)) { st.stop_reason = "eog"; break; }
         ++st.n_generated;
         st.tokens.push_back(tok);
-        const std::string text = stops.feed(utf8.push(tok_->token_to_piece(tok)));
-        if (!emit(text)) { st.stop_reason = "cancelled"; break; }
-        if (stops.stopped()) { st.stop_reason = "stop-string"; break; }
+        if (!emit(answer.push(tok_->token_to_piece(tok)).text)) { st.stop_reason = "cancelled"; break; }
+        if (answer.stopped()) { st.stop_reason = "stop-string"; break; }
         if (constraint && constraint->finished()) { st.stop_reason = "json"; break; }
         if (sp.max_new_tokens >= 0 && st.n_generated >= sp.max_new_tokens) { st.stop_reason = "max-tokens"; break; }
         if (int(cached_.size()) >= n_ctx_) {
@@ -249,9 +246,8 @@ Result<GenerateStats> SessionImpl::generate(const std::vector<int32_t>& prompt, 
     }
     if (st.stop_reason != "cancelled" && st.stop_reason != "stop-string") {
         // End of generation: release held-back text (an unfinished UTF-8 sequence shows as U+FFFD).
-        const std::string rest = stops.feed(utf8.flush());
-        std::string tail = rest + (stops.stopped() ? std::string() : stops.flush());
-        if (stops.stopped() && st.stop_reason != "stop-string") st.stop_reason = "stop-string";
+        const std::string tail = answer.finish().text;
+        if (answer.stopped()) st.stop_reason = "stop-string";
         (void)emit(tail);
     }
     st.gen_seconds = seconds_since(t1);

@@ -69,6 +69,16 @@ std::vector<int32_t> tokens(int n, uint32_t seed) {
     return t;
 }
 
+// `prefix`, then n tokens of their own whose first is 7 + seed: prompts made with different seeds
+// share exactly the prefix.
+std::vector<int32_t> after(const std::vector<int32_t>& prefix, uint32_t seed, int n) {
+    std::vector<int32_t> p = prefix;
+    std::vector<int32_t> tail = tokens(n, seed);
+    tail[0] = 7 + int32_t(seed);
+    p.insert(p.end(), tail.begin(), tail.end());
+    return p;
+}
+
 struct Answer {
     std::promise<ServeEvent> done;
     std::string text;                // the loop thread's until `done` is set
@@ -133,13 +143,7 @@ bool same_entries(const std::vector<LogprobEntry>& a, const std::vector<LogprobE
 TEST(SchedulerBlocks, SystemPromptIsComputedOnce) {
     ASSERT_FALSE(model_path().empty());
     const std::vector<int32_t> system = tokens(200, 1);
-    auto with = [&](uint32_t seed, int n) {
-        std::vector<int32_t> p = system;
-        std::vector<int32_t> tail = tokens(n, seed);
-        tail[0] = 7 + int32_t(seed);  // differs from the other requests' first token after the system prompt
-        p.insert(p.end(), tail.begin(), tail.end());
-        return p;
-    };
+    auto with = [&](uint32_t seed, int n) { return after(system, seed, n); };
     const ServeRequest a = request(with(1, 10), 150, 0.0f, 1);
     const ServeRequest b = request(with(2, 12), 20, 0.7f, 2);
     const ServeRequest c = request(with(3, 9), 20, 0.0f, 3);
@@ -317,13 +321,7 @@ TEST(SchedulerBlocks, LogprobsAndScoredPromptsSurvivePreemption) {
 TEST(SchedulerBlocks, ScoringTakesTheEntriesOfASharedPrefix) {
     ASSERT_FALSE(model_path().empty());
     const std::vector<int32_t> context = tokens(60, 7);
-    auto with = [&](uint32_t seed, int n) {
-        std::vector<int32_t> p = context;
-        std::vector<int32_t> tail = tokens(n, seed);
-        tail[0] = 100 + int32_t(seed);  // differs from the other choice right after the context
-        p.insert(p.end(), tail.begin(), tail.end());
-        return p;
-    };
+    auto with = [&](uint32_t seed, int n) { return after(context, seed, n); };
     auto scoring = [](std::vector<int32_t> prompt, int top) {
         ServeRequest r = request(std::move(prompt), 0, 0.0f, 1);
         r.logprobs = top;

@@ -6,7 +6,7 @@
 //    (what its header promises), however the text is cut;
 //  - so do the tool-call splitter's (engine/serve/tool_calls), in each format: the same content
 //    and the same calls;
-//  - the server's answer text (engine/serve/answer_text), fed the text cut anywhere (inside
+//  - the answer text (engine/sampling/answer_text: the server and the session), fed the text cut anywhere (inside
 //    characters too), gives what UTF-8 reassembly and the stop filter give for those cuts, and
 //    releases the tokens' log-probability entries in order: every one when unstopped, else exactly
 //    the tokens that began before the cut. (Where the text stops may depend on the cuts: a short
@@ -16,7 +16,7 @@
 #include <cstdlib>
 
 #include "engine/sampling/stop_strings.h"
-#include "engine/serve/answer_text.h"
+#include "engine/sampling/answer_text.h"
 #include "engine/serve/reasoning_split.h"
 #include "engine/serve/tool_calls.h"
 #include "engine/tokenizer/unicode.h"

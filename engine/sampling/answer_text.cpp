@@ -1,4 +1,4 @@
-#include "engine/serve/answer_text.h"
+#include "engine/sampling/answer_text.h"
 
 namespace hearth {
 
