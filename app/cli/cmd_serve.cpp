@@ -9,6 +9,7 @@
 #include "app/cli/backend_args.h"
 #include "app/cli/command.h"
 #include "app/cli/lora_args.h"
+#include "engine/embed/text_embedder.h"
 #include "engine/serve/openai_server.h"
 #include "engine/serve/scheduler.h"
 
@@ -37,6 +38,9 @@ int run_serve(const std::vector<std::string>& argv) {
     // sequences run than could all reach -c at once: when the pool runs out, the youngest is
     // preempted and later recomputed (vLLM's trade of memory for occasional recomputation).
     const auto kv_tokens = args.take({"--kv-tokens"});
+    // A text embedding model (BERT family) for /v1/embeddings, beside the chat model.
+    const auto embedding_model = args.take({"--embedding-model"});
+    const auto embedding_alias = args.take({"--embedding-alias"});
     BackendArgs be;
     if (std::string e = take_backend_args(args, &be); !e.empty()) return fail("serve: " + e);
     std::vector<LoraSpec> loras;
@@ -74,7 +78,18 @@ int run_serve(const std::vector<std::string>& argv) {
     auto sched = Scheduler::create(so);
     if (!sched.ok()) return fail(sched.message());
 
+    std::unique_ptr<embed::TextEmbedder> embedder;
+    if (embedding_model) {
+        std::string note;
+        auto em = embed::TextEmbedder::open(*embedding_model, be.backend, be.device, be.threads, &note);
+        if (!em.ok()) return fail("serve: " + em.message());
+        if (!note.empty()) std::fprintf(stderr, "hearth-cli: %s\n", note.c_str());
+        embedder = std::move(*em);
+    }
+
     ServerOptions opt;
+    opt.embedder = embedder.get();
+    opt.embedding_model_id = embedding_alias.value_or("");
     opt.host = host.value_or("127.0.0.1");
     opt.port = int(port_v);
     opt.api_key = key.value_or("");
@@ -90,6 +105,10 @@ int run_serve(const std::vector<std::string>& argv) {
     const ModelInfo& mi = (*sched)->info();
     std::fprintf(stderr, "[%s] %s: %d sequences × %d tokens of context\n", mi.backend_description.c_str(), server.model_id().c_str(),
                  (*sched)->n_parallel(), (*sched)->n_ctx());
+    if (embedder)
+        std::fprintf(stderr, "[%s] embeddings: %d dimensions, up to %d tokens, %s pooling\n",
+                     device_label(embedder->backend().device()).c_str(), embedder->dim(), embedder->max_tokens(),
+                     embed::pooling_name(embedder->pooling()));
     std::printf("listening on http://%s:%d/v1\n", opt.host.c_str(), *bound);
     std::fflush(stdout);
 
@@ -108,7 +127,7 @@ int run_serve(const std::vector<std::string>& argv) {
 
 const Registrar reg{"serve",
                     "-m MODEL [--host ADDR] [--port N] [--parallel N] [-c CTX] [--api-key KEY] [--cors ORIGIN] [--alias ID] "
-                    "[--kv f16|f32] [--kv-tokens N] [--lora PATH[:SCALE]]... [--backend B] [--device N] [--gpu-layers N] [-t THREADS]",
+                    "[--kv f16|f32] [--kv-tokens N] [--lora PATH[:SCALE]]... [--embedding-model GGUF [--embedding-alias ID]] [--backend B] [--device N] [--gpu-layers N] [-t THREADS]",
                     "OpenAI-compatible server on 127.0.0.1:8080: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /tokenize, /health",
                     run_serve};
 

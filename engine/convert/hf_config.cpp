@@ -15,7 +15,33 @@ constexpr ArchName kArchs[] = {
     {"LlamaForCausalLM", "llama"},
     {"MistralForCausalLM", "llama"},
     {"Qwen2ForCausalLM", "qwen2"},
+    {"BertModel", "bert"},
 };
+
+// A sentence-transformers folder says how it pools in its Pooling module's config.json; the
+// encoder's GGUF carries that as pooling_type (1 mean, 2 cls), as llama.cpp's converter writes it.
+Result<int> read_st_pooling(const std::string& dir) {
+    namespace fs = std::filesystem;
+    const std::string modules = (fs::path(dir) / "modules.json").string();
+    std::error_code ec;
+    if (!fs::is_regular_file(modules, ec)) return -1;
+    auto m = json::parse_file(modules);
+    if (!m.ok()) return make_error(modules + ": " + m.message());
+    for (const Value& mod : m->as_array()) {
+        // "sentence_transformers.models.Pooling", or since version 6 the module's full path.
+        const std::string type = mod["type"].as_string();
+        if (type.size() < 8 || type.compare(type.size() - 8, 8, ".Pooling") != 0) continue;
+        const std::string path = (fs::path(dir) / mod["path"].as_string() / "config.json").string();
+        auto p = json::parse_file(path);
+        if (!p.ok()) return make_error(path + ": " + p.message());
+        // Flags (pooling_mode_mean_tokens, …), or since version 6 one "pooling_mode" name.
+        const std::string mode = (*p)["pooling_mode"].as_string();
+        if ((*p)["pooling_mode_mean_tokens"].as_bool() || mode == "mean") return 1;
+        if ((*p)["pooling_mode_cls_token"].as_bool() || mode == "cls") return 2;
+        return make_error(path + ": only mean and CLS pooling are supported");
+    }
+    return -1;
+}
 
 }  // namespace
 
@@ -55,6 +81,23 @@ Result<HfConfig> read_hf_config(const std::string& dir) {
     HEARTH_RETURN_IF_ERROR(need_int("intermediate_size", &c.n_ff));
     HEARTH_RETURN_IF_ERROR(need_int("num_attention_heads", &c.n_head));
     HEARTH_RETURN_IF_ERROR(need_int("vocab_size", &c.n_vocab));
+    if (c.arch == "bert") {
+        HEARTH_RETURN_IF_ERROR(need_int("max_position_embeddings", &c.n_ctx));
+        if (c.n_embd % c.n_head != 0) return fail("hidden_size is not a multiple of num_attention_heads");
+        c.n_head_kv = c.n_head;
+        c.head_dim = c.n_embd / c.n_head;
+        c.layer_norm_eps = j["layer_norm_eps"].is_number() ? j["layer_norm_eps"].as_double() : 1e-12;  // transformers' default
+        c.n_token_types = j["type_vocab_size"].is_int() ? j["type_vocab_size"].as_int() : 2;
+        if (const std::string act = j["hidden_act"].as_string(); !act.empty() && act != "gelu")
+            return fail("hidden_act '" + act + "' is not supported for BERT (gelu)");
+        if (const std::string pe = j["position_embedding_type"].as_string(); !pe.empty() && pe != "absolute")
+            return fail("position_embedding_type '" + pe + "' is not supported (absolute)");
+        if (j["is_decoder"].as_bool()) return fail("a decoder BERT is not an embedding model");
+        auto pooling = read_st_pooling(dir);
+        if (!pooling.ok()) return pooling.status();
+        c.pooling = *pooling;
+        return c;
+    }
     c.n_head_kv = c.n_head;  // MHA when the key is absent, as transformers defaults it
     if (!j["num_key_value_heads"].is_null()) HEARTH_RETURN_IF_ERROR(need_int("num_key_value_heads", &c.n_head_kv));
     if (c.n_head % c.n_head_kv != 0) return fail("num_attention_heads is not a multiple of num_key_value_heads");

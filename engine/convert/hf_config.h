@@ -1,5 +1,5 @@
 // A Hugging Face config.json read for conversion: the architecture (LlamaForCausalLM and
-// MistralForCausalLM as GGUF "llama", Qwen2ForCausalLM as "qwen2") and the hyperparameters GGUF
+// MistralForCausalLM as GGUF "llama", Qwen2ForCausalLM as "qwen2", BertModel as "bert") and the hyperparameters GGUF
 // stores. Both config layouts are read: RoPE settings at the top level (rope_theta, rope_scaling)
 // and the newer rope_parameters object. Anything we cannot convert faithfully is an error that
 // names the key, never a silent default.
@@ -36,6 +36,11 @@ struct HfConfig {
     double rms_eps = 0;     // 0 = absent
     bool tied_embeddings = false;
     RopeScaling rope;
+    // BERT encoders (arch "bert"): their layer norm, segment count and the sentence-transformers
+    // pooling (modules.json → its Pooling folder's config.json; 1 mean, 2 cls, -1 not stated).
+    double layer_norm_eps = 0;
+    int64_t n_token_types = 0;
+    int pooling = -1;
     json::Value raw;        // the whole file, for anything else
 };
 

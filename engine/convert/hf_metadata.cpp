@@ -59,6 +59,15 @@ void write_model_metadata(gguf::Writer& w, const HfConfig& c, const std::string&
     w.set_u32(a + "embedding_length", uint32_t(c.n_embd));
     w.set_u32(a + "feed_forward_length", uint32_t(c.n_ff));
     w.set_u32(a + "attention.head_count", uint32_t(c.n_head));
+    if (c.arch == "bert") {  // an encoder: no RoPE, layer norms, attention both ways
+        w.set_f32(a + "attention.layer_norm_epsilon", float(c.layer_norm_eps));
+        w.set_bool(a + "attention.causal", false);
+        if (c.pooling >= 0) w.set_u32(a + "pooling_type", uint32_t(c.pooling));
+        w.set_u32("tokenizer.ggml.token_type_count", uint32_t(c.n_token_types));
+        w.set_u32("general.file_type", file_type);
+        w.set_u32("general.quantization_version", 2);
+        return;
+    }
     w.set_u32(a + "attention.head_count_kv", uint32_t(c.n_head_kv));
     if (c.rope.type == "linear" || c.rope.type == "yarn") {
         w.set_string(a + "rope.scaling.type", c.rope.type);

@@ -17,7 +17,46 @@ bool ends_with(const std::string& s, std::string_view suffix) {
     return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
+// BERT (transformers' BertModel, as sentence-transformers saves it) under llama.cpp's names.
+std::vector<Expected> bert_tensors(const HfConfig& c) {
+    const int64_t H = c.n_embd, F = c.n_ff;
+    std::vector<Expected> e;
+    e.push_back({"embeddings.word_embeddings.weight", "token_embd.weight", {c.n_vocab, H}});
+    e.push_back({"embeddings.token_type_embeddings.weight", "token_types.weight", {c.n_token_types, H}, false});
+    e.push_back({"embeddings.position_embeddings.weight", "position_embd.weight", {c.n_ctx, H}});
+    e.push_back({"embeddings.LayerNorm.weight", "token_embd_norm.weight", {H}});
+    e.push_back({"embeddings.LayerNorm.bias", "token_embd_norm.bias", {H}});
+    for (int64_t i = 0; i < c.n_layer; ++i) {
+        const std::string hf = "encoder.layer." + std::to_string(i) + ".";
+        const std::string gg = "blk." + std::to_string(i) + ".";
+        auto linear = [&](const std::string& from, const std::string& to, int64_t rows, int64_t cols) {
+            e.push_back({hf + from + ".weight", gg + to + ".weight", {rows, cols}});
+            e.push_back({hf + from + ".bias", gg + to + ".bias", {rows}});
+        };
+        linear("attention.self.query", "attn_q", H, H);
+        linear("attention.self.key", "attn_k", H, H);
+        linear("attention.self.value", "attn_v", H, H);
+        linear("attention.output.dense", "attn_output", H, H);
+        e.push_back({hf + "attention.output.LayerNorm.weight", gg + "attn_output_norm.weight", {H}});
+        e.push_back({hf + "attention.output.LayerNorm.bias", gg + "attn_output_norm.bias", {H}});
+        linear("intermediate.dense", "ffn_up", F, H);
+        linear("output.dense", "ffn_down", H, F);
+        e.push_back({hf + "output.LayerNorm.weight", gg + "layer_output_norm.weight", {H}});
+        e.push_back({hf + "output.LayerNorm.bias", gg + "layer_output_norm.bias", {H}});
+    }
+    return e;
+}
+
+// Tensors a checkpoint may carry that the GGUF architecture does not use.
+bool ignored_tensor(const HfConfig& c, const std::string& name) {
+    // Precomputed RoPE frequencies some checkpoints carry; the GGUF architectures compute them.
+    if (ends_with(name, ".rotary_emb.inv_freq")) return true;
+    // BERT's position-id buffer and its pooler (a sentence embedding pools the last hidden state).
+    return c.arch == "bert" && (name == "embeddings.position_ids" || name.rfind("pooler.", 0) == 0);
+}
+
 std::vector<Expected> expected_tensors(const HfConfig& c) {
+    if (c.arch == "bert") return bert_tensors(c);
     const int64_t q_out = c.n_head * c.head_dim, kv_out = c.n_head_kv * c.head_dim;
     // llama.cpp permutes llama's q/k weights and biases; qwen2's are stored as Hugging Face has them
     // (its GGUF architecture uses NeoX-style RoPE, which rotates the halves directly).
@@ -64,9 +103,7 @@ Result<std::vector<TensorPlan>> plan_tensors(const HfConfig& cfg, const HfCheckp
     std::set<std::string> known;
     for (const Expected& e : expected) known.insert(e.hf);
     for (const auto& [name, entry] : ck.tensors()) {
-        if (known.count(name)) continue;
-        // Precomputed RoPE frequencies some checkpoints carry; the GGUF architectures compute them.
-        if (ends_with(name, ".rotary_emb.inv_freq")) continue;
+        if (known.count(name) || ignored_tensor(cfg, name)) continue;
         return make_error(entry.file->path() + ": tensor '" + name + "' is not part of a " + cfg.hf_arch + " with " +
                           std::to_string(cfg.n_layer) + " layers (config.json)");
     }

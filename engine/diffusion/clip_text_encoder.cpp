@@ -65,24 +65,24 @@ Result<std::unique_ptr<ClipTextEncoder>> ClipTextEncoder::create(const ClipTextC
     HEARTH_RETURN_IF_ERROR(wt.matrix("embeddings.position_embedding.weight", c.max_positions, H, &e->pos_emb_));
     e->layers_.resize(size_t(c.n_layer));
     for (int l = 0; l < c.n_layer; ++l) {
-        Layer& L = e->layers_[size_t(l)];
+        EncoderLayerWeights& L = e->layers_[size_t(l)];
         const std::string p = "encoder.layers." + std::to_string(l) + ".";
-        auto linear = [&](const std::string& name, int64_t rows, int64_t cols, Linear* out) -> Status {
+        auto linear = [&](const std::string& name, int64_t rows, int64_t cols, BiasedLinear* out) -> Status {
             HEARTH_RETURN_IF_ERROR(wt.matrix(p + name + ".weight", rows, cols, &out->w));
             return wt.vector(p + name + ".bias", rows, &out->b);
         };
-        auto norm = [&](const std::string& name, Norm* out) -> Status {
+        auto norm = [&](const std::string& name, LayerNormWeights* out) -> Status {
             HEARTH_RETURN_IF_ERROR(wt.vector(p + name + ".weight", H, &out->w));
             return wt.vector(p + name + ".bias", H, &out->b);
         };
-        HEARTH_RETURN_IF_ERROR(norm("layer_norm1", &L.ln1));
-        HEARTH_RETURN_IF_ERROR(norm("layer_norm2", &L.ln2));
+        HEARTH_RETURN_IF_ERROR(norm("layer_norm1", &L.attn_norm));
+        HEARTH_RETURN_IF_ERROR(norm("layer_norm2", &L.ffn_norm));
         HEARTH_RETURN_IF_ERROR(linear("self_attn.q_proj", H, H, &L.q));
         HEARTH_RETURN_IF_ERROR(linear("self_attn.k_proj", H, H, &L.k));
         HEARTH_RETURN_IF_ERROR(linear("self_attn.v_proj", H, H, &L.v));
         HEARTH_RETURN_IF_ERROR(linear("self_attn.out_proj", H, H, &L.o));
-        HEARTH_RETURN_IF_ERROR(linear("mlp.fc1", I, H, &L.fc1));
-        HEARTH_RETURN_IF_ERROR(linear("mlp.fc2", H, I, &L.fc2));
+        HEARTH_RETURN_IF_ERROR(linear("mlp.fc1", I, H, &L.up));
+        HEARTH_RETURN_IF_ERROR(linear("mlp.fc2", H, I, &L.down));
     }
     HEARTH_RETURN_IF_ERROR(wt.vector("final_layer_norm.weight", H, &e->final_ln_.w));
     HEARTH_RETURN_IF_ERROR(wt.vector("final_layer_norm.bias", H, &e->final_ln_.b));
@@ -134,21 +134,14 @@ Result<std::vector<float>> ClipTextEncoder::encode(const std::vector<int32_t>& i
     be_.get_rows(tok_emb_, tids, x);
     be_.get_rows(pos_emb_, tpos, pe);
     be_.add(x, pe, x);
-    const float scale = 1.0f / std::sqrt(float(c.hidden / c.n_head));
-    for (const Layer& L : layers_) {
-        be_.layer_norm(x, L.ln1.w, L.ln1.b, c.layer_norm_eps, h);
-        be_.matmul(L.q.w, h, q, &L.q.b);
-        be_.matmul(L.k.w, h, k, &L.k.b);
-        be_.matmul(L.v.w, h, v, &L.v.b);
-        be_.attention_qkv(q, k, v, c.n_head, scale, /*causal=*/true, attn);
-        be_.matmul(L.o.w, attn, h, &L.o.b);
-        be_.add(x, h, x);
-        be_.layer_norm(x, L.ln2.w, L.ln2.b, c.layer_norm_eps, h);
-        be_.matmul(L.fc1.w, h, ff, &L.fc1.b);
-        be_.activate(ff, c.act);
-        be_.matmul(L.fc2.w, ff, h, &L.fc2.b);
-        be_.add(x, h, x);
-    }
+    EncoderLayerShape shape;
+    shape.n_head = c.n_head;
+    shape.eps = c.layer_norm_eps;
+    shape.act = c.act;
+    shape.pre_norm = true;
+    shape.causal = true;
+    const EncoderScratch scratch{h, q, k, v, attn, ff};
+    for (const EncoderLayerWeights& L : layers_) run_encoder_layer(be_, L, shape, x, scratch);
     be_.layer_norm(x, final_ln_.w, final_ln_.b, c.layer_norm_eps, h);
     std::vector<float> out(size_t(n) * size_t(c.hidden));
     HEARTH_RETURN_IF_ERROR(be_.download(h, out.data()));

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/backend/backend.h"
+#include "engine/model/encoder_layer.h"
 #include "engine/util/status.h"
 
 namespace hearth::diffusion {
@@ -31,7 +32,7 @@ ClipTextConfig sd21_clip_text_config();
 
 class ClipTextEncoder {
 public:
-    static constexpr Op kOps[] = {Op::LayerNorm, Op::Activate, Op::AttentionQkv};  // what a backend must run
+    static constexpr const Op (&kOps)[3] = kEncoderLayerOps;  // what a backend must run
     // `dir`: a pipeline's text_encoder/ folder (config.json and model.safetensors, F32/F16/BF16;
     // tensor names with or without "text_model."). Weights go to `be`, which must outlive this.
     static Result<std::unique_ptr<ClipTextEncoder>> open(const std::string& dir, Backend& be);
@@ -48,17 +49,6 @@ public:
     uint64_t weight_bytes() const;
 
 private:
-    struct Linear {
-        Tensor w, b;
-    };
-    struct Norm {
-        Tensor w, b;
-    };
-    struct Layer {
-        Norm ln1, ln2;
-        Linear q, k, v, o, fc1, fc2;
-    };
-
     explicit ClipTextEncoder(Backend& be);
     Status alloc_activations(int n);
 
@@ -66,8 +56,8 @@ private:
     ClipTextConfig cfg_;
     std::unique_ptr<DiffusionWeights> weights_;
     Tensor tok_emb_, pos_emb_;
-    std::vector<Layer> layers_;
-    Norm final_ln_;
+    std::vector<EncoderLayerWeights> layers_;
+    LayerNormWeights final_ln_;
     BufferPtr act_buf_;
     int act_rows_ = 0;
     Tensor ids_, pos_, x_, h_, q_, k_, v_, attn_, ff_, pos_rows_;

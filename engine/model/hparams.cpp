@@ -40,6 +40,10 @@ Result<ModelHParams> read_hparams(const gguf::File& f) {
     h.arch = *arch;
     if (h.arch.empty()) return make_error("missing metadata key 'general.architecture'");
     const ArchDef* def = find_arch(h.arch);
+    // An encoder (engine/embed) is a model Hearth runs, but not one that writes text.
+    if (!def && h.arch == "bert")
+        return make_error("'" + h.arch + "' is a text embedding model, not a chat model: the local API serves it for /v1/embeddings "
+                          "(hearth-cli serve --embedding-model)");
     if (!def) return make_error("architecture '" + h.arch + "' is not supported (supported: " + supported_arch_names() + ")");
     h.arch_id = def->id;
     const std::string a = h.arch + ".";

@@ -4,44 +4,15 @@
 #include <cmath>
 
 #include "engine/model/arch/arch.h"
+#include "engine/model/gguf_tensor.h"
 
 namespace hearth {
 
-namespace {
-
-std::string dims_str(const std::vector<int64_t>& d) {
-    std::string s = "[";
-    for (size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
-    return s + "]";
-}
-
-bool is_float_type(GgmlType t) { return t == GgmlType::F32; }
-
-}  // namespace
-
 Result<Tensor> Model::import(Backend& be, const std::string& name, std::vector<int64_t> shape, bool matrix, bool count) {
-    const gguf::TensorInfo* ti = file_->tensor(name);
-    if (!ti) return make_error("model is missing tensor '" + name + "'");
-    std::vector<int64_t> dims = ti->dims;
-    while (dims.size() > shape.size() && dims.back() == 1) dims.pop_back();
-    if (dims != shape)
-        return make_error("tensor '" + name + "' has shape " + dims_str(ti->dims) + ", expected " + dims_str(shape));
-    const TypeTraits& tt = traits(ti->type);
-    if (!matrix && !is_float_type(ti->type))
-        return make_error("tensor '" + name + "' has type " + std::string(tt.name) + ", expected F32");
-    if (matrix && (ti->type == GgmlType::I8 || ti->type == GgmlType::I16 || ti->type == GgmlType::I32 ||
-                   ti->type == GgmlType::I64 || ti->type == GgmlType::F64 || ti->type == GgmlType::Q8_K))
-        return make_error("tensor '" + name + "' has type " + std::string(tt.name) + ", which is not a weight type");
-    const int64_t cols = shape[0], rows = shape.size() > 1 ? shape[1] : 1;
-    if (cols % tt.block_elems != 0)
-        return make_error("tensor '" + name + "': row length " + std::to_string(cols) + " is not a multiple of the " +
-                          std::string(tt.name) + " block size");
-    if (row_bytes(ti->type, cols) * size_t(rows) != ti->n_bytes)
-        return make_error("tensor '" + name + "': byte size does not match its type and shape");
-    auto buf = be.import_host(ti->data, ti->n_bytes);
-    if (!buf.ok()) return make_error("loading tensor '" + name + "' (" + std::to_string(ti->n_bytes) + " bytes) into " +
-                                     be.device().backend + ": " + buf.message());
-    buffers_.push_back(*buf);
+    auto imported = import_gguf_tensor(*file_, be, name, std::move(shape), matrix);
+    if (!imported.ok()) return imported.status();
+    const gguf::TensorInfo* ti = imported->info;
+    buffers_.push_back(imported->buf);
     if (count) {  // a second copy for the other side of a layer split is not another parameter
         n_params_ += uint64_t(ti->n_elements());
         weight_bytes_ += ti->n_bytes;
@@ -49,7 +20,7 @@ Result<Tensor> Model::import(Backend& be, const std::string& name, std::vector<i
     loaded_bytes_ += ti->n_bytes;
     if (progress_ && total_bytes_ && !progress_(float(double(loaded_bytes_) / double(total_bytes_))))
         return make_error("loading cancelled");
-    return make_tensor(buf->get(), 0, ti->type, rows, cols);
+    return imported->t;
 }
 
 RopeParams Model::rope_params(const Backend& be, int l, int n_ctx) const {

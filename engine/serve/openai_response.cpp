@@ -164,7 +164,7 @@ json::Value usage_json(const Usage& u) {
     return o;
 }
 
-json::Value models_list(const std::string& model_id, int64_t created, int max_model_len, const json::Value& meta) {
+json::Value model_entry(const std::string& model_id, int64_t created, int max_model_len, const json::Value& meta) {
     json::Value m = json::Value::object();
     m.set("id", model_id);
     m.set("object", "model");
@@ -172,8 +172,12 @@ json::Value models_list(const std::string& model_id, int64_t created, int max_mo
     m.set("owned_by", "hearth");
     m.set("max_model_len", max_model_len);
     m.set("meta", meta);
+    return m;
+}
+
+json::Value models_list(std::vector<json::Value> entries) {
     json::Value data = json::Value::array();
-    data.push_back(std::move(m));
+    for (json::Value& m : entries) data.push_back(std::move(m));
     json::Value o = json::Value::object();
     o.set("object", "list");
     o.set("data", std::move(data));

@@ -46,9 +46,10 @@ std::string error_body(const ApiError& e);
 // /v1/embeddings: each vector as numbers or (base64) its little-endian float32 bytes, in order.
 json::Value embeddings_list(const std::string& model, const std::vector<std::vector<float>>& vectors, bool base64, int prompt_tokens);
 json::Value usage_json(const Usage& u);
-// The one model served, with its context per sequence as vLLM names it (max_model_len), which
-// clients read to size their prompts, and llama.cpp's `meta` figures.
-json::Value models_list(const std::string& model_id, int64_t created, int max_model_len, const json::Value& meta);
+// A model served, with its context per sequence as vLLM names it (max_model_len), which clients
+// read to size their prompts, and llama.cpp's `meta` figures; /v1/models lists the entries.
+json::Value model_entry(const std::string& model_id, int64_t created, int max_model_len, const json::Value& meta);
+json::Value models_list(std::vector<json::Value> entries);
 
 // Whole answers: each choice (`finish` "stop", "length" or "tool_calls"; with calls, an empty
 // content is null, as OpenAI's; `logprobs` null when not asked for), then the answer holding them.

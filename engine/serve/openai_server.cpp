@@ -13,6 +13,7 @@
 #include <random>
 #include <set>
 
+#include "engine/embed/text_embedder.h"
 #include "engine/serve/openai_request.h"
 #include "engine/serve/openai_response.h"
 #include "engine/serve/reasoning_split.h"
@@ -97,6 +98,7 @@ struct OpenAiServer::Impl {
     Scheduler& sched;
     ServerOptions opt;
     std::string model_id;
+    std::string embed_id;  // the embedding model's, when there is one
     std::vector<std::string> turn_stops;  // the template's end-of-turn marker (chat only)
     httplib::Server http;
     int64_t started = 0;
@@ -107,6 +109,8 @@ struct OpenAiServer::Impl {
 
     Impl(Scheduler& s, ServerOptions o, const std::string& path) : sched(s), opt(std::move(o)) {
         model_id = opt.model_id.empty() ? std::filesystem::path(path).stem().string() : opt.model_id;
+        if (opt.embedder)
+            embed_id = opt.embedding_model_id.empty() ? std::filesystem::path(opt.embedder->path()).stem().string() : opt.embedding_model_id;
         turn_stops = end_of_turn_stops(sched.chat_format());
         started = int64_t(std::time(nullptr));
         setup();
@@ -195,7 +199,19 @@ struct OpenAiServer::Impl {
             meta.set("n_params", int64_t(info.n_params));
             meta.set("architecture", info.architecture);
             meta.set("file_type", info.file_type);
-            res.set_content(models_list(model_id, started, sched.n_ctx(), meta).dump(), "application/json");
+            std::vector<json::Value> entries{model_entry(model_id, started, sched.n_ctx(), meta)};
+            if (opt.embedder) {
+                const embed::BertHParams& h = opt.embedder->hparams();
+                json::Value em = json::Value::object();
+                em.set("n_ctx_train", h.n_ctx);
+                em.set("n_vocab", h.n_vocab);
+                em.set("n_embd", h.n_embd);
+                em.set("n_params", int64_t(opt.embedder->n_params()));
+                em.set("architecture", h.arch);
+                em.set("pooling", embed::pooling_name(h.pooling));
+                entries.push_back(model_entry(embed_id, started, h.n_ctx, em));
+            }
+            res.set_content(models_list(std::move(entries)).dump(), "application/json");
         });
         http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) { complete(req, res, true); });
         http.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) { complete(req, res, false); });
@@ -212,8 +228,10 @@ struct OpenAiServer::Impl {
     void embeddings(const httplib::Request& hreq, httplib::Response& res) {
         EmbeddingRequest req;
         if (auto e = parse_embedding_request(hreq.body, &req)) return send_error(res, *e);
+        if (opt.embedder && (req.model.empty() || req.model == embed_id)) return encoder_embeddings(req, res);
         if (!req.model.empty() && req.model != model_id)
-            return send_error(res, ApiError{404, "the model '" + req.model + "' is not served here; this server has '" + model_id + "'",
+            return send_error(res, ApiError{404, "the model '" + req.model + "' is not served here; this server has '" + model_id + "'" +
+                                                     (opt.embedder ? " and '" + embed_id + "'" : std::string()),
                                             "invalid_request_error", "model", "model_not_found"});
         const int pooling = sched.pooling_type();
         if (pooling >= 0 && pooling != 3) {
@@ -279,6 +297,39 @@ struct OpenAiServer::Impl {
             }
         }
         res.set_content(embeddings_list(model_id, vectors, req.base64, n_prompt).dump(), "application/json");
+    }
+
+    // Embeddings from the embedding model: each input through its encoder and pooling, one after
+    // another (the encoder runs one sequence at a time; its inputs are short).
+    void encoder_embeddings(const EmbeddingRequest& req, httplib::Response& res) {
+        embed::TextEmbedder& em = *opt.embedder;
+        if (req.dimensions > em.dim())
+            return send_error(res, ApiError{400, "'dimensions' is at most " + std::to_string(em.dim()) + " for this model",
+                                            "invalid_request_error", "dimensions", ""});
+        std::vector<std::vector<float>> vectors;
+        int n_prompt = 0;
+        for (const ApiRequest::Prompt& p : req.inputs) {
+            const std::vector<int32_t> ids = p.is_tokens ? p.tokens : em.tokenize(p.text);
+            const std::string which = "input " + std::to_string(vectors.size());
+            if (ids.empty()) return send_error(res, ApiError{400, which + " is empty", "invalid_request_error", "input", ""});
+            if (int(ids.size()) > em.max_tokens())
+                return send_error(res, ApiError{400, which + " is " + std::to_string(ids.size()) + " tokens long; this embedding model takes " +
+                                                         std::to_string(em.max_tokens()),
+                                                "invalid_request_error", "input", "context_length_exceeded"});
+            auto v = em.embed(ids);
+            if (!v.ok()) return send_error(res, ApiError{400, which + ": " + v.message(), "invalid_request_error", "input", ""});
+            if (req.dimensions > 0) {  // OpenAI's shortening: a prefix, normalized again
+                v->resize(size_t(req.dimensions));
+                double norm = 0;
+                for (float x : *v) norm += double(x) * x;
+                norm = std::sqrt(norm);
+                if (norm > 0)
+                    for (float& x : *v) x = float(x / norm);
+            }
+            vectors.push_back(std::move(*v));
+            n_prompt += int(ids.size());
+        }
+        res.set_content(embeddings_list(embed_id, vectors, req.base64, n_prompt).dump(), "application/json");
     }
 
     void tokenizer_info(httplib::Response& res) {

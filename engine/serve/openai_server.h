@@ -4,7 +4,8 @@
 //                              "data: [DONE]" or whole; <think> text goes to reasoning_content
 //   POST /v1/completions       a raw prompt (or several, or token ids) → its continuation; with echo
 //                              and logprobs the prompt's tokens scored
-//   POST /v1/embeddings        texts → their embeddings (the last token's normed hidden state)
+//   POST /v1/embeddings        texts → their embeddings: from the embedding model when one is given
+//                              (ServerOptions::embedder), else the chat model's last normed hidden state
 //   POST /tokenize, /detokenize, GET /tokenizer_info   the model's tokenizer (vLLM's and llama.cpp's forms)
 //   GET  /health               {"status":"ok", "slots_processing", "slots_idle", "requests_queued"}
 // Every answer carries `usage`; finish_reason is "stop", "length" or "tool_calls"; `n` choices
@@ -25,6 +26,9 @@
 namespace hearth {
 
 class Scheduler;
+namespace embed {
+class TextEmbedder;
+}
 
 struct ServerOptions {
     std::string host = "127.0.0.1";  // loopback unless asked (is_loopback_host: the CLI warns otherwise)
@@ -33,6 +37,10 @@ struct ServerOptions {
     std::string cors_origin;         // non-empty: CORS headers for this origin ("*" for any); none otherwise
     std::string model_id;            // the id /v1/models lists and requests may name; "" = the file's stem
     std::vector<LoraSpec> loras;     // the adapters every API request runs with
+    // An embedding model (BERT family) beside the chat model: /v1/embeddings uses it when a request
+    // names it or names no model, and /v1/models lists it. Must outlive the server.
+    embed::TextEmbedder* embedder = nullptr;
+    std::string embedding_model_id;  // "" = its file's stem
 };
 
 bool is_loopback_host(const std::string& host);

@@ -1,0 +1,30 @@
+#include "engine/model/encoder_layer.h"
+
+#include <cmath>
+
+namespace hearth {
+
+void run_encoder_layer(Backend& be, const EncoderLayerWeights& L, const EncoderLayerShape& s, const Tensor& x,
+                       const EncoderScratch& t) {
+    const float scale = 1.0f / std::sqrt(float(x.cols / s.n_head));
+    // Attention block.
+    const Tensor& in = s.pre_norm ? t.h : x;
+    if (s.pre_norm) be.layer_norm(x, L.attn_norm.w, L.attn_norm.b, s.eps, t.h);
+    be.matmul(L.q.w, in, t.q, &L.q.b);
+    be.matmul(L.k.w, in, t.k, &L.k.b);
+    be.matmul(L.v.w, in, t.v, &L.v.b);
+    be.attention_qkv(t.q, t.k, t.v, s.n_head, scale, s.causal, t.attn);
+    be.matmul(L.o.w, t.attn, t.h, &L.o.b);
+    be.add(x, t.h, x);
+    if (!s.pre_norm) be.layer_norm(x, L.attn_norm.w, L.attn_norm.b, s.eps, x);
+    // Feed-forward block.
+    const Tensor& ff_in = s.pre_norm ? t.h : x;
+    if (s.pre_norm) be.layer_norm(x, L.ffn_norm.w, L.ffn_norm.b, s.eps, t.h);
+    be.matmul(L.up.w, ff_in, t.ff, &L.up.b);
+    be.activate(t.ff, s.act);
+    be.matmul(L.down.w, t.ff, t.h, &L.down.b);
+    be.add(x, t.h, x);
+    if (!s.pre_norm) be.layer_norm(x, L.ffn_norm.w, L.ffn_norm.b, s.eps, x);
+}
+
+}  // namespace hearth

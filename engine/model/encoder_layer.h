@@ -1,0 +1,43 @@
+// One layer of a transformer encoder with biased projections and layer norms, over plain q/k/v rows
+// (no KV cache): CLIP's text tower (norm before each block, causal attention, engine/diffusion)
+// and BERT (norm after each residual add, attention both ways, engine/embed) are this one layer
+// with two switches.
+#pragma once
+
+#include "engine/backend/backend.h"
+
+namespace hearth {
+
+struct BiasedLinear {
+    Tensor w, b;  // w: [out rows, in cols], any weight type; b: F32 [out]
+};
+struct LayerNormWeights {
+    Tensor w, b;  // F32 [hidden]
+};
+
+struct EncoderLayerWeights {
+    LayerNormWeights attn_norm, ffn_norm;  // pre-norm: before each block; post-norm: after its residual add
+    BiasedLinear q, k, v, o, up, down;
+};
+
+struct EncoderLayerShape {
+    int n_head = 1;
+    float eps = 1e-5f;
+    Activation act = Activation::Gelu;
+    bool pre_norm = true;  // CLIP: x += attn(ln1(x)); x += mlp(ln2(x)). BERT: x = ln1(x + attn(x)); x = ln2(x + mlp(x))
+    bool causal = false;
+};
+
+// Scratch rows for n tokens: h, q, k, v, attn are n × hidden, ff is n × intermediate (F32).
+struct EncoderScratch {
+    Tensor h, q, k, v, attn, ff;
+};
+
+// The ops a backend must run for this layer (beyond matmul, add, get_rows).
+inline constexpr Op kEncoderLayerOps[] = {Op::LayerNorm, Op::Activate, Op::AttentionQkv};
+
+// Runs one layer on x (n × hidden, F32), in place.
+void run_encoder_layer(Backend& be, const EncoderLayerWeights& L, const EncoderLayerShape& s, const Tensor& x,
+                       const EncoderScratch& t);
+
+}  // namespace hearth
