@@ -25,6 +25,9 @@
 #include <set>
 #include <thread>
 
+#include "engine/backend/backend.h"
+#include "engine/convert/convert.h"
+#include "engine/embed/text_embedder.h"
 #include "engine/gguf/gguf.h"
 #include "engine/serve/openai_request.h"
 #include "engine/serve/openai_server.h"
@@ -36,6 +39,7 @@
 #include "engine/testmodels/random_model.h"
 #include "engine/util/json.h"
 #include "tests/engine/cli_run.h"
+#include "tests/engine/fixture_path.h"
 #include "tests/engine/testdata.h"
 #include "tests/engine/tiny_model.h"
 
@@ -1359,6 +1363,90 @@ TEST(Serve, EmbeddingsAreTheHeadsInput) {
         EXPECT_GE(e.status, 400) << body;
         EXPECT_TRUE(e.body["error"]["message"].is_string()) << body;
     }
+}
+
+// An embedding model beside the chat model (hearth-cli serve --embedding-model): /v1/embeddings
+// answers from it when a request names it or no model, with sentence-transformers' vectors for the
+// tiny BERT fixture (tests/engine/data/tiny-bert, expected.json; F32 on the CPU: max |Δ| 2e-6, as
+// test_bert.cpp); the chat model's own embeddings stay reachable by its name; /v1/models lists both.
+TEST(Serve, AnEmbeddingModelServesEmbeddings) {
+    ASSERT_EQ(models().error, "");
+    convert::ConvertOptions co;
+    co.hf_dir = test::fixture_path("tiny-bert");
+    co.out_path = test::temp_file("serve_tiny_bert.gguf");
+    co.type = "F32";
+    ASSERT_TRUE(convert::convert_hf_to_gguf(co).ok());
+    auto cpu = create_backend("cpu", 0, BackendOptions{2});
+    ASSERT_TRUE(cpu.ok());
+    auto em = embed::TextEmbedder::open(co.out_path, **cpu);
+    ASSERT_TRUE(em.ok()) << em.message();
+    auto expected = json::parse_file(co.hf_dir + "/expected.json");
+    ASSERT_TRUE(expected.ok());
+    const auto& cases = (*expected)["texts"].as_array();
+
+    ServerOptions opt;
+    opt.embedder = em->get();
+    opt.embedding_model_id = "tiny-bert";
+    TestServer s;
+    ASSERT_EQ(s.start(models().random, 1, 256, opt), "");
+
+    // Every fixture text in one request, by no model name; then the first by the model's name.
+    json::Value inputs = json::Value::array();
+    for (const json::Value& c : cases) inputs.push_back(c["text"].as_string());
+    json::Value body = json::Value::object();
+    body.set("input", inputs);
+    const Answer a = post(s, "/v1/embeddings", body.dump());
+    ASSERT_EQ(a.status, 200) << a.body.dump();
+    EXPECT_EQ(a.body["model"].as_string(), "tiny-bert");
+    const auto& data = a.body["data"].as_array();
+    ASSERT_EQ(data.size(), cases.size());
+    int64_t tokens = 0;
+    double worst = 0;
+    for (size_t i = 0; i < cases.size(); ++i) {
+        const auto& got = data[i]["embedding"].as_array();
+        const auto& want = cases[i]["embedding"].as_array();
+        ASSERT_EQ(got.size(), want.size());
+        for (size_t j = 0; j < got.size(); ++j) worst = std::max(worst, std::fabs(got[j].as_double() - want[j].as_double()));
+        tokens += int64_t(cases[i]["ids"].size());
+    }
+    EXPECT_LE(worst, 2e-6);
+    EXPECT_EQ(a.body["usage"]["prompt_tokens"].as_int(), tokens);
+    const Answer named = post(s, "/v1/embeddings", R"({"model": "tiny-bert", "input": "A cat sits on the mat.", "dimensions": 8})");
+    ASSERT_EQ(named.status, 200) << named.body.dump();
+    const auto& short_vec = named.body["data"].as_array()[0]["embedding"].as_array();
+    ASSERT_EQ(short_vec.size(), 8u);
+    double norm = 0;
+    for (const json::Value& x : short_vec) norm += x.as_double() * x.as_double();
+    EXPECT_NEAR(norm, 1.0, 1e-5);
+
+    // The chat model by its name: its own vectors (n_embd of the random model), not the encoder's.
+    const std::string chat_id = std::filesystem::path(models().random).stem().string();
+    const Answer chat = post(s, "/v1/embeddings", R"({"model": ")" + chat_id + R"(", "input": "A cat sits on the mat."})");
+    ASSERT_EQ(chat.status, 200) << chat.body.dump();
+    EXPECT_NE(chat.body["data"].as_array()[0]["embedding"].size(), 32u);
+
+    // Errors: too long for the encoder (64 positions), too many dimensions, a model not served.
+    std::string long_text;
+    for (int i = 0; i < 80; ++i) long_text += "cat ";
+    const Answer too_long = post(s, "/v1/embeddings", R"({"input": ")" + long_text + R"("})");
+    EXPECT_EQ(too_long.status, 400);
+    EXPECT_EQ(too_long.body["error"]["code"].as_string(), "context_length_exceeded") << too_long.body.dump();
+    EXPECT_EQ(post(s, "/v1/embeddings", R"({"input": "x", "dimensions": 33})").status, 400);
+    const Answer other = post(s, "/v1/embeddings", R"({"model": "nope", "input": "x"})");
+    EXPECT_EQ(other.status, 404);
+    EXPECT_NE(other.body["error"]["message"].as_string().find("'tiny-bert'"), std::string::npos) << other.body.dump();
+
+    auto c = s.client();
+    auto listed = c.Get("/v1/models");
+    ASSERT_TRUE(listed);
+    auto models_json = json::parse(listed->body);
+    ASSERT_TRUE(models_json.ok());
+    const auto& entries = (*models_json)["data"].as_array();
+    ASSERT_EQ(entries.size(), 2u);
+    EXPECT_EQ(entries[1]["id"].as_string(), "tiny-bert");
+    EXPECT_EQ(entries[1]["max_model_len"].as_int(), 64);
+    EXPECT_EQ(entries[1]["meta"]["pooling"].as_string(), "mean");
+    std::filesystem::remove(co.out_path);
 }
 
 TEST(Serve, ApiKeyAndCors) {
