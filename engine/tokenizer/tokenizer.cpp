@@ -1,5 +1,5 @@
 // Building a Tokenizer from a VocabSpec, the special-token split, encode/decode. The merge loops are
-// in tokenizer_spm.cpp and tokenizer_bpe.cpp, the loaders in tokenizer_gguf.cpp and tokenizer_hf.cpp.
+// in tokenizer_spm.cpp and tokenizer_bpe.cpp, WordPiece in tokenizer_wpm.cpp, the loaders in tokenizer_gguf.cpp and tokenizer_hf.cpp.
 #include "engine/tokenizer/tokenizer.h"
 
 #include <algorithm>
@@ -103,7 +103,8 @@ Status Tokenizer::build() {
     VocabSpec& s = spec_;
     if (s.model == "llama") type_ = VocabType::Spm;
     else if (s.model == "gpt2") type_ = VocabType::Bpe;
-    else return make_error("unsupported tokenizer model '" + s.model + "' (supported: llama, gpt2)");
+    else if (s.model == "bert") type_ = VocabType::Wpm;
+    else return make_error("unsupported tokenizer model '" + s.model + "' (supported: llama, gpt2, bert)");
 
     const size_t n = s.tokens.size();
     if (n == 0) return make_error("the vocabulary has no tokens");
@@ -123,6 +124,7 @@ Status Tokenizer::build() {
         pre_ = pre_spec.kind;
         if (s.merges.empty()) return make_error("a byte-level BPE vocabulary needs tokenizer.ggml.merges");
     }
+    if (s.max_word_chars < 0) return make_error("WordPiece max_input_chars_per_word is negative");
 
     // Token table and attributes.
     score_.assign(n, 0.0f);
@@ -139,31 +141,40 @@ Status Tokenizer::build() {
     }
 
     // Flags: llama.cpp's defaults per model and pre-tokenizer, then what the vocabulary says.
-    const bool spm = type_ == VocabType::Spm;
+    // BERT adds [CLS] … [SEP] (sentence-transformers' inputs) and cleans spaces when decoding.
+    const bool spm = type_ == VocabType::Spm, bpe = type_ == VocabType::Bpe, wpm = type_ == VocabType::Wpm;
     add_space_prefix_ = s.add_space_prefix.value_or(spm);
-    add_bos_ = s.add_bos.value_or(spm || pre_spec.add_bos);
-    add_eos_ = s.add_eos.value_or(false);
-    ignore_merges_ = s.ignore_merges.value_or(!spm && pre_spec.ignore_merges);
+    add_bos_ = s.add_bos.value_or(spm || wpm || pre_spec.add_bos);
+    add_eos_ = s.add_eos.value_or(wpm);
+    ignore_merges_ = s.ignore_merges.value_or(bpe && pre_spec.ignore_merges);
     // Qwen's tokenizer.json normalizes to NFC (llama.cpp skips it; Hugging Face does not).
-    clip_text_ = !spm && pre_ == PreKind::Clip;
-    nfc_ = s.nfc.value_or(!spm && (pre_ == PreKind::Qwen2 || clip_text_));
-    clean_spaces_ = s.clean_spaces.value_or(!spm && pre_spec.clean_spaces);
+    clip_text_ = bpe && pre_ == PreKind::Clip;
+    nfc_ = s.nfc.value_or(bpe && (pre_ == PreKind::Qwen2 || clip_text_));
+    clean_spaces_ = s.clean_spaces.value_or(wpm || (bpe && pre_spec.clean_spaces));
 
     // Special ids: SPM vocabularies default to <unk>=0, <s>=1, </s>=2. Out-of-range ids are dropped.
     auto check_id = [&](int32_t id, int32_t fallback, const char* what) -> int32_t {
         if (id < 0) id = fallback;
         if (id >= int32_t(n)) {
             warnings_.push_back(std::string(what) + " id " + std::to_string(id) + " is outside the vocabulary of " + std::to_string(n) + "; ignored");
-            return -1;
+            return wpm ? fallback : -1;  // WordPiece: the token found by its text, as when no id is given
         }
         return id;
     };
-    bos_ = check_id(s.bos, spm ? 1 : -1, "bos");
-    eos_ = check_id(s.eos, spm ? 2 : -1, "eos");
-    unk_ = check_id(s.unk, spm ? 0 : -1, "unk");
+    // WordPiece vocabularies (older GGUFs, hand-made specs) default to BERT's texts.
+    bos_ = check_id(s.bos, spm ? 1 : wpm ? lookup("[CLS]") : -1, "bos");
+    eos_ = check_id(s.eos, spm ? 2 : wpm ? lookup("[SEP]") : -1, "eos");
+    unk_ = check_id(s.unk, spm ? 0 : wpm ? lookup("[UNK]") : -1, "unk");
     eot_ = check_id(s.eot, -1, "eot");
     eom_ = check_id(s.eom, -1, "eom");
-    pad_ = check_id(s.pad, -1, "pad");
+    pad_ = check_id(s.pad, wpm ? lookup("[PAD]") : -1, "pad");
+    if (wpm) {
+        // Hugging Face's WordPiece cannot encode an unmatched word without [UNK]; BERT models need
+        // [CLS] and [SEP] around every input.
+        if (unk_ < 0) return make_error("a WordPiece (bert) vocabulary needs an unknown token: no [UNK] and no tokenizer.ggml.unknown_token_id");
+        if (add_bos_ && bos_ < 0) return make_error("a WordPiece (bert) vocabulary needs [CLS]: none found and no tokenizer.ggml.cls_token_id");
+        if (add_eos_ && eos_ < 0) return make_error("a WordPiece (bert) vocabulary needs [SEP]: none found and no tokenizer.ggml.seperator_token_id");
+    }
     if (add_bos_ && bos_ < 0) return make_error("tokenizer.ggml.add_bos_token is true but the vocabulary has no BOS token id");
     if (add_eos_ && eos_ < 0) return make_error("tokenizer.ggml.add_eos_token is true but the vocabulary has no EOS token id");
 
@@ -217,9 +228,10 @@ Status Tokenizer::build() {
         return s.tokens[id].find(kSpmSpace) != std::string::npos;
     });
 
-    // Byte tokens: what a byte that no merge covers becomes.
+    // Byte tokens: what a byte that no merge covers becomes (WordPiece has none: [UNK] instead).
     for (int b = 0; b < 256; ++b) {
         byte_token_[b] = -1;
+        if (wpm) continue;
         if (spm) {
             char buf[8];
             std::snprintf(buf, sizeof buf, "<0x%02X>", b);
@@ -235,7 +247,7 @@ Status Tokenizer::build() {
     // Merges: (left id, right id) -> (rank, merged id). llama.cpp splits at the first space after the
     // first byte (so a merge may start with a space). Merges whose parts or result are not tokens
     // can never apply to token symbols and are skipped.
-    if (!spm) {
+    if (bpe) {
         merges_.reserve(s.merges.size());
         size_t skipped = 0;
         std::string joined;
@@ -261,8 +273,10 @@ Status Tokenizer::build() {
         std::string& p = piece_[i];
         if (a & (kAttrUnknown | kAttrControl | kAttrUserDefined)) {
             p = text;
+            if (wpm && (a & kAttrUserDefined)) replace_all(p, kSpmSpace, " ");  // phantom-spelled like a word
         } else if (a & kAttrNormal) {
-            if (spm) { p = text; replace_all(p, kSpmSpace, " "); }
+            // WordPiece: "\u2581abc" starts a word (" abc"), a continuation "abc" joins the previous piece.
+            if (spm || wpm) { p = text; replace_all(p, kSpmSpace, " "); }
             else p = byte_level_decode(text);
             // A word end reads as the space that separated words (Hugging Face's BPEDecoder).
             if (!s.end_of_word_suffix.empty() && p.size() >= s.end_of_word_suffix.size() &&
@@ -272,6 +286,9 @@ Status Tokenizer::build() {
             const int b = parse_byte_token(text);
             p = b >= 0 ? std::string(1, char(b)) : text;
         }
+    }
+    if (wpm) {
+        for (const std::string& t : s.tokens) wpm_max_token_bytes_ = std::max(wpm_max_token_bytes_, t.size());
     }
     return Status();
 }
@@ -347,7 +364,12 @@ std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special, 
         text = unescaped;
     }
     const std::vector<Fragment> frags = split_special(text, parse_special);
-    if (type_ == VocabType::Spm) {
+    if (type_ == VocabType::Wpm) {
+        for (const Fragment& f : frags) {
+            if (f.token >= 0) out.push_back(f.token);
+            else encode_wpm(text.substr(f.off, f.len), out);
+        }
+    } else if (type_ == VocabType::Spm) {
         bool prev_special = true;  // the text start counts as following a special token
         std::string buf;
         for (const Fragment& f : frags) {
@@ -391,9 +413,13 @@ std::string Tokenizer::token_to_piece(int32_t id, bool special) const {
 
 std::string Tokenizer::decode(const std::vector<int32_t>& ids, bool special) const {
     std::string out;
-    bool strip = add_space_prefix_;  // the space SPM put before the first word
+    const bool wpm = type_ == VocabType::Wpm;
+    bool strip = add_space_prefix_ || wpm;  // the space SPM put before the first word; WordPiece's phantom space
     for (int32_t id : ids) {
         std::string p = token_to_piece(id, special);
+        // Hugging Face's WordPiece decoder puts a space before every piece that does not continue a
+        // word, [CLS] and [SEP] included.
+        if (wpm && !p.empty() && (attr_[id] & (kAttrControl | kAttrUnknown))) p.insert(0, 1, ' ');
         if (strip && !p.empty()) {
             if (p[0] == ' ') p.erase(0, 1);
             strip = false;

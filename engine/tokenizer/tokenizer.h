@@ -1,5 +1,6 @@
 // Tokenizers of GGUF language models: SentencePiece-style ("llama": score-driven merges with byte
-// fallback) and byte-level BPE ("gpt2": ranked merges after a family-specific pre-tokenizer).
+// fallback), byte-level BPE ("gpt2": ranked merges after a family-specific pre-tokenizer) and BERT's
+// WordPiece ("bert": greedy longest match after BERT's normalizer, uncased vocabularies).
 //
 // Built from GGUF metadata (tokenizer.ggml.*), from a Hugging Face folder (tokenizer.json +
 // tokenizer_config.json) or from a VocabSpec filled in memory; a tokenizer writes its vocabulary back
@@ -7,7 +8,9 @@
 //
 // Behaviour follows llama.cpp (which Hugging Face tokenizers' outputs check): SPM escapes spaces as
 // U+2581 and prefixes one when add_space_prefix is set; byte-level BPE maps bytes to printable code
-// points; user-defined (added, non-special) tokens written in the text are always recognised, control
+// points; WordPiece tokens are stored in llama.cpp's "phantom space" spelling (a word-initial piece
+// "abc" as "\u2581abc", a continuation "##abc" as "abc", control tokens as written) and match
+// Hugging Face's BertNormalizer + BertPreTokenizer + WordPiece; user-defined (added, non-special) tokens written in the text are always recognised, control
 // tokens only when parse_special is set. A Tokenizer is immutable after loading and safe to use from
 // several threads at once.
 #pragma once
@@ -33,22 +36,24 @@ namespace hearth::tokenizer {
 // tokenizer.ggml.token_type values.
 enum class TokenType : int32_t { Undefined = 0, Normal = 1, Unknown = 2, Control = 3, UserDefined = 4, Unused = 5, Byte = 6 };
 
-enum class VocabType { Spm, Bpe };  // tokenizer.ggml.model "llama" / "gpt2"
+enum class VocabType { Spm, Bpe, Wpm };  // tokenizer.ggml.model "llama" / "gpt2" / "bert"
 
 // Everything a vocabulary is made of, as GGUF metadata holds it. Loaders fill one; so can tests and
 // the converter. Unset optionals take the defaults llama.cpp uses for the model/pre-tokenizer.
 struct VocabSpec {
-    std::string model = "gpt2";          // "llama" (SentencePiece) or "gpt2" (byte-level BPE)
+    std::string model = "gpt2";          // "llama" (SentencePiece), "gpt2" (byte-level BPE) or "bert" (WordPiece)
     std::string pre;                     // tokenizer.ggml.pre (BPE only); "" = default
-    std::vector<std::string> tokens;     // token text by id (byte-level text for gpt2)
+    std::vector<std::string> tokens;     // token text by id (byte-level text for gpt2, phantom spelling for bert)
     std::vector<float> scores;           // SPM merge scores; empty = all 0
     std::vector<int32_t> types;          // TokenType by id; empty = all Normal
     std::vector<std::string> merges;     // BPE merges "left right", rank = index
     std::vector<uint8_t> lstrip, rstrip; // per id, from Hugging Face added tokens; empty = none
-    int32_t bos = -1, eos = -1, eot = -1, eom = -1, unk = -1, pad = -1;  // -1 = none / default
+    // -1 = none / default. bert: bos is [CLS], eos [SEP] (defaults: those texts, [UNK], [PAD]).
+    int32_t bos = -1, eos = -1, eot = -1, eom = -1, unk = -1, pad = -1;
     std::optional<bool> add_bos, add_eos, add_space_prefix, ignore_merges, clean_spaces;
     std::optional<bool> nfc;             // NFC-normalize text before pre-tokenizing (default: qwen2 family)
     std::string end_of_word_suffix;      // BPE: appended to a word's last character before merging ("</w>", CLIP)
+    int32_t max_word_chars = 100;        // WordPiece: a longer word is [UNK] (not stored in GGUF; 100 everywhere)
     std::string name;                    // general.name (a few per-model rules depend on it)
     std::string chat_template;           // tokenizer.chat_template, carried along
 };
@@ -113,6 +118,8 @@ private:
     std::vector<Fragment> split_special(std::string_view text, bool parse_special) const;
     void encode_spm(std::string_view text, std::vector<int32_t>& out) const;       // tokenizer_spm.cpp
     void encode_bpe_word(std::string_view word, std::vector<int32_t>& out) const;  // tokenizer_bpe.cpp
+    void encode_wpm(std::string_view text, std::vector<int32_t>& out) const;       // tokenizer_wpm.cpp
+    void encode_wpm_word(std::string_view word, std::vector<int32_t>& out) const;  // tokenizer_wpm.cpp
     int32_t lookup(std::string_view text) const;
 
     VocabSpec spec_;                    // as loaded; spec_.tokens is the token text by id
@@ -132,6 +139,7 @@ private:
     bool add_bos_ = false, add_eos_ = false, add_space_prefix_ = false, ignore_merges_ = false, clean_spaces_ = false;
     bool nfc_ = false;
     bool clip_text_ = false;            // CLIP: spaces collapsed and dropped, text lower-cased (pre "clip")
+    size_t wpm_max_token_bytes_ = 0;    // WordPiece: longest token text, bounds the longest-match search
     bool spm_space_alias_ = false;      // SPM: a literal U+2581 in the text reads as a space (tokenizer.cpp)
 };
 

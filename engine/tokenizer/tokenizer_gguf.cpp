@@ -23,6 +23,9 @@ const char* const kEot = "tokenizer.ggml.eot_token_id";
 const char* const kEom = "tokenizer.ggml.eom_token_id";
 const char* const kUnk = "tokenizer.ggml.unknown_token_id";
 const char* const kPad = "tokenizer.ggml.padding_token_id";
+// BERT's [CLS] and [SEP], as llama.cpp's converter writes them ("seperator" is its spelling).
+const char* const kCls = "tokenizer.ggml.cls_token_id";
+const char* const kSep = "tokenizer.ggml.seperator_token_id";
 const char* const kAddBos = "tokenizer.ggml.add_bos_token";
 const char* const kAddEos = "tokenizer.ggml.add_eos_token";
 const char* const kAddPrefix = "tokenizer.ggml.add_space_prefix";
@@ -93,6 +96,12 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::from_gguf(const gguf::File& f) {
     HEARTH_RETURN_IF_ERROR(read_id(f, kEom, s.eom));
     HEARTH_RETURN_IF_ERROR(read_id(f, kUnk, s.unk));
     HEARTH_RETURN_IF_ERROR(read_id(f, kPad, s.pad));
+    // [CLS]/[SEP] stand first and last like BOS/EOS; older BERT GGUFs have only bos/eos.
+    int32_t cls = -1, sep = -1;
+    HEARTH_RETURN_IF_ERROR(read_id(f, kCls, cls));
+    HEARTH_RETURN_IF_ERROR(read_id(f, kSep, sep));
+    if (s.model == "bert" && cls != -1) s.bos = cls;
+    if (s.model == "bert" && sep != -1) s.eos = sep;
     HEARTH_RETURN_IF_ERROR(read_flag(f, kAddBos, s.add_bos));
     HEARTH_RETURN_IF_ERROR(read_flag(f, kAddEos, s.add_eos));
     HEARTH_RETURN_IF_ERROR(read_flag(f, kAddPrefix, s.add_space_prefix));
@@ -114,18 +123,23 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::from_path(const std::string& path)
 }
 
 Status Tokenizer::write_gguf_metadata(gguf::Writer& w) const {
-    const bool spm = type_ == VocabType::Spm;
+    const bool spm = type_ == VocabType::Spm, bpe = type_ == VocabType::Bpe, wpm = type_ == VocabType::Wpm;
     w.set_string(kModel, spec_.model);
-    if (!spm) w.set_string(kPre, spec_.pre.empty() ? pre_kind_name(pre_) : spec_.pre);
+    if (bpe) w.set_string(kPre, spec_.pre.empty() ? pre_kind_name(pre_) : spec_.pre);
+    if (wpm) w.set_string(kPre, spec_.pre.empty() ? "default" : spec_.pre);  // not read for bert; llama.cpp writes one
     w.set_string_array(kTokens, spec_.tokens);
     if (spm || !spec_.scores.empty()) w.set_f32_array(kScores, score_);
     w.set_i32_array(kTypes, spec_.types.empty() ? std::vector<int32_t>(spec_.tokens.size(), int32_t(TokenType::Normal)) : spec_.types);
-    if (!spm) w.set_string_array(kMerges, spec_.merges);
+    if (bpe) w.set_string_array(kMerges, spec_.merges);
     auto put_id = [&](const char* key, int32_t id) { if (id >= 0) w.set_u32(key, uint32_t(id)); };
     put_id(kBos, bos_);
     put_id(kEos, eos_);
     put_id(kUnk, unk_);
     put_id(kPad, pad_);
+    if (wpm) {
+        put_id(kCls, bos_);
+        put_id(kSep, eos_);
+    }
     put_id(kEot, spec_.eot >= 0 ? eot_ : -1);  // only what the source stated; the rest is found by name again
     put_id(kEom, spec_.eom >= 0 ? eom_ : -1);
     w.set_bool(kAddBos, add_bos_);

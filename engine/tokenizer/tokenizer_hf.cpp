@@ -7,6 +7,7 @@
 #include <sstream>
 #include <unordered_map>
 
+#include "engine/tokenizer/hf_wordpiece.h"
 #include "engine/tokenizer/tokenizer.h"
 #include "engine/util/json.h"
 
@@ -243,8 +244,15 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::from_hf_dir(const std::string& dir
     auto fail = [&](const std::string& msg) -> Status { return make_error(tj_path + ": " + msg); };
 
     const Value& model = tj["model"];
+    if (model["type"].as_string() == "WordPiece") {  // BERT (hf_wordpiece.cpp)
+        auto spec = wordpiece_spec_from_json(tj);
+        if (!spec.ok()) return fail(spec.message());
+        auto t = from_spec(std::move(*spec));
+        if (!t.ok()) return make_error(dir + ": " + t.message());
+        return t;
+    }
     if (model["type"].as_string() != "BPE")
-        return fail("model type '" + model["type"].as_string() + "' is not supported (only byte-level BPE)");
+        return fail("model type '" + model["type"].as_string() + "' is not supported (byte-level BPE and WordPiece are)");
     auto pre = detect_pre(tj);
     if (!pre.ok()) return fail(pre.message());
 

@@ -1,5 +1,5 @@
 // NFC = canonical decomposition, canonical ordering of combining marks, canonical composition
-// (Unicode Standard Annex #15), over the generated tables.
+// (Unicode Standard Annex #15), over the generated tables; NFD stops after the ordering.
 #include "engine/tokenizer/unicode_nfc.h"
 
 #include <algorithm>
@@ -70,7 +70,8 @@ bool needs_work(uint32_t cp) {
            (cp >= kVBase && cp < kVBase + kVCount) || (cp > kTBase && cp < kTBase + kTCount);
 }
 
-void nfc_run(const std::vector<uint32_t>& cps, std::string& out) {
+// Canonical decomposition followed by canonical ordering (NFD), the first step of NFC.
+std::vector<uint32_t> decompose_ordered(const std::vector<uint32_t>& cps) {
     std::vector<uint32_t> d;
     d.reserve(cps.size() + 8);
     for (uint32_t cp : cps) decompose(cp, d);
@@ -82,6 +83,15 @@ void nfc_run(const std::vector<uint32_t>& cps, std::string& out) {
         std::stable_sort(d.begin() + i, d.begin() + j, [](uint32_t a, uint32_t b) { return ccc(a) < ccc(b); });
         i = j;
     }
+    return d;
+}
+
+void nfd_run(const std::vector<uint32_t>& cps, std::string& out) {
+    for (uint32_t c : decompose_ordered(cps)) append_utf8(out, c);
+}
+
+void nfc_run(const std::vector<uint32_t>& cps, std::string& out) {
+    const std::vector<uint32_t> d = decompose_ordered(cps);
     // Canonical composition.
     std::vector<uint32_t> r;
     r.reserve(d.size());
@@ -118,23 +128,41 @@ bool nfc_quick_check(std::string_view text) {
     return true;
 }
 
-std::string nfc(std::string_view text) {
-    if (nfc_quick_check(text)) return std::string(text);
+namespace {
+
+// Runs `normalize_run` over each maximal run of valid UTF-8; invalid bytes are kept as they are.
+template <class RunFn>
+std::string normalize_runs(std::string_view text, RunFn normalize_run) {
     std::string out;
     out.reserve(text.size() + 8);
     std::vector<uint32_t> run;
     for (const CodePoint& c : decode_utf8(text)) {
         if (c.cp == 0xFFFD && c.len == 1 && static_cast<unsigned char>(text[c.offset]) >= 0x80) {
             // an invalid byte (a real U+FFFD is 3 bytes): flush the run, keep the byte
-            nfc_run(run, out);
+            normalize_run(run, out);
             run.clear();
             out += text[c.offset];
             continue;
         }
         run.push_back(c.cp);
     }
-    nfc_run(run, out);
+    normalize_run(run, out);
     return out;
+}
+
+}  // namespace
+
+std::string nfc(std::string_view text) {
+    if (nfc_quick_check(text)) return std::string(text);
+    return normalize_runs(text, nfc_run);
+}
+
+std::string nfd(std::string_view text) {
+    // Below U+00C0 nothing decomposes or reorders (the combining marks start at U+0300).
+    bool plain = true;
+    for (const CodePoint& c : decode_utf8(text)) plain &= c.cp < 0xC0 || (c.cp == 0xFFFD && c.len == 1);
+    if (plain) return std::string(text);
+    return normalize_runs(text, nfd_run);
 }
 
 }  // namespace hearth::tokenizer

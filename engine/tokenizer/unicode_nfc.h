@@ -1,5 +1,6 @@
-// Unicode Normalization Form C, for tokenizer.json files whose normalizer asks for it (the Qwen
-// family). Tables are generated (tools/gen_unicode_tables.py); Hangul is computed.
+// Unicode Normalization Forms C and D, for tokenizer.json files whose normalizer asks for them (the
+// Qwen family: NFC; BERT's accent stripping: NFD). Tables are generated
+// (tools/gen_unicode_tables.py); Hangul is computed.
 #pragma once
 
 #include <cstddef>
@@ -9,6 +10,9 @@
 
 namespace hearth::tokenizer {
 
+// NFD (canonical decomposition and ordering) of the valid UTF-8 runs of `text`, invalid bytes kept
+// as they are: the first step of BERT's accent stripping.
+std::string nfd(std::string_view text);
 // NFC of the valid UTF-8 runs of `text`; invalid bytes are kept as they are (and act as boundaries).
 std::string nfc(std::string_view text);
 // True when nfc(text) == text is certain without normalizing (the common case: no combining marks,

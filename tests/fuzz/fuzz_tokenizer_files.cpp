@@ -1,5 +1,5 @@
-// Tokenizer files of Hugging Face folders (engine/tokenizer): tokenizer.json with
-// tokenizer_config.json, CLIP's vocab.json with merges.txt, and SentencePiece's tokenizer.model
+// Tokenizer files of Hugging Face folders (engine/tokenizer): tokenizer.json (byte-level BPE or
+// WordPiece) with tokenizer_config.json, CLIP's vocab.json with merges.txt, and SentencePiece's tokenizer.model
 // (a protobuf). Parts: tokenizer.json, tokenizer_config.json, vocab.json, merges.txt,
 // tokenizer.model; an empty part is a file that is not there. A vocabulary that builds must encode
 // and decode any text.
@@ -53,11 +53,23 @@ std::vector<std::string> hearth::fuzz::seeds() {
     }
     vocab += "}";
     const std::string merges = "#version: 0.2\nh e\nl l\nhe ll\nhell o</w>\n";
+    // BERT's WordPiece (hf_wordpiece.cpp, tokenizer_wpm.cpp), small.
+    const std::string wordpiece =
+        R"({"added_tokens":[{"id":0,"content":"[PAD]","special":true},{"id":1,"content":"[UNK]","special":true},)"
+        R"({"id":2,"content":"[CLS]","special":true},{"id":3,"content":"[SEP]","special":true}],)"
+        R"("normalizer":{"type":"BertNormalizer","clean_text":true,"handle_chinese_chars":true,"strip_accents":null,"lowercase":true},)"
+        R"("pre_tokenizer":{"type":"BertPreTokenizer"},)"
+        R"("post_processor":{"type":"TemplateProcessing","single":[{"SpecialToken":{"id":"[CLS]","type_id":0}},)"
+        R"({"Sequence":{"id":"A","type_id":0}},{"SpecialToken":{"id":"[SEP]","type_id":0}}]},)"
+        R"("decoder":{"type":"WordPiece","prefix":"##","cleanup":true},)"
+        R"("model":{"type":"WordPiece","unk_token":"[UNK]","continuing_subword_prefix":"##","max_input_chars_per_word":100,)"
+        R"("vocab":{"[PAD]":0,"[UNK]":1,"[CLS]":2,"[SEP]":3,"hello":4,"##s":5,",":6,"world":7,"你":8,"##lo":9,"hel":10}}})";
     return {
         join_parts({read_file(src + "qwen2-f32-tied/tokenizer.json"), read_file(src + "qwen2-f32-tied/tokenizer_config.json"), "", "", ""}),
         join_parts({read_file(src + "mistral-bf16/tokenizer.json"), read_file(src + "mistral-bf16/tokenizer_config.json"), "", "", ""}),
         join_parts({"", R"({"tokenizer_class": "CLIPTokenizer", "bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>",
                     "pad_token": "<|endoftext|>", "do_lower_case": true})", vocab, merges, ""}),
         join_parts({"", "", "", "", read_file(src + "llama-spm-bf16/tokenizer.model")}),
+        join_parts({wordpiece, "", "", "", ""}),
     };
 }
