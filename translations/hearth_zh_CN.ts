@@ -217,6 +217,10 @@
         <source>adapters: %1</source>
         <translation>适配器：%1</translation>
     </message>
+    <message>
+        <source>%1 (embedding model: for the API)</source>
+        <translation>%1（嵌入模型：供 API 使用）</translation>
+    </message>
 </context>
 <context>
     <name>DiffusionModelInfo</name>
@@ -1108,6 +1112,18 @@
         <source>Starting…</source>
         <translation>正在启动…</translation>
     </message>
+    <message>
+        <source>Embedding model (for /v1/embeddings: document search, RAG)</source>
+        <translation>嵌入模型（用于 /v1/embeddings：文档搜索、RAG）</translation>
+    </message>
+    <message>
+        <source>The chat model&apos;s own vectors</source>
+        <translation>聊天模型自身的向量</translation>
+    </message>
+    <message>
+        <source>Serving %1, up to %2 answers at once, and embeddings from %3.</source>
+        <translation>正在提供 %1，最多同时回答 %2 个请求，嵌入向量来自 %3。</translation>
+    </message>
 </context>
 <context>
     <name>Sidebar</name>
@@ -1616,10 +1632,6 @@
         <translation>无法打开对话数据库；将不会保存任何内容。该文件保持原样，未被改动。（%1）</translation>
     </message>
     <message>
-        <source>Cannot write %1: %2</source>
-        <translation>无法写入 %1：%2</translation>
-    </message>
-    <message>
         <source>Could not load %1: %2</source>
         <translation>无法加载 %1：%2</translation>
     </message>
@@ -1864,6 +1876,10 @@ Switch it off in Adapters… to answer without it.</source>
         <source>Port %1 is in use by another program (or cannot be opened). Choose another port.</source>
         <translation>端口 %1 已被其他程序占用（或无法打开）。请换一个端口。</translation>
     </message>
+    <message>
+        <source>The embedding model could not be opened, so /v1/embeddings uses the chat model: %1</source>
+        <translation>无法打开嵌入模型，因此 /v1/embeddings 改用聊天模型：%1</translation>
+    </message>
 </context>
 <context>
     <name>hearth::app::LoraMergeJob</name>
@@ -1940,6 +1956,10 @@ Switch it off in Adapters… to answer without it.</source>
     <message>
         <source>%1 cannot be used. %2 (Details: %3)</source>
         <translation>无法使用 %1。%2（详细信息：%3）</translation>
+    </message>
+    <message>
+        <source>An embedding model: it turns text into vectors for search and document retrieval, and does not chat. The local API server can serve it (Settings → Local API server).</source>
+        <translation>嵌入模型：它把文本转换为向量，用于搜索和文档检索，不能用来聊天。本地 API 服务器可以提供它（设置 → 本地 API 服务器）。</translation>
     </message>
 </context>
 <context>

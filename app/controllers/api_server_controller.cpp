@@ -25,6 +25,7 @@ void ApiServerController::apply() {
     c.enabled = settings_->apiServerEnabled();
     c.port = settings_->apiServerPort();
     c.apiKey = settings_->apiServerKey();
+    c.embeddingModel = settings_->apiEmbeddingModel();
     c.parallel = kParallel;
     if (!c.enabled && (running_ || waiting_ || !error_.isEmpty())) onState(false, c.port, QString(), false);
     QMetaObject::invokeMethod(worker_, [w = worker_, c] { w->configureServer(c); }, Qt::QueuedConnection);

@@ -5,6 +5,7 @@
 #include <QRegularExpression>
 #include <algorithm>
 
+#include "engine/embed/bert_encoder.h"
 #include "engine/gguf/gguf.h"
 #include "engine/model/hparams.h"
 #include "engine/model/placement.h"
@@ -108,6 +109,17 @@ Result<ModelFileInfo> readModelFileInfo(const QString& path) {
         auto tmpl = g.get_string("tokenizer.chat_template", "");
         info.thinkTemplate = tmpl.ok() && tmpl->find("<think>") != std::string::npos;
 
+        if (embed::is_encoder_architecture(*arch)) {
+            // An embedding model: checked as the API server will open it, and marked as what it is
+            // (it does not chat; Settings → Local API server offers it for /v1/embeddings).
+            auto bh = embed::read_bert_hparams(g);
+            auto tok = bh.ok() ? tokenizer::Tokenizer::from_gguf(g) : Result<std::unique_ptr<tokenizer::Tokenizer>>(bh.status());
+            info.problem = !bh.ok() ? ModelProblem::Architecture : !tok.ok() ? ModelProblem::Vocabulary : ModelProblem::EmbeddingModel;
+            if (!bh.ok()) info.error = qs(bh.message());
+            else if (!tok.ok()) info.error = qs(tok.message());
+            else info.contextLength = bh->n_ctx;
+            continue;
+        }
         // What the session checks before it loads weights: the hyperparameters, then the vocabulary.
         auto h = read_hparams(g);
         if (!h.ok()) {

@@ -17,7 +17,9 @@
 namespace hearth::app {
 
 // Why a listed model cannot be used, in words the Models page turns into a plain sentence.
-enum class ModelProblem { None, NotAModel, MissingPart, Architecture, Vocabulary };
+// EmbeddingModel is not a fault: a text embedding model (BERT family) is kept and listed, but it
+// does not chat; the local API server uses it for /v1/embeddings.
+enum class ModelProblem { None, NotAModel, MissingPart, Architecture, Vocabulary, EmbeddingModel };
 
 struct ModelFileInfo {
     QString path;           // the file to open (first part of a split model)
@@ -36,7 +38,8 @@ struct ModelFileInfo {
     uint64_t weightBytes = 0, scratchBytes = 0, kvBytesPerBlock = 0;
     ModelProblem problem = ModelProblem::None;
     QString error;          // the engine's technical text when the model cannot be used (shown under "Details")
-    bool usable() const { return problem == ModelProblem::None; }
+    bool usable() const { return problem == ModelProblem::None; }  // for chat
+    bool embeddingModel() const { return problem == ModelProblem::EmbeddingModel; }
 };
 
 // Reads one model (a path to any part of a split model finds the others next to it).

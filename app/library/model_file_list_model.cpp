@@ -29,6 +29,7 @@ QVariant ModelFileListModel::data(const QModelIndex& index, int role) const {
         case FitsRole: return available_ == 0 || !m.usable() || estimateMemory(m, nCtx_).total() <= available_;
         case ProblemTextRole: return ModelLibrary::problemText(m.problem, m.architecture);
         case UsableRole: return m.usable();
+        case EmbeddingRole: return m.embeddingModel();
         case LabelRole: {
             // "Qwen2.5 7B Instruct · Q4_K_M · qwen2.5-7b-instruct-q4_k_m.gguf"
             QStringList parts{m.name};
@@ -46,7 +47,7 @@ QHash<int, QByteArray> ModelFileListModel::roleNames() const {
             {FileSizeRole, "fileSize"},  {ContextLengthRole, "contextLength"}, {ErrorRole, "error"},
             {ThinkRole, "think"},        {PartsRole, "parts"},             {MemoryRole, "memory"},
             {FitsRole, "fits"},          {UsableRole, "usable"},
-            {LabelRole, "label"},        {ProblemTextRole, "problemText"}};
+            {LabelRole, "label"},        {ProblemTextRole, "problemText"}, {EmbeddingRole, "embedding"}};
 }
 
 void ModelFileListModel::setModels(std::vector<ModelFileInfo> models) {

@@ -196,7 +196,7 @@ void ModelLibrary::importPath(const QString& path, bool copy) {
         // used is never copied or listed.
         auto info = readModelFileInfo(path);
         if (!info.ok()) return fail(problemText(ModelProblem::NotAModel, {}), QString::fromStdString(info.message()));
-        if (!info->usable()) return fail(problemText(info->problem, info->architecture), info->error);
+        if (!info->usable() && !info->embeddingModel()) return fail(problemText(info->problem, info->architecture), info->error);
         if (!copy) return finish(std::move(*info));
         QDir().mkpath(dir);
         const qint64 total = qint64(std::max<uint64_t>(1, info->fileSize));
@@ -314,6 +314,16 @@ QVariantMap ModelLibrary::info(const QString& path) const {
     return r;
 }
 
+QVariantList ModelLibrary::embeddingModels() const {
+    QVariantList out;
+    for (const ModelFileInfo& m : list_.models()) {
+        if (!m.embeddingModel()) continue;
+        const QString label = m.quantization.isEmpty() ? m.name : m.name + QStringLiteral(" · ") + m.quantization;
+        out << QVariantMap{{QStringLiteral("path"), m.path}, {QStringLiteral("label"), label}};
+    }
+    return out;
+}
+
 QString ModelLibrary::displayName(const QString& path) const {
     if (path.isEmpty()) return {};
     const ModelFileInfo* m = list_.find(path);
@@ -331,6 +341,9 @@ QString ModelLibrary::problemText(ModelProblem problem, const QString& architect
             return tr("Hearth cannot run this kind of model (%1) yet.").arg(architecture.isEmpty() ? tr("unknown") : architecture);
         case ModelProblem::Vocabulary:
             return tr("Hearth cannot read this model's vocabulary: its tokenizer is not supported yet. Try another model.");
+        case ModelProblem::EmbeddingModel:
+            return tr("An embedding model: it turns text into vectors for search and document retrieval, and does not chat. "
+                      "The local API server can serve it (Settings → Local API server).");
     }
     return {};
 }

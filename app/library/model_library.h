@@ -51,6 +51,8 @@ public:
     Q_INVOKABLE QVariantMap estimate(const QString& path, int nCtx) const;
     Q_INVOKABLE QVariantMap info(const QString& path) const;
     Q_INVOKABLE QString displayName(const QString& path) const;
+    // The embedding models of the list, for the API server's choice: [{path, label}], by name.
+    Q_INVOKABLE QVariantList embeddingModels() const;
     Q_INVOKABLE bool isInFolder(const QString& path) const;
     // The compute devices to offer in Settings: [{key, label}], "auto" and "cpu" first, then every
     // GPU the engine's backends see (CPU implementations of Vulkan such as lavapipe are left out:

@@ -56,8 +56,10 @@ Item {
                         required property int index
                         required property string label
                         required property bool usable
+                        required property bool embedding
                         width: ListView.view.width
-                        text: usable ? label : qsTr("%1 (cannot be used)").arg(label)
+                        text: usable ? label : embedding ? qsTr("%1 (embedding model: for the API)").arg(label)
+                                                         : qsTr("%1 (cannot be used)").arg(label)
                         enabled: usable
                         highlighted: modelBox.highlightedIndex === index
                     }

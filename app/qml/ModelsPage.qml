@@ -207,6 +207,7 @@ Item {
                 required property double memory
                 required property bool fits
                 required property bool usable
+                required property bool embedding  // a text embedding model: listed, served by the API, never chatted with
                 required property string problemText
                 property bool showDetails: false
                 readonly property bool active: Chat.modelPath === path
@@ -234,6 +235,7 @@ Item {
                         }
                         Button {
                             text: qsTr("Use for this conversation")
+                            visible: !card.embedding
                             enabled: card.usable && !Chat.generating
                             onClicked: { Chat.useModel(card.path); page.chatRequested() }
                         }
@@ -263,9 +265,17 @@ Item {
                     }
                     // A model the engine cannot load: a plain reason, and the engine's own words
                     // behind "Details" (for a bug report or a search).
+                    Label {
+                        objectName: "embeddingModel"
+                        Layout.fillWidth: true
+                        visible: card.embedding
+                        wrapMode: Text.Wrap
+                        color: Theme.textMuted
+                        text: card.problemText
+                    }
                     RowLayout {
                         Layout.fillWidth: true
-                        visible: !card.usable
+                        visible: !card.usable && !card.embedding
                         spacing: 8
                         Label {
                             objectName: "cannotBeUsed"
@@ -282,7 +292,7 @@ Item {
                     }
                     TextArea {
                         Layout.fillWidth: true
-                        visible: !card.usable && card.showDetails
+                        visible: !card.usable && !card.embedding && card.showDetails
                         readOnly: true
                         selectByMouse: true
                         wrapMode: Text.Wrap

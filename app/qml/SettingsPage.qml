@@ -308,6 +308,21 @@ Item {
                 }
                 CheckBox { id: showApiKey; text: qsTr("Show") }
             }
+            FieldLabel { text: qsTr("Embedding model (for /v1/embeddings: document search, RAG)") }
+            ComboBox {
+                id: embeddingBox
+                objectName: "apiEmbeddingModelBox"
+                Layout.fillWidth: true
+                // "The chat model's own" first, then the embedding models in the library (import or
+                // download one on the Models page); re-read whenever the library's list changes.
+                readonly property var choices: { Models.list.count; return [{ path: "", label: qsTr("The chat model's own vectors") }].concat(Models.embeddingModels()) }
+                model: choices
+                textRole: "label"
+                valueRole: "path"
+                // From the choices themselves: a new list (a rescan, another language) keeps the setting shown.
+                currentIndex: Math.max(0, choices.findIndex(c => c.path === Settings.apiEmbeddingModel))
+                onActivated: Settings.apiEmbeddingModel = currentValue
+            }
             FieldLabel { text: qsTr("Address for clients") }
             RowLayout {
                 Layout.fillWidth: true
@@ -334,6 +349,8 @@ Item {
                 text: !Settings.apiServerEnabled ? qsTr("Off.")
                       : ApiServer.errorText.length > 0 ? ApiServer.errorText
                       : ApiServer.waiting ? qsTr("No model is loaded: the server starts when one is.")
+                      : ApiServer.running && Settings.apiEmbeddingModel.length > 0
+                        ? qsTr("Serving %1, up to %2 answers at once, and embeddings from %3.").arg(Chat.modelName).arg(ApiServer.parallel).arg(Models.displayName(Settings.apiEmbeddingModel))
                       : ApiServer.running ? qsTr("Serving %1, up to %2 answers at once.").arg(Chat.modelName).arg(ApiServer.parallel)
                       : qsTr("Starting…")
             }

@@ -194,6 +194,14 @@ void AppSettings::setApiServerKey(const QString& v) {
     emit apiServerChanged();
 }
 
+QString AppSettings::apiEmbeddingModel() const { return s_.value("api_server/embedding_model").toString(); }
+void AppSettings::setApiEmbeddingModel(const QString& path) {
+    if (path == apiEmbeddingModel()) return;
+    if (path.isEmpty()) s_.remove(QStringLiteral("api_server/embedding_model"));
+    else s_.setValue(QStringLiteral("api_server/embedding_model"), path);
+    emit apiServerChanged();
+}
+
 QString AppSettings::defaultModelsFolder() {
     return QDir(QStandardPaths::writableLocation(QStandardPaths::AppDataLocation)).filePath(QStringLiteral("models"));
 }

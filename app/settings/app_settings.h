@@ -51,6 +51,8 @@ class AppSettings : public QObject {
     Q_PROPERTY(bool apiServerEnabled READ apiServerEnabled WRITE setApiServerEnabled NOTIFY apiServerChanged)
     Q_PROPERTY(int apiServerPort READ apiServerPort WRITE setApiServerPort NOTIFY apiServerChanged)
     Q_PROPERTY(QString apiServerKey READ apiServerKey WRITE setApiServerKey NOTIFY apiServerChanged)
+    // The embedding model (a .gguf path) the server answers /v1/embeddings with; "" = the chat model's own.
+    Q_PROPERTY(QString apiEmbeddingModel READ apiEmbeddingModel WRITE setApiEmbeddingModel NOTIFY apiServerChanged)
 
 public:
     // `fileName` empty: the platform's default (~/.config/Hearth/Hearth.conf).
@@ -88,9 +90,11 @@ public:
     bool apiServerEnabled() const;
     int apiServerPort() const;      // 1024..65535, 8080 unless changed
     QString apiServerKey() const;   // "" = no key
+    QString apiEmbeddingModel() const;
     void setApiServerEnabled(bool v);
     void setApiServerPort(int v);   // out of range: ignored
     void setApiServerKey(const QString& v);
+    void setApiEmbeddingModel(const QString& path);
 
     void setTemperature(double v);
     void setTopK(int v);

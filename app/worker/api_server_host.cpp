@@ -2,7 +2,9 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdlib>
 
+#include "engine/embed/text_embedder.h"
 #include "engine/serve/openai_server.h"
 
 namespace hearth::app {
@@ -24,6 +26,24 @@ ApiServerHost::~ApiServerHost() {
     scheduler_.reset();
 }
 
+Status ApiServerHost::setEmbeddingModel(const std::string& path, const std::string& device, int n_threads) {
+    if (path == embedding_path_ && (path.empty() || device == embedding_device_)) return Status();
+    if (server_) stopListening();  // the server points at the embedder it had
+    embedder_.reset();
+    embedding_path_.clear();
+    if (path.empty()) return Status();
+    // "vulkan:1" → backend "vulkan", device 1.
+    const size_t colon = device.find(':');
+    const std::string backend = colon == std::string::npos ? device : device.substr(0, colon);
+    const int index = colon == std::string::npos ? 0 : std::atoi(device.c_str() + colon + 1);
+    auto em = embed::TextEmbedder::open(path, backend.empty() ? "auto" : backend, index, n_threads);
+    if (!em.ok()) return em.status();
+    embedder_ = std::move(*em);
+    embedding_path_ = path;
+    embedding_device_ = device;
+    return Status();
+}
+
 Result<int> ApiServerHost::listen(int port, const std::string& api_key, const std::string& model_path) {
     stopListening();
 #ifndef _WIN32
@@ -35,6 +55,7 @@ Result<int> ApiServerHost::listen(int port, const std::string& api_key, const st
     opt.host = "127.0.0.1";  // the app never listens beyond this machine
     opt.port = port;
     opt.api_key = api_key;
+    opt.embedder = embedder_.get();
     auto server = std::make_unique<OpenAiServer>(*scheduler_, opt, model_path);
     auto bound = server->bind();
     if (!bound.ok()) return bound.status();

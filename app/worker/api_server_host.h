@@ -20,7 +20,10 @@
 
 namespace hearth {
 class OpenAiServer;
+namespace embed {
+class TextEmbedder;
 }
+}  // namespace hearth
 
 namespace hearth::app {
 
@@ -32,6 +35,13 @@ public:
     ~ApiServerHost();  // stops listening (open requests end), then the scheduler (its requests end "cancelled")
 
     Scheduler& scheduler() { return *scheduler_; }
+
+    // The embedding model /v1/embeddings answers with from the next listen() on ("" = none: the chat
+    // model's own vectors). Opened here, on the caller's (the worker's) thread, on `device` as the
+    // chat's setting names it ("auto", "cpu", "vulkan:N", "cuda:N"; a GPU that cannot run it gives
+    // way to the CPU). Unchanged path and device: nothing is reopened. On error none is kept.
+    Status setEmbeddingModel(const std::string& path, const std::string& device, int n_threads);
+    const std::string& embeddingModel() const { return embedding_path_; }
 
     // Listens on 127.0.0.1:`port` (0: any free port) with an optional bearer key; returns the port.
     // A port in use is an error here, before any thread starts. Listening again replaces the server.
@@ -46,6 +56,8 @@ public:
 private:
     ApiServerHost() = default;
     std::unique_ptr<Scheduler> scheduler_;
+    std::unique_ptr<embed::TextEmbedder> embedder_;  // outlives server_, which points at it
+    std::string embedding_path_, embedding_device_;
     std::unique_ptr<OpenAiServer> server_;
     std::thread thread_;
     std::atomic<bool> ended_{true};  // run() has returned

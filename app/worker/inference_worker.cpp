@@ -421,11 +421,22 @@ void InferenceWorker::configureServer(const ServerConfig& config) {
         if (host_) return startListening();
         return reportServer(serverError);
     }
-    if (config.enabled && host_ && (before.port != config.port || before.apiKey != config.apiKey)) startListening();
+    if (config.enabled && host_ &&
+        (before.port != config.port || before.apiKey != config.apiKey || before.embeddingModel != config.embeddingModel))
+        startListening();
     else reportServer(QString());
 }
 
 void InferenceWorker::startListening() {
+    // The embedding model first (opened here, off the UI thread); without it the server still
+    // serves the chat model, and the page says why embeddings come from that one.
+    QString embedError;
+    if (Status st = host_->setEmbeddingModel(serverConfig_.embeddingModel.toStdString(), loadedWith_.device.toStdString(),
+                                             loadedWith_.threads);
+        !st.ok()) {
+        qCWarning(lcWorker) << "embedding model:" << qs(st.message());
+        embedError = tr("The embedding model could not be opened, so /v1/embeddings uses the chat model: %1").arg(qs(st.message()));
+    }
     auto port = host_->listen(serverConfig_.port, serverConfig_.apiKey.toStdString(), path_.toStdString());
     if (!port.ok()) {
         qCWarning(lcWorker) << "api server:" << qs(port.message());
@@ -442,7 +453,7 @@ void InferenceWorker::startListening() {
         connect(QThread::currentThread(), &QThread::finished, activeTimer_, &QTimer::stop, Qt::DirectConnection);
     }
     activeTimer_->start();
-    reportServer(QString());
+    reportServer(embedError);
 }
 
 void InferenceWorker::pollActive() {

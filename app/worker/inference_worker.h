@@ -48,6 +48,7 @@ struct ServerConfig {
     int port = 8080;       // on 127.0.0.1 only; 0: any free port (tests)
     QString apiKey;        // "" = none
     int parallel = 4;      // sequence slots, each with the chat's context length
+    QString embeddingModel;  // a BERT-family .gguf for /v1/embeddings; "" = the chat model's own vectors
 };
 
 struct LoadRequest {

@@ -28,9 +28,12 @@
 
 #include "app/controllers/api_server_controller.h"
 #include "app/controllers/app_context.h"
+#include "app/library/model_library.h"
 #include "app/controllers/chat_controller.h"
 #include "app/settings/app_settings.h"
 #include "app/worker/inference_worker.h"
+#include "engine/convert/convert.h"
+#include "engine/util/json.h"
 #include "tests/app/app_window.h"
 #include "tests/app/quick_find.h"
 #include "tests/app/tiny_model.h"
@@ -98,6 +101,17 @@ StreamResult postStream(int port, const std::string& key, const std::string& bod
     };
     if (auto r = c.send(req)) out.status = r->status;
     return out;
+}
+
+int postJson(int port, const std::string& key, const std::string& path, const std::string& json, std::string* body = nullptr) {
+    httplib::Client c("127.0.0.1", port);
+    c.set_read_timeout(30, 0);
+    httplib::Headers h;
+    if (!key.empty()) h.emplace("Authorization", "Bearer " + key);
+    auto r = c.Post(path.c_str(), h, json, "application/json");
+    if (!r) return 0;
+    if (body) *body = r->body;
+    return r->status;
 }
 
 int getStatus(int port, const std::string& path, const std::string& key, std::string* body = nullptr) {
@@ -268,6 +282,43 @@ private slots:
         QVERIFY(finished.count() == 1 || finished.wait(10000));
         settings()->setApiServerKey("test-key-123");
         QTRY_VERIFY_WITH_TIMEOUT(getStatus(port_, "/v1/models", "test-key-123") == 200, 10000);
+    }
+
+    void servesAnEmbeddingModel() {
+        // A BERT embedding model in the models folder (the tiny sentence-transformers fixture,
+        // converted as the wizard would): listed as one, offered in Settings, and then answering
+        // /v1/embeddings while the chat model keeps serving chat.
+        hearth::convert::ConvertOptions co;
+        co.hf_dir = HEARTH_TEST_SOURCE_DIR "/../engine/data/tiny-bert";
+        co.out_path = dir_.filePath("models/tiny-bert.gguf").toStdString();
+        co.type = "F32";
+        auto rep = hearth::convert::convert_hf_to_gguf(co);
+        QVERIFY2(rep.ok(), rep.message().c_str());
+        const QString path = QString::fromStdString(co.out_path);
+        context_->library()->refresh();
+        QTRY_VERIFY_WITH_TIMEOUT(context_->library()->embeddingModels().size() == 1, 10000);
+        QCOMPARE(context_->library()->embeddingModels().at(0).toMap().value("path").toString(), path);
+        QVERIFY(!context_->library()->refuseReason(model_, 4096).contains(QLatin1String("embedding")));
+        QVERIFY(context_->library()->refuseReason(path, 4096).contains(QLatin1String("embedding model")));
+        settings()->setApiEmbeddingModel(path);
+        std::string body;
+        int status = 0;
+        QTRY_VERIFY_WITH_TIMEOUT((status = postJson(port_, "test-key-123", "/v1/embeddings", R"({"input": "A cat sits on the mat."})", &body)) == 200 &&
+                                     body.find("\"tiny-bert\"") != std::string::npos,
+                                 20000);
+        auto j = hearth::json::parse(body);
+        QVERIFY(j.ok());
+        QCOMPARE(int((*j)["data"].as_array()[0]["embedding"].size()), 32);
+        QVERIFY2(api()->errorText().isEmpty(), qPrintable(api()->errorText()));
+        std::string models;
+        QCOMPARE(getStatus(port_, "/v1/models", "test-key-123", &models), 200);
+        QVERIFY(models.find("\"tiny-bert\"") != std::string::npos);
+        window_->setProperty("page", QStringLiteral("models"));
+        QVERIFY(!shoot(QStringLiteral("models_embedding_en.png")).isEmpty());
+        // The chat model still answers chat.
+        QCOMPARE(postJson(port_, "test-key-123", "/v1/chat/completions",
+                          R"({"messages":[{"role":"user","content":"Hi"}],"max_tokens":4})"),
+                 200);
     }
 
     void screenshots() {
