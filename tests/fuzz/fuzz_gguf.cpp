@@ -1,8 +1,12 @@
 // GGUF model files (engine/gguf and everything that reads one): the header, the vocabulary, the
 // prompt built with the file's chat template (engine/session/prompt_policy), the hyperparameters, the memory estimate, loading the weights onto the CPU
-// backend, and one short evaluation; a LoRA adapter file opened as one. A file that opens must
+// backend, and one short evaluation; a LoRA adapter file opened as one; a BERT embedding model's
+// encoder loaded and run on three tokens. A file that opens must
 // load or be refused with a Status, and a model that loads must run.
 #include "engine/backend/backend.h"
+#include "engine/convert/convert.h"
+#include "engine/embed/bert_encoder.h"
+#include "engine/embed/text_embedder.h"
 #include "engine/gguf/gguf.h"
 #include "engine/lora/lora_adapter.h"
 #include "engine/model/context.h"
@@ -42,9 +46,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
                                                             std::string_view(reinterpret_cast<const char*>(data), size));
         return LoraAdapter::open_gguf(path).ok() ? 0 : -1;
     }
-    auto hp = read_hparams(file);
-    if (!hp.ok()) return -1;
-    (void)model_footprint(file, *hp, 64, GgmlType::F16, 16);
     static std::unique_ptr<Backend> cpu = [] {
         BackendOptions o;
         o.n_threads = 1;
@@ -52,6 +53,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (!b.ok()) std::abort();
         return std::move(*b);
     }();
+    if (auto arch = file.get_string("general.architecture"); arch.ok() && embed::is_encoder_architecture(*arch)) {
+        // An embedding model: its encoder on the CPU, one short input, pooled.
+        auto enc = embed::BertEncoder::load(file, *cpu);
+        if (!enc.ok()) return -1;
+        const auto& h = (*enc)->hparams();
+        const std::vector<int32_t> ids = {0, 1 % h.n_vocab, 2 % h.n_vocab};
+        auto rows = (*enc)->encode(ids);
+        if (!rows.ok()) return -1;
+        (void)embed::pool_rows(*rows, 3, h.n_embd, h.pooling);
+        return 0;
+    }
+    auto hp = read_hparams(file);
+    if (!hp.ok()) return -1;
+    (void)model_footprint(file, *hp, 64, GgmlType::F16, 16);
     auto model = Model::load(file, *cpu);
     if (!model.ok()) return -1;
     auto ctx = ModelContext::create(**model, 32, GgmlType::F16, 8);
@@ -82,5 +97,14 @@ std::vector<std::string> hearth::fuzz::seeds() {
             s.push_back(read_file(path));
         }
     s.push_back(read_file(HEARTH_SOURCE_DIR "/tests/engine/data/lora/tiny-phi3/fused-r4.gguf"));
+    // A BERT embedding model, converted from the tiny sentence-transformers fixture, F32 and Q8_0.
+    for (const char* type : {"F32", "Q8_0"}) {
+        convert::ConvertOptions o;
+        o.hf_dir = HEARTH_SOURCE_DIR "/tests/engine/data/tiny-bert";
+        o.out_path = fuzz::Scratch::get().dir() + "/seed-bert-" + type + ".gguf";
+        o.type = type;
+        if (!convert::convert_hf_to_gguf(o).ok()) std::abort();
+        s.push_back(read_file(o.out_path));
+    }
     return s;
 }

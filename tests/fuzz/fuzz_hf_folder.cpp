@@ -1,6 +1,6 @@
 // Hugging Face folders that Hearth converts or attaches (engine/convert, engine/lora): a checkpoint
 // (one safetensors file or shards with their index; tokenizer.json or SentencePiece's
-// tokenizer.model) converted to GGUF and the result opened again; a PEFT adapter opened for llama.
+// tokenizer.model; a sentence-transformers BERT with its pooling) converted to GGUF and the result opened again; a PEFT adapter opened for llama.
 // Parts: the files of kNames in order; an empty part is a file that is not there.
 #include <filesystem>
 
@@ -15,7 +15,8 @@ namespace {
 const std::vector<const char*> kNames = {
     "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "adapter_config.json",
     "adapter_model.safetensors", "model.safetensors.index.json", "model-00001-of-00003.safetensors",
-    "model-00002-of-00003.safetensors", "model-00003-of-00003.safetensors", "tokenizer.model", "generation_config.json"};
+    "model-00002-of-00003.safetensors", "model-00003-of-00003.safetensors", "tokenizer.model", "generation_config.json",
+    "modules.json", "1_Pooling/config.json"};  // a sentence-transformers folder's pooling (BERT)
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -56,5 +57,7 @@ std::vector<std::string> hearth::fuzz::seeds() {
         folder("convert/llama-spm-bf16/", {"config.json", "model.safetensors", "tokenizer.model", "tokenizer_config.json",
                                            "generation_config.json"}),
         folder("lora/tiny-llama-k-r8/", {"adapter_config.json", "adapter_model.safetensors"}),
+        folder("tiny-bert/", {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "modules.json",
+                              "1_Pooling/config.json"}),
     };
 }

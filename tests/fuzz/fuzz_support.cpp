@@ -80,6 +80,8 @@ Scratch::~Scratch() {
 
 std::string Scratch::write(const std::string& name, std::string_view bytes) {
     const std::string path = dir_ + "/" + name;
+    std::error_code ec;
+    if (name.find('/') != std::string::npos) fs::create_directories(fs::path(path).parent_path(), ec);  // "1_Pooling/config.json"
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(bytes.data(), std::streamsize(bytes.size()));
     return path;
