@@ -95,6 +95,11 @@ Result<HfConfig> read_hf_config(const std::string& dir) {
         if (j["is_decoder"].as_bool()) return fail("a decoder BERT is not an embedding model");
         auto pooling = read_st_pooling(dir);
         if (!pooling.ok()) return pooling.status();
+        // Mean and CLS pooling give different vectors from the same encoder (all-MiniLM pools the
+        // mean, bge the CLS row): without the folder's word the converter will not guess.
+        if (*pooling < 0)
+            return make_error(dir + ": a BERT model without sentence-transformers' pooling (modules.json and its Pooling "
+                                    "folder's config.json, e.g. 1_Pooling/config.json): download those files too");
         c.pooling = *pooling;
         return c;
     }

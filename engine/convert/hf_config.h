@@ -37,7 +37,7 @@ struct HfConfig {
     bool tied_embeddings = false;
     RopeScaling rope;
     // BERT encoders (arch "bert"): their layer norm, segment count and the sentence-transformers
-    // pooling (modules.json → its Pooling folder's config.json; 1 mean, 2 cls, -1 not stated).
+    // pooling (modules.json → its Pooling folder's config.json; 1 mean, 2 cls; required for BERT).
     double layer_norm_eps = 0;
     int64_t n_token_types = 0;
     int pooling = -1;

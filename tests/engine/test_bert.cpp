@@ -196,6 +196,46 @@ TEST(Bert, PoolingRowsAndLongInputs) {
     std::filesystem::remove(path);
 }
 
+TEST(Bert, ConversionNeedsTheFoldersPooling) {
+    // A copy of the fixture without its sentence-transformers files: the converter will not guess.
+    namespace fs = std::filesystem;
+    const fs::path src = test::fixture_path("tiny-bert");
+    const fs::path dir = test::temp_file("tiny-bert-no-pooling");
+    fs::create_directories(dir);
+    for (const char* f : {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"}) fs::copy_file(src / f, dir / f);
+    convert::ConvertOptions opt;
+    opt.hf_dir = dir.string();
+    opt.out_path = (dir / "out.gguf").string();
+    auto rep = convert::convert_hf_to_gguf(opt);
+    ASSERT_FALSE(rep.ok());
+    EXPECT_NE(rep.message().find("pooling"), std::string::npos) << rep.message();
+    EXPECT_FALSE(fs::exists(opt.out_path));
+    // A CLS-pooling folder (bge's) converts to pooling_type 2, and its vectors are the first row's.
+    fs::create_directories(dir / "1_Pooling");
+    fs::copy_file(src / "modules.json", dir / "modules.json");
+    std::ofstream(dir / "1_Pooling" / "config.json") << R"({"word_embedding_dimension": 32, "pooling_mode_cls_token": true,
+        "pooling_mode_mean_tokens": false})";
+    rep = convert::convert_hf_to_gguf(opt);
+    ASSERT_TRUE(rep.ok()) << rep.message();
+    auto be = create_backend("cpu", 0, BackendOptions{2});
+    ASSERT_TRUE(be.ok());
+    auto cls = embed::TextEmbedder::open(opt.out_path, **be);
+    ASSERT_TRUE(cls.ok()) << cls.message();
+    EXPECT_EQ((*cls)->pooling(), embed::Pooling::Cls);
+    auto file = gguf::File::open(opt.out_path);  // the CPU encoder reads its weights from this mapping
+    ASSERT_TRUE(file.ok());
+    auto enc = embed::BertEncoder::load(**file, **be);
+    ASSERT_TRUE(enc.ok());
+    const std::vector<int32_t> ids = (*cls)->tokenize("A cat sits on the mat.");
+    auto rows = (*enc)->encode(ids);
+    ASSERT_TRUE(rows.ok());
+    auto v = (*cls)->embed(ids);
+    ASSERT_TRUE(v.ok());
+    EXPECT_EQ(*v, embed::pool_rows(*rows, int(ids.size()), 32, embed::Pooling::Cls));
+    cls->reset();
+    fs::remove_all(dir);
+}
+
 // A copy of `src` with metadata `key` set to `value` (u32), or tensor `drop` left out.
 std::string rewrite(const std::string& src, const std::string& out_name, const std::string& key, uint32_t value,
                     const std::string& drop = "") {
