@@ -138,20 +138,29 @@ Status BertEncoder::alloc_activations(int n) {
     return Status();
 }
 
-Result<std::vector<float>> BertEncoder::encode(const std::vector<int32_t>& ids) {
-    const int n = int(ids.size());
-    if (n < 1 || n > hp_.n_ctx)
-        return make_error("the text encoder takes 1 to " + std::to_string(hp_.n_ctx) + " tokens (got " + std::to_string(ids.size()) + ")");
-    for (int32_t id : ids)
-        if (id < 0 || id >= hp_.n_vocab)
-            return make_error("token id " + std::to_string(id) + " is outside the vocabulary of " + std::to_string(hp_.n_vocab));
+Result<std::vector<float>> BertEncoder::encode(const std::vector<int32_t>& ids) { return encode_batch({ids}); }
+
+Result<std::vector<float>> BertEncoder::encode_batch(const std::vector<std::vector<int32_t>>& inputs) {
+    std::vector<int32_t> all, positions;
+    std::vector<int> lens;
+    for (const std::vector<int32_t>& ids : inputs) {
+        if (ids.empty() || ids.size() > size_t(hp_.n_ctx))
+            return make_error("the text encoder takes 1 to " + std::to_string(hp_.n_ctx) + " tokens (got " + std::to_string(ids.size()) + ")");
+        for (size_t i = 0; i < ids.size(); ++i) {
+            if (ids[i] < 0 || ids[i] >= hp_.n_vocab)
+                return make_error("token id " + std::to_string(ids[i]) + " is outside the vocabulary of " + std::to_string(hp_.n_vocab));
+            all.push_back(ids[i]);
+            positions.push_back(int32_t(i));
+        }
+        lens.push_back(int(ids.size()));
+    }
+    if (all.empty()) return make_error("the text encoder was given no input");
+    const int n = int(all.size());
     HEARTH_RETURN_IF_ERROR(alloc_activations(n));
     auto row1 = [&](const Tensor& t) { return make_tensor(act_buf_.get(), t.offset, GgmlType::I32, 1, n); };
     const Tensor tids = row1(ids_), tpos = row1(pos_), ttypes = row1(types_);
-    std::vector<int32_t> positions(static_cast<size_t>(n));
     const std::vector<int32_t> zeros(static_cast<size_t>(n), 0);
-    for (int i = 0; i < n; ++i) positions[size_t(i)] = i;
-    HEARTH_RETURN_IF_ERROR(be_.upload(tids, ids.data()));
+    HEARTH_RETURN_IF_ERROR(be_.upload(tids, all.data()));
     HEARTH_RETURN_IF_ERROR(be_.upload(tpos, positions.data()));
     auto rows = [n](const Tensor& t) { return t.row_range(0, n); };
     const Tensor x = rows(x_), e = rows(e_);
@@ -174,6 +183,7 @@ Result<std::vector<float>> BertEncoder::encode(const std::vector<int32_t>& ids) 
     shape.act = Activation::Gelu;
     shape.pre_norm = false;
     shape.causal = false;
+    if (lens.size() > 1) shape.seq_lens = lens;
     for (const EncoderLayerWeights& L : layers_) run_encoder_layer(be_, L, shape, x, scratch);
 
     std::vector<float> out(size_t(n) * size_t(hp_.n_embd));

@@ -43,6 +43,9 @@ public:
     // The last layer's output for ids (1 .. n_ctx ids, each below n_vocab), all in segment 0:
     // ids.size() rows of n_embd floats.
     Result<std::vector<float>> encode(const std::vector<int32_t>& ids);
+    // Several inputs in one pass (their rows one after another, each attending only to itself):
+    // the weights are read once for all of them. The rows of all inputs, in order.
+    Result<std::vector<float>> encode_batch(const std::vector<std::vector<int32_t>>& inputs);
 
     const BertHParams& hparams() const { return hp_; }
     Backend& backend() const { return be_; }

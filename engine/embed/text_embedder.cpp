@@ -78,10 +78,32 @@ Result<std::unique_ptr<TextEmbedder>> TextEmbedder::open(const std::string& path
 std::vector<int32_t> TextEmbedder::tokenize(std::string_view text) const { return tokenizer_->encode(text, true, true); }
 
 Result<std::vector<float>> TextEmbedder::embed(const std::vector<int32_t>& ids) {
+    auto v = embed_batch({ids});
+    if (!v.ok()) return v.status();
+    return std::move(v->front());
+}
+
+Result<std::vector<std::vector<float>>> TextEmbedder::embed_batch(const std::vector<std::vector<int32_t>>& inputs) {
     std::lock_guard<std::mutex> lock(mu_);
-    auto rows = encoder_->encode(ids);
-    if (!rows.ok()) return rows.status();
-    return pool_rows(*rows, int(ids.size()), dim(), pooling());
+    std::vector<std::vector<float>> out;
+    out.reserve(inputs.size());
+    const size_t d = size_t(dim());
+    for (size_t first = 0; first < inputs.size();) {
+        // A group: inputs while their tokens fit kBatchTokens (at least one).
+        size_t last = first, tokens = 0;
+        while (last < inputs.size() && (last == first || tokens + inputs[last].size() <= size_t(kBatchTokens))) tokens += inputs[last++].size();
+        const std::vector<std::vector<int32_t>> group(inputs.begin() + std::ptrdiff_t(first), inputs.begin() + std::ptrdiff_t(last));
+        auto rows = encoder_->encode_batch(group);
+        if (!rows.ok()) return rows.status();
+        size_t row = 0;
+        for (const std::vector<int32_t>& ids : group) {
+            const std::vector<float> seq(rows->begin() + std::ptrdiff_t(row * d), rows->begin() + std::ptrdiff_t((row + ids.size()) * d));
+            out.push_back(pool_rows(seq, int(ids.size()), dim(), pooling()));
+            row += ids.size();
+        }
+        first = last;
+    }
+    return out;
 }
 
 }  // namespace hearth::embed

@@ -33,6 +33,10 @@ public:
     std::vector<int32_t> tokenize(std::string_view text) const;
     // The pooled embedding of ids (1 .. max_tokens()), L2-normalized. One call at a time runs; others wait.
     Result<std::vector<float>> embed(const std::vector<int32_t>& ids);
+    // Several at once, one pass of the encoder per group of up to kBatchTokens tokens (the weights
+    // read once per group): what a retrieval tool's bulk request wants. One vector per input.
+    Result<std::vector<std::vector<float>>> embed_batch(const std::vector<std::vector<int32_t>>& inputs);
+    static constexpr int kBatchTokens = 2048;
 
     int dim() const { return encoder_->hparams().n_embd; }
     int max_tokens() const { return encoder_->hparams().n_ctx; }

@@ -13,7 +13,18 @@ void run_encoder_layer(Backend& be, const EncoderLayerWeights& L, const EncoderL
     be.matmul(L.q.w, in, t.q, &L.q.b);
     be.matmul(L.k.w, in, t.k, &L.k.b);
     be.matmul(L.v.w, in, t.v, &L.v.b);
-    be.attention_qkv(t.q, t.k, t.v, s.n_head, scale, s.causal, t.attn);
+    if (s.seq_lens.empty()) {
+        be.attention_qkv(t.q, t.k, t.v, s.n_head, scale, s.causal, t.attn);
+    } else {
+        // Every other op is row by row, so a batch shares the weights' reads; only attention
+        // looks across rows, and it runs on each sequence's own rows.
+        int64_t first = 0;
+        for (int n : s.seq_lens) {
+            be.attention_qkv(t.q.row_range(first, n), t.k.row_range(first, n), t.v.row_range(first, n), s.n_head, scale, s.causal,
+                             t.attn.row_range(first, n));
+            first += n;
+        }
+    }
     be.matmul(L.o.w, t.attn, t.h, &L.o.b);
     be.add(x, t.h, x);
     if (!s.pre_norm) be.layer_norm(x, L.attn_norm.w, L.attn_norm.b, s.eps, x);

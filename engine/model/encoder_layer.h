@@ -4,6 +4,8 @@
 // with two switches.
 #pragma once
 
+#include <span>
+
 #include "engine/backend/backend.h"
 
 namespace hearth {
@@ -26,6 +28,9 @@ struct EncoderLayerShape {
     Activation act = Activation::Gelu;
     bool pre_norm = true;  // CLIP: x += attn(ln1(x)); x += mlp(ln2(x)). BERT: x = ln1(x + attn(x)); x = ln2(x + mlp(x))
     bool causal = false;
+    // Several sequences one after another in the rows (a batch of texts to embed): their lengths,
+    // summing to the rows; attention stays inside each. Empty: the rows are one sequence.
+    std::span<const int> seq_lens;
 };
 
 // Scratch rows for n tokens: h, q, k, v, attn are n × hidden, ff is n × intermediate (F32).

@@ -89,6 +89,16 @@ struct OpenRequests {
     }
 };
 
+// OpenAI's "dimensions": the vector's first `dims` values (all when 0), normalized again to unit length.
+void shorten_and_normalize(std::vector<float>& v, int dims) {
+    if (dims > 0 && size_t(dims) < v.size()) v.resize(size_t(dims));
+    double norm = 0;
+    for (float x : v) norm += double(x) * x;
+    norm = std::sqrt(norm);
+    if (norm > 0)
+        for (float& x : v) x = float(x / norm);
+}
+
 // The API's finish reasons from the scheduler's.
 std::string api_finish(const std::string& f) { return f == "length" ? "length" : "stop"; }
 
@@ -285,12 +295,7 @@ struct OpenAiServer::Impl {
                                                : stopping_error());
                 }
                 std::vector<float> v = e.embedding;
-                if (req.dimensions > 0) v.resize(size_t(req.dimensions));  // OpenAI's shortening: a prefix, normalized again
-                double norm = 0;
-                for (float x : v) norm += double(x) * x;
-                norm = std::sqrt(norm);
-                if (norm > 0)
-                    for (float& x : v) x = float(x / norm);
+                shorten_and_normalize(v, req.dimensions);
                 vectors[size_t(index)] = std::move(v);
                 n_prompt += e.n_prompt;
                 ++done;
@@ -299,37 +304,35 @@ struct OpenAiServer::Impl {
         res.set_content(embeddings_list(model_id, vectors, req.base64, n_prompt).dump(), "application/json");
     }
 
-    // Embeddings from the embedding model: each input through its encoder and pooling, one after
-    // another (the encoder runs one sequence at a time; its inputs are short).
+    // Embeddings from the embedding model: the inputs through its encoder in batches (the weights
+    // read once per batch, each input attending only to itself), then its pooling.
     void encoder_embeddings(const EmbeddingRequest& req, httplib::Response& res) {
         embed::TextEmbedder& em = *opt.embedder;
         if (req.dimensions > em.dim())
             return send_error(res, ApiError{400, "'dimensions' is at most " + std::to_string(em.dim()) + " for this model",
                                             "invalid_request_error", "dimensions", ""});
-        std::vector<std::vector<float>> vectors;
+        std::vector<std::vector<int32_t>> inputs;
         int n_prompt = 0;
         for (const ApiRequest::Prompt& p : req.inputs) {
-            const std::vector<int32_t> ids = p.is_tokens ? p.tokens : em.tokenize(p.text);
-            const std::string which = "input " + std::to_string(vectors.size());
+            std::vector<int32_t> ids = p.is_tokens ? p.tokens : em.tokenize(p.text);
+            const std::string which = "input " + std::to_string(inputs.size());
             if (ids.empty()) return send_error(res, ApiError{400, which + " is empty", "invalid_request_error", "input", ""});
             if (int(ids.size()) > em.max_tokens())
                 return send_error(res, ApiError{400, which + " is " + std::to_string(ids.size()) + " tokens long; this embedding model takes " +
                                                          std::to_string(em.max_tokens()),
                                                 "invalid_request_error", "input", "context_length_exceeded"});
-            auto v = em.embed(ids);
-            if (!v.ok()) return send_error(res, ApiError{400, which + ": " + v.message(), "invalid_request_error", "input", ""});
-            if (req.dimensions > 0) {  // OpenAI's shortening: a prefix, normalized again
-                v->resize(size_t(req.dimensions));
-                double norm = 0;
-                for (float x : *v) norm += double(x) * x;
-                norm = std::sqrt(norm);
-                if (norm > 0)
-                    for (float& x : *v) x = float(x / norm);
-            }
-            vectors.push_back(std::move(*v));
+            for (int32_t id : ids)
+                if (id < 0 || id >= em.hparams().n_vocab)
+                    return send_error(res, ApiError{400, which + ": token id " + std::to_string(id) + " is outside the vocabulary of " +
+                                                             std::to_string(em.hparams().n_vocab),
+                                                    "invalid_request_error", "input", ""});
             n_prompt += int(ids.size());
+            inputs.push_back(std::move(ids));
         }
-        res.set_content(embeddings_list(embed_id, vectors, req.base64, n_prompt).dump(), "application/json");
+        auto vectors = em.embed_batch(inputs);
+        if (!vectors.ok()) return send_error(res, ApiError{500, "embedding failed: " + vectors.message(), "server_error", "", ""});
+        for (std::vector<float>& v : *vectors) shorten_and_normalize(v, req.dimensions);
+        res.set_content(embeddings_list(embed_id, *vectors, req.base64, n_prompt).dump(), "application/json");
     }
 
     void tokenizer_info(httplib::Response& res) {

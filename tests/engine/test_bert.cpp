@@ -121,6 +121,19 @@ TEST(Bert, TinyModelMatchesSentenceTransformersOnEachBackend) {
             const bool exact = std::string(type) == "F32" && !test::is_gpu_backend(name);
             std::printf("tiny-bert %s on %s: max |d| %.2e, min cosine %.9f\n", type, name.c_str(), d.max_abs, d.min_cos);
             EXPECT_LE(d.max_abs, exact ? 2e-6 : 1e-3) << name << " " << type;
+            // All ten in one batch (rows one after another, attention per input): the same vectors.
+            std::vector<std::vector<int32_t>> batch;
+            for (const Case& c : cases) batch.push_back(c.ids);
+            auto together = (*em)->embed_batch(batch);
+            ASSERT_TRUE(together.ok()) << together.message();
+            ASSERT_EQ(together->size(), cases.size());
+            double worst = 0;
+            for (size_t i = 0; i < cases.size(); ++i) {
+                auto alone = (*em)->embed(cases[i].ids);
+                ASSERT_TRUE(alone.ok());
+                for (size_t j = 0; j < alone->size(); ++j) worst = std::max(worst, double(std::fabs((*alone)[j] - (*together)[i][j])));
+            }
+            EXPECT_LE(worst, test::is_gpu_backend(name) ? 1e-3 : 1e-6) << name << " " << type << ": batched against alone";
         }
     }
     std::filesystem::remove(f32);
