@@ -92,26 +92,6 @@ Result<std::unique_ptr<ClipTextEncoder>> ClipTextEncoder::create(const ClipTextC
     return e;
 }
 
-Status ClipTextEncoder::alloc_activations(int n) {
-    if (n <= act_rows_) return Status();
-    const int64_t H = cfg_.hidden, I = cfg_.intermediate;
-    size_t off = 0;
-    auto place = [&](Tensor* t, GgmlType type, int64_t rows, int64_t cols) {
-        *t = make_tensor(nullptr, off, type, rows, cols);
-        off += (t->bytes() + 255) / 256 * 256;
-    };
-    place(&ids_, GgmlType::I32, 1, n);
-    place(&pos_, GgmlType::I32, 1, n);
-    for (Tensor* t : {&x_, &h_, &q_, &k_, &v_, &attn_, &pos_rows_}) place(t, GgmlType::F32, n, H);
-    place(&ff_, GgmlType::F32, n, I);
-    auto buf = be_.alloc(off, BufferUsage::Activations);
-    if (!buf.ok()) return buf.status();
-    act_buf_ = std::move(*buf);
-    for (Tensor* t : {&ids_, &pos_, &x_, &h_, &q_, &k_, &v_, &attn_, &pos_rows_, &ff_}) t->buf = act_buf_.get();
-    act_rows_ = n;
-    return Status();
-}
-
 Result<std::vector<float>> ClipTextEncoder::encode(const std::vector<int32_t>& ids) {
     const ClipTextConfig& c = cfg_;
     const int n = int(ids.size());
@@ -120,16 +100,14 @@ Result<std::vector<float>> ClipTextEncoder::encode(const std::vector<int32_t>& i
     for (int32_t id : ids)
         if (id < 0 || id >= c.vocab_size)
             return make_error("token id " + std::to_string(id) + " is outside the vocabulary of " + std::to_string(c.vocab_size));
-    HEARTH_RETURN_IF_ERROR(alloc_activations(n));
-    Tensor tids = make_tensor(act_buf_.get(), ids_.offset, GgmlType::I32, 1, n);
-    Tensor tpos = make_tensor(act_buf_.get(), pos_.offset, GgmlType::I32, 1, n);
+    HEARTH_RETURN_IF_ERROR(act_.reserve(be_, n, c.hidden, c.intermediate));
+    const Tensor tids = act_.ids(n), tpos = act_.positions(n);
     std::vector<int32_t> positions(static_cast<size_t>(n));
     for (int i = 0; i < n; ++i) positions[size_t(i)] = i;
     HEARTH_RETURN_IF_ERROR(be_.upload(tids, ids.data()));
     HEARTH_RETURN_IF_ERROR(be_.upload(tpos, positions.data()));
-    auto rows = [n](const Tensor& t) { return t.row_range(0, n); };
-    const Tensor x = rows(x_), h = rows(h_), q = rows(q_), k = rows(k_), v = rows(v_), attn = rows(attn_), ff = rows(ff_),
-                 pe = rows(pos_rows_);
+    const Tensor x = act_.x(n), pe = act_.e(n);
+    const EncoderScratch scratch = act_.scratch(n);
 
     be_.get_rows(tok_emb_, tids, x);
     be_.get_rows(pos_emb_, tpos, pe);
@@ -140,11 +118,10 @@ Result<std::vector<float>> ClipTextEncoder::encode(const std::vector<int32_t>& i
     shape.act = c.act;
     shape.pre_norm = true;
     shape.causal = true;
-    const EncoderScratch scratch{h, q, k, v, attn, ff};
     for (const EncoderLayerWeights& L : layers_) run_encoder_layer(be_, L, shape, x, scratch);
-    be_.layer_norm(x, final_ln_.w, final_ln_.b, c.layer_norm_eps, h);
+    be_.layer_norm(x, final_ln_.w, final_ln_.b, c.layer_norm_eps, scratch.h);
     std::vector<float> out(size_t(n) * size_t(c.hidden));
-    HEARTH_RETURN_IF_ERROR(be_.download(h, out.data()));
+    HEARTH_RETURN_IF_ERROR(be_.download(scratch.h, out.data()));
     return out;
 }
 

@@ -50,7 +50,6 @@ public:
 
 private:
     explicit ClipTextEncoder(Backend& be);
-    Status alloc_activations(int n);
 
     Backend& be_;
     ClipTextConfig cfg_;
@@ -58,9 +57,7 @@ private:
     Tensor tok_emb_, pos_emb_;
     std::vector<EncoderLayerWeights> layers_;
     LayerNormWeights final_ln_;
-    BufferPtr act_buf_;
-    int act_rows_ = 0;
-    Tensor ids_, pos_, x_, h_, q_, k_, v_, attn_, ff_, pos_rows_;
+    EncoderActivations act_;
 };
 
 }  // namespace hearth::diffusion

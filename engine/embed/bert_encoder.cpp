@@ -117,27 +117,6 @@ Result<std::unique_ptr<BertEncoder>> BertEncoder::load(const gguf::File& file, B
     return e;
 }
 
-Status BertEncoder::alloc_activations(int n) {
-    if (n <= act_rows_) return Status();
-    const int64_t H = hp_.n_embd, F = hp_.n_ff;
-    size_t off = 0;
-    auto place = [&](Tensor* t, GgmlType type, int64_t rows, int64_t cols) {
-        *t = make_tensor(nullptr, off, type, rows, cols);
-        off += (t->bytes() + 255) / 256 * 256;
-    };
-    place(&ids_, GgmlType::I32, 1, n);
-    place(&pos_, GgmlType::I32, 1, n);
-    place(&types_, GgmlType::I32, 1, n);
-    for (Tensor* t : {&x_, &e_, &h_, &q_, &k_, &v_, &attn_}) place(t, GgmlType::F32, n, H);
-    place(&ff_, GgmlType::F32, n, F);
-    auto buf = be_.alloc(off, BufferUsage::Activations);
-    if (!buf.ok()) return buf.status();
-    act_buf_ = std::move(*buf);
-    for (Tensor* t : {&ids_, &pos_, &types_, &x_, &e_, &h_, &q_, &k_, &v_, &attn_, &ff_}) t->buf = act_buf_.get();
-    act_rows_ = n;
-    return Status();
-}
-
 Result<std::vector<float>> BertEncoder::encode(const std::vector<int32_t>& ids) { return encode_batch({ids}); }
 
 Result<std::vector<float>> BertEncoder::encode_batch(const std::vector<std::vector<int32_t>>& inputs) {
@@ -156,15 +135,13 @@ Result<std::vector<float>> BertEncoder::encode_batch(const std::vector<std::vect
     }
     if (all.empty()) return make_error("the text encoder was given no input");
     const int n = int(all.size());
-    HEARTH_RETURN_IF_ERROR(alloc_activations(n));
-    auto row1 = [&](const Tensor& t) { return make_tensor(act_buf_.get(), t.offset, GgmlType::I32, 1, n); };
-    const Tensor tids = row1(ids_), tpos = row1(pos_), ttypes = row1(types_);
+    HEARTH_RETURN_IF_ERROR(act_.reserve(be_, n, hp_.n_embd, hp_.n_ff));
+    const Tensor tids = act_.ids(n), tpos = act_.positions(n), ttypes = act_.segments(n);
     const std::vector<int32_t> zeros(static_cast<size_t>(n), 0);
     HEARTH_RETURN_IF_ERROR(be_.upload(tids, all.data()));
     HEARTH_RETURN_IF_ERROR(be_.upload(tpos, positions.data()));
-    auto rows = [n](const Tensor& t) { return t.row_range(0, n); };
-    const Tensor x = rows(x_), e = rows(e_);
-    const EncoderScratch scratch{rows(h_), rows(q_), rows(k_), rows(v_), rows(attn_), rows(ff_)};
+    const Tensor x = act_.x(n), e = act_.e(n);
+    const EncoderScratch scratch = act_.scratch(n);
 
     // Embeddings: word + position + segment 0, then their layer norm.
     be_.get_rows(tok_embd_, tids, x);

@@ -53,7 +53,6 @@ public:
 
 private:
     explicit BertEncoder(Backend& be) : be_(be) {}
-    Status alloc_activations(int n);
 
     Backend& be_;
     BertHParams hp_;
@@ -62,9 +61,7 @@ private:
     Tensor tok_embd_, pos_embd_, type_embd_;
     LayerNormWeights embd_norm_;
     std::vector<EncoderLayerWeights> layers_;
-    BufferPtr act_buf_;
-    int act_rows_ = 0;
-    Tensor ids_, pos_, types_, x_, e_, h_, q_, k_, v_, attn_, ff_;
+    EncoderActivations act_;
 };
 
 }  // namespace hearth::embed

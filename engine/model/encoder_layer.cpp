@@ -4,6 +4,28 @@
 
 namespace hearth {
 
+Status EncoderActivations::reserve(Backend& be, int n, int64_t hidden, int64_t intermediate) {
+    if (n <= capacity_) return Status();
+    size_t off = 0;
+    auto place = [&](Tensor* t, GgmlType type, int64_t rows, int64_t cols) {
+        *t = make_tensor(nullptr, off, type, rows, cols);
+        off += (t->bytes() + 255) / 256 * 256;
+    };
+    for (Tensor* t : {&ids_, &pos_, &types_}) place(t, GgmlType::I32, 1, n);
+    for (Tensor* t : {&x_, &e_, &h_, &q_, &k_, &v_, &attn_}) place(t, GgmlType::F32, n, hidden);
+    place(&ff_, GgmlType::F32, n, intermediate);
+    auto buf = be.alloc(off, BufferUsage::Activations);
+    if (!buf.ok()) return buf.status();
+    buf_ = std::move(*buf);
+    for (Tensor* t : {&ids_, &pos_, &types_, &x_, &e_, &h_, &q_, &k_, &v_, &attn_, &ff_}) t->buf = buf_.get();
+    capacity_ = n;
+    return Status();
+}
+
+EncoderScratch EncoderActivations::scratch(int n) const {
+    return {h_.row_range(0, n), q_.row_range(0, n), k_.row_range(0, n), v_.row_range(0, n), attn_.row_range(0, n), ff_.row_range(0, n)};
+}
+
 void run_encoder_layer(Backend& be, const EncoderLayerWeights& L, const EncoderLayerShape& s, const Tensor& x,
                        const EncoderScratch& t) {
     const float scale = 1.0f / std::sqrt(float(x.cols / s.n_head));

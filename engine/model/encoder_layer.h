@@ -7,6 +7,7 @@
 #include <span>
 
 #include "engine/backend/backend.h"
+#include "engine/util/status.h"
 
 namespace hearth {
 
@@ -36,6 +37,26 @@ struct EncoderLayerShape {
 // Scratch rows for n tokens: h, q, k, v, attn are n × hidden, ff is n × intermediate (F32).
 struct EncoderScratch {
     Tensor h, q, k, v, attn, ff;
+};
+
+// An encoder's activations for up to `capacity` tokens, in one buffer that grows only: the token,
+// position and segment ids (I32), the hidden rows x, a second row set e for the embeddings summed
+// into x, and the layer's scratch. Views cover the first n rows.
+class EncoderActivations {
+public:
+    Status reserve(Backend& be, int n, int64_t hidden, int64_t intermediate);
+    Tensor ids(int n) const { return ints(ids_, n); }
+    Tensor positions(int n) const { return ints(pos_, n); }
+    Tensor segments(int n) const { return ints(types_, n); }
+    Tensor x(int n) const { return x_.row_range(0, n); }
+    Tensor e(int n) const { return e_.row_range(0, n); }
+    EncoderScratch scratch(int n) const;
+
+private:
+    Tensor ints(const Tensor& t, int n) const { return make_tensor(buf_.get(), t.offset, GgmlType::I32, 1, n); }
+    BufferPtr buf_;
+    int capacity_ = 0;
+    Tensor ids_, pos_, types_, x_, e_, h_, q_, k_, v_, attn_, ff_;
 };
 
 // The ops a backend must run for this layer (beyond matmul, add, get_rows).
