@@ -101,17 +101,11 @@ Result<std::vector<float>> ClipTextEncoder::encode(const std::vector<int32_t>& i
         if (id < 0 || id >= c.vocab_size)
             return make_error("token id " + std::to_string(id) + " is outside the vocabulary of " + std::to_string(c.vocab_size));
     HEARTH_RETURN_IF_ERROR(act_.reserve(be_, n, c.hidden, c.intermediate));
-    const Tensor tids = act_.ids(n), tpos = act_.positions(n);
     std::vector<int32_t> positions(static_cast<size_t>(n));
     for (int i = 0; i < n; ++i) positions[size_t(i)] = i;
-    HEARTH_RETURN_IF_ERROR(be_.upload(tids, ids.data()));
-    HEARTH_RETURN_IF_ERROR(be_.upload(tpos, positions.data()));
-    const Tensor x = act_.x(n), pe = act_.e(n);
+    const Tensor x = act_.x(n);
     const EncoderScratch scratch = act_.scratch(n);
-
-    be_.get_rows(tok_emb_, tids, x);
-    be_.get_rows(pos_emb_, tpos, pe);
-    be_.add(x, pe, x);
+    HEARTH_RETURN_IF_ERROR(act_.embed(be_, tok_emb_, pos_emb_, ids, positions));
     EncoderLayerShape shape;
     shape.n_head = c.n_head;
     shape.eps = c.layer_norm_eps;

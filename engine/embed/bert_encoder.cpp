@@ -136,17 +136,13 @@ Result<std::vector<float>> BertEncoder::encode_batch(const std::vector<std::vect
     if (all.empty()) return make_error("the text encoder was given no input");
     const int n = int(all.size());
     HEARTH_RETURN_IF_ERROR(act_.reserve(be_, n, hp_.n_embd, hp_.n_ff));
-    const Tensor tids = act_.ids(n), tpos = act_.positions(n), ttypes = act_.segments(n);
+    const Tensor ttypes = act_.segments(n);
     const std::vector<int32_t> zeros(static_cast<size_t>(n), 0);
-    HEARTH_RETURN_IF_ERROR(be_.upload(tids, all.data()));
-    HEARTH_RETURN_IF_ERROR(be_.upload(tpos, positions.data()));
     const Tensor x = act_.x(n), e = act_.e(n);
     const EncoderScratch scratch = act_.scratch(n);
 
     // Embeddings: word + position + segment 0, then their layer norm.
-    be_.get_rows(tok_embd_, tids, x);
-    be_.get_rows(pos_embd_, tpos, e);
-    be_.add(x, e, x);
+    HEARTH_RETURN_IF_ERROR(act_.embed(be_, tok_embd_, pos_embd_, all, positions));
     if (type_embd_.buf) {
         HEARTH_RETURN_IF_ERROR(be_.upload(ttypes, zeros.data()));
         be_.get_rows(type_embd_, ttypes, e);

@@ -22,6 +22,17 @@ Status EncoderActivations::reserve(Backend& be, int n, int64_t hidden, int64_t i
     return Status();
 }
 
+Status EncoderActivations::embed(Backend& be, const Tensor& word_table, const Tensor& position_table, const std::vector<int32_t>& ids,
+                                 const std::vector<int32_t>& positions) {
+    const int n = int(ids.size());
+    HEARTH_RETURN_IF_ERROR(be.upload(this->ids(n), ids.data()));
+    HEARTH_RETURN_IF_ERROR(be.upload(this->positions(n), positions.data()));
+    be.get_rows(word_table, this->ids(n), x(n));
+    be.get_rows(position_table, this->positions(n), e(n));
+    be.add(x(n), e(n), x(n));
+    return Status();
+}
+
 EncoderScratch EncoderActivations::scratch(int n) const {
     return {h_.row_range(0, n), q_.row_range(0, n), k_.row_range(0, n), v_.row_range(0, n), attn_.row_range(0, n), ff_.row_range(0, n)};
 }

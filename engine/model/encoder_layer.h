@@ -5,6 +5,7 @@
 #pragma once
 
 #include <span>
+#include <vector>
 
 #include "engine/backend/backend.h"
 #include "engine/util/status.h"
@@ -45,6 +46,9 @@ struct EncoderScratch {
 class EncoderActivations {
 public:
     Status reserve(Backend& be, int n, int64_t hidden, int64_t intermediate);
+    // x = word_table[ids] + position_table[positions] over the first ids.size() rows (reserved).
+    Status embed(Backend& be, const Tensor& word_table, const Tensor& position_table, const std::vector<int32_t>& ids,
+                 const std::vector<int32_t>& positions);
     Tensor ids(int n) const { return ints(ids_, n); }
     Tensor positions(int n) const { return ints(pos_, n); }
     Tensor segments(int n) const { return ints(types_, n); }

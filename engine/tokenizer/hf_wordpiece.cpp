@@ -61,6 +61,23 @@ Status read_post_processor(const Value& post, std::string& first, std::string& l
 
 }  // namespace
 
+Result<size_t> tokenizer_json_id_count(const Value& vocab, const Value& added) {
+    if (!vocab.is_object()) return make_error("model.vocab is not an object");
+    int64_t max_id = -1;
+    for (const auto& [text, id] : vocab.as_object()) {
+        if (!id.is_int() || id.as_int() < 0) return make_error("model.vocab['" + text + "'] is not a non-negative integer id");
+        max_id = std::max(max_id, id.as_int());
+    }
+    for (const Value& a : added.as_array()) {
+        if (!a["id"].is_int() || a["id"].as_int() < 0 || !a["content"].is_string())
+            return make_error("an added_tokens entry lacks a valid id or content");
+        max_id = std::max(max_id, a["id"].as_int());
+    }
+    if (max_id < 0) return make_error("the vocabulary is empty");
+    if (max_id >= (int64_t(1) << 24)) return make_error("token id " + std::to_string(max_id) + " is implausibly large");
+    return size_t(max_id) + 1;
+}
+
 std::string wordpiece_phantom_spelling(const std::string& hf_text, bool control) {
     if (control) return hf_text;
     if (hf_text.size() >= 2 && hf_text.compare(0, 2, "##") == 0) return hf_text.substr(2);
@@ -89,21 +106,10 @@ Result<VocabSpec> wordpiece_spec_from_json(const Value& tj) {
 
     // Ids: model.vocab plus added_tokens; gaps become unused "[PADn]" tokens as converters write them.
     const Value& vocab = model["vocab"];
-    if (!vocab.is_object()) return make_error("model.vocab is not an object");
     const Value& added = tj["added_tokens"];
-    int64_t max_id = -1;
-    for (const auto& [text, id] : vocab.as_object()) {
-        if (!id.is_int() || id.as_int() < 0) return make_error("model.vocab['" + text + "'] is not a non-negative integer id");
-        max_id = std::max(max_id, id.as_int());
-    }
-    for (const Value& a : added.as_array()) {
-        if (!a["id"].is_int() || a["id"].as_int() < 0 || !a["content"].is_string())
-            return make_error("an added_tokens entry lacks a valid id or content");
-        max_id = std::max(max_id, a["id"].as_int());
-    }
-    if (max_id < 0) return make_error("the vocabulary is empty");
-    if (max_id >= (int64_t(1) << 24)) return make_error("token id " + std::to_string(max_id) + " is implausibly large");
-    const size_t n = size_t(max_id) + 1;
+    auto count = tokenizer_json_id_count(vocab, added);
+    if (!count.ok()) return count.status();
+    const size_t n = *count;
     std::vector<std::string> hf(n);
     std::vector<uint8_t> have(n, 0);
     s.types.assign(n, int32_t(TokenType::Unused));

@@ -15,6 +15,10 @@ namespace hearth::tokenizer {
 // post-processor (TemplateProcessing or BertProcessing) or none. Anything else is an error naming it.
 Result<VocabSpec> wordpiece_spec_from_json(const json::Value& tokenizer_json);
 
+// The id count of a tokenizer.json (BPE or WordPiece): one past the largest id of model.vocab
+// (an object text → id) and added_tokens, every id and entry checked. Gaps become unused tokens.
+Result<size_t> tokenizer_json_id_count(const json::Value& vocab, const json::Value& added);
+
 // llama.cpp's spelling of a WordPiece token: control tokens as written, "##abc" as "abc", any
 // other "abc" as "\u2581abc".
 std::string wordpiece_phantom_spelling(const std::string& hf_text, bool control);

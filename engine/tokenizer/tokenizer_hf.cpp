@@ -265,21 +265,10 @@ Result<std::unique_ptr<Tokenizer>> Tokenizer::from_hf_dir(const std::string& dir
 
     // Ids: model.vocab plus added_tokens; gaps become unused "[PADn]" tokens as converters write them.
     const Value& vocab = model["vocab"];
-    if (!vocab.is_object()) return fail("model.vocab is not an object");
     const Value& added = tj["added_tokens"];
-    int64_t max_id = -1;
-    for (const auto& [text, id] : vocab.as_object()) {
-        if (!id.is_int() || id.as_int() < 0) return fail("model.vocab['" + text + "'] is not a non-negative integer id");
-        max_id = std::max(max_id, id.as_int());
-    }
-    for (const Value& a : added.as_array()) {
-        if (!a["id"].is_int() || a["id"].as_int() < 0 || !a["content"].is_string())
-            return fail("an added_tokens entry lacks a valid id or content");
-        max_id = std::max(max_id, a["id"].as_int());
-    }
-    if (max_id < 0) return fail("the vocabulary is empty");
-    if (max_id >= (int64_t(1) << 24)) return fail("token id " + std::to_string(max_id) + " is implausibly large");
-    const size_t n = size_t(max_id) + 1;
+    auto count = tokenizer_json_id_count(vocab, added);
+    if (!count.ok()) return fail(count.message());
+    const size_t n = *count;
     s.tokens.assign(n, {});
     s.types.assign(n, int32_t(TokenType::Unused));
     s.lstrip.assign(n, 0);
