@@ -257,7 +257,7 @@ public:
             float* r = f32_row(x, t);
             switch (act) {
                 case Activation::Gelu:
-                    for (int64_t c = 0; c < x.cols; ++c) r[c] = 0.5f * r[c] * (1.0f + std::erf(r[c] * float(M_SQRT1_2)));
+                    vo_.gelu_erf(r, x.cols);
                     break;
                 case Activation::QuickGelu:
                     for (int64_t c = 0; c < x.cols; ++c) r[c] = r[c] / (1.0f + std::exp(-1.702f * r[c]));

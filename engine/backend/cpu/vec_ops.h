@@ -46,6 +46,10 @@ struct VecOps {
     // attention takes), without writing the tile. For hd a multiple of 8, at most 512.
     void (*attn_scores_f16)(const float* q, const f16_t* k, int hd, int cnt, float scale, float* s);
     void (*attn_pv_f16)(float* acc, float alpha, const float* p, const f16_t* v, int hd, int cnt);
+    // In place: x[i] = 0.5 x (1 + erf(x / sqrt 2)), torch's default GELU (BERT, SD 2.x's text
+    // encoder). The AVX2 version takes erfc from Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7),
+    // so the negative tail, where 1 + erf cancels, keeps its small values.
+    void (*gelu_erf)(float* x, int64_t n);
 };
 
 const VecOps& vec_ops(IsaLevel isa);

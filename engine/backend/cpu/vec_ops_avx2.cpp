@@ -225,8 +225,34 @@ void attn_pv(float* acc, float alpha, const float* p, const float* v, int hd, in
 }
 void attn_pv_f16(float* acc, float alpha, const float* p, const f16_t* v, int hd, int cnt) { attn_pv_tile(acc, alpha, p, v, hd, cnt); }
 
+void gelu_erf(float* x, int64_t n) {
+    // q = erfc(|z|) = t (a1 + t (a2 + … a5 t)) exp(-z²), t = 1 / (1 + p |z|); 1 + erf(z) is 2 - q
+    // for z >= 0 and q below it.
+    const __m256 half = _mm256_set1_ps(0.5f), one = _mm256_set1_ps(1.0f), two = _mm256_set1_ps(2.0f);
+    const __m256 rsqrt2 = _mm256_set1_ps(0.70710678118654752f), pp = _mm256_set1_ps(0.3275911f);
+    const __m256 a1 = _mm256_set1_ps(0.254829592f), a2 = _mm256_set1_ps(-0.284496736f), a3 = _mm256_set1_ps(1.421413741f),
+                 a4 = _mm256_set1_ps(-1.453152027f), a5 = _mm256_set1_ps(1.061405429f);
+    const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        const __m256 z = _mm256_mul_ps(v, rsqrt2);
+        const __m256 a = _mm256_and_ps(z, abs_mask);
+        const __m256 t = _mm256_div_ps(one, _mm256_fmadd_ps(pp, a, one));
+        __m256 poly = _mm256_fmadd_ps(a5, t, a4);
+        poly = _mm256_fmadd_ps(poly, t, a3);
+        poly = _mm256_fmadd_ps(poly, t, a2);
+        poly = _mm256_fmadd_ps(poly, t, a1);
+        const __m256 q = _mm256_mul_ps(_mm256_mul_ps(poly, t), exp8(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_mul_ps(a, a))));
+        const __m256 nonneg = _mm256_cmp_ps(z, _mm256_setzero_ps(), _CMP_GE_OQ);
+        const __m256 one_plus_erf = _mm256_blendv_ps(q, _mm256_sub_ps(two, q), nonneg);
+        _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_mul_ps(half, v), one_plus_erf));
+    }
+    for (; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * 0.70710678118654752f));
+}
+
 const VecOps kAvx2 = {sum_sq, scale_mul, silu_mul, gelu_mul, scale, add, dot, axpy, dot_f16, scale_axpy_f16, to_f16, from_f16, exp_sub_sum,
-                      attn_scores, attn_pv, attn_scores_f16, attn_pv_f16};
+                      attn_scores, attn_pv, attn_scores_f16, attn_pv_f16, gelu_erf};
 
 }  // namespace
 

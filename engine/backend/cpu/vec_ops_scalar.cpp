@@ -84,8 +84,12 @@ void attn_pv_f16(float* acc, float alpha, const float* p, const f16_t* v, int hd
     }
 }
 
+void gelu_erf(float* x, int64_t n) {
+    for (int64_t i = 0; i < n; ++i) x[i] = 0.5f * x[i] * (1.0f + std::erf(x[i] * float(M_SQRT1_2)));
+}
+
 const VecOps kScalar = {sum_sq, scale_mul, silu_mul, gelu_mul, scale, add, dot, axpy, dot_f16, scale_axpy_f16, to_f16, from_f16, exp_sub_sum,
-                        attn_scores, attn_pv, attn_scores_f16, attn_pv_f16};
+                        attn_scores, attn_pv, attn_scores_f16, attn_pv_f16, gelu_erf};
 
 }  // namespace
 
