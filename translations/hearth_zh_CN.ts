@@ -1337,6 +1337,10 @@
         <source>Get another model</source>
         <translation>获取其他模型</translation>
     </message>
+    <message>
+        <source>Use for the local API&apos;s embeddings</source>
+        <translation>用于本地 API 的嵌入向量</translation>
+    </message>
 </context>
 <context>
     <name>WizardDownloadPage</name>
@@ -1505,6 +1509,22 @@
     <message>
         <source>Skip</source>
         <translation>跳过</translation>
+    </message>
+    <message>
+        <source>How much did quantizing cost? Hearth can embed each passage of a few kilobytes of English and Chinese text with the model before and after, and compare the two vectors (a cosine of 1 means unchanged). It takes a minute; you can skip it.</source>
+        <translation>量化损失了多少？Hearth 可以用量化前后的模型分别对几 KB 英文和中文文本的每个段落生成嵌入向量，并比较两者（余弦为 1 表示没有变化）。大约需要一分钟，也可以跳过。</translation>
+    </message>
+    <message>
+        <source>Mean cosine</source>
+        <translation>平均余弦</translation>
+    </message>
+    <message>
+        <source>Lowest</source>
+        <translation>最低</translation>
+    </message>
+    <message>
+        <source>Passages</source>
+        <translation>段落数</translation>
     </message>
 </context>
 <context>

@@ -27,7 +27,8 @@ QString parametersText(uint64_t n) { return formatCountText(double(n)); }
 
 // The repository's files an empty pattern list should start with: one GGUF model (Q4_K_M when
 // offered, else the smallest; every part of a split set), or else a checkpoint's top-level configs,
-// tokenizer and safetensors.
+// tokenizer and safetensors, and a sentence-transformers model's pooling config (the converter
+// needs it to tell mean from CLS pooling).
 std::vector<bool> preselect(const std::vector<hub::RepoFile>& files) {
     std::vector<bool> out(files.size(), false);
     static const QRegularExpression split(QStringLiteral("-\\d{5}-of-\\d{5}\\.gguf$"));
@@ -49,7 +50,7 @@ std::vector<bool> preselect(const std::vector<hub::RepoFile>& files) {
         return out;
     }
     for (size_t i = 0; i < files.size(); ++i)
-        for (const char* g : {"*.json", "*.safetensors", "*.jinja", "tokenizer.model"})
+        for (const char* g : {"*.json", "*.safetensors", "*.jinja", "tokenizer.model", "1_Pooling/config.json"})
             if (hub::glob_match(g, files[i].path)) out[i] = true;
     return out;
 }
@@ -231,6 +232,14 @@ QStringList ModelWizard::presets() const {
 
 QString ModelWizard::resultName() const { return resultPath_.isEmpty() ? QString() : library_->displayName(resultPath_); }
 
+bool ModelWizard::resultEmbedding() const {
+    return !resultPath_.isEmpty() && library_->info(resultPath_).value(QStringLiteral("embedding")).toBool();
+}
+
+void ModelWizard::useForEmbeddings() {
+    if (!resultPath_.isEmpty()) settings_->setApiEmbeddingModel(resultPath_);
+}
+
 QVariantMap ModelWizard::download() const { return downloadId_ ? downloads_->job(downloadId_) : QVariantMap(); }
 
 void ModelWizard::setPage(const QString& p) {
@@ -298,7 +307,8 @@ void ModelWizard::chooseCatalogSource(const QString& id) {
     catalogId_ = QString::fromStdString(e->id);
     quant_.clear();
     listRepo(settings_->effectiveHubEndpoint(), QString::fromStdString(e->source_repo), QStringLiteral("main"),
-             {QStringLiteral("*.json"), QStringLiteral("*.safetensors"), QStringLiteral("*.jinja")}, QString::fromStdString(e->name));
+             {QStringLiteral("*.json"), QStringLiteral("*.safetensors"), QStringLiteral("*.jinja"), QStringLiteral("1_Pooling/config.json")},
+             QString::fromStdString(e->name));
 }
 
 void ModelWizard::chooseRepo(const QString& text) {

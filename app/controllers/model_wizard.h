@@ -62,6 +62,9 @@ class ModelWizard : public QObject {
     Q_PROPERTY(bool qualityPossible READ qualityPossible NOTIFY stateChanged)
     Q_PROPERTY(QString resultPath READ resultPath NOTIFY stateChanged)
     Q_PROPERTY(QString resultName READ resultName NOTIFY stateChanged)
+    // The made model is an embedding model (from the library's scan): the quality step compares
+    // vectors, and the last page offers it to the local API instead of the chat.
+    Q_PROPERTY(bool resultEmbedding READ resultEmbedding NOTIFY stateChanged)
 
 public:
     ModelWizard(AppSettings* settings, ModelLibrary* library, DownloadController* downloads, const QString& dataDir,
@@ -97,6 +100,8 @@ public:
     bool qualityPossible() const { return !qualityBefore_.isEmpty(); }
     QString resultPath() const { return resultPath_; }
     QString resultName() const;
+    bool resultEmbedding() const;
+    Q_INVOKABLE void useForEmbeddings();  // Settings → Local API server's embedding model
 
     // Back to the Source page (a running download goes on in the queue).
     Q_INVOKABLE void reset();

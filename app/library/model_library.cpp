@@ -311,6 +311,7 @@ QVariantMap ModelLibrary::info(const QString& path) const {
     r.insert("quantization", m->quantization);
     r.insert("think", m->thinkTemplate);
     r.insert("contextLength", m->contextLength);
+    r.insert("embedding", m->embeddingModel());
     return r;
 }
 

@@ -25,9 +25,18 @@ ColumnLayout {
     RowLayout {
         Button {
             objectName: "startChattingButton"
+            visible: !Wizard.resultEmbedding
             text: qsTr("Start chatting")
             highlighted: true
             onClicked: { Wizard.startChatting(); closeRequested() }
+        }
+        // An embedding model does not chat: it serves the local API's /v1/embeddings.
+        Button {
+            objectName: "useForEmbeddingsButton"
+            visible: Wizard.resultEmbedding
+            text: qsTr("Use for the local API's embeddings")
+            highlighted: true
+            onClicked: { Wizard.useForEmbeddings(); closeRequested() }
         }
         Button { text: qsTr("Get another model"); onClicked: Wizard.reset() }
     }

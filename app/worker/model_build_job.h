@@ -52,6 +52,11 @@ signals:
 
 private:
     void report(const QString& stage, double fraction);
+    // The quality step's two kinds, on the pool thread: perplexity and KL divergence for a language
+    // model; for an embedding model, the cosine between its vectors before and after per passage.
+    void perplexityQuality(const Quality& q, QVariantMap* result, QString* error);
+    void embeddingQuality(const Quality& q, QVariantMap* result, QString* error);
+    static bool isEncoderFile(const QString& path);
 
     QFuture<void> future_;
     std::atomic<bool> cancel_{false};

@@ -254,6 +254,20 @@ private slots:
         } else {
             qWarning("shared test data (hf-models/tiny-llama) not found: the Convert and Quality pages are not shot");
         }
+        // An embedding model (the tiny sentence-transformers fixture in the repository): its quality
+        // page compares vectors, and its last page offers it to the local API.
+        w->chooseLocalPath(QStringLiteral(HEARTH_TEST_SOURCE_DIR "/../engine/data/tiny-bert"));
+        QTRY_COMPARE_WITH_TIMEOUT(w->page(), QStringLiteral("convert"), 5000);
+        w->startBuild("Q4_0");
+        QTRY_COMPARE_WITH_TIMEOUT(w->page(), QStringLiteral("quality"), 60000);
+        QTRY_VERIFY_WITH_TIMEOUT(w->resultEmbedding(), 10000);
+        w->runQuality();
+        QTRY_VERIFY_WITH_TIMEOUT(!w->busy(), 60000);
+        QVERIFY2(w->error().isEmpty(), qPrintable(w->error()));
+        shoot(QStringLiteral("wizard_5_quality_embedding_%1.png").arg(suffix));
+        w->skipQuality();
+        QCOMPARE(w->page(), QStringLiteral("done"));
+        shoot(QStringLiteral("wizard_6_done_embedding_%1.png").arg(suffix));
         QVERIFY(QMetaObject::invokeMethod(d, "close"));
         QTRY_VERIFY_WITH_TIMEOUT(!d->property("visible").toBool(), 5000);
         w->reset();

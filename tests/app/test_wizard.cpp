@@ -361,6 +361,56 @@ private slots:
         QTRY_VERIFY_WITH_TIMEOUT(listed(c->library(), w->resultPath()), 10000);
     }
 
+    // A sentence-transformers repository pasted into the wizard (the tiny BERT fixture): its pooling
+    // config in 1_Pooling/ is preselected with the checkpoint, the model converts and quantizes, the
+    // quality step compares its vectors before and after (perplexity means nothing for it), and the
+    // last page offers it to the local API instead of the chat.
+    void embeddingModelFromTheHub() {
+        const QString src = QStringLiteral(HEARTH_TEST_SOURCE_DIR "/../engine/data/tiny-bert");
+        QTemporaryDir dir;
+        FakeHub hub;
+        hub.repo = "org/tiny-bert";
+        for (const char* name : {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "modules.json",
+                                 "sentence_bert_config.json", "1_Pooling/config.json", "2_Normalize/config.json"})
+            hub.files.push_back({name, readAll(src + "/" + name).toStdString(), QString(name).endsWith(".safetensors")});
+        auto c = makeContext(dir.path(), hub);
+        ModelWizard* w = c->wizard();
+        w->chooseRepo("org/tiny-bert");
+        QTRY_COMPARE_WITH_TIMEOUT(w->page(), QStringLiteral("files"), 10000);
+        QVERIFY(w->needsConversion());
+        for (const QVariant& f : w->files()) {
+            const QString path = f.toMap().value("path").toString();
+            QCOMPARE(f.toMap().value("checked").toBool(), path != "2_Normalize/config.json");
+        }
+        w->startDownload();
+        QTRY_COMPARE_WITH_TIMEOUT(w->page(), QStringLiteral("convert"), 20000);
+        w->startBuild("Q4_0");  // through an F16 file, the "before" of the quality step (Q8_0 is converted directly)
+        QTRY_VERIFY_WITH_TIMEOUT(w->page() == QLatin1String("quality") || !w->error().isEmpty(), 60000);
+        QVERIFY2(w->error().isEmpty(), qPrintable(w->error()));
+        QTRY_VERIFY_WITH_TIMEOUT(w->resultEmbedding(), 10000);
+        w->runQuality();
+        QTRY_VERIFY_WITH_TIMEOUT(!w->busy(), 60000);
+        QVERIFY2(w->error().isEmpty(), qPrintable(w->error()));
+        const QVariantMap q = w->quality();
+        QVERIFY(q.value("embedding").toBool());
+        QVERIFY2(q.contains("en") && q.contains("zh"), qPrintable(QStringList(q.keys()).join(',')));
+        for (const char* lang : {"en", "zh"}) {
+            const QVariantMap m = q.value(lang).toMap();
+            // Q4_0 of a 32-wide random encoder moves its vectors a little (a cosine below 1, far above 0).
+            qInfo("%s: mean cosine %.5f, lowest %.5f over %d passages", lang, m.value("cosine").toDouble(), m.value("minCosine").toDouble(),
+                  m.value("passages").toInt());
+            QVERIFY2(m.value("cosine").toDouble() > 0.9 && m.value("cosine").toDouble() < 1.0 + 1e-6, qPrintable(QString::number(m.value("cosine").toDouble())));
+            QVERIFY(m.value("minCosine").toDouble() <= m.value("cosine").toDouble() + 1e-12);
+            QVERIFY(m.value("passages").toInt() > 3);
+        }
+        w->skipQuality();
+        QCOMPARE(w->page(), QStringLiteral("done"));
+        QVERIFY(w->resultEmbedding());
+        w->useForEmbeddings();
+        QCOMPARE(c->settings()->apiEmbeddingModel(), w->resultPath());
+        QVERIFY(c->library()->embeddingModels().size() == 1);
+    }
+
     // The first start (no model, no conversation) opens the wizard on its Source page; a start with a
     // model does not.
     void firstStartOpensWizard() {

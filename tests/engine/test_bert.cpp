@@ -27,6 +27,7 @@
 
 #include "engine/backend/backend.h"
 #include "engine/convert/convert.h"
+#include "engine/embed/agreement.h"
 #include "engine/embed/text_embedder.h"
 #include "engine/gguf/gguf.h"
 #include "engine/model/hparams.h"
@@ -247,6 +248,38 @@ TEST(Bert, ConversionNeedsTheFoldersPooling) {
     EXPECT_EQ(*v, embed::pool_rows(*rows, int(ids.size()), 32, embed::Pooling::Cls));
     cls->reset();
     fs::remove_all(dir);
+}
+
+TEST(Bert, AgreementOfAModelAndItsQuantizedCopy) {
+    // The model wizard's quality figure for embedding models: 1 against itself, below 1 but close
+    // for a quantized copy, every non-empty line one passage.
+    const std::string f32 = convert(test::fixture_path("tiny-bert"), "F32", "tiny-bert-agree-f32.gguf");
+    const std::string q8 = convert(test::fixture_path("tiny-bert"), "Q8_0", "tiny-bert-agree-q8.gguf");
+    ASSERT_FALSE(f32.empty() || q8.empty());
+    auto be = create_backend("cpu", 0, BackendOptions{2});
+    ASSERT_TRUE(be.ok());
+    auto a = embed::TextEmbedder::open(f32, **be);
+    auto b = embed::TextEmbedder::open(q8, **be);
+    ASSERT_TRUE(a.ok() && b.ok());
+    std::string many_words;  // 100 words: more than the 64 positions, cut as sentence-transformers cuts
+    for (int i = 0; i < 100; ++i) many_words += "cat ";
+    const std::string text = "The cat sat on the mat.\n\n   \nA quick brown fox.\n北京是中国的首都。\n" + many_words + "\n";
+    auto self = embed::embedding_agreement(**a, **a, text);
+    ASSERT_TRUE(self.ok()) << self.message();
+    EXPECT_EQ(self->passages, 4);
+    EXPECT_NEAR(self->mean_cosine, 1.0, 1e-6);
+    EXPECT_NEAR(self->min_cosine, 1.0, 1e-6);
+    auto q = embed::embedding_agreement(**a, **b, text);
+    ASSERT_TRUE(q.ok()) << q.message();
+    std::printf("tiny-bert Q8_0 against F32: mean cosine %.6f, lowest %.6f\n", q->mean_cosine, q->min_cosine);
+    EXPECT_LT(q->min_cosine, 1.0);
+    EXPECT_GT(q->min_cosine, 0.98);
+    EXPECT_LE(q->min_cosine, q->mean_cosine);
+    EXPECT_FALSE(embed::embedding_agreement(**a, **b, "\n  \n").ok());
+    a->reset();
+    b->reset();
+    std::filesystem::remove(f32);
+    std::filesystem::remove(q8);
 }
 
 // A copy of `src` with metadata `key` set to `value` (u32), or tensor `drop` left out.
