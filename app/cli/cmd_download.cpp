@@ -77,7 +77,7 @@ int run_download(const std::vector<std::string>& argv) {
             // The original checkpoint for `hearth-cli convert`: top-level configs, tokenizer and
             // safetensors shards only ('*' does not cross '/', so e.g. Meta's original/*.pth stay out).
             repo = entry->source_repo;
-            patterns = {"*.json", "*.safetensors", "*.jinja"};
+            patterns = {"*.json", "*.safetensors", "*.jinja", "1_Pooling/config.json"};  // + a sentence-transformers model's pooling
         } else {
             const std::string q = quant ? *quant : "Q4_K_M";
             const CatalogQuant* cq = entry->find_quant(q);
