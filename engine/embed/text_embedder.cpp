@@ -49,8 +49,6 @@ Result<std::unique_ptr<TextEmbedder>> TextEmbedder::open(const std::string& path
     return m;
 }
 
-// Special tokens written in the text are parsed, as sentence-transformers (Hugging Face tokenizers)
-// does: the vectors must be the ones a user's Python pipeline made for the same text.
 Result<std::unique_ptr<TextEmbedder>> TextEmbedder::open(const std::string& path, const std::string& backend, int device, int n_threads,
                                                          std::string* note) {
     BackendOptions bo;
@@ -75,6 +73,8 @@ Result<std::unique_ptr<TextEmbedder>> TextEmbedder::open(const std::string& path
     return m;
 }
 
+// Special tokens written in the text are parsed, as sentence-transformers (Hugging Face tokenizers)
+// does: the vectors must be the ones a user's Python pipeline made for the same text.
 std::vector<int32_t> TextEmbedder::tokenize(std::string_view text) const { return tokenizer_->encode(text, true, true); }
 
 Result<std::vector<float>> TextEmbedder::embed(const std::vector<int32_t>& ids) {
