@@ -9,7 +9,9 @@
 #include "app/cli/backend_args.h"
 #include "app/cli/command.h"
 #include "app/cli/lora_args.h"
+#include "engine/embed/bert_encoder.h"
 #include "engine/embed/text_embedder.h"
+#include "engine/gguf/gguf.h"
 #include "engine/serve/openai_server.h"
 #include "engine/serve/scheduler.h"
 
@@ -21,6 +23,15 @@ bool parse_int(const std::optional<std::string>& s, long long* out) {
     char* end = nullptr;
     *out = std::strtoll(s->c_str(), &end, 10);
     return !s->empty() && *end == 0;
+}
+
+// Whether a .gguf is a text embedding model (its architecture an encoder's); unreadable files are
+// left to the loader, which says what is wrong with them.
+bool is_embedding_file(const std::string& path) {
+    auto f = gguf::File::open(path);
+    if (!f.ok()) return false;
+    auto arch = (*f)->get_string("general.architecture", "");
+    return arch.ok() && embed::is_encoder_architecture(*arch);
 }
 
 int run_serve(const std::vector<std::string>& argv) {
@@ -47,7 +58,16 @@ int run_serve(const std::vector<std::string>& argv) {
     if (std::string e = take_lora_args(args, &loras); !e.empty()) return fail("serve: " + e);
     if (auto u = args.unknown_option(); !u.empty()) return fail("serve: unknown option " + u);
     if (!args.positionals().empty()) return fail("serve: unexpected argument '" + args.positionals()[0] + "'");
-    if (!model) return fail("serve: -m MODEL is required");
+    // An embedding model alone (-m of a BERT file, as llama-server takes one, or only
+    // --embedding-model) serves /v1/embeddings without a chat model.
+    std::optional<std::string> chat_model = model, embedding_path = embedding_model;
+    if (model && is_embedding_file(*model)) {
+        if (embedding_model) return fail("serve: -m " + *model + " is an embedding model, and so is --embedding-model: give one");
+        embedding_path = model;
+        chat_model.reset();
+    }
+    if (!chat_model && !embedding_path) return fail("serve: -m MODEL is required");
+    if (!chat_model && !loras.empty()) return fail("serve: --lora needs a chat model (-m)");
     long long port_v = 8080, parallel_v = 4, ctx_v = 4096, kv_tokens_v = 0;
     if (!parse_int(port, &port_v) || !parse_int(parallel, &parallel_v) || !parse_int(ctx, &ctx_v) || !parse_int(kv_tokens, &kv_tokens_v))
         return fail("serve: a numeric option has a value that is not a number");
@@ -68,20 +88,24 @@ int run_serve(const std::vector<std::string>& argv) {
     ::signal(SIGPIPE, SIG_IGN);  // a client that hangs up is a failed write, not the end of the server
 
     SchedulerOptions so;
-    so.model.path = *model;
+    so.model.path = chat_model.value_or("");
     so.model.n_ctx = int(ctx_v);
     so.model.kv_type = kv.value_or("f16");
     be.apply_to(so.model);
     so.model.loras = loras;  // checked against the model before the server listens
     so.n_parallel = int(parallel_v);
     so.kv_tokens = int(kv_tokens_v);
-    auto sched = Scheduler::create(so);
-    if (!sched.ok()) return fail(sched.message());
+    std::unique_ptr<Scheduler> sched;
+    if (chat_model) {
+        auto s = Scheduler::create(so);
+        if (!s.ok()) return fail(s.message());
+        sched = std::move(*s);
+    }
 
     std::unique_ptr<embed::TextEmbedder> embedder;
-    if (embedding_model) {
+    if (embedding_path) {
         std::string note;
-        auto em = embed::TextEmbedder::open(*embedding_model, be.backend, be.device, be.threads, &note);
+        auto em = embed::TextEmbedder::open(*embedding_path, be.backend, be.device, be.threads, &note);
         if (!em.ok()) return fail("serve: " + em.message());
         if (!note.empty()) std::fprintf(stderr, "hearth-cli: %s\n", note.c_str());
         embedder = std::move(*em);
@@ -99,12 +123,13 @@ int run_serve(const std::vector<std::string>& argv) {
     if (!is_loopback_host(opt.host))
         std::fprintf(stderr, "hearth-cli: warning: listening on %s, not only this machine: anyone who can reach it can use "
                              "the model%s\n", opt.host.c_str(), opt.api_key.empty() ? " (no --api-key is set)" : "");
-    OpenAiServer server(**sched, opt, *model);
+    std::unique_ptr<OpenAiServer> made = sched ? std::make_unique<OpenAiServer>(*sched, opt, *chat_model) : std::make_unique<OpenAiServer>(opt);
+    OpenAiServer& server = *made;
     auto bound = server.bind();
     if (!bound.ok()) return fail("serve: " + bound.message());
-    const ModelInfo& mi = (*sched)->info();
-    std::fprintf(stderr, "[%s] %s: %d sequences × %d tokens of context\n", mi.backend_description.c_str(), server.model_id().c_str(),
-                 (*sched)->n_parallel(), (*sched)->n_ctx());
+    if (sched)
+        std::fprintf(stderr, "[%s] %s: %d sequences × %d tokens of context\n", sched->info().backend_description.c_str(),
+                     server.model_id().c_str(), sched->n_parallel(), sched->n_ctx());
     if (embedder)
         std::fprintf(stderr, "[%s] embeddings: %d dimensions, up to %d tokens, %s pooling\n",
                      device_label(embedder->backend().device()).c_str(), embedder->dim(), embedder->max_tokens(),
@@ -126,7 +151,7 @@ int run_serve(const std::vector<std::string>& argv) {
 }
 
 const Registrar reg{"serve",
-                    "-m MODEL [--host ADDR] [--port N] [--parallel N] [-c CTX] [--api-key KEY] [--cors ORIGIN] [--alias ID] "
+                    "-m MODEL (a chat model, or an embedding model alone) [--host ADDR] [--port N] [--parallel N] [-c CTX] [--api-key KEY] [--cors ORIGIN] [--alias ID] "
                     "[--kv f16|f32] [--kv-tokens N] [--lora PATH[:SCALE]]... [--embedding-model GGUF [--embedding-alias ID]] [--backend B] [--device N] [--gpu-layers N] [-t THREADS]",
                     "OpenAI-compatible server on 127.0.0.1:8080: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /tokenize, /health",
                     run_serve};

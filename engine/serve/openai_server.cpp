@@ -105,7 +105,7 @@ std::string api_finish(const std::string& f) { return f == "length" ? "length" :
 }  // namespace
 
 struct OpenAiServer::Impl {
-    Scheduler& sched;
+    Scheduler* sched = nullptr;  // the chat model; null for a server of an embedding model alone
     ServerOptions opt;
     std::string model_id;
     std::string embed_id;  // the embedding model's, when there is one
@@ -117,11 +117,13 @@ struct OpenAiServer::Impl {
     std::mutex rng_mu;
     std::shared_ptr<OpenRequests> open = std::make_shared<OpenRequests>();
 
-    Impl(Scheduler& s, ServerOptions o, const std::string& path) : sched(s), opt(std::move(o)) {
-        model_id = opt.model_id.empty() ? std::filesystem::path(path).stem().string() : opt.model_id;
+    Impl(Scheduler* s, ServerOptions o, const std::string& path) : sched(s), opt(std::move(o)) {
         if (opt.embedder)
             embed_id = opt.embedding_model_id.empty() ? std::filesystem::path(opt.embedder->path()).stem().string() : opt.embedding_model_id;
-        turn_stops = end_of_turn_stops(sched.chat_format());
+        if (sched) {
+            model_id = opt.model_id.empty() ? std::filesystem::path(path).stem().string() : opt.model_id;
+            turn_stops = end_of_turn_stops(sched->chat_format());
+        }
         started = int64_t(std::time(nullptr));
         setup();
     }
@@ -144,15 +146,15 @@ struct OpenAiServer::Impl {
     void add_logprobs(const std::vector<LogprobEntry>& entries, std::vector<ApiLogprob>* out) const {
         for (const LogprobEntry& e : entries) {
             ApiLogprob a;
-            a.chosen = {sched.tokenizer().token_to_piece(e.chosen.id), e.chosen.logprob};
-            for (const TokenLogprob& t : e.top) a.top.push_back({sched.tokenizer().token_to_piece(t.id), t.logprob});
+            a.chosen = {sched->tokenizer().token_to_piece(e.chosen.id), e.chosen.logprob};
+            for (const TokenLogprob& t : e.top) a.top.push_back({sched->tokenizer().token_to_piece(t.id), t.logprob});
             out->push_back(std::move(a));
         }
     }
 
     void setup() {
         // Enough handler threads for every slot's stream plus requests waiting in the queue and /health.
-        const size_t threads = size_t(std::max(8, 2 * sched.n_parallel() + 4));
+        const size_t threads = size_t(std::max(8, 2 * (sched ? sched->n_parallel() : 1) + 4));
         http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
         http.set_payload_max_length(32u << 20);
 #ifndef _WIN32
@@ -195,21 +197,24 @@ struct OpenAiServer::Impl {
         http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
             json::Value o = json::Value::object();
             o.set("status", "ok");
-            o.set("slots_processing", sched.n_active());
-            o.set("slots_idle", sched.n_parallel() - sched.n_active());
-            o.set("requests_queued", sched.n_queued());
+            o.set("slots_processing", sched ? sched->n_active() : 0);
+            o.set("slots_idle", sched ? sched->n_parallel() - sched->n_active() : 0);
+            o.set("requests_queued", sched ? sched->n_queued() : 0);
             res.set_content(o.dump(), "application/json");
         });
         http.Get("/v1/models", [this](const httplib::Request&, httplib::Response& res) {
-            const ModelInfo& info = sched.info();
-            json::Value meta = json::Value::object();
-            meta.set("n_ctx_train", info.n_ctx_train);
-            meta.set("n_vocab", info.n_vocab);
-            meta.set("n_embd", info.n_embd);
-            meta.set("n_params", int64_t(info.n_params));
-            meta.set("architecture", info.architecture);
-            meta.set("file_type", info.file_type);
-            std::vector<json::Value> entries{model_entry(model_id, started, sched.n_ctx(), meta)};
+            std::vector<json::Value> entries;
+            if (sched) {
+                const ModelInfo& info = sched->info();
+                json::Value meta = json::Value::object();
+                meta.set("n_ctx_train", info.n_ctx_train);
+                meta.set("n_vocab", info.n_vocab);
+                meta.set("n_embd", info.n_embd);
+                meta.set("n_params", int64_t(info.n_params));
+                meta.set("architecture", info.architecture);
+                meta.set("file_type", info.file_type);
+                entries.push_back(model_entry(model_id, started, sched->n_ctx(), meta));
+            }
             if (opt.embedder) {
                 const embed::BertHParams& h = opt.embedder->hparams();
                 json::Value em = json::Value::object();
@@ -223,14 +228,32 @@ struct OpenAiServer::Impl {
             }
             res.set_content(models_list(std::move(entries)).dump(), "application/json");
         });
-        http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) { complete(req, res, true); });
-        http.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) { complete(req, res, false); });
+        http.Post("/v1/chat/completions", [this](const httplib::Request& req, httplib::Response& res) {
+            if (has_chat_model(res)) complete(req, res, true);
+        });
+        http.Post("/v1/completions", [this](const httplib::Request& req, httplib::Response& res) {
+            if (has_chat_model(res)) complete(req, res, false);
+        });
         // The model's tokenizer, for clients that count or score tokens themselves (vLLM's and
         // llama.cpp's routes: lm-evaluation-harness uses /tokenizer_info and /tokenize when offered).
         http.Post("/v1/embeddings", [this](const httplib::Request& req, httplib::Response& res) { embeddings(req, res); });
-        http.Get("/tokenizer_info", [this](const httplib::Request&, httplib::Response& res) { tokenizer_info(res); });
-        http.Post("/tokenize", [this](const httplib::Request& req, httplib::Response& res) { tokenize(req, res); });
-        http.Post("/detokenize", [this](const httplib::Request& req, httplib::Response& res) { detokenize(req, res); });
+        http.Get("/tokenizer_info", [this](const httplib::Request&, httplib::Response& res) {
+            if (has_chat_model(res)) tokenizer_info(res);
+        });
+        http.Post("/tokenize", [this](const httplib::Request& req, httplib::Response& res) {
+            if (has_chat_model(res)) tokenize(req, res);
+        });
+        http.Post("/detokenize", [this](const httplib::Request& req, httplib::Response& res) {
+            if (has_chat_model(res)) detokenize(req, res);
+        });
+    }
+
+    // A server of an embedding model alone answers only /v1/embeddings (and /v1/models, /health).
+    bool has_chat_model(httplib::Response& res) {
+        if (sched) return true;
+        send_error(res, ApiError{404, "this server has only the embedding model '" + embed_id + "' (for /v1/embeddings); it has no model that writes text",
+                                 "invalid_request_error", "model", "model_not_found"});
+        return false;
     }
 
     // Each input's embedding: its last token's final hidden state after the output norm (how
@@ -238,19 +261,25 @@ struct OpenAiServer::Impl {
     void embeddings(const httplib::Request& hreq, httplib::Response& res) {
         EmbeddingRequest req;
         if (auto e = parse_embedding_request(hreq.body, &req)) return send_error(res, *e);
-        if (opt.embedder && (req.model.empty() || req.model == embed_id)) return encoder_embeddings(req, res);
+        if (opt.embedder && (req.model.empty() || req.model == embed_id || !sched)) {
+            if (!req.model.empty() && req.model != embed_id)
+                return send_error(res, ApiError{404, "the model '" + req.model + "' is not served here; this server has '" + embed_id + "'",
+                                                "invalid_request_error", "model", "model_not_found"});
+            return encoder_embeddings(req, res);
+        }
+        if (!has_chat_model(res)) return;
         if (!req.model.empty() && req.model != model_id)
             return send_error(res, ApiError{404, "the model '" + req.model + "' is not served here; this server has '" + model_id + "'" +
                                                      (opt.embedder ? " and '" + embed_id + "'" : std::string()),
                                             "invalid_request_error", "model", "model_not_found"});
-        const int pooling = sched.pooling_type();
+        const int pooling = sched->pooling_type();
         if (pooling >= 0 && pooling != 3) {
             static const char* names[] = {"none", "mean", "cls", "last", "rank"};
             return send_error(res, ApiError{400, std::string("this model pools its embeddings by '") + (pooling < 5 ? names[pooling] : "?") +
                                                      "', and Hearth pools the last token only",
                                             "invalid_request_error", "input", ""});
         }
-        const int n_embd = sched.info().n_embd;
+        const int n_embd = sched->info().n_embd;
         if (req.dimensions > n_embd)
             return send_error(res, ApiError{400, "'dimensions' is at most " + std::to_string(n_embd) + " for this model",
                                             "invalid_request_error", "dimensions", ""});
@@ -258,18 +287,18 @@ struct OpenAiServer::Impl {
         for (const ApiRequest::Prompt& p : req.inputs) {
             // Text with the vocabulary's own BOS/EOS flags (an embedding model's tokenizer appends
             // the token it pools), special tokens not parsed: it is the user's text.
-            auto ids = p.is_tokens ? Result<std::vector<int32_t>>(p.tokens) : sched.chat_format().tokenize(p.text, true, false);
+            auto ids = p.is_tokens ? Result<std::vector<int32_t>>(p.tokens) : sched->chat_format().tokenize(p.text, true, false);
             if (!ids.ok()) return send_error(res, ApiError{400, ids.message(), "invalid_request_error", "input", ""});
-            if (ids->empty() || int(ids->size()) >= sched.n_ctx())
+            if (ids->empty() || int(ids->size()) >= sched->n_ctx())
                 return send_error(res, ApiError{400, "input " + std::to_string(inputs.size()) + " is " + std::to_string(ids->size()) +
-                                                         " tokens long; the context holds " + std::to_string(sched.n_ctx() - 1),
+                                                         " tokens long; the context holds " + std::to_string(sched->n_ctx() - 1),
                                                 "invalid_request_error", "input", "context_length_exceeded"});
             inputs.push_back(std::move(*ids));  // (token ids are checked by the scheduler)
         }
         auto events = std::make_shared<EventQueue>();
         std::vector<uint64_t> ids;
         auto cancel = [&] {
-            for (uint64_t id : ids) sched.cancel(id);
+            for (uint64_t id : ids) sched->cancel(id);
         };
         for (size_t i = 0; i < inputs.size(); ++i) {
             ServeRequest sr;
@@ -336,7 +365,7 @@ struct OpenAiServer::Impl {
     }
 
     void tokenizer_info(httplib::Response& res) {
-        const tokenizer::Tokenizer& tok = sched.tokenizer();
+        const tokenizer::Tokenizer& tok = sched->tokenizer();
         auto special = [&](int32_t id) { return id < 0 ? json::Value() : json::Value(tok.token_to_piece(id, true)); };
         json::Value o = json::Value::object();
         o.set("tokenizer_class", "GGUF");
@@ -345,8 +374,8 @@ struct OpenAiServer::Impl {
         o.set("pad_token", special(tok.pad_id()));
         o.set("unk_token", special(tok.unk_id()));
         o.set("add_bos_token", tok.add_bos());
-        o.set("chat_template", sched.info().chat_template.empty() ? json::Value() : json::Value(sched.info().chat_template));
-        o.set("model_max_length", sched.n_ctx());
+        o.set("chat_template", sched->info().chat_template.empty() ? json::Value() : json::Value(sched->info().chat_template));
+        o.set("model_max_length", sched->n_ctx());
         o.set("vocab_size", tok.n_vocab());
         res.set_content(o.dump(), "application/json");
     }
@@ -354,7 +383,7 @@ struct OpenAiServer::Impl {
     void tokenize(const httplib::Request& req, httplib::Response& res) {
         TokenizeRequest tr;
         if (auto e = parse_tokenize_request(req.body, &tr)) return send_error(res, *e);
-        auto ids = tr.add_special ? tokenize_prompt(sched.chat_format(), tr.text, true) : sched.chat_format().tokenize(tr.text, false, true);
+        auto ids = tr.add_special ? tokenize_prompt(sched->chat_format(), tr.text, true) : sched->chat_format().tokenize(tr.text, false, true);
         if (!ids.ok()) return send_error(res, ApiError{400, ids.message(), "invalid_request_error", "prompt", ""});
         json::Value tokens = json::Value::array();
         for (int32_t id : *ids) {
@@ -364,7 +393,7 @@ struct OpenAiServer::Impl {
             }
             json::Value t = json::Value::object();  // llama.cpp's form: the piece as text, or its bytes when not UTF-8
             t.set("id", int64_t(id));
-            const std::string piece = sched.tokenizer().token_to_piece(id, true);
+            const std::string piece = sched->tokenizer().token_to_piece(id, true);
             if (tokenizer::is_valid_utf8(piece)) {
                 t.set("piece", piece);
             } else {
@@ -377,7 +406,7 @@ struct OpenAiServer::Impl {
         json::Value o = json::Value::object();
         o.set("tokens", std::move(tokens));
         o.set("count", int64_t(ids->size()));
-        o.set("max_model_len", sched.n_ctx());
+        o.set("max_model_len", sched->n_ctx());
         res.set_content(o.dump(), "application/json");
     }
 
@@ -385,11 +414,11 @@ struct OpenAiServer::Impl {
         std::vector<int32_t> ids;
         if (auto e = parse_detokenize_request(req.body, &ids)) return send_error(res, *e);
         for (int32_t id : ids)
-            if (id >= sched.tokenizer().n_vocab())
+            if (id >= sched->tokenizer().n_vocab())
                 return send_error(res, ApiError{400, "token " + std::to_string(id) + " is not in the model's vocabulary of " +
-                                                         std::to_string(sched.tokenizer().n_vocab()) + " tokens",
+                                                         std::to_string(sched->tokenizer().n_vocab()) + " tokens",
                                                 "invalid_request_error", "tokens", ""});
-        const std::string text = sched.tokenizer().decode(ids, true);
+        const std::string text = sched->tokenizer().decode(ids, true);
         json::Value o = json::Value::object();
         o.set("prompt", text);   // vLLM's name
         o.set("content", text);  // llama.cpp's
@@ -399,7 +428,7 @@ struct OpenAiServer::Impl {
     // Submits a request whose events go to `events`, tagged `index`; stop() can end it while it runs.
     Result<uint64_t> submit(ServeRequest sr, const std::shared_ptr<EventQueue>& events, int index) {
         auto entry = std::make_shared<OpenRequests::Entry>();
-        auto id = sched.submit(std::move(sr), [events, open = open, entry, index](const ServeEvent& e) {
+        auto id = sched->submit(std::move(sr), [events, open = open, entry, index](const ServeEvent& e) {
             events->push(index, e);
             if (e.kind != ServeEvent::Kind::Text) open->ended(*entry);
         });
@@ -439,7 +468,7 @@ struct OpenAiServer::Impl {
 
     void cancel_all(const Answer& a) {
         for (const auto& c : a.choices)
-            if (c->id) sched.cancel(c->id);
+            if (c->id) sched->cancel(c->id);
     }
 
     void complete(const httplib::Request& hreq, httplib::Response& res, bool chat) {
@@ -453,7 +482,7 @@ struct OpenAiServer::Impl {
         bool think_open = false;
         ToolCallFormat tool_format = ToolCallFormat::None;
         if (chat && !req.tools.is_null()) {
-            const std::string& tmpl = sched.info().chat_template;
+            const std::string& tmpl = sched->info().chat_template;
             if (!template_takes_tools(tmpl))
                 return send_error(res, ApiError{400, "this model's chat template takes no tools, so 'tools' cannot be used with it",
                                                 "invalid_request_error", "tools", ""});
@@ -483,13 +512,13 @@ struct OpenAiServer::Impl {
             ChatPromptRequest pr;
             pr.messages = req.messages;
             if (tool_format != ToolCallFormat::None) pr.template_extra.set("tools", req.tools);
-            pr.n_ctx = sched.n_ctx();
+            pr.n_ctx = sched->n_ctx();
             pr.reserve = 1;  // room for at least one answer token
             pr.drop_old_turns = false;
-            ChatPrompt cp = build_chat_prompt(sched.chat_format(), pr);
+            ChatPrompt cp = build_chat_prompt(sched->chat_format(), pr);
             if (cp.error == PromptError::TooLong)
                 return send_error(res, ApiError{400, "the prompt is " + std::to_string(cp.too_long_tokens) +
-                                                         " tokens long, but the model's context holds " + std::to_string(sched.n_ctx()) +
+                                                         " tokens long, but the model's context holds " + std::to_string(sched->n_ctx()) +
                                                          " tokens (with at least one left for the answer)",
                                                 "invalid_request_error", "messages", "context_length_exceeded"});
             if (!cp.ok()) return send_error(res, ApiError{400, cp.message, "invalid_request_error", "messages", ""});
@@ -497,11 +526,11 @@ struct OpenAiServer::Impl {
             think_open = cp.think_open;
         } else {
             for (const ApiRequest::Prompt& p : req.prompts) {
-                auto ids = p.is_tokens ? Result<std::vector<int32_t>>(p.tokens) : tokenize_prompt(sched.chat_format(), p.text, true);
+                auto ids = p.is_tokens ? Result<std::vector<int32_t>>(p.tokens) : tokenize_prompt(sched->chat_format(), p.text, true);
                 if (!ids.ok()) return send_error(res, ApiError{400, ids.message(), "invalid_request_error", "prompt", ""});
-                if (ids->empty() || int(ids->size()) >= sched.n_ctx())
+                if (ids->empty() || int(ids->size()) >= sched->n_ctx())
                     return send_error(res, ApiError{400, "the prompt is " + std::to_string(ids->size()) +
-                                                             " tokens long, but the model's context holds " + std::to_string(sched.n_ctx()) +
+                                                             " tokens long, but the model's context holds " + std::to_string(sched->n_ctx()) +
                                                              " tokens (with at least one left for the answer)",
                                                     "invalid_request_error", "prompt", "context_length_exceeded"});
                 prompts.push_back(std::move(*ids));
@@ -519,9 +548,9 @@ struct OpenAiServer::Impl {
         sp.stop = req.stop;
         if (chat) sp.stop.insert(sp.stop.end(), turn_stops.begin(), turn_stops.end());
         for (const auto& [tok, bias] : req.logit_bias)
-            if (tok >= sched.info().n_vocab)
+            if (tok >= sched->info().n_vocab)
                 return send_error(res, ApiError{400, "'logit_bias' names token " + std::to_string(tok) + ", but the model's vocabulary has " +
-                                                         std::to_string(sched.info().n_vocab) + " tokens",
+                                                         std::to_string(sched->info().n_vocab) + " tokens",
                                                 "invalid_request_error", "logit_bias", ""});
         sp.logit_bias = req.logit_bias;
         base.loras = opt.loras;
@@ -547,11 +576,11 @@ struct OpenAiServer::Impl {
                 if (req.echo) {  // the prompt as given (token ids: their text); with logprobs, its tokens scored
                     if (!req.prompts[p].is_tokens) c->echoed = req.prompts[p].text;
                     else
-                        for (int32_t t : prompts[p]) c->echoed += sched.tokenizer().token_to_piece(t);
+                        for (int32_t t : prompts[p]) c->echoed += sched->tokenizer().token_to_piece(t);
                 }
                 if (base.prompt_logprobs) {
                     ApiLogprob first;
-                    first.chosen.bytes = sched.tokenizer().token_to_piece(prompts[p][0]);
+                    first.chosen.bytes = sched->tokenizer().token_to_piece(prompts[p][0]);
                     first.scored = false;
                     c->logprobs.push_back(std::move(first));
                 }
@@ -620,7 +649,7 @@ struct OpenAiServer::Impl {
     }
 
     void stream(httplib::Response& res, std::shared_ptr<Answer> a) {
-        Scheduler* sched_p = &sched;
+        Scheduler* sched_p = sched;
         res.set_header("Cache-Control", "no-cache");
         res.set_chunked_content_provider(
             "text/event-stream",
@@ -745,7 +774,9 @@ struct OpenAiServer::Impl {
 };
 
 OpenAiServer::OpenAiServer(Scheduler& scheduler, ServerOptions options, const std::string& model_path)
-    : impl_(std::make_unique<Impl>(scheduler, std::move(options), model_path)) {}
+    : impl_(std::make_unique<Impl>(&scheduler, std::move(options), model_path)) {}
+
+OpenAiServer::OpenAiServer(ServerOptions options) : impl_(std::make_unique<Impl>(nullptr, std::move(options), std::string())) {}
 
 OpenAiServer::~OpenAiServer() { stop(); }
 
@@ -764,8 +795,9 @@ void OpenAiServer::stop() {
     impl_->http.stop();
     // This server's open answers end now ("cancelled"), so their handlers return and run() with them;
     // other clients of the scheduler (the app's chat) go on.
-    for (uint64_t id : impl_->open->open()) impl_->sched.cancel(id);
+    if (impl_->sched)
+        for (uint64_t id : impl_->open->open()) impl_->sched->cancel(id);
 }
-const std::string& OpenAiServer::model_id() const { return impl_->model_id; }
+const std::string& OpenAiServer::model_id() const { return impl_->sched ? impl_->model_id : impl_->embed_id; }
 
 }  // namespace hearth

@@ -48,6 +48,9 @@ bool is_loopback_host(const std::string& host);
 class OpenAiServer {
 public:
     OpenAiServer(Scheduler& scheduler, ServerOptions options, const std::string& model_path);
+    // A server of an embedding model alone (options.embedder, required): /v1/embeddings, /v1/models
+    // and /health; the routes that need a model that writes text answer 404 saying so.
+    explicit OpenAiServer(ServerOptions options);
     ~OpenAiServer();
     // Binds host:port; returns the port (the chosen one for port 0).
     Result<int> bind();
@@ -56,7 +59,7 @@ public:
     // From any thread: run() returns once the open requests have ended. Only this server's requests
     // are cancelled: other clients of the same Scheduler (the app's chat) are left running.
     void stop();
-    const std::string& model_id() const;
+    const std::string& model_id() const;  // the chat model's, or the embedding model's when alone
 
 private:
     struct Impl;

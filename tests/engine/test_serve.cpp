@@ -1449,6 +1449,59 @@ TEST(Serve, AnEmbeddingModelServesEmbeddings) {
     std::filesystem::remove(co.out_path);
 }
 
+// An embedding model alone (hearth-cli serve -m bert.gguf, as llama-server takes one): embeddings,
+// models and health answer; every route that needs a model that writes text is a 404 saying why.
+TEST(Serve, AnEmbeddingModelAlone) {
+    convert::ConvertOptions co;
+    co.hf_dir = test::fixture_path("tiny-bert");
+    co.out_path = test::temp_file("serve_tiny_bert_alone.gguf");
+    co.type = "F32";
+    ASSERT_TRUE(convert::convert_hf_to_gguf(co).ok());
+    auto cpu = create_backend("cpu", 0, BackendOptions{2});
+    ASSERT_TRUE(cpu.ok());
+    auto em = embed::TextEmbedder::open(co.out_path, **cpu);
+    ASSERT_TRUE(em.ok()) << em.message();
+    ServerOptions opt;
+    opt.embedder = em->get();
+    opt.port = 0;
+    OpenAiServer server(opt);
+    EXPECT_EQ(server.model_id(), "hearth_test_" + std::to_string(::getpid()) + "_serve_tiny_bert_alone");
+    auto port = server.bind();
+    ASSERT_TRUE(port.ok()) << port.message();
+    std::thread t([&] { server.run(); });
+    httplib::Client c("127.0.0.1", *port);
+    c.set_read_timeout(30, 0);
+    for (int i = 0; i < 200; ++i) {
+        if (auto r = c.Get("/health"); r && r->status == 200) break;
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    auto emb = c.Post("/v1/embeddings", R"({"input": ["A cat sits on the mat.", "a"]})", "application/json");
+    ASSERT_TRUE(emb);
+    EXPECT_EQ(emb->status, 200) << emb->body;
+    auto body = json::parse(emb->body);
+    ASSERT_TRUE(body.ok());
+    EXPECT_EQ((*body)["data"].size(), 2u);
+    EXPECT_EQ((*body)["data"].as_array()[0]["embedding"].size(), 32u);
+    auto models_r = c.Get("/v1/models");
+    ASSERT_TRUE(models_r);
+    auto models_j = json::parse(models_r->body);
+    ASSERT_TRUE(models_j.ok());
+    EXPECT_EQ((*models_j)["data"].size(), 1u);
+    for (const char* path : {"/v1/chat/completions", "/v1/completions", "/tokenize", "/detokenize"}) {
+        auto r = c.Post(path, R"({"messages": [{"role": "user", "content": "hi"}], "prompt": "hi", "tokens": [1]})", "application/json");
+        ASSERT_TRUE(r) << path;
+        EXPECT_EQ(r->status, 404) << path;
+        EXPECT_NE(r->body.find("only the embedding model"), std::string::npos) << r->body;
+    }
+    auto other = c.Post("/v1/embeddings", R"({"model": "chat", "input": "x"})", "application/json");
+    ASSERT_TRUE(other);
+    EXPECT_EQ(other->status, 404);
+    server.stop();
+    t.join();
+    em->reset();
+    std::filesystem::remove(co.out_path);
+}
+
 TEST(Serve, ApiKeyAndCors) {
     ASSERT_EQ(models().error, "");
     TestServer s;
