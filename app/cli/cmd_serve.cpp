@@ -11,7 +11,6 @@
 #include "app/cli/lora_args.h"
 #include "engine/embed/bert_encoder.h"
 #include "engine/embed/text_embedder.h"
-#include "engine/gguf/gguf.h"
 #include "engine/serve/openai_server.h"
 #include "engine/serve/scheduler.h"
 
@@ -23,15 +22,6 @@ bool parse_int(const std::optional<std::string>& s, long long* out) {
     char* end = nullptr;
     *out = std::strtoll(s->c_str(), &end, 10);
     return !s->empty() && *end == 0;
-}
-
-// Whether a .gguf is a text embedding model (its architecture an encoder's); unreadable files are
-// left to the loader, which says what is wrong with them.
-bool is_embedding_file(const std::string& path) {
-    auto f = gguf::File::open(path);
-    if (!f.ok()) return false;
-    auto arch = (*f)->get_string("general.architecture", "");
-    return arch.ok() && embed::is_encoder_architecture(*arch);
 }
 
 int run_serve(const std::vector<std::string>& argv) {
@@ -61,7 +51,7 @@ int run_serve(const std::vector<std::string>& argv) {
     // An embedding model alone (-m of a BERT file, as llama-server takes one, or only
     // --embedding-model) serves /v1/embeddings without a chat model.
     std::optional<std::string> chat_model = model, embedding_path = embedding_model;
-    if (model && is_embedding_file(*model)) {
+    if (model && embed::is_encoder_file(*model)) {
         if (embedding_model) return fail("serve: -m " + *model + " is an embedding model, and so is --embedding-model: give one");
         embedding_path = model;
         chat_model.reset();

@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <csignal>
-#include <cstdlib>
 
 #include "engine/embed/text_embedder.h"
 #include "engine/serve/openai_server.h"
@@ -26,21 +25,18 @@ ApiServerHost::~ApiServerHost() {
     scheduler_.reset();
 }
 
-Status ApiServerHost::setEmbeddingModel(const std::string& path, const std::string& device, int n_threads) {
-    if (path == embedding_path_ && (path.empty() || device == embedding_device_)) return Status();
+Status ApiServerHost::setEmbeddingModel(const std::string& path, const std::string& backend, int device, int n_threads) {
+    const std::string where = backend + ":" + std::to_string(device);
+    if (path == embedding_path_ && (path.empty() || where == embedding_device_)) return Status();
     if (server_) stopListening();  // the server points at the embedder it had
     embedder_.reset();
     embedding_path_.clear();
     if (path.empty()) return Status();
-    // "vulkan:1" → backend "vulkan", device 1.
-    const size_t colon = device.find(':');
-    const std::string backend = colon == std::string::npos ? device : device.substr(0, colon);
-    const int index = colon == std::string::npos ? 0 : std::atoi(device.c_str() + colon + 1);
-    auto em = embed::TextEmbedder::open(path, backend.empty() ? "auto" : backend, index, n_threads);
+    auto em = embed::TextEmbedder::open(path, backend, device, n_threads);
     if (!em.ok()) return em.status();
     embedder_ = std::move(*em);
     embedding_path_ = path;
-    embedding_device_ = device;
+    embedding_device_ = where;
     return Status();
 }
 

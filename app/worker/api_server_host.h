@@ -37,10 +37,10 @@ public:
     Scheduler& scheduler() { return *scheduler_; }
 
     // The embedding model /v1/embeddings answers with from the next listen() on ("" = none: the chat
-    // model's own vectors). Opened here, on the caller's (the worker's) thread, on `device` as the
-    // chat's setting names it ("auto", "cpu", "vulkan:N", "cuda:N"; a GPU that cannot run it gives
+    // model's own vectors). Opened here, on the caller's (the worker's) thread, on the chat's device
+    // (`backend` and `device` as create_backend takes them; "auto" lets a GPU that cannot run it give
     // way to the CPU). Unchanged path and device: nothing is reopened. On error none is kept.
-    Status setEmbeddingModel(const std::string& path, const std::string& device, int n_threads);
+    Status setEmbeddingModel(const std::string& path, const std::string& backend, int device, int n_threads);
     const std::string& embeddingModel() const { return embedding_path_; }
 
     // Listens on 127.0.0.1:`port` (0: any free port) with an optional bearer key; returns the port.
@@ -57,7 +57,7 @@ private:
     ApiServerHost() = default;
     std::unique_ptr<Scheduler> scheduler_;
     std::unique_ptr<embed::TextEmbedder> embedder_;  // outlives server_, which points at it
-    std::string embedding_path_, embedding_device_;
+    std::string embedding_path_, embedding_device_;  // the device as "backend:index"
     std::unique_ptr<OpenAiServer> server_;
     std::thread thread_;
     std::atomic<bool> ended_{true};  // run() has returned

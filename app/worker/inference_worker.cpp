@@ -431,8 +431,8 @@ void InferenceWorker::startListening() {
     // The embedding model first (opened here, off the UI thread); without it the server still
     // serves the chat model, and the page says why embeddings come from that one.
     QString embedError;
-    if (Status st = host_->setEmbeddingModel(serverConfig_.embeddingModel.toStdString(), loadedWith_.device.toStdString(),
-                                             loadedWith_.threads);
+    const DeviceChoice dev = parseDeviceKey(loadedWith_.device);
+    if (Status st = host_->setEmbeddingModel(serverConfig_.embeddingModel.toStdString(), dev.backend, dev.index, loadedWith_.threads);
         !st.ok()) {
         qCWarning(lcWorker) << "embedding model:" << qs(st.message());
         embedError = tr("The embedding model could not be opened, so /v1/embeddings uses the chat model: %1").arg(qs(st.message()));

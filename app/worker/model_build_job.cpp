@@ -11,7 +11,6 @@
 #include "engine/embed/agreement.h"
 #include "engine/embed/bert_encoder.h"
 #include "engine/embed/text_embedder.h"
-#include "engine/gguf/gguf.h"
 #include "engine/eval/imatrix.h"
 #include "engine/eval/perplexity.h"
 #include "engine/quant/quantize_model.h"
@@ -109,7 +108,7 @@ bool ModelBuildJob::startQuality(const Quality& q) {
         QVariantMap result;
         QString error;
         // An embedding model has no perplexity: its figure is how far its vectors moved.
-        if (isEncoderFile(q.before)) embeddingQuality(q, &result, &error);
+        if (embed::is_encoder_file(q.before.toStdString())) embeddingQuality(q, &result, &error);
         else perplexityQuality(q, &result, &error);
         result.insert("beforeBytes", double(QFileInfo(q.before).size()));
         result.insert("afterBytes", double(QFileInfo(q.after).size()));
@@ -210,13 +209,6 @@ void ModelBuildJob::embeddingQuality(const Quality& q, QVariantMap* result, QStr
         m.insert("afterTps", a->after_s > 0 ? double(a->tokens) / a->after_s : 0.0);
         result->insert(QFileInfo(q.texts[i]).completeBaseName().section(QLatin1Char('-'), -1), m);  // "en", "zh"
     }
-}
-
-bool ModelBuildJob::isEncoderFile(const QString& path) {
-    auto f = gguf::File::open(path.toStdString());
-    if (!f.ok()) return false;
-    auto arch = (*f)->get_string("general.architecture", "");
-    return arch.ok() && embed::is_encoder_architecture(*arch);
 }
 
 }  // namespace hearth::app

@@ -56,7 +56,6 @@ private:
     // model; for an embedding model, the cosine between its vectors before and after per passage.
     void perplexityQuality(const Quality& q, QVariantMap* result, QString* error);
     void embeddingQuality(const Quality& q, QVariantMap* result, QString* error);
-    static bool isEncoderFile(const QString& path);
 
     QFuture<void> future_;
     std::atomic<bool> cancel_{false};

@@ -17,6 +17,13 @@ const char* pooling_name(Pooling p) {
 
 bool is_encoder_architecture(const std::string& arch) { return arch == "bert"; }
 
+bool is_encoder_file(const std::string& path) {
+    auto f = gguf::File::open(path);
+    if (!f.ok()) return false;
+    auto arch = (*f)->get_string("general.architecture", "");
+    return arch.ok() && is_encoder_architecture(*arch);
+}
+
 Result<BertHParams> read_bert_hparams(const gguf::File& f) {
     BertHParams h;
     auto arch = f.get_string("general.architecture");

@@ -30,6 +30,9 @@ struct BertHParams {
 
 // Whether the file is an encoder this module runs (checks the architecture name only).
 bool is_encoder_architecture(const std::string& arch);
+// The same for a .gguf on disk (its header only); false for a file that does not open, whose
+// loader then says what is wrong with it.
+bool is_encoder_file(const std::string& path);
 // The hyperparameters, every size checked; the error names the key.
 Result<BertHParams> read_bert_hparams(const gguf::File& f);
 

@@ -112,8 +112,13 @@ struct TestServer {
     int port = 0;
     std::string kv_type = "f16";  // set before start()
 
-    // Empty on success, else what failed.
+    // Empty on success, else what failed. An empty `model`: a server of opt.embedder alone.
     std::string start(const std::string& model, int parallel, int n_ctx, ServerOptions opt = {}) {
+        opt.port = 0;
+        if (model.empty()) {
+            server = std::make_unique<OpenAiServer>(opt);
+            return listen();
+        }
         SchedulerOptions so;
         so.model.path = model;
         so.model.n_ctx = n_ctx;
@@ -124,8 +129,10 @@ struct TestServer {
         auto s = Scheduler::create(so);
         if (!s.ok()) return s.message();
         sched = std::move(*s);
-        opt.port = 0;
         server = std::make_unique<OpenAiServer>(*sched, opt, model);
+        return listen();
+    }
+    std::string listen() {
         auto p = server->bind();
         if (!p.ok()) return p.message();
         port = *p;
@@ -1365,27 +1372,45 @@ TEST(Serve, EmbeddingsAreTheHeadsInput) {
     }
 }
 
+// The tiny BERT fixture (tests/engine/data/tiny-bert) converted to F32 and opened on the CPU.
+struct TinyBert {
+    std::string path;
+    std::unique_ptr<Backend> cpu;
+    std::unique_ptr<embed::TextEmbedder> em;
+    std::string error;  // empty when em is open
+    explicit TinyBert(const std::string& name) {
+        convert::ConvertOptions co;
+        co.hf_dir = test::fixture_path("tiny-bert");
+        co.out_path = path = test::temp_file(name + ".gguf");
+        co.type = "F32";
+        if (auto r = convert::convert_hf_to_gguf(co); !r.ok()) { error = r.message(); return; }
+        auto b = create_backend("cpu", 0, BackendOptions{2});
+        if (!b.ok()) { error = b.message(); return; }
+        cpu = std::move(*b);
+        auto e = embed::TextEmbedder::open(path, *cpu);
+        if (!e.ok()) { error = e.message(); return; }
+        em = std::move(*e);
+    }
+    ~TinyBert() {
+        em.reset();
+        std::filesystem::remove(path);
+    }
+};
+
 // An embedding model beside the chat model (hearth-cli serve --embedding-model): /v1/embeddings
 // answers from it when a request names it or no model, with sentence-transformers' vectors for the
 // tiny BERT fixture (tests/engine/data/tiny-bert, expected.json; F32 on the CPU: max |Δ| 2e-6, as
 // test_bert.cpp); the chat model's own embeddings stay reachable by its name; /v1/models lists both.
 TEST(Serve, AnEmbeddingModelServesEmbeddings) {
     ASSERT_EQ(models().error, "");
-    convert::ConvertOptions co;
-    co.hf_dir = test::fixture_path("tiny-bert");
-    co.out_path = test::temp_file("serve_tiny_bert.gguf");
-    co.type = "F32";
-    ASSERT_TRUE(convert::convert_hf_to_gguf(co).ok());
-    auto cpu = create_backend("cpu", 0, BackendOptions{2});
-    ASSERT_TRUE(cpu.ok());
-    auto em = embed::TextEmbedder::open(co.out_path, **cpu);
-    ASSERT_TRUE(em.ok()) << em.message();
-    auto expected = json::parse_file(co.hf_dir + "/expected.json");
+    TinyBert bert("serve_tiny_bert");
+    ASSERT_EQ(bert.error, "");
+    auto expected = json::parse_file(test::fixture_path("tiny-bert") + "/expected.json");
     ASSERT_TRUE(expected.ok());
     const auto& cases = (*expected)["texts"].as_array();
 
     ServerOptions opt;
-    opt.embedder = em->get();
+    opt.embedder = bert.em.get();
     opt.embedding_model_id = "tiny-bert";
     TestServer s;
     ASSERT_EQ(s.start(models().random, 1, 256, opt), "");
@@ -1446,60 +1471,34 @@ TEST(Serve, AnEmbeddingModelServesEmbeddings) {
     EXPECT_EQ(entries[1]["id"].as_string(), "tiny-bert");
     EXPECT_EQ(entries[1]["max_model_len"].as_int(), 64);
     EXPECT_EQ(entries[1]["meta"]["pooling"].as_string(), "mean");
-    std::filesystem::remove(co.out_path);
 }
 
 // An embedding model alone (hearth-cli serve -m bert.gguf, as llama-server takes one): embeddings,
 // models and health answer; every route that needs a model that writes text is a 404 saying why.
 TEST(Serve, AnEmbeddingModelAlone) {
-    convert::ConvertOptions co;
-    co.hf_dir = test::fixture_path("tiny-bert");
-    co.out_path = test::temp_file("serve_tiny_bert_alone.gguf");
-    co.type = "F32";
-    ASSERT_TRUE(convert::convert_hf_to_gguf(co).ok());
-    auto cpu = create_backend("cpu", 0, BackendOptions{2});
-    ASSERT_TRUE(cpu.ok());
-    auto em = embed::TextEmbedder::open(co.out_path, **cpu);
-    ASSERT_TRUE(em.ok()) << em.message();
+    TinyBert bert("serve_tiny_bert_alone");
+    ASSERT_EQ(bert.error, "");
     ServerOptions opt;
-    opt.embedder = em->get();
-    opt.port = 0;
-    OpenAiServer server(opt);
-    EXPECT_EQ(server.model_id(), "hearth_test_" + std::to_string(::getpid()) + "_serve_tiny_bert_alone");
-    auto port = server.bind();
-    ASSERT_TRUE(port.ok()) << port.message();
-    std::thread t([&] { server.run(); });
-    httplib::Client c("127.0.0.1", *port);
-    c.set_read_timeout(30, 0);
-    for (int i = 0; i < 200; ++i) {
-        if (auto r = c.Get("/health"); r && r->status == 200) break;
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    auto emb = c.Post("/v1/embeddings", R"({"input": ["A cat sits on the mat.", "a"]})", "application/json");
-    ASSERT_TRUE(emb);
-    EXPECT_EQ(emb->status, 200) << emb->body;
-    auto body = json::parse(emb->body);
-    ASSERT_TRUE(body.ok());
-    EXPECT_EQ((*body)["data"].size(), 2u);
-    EXPECT_EQ((*body)["data"].as_array()[0]["embedding"].size(), 32u);
+    opt.embedder = bert.em.get();
+    TestServer s;
+    ASSERT_EQ(s.start("", 0, 0, opt), "");
+    EXPECT_EQ(s.server->model_id(), "hearth_test_" + std::to_string(::getpid()) + "_serve_tiny_bert_alone");
+    const Answer emb = post(s, "/v1/embeddings", R"({"input": ["A cat sits on the mat.", "a"]})");
+    ASSERT_EQ(emb.status, 200) << emb.body.dump();
+    EXPECT_EQ(emb.body["data"].size(), 2u);
+    EXPECT_EQ(emb.body["data"].as_array()[0]["embedding"].size(), 32u);
+    auto c = s.client();
     auto models_r = c.Get("/v1/models");
     ASSERT_TRUE(models_r);
     auto models_j = json::parse(models_r->body);
     ASSERT_TRUE(models_j.ok());
     EXPECT_EQ((*models_j)["data"].size(), 1u);
     for (const char* path : {"/v1/chat/completions", "/v1/completions", "/tokenize", "/detokenize"}) {
-        auto r = c.Post(path, R"({"messages": [{"role": "user", "content": "hi"}], "prompt": "hi", "tokens": [1]})", "application/json");
-        ASSERT_TRUE(r) << path;
-        EXPECT_EQ(r->status, 404) << path;
-        EXPECT_NE(r->body.find("only the embedding model"), std::string::npos) << r->body;
+        const Answer r = post(s, path, R"({"messages": [{"role": "user", "content": "hi"}], "prompt": "hi", "tokens": [1]})");
+        EXPECT_EQ(r.status, 404) << path;
+        EXPECT_NE(r.body["error"]["message"].as_string().find("only the embedding model"), std::string::npos) << r.body.dump();
     }
-    auto other = c.Post("/v1/embeddings", R"({"model": "chat", "input": "x"})", "application/json");
-    ASSERT_TRUE(other);
-    EXPECT_EQ(other->status, 404);
-    server.stop();
-    t.join();
-    em->reset();
-    std::filesystem::remove(co.out_path);
+    EXPECT_EQ(post(s, "/v1/embeddings", R"({"model": "chat", "input": "x"})").status, 404);
 }
 
 TEST(Serve, ApiKeyAndCors) {
