@@ -12,6 +12,7 @@
 #include "app/controllers/adapter_controller.h"
 #include "app/controllers/api_server_controller.h"
 #include "app/controllers/chat_controller.h"
+#include "app/controllers/documents_controller.h"
 #include "app/controllers/download_controller.h"
 #include "app/controllers/image_controller.h"
 #include "app/controllers/model_wizard.h"
@@ -86,6 +87,7 @@ void AppContext::registerQml(QQmlEngine* engine) {
     qmlRegisterUncreatableType<GalleryListModel>("Hearth", 1, 0, "GalleryListModel", QStringLiteral("owned by Images"));
     qmlRegisterSingletonInstance("Hearth", 1, 0, "Chat", chat_);
     qmlRegisterSingletonInstance("Hearth", 1, 0, "Adapters", chat_->adapters());
+    qmlRegisterSingletonInstance("Hearth", 1, 0, "Documents", chat_->documents());
     qmlRegisterSingletonInstance("Hearth", 1, 0, "Models", library_);
     qmlRegisterSingletonInstance("Hearth", 1, 0, "Downloads", downloads_);
     qmlRegisterSingletonInstance("Hearth", 1, 0, "Wizard", wizard_);

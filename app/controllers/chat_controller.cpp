@@ -12,11 +12,13 @@
 #include "app/chat/message_blocks.h"
 #include "app/chat/sampling_presets.h"
 #include "app/controllers/adapter_controller.h"
+#include "app/controllers/documents_controller.h"
 #include "app/library/model_library.h"
 #include "app/settings/app_settings.h"
 #include "app/support/desktop_helper.h"
 #include "app/support/replace_file.h"
 #include "app/support/system_memory.h"
+#include "engine/docs/grounded_prompt.h"
 
 namespace hearth::app {
 
@@ -41,6 +43,8 @@ ChatController::ChatController(ChatStore* store, AppSettings* settings, ModelLib
     connect(worker_, &InferenceWorker::failed, this, &ChatController::onFailed);
     thread_.start();
     adapters_ = new AdapterController(store_, worker_, this);
+    documents_ = new DocumentsController(store_, settings_, library_, this, store_->path());
+    connect(documents_, &DocumentsController::searched, this, &ChatController::onSearched);
     // Writes run on the store's thread; one that fails is shown here, on the UI thread.
     store_->setWriteErrorHandler([this](const QString& message) {
         QMetaObject::invokeMethod(this, [this, message] { showError(tr("Saving failed: %1").arg(message)); },
@@ -124,11 +128,12 @@ QString ChatController::effectiveModel() const {
 }
 
 void ChatController::newConversation() {
-    if (currentRequest_) stop();
+    if (generating()) stop();
     conv_ = ConversationRecord();
     conv_.model = loadedPath_.isEmpty() ? settings_->defaultModel() : loadedPath_;
     messages_.clear();
     adapters_->setConversation(0, {});
+    documents_->setConversation(0);
     resetConversationStats();
     settings_->setLastConversationId(0);
     emit conversationChanged();
@@ -148,9 +153,15 @@ void ChatController::ensureConversation() {
     if (searchQuery_.trimmed().isEmpty()) conversations_.upsert(conv_);
 }
 
+qint64 ChatController::ensureStoredConversation() {
+    if (conv_.model.isEmpty()) conv_.model = effectiveModel();
+    ensureConversation();
+    return conv_.id;
+}
+
 void ChatController::openConversation(qint64 id) {
     if (id == conv_.id && id != 0) return;
-    if (currentRequest_) stop();
+    if (generating()) stop();
     auto c = store_->conversation(id);
     if (!c.ok()) {
         showError(QString::fromStdString(c.message()));
@@ -164,6 +175,7 @@ void ChatController::openConversation(qint64 id) {
     conv_ = *c;
     messages_.setMessages(*msgs);
     adapters_->setConversation(conv_.id, conv_.adapters);
+    documents_->setConversation(conv_.id);
     resetConversationStats();
     settings_->setLastConversationId(id);
     emit conversationChanged();
@@ -254,7 +266,7 @@ void ChatController::setThink(bool on) {
 
 void ChatController::loadModel(const QString& path) {
     if (path.isEmpty()) return;
-    if (currentRequest_) stop();
+    if (generating()) stop();
     if (library_) {
         const QString refuse = library_->refuseReason(path, settings_->contextLength(), settings_->device());
         if (!refuse.isEmpty()) {
@@ -326,7 +338,7 @@ void ChatController::cancelLoad() {
 }
 
 void ChatController::unloadModel() {
-    if (currentRequest_) stop();
+    if (generating()) stop();
     worker_->requestCancelLoad(nextLoad_ - 1);
     currentLoad_ = 0;
     generateAfterLoad_ = false;
@@ -376,7 +388,7 @@ void ChatController::onLoadFailed(quint64 loadId, const QString& path, const QSt
 
 bool ChatController::send(const QString& text) {
     const QString content = text.trimmed();
-    if (content.isEmpty() || currentRequest_ || modelState_ == QLatin1String("loading")) return false;
+    if (content.isEmpty() || generating() || modelState_ == QLatin1String("loading")) return false;
     const QString model = effectiveModel();
     if (model.isEmpty()) {
         showError(tr("Choose a model first: import a .gguf file on the Models page."));
@@ -395,14 +407,55 @@ bool ChatController::send(const QString& text) {
     messages_.append(*m);
     noteMessageAdded(*m);
     regenerateOf_ = MessageRecord();
-    if (loadedPath_ != model || modelState_ != QLatin1String("ready")) {
+    answerQuestion(*m);
+    return true;
+}
+
+void ChatController::answerQuestion(const MessageRecord& question) {
+    if (question.prompt.isEmpty()) {
+        if (const quint64 id = documents_->search(question.content)) {
+            searchRequest_ = id;
+            searchQuestionId_ = question.id;
+            emit generatingChanged();
+            return;
+        }
+    }
+    answerWhenLoaded();
+}
+
+void ChatController::answerWhenLoaded() {
+    if (loadedPath_ != effectiveModel() || modelState_ != QLatin1String("ready")) {
         generateAfterLoad_ = true;
-        loadModel(model);
+        loadModel(effectiveModel());
         // The refusal path clears generateAfterLoad_ and shows why; the question stays saved.
-        return true;
+        return;
     }
     startGeneration();
-    return true;
+}
+
+void ChatController::onSearched(quint64 requestId, const QJsonArray& sources, const QString& error) {
+    if (requestId != searchRequest_ || requestId == 0) return;  // stopped, or another conversation now
+    searchRequest_ = 0;
+    const int row = messages_.rowOfId(searchQuestionId_);
+    if (row < 0) {
+        emit generatingChanged();
+        return;
+    }
+    if (!error.isEmpty()) showError(tr("Your documents were not searched: %1").arg(error));
+    if (!sources.isEmpty()) {
+        std::vector<docs::Excerpt> excerpts;
+        for (const QJsonValue& v : sources) {
+            const QJsonObject o = v.toObject();
+            excerpts.push_back({o.value("name").toString().toStdString(), o.value("line").toInt(),
+                                o.value("heading").toString().toStdString(), o.value("text").toString().toStdString()});
+        }
+        const QString prompt =
+            QString::fromStdString(docs::grounded_message(messages_.at(row).content.toStdString(), excerpts));
+        (void)store_->setMessagePrompt(searchQuestionId_, prompt, sources);
+        messages_.setGrounding(row, prompt, sources);
+    }
+    emit generatingChanged();
+    answerWhenLoaded();
 }
 
 void ChatController::startGeneration() {
@@ -414,7 +467,8 @@ void ChatController::startGeneration() {
     const MessageRecord replaced = std::exchange(regenerateOf_, MessageRecord());
     for (const MessageRecord& m : messages_.records()) {
         if (m.role == QLatin1String("system") || (replaced.id && m.id == replaced.id)) continue;
-        req.messages.push_back({m.id, m.role, m.content});
+        // A question answered from documents is sent (now and as history) as the model was given it.
+        req.messages.push_back({m.id, m.role, m.prompt.isEmpty() ? m.content : m.prompt});
     }
     const auto preset = presetForModel(loadedName_, QFileInfo(loadedPath_).fileName());
     req.sampling = effectiveSampling(settings_->sampling(), preset, settings_->recommendedSampling(), conv_.settings);
@@ -449,22 +503,21 @@ void ChatController::startGeneration() {
 }
 
 void ChatController::stop() {
+    if (searchRequest_) {  // the question stays, unanswered: Regenerate asks it again
+        searchRequest_ = 0;
+        emit generatingChanged();
+        return;
+    }
     if (currentRequest_) worker_->requestStop(currentRequest_);
 }
 
 void ChatController::regenerate() {
-    if (currentRequest_ || messages_.count() == 0) return;
+    if (generating() || messages_.count() == 0) return;
     int row = messages_.count() - 1;
     regenerateOf_ = MessageRecord();
     if (messages_.at(row).role != QLatin1String("assistant")) {
-        if (messages_.at(row).role == QLatin1String("user")) {  // a question without an answer (failed before)
-            if (loadedPath_ != effectiveModel() || modelState_ != QLatin1String("ready")) {
-                generateAfterLoad_ = true;
-                loadModel(effectiveModel());
-            } else {
-                startGeneration();
-            }
-        }
+        if (messages_.at(row).role == QLatin1String("user"))  // a question without an answer (failed or stopped before)
+            answerQuestion(messages_.at(row));
         return;
     }
     // The answer stays (on screen, and in the store as an alternative) until the new one starts.
@@ -479,7 +532,7 @@ void ChatController::regenerate() {
 
 void ChatController::editAndResend(qint64 messageId, const QString& text) {
     const QString content = text.trimmed();
-    if (currentRequest_ || content.isEmpty()) return;
+    if (generating() || content.isEmpty()) return;
     const int row = messages_.rowOfId(messageId);
     if (row < 0 || messages_.at(row).role != QLatin1String("user")) return;
     // The edited question replaces the old one and everything after it.
@@ -491,12 +544,7 @@ void ChatController::editAndResend(qint64 messageId, const QString& text) {
     messages_.append(*m);
     noteMessageAdded(*m);
     regenerateOf_ = MessageRecord();
-    if (loadedPath_ != effectiveModel() || modelState_ != QLatin1String("ready")) {
-        generateAfterLoad_ = true;
-        loadModel(effectiveModel());
-        return;
-    }
-    startGeneration();
+    answerQuestion(*m);
 }
 
 // Queues the text streamed since the last save (never half a surrogate pair: each chunk must be

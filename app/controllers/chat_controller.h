@@ -22,6 +22,7 @@ namespace hearth::app {
 
 class AdapterController;
 class AppSettings;
+class DocumentsController;
 class ModelLibrary;
 
 class ChatController : public QObject {
@@ -35,6 +36,7 @@ class ChatController : public QObject {
     Q_PROPERTY(bool think READ think WRITE setThink NOTIFY conversationChanged)
     Q_PROPERTY(bool thinkAvailable READ thinkAvailable NOTIFY modelChanged)
     Q_PROPERTY(QString searchQuery READ searchQuery WRITE setSearchQuery NOTIFY searchQueryChanged)
+    // An answer is being written, or the documents searched for the question before it.
     Q_PROPERTY(bool generating READ generating NOTIFY generatingChanged)
     // Model state: "none" | "loading" | "ready"
     Q_PROPERTY(QString modelState READ modelState NOTIFY modelChanged)
@@ -60,7 +62,7 @@ public:
     bool think() const;
     bool thinkAvailable() const { return loadedThink_; }
     QString searchQuery() const { return searchQuery_; }
-    bool generating() const { return currentRequest_ != 0; }
+    bool generating() const { return currentRequest_ != 0 || searchRequest_ != 0; }
     QString modelState() const { return modelState_; }
     double loadProgress() const { return loadProgress_; }
     QString modelName() const { return loadedName_; }
@@ -72,6 +74,10 @@ public:
     void retranslate();  // re-emits the texts made in C++ (storeError) after a language switch
     // The shown conversation's LoRA adapters (QML singleton `Adapters`).
     AdapterController* adapters() const { return adapters_; }
+    // The shown conversation's documents (QML singleton `Documents`).
+    DocumentsController* documents() const { return documents_; }
+    // The shown conversation's id, storing it first when it is new (documents need one); 0 on failure.
+    qint64 ensureStoredConversation();
     // The model this conversation answers with (the base of a merge): its own model when the file
     // exists, else the loaded one, else the default.
     QString adapterBaseModel() const { return effectiveModel(); }
@@ -141,6 +147,11 @@ private:
     void setModelState(const QString& state);
     void ensureConversation();
     void startGeneration();
+    // A question was stored: its documents are searched first when it has some, then it is answered
+    // (the model loaded first when it is not).
+    void answerQuestion(const MessageRecord& question);
+    void answerWhenLoaded();
+    void onSearched(quint64 requestId, const QJsonArray& sources, const QString& error);
     void saveStreaming();
     void finishStreaming(const QString& status, int tokenCount);
     void finishRequest();
@@ -166,6 +177,9 @@ private:
     QThread thread_;
     InferenceWorker* worker_ = nullptr;
     AdapterController* adapters_ = nullptr;  // a child of this object
+    DocumentsController* documents_ = nullptr;  // a child of this object
+    quint64 searchRequest_ = 0;    // the documents' search for the question being answered; 0: none
+    qint64 searchQuestionId_ = 0;  // that question's message id
     QString modelState_ = QStringLiteral("none");
     double loadProgress_ = 0;
     QString loadingPath_, loadedPath_, loadedName_, backend_;

@@ -27,6 +27,7 @@ QVariant MessageListModel::data(const QModelIndex& index, int role) const {
         case StatusRole: return r.msg.status;
         case AltIndexRole: return r.msg.altIndex;
         case AltCountRole: return r.msg.altCount;
+        case SourcesRole: return r.msg.sources.toVariantList();
         default: return {};
     }
 }
@@ -35,7 +36,8 @@ QHash<int, QByteArray> MessageListModel::roleNames() const {
     return {{IdRole, "messageId"},       {RoleRole, "role"},           {ContentRole, "content"},
             {BlocksRole, "blocks"},      {AnswerRole, "answer"},       {InContextRole, "inContext"},
             {StreamingRole, "streaming"}, {TokenCountRole, "tokenCount"}, {CreatedAtRole, "createdAt"},
-            {StatusRole, "status"},        {AltIndexRole, "altIndex"},   {AltCountRole, "altCount"}};
+            {StatusRole, "status"},        {AltIndexRole, "altIndex"},   {AltCountRole, "altCount"},
+            {SourcesRole, "sources"}};
 }
 
 MessageListModel::Row MessageListModel::makeRow(const MessageRecord& m, bool streaming) {
@@ -87,6 +89,14 @@ void MessageListModel::setContent(int row, const QString& content, int tokenCoun
     if (tokenCount >= 0) r.msg.tokenCount = tokenCount;
     refresh(r);
     emit dataChanged(index(row), index(row), {ContentRole, AnswerRole, TokenCountRole});
+}
+
+void MessageListModel::setGrounding(int row, const QString& prompt, const QJsonArray& sources) {
+    if (row < 0 || row >= int(rows_.size())) return;
+    Row& r = rows_[size_t(row)];
+    r.msg.prompt = prompt;
+    r.msg.sources = sources;
+    emit dataChanged(index(row), index(row), {SourcesRole});
 }
 
 void MessageListModel::setStreaming(int row, bool streaming) {

@@ -30,6 +30,7 @@ public:
         StatusRole,        // MessageRecord::status: "" | "streaming" | "stopped" | "length" | "interrupted" | "error"
         AltIndexRole,      // which alternative answer this is (0-based)
         AltCountRole,      // how many alternatives the slot has (1: never regenerated)
+        SourcesRole,       // a question answered from documents: the passages found (QVariantList of maps)
     };
 
     explicit MessageListModel(QObject* parent = nullptr);
@@ -46,6 +47,7 @@ public:
     void setContent(int row, const QString& content, int tokenCount = -1);
     void setStreaming(int row, bool streaming);
     void setStatus(int row, const QString& status);         // how the answer ended
+    void setGrounding(int row, const QString& prompt, const QJsonArray& sources);  // MessageRecord::prompt, sources
     void setRecord(int row, const MessageRecord& m);        // another alternative shown in this row
     void removeFrom(int row);                     // rows row..end
     void setContextStart(int64_t firstInContextId);  // earlier non-system messages: out of the window

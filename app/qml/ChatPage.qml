@@ -90,6 +90,15 @@ Item {
                     ToolTip.delay: 600
                 }
                 ToolButton {
+                    id: documentsButton
+                    objectName: "documentsButton"
+                    checkable: true
+                    text: Documents.items.length > 0 ? qsTr("Documents (%1)").arg(Documents.items.length) : qsTr("Documents")
+                    ToolTip.visible: hovered
+                    ToolTip.text: qsTr("Answer from your own files: text, Markdown, HTML, code")
+                    ToolTip.delay: 600
+                }
+                ToolButton {
                     text: qsTr("System prompt")
                     checkable: true
                     checked: systemBox.visible
@@ -197,6 +206,16 @@ Item {
             }
         }
 
+        // ---- the conversation's documents
+        DocumentsBar {
+            objectName: "documentsBar"
+            Layout.fillWidth: true
+            Layout.leftMargin: 16
+            Layout.rightMargin: 16
+            Layout.bottomMargin: 4
+            visible: documentsButton.checked || Documents.items.length > 0
+        }
+
         // ---- composer
         Rectangle {
             Layout.fillWidth: true
@@ -269,6 +288,7 @@ Item {
                 if (s.nCtx !== undefined)
                     parts.push(qsTr("context %1 / %2").arg(s.ctxUsed !== undefined ? s.ctxUsed : 0).arg(s.nCtx))
                 if (Adapters.summary.length > 0) parts.push(qsTr("adapters: %1").arg(Adapters.summary))
+                if (Documents.searchableCount > 0) parts.push(qsTr("documents: %1").arg(Documents.searchableCount))
                 if (Chat.generating) parts.push(qsTr("generating…"))
                 return parts.join("  ·  ")
             }

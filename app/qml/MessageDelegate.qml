@@ -2,7 +2,8 @@
 // and the actions Copy / Regenerate (last answer) / Edit and resend (questions) / Send to Image and
 // Write a prompt (answers). Messages that the
 // sliding window dropped from the model's context are dimmed and say so. An answer that did not end
-// normally says how it ended; a regenerated one switches between its alternatives (‹ 1/2 ›).
+// normally says how it ended; a regenerated one switches between its alternatives (‹ 1/2 ›). A
+// question answered from the conversation's documents lists the passages the model was given.
 // The blocks come from the row's MessageBlockModel: while an answer streams only its last block's
 // delegate changes, so earlier paragraphs and code blocks are not rebuilt or re-parsed.
 import QtQuick
@@ -24,6 +25,7 @@ Item {
     required property string status     // "" | "streaming" | "stopped" | "length" | "interrupted" | "error"
     required property int altIndex
     required property int altCount
+    required property var sources       // a question answered from documents: the passages it was given
     property bool isLast: false
     property bool editing: false
     readonly property bool isUser: role === "user"
@@ -132,6 +134,67 @@ Item {
                     text: qsTr("…")
                     color: Theme.textMuted
                     font.pixelSize: Theme.fontSize + 4
+                }
+            }
+        }
+
+        // The passages from the documents that were given to the model with this question: [1] name,
+        // line — the numbers the answer cites. Collapsed to one line until opened.
+        ColumnLayout {
+            id: sourcesBox
+            objectName: "sources"
+            property bool open: false
+            visible: root.isUser && !root.editing && root.sources !== undefined && root.sources.length > 0
+            Layout.alignment: Qt.AlignRight
+            Layout.maximumWidth: column.width - 24
+            spacing: 2
+            ToolButton {
+                objectName: "sourcesToggle"
+                Layout.alignment: Qt.AlignRight
+                font.pixelSize: Theme.fontSize - 3
+                text: (sourcesBox.open ? "▾ " : "▸ ") + qsTr("Answered from %n passage(s) of your documents", "", root.sources ? root.sources.length : 0)
+                onClicked: sourcesBox.open = !sourcesBox.open
+            }
+            Repeater {
+                model: sourcesBox.open ? root.sources : []
+                delegate: Rectangle {
+                    required property var modelData
+                    required property int index
+                    Layout.fillWidth: true
+                    Layout.preferredWidth: column.width * 0.7
+                    implicitHeight: passageColumn.implicitHeight + 12
+                    radius: 6
+                    color: Theme.surface
+                    border.color: Theme.border
+                    ColumnLayout {
+                        id: passageColumn
+                        anchors.fill: parent
+                        anchors.margins: 6
+                        spacing: 2
+                        Label {
+                            Layout.fillWidth: true
+                            elide: Text.ElideRight
+                            font.pixelSize: Theme.fontSize - 3
+                            font.bold: true
+                            color: Theme.textMuted
+                            text: {
+                                let t = "[" + (index + 1) + "] " + modelData.name
+                                if (modelData.line > 0) t += qsTr(", line %1").arg(modelData.line)
+                                if (modelData.heading.length > 0) t += " · " + modelData.heading
+                                return t + "  (" + Number(modelData.score).toFixed(2) + ")"
+                            }
+                        }
+                        Label {
+                            Layout.fillWidth: true
+                            wrapMode: Text.Wrap
+                            maximumLineCount: 6
+                            elide: Text.ElideRight
+                            textFormat: Text.PlainText
+                            font.pixelSize: Theme.fontSize - 3
+                            color: Theme.text
+                            text: modelData.text
+                        }
+                    }
                 }
             }
         }

@@ -30,7 +30,7 @@ ConversationRecord readConversation(const Statement& s) {
     return c;
 }
 
-// Columns 0-11 of kMessageColumns below.
+// Columns 0-11, 14 and 15 of MESSAGES_WITH_ALTERNATIVES below.
 MessageRecord readMessage(const Statement& s) {
     MessageRecord m;
     m.id = s.int64(0);
@@ -45,6 +45,8 @@ MessageRecord readMessage(const Statement& s) {
     m.status = s.text(9);
     m.altIndex = s.integer(10);
     m.altCount = s.integer(11);
+    m.prompt = s.text(14);
+    m.sources = QJsonDocument::fromJson(s.text(15).toUtf8()).array();
     return m;
 }
 
@@ -52,7 +54,7 @@ MessageRecord readMessage(const Statement& s) {
 // add a WHERE over the derived table.
 #define MESSAGES_WITH_ALTERNATIVES                                                                         \
     "SELECT id, conversation_id, role, content, created_at, token_count, model, gen_settings_json, "      \
-    "in_context, status, alt_index, alt_count, slot, shown FROM (SELECT *, "                              \
+    "in_context, status, alt_index, alt_count, slot, shown, prompt, sources_json FROM (SELECT *, "        \
     "row_number() OVER (PARTITION BY slot ORDER BY id) - 1 AS alt_index, "                                \
     "count(*) OVER (PARTITION BY slot) AS alt_count FROM messages WHERE conversation_id = ?1) "
 
@@ -120,6 +122,7 @@ Result<int64_t> nextId(SqliteDb& db, const char* table) {
 Status ChatStore::open(const QString& path) {
     close();
     openError_.clear();
+    path_ = path;
     SqliteDb& w = writer_.db();
     Status st = w.open(path);
     if (st.ok()) st = schema::prepareDatabase(w);
@@ -389,6 +392,15 @@ Status ChatStore::updateMessageContent(int64_t messageId, const QString& content
         HEARTH_RETURN_IF_ERROR(s.exec());
         HEARTH_RETURN_IF_ERROR(expectOneRow(db, "message", messageId));
         return tx.commit();
+    });
+}
+
+Status ChatStore::setMessagePrompt(int64_t messageId, const QString& prompt, const QJsonArray& sources) {
+    return post([messageId, prompt, json = QString::fromUtf8(QJsonDocument(sources).toJson(QJsonDocument::Compact))](SqliteDb& db) {
+        auto s = db.prepare("UPDATE messages SET prompt = ?, sources_json = ? WHERE id = ?");
+        s.bind(1, prompt).bind(2, json).bind(3, messageId);
+        HEARTH_RETURN_IF_ERROR(s.exec());
+        return expectOneRow(db, "message", messageId);
     });
 }
 

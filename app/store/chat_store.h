@@ -40,6 +40,7 @@ public:
     bool isOpen() const { return read_.isOpen(); }
     // Why the last open() failed ("" when it did not): the path and SQLite's reason.
     QString openError() const { return openError_; }
+    QString path() const { return path_; }  // the database file, as opened
     // The reading connection (tests inspect the file through it; call flush() first).
     SqliteDb& db() { return read_; }
 
@@ -96,6 +97,8 @@ public:
     // Replaces the text of a finished message (and its index entry).
     Status updateMessageContent(int64_t messageId, const QString& content, int tokenCount = -1);
     Status setMessageGenSettings(int64_t messageId, const QJsonObject& genSettings);
+    // A question answered from documents: the prompt the model is given and the passages in it.
+    Status setMessagePrompt(int64_t messageId, const QString& prompt, const QJsonArray& sources);
     // Shows alternative `messageId` of its slot (and sends it as history) instead of the others.
     Status showAlternative(int64_t messageId);
     // Deletes the message and every later one of its conversation, alternatives included
@@ -126,6 +129,7 @@ private:
     int64_t nextConversationId_ = 1;
     int64_t nextMessageId_ = 1;
     QString openError_;
+    QString path_;
 };
 
 }  // namespace hearth::app

@@ -1,6 +1,7 @@
 // Plain records the store reads and writes (no behaviour): one conversation, one message, one hit.
 #pragma once
 
+#include <QJsonArray>
 #include <QJsonObject>
 #include <QMetaType>
 #include <QString>
@@ -47,6 +48,27 @@ struct MessageRecord {
     // (0-based) of altCount; altCount is 1 for a message that was never regenerated.
     int altIndex = 0;
     int altCount = 1;
+    // A question answered from the conversation's documents: what the model was given instead of
+    // `content` (the passages found, then the question; "" when it was given `content`), and the
+    // passages: [{"name", "line", "heading", "score", "text"}].
+    QString prompt;
+    QJsonArray sources;
+};
+
+// A document attached to a conversation (documents.h).
+struct DocumentRecord {
+    int64_t id = 0;
+    int64_t conversationId = 0;
+    QString path;
+    QString name;
+    int64_t bytes = 0;
+    int64_t modifiedAt = 0;  // the file's, ms since the epoch, when it was indexed
+    QString embedModel;      // the embedding model's path
+    QString state;           // "indexing" | "ready" | "failed"
+    QString error;
+    int passages = 0;
+    bool enabled = true;
+    int64_t addedAt = 0;
 };
 
 struct SearchHit {

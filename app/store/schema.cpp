@@ -130,6 +130,41 @@ CREATE TABLE images (
 CREATE INDEX images_by_time ON images(created_at DESC);
 )SQL";
 
+// Documents a person attached to a conversation for the model to search (the chat's Documents):
+// the file as it was when indexed (path, size, modification time), the embedding model that indexed
+// it, and how far indexing got. Each passage keeps its text, where it starts (line, Markdown
+// heading) and its unit vector (float32, little-endian, the model's width). A user turn answered
+// with passages keeps the prompt the model was given (`prompt`, '' when it was the message itself)
+// and which passages those were (`sources_json`), so a regenerated answer sees the same text.
+const char* const kV7 = R"SQL(
+CREATE TABLE documents (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+    path            TEXT    NOT NULL,
+    name            TEXT    NOT NULL,
+    bytes           INTEGER NOT NULL DEFAULT 0,
+    modified_at     INTEGER NOT NULL DEFAULT 0,
+    embed_model     TEXT    NOT NULL DEFAULT '',
+    state           TEXT    NOT NULL DEFAULT 'indexing' CHECK (state IN ('indexing', 'ready', 'failed')),
+    error           TEXT    NOT NULL DEFAULT '',
+    passages        INTEGER NOT NULL DEFAULT 0,
+    enabled         INTEGER NOT NULL DEFAULT 1,
+    added_at        INTEGER NOT NULL
+);
+CREATE INDEX documents_by_conversation ON documents(conversation_id, id);
+CREATE TABLE document_passages (
+    document_id INTEGER NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    seq         INTEGER NOT NULL,
+    line        INTEGER NOT NULL DEFAULT 0,
+    heading     TEXT    NOT NULL DEFAULT '',
+    text        TEXT    NOT NULL,
+    vector      BLOB    NOT NULL,
+    PRIMARY KEY (document_id, seq)
+) WITHOUT ROWID;
+ALTER TABLE messages ADD COLUMN prompt TEXT NOT NULL DEFAULT '';
+ALTER TABLE messages ADD COLUMN sources_json TEXT NOT NULL DEFAULT '[]';
+)SQL";
+
 int slowMigrationMs() {
     bool ok = false;
     const int ms = qEnvironmentVariableIntValue("HEARTH_TEST_SLOW_MIGRATION_MS", &ok);
@@ -146,6 +181,7 @@ const char* migrationSql(int version) {
         case 4: return kV4;
         case 5: return kV5;
         case 6: return kV6;
+        case 7: return kV7;
         default: return nullptr;
     }
 }

@@ -18,7 +18,7 @@ namespace hearth::app::schema {
 // Version 5: downloads, the model wizard's download queue (repository, files, destination, state, bytes).
 // Version 6: images, the Image tab's gallery (PNG file, prompt, negative, seed, size, steps, guidance,
 //            sampler, model, seconds, time).
-inline constexpr int kCurrentVersion = 6;
+inline constexpr int kCurrentVersion = 7;
 
 // The SQL of one migration step (from `version - 1` to `version`); tests use it to build old databases.
 const char* migrationSql(int version);

@@ -35,6 +35,13 @@ Statement& Statement::bindNull(int index) {
     return *this;
 }
 
+Statement& Statement::bindBlob(int index, const QByteArray& v) {
+    if (!st_ || !status_.ok()) return *this;
+    if (sqlite3_bind_blob(st_, index, v.constData(), int(v.size()), SQLITE_TRANSIENT) != SQLITE_OK)
+        status_ = sqliteError(db_, "bind");
+    return *this;
+}
+
 bool Statement::step() {
     if (!st_ || !status_.ok()) return false;
     const int rc = sqlite3_step(st_);
@@ -60,6 +67,12 @@ QString Statement::text(int col) const {
     const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st_, col));
     const int n = sqlite3_column_bytes(st_, col);
     return p ? QString::fromUtf8(p, n) : QString();
+}
+
+QByteArray Statement::blob(int col) const {
+    const auto* p = static_cast<const char*>(sqlite3_column_blob(st_, col));
+    const int n = sqlite3_column_bytes(st_, col);
+    return p ? QByteArray(p, n) : QByteArray();
 }
 
 SqliteDb::~SqliteDb() { close(); }

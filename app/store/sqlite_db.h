@@ -30,6 +30,7 @@ public:
     Statement& bind(int index, double v);
     Statement& bind(int index, const QString& v);
     Statement& bindNull(int index);
+    Statement& bindBlob(int index, const QByteArray& v);
 
     bool step();                       // true: a row is ready
     Status exec();                     // steps to the end; error if any step failed
@@ -39,6 +40,7 @@ public:
     int integer(int col) const { return sqlite3_column_int(st_, col); }
     double real(int col) const { return sqlite3_column_double(st_, col); }
     QString text(int col) const;
+    QByteArray blob(int col) const;  // a copy of the column's bytes
     bool isNull(int col) const { return sqlite3_column_type(st_, col) == SQLITE_NULL; }
 
     const Status& status() const { return status_; }

@@ -1,0 +1,269 @@
+// The chat's Documents (engine/docs through DocumentsController and the DocumentIndexer's thread),
+// in the real app window: without an embedding model adding a file says how to get one; with the
+// tiny BERT fixture as the embedding model, a Markdown file and a GB18030 text are indexed and a PDF
+// is refused by name; a question is answered with the passages found (stored with the question, sent
+// to the model — its prompt is longer by them — and listed under the question); a regenerated answer
+// is given the same passages; switched-off documents are not searched; after a restart the stored
+// passages are searched again; removing a document removes its passages. Screenshots in English and
+// Chinese, with no QML warning.
+#include <QDir>
+#include <QFile>
+#include <QQmlApplicationEngine>
+#include <QQuickWindow>
+#include <QSignalSpy>
+#include <QTemporaryDir>
+#include <QtTest>
+
+#include "app/controllers/app_context.h"
+#include "app/controllers/chat_controller.h"
+#include "app/controllers/documents_controller.h"
+#include "app/settings/app_settings.h"
+#include "app/store/chat_store.h"
+#include "app/worker/inference_worker.h"
+#include "engine/convert/convert.h"
+#include "tests/app/app_window.h"
+#include "tests/app/quick_find.h"
+#include "tests/app/tiny_model.h"
+
+using namespace hearth::app;
+
+namespace {
+
+QQuickItem* findNamed(QQuickItem* root, const QString& name) {
+    if (!root) return nullptr;
+    if (root->objectName() == name) return root;
+    for (QQuickItem* c : root->childItems())
+        if (QQuickItem* f = findNamed(c, name)) return f;
+    return nullptr;
+}
+
+void writeFile(const QString& path, const QByteArray& bytes) {
+    QFile f(path);
+    QVERIFY(f.open(QIODevice::WriteOnly));
+    f.write(bytes);
+}
+
+}  // namespace
+
+class DocumentsTest : public QObject {
+    Q_OBJECT
+private:
+    QTemporaryDir dir_;
+    std::unique_ptr<AppContext> context_;
+    std::unique_ptr<QQmlApplicationEngine> engine_;
+    QQuickWindow* window_ = nullptr;
+    QString model_, embedder_, notes_, gbText_, pdf_;
+    qint64 conversation_ = 0;
+    int groundedPromptTokens_ = 0;
+
+    ChatController* chat() { return context_->chat(); }
+    DocumentsController* documents() { return context_->chat()->documents(); }
+    AppSettings* settings() { return context_->settings(); }
+
+    void startApp(const QString& language) {
+        engine_.reset();
+        context_.reset();
+        context_ = test::makeAppContext(dir_.path(), language, "light", QRect(0, 0, 1100, 760));
+        settings()->setDefaultModel(model_);
+        settings()->setTemperature(0);
+        settings()->setThreads(1);
+        settings()->setDevice("cpu");
+        settings()->setMaxNewTokens(6);
+        window_ = test::loadMainWindow(*context_, engine_);
+        QVERIFY(window_);
+    }
+
+    // Sends `text`; returns the prompt tokens of its request (0 on failure) once the answer ended.
+    int ask(const QString& text) {
+        QSignalSpy window(chat()->worker(), &InferenceWorker::windowChosen);
+        QSignalSpy finished(chat(), &ChatController::answerFinished);
+        if (!chat()->send(text)) return 0;
+        if (!finished.wait(60000) || window.isEmpty()) return 0;
+        return window.last().at(2).toInt();
+    }
+
+    QVariantMap item(int i) { return documents()->items().value(i).toMap(); }
+
+    const MessageRecord* lastQuestion() {
+        const auto& recs = chat()->messages()->records();
+        for (auto it = recs.rbegin(); it != recs.rend(); ++it)
+            if (it->role == QLatin1String("user")) return &*it;
+        return nullptr;
+    }
+
+private slots:
+    void initTestCase() {
+        test::collectWarnings(true);
+        QString err;
+        model_ = test::writeTinyModel(dir_.filePath("models"), "chat.gguf", {}, &err);
+        QVERIFY2(!model_.isEmpty(), qPrintable(err));
+        notes_ = dir_.filePath("refund-policy.md");
+        writeFile(notes_,
+                  "# Refund policy\n\nCustomers may return a product within thirty days of delivery for a full refund.\n\n"
+                  "## Shipping\n\nOrders ship from the warehouse in two business days. Express delivery costs extra.\n\n"
+                  "## Warranty\n\nThe warranty covers manufacturing defects for two years. Water damage is not covered.\n");
+        gbText_ = dir_.filePath("规定.txt");
+        // "第一章 总则\n本文件规定了数据的本地处理。" as a Chinese Windows editor saves it (GB18030).
+        writeFile(gbText_, QByteArray("\xB5\xDA\xD2\xBB\xD5\xC2\x20\xD7\xDC\xD4\xF2\x0A\xB1\xBE\xCE\xC4\xBC\xFE\xB9\xE6\xB6\xA8"
+                                      "\xC1\xCB\xCA\xFD\xBE\xDD\xB5\xC4\xB1\xBE\xB5\xD8\xB4\xA6\xC0\xED\xA1\xA3"));
+        pdf_ = dir_.filePath("report.pdf");
+        writeFile(pdf_, "%PDF-1.7\n%\xE2\xE3\xCF\xD3\n1 0 obj\n<<>>\nendobj\n");
+        startApp("en");
+    }
+
+    void withoutAnEmbeddingModelItSaysHow() {
+        QVERIFY(documents()->embeddingModelName().isEmpty());
+        QVERIFY(!documents()->addPaths({notes_}));
+        QVERIFY2(documents()->message().contains(QLatin1String("embedding model")), qPrintable(documents()->message()));
+        QVERIFY(documents()->items().isEmpty());
+        QCOMPARE(chat()->conversationId(), qint64(0));  // nothing stored for a refused add
+        documents()->dismissMessage();
+    }
+
+    void indexesTheFilesItCanRead() {
+        hearth::convert::ConvertOptions co;
+        co.hf_dir = HEARTH_TEST_SOURCE_DIR "/../engine/data/tiny-bert";
+        co.out_path = dir_.filePath("models/tiny-bert.gguf").toStdString();
+        co.type = "F32";
+        auto rep = hearth::convert::convert_hf_to_gguf(co);
+        QVERIFY2(rep.ok(), rep.message().c_str());
+        embedder_ = QString::fromStdString(co.out_path);
+        settings()->setApiEmbeddingModel(embedder_);
+        QVERIFY(!documents()->embeddingModelName().isEmpty());
+
+        QSignalSpy finished(documents(), &DocumentsController::documentFinished);
+        QVERIFY(documents()->addPaths({notes_, gbText_, pdf_, dir_.filePath("missing.txt")}));
+        QVERIFY2(documents()->message().contains(QLatin1String("missing.txt is not a file")), qPrintable(documents()->message()));
+        conversation_ = chat()->conversationId();
+        QVERIFY(conversation_ > 0);  // stored so the documents have a conversation
+        QCOMPARE(documents()->items().size(), 3);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 3, 60000);
+        QCOMPARE(item(0).value("state").toString(), QStringLiteral("ready"));
+        QVERIFY(item(0).value("passages").toInt() >= 1);
+        QCOMPARE(item(1).value("name").toString(), QStringLiteral("规定.txt"));
+        QCOMPARE(item(1).value("state").toString(), QStringLiteral("ready"));
+        QCOMPARE(item(2).value("state").toString(), QStringLiteral("failed"));
+        QVERIFY2(item(2).value("error").toString().startsWith(QLatin1String("report.pdf is a PDF document, not text")),
+                 qPrintable(item(2).value("error").toString()));
+        QCOMPARE(documents()->searchableCount(), 2);
+
+        // Stored: the states and every passage with its vector.
+        ChatStore* store = context_->store();
+        QVERIFY(store->flush().ok());
+        auto n = store->db().scalarInt("SELECT count(*) FROM document_passages WHERE length(vector) = 32 * 4");
+        QVERIFY(n.ok());
+        QCOMPARE(int(*n), item(0).value("passages").toInt() + item(1).value("passages").toInt());
+        auto failed = store->db().scalarInt("SELECT count(*) FROM documents WHERE state = 'failed' AND error LIKE 'report.pdf%'");
+        QCOMPARE(int(*failed), 1);
+        QVERIFY(!test::saveWindowShot(window_, "documents_bar_en.png").isEmpty());
+    }
+
+    void answersFromThePassagesFound() {
+        chat()->loadModel(model_);
+        QTRY_VERIFY_WITH_TIMEOUT(chat()->modelState() == QLatin1String("ready"), 60000);
+        groundedPromptTokens_ = ask("How long do customers have to return a product?");
+        QVERIFY(groundedPromptTokens_ > 0);
+        const MessageRecord* q = lastQuestion();
+        QVERIFY(q);
+        QCOMPARE(q->content, QStringLiteral("How long do customers have to return a product?"));
+        QVERIFY(!q->sources.isEmpty());
+        QVERIFY(q->sources.size() <= DocumentIndexer::kTopPassages);
+        QVERIFY2(q->prompt.startsWith(QLatin1String("Excerpts from my documents:\n\n[1] ")), qPrintable(q->prompt));
+        QVERIFY(q->prompt.endsWith(QLatin1String("Question: How long do customers have to return a product?")));
+        for (const QJsonValue& s : q->sources) {
+            const QString name = s.toObject().value("name").toString();
+            QVERIFY2(name == QLatin1String("refund-policy.md") || name == QLatin1String("规定.txt"), qPrintable(name));
+            QVERIFY(q->prompt.contains(s.toObject().value("text").toString()));
+        }
+        // Stored with the question.
+        QVERIFY(context_->store()->flush().ok());
+        auto stored = context_->store()->messages(conversation_);
+        QVERIFY(stored.ok());
+        QCOMPARE(stored->at(stored->size() - 2).prompt, q->prompt);
+        QCOMPARE(stored->at(stored->size() - 2).sources, q->sources);
+
+        // The model was given them: the same question in a conversation without documents is shorter.
+        chat()->newConversation();
+        QVERIFY(documents()->items().isEmpty());
+        const int plain = ask("How long do customers have to return a product?");
+        QVERIFY(plain > 0);
+        QVERIFY2(groundedPromptTokens_ > plain + 40, qPrintable(QStringLiteral("%1 vs %2").arg(groundedPromptTokens_).arg(plain)));
+        QVERIFY(lastQuestion()->sources.isEmpty());
+        QVERIFY(lastQuestion()->prompt.isEmpty());
+        chat()->openConversation(conversation_);
+        QCOMPARE(documents()->items().size(), 3);
+    }
+
+    void aRegeneratedAnswerIsGivenTheSamePassages() {
+        QSignalSpy window(chat()->worker(), &InferenceWorker::windowChosen);
+        QSignalSpy finished(chat(), &ChatController::answerFinished);
+        chat()->regenerate();
+        QVERIFY(finished.wait(60000));
+        QVERIFY(!window.isEmpty());
+        QCOMPARE(window.last().at(2).toInt(), groundedPromptTokens_);
+    }
+
+    void switchedOffDocumentsAreNotSearched() {
+        for (const QVariant& v : documents()->items()) documents()->setEnabled(v.toMap().value("id").toLongLong(), false);
+        QCOMPARE(documents()->searchableCount(), 0);
+        QVERIFY(ask("And what about shipping?") > 0);
+        QVERIFY(lastQuestion()->sources.isEmpty());
+        QVERIFY(lastQuestion()->prompt.isEmpty());
+        documents()->setEnabled(item(0).value("id").toLongLong(), true);
+        QCOMPARE(documents()->searchableCount(), 1);
+    }
+
+    void aRestartSearchesTheStoredPassages() {
+        const int passages = item(0).value("passages").toInt();
+        startApp("zh_CN");  // the same data folder: the app restarts on the last conversation
+        QCOMPARE(chat()->conversationId(), conversation_);
+        QCOMPARE(documents()->items().size(), 3);
+        QCOMPARE(item(0).value("state").toString(), QStringLiteral("ready"));
+        QCOMPARE(item(0).value("passages").toInt(), passages);
+        QVERIFY(item(0).value("enabled").toBool());
+        QVERIFY(!item(1).value("enabled").toBool());  // the switch is kept
+        chat()->loadModel(model_);
+        QTRY_VERIFY_WITH_TIMEOUT(chat()->modelState() == QLatin1String("ready"), 60000);
+        QVERIFY(ask("What does the warranty cover?") > 0);
+        const MessageRecord* q = lastQuestion();
+        QVERIFY(!q->sources.isEmpty());
+        for (const QJsonValue& s : q->sources) QCOMPARE(s.toObject().value("name").toString(), QStringLiteral("refund-policy.md"));
+
+        // The passages under the question, opened, in Chinese.
+        QList<QQuickItem*> toggles;
+        test::findItems(window_->contentItem(), QStringLiteral("sourcesToggle"), &toggles);
+        QQuickItem* toggle = nullptr;
+        for (QQuickItem* t : toggles)
+            if (t->isVisible()) toggle = t;  // the last question's
+        QVERIFY(toggle);
+        QMetaObject::invokeMethod(toggle, "clicked");
+        QVERIFY(!test::saveWindowShot(window_, "documents_sources_zh_CN.png").isEmpty());
+    }
+
+    void removingADocumentRemovesItsPassages() {
+        const qint64 id = item(0).value("id").toLongLong();
+        documents()->remove(id);
+        QCOMPARE(documents()->items().size(), 2);
+        QVERIFY(context_->store()->flush().ok());
+        auto n = context_->store()->db().scalarInt(
+            QStringLiteral("SELECT count(*) FROM document_passages WHERE document_id = %1").arg(id).toUtf8().constData());
+        QCOMPARE(int(*n), 0);
+        // Retrying the PDF fails the same way, by name.
+        QSignalSpy finished(documents(), &DocumentsController::documentFinished);
+        documents()->retry(item(1).value("id").toLongLong());
+        QVERIFY(finished.wait(30000));
+        QCOMPARE(item(1).value("state").toString(), QStringLiteral("failed"));
+    }
+
+    void cleanupTestCase() {
+        engine_.reset();
+        context_.reset();
+        test::collectWarnings(false);
+        const QStringList qml = test::qmlWarnings();
+        for (const QString& w : qml) qWarning("QML warning: %s", qPrintable(w));
+        QVERIFY(qml.isEmpty());
+    }
+};
+
+QTEST_MAIN(DocumentsTest)
+#include "test_documents.moc"
