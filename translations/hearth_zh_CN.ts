@@ -110,6 +110,22 @@
 <context>
     <name>ChatPage</name>
     <message>
+        <source>Documents (%1)</source>
+        <translation>文档 (%1)</translation>
+    </message>
+    <message>
+        <source>Documents</source>
+        <translation>文档</translation>
+    </message>
+    <message>
+        <source>Answer from your own files: text, Markdown, HTML, code</source>
+        <translation>根据你自己的文件回答：文本、Markdown、HTML、代码</translation>
+    </message>
+    <message>
+        <source>documents: %1</source>
+        <translation>文档：%1</translation>
+    </message>
+    <message>
         <source>New conversation</source>
         <translation>新对话</translation>
     </message>
@@ -258,6 +274,57 @@
     <message>
         <source>not a .safetensors file</source>
         <translation>不是 .safetensors 文件</translation>
+    </message>
+</context>
+<context>
+    <name>DocumentsBar</name>
+    <message>
+        <source>Search this document when answering</source>
+        <translation>回答时检索此文档</translation>
+    </message>
+    <message>
+        <source>indexing %1%</source>
+        <translation>正在建立索引 %1%</translation>
+    </message>
+    <message>
+        <source>failed</source>
+        <translation>失败</translation>
+    </message>
+    <message>
+        <source>1 passage</source>
+        <translation>1 个段落</translation>
+    </message>
+    <message>
+        <source>%1 passages</source>
+        <translation>%1 个段落</translation>
+    </message>
+    <message>
+        <source>Retry</source>
+        <translation>重试</translation>
+    </message>
+    <message>
+        <source>Remove from this conversation (the file itself stays)</source>
+        <translation>从此对话中移除（文件本身保留）</translation>
+    </message>
+    <message>
+        <source>Add documents…</source>
+        <translation>添加文档…</translation>
+    </message>
+    <message>
+        <source>Documents are searched with an embedding model: get one in the model wizard first.</source>
+        <translation>文档需要用嵌入模型检索：请先在模型向导中获取一个。</translation>
+    </message>
+    <message>
+        <source>Add text, Markdown, HTML or source files: each question is answered from the passages most like it. Nothing leaves this computer.</source>
+        <translation>添加文本、Markdown、HTML 或源代码文件：每个问题都会参考与之最相近的段落来回答。所有内容都不会离开这台电脑。</translation>
+    </message>
+    <message>
+        <source>Answers use the passages most like each question, found with %1.</source>
+        <translation>回答会参考与每个问题最相近的段落（由 %1 检索）。</translation>
+    </message>
+    <message>
+        <source>Add documents to this conversation</source>
+        <translation>向此对话添加文档</translation>
     </message>
 </context>
 <context>
@@ -492,6 +559,18 @@
 </context>
 <context>
     <name>MessageDelegate</name>
+    <message>
+        <source>Answered from 1 passage of your documents</source>
+        <translation>参考了你的文档中的 1 个段落</translation>
+    </message>
+    <message>
+        <source>Answered from %1 passages of your documents</source>
+        <translation>参考了你的文档中的 %1 个段落</translation>
+    </message>
+    <message>
+        <source>, line %1</source>
+        <translation>，第 %1 行</translation>
+    </message>
     <message>
         <source>Answer</source>
         <translation>回答</translation>
@@ -1648,6 +1727,10 @@
 <context>
     <name>hearth::app::ChatController</name>
     <message>
+        <source>Your documents were not searched: %1</source>
+        <translation>未能检索你的文档：%1</translation>
+    </message>
+    <message>
         <source>The conversation database could not be opened; nothing will be saved. The file was left as it is. (%1)</source>
         <translation>无法打开对话数据库；将不会保存任何内容。该文件保持原样，未被改动。（%1）</translation>
     </message>
@@ -1666,6 +1749,40 @@
     <message>
         <source>Saving failed: %1</source>
         <translation>保存失败：%1</translation>
+    </message>
+</context>
+<context>
+    <name>hearth::app::DocumentIndexer</name>
+    <message>
+        <source>The embedding model these documents were indexed with is gone (%1): add them again to search them.</source>
+        <translation>为这些文档建立索引的嵌入模型已不存在（%1）：请重新添加文档后再检索。</translation>
+    </message>
+</context>
+<context>
+    <name>hearth::app::DocumentsController</name>
+    <message>
+        <source>Documents (*.txt *.md *.markdown *.html *.htm *.csv *.json *.log *.rst *.tex *.xml *.yaml *.yml)</source>
+        <translation>文档 (*.txt *.md *.markdown *.html *.htm *.csv *.json *.log *.rst *.tex *.xml *.yaml *.yml)</translation>
+    </message>
+    <message>
+        <source>Source code (*.c *.h *.cpp *.hpp *.py *.js *.ts *.java *.go *.rs *.rb *.php *.cs *.swift *.kt *.sh *.sql *.qml)</source>
+        <translation>源代码 (*.c *.h *.cpp *.hpp *.py *.js *.ts *.java *.go *.rs *.rb *.php *.cs *.swift *.kt *.sh *.sql *.qml)</translation>
+    </message>
+    <message>
+        <source>All files (*)</source>
+        <translation>所有文件 (*)</translation>
+    </message>
+    <message>
+        <source>Documents are searched with an embedding model, and the library has none. Get one in the model wizard, for example by pasting sentence-transformers/all-MiniLM-L6-v2.</source>
+        <translation>文档需要用嵌入模型检索，而模型库中还没有。请在模型向导中获取一个，例如粘贴 sentence-transformers/all-MiniLM-L6-v2。</translation>
+    </message>
+    <message>
+        <source>%1 is not a file</source>
+        <translation>%1 不是文件</translation>
+    </message>
+    <message>
+        <source>%1 is already attached</source>
+        <translation>%1 已经添加过了</translation>
     </message>
 </context>
 <context>

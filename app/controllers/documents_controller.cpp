@@ -116,7 +116,7 @@ bool DocumentsController::addPaths(const QStringList& paths) {
     const QString model = chosenEmbeddingModel();
     if (model.isEmpty()) {
         setMessage(tr("Documents are searched with an embedding model, and the library has none. Get one in the model "
-                      "wizard: paste sentence-transformers/all-MiniLM-L6-v2 (English) or BAAI/bge-small-zh-v1.5 (Chinese)."));
+                      "wizard, for example by pasting sentence-transformers/all-MiniLM-L6-v2."));
         return false;
     }
     const qint64 conv = chat_->ensureStoredConversation();

@@ -37,6 +37,7 @@ ColumnLayout {
                     CheckBox {
                         objectName: "documentEnabled"
                         checked: chip.modelData.enabled
+                        visible: chip.modelData.state !== "failed"
                         enabled: chip.modelData.state === "ready"
                         padding: 0
                         onToggled: Documents.setEnabled(chip.modelData.id, checked)
@@ -58,7 +59,8 @@ ColumnLayout {
                         text: chip.modelData.state === "indexing"
                               ? qsTr("indexing %1%").arg(Math.round(chip.modelData.progress * 100))
                               : chip.modelData.state === "failed" ? qsTr("failed")
-                              : qsTr("%n passage(s)", "", chip.modelData.passages)
+                              : chip.modelData.passages === 1 ? qsTr("1 passage")
+                              : qsTr("%1 passages").arg(chip.modelData.passages)
                         ToolTip.visible: stateArea.containsMouse && chip.modelData.error.length > 0
                         ToolTip.text: chip.modelData.error
                         MouseArea { id: stateArea; anchors.fill: parent; hoverEnabled: true }

@@ -152,7 +152,9 @@ Item {
                 objectName: "sourcesToggle"
                 Layout.alignment: Qt.AlignRight
                 font.pixelSize: Theme.fontSize - 3
-                text: (sourcesBox.open ? "▾ " : "▸ ") + qsTr("Answered from %n passage(s) of your documents", "", root.sources ? root.sources.length : 0)
+                readonly property int n: root.sources ? root.sources.length : 0
+                text: (sourcesBox.open ? "▾ " : "▸ ") + (n === 1 ? qsTr("Answered from 1 passage of your documents")
+                                                               : qsTr("Answered from %1 passages of your documents").arg(n))
                 onClicked: sourcesBox.open = !sourcesBox.open
             }
             Repeater {
