@@ -29,6 +29,8 @@ PACKAGES=(
   libcurl4-openssl-dev libcpp-httplib-dev
   # PNG files of generated images (hearth-cli diffuse, the Image tab)
   libpng-dev
+  # PDF documents' compressed streams (engine/docs/pdf_text)
+  zlib1g-dev
   # Vulkan backend, tested on Mesa's CPU driver (lavapipe) with the validation layer
   libvulkan-dev glslc mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
 )

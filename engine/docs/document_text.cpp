@@ -8,6 +8,7 @@
 #include <cstring>
 #include <sys/stat.h>
 
+#include "engine/docs/pdf_text.h"
 #include "engine/util/utf8.h"
 
 namespace hearth::docs {
@@ -42,7 +43,6 @@ std::string kind_of(const std::string& ext) {
 // Formats a person might attach that are not text, recognised by their first bytes.
 const char* binary_format(std::string_view b) {
     auto starts = [&](std::string_view magic) { return b.substr(0, magic.size()) == magic; };
-    if (starts("%PDF")) return "a PDF document";
     if (starts(std::string_view("PK\x03\x04", 4))) return "a zip-packed file (Word .docx, Excel, EPUB or an archive)";
     if (starts("\xD0\xCF\x11\xE0")) return "an old Microsoft Office document (.doc, .xls)";
     if (starts("\x89PNG") || starts("\xFF\xD8\xFF") || starts("GIF8")) return "a picture";
@@ -276,7 +276,13 @@ bool only_space(std::string_view s) {
 
 Result<DocumentText> decode_document(std::string_view bytes, std::string_view file_name) {
     const std::string name = base_name(file_name);
-    const std::string reads = "Hearth reads plain text, Markdown, HTML and source files (UTF-8, UTF-16 or GB18030)";
+    const std::string reads = "Hearth reads PDF, plain text, Markdown, HTML and source files (UTF-8, UTF-16 or GB18030)";
+    // A PDF's header may follow some junk (the format allows 1,024 bytes of it).
+    if (bytes.substr(0, 1024).find("%PDF-") != std::string_view::npos) {
+        auto text = pdf_text(bytes, name);
+        HEARTH_RETURN_IF_ERROR(text);
+        return DocumentText{std::move(*text), "pdf", "pdf"};
+    }
     if (const char* what = binary_format(bytes))
         return make_error(name + " is " + what + ", not text: " + reads + "; save it as text first");
     DocumentText doc;

@@ -1,7 +1,7 @@
 // The chat's Documents (engine/docs through DocumentsController and the DocumentIndexer's thread),
 // in the real app window: without an embedding model adding a file says how to get one; with the
-// tiny BERT fixture as the embedding model, a Markdown file and a GB18030 text are indexed and a PDF
-// is refused by name; a question is answered with the passages found (stored with the question, sent
+// tiny BERT fixture as the embedding model, a Markdown file, a GB18030 text and a three-page PDF are
+// indexed and a PDF cut short is refused by name; a question is answered with the passages found (stored with the question, sent
 // to the model — its prompt is longer by them — and listed under the question); a regenerated answer
 // is given the same passages; switched-off documents are not searched; after a restart the stored
 // passages are searched again; removing a document removes its passages. Screenshots in English and
@@ -52,7 +52,7 @@ private:
     std::unique_ptr<AppContext> context_;
     std::unique_ptr<QQmlApplicationEngine> engine_;
     QQuickWindow* window_ = nullptr;
-    QString model_, embedder_, notes_, gbText_, pdf_;
+    QString model_, embedder_, notes_, gbText_, pdf_, realPdf_;
     qint64 conversation_ = 0;
     int groundedPromptTokens_ = 0;
 
@@ -106,8 +106,10 @@ private slots:
         // "第一章 总则\n本文件规定了数据的本地处理。" as a Chinese Windows editor saves it (GB18030).
         writeFile(gbText_, QByteArray("\xB5\xDA\xD2\xBB\xD5\xC2\x20\xD7\xDC\xD4\xF2\x0A\xB1\xBE\xCE\xC4\xBC\xFE\xB9\xE6\xB6\xA8"
                                       "\xC1\xCB\xCA\xFD\xBE\xDD\xB5\xC4\xB1\xBE\xB5\xD8\xB4\xA6\xC0\xED\xA1\xA3"));
-        pdf_ = dir_.filePath("report.pdf");
+        pdf_ = dir_.filePath("report.pdf");  // a PDF cut short before its pages
         writeFile(pdf_, "%PDF-1.7\n%\xE2\xE3\xCF\xD3\n1 0 obj\n<<>>\nendobj\n");
+        realPdf_ = dir_.filePath("policy.pdf");  // three pages written by reportlab
+        QVERIFY(QFile::copy(HEARTH_TEST_SOURCE_DIR "/../engine/data/pdf/reportlab-latin.pdf", realPdf_));
         startApp("en");
     }
 
@@ -132,27 +134,29 @@ private slots:
         QVERIFY(!documents()->embeddingModelName().isEmpty());
 
         QSignalSpy finished(documents(), &DocumentsController::documentFinished);
-        QVERIFY(documents()->addPaths({notes_, gbText_, pdf_, dir_.filePath("missing.txt")}));
+        QVERIFY(documents()->addPaths({notes_, gbText_, pdf_, realPdf_, dir_.filePath("missing.txt")}));
         QVERIFY2(documents()->message().contains(QLatin1String("missing.txt is not a file")), qPrintable(documents()->message()));
         conversation_ = chat()->conversationId();
         QVERIFY(conversation_ > 0);  // stored so the documents have a conversation
-        QCOMPARE(documents()->items().size(), 3);
-        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 3, 60000);
+        QCOMPARE(documents()->items().size(), 4);
+        QTRY_COMPARE_WITH_TIMEOUT(finished.size(), 4, 60000);
         QCOMPARE(item(0).value("state").toString(), QStringLiteral("ready"));
         QVERIFY(item(0).value("passages").toInt() >= 1);
         QCOMPARE(item(1).value("name").toString(), QStringLiteral("规定.txt"));
         QCOMPARE(item(1).value("state").toString(), QStringLiteral("ready"));
         QCOMPARE(item(2).value("state").toString(), QStringLiteral("failed"));
-        QVERIFY2(item(2).value("error").toString().startsWith(QLatin1String("report.pdf is a PDF document, not text")),
+        QVERIFY2(item(2).value("error").toString().startsWith(QLatin1String("report.pdf is not a readable PDF")),
                  qPrintable(item(2).value("error").toString()));
-        QCOMPARE(documents()->searchableCount(), 2);
+        QCOMPARE(item(3).value("state").toString(), QStringLiteral("ready"));
+        QVERIFY(item(3).value("passages").toInt() >= 3);  // its three pages
+        QCOMPARE(documents()->searchableCount(), 3);
 
         // Stored: the states and every passage with its vector.
         ChatStore* store = context_->store();
         QVERIFY(store->flush().ok());
         auto n = store->db().scalarInt("SELECT count(*) FROM document_passages WHERE length(vector) = 32 * 4");
         QVERIFY(n.ok());
-        QCOMPARE(int(*n), item(0).value("passages").toInt() + item(1).value("passages").toInt());
+        QCOMPARE(int(*n), item(0).value("passages").toInt() + item(1).value("passages").toInt() + item(3).value("passages").toInt());
         auto failed = store->db().scalarInt("SELECT count(*) FROM documents WHERE state = 'failed' AND error LIKE 'report.pdf%'");
         QCOMPARE(int(*failed), 1);
         QVERIFY(!test::saveWindowShot(window_, "documents_bar_en.png").isEmpty());
@@ -172,7 +176,8 @@ private slots:
         QVERIFY(q->prompt.endsWith(QLatin1String("Question: How long do customers have to return a product?")));
         for (const QJsonValue& s : q->sources) {
             const QString name = s.toObject().value("name").toString();
-            QVERIFY2(name == QLatin1String("refund-policy.md") || name == QLatin1String("规定.txt"), qPrintable(name));
+            QVERIFY2(name == QLatin1String("refund-policy.md") || name == QLatin1String("规定.txt") || name == QLatin1String("policy.pdf"),
+                     qPrintable(name));
             QVERIFY(q->prompt.contains(s.toObject().value("text").toString()));
         }
         // Stored with the question.
@@ -191,7 +196,7 @@ private slots:
         QVERIFY(lastQuestion()->sources.isEmpty());
         QVERIFY(lastQuestion()->prompt.isEmpty());
         chat()->openConversation(conversation_);
-        QCOMPARE(documents()->items().size(), 3);
+        QCOMPARE(documents()->items().size(), 4);
     }
 
     void aRegeneratedAnswerIsGivenTheSamePassages() {
@@ -217,7 +222,7 @@ private slots:
         const int passages = item(0).value("passages").toInt();
         startApp("zh_CN");  // the same data folder: the app restarts on the last conversation
         QCOMPARE(chat()->conversationId(), conversation_);
-        QCOMPARE(documents()->items().size(), 3);
+        QCOMPARE(documents()->items().size(), 4);
         QCOMPARE(item(0).value("state").toString(), QStringLiteral("ready"));
         QCOMPARE(item(0).value("passages").toInt(), passages);
         QVERIFY(item(0).value("enabled").toBool());
@@ -243,7 +248,7 @@ private slots:
     void removingADocumentRemovesItsPassages() {
         const qint64 id = item(0).value("id").toLongLong();
         documents()->remove(id);
-        QCOMPARE(documents()->items().size(), 2);
+        QCOMPARE(documents()->items().size(), 3);
         QVERIFY(context_->store()->flush().ok());
         auto n = context_->store()->db().scalarInt(
             QStringLiteral("SELECT count(*) FROM document_passages WHERE document_id = %1").arg(id).toUtf8().constData());

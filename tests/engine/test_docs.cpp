@@ -1,13 +1,16 @@
-// The chat's document search (engine/docs): reading attached files (encodings, HTML, refusals),
+// The chat's document search (engine/docs): reading attached files (encodings, HTML, PDF against
+// pdfminer.six, refusals),
 // cutting them into passages that fit the embedding model, the vector index, and the prompt the
 // model is given. The passage properties are checked over random texts with a word counter and with
 // the tiny BERT fixture's own tokenizer; with HEARTH_MINILM_DIR set, the real all-MiniLM-L6-v2 finds
 // the passage that answers each of a set of questions among unrelated documents.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <random>
 #include <string>
 #include <vector>
@@ -17,7 +20,9 @@
 #include "engine/docs/document_text.h"
 #include "engine/docs/grounded_prompt.h"
 #include "engine/docs/passage_embedding.h"
+#include "engine/docs/pdf_text.h"
 #include "engine/docs/vector_index.h"
+#include "engine/util/json.h"
 #include "engine/util/utf8.h"
 #include "tests/engine/fixture_path.h"
 #include "tests/engine/tiny_model.h"
@@ -138,7 +143,7 @@ TEST(DocumentText, WhatIsNotTextIsRefusedByName) {
         std::string bytes, name, says;
     };
     const Bad bad[] = {
-        {"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n1 0 obj", "report.pdf", "report.pdf is a PDF document, not text"},
+        {"%PDF-1.7\n%\xE2\xE3\xCF\xD3\n1 0 obj", "report.pdf", "report.pdf is not a readable PDF"},
         {std::string("PK\x03\x04\x14\x00", 6), "letter.docx", "zip-packed"},
         {"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1", "old.doc", "old Microsoft Office"},
         {"\x89PNG\r\n\x1A\n", "scan.txt", "a picture"},
@@ -168,6 +173,76 @@ TEST(DocumentText, WhatIsNotTextIsRefusedByName) {
     auto ok = read_document(write_bytes("small.txt", "hello"));
     ASSERT_TRUE(ok.ok()) << ok.message();
     EXPECT_EQ(ok->text, "hello");
+}
+
+// The PDF fixtures (tools/fixtures/make_pdf_fixtures.py: reportlab, fpdf2, qpdf's object streams)
+// read word for word as pdfminer.six reads them; white space may differ (pdfminer adds a blank line
+// after each line), so both are compared as sequences of words.
+std::vector<std::string> words(std::string_view s) {
+    std::vector<std::string> out;
+    std::string w;
+    for (char c : s) {
+        if (c == ' ' || c == '\n' || c == '\t' || c == '\f' || c == '\r') {
+            if (!w.empty()) out.push_back(std::move(w));
+            w.clear();
+        } else {
+            w += c;
+        }
+    }
+    if (!w.empty()) out.push_back(w);
+    return out;
+}
+
+TEST(PdfText, ReadsAsPdfminerDoes) {
+    const std::string dir = test::fixture_path("pdf");
+    auto expected = json::parse_file(dir + "/expected.json");
+    ASSERT_TRUE(expected.ok()) << expected.message();
+    ASSERT_EQ(expected->as_object().size(), 4u);
+    for (const auto& [name, e] : expected->as_object()) {
+        auto doc = read_document(dir + "/" + name);
+        ASSERT_TRUE(doc.ok()) << doc.message();
+        EXPECT_EQ(doc->kind, "pdf");
+        EXPECT_EQ(words(doc->text), words(e["pdfminer"].as_string())) << name << ":\n" << doc->text;
+        // Pages are separated by a blank line, lines by a line end.
+        EXPECT_GE(std::count(doc->text.begin(), doc->text.end(), '\n'), 2) << name;
+    }
+    auto latin = read_document(dir + "/reportlab-latin.pdf");
+    ASSERT_TRUE(latin.ok());
+    EXPECT_NE(latin->text.find("Refund policy\nCustomers may return"), std::string::npos) << latin->text;
+    EXPECT_NE(latin->text.find("too low.\n\nShipping"), std::string::npos) << "a page break is a blank line";
+    EXPECT_NE(latin->text.find("costs (extra) \\ more."), std::string::npos) << "escapes in literal strings";
+}
+
+TEST(PdfText, EncryptedAndScannedFilesSaySo) {
+    const std::string dir = test::fixture_path("pdf");
+    auto enc = read_document(dir + "/encrypted.pdf");
+    ASSERT_FALSE(enc.ok());
+    EXPECT_EQ(enc.message().rfind("encrypted.pdf is an encrypted PDF", 0), 0u) << enc.message();
+    auto scan = read_document(dir + "/image-only.pdf");
+    ASSERT_FALSE(scan.ok());
+    EXPECT_EQ(scan.message().rfind("image-only.pdf has no text layer", 0), 0u) << scan.message();
+}
+
+// Every cut and a sweep of damaged bytes of each fixture: an error or UTF-8 text, never a crash
+// (the sanitizer build watches), and a file cut after its last page's content still reads.
+TEST(PdfText, DamagedFilesAreErrorsOrText) {
+    const std::string dir = test::fixture_path("pdf");
+    for (const char* name : {"reportlab-latin.pdf", "reportlab-cjk.pdf", "fpdf2-dejavu.pdf", "objstm.pdf"}) {
+        std::ifstream in(dir + "/" + name, std::ios::binary);
+        const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        ASSERT_GT(bytes.size(), 1000u);
+        for (size_t cut = 0; cut < bytes.size(); cut += 97) {
+            auto t = pdf_text(std::string_view(bytes).substr(0, cut), name);
+            if (t.ok()) EXPECT_TRUE(valid_utf8(*t)) << name << " cut at " << cut;
+        }
+        std::mt19937 rng(11);
+        for (int k = 0; k < 300; ++k) {
+            std::string bad = bytes;
+            for (int j = 0; j < 4; ++j) bad[rng() % bad.size()] = char(rng());
+            auto t = pdf_text(bad, name);
+            if (t.ok()) EXPECT_TRUE(valid_utf8(*t)) << name;
+        }
+    }
 }
 
 TEST(Chunker, CutsAtTheCoarsestBreakThatFits) {

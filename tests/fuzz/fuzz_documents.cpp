@@ -1,5 +1,5 @@
 // Documents a person attaches to a conversation (engine/docs): any bytes under any of the names
-// that choose a reading (text, Markdown, HTML), decoded, then cut into passages. What decodes must
+// that choose a reading (text, Markdown, HTML; PDF by its header), decoded, then cut into passages. What decodes must
 // be UTF-8, and the passages must keep chunk_text's promises: in order, inside the text, each
 // within the token limit unless one character, and together covering all of it.
 #include "engine/docs/chunker.h"
@@ -56,7 +56,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 }
 
 std::vector<std::string> hearth::fuzz::seeds() {
-    return {
+    // The PDF fixtures (reportlab, fpdf2's CID font with ToUnicode, qpdf's object streams).
+    std::vector<std::string> pdfs;
+    for (const char* name : {"reportlab-latin.pdf", "reportlab-cjk.pdf", "fpdf2-dejavu.pdf", "objstm.pdf", "encrypted.pdf"})
+        pdfs.push_back(std::string("\x00\x30") + read_file(std::string(HEARTH_SOURCE_DIR "/tests/engine/data/pdf/") + name));
+    std::vector<std::string> texts = {
         std::string("\x00\x40") + "# Title\n\nFirst paragraph. Second sentence!\n\n## Part\n\n中文的句子。另一个句子？\n",
         std::string("\x02\x21") + "<html><head><style>x{}</style><script>a<b</script></head><body><h1>T&amp;t</h1><p>One&#20013; "
                                   "two</p><!-- c --><table><tr><td>a</td><td>b</td></tr></table></body></html>",
@@ -64,4 +68,6 @@ std::vector<std::string> hearth::fuzz::seeds() {
         std::string("\x00\x10") + "\xB5\xDA\xD2\xBB\xD5\xC2\x20\xD7\xDC\xD4\xF2\x0A\xB1\xBE\xCE\xC4\xBC\xFE",
         std::string("\x03\x3F") + "def f(x):\r\n    return x  # comment\r\n\r\n\tclass A: pass\n",
     };
+    texts.insert(texts.end(), pdfs.begin(), pdfs.end());
+    return texts;
 }
