@@ -118,8 +118,8 @@
         <translation>文档</translation>
     </message>
     <message>
-        <source>Answer from your own files: PDF, text, Markdown, HTML, code</source>
-        <translation>根据你自己的文件回答：PDF、文本、Markdown、HTML、代码</translation>
+        <source>Answer from your own files: PDF, Word, PowerPoint, EPUB, text, Markdown, HTML, code</source>
+        <translation>根据你自己的文件回答：PDF、Word、PowerPoint、EPUB、文本、Markdown、HTML、代码</translation>
     </message>
     <message>
         <source>documents: %1</source>
@@ -315,8 +315,8 @@
         <translation>文档需要用嵌入模型检索：请先在模型向导中获取一个。</translation>
     </message>
     <message>
-        <source>Add PDF, text, Markdown, HTML or source files: each question is answered from the passages most like it. Nothing leaves this computer.</source>
-        <translation>添加 PDF、文本、Markdown、HTML 或源代码文件：每个问题都会参考与之最相近的段落来回答。所有内容都不会离开这台电脑。</translation>
+        <source>Add PDF, Word, PowerPoint, EPUB, text, Markdown, HTML or source files: each question is answered from the passages most like it. Nothing leaves this computer.</source>
+        <translation>添加 PDF、Word、PowerPoint、EPUB、文本、Markdown、HTML 或源代码文件：每个问题都会参考与之最相近的段落来回答。所有内容都不会离开这台电脑。</translation>
     </message>
     <message>
         <source>Answers use the passages most like each question, found with %1.</source>
@@ -1761,8 +1761,8 @@
 <context>
     <name>hearth::app::DocumentsController</name>
     <message>
-        <source>Documents (*.pdf *.txt *.md *.markdown *.html *.htm *.csv *.json *.log *.rst *.tex *.xml *.yaml *.yml)</source>
-        <translation>文档 (*.pdf *.txt *.md *.markdown *.html *.htm *.csv *.json *.log *.rst *.tex *.xml *.yaml *.yml)</translation>
+        <source>Documents (*.pdf *.docx *.pptx *.odt *.odp *.epub *.txt *.md *.markdown *.html *.htm *.csv *.json *.log *.rst *.tex *.xml *.yaml *.yml)</source>
+        <translation>文档 (*.pdf *.docx *.pptx *.odt *.odp *.epub *.txt *.md *.markdown *.html *.htm *.csv *.json *.log *.rst *.tex *.xml *.yaml *.yml)</translation>
     </message>
     <message>
         <source>Source code (*.c *.h *.cpp *.hpp *.py *.js *.ts *.java *.go *.rs *.rb *.php *.cs *.swift *.kt *.sh *.sql *.qml)</source>

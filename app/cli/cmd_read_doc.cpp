@@ -1,5 +1,6 @@
 // hearth-cli read-doc: the text the chat's Documents read from a file (engine/docs/document_text:
-// PDF, text in UTF-8, UTF-16 or GB18030, Markdown, HTML, source), as it is cut into passages; with
+// PDF, Word, PowerPoint, OpenDocument, EPUB, text in UTF-8, UTF-16 or GB18030, Markdown, HTML,
+// source), as it is cut into passages; with
 // --bench N, the time of N reads instead (for tests/bench/pdf-text-vs-pdfminer.sh).
 #include <chrono>
 #include <cstdio>

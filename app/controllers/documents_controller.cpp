@@ -83,7 +83,7 @@ void DocumentsController::setMessage(const QString& m) {
 void DocumentsController::dismissMessage() { setMessage(QString()); }
 
 QStringList DocumentsController::nameFilters() const {
-    return {tr("Documents (*.pdf *.txt *.md *.markdown *.html *.htm *.csv *.json *.log *.rst *.tex *.xml *.yaml *.yml)"),
+    return {tr("Documents (*.pdf *.docx *.pptx *.odt *.odp *.epub *.txt *.md *.markdown *.html *.htm *.csv *.json *.log *.rst *.tex *.xml *.yaml *.yml)"),
             tr("Source code (*.c *.h *.cpp *.hpp *.py *.js *.ts *.java *.go *.rs *.rb *.php *.cs *.swift *.kt *.sh *.sql *.qml)"),
             tr("All files (*)")};
 }

@@ -95,7 +95,7 @@ Item {
                     checkable: true
                     text: Documents.items.length > 0 ? qsTr("Documents (%1)").arg(Documents.items.length) : qsTr("Documents")
                     ToolTip.visible: hovered
-                    ToolTip.text: qsTr("Answer from your own files: PDF, text, Markdown, HTML, code")
+                    ToolTip.text: qsTr("Answer from your own files: PDF, Word, PowerPoint, EPUB, text, Markdown, HTML, code")
                     ToolTip.delay: 600
                 }
                 ToolButton {

@@ -1,4 +1,4 @@
-// The conversation's documents (PDF, text, Markdown, HTML, code), above the composer: one chip per file (indexing progress, its
+// The conversation's documents (PDF, Word, PowerPoint, EPUB, text, Markdown, HTML, code), above the composer: one chip per file (indexing progress, its
 // passage count, or why it failed), each with a switch (searched or not) and ×, and "Add documents…".
 // Questions are answered from the passages found in the switched-on documents; what each answer was
 // given shows under its question.
@@ -101,7 +101,7 @@ ColumnLayout {
               : Documents.embeddingModelName.length === 0
                 ? qsTr("Documents are searched with an embedding model: get one in the model wizard first.")
                 : Documents.items.length === 0
-                  ? qsTr("Add PDF, text, Markdown, HTML or source files: each question is answered from the passages most like it. Nothing leaves this computer.")
+                  ? qsTr("Add PDF, Word, PowerPoint, EPUB, text, Markdown, HTML or source files: each question is answered from the passages most like it. Nothing leaves this computer.")
                   : qsTr("Answers use the passages most like each question, found with %1.").arg(Documents.embeddingModelName)
     }
 

@@ -8,6 +8,8 @@
 #include <cstring>
 #include <sys/stat.h>
 
+#include "engine/docs/markup_text.h"
+#include "engine/docs/office_text.h"
 #include "engine/docs/pdf_text.h"
 #include "engine/util/utf8.h"
 
@@ -43,7 +45,6 @@ std::string kind_of(const std::string& ext) {
 // Formats a person might attach that are not text, recognised by their first bytes.
 const char* binary_format(std::string_view b) {
     auto starts = [&](std::string_view magic) { return b.substr(0, magic.size()) == magic; };
-    if (starts(std::string_view("PK\x03\x04", 4))) return "a zip-packed file (Word .docx, Excel, EPUB or an archive)";
     if (starts("\xD0\xCF\x11\xE0")) return "an old Microsoft Office document (.doc, .xls)";
     if (starts("\x89PNG") || starts("\xFF\xD8\xFF") || starts("GIF8")) return "a picture";
     if (starts("\x7F" "ELF")) return "a program";
@@ -62,23 +63,6 @@ bool valid_utf8(std::string_view s) {
     return true;
 }
 
-void put_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-        out += char(cp);
-    } else if (cp < 0x800) {
-        out += char(0xC0 | (cp >> 6));
-        out += char(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-        out += char(0xE0 | (cp >> 12));
-        out += char(0x80 | ((cp >> 6) & 0x3F));
-        out += char(0x80 | (cp & 0x3F));
-    } else {
-        out += char(0xF0 | (cp >> 18));
-        out += char(0x80 | ((cp >> 12) & 0x3F));
-        out += char(0x80 | ((cp >> 6) & 0x3F));
-        out += char(0x80 | (cp & 0x3F));
-    }
-}
 
 Result<std::string> from_utf16(std::string_view b, bool big_endian, const std::string& name) {
     if (b.size() % 2) return make_error(name + ": the UTF-16 text ends in the middle of a character (the file is cut short)");
@@ -101,7 +85,7 @@ Result<std::string> from_utf16(std::string_view b, bool big_endian, const std::s
         } else if (u >= 0xDC00 && u <= 0xDFFF) {
             return make_error(name + ": the UTF-16 text has an unpaired surrogate at byte " + std::to_string(i));
         }
-        put_utf8(out, u);
+        utf8_append(out, u);
     }
     return out;
 }
@@ -162,110 +146,23 @@ std::string normalize_line_ends(std::string_view s) {
     return out;
 }
 
-bool iequals_at(std::string_view s, size_t i, std::string_view word) {
-    if (i + word.size() > s.size()) return false;
-    for (size_t k = 0; k < word.size(); ++k)
-        if (std::tolower(static_cast<unsigned char>(s[i + k])) != word[k]) return false;
-    return true;
-}
-
-void append_entity(std::string_view s, size_t* i, std::string& out) {
-    static const std::pair<const char*, uint32_t> kNamed[] = {
-        {"amp", '&'}, {"lt", '<'}, {"gt", '>'}, {"quot", '"'}, {"apos", '\''}, {"nbsp", ' '},
-        {"mdash", 0x2014}, {"ndash", 0x2013}, {"hellip", 0x2026}, {"copy", 0xA9}, {"laquo", 0xAB}, {"raquo", 0xBB}};
-    const size_t semi = s.find(';', *i);
-    if (semi != std::string_view::npos && semi - *i <= 10) {
-        const std::string_view name = s.substr(*i + 1, semi - *i - 1);
-        uint32_t cp = 0;
-        bool found = false;
-        if (name.size() > 1 && name[0] == '#') {
-            const bool hex = name[1] == 'x' || name[1] == 'X';
-            const std::string digits(name.substr(hex ? 2 : 1));
-            if (!digits.empty() && digits.size() <= 7 &&
-                digits.find_first_not_of(hex ? "0123456789abcdefABCDEF" : "0123456789") == std::string::npos) {
-                cp = uint32_t(std::stoul(digits, nullptr, hex ? 16 : 10));
-                found = cp > 0 && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
-            }
-        } else {
-            for (const auto& [n, v] : kNamed)
-                if (name == n) { cp = v; found = true; }
-        }
-        if (found) {
-            put_utf8(out, cp);
-            *i = semi + 1;
-            return;
-        }
-    }
-    out += '&';
-    *i += 1;
-}
-
-// The visible text of an HTML page: scripts, styles and comments dropped, block elements as line
-// breaks, entities decoded. Not a browser: it is what a reader would copy out of the page.
-std::string html_text(std::string_view s) {
-    static const char* const kBlocks[] = {"p", "div", "br", "li", "ul", "ol", "tr", "table", "h1", "h2", "h3", "h4",
-                                          "h5", "h6", "section", "article", "header", "footer", "pre", "blockquote", "hr",
-                                          "dt", "dd", "title"};
+// Text from inside a zip-packed document, which should be UTF-8 and from a damaged file may not
+// be: bytes that are not are replaced by U+FFFD.
+std::string replace_invalid_utf8(std::string_view s) {
     std::string out;
     out.reserve(s.size());
-    size_t i = 0;
-    while (i < s.size()) {
-        const char c = s[i];
-        if (c == '&') {
-            append_entity(s, &i, out);
-            continue;
-        }
-        if (c != '<') {
-            out += c;
+    for (size_t i = 0; i < s.size();) {
+        uint32_t cp;
+        const size_t n = utf8_decode_at(s, i, &cp);
+        if (n == 0) {
+            out += "\xEF\xBF\xBD";
             ++i;
-            continue;
-        }
-        if (s.substr(i, 4) == "<!--") {
-            const size_t end = s.find("-->", i + 4);
-            i = end == std::string_view::npos ? s.size() : end + 3;
-            continue;
-        }
-        for (const char* raw : {"script", "style"}) {
-            if (iequals_at(s, i + 1, raw)) {
-                const std::string close = std::string("</") + raw;
-                size_t j = i + 1;
-                while (j < s.size() && !iequals_at(s, j, close)) ++j;
-                i = j;  // the closing tag is skipped below
-                break;
-            }
-        }
-        const size_t end = s.find('>', i);
-        if (end == std::string_view::npos) break;
-        size_t n = i + 1;
-        if (n < end && s[n] == '/') ++n;
-        size_t name_end = n;
-        while (name_end < end && std::isalnum(static_cast<unsigned char>(s[name_end]))) ++name_end;
-        std::string name(s.substr(n, name_end - n));
-        for (char& ch : name) ch = char(std::tolower(static_cast<unsigned char>(ch)));
-        for (const char* b : kBlocks)
-            if (name == b) { out += '\n'; break; }
-        if ((name == "td" || name == "th") && !out.empty() && out.back() != ' ' && out.back() != '\n') out += ' ';
-        i = end + 1;
-    }
-    // Collapse the blank lines and indentation the markup leaves behind.
-    std::string tidy;
-    tidy.reserve(out.size());
-    int newlines = 0;
-    bool line_start = true;
-    for (const char ch : out) {
-        if (ch == '\n') {
-            while (!tidy.empty() && (tidy.back() == ' ' || tidy.back() == '\t')) tidy.pop_back();
-            if (++newlines <= 2 && !tidy.empty()) tidy += '\n';
-            line_start = true;
-        } else if (line_start && (ch == ' ' || ch == '\t')) {
-            continue;
         } else {
-            newlines = 0;
-            line_start = false;
-            tidy += ch;
+            out.append(s.substr(i, n));
+            i += n;
         }
     }
-    return tidy;
+    return out;
 }
 
 bool only_space(std::string_view s) {
@@ -276,12 +173,19 @@ bool only_space(std::string_view s) {
 
 Result<DocumentText> decode_document(std::string_view bytes, std::string_view file_name) {
     const std::string name = base_name(file_name);
-    const std::string reads = "Hearth reads PDF, plain text, Markdown, HTML and source files (UTF-8, UTF-16 or GB18030)";
+    const std::string reads = "Hearth reads PDF, Word, PowerPoint, OpenDocument, EPUB, plain text, Markdown, HTML and source "
+                              "files (UTF-8, UTF-16 or GB18030)";
     // A PDF's header may follow some junk (the format allows 1,024 bytes of it).
     if (bytes.substr(0, 1024).find("%PDF-") != std::string_view::npos) {
         auto text = pdf_text(bytes, name);
         HEARTH_RETURN_IF_ERROR(text);
         return DocumentText{std::move(*text), "pdf", "pdf"};
+    }
+    if (bytes.substr(0, 4) == std::string_view("PK\x03\x04", 4)) {
+        auto office = office_text(bytes, name);
+        HEARTH_RETURN_IF_ERROR(office);
+        if (only_space(office->text)) return make_error(name + " has no text in it");
+        return DocumentText{normalize_line_ends(replace_invalid_utf8(office->text)), office->kind, "zip"};
     }
     if (const char* what = binary_format(bytes))
         return make_error(name + " is " + what + ", not text: " + reads + "; save it as text first");

@@ -1,8 +1,9 @@
 // The text of a document a person attaches to a conversation (the chat's "Documents"): PDF (its text
-// layer, pdf_text.h), plain text, Markdown, HTML and source files, in UTF-8, UTF-16 (with its
-// byte-order mark) or GB18030 (which covers GBK and GB2312, what Chinese text files written on
-// Windows usually are). Everything else — Word, images, archives, any file with bytes no text has —
-// is refused with a message that names the file and says what Hearth reads, never read as garbage.
+// layer, pdf_text.h), Word, PowerPoint, OpenDocument and EPUB (office_text.h), plain text,
+// Markdown, HTML and source files, in UTF-8, UTF-16 (with its byte-order mark) or GB18030 (which
+// covers GBK and GB2312, what Chinese text files written on Windows usually are). Everything else —
+// old Office files, spreadsheets, images, archives, any file with bytes no text has — is refused
+// with a message that names the file and says what Hearth reads, never read as garbage.
 #pragma once
 
 #include <cstddef>
@@ -15,8 +16,8 @@ namespace hearth::docs {
 
 struct DocumentText {
     std::string text;      // UTF-8, "\n" line ends, no byte-order mark; HTML reduced to its visible text
-    std::string kind;      // "text" | "markdown" | "html" | "code" | "pdf"
-    std::string encoding;  // what the bytes were: "utf-8" | "utf-16le" | "utf-16be" | "gb18030" | "pdf"
+    std::string kind;      // "text" | "markdown" | "html" | "code" | "pdf" | "word" | "slides" | "opendocument" | "epub"
+    std::string encoding;  // what the bytes were: "utf-8" | "utf-16le" | "utf-16be" | "gb18030" | "pdf" | "zip"
 };
 
 // Files larger than this are refused (a 32 MB text is ~8 million tokens, hours of embedding).

@@ -12,6 +12,8 @@
 #include <unordered_set>
 #include <vector>
 
+#include "engine/util/utf8.h"
+
 namespace hearth::docs {
 
 namespace {
@@ -447,12 +449,10 @@ private:
 
 // ---- fonts ----------------------------------------------------------------------------------
 
+// A code point a font maps a glyph to, when it is one text can hold.
 void put_utf8(std::string& out, uint32_t cp) {
     if (cp == 0 || (cp >= 0xD800 && cp <= 0xDFFF) || cp > 0x10FFFF) return;
-    if (cp < 0x80) out += char(cp);
-    else if (cp < 0x800) { out += char(0xC0 | (cp >> 6)); out += char(0x80 | (cp & 0x3F)); }
-    else if (cp < 0x10000) { out += char(0xE0 | (cp >> 12)); out += char(0x80 | ((cp >> 6) & 0x3F)); out += char(0x80 | (cp & 0x3F)); }
-    else { out += char(0xF0 | (cp >> 18)); out += char(0x80 | ((cp >> 12) & 0x3F)); out += char(0x80 | ((cp >> 6) & 0x3F)); out += char(0x80 | (cp & 0x3F)); }
+    utf8_append(out, cp);
 }
 
 // UTF-16BE bytes (a ToUnicode destination, or a UCS-2 CMap's code) to UTF-8.

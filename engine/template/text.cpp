@@ -1,5 +1,7 @@
 #include "engine/template/text.h"
 
+#include "engine/util/utf8.h"
+
 namespace hearth::jinja::text {
 
 uint32_t decode(std::string_view s, size_t& i) {
@@ -16,23 +18,7 @@ uint32_t decode(std::string_view s, size_t& i) {
     return cp;
 }
 
-void append_utf8(std::string& out, uint32_t cp) {
-    if (cp < 0x80) {
-        out += char(cp);
-    } else if (cp < 0x800) {
-        out += char(0xc0 | (cp >> 6));
-        out += char(0x80 | (cp & 0x3f));
-    } else if (cp < 0x10000) {
-        out += char(0xe0 | (cp >> 12));
-        out += char(0x80 | ((cp >> 6) & 0x3f));
-        out += char(0x80 | (cp & 0x3f));
-    } else {
-        out += char(0xf0 | (cp >> 18));
-        out += char(0x80 | ((cp >> 12) & 0x3f));
-        out += char(0x80 | ((cp >> 6) & 0x3f));
-        out += char(0x80 | (cp & 0x3f));
-    }
-}
+void append_utf8(std::string& out, uint32_t cp) { utf8_append(out, cp); }
 
 std::vector<size_t> code_point_offsets(std::string_view s) {
     std::vector<size_t> offsets;

@@ -319,19 +319,6 @@ private:
         return true;
     }
 
-    static void append_utf8(std::string& s, unsigned cp) {
-        if (cp < 0x80) {
-            s += char(cp);
-        } else if (cp < 0x800) {
-            s += char(0xC0 | (cp >> 6)); s += char(0x80 | (cp & 0x3f));
-        } else if (cp < 0x10000) {
-            s += char(0xE0 | (cp >> 12)); s += char(0x80 | ((cp >> 6) & 0x3f)); s += char(0x80 | (cp & 0x3f));
-        } else {
-            s += char(0xF0 | (cp >> 18)); s += char(0x80 | ((cp >> 12) & 0x3f));
-            s += char(0x80 | ((cp >> 6) & 0x3f)); s += char(0x80 | (cp & 0x3f));
-        }
-    }
-
     bool hex4(unsigned& v) {
         if (p_ + 4 > t_.size()) return fail("truncated \\u escape");
         v = 0;
@@ -394,7 +381,7 @@ private:
                         else p_ = save;  // lone high surrogate: keep it (as U+FFFD below)
                     }
                     if (cp >= 0xD800 && cp < 0xE000) cp = 0xFFFD;
-                    append_utf8(s, cp);
+                    utf8_append(s, cp);
                     break;
                 }
                 default: return fail(std::string("bad escape '\\") + e + "'");

@@ -1,10 +1,12 @@
 // Decoding one UTF-8 sequence strictly (Unicode's well-formed byte sequences: no overlong forms,
 // no surrogates, nothing above U+10FFFF): the tokenizer's code points and JSON's check that its
-// text is UTF-8 share it.
+// text is UTF-8 share it; and encoding one code point (the tokenizer, templates, JSON escapes and
+// the documents' decoders).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 
 namespace hearth {
@@ -33,6 +35,25 @@ inline size_t utf8_decode_at(std::string_view s, size_t i, uint32_t* cp) {
     if (v < min || v > 0x10FFFF || (v >= 0xD800 && v <= 0xDFFF)) return 0;
     *cp = v;
     return len;
+}
+
+// Appends code point `cp` (≤ U+10FFFF) as UTF-8.
+inline void utf8_append(std::string& out, uint32_t cp) {
+    if (cp < 0x80) {
+        out += char(cp);
+    } else if (cp < 0x800) {
+        out += char(0xC0 | (cp >> 6));
+        out += char(0x80 | (cp & 0x3F));
+    } else if (cp < 0x10000) {
+        out += char(0xE0 | (cp >> 12));
+        out += char(0x80 | ((cp >> 6) & 0x3F));
+        out += char(0x80 | (cp & 0x3F));
+    } else {
+        out += char(0xF0 | (cp >> 18));
+        out += char(0x80 | ((cp >> 12) & 0x3F));
+        out += char(0x80 | ((cp >> 6) & 0x3F));
+        out += char(0x80 | (cp & 0x3F));
+    }
 }
 
 }  // namespace hearth

@@ -1,7 +1,8 @@
 // Documents a person attaches to a conversation (engine/docs): any bytes under any of the names
-// that choose a reading (text, Markdown, HTML; PDF by its header), decoded, then cut into passages. What decodes must
-// be UTF-8, and the passages must keep chunk_text's promises: in order, inside the text, each
-// within the token limit unless one character, and together covering all of it.
+// that choose a reading (text, Markdown, HTML; PDF and zip-packed documents by their first bytes),
+// decoded, then cut into passages. What decodes must be UTF-8, and the passages must keep
+// chunk_text's promises: in order, inside the text, each within the token limit unless one
+// character, and together covering all of it.
 #include "engine/docs/chunker.h"
 #include "engine/docs/document_text.h"
 #include "engine/util/utf8.h"
@@ -57,9 +58,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
 std::vector<std::string> hearth::fuzz::seeds() {
     // The PDF fixtures (reportlab, fpdf2's CID font with ToUnicode, qpdf's object streams).
-    std::vector<std::string> pdfs;
+    std::vector<std::string> pdfs;  // and zip-packed documents
     for (const char* name : {"reportlab-latin.pdf", "reportlab-cjk.pdf", "fpdf2-dejavu.pdf", "objstm.pdf", "encrypted.pdf"})
         pdfs.push_back(std::string("\x00\x30") + read_file(std::string(HEARTH_SOURCE_DIR "/tests/engine/data/pdf/") + name));
+    // The zip-packed fixtures (python-docx, python-pptx, odfpy, a hand-made EPUB).
+    for (const char* name : {"report.docx", "slides.pptx", "notes.odt", "book.epub"})
+        pdfs.push_back(std::string("\x01\x20") + read_file(std::string(HEARTH_SOURCE_DIR "/tests/engine/data/office/") + name));
     std::vector<std::string> texts = {
         std::string("\x00\x40") + "# Title\n\nFirst paragraph. Second sentence!\n\n## Part\n\n中文的句子。另一个句子？\n",
         std::string("\x02\x21") + "<html><head><style>x{}</style><script>a<b</script></head><body><h1>T&amp;t</h1><p>One&#20013; "
