@@ -1192,8 +1192,8 @@
         <translation>正在启动…</translation>
     </message>
     <message>
-        <source>Embedding model (for /v1/embeddings: document search, RAG)</source>
-        <translation>嵌入模型（用于 /v1/embeddings：文档搜索、RAG）</translation>
+        <source>Embedding model (for the chat&apos;s Documents and /v1/embeddings)</source>
+        <translation>嵌入模型（用于聊天中的文档检索和 /v1/embeddings）</translation>
     </message>
     <message>
         <source>The chat model&apos;s own vectors</source>

@@ -308,7 +308,7 @@ Item {
                 }
                 CheckBox { id: showApiKey; text: qsTr("Show") }
             }
-            FieldLabel { text: qsTr("Embedding model (for /v1/embeddings: document search, RAG)") }
+            FieldLabel { text: qsTr("Embedding model (for the chat's Documents and /v1/embeddings)") }
             ComboBox {
                 id: embeddingBox
                 objectName: "apiEmbeddingModelBox"
