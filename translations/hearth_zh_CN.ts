@@ -303,6 +303,18 @@
         <translation>重试</translation>
     </message>
     <message>
+        <source>changed since indexed</source>
+        <translation>建立索引后已更改</translation>
+    </message>
+    <message>
+        <source>file gone (passages kept)</source>
+        <translation>文件已不存在（段落仍保留）</translation>
+    </message>
+    <message>
+        <source>Re-index</source>
+        <translation>重新建立索引</translation>
+    </message>
+    <message>
         <source>Remove from this conversation (the file itself stays)</source>
         <translation>从此对话中移除（文件本身保留）</translation>
     </message>

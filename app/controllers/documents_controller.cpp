@@ -39,7 +39,7 @@ QVariantList DocumentsController::items() const {
     for (const Entry& e : entries_) {
         out << QVariantMap{{"id", qint64(e.rec.id)},       {"name", e.rec.name},         {"path", e.rec.path},
                            {"state", e.rec.state},         {"progress", e.progress},     {"passages", e.rec.passages},
-                           {"error", e.rec.error},         {"enabled", e.rec.enabled}};
+                           {"error", e.rec.error},         {"enabled", e.rec.enabled},   {"file", e.file}};
     }
     return out;
 }
@@ -95,7 +95,16 @@ void DocumentsController::setConversation(int64_t id) {
     if (id) {
         auto list = docs_.documents(id);
         if (list.ok()) {
-            for (const DocumentRecord& r : *list) entries_.push_back({r, r.state == QLatin1String("ready") ? 1.0 : 0.0});
+            for (const DocumentRecord& r : *list) {
+                // The file as it is now against when it was indexed: its passages are searched either
+                // way; the chip says so, and Re-index reads it again.
+                const QFileInfo fi(r.path);
+                QString file;
+                if (!fi.exists()) file = QStringLiteral("missing");
+                else if (r.state == QLatin1String("ready") && fi.lastModified().toMSecsSinceEpoch() != r.modifiedAt)
+                    file = QStringLiteral("changed");
+                entries_.push_back({r, r.state == QLatin1String("ready") ? 1.0 : 0.0, file});
+            }
         } else {
             setMessage(QString::fromStdString(list.message()));
         }
@@ -146,7 +155,7 @@ bool DocumentsController::addPaths(const QStringList& paths) {
             setMessage(QString::fromStdString(added.message()));
             return false;
         }
-        entries_.push_back({*added, 0.0});
+        entries_.push_back({*added, 0.0, QString()});
         startIndexing(*added);
     }
     setMessage(skipped.join(QStringLiteral("; ")));
@@ -188,6 +197,7 @@ void DocumentsController::retry(qint64 id) {
     e.rec.state = QStringLiteral("indexing");
     e.rec.error.clear();
     e.progress = 0;
+    e.file.clear();
     const QString model = chosenEmbeddingModel();
     if (!model.isEmpty()) e.rec.embedModel = model;
     (void)docs_.setIndexing(id);

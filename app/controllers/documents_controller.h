@@ -31,7 +31,7 @@ class ModelLibrary;
 class DocumentsController : public QObject {
     Q_OBJECT
     // [{"id", "name", "path", "state" ("indexing" | "ready" | "failed"), "progress" (0..1), "passages",
-    //   "error", "enabled"}], in the order they were added.
+    //   "error", "enabled", "file" ("" | "changed" since it was indexed | "missing")}], in the order they were added.
     Q_PROPERTY(QVariantList items READ items NOTIFY itemsChanged)
     Q_PROPERTY(int searchableCount READ searchableCount NOTIFY itemsChanged)
     // Why the last add was refused, or a document could not be searched ("" when nothing to say).
@@ -60,7 +60,7 @@ public:
     Q_INVOKABLE bool addPaths(const QStringList& paths);
     Q_INVOKABLE void remove(qint64 id);
     Q_INVOKABLE void setEnabled(qint64 id, bool on);
-    Q_INVOKABLE void retry(qint64 id);
+    Q_INVOKABLE void retry(qint64 id);  // a failed document, or one whose file changed: indexed again
     Q_INVOKABLE void dismissMessage();
     // The file-dialog filter of what can be read.
     Q_INVOKABLE QStringList nameFilters() const;
@@ -93,6 +93,7 @@ private:
     struct Entry {
         DocumentRecord rec;
         double progress = 0;
+        QString file;  // "" | "changed" | "missing", checked when the conversation is opened
     };
     std::vector<Entry> entries_;
     QSet<qint64> indexing_;  // handed to the indexer and not finished

@@ -54,16 +54,25 @@ ColumnLayout {
                     }
                     Label {
                         objectName: "documentState"
-                        color: chip.modelData.state === "failed" ? Theme.warning : Theme.textMuted
+                        color: chip.modelData.state === "failed" || chip.modelData.file.length > 0 ? Theme.warning : Theme.textMuted
                         font.pixelSize: Theme.fontSize - 3
                         text: chip.modelData.state === "indexing"
                               ? qsTr("indexing %1%").arg(Math.round(chip.modelData.progress * 100))
                               : chip.modelData.state === "failed" ? qsTr("failed")
+                              : chip.modelData.file === "changed" ? qsTr("changed since indexed")
+                              : chip.modelData.file === "missing" ? qsTr("file gone (passages kept)")
                               : chip.modelData.passages === 1 ? qsTr("1 passage")
                               : qsTr("%1 passages").arg(chip.modelData.passages)
                         ToolTip.visible: stateArea.containsMouse && chip.modelData.error.length > 0
                         ToolTip.text: chip.modelData.error
                         MouseArea { id: stateArea; anchors.fill: parent; hoverEnabled: true }
+                    }
+                    ToolButton {
+                        objectName: "documentReindex"
+                        visible: chip.modelData.state === "ready" && chip.modelData.file === "changed"
+                        text: qsTr("Re-index")
+                        font.pixelSize: Theme.fontSize - 3
+                        onClicked: Documents.retry(chip.modelData.id)
                     }
                     ToolButton {
                         visible: chip.modelData.state === "failed"

@@ -6,6 +6,7 @@
 // is given the same passages; switched-off documents are not searched; after a restart the stored
 // passages are searched again; removing a document removes its passages. Screenshots in English and
 // Chinese, with no QML warning.
+#include <QDateTime>
 #include <QDir>
 #include <QFile>
 #include <QQmlApplicationEngine>
@@ -244,6 +245,40 @@ private slots:
         QVERIFY(toggle);
         QMetaObject::invokeMethod(toggle, "clicked");
         QVERIFY(!test::saveWindowShot(window_, "documents_sources_zh_CN.png").isEmpty());
+    }
+
+    // A file edited after it was indexed says so when the conversation is opened; Re-index reads it
+    // again (its new text is searched), and a file that is gone keeps its passages.
+    void aChangedFileSaysSoAndIsIndexedAgain() {
+        {
+            QFile f(notes_);
+            QVERIFY(f.open(QIODevice::Append));
+            f.write("\n## Returns by post\n\nParcels go to the returns desk in Lyon.\n");
+            // A minute later than it was: the test may run within the clock's resolution of the first write.
+            QVERIFY(f.setFileTime(QDateTime::currentDateTime().addSecs(60), QFileDevice::FileModificationTime));
+        }
+        chat()->newConversation();
+        chat()->openConversation(conversation_);
+        QCOMPARE(item(0).value("file").toString(), QStringLiteral("changed"));
+        QCOMPARE(item(1).value("file").toString(), QString());
+        QSignalSpy finished(documents(), &DocumentsController::documentFinished);
+        documents()->retry(item(0).value("id").toLongLong());
+        QVERIFY(finished.wait(30000));
+        QCOMPARE(item(0).value("state").toString(), QStringLiteral("ready"));
+        QCOMPARE(item(0).value("file").toString(), QString());
+        QVERIFY(context_->store()->flush().ok());
+        auto lyon = context_->store()->db().scalarInt(
+            QStringLiteral("SELECT count(*) FROM document_passages WHERE document_id = %1 AND text LIKE '%Lyon%'")
+                .arg(item(0).value("id").toLongLong()).toUtf8().constData());
+        QCOMPARE(int(*lyon), 1);  // the new text is stored (and the indexer's copy replaced)
+        // Gone: the chip says so when the conversation is opened again; the passages stay.
+        const QString moved = notes_ + ".moved";
+        QVERIFY(QFile::rename(notes_, moved));
+        chat()->newConversation();
+        chat()->openConversation(conversation_);
+        QCOMPARE(item(0).value("file").toString(), QStringLiteral("missing"));
+        QCOMPARE(item(0).value("state").toString(), QStringLiteral("ready"));
+        QVERIFY(QFile::rename(moved, notes_));
     }
 
     void removingADocumentRemovesItsPassages() {
