@@ -120,6 +120,15 @@ private slots:
         QVERIFY2(documents()->message().contains(QLatin1String("embedding model")), qPrintable(documents()->message()));
         QVERIFY(documents()->items().isEmpty());
         QCOMPARE(chat()->conversationId(), qint64(0));  // nothing stored for a refused add
+        // The bar, opened from the header, says why.
+        QQuickItem* button = findNamed(window_->contentItem(), "documentsButton");
+        QVERIFY(button);
+        button->setProperty("checked", true);
+        QQuickItem* note = findNamed(window_->contentItem(), "documentsNote");
+        QVERIFY(note && note->isVisible());
+        QVERIFY(note->property("text").toString().contains(QLatin1String("embedding model")));
+        QVERIFY(!test::saveWindowShot(window_, "documents_no_model_en.png").isEmpty());
+        button->setProperty("checked", false);
         documents()->dismissMessage();
     }
 
@@ -278,6 +287,9 @@ private slots:
         chat()->openConversation(conversation_);
         QCOMPARE(item(0).value("file").toString(), QStringLiteral("missing"));
         QCOMPARE(item(0).value("state").toString(), QStringLiteral("ready"));
+        settings()->setTheme("dark");
+        QVERIFY(!test::saveWindowShot(window_, "documents_states_zh_CN_dark.png").isEmpty());
+        settings()->setTheme("light");
         QVERIFY(QFile::rename(moved, notes_));
     }
 
