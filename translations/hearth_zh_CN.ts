@@ -279,6 +279,14 @@
 <context>
     <name>DocumentsBar</name>
     <message>
+        <source>Get an embedding model…</source>
+        <translation>获取嵌入模型…</translation>
+    </message>
+    <message>
+        <source>Opens the model wizard on sentence-transformers/all-MiniLM-L6-v2 (about 90 MB)</source>
+        <translation>在模型向导中打开 sentence-transformers/all-MiniLM-L6-v2（约 90 MB）</translation>
+    </message>
+    <message>
         <source>Search this document when answering</source>
         <translation>回答时检索此文档</translation>
     </message>

@@ -9,6 +9,7 @@ import "."
 Item {
     id: page
     signal modelsRequested()
+    signal embeddingModelRequested()  // from the Documents bar: the wizard on an embedding model
     function focusComposer() { composer.forceActiveFocus() }
 
     Shortcut {
@@ -214,6 +215,7 @@ Item {
             Layout.rightMargin: 16
             Layout.bottomMargin: 4
             visible: documentsButton.checked || Documents.items.length > 0
+            onEmbeddingModelRequested: page.embeddingModelRequested()
         }
 
         // ---- composer

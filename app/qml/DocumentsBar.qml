@@ -12,6 +12,8 @@ import "."
 ColumnLayout {
     id: bar
     spacing: 4
+    // "Get all-MiniLM-L6-v2…": the model wizard, opened on that repository (Main.qml).
+    signal embeddingModelRequested()
 
     Flow {
         Layout.fillWidth: true
@@ -97,6 +99,16 @@ ColumnLayout {
             height: 30
             text: qsTr("Add documents…")
             onClicked: documentDialog.open()
+        }
+        Button {
+            objectName: "getEmbeddingModelButton"
+            height: 30
+            visible: Documents.embeddingModelName.length === 0
+            text: qsTr("Get an embedding model…")
+            ToolTip.visible: hovered
+            ToolTip.text: qsTr("Opens the model wizard on sentence-transformers/all-MiniLM-L6-v2 (about 90 MB)")
+            ToolTip.delay: 600
+            onClicked: bar.embeddingModelRequested()
         }
     }
 

@@ -184,7 +184,14 @@ ApplicationWindow {
                     else if (currentIndex > 0) children[currentIndex].forceActiveFocus()
                 }
 
-                ChatPage { id: chatPage; onModelsRequested: window.page = "models" }
+                ChatPage {
+                    id: chatPage
+                    onModelsRequested: window.page = "models"
+                    onEmbeddingModelRequested: {
+                        modelWizard.openAt("source")
+                        Wizard.chooseRepo("sentence-transformers/all-MiniLM-L6-v2")
+                    }
+                }
                 ModelsPage { onChatRequested: window.page = "chat"; onWizardRequested: modelWizard.openAt("") }
                 ImagePage {}
                 SettingsPage {}

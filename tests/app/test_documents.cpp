@@ -12,12 +12,15 @@
 #include <QQmlApplicationEngine>
 #include <QQuickWindow>
 #include <QSignalSpy>
+#include <QTcpServer>
+#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QtTest>
 
 #include "app/controllers/app_context.h"
 #include "app/controllers/chat_controller.h"
 #include "app/controllers/documents_controller.h"
+#include "app/controllers/model_wizard.h"
 #include "app/settings/app_settings.h"
 #include "app/store/chat_store.h"
 #include "app/worker/inference_worker.h"
@@ -128,6 +131,26 @@ private slots:
         QVERIFY(note && note->isVisible());
         QVERIFY(note->property("text").toString().contains(QLatin1String("embedding model")));
         QVERIFY(!test::saveWindowShot(window_, "documents_no_model_en.png").isEmpty());
+        // "Get an embedding model…" opens the wizard on all-MiniLM-L6-v2. The hub here is a local
+        // server that answers 404 to everything: the listing fails at once, nothing leaves the machine.
+        QTcpServer hub;
+        QVERIFY(hub.listen(QHostAddress::LocalHost));
+        connect(&hub, &QTcpServer::newConnection, &hub, [&hub] {
+            QTcpSocket* s = hub.nextPendingConnection();
+            connect(s, &QTcpSocket::readyRead, s, [s] {
+                s->readAll();
+                s->write("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                s->disconnectFromHost();
+            });
+        });
+        settings()->setHubEndpoint(QStringLiteral("http://127.0.0.1:%1").arg(hub.serverPort()));
+        QQuickItem* get = findNamed(window_->contentItem(), "getEmbeddingModelButton");
+        QVERIFY(get && get->isVisible());
+        QMetaObject::invokeMethod(get, "clicked");
+        QTRY_COMPARE_WITH_TIMEOUT(context_->wizard()->repo(), QStringLiteral("sentence-transformers/all-MiniLM-L6-v2"), 5000);
+        QTRY_VERIFY_WITH_TIMEOUT(!context_->wizard()->busy(), 10000);
+        QVERIFY(!context_->wizard()->error().isEmpty());
+        context_->wizard()->reset();
         button->setProperty("checked", false);
         documents()->dismissMessage();
     }
