@@ -78,12 +78,11 @@ Status DocumentStore::setIndexed(int64_t id, const PassageList& passages, int64_
         HEARTH_RETURN_IF_ERROR(d.exec());
         auto ins = db.prepare("INSERT INTO document_passages(document_id, seq, line, heading, text, vector) VALUES (?, ?, ?, ?, ?, ?)");
         for (size_t i = 0; i < passages->size(); ++i) {
-            const docs::Passage& p = (*passages)[i];
+            const StoredPassage& p = (*passages)[i];
             // float32 in this machine's order, which is little-endian on every machine Hearth runs on.
             const QByteArray vec(reinterpret_cast<const char*>(p.vector.data()), qsizetype(p.vector.size() * sizeof(float)));
             ins.reset();
-            ins.bind(1, id).bind(2, int64_t(i)).bind(3, p.chunk.line).bind(4, QString::fromStdString(p.chunk.heading));
-            ins.bind(5, QString::fromStdString(p.chunk.text)).bindBlob(6, vec);
+            ins.bind(1, id).bind(2, int64_t(i)).bind(3, p.line).bind(4, p.heading).bind(5, p.text).bindBlob(6, vec);
             HEARTH_RETURN_IF_ERROR(ins.exec());
         }
         auto u = db.prepare("UPDATE documents SET state = 'ready', error = '', passages = ?, modified_at = ?, embed_model = ? WHERE id = ?");
@@ -112,15 +111,15 @@ Status DocumentStore::remove(int64_t id) {
     });
 }
 
-Result<std::vector<docs::Passage>> DocumentStore::readPassages(SqliteDb& db, int64_t id) {
+Result<std::vector<StoredPassage>> DocumentStore::readPassages(SqliteDb& db, int64_t id) {
     auto s = db.prepare("SELECT line, heading, text, vector FROM document_passages WHERE document_id = ? ORDER BY seq");
     s.bind(1, id);
-    std::vector<docs::Passage> out;
+    std::vector<StoredPassage> out;
     while (s.step()) {
-        docs::Passage p;
-        p.chunk.line = s.integer(0);
-        p.chunk.heading = s.text(1).toStdString();
-        p.chunk.text = s.text(2).toStdString();
+        StoredPassage p;
+        p.line = s.integer(0);
+        p.heading = s.text(1);
+        p.text = s.text(2);
         const QByteArray v = s.blob(3);
         if (v.size() % qsizetype(sizeof(float)) != 0 || v.isEmpty())
             return make_error("document " + std::to_string(id) + ": a stored passage vector is damaged");

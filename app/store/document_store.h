@@ -12,7 +12,6 @@
 #include <vector>
 
 #include "app/store/records.h"
-#include "engine/docs/passage_embedding.h"
 #include "engine/util/status.h"
 
 namespace hearth::app {
@@ -20,7 +19,7 @@ namespace hearth::app {
 class ChatStore;
 class SqliteDb;
 
-using PassageList = std::shared_ptr<const std::vector<docs::Passage>>;
+using PassageList = std::shared_ptr<const std::vector<StoredPassage>>;
 
 class DocumentStore {
 public:
@@ -38,7 +37,7 @@ public:
     Status remove(int64_t id);  // its passages go with it
 
     // On any connection to the database: the passages of document `id`, in order.
-    static Result<std::vector<docs::Passage>> readPassages(SqliteDb& db, int64_t id);
+    static Result<std::vector<StoredPassage>> readPassages(SqliteDb& db, int64_t id);
 
 private:
     ChatStore* store_;

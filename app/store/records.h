@@ -55,7 +55,16 @@ struct MessageRecord {
     QJsonArray sources;
 };
 
-// A document attached to a conversation (documents.h).
+// One passage of an indexed document: where it starts (line, Markdown heading), its text, and its
+// unit vector from the embedding model.
+struct StoredPassage {
+    int line = 0;
+    QString heading;
+    QString text;
+    std::vector<float> vector;
+};
+
+// A document attached to a conversation (document_store.h).
 struct DocumentRecord {
     int64_t id = 0;
     int64_t conversationId = 0;

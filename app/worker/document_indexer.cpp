@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "app/settings/device_key.h"
+#include "engine/docs/passage_embedding.h"
 #include "engine/docs/vector_index.h"
 
 namespace hearth::app {
@@ -60,7 +61,11 @@ void DocumentIndexer::index(qint64 documentId, const QString& path, const Embedd
         return !cancelled(documentId);
     });
     if (!passages.ok()) return fail(passages.message());
-    auto list = std::make_shared<const std::vector<docs::Passage>>(std::move(*passages));
+    auto stored = std::make_shared<std::vector<StoredPassage>>();
+    stored->reserve(passages->size());
+    for (docs::Passage& p : *passages)
+        stored->push_back({p.chunk.line, QString::fromStdString(p.chunk.heading), QString::fromStdString(p.chunk.text), std::move(p.vector)});
+    PassageList list = std::move(stored);
     cache_.insert(documentId, Cached{how.model, list});
     emit indexed(documentId, list, modified, how.model);
 }
@@ -90,13 +95,13 @@ void DocumentIndexer::search(quint64 requestId, const QVariantList& documents, c
         }
         auto p = DocumentStore::readPassages(db_, d.id);
         if (!p.ok()) return emit found(requestId, {}, QString::fromStdString(p.message()));
-        cache_.insert(d.id, Cached{d.model, std::make_shared<const std::vector<docs::Passage>>(std::move(*p))});
+        cache_.insert(d.id, Cached{d.model, std::make_shared<const std::vector<StoredPassage>>(std::move(*p))});
     }
     // One query vector per embedding model the documents were indexed with.
     struct Scored {
         float score;
         const Doc* doc;
-        const docs::Passage* passage;
+        const StoredPassage* passage;
     };
     std::vector<Scored> best;
     QString problem;
@@ -135,10 +140,10 @@ void DocumentIndexer::search(quint64 requestId, const QVariantList& documents, c
     QJsonArray sources;
     for (const Scored& s : best) {
         sources.append(QJsonObject{{"name", s.doc->name},
-                                   {"line", s.passage->chunk.line},
-                                   {"heading", QString::fromStdString(s.passage->chunk.heading)},
+                                   {"line", s.passage->line},
+                                   {"heading", s.passage->heading},
                                    {"score", double(s.score)},
-                                   {"text", QString::fromStdString(s.passage->chunk.text)}});
+                                   {"text", s.passage->text}});
     }
     emit found(requestId, sources, sources.isEmpty() ? problem : QString());
 }

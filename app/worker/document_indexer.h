@@ -67,7 +67,7 @@ private:
     QString embedderModel_;
     struct Cached {
         QString model;
-        PassageList passages;
+        PassageList passages;  // as stored: what search reads and excerpts quote
     };
     QHash<qint64, Cached> cache_;
     std::mutex cancelMu_;

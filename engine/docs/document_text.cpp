@@ -53,17 +53,6 @@ const char* binary_format(std::string_view b) {
     return nullptr;
 }
 
-bool valid_utf8(std::string_view s) {
-    for (size_t i = 0; i < s.size();) {
-        uint32_t cp;
-        const size_t n = utf8_decode_at(s, i, &cp);
-        if (n == 0) return false;
-        i += n;
-    }
-    return true;
-}
-
-
 Result<std::string> from_utf16(std::string_view b, bool big_endian, const std::string& name) {
     if (b.size() % 2) return make_error(name + ": the UTF-16 text ends in the middle of a character (the file is cut short)");
     std::string out;
@@ -117,7 +106,7 @@ bool from_gb18030(std::string_view b, std::string* out) {
     iconv_close(cd);
     if (!ok) return false;
     out->resize(size_t(dst - out->data()));
-    return valid_utf8(*out);
+    return utf8_valid(*out);
 }
 
 // Text has tabs, line ends and form feeds among its control characters, and nothing else of them
@@ -148,7 +137,7 @@ std::string normalize_line_ends(std::string_view s) {
 
 // Text from inside a zip-packed document, which should be UTF-8 and from a damaged file may not
 // be: bytes that are not are replaced by U+FFFD.
-std::string replace_invalid_utf8(std::string_view s) {
+std::string replace_inutf8_valid(std::string_view s) {
     std::string out;
     out.reserve(s.size());
     for (size_t i = 0; i < s.size();) {
@@ -185,7 +174,7 @@ Result<DocumentText> decode_document(std::string_view bytes, std::string_view fi
         auto office = office_text(bytes, name);
         HEARTH_RETURN_IF_ERROR(office);
         if (only_space(office->text)) return make_error(name + " has no text in it");
-        return DocumentText{normalize_line_ends(replace_invalid_utf8(office->text)), office->kind, "zip"};
+        return DocumentText{normalize_line_ends(replace_inutf8_valid(office->text)), office->kind, "zip"};
     }
     if (const char* what = binary_format(bytes))
         return make_error(name + " is " + what + ", not text: " + reads + "; save it as text first");
@@ -194,7 +183,7 @@ Result<DocumentText> decode_document(std::string_view bytes, std::string_view fi
     std::string text;
     if (bytes.substr(0, 3) == "\xEF\xBB\xBF") {
         bytes.remove_prefix(3);
-        if (!valid_utf8(bytes)) return make_error(name + " starts as UTF-8 but has bytes that are not UTF-8");
+        if (!utf8_valid(bytes)) return make_error(name + " starts as UTF-8 but has bytes that are not UTF-8");
         doc.encoding = "utf-8";
         text = std::string(bytes);
     } else if (bytes.substr(0, 2) == "\xFF\xFE" || bytes.substr(0, 2) == "\xFE\xFF") {
@@ -203,7 +192,7 @@ Result<DocumentText> decode_document(std::string_view bytes, std::string_view fi
         HEARTH_RETURN_IF_ERROR(t);
         doc.encoding = be ? "utf-16be" : "utf-16le";
         text = std::move(*t);
-    } else if (valid_utf8(bytes)) {
+    } else if (utf8_valid(bytes)) {
         doc.encoding = "utf-8";
         text = std::string(bytes);
     } else if (!looks_binary(bytes) && from_gb18030(bytes, &text)) {

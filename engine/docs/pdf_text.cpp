@@ -1,7 +1,5 @@
 #include "engine/docs/pdf_text.h"
 
-#include <zlib.h>
-
 #include <algorithm>
 #include <array>
 #include <cmath>
@@ -12,6 +10,7 @@
 #include <unordered_set>
 #include <vector>
 
+#include "engine/docs/inflate.h"
 #include "engine/util/utf8.h"
 
 namespace hearth::docs {
@@ -221,25 +220,6 @@ private:
 
 // ---- stream filters -------------------------------------------------------------------------
 
-bool inflate_bytes(std::string_view in, std::string& out, size_t limit) {
-    z_stream zs{};
-    if (inflateInit(&zs) != Z_OK) return false;
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-    zs.avail_in = uInt(std::min<size_t>(in.size(), 0xFFFFFFFFu));
-    char buf[16384];
-    int rc = Z_OK;
-    while (rc == Z_OK) {
-        zs.next_out = reinterpret_cast<Bytef*>(buf);
-        zs.avail_out = sizeof buf;
-        rc = inflate(&zs, Z_NO_FLUSH);
-        out.append(buf, sizeof buf - zs.avail_out);
-        if (out.size() > limit) { rc = Z_MEM_ERROR; break; }
-        if (rc == Z_BUF_ERROR && zs.avail_in == 0) break;  // truncated: keep what came out
-    }
-    inflateEnd(&zs);
-    return rc == Z_STREAM_END || rc == Z_OK || rc == Z_BUF_ERROR || (rc == Z_DATA_ERROR && !out.empty());
-}
-
 std::string ascii_hex(std::string_view in) {
     std::string out;
     int hi = -1;
@@ -341,7 +321,9 @@ public:
             std::string next;
             if (name == "FlateDecode" || name == "Fl") {
                 const size_t room = std::min(kMaxStreamBytes, kMaxTotalBytes - std::min(kMaxTotalBytes, unpacked_));
-                if (!inflate_bytes(data, next, room)) return {};
+                // A stream cut short or damaged part-way gives the text before the damage.
+                const Inflated end = inflate_into(data, false, room, &next);
+                if (end == Inflated::TooLarge || (end == Inflated::Damaged && next.empty())) return {};
             } else if (name == "ASCIIHexDecode" || name == "AHx") {
                 next = ascii_hex(data);
             } else if (name == "ASCII85Decode" || name == "A85") {

@@ -1,8 +1,8 @@
 #include "engine/docs/zip_archive.h"
 
-#include <zlib.h>
-
 #include <algorithm>
+
+#include "engine/docs/inflate.h"
 
 namespace hearth::docs {
 
@@ -66,27 +66,13 @@ Result<std::string> ZipArchive::read(const Entry& e, size_t max_bytes) const {
     if (e.size > max_bytes) return make_error(member + " unpacks to " + std::to_string(e.size >> 20) + " MB, more than Hearth reads");
     if (e.method == 0) return std::string(raw);
     if (e.method != 8) return make_error(member + " is packed with method " + std::to_string(e.method) + ", which Hearth does not read");
-    z_stream zs{};
-    if (inflateInit2(&zs, -MAX_WBITS) != Z_OK) return make_error("zlib could not start");
     std::string out;
     out.reserve(std::min<size_t>(e.size, max_bytes));
-    zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(raw.data()));
-    zs.avail_in = uInt(raw.size());
-    char buf[16384];
-    int rc = Z_OK;
-    while (rc == Z_OK) {
-        zs.next_out = reinterpret_cast<Bytef*>(buf);
-        zs.avail_out = sizeof buf;
-        rc = inflate(&zs, Z_NO_FLUSH);
-        out.append(buf, sizeof buf - zs.avail_out);
-        if (out.size() > max_bytes) {
-            inflateEnd(&zs);
-            return make_error(member + " unpacks to more than Hearth reads");
-        }
-        if (rc == Z_BUF_ERROR) break;
+    switch (inflate_into(raw, true, max_bytes, &out)) {
+        case Inflated::Complete: break;
+        case Inflated::TooLarge: return make_error(member + " unpacks to more than Hearth reads");
+        default: return make_error(member + " is damaged (its compressed data does not unpack)");
     }
-    inflateEnd(&zs);
-    if (rc != Z_STREAM_END) return make_error(member + " is damaged (its compressed data does not unpack)");
     return out;
 }
 

@@ -37,6 +37,17 @@ inline size_t utf8_decode_at(std::string_view s, size_t i, uint32_t* cp) {
     return len;
 }
 
+// Whether all of `s` is well-formed UTF-8.
+inline bool utf8_valid(std::string_view s) {
+    for (size_t i = 0; i < s.size();) {
+        uint32_t cp;
+        const size_t n = utf8_decode_at(s, i, &cp);
+        if (n == 0) return false;
+        i += n;
+    }
+    return true;
+}
+
 // Appends code point `cp` (≤ U+10FFFF) as UTF-8.
 inline void utf8_append(std::string& out, uint32_t cp) {
     if (cp < 0x80) {

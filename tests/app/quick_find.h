@@ -20,6 +20,13 @@ inline void findItems(QQuickItem* item, const QString& name, QList<QQuickItem*>*
     for (QQuickItem* child : item->childItems()) findItems(child, name, out);
 }
 
+// The first item named `name` under `root`, shown or not.
+inline QQuickItem* findNamed(QQuickItem* root, const QString& name) {
+    QList<QQuickItem*> found;
+    if (root) findItems(root, name, &found);
+    return found.isEmpty() ? nullptr : found.first();
+}
+
 inline QQuickItem* findVisibleItem(QQuickItem* root, const QString& objectName) {
     if (!root) return nullptr;
     if (root->objectName() == objectName && root->isVisible()) return root;

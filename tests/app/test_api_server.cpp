@@ -77,13 +77,6 @@ struct StreamResult {
     bool done() const { return body.find("data: [DONE]") != std::string::npos; }
 };
 
-// The first item named `name` under `root`, shown or not.
-QQuickItem* findNamed(QQuickItem* root, const QString& name) {
-    QList<QQuickItem*> found;
-    hearth::app::test::findItems(root, name, &found);
-    return found.isEmpty() ? nullptr : found.first();
-}
-
 // `leave`: set to hang up mid-stream (the server frees the request's slot at once).
 StreamResult postStream(int port, const std::string& key, const std::string& body, const std::atomic<bool>* leave = nullptr) {
     StreamResult out;
@@ -147,7 +140,7 @@ private:
     // The Settings page scrolled so that its "Local API server" section is in view.
     void showServerSection() {
         window_->setProperty("page", QStringLiteral("settings"));
-        QQuickItem* sw = findNamed(window_->contentItem(), "apiServerSwitch");
+        QQuickItem* sw = test::findNamed(window_->contentItem(), "apiServerSwitch");
         QVERIFY(sw);
         QTest::qWait(200);
         // The ScrollView's Flickable: the first ancestor with contentY.
@@ -188,7 +181,7 @@ private slots:
         QCOMPARE(settings()->apiServerPort(), 8080);
         QVERIFY(!api()->running());
         QCOMPARE(api()->address(), QStringLiteral("http://127.0.0.1:8080/v1"));
-        QQuickItem* line = findNamed(window_->contentItem(), "apiServerStatusLine");
+        QQuickItem* line = test::findNamed(window_->contentItem(), "apiServerStatusLine");
         QVERIFY(line);
         QVERIFY(!line->isVisible());
     }
@@ -335,7 +328,7 @@ private slots:
                                  R"({"messages":[{"role":"user","content":"Go on"}],"max_tokens":3000,"stream":true})", &leave);
             });
             QTRY_VERIFY_WITH_TIMEOUT(api()->activeRequests() == 2, 10000);
-            QQuickItem* line = findNamed(window_->contentItem(), "apiServerStatusLine");
+            QQuickItem* line = test::findNamed(window_->contentItem(), "apiServerStatusLine");
             QVERIFY(line && line->isVisible());
             const QString shot = shoot(QStringLiteral("api_status_line_%1.png").arg(QString::fromLatin1(lang)));
             leave = true;
@@ -358,7 +351,7 @@ private slots:
         QVERIFY2(api()->errorText().contains(QString::number(taken)), qPrintable(api()->errorText()));
         QVERIFY2(api()->errorText().contains("in use"), qPrintable(api()->errorText()));
         showServerSection();
-        QQuickItem* status = findNamed(window_->contentItem(), "apiServerStatus");
+        QQuickItem* status = test::findNamed(window_->contentItem(), "apiServerStatus");
         QVERIFY(status);
         QCOMPARE(status->property("text").toString(), api()->errorText());
         QVERIFY(!shoot("api_settings_port_in_use_en.png").isEmpty());
@@ -379,7 +372,7 @@ private slots:
         settings()->setApiServerEnabled(false);
         QTRY_VERIFY_WITH_TIMEOUT(!api()->running(), 10000);
         QTRY_VERIFY_WITH_TIMEOUT(portIsFree(port_), 5000);
-        QQuickItem* line = findNamed(window_->contentItem(), "apiServerStatusLine");
+        QQuickItem* line = test::findNamed(window_->contentItem(), "apiServerStatusLine");
         QVERIFY(line && !line->isVisible());
         // The chat answers through its Session again.
         QSignalSpy finished(chat(), &ChatController::answerFinished);

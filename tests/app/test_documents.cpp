@@ -33,14 +33,6 @@ using namespace hearth::app;
 
 namespace {
 
-QQuickItem* findNamed(QQuickItem* root, const QString& name) {
-    if (!root) return nullptr;
-    if (root->objectName() == name) return root;
-    for (QQuickItem* c : root->childItems())
-        if (QQuickItem* f = findNamed(c, name)) return f;
-    return nullptr;
-}
-
 void writeFile(const QString& path, const QByteArray& bytes) {
     QFile f(path);
     QVERIFY(f.open(QIODevice::WriteOnly));
@@ -124,10 +116,10 @@ private slots:
         QVERIFY(documents()->items().isEmpty());
         QCOMPARE(chat()->conversationId(), qint64(0));  // nothing stored for a refused add
         // The bar, opened from the header, says why.
-        QQuickItem* button = findNamed(window_->contentItem(), "documentsButton");
+        QQuickItem* button = test::findNamed(window_->contentItem(), "documentsButton");
         QVERIFY(button);
         button->setProperty("checked", true);
-        QQuickItem* note = findNamed(window_->contentItem(), "documentsNote");
+        QQuickItem* note = test::findNamed(window_->contentItem(), "documentsNote");
         QVERIFY(note && note->isVisible());
         QVERIFY(note->property("text").toString().contains(QLatin1String("embedding model")));
         QVERIFY(!test::saveWindowShot(window_, "documents_no_model_en.png").isEmpty());
@@ -144,7 +136,7 @@ private slots:
             });
         });
         settings()->setHubEndpoint(QStringLiteral("http://127.0.0.1:%1").arg(hub.serverPort()));
-        QQuickItem* get = findNamed(window_->contentItem(), "getEmbeddingModelButton");
+        QQuickItem* get = test::findNamed(window_->contentItem(), "getEmbeddingModelButton");
         QVERIFY(get && get->isVisible());
         QMetaObject::invokeMethod(get, "clicked");
         QTRY_COMPARE_WITH_TIMEOUT(context_->wizard()->repo(), QStringLiteral("sentence-transformers/all-MiniLM-L6-v2"), 5000);

@@ -9,6 +9,7 @@
 #include <QtTest>
 
 #include "app/store/chat_store.h"
+#include "app/store/document_store.h"
 #include "app/store/download_queue.h"
 #include "app/store/image_gallery.h"
 #include "app/store/schema.h"
@@ -157,6 +158,9 @@ private slots:
         QVERIFY(bread.adapters.empty());  // the v4 table starts empty
         QCOMPARE(*store.db().scalarInt("SELECT count(*) FROM downloads"), int64_t(0));  // so does v5's
         QCOMPARE(*store.db().scalarInt("SELECT count(*) FROM images"), int64_t(0));     // and v6's
+        QCOMPARE(*store.db().scalarInt("SELECT count(*) FROM documents"), int64_t(0));  // and v7's
+        QCOMPARE(*store.db().scalarInt("SELECT count(*) FROM messages WHERE prompt = '' AND sources_json = '[]'"),
+                 *store.db().scalarInt("SELECT count(*) FROM messages"));
         auto a = *store.messages(1);
         auto b = *store.messages(2);
         QCOMPARE(int(a.size()), version == 1 ? 2 : 4);
@@ -434,6 +438,62 @@ private slots:
         VERIFY_OK(store.setConversationAdapters(999, setB));
         QVERIFY(!store.flush().ok());
         QCOMPARE(*store.db().scalarInt("SELECT count(*) FROM conversation_adapters"), int64_t(1));
+    }
+
+    // A conversation's documents (schema v7): added while indexing, their passages stored with exact vectors and
+    // read back in order on another connection, a failure's reason kept, the switch kept, and all of
+    // it gone with the conversation (ON DELETE CASCADE); a damaged vector is an error, not garbage.
+    void documentsAndPassages() {
+        ChatStore store;
+        VERIFY_OK(store.open(path("documents.db")));
+        const int64_t conv = *store.createConversation("/m.gguf", "");
+        DocumentStore docs(&store);
+        DocumentRecord r;
+        r.conversationId = conv;
+        r.path = "/docs/policy.pdf";
+        r.name = "policy.pdf";
+        r.bytes = 2796;
+        const DocumentRecord a = *docs.add(r);
+        r.name = "scan.pdf";
+        const DocumentRecord b = *docs.add(r);
+        QVERIFY(b.id > a.id);
+        QCOMPARE(a.state, QStringLiteral("indexing"));
+        auto passages = std::make_shared<std::vector<StoredPassage>>();
+        passages->push_back({1, "Refunds", "Customers may return a product within thirty days.", {0.6f, 0.8f, 0.0f}});
+        passages->push_back({7, "", QString::fromUtf8("退货期限为三十天。"), {1.0f / 3, 2.0f / 3, 2.0f / 3}});
+        VERIFY_OK(docs.setIndexed(a.id, passages, 1700000000123, "/models/minilm.gguf"));
+        VERIFY_OK(docs.setFailed(b.id, "scan.pdf has no text layer"));
+        VERIFY_OK(docs.setEnabled(a.id, false));
+        auto list = *docs.documents(conv);
+        QCOMPARE(int(list.size()), 2);
+        QCOMPARE(list[0].state, QStringLiteral("ready"));
+        QCOMPARE(list[0].passages, 2);
+        QCOMPARE(list[0].modifiedAt, int64_t(1700000000123));
+        QCOMPARE(list[0].embedModel, QStringLiteral("/models/minilm.gguf"));
+        QVERIFY(!list[0].enabled);
+        QCOMPARE(list[1].state, QStringLiteral("failed"));
+        QCOMPARE(list[1].error, QStringLiteral("scan.pdf has no text layer"));
+        VERIFY_OK(store.flush());
+        SqliteDb other;  // as the indexer reads them: its own connection
+        VERIFY_OK(other.open(path("documents.db")));
+        auto back = DocumentStore::readPassages(other, a.id);
+        VERIFY_OK(back.status());
+        QCOMPARE(int(back->size()), 2);
+        for (size_t i = 0; i < 2; ++i) {
+            QCOMPARE((*back)[i].line, (*passages)[i].line);
+            QCOMPARE((*back)[i].heading, (*passages)[i].heading);
+            QCOMPARE((*back)[i].text, (*passages)[i].text);
+            QVERIFY((*back)[i].vector == (*passages)[i].vector);  // bit for bit
+        }
+        VERIFY_OK(store.db().exec("UPDATE document_passages SET vector = x'0102' WHERE seq = 1"));
+        auto damaged = DocumentStore::readPassages(other, a.id);
+        QVERIFY(!damaged.ok());
+        QVERIFY(damaged.message().find("damaged") != std::string::npos);
+        other.close();
+        VERIFY_OK(store.deleteConversation(conv));
+        VERIFY_OK(store.flush());
+        QCOMPARE(*store.db().scalarInt("SELECT count(*) FROM documents"), int64_t(0));
+        QCOMPARE(*store.db().scalarInt("SELECT count(*) FROM document_passages"), int64_t(0));
     }
 
     // The image gallery (schema v6): rows written through the store's writer, newest first, every

@@ -44,16 +44,6 @@ size_t count_words(std::string_view s) {
     return n;
 }
 
-bool valid_utf8(std::string_view s) {
-    for (size_t i = 0; i < s.size();) {
-        uint32_t cp;
-        const size_t n = utf8_decode_at(s, i, &cp);
-        if (!n) return false;
-        i += n;
-    }
-    return true;
-}
-
 // The properties chunk_text promises, for any text and counter.
 void check_passages(std::string_view text, const std::vector<Chunk>& chunks, const TokenCounter& count, const ChunkOptions& o) {
     std::vector<bool> covered(text.size(), false);
@@ -62,7 +52,7 @@ void check_passages(std::string_view text, const std::vector<Chunk>& chunks, con
         ASSERT_LT(c.begin, c.end);
         ASSERT_LE(c.end, text.size());
         EXPECT_EQ(c.text, text.substr(c.begin, c.end - c.begin));
-        EXPECT_TRUE(valid_utf8(c.text));
+        EXPECT_TRUE(utf8_valid(c.text));
         EXPECT_GE(c.begin, prev_begin) << "passages in document order";
         prev_begin = c.begin;
         uint32_t cp;
@@ -176,6 +166,27 @@ TEST(DocumentText, WhatIsNotTextIsRefusedByName) {
     EXPECT_EQ(ok->text, "hello");
 }
 
+// Every cut of `bytes` (about `cuts` of them) and a sweep of `flips` copies with damaged bytes: each
+// decodes to an error or to UTF-8 text, never a crash (the sanitizer build watches).
+void expect_errors_or_text(const std::string& bytes, const char* name, size_t cuts, int flips, int per_copy) {
+    for (size_t cut = 0; cut < bytes.size(); cut += bytes.size() / cuts + 1) {
+        auto d = decode_document(std::string_view(bytes).substr(0, cut), name);
+        if (d.ok()) EXPECT_TRUE(utf8_valid(d->text)) << name << " cut at " << cut;
+    }
+    std::mt19937 rng(11);
+    for (int k = 0; k < flips; ++k) {
+        std::string bad = bytes;
+        for (int j = 0; j < per_copy; ++j) bad[rng() % bad.size()] = char(rng());
+        auto d = decode_document(bad, name);
+        if (d.ok()) EXPECT_TRUE(utf8_valid(d->text)) << name;
+    }
+}
+
+std::string file_bytes(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
 // The PDF fixtures (tools/fixtures/make_pdf_fixtures.py: reportlab, fpdf2, qpdf's object streams)
 // read word for word as pdfminer.six reads them; white space may differ (pdfminer adds a blank line
 // after each line), so both are compared as sequences of words.
@@ -224,25 +235,13 @@ TEST(PdfText, EncryptedAndScannedFilesSaySo) {
     EXPECT_EQ(scan.message().rfind("image-only.pdf has no text layer", 0), 0u) << scan.message();
 }
 
-// Every cut and a sweep of damaged bytes of each fixture: an error or UTF-8 text, never a crash
-// (the sanitizer build watches), and a file cut after its last page's content still reads.
+// Cuts and damaged bytes of each fixture are errors or text.
 TEST(PdfText, DamagedFilesAreErrorsOrText) {
     const std::string dir = test::fixture_path("pdf");
     for (const char* name : {"reportlab-latin.pdf", "reportlab-cjk.pdf", "fpdf2-dejavu.pdf", "objstm.pdf"}) {
-        std::ifstream in(dir + "/" + name, std::ios::binary);
-        const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        const std::string bytes = file_bytes(dir + "/" + name);
         ASSERT_GT(bytes.size(), 1000u);
-        for (size_t cut = 0; cut < bytes.size(); cut += 97) {
-            auto t = pdf_text(std::string_view(bytes).substr(0, cut), name);
-            if (t.ok()) EXPECT_TRUE(valid_utf8(*t)) << name << " cut at " << cut;
-        }
-        std::mt19937 rng(11);
-        for (int k = 0; k < 300; ++k) {
-            std::string bad = bytes;
-            for (int j = 0; j < 4; ++j) bad[rng() % bad.size()] = char(rng());
-            auto t = pdf_text(bad, name);
-            if (t.ok()) EXPECT_TRUE(valid_utf8(*t)) << name;
-        }
+        expect_errors_or_text(bytes, name, bytes.size() / 97, 300, 4);
     }
 }
 
@@ -287,22 +286,7 @@ TEST(OfficeText, OtherArchivesAndBombsAreRefused) {
         ASSERT_FALSE(doc.ok()) << name;
         EXPECT_EQ(doc.message().rfind(says, 0), 0u) << doc.message();
     }
-    // Every cut and a sweep of damaged bytes: an error or UTF-8 text, never a crash.
-    for (const char* name : {"report.docx", "notes.odt", "book.epub"}) {
-        std::ifstream in(dir + "/" + name, std::ios::binary);
-        const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        for (size_t cut = 0; cut < bytes.size(); cut += bytes.size() / 150 + 1) {
-            auto d = decode_document(std::string_view(bytes).substr(0, cut), name);
-            if (d.ok()) EXPECT_TRUE(valid_utf8(d->text)) << name << " cut at " << cut;
-        }
-        std::mt19937 rng(5);
-        for (int k = 0; k < 200; ++k) {
-            std::string b = bytes;
-            for (int j = 0; j < 3; ++j) b[rng() % b.size()] = char(rng());
-            auto d = decode_document(b, name);
-            if (d.ok()) EXPECT_TRUE(valid_utf8(d->text)) << name;
-        }
-    }
+    for (const char* name : {"report.docx", "notes.odt", "book.epub"}) expect_errors_or_text(file_bytes(dir + "/" + name), name, 150, 200, 3);
 }
 
 TEST(Chunker, CutsAtTheCoarsestBreakThatFits) {

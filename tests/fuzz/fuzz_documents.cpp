@@ -12,27 +12,13 @@
 
 using namespace hearth;
 
-namespace {
-
-bool utf8_ok(std::string_view s) {
-    for (size_t i = 0; i < s.size();) {
-        uint32_t cp;
-        const size_t n = utf8_decode_at(s, i, &cp);
-        if (!n) return false;
-        i += n;
-    }
-    return true;
-}
-
-}  // namespace
-
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (size < 2) return -1;
     static const char* const kNames[] = {"a.txt", "b.md", "c.html", "d.py"};
     const std::string_view bytes(reinterpret_cast<const char*>(data) + 2, size - 2);
     auto doc = docs::decode_document(bytes, kNames[data[0] % 4]);
     if (!doc.ok()) return 0;
-    if (!utf8_ok(doc->text)) std::abort();
+    if (!utf8_valid(doc->text)) std::abort();
     docs::ChunkOptions o;
     o.max_tokens = 1 + data[1] % 32;
     o.overlap_tokens = data[1] / 32;
@@ -43,7 +29,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     size_t prev = 0;
     for (const docs::Chunk& c : chunks) {
         if (c.begin >= c.end || c.end > doc->text.size() || c.begin < prev) std::abort();
-        if (doc->text.compare(c.begin, c.end - c.begin, c.text) != 0 || !utf8_ok(c.text)) std::abort();
+        if (doc->text.compare(c.begin, c.end - c.begin, c.text) != 0 || !utf8_valid(c.text)) std::abort();
         uint32_t cp;
         if (count(c.text) > o.max_tokens && utf8_decode_at(c.text, 0, &cp) != c.text.size()) std::abort();
         prev = c.begin;
