@@ -73,6 +73,11 @@ Status DocumentStore::setIndexed(int64_t id, const PassageList& passages, int64_
     return store_->postWrite([id, passages, modifiedAt, embedModel](SqliteDb& db) {
         Transaction tx(db);
         HEARTH_RETURN_IF_ERROR(tx.status());
+        // Removed (or its conversation deleted) while it was being indexed: nothing to keep.
+        auto exists = db.prepare("SELECT 1 FROM documents WHERE id = ?");
+        exists.bind(1, id);
+        if (!exists.step()) return exists.status();
+        exists.reset();
         auto d = db.prepare("DELETE FROM document_passages WHERE document_id = ?");
         d.bind(1, id);
         HEARTH_RETURN_IF_ERROR(d.exec());

@@ -29,7 +29,8 @@ public:
     Result<std::vector<DocumentRecord>> documents(int64_t conversationId);
     // Queues the insert (state "indexing"); returns the record with its id and time.
     Result<DocumentRecord> add(DocumentRecord r);
-    // The passages of an indexed document, replacing any it had, and its state "ready" (one transaction).
+    // The passages of an indexed document, replacing any it had, and its state "ready" (one
+    // transaction); nothing when the document was removed meanwhile.
     Status setIndexed(int64_t id, const PassageList& passages, int64_t modifiedAt, const QString& embedModel);
     Status setFailed(int64_t id, const QString& error);
     Status setIndexing(int64_t id);

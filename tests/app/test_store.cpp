@@ -442,7 +442,8 @@ private slots:
 
     // A conversation's documents (schema v7): added while indexing, their passages stored with exact vectors and
     // read back in order on another connection, a failure's reason kept, the switch kept, and all of
-    // it gone with the conversation (ON DELETE CASCADE); a damaged vector is an error, not garbage.
+    // it gone with the conversation (ON DELETE CASCADE); a damaged vector is an error, not garbage;
+    // passages that arrive for a document removed meanwhile are dropped without a failed write.
     void documentsAndPassages() {
         ChatStore store;
         VERIFY_OK(store.open(path("documents.db")));
@@ -490,6 +491,12 @@ private slots:
         QVERIFY(!damaged.ok());
         QVERIFY(damaged.message().find("damaged") != std::string::npos);
         other.close();
+        // Indexed after it was removed (the indexer finished as the person clicked ×): nothing is
+        // stored and no write fails.
+        VERIFY_OK(docs.remove(b.id));
+        VERIFY_OK(docs.setIndexed(b.id, passages, 0, "/models/minilm.gguf"));
+        VERIFY_OK(store.flush());
+        QCOMPARE(*store.db().scalarInt("SELECT count(*) FROM document_passages"), int64_t(2));
         VERIFY_OK(store.deleteConversation(conv));
         VERIFY_OK(store.flush());
         QCOMPARE(*store.db().scalarInt("SELECT count(*) FROM documents"), int64_t(0));
