@@ -1,6 +1,7 @@
 // hearth-cli search-docs: the chat's document search from the command line. The files are read,
 // cut into passages and embedded with a BERT-family embedding model (engine/docs), and each query
-// prints its best passages as JSON lines; --prompt prints instead the user turn the chat would send
+// prints its best passages as JSON lines, found as the chat finds them (passage_search: meaning and
+// words, cosine ≥ 0.15, 4 unless --top); --prompt prints instead the user turn the chat would send
 // a model for the first query. For checking what the Documents panel finds, and how fast it indexes.
 #include <chrono>
 #include <cstdio>
@@ -9,7 +10,7 @@
 #include "app/cli/command.h"
 #include "engine/docs/grounded_prompt.h"
 #include "engine/docs/passage_embedding.h"
-#include "engine/docs/vector_index.h"
+#include "engine/docs/passage_search.h"
 #include "engine/util/json.h"
 
 namespace hearth::cli {
@@ -29,7 +30,7 @@ int run_search_docs(const std::vector<std::string>& argv) {
     const std::vector<std::string> files = args.positionals();
     if (files.empty()) return fail("search-docs: give one or more document files");
     if (queries.empty()) return fail("search-docs: give one or more --query TEXT");
-    long k = 5;
+    long k = long(docs::kPassagesPerQuestion);
     if (top) {
         char* end = nullptr;
         k = std::strtol(top->c_str(), &end, 10);
@@ -40,7 +41,6 @@ int run_search_docs(const std::vector<std::string>& argv) {
     if (!em.ok()) return fail("search-docs: " + em.message());
     if (!note.empty()) std::fprintf(stderr, "hearth-cli: %s\n", note.c_str());
 
-    docs::VectorIndex index((*em)->dim());
     std::vector<std::vector<docs::Passage>> passages;
     size_t total = 0, bytes = 0;
     const auto t0 = std::chrono::steady_clock::now();
@@ -49,7 +49,6 @@ int run_search_docs(const std::vector<std::string>& argv) {
         if (!doc.ok()) return fail("search-docs: " + doc.message());
         auto p = docs::embed_document(**em, *doc);
         if (!p.ok()) return fail("search-docs: " + files[f] + ": " + p.message());
-        for (size_t i = 0; i < p->size(); ++i) index.add(int64_t(f), int32_t(i), (*p)[i].vector.data());
         total += p->size();
         bytes += doc->text.size();
         passages.push_back(std::move(*p));
@@ -63,7 +62,11 @@ int run_search_docs(const std::vector<std::string>& argv) {
         if (int(ids.size()) > (*em)->max_tokens()) ids.resize(size_t((*em)->max_tokens()));
         auto qv = (*em)->embed(ids);
         if (!qv.ok()) return fail("search-docs: " + qv.message());
-        const auto hits = index.search(*qv, size_t(k));
+        std::vector<docs::SearchablePassage> searchable;
+        for (size_t f = 0; f < passages.size(); ++f)
+            for (size_t i = 0; i < passages[f].size(); ++i)
+                searchable.push_back({int64_t(f), int32_t(i), passages[f][i].chunk.text, passages[f][i].vector.data(), passages[f][i].vector.size()});
+        const auto hits = docs::search_passages(searchable, *qv, q, size_t(k), docs::kRelevantCosine);
         if (prompt) {
             std::vector<docs::Excerpt> ex;
             for (const auto& h : hits) {

@@ -3,10 +3,11 @@
 #include <QFileInfo>
 #include <QJsonObject>
 #include <algorithm>
+#include <map>
 
 #include "app/settings/device_key.h"
 #include "engine/docs/passage_embedding.h"
-#include "engine/docs/vector_index.h"
+#include "engine/docs/passage_search.h"
 
 namespace hearth::app {
 
@@ -125,18 +126,29 @@ void DocumentIndexer::search(quint64 requestId, const QVariantList& documents, c
             problem = QString::fromStdString(q.message());
             continue;
         }
+        // By meaning and by the question's words (engine/docs/passage_search).
+        std::vector<docs::SearchablePassage> searchable;
+        std::vector<std::string> texts;  // UTF-8 copies the search reads
+        std::map<qint64, const Doc*> byId;
         for (const Doc& d : docsToSearch) {
-            const Cached c = cache_.value(d.id);
+            const Cached& c = cache_[d.id];
             if (c.model != model || !c.passages) continue;
-            docs::VectorIndex ix((*em)->dim());
-            for (size_t i = 0; i < c.passages->size(); ++i)
-                if (int((*c.passages)[i].vector.size()) == ix.dim()) ix.add(d.id, int32_t(i), (*c.passages)[i].vector.data());
-            for (const docs::PassageHit& h : ix.search(*q, kTopPassages, kMinScore))
-                best.push_back({h.score, &d, &(*c.passages)[size_t(h.seq)]});
+            byId[d.id] = &d;
+            for (const StoredPassage& p : *c.passages) texts.push_back(p.text.toStdString());
         }
+        size_t t = 0;
+        for (const auto& [id, d] : byId) {
+            const Cached& c = cache_[id];
+            for (size_t i = 0; i < c.passages->size(); ++i, ++t)
+                searchable.push_back({id, int32_t(i), texts[t], (*c.passages)[i].vector.data(), (*c.passages)[i].vector.size()});
+        }
+        for (const docs::PassageHit& h : docs::search_passages(searchable, *q, question.toStdString(), docs::kPassagesPerQuestion, docs::kRelevantCosine))
+            best.push_back({h.score, byId[h.document_id], &(*cache_[h.document_id].passages)[size_t(h.seq)]});
     }
-    std::stable_sort(best.begin(), best.end(), [](const Scored& a, const Scored& b) { return a.score > b.score; });
-    if (best.size() > size_t(kTopPassages)) best.resize(kTopPassages);
+    // Documents indexed by several models were ranked per model: their passages meet by cosine.
+    if (models.size() > 1)
+        std::stable_sort(best.begin(), best.end(), [](const Scored& a, const Scored& b) { return a.score > b.score; });
+    if (best.size() > docs::kPassagesPerQuestion) best.resize(docs::kPassagesPerQuestion);
     QJsonArray sources;
     for (const Scored& s : best) {
         sources.append(QJsonObject{{"name", s.doc->name},

@@ -1,7 +1,8 @@
 // DocumentIndexer: the chat's Documents on a thread of their own (never the UI's, and not the
 // inference worker's, so a long document indexes while the model answers). It reads a file, cuts
 // it into passages, embeds them with a BERT-family embedding model (engine/docs), and later finds
-// the passages nearest a question among a conversation's documents.
+// the passages for a question among a conversation's documents, by meaning and by the question's
+// words (engine/docs/passage_search).
 //
 // It keeps the passages of every document it indexed or searched in memory (a person's documents
 // are thousands of passages: megabytes), reading those it does not have from the database on a
@@ -34,10 +35,6 @@ struct EmbedderChoice {
 class DocumentIndexer : public QObject {
     Q_OBJECT
 public:
-    // The passages a question is given: at most this many, of at least this cosine similarity.
-    static constexpr int kTopPassages = 4;
-    static constexpr float kMinScore = 0.15f;
-
     explicit DocumentIndexer(const QString& databasePath);
     ~DocumentIndexer() override;
 

@@ -410,8 +410,9 @@ private:
         for (size_t k = 0; k < count; ++k) {
             Obj num, off;
             if (!header.parse(num, 0, false) || !header.parse(off, 0, false) || num.t != Obj::Num || off.t != Obj::Num) break;
+            if (!(num.num >= 1 && num.num < 1e9)) continue;  // an object number; a float cast past int is undefined
             const int id = int(num.num);
-            if (id <= 0 || offsets_.count(id) || parsed_.count(id) || off.num < 0) continue;
+            if (offsets_.count(id) || parsed_.count(id) || off.num < 0) continue;
             const double at = first->num + off.num;
             if (at >= double(data.size())) continue;
             auto o = std::make_unique<Obj>();
@@ -589,10 +590,16 @@ Font make_font(Pdf& pdf, const Obj* dict) {
     const Obj* subtype = pdf.resolve(dict->get("Subtype"));
     const Obj* enc = pdf.resolve(dict->get("Encoding"));
     auto number = [&](const Obj* o) { o = pdf.resolve(o); return o && o->t == Obj::Num ? o->num : -1.0; };
+    // A character code or CID as a number in the file: -1 when it is none (negative, fractional
+    // junk or too large to be one; casting such a double to an integer would be undefined).
+    auto code_of = [&](const Obj* o) -> int64_t {
+        const double v = number(o);
+        return v >= 0 && v < 16777216.0 ? int64_t(v) : -1;
+    };
     if (const Obj* ws = pdf.resolve(dict->get("Widths")); ws && ws->t == Obj::Arr) {
-        const double first = std::max(0.0, number(dict->get("FirstChar")));
+        const int64_t first = std::max<int64_t>(0, code_of(dict->get("FirstChar")));
         for (size_t i = 0; i < ws->arr.size() && i < 256; ++i)
-            if (const double w = number(&ws->arr[i]); w >= 0) f.widths[uint32_t(first) + uint32_t(i)] = w;
+            if (const double w = number(&ws->arr[i]); w >= 0) f.widths[uint32_t(first + int64_t(i))] = w;
     }
     if (const Obj* desc = pdf.resolve(dict->get("FontDescriptor")); desc && desc->t == Obj::Dict)
         if (const double mw = number(desc->get("MissingWidth")); mw > 0) f.default_width = mw;
@@ -606,15 +613,17 @@ Font make_font(Pdf& pdf, const Obj* dict) {
             if (const Obj* w = pdf.resolve(cid->get("W")); w && w->t == Obj::Arr) {
                 // c [w1 w2 …] or c_first c_last w
                 for (size_t i = 0; i + 1 < w->arr.size() && f.widths.size() < 200000;) {
-                    const double c = number(&w->arr[i]);
+                    const int64_t c = code_of(&w->arr[i]);
                     const Obj* next = pdf.resolve(&w->arr[i + 1]);
                     if (c < 0) break;
                     if (next && next->t == Obj::Arr) {
-                        for (size_t k = 0; k < next->arr.size() && k < 65536; ++k) f.widths[uint32_t(c) + uint32_t(k)] = number(&next->arr[k]);
+                        for (size_t k = 0; k < next->arr.size() && k < 65536; ++k)
+                            f.widths[uint32_t(c + int64_t(k))] = number(&next->arr[k]);
                         i += 2;
                     } else if (i + 2 < w->arr.size()) {
-                        const double last = number(next), width = number(&w->arr[i + 2]);
-                        for (double k = c; k <= last && k - c < 65536; ++k) f.widths[uint32_t(k)] = width;
+                        const int64_t last = std::min(code_of(next), c + 65535);
+                        const double width = number(&w->arr[i + 2]);
+                        for (int64_t k = c; k <= last; ++k) f.widths[uint32_t(k)] = width;
                         i += 3;
                     } else {
                         break;
@@ -657,7 +666,7 @@ Font make_font(Pdf& pdf, const Obj* dict) {
         if (const Obj* diffs = pdf.resolve(enc->get("Differences")); diffs && diffs->t == Obj::Arr) {
             int code = 0;
             for (const Obj& d : diffs->arr) {
-                if (d.t == Obj::Num) code = int(d.num);
+                if (d.t == Obj::Num) code = d.num >= 0 && d.num < 256 ? int(d.num) : -1;
                 else if (d.t == Obj::Name && code >= 0 && code < 256) {
                     if (const uint32_t u = glyph_unicode(d.s)) f.simple[size_t(code)] = u;
                     ++code;

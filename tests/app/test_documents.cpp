@@ -24,6 +24,7 @@
 #include "app/settings/app_settings.h"
 #include "app/store/chat_store.h"
 #include "app/worker/inference_worker.h"
+#include "engine/docs/passage_search.h"
 #include "engine/convert/convert.h"
 #include "tests/app/app_window.h"
 #include "tests/app/quick_find.h"
@@ -196,7 +197,7 @@ private slots:
         QVERIFY(q);
         QCOMPARE(q->content, QStringLiteral("How long do customers have to return a product?"));
         QVERIFY(!q->sources.isEmpty());
-        QVERIFY(q->sources.size() <= DocumentIndexer::kTopPassages);
+        QVERIFY(q->sources.size() <= int(hearth::docs::kPassagesPerQuestion));
         QVERIFY2(q->prompt.startsWith(QLatin1String("Answer the question at the end using these excerpts")), qPrintable(q->prompt));
         QVERIFY2(q->prompt.contains(QLatin1String("\n\n[1] ")), qPrintable(q->prompt));
         QVERIFY(q->prompt.endsWith(QLatin1String("Question: How long do customers have to return a product?")));

@@ -2,9 +2,10 @@
 // that choose a reading (text, Markdown, HTML; PDF and zip-packed documents by their first bytes),
 // decoded, then cut into passages. What decodes must be UTF-8, and the passages must keep
 // chunk_text's promises: in order, inside the text, each within the token limit unless one
-// character, and together covering all of it.
+// character, and together covering all of it; their keyword index answers with finite scores.
 #include "engine/docs/chunker.h"
 #include "engine/docs/document_text.h"
+#include "engine/docs/keyword_index.h"
 #include "engine/util/utf8.h"
 #include "tests/fuzz/fuzz_target.h"
 
@@ -39,6 +40,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const char ch = doc->text[i];
         if (!covered[i] && ch != ' ' && ch != '\n' && ch != '\t' && ch != '\f' && ch != '\r') std::abort();
     }
+    // The passages' words, searched with the start of the text: terms are UTF-8, scores finite.
+    docs::KeywordIndex words;
+    for (size_t i = 0; i < chunks.size(); ++i) words.add(0, int32_t(i), chunks[i].text);
+    for (const std::string& t : docs::keyword_terms(doc->text.substr(0, 200)))
+        if (t.empty() || !utf8_valid(t)) std::abort();
+    for (const docs::PassageHit& h : words.search(doc->text.substr(0, 200), 8))
+        if (!(h.score > 0) || h.seq < 0 || size_t(h.seq) >= chunks.size()) std::abort();
     return 0;
 }
 
