@@ -35,8 +35,13 @@ std::vector<std::string> keyword_terms(std::string_view text) {
     };
     for (size_t i = 0; i < text.size();) {
         uint32_t cp = 0;
-        size_t n = utf8_decode_at(text, i, &cp);
-        if (n == 0) { n = 1; cp = 0xFFFD; }
+        const size_t n = utf8_decode_at(text, i, &cp);
+        if (n == 0) {  // not UTF-8 (a text cut mid-character): a separator, never part of a term
+            flush();
+            prev_cjk.clear();
+            ++i;
+            continue;
+        }
         const std::string_view ch = text.substr(i, n);
         i += n;
         if (is_cjk(cp)) {

@@ -464,6 +464,8 @@ TEST(KeywordIndex, TermsAndBm25) {
     EXPECT_EQ(keyword_terms("Error E-4471: the PORT is wet."), (std::vector<std::string>{"error", "e", "4471", "the", "port", "is", "wet"}));
     EXPECT_EQ(keyword_terms("退货期限"), (std::vector<std::string>{"退", "货", "退货", "期", "货期", "限", "期限"}));
     EXPECT_EQ(keyword_terms("naïve café"), (std::vector<std::string>{"naïve", "café"}));
+    // A text cut inside a character (fuzz_documents found it): the broken bytes separate terms.
+    EXPECT_EQ(keyword_terms("ab\xE6\x96" "cd \xE6\x96\x87\xE5"), (std::vector<std::string>{"ab", "cd", "文"}));
     KeywordIndex ix;
     ix.add(1, 0, "the cat sat on the mat");
     ix.add(1, 1, "the dog chased the cat around the garden");
