@@ -110,6 +110,10 @@
 <context>
     <name>ChatPage</name>
     <message>
+        <source>searching your documents…</source>
+        <translation>正在检索你的文档…</translation>
+    </message>
+    <message>
         <source>Documents (%1)</source>
         <translation>文档 (%1)</translation>
     </message>

@@ -38,6 +38,7 @@ class ChatController : public QObject {
     Q_PROPERTY(QString searchQuery READ searchQuery WRITE setSearchQuery NOTIFY searchQueryChanged)
     // An answer is being written, or the documents searched for the question before it.
     Q_PROPERTY(bool generating READ generating NOTIFY generatingChanged)
+    Q_PROPERTY(bool searchingDocuments READ searchingDocuments NOTIFY generatingChanged)
     // Model state: "none" | "loading" | "ready"
     Q_PROPERTY(QString modelState READ modelState NOTIFY modelChanged)
     Q_PROPERTY(double loadProgress READ loadProgress NOTIFY loadProgressChanged)
@@ -63,6 +64,7 @@ public:
     bool thinkAvailable() const { return loadedThink_; }
     QString searchQuery() const { return searchQuery_; }
     bool generating() const { return currentRequest_ != 0 || searchRequest_ != 0; }
+    bool searchingDocuments() const { return searchRequest_ != 0; }
     QString modelState() const { return modelState_; }
     double loadProgress() const { return loadProgress_; }
     QString modelName() const { return loadedName_; }

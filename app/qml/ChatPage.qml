@@ -291,7 +291,8 @@ Item {
                     parts.push(qsTr("context %1 / %2").arg(s.ctxUsed !== undefined ? s.ctxUsed : 0).arg(s.nCtx))
                 if (Adapters.summary.length > 0) parts.push(qsTr("adapters: %1").arg(Adapters.summary))
                 if (Documents.searchableCount > 0) parts.push(qsTr("documents: %1").arg(Documents.searchableCount))
-                if (Chat.generating) parts.push(qsTr("generating…"))
+                if (Chat.searchingDocuments) parts.push(qsTr("searching your documents…"))
+                else if (Chat.generating) parts.push(qsTr("generating…"))
                 return parts.join("  ·  ")
             }
         }

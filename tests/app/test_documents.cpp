@@ -235,6 +235,28 @@ private slots:
         QCOMPARE(window.last().at(2).toInt(), groundedPromptTokens_);
     }
 
+    // Stop while the documents are searched: nothing is answered, the question stays (Regenerate
+    // searches and answers it), and a search answered after the Stop is ignored.
+    void stopWhileSearching() {
+        QSignalSpy window(chat()->worker(), &InferenceWorker::windowChosen);
+        QVERIFY(chat()->send("Where does the warehouse ship from?"));
+        QVERIFY(chat()->searchingDocuments());
+        QVERIFY(chat()->generating());
+        chat()->stop();
+        QVERIFY(!chat()->searchingDocuments());
+        QVERIFY(!chat()->generating());
+        QTest::qWait(300);  // the indexer's answer arrives and is ignored
+        QVERIFY(window.isEmpty());
+        QCOMPARE(chat()->messages()->records().back().content, QStringLiteral("Where does the warehouse ship from?"));
+        QVERIFY(chat()->messages()->records().back().sources.isEmpty());
+        QSignalSpy finished(chat(), &ChatController::answerFinished);
+        chat()->regenerate();  // the question without an answer: searched and answered now
+        QVERIFY(finished.wait(60000));
+        const auto& recs = chat()->messages()->records();
+        QCOMPARE(recs.back().role, QStringLiteral("assistant"));
+        QVERIFY(!recs[recs.size() - 2].sources.isEmpty());
+    }
+
     void switchedOffDocumentsAreNotSearched() {
         for (const QVariant& v : documents()->items()) documents()->setEnabled(v.toMap().value("id").toLongLong(), false);
         QCOMPARE(documents()->searchableCount(), 0);
