@@ -141,9 +141,13 @@ private slots:
         QVERIFY(get && get->isVisible());
         QMetaObject::invokeMethod(get, "clicked");
         QTRY_COMPARE_WITH_TIMEOUT(context_->wizard()->repo(), QStringLiteral("sentence-transformers/all-MiniLM-L6-v2"), 5000);
+        QObject* wizard = engine_->rootObjects().first()->findChild<QObject*>("modelWizard");
+        QVERIFY(wizard && wizard->property("visible").toBool());
         QTRY_VERIFY_WITH_TIMEOUT(!context_->wizard()->busy(), 10000);
         QVERIFY(!context_->wizard()->error().isEmpty());
         context_->wizard()->reset();
+        QMetaObject::invokeMethod(wizard, "close");
+        QTRY_VERIFY(!wizard->property("visible").toBool());
         button->setProperty("checked", false);
         documents()->dismissMessage();
     }
