@@ -11,9 +11,15 @@
 #include <unordered_map>
 #include <vector>
 
-#include "engine/docs/vector_index.h"
 
 namespace hearth::docs {
+
+// A passage found for a question (by words here; by meaning and words in passage_search).
+struct PassageHit {
+    int64_t document_id = 0;
+    int32_t seq = 0;       // the passage's place in its document, from 0
+    float score = 0;
+};
 
 std::vector<std::string> keyword_terms(std::string_view text);
 

@@ -11,7 +11,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/docs/vector_index.h"
+#include "engine/docs/keyword_index.h"
 
 namespace hearth::docs {
 

@@ -1,6 +1,6 @@
 // The chat's document search (engine/docs): reading attached files (encodings, HTML, PDF against
 // pdfminer.six, Word/PowerPoint/OpenDocument/EPUB against their writers' libraries, refusals),
-// cutting them into passages that fit the embedding model, the vector index, and the prompt the
+// cutting them into passages that fit the embedding model, the search by meaning and words, and the prompt the
 // model is given. The passage properties are checked over random texts with a word counter and with
 // the tiny BERT fixture's own tokenizer; with HEARTH_MINILM_DIR set, the real all-MiniLM-L6-v2 finds
 // the passage that answers each of a set of questions among unrelated documents.
@@ -25,7 +25,6 @@
 #include "engine/docs/passage_embedding.h"
 #include "engine/docs/passage_search.h"
 #include "engine/docs/pdf_text.h"
-#include "engine/docs/vector_index.h"
 #include "engine/util/json.h"
 #include "engine/util/utf8.h"
 #include "tests/engine/fixture_path.h"
@@ -452,33 +451,6 @@ TEST(Chunker, PassagesFitTheEmbeddingModel) {
     EXPECT_EQ(cancelled.message(), "cancelled");
 }
 
-TEST(VectorIndex, BestFirstRemovedAndReplaced) {
-    VectorIndex ix(2);
-    const float a[] = {1, 0}, b[] = {0.6f, 0.8f}, c[] = {0, 1}, d[] = {-1, 0};
-    ix.add(1, 0, a);
-    ix.add(1, 1, b);
-    ix.add(2, 0, c);
-    ix.add(2, 1, d);
-    auto hits = ix.search({1, 0}, 3);
-    ASSERT_EQ(hits.size(), 3u);
-    EXPECT_EQ(hits[0].document_id, 1);
-    EXPECT_EQ(hits[0].seq, 0);
-    EXPECT_FLOAT_EQ(hits[0].score, 1);
-    EXPECT_EQ(hits[1].seq, 1);
-    EXPECT_FLOAT_EQ(hits[1].score, 0.6f);
-    EXPECT_EQ(ix.search({1, 0}, 10, 0.5f).size(), 2u) << "min_score";
-    EXPECT_TRUE(ix.search({1, 0, 0}, 3).empty()) << "another width";
-    ix.add(1, 0, d);  // replaced, not added
-    EXPECT_EQ(ix.size(), 4u);
-    EXPECT_EQ(ix.search({1, 0}, 1)[0].seq, 1);
-    ix.remove_document(1);
-    EXPECT_EQ(ix.size(), 2u);
-    hits = ix.search({0, 1}, 5);
-    ASSERT_EQ(hits.size(), 2u);
-    EXPECT_EQ(hits[0].document_id, 2);
-    EXPECT_EQ(hits[0].seq, 0);
-}
-
 TEST(KeywordIndex, TermsAndBm25) {
     EXPECT_EQ(keyword_terms("Error E-4471: the PORT is wet."), (std::vector<std::string>{"error", "e", "4471", "the", "port", "is", "wet"}));
     EXPECT_EQ(keyword_terms("退货期限"), (std::vector<std::string>{"退", "货", "退货", "期", "货期", "限", "期限"}));
@@ -553,18 +525,22 @@ TEST(DocumentSearch, MiniLMFindsTheAnsweringPassage) {
         {"Passports must be valid for six months beyond the date of entry into the country.",
          "How long must my passport be valid to travel?"},
     };
-    VectorIndex ix(em->dim());
+    std::vector<Passage> passages;
     for (size_t i = 0; i < std::size(docs); ++i) {
         auto p = embed_document(*em, DocumentText{docs[i].first, "text", "utf-8"});
         ASSERT_TRUE(p.ok()) << p.message();
         ASSERT_EQ(p->size(), 1u);
-        ix.add(int64_t(i), 0, (*p)[0].vector.data());
+        passages.push_back(std::move((*p)[0]));
     }
+    std::vector<SearchablePassage> all;
+    for (size_t i = 0; i < passages.size(); ++i)
+        all.push_back({int64_t(i), 0, passages[i].chunk.text, passages[i].vector.data(), passages[i].vector.size()});
     int top1 = 0;
     for (size_t i = 0; i < std::size(docs); ++i) {
         auto q = em->embed(em->tokenize(docs[i].second));
         ASSERT_TRUE(q.ok());
-        const auto hits = ix.search(*q, 1);
+        // By meaning alone, every passage a candidate: the embedding model's own ranking.
+        const auto hits = search_passages(all, *q, docs[i].second, 1, -1.0f, 0.0f);
         ASSERT_EQ(hits.size(), 1u);
         top1 += hits[0].document_id == int64_t(i);
         std::printf("%-48s -> document %lld (score %.3f)\n", docs[i].second, static_cast<long long>(hits[0].document_id), hits[0].score);
