@@ -10,11 +10,12 @@ Result<std::vector<LoraTarget>> match_lora_targets(const LoraAdapter& adapter, c
     auto fail = [&](const std::string& why) { return make_error(adapter.path() + ": " + why); };
     if (adapter.architecture() != h.arch)
         return fail("made for architecture '" + adapter.architecture() + "', the model is '" + h.arch + "'");
-    // The matrices of the layers, by name: what an adapter may target (embeddings and the output
-    // head are not: PEFT folders that have them are refused when read).
+    // The projections of the layers, by name: what an adapter may target (embeddings and the output
+    // head are not: PEFT folders that have them are refused when read; nor are a mixture of
+    // experts' router and stacked experts, which are not projections).
     std::map<std::string, const TensorSpec*> matrices;
     for (const TensorSpec& t : manifest)
-        if (t.layer >= 0 && role_is_matrix(t.role) && t.shape.size() == 2) matrices[t.name] = &t;
+        if (t.layer >= 0 && !projection_slots(t.role).empty() && t.shape.size() == 2) matrices[t.name] = &t;
     std::vector<LoraTarget> out;
     out.reserve(adapter.pairs().size());
     for (const LoraPair& p : adapter.pairs()) {

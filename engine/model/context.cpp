@@ -67,6 +67,8 @@ Status ModelContext::add_stage(Backend& be, int first_layer, int n_layers, GgmlT
 
     // One activation buffer, carved into per-role tensors of n_batch rows.
     const int64_t B = n_batch_;
+    const int64_t X = h.has_experts() ? B : 0;          // rows of the experts' scratch
+    const int64_t ff = std::max(h.n_ff, h.n_ff_exp);     // gate/up serve the dense FFN and each expert
     struct Part { Tensor* t; GgmlType type; int64_t rows, cols; };
     const Part parts[] = {
         {&s.ids, GgmlType::I32, 1, B},     {&s.pos, GgmlType::I32, 1, B}, {&s.sampled, GgmlType::I32, 1, 1},
@@ -74,7 +76,9 @@ Status ModelContext::add_stage(Backend& be, int first_layer, int n_layers, GgmlT
         {&s.x, GgmlType::F32, B, h.n_embd}, {&s.xb, GgmlType::F32, B, h.n_embd},
         {&s.q, GgmlType::F32, B, h.q_dim()}, {&s.k, GgmlType::F32, B, h.kv_dim()},
         {&s.v, GgmlType::F32, B, h.kv_dim()}, {&s.attn, GgmlType::F32, B, h.q_dim()},
-        {&s.gate, GgmlType::F32, B, h.n_ff}, {&s.up, GgmlType::F32, B, h.n_ff},
+        {&s.gate, GgmlType::F32, B, ff}, {&s.up, GgmlType::F32, B, ff},
+        {&s.moe_logits, GgmlType::F32, X, h.n_expert}, {&s.moe_ids, GgmlType::I32, 1, X * h.n_expert_used},
+        {&s.moe_in, GgmlType::F32, X, h.n_embd}, {&s.moe_out, GgmlType::F32, X, h.n_embd},
     };
     size_t total = 0;
     for (const Part& p : parts) total += (row_bytes(p.type, p.cols) * size_t(p.rows) + 255) / 256 * 256;
@@ -205,8 +209,11 @@ Status ModelContext::forward(int n, int n_kv, int first_out, const std::vector<i
             HEARTH_RETURN_IF_ERROR(s.be->upload(s.x.row_range(0, n), handoff_.data()));
         }
         const bool last = si + 1 == stages_.size();
-        if (observer_ || n > s.be->max_step_tokens()) {
+        // Experts are chosen on the host between a layer's ops: such a pass cannot be replayed.
+        if (observer_ || h.has_experts() || n > s.be->max_step_tokens()) {
+            layer_error_ = {};
             run_stage(s, si == 0, last, n, n_kv, first_out, rows, paged, groups);
+            if (!layer_error_.ok()) return layer_error_;
         } else {
             const int bound = std::min(n_ctx_, std::max(256, int(std::bit_ceil(unsigned(n_kv)))));
             if (!s.be->begin_step(step_key(si, n, bound, first_out, rows, paged, groups))) {
@@ -255,12 +262,14 @@ void ModelContext::run_stage(Stage& s, bool first, bool last, int n, int n_kv, i
         if (h.embd_scale > 0) be.scale(x, h.embd_scale);
     }
     for (int li = 0; li < s.n_layers; ++li) {
-        if (stop()) return;
+        if (stop() || !layer_error_.ok()) return;
         LayerRun r{be, h, s.first_layer + li, li, *s.kv, first_cols(s.pos, n), n_kv, s.rope[size_t(li)],
                    x, s.xb.row_range(0, n), s.q.row_range(0, n), s.k.row_range(0, n), s.v.row_range(0, n),
                    s.attn.row_range(0, n), s.gate.row_range(0, n), s.up.row_range(0, n), cancel_,
                    loras_.empty() || groups ? nullptr : &loras_[size_t(s.first_layer + li)], s.lora_scratch};
         r.observer = observer_;
+        r.experts_scratch = {s.moe_logits, s.moe_ids, s.moe_in, s.moe_out};
+        r.error = &layer_error_;
         if (groups && !groups->empty()) r.lora_groups = groups;
         if (paged) {
             r.tables = &s.tables;

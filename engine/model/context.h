@@ -140,6 +140,7 @@ private:
         std::unique_ptr<KvCache> kv;
         BufferPtr act_buf;
         Tensor ids, pos, sampled, x, xb, q, k, v, attn, gate, up;
+        Tensor moe_logits, moe_ids, moe_in, moe_out;  // a mixture of experts' scratch (LayerRun::ExpertScratch)
         Tensor cells, seq;          // eval_batch: physical cell and table row of each token
         BufferPtr tables_buf;       // eval_batch: block tables, n_batch rows of n_blocks (allocated at first use)
         KvTables tables;
@@ -191,6 +192,7 @@ private:
     std::vector<float> handoff_;   // hidden state between stages
     const std::atomic<bool>* cancel_ = nullptr;  // the running eval()'s Stop
     ProjectionObserver* observer_ = nullptr;
+    Status layer_error_;  // an op of the running pass that failed (LayerRun::error)
     std::vector<std::array<LoraTerms, kProjectionsPerLayer>> loras_;  // per layer; empty: none attached
     std::vector<BufferPtr> lora_weights_;                              // the attached A and B matrices
     int n_loras_ = 0;

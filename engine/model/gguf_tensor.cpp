@@ -22,7 +22,9 @@ Result<ImportedTensor> import_gguf_tensor(const gguf::File& file, Backend& be, c
     if (matrix && (ti->type == GgmlType::I8 || ti->type == GgmlType::I16 || ti->type == GgmlType::I32 ||
                    ti->type == GgmlType::I64 || ti->type == GgmlType::F64 || ti->type == GgmlType::Q8_K))
         return make_error("tensor '" + name + "' has type " + std::string(tt.name) + ", which is not a weight type");
-    const int64_t cols = shape[0], rows = shape.size() > 1 ? shape[1] : 1;
+    const int64_t cols = shape[0];
+    int64_t rows = 1;
+    for (size_t i = 1; i < shape.size(); ++i) rows *= shape[i];
     if (cols % tt.block_elems != 0)
         return make_error("tensor '" + name + "': row length " + std::to_string(cols) + " is not a multiple of the " +
                           std::string(tt.name) + " block size");

@@ -20,7 +20,8 @@ struct ImportedTensor {
 };
 
 // `shape` in GGUF order (cols first). A matrix may have any weight type; anything else must be F32
-// (norms and biases). Trailing dimensions of 1 are ignored.
+// (norms and biases). Trailing dimensions of 1 are ignored. A 3-D matrix (stacked experts) is
+// imported as one of rows = dims[1]·dims[2].
 Result<ImportedTensor> import_gguf_tensor(const gguf::File& file, Backend& be, const std::string& name,
                                           std::vector<int64_t> shape, bool matrix);
 

@@ -31,6 +31,39 @@ Result<int> required_int(const gguf::File& f, const std::string& key) {
     return int(*v);
 }
 
+// The mixture-of-experts keys, as llama.cpp writes them for every architecture that has experts.
+// The bounds are far above published models (Qwen3-235B: 128 experts, 8 used; DeepSeek-V3: 256)
+// and keep a hostile file from sizing buffers by them.
+constexpr int kMaxExperts = 1024, kMaxExpertsUsed = 64;
+
+Status read_experts(const gguf::File& f, const ArchDef& def, ModelHParams& h) {
+    const std::string a = h.arch + ".";
+    auto count = f.get_int(a + "expert_count", 0);
+    if (!count.ok()) return count.status();
+    if (*count == 0) return {};
+    if (!def.experts)
+        return make_error("'" + h.arch + "' with experts (" + a + "expert_count = " + std::to_string(*count) + ") is not supported");
+    if (*count < 0 || *count > kMaxExperts)
+        return make_error(a + "expert_count = " + std::to_string(*count) + " is out of range (1.." + std::to_string(kMaxExperts) + ")");
+    h.n_expert = int(*count);
+    auto used = required_int(f, a + "expert_used_count");
+    if (!used.ok()) return used.status();
+    if (*used > h.n_expert || *used > kMaxExpertsUsed)
+        return make_error(a + "expert_used_count = " + std::to_string(*used) + " must be at most expert_count (" +
+                          std::to_string(h.n_expert) + ") and " + std::to_string(kMaxExpertsUsed));
+    h.n_expert_used = *used;
+    h.n_ff_exp = h.n_ff;
+    if (f.find(a + "expert_feed_forward_length")) {
+        auto ff = required_int(f, a + "expert_feed_forward_length");
+        if (!ff.ok()) return ff.status();
+        h.n_ff_exp = *ff;
+    }
+    auto norm = f.get_bool(a + "expert_weights_norm", true);
+    if (!norm.ok()) return norm.status();
+    h.expert_weights_norm = *norm;
+    return {};
+}
+
 }  // namespace
 
 Result<ModelHParams> read_hparams(const gguf::File& f) {
@@ -133,6 +166,7 @@ Result<ModelHParams> read_hparams(const gguf::File& f) {
     if (!(*rope_att > 0) || !std::isfinite(*rope_att))
         return make_error(a + "rope.scaling.attn_factor must be a positive number");
     r.attn_factor *= float(*rope_att);
+    HEARTH_RETURN_IF_ERROR(read_experts(f, *def, h));
     if (def->read_hparams) HEARTH_RETURN_IF_ERROR(def->read_hparams(f, h));
     return h;
 }

@@ -13,7 +13,7 @@
 
 namespace hearth {
 
-enum class Arch { Llama, Qwen2, Qwen3, Gemma3, Phi3 };
+enum class Arch { Llama, Qwen2, Qwen3, Gemma3, Phi3, Qwen3Moe };
 
 // What one layer does differently from the model-wide settings.
 struct LayerHParams {
@@ -37,8 +37,15 @@ struct ModelHParams {
     // {arch}.pooling_type of an embedding model (llama.cpp's numbering: 0 none, 1 mean, 2 cls,
     // 3 last, 4 rank); -1 when the file does not say (a generative model).
     int pooling_type = -1;
+    // Mixture of experts ({arch}.expert_count > 0): each token's FFN is the sum of the outputs of
+    // its n_expert_used best experts (by the router's softmax), weighted by those probabilities,
+    // renormalized to sum to 1 over the chosen experts when expert_weights_norm (Mixtral, Qwen3-MoE).
+    // n_ff_exp: an expert's hidden size ({arch}.expert_feed_forward_length, else feed_forward_length).
+    int n_expert = 0, n_expert_used = 0, n_ff_exp = 0;
+    bool expert_weights_norm = true;
     std::vector<LayerHParams> layers;  // n_layer entries
 
+    bool has_experts() const { return n_expert > 0; }
     int q_dim() const { return n_head * head_dim; }
     int kv_dim() const { return n_kv_head * head_dim; }
     float attention_scale() const;

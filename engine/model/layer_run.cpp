@@ -1,5 +1,7 @@
 #include "engine/model/layer_run.h"
 
+#include "engine/model/expert_routing.h"
+
 namespace hearth {
 
 namespace {
@@ -41,6 +43,50 @@ void LayerRun::ffn(const LayerWeights& L, Act act, Out out) {
         be.matmul_glu(xb, {L.gate.w, gate, L.gate.bias()}, {L.up.w, up, L.up.bias()}, act == Act::GeluTanh, gate);
     }
     out_proj(kSlotDown, L.down, gate, out);
+}
+
+void LayerRun::expert_ffn(const LayerWeights& L) {
+    if (cancel && cancel->load(std::memory_order_relaxed)) return;
+    const LayerWeights::Experts& X = L.experts;
+    const ExpertScratch& S = experts_scratch;
+    const int n = int(xb.rows), n_expert = h.n_expert;
+    const Tensor logits = S.logits.row_range(0, n);
+    be.matmul(X.router, xb, logits);
+    std::vector<float> z(size_t(n) * size_t(n_expert));
+    if (Status st = be.download(logits, z.data()); !st.ok()) {
+        if (error && error->ok()) *error = make_error("layer " + std::to_string(layer) + ": reading the router's choice: " + st.message());
+        return;
+    }
+    const ExpertRouting route = route_tokens(z.data(), n, n_expert, h.n_expert_used, h.expert_weights_norm);
+    // An expert that every token of the batch chose reads xb as it is; the others gather their
+    // tokens' rows by id, so the ids go up once for the layer.
+    bool gathers = false;
+    for (int e = 0; e < n_expert; ++e) gathers |= route.count(e) > 0 && route.count(e) < n;
+    if (gathers) {
+        const Tensor ids = make_tensor(S.ids.buf, S.ids.offset, GgmlType::I32, 1, int64_t(route.tokens.size()));
+        if (Status st = be.upload(ids, route.tokens.data()); !st.ok()) {
+            if (error && error->ok()) *error = make_error("layer " + std::to_string(layer) + ": " + st.message());
+            return;
+        }
+    }
+    for (int e = 0; e < n_expert; ++e) {
+        const int c = route.count(e), first = route.first[size_t(e)];
+        if (c == 0) continue;
+        if (cancel && cancel->load(std::memory_order_relaxed)) return;
+        Tensor in = xb;
+        if (c < n) {
+            in = S.in.row_range(0, c);
+            be.get_rows(xb, make_tensor(S.ids.buf, S.ids.offset + size_t(first) * 4, GgmlType::I32, 1, c), in);
+        }
+        // gate and up hold max(n_ff, n_ff_exp) columns per row: viewed here with the expert's width
+        const Tensor g = make_tensor(gate.buf, gate.offset, GgmlType::F32, c, h.n_ff_exp);
+        const Tensor u = make_tensor(up.buf, up.offset, GgmlType::F32, c, h.n_ff_exp);
+        const Tensor o = S.out.row_range(0, c);
+        be.matmul_glu(in, {X.of(X.gate, e), g, nullptr}, {X.of(X.up, e), u, nullptr}, /*gelu*/ false, g);
+        be.matmul(X.of(X.down, e), g, o);
+        for (int i = 0; i < c; ++i)
+            be.scale_add(x.row_range(route.tokens[size_t(first + i)], 1), o.row_range(i, 1), route.weights[size_t(first + i)]);
+    }
 }
 
 }  // namespace hearth

@@ -36,6 +36,14 @@ struct LayerRun {
     // identity table, cells == pos.
     const KvTables* tables = nullptr;
     Tensor cells;
+    // A mixture-of-experts layer's scratch (n_batch rows each; unset for a dense model): the
+    // router's logits, the token ids grouped by expert, the tokens an expert takes gathered, and
+    // its output.
+    struct ExpertScratch {
+        Tensor logits, ids, in, out;
+    } experts_scratch;
+    // The first error of an op whose failure the layer cannot ignore (the router logits' download).
+    Status* error = nullptr;
 
     // xb = rms_norm(x) · w
     void norm(const Tensor& w) { be.rms_norm(x, w, h.rms_eps, xb); }
@@ -52,6 +60,11 @@ struct LayerRun {
     enum class Act { SiLU, GeluTanh };
     // down(act(gate · xb) * (up · xb)) into `out`; skipped after a Stop (the caller discards the batch)
     void ffn(const LayerWeights& L, Act act, Out out = Out::Xb);
+    // The mixture-of-experts FFN added into x: x[t] += Σ w · down_e(silu(gate_e · xb[t]) * up_e · xb[t])
+    // over token t's chosen experts e (ModelHParams). The choice is made on the host from the
+    // router's logits (one download per layer), so a pass with experts is never recorded as a
+    // graph; each expert then runs once over the tokens that chose it. Skipped after a Stop.
+    void expert_ffn(const LayerWeights& L);
 
 private:
     // Whether projection i has adapter terms in this layer (for the whole batch or a group of it).

@@ -9,6 +9,7 @@ bool role_is_matrix(Role r) {
     switch (r) {
         case Role::TokEmbd: case Role::Output: case Role::Q: case Role::K: case Role::V: case Role::QKV:
         case Role::AttnOut: case Role::Gate: case Role::Up: case Role::GateUp: case Role::Down:
+        case Role::Router: case Role::GateExps: case Role::UpExps: case Role::DownExps:
             return true;
         default:
             return false;
@@ -78,6 +79,14 @@ void Manifest::ffn(int l, bool fused_gate_up) {
         add(Role::Up, l, "ffn_up", {E, F});
     }
     add(Role::Down, l, "ffn_down", {F, E});
+}
+
+void Manifest::experts(int l) {
+    const int64_t E = h_.n_embd, F = h_.n_ff_exp, X = h_.n_expert;
+    add(Role::Router, l, "ffn_gate_inp", {E, X});
+    add(Role::GateExps, l, "ffn_gate_exps", {E, F, X});
+    add(Role::UpExps, l, "ffn_up_exps", {E, F, X});
+    add(Role::DownExps, l, "ffn_down_exps", {F, E, X});
 }
 
 std::vector<TensorSpec> model_manifest(const ArchDef& arch, const ModelHParams& h) {

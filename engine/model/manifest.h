@@ -15,6 +15,9 @@ enum class Role : uint8_t {
     TokEmbd, OutputNorm, Output, RopeFreqs, RopeFactorsLong, RopeFactorsShort,
     AttnNorm, Q, K, V, QKV, QBias, KBias, VBias, QNorm, KNorm, AttnOut, AttnPostNorm,
     FfnNorm, Gate, Up, GateUp, Down, FfnPostNorm,
+    // A mixture-of-experts FFN: the router (n_expert × n_embd) and the experts' matrices, one 3-D
+    // tensor each with the experts stacked along the last dimension (llama.cpp's ffn_*_exps).
+    Router, GateExps, UpExps, DownExps,
 };
 
 // Matrices may be stored in any weight type; every other tensor is an F32 vector.
@@ -28,7 +31,7 @@ std::vector<int> projection_slots(Role r);
 
 struct TensorSpec {
     std::string name;              // "blk.3.attn_q.weight"
-    std::vector<int64_t> shape;    // GGUF dims: {cols} or {cols, rows}
+    std::vector<int64_t> shape;    // GGUF dims: {cols}, {cols, rows} or {cols, rows, experts}
     Role role;
     int layer = -1;                // -1: a model-wide tensor
     bool optional = false;         // absent is fine (the loader decides what absence means)
@@ -48,6 +51,7 @@ public:
     void attention(int l, Bias bias, bool fused_qkv = false);
     void qk_norm(int l);          // attn_q_norm, attn_k_norm: per-head weights [head_dim]
     void ffn(int l, bool fused_gate_up = false);  // gate, up (or one ffn_up of 2·n_ff rows), down
+    void experts(int l);          // ffn_gate_inp (the router), ffn_gate_exps, ffn_up_exps, ffn_down_exps
 
 private:
     const ModelHParams& h_;

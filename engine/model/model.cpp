@@ -59,6 +59,10 @@ Status Model::bind_layer_tensor(LayerWeights& L, Role role, const Tensor& t) {
             break;
         case Role::Down: L.down.w = t; break;
         case Role::FfnPostNorm: L.ffn_post_norm = t; break;
+        case Role::Router: L.experts.router = t; L.experts.n = hp_.n_expert; break;
+        case Role::GateExps: L.experts.gate = t; break;
+        case Role::UpExps: L.experts.up = t; break;
+        case Role::DownExps: L.experts.down = t; break;
         default: return make_error("internal: a model-wide tensor listed as a layer tensor");
     }
     return {};

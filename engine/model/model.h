@@ -35,6 +35,18 @@ struct LayerWeights {
     Tensor ffn_norm;
     Projection gate, up, down;
     Tensor ffn_post_norm;    // gemma3
+    // A mixture-of-experts FFN (Qwen3-MoE, Mixtral) in place of gate/up/down: the router and the
+    // stacked experts, expert e's matrix being rows [e·r, (e+1)·r) of its stacked tensor (of()).
+    struct Experts {
+        Tensor router;            // n_expert × n_embd
+        Tensor gate, up, down;    // n_expert·n_ff_exp × n_embd (down: n_expert·n_embd × n_ff_exp)
+        int n = 0;                // experts
+        bool present() const { return router.buf != nullptr; }
+        Tensor of(const Tensor& stacked, int e) const {
+            const int64_t r = stacked.rows / n;
+            return stacked.row_range(int64_t(e) * r, r);
+        }
+    } experts;
     Backend* backend = nullptr;  // where this layer's weights live and its ops run (layer split)
 
     // The layer's matrices in a fixed order (q, k, v, o, gate, up, down): byte counts, adapters.

@@ -93,11 +93,15 @@ public:
     TensorMaker(gguf::Writer& w, uint64_t seed, const RandomModelShape& s)
         : w_(w), rng_(seed), shape_(s), pool_(cpu_physical_cores()) {}
 
-    // dims {cols, rows}: rows of `cols` values N(0,1)*scale, stored as `type`.
-    Status matrix(const std::string& name, int64_t cols, int64_t rows, GgmlType type, double scale) {
+    // dims {cols, rows} (or {cols, rows, experts}: stacked matrices): rows of `cols` values
+    // N(0,1)*scale, stored as `type`.
+    Status matrix(const std::string& name, const std::vector<int64_t>& dims, GgmlType type, double scale) {
         if (shape_.tensor_type) type = shape_.tensor_type(name, type);
+        const int64_t cols = dims[0];
+        int64_t rows = 1;
+        for (size_t i = 1; i < dims.size(); ++i) rows *= dims[i];
         const GgmlType st = storage_type(type, cols);
-        return w_.add_tensor_lazy(name, st, {cols, rows}, [this, cols, rows, st, scale](void* dst, size_t) {
+        return w_.add_tensor_lazy(name, st, dims, [this, cols, rows, st, scale](void* dst, size_t) {
             return fill_matrix(static_cast<uint8_t*>(dst), cols, rows, st, scale);
         });
     }
@@ -192,6 +196,9 @@ std::vector<TensorSpec> random_model_tensors(const RandomModelShape& s, const Ar
     h.n_kv_head = s.n_kv_head;
     h.head_dim = s.head_dim > 0 ? s.head_dim : s.n_embd / s.n_head;
     h.rope.n_dims = h.head_dim;
+    h.n_expert = s.n_expert;
+    h.n_expert_used = s.n_expert_used;
+    h.n_ff_exp = s.n_ff_exp > 0 ? s.n_ff_exp : s.n_ff;
     std::vector<TensorSpec> out;
     for (TensorSpec& t : model_manifest(arch, h)) {
         const bool bias = t.role == Role::QBias || t.role == Role::KBias || t.role == Role::VBias;
@@ -211,7 +218,7 @@ Result<std::vector<quant::TensorDesc>> random_model_tensor_descs(const RandomMod
         return make_error("random model: every dimension must be positive and n_embd divide by n_head");
     std::vector<quant::TensorDesc> out;
     for (const TensorSpec& t : random_model_tensors(s, *arch, s.n_vocab))
-        out.push_back({t.name, role_is_matrix(t.role) || t.role == Role::TokEmbd ? type : GgmlType::F32, t.shape});
+        out.push_back({t.name, (role_is_matrix(t.role) && t.role != Role::Router) || t.role == Role::TokEmbd ? type : GgmlType::F32, t.shape});
     return out;
 }
 
@@ -244,6 +251,16 @@ Status write_random_llama_model(const std::string& path, const RandomModelShape&
     w.set_f32(a + ".attention.layer_norm_rms_epsilon", s.rms_eps);
     w.set_f32(a + ".rope.freq_base", s.rope_freq_base);
     w.set_u32(a + ".rope.dimension_count", uint32_t(hd));
+    if (s.n_expert > 0) {
+        if (!arch->experts) return make_error("random model: '" + s.arch + "' has no mixture-of-experts form");
+        if (s.n_expert_used <= 0 || s.n_expert_used > s.n_expert || s.n_ff_exp < 0)
+            return make_error("random model: experts used must be 1..n_expert");
+        w.set_u32(a + ".expert_count", uint32_t(s.n_expert));
+        w.set_u32(a + ".expert_used_count", uint32_t(s.n_expert_used));
+        if (s.n_ff_exp > 0) w.set_u32(a + ".expert_feed_forward_length", uint32_t(s.n_ff_exp));
+    } else if (arch->id == Arch::Qwen3Moe) {
+        return make_error("random model: qwen3moe needs experts (n_expert, n_expert_used)");
+    }
     if (arch->id == Arch::Gemma3) w.set_u32(a + ".attention.sliding_window", uint32_t(s.sliding_window > 0 ? s.sliding_window : 512));
     else if (s.sliding_window > 0) w.set_u32(a + ".attention.sliding_window", uint32_t(s.sliding_window));
 
@@ -266,8 +283,9 @@ Status write_random_llama_model(const std::string& path, const RandomModelShape&
     for (const TensorSpec& t : random_model_tensors(s, *arch, n_vocab)) {
         const bool bias = t.role == Role::QBias || t.role == Role::KBias || t.role == Role::VBias;
         Status st;
-        if (t.role == Role::TokEmbd) st = m.matrix(t.name, t.shape[0], t.shape[1], type, 1.0);
-        else if (role_is_matrix(t.role)) st = m.matrix(t.name, t.shape[0], t.shape[1], type, 1.0 / std::sqrt(double(t.shape[0])));
+        if (t.role == Role::TokEmbd) st = m.matrix(t.name, t.shape, type, 1.0);
+        else if (t.role == Role::Router) st = m.matrix(t.name, t.shape, GgmlType::F32, 1.0 / std::sqrt(double(t.shape[0])));
+        else if (role_is_matrix(t.role)) st = m.matrix(t.name, t.shape, type, 1.0 / std::sqrt(double(t.shape[0])));
         else if (bias) st = m.vector(t.name, t.shape[0], 0.0, 0.1, true);
         else st = m.vector(t.name, t.shape[0], 1.0, 0.2, false);  // norm weights
         HEARTH_RETURN_IF_ERROR(st);

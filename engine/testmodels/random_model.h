@@ -17,7 +17,7 @@
 namespace hearth {
 
 struct RandomModelShape {
-    std::string arch = "llama";     // general.architecture: "llama", "qwen2", "qwen3", "gemma3", "phi3"
+    std::string arch = "llama";     // general.architecture: "llama", "qwen2", "qwen3", "gemma3", "phi3", "qwen3moe"
     std::string name = "random";    // general.name
     int n_vocab = 512;              // ignored when vocab_from is set (its vocabulary's size is used)
     int n_embd = 64;
@@ -27,6 +27,9 @@ struct RandomModelShape {
     int n_ff = 160;
     int head_dim = 0;               // 0: n_embd / n_head (otherwise written as attention.key_length)
     int sliding_window = 0;         // gemma3 (required there: 0 means 512) and phi3
+    // A mixture of experts (qwen3moe requires one; llama may have one, as Mixtral): experts, how
+    // many each token takes, an expert's hidden size (0: n_ff).
+    int n_expert = 0, n_expert_used = 0, n_ff_exp = 0;
     int n_ctx_train = 4096;
     float rope_freq_base = 10000.0f;
     float rms_eps = 1e-5f;

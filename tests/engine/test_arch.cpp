@@ -99,6 +99,13 @@ RandomModelShape arch_shape(const std::string& arch) {
     s.arch = arch;
     if (arch == "qwen3" || arch == "gemma3") s.head_dim = 32;
     if (arch == "gemma3") s.sliding_window = 4;
+    if (arch == "qwen3moe" || arch == "mixtral") {  // 8 experts, 2 per token, each narrower than n_ff
+        s.n_expert = 8;
+        s.n_expert_used = 2;
+        s.n_ff_exp = arch == "qwen3moe" ? 48 : 0;
+    }
+    if (arch == "qwen3moe") s.head_dim = 32;
+    if (arch == "mixtral") s.arch = "llama";  // Mixtral is llama with experts
     return s;
 }
 
@@ -110,7 +117,7 @@ std::string env_or_empty(const char* name) {
 }  // namespace
 
 TEST(Arch, TableCoversEveryArchitecture) {
-    for (Arch a : {Arch::Llama, Arch::Qwen2, Arch::Qwen3, Arch::Gemma3, Arch::Phi3}) {
+    for (Arch a : {Arch::Llama, Arch::Qwen2, Arch::Qwen3, Arch::Gemma3, Arch::Phi3, Arch::Qwen3Moe}) {
         const ArchDef& d = arch_def(a);
         EXPECT_EQ(d.id, a);
         EXPECT_EQ(find_arch(d.name), &d);
@@ -118,7 +125,7 @@ TEST(Arch, TableCoversEveryArchitecture) {
         EXPECT_NE(d.forward_layer, nullptr);
     }
     EXPECT_EQ(find_arch("mamba"), nullptr);
-    EXPECT_EQ(supported_arch_names(), "llama, qwen2, qwen3, gemma3, phi3");
+    EXPECT_EQ(supported_arch_names(), "llama, qwen2, qwen3, gemma3, phi3, qwen3moe");
 }
 
 TEST(Arch, UnknownArchitectureIsAClearError) {
@@ -130,7 +137,7 @@ TEST(Arch, UnknownArchitectureIsAClearError) {
     ASSERT_TRUE(f.ok());
     auto h = read_hparams(**f);
     ASSERT_FALSE(h.ok());
-    EXPECT_NE(h.message().find("architecture 'mamba' is not supported (supported: llama, qwen2, qwen3, gemma3, phi3)"),
+    EXPECT_NE(h.message().find("architecture 'mamba' is not supported (supported: llama, qwen2, qwen3, gemma3, phi3, qwen3moe)"),
               std::string::npos) << h.message();
     std::filesystem::remove(path);
 }
@@ -139,10 +146,10 @@ TEST(Arch, UnknownArchitectureIsAClearError) {
 // logits on the CPU backend as on the reference backend (F32 weights: the CPU backend's float
 // kernels differ from the scalar reference only in summation order; 1e-3 on logits of rms ~1-5).
 TEST(Arch, RandomModelOfEveryArchitectureLoadsAndRuns) {
-    for (const char* name : {"llama", "qwen2", "qwen3", "gemma3", "phi3"}) {
+    for (const char* name : {"llama", "qwen2", "qwen3", "gemma3", "phi3", "qwen3moe", "mixtral"}) {
         SCOPED_TRACE(name);
         const RandomModelShape s = arch_shape(name);
-        const std::string path = (std::filesystem::temp_directory_path() / ("hearth-arch-" + s.arch + ".gguf")).string();
+        const std::string path = (std::filesystem::temp_directory_path() / ("hearth-arch-" + std::string(name) + ".gguf")).string();
         ASSERT_TRUE(write_random_llama_model(path, s, GgmlType::F32, 3).ok());
         Loaded ref = load(path, true, 64), cpu = load(path, false, 64);
         ASSERT_TRUE(ref.ctx && cpu.ctx);
@@ -428,7 +435,7 @@ TEST(Arch, Gemma3GeneratesPastTheContext) {
 // live) give either a model that loads and evaluates, or an error; never a crash (ASan/UBSan run
 // this in CI). How many got how far is printed.
 TEST(Arch, MutatedFilesOfEveryArchitectureNeverCrash) {
-    for (const char* name : {"llama", "qwen2", "qwen3", "gemma3", "phi3"}) {
+    for (const char* name : {"llama", "qwen2", "qwen3", "gemma3", "phi3", "qwen3moe", "mixtral"}) {
         SCOPED_TRACE(name);
         RandomModelShape s = arch_shape(name);
         s.n_embd = 32;
@@ -436,7 +443,7 @@ TEST(Arch, MutatedFilesOfEveryArchitectureNeverCrash) {
         s.n_kv_head = 1;
         s.n_ff = 64;
         s.n_vocab = 300;
-        const std::string path = (std::filesystem::temp_directory_path() / ("hearth-arch-mut-" + s.arch + ".gguf")).string();
+        const std::string path = (std::filesystem::temp_directory_path() / ("hearth-arch-mut-" + std::string(name) + ".gguf")).string();
         ASSERT_TRUE(write_random_llama_model(path, s, GgmlType::Q8_0, 2).ok());
         const std::string bytes = test::read_file(path);
         std::filesystem::remove(path);

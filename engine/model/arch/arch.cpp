@@ -3,10 +3,10 @@
 namespace hearth {
 
 // Defined in this folder, one file each.
-extern const ArchDef kArchLlama, kArchQwen2, kArchQwen3, kArchGemma3, kArchPhi3;
+extern const ArchDef kArchLlama, kArchQwen2, kArchQwen3, kArchGemma3, kArchPhi3, kArchQwen3Moe;
 
 namespace {
-const ArchDef* const kArchs[] = {&kArchLlama, &kArchQwen2, &kArchQwen3, &kArchGemma3, &kArchPhi3};
+const ArchDef* const kArchs[] = {&kArchLlama, &kArchQwen2, &kArchQwen3, &kArchGemma3, &kArchPhi3, &kArchQwen3Moe};
 }
 
 const ArchDef* find_arch(std::string_view name) {

@@ -29,6 +29,7 @@ struct ArchDef {
     Status (*read_hparams)(const gguf::File& f, ModelHParams& h);
     void (*layer_tensors)(Manifest& m, int layer);
     void (*forward_layer)(LayerRun& r, const LayerWeights& L);
+    bool experts = false;         // its files may have a mixture-of-experts FFN ({arch}.expert_count > 0)
 };
 
 // llama's layer (arch/llama.cpp), which the architectures that differ from it only in their tensors
