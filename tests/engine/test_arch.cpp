@@ -202,7 +202,7 @@ TEST_P(ArchFixture, MatchesTransformers) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(Tiny, ArchFixture, ::testing::Values("qwen3", "phi3", "llama"));
+INSTANTIATE_TEST_SUITE_P(Tiny, ArchFixture, ::testing::Values("qwen3", "phi3", "llama", "qwen3moe", "mixtral"));
 
 // Phi-3 LongRoPE (the 128k models, Phi-3.5): the tiny phi3 with rope_factors_long/short and
 // rope.scaling.attn_factor (original context 64 extended to 256), against transformers. transformers
