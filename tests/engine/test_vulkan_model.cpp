@@ -19,6 +19,7 @@
 #include "engine/model/context.h"
 #include "engine/model/model.h"
 #include "tests/engine/testdata.h"
+#include "tests/engine/expert_fixture.h"
 #include "tests/engine/longrope_fixture.h"
 #include "tests/engine/tiny_model.h"
 #include "tests/engine/vulkan_test_util.h"
@@ -299,5 +300,21 @@ TEST(VulkanModel, LongRopeFixtureMatchesTransformers) {
     for (const auto& c : cases) {
         std::printf("[ vulkan longrope ] %-5s n_ctx %3d: max |d| %.3g vs transformers\n", c.name.c_str(), c.n_ctx, c.max_abs);
         EXPECT_LE(c.max_abs, 2e-3) << c.name;
+    }
+}
+
+// Mixture of experts (qwen3moe, Mixtral-style llama) on the tiny fixtures against transformers:
+// the prompt as one batch (experts gather their tokens through get_rows, outputs added back with
+// scale_add) and 16 greedy steps of one token. F32 weights and KV: the README's 2e-3 (skipping an
+// expert or not renormalizing moves these logits by 2.8-12, expected.json's checks).
+TEST(VulkanModel, ExpertFixturesMatchTransformers) {
+    HEARTH_REQUIRE_VULKAN(vb, "");
+    for (const char* name : {"qwen3moe", "mixtral"}) {
+        SCOPED_TRACE(name);
+        const test::ExpertFixtureRun r = test::run_expert_fixture(*vb, name);
+        std::printf("[ vulkan experts ] %-8s max |d| %.3g vs transformers\n", name, r.max_abs);
+        EXPECT_GE(r.max_abs, 0.0);
+        EXPECT_LE(r.max_abs, 2e-3);
+        EXPECT_EQ(r.greedy, r.want_greedy);
     }
 }
