@@ -49,9 +49,11 @@ void release_source_pages(const safetensors::TensorInfo& t) {
 }
 
 // The type a tensor is written in, by llama.cpp's converter's rules: 1-D tensors (norms, biases,
-// rope_freqs) in F32; Q8_0 needs rows of whole 32-value blocks, else F16 (its fallback).
-GgmlType output_type(const std::vector<int64_t>& shape, GgmlType requested) {
-    if (shape.size() <= 1) return GgmlType::F32;
+// rope_freqs) and the experts' router (ffn_gate_inp) in F32; Q8_0 needs rows of whole 32-value
+// blocks, else F16 (its fallback).
+GgmlType output_type(const TensorPlan& p, GgmlType requested) {
+    const std::vector<int64_t>& shape = p.shape;
+    if (shape.size() <= 1 || p.gguf_name.find("ffn_gate_inp.") != std::string::npos) return GgmlType::F32;
     if (requested == GgmlType::Q8_0 && shape.back() % 32 != 0) return GgmlType::F16;
     return requested;
 }
@@ -69,7 +71,7 @@ uint32_t llama_file_type(GgmlType t) {
 Result<GgmlType> parse_type(const std::string& s, const std::vector<TensorPlan>& plan) {
     if (s.empty()) {  // llama.cpp's "auto": keep BF16 weights in BF16, else F16
         for (const TensorPlan& p : plan)
-            if (p.shape.size() == 2 && p.src->info->dtype == DType::BF16) return GgmlType::BF16;
+            if (p.shape.size() >= 2 && p.src->info->dtype == DType::BF16) return GgmlType::BF16;
         return GgmlType::F16;
     }
     auto t = type_from_name(s);
@@ -98,11 +100,19 @@ struct Run {
     }
 };
 
-// Writes one tensor's rows into dst in `type`, permuting llama q/k rows on the way.
+// Rows of a tensor of `shape` (PyTorch order): all but the last dimension (1 for a vector).
+int64_t plan_rows(const std::vector<int64_t>& shape) {
+    int64_t rows = 1;
+    for (size_t i = 0; i + 1 < shape.size(); ++i) rows *= shape[i];
+    return rows;
+}
+
+// Writes one tensor's rows into dst in `type`, permuting llama q/k rows on the way; a stacked
+// tensor's rows are each expert's in turn.
 Status fill_tensor(const TensorPlan& p, GgmlType type, void* dst, size_t n_bytes) {
     const safetensors::TensorInfo& info = *p.src->info;
-    const int64_t rows = p.shape.size() == 2 ? p.shape[0] : 1;
-    const int64_t cols = p.shape.size() == 2 ? p.shape[1] : p.shape[0];
+    const int64_t rows = plan_rows(p.shape);
+    const int64_t cols = p.shape.back();
     const size_t row_out = row_bytes(type, cols);
     if (row_out * size_t(rows) != n_bytes) return make_error("internal: output size mismatch");
     std::vector<float> row(static_cast<size_t>(cols));
@@ -114,9 +124,12 @@ Status fill_tensor(const TensorPlan& p, GgmlType type, void* dst, size_t n_bytes
         std::memcpy(out, row.data(), n_bytes);
         return {};
     }
+    const int64_t rows_per_source = p.stack.empty() ? rows : rows / int64_t(p.stack.size());
     for (int64_t r = 0; r < rows; ++r) {
-        const int64_t src_row = p.permute_head_dim > 0 ? qk_permuted_source_row(r, p.permute_head_dim) : r;
-        source_row_to_f32(info, src_row, cols, row.data());
+        const safetensors::TensorInfo& from = p.stack.empty() ? info : *p.stack[size_t(r / rows_per_source)]->info;
+        const int64_t rr = r % rows_per_source;
+        const int64_t src_row = p.permute_head_dim > 0 ? qk_permuted_source_row(rr, p.permute_head_dim) : rr;
+        source_row_to_f32(from, src_row, cols, row.data());
         uint8_t* o = out + size_t(r) * row_out;
         if (type == GgmlType::F32) {
             std::memcpy(o, row.data(), row_out);
@@ -171,9 +184,9 @@ Result<ConvertReport> convert_hf_to_gguf(const ConvertOptions& opt, const Conver
     run.progress = &progress;
     run.peak_anon_mb = read_process_memory().anon_mb;
     for (const TensorPlan& p : *plan) {
-        const GgmlType t = output_type(p.shape, *type);
+        const GgmlType t = output_type(p, *type);
         std::vector<int64_t> dims(p.shape.rbegin(), p.shape.rend());  // GGUF: ne[0] = row length first
-        const size_t n_bytes = row_bytes(t, dims[0]) * size_t(p.shape.size() == 2 ? p.shape[0] : 1);
+        const size_t n_bytes = row_bytes(t, dims[0]) * size_t(plan_rows(p.shape));
         run.total_bytes += n_bytes;
         rep.largest_tensor_mb = std::max(rep.largest_tensor_mb, double(n_bytes) / 1048576.0);
         const TensorPlan* pp = &p;
@@ -181,6 +194,7 @@ Result<ConvertReport> convert_hf_to_gguf(const ConvertOptions& opt, const Conver
             Status st = fill_tensor(*pp, t, dst, n);
             if (!st.ok()) return make_error(pp->hf_name + " (" + pp->src->file->path() + "): " + st.message());
             release_source_pages(*pp->src->info);
+            for (const HfCheckpoint::Entry* s : pp->stack) release_source_pages(*s->info);
             return run.tick(n);
         }));
     }

@@ -9,12 +9,16 @@ namespace {
 
 using json::Value;
 
-// Architectures and the GGUF architecture each converts to. Mistral's HF layout is llama's.
+// Architectures and the GGUF architecture each converts to. Mistral's HF layout is llama's, and
+// Mixtral is llama with experts, as llama.cpp converts them.
 struct ArchName { const char* hf; const char* gguf; };
 constexpr ArchName kArchs[] = {
     {"LlamaForCausalLM", "llama"},
     {"MistralForCausalLM", "llama"},
+    {"MixtralForCausalLM", "llama"},
     {"Qwen2ForCausalLM", "qwen2"},
+    {"Qwen3ForCausalLM", "qwen3"},
+    {"Qwen3MoeForCausalLM", "qwen3moe"},
     {"BertModel", "bert"},
 };
 
@@ -41,6 +45,39 @@ Result<int> read_st_pooling(const std::string& dir) {
         return make_error(path + ": only mean and CLS pooling are supported");
     }
     return -1;
+}
+
+// A mixture of experts: Mixtral (experts intermediate_size wide) or Qwen3-MoE (moe_intermediate_size
+// wide). The count is num_local_experts in Mixtral's configs and in what transformers 5 saves for
+// either, num_experts in Qwen's published ones. Layouts llama.cpp's architectures cannot express —
+// dense layers among the sparse ones, unnormalized expert weights under a name that assumes
+// them normalized — are errors, not a file that runs differently from the original.
+template <class Fail>
+Status read_experts(const Value& j, HfConfig& c, const Fail& fail) {
+    const bool mixtral = c.hf_arch == "MixtralForCausalLM", qwen3moe = c.arch == "qwen3moe";
+    if (!mixtral && !qwen3moe) return {};
+    const char* count_key = j["num_local_experts"].is_null() && !mixtral ? "num_experts" : "num_local_experts";
+    if (!j[count_key].is_int() || j[count_key].as_int() <= 0) return fail(std::string("\"") + count_key + "\" is missing or not a positive integer");
+    if (!j["num_experts_per_tok"].is_int() || j["num_experts_per_tok"].as_int() <= 0 ||
+        j["num_experts_per_tok"].as_int() > j[count_key].as_int())
+        return fail("\"num_experts_per_tok\" is missing or not between 1 and " + std::string(count_key));
+    c.n_expert = j[count_key].as_int();
+    c.n_expert_used = j["num_experts_per_tok"].as_int();
+    c.n_ff_exp = c.n_ff;
+    if (qwen3moe) {
+        if (!j["moe_intermediate_size"].is_int() || j["moe_intermediate_size"].as_int() <= 0)
+            return fail("\"moe_intermediate_size\" is missing or not a positive integer");
+        c.n_ff_exp = j["moe_intermediate_size"].as_int();
+        if (j["decoder_sparse_step"].is_int() && j["decoder_sparse_step"].as_int() != 1)
+            return fail("decoder_sparse_step " + std::to_string(j["decoder_sparse_step"].as_int()) +
+                        ": dense layers among the expert layers are not supported");
+        if (j["mlp_only_layers"].is_array() && j["mlp_only_layers"].size() > 0)
+            return fail("mlp_only_layers: dense layers among the expert layers are not supported");
+        // Published Qwen3-MoE models renormalize; transformers' default is false, and llama.cpp
+        // assumes true for the architecture: the key says which, so Hearth runs either exactly.
+        c.expert_weights_norm = j["norm_topk_prob"].is_bool() && j["norm_topk_prob"].as_bool();
+    }
+    return {};
 }
 
 }  // namespace
@@ -120,6 +157,7 @@ Result<HfConfig> read_hf_config(const std::string& dir) {
     if (j["tie_word_embeddings"].is_bool()) c.tied_embeddings = j["tie_word_embeddings"].as_bool();
     if (const std::string act = j["hidden_act"].as_string(); !act.empty() && act != "silu")
         return fail("hidden_act '" + act + "' is not supported (the GGUF architectures use SiLU)");
+    HEARTH_RETURN_IF_ERROR(read_experts(j, c, fail));
 
     // RoPE: the newer layout nests everything under rope_parameters; the older has rope_theta and
     // rope_scaling at the top level. rope_parameters may also be keyed by attention type.

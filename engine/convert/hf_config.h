@@ -1,5 +1,6 @@
-// A Hugging Face config.json read for conversion: the architecture (LlamaForCausalLM and
-// MistralForCausalLM as GGUF "llama", Qwen2ForCausalLM as "qwen2", BertModel as "bert") and the hyperparameters GGUF
+// A Hugging Face config.json read for conversion: the architecture (LlamaForCausalLM,
+// MistralForCausalLM and MixtralForCausalLM as GGUF "llama", Qwen2ForCausalLM as "qwen2",
+// Qwen3ForCausalLM as "qwen3", Qwen3MoeForCausalLM as "qwen3moe", BertModel as "bert") and the hyperparameters GGUF
 // stores. Both config layouts are read: RoPE settings at the top level (rope_theta, rope_scaling)
 // and the newer rope_parameters object. Anything we cannot convert faithfully is an error that
 // names the key, never a silent default.
@@ -27,7 +28,7 @@ struct RopeScaling {
 
 struct HfConfig {
     std::string hf_arch;    // "LlamaForCausalLM"
-    std::string arch;       // GGUF general.architecture: "llama" or "qwen2"
+    std::string arch;       // GGUF general.architecture: "llama", "qwen2", "qwen3", "qwen3moe" or "bert"
     int64_t n_layer = 0, n_embd = 0, n_ff = 0, n_head = 0, n_head_kv = 0, n_vocab = 0;
     int64_t head_dim = 0;   // explicit or n_embd / n_head
     bool explicit_head_dim = false;  // config.json states head_dim (GGUF then gets key/value_length)
@@ -41,6 +42,10 @@ struct HfConfig {
     double layer_norm_eps = 0;
     int64_t n_token_types = 0;
     int pooling = -1;
+    // A mixture of experts (Mixtral, Qwen3-MoE; 0: dense): experts, how many a token takes, an
+    // expert's hidden size, and whether the chosen experts' weights are renormalized.
+    int64_t n_expert = 0, n_expert_used = 0, n_ff_exp = 0;
+    bool expert_weights_norm = true;
     json::Value raw;        // the whole file, for anything else
 };
 

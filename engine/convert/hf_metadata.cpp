@@ -91,6 +91,15 @@ void write_model_metadata(gguf::Writer& w, const HfConfig& c, const std::string&
         w.set_u32(a + "vocab_size", uint32_t(c.n_vocab));
         w.set_u32(a + "rope.dimension_count", uint32_t(c.head_dim));
     }
+    if (c.n_expert > 0) {  // TextModel's expert keys; Qwen2MoeModel's expert width
+        w.set_u32(a + "expert_count", uint32_t(c.n_expert));
+        w.set_u32(a + "expert_used_count", uint32_t(c.n_expert_used));
+        if (c.arch == "qwen3moe") {
+            w.set_u32(a + "expert_feed_forward_length", uint32_t(c.n_ff_exp));
+            // llama.cpp assumes renormalized weights for qwen3moe; said only when they are not
+            if (!c.expert_weights_norm) w.set_bool(a + "expert_weights_norm", false);
+        }
+    }
     w.set_u32("general.quantization_version", 2);
 }
 

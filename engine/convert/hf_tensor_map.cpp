@@ -11,6 +11,7 @@ struct Expected {
     std::vector<int64_t> shape;
     bool required = true;
     int64_t permute_head_dim = 0;
+    std::vector<std::string> stack = {};  // the experts' tensors stacked into this one (hf: their pattern)
 };
 
 bool ends_with(const std::string& s, std::string_view suffix) {
@@ -55,6 +56,24 @@ bool ignored_tensor(const HfConfig& c, const std::string& name) {
     return c.arch == "bert" && (name == "embeddings.position_ids" || name.rfind("pooler.", 0) == 0);
 }
 
+// A layer's mixture of experts: the router, then each of gate/up/down stacked over the experts in
+// expert order (llama.cpp's Qwen2MoeModel / Mixtral conversion). Qwen3-MoE names the experts'
+// projections as a dense FFN's; Mixtral's checkpoints call them w1 (gate), w3 (up), w2 (down).
+void expert_tensors(const HfConfig& c, const std::string& hf, const std::string& gg, std::vector<Expected>& e) {
+    const bool mixtral = c.hf_arch == "MixtralForCausalLM";
+    const std::string moe = hf + (mixtral ? "block_sparse_moe." : "mlp.");
+    e.push_back({moe + "gate.weight", gg + "ffn_gate_inp.weight", {c.n_expert, c.n_embd}});
+    struct Part { const char* name; const char* gguf; int64_t rows, cols; };
+    const Part parts[] = {{mixtral ? "w1" : "gate_proj", "ffn_gate_exps", c.n_ff_exp, c.n_embd},
+                          {mixtral ? "w3" : "up_proj", "ffn_up_exps", c.n_ff_exp, c.n_embd},
+                          {mixtral ? "w2" : "down_proj", "ffn_down_exps", c.n_embd, c.n_ff_exp}};
+    for (const Part& p : parts) {
+        Expected x{moe + "experts.*." + p.name + ".weight", gg + p.gguf + ".weight", {c.n_expert, p.rows, p.cols}};
+        for (int64_t k = 0; k < c.n_expert; ++k) x.stack.push_back(moe + "experts." + std::to_string(k) + "." + p.name + ".weight");
+        e.push_back(std::move(x));
+    }
+}
+
 std::vector<Expected> expected_tensors(const HfConfig& c) {
     if (c.arch == "bert") return bert_tensors(c);
     const int64_t q_out = c.n_head * c.head_dim, kv_out = c.n_head_kv * c.head_dim;
@@ -75,7 +94,15 @@ std::vector<Expected> expected_tensors(const HfConfig& c) {
         e.push_back({hf + "self_attn.v_proj.bias", gg + "attn_v.bias", {kv_out}, false});
         e.push_back({hf + "self_attn.o_proj.weight", gg + "attn_output.weight", {c.n_embd, q_out}});
         e.push_back({hf + "self_attn.o_proj.bias", gg + "attn_output.bias", {c.n_embd}, false});
+        if (c.arch == "qwen3" || c.arch == "qwen3moe") {  // QK-norm: one weight per head dimension
+            e.push_back({hf + "self_attn.q_norm.weight", gg + "attn_q_norm.weight", {c.head_dim}});
+            e.push_back({hf + "self_attn.k_norm.weight", gg + "attn_k_norm.weight", {c.head_dim}});
+        }
         e.push_back({hf + "post_attention_layernorm.weight", gg + "ffn_norm.weight", {c.n_embd}});
+        if (c.n_expert > 0) {
+            expert_tensors(c, hf, gg, e);
+            continue;
+        }
         e.push_back({hf + "mlp.gate_proj.weight", gg + "ffn_gate.weight", {c.n_ff, c.n_embd}});
         e.push_back({hf + "mlp.gate_proj.bias", gg + "ffn_gate.bias", {c.n_ff}, false});
         e.push_back({hf + "mlp.up_proj.weight", gg + "ffn_up.weight", {c.n_ff, c.n_embd}});
@@ -101,14 +128,41 @@ std::string shape_text(const std::vector<int64_t>& shape) {
 Result<std::vector<TensorPlan>> plan_tensors(const HfConfig& cfg, const HfCheckpoint& ck) {
     const std::vector<Expected> expected = expected_tensors(cfg);
     std::set<std::string> known;
-    for (const Expected& e : expected) known.insert(e.hf);
+    for (const Expected& e : expected) {
+        known.insert(e.hf);
+        known.insert(e.stack.begin(), e.stack.end());
+    }
     for (const auto& [name, entry] : ck.tensors()) {
         if (known.count(name) || ignored_tensor(cfg, name)) continue;
         return make_error(entry.file->path() + ": tensor '" + name + "' is not part of a " + cfg.hf_arch + " with " +
                           std::to_string(cfg.n_layer) + " layers (config.json)");
     }
     std::vector<TensorPlan> plan;
+    using safetensors::DType;
+    auto check_dtype = [](const HfCheckpoint::Entry& src, const std::string& name) -> Status {
+        const DType d = src.info->dtype;
+        if (d != DType::F32 && d != DType::F16 && d != DType::BF16)
+            return make_error(src.file->path() + ": tensor '" + name + "' is stored as " + safetensors::dtype_name(d) +
+                              " (supported: F32, F16, BF16)");
+        return {};
+    };
     for (const Expected& e : expected) {
+        if (!e.stack.empty()) {  // one source per expert, each one expert's [rows, cols]
+            TensorPlan p{e.hf, e.gguf, e.shape, 0, nullptr, {}};
+            const std::vector<int64_t> one(e.shape.begin() + 1, e.shape.end());
+            for (const std::string& name : e.stack) {
+                const HfCheckpoint::Entry* src = ck.find(name);
+                if (!src) return make_error("the checkpoint has no tensor '" + name + "'");
+                if (src->info->shape != one)
+                    return make_error(src->file->path() + ": tensor '" + name + "' has shape " + shape_text(src->info->shape) +
+                                      ", config.json implies " + shape_text(one));
+                HEARTH_RETURN_IF_ERROR(check_dtype(*src, name));
+                p.stack.push_back(src);
+            }
+            p.src = p.stack.front();
+            plan.push_back(std::move(p));
+            continue;
+        }
         const HfCheckpoint::Entry* src = ck.find(e.hf);
         if (!src) {
             if (e.required) return make_error("the checkpoint has no tensor '" + e.hf + "'" +
@@ -119,11 +173,8 @@ Result<std::vector<TensorPlan>> plan_tensors(const HfConfig& cfg, const HfCheckp
         if (info.shape != e.shape)
             return make_error(src->file->path() + ": tensor '" + e.hf + "' has shape " + shape_text(info.shape) +
                               ", config.json implies " + shape_text(e.shape));
-        using safetensors::DType;
-        if (info.dtype != DType::F32 && info.dtype != DType::F16 && info.dtype != DType::BF16)
-            return make_error(src->file->path() + ": tensor '" + e.hf + "' is stored as " + safetensors::dtype_name(info.dtype) +
-                              " (supported: F32, F16, BF16)");
-        plan.push_back({e.hf, e.gguf, e.shape, e.permute_head_dim, src});
+        HEARTH_RETURN_IF_ERROR(check_dtype(*src, e.hf));
+        plan.push_back({e.hf, e.gguf, e.shape, e.permute_head_dim, src, {}});
     }
     return plan;
 }

@@ -181,7 +181,7 @@ TEST(Convert, SharedFixturesMatchLlamaCppAndTransformers) {
 TEST(Convert, OwnFixturesMatchTransformers) {
     const fs::path root = test::fixture_path("convert");
     const auto names = subdirs(root);
-    ASSERT_GE(names.size(), 6u) << "fixtures missing under " << root;
+    ASSERT_GE(names.size(), 9u) << "fixtures missing under " << root;
     for (const std::string& name : names) {
         SCOPED_TRACE(name);
         const fs::path dir = root / name;
@@ -212,6 +212,26 @@ TEST(Convert, OwnFixturesMatchTransformers) {
             EXPECT_EQ(*(*f)->get_string("tokenizer.ggml.model"), "llama");
             EXPECT_EQ((*(*f)->get_float_array("tokenizer.ggml.scores")).size(), 320u);
             EXPECT_EQ(*(*f)->get_int("tokenizer.ggml.bos_token_id", -1), 1);
+        }
+        if (name == "qwen3-bf16-tied") {  // QK-norm weights, explicit head size
+            EXPECT_EQ(*(*f)->get_string("general.architecture"), "qwen3");
+            EXPECT_EQ(*(*f)->get_int("qwen3.attention.key_length", 0), 16);
+            EXPECT_EQ((*f)->tensor("blk.1.attn_k_norm.weight")->dims, (std::vector<int64_t>{16}));
+        }
+        if (name == "qwen3moe-bf16-untied-shards" || name == "mixtral-f16-untied") {
+            // the experts stacked as llama.cpp stacks them, the router kept in F32 (its rule)
+            const bool qwen = name[0] == 'q';
+            const std::string a = qwen ? "qwen3moe" : "llama";
+            EXPECT_EQ(*(*f)->get_string("general.architecture"), a);
+            EXPECT_EQ(*(*f)->get_int(a + ".expert_count", 0), 4);
+            EXPECT_EQ(*(*f)->get_int(a + ".expert_used_count", 0), 2);
+            EXPECT_EQ((*f)->find(a + ".expert_feed_forward_length") != nullptr, qwen);
+            EXPECT_EQ((*f)->find(a + ".expert_weights_norm"), nullptr);  // renormalized: llama.cpp's assumption, unsaid
+            const int64_t F = qwen ? 24 : 64;
+            EXPECT_EQ((*f)->tensor("blk.0.ffn_gate_exps.weight")->dims, (std::vector<int64_t>{32, F, 4}));
+            EXPECT_EQ((*f)->tensor("blk.1.ffn_down_exps.weight")->dims, (std::vector<int64_t>{F, 32, 4}));
+            EXPECT_EQ((*f)->tensor("blk.0.ffn_gate_inp.weight")->type, GgmlType::F32);
+            EXPECT_EQ((*f)->tensor("blk.0.ffn_gate.weight"), nullptr);
         }
         if (name == "llama-f32-headdim-llama3") {
             EXPECT_EQ(*(*f)->get_int("llama.attention.key_length", 0), 16);
