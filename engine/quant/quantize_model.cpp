@@ -107,8 +107,9 @@ struct Counters {
     bool with_imatrix = false;
 };
 
-// llama_tensor_get_type_impl, reduced to the presets of kPresets (the IQ/Q2_K/Q3_K branches and the
-// MoE ones cannot be reached: those presets are not offered and MoE models are refused).
+// llama_tensor_get_type_impl, reduced to the presets of kPresets (the IQ/Q2_K/Q3_K branches cannot
+// be reached: those presets are not offered). Stacked experts (ffn_*_exps) take their dense
+// namesakes' rules, one tensor per layer, as llama.cpp's layer_info gives them.
 GgmlType mixture_type(const ModelDesc& m, const Preset& p, const TensorDesc& t, Category c, Counters& k) {
     GgmlType type = p.base;
     const bool q4km = p.file_type == 15, q5km = p.file_type == 17;
@@ -122,7 +123,13 @@ GgmlType mixture_type(const ModelDesc& m, const Preset& p, const TensorDesc& t, 
         // there cost little (llama.cpp's LLM_TYPE_70B rule).
         const bool is70b = m.arch == "llama" && m.n_layer == 80 && m.n_head != m.n_head_kv;
         if (is70b && (type == GgmlType::Q3_K || type == GgmlType::Q4_K)) type = GgmlType::Q5_K;
+        // 8 experts (Mixtral): the attention is a small part of the file, so llama.cpp keeps v in Q8_0
+        if (m.n_expert == 8) type = GgmlType::Q8_0;
         ++k.i_attention_wv;
+    } else if (c == Category::AttnK) {
+        if (m.n_expert == 8) type = GgmlType::Q8_0;
+    } else if (c == Category::AttnOut) {
+        if (m.n_expert == 8 && p.file_type == 15) type = GgmlType::Q5_K;  // Q4_K_M's rule for 8 experts
     } else if (c == Category::FfnDown) {
         if ((q4km || q5km) && use_more_bits(k.i_ffn_down, m.n_layer)) type = GgmlType::Q6_K;
         // Even importance-weighted Q4_0 can go badly wrong on the first layers' ffn_down; llama.cpp
@@ -169,8 +176,6 @@ Result<ModelDesc> describe_model(const gguf::File& f) {
 }
 
 Result<ModelPlan> plan_quantization(const ModelDesc& m, const Preset& p, bool with_imatrix) {
-    if (m.n_expert > 1)
-        return make_error("quantizing mixture-of-experts models (" + std::to_string(m.n_expert) + " experts) is not supported");
     // llama.cpp walks the tensors by layer number, then name; its layer counters follow that order.
     std::vector<size_t> order(m.tensors.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -225,9 +230,10 @@ Result<ModelPlan> plan_quantization(const ModelDesc& m, const Preset& p, bool wi
 namespace {
 
 // Converts every row of `src` into `to` on up to `threads` threads (rows handed out in chunks).
-// `importance` (null: none) holds one weight per element of a row.
+// `importance` (null: none) holds one weight per element of a row, or, for stacked experts, one set
+// per expert (`rows_per_set` rows each; 0: one set for every row).
 Status convert_rows(const gguf::TensorInfo& src, GgmlType to, uint8_t* dst, int threads, const std::atomic<bool>* cancel,
-                    const float* importance) {
+                    const float* importance, int64_t rows_per_set) {
     const int64_t n = src.ne(0);
     const int64_t rows = n == 0 ? 0 : src.n_elements() / n;
     const size_t in_row = row_bytes(src.type, n), out_row = row_bytes(to, n);
@@ -243,7 +249,8 @@ Status convert_rows(const gguf::TensorInfo& src, GgmlType to, uint8_t* dst, int 
             if (r0 >= rows) return;
             for (int64_t r = r0; r < std::min(rows, r0 + chunk); ++r) {
                 dequantize_row(src.type, src.data + size_t(r) * in_row, buf.data(), n);
-                Status st = quantize_row_weighted(to, buf.data(), dst + size_t(r) * out_row, n, importance);
+                const float* imp = importance && rows_per_set > 0 ? importance + size_t(r / rows_per_set) * size_t(n) : importance;
+                Status st = quantize_row_weighted(to, buf.data(), dst + size_t(r) * out_row, n, imp);
                 if (!st.ok()) {
                     std::lock_guard<std::mutex> lock(err_mu);
                     if (first_error.ok()) first_error = make_error("row " + std::to_string(r) + ": " + st.message());
@@ -302,17 +309,23 @@ Result<ModelPlan> quantize_model(const std::string& in_path, const std::string& 
             });
         } else {
             const float* importance = nullptr;
+            int64_t rows_per_set = 0;
             if (opts.importance && traits(tp->to).quantized) {
                 auto it = opts.importance->find(src->name);
                 if (it != opts.importance->end()) {
-                    if (int64_t(it->second.size()) != src->ne(0))
+                    // Stacked experts: llama.cpp's imatrix holds one set per expert (ne0 · ne2 values).
+                    const int64_t n_sets = src->dims.size() == 3 ? src->ne(2) : 1;
+                    if (int64_t(it->second.size()) == src->ne(0) * n_sets && n_sets > 1) {
+                        rows_per_set = src->ne(1);
+                    } else if (int64_t(it->second.size()) != src->ne(0)) {
                         return make_error("imatrix entry for '" + src->name + "' has " + std::to_string(it->second.size()) +
                                           " values, the tensor's rows " + std::to_string(src->ne(0)) + " (an imatrix of another model?)");
+                    }
                     importance = it->second.data();
                 }
             }
-            st = w.add_tensor_lazy(src->name, tp->to, src->dims, [src, tp, threads, report, importance, &opts](void* dst, size_t) {
-                Status s = convert_rows(*src, tp->to, static_cast<uint8_t*>(dst), threads, opts.cancel, importance);
+            st = w.add_tensor_lazy(src->name, tp->to, src->dims, [src, tp, threads, report, importance, rows_per_set, &opts](void* dst, size_t) {
+                Status s = convert_rows(*src, tp->to, static_cast<uint8_t*>(dst), threads, opts.cancel, importance, rows_per_set);
                 if (!s.ok()) return make_error("tensor '" + src->name + "': " + s.message());
                 report();
                 return s;

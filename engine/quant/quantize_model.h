@@ -66,8 +66,7 @@ struct ModelPlan {
     int n_fallback = 0;
 };
 
-// The type of every tensor under `preset`. Errors: a mixture-of-experts model (not supported), a
-// tensor of a type that cannot be converted. `with_imatrix`: importance weights will be used, which
+// The type of every tensor under `preset`. Errors: a tensor of a type that cannot be converted. `with_imatrix`: importance weights will be used, which
 // changes one rule as in llama.cpp (Q4_0: ffn_down of the first eighth of layers -> Q4_1).
 Result<ModelPlan> plan_quantization(const ModelDesc& model, const Preset& preset, bool with_imatrix = false);
 
