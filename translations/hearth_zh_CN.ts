@@ -782,6 +782,10 @@
         <translation>%1 参数</translation>
     </message>
     <message>
+        <source>%1 of %2 experts per token</source>
+        <translation>每个词元激活 %2 个专家中的 %1 个</translation>
+    </message>
+    <message>
         <source>context %1</source>
         <translation>上下文 %1</translation>
     </message>

@@ -229,10 +229,14 @@ int run_bench(const std::vector<std::string>& argv) {
         if (threads == 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
     }
 
-    // Bytes read per generated token.
+    // Bytes read per generated token: every matrix, but of a mixture of experts only the router and
+    // the n_expert_used experts a token takes.
     uint64_t weight_bytes = 0;
-    for (const LayerWeights& L : (*model)->layers())
+    for (const LayerWeights& L : (*model)->layers()) {
         for (const Projection* p : L.projections()) weight_bytes += p->w.bytes();
+        if (const LayerWeights::Experts& X = L.experts; X.present())
+            weight_bytes += X.router.bytes() + (X.gate.bytes() + X.up.bytes() + X.down.bytes()) / uint64_t(X.n) * uint64_t(hp.n_expert_used);
+    }
     weight_bytes += (*model)->output().bytes();
     weight_bytes += (*model)->tok_embd().row_stride;
     const double mean_ctx = n_gen > 0 ? (n_gen + 1) / 2.0 : 0.0;  // cells attended at positions 0..n-1

@@ -1,4 +1,5 @@
-// hearth-cli make-model: writes a random-weight model of a real shape (TinyLlama-1.1B, Llama-3-8B)
+// hearth-cli make-model: writes a random-weight model of a real shape (TinyLlama-1.1B, Llama-3-8B,
+// Qwen3-30B-A3B's mixture of experts; --layers N keeps only the first N layers of it)
 // with the project's own GGUF writer and quantizer, for benchmarks (`hearth-cli bench`). Tensors are
 // generated and quantized while the file is written, on all cores (engine/model/random_model.cpp).
 #include <sys/resource.h>
@@ -21,12 +22,19 @@ int run_make_model(const std::vector<std::string>& argv) {
     const auto out = args.take({"-o", "--output"});
     const auto seed_arg = args.take({"--seed"});
     const auto distinct_arg = args.take({"--distinct-rows"});
+    const auto layers_arg = args.take({"--layers"});
     if (const std::string u = args.unknown_option(); !u.empty()) return fail("make-model: unknown option " + u);
     if (!args.positionals().empty()) return fail("make-model: unexpected argument " + args.positionals()[0]);
     if (!shape_name || !type_name_arg || !out)
-        return fail("make-model: usage: make-model --shape tinyllama-1.1b|llama-8b --type F16|Q8_0|Q4_0|Q4_K_M -o FILE");
+        return fail("make-model: usage: make-model --shape tinyllama-1.1b|llama-8b|qwen3-30b-a3b --type F16|Q8_0|Q4_0|Q4_K_M -o FILE");
     auto shape = named_model_shape(*shape_name);
     if (!shape.ok()) return fail("make-model: " + shape.message());
+    if (layers_arg) {  // the shape's first N layers (the same per-layer sizes; a quicker file for timing)
+        int n = 0;
+        try { n = std::stoi(*layers_arg); } catch (...) {}
+        if (n <= 0 || n > shape->n_layer) return fail("make-model: --layers needs a number from 1 to " + std::to_string(shape->n_layer));
+        shape->n_layer = n;
+    }
     auto type = apply_file_type(*type_name_arg, shape->n_layer, &*shape);
     if (!type.ok()) return fail("make-model: " + type.message());
     uint64_t seed = 42;
@@ -49,7 +57,7 @@ int run_make_model(const std::vector<std::string>& argv) {
     return 0;
 }
 
-const Registrar reg{"make-model", "--shape tinyllama-1.1b|llama-8b --type F16|Q8_0|Q4_0|Q4_K_M -o FILE [--seed N] [--distinct-rows N]",
+const Registrar reg{"make-model", "--shape tinyllama-1.1b|llama-8b|qwen3-30b-a3b --type F16|Q8_0|Q4_0|Q4_K_M -o FILE [--seed N] [--distinct-rows N] [--layers N]",
                     "write a random-weight model of a real shape (for benchmarks; --distinct-rows N: fast, rows repeat)", run_make_model};
 
 }  // namespace

@@ -129,6 +129,8 @@ Result<ModelFileInfo> readModelFileInfo(const QString& path) {
         }
         hp = *h;
         haveHParams = true;
+        info.expertCount = hp.n_expert;
+        info.expertsUsed = hp.n_expert_used;
         const ModelFootprint none = model_footprint(g, hp, 0, kKvType, kBatch);
         const ModelFootprint block = model_footprint(g, hp, kKvBlockTokens, kKvType, kBatch);
         info.weightBytes = layerBytes(none);

@@ -32,6 +32,7 @@ struct ModelFileInfo {
     uint64_t fileSize = 0;  // all parts
     int contextLength = 0;  // training context
     bool thinkTemplate = false;  // the chat template mentions <think>
+    int expertCount = 0, expertsUsed = 0;  // a mixture of experts: experts, and how many each token takes (0: dense)
     // The engine's own footprint (engine/model/placement.h, model_footprint) of this model: weights,
     // the scratch of one batch, and the KV cache per block of kKvBlockTokens cells (it grows
     // linearly with the context), so the Models page and the load check never re-read the file.

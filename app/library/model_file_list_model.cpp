@@ -24,6 +24,8 @@ QVariant ModelFileListModel::data(const QModelIndex& index, int role) const {
         case ContextLengthRole: return m.contextLength;
         case ErrorRole: return m.error;
         case ThinkRole: return m.thinkTemplate;
+        case ExpertCountRole: return m.expertCount;
+        case ExpertsUsedRole: return m.expertsUsed;
         case PartsRole: return int(m.parts.size());
         case MemoryRole: return m.usable() ? double(estimateMemory(m, nCtx_).total()) : 0.0;
         case FitsRole: return available_ == 0 || !m.usable() || estimateMemory(m, nCtx_).total() <= available_;
@@ -47,7 +49,8 @@ QHash<int, QByteArray> ModelFileListModel::roleNames() const {
             {FileSizeRole, "fileSize"},  {ContextLengthRole, "contextLength"}, {ErrorRole, "error"},
             {ThinkRole, "think"},        {PartsRole, "parts"},             {MemoryRole, "memory"},
             {FitsRole, "fits"},          {UsableRole, "usable"},
-            {LabelRole, "label"},        {ProblemTextRole, "problemText"}, {EmbeddingRole, "embedding"}};
+            {LabelRole, "label"},        {ProblemTextRole, "problemText"}, {EmbeddingRole, "embedding"},
+            {ExpertCountRole, "expertCount"}, {ExpertsUsedRole, "expertsUsed"}};
 }
 
 void ModelFileListModel::setModels(std::vector<ModelFileInfo> models) {

@@ -17,7 +17,7 @@ public:
     enum Roles {
         PathRole = Qt::UserRole + 1, FileNameRole, NameRole, ArchitectureRole, ParametersRole, QuantizationRole,
         FileSizeRole, ContextLengthRole, ErrorRole, ThinkRole, PartsRole, MemoryRole, FitsRole,
-        UsableRole, LabelRole, ProblemTextRole, EmbeddingRole,
+        UsableRole, LabelRole, ProblemTextRole, EmbeddingRole, ExpertCountRole, ExpertsUsedRole,
     };
 
     explicit ModelFileListModel(QObject* parent = nullptr);

@@ -203,6 +203,8 @@ Item {
                 required property int contextLength
                 required property string error
                 required property bool think
+                required property int expertCount   // a mixture of experts (0: dense)
+                required property int expertsUsed
                 required property int parts
                 required property double memory
                 required property bool fits
@@ -248,6 +250,7 @@ Item {
                         color: Theme.textMuted
                         text: [card.architecture,
                                qsTr("%1 parameters").arg(card.parameters),
+                               card.expertCount > 0 ? qsTr("%1 of %2 experts per token").arg(card.expertsUsed).arg(card.expertCount) : "",
                                card.quantization,
                                Desktop.formatBytes(card.fileSize),
                                qsTr("context %1").arg(card.contextLength),

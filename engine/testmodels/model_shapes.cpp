@@ -24,16 +24,24 @@ Result<RandomModelShape> named_model_shape(const std::string& name) {
         s.n_ctx_train = 8192; s.rope_freq_base = 500000.0f; s.rms_eps = 1e-5f;
         return s;
     }
+    if (name == "qwen3-30b-a3b") {  // Qwen3-30B-A3B: 128 experts of width 768, 8 per token
+        s.arch = "qwen3moe";
+        s.name = "Qwen3-30B-A3B shape (random weights)";
+        s.n_vocab = 151936; s.n_embd = 2048; s.n_layer = 48; s.n_head = 32; s.n_kv_head = 4; s.head_dim = 128;
+        s.n_ff = 6144; s.n_ff_exp = 768; s.n_expert = 128; s.n_expert_used = 8;
+        s.n_ctx_train = 40960; s.rope_freq_base = 1000000.0f; s.rms_eps = 1e-6f;
+        return s;
+    }
     if (name == "tiny") {  // for the CTest smoke run of the benchmark: seconds, not minutes
         s.name = "tiny test shape (random weights)";
         s.n_vocab = 512; s.n_embd = 256; s.n_layer = 2; s.n_head = 4; s.n_kv_head = 2; s.n_ff = 512;
         s.n_ctx_train = 512;
         return s;
     }
-    return make_error("unknown model shape '" + name + "' (expected tinyllama-1.1b, llama-8b or tiny)");
+    return make_error("unknown model shape '" + name + "' (expected tinyllama-1.1b, llama-8b, qwen3-30b-a3b or tiny)");
 }
 
-std::vector<std::string> named_model_shapes() { return {"tinyllama-1.1b", "llama-8b", "tiny"}; }
+std::vector<std::string> named_model_shapes() { return {"tinyllama-1.1b", "llama-8b", "qwen3-30b-a3b", "tiny"}; }
 
 Result<GgmlType> apply_file_type(const std::string& file_type, int n_layer, RandomModelShape* shape) {
     std::string ft = file_type;
@@ -48,6 +56,7 @@ Result<GgmlType> apply_file_type(const std::string& file_type, int n_layer, Rand
         desc.n_layer = n_layer;
         desc.n_head = shape->n_head;
         desc.n_head_kv = shape->n_kv_head;
+        desc.n_expert = shape->n_expert;
         desc.tensors = std::move(*tensors);
         auto plan = quant::plan_quantization(desc, *preset);
         if (!plan.ok()) return plan.status();

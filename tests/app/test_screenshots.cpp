@@ -51,6 +51,13 @@ private slots:
         model_ = test::writeTinyModel(dir_.filePath("models"), "qwen2.5-0.5b-instruct-test.gguf", spec, &err);
         QVERIFY2(!model_.isEmpty(), qPrintable(err));
         context_->settings()->setDefaultModel(model_);
+        // A mixture of experts, for its card ("8 of 128 experts per token").
+        test::TinyModelSpec moe;
+        moe.name = "Qwen3 30B A3B (random test weights)";
+        moe.nExpert = 128;
+        moe.nExpertUsed = 8;
+        moe.nFf = 32;
+        QVERIFY2(!test::writeTinyModel(dir_.filePath("models"), "qwen3-30b-a3b-test.gguf", moe, &err).isEmpty(), qPrintable(err));
         // A model the engine cannot use, for its card and the picker (needs the shared test data).
         const QString gpt2 = test::testdataFile("vocab/ggml-vocab-gpt-2.gguf");
         unusableModel_ = QFileInfo::exists(gpt2);

@@ -22,6 +22,8 @@ struct TinyModelSpec {
     int nVocab = 512;
     int nCtxTrain = 4096;
     const char* name = "Tiny Test Model";
+    // A mixture of experts (qwen3moe) when nExpert > 0: nExpertUsed of them per token.
+    int nExpert = 0, nExpertUsed = 0;
 };
 
 // Big enough that a token takes about 10 ms on one thread: answers stream for seconds, as real ones
@@ -51,6 +53,11 @@ inline QString writeTinyModel(const QString& dir, const QString& file, const Tin
     shape.n_ff = spec.nFf;
     shape.n_vocab = spec.nVocab;
     shape.n_ctx_train = spec.nCtxTrain;
+    if (spec.nExpert > 0) {
+        shape.arch = "qwen3moe";
+        shape.n_expert = spec.nExpert;
+        shape.n_expert_used = spec.nExpertUsed;
+    }
     const Status st = write_random_llama_model(path.toStdString(), shape, GgmlType::F32, 1234);
     if (!st.ok()) {
         if (error) *error = QString::fromStdString(st.message());
