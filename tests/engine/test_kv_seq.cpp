@@ -464,6 +464,31 @@ TEST_P(BatchInvariance, BatchedChunkedAndSharedEqualAlone) {
 INSTANTIATE_TEST_SUITE_P(Cpu, BatchInvariance, ::testing::Values(GgmlType::Q4_0, GgmlType::Q8_0),
                          [](const auto& i) { return std::string(type_name(i.param)); });
 
+// A mixture of experts (qwen3moe, 8 experts, 2 per token) batched: each expert gathers the rows of
+// every sequence that chose it, and each token still gets exactly its own experts' sum, in the same
+// order, so the CPU's batched logits equal each sequence alone bit for bit.
+TEST(BatchInvarianceExperts, BatchedEqualsAlone) {
+    const std::string path = test::temp_file("kvseq_moe.gguf");
+    RandomModelShape shape;
+    shape.arch = "qwen3moe";
+    shape.n_embd = 128; shape.n_head = 4; shape.n_kv_head = 2; shape.n_ff = 256; shape.n_layer = 2; shape.n_vocab = 512;
+    shape.n_ff_exp = 96; shape.n_expert = 8; shape.n_expert_used = 2;
+    ASSERT_TRUE(write_random_llama_model(path, shape, GgmlType::Q8_0, 5).ok());
+    Loaded l = load(path, false);
+    ASSERT_TRUE(l.model);
+    auto c = ModelContext::create(*l.model, 1024, GgmlType::F16, 128);
+    ASSERT_TRUE(c.ok()) << c.message();
+    KvBlocks kb((*c)->n_blocks());
+    std::vector<std::vector<int32_t>> prompts;
+    for (int n : {1, 9, 33, 64}) prompts.push_back(tokens(n, uint32_t(n) + 100, (*c)->n_vocab()));
+    const auto alone = run(**c, kb, prompts, 4, false);
+    const auto batched = run(**c, kb, prompts, 4, true);
+    for (size_t i = 0; i < prompts.size(); ++i)
+        expect_bit_identical(batched[i], alone[i], "experts, sequence of " + std::to_string(prompts[i].size()) + " tokens");
+    EXPECT_EQ(kb.n_free(), (*c)->n_blocks());
+    std::filesystem::remove(path);
+}
+
 // The reference backend (double accumulation per row): batched equals alone too.
 TEST(BatchInvarianceReference, BatchedEqualsAlone) {
     const std::string path = test::temp_file("kvseq_ref.gguf");
