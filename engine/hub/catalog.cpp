@@ -192,7 +192,7 @@ const std::vector<std::string>& catalog_quant_names() {
 }
 
 const std::vector<std::string>& catalog_architectures() {
-    static const std::vector<std::string> archs = {"llama", "qwen2", "qwen3", "phi3", "gemma3"};
+    static const std::vector<std::string> archs = {"llama", "qwen2", "qwen3", "phi3", "gemma3", "qwen3moe"};
     return archs;
 }
 
