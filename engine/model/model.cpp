@@ -105,6 +105,12 @@ Result<std::unique_ptr<Model>> Model::load_impl(const gguf::File& file, Backend&
     m->input_be_ = &in_be;
     m->output_be_ = &out_be;
 
+    // Mixtral files converted before llama.cpp stacked the experts (early 2024) hold one tensor per
+    // expert; llama.cpp no longer reads them either, and a newer conversion is a download away.
+    if (h.has_experts() && !file.tensor("blk.0.ffn_gate_exps.weight") && file.tensor("blk.0.ffn_gate.0.weight"))
+        return make_error(file.path() + ": an old mixture-of-experts file with one tensor per expert (blk.0.ffn_gate.0.weight); "
+                                        "Hearth, like llama.cpp today, reads the experts stacked (ffn_gate_exps): download a newer "
+                                        "conversion of this model");
     const gguf::TensorInfo* emb = file.tensor("token_embd.weight");
     if (!emb) return make_error(file.path() + ": model is missing tensor 'token_embd.weight'");
     if (emb->dims.size() != 2 || emb->dims[1] <= 0 || emb->dims[1] > (int64_t(1) << 24))

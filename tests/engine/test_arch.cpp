@@ -142,6 +142,34 @@ TEST(Arch, UnknownArchitectureIsAClearError) {
     std::filesystem::remove(path);
 }
 
+// A Mixtral file from before llama.cpp stacked the experts (one tensor per expert) is refused with
+// what to do, not "missing tensor".
+TEST(Arch, OldSplitExpertFileIsAClearError) {
+    const std::string src = (std::filesystem::temp_directory_path() / "hearth-arch-mixtral-src.gguf").string();
+    const std::string path = (std::filesystem::temp_directory_path() / "hearth-arch-mixtral-split.gguf").string();
+    ASSERT_TRUE(write_random_llama_model(src, arch_shape("mixtral"), GgmlType::F32, 3).ok());
+    auto f = gguf::File::open(src);
+    ASSERT_TRUE(f.ok());
+    gguf::Writer w;
+    w.copy_metadata_from(**f);
+    for (const auto& t : (*f)->tensors()) {
+        if (t.name.find("_exps.") != std::string::npos) continue;
+        ASSERT_TRUE(w.add_tensor(t.name, t.type, t.dims, t.data, t.n_bytes).ok());
+    }
+    std::vector<float> expert(size_t(64) * 160, 0.0f);
+    ASSERT_TRUE(w.add_tensor("blk.0.ffn_gate.0.weight", GgmlType::F32, {64, 160}, expert.data(), expert.size() * 4).ok());
+    ASSERT_TRUE(w.write(path).ok());
+    auto g = gguf::File::open(path);
+    ASSERT_TRUE(g.ok());
+    auto be = create_reference_backend();
+    auto m = Model::load(**g, *be);
+    ASSERT_FALSE(m.ok());
+    EXPECT_NE(m.message().find("one tensor per expert"), std::string::npos) << m.message();
+    EXPECT_NE(m.message().find("download a newer conversion"), std::string::npos) << m.message();
+    std::filesystem::remove(src);
+    std::filesystem::remove(path);
+}
+
 // Each architecture's manifest written by the random-model writer loads, runs, and gives the same
 // logits on the CPU backend as on the reference backend (F32 weights: the CPU backend's float
 // kernels differ from the scalar reference only in summation order; 1e-3 on logits of rms ~1-5).
