@@ -322,6 +322,38 @@ TEST(Convert, ShapeThatDisagreesWithConfigNamesTheTensor) {
     expect_failure(d, {"mlp.", "[64, 32]", "[96, 32]", "model.safetensors"});
 }
 
+// A mixture of experts: a count that disagrees with the tensors is named; layouts llama.cpp's architectures cannot express
+// are refused by key; unnormalized expert weights are converted and said (expert_weights_norm false),
+// and the engine then runs them so (the logits move away from the normalized fixture's).
+TEST(Convert, ExpertLayoutsAreCheckedOrSaid) {
+    {
+        const fs::path d = copy_fixture("mixtral-f16-untied", "expert-missing");
+        rewrite_config(d / "hf", "\"num_local_experts\": 4", "\"num_local_experts\": 5");
+        expect_failure(d, {"block_sparse_moe.gate.weight", "[4, 32]", "[5, 32]"});  // the router, checked first
+    }
+    {
+        const fs::path d = copy_fixture("qwen3moe-bf16-untied-shards", "sparse-step");
+        rewrite_config(d / "hf", "\"decoder_sparse_step\": 1", "\"decoder_sparse_step\": 2");
+        expect_failure(d, {"decoder_sparse_step", "dense layers"});
+    }
+    {
+        const fs::path d = copy_fixture("qwen3moe-bf16-untied-shards", "mlp-only");
+        rewrite_config(d / "hf", "\"mlp_only_layers\": []", "\"mlp_only_layers\": [1]");
+        expect_failure(d, {"mlp_only_layers"});
+    }
+    const fs::path d = copy_fixture("qwen3moe-bf16-untied-shards", "unnormalized");
+    rewrite_config(d / "hf", "\"norm_topk_prob\": true", "\"norm_topk_prob\": false");
+    const std::string out = (d / "out.gguf").string();
+    ASSERT_EQ(convert_to((d / "hf").string(), out, "F32"), "");
+    auto f = gguf::File::open(out);
+    ASSERT_TRUE(f.ok());
+    EXPECT_FALSE(*(*f)->get_bool("qwen3moe.expert_weights_norm", true));
+    auto e = json::parse_file((d / "hf" / "expected.json").string());
+    ASSERT_TRUE(e.ok());
+    const double moved = max_abs_diff(last8_logits(out, ints((*e)["prompt_ids"])), test::read_f32((d / "hf" / "logits.f32").string()));
+    EXPECT_GT(moved, 0.05) << "expert_weights_norm false was not honoured";
+}
+
 TEST(Convert, UnsupportedArchitectureIsNamed) {
     const fs::path d = copy_fixture("mistral-bf16", "arch");
     rewrite_config(d / "hf", "MistralForCausalLM", "GPTNeoXForCausalLM");

@@ -1,6 +1,6 @@
 // Hugging Face folders that Hearth converts or attaches (engine/convert, engine/lora): a checkpoint
 // (one safetensors file or shards with their index; tokenizer.json or SentencePiece's
-// tokenizer.model; a sentence-transformers BERT with its pooling) converted to GGUF and the result opened again; a PEFT adapter opened for llama.
+// tokenizer.model; a sentence-transformers BERT with its pooling; Mixtral's experts, Qwen3) converted to GGUF and the result opened again; a PEFT adapter opened for llama.
 // Parts: the files of kNames in order; an empty part is a file that is not there.
 #include <filesystem>
 
@@ -56,6 +56,9 @@ std::vector<std::string> hearth::fuzz::seeds() {
                                            "model-00003-of-00003.safetensors", "generation_config.json"}),
         folder("convert/llama-spm-bf16/", {"config.json", "model.safetensors", "tokenizer.model", "tokenizer_config.json",
                                            "generation_config.json"}),
+        // experts stacked from one tensor per expert (Mixtral), and Qwen3's QK-norm
+        folder("convert/mixtral-f16-untied/", {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"}),
+        folder("convert/qwen3-bf16-tied/", {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"}),
         folder("lora/tiny-llama-k-r8/", {"adapter_config.json", "adapter_model.safetensors"}),
         folder("tiny-bert/", {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "modules.json",
                               "1_Pooling/config.json"}),
