@@ -129,6 +129,12 @@ int run_info(const std::vector<std::string>& argv) {
         if (embd >= 0) std::printf("embedding:      %" PRId64 "\n", embd);
         if (layers >= 0) std::printf("layers:         %" PRId64 "\n", layers);
         if (heads >= 0) std::printf("heads:          %" PRId64 " (KV heads: %" PRId64 ")\n", heads, kv_heads >= 0 ? kv_heads : heads);
+        if (const int64_t experts = num(arch + ".expert_count"); experts > 0) {
+            const int64_t used = num(arch + ".expert_used_count"), width = num(arch + ".expert_feed_forward_length");
+            std::printf("experts:        %" PRId64 ", %" PRId64 " per token", experts, used);
+            if (width > 0) std::printf(", each %" PRId64 " wide", width);
+            std::printf("\n");
+        }
     }
 
     // Vocabulary: the token list's length; else <arch>.vocab_size.

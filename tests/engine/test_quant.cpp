@@ -669,6 +669,10 @@ TEST(InfoCli, ReportsModelAndVocabularyFiles) {
                              "file type:      mostly Q4_0"}) {
         EXPECT_NE(r.out.find(want), std::string::npos) << "missing '" << want << "' in:\n" << r.out;
     }
+    EXPECT_EQ(r.out.find("experts:"), std::string::npos) << r.out;  // dense
+    r = cli::run("info " + std::string(HEARTH_SOURCE_DIR) + "/tests/engine/data/archs/qwen3moe/tiny-qwen3moe-f32.gguf");
+    ASSERT_EQ(r.rc, 0) << r.out;
+    EXPECT_NE(r.out.find("experts:        8, 2 per token, each 48 wide"), std::string::npos) << r.out;
     r = cli::run("info " + dir + "/vocab/ggml-vocab-deepseek-llm.gguf --all");
     ASSERT_EQ(r.rc, 0) << r.out;
     EXPECT_NE(r.out.find("vocabulary:     102400 tokens (gpt2, pre-tokenizer deepseek-llm)"), std::string::npos) << r.out;
