@@ -59,7 +59,8 @@ void LayerRun::expert_ffn(const LayerWeights& L) {
     }
     const ExpertRouting route = route_tokens(z.data(), n, n_expert, h.n_expert_used, h.expert_weights_norm);
     // An expert that every token of the batch chose reads xb as it is; the others gather their
-    // tokens' rows by id, so the ids go up once for the layer.
+    // tokens' rows by id, so the ids go up once for the layer. The download above waited for every
+    // queued op, the previous layer's gathers included, so the ids buffer is free to overwrite.
     bool gathers = false;
     for (int e = 0; e < n_expert; ++e) gathers |= route.count(e) > 0 && route.count(e) < n;
     if (gathers) {
