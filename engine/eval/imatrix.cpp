@@ -17,6 +17,7 @@ Result<std::unique_ptr<ImatrixCollector>> ImatrixCollector::for_model(const gguf
     if (!arch) return make_error("imatrix: unsupported architecture '" + h->arch + "'");
     std::unique_ptr<ImatrixCollector> c(new ImatrixCollector());
     c->slots_.assign(size_t(h->n_layer), std::vector<Slot>(kProjectionsPerLayer));
+    c->n_expert_ = h->n_expert;
     for (const TensorSpec& t : model_manifest(*arch, *h)) {
         if (t.layer < 0 || t.layer >= h->n_layer) continue;
         const std::vector<int> slots = projection_slots(t.role);
@@ -29,8 +30,24 @@ void ImatrixCollector::observe(int layer, int slot, Backend& be, const Tensor& x
     if (!error_.ok() || layer < 0 || size_t(layer) >= slots_.size() || slot < 0 || slot >= kProjectionsPerLayer) return;
     const Slot& s = slots_[size_t(layer)][size_t(slot)];
     if (!s.first || s.name.empty()) return;
+    accumulate(s.name, 0, 1, be, x);
+}
+
+void ImatrixCollector::observe_expert(int layer, ExpertInput which, int expert, Backend& be, const Tensor& x) {
+    if (!error_.ok() || layer < 0 || size_t(layer) >= slots_.size() || expert < 0 || expert >= n_expert_) return;
+    const std::string blk = "blk." + std::to_string(layer) + ".";
+    if (which == ExpertInput::GateUp) {  // one input, two matrices: both get it, as llama-imatrix sees both
+        accumulate(blk + "ffn_gate_exps.weight", expert, n_expert_, be, x);
+        accumulate(blk + "ffn_up_exps.weight", expert, n_expert_, be, x);
+    } else {
+        accumulate(blk + "ffn_down_exps.weight", expert, n_expert_, be, x);
+    }
+}
+
+void ImatrixCollector::accumulate(const std::string& name, int set, int n_sets, Backend& be, const Tensor& x) {
+    if (!error_.ok()) return;
     if (x.type != GgmlType::F32) {
-        error_ = make_error("imatrix: the input of " + s.name + " is not F32");
+        error_ = make_error("imatrix: the input of " + name + " is not F32");
         return;
     }
     host_.resize(size_t(x.rows) * size_t(x.cols));
@@ -38,21 +55,25 @@ void ImatrixCollector::observe(int layer, int slot, Backend& be, const Tensor& x
         error_ = st;
         return;
     }
-    ImatrixEntry& e = entries_[s.name];
-    if (e.in_sum2.empty()) e.in_sum2.assign(size_t(x.cols), 0.0f);
-    if (e.in_sum2.size() != size_t(x.cols)) {
-        error_ = make_error("imatrix: " + s.name + " was seen with " + std::to_string(x.cols) + " inputs, before with " +
-                            std::to_string(e.in_sum2.size()));
+    ImatrixEntry& e = entries_[name];
+    if (e.in_sum2.empty()) {
+        e.in_sum2.assign(size_t(x.cols) * size_t(n_sets), 0.0f);
+        e.counts.assign(size_t(n_sets), 0);
+    }
+    if (e.in_sum2.size() != size_t(x.cols) * size_t(n_sets)) {
+        error_ = make_error("imatrix: " + name + " was seen with " + std::to_string(x.cols) + " inputs, before with " +
+                            std::to_string(e.in_sum2.size() / size_t(n_sets)));
         return;
     }
+    float* sum = e.in_sum2.data() + size_t(set) * size_t(x.cols);
     for (int64_t r = 0; r < x.rows; ++r) {
         const float* row = host_.data() + size_t(r) * size_t(x.cols);
-        for (int64_t j = 0; j < x.cols; ++j) e.in_sum2[size_t(j)] += row[j] * row[j];
+        for (int64_t j = 0; j < x.cols; ++j) sum[j] += row[j] * row[j];
     }
-    e.count += x.rows;
-    for (float v : e.in_sum2) {
-        if (!std::isfinite(v)) {
-            error_ = make_error("imatrix: non-finite activations in " + s.name);
+    e.counts[size_t(set)] += x.rows;
+    for (int64_t j = 0; j < x.cols; ++j) {
+        if (!std::isfinite(sum[j])) {
+            error_ = make_error("imatrix: non-finite activations in " + name);
             return;
         }
     }
@@ -106,10 +127,12 @@ Status write_imatrix(const std::string& path, const std::map<std::string, Imatri
     w.set_u32("imatrix.chunk_count", uint32_t(n_chunks));
     w.set_u32("imatrix.chunk_size", uint32_t(chunk_size));
     for (const auto& [name, e] : entries) {
-        const float count = float(e.count);
-        HEARTH_RETURN_IF_ERROR(w.add_tensor(name + ".in_sum2", GgmlType::F32, {int64_t(e.in_sum2.size()), 1}, e.in_sum2.data(),
-                                            e.in_sum2.size() * sizeof(float)));
-        HEARTH_RETURN_IF_ERROR(w.add_tensor(name + ".counts", GgmlType::F32, {1, 1}, &count, sizeof(float)));
+        const int64_t n_sets = int64_t(e.counts.size());
+        if (n_sets < 1 || e.in_sum2.size() % size_t(n_sets) != 0) return make_error("imatrix: internal: " + name + " has uneven sets");
+        std::vector<float> counts(e.counts.begin(), e.counts.end());
+        HEARTH_RETURN_IF_ERROR(w.add_tensor(name + ".in_sum2", GgmlType::F32, {int64_t(e.in_sum2.size()) / n_sets, n_sets},
+                                            e.in_sum2.data(), e.in_sum2.size() * sizeof(float)));
+        HEARTH_RETURN_IF_ERROR(w.add_tensor(name + ".counts", GgmlType::F32, {1, n_sets}, counts.data(), counts.size() * sizeof(float)));
     }
     return w.write(path);
 }
@@ -125,21 +148,30 @@ Result<std::map<std::string, std::vector<float>>> read_imatrix(const std::string
         const gguf::TensorInfo* counts = (*f)->tensor(name + ".counts");
         if (!counts || counts->type != GgmlType::F32 || t.type != GgmlType::F32)
             return make_error(path + ": " + name + " has no F32 counts beside its in_sum2 (not a GGUF imatrix file?)");
+        // One count per set of in_sum2 (one set; per expert for stacked experts).
         const int64_t n_mat = counts->n_elements();
-        if (n_mat != 1) return make_error(path + ": " + name + " has statistics for " + std::to_string(n_mat) + " experts: not supported");
-        const float count = reinterpret_cast<const float*>(counts->data)[0];
-        // Counts of tokens and sums of squares: a negative or non-finite one is a damaged file, and
-        // would turn the quantizers' weighted rounding into NaN or a sign flip without a word.
-        if (!std::isfinite(count) || count < 0 || count != std::floor(count))
-            return make_error(path + ": " + name + " has a token count of " + std::to_string(count) + " (a damaged imatrix file?)");
+        if (n_mat < 1 || t.n_elements() % n_mat != 0)
+            return make_error(path + ": " + name + " has " + std::to_string(t.n_elements()) + " sums for " + std::to_string(n_mat) +
+                              " counts (a damaged imatrix file?)");
+        const size_t per_set = size_t(t.n_elements() / n_mat);
+        const float* cnt = reinterpret_cast<const float*>(counts->data);
         const float* sum = reinterpret_cast<const float*>(t.data);
         std::vector<float> mean(size_t(t.n_elements()));
-        for (size_t j = 0; j < mean.size(); ++j)
-            if (!std::isfinite(sum[j]) || sum[j] < 0)
-                return make_error(path + ": " + name + " has a sum of squares of " + std::to_string(sum[j]) + " at column " +
-                                  std::to_string(j) + " (a damaged imatrix file?)");
-        // a matrix never seen gets equal weights (as llama-quantize does), not zeros that would void its rounding
-        for (size_t j = 0; j < mean.size(); ++j) mean[j] = count > 0 ? sum[j] / count : 1.0f;
+        for (int64_t m = 0; m < n_mat; ++m) {
+            const float count = cnt[m];
+            // Counts of tokens and sums of squares: a negative or non-finite one is a damaged file, and
+            // would turn the quantizers' weighted rounding into NaN or a sign flip without a word.
+            if (!std::isfinite(count) || count < 0 || count != std::floor(count))
+                return make_error(path + ": " + name + " has a token count of " + std::to_string(count) + " (a damaged imatrix file?)");
+            for (size_t j = size_t(m) * per_set; j < size_t(m + 1) * per_set; ++j) {
+                if (!std::isfinite(sum[j]) || sum[j] < 0)
+                    return make_error(path + ": " + name + " has a sum of squares of " + std::to_string(sum[j]) + " at column " +
+                                      std::to_string(j % per_set) + " (a damaged imatrix file?)");
+                // a matrix (or expert) never seen gets equal weights (as llama-quantize does), not
+                // zeros that would void its rounding
+                mean[j] = count > 0 ? sum[j] / count : 1.0f;
+            }
+        }
         out[name] = std::move(mean);
     }
     if (out.empty()) return make_error(path + ": no imatrix statistics (no *.in_sum2 tensors)");

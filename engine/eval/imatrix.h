@@ -2,7 +2,9 @@
 // over evaluated tokens of each input column's squared activation, and the token count. Written in
 // llama.cpp's GGUF imatrix format (general.type "imatrix"; tensors NAME.in_sum2 F32 [n_in, 1] and
 // NAME.counts F32 [1, 1]; keys imatrix.datasets, imatrix.chunk_count, imatrix.chunk_size), so
-// llama-quantize --imatrix reads Hearth's files and the other way round.
+// llama-quantize --imatrix reads Hearth's files and the other way round. Stacked experts
+// (ffn_*_exps) have one set per expert, as llama-imatrix writes them: in_sum2 [n_in, n_expert]
+// and counts [1, n_expert] (the tokens that chose each expert).
 //
 // The text is chunked as llama-imatrix does: non-overlapping chunks of n_ctx tokens, the first
 // token of each replaced by BOS when the vocabulary adds one, every token of a chunk counted.
@@ -23,8 +25,8 @@
 namespace hearth::eval {
 
 struct ImatrixEntry {
-    std::vector<float> in_sum2;  // per input column, summed in float as llama-imatrix does
-    int64_t count = 0;           // tokens seen
+    std::vector<float> in_sum2;  // per input column (per expert, then column), summed in float as llama-imatrix does
+    std::vector<int64_t> counts = {0};  // tokens seen (per expert: the tokens that chose it)
 };
 
 class ImatrixCollector : public ProjectionObserver {
@@ -32,6 +34,7 @@ public:
     // The (layer, slot) -> tensor name map of the model in `file` (its manifest).
     static Result<std::unique_ptr<ImatrixCollector>> for_model(const gguf::File& file);
     void observe(int layer, int slot, Backend& be, const Tensor& x) override;
+    void observe_expert(int layer, ExpertInput which, int expert, Backend& be, const Tensor& x) override;
 
     const std::map<std::string, ImatrixEntry>& entries() const { return entries_; }
     Status error() const { return error_; }
@@ -41,6 +44,9 @@ private:
     // (a fused attn_qkv / ffn_up is seen once per slot with the same input; only the first counts).
     struct Slot { std::string name; bool first = false; };
     std::vector<std::vector<Slot>> slots_;
+    int n_expert_ = 0;
+    // Adds x's squared columns to `name`'s set `set` of `n_sets`.
+    void accumulate(const std::string& name, int set, int n_sets, Backend& be, const Tensor& x);
     std::map<std::string, ImatrixEntry> entries_;
     std::vector<float> host_;
     Status error_;
@@ -64,7 +70,7 @@ Status write_imatrix(const std::string& path, const std::map<std::string, Imatri
 
 // Reads a GGUF imatrix file: per tensor name, the mean squared activation per input column
 // (in_sum2 / count; 1 for a matrix never seen, as llama-quantize), which is what the quantizers
-// weight their rounding error by.
+// weight their rounding error by; for stacked experts one such set per expert, in expert order.
 Result<std::map<std::string, std::vector<float>>> read_imatrix(const std::string& path);
 
 }  // namespace hearth::eval

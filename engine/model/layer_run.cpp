@@ -83,7 +83,9 @@ void LayerRun::expert_ffn(const LayerWeights& L) {
         const Tensor g = make_tensor(gate.buf, gate.offset, GgmlType::F32, c, h.n_ff_exp);
         const Tensor u = make_tensor(up.buf, up.offset, GgmlType::F32, c, h.n_ff_exp);
         const Tensor o = S.out.row_range(0, c);
+        if (observer) observer->observe_expert(layer, ProjectionObserver::ExpertInput::GateUp, e, be, in);
         be.matmul_glu(in, {X.of(X.gate, e), g, nullptr}, {X.of(X.up, e), u, nullptr}, /*gelu*/ false, g);
+        if (observer) observer->observe_expert(layer, ProjectionObserver::ExpertInput::Down, e, be, g);
         be.matmul(X.of(X.down, e), g, o);
         for (int i = 0; i < c; ++i)
             be.scale_add(x.row_range(route.tokens[size_t(first + i)], 1), o.row_range(i, 1), route.weights[size_t(first + i)]);

@@ -12,6 +12,12 @@ struct ProjectionObserver {
     // `x` (F32, on `be`): rows = tokens of this batch, cols = the projection's inputs. `slot` is the
     // ProjectionSlot (a fused matrix is seen once per slot it fills, with the same x).
     virtual void observe(int layer, int slot, Backend& be, const Tensor& x) = 0;
+    // The input of one expert of a mixture (`x`: the rows of the tokens that chose it): of its
+    // gate and up matrices (ExpertInput::GateUp, one input for both) or of its down matrix.
+    enum class ExpertInput { GateUp, Down };
+    virtual void observe_expert(int layer, ExpertInput which, int expert, Backend& be, const Tensor& x) {
+        (void)layer, (void)which, (void)expert, (void)be, (void)x;
+    }
 };
 
 }  // namespace hearth

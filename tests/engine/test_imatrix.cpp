@@ -14,6 +14,7 @@
 #include "cli_run.h"
 #include "engine/eval/imatrix.h"
 #include "engine/gguf/gguf.h"
+#include "engine/quant/quantize_model.h"
 #include "engine/session/session.h"
 #include "tiny_model.h"
 
@@ -45,7 +46,7 @@ TEST(Imatrix, MatchesDirectComputationAndRoundTrips) {
     ASSERT_TRUE(st.ok()) << st.message();
     ASSERT_GE(n_chunks, 2);
     ASSERT_EQ(st->size(), 14u);  // 7 matrices per layer; the output matrix is not collected
-    for (const auto& [name, e] : *st) EXPECT_EQ(e.count, int64_t(n_chunks) * 16) << name;
+    for (const auto& [name, e] : *st) EXPECT_EQ(e.counts, std::vector<int64_t>{int64_t(n_chunks) * 16}) << name;
     // q, k and v read the same input.
     EXPECT_EQ(st->at("blk.1.attn_q.weight").in_sum2, st->at("blk.1.attn_v.weight").in_sum2);
 
@@ -87,6 +88,69 @@ TEST(Imatrix, MatchesDirectComputationAndRoundTrips) {
     std::remove(path.c_str());
 }
 
+// A mixture of experts: each expert's gate/up and down inputs are collected as their own set, with
+// the count of tokens that chose it (the counts of a layer's experts add up to tokens x experts per
+// token), written as llama-imatrix writes stacked experts ([n_in, n_expert] sums, [1, n_expert]
+// counts), read back as per-expert means, and used by the quantizer for each expert's rows.
+TEST(Imatrix, ExpertsHaveOneSetEach) {
+    RandomModelShape s;
+    s.arch = "qwen3moe";
+    s.n_layer = 2;
+    s.n_embd = 64;
+    s.head_dim = 32;
+    s.n_ff_exp = 64;
+    s.n_expert = 4;
+    s.n_expert_used = 2;
+    const std::string path = test::temp_file("imat_moe.gguf"), out = test::temp_file("imat_moe_stats.gguf"),
+                      q = test::temp_file("imat_moe_q4.gguf");
+    ASSERT_TRUE(write_random_llama_model(path, s, GgmlType::F32, 9).ok());
+    auto f = gguf::File::open(path);
+    ASSERT_TRUE(f.ok());
+    ModelOptions o;
+    o.path = path;
+    o.backend = "cpu";
+    o.n_ctx = 32;
+    o.n_threads = 2;
+    auto m = Session::open(o);
+    ASSERT_TRUE(m.ok()) << m.message();
+    eval::ImatrixOptions io;
+    io.n_ctx = 16;
+    int n_chunks = 0;
+    auto st = eval::collect_imatrix(**m, **f, kText, io, &n_chunks);
+    ASSERT_TRUE(st.ok()) << st.message();
+    ASSERT_EQ(st->size(), 2u * (4 + 3));  // q, k, v, o and the three stacked expert tensors per layer
+    const int64_t tokens = int64_t(n_chunks) * 16;
+    for (const char* base : {"ffn_gate_exps", "ffn_up_exps", "ffn_down_exps"}) {
+        const eval::ImatrixEntry& e = st->at(std::string("blk.1.") + base + ".weight");
+        ASSERT_EQ(e.counts.size(), 4u) << base;
+        int64_t total = 0;
+        for (int64_t c : e.counts) total += c;
+        EXPECT_EQ(total, tokens * 2) << base;
+        EXPECT_EQ(e.in_sum2.size(), 4u * 64) << base;
+    }
+    EXPECT_EQ(st->at("blk.0.ffn_gate_exps.weight").in_sum2, st->at("blk.0.ffn_up_exps.weight").in_sum2);  // one input
+    ASSERT_TRUE(eval::write_imatrix(out, *st, "t.txt", n_chunks, 16).ok());
+    auto file = gguf::File::open(out);
+    ASSERT_TRUE(file.ok());
+    EXPECT_EQ((*file)->tensor("blk.0.ffn_down_exps.weight.in_sum2")->dims, (std::vector<int64_t>{64, 4}));
+    EXPECT_EQ((*file)->tensor("blk.0.ffn_down_exps.weight.counts")->dims, (std::vector<int64_t>{1, 4}));
+    auto back = eval::read_imatrix(out);
+    ASSERT_TRUE(back.ok()) << back.message();
+    const eval::ImatrixEntry& d = st->at("blk.0.ffn_down_exps.weight");
+    const std::vector<float>& mean = back->at("blk.0.ffn_down_exps.weight");
+    ASSERT_EQ(mean.size(), 4u * 64);
+    for (size_t x = 0; x < 4; ++x)
+        for (size_t j = 0; j < 64; j += 21)
+            EXPECT_FLOAT_EQ(mean[x * 64 + j], d.counts[x] ? d.in_sum2[x * 64 + j] / float(d.counts[x]) : 1.0f) << x << "," << j;
+    // The quantizer takes each expert's set for its rows.
+    quant::QuantizeOptions qo;
+    qo.preset = *quant::preset_from_name("Q4_0");
+    qo.importance = &*back;
+    auto plan = quant::quantize_model(path, q, qo);
+    EXPECT_TRUE(plan.ok()) << plan.message();
+    for (const std::string& p : {path, out, q}) std::remove(p.c_str());
+}
+
 TEST(Imatrix, CliWritesTheFileAndReportsErrors) {
     REQUIRE_CLI();
     RandomModelShape s;
@@ -116,7 +180,7 @@ TEST(Imatrix, DamagedStatisticsAreRefused) {
     auto write = [&](float sum, float count) {
         std::map<std::string, eval::ImatrixEntry> e;
         e["blk.0.ffn_down.weight"].in_sum2 = {1.0f, sum, 2.0f};
-        e["blk.0.ffn_down.weight"].count = 4;
+        e["blk.0.ffn_down.weight"].counts = {4};
         ASSERT_TRUE(eval::write_imatrix(path, e, "t.txt", 1, 16).ok());
         // The count as written is 4: patch it to `count` (its F32 tensor's bytes) and write the file again.
         std::ifstream in(path, std::ios::binary);

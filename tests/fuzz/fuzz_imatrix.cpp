@@ -25,7 +25,7 @@ std::vector<std::string> hearth::fuzz::seeds() {
         const bool seen = i < 2;
         eval::ImatrixEntry& e = entries["blk." + std::to_string(i++) + ".ffn_down.weight"];
         for (int c = 0; c < cols; ++c) e.in_sum2.push_back(seen ? float(c % 7) * 0.5f : 0.0f);
-        e.count = seen ? 10 : 0;
+        e.counts = {seen ? 10 : 0};
     }
     const std::string path = Scratch::get().dir() + "/seed.imatrix.gguf";
     if (!eval::write_imatrix(path, entries, "wiki.txt", 4, 512).ok()) std::abort();
