@@ -18,7 +18,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 }
 
 std::vector<std::string> hearth::fuzz::seeds() {
-    // Written by write_imatrix: three tensors, the last never seen (count 0, its sums all zero).
+    // Written by write_imatrix: three tensors, the last never seen (count 0, its sums all zero), and
+    // a stacked-expert one.
     std::map<std::string, eval::ImatrixEntry> entries;
     int i = 0;
     for (int cols : {32, 64, 16}) {
@@ -27,6 +28,10 @@ std::vector<std::string> hearth::fuzz::seeds() {
         for (int c = 0; c < cols; ++c) e.in_sum2.push_back(seen ? float(c % 7) * 0.5f : 0.0f);
         e.counts = {seen ? 10 : 0};
     }
+    // Stacked experts: one set per expert (the second never chosen).
+    eval::ImatrixEntry& x = entries["blk.0.ffn_down_exps.weight"];
+    for (int c = 0; c < 3 * 32; ++c) x.in_sum2.push_back(c / 32 == 1 ? 0.0f : float(c % 5) * 0.25f);
+    x.counts = {6, 0, 2};
     const std::string path = Scratch::get().dir() + "/seed.imatrix.gguf";
     if (!eval::write_imatrix(path, entries, "wiki.txt", 4, 512).ok()) std::abort();
     return {read_file(path)};
