@@ -108,6 +108,9 @@ cudaError_t add(const float* a, size_t a_stride, const float* b, size_t b_stride
                 size_t out_stride, cudaStream_t s);
 cudaError_t scale_add(float* y, size_t y_stride, const float* x, size_t x_stride, int64_t rows, int64_t cols, float sc,
                       cudaStream_t s);
+// y[ids[r]] += w[r] * x[r] for rows r of x (ids distinct): Backend::add_rows_scaled.
+cudaError_t add_rows_scaled(float* y, size_t y_stride, const float* x, size_t x_stride, const int32_t* ids, const float* w,
+                            int64_t rows, int64_t cols, cudaStream_t s);
 cudaError_t softmax_rows(float* x, size_t x_stride, int64_t rows, int64_t cols, cudaStream_t s);
 cudaError_t copy_rows(const float* src, size_t src_stride, int64_t rows, int64_t cols, float* dst, size_t dst_stride,
                       cudaStream_t s);

@@ -124,6 +124,14 @@ __global__ void k_scale_add(float* y, size_t ys, const float* __restrict__ x, si
     }
 }
 
+// y[ids[r]] += w[r] * x[r]: k_scale_add's arithmetic through an id per row (distinct ids: no races).
+__global__ void k_add_rows_scaled(float* y, size_t ys, const float* __restrict__ x, size_t xs, const int32_t* __restrict__ ids,
+                                  const float* __restrict__ w, int64_t rows, int64_t cols) {
+    HK_ROWS_COLS_LOOP(r, c, rows, cols) {
+        at_row_mut<float>(y, ys, ids[r])[c] += w[r] * at_row<float>(x, xs, r)[c];
+    }
+}
+
 __global__ void k_copy(const float* __restrict__ src, size_t ss, int64_t rows, int64_t cols, float* __restrict__ dst, size_t ds) {
     HK_ROWS_COLS_LOOP(r, c, rows, cols) {
         at_row_mut<float>(dst, ds, r)[c] = at_row<float>(src, ss, r)[c];
@@ -260,6 +268,13 @@ cudaError_t add(const float* a, size_t as, const float* b, size_t bs, int64_t ro
 cudaError_t scale_add(float* y, size_t ys, const float* x, size_t xs, int64_t rows, int64_t cols, float sc, cudaStream_t s) {
     if (rows * cols == 0) return cudaSuccess;
     HEARTH_LAUNCH(grid_rows_cols(rows, cols, 256), 256, 0, s, k_scale_add)(y, ys, x, xs, rows, cols, sc);
+    return cudaGetLastError();
+}
+
+cudaError_t add_rows_scaled(float* y, size_t ys, const float* x, size_t xs, const int32_t* ids, const float* w, int64_t rows,
+                            int64_t cols, cudaStream_t s) {
+    if (rows * cols == 0) return cudaSuccess;
+    HEARTH_LAUNCH(grid_rows_cols(rows, cols, 256), 256, 0, s, k_add_rows_scaled)(y, ys, x, xs, ids, w, rows, cols);
     return cudaGetLastError();
 }
 

@@ -66,6 +66,7 @@ const char* op_name(Op op) {
         case Op::Mul: return "mul";
         case Op::ConcatCols: return "concat_cols";
         case Op::MatmulAdd: return "matmul_add";
+        case Op::AddRowsScaled: return "add_rows_scaled";
     }
     return "?";
 }
@@ -123,6 +124,7 @@ int64_t nearest_source(int64_t dst, int64_t in, int64_t out) {
 }
 void Backend::mul(const Tensor&, const Tensor&, const Tensor&) { unsupported(*this, Op::Mul); }
 void Backend::concat_cols(const Tensor&, const Tensor&, const Tensor&) { unsupported(*this, Op::ConcatCols); }
+void Backend::add_rows_scaled(const Tensor&, const Tensor&, const Tensor&, const Tensor&) { unsupported(*this, Op::AddRowsScaled); }
 
 bool Backend::supports_op(Op op, GgmlType type) const {
     (void)type;
@@ -130,7 +132,7 @@ bool Backend::supports_op(Op op, GgmlType type) const {
         case Op::GeluMul: case Op::Scale: case Op::SlidingWindow: case Op::PagedAttention: case Op::PagedKvShift:
         case Op::LayerNorm: case Op::Activate: case Op::AttentionQkv:
         case Op::Conv2d: case Op::GroupNorm: case Op::Upsample2x: case Op::Mul: case Op::ConcatCols:
-        case Op::MatmulAdd: return false;
+        case Op::MatmulAdd: case Op::AddRowsScaled: return false;
         default: return true;
     }
 }

@@ -160,6 +160,7 @@ enum class Op {
     // The diffusion models' ops (engine/diffusion/).
     LayerNorm, Activate, AttentionQkv, Conv2d, GroupNorm, Upsample2x, Mul, ConcatCols,
     MatmulAdd,  // matmul_add: the product added into its output (a residual in the projection's epilogue)
+    AddRowsScaled,  // add_rows_scaled: a mixture of experts' outputs added into their tokens' rows
 };
 
 // One product of Backend::matmul_parts: y = w · x (+ bias), x shared by all the parts.
@@ -248,6 +249,12 @@ public:
     // Default: the three ops.
     virtual void rope_kv_store(const Tensor& q, const Tensor& k, const Tensor& v, const Tensor& pos, const Tensor& cells,
                                const RopeParams& p, KvCache& kv, int layer);
+    // y[ids[i]] += w[i] · x[i] for each row i of x (Op::AddRowsScaled): one expert's outputs, weighted
+    // by the router, added into the residual rows of the tokens that chose it — one op per expert
+    // where scale_add would take one per token. ids: I32 1 × n, distinct; w: F32 1 × n (both in
+    // device memory); x: n × cols; y: F32 rows × cols. Each row's arithmetic is scale_add's, so
+    // the result equals scale_add(y.row(ids[i]), x.row(i), w[i]) for each i. Default: unsupported.
+    virtual void add_rows_scaled(const Tensor& y, const Tensor& x, const Tensor& ids, const Tensor& w);
     // x += v on an I32 tensor, as an op in the queue: a recorded generation step advances its own
     // position on the device, so the host uploads none. Default: download, add, upload (host
     // backends; a device backend overrides it with a kernel).

@@ -78,6 +78,7 @@ Status ModelContext::add_stage(Backend& be, int first_layer, int n_layers, GgmlT
         {&s.v, GgmlType::F32, B, h.kv_dim()}, {&s.attn, GgmlType::F32, B, h.q_dim()},
         {&s.gate, GgmlType::F32, B, ff}, {&s.up, GgmlType::F32, B, ff},
         {&s.moe_logits, GgmlType::F32, X, h.n_expert}, {&s.moe_ids, GgmlType::I32, 1, X * h.n_expert_used},
+        {&s.moe_weights, GgmlType::F32, 1, X * h.n_expert_used},
         {&s.moe_in, GgmlType::F32, X, h.n_embd}, {&s.moe_out, GgmlType::F32, X, h.n_embd},
     };
     size_t total = 0;
@@ -268,7 +269,7 @@ void ModelContext::run_stage(Stage& s, bool first, bool last, int n, int n_kv, i
                    s.attn.row_range(0, n), s.gate.row_range(0, n), s.up.row_range(0, n), cancel_,
                    loras_.empty() || groups ? nullptr : &loras_[size_t(s.first_layer + li)], s.lora_scratch};
         r.observer = observer_;
-        r.experts_scratch = {s.moe_logits, s.moe_ids, s.moe_in, s.moe_out};
+        r.experts_scratch = {s.moe_logits, s.moe_ids, s.moe_weights, s.moe_in, s.moe_out};
         r.error = &layer_error_;
         if (groups && !groups->empty()) r.lora_groups = groups;
         if (paged) {

@@ -140,7 +140,7 @@ private:
         std::unique_ptr<KvCache> kv;
         BufferPtr act_buf;
         Tensor ids, pos, sampled, x, xb, q, k, v, attn, gate, up;
-        Tensor moe_logits, moe_ids, moe_in, moe_out;  // a mixture of experts' scratch (LayerRun::ExpertScratch)
+        Tensor moe_logits, moe_ids, moe_weights, moe_in, moe_out;  // a mixture of experts' scratch (LayerRun::ExpertScratch)
         Tensor cells, seq;          // eval_batch: physical cell and table row of each token
         BufferPtr tables_buf;       // eval_batch: block tables, n_batch rows of n_blocks (allocated at first use)
         KvTables tables;

@@ -59,16 +59,20 @@ void LayerRun::expert_ffn(const LayerWeights& L) {
     }
     const ExpertRouting route = route_tokens(z.data(), n, n_expert, h.n_expert_used, h.expert_weights_norm);
     // An expert that every token of the batch chose reads xb as it is; the others gather their
-    // tokens' rows by id, so the ids go up once for the layer. The download above waited for every
-    // queued op, the previous layer's gathers included, so the ids buffer is free to overwrite.
+    // tokens' rows by id. A batch adds each expert's outputs into its tokens' rows in one op where
+    // the backend has it (a single token: one scale_add per expert, with no upload). The ids and
+    // weights go up once for the layer; the download above waited for every queued op, the
+    // previous layer's included, so their buffers are free to overwrite.
     bool gathers = false;
     for (int e = 0; e < n_expert; ++e) gathers |= route.count(e) > 0 && route.count(e) < n;
-    if (gathers) {
-        const Tensor ids = make_tensor(S.ids.buf, S.ids.offset, GgmlType::I32, 1, int64_t(route.tokens.size()));
-        if (Status st = be.upload(ids, route.tokens.data()); !st.ok()) {
-            if (error && error->ok()) *error = make_error("layer " + std::to_string(layer) + ": " + st.message());
-            return;
-        }
+    const bool rows_op = n > 1 && be.supports_op(Op::AddRowsScaled);
+    const int64_t n_routed = int64_t(route.tokens.size());
+    Status up_st;
+    if (gathers || rows_op) up_st = be.upload(make_tensor(S.ids.buf, S.ids.offset, GgmlType::I32, 1, n_routed), route.tokens.data());
+    if (up_st.ok() && rows_op) up_st = be.upload(make_tensor(S.weights.buf, S.weights.offset, GgmlType::F32, 1, n_routed), route.weights.data());
+    if (!up_st.ok()) {
+        if (error && error->ok()) *error = make_error("layer " + std::to_string(layer) + ": " + up_st.message());
+        return;
     }
     for (int e = 0; e < n_expert; ++e) {
         const int c = route.count(e), first = route.first[size_t(e)];
@@ -87,8 +91,13 @@ void LayerRun::expert_ffn(const LayerWeights& L) {
         be.matmul_glu(in, {X.of(X.gate, e), g, nullptr}, {X.of(X.up, e), u, nullptr}, /*gelu*/ false, g);
         if (observer) observer->observe_expert(layer, ProjectionObserver::ExpertInput::Down, e, be, g);
         be.matmul(X.of(X.down, e), g, o);
-        for (int i = 0; i < c; ++i)
-            be.scale_add(x.row_range(route.tokens[size_t(first + i)], 1), o.row_range(i, 1), route.weights[size_t(first + i)]);
+        if (rows_op) {
+            be.add_rows_scaled(x, o, make_tensor(S.ids.buf, S.ids.offset + size_t(first) * 4, GgmlType::I32, 1, c),
+                               make_tensor(S.weights.buf, S.weights.offset + size_t(first) * 4, GgmlType::F32, 1, c));
+        } else {
+            for (int i = 0; i < c; ++i)
+                be.scale_add(x.row_range(route.tokens[size_t(first + i)], 1), o.row_range(i, 1), route.weights[size_t(first + i)]);
+        }
     }
 }
 

@@ -37,10 +37,10 @@ struct LayerRun {
     const KvTables* tables = nullptr;
     Tensor cells;
     // A mixture-of-experts layer's scratch (n_batch rows each; unset for a dense model): the
-    // router's logits, the token ids grouped by expert, the tokens an expert takes gathered, and
-    // its output.
+    // router's logits, the token ids grouped by expert and their weights, the tokens an expert
+    // takes gathered, and its output.
     struct ExpertScratch {
-        Tensor logits, ids, in, out;
+        Tensor logits, ids, weights, in, out;
     } experts_scratch;
     // The first error of an op whose failure the layer cannot ignore (the router logits' download).
     Status* error = nullptr;

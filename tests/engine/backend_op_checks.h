@@ -125,7 +125,7 @@ inline std::vector<Op> all_ops() {
     return {Op::GetRows, Op::Matmul, Op::RmsNorm,  Op::Rope,        Op::KvStore, Op::Attention, Op::KvShift, Op::KvCopy,  Op::SiluMul,
             Op::Add,     Op::ScaleAdd, Op::SoftmaxRows, Op::Copy,   Op::SampleTopK, Op::GeluMul, Op::Scale,  Op::SlidingWindow,
             Op::LayerNorm, Op::Activate, Op::AttentionQkv, Op::Conv2d, Op::GroupNorm, Op::Upsample2x, Op::Mul, Op::ConcatCols,
-            Op::MatmulAdd};
+            Op::MatmulAdd, Op::AddRowsScaled};
 }
 
 // ---------------------------------------------------------------- gelu_mul and scale
@@ -332,6 +332,15 @@ inline void check_claimed_op(Twin& tw, Op op) {
         case Op::Copy: tw.be.copy(A.b, O.b); tw.ref.copy(A.r, O.r); break;
         case Op::ScaleAdd: tw.be.scale_add(A.b, B.b, 0.5f); tw.ref.scale_add(A.r, B.r, 0.5f); O = A; break;
         case Op::Scale: tw.be.scale(A.b, 1.5f); tw.ref.scale(A.r, 1.5f); O = A; break;
+        case Op::AddRowsScaled: {  // the 5 rows of A into 5 of Y's 7 rows, in scrambled order, one weight 0
+            auto Y = tw.f32(7, c, randn(size_t(7 * c), 5));
+            auto ids = tw.i32({6, 0, 3, 5, 1});
+            auto W = tw.f32(1, n, {0.5f, -1.25f, 2.0f, 0.0f, 0.75f});
+            tw.be.add_rows_scaled(Y.b, A.b, ids.b, W.b);
+            tw.ref.add_rows_scaled(Y.r, A.r, ids.r, W.r);
+            O = Y;
+            break;
+        }
         case Op::SoftmaxRows: tw.be.softmax_rows(A.b); tw.ref.softmax_rows(A.r); O = A; break;
         case Op::LayerNorm: tw.be.layer_norm(A.b, Wt.b, Wt.b, 1e-5f, O.b); tw.ref.layer_norm(A.r, Wt.r, Wt.r, 1e-5f, O.r); break;
         case Op::Activate:

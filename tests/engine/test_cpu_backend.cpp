@@ -308,6 +308,14 @@ TEST(CpuBackend, ActivationCacheSeesEveryWriter) {
                     cpu.be->upsample_nearest(o.row_range(0, n / 4), int(n / 4), 1, int(2 * (n / 4)), 2, x.row_range(0, 4 * (n / 4)));
                     writes_x = n >= 4;
                     break;
+                case Op::AddRowsScaled: {  // o's rows into x's, in reverse order, weighted
+                    std::vector<int32_t> rev(static_cast<size_t>(n));
+                    std::vector<float> wt(static_cast<size_t>(n));
+                    for (int64_t i = 0; i < n; ++i) { rev[size_t(i)] = int32_t(n - 1 - i); wt[size_t(i)] = 0.25f + 0.1f * float(i); }
+                    Tensor ti = cpu.make(GgmlType::I32, 1, n, rev.data()), tw = cpu.make(GgmlType::F32, 1, n, wt.data());
+                    cpu.be->add_rows_scaled(x, o, ti, tw);
+                    break;
+                }
                 default: ADD_FAILURE() << "no writer for op " << name << ": add one to this test"; continue;
             }
             const std::vector<float> now = cpu.get(x);

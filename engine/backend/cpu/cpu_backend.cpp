@@ -225,6 +225,11 @@ public:
     void scale_add(const Tensor& y, const Tensor& x, float s) override {
         for_rows(y.rows, y.cols, [&](int64_t t) { vo_.axpy(f32_row(y, t), f32_row(x, t), s, y.cols); });
     }
+    void add_rows_scaled(const Tensor& y, const Tensor& x, const Tensor& ids, const Tensor& w) override {
+        const int32_t* id = i32_data(ids);
+        const float* wt = f32_row(w, 0);
+        for_rows(x.rows, x.cols, [&](int64_t i) { vo_.axpy(f32_row(y, id[i]), f32_row(x, i), wt[i], x.cols); });
+    }
     void softmax_rows(const Tensor& x) override {
         for_rows(x.rows, x.cols, [&](int64_t t) {
             float* r = f32_row(x, t);

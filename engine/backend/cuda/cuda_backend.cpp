@@ -768,6 +768,16 @@ public:
         auto* const f32_y = f32(y);
         launch("scale_add", [=, this] { return kern::scale_add(f32_y, y.row_stride, f32_x, x.row_stride, y.rows, y.cols, s, stream_); });
     }
+    void add_rows_scaled(const Tensor& y, const Tensor& x, const Tensor& ids, const Tensor& w) override {
+        if (!begin("add_rows_scaled", {&y, &x, &ids, &w})) return;
+        auto* const f32_y = f32(y);
+        auto* const f32_x = f32(x);
+        auto* const f32_w = f32(w);
+        auto* const i32_ids = i32(ids);
+        launch("add_rows_scaled", [=, this] {
+            return kern::add_rows_scaled(f32_y, y.row_stride, f32_x, x.row_stride, i32_ids, f32_w, x.rows, x.cols, stream_);
+        });
+    }
     void softmax_rows(const Tensor& x) override {
         if (!begin("softmax_rows", {&x})) return;
         auto* const f32_x = f32(x);

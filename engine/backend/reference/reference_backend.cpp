@@ -136,6 +136,10 @@ public:
             for (int64_t c = 0; c < y.cols; ++c) yr[c] = float(yr[c] + double(s) * xr[c]);
         }
     }
+    void add_rows_scaled(const Tensor& y, const Tensor& x, const Tensor& ids, const Tensor& w) override {
+        const int32_t* id = reinterpret_cast<const int32_t*>(host_row(ids, 0));
+        for (int64_t i = 0; i < x.rows; ++i) scale_add(y.row_range(id[i], 1), x.row_range(i, 1), f32_row(w, 0)[i]);
+    }
     void softmax_rows(const Tensor& x) override {
         for (int64_t t = 0; t < x.rows; ++t) {
             float* r = f32_row(x, t);

@@ -395,6 +395,19 @@ public:
     void silu_mul(const Tensor& gate, const Tensor& up, const Tensor& out) override { eltwise(2, gate, &up, out, 0.0f, "silu_mul"); }
     void add(const Tensor& a, const Tensor& b, const Tensor& out) override { eltwise(1, a, &b, out, 0.0f, "add"); }
     void scale_add(const Tensor& y, const Tensor& x, float s) override { eltwise(3, y, &x, y, s, "scale_add"); }
+    void add_rows_scaled(const Tensor& y, const Tensor& x, const Tensor& ids, const Tensor& w) override {
+        if (!f32(y, "add_rows_scaled") || !f32(x, "add_rows_scaled") || !f32(w, "add_rows_scaled") || !aligned(ids, "add_rows_scaled ids"))
+            return;
+        if (x.rows <= 0 || x.cols <= 0) return;
+        const Binding by = bind(y), bx = bind(x);
+        const Binding bi = dev_->resolve(ids.buf, ids.offset, size_t(x.rows) * 4), bw = dev_->resolve(w.buf, w.offset, size_t(x.rows) * 4);
+        const Binding binds[4] = {by, bx, bi, bw};
+        const uint32_t pc[8] = {by.delta / 4, uint32_t(y.row_stride / 4), bx.delta / 4, uint32_t(x.row_stride / 4),
+                                bi.delta / 4, bw.delta / 4, uint32_t(x.cols), uint32_t(x.rows)};
+        uint32_t gy, gz;
+        grid_rows(uint64_t(x.rows), gy, gz);
+        dev_->dispatch("add_rows_scaled", 4, binds, pc, sizeof pc, ceil_div(uint64_t(x.cols), 256), gy, gz);
+    }
     void copy(const Tensor& src, const Tensor& dst) override { eltwise(0, src, nullptr, dst, 0.0f, "copy"); }
     void gelu_mul(const Tensor& gate, const Tensor& up, const Tensor& out) override { eltwise(4, gate, &up, out, 0.0f, "gelu_mul"); }
     void scale(const Tensor& x, float s) override { eltwise(5, x, nullptr, x, s, "scale"); }
