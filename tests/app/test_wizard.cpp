@@ -5,6 +5,7 @@
 // lose nothing; a safetensors checkpoint (shared hf-models fixture) converted and quantized to Q8_0
 // and listed, and one quantized to Q4_0 with the quality step run.
 #include <QDir>
+#include <QRegularExpression>
 #include <QFile>
 #include <QElapsedTimer>
 #include <QGuiApplication>
@@ -85,6 +86,19 @@ private slots:
         ModelWizard* w = c->wizard();
         QCOMPARE(w->catalog().size(), qsizetype(catalog->models.size()));
         QVERIFY(!w->catalog().front().toMap().value("description").toString().isEmpty());
+        // The memory estimate before download: a quarter more than the weights for a small model (its
+        // cache and scratch), at most 2 GiB more for a large one, whose cache does not grow with its
+        // experts (Qwen3 30B-A3B: 18.6 GB of weights → 20.7 GB, not 23.3 GB).
+        auto needOf = [&](const QString& id) -> QString {
+            for (const QVariant& v : w->catalog())
+                if (v.toMap().value("id").toString() == id) {
+                    const auto m = QRegularExpression(QStringLiteral("about ([0-9.]+ [KMGT]?B)")).match(v.toMap().value("fitText").toString());
+                    return m.hasMatch() ? m.captured(1) : v.toMap().value("fitText").toString();
+                }
+            return QStringLiteral("no entry ") + id;
+        };
+        QCOMPARE(needOf("deepseek-r1-distill-qwen-1.5b"), QStringLiteral("1.40 GB"));
+        QCOMPARE(needOf("qwen3-30b-a3b"), QStringLiteral("20.7 GB"));
 
         w->chooseCatalog(QString::fromStdString(entry.id), "Q4_K_M");
         QTRY_COMPARE_WITH_TIMEOUT(w->page(), QStringLiteral("files"), 10000);

@@ -81,7 +81,8 @@ std::vector<std::string> hearth::fuzz::seeds() {
     std::vector<std::string> s;
     // Tiny models of each architecture (32 wide, one layer; a generated vocabulary), quantized and not.
     int i = 0;
-    // qwen3moe and "mixtral" (llama with experts): 4 experts, 2 per token.
+    // qwen3moe and "mixtral" (llama with experts): 4 experts of width 16, 2 per token (every seed
+    // stays under the driver's --max-len).
     for (const char* arch : {"llama", "qwen2", "qwen3", "gemma3", "phi3", "qwen3moe", "mixtral"})
         for (GgmlType t : {GgmlType::F32, GgmlType::Q8_0}) {
             RandomModelShape shape;
@@ -89,6 +90,7 @@ std::vector<std::string> hearth::fuzz::seeds() {
             if (shape.arch != arch || shape.arch == "qwen3moe") {
                 shape.n_expert = 4;
                 shape.n_expert_used = 2;
+                shape.n_ff_exp = 16;
             }
             shape.n_vocab = 300;
             shape.n_embd = 32;
