@@ -25,25 +25,48 @@ const char* kText =
     "water was the hardest part of the work because the house had no tap in the yard so she collected rain from the "
     "roof in two large barrels and in a dry summer the barrels would be empty by july and she would carry buckets";
 
-TEST(Imatrix, MatchesDirectComputationAndRoundTrips) {
-    RandomModelShape s;
-    s.n_layer = 2;
-    const std::string path = test::temp_file("imat_model.gguf"), out = test::temp_file("imat.gguf");
-    ASSERT_TRUE(write_random_llama_model(path, s, GgmlType::F32, 9).ok());
+// A random F32 model of `shape` written to `path`, opened on the CPU, and kText's statistics
+// collected in chunks of 16 tokens. Null model or empty stats after a failure (reported).
+struct Collected {
+    std::unique_ptr<gguf::File> file;
+    std::unique_ptr<Session> model;
+    std::map<std::string, eval::ImatrixEntry> stats;
+    int n_chunks = 0;
+};
+Collected collect_on(const std::string& path, const RandomModelShape& shape) {
+    Collected c;
+    EXPECT_TRUE(write_random_llama_model(path, shape, GgmlType::F32, 9).ok());
     auto f = gguf::File::open(path);
-    ASSERT_TRUE(f.ok());
+    EXPECT_TRUE(f.ok()) << f.message();
+    if (!f.ok()) return c;
+    c.file = std::move(*f);
     ModelOptions o;
     o.path = path;
     o.backend = "cpu";
     o.n_ctx = 32;
     o.n_threads = 2;
     auto m = Session::open(o);
-    ASSERT_TRUE(m.ok()) << m.message();
+    EXPECT_TRUE(m.ok()) << m.message();
+    if (!m.ok()) return c;
+    c.model = std::move(*m);
     eval::ImatrixOptions io;
     io.n_ctx = 16;
-    int n_chunks = 0;
-    auto st = eval::collect_imatrix(**m, **f, kText, io, &n_chunks);
-    ASSERT_TRUE(st.ok()) << st.message();
+    auto st = eval::collect_imatrix(*c.model, *c.file, kText, io, &c.n_chunks);
+    EXPECT_TRUE(st.ok()) << st.message();
+    if (st.ok()) c.stats = std::move(*st);
+    return c;
+}
+
+TEST(Imatrix, MatchesDirectComputationAndRoundTrips) {
+    RandomModelShape s;
+    s.n_layer = 2;
+    const std::string path = test::temp_file("imat_model.gguf"), out = test::temp_file("imat.gguf");
+    Collected c = collect_on(path, s);
+    ASSERT_TRUE(c.model && !c.stats.empty());
+    auto& m = c.model;
+    auto& f = c.file;
+    const int n_chunks = c.n_chunks;
+    const auto* st = &c.stats;
     ASSERT_GE(n_chunks, 2);
     ASSERT_EQ(st->size(), 14u);  // 7 matrices per layer; the output matrix is not collected
     for (const auto& [name, e] : *st) EXPECT_EQ(e.counts, std::vector<int64_t>{int64_t(n_chunks) * 16}) << name;
@@ -52,10 +75,10 @@ TEST(Imatrix, MatchesDirectComputationAndRoundTrips) {
 
     // Direct: blk.0's attention input is rms_norm(embedding) * attn_norm for each token of each chunk
     // (the first one BOS).
-    const auto bos = *(*m)->tokenize("", true, false);
-    const auto toks = *(*m)->tokenize(kText, true, false);
-    const gguf::TensorInfo* emb = (*f)->tensor("token_embd.weight");
-    const gguf::TensorInfo* nw = (*f)->tensor("blk.0.attn_norm.weight");
+    const auto bos = *m->tokenize("", true, false);
+    const auto toks = *m->tokenize(kText, true, false);
+    const gguf::TensorInfo* emb = f->tensor("token_embd.weight");
+    const gguf::TensorInfo* nw = f->tensor("blk.0.attn_norm.weight");
     const int E = s.n_embd;
     std::vector<double> want(size_t(E), 0.0);
     for (int c = 0; c < n_chunks; ++c) {
@@ -103,21 +126,10 @@ TEST(Imatrix, ExpertsHaveOneSetEach) {
     s.n_expert_used = 2;
     const std::string path = test::temp_file("imat_moe.gguf"), out = test::temp_file("imat_moe_stats.gguf"),
                       q = test::temp_file("imat_moe_q4.gguf");
-    ASSERT_TRUE(write_random_llama_model(path, s, GgmlType::F32, 9).ok());
-    auto f = gguf::File::open(path);
-    ASSERT_TRUE(f.ok());
-    ModelOptions o;
-    o.path = path;
-    o.backend = "cpu";
-    o.n_ctx = 32;
-    o.n_threads = 2;
-    auto m = Session::open(o);
-    ASSERT_TRUE(m.ok()) << m.message();
-    eval::ImatrixOptions io;
-    io.n_ctx = 16;
-    int n_chunks = 0;
-    auto st = eval::collect_imatrix(**m, **f, kText, io, &n_chunks);
-    ASSERT_TRUE(st.ok()) << st.message();
+    Collected c = collect_on(path, s);
+    ASSERT_TRUE(c.model && !c.stats.empty());
+    const int n_chunks = c.n_chunks;
+    const auto* st = &c.stats;
     ASSERT_EQ(st->size(), 2u * (4 + 3));  // q, k, v, o and the three stacked expert tensors per layer
     const int64_t tokens = int64_t(n_chunks) * 16;
     for (const char* base : {"ffn_gate_exps", "ffn_up_exps", "ffn_down_exps"}) {
