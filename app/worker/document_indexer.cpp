@@ -3,6 +3,7 @@
 #include <QFileInfo>
 #include <QJsonObject>
 #include <algorithm>
+#include <deque>
 #include <map>
 
 #include "app/settings/device_key.h"
@@ -128,22 +129,19 @@ void DocumentIndexer::search(quint64 requestId, const QVariantList& documents, c
         }
         // By meaning and by the question's words (engine/docs/passage_search).
         std::vector<docs::SearchablePassage> searchable;
-        std::vector<std::string> texts;  // UTF-8 copies the search reads
+        std::deque<std::string> texts;  // UTF-8 copies the search reads (a deque: they stay where they are)
         std::map<qint64, const Doc*> byId;
         for (const Doc& d : docsToSearch) {
-            const Cached& c = cache_[d.id];
-            if (c.model != model || !c.passages) continue;
-            byId[d.id] = &d;
-            for (const StoredPassage& p : *c.passages) texts.push_back(p.text.toStdString());
-        }
-        size_t t = 0;
-        for (const auto& [id, d] : byId) {
-            const Cached& c = cache_[id];
-            for (size_t i = 0; i < c.passages->size(); ++i, ++t)
-                searchable.push_back({id, int32_t(i), texts[t], (*c.passages)[i].vector.data(), (*c.passages)[i].vector.size()});
+            const auto c = cache_.constFind(d.id);
+            if (c == cache_.cend() || c->model != model || !c->passages || !byId.emplace(d.id, &d).second) continue;
+            for (size_t i = 0; i < c->passages->size(); ++i) {
+                const StoredPassage& p = (*c->passages)[i];
+                texts.push_back(p.text.toStdString());
+                searchable.push_back({d.id, int32_t(i), texts.back(), p.vector.data(), p.vector.size()});
+            }
         }
         for (const docs::PassageHit& h : docs::search_passages(searchable, *q, question.toStdString(), docs::kPassagesPerQuestion, docs::kRelevantCosine))
-            best.push_back({h.score, byId[h.document_id], &(*cache_[h.document_id].passages)[size_t(h.seq)]});
+            best.push_back({h.score, byId[h.document_id], &(*cache_.constFind(h.document_id)->passages)[size_t(h.seq)]});
     }
     // Documents indexed by several models were ranked per model: their passages meet by cosine.
     if (models.size() > 1)

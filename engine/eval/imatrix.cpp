@@ -30,31 +30,36 @@ void ImatrixCollector::observe(int layer, int slot, Backend& be, const Tensor& x
     if (!error_.ok() || layer < 0 || size_t(layer) >= slots_.size() || slot < 0 || slot >= kProjectionsPerLayer) return;
     const Slot& s = slots_[size_t(layer)][size_t(slot)];
     if (!s.first || s.name.empty()) return;
-    accumulate(s.name, 0, 1, be, x);
+    if (fetch(s.name, be, x)) accumulate(s.name, 0, 1, x);
 }
 
 void ImatrixCollector::observe_expert(int layer, ExpertInput which, int expert, Backend& be, const Tensor& x) {
     if (!error_.ok() || layer < 0 || size_t(layer) >= slots_.size() || expert < 0 || expert >= n_expert_) return;
     const std::string blk = "blk." + std::to_string(layer) + ".";
     if (which == ExpertInput::GateUp) {  // one input, two matrices: both get it, as llama-imatrix sees both
-        accumulate(blk + "ffn_gate_exps.weight", expert, n_expert_, be, x);
-        accumulate(blk + "ffn_up_exps.weight", expert, n_expert_, be, x);
-    } else {
-        accumulate(blk + "ffn_down_exps.weight", expert, n_expert_, be, x);
+        if (!fetch(blk + "ffn_gate_exps.weight", be, x)) return;
+        accumulate(blk + "ffn_gate_exps.weight", expert, n_expert_, x);
+        accumulate(blk + "ffn_up_exps.weight", expert, n_expert_, x);
+    } else if (fetch(blk + "ffn_down_exps.weight", be, x)) {
+        accumulate(blk + "ffn_down_exps.weight", expert, n_expert_, x);
     }
 }
 
-void ImatrixCollector::accumulate(const std::string& name, int set, int n_sets, Backend& be, const Tensor& x) {
-    if (!error_.ok()) return;
+bool ImatrixCollector::fetch(const std::string& name, Backend& be, const Tensor& x) {
     if (x.type != GgmlType::F32) {
         error_ = make_error("imatrix: the input of " + name + " is not F32");
-        return;
+        return false;
     }
     host_.resize(size_t(x.rows) * size_t(x.cols));
     if (Status st = be.download(x, host_.data()); !st.ok()) {
         error_ = st;
-        return;
+        return false;
     }
+    return true;
+}
+
+void ImatrixCollector::accumulate(const std::string& name, int set, int n_sets, const Tensor& x) {
+    if (!error_.ok()) return;
     ImatrixEntry& e = entries_[name];
     if (e.in_sum2.empty()) {
         e.in_sum2.assign(size_t(x.cols) * size_t(n_sets), 0.0f);

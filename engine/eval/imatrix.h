@@ -45,8 +45,10 @@ private:
     struct Slot { std::string name; bool first = false; };
     std::vector<std::vector<Slot>> slots_;
     int n_expert_ = 0;
-    // Adds x's squared columns to `name`'s set `set` of `n_sets`.
-    void accumulate(const std::string& name, int set, int n_sets, Backend& be, const Tensor& x);
+    // Downloads x into host_ (false, and error_ set, when it cannot: `name` says whose input).
+    bool fetch(const std::string& name, Backend& be, const Tensor& x);
+    // Adds the squared columns of the rows fetched last (x's shape) to `name`'s set `set` of `n_sets`.
+    void accumulate(const std::string& name, int set, int n_sets, const Tensor& x);
     std::map<std::string, ImatrixEntry> entries_;
     std::vector<float> host_;
     Status error_;

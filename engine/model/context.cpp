@@ -201,6 +201,7 @@ Status ModelContext::eval(const int32_t* tokens, int n, int pos0, int n_out, std
 Status ModelContext::forward(int n, int n_kv, int first_out, const std::vector<int>* rows, bool paged,
                              const std::vector<LoraRowGroup>* groups) {
     const ModelHParams& h = model_->hparams();
+    layer_error_ = {};
     for (size_t si = 0; si < stages_.size(); ++si) {
         Stage& s = stages_[si];
         if (si > 0) {  // the hidden state comes from the previous stage's backend
@@ -212,16 +213,15 @@ Status ModelContext::forward(int n, int n_kv, int first_out, const std::vector<i
         const bool last = si + 1 == stages_.size();
         // Experts are chosen on the host between a layer's ops: such a pass cannot be replayed.
         if (observer_ || h.has_experts() || n > s.be->max_step_tokens()) {
-            layer_error_ = {};
             run_stage(s, si == 0, last, n, n_kv, first_out, rows, paged, groups);
-            if (!layer_error_.ok()) return layer_error_;
         } else {
             const int bound = std::min(n_ctx_, std::max(256, int(std::bit_ceil(unsigned(n_kv)))));
             if (!s.be->begin_step(step_key(si, n, bound, first_out, rows, paged, groups))) {
                 run_stage(s, si == 0, last, n, bound, first_out, rows, paged, groups);
-                s.be->end_step(!stop());  // a pass a Stop cut short is not recorded
+                s.be->end_step(!stop() && layer_error_.ok());  // a pass a Stop or an error cut short is not recorded
             }
         }
+        if (!layer_error_.ok()) return layer_error_;
         if (stop()) return {};  // eval() reports it
     }
     return {};

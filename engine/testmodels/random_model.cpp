@@ -182,6 +182,13 @@ private:
     cpu::ThreadPool pool_;
 };
 
+// The type a tensor is written in when matrices are asked for as `type`: the embedding and the
+// matrices in it, except a mixture's router, which stays F32 (as llama.cpp's converter and
+// quantizer keep it); norms and biases F32.
+GgmlType stored_type(const TensorSpec& t, GgmlType type) {
+    return (role_is_matrix(t.role) && t.role != Role::Router) || t.role == Role::TokEmbd ? type : GgmlType::F32;
+}
+
 // The architecture's manifest, as the loader will read it, with the optional tensors as the shape
 // asks (an untied output, q/k/v biases). The shape must have been checked.
 std::vector<TensorSpec> random_model_tensors(const RandomModelShape& s, const ArchDef& arch, int n_vocab) {
@@ -218,7 +225,7 @@ Result<std::vector<quant::TensorDesc>> random_model_tensor_descs(const RandomMod
         return make_error("random model: every dimension must be positive and n_embd divide by n_head");
     std::vector<quant::TensorDesc> out;
     for (const TensorSpec& t : random_model_tensors(s, *arch, s.n_vocab))
-        out.push_back({t.name, (role_is_matrix(t.role) && t.role != Role::Router) || t.role == Role::TokEmbd ? type : GgmlType::F32, t.shape});
+        out.push_back({t.name, stored_type(t, type), t.shape});
     return out;
 }
 
@@ -284,8 +291,7 @@ Status write_random_llama_model(const std::string& path, const RandomModelShape&
         const bool bias = t.role == Role::QBias || t.role == Role::KBias || t.role == Role::VBias;
         Status st;
         if (t.role == Role::TokEmbd) st = m.matrix(t.name, t.shape, type, 1.0);
-        else if (t.role == Role::Router) st = m.matrix(t.name, t.shape, GgmlType::F32, 1.0 / std::sqrt(double(t.shape[0])));
-        else if (role_is_matrix(t.role)) st = m.matrix(t.name, t.shape, type, 1.0 / std::sqrt(double(t.shape[0])));
+        else if (role_is_matrix(t.role)) st = m.matrix(t.name, t.shape, stored_type(t, type), 1.0 / std::sqrt(double(t.shape[0])));
         else if (bias) st = m.vector(t.name, t.shape[0], 0.0, 0.1, true);
         else st = m.vector(t.name, t.shape[0], 1.0, 0.2, false);  // norm weights
         HEARTH_RETURN_IF_ERROR(st);

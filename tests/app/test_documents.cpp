@@ -365,6 +365,14 @@ private slots:
         co.type = "F16";
         auto rep = hearth::convert::convert_hf_to_gguf(co);
         QVERIFY2(rep.ok(), rep.message().c_str());
+        // A mixture of experts beside the real models, for its card on the Models page.
+        test::TinyModelSpec moe;
+        moe.name = "Qwen3 30B A3B (random test weights)";
+        moe.nExpert = 128;
+        moe.nExpertUsed = 8;
+        moe.nFf = 32;
+        QString err;
+        QVERIFY2(!test::writeTinyModel(dir_.filePath("models"), "qwen3-30b-a3b-test.gguf", moe, &err).isEmpty(), qPrintable(err));
         startApp("en");
         settings()->setApiEmbeddingModel(QString::fromStdString(co.out_path));
         settings()->setMaxNewTokens(120);
@@ -389,6 +397,10 @@ private slots:
         for (QQuickItem* t : toggles)
             if (t->isVisible()) QMetaObject::invokeMethod(t, "clicked");
         QVERIFY(!test::saveWindowShot(window_, "documents_real_models_en.png").isEmpty());
+        // The Models page with the real chat model loaded: its card, the embedding model's, the MoE's.
+        window_->setProperty("page", QStringLiteral("models"));
+        QTest::qWait(300);
+        QVERIFY(!test::saveWindowShot(window_, "models_real_en.png").isEmpty());
     }
 
     void cleanupTestCase() {

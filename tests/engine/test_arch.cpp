@@ -22,6 +22,7 @@
 #include "engine/gguf/gguf.h"
 #include "engine/model/arch/arch.h"
 #include "engine/model/context.h"
+#include "engine/model/expert_routing.h"
 #include "engine/model/model.h"
 #include "engine/model/placement.h"
 #include "engine/session/session.h"
@@ -140,6 +141,34 @@ TEST(Arch, UnknownArchitectureIsAClearError) {
     EXPECT_NE(h.message().find("architecture 'mamba' is not supported (supported: llama, qwen2, qwen3, gemma3, phi3, qwen3moe)"),
               std::string::npos) << h.message();
     std::filesystem::remove(path);
+}
+
+// The router's choice, by hand: softmax weights of the two best experts (renormalized or not), ties
+// to the lower expert, a NaN logit last, and tokens grouped by expert in token order.
+TEST(Arch, ExpertRoutingByHand) {
+    const float nan = std::nanf("");
+    const float logits[3 * 4] = {
+        0.0f, 2.0f, 1.0f, -1.0f,  // token 0: experts 1, 2
+        3.0f, 3.0f, 3.0f, 0.0f,   // token 1: a three-way tie → experts 0, 1
+        nan, -5.0f, -4.0f, nan,   // token 2: NaNs rank last → experts 2, 1
+    };
+    for (bool normalize : {true, false}) {
+        SCOPED_TRACE(normalize);
+        const ExpertRouting r = route_tokens(logits, 3, 4, 2, normalize);
+        EXPECT_EQ(r.first, (std::vector<int>{0, 1, 4, 6, 6}));
+        EXPECT_EQ(r.tokens, (std::vector<int32_t>{1, 0, 1, 2, 0, 2}));
+        EXPECT_EQ(r.count(3), 0);
+        // token 0: p ∝ (1, e², e, e⁻¹); the chosen two are e² and e
+        const double s0 = 1 + std::exp(2.0) + std::exp(1.0) + std::exp(-1.0);
+        const double w1 = normalize ? std::exp(2.0) / (std::exp(2.0) + std::exp(1.0)) : std::exp(2.0) / s0;
+        const double w2 = normalize ? std::exp(1.0) / (std::exp(2.0) + std::exp(1.0)) : std::exp(1.0) / s0;
+        EXPECT_NEAR(r.weights[1], w1, 1e-6);  // expert 1's entry for token 0
+        EXPECT_NEAR(r.weights[4], w2, 1e-6);  // expert 2's entry for token 0
+        // token 1: three equal probabilities of 1/(3 + e⁻³): renormalized over two, halves
+        EXPECT_NEAR(r.weights[0], normalize ? 0.5 : 1 / (3 + std::exp(-3.0)), 1e-6);
+        // token 2: the NaNs have probability 0; the two numbers share all of it
+        EXPECT_NEAR(r.weights[3] + r.weights[5], 1.0, 1e-6);
+    }
 }
 
 // A Mixtral file from before llama.cpp stacked the experts (one tensor per expert) is refused with

@@ -14,6 +14,7 @@
 #include "engine/hub/endpoint.h"
 #include "engine/hub/listing.h"
 #include "engine/hub/repo_ref.h"
+#include "engine/model/hparams.h"
 #include "engine/util/json.h"
 #include "tests/engine/cli_run.h"
 #include "tests/engine/fake_hub.h"
@@ -31,6 +32,9 @@ TEST(Catalog, ShippedCatalogLoadsAndEveryEntryIsSound) {
     auto file = load_catalog_file(std::string(HEARTH_SOURCE_DIR) + "/resources/catalog.json");
     ASSERT_TRUE(file.ok()) << file.message();
     ASSERT_EQ(file->models.size(), cat->models.size());
+
+    // The catalog's own list of architectures names only ones the engine runs.
+    for (const std::string& a : catalog_architectures()) EXPECT_TRUE(is_supported_architecture(a)) << a;
 
     std::set<std::string> ids;
     for (const auto& m : cat->models) {
