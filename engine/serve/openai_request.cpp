@@ -1,4 +1,5 @@
 #include "engine/serve/openai_request.h"
+#include "engine/serve/openai_server.h"
 
 #include <algorithm>
 #include <climits>
@@ -9,6 +10,12 @@
 #include "engine/util/json.h"
 
 namespace hearth {
+
+// Declared in openai_server.h; here so that builds without the HTTP server (openai_server_without_http.cpp)
+// share it.
+bool is_loopback_host(const std::string& host) {
+    return host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
+}
 
 namespace {
 

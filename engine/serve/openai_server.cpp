@@ -25,10 +25,6 @@
 
 namespace hearth {
 
-bool is_loopback_host(const std::string& host) {
-    return host == "127.0.0.1" || host == "localhost" || host == "::1" || host == "[::1]" || host.rfind("127.", 0) == 0;
-}
-
 namespace {
 
 // The events of one answer's requests (one per choice, by index), from the scheduler's loop thread
