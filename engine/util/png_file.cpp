@@ -3,6 +3,7 @@
 #include <png.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <filesystem>
 

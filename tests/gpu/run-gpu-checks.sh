@@ -161,8 +161,10 @@ if [ -d "${HEARTH_TESTDATA:-/nonexistent}/diffusion" ]; then
   CUDA_TESTS="$CUDA_TESTS $DIFFUSION_TESTS"
 fi
 [ "$TESTS" = ON ] && TARGETS="$TARGETS $CUDA_TESTS"
-if ! cmake --build "$BUILD" -j "$(nproc)" --target $TARGETS > "$LOGS/build.log" 2>&1; then
-  say "build FAILED (see build.log)"; grep -E "error|FAILED" "$LOGS/build.log" | head -30; exit 1
+# Keep going past a failed file (ninja -k 0), so that one loan shows every file another compiler refuses.
+KEEP_GOING=""; [ -n "$GEN" ] && KEEP_GOING="-- -k 0"
+if ! cmake --build "$BUILD" -j "$(nproc)" --target $TARGETS $KEEP_GOING > "$LOGS/build.log" 2>&1; then
+  say "build FAILED (see build.log)"; grep -E "error:|FAILED" "$LOGS/build.log" | head -60; exit 1
 fi
 CLI=$BUILD/app/cli/hearth-cli
 say "built in $(elapsed)s"
