@@ -4,6 +4,8 @@
 // plus llama.cpp's greedy continuation. Skips with a reason without test data or a CUDA device.
 #include <gtest/gtest.h>
 
+#include <filesystem>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -341,6 +343,8 @@ TEST(CudaModel, StepGraphsFollowAdaptersAndContextShift) {
     HEARTH_REQUIRE_TESTDATA(data);
     { REQUIRE_CUDA_BACKEND(probe); }
     const std::string dir = data + "/hf-models/tiny-llama";
+    // The GPU loan carries reference/ alone (the device tool's 64 MiB): the adapters' folder may be absent.
+    if (!std::filesystem::exists(dir + "/expected.json")) GTEST_SKIP() << dir << " is not in this test data";
     auto expected = json::parse_file(dir + "/expected.json");
     ASSERT_TRUE(expected.ok()) << expected.message();
     std::vector<int32_t> prompt;
@@ -458,6 +462,7 @@ TEST(CudaModel, LoraAdaptersMatchPeft) {
     REQUIRE_CUDA_BACKEND(probe);
     for (const char* model : {"tiny-llama", "tiny-qwen2"}) {
         const std::string dir = data + "/hf-models/" + model;
+        if (!std::filesystem::exists(dir + "/expected.json")) GTEST_SKIP() << dir << " is not in this test data";
         auto expected = json::parse_file(dir + "/expected.json");
         ASSERT_TRUE(expected.ok()) << expected.message();
         std::vector<int32_t> prompt;
