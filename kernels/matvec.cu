@@ -33,10 +33,18 @@ __global__ void k_quantize_q8(const float* __restrict__ x, size_t xs, int64_t ro
 // then each lane issues the loads of its kPasses steps of each of its rows before any arithmetic,
 // so rows_per_warp × kPasses steps of loads are in flight per lane. Within one load instruction the
 // lanes read consecutive 16-byte chunks of a piece array (the packed layout's point).
-// From 4 tokens on, one row per warp: the accumulators and the staged tokens would otherwise spill
-// (ptxas: 96–216 bytes for the K-quants at 8 tokens with two rows).
+// One row per warp, and for 1–2 tokens (decode) registers capped so that 8 blocks (32 warps) fit an
+// SM. On the H200 (tests/gpu/profile-decode.sh, ncu) the kernel was latency-bound, not bandwidth-bound:
+// two rows per warp took 128 registers, 4 blocks (16 warps) per SM, 13.3 cycles between a warp's
+// instructions, the Q4_K gate/up launch at 18% of DRAM bandwidth. Half the rows per warp and twice
+// the warps keep as many bytes in flight per SM and hide the unpacking's latency twice over.
+// Q5_K and Q6_K, whose units unpack high bits too, take 80 registers (6 blocks): at 64 ptxas spills
+// 16–28 bytes. From 3 tokens on the accumulators and staged tokens need the 128.
 constexpr int kWarps = 4, kPasses = 2;
-__host__ __device__ constexpr int rows_per_warp(int n_tok) { return n_tok >= 4 ? 1 : 2; }
+__host__ __device__ constexpr int rows_per_warp(int) { return 1; }
+template <GgmlType T> constexpr int matvec_min_blocks(int n_tok) {
+    return n_tok > 2 ? 4 : (T == GgmlType::Q5_K || T == GgmlType::Q6_K) ? 6 : 8;
+}
 
 __device__ __forceinline__ float step_dot(const QUnit& w, const int4* xq, float d, float s) {
     const int4 a = xq[0], b = xq[1];
@@ -99,7 +107,7 @@ __device__ __forceinline__ void glu_epilogue(const Parts& P, int block_row0, int
 // GLU: a gate/up launch, finished by glu_epilogue (its own instances, so the plain products' code,
 // registers included, is what it would be without it; for 1 and 2 tokens only: matvec_glu_applies).
 template <GgmlType T, int NT, bool A16, bool GLU>
-__global__ void __launch_bounds__(32 * kWarps, 4)
+__global__ void __launch_bounds__(32 * kWarps, matvec_min_blocks<T>(NT))
 k_matvec_packed(Parts P, int units, Q8View x, int n_tok) {
     pdl_wait();
     constexpr int UPS = units_per_step<T>();

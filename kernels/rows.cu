@@ -71,20 +71,46 @@ __global__ void k_rms_norm(const float* x, size_t xs, int64_t cols, const float*
 
 // RMSNorm whose output also leaves in 8-bit form for the next quantized matvecs (matvec.cu's
 // quantizer, the same rounding: each warp quantizes whole 32-value blocks of the normed row).
+// A decode step runs this on one row with one block, so its time is latency: every x and w the
+// thread needs (element threadIdx.x + k · blockDim.x, which is unit warp + k · n_warps at this
+// lane) is loaded up front, all in flight at once, and kept in registers for the scaling; the sum
+// of squares adds them in k_rms_norm's order, so y is that kernel's bit for bit. Rows longer than
+// kNormRegs × blockDim.x go on in k_rms_norm's loop (loaded again) after the kept part.
+constexpr int kNormRegs = 16;
 __global__ void k_rms_norm_q8(const float* x, size_t xs, int64_t cols, const float* __restrict__ w, float eps, float* y,
                               size_t ys, Q8View q) {
     pdl_wait();
     __shared__ float red[32];
     const int64_t r = blockIdx.x;
     const float* xr = at_row<float>(x, xs, r);
+    const int64_t kept = min(cols, int64_t(kNormRegs) * blockDim.x);
+    float xv[kNormRegs], wv[kNormRegs];
+#pragma unroll
+    for (int k = 0; k < kNormRegs; ++k) {
+        const int64_t c = threadIdx.x + int64_t(k) * blockDim.x;
+        xv[k] = c < kept ? xr[c] : 0.0f;
+        wv[k] = c < kept ? w[c] : 0.0f;
+    }
     float ss = 0.0f;
-    for (int64_t c = threadIdx.x; c < cols; c += blockDim.x) ss += xr[c] * xr[c];
+#pragma unroll
+    for (int k = 0; k < kNormRegs; ++k)
+        if (threadIdx.x + int64_t(k) * blockDim.x < kept) ss += xv[k] * xv[k];
+    for (int64_t c = kept + threadIdx.x; c < cols; c += blockDim.x) ss += xr[c] * xr[c];
     ss = block_sum(ss, red);
     const float inv = rsqrtf(ss / float(cols) + eps);
     float* yr = at_row_mut<float>(y, ys, r);
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, n_warps = blockDim.x / 32;
-    const int64_t units = cols / 32;
-    for (int64_t u = warp; u < units; u += n_warps) {
+    const int64_t units = cols / 32, kept_units = kept / 32;
+#pragma unroll
+    for (int k = 0; k < kNormRegs; ++k) {
+        const int64_t u = warp + int64_t(k) * n_warps;  // a warp's units are all kept or all not: no lane waits alone
+        if (u >= kept_units) break;
+        const int64_t c = u * 32 + lane;
+        const float v = xv[k] * inv * wv[k];
+        yr[c] = v;
+        warp_quantize_q8(v, lane, q, r * units + u);
+    }
+    for (int64_t u = kept_units + warp; u < units; u += n_warps) {
         const int64_t c = u * 32 + lane;
         const float v = xr[c] * inv * w[c];
         yr[c] = v;
