@@ -119,6 +119,7 @@ __global__ void k_im2col(const float* __restrict__ x, size_t xs, int64_t cin, in
 // use the 64 variant); the block stages tiles of keys and values in shared memory (as many keys as
 // fit in kAttnTileFloats). No reductions across threads, so it also runs quickly on the simulator.
 constexpr int kAttnQueries = 64;
+constexpr int kAttnNarrowDim = 256;  // the widest head k_attention_qkv keeps in registers
 constexpr int kAttnTileFloats = 4096;
 
 template <int MaxD>
@@ -185,6 +186,73 @@ __global__ void k_attention_qkv(const float* __restrict__ q, size_t qs, const fl
         if (i < d) o[i] = acc[i] * inv;
 }
 
+// Heads wider than kAttnNarrowDim (a VAE's one head over all 512 channels of its middle block) do
+// not fit k_attention_qkv's per-thread registers: one block per (query, head) instead, as Vulkan's
+// attention_qkv.comp does. Each thread scores kWideKeys keys of a tile against the query staged in
+// shared memory, the block takes the tile's max and sum (online softmax), and each thread then
+// accumulates its own dimensions (d / kWideThreads of them) over the tile's probabilities.
+constexpr int kWideThreads = 128, kWideKeys = 4, kWideTile = kWideThreads * kWideKeys;
+
+__global__ void __launch_bounds__(kWideThreads)
+k_attention_qkv_wide(const float* __restrict__ q, size_t qs, const float* __restrict__ k, size_t ks, const float* __restrict__ v,
+                     size_t vs, int64_t n_kv, int d, float scale, int causal, float* __restrict__ out, size_t os) {
+    constexpr int kPer = kAttnMaxDim / kWideThreads;
+    __shared__ float qsh[kAttnMaxDim];
+    __shared__ float ps[kWideTile];
+    __shared__ float red[32];
+    const int64_t t = blockIdx.x;
+    const int head = blockIdx.y, tid = threadIdx.x;
+    const size_t hd = size_t(head) * d;
+    for (int i = tid; i < d; i += kWideThreads) qsh[i] = at_row<float>(q, qs, t)[hd + i] * scale;
+    __syncthreads();
+    const int64_t limit = causal ? (t + 1 < n_kv ? t + 1 : n_kv) : n_kv;
+    float m = -INFINITY, l = 0.0f, acc[kPer];
+#pragma unroll
+    for (int i = 0; i < kPer; ++i) acc[i] = 0.0f;
+    for (int64_t s0 = 0; s0 < limit; s0 += kWideTile) {
+        float sc[kWideKeys], m_loc = -INFINITY;
+#pragma unroll
+        for (int u = 0; u < kWideKeys; ++u) {
+            const int64_t s = s0 + u * kWideThreads + tid;
+            sc[u] = -INFINITY;
+            if (s < limit) {
+                const float* kr = at_row<float>(k, ks, s) + hd;
+                float dot = 0.0f;
+                for (int i = 0; i < d; ++i) dot += qsh[i] * kr[i];
+                sc[u] = dot;
+            }
+            m_loc = fmaxf(m_loc, sc[u]);
+        }
+        const float m_new = fmaxf(m, block_max(m_loc, red));  // finite: key s0 is valid
+        const float corr = expf(m - m_new);                    // 0 on the first tile
+        float p_loc = 0.0f;
+#pragma unroll
+        for (int u = 0; u < kWideKeys; ++u) {
+            const float p = s0 + u * kWideThreads + tid < limit ? expf(sc[u] - m_new) : 0.0f;
+            ps[u * kWideThreads + tid] = p;
+            p_loc += p;
+        }
+        l = l * corr + block_sum(p_loc, red);  // its barriers also publish ps
+        m = m_new;
+        const int n_tile = int(limit - s0 < kWideTile ? limit - s0 : kWideTile);
+#pragma unroll
+        for (int i = 0; i < kPer; ++i) {
+            const int c = tid + i * kWideThreads;
+            if (c >= d) break;
+            float a = acc[i] * corr;
+            for (int j = 0; j < n_tile; ++j) a += ps[j] * at_row<float>(v, vs, s0 + j)[hd + c];
+            acc[i] = a;
+        }
+        __syncthreads();  // ps is rewritten by the next tile
+    }
+    const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+#pragma unroll
+    for (int i = 0; i < kPer; ++i) {
+        const int c = tid + i * kWideThreads;
+        if (c < d) at_row_mut<float>(out, os, t)[hd + c] = acc[i] * inv;
+    }
+}
+
 }  // namespace
 
 cudaError_t mul(const float* a, size_t as, const float* b, size_t bs, int64_t rows, int64_t cols, float* out, size_t os,
@@ -247,8 +315,11 @@ cudaError_t attention_qkv(const float* q, size_t qs, const float* k, size_t ks, 
         HEARTH_LAUNCH(grid, kAttnQueries, 0, s, k_attention_qkv<64>)(q, qs, k, ks, v, vs, n_q, n_kv, d, scale, int(causal), out, os);
     else if (d <= 128)
         HEARTH_LAUNCH(grid, kAttnQueries, 0, s, k_attention_qkv<128>)(q, qs, k, ks, v, vs, n_q, n_kv, d, scale, int(causal), out, os);
+    else if (d <= kAttnNarrowDim)
+        HEARTH_LAUNCH(grid, kAttnQueries, 0, s, k_attention_qkv<kAttnNarrowDim>)(q, qs, k, ks, v, vs, n_q, n_kv, d, scale, int(causal), out, os);
     else
-        HEARTH_LAUNCH(grid, kAttnQueries, 0, s, k_attention_qkv<kAttnMaxDim>)(q, qs, k, ks, v, vs, n_q, n_kv, d, scale, int(causal), out, os);
+        HEARTH_LAUNCH(dim3(unsigned(n_q), unsigned(n_head)), kWideThreads, 0, s, k_attention_qkv_wide)(q, qs, k, ks, v, vs, n_kv, d, scale,
+                                                                                                   int(causal), out, os);
     return cudaGetLastError();
 }
 

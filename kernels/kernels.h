@@ -135,7 +135,7 @@ cudaError_t group_norm(const float* x, size_t x_stride, int64_t rows, int64_t co
 cudaError_t im2col(const float* x, size_t x_stride, int64_t cin, int h, int w, int k, int stride, int pad, int out_w, int64_t p0,
                    int64_t n, float* col, cudaStream_t s);
 // Attention over plain q/k/v rows (Backend::attention_qkv); head size d <= kAttnMaxDim.
-constexpr int kAttnMaxDim = 256;
+constexpr int kAttnMaxDim = 512;  // a VAE middle block's single head of 512 channels
 cudaError_t attention_qkv(const float* q, size_t q_stride, const float* k, size_t k_stride, const float* v, size_t v_stride,
                           int64_t n_q, int64_t n_kv, int n_head, int d, float scale, bool causal, float* out, size_t out_stride,
                           cudaStream_t s);

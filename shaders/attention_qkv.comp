@@ -6,7 +6,7 @@
 // does over the KV cache, so no n_q x n_kv score matrix is ever stored. All F32.
 //   out[t][h] = sum_s softmax_s(scale * q[t][h] . k[s][h]) v[s][h],  s < n_kv (s <= t when causal)
 #define WG 64
-#define MAXD 256u
+#define MAXD 512u  // a VAE middle block's single head of 512 channels
 #define PER (MAXD / WG)
 #define KPT 4u
 #define TILE (KPT * WG)

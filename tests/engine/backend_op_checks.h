@@ -383,6 +383,19 @@ inline void check_claimed_op(Twin& tw, Op op) {
                 tw.ref.attention_qkv(Q.r, K.r, V.r, 2, 0.35f, false, Ob.r);
                 EXPECT_LE(tw.abs_err(Ob), 1e-4) << name << " 4096 tokens";
             }
+            // Heads wider than 256: a VAE middle block's one head over its 512 channels (CUDA's
+            // one-block-per-query kernel, Vulkan's MAXD 512), and 2 heads of 320 (a partial last
+            // slice of each thread's dimensions), causal. 70 queries: more than one tile of neither.
+            for (int heads : {1, 2}) {
+                const int64_t nq = 70, cc = heads == 1 ? 512 : 640;
+                const bool causal = heads == 2;
+                auto Q = tw.f32(nq, cc, randn(size_t(nq * cc), 13)), K = tw.f32(nq, cc, randn(size_t(nq * cc), 14));
+                auto V = tw.f32(nq, cc, randn(size_t(nq * cc), 15)), Ob = tw.f32(nq, cc, std::vector<float>(size_t(nq * cc), 0.0f));
+                const float sc = 1.0f / std::sqrt(float(cc / heads));
+                tw.be.attention_qkv(Q.b, K.b, V.b, heads, sc, causal, Ob.b);
+                tw.ref.attention_qkv(Q.r, K.r, V.r, heads, sc, causal, Ob.r);
+                EXPECT_LE(tw.abs_err(Ob), 1e-4) << name << " head size " << cc / heads;
+            }
             return;
         case Op::Conv2d:
             // An odd image (5×7), odd channel counts, 3×3 stride 1 and 2 and 1×1, F32 and F16 kernels.

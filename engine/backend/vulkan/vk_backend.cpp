@@ -517,7 +517,7 @@ public:
             out.rows != q.rows || (causal && q.rows != k.rows))
             return err("attention_qkv: shapes do not match");
         const int64_t d = q.cols / n_head;
-        if (d > 256) return err("attention_qkv: head size " + std::to_string(d) + " is over 256");
+        if (d > 512) return err("attention_qkv: head size " + std::to_string(d) + " is over 512 (attention_qkv.comp's MAXD)");
         if (q.rows <= 0 || k.rows <= 0) return;
         const Binding b[4] = {bind(q), bind(k), bind(v), bind(out)};
         struct { uint32_t q_off, q_stride, k_off, k_stride, v_off, v_stride, o_off, o_stride, head_dim, n_q, n_kv, causal; float scale; } pc{
