@@ -11,11 +11,13 @@
 #   4. per type: the stall reasons, memory and occupancy sections of the first DETAIL (default 6)
 #      quantized matvec launches of a decode step → matvec-TYPE.txt.
 # Usage: tests/gpu/profile-decode.sh   (env: BUILD_DIR=build-gpu, LAYERS, TYPES, DETAIL, NCU)
-# Results go to $OUT (the device tool's result folder) when set, else $BUILD_DIR/profile.
+# Results go to $BUILD_DIR/profile, and as profile.tar.gz to $OUT (the device tool's folder) when set.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${BUILD_DIR:-$ROOT/build-gpu}
-LOGS=${OUT:-$BUILD/profile}
+LOGS=$BUILD/profile
+rm -rf "$LOGS"
+trap '[ -n "${OUT:-}" ] && [ -d "$OUT" ] && tar -C "$LOGS" -czf "$OUT/profile.tar.gz" .' EXIT
 LAYERS=${LAYERS:-4}
 TYPES=${TYPES:-"Q4_K_M Q4_0"}
 DETAIL=${DETAIL:-6}
