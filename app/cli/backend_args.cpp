@@ -20,6 +20,9 @@ std::string take_backend_args(Args& args, BackendArgs* out, bool threads_short) 
         return "--device takes a device index (see hearth-cli devices)";
     if (auto g = args.take({"--gpu-layers", "-ngl"}); g && !parse_int(*g, -1, &out->gpu_layers))
         return "--gpu-layers takes a number of layers (-1 = as many as fit)";
+    if (auto m = args.take({"--n-cpu-moe"}); m && !parse_int(*m, 0, &out->cpu_moe_layers))
+        return "--n-cpu-moe takes a number of layers whose experts stay in system memory";
+    if (args.flag({"--cpu-moe"})) out->cpu_moe_layers = 1000000;  // every layer's (placement clamps to n_layer)
     auto t = threads_short ? args.take({"-t", "--threads"}) : args.take({"--threads"});
     if (t && !parse_int(*t, 0, &out->threads)) return "--threads takes a number of threads (0 = physical cores)";
     return {};

@@ -52,11 +52,12 @@ int run_parallel_bench(const ParallelBenchArgs& a) {
     po.device = a.backend.device;
     po.n_threads = a.backend.threads;
     po.gpu_layers = a.backend.gpu_layers;
+    po.cpu_moe_layers = a.backend.cpu_moe_layers;
     po.n_ctx = n_ctx;
     po.n_batch = n_batch;
     auto placed = place_model(**file, po);
     if (!placed.ok()) return fail("bench: " + placed.message());
-    auto model = Model::load(**file, *placed->main, {}, placed->host_or_null(), placed->on_main);
+    auto model = Model::load(**file, *placed->main, {}, placed->host_or_null(), placed->on_main, placed->experts_on_host);
     if (!model.ok()) return fail("bench: " + model.message());
     auto ctx = ModelContext::create(**model, n_ctx, GgmlType::F16, n_batch);
     if (!ctx.ok()) return fail("bench: " + ctx.message());

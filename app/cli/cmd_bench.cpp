@@ -195,12 +195,13 @@ int run_bench(const std::vector<std::string>& argv) {
     po.device = be_args.device;
     po.n_threads = threads;
     po.gpu_layers = be_args.gpu_layers;
+    po.cpu_moe_layers = be_args.cpu_moe_layers;
     po.n_ctx = n_ctx;
     po.n_batch = std::max(n_prompt, 1);
     auto placed = place_model(**file, po);
     if (!placed.ok()) return fail("bench: " + placed.message());
     std::unique_ptr<Backend>* backend = &placed->main;
-    auto model = Model::load(**file, **backend, {}, placed->host_or_null(), placed->on_main);
+    auto model = Model::load(**file, **backend, {}, placed->host_or_null(), placed->on_main, placed->experts_on_host);
     if (!model.ok()) return fail("bench: " + model.message());
     const ModelHParams& hp = (*model)->hparams();
     auto ctx = ModelContext::create(**model, n_ctx, GgmlType::F16, std::max(n_prompt, 1));
@@ -455,7 +456,7 @@ int run_bench(const std::vector<std::string>& argv) {
 }
 
 const Registrar reg{"bench",
-                    "-m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--backend cpu] [--device N] [--gpu-layers N] "
+                    "-m MODEL [-p 512] [-n 128] [-t THREADS] [-r REPS] [--backend cpu] [--device N] [--gpu-layers N] [--n-cpu-moe N|--cpu-moe] "
                     "[--lora PATH[:SCALE]]... [--parallel N[,N...]] [--json]",
                     "measure prompt/generation speed and memory bandwidth (with --lora: also with the adapters, and their cost; "
                     "with --parallel: aggregate generation speed of N concurrent sequences, batched)",

@@ -142,7 +142,7 @@ int run_generate(const std::vector<std::string>& argv) {
 const Registrar reg{"generate",
                     "-m MODEL (--tokens \"ID ...\" | -p TEXT | --chat TEXT) [-n N] [--temp T] [--top-k K] [--top-p P] "
                     "[--min-p P] [--repeat-penalty R] [--seed S] [--stop S]... [--json | --json-schema FILE] [-c CTX] [--kv f16|f32] [--ids] "
-                    "[--backend B] [--device N] [--gpu-layers N] [-t THREADS] [--lora PATH[:SCALE]]... [-q]",
+                    "[--backend B] [--device N] [--gpu-layers N] [--n-cpu-moe N|--cpu-moe] [-t THREADS] [--lora PATH[:SCALE]]... [-q]",
                     "generate text (temperature 0 = greedy; repeat penalty off unless given; --ids prints ids; --json/--json-schema: the answer is JSON, enforced while sampling)",
                     run_generate};
 

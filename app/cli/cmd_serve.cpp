@@ -142,7 +142,7 @@ int run_serve(const std::vector<std::string>& argv) {
 
 const Registrar reg{"serve",
                     "-m MODEL (a chat model, or an embedding model alone) [--host ADDR] [--port N] [--parallel N] [-c CTX] [--api-key KEY] [--cors ORIGIN] [--alias ID] "
-                    "[--kv f16|f32] [--kv-tokens N] [--lora PATH[:SCALE]]... [--embedding-model GGUF [--embedding-alias ID]] [--backend B] [--device N] [--gpu-layers N] [-t THREADS]",
+                    "[--kv f16|f32] [--kv-tokens N] [--lora PATH[:SCALE]]... [--embedding-model GGUF [--embedding-alias ID]] [--backend B] [--device N] [--gpu-layers N] [--n-cpu-moe N|--cpu-moe] [-t THREADS]",
                     "OpenAI-compatible server on 127.0.0.1:8080: /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/models, /tokenize, /health",
                     run_serve};
 

@@ -20,6 +20,21 @@ Tensor first_cols(const Tensor& t, int n) {
     r.row_stride = size_t(n) * 4;
     return r;
 }
+
+// One activation buffer on `be`, carved into the listed tensors (each 256-byte aligned).
+struct Part { Tensor* t; GgmlType type; int64_t rows, cols; };
+Result<BufferPtr> carve(Backend& be, const std::vector<Part>& parts) {
+    size_t total = 0;
+    for (const Part& p : parts) total += (row_bytes(p.type, p.cols) * size_t(p.rows) + 255) / 256 * 256;
+    auto buf = be.alloc(total, BufferUsage::Activations);
+    if (!buf.ok()) return make_error("activation buffers on " + be.device().backend + ": " + buf.message());
+    size_t off = 0;
+    for (const Part& p : parts) {
+        *p.t = make_tensor(buf->get(), off, p.type, p.rows, p.cols);
+        off += (p.t->bytes() + 255) / 256 * 256;
+    }
+    return *buf;
+}
 }  // namespace
 
 Result<std::unique_ptr<ModelContext>> ModelContext::create(const Model& model, int n_ctx, GgmlType kv_type, int n_batch) {
@@ -42,6 +57,11 @@ Result<std::unique_ptr<ModelContext>> ModelContext::create(const Model& model, i
         l = e;
     }
     if (c->stages_.empty()) return make_error("the model has no layers");
+    for (const LayerWeights& L : layers)
+        if (L.experts.present() && L.experts.backend && L.experts.backend != L.backend) {
+            HEARTH_RETURN_IF_ERROR(c->add_expert_side(*L.experts.backend));
+            break;
+        }
     HEARTH_RETURN_IF_ERROR(c->alloc_logits(1));
     return c;
 }
@@ -69,8 +89,7 @@ Status ModelContext::add_stage(Backend& be, int first_layer, int n_layers, GgmlT
     const int64_t B = n_batch_;
     const int64_t X = h.has_experts() ? B : 0;          // rows of the experts' scratch
     const int64_t ff = std::max(h.n_ff, h.n_ff_exp);     // gate/up serve the dense FFN and each expert
-    struct Part { Tensor* t; GgmlType type; int64_t rows, cols; };
-    const Part parts[] = {
+    const std::vector<Part> parts = {
         {&s.ids, GgmlType::I32, 1, B},     {&s.pos, GgmlType::I32, 1, B}, {&s.sampled, GgmlType::I32, 1, 1},
         {&s.cells, GgmlType::I32, 1, B},   {&s.seq, GgmlType::I32, 1, B},
         {&s.x, GgmlType::F32, B, h.n_embd}, {&s.xb, GgmlType::F32, B, h.n_embd},
@@ -81,17 +100,29 @@ Status ModelContext::add_stage(Backend& be, int first_layer, int n_layers, GgmlT
         {&s.moe_weights, GgmlType::F32, 1, X * h.n_expert_used},
         {&s.moe_in, GgmlType::F32, X, h.n_embd}, {&s.moe_out, GgmlType::F32, X, h.n_embd},
     };
-    size_t total = 0;
-    for (const Part& p : parts) total += (row_bytes(p.type, p.cols) * size_t(p.rows) + 255) / 256 * 256;
-    auto buf = be.alloc(total, BufferUsage::Activations);
-    if (!buf.ok()) return make_error("activation buffers on " + be.device().backend + ": " + buf.message());
+    auto buf = carve(be, parts);
+    if (!buf.ok()) return buf.status();
     s.act_buf = *buf;
-    size_t off = 0;
-    for (const Part& p : parts) {
-        *p.t = make_tensor(s.act_buf.get(), off, p.type, p.rows, p.cols);
-        off += (p.t->bytes() + 255) / 256 * 256;
-    }
     stages_.push_back(std::move(s));
+    return {};
+}
+
+Status ModelContext::add_expert_side(Backend& be) {
+    const ModelHParams& h = model_->hparams();
+    const int64_t B = n_batch_;
+    LayerRun::ExpertSide& E = expert_side_;
+    LayerRun::ExpertScratch& S = E.scratch;
+    auto buf = carve(be, {
+        {&E.x, GgmlType::F32, B, h.n_embd}, {&E.xb, GgmlType::F32, B, h.n_embd},
+        {&E.gate, GgmlType::F32, B, h.n_ff_exp}, {&E.up, GgmlType::F32, B, h.n_ff_exp},
+        {&S.logits, GgmlType::F32, B, h.n_expert}, {&S.ids, GgmlType::I32, 1, B * h.n_expert_used},
+        {&S.weights, GgmlType::F32, 1, B * h.n_expert_used},
+        {&S.in, GgmlType::F32, B, h.n_embd}, {&S.out, GgmlType::F32, B, h.n_embd},
+    });
+    if (!buf.ok()) return make_error("the experts' scratch: " + buf.message());
+    expert_side_buf_ = *buf;
+    E.be = &be;
+    E.staging = &expert_staging_;
     return {};
 }
 
@@ -270,6 +301,7 @@ void ModelContext::run_stage(Stage& s, bool first, bool last, int n, int n_kv, i
                    loras_.empty() || groups ? nullptr : &loras_[size_t(s.first_layer + li)], s.lora_scratch};
         r.observer = observer_;
         r.experts_scratch = {s.moe_logits, s.moe_ids, s.moe_weights, s.moe_in, s.moe_out};
+        if (expert_side_.be) r.expert_side = &expert_side_;
         r.error = &layer_error_;
         if (groups && !groups->empty()) r.lora_groups = groups;
         if (paged) {

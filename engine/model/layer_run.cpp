@@ -47,13 +47,39 @@ void LayerRun::ffn(const LayerWeights& L, Act act, Out out) {
 
 void LayerRun::expert_ffn(const LayerWeights& L) {
     if (cancel && cancel->load(std::memory_order_relaxed)) return;
-    const LayerWeights::Experts& X = L.experts;
-    const ExpertScratch& S = experts_scratch;
+    Backend* eb = L.experts.backend ? L.experts.backend : &be;
+    if (eb == &be) return run_experts(be, L.experts, x, xb, gate, up, experts_scratch);
+    auto failed = [&](const std::string& what) {
+        if (error && error->ok()) *error = make_error("layer " + std::to_string(layer) + ": " + what);
+    };
+    if (!expert_side || expert_side->be != eb || !expert_side->staging)
+        return failed("internal: the experts live on " + eb->device().backend + " but the context has no scratch there");
+    // x and xb cross over (the first download waits for the layer's attention), the experts add
+    // into x there exactly as they would here, and x crosses back.
+    const ExpertSide& E = *expert_side;
+    const int n = int(xb.rows);
+    const Tensor hx = E.x.row_range(0, n), hxb = E.xb.row_range(0, n);
+    std::vector<float>& st = *E.staging;
+    st.resize(size_t(n) * size_t(h.n_embd));
+    Status s = be.download(xb, st.data());
+    if (s.ok()) s = eb->upload(hxb, st.data());
+    if (s.ok()) s = be.download(x, st.data());
+    if (s.ok()) s = eb->upload(hx, st.data());
+    if (!s.ok()) return failed("the experts' input to " + eb->device().backend + ": " + s.message());
+    run_experts(*eb, L.experts, hx, hxb, E.gate.row_range(0, n), E.up.row_range(0, n), E.scratch);
+    if (error && !error->ok()) return;
+    s = eb->download(hx, st.data());
+    if (s.ok()) s = be.upload(x, st.data());
+    if (!s.ok()) return failed("the experts' output from " + eb->device().backend + ": " + s.message());
+}
+
+void LayerRun::run_experts(Backend& eb, const LayerWeights::Experts& X, const Tensor& x, const Tensor& xb, const Tensor& gate,
+                           const Tensor& up, const ExpertScratch& S) {
     const int n = int(xb.rows), n_expert = h.n_expert;
     const Tensor logits = S.logits.row_range(0, n);
-    be.matmul(X.router, xb, logits);
+    eb.matmul(X.router, xb, logits);
     std::vector<float> z(size_t(n) * size_t(n_expert));
-    if (Status st = be.download(logits, z.data()); !st.ok()) {
+    if (Status st = eb.download(logits, z.data()); !st.ok()) {
         if (error && error->ok()) *error = make_error("layer " + std::to_string(layer) + ": reading the router's choice: " + st.message());
         return;
     }
@@ -65,11 +91,11 @@ void LayerRun::expert_ffn(const LayerWeights& L) {
     // previous layer's included, so their buffers are free to overwrite.
     bool gathers = false;
     for (int e = 0; e < n_expert; ++e) gathers |= route.count(e) > 0 && route.count(e) < n;
-    const bool rows_op = n > 1 && be.supports_op(Op::AddRowsScaled);
+    const bool rows_op = n > 1 && eb.supports_op(Op::AddRowsScaled);
     const int64_t n_routed = int64_t(route.tokens.size());
     Status up_st;
-    if (gathers || rows_op) up_st = be.upload(make_tensor(S.ids.buf, S.ids.offset, GgmlType::I32, 1, n_routed), route.tokens.data());
-    if (up_st.ok() && rows_op) up_st = be.upload(make_tensor(S.weights.buf, S.weights.offset, GgmlType::F32, 1, n_routed), route.weights.data());
+    if (gathers || rows_op) up_st = eb.upload(make_tensor(S.ids.buf, S.ids.offset, GgmlType::I32, 1, n_routed), route.tokens.data());
+    if (up_st.ok() && rows_op) up_st = eb.upload(make_tensor(S.weights.buf, S.weights.offset, GgmlType::F32, 1, n_routed), route.weights.data());
     if (!up_st.ok()) {
         if (error && error->ok()) *error = make_error("layer " + std::to_string(layer) + ": " + up_st.message());
         return;
@@ -81,22 +107,22 @@ void LayerRun::expert_ffn(const LayerWeights& L) {
         Tensor in = xb;
         if (c < n) {
             in = S.in.row_range(0, c);
-            be.get_rows(xb, make_tensor(S.ids.buf, S.ids.offset + size_t(first) * 4, GgmlType::I32, 1, c), in);
+            eb.get_rows(xb, make_tensor(S.ids.buf, S.ids.offset + size_t(first) * 4, GgmlType::I32, 1, c), in);
         }
         // gate and up hold max(n_ff, n_ff_exp) columns per row: viewed here with the expert's width
         const Tensor g = make_tensor(gate.buf, gate.offset, GgmlType::F32, c, h.n_ff_exp);
         const Tensor u = make_tensor(up.buf, up.offset, GgmlType::F32, c, h.n_ff_exp);
         const Tensor o = S.out.row_range(0, c);
-        if (observer) observer->observe_expert(layer, ProjectionObserver::ExpertInput::GateUp, e, be, in);
-        be.matmul_glu(in, {X.of(X.gate, e), g, nullptr}, {X.of(X.up, e), u, nullptr}, /*gelu*/ false, g);
-        if (observer) observer->observe_expert(layer, ProjectionObserver::ExpertInput::Down, e, be, g);
-        be.matmul(X.of(X.down, e), g, o);
+        if (observer) observer->observe_expert(layer, ProjectionObserver::ExpertInput::GateUp, e, eb, in);
+        eb.matmul_glu(in, {X.of(X.gate, e), g, nullptr}, {X.of(X.up, e), u, nullptr}, /*gelu*/ false, g);
+        if (observer) observer->observe_expert(layer, ProjectionObserver::ExpertInput::Down, e, eb, g);
+        eb.matmul(X.of(X.down, e), g, o);
         if (rows_op) {
-            be.add_rows_scaled(x, o, make_tensor(S.ids.buf, S.ids.offset + size_t(first) * 4, GgmlType::I32, 1, c),
+            eb.add_rows_scaled(x, o, make_tensor(S.ids.buf, S.ids.offset + size_t(first) * 4, GgmlType::I32, 1, c),
                                make_tensor(S.weights.buf, S.weights.offset + size_t(first) * 4, GgmlType::F32, 1, c));
         } else {
             for (int i = 0; i < c; ++i)
-                be.scale_add(x.row_range(route.tokens[size_t(first + i)], 1), o.row_range(i, 1), route.weights[size_t(first + i)]);
+                eb.scale_add(x.row_range(route.tokens[size_t(first + i)], 1), o.row_range(i, 1), route.weights[size_t(first + i)]);
         }
     }
 }

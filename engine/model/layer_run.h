@@ -3,6 +3,8 @@
 // The residual stream is `x`; blocks read their input from and write their output to `xb`.
 #pragma once
 
+#include <vector>
+
 #include <array>
 #include <atomic>
 
@@ -42,6 +44,16 @@ struct LayerRun {
     struct ExpertScratch {
         Tensor logits, ids, weights, in, out;
     } experts_scratch;
+    // Experts that live on another backend than the layer (experts in system memory): that
+    // backend's x and xb, gate/up and experts' scratch, n_batch rows each, and a host staging
+    // vector; null when every layer's experts live with it.
+    struct ExpertSide {
+        Backend* be = nullptr;
+        Tensor x, xb, gate, up;
+        ExpertScratch scratch;
+        std::vector<float>* staging = nullptr;
+    };
+    const ExpertSide* expert_side = nullptr;
     // The first error of an op whose failure the layer cannot ignore (the router logits' download).
     Status* error = nullptr;
 
@@ -64,9 +76,15 @@ struct LayerRun {
     // over token t's chosen experts e (ModelHParams). The choice is made on the host from the
     // router's logits (one download per layer), so a pass with experts is never recorded as a
     // graph; each expert then runs once over the tokens that chose it. Skipped after a Stop.
+    // Experts in system memory: x and xb cross to the experts' backend, the experts add into x
+    // there, and x crosses back (three transfers of n × n_embd floats per layer; the arithmetic is
+    // the experts' backend's alone, as if the layer ran there).
     void expert_ffn(const LayerWeights& L);
 
 private:
+    // The router, the choice and the chosen experts on `eb`: x += Σ w · expert(xb).
+    void run_experts(Backend& eb, const LayerWeights::Experts& X, const Tensor& x, const Tensor& xb, const Tensor& gate,
+                     const Tensor& up, const ExpertScratch& S);
     // Whether projection i has adapter terms in this layer (for the whole batch or a group of it).
     bool has_adapters(int i) const {
         if (loras && !(*loras)[size_t(i)].empty()) return true;

@@ -75,16 +75,21 @@ Result<std::unique_ptr<Model>> Model::load(const gguf::File& file, Backend& back
 }
 
 Result<std::unique_ptr<Model>> Model::load(const gguf::File& file, Backend& backend, const std::function<bool(float)>& progress,
-                                           Backend* host, const std::vector<bool>& on_main) {
-    const bool split = host && host != &backend && !on_main.empty();
-    return load_impl(file, backend, progress, split ? host : nullptr, [&on_main](int l) {
+                                           Backend* host, const std::vector<bool>& on_main, const std::vector<bool>& experts_on_host) {
+    const bool other = host && host != &backend;
+    const bool split = other && !on_main.empty();
+    const bool offload = other && std::find(experts_on_host.begin(), experts_on_host.end(), true) != experts_on_host.end();
+    std::function<bool(int)> experts_host;
+    if (offload) experts_host = [&experts_on_host](int l) { return size_t(l) < experts_on_host.size() && experts_on_host[size_t(l)]; };
+    return load_impl(file, backend, progress, split || offload ? host : nullptr, [&on_main](int l) {
         return size_t(l) >= on_main.size() || on_main[size_t(l)];
-    }, split ? int(on_main.size()) : -1);
+    }, split ? int(on_main.size()) : -1, experts_host);
 }
 
 Result<std::unique_ptr<Model>> Model::load_impl(const gguf::File& file, Backend& backend,
                                                 const std::function<bool(float)>& progress, Backend* host,
-                                                const std::function<bool(int)>& on_main, int plan_layers) {
+                                                const std::function<bool(int)>& on_main, int plan_layers,
+                                                const std::function<bool(int)>& experts_on_host) {
     std::unique_ptr<Model> m(new Model());
     m->file_ = &file;
     m->backend_ = &backend;
@@ -149,8 +154,18 @@ Result<std::unique_ptr<Model>> Model::load_impl(const gguf::File& file, Backend&
                                   "; RoPE factors must be positive numbers");
     }
 
+    // The experts of a layer on the device may stay on the host (experts_on_host); elsewhere they
+    // live with their layer.
+    auto experts_backend = [&](int l) -> Backend& {
+        return host && experts_on_host && experts_on_host(l) && &layer_backend(l) != host ? *host : layer_backend(l);
+    };
     m->layers_.resize(size_t(h.n_layer));
-    for (int l = 0; l < h.n_layer; ++l) m->layers_[size_t(l)].backend = &layer_backend(l);
+    for (int l = 0; l < h.n_layer; ++l) {
+        m->layers_[size_t(l)].backend = &layer_backend(l);
+        m->layers_[size_t(l)].experts.backend = &experts_backend(l);
+        m->n_expert_host_layers_ += h.has_experts() && &experts_backend(l) != &layer_backend(l);
+    }
+    auto is_expert_role = [](Role r) { return r == Role::Router || r == Role::GateExps || r == Role::UpExps || r == Role::DownExps; };
     auto fail = [&](const Status& s) { return make_error(file.path() + ": " + s.message()); };
     for (const TensorSpec& spec : manifest) {
         if (spec.optional && !file.tensor(spec.name)) continue;
@@ -164,7 +179,7 @@ Result<std::unique_ptr<Model>> Model::load_impl(const gguf::File& file, Backend&
             }
             continue;
         }
-        Backend& be = spec.layer >= 0 ? layer_backend(spec.layer)
+        Backend& be = spec.layer >= 0 ? (is_expert_role(spec.role) ? experts_backend(spec.layer) : layer_backend(spec.layer))
                       : spec.role == Role::TokEmbd ? in_be : out_be;
         auto t = m->import(be, spec.name, spec.shape, matrix);
         if (!t.ok()) return fail(t.status());

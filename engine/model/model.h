@@ -41,6 +41,10 @@ struct LayerWeights {
         Tensor router;            // n_expert × n_embd
         Tensor gate, up, down;    // n_expert·n_ff_exp × n_embd (down: n_expert·n_embd × n_ff_exp)
         int n = 0;                // experts
+        // Where the router and the experts live and run: the layer's backend, or the CPU side of
+        // a device model (experts in system memory, llama.cpp's --n-cpu-moe): attention, the KV
+        // cache and the norms stay on the device, and the hidden state crosses over for the FFN.
+        Backend* backend = nullptr;
         bool present() const { return router.buf != nullptr; }
         Tensor of(const Tensor& stacked, int e) const {
             const int64_t r = stacked.rows / n;
@@ -61,10 +65,13 @@ public:
     static Result<std::unique_ptr<Model>> load(const gguf::File& file, Backend& backend,
                                                const std::function<bool(float)>& progress = {},
                                                Backend* host = nullptr, int n_gpu_layers = -1);
-    // With `host`, the layers l with on_main[l] == false run on `host` (a Placement's per-layer choice).
+    // With `host`, the layers l with on_main[l] == false run on `host` (a Placement's per-layer choice),
+    // and the experts of the layers l with experts_on_host[l] live and run on `host` (a mixture of
+    // experts whose experts do not fit the device; layers without experts ignore it).
     static Result<std::unique_ptr<Model>> load(const gguf::File& file, Backend& backend,
                                                const std::function<bool(float)>& progress, Backend* host,
-                                               const std::vector<bool>& on_main);
+                                               const std::vector<bool>& on_main,
+                                               const std::vector<bool>& experts_on_host = {});
 
     const ModelHParams& hparams() const { return hp_; }
     const ArchDef& arch() const { return *arch_; }
@@ -73,6 +80,7 @@ public:
     Backend& output_backend() const { return *output_be_; } // runs the output norm and matrix (last layer's)
     int n_gpu_layers() const { return n_main_layers_; }     // layers on backend(); n_layer when not split
     bool is_split() const { return n_main_layers_ < hp_.n_layer; }
+    int n_expert_host_layers() const { return n_expert_host_layers_; }  // layers whose experts run on the host
     const gguf::File& file() const { return *file_; }
 
     const Tensor& tok_embd() const { return tok_embd_; }         // on input_backend()
@@ -101,13 +109,14 @@ private:
     // the length of a caller's per-layer plan, checked against the model (-1: none).
     static Result<std::unique_ptr<Model>> load_impl(const gguf::File& file, Backend& backend,
                                                     const std::function<bool(float)>& progress, Backend* host,
-                                                    const std::function<bool(int)>& on_main, int plan_layers = -1);
+                                                    const std::function<bool(int)>& on_main, int plan_layers = -1,
+                                                    const std::function<bool(int)>& experts_on_host = {});
 
     const gguf::File* file_ = nullptr;
     const ArchDef* arch_ = nullptr;
     Backend* backend_ = nullptr;
     Backend *input_be_ = nullptr, *output_be_ = nullptr;
-    int n_main_layers_ = 0;
+    int n_main_layers_ = 0, n_expert_host_layers_ = 0;
     ModelHParams hp_;
     Tensor tok_embd_, output_norm_, output_;
     std::vector<std::pair<const Backend*, Tensor>> rope_freqs_;  // one copy per backend that runs layers

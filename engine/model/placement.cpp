@@ -31,10 +31,15 @@ ModelFootprint model_footprint(const gguf::File& f, const ModelHParams& h, int n
     const uint64_t cells = uint64_t((n_ctx + kKvBlockTokens - 1) / kKvBlockTokens) * kKvBlockTokens;
     const uint64_t kv_layer = 2 * cells * uint64_t(h.kv_dim()) * (kv_type == GgmlType::F32 ? 4 : 2);
     fp.layers.assign(size_t(std::max(h.n_layer, 0)), kv_layer);
+    fp.experts.assign(fp.layers.size(), 0);
     for (const gguf::TensorInfo& t : f.tensors()) {
         if (t.name.rfind("blk.", 0) != 0) continue;
         const int l = std::atoi(t.name.c_str() + 4);
-        if (l >= 0 && l < h.n_layer) fp.layers[size_t(l)] += t.n_bytes;
+        if (l < 0 || l >= h.n_layer) continue;
+        fp.layers[size_t(l)] += t.n_bytes;
+        // the tensors Model::load puts beside the experts: the router and the stacked experts
+        if (t.name.find(".ffn_gate_inp.") != std::string::npos || t.name.find("_exps.") != std::string::npos)
+            fp.experts[size_t(l)] += t.n_bytes;
     }
     fp.input = tensor_bytes(f, "token_embd.weight");
     fp.output = tensor_bytes(f, "output_norm.weight") +
@@ -65,6 +70,29 @@ int fit_gpu_layers(const ModelFootprint& fp, uint64_t free_bytes, std::string* w
                " free (the model needs " + gib(all) + ", a layer about " + gib(layer) + "); " + std::to_string(n - k) +
                " run on the CPU";
     }
+    return k;
+}
+
+int fit_expert_layers(const ModelFootprint& fp, uint64_t free_bytes, std::string* why) {
+    const int n = int(fp.layers.size());
+    const uint64_t reserve = free_bytes / 20 + (uint64_t(32) << 20);
+    const uint64_t avail = free_bytes > reserve ? free_bytes - reserve : 0;
+    uint64_t need = fp.input + fp.output + fp.scratch, experts = 0;
+    for (uint64_t b : fp.layers) need += b;
+    for (uint64_t b : fp.experts) experts += b;
+    if (need <= avail || experts == 0) return 0;
+    int k = 0;
+    uint64_t moved = 0;
+    while (k < n && need > avail) {
+        const uint64_t e = k < int(fp.experts.size()) ? fp.experts[size_t(k)] : 0;
+        need -= e;
+        moved += e;
+        ++k;
+    }
+    if (why)
+        *why = "auto: the experts of " + std::to_string(k) + "/" + std::to_string(n) + " layers stay in system memory (" + gib(moved) +
+               "), the rest on the device (" + gib(need) + " of " + gib(free_bytes) + " free)" +
+               (need > avail ? "; not enough even so" : "");
     return k;
 }
 
@@ -128,25 +156,50 @@ Result<Placement> place_model(const gguf::File& f, const PlacementOptions& opt) 
         p.summary = "all " + std::to_string(p.n_layer) + " layers on the CPU: " + lacking;
         return p;
     }
-    std::string why;
+    std::string why, experts_why;
     int budget = p.n_layer;  // layers the device may take, in order among those it can run
+    // A mixture of experts keeps the experts of its first k layers in system memory before any layer
+    // leaves the device: attention and the KV cache stay on the device, and a token reads only the
+    // experts it chose on the CPU (llama.cpp's --n-cpu-moe), where a layer split would also move
+    // those layers' attention.
+    int k_experts = 0;
+    ModelFootprint fp = model_footprint(f, *hp, opt.n_ctx, opt.kv_type, opt.n_batch);
+    for (int l = 0; l < p.n_layer; ++l)
+        if (!can[size_t(l)]) fp.layers[size_t(l)] = fp.experts[size_t(l)] = 0;  // on the CPU anyway: costs the device nothing
+    if (hp->has_experts()) {
+        if (opt.cpu_moe_layers >= 0) {
+            k_experts = std::min(opt.cpu_moe_layers, p.n_layer);
+            if (k_experts > 0) experts_why = "the experts of " + std::to_string(k_experts) + "/" + std::to_string(p.n_layer) +
+                                             " layers in system memory as asked";
+        } else if (opt.gpu_layers < 0) {
+            k_experts = fit_expert_layers(fp, p.main->memory_free(), &experts_why);
+        }
+        for (int l = 0; l < k_experts; ++l) {
+            fp.layers[size_t(l)] -= fp.experts[size_t(l)];
+            fp.experts[size_t(l)] = 0;
+        }
+    }
     if (opt.gpu_layers >= 0) {
         budget = std::min(opt.gpu_layers, p.n_layer);
         why = std::to_string(std::min(budget, n_can)) + "/" + std::to_string(p.n_layer) + " layers on the device as asked";
     } else {
-        ModelFootprint fp = model_footprint(f, *hp, opt.n_ctx, opt.kv_type, opt.n_batch);
-        for (int l = 0; l < p.n_layer; ++l)
-            if (!can[size_t(l)]) fp.layers[size_t(l)] = 0;  // on the CPU anyway: costs the device nothing
         budget = fit_gpu_layers(fp, p.main->memory_free(), &why);
     }
     p.on_main.assign(size_t(p.n_layer), false);
     p.n_gpu_layers = 0;
     for (int l = 0; l < p.n_layer && l < budget; ++l)
         if (can[size_t(l)]) p.on_main[size_t(l)] = true, ++p.n_gpu_layers;
-    if (p.n_gpu_layers < p.n_layer) {
+    // Experts move only off layers that stay on the device (a layer on the CPU has them there anyway).
+    p.experts_on_host.assign(size_t(p.n_layer), false);
+    for (int l = 0; l < k_experts; ++l)
+        if (p.on_main[size_t(l)]) p.experts_on_host[size_t(l)] = true, ++p.n_expert_host_layers;
+    if (p.n_expert_host_layers == 0) p.experts_on_host.clear();
+    if (p.n_gpu_layers < p.n_layer || p.n_expert_host_layers > 0) {
         auto host = cpu();
         if (!host.ok()) return host.status();
         p.host = std::move(*host);
+    }
+    if (p.n_gpu_layers < p.n_layer) {
         if (opt.gpu_layers >= 0) why += ", " + std::to_string(p.n_layer - p.n_gpu_layers) + " on the CPU";
         // Every layer the device can run fits: say that, not "all N layers fit".
         if (opt.gpu_layers < 0 && n_can < p.n_layer && p.n_gpu_layers == n_can)
@@ -155,6 +208,9 @@ Result<Placement> place_model(const gguf::File& f, const PlacementOptions& opt) 
     } else {
         p.on_main.clear();
     }
+    // With experts in system memory and every layer on the device, the experts' sentence says it all.
+    if (p.n_expert_host_layers > 0 && !experts_why.empty())
+        why = p.n_gpu_layers == p.n_layer ? experts_why : experts_why + "; " + why;
     p.summary = why;
     return p;
 }

@@ -22,6 +22,9 @@ struct PlacementOptions {
     int device = 0;
     int n_threads = 0;             // CPU threads (for the CPU backend and the CPU side of a split)
     int gpu_layers = -1;           // < 0: auto; else layers on the device (clamped to n_layer)
+    // A mixture of experts on a device: the experts of the first N layers stay in system memory and
+    // run on the CPU (llama.cpp's --n-cpu-moe). < 0: auto, as many as the rest needs to fit.
+    int cpu_moe_layers = -1;
     int n_ctx = 4096;              // cells of the KV cache the context will have
     GgmlType kv_type = GgmlType::F16;
     int n_batch = 256;
@@ -32,14 +35,17 @@ struct Placement {
     std::unique_ptr<Backend> host;  // the CPU side of a layer split; null when not split
     int n_layer = 0, n_gpu_layers = 0;  // layers on `main` (n_layer when not split)
     std::vector<bool> on_main;      // per layer, when split (Model::load's plan); empty otherwise
+    std::vector<bool> experts_on_host;  // per layer: its experts on `host` (Model::load's); empty: none
+    int n_expert_host_layers = 0;
     std::string summary;            // "22/22 layers on the device" / "auto: 14/22 layers fit in 2.0 GiB free; 8 on the CPU"
-    bool is_split() const { return host != nullptr; }
+    bool is_split() const { return n_gpu_layers < n_layer; }
     Backend* host_or_null() const { return host.get(); }
 };
 
 // Device bytes a model needs, by part, for a context of n_ctx cells.
 struct ModelFootprint {
     std::vector<uint64_t> layers;  // each layer's weights plus its KV cells
+    std::vector<uint64_t> experts; // of which a mixture of experts' router and experts (0: dense)
     uint64_t input = 0;            // token_embd (the lookup runs on layer 0's side)
     uint64_t output = 0;           // output_norm + output (token_embd again when tied)
     uint64_t scratch = 0;          // activations of one batch and the logits
@@ -50,6 +56,12 @@ ModelFootprint model_footprint(const gguf::File& f, const ModelHParams& h, int n
 // otherwise the longest prefix that fits beside the input and the scratch, keeping a reserve for
 // the driver (5% of free + 32 MiB). `why` explains the choice in one sentence.
 int fit_gpu_layers(const ModelFootprint& fp, uint64_t free_bytes, std::string* why);
+
+// A mixture of experts that does not fit whole: how many leading layers must keep their experts in
+// system memory for the rest (attention, norms, KV cache of every layer, the experts of the others)
+// to fit, by fit_gpu_layers' rule; 0 when everything fits, n_layer when even that is not enough
+// (then layers go to the CPU as well). `why` says so in one sentence.
+int fit_expert_layers(const ModelFootprint& fp, uint64_t free_bytes, std::string* why);
 
 // Why `be` cannot run layer `l` of `f` (a weight type or an op it lacks), or "" when it can. Layer 0
 // also needs the embedding lookup of token_embd's type, and the last layer the output matrix.

@@ -21,6 +21,7 @@ Result<std::unique_ptr<LoadedModel>> load_model(const ModelOptions& opt, const P
     po.device = opt.device;
     po.n_threads = opt.n_threads;
     po.gpu_layers = opt.gpu_layers;
+    po.cpu_moe_layers = opt.cpu_moe_layers;
     po.n_ctx = lm->n_ctx;
     po.kv_type = lm->kv_type;
     auto placed = place_model(*lm->file, po);
@@ -31,7 +32,7 @@ Result<std::unique_ptr<LoadedModel>> load_model(const ModelOptions& opt, const P
     lm->tok = std::move(*tok);
     // Loading is most of the time; the last 2% are the caller's contexts and KV caches.
     auto model = Model::load(*lm->file, *lm->placement.main, [&](float f) { return !progress || progress(0.98f * f); },
-                             lm->placement.host_or_null(), lm->placement.on_main);
+                             lm->placement.host_or_null(), lm->placement.on_main, lm->placement.experts_on_host);
     if (!model.ok()) return model.status();
     lm->model = std::move(*model);
     const ModelHParams& h = lm->model->hparams();

@@ -30,6 +30,7 @@ struct ModelOptions {
     int device = 0;
     int n_threads = 0;              // 0 = physical cores
     int gpu_layers = -1;            // layers on a GPU backend, the rest on the CPU; -1 = as many as fit
+    int cpu_moe_layers = -1;        // a mixture of experts: the first N layers' experts in system memory; -1 = auto
     std::vector<LoraSpec> loras;    // adapters attached when the model is open (Session::set_loras)
 };
 

@@ -50,13 +50,35 @@ std::vector<int32_t> prompt_tokens(int n) {
     return t;
 }
 
+// A mixture of experts (qwen3moe: 8 experts, 2 per token, each 48 wide) of 4 layers.
+TestModel make_moe_model(const std::string& tag, GgmlType type) {
+    TestModel m;
+    m.path = test::temp_file("split_moe_" + tag + ".gguf");
+    m.shape.arch = "qwen3moe";
+    m.shape.n_layer = 4;
+    m.shape.n_embd = 64;
+    m.shape.n_ff = 128;
+    m.shape.head_dim = 32;
+    m.shape.n_expert = 8;
+    m.shape.n_expert_used = 2;
+    m.shape.n_ff_exp = 48;
+    Status st = write_random_llama_model(m.path, m.shape, type, 42);
+    EXPECT_TRUE(st.ok()) << st.message();
+    return m;
+}
+
 // Logits of every prompt position, evaluated in batches of 16 (so both stages see several batches),
-// then of six single tokens.
-std::vector<float> logits_of(const gguf::File& f, Backend& main, Backend* host, int n_gpu, int* placed = nullptr) {
-    auto m = Model::load(f, main, {}, host, n_gpu);
+// then of six single tokens. With `experts_on_host`, those layers' experts live on `host`.
+std::vector<float> logits_of(const gguf::File& f, Backend& main, Backend* host, int n_gpu, int* placed = nullptr,
+                             const std::vector<bool>& experts_on_host = {}, int* expert_host_layers = nullptr) {
+    std::vector<bool> on_main;
+    if (host && n_gpu >= 0)
+        for (int l = 0; l < int(read_hparams(f)->n_layer); ++l) on_main.push_back(l < n_gpu);
+    auto m = Model::load(f, main, {}, host, on_main, experts_on_host);
     EXPECT_TRUE(m.ok()) << m.message();
     if (!m.ok()) return {};
     if (placed) *placed = (*m)->n_gpu_layers();
+    if (expert_host_layers) *expert_host_layers = (*m)->n_expert_host_layers();
     auto ctx = ModelContext::create(**m, 96, GgmlType::F32, 16);
     EXPECT_TRUE(ctx.ok()) << ctx.message();
     if (!ctx.ok()) return {};
@@ -101,6 +123,57 @@ TEST(LayerSplit, TwoReferenceBackendsAreBitIdenticalForEveryN) {
         }
         std::remove(tm.path.c_str());
     }
+}
+
+// Experts in system memory: the experts of some layers on a second backend, the rest of those layers
+// on the first, with or without a layer split. Reference arithmetic and F32 hand-offs: the logits
+// are the unsplit model's bit for bit, prompt batches (the gathers and add_rows_scaled of several
+// tokens) and single tokens alike.
+TEST(LayerSplit, ExpertsOnTheHostAreBitIdentical) {
+    TestModel tm = make_moe_model("ref", GgmlType::Q8_0);
+    auto f = gguf::File::open(tm.path);
+    ASSERT_TRUE(f.ok()) << f.message();
+    auto a = create_backend("reference", 0, {});
+    auto b = create_backend("reference", 0, {});
+    ASSERT_TRUE(a.ok() && b.ok());
+    const std::vector<float> whole = logits_of(**f, **a, nullptr, -1);
+    ASSERT_FALSE(whole.empty());
+    struct Case { int n_gpu; std::vector<bool> experts; int moved; };
+    for (const Case& c : {Case{-1, {true, true, true, true}, 4}, Case{-1, {true, false, true, false}, 2},
+                          Case{3, {true, true, true, true}, 3},  // layer 3 is on b anyway: its experts are not "moved"
+                          Case{-1, {}, 0}}) {
+        int placed = -1, moved = -1;
+        const std::vector<float> got = logits_of(**f, **a, b->get(), c.n_gpu, &placed, c.experts, &moved);
+        EXPECT_EQ(moved, c.moved);
+        ASSERT_EQ(got.size(), whole.size());
+        size_t diff = 0;
+        for (size_t i = 0; i < whole.size(); ++i) diff += got[i] != whole[i];
+        EXPECT_EQ(diff, 0u) << "layers on the first backend " << c.n_gpu << ", experts moved " << c.moved;
+    }
+    std::remove(tm.path.c_str());
+}
+
+// fit_expert_layers: experts leave the device layer by layer from the first until the rest fits.
+TEST(LayerSplit, ExpertFitArithmetic) {
+    ModelFootprint fp;
+    fp.layers.assign(10, 100u << 20);   // 10 layers of 100 MiB,
+    fp.experts.assign(10, 90u << 20);   // 90 of them experts
+    fp.input = 50u << 20;
+    fp.output = 60u << 20;
+    fp.scratch = 10u << 20;
+    std::string why;
+    // Everything (1120 MiB) fits in 1.3 GiB: nothing moves, nothing said.
+    EXPECT_EQ(fit_expert_layers(fp, uint64_t(1300) << 20, &why), 0);
+    // 700 MiB free: 633 available after the reserve; 1120 - 90k <= 633 from k = 6.
+    why.clear();
+    EXPECT_EQ(fit_expert_layers(fp, uint64_t(700) << 20, &why), 6) << why;
+    EXPECT_NE(why.find("experts of 6/10 layers stay in system memory"), std::string::npos) << why;
+    // 150 MiB free: even without any expert (220 MiB) it does not fit: all 10, and it says so.
+    EXPECT_EQ(fit_expert_layers(fp, uint64_t(150) << 20, &why), 10) << why;
+    EXPECT_NE(why.find("not enough even so"), std::string::npos) << why;
+    // A dense model has no experts to move.
+    fp.experts.assign(10, 0);
+    EXPECT_EQ(fit_expert_layers(fp, uint64_t(700) << 20, &why), 0);
 }
 
 TEST(LayerSplit, FitArithmetic) {
@@ -193,6 +266,99 @@ TEST_P(LayerSplitDevice, PlusCpuMatchesTheCpuPath) {
         }
         std::remove(tm.path.c_str());
     }
+}
+
+// Experts in system memory beside a device: every layer's experts, or the first two layers', on the
+// CPU; attention on the device. Same bounds as above against the CPU path.
+TEST_P(LayerSplitDevice, ExpertsInSystemMemoryMatchTheCpuPath) {
+    const DeviceCase dc = GetParam();
+    std::string why;
+    Backend* dev = device_backend(dc.backend, &why);
+    if (!dev) GTEST_SKIP() << why;
+    auto cpu = create_backend("cpu", 0, {});
+    ASSERT_TRUE(cpu.ok());
+    TestModel tm = make_moe_model(std::string(dc.backend) + "_q8", GgmlType::Q8_0);
+    auto f = gguf::File::open(tm.path);
+    ASSERT_TRUE(f.ok());
+    const std::vector<float> host = logits_of(**f, **cpu, nullptr, -1);
+    const double r = rms(host);
+    for (const std::vector<bool>& experts : {std::vector<bool>{true, true, true, true}, std::vector<bool>{true, true, false, false}}) {
+        int moved = -1;
+        const std::vector<float> got = logits_of(**f, *dev, cpu->get(), -1, nullptr, experts, &moved);
+        ASSERT_EQ(got.size(), host.size());
+        double m = 0, s2 = 0;
+        for (size_t i = 0; i < host.size(); ++i) {
+            const double d = double(got[i]) - host[i];
+            m = std::max(m, std::fabs(d));
+            s2 += d * d;
+        }
+        const double rd = std::sqrt(s2 / double(host.size()));
+        EXPECT_LE(m, 0.15 * r) << moved << " layers' experts on the CPU beside " << dc.backend;
+        EXPECT_LE(rd, 0.03 * r) << moved << " layers' experts on the CPU beside " << dc.backend;
+        std::printf("experts of %d/4 layers on the CPU, the rest on %s: max|d| %.4f rms(d) %.4f (rms %.3f)\n", moved, dc.backend, m,
+                    rd, r);
+    }
+    std::remove(tm.path.c_str());
+}
+
+// Auto placement of a mixture of experts under a memory cap: the experts leave the device first, every
+// layer stays on it, and the session says so; an explicit --n-cpu-moe is taken as asked.
+TEST_P(LayerSplitDevice, SessionAutoMovesExpertsBeforeLayers) {
+    const DeviceCase dc = GetParam();
+    std::string why;
+    if (!device_backend(dc.backend, &why)) GTEST_SKIP() << why;
+    // 8 layers, F32, n_embd 256 with 16 experts of 512: about 25 MiB of experts per layer and
+    // 1 MiB of attention; a 96 MiB cap (less its reserve) holds the attention and only some experts.
+    const std::string path = test::temp_file("split_moe_auto.gguf");
+    RandomModelShape shape;
+    shape.arch = "qwen3moe";
+    shape.n_layer = 8;
+    shape.n_embd = 256;
+    shape.n_ff = 512;
+    shape.n_head = 4;
+    shape.n_kv_head = 4;
+    shape.head_dim = 64;
+    shape.n_expert = 16;
+    shape.n_expert_used = 2;
+    shape.n_ff_exp = 512;
+    ASSERT_TRUE(write_random_llama_model(path, shape, GgmlType::F32, 7).ok());
+    ModelOptions ref_opt;
+    ref_opt.path = path;
+    ref_opt.n_ctx = 128;
+    ref_opt.backend = "cpu";
+    auto ref = Session::open(ref_opt);
+    ASSERT_TRUE(ref.ok()) << ref.message();
+
+    setenv(dc.cap_env, std::to_string(96u << 20).c_str(), 1);
+    ModelOptions opt = ref_opt;
+    opt.backend = dc.backend;
+    auto s = Session::open(opt);
+    unsetenv(dc.cap_env);
+    ASSERT_TRUE(s.ok()) << s.message();
+    const ModelInfo& info = (*s)->info();
+    EXPECT_EQ(info.n_gpu_layers, shape.n_layer) << info.backend_description;
+    EXPECT_NE(info.backend_description.find("stay in system memory"), std::string::npos) << info.backend_description;
+    EXPECT_EQ(info.backend_description.find("run on the CPU"), std::string::npos) << info.backend_description;
+    std::printf("auto placement: %s\n", info.backend_description.c_str());
+
+    SamplingParams sp;
+    sp.temperature = 0;
+    sp.repeat_penalty = 1.0f;
+    sp.max_new_tokens = 16;
+    const auto prompt = prompt_tokens(20);
+    auto a = (*ref)->generate(prompt, sp, {});
+    auto b = (*s)->generate(prompt, sp, {});
+    ASSERT_TRUE(a.ok() && b.ok()) << a.message() << b.message();
+    ASSERT_GE(a->tokens.size(), 8u);
+    ASSERT_GE(b->tokens.size(), 8u);
+    for (size_t i = 0; i < 8; ++i) EXPECT_EQ(a->tokens[i], b->tokens[i]) << "token " << i;
+
+    opt.cpu_moe_layers = 3;  // as asked, with no cap
+    auto three = Session::open(opt);
+    ASSERT_TRUE(three.ok()) << three.message();
+    EXPECT_NE((*three)->info().backend_description.find("the experts of 3/8 layers in system memory as asked"), std::string::npos)
+        << (*three)->info().backend_description;
+    std::remove(path.c_str());
 }
 
 TEST_P(LayerSplitDevice, SessionAutoSplitFromCappedMemory) {
