@@ -33,18 +33,20 @@ __global__ void k_quantize_q8(const float* __restrict__ x, size_t xs, int64_t ro
 // then each lane issues the loads of its kPasses steps of each of its rows before any arithmetic,
 // so rows_per_warp × kPasses steps of loads are in flight per lane. Within one load instruction the
 // lanes read consecutive 16-byte chunks of a piece array (the packed layout's point).
-// One row per warp, and for 1–2 tokens (decode) registers capped so that 8 blocks (32 warps) fit an
-// SM. On the H200 (tests/gpu/profile-decode.sh, ncu) the kernel was latency-bound, not bandwidth-bound:
-// two rows per warp took 128 registers, 4 blocks (16 warps) per SM, 13.3 cycles between a warp's
-// instructions, the Q4_K gate/up launch at 18% of DRAM bandwidth. Half the rows per warp and twice
-// the warps keep as many bytes in flight per SM and hide the unpacking's latency twice over.
-// Q5_K and Q6_K, whose units unpack high bits too, take 80 registers (6 blocks): at 64 ptxas spills
-// 16–28 bytes. From 3 tokens on the accumulators and staged tokens need the 128.
+// Rows per warp and the register cap (blocks per SM), by type, from the H200's profile
+// (tests/gpu/profile-decode.sh, ncu, 8B shape): with two rows per warp at 128 registers, 4 blocks
+// (16 warps) per SM, the kernel was latency-bound, not bandwidth-bound: 13.3 cycles between a warp's
+// instructions, the Q4_K gate/up launch at 18% of DRAM bandwidth. One row per warp capped at 64
+// registers (8 blocks, 32 warps) keeps as many bytes in flight per SM and hides the unpacking's
+// latency twice over: Q4_K 873 → 1,049 GB/s (gate/up), 758 → 848 (q/k/o), 8B decode +16%.
+// Q5_K and Q6_K, which unpack high bits too, spill 16–28 bytes at 64 registers, and at 80 (6 blocks
+// of one row: 24 rows in flight per SM, not 32) Q6_K went 1,166 → 991 GB/s: they keep two rows per
+// warp at 128. From 4 tokens on, one row per warp for every type: the accumulators and the staged
+// tokens would otherwise spill (ptxas: 96–216 bytes for the K-quants at 8 tokens with two rows).
 constexpr int kWarps = 4, kPasses = 2;
-__host__ __device__ constexpr int rows_per_warp(int) { return 1; }
-template <GgmlType T> constexpr int matvec_min_blocks(int n_tok) {
-    return n_tok > 2 ? 4 : (T == GgmlType::Q5_K || T == GgmlType::Q6_K) ? 6 : 8;
-}
+template <GgmlType T> __host__ __device__ constexpr bool wide_unpack() { return T == GgmlType::Q5_K || T == GgmlType::Q6_K; }
+template <GgmlType T> __host__ __device__ constexpr int rows_per_warp(int n_tok) { return n_tok < 4 && wide_unpack<T>() ? 2 : 1; }
+template <GgmlType T> constexpr int matvec_min_blocks(int n_tok) { return n_tok > 2 || wide_unpack<T>() ? 4 : 8; }
 
 __device__ __forceinline__ float step_dot(const QUnit& w, const int4* xq, float d, float s) {
     const int4 a = xq[0], b = xq[1];
@@ -111,7 +113,7 @@ __global__ void __launch_bounds__(32 * kWarps, matvec_min_blocks<T>(NT))
 k_matvec_packed(Parts P, int units, Q8View x, int n_tok) {
     pdl_wait();
     constexpr int UPS = units_per_step<T>();
-    constexpr int kRowsPerWarp = rows_per_warp(NT);
+    constexpr int kRowsPerWarp = rows_per_warp<T>(NT);
     constexpr int CH = 32 * kPasses;  // steps per chunk (a multiple of 4: a chunk's units are contiguous)
     constexpr int CU = CH * UPS;      // units per chunk
     __shared__ int4 sq[NT][CU * 2];   // 32 int8 quants per unit = two int4
@@ -253,7 +255,7 @@ cudaError_t launch_quant(Parts P, int units, Q8View xq, int n_tok, bool glu, cud
     P.first[0] = 0;
     bool aligned = true;
     for (int i = 0; i < P.n; ++i) {
-        P.first[i + 1] = P.first[i] + ceil_div(int(P.p[i].rows), kWarps * rows_per_warp(NT));
+        P.first[i + 1] = P.first[i] + ceil_div(int(P.p[i].rows), kWarps * rows_per_warp<T>(NT));
         aligned = aligned && rows_aligned(P.p[i]);
     }
     for (int i = P.n; i < kMatvecMaxParts; ++i) P.first[i + 1] = P.first[P.n];

@@ -1237,11 +1237,11 @@ TEST(CudaOps, Conv2dBandsLargeAttentionHeadsAndBadShapes) {
     Status s = tw.be.synchronize();
     EXPECT_FALSE(s.ok());
     EXPECT_NE(s.message().find("conv2d"), std::string::npos) << s.message();
-    auto Q = tw.f32(4, 600, randn(2400, 26)), O = tw.f32(4, 600, std::vector<float>(2400, 0.0f));
-    tw.be.attention_qkv(Q.b, Q.b, Q.b, 2, 1.0f, false, O.b);  // heads of 300 > 256
+    auto Q = tw.f32(4, 1200, randn(4800, 26)), O = tw.f32(4, 1200, std::vector<float>(4800, 0.0f));
+    tw.be.attention_qkv(Q.b, Q.b, Q.b, 2, 1.0f, false, O.b);  // heads of 600 > 512
     s = tw.be.synchronize();
     EXPECT_FALSE(s.ok());
-    EXPECT_NE(s.message().find("head size 300"), std::string::npos) << s.message();
+    EXPECT_NE(s.message().find("head size 600"), std::string::npos) << s.message();
     auto G = tw.f32(1, 13, randn(13, 27));
     tw.be.group_norm(X.b, 4, G.b, G.b, 1e-5f, X.b);  // 13 channels in 4 groups
     s = tw.be.synchronize();
