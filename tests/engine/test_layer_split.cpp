@@ -301,6 +301,48 @@ TEST_P(LayerSplitDevice, ExpertsInSystemMemoryMatchTheCpuPath) {
     std::remove(tm.path.c_str());
 }
 
+// A CPU session of the model at `path` (the reference) and one on the device whose free memory is
+// capped at `cap` bytes (the auto placement reads it); null sessions fail the test.
+struct CappedPair {
+    ModelOptions opt;  // the device's options (no cap: the variable is unset again)
+    std::unique_ptr<Session> ref, dev;
+};
+CappedPair open_capped(const DeviceCase& dc, const std::string& path, uint64_t cap) {
+    CappedPair p;
+    p.opt.path = path;
+    p.opt.n_ctx = 128;
+    p.opt.backend = "cpu";
+    auto ref = Session::open(p.opt);
+    EXPECT_TRUE(ref.ok()) << ref.message();
+    if (ref.ok()) p.ref = std::move(*ref);
+    setenv(dc.cap_env, std::to_string(cap).c_str(), 1);
+    p.opt.backend = dc.backend;
+    auto dev = Session::open(p.opt);
+    unsetenv(dc.cap_env);
+    EXPECT_TRUE(dev.ok()) << dev.message();
+    if (dev.ok()) p.dev = std::move(*dev);
+    return p;
+}
+
+// Greedy continuations of the same 20-token prompt: random weights meet near-ties, so only the
+// first n_same tokens must agree. Returns the device's run.
+GenerateStats expect_same_greedy(Session& ref, Session& dev, int max_new, size_t n_same) {
+    SamplingParams sp;
+    sp.temperature = 0;
+    sp.repeat_penalty = 1.0f;
+    sp.max_new_tokens = max_new;
+    const auto prompt = prompt_tokens(20);
+    auto a = ref.generate(prompt, sp, {});
+    auto b = dev.generate(prompt, sp, {});
+    EXPECT_TRUE(a.ok() && b.ok()) << a.message() << b.message();
+    if (!a.ok() || !b.ok()) return {};
+    EXPECT_GE(a->tokens.size(), n_same);
+    EXPECT_GE(b->tokens.size(), n_same);
+    for (size_t i = 0; i < n_same && i < a->tokens.size() && i < b->tokens.size(); ++i)
+        EXPECT_EQ(a->tokens[i], b->tokens[i]) << "token " << i;
+    return *b;
+}
+
 // Auto placement of a mixture of experts under a memory cap: the experts leave the device first, every
 // layer stays on it, and the session says so; an explicit --n-cpu-moe is taken as asked.
 TEST_P(LayerSplitDevice, SessionAutoMovesExpertsBeforeLayers) {
@@ -322,37 +364,16 @@ TEST_P(LayerSplitDevice, SessionAutoMovesExpertsBeforeLayers) {
     shape.n_expert_used = 2;
     shape.n_ff_exp = 512;
     ASSERT_TRUE(write_random_llama_model(path, shape, GgmlType::F32, 7).ok());
-    ModelOptions ref_opt;
-    ref_opt.path = path;
-    ref_opt.n_ctx = 128;
-    ref_opt.backend = "cpu";
-    auto ref = Session::open(ref_opt);
-    ASSERT_TRUE(ref.ok()) << ref.message();
-
-    setenv(dc.cap_env, std::to_string(96u << 20).c_str(), 1);
-    ModelOptions opt = ref_opt;
-    opt.backend = dc.backend;
-    auto s = Session::open(opt);
-    unsetenv(dc.cap_env);
-    ASSERT_TRUE(s.ok()) << s.message();
-    const ModelInfo& info = (*s)->info();
+    CappedPair p = open_capped(dc, path, 96u << 20);
+    ASSERT_TRUE(p.ref && p.dev);
+    const ModelInfo& info = p.dev->info();
     EXPECT_EQ(info.n_gpu_layers, shape.n_layer) << info.backend_description;
     EXPECT_NE(info.backend_description.find("stay in system memory"), std::string::npos) << info.backend_description;
     EXPECT_EQ(info.backend_description.find("run on the CPU"), std::string::npos) << info.backend_description;
     std::printf("auto placement: %s\n", info.backend_description.c_str());
+    expect_same_greedy(*p.ref, *p.dev, 16, 8);
 
-    SamplingParams sp;
-    sp.temperature = 0;
-    sp.repeat_penalty = 1.0f;
-    sp.max_new_tokens = 16;
-    const auto prompt = prompt_tokens(20);
-    auto a = (*ref)->generate(prompt, sp, {});
-    auto b = (*s)->generate(prompt, sp, {});
-    ASSERT_TRUE(a.ok() && b.ok()) << a.message() << b.message();
-    ASSERT_GE(a->tokens.size(), 8u);
-    ASSERT_GE(b->tokens.size(), 8u);
-    for (size_t i = 0; i < 8; ++i) EXPECT_EQ(a->tokens[i], b->tokens[i]) << "token " << i;
-
+    ModelOptions opt = p.opt;
     opt.cpu_moe_layers = 3;  // as asked, with no cap
     auto three = Session::open(opt);
     ASSERT_TRUE(three.ok()) << three.message();
@@ -375,21 +396,9 @@ TEST_P(LayerSplitDevice, SessionAutoSplitFromCappedMemory) {
     shape.n_head = 4;
     shape.n_kv_head = 4;
     ASSERT_TRUE(write_random_llama_model(path, shape, GgmlType::F32, 7).ok());
-
-    ModelOptions ref_opt;
-    ref_opt.path = path;
-    ref_opt.n_ctx = 128;
-    ref_opt.backend = "cpu";
-    auto ref = Session::open(ref_opt);
-    ASSERT_TRUE(ref.ok()) << ref.message();
-
-    setenv(dc.cap_env, std::to_string(48u << 20).c_str(), 1);
-    ModelOptions opt = ref_opt;
-    opt.backend = dc.backend;
-    auto s = Session::open(opt);
-    unsetenv(dc.cap_env);
-    ASSERT_TRUE(s.ok()) << s.message();
-    const ModelInfo& info = (*s)->info();
+    CappedPair p = open_capped(dc, path, 48u << 20);
+    ASSERT_TRUE(p.ref && p.dev);
+    const ModelInfo& info = p.dev->info();
     EXPECT_GT(info.n_gpu_layers, 0) << info.backend_description;
     EXPECT_LT(info.n_gpu_layers, shape.n_layer) << info.backend_description;
     EXPECT_NE(info.backend_description.find("run on the CPU"), std::string::npos) << info.backend_description;
@@ -397,21 +406,11 @@ TEST_P(LayerSplitDevice, SessionAutoSplitFromCappedMemory) {
 
     // Greedy generation (device sampling on the CPU stage) equals the reference backend's, and a
     // context shift (n_ctx 128, 20 + 120 tokens) moves both stages' caches.
-    SamplingParams sp;
-    sp.temperature = 0;
-    sp.repeat_penalty = 1.0f;
-    sp.max_new_tokens = 120;
-    const auto prompt = prompt_tokens(20);
-    auto a = (*ref)->generate(prompt, sp, {});
-    auto b = (*s)->generate(prompt, sp, {});
-    ASSERT_TRUE(a.ok() && b.ok()) << a.message() << b.message();
-    EXPECT_GT(b->n_shifted_out, 0) << "stop: " << b->stop_reason << " after " << b->n_generated;
-    // Greedy on random weights can meet near-ties; require the first 16 tokens to agree exactly.
-    ASSERT_GE(a->tokens.size(), 16u);
-    ASSERT_GE(b->tokens.size(), 16u);
-    for (size_t i = 0; i < 16; ++i) EXPECT_EQ(a->tokens[i], b->tokens[i]) << "token " << i;
+    const GenerateStats b = expect_same_greedy(*p.ref, *p.dev, 120, 16);
+    EXPECT_GT(b.n_shifted_out, 0) << "stop: " << b.stop_reason << " after " << b.n_generated;
 
     // Explicit layer counts are taken as asked.
+    ModelOptions opt = p.opt;
     opt.gpu_layers = 2;
     auto two = Session::open(opt);
     ASSERT_TRUE(two.ok()) << two.message();
