@@ -19,6 +19,8 @@
 #   pp512_tps_8b_q4_0_attn_tiled (pp512 with HEARTH_CUDA_PREFILL_ATTN=tiled, beside the default's).
 #   Programmatic dependent launch (off by default): pdl_model_test (test_cuda_model with
 #   HEARTH_CUDA_PDL=1: "passed"/"failed") and tg_tps_8b_q4_k_m_pdl (the 8B Q4_K_M generation with it).
+#   A mixture of experts (Qwen3-30B-A3B's shape, 12 of its 48 layers, Q4_K_M; SKIP_MOE=1 leaves it
+#   out): tg_tps_qwen3moe_12l_q4_k_m all on the GPU, and _cpu_moe with its experts in system memory.
 #
 # From a session with the device tool (the reference models, 48 MB, travel gzipped in the ignored
 # .testdata/: with the repository's 19 MB they no longer fit the tool's 64 MiB as they are; every
@@ -114,6 +116,8 @@ write_results() {
     echo "  \"prefill_attention_test\": $(prefill_attention_test),"
     echo "  \"pdl_model_test\": ${PDL_TEST:-null},"
     echo "  \"tg_tps_8b_q4_k_m_pdl\": $(bench_val llama-8b-Q4_K_M-pdl tg_tps),"
+    echo "  \"tg_tps_qwen3moe_12l_q4_k_m\": $(bench_val qwen3-30b-a3b-12l-Q4_K_M tg_tps),"
+    echo "  \"tg_tps_qwen3moe_12l_q4_k_m_cpu_moe\": $(bench_val qwen3-30b-a3b-12l-Q4_K_M-cpu-moe tg_tps),"
     echo "  \"tests\": {\"passed\": $(count_tests OK), \"failed\": $(count_tests FAILED), \"skipped\": $(count_tests SKIPPED), \"binaries_failed\": ${FAILED_BINS:-0}},"
     echo "  \"benchmarks\": ["
     local first=1 f n
@@ -193,12 +197,17 @@ MODELS=$BUILD/models
 mkdir -p "$MODELS"
 CASES="tinyllama-1.1b:F16 tinyllama-1.1b:Q8_0 tinyllama-1.1b:Q4_0 tinyllama-1.1b:Q4_K_M"
 [ "${SKIP_8B:-0}" = 1 ] || CASES="$CASES llama-8b:Q4_0 llama-8b:Q4_K_M"
+# A mixture of experts: Qwen3-30B-A3B's shape, its first 12 of 48 layers (4.6 GiB), as the CPU figure
+# in tests/bench/README.md; "-12l" in a shape's name is make-model's --layers 12.
+[ "${SKIP_MOE:-0}" = 1 ] || CASES="$CASES qwen3-30b-a3b-12l:Q4_K_M"
 [ "$DRY" = 1 ] && CASES=""
 declare -A MAKER
 for c in $CASES; do
   shape=${c%%:*}; type=${c##*:}; name="$shape-$type"
   [ -s "$MODELS/$name.gguf" ] && continue
-  timeout "$(left)" "$CLI" make-model --shape "$shape" --type "$type" --distinct-rows 256 -o "$MODELS/$name.gguf" > "$LOGS/make-$name.log" 2>&1 &
+  layers=()
+  case $shape in *-12l) layers=(--layers 12); shape=${shape%-12l} ;; esac
+  timeout "$(left)" "$CLI" make-model --shape "$shape" "${layers[@]}" --type "$type" --distinct-rows 256 -o "$MODELS/$name.gguf" > "$LOGS/make-$name.log" 2>&1 &
   MAKER[$name]=$!  # timeout's pid: a signal to it reaches make-model too
 done
 
@@ -257,7 +266,7 @@ i=0
 for c in $CASES; do
   shape=${c%%:*}; type=${c##*:}; i=$((i + 1))
   name="$shape-$type"
-  need=60; [ "$shape" = llama-8b ] && need=120
+  need=60; [ "$shape" = llama-8b ] || [ "$shape" = qwen3-30b-a3b-12l ] && need=120
   if [ "$(left)" -lt "$need" ]; then say "$name: SKIPPED (budget: $(elapsed)s of ${BUDGET_S}s used)"; continue; fi
   file=$MODELS/$name.gguf
   pid=${MAKER[$name]:-}
@@ -342,6 +351,19 @@ if [ ! -s "$LOGS/bench-llama-8b-Q4_K_M.json" ] && [ -n "$last" ] && [ "$(left)" 
   else
     say "$last with HEARTH_CUDA_GRAPHS=$OTHER: bench FAILED (see bench-$last-$OTHER_TAG.err)"; FAILED=1
     rm -f "$LOGS/bench-$last-$OTHER_TAG.json"
+  fi
+fi
+
+# The mixture of experts with its experts in system memory (--cpu-moe: attention on the GPU, every
+# expert on the CPU's threads), beside the same file all on the GPU: a short prompt, the CPU does it.
+name=qwen3-30b-a3b-12l-Q4_K_M
+if [ -s "$LOGS/bench-$name.json" ] && [ "$(left)" -ge 60 ]; then
+  if timeout "$(( $(left) < 120 ? $(left) : 120 ))" "$CLI" bench -m "$MODELS/$name.gguf" --backend cuda --cpu-moe -p 64 -n 32 -r 1 --json \
+       > "$LOGS/bench-$name-cpu-moe.json" 2> "$LOGS/bench-$name-cpu-moe.err"; then
+    say "$name with --cpu-moe: pp64 $(fmt "$(json_field "$LOGS/bench-$name-cpu-moe.json" pp_tps)") tok/s, tg32 $(fmt "$(json_field "$LOGS/bench-$name-cpu-moe.json" tg_tps)") tok/s (all on the GPU: tg128 $(fmt "$(json_field "$LOGS/bench-$name.json" tg_tps)"))"
+  else
+    say "$name with --cpu-moe: bench FAILED (see bench-$name-cpu-moe.err)"; tail -5 "$LOGS/bench-$name-cpu-moe.err" | tee -a "$SUMMARY"; FAILED=1
+    rm -f "$LOGS/bench-$name-cpu-moe.json"
   fi
 fi
 
