@@ -31,11 +31,9 @@ std::string size_label(int64_t n) {
 
 namespace {
 
-// general.name from the folder's name, words capitalised ("hf" -> "Hf", "smollm2-135m" ->
-// "Smollm2 135m"): llama.cpp's heuristics also read a model card, which a plain folder lacks.
-std::string name_from_dir(const std::string& dir) {
-    std::string base = fs::path(dir).lexically_normal().filename().string();
-    if (base.empty() || base == ".") base = fs::absolute(dir).lexically_normal().parent_path().filename().string();
+// Words capitalised: "smollm2-135m" -> "Smollm2 135m" (llama.cpp's heuristics also read a model
+// card, which a plain folder lacks).
+std::string words_of(const std::string& base) {
     std::string out;
     bool start = true;
     for (char ch : base) {
@@ -46,13 +44,73 @@ std::string name_from_dir(const std::string& dir) {
     return out;
 }
 
+bool role_only_name(const std::string& base) {
+    std::string b;
+    for (char ch : base) b += char(std::tolower(static_cast<unsigned char>(ch)));
+    if (b == "model" || b == "models" || b == "checkpoint" || b == "main" || b == "snapshots") return true;
+    if (b.size() != 40) return false;
+    for (char ch : b)
+        if (!std::isxdigit(static_cast<unsigned char>(ch))) return false;
+    return true;  // a hub cache's snapshot (the commit hash)
+}
+
+// The card's first level-1 heading after its YAML front matter; "" when none (or one too odd to be a name).
+std::string card_title(const fs::path& dir) {
+    std::FILE* f = std::fopen((dir / "README.md").string().c_str(), "rb");
+    if (!f) return "";
+    std::string text(64 * 1024, '\0');
+    text.resize(std::fread(text.data(), 1, text.size(), f));
+    std::fclose(f);
+    size_t pos = 0;
+    bool front = text.rfind("---", 0) == 0, first = true;
+    while (pos < text.size()) {
+        size_t end = text.find('\n', pos);
+        if (end == std::string::npos) end = text.size();
+        std::string line = text.substr(pos, end - pos);
+        pos = end + 1;
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        if (front) {
+            if (line == "---" && !first) front = false;
+            first = false;
+            continue;
+        }
+        if (line.rfind("# ", 0) != 0) continue;
+        std::string t = line.substr(2);
+        while (!t.empty() && std::isspace(static_cast<unsigned char>(t.back()))) t.pop_back();
+        while (!t.empty() && std::isspace(static_cast<unsigned char>(t.front()))) t.erase(t.begin());
+        if (t.empty() || t.size() > 80) return "";
+        for (char ch : t)
+            if (static_cast<unsigned char>(ch) < 0x20) return "";
+        return t;
+    }
+    return "";
+}
+
 }  // namespace
+
+std::string model_name_for_folder(const std::string& hf_dir) {
+    fs::path dir = fs::path(hf_dir).lexically_normal();
+    if (dir.filename().empty() || dir.filename() == ".") dir = fs::absolute(dir).lexically_normal().parent_path();
+    const std::string base = dir.filename().string();
+    if (!role_only_name(base)) return words_of(base);
+    if (std::string t = card_title(dir); !t.empty()) return t;
+    // hub cache: models--Org--Name/snapshots/<hash>
+    for (fs::path p = dir.parent_path(); !p.empty() && p != p.parent_path(); p = p.parent_path()) {
+        const std::string n = p.filename().string();
+        if (n.rfind("models--", 0) == 0) {
+            const size_t cut = n.rfind("--");
+            return cut + 2 < n.size() ? n.substr(cut + 2) : words_of(base);
+        }
+        if (!role_only_name(n)) return words_of(n);
+    }
+    return words_of(base);
+}
 
 void write_model_metadata(gguf::Writer& w, const HfConfig& c, const std::string& hf_dir, uint32_t file_type, int64_t n_params) {
     const std::string a = c.arch + ".";
     w.set_string("general.architecture", c.arch);
     w.set_string("general.type", "model");
-    w.set_string("general.name", name_from_dir(hf_dir));
+    w.set_string("general.name", model_name_for_folder(hf_dir));
     w.set_string("general.size_label", size_label(n_params));
     w.set_u32(a + "block_count", uint32_t(c.n_layer));
     if (c.n_ctx > 0) w.set_u32(a + "context_length", uint32_t(c.n_ctx));

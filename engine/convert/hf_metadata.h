@@ -25,4 +25,10 @@ Status write_sampling_metadata(gguf::Writer& w, const std::string& hf_dir);
 // llama.cpp's size label: "2.2M", "135M", "8.0B" (two significant digits at least).
 std::string size_label(int64_t n_params);
 
+// general.name for a checkpoint folder: its name, words capitalised ("smollm2-135m" -> "Smollm2 135m").
+// A folder named for its role only ("model", "checkpoint", a hub cache's 40-hex snapshot)
+// says nothing of the model: then the model card's first "# Title" (README.md, after its front
+// matter) as written, else the hub cache's "models--Org--Name" as "Name", else the parent folder's name.
+std::string model_name_for_folder(const std::string& hf_dir);
+
 }  // namespace hearth::convert

@@ -24,6 +24,7 @@
 
 #include "engine/backend/cpu/cpu_backend.h"
 #include "engine/convert/convert.h"
+#include "engine/convert/hf_metadata.h"
 #include "engine/gguf/gguf.h"
 #include "engine/model/context.h"
 #include "engine/model/model.h"
@@ -246,6 +247,34 @@ TEST(Convert, OwnFixturesMatchTransformers) {
 // so is F16 for these small weights (measured 1.3e-5; 2e-2 leaves room for a backend's 16-bit
 // matmul path); Q8_0's bytes equal llama.cpp's converter's for this model (checked by hand with
 // gguf-py), and its rounding moves these rms-5 logits by up to 0.26 (measured) over 8 x 1984: 0.4.
+// general.name for the folder a person picks: its own name unless it is named for its role only
+// ("model", a hub cache's snapshot hash); then the model card's title, the hub cache's repository
+// name, or the parent folder's. (A sentence-transformers download keeps the weights in "model/":
+// the converted MiniLM was called "Model".)
+TEST(Convert, ModelNameForFolder) {
+    namespace fs = std::filesystem;
+    const fs::path root = fs::temp_directory_path() / "hearth_convert_names";
+    fs::remove_all(root);
+    auto make = [&](const fs::path& rel, const std::string& readme = "") {
+        fs::create_directories(root / rel);
+        if (!readme.empty()) std::ofstream(root / rel / "README.md") << readme;
+        return (root / rel).string();
+    };
+    using convert::model_name_for_folder;
+    EXPECT_EQ(model_name_for_folder(make("smollm2-135m")), "Smollm2 135m");
+    EXPECT_EQ(model_name_for_folder(make("smollm2-135m") + "/"), "Smollm2 135m");
+    const std::string card = "---\nlanguage: en\ntags:\n- sentence-transformers\n---\n\n# all-MiniLM-L6-v2\nThis is a model.\n# Later\n";
+    EXPECT_EQ(model_name_for_folder(make("st/model", card)), "all-MiniLM-L6-v2");
+    EXPECT_EQ(model_name_for_folder(make("plain-card/model", "# Qwen3 Tiny\r\n")), "Qwen3 Tiny");
+    EXPECT_EQ(model_name_for_folder(make("cache/models--Qwen--Qwen3-0.6B/snapshots/0123456789abcdef0123456789abcdef01234567")),
+              "Qwen3-0.6B");
+    EXPECT_EQ(model_name_for_folder(make("my-bert/model")), "My Bert");                       // no card: the parent
+    EXPECT_EQ(model_name_for_folder(make("odd/model", "# " + std::string(100, 'x') + "\n")), "Odd");  // a title too long
+    EXPECT_EQ(model_name_for_folder(make("front-only/model", "---\n# not a title: inside the front matter\n---\n")),
+              "Front Only");
+    fs::remove_all(root);
+}
+
 TEST(Convert, OutputTypes) {
     HEARTH_REQUIRE_TESTDATA(data);
     const fs::path dir = fs::path(data) / "hf-models" / "tiny-llama";
