@@ -54,8 +54,10 @@ bool role_only_name(const std::string& base) {
     return true;  // a hub cache's snapshot (the commit hash)
 }
 
-// The card's first level-1 heading after its YAML front matter; "" when none (or one too odd to be a name).
-std::string card_title(const fs::path& dir) {
+}  // namespace
+
+std::string model_card_title(const std::string& dir_path) {
+    const fs::path dir(dir_path);
     std::FILE* f = std::fopen((dir / "README.md").string().c_str(), "rb");
     if (!f) return "";
     std::string text(64 * 1024, '\0');
@@ -86,14 +88,12 @@ std::string card_title(const fs::path& dir) {
     return "";
 }
 
-}  // namespace
-
 std::string model_name_for_folder(const std::string& hf_dir) {
     fs::path dir = fs::path(hf_dir).lexically_normal();
     if (dir.filename().empty() || dir.filename() == ".") dir = fs::absolute(dir).lexically_normal().parent_path();
     const std::string base = dir.filename().string();
     if (!role_only_name(base)) return words_of(base);
-    if (std::string t = card_title(dir); !t.empty()) return t;
+    if (std::string t = model_card_title(dir.string()); !t.empty()) return t;
     // hub cache: models--Org--Name/snapshots/<hash>
     for (fs::path p = dir.parent_path(); !p.empty() && p != p.parent_path(); p = p.parent_path()) {
         const std::string n = p.filename().string();

@@ -30,5 +30,8 @@ std::string size_label(int64_t n_params);
 // says nothing of the model: then the model card's first "# Title" (README.md, after its front
 // matter) as written, else the hub cache's "models--Org--Name" as "Name", else the parent folder's name.
 std::string model_name_for_folder(const std::string& hf_dir);
+// That title alone: the first "# Title" of DIR/README.md after its front matter, "" when there is none
+// (or it is over 80 bytes or holds control characters). Reads at most 64 KiB.
+std::string model_card_title(const std::string& dir);
 
 }  // namespace hearth::convert

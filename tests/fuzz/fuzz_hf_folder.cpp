@@ -5,6 +5,7 @@
 #include <filesystem>
 
 #include "engine/convert/convert.h"
+#include "engine/convert/hf_metadata.h"
 #include "engine/gguf/gguf.h"
 #include "engine/lora/lora_adapter.h"
 #include "tests/fuzz/fuzz_target.h"
@@ -16,7 +17,8 @@ const std::vector<const char*> kNames = {
     "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "adapter_config.json",
     "adapter_model.safetensors", "model.safetensors.index.json", "model-00001-of-00003.safetensors",
     "model-00002-of-00003.safetensors", "model-00003-of-00003.safetensors", "tokenizer.model", "generation_config.json",
-    "modules.json", "1_Pooling/config.json"};  // a sentence-transformers folder's pooling (BERT)
+    "modules.json", "1_Pooling/config.json",  // a sentence-transformers folder's pooling (BERT)
+    "README.md"};                             // the model card (its title names a "model/" folder)
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -37,6 +39,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         }
     }
     if (!parts[4].empty() && LoraAdapter::open_peft(dir.dir(), "llama", 16).ok()) accepted = true;
+    if (!parts.back().empty() && !convert::model_card_title(dir.dir()).empty()) accepted = true;
     return accepted ? 0 : -1;
 }
 
@@ -49,7 +52,11 @@ std::vector<std::string> hearth::fuzz::seeds() {
                 if (std::string(kNames[i]) == n) parts[i] = read_file(src + dir + n);
         return join_parts(parts);
     };
+    // a model card alone: front matter, then the title (the rest of the folder absent)
+    std::vector<std::string> card(kNames.size());
+    card.back() = "---\nlanguage: en\ntags:\n- sentence-transformers\n---\n\n# all-MiniLM-L6-v2\nText.\n";
     return {
+        join_parts(card),
         folder("convert/mistral-bf16/", {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"}),
         folder("convert/qwen2-f32-tied/", {"config.json", "tokenizer.json", "tokenizer_config.json", "model.safetensors.index.json",
                                            "model-00001-of-00003.safetensors", "model-00002-of-00003.safetensors",
