@@ -24,6 +24,12 @@ uint64_t tensor_bytes(const gguf::File& f, const std::string& name) {
 
 bool is_host_backend(const Backend& be) { return be.device().backend == "cpu" || be.device().backend == "reference"; }
 
+// What a model may use of the device's free memory: a reserve for the driver (5% + 32 MiB) kept back.
+uint64_t usable_bytes(uint64_t free_bytes) {
+    const uint64_t reserve = free_bytes / 20 + (uint64_t(32) << 20);
+    return free_bytes > reserve ? free_bytes - reserve : 0;
+}
+
 }  // namespace
 
 ModelFootprint model_footprint(const gguf::File& f, const ModelHParams& h, int n_ctx, GgmlType kv_type, int n_batch) {
@@ -53,8 +59,7 @@ ModelFootprint model_footprint(const gguf::File& f, const ModelHParams& h, int n
 
 int fit_gpu_layers(const ModelFootprint& fp, uint64_t free_bytes, std::string* why) {
     const int n = int(fp.layers.size());
-    const uint64_t reserve = free_bytes / 20 + (uint64_t(32) << 20);
-    const uint64_t avail = free_bytes > reserve ? free_bytes - reserve : 0;
+    const uint64_t avail = usable_bytes(free_bytes);
     uint64_t all = fp.input + fp.output + fp.scratch;
     for (uint64_t b : fp.layers) all += b;
     if (all <= avail) {
@@ -75,8 +80,7 @@ int fit_gpu_layers(const ModelFootprint& fp, uint64_t free_bytes, std::string* w
 
 int fit_expert_layers(const ModelFootprint& fp, uint64_t free_bytes, std::string* why) {
     const int n = int(fp.layers.size());
-    const uint64_t reserve = free_bytes / 20 + (uint64_t(32) << 20);
-    const uint64_t avail = free_bytes > reserve ? free_bytes - reserve : 0;
+    const uint64_t avail = usable_bytes(free_bytes);
     uint64_t need = fp.input + fp.output + fp.scratch, experts = 0;
     for (uint64_t b : fp.layers) need += b;
     for (uint64_t b : fp.experts) experts += b;
