@@ -122,7 +122,7 @@ Status ModelContext::add_expert_side(Backend& be) {
     if (!buf.ok()) return make_error("the experts' scratch: " + buf.message());
     expert_side_buf_ = *buf;
     E.be = &be;
-    E.staging = &expert_staging_;
+    E.staging = &handoff_;  // free within a stage: it carries the hidden state only between stages
     return {};
 }
 

@@ -190,11 +190,10 @@ private:
     Tensor logits_;
     std::vector<int32_t> pos_host_;
     int32_t device_token_ = -1;    // the id sample_last wrote into the first stage's ids[0] (-1: none since)
-    std::vector<float> handoff_;   // hidden state between stages
+    std::vector<float> handoff_;   // hidden state between stages, and to and from the experts' side
     // Experts in system memory (Model::n_expert_host_layers): their backend's scratch, n_batch rows.
     BufferPtr expert_side_buf_;
     LayerRun::ExpertSide expert_side_;
-    std::vector<float> expert_staging_;
     Status add_expert_side(Backend& be);
     const std::atomic<bool>* cancel_ = nullptr;  // the running eval()'s Stop
     ProjectionObserver* observer_ = nullptr;

@@ -3,10 +3,9 @@
 // The residual stream is `x`; blocks read their input from and write their output to `xb`.
 #pragma once
 
-#include <vector>
-
 #include <array>
 #include <atomic>
+#include <vector>
 
 #include "engine/backend/backend.h"
 #include "engine/model/hparams.h"

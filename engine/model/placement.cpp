@@ -87,11 +87,9 @@ int fit_expert_layers(const ModelFootprint& fp, uint64_t free_bytes, std::string
     if (need <= avail || experts == 0) return 0;
     int k = 0;
     uint64_t moved = 0;
-    while (k < n && need > avail) {
-        const uint64_t e = k < int(fp.experts.size()) ? fp.experts[size_t(k)] : 0;
-        need -= e;
-        moved += e;
-        ++k;
+    for (; k < int(fp.experts.size()) && need > avail; ++k) {
+        need -= fp.experts[size_t(k)];
+        moved += fp.experts[size_t(k)];
     }
     if (why)
         *why = "auto: the experts of " + std::to_string(k) + "/" + std::to_string(n) + " layers stay in system memory (" + gib(moved) +
@@ -167,6 +165,7 @@ Result<Placement> place_model(const gguf::File& f, const PlacementOptions& opt) 
     // experts it chose on the CPU (llama.cpp's --n-cpu-moe), where a layer split would also move
     // those layers' attention.
     int k_experts = 0;
+    const uint64_t free_bytes = opt.gpu_layers < 0 ? p.main->memory_free() : 0;  // a driver query: once
     ModelFootprint fp = model_footprint(f, *hp, opt.n_ctx, opt.kv_type, opt.n_batch);
     for (int l = 0; l < p.n_layer; ++l)
         if (!can[size_t(l)]) fp.layers[size_t(l)] = fp.experts[size_t(l)] = 0;  // on the CPU anyway: costs the device nothing
@@ -176,7 +175,7 @@ Result<Placement> place_model(const gguf::File& f, const PlacementOptions& opt) 
             if (k_experts > 0) experts_why = "the experts of " + std::to_string(k_experts) + "/" + std::to_string(p.n_layer) +
                                              " layers in system memory as asked";
         } else if (opt.gpu_layers < 0) {
-            k_experts = fit_expert_layers(fp, p.main->memory_free(), &experts_why);
+            k_experts = fit_expert_layers(fp, free_bytes, &experts_why);
         }
         for (int l = 0; l < k_experts; ++l) {
             fp.layers[size_t(l)] -= fp.experts[size_t(l)];
@@ -187,7 +186,7 @@ Result<Placement> place_model(const gguf::File& f, const PlacementOptions& opt) 
         budget = std::min(opt.gpu_layers, p.n_layer);
         why = std::to_string(std::min(budget, n_can)) + "/" + std::to_string(p.n_layer) + " layers on the device as asked";
     } else {
-        budget = fit_gpu_layers(fp, p.main->memory_free(), &why);
+        budget = fit_gpu_layers(fp, free_bytes, &why);
     }
     p.on_main.assign(size_t(p.n_layer), false);
     p.n_gpu_layers = 0;

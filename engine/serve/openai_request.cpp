@@ -1,5 +1,4 @@
 #include "engine/serve/openai_request.h"
-#include "engine/serve/openai_server.h"
 
 #include <algorithm>
 #include <climits>
@@ -7,6 +6,7 @@
 #include <set>
 
 #include "engine/sampling/token_logprobs.h"
+#include "engine/serve/openai_server.h"
 #include "engine/util/json.h"
 
 namespace hearth {
