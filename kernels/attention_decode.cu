@@ -66,6 +66,7 @@ template <class E> __device__ __forceinline__ void unpack8(const Chunk8<E>& c, f
 template <class E, int NG>
 __global__ void __launch_bounds__(32 * kDecodeWarps)
 k_attention_decode(KvLayout L, const E* __restrict__ kc, const E* __restrict__ vc, AttnArgs a) {
+    pdl_trigger();  // the next kernel (a matvec) may start its weight loads now
     pdl_wait();
     // read by #pragma unroll only (the simulator's g++ ignores it)
     [[maybe_unused]] constexpr int kKeyChunks = (NG >= 8 || sizeof(E) == 4) ? 2 : 4;

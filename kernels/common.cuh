@@ -32,6 +32,17 @@ __device__ __forceinline__ void pdl_wait() {
     asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
 }
+// Lets the stream's next kernel, when it is launched with the attribute, be scheduled once every
+// block of this one has called it, instead of when they have all exited: its blocks then take the
+// SMs this kernel leaves free and do their work that needs no earlier result (the matvec's weight
+// loads) while this one finishes. Safe for any kernel: the next one still waits in pdl_wait() for
+// this one to complete. Called first thing by the kernels a matvec follows (the norm, the decode
+// attention, the quantizer and the matvec itself), a no-op without the attribute.
+__device__ __forceinline__ void pdl_trigger() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+    asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
 // Per device: whether HEARTH_LAUNCH_PDL sets the attribute (set_programmatic_launch, kernels.h).
 inline bool g_pdl_device[64] = {};
 

@@ -17,6 +17,7 @@ constexpr int kRowsPerBlock = 4;  // float kernels: warps per block, one row eac
 // the scale kept at F16 precision. A float scale moves the logits as far from llama.cpp's as the
 // 8-bit noise itself does (found on the CUDA simulator: argmax agreement 5 of 8 rows on ref-llama-q4_0).
 __global__ void k_quantize_q8(const float* __restrict__ x, size_t xs, int64_t rows, int64_t units, Q8View out) {
+    pdl_trigger();  // the next kernel (a matvec) may start its weight loads now
     pdl_wait();
     const int lane = threadIdx.x % 32;
     const int64_t first = (int64_t(blockIdx.x) * blockDim.x + threadIdx.x) / 32;
@@ -28,11 +29,14 @@ __global__ void k_quantize_q8(const float* __restrict__ x, size_t xs, int64_t ro
 }
 
 // Quantized matvec over packed weights (packed_unit.h). A block of kWarps warps covers
-// kWarps × rows_per_warp rows and walks the row in chunks of 32 × kPasses steps: the chunk's 8-bit
-// activations (quants and scales, every token) are staged in shared memory once for all its rows,
-// then each lane issues the loads of its kPasses steps of each of its rows before any arithmetic,
-// so rows_per_warp × kPasses steps of loads are in flight per lane. Within one load instruction the
-// lanes read consecutive 16-byte chunks of a piece array (the packed layout's point).
+// kWarps × rows_per_warp rows and walks the row in chunks of 32 × kPasses steps. Per chunk, each lane
+// first issues the loads of its kPasses steps of each of its rows (fetch_step: raw words, decoded
+// only when used), then the block stages the chunk's 8-bit activations (quants and scales, every
+// token) in shared memory once for all its rows, while rows_per_warp × kPasses steps of weight loads
+// per lane are in flight: the staging's latency and the weights' overlap instead of adding up. The
+// first chunk's weights are fetched before pdl_wait(), so under PDL (where the previous kernel calls
+// pdl_trigger) they stream while that kernel finishes. Within one load instruction the lanes read
+// consecutive 16-byte chunks of a piece array (the packed layout's point).
 // Rows per warp and the register cap (blocks per SM), by type, from the H200's profile
 // (tests/gpu/profile-decode.sh, ncu, 8B shape): with two rows per warp at 128 registers, 4 blocks
 // (16 warps) per SM, the kernel was latency-bound, not bandwidth-bound: 13.3 cycles between a warp's
@@ -111,7 +115,7 @@ __device__ __forceinline__ void glu_epilogue(const Parts& P, int block_row0, int
 template <GgmlType T, int NT, bool A16, bool GLU>
 __global__ void __launch_bounds__(32 * kWarps, matvec_min_blocks<T>(NT))
 k_matvec_packed(Parts P, int units, Q8View x, int n_tok) {
-    pdl_wait();
+    pdl_trigger();
     constexpr int UPS = units_per_step<T>();
     constexpr int kRowsPerWarp = rows_per_warp<T>(NT);
     constexpr int CH = 32 * kPasses;  // steps per chunk (a multiple of 4: a chunk's units are contiguous)
@@ -133,6 +137,18 @@ k_matvec_packed(Parts P, int units, Q8View x, int n_tok) {
         for (int t = 0; t < NT; ++t) acc[r][t] = 0.0f;
     for (int c0 = 0; c0 < steps; c0 += CH) {
         const int u0 = c0 * UPS, nu = min(CU, units - u0);
+        // The chunk's weights first: they depend on nothing staged and on no earlier kernel (weights
+        // are written before any launch that reads them: repack_device syncs), so their loads are in
+        // flight while the activations are staged, and under PDL while the previous kernel finishes.
+        StepWords<T> raw[kRowsPerWarp][kPasses];
+#pragma unroll
+        for (int r = 0; r < kRowsPerWarp; ++r)
+#pragma unroll
+            for (int p = 0; p < kPasses; ++p) {
+                const int st = c0 + p * 32 + lane;
+                if (row0 + r < rows && st < steps) fetch_step<T, A16>(w + size_t(row0 + r) * ws, units, st, raw[r][p]);
+            }
+        if (c0 == 0) pdl_wait();  // the activations, y and the counters come from earlier kernels
         __syncthreads();  // every warp is done with the previous chunk's activations
         for (int i = tid; i < NT * nu * 2; i += 32 * kWarps) {
             const int t = i / (nu * 2), k = i % (nu * 2);
@@ -144,29 +160,24 @@ k_matvec_packed(Parts P, int units, Q8View x, int n_tok) {
             ss[t][k] = t < n_tok ? x.s[size_t(t) * units + u0 + k] : 0.0f;
         }
         __syncthreads();
-        QUnit q[kRowsPerWarp][kPasses][UPS];
-#pragma unroll
-        for (int r = 0; r < kRowsPerWarp; ++r)
-#pragma unroll
-            for (int p = 0; p < kPasses; ++p) {
-                const int st = c0 + p * 32 + lane;
-                if (row0 + r < rows && st < steps) load_step<T, A16>(w + size_t(row0 + r) * ws, units, st, q[r][p]);
-            }
 #pragma unroll
         for (int r = 0; r < kRowsPerWarp; ++r)
 #pragma unroll
             for (int p = 0; p < kPasses; ++p) {
                 const int st = c0 + p * 32 + lane;
                 if (row0 + r >= rows || st >= steps) continue;
+                QUnit q[UPS];
+                decode_step<T>(raw[r][p], st, q);
 #pragma unroll
                 for (int k = 0; k < UPS; ++k) {
                     const int cu = step_unit<T>(st, k) - u0;
 #pragma unroll
                     for (int t = 0; t < NT; ++t)
-                        if (t < n_tok) acc[r][t] += step_dot(q[r][p][k], &sq[t][cu * 2], sd[t][cu], ss[t][cu]);
+                        if (t < n_tok) acc[r][t] += step_dot(q[k], &sq[t][cu * 2], sd[t][cu], ss[t][cu]);
                 }
             }
     }
+    pdl_wait();  // returns at once: it ran in the first chunk (a row of no steps still waits)
     // The output's fields are read only here, so they hold no register across the loop.
     float* __restrict__ y = pick(P, part, [](const MatvecOut& o) { return o.y; });
     const size_t ys = pick(P, part, [](const MatvecOut& o) { return o.y_stride; });

@@ -16,8 +16,9 @@
 //
 // A "step" is what one lane decodes at a time: one unit for the 32-weight types; for the K-quants
 // one 32-byte run of quants, which holds two units (Q4_K/Q5_K: units 2p and 2p+1 in the low and high
-// nibbles; Q6_K: units k and k+2 of a half super-block). load_step() decodes a step into QUnits
-// (quant_unit.h's affine form), and step_unit() says which units of the row they are.
+// nibbles; Q6_K: units k and k+2 of a half super-block). fetch_step() loads a step's words and
+// decode_step() turns them into QUnits (quant_unit.h's affine form; load_step() does both), and
+// step_unit() says which units of the row they are.
 //
 // __host__ __device__, so the layout and the decoding are tested on the host
 // (tests/engine/test_cuda_quant_units.cpp: repack → unpack = original; decoded values = quant.h's
@@ -123,21 +124,75 @@ template <bool A16> HK_HD void ld16(const uint8_t* p, int32_t* w) {
     else for (int i = 0; i < 4; ++i) w[i] = ld_i32_a2(p + 4 * i);
 }
 
-// Step `step` of a packed row of `units` units. A16: the row starts 16-byte aligned.
-template <GgmlType T, bool A16> HK_HD void load_step(const uint8_t* row, int units, int step, QUnit* o) {
+// A step's bytes as 32-bit words, fetched and not yet decoded: the quants first (16 bytes per piece
+// read), then the scales. The matvec issues a chunk's fetches before it stages its activations (and
+// before pdl_wait: weights come from no earlier kernel), and decodes each step only when it uses it,
+// so the loads are in flight during the staging and the raw words take fewer registers than QUnits.
+template <GgmlType T> HK_HD constexpr int step_words() {
+    switch (T) {
+        case GgmlType::Q4_0: case GgmlType::Q4_1: return 5;  // qs[4], d (| m << 16)
+        case GgmlType::Q5_0: case GgmlType::Q5_1: return 6;  // qs[4], qh, d (| m << 16)
+        case GgmlType::Q8_0: return 9;                       // qs[8], d
+        case GgmlType::Q4_K: return 12;                      // qs[8], d dmin scales[12]
+        case GgmlType::Q5_K: return 20;                      // qs[8], qh[8], d dmin scales[12]
+        case GgmlType::Q6_K: return 21;                      // ql[8], qh[8], scales[16], d
+        default: return 1;
+    }
+}
+template <GgmlType T> struct StepWords {
+    int32_t w[step_words<T>()];
+};
+
+// The global loads of step `step` of a packed row of `units` units. A16: the row starts 16-byte aligned.
+template <GgmlType T, bool A16> HK_HD void fetch_step(const uint8_t* row, int units, int step, StepWords<T>& r) {
     const int U = units, S = units / 8;
+    int32_t* w = r.w;
     if constexpr (T == GgmlType::Q4_0 || T == GgmlType::Q4_1 || T == GgmlType::Q5_0 || T == GgmlType::Q5_1) {
         constexpr bool q5 = T == GgmlType::Q5_0 || T == GgmlType::Q5_1;
         constexpr bool has_m = T == GgmlType::Q4_1 || T == GgmlType::Q5_1;
         const int u = step;
-        int32_t v[4];
-        ld16<A16>(row + 16 * u, v);
-        uint32_t qh = 0;
-        if constexpr (q5) qh = uint32_t(A16 ? ld_i32_a4(row + 16 * U + 4 * u) : ld_i32_a2(row + 16 * U + 4 * u));
+        ld16<A16>(row + 16 * u, w);
+        if constexpr (q5) w[4] = A16 ? ld_i32_a4(row + 16 * U + 4 * u) : ld_i32_a2(row + 16 * U + 4 * u);
         const uint8_t* hdr = row + (q5 ? 20 : 16) * U + (has_m ? 4 : 2) * u;
-        const float d = half_to_float(ld_u16(hdr));
+        // d, m: one 4-byte aligned word when the row is 16-byte aligned (16U and 20U are multiples of 4)
+        if constexpr (has_m) w[q5 ? 5 : 4] = A16 ? ld_i32_a4(hdr) : ld_i32_a2(hdr);
+        else w[q5 ? 5 : 4] = int32_t(ld_u16(hdr));
+    } else if constexpr (T == GgmlType::Q8_0) {
+        const int u = step;
+        ld16<A16>(row + 16 * u, w);
+        ld16<A16>(row + 16 * U + 16 * u, w + 4);
+        w[8] = int32_t(ld_u16(row + 32 * U + 2 * u));
+    } else if constexpr (T == GgmlType::Q4_K || T == GgmlType::Q5_K) {
+        constexpr bool k5 = T == GgmlType::Q5_K;
+        const int p = step, s = p / 4;
+        ld16<A16>(row + 16 * p, w);
+        ld16<A16>(row + 64 * S + 16 * p, w + 4);
+        if constexpr (k5) {
+            ld16<A16>(row + 128 * S + 16 * s, w + 8);
+            ld16<A16>(row + 144 * S + 16 * s, w + 12);
+        }
+        ld16<A16>(row + (k5 ? 160 : 128) * S + 16 * s, w + (k5 ? 16 : 8));
+    } else if constexpr (T == GgmlType::Q6_K) {
+        const int c = step, s = c / 4, n = (c % 4) / 2;
+        ld16<A16>(row + 16 * c, w);
+        ld16<A16>(row + 64 * S + 16 * c, w + 4);
+        ld16<A16>(row + 128 * S + 16 * (2 * s + n), w + 8);
+        ld16<A16>(row + 160 * S + 16 * (2 * s + n), w + 12);
+        ld16<A16>(row + 192 * S + 16 * s, w + 16);
+        w[20] = int32_t(ld_u16(row + 208 * S + 2 * s));
+    }
+}
+
+// The step's words → its QUnits (o[0], and o[1] for the K-quants' two-unit steps).
+template <GgmlType T> HK_HD void decode_step(const StepWords<T>& r, int step, QUnit* o) {
+    const int32_t* w = r.w;
+    if constexpr (T == GgmlType::Q4_0 || T == GgmlType::Q4_1 || T == GgmlType::Q5_0 || T == GgmlType::Q5_1) {
+        constexpr bool q5 = T == GgmlType::Q5_0 || T == GgmlType::Q5_1;
+        constexpr bool has_m = T == GgmlType::Q4_1 || T == GgmlType::Q5_1;
+        const uint32_t qh = q5 ? uint32_t(w[4]) : 0u, hdr = uint32_t(w[q5 ? 5 : 4]);
+        const float d = half_to_float(uint16_t(hdr & 0xFFFFu));
         for (int i = 0; i < 4; ++i) {
-            int32_t lo = v[i] & 0x0F0F0F0F, hi = (v[i] >> 4) & 0x0F0F0F0F;
+            int32_t lo = w[i] & 0x0F0F0F0F, hi = (w[i] >> 4) & 0x0F0F0F0F;
             if constexpr (q5) {
                 // bit j of qh is the 5th bit of weight j: spread 4 bits into the bytes' bit 4
                 for (int k = 0; k < 4; ++k) {
@@ -149,50 +204,33 @@ template <GgmlType T, bool A16> HK_HD void load_step(const uint8_t* row, int uni
             o[0].q[i + 4] = hi;
         }
         o[0].a0 = o[0].a1 = d;
-        if constexpr (has_m) o[0].b = half_to_float(ld_u16(hdr + 2));
+        if constexpr (has_m) o[0].b = half_to_float(uint16_t(hdr >> 16));
         else o[0].b = (q5 ? -16.0f : -8.0f) * d;
     } else if constexpr (T == GgmlType::Q8_0) {
-        const int u = step;
-        ld16<A16>(row + 16 * u, o[0].q);
-        ld16<A16>(row + 16 * U + 16 * u, o[0].q + 4);
-        o[0].a0 = o[0].a1 = half_to_float(ld_u16(row + 32 * U + 2 * u));
+        for (int i = 0; i < 8; ++i) o[0].q[i] = w[i];
+        o[0].a0 = o[0].a1 = half_to_float(uint16_t(w[8]));
         o[0].b = 0.0f;
     } else if constexpr (T == GgmlType::Q4_K || T == GgmlType::Q5_K) {
         constexpr bool k5 = T == GgmlType::Q5_K;
-        const int p = step, s = p / 4, j0 = 2 * (p % 4);
-        int32_t qw[8], hw[8], hb[4];
-        ld16<A16>(row + 16 * p, qw);
-        ld16<A16>(row + 64 * S + 16 * p, qw + 4);
-        if constexpr (k5) {
-            ld16<A16>(row + 128 * S + 16 * s, hw);
-            ld16<A16>(row + 144 * S + 16 * s, hw + 4);
-        }
-        ld16<A16>(row + (k5 ? 160 : 128) * S + 16 * s, hb);
-        uint8_t hdr[16];
-        for (int i = 0; i < 4; ++i)
-            for (int b = 0; b < 4; ++b) hdr[4 * i + b] = uint8_t(uint32_t(hb[i]) >> (8 * b));
-        const float d = half_to_float(uint16_t(hdr[0] | (hdr[1] << 8))), dmin = half_to_float(uint16_t(hdr[2] | (hdr[3] << 8)));
+        const int j0 = 2 * (step % 4);
+        const int32_t* hb = w + (k5 ? 16 : 8);  // d, dmin; then the 12 scale bytes in 3 words
+        const float d = half_to_float(uint16_t(uint32_t(hb[0]) & 0xFFFFu)), dmin = half_to_float(uint16_t(uint32_t(hb[0]) >> 16));
         for (int h = 0; h < 2; ++h) {
             const int j = j0 + h;
             int sc, m;
-            scale_min_k4(j, hdr + 4, sc, m);
+            scale_min_k4(j, uint32_t(hb[1]), uint32_t(hb[2]), uint32_t(hb[3]), sc, m);
             for (int i = 0; i < 8; ++i) {
-                int32_t q = h ? (qw[i] >> 4) & 0x0F0F0F0F : qw[i] & 0x0F0F0F0F;
-                if constexpr (k5) q |= ((hw[i] >> j) & 0x01010101) << 4;
+                int32_t q = h ? (w[i] >> 4) & 0x0F0F0F0F : w[i] & 0x0F0F0F0F;
+                if constexpr (k5) q |= ((w[8 + i] >> j) & 0x01010101) << 4;
                 o[h].q[i] = q;
             }
             o[h].a0 = o[h].a1 = d * float(sc);
             o[h].b = -dmin * float(m);
         }
     } else if constexpr (T == GgmlType::Q6_K) {
-        const int c = step, s = c / 4, n = (c % 4) / 2, k1 = c % 2;
-        int32_t ql[8], qh[8], sw[4];
-        ld16<A16>(row + 16 * c, ql);
-        ld16<A16>(row + 64 * S + 16 * c, ql + 4);
-        ld16<A16>(row + 128 * S + 16 * (2 * s + n), qh);
-        ld16<A16>(row + 160 * S + 16 * (2 * s + n), qh + 4);
-        ld16<A16>(row + 192 * S + 16 * s, sw);
-        const float d = half_to_float(ld_u16(row + 208 * S + 2 * s));
+        const int c = step, n = (c % 4) / 2, k1 = c % 2;
+        const int32_t *ql = w, *qh = w + 8, *sw = w + 16;
+        const float d = half_to_float(uint16_t(w[20]));
         for (int h = 0; h < 2; ++h) {
             const int k = k1 + 2 * h;  // low nibbles and qh bits 0-1 / 2-3 (k < 2), high nibbles and bits 4-7
             for (int i = 0; i < 8; ++i) {
@@ -200,12 +238,21 @@ template <GgmlType T, bool A16> HK_HD void load_step(const uint8_t* row, int uni
                 const int32_t hb = ((qh[i] >> (2 * k)) & 0x03030303) << 4;
                 o[h].q[i] = sub32_bytes(lo | hb);
             }
-            const int si = 8 * n + 2 * k;  // scales si, si + 1 (int8) of word si/4
-            o[h].a0 = d * float(int8_t(uint32_t(sw[si / 4]) >> (8 * (si % 4))));
-            o[h].a1 = d * float(int8_t(uint32_t(sw[(si + 1) / 4]) >> (8 * ((si + 1) % 4))));
+            // int8 scales si = 8n + 2k and si + 1: bytes 2·k1 and 2·k1 + 1 of word si / 4 = 2n + h,
+            // picked by a select (an index known only at run time would put sw in local memory)
+            const uint32_t sword = uint32_t(n ? sw[2 + h] : sw[h]);
+            o[h].a0 = d * float(int8_t(sword >> (16 * k1)));
+            o[h].a1 = d * float(int8_t(sword >> (16 * k1 + 8)));
             o[h].b = 0.0f;
         }
     }
+}
+
+// Step `step` of a packed row, fetched and decoded at once (single units; the host tests).
+template <GgmlType T, bool A16> HK_HD void load_step(const uint8_t* row, int units, int step, QUnit* o) {
+    StepWords<T> r;
+    fetch_step<T, A16>(row, units, step, r);
+    decode_step<T>(r, step, o);
 }
 
 // Unit u of a packed row (get_rows and the prompt path's dequantization read single units).

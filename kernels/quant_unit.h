@@ -103,15 +103,14 @@ HK_HD int32_t sub32_bytes(int32_t q) {
     return int32_t(((uint32_t(q) | 0x80808080u) - 0x20202020u) ^ 0x80808080u);
 }
 
-// K-quant 6-bit scale and minimum of sub-block j (ggml's get_scale_min_k4).
-HK_HD void scale_min_k4(int j, const uint8_t* q, int& sc, int& m) {
-    if (j < 4) {
-        sc = q[j] & 63;
-        m = q[j + 4] & 63;
-    } else {
-        sc = (q[j + 4] & 0xF) | ((q[j - 4] >> 6) << 4);
-        m = (q[j + 4] >> 4) | ((q[j] >> 6) << 4);
-    }
+// K-quant 6-bit scale and minimum of sub-block j (ggml's get_scale_min_k4), from the 12 scale bytes
+// as three little-endian words: bytes j & 3 of each, shifted out of registers. (A byte array indexed
+// by a j known only at run time, as on the host, would live in local memory on the device.)
+HK_HD void scale_min_k4(int j, uint32_t s0, uint32_t s1, uint32_t s2, int& sc, int& m) {
+    const int sh = 8 * (j & 3);
+    const int b0 = int((s0 >> sh) & 0xFFu), b1 = int((s1 >> sh) & 0xFFu), b2 = int((s2 >> sh) & 0xFFu);
+    sc = j < 4 ? b0 & 63 : (b2 & 0xF) | ((b0 >> 6) << 4);
+    m = j < 4 ? b1 & 63 : (b2 >> 4) | ((b1 >> 6) << 4);
 }
 
 constexpr bool is_unit_type(GgmlType t) {

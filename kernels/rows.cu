@@ -79,6 +79,7 @@ __global__ void k_rms_norm(const float* x, size_t xs, int64_t cols, const float*
 constexpr int kNormRegs = 16;
 __global__ void k_rms_norm_q8(const float* x, size_t xs, int64_t cols, const float* __restrict__ w, float eps, float* y,
                               size_t ys, Q8View q) {
+    pdl_trigger();  // the next kernel (a matvec) may start its weight loads now
     pdl_wait();
     __shared__ float red[32];
     const int64_t r = blockIdx.x;
@@ -234,6 +235,7 @@ cudaError_t rms_norm(const float* x, size_t xs, int64_t rows, int64_t cols, cons
 // One warp per 32-value block.
 __global__ void k_act_mul_q8(const float* g, size_t gs, const float* __restrict__ u, size_t us, int64_t rows, int64_t cols,
                              float* out, size_t os, Q8View q, bool gelu) {
+    pdl_trigger();  // the next kernel (a matvec) may start its weight loads now
     pdl_wait();
     const int lane = threadIdx.x % 32;
     const int64_t units = cols / 32;

@@ -23,8 +23,9 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 NVCC=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
-# cuobjdump ships with the full toolkit; this machine's minimal one lacks it, so also look where
-# pip's triton keeps its copy (same CUDA 13 release line).
+# cuobjdump ships with the full toolkit; a minimal one lacks it, so also look where pip's triton keeps
+# its copy (same CUDA 13 release line). Or: pip download --no-deps nvidia-cuda-cuobjdump
+# nvidia-cuda-nvdisasm, unzip both, and set CUOBJDUMP= and PATH to their bin (cuobjdump runs nvdisasm).
 CUOBJDUMP=${CUOBJDUMP:-$(command -v cuobjdump || ls "$(dirname "$NVCC")"/cuobjdump \
   /root/.pyenv/versions/*/lib/python3*/site-packages/triton/backends/nvidia/bin/cuobjdump 2>/dev/null | head -1 || true)}
 ARCHS=${ARCHS:-"90 80 75"}
@@ -97,13 +98,24 @@ for arch in $ARCHS; do
     # Units per lane per pass of the loop: the packed kernels say it in the name's last template
     # argument; the old kernel handles one unit per lane per pass.
     upp=${UNITS_PER_PASS:-1}
-    # k_matvec_packed at 1 token: rows_per_warp (2) x kPasses (2) steps of 1 unit, 2 for the K-quants (matvec.cu).
-    case "$fn" in *matvec_packed*) case "$ty" in Q4_K|Q5_K|Q6_K) upp=8;; *) upp=4;; esac;; esac
+    # k_matvec_packed at 1 token: rows_per_warp (1; 2 for Q5_K and Q6_K) x kPasses (2) steps of 1 unit,
+    # 2 for the K-quants (matvec.cu).
+    case "$fn" in *matvec_packed*) case "$ty" in Q5_K|Q6_K) upp=8;; Q4_K) upp=4;; *) upp=2;; esac;; esac
     bytes=$(( n8 + 2 * n16 + 4 * n32 + 8 * n64 + 16 * n128 ))
     tot=$(( n8 + n16 + n32 + n64 + n128 ))
     per=$(awk -v t="$tot" -v u="$upp" -v b="$ub" 'BEGIN { printf "%.3f", t / (u * b) }')
     printf "%-6s %-26s %5d %5d %5d %5d %5d %7d %9s %10s\n" "$ty" "$(echo "$variant" | cut -c1-26)" "$n8" "$n16" "$n32" "$n64" "$n128" "$bytes" "$ub" "$per"
   done | sort
+  echo
+  echo "=== sm_$arch: matvec loads issued before the first barrier (the weights' fetch ahead of the activations' staging) ==="
+  # Per instance: the LDG before the first BAR.SYNC (of them 128-bit), and all LDG in the kernel. Up to
+  # b752a20 none came first: a lane fetched its weights only after the block had staged the activations.
+  awk '/Function : / { if (fn ~ /k_matvec_packed/) print fn "\t" pre "\t" pre128 "\t" total; fn = $3; bar = 0; pre = 0; pre128 = 0; total = 0 }
+       /LDG/ { total++; if (!bar) { pre++; if ($0 ~ /\.128/) pre128++ } }
+       /BAR\.SYNC/ { bar = 1 }
+       END { if (fn ~ /k_matvec_packed/) print fn "\t" pre "\t" pre128 "\t" total }' "$OUTDIR/matvec.sm_$arch.sass" | demangle |
+    awk -F'\t' '{ printf "%5d %5d %5d  %s\n", $2, $3, $4, $1 }' | sed -E 's/\(hearth::kern::\(anonymous namespace\)::Parts.*//; s/void hearth::kern::\(anonymous namespace\)::/  /' |
+    sort -k4 | sed '1i\  pre  p128   all  kernel<type, tokens, 16-byte aligned rows, GLU epilogue>'
   echo
   fi
 

@@ -985,7 +985,9 @@ private:
             if (!check(cudaMemcpyAsync(tmp, at, size_t(nr) * stride, cudaMemcpyDeviceToDevice, stream_), "weight repack")) return false;
             if (!check(kern::repack_rows(t, tmp, at, stride, nr, cols, to_packed, stream_), "weight repack")) return false;
         }
-        return true;
+        // Done before the next launch: under PDL a matvec loads its weights before pdl_wait(), so
+        // it must never follow the kernel that writes them (once per buffer, outside any graph).
+        return check(cudaStreamSynchronize(stream_), "weight repack");
     }
 
     static bool overlaps(const Tensor& a, const Tensor& b) {
