@@ -61,16 +61,21 @@ template <class E> __device__ __forceinline__ void unpack8(const Chunk8<E>& c, f
 }
 
 // NG: query heads per block (the group, or a part of it); head_dim % 8 == 0, at most kMaxDim.
-// Loads in flight per lane: 64 bytes of its key row (4 chunks of F16, 2 of F32; with 8 heads, 64
-// accumulators per lane, 2 F16 chunks to keep the registers under 180) and 4 value rows.
+// Loads in flight per lane: up to 128 bytes of its key row (8 chunks of F16 for 2–4 heads, 4 for one,
+// 2 of F32; with 8 heads, 64 accumulators per lane, 2 F16 chunks to keep the registers under 180)
+// and 8 value rows (4 with 8 heads).
 template <class E, int NG>
 __global__ void __launch_bounds__(32 * kDecodeWarps)
 k_attention_decode(KvLayout L, const E* __restrict__ kc, const E* __restrict__ vc, AttnArgs a) {
     pdl_trigger();  // the next kernel (a matvec) may start its weight loads now
     pdl_wait();
     // read by #pragma unroll only (the simulator's g++ ignores it)
-    [[maybe_unused]] constexpr int kKeyChunks = (NG >= 8 || sizeof(E) == 4) ? 2 : 4;
-    constexpr int kRowsInFlight = 4;
+    // Short contexts are one tile per warp: the time is the round trips of its key and value loads,
+    // so F16 with 2–4 heads keeps 8 key chunks (half of a 128-wide key row) and 8 value rows in
+    // flight: 2 + 2 round trips per tile instead of 4 + 4 (ptxas, sm_90: 138 registers, no spills;
+    // 1 head, 4 key chunks: 8 would spill).
+    [[maybe_unused]] constexpr int kKeyChunks = (NG >= 8 || sizeof(E) == 4) ? 2 : NG == 1 ? 4 : 8;
+    constexpr int kRowsInFlight = NG >= 8 ? 4 : 8;
     __shared__ __align__(16) float qs[NG][kMaxDim];             // scaled queries of the block's heads
     __shared__ __align__(16) float ps[kDecodeWarps][32][NG];    // one tile's probabilities, per warp
     __shared__ __align__(16) float red[NG][kMaxDim];            // the warps' accumulators, merged
