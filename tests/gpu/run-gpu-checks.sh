@@ -21,6 +21,9 @@
 #   HEARTH_CUDA_PDL=1: "passed"/"failed") and tg_tps_8b_q4_k_m_pdl (the 8B Q4_K_M generation with it).
 #   A mixture of experts (Qwen3-30B-A3B's shape, 12 of its 48 layers, Q4_K_M; SKIP_MOE=1 leaves it
 #   out): tg_tps_qwen3moe_12l_q4_k_m all on the GPU, and _cpu_moe with its experts in system memory.
+#   Then, when ncu is there and 150 s of the budget are left, tests/gpu/profile-decode.sh on the same
+#   build (per-kernel decode times and the matvec's stall reasons; profile.tar.gz in $OUT; PROFILE=0
+#   leaves it out).
 #
 # From a session with the device tool (the reference models, 48 MB, travel gzipped in the ignored
 # .testdata/: with the repository's 19 MB they no longer fit the tool's 64 MiB as they are; every
@@ -395,4 +398,17 @@ fi
 for pid in "${MAKER[@]}"; do kill "$pid" 2>/dev/null; done  # model writers still running past the budget
 write_results
 say "== done in $(elapsed)s; logs in $LOGS, results in $RESULTS =="
+
+# Last, with what is left of the budget: where a decode step's time goes (profile-decode.sh, ncu),
+# on the binaries just built; its profile.tar.gz joins the files in $OUT. PROFILE=0 leaves it out.
+if [ "${PROFILE:-1}" = 1 ] && [ "${DRY_RUN:-0}" != 1 ]; then
+  if [ "$(left)" -gt 150 ] && { command -v ncu >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/ncu ]; }; then
+    timeout "$(( $(left) - 20 ))" env BUILD_DIR="$BUILD" REBUILD=0 "$ROOT/tests/gpu/profile-decode.sh" > "$LOGS/profile-decode.log" 2>&1
+    say "profile-decode.sh: exit $? in $(elapsed)s (profile-decode.log; the tables:)"
+    grep -E "^==|us .*launches|^total" "$LOGS/profile-decode.log" | head -40 | tee -a "$SUMMARY" > /dev/null
+  else
+    say "profile-decode.sh: SKIPPED (no ncu, or under 150 s of the budget left)"
+  fi
+  write_results
+fi
 exit $FAILED
