@@ -150,14 +150,26 @@ k_matvec_packed(Parts P, int units, Q8View x, int n_tok) {
             }
         if (c0 == 0) pdl_wait();  // the activations, y and the counters come from earlier kernels
         __syncthreads();  // every warp is done with the previous chunk's activations
-        for (int i = tid; i < NT * nu * 2; i += 32 * kWarps) {
-            const int t = i / (nu * 2), k = i % (nu * 2);
-            sq[t][k] = t < n_tok ? reinterpret_cast<const int4*>(x.q + (size_t(t) * units + u0) * 32)[k] : make_int4(0, 0, 0, 0);
-        }
-        for (int i = tid; i < NT * nu; i += 32 * kWarps) {
-            const int t = i / nu, k = i % nu;
-            sd[t][k] = t < n_tok ? x.d[size_t(t) * units + u0 + k] : 0.0f;
-            ss[t][k] = t < n_tok ? x.s[size_t(t) * units + u0 + k] : 0.0f;
+        // Token by token, each thread its fixed slots of the chunk: no division of a flat index by
+        // the chunk's length (a third of the kernel's instructions at one token). Not unrolled over
+        // tokens: the fetched weights are live here, and copies of these loads would spill them.
+#pragma unroll 1
+        for (int t = 0; t < NT; ++t) {
+            const bool real = t < n_tok;
+            const int4* xq = reinterpret_cast<const int4*>(x.q + (size_t(t) * units + u0) * 32);
+#pragma unroll
+            for (int j = 0; j < (CU * 2 + 32 * kWarps - 1) / (32 * kWarps); ++j) {
+                const int k = tid + j * 32 * kWarps;
+                if (k < nu * 2) sq[t][k] = real ? xq[k] : make_int4(0, 0, 0, 0);
+            }
+#pragma unroll
+            for (int j = 0; j < (CU + 32 * kWarps - 1) / (32 * kWarps); ++j) {
+                const int k = tid + j * 32 * kWarps;
+                if (k < nu) {
+                    sd[t][k] = real ? x.d[size_t(t) * units + u0 + k] : 0.0f;
+                    ss[t][k] = real ? x.s[size_t(t) * units + u0 + k] : 0.0f;
+                }
+            }
         }
         __syncthreads();
 #pragma unroll
