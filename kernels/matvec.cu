@@ -29,9 +29,9 @@ __global__ void k_quantize_q8(const float* __restrict__ x, size_t xs, int64_t ro
 }
 
 // Quantized matvec over packed weights (packed_unit.h). A block of kWarps warps covers
-// kWarps × rows_per_warp rows and walks the row in chunks of 32 × kPasses steps. Per chunk, each lane
-// first issues the loads of its kPasses steps of each of its rows (fetch_step: raw words, decoded
-// only when used), then the block stages the chunk's 8-bit activations (quants and scales, every
+// kWarps × rows_per_warp rows and walks the row in chunks of 32 × kPasses steps (passes<T>: 128
+// units, 4096 columns, for every type). Per chunk, each lane first issues the loads of its kPasses
+// steps of each of its rows (fetch_step: raw words, decoded only when used), then the block stages the chunk's 8-bit activations (quants and scales, every
 // token) in shared memory once for all its rows, while rows_per_warp × kPasses steps of weight loads
 // per lane are in flight: the staging's latency and the weights' overlap instead of adding up. The
 // first chunk's weights are fetched before pdl_wait(), so under PDL (where the previous kernel calls
@@ -47,7 +47,10 @@ __global__ void k_quantize_q8(const float* __restrict__ x, size_t xs, int64_t ro
 // of one row: 24 rows in flight per SM, not 32) Q6_K went 1,166 → 991 GB/s: they keep two rows per
 // warp at 128. From 4 tokens on, one row per warp for every type: the accumulators and the staged
 // tokens would otherwise spill (ptxas: 96–216 bytes for the K-quants at 8 tokens with two rows).
-constexpr int kWarps = 4, kPasses = 2;
+constexpr int kWarps = 4;
+// Steps per lane and row in one chunk: 2 of 2 units for the K-quants, 4 of 1 for the others, so every
+// type has 4 units (128 weights) per lane in flight per row and a chunk of 128 units (4096 columns).
+template <GgmlType T> __host__ __device__ constexpr int passes() { return units_per_step<T>() == 2 ? 2 : 4; }
 template <GgmlType T> __host__ __device__ constexpr bool wide_unpack() { return T == GgmlType::Q5_K || T == GgmlType::Q6_K; }
 template <GgmlType T> __host__ __device__ constexpr int rows_per_warp(int n_tok) { return n_tok < 4 && wide_unpack<T>() ? 2 : 1; }
 template <GgmlType T> constexpr int matvec_min_blocks(int n_tok) { return n_tok > 2 || wide_unpack<T>() ? 4 : 8; }
@@ -118,6 +121,7 @@ k_matvec_packed(Parts P, int units, Q8View x, int n_tok) {
     pdl_trigger();
     constexpr int UPS = units_per_step<T>();
     constexpr int kRowsPerWarp = rows_per_warp<T>(NT);
+    constexpr int kPasses = passes<T>();
     constexpr int CH = 32 * kPasses;  // steps per chunk (a multiple of 4: a chunk's units are contiguous)
     constexpr int CU = CH * UPS;      // units per chunk
     __shared__ int4 sq[NT][CU * 2];   // 32 int8 quants per unit = two int4

@@ -98,9 +98,9 @@ for arch in $ARCHS; do
     # Units per lane per pass of the loop: the packed kernels say it in the name's last template
     # argument; the old kernel handles one unit per lane per pass.
     upp=${UNITS_PER_PASS:-1}
-    # k_matvec_packed at 1 token: rows_per_warp (1; 2 for Q5_K and Q6_K) x kPasses (2) steps of 1 unit,
-    # 2 for the K-quants (matvec.cu).
-    case "$fn" in *matvec_packed*) case "$ty" in Q5_K|Q6_K) upp=8;; Q4_K) upp=4;; *) upp=2;; esac;; esac
+    # k_matvec_packed at 1 token: rows_per_warp (1; 2 for Q5_K and Q6_K) x passes<T> steps: 2 steps of
+    # 2 units for the K-quants, 4 of 1 unit for the others (matvec.cu).
+    case "$fn" in *matvec_packed*) case "$ty" in Q5_K|Q6_K) upp=8;; *) upp=4;; esac;; esac
     bytes=$(( n8 + 2 * n16 + 4 * n32 + 8 * n64 + 16 * n128 ))
     tot=$(( n8 + n16 + n32 + n64 + n128 ))
     per=$(awk -v t="$tot" -v u="$upp" -v b="$ub" 'BEGIN { printf "%.3f", t / (u * b) }')
