@@ -124,6 +124,11 @@ k_matvec_packed(Parts P, int units, Q8View x, int n_tok) {
     constexpr int kPasses = passes<T>();
     constexpr int CH = 32 * kPasses;  // steps per chunk (a multiple of 4: a chunk's units are contiguous)
     constexpr int CU = CH * UPS;      // units per chunk
+    // Rows of several chunks fetch the next chunk's step as they decode the current one's, where the
+    // compiler keeps that in registers: up to 24 words of weights per lane, rows 16-byte aligned
+    // (ptxas, sm_90: Q8_0, Q5_K and Q6_K spill 16-260 bytes with it, Q4_K's unaligned one-token
+    // instance 4; they fetch each chunk at its top instead).
+    constexpr bool kPipeline = A16 && step_words<T>() * kRowsPerWarp * kPasses <= 24;
     __shared__ int4 sq[NT][CU * 2];   // 32 int8 quants per unit = two int4
     __shared__ float sd[NT][CU], ss[NT][CU];
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, tid = threadIdx.x;
@@ -139,20 +144,30 @@ k_matvec_packed(Parts P, int units, Q8View x, int n_tok) {
     for (int r = 0; r < kRowsPerWarp; ++r)
 #pragma unroll
         for (int t = 0; t < NT; ++t) acc[r][t] = 0.0f;
+    // The first chunk's weights before anything else: they depend on no earlier kernel (weights are
+    // written before any launch that reads them: repack_device syncs), so they are in flight while
+    // the activations are staged, and under PDL while the previous kernel finishes. Each later
+    // chunk's are fetched step by step as the current chunk's are decoded (below).
+    StepWords<T> raw[kRowsPerWarp][kPasses];
+#pragma unroll
+    for (int r = 0; r < kRowsPerWarp; ++r)
+#pragma unroll
+        for (int p = 0; p < kPasses; ++p) {
+            const int st = p * 32 + lane;
+            if (row0 + r < rows && st < steps) fetch_step<T, A16>(w + size_t(row0 + r) * ws, units, st, raw[r][p]);
+        }
+    pdl_wait();  // the activations, y and the counters come from earlier kernels
     for (int c0 = 0; c0 < steps; c0 += CH) {
         const int u0 = c0 * UPS, nu = min(CU, units - u0);
-        // The chunk's weights first: they depend on nothing staged and on no earlier kernel (weights
-        // are written before any launch that reads them: repack_device syncs), so their loads are in
-        // flight while the activations are staged, and under PDL while the previous kernel finishes.
-        StepWords<T> raw[kRowsPerWarp][kPasses];
+        if (!kPipeline && c0 > 0) {
 #pragma unroll
-        for (int r = 0; r < kRowsPerWarp; ++r)
+            for (int r = 0; r < kRowsPerWarp; ++r)
 #pragma unroll
-            for (int p = 0; p < kPasses; ++p) {
-                const int st = c0 + p * 32 + lane;
-                if (row0 + r < rows && st < steps) fetch_step<T, A16>(w + size_t(row0 + r) * ws, units, st, raw[r][p]);
-            }
-        if (c0 == 0) pdl_wait();  // the activations, y and the counters come from earlier kernels
+                for (int p = 0; p < kPasses; ++p) {
+                    const int st = c0 + p * 32 + lane;
+                    if (row0 + r < rows && st < steps) fetch_step<T, A16>(w + size_t(row0 + r) * ws, units, st, raw[r][p]);
+                }
+        }
         __syncthreads();  // every warp is done with the previous chunk's activations
         // Token by token, each thread its fixed slots of the chunk: no division of a flat index by
         // the chunk's length (a third of the kernel's instructions at one token). Not unrolled over
@@ -184,6 +199,10 @@ k_matvec_packed(Parts P, int units, Q8View x, int n_tok) {
                 if (row0 + r >= rows || st >= steps) continue;
                 QUnit q[UPS];
                 decode_step<T>(raw[r][p], st, q);
+                // The same step of the next chunk, into the words just decoded: in flight during this
+                // chunk's arithmetic, the barrier and the next staging (kPipeline; otherwise fetched
+                // at the top of the next chunk).
+                if (kPipeline && st + CH < steps) fetch_step<T, A16>(w + size_t(row0 + r) * ws, units, st + CH, raw[r][p]);
 #pragma unroll
                 for (int k = 0; k < UPS; ++k) {
                     const int cu = step_unit<T>(st, k) - u0;
@@ -193,7 +212,6 @@ k_matvec_packed(Parts P, int units, Q8View x, int n_tok) {
                 }
             }
     }
-    pdl_wait();  // returns at once: it ran in the first chunk (a row of no steps still waits)
     // The output's fields are read only here, so they hold no register across the loop.
     float* __restrict__ y = pick(P, part, [](const MatvecOut& o) { return o.y; });
     const size_t ys = pick(P, part, [](const MatvecOut& o) { return o.y_stride; });

@@ -117,8 +117,10 @@ TEST(CudaOps, MatmulEveryWeightTypeAndTokenCount) {
 }
 
 // Quantized weights are repacked on the device on first use (kernels/packed_unit.h). Long rows that
-// span several of the matvec kernel's chunks (64 steps), rows whose stride is not a multiple of 16
-// bytes (the kernel's 16-bit load path), a row count that is not a multiple of the 8 rows of a block;
+// span several of the matvec kernel's chunks (128 units, 4096 columns; 8448 columns are 3 chunks,
+// the last one partial: the pipelined fetch of the next chunk's weights and its end), rows whose
+// stride is not a multiple of 16 bytes (the kernel's 16-bit load path: 2144 and 8480 columns of the
+// 32-weight types), a row count that is not a multiple of the 8 rows of a block;
 // then the packed buffer read back (= the uploaded bytes), rows re-uploaded into it, and the product
 // and get_rows again.
 TEST(CudaOps, PackedWeightsLongRowsDownloadAndReupload) {
@@ -127,7 +129,8 @@ TEST(CudaOps, PackedWeightsLongRowsDownloadAndReupload) {
     for (GgmlType t : kWeightTypes) {
         if (!traits(t).quantized) continue;
         const bool kq = traits(t).block_elems == 256;
-        for (int64_t cols : {kq ? int64_t(2816) : int64_t(2144), kq ? int64_t(4096) : int64_t(4096)}) {
+        const std::vector<int64_t> widths = kq ? std::vector<int64_t>{2816, 4096, 8448} : std::vector<int64_t>{2144, 4096, 8448, 8480};
+        for (int64_t cols : widths) {
             auto wdata = make_weights(t, rows, cols, 3 + uint32_t(t) + uint32_t(cols));
             auto [wc, wr] = P.put(t, rows, cols, wdata.data());
             const std::string what = std::string(type_name(t)) + " cols=" + std::to_string(cols) +
