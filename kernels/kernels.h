@@ -54,6 +54,9 @@ constexpr int kMatvecMaxParts = 3;
 // must be in the packed layout (packed_unit.h; repack_rows below).
 cudaError_t matvec_quant(GgmlType t, const MatvecOut* parts, int n_parts, int64_t cols, Q8View xq, int n_tok, bool accumulate,
                          cudaStream_t s);
+// The device's SM count, by which matvec_quant sizes its grid to what the GPU holds at once (each
+// block then walks several row groups); 0 (the default) launches one block per row group.
+void set_matvec_sms(int device, int sms);
 // The FFN's first half in one launch (issue #17): matvec_quant of gate (part 0) and up (part 1),
 // then out[t][r] = act(gate[t][r]) · up[t][r] and out's 8-bit form (as quantize_q8 makes it), which
 // the down projection reads. The last block to finish each 32 rows computes them for those rows:

@@ -12,6 +12,10 @@ namespace {
 
 constexpr int kRowsPerBlock = 4;  // float kernels: warps per block, one row each
 
+// Per device: the SM count the quantized matvec sizes its grid by (set_matvec_sms, kernels.h); 0: one
+// block per row group.
+int g_matvec_sms[64] = {};
+
 // One warp per 32-value block: scale from the warp's max |x|, round to nearest even. Rounded as
 // llama.cpp's q8_0 activations are (and the CPU backend's): quants from the unrounded 127/max|x|,
 // the scale kept at F16 precision. A float scale moves the logits as far from llama.cpp's as the
@@ -28,12 +32,14 @@ __global__ void k_quantize_q8(const float* __restrict__ x, size_t xs, int64_t ro
     }
 }
 
-// Quantized matvec over packed weights (packed_unit.h). A block of kWarps warps covers
-// kWarps × rows_per_warp rows and walks the row in chunks of 32 × kPasses steps (passes<T>: 128
-// units, 4096 columns, for every type). Per chunk, each lane first issues the loads of its kPasses
-// steps of each of its rows (fetch_step: raw words, decoded only when used), then the block stages the chunk's 8-bit activations (quants and scales, every
-// token) in shared memory once for all its rows, while rows_per_warp × kPasses steps of weight loads
-// per lane are in flight: the staging's latency and the weights' overlap instead of adding up. The
+// Quantized matvec over packed weights (packed_unit.h). A row group is kWarps × rows_per_warp rows;
+// a block walks every gridDim.x-th group (the grid is what the GPU holds at once), and each group's
+// rows in chunks of 32 × kPasses steps (passes<T>: 128 units, 4096 columns, for every type). Per
+// chunk, each lane first issues the loads of its kPasses steps of each of its rows (fetch_step: raw
+// words, decoded only when used; from the second item on, during the previous item), then the
+// block stages the chunk's 8-bit activations (quants and scales, every token) in shared memory for
+// all its rows (once for all its groups when a row is one chunk), while rows_per_warp × kPasses
+// steps of weight loads per lane are in flight: the latencies overlap instead of adding up. The
 // first chunk's weights are fetched before pdl_wait(), so under PDL (where the previous kernel calls
 // pdl_trigger) they stream while that kernel finishes. Within one load instruction the lanes read
 // consecutive 16-byte chunks of a piece array (the packed layout's point).
@@ -84,6 +90,36 @@ __device__ __forceinline__ int part_of_block(const Parts& P, int b) {
     return i;
 }
 
+// One row group's rows as a warp of k_matvec_packed sees them: its part's weights, the part's row
+// count and first group, and the warp's first row in the part. g past the last group gives a group
+// with no rows (row0 >= rows), which every use checks.
+struct GroupRows {
+    const uint8_t* w;
+    size_t ws;
+    int rows, row0, part, first;
+};
+__device__ __forceinline__ GroupRows group_rows(const Parts& P, int g, int warp, int rows_per_warp) {
+    GroupRows G;
+    G.part = part_of_block(P, g);
+    G.w = pick(P, G.part, [](const MatvecOut& o) { return static_cast<const uint8_t*>(o.w); });
+    G.ws = pick(P, G.part, [](const MatvecOut& o) { return o.w_stride; });
+    G.rows = g < P.first[P.n] ? int(pick(P, G.part, [](const MatvecOut& o) { return o.rows; })) : 0;
+    G.first = G.part == 0 ? P.first[0] : G.part == 1 ? P.first[1] : P.first[2];
+    G.row0 = ((g - G.first) * kWarps + warp) * rows_per_warp;
+    return G;
+}
+// The weights of chunk c0 of a group: each lane's steps c0 + 32·p + lane of each of its rows.
+template <GgmlType T, bool A16, int R, int NP>
+__device__ __forceinline__ void fetch_item(const GroupRows& G, int units, int steps, int c0, int lane, StepWords<T> (&raw)[R][NP]) {
+#pragma unroll
+    for (int r = 0; r < R; ++r)
+#pragma unroll
+        for (int p = 0; p < NP; ++p) {
+            const int st = c0 + p * 32 + lane;
+            if (G.row0 + r < G.rows && st < steps) fetch_step<T, A16>(G.w + size_t(G.row0 + r) * G.ws, units, st, raw[r][p]);
+        }
+}
+
 // Gate/up launches (k_matvec_packed's GLU): a block that has written its rows of gate or up counts itself in
 // its 32 rows' counter; the last of the 2 × 32 / block_rows blocks behind those rows computes
 // out = act(gate) · up for them and every token, and the 8-bit form, one warp per token (the
@@ -97,7 +133,7 @@ __device__ __forceinline__ void glu_epilogue(const Parts& P, int block_row0, int
     __syncthreads();
     if (threadIdx.x == 0) last = atomicAdd(P.glu.counters + g, 1u) == unsigned(2 * 32 / block_rows - 1);
     __syncthreads();
-    if (!last) return;
+    if (!last) return;  // (a return from this function only: the kernel's loop goes on)
     __threadfence();
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
     const int row = g * 32 + lane;
@@ -124,85 +160,80 @@ k_matvec_packed(Parts P, int units, Q8View x, int n_tok) {
     constexpr int kPasses = passes<T>();
     constexpr int CH = 32 * kPasses;  // steps per chunk (a multiple of 4: a chunk's units are contiguous)
     constexpr int CU = CH * UPS;      // units per chunk
-    // Rows of several chunks fetch the next chunk's step as they decode the current one's, where the
-    // compiler keeps that in registers: up to 24 words of weights per lane, rows 16-byte aligned
-    // (ptxas, sm_90: Q8_0, Q5_K and Q6_K spill 16-260 bytes with it, Q4_K's unaligned one-token
-    // instance 4; they fetch each chunk at its top instead).
-    constexpr bool kPipeline = A16 && step_words<T>() * kRowsPerWarp * kPasses <= 24;
+    // The next item's step is fetched as the current one's is decoded where the compiler keeps that
+    // in registers: up to 24 words of weights per lane, rows 16-byte aligned, no GLU epilogue (ptxas,
+    // sm_90: Q8_0, Q5_K and Q6_K spill 16-260 bytes with it, Q4_K's unaligned one-token instance 4,
+    // and the GLU instances 4-140 bytes with the words in flight across the epilogue; they fetch
+    // each item when the previous one is done instead).
+    constexpr bool kPipeline = !GLU && A16 && step_words<T>() * kRowsPerWarp * kPasses <= 24;
     __shared__ int4 sq[NT][CU * 2];   // 32 int8 quants per unit = two int4
     __shared__ float sd[NT][CU], ss[NT][CU];
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, tid = threadIdx.x;
-    const int part = part_of_block(P, int(blockIdx.x));
-    const uint8_t* __restrict__ w = pick(P, part, [](const MatvecOut& o) { return static_cast<const uint8_t*>(o.w); });
-    const size_t ws = pick(P, part, [](const MatvecOut& o) { return o.w_stride; });
-    const int rows = int(pick(P, part, [](const MatvecOut& o) { return o.rows; }));
-    const int first = part == 0 ? P.first[0] : part == 1 ? P.first[1] : P.first[2];
-    const int row0 = ((int(blockIdx.x) - first) * kWarps + warp) * kRowsPerWarp;
-    const int steps = units / UPS;
+    const int steps = units / UPS, n_groups = P.first[P.n];
+    // The block's work is a sequence of items (row group g, chunk c0): g = blockIdx.x, then every
+    // gridDim.x-th group (the grid is at most what the GPU holds at once, launch_quant), each group's
+    // chunks in order. Each warp has kRowsPerWarp rows of the group.
+    int g = int(blockIdx.x), c0 = 0;
     float acc[kRowsPerWarp][NT];
 #pragma unroll
     for (int r = 0; r < kRowsPerWarp; ++r)
 #pragma unroll
         for (int t = 0; t < NT; ++t) acc[r][t] = 0.0f;
-    // The first chunk's weights before anything else: they depend on no earlier kernel (weights are
+    // The first item's weights before anything else: they depend on no earlier kernel (weights are
     // written before any launch that reads them: repack_device syncs), so they are in flight while
-    // the activations are staged, and under PDL while the previous kernel finishes. Each later
-    // chunk's are fetched step by step as the current chunk's are decoded (below).
+    // the activations are staged, and under PDL while the previous kernel finishes.
     StepWords<T> raw[kRowsPerWarp][kPasses];
-#pragma unroll
-    for (int r = 0; r < kRowsPerWarp; ++r)
-#pragma unroll
-        for (int p = 0; p < kPasses; ++p) {
-            const int st = p * 32 + lane;
-            if (row0 + r < rows && st < steps) fetch_step<T, A16>(w + size_t(row0 + r) * ws, units, st, raw[r][p]);
-        }
+    fetch_item<T, A16, kRowsPerWarp, kPasses>(group_rows(P, g, warp, kRowsPerWarp), units, steps, 0, lane, raw);
     pdl_wait();  // the activations, y and the counters come from earlier kernels
-    for (int c0 = 0; c0 < steps; c0 += CH) {
+    bool staged = false;  // rows of one chunk: the activations are staged once for all the block's groups
+    while (g < n_groups) {
         const int u0 = c0 * UPS, nu = min(CU, units - u0);
-        if (!kPipeline && c0 > 0) {
-#pragma unroll
-            for (int r = 0; r < kRowsPerWarp; ++r)
-#pragma unroll
-                for (int p = 0; p < kPasses; ++p) {
-                    const int st = c0 + p * 32 + lane;
-                    if (row0 + r < rows && st < steps) fetch_step<T, A16>(w + size_t(row0 + r) * ws, units, st, raw[r][p]);
-                }
-        }
-        __syncthreads();  // every warp is done with the previous chunk's activations
-        // Token by token, each thread its fixed slots of the chunk: no division of a flat index by
-        // the chunk's length (a third of the kernel's instructions at one token). Not unrolled over
-        // tokens: the fetched weights are live here, and copies of these loads would spill them.
+        // This item's rows and the item after this one (rows recomputed from g where needed: cheaper
+        // than keeping them in registers across the loop).
+        const GroupRows cur = group_rows(P, g, warp, kRowsPerWarp);
+        const bool last_chunk = c0 + CH >= steps;
+        const int ng = last_chunk ? g + int(gridDim.x) : g, nc0 = last_chunk ? 0 : c0 + CH;
+        if (!staged || steps > CH) {
+            staged = true;
+            __syncthreads();  // every warp is done with the previous chunk's activations
+            // Token by token, each thread its fixed slots of the chunk: no division of a flat index
+            // by the chunk's length (a third of the kernel's instructions at one token). Not unrolled
+            // over tokens: the fetched weights are live here, and copies of these loads would spill them.
 #pragma unroll 1
-        for (int t = 0; t < NT; ++t) {
-            const bool real = t < n_tok;
-            const int4* xq = reinterpret_cast<const int4*>(x.q + (size_t(t) * units + u0) * 32);
+            for (int t = 0; t < NT; ++t) {
+                const bool real = t < n_tok;
+                const int4* xq = reinterpret_cast<const int4*>(x.q + (size_t(t) * units + u0) * 32);
 #pragma unroll
-            for (int j = 0; j < (CU * 2 + 32 * kWarps - 1) / (32 * kWarps); ++j) {
-                const int k = tid + j * 32 * kWarps;
-                if (k < nu * 2) sq[t][k] = real ? xq[k] : make_int4(0, 0, 0, 0);
-            }
+                for (int j = 0; j < (CU * 2 + 32 * kWarps - 1) / (32 * kWarps); ++j) {
+                    const int k = tid + j * 32 * kWarps;
+                    if (k < nu * 2) sq[t][k] = real ? xq[k] : make_int4(0, 0, 0, 0);
+                }
 #pragma unroll
-            for (int j = 0; j < (CU + 32 * kWarps - 1) / (32 * kWarps); ++j) {
-                const int k = tid + j * 32 * kWarps;
-                if (k < nu) {
-                    sd[t][k] = real ? x.d[size_t(t) * units + u0 + k] : 0.0f;
-                    ss[t][k] = real ? x.s[size_t(t) * units + u0 + k] : 0.0f;
+                for (int j = 0; j < (CU + 32 * kWarps - 1) / (32 * kWarps); ++j) {
+                    const int k = tid + j * 32 * kWarps;
+                    if (k < nu) {
+                        sd[t][k] = real ? x.d[size_t(t) * units + u0 + k] : 0.0f;
+                        ss[t][k] = real ? x.s[size_t(t) * units + u0 + k] : 0.0f;
+                    }
                 }
             }
+            __syncthreads();
         }
-        __syncthreads();
+        const GroupRows nxt = kPipeline ? group_rows(P, ng, warp, kRowsPerWarp) : cur;
 #pragma unroll
         for (int r = 0; r < kRowsPerWarp; ++r)
 #pragma unroll
             for (int p = 0; p < kPasses; ++p) {
-                const int st = c0 + p * 32 + lane;
-                if (row0 + r >= rows || st >= steps) continue;
+                const int st = c0 + p * 32 + lane, nst = nc0 + p * 32 + lane;
+                const bool here = cur.row0 + r < cur.rows && st < steps;
                 QUnit q[UPS];
-                decode_step<T>(raw[r][p], st, q);
-                // The same step of the next chunk, into the words just decoded: in flight during this
-                // chunk's arithmetic, the barrier and the next staging (kPipeline; otherwise fetched
-                // at the top of the next chunk).
-                if (kPipeline && st + CH < steps) fetch_step<T, A16>(w + size_t(row0 + r) * ws, units, st + CH, raw[r][p]);
+                if (here) decode_step<T>(raw[r][p], st, q);
+                // The same step of the next item, into the words just decoded: in flight during this
+                // item's arithmetic, the output and the next staging (kPipeline; otherwise fetched at
+                // the top of the next item).
+                if (kPipeline && ng < n_groups && nxt.row0 + r < nxt.rows && nst < steps)
+                    fetch_step<T, A16>(nxt.w + size_t(nxt.row0 + r) * nxt.ws, units, nst, raw[r][p]);
+                if (!here) continue;
 #pragma unroll
                 for (int k = 0; k < UPS; ++k) {
                     const int cu = step_unit<T>(st, k) - u0;
@@ -211,25 +242,32 @@ k_matvec_packed(Parts P, int units, Q8View x, int n_tok) {
                         if (t < n_tok) acc[r][t] += step_dot(q[k], &sq[t][cu * 2], sd[t][cu], ss[t][cu]);
                 }
             }
-    }
-    // The output's fields are read only here, so they hold no register across the loop.
-    float* __restrict__ y = pick(P, part, [](const MatvecOut& o) { return o.y; });
-    const size_t ys = pick(P, part, [](const MatvecOut& o) { return o.y_stride; });
-    const float* __restrict__ bias = pick(P, part, [](const MatvecOut& o) { return o.bias; });
+        if (last_chunk) {
+            // The group's products. The output's fields are read only here, so they hold no register
+            // across the loop.
+            float* __restrict__ y = pick(P, cur.part, [](const MatvecOut& o) { return o.y; });
+            const size_t ys = pick(P, cur.part, [](const MatvecOut& o) { return o.y_stride; });
+            const float* __restrict__ bias = pick(P, cur.part, [](const MatvecOut& o) { return o.bias; });
 #pragma unroll
-    for (int r = 0; r < kRowsPerWarp; ++r) {
-        const int row = row0 + r;
-        const float b = bias && row < rows ? bias[row] : 0.0f;
+            for (int r = 0; r < kRowsPerWarp; ++r) {
+                const int row = cur.row0 + r;
+                const float b = bias && row < cur.rows ? bias[row] : 0.0f;
 #pragma unroll
-        for (int t = 0; t < NT; ++t) {
-            const float v = warp_sum(acc[r][t]);
-            if (lane == 0 && t < n_tok && row < rows) {
-                float& out = at_row_mut<float>(y, ys, t)[row];
-                out = P.accumulate ? out + (v + b) : v + b;
+                for (int t = 0; t < NT; ++t) {
+                    const float v = warp_sum(acc[r][t]);
+                    acc[r][t] = 0.0f;
+                    if (lane == 0 && t < n_tok && row < cur.rows) {
+                        float& out = at_row_mut<float>(y, ys, t)[row];
+                        out = P.accumulate ? out + (v + b) : v + b;
+                    }
+                }
             }
+            if constexpr (GLU) glu_epilogue(P, (g - cur.first) * kWarps * kRowsPerWarp, kWarps * kRowsPerWarp, n_tok);
         }
+        g = ng;
+        c0 = nc0;
+        if (!kPipeline && g < n_groups) fetch_item<T, A16, kRowsPerWarp, kPasses>(group_rows(P, g, warp, kRowsPerWarp), units, steps, c0, lane, raw);
     }
-    if constexpr (GLU) glu_epilogue(P, (int(blockIdx.x) - first) * kWarps * kRowsPerWarp, kWarps * kRowsPerWarp, n_tok);
 }
 
 template <GgmlType T> __device__ __forceinline__ float load_weight(const uint8_t* row, int64_t c) {
@@ -304,8 +342,15 @@ cudaError_t launch_quant(Parts P, int units, Q8View xq, int n_tok, bool glu, cud
         aligned = aligned && rows_aligned(P.p[i]);
     }
     for (int i = P.n; i < kMatvecMaxParts; ++i) P.first[i + 1] = P.first[P.n];
-    const unsigned grid = unsigned(P.first[P.n]);
-    if (grid == 0) return cudaSuccess;
+    // At most the blocks the GPU holds at once (the launch bounds' minimum per SM, so the registers
+    // allow at least that many): a block walks every gridDim.x-th row group, fetching the next
+    // group's weights while it finishes the current one, instead of exiting and being replaced.
+    const int groups = P.first[P.n];
+    if (groups == 0) return cudaSuccess;
+    int dev = 0;
+    cudaGetDevice(&dev);
+    const int sms = dev >= 0 && dev < 64 ? g_matvec_sms[dev] : 0;
+    const unsigned grid = unsigned(sms > 0 ? std::min(groups, sms * matvec_min_blocks<T>(NT)) : groups);
     // Rows that start 16-byte aligned read every piece with 128-bit loads; others (row strides that
     // are not multiples of 16, e.g. Q4_0 rows of 32 × odd units) with 16-bit ones.
     if (glu) {
@@ -391,6 +436,10 @@ bool is_quantized_weight(GgmlType t) {
         case GgmlType::Q4_K: case GgmlType::Q5_K: case GgmlType::Q6_K: return true;
         default: return false;
     }
+}
+
+void set_matvec_sms(int device, int sms) {
+    if (device >= 0 && device < 64) g_matvec_sms[device] = sms;
 }
 
 bool is_float_weight(GgmlType t) { return t == GgmlType::F32 || t == GgmlType::F16 || t == GgmlType::BF16; }

@@ -186,6 +186,9 @@ public:
         cudaDeviceProp p{};
         if (cudaError_t e = cudaGetDeviceProperties(&p, device); e != cudaSuccess) return make_error("CUDA: " + error_text(e));
         b->sm_count_ = p.multiProcessorCount;
+        // Tests give the matvec fewer SMs than the device has, so that its blocks loop over row groups.
+        const char* mv = std::getenv("HEARTH_CUDA_MATVEC_SMS");
+        kern::set_matvec_sms(device, mv && std::atoi(mv) > 0 ? std::atoi(mv) : p.multiProcessorCount);
         b->attn_mma_ = prompt_attention_on_tensor_cores(p.major);
         if (p.l2CacheSize > 0) b->gemm_slab_bytes_ = std::min(kGemmL2SlabBytes, size_t(p.l2CacheSize) / 4);
         // Tests shrink the slabs to run many of them on small weights (test_cuda_ops).
