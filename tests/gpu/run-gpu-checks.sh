@@ -29,7 +29,8 @@
 # .testdata/: with the repository's 19 MB they no longer fit the tool's 64 MiB as they are; every
 # .testdata/*.tar.gz is unpacked here first):
 #   mkdir -p .testdata && tar -C ../shared/testdata -czf .testdata/ref.tar.gz reference
-#   run(command="tests/gpu/run-gpu-checks.sh", carry=[".testdata"], timeout_s=300)
+#   run(command="tests/gpu/run-gpu-checks.sh", carry=[".testdata"], timeout_s=480)
+# (about 100 s on an H200 without the profile at the end; the figures reach $OUT before it starts)
 # The diffusion tests run when .testdata/diffusion is there instead (tiny-sd15 + tiny-sd-turbo, 52 MB);
 # the SD 1.5-shape UNet step (sd15_unet_step_s_512) is measured on random weights either way.
 # Usage: HEARTH_TESTDATA=/path/to/testdata tests/gpu/run-gpu-checks.sh
@@ -402,6 +403,7 @@ say "== done in $(elapsed)s; logs in $LOGS, results in $RESULTS =="
 # Last, with what is left of the budget: where a decode step's time goes (profile-decode.sh, ncu),
 # on the binaries just built; its profile.tar.gz joins the files in $OUT. PROFILE=0 leaves it out.
 if [ "${PROFILE:-1}" = 1 ] && [ "${DRY_RUN:-0}" != 1 ]; then
+  deliver  # the figures are in $OUT already, should the device tool's time limit stop the profile
   if [ "$(left)" -gt 150 ] && { command -v ncu >/dev/null 2>&1 || [ -x /usr/local/cuda/bin/ncu ]; }; then
     timeout "$(( $(left) - 20 ))" env BUILD_DIR="$BUILD" REBUILD=0 "$ROOT/tests/gpu/profile-decode.sh" > "$LOGS/profile-decode.log" 2>&1
     say "profile-decode.sh: exit $? in $(elapsed)s (profile-decode.log; the tables:)"
