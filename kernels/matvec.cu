@@ -120,20 +120,30 @@ __device__ __forceinline__ void fetch_item(const GroupRows& G, int units, int st
         }
 }
 
-// Gate/up launches (k_matvec_packed's GLU): a block that has written its rows of gate or up counts itself in
-// its 32 rows' counter; the last of the 2 × 32 / block_rows blocks behind those rows computes
-// out = act(gate) · up for them and every token, and the 8-bit form, one warp per token (the
-// quantizer's unit is those 32 rows), then resets the counter for the next launch or replay. The
-// activation is silu_f / gelu_tanh_f and the rounding warp_quantize_q8, as act_mul_q8's, so the
-// result is that kernel's bit for bit.
-__device__ __forceinline__ void glu_epilogue(const Parts& P, int block_row0, int block_rows, int n_tok) {
+// Gate/up launches (k_matvec_packed's GLU): a block that has written a group's rows of gate or up
+// counts them in their 32 rows' counter; the last of the 2 × 32 / block_rows groups behind those
+// rows owes out = act(gate) · up for them and every token, and the 8-bit form, one warp per token
+// (the quantizer's unit is those 32 rows), and resets the counter for the next launch or replay.
+// The block pays what it owes after its last group (glu_finish): inside the loop, that code's
+// registers would add to the loop's while the next group's weights are in flight (ptxas: the
+// one-token Q4_K instance spilled 140 bytes). A block owes at most one row set per group it takes,
+// and a GLU launch's grid gives no block more than kGluOwedMax groups. The activation is silu_f /
+// gelu_tanh_f and the rounding warp_quantize_q8, as act_mul_q8's, so the result is that kernel's
+// bit for bit.
+constexpr int kGluOwedMax = 32;
+__device__ __forceinline__ void glu_count(const Parts& P, int block_row0, int block_rows, int* owed, int& n_owed) {
     __shared__ bool last;
     const int g = block_row0 / 32;
     __threadfence();  // this block's products are visible device-wide before it is counted
     __syncthreads();
     if (threadIdx.x == 0) last = atomicAdd(P.glu.counters + g, 1u) == unsigned(2 * 32 / block_rows - 1);
     __syncthreads();
-    if (!last) return;  // (a return from this function only: the kernel's loop goes on)
+    if (last) {
+        if (threadIdx.x == 0) owed[n_owed] = g;
+        ++n_owed;  // in every thread alike: `last` is the block's
+    }
+}
+__device__ __forceinline__ void glu_finish(const Parts& P, int g, int n_tok) {
     __threadfence();
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
     const int row = g * 32 + lane;
@@ -149,7 +159,7 @@ __device__ __forceinline__ void glu_epilogue(const Parts& P, int block_row0, int
     if (threadIdx.x == 0) P.glu.counters[g] = 0u;
 }
 
-// GLU: a gate/up launch, finished by glu_epilogue (its own instances, so the plain products' code,
+// GLU: a gate/up launch, finished by glu_count and glu_finish (its own instances, so the plain products' code,
 // registers included, is what it would be without it; for 1 and 2 tokens only: matvec_glu_applies).
 template <GgmlType T, int NT, bool A16, bool GLU>
 __global__ void __launch_bounds__(32 * kWarps, matvec_min_blocks<T>(NT))
@@ -161,11 +171,10 @@ k_matvec_packed(Parts P, int units, Q8View x, int n_tok) {
     constexpr int CH = 32 * kPasses;  // steps per chunk (a multiple of 4: a chunk's units are contiguous)
     constexpr int CU = CH * UPS;      // units per chunk
     // The next item's step is fetched as the current one's is decoded where the compiler keeps that
-    // in registers: up to 24 words of weights per lane, rows 16-byte aligned, no GLU epilogue (ptxas,
-    // sm_90: Q8_0, Q5_K and Q6_K spill 16-260 bytes with it, Q4_K's unaligned one-token instance 4,
-    // and the GLU instances 4-140 bytes with the words in flight across the epilogue; they fetch
+    // in registers: up to 24 words of weights per lane, rows 16-byte aligned (ptxas, sm_90: Q8_0,
+    // Q5_K and Q6_K spill 16-260 bytes with it, Q4_K's unaligned one-token instance 4; they fetch
     // each item when the previous one is done instead).
-    constexpr bool kPipeline = !GLU && A16 && step_words<T>() * kRowsPerWarp * kPasses <= 24;
+    constexpr bool kPipeline = A16 && step_words<T>() * kRowsPerWarp * kPasses <= 24;
     __shared__ int4 sq[NT][CU * 2];   // 32 int8 quants per unit = two int4
     __shared__ float sd[NT][CU], ss[NT][CU];
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, tid = threadIdx.x;
@@ -186,6 +195,8 @@ k_matvec_packed(Parts P, int units, Q8View x, int n_tok) {
     fetch_item<T, A16, kRowsPerWarp, kPasses>(group_rows(P, g, warp, kRowsPerWarp), units, steps, 0, lane, raw);
     pdl_wait();  // the activations, y and the counters come from earlier kernels
     bool staged = false;  // rows of one chunk: the activations are staged once for all the block's groups
+    __shared__ int owed[GLU ? kGluOwedMax : 1];  // GLU: the row sets this block finishes after its loop
+    int n_owed = 0;
     while (g < n_groups) {
         const int u0 = c0 * UPS, nu = min(CU, units - u0);
         // This item's rows and the item after this one (rows recomputed from g where needed: cheaper
@@ -262,11 +273,15 @@ k_matvec_packed(Parts P, int units, Q8View x, int n_tok) {
                     }
                 }
             }
-            if constexpr (GLU) glu_epilogue(P, (g - cur.first) * kWarps * kRowsPerWarp, kWarps * kRowsPerWarp, n_tok);
+            if constexpr (GLU) glu_count(P, (g - cur.first) * kWarps * kRowsPerWarp, kWarps * kRowsPerWarp, owed, n_owed);
         }
         g = ng;
         c0 = nc0;
         if (!kPipeline && g < n_groups) fetch_item<T, A16, kRowsPerWarp, kPasses>(group_rows(P, g, warp, kRowsPerWarp), units, steps, c0, lane, raw);
+    }
+    if constexpr (GLU) {
+        __syncthreads();  // owed[] as thread 0 wrote it
+        for (int i = 0; i < n_owed; ++i) glu_finish(P, owed[i], n_tok);
     }
 }
 
@@ -350,7 +365,9 @@ cudaError_t launch_quant(Parts P, int units, Q8View xq, int n_tok, bool glu, cud
     int dev = 0;
     cudaGetDevice(&dev);
     const int sms = dev >= 0 && dev < 64 ? g_matvec_sms[dev] : 0;
-    const unsigned grid = unsigned(sms > 0 ? std::min(groups, sms * matvec_min_blocks<T>(NT)) : groups);
+    int grid_blocks = sms > 0 ? std::min(groups, sms * matvec_min_blocks<T>(NT)) : groups;
+    if (glu) grid_blocks = std::max(grid_blocks, int(ceil_div(groups, kGluOwedMax)));  // what a block may owe
+    const unsigned grid = unsigned(grid_blocks);
     // Rows that start 16-byte aligned read every piece with 128-bit loads; others (row strides that
     // are not multiples of 16, e.g. Q4_0 rows of 32 × odd units) with 16-bit ones.
     if (glu) {

@@ -803,6 +803,21 @@ TEST(CudaOps, GluEpilogueEqualsPartsThenActivation) {
                 else be.silu_mul(g2, u2, g2);
                 be.matmul(Wd, g2, y2);
                 const auto want_g = P.get(be, g2), want_u = P.get(be, u2), want_y = P.get(be, y2);
+                if (!gelu) {
+                    // The products against the reference backend's too (8-bit activations, as
+                    // MatmulEveryWeightTypeAndTokenCount): a fault that the fused and separate paths
+                    // share (the matvec both launch) would otherwise hide behind their agreement.
+                    Backend& rb = *P.ref;
+                    const Tensor rWg = P.put_on(rb, t, ff, cols, wg.data()), rWu = P.put_on(rb, t, ff, cols, wu.data());
+                    const Tensor rB = P.put_on(rb, GgmlType::F32, 1, ff, bd.data()), rx = P.put_on(rb, GgmlType::F32, n, cols, xd.data());
+                    const Tensor rg = P.put_on(rb, GgmlType::F32, n, ff, nullptr), ru = P.put_on(rb, GgmlType::F32, n, ff, nullptr);
+                    const MatmulPart rs[2] = {{rWg, rg, &rB}, {rWu, ru, nullptr}};
+                    rb.matmul_parts(rx, rs, 2);
+                    const auto ref_u = P.get(rb, ru);  // (g2 holds act·up by now: up is the raw product)
+                    const Diff d = diff(want_u, ref_u);
+                    EXPECT_LE(d.rms, 0.02 * rms(ref_u)) << what << " up against the reference";
+                    EXPECT_LE(d.max_abs, 0.08 * rms(ref_u)) << what << " up against the reference";
+                }
                 for (int run = 0; run < 2; ++run) {
                     const Tensor g1 = P.put_on(be, GgmlType::F32, n, ff, nullptr), u1 = P.put_on(be, GgmlType::F32, n, ff, nullptr);
                     const Tensor y1 = P.put_on(be, GgmlType::F32, n, cols, nullptr);
