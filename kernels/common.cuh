@@ -43,8 +43,18 @@ __device__ __forceinline__ void pdl_trigger() {
     asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
 #endif
 }
-// Per device: whether HEARTH_LAUNCH_PDL sets the attribute (set_programmatic_launch, kernels.h).
-inline bool g_pdl_device[64] = {};
+// Per device, how its kernels are launched (the backend sets it at creation: kernels.h's
+// set_programmatic_launch and set_matvec_sms); device_launch() is the current device's.
+struct DeviceLaunch {
+    bool pdl = false;    // HEARTH_LAUNCH_PDL sets the attribute
+    int matvec_sms = 0;  // the SM count the quantized matvec sizes its grid by (0: a block per row group)
+};
+inline DeviceLaunch g_device_launch[64] = {};
+inline DeviceLaunch device_launch() {
+    int dev = 0;
+    cudaGetDevice(&dev);
+    return dev >= 0 && dev < 64 ? g_device_launch[dev] : DeviceLaunch{};
+}
 
 #ifdef HEARTH_CUDA_SIM
 #define HEARTH_LAUNCH_PDL HEARTH_LAUNCH
@@ -55,8 +65,6 @@ template <class... P> struct PdlLaunch {
     cudaStream_t stream;
     void (*kernel)(P...);
     template <class... A> void operator()(A&&... args) const {
-        int dev = 0;
-        cudaGetDevice(&dev);
         cudaLaunchAttribute attr[1];
         attr[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
         attr[0].val.programmaticStreamSerializationAllowed = 1;
@@ -66,7 +74,7 @@ template <class... P> struct PdlLaunch {
         cfg.dynamicSmemBytes = smem;
         cfg.stream = stream;
         cfg.attrs = attr;
-        cfg.numAttrs = dev >= 0 && dev < 64 && g_pdl_device[dev] ? 1 : 0;
+        cfg.numAttrs = device_launch().pdl ? 1 : 0;
         cudaLaunchKernelEx(&cfg, kernel, std::forward<A>(args)...);  // an error is left for cudaGetLastError
     }
 };

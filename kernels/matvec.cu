@@ -12,10 +12,6 @@ namespace {
 
 constexpr int kRowsPerBlock = 4;  // float kernels: warps per block, one row each
 
-// Per device: the SM count the quantized matvec sizes its grid by (set_matvec_sms, kernels.h); 0: one
-// block per row group.
-int g_matvec_sms[64] = {};
-
 // One warp per 32-value block: scale from the warp's max |x|, round to nearest even. Rounded as
 // llama.cpp's q8_0 activations are (and the CPU backend's): quants from the unrounded 127/max|x|,
 // the scale kept at F16 precision. A float scale moves the logits as far from llama.cpp's as the
@@ -362,9 +358,7 @@ cudaError_t launch_quant(Parts P, int units, Q8View xq, int n_tok, bool glu, cud
     // group's weights while it finishes the current one, instead of exiting and being replaced.
     const int groups = P.first[P.n];
     if (groups == 0) return cudaSuccess;
-    int dev = 0;
-    cudaGetDevice(&dev);
-    const int sms = dev >= 0 && dev < 64 ? g_matvec_sms[dev] : 0;
+    const int sms = device_launch().matvec_sms;
     int grid_blocks = sms > 0 ? std::min(groups, sms * matvec_min_blocks<T>(NT)) : groups;
     if (glu) grid_blocks = std::max(grid_blocks, int(ceil_div(groups, kGluOwedMax)));  // what a block may owe
     const unsigned grid = unsigned(grid_blocks);
@@ -456,7 +450,7 @@ bool is_quantized_weight(GgmlType t) {
 }
 
 void set_matvec_sms(int device, int sms) {
-    if (device >= 0 && device < 64) g_matvec_sms[device] = sms;
+    if (device >= 0 && device < 64) g_device_launch[device].matvec_sms = sms;
 }
 
 bool is_float_weight(GgmlType t) { return t == GgmlType::F32 || t == GgmlType::F16 || t == GgmlType::BF16; }

@@ -313,7 +313,7 @@ cudaError_t softmax_rows(float* x, size_t xs, int64_t rows, int64_t cols, cudaSt
 }
 
 void set_programmatic_launch(int device, bool on) {
-    if (device >= 0 && device < 64) g_pdl_device[device] = on;
+    if (device >= 0 && device < 64) g_device_launch[device].pdl = on;
 }
 
 cudaError_t add_i32(int32_t* x, int64_t n, int32_t v, cudaStream_t s) {

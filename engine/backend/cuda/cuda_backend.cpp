@@ -188,7 +188,8 @@ public:
         b->sm_count_ = p.multiProcessorCount;
         // Tests give the matvec fewer SMs than the device has, so that its blocks loop over row groups.
         const char* mv = std::getenv("HEARTH_CUDA_MATVEC_SMS");
-        kern::set_matvec_sms(device, mv && std::atoi(mv) > 0 ? std::atoi(mv) : p.multiProcessorCount);
+        const int mv_sms = mv ? std::atoi(mv) : 0;
+        kern::set_matvec_sms(device, mv_sms > 0 ? mv_sms : p.multiProcessorCount);
         b->attn_mma_ = prompt_attention_on_tensor_cores(p.major);
         if (p.l2CacheSize > 0) b->gemm_slab_bytes_ = std::min(kGemmL2SlabBytes, size_t(p.l2CacheSize) / 4);
         // Tests shrink the slabs to run many of them on small weights (test_cuda_ops).
