@@ -48,12 +48,16 @@ __device__ __forceinline__ void pdl_trigger() {
 struct DeviceLaunch {
     bool pdl = false;    // HEARTH_LAUNCH_PDL sets the attribute
     int matvec_sms = 0;  // the SM count the quantized matvec sizes its grid by (0: a block per row group)
+    int device = -1;     // which device this is (device_launch() fills it in; -1: none of the 64)
 };
 inline DeviceLaunch g_device_launch[64] = {};
 inline DeviceLaunch device_launch() {
     int dev = 0;
     cudaGetDevice(&dev);
-    return dev >= 0 && dev < 64 ? g_device_launch[dev] : DeviceLaunch{};
+    if (dev < 0 || dev >= 64) return DeviceLaunch{};
+    DeviceLaunch d = g_device_launch[dev];
+    d.device = dev;
+    return d;
 }
 
 #ifdef HEARTH_CUDA_SIM

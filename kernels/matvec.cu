@@ -3,6 +3,8 @@
 // bits by a separate quantizer kernel (or by the kernel before: the fused norm, attention or
 // activation), and the products run on dp4a (sm_61+, all CUDA 13 targets).
 // Float weights: one warp per row with 16-byte loads.
+#include <atomic>
+
 #include "kernels/common.cuh"
 #include "kernels/kernels.h"
 
@@ -176,7 +178,7 @@ k_matvec_packed(Parts P, int units, Q8View x, int n_tok) {
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32, tid = threadIdx.x;
     const int steps = units / UPS, n_groups = P.first[P.n];
     // The block's work is a sequence of items (row group g, chunk c0): g = blockIdx.x, then every
-    // gridDim.x-th group (the grid is at most what the GPU holds at once, launch_quant), each group's
+    // gridDim.x-th group (the grid is at most what the GPU holds at once, launch_packed), each group's
     // chunks in order. Each warp has kRowsPerWarp rows of the group.
     int g = int(blockIdx.x), c0 = 0;
     float acc[kRowsPerWarp][NT];
@@ -343,6 +345,47 @@ k_matvec_float(const uint8_t* __restrict__ w, size_t ws, int rows, int cols, con
 
 bool rows_aligned(const MatvecOut& o) { return reinterpret_cast<uintptr_t>(o.w) % 16 == 0 && o.w_stride % 16 == 0; }
 
+// Blocks of one matvec instance that an SM holds at once, as compiled (its registers and shared
+// memory): the occupancy calculator's answer, asked once per device, so that the persistent grid
+// fills the GPU. The launch bounds' minimum only guarantees a floor: at 56 registers (Q4_0/Q4_1 at
+// one token) an SM holds 9 blocks, not 8; at 72–80 (Q8_0 and the 32-weight types at 4 tokens) 6–7,
+// not 4 (ptxas -v, sm_90). The floor where there is no answer: the simulator has no calculator, and a
+// failed query leaves its error cleared. A graph captures a pass only on its second sight (step_graphs.h),
+// so the first query of an instance never falls inside a capture.
+template <auto Kernel> int resident_blocks(int device, int floor_blocks) {
+#ifdef HEARTH_CUDA_SIM
+    (void)device;
+    return floor_blocks;
+#else
+    static std::atomic<int> known[64];  // 0: not asked on that device yet
+    if (device < 0 || device >= 64) return floor_blocks;
+    int n = known[device].load(std::memory_order_relaxed);
+    if (n > 0) return n;
+    if (cudaOccupancyMaxActiveBlocksPerMultiprocessor(&n, Kernel, 32 * kWarps, 0) != cudaSuccess || n <= 0) {
+        cudaGetLastError();
+        n = floor_blocks;
+    }
+    known[device].store(n, std::memory_order_relaxed);
+    return n;
+#endif
+}
+
+// One instance's launch: at most the blocks the GPU holds at once, and for GLU launches at least one
+// block per kGluOwedMax row groups (what a block may owe). A block walks every gridDim.x-th row group,
+// fetching the next group's weights while it finishes the current one, instead of exiting and being
+// replaced.
+template <GgmlType T, int NT, bool A16, bool GLU>
+void launch_packed(const Parts& P, int units, const Q8View& xq, int n_tok, cudaStream_t s) {
+    constexpr auto kernel = k_matvec_packed<T, NT, A16, GLU>;
+    const int groups = P.first[P.n];
+    const DeviceLaunch d = device_launch();
+    int grid_blocks = d.matvec_sms > 0
+                          ? std::min(groups, d.matvec_sms * resident_blocks<kernel>(d.device, matvec_min_blocks<T>(NT)))
+                          : groups;
+    if (GLU) grid_blocks = std::max(grid_blocks, int(ceil_div(groups, kGluOwedMax)));
+    HEARTH_LAUNCH_PDL(unsigned(grid_blocks), 32 * kWarps, 0, s, kernel)(P, units, xq, n_tok);
+}
+
 template <GgmlType T, int NT>
 cudaError_t launch_quant(Parts P, int units, Q8View xq, int n_tok, bool glu, cudaStream_t s) {
     // Part i's blocks follow part i - 1's.
@@ -353,27 +396,19 @@ cudaError_t launch_quant(Parts P, int units, Q8View xq, int n_tok, bool glu, cud
         aligned = aligned && rows_aligned(P.p[i]);
     }
     for (int i = P.n; i < kMatvecMaxParts; ++i) P.first[i + 1] = P.first[P.n];
-    // At most the blocks the GPU holds at once (the launch bounds' minimum per SM, so the registers
-    // allow at least that many): a block walks every gridDim.x-th row group, fetching the next
-    // group's weights while it finishes the current one, instead of exiting and being replaced.
-    const int groups = P.first[P.n];
-    if (groups == 0) return cudaSuccess;
-    const int sms = device_launch().matvec_sms;
-    int grid_blocks = sms > 0 ? std::min(groups, sms * matvec_min_blocks<T>(NT)) : groups;
-    if (glu) grid_blocks = std::max(grid_blocks, int(ceil_div(groups, kGluOwedMax)));  // what a block may owe
-    const unsigned grid = unsigned(grid_blocks);
+    if (P.first[P.n] == 0) return cudaSuccess;
     // Rows that start 16-byte aligned read every piece with 128-bit loads; others (row strides that
     // are not multiples of 16, e.g. Q4_0 rows of 32 × odd units) with 16-bit ones.
     if (glu) {
         if constexpr (NT <= kMatvecGluMaxTokens) {
-            if (aligned) HEARTH_LAUNCH_PDL(grid, 32 * kWarps, 0, s, k_matvec_packed<T, NT, true, true>)(P, units, xq, n_tok);
-            else HEARTH_LAUNCH_PDL(grid, 32 * kWarps, 0, s, k_matvec_packed<T, NT, false, true>)(P, units, xq, n_tok);
+            if (aligned) launch_packed<T, NT, true, true>(P, units, xq, n_tok, s);
+            else launch_packed<T, NT, false, true>(P, units, xq, n_tok, s);
             return cudaGetLastError();
         }
         return cudaErrorInvalidValue;  // matvec_glu_applies said no
     }
-    if (aligned) HEARTH_LAUNCH_PDL(grid, 32 * kWarps, 0, s, k_matvec_packed<T, NT, true, false>)(P, units, xq, n_tok);
-    else HEARTH_LAUNCH_PDL(grid, 32 * kWarps, 0, s, k_matvec_packed<T, NT, false, false>)(P, units, xq, n_tok);
+    if (aligned) launch_packed<T, NT, true, false>(P, units, xq, n_tok, s);
+    else launch_packed<T, NT, false, false>(P, units, xq, n_tok, s);
     return cudaGetLastError();
 }
 

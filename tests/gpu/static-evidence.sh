@@ -71,6 +71,30 @@ for arch in $ARCHS; do
   cat "$OUTDIR"/*.sm_$arch.regs | demangle | awk -F'\t' '{ printf "%5s %6s %6s %6s  %s\n", $1, $2, $3, $4, substr($5, 1, 150) }' | sort -k5
   echo
 
+  if [ -f "$OUTDIR/matvec.sm_$arch.regs" ]; then
+    echo "=== sm_$arch: resident blocks per SM of the quantized matvec instances (128 threads; the grid is SMs x this) ==="
+    # What cudaOccupancyMaxActiveBlocksPerMultiprocessor answers on the device (matvec.cu's
+    # resident_blocks asks it), from the registers and shared memory above and the arch's limits:
+    # registers per thread rounded up to 8 (256 per warp), 16K registers per SM quarter, which holds
+    # one warp of each block; shared memory per SM with 1 KB reserved per block from sm_80 on; and the
+    # warp and block limits. "floor" is the launch bounds' minimum (matvec_min_blocks), which the grid
+    # used before and the simulator still uses.
+    case "$arch" in 75) smem_sm=65536; rsv=0; maxw=32; maxb=16;; 80) smem_sm=167936; rsv=1024; maxw=64; maxb=32;;
+                    86|89) smem_sm=102400; rsv=1024; maxw=48; maxb=16;; *) smem_sm=233472; rsv=1024; maxw=64; maxb=32;; esac
+    demangle < "$OUTDIR/matvec.sm_$arch.regs" | awk -F'\t' -v S="$smem_sm" -v R="$rsv" -v MW="$maxw" -v MB="$maxb" '
+      $5 ~ /k_matvec_packed</ {
+        match($5, /GgmlType\)[0-9]+, [0-9]+/); split(substr($5, RSTART + 9, RLENGTH - 9), a, ", "); t = a[1]; nt = a[2]
+        ty = t == 2 ? "Q4_0" : t == 3 ? "Q4_1" : t == 6 ? "Q5_0" : t == 7 ? "Q5_1" : t == 8 ? "Q8_0" : t == 12 ? "Q4_K" : t == 13 ? "Q5_K" : "Q6_K"
+        regs = int(($1 + 7) / 8) * 8; by_regs = int(16384 / (regs * 32))
+        by_smem = $4 + R > 0 ? int(S / ($4 + R)) : MB
+        n = by_regs; if (by_smem < n) n = by_smem; if (int(MW / 4) < n) n = int(MW / 4); if (MB < n) n = MB
+        floor_b = (nt > 2 || t == 13 || t == 14) ? 4 : 8
+        match($5, /, (true|false), (true|false)>/); v = substr($5, RSTART + 2, RLENGTH - 3)
+        printf "%-5s %3d  %-12s %5d %6d %6d %6d %6d\n", ty, nt, v, $1, $4, by_regs, by_smem, n, floor_b }' |
+      sort -k1,1 -k2n | sed "1i\\type  tok  align,GLU     regs   smem  byReg byShm blocks  floor" | sed '1s/^/  /; 2,$s/^/  /'
+    echo
+  fi
+
   if [ "$arch" -ge 80 ] && [ -f "$OUTDIR/attention_mma.sm_$arch.cubin" ]; then
     echo "=== sm_$arch: tensor-core instructions in the prompt attention kernel (attention_mma.cu) ==="
     "$CUOBJDUMP" -sass "$OUTDIR/attention_mma.sm_$arch.cubin" > "$OUTDIR/attention_mma.sm_$arch.sass"
