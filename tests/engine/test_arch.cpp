@@ -229,6 +229,41 @@ TEST(Arch, RandomModelOfEveryArchitectureLoadsAndRuns) {
     }
 }
 
+// A model of experts alone (Qwen3-MoE) has no tensor of feed_forward_length's width, so the loader
+// cannot check that value against one: the FFN scratch and the memory estimate take the experts'
+// width there, whatever the file says (a fuzzed file's 67 M columns made the scratch 4.8 GB and the
+// fuzz run time out). The same model with a huge feed_forward_length: the same estimate, the same logits.
+TEST(Arch, ExpertsOnlyModelIgnoresTheDenseFfnLength) {
+    RandomModelShape s = arch_shape("qwen3moe");
+    const auto dir = std::filesystem::temp_directory_path();
+    const std::string paths[2] = {(dir / "hearth-moe-ff-plain.gguf").string(), (dir / "hearth-moe-ff-wide.gguf").string()};
+    ASSERT_TRUE(write_random_llama_model(paths[0], s, GgmlType::F32, 3).ok());
+    s.n_ff = 1 << 22;  // metadata only: qwen3moe's tensors have the experts' width (the old scratch: 8 rows x 2 x 16 MB)
+    ASSERT_TRUE(write_random_llama_model(paths[1], s, GgmlType::F32, 3).ok());
+    uint64_t scratch[2] = {};
+    std::vector<float> logits[2];
+    for (int i = 0; i < 2; ++i) {
+        SCOPED_TRACE(paths[i]);
+        auto f = gguf::File::open(paths[i]);
+        ASSERT_TRUE(f.ok()) << f.message();
+        auto hp = read_hparams(**f);
+        ASSERT_TRUE(hp.ok()) << hp.message();
+        EXPECT_EQ(hp->n_ff, i ? 1 << 22 : RandomModelShape{}.n_ff);
+        scratch[i] = model_footprint(**f, *hp, 64, GgmlType::F32, 8).scratch;
+        auto be = create_cpu_backend(BackendOptions{});
+        auto m = Model::load(**f, *be);
+        ASSERT_TRUE(m.ok()) << m.message();
+        auto c = ModelContext::create(**m, 64, GgmlType::F32, 8);
+        ASSERT_TRUE(c.ok()) << c.message();
+        const std::vector<int32_t> toks = {1, 70, 80, 90};
+        ASSERT_TRUE((*c)->eval(toks.data(), int(toks.size()), 0, 1, &logits[i]).ok());
+    }
+    EXPECT_EQ(scratch[1], scratch[0]);
+    EXPECT_LT(scratch[0], uint64_t(1) << 20);
+    EXPECT_EQ(logits[1], logits[0]);
+    for (const std::string& p : paths) std::filesystem::remove(p);
+}
+
 class ArchFixture : public ::testing::TestWithParam<const char*> {};
 
 // Logits of the last 8 prompt positions within 2e-3 of transformers' float32 ones (the fixture's
