@@ -2,9 +2,12 @@
 
 #include <png.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
+#include <string>
 #include <filesystem>
 
 namespace hearth {
@@ -42,6 +45,34 @@ bool encode(FILE* f, PngErrors* errors, int width, int height, const png_byte* b
     return true;
 }
 
+constexpr png_alloc_size_t kMaxPngChunkBytes = png_alloc_size_t(8) << 20;
+
+// Why the chunks' length fields do not fit in the file, or "" when they do; leaves f at its start.
+// libpng allocates what an ancillary chunk (tEXt, zTXt, iCCP…) claims before reading it, whatever
+// png_set_chunk_malloc_max says (over it is a benign error, a warning when reading): a 97-byte file
+// whose tEXt claimed 1.2 GB took 1.2 GB (found by fuzz_png). Only the 8-byte chunk headers are read.
+std::string chunk_lengths_error(FILE* f) {
+    if (std::fseek(f, 0, SEEK_END) != 0) return "cannot seek in the file";
+    const long size = std::ftell(f);
+    long at = 8;  // after the signature
+    while (size >= 0 && at + 8 <= size) {
+        unsigned char h[8];
+        if (std::fseek(f, at, SEEK_SET) != 0 || std::fread(h, 1, 8, f) != 8) break;
+        const long len = long((uint32_t(h[0]) << 24) | (uint32_t(h[1]) << 16) | (uint32_t(h[2]) << 8) | uint32_t(h[3]));
+        if (len > size - at - 12) {
+            std::string type(reinterpret_cast<const char*>(h + 4), 4);
+            for (char& c : type)
+                if (c < 0x20 || c > 0x7e) c = '?';
+            return "its " + type + " chunk at byte " + std::to_string(at) + " claims " + std::to_string(len) +
+                   " bytes, more than the " + std::to_string(std::max(size - at - 12, 0L)) + " the file has left";
+        }
+        if (std::memcmp(h + 4, "IEND", 4) == 0) break;
+        at += 12 + len;
+    }
+    std::rewind(f);
+    return "";
+}
+
 // Decodes to 8-bit RGB in `pixels` (resized here through the pointer) and the text chunks.
 bool decode(FILE* f, PngErrors* errors, int* width, int* height, std::vector<png_byte>* pixels,
             std::vector<std::pair<std::string, std::string>>* text) {
@@ -54,6 +85,10 @@ bool decode(FILE* f, PngErrors* errors, int* width, int* height, std::vector<png
     }
     png_init_io(png, f);
     png_set_user_limits(png, 8192, 8192);  // a hostile header cannot ask for gigabytes
+    // Nor a compressed text chunk (zTXt, iTXt, iCCP) that inflates to gigabytes: libpng stops inflating
+    // at this bound. Ours carry a prompt and the settings, a few KB. (A chunk's length field beyond it
+    // is only a warning to libpng, which then allocates it: chunk_lengths_error checks those first.)
+    png_set_chunk_malloc_max(png, kMaxPngChunkBytes);
     png_read_info(png, info);
     const png_byte type = png_get_color_type(png, info), depth = png_get_bit_depth(png, info);
     if (depth == 16) png_set_strip_16(png);
@@ -118,6 +153,10 @@ Status write_png_rgb(const std::string& path, int width, int height, const std::
 Result<PngImage> read_png_rgb(const std::string& path) {
     FILE* f = std::fopen(path.c_str(), "rb");
     if (!f) return make_error(path + ": cannot open");
+    if (const std::string why = chunk_lengths_error(f); !why.empty()) {
+        std::fclose(f);
+        return make_error(path + ": not a readable PNG (" + why + ")");
+    }
     PngErrors errors;
     PngImage img;
     std::vector<png_byte> pixels;
