@@ -114,7 +114,7 @@ TEST(PngFile, ChunkLengthBeyondTheFileIsAnErrorNotAnAllocation) {
     auto img = read_png_rgb(path);
     getrusage(RUSAGE_SELF, &after);
     EXPECT_FALSE(img.ok());
-    EXPECT_NE(img.message().find("not a readable PNG (its tEXt chunk at byte 33 claims 1229213252 bytes"), std::string::npos)
+    EXPECT_NE(img.message().find("not a readable PNG (its tEXt chunk at byte 33 claims 1229278788 bytes"), std::string::npos)
         << img.message();
     EXPECT_LT(after.ru_maxrss - before.ru_maxrss, 64L << 10) << "KB of peak memory for a " << m.size() << "-byte file";
     fs::remove_all(d);
