@@ -88,9 +88,7 @@ Status ModelContext::add_stage(Backend& be, int first_layer, int n_layers, GgmlT
     // One activation buffer, carved into per-role tensors of n_batch rows.
     const int64_t B = n_batch_;
     const int64_t X = h.has_experts() ? B : 0;          // rows of the experts' scratch
-    bool dense_ffn = false;                              // gate/up serve the dense FFN and each expert
-    for (const LayerWeights& L : model_->layers()) dense_ffn = dense_ffn || L.down.present();
-    const int64_t ff = h.ffn_scratch_width(dense_ffn);
+    const int64_t ff = h.ffn_scratch_width();            // gate/up serve the dense FFN or each expert
     const std::vector<Part> parts = {
         {&s.ids, GgmlType::I32, 1, B},     {&s.pos, GgmlType::I32, 1, B}, {&s.sampled, GgmlType::I32, 1, 1},
         {&s.cells, GgmlType::I32, 1, B},   {&s.seq, GgmlType::I32, 1, B},

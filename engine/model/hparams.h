@@ -4,7 +4,6 @@
 // enum (engine/model/arch/arch.h maps names to builders); `arch` keeps the file's spelling.
 #pragma once
 
-#include <algorithm>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -48,14 +47,12 @@ struct ModelHParams {
     std::vector<LayerHParams> layers;  // n_layer entries
 
     bool has_experts() const { return n_expert > 0; }
-    // Columns of the FFN's gate/up scratch: n_ff where the layers have a dense FFN (`dense_ffn`),
-    // n_ff_exp where they have experts. In a model of experts alone (Qwen3-MoE) n_ff binds no
-    // tensor, so a file may name any value there: it is not taken (a fuzzed file's 67 M columns made
-    // the scratch 4.8 GB). At least 1, so the scratch is never empty.
-    int64_t ffn_scratch_width(bool dense_ffn) const {
-        const int64_t dense = dense_ffn ? n_ff : 0, expert = has_experts() ? n_ff_exp : 0;
-        return std::max<int64_t>(std::max(dense, expert), 1);
-    }
+    // Columns of the FFN's gate/up scratch. Every architecture's layers have either a dense FFN
+    // (without experts) or experts (arch.h's `experts` archs, when expert_count > 0), never both, so
+    // the width is that of the one they have. With experts, n_ff binds no tensor and a file may name
+    // any value there: it is not taken (a fuzzed Qwen3-MoE file's 67 M columns made the scratch 4.8 GB).
+    // An architecture with dense layers beside expert ones would take the larger of the two.
+    int64_t ffn_scratch_width() const { return has_experts() ? n_ff_exp : n_ff; }
     int q_dim() const { return n_head * head_dim; }
     int kv_dim() const { return n_kv_head * head_dim; }
     float attention_scale() const;

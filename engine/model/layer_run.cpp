@@ -109,7 +109,7 @@ void LayerRun::run_experts(Backend& eb, const LayerWeights::Experts& X, const Te
             in = S.in.row_range(0, c);
             eb.get_rows(xb, make_tensor(S.ids.buf, S.ids.offset + size_t(first) * 4, GgmlType::I32, 1, c), in);
         }
-        // gate and up hold ffn_scratch_width() >= n_ff_exp columns per row: viewed here with the expert's width
+        // gate and up hold ffn_scratch_width() columns per row: viewed here with the expert's width
         const Tensor g = make_tensor(gate.buf, gate.offset, GgmlType::F32, c, h.n_ff_exp);
         const Tensor u = make_tensor(up.buf, up.offset, GgmlType::F32, c, h.n_ff_exp);
         const Tensor o = S.out.row_range(0, c);

@@ -38,13 +38,11 @@ ModelFootprint model_footprint(const gguf::File& f, const ModelHParams& h, int n
     const uint64_t kv_layer = 2 * cells * uint64_t(h.kv_dim()) * (kv_type == GgmlType::F32 ? 4 : 2);
     fp.layers.assign(size_t(std::max(h.n_layer, 0)), kv_layer);
     fp.experts.assign(fp.layers.size(), 0);
-    bool dense_ffn = false;  // a layer with a dense FFN (its ffn_down), whose width n_ff then is
     for (const gguf::TensorInfo& t : f.tensors()) {
         if (t.name.rfind("blk.", 0) != 0) continue;
         const int l = std::atoi(t.name.c_str() + 4);
         if (l < 0 || l >= h.n_layer) continue;
         fp.layers[size_t(l)] += t.n_bytes;
-        if (t.name.size() > 16 && t.name.compare(t.name.size() - 16, 16, ".ffn_down.weight") == 0) dense_ffn = true;
         // the tensors Model::load puts beside the experts: the router and the stacked experts
         if (t.name.find(".ffn_gate_inp.") != std::string::npos || t.name.find("_exps.") != std::string::npos)
             fp.experts[size_t(l)] += t.n_bytes;
@@ -55,7 +53,7 @@ ModelFootprint model_footprint(const gguf::File& f, const ModelHParams& h, int n
     const uint64_t B = uint64_t(std::max(n_batch, 1));
     const int64_t n_vocab = f.tensor("token_embd.weight") && f.tensor("token_embd.weight")->dims.size() > 1
                                 ? f.tensor("token_embd.weight")->dims[1] : 0;
-    fp.scratch = 4 * B * (uint64_t(2 * h.n_embd + 2 * h.q_dim() + 2 * h.kv_dim()) + 2 * uint64_t(h.ffn_scratch_width(dense_ffn))) +
+    fp.scratch = 4 * B * (uint64_t(2 * h.n_embd + 2 * h.q_dim() + 2 * h.kv_dim()) + 2 * uint64_t(h.ffn_scratch_width())) +
                  4 * uint64_t(n_vocab) * 2;
     return fp;
 }

@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <string>
 #include <filesystem>
+#include <string>
 
 namespace hearth {
 
